@@ -1,0 +1,3 @@
+module github.com/softnet/softnet
+
+go 1.26
