@@ -1,3 +1,12 @@
 module github.com/softnet/softnet
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/gaissmai/bart v0.30.0 // indirect
+	github.com/gopacket/gopacket v1.7.7 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/cobra v1.10.2 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
