@@ -1,0 +1,133 @@
+package dp
+
+import "sync/atomic"
+
+// Counters are one worker's statistics. The worker updates a private copy
+// with plain increments and publishes it every few polls (and whenever it
+// goes idle) with one atomic store per field; readers load the published
+// copies and sum them. The data path never executes a locked instruction
+// for a counter and never shares a written cache line with another worker.
+type Counters struct {
+	Drops [NumReasons]uint64
+
+	// Per stage: calls (batches), packets, and the time spent measured on a
+	// sample of the calls (every 16th poll) with the packets of those calls.
+	Calls, Packets            [NumStages]uint64
+	SampledNanos, SampledPkts [NumStages]uint64
+	ICMPErrors                [NumICMPErrors]uint64
+	ICMPEchoReplies           uint64
+	Punts, PuntFull, Injected uint64
+	Fragments                 uint64
+	Polls, BusyPolls, Batches uint64
+
+	// Per interface (index = interface index).
+	RxPackets, RxBytes, TxPackets, TxBytes []uint64
+}
+
+// ICMP errors the router sends, by kind.
+const (
+	ICMPErrNetUnreach = iota
+	ICMPErrHostUnreach
+	ICMPErrProtoUnreach
+	ICMPErrPortUnreach
+	ICMPErrFragNeeded
+	ICMPErrTTLExceeded
+	NumICMPErrors
+)
+
+// ICMPErrorNames are the stable names of the ICMP error kinds.
+var ICMPErrorNames = [NumICMPErrors]string{
+	"net-unreachable", "host-unreachable", "protocol-unreachable",
+	"port-unreachable", "fragmentation-needed", "ttl-exceeded",
+}
+
+func newCounters(nifaces int) Counters {
+	return Counters{
+		RxPackets: make([]uint64, nifaces),
+		RxBytes:   make([]uint64, nifaces),
+		TxPackets: make([]uint64, nifaces),
+		TxBytes:   make([]uint64, nifaces),
+	}
+}
+
+func storeAll(dst, src []uint64) {
+	for i := range src {
+		atomic.StoreUint64(&dst[i], src[i])
+	}
+}
+
+func loadAdd(dst, src []uint64) {
+	for i := range src {
+		if i < len(dst) {
+			dst[i] += atomic.LoadUint64(&src[i])
+		}
+	}
+}
+
+// publish copies c into p with atomic stores.
+func (c *Counters) publish(p *Counters) {
+	storeAll(p.Drops[:], c.Drops[:])
+	storeAll(p.Calls[:], c.Calls[:])
+	storeAll(p.Packets[:], c.Packets[:])
+	storeAll(p.SampledNanos[:], c.SampledNanos[:])
+	storeAll(p.SampledPkts[:], c.SampledPkts[:])
+	storeAll(p.ICMPErrors[:], c.ICMPErrors[:])
+	atomic.StoreUint64(&p.ICMPEchoReplies, c.ICMPEchoReplies)
+	atomic.StoreUint64(&p.Punts, c.Punts)
+	atomic.StoreUint64(&p.PuntFull, c.PuntFull)
+	atomic.StoreUint64(&p.Fragments, c.Fragments)
+	atomic.StoreUint64(&p.Injected, c.Injected)
+	atomic.StoreUint64(&p.Polls, c.Polls)
+	atomic.StoreUint64(&p.BusyPolls, c.BusyPolls)
+	atomic.StoreUint64(&p.Batches, c.Batches)
+	storeAll(p.RxPackets, c.RxPackets)
+	storeAll(p.RxBytes, c.RxBytes)
+	storeAll(p.TxPackets, c.TxPackets)
+	storeAll(p.TxBytes, c.TxBytes)
+}
+
+// addFrom adds the published counters p into c with atomic loads.
+func (c *Counters) addFrom(p *Counters) {
+	loadAdd(c.Drops[:], p.Drops[:])
+	loadAdd(c.Calls[:], p.Calls[:])
+	loadAdd(c.Packets[:], p.Packets[:])
+	loadAdd(c.SampledNanos[:], p.SampledNanos[:])
+	loadAdd(c.SampledPkts[:], p.SampledPkts[:])
+	loadAdd(c.ICMPErrors[:], p.ICMPErrors[:])
+	c.ICMPEchoReplies += atomic.LoadUint64(&p.ICMPEchoReplies)
+	c.Punts += atomic.LoadUint64(&p.Punts)
+	c.PuntFull += atomic.LoadUint64(&p.PuntFull)
+	c.Fragments += atomic.LoadUint64(&p.Fragments)
+	c.Injected += atomic.LoadUint64(&p.Injected)
+	c.Polls += atomic.LoadUint64(&p.Polls)
+	c.BusyPolls += atomic.LoadUint64(&p.BusyPolls)
+	c.Batches += atomic.LoadUint64(&p.Batches)
+	for len(c.RxPackets) < len(p.RxPackets) {
+		c.RxPackets = append(c.RxPackets, 0)
+		c.RxBytes = append(c.RxBytes, 0)
+		c.TxPackets = append(c.TxPackets, 0)
+		c.TxBytes = append(c.TxBytes, 0)
+	}
+	loadAdd(c.RxPackets, p.RxPackets)
+	loadAdd(c.RxBytes, p.RxBytes)
+	loadAdd(c.TxPackets, p.TxPackets)
+	loadAdd(c.TxBytes, p.TxBytes)
+}
+
+// Sum returns the sum of the published counters of workers.
+func Sum(workers []*Worker) Counters {
+	var c Counters
+	for _, w := range workers {
+		c.addFrom(&w.pub)
+	}
+	return c
+}
+
+// TotalDrops is the sum of all drop counters.
+func (c *Counters) TotalDrops() uint64 {
+	var n uint64
+	for _, d := range c.Drops {
+		n += d
+	}
+	return n
+}

@@ -1,0 +1,145 @@
+package dp
+
+import (
+	"encoding/binary"
+
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// ethernetInput classifies received frames by EtherType.
+//
+// ethernet-input: the first stage of every received batch (one batch is one
+// receive queue of one interface).
+//   - Accepts frames to the interface's MAC, broadcast and multicast
+//     (marked FlagL2Multicast); drops runts and frames for other MACs.
+//   - Next: arp-input (0x0806), ip4-input (0x0800), drop (tagged frames,
+//     IPv6 and other EtherTypes until their stages exist).
+//
+// Example: a 64-byte IPv4/UDP frame to the interface's MAC goes to
+// ip4-input with L3 = 14.
+func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
+	iface := w.rxIf
+	if int(iface) >= len(cfg.Ifaces) {
+		for _, b := range in.B[:in.N] {
+			b.InPort = iface
+			w.drop(b, EtherIfaceDown)
+		}
+		in.N = 0
+		return
+	}
+	ifc := &cfg.Ifaces[iface]
+	macHi := binary.BigEndian.Uint32(ifc.MAC[0:4])
+	macLo := binary.BigEndian.Uint16(ifc.MAC[4:6])
+	up := ifc.Up
+	var bytes uint64
+	for _, b := range in.B[:in.N] {
+		bytes += uint64(b.Len)
+		b.InPort = iface
+		f := b.Bytes()
+		if len(f) < hdr.EthernetLen {
+			w.drop(b, EtherRunt)
+			continue
+		}
+		if !up {
+			w.drop(b, EtherIfaceDown)
+			continue
+		}
+		if f[0]&1 != 0 {
+			b.Flags |= pkt.FlagL2Multicast
+		} else if binary.BigEndian.Uint32(f[0:4]) != macHi || binary.BigEndian.Uint16(f[4:6]) != macLo {
+			w.drop(b, EtherNotForUs)
+			continue
+		}
+		b.L3 = hdr.EthernetLen
+		switch binary.BigEndian.Uint16(f[12:14]) {
+		case hdr.EtherTypeIPv4:
+			w.to(StageIP4Input, b)
+		case hdr.EtherTypeARP:
+			w.to(StageARPInput, b)
+		case hdr.EtherTypeVLAN, hdr.EtherTypeQinQ:
+			w.drop(b, EtherVLAN)
+		case hdr.EtherTypeIPv6:
+			w.drop(b, EtherIPv6)
+		default:
+			w.drop(b, EtherUnknownType)
+		}
+	}
+	w.c.RxPackets[iface] += uint64(in.N)
+	w.c.RxBytes[iface] += bytes
+	in.N = 0
+}
+
+// arpInput answers ARP requests for the router's addresses in place and
+// punts what the control plane learns from.
+//
+// arp-input (RFC 826):
+//   - A request for one of the receiving interface's addresses is turned
+//     into the reply in the same buffer and sent back out the interface;
+//     the data plane answers, so ARP keeps working when the control plane
+//     is busy.
+//   - Requests and replies from an on-link sender addressed to us, and
+//     gratuitous ARP from on-link senders, are copied to the control plane
+//     (PuntARP) to learn the sender's MAC.
+//   - Next: interface-output (replies), drop (malformed, not for us, bad
+//     sender); other buffers return to the pool after the punt.
+func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
+	for _, b := range in.B[:in.N] {
+		f := b.Bytes()
+		a := hdr.ARP(f[b.L3:])
+		if a.Validate() != hdr.OK {
+			w.drop(b, ARPMalformed)
+			continue
+		}
+		ifc := &cfg.Ifaces[b.InPort]
+		sip, tip := a.SenderIP(), a.TargetIP()
+		ours, onlink := false, false
+		for _, ad := range ifc.Addrs {
+			if ad.Addr == tip {
+				ours = true
+			}
+			m := prefixMask(ad.Len)
+			if sip&m == ad.Addr&m && sip != ad.Addr && sip != 0 {
+				onlink = true
+			}
+		}
+		if !onlink {
+			w.drop(b, ARPBadSender)
+			continue
+		}
+		if !ours && sip != tip {
+			w.drop(b, ARPNotForUs)
+			continue
+		}
+		if m := w.punt.Reserve(); m != nil {
+			m.Kind, m.Iface, m.Addr = PuntARP, b.InPort, sip
+			m.SetFrame(f)
+			w.punt.Commit()
+			w.c.Punts++
+		} else {
+			w.c.PuntFull++
+		}
+		if !ours || a.Op() != hdr.ARPRequest {
+			w.pool.Put(b) // consumed: learning is the control plane's
+			continue
+		}
+		// Reply in place (RFC 826 "swap fields").
+		copy(f[0:6], f[6:12])
+		copy(f[6:12], ifc.MAC[:])
+		copy(a.TargetMAC(), a.SenderMAC())
+		a.SetTargetIP(sip)
+		copy(a.SenderMAC(), ifc.MAC[:])
+		a.SetSenderIP(tip)
+		a.SetOp(hdr.ARPReply)
+		b.OutPort = b.InPort
+		w.to(StageInterfaceOutput, b)
+	}
+	in.N = 0
+}
+
+func prefixMask(n uint8) uint32 {
+	if n == 0 {
+		return 0
+	}
+	return ^uint32(0) << (32 - n)
+}

@@ -1,0 +1,218 @@
+package dp
+
+import (
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// Address classes by first octet, for the martian checks of RFC 1812
+// §5.3.7 (one table load per address instead of a chain of compares).
+const (
+	classUnicast   uint8 = iota
+	classMartian         // 0/8, 127/8
+	classMulticast       // 224/4
+	classReserved        // 240/4 (255.255.255.255 checked apart)
+)
+
+var addrClass = func() (t [256]uint8) {
+	t[0], t[127] = classMartian, classMartian
+	for i := 224; i < 240; i++ {
+		t[i] = classMulticast
+	}
+	for i := 240; i < 256; i++ {
+		t[i] = classReserved
+	}
+	return t
+}()
+
+var ip4Reason = [...]Reason{
+	hdr.TooShort:    IP4TooShort,
+	hdr.BadVersion:  IP4BadVersion,
+	hdr.BadIHL:      IP4BadIHL,
+	hdr.BadTotalLen: IP4BadTotalLen,
+	hdr.BadChecksum: IP4BadChecksum,
+}
+
+// ip4Input validates IPv4 headers.
+//
+// ip4-input (RFC 1812 §5.2.2, §5.3.7):
+//   - Drops a packet shorter than 20 bytes, with version not 4, IHL < 5 or
+//     past the end, a bad header checksum, or a total length below the
+//     header length or above the bytes received; trims Ethernet padding to
+//     the total length.
+//   - Drops martian sources (0/8, 127/8, multicast, 240/4, broadcast) and
+//     destinations (0/8, 127/8, 240/4), multicast and limited broadcast.
+//   - Next: ip4-lookup, drop.
+func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
+	for _, b := range in.B[:in.N] {
+		l3 := b.L3Bytes()
+		ip := hdr.IPv4(l3)
+		if st := ip.Validate(); st != hdr.OK {
+			r := IP4TooShort
+			if int(st) < len(ip4Reason) && ip4Reason[st] != ReasonNone {
+				r = ip4Reason[st]
+			}
+			w.drop(b, r)
+			continue
+		}
+		if tl := ip.TotalLen(); tl < len(l3) {
+			b.Len = b.L3 + uint16(tl)
+		}
+		src, dst := ip.Src(), ip.Dst()
+		if addrClass[src>>24] != classUnicast || src == 0 {
+			w.drop(b, IP4MartianSource)
+			continue
+		}
+		switch addrClass[dst>>24] {
+		case classUnicast:
+			w.to(StageIP4Lookup, b)
+		case classMulticast:
+			w.drop(b, IP4Multicast)
+		case classReserved:
+			if dst == 0xffffffff {
+				w.drop(b, IP4Broadcast)
+			} else {
+				w.drop(b, IP4MartianDest)
+			}
+		default:
+			w.drop(b, IP4MartianDest)
+		}
+	}
+	in.N = 0
+}
+
+// ip4Lookup finds each packet's route.
+//
+// ip4-lookup: one FIB snapshot lookup per packet, done for the whole batch
+// first (fib.Snapshot.LookupBatch) so the table's cache misses overlap,
+// then a switch on the adjacency kind.
+//   - Forward/incomplete/glean: a transit packet with TTL <= 1 gets ICMP
+//     time exceeded (RFC 1812 §5.3.1); a packet received as link-layer
+//     broadcast is not forwarded (§5.3.4); else ip4-rewrite.
+//   - Local: ip4-local. No route: ICMP net unreachable (§5.2.7.1) for
+//     transit packets, drop for the router's own.
+//   - Next: ip4-rewrite, ip4-local, icmp4-error, drop.
+func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
+	n := in.N
+	for i, b := range in.B[:n] {
+		w.dsts[i] = hdr.IPv4(b.L3Bytes()).Dst()
+	}
+	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
+	adjs := cfg.Adj
+	for i, b := range in.B[:n] {
+		nh := w.nhs[i]
+		if int(nh) >= len(adjs) {
+			nh = 0
+		}
+		b.NH = nh
+		switch adjs[nh].Kind {
+		case AdjForward, AdjIncomplete, AdjGlean:
+			if b.Flags&pkt.FlagLocal == 0 {
+				if b.Flags&pkt.FlagL2Multicast != 0 {
+					w.drop(b, IP4L2Broadcast)
+					continue
+				}
+				if b.Raw()[int(b.Off)+int(b.L3)+8] <= 1 { // TTL
+					w.icmp(b, hdr.ICMPv4TimeExceeded, hdr.ICMPv4TTLExceeded, 0)
+					continue
+				}
+			}
+			w.to(StageIP4Rewrite, b)
+		case AdjLocal:
+			w.to(StageIP4Local, b)
+		case AdjNone:
+			if b.Flags&pkt.FlagLocal != 0 {
+				w.drop(b, IP4NoRoute)
+			} else {
+				w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4NetUnreach, 0)
+			}
+		case AdjUnreachable:
+			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4HostUnreach, 0)
+		case AdjBroadcast:
+			w.drop(b, IP4Broadcast)
+		default:
+			w.drop(b, IP4Blackhole)
+		}
+	}
+	in.N = 0
+}
+
+// ip4Rewrite turns a routed packet into a frame for its next hop.
+//
+// ip4-rewrite: copies the adjacency's ready-made Ethernet addresses in
+// front of the IPv4 header, decrements the TTL with an incremental checksum
+// update (RFC 1812 §5.3.1, RFC 1624) unless the router originated the
+// packet, and sets the egress interface.
+//   - Unresolved next hop: ip4-arp. Larger than the egress MTU: ip4-frag,
+//     or ICMP fragmentation needed with the next-hop MTU when DF is set
+//     (RFC 1191, RFC 1812 §5.2.6).
+//   - Next: interface-output, ip4-arp, ip4-frag, icmp4-error, drop.
+func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
+	adjs := cfg.Adj
+	for _, b := range in.B[:in.N] {
+		adj := &adjs[b.NH]
+		if adj.Kind != AdjForward {
+			w.to(StageIP4ARP, b)
+			continue
+		}
+		raw := b.Raw()
+		l3 := int(b.Off) + int(b.L3)
+		end := int(b.Off) + int(b.Len)
+		if end-l3 > int(adj.MTU) {
+			if raw[l3+6]&0x40 != 0 { // DF
+				w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4FragNeeded, uint32(adj.MTU))
+			} else {
+				w.to(StageIP4Frag, b)
+			}
+			continue
+		}
+		if b.Flags&pkt.FlagLocal == 0 {
+			hdr.IPv4(raw[l3:end]).DecTTL()
+		}
+		start := l3 - hdr.EthernetLen
+		if start < 0 {
+			w.drop(b, IP4NoRoom)
+			continue
+		}
+		eth := raw[start:l3]
+		copy(eth[:12], adj.Rewrite[:])
+		eth[12], eth[13] = 0x08, 0x00
+		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(end-start)
+		b.OutPort = adj.Iface
+		w.to(StageInterfaceOutput, b)
+	}
+	in.N = 0
+}
+
+// ip4ARP hands packets waiting for a neighbour to the control plane.
+//
+// ip4-arp (VPP's ip4-arp/ip4-glean): copies the packet into the punt ring
+// with the address to resolve (the gateway, or the destination itself on a
+// connected subnet) and frees the buffer. The control plane queues a few
+// packets per neighbour, ARPs, and injects them back once resolved.
+//   - Next: drop (ring full); otherwise the control plane.
+func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
+	for _, b := range in.B[:in.N] {
+		adj := &cfg.Adj[b.NH]
+		target := adj.Addr
+		l3 := b.L3Bytes()
+		if adj.Kind == AdjGlean {
+			target = hdr.IPv4(l3).Dst()
+		}
+		m := w.punt.Reserve()
+		if m == nil {
+			w.drop(b, IP4PuntQueueFull)
+			continue
+		}
+		m.Kind, m.Iface, m.Addr = PuntResolve, adj.Iface, target
+		// Punt the IPv4 packet behind a 14-byte link header slot, the form
+		// InjectLookup takes back.
+		raw := b.Raw()
+		l3off := int(b.Off) + int(b.L3)
+		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
+		w.punt.Commit()
+		w.c.Punts++
+		w.pool.Put(b)
+	}
+	in.N = 0
+}

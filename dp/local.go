@@ -1,0 +1,180 @@
+package dp
+
+import (
+	"encoding/binary"
+
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// ip4Local handles packets addressed to the router.
+//
+// ip4-local (RFC 1122 §3.2.2, RFC 1812 §4.3.3):
+//   - ICMP echo request: answered in place (addresses swapped, type 0,
+//     checksums updated) and routed back.
+//   - Other ICMP: consumed (counted). UDP: ICMP port unreachable. TCP:
+//     dropped (no TCP service yet). Other protocols: ICMP protocol
+//     unreachable. Fragments: dropped (no reassembly).
+//   - Next: ip4-lookup, icmp4-error, drop.
+func (w *Worker) ip4Local(cfg *Config, in *pkt.Batch) {
+	for _, b := range in.B[:in.N] {
+		ip := hdr.IPv4(b.L3Bytes())
+		if ip.MF() || ip.FragOffset() != 0 {
+			w.drop(b, IP4LocalFragment)
+			continue
+		}
+		switch ip.Protocol() {
+		case hdr.ProtoICMP:
+			p := ip.Payload()
+			if len(p) < hdr.ICMPv4Len || hdr.Checksum(p, 0) != 0 {
+				w.drop(b, IP4LocalICMPBad)
+				continue
+			}
+			c := hdr.ICMPv4(p)
+			if c.Type() != hdr.ICMPv4Echo || c.Code() != 0 {
+				w.drop(b, IP4LocalICMPOther)
+				continue
+			}
+			// RFC 792 echo reply: same identifier, sequence and data.
+			c.SetType(hdr.ICMPv4EchoReply)
+			c.SetChecksum(hdr.Update16(c.Checksum(), uint16(hdr.ICMPv4Echo)<<8, uint16(hdr.ICMPv4EchoReply)<<8))
+			src, dst := ip.Src(), ip.Dst()
+			ip.SetSrc(dst)
+			ip.SetDst(src)
+			ip.SetTTL(64)
+			ip.SetChecksum(ip.ComputeChecksum())
+			b.Flags = pkt.FlagLocal
+			w.c.ICMPEchoReplies++
+			w.to(StageIP4Lookup, b)
+		case hdr.ProtoUDP:
+			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4PortUnreach, 0)
+		case hdr.ProtoTCP:
+			w.drop(b, IP4LocalTCP)
+		default:
+			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4ProtoUnreach, 0)
+		}
+	}
+	in.N = 0
+}
+
+// icmp sends b to icmp4-error, which turns it into the given error.
+func (w *Worker) icmp(b *pkt.Buf, typ, code uint8, aux uint32) {
+	b.ICMPType, b.ICMPCode, b.Aux = typ, code, aux
+	w.to(StageICMP4Error, b)
+}
+
+// icmpQuoteMax is how much of the offending datagram an error carries: as
+// much as fits in 576 bytes with the new IPv4 and ICMP headers (RFC 1812
+// §4.3.2.3).
+const icmpQuoteMax = 576 - hdr.IPv4MinLen - hdr.ICMPv4Len
+
+// icmp4Error turns packets into ICMP errors about themselves.
+//
+// icmp4-error (RFC 792, RFC 1812 §4.3.2):
+//   - Never about an ICMP error, a packet received as link-layer broadcast
+//     or multicast, a non-first fragment, an invalid source, or a packet
+//     the router originated (§4.3.2.7); rate-limited by a token bucket per
+//     worker (§4.3.2.8). Each suppression has its own drop reason.
+//   - Built in place: the new IPv4 and ICMP headers are written into the
+//     28 bytes in front of the offending header (buffers keep headroom for
+//     this) and the quote is cut to fit 576 bytes, so no buffer is taken.
+//     The source is the receiving interface's primary address.
+//   - Next: ip4-lookup (to route the error to the source), drop.
+func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
+	for _, b := range in.B[:in.N] {
+		ip := hdr.IPv4(b.L3Bytes())
+		switch {
+		case b.Flags&pkt.FlagLocal != 0:
+			w.drop(b, ICMPAboutLocal)
+			continue
+		case b.Flags&pkt.FlagL2Multicast != 0:
+			w.drop(b, ICMPAboutBroadcast)
+			continue
+		case ip.FragOffset() != 0:
+			w.drop(b, ICMPAboutFragment)
+			continue
+		}
+		if ip.Protocol() == hdr.ProtoICMP {
+			if p := ip.Payload(); len(p) == 0 || hdr.ICMPv4(p).IsError() {
+				w.drop(b, ICMPAboutICMPError)
+				continue
+			}
+		}
+		src := ip.Src()
+		if addrClass[src>>24] != classUnicast || src == 0 {
+			w.drop(b, ICMPAboutMartian)
+			continue
+		}
+		var from uint32
+		if int(b.InPort) < len(cfg.Ifaces) {
+			from = cfg.Ifaces[b.InPort].Addr
+		}
+		if from == 0 {
+			w.drop(b, ICMPNoSource)
+			continue
+		}
+		if w.tokens <= 0 {
+			w.drop(b, ICMPRateLimited)
+			continue
+		}
+		raw := b.Raw()
+		l3 := int(b.Off) + int(b.L3)
+		start := l3 - hdr.IPv4MinLen - hdr.ICMPv4Len
+		if start < hdr.EthernetLen {
+			w.drop(b, IP4NoRoom)
+			continue
+		}
+		w.tokens--
+		quote := min(len(ip), icmpQuoteMax)
+		total := hdr.IPv4MinLen + hdr.ICMPv4Len + quote
+		nip := hdr.IPv4(raw[start : start+total])
+		nip.SetVersionIHL(hdr.IPv4MinLen)
+		nip.SetTOS(0)
+		nip.SetTotalLen(total)
+		w.ipID++
+		nip.SetID(w.ipID)
+		nip.SetFlagsFrag(false, false, 0)
+		nip.SetTTL(64)
+		nip.SetProtocol(hdr.ProtoICMP)
+		nip.SetSrc(from)
+		nip.SetDst(src)
+		nip.SetChecksum(0)
+		nip.SetChecksum(nip.ComputeChecksum())
+		msg := raw[start+hdr.IPv4MinLen : start+total]
+		c := hdr.ICMPv4(msg)
+		c.SetType(b.ICMPType)
+		c.SetCode(b.ICMPCode)
+		c.SetChecksum(0)
+		// Rest of header: zero, or the next-hop MTU (RFC 1191 §4).
+		binary.BigEndian.PutUint32(msg[4:8], 0)
+		if b.ICMPType == hdr.ICMPv4DestUnreach && b.ICMPCode == hdr.ICMPv4FragNeeded {
+			binary.BigEndian.PutUint16(msg[6:8], uint16(b.Aux))
+		}
+		c.SetChecksum(hdr.Checksum(msg, 0))
+		w.c.ICMPErrors[icmpKind(b.ICMPType, b.ICMPCode)]++
+		b.Off = uint16(start - hdr.EthernetLen)
+		b.L3 = hdr.EthernetLen
+		b.Len = uint16(hdr.EthernetLen + total)
+		b.Flags = pkt.FlagLocal
+		w.to(StageIP4Lookup, b)
+	}
+	in.N = 0
+}
+
+func icmpKind(typ, code uint8) int {
+	if typ == hdr.ICMPv4TimeExceeded {
+		return ICMPErrTTLExceeded
+	}
+	switch code {
+	case hdr.ICMPv4NetUnreach:
+		return ICMPErrNetUnreach
+	case hdr.ICMPv4HostUnreach:
+		return ICMPErrHostUnreach
+	case hdr.ICMPv4ProtoUnreach:
+		return ICMPErrProtoUnreach
+	case hdr.ICMPv4PortUnreach:
+		return ICMPErrPortUnreach
+	default:
+		return ICMPErrFragNeeded
+	}
+}

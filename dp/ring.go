@@ -1,0 +1,93 @@
+package dp
+
+import (
+	"sync/atomic"
+
+	"github.com/softnet/softnet/pkt"
+)
+
+// MsgKind says what a Msg carries.
+type MsgKind uint8
+
+const (
+	// PuntARP: an ARP packet the control plane should learn from.
+	PuntARP MsgKind = iota + 1
+	// PuntResolve: a packet waiting for the neighbour Addr on Iface to be
+	// resolved; the control plane queues it and ARPs.
+	PuntResolve
+	// InjectTx: a frame the control plane built (ARP request or reply), to
+	// send as is on Iface.
+	InjectTx
+	// InjectLookup: an IPv4 packet (Ethernet header in front) that waited
+	// for resolution, to route again from ip4-lookup.
+	InjectLookup
+)
+
+// Msg is one packet copied between a worker and the control plane. Copying
+// (at most one frame per ARP or per resolution) keeps worker pools and the
+// control plane's memory apart: no buffer changes hands across goroutines.
+type Msg struct {
+	Kind  MsgKind
+	Iface uint16
+	Addr  uint32
+	Len   uint16
+	Data  [pkt.MaxFrame]byte
+}
+
+// Frame returns the message's frame.
+func (m *Msg) Frame() []byte { return m.Data[:m.Len] }
+
+// SetFrame copies f into the message.
+func (m *Msg) SetFrame(f []byte) { m.Len = uint16(copy(m.Data[:], f)) }
+
+// Ring is a bounded single-producer single-consumer queue of Msg slots,
+// used between one worker and the control plane in each direction. The
+// producer fills a slot in place (Reserve, Commit) and the consumer reads
+// it in place (Peek, Release): no allocation, one atomic store per message.
+type Ring struct {
+	_     [64]byte
+	head  atomic.Uint64 // next slot to read; written by the consumer
+	_     [56]byte
+	tail  atomic.Uint64 // next slot to write; written by the producer
+	_     [56]byte
+	slots []Msg
+	mask  uint64
+}
+
+// NewRing makes a ring of n slots (rounded up to a power of two).
+func NewRing(n int) *Ring {
+	size := 1
+	for size < n {
+		size <<= 1
+	}
+	return &Ring{slots: make([]Msg, size), mask: uint64(size - 1)}
+}
+
+// Reserve returns the slot to fill next, or nil if the ring is full.
+// Producer only.
+func (r *Ring) Reserve() *Msg {
+	t := r.tail.Load()
+	if t-r.head.Load() > r.mask {
+		return nil
+	}
+	return &r.slots[t&r.mask]
+}
+
+// Commit publishes the slot returned by Reserve. Producer only.
+func (r *Ring) Commit() { r.tail.Add(1) }
+
+// Peek returns the oldest message, or nil if the ring is empty. Consumer
+// only; the slot stays valid until Release.
+func (r *Ring) Peek() *Msg {
+	h := r.head.Load()
+	if h == r.tail.Load() {
+		return nil
+	}
+	return &r.slots[h&r.mask]
+}
+
+// Release frees the slot returned by Peek. Consumer only.
+func (r *Ring) Release() { r.head.Add(1) }
+
+// Len is the number of messages waiting.
+func (r *Ring) Len() int { return int(r.tail.Load() - r.head.Load()) }

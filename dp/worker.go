@@ -1,0 +1,332 @@
+package dp
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/softnet/softnet/pkt"
+	"github.com/softnet/softnet/port"
+)
+
+// RxQueue is one receive queue a worker polls.
+type RxQueue struct {
+	Iface int // interface (port) index
+	Queue int // queue of that port
+}
+
+// Worker is one run-to-completion packet loop. Everything in it belongs to
+// the goroutine that runs it: its pool, its frames (one input vector per
+// stage), its transmit vectors and its counters. It shares only the
+// published Config (read-only), its two rings to the control plane and its
+// published counters.
+type Worker struct {
+	ID int
+
+	cfg    *atomic.Pointer[Config]
+	pool   *pkt.Pool
+	ports  []port.Port
+	rxq    []RxQueue
+	punt   *Ring // worker -> control plane
+	inject *Ring // control plane -> worker
+
+	frames [NumStages]pkt.Batch
+	tx     []pkt.Batch // per interface
+	rxIf   uint16      // interface of the batch in ethernet-input
+
+	c   Counters // private, plain increments
+	pub Counters // published copy, atomic stores and loads
+
+	polls  uint64
+	sample bool // time the stages of this poll
+
+	// ICMP error token bucket (RFC 1812 §4.3.2.8: rate-limit errors).
+	tokens     int
+	lastRefill int64
+	ipID       uint16
+
+	// Scratch for ip4-lookup, kept here so the stage allocates nothing.
+	dsts [pkt.BatchSize]uint32
+	nhs  [pkt.BatchSize]uint16
+
+	stop atomic.Bool
+	done chan struct{}
+}
+
+// Options tune a worker.
+type Options struct {
+	PoolSize int // buffers in the worker's pool (default 4096)
+	RingSize int // slots in each control-plane ring (default 256)
+}
+
+// NewWorker builds a worker that polls rxq on ports (indexed by interface)
+// and reads its configuration from cfg.
+func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQueue, o Options) *Worker {
+	if o.PoolSize == 0 {
+		o.PoolSize = 4096
+	}
+	if o.RingSize == 0 {
+		o.RingSize = 256
+	}
+	return &Worker{
+		ID:     id,
+		cfg:    cfg,
+		pool:   pkt.NewPool(o.PoolSize),
+		ports:  ports,
+		rxq:    rxq,
+		punt:   NewRing(o.RingSize),
+		inject: NewRing(o.RingSize),
+		tx:     make([]pkt.Batch, len(ports)),
+		c:      newCounters(len(ports)),
+		pub:    newCounters(len(ports)),
+		done:   make(chan struct{}),
+	}
+}
+
+// Punt is the ring the worker fills for the control plane.
+func (w *Worker) Punt() *Ring { return w.punt }
+
+// Inject is the ring the control plane fills for the worker.
+func (w *Worker) Inject() *Ring { return w.inject }
+
+// Pool is the worker's buffer pool (for tests and in-process tools that
+// run on the worker's goroutine).
+func (w *Worker) Pool() *pkt.Pool { return w.pool }
+
+// Counters returns the worker's published counters, summed on read.
+func (w *Worker) Counters() Counters { return Sum([]*Worker{w}) }
+
+// Poll runs one round: messages from the control plane, then one batch
+// from each receive queue, each batch run to completion through the graph
+// and transmitted. It returns the number of packets received.
+func (w *Worker) Poll() int {
+	w.polls++
+	w.c.Polls++
+	w.sample = w.polls&15 == 0
+	// Drain the inject ring before loading the config: the control plane
+	// publishes a config before it injects packets that need it, and the
+	// ring's atomic makes that publication visible here.
+	injected := w.drainInject()
+	cfg := w.cfg.Load()
+	if w.sample || injected > 0 {
+		w.refill(cfg)
+	}
+	if injected > 0 {
+		w.run(cfg)
+	}
+	total := 0
+	for _, q := range w.rxq {
+		in := &w.frames[StageEthernetInput]
+		n := w.ports[q.Iface].Recv(q.Queue, in, w.pool)
+		if n == 0 {
+			continue
+		}
+		total += n
+		w.c.Batches++
+		if n == pkt.BatchSize {
+			w.c.BusyPolls++
+		}
+		w.rxIf = uint16(q.Iface)
+		w.run(cfg)
+	}
+	if w.polls&15 == 0 || total == 0 {
+		w.c.publish(&w.pub)
+	}
+	return total
+}
+
+// Process runs v, received on interface iface, through the graph on the
+// calling goroutine and takes ownership of its buffers. It is Poll without
+// a port, for tests and tools; it must not run concurrently with Poll or Run.
+func (w *Worker) Process(iface int, v *pkt.Batch) {
+	cfg := w.cfg.Load()
+	w.refill(cfg)
+	w.drainInject()
+	w.run(cfg)
+	in := &w.frames[StageEthernetInput]
+	in.N = copy(in.B[:], v.B[:v.N])
+	clear(v.B[:v.N])
+	v.N = 0
+	w.rxIf = uint16(iface)
+	w.run(cfg)
+	w.c.publish(&w.pub)
+}
+
+// Run polls until Stop, on a locked OS thread. When there is nothing to do
+// it backs off (yield, then short sleeps) instead of spinning a core.
+func (w *Worker) Run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(w.done)
+	idle := 0
+	for !w.stop.Load() {
+		if w.Poll() > 0 {
+			idle = 0
+			continue
+		}
+		idle++
+		switch {
+		case idle < 64:
+		case idle < 1024:
+			runtime.Gosched()
+		default:
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	w.c.publish(&w.pub)
+}
+
+// Stop asks Run to return and waits for it.
+func (w *Worker) Stop() {
+	w.stop.Store(true)
+	<-w.done
+}
+
+// refill tops up the ICMP token bucket.
+func (w *Worker) refill(cfg *Config) {
+	now := time.Now().UnixNano()
+	if w.lastRefill == 0 {
+		w.lastRefill, w.tokens = now, cfg.ICMPBurst
+		return
+	}
+	if add := int((now - w.lastRefill) * int64(cfg.ICMPRate) / 1e9); add > 0 {
+		w.tokens = min(w.tokens+add, cfg.ICMPBurst)
+		w.lastRefill = now
+	}
+}
+
+// run moves every pending packet through the graph until all frames are
+// empty. Stages are called once per pass with their whole input vector.
+func (w *Worker) run(cfg *Config) {
+	for pass := 0; pass < 8; pass++ {
+		busy := false
+		for s := Stage(0); s < NumStages; s++ {
+			f := &w.frames[s]
+			if f.N == 0 {
+				continue
+			}
+			busy = true
+			n := uint64(f.N)
+			w.c.Calls[s]++
+			w.c.Packets[s] += n
+			if w.sample {
+				t0 := time.Now()
+				w.dispatch(s, cfg, f)
+				w.c.SampledNanos[s] += uint64(time.Since(t0))
+				w.c.SampledPkts[s] += n
+			} else {
+				w.dispatch(s, cfg, f)
+			}
+		}
+		if !busy {
+			return
+		}
+	}
+	// Unreachable with the current graph (every cycle ends within two
+	// passes); free anything left rather than carry it to the next poll.
+	for s := range w.frames {
+		f := &w.frames[s]
+		for _, b := range f.B[:f.N] {
+			w.c.Drops[ReasonNone]++
+			w.pool.Put(b)
+		}
+		f.N = 0
+	}
+}
+
+func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
+	switch s {
+	case StageEthernetInput:
+		w.ethernetInput(cfg, f)
+	case StageARPInput:
+		w.arpInput(cfg, f)
+	case StageIP4Input:
+		w.ip4Input(cfg, f)
+	case StageIP4Lookup:
+		w.ip4Lookup(cfg, f)
+	case StageIP4Local:
+		w.ip4Local(cfg, f)
+	case StageICMP4Error:
+		w.icmp4Error(cfg, f)
+	case StageIP4Rewrite:
+		w.ip4Rewrite(cfg, f)
+	case StageIP4ARP:
+		w.ip4ARP(cfg, f)
+	case StageIP4Frag:
+		w.ip4Frag(cfg, f)
+	case StageInterfaceOutput:
+		w.interfaceOutput(cfg, f)
+	case StageDrop:
+		w.dropStage(f)
+	}
+}
+
+// to appends b to stage s's input. A frame cannot overflow (a poll has at
+// most one batch in flight and stages never add packets, except ip4-frag
+// which flushes interface-output itself); the check keeps a bug from
+// becoming a crash.
+func (w *Worker) to(s Stage, b *pkt.Buf) {
+	f := &w.frames[s]
+	if f.N == pkt.BatchSize {
+		w.c.Drops[ReasonNone]++
+		w.pool.Put(b)
+		return
+	}
+	f.B[f.N] = b
+	f.N++
+}
+
+// drop sends b to the drop stage with reason r.
+func (w *Worker) drop(b *pkt.Buf, r Reason) {
+	b.Reason = uint16(r)
+	w.to(StageDrop, b)
+}
+
+// dropStage counts each packet under its reason and frees it.
+//
+// drop: the end of the graph for packets that are not sent. Counts per
+// reason (see Reason), returns buffers to the pool. Next: none.
+func (w *Worker) dropStage(in *pkt.Batch) {
+	for _, b := range in.B[:in.N] {
+		r := b.Reason
+		if r >= uint16(NumReasons) {
+			r = uint16(ReasonNone)
+		}
+		w.c.Drops[r]++
+		w.pool.Put(b)
+	}
+	in.N = 0
+}
+
+// drainInject takes the control plane's messages: frames to send as they
+// are, and packets to route again. It returns how many it took.
+func (w *Worker) drainInject() int {
+	n := 0
+	for n < pkt.BatchSize {
+		m := w.inject.Peek()
+		if m == nil {
+			break
+		}
+		b := w.pool.Get()
+		if b == nil {
+			break
+		}
+		if int(m.Iface) >= len(w.ports) || m.Len < 14 {
+			w.pool.Put(b)
+			w.inject.Release()
+			continue
+		}
+		copy(b.Reset(int(m.Len)), m.Frame())
+		b.InPort, b.OutPort, b.L3 = m.Iface, m.Iface, 14
+		switch m.Kind {
+		case InjectLookup:
+			w.to(StageIP4Lookup, b)
+		default:
+			w.to(StageInterfaceOutput, b)
+		}
+		w.inject.Release()
+		w.c.Injected++
+		n++
+	}
+	return n
+}

@@ -1,0 +1,156 @@
+package pkt
+
+// Sizes of a buffer. Stride is deliberately not a power of two (see doc.go).
+const (
+	Stride   = 1920              // bytes of slab per buffer
+	Headroom = 128               // bytes kept free in front of a received frame
+	MaxFrame = Stride - Headroom // largest frame a buffer holds (1792: MTU 1500 + L2 + tags with room to spare)
+	// BatchSize is the largest number of packets a stage sees at once. 256 is
+	// VPP's frame size: large enough to amortise per-call costs and to overlap
+	// the memory misses of FIB lookups, small enough that a batch of metadata
+	// and headers stays in L1/L2.
+	BatchSize = 256
+)
+
+// Flag bits in Buf.Flags.
+const (
+	// FlagLocal marks a packet the router originated (ICMP errors, echo
+	// replies): ip4-rewrite does not check or decrement its TTL.
+	FlagLocal uint8 = 1 << iota
+	// FlagL2Multicast marks a frame received to a broadcast or multicast MAC:
+	// RFC 1812 §5.3.4 forbids forwarding it and §4.3.2.7 answering it with
+	// an ICMP error.
+	FlagL2Multicast
+)
+
+// Buf is the metadata block of one packet buffer. The packet is
+// b.data[Off : Off+Len]; bytes in front of Off are headroom.
+type Buf struct {
+	data []byte // the buffer's whole stride of slab memory
+
+	Off uint16 // start of the frame in data
+	Len uint16 // frame length
+	L3  uint16 // offset of the L3 header from the start of the frame
+
+	InPort  uint16 // port the frame arrived on
+	OutPort uint16 // port to send on (set by ip4-rewrite, arp-input, ...)
+	NH      uint16 // next-hop (adjacency) index from ip4-lookup
+
+	Reason uint16 // drop reason, when sent to the drop stage
+	Flags  uint8
+
+	// ICMP error to send about this packet (set before icmp4-error).
+	ICMPType, ICMPCode uint8
+	Aux                uint32 // next-hop MTU for "fragmentation needed", pointer for parameter problem
+}
+
+// Bytes returns the frame.
+func (b *Buf) Bytes() []byte { return b.data[b.Off : int(b.Off)+int(b.Len)] }
+
+// L3Bytes returns the frame from its L3 header on.
+func (b *Buf) L3Bytes() []byte { return b.data[int(b.Off)+int(b.L3) : int(b.Off)+int(b.Len)] }
+
+// Raw returns the buffer's whole memory, headroom included.
+func (b *Buf) Raw() []byte { return b.data }
+
+// Reset prepares a buffer for a new frame of n bytes at the standard
+// headroom and returns the frame's bytes for filling.
+func (b *Buf) Reset(n int) []byte {
+	*b = Buf{data: b.data, Off: Headroom, Len: uint16(n)}
+	return b.data[Headroom : Headroom+n]
+}
+
+// SetFrame moves the frame to start at off (relative to Raw) with length n.
+func (b *Buf) SetFrame(off, n int) { b.Off, b.Len = uint16(off), uint16(n) }
+
+// Prepend grows the frame by n bytes at the front (into the headroom) and
+// returns false if the headroom is too small.
+func (b *Buf) Prepend(n int) bool {
+	if int(b.Off) < n {
+		return false
+	}
+	b.Off -= uint16(n)
+	b.Len += uint16(n)
+	return true
+}
+
+// Batch is a vector of up to BatchSize buffers. The batch owns the buffers
+// in B[:N].
+type Batch struct {
+	N int
+	B [BatchSize]*Buf
+}
+
+// Push appends b and reports false (leaving the batch unchanged) when full.
+func (v *Batch) Push(b *Buf) bool {
+	if v.N == BatchSize {
+		return false
+	}
+	v.B[v.N] = b
+	v.N++
+	return true
+}
+
+// Room is the number of free slots.
+func (v *Batch) Room() int { return BatchSize - v.N }
+
+// Pool is a per-worker free list of buffers. Not safe for concurrent use.
+type Pool struct {
+	free []*Buf
+	size int
+	slab []byte
+	meta []Buf
+}
+
+// NewPool allocates n buffers (n*Stride bytes of slab).
+func NewPool(n int) *Pool {
+	p := &Pool{
+		free: make([]*Buf, n, 2*n), // room for buffers that migrate in from other pools
+		size: n,
+		slab: make([]byte, n*Stride),
+		meta: make([]Buf, n),
+	}
+	for i := range p.meta {
+		p.meta[i].data = p.slab[i*Stride : (i+1)*Stride : (i+1)*Stride]
+		p.free[i] = &p.meta[i]
+	}
+	return p
+}
+
+// Get takes a buffer from the pool, or returns nil when it is empty.
+// The caller owns the buffer.
+func (p *Pool) Get() *Buf {
+	n := len(p.free)
+	if n == 0 {
+		return nil
+	}
+	b := p.free[n-1]
+	p.free = p.free[:n-1]
+	return b
+}
+
+// GetN fills dst with up to len(dst) buffers and returns how many it took.
+func (p *Pool) GetN(dst []*Buf) int {
+	n := min(len(dst), len(p.free))
+	copy(dst, p.free[len(p.free)-n:])
+	p.free = p.free[:len(p.free)-n]
+	return n
+}
+
+// Put returns a buffer to the pool; the caller gives up ownership.
+func (p *Pool) Put(b *Buf) {
+	p.free = append(p.free, b) // never grows: capacity is the pool size
+}
+
+// PutBatch returns every buffer of v to the pool and empties v.
+func (p *Pool) PutBatch(v *Batch) {
+	p.free = append(p.free, v.B[:v.N]...)
+	clear(v.B[:v.N])
+	v.N = 0
+}
+
+// Free is the number of buffers in the pool.
+func (p *Pool) Free() int { return len(p.free) }
+
+// Size is the number of buffers the pool was built with.
+func (p *Pool) Size() int { return p.size }
