@@ -56,7 +56,11 @@ func (b *Buf) Raw() []byte { return b.data }
 // Reset prepares a buffer for a new frame of n bytes at the standard
 // headroom and returns the frame's bytes for filling.
 func (b *Buf) Reset(n int) []byte {
-	*b = Buf{data: b.data, Off: Headroom, Len: uint16(n)}
+	// Field by field: assigning a whole Buf would rewrite the data slice
+	// too (a pointer store with a write barrier check) for nothing.
+	b.Off, b.Len, b.L3 = Headroom, uint16(n), 0
+	b.InPort, b.OutPort, b.NH, b.Reason = 0, 0, 0, 0
+	b.Flags, b.ICMPType, b.ICMPCode, b.Aux = 0, 0, 0, 0
 	return b.data[Headroom : Headroom+n]
 }
 

@@ -1,0 +1,24 @@
+// Command softnet is the softnet router's one binary: subcommands, flags
+// and wiring only; the logic lives in the packages.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "softnet",
+		Short:         "softnet: a multi-core software router in Go",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(benchCmd())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "softnet:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,18 @@
+// Package control is softnet's control plane: it owns the mutable state
+// (interfaces, routes, the neighbour table, adjacencies), builds immutable
+// dp.Config snapshots and publishes them with an atomic pointer, serves the
+// workers' punts (ARP learning, packets waiting for resolution) and ages
+// neighbours.
+//
+// Hot path: no. A Router is safe for concurrent use by API callers and its
+// own service loop (one mutex, never touched by a worker). It never blocks
+// a worker: it talks to workers only through their single-producer
+// single-consumer rings, and drops (and counts) a message when a ring is
+// full rather than wait.
+//
+// Adjacency indices are FIB next-hop indices. Index 0 is "no route"; each
+// interface has a glean adjacency (its connected subnet: resolve the
+// destination) and a broadcast adjacency; one local adjacency serves all
+// the router's own addresses; each neighbour has one adjacency shared by
+// its host route and every route through it as a gateway.
+package control

@@ -1,0 +1,679 @@
+package control
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/neigh"
+	"github.com/softnet/softnet/pkt"
+)
+
+// IfaceConfig describes one interface.
+type IfaceConfig struct {
+	Name  string
+	MAC   [6]byte
+	MTU   int            // IPv4 MTU; default 1500
+	Addrs []netip.Prefix // IPv4 addresses with their subnet lengths
+	Down  bool           // administratively down
+}
+
+// Options tune a Router.
+type Options struct {
+	ICMPRate  int // ICMP errors per second per worker (default 1000)
+	ICMPBurst int // default 100
+	Neigh     neigh.Options
+	Now       func() time.Time // clock, for tests (default time.Now)
+}
+
+// Stats are the control plane's own counters.
+type Stats struct {
+	ARPRequests   uint64 // requests sent
+	PuntsHandled  uint64
+	Resolved      uint64 // packets sent after their neighbour resolved
+	QueueDrops    uint64 // packets dropped: resolution queue full or neighbour failed
+	InjectFull    uint64 // messages lost because a worker's inject ring was full
+	Publishes     uint64
+	NeighborMoves uint64 // a neighbour's MAC changed
+}
+
+// Router is the control plane. See the package doc.
+type Router struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[dp.Config]
+
+	o       Options
+	ifaces  []dp.Iface
+	fib     *fib.Table
+	adj     []dp.Adj
+	adjRefs []int // routes pointing at each adjacency
+	adjFree []uint16
+	local   uint16
+	drop    uint16 // blackhole
+	glean   []uint16 // per interface
+	bcast   []uint16 // per interface
+	nbrAdj  map[neigh.Key]uint16
+	host    map[neigh.Key]bool // neighbours whose /32 host route we installed
+	neigh   *neigh.Table
+	workers []*dp.Worker
+	outbox  []outMsg
+	dirty   bool
+	lastAge time.Time
+	stats   Stats
+	rr      int
+}
+
+type outMsg struct {
+	w     *dp.Worker
+	kind  dp.MsgKind
+	iface uint16
+	frame []byte
+}
+
+// ErrNoRoute is returned when deleting a route that does not exist.
+var ErrNoRoute = errors.New("no such route")
+
+// New returns a router with no interfaces and an empty table, and
+// publishes its first (empty) config.
+func New(o Options) *Router {
+	if o.ICMPRate == 0 {
+		o.ICMPRate = 1000
+	}
+	if o.ICMPBurst == 0 {
+		o.ICMPBurst = 100
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	r := &Router{
+		o:      o,
+		fib:    fib.NewTable(),
+		adj:    []dp.Adj{{Kind: dp.AdjNone}},
+		nbrAdj: make(map[neigh.Key]uint16),
+		host:   make(map[neigh.Key]bool),
+		neigh:  neigh.New(o.Neigh),
+	}
+	r.adjRefs = []int{0}
+	r.local = r.allocAdj(dp.Adj{Kind: dp.AdjLocal})
+	r.drop = r.allocAdj(dp.Adj{Kind: dp.AdjDrop})
+	r.mu.Lock()
+	r.publish()
+	r.mu.Unlock()
+	return r
+}
+
+// Config is the pointer workers load their snapshot from.
+func (r *Router) Config() *atomic.Pointer[dp.Config] { return &r.cur }
+
+// AttachWorkers tells the router which workers' rings to serve.
+func (r *Router) AttachWorkers(ws []*dp.Worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.workers = ws
+}
+
+// Stats returns the control plane's counters.
+func (r *Router) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+func (r *Router) allocAdj(a dp.Adj) uint16 {
+	if n := len(r.adjFree); n > 0 {
+		i := r.adjFree[n-1]
+		r.adjFree = r.adjFree[:n-1]
+		r.adj[i] = a
+		r.adjRefs[i] = 0
+		return i
+	}
+	r.adj = append(r.adj, a)
+	r.adjRefs = append(r.adjRefs, 0)
+	return uint16(len(r.adj) - 1)
+}
+
+// AddInterface adds an interface and returns its index, which is also the
+// index of its port. It installs a local /32 for each address, the
+// connected subnet (glean), and its broadcast addresses.
+func (r *Router) AddInterface(c IfaceConfig) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c.MTU == 0 {
+		c.MTU = 1500
+	}
+	if c.MTU < 68 || c.MTU > pkt.MaxFrame-hdr.EthernetLen-8 {
+		return 0, fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", c.Name, c.MTU, pkt.MaxFrame-hdr.EthernetLen-8)
+	}
+	if c.MAC[0]&1 != 0 || c.MAC == [6]byte{} {
+		return 0, fmt.Errorf("interface %s: MAC %x is not a unicast address", c.Name, c.MAC)
+	}
+	idx := len(r.ifaces)
+	ifc := dp.Iface{Name: c.Name, MAC: c.MAC, MTU: c.MTU, Up: !c.Down}
+	for _, p := range c.Addrs {
+		if !p.Addr().Is4() {
+			return 0, fmt.Errorf("interface %s: address %v is not IPv4", c.Name, p)
+		}
+		ifc.Addrs = append(ifc.Addrs, dp.IfaceAddr{Addr: u32(p.Addr()), Len: uint8(p.Bits())})
+	}
+	if len(ifc.Addrs) > 0 {
+		ifc.Addr = ifc.Addrs[0].Addr
+	}
+	r.ifaces = append(r.ifaces, ifc)
+	r.glean = append(r.glean, r.allocAdj(dp.Adj{Kind: dp.AdjGlean, Iface: uint16(idx), MTU: uint16(c.MTU)}))
+	r.bcast = append(r.bcast, r.allocAdj(dp.Adj{Kind: dp.AdjBroadcast, Iface: uint16(idx)}))
+	for _, p := range c.Addrs {
+		if err := r.setRoute(netip.PrefixFrom(p.Addr(), 32), r.local); err != nil {
+			return 0, err
+		}
+		if p.Bits() < 32 {
+			if err := r.setRoute(p.Masked(), r.glean[idx]); err != nil {
+				return 0, err
+			}
+		}
+		if p.Bits() <= 30 { // RFC 3021: a /31 has no broadcast address
+			net := u32(p.Masked().Addr())
+			for _, a := range []uint32{net, net | ^prefixMask(p.Bits())} {
+				if err := r.setRoute(netip.PrefixFrom(addr(a), 32), r.bcast[idx]); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	r.dirty = true
+	return idx, nil
+}
+
+// SetInterfaceUp sets an interface's administrative state.
+func (r *Router) SetInterfaceUp(idx int, up bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return fmt.Errorf("no interface %d", idx)
+	}
+	r.ifaces[idx].Up = up
+	r.dirty = true
+	return nil
+}
+
+// Interfaces returns a copy of the interfaces.
+func (r *Router) Interfaces() []dp.Iface {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.ifaces)
+}
+
+// setRoute points p at adjacency a, keeping reference counts.
+func (r *Router) setRoute(p netip.Prefix, a uint16) error {
+	old, had := r.fib.Get(p)
+	if err := r.fib.Add(p, a); err != nil {
+		return fmt.Errorf("route %v: %w", p, err)
+	}
+	r.adjRefs[a]++
+	if had {
+		r.unref(old)
+	}
+	return nil
+}
+
+func (r *Router) unref(a uint16) {
+	r.adjRefs[a]--
+	if r.adjRefs[a] > 0 {
+		return
+	}
+	// A neighbour adjacency with no routes and no neighbour entry is freed;
+	// fixed adjacencies (local, glean, broadcast, blackhole) never are.
+	for k, i := range r.nbrAdj {
+		if i == a {
+			if r.neigh.Get(k) == nil {
+				delete(r.nbrAdj, k)
+				r.adj[a] = dp.Adj{}
+				r.adjFree = append(r.adjFree, a)
+			}
+			return
+		}
+	}
+}
+
+// ifaceFor returns the interface whose subnet holds a.
+func (r *Router) ifaceFor(a netip.Addr) (int, bool) {
+	v := u32(a)
+	for i, ifc := range r.ifaces {
+		for _, ad := range ifc.Addrs {
+			m := prefixMask(int(ad.Len))
+			if v&m == ad.Addr&m && ad.Len < 32 {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// AddRoute adds or replaces the route to p through gateway gw, which must
+// be on a connected subnet. An invalid gw makes a blackhole route.
+func (r *Router) AddRoute(p netip.Prefix, gw netip.Addr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.addRoute(p, gw)
+}
+
+func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
+	if !p.Addr().Is4() {
+		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
+	}
+	var a uint16
+	if !gw.IsValid() {
+		a = r.drop
+	} else {
+		if !gw.Is4() {
+			return fmt.Errorf("route %v: gateway %v is not IPv4", p, gw)
+		}
+		i, ok := r.ifaceFor(gw)
+		if !ok {
+			return fmt.Errorf("route %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", p, gw)
+		}
+		a = r.neighborAdj(neigh.Key{Iface: i, Addr: gw})
+	}
+	if err := r.setRoute(p.Masked(), a); err != nil {
+		return err
+	}
+	r.dirty = true
+	return nil
+}
+
+// AddRoutes adds many routes (a full table) under one lock; gw(i) gives
+// the gateway of ps[i]. It stops at the first error.
+func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, p := range ps {
+		if err := r.addRoute(p, gw(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteRoute removes the route to p.
+func (r *Router) DeleteRoute(p netip.Prefix) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p = p.Masked()
+	a, ok := r.fib.Get(p)
+	if !ok {
+		return fmt.Errorf("route %v: %w", p, ErrNoRoute)
+	}
+	if err := r.fib.Delete(p); err != nil {
+		return err
+	}
+	r.unref(a)
+	r.dirty = true
+	return nil
+}
+
+// Routes is the number of routes in the FIB.
+func (r *Router) Routes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fib.Len()
+}
+
+// AddNeighbor adds a static neighbour.
+func (r *Router) AddNeighbor(iface int, a netip.Addr, mac [6]byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if iface < 0 || iface >= len(r.ifaces) {
+		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
+	}
+	if i, ok := r.ifaceFor(a); !ok || i != iface {
+		return fmt.Errorf("neighbor %v: not on a subnet of interface %s", a, r.ifaces[iface].Name)
+	}
+	k := neigh.Key{Iface: iface, Addr: a}
+	pending, err := r.neigh.AddStatic(k, mac, r.o.Now())
+	if err != nil {
+		return err
+	}
+	r.ensureNeighbor(k)
+	r.queueResolved(nil, k, pending)
+	r.dirty = true
+	return nil
+}
+
+// Neighbors returns a copy of the neighbour entries.
+func (r *Router) Neighbors() []neigh.Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []neigh.Entry
+	for _, e := range r.neigh.All() {
+		c := *e
+		c.Pending = nil
+		out = append(out, c)
+	}
+	return out
+}
+
+// neighborAdj returns (creating if needed) the adjacency of neighbour k.
+func (r *Router) neighborAdj(k neigh.Key) uint16 {
+	if a, ok := r.nbrAdj[k]; ok {
+		return a
+	}
+	a := r.allocAdj(dp.Adj{})
+	r.nbrAdj[k] = a
+	r.refreshAdj(k)
+	return a
+}
+
+// ensureNeighbor makes sure neighbour k has an adjacency and a host route
+// (unless a configured /32 route for it exists), and refreshes it.
+func (r *Router) ensureNeighbor(k neigh.Key) {
+	a := r.neighborAdj(k)
+	p := netip.PrefixFrom(k.Addr, 32)
+	if cur, ok := r.fib.Get(p); !ok || (r.host[k] && cur != a) {
+		if err := r.setRoute(p, a); err == nil {
+			r.host[k] = true
+		}
+	}
+	r.refreshAdj(k)
+}
+
+// refreshAdj rebuilds neighbour k's adjacency from its entry.
+func (r *Router) refreshAdj(k neigh.Key) {
+	a, ok := r.nbrAdj[k]
+	if !ok {
+		return
+	}
+	ifc := &r.ifaces[k.Iface]
+	adj := dp.Adj{Kind: dp.AdjIncomplete, Iface: uint16(k.Iface), MTU: uint16(ifc.MTU), Addr: u32(k.Addr)}
+	if e := r.neigh.Get(k); e != nil {
+		switch e.State {
+		case neigh.Reachable, neigh.Stale, neigh.Static:
+			adj.Kind = dp.AdjForward
+			copy(adj.Rewrite[0:6], e.MAC[:])
+			copy(adj.Rewrite[6:12], ifc.MAC[:])
+		case neigh.Failed:
+			adj.Kind = dp.AdjUnreachable
+		}
+	}
+	if r.adj[a] != adj {
+		r.adj[a] = adj
+		r.dirty = true
+	}
+}
+
+// removeNeighbor withdraws neighbour k's host route and adjacency.
+func (r *Router) removeNeighbor(k neigh.Key) {
+	a, ok := r.nbrAdj[k]
+	if !ok {
+		return
+	}
+	if r.host[k] {
+		delete(r.host, k)
+		p := netip.PrefixFrom(k.Addr, 32)
+		if cur, ok := r.fib.Get(p); ok && cur == a {
+			_ = r.fib.Delete(p)
+			r.adjRefs[a]--
+		}
+	}
+	if r.adjRefs[a] <= 0 {
+		delete(r.nbrAdj, k)
+		r.adj[a] = dp.Adj{}
+		r.adjFree = append(r.adjFree, a)
+	} else {
+		r.refreshAdj(k)
+	}
+	r.dirty = true
+}
+
+// publish builds and publishes a new Config. Caller holds mu.
+func (r *Router) publish() {
+	ifaces := slices.Clone(r.ifaces)
+	for i := range ifaces {
+		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
+	}
+	r.cur.Store(&dp.Config{
+		FIB:       r.fib.Snapshot(),
+		Adj:       slices.Clone(r.adj),
+		Ifaces:    ifaces,
+		ICMPRate:  r.o.ICMPRate,
+		ICMPBurst: r.o.ICMPBurst,
+	})
+	r.dirty = false
+	r.stats.Publishes++
+}
+
+// Publish publishes pending changes now.
+func (r *Router) Publish() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dirty {
+		r.publish()
+	}
+}
+
+// Service does the control plane's pending work: the workers' punts, the
+// neighbour timers, publishing, and messages to the workers. It returns
+// whether there was anything to do. Run calls it in a loop; tests call it
+// directly.
+func (r *Router) Service() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.o.Now()
+	did := false
+	for _, w := range r.workers {
+		ring := w.Punt()
+		for i := 0; i < 1024; i++ {
+			m := ring.Peek()
+			if m == nil {
+				break
+			}
+			r.handlePunt(w, m, now)
+			ring.Release()
+			r.stats.PuntsHandled++
+			did = true
+		}
+	}
+	if now.Sub(r.lastAge) >= 100*time.Millisecond || now.Before(r.lastAge) {
+		r.lastAge = now
+		for _, act := range r.neigh.Age(now) {
+			r.handleAge(act)
+			did = true
+		}
+	}
+	if r.dirty {
+		r.publish()
+		did = true
+	}
+	// Messages go out after the publish they may depend on.
+	for _, m := range r.outbox {
+		r.send(m)
+	}
+	if len(r.outbox) > 0 {
+		did = true
+		clear(r.outbox)
+		r.outbox = r.outbox[:0]
+	}
+	return did
+}
+
+// Run serves until stop is closed.
+func (r *Router) Run(stop <-chan struct{}) {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			for r.Service() {
+			}
+		}
+	}
+}
+
+func (r *Router) send(m outMsg) {
+	w := m.w
+	if w == nil {
+		if len(r.workers) == 0 {
+			return
+		}
+		w = r.workers[r.rr%len(r.workers)]
+		r.rr++
+	}
+	slot := w.Inject().Reserve()
+	if slot == nil {
+		r.stats.InjectFull++
+		return
+	}
+	slot.Kind, slot.Iface, slot.Addr = m.kind, m.iface, 0
+	slot.SetFrame(m.frame)
+	w.Inject().Commit()
+}
+
+func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
+	if int(m.Iface) >= len(r.ifaces) {
+		return
+	}
+	switch m.Kind {
+	case dp.PuntARP:
+		f := m.Frame()
+		if len(f) < hdr.EthernetLen+hdr.ARPLen {
+			return
+		}
+		a := hdr.ARP(f[hdr.EthernetLen:])
+		if a.Validate() != hdr.OK {
+			return
+		}
+		var mac [6]byte
+		copy(mac[:], a.SenderMAC())
+		k := neigh.Key{Iface: int(m.Iface), Addr: addr(a.SenderIP())}
+		ours := false
+		for _, ad := range r.ifaces[m.Iface].Addrs {
+			ours = ours || ad.Addr == a.TargetIP()
+		}
+		before := r.neigh.Get(k)
+		var oldMAC [6]byte
+		if before != nil {
+			oldMAC = before.MAC
+		}
+		e, changed, pending := r.neigh.Learn(k, mac, ours, now)
+		if e == nil {
+			return
+		}
+		if before != nil && before.State != neigh.Incomplete && oldMAC != mac {
+			r.stats.NeighborMoves++
+		}
+		if changed {
+			r.ensureNeighbor(k)
+		}
+		r.queueResolved(w, k, pending)
+	case dp.PuntResolve:
+		k := neigh.Key{Iface: int(m.Iface), Addr: addr(m.Addr)}
+		e, created, request, queued := r.neigh.Queue(k, m.Frame(), now)
+		if e == nil {
+			r.stats.QueueDrops++
+			return
+		}
+		if created {
+			r.ensureNeighbor(k)
+		}
+		if request {
+			r.arpRequest(w, k, nil)
+		}
+		if !queued {
+			switch e.State {
+			case neigh.Reachable, neigh.Stale, neigh.Static:
+				// Resolved after the worker punted: route it again.
+				r.queueResolved(w, k, [][]byte{slices.Clone(m.Frame())})
+			default:
+				r.stats.QueueDrops++
+			}
+		}
+	}
+}
+
+func (r *Router) handleAge(act neigh.Action) {
+	k := act.Entry.Key
+	switch act.Kind {
+	case neigh.Request:
+		r.arpRequest(nil, k, nil)
+	case neigh.Probe:
+		mac := act.Entry.MAC
+		r.arpRequest(nil, k, &mac)
+	case neigh.Fail:
+		r.stats.QueueDrops += uint64(len(act.Dropped))
+		r.refreshAdj(k)
+	case neigh.Remove:
+		r.removeNeighbor(k)
+	}
+}
+
+// queueResolved sends packets that waited for k back into the graph.
+func (r *Router) queueResolved(w *dp.Worker, k neigh.Key, frames [][]byte) {
+	for _, f := range frames {
+		r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectLookup, iface: uint16(k.Iface), frame: f})
+		r.stats.Resolved++
+	}
+	if len(frames) > 0 {
+		r.dirty = true // publish before injecting, even if nothing else changed
+	}
+}
+
+// arpRequest queues an ARP request for k: broadcast, or unicast to *to.
+func (r *Router) arpRequest(w *dp.Worker, k neigh.Key, to *[6]byte) {
+	ifc := &r.ifaces[k.Iface]
+	target := u32(k.Addr)
+	var src uint32
+	for _, ad := range ifc.Addrs {
+		m := prefixMask(int(ad.Len))
+		if target&m == ad.Addr&m {
+			src = ad.Addr
+			break
+		}
+	}
+	if src == 0 {
+		src = ifc.Addr
+	}
+	f := make([]byte, 60) // minimum Ethernet frame, zero padded
+	if to != nil {
+		copy(f[0:6], to[:])
+	} else {
+		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	copy(f[6:12], ifc.MAC[:])
+	binary.BigEndian.PutUint16(f[12:], hdr.EtherTypeARP)
+	a := hdr.ARP(f[hdr.EthernetLen:])
+	binary.BigEndian.PutUint16(a[0:], 1)      // Ethernet
+	binary.BigEndian.PutUint16(a[2:], 0x0800) // IPv4
+	a[4], a[5] = 6, 4
+	a.SetOp(hdr.ARPRequest)
+	copy(a.SenderMAC(), ifc.MAC[:])
+	a.SetSenderIP(src)
+	a.SetTargetIP(target)
+	r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectTx, iface: uint16(k.Iface), frame: f})
+	r.stats.ARPRequests++
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func addr(v uint32) netip.Addr {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return netip.AddrFrom4(b)
+}
+
+func prefixMask(n int) uint32 {
+	if n == 0 {
+		return 0
+	}
+	return ^uint32(0) << (32 - n)
+}

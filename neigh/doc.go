@@ -1,0 +1,14 @@
+// Package neigh is the IPv4 neighbour table (ARP cache, RFC 826 and the
+// state machine of RFC 4861 §7.3 applied to ARP, as Linux does): entries,
+// their states and timers, and the small bounded queue of packets waiting
+// for each neighbour to resolve.
+//
+// Hot path: no. The table belongs to the control plane's goroutine and is
+// not safe for concurrent use. The data plane never reads it: the control
+// plane turns each entry into an adjacency (a ready-made Ethernet rewrite)
+// in the next published dp.Config.
+//
+// The table decides; it does not send. Its methods return what the caller
+// must do (send an ARP request, flush queued packets, withdraw a route), so
+// the state machine is tested without a network.
+package neigh

@@ -1,0 +1,262 @@
+package neigh
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// State is a neighbour entry's state.
+type State uint8
+
+const (
+	// Incomplete: an ARP request was sent, no answer yet; packets queue.
+	Incomplete State = iota
+	// Reachable: confirmed within ReachableTime.
+	Reachable
+	// Stale: not confirmed for ReachableTime; still used, being probed.
+	Stale
+	// Failed: no answer after MaxProbes requests; packets to it get ICMP
+	// host unreachable until the entry is removed after FailedTime.
+	Failed
+	// Static: configured; never ages.
+	Static
+)
+
+var stateNames = [...]string{"incomplete", "reachable", "stale", "failed", "static"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// Key identifies a neighbour: an interface and an IPv4 address.
+type Key struct {
+	Iface int
+	Addr  netip.Addr
+}
+
+// Entry is one neighbour.
+type Entry struct {
+	Key
+	MAC     [6]byte
+	State   State
+	Updated time.Time // last confirmation, or when the state last changed
+	Probes  int       // requests sent in the current Incomplete/Stale period
+	Sent    time.Time // when the last request was sent
+	Pending [][]byte  // packets waiting for resolution, oldest first
+	Dropped uint64    // packets dropped because the queue was full
+}
+
+// Options are the table's timers and limits (zero means the default).
+type Options struct {
+	MaxPending    int           // packets queued per neighbour (default 4)
+	ReachableTime time.Duration // default 30 s
+	RetransTime   time.Duration // between requests, default 1 s
+	MaxProbes     int           // requests before Failed, default 3
+	FailedTime    time.Duration // how long a Failed entry stays, default 5 s
+	MaxEntries    int           // default 65536
+}
+
+// Table is the neighbour table.
+type Table struct {
+	o       Options
+	entries map[Key]*Entry
+}
+
+// New returns an empty table.
+func New(o Options) *Table {
+	if o.MaxPending == 0 {
+		o.MaxPending = 4
+	}
+	if o.ReachableTime == 0 {
+		o.ReachableTime = 30 * time.Second
+	}
+	if o.RetransTime == 0 {
+		o.RetransTime = time.Second
+	}
+	if o.MaxProbes == 0 {
+		o.MaxProbes = 3
+	}
+	if o.FailedTime == 0 {
+		o.FailedTime = 5 * time.Second
+	}
+	if o.MaxEntries == 0 {
+		o.MaxEntries = 65536
+	}
+	return &Table{o: o, entries: make(map[Key]*Entry)}
+}
+
+// Options returns the table's effective options.
+func (t *Table) Options() Options { return t.o }
+
+// Get returns the entry for k, or nil.
+func (t *Table) Get(k Key) *Entry { return t.entries[k] }
+
+// Len is the number of entries.
+func (t *Table) Len() int { return len(t.entries) }
+
+// All returns the entries sorted by interface and address.
+func (t *Table) All() []*Entry {
+	out := make([]*Entry, 0, len(t.entries))
+	for _, e := range t.entries {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b *Entry) int {
+		if a.Iface != b.Iface {
+			return a.Iface - b.Iface
+		}
+		return a.Addr.Compare(b.Addr)
+	})
+	return out
+}
+
+// AddStatic adds or replaces a static entry. Queued packets of a previous
+// dynamic entry are returned for sending.
+func (t *Table) AddStatic(k Key, mac [6]byte, now time.Time) (pending [][]byte, err error) {
+	if !k.Addr.Is4() {
+		return nil, fmt.Errorf("neighbor %v: only IPv4 neighbours are supported", k.Addr)
+	}
+	e := t.entries[k]
+	if e == nil {
+		if len(t.entries) >= t.o.MaxEntries {
+			return nil, fmt.Errorf("neighbor table full (%d entries): remove entries or raise the limit", t.o.MaxEntries)
+		}
+		e = &Entry{Key: k}
+		t.entries[k] = e
+	}
+	pending, e.Pending = e.Pending, nil
+	e.MAC, e.State, e.Updated, e.Probes = mac, Static, now, 0
+	return pending, nil
+}
+
+// Delete removes an entry and reports whether it existed.
+func (t *Table) Delete(k Key) bool {
+	_, ok := t.entries[k]
+	delete(t.entries, k)
+	return ok
+}
+
+// Learn records that k is at mac (an ARP request or reply from it).
+// create says whether to add an entry that does not exist (RFC 826: add
+// the sender when we are the target; only update otherwise). It returns
+// the entry (nil if none), whether its MAC or usability changed (the
+// caller must republish its adjacency), and the packets that were waiting
+// for it, to send now.
+func (t *Table) Learn(k Key, mac [6]byte, create bool, now time.Time) (e *Entry, changed bool, pending [][]byte) {
+	e = t.entries[k]
+	if e == nil {
+		if !create || len(t.entries) >= t.o.MaxEntries {
+			return nil, false, nil
+		}
+		e = &Entry{Key: k}
+		t.entries[k] = e
+		changed = true
+	}
+	if e.State == Static {
+		return e, false, nil
+	}
+	if e.MAC != mac || e.State == Incomplete || e.State == Failed {
+		changed = true
+	}
+	e.MAC, e.State, e.Updated, e.Probes = mac, Reachable, now, 0
+	pending, e.Pending = e.Pending, nil
+	return e, changed, pending
+}
+
+// Queue holds frame (copied) until k resolves, creating an Incomplete
+// entry if there is none. It returns the entry, whether the entry was
+// created (the caller installs its adjacency), whether an ARP request must
+// be sent now, and whether the frame was queued (false: the entry is
+// usable or failed, or the table is full; the caller decides). When the
+// queue is full the oldest packet is dropped, as Linux does.
+func (t *Table) Queue(k Key, frame []byte, now time.Time) (e *Entry, created, request, queued bool) {
+	e = t.entries[k]
+	if e == nil {
+		if len(t.entries) >= t.o.MaxEntries {
+			return nil, false, false, false
+		}
+		e = &Entry{Key: k, State: Incomplete, Updated: now}
+		t.entries[k] = e
+		created = true
+	}
+	if e.State != Incomplete {
+		return e, created, false, false
+	}
+	if len(e.Pending) >= t.o.MaxPending {
+		e.Pending = e.Pending[1:]
+		e.Dropped++
+	}
+	e.Pending = append(e.Pending, append([]byte(nil), frame...))
+	if e.Probes == 0 {
+		e.Probes, e.Sent, request = 1, now, true
+	}
+	return e, created, request, true
+}
+
+// ActionKind is what Age asks the caller to do.
+type ActionKind uint8
+
+const (
+	// Request: send an ARP request for the entry (broadcast).
+	Request ActionKind = iota
+	// Probe: send a unicast ARP request to the entry's MAC (Stale).
+	Probe
+	// Fail: the entry did not answer; drop Pending (returned in the
+	// action) and make its adjacency unreachable.
+	Fail
+	// Remove: the entry is gone; withdraw its adjacency.
+	Remove
+)
+
+// Action is one thing Age asks the caller to do.
+type Action struct {
+	Kind    ActionKind
+	Entry   *Entry
+	Dropped [][]byte // with Fail: the packets that waited in vain
+}
+
+// Age advances every entry's timers to now and returns the actions due.
+func (t *Table) Age(now time.Time) []Action {
+	var out []Action
+	for k, e := range t.entries {
+		switch e.State {
+		case Reachable:
+			if now.Sub(e.Updated) >= t.o.ReachableTime {
+				e.State, e.Updated, e.Probes, e.Sent = Stale, now, 1, now
+				out = append(out, Action{Kind: Probe, Entry: e})
+			}
+		case Stale, Incomplete:
+			if now.Sub(e.Sent) < t.o.RetransTime {
+				continue
+			}
+			if e.Probes >= t.o.MaxProbes {
+				if e.State == Stale {
+					delete(t.entries, k)
+					out = append(out, Action{Kind: Remove, Entry: e})
+					continue
+				}
+				dropped := e.Pending
+				e.Pending, e.State, e.Updated = nil, Failed, now
+				out = append(out, Action{Kind: Fail, Entry: e, Dropped: dropped})
+				continue
+			}
+			e.Probes++
+			e.Sent = now
+			kind := Request
+			if e.State == Stale {
+				kind = Probe
+			}
+			out = append(out, Action{Kind: kind, Entry: e})
+		case Failed:
+			if now.Sub(e.Updated) >= t.o.FailedTime {
+				delete(t.entries, k)
+				out = append(out, Action{Kind: Remove, Entry: e})
+			}
+		}
+	}
+	return out
+}
