@@ -114,6 +114,9 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 			continue
 		}
 		if w.tokens <= 0 {
+			w.refill(cfg)
+		}
+		if w.tokens <= 0 {
 			w.drop(b, ICMPRateLimited)
 			continue
 		}

@@ -108,9 +108,6 @@ func (w *Worker) Poll() int {
 	// ring's atomic makes that publication visible here.
 	injected := w.drainInject()
 	cfg := w.cfg.Load()
-	if w.sample || injected > 0 {
-		w.refill(cfg)
-	}
 	if injected > 0 {
 		w.run(cfg)
 	}
@@ -139,9 +136,8 @@ func (w *Worker) Poll() int {
 // calling goroutine and takes ownership of its buffers. It is Poll without
 // a port, for tests and tools; it must not run concurrently with Poll or Run.
 func (w *Worker) Process(iface int, v *pkt.Batch) {
-	cfg := w.cfg.Load()
-	w.refill(cfg)
 	w.drainInject()
+	cfg := w.cfg.Load()
 	w.run(cfg)
 	in := &w.frames[StageEthernetInput]
 	in.N = copy(in.B[:], v.B[:v.N])
@@ -182,7 +178,8 @@ func (w *Worker) Stop() {
 	<-w.done
 }
 
-// refill tops up the ICMP token bucket.
+// refill tops up the ICMP token bucket. icmp4-error calls it only when the
+// bucket is empty, so the clock is read on the error path alone.
 func (w *Worker) refill(cfg *Config) {
 	now := time.Now().UnixNano()
 	if w.lastRefill == 0 {

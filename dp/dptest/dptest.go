@@ -26,7 +26,7 @@ import (
 //	host B 10.0.2.2 (HostBMAC) --- if1 10.0.2.1/24 (R1MAC), MTU 1500
 //
 // with a route 198.18.0.0/15 via 10.0.2.2 and a static neighbour for
-// 10.0.2.2 unless Options.NoStatic.
+// HostA and HostB unless Options.NoStatic.
 var (
 	R0MAC    = [6]byte{0x02, 0x52, 0, 0, 0, 0x01}
 	R1MAC    = [6]byte{0x02, 0x52, 0, 0, 0, 0x02}
@@ -41,7 +41,7 @@ var (
 
 // Options shape the lab.
 type Options struct {
-	NoStatic bool // do not add the static neighbour for HostB
+	NoStatic bool // do not add static neighbours for HostA and HostB
 	MTU1     int  // MTU of if1 (default 1500)
 	ICMPRate int  // default 1000 per second
 	Burst    int  // default 100
@@ -80,6 +80,9 @@ func New(t testing.TB, o Options) *Lab {
 	must(l.Router.AddInterface(control.IfaceConfig{Name: "if0", MAC: R0MAC, Addrs: []netip.Prefix{netip.PrefixFrom(R0, 24)}}))
 	must(l.Router.AddInterface(control.IfaceConfig{Name: "if1", MAC: R1MAC, MTU: o.MTU1, Addrs: []netip.Prefix{netip.PrefixFrom(R1, 24)}}))
 	if !o.NoStatic {
+		if err := l.Router.AddNeighbor(0, HostA, HostAMAC); err != nil {
+			t.Fatal(err)
+		}
 		if err := l.Router.AddNeighbor(1, HostB, HostBMAC); err != nil {
 			t.Fatal(err)
 		}
