@@ -84,22 +84,28 @@ func NewForward(prefixes []netip.Prefix, frames [][]byte) (*Forward, error) {
 // Result is one scenario's figures. The JSON names are stable: scripts and
 // bench/peers use them.
 type Result struct {
-	Scenario        string            `json:"scenario"`
-	Impl            string            `json:"impl"`
-	Workers         int               `json:"workers"`
-	PacketSize      int               `json:"packet_size"`
-	Routes          int               `json:"routes"`
-	DurationS       float64           `json:"duration_s"`
-	Packets         uint64            `json:"packets"`
-	Received        uint64            `json:"received"`
-	Mpps            float64           `json:"mpps"`
-	NsPerPacket     float64           `json:"ns_per_packet"`
-	AllocsPerPacket float64           `json:"allocs_per_packet"`
-	Drops           map[string]uint64 `json:"drops"`
-	Stages          []StageStat       `json:"stages"`
-	SetupS          float64           `json:"setup_s"`
-	GoVersion       string            `json:"go_version"`
-	GOMAXPROCS      int               `json:"gomaxprocs"`
+	Scenario    string  `json:"scenario"`
+	Impl        string  `json:"impl"`
+	Workers     int     `json:"workers"`
+	PacketSize  int     `json:"packet_size"`
+	Routes      int     `json:"routes"`
+	DurationS   float64 `json:"duration_s"`
+	Packets     uint64  `json:"packets"`
+	Received    uint64  `json:"received"`
+	Mpps        float64 `json:"mpps"`
+	NsPerPacket float64 `json:"ns_per_packet"`
+	// AllocsPerPacket is the data path's heap allocations per packet,
+	// measured like testing.AllocsPerRun: the worker polled on this
+	// goroutine with nothing else running. ProcessAllocsPerPacket counts
+	// every allocation in the process during the timed run (the runtime's
+	// and the harness's too).
+	AllocsPerPacket        float64           `json:"allocs_per_packet"`
+	ProcessAllocsPerPacket float64           `json:"process_allocs_per_packet"`
+	Drops                  map[string]uint64 `json:"drops"`
+	Stages                 []StageStat       `json:"stages"`
+	SetupS                 float64           `json:"setup_s"`
+	GoVersion              string            `json:"go_version"`
+	GOMAXPROCS             int               `json:"gomaxprocs"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -173,6 +179,8 @@ func Run(o Options) (*Result, error) {
 	f.Worker.Stop()
 	close(stop)
 	<-cpDone
+	res.ProcessAllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(max(1, c1.TxPackets[1]-c0.TxPackets[1]))
+	res.AllocsPerPacket = dataPathAllocs(f)
 
 	const out = 1
 	res.DurationS = elapsed.Seconds()
@@ -181,7 +189,6 @@ func Run(o Options) (*Result, error) {
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
 	if res.Packets > 0 {
 		res.NsPerPacket = float64(elapsed.Nanoseconds()) * float64(res.Workers) / float64(res.Packets)
-		res.AllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(res.Packets)
 	}
 	res.Drops = map[string]uint64{}
 	for r := dp.Reason(1); r < dp.NumReasons; r++ {
@@ -202,6 +209,27 @@ func Run(o Options) (*Result, error) {
 		res.Stages = append(res.Stages, st)
 	}
 	return res, nil
+}
+
+// dataPathAllocs polls the stopped worker on this goroutine and returns
+// heap allocations per packet, as testing.AllocsPerRun measures them.
+func dataPathAllocs(f *Forward) float64 {
+	const polls = 2000
+	for range 10 {
+		f.Worker.Poll() // warm up
+	}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	var pkts int
+	for range polls {
+		pkts += f.Worker.Poll()
+	}
+	runtime.ReadMemStats(&m1)
+	if pkts == 0 {
+		return 0
+	}
+	return float64(m1.Mallocs-m0.Mallocs) / float64(pkts)
 }
 
 // progress waits d, writing a progress line to w (if not nil) twice a
@@ -234,4 +262,3 @@ func progress(w io.Writer, name string, start time.Time, d time.Duration, count 
 	}
 	_, _ = w.Write([]byte("\r\033[K"))
 }
-

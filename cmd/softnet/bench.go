@@ -85,7 +85,7 @@ func printResult(w io.Writer, r *bench.Result) {
 	fmt.Fprintf(tw, "forwarded\t%d packets\n", r.Packets)
 	fmt.Fprintf(tw, "rate\t%.2f Mpps\n", r.Mpps)
 	fmt.Fprintf(tw, "cost\t%.1f ns/packet\n", r.NsPerPacket)
-	fmt.Fprintf(tw, "allocations\t%.3g per packet\n", r.AllocsPerPacket)
+	fmt.Fprintf(tw, "allocations\t%.3g per packet on the data path (%.3g in the whole process)\n", r.AllocsPerPacket, r.ProcessAllocsPerPacket)
 	tw.Flush()
 	fmt.Fprintln(w)
 	if len(r.Drops) == 0 {

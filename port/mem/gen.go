@@ -53,11 +53,23 @@ func (g *Gen) Recv(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 	}
 	n := pool.GetN(v.B[v.N : v.N+want])
 	size, next := g.size, g.next
-	for _, b := range v.B[v.N : v.N+n] {
-		copy(b.Reset(size), g.frames[next*size:(next+1)*size])
-		next++
-		if next == g.count {
-			next = 0
+	if size == 64 {
+		// The benchmark's frame size: a fixed-size array copy compiles to
+		// a few vector moves instead of a call to memmove.
+		for _, b := range v.B[v.N : v.N+n] {
+			*(*[64]byte)(b.Reset(64)) = *(*[64]byte)(g.frames[next*64:])
+			next++
+			if next == g.count {
+				next = 0
+			}
+		}
+	} else {
+		for _, b := range v.B[v.N : v.N+n] {
+			copy(b.Reset(size), g.frames[next*size:(next+1)*size])
+			next++
+			if next == g.count {
+				next = 0
+			}
 		}
 	}
 	g.next = next
