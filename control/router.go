@@ -57,7 +57,7 @@ type Router struct {
 	adjRefs []int // routes pointing at each adjacency
 	adjFree []uint16
 	local   uint16
-	drop    uint16 // blackhole
+	drop    uint16   // blackhole
 	glean   []uint16 // per interface
 	bcast   []uint16 // per interface
 	nbrAdj  map[neigh.Key]uint16
@@ -332,6 +332,9 @@ func (r *Router) AddNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	if iface < 0 || iface >= len(r.ifaces) {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}
+	if !a.Is4() {
+		return fmt.Errorf("neighbor %v: only IPv4 neighbours are supported", a)
+	}
 	if i, ok := r.ifaceFor(a); !ok || i != iface {
 		return fmt.Errorf("neighbor %v: not on a subnet of interface %s", a, r.ifaces[iface].Name)
 	}
@@ -557,16 +560,19 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		for _, ad := range r.ifaces[m.Iface].Addrs {
 			ours = ours || ad.Addr == a.TargetIP()
 		}
-		before := r.neigh.Get(k)
+		// Read the old state before Learn: Learn updates the entry in place.
+		// Only a resolved dynamic entry can move: an Incomplete or Failed
+		// one has no MAC yet, and Learn never changes a Static one.
 		var oldMAC [6]byte
-		if before != nil {
-			oldMAC = before.MAC
+		resolved := false
+		if before := r.neigh.Get(k); before != nil {
+			oldMAC, resolved = before.MAC, before.State == neigh.Reachable || before.State == neigh.Stale
 		}
 		e, changed, pending := r.neigh.Learn(k, mac, ours, now)
 		if e == nil {
 			return
 		}
-		if before != nil && before.State != neigh.Incomplete && oldMAC != mac {
+		if resolved && oldMAC != mac {
 			r.stats.NeighborMoves++
 		}
 		if changed {
@@ -575,11 +581,16 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		r.queueResolved(w, k, pending)
 	case dp.PuntResolve:
 		k := neigh.Key{Iface: int(m.Iface), Addr: addr(m.Addr)}
+		var dropped uint64 // Queue drops the oldest packet of a full queue
+		if old := r.neigh.Get(k); old != nil {
+			dropped = old.Dropped
+		}
 		e, created, request, queued := r.neigh.Queue(k, m.Frame(), now)
 		if e == nil {
 			r.stats.QueueDrops++
 			return
 		}
+		r.stats.QueueDrops += e.Dropped - dropped
 		if created {
 			r.ensureNeighbor(k)
 		}

@@ -145,7 +145,7 @@ func TestRingWrap(t *testing.T) {
 	}
 }
 
-func TestMsgFrame(t *testing.T) {
+func TestRingMsgFrame(t *testing.T) {
 	var m dp.Msg
 	m.SetFrame([]byte("hello"))
 	if m.Len != 5 || string(m.Frame()) != "hello" {

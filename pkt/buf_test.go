@@ -1,0 +1,359 @@
+package pkt
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestPoolAccounting(t *testing.T) {
+	const n = 8
+	p := NewPool(n)
+	if p.Size() != n || p.Free() != n {
+		t.Fatalf("new pool: Size %d Free %d, want %d %d", p.Size(), p.Free(), n, n)
+	}
+	seen := make(map[*Buf]bool)
+	var got []*Buf
+	for i := range n {
+		b := p.Get()
+		if b == nil {
+			t.Fatalf("Get %d: nil with %d free", i, p.Free())
+		}
+		if seen[b] {
+			t.Fatalf("Get %d: buffer handed out twice", i)
+		}
+		seen[b] = true
+		got = append(got, b)
+		if want := n - i - 1; p.Free() != want {
+			t.Fatalf("after Get %d: Free %d, want %d", i, p.Free(), want)
+		}
+	}
+	if b := p.Get(); b != nil {
+		t.Fatal("Get on an empty pool: want nil")
+	}
+	if p.Free() != 0 || p.Size() != n {
+		t.Fatalf("empty pool: Free %d Size %d", p.Free(), p.Size())
+	}
+	for i, b := range got {
+		p.Put(b)
+		if p.Free() != i+1 {
+			t.Fatalf("after Put %d: Free %d, want %d", i, p.Free(), i+1)
+		}
+	}
+	if p.Size() != n {
+		t.Fatalf("Size changed to %d", p.Size())
+	}
+}
+
+func TestPoolGetN(t *testing.T) {
+	tests := []struct {
+		name      string
+		pool, dst int
+		want      int
+	}{
+		{"fits", 8, 5, 5},
+		{"exact", 8, 8, 8},
+		{"short", 8, 12, 8},
+		{"empty dst", 8, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewPool(tc.pool)
+			dst := make([]*Buf, tc.dst)
+			got := p.GetN(dst)
+			if got != tc.want {
+				t.Fatalf("GetN(%d) from %d: %d, want %d", tc.dst, tc.pool, got, tc.want)
+			}
+			if p.Free() != tc.pool-tc.want {
+				t.Fatalf("Free %d, want %d", p.Free(), tc.pool-tc.want)
+			}
+			seen := make(map[*Buf]bool)
+			for i, b := range dst[:got] {
+				if b == nil || seen[b] {
+					t.Fatalf("dst[%d] nil or duplicate", i)
+				}
+				seen[b] = true
+			}
+			for i, b := range dst[got:] {
+				if b != nil {
+					t.Fatalf("dst[%d] beyond the count was written", got+i)
+				}
+			}
+			// What GetN took must not still be in the pool.
+			for p.Free() > 0 {
+				if b := p.Get(); seen[b] {
+					t.Fatal("buffer returned by GetN is still in the pool")
+				}
+			}
+			if n := p.GetN(dst); n != 0 {
+				t.Fatalf("GetN on an empty pool: %d, want 0", n)
+			}
+		})
+	}
+}
+
+func TestPoolPutBatch(t *testing.T) {
+	p := NewPool(10)
+	var v Batch
+	v.N = p.GetN(v.B[:7])
+	if v.N != 7 || p.Free() != 3 {
+		t.Fatalf("GetN: N %d Free %d, want 7 3", v.N, p.Free())
+	}
+	p.PutBatch(&v)
+	if v.N != 0 {
+		t.Fatalf("PutBatch left N = %d", v.N)
+	}
+	for i, b := range v.B[:7] {
+		if b != nil {
+			t.Fatalf("PutBatch left slot %d set: the batch would still reference a freed buffer", i)
+		}
+	}
+	if p.Free() != 10 {
+		t.Fatalf("Free %d after PutBatch, want 10", p.Free())
+	}
+	p.PutBatch(&v) // empty batch: no-op
+	if p.Free() != 10 {
+		t.Fatalf("Free %d after an empty PutBatch, want 10", p.Free())
+	}
+}
+
+func TestPoolMigration(t *testing.T) {
+	// Buffers may move between pools (doc.go, Ownership).
+	a, b := NewPool(4), NewPool(4)
+	x := a.Get()
+	b.Put(x)
+	if a.Free() != 3 || b.Free() != 5 {
+		t.Fatalf("Free a %d b %d, want 3 5", a.Free(), b.Free())
+	}
+	if a.Size() != 4 || b.Size() != 4 {
+		t.Fatal("Size must not follow migrations")
+	}
+}
+
+func TestBufReset(t *testing.T) {
+	p := NewPool(1)
+	b := p.Get()
+	b.Off, b.Len, b.L3 = 3, 4, 5
+	b.InPort, b.OutPort, b.NH, b.Reason = 1, 2, 3, 4
+	b.Flags, b.ICMPType, b.ICMPCode, b.Aux = FlagLocal|FlagL2Multicast, 11, 0, 99
+	for _, n := range []int{0, 60, 1514, MaxFrame} {
+		f := b.Reset(n)
+		if len(f) != n {
+			t.Fatalf("Reset(%d): len %d", n, len(f))
+		}
+		if b.Off != Headroom || int(b.Len) != n || b.L3 != 0 {
+			t.Fatalf("Reset(%d): Off %d Len %d L3 %d", n, b.Off, b.Len, b.L3)
+		}
+		if b.InPort|b.OutPort|b.NH|b.Reason != 0 || b.Flags|b.ICMPType|b.ICMPCode != 0 || b.Aux != 0 {
+			t.Fatalf("Reset(%d) left metadata: %+v", n, *b)
+		}
+		if n > 0 && &f[0] != &b.Raw()[Headroom] {
+			t.Fatalf("Reset(%d): frame does not start at Headroom", n)
+		}
+		if n > 0 && &b.Bytes()[0] != &f[0] {
+			t.Fatalf("Reset(%d): Bytes differs from the returned frame", n)
+		}
+	}
+	if len(b.Raw()) != Stride || cap(b.Raw()) != Stride {
+		t.Fatalf("Raw: len %d cap %d, want %d", len(b.Raw()), cap(b.Raw()), Stride)
+	}
+	if MaxFrame+Headroom != Stride {
+		t.Fatalf("MaxFrame %d + Headroom %d != Stride %d", MaxFrame, Headroom, Stride)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Reset(MaxFrame+1) did not panic: the frame would run into the next buffer")
+		}
+	}()
+	b.Reset(MaxFrame + 1)
+}
+
+func TestBufPrepend(t *testing.T) {
+	tests := []struct {
+		name    string
+		off     int
+		n       int
+		ok      bool
+		wantOff int
+	}{
+		{"vlan tag", Headroom, 4, true, Headroom - 4},
+		{"icmp error headers", Headroom, 28, true, Headroom - 28},
+		{"all headroom", Headroom, Headroom, true, 0},
+		{"one too many", Headroom, Headroom + 1, false, Headroom},
+		{"small headroom fits", 4, 4, true, 0},
+		{"small headroom", 3, 4, false, 3},
+		{"zero", 0, 0, true, 0},
+	}
+	p := NewPool(1)
+	b := p.Get()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b.Reset(100)
+			b.SetFrame(tc.off, 100)
+			ok := b.Prepend(tc.n)
+			if ok != tc.ok {
+				t.Fatalf("Prepend(%d) at %d: %v, want %v", tc.n, tc.off, ok, tc.ok)
+			}
+			wantLen := 100
+			if ok {
+				wantLen += tc.n
+			}
+			if int(b.Off) != tc.wantOff || int(b.Len) != wantLen {
+				t.Fatalf("Off %d Len %d, want %d %d", b.Off, b.Len, tc.wantOff, wantLen)
+			}
+		})
+	}
+}
+
+func TestBufPrependKeepsFrame(t *testing.T) {
+	p := NewPool(1)
+	b := p.Get()
+	copy(b.Reset(4), "abcd")
+	if !b.Prepend(2) {
+		t.Fatal("Prepend(2) failed")
+	}
+	copy(b.Bytes()[:2], "xy")
+	if got := string(b.Bytes()); got != "xyabcd" {
+		t.Fatalf("frame %q, want %q", got, "xyabcd")
+	}
+}
+
+func TestBufSetFrameAndL3(t *testing.T) {
+	p := NewPool(1)
+	b := p.Get()
+	raw := b.Raw()
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	tests := []struct{ off, n, l3 int }{
+		{Headroom, 60, 14},
+		{Headroom - 4, 64, 18},
+		{0, 100, 0},
+		{100, 50, 50}, // L3 at the end: empty L3
+		{Stride - 10, 10, 4},
+	}
+	for _, tc := range tests {
+		b.SetFrame(tc.off, tc.n)
+		b.L3 = uint16(tc.l3)
+		if !bytes.Equal(b.Bytes(), raw[tc.off:tc.off+tc.n]) {
+			t.Errorf("SetFrame(%d, %d): Bytes wrong", tc.off, tc.n)
+		}
+		if !bytes.Equal(b.L3Bytes(), raw[tc.off+tc.l3:tc.off+tc.n]) {
+			t.Errorf("SetFrame(%d, %d), L3 %d: L3Bytes wrong", tc.off, tc.n, tc.l3)
+		}
+		if len(b.L3Bytes()) != tc.n-tc.l3 {
+			t.Errorf("L3Bytes len %d, want %d", len(b.L3Bytes()), tc.n-tc.l3)
+		}
+	}
+}
+
+func TestBatchPushRoom(t *testing.T) {
+	p := NewPool(BatchSize + 1)
+	var v Batch
+	if v.Room() != BatchSize {
+		t.Fatalf("empty batch Room %d, want %d", v.Room(), BatchSize)
+	}
+	var first *Buf
+	for i := range BatchSize {
+		b := p.Get()
+		if i == 0 {
+			first = b
+		}
+		if !v.Push(b) {
+			t.Fatalf("Push %d failed with Room %d", i, v.Room())
+		}
+		if v.N != i+1 || v.Room() != BatchSize-i-1 || v.B[i] != b {
+			t.Fatalf("after Push %d: N %d Room %d", i, v.N, v.Room())
+		}
+	}
+	extra := p.Get()
+	if v.Push(extra) {
+		t.Fatal("Push into a full batch succeeded")
+	}
+	if v.N != BatchSize || v.Room() != 0 || v.B[0] != first {
+		t.Fatalf("failed Push changed the batch: N %d Room %d", v.N, v.Room())
+	}
+	p.PutBatch(&v)
+	p.Put(extra)
+	if p.Free() != BatchSize+1 {
+		t.Fatalf("Free %d, want %d", p.Free(), BatchSize+1)
+	}
+}
+
+// TestBuffersDoNotOverlap fills every buffer's whole Raw() with its own
+// pattern and checks that no buffer sees another's bytes, and that the
+// buffers are Stride apart in one slab.
+func TestBuffersDoNotOverlap(t *testing.T) {
+	const n = 64
+	p := NewPool(n)
+	bufs := make([]*Buf, n)
+	if got := p.GetN(bufs); got != n {
+		t.Fatalf("GetN: %d", got)
+	}
+	for i, b := range bufs {
+		raw := b.Raw()
+		if len(raw) != Stride || cap(raw) != Stride {
+			t.Fatalf("buffer %d: len %d cap %d, want %d (append must not reach the next buffer)", i, len(raw), cap(raw), Stride)
+		}
+		for j := range raw {
+			raw[j] = byte(i*7 + 1)
+		}
+	}
+	for i, b := range bufs {
+		for j, c := range b.Raw() {
+			if c != byte(i*7+1) {
+				t.Fatalf("buffer %d byte %d is %#x, want %#x: another buffer overlaps it", i, j, c, byte(i*7+1))
+			}
+		}
+	}
+	// Stride 1920 apart: sort the start addresses by buffer index in the slab.
+	base := &p.slab[0]
+	for i, b := range bufs {
+		off := -1
+		for k := range n {
+			if &p.slab[k*Stride] == &b.Raw()[0] {
+				off = k
+			}
+		}
+		if off < 0 {
+			t.Fatalf("buffer %d does not start on a Stride boundary of the slab (slab %p)", i, base)
+		}
+	}
+}
+
+func TestPoolDoesNotAllocate(t *testing.T) {
+	p := NewPool(2 * BatchSize)
+	var v Batch
+	dst := make([]*Buf, 32)
+	tests := []struct {
+		name string
+		f    func()
+	}{
+		{"Get/Put", func() { p.Put(p.Get()) }},
+		{"GetN/Put", func() {
+			n := p.GetN(dst)
+			for _, b := range dst[:n] {
+				p.Put(b)
+			}
+		}},
+		{"GetN/PutBatch", func() {
+			v.N = p.GetN(v.B[:BatchSize])
+			p.PutBatch(&v)
+		}},
+		{"Reset/Prepend/Bytes", func() {
+			b := p.Get()
+			b.Reset(60)
+			b.Prepend(4)
+			_ = b.Bytes()
+			_ = b.L3Bytes()
+			p.Put(b)
+		}},
+	}
+	for _, tc := range tests {
+		if a := testing.AllocsPerRun(1000, tc.f); a != 0 {
+			t.Errorf("%s: %v allocations per run, want 0", tc.name, a)
+		}
+		if p.Free() != p.Size() {
+			t.Fatalf("%s: leaked buffers: Free %d Size %d", tc.name, p.Free(), p.Size())
+		}
+	}
+}
