@@ -39,7 +39,8 @@ type Stats struct {
 	ARPRequests   uint64 // requests sent
 	PuntsHandled  uint64
 	Resolved      uint64 // packets sent after their neighbour resolved
-	QueueDrops    uint64 // packets dropped: resolution queue full or neighbour failed
+	QueueDrops    uint64 // packets dropped: resolution queue full or neighbour table full
+	Unreachable   uint64 // held packets sent back for ICMP host unreachable after ARP failed
 	InjectFull    uint64 // messages lost because a worker's inject ring was full
 	Publishes     uint64
 	NeighborMoves uint64 // a neighbour's MAC changed
@@ -618,10 +619,25 @@ func (r *Router) handleAge(act neigh.Action) {
 		mac := act.Entry.MAC
 		r.arpRequest(nil, k, &mac)
 	case neigh.Fail:
-		r.stats.QueueDrops += uint64(len(act.Dropped))
+		// The adjacency becomes unreachable; the packets that waited go
+		// back through ip4-lookup, which answers each with ICMP host
+		// unreachable (RFC 1812 §5.2.7.1), as Linux does.
 		r.refreshAdj(k)
+		r.requeue(k, act.Dropped)
 	case neigh.Remove:
 		r.removeNeighbor(k)
+	}
+}
+
+// requeue sends packets that waited for a neighbour that failed back into
+// the graph after the next publish.
+func (r *Router) requeue(k neigh.Key, frames [][]byte) {
+	for _, f := range frames {
+		r.outbox = append(r.outbox, outMsg{kind: dp.InjectLookup, iface: uint16(k.Iface), frame: f})
+		r.stats.Unreachable++
+	}
+	if len(frames) > 0 {
+		r.dirty = true
 	}
 }
 

@@ -507,13 +507,22 @@ func TestRouterARPNoReply(t *testing.T) {
 		none(t, l, "between requests")
 	}
 	l.Advance(100 * time.Millisecond) // 3 s: failed
-	none(t, l, "on failure")
+	// The two held packets are answered with ICMP host unreachable
+	// (RFC 1812 §5.2.7.1, as Linux does), not dropped silently.
+	for i := range 2 {
+		out := l.Out(0)
+		if len(out) != 2 {
+			t.Fatalf("on failure: %d frames left if0, want 2 host unreachable", len(out))
+		}
+		wantICMP(t, out[i], hdr.ICMPv4DestUnreach, hdr.ICMPv4HostUnreach, remoteDst)
+		break
+	}
 	if e := neighbor(l, 1, dptest.HostB); e == nil || e.State != neigh.Failed {
 		t.Fatalf("neighbour after 3 unanswered requests: %+v, want failed", e)
 	}
 	st := l.Router.Stats()
-	if st.ARPRequests != 3 || st.QueueDrops != 2 || st.Resolved != 0 {
-		t.Fatalf("stats %+v: want 3 requests, 2 queue drops", st)
+	if st.ARPRequests != 3 || st.QueueDrops != 0 || st.Unreachable != 2 || st.Resolved != 0 {
+		t.Fatalf("stats %+v: want 3 requests, 2 held packets sent back as unreachable", st)
 	}
 	// Failed: packets get ICMP host unreachable (RFC 1812 §5.2.7.1), to
 	// the host itself and through the gateway alike.
@@ -522,8 +531,8 @@ func TestRouterARPNoReply(t *testing.T) {
 		wantICMP(t, one(t, l, 0, "packet to a failed neighbour"), hdr.ICMPv4DestUnreach, hdr.ICMPv4HostUnreach, dst)
 		none(t, l, "packet to a failed neighbour")
 	}
-	if c := l.Counters(); c.ICMPErrors[dp.ICMPErrHostUnreach] != 2 {
-		t.Fatalf("host unreachable counter %d, want 2", c.ICMPErrors[dp.ICMPErrHostUnreach])
+	if c := l.Counters(); c.ICMPErrors[dp.ICMPErrHostUnreach] != 4 {
+		t.Fatalf("host unreachable counter %d, want 4", c.ICMPErrors[dp.ICMPErrHostUnreach])
 	}
 	// After FailedTime the entry goes and the next packet tries again.
 	l.Advance(5 * time.Second)

@@ -35,24 +35,21 @@ var ip4Reason = [...]Reason{
 	hdr.BadChecksum: IP4BadChecksum,
 }
 
-// fastValid reports whether l3 starts with a valid option-less IPv4
-// header (version 4, IHL 5, checksum right, total length within l3): the
-// RFC 1812 §5.2.2 checks for the common case, with the checksum of the 20
-// bytes summed in five loads instead of hdr.Sum's general loop. When it
-// says false, hdr.IPv4.Validate decides and names the reason.
-func fastValid(l3 []byte) bool {
-	if len(l3) < hdr.IPv4MinLen || l3[0] != 0x45 {
-		return false
-	}
-	s := uint64(binary.BigEndian.Uint32(l3[0:])) + uint64(binary.BigEndian.Uint32(l3[4:])) +
-		uint64(binary.BigEndian.Uint32(l3[8:])) + uint64(binary.BigEndian.Uint32(l3[12:])) +
-		uint64(binary.BigEndian.Uint32(l3[16:]))
+// fastValid reports whether h, the first bytes of an l3len-byte L3
+// packet, is a valid option-less IPv4 header (version 4, IHL 5, checksum
+// right, total length within the packet): the RFC 1812 §5.2.2 checks for
+// the common case, summing the 20 bytes in five loads from a fixed-size
+// array (no bounds checks) instead of hdr.Sum's general loop. When it says
+// false, hdr.IPv4.Validate decides and names the reason.
+func fastValid(h *[20]byte, l3len int) bool {
+	s := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
+		uint64(binary.BigEndian.Uint32(h[8:12])) + uint64(binary.BigEndian.Uint32(h[12:16])) +
+		uint64(binary.BigEndian.Uint32(h[16:20]))
 	s = s>>32 + s&0xffffffff
 	s = s>>16 + s&0xffff
 	s = s>>16 + s&0xffff
-	s = s>>16 + s&0xffff
-	tl := int(binary.BigEndian.Uint16(l3[2:]))
-	return s == 0xffff && tl >= hdr.IPv4MinLen && tl <= len(l3)
+	tl := int(h[2])<<8 | int(h[3])
+	return l3len >= hdr.IPv4MinLen && h[0] == 0x45 && s&0xffff == 0xffff && tl >= hdr.IPv4MinLen && tl <= l3len
 }
 
 // ip4Input validates IPv4 headers.
@@ -69,10 +66,10 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 	next := &w.frames[StageIP4Lookup]
 	k := next.N
 	for _, b := range in.B[:in.N] {
-		l3 := b.L3Bytes()
-		ip := hdr.IPv4(l3)
-		if !fastValid(l3) {
-			if st := ip.Validate(); st != hdr.OK {
+		l3len := int(b.Len) - int(b.L3)
+		h := b.L3Head()
+		if !fastValid(h, l3len) {
+			if st := hdr.IPv4(b.L3Bytes()).Validate(); st != hdr.OK {
 				r := IP4TooShort
 				if int(st) < len(ip4Reason) && ip4Reason[st] != ReasonNone {
 					r = ip4Reason[st]
@@ -81,10 +78,12 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 				continue
 			}
 		}
-		if tl := ip.TotalLen(); tl < len(l3) {
-			b.Len = b.L3 + uint16(tl)
+		if tl := int(h[2])<<8 | int(h[3]); tl < l3len {
+			b.Len = b.L3 + uint16(tl) // trim Ethernet padding
 		}
-		src, dst := ip.Src(), ip.Dst()
+		src := binary.BigEndian.Uint32(h[12:16])
+		dst := binary.BigEndian.Uint32(h[16:20])
+		b.Dst = dst
 		if addrClass[src>>24] != classUnicast || src == 0 {
 			w.drop(b, IP4MartianSource)
 			continue
@@ -127,7 +126,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	n := in.N
 	for i, b := range in.B[:n] {
-		w.dsts[i] = hdr.IPv4(b.L3Bytes()).Dst()
+		w.dsts[i] = b.Dst
 	}
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
@@ -146,7 +145,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 					w.drop(b, IP4L2Broadcast)
 					continue
 				}
-				if b.Raw()[int(b.Off)+int(b.L3)+8] <= 1 { // TTL
+				if b.L3Head()[8] <= 1 { // TTL
 					w.icmp(b, hdr.ICMPv4TimeExceeded, hdr.ICMPv4TTLExceeded, 0)
 					continue
 				}
@@ -197,11 +196,10 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			w.to(StageIP4ARP, b)
 			continue
 		}
-		raw := b.Raw()
-		l3 := int(b.Off) + int(b.L3)
-		end := int(b.Off) + int(b.Len)
-		if end-l3 > int(adj.MTU) {
-			if raw[l3+6]&0x40 != 0 { // DF
+		h := b.L3Head()
+		l3len := int(b.Len) - int(b.L3)
+		if l3len > int(adj.MTU) {
+			if h[6]&0x40 != 0 { // DF
 				w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4FragNeeded, uint32(adj.MTU))
 			} else {
 				w.to(StageIP4Frag, b)
@@ -209,17 +207,17 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			continue
 		}
 		if b.Flags&pkt.FlagLocal == 0 {
-			hdr.IPv4(raw[l3:end]).DecTTL()
+			hdr.IPv4(h[:]).DecTTL()
 		}
-		start := l3 - hdr.EthernetLen
+		start := int(b.Off) + int(b.L3) - hdr.EthernetLen
 		if start < 0 {
 			w.drop(b, IP4NoRoom)
 			continue
 		}
-		eth := raw[start:l3]
-		copy(eth[:12], adj.Rewrite[:])
+		eth := (*[hdr.EthernetLen]byte)(b.Raw()[start:])
+		*(*[12]byte)(eth[:12]) = adj.Rewrite
 		eth[12], eth[13] = 0x08, 0x00
-		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(end-start)
+		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
 		b.OutPort = adj.Iface
 		if k < len(next.B) {
 			next.B[k] = b

@@ -44,6 +44,7 @@ func (w *Worker) ip4Local(cfg *Config, in *pkt.Batch) {
 			ip.SetTTL(64)
 			ip.SetChecksum(ip.ComputeChecksum())
 			b.Flags = pkt.FlagLocal
+			b.Dst = src
 			w.c.ICMPEchoReplies++
 			w.to(StageIP4Lookup, b)
 		case hdr.ProtoUDP:
@@ -78,7 +79,8 @@ const icmpQuoteMax = 576 - hdr.IPv4MinLen - hdr.ICMPv4Len
 //   - Built in place: the new IPv4 and ICMP headers are written into the
 //     28 bytes in front of the offending header (buffers keep headroom for
 //     this) and the quote is cut to fit 576 bytes, so no buffer is taken.
-//     The source is the receiving interface's primary address.
+//     The source is the primary address of the interface the error is
+//     routed out of (RFC 1812 §4.3.2.4).
 //   - Next: ip4-lookup (to route the error to the source), drop.
 func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 	for _, b := range in.B[:in.N] {
@@ -105,9 +107,17 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 			w.drop(b, ICMPAboutMartian)
 			continue
 		}
+		// RFC 1812 §4.3.2.4: the source is an address of the interface
+		// the error leaves by, so route the error first; when that gives
+		// no interface, fall back to the one the packet came in on.
+		out := int(b.InPort)
+		switch a := &cfg.Adj[cfg.FIB.Lookup(src)]; a.Kind {
+		case AdjForward, AdjIncomplete, AdjGlean:
+			out = int(a.Iface)
+		}
 		var from uint32
-		if int(b.InPort) < len(cfg.Ifaces) {
-			from = cfg.Ifaces[b.InPort].Addr
+		if out < len(cfg.Ifaces) {
+			from = cfg.Ifaces[out].Addr
 		}
 		if from == 0 {
 			w.drop(b, ICMPNoSource)
@@ -159,6 +169,7 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 		b.L3 = hdr.EthernetLen
 		b.Len = uint16(hdr.EthernetLen + total)
 		b.Flags = pkt.FlagLocal
+		b.Dst = src
 		w.to(StageIP4Lookup, b)
 	}
 	in.N = 0

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 )
@@ -317,6 +318,11 @@ func (w *Worker) drainInject() int {
 		b.InPort, b.OutPort, b.L3 = m.Iface, m.Iface, 14
 		switch m.Kind {
 		case InjectLookup:
+			if m.Len < hdr.EthernetLen+hdr.IPv4MinLen {
+				w.drop(b, IP4TooShort)
+				break
+			}
+			b.Dst = hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst()
 			w.to(StageIP4Lookup, b)
 		default:
 			w.to(StageInterfaceOutput, b)

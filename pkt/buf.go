@@ -2,7 +2,7 @@ package pkt
 
 // Sizes of a buffer. Stride is deliberately not a power of two (see doc.go).
 const (
-	Stride   = 1920              // bytes of slab per buffer
+	Stride   = 1984              // bytes of slab per buffer
 	Headroom = 128               // bytes kept free in front of a received frame
 	MaxFrame = Stride - Headroom // largest frame a buffer holds (1792: MTU 1500 + L2 + tags with room to spare)
 	// BatchSize is the largest number of packets a stage sees at once. 256 is
@@ -23,17 +23,25 @@ const (
 	FlagL2Multicast
 )
 
-// Buf is the metadata block of one packet buffer. The packet is
-// b.data[Off : Off+Len]; bytes in front of Off are headroom.
+// Buf is one packet buffer: a pointer to its slab memory and its metadata.
+// The frame is Raw()[Off : Off+Len]; bytes in front of Off are headroom.
 type Buf struct {
-	data []byte // the buffer's whole stride of slab memory
+	// The buffer's whole stride of slab memory, as an array pointer: its
+	// length is a constant, so indexing it needs no slice header load and
+	// fixed-size header views cut from it need no bounds checks.
+	data *[Stride]byte
+	Meta
+}
 
-	Off uint16 // start of the frame in data
+// Meta is a buffer's per-packet metadata, kept small (28 bytes) and apart
+// from the packet bytes; Reset clears it in one assignment.
+type Meta struct {
+	Off uint16 // start of the frame in Raw()
 	Len uint16 // frame length
 	L3  uint16 // offset of the L3 header from the start of the frame
 
-	InPort  uint16 // port the frame arrived on
-	OutPort uint16 // port to send on (set by ip4-rewrite, arp-input, ...)
+	InPort  uint16 // interface the frame arrived on
+	OutPort uint16 // interface to send on (set by ip4-rewrite, arp-input, ...)
 	NH      uint16 // next-hop (adjacency) index from ip4-lookup
 
 	Reason uint16 // drop reason, when sent to the drop stage
@@ -41,7 +49,8 @@ type Buf struct {
 
 	// ICMP error to send about this packet (set before icmp4-error).
 	ICMPType, ICMPCode uint8
-	Aux                uint32 // next-hop MTU for "fragmentation needed", pointer for parameter problem
+	Aux                uint32 // next-hop MTU for "fragmentation needed"
+	Dst                uint32 // IPv4 destination, noted by ip4-input for ip4-lookup
 }
 
 // Bytes returns the frame.
@@ -50,17 +59,20 @@ func (b *Buf) Bytes() []byte { return b.data[b.Off : int(b.Off)+int(b.Len)] }
 // L3Bytes returns the frame from its L3 header on.
 func (b *Buf) L3Bytes() []byte { return b.data[int(b.Off)+int(b.L3) : int(b.Off)+int(b.Len)] }
 
+// L3Head returns the 20 bytes at the L3 header as an array pointer, so the
+// hot stages read fixed header fields without bounds checks. Bytes past
+// the frame's end are stale buffer memory: check Len - L3 first.
+func (b *Buf) L3Head() *[20]byte {
+	return (*[20]byte)(b.data[min(int(b.Off)+int(b.L3), Stride-20):])
+}
+
 // Raw returns the buffer's whole memory, headroom included.
-func (b *Buf) Raw() []byte { return b.data }
+func (b *Buf) Raw() []byte { return b.data[:] }
 
 // Reset prepares a buffer for a new frame of n bytes at the standard
 // headroom and returns the frame's bytes for filling.
 func (b *Buf) Reset(n int) []byte {
-	// Field by field: assigning a whole Buf would rewrite the data slice
-	// too (a pointer store with a write barrier check) for nothing.
-	b.Off, b.Len, b.L3 = Headroom, uint16(n), 0
-	b.InPort, b.OutPort, b.NH, b.Reason = 0, 0, 0, 0
-	b.Flags, b.ICMPType, b.ICMPCode, b.Aux = 0, 0, 0, 0
+	b.Meta = Meta{Off: Headroom, Len: uint16(n)}
 	return b.data[Headroom : Headroom+n]
 }
 
@@ -115,7 +127,7 @@ func NewPool(n int) *Pool {
 		meta: make([]Buf, n),
 	}
 	for i := range p.meta {
-		p.meta[i].data = p.slab[i*Stride : (i+1)*Stride : (i+1)*Stride]
+		p.meta[i].data = (*[Stride]byte)(p.slab[i*Stride:])
 		p.free[i] = &p.meta[i]
 	}
 	return p
@@ -149,7 +161,7 @@ func (p *Pool) Put(b *Buf) {
 // PutBatch returns every buffer of v to the pool and empties v.
 func (p *Pool) PutBatch(v *Batch) {
 	p.free = append(p.free, v.B[:v.N]...)
-	clear(v.B[:v.N])
+	clear(v.B[:v.N]) // ownership is visible: a batch never points at a freed buffer
 	v.N = 0
 }
 
