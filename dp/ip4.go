@@ -35,23 +35,6 @@ var ip4Reason = [...]Reason{
 	hdr.BadChecksum: IP4BadChecksum,
 }
 
-// fastValid reports whether h, the first bytes of an l3len-byte L3
-// packet, is a valid option-less IPv4 header (version 4, IHL 5, checksum
-// right, total length within the packet): the RFC 1812 §5.2.2 checks for
-// the common case, summing the 20 bytes in five loads from a fixed-size
-// array (no bounds checks) instead of hdr.Sum's general loop. When it says
-// false, hdr.IPv4.Validate decides and names the reason.
-func fastValid(h *[20]byte, l3len int) bool {
-	s := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
-		uint64(binary.BigEndian.Uint32(h[8:12])) + uint64(binary.BigEndian.Uint32(h[12:16])) +
-		uint64(binary.BigEndian.Uint32(h[16:20]))
-	s = s>>32 + s&0xffffffff
-	s = s>>16 + s&0xffff
-	s = s>>16 + s&0xffff
-	tl := int(h[2])<<8 | int(h[3])
-	return l3len >= hdr.IPv4MinLen && h[0] == 0x45 && s&0xffff == 0xffff && tl >= hdr.IPv4MinLen && tl <= l3len
-}
-
 // ip4Input validates IPv4 headers.
 //
 // ip4-input (RFC 1812 §5.2.2, §5.3.7):
@@ -68,7 +51,18 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 	for _, b := range in.B[:in.N] {
 		l3len := int(b.Len) - int(b.L3)
 		h := b.L3Head()
-		if !fastValid(h, l3len) {
+		// The RFC 1812 §5.2.2 checks for the common case (version 4,
+		// IHL 5, checksum right, total length within the packet), with
+		// the 20 bytes summed in five loads from a fixed-size array;
+		// anything else goes to hdr.IPv4.Validate, which names the reason.
+		sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
+			uint64(binary.BigEndian.Uint32(h[8:12])) + uint64(binary.BigEndian.Uint32(h[12:16])) +
+			uint64(binary.BigEndian.Uint32(h[16:20]))
+		sum = sum>>32 + sum&0xffffffff
+		sum = sum>>16 + sum&0xffff
+		sum = sum>>16 + sum&0xffff
+		tl := int(h[2])<<8 | int(h[3])
+		if l3len < hdr.IPv4MinLen || h[0] != 0x45 || sum&0xffff != 0xffff || tl < hdr.IPv4MinLen || tl > l3len {
 			if st := hdr.IPv4(b.L3Bytes()).Validate(); st != hdr.OK {
 				r := IP4TooShort
 				if int(st) < len(ip4Reason) && ip4Reason[st] != ReasonNone {
@@ -78,7 +72,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 				continue
 			}
 		}
-		if tl := int(h[2])<<8 | int(h[3]); tl < l3len {
+		if tl = int(h[2])<<8 | int(h[3]); tl < l3len {
 			b.Len = b.L3 + uint16(tl) // trim Ethernet padding
 		}
 		src := binary.BigEndian.Uint32(h[12:16])
@@ -214,7 +208,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4NoRoom)
 			continue
 		}
-		eth := (*[hdr.EthernetLen]byte)(b.Raw()[start:])
+		eth := b.EthAt(start)
 		*(*[12]byte)(eth[:12]) = adj.Rewrite
 		eth[12], eth[13] = 0x08, 0x00
 		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)

@@ -109,9 +109,12 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 // for interfaces that are down or whose transmit ring is full.
 //   - Next: the port (which takes ownership), drop.
 func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
+	if w.upOf != cfg {
+		w.syncUp(cfg)
+	}
 	for _, b := range in.B[:in.N] {
 		o := int(b.OutPort)
-		if o >= len(w.tx) || o >= len(cfg.Ifaces) || !cfg.Ifaces[o].Up {
+		if o >= len(w.up) || !w.up[o] {
 			w.drop(b, OutIfaceDown)
 			continue
 		}
@@ -128,6 +131,16 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			w.flush(o)
 		}
 	}
+}
+
+// syncUp caches which interfaces are up in cfg, sized to the worker's
+// ports, so interface-output reads one bool per packet.
+func (w *Worker) syncUp(cfg *Config) {
+	w.up = w.up[:0]
+	for o := range w.tx {
+		w.up = append(w.up, o < len(cfg.Ifaces) && cfg.Ifaces[o].Up)
+	}
+	w.upOf = cfg
 }
 
 // flush sends interface o's transmit vector.

@@ -34,6 +34,8 @@ type Worker struct {
 	frames [NumStages]pkt.Batch
 	tx     []pkt.Batch // per interface
 	rxIf   uint16      // interface of the batch in ethernet-input
+	up     []bool      // per interface: up in upOf (see syncUp)
+	upOf   *Config
 
 	c   Counters // private, plain increments
 	pub Counters // published copy, atomic stores and loads
@@ -78,6 +80,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		punt:   NewRing(o.RingSize),
 		inject: NewRing(o.RingSize),
 		tx:     make([]pkt.Batch, len(ports)),
+		up:     make([]bool, 0, len(ports)),
 		c:      newCounters(len(ports)),
 		pub:    newCounters(len(ports)),
 		done:   make(chan struct{}),

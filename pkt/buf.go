@@ -61,9 +61,17 @@ func (b *Buf) L3Bytes() []byte { return b.data[int(b.Off)+int(b.L3) : int(b.Off)
 
 // L3Head returns the 20 bytes at the L3 header as an array pointer, so the
 // hot stages read fixed header fields without bounds checks. Bytes past
-// the frame's end are stale buffer memory: check Len - L3 first.
+// the frame's end are stale buffer memory: check Len - L3 first. Off and
+// L3 are set by softnet's own code (never copied from packet bytes), so
+// the header always starts well inside the buffer.
 func (b *Buf) L3Head() *[20]byte {
-	return (*[20]byte)(b.data[min(int(b.Off)+int(b.L3), Stride-20):])
+	return (*[20]byte)(b.data[int(b.Off)+int(b.L3):])
+}
+
+// EthAt returns the 14 bytes at off (from the start of Raw) as an array
+// pointer, for writing an Ethernet header in front of an L3 header.
+func (b *Buf) EthAt(off int) *[14]byte {
+	return (*[14]byte)(b.data[off:])
 }
 
 // Raw returns the buffer's whole memory, headroom included.
