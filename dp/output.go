@@ -112,6 +112,22 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	if w.upOf != cfg {
 		w.syncUp(cfg)
 	}
+	// Fast path: the whole vector leaves by one interface (the common case
+	// for a forwarding batch), so it is handed to the port as it is.
+	if n := in.N; n > 0 {
+		o := int(in.B[0].OutPort)
+		same := true
+		for _, b := range in.B[1:n] {
+			if int(b.OutPort) != o {
+				same = false
+				break
+			}
+		}
+		if same && o < len(w.up) && w.up[o] && w.tx[o].N == 0 {
+			w.send(o, in)
+			return
+		}
+	}
 	for _, b := range in.B[:in.N] {
 		o := int(b.OutPort)
 		if o >= len(w.up) || !w.up[o] {
@@ -144,8 +160,11 @@ func (w *Worker) syncUp(cfg *Config) {
 }
 
 // flush sends interface o's transmit vector.
-func (w *Worker) flush(o int) {
-	t := &w.tx[o]
+func (w *Worker) flush(o int) { w.send(o, &w.tx[o]) }
+
+// send transmits t on interface o and counts it; the port takes the
+// buffers and empties t.
+func (w *Worker) send(o int, t *pkt.Batch) {
 	n := t.N
 	var bytes uint64
 	for _, b := range t.B[:n] {

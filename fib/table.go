@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/softnet/softnet/internal/hugepage"
 )
 
 // Table is the control plane's mutable view of the IPv4 routes. It is not safe
@@ -29,7 +31,21 @@ type Table struct {
 	tbl8Gen  uint64             // likewise the tbl8 slice itself
 	gen      uint64             // bumped whenever a snapshot is published
 	snap     *Snapshot          // last published snapshot; nil when stale
+
+	// arena holds the first private copy of every chunk once the table
+	// has written more than arenaAfter distinct chunks: one 32 MiB array
+	// on huge pages (see internal/hugepage), so a full table's random
+	// lookups do not also miss the TLB. It lives as long as the process
+	// (a router has one table). Copies made after a chunk's arena slot was
+	// published are ordinary allocations.
+	arena     []chunk
+	arenaUsed [chunkCount]bool
+	written   int
 }
+
+// arenaAfter is the number of chunks a table writes before it moves to the
+// arena: small tables (tests, labs) never pay for 32 MiB.
+const arenaAfter = 8
 
 // NewTable returns an empty table.
 func NewTable() *Table {
@@ -187,7 +203,16 @@ func (t *Table) Snapshot() *Snapshot {
 // published snapshot may hold it.
 func (t *Table) chunk(c uint32) *chunk {
 	if t.chunkGen[c] != t.gen {
-		n := new(chunk)
+		var n *chunk
+		if t.arena == nil && t.written >= arenaAfter {
+			t.arena = hugepage.Alloc[chunk](chunkCount)
+		}
+		if t.arena != nil && !t.arenaUsed[c] {
+			n, t.arenaUsed[c] = &t.arena[c], true
+		} else {
+			n = new(chunk)
+		}
+		t.written++
 		*n = *t.tbl24[c]
 		t.tbl24[c] = n
 		t.chunkGen[c] = t.gen

@@ -1,5 +1,7 @@
 package pkt
 
+import "github.com/softnet/softnet/internal/hugepage"
+
 // Sizes of a buffer. Stride is deliberately not a power of two (see doc.go).
 const (
 	Stride   = 1984              // bytes of slab per buffer
@@ -134,6 +136,7 @@ func NewPool(n int) *Pool {
 		slab: make([]byte, n*Stride),
 		meta: make([]Buf, n),
 	}
+	hugepage.Advise(p.slab)
 	for i := range p.meta {
 		p.meta[i].data = (*[Stride]byte)(p.slab[i*Stride:])
 		p.free[i] = &p.meta[i]

@@ -1,6 +1,8 @@
 package mem
 
 import (
+	"encoding/binary"
+
 	"github.com/softnet/softnet/pkt"
 )
 
@@ -15,8 +17,8 @@ type Gen struct {
 	next   int
 	limit  uint64 // frames to generate in all; 0 = no limit
 
-	Generated      uint64
-	Sent, SentByte uint64
+	Generated uint64
+	Sent      uint64
 }
 
 // NewGen makes a generator cycling through frames, which must all have the
@@ -34,6 +36,18 @@ func NewGen(name string, frames [][]byte) *Gen {
 		g.frames = append(g.frames, f...)
 	}
 	return g
+}
+
+func copy64(d, s *[64]byte) {
+	le := binary.LittleEndian
+	le.PutUint64(d[0:8], le.Uint64(s[0:8]))
+	le.PutUint64(d[8:16], le.Uint64(s[8:16]))
+	le.PutUint64(d[16:24], le.Uint64(s[16:24]))
+	le.PutUint64(d[24:32], le.Uint64(s[24:32]))
+	le.PutUint64(d[32:40], le.Uint64(s[32:40]))
+	le.PutUint64(d[40:48], le.Uint64(s[40:48]))
+	le.PutUint64(d[48:56], le.Uint64(s[48:56]))
+	le.PutUint64(d[56:64], le.Uint64(s[56:64]))
 }
 
 // SetLimit makes the generator stop after n frames in all (0: never).
@@ -54,10 +68,10 @@ func (g *Gen) Recv(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 	n := pool.GetN(v.B[v.N : v.N+want])
 	size, next := g.size, g.next
 	if size == 64 {
-		// The benchmark's frame size: a fixed-size array copy compiles to
-		// a few vector moves instead of a call to memmove.
+		// The benchmark's frame size: eight word moves instead of a call
+		// to memmove, so the generator's own cost stays small.
 		for _, b := range v.B[v.N : v.N+n] {
-			*(*[64]byte)(b.Reset(64)) = *(*[64]byte)(g.frames[next*64:])
+			copy64((*[64]byte)(b.Reset(64)), (*[64]byte)(g.frames[next*64:]))
 			next++
 			if next == g.count {
 				next = 0
@@ -81,18 +95,16 @@ func (g *Gen) Recv(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 // Send implements port.Port: counts and frees.
 func (g *Gen) Send(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 	n := v.N
-	for _, b := range v.B[:n] {
-		g.SentByte += uint64(b.Len)
-	}
 	g.Sent += uint64(n)
 	pool.PutBatch(v)
 	return n
 }
 
-// Sink is a port that receives nothing and counts what it is sent.
+// Sink is a port that receives nothing and counts the frames it is sent
+// (the worker counts bytes per interface).
 type Sink struct {
-	name            string
-	Sent, SentBytes uint64
+	name string
+	Sent uint64
 }
 
 // NewSink makes a sink.
@@ -107,9 +119,6 @@ func (s *Sink) Recv(int, *pkt.Batch, *pkt.Pool) int { return 0 }
 // Send implements port.Port: counts and frees.
 func (s *Sink) Send(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 	n := v.N
-	for _, b := range v.B[:n] {
-		s.SentBytes += uint64(b.Len)
-	}
 	s.Sent += uint64(n)
 	pool.PutBatch(v)
 	return n

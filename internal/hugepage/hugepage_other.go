@@ -1,0 +1,7 @@
+//go:build !linux
+
+package hugepage
+
+func advise([]byte) {}
+
+func alloc(int) []byte { return nil }
