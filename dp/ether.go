@@ -33,10 +33,8 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	macLo := binary.BigEndian.Uint16(ifc.MAC[4:6])
 	up := ifc.Up
 	var bytes uint64
-	// The common next stage's count stays in a local (a register) rather
-	// than being reloaded through w for every packet.
-	ip4 := &w.frames[StageIP4Input]
-	k := ip4.N
+	// IPv4 packets are compacted in place and passed on as a vector.
+	k := 0
 	for _, b := range in.B[:in.N] {
 		bytes += uint64(b.Len)
 		b.InPort = iface
@@ -58,12 +56,8 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 		b.L3 = hdr.EthernetLen
 		switch binary.BigEndian.Uint16(f[12:14]) {
 		case hdr.EtherTypeIPv4:
-			if k < len(ip4.B) {
-				ip4.B[k] = b
-				k++
-			} else {
-				w.drop(b, ReasonNone)
-			}
+			in.B[k] = b
+			k++
 		case hdr.EtherTypeARP:
 			w.to(StageARPInput, b)
 		case hdr.EtherTypeVLAN, hdr.EtherTypeQinQ:
@@ -74,10 +68,9 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 			w.drop(b, EtherUnknownType)
 		}
 	}
-	ip4.N = k
 	w.c.RxPackets[iface] += uint64(in.N)
 	w.c.RxBytes[iface] += bytes
-	in.N = 0
+	w.pass(StageEthernetInput, StageIP4Input, k)
 }
 
 // arpInput answers ARP requests for the router's addresses in place and

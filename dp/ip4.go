@@ -46,8 +46,7 @@ var ip4Reason = [...]Reason{
 //     destinations (0/8, 127/8, 240/4), multicast and limited broadcast.
 //   - Next: ip4-lookup, drop.
 func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
-	next := &w.frames[StageIP4Lookup]
-	k := next.N
+	k := 0 // packets for IP4Lookup, compacted in place
 	for _, b := range in.B[:in.N] {
 		l3len := int(b.Len) - int(b.L3)
 		h := b.L3Head()
@@ -84,12 +83,8 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		}
 		switch addrClass[dst>>24] {
 		case classUnicast:
-			if k < len(next.B) {
-				next.B[k] = b
-				k++
-			} else {
-				w.drop(b, ReasonNone)
-			}
+			in.B[k] = b
+			k++
 		case classMulticast:
 			w.drop(b, IP4Multicast)
 		case classReserved:
@@ -102,8 +97,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4MartianDest)
 		}
 	}
-	next.N = k
-	in.N = 0
+	w.pass(StageIP4Input, StageIP4Lookup, k)
 }
 
 // ip4Lookup finds each packet's route.
@@ -124,8 +118,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	}
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
-	next := &w.frames[StageIP4Rewrite]
-	k := next.N
+	k := 0 // packets for IP4Rewrite, compacted in place
 	for i, b := range in.B[:n] {
 		nh := w.nhs[i]
 		if int(nh) >= len(adjs) {
@@ -144,12 +137,8 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 					continue
 				}
 			}
-			if k < len(next.B) {
-				next.B[k] = b
-				k++
-			} else {
-				w.drop(b, ReasonNone)
-			}
+			in.B[k] = b
+			k++
 		case AdjLocal:
 			w.to(StageIP4Local, b)
 		case AdjNone:
@@ -166,8 +155,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4Blackhole)
 		}
 	}
-	next.N = k
-	in.N = 0
+	w.pass(StageIP4Lookup, StageIP4Rewrite, k)
 }
 
 // ip4Rewrite turns a routed packet into a frame for its next hop.
@@ -182,8 +170,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 //   - Next: interface-output, ip4-arp, ip4-frag, icmp4-error, drop.
 func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 	adjs := cfg.Adj
-	next := &w.frames[StageInterfaceOutput]
-	k := next.N
+	k := 0 // packets for InterfaceOutput, compacted in place
 	for _, b := range in.B[:in.N] {
 		adj := &adjs[b.NH]
 		if adj.Kind != AdjForward {
@@ -213,15 +200,10 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		eth[12], eth[13] = 0x08, 0x00
 		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
 		b.OutPort = adj.Iface
-		if k < len(next.B) {
-			next.B[k] = b
-			k++
-		} else {
-			w.drop(b, ReasonNone)
-		}
+		in.B[k] = b
+		k++
 	}
-	next.N = k
-	in.N = 0
+	w.pass(StageIP4Rewrite, StageInterfaceOutput, k)
 }
 
 // ip4ARP hands packets waiting for a neighbour to the control plane.

@@ -84,7 +84,7 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 			fip.SetChecksum(0)
 			fip.SetChecksum(fip.ComputeChecksum())
 			nb.L3, nb.InPort, nb.OutPort, nb.Flags = hdr.EthernetLen, b.InPort, adj.Iface, b.Flags
-			out := &w.frames[StageInterfaceOutput]
+			out := w.frames[StageInterfaceOutput]
 			if out.N == pkt.BatchSize {
 				w.interfaceOutput(cfg, out)
 			}

@@ -31,7 +31,11 @@ type Worker struct {
 	punt   *Ring // worker -> control plane
 	inject *Ring // control plane -> worker
 
-	frames [NumStages]pkt.Batch
+	// frames[s] is stage s's input vector. They are pointers into store
+	// so that a stage passing its whole vector to an empty next stage
+	// swaps two pointers instead of copying 256 (see pass).
+	frames [NumStages]*pkt.Batch
+	store  [NumStages]pkt.Batch
 	tx     []pkt.Batch // per interface
 	rxIf   uint16      // interface of the batch in ethernet-input
 	up     []bool      // per interface: up in upOf (see syncUp)
@@ -71,7 +75,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
-	return &Worker{
+	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
 		pool:   pkt.NewPool(o.PoolSize),
@@ -85,6 +89,10 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		pub:    newCounters(len(ports)),
 		done:   make(chan struct{}),
 	}
+	for s := range w.frames {
+		w.frames[s] = &w.store[s]
+	}
+	return w
 }
 
 // Punt is the ring the worker fills for the control plane.
@@ -117,7 +125,7 @@ func (w *Worker) Poll() int {
 	}
 	total := 0
 	for _, q := range w.rxq {
-		in := &w.frames[StageEthernetInput]
+		in := w.frames[StageEthernetInput]
 		n := w.ports[q.Iface].Recv(q.Queue, in, w.pool)
 		if n == 0 {
 			continue
@@ -143,7 +151,7 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.drainInject()
 	cfg := w.cfg.Load()
 	w.run(cfg)
-	in := &w.frames[StageEthernetInput]
+	in := w.frames[StageEthernetInput]
 	in.N = copy(in.B[:], v.B[:v.N])
 	clear(v.B[:v.N])
 	v.N = 0
@@ -202,7 +210,7 @@ func (w *Worker) run(cfg *Config) {
 	for pass := 0; pass < 8; pass++ {
 		busy := false
 		for s := Stage(0); s < NumStages; s++ {
-			f := &w.frames[s]
+			f := w.frames[s]
 			if f.N == 0 {
 				continue
 			}
@@ -226,7 +234,7 @@ func (w *Worker) run(cfg *Config) {
 	// Unreachable with the current graph (every cycle ends within two
 	// passes); free anything left rather than carry it to the next poll.
 	for s := range w.frames {
-		f := &w.frames[s]
+		f := w.frames[s]
 		for _, b := range f.B[:f.N] {
 			w.c.Drops[ReasonNone]++
 			w.pool.Put(b)
@@ -267,7 +275,7 @@ func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
 // which flushes interface-output itself); the check keeps a bug from
 // becoming a crash.
 func (w *Worker) to(s Stage, b *pkt.Buf) {
-	f := &w.frames[s]
+	f := w.frames[s]
 	if f.N == pkt.BatchSize {
 		w.c.Drops[ReasonNone]++
 		w.pool.Put(b)
@@ -275,6 +283,29 @@ func (w *Worker) to(s Stage, b *pkt.Buf) {
 	}
 	f.B[f.N] = b
 	f.N++
+}
+
+// pass hands the first k packets of stage s's input vector (which the
+// stage compacted in place) to stage next. When next's vector is empty, as
+// it is for a batch flowing down the graph, the two vectors swap: no
+// packet pointer is copied. Otherwise the packets are appended.
+func (w *Worker) pass(s, next Stage, k int) {
+	in, nx := w.frames[s], w.frames[next]
+	if nx.N == 0 {
+		in.N = k
+		w.frames[s], w.frames[next] = nx, in
+		return
+	}
+	for _, b := range in.B[:k] {
+		if nx.N == pkt.BatchSize {
+			w.c.Drops[ReasonNone]++ // unreachable: see to
+			w.pool.Put(b)
+			continue
+		}
+		nx.B[nx.N] = b
+		nx.N++
+	}
+	in.N = 0
 }
 
 // drop sends b to the drop stage with reason r.

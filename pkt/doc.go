@@ -8,9 +8,11 @@
 // A Pool pre-allocates one slab of packet memory and one array of Buf
 // metadata blocks. Each buffer owns Stride bytes of the slab: Headroom bytes
 // in front of the packet for encapsulation (VLAN tags, ICMP error headers
-// built in place) and the rest for the frame. Stride is 1920, not 2048:
-// buffers on 2048-byte boundaries alias in the same cache sets, and a
-// non-power-of-two stride spreads them (design.md, lesson 4). Metadata lives
+// built in place) and the rest for the frame. Stride is 1984, not 2048:
+// buffers on 2048-byte boundaries alias in the same cache sets (design.md,
+// lesson 4). 1984 is 31 cache lines, an odd number, so the headers of a
+// batch's consecutive buffers fall in every one of L1's 64 sets; 1920 (30
+// lines) would use only the even half. Metadata lives
 // in its own array, apart from the packet bytes, so a stage that only reads
 // metadata does not pull packet lines into the cache.
 //
