@@ -1,0 +1,8 @@
+# Convenience targets; the README's two commands work without make.
+.PHONY: bench test build fuzz
+build:
+	CGO_ENABLED=0 go build -o softnet ./cmd/softnet
+bench:
+	go run ./cmd/softnet bench
+test:
+	bash scripts/test.sh

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every check softnet has: formatting, vet, the unit/integration/golden
+# tests, the race detector on the concurrent packages, a short run of every
+# fuzz target, and the tests of the separate bench/peers module.
+#
+#   bash scripts/test.sh            # everything (what CI runs)
+#   FUZZTIME=30s bash scripts/test.sh
+#
+# It installs what the tests need first (scripts/deps.sh), so it works on a
+# fresh Debian machine with Go. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-10s}
+export CGO_ENABLED=${CGO_ENABLED:-0}
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+bash scripts/deps.sh
+
+step "build (CGO_ENABLED=$CGO_ENABLED)"
+go build ./...
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt: these files need formatting (run gofmt -w):"
+	echo "$unformatted"
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "go test"
+go test -count=1 ./...
+
+step "go test -race (concurrent packages)"
+# The race detector needs cgo.
+CGO_ENABLED=1 go test -count=1 -race -short ./pkt/... ./dp/... ./control/... ./neigh/... ./fib/...
+
+step "fuzz ($FUZZTIME per target)"
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "-- $pkg $target"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg"
+	done
+done
+
+step "bench/peers (separate module)"
+(cd bench/peers && go vet ./... && go test -count=1 ./...)
+
+echo
+echo "all checks passed"
