@@ -6,7 +6,7 @@ import "github.com/softnet/softnet/internal/hugepage"
 const (
 	Stride   = 1984              // bytes of slab per buffer
 	Headroom = 128               // bytes kept free in front of a received frame
-	MaxFrame = Stride - Headroom // largest frame a buffer holds (1792: MTU 1500 + L2 + tags with room to spare)
+	MaxFrame = Stride - Headroom // largest frame a buffer holds (1856: MTU 1500 + L2 + tags with room to spare)
 	// BatchSize is the largest number of packets a stage sees at once. 256 is
 	// VPP's frame size: large enough to amortise per-call costs and to overlap
 	// the memory misses of FIB lookups, small enough that a batch of metadata
