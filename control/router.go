@@ -44,6 +44,10 @@ type Stats struct {
 	InjectFull    uint64 // messages lost because a worker's inject ring was full
 	Publishes     uint64
 	NeighborMoves uint64 // a neighbour's MAC changed
+	// NeighborErrors counts neighbours that could not be installed (no
+	// adjacency index or host route left); LastError says why.
+	NeighborErrors uint64
+	LastError      string
 }
 
 // Router is the control plane. See the package doc.
@@ -69,6 +73,7 @@ type Router struct {
 	dirty   bool
 	lastAge time.Time
 	stats   Stats
+	lastErr string
 	rr      int
 }
 
@@ -103,42 +108,52 @@ func New(o Options) *Router {
 		neigh:  neigh.New(o.Neigh),
 	}
 	r.adjRefs = []int{0}
-	r.local = r.allocAdj(dp.Adj{Kind: dp.AdjLocal})
-	r.drop = r.allocAdj(dp.Adj{Kind: dp.AdjDrop})
+	r.local, _ = r.allocAdj(dp.Adj{Kind: dp.AdjLocal}) // cannot fail on an empty table
+	r.drop, _ = r.allocAdj(dp.Adj{Kind: dp.AdjDrop})
 	r.mu.Lock()
 	r.publish()
 	r.mu.Unlock()
 	return r
 }
 
-// Config is the pointer workers load their snapshot from.
+// Config is the pointer workers load their snapshot from. Callers only
+// Load it; the router alone stores, and a loaded Config is read-only.
 func (r *Router) Config() *atomic.Pointer[dp.Config] { return &r.cur }
 
 // AttachWorkers tells the router which workers' rings to serve.
 func (r *Router) AttachWorkers(ws []*dp.Worker) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.workers = ws
+	r.workers = slices.Clone(ws)
 }
 
 // Stats returns the control plane's counters.
 func (r *Router) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.stats
+	st := r.stats
+	st.LastError = r.lastErr
+	return st
 }
 
-func (r *Router) allocAdj(a dp.Adj) uint16 {
+// errAdjFull is returned when every adjacency index a FIB entry can hold
+// (fib.MaxNextHop) is in use.
+var errAdjFull = fmt.Errorf("adjacency table full (%d entries): too many neighbours and next hops; remove some or use fewer gateways", fib.MaxNextHop)
+
+func (r *Router) allocAdj(a dp.Adj) (uint16, error) {
 	if n := len(r.adjFree); n > 0 {
 		i := r.adjFree[n-1]
 		r.adjFree = r.adjFree[:n-1]
 		r.adj[i] = a
 		r.adjRefs[i] = 0
-		return i
+		return i, nil
+	}
+	if len(r.adj) > fib.MaxNextHop {
+		return 0, errAdjFull
 	}
 	r.adj = append(r.adj, a)
 	r.adjRefs = append(r.adjRefs, 0)
-	return uint16(len(r.adj) - 1)
+	return uint16(len(r.adj) - 1), nil
 }
 
 // AddInterface adds an interface and returns its index, which is also the
@@ -167,29 +182,73 @@ func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 	if len(ifc.Addrs) > 0 {
 		ifc.Addr = ifc.Addrs[0].Addr
 	}
+	glean, err := r.allocAdj(dp.Adj{Kind: dp.AdjGlean, Iface: uint16(idx), MTU: uint16(c.MTU)})
+	if err != nil {
+		return 0, fmt.Errorf("interface %s: %w", c.Name, err)
+	}
+	bcast, err := r.allocAdj(dp.Adj{Kind: dp.AdjBroadcast, Iface: uint16(idx)})
+	if err != nil {
+		r.freeAdj(glean)
+		return 0, fmt.Errorf("interface %s: %w", c.Name, err)
+	}
 	r.ifaces = append(r.ifaces, ifc)
-	r.glean = append(r.glean, r.allocAdj(dp.Adj{Kind: dp.AdjGlean, Iface: uint16(idx), MTU: uint16(c.MTU)}))
-	r.bcast = append(r.bcast, r.allocAdj(dp.Adj{Kind: dp.AdjBroadcast, Iface: uint16(idx)}))
+	r.glean = append(r.glean, glean)
+	r.bcast = append(r.bcast, bcast)
+	// Install the interface's routes; on failure take back what was
+	// installed, so nothing is half-applied.
+	type undo struct {
+		p      netip.Prefix
+		old    uint16
+		hadOld bool
+	}
+	var done []undo
+	add := func(p netip.Prefix, a uint16) error {
+		old, had := r.fib.Get(p)
+		if err := r.setRoute(p, a); err != nil {
+			return fmt.Errorf("interface %s: %w", c.Name, err)
+		}
+		done = append(done, undo{p, old, had})
+		return nil
+	}
 	for _, p := range c.Addrs {
-		if err := r.setRoute(netip.PrefixFrom(p.Addr(), 32), r.local); err != nil {
-			return 0, err
+		err := add(netip.PrefixFrom(p.Addr(), 32), r.local)
+		if err == nil && p.Bits() < 32 {
+			err = add(p.Masked(), glean)
 		}
-		if p.Bits() < 32 {
-			if err := r.setRoute(p.Masked(), r.glean[idx]); err != nil {
-				return 0, err
-			}
-		}
-		if p.Bits() <= 30 { // RFC 3021: a /31 has no broadcast address
+		if err == nil && p.Bits() <= 30 { // RFC 3021: a /31 has no broadcast address
 			net := u32(p.Masked().Addr())
 			for _, a := range []uint32{net, net | ^prefixMask(p.Bits())} {
-				if err := r.setRoute(netip.PrefixFrom(addr(a), 32), r.bcast[idx]); err != nil {
-					return 0, err
+				if err = add(netip.PrefixFrom(addr(a), 32), bcast); err != nil {
+					break
 				}
 			}
+		}
+		if err != nil {
+			for i := len(done) - 1; i >= 0; i-- {
+				u := done[i]
+				cur, _ := r.fib.Get(u.p)
+				if u.hadOld {
+					_ = r.setRoute(u.p, u.old)
+				} else {
+					_ = r.fib.Delete(u.p)
+					r.adjRefs[cur]--
+				}
+			}
+			r.ifaces, r.glean, r.bcast = r.ifaces[:idx], r.glean[:idx], r.bcast[:idx]
+			r.freeAdj(glean)
+			r.freeAdj(bcast)
+			return 0, err
 		}
 	}
 	r.dirty = true
 	return idx, nil
+}
+
+// freeAdj returns an adjacency index to the free list.
+func (r *Router) freeAdj(a uint16) {
+	r.adj[a] = dp.Adj{}
+	r.adjRefs[a] = 0
+	r.adjFree = append(r.adjFree, a)
 }
 
 // SetInterfaceUp sets an interface's administrative state.
@@ -208,7 +267,11 @@ func (r *Router) SetInterfaceUp(idx int, up bool) error {
 func (r *Router) Interfaces() []dp.Iface {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return slices.Clone(r.ifaces)
+	out := slices.Clone(r.ifaces)
+	for i := range out {
+		out[i].Addrs = slices.Clone(out[i].Addrs)
+	}
+	return out
 }
 
 // setRoute points p at adjacency a, keeping reference counts.
@@ -280,7 +343,10 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 		if !ok {
 			return fmt.Errorf("route %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", p, gw)
 		}
-		a = r.neighborAdj(neigh.Key{Iface: i, Addr: gw})
+		var err error
+		if a, err = r.neighborAdj(neigh.Key{Iface: i, Addr: gw}); err != nil {
+			return fmt.Errorf("route %v: %w", p, err)
+		}
 	}
 	if err := r.setRoute(p.Masked(), a); err != nil {
 		return err
@@ -344,7 +410,10 @@ func (r *Router) AddNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	if err != nil {
 		return err
 	}
-	r.ensureNeighbor(k)
+	if _, err := r.ensureNeighbor(k); err != nil {
+		r.dropNeighbor(k, nil)
+		return err
+	}
 	r.queueResolved(nil, k, pending)
 	r.dirty = true
 	return nil
@@ -364,27 +433,39 @@ func (r *Router) Neighbors() []neigh.Entry {
 }
 
 // neighborAdj returns (creating if needed) the adjacency of neighbour k.
-func (r *Router) neighborAdj(k neigh.Key) uint16 {
+func (r *Router) neighborAdj(k neigh.Key) (uint16, error) {
 	if a, ok := r.nbrAdj[k]; ok {
-		return a
+		return a, nil
 	}
-	a := r.allocAdj(dp.Adj{})
+	a, err := r.allocAdj(dp.Adj{})
+	if err != nil {
+		return 0, fmt.Errorf("neighbor %v: %w", k.Addr, err)
+	}
 	r.nbrAdj[k] = a
 	r.refreshAdj(k)
-	return a
+	return a, nil
 }
 
 // ensureNeighbor makes sure neighbour k has an adjacency and a host route
-// (unless a configured /32 route for it exists), and refreshes it.
-func (r *Router) ensureNeighbor(k neigh.Key) {
-	a := r.neighborAdj(k)
+// (unless a configured /32 route for it exists), and refreshes it. It
+// reports whether the host route now points at the neighbour (or a
+// configured route covers it exactly).
+func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
+	a, err := r.neighborAdj(k)
+	if err != nil {
+		return false, err
+	}
 	p := netip.PrefixFrom(k.Addr, 32)
-	if cur, ok := r.fib.Get(p); !ok || (r.host[k] && cur != a) {
-		if err := r.setRoute(p, a); err == nil {
-			r.host[k] = true
+	cur, ok := r.fib.Get(p)
+	if !ok || (r.host[k] && cur != a) {
+		if err := r.setRoute(p, a); err != nil {
+			r.refreshAdj(k)
+			return false, fmt.Errorf("neighbor %v: host route: %w", k.Addr, err)
 		}
+		r.host[k] = true
 	}
 	r.refreshAdj(k)
+	return true, nil
 }
 
 // refreshAdj rebuilds neighbour k's adjacency from its entry.
@@ -409,6 +490,17 @@ func (r *Router) refreshAdj(k neigh.Key) {
 		r.adj[a] = adj
 		r.dirty = true
 	}
+}
+
+// dropNeighbor forgets a neighbour the router could not install (no
+// adjacency or host route left), counting why.
+func (r *Router) dropNeighbor(k neigh.Key, err error) {
+	if err != nil {
+		r.stats.NeighborErrors++
+		r.lastErr = err.Error()
+	}
+	r.neigh.Delete(k)
+	r.removeNeighbor(k)
 }
 
 // removeNeighbor withdraws neighbour k's host route and adjacency.
@@ -569,7 +661,14 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		if before := r.neigh.Get(k); before != nil {
 			oldMAC, resolved = before.MAC, before.State == neigh.Reachable || before.State == neigh.Stale
 		}
-		e, changed, pending := r.neigh.Learn(k, mac, ours, now)
+		if mac[0]&1 != 0 || mac == [6]byte{} { // RFC 1812 §3.3.2 (arp-input checks too)
+			return
+		}
+		// RFC 826 merge: an existing entry is updated from any ARP; a new
+		// one is made only from a request aimed at us (Linux's arp_accept=0),
+		// so unsolicited replies cannot fill the table.
+		create := ours && a.Op() == hdr.ARPRequest
+		e, changed, pending := r.neigh.Learn(k, mac, create, now)
 		if e == nil {
 			return
 		}
@@ -577,7 +676,11 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 			r.stats.NeighborMoves++
 		}
 		if changed {
-			r.ensureNeighbor(k)
+			if _, err := r.ensureNeighbor(k); err != nil {
+				r.dropNeighbor(k, err)
+				r.stats.QueueDrops += uint64(len(pending))
+				return
+			}
 		}
 		r.queueResolved(w, k, pending)
 	case dp.PuntResolve:
@@ -593,7 +696,11 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		}
 		r.stats.QueueDrops += e.Dropped - dropped
 		if created {
-			r.ensureNeighbor(k)
+			if _, err := r.ensureNeighbor(k); err != nil {
+				r.dropNeighbor(k, err)
+				r.stats.QueueDrops++
+				return
+			}
 		}
 		if request {
 			r.arpRequest(w, k, nil)
@@ -601,8 +708,15 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		if !queued {
 			switch e.State {
 			case neigh.Reachable, neigh.Stale, neigh.Static:
-				// Resolved after the worker punted: route it again.
-				r.queueResolved(w, k, [][]byte{slices.Clone(m.Frame())})
+				// Resolved, yet the packet was routed to resolution: its
+				// host route is missing (deleted by hand, or it could not
+				// be installed). Put it back and route the packet again;
+				// if that fails, drop it rather than loop.
+				if ok, err := r.ensureNeighbor(k); ok && err == nil {
+					r.queueResolved(w, k, [][]byte{slices.Clone(m.Frame())})
+				} else {
+					r.stats.QueueDrops++
+				}
 			default:
 				r.stats.QueueDrops++
 			}

@@ -615,9 +615,9 @@ func TestRouterGratuitousARP(t *testing.T) {
 	}
 	t.Run("moves a learned neighbour", func(t *testing.T) {
 		l := newLab(t, false, false)
-		l.Send(1, replyFromHostB(dptest.HostBMAC))
+		learnHostB(t, l)
 		if e := neighbor(l, 1, dptest.HostB); e == nil || e.MAC != dptest.HostBMAC {
-			t.Fatalf("neighbour not learned from a reply: %+v", e)
+			t.Fatalf("neighbour not learned from a request: %+v", e)
 		}
 		l.Send(0, udpFrom(remoteDst, 1))
 		wantForwarded(t, one(t, l, 1, "before the move"), dptest.HostBMAC, dptest.R1MAC, remoteDst, 1)
@@ -664,7 +664,7 @@ func TestRouterNeighborAging(t *testing.T) {
 	reachable := neigh.New(neigh.Options{}).Options().ReachableTime
 	resolve := func(t *testing.T) *dptest.Lab {
 		l := newLab(t, false, false)
-		l.Send(1, replyFromHostB(dptest.HostBMAC))
+		learnHostB(t, l)
 		if e := neighbor(l, 1, dptest.HostB); e == nil || e.State != neigh.Reachable {
 			t.Fatalf("neighbour not learned: %+v", e)
 		}
@@ -768,4 +768,100 @@ func TestRouterAddNeighborFlushesQueue(t *testing.T) {
 	}
 	l.Run()
 	wantForwarded(t, one(t, l, 1, "held packet"), dptest.HostBMAC, dptest.R1MAC, remoteDst, 1)
+}
+
+// learnHostB has HostB ask for the router's address on if1, which makes
+// the router learn HostB (RFC 826: the target learns the sender), and
+// takes the router's reply off the port.
+func learnHostB(t *testing.T, l *dptest.Lab) {
+	t.Helper()
+	l.Send(1, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostBMAC, dptest.HostB, zeroMAC, dptest.R1))
+	if out := l.Out(1); len(out) != 1 {
+		t.Fatalf("ARP request from HostB: %d frames back, want the reply", len(out))
+	}
+}
+
+// TestRouterUnsolicitedReplyIgnored: an ARP reply nobody asked for does
+// not create a neighbour (Linux's arp_accept=0), so a host cannot fill
+// the table with replies.
+func TestRouterUnsolicitedReplyIgnored(t *testing.T) {
+	l := newLab(t, false, false)
+	l.Send(1, replyFromHostB(dptest.HostBMAC))
+	if n := len(l.Router.Neighbors()); n != 0 {
+		t.Fatalf("unsolicited reply created %d neighbours", n)
+	}
+}
+
+// TestRouterAdjacencyLimit: neighbours beyond the adjacency space are
+// refused with an error, and the fixed adjacencies (no route, local) are
+// never overwritten (index wrap-around).
+func TestRouterAdjacencyLimit(t *testing.T) {
+	r := control.New(control.Options{Neigh: neigh.Options{MaxEntries: 1 << 20}})
+	if _, err := r.AddInterface(control.IfaceConfig{Name: "big", MAC: dptest.R0MAC, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/8")}}); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	n := 0
+	for i := 2; i < 40000 && err == nil; i++ {
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		if err = r.AddNeighbor(0, a, [6]byte{2, 0, 0, byte(i >> 16), byte(i >> 8), byte(i)}); err == nil {
+			n++
+		}
+	}
+	if err == nil || !strings.Contains(err.Error(), "adjacency table full") {
+		t.Fatalf("after %d neighbours: err %v, want adjacency table full", n, err)
+	}
+	r.Publish()
+	cfg := r.Config().Load()
+	if cfg.Adj[0].Kind != dp.AdjNone {
+		t.Fatalf("adjacency 0 is %v, want none", cfg.Adj[0].Kind)
+	}
+	local := 0
+	for _, a := range cfg.Adj {
+		if a.Kind == dp.AdjLocal {
+			local++
+		}
+	}
+	if local != 1 {
+		t.Fatalf("%d local adjacencies, want 1", local)
+	}
+	if got := len(r.Neighbors()); got != n {
+		t.Fatalf("%d neighbours kept, want %d (the refused one removed)", got, n)
+	}
+}
+
+// TestRouterHostRouteRestored: a resolved neighbour whose host route was
+// deleted by hand is routed again (the route is put back) instead of
+// circling between the worker and the control plane.
+func TestRouterHostRouteRestored(t *testing.T) {
+	l := newLab(t, false, true)
+	if err := l.Router.DeleteRoute(netip.PrefixFrom(dptest.HostB, 32)); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	l.Send(0, udpFrom(dptest.HostB, 7))
+	wantForwarded(t, one(t, l, 1, "after the host route was deleted"), dptest.HostBMAC, dptest.R1MAC, dptest.HostB, 7)
+	if st := l.Router.Stats(); st.Publishes > 20 {
+		t.Fatalf("%d publishes: the packet looped", st.Publishes)
+	}
+	if d := l.Counters().Drops[dp.IP4ResolveLoop]; d != 0 {
+		t.Fatalf("resolve-loop drops %d, want 0", d)
+	}
+}
+
+// TestRouterOriginatedKeepsTTL: an echo reply that waited for ARP leaves
+// with the TTL the router gave it (64): it is still the router's own
+// packet after the control plane released it.
+func TestRouterOriginatedKeepsTTL(t *testing.T) {
+	l := newLab(t, false, true)
+	l.Send(0, dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, dptest.R0, hdr.ProtoICMP, 9, false, dptest.Echo(1, 1, 8)))
+	if f := one(t, l, 0, "ARP for host A"); binary.BigEndian.Uint16(f[12:]) != hdr.EtherTypeARP || hdr.ARP(f[hdr.EthernetLen:]).TargetIP() != dptest.U32(dptest.HostA) {
+		t.Fatalf("want an ARP request for host A, got % x", f)
+	}
+	l.Send(0, dptest.ARPFrame(hdr.ARPReply, dptest.R0MAC, dptest.HostAMAC, dptest.HostA, dptest.R0MAC, dptest.R0))
+	f := one(t, l, 0, "echo reply after resolution")
+	ip := hdr.IPv4(f[hdr.EthernetLen:])
+	if ip.TTL() != 64 || ip.Dst() != dptest.U32(dptest.HostA) {
+		t.Fatalf("echo reply TTL %d to %08x, want 64 to host A", ip.TTL(), ip.Dst())
+	}
 }

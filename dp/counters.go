@@ -43,11 +43,18 @@ var ICMPErrorNames = [NumICMPErrors]string{
 
 func newCounters(nifaces int) Counters {
 	return Counters{
-		RxPackets: make([]uint64, nifaces),
-		RxBytes:   make([]uint64, nifaces),
-		TxPackets: make([]uint64, nifaces),
-		TxBytes:   make([]uint64, nifaces),
+		RxPackets: lineSlice(nifaces),
+		RxBytes:   lineSlice(nifaces),
+		TxPackets: lineSlice(nifaces),
+		TxBytes:   lineSlice(nifaces),
 	}
+}
+
+// lineSlice returns n counters in an allocation of whole cache lines
+// (64-byte size classes are 64-byte aligned), so two workers' per-interface
+// counters never share a line.
+func lineSlice(n int) []uint64 {
+	return make([]uint64, n, (n+7)&^7)
 }
 
 func storeAll(dst, src []uint64) {

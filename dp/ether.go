@@ -96,6 +96,13 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 		}
 		ifc := &cfg.Ifaces[b.InPort]
 		sip, tip := a.SenderIP(), a.TargetIP()
+		sha := a.SenderMAC()
+		// RFC 1812 §3.3.2: never learn a broadcast, multicast or zero
+		// hardware address, nor our own.
+		if sha[0]&1 != 0 || (sha[0]|sha[1]|sha[2]|sha[3]|sha[4]|sha[5]) == 0 || [6]byte(sha) == ifc.MAC {
+			w.drop(b, ARPBadSender)
+			continue
+		}
 		ours, onlink := false, false
 		for _, ad := range ifc.Addrs {
 			if ad.Addr == tip {
@@ -106,7 +113,11 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 				onlink = true
 			}
 		}
-		if !onlink {
+		// An ARP probe (RFC 5227: sender IP 0) for one of our addresses
+		// is answered so the prober sees the address is taken; there is
+		// nothing to learn from it.
+		probe := sip == 0 && ours && a.Op() == hdr.ARPRequest
+		if !onlink && !probe {
 			w.drop(b, ARPBadSender)
 			continue
 		}
@@ -114,20 +125,23 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 			w.drop(b, ARPNotForUs)
 			continue
 		}
-		if m := w.punt.Reserve(); m != nil {
-			m.Kind, m.Iface, m.Addr = PuntARP, b.InPort, sip
-			m.SetFrame(f)
-			w.punt.Commit()
-			w.c.Punts++
-		} else {
-			w.c.PuntFull++
+		if !probe {
+			if m := w.punt.Reserve(); m != nil {
+				m.Kind, m.Iface, m.Addr = PuntARP, b.InPort, sip
+				m.SetFrame(f)
+				w.punt.Commit()
+				w.c.Punts++
+			} else {
+				w.c.PuntFull++
+			}
 		}
 		if !ours || a.Op() != hdr.ARPRequest {
 			w.pool.Put(b) // consumed: learning is the control plane's
 			continue
 		}
-		// Reply in place (RFC 826 "swap fields").
-		copy(f[0:6], f[6:12])
+		// Reply in place (RFC 826 "swap fields"), to the requester's
+		// hardware address as the ARP packet gives it.
+		copy(f[0:6], sha)
 		copy(f[6:12], ifc.MAC[:])
 		copy(a.TargetMAC(), a.SenderMAC())
 		a.SetTargetIP(sip)

@@ -150,7 +150,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 		case AdjUnreachable:
 			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4HostUnreach, 0)
 		case AdjBroadcast:
-			w.drop(b, IP4Broadcast)
+			w.drop(b, IP4DirectedBroadcast)
 		default:
 			w.drop(b, IP4Blackhole)
 		}
@@ -221,17 +221,23 @@ func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
 		if adj.Kind == AdjGlean {
 			target = hdr.IPv4(l3).Dst()
 		}
+		if b.Flags&pkt.FlagInjected != 0 {
+			// Released by the control plane after resolution and routed
+			// to a neighbour that needs resolving again: punting it again
+			// could loop forever.
+			w.drop(b, IP4ResolveLoop)
+			continue
+		}
 		m := w.punt.Reserve()
 		if m == nil {
 			w.drop(b, IP4PuntQueueFull)
 			continue
 		}
 		m.Kind, m.Iface, m.Addr = PuntResolve, adj.Iface, target
-		// Punt the IPv4 packet behind a 14-byte link header slot, the form
-		// InjectLookup takes back.
 		raw := b.Raw()
 		l3off := int(b.Off) + int(b.L3)
 		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
+		putMeta(m, b)
 		w.punt.Commit()
 		w.c.Punts++
 		w.pool.Put(b)

@@ -83,6 +83,7 @@ const icmpQuoteMax = 576 - hdr.IPv4MinLen - hdr.ICMPv4Len
 //     routed out of (RFC 1812 §4.3.2.4).
 //   - Next: ip4-lookup (to route the error to the source), drop.
 func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
+	refilled := false
 	for _, b := range in.B[:in.N] {
 		ip := hdr.IPv4(b.L3Bytes())
 		switch {
@@ -107,6 +108,17 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 			w.drop(b, ICMPAboutMartian)
 			continue
 		}
+		// Tokens first: under a flood of TTL-expired or unroutable packets
+		// the suppressed ones cost no FIB lookup, and the clock is read at
+		// most once per call.
+		if w.tokens <= 0 && !refilled {
+			w.refill(cfg)
+			refilled = true
+		}
+		if w.tokens <= 0 {
+			w.drop(b, ICMPRateLimited)
+			continue
+		}
 		// RFC 1812 §4.3.2.4: the source is an address of the interface
 		// the error leaves by, so route the error first; when that gives
 		// no interface, fall back to the one the packet came in on.
@@ -123,18 +135,11 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 			w.drop(b, ICMPNoSource)
 			continue
 		}
-		if w.tokens <= 0 {
-			w.refill(cfg)
-		}
-		if w.tokens <= 0 {
-			w.drop(b, ICMPRateLimited)
-			continue
-		}
 		raw := b.Raw()
 		l3 := int(b.Off) + int(b.L3)
 		start := l3 - hdr.IPv4MinLen - hdr.ICMPv4Len
 		if start < hdr.EthernetLen {
-			w.drop(b, IP4NoRoom)
+			w.drop(b, ICMPNoRoom)
 			continue
 		}
 		w.tokens--
@@ -142,7 +147,9 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 		total := hdr.IPv4MinLen + hdr.ICMPv4Len + quote
 		nip := hdr.IPv4(raw[start : start+total])
 		nip.SetVersionIHL(hdr.IPv4MinLen)
-		nip.SetTOS(0)
+		// RFC 1812 §4.3.2.5: keep the offending datagram's TOS bits, with
+		// precedence 6 (internetwork control), as Linux does.
+		nip.SetTOS(ip.TOS()&0x1e | 0xc0)
 		nip.SetTotalLen(total)
 		w.ipID++
 		nip.SetID(w.ipID)

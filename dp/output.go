@@ -26,6 +26,18 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4FragMTU)
 			continue
 		}
+		if w.upOf != cfg {
+			w.syncUp(cfg)
+		}
+		if int(adj.Iface) >= len(w.up) || !w.up[adj.Iface] {
+			w.drop(b, IP4FragIfaceDown)
+			continue
+		}
+		// RFC 791: offset*8 + data length must stay within 65535.
+		if int(ip.FragOffset())*8+len(ip)-hl > 65535 {
+			w.drop(b, IP4FragBadOffset)
+			continue
+		}
 		if b.Flags&pkt.FlagLocal == 0 {
 			ip.DecTTL()
 		}

@@ -222,7 +222,7 @@ func TestMartiansAndMalformed(t *testing.T) {
 		{"dst 0/8", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("0.1.2.3"), hdr.ProtoUDP, 9, false, udp), dp.IP4MartianDest},
 		{"dst class E", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("250.1.2.3"), hdr.ProtoUDP, 9, false, udp), dp.IP4MartianDest},
 		{"limited broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("255.255.255.255"), hdr.ProtoUDP, 9, false, udp), dp.IP4Broadcast},
-		{"directed broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("10.0.2.255"), hdr.ProtoUDP, 9, false, udp), dp.IP4Broadcast},
+		{"directed broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("10.0.2.255"), hdr.ProtoUDP, 9, false, udp), dp.IP4DirectedBroadcast},
 		{"multicast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("239.1.1.1"), hdr.ProtoUDP, 9, false, udp), dp.IP4Multicast},
 		{"runt", []byte{1, 2, 3}, dp.EtherRunt},
 		{"other MAC", dptest.IPv4Frame([6]byte{2, 9, 9, 9, 9, 9}, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp), dp.EtherNotForUs},
@@ -258,5 +258,49 @@ func TestMartiansAndMalformed(t *testing.T) {
 		if after := l.Counters().Drops[c.want]; after != before+1 {
 			t.Errorf("%s: %v went %d -> %d", c.name, c.want, before, after)
 		}
+	}
+}
+
+// TestReasonsNamed checks every drop reason has a stage, a unique name
+// within it and a description: show errors and the metrics depend on it.
+func TestReasonsNamed(t *testing.T) {
+	seen := map[string]bool{}
+	for r := dp.Reason(0); r < dp.NumReasons; r++ {
+		if r.Name() == "" || r.Desc() == "" {
+			t.Errorf("reason %d has no name or description", r)
+		}
+		if seen[r.String()] {
+			t.Errorf("reason %v named twice", r)
+		}
+		seen[r.String()] = true
+	}
+}
+
+func TestARPSenderChecks(t *testing.T) {
+	var zero [6]byte
+	l := dptest.New(t, dptest.Options{NoStatic: true})
+	// RFC 1812 §3.3.2: a broadcast, multicast or zero sender MAC is never
+	// learned (or answered).
+	for _, mac := range [][6]byte{dptest.Broadcast, {0x01, 0, 0x5e, 0, 0, 1}, zero, dptest.R0MAC} {
+		l.Send(0, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, mac, dptest.HostA, zero, dptest.R0))
+		if out := l.Out(0); len(out) != 0 {
+			t.Errorf("sender MAC %x answered", mac)
+		}
+	}
+	if n := len(l.Router.Neighbors()); n != 0 {
+		t.Errorf("%d neighbours learned from bad sender MACs", n)
+	}
+	if d := l.Counters().Drops[dp.ARPBadSender]; d != 4 {
+		t.Errorf("bad-sender drops %d, want 4", d)
+	}
+	// RFC 5227 probe (sender IP 0) for our address: answered, not learned.
+	l.Send(0, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostAMAC, netip.IPv4Unspecified(), zero, dptest.R0))
+	f := one(t, l.Out(0))
+	a := hdr.ARP(f[hdr.EthernetLen:])
+	if a.Op() != hdr.ARPReply || a.SenderIP() != dptest.U32(dptest.R0) || !bytes.Equal(a.SenderMAC(), dptest.R0MAC[:]) || !bytes.Equal(f[0:6], dptest.HostAMAC[:]) {
+		t.Errorf("probe answer % x", f)
+	}
+	if n := len(l.Router.Neighbors()); n != 0 {
+		t.Errorf("a probe taught %d neighbours", n)
 	}
 }

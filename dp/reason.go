@@ -37,10 +37,12 @@ const (
 	// ip4-lookup
 	IP4NoRoute
 	IP4L2Broadcast
+	IP4DirectedBroadcast
 	IP4Blackhole
 
 	// ip4-arp
 	IP4PuntQueueFull
+	IP4ResolveLoop
 
 	// ip4-rewrite
 	IP4NoRoom
@@ -48,6 +50,8 @@ const (
 	// ip4-frag
 	IP4FragNoBuffer
 	IP4FragMTU
+	IP4FragBadOffset
+	IP4FragIfaceDown
 
 	// ip4-local
 	IP4LocalFragment
@@ -63,6 +67,7 @@ const (
 	ICMPAboutLocal
 	ICMPRateLimited
 	ICMPNoSource
+	ICMPNoRoom
 
 	// interface-output
 	OutIfaceDown
@@ -89,7 +94,7 @@ var reasons = [NumReasons]reasonInfo{
 
 	ARPMalformed: {StageARPInput, "malformed", "not an Ethernet/IPv4 ARP request or reply, or truncated"},
 	ARPNotForUs:  {StageARPInput, "not-for-us", "ARP target address is not one of the interface's addresses"},
-	ARPBadSender: {StageARPInput, "bad-sender", "ARP sender address is not on the interface's subnet, or is ours"},
+	ARPBadSender: {StageARPInput, "bad-sender", "ARP sender IP not on the interface's subnet or ours, or sender MAC broadcast/multicast/zero/ours (RFC 1812 §3.3.2)"},
 
 	IP4TooShort:      {StageIP4Input, "too-short", "shorter than an IPv4 header (RFC 1812 §5.2.2)"},
 	IP4BadVersion:    {StageIP4Input, "bad-version", "IP version is not 4"},
@@ -101,17 +106,21 @@ var reasons = [NumReasons]reasonInfo{
 	IP4Multicast:     {StageIP4Input, "multicast", "multicast destination: no multicast routing"},
 	IP4Broadcast:     {StageIP4Input, "broadcast", "limited or directed broadcast: not forwarded (RFC 2644)"},
 
-	IP4NoRoute:     {StageIP4Lookup, "no-route", "no route for a packet the router originated"},
-	IP4L2Broadcast: {StageIP4Lookup, "l2-broadcast", "received as link-layer broadcast or multicast: not forwarded (RFC 1812 §5.3.4)"},
-	IP4Blackhole:   {StageIP4Lookup, "blackhole", "route to a blackhole next hop"},
+	IP4NoRoute:           {StageIP4Lookup, "no-route", "no route for a packet the router originated"},
+	IP4L2Broadcast:       {StageIP4Lookup, "l2-broadcast", "received as link-layer broadcast or multicast: not forwarded (RFC 1812 §5.3.4)"},
+	IP4DirectedBroadcast: {StageIP4Lookup, "directed-broadcast", "to a connected subnet's broadcast address: not forwarded (RFC 2644)"},
+	IP4Blackhole:         {StageIP4Lookup, "blackhole", "route to a blackhole next hop"},
 
 	IP4PuntQueueFull: {StageIP4ARP, "punt-queue-full", "the queue to the control plane (ARP resolution and learning) is full"},
 
-	IP4NoRoom: {StageIP4Rewrite, "no-headroom", "no headroom to write the Ethernet header"},
+	IP4ResolveLoop: {StageIP4ARP, "resolve-loop", "a packet released after resolution needed resolving again (no host route): dropped, not re-punted"},
+	IP4NoRoom:      {StageIP4Rewrite, "no-headroom", "no headroom to write the Ethernet header"},
 
 	IP4FragNoBuffer: {StageIP4Frag, "no-buffer", "no free buffer for a fragment"},
 
 	IP4FragMTU:        {StageIP4Frag, "mtu-too-small", "egress MTU leaves no room for 8 bytes of payload per fragment"},
+	IP4FragBadOffset:  {StageIP4Frag, "bad-offset", "fragment offset plus length beyond 65535 (RFC 791)"},
+	IP4FragIfaceDown:  {StageIP4Frag, "iface-down", "egress interface is down"},
 	IP4LocalFragment:  {StageIP4Local, "fragment", "fragment addressed to the router: no reassembly"},
 	IP4LocalTCP:       {StageIP4Local, "tcp", "TCP to the router: no TCP service"},
 	IP4LocalICMPBad:   {StageIP4Local, "icmp-malformed", "ICMP to the router is truncated or has a bad checksum"},
@@ -125,6 +134,7 @@ var reasons = [NumReasons]reasonInfo{
 	ICMPRateLimited:    {StageICMP4Error, "rate-limited", "ICMP error suppressed by the per-worker token bucket"},
 	ICMPNoSource:       {StageICMP4Error, "no-source-address", "the receiving interface has no IPv4 address to send the error from"},
 
+	ICMPNoRoom:   {StageICMP4Error, "no-headroom", "no headroom to build the error in place"},
 	OutIfaceDown: {StageInterfaceOutput, "iface-down", "egress interface is down"},
 	OutTxFull:    {StageInterfaceOutput, "tx-full", "the port's transmit ring was full"},
 }

@@ -18,8 +18,8 @@ const (
 	// InjectTx: a frame the control plane built (ARP request or reply), to
 	// send as is on Iface.
 	InjectTx
-	// InjectLookup: an IPv4 packet (Ethernet header in front) that waited
-	// for resolution, to route again from ip4-lookup.
+	// InjectLookup: an IPv4 packet that waited for resolution, to route
+	// again from ip4-lookup (the frame of a PuntResolve, given back).
 	InjectLookup
 )
 
@@ -32,6 +32,21 @@ type Msg struct {
 	Addr  uint32
 	Len   uint16
 	Data  [pkt.MaxFrame]byte
+}
+
+// PuntResolve and InjectLookup frames are an IPv4 packet behind a 14-byte
+// link-header slot. The slot's bytes are scratch (ip4-rewrite writes the
+// real header), so it carries the packet's metadata across the control
+// plane and back: bytes 0-1 the interface it arrived on, byte 2 its flags.
+// The control plane keeps such frames whole and never looks at the slot.
+
+func putMeta(m *Msg, b *pkt.Buf) {
+	m.Data[0], m.Data[1], m.Data[2] = byte(b.InPort>>8), byte(b.InPort), b.Flags
+}
+
+func getMeta(m *Msg, b *pkt.Buf) {
+	b.InPort = uint16(m.Data[0])<<8 | uint16(m.Data[1])
+	b.Flags = m.Data[2]
 }
 
 // Frame returns the message's frame.

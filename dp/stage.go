@@ -11,7 +11,7 @@ package dp
 //	ip4-lookup       -> ip4-rewrite, ip4-local, icmp4-error, drop
 //	ip4-local        -> ip4-lookup (echo replies), icmp4-error, drop
 //	icmp4-error      -> ip4-lookup, drop
-//	ip4-rewrite      -> interface-output, ip4-arp, ip4-frag, icmp4-error
+//	ip4-rewrite      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
 //	ip4-arp          -> (control plane), drop
 //	ip4-frag         -> interface-output, drop
 //	interface-output -> (port), drop

@@ -190,17 +190,21 @@ func (w *Worker) Stop() {
 	<-w.done
 }
 
-// refill tops up the ICMP token bucket. icmp4-error calls it only when the
-// bucket is empty, so the clock is read on the error path alone.
+// refill tops up the ICMP token bucket. icmp4-error calls it at most once
+// per call and only when the bucket is empty, so the clock is read on the
+// error path alone. The remainder of a partial token is kept (lastRefill
+// advances by the time the added tokens stand for), and a long quiet
+// spell simply refills the bucket, so the arithmetic cannot overflow.
 func (w *Worker) refill(cfg *Config) {
 	now := time.Now().UnixNano()
-	if w.lastRefill == 0 {
+	rate := int64(max(cfg.ICMPRate, 1))
+	if w.lastRefill == 0 || now-w.lastRefill >= int64(cfg.ICMPBurst)*1e9/rate {
 		w.lastRefill, w.tokens = now, cfg.ICMPBurst
 		return
 	}
-	if add := int((now - w.lastRefill) * int64(cfg.ICMPRate) / 1e9); add > 0 {
-		w.tokens = min(w.tokens+add, cfg.ICMPBurst)
-		w.lastRefill = now
+	if add := (now - w.lastRefill) * rate / 1e9; add > 0 {
+		w.tokens = min(w.tokens+int(add), cfg.ICMPBurst)
+		w.lastRefill += add * 1e9 / rate
 	}
 }
 
@@ -231,8 +235,9 @@ func (w *Worker) run(cfg *Config) {
 			return
 		}
 	}
-	// Unreachable with the current graph (every cycle ends within two
-	// passes); free anything left rather than carry it to the next poll.
+	// Unreachable with the current graph (the longest path, a packet
+	// too big with DF set: rewrite, icmp4-error, lookup, rewrite, output,
+	// takes three passes); free anything left rather than carry it over.
 	for s := range w.frames {
 		f := w.frames[s]
 		for _, b := range f.B[:f.N] {
@@ -270,12 +275,16 @@ func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
 	}
 }
 
-// to appends b to stage s's input. A frame cannot overflow (a poll has at
-// most one batch in flight and stages never add packets, except ip4-frag
-// which flushes interface-output itself); the check keeps a bug from
-// becoming a crash.
+// to appends b to stage s's input. A frame cannot overflow: a poll has at
+// most one batch in flight and stages never add packets, except ip4-frag,
+// which flushes interface-output itself, and whose drops can outgrow the
+// drop vector, which is then emptied on the spot. The last check keeps a
+// bug from becoming a crash.
 func (w *Worker) to(s Stage, b *pkt.Buf) {
 	f := w.frames[s]
+	if f.N == pkt.BatchSize && s == StageDrop {
+		w.dropStage(f)
+	}
 	if f.N == pkt.BatchSize {
 		w.c.Drops[ReasonNone]++
 		w.pool.Put(b)
@@ -356,6 +365,8 @@ func (w *Worker) drainInject() int {
 				w.drop(b, IP4TooShort)
 				break
 			}
+			getMeta(m, b)
+			b.Flags |= pkt.FlagInjected
 			b.Dst = hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst()
 			w.to(StageIP4Lookup, b)
 		default:

@@ -58,7 +58,7 @@ type Options struct {
 	RetransTime   time.Duration // between requests, default 1 s
 	MaxProbes     int           // requests before Failed, default 3
 	FailedTime    time.Duration // how long a Failed entry stays, default 5 s
-	MaxEntries    int           // default 65536
+	MaxEntries    int           // default 16384 (each entry takes an adjacency; fib.MaxNextHop is 32767)
 }
 
 // Table is the neighbour table.
@@ -85,7 +85,7 @@ func New(o Options) *Table {
 		o.FailedTime = 5 * time.Second
 	}
 	if o.MaxEntries == 0 {
-		o.MaxEntries = 65536
+		o.MaxEntries = 16384
 	}
 	return &Table{o: o, entries: make(map[Key]*Entry)}
 }
@@ -205,8 +205,10 @@ const (
 	Request ActionKind = iota
 	// Probe: send a unicast ARP request to the entry's MAC (Stale).
 	Probe
-	// Fail: the entry did not answer; drop Pending (returned in the
-	// action) and make its adjacency unreachable.
+	// Fail: the entry did not answer; its adjacency becomes unreachable
+	// and the packets that waited (returned in the action, Pending is
+	// cleared) are the caller's: softnet answers each with ICMP host
+	// unreachable.
 	Fail
 	// Remove: the entry is gone; withdraw its adjacency.
 	Remove

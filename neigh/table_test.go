@@ -65,7 +65,7 @@ func TestTableDefaults(t *testing.T) {
 	o := neigh.New(neigh.Options{}).Options()
 	want := neigh.Options{
 		MaxPending: 4, ReachableTime: 30 * time.Second, RetransTime: time.Second,
-		MaxProbes: 3, FailedTime: 5 * time.Second, MaxEntries: 65536,
+		MaxProbes: 3, FailedTime: 5 * time.Second, MaxEntries: 16384,
 	}
 	if o != want {
 		t.Fatalf("defaults %+v, want %+v", o, want)

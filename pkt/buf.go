@@ -23,6 +23,9 @@ const (
 	// RFC 1812 §5.3.4 forbids forwarding it and §4.3.2.7 answering it with
 	// an ICMP error.
 	FlagL2Multicast
+	// FlagInjected marks a packet the control plane released after
+	// neighbour resolution; it must not be punted for resolution again.
+	FlagInjected
 )
 
 // Buf is one packet buffer: a pointer to its slab memory and its metadata.
@@ -166,7 +169,7 @@ func (p *Pool) GetN(dst []*Buf) int {
 
 // Put returns a buffer to the pool; the caller gives up ownership.
 func (p *Pool) Put(b *Buf) {
-	p.free = append(p.free, b) // never grows: capacity is the pool size
+	p.free = append(p.free, b) // capacity is twice the pool size: room for buffers migrating in
 }
 
 // PutBatch returns every buffer of v to the pool and empties v.

@@ -1,0 +1,47 @@
+// Package dp is softnet's data plane: the worker loop, the graph of stages
+// a batch runs through, drop reasons and per-worker counters.
+//
+// Hot path: yes, all of it. Per packet there is no allocation, no lock, no
+// syscall, no interface call and no channel operation; stages are plain
+// methods dispatched once per vector by a switch.
+//
+// # Worker
+//
+// A Worker owns a buffer pool, one input vector per stage, a transmit
+// vector per interface and its counters. Poll drains the control plane's
+// inject ring, loads the published Config once, then for each receive
+// queue takes up to 256 frames and runs them to completion through the
+// stages and out of the ports. Run polls on a locked OS thread with an
+// idle back-off.
+//
+// # Stages
+//
+// Each stage (see Stage for the graph) is called once per pass with its
+// whole input vector and sorts packets to next stages: the common next
+// stage gets the vector compacted in place and handed on by swapping
+// vectors (pass); others get single packets (to, drop, icmp). A stage has
+// a doc block in its file: what it does, the RFCs it follows, its next
+// stages.
+//
+// # Ownership
+//
+// A buffer is in exactly one place: a stage's vector, a transmit vector,
+// a port (after Send), or the pool (after drop). Stages take ownership of
+// their input vector's buffers and must leave it empty. Packets crossing
+// to the control plane are copied into ring slots (Msg) and their buffers
+// freed, so no buffer ever crosses goroutines.
+//
+// # Concurrency
+//
+// A Worker is used by one goroutine. It shares with others only: the
+// published *Config (read-only, loaded atomically once per batch), its
+// two single-producer single-consumer rings with the control plane, and
+// its published counters (atomic stores every 16 polls, atomic loads by
+// readers; see Counters).
+//
+// # Drops
+//
+// Drop reasons (Reason) are a small enum with a stage, a stable name and a
+// description; the drop stage counts every packet under its reason. They
+// are data, not errors.
+package dp
