@@ -46,32 +46,26 @@ var ip4Reason = [...]Reason{
 //     destinations (0/8, 127/8, 240/4), multicast and limited broadcast.
 //   - Next: ip4-lookup, drop.
 func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
-	k := 0 // packets for IP4Lookup, compacted in place
-	for _, b := range in.B[:in.N] {
-		l3len := int(b.Len) - int(b.L3)
-		h := b.L3Head()
-		// The RFC 1812 §5.2.2 checks for the common case (version 4,
-		// IHL 5, checksum right, total length within the packet), with
-		// the 20 bytes summed in five loads from a fixed-size array;
-		// anything else goes to hdr.IPv4.Validate, which names the reason.
-		sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
-			uint64(binary.BigEndian.Uint32(h[8:12])) + uint64(binary.BigEndian.Uint32(h[12:16])) +
-			uint64(binary.BigEndian.Uint32(h[16:20]))
-		sum = sum>>32 + sum&0xffffffff
-		sum = sum>>16 + sum&0xffff
-		sum = sum>>16 + sum&0xffff
-		tl := int(h[2])<<8 | int(h[3])
-		if l3len < hdr.IPv4MinLen || h[0] != 0x45 || sum&0xffff != 0xffff || tl < hdr.IPv4MinLen || tl > l3len {
-			if st := hdr.IPv4(b.L3Bytes()).Validate(); st != hdr.OK {
-				r := IP4TooShort
-				if int(st) < len(ip4Reason) && ip4Reason[st] != ReasonNone {
-					r = ip4Reason[st]
-				}
-				w.drop(b, r)
-				continue
-			}
+	k := 0 // packets for ip4-lookup, compacted in place
+	for i, n := 0, in.N; i < n; i++ {
+		// The common case runs in ip4InputFast, a loop with no calls (so
+		// nothing is spilled per packet); it stops at the first packet
+		// that needs a full check or a drop, handled here.
+		if i, k = ip4InputFast(in, i, k); i == n {
+			break
 		}
-		if tl = int(h[2])<<8 | int(h[3]); tl < l3len {
+		b := in.B[i]
+		l3 := b.L3Bytes()
+		if st := hdr.IPv4(l3).Validate(); st != hdr.OK {
+			r := IP4TooShort
+			if int(st) < len(ip4Reason) && ip4Reason[st] != ReasonNone {
+				r = ip4Reason[st]
+			}
+			w.drop(b, r)
+			continue
+		}
+		h := b.L3Head()
+		if tl := int(h[2])<<8 | int(h[3]); tl < len(l3) {
 			b.Len = b.L3 + uint16(tl) // trim Ethernet padding
 		}
 		src := binary.BigEndian.Uint32(h[12:16])
@@ -100,6 +94,42 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 	w.pass(StageIP4Input, StageIP4Lookup, k)
 }
 
+// ip4InputFast passes packets from in.B[i:] while they are the common
+// case: an option-less IPv4 header (version 4, IHL 5) with a right
+// checksum and a total length within the packet (the RFC 1812 §5.2.2
+// checks, the 20 bytes summed in five loads from a fixed-size array), a
+// unicast source and a unicast destination. It compacts them to in.B[k:]
+// and returns where it stopped and the new k; the packet at the returned
+// index (if any) needs ip4Input's full path.
+func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
+	n := in.N
+	for ; i < n; i++ {
+		b := in.B[i]
+		l3len := int(b.Len) - int(b.L3)
+		h := b.L3Head()
+		sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
+			uint64(binary.BigEndian.Uint32(h[8:12])) + uint64(binary.BigEndian.Uint32(h[12:16])) +
+			uint64(binary.BigEndian.Uint32(h[16:20]))
+		sum = sum>>32 + sum&0xffffffff
+		sum = sum>>16 + sum&0xffff
+		sum = sum>>16 + sum&0xffff
+		tl := int(h[2])<<8 | int(h[3])
+		src := binary.BigEndian.Uint32(h[12:16])
+		dst := binary.BigEndian.Uint32(h[16:20])
+		if l3len < hdr.IPv4MinLen || h[0] != 0x45 || sum&0xffff != 0xffff || tl < hdr.IPv4MinLen || tl > l3len ||
+			addrClass[src>>24] != classUnicast || src == 0 || addrClass[dst>>24] != classUnicast {
+			return i, k
+		}
+		if tl < l3len {
+			b.Len = b.L3 + uint16(tl) // trim Ethernet padding
+		}
+		b.Dst = dst
+		in.B[k] = b
+		k++
+	}
+	return i, k
+}
+
 // ip4Lookup finds each packet's route.
 //
 // ip4-lookup: one FIB snapshot lookup per packet, done for the whole batch
@@ -118,8 +148,13 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	}
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
-	k := 0 // packets for IP4Rewrite, compacted in place
-	for i, b := range in.B[:n] {
+	k := 0 // packets for ip4-rewrite, compacted in place
+	for i := 0; i < n; i++ {
+		// Transit packets to a resolved next hop run in lookupFast.
+		if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
+			break
+		}
+		b := in.B[i]
 		nh := w.nhs[i]
 		if int(nh) >= len(adjs) {
 			nh = 0
@@ -158,6 +193,30 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	w.pass(StageIP4Lookup, StageIP4Rewrite, k)
 }
 
+// lookupFast passes packets from in.B[i:] while their route is a forward,
+// incomplete or glean adjacency and they are ordinary transit packets
+// (not the router's own, not link-layer broadcast, TTL above 1); it sets
+// b.NH, compacts them to in.B[k:] and returns where it stopped and k.
+func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16) (int, int) {
+	n := in.N
+	for ; i < n; i++ {
+		b := in.B[i]
+		nh := nhs[i]
+		if int(nh) >= len(adjs) {
+			return i, k
+		}
+		kind := adjs[nh].Kind
+		if (kind != AdjForward && kind != AdjIncomplete && kind != AdjGlean) ||
+			b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) != 0 || b.L3Head()[8] <= 1 {
+			return i, k
+		}
+		b.NH = nh
+		in.B[k] = b
+		k++
+	}
+	return i, k
+}
+
 // ip4Rewrite turns a routed packet into a frame for its next hop.
 //
 // ip4-rewrite: copies the adjacency's ready-made Ethernet addresses in
@@ -170,8 +229,13 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 //   - Next: interface-output, ip4-arp, ip4-frag, icmp4-error, drop.
 func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 	adjs := cfg.Adj
-	k := 0 // packets for InterfaceOutput, compacted in place
-	for _, b := range in.B[:in.N] {
+	k := 0 // packets for interface-output, compacted in place
+	for i, n := 0, in.N; i < n; i++ {
+		// Resolved, fitting transit packets run in rewriteFast.
+		if i, k = rewriteFast(in, i, k, adjs); i == n {
+			break
+		}
+		b := in.B[i]
 		adj := &adjs[b.NH]
 		if adj.Kind != AdjForward {
 			w.to(StageIP4ARP, b)
@@ -204,6 +268,32 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		k++
 	}
 	w.pass(StageIP4Rewrite, StageInterfaceOutput, k)
+}
+
+// rewriteFast rewrites packets from in.B[i:] while their adjacency is
+// resolved, they fit its MTU and they are transit packets (TTL to
+// decrement); it compacts them to in.B[k:] and returns where it stopped
+// and k.
+func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
+	n := in.N
+	for ; i < n; i++ {
+		b := in.B[i]
+		adj := &adjs[b.NH]
+		l3len := int(b.Len) - int(b.L3)
+		start := int(b.Off) + int(b.L3) - hdr.EthernetLen
+		if adj.Kind != AdjForward || l3len > int(adj.MTU) || b.Flags&pkt.FlagLocal != 0 || start < 0 {
+			return i, k
+		}
+		hdr.IPv4(b.L3Head()[:]).DecTTL()
+		eth := b.EthAt(start)
+		*(*[12]byte)(eth[:12]) = adj.Rewrite
+		eth[12], eth[13] = 0x08, 0x00
+		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
+		b.OutPort = adj.Iface
+		in.B[k] = b
+		k++
+	}
+	return i, k
 }
 
 // ip4ARP hands packets waiting for a neighbour to the control plane.
