@@ -1,0 +1,5 @@
+package pcapfile
+
+import "github.com/softnet/softnet/port"
+
+var _ port.Port = (*Port)(nil)

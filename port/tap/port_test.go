@@ -1,0 +1,5 @@
+package tap
+
+import "github.com/softnet/softnet/port"
+
+var _ port.Port = (*Port)(nil)
