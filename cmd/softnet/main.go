@@ -17,6 +17,8 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(benchCmd())
+	root.AddCommand(runCmd())
+	root.AddCommand(checkCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "softnet:", err)
 		os.Exit(1)

@@ -1,0 +1,636 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// Backend names a kind of port.
+type Backend string
+
+// The backends.
+const (
+	AFPacket Backend = "afpacket" // a Linux device through AF_PACKET (TPACKET_V3)
+	TAP      Backend = "tap"      // a Linux TAP device, created if missing
+	PCAP     Backend = "pcap"     // replay a pcap file, write what is sent to one
+	Mem      Backend = "mem"      // an in-memory queue port (tests, dry runs)
+)
+
+var backends = []Backend{AFPacket, TAP, PCAP, Mem}
+
+// EmbeddedFullTable is the route file path that names the full Internet
+// table embedded in the binary (softnet.FullTableGz).
+const EmbeddedFullTable = "embedded:full-table"
+
+// Limits on values.
+const (
+	MaxWorkers = 64
+	MinMTU     = 68                                         // RFC 791: every host must handle 68-byte datagrams
+	MaxMTU     = pkt.MaxFrame - hdr.EthernetLen - 8         // a buffer holds the frame with room for two VLAN tags
+	maxName    = 32                                         // interface names appear in logs and metrics
+	nameChars  = "letters, digits, '-', '_' and '.'"        // allowed in interface names
+	prefixHelp = "write it as A.B.C.D/N, e.g. 192.0.2.1/24" // how to fix an address
+)
+
+// Config is a parsed and validated softnet config. Parse fills every
+// field; defaults are applied (Workers, ICMP) except those that need the
+// system (an interface's MAC and MTU, see package run).
+type Config struct {
+	File       string // the file it came from, as given to Load or Parse
+	Workers    int    // default 1
+	Interfaces []Interface
+	Routes     []Route
+	RouteFiles []RouteFile
+	Neighbors  []Neighbor
+	ICMP       ICMP
+
+	pos map[string]Pos // field path -> position of its value
+}
+
+// Interface is one entry of interfaces.
+type Interface struct {
+	Name    string
+	Backend Backend
+	Device  string // afpacket, tap: the Linux device
+
+	// pcap only. RX and TX are as written; resolve them with Config.Path.
+	RX, TX string
+	Loop   bool    // replay RX again and again
+	Rate   float64 // packets per second to replay at; 0 = as fast as possible
+	Limit  uint64  // stop replaying after this many packets; 0 = no limit
+
+	MAC       [6]byte // zero: the default (see package run)
+	MTU       int     // IPv4 MTU; 0: the default (the device's, or 1500)
+	Addresses []netip.Prefix
+	Down      bool // administratively down
+
+	Field string // "interfaces[i]", for error messages
+}
+
+// Route is one entry of routes: a prefix through a next hop, or a blackhole.
+type Route struct {
+	Prefix    netip.Prefix
+	Via       netip.Addr // invalid for a blackhole
+	Blackhole bool
+	Field     string
+}
+
+// RouteFile is one entry of route_files: every prefix in a file (one CIDR
+// per line, '#' comments, optionally gzipped) through one next hop. IPv6
+// prefixes in the file are skipped.
+type RouteFile struct {
+	Path      string // as written: a file path or EmbeddedFullTable
+	Via       netip.Addr
+	Blackhole bool
+	Field     string
+}
+
+// Neighbor is one entry of neighbors: a static ARP entry.
+type Neighbor struct {
+	Interface string
+	Address   netip.Addr
+	MAC       [6]byte
+	Field     string
+}
+
+// ICMP is the ICMP error rate limit (RFC 1812 §4.3.2.8), per worker.
+type ICMP struct {
+	Rate  int // errors per second; default 1000
+	Burst int // bucket size; default 100
+}
+
+// Load reads and parses a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
+	}
+	return Parse(path, data)
+}
+
+// errors strips the path os errors repeat.
+func pathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Check is what `softnet check` does: Load, then CheckSystem and
+// LoadRouteFiles, reporting the errors of all three together (the host
+// checks run on what parsed, even when other parts did not). It returns
+// the config and its route tables when there is no error.
+func Check(path string) (*Config, []Table, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
+	}
+	c, perr := parse(path, data)
+	var all Errors
+	if perr != nil {
+		all = append(all, perr.(Errors)...)
+	}
+	var tables []Table
+	if c != nil {
+		if err := c.CheckSystem(); err != nil {
+			all = append(all, err.(Errors)...)
+		} else if perr == nil {
+			tables, err = c.LoadRouteFiles()
+			if err != nil {
+				all = append(all, err.(Errors)...)
+			}
+		}
+	}
+	if len(all) == 0 {
+		return c, tables, nil
+	}
+	sortErrors(all)
+	if len(all) > MaxErrors {
+		all = append(all[:MaxErrors], &Error{File: path, Msg: fmt.Sprintf("%d more errors not shown: fix the ones above first", len(all)-MaxErrors)})
+	}
+	return nil, nil, all
+}
+
+// Parse parses and validates a config. file names it in error messages
+// and anchors relative paths (see Path). The error, if any, is an Errors
+// listing every problem found (up to MaxErrors) in file order.
+func Parse(file string, data []byte) (*Config, error) {
+	c, err := parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// parse is Parse, but it also returns what it could parse when there are
+// errors (nil only when the YAML itself is broken).
+func parse(file string, data []byte) (*Config, error) {
+	p := &parser{errs: errs{file: file}, cfg: &Config{File: file, pos: map[string]Pos{}}, bad: map[string]bool{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.syntax(err)
+		return nil, p.err()
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+		p.add(Pos{}, "", "the config is empty: it needs at least an interfaces list (see examples/two-port-mem.yaml)")
+		return nil, p.err()
+	}
+	p.top(doc.Content[0])
+	p.validate()
+	sortErrors(p.found)
+	return p.cfg, p.err()
+}
+
+// sortErrors puts errors in file order; errors without a line first.
+func sortErrors(es Errors) {
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line - b.Pos.Line
+		}
+		return a.Pos.Col - b.Pos.Col
+	})
+}
+
+// Path resolves a path written in the config: relative paths are relative
+// to the config file's directory, so a config and its data files move
+// together.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.File == "" || p == EmbeddedFullTable {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.File), p)
+}
+
+// Errorf returns an *Error about field (a path such as
+// "interfaces[0].device") at its position in the file. Package run uses it
+// to report problems found at start-up against the config's lines.
+func (c *Config) Errorf(field, format string, args ...any) *Error {
+	return &Error{File: c.File, Pos: c.pos[field], Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Interface returns the index of the interface named name, or -1.
+func (c *Config) Interface(name string) int {
+	for i := range c.Interfaces {
+		if c.Interfaces[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Summary is a one-line description: interfaces, routes (with the
+// prefixes of tables, the loaded route files, if given), neighbours,
+// workers.
+func (c *Config) Summary(tables []Table) string {
+	s := fmt.Sprintf("%d %s, %d %s", len(c.Interfaces), plural(len(c.Interfaces), "interface"),
+		len(c.Routes), plural(len(c.Routes), "route"))
+	if n := len(c.RouteFiles); n > 0 {
+		s += fmt.Sprintf(", %d %s", n, plural(n, "route file"))
+		if len(tables) == n {
+			total := 0
+			for _, t := range tables {
+				total += len(t.Prefixes)
+			}
+			s += fmt.Sprintf(" (%d %s)", total, plural(total, "prefix"))
+		}
+	}
+	if n := len(c.Neighbors); n > 0 {
+		s += fmt.Sprintf(", %d %s", n, plural(n, "neighbor"))
+	}
+	return s + fmt.Sprintf(", %d %s", c.Workers, plural(c.Workers, "worker"))
+}
+
+func plural(n int, s string) string {
+	switch {
+	case n == 1:
+		return s
+	case strings.HasSuffix(s, "x"):
+		return s + "es"
+	}
+	return s + "s"
+}
+
+type parser struct {
+	errs
+	cfg *Config
+	bad map[string]bool // items that are not mappings: not validated further
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntax reports a YAML syntax error, with its line when yaml.v3 gives one.
+func (p *parser) syntax(err error) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		p.add(Pos{Line: line}, "", "YAML syntax: %s", m[2])
+		return
+	}
+	p.add(Pos{}, "", "YAML syntax: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+func at(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// fields walks a mapping node. Each key must be one of known and appear
+// once; fn gets each value. It records every value's position under
+// field.key.
+func (p *parser) fields(n *yaml.Node, field, example string, known []string, fn func(key string, v *yaml.Node)) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.add(at(n), field, "want a mapping (key: value lines), e.g. %s; got %s", example, describe(n))
+		p.bad[field] = true
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], deref(n.Content[i+1])
+		key := k.Value
+		sub := join(field, key)
+		if k.Kind != yaml.ScalarNode {
+			p.add(at(k), field, "a key must be a plain word")
+			continue
+		}
+		if !slices.Contains(known, key) {
+			hint := ""
+			if s := closest(key, known); s != "" {
+				hint = fmt.Sprintf("did you mean %q? ", s)
+			}
+			p.add(at(k), field, "unknown field %q: %sknown fields are %s", key, hint, strings.Join(known, ", "))
+			continue
+		}
+		if line, dup := seen[key]; dup {
+			p.add(at(k), sub, "set twice (first at line %d): keep one", line)
+			continue
+		}
+		seen[key] = k.Line
+		p.cfg.pos[sub] = at(v)
+		fn(key, v)
+	}
+}
+
+// list walks a sequence node, recording each item's position.
+func (p *parser) list(n *yaml.Node, field, example string, fn func(i int, field string, v *yaml.Node)) {
+	n = deref(n)
+	if n.Kind != yaml.SequenceNode {
+		p.add(at(n), field, "want a list, e.g. %s; got %s", example, describe(n))
+		return
+	}
+	for i, v := range n.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		v = deref(v)
+		p.cfg.pos[f] = at(v)
+		fn(i, f, v)
+	}
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// scalar checks that n is a non-empty scalar and returns its text.
+func (p *parser) scalar(n *yaml.Node, field, example string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		p.add(at(n), field, "want a value, e.g. %s; got %s", example, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (p *parser) str(n *yaml.Node, field, example string) string {
+	s, _ := p.scalar(n, field, example)
+	return s
+}
+
+func (p *parser) integer(n *yaml.Node, field, example string, lo, hi int64) int64 {
+	s, ok := p.scalar(n, field, example)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(s, 0, 64)
+	if n.Tag != "!!int" || err != nil {
+		p.add(at(n), field, "%q is not a whole number (write e.g. %s)", s, example)
+		return 0
+	}
+	if v < lo || v > hi {
+		p.add(at(n), field, "%d is out of range: use %d..%d", v, lo, hi)
+		return 0
+	}
+	return v
+}
+
+func (p *parser) boolean(n *yaml.Node, field string) bool {
+	s, ok := p.scalar(n, field, "true")
+	if !ok {
+		return false
+	}
+	if n.Tag != "!!bool" {
+		p.add(at(n), field, "%q is not a boolean: write true or false", s)
+		return false
+	}
+	return s == "true" || s == "True" || s == "TRUE"
+}
+
+func (p *parser) number(n *yaml.Node, field, example string) float64 {
+	s, ok := p.scalar(n, field, example)
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if (n.Tag != "!!int" && n.Tag != "!!float") || err != nil || v < 0 {
+		p.add(at(n), field, "%q is not a number >= 0 (write e.g. %s)", s, example)
+		return 0
+	}
+	return v
+}
+
+func (p *parser) addr(n *yaml.Node, field string) netip.Addr {
+	s, ok := p.scalar(n, field, "192.0.2.2")
+	if !ok {
+		return netip.Addr{}
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		p.add(at(n), field, "%q is not an IPv4 address (write it as A.B.C.D)", s)
+		return netip.Addr{}
+	}
+	return a
+}
+
+func (p *parser) prefix(n *yaml.Node, field string, canonical bool) netip.Prefix {
+	s, ok := p.scalar(n, field, "192.0.2.0/24")
+	if !ok {
+		return netip.Prefix{}
+	}
+	q, err := netip.ParsePrefix(s)
+	if err != nil || !q.Addr().Is4() {
+		if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
+			p.add(at(n), field, "%q has no prefix length (%s)", s, prefixHelp)
+		} else {
+			p.add(at(n), field, "%q is not an IPv4 prefix (%s)", s, prefixHelp)
+		}
+		return netip.Prefix{}
+	}
+	if canonical && q.Masked() != q {
+		p.add(at(n), field, "%q has host bits set: write %v", s, q.Masked())
+		return netip.Prefix{}
+	}
+	return q
+}
+
+func (p *parser) mac(n *yaml.Node, field string) [6]byte {
+	var out [6]byte
+	s, ok := p.scalar(n, field, "02:00:00:00:00:01")
+	if !ok {
+		return out
+	}
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		p.add(at(n), field, "%q is not a MAC address (write six hex bytes, e.g. 02:00:00:00:00:01)", s)
+		return out
+	}
+	copy(out[:], hw)
+	if out[0]&1 != 0 || out == [6]byte{} {
+		p.add(at(n), field, "%q is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)", s)
+		return [6]byte{}
+	}
+	return out
+}
+
+var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "icmp"}
+
+func (p *parser) top(n *yaml.Node) {
+	c := p.cfg
+	c.Workers = 1
+	c.ICMP = ICMP{Rate: 1000, Burst: 100}
+	has := false
+	p.fields(n, "", "interfaces: [...]", topFields, func(key string, v *yaml.Node) {
+		switch key {
+		case "workers":
+			c.Workers = int(p.integer(v, key, "1", 1, MaxWorkers))
+		case "interfaces":
+			has = true
+			p.list(v, key, "- {name: lan0, backend: afpacket, device: eth0}", func(_ int, f string, v *yaml.Node) {
+				c.Interfaces = append(c.Interfaces, p.iface(v, f))
+			})
+		case "routes":
+			p.list(v, key, "- {prefix: 198.18.0.0/15, via: 192.0.2.2}", func(_ int, f string, v *yaml.Node) {
+				c.Routes = append(c.Routes, p.route(v, f))
+			})
+		case "route_files":
+			p.list(v, key, "- {path: embedded:full-table, via: 192.0.2.2}", func(_ int, f string, v *yaml.Node) {
+				c.RouteFiles = append(c.RouteFiles, p.routeFile(v, f))
+			})
+		case "neighbors":
+			p.list(v, key, "- {interface: lan0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}", func(_ int, f string, v *yaml.Node) {
+				c.Neighbors = append(c.Neighbors, p.neighbor(v, f))
+			})
+		case "icmp":
+			p.fields(v, key, "{rate: 1000, burst: 100}", []string{"rate", "burst"}, func(k string, v *yaml.Node) {
+				switch k {
+				case "rate":
+					c.ICMP.Rate = int(p.integer(v, join(key, k), "1000", 1, 1e9))
+				case "burst":
+					c.ICMP.Burst = int(p.integer(v, join(key, k), "100", 1, 1e9))
+				}
+			})
+		}
+	})
+	if !has && n.Kind == yaml.MappingNode {
+		p.add(at(n), "interfaces", "missing: a router needs at least one interface (see examples/two-port-mem.yaml)")
+	}
+}
+
+var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down"}
+
+func (p *parser) iface(n *yaml.Node, field string) Interface {
+	ic := Interface{Field: field}
+	p.fields(n, field, "{name: lan0, backend: afpacket, device: eth0}", ifaceFields, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			ic.Name = p.str(v, f, "lan0")
+		case "backend":
+			ic.Backend = Backend(p.str(v, f, "afpacket"))
+		case "device":
+			ic.Device = p.str(v, f, "eth0")
+		case "rx":
+			ic.RX = p.str(v, f, "in.pcap")
+		case "tx":
+			ic.TX = p.str(v, f, "out.pcap")
+		case "loop":
+			ic.Loop = p.boolean(v, f)
+		case "rate":
+			ic.Rate = p.number(v, f, "1000")
+		case "limit":
+			ic.Limit = uint64(p.integer(v, f, "1000", 0, 1<<62))
+		case "mac":
+			ic.MAC = p.mac(v, f)
+		case "mtu":
+			ic.MTU = int(p.integer(v, f, "1500", MinMTU, MaxMTU))
+		case "addresses":
+			p.list(v, f, "[192.0.2.1/24]", func(_ int, f string, v *yaml.Node) {
+				ic.Addresses = append(ic.Addresses, p.prefix(v, f, false))
+			})
+		case "down":
+			ic.Down = p.boolean(v, f)
+		}
+	})
+	return ic
+}
+
+func (p *parser) route(n *yaml.Node, field string) Route {
+	r := Route{Field: field}
+	p.fields(n, field, "{prefix: 198.18.0.0/15, via: 192.0.2.2}", []string{"prefix", "via", "blackhole"}, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "prefix":
+			r.Prefix = p.prefix(v, f, true)
+		case "via":
+			r.Via = p.addr(v, f)
+		case "blackhole":
+			r.Blackhole = p.boolean(v, f)
+		}
+	})
+	return r
+}
+
+func (p *parser) routeFile(n *yaml.Node, field string) RouteFile {
+	r := RouteFile{Field: field}
+	p.fields(n, field, "{path: embedded:full-table, via: 192.0.2.2}", []string{"path", "via", "blackhole"}, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "path":
+			r.Path = p.str(v, f, "routes.txt.gz")
+		case "via":
+			r.Via = p.addr(v, f)
+		case "blackhole":
+			r.Blackhole = p.boolean(v, f)
+		}
+	})
+	return r
+}
+
+func (p *parser) neighbor(n *yaml.Node, field string) Neighbor {
+	nb := Neighbor{Field: field}
+	p.fields(n, field, "{interface: lan0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}", []string{"interface", "address", "mac"}, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "interface":
+			nb.Interface = p.str(v, f, "lan0")
+		case "address":
+			nb.Address = p.addr(v, f)
+		case "mac":
+			nb.MAC = p.mac(v, f)
+		}
+	})
+	return nb
+}
+
+// closest returns the known word within edit distance 2 of s, if any.
+func closest(s string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := distance(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

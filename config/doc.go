@@ -1,0 +1,52 @@
+// Package config reads softnet's YAML config, the file `softnet run -c`
+// and `softnet check -c` take. Parsing is strict: an unknown field, a
+// duplicate key or name, a value of the wrong type, a bad address, prefix
+// or MAC, a next hop on no interface's subnet, a neighbour on an unknown
+// interface — each is an error that names the file, the line and column,
+// and the field, and says what to do:
+//
+//	examples/bad.yaml:7:14: interfaces[1].addresses[0]: "10.0.2.300/24" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)
+//
+// Parse reports every error it finds (up to MaxErrors), in file order.
+// It reads the file into a yaml.Node tree and walks it field by field
+// rather than decoding into structs, so that every value keeps its
+// position for the semantic checks that come after the structure.
+// CheckSystem adds what needs the host (devices, files); LoadRouteFiles
+// reads the route files.
+//
+// # Format
+//
+//	workers: 1                    # worker goroutines, 1..64 (default 1)
+//	interfaces:                   # at least one
+//	  - name: wan0                # softnet's name: letters, digits, - _ . (unique)
+//	    backend: afpacket         # afpacket | tap | pcap | mem
+//	    device: veth-r0           # afpacket, tap: the Linux device (tap creates it)
+//	    mac: 02:00:00:00:00:01    # optional; default: the device's MAC (afpacket),
+//	                              # else 02:xx:xx:xx:xx:xx derived from the name
+//	    mtu: 1500                 # optional IPv4 MTU, 68..1834; default: the device's (afpacket), else 1500
+//	    addresses: [192.0.2.1/24] # IPv4 address/prefix length; subnets must not overlap
+//	    down: false               # optional: administratively down
+//	  - name: cap0
+//	    backend: pcap
+//	    rx: in.pcap               # pcap: file to replay (optional)
+//	    tx: out.pcap              # pcap: file to write what is sent (optional; one of rx, tx needed)
+//	    loop: false               # pcap: replay rx forever
+//	    rate: 0                   # pcap: packets per second, 0 = as fast as possible
+//	    limit: 0                  # pcap: stop after this many packets, 0 = no limit
+//	    addresses: [10.0.2.1/24]
+//	routes:
+//	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: on a connected subnet
+//	  - {prefix: 203.0.113.0/24, blackhole: true}
+//	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip),
+//	  - {path: embedded:full-table, via: 192.0.2.2}  # all through one next hop;
+//	                              # embedded:full-table is the full table in the binary
+//	neighbors:                    # static ARP entries
+//	  - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
+//	icmp: {rate: 1000, burst: 100} # ICMP errors per second and burst, per worker
+//
+// Relative paths (rx, tx, route file paths) are relative to the directory
+// of the config file, so a config and its data move together. IPv6
+// prefixes in route files are skipped (IPv6 is not forwarded yet).
+//
+// Hot path: no. A Config is immutable after Parse; share it freely.
+package config

@@ -1,0 +1,308 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+)
+
+// validate checks what the structure alone does not: required fields,
+// names, which fields go with which backend, subnets, next hops and
+// duplicates. A value that failed to parse is zero and is not checked
+// again, so one mistake gives one message.
+func (p *parser) validate() {
+	c := p.cfg
+	badAddr := false // some interface address did not parse: skip subnet checks
+	names := map[string]string{}
+	devices := map[string]string{}
+	type subnet struct {
+		p           netip.Prefix
+		field, name string
+	}
+	var subnets []subnet
+	for i := range c.Interfaces {
+		ic := &c.Interfaces[i]
+		f := ic.Field
+		if p.bad[f] {
+			continue
+		}
+		switch {
+		case ic.Name == "":
+			if _, set := c.pos[f+".name"]; !set {
+				p.add(c.pos[f], f+".name", "missing: every interface needs a name, e.g. name: lan0")
+			}
+		case !validName(ic.Name):
+			p.add(c.pos[f+".name"], f+".name", "%q is not a valid name: use 1..%d %s", ic.Name, maxName, nameChars)
+		default:
+			if first, dup := names[ic.Name]; dup {
+				p.add(c.pos[f+".name"], f+".name", "%q is already the name of %s (line %d): names must be unique", ic.Name, first, c.pos[first+".name"].Line)
+			} else {
+				names[ic.Name] = f
+			}
+		}
+		p.backendFields(ic)
+		for j, a := range ic.Addresses {
+			af := fmt.Sprintf("%s.addresses[%d]", f, j)
+			if !a.IsValid() {
+				badAddr = true
+				continue
+			}
+			if a.Bits() <= 30 {
+				m := a.Masked().Addr()
+				switch a.Addr() {
+				case m:
+					p.add(c.pos[af], af, "%v is the subnet's network address: an interface address needs a host part, e.g. %v", a, netip.PrefixFrom(m.Next(), a.Bits()))
+					continue
+				case lastAddr(a):
+					p.add(c.pos[af], af, "%v is the subnet's broadcast address: use a host address, e.g. %v", a, netip.PrefixFrom(m.Next(), a.Bits()))
+					continue
+				}
+			}
+			for _, s := range subnets {
+				if s.p.Overlaps(a) {
+					p.add(c.pos[af], af, "%v overlaps %v of %s (line %d): each interface needs its own subnet", a, s.p, s.name, c.pos[s.field].Line)
+					break
+				}
+			}
+			subnets = append(subnets, subnet{a, af, ic.Name})
+		}
+		if ic.Device != "" && (ic.Backend == AFPacket || ic.Backend == TAP) {
+			if first, dup := devices[ic.Device]; dup {
+				p.add(c.pos[f+".device"], f+".device", "device %q is already used by %s (line %d): one interface per device", ic.Device, first, c.pos[first+".device"].Line)
+			} else {
+				devices[ic.Device] = f
+			}
+		}
+	}
+
+	// A next hop must be on a connected subnet, and not the router itself.
+	nextHop := func(via netip.Addr, f string) {
+		if !via.IsValid() {
+			return
+		}
+		for _, ic := range c.Interfaces {
+			for _, a := range ic.Addresses {
+				if a.Addr() == via {
+					p.add(c.pos[f], f, "%v is %s's own address: a next hop must be another host on its subnet", via, ic.Name)
+					return
+				}
+			}
+		}
+		if c.ifaceFor(via) < 0 {
+			note := ""
+			if badAddr {
+				note = " (some interface addresses are invalid: fix them first)"
+			}
+			p.add(c.pos[f], f, "%v is on no interface's subnet (%s)%s: add an address on its subnet to an interface, or fix the next hop", via, c.subnetList(), note)
+		}
+	}
+	via := func(f string, v netip.Addr, blackhole bool) {
+		_, hasVia := c.pos[f+".via"]
+		_, hasBH := c.pos[f+".blackhole"]
+		switch {
+		case hasVia && hasBH:
+			p.add(c.pos[f+".blackhole"], f, "has both via and blackhole: keep one")
+		case !hasVia && !blackhole:
+			if hasBH {
+				p.add(c.pos[f+".blackhole"], f+".blackhole", "false with no via: give a next hop (via: A.B.C.D) or set blackhole: true")
+			} else {
+				p.add(c.pos[f], f, "needs a next hop (via: A.B.C.D) or blackhole: true")
+			}
+		case hasVia:
+			nextHop(v, f+".via")
+		}
+	}
+
+	prefixes := map[netip.Prefix]string{}
+	for _, r := range c.Routes {
+		f := r.Field
+		if p.bad[f] {
+			continue
+		}
+		if _, set := c.pos[f+".prefix"]; !set {
+			p.add(c.pos[f], f+".prefix", "missing: write the destination, e.g. prefix: 198.18.0.0/15")
+		} else if r.Prefix.IsValid() {
+			if first, dup := prefixes[r.Prefix]; dup {
+				p.add(c.pos[f+".prefix"], f+".prefix", "%v is already routed by %s (line %d): keep one", r.Prefix, first, c.pos[first].Line)
+			} else {
+				prefixes[r.Prefix] = f
+			}
+		}
+		via(f, r.Via, r.Blackhole)
+	}
+	for _, r := range c.RouteFiles {
+		f := r.Field
+		if p.bad[f] {
+			continue
+		}
+		if _, set := c.pos[f+".path"]; !set {
+			p.add(c.pos[f], f+".path", "missing: write a file of prefixes, or %s", EmbeddedFullTable)
+		} else if strings.HasPrefix(r.Path, "embedded:") && r.Path != EmbeddedFullTable {
+			p.add(c.pos[f+".path"], f+".path", "%q: the only embedded table is %s", r.Path, EmbeddedFullTable)
+		}
+		via(f, r.Via, r.Blackhole)
+	}
+
+	seen := map[string]string{}
+	for _, nb := range c.Neighbors {
+		f := nb.Field
+		if p.bad[f] {
+			continue
+		}
+		for _, k := range []string{"interface", "address", "mac"} {
+			if _, set := c.pos[f+"."+k]; !set {
+				p.add(c.pos[f], f+"."+k, "missing: a neighbor needs interface, address and mac")
+			}
+		}
+		i := -1
+		if nb.Interface != "" {
+			if i = c.Interface(nb.Interface); i < 0 {
+				p.add(c.pos[f+".interface"], f+".interface", "no interface is named %q (interfaces: %s)", nb.Interface, c.nameList())
+			}
+		}
+		if i < 0 || !nb.Address.IsValid() || badAddr {
+			continue
+		}
+		if j := c.ifaceFor(nb.Address); j != i {
+			p.add(c.pos[f+".address"], f+".address", "%v is not on a subnet of %s (%s): fix the address or the interface", nb.Address, nb.Interface, prefixList(c.Interfaces[i].Addresses))
+			continue
+		}
+		key := nb.Interface + " " + nb.Address.String()
+		if first, dup := seen[key]; dup {
+			p.add(c.pos[f+".address"], f+".address", "%v on %s is already set by %s (line %d): keep one", nb.Address, nb.Interface, first, c.pos[first].Line)
+		} else {
+			seen[key] = f
+		}
+	}
+}
+
+// backendFields checks the backend and the fields that go with it.
+func (p *parser) backendFields(ic *Interface) {
+	c := p.cfg
+	f := ic.Field
+	set := func(k string) bool { _, ok := c.pos[f+"."+k]; return ok }
+	only := func(keys []string, which string) {
+		has := "backend has"
+		if strings.Contains(which, " and ") {
+			has = "backends have"
+		}
+		for _, k := range keys {
+			if set(k) {
+				p.add(c.pos[f+"."+k], f+"."+k, "only the %s %s %s: remove it (this interface's backend is %s)", which, has, k, ic.Backend)
+			}
+		}
+	}
+	pcapKeys := []string{"rx", "tx", "loop", "rate", "limit"}
+	switch ic.Backend {
+	case "":
+		if !set("backend") {
+			p.add(c.pos[f], f+".backend", "missing: choose one of %s", backendList())
+		}
+	case AFPacket, TAP:
+		if !set("device") {
+			p.add(c.pos[f], f+".device", "missing: the %s backend needs the Linux device to use, e.g. device: %s", ic.Backend, map[Backend]string{AFPacket: "eth0", TAP: "tap0"}[ic.Backend])
+		} else if ic.Device != "" && !validDevice(ic.Device) {
+			p.add(c.pos[f+".device"], f+".device", "%q is not a Linux device name: use 1..15 characters, no '/', ':' or spaces", ic.Device)
+		}
+		only(pcapKeys, "pcap")
+	case PCAP:
+		only([]string{"device"}, "afpacket and tap")
+		if !set("rx") && !set("tx") {
+			p.add(c.pos[f], f, "the pcap backend needs rx (a file to replay) or tx (a file to write), or both")
+		}
+		if ic.Loop && !set("rx") {
+			p.add(c.pos[f+".loop"], f+".loop", "loop replays rx, and there is no rx")
+		}
+	case Mem:
+		only([]string{"device"}, "afpacket and tap")
+		only(pcapKeys, "pcap")
+	default:
+		p.add(c.pos[f+".backend"], f+".backend", "unknown backend %q: choose one of %s", ic.Backend, backendList())
+	}
+}
+
+func backendList() string {
+	s := make([]string, len(backends))
+	for i, b := range backends {
+		s[i] = string(b)
+	}
+	return strings.Join(s, ", ")
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > maxName {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validDevice follows the kernel's dev_valid_name: at most IFNAMSIZ-1
+// bytes, not "." or "..", no '/', ':' or whitespace.
+func validDevice(s string) bool {
+	if len(s) == 0 || len(s) > 15 || s == "." || s == ".." {
+		return false
+	}
+	return !strings.ContainsAny(s, "/: \t\n")
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	host := uint32(1)<<(32-p.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// ifaceFor returns the interface whose subnet holds a, or -1, as the
+// control plane decides (the first match; subnets do not overlap).
+func (c *Config) ifaceFor(a netip.Addr) int {
+	for i, ic := range c.Interfaces {
+		for _, q := range ic.Addresses {
+			if q.IsValid() && q.Bits() < 32 && q.Masked().Contains(a) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func (c *Config) subnetList() string {
+	var s []string
+	for _, ic := range c.Interfaces {
+		for _, q := range ic.Addresses {
+			if q.IsValid() {
+				s = append(s, ic.Name+" "+q.Masked().String())
+			}
+		}
+	}
+	if len(s) == 0 {
+		return "no interface has an address"
+	}
+	return strings.Join(s, ", ")
+}
+
+func (c *Config) nameList() string {
+	var s []string
+	for _, ic := range c.Interfaces {
+		if ic.Name != "" && !slices.Contains(s, ic.Name) {
+			s = append(s, ic.Name)
+		}
+	}
+	return strings.Join(s, ", ")
+}
+
+func prefixList(ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "it has no address"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Masked().String()
+	}
+	return strings.Join(slices.Compact(s), ", ")
+}

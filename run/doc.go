@@ -1,0 +1,26 @@
+// Package run wires a softnet router from a config: it builds the control
+// plane (interfaces, addresses, routes, route files, static neighbours),
+// opens one port per interface with its backend (afpacket, tap, pcap,
+// mem), starts the workers and the control plane's service loop, and
+// stops them all. It is what `softnet run` does, as a library, so tests
+// and the lab can run a router in-process.
+//
+// Start is all or nothing: if a port fails to open or the control plane
+// rejects part of the config, everything opened so far is closed and the
+// error names the interface (and the config line). Stop stops the
+// workers, then the control loop, then flushes and closes the ports; no
+// goroutine of the router outlives it.
+//
+// Queues and workers: a multi-queue backend (afpacket, tap) is opened with
+// Options.Queues receive queues (default: one per worker) and queue q is
+// polled by worker q mod workers. A single-queue backend (pcap, mem) is
+// polled by worker 0 alone; RSS across workers for those is a later step.
+// Every worker transmits on its own queue number (its ID), which every
+// backend accepts concurrently.
+//
+// Hot path: no. Start, Stop, Counters and Status are for the control side;
+// Counters sums the workers' published counters and Status reads the
+// ports' own (atomic) statistics: both are safe from any goroutine while
+// the router runs. Start and Stop are not safe to call concurrently with
+// each other; Stop may be called more than once.
+package run

@@ -1,0 +1,296 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/port"
+)
+
+// Options tune Start.
+type Options struct {
+	// Queues is the number of queues of each multi-queue port (afpacket,
+	// tap): default and minimum one per worker, since every worker
+	// transmits on its own queue.
+	Queues int
+	// PoolSize is each worker's buffer pool (default: dp's, 4096).
+	PoolSize int
+	// Tables are the config's route files, already loaded (as `softnet
+	// check` or a caller that reuses them did); nil: Start loads them.
+	Tables []config.Table
+	// Logger receives start-up warnings (an MTU capped, a default MAC);
+	// nil: none.
+	Logger *slog.Logger
+}
+
+// Router is a running router: its control plane, ports and workers.
+type Router struct {
+	cfg     *config.Config
+	ctl     *control.Router
+	ifaces  []*iface
+	ports   []port.Port
+	workers []*dp.Worker
+	routes  int // static routes plus route-file prefixes installed
+
+	stop     chan struct{}
+	cpDone   chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type iface struct {
+	cfg *config.Interface
+	mac [6]byte
+	mtu int
+	*opened
+}
+
+// Start builds and starts the router cfg describes. See the package doc.
+// Errors about the config (a missing device, an unreadable file, a next
+// hop the control plane rejects) are config.Errors pointing at its lines.
+func Start(cfg *config.Config, o Options) (_ *Router, err error) {
+	if err := cfg.CheckSystem(); err != nil {
+		return nil, err
+	}
+	tables := o.Tables
+	if tables == nil {
+		if tables, err = cfg.LoadRouteFiles(); err != nil {
+			return nil, err
+		}
+	}
+	if len(tables) != len(cfg.RouteFiles) {
+		return nil, fmt.Errorf("run: %d route tables given for %d route files", len(tables), len(cfg.RouteFiles))
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	workers := max(cfg.Workers, 1)
+	queues := max(o.Queues, workers)
+
+	r := &Router{cfg: cfg, stop: make(chan struct{}), cpDone: make(chan struct{})}
+	// Nothing half-applied: on any error below, close what was opened.
+	defer func() {
+		if err != nil {
+			r.closePorts()
+		}
+	}()
+	for i := range cfg.Interfaces {
+		ic := &cfg.Interfaces[i]
+		op, err := open(cfg, ic, queues)
+		if err != nil {
+			return nil, config.Errors{cfg.Errorf(ic.Field, "interface %s: cannot open %s: %v", ic.Name, describe(ic), err)}
+		}
+		r.ifaces = append(r.ifaces, &iface{cfg: ic, opened: op})
+		r.ports = append(r.ports, op.port)
+	}
+
+	r.ctl = control.New(control.Options{ICMPRate: cfg.ICMP.Rate, ICMPBurst: cfg.ICMP.Burst})
+	for _, ifc := range r.ifaces {
+		ic := ifc.cfg
+		switch {
+		case ic.MAC != [6]byte{}:
+			ifc.mac = ic.MAC
+		case ifc.opened.mac != [6]byte{}:
+			ifc.mac = ifc.opened.mac
+		default:
+			ifc.mac = DefaultMAC(ic.Name)
+		}
+		switch {
+		case ic.MTU != 0:
+			ifc.mtu = ic.MTU
+		case ifc.opened.mtu > config.MaxMTU:
+			log.Warn("device MTU above what a buffer holds: using the maximum", "interface", ic.Name, "device_mtu", ifc.opened.mtu, "mtu", config.MaxMTU)
+			ifc.mtu = config.MaxMTU
+		case ifc.opened.mtu >= config.MinMTU:
+			ifc.mtu = ifc.opened.mtu
+		default:
+			ifc.mtu = 1500
+		}
+		if _, err := r.ctl.AddInterface(control.IfaceConfig{Name: ic.Name, MAC: ifc.mac, MTU: ifc.mtu, Addrs: ic.Addresses, Down: ic.Down}); err != nil {
+			return nil, config.Errors{cfg.Errorf(ic.Field, "%v", err)}
+		}
+	}
+	for _, rt := range cfg.Routes {
+		if err := r.ctl.AddRoute(rt.Prefix, rt.Via); err != nil {
+			return nil, config.Errors{cfg.Errorf(rt.Field, "%v", err)}
+		}
+		r.routes++
+	}
+	for i, rf := range cfg.RouteFiles {
+		ps := tables[i].Prefixes
+		if err := r.ctl.AddRoutes(ps, func(int) netip.Addr { return rf.Via }); err != nil {
+			return nil, config.Errors{cfg.Errorf(rf.Field, "%v", err)}
+		}
+		r.routes += len(ps)
+	}
+	for _, nb := range cfg.Neighbors {
+		if err := r.ctl.AddNeighbor(cfg.Interface(nb.Interface), nb.Address, nb.MAC); err != nil {
+			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
+		}
+	}
+	r.ctl.Publish()
+
+	// Queue q of a port goes to worker q mod workers: one queue per worker
+	// for multi-queue ports, worker 0 alone for single-queue ones.
+	rxq := make([][]dp.RxQueue, workers)
+	for j, ifc := range r.ifaces {
+		for q := 0; q < ifc.queues; q++ {
+			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q})
+		}
+	}
+	for w := range workers {
+		r.workers = append(r.workers, dp.NewWorker(w, r.ctl.Config(), r.ports, rxq[w], dp.Options{PoolSize: o.PoolSize}))
+	}
+	r.ctl.AttachWorkers(r.workers)
+	go func() {
+		defer close(r.cpDone)
+		r.ctl.Run(r.stop)
+	}()
+	for _, w := range r.workers {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			w.Run()
+		}()
+	}
+	return r, nil
+}
+
+func describe(ic *config.Interface) string {
+	switch ic.Backend {
+	case config.AFPacket, config.TAP:
+		return fmt.Sprintf("%s device %s", ic.Backend, ic.Device)
+	case config.PCAP:
+		var s []string
+		if ic.RX != "" {
+			s = append(s, "rx "+ic.RX)
+		}
+		if ic.TX != "" {
+			s = append(s, "tx "+ic.TX)
+		}
+		return fmt.Sprintf("pcap %v", s)
+	}
+	return string(ic.Backend) + " port"
+}
+
+// Stop stops the workers, then the control plane, then flushes and closes
+// every port. It returns the ports' flush and close errors. Calling it
+// again returns the same result.
+func (r *Router) Stop() error {
+	r.stopOnce.Do(func() {
+		for _, w := range r.workers {
+			w.Stop()
+		}
+		r.wg.Wait()
+		close(r.stop)
+		<-r.cpDone
+		r.stopErr = r.closePorts()
+	})
+	return r.stopErr
+}
+
+// closePorts flushes and closes every opened port, in reverse order.
+func (r *Router) closePorts() error {
+	var errs []error
+	for i := len(r.ifaces) - 1; i >= 0; i-- {
+		ifc := r.ifaces[i]
+		if ifc.flush != nil {
+			if err := ifc.flush(); err != nil {
+				errs = append(errs, fmt.Errorf("interface %s: %w", ifc.cfg.Name, err))
+			}
+		}
+		if err := ifc.close(); err != nil {
+			errs = append(errs, fmt.Errorf("interface %s: %w", ifc.cfg.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Counters returns the sum of the workers' published counters. Per
+// interface slices are indexed like Config().Interfaces.
+func (r *Router) Counters() dp.Counters {
+	c := dp.Sum(r.workers)
+	for len(c.RxPackets) < len(r.ifaces) {
+		c.RxPackets = append(c.RxPackets, 0)
+		c.RxBytes = append(c.RxBytes, 0)
+		c.TxPackets = append(c.TxPackets, 0)
+		c.TxBytes = append(c.TxBytes, 0)
+	}
+	return c
+}
+
+// Config is the config the router was started with.
+func (r *Router) Config() *config.Config { return r.cfg }
+
+// Control is the router's control plane.
+func (r *Router) Control() *control.Router { return r.ctl }
+
+// Workers is the number of workers.
+func (r *Router) Workers() int { return len(r.workers) }
+
+// Routes is the number of routes installed from the config: static routes
+// and route-file prefixes (the FIB also holds connected and local ones,
+// see Control().Routes()).
+func (r *Router) Routes() int { return r.routes }
+
+// Port returns the port of interface name, or nil. Tests use it to feed
+// and drain mem ports.
+func (r *Router) Port(name string) port.Port {
+	for _, ifc := range r.ifaces {
+		if ifc.cfg.Name == name {
+			return ifc.port
+		}
+	}
+	return nil
+}
+
+// ReplayDone reports whether every pcap interface with an rx file has
+// replayed it (a looping replay never has).
+func (r *Router) ReplayDone() bool {
+	for _, ifc := range r.ifaces {
+		if ifc.done != nil && ifc.cfg.RX != "" && !ifc.done() {
+			return false
+		}
+	}
+	return true
+}
+
+// IfaceStatus is one interface's state, for the log and tests.
+type IfaceStatus struct {
+	Name    string
+	Backend config.Backend
+	Device  string // afpacket, tap
+	MAC     [6]byte
+	MTU     int
+	Queues  int
+	PortStats
+	RxPackets, RxBytes, TxPackets, TxBytes uint64 // counted by the workers
+	Done                                   bool   // pcap: the replay is over
+}
+
+// Status returns every interface's state, in config order.
+func (r *Router) Status() []IfaceStatus {
+	c := r.Counters()
+	out := make([]IfaceStatus, len(r.ifaces))
+	for i, ifc := range r.ifaces {
+		out[i] = IfaceStatus{
+			Name: ifc.cfg.Name, Backend: ifc.cfg.Backend, Device: ifc.cfg.Device,
+			MAC: ifc.mac, MTU: ifc.mtu, Queues: ifc.queues,
+			PortStats: ifc.stats(),
+			RxPackets: c.RxPackets[i], RxBytes: c.RxBytes[i],
+			TxPackets: c.TxPackets[i], TxBytes: c.TxBytes[i],
+		}
+		if ifc.done != nil {
+			out[i].Done = ifc.done()
+		}
+	}
+	return out
+}
