@@ -1,0 +1,126 @@
+// Package afpacket is softnet's AF_PACKET port: it reads and writes a
+// Linux network interface through memory-mapped packet rings, in the
+// batches the workers use.
+//
+// # What it owns
+//
+// A Port owns, per queue, one RX socket with a TPACKET_V3 block ring and
+// one TX socket with a TPACKET_V2 slot ring, both mmap'ed, plus the
+// queue's counters. It does not own packet buffers: Recv fills buffers
+// from the caller's pkt.Pool (the batch then owns them) and Send returns
+// every buffer it is handed to the caller's pool (it takes ownership).
+// The device stays the system's: the port puts it in promiscuous mode
+// (Options.Promisc; the kernel undoes it when the sockets close) and turns
+// GRO/LRO off on it (see Offloads), and changes nothing else.
+//
+// Hot path: yes. Recv and Send make no allocation, take no lock and make
+// no syscall per packet: Recv reads the ring with plain memory accesses
+// (no poll()), Send makes one sendto per batch. Proven by
+// TestZeroAllocs (testing.AllocsPerRun over a veth with traffic) and
+// BenchmarkForward (b.ReportAllocs).
+//
+// # Threading
+//
+// Each queue is used by one worker goroutine: Recv(q) and Send(q) for the
+// same q must not run concurrently, and only that goroutine ever touches
+// q's rings, including when they are unmapped and re-created after an
+// error. Different queues may be used by different goroutines at once.
+// Stats, MAC, MTU and Name are safe from any goroutine: the counters are
+// atomics written only by the queue's owner (a load and a store, no
+// locked instruction) and read by Stats; PACKET_STATISTICS is read with
+// getsockopt under a per-queue mutex that only Stats and the reopen path
+// take, so the socket cannot be closed under it. Close is called after
+// the workers stopped.
+//
+// # Rings
+//
+// RX (TPACKET_V3): BlockCount blocks of BlockSize bytes, default 128 x
+// 64 KiB = 8 MiB per queue. The kernel packs frames into a block and
+// hands the whole block over when it is full or RetireTimeout (1 ms) after
+// its first frame. Recv walks the current block frame by frame, copying
+// each frame into a pool buffer until the batch is full, and gives the
+// block back (TP_STATUS_KERNEL) once every frame is read; if no block is
+// ready it returns 0 at once. A 64-byte frame takes 160 bytes of ring, so
+// a block holds ~400 (1.6 batches) and the ring ~52,000: ~75 ms at the
+// ~0.7 Mpps a veth delivers here, enough to ride out a GC pause or a
+// descheduled worker. Blocks are small and many rather than large and few
+// because a block is the unit of hand-over: at low rates each block is
+// retired after 1 ms holding only a few frames, so the number of blocks,
+// not their size, bounds how long a stalled reader is covered (128 ms);
+// and a smaller block fills, and is handed over, sooner. The cost of V3 is
+// latency at low rates: a lone frame waits up to RetireTimeout.
+//
+// TX (TPACKET_V2, on a second socket bound with protocol 0 so it receives
+// nothing): TxFrames slots (default 1024, rounded up to whole 64 KiB
+// blocks of 33 slots: 1056, ~2 MiB), four batches in flight. A slot is
+// TxFrameSize = 1984 bytes (32 bytes of header, then up to pkt.MaxFrame):
+// the pkt.Stride, 31 cache lines, so consecutive slots do not alias in the
+// cache the way a 2048-byte stride would (design.md, lesson 4). Send
+// copies each frame into the next slot, marks it TP_STATUS_SEND_REQUEST,
+// and after the batch kicks the kernel once with sendto(MSG_DONTWAIT); the
+// kernel sends the marked slots in order with PACKET_QDISC_BYPASS (no
+// qdisc, like a driver's doorbell per burst) and marks them available
+// again when each skb is freed. A slot still in flight means the ring is
+// full: the rest of the batch is freed and counted in TxRingFull.
+// PACKET_LOSS makes the kernel skip a frame it rejects instead of stopping
+// the ring on it; SO_SNDBUFFORCE sizes the send buffer to the ring so a
+// batch of large frames never stalls on socket accounting. V2 rather than
+// V3 for TX: V3's TX ring is the same fixed-slot layout (block packing is
+// RX-only) and needs a 4.11+ kernel; V2 on its own socket works
+// everywhere and keeps the RX socket's version free.
+//
+// RX details: our own transmissions are not received back
+// (PACKET_IGNORE_OUTGOING, and sll_pkttype is checked for kernels without
+// it). The kernel always takes an 802.1Q tag out of a received frame into
+// the ring header (TP_STATUS_VLAN_VALID, even without the 8021q module);
+// Recv puts it back, so softnet's VLAN stages see the frame as sent. A
+// frame longer than the MTU allows (MTU + 14, + 4 for a tag left in the
+// frame: only super-packets get past the device's own MTU check), longer
+// than pkt.MaxFrame with its tag, or captured short is dropped and counted
+// in RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
+// (FANOUT_HASH | FLAG_DEFRAG): the kernel's flow hash, symmetric in
+// addresses and ports, keeps each flow (both directions) on one queue, and
+// fragments are reassembled for hashing so a datagram's fragments stay
+// together. The group id is derived from the ifindex so that a re-created
+// device gets a fresh group.
+//
+// # Offloads
+//
+// A router must see wire-sized frames with correct checksums. On veth,
+// segmentation and checksum offloads are decided by the SENDING device:
+// with the peer's TSO/GSO on, a TCP sender's 64 KiB super-packet crosses
+// the veth whole and AF_PACKET hands it over as one frame; with its
+// tx-checksumming on, frames arrive CHECKSUM_PARTIAL (TCP/UDP checksum not
+// filled in, TP_STATUS_CSUMNOTREADY). softnet takes the simple route
+// (option b): offloads off. Open turns GRO and LRO off on its own device
+// (unless Options.NoOffloadChange), since those would merge received
+// segments; and DisableOffloads turns TSO, GSO, GRO, LRO, tx- and
+// rx-checksumming off on any device, for the lab (which creates both ends
+// of each veth) to call on the peers. Then every frame is MTU-sized with
+// its checksums computed by the sender's stack. If a peer keeps its
+// offloads anyway, super-packets are dropped and counted (RxOversize) and
+// partial-checksum frames counted (RxCsumPartial) so the misconfiguration
+// is visible. TestTCPPeerOffloads shows both cases. The alternative,
+// PACKET_VNET_HDR plus segmentation and checksum completion in userspace,
+// would work without the peers' cooperation; it is not done.
+//
+// # Lifecycle
+//
+// A device that goes down, disappears (e.g. its veth peer deleted) or
+// errors takes its queues down without a panic, a goroutine or a spin:
+// Send sees the sendto error (ENXIO, ENETDOWN, ENODEV, EBADF, ...), and
+// Recv, which makes no syscall while frames flow, reads SO_ERROR once per
+// 128 empty polls (the kernel sets ENETDOWN on the socket when its device
+// goes down or away). The owning goroutine then folds in the socket's last
+// kernel statistics, unmaps the rings, closes both sockets and marks the
+// queue down: Stats().Up is false, LastError says what happened, Errors
+// counts it. While down, Recv returns 0 and Send frees its batch (counted
+// in TxDown) and returns 0, after one monotonic clock read; every 200 ms
+// one of those calls tries to reopen: it looks the device up by name
+// (a re-created device has a new ifindex), requires it to be up, and
+// creates fresh sockets and rings. Reopens counts successes. All of this
+// runs on the queue's own goroutine, so no other goroutine ever touches
+// the rings. An interface that exists but is down at Open opens with its
+// queues down and comes up the same way. Sockets and reopens act in the
+// network namespace of the calling thread (softnet runs in one).
+package afpacket

@@ -1,0 +1,79 @@
+package afpacket
+
+import "time"
+
+// Default ring geometry; doc.go explains the choices.
+const (
+	DefaultBlockSize     = 64 << 10 // bytes per RX block: ~400 64-byte or ~40 1514-byte frames
+	DefaultBlockCount    = 128      // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
+	DefaultRetireTimeout = time.Millisecond
+	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight
+	// TxFrameSize is the stride of a TX ring slot: 32 bytes of
+	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 1856 bytes). It
+	// is pkt.Stride, 31 cache lines, not 2048, so the slots a batch writes
+	// do not all alias to the same cache sets (design.md, lesson 4).
+	TxFrameSize = 1984
+)
+
+// Options configure Open. The zero value gives one queue, the default ring
+// sizes, no promiscuous mode and GRO/LRO turned off on the device.
+type Options struct {
+	// Queues is the number of queues, one AF_PACKET socket pair each, the
+	// RX sockets joined in one PACKET_FANOUT_HASH group. One per worker;
+	// default 1.
+	Queues int
+	// BlockSize and BlockCount shape each queue's TPACKET_V3 RX ring.
+	// BlockSize must be a multiple of the page size.
+	BlockSize, BlockCount int
+	// RetireTimeout is how long the kernel waits before handing over a
+	// partly filled RX block (TPACKET_V3 tp_retire_blk_tov, whole
+	// milliseconds, at least 1 ms). It bounds the receive latency of a
+	// lightly loaded port.
+	RetireTimeout time.Duration
+	// TxFrames is the number of TX ring slots per queue (rounded up to
+	// fill whole ring blocks).
+	TxFrames int
+	// Promisc puts the device in promiscuous mode for as long as the port
+	// is open (PACKET_MR_PROMISC; the kernel undoes it when the socket
+	// closes). softnet sets it: a router receives frames for its own MAC
+	// and, on a shared segment, frames it must see anyway.
+	Promisc bool
+	// NoOffloadChange leaves the device's offloads alone. By default Open
+	// turns GRO and LRO off on its own device (see doc.go, Offloads).
+	NoOffloadChange bool
+}
+
+// Stats are a port's counters, summed over its queues.
+type Stats struct {
+	RxPackets, RxBytes uint64 // frames handed to Recv's caller
+	TxPackets, TxBytes uint64 // frames queued on the TX ring and kicked
+	// KernelDrops and KernelFreezes are PACKET_STATISTICS tp_drops and
+	// tp_freeze_q_cnt summed over the RX sockets: frames the kernel
+	// dropped because the ring was full, and times the ring filled up.
+	KernelDrops, KernelFreezes uint64
+	// RxOversize counts received frames longer than the device MTU allows
+	// or than pkt.MaxFrame (GSO/GRO super-packets from a peer with
+	// offloads on, see doc.go): dropped, never truncated.
+	RxOversize uint64
+	// RxCsumPartial counts received frames the kernel flagged
+	// TP_STATUS_CSUMNOTREADY (an L4 checksum not filled in yet, from a
+	// peer with tx-checksumming on). They are passed on as they are.
+	RxCsumPartial uint64
+	// TxRingFull counts frames Send freed because the TX ring had no
+	// free slot.
+	TxRingFull uint64
+	// TxBadLength counts frames Send freed because they were shorter
+	// than an Ethernet header or longer than the device MTU allows.
+	TxBadLength uint64
+	// TxDown counts frames Send freed while the queue was down.
+	TxDown uint64
+	// Errors counts socket errors (each one takes the queue down) and TX
+	// frames the kernel rejected.
+	Errors uint64
+	// Reopens counts queues re-created after an error.
+	Reopens uint64
+	// Up is true while every queue has working sockets.
+	Up bool
+	// LastError is the last error seen, with what to do about it.
+	LastError string
+}

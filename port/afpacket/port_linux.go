@@ -1,0 +1,649 @@
+package afpacket
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/softnet/softnet/pkt"
+	"golang.org/x/sys/unix"
+)
+
+// retryEvery is the least time between two reopen attempts of a queue
+// that is down: often enough that traffic resumes within a fraction of a
+// second, rarely enough that a missing device costs nothing.
+const retryEvery = 200 * time.Millisecond
+
+// checkEvery is how many empty Recv calls pass between two SO_ERROR
+// reads. RX is pure memory reads, so an idle ring is the only sign of a
+// device that went down or away; one getsockopt per 128 empty polls is
+// noise next to the worker's idle back-off.
+const checkEvery = 128
+
+// Layout constants of the rings (linux/if_packet.h).
+const (
+	tpacket3HdrLen = 48                  // sizeof(struct tpacket3_hdr), already TPACKET_ALIGNed
+	sllPktTypeOff  = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
+	tx2DataOff     = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
+	rxReqFrameSize = 2048                // tp_frame_size for the V3 request: checked, not used for layout
+	txBlockSize    = 64 << 10            // TX ring block: 33 slots of TxFrameSize
+	ethHdrLen      = 14
+)
+
+var errDown = errors.New("interface is down")
+
+// epoch anchors mono, a cheap monotonic clock read only while a queue is
+// down.
+var epoch = time.Now()
+
+func mono() time.Duration { return time.Since(epoch) }
+
+// fanoutSeq makes fanout group ids of ports opened by one process differ.
+var fanoutSeq atomic.Uint32
+
+// Port is an AF_PACKET port: one RX socket (TPACKET_V3 ring) and one TX
+// socket (TPACKET_V2 ring) per queue. See doc.go for the threading rule.
+type Port struct {
+	name string
+	o    Options
+
+	blockSize, blockCount int // RX ring
+	txPerBlock, txBlocks  int // TX ring: slots per block, blocks
+	fanoutBase            uint16
+
+	q []queue
+
+	mac     atomic.Uint64 // 6 bytes, big-endian in the low 48 bits
+	mtu     atomic.Int64
+	closed  atomic.Bool
+	lastErr atomic.Pointer[string]
+}
+
+// counters are one queue's statistics: written only by the goroutine that
+// owns the queue (a load and a store, no locked instruction), read by
+// Stats from any goroutine.
+type counters struct {
+	rxPackets, rxBytes, txPackets, txBytes atomic.Uint64
+	rxOversize, rxCsum, txRingFull         atomic.Uint64
+	txBadLen, txDown, errors, reopens      atomic.Uint64
+}
+
+// add is the single-writer increment.
+func add(c *atomic.Uint64, n uint64) { c.Store(c.Load() + n) }
+
+// queue is one RX socket and one TX socket with their rings.
+type queue struct {
+	p *Port
+
+	// Owned by the goroutine that calls Recv and Send on this queue.
+	rxFd, txFd int
+	rx, tx     []byte // the mmap'ed rings
+	cur        int    // RX block being read (or next to become ready)
+	left       int    // frames not yet read in block cur; 0: block not opened
+	off        int    // offset in rx of the next frame of block cur
+	txOff      int    // offset in tx of the next TX slot
+	txSlot     int    // its index in its block
+	txBlk      int    // its block
+	txMax      int    // longest frame the device takes
+	rxMax      int    // longest frame (as the kernel reports it, tag out) Recv accepts
+	down       bool
+	retryAt    time.Duration
+	idle       uint32
+
+	up atomic.Bool
+	c  counters
+
+	// mu orders Stats' PACKET_STATISTICS reads against the owner closing
+	// and re-creating the RX socket. Only the reopen path and Stats take
+	// it; Recv and Send never do.
+	mu       sync.Mutex
+	statFd   int // the RX socket while open, else -1
+	kdrops   uint64
+	kfreezes uint64
+
+	_ [64]byte // keep queues of different workers off each other's lines
+}
+
+// Open opens dev for packet I/O with o.Queues queues. An interface that
+// exists but is down opens fine, with Stats().Up false: the queues come up
+// on their own once the interface is up (see doc.go, Lifecycle). Open acts
+// in the calling thread's network namespace.
+func Open(dev string, o Options) (*Port, error) {
+	if _, err := newIfreq(dev); err != nil {
+		return nil, err
+	}
+	if o.Queues <= 0 {
+		o.Queues = 1
+	}
+	if o.BlockSize <= 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.BlockCount <= 0 {
+		o.BlockCount = DefaultBlockCount
+	}
+	if o.RetireTimeout <= 0 {
+		o.RetireTimeout = DefaultRetireTimeout
+	}
+	if o.TxFrames <= 0 {
+		o.TxFrames = DefaultTxFrames
+	}
+	page := os.Getpagesize()
+	if o.BlockSize%page != 0 || o.BlockSize < rxReqFrameSize {
+		return nil, fmt.Errorf("afpacket: %s: Options.BlockSize %d: use a multiple of the page size (%d)", dev, o.BlockSize, page)
+	}
+	tb := max(txBlockSize, page)
+	p := &Port{
+		name:       dev,
+		o:          o,
+		blockSize:  o.BlockSize,
+		blockCount: o.BlockCount,
+		txPerBlock: tb / TxFrameSize,
+		fanoutBase: uint16(os.Getpid()*31 + int(fanoutSeq.Add(1))*0x9e37),
+		q:          make([]queue, o.Queues),
+	}
+	p.txBlocks = (o.TxFrames + p.txPerBlock - 1) / p.txPerBlock
+	if !o.NoOffloadChange {
+		if err := setOffloads(dev, []uint32{unix.ETHTOOL_SGRO}, true); err != nil {
+			return nil, err
+		}
+	}
+	for i := range p.q {
+		q := &p.q[i]
+		q.p, q.rxFd, q.txFd, q.statFd = p, -1, -1, -1
+		if err := q.open(); err != nil {
+			if errors.Is(err, errDown) {
+				q.down = true // the first Recv or Send retries
+				p.setErr(err)
+				continue
+			}
+			p.Close()
+			return nil, err
+		}
+		q.up.Store(true)
+	}
+	return p, nil
+}
+
+// Name is the device name.
+func (p *Port) Name() string { return p.name }
+
+// Queues is the number of queues.
+func (p *Port) Queues() int { return len(p.q) }
+
+// MAC is the device's hardware address (re-read when a queue reopens).
+func (p *Port) MAC() [6]byte {
+	m := p.mac.Load()
+	return [6]byte{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
+}
+
+// MTU is the device's MTU (re-read when a queue reopens).
+func (p *Port) MTU() int { return int(p.mtu.Load()) }
+
+func (p *Port) setErr(err error) {
+	s := err.Error()
+	p.lastErr.Store(&s)
+}
+
+// Recv appends up to v.Room() received frames to v, copying each from the
+// RX ring into a buffer from pool, and returns how many it appended. It
+// never blocks and makes no syscall while frames flow. The batch owns the
+// appended buffers.
+func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
+	q := &p.q[queue]
+	if q.down && !q.reopen() {
+		return 0
+	}
+	return q.recv(v, pool)
+}
+
+// Send takes ownership of every buffer in v: it copies the frames into
+// free TX ring slots, returns every buffer to pool, empties v, kicks the
+// kernel once, and returns how many frames it queued. Frames that find no
+// free slot are counted in TxRingFull.
+func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
+	q := &p.q[queue]
+	if q.down && !q.reopen() {
+		add(&q.c.txDown, uint64(v.N))
+		pool.PutBatch(v)
+		return 0
+	}
+	return q.send(v, pool)
+}
+
+// Close closes every queue's sockets and unmaps the rings. Call it after
+// the workers stopped using the port.
+func (p *Port) Close() error {
+	p.closed.Store(true)
+	for i := range p.q {
+		q := &p.q[i]
+		if q.p == nil {
+			continue
+		}
+		q.teardown()
+		q.down = true
+		q.up.Store(false)
+	}
+	return nil
+}
+
+// Stats sums the queues' counters and reads PACKET_STATISTICS from each RX
+// socket. It is safe to call from any goroutine while workers use the
+// port; it makes one getsockopt per queue.
+func (p *Port) Stats() Stats {
+	s := Stats{Up: !p.closed.Load()}
+	for i := range p.q {
+		q := &p.q[i]
+		q.mu.Lock()
+		q.readStatsLocked()
+		s.KernelDrops += q.kdrops
+		s.KernelFreezes += q.kfreezes
+		q.mu.Unlock()
+		s.RxPackets += q.c.rxPackets.Load()
+		s.RxBytes += q.c.rxBytes.Load()
+		s.TxPackets += q.c.txPackets.Load()
+		s.TxBytes += q.c.txBytes.Load()
+		s.RxOversize += q.c.rxOversize.Load()
+		s.RxCsumPartial += q.c.rxCsum.Load()
+		s.TxRingFull += q.c.txRingFull.Load()
+		s.TxBadLength += q.c.txBadLen.Load()
+		s.TxDown += q.c.txDown.Load()
+		s.Errors += q.c.errors.Load()
+		s.Reopens += q.c.reopens.Load()
+		if !q.up.Load() {
+			s.Up = false
+		}
+	}
+	if e := p.lastErr.Load(); e != nil {
+		s.LastError = *e
+	}
+	return s
+}
+
+// readStatsLocked adds the kernel's counters since the last read (the
+// kernel clears them on read). q.mu is held.
+func (q *queue) readStatsLocked() {
+	if q.statFd < 0 {
+		return
+	}
+	st, err := unix.GetsockoptTpacketStatsV3(q.statFd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return
+	}
+	q.kdrops += uint64(st.Drops)
+	q.kfreezes += uint64(st.Freeze_q_cnt)
+}
+
+// recv is Recv on an open queue.
+func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
+	var got, bytes, oversize, csum, bad uint64
+	bs := q.p.blockSize
+	for v.N < pkt.BatchSize {
+		base := q.cur * bs
+		bd := (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[base+8])) // after version, offset_to_priv
+		if q.left == 0 {
+			if atomic.LoadUint32(&bd.Block_status)&unix.TP_STATUS_USER == 0 {
+				break // the kernel still fills it: nothing more to read
+			}
+			q.left = int(bd.Num_pkts)
+			q.off = base + int(bd.Offset_to_first_pkt)
+			if q.left == 0 {
+				q.release(bd)
+				continue
+			}
+		}
+		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&q.rx[q.off]))
+		n, st := int(h.Len), h.Status
+		out := n
+		vlan := st&unix.TP_STATUS_VLAN_VALID != 0
+		if vlan {
+			out += 4 // the kernel took the tag out; softnet wants it in the frame
+		}
+		start := q.off + int(h.Mac)
+		switch {
+		case q.rx[q.off+sllPktTypeOff] == unix.PACKET_OUTGOING:
+			// Our own transmissions (PACKET_IGNORE_OUTGOING keeps them
+			// out already; this covers kernels without it).
+		case int(h.Snaplen) != n || n > q.rxMax || out > pkt.MaxFrame:
+			oversize++ // a GSO/GRO super-packet, or a frame no buffer holds
+		case n < ethHdrLen || start+n > base+bs:
+			bad++
+		default:
+			b := pool.Get()
+			if b == nil {
+				goto done // pool empty: leave the frame for the next call
+			}
+			dst := b.Reset(out)
+			src := q.rx[start : start+n]
+			if vlan {
+				tpid := uint16(unix.ETH_P_8021Q)
+				if st&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+					tpid = h.Hv1.Vlan_tpid
+				}
+				tci := uint16(h.Hv1.Vlan_tci)
+				copy(dst[:12], src[:12])
+				dst[12], dst[13], dst[14], dst[15] = byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)
+				copy(dst[16:], src[12:])
+			} else {
+				copy(dst, src)
+			}
+			if st&unix.TP_STATUS_CSUMNOTREADY != 0 {
+				csum++
+			}
+			v.B[v.N] = b
+			v.N++
+			got++
+			bytes += uint64(out)
+		}
+		q.off += int(h.Next_offset)
+		q.left--
+		if q.left == 0 {
+			q.release(bd)
+		}
+	}
+done:
+	if got == 0 && oversize == 0 && bad == 0 {
+		q.idle++
+		if q.idle%checkEvery == 0 {
+			q.check()
+		}
+		return 0
+	}
+	add(&q.c.rxPackets, got)
+	add(&q.c.rxBytes, bytes)
+	if oversize|csum|bad != 0 {
+		add(&q.c.rxOversize, oversize)
+		add(&q.c.rxCsum, csum)
+		add(&q.c.errors, bad)
+	}
+	return int(got)
+}
+
+// release hands block cur back to the kernel and moves to the next.
+func (q *queue) release(bd *unix.TpacketHdrV1) {
+	atomic.StoreUint32(&bd.Block_status, unix.TP_STATUS_KERNEL)
+	q.left = 0
+	q.cur++
+	if q.cur == q.p.blockCount {
+		q.cur = 0
+	}
+}
+
+// check reads the RX socket's pending error (SO_ERROR): the kernel sets
+// ENETDOWN when the device goes down or away.
+func (q *queue) check() {
+	var e int32
+	l := uint32(4)
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(q.rxFd), unix.SOL_SOCKET, unix.SO_ERROR,
+		uintptr(unsafe.Pointer(&e)), uintptr(unsafe.Pointer(&l)), 0)
+	switch {
+	case errno != 0:
+		q.fail("rx socket", errno)
+	case e != 0:
+		q.fail("rx", unix.Errno(e))
+	}
+}
+
+// send is Send on an open queue.
+func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
+	p := q.p
+	var queued, bytes, badLen, wrong uint64
+	i := 0
+	for ; i < v.N; i++ {
+		b := v.B[i]
+		n := int(b.Len)
+		if n < ethHdrLen || n > q.txMax {
+			badLen++
+			continue
+		}
+		h := (*unix.Tpacket2Hdr)(unsafe.Pointer(&q.tx[q.txOff]))
+		if st := atomic.LoadUint32(&h.Status); st != unix.TP_STATUS_AVAILABLE {
+			if st&unix.TP_STATUS_WRONG_FORMAT == 0 {
+				break // still being sent: the ring is full
+			}
+			wrong++ // the kernel rejected the frame that was here
+		}
+		d := q.txOff + tx2DataOff
+		copy(q.tx[d:d+n], b.Bytes())
+		h.Len, h.Snaplen = uint32(n), uint32(n)
+		atomic.StoreUint32(&h.Status, unix.TP_STATUS_SEND_REQUEST)
+		queued++
+		bytes += uint64(n)
+		q.txOff += TxFrameSize
+		if q.txSlot++; q.txSlot == p.txPerBlock {
+			q.txSlot = 0
+			if q.txBlk++; q.txBlk == p.txBlocks {
+				q.txBlk = 0
+			}
+			q.txOff = q.txBlk * txBlockSize
+		}
+	}
+	full := uint64(v.N - i)
+	pool.PutBatch(v)
+	if full|badLen|wrong != 0 {
+		add(&q.c.txRingFull, full)
+		add(&q.c.txBadLen, badLen)
+		add(&q.c.errors, wrong)
+	}
+	if queued == 0 {
+		return 0
+	}
+	// One kick per batch: the kernel sends every slot marked
+	// SEND_REQUEST, in order, with the qdisc bypassed.
+	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(q.txFd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+	switch errno {
+	case 0, unix.EAGAIN, unix.ENOBUFS, unix.EINTR:
+		// Busy: the slots stay marked and go out with the next kick.
+	default:
+		q.fail("tx", errno)
+		return 0
+	}
+	add(&q.c.txPackets, queued)
+	add(&q.c.txBytes, bytes)
+	return int(queued)
+}
+
+// fail takes the queue down after a socket error: it closes the sockets
+// and unmaps the rings (on the owning goroutine, the only one that touches
+// them) and schedules a reopen.
+func (q *queue) fail(what string, err error) {
+	q.teardown()
+	q.down = true
+	q.up.Store(false)
+	add(&q.c.errors, 1)
+	q.p.setErr(explain(q.p.name, what, err))
+	q.retryAt = mono() + retryEvery
+}
+
+// reopen re-creates a down queue's sockets and rings if the last attempt
+// is retryEvery old, and reports whether the queue is up.
+func (q *queue) reopen() bool {
+	if q.p.closed.Load() {
+		return false
+	}
+	now := mono()
+	if now < q.retryAt {
+		return false
+	}
+	q.retryAt = now + retryEvery
+	if err := q.open(); err != nil {
+		q.p.setErr(err)
+		return false
+	}
+	if !q.p.o.NoOffloadChange {
+		_ = setOffloads(q.p.name, []uint32{unix.ETHTOOL_SGRO}, true) // a new device starts with its defaults
+	}
+	q.down = false
+	q.idle = 0
+	q.up.Store(true)
+	add(&q.c.reopens, 1)
+	return true
+}
+
+// teardown closes the queue's sockets and unmaps its rings, first taking
+// the RX socket away from Stats and folding in its last kernel counters.
+func (q *queue) teardown() {
+	q.mu.Lock()
+	q.readStatsLocked()
+	q.statFd = -1
+	q.mu.Unlock()
+	if q.rx != nil {
+		_ = unix.Munmap(q.rx)
+		q.rx = nil
+	}
+	if q.tx != nil {
+		_ = unix.Munmap(q.tx)
+		q.tx = nil
+	}
+	if q.rxFd >= 0 {
+		_ = unix.Close(q.rxFd)
+		q.rxFd = -1
+	}
+	if q.txFd >= 0 {
+		_ = unix.Close(q.txFd)
+		q.txFd = -1
+	}
+	q.cur, q.left, q.off = 0, 0, 0
+	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// open creates the queue's two sockets and rings on the device as it is
+// now (looked up by name: after a delete and re-create it has a new
+// index). On error it leaves nothing open.
+func (q *queue) open() (err error) {
+	p := q.p
+	name := p.name
+	var rxFd, txFd = -1, -1
+	var rx, tx []byte
+	defer func() {
+		if err != nil {
+			if rx != nil {
+				_ = unix.Munmap(rx)
+			}
+			if tx != nil {
+				_ = unix.Munmap(tx)
+			}
+			if rxFd >= 0 {
+				_ = unix.Close(rxFd)
+			}
+			if txFd >= 0 {
+				_ = unix.Close(txFd)
+			}
+		}
+	}()
+	// Protocol 0: the socket receives nothing until it is bound with
+	// ETH_P_ALL, after the ring exists.
+	if rxFd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+		return explain(name, "AF_PACKET socket", err)
+	}
+	d, err := lookup(rxFd, name)
+	if err != nil {
+		return explain(name, "lookup", err)
+	}
+	p.mac.Store(uint64(d.mac[0])<<40 | uint64(d.mac[1])<<32 | uint64(d.mac[2])<<24 |
+		uint64(d.mac[3])<<16 | uint64(d.mac[4])<<8 | uint64(d.mac[5]))
+	p.mtu.Store(int64(d.mtu))
+	if d.flags&unix.IFF_UP == 0 {
+		return fmt.Errorf("afpacket: %s: %w: ip link set dev %s up (the port comes up by itself)", name, errDown, name)
+	}
+
+	// RX: TPACKET_V3 block ring.
+	if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return explain(name, "PACKET_VERSION v3", err)
+	}
+	// Not on every kernel (4.20+); the sll_pkttype check in recv covers
+	// the others.
+	_ = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	tov := max(uint32(p.o.RetireTimeout/time.Millisecond), 1)
+	req := unix.TpacketReq3{
+		Block_size:     uint32(p.blockSize),
+		Block_nr:       uint32(p.blockCount),
+		Frame_size:     rxReqFrameSize,
+		Frame_nr:       uint32(p.blockSize / rxReqFrameSize * p.blockCount),
+		Retire_blk_tov: tov,
+	}
+	if err = unix.SetsockoptTpacketReq3(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return explain(name, "PACKET_RX_RING", err)
+	}
+	if rx, err = unix.Mmap(rxFd, 0, p.blockSize*p.blockCount, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return explain(name, "mmap rx ring", err)
+	}
+	if err = unix.Bind(rxFd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: d.index}); err != nil {
+		return explain(name, "bind", err)
+	}
+	if p.o.Promisc {
+		mr := unix.PacketMreq{Ifindex: int32(d.index), Type: unix.PACKET_MR_PROMISC}
+		if err = unix.SetsockoptPacketMreq(rxFd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
+			return explain(name, "promiscuous mode", err)
+		}
+	}
+	if len(p.q) > 1 {
+		// The group id depends on the ifindex, so the queues of a
+		// re-created device (reopening one by one on their own workers)
+		// meet in a fresh group rather than the old device's.
+		id := int(p.fanoutBase + uint16(d.index)*0x2f1)
+		arg := id | (unix.PACKET_FANOUT_HASH|unix.PACKET_FANOUT_FLAG_DEFRAG)<<16
+		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_FANOUT, arg); err != nil {
+			return explain(name, "PACKET_FANOUT", err)
+		}
+	}
+
+	// TX: TPACKET_V2 slot ring on its own socket, bound with protocol 0
+	// so it receives nothing.
+	if txFd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+		return explain(name, "AF_PACKET socket", err)
+	}
+	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return explain(name, "PACKET_VERSION v2", err)
+	}
+	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
+		return explain(name, "PACKET_QDISC_BYPASS", err)
+	}
+	// PACKET_LOSS: a frame the kernel rejects is skipped (its slot made
+	// available) instead of stopping the ring at that slot for good.
+	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
+		return explain(name, "PACKET_LOSS", err)
+	}
+	frames := p.txPerBlock * p.txBlocks
+	// Frames in flight are charged to the socket's send buffer; make it
+	// hold the whole ring so a full batch of large frames never stalls
+	// on it.
+	if err = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, frames*(TxFrameSize+1024)); err != nil {
+		_ = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUF, frames*(TxFrameSize+1024))
+	}
+	treq := unix.TpacketReq{
+		Block_size: txBlockSize,
+		Block_nr:   uint32(p.txBlocks),
+		Frame_size: TxFrameSize,
+		Frame_nr:   uint32(frames),
+	}
+	if err = unix.SetsockoptTpacketReq(txFd, unix.SOL_PACKET, unix.PACKET_TX_RING, &treq); err != nil {
+		return explain(name, "PACKET_TX_RING", err)
+	}
+	if tx, err = unix.Mmap(txFd, 0, txBlockSize*p.txBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return explain(name, "mmap tx ring", err)
+	}
+	if err = unix.Bind(txFd, &unix.SockaddrLinklayer{Ifindex: d.index}); err != nil {
+		return explain(name, "bind tx", err)
+	}
+
+	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
+	q.cur, q.left, q.off = 0, 0, 0
+	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
+	// The kernel takes MTU + Ethernet header + one VLAN tag; a buffer
+	// holds pkt.MaxFrame; a slot holds TxFrameSize - tx2DataOff.
+	q.txMax = min(d.mtu+ethHdrLen+4, pkt.MaxFrame, TxFrameSize-tx2DataOff)
+	// A frame longer than MTU + Ethernet header (+ one tag left in the
+	// frame, e.g. QinQ's inner one) never crossed a wire: the device only
+	// lets GSO/GRO super-packets past its MTU check.
+	q.rxMax = d.mtu + ethHdrLen + 4
+	q.mu.Lock()
+	q.statFd = rxFd
+	q.mu.Unlock()
+	return nil
+}

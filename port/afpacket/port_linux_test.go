@@ -1,0 +1,480 @@
+package afpacket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/softnet/softnet/pkt"
+	"golang.org/x/sys/unix"
+)
+
+func openPort(t *testing.T, dev string, o Options) *Port {
+	t.Helper()
+	o.Promisc = true
+	p, err := Open(dev, o)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dev, err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// recvFrames polls queue until it has n frames of ethertype typ or the
+// deadline passes, returning copies in arrival order; other frames are
+// freed.
+func recvFrames(p *Port, queue int, pool *pkt.Pool, n int, typ uint16, d time.Duration) [][]byte {
+	var out [][]byte
+	var v pkt.Batch
+	end := time.Now().Add(d)
+	for len(out) < n && time.Now().Before(end) {
+		if p.Recv(queue, &v, pool) == 0 {
+			time.Sleep(200 * time.Microsecond)
+			continue
+		}
+		for _, b := range v.B[:v.N] {
+			f := b.Bytes()
+			if len(f) >= 14 && binary.BigEndian.Uint16(f[12:]) == typ {
+				out = append(out, append([]byte(nil), f...))
+			}
+		}
+		pool.PutBatch(&v)
+	}
+	return out
+}
+
+func TestRecvByteExact(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	if p.MAC() == ([6]byte{}) || p.MTU() != 1500 {
+		t.Fatalf("MAC %x MTU %d", p.MAC(), p.MTU())
+	}
+	sizes := []int{18, 42, 60, 64, 65, 128, 1000, 1513, 1514}
+	var want [][]byte
+	for i, n := range sizes {
+		want = append(want, frame(p.MAC(), typRx, i, n))
+	}
+	// A VLAN-tagged frame: the kernel strips the tag into the ring
+	// header; Recv must put it back.
+	tagged := frame(p.MAC(), 0x8100, 0, 100)
+	binary.BigEndian.PutUint16(tagged[14:], 0x2000|42) // PCP 1, VID 42
+	binary.BigEndian.PutUint16(tagged[16:], typRx)
+	want = append(want, tagged)
+	l.peerSend(want...)
+
+	var got [][]byte
+	var v pkt.Batch
+	end := time.Now().Add(2 * time.Second)
+	for len(got) < len(want) && time.Now().Before(end) {
+		if p.Recv(0, &v, pool) == 0 {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		for _, b := range v.B[:v.N] {
+			f := b.Bytes()
+			typ := binary.BigEndian.Uint16(f[12:])
+			if typ == typRx || typ == 0x8100 {
+				got = append(got, append([]byte(nil), f...))
+			}
+		}
+		pool.PutBatch(&v)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("received %d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("frame %d (%d bytes): got %d bytes %x\nwant %x", i, len(want[i]), len(got[i]), got[i][:min(32, len(got[i]))], want[i][:min(32, len(want[i]))])
+		}
+	}
+	s := p.Stats()
+	if !s.Up || s.RxPackets < uint64(len(want)) || s.Errors != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	if pool.Free() != pool.Size() {
+		t.Errorf("pool has %d of %d buffers", pool.Free(), pool.Size())
+	}
+}
+
+func TestRecvOversizeDropped(t *testing.T) {
+	l := newLab(t)
+	run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", "9000")
+	run(t, "ip", "-n", l.nsB, "link", "set", l.devB, "mtu", "9000")
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(256)
+	big := frame(p.MAC(), typRx, 1, 3000)
+	after := frame(p.MAC(), typRx, 2, 100)
+	l.peerSend(big, after)
+	got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second)
+	if len(got) != 1 || !bytes.Equal(got[0], after) {
+		t.Fatalf("got %d frames, want only the 100-byte one", len(got))
+	}
+	if s := p.Stats(); s.RxOversize != 1 {
+		t.Errorf("RxOversize = %d, want 1", s.RxOversize)
+	}
+}
+
+func TestSendBatch(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	peerMAC := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	var v pkt.Batch
+	var want [][]byte
+	for i := 0; i < pkt.BatchSize; i++ {
+		n := 60 + i*6 // 60 .. 1590: past 1514 is too long for MTU 1500
+		if i == pkt.BatchSize-1 || n > 1514 {
+			n = 1514 - i%3
+		}
+		f := frame(peerMAC, typTx, i, n)
+		want = append(want, f)
+		b := pool.Get()
+		copy(b.Reset(n), f)
+		v.Push(b)
+	}
+	if n := p.Send(0, &v, pool); n != pkt.BatchSize {
+		t.Fatalf("Send = %d, want %d (stats %+v)", n, pkt.BatchSize, p.Stats())
+	}
+	if v.N != 0 || pool.Free() != pool.Size() {
+		t.Fatalf("Send left v.N=%d, pool %d/%d", v.N, pool.Free(), pool.Size())
+	}
+	got := l.peerRecv(len(want), typTx)
+	if len(got) != len(want) {
+		t.Fatalf("peer got %d frames, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("frame %d: got %d bytes, want %d (in order, byte-exact)", i, len(got[i]), len(want[i]))
+		}
+	}
+	// Our own transmissions must not come back on RX.
+	if back := recvFrames(p, 0, pool, 1, typTx, 100*time.Millisecond); len(back) != 0 {
+		t.Fatalf("received %d of our own frames", len(back))
+	}
+	// Frames too short or too long for the device are freed and counted.
+	for _, n := range []int{10, 1519} {
+		b := pool.Get()
+		b.Reset(n)
+		v.Push(b)
+	}
+	if n := p.Send(0, &v, pool); n != 0 {
+		t.Errorf("Send of bad lengths = %d", n)
+	}
+	s := p.Stats()
+	if s.TxPackets != pkt.BatchSize || s.TxBadLength != 2 || pool.Free() != pool.Size() {
+		t.Errorf("stats %+v, pool %d", s, pool.Free())
+	}
+}
+
+func TestSendRingFull(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{TxFrames: 1}) // one block: 33 slots
+	pool := pkt.NewPool(512)
+	slots := p.txPerBlock * p.txBlocks
+	// Hold the slots: make the device drop nothing but keep the skbs...
+	// the simplest way to fill the ring is to send more than it holds in
+	// one batch.
+	var v pkt.Batch
+	for i := 0; i < pkt.BatchSize; i++ {
+		b := pool.Get()
+		copy(b.Reset(60), frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typTx, i, 60))
+		v.Push(b)
+	}
+	n := p.Send(0, &v, pool)
+	if n != slots {
+		t.Fatalf("Send = %d, want the ring's %d slots", n, slots)
+	}
+	if s := p.Stats(); s.TxRingFull != uint64(pkt.BatchSize-slots) || pool.Free() != pool.Size() {
+		t.Fatalf("TxRingFull = %d, want %d", s.TxRingFull, pkt.BatchSize-slots)
+	}
+	if got := l.peerRecv(slots, typTx); len(got) != slots {
+		t.Fatalf("peer got %d, want %d", len(got), slots)
+	}
+}
+
+func TestFanout(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{Queues: 2})
+	pool := pkt.NewPool(2048)
+	const flows, per = 16, 20
+	for i := 0; i < per; i++ {
+		for f := 0; f < flows; f++ {
+			l.peerSend(udpFrame(p.MAC(), uint16(1000+f), i))
+		}
+	}
+	seen := map[uint16]int{} // flow -> queue+1
+	total := 0
+	perQ := [2]int{}
+	var v pkt.Batch
+	end := time.Now().Add(2 * time.Second)
+	for total < flows*per && time.Now().Before(end) {
+		idle := true
+		for q := 0; q < 2; q++ {
+			if p.Recv(q, &v, pool) == 0 {
+				continue
+			}
+			idle = false
+			for _, b := range v.B[:v.N] {
+				f := b.Bytes()
+				if len(f) < 42 || binary.BigEndian.Uint16(f[12:]) != 0x0800 {
+					continue
+				}
+				sport := binary.BigEndian.Uint16(f[34:])
+				if prev, ok := seen[sport]; ok && prev != q+1 {
+					t.Errorf("flow %d on queues %d and %d", sport, prev-1, q)
+				}
+				seen[sport] = q + 1
+				total++
+				perQ[q]++
+			}
+			pool.PutBatch(&v)
+		}
+		if idle {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if total != flows*per || len(seen) != flows {
+		t.Fatalf("got %d packets of %d flows, want %d of %d", total, len(seen), flows*per, flows)
+	}
+	if perQ[0] == 0 || perQ[1] == 0 {
+		t.Errorf("all %d flows on one queue: %v", flows, perQ)
+	}
+	t.Logf("per queue: %v", perQ)
+}
+
+func TestKernelDrops(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{BlockSize: 4096, BlockCount: 2})
+	pool := pkt.NewPool(256)
+	// Two 4 KiB blocks hold a few dozen frames: send 2000 unread.
+	for i := 0; i < 2000; i++ {
+		l.peerSend(frame(p.MAC(), typRx, i, 200))
+	}
+	s := p.Stats()
+	if s.KernelDrops == 0 {
+		t.Fatalf("KernelDrops = 0 after overflowing the ring (stats %+v)", s)
+	}
+	t.Logf("KernelDrops %d, KernelFreezes %d", s.KernelDrops, s.KernelFreezes)
+	// The ring still works after the overflow.
+	got := recvFrames(p, 0, pool, 1, typRx, time.Second)
+	l.peerSend(frame(p.MAC(), typRx, 9999, 64))
+	got = append(got, recvFrames(p, 0, pool, 100, typRx, 200*time.Millisecond)...)
+	if len(got) == 0 || binary.BigEndian.Uint32(got[len(got)-1][14:]) != 9999 {
+		t.Fatalf("ring did not recover: %d frames", len(got))
+	}
+	if s2 := p.Stats(); s2.KernelDrops < s.KernelDrops {
+		t.Errorf("KernelDrops went back: %d -> %d", s.KernelDrops, s2.KernelDrops)
+	}
+}
+
+func TestZeroAllocs(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	for i := 0; i < 6000; i++ {
+		l.peerSend(frame(p.MAC(), typRx, i, 64+i%1400))
+	}
+	time.Sleep(20 * time.Millisecond) // let the last block retire
+	var v pkt.Batch
+	moved := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		moved += p.Recv(0, &v, pool)
+		p.Send(0, &v, pool)
+	})
+	if allocs != 0 {
+		t.Errorf("Recv+Send allocate %v times per run", allocs)
+	}
+	t.Logf("%d frames moved in 21 runs; stats %+v", moved, p.Stats())
+	if moved < 10*pkt.BatchSize {
+		t.Errorf("only %d frames moved: the runs did not see full batches", moved)
+	}
+	s := p.Stats()
+	if s.TxPackets == 0 || s.Errors != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestOffloads(t *testing.T) {
+	l := newLab(t)
+	openPort(t, l.devA, Options{})
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if gro, err := ethtool(fd, l.devA, ethtoolGGRO, 0); err != nil || gro != 0 {
+		t.Errorf("GRO on %s after Open: %d %v", l.devA, gro, err)
+	}
+	inNS(t, l.nsB, func() { // newLab called DisableOffloads(vB)
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer unix.Close(fd)
+		for _, c := range []struct {
+			name string
+			cmd  uint32
+		}{{"tso", ethtoolGTSO}, {"gso", ethtoolGGSO}, {"gro", ethtoolGGRO}, {"tx-checksumming", ethtoolGTXCSUM}} {
+			if on, err := ethtool(fd, l.devB, c.cmd, 0); err != nil || on != 0 {
+				t.Errorf("%s on %s: %d %v", c.name, l.devB, on, err)
+			}
+		}
+	})
+}
+
+func TestOpenErrors(t *testing.T) {
+	newLab(t)
+	_, err := Open("nosuch0", Options{})
+	if err == nil || !strings.Contains(err.Error(), "no such interface: create it or fix the name") || !strings.Contains(err.Error(), "nosuch0") {
+		t.Errorf("Open of a missing device: %v", err)
+	}
+	if _, err := Open("", Options{}); err == nil {
+		t.Error("Open of an empty name succeeded")
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	l.peerSend(frame(p.MAC(), typRx, 1, 64))
+	if got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second); len(got) != 1 {
+		t.Fatal("no traffic before the delete")
+	}
+	g0 := runtime.NumGoroutine()
+
+	// Delete the veth (both ends go) under traffic.
+	run(t, "ip", "-n", l.nsB, "link", "del", l.devB)
+	var ru0, ru1 unix.Rusage
+	unix.Getrusage(unix.RUSAGE_THREAD, &ru0) // the locked thread that makes every port call
+	t0 := time.Now()
+	var v pkt.Batch
+	for time.Since(t0) < 600*time.Millisecond {
+		for i := 0; i < 8; i++ {
+			b := pool.Get()
+			copy(b.Reset(64), frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typTx, i, 64))
+			v.Push(b)
+		}
+		p.Send(0, &v, pool) // takes ownership even when down
+		if n := p.Recv(0, &v, pool); n != 0 {
+			pool.PutBatch(&v)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	unix.Getrusage(unix.RUSAGE_THREAD, &ru1)
+	s := p.Stats()
+	if s.Up || s.LastError == "" || s.Errors == 0 || s.Reopens != 0 {
+		t.Fatalf("after delete: %+v", s)
+	}
+	t.Logf("down: %s", s.LastError)
+	if pool.Free() != pool.Size() {
+		t.Errorf("buffers leaked: pool %d/%d", pool.Free(), pool.Size())
+	}
+	if g := runtime.NumGoroutine(); g > g0 {
+		t.Errorf("goroutines %d -> %d", g0, g)
+	}
+	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+	if wall := time.Since(t0); cpu > wall/10 {
+		t.Errorf("CPU %v in %v of a down port's polling: spinning?", cpu, wall)
+	}
+	t.Logf("CPU while down: %v in %v", cpu, time.Since(t0))
+
+	// Re-create it with the same names: traffic resumes.
+	l.makeVeth()
+	t1 := time.Now()
+	var got [][]byte
+	for i := 0; len(got) == 0 && time.Since(t1) < 3*time.Second; i++ {
+		l.peerSend(frame(p.MAC(), typRx, i, 64))
+		got = recvFrames(p, 0, pool, 1, typRx, 20*time.Millisecond)
+	}
+	if len(got) == 0 {
+		t.Fatalf("no traffic after re-creating the veth: %+v", p.Stats())
+	}
+	resumed := time.Since(t1)
+	t.Logf("traffic resumed after %v", resumed)
+	if resumed > 1500*time.Millisecond {
+		t.Errorf("resume took %v", resumed)
+	}
+	b := pool.Get()
+	copy(b.Reset(64), frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typTx, 7, 64))
+	v.Push(b)
+	if p.Send(0, &v, pool) != 1 || len(l.peerRecv(1, typTx)) != 1 {
+		t.Errorf("send after reopen failed: %+v", p.Stats())
+	}
+	s = p.Stats()
+	if !s.Up || s.Reopens != 1 {
+		t.Errorf("after re-create: %+v", s)
+	}
+	if p.MAC() == ([6]byte{}) {
+		t.Error("no MAC after reopen")
+	}
+	if g := runtime.NumGoroutine(); g > g0 {
+		t.Errorf("goroutines %d -> %d", g0, g)
+	}
+}
+
+func TestLinkDownUp(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "down")
+	var v pkt.Batch
+	t0 := time.Now()
+	for time.Since(t0) < 400*time.Millisecond && p.Stats().Up {
+		p.Recv(0, &v, pool)
+		pool.PutBatch(&v)
+		time.Sleep(time.Millisecond)
+	}
+	if p.Stats().Up {
+		t.Fatal("port still up with the device down")
+	}
+	run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "up")
+	var got [][]byte
+	for i := 0; len(got) == 0 && time.Since(t0) < 3*time.Second; i++ {
+		l.peerSend(frame(p.MAC(), typRx, i, 64))
+		got = recvFrames(p, 0, pool, 1, typRx, 20*time.Millisecond)
+	}
+	if len(got) == 0 || !p.Stats().Up {
+		t.Fatalf("no traffic after link up: %+v", p.Stats())
+	}
+}
+
+func TestStatsConcurrent(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_ = p.Stats()
+			}
+		}
+	}()
+	for i := 0; i < 500; i++ {
+		l.peerSend(frame(p.MAC(), typRx, i, 100))
+	}
+	got := recvFrames(p, 0, pool, 500, typRx, 2*time.Second)
+	// Take the queue down and up while Stats runs.
+	run(t, "ip", "-n", l.nsB, "link", "del", l.devB)
+	var v pkt.Batch
+	for i := 0; i < 300; i++ {
+		p.Recv(0, &v, pool)
+		time.Sleep(200 * time.Microsecond)
+	}
+	close(stop)
+	<-done
+	if len(got) != 500 {
+		t.Errorf("got %d of 500", len(got))
+	}
+}
