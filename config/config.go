@@ -1,7 +1,9 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -178,8 +180,15 @@ func Parse(file string, data []byte) (*Config, error) {
 // errors (nil only when the YAML itself is broken).
 func parse(file string, data []byte) (*Config, error) {
 	p := &parser{errs: errs{file: file}, cfg: &Config{File: file, pos: map[string]Pos{}}, bad: map[string]bool{}}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	var doc, extra yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		p.syntax(err)
+		return nil, p.err()
+	}
+	if err := dec.Decode(&extra); err == nil {
+		p.add(at(&extra), "", "a second YAML document (after ---): a config is one document, remove the ---")
+	} else if err != io.EOF {
 		p.syntax(err)
 		return nil, p.err()
 	}

@@ -182,6 +182,8 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:1:1: interfaces: missing: a router needs at least one interface (see examples/two-port-mem.yaml)`}},
 		{"top level is a list", base, "- a\n- b\n", []string{
 			`t.yaml:1:1: want a mapping (key: value lines), e.g. interfaces: [...]; got a list`}},
+		{"two documents", base, base + "---\nworkers: 2\n", []string{
+			`t.yaml:15:1: a second YAML document (after ---): a config is one document, remove the ---`}},
 		{"syntax error", "    backend: mem\n", "    backend: mem\n   bad: [\n", nil}, // line checked below
 		{"empty", base, "", []string{
 			`t.yaml: the config is empty: it needs at least an interfaces list (see examples/two-port-mem.yaml)`}},
