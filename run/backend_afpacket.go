@@ -1,0 +1,28 @@
+package run
+
+import (
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/port/afpacket"
+)
+
+func init() {
+	register(config.AFPacket, func(_ *config.Config, ic *config.Interface, queues int) (*opened, error) {
+		// Promiscuous: a router sees frames for its own MAC, which is the
+		// device's only when the config gives none.
+		p, err := afpacket.Open(ic.Device, afpacket.Options{Queues: queues, Promisc: true})
+		if err != nil {
+			return nil, err
+		}
+		return &opened{
+			port:   p,
+			queues: p.Queues(),
+			mac:    p.MAC(),
+			mtu:    p.MTU(),
+			stats: func() PortStats {
+				s := p.Stats()
+				return PortStats{Up: s.Up, LastError: s.LastError, KernelDrops: s.KernelDrops}
+			},
+			close: p.Close,
+		}, nil
+	})
+}
