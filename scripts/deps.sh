@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
 # Installs what softnet's commands and tests need on Debian, if missing.
-# Safe to run again: it installs only what is absent.
+# Safe to run again: it installs only what is absent, and prints nothing
+# when everything is present.
+#
+# The network lab (`softnet lab`, `softnet bench --scenario veth`) and the
+# end-to-end tests (go test ./e2e) use iproute2 (ip), iputils-ping (ping),
+# iperf3, netsniff-ng (trafgen), tcpdump and ethtool; traceroute is optional.
 set -euo pipefail
 
 need=()
+# want CMD PACKAGE: queue PACKAGE when CMD is not on PATH.
+want() { command -v "$1" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
+
 # gcc is needed by the race detector (cgo).
-command -v gcc >/dev/null 2>&1 || need+=(gcc)
-command -v git >/dev/null 2>&1 || need+=(git)
+want gcc gcc
+want git git
+want ip iproute2
+want ping iputils-ping
+want iperf3 iperf3
+want trafgen netsniff-ng
+want tcpdump tcpdump
+want ethtool ethtool
+want taskset util-linux
+want traceroute traceroute
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
@@ -14,7 +30,10 @@ if [ ${#need[@]} -gt 0 ]; then
 		exit 1
 	fi
 	echo "deps: installing ${need[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	# iperf3's postinst asks whether to start a daemon; answer no.
+	echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections 2>/dev/null || true
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v go >/dev/null 2>&1 || { echo "deps: Go is not on PATH (install Go 1.26 or newer)" >&2; exit 1; }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/pprof"
 	"sort"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -53,6 +55,19 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 				prog = os.Stderr
 			}
+			if scenario == "veth" {
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				vr, err := bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(vr)
+				}
+				vr.Print(cmd.OutOrStdout())
+				return nil
+			}
 			res, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Progress: prog})
 			if err != nil {
 				return err
@@ -67,7 +82,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run (ip4-forward)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), veth (Linux vs softnet between network namespaces; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")

@@ -17,6 +17,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(benchCmd())
+	root.AddCommand(labCmd())
 	root.AddCommand(runCmd())
 	root.AddCommand(checkCmd())
 	if err := root.Execute(); err != nil {

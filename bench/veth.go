@@ -1,0 +1,215 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/softnet/softnet/lab"
+)
+
+// VethOptions configure RunVeth.
+type VethOptions struct {
+	Binary     string        // the softnet binary (run as `softnet run` in the router namespace)
+	Duration   time.Duration // flood measurement window per router (5 s when 0)
+	TCPTime    time.Duration // iperf3 TCP run per router (3 s when 0; <0: none)
+	PacketSize int           // 64 when 0 (bytes without FCS)
+	Workers    int           // softnet workers (1 when 0)
+	// TrafgenCPU is where trafgen runs; SoftnetCPU where softnet runs
+	// (-1: not pinned). Defaults: 0 and 1.
+	TrafgenCPU, SoftnetCPU *int
+	Progress               io.Writer // progress lines, nil for none
+}
+
+// VethRun is one router's figures in the veth scenario.
+type VethRun struct {
+	lab.Flood
+	TCPGbps        float64 `json:"tcp_gbps"`
+	TCPRetransmits int     `json:"tcp_retransmits"`
+}
+
+// VethResult is the veth scenario's figures: the same namespaces and
+// flood, forwarded once by Linux and once by softnet.
+type VethResult struct {
+	Scenario    string  `json:"scenario"` // "veth"
+	PacketSize  int     `json:"packet_size"`
+	DurationS   float64 `json:"duration_s"`
+	KernelMpps  float64 `json:"kernel_mpps"`
+	SoftnetMpps float64 `json:"softnet_mpps"`
+	Ratio       float64 `json:"ratio"` // softnet_mpps / kernel_mpps
+	KernelTCP   float64 `json:"kernel_tcp_gbps"`
+	SoftnetTCP  float64 `json:"softnet_tcp_gbps"`
+	Kernel      VethRun `json:"kernel"`
+	Softnet     VethRun `json:"softnet"`
+	// SoftnetDrops are softnet's drops by stage/reason and
+	// SoftnetKernelDrops the AF_PACKET ring drops (PACKET_STATISTICS), as
+	// softnet reported them when it stopped.
+	SoftnetDrops       map[string]uint64 `json:"softnet_drops"`
+	SoftnetKernelDrops uint64            `json:"softnet_kernel_drops"`
+	SoftnetCounters    *lab.Counters     `json:"softnet_counters,omitempty"` // its final report
+	CPUs               map[string]string `json:"cpus"`                       // which CPU did what
+	NumCPU             int               `json:"num_cpu"`
+	GoVersion          string            `json:"go_version"`
+}
+
+// RunVeth runs the veth scenario: host A ─ router ─ host B in three
+// network namespaces; trafgen floods 64-byte UDP from A at full rate,
+// pinned to one CPU, and B's veth counts what arrives. First Linux
+// forwards (ip_forward=1 in the router namespace), then softnet (AF_PACKET
+// on both router veths, pinned to another CPU). iperf3 gives a TCP figure
+// for each. Needs root and the lab's tools.
+func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
+	}
+	if o.TCPTime == 0 {
+		o.TCPTime = 3 * time.Second
+	}
+	if o.PacketSize == 0 {
+		o.PacketSize = 64
+	}
+	if o.PacketSize < 60 || o.PacketSize > 1514 {
+		return nil, fmt.Errorf("packet size %d: the veth scenario uses 60..1514 bytes", o.PacketSize)
+	}
+	tcpu, scpu := 0, 1
+	if o.TrafgenCPU != nil {
+		tcpu = *o.TrafgenCPU
+	}
+	if o.SoftnetCPU != nil {
+		scpu = *o.SoftnetCPU
+	}
+	if runtime.NumCPU() < 2 {
+		scpu = -1
+	}
+	if o.Binary == "" {
+		return nil, errors.New("veth scenario: no softnet binary")
+	}
+	logf := func(format string, a ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", a...)
+		}
+	}
+	if err := lab.CheckRoot(); err != nil {
+		return nil, err
+	}
+	if err := lab.CheckTools(); err != nil {
+		return nil, err
+	}
+	if _, err := lab.CleanStale(ctx); err != nil {
+		return nil, err
+	}
+	t, err := lab.New(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := t.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	res = &VethResult{Scenario: "veth", PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
+		NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
+	softnetCPU := "not pinned"
+	if scpu >= 0 {
+		softnetCPU = "cpu " + strconv.Itoa(scpu)
+	}
+	res.CPUs = map[string]string{
+		"trafgen":           fmt.Sprintf("cpu %d (and the a0→ra veth hand-off, which runs in the sender's softirq)", tcpu),
+		"kernel_forwarding": fmt.Sprintf("cpu %d: Linux forwards in the softirq of trafgen's veth transmit (ra's backlog is processed on the sending CPU), and delivers to B there too", tcpu),
+		"softnet":           softnetCPU + ": the softnet process (AF_PACKET rings, forwarding, transmit), and B's receive in the softirq of its sends",
+	}
+
+	measure := func(r *VethRun) error {
+		if r.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu); err != nil {
+			return err
+		}
+		if o.TCPTime > 0 {
+			tcp, err := lab.RunIperf(ctx, t.A, t.B, lab.AddrB.Addr().String(), o.TCPTime, "")
+			if err != nil {
+				return err
+			}
+			r.TCPGbps, r.TCPRetransmits = tcp.Gbps, tcp.Retransmits
+		}
+		return nil
+	}
+
+	logf("veth: Linux forwarding, trafgen on cpu %d, %v", tcpu, o.Duration)
+	if err := t.KernelForwarding(ctx, true); err != nil {
+		return res, err
+	}
+	if p, err := lab.RunPing(ctx, t.A, lab.AddrB.Addr().String(), 3, 100*time.Millisecond); err != nil || p.Received == 0 {
+		return res, fmt.Errorf("veth: Linux does not forward between the namespaces (%v): %s", err, p.Output)
+	}
+	if err := measure(&res.Kernel); err != nil {
+		return res, err
+	}
+	if err := t.KernelForwarding(ctx, false); err != nil {
+		return res, err
+	}
+
+	logf("veth: softnet forwarding (%s), trafgen on cpu %d, %v", softnetCPU, tcpu, o.Duration)
+	sn, err := t.StartSoftnet(ctx, o.Binary, o.Workers, scpu)
+	if err != nil {
+		return res, err
+	}
+	// Resolve host B before the flood, as the Linux run did: the flood
+	// measures forwarding, not ARP under load.
+	var merr error
+	if p, err := lab.RunPing(ctx, t.A, lab.AddrB.Addr().String(), 3, 100*time.Millisecond); err != nil || p.Received == 0 {
+		merr = fmt.Errorf("veth: softnet does not forward between the namespaces (%v): %s", err, p.Output)
+	} else {
+		merr = measure(&res.Softnet)
+	}
+	alive := sn.Alive()
+	out, serr := sn.Stop()
+	c := sn.Counters()
+	res.SoftnetCounters = &c
+	res.SoftnetDrops, res.SoftnetKernelDrops = c.Drops, c.KernelDrops
+	if merr != nil {
+		return res, merr
+	}
+	if !alive {
+		return res, fmt.Errorf("softnet died during the run; its output:\n%s", out)
+	}
+	if serr != nil {
+		return res, fmt.Errorf("softnet: %w; its output:\n%s", serr, out)
+	}
+	res.KernelMpps, res.SoftnetMpps = res.Kernel.Mpps, res.Softnet.Mpps
+	res.KernelTCP, res.SoftnetTCP = res.Kernel.TCPGbps, res.Softnet.TCPGbps
+	if res.KernelMpps > 0 {
+		res.Ratio = res.SoftnetMpps / res.KernelMpps
+	}
+	return res, nil
+}
+
+// VethBinary is the softnet binary the veth scenario starts by default:
+// this executable.
+func VethBinary() string {
+	b, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return b
+}
+
+// Print writes the result as a short table.
+func (r *VethResult) Print(w io.Writer) {
+	fmt.Fprintf(w, "scenario     veth (host A ─ router ─ host B in network namespaces, %d-byte UDP from trafgen, %.1f s)\n", r.PacketSize, r.DurationS)
+	for _, x := range []struct {
+		name string
+		r    VethRun
+	}{{"linux", r.Kernel}, {"softnet", r.Softnet}} {
+		fmt.Fprintf(w, "%-12s %.3f Mpps received (sent %.3f Mpps; %d sent, %d received, %.1f%% lost), TCP %.2f Gbit/s\n",
+			x.name, x.r.Mpps, x.r.SentMpps, x.r.Sent, x.r.Received, x.r.LossPct, x.r.TCPGbps)
+	}
+	fmt.Fprintf(w, "ratio        %.2f (softnet/linux)\n", r.Ratio)
+	fmt.Fprintf(w, "softnet      drops %v, AF_PACKET ring drops %d\n", r.SoftnetDrops, r.SoftnetKernelDrops)
+	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet"} {
+		fmt.Fprintf(w, "cpu          %s: %s\n", k, r.CPUs[k])
+	}
+}
