@@ -63,6 +63,8 @@ type Router struct {
 	adjFree []uint16
 	local   uint16
 	drop    uint16   // blackhole
+	admin   []bool   // per interface: administratively up
+	link    []bool   // per interface: link up, as the port reports
 	glean   []uint16 // per interface
 	bcast   []uint16 // per interface
 	nbrAdj  map[neigh.Key]uint16
@@ -192,6 +194,8 @@ func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 		return 0, fmt.Errorf("interface %s: %w", c.Name, err)
 	}
 	r.ifaces = append(r.ifaces, ifc)
+	r.admin = append(r.admin, !c.Down)
+	r.link = append(r.link, true)
 	r.glean = append(r.glean, glean)
 	r.bcast = append(r.bcast, bcast)
 	// Install the interface's routes; on failure take back what was
@@ -235,6 +239,7 @@ func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 				}
 			}
 			r.ifaces, r.glean, r.bcast = r.ifaces[:idx], r.glean[:idx], r.bcast[:idx]
+			r.admin, r.link = r.admin[:idx], r.link[:idx]
 			r.freeAdj(glean)
 			r.freeAdj(bcast)
 			return 0, err
@@ -258,9 +263,31 @@ func (r *Router) SetInterfaceUp(idx int, up bool) error {
 	if idx < 0 || idx >= len(r.ifaces) {
 		return fmt.Errorf("no interface %d", idx)
 	}
-	r.ifaces[idx].Up = up
-	r.dirty = true
+	r.admin[idx] = up
+	r.setUp(idx)
 	return nil
+}
+
+// SetLinkUp records an interface's link (operational) state, as its port
+// reports it: a device that went down or disappeared. The data plane sees
+// the interface up only when it is administratively up and its link is up;
+// meanwhile frames to and from it are dropped as iface-down.
+func (r *Router) SetLinkUp(idx int, up bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return fmt.Errorf("no interface %d", idx)
+	}
+	r.link[idx] = up
+	r.setUp(idx)
+	return nil
+}
+
+func (r *Router) setUp(idx int) {
+	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
+		r.ifaces[idx].Up = up
+		r.dirty = true
+	}
 }
 
 // Interfaces returns a copy of the interfaces.

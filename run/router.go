@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
@@ -40,7 +41,8 @@ type Router struct {
 
 	stop     chan struct{}
 	cpDone   chan struct{}
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // workers
+	wg2      sync.WaitGroup // link watcher
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -154,6 +156,8 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
 	}()
+	r.wg2.Add(1)
+	go r.watchLinks()
 	for _, w := range r.workers {
 		r.wg.Add(1)
 		go func() {
@@ -181,6 +185,41 @@ func describe(ic *config.Interface) string {
 	return string(ic.Backend) + " port"
 }
 
+// linkPoll is how often the watcher reads the ports' link state.
+const linkPoll = 100 * time.Millisecond
+
+// watchLinks feeds each port's link state (a device down or deleted, and
+// back) into the control plane, so the data plane counts traffic to and
+// from a dead interface as iface-down rather than as transmit failures.
+// It reads port statistics only, never touches a ring.
+func (r *Router) watchLinks() {
+	defer r.wg2.Done()
+	t := time.NewTicker(linkPoll)
+	defer t.Stop()
+	known := make([]bool, len(r.ifaces))
+	for i := range known {
+		known[i] = true
+	}
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+		changed := false
+		for i, ifc := range r.ifaces {
+			if up := ifc.stats().Up; up != known[i] {
+				known[i] = up
+				_ = r.ctl.SetLinkUp(i, up)
+				changed = true
+			}
+		}
+		if changed {
+			r.ctl.Publish()
+		}
+	}
+}
+
 // Stop stops the workers, then the control plane, then flushes and closes
 // every port. It returns the ports' flush and close errors. Calling it
 // again returns the same result.
@@ -192,6 +231,7 @@ func (r *Router) Stop() error {
 		r.wg.Wait()
 		close(r.stop)
 		<-r.cpDone
+		r.wg2.Wait()
 		r.stopErr = r.closePorts()
 	})
 	return r.stopErr
