@@ -111,12 +111,12 @@ func TestForwarding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out, "lladdr "+lab.MACRB) {
-			t.Fatalf("host B's neighbour entry for the router: want lladdr %s, got %q", lab.MACRB, out)
+		if !strings.Contains(out, "lladdr "+lab.MACSoftnetB) {
+			t.Fatalf("host B's neighbour entry for the router: want lladdr %s, got %q", lab.MACSoftnetB, out)
 		}
 		out, _ = netns.IP(context.Background(), "-n", topo.A, "neigh", "show", ra, "dev", lab.DevA)
-		if !strings.Contains(out, "lladdr "+lab.MACRA) {
-			t.Fatalf("host A's neighbour entry for the router: want lladdr %s, got %q", lab.MACRA, out)
+		if !strings.Contains(out, "lladdr "+lab.MACSoftnetA) {
+			t.Fatalf("host A's neighbour entry for the router: want lladdr %s, got %q", lab.MACSoftnetA, out)
 		}
 	})
 

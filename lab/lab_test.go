@@ -15,7 +15,10 @@ func TestRouterConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, RouterConfig(1))
 	}
-	if c.Workers != 1 || len(c.Interfaces) != 2 || len(c.Neighbors) != 0 || len(c.Routes) != 0 {
+	// Hosts A and B are resolved by ARP: the only static neighbour and
+	// route are the flood's sink.
+	if c.Workers != 1 || len(c.Interfaces) != 2 || len(c.Neighbors) != 1 || len(c.Routes) != 1 ||
+		c.Neighbors[0].Address != Sink || c.Routes[0].Prefix != FloodNet || c.Routes[0].Via != Sink {
 		t.Fatalf("config: %+v", c)
 	}
 	for i, want := range []struct {

@@ -17,9 +17,11 @@ import (
 )
 
 // RouterConfig is the `softnet run` config for the lab's router: two
-// AF_PACKET interfaces on ra and rb with the veths' own MACs, the router
-// addresses, no static routes (both subnets are connected) and no static
-// neighbours (softnet resolves hosts A and B with ARP).
+// AF_PACKET interfaces on ra and rb with softnet's own MACs (see
+// MACSoftnetA), the router
+// addresses, and only the flood's sink route and neighbour (see FloodNet):
+// both host subnets are connected and softnet resolves hosts A and B with
+// ARP.
 func RouterConfig(workers int) string {
 	if workers <= 0 {
 		workers = 1
@@ -28,9 +30,12 @@ func RouterConfig(workers int) string {
 	fmt.Fprintf(&b, "# softnet lab router (generated)\nworkers: %d\ninterfaces:\n", workers)
 	for _, i := range []struct {
 		dev, mac, addr string
-	}{{DevRA, MACRA, AddrRA.String()}, {DevRB, MACRB, AddrRB.String()}} {
+	}{{DevRA, MACSoftnetA, AddrRA.String()}, {DevRB, MACSoftnetB, AddrRB.String()}} {
 		fmt.Fprintf(&b, "  - name: %s\n    backend: afpacket\n    device: %s\n    mac: \"%s\"\n    mtu: 1500\n    addresses: [%s]\n", i.dev, i.dev, i.mac, i.addr)
 	}
+	// The flood's sink next hop (see FloodNet).
+	fmt.Fprintf(&b, "routes:\n  - {prefix: %s, via: %s}\n", FloodNet, Sink)
+	fmt.Fprintf(&b, "neighbors:\n  - {interface: %s, address: %s, mac: \"%s\"}\n", DevRB, Sink, SinkMAC)
 	return b.String()
 }
 

@@ -198,15 +198,37 @@ type Flood struct {
 	RouterTx    uint64  `json:"router_tx"`         // rb tx packets
 }
 
-// RunFlood sends size-byte (without FCS) UDP frames from host A to host B
-// through the router at full rate for dur with trafgen pinned to cpu, and
-// counts them on the veths.
+// RouterMAC returns the MAC host A has for the router's address (ping the
+// router first).
+func (t *Topology) RouterMAC(ctx context.Context) (string, error) {
+	out, err := netns.IP(ctx, "-n", t.A, "neigh", "show", AddrRA.Addr().String(), "dev", DevA)
+	if err != nil {
+		return "", err
+	}
+	f := strings.Fields(out)
+	for i := 0; i+1 < len(f); i++ {
+		if f[i] == "lladdr" {
+			return f[i+1], nil
+		}
+	}
+	return "", fmt.Errorf("host A has no neighbour entry for the router %v (%q): ping it first", AddrRA.Addr(), strings.TrimSpace(out))
+}
+
+// RunFlood sends size-byte (without FCS) UDP frames from host A through
+// the router onto B's link (to FloodDst, see FloodNet) at full rate for dur
+// with trafgen pinned to cpu, and counts them on the veths.
 func (t *Topology) RunFlood(ctx context.Context, dur time.Duration, size, cpu int) (Flood, error) {
 	if size < 42 {
 		size = 42
 	}
+	// The router's MAC as host A resolved it: the veth's for Linux,
+	// softnet's own for softnet.
+	router, err := t.RouterMAC(ctx)
+	if err != nil {
+		return Flood{}, err
+	}
 	conf := fmt.Sprintf("{ eth(da=%s, sa=%s, type=0x0800), ipv4(sa=%s, da=%s, ttl=64), udp(sp=4000, dp=9), fill(0, %d) }\n",
-		MACRA, MACA, AddrA.Addr(), AddrB.Addr(), size-42)
+		router, MACA, AddrA.Addr(), FloodDst, size-42)
 	path := filepath.Join(t.Dir, "flood.trafgen")
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return Flood{}, err

@@ -37,6 +37,14 @@ const (
 	MACRA = "02:53:4e:01:00:01"
 	MACRB = "02:53:4e:02:00:01"
 	MACB  = "02:53:4e:02:00:02"
+
+	// softnet's own MACs on ra and rb, different from the veths': the
+	// devices are promiscuous, so frames to softnet reach its AF_PACKET
+	// rings while the router namespace's kernel sees them as "for
+	// another host" and drops them at once, instead of routing each one a
+	// second time (AF_PACKET receives a copy; the stack still runs).
+	MACSoftnetA = "02:53:4e:01:01:01"
+	MACSoftnetB = "02:53:4e:02:01:01"
 )
 
 // Addresses of the lab. NoRoute is a destination host A sends to the
@@ -47,7 +55,22 @@ var (
 	AddrRB  = netip.MustParsePrefix("10.11.2.1/24")
 	AddrB   = netip.MustParsePrefix("10.11.2.2/24")
 	NoRoute = netip.MustParseAddr("10.99.0.1")
+
+	// The flood's destination: FloodNet, routed (by Linux and by softnet
+	// alike) through Sink, a next hop on B's link with a static neighbour
+	// entry whose MAC (SinkMAC) no host has. Frames cross the rb→b0 veth
+	// and are counted there, then host B's kernel drops them at once as
+	// "for another host", before any IP processing. A flood to B itself
+	// would make B's kernel route each packet and answer it with ICMP
+	// port unreachable, and that work runs on the forwarder's CPU (veth
+	// delivers in the sender's softirq), so the benchmark would measure B.
+	FloodNet = netip.MustParsePrefix("10.11.9.0/24")
+	FloodDst = netip.MustParseAddr("10.11.9.1")
+	Sink     = netip.MustParseAddr("10.11.2.99")
 )
+
+// SinkMAC is the flood next hop's MAC: on B's link, owned by no host.
+const SinkMAC = "02:53:4e:02:00:99"
 
 var seq atomic.Int64
 
@@ -162,6 +185,14 @@ func (t *Topology) KernelForwarding(ctx context.Context, on bool) error {
 		dev string
 	}{{AddrRA, DevRA}, {AddrRB, DevRB}} {
 		if _, err := netns.IP(ctx, "-n", t.R, "addr", op, a.p.String(), "dev", a.dev); err != nil && on {
+			return err
+		}
+	}
+	if on {
+		if _, err := netns.IP(ctx, "-n", t.R, "neigh", "replace", Sink.String(), "lladdr", SinkMAC, "dev", DevRB, "nud", "permanent"); err != nil {
+			return err
+		}
+		if _, err := netns.IP(ctx, "-n", t.R, "route", "replace", FloodNet.String(), "via", Sink.String(), "dev", DevRB); err != nil {
 			return err
 		}
 	}
