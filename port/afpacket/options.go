@@ -15,6 +15,20 @@ const (
 	TxFrameSize = 1984
 )
 
+// Transmit modes (Options.TxMode); doc.go compares them.
+const (
+	// TxRing copies each frame into a slot of a memory-mapped TPACKET_V2
+	// TX ring and kicks the kernel with one sendto per batch.
+	TxRing = "ring"
+	// TxSendmmsg sends each batch with one sendmmsg(2) on a plain
+	// AF_PACKET socket, the kernel copying each frame straight out of its
+	// pool buffer.
+	TxSendmmsg = "sendmmsg"
+	// DefaultTxMode is the faster of the two in the veth benchmark
+	// (doc.go, Transmit modes).
+	DefaultTxMode = TxSendmmsg
+)
+
 // Options configure Open. The zero value gives one queue, the default ring
 // sizes, no promiscuous mode and GRO/LRO turned off on the device.
 type Options struct {
@@ -30,8 +44,11 @@ type Options struct {
 	// milliseconds, at least 1 ms). It bounds the receive latency of a
 	// lightly loaded port.
 	RetireTimeout time.Duration
+	// TxMode is how Send hands frames to the kernel: TxRing or
+	// TxSendmmsg; empty means DefaultTxMode.
+	TxMode string
 	// TxFrames is the number of TX ring slots per queue (rounded up to
-	// fill whole ring blocks).
+	// fill whole ring blocks). TxRing only.
 	TxFrames int
 	// Promisc puts the device in promiscuous mode for as long as the port
 	// is open (PACKET_MR_PROMISC; the kernel undoes it when the socket
@@ -60,8 +77,12 @@ type Stats struct {
 	// peer with tx-checksumming on). They are passed on as they are.
 	RxCsumPartial uint64
 	// TxRingFull counts frames Send freed because the TX ring had no
-	// free slot.
+	// free slot (TxRing).
 	TxRingFull uint64
+	// TxBusy counts frames Send freed because the kernel would not take
+	// them even on a second try (TxSendmmsg: EAGAIN or ENOBUFS, e.g. the
+	// device's carrier is off or its peer's backlog is full).
+	TxBusy uint64
 	// TxBadLength counts frames Send freed because they were shorter
 	// than an Ethernet header or longer than the device MTU allows.
 	TxBadLength uint64

@@ -46,13 +46,15 @@ func mono() time.Duration { return time.Since(epoch) }
 var fanoutSeq atomic.Uint32
 
 // Port is an AF_PACKET port: one RX socket (TPACKET_V3 ring) and one TX
-// socket (TPACKET_V2 ring) per queue. See doc.go for the threading rule.
+// socket (a TPACKET_V2 ring, or plain for sendmmsg) per queue. See doc.go
+// for the threading rule.
 type Port struct {
 	name string
 	o    Options
 
-	blockSize, blockCount int // RX ring
-	txPerBlock, txBlocks  int // TX ring: slots per block, blocks
+	blockSize, blockCount int  // RX ring
+	mmsg                  bool // TxMode is TxSendmmsg
+	txPerBlock, txBlocks  int  // TX ring: slots per block, blocks
 	fanoutBase            uint16
 
 	q []queue
@@ -68,7 +70,7 @@ type Port struct {
 // Stats from any goroutine.
 type counters struct {
 	rxPackets, rxBytes, txPackets, txBytes atomic.Uint64
-	rxOversize, rxCsum, txRingFull         atomic.Uint64
+	rxOversize, rxCsum, txRingFull, txBusy atomic.Uint64
 	txBadLen, txDown, errors, reopens      atomic.Uint64
 }
 
@@ -81,7 +83,7 @@ type queue struct {
 
 	// Owned by the goroutine that calls Recv and Send on this queue.
 	rxFd, txFd int
-	rx, tx     []byte // the mmap'ed rings
+	rx, tx     []byte // the mmap'ed rings (tx: TxRing only)
 	cur        int    // RX block being read (or next to become ready)
 	left       int    // frames not yet read in block cur; 0: block not opened
 	off        int    // offset in rx of the next frame of block cur
@@ -93,6 +95,12 @@ type queue struct {
 	down       bool
 	retryAt    time.Duration
 	idle       uint32
+
+	// TxSendmmsg: one message per frame of a batch, each mm[i] pointing
+	// at iov[i] for good; Send points iov[i] at the frame in its pool
+	// buffer. Allocated once in Open, kept across reopens.
+	mm  *[pkt.BatchSize]unix.Mmsghdr
+	iov *[pkt.BatchSize]unix.Iovec
 
 	up atomic.Bool
 	c  counters
@@ -131,6 +139,12 @@ func Open(dev string, o Options) (*Port, error) {
 	if o.TxFrames <= 0 {
 		o.TxFrames = DefaultTxFrames
 	}
+	if o.TxMode == "" {
+		o.TxMode = DefaultTxMode
+	}
+	if o.TxMode != TxRing && o.TxMode != TxSendmmsg {
+		return nil, fmt.Errorf("afpacket: %s: Options.TxMode %q: use %q or %q", dev, o.TxMode, TxRing, TxSendmmsg)
+	}
 	page := os.Getpagesize()
 	if o.BlockSize%page != 0 || o.BlockSize < rxReqFrameSize {
 		return nil, fmt.Errorf("afpacket: %s: Options.BlockSize %d: use a multiple of the page size (%d)", dev, o.BlockSize, page)
@@ -141,6 +155,7 @@ func Open(dev string, o Options) (*Port, error) {
 		o:          o,
 		blockSize:  o.BlockSize,
 		blockCount: o.BlockCount,
+		mmsg:       o.TxMode == TxSendmmsg,
 		txPerBlock: tb / TxFrameSize,
 		fanoutBase: uint16(os.Getpid()*31 + int(fanoutSeq.Add(1))*0x9e37),
 		q:          make([]queue, o.Queues),
@@ -154,6 +169,13 @@ func Open(dev string, o Options) (*Port, error) {
 	for i := range p.q {
 		q := &p.q[i]
 		q.p, q.rxFd, q.txFd, q.statFd = p, -1, -1, -1
+		if p.mmsg {
+			q.mm, q.iov = new([pkt.BatchSize]unix.Mmsghdr), new([pkt.BatchSize]unix.Iovec)
+			for j := range q.mm {
+				q.mm[j].Hdr.Iov = &q.iov[j]
+				q.mm[j].Hdr.SetIovlen(1)
+			}
+		}
 		if err := q.open(); err != nil {
 			if errors.Is(err, errDown) {
 				q.down = true // the first Recv or Send retries
@@ -200,16 +222,21 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	return q.recv(v, pool)
 }
 
-// Send takes ownership of every buffer in v: it copies the frames into
-// free TX ring slots, returns every buffer to pool, empties v, kicks the
-// kernel once, and returns how many frames it queued. Frames that find no
-// free slot are counted in TxRingFull.
+// Send takes ownership of every buffer in v: it hands the frames to the
+// kernel with one syscall (TxRing: copied into free TX ring slots, then
+// one sendto; TxSendmmsg: one sendmmsg, the kernel copying from the
+// buffers), returns every buffer to pool, empties v, and returns how many
+// frames it queued. Frames that find no free slot are counted in
+// TxRingFull, frames the kernel would not take in TxBusy.
 func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	q := &p.q[queue]
 	if q.down && !q.reopen() {
 		add(&q.c.txDown, uint64(v.N))
 		pool.PutBatch(v)
 		return 0
+	}
+	if p.mmsg {
+		return q.sendmmsg(v, pool)
 	}
 	return q.send(v, pool)
 }
@@ -249,6 +276,7 @@ func (p *Port) Stats() Stats {
 		s.RxOversize += q.c.rxOversize.Load()
 		s.RxCsumPartial += q.c.rxCsum.Load()
 		s.TxRingFull += q.c.txRingFull.Load()
+		s.TxBusy += q.c.txBusy.Load()
 		s.TxBadLength += q.c.txBadLen.Load()
 		s.TxDown += q.c.txDown.Load()
 		s.Errors += q.c.errors.Load()
@@ -387,7 +415,7 @@ func (q *queue) check() {
 	}
 }
 
-// send is Send on an open queue.
+// send is Send on an open queue in TxRing mode.
 func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 	p := q.p
 	var queued, bytes, badLen, wrong uint64
@@ -444,6 +472,86 @@ func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 	add(&q.c.txPackets, queued)
 	add(&q.c.txBytes, bytes)
 	return int(queued)
+}
+
+// sendmmsg is Send on an open queue in TxSendmmsg mode: one sendmmsg(2)
+// for the whole batch, each message's iovec pointing at the frame in its
+// pool buffer, so the only copy is the kernel's into a fresh linear skb.
+//
+// sendmmsg stops at the first message the kernel refuses and returns how
+// many it sent before it, dropping that message's error. So when it comes
+// back short, Send calls it once more from the refused message, which
+// either goes through now or returns its error:
+//   - EAGAIN, ENOBUFS, EINTR (busy: the socket's send buffer is full, or
+//     the device dropped the frame: carrier off, the veth peer's backlog
+//     full): the remaining frames are freed and counted in TxBusy. Only
+//     one retry per batch, so a busy device costs at most two syscalls
+//     per batch; unlike the ring there is nowhere to keep frames for the
+//     next kick, and holding them would stall the worker.
+//   - EMSGSIZE, EINVAL (that one frame rejected, e.g. an untagged frame
+//     of MTU + 18 bytes): it is counted in Errors and skipped, and the
+//     rest of the batch is sent (this does not use up the retry).
+//   - anything else (ENXIO, ENETDOWN, ENODEV, EBADF, ...: the device went
+//     down or away): the queue goes down exactly as in ring mode (fail),
+//     and the frames not sent are counted in TxDown.
+func (q *queue) sendmmsg(v *pkt.Batch, pool *pkt.Pool) int {
+	var badLen uint64
+	cnt := 0
+	for _, b := range v.B[:v.N] {
+		n := int(b.Len)
+		if n < ethHdrLen || n > q.txMax {
+			badLen++
+			continue
+		}
+		io := &q.iov[cnt]
+		io.Base = &b.Raw()[b.Off]
+		io.SetLen(n)
+		cnt++
+	}
+	var sent, bytes, rejected, busy, down uint64
+	start, retried := 0, false
+loop:
+	for start < cnt {
+		r, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(q.txFd), uintptr(unsafe.Pointer(&q.mm[start])),
+			uintptr(cnt-start), unix.MSG_DONTWAIT, 0, 0)
+		switch errno {
+		case 0:
+			for _, io := range q.iov[start : start+int(r)] {
+				bytes += io.Len
+			}
+			sent += uint64(r)
+			start += int(r)
+			if start == cnt || retried {
+				break loop
+			}
+			retried = true // short: try the rest once more to send or learn why
+		case unix.EAGAIN, unix.ENOBUFS, unix.EINTR:
+			if retried {
+				break loop
+			}
+			retried = true
+		case unix.EMSGSIZE, unix.EINVAL:
+			rejected++
+			start++
+		default:
+			down = uint64(cnt - start)
+			start = cnt
+			q.fail("tx", errno)
+		}
+	}
+	busy = uint64(cnt - start)
+	pool.PutBatch(v)
+	if badLen|rejected|busy|down != 0 {
+		add(&q.c.txBadLen, badLen)
+		add(&q.c.errors, rejected)
+		add(&q.c.txBusy, busy)
+		add(&q.c.txDown, down)
+	}
+	if sent != 0 {
+		add(&q.c.txPackets, sent)
+		add(&q.c.txBytes, bytes)
+	}
+	return int(sent)
 }
 
 // fail takes the queue down after a socket error: it closes the sockets
@@ -593,43 +701,27 @@ func (q *queue) open() (err error) {
 		}
 	}
 
-	// TX: TPACKET_V2 slot ring on its own socket, bound with protocol 0
-	// so it receives nothing.
+	// TX: its own socket, bound with protocol 0 so it receives nothing,
+	// with a TPACKET_V2 slot ring (TxRing) or without (TxSendmmsg).
 	if txFd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
 		return explain(name, "AF_PACKET socket", err)
-	}
-	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
-		return explain(name, "PACKET_VERSION v2", err)
 	}
 	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
 		return explain(name, "PACKET_QDISC_BYPASS", err)
 	}
-	// PACKET_LOSS: a frame the kernel rejects is skipped (its slot made
-	// available) instead of stopping the ring at that slot for good.
-	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
-		return explain(name, "PACKET_LOSS", err)
-	}
-	frames := p.txPerBlock * p.txBlocks
-	// Frames in flight are charged to the socket's send buffer; make it
-	// hold the whole ring so a full batch of large frames never stalls
-	// on it.
-	if err = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, frames*(TxFrameSize+1024)); err != nil {
-		_ = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUF, frames*(TxFrameSize+1024))
-	}
-	treq := unix.TpacketReq{
-		Block_size: txBlockSize,
-		Block_nr:   uint32(p.txBlocks),
-		Frame_size: TxFrameSize,
-		Frame_nr:   uint32(frames),
-	}
-	if err = unix.SetsockoptTpacketReq(txFd, unix.SOL_PACKET, unix.PACKET_TX_RING, &treq); err != nil {
-		return explain(name, "PACKET_TX_RING", err)
-	}
-	if tx, err = unix.Mmap(txFd, 0, txBlockSize*p.txBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
-		return explain(name, "mmap tx ring", err)
-	}
-	if err = unix.Bind(txFd, &unix.SockaddrLinklayer{Ifindex: d.index}); err != nil {
-		return explain(name, "bind tx", err)
+	if p.mmsg {
+		// Each message is charged to the send buffer until its skb is
+		// freed (or orphaned by the veth): room for a few batches of
+		// full-sized frames.
+		sb := 4 * pkt.BatchSize * (pkt.MaxFrame + 1024)
+		if err = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, sb); err != nil {
+			_ = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUF, sb)
+		}
+		if err = unix.Bind(txFd, &unix.SockaddrLinklayer{Ifindex: d.index}); err != nil {
+			return explain(name, "bind tx", err)
+		}
+	} else if tx, err = q.openTxRing(txFd, d.index); err != nil {
+		return err
 	}
 
 	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
@@ -646,4 +738,42 @@ func (q *queue) open() (err error) {
 	q.statFd = rxFd
 	q.mu.Unlock()
 	return nil
+}
+
+// openTxRing sets up the TPACKET_V2 TX ring on txFd, maps it and binds
+// the socket to the device. On error the caller unmaps what it returns.
+func (q *queue) openTxRing(txFd, index int) (tx []byte, err error) {
+	p := q.p
+	name := p.name
+	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+		return nil, explain(name, "PACKET_VERSION v2", err)
+	}
+	// PACKET_LOSS: a frame the kernel rejects is skipped (its slot made
+	// available) instead of stopping the ring at that slot for good.
+	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_LOSS, 1); err != nil {
+		return nil, explain(name, "PACKET_LOSS", err)
+	}
+	frames := p.txPerBlock * p.txBlocks
+	// Frames in flight are charged to the socket's send buffer; make it
+	// hold the whole ring so a full batch of large frames never stalls
+	// on it.
+	if err = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, frames*(TxFrameSize+1024)); err != nil {
+		_ = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUF, frames*(TxFrameSize+1024))
+	}
+	treq := unix.TpacketReq{
+		Block_size: txBlockSize,
+		Block_nr:   uint32(p.txBlocks),
+		Frame_size: TxFrameSize,
+		Frame_nr:   uint32(frames),
+	}
+	if err = unix.SetsockoptTpacketReq(txFd, unix.SOL_PACKET, unix.PACKET_TX_RING, &treq); err != nil {
+		return nil, explain(name, "PACKET_TX_RING", err)
+	}
+	if tx, err = unix.Mmap(txFd, 0, txBlockSize*p.txBlocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return nil, explain(name, "mmap tx ring", err)
+	}
+	if err = unix.Bind(txFd, &unix.SockaddrLinklayer{Ifindex: index}); err != nil {
+		return tx, explain(name, "bind tx", err)
+	}
+	return tx, nil
 }
