@@ -148,8 +148,11 @@ func FuzzPipeline(f *testing.F) {
 						t.Fatalf("out%d frame %d: %d bytes exceed the MTU %d: %s", i, j, ip.TotalLen(), mtu[i], describe(fr))
 					}
 				case hdr.EtherTypeARP:
-					if a := hdr.ARP(fr[hdr.EthernetLen:]); a.Validate() == hdr.OK && a.Op() == hdr.ARPReply {
-						arpReplies++ // only arp-input answers; the control plane only asks
+					// Only arp-input answers (the control plane only asks).
+					// Answers to RFC 5227 probes (target IP 0) are not
+					// punted: there is nothing to learn from a probe.
+					if a := hdr.ARP(fr[hdr.EthernetLen:]); a.Validate() == hdr.OK && a.Op() == hdr.ARPReply && a.TargetIP() != 0 {
+						arpReplies++
 					}
 				default:
 					t.Fatalf("out%d frame %d: EtherType %#04x sent: %s", i, j, binary.BigEndian.Uint16(fr[12:]), describe(fr))
@@ -180,10 +183,15 @@ func FuzzPipeline(f *testing.F) {
 		//     packets into ip4-frag - its drops;
 		//   - ip4-arp frees each packet it punted (Punts counts them);
 		//   - arp-input punts (or counts PuntFull for) every ARP packet it
-		//     accepts and frees those it does not answer.
+		//     accepts, except probes, and frees those it does not answer.
 		// So rx + injected + fragments =
 		//     tx + drops + fragmented + punts + punt-full - ARP replies.
-		fragmented := c.Packets[dp.StageIP4Frag] - c.Drops[dp.IP4FragMTU] - c.Drops[dp.IP4FragNoBuffer]
+		fragmented := c.Packets[dp.StageIP4Frag]
+		for r := dp.Reason(0); r < dp.NumReasons; r++ {
+			if r.Stage() == dp.StageIP4Frag {
+				fragmented -= c.Drops[r]
+			}
+		}
 		in := c.RxPackets[0] + c.RxPackets[1] + c.Injected + c.Fragments
 		gone := c.TxPackets[0] + c.TxPackets[1] + c.TotalDrops() + fragmented + c.Punts + c.PuntFull - uint64(arpReplies)
 		if in != gone {
