@@ -10,6 +10,11 @@
 //     the egress subnet, static neighbours); destinations drawn at random
 //     from the table, random UDP source ports. The same workload runs
 //     through gVisor's netstack in the separate module bench/peers.
+//   - veth (root): host A ─ router ─ host B in network namespaces, run
+//     twice in one invocation, Linux forwarding then softnet on AF_PACKET,
+//     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet
+//     on CPU 1) to a sink next hop on B's link; reports both rates, their
+//     ratio, loss, softnet's counters and an iperf3 TCP figure for each.
 //
 // Hot path: the scenario's worker is; the harness around it is not.
 package bench

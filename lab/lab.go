@@ -128,7 +128,7 @@ func Run(ctx context.Context, o Options) (s *Summary, err error) {
 	if s.UDP, err = RunIperf(ctx, t.A, t.B, AddrB.Addr().String(), o.Duration, o.UDPRate); err != nil {
 		return s, err
 	}
-	o.logf("trafgen 64-byte UDP flood A → B, %v", o.Duration)
+	o.logf("trafgen 64-byte UDP flood A → B's link (sink next hop %v), %v", Sink, o.Duration)
 	if s.Flood, err = t.RunFlood(ctx, o.Duration, 64, 0); err != nil {
 		return s, err
 	}
@@ -168,7 +168,7 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(tw, "TCP A → B\t%.2f Gbit/s over %.1f s, %d retransmits\n", s.TCP.Gbps, s.TCP.Seconds, s.TCP.Retransmits)
 	fmt.Fprintf(tw, "UDP A → B\t%.3f Gbit/s received, %d/%d lost (%.2f%%), jitter %.3f ms\n", s.UDP.Gbps, s.UDP.Lost, s.UDP.Packets, s.UDP.LossPct, s.UDP.JitterMs)
 	f := s.Flood
-	fmt.Fprintf(tw, "64-byte flood\tsent %d (%.3f Mpps, trafgen on CPU %d), received %d on B (%.3f Mpps), lost %d (%.1f%%) in %.2f s\n",
+	fmt.Fprintf(tw, "64-byte flood\tsent %d (%.3f Mpps, trafgen on CPU %d), received %d on B's link (%.3f Mpps), lost %d (%.1f%%) in %.2f s\n",
 		f.Sent, f.SentMpps, f.CPU, f.Received, f.Mpps, f.Lost, f.LossPct, f.DurationS)
 	fmt.Fprintf(tw, "router veths\tra rx %d (kernel drops %d), rb tx %d\n", f.RouterRx, f.RouterRxDrp, f.RouterTx)
 	if c := s.Softnet; c != nil {
