@@ -16,14 +16,13 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	snbench "github.com/softnet/softnet/bench"
 	"hash/fnv"
 	"io"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"reflect"
@@ -242,53 +241,11 @@ func (b *bench) drain() int {
 	return n
 }
 
-// makeFrames pre-builds n frames exactly as softnet's generator does.
+// makeFrames pre-builds n frames with softnet's own generator code
+// (snbench.Frames), so both benchmarks replay the same destinations, source
+// ports and bytes.
 func makeFrames(prefixes []netip.Prefix, n int) [][]byte {
-	rng := rand.New(rand.NewPCG(1, 2))
-	frames := make([][]byte, n)
-	buf := make([]byte, n*packetSize)
-	src := srcIP.As4()
-	for i := range frames {
-		p := prefixes[rng.IntN(len(prefixes))]
-		base := binary.BigEndian.Uint32(p.Addr().AsSlice())
-		host := uint32(0)
-		if p.Bits() < 32 {
-			host = ^uint32(0) >> p.Bits()
-		}
-		dst := base | (rng.Uint32() & host)
-		sport := uint16(1024 + rng.IntN(65536-1024))
-
-		f := buf[i*packetSize : (i+1)*packetSize : (i+1)*packetSize]
-		// Ethernet.
-		copy(f[0:6], ingressMAC)
-		copy(f[6:12], peerMAC[:])
-		binary.BigEndian.PutUint16(f[12:14], 0x0800)
-		// IPv4.
-		ip := f[14:34]
-		ip[0] = 0x45
-		binary.BigEndian.PutUint16(ip[2:4], packetSize-14)
-		ip[8] = 64 // TTL
-		ip[9] = 17 // UDP
-		copy(ip[12:16], src[:])
-		binary.BigEndian.PutUint32(ip[16:20], dst)
-		binary.BigEndian.PutUint16(ip[10:12], ^csum(0, ip))
-		// UDP, payload zeros.
-		udp := f[34:]
-		binary.BigEndian.PutUint16(udp[0:2], sport)
-		binary.BigEndian.PutUint16(udp[2:4], 9)
-		binary.BigEndian.PutUint16(udp[4:6], uint16(len(udp)))
-		pseudo := make([]byte, 12)
-		copy(pseudo[0:8], ip[12:20])
-		pseudo[9] = 17
-		binary.BigEndian.PutUint16(pseudo[10:12], uint16(len(udp)))
-		c := ^csum(uint32(csum(0, pseudo)), udp)
-		if c == 0 {
-			c = 0xffff
-		}
-		binary.BigEndian.PutUint16(udp[6:8], c)
-		frames[i] = f
-	}
-	return frames
+	return snbench.Frames(prefixes, n, packetSize)
 }
 
 func csum(sum uint32, b []byte) uint16 {
