@@ -69,6 +69,7 @@ type Router struct {
 	bcast   []uint16 // per interface
 	nbrAdj  map[neigh.Key]uint16
 	host    map[neigh.Key]bool // neighbours whose /32 host route we installed
+	static  statics            // configured routes, as opposed to the router's own (replace.go)
 	neigh   *neigh.Table
 	workers []*dp.Worker
 	outbox  []outMsg
@@ -378,6 +379,7 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 	if err := r.setRoute(p.Masked(), a); err != nil {
 		return err
 	}
+	r.static.add(p.Masked())
 	r.dirty = true
 	return nil
 }
@@ -408,6 +410,7 @@ func (r *Router) DeleteRoute(p netip.Prefix) error {
 		return err
 	}
 	r.unref(a)
+	r.static.remove(p)
 	r.dirty = true
 	return nil
 }
