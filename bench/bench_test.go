@@ -1,8 +1,12 @@
 package bench
 
 import (
+	"encoding/json"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/softnet/softnet/dp"
 )
 
 var (
@@ -20,7 +24,7 @@ func fullForward(tb testing.TB) *Forward {
 			fwdErr = err
 			return
 		}
-		fwd, fwdErr = NewForward(ps, Frames(ps, Templates, 64))
+		fwd, fwdErr = NewForward(ps, Frames(ps, Templates, 64), 1)
 	})
 	if fwdErr != nil {
 		tb.Fatal(fwdErr)
@@ -50,5 +54,109 @@ func TestForwardZeroAlloc(t *testing.T) {
 	c := f.Worker.Counters()
 	if c.TxPackets[1] == 0 || c.TotalDrops() != 0 {
 		t.Fatalf("forwarded %d, dropped %d", c.TxPackets[1], c.TotalDrops())
+	}
+}
+
+// TestForwardWorkers runs two workers, pinned when the machine allows, on
+// a part of the table: each polls its own generator queue and forwards,
+// and after Stop the sink has every generated frame, per worker.
+func TestForwardWorkers(t *testing.T) {
+	ps, err := FullTableIPv4()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps = ps[:50000]
+	f, err := NewForward(ps, Frames(ps, 4096, 64), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cpus []int
+	if a := dp.AllowedCPUs(); len(a) >= 2 {
+		cpus = a[:2]
+	}
+	f = f.WithWorkers(2, cpus)
+	const limit = 200_000 // frames per queue
+	f.Gen.SetLimit(limit)
+	stop := make(chan struct{})
+	cpDone := make(chan struct{})
+	go func() { f.Router.Run(stop); close(cpDone) }()
+	for _, w := range f.Workers {
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c := dp.Sum(f.Workers)
+		if c.TxPackets[1]+c.TotalDrops() == 2*limit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 s: received %d, sent %d, dropped %d of %d", c.RxPackets[0], c.TxPackets[1], c.TotalDrops(), 2*limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, w := range f.Workers {
+		w.Stop()
+	}
+	close(stop)
+	<-cpDone
+
+	c := dp.Sum(f.Workers)
+	if c.TotalDrops() != 0 {
+		t.Fatalf("dropped %d", c.TotalDrops())
+	}
+	if g, s := f.Gen.Generated(), f.Sink.Sent(); g != 2*limit || s != g || c.TxPackets[1] != s {
+		t.Fatalf("generated %d, sink counted %d, workers sent %d; want %d each", g, s, c.TxPackets[1], 2*limit)
+	}
+	for i, w := range f.Workers {
+		wc := w.Counters()
+		if f.Gen.QueueGenerated(i) != limit || f.Sink.QueueSent(i) != wc.TxPackets[1] || wc.RxPackets[0] != limit {
+			t.Fatalf("worker %d: queue generated %d, received %d, sent %d, sink queue counted %d",
+				i, f.Gen.QueueGenerated(i), wc.RxPackets[0], wc.TxPackets[1], f.Sink.QueueSent(i))
+		}
+		if free, size := w.Pool().Free(), w.Pool().Size(); free != size {
+			t.Fatalf("worker %d: %d of %d buffers back in the pool", i, free, size)
+		}
+	}
+}
+
+// TestRunWorkers runs the harness over two worker counts, briefly, and
+// checks the report's shape.
+func TestRunWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the full table")
+	}
+	rep, err := Run(Options{Duration: 100 * time.Millisecond, Workers: []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2 || rep.Scenario != "ip4-forward" {
+		t.Fatalf("%d runs of %q, want 2 of ip4-forward", len(rep.Runs), rep.Scenario)
+	}
+	for i, r := range rep.Runs {
+		if r.Workers != i+1 || len(r.WorkerMpps) != i+1 || r.Packets == 0 || r.AllocsPerPacket != 0 || len(r.Drops) != 0 {
+			t.Fatalf("run %d: %d workers, per worker %v, %d packets, %v allocs/packet, drops %v",
+				i, r.Workers, r.WorkerMpps, r.Packets, r.AllocsPerPacket, r.Drops)
+		}
+		for j, m := range r.WorkerMpps {
+			if m <= 0 {
+				t.Fatalf("run %d: worker %d forwarded nothing", i, j)
+			}
+		}
+		if pinned := r.Unpinned == ""; pinned != (len(r.CPUs) == r.Workers) {
+			t.Fatalf("run %d: CPUs %v, unpinned %q", i, r.CPUs, r.Unpinned)
+		}
+	}
+	if rep.Speedup["1"] != 1 || rep.Speedup["2"] <= 0 {
+		t.Fatalf("speedup %v", rep.Speedup)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil || back["runs"] == nil || back["speedup"] == nil {
+		t.Fatalf("JSON %s: %v", b, err)
 	}
 }

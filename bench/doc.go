@@ -10,6 +10,11 @@
 //     the egress subnet, static neighbours); destinations drawn at random
 //     from the table, random UDP source ports. The same workload runs
 //     through gVisor's netstack in the separate module bench/peers.
+//     Options.Workers measures several worker counts in one run on the
+//     same table: worker i polls generator queue i (its own cursor and
+//     template offset) and sends on sink queue i, pinned to the i-th
+//     allowed CPU, so the workers share no written cache line; the
+//     Report gives each count's figures and its speedup over the first.
 //   - veth (root): host A ─ router ─ host B in network namespaces, run
 //     twice in one invocation, Linux forwarding then softnet on AF_PACKET,
 //     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet

@@ -39,19 +39,25 @@ func FullTableIPv4() ([]netip.Prefix, error) {
 }
 
 // Forward is the ip4-forward setup: a router with an ingress interface fed
-// by a generator and an egress interface into a sink.
+// by a generator and an egress interface into a sink, and its workers:
+// worker i polls the generator's queue i and sends on the sink's queue i
+// (its ID), so the workers share no written cache line.
 type Forward struct {
-	Router *control.Router
-	Worker *dp.Worker
-	Gen    *mem.Gen
-	Sink   *mem.Sink
-	Routes int
+	Router  *control.Router
+	Worker  *dp.Worker   // Workers[0]
+	Workers []*dp.Worker // not running: Start them (see Run)
+	Gen     *mem.Gen
+	Sink    *mem.Sink
+	Routes  int
+
+	frames  [][]byte
+	in, out int // interface indexes
 }
 
 // NewForward builds the ip4-forward topology with routes to prefixes (each
-// through next hop fib.NextHopOf(p, NextHops)) and a generator cycling
-// through frames.
-func NewForward(prefixes []netip.Prefix, frames [][]byte) (*Forward, error) {
+// through next hop fib.NextHopOf(p, NextHops)), a generator cycling
+// through frames and workers unpinned workers (at least 1).
+func NewForward(prefixes []netip.Prefix, frames [][]byte, workers int) (*Forward, error) {
 	r := control.New(control.Options{})
 	in, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: InMAC, Addrs: []netip.Prefix{InAddr}})
 	if err != nil {
@@ -72,13 +78,37 @@ func NewForward(prefixes []netip.Prefix, frames [][]byte) (*Forward, error) {
 		return nil, err
 	}
 	r.Publish()
-	g := mem.NewGen("in0", frames)
-	s := mem.NewSink("out0")
+	f := &Forward{Router: r, Routes: r.Routes(), frames: frames, in: in, out: out}
+	f.attach(workers, nil)
+	return f, nil
+}
+
+// WithWorkers returns the same setup on f's router (the table is built
+// once) with a fresh generator and sink of n queues and n new workers,
+// worker i pinned to cpus[i] when cpus is not nil. f's workers must not
+// be running.
+func (f *Forward) WithWorkers(n int, cpus []int) *Forward {
+	g := *f
+	g.attach(n, cpus)
+	return &g
+}
+
+func (f *Forward) attach(n int, cpus []int) {
+	n = max(n, 1)
+	f.Gen = mem.NewGenQueues("in0", f.frames, n)
+	f.Sink = mem.NewSinkQueues("out0", n)
 	ports := make([]port.Port, 2)
-	ports[in], ports[out] = g, s
-	w := dp.NewWorker(0, r.Config(), ports, []dp.RxQueue{{Iface: in}}, dp.Options{})
-	r.AttachWorkers([]*dp.Worker{w})
-	return &Forward{Router: r, Worker: w, Gen: g, Sink: s, Routes: r.Routes()}, nil
+	ports[f.in], ports[f.out] = f.Gen, f.Sink
+	f.Workers = make([]*dp.Worker, n)
+	for i := range f.Workers {
+		o := dp.Options{}
+		if cpus != nil {
+			o.Pin, o.CPU = true, cpus[i]
+		}
+		f.Workers[i] = dp.NewWorker(i, f.Router.Config(), ports, []dp.RxQueue{{Iface: f.in, Queue: i}}, o)
+	}
+	f.Worker = f.Workers[0]
+	f.Router.AttachWorkers(f.Workers)
 }
 
 // Result is one scenario's figures. The JSON names are stable: scripts and
@@ -106,6 +136,18 @@ type Result struct {
 	SetupS                 float64           `json:"setup_s"`
 	GoVersion              string            `json:"go_version"`
 	GOMAXPROCS             int               `json:"gomaxprocs"`
+	// WorkerMpps is each worker's forwarding rate; CPUs the CPU each
+	// worker was pinned to, absent when they ran unpinned, and Unpinned
+	// then says why.
+	WorkerMpps []float64 `json:"worker_mpps"`
+	CPUs       []int     `json:"cpus,omitempty"`
+	Unpinned   string    `json:"unpinned,omitempty"`
+	// OtherLoad is the CPU time other processes used during the timed run,
+	// in CPUs (1.0: one CPU busy elsewhere), and Steal the time the
+	// hypervisor gave other guests; either explains a low figure on a
+	// shared machine. Linux only.
+	OtherLoad float64 `json:"other_load"`
+	Steal     float64 `json:"steal"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -117,16 +159,30 @@ type StageStat struct {
 	NsPerPacket    float64 `json:"ns_per_packet"` // from a 1-in-16 sample of polls
 }
 
+// Report is a run over several worker counts: one Result per count in the
+// order asked, and each count's Mpps over the first count's, keyed by the
+// count ("2": 1.95). It is the JSON softnet bench --workers 1,2 prints.
+type Report struct {
+	Scenario string             `json:"scenario"`
+	Runs     []*Result          `json:"runs"`
+	Speedup  map[string]float64 `json:"speedup"`
+}
+
 // Options for a run.
 type Options struct {
 	Scenario   string
 	Duration   time.Duration
 	PacketSize int
-	Progress   io.Writer // progress line target, nil for none
+	// Workers lists the worker counts to measure, one after the other in
+	// this process on the same table (default [1]). With N workers, worker
+	// i polls generator queue i and is pinned to the i-th allowed CPU when
+	// N is at most the number of allowed CPUs; otherwise all run unpinned.
+	Workers  []int
+	Progress io.Writer // progress line target, nil for none
 }
 
-// Run runs one scenario and returns its figures.
-func Run(o Options) (*Result, error) {
+// Run runs one scenario once per worker count and returns the figures.
+func Run(o Options) (*Report, error) {
 	if o.Scenario == "" {
 		o.Scenario = "ip4-forward"
 	}
@@ -142,48 +198,110 @@ func Run(o Options) (*Result, error) {
 	if o.PacketSize < 42 || o.PacketSize > 1514 {
 		return nil, fmt.Errorf("packet size %d: use 42..1514 bytes (an Ethernet/IPv4/UDP frame without FCS)", o.PacketSize)
 	}
+	if len(o.Workers) == 0 {
+		o.Workers = []int{1}
+	}
+	for _, n := range o.Workers {
+		if n < 1 || n > MaxWorkers {
+			return nil, fmt.Errorf("worker count %d: use 1..%d", n, MaxWorkers)
+		}
+	}
 	t0 := time.Now()
 	prefixes, err := FullTableIPv4()
 	if err != nil {
 		return nil, err
 	}
-	f, err := NewForward(prefixes, Frames(prefixes, Templates, o.PacketSize))
+	base, err := NewForward(prefixes, Frames(prefixes, Templates, o.PacketSize), 1)
 	if err != nil {
 		return nil, err
 	}
 	setup := time.Since(t0)
+	rep := &Report{Scenario: o.Scenario, Speedup: map[string]float64{}}
+	allowed := dp.AllowedCPUs()
+	for _, n := range o.Workers {
+		var cpus []int
+		unpinned := ""
+		if n <= len(allowed) {
+			cpus = allowed[:n]
+		} else {
+			unpinned = fmt.Sprintf("unpinned: more workers than the %d CPUs the process may use", len(allowed))
+		}
+		res, err := measure(base.WithWorkers(n, cpus), o)
+		if err != nil {
+			return nil, err
+		}
+		res.PacketSize, res.SetupS, res.CPUs, res.Unpinned = o.PacketSize, setup.Seconds(), cpus, unpinned
+		rep.Runs = append(rep.Runs, res)
+		if first := rep.Runs[0].Mpps; first > 0 {
+			rep.Speedup[strconv.Itoa(n)] = res.Mpps / first
+		}
+	}
+	return rep, nil
+}
+
+// MaxWorkers bounds a worker count (each worker has a 8 MB buffer pool).
+const MaxWorkers = 256
+
+// measure runs f's workers (and the control plane, mostly idle) for a
+// warm-up and then o.Duration, and returns what they did.
+func measure(f *Forward, o Options) (*Result, error) {
 	res := &Result{
-		Scenario: o.Scenario, Impl: "softnet", Workers: 1, PacketSize: o.PacketSize,
-		Routes: f.Routes, SetupS: setup.Seconds(), GoVersion: runtime.Version(),
-		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Scenario: o.Scenario, Impl: "softnet", Workers: len(f.Workers), Routes: f.Routes,
+		GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 	runtime.GC() // start the measurement with a clean heap
 
 	stop := make(chan struct{})
 	cpDone := make(chan struct{})
 	go func() { f.Router.Run(stop); close(cpDone) }()
-	go f.Worker.Run()
-
-	time.Sleep(200 * time.Millisecond) // warm-up: caches, TLB, branch predictors
-	c0 := f.Worker.Counters()
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	start := time.Now()
-	progress(o.Progress, o.Scenario, start, o.Duration, func() uint64 { return f.Worker.Counters().TxPackets[1] })
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&m1)
-	c1 := f.Worker.Counters()
-	f.Worker.Stop()
-	close(stop)
-	<-cpDone
-	res.ProcessAllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(max(1, c1.TxPackets[1]-c0.TxPackets[1]))
-	res.AllocsPerPacket = dataPathAllocs(f)
+	var startErr error
+	for _, w := range f.Workers {
+		if err := w.Start(); err != nil && startErr == nil {
+			startErr = fmt.Errorf("worker %d: %w", w.ID, err)
+		}
+	}
+	stopAll := func() {
+		for _, w := range f.Workers {
+			w.Stop()
+		}
+		close(stop)
+		<-cpDone
+	}
+	if startErr != nil {
+		stopAll()
+		return nil, startErr
+	}
 
 	const out = 1
+	time.Sleep(200 * time.Millisecond) // warm-up: caches, TLB, branch predictors
+	w0 := perWorker(f.Workers, out)
+	c0 := dp.Sum(f.Workers)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	t0 := readCPUTimes()
+	start := time.Now()
+	name := o.Scenario
+	if len(f.Workers) > 1 {
+		name += " ×" + strconv.Itoa(len(f.Workers))
+	}
+	progress(o.Progress, name, start, o.Duration, func() uint64 { c := dp.Sum(f.Workers); return c.TxPackets[out] })
+	elapsed := time.Since(start)
+	t1 := readCPUTimes()
+	runtime.ReadMemStats(&m1)
+	c1 := dp.Sum(f.Workers)
+	res.OtherLoad, res.Steal = otherLoad(t0, t1, elapsed)
+	w1 := perWorker(f.Workers, out)
+	stopAll()
+	res.ProcessAllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(max(1, c1.TxPackets[out]-c0.TxPackets[out]))
+	res.AllocsPerPacket = dataPathAllocs(f)
+
 	res.DurationS = elapsed.Seconds()
 	res.Packets = c1.TxPackets[out] - c0.TxPackets[out]
 	res.Received = c1.RxPackets[0] - c0.RxPackets[0]
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
+	for i := range w1 {
+		res.WorkerMpps = append(res.WorkerMpps, float64(w1[i]-w0[i])/elapsed.Seconds()/1e6)
+	}
 	if res.Packets > 0 {
 		res.NsPerPacket = float64(elapsed.Nanoseconds()) * float64(res.Workers) / float64(res.Packets)
 	}
@@ -208,19 +326,34 @@ func Run(o Options) (*Result, error) {
 	return res, nil
 }
 
-// dataPathAllocs polls the stopped worker on this goroutine and returns
-// heap allocations per packet, as testing.AllocsPerRun measures them.
+// perWorker returns each worker's packets sent on interface out.
+func perWorker(ws []*dp.Worker, out int) []uint64 {
+	n := make([]uint64, len(ws))
+	for i, w := range ws {
+		n[i] = w.Counters().TxPackets[out]
+	}
+	return n
+}
+
+// dataPathAllocs polls the stopped workers in turn on this goroutine and
+// returns heap allocations per packet, as testing.AllocsPerRun measures
+// them: with GOMAXPROCS 1, so that the runtime's own allocations (an M for
+// a thread it starts, which pinned workers' hand-offs make likelier) do
+// not land in the count.
 func dataPathAllocs(f *Forward) float64 {
 	const polls = 2000
-	for range 10 {
-		f.Worker.Poll() // warm up
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, w := range f.Workers {
+		for range 10 {
+			w.Poll() // warm up
+		}
 	}
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	var pkts int
-	for range polls {
-		pkts += f.Worker.Poll()
+	for i := range polls {
+		pkts += f.Workers[i%len(f.Workers)].Poll()
 	}
 	runtime.ReadMemStats(&m1)
 	if pkts == 0 {

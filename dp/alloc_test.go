@@ -128,20 +128,20 @@ func TestPipelineZeroAlloc(t *testing.T) {
 			}
 			// Stop the generator: a poll that receives nothing publishes
 			// the worker's counters.
-			g.SetLimit(g.Generated)
+			g.SetLimit(g.Generated())
 			if n := w.Poll(); n != 0 {
 				t.Fatalf("the stopped generator gave %d frames", n)
 			}
 			c := w.Counters()
-			if s.Sent == 0 || c.TxPackets[1] != s.Sent {
-				t.Fatalf("out0 sent %d, counted %d", s.Sent, c.TxPackets[1])
+			if s.Sent() == 0 || c.TxPackets[1] != s.Sent() {
+				t.Fatalf("out0 sent %d, counted %d", s.Sent(), c.TxPackets[1])
 			}
 			if free, size := w.Pool().Free(), w.Pool().Size(); free != size {
 				t.Fatalf("buffer leak: %d of %d buffers back in the pool", free, size)
 			}
 			if !tc.mix {
-				if c.TotalDrops() != 0 || g.Sent != 0 {
-					t.Fatalf("plain forwarding dropped %d and sent %d back", c.TotalDrops(), g.Sent)
+				if c.TotalDrops() != 0 || g.Sent() != 0 {
+					t.Fatalf("plain forwarding dropped %d and sent %d back", c.TotalDrops(), g.Sent())
 				}
 				return
 			}
@@ -158,8 +158,8 @@ func TestPipelineZeroAlloc(t *testing.T) {
 				}
 				t.Fatal("the mix should drop nothing")
 			}
-			if want := c.ICMPEchoReplies + c.ICMPErrors[dp.ICMPErrTTLExceeded] + c.ICMPErrors[dp.ICMPErrNetUnreach]; g.Sent != want {
-				t.Fatalf("in0 sent back %d, want %d replies and errors", g.Sent, want)
+			if want := c.ICMPEchoReplies + c.ICMPErrors[dp.ICMPErrTTLExceeded] + c.ICMPErrors[dp.ICMPErrNetUnreach]; g.Sent() != want {
+				t.Fatalf("in0 sent back %d, want %d replies and errors", g.Sent(), want)
 			}
 		})
 	}

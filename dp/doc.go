@@ -12,7 +12,8 @@
 // inject ring, loads the published Config once, then for each receive
 // queue takes up to 256 frames and runs them to completion through the
 // stages and out of the ports. Run polls on a locked OS thread with an
-// idle back-off.
+// idle back-off, pinned to one CPU when Options.Pin asks (Start reports a
+// CPU the process may not use; AllowedCPUs lists those it may).
 //
 // # Stages
 //

@@ -56,6 +56,14 @@ type Worker struct {
 	dsts [pkt.BatchSize]uint32
 	nhs  [pkt.BatchSize]uint16
 
+	// Pinning (see Run): asked for in Options, the outcome set by Run
+	// before it closes ready.
+	pin    bool
+	cpu    int
+	pinErr error
+	tid    int // the kernel's ID of Run's thread
+	ready  chan struct{}
+
 	stop atomic.Bool
 	done chan struct{}
 }
@@ -64,6 +72,13 @@ type Worker struct {
 type Options struct {
 	PoolSize int // buffers in the worker's pool (default 4096)
 	RingSize int // slots in each control-plane ring (default 256)
+
+	// Pin makes Run pin its thread to CPU (one of AllowedCPUs), so the
+	// worker keeps its core's caches and two workers never share a core.
+	// The zero value leaves the worker unpinned (Pin false; CPU is then
+	// ignored), so the scheduler may move its thread.
+	Pin bool
+	CPU int
 }
 
 // NewWorker builds a worker that polls rxq on ports (indexed by interface)
@@ -87,6 +102,9 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		up:     make([]bool, 0, len(ports)),
 		c:      newCounters(len(ports)),
 		pub:    newCounters(len(ports)),
+		pin:    o.Pin,
+		cpu:    o.CPU,
+		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 	}
 	for s := range w.frames {
@@ -160,12 +178,41 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.c.publish(&w.pub)
 }
 
-// Run polls until Stop, on a locked OS thread. When there is nothing to do
-// it backs off (yield, then short sleeps) instead of spinning a core.
+// Start runs Run on a new goroutine and returns once its thread is
+// locked and, if Options.Pin asked for it, pinned. If pinning failed (a
+// CPU the process may not use) it returns why, and the worker does not
+// run (Stop still works).
+func (w *Worker) Start() error {
+	go w.Run()
+	<-w.ready
+	return w.pinErr
+}
+
+// Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
+// Options.Pin is set; it returns at once if that pinning fails (Start
+// reports why). When there is nothing to do it backs off (yield, then
+// short sleeps) instead of spinning a core. Call Run (or Start) once.
+//
+// On return it puts the thread's old CPU mask back before unlocking it, so
+// the runtime does not reuse a pinned thread for other goroutines; if the
+// kernel refused that, the thread stays locked and ends with the goroutine.
 func (w *Worker) Run() {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	defer close(w.done)
+	w.tid = threadID()
+	restore := func() bool { return true }
+	if w.pin {
+		restore, w.pinErr = pinThread(w.cpu)
+	}
+	close(w.ready)
+	defer close(w.done) // last: Stop returns with the thread restored
+	defer func() {
+		if w.pinErr != nil || restore() {
+			runtime.UnlockOSThread()
+		}
+	}()
+	if w.pinErr != nil {
+		return
+	}
 	idle := 0
 	for !w.stop.Load() {
 		if w.Poll() > 0 {

@@ -7,7 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -24,6 +27,7 @@ func benchCmd() *cobra.Command {
 		size       int
 		asJSON     bool
 		cpuprofile string
+		workers    string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -33,9 +37,21 @@ func benchCmd() *cobra.Command {
 The default scenario, ip4-forward, forwards 64-byte IPv4/UDP frames from a
 generator port to a sink port through the full Internet IPv4 table
 (901,899 prefixes, embedded), 16 next hops, random destinations drawn from
-the table, one worker. The figures: packets forwarded, Mpps, ns per packet,
-heap allocations per packet (0 is the goal), drops by stage/reason, and the
-time per stage (sampled on 1 poll in 16).
+the table. The figures: packets forwarded, Mpps, ns per packet, heap
+allocations per packet (0 is the goal), drops by stage/reason, and the time
+per stage (sampled on 1 poll in 16).
+
+--workers 1,2 measures each worker count in turn, in one process on the same
+table: with N workers, worker i polls its own generator queue and is pinned
+to the i-th CPU the process may use (unpinned, and said so, when N exceeds
+them). A single count prints one result as above; a list prints a table with
+a row per count (total and per-worker Mpps) and the speedup over the first
+count, and with --json one object:
+
+  {"scenario": "ip4-forward", "runs": [<one result object per count>],
+   "speedup": {"1": 1, "2": 1.96}}
+
+where speedup maps each count to its Mpps over the first count's.
 
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Args: cobra.NoArgs,
@@ -55,7 +71,14 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 				prog = os.Stderr
 			}
+			counts, err := parseWorkers(workers)
+			if err != nil {
+				return err
+			}
 			if scenario == "veth" {
+				if len(counts) != 1 || counts[0] != 1 {
+					return fmt.Errorf("--workers %s: the veth scenario runs one softnet worker; drop --workers", workers)
+				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				vr, err := bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Progress: prog})
@@ -68,16 +91,23 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				vr.Print(cmd.OutOrStdout())
 				return nil
 			}
-			res, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Progress: prog})
+			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog})
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
-				return enc.Encode(res)
+				if len(rep.Runs) == 1 {
+					return enc.Encode(rep.Runs[0])
+				}
+				return enc.Encode(rep)
 			}
-			printResult(out, res)
+			if len(rep.Runs) == 1 {
+				printResult(out, rep.Runs[0])
+			} else {
+				printScaling(out, rep)
+			}
 			return nil
 		},
 	}
@@ -87,6 +117,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2); ip4-forward only")
 	return cmd
 }
 
@@ -101,6 +132,8 @@ func printResult(w io.Writer, r *bench.Result) {
 	fmt.Fprintf(tw, "rate\t%.2f Mpps\n", r.Mpps)
 	fmt.Fprintf(tw, "cost\t%.1f ns/packet\n", r.NsPerPacket)
 	fmt.Fprintf(tw, "allocations\t%.3g per packet on the data path (%.3g in the whole process)\n", r.AllocsPerPacket, r.ProcessAllocsPerPacket)
+	fmt.Fprintf(tw, "pinning\t%s\n", pinning(r))
+	fmt.Fprintf(tw, "other load\t%.2f CPUs used by other processes during the run (steal %.2f)\n", r.OtherLoad, r.Steal)
 	tw.Flush()
 	fmt.Fprintln(w)
 	if len(r.Drops) == 0 {
@@ -123,4 +156,83 @@ func printResult(w io.Writer, r *bench.Result) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t\n", s.Name, s.Calls, s.Packets, s.PacketsPerCall, s.NsPerPacket)
 	}
 	tw.Flush()
+}
+
+// parseWorkers parses --workers: positive worker counts, comma-separated,
+// each at most once.
+func parseWorkers(s string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > bench.MaxWorkers {
+			return nil, fmt.Errorf("--workers %q: %q is not a worker count; give counts from 1 to %d separated by commas, e.g. --workers 1,2", s, f, bench.MaxWorkers)
+		}
+		if slices.Contains(counts, n) {
+			return nil, fmt.Errorf("--workers %q: %d is listed twice; give each count once", s, n)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
+}
+
+// pinning says where a run's workers ran.
+func pinning(r *bench.Result) string {
+	if len(r.CPUs) == 0 {
+		if r.Unpinned != "" {
+			return r.Unpinned
+		}
+		return "workers unpinned"
+	}
+	if len(r.CPUs) == 1 {
+		return fmt.Sprintf("the worker on CPU %d", r.CPUs[0])
+	}
+	return "worker i on the i-th of CPUs " + intList(r.CPUs, ",")
+}
+
+func intList(xs []int, sep string) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, sep)
+}
+
+// printScaling prints a run over several worker counts: the setup once,
+// then a row per count and the speedup over the first.
+func printScaling(w io.Writer, rep *bench.Report) {
+	r0 := rep.Runs[0]
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario\t%s\n", rep.Scenario)
+	fmt.Fprintf(tw, "packet size\t%d bytes\n", r0.PacketSize)
+	fmt.Fprintf(tw, "routes\t%d\n", r0.Routes)
+	fmt.Fprintf(tw, "duration\t%.2f s per count\n", r0.DurationS)
+	fmt.Fprintf(tw, "gomaxprocs\t%d\n", r0.GOMAXPROCS)
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workers\tCPUs\tMpps\tper worker\tns/pkt\tallocs/pkt\tdrops\tother load\tspeedup\t")
+	for _, r := range rep.Runs {
+		cpus := "unpinned"
+		if len(r.CPUs) > 0 {
+			cpus = intList(r.CPUs, ",")
+		}
+		per := make([]string, len(r.WorkerMpps))
+		for i, m := range r.WorkerMpps {
+			per[i] = strconv.FormatFloat(m, 'f', 2, 64)
+		}
+		var drops uint64
+		for _, d := range r.Drops {
+			drops += d
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%.1f\t%.3g\t%d\t%.2f\t%.2f×\t\n", r.Workers, cpus, r.Mpps,
+			strings.Join(per, " "), r.NsPerPacket, r.AllocsPerPacket, drops, r.OtherLoad, rep.Speedup[strconv.Itoa(r.Workers)])
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nother load: CPUs' worth of time other processes took during the run (a busy neighbour lowers the figures)")
+	for _, r := range rep.Runs {
+		if r.Unpinned != "" {
+			fmt.Fprintf(w, "\n%d workers: %s\n", r.Workers, r.Unpinned)
+		}
+	}
 }

@@ -6,7 +6,11 @@
 // measures the pipeline, not the generator. Queue takes a mutex per burst
 // and copies frames out on transmit: it is for tests, not benchmarks.
 //
-// Concurrency: a Gen or Sink is used by one worker; read its counters
-// after the worker stopped (or use the worker's published counters). A
-// Queue may be fed and drained by a test goroutine while a worker polls it.
+// Concurrency: a Gen or Sink has any number of queues, each used by one
+// worker (Recv on the queue the worker polls, Send on the worker's ID);
+// each queue's cursor and counters sit on their own cache lines, so
+// workers on different queues share no written line and the generator
+// scales with them. Read the counters after the workers stopped (or use
+// the workers' published counters). A Queue may be fed and drained by a
+// test goroutine while a worker polls it.
 package mem

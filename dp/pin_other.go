@@ -1,0 +1,24 @@
+//go:build !linux
+
+package dp
+
+import (
+	"errors"
+	"runtime"
+)
+
+// AllowedCPUs returns the CPUs the process may run on: without Linux's
+// affinity calls, 0 to runtime.NumCPU()-1.
+func AllowedCPUs() []int {
+	cpus := make([]int, runtime.NumCPU())
+	for i := range cpus {
+		cpus[i] = i
+	}
+	return cpus
+}
+
+func pinThread(cpu int) (func() bool, error) {
+	return nil, errors.New("pinning a worker to a CPU needs Linux; leave the worker unpinned")
+}
+
+func threadID() int { return 0 }
