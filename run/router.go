@@ -28,6 +28,9 @@ type Options struct {
 	// Logger receives start-up warnings (an MTU capped, a default MAC);
 	// nil: none.
 	Logger *slog.Logger
+	// Pin pins worker i to the i-th CPU the process may use (wrapping
+	// around), so each worker keeps a core and its caches.
+	Pin bool
 }
 
 // Router is a running router: its control plane, ports and workers.
@@ -41,7 +44,6 @@ type Router struct {
 
 	stop     chan struct{}
 	cpDone   chan struct{}
-	wg       sync.WaitGroup // workers
 	wg2      sync.WaitGroup // link watcher
 	stopOnce sync.Once
 	stopErr  error
@@ -148,8 +150,13 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q})
 		}
 	}
+	cpus := dp.AllowedCPUs()
 	for w := range workers {
-		r.workers = append(r.workers, dp.NewWorker(w, r.ctl.Config(), r.ports, rxq[w], dp.Options{PoolSize: o.PoolSize}))
+		do := dp.Options{PoolSize: o.PoolSize}
+		if o.Pin && len(cpus) > 0 {
+			do.Pin, do.CPU = true, cpus[w%len(cpus)]
+		}
+		r.workers = append(r.workers, dp.NewWorker(w, r.ctl.Config(), r.ports, rxq[w], do))
 	}
 	r.ctl.AttachWorkers(r.workers)
 	go func() {
@@ -158,12 +165,18 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}()
 	r.wg2.Add(1)
 	go r.watchLinks()
-	for _, w := range r.workers {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			w.Run()
-		}()
+	for i, w := range r.workers {
+		if err := w.Start(); err != nil {
+			// Nothing half-started: stop the workers already running and
+			// the control plane; the deferred rollback closes the ports.
+			for _, s := range r.workers[:i] {
+				s.Stop()
+			}
+			close(r.stop)
+			<-r.cpDone
+			r.wg2.Wait()
+			return nil, fmt.Errorf("worker %d: %w", i, err)
+		}
 	}
 	return r, nil
 }
@@ -228,7 +241,6 @@ func (r *Router) Stop() error {
 		for _, w := range r.workers {
 			w.Stop()
 		}
-		r.wg.Wait()
 		close(r.stop)
 		<-r.cpDone
 		r.wg2.Wait()

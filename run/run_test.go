@@ -153,12 +153,13 @@ func TestPcapReplay(t *testing.T) {
 	}
 }
 
-// TestMemTwoWorkers runs two workers over mem ports: the single-queue
-// ports are polled by worker 0, both workers may transmit.
+// TestMemTwoWorkers runs two pinned workers over mem ports: the
+// single-queue ports are polled by worker 0, both workers may transmit.
 func TestMemTwoWorkers(t *testing.T) {
 	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(twoPort, 2, "mem", "mem"))
 	n0 := runtime.NumGoroutine()
-	r, err := Start(cfg, Options{})
+	// Pinned: worker i on the i-th allowed CPU (wrapping round).
+	r, err := Start(cfg, Options{Pin: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ func runCmd() *cobra.Command {
 	var (
 		file     string
 		duration time.Duration
+		pin      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run -c FILE",
@@ -50,12 +51,13 @@ would and exits 1. Formats and examples: examples/*.yaml.`,
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{})
+			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "the config file (YAML)")
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
+	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
