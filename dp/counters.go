@@ -19,6 +19,14 @@ type Counters struct {
 	Punts, PuntFull, Injected uint64
 	Fragments                 uint64
 	Polls, BusyPolls, Batches uint64
+	// Livelocks counts polls at their budget while the ring kept
+	// filling: Recv filled the whole batch and the port (a
+	// port.Backlogger) still held at least a batch, no fewer frames than
+	// after the previous poll, for the third full poll in a row or more.
+	// The worker is not gaining on its input: it is at capacity and the
+	// NIC drops at the ring tail. A ring that filled during a pause of
+	// the worker's thread and then drains does not count.
+	Livelocks uint64
 
 	// Per interface (index = interface index).
 	RxPackets, RxBytes, TxPackets, TxBytes []uint64
@@ -87,6 +95,7 @@ func (c *Counters) publish(p *Counters) {
 	atomic.StoreUint64(&p.Polls, c.Polls)
 	atomic.StoreUint64(&p.BusyPolls, c.BusyPolls)
 	atomic.StoreUint64(&p.Batches, c.Batches)
+	atomic.StoreUint64(&p.Livelocks, c.Livelocks)
 	storeAll(p.RxPackets, c.RxPackets)
 	storeAll(p.RxBytes, c.RxBytes)
 	storeAll(p.TxPackets, c.TxPackets)
@@ -109,6 +118,7 @@ func (c *Counters) addFrom(p *Counters) {
 	c.Polls += atomic.LoadUint64(&p.Polls)
 	c.BusyPolls += atomic.LoadUint64(&p.BusyPolls)
 	c.Batches += atomic.LoadUint64(&p.Batches)
+	c.Livelocks += atomic.LoadUint64(&p.Livelocks)
 	for len(c.RxPackets) < len(p.RxPackets) {
 		c.RxPackets = append(c.RxPackets, 0)
 		c.RxBytes = append(c.RxBytes, 0)

@@ -31,6 +31,9 @@ type Worker struct {
 	punt   *Ring // worker -> control plane
 	inject *Ring // control plane -> worker
 
+	// Per receive queue, for Livelocks (see livelock).
+	ll []rxBacklog
+
 	// frames[s] is stage s's input vector. They are pointers into store
 	// so that a stage passing its whole vector to an empty next stage
 	// swaps two pointers instead of copying 256 (see pass).
@@ -110,6 +113,12 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	for s := range w.frames {
 		w.frames[s] = &w.store[s]
 	}
+	w.ll = make([]rxBacklog, len(rxq))
+	for i, q := range rxq {
+		if q.Iface < len(ports) {
+			w.ll[i].port, _ = ports[q.Iface].(port.Backlogger)
+		}
+	}
 	return w
 }
 
@@ -142,9 +151,12 @@ func (w *Worker) Poll() int {
 		w.run(cfg)
 	}
 	total := 0
-	for _, q := range w.rxq {
+	for i, q := range w.rxq {
 		in := w.frames[StageEthernetInput]
 		n := w.ports[q.Iface].Recv(q.Queue, in, w.pool)
+		if n < pkt.BatchSize {
+			w.ll[i].last, w.ll[i].streak = 0, 0
+		}
 		if n == 0 {
 			continue
 		}
@@ -152,6 +164,7 @@ func (w *Worker) Poll() int {
 		w.c.Batches++
 		if n == pkt.BatchSize {
 			w.c.BusyPolls++
+			w.livelock(i, q)
 		}
 		w.rxIf = uint16(q.Iface)
 		w.run(cfg)
@@ -160,6 +173,50 @@ func (w *Worker) Poll() int {
 		w.c.publish(&w.pub)
 	}
 	return total
+}
+
+// rxBacklog is a receive queue's state for Livelocks: its port as a
+// Backlogger (nil if it is not one), the backlog after its last poll if
+// that poll was full (else 0), and how many full polls in a row have left
+// at least a batch behind without the backlog shrinking.
+type rxBacklog struct {
+	port   port.Backlogger
+	last   int
+	streak int
+}
+
+// livelockStreak is how many polls in a row must leave the backlog
+// undiminished before they count as livelocks. A pause of the worker's
+// thread (a preemption, the hypervisor) fills the ring once, and the
+// first full poll after it finds the ring fuller than before; a ring
+// draining at below capacity then shrinks on every poll, unless another
+// pause strikes. Three in a row is sustained input above capacity, not
+// bad luck: about 30 µs of it at 256 frames per poll.
+const livelockStreak = 3
+
+// livelock is called after queue i's Recv filled a whole batch. It asks
+// the port for its backlog (one interface call per full poll, none per
+// packet) and counts a livelock when this is at least the
+// livelockStreak-th full poll in a row that left at least a batch behind
+// and no fewer frames than the one before (see Counters.Livelocks).
+func (w *Worker) livelock(i int, q RxQueue) {
+	s := &w.ll[i]
+	if s.port == nil {
+		return
+	}
+	n := s.port.Backlog(q.Queue)
+	switch {
+	case n < pkt.BatchSize:
+		s.streak = 0
+	case n >= s.last:
+		s.streak++
+	default:
+		s.streak = 1
+	}
+	s.last = n
+	if s.streak >= livelockStreak {
+		w.c.Livelocks++
+	}
 }
 
 // Process runs v, received on interface iface, through the graph on the

@@ -53,6 +53,15 @@ count, and with --json one object:
 
 where speedup maps each count to its Mpps over the first count's.
 
+--scenario overload measures the one-worker ip4-forward rate (the capacity),
+then feeds the same frames, with one ARP request for the router in 1024,
+through a 1024-slot receive ring filled at a fixed rate (0.5×, 1× and 2× the
+capacity, --duration each). Frames that find the ring full are dropped at its
+tail (ifq drops). Per run: offered and forwarded Mpps, ifq drops, livelocks
+(full polls while the ring kept filling), ARP requests offered, dropped at the
+ring, received and answered, drops by reason; and plateau, forwarded at 2×
+over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,6 +100,23 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				vr.Print(cmd.OutOrStdout())
 				return nil
 			}
+			if scenario == "overload" {
+				if len(counts) != 1 || counts[0] != 1 {
+					return fmt.Errorf("--workers %s: the overload scenario runs one worker; drop --workers", workers)
+				}
+				if size != 64 {
+					return fmt.Errorf("--size %d: the overload scenario uses 64-byte frames; drop --size", size)
+				}
+				rep, err := bench.RunOverload(bench.OverloadOptions{Duration: duration, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+				}
+				printOverload(cmd.OutOrStdout(), rep)
+				return nil
+			}
 			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog})
 			if err != nil {
 				return err
@@ -112,7 +138,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), veth (Linux vs softnet between network namespaces; root)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), veth (Linux vs softnet between network namespaces; root), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
@@ -234,5 +260,31 @@ func printScaling(w io.Writer, rep *bench.Report) {
 		if r.Unpinned != "" {
 			fmt.Fprintf(w, "\n%d workers: %s\n", r.Workers, r.Unpinned)
 		}
+	}
+}
+
+// printOverload prints the overload scenario: the capacity, a row per
+// offered load, and the plateau.
+func printOverload(w io.Writer, rep *bench.OverloadReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "scenario\t%s\n", rep.Scenario)
+	fmt.Fprintf(tw, "capacity\t%.2f Mpps (ip4-forward, 1 worker)\n", rep.CapacityMpps)
+	fmt.Fprintf(tw, "ring\t%d slots, one ARP request in %d frames\n", rep.Ring, rep.ARPEvery)
+	fmt.Fprintf(tw, "routes\t%d\n", rep.Routes)
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tanswered\tdrops\tother load\t")
+	for _, r := range rep.Runs {
+		var drops uint64
+		for _, d := range r.Drops {
+			drops += d
+		}
+		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
+			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRepliesSent, drops, r.OtherLoad)
+	}
+	tw.Flush()
+	if rep.Plateau > 0 {
+		fmt.Fprintf(w, "\nplateau %.3f (forwarded at 2× / at 1×; ≥ 0.95 is flat)\n", rep.Plateau)
 	}
 }
