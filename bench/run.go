@@ -187,7 +187,7 @@ func Run(o Options) (*Report, error) {
 		o.Scenario = "ip4-forward"
 	}
 	if o.Scenario != "ip4-forward" {
-		return nil, fmt.Errorf("unknown scenario %q: choose ip4-forward or veth (softnet bench --help)", o.Scenario)
+		return nil, fmt.Errorf("unknown scenario %q: choose ip4-forward, veth or overload (softnet bench --help)", o.Scenario)
 	}
 	if o.Duration <= 0 {
 		o.Duration = 5 * time.Second
