@@ -258,28 +258,26 @@ func (r *Router) freeAdj(a uint16) {
 }
 
 // SetInterfaceUp sets an interface's administrative state.
-func (r *Router) SetInterfaceUp(idx int, up bool) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if idx < 0 || idx >= len(r.ifaces) {
-		return fmt.Errorf("no interface %d", idx)
-	}
-	r.admin[idx] = up
-	r.setUp(idx)
-	return nil
-}
+func (r *Router) SetInterfaceUp(idx int, up bool) error { return r.setState(false, idx, up) }
 
 // SetLinkUp records an interface's link (operational) state, as its port
 // reports it: a device that went down or disappeared. The data plane sees
 // the interface up only when it is administratively up and its link is up;
 // meanwhile frames to and from it are dropped as iface-down.
-func (r *Router) SetLinkUp(idx int, up bool) error {
+func (r *Router) SetLinkUp(idx int, up bool) error { return r.setState(true, idx, up) }
+
+// setState sets an interface's link or administrative state.
+func (r *Router) setState(link bool, idx int, up bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if idx < 0 || idx >= len(r.ifaces) {
 		return fmt.Errorf("no interface %d", idx)
 	}
-	r.link[idx] = up
+	if link {
+		r.link[idx] = up
+	} else {
+		r.admin[idx] = up
+	}
 	r.setUp(idx)
 	return nil
 }
