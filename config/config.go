@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -158,11 +159,26 @@ func Check(path string) (*Config, []Table, error) {
 	if len(all) == 0 {
 		return c, tables, nil
 	}
-	sortErrors(all)
-	if len(all) > MaxErrors {
-		all = append(all[:MaxErrors], &Error{File: path, Msg: fmt.Sprintf("%d more errors not shown: fix the ones above first", len(all)-MaxErrors)})
+	// Merge the checks' lists: drop their "more errors" summaries, sort
+	// what is listed by position, and end with one summary of the rest.
+	more := 0
+	listed := all[:0]
+	for _, e := range all {
+		if e.More > 0 {
+			more += e.More
+		} else {
+			listed = append(listed, e)
+		}
 	}
-	return nil, nil, all
+	sortErrors(listed)
+	if len(listed) > MaxErrors {
+		more += len(listed) - MaxErrors
+		listed = listed[:MaxErrors]
+	}
+	if more > 0 {
+		listed = append(listed, moreErrors(path, more))
+	}
+	return nil, nil, listed
 }
 
 // Parse parses and validates a config. file names it in error messages
@@ -422,7 +438,7 @@ func (p *parser) number(n *yaml.Node, field, example string) float64 {
 		return 0
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if (n.Tag != "!!int" && n.Tag != "!!float") || err != nil || v < 0 {
+	if (n.Tag != "!!int" && n.Tag != "!!float") || err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		p.add(at(n), field, "%q is not a number >= 0 (write e.g. %s)", s, example)
 		return 0
 	}

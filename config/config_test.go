@@ -346,3 +346,50 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckMoreErrorsOnce: with more errors than MaxErrors from both the
+// parse and the host checks, Check lists MaxErrors in file order and ends
+// with exactly one summary line, whose count is what was left out.
+func TestCheckMoreErrorsOnce(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("interfaces:\n")
+	for i := range 25 {
+		fmt.Fprintf(&b, "  - {name: if%d, backend: afpacket, device: nosuchdev%d, addresses: [10.%d.0.300/24]}\n", i, i, i)
+	}
+	path := filepath.Join(t.TempDir(), "many.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Check(path)
+	es, ok := err.(Errors)
+	if !ok {
+		t.Fatalf("Check: %v", err)
+	}
+	summaries := 0
+	for i, e := range es {
+		if e.More > 0 {
+			summaries++
+			if i != len(es)-1 {
+				t.Errorf("summary at %d of %d, want last", i, len(es))
+			}
+		}
+	}
+	if summaries != 1 || len(es) != MaxErrors+1 {
+		t.Fatalf("%d errors listed with %d summaries, want %d and 1:\n%v", len(es), summaries, MaxErrors+1, err)
+	}
+	for i := 1; i < MaxErrors; i++ {
+		if es[i].Pos.Line < es[i-1].Pos.Line {
+			t.Fatalf("errors out of file order at %d: %v then %v", i, es[i-1], es[i])
+		}
+	}
+	if last := es[len(es)-1]; last.More < 5 {
+		t.Errorf("summary counts %d more, want at least 5 (25 bad addresses alone exceed %d)", last.More, MaxErrors)
+	}
+}
+
+func TestRateNaNRejected(t *testing.T) {
+	_, err := Parse("r.yaml", []byte("interfaces:\n  - {name: p0, backend: pcap, rx: in.pcap, rate: !!float .nan, addresses: [10.0.0.1/24]}\n"))
+	if err == nil || !strings.Contains(err.Error(), "rate") {
+		t.Fatalf("NaN rate accepted: %v", err)
+	}
+}

@@ -16,6 +16,9 @@ type Error struct {
 	Pos   Pos    // zero if the problem has no position (e.g. an unreadable file)
 	Field string // e.g. "interfaces[1].addresses[0]"; empty for the whole file
 	Msg   string // what is wrong and what to do about it
+	// More is set on the one summary line that says how many further
+	// errors were found but not listed.
+	More int
 }
 
 // Error formats the error as FILE:LINE:COL: FIELD: MSG, the form editors
@@ -86,7 +89,12 @@ func (c *errs) err() error {
 	}
 	if c.more > 0 {
 		out := append(Errors(nil), c.found...)
-		return append(out, &Error{File: c.file, Msg: fmt.Sprintf("%d more errors not shown: fix the ones above first", c.more)})
+		return append(out, moreErrors(c.file, c.more))
 	}
 	return c.found
+}
+
+// moreErrors is the summary line for n errors found but not listed.
+func moreErrors(file string, n int) *Error {
+	return &Error{File: file, More: n, Msg: fmt.Sprintf("%d more errors not shown: fix the ones above first", n)}
 }

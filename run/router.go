@@ -108,6 +108,10 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			ifc.mac = DefaultMAC(ic.Name)
 		}
 		switch {
+		case ic.MTU != 0 && ifc.opened.mtu != 0 && ic.MTU > ifc.opened.mtu:
+			// The device would refuse (or the peer drop) frames that big,
+			// silently: no ICMP "fragmentation needed" would ever be sent.
+			return nil, config.Errors{cfg.Errorf(ic.Field+".mtu", "%d is above the MTU of device %s (%d): lower it, or raise the device's (ip link set %s mtu %d)", ic.MTU, ic.Device, ifc.opened.mtu, ic.Device, ic.MTU)}
 		case ic.MTU != 0:
 			ifc.mtu = ic.MTU
 		case ifc.opened.mtu > config.MaxMTU:

@@ -12,8 +12,11 @@ need=()
 # want CMD PACKAGE: queue PACKAGE when CMD is not on PATH.
 want() { command -v "$1" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1 || need+=("$2"); }
 
-# gcc is needed by the race detector (cgo).
+# gcc and the C library headers are needed by the race detector (cgo);
+# Debian's gcc only recommends libc6-dev, which --no-install-recommends
+# would skip.
 want gcc gcc
+[ -e /usr/include/stdlib.h ] || need+=(libc6-dev)
 want git git
 want ip iproute2
 want ping iputils-ping

@@ -26,7 +26,7 @@ step "build (CGO_ENABLED=$CGO_ENABLED)"
 go build ./...
 
 step "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+unformatted=$(find . -name '*.go' -not -path './.git/*' -print0 | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then
 	echo "gofmt: these files need formatting (run gofmt -w):"
 	echo "$unformatted"
