@@ -135,7 +135,11 @@ func TestRunWorkers(t *testing.T) {
 		t.Fatalf("%d runs of %q, want 2 of ip4-forward", len(rep.Runs), rep.Scenario)
 	}
 	for i, r := range rep.Runs {
-		if r.Workers != i+1 || len(r.WorkerMpps) != i+1 || r.Packets == 0 || r.AllocsPerPacket != 0 || len(r.Drops) != 0 {
+		// allocs_per_packet comes from the process-wide malloc count, which
+		// the runtime and other tests' goroutines can bump now and then;
+		// an allocation per batch would show as at least 1/256 per packet.
+		// (TestForwardZeroAlloc proves exactly zero with AllocsPerRun.)
+		if r.Workers != i+1 || len(r.WorkerMpps) != i+1 || r.Packets == 0 || r.AllocsPerPacket > 1e-3 || len(r.Drops) != 0 {
 			t.Fatalf("run %d: %d workers, per worker %v, %d packets, %v allocs/packet, drops %v",
 				i, r.Workers, r.WorkerMpps, r.Packets, r.AllocsPerPacket, r.Drops)
 		}
