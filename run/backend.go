@@ -27,6 +27,25 @@ type PortStats struct {
 	Up          bool   // link up (always true for file and memory ports)
 	LastError   string // most recent I/O error, "" if none
 	KernelDrops uint64 // frames the kernel dropped before softnet saw them
+	// Port counts, by name (e.g. "rx-oversize", "tx-busy"): frames the
+	// port itself dropped or failed to send, and I/O errors. Only what the
+	// backend has; zero counts are left out.
+	PortDrops map[string]uint64
+}
+
+// portDrops builds PortStats.PortDrops from name/count pairs, leaving out
+// zeros (nil when all are zero, so a healthy port costs nothing).
+func portDrops(kv ...any) map[string]uint64 {
+	var m map[string]uint64
+	for i := 0; i+1 < len(kv); i += 2 {
+		if n := kv[i+1].(uint64); n > 0 {
+			if m == nil {
+				m = map[string]uint64{}
+			}
+			m[kv[i].(string)] = n
+		}
+	}
+	return m
 }
 
 // opener opens a port for an interface of the config; queues is the number

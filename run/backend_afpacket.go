@@ -20,7 +20,10 @@ func init() {
 			mtu:    p.MTU(),
 			stats: func() PortStats {
 				s := p.Stats()
-				return PortStats{Up: s.Up, LastError: s.LastError, KernelDrops: s.KernelDrops}
+				return PortStats{Up: s.Up, LastError: s.LastError, KernelDrops: s.KernelDrops,
+					PortDrops: portDrops("rx-oversize", s.RxOversize, "rx-csum-partial", s.RxCsumPartial,
+						"tx-ring-full", s.TxRingFull, "tx-busy", s.TxBusy, "tx-bad-length", s.TxBadLength,
+						"tx-down", s.TxDown, "errors", s.Errors)}
 			},
 			close: p.Close,
 		}, nil

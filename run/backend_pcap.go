@@ -16,7 +16,8 @@ func init() {
 			queues: 1, // the file is replayed on queue 0
 			stats: func() PortStats {
 				s := p.Stats()
-				return PortStats{Up: true, LastError: s.LastError}
+				return PortStats{Up: true, LastError: s.LastError,
+					PortDrops: portDrops("rx-skipped", s.Skipped, "errors", s.Errors)}
 			},
 			done:  p.Done,
 			flush: p.Flush,

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -157,6 +160,9 @@ func logChanges(log *slog.Logger, prev, cur []run.IfaceStatus) {
 		case c.LastError != "" && c.LastError != p.LastError:
 			log.Warn("interface error", "name", c.Name, "error", c.LastError)
 		}
+		if grown(p.PortDrops, c.PortDrops) {
+			log.Warn("port drops", "name", c.Name, "counts", c.PortDrops)
+		}
 		if c.KernelDrops > p.KernelDrops {
 			log.Warn("kernel drops", "name", c.Name, "new", c.KernelDrops-p.KernelDrops, "total", c.KernelDrops)
 		}
@@ -164,6 +170,16 @@ func logChanges(log *slog.Logger, prev, cur []run.IfaceStatus) {
 			log.Info("pcap replay done", "name", c.Name, "rx_packets", c.RxPackets)
 		}
 	}
+}
+
+// grown reports whether any port count in cur is above prev's.
+func grown(prev, cur map[string]uint64) bool {
+	for k, n := range cur {
+		if n > prev[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // printCounters prints the final counters: per interface, then drops by
@@ -175,6 +191,19 @@ func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", s.Name, s.RxPackets, s.RxBytes, s.TxPackets, s.TxBytes, s.KernelDrops)
 	}
 	tw.Flush()
+	// What the ports themselves dropped or failed to send (oversize
+	// frames, a full transmit ring, ...), only where there is any.
+	for _, s := range st {
+		if len(s.PortDrops) == 0 {
+			continue
+		}
+		names := slices.Sorted(maps.Keys(s.PortDrops))
+		var b strings.Builder
+		for _, n := range names {
+			fmt.Fprintf(&b, " %s %d", n, s.PortDrops[n])
+		}
+		fmt.Fprintf(w, "port %s:%s\n", s.Name, b.String())
+	}
 	fmt.Fprintln(w)
 	if c.TotalDrops() == 0 {
 		fmt.Fprintln(w, "drops: none")

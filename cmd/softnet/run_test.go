@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/run"
 )
 
@@ -204,12 +205,30 @@ func TestLogChanges(t *testing.T) {
 	logChanges(log, []run.IfaceStatus{down}, []run.IfaceStatus{up})
 	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{up})
 	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{drops})
+	oversize := up
+	oversize.PortDrops = map[string]uint64{"rx-oversize": 3}
+	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{oversize})
+	logChanges(log, []run.IfaceStatus{oversize}, []run.IfaceStatus{oversize}) // no growth: silent
 	want := `level=WARN msg="interface down" name=wan0 device=veth-r1 last_error="link down" kernel_drops=0
 level=INFO msg="interface up" name=wan0 device=veth-r1 kernel_drops=0
 level=WARN msg="interface error" name=wan0 error="ring full"
 level=WARN msg="kernel drops" name=wan0 new=7 total=7
+level=WARN msg="port drops" name=wan0 counts=map[rx-oversize:3]
 `
 	if buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+// TestPrintPortDrops: the ports' own drops are printed per interface,
+// only where there are any.
+func TestPrintPortDrops(t *testing.T) {
+	a := run.IfaceStatus{Name: "wan0"}
+	a.PortDrops = map[string]uint64{"tx-busy": 2, "rx-oversize": 5}
+	b := run.IfaceStatus{Name: "lan0"}
+	var out bytes.Buffer
+	printCounters(&out, []run.IfaceStatus{a, b}, dp.Counters{RxPackets: []uint64{0, 0}, RxBytes: []uint64{0, 0}, TxPackets: []uint64{0, 0}, TxBytes: []uint64{0, 0}})
+	if !strings.Contains(out.String(), "port wan0: rx-oversize 5 tx-busy 2\n") || strings.Contains(out.String(), "port lan0") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }
