@@ -266,6 +266,31 @@ func (r *Router) SetInterfaceUp(idx int, up bool) error { return r.setState(fals
 // meanwhile frames to and from it are dropped as iface-down.
 func (r *Router) SetLinkUp(idx int, up bool) error { return r.setState(true, idx, up) }
 
+// SetInterfaceMTU changes an interface's IPv4 MTU (the device's changed):
+// its adjacencies take it in the next snapshot, so larger packets are
+// fragmented, or answered with "fragmentation needed" when DF is set.
+func (r *Router) SetInterfaceMTU(idx, mtu int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return fmt.Errorf("no interface %d", idx)
+	}
+	if mtu < 68 || mtu > pkt.MaxFrame-hdr.EthernetLen-8 {
+		return fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", r.ifaces[idx].Name, mtu, pkt.MaxFrame-hdr.EthernetLen-8)
+	}
+	if r.ifaces[idx].MTU == mtu {
+		return nil
+	}
+	r.ifaces[idx].MTU = mtu
+	for i := range r.adj {
+		if a := &r.adj[i]; int(a.Iface) == idx && a.MTU != 0 {
+			a.MTU = uint16(mtu)
+		}
+	}
+	r.dirty = true
+	return nil
+}
+
 // setState sets an interface's link or administrative state.
 func (r *Router) setState(link bool, idx int, up bool) error {
 	r.mu.Lock()

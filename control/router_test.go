@@ -865,3 +865,32 @@ func TestRouterOriginatedKeepsTTL(t *testing.T) {
 		t.Fatalf("echo reply TTL %d to %08x, want 64 to host A", ip.TTL(), ip.Dst())
 	}
 }
+
+// TestRouterSetInterfaceMTU: after the egress MTU drops, a DF packet that
+// fit before gets "fragmentation needed" with the new MTU, and one without
+// DF is fragmented.
+func TestRouterSetInterfaceMTU(t *testing.T) {
+	l := newLab(t, true, true)
+	big := func(df bool) []byte {
+		return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteDst, hdr.ProtoUDP, 9, df, dptest.UDP(1, 2, 972))
+	}
+	l.Send(0, big(true))
+	one(t, l, 1, "1000-byte DF packet at MTU 1500")
+	if err := l.Router.SetInterfaceMTU(1, 576); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Router.SetInterfaceMTU(1, 40); err == nil {
+		t.Fatal("MTU 40 accepted")
+	}
+	l.Router.Publish()
+	l.Send(0, big(true))
+	f := one(t, l, 0, "fragmentation needed")
+	p := hdr.IPv4(f[hdr.EthernetLen:]).Payload()
+	if p[0] != hdr.ICMPv4DestUnreach || p[1] != hdr.ICMPv4FragNeeded || binary.BigEndian.Uint16(p[6:8]) != 576 {
+		t.Fatalf("want frag needed with MTU 576, got type %d code %d mtu %d", p[0], p[1], binary.BigEndian.Uint16(p[6:8]))
+	}
+	l.Send(0, big(false))
+	if out := l.Out(1); len(out) != 2 {
+		t.Fatalf("%d fragments, want 2", len(out))
+	}
+}

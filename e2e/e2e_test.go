@@ -152,6 +152,24 @@ func TestForwarding(t *testing.T) {
 		}
 	})
 
+	// The router follows its device's MTU: lower rb's, and a DF packet
+	// that no longer fits gets "fragmentation needed" with the new MTU
+	// (RFC 1191) from softnet, instead of vanishing in the kernel.
+	t.Run("mtu-change", func(t *testing.T) {
+		ctx := context.Background()
+		if _, err := netns.IP(ctx, "-n", topo.R, "link", "set", lab.DevRB, "mtu", "1200"); err != nil {
+			t.Fatal(err)
+		}
+		defer netns.IP(ctx, "-n", topo.R, "link", "set", lab.DevRB, "mtu", "1500")
+		var p lab.Ping
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+			if p = ping(t, topo.A, b, 1, "-M", "do", "-s", "1300"); strings.Contains(p.Output, "mtu = 1200") {
+				return
+			}
+		}
+		t.Fatalf("DF ping of 1328 bytes over a 1200-byte link: want \"Frag needed and DF set (mtu = 1200)\", got:\n%s", p.Output)
+	})
+
 	t.Run("iperf3-tcp", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -208,16 +209,20 @@ const linkPoll = 100 * time.Millisecond
 // watchLinks feeds each port's link state (a device down or deleted, and
 // back) into the control plane, so the data plane counts traffic to and
 // from a dead interface as iface-down rather than as transmit failures.
-// It reads port statistics only, never touches a ring.
+// Once a second it also follows each device's MTU, so packets larger than
+// a lowered MTU are fragmented or answered with "fragmentation needed"
+// instead of vanishing in the kernel. It reads port statistics and the
+// device list only, never touches a ring.
 func (r *Router) watchLinks() {
 	defer r.wg2.Done()
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
-	for i := range known {
-		known[i] = true
+	mtu := make([]int, len(r.ifaces))
+	for i, ifc := range r.ifaces {
+		known[i], mtu[i] = true, ifc.mtu
 	}
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-r.stop:
 			return
@@ -230,11 +235,32 @@ func (r *Router) watchLinks() {
 				_ = r.ctl.SetLinkUp(i, up)
 				changed = true
 			}
+			if tick%10 == 0 && ifc.opened.mtu != 0 && ifc.cfg.Device != "" {
+				if m := deviceMTU(ifc.cfg); m != 0 && m != mtu[i] && r.ctl.SetInterfaceMTU(i, m) == nil {
+					mtu[i] = m
+					changed = true
+				}
+			}
 		}
 		if changed {
 			r.ctl.Publish()
 		}
 	}
+}
+
+// deviceMTU is the MTU softnet should use on ic's device now: the device's,
+// no more than the config asks for or a buffer holds; 0 if the device
+// cannot be read (it is gone: the link watcher handles that).
+func deviceMTU(ic *config.Interface) int {
+	d, err := net.InterfaceByName(ic.Device)
+	if err != nil || d.MTU < config.MinMTU {
+		return 0
+	}
+	m := min(d.MTU, config.MaxMTU)
+	if ic.MTU != 0 {
+		m = min(m, ic.MTU)
+	}
+	return m
 }
 
 // Stop stops the workers, then the control plane, then flushes and closes
