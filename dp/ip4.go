@@ -259,15 +259,22 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4NoRoom)
 			continue
 		}
-		eth := b.EthAt(start)
-		*(*[12]byte)(eth[:12]) = adj.Rewrite
-		eth[12], eth[13] = 0x08, 0x00
-		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
-		b.OutPort = adj.Iface
+		writeL2(b, adj, start, l3len)
 		in.B[k] = b
 		k++
 	}
 	w.pass(StageIP4Rewrite, StageInterfaceOutput, k)
+}
+
+// writeL2 writes adj's Ethernet header at start (just in front of the
+// l3len-byte IPv4 packet), makes it the frame and sets the egress
+// interface. Small enough to inline into rewriteFast's call-free loop.
+func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
+	eth := b.EthAt(start)
+	*(*[12]byte)(eth[:12]) = adj.Rewrite
+	eth[12], eth[13] = 0x08, 0x00
+	b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
+	b.OutPort = adj.Iface
 }
 
 // rewriteFast rewrites packets from in.B[i:] while their adjacency is
@@ -285,11 +292,7 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			return i, k
 		}
 		hdr.IPv4(b.L3Head()[:]).DecTTL()
-		eth := b.EthAt(start)
-		*(*[12]byte)(eth[:12]) = adj.Rewrite
-		eth[12], eth[13] = 0x08, 0x00
-		b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
-		b.OutPort = adj.Iface
+		writeL2(b, adj, start, l3len)
 		in.B[k] = b
 		k++
 	}
