@@ -24,6 +24,17 @@ type IfaceConfig struct {
 	MTU   int            // IPv4 MTU; default 1500
 	Addrs []netip.Prefix // IPv4 addresses with their subnet lengths
 	Down  bool           // administratively down
+
+	// A VLAN sub-interface names its Parent, a port interface added
+	// before it, and carries the 802.1Q tag VLAN (1..4094); for QinQ
+	// (802.1ad) also the outer tag OuterVLAN with TPID (default 0x88A8;
+	// 0x8100 and 0x9100 are allowed). It has its parent's MAC (MAC must
+	// be zero or equal to it) and by default its parent's MTU minus the
+	// tag bytes, which is also its maximum. See AddInterface.
+	Parent    string
+	VLAN      int
+	OuterVLAN int
+	TPID      uint16
 }
 
 // Options tune a Router.
@@ -62,11 +73,12 @@ type Router struct {
 	adjRefs []int // routes pointing at each adjacency
 	adjFree []uint16
 	local   uint16
-	drop    uint16   // blackhole
-	admin   []bool   // per interface: administratively up
-	link    []bool   // per interface: link up, as the port reports
-	glean   []uint16 // per interface
-	bcast   []uint16 // per interface
+	drop    uint16          // blackhole
+	admin   []bool          // per interface: administratively up
+	link    []bool          // per interface: link up, as the port reports
+	glean   []uint16        // per interface
+	bcast   []uint16        // per interface
+	vlans   []*dp.VLANTable // per port interface: its published VLAN table (copy on write)
 	nbrAdj  map[neigh.Key]uint16
 	host    map[neigh.Key]bool // neighbours whose /32 host route we installed
 	static  statics            // configured routes, as opposed to the router's own (replace.go)
@@ -159,12 +171,25 @@ func (r *Router) allocAdj(a dp.Adj) (uint16, error) {
 	return uint16(len(r.adj) - 1), nil
 }
 
-// AddInterface adds an interface and returns its index, which is also the
-// index of its port. It installs a local /32 for each address, the
-// connected subnet (glean), and its broadcast addresses.
+// AddInterface adds an interface and returns its index. It installs a
+// local /32 for each address, the connected subnet (glean), and its
+// broadcast addresses.
+//
+// Port interfaces come first, in the order of their ports: a port
+// interface's index is its port's. A VLAN sub-interface (c.Parent set) can
+// be added at any time, also while workers run: its VLAN table entry and
+// routes are in the next published snapshot (Publish, or the service
+// loop), and the workers grow their counters when they load it.
 func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var vlan dp.Iface
+	if c.Parent != "" || c.VLAN != 0 || c.OuterVLAN != 0 || c.TPID != 0 {
+		var err error
+		if vlan, err = r.checkVLAN(&c); err != nil {
+			return 0, err
+		}
+	}
 	if c.MTU == 0 {
 		c.MTU = 1500
 	}
@@ -175,7 +200,11 @@ func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 		return 0, fmt.Errorf("interface %s: MAC %x is not a unicast address", c.Name, c.MAC)
 	}
 	idx := len(r.ifaces)
-	ifc := dp.Iface{Name: c.Name, MAC: c.MAC, MTU: c.MTU, Up: !c.Down}
+	if slices.ContainsFunc(r.ifaces, func(f dp.Iface) bool { return f.Name == c.Name }) {
+		return 0, fmt.Errorf("interface %s: the name is taken: choose another", c.Name)
+	}
+	ifc := vlan
+	ifc.Name, ifc.MAC, ifc.MTU, ifc.Up = c.Name, c.MAC, c.MTU, !c.Down
 	for _, p := range c.Addrs {
 		if !p.Addr().Is4() {
 			return 0, fmt.Errorf("interface %s: address %v is not IPv4", c.Name, p)
@@ -246,6 +275,9 @@ func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 			return 0, err
 		}
 	}
+	if ifc.TagLen != 0 {
+		r.setVLANEntry(idx)
+	}
 	r.dirty = true
 	return idx, nil
 }
@@ -278,8 +310,26 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 	if mtu < 68 || mtu > pkt.MaxFrame-hdr.EthernetLen-8 {
 		return fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", r.ifaces[idx].Name, mtu, pkt.MaxFrame-hdr.EthernetLen-8)
 	}
+	if ifc := &r.ifaces[idx]; ifc.TagLen != 0 {
+		if limit := r.ifaces[ifc.Parent].MTU - int(ifc.TagLen); mtu > limit {
+			return fmt.Errorf("interface %s: MTU %d is above its parent %s's MTU minus its %d tag bytes (%d): lower it, or raise the parent's", ifc.Name, mtu, r.ifaces[ifc.Parent].Name, ifc.TagLen, limit)
+		}
+	}
+	r.setMTU(idx, mtu)
+	// A lowered port MTU lowers its sub-interfaces' with it: their tagged
+	// frames must still fit the port.
+	for i := range r.ifaces {
+		if ifc := &r.ifaces[i]; ifc.TagLen != 0 && int(ifc.Parent) == idx && ifc.MTU > mtu-int(ifc.TagLen) {
+			r.setMTU(i, mtu-int(ifc.TagLen))
+		}
+	}
+	return nil
+}
+
+// setMTU sets interface idx's MTU and its adjacencies'. Caller holds mu.
+func (r *Router) setMTU(idx, mtu int) {
 	if r.ifaces[idx].MTU == mtu {
-		return nil
+		return
 	}
 	r.ifaces[idx].MTU = mtu
 	for i := range r.adj {
@@ -288,7 +338,6 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 		}
 	}
 	r.dirty = true
-	return nil
 }
 
 // setState sets an interface's link or administrative state.
@@ -310,6 +359,9 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 func (r *Router) setUp(idx int) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
+		if r.ifaces[idx].TagLen != 0 {
+			r.setVLANEntry(idx) // the entry carries dp.VLANDown
+		}
 		r.dirty = true
 	}
 }
@@ -528,7 +580,8 @@ func (r *Router) refreshAdj(k neigh.Key) {
 		return
 	}
 	ifc := &r.ifaces[k.Iface]
-	adj := dp.Adj{Kind: dp.AdjIncomplete, Iface: uint16(k.Iface), MTU: uint16(ifc.MTU), Addr: u32(k.Addr)}
+	adj := dp.Adj{Kind: dp.AdjIncomplete, Iface: uint16(k.Iface), MTU: uint16(ifc.MTU), Addr: u32(k.Addr),
+		Tags: ifc.Tags, TagLen: ifc.TagLen}
 	if e := r.neigh.Get(k); e != nil {
 		switch e.State {
 		case neigh.Reachable, neigh.Stale, neigh.Static:
@@ -590,6 +643,7 @@ func (r *Router) publish() {
 		FIB:       r.fib.Snapshot(),
 		Adj:       slices.Clone(r.adj),
 		Ifaces:    ifaces,
+		VLANs:     slices.Clone(r.vlans),
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 	})
@@ -834,15 +888,19 @@ func (r *Router) arpRequest(w *dp.Worker, k neigh.Key, to *[6]byte) {
 	if src == 0 {
 		src = ifc.Addr
 	}
-	f := make([]byte, 60) // minimum Ethernet frame, zero padded
+	// Minimum Ethernet frame, zero padded; a sub-interface's tags come on
+	// top (IEEE 802.1Q: a tagged frame's minimum is 4 bytes more).
+	tl := int(ifc.TagLen)
+	f := make([]byte, 60+tl)
 	if to != nil {
 		copy(f[0:6], to[:])
 	} else {
 		copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	}
 	copy(f[6:12], ifc.MAC[:])
-	binary.BigEndian.PutUint16(f[12:], hdr.EtherTypeARP)
-	a := hdr.ARP(f[hdr.EthernetLen:])
+	copy(f[12:12+tl], ifc.TagBytes())
+	binary.BigEndian.PutUint16(f[12+tl:], hdr.EtherTypeARP)
+	a := hdr.ARP(f[hdr.EthernetLen+tl:])
 	binary.BigEndian.PutUint16(a[0:], 1)      // Ethernet
 	binary.BigEndian.PutUint16(a[2:], 0x0800) // IPv4
 	a[4], a[5] = 6, 4

@@ -35,13 +35,18 @@ const (
 // Adj is one adjacency: what to do with packets whose FIB next-hop index
 // is its index in Config.Adj. For AdjForward it holds the ready-made
 // Ethernet addresses (destination then source) that ip4-rewrite copies in
-// front of the IPv4 header, as VPP does.
+// front of the IPv4 header, as VPP does; for a VLAN sub-interface also its
+// tags (see writeL2).
 type Adj struct {
 	Kind    AdjKind
+	TagLen  uint8  // bytes of Tags in use: 0, 4 (802.1Q) or 8 (QinQ)
 	Iface   uint16 // egress interface
 	MTU     uint16 // egress IPv4 MTU
 	Rewrite [12]byte
-	Addr    uint32 // the neighbour's IPv4 address (gateway or host), for resolution
+	// Tags are the egress interface's VLAN tags in wire order,
+	// right-aligned: the last TagLen bytes (see Iface.Tags).
+	Tags [8]byte
+	Addr uint32 // the neighbour's IPv4 address (gateway or host), for resolution
 }
 
 // Iface is the data plane's view of one interface.
@@ -53,6 +58,28 @@ type Iface struct {
 	// Addrs are the interface's IPv4 addresses with their prefix lengths.
 	Addrs []IfaceAddr
 	Up    bool
+
+	// A VLAN sub-interface (VLAN != 0) receives and transmits on the port
+	// of interface Parent, a port's own interface, with the same MAC. It
+	// carries one 802.1Q tag VLAN, or for QinQ the outer tag OuterVLAN
+	// (TPID, 0x88A8 if zero) around the inner 0x8100 tag VLAN. Tags and
+	// TagLen are those tags in wire order, right-aligned in Tags (set by
+	// SetTags). All zero for a port's own interface.
+	Parent    uint16
+	VLAN      uint16
+	OuterVLAN uint16
+	TPID      uint16
+	TagLen    uint8
+	Tags      [8]byte
+}
+
+// PortOf returns the index of the port interface i transmits on: i itself,
+// or a sub-interface's parent.
+func (c *Config) PortOf(i int) int {
+	if i < len(c.Ifaces) && c.Ifaces[i].TagLen != 0 {
+		return int(c.Ifaces[i].Parent)
+	}
+	return i
 }
 
 // IfaceAddr is one address of an interface.
@@ -69,7 +96,10 @@ type IfaceAddr struct {
 type Config struct {
 	FIB    *fib.Snapshot
 	Adj    []Adj   // index = FIB next-hop index; Adj[0] is AdjNone
-	Ifaces []Iface // index = interface (port) index
+	Ifaces []Iface // index = interface index: ports first, then VLAN sub-interfaces
+	// VLANs demuxes tagged frames: index = port interface index; nil (or
+	// short) for ports with no sub-interfaces. See VLANTable.
+	VLANs []*VLANTable
 
 	// ICMP error rate limit per worker: a token bucket refilled at
 	// ICMPRate tokens per second up to ICMPBurst.

@@ -135,7 +135,9 @@ func (c *Counters) addFrom(p *Counters) {
 func Sum(workers []*Worker) Counters {
 	var c Counters
 	for _, w := range workers {
+		w.pubMu.Lock() // the per-interface slices may be replaced (grow)
 		c.addFrom(&w.pub)
+		w.pubMu.Unlock()
 	}
 	return c
 }

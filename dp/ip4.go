@@ -254,7 +254,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		if b.Flags&pkt.FlagLocal == 0 {
 			hdr.IPv4(h[:]).DecTTL()
 		}
-		start := int(b.Off) + int(b.L3) - hdr.EthernetLen
+		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
 		if start < 0 {
 			w.drop(b, IP4NoRoom)
 			continue
@@ -267,13 +267,24 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 }
 
 // writeL2 writes adj's Ethernet header at start (just in front of the
-// l3len-byte IPv4 packet), makes it the frame and sets the egress
-// interface. Small enough to inline into rewriteFast's call-free loop.
+// l3len-byte IPv4 packet: start is L3 minus 14 minus adj.TagLen), makes it
+// the frame and sets the egress interface. Small enough to inline into
+// rewriteFast's call-free loop.
+//
+// Tagged or not, it is the same three fixed-size stores, so a VLAN costs
+// no branch: the 8 tag bytes (right-aligned in adj.Tags) end just before
+// the EtherType; then the 12 address bytes at start cover whatever of
+// them is not a tag (for 4 bytes of tags, their first 4; untagged, all 8);
+// then the EtherType. The bytes below start that the tag store may touch
+// are headroom (start >= 0, so L3 >= 14 and L3-10 >= 0).
 func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
-	eth := b.EthAt(start)
-	*(*[12]byte)(eth[:12]) = adj.Rewrite
-	eth[12], eth[13] = 0x08, 0x00
-	b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
+	raw := b.Raw()
+	l3 := int(b.Off) + int(b.L3)
+	*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
+	*(*[12]byte)(raw[start : start+12]) = adj.Rewrite
+	raw[l3-2], raw[l3-1] = 0x08, 0x00
+	l2 := hdr.EthernetLen + int(adj.TagLen)
+	b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 	b.OutPort = adj.Iface
 }
 
@@ -287,7 +298,7 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 		b := in.B[i]
 		adj := &adjs[b.NH]
 		l3len := int(b.Len) - int(b.L3)
-		start := int(b.Off) + int(b.L3) - hdr.EthernetLen
+		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
 		if adj.Kind != AdjForward || l3len > int(adj.MTU) || b.Flags&pkt.FlagLocal != 0 || start < 0 {
 			return i, k
 		}

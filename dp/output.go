@@ -83,19 +83,19 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 				ok = false
 				break
 			}
-			f := nb.Reset(hdr.EthernetLen + len(h) + size)
-			copy(f[:12], adj.Rewrite[:])
-			f[12], f[13] = 0x08, 0x00
-			copy(f[hdr.EthernetLen:], h)
-			copy(f[hdr.EthernetLen+len(h):], payload[pos:pos+size])
-			fip := hdr.IPv4(f[hdr.EthernetLen:])
+			l2 := hdr.EthernetLen + int(adj.TagLen)
+			f := nb.Reset(l2 + len(h) + size)
+			adj.PutL2(f, hdr.EtherTypeIPv4)
+			copy(f[l2:], h)
+			copy(f[l2+len(h):], payload[pos:pos+size])
+			fip := hdr.IPv4(f[l2:])
 			fip.SetVersionIHL(len(h))
 			fip.SetTotalLen(len(h) + size)
 			last := pos+size == len(payload)
 			fip.SetFlagsFrag(false, !last || mf, base+uint16(pos/8))
 			fip.SetChecksum(0)
 			fip.SetChecksum(fip.ComputeChecksum())
-			nb.L3, nb.InPort, nb.OutPort, nb.Flags = hdr.EthernetLen, b.InPort, adj.Iface, b.Flags
+			nb.L3, nb.InPort, nb.OutPort, nb.Flags = uint16(l2), b.InPort, adj.Iface, b.Flags
 			out := w.frames[StageInterfaceOutput]
 			if out.N == pkt.BatchSize {
 				w.interfaceOutput(cfg, out)
@@ -114,11 +114,13 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 	in.N = 0
 }
 
-// interfaceOutput sorts packets by egress interface and transmits each
-// interface's vector with one Send.
+// interfaceOutput sorts packets by egress port and transmits each port's
+// vector with one Send.
 //
-// interface-output: counts packets and bytes per interface, drops packets
-// for interfaces that are down or whose transmit ring is full.
+// interface-output: a packet's OutPort is its egress interface; a VLAN
+// sub-interface's packets (already tagged by ip4-rewrite) leave by its
+// parent's port. Counts packets and bytes per interface, drops packets for
+// interfaces that are down or whose transmit ring is full.
 //   - Next: the port (which takes ownership), drop.
 func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	if w.upOf != cfg {
@@ -135,9 +137,11 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 				break
 			}
 		}
-		if same && o < len(w.up) && w.up[o] && w.tx[o].N == 0 {
-			w.send(o, in)
-			return
+		if same && o < len(w.up) && w.up[o] {
+			if p := int(w.portOf[o]); w.tx[p].N == 0 {
+				w.send(p, in)
+				return
+			}
 		}
 	}
 	for _, b := range in.B[:in.N] {
@@ -146,47 +150,102 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			w.drop(b, OutIfaceDown)
 			continue
 		}
-		t := &w.tx[o]
+		p := int(w.portOf[o])
+		t := &w.tx[p]
 		if t.N == pkt.BatchSize {
-			w.flush(o)
+			w.flush(p)
 		}
 		t.B[t.N] = b
 		t.N++
 	}
 	in.N = 0
-	for o := range w.tx {
-		if w.tx[o].N > 0 {
-			w.flush(o)
+	for p := range w.tx {
+		if w.tx[p].N > 0 {
+			w.flush(p)
 		}
 	}
 }
 
-// syncUp caches which interfaces are up in cfg, sized to the worker's
-// ports, so interface-output reads one bool per packet.
+// syncUp caches, per interface of cfg, whether it can transmit (it is up,
+// and so is its parent port, which this worker has) and the port it
+// transmits on, so interface-output reads a bool and an index per packet.
+// It also grows the per-interface counters to cfg's interfaces. It runs
+// once per new config.
 func (w *Worker) syncUp(cfg *Config) {
-	w.up = w.up[:0]
-	for o := range w.tx {
-		w.up = append(w.up, o < len(cfg.Ifaces) && cfg.Ifaces[o].Up)
+	w.up, w.portOf = w.up[:0], w.portOf[:0]
+	for o := range cfg.Ifaces {
+		p := cfg.PortOf(o)
+		up := p < len(w.tx) && cfg.Ifaces[o].Up && cfg.Ifaces[p].Up
+		if !up {
+			p = 0
+		}
+		w.up = append(w.up, up)
+		w.portOf = append(w.portOf, uint16(p))
 	}
+	w.grow(len(cfg.Ifaces))
 	w.upOf = cfg
 }
 
-// flush sends interface o's transmit vector.
-func (w *Worker) flush(o int) { w.send(o, &w.tx[o]) }
+// grow makes the per-interface counters at least n long. The published
+// copy's slices are replaced under pubMu (see Sum); the elements already
+// counted keep their values.
+func (w *Worker) grow(n int) {
+	if len(w.c.RxPackets) >= n {
+		return
+	}
+	g := func(s []uint64) []uint64 {
+		t := lineSlice(n)
+		copy(t, s)
+		return t
+	}
+	c := &w.c
+	c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes = g(c.RxPackets), g(c.RxBytes), g(c.TxPackets), g(c.TxBytes)
+	w.pubMu.Lock()
+	p := &w.pub
+	// The worker is the only writer of pub's elements, so a plain copy of
+	// the old values is safe here; readers hold pubMu.
+	p.RxPackets, p.RxBytes, p.TxPackets, p.TxBytes = g(p.RxPackets), g(p.RxBytes), g(p.TxPackets), g(p.TxBytes)
+	w.pubMu.Unlock()
+}
 
-// send transmits t on interface o and counts it; the port takes the
-// buffers and empties t.
-func (w *Worker) send(o int, t *pkt.Batch) {
+// flush sends port p's transmit vector.
+func (w *Worker) flush(p int) { w.send(p, &w.tx[p]) }
+
+// send transmits t on port p and counts it per egress interface; the port
+// takes the buffers and empties t. A vector of one interface is counted in
+// one addition; a mixed one (a port's own packets and its sub-interfaces')
+// per packet, for the first frames the port sent (a ring takes a prefix).
+func (w *Worker) send(p int, t *pkt.Batch) {
 	n := t.N
+	if n == 0 {
+		return
+	}
 	var bytes uint64
+	o := t.B[0].OutPort
+	mixed := false
 	for _, b := range t.B[:n] {
 		bytes += uint64(b.Len)
+		mixed = mixed || b.OutPort != o
 	}
-	sent := w.ports[o].Send(w.ID, t, w.pool)
-	w.c.TxPackets[o] += uint64(sent)
-	if sent == n {
-		w.c.TxBytes[o] += bytes
-	} else {
+	if mixed {
+		for i, b := range t.B[:n] {
+			w.txOut[i], w.txLen[i] = b.OutPort, b.Len
+		}
+	}
+	sent := w.ports[p].Send(w.ID, t, w.pool)
+	switch {
+	case mixed:
+		for i := range sent {
+			w.c.TxPackets[w.txOut[i]]++
+			w.c.TxBytes[w.txOut[i]] += uint64(w.txLen[i])
+		}
+	case int(o) < len(w.c.TxPackets):
+		w.c.TxPackets[o] += uint64(sent)
+		if sent == n {
+			w.c.TxBytes[o] += bytes
+		}
+	}
+	if sent < n {
 		w.c.Drops[OutTxFull] += uint64(n - sent)
 	}
 }

@@ -18,6 +18,13 @@ const (
 	EtherIPv6
 	EtherIfaceDown
 
+	// ethernet-input, VLAN demux (IEEE 802.1Q)
+	VLANUnknown
+	VLANReserved
+	VLANStackedPriority
+	VLANTooDeep
+	VLANTruncated
+
 	// arp-input
 	ARPMalformed
 	ARPNotForUs
@@ -90,7 +97,13 @@ var reasons = [NumReasons]reasonInfo{
 	EtherUnknownType: {StageEthernetInput, "unknown-ethertype", "EtherType not handled (not IPv4 or ARP)"},
 	EtherVLAN:        {StageEthernetInput, "vlan-tagged", "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
 	EtherIPv6:        {StageEthernetInput, "ip6-unsupported", "IPv6 is not forwarded yet"},
-	EtherIfaceDown:   {StageEthernetInput, "iface-down", "frame received on an interface that is administratively down"},
+	EtherIfaceDown:   {StageEthernetInput, "iface-down", "frame received on an interface (or VLAN sub-interface) that is down"},
+
+	VLANUnknown:         {StageEthernetInput, "vlan-unknown", "VLAN tag (or outer/inner pair) with no sub-interface on the receiving port"},
+	VLANReserved:        {StageEthernetInput, "vlan-reserved", "VID 4095, reserved by IEEE 802.1Q: never a VLAN"},
+	VLANStackedPriority: {StageEthernetInput, "vlan-stacked-priority", "VID 0 (priority tag) behind another tag, or a tag behind a priority tag"},
+	VLANTooDeep:         {StageEthernetInput, "vlan-too-deep", "more VLAN tags than the sub-interface is configured with"},
+	VLANTruncated:       {StageEthernetInput, "vlan-truncated", "frame ends inside a VLAN tag"},
 
 	ARPMalformed: {StageARPInput, "malformed", "not an Ethernet/IPv4 ARP request or reply, or truncated"},
 	ARPNotForUs:  {StageARPInput, "not-for-us", "ARP target address is not one of the interface's addresses"},

@@ -2,6 +2,7 @@ package dp
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,10 +43,17 @@ type Worker struct {
 	tx     []pkt.Batch // per interface
 	rxIf   uint16      // interface of the batch in ethernet-input
 	up     []bool      // per interface: up in upOf (see syncUp)
+	portOf []uint16    // per interface: the port it transmits on, in upOf
 	upOf   *Config
+	txOut  [pkt.BatchSize]uint16 // scratch for send: each packet's interface
+	txLen  [pkt.BatchSize]uint16 // and length
 
 	c   Counters // private, plain increments
 	pub Counters // published copy, atomic stores and loads
+	// pubMu guards pub's per-interface slice headers, which the worker
+	// replaces when a config brings more interfaces (see grow); never
+	// taken per packet or per batch.
+	pubMu sync.Mutex
 
 	polls  uint64
 	sample bool // time the stages of this poll
@@ -456,7 +464,7 @@ func (w *Worker) drainInject() int {
 		if b == nil {
 			break
 		}
-		if int(m.Iface) >= len(w.ports) || m.Len < 14 {
+		if m.Len < 14 { // m.Iface is checked by the stages against the config
 			w.pool.Put(b)
 			w.inject.Release()
 			continue
