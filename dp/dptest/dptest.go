@@ -45,7 +45,25 @@ type Options struct {
 	MTU1     int  // MTU of if1 (default 1500)
 	ICMPRate int  // default 1000 per second
 	Burst    int  // default 100
+	// VLANs adds the VLAN sub-interfaces (see the Sub* variables) with a
+	// static neighbour each.
+	VLANs bool
 }
+
+// The VLAN sub-interfaces Options.VLANs adds, after if0 and if1:
+//
+//	2 if0.100   VLAN 100 on if0                 10.0.100.1/24, host 10.0.100.2 (HostAMAC)
+//	3 if0.10.20 QinQ 0x88a8 10 / 20 on if0      10.0.120.1/24, host 10.0.120.2 (HostAMAC)
+//	4 if1.200   VLAN 200 on if1                 10.0.200.1/24, host 10.0.200.2 (HostBMAC)
+var (
+	SubAddr = [3]netip.Addr{netip.MustParseAddr("10.0.100.1"), netip.MustParseAddr("10.0.120.1"), netip.MustParseAddr("10.0.200.1")}
+	SubHost = [3]netip.Addr{netip.MustParseAddr("10.0.100.2"), netip.MustParseAddr("10.0.120.2"), netip.MustParseAddr("10.0.200.2")}
+	SubCfg  = [3]control.IfaceConfig{
+		{Name: "if0.100", Parent: "if0", VLAN: 100},
+		{Name: "if0.10.20", Parent: "if0", VLAN: 20, OuterVLAN: 10},
+		{Name: "if1.200", Parent: "if1", VLAN: 200},
+	}
+)
 
 // Lab is a router with two queue ports and a manual clock.
 type Lab struct {
@@ -89,6 +107,22 @@ func New(t testing.TB, o Options) *Lab {
 	}
 	if err := l.Router.AddRoute(Remote, HostB); err != nil {
 		t.Fatal(err)
+	}
+	if o.VLANs {
+		for i, c := range SubCfg {
+			c.Addrs = []netip.Prefix{netip.PrefixFrom(SubAddr[i], 24)}
+			idx, err := l.Router.AddInterface(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mac := HostAMAC
+			if c.Parent == "if1" {
+				mac = HostBMAC
+			}
+			if err := l.Router.AddNeighbor(idx, SubHost[i], mac); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	l.Router.Publish()
 	l.Ports = [2]*mem.Queue{mem.NewQueue("if0"), mem.NewQueue("if1")}
@@ -201,3 +235,21 @@ func ARPFrame(op uint16, dstMAC, senderMAC [6]byte, sender netip.Addr, targetMAC
 
 // Broadcast is the Ethernet broadcast address.
 var Broadcast = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// Tag returns f with VLAN tags inserted after the MAC addresses, each a
+// TPID and a TCI (outermost first).
+func Tag(f []byte, tags ...uint16) []byte {
+	out := append([]byte(nil), f[:12]...)
+	for _, t := range tags {
+		out = binary.BigEndian.AppendUint16(out, t)
+	}
+	return append(out, f[12:]...)
+}
+
+// Untag returns f without n tags (4 bytes each) after the MAC addresses.
+func Untag(f []byte, n int) []byte {
+	if len(f) < 12+4*n {
+		return f
+	}
+	return append(append([]byte(nil), f[:12]...), f[12+4*n:]...)
+}
