@@ -51,7 +51,8 @@ type Forward struct {
 	Routes  int
 
 	frames  [][]byte
-	in, out int // interface indexes
+	in, out int // port interface indexes
+	txIf    int // the interface the packets leave by (out, or a VLAN of it)
 }
 
 // NewForward builds the ip4-forward topology with routes to prefixes (each
@@ -78,7 +79,7 @@ func NewForward(prefixes []netip.Prefix, frames [][]byte, workers int) (*Forward
 		return nil, err
 	}
 	r.Publish()
-	f := &Forward{Router: r, Routes: r.Routes(), frames: frames, in: in, out: out}
+	f := &Forward{Router: r, Routes: r.Routes(), frames: frames, in: in, out: out, txIf: out}
 	f.attach(workers, nil)
 	return f, nil
 }
@@ -186,9 +187,6 @@ func Run(o Options) (*Report, error) {
 	if o.Scenario == "" {
 		o.Scenario = "ip4-forward"
 	}
-	if o.Scenario != "ip4-forward" {
-		return nil, fmt.Errorf("unknown scenario %q: choose ip4-forward, veth or overload (softnet bench --help)", o.Scenario)
-	}
 	if o.Duration <= 0 {
 		o.Duration = 5 * time.Second
 	}
@@ -206,12 +204,15 @@ func Run(o Options) (*Report, error) {
 			return nil, fmt.Errorf("worker count %d: use 1..%d", n, MaxWorkers)
 		}
 	}
+	if err := knownScenario(o.Scenario); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	prefixes, err := FullTableIPv4()
 	if err != nil {
 		return nil, err
 	}
-	base, err := NewForward(prefixes, Frames(prefixes, Templates, o.PacketSize), 1)
+	base, err := newScenario(o.Scenario, prefixes, o.PacketSize)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +273,7 @@ func measure(f *Forward, o Options) (*Result, error) {
 		return nil, startErr
 	}
 
-	const out = 1
+	out := f.txIf
 	time.Sleep(200 * time.Millisecond) // warm-up: caches, TLB, branch predictors
 	w0 := perWorker(f.Workers, out)
 	c0 := dp.Sum(f.Workers)
@@ -297,7 +298,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 
 	res.DurationS = elapsed.Seconds()
 	res.Packets = c1.TxPackets[out] - c0.TxPackets[out]
-	res.Received = c1.RxPackets[0] - c0.RxPackets[0]
+	for i := range c1.RxPackets {
+		res.Received += c1.RxPackets[i] - at(c0.RxPackets, i) // the port's and its VLANs'
+	}
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
 	for i := range w1 {
 		res.WorkerMpps = append(res.WorkerMpps, float64(w1[i]-w0[i])/elapsed.Seconds()/1e6)
@@ -324,6 +327,13 @@ func measure(f *Forward, o Options) (*Result, error) {
 		res.Stages = append(res.Stages, st)
 	}
 	return res, nil
+}
+
+func at(s []uint64, i int) uint64 {
+	if i < len(s) {
+		return s[i]
+	}
+	return 0
 }
 
 // perWorker returns each worker's packets sent on interface out.

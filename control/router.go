@@ -66,30 +66,31 @@ type Router struct {
 	mu  sync.Mutex
 	cur atomic.Pointer[dp.Config]
 
-	o       Options
-	ifaces  []dp.Iface
-	fib     *fib.Table
-	adj     []dp.Adj
-	adjRefs []int // routes pointing at each adjacency
-	adjFree []uint16
-	local   uint16
-	drop    uint16          // blackhole
-	admin   []bool          // per interface: administratively up
-	link    []bool          // per interface: link up, as the port reports
-	glean   []uint16        // per interface
-	bcast   []uint16        // per interface
-	vlans   []*dp.VLANTable // per port interface: its published VLAN table (copy on write)
-	nbrAdj  map[neigh.Key]uint16
-	host    map[neigh.Key]bool // neighbours whose /32 host route we installed
-	static  statics            // configured routes, as opposed to the router's own (replace.go)
-	neigh   *neigh.Table
-	workers []*dp.Worker
-	outbox  []outMsg
-	dirty   bool
-	lastAge time.Time
-	stats   Stats
-	lastErr string
-	rr      int
+	o         Options
+	ifaces    []dp.Iface
+	fib       *fib.Table
+	adj       []dp.Adj
+	adjRefs   []int // routes pointing at each adjacency
+	adjFree   []uint16
+	local     uint16
+	drop      uint16             // blackhole
+	admin     []bool             // per interface: administratively up
+	link      []bool             // per interface: link up, as the port reports
+	glean     []uint16           // per interface
+	bcast     []uint16           // per interface
+	vlans     []*dp.VLANTable    // per port interface: its published VLAN table (copy on write)
+	ifaceMemo map[netip.Addr]int // during AddRoutes: gateway -> interface (see ifaceFor)
+	nbrAdj    map[neigh.Key]uint16
+	host      map[neigh.Key]bool // neighbours whose /32 host route we installed
+	static    statics            // configured routes, as opposed to the router's own (replace.go)
+	neigh     *neigh.Table
+	workers   []*dp.Worker
+	outbox    []outMsg
+	dirty     bool
+	lastAge   time.Time
+	stats     Stats
+	lastErr   string
+	rr        int
 }
 
 type outMsg struct {
@@ -411,6 +412,9 @@ func (r *Router) unref(a uint16) {
 
 // ifaceFor returns the interface whose subnet holds a.
 func (r *Router) ifaceFor(a netip.Addr) (int, bool) {
+	if i, ok := r.ifaceMemo[a]; ok {
+		return i, true
+	}
 	v := u32(a)
 	for i, ifc := range r.ifaces {
 		for _, ad := range ifc.Addrs {
@@ -464,7 +468,18 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// The interfaces do not change meanwhile: remember each gateway's,
+	// rather than scan thousands of (VLAN) interfaces per prefix.
+	r.ifaceMemo = map[netip.Addr]int{}
+	defer func() { r.ifaceMemo = nil }()
 	for i, p := range ps {
+		if g := gw(i); g.IsValid() {
+			if _, ok := r.ifaceMemo[g]; !ok {
+				if j, ok := r.ifaceFor(g); ok {
+					r.ifaceMemo[g] = j
+				}
+			}
+		}
 		if err := r.addRoute(p, gw(i)); err != nil {
 			return err
 		}

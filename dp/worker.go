@@ -178,7 +178,7 @@ func (w *Worker) Poll() int {
 		w.run(cfg)
 	}
 	if w.polls&15 == 0 || total == 0 {
-		w.c.publish(&w.pub)
+		w.c.publish(&w.pub, total == 0)
 	}
 	return total
 }
@@ -240,7 +240,7 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	v.N = 0
 	w.rxIf = uint16(iface)
 	w.run(cfg)
-	w.c.publish(&w.pub)
+	w.c.publish(&w.pub, true)
 }
 
 // Start runs Run on a new goroutine and returns once its thread is
@@ -293,7 +293,7 @@ func (w *Worker) Run() {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}
-	w.c.publish(&w.pub)
+	w.c.publish(&w.pub, true)
 }
 
 // Stop asks Run to return and waits for it.

@@ -62,6 +62,16 @@ tail (ifq drops). Per run: offered and forwarded Mpps, ifq drops, livelocks
 ring, received and answered, drops by reason; and plateau, forwarded at 2×
 over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 
+--scenario ip4-forward-vlan is ip4-forward with the frames arriving in VLAN
+100 on a sub-interface of in0 and leaving in VLAN 200 on one of out0; vlan-1
+the same in VLAN 1; vlan-4094 has 4094 sub-interfaces on in0 with the frames
+spread across all of them. A comma-separated list runs each in turn (one
+worker) and prints the ratios that compare, e.g.
+--scenario ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094 --json:
+
+  {"runs": [...], "ratios": {"ip4-forward-vlan/ip4-forward": 0.97,
+   "vlan-4094/vlan-1": 0.98}}
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -117,6 +127,39 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				printOverload(cmd.OutOrStdout(), rep)
 				return nil
 			}
+			if strings.Contains(scenario, ",") {
+				if len(counts) != 1 || counts[0] != 1 {
+					return fmt.Errorf("--workers %s: a list of scenarios runs one worker each; drop --workers", workers)
+				}
+				var names []string
+				for _, n := range strings.Split(scenario, ",") {
+					if n = strings.TrimSpace(n); n == "veth" || n == "overload" {
+						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094", scenario, n)
+					}
+					names = append(names, strings.TrimSpace(n))
+				}
+				m, err := bench.RunScenarios(names, bench.Options{Duration: duration, PacketSize: size, Progress: prog})
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if asJSON {
+					return json.NewEncoder(out).Encode(m)
+				}
+				for _, r := range m.Runs {
+					printResult(out, r)
+					fmt.Fprintln(out)
+				}
+				ratios := make([]string, 0, len(m.Ratios))
+				for k := range m.Ratios {
+					ratios = append(ratios, k)
+				}
+				sort.Strings(ratios)
+				for _, k := range ratios {
+					fmt.Fprintf(out, "ratio %s: %.3f\n", k, m.Ratios[k])
+				}
+				return nil
+			}
 			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog})
 			if err != nil {
 				return err
@@ -138,7 +181,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), veth (Linux vs softnet between network namespaces; root), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")

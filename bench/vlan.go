@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/hdr"
+)
+
+// The VLAN scenarios. Each is ip4-forward (the same table, next hops and
+// destinations) with VLAN sub-interfaces:
+//
+//   - ip4-forward-vlan: frames arrive in VLAN 100 on in0 (sub-interface
+//     in0.100, which has InAddr) and leave in VLAN 200 on out0 (out0.200,
+//     which has OutAddr and the next hops): demux, and a tag pushed on
+//     output, on every packet.
+//   - vlan-1: the same with the ingress traffic in VLAN 1 (one
+//     sub-interface on in0).
+//   - vlan-4094: 4094 sub-interfaces on in0 (VLANs 1..4094, each with an
+//     address), the frames spread round-robin across all of them: the
+//     demux table and the per-sub-interface counters are touched all over.
+//
+// The ratios to compare, measured in one run: ip4-forward-vlan over
+// ip4-forward (the cost of VLANs), vlan-4094 over vlan-1 (the cost of
+// many VLANs).
+const (
+	ScenarioForward  = "ip4-forward"
+	ScenarioVLAN     = "ip4-forward-vlan"
+	ScenarioVLAN1    = "vlan-1"
+	ScenarioVLAN4094 = "vlan-4094"
+)
+
+// ratioBase maps a scenario to the one its rate is compared with.
+var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1}
+
+// NewForwardVLAN builds a VLAN scenario's topology (see ScenarioVLAN):
+// vids are the ingress VLANs on in0 (the first has InAddr, the others an
+// address of their own), and frames (untagged ip4-forward frames) are
+// tagged with them round-robin.
+func NewForwardVLAN(prefixes []netip.Prefix, frames [][]byte, vids []int, workers int) (*Forward, error) {
+	r := control.New(control.Options{})
+	in, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: InMAC})
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: OutMAC})
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range vids {
+		a := InAddr
+		if i > 0 {
+			// 10.x.y.1/30 per VLAN: private space, not in the table.
+			a = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(v >> 6), byte(v&63) << 2, 1}), 30)
+		}
+		if _, err := r.AddInterface(control.IfaceConfig{Name: fmt.Sprintf("in0.%d", v), Parent: "in0", VLAN: v, Addrs: []netip.Prefix{a}}); err != nil {
+			return nil, err
+		}
+	}
+	egress, err := r.AddInterface(control.IfaceConfig{Name: "out0.200", Parent: "out0", VLAN: 200, Addrs: []netip.Prefix{OutAddr}})
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i <= NextHops; i++ {
+		if err := r.AddNeighbor(egress, Gateway(i), GatewayMAC(i)); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.AddRoutes(prefixes, func(i int) netip.Addr {
+		return Gateway(int(fib.NextHopOf(prefixes[i], NextHops)))
+	}); err != nil {
+		return nil, err
+	}
+	r.Publish()
+	f := &Forward{Router: r, Routes: r.Routes(), frames: TagFrames(frames, vids), in: in, out: out, txIf: egress}
+	f.attach(workers, nil)
+	return f, nil
+}
+
+// TagFrames returns copies of frames with an 802.1Q tag, frame i in VLAN
+// vids[i%len(vids)].
+func TagFrames(frames [][]byte, vids []int) [][]byte {
+	if len(frames) == 0 {
+		return nil
+	}
+	size := len(frames[0]) + dp.TagLen
+	buf := make([]byte, len(frames)*size)
+	out := make([][]byte, len(frames))
+	for i, f := range frames {
+		t := buf[i*size : (i+1)*size : (i+1)*size]
+		copy(t, f[:12])
+		binary.BigEndian.PutUint16(t[12:], hdr.EtherTypeVLAN)
+		binary.BigEndian.PutUint16(t[14:], uint16(vids[i%len(vids)]))
+		copy(t[16:], f[12:])
+		out[i] = t
+	}
+	return out
+}
+
+// vidRange returns 1..n.
+func vidRange(n int) []int {
+	v := make([]int, n)
+	for i := range v {
+		v[i] = i + 1
+	}
+	return v
+}
+
+// knownScenario says whether Run knows scenario s.
+func knownScenario(s string) error {
+	switch s {
+	case ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094:
+		return nil
+	}
+	return fmt.Errorf("unknown scenario %q: choose %s, %s, %s, %s, veth or overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094)
+}
+
+// newScenario builds scenario s's topology on prefixes.
+func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) {
+	if err := knownScenario(s); err != nil {
+		return nil, err
+	}
+	frames := Frames(prefixes, Templates, size)
+	switch s {
+	case ScenarioForward:
+		return NewForward(prefixes, frames, 1)
+	case ScenarioVLAN:
+		return NewForwardVLAN(prefixes, frames, []int{100}, 1)
+	case ScenarioVLAN1:
+		return NewForwardVLAN(prefixes, frames, []int{1}, 1)
+	case ScenarioVLAN4094:
+		return NewForwardVLAN(prefixes, frames, vidRange(dp.MaxVLAN), 1)
+	}
+	panic("unreachable")
+}
+
+// Multi is a run of several scenarios, one after the other in one process
+// (one worker each): a Result per scenario in the order asked, and the
+// rate ratios of the pairs that compare (ip4-forward-vlan/ip4-forward,
+// vlan-4094/vlan-1) present in the run. It is the JSON softnet bench
+// --scenario a,b prints.
+type Multi struct {
+	Runs   []*Result          `json:"runs"`
+	Ratios map[string]float64 `json:"ratios"`
+}
+
+// RunScenarios runs each scenario once with one worker (o.Scenario and
+// o.Workers are ignored) and computes the ratios.
+func RunScenarios(scenarios []string, o Options) (*Multi, error) {
+	m := &Multi{Ratios: map[string]float64{}}
+	byName := map[string]*Result{}
+	for _, s := range scenarios {
+		o.Scenario, o.Workers = s, []int{1}
+		rep, err := Run(o)
+		if err != nil {
+			return nil, err
+		}
+		res := rep.Runs[0]
+		m.Runs = append(m.Runs, res)
+		byName[s] = res
+	}
+	for s, base := range ratioBase {
+		if a, b := byName[s], byName[base]; a != nil && b != nil && b.Mpps > 0 {
+			m.Ratios[s+"/"+base] = a.Mpps / b.Mpps
+		}
+	}
+	return m, nil
+}
