@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
@@ -138,30 +140,79 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 	panic("unreachable")
 }
 
-// Multi is a run of several scenarios, one after the other in one process
-// (one worker each): a Result per scenario in the order asked, and the
-// rate ratios of the pairs that compare (ip4-forward-vlan/ip4-forward,
-// vlan-4094/vlan-1) present in the run. It is the JSON softnet bench
-// --scenario a,b prints.
+// Multi is a run of several scenarios in one process (one worker each):
+// each scenario's topology is built once, then the scenarios are measured
+// in turn, Rounds times round-robin, so that a burst of load from other
+// processes on a shared machine hits them alike. Runs holds each
+// scenario's best round (in the order asked), Mpps every round's rate,
+// and Ratios the best rates' ratios of the pairs that compare
+// (ip4-forward-vlan/ip4-forward, vlan-4094/vlan-1) present in the run. It
+// is the JSON softnet bench --scenario a,b prints.
 type Multi struct {
-	Runs   []*Result          `json:"runs"`
-	Ratios map[string]float64 `json:"ratios"`
+	Runs   []*Result            `json:"runs"`
+	Mpps   map[string][]float64 `json:"mpps"`
+	Ratios map[string]float64   `json:"ratios"`
 }
 
-// RunScenarios runs each scenario once with one worker (o.Scenario and
-// o.Workers are ignored) and computes the ratios.
-func RunScenarios(scenarios []string, o Options) (*Multi, error) {
-	m := &Multi{Ratios: map[string]float64{}}
-	byName := map[string]*Result{}
-	for _, s := range scenarios {
-		o.Scenario, o.Workers = s, []int{1}
-		rep, err := Run(o)
+// RunScenarios measures scenarios as Multi describes, each round for
+// o.Duration (o.Scenario and o.Workers are ignored); rounds < 1 means 3.
+func RunScenarios(scenarios []string, rounds int, o Options) (*Multi, error) {
+	if rounds < 1 {
+		rounds = 3
+	}
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
+	}
+	if o.PacketSize == 0 {
+		o.PacketSize = 64
+	}
+	if o.PacketSize < 42 || o.PacketSize > 1514 {
+		return nil, fmt.Errorf("packet size %d: use 42..1514 bytes (an Ethernet/IPv4/UDP frame without FCS)", o.PacketSize)
+	}
+	for i, s := range scenarios {
+		if err := knownScenario(s); err != nil {
+			return nil, err
+		}
+		if slices.Contains(scenarios[:i], s) {
+			return nil, fmt.Errorf("scenario %s is listed twice: list each once", s)
+		}
+	}
+	prefixes, err := FullTableIPv4()
+	if err != nil {
+		return nil, err
+	}
+	var cpus []int
+	if a := dp.AllowedCPUs(); len(a) > 0 {
+		cpus = a[:1]
+	}
+	setups := make([]*Forward, len(scenarios))
+	setupS := make([]float64, len(scenarios))
+	for i, s := range scenarios {
+		t0 := time.Now()
+		f, err := newScenario(s, prefixes, o.PacketSize)
 		if err != nil {
 			return nil, err
 		}
-		res := rep.Runs[0]
-		m.Runs = append(m.Runs, res)
-		byName[s] = res
+		setups[i], setupS[i] = f, time.Since(t0).Seconds()
+	}
+	m := &Multi{Runs: make([]*Result, len(scenarios)), Mpps: map[string][]float64{}, Ratios: map[string]float64{}}
+	for range rounds {
+		for i, s := range scenarios {
+			o.Scenario = s
+			res, err := measure(setups[i].WithWorkers(1, cpus), o)
+			if err != nil {
+				return nil, err
+			}
+			res.PacketSize, res.SetupS, res.CPUs = o.PacketSize, setupS[i], cpus
+			m.Mpps[s] = append(m.Mpps[s], res.Mpps)
+			if m.Runs[i] == nil || res.Mpps > m.Runs[i].Mpps {
+				m.Runs[i] = res
+			}
+		}
+	}
+	byName := map[string]*Result{}
+	for i, s := range scenarios {
+		byName[s] = m.Runs[i]
 	}
 	for s, base := range ratioBase {
 		if a, b := byName[s], byName[base]; a != nil && b != nil && b.Mpps > 0 {
