@@ -79,8 +79,20 @@ type Interface struct {
 	Addresses []netip.Prefix
 	Down      bool // administratively down
 
+	// A VLAN sub-interface names its Parent (a port interface of the
+	// config, by name) instead of a backend, and its 802.1Q VLAN; for
+	// QinQ (802.1ad) also OuterVLAN and optionally TPID, the outer tag's
+	// (0x88a8 by default; 0x8100 or 0x9100). It has its parent's MAC.
+	Parent    string
+	VLAN      int
+	OuterVLAN int
+	TPID      uint16
+
 	Field string // "interfaces[i]", for error messages
 }
+
+// IsVLAN reports whether ic is a VLAN sub-interface (it has a parent).
+func (ic *Interface) IsVLAN() bool { return ic.Parent != "" }
 
 // Route is one entry of routes: a prefix through a next hop, or a blackhole.
 type Route struct {
@@ -542,7 +554,7 @@ func (p *parser) top(n *yaml.Node) {
 	}
 }
 
-var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down"}
+var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "parent", "vlan", "outer_vlan", "tpid"}
 
 func (p *parser) iface(n *yaml.Node, field string) Interface {
 	ic := Interface{Field: field}
@@ -575,9 +587,43 @@ func (p *parser) iface(n *yaml.Node, field string) Interface {
 			})
 		case "down":
 			ic.Down = p.boolean(v, f)
+		case "parent":
+			ic.Parent = p.str(v, f, "eth0")
+		case "vlan":
+			ic.VLAN = p.vid(v, f)
+		case "outer_vlan":
+			ic.OuterVLAN = p.vid(v, f)
+		case "tpid":
+			ic.TPID = uint16(p.integer(v, f, "0x88a8", 0, 0xffff))
+			if _, ok := tpids[ic.TPID]; !ok && ic.TPID != 0 {
+				p.add(at(v), f, "%#04x is not a QinQ outer TPID: use 0x88a8 (802.1ad, the default), 0x8100 or 0x9100", ic.TPID)
+				ic.TPID = 0
+			}
 		}
 	})
 	return ic
+}
+
+// tpids are the outer TPIDs a QinQ sub-interface may use.
+var tpids = map[uint16]bool{0x88a8: true, 0x8100: true, 0x9100: true}
+
+// vid parses a VLAN ID: 1..4094 (IEEE 802.1Q: 0 is a priority tag, 4095
+// reserved).
+func (p *parser) vid(n *yaml.Node, field string) int {
+	s, ok := p.scalar(n, field, "100")
+	if !ok {
+		return 0
+	}
+	v, err := strconv.ParseInt(s, 0, 64)
+	if n.Tag != "!!int" || err != nil {
+		p.add(at(n), field, "%q is not a VLAN ID: write a whole number 1..4094, e.g. 100", s)
+		return 0
+	}
+	if v < 1 || v > 4094 {
+		p.add(at(n), field, "%d is not a VLAN ID: use 1..4094 (0 means a priority tag and 4095 is reserved)", v)
+		return 0
+	}
+	return int(v)
 }
 
 func (p *parser) route(n *yaml.Node, field string) Route {

@@ -41,7 +41,11 @@ func (p *parser) validate() {
 				names[ic.Name] = f
 			}
 		}
-		p.backendFields(ic)
+		if vlanKeys(c, f) {
+			p.vlanFields(ic)
+		} else {
+			p.backendFields(ic)
+		}
 		for j, a := range ic.Addresses {
 			af := fmt.Sprintf("%s.addresses[%d]", f, j)
 			if !a.IsValid() {
@@ -75,6 +79,8 @@ func (p *parser) validate() {
 			}
 		}
 	}
+
+	p.vlans()
 
 	// A next hop must be on a connected subnet, and not the router itself.
 	nextHop := func(via netip.Addr, f string) {
@@ -175,6 +181,141 @@ func (p *parser) validate() {
 			seen[key] = f
 		}
 	}
+}
+
+// vlanKeys reports whether interface f sets any VLAN field.
+func vlanKeys(c *Config, f string) bool {
+	for _, k := range []string{"parent", "vlan", "outer_vlan", "tpid"} {
+		if _, ok := c.pos[f+"."+k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// vlanFields checks a VLAN sub-interface's own fields: it has a parent and
+// a VLAN, and none of a port's fields.
+func (p *parser) vlanFields(ic *Interface) {
+	c := p.cfg
+	f := ic.Field
+	set := func(k string) bool { _, ok := c.pos[f+"."+k]; return ok }
+	if !set("parent") {
+		p.add(c.pos[f], f+".parent", "missing: a VLAN sub-interface needs the interface it is on, e.g. parent: lan0")
+	}
+	if !set("vlan") {
+		p.add(c.pos[f], f+".vlan", "missing: a VLAN sub-interface needs its VLAN ID, e.g. vlan: 100")
+	}
+	if set("tpid") && !set("outer_vlan") {
+		p.add(c.pos[f+".tpid"], f+".tpid", "a TPID is for the outer tag of QinQ: add outer_vlan, or remove tpid (a single tag is always 0x8100)")
+	}
+	for _, k := range []string{"backend", "device", "rx", "tx", "loop", "rate", "limit"} {
+		if set(k) {
+			p.add(c.pos[f+"."+k], f+"."+k, "a VLAN sub-interface uses its parent's port: remove %s", k)
+		}
+	}
+	if set("mac") {
+		p.add(c.pos[f+".mac"], f+".mac", "a VLAN sub-interface has its parent's MAC: remove mac")
+	}
+}
+
+// vlans checks the VLAN sub-interfaces against each other and their
+// parents: the parent exists and is a port, one sub-interface per tag (or
+// tag pair) on a parent, one TPID per outer tag, no 0x8100 tag that is
+// both a VLAN and an outer tag, and an MTU that fits the parent's minus
+// the tags.
+func (p *parser) vlans() {
+	c := p.cfg
+	type key struct {
+		parent       string
+		outer, inner int
+	}
+	seen := map[key]string{}
+	outerTPID := map[key]string{} // (parent, outer, 0) -> first field using it
+	for i := range c.Interfaces {
+		ic := &c.Interfaces[i]
+		f := ic.Field
+		if p.bad[f] || ic.Parent == "" {
+			continue
+		}
+		j := c.Interface(ic.Parent)
+		switch {
+		case j < 0:
+			p.add(c.pos[f+".parent"], f+".parent", "no interface is named %q (interfaces: %s)", ic.Parent, c.nameList())
+			continue
+		case j == i:
+			p.add(c.pos[f+".parent"], f+".parent", "%q is this interface: name the port interface it is on", ic.Parent)
+			continue
+		case c.Interfaces[j].IsVLAN():
+			p.add(c.pos[f+".parent"], f+".parent", "%s is itself a VLAN sub-interface: VLANs nest no deeper than QinQ; use parent: %s with outer_vlan: %d", ic.Parent, c.Interfaces[j].Parent, c.Interfaces[j].VLAN)
+			continue
+		}
+		if ic.VLAN == 0 {
+			continue // missing or invalid: said already
+		}
+		k := key{ic.Parent, ic.OuterVLAN, ic.VLAN}
+		if first, dup := seen[k]; dup {
+			what := fmt.Sprintf("VLAN %d", ic.VLAN)
+			if ic.OuterVLAN != 0 {
+				what = fmt.Sprintf("outer VLAN %d inner VLAN %d", ic.OuterVLAN, ic.VLAN)
+			}
+			p.add(c.pos[f+".vlan"], f+".vlan", "%s on %s is already %s's (line %d): one sub-interface per tag", what, ic.Parent, nameOf(c, first), c.pos[first+".vlan"].Line)
+			continue
+		}
+		seen[k] = f
+		tags := 4
+		if ic.OuterVLAN != 0 {
+			tags = 8
+			tpid := ic.TPID
+			if tpid == 0 {
+				tpid = 0x88a8
+			}
+			ok := key{ic.Parent, ic.OuterVLAN, 0}
+			if first, had := outerTPID[ok]; had {
+				if t := tpidOf(c, first); t != tpid {
+					p.add(c.pos[f], f+".tpid", "outer VLAN %d on %s has TPID %#04x (line %d), not %#04x: one TPID per outer tag", ic.OuterVLAN, ic.Parent, t, c.pos[first].Line, tpid)
+				}
+			} else {
+				outerTPID[ok] = f
+			}
+		}
+		if pm := c.Interfaces[j].MTU; pm != 0 && ic.MTU > pm-tags {
+			p.add(c.pos[f+".mtu"], f+".mtu", "%d is above the MTU of parent %s (%d) minus %d tag bytes: use at most %d, or leave it out (the default)", ic.MTU, ic.Parent, pm, tags, pm-tags)
+		} else if ic.MTU > MaxMTU-tags {
+			p.add(c.pos[f+".mtu"], f+".mtu", "%d leaves no room for %d tag bytes in a buffer: use at most %d", ic.MTU, tags, MaxMTU-tags)
+		}
+	}
+	// A 0x8100 outer tag must not be a single-tag VLAN of the same parent:
+	// the frame could not say which it is.
+	for k, f := range outerTPID {
+		if tpidOf(c, f) != 0x8100 {
+			continue
+		}
+		if other, clash := seen[key{k.parent, 0, k.outer}]; clash {
+			p.add(c.pos[f], f+".tpid", "tag 0x8100 VLAN %d on %s is both an outer tag here and the VLAN of %s (line %d): use tpid 0x88a8 for the outer tag", k.outer, k.parent, nameOf(c, other), c.pos[other].Line)
+		}
+	}
+}
+
+// nameOf returns the name of the interface whose field path is f.
+func nameOf(c *Config, f string) string {
+	for i := range c.Interfaces {
+		if c.Interfaces[i].Field == f {
+			return c.Interfaces[i].Name
+		}
+	}
+	return f
+}
+
+func tpidOf(c *Config, f string) uint16 {
+	for i := range c.Interfaces {
+		if ic := &c.Interfaces[i]; ic.Field == f {
+			if ic.TPID == 0 {
+				return 0x88a8
+			}
+			return ic.TPID
+		}
+	}
+	return 0
 }
 
 // backendFields checks the backend and the fields that go with it.
