@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,6 +90,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}()
 	for i := range cfg.Interfaces {
 		ic := &cfg.Interfaces[i]
+		if ic.IsVLAN() {
+			continue // added after the ports: see below
+		}
 		op, err := open(cfg, ic, queues)
 		if err != nil {
 			return nil, config.Errors{cfg.Errorf(ic.Field, "interface %s: cannot open %s: %v", ic.Name, describe(ic), err)}
@@ -127,6 +131,23 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf(ic.Field, "%v", err)}
 		}
 	}
+	// VLAN sub-interfaces come after every port interface (a port
+	// interface's index is its port's), in config order.
+	for i := range cfg.Interfaces {
+		ic := &cfg.Interfaces[i]
+		if !ic.IsVLAN() {
+			continue
+		}
+		vc := control.IfaceConfig{Name: ic.Name, MTU: ic.MTU, Addrs: ic.Addresses, Down: ic.Down,
+			Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, TPID: ic.TPID}
+		if _, err := r.ctl.AddInterface(vc); err != nil {
+			field := ic.Field
+			if ic.MTU != 0 && strings.Contains(err.Error(), "MTU") {
+				field += ".mtu"
+			}
+			return nil, config.Errors{cfg.Errorf(field, "%v", err)}
+		}
+	}
 	for _, rt := range cfg.Routes {
 		if err := r.ctl.AddRoute(rt.Prefix, rt.Via); err != nil {
 			return nil, config.Errors{cfg.Errorf(rt.Field, "%v", err)}
@@ -141,7 +162,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		r.routes += len(ps)
 	}
 	for _, nb := range cfg.Neighbors {
-		if err := r.ctl.AddNeighbor(cfg.Interface(nb.Interface), nb.Address, nb.MAC); err != nil {
+		if err := r.ctl.AddNeighbor(r.ctl.InterfaceIndex(nb.Interface), nb.Address, nb.MAC); err != nil {
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}

@@ -87,7 +87,7 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 		"setup", time.Since(t0).Round(time.Millisecond))
 	prev := r.Status()
 	for i, st := range prev {
-		ic := cfg.Interfaces[i]
+		ic := cfg.Interfaces[cfg.Interface(st.Name)] // Status lists the ports only
 		attrs := []any{"name", st.Name, "backend", st.Backend}
 		if st.Device != "" {
 			attrs = append(attrs, "device", st.Device)
@@ -105,6 +105,14 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 		}
 		log.Info("interface", attrs...)
 		prev[i].Done = false // a short replay may be over already: log it on the first tick
+	}
+	for _, v := range r.Control().VLANs() {
+		attrs := []any{"name", v.Name, "parent", v.Parent, "vlan", v.VLAN}
+		if v.OuterVLAN != 0 {
+			attrs = append(attrs, "outer_vlan", v.OuterVLAN, "tpid", fmt.Sprintf("%#04x", v.TPID))
+		}
+		attrs = append(attrs, "mtu", v.MTU, "addresses", fmt.Sprint(cfg.Interfaces[cfg.Interface(v.Name)].Addresses), "up", v.Up)
+		log.Info("vlan", attrs...)
 	}
 
 	if d > 0 {

@@ -1,0 +1,104 @@
+package run
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/port/mem"
+)
+
+// vlanConfig lists a VLAN before the ports it uses: the router numbers
+// ports first whatever the order.
+const vlanConfig = `workers: 2
+interfaces:
+  - {name: lan0.100, parent: lan0, vlan: 100, addresses: [10.1.0.1/24]}
+  - name: lan0
+    backend: mem
+    mac: 02:52:00:00:00:01
+    addresses: [10.0.1.1/24]
+  - name: wan0
+    backend: mem
+    mac: 02:52:00:00:00:02
+    addresses: [10.0.2.1/24]
+  - {name: wan0.qinq, parent: wan0, outer_vlan: 10, vlan: 20, addresses: [10.2.0.1/24]}
+routes:
+  - {prefix: 198.18.0.0/15, via: 10.2.0.2}
+neighbors:
+  - {interface: wan0.qinq, address: 10.2.0.2, mac: 02:bb:00:00:00:02}
+  - {interface: lan0.100, address: 10.1.0.2, mac: 02:aa:00:00:00:02}
+`
+
+// TestVLANRun starts a router with VLAN sub-interfaces from a config and
+// forwards from a VLAN to a QinQ sub-interface over mem ports.
+func TestVLANRun(t *testing.T) {
+	cfg := writeConfig(t, t.TempDir(), vlanConfig)
+	n0 := runtime.NumGoroutine()
+	r, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer noLeak(t, n0)
+	defer r.Stop()
+	src := netip.MustParseAddr("10.1.0.2")
+	var in [][]byte
+	for i := 1; i <= 5; i++ {
+		f := dptest.IPv4Frame(lanMAC, hostA, src, netip.AddrFrom4([4]byte{198, 18, 0, byte(i)}), hdr.ProtoUDP, 64, false, dptest.UDP(1000, 9, 18))
+		in = append(in, dptest.Tag(f, hdr.EtherTypeVLAN, 100))
+	}
+	r.Port("lan0").(*mem.Queue).Push(in...)
+	var out [][]byte
+	waitFor(t, "5 frames out of wan0", func() bool { out = append(out, r.Port("wan0").(*mem.Queue).Take()...); return len(out) == 5 })
+	for _, f := range out {
+		if binary.BigEndian.Uint16(f[12:]) != hdr.EtherTypeQinQ || binary.BigEndian.Uint16(f[14:]) != 10 ||
+			binary.BigEndian.Uint16(f[16:]) != hdr.EtherTypeVLAN || binary.BigEndian.Uint16(f[18:]) != 20 ||
+			binary.BigEndian.Uint16(f[20:]) != hdr.EtherTypeIPv4 || !bytes.Equal(f[0:6], hostB[:]) || !bytes.Equal(f[6:12], wanMAC[:]) {
+			t.Fatalf("frame out % x", f[:24])
+		}
+	}
+	var vs []string
+	waitFor(t, "the VLAN counters", func() bool {
+		vs = vs[:0]
+		ok := true
+		for _, v := range r.Control().VLANs() {
+			vs = append(vs, v.Name)
+			switch v.Name {
+			case "lan0.100":
+				ok = ok && v.RxPackets == 5 && v.Parent == "lan0" && v.MTU == 1496
+			case "wan0.qinq":
+				ok = ok && v.TxPackets == 5 && v.OuterVLAN == 10 && v.VLAN == 20 && v.TPID == hdr.EtherTypeQinQ && v.MTU == 1492
+			}
+		}
+		return ok
+	})
+	if strings.Join(vs, ",") != "lan0.100,wan0.qinq" {
+		t.Errorf("VLANs %v", vs)
+	}
+	if st := r.Status(); len(st) != 2 || st[0].Name != "lan0" || st[1].Name != "wan0" || st[0].RxPackets != 0 {
+		t.Errorf("port status %+v", st)
+	}
+}
+
+// TestVLANRunMTU: a VLAN MTU above what its parent's device allows is
+// reported against the config's line.
+func TestVLANRunMTU(t *testing.T) {
+	src := strings.Replace(vlanConfig, "vlan: 20, addresses", "vlan: 20, mtu: 1600, addresses", 1)
+	cfg := writeConfig(t, t.TempDir(), src)
+	_, err := Start(cfg, Options{})
+	var es config.Errors
+	if err == nil || !errorsAs(err, &es) || !strings.Contains(err.Error(), "r.yaml:12:") || !strings.Contains(err.Error(), "1492") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func errorsAs(err error, es *config.Errors) bool {
+	e, ok := err.(config.Errors)
+	*es = e
+	return ok
+}
