@@ -2,6 +2,7 @@ package dp_test
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,7 +24,8 @@ const fuzzMaxFrames = 300
 const fragBound = (1500 + 7) / 8
 
 // fuzzInput encodes frames for FuzzPipeline: byte 0 holds options (bit 0:
-// if1 MTU 576), byte 1 the number of frames; each frame is a 2-byte
+// if1 MTU 576; bit 1: the lab with VLAN sub-interfaces, set by the
+// caller), byte 1 the number of frames; each frame is a 2-byte
 // big-endian header — bit 15 the interface, the low 11 bits the length —
 // then its bytes.
 func fuzzInput(mtu576 bool, frames [2][][]byte) []byte {
@@ -108,22 +110,41 @@ func FuzzPipeline(f *testing.F) {
 	f.Add(fuzzInput(true, [2][][]byte{{big}, {big}}))
 	f.Add([]byte{})
 	f.Add([]byte{1, 3, 0, 0, 0x80, 1, 0xff, 0x00, 0x0e})
+	// The VLAN lab (bit 1): tagged traffic between its sub-interfaces,
+	// and each kind of bad tag.
+	for _, v := range vlanSeeds() {
+		in := fuzzInput(false, v)
+		in[0] |= 2
+		f.Add(in)
+		in = fuzzInput(true, v)
+		in[0] |= 2
+		f.Add(in)
+	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mtu576, frames := parseFuzz(data)
-		opts := dptest.Options{}
+		vlans := len(data) > 0 && data[0]&2 != 0
+		opts := dptest.Options{VLANs: vlans}
 		mtu := [2]int{1500, 1500}
 		if mtu576 {
 			opts.MTU1, mtu[1] = 576, 576
 		}
-		l := labs.get(t, mtu576, opts)
+		l := labs.get(t, mtu576, vlans, opts)
 		before := l.Counters()
 		l.Ports[0].Push(frames[0]...)
 		l.Ports[1].Push(frames[1]...)
 		l.Run()
 		out := [2][][]byte{l.Out(0), l.Out(1)}
 		c := delta(l.Counters(), before)
-		labs.put(mtu576, l, c)
+		labs.put(mtu576, vlans, l, c)
+		// Per port: the port's own interface and its VLANs.
+		cfg := l.Router.Config().Load()
+		var rxPort, txPort [2]uint64
+		for i := range c.RxPackets {
+			p := cfg.PortOf(i)
+			rxPort[p] += c.RxPackets[i]
+			txPort[p] += c.TxPackets[i]
+		}
 		sent := len(frames[0]) + len(frames[1])
 
 		if free, size := l.Worker.Pool().Free(), l.Worker.Pool().Size(); free != size {
@@ -135,6 +156,15 @@ func FuzzPipeline(f *testing.F) {
 				if len(fr) < hdr.EthernetLen {
 					t.Fatalf("out%d frame %d: %d bytes, shorter than an Ethernet header", i, j, len(fr))
 				}
+				// Tags: only on frames of the VLAN lab's sub-interfaces.
+				tags := 0
+				for len(fr) >= hdr.EthernetLen+tags+4 && (binary.BigEndian.Uint16(fr[12+tags:]) == hdr.EtherTypeVLAN || binary.BigEndian.Uint16(fr[12+tags:]) == hdr.EtherTypeQinQ) {
+					tags += 4
+				}
+				if tags > 8 || tags > 0 && !vlans {
+					t.Fatalf("out%d frame %d: %d tag bytes: %s", i, j, tags, describe(fr))
+				}
+				fr = append(fr[:12:12], fr[12+tags:]...)
 				switch binary.BigEndian.Uint16(fr[12:]) {
 				case hdr.EtherTypeIPv4:
 					ip := hdr.IPv4(fr[hdr.EthernetLen:])
@@ -144,8 +174,8 @@ func FuzzPipeline(f *testing.F) {
 					if ip.TTL() == 0 {
 						t.Fatalf("out%d frame %d: sent with TTL 0: %s", i, j, describe(fr))
 					}
-					if ip.TotalLen() > mtu[i] {
-						t.Fatalf("out%d frame %d: %d bytes exceed the MTU %d: %s", i, j, ip.TotalLen(), mtu[i], describe(fr))
+					if ip.TotalLen() > mtu[i]-tags {
+						t.Fatalf("out%d frame %d: %d bytes exceed the MTU %d (with %d tag bytes): %s", i, j, ip.TotalLen(), mtu[i]-tags, tags, describe(fr))
 					}
 				case hdr.EtherTypeARP:
 					// Only arp-input answers (the control plane only asks).
@@ -163,17 +193,17 @@ func FuzzPipeline(f *testing.F) {
 			t.Fatalf("%d frames out for %d in: more than %d each", n, sent, fragBound)
 		}
 
-		if rx := c.RxPackets[0] + c.RxPackets[1]; rx != uint64(sent) {
+		if rx := rxPort[0] + rxPort[1]; rx != uint64(sent) {
 			t.Fatalf("rx packets %d, frames sent %d", rx, sent)
 		}
-		if c.RxPackets[0] != uint64(len(frames[0])) || c.RxPackets[1] != uint64(len(frames[1])) {
+		if rxPort[0] != uint64(len(frames[0])) || rxPort[1] != uint64(len(frames[1])) {
 			t.Fatalf("rx packets per interface %v, sent %d and %d", c.RxPackets, len(frames[0]), len(frames[1]))
 		}
 		if c.Drops[dp.ReasonNone] != 0 {
 			t.Fatalf("%d drops without a reason", c.Drops[dp.ReasonNone])
 		}
-		if tx := c.TxPackets[0] + c.TxPackets[1]; tx != uint64(len(out[0])+len(out[1])) {
-			t.Fatalf("tx packets %d, frames taken %d", tx, len(out[0])+len(out[1]))
+		if tx := txPort[0] + txPort[1]; tx != uint64(len(out[0])+len(out[1])) || txPort[0] != uint64(len(out[0])) {
+			t.Fatalf("tx packets %v, frames taken %d and %d", c.TxPackets, len(out[0]), len(out[1]))
 		}
 		// Conservation of buffers. Every buffer that enters the graph — a
 		// received frame, a message the control plane injected, a fragment
@@ -192,8 +222,8 @@ func FuzzPipeline(f *testing.F) {
 				fragmented -= c.Drops[r]
 			}
 		}
-		in := c.RxPackets[0] + c.RxPackets[1] + c.Injected + c.Fragments
-		gone := c.TxPackets[0] + c.TxPackets[1] + c.TotalDrops() + fragmented + c.Punts + c.PuntFull - uint64(arpReplies)
+		in := rxPort[0] + rxPort[1] + c.Injected + c.Fragments
+		gone := txPort[0] + txPort[1] + c.TotalDrops() + fragmented + c.Punts + c.PuntFull - uint64(arpReplies)
 		if in != gone {
 			t.Fatalf("buffers in %d (rx %v, injected %d, fragments %d) != out %d (tx %v, drops %d, fragmented %d, punts %d, punt-full %d, ARP replies %d)",
 				in, c.RxPackets, c.Injected, c.Fragments, gone, c.TxPackets, c.TotalDrops(), fragmented, c.Punts, c.PuntFull, arpReplies)
@@ -210,16 +240,24 @@ func FuzzPipeline(f *testing.F) {
 // wall clock anyway, and no invariant here depends on either.)
 type fuzzLabs struct {
 	mu   sync.Mutex
-	labs [2]*dptest.Lab
+	labs [4]*dptest.Lab
 }
 
 var labs fuzzLabs
 
-func (f *fuzzLabs) get(t *testing.T, mtu576 bool, opts dptest.Options) *dptest.Lab {
+func labIndex(mtu576, vlans bool) int {
 	i := 0
 	if mtu576 {
 		i = 1
 	}
+	if vlans {
+		i += 2
+	}
+	return i
+}
+
+func (f *fuzzLabs) get(t *testing.T, mtu576, vlans bool, opts dptest.Options) *dptest.Lab {
+	i := labIndex(mtu576, vlans)
 	f.mu.Lock()
 	l := f.labs[i]
 	f.labs[i] = nil
@@ -231,14 +269,11 @@ func (f *fuzzLabs) get(t *testing.T, mtu576 bool, opts dptest.Options) *dptest.L
 	return l
 }
 
-func (f *fuzzLabs) put(mtu576 bool, l *dptest.Lab, c dp.Counters) {
+func (f *fuzzLabs) put(mtu576, vlans bool, l *dptest.Lab, c dp.Counters) {
 	if c.Punts != 0 || c.PuntFull != 0 || c.Injected != 0 || l.Worker.Punt().Len() != 0 {
 		return // the control plane learned or queued something: start afresh
 	}
-	i := 0
-	if mtu576 {
-		i = 1
-	}
+	i := labIndex(mtu576, vlans)
 	f.mu.Lock()
 	f.labs[i] = l
 	f.mu.Unlock()
@@ -263,8 +298,36 @@ func delta(a, b dp.Counters) dp.Counters {
 	d.Fragments -= b.Fragments
 	d.RxPackets, d.TxPackets = slices.Clone(a.RxPackets), slices.Clone(a.TxPackets)
 	for i := range d.RxPackets {
-		d.RxPackets[i] -= b.RxPackets[i]
-		d.TxPackets[i] -= b.TxPackets[i]
+		d.RxPackets[i] -= at(b.RxPackets, i)
+		d.TxPackets[i] -= at(b.TxPackets, i)
 	}
 	return d
+}
+
+// vlanSeeds are inputs for the VLAN lab: forwarding between VLANs, QinQ
+// and the ports, ARP and ping in a VLAN, and the bad tags.
+func vlanSeeds() [][2][][]byte {
+	ip := func(src, dst netip.Addr, ttl uint8, n int) []byte {
+		return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, src, dst, hdr.ProtoUDP, ttl, false, dptest.UDP(1, 2, n))
+	}
+	h100, hq, h200 := dptest.SubHost[0], dptest.SubHost[1], dptest.SubHost[2]
+	good := [][]byte{
+		dptest.Tag(ip(h100, h200, 9, 20), 0x8100, 100),
+		dptest.Tag(ip(hq, h100, 9, 20), 0x88a8, 10, 0x8100, 20),
+		ip(dptest.HostA, h200, 9, 1400),
+		dptest.Tag(ip(h100, h200, 9, 1490), 0x8100, 100),
+		dptest.Tag(ip(h100, dptest.SubAddr[0], 1, 20), 0x8100, 100),
+		dptest.Tag(dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostAMAC, h100, [6]byte{}, dptest.SubAddr[0]), 0x8100, 100),
+		dptest.Tag(ip(dptest.HostA, dptest.HostB, 9, 20), 0x8100, 0),
+	}
+	bad := [][]byte{
+		dptest.Tag(ip(h100, h200, 9, 20), 0x8100, 4095),
+		dptest.Tag(ip(h100, h200, 9, 20), 0x8100, 300),
+		dptest.Tag(ip(h100, h200, 9, 20), 0x8100, 0, 0x8100, 100),
+		dptest.Tag(ip(h100, h200, 9, 20), 0x8100, 100, 0x8100, 5),
+		dptest.Tag(ip(h100, h200, 9, 20), 0x88a8, 10, 0x8100, 0),
+		dptest.Tag(ip(h100, h200, 9, 20), 0x8100, 100)[:17],
+	}
+	back := dptest.Tag(dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, h200, hq, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 20)), 0x8100, 200)
+	return [][2][][]byte{{good, {back}}, {bad, nil}, {append(good, bad...), {back, back}}}
 }
