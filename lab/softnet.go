@@ -22,7 +22,16 @@ import (
 // addresses, and only the flood's sink route and neighbour (see FloodNet):
 // both host subnets are connected and softnet resolves hosts A and B with
 // ARP.
-func RouterConfig(workers int) string {
+func RouterConfig(workers int) string { return routerConfig(workers, Extra{}) }
+
+// Extra is what a test adds to the router's config (Topology.Extra):
+// interface entries (e.g. VLAN sub-interfaces of ra and rb) and neighbour
+// entries, each one YAML flow mapping.
+type Extra struct {
+	Interfaces, Neighbors []string
+}
+
+func routerConfig(workers int, x Extra) string {
 	if workers <= 0 {
 		workers = 1
 	}
@@ -33,9 +42,15 @@ func RouterConfig(workers int) string {
 	}{{DevRA, MACSoftnetA, AddrRA.String()}, {DevRB, MACSoftnetB, AddrRB.String()}} {
 		fmt.Fprintf(&b, "  - name: %s\n    backend: afpacket\n    device: %s\n    mac: \"%s\"\n    mtu: 1500\n    addresses: [%s]\n", i.dev, i.dev, i.mac, i.addr)
 	}
+	for _, ic := range x.Interfaces {
+		fmt.Fprintf(&b, "  - %s\n", ic)
+	}
 	// The flood's sink next hop (see FloodNet).
 	fmt.Fprintf(&b, "routes:\n  - {prefix: %s, via: %s}\n", FloodNet, Sink)
 	fmt.Fprintf(&b, "neighbors:\n  - {interface: %s, address: %s, mac: \"%s\"}\n", DevRB, Sink, SinkMAC)
+	for _, nb := range x.Neighbors {
+		fmt.Fprintf(&b, "  - %s\n", nb)
+	}
 	return b.String()
 }
 
@@ -55,7 +70,7 @@ type Softnet struct {
 // and waits until it answers a ping from host A on the router's address.
 func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu int, extra ...string) (*Softnet, error) {
 	s := &Softnet{Config: filepath.Join(t.Dir, "router.yaml"), Log: filepath.Join(t.Dir, "softnet.log"), Out: filepath.Join(t.Dir, "softnet.out"), CPU: cpu, done: make(chan struct{})}
-	if err := os.WriteFile(s.Config, []byte(RouterConfig(workers)), 0o644); err != nil {
+	if err := os.WriteFile(s.Config, []byte(routerConfig(workers, t.Extra)), 0o644); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(s.Log)

@@ -82,6 +82,7 @@ type Topology struct {
 	A, R, B string // namespace names
 	MTU     int
 	Dir     string // a temporary directory for configs, removed by Close
+	Extra   Extra  // added to the router's config by StartSoftnet
 }
 
 // New builds a topology with links of mtu bytes (1500 when 0): namespaces A, R and B, veths A<->R and R<->B,
