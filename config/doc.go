@@ -34,6 +34,13 @@
 //	    rate: 0                   # pcap: packets per second, 0 = as fast as possible
 //	    limit: 0                  # pcap: stop after this many packets, 0 = no limit
 //	    addresses: [10.0.2.1/24]
+//	  - name: wan0.100            # a VLAN sub-interface: a full interface on its parent's port
+//	    parent: wan0              # a port interface of this config (not itself a VLAN)
+//	    vlan: 100                 # 802.1Q VLAN ID, 1..4094, unique on the parent (per outer tag)
+//	    outer_vlan: 10            # optional: QinQ (802.1ad), the outer VLAN ID
+//	    tpid: 0x88a8              # optional, with outer_vlan: the outer TPID, 0x88a8 | 0x8100 | 0x9100
+//	    mtu: 1496                 # optional; default and maximum: the parent's minus 4 (8 for QinQ)
+//	    addresses: [10.100.0.1/24] # no backend, device or mac: it uses its parent's port and MAC
 //	routes:
 //	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: on a connected subnet
 //	  - {prefix: 203.0.113.0/24, blackhole: true}

@@ -24,6 +24,20 @@
 // a doc block in its file: what it does, the RFCs it follows, its next
 // stages.
 //
+// # VLANs
+//
+// A VLAN sub-interface (802.1Q, or 802.1ad QinQ) is an ordinary interface
+// of Config.Ifaces that receives and transmits on its parent's port. In
+// ethernet-input a tagged frame's interface is a direct index into its
+// port's VLANTable (no list scan, no map); ip4-rewrite writes the tags
+// with the Ethernet header from the adjacency, in the same fixed-size
+// stores as an untagged header (see vlan.go). Bad tags drop with their
+// own reasons (vlan-unknown, vlan-reserved, vlan-stacked-priority,
+// vlan-too-deep, vlan-truncated). Per-interface counters grow when a
+// config brings more interfaces; with many interfaces they are published
+// less often (see ifPublishEvery), and completely whenever the worker is
+// idle.
+//
 // # Ownership
 //
 // A buffer is in exactly one place: a stage's vector, a transmit vector,
