@@ -17,6 +17,7 @@ const (
 	EtherVLAN
 	EtherIPv6
 	EtherIfaceDown
+	EtherRSSRingFull
 
 	// arp-input
 	ARPMalformed
@@ -91,6 +92,7 @@ var reasons = [NumReasons]reasonInfo{
 	EtherVLAN:        {StageEthernetInput, "vlan-tagged", "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
 	EtherIPv6:        {StageEthernetInput, "ip6-unsupported", "IPv6 is not forwarded yet"},
 	EtherIfaceDown:   {StageEthernetInput, "iface-down", "frame received on an interface that is administratively down"},
+	EtherRSSRingFull: {StageEthernetInput, "rss-ring-full", "software RSS: the lane to the worker that owns the flow was full (an ifq drop: that worker is behind)"},
 
 	ARPMalformed: {StageARPInput, "malformed", "not an Ethernet/IPv4 ARP request or reply, or truncated"},
 	ARPNotForUs:  {StageARPInput, "not-for-us", "ARP target address is not one of the interface's addresses"},

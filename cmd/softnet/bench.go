@@ -53,6 +53,13 @@ count, and with --json one object:
 
 where speedup maps each count to its Mpps over the first count's.
 
+--scenario rss is ip4-forward through one generator queue (a port with fewer
+queues than workers): worker 0 polls it, hashes every frame (symmetric
+Toeplitz, as a NIC's RSS) and hands each flow to the worker that owns it over
+a lock-free lane; every worker forwards its flows. It measures --workers 1,2
+unless told otherwise; spread is the packets handed over, rss_ring_full those
+dropped because the owner's lane was full.
+
 --scenario overload measures the one-worker ip4-forward rate (the capacity),
 then feeds the same frames, with one ARP request for the router in 1024,
 through a 1024-slot receive ring filled at a fixed rate (0.5×, 1× and 2× the
@@ -83,6 +90,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			counts, err := parseWorkers(workers)
 			if err != nil {
 				return err
+			}
+			if scenario == "rss" && !cmd.Flags().Changed("workers") {
+				counts = []int{1, 2}
 			}
 			if scenario == "veth" {
 				if len(counts) != 1 || counts[0] != 1 {
