@@ -31,16 +31,16 @@ type VethOverloadRun struct {
 	OfferedMpps  float64           `json:"offered_mpps"`
 	ForwardMpps  float64           `json:"forwarded_mpps"`
 	Sent         uint64            `json:"sent"`
-	Received     uint64            `json:"received"`      // at host B
-	IfqDrops     uint64            `json:"ifq_drops"`     // AF_PACKET ring drops (PACKET_STATISTICS), both interfaces
-	Livelocks    uint64            `json:"livelocks"`     // polls at budget while the ring kept filling
-	BusyPolls    uint64            `json:"busy_polls"`    // polls that filled a batch
-	Polls        uint64            `json:"polls"`         // all polls
-	ARPSent      int               `json:"arp_sent"`      // ARP requests host A sent for the router during the flood
-	ARPAnswered  int               `json:"arp_answered"`  // replies host A got
-	Drops        map[string]uint64 `json:"drops"`         // softnet's, by stage/reason
-	SoftnetRxPkt uint64            `json:"softnet_rx"`    // frames softnet read from ra
-	TrafgenMpps  float64           `json:"trafgen_mpps"`  // what trafgen reached (= offered)
+	Received     uint64            `json:"received"`     // at host B
+	IfqDrops     uint64            `json:"ifq_drops"`    // AF_PACKET ring drops (PACKET_STATISTICS), both interfaces
+	Livelocks    uint64            `json:"livelocks"`    // polls at budget while the ring kept filling
+	BusyPolls    uint64            `json:"busy_polls"`   // polls that filled a batch
+	Polls        uint64            `json:"polls"`        // all polls
+	ARPSent      int               `json:"arp_sent"`     // ARP requests host A sent for the router during the flood
+	ARPAnswered  int               `json:"arp_answered"` // replies host A got
+	Drops        map[string]uint64 `json:"drops"`        // softnet's, by stage/reason
+	SoftnetRxPkt uint64            `json:"softnet_rx"`   // frames softnet read from ra
+	TrafgenMpps  float64           `json:"trafgen_mpps"` // what trafgen reached (= offered)
 }
 
 // VethOverloadReport is the veth overload measurement.
