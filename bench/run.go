@@ -80,7 +80,7 @@ func NewForward(prefixes []netip.Prefix, frames [][]byte, workers int) (*Forward
 	}
 	r.Publish()
 	f := &Forward{Router: r, Routes: r.Routes(), frames: frames, in: in, out: out, txIf: out}
-	f.attach(workers, nil)
+	f.attach(workers, nil, false)
 	return f, nil
 }
 
@@ -90,13 +90,26 @@ func NewForward(prefixes []netip.Prefix, frames [][]byte, workers int) (*Forward
 // be running.
 func (f *Forward) WithWorkers(n int, cpus []int) *Forward {
 	g := *f
-	g.attach(n, cpus)
+	g.attach(n, cpus, false)
 	return &g
 }
 
-func (f *Forward) attach(n int, cpus []int) {
+// WithSpread is WithWorkers with a single-queue generator: worker 0 polls
+// it and spreads the flows over the n workers by software RSS (dp.Spread),
+// as for a port with fewer queues than workers.
+func (f *Forward) WithSpread(n int, cpus []int) *Forward {
+	g := *f
+	g.attach(n, cpus, true)
+	return &g
+}
+
+func (f *Forward) attach(n int, cpus []int, spread bool) {
 	n = max(n, 1)
-	f.Gen = mem.NewGenQueues("in0", f.frames, n)
+	genq := n
+	if spread {
+		genq = 1
+	}
+	f.Gen = mem.NewGenQueues("in0", f.frames, genq)
 	f.Sink = mem.NewSinkQueues("out0", n)
 	ports := make([]port.Port, 2)
 	ports[f.in], ports[f.out] = f.Gen, f.Sink
@@ -106,7 +119,17 @@ func (f *Forward) attach(n int, cpus []int) {
 		if cpus != nil {
 			o.Pin, o.CPU = true, cpus[i]
 		}
-		f.Workers[i] = dp.NewWorker(i, f.Router.Config(), ports, []dp.RxQueue{{Iface: f.in, Queue: i}}, o)
+		var rxq []dp.RxQueue
+		switch {
+		case !spread:
+			rxq = []dp.RxQueue{{Iface: f.in, Queue: i}}
+		case i == 0:
+			rxq = []dp.RxQueue{{Iface: f.in, Spread: true}}
+		}
+		f.Workers[i] = dp.NewWorker(i, f.Router.Config(), ports, rxq, o)
+	}
+	if spread {
+		_ = dp.Spread(f.Workers, 0) // fresh workers, fewer than a table's 128: cannot fail
 	}
 	f.Worker = f.Workers[0]
 	f.Router.AttachWorkers(f.Workers)
@@ -149,6 +172,11 @@ type Result struct {
 	// shared machine. Linux only.
 	OtherLoad float64 `json:"other_load"`
 	Steal     float64 `json:"steal"`
+	// Spread is the packets worker 0 handed to other workers by software
+	// RSS (scenario rss), and RingFull those it dropped because the
+	// owner's lane was full.
+	Spread   uint64 `json:"spread,omitempty"`
+	RingFull uint64 `json:"rss_ring_full,omitempty"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -227,7 +255,11 @@ func Run(o Options) (*Report, error) {
 		} else {
 			unpinned = fmt.Sprintf("unpinned: more workers than the %d CPUs the process may use", len(allowed))
 		}
-		res, err := measure(base.WithWorkers(n, cpus), o)
+		f := base.WithWorkers(n, cpus)
+		if o.Scenario == "rss" {
+			f = base.WithSpread(n, cpus)
+		}
+		res, err := measure(f, o)
 		if err != nil {
 			return nil, err
 		}
@@ -308,6 +340,8 @@ func measure(f *Forward, o Options) (*Result, error) {
 	if res.Packets > 0 {
 		res.NsPerPacket = float64(elapsed.Nanoseconds()) * float64(res.Workers) / float64(res.Packets)
 	}
+	res.Spread = c1.Spread - c0.Spread
+	res.RingFull = c1.Drops[dp.EtherRSSRingFull] - c0.Drops[dp.EtherRSSRingFull]
 	res.Drops = map[string]uint64{}
 	for r := dp.Reason(1); r < dp.NumReasons; r++ {
 		if d := c1.Drops[r] - c0.Drops[r]; d > 0 {

@@ -80,7 +80,7 @@ func NewForwardVLAN(prefixes []netip.Prefix, frames [][]byte, vids []int, worker
 	}
 	r.Publish()
 	f := &Forward{Router: r, Routes: r.Routes(), frames: TagFrames(frames, vids), in: in, out: out, txIf: egress}
-	f.attach(workers, nil)
+	f.attach(workers, nil, false)
 	return f, nil
 }
 
@@ -116,10 +116,10 @@ func vidRange(n int) []int {
 // knownScenario says whether Run knows scenario s.
 func knownScenario(s string) error {
 	switch s {
-	case ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094:
+	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, %s, %s, %s, veth or overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094)
 }
 
 // newScenario builds scenario s's topology on prefixes.
@@ -129,7 +129,7 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 	}
 	frames := Frames(prefixes, Templates, size)
 	switch s {
-	case ScenarioForward:
+	case ScenarioForward, "rss":
 		return NewForward(prefixes, frames, 1)
 	case ScenarioVLAN:
 		return NewForwardVLAN(prefixes, frames, []int{100}, 1)

@@ -27,6 +27,10 @@ type Counters struct {
 	// NIC drops at the ring tail. A ring that filled during a pause of
 	// the worker's thread and then drains does not count.
 	Livelocks uint64
+	// Spread counts packets this worker received and handed to another
+	// worker by software RSS (see Spread); that worker counts them as
+	// received on the interface.
+	Spread uint64
 
 	// Per interface (index = interface index).
 	RxPackets, RxBytes, TxPackets, TxBytes []uint64
@@ -116,6 +120,7 @@ func (c *Counters) publish(p *Counters, full bool) {
 	atomic.StoreUint64(&p.BusyPolls, c.BusyPolls)
 	atomic.StoreUint64(&p.Batches, c.Batches)
 	atomic.StoreUint64(&p.Livelocks, c.Livelocks)
+	atomic.StoreUint64(&p.Spread, c.Spread)
 	if n := uint64(len(c.RxPackets)); !full && c.ifSkipped+1 < n/ifPublishEvery {
 		c.ifSkipped++
 		return
@@ -144,6 +149,7 @@ func (c *Counters) addFrom(p *Counters) {
 	c.BusyPolls += atomic.LoadUint64(&p.BusyPolls)
 	c.Batches += atomic.LoadUint64(&p.Batches)
 	c.Livelocks += atomic.LoadUint64(&p.Livelocks)
+	c.Spread += atomic.LoadUint64(&p.Spread)
 	for len(c.RxPackets) < len(p.RxPackets) {
 		c.RxPackets = append(c.RxPackets, 0)
 		c.RxBytes = append(c.RxBytes, 0)

@@ -17,6 +17,7 @@ const (
 	EtherVLAN
 	EtherIPv6
 	EtherIfaceDown
+	EtherRSSRingFull
 
 	// ethernet-input, VLAN demux (IEEE 802.1Q)
 	VLANUnknown
@@ -98,6 +99,7 @@ var reasons = [NumReasons]reasonInfo{
 	EtherVLAN:        {StageEthernetInput, "vlan-tagged", "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
 	EtherIPv6:        {StageEthernetInput, "ip6-unsupported", "IPv6 is not forwarded yet"},
 	EtherIfaceDown:   {StageEthernetInput, "iface-down", "frame received on an interface (or VLAN sub-interface) that is down"},
+	EtherRSSRingFull: {StageEthernetInput, "rss-ring-full", "software RSS: the lane to the worker that owns the flow was full (an ifq drop: that worker is behind)"},
 
 	VLANUnknown:         {StageEthernetInput, "vlan-unknown", "VLAN tag (or outer/inner pair) with no sub-interface on the receiving port"},
 	VLANReserved:        {StageEthernetInput, "vlan-reserved", "VID 4095, reserved by IEEE 802.1Q: never a VLAN"},

@@ -9,12 +9,17 @@ import (
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
+	"github.com/softnet/softnet/rss"
 )
 
 // RxQueue is one receive queue a worker polls.
 type RxQueue struct {
 	Iface int // interface (port) index
 	Queue int // queue of that port
+	// Spread: the port has fewer queues than there are workers, so the
+	// worker polling this queue spreads its packets over all workers by
+	// their flows' RSS hash (see Spread).
+	Spread bool
 }
 
 // Worker is one run-to-completion packet loop. Everything in it belongs to
@@ -34,6 +39,14 @@ type Worker struct {
 
 	// Per receive queue, for Livelocks (see livelock).
 	ll []rxBacklog
+
+	// Software RSS (see Spread): per receive queue, its spreader or nil;
+	// the lanes this worker feeds and the ones it consumes.
+	spread   []*spreader
+	lanesOut []*lane
+	lanesIn  []*lane
+	hasher   *rss.Hasher
+	scratch  [pkt.BatchSize]*pkt.Buf
 
 	// frames[s] is stage s's input vector. They are pointers into store
 	// so that a stage passing its whole vector to an empty next stage
@@ -158,6 +171,9 @@ func (w *Worker) Poll() int {
 	if injected > 0 {
 		w.run(cfg)
 	}
+	if w.lanesOut != nil {
+		w.takeReturns()
+	}
 	total := 0
 	for i, q := range w.rxq {
 		in := w.frames[StageEthernetInput]
@@ -174,8 +190,16 @@ func (w *Worker) Poll() int {
 			w.c.BusyPolls++
 			w.livelock(i, q)
 		}
+		if w.spread != nil && w.spread[i] != nil {
+			if w.spreadBatch(w.spread[i], in); in.N == 0 {
+				continue
+			}
+		}
 		w.rxIf = uint16(q.Iface)
 		w.run(cfg)
+	}
+	if w.lanesIn != nil {
+		total += w.pollLanes(cfg)
 	}
 	if w.polls&15 == 0 || total == 0 {
 		w.c.publish(&w.pub, total == 0)
@@ -255,8 +279,9 @@ func (w *Worker) Start() error {
 
 // Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
 // Options.Pin is set; it returns at once if that pinning fails (Start
-// reports why). When there is nothing to do it backs off (yield, then
-// short sleeps) instead of spinning a core. Call Run (or Start) once.
+// reports why). When there is nothing to do it backs off (yield, then,
+// after idleSleepAfter of nothing, short sleeps) instead of spinning a
+// core. Call Run (or Start) once.
 //
 // On return it puts the thread's old CPU mask back before unlocking it, so
 // the runtime does not reuse a pinned thread for other goroutines; if the
@@ -278,23 +303,35 @@ func (w *Worker) Run() {
 	if w.pinErr != nil {
 		return
 	}
-	idle := 0
+	idle, sleepy := 0, false
+	var idleSince time.Time
 	for !w.stop.Load() {
 		if w.Poll() > 0 {
-			idle = 0
+			idle, sleepy = 0, false
 			continue
 		}
 		idle++
 		switch {
-		case idle < 64:
-		case idle < 1024:
-			runtime.Gosched()
-		default:
+		case sleepy:
 			time.Sleep(50 * time.Microsecond)
+		case idle < 64:
+		case idle == 256:
+			idleSince = time.Now()
+		case idle&255 == 0:
+			sleepy = time.Since(idleSince) >= idleSleepAfter
+		default:
+			runtime.Gosched()
 		}
 	}
 	w.c.publish(&w.pub, true)
 }
+
+// idleSleepAfter is how long a worker must find nothing to do before it
+// sleeps between polls. Gaps between batches under load (a few tens of
+// µs, for a worker fed by another worker's software RSS too) stay far
+// below it, so a loaded worker never sleeps; a sleep (50 µs asked, often
+// more) would let its lanes and rings overflow.
+const idleSleepAfter = time.Millisecond
 
 // Stop asks Run to return and waits for it.
 func (w *Worker) Stop() {

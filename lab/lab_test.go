@@ -42,6 +42,7 @@ drops:
   ip4-arp/punt-queue-full                  12
 icmp errors sent: [net-unreachable 1 ttl-exceeded 2]
 icmp echo replies: 22
+polls: 1000 busy 200 livelocks 17 spread 0
 `
 	c := ParseCounters(out)
 	if len(c.Interfaces) != 2 || c.Interfaces[1].Name != "rb" || c.Interfaces[1].TxPackets != 629196 || c.KernelDrops != 10 {
@@ -52,6 +53,9 @@ icmp echo replies: 22
 	}
 	if c.ICMPErrors["ttl-exceeded"] != 2 || c.ICMPErrors["net-unreachable"] != 1 || c.EchoReplies != 22 {
 		t.Errorf("icmp: %v, echo replies %d", c.ICMPErrors, c.EchoReplies)
+	}
+	if c.Polls != 1000 || c.BusyPolls != 200 || c.Livelocks != 17 {
+		t.Errorf("polls %d busy %d livelocks %d", c.Polls, c.BusyPolls, c.Livelocks)
 	}
 	if c := ParseCounters("interface  rx packets  rx bytes  tx packets  tx bytes  kernel drops\n\ndrops: none\n"); len(c.Drops) != 0 || len(c.Interfaces) != 0 {
 		t.Errorf("empty report: %+v", c)

@@ -149,6 +149,11 @@ type Counters struct {
 	KernelDrops uint64            `json:"kernel_drops"` // AF_PACKET ring drops, all interfaces
 	ICMPErrors  map[string]uint64 `json:"icmp_errors"`  // sent, by kind
 	EchoReplies uint64            `json:"echo_replies"`
+	// Polls, BusyPolls (polls that filled a batch) and Livelocks (busy
+	// polls while the ring kept filling), summed over the workers.
+	Polls     uint64 `json:"polls"`
+	BusyPolls uint64 `json:"busy_polls"`
+	Livelocks uint64 `json:"livelocks"`
 }
 
 // IfaceCounters is one interface's line of the final counters.
@@ -188,6 +193,8 @@ func ParseCounters(out string) Counters {
 			for _, m := range icmpKindRE.FindAllStringSubmatch(l[len("icmp errors sent:"):], -1) {
 				c.ICMPErrors[m[1]], _ = strconv.ParseUint(m[2], 10, 64)
 			}
+		case strings.HasPrefix(l, "polls:"):
+			fmt.Sscanf(l, "polls: %d busy %d livelocks %d", &c.Polls, &c.BusyPolls, &c.Livelocks)
 		case strings.HasPrefix(l, "icmp echo replies:"):
 			c.EchoReplies, _ = strconv.ParseUint(strings.TrimSpace(l[len("icmp echo replies:"):]), 10, 64)
 		default:

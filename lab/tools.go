@@ -218,6 +218,13 @@ func (t *Topology) RouterMAC(ctx context.Context) (string, error) {
 // the router onto B's link (to FloodDst, see FloodNet) at full rate for dur
 // with trafgen pinned to cpu, and counts them on the veths.
 func (t *Topology) RunFlood(ctx context.Context, dur time.Duration, size, cpu int) (Flood, error) {
+	return t.RunFloodAt(ctx, dur, size, cpu, 0)
+}
+
+// RunFloodAt is RunFlood at pps frames per second (trafgen --rate; 0:
+// full rate). trafgen paces with gaps it calibrates, so the rate it
+// reaches is approximate: Flood.SentMpps is what it really offered.
+func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu int, pps float64) (Flood, error) {
 	if size < 42 {
 		size = 42
 	}
@@ -254,7 +261,11 @@ func (t *Topology) RunFlood(ctx context.Context, dur time.Duration, size, cpu in
 	// on one known CPU.
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cmd := netns.Command(tctx, t.A, "taskset", "-c", strconv.Itoa(cpu), "trafgen", "--no-sock-mem", "--notouch-irq", "--cpus", "1", "--dev", DevA, "--conf", path)
+	args := []string{"-c", strconv.Itoa(cpu), "trafgen", "--no-sock-mem", "--notouch-irq", "--cpus", "1", "--dev", DevA, "--conf", path}
+	if pps > 0 {
+		args = append(args, "--rate", strconv.FormatUint(uint64(pps), 10)+"pps")
+	}
+	cmd := netns.Command(tctx, t.A, "taskset", args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

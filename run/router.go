@@ -169,11 +169,14 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	r.ctl.Publish()
 
 	// Queue q of a port goes to worker q mod workers: one queue per worker
-	// for multi-queue ports, worker 0 alone for single-queue ones.
+	// for multi-queue ports. A port with fewer queues than workers (pcap,
+	// mem, a single-queue device) is spread in software: the worker that
+	// polls a queue hands each flow's packets to the worker that owns the
+	// flow (dp.Spread), as a NIC's RSS would.
 	rxq := make([][]dp.RxQueue, workers)
 	for j, ifc := range r.ifaces {
 		for q := 0; q < ifc.queues; q++ {
-			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q})
+			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: ifc.queues < workers})
 		}
 	}
 	cpus := dp.AllowedCPUs()
@@ -183,6 +186,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			do.Pin, do.CPU = true, cpus[w%len(cpus)]
 		}
 		r.workers = append(r.workers, dp.NewWorker(w, r.ctl.Config(), r.ports, rxq[w], do))
+	}
+	if err := dp.Spread(r.workers, 0); err != nil {
+		return nil, err
 	}
 	r.ctl.AttachWorkers(r.workers)
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +155,8 @@ func TestPcapReplay(t *testing.T) {
 }
 
 // TestMemTwoWorkers runs two pinned workers over mem ports: the
-// single-queue ports are polled by worker 0, both workers may transmit.
+// single-queue ports are polled by worker 0, which spreads the flows over
+// both workers (software RSS); both transmit.
 func TestMemTwoWorkers(t *testing.T) {
 	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(twoPort, 2, "mem", "mem"))
 	n0 := runtime.NumGoroutine()
@@ -172,7 +174,15 @@ func TestMemTwoWorkers(t *testing.T) {
 	lan.Push(in...)
 	var out [][]byte
 	waitFor(t, "40 frames out", func() bool { out = append(out, wan.Take()...); return len(out) >= 40 })
+	// Software RSS spread the 40 flows over both workers: each flow's
+	// order is kept, not the order across flows. Frame i goes to
+	// 198.18.0.i.
+	slices.SortFunc(out, func(a, b []byte) int { return int(a[33]) - int(b[33]) })
 	checkForwarded(t, in, out)
+	waitFor(t, "counters published", func() bool { return r.Counters().TxPackets[1] == 40 })
+	if c := r.Counters(); c.Spread == 0 || c.Spread == 40 {
+		t.Errorf("software RSS handed %d of 40 flows to worker 1: want some, not all", c.Spread)
+	}
 	if r.Port("nope") != nil {
 		t.Error("Port of an unknown interface is not nil")
 	}

@@ -54,6 +54,13 @@ count, and with --json one object:
 
 where speedup maps each count to its Mpps over the first count's.
 
+--scenario rss is ip4-forward through one generator queue (a port with fewer
+queues than workers): worker 0 polls it, hashes every frame (symmetric
+Toeplitz, as a NIC's RSS) and hands each flow to the worker that owns it over
+a lock-free lane; every worker forwards its flows. It measures --workers 1,2
+unless told otherwise; spread is the packets handed over, rss_ring_full those
+dropped because the owner's lane was full.
+
 --scenario overload measures the one-worker ip4-forward rate (the capacity),
 then feeds the same frames, with one ARP request for the router in 1024,
 through a 1024-slot receive ring filled at a fixed rate (0.5×, 1× and 2× the
@@ -79,6 +86,15 @@ those rates and ratios too (interleaved), e.g.
    "vlan-4094/vlan-1": 0.98}, "interleaved_mpps": {...},
    "interleaved_ratios": {...}}
 
+--scenario veth-overload is overload on real interfaces: host A ─ softnet ─
+host B in network namespaces (as the veth scenario), softnet held to a quarter
+of a CPU by a cgroup cpu quota so trafgen can offer twice its capacity. It
+measures the capacity (trafgen at full rate), then offers 1× and 2× of it
+(trafgen --rate), a fresh softnet each time, and reports per load: offered and
+forwarded Mpps, ifq drops (AF_PACKET ring drops), livelocks, and ARP requests
+host A sent for the router during the flood with the replies it got; plateau
+is forwarded at 2× over forwarded at 1×. Needs root.
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,6 +117,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if err != nil {
 				return err
 			}
+			if scenario == "rss" && !cmd.Flags().Changed("workers") {
+				counts = []int{1, 2}
+			}
 			if scenario == "veth" {
 				if len(counts) != 1 || counts[0] != 1 {
 					return fmt.Errorf("--workers %s: the veth scenario runs one softnet worker; drop --workers", workers)
@@ -108,6 +127,22 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				vr, err := bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(vr)
+				}
+				vr.Print(cmd.OutOrStdout())
+				return nil
+			}
+			if scenario == "veth-overload" {
+				if len(counts) != 1 || counts[0] != 1 {
+					return fmt.Errorf("--workers %s: the veth-overload scenario runs one softnet worker; drop --workers", workers)
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				vr, err := bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: bench.VethBinary(), Duration: duration, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -140,7 +175,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
-					if n = strings.TrimSpace(n); n == "veth" || n == "overload" {
+					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" {
 						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094", scenario, n)
 					}
 					names = append(names, strings.TrimSpace(n))
@@ -188,7 +223,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")

@@ -235,4 +235,5 @@ func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters) {
 	if c.ICMPEchoReplies > 0 {
 		fmt.Fprintf(w, "icmp echo replies: %d\n", c.ICMPEchoReplies)
 	}
+	fmt.Fprintf(w, "polls: %d busy %d livelocks %d spread %d\n", c.Polls, c.BusyPolls, c.Livelocks, c.Spread)
 }

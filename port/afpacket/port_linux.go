@@ -390,6 +390,37 @@ done:
 	return int(got)
 }
 
+// Backlog implements port.Backlogger: the frames waiting in queue's RX
+// ring, in the block being read and the blocks after it that the kernel
+// has handed over. It reads block headers only (no syscall), and only
+// from the goroutine that calls Recv on the queue, as the worker does
+// after a poll that filled its batch.
+func (p *Port) Backlog(queue int) int {
+	if queue < 0 || queue >= len(p.q) {
+		return 0
+	}
+	q := &p.q[queue]
+	if q.down || q.rx == nil {
+		return 0
+	}
+	n, bs, cur := q.left, q.p.blockSize, q.cur
+	if q.left > 0 {
+		cur++
+	}
+	for i := 0; i < q.p.blockCount; i++ {
+		b := (cur + i) % q.p.blockCount
+		bd := (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[b*bs+8]))
+		if atomic.LoadUint32(&bd.Block_status)&unix.TP_STATUS_USER == 0 {
+			break
+		}
+		if b == q.cur && q.left > 0 {
+			break // wrapped round to the block being read
+		}
+		n += int(bd.Num_pkts)
+	}
+	return n
+}
+
 // release hands block cur back to the kernel and moves to the next.
 func (q *queue) release(bd *unix.TpacketHdrV1) {
 	atomic.StoreUint32(&bd.Block_status, unix.TP_STATUS_KERNEL)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/pkt"
+	"github.com/softnet/softnet/port"
 	"golang.org/x/sys/unix"
 )
 
@@ -591,5 +592,42 @@ func TestStatsConcurrent(t *testing.T) {
 	<-done
 	if len(got) != 500 {
 		t.Errorf("got %d of 500", len(got))
+	}
+}
+
+// TestBacklog checks Backlog against what Recv then reads: frames waiting
+// in retired blocks, less those a short pool let Recv take.
+func TestBacklog(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{BlockSize: 4096, BlockCount: 8})
+	var _ port.Backlogger = p
+	if n := p.Backlog(0); n != 0 {
+		t.Fatalf("Backlog %d on a quiet ring", n)
+	}
+	for i := 0; i < 60; i++ {
+		l.peerSend(frame(p.MAC(), typRx, i, 200))
+	}
+	time.Sleep(50 * time.Millisecond) // the blocks retire (1 ms timeout)
+	n0 := p.Backlog(0)
+	if n0 < 40 {
+		t.Fatalf("Backlog %d after 60 frames into 8 blocks", n0)
+	}
+	var v pkt.Batch
+	small := pkt.NewPool(10)
+	if got := p.Recv(0, &v, small); got != 10 {
+		t.Fatalf("Recv with a 10-buffer pool took %d", got)
+	}
+	if n := p.Backlog(0); n != n0-10 {
+		t.Fatalf("Backlog %d after taking 10 of %d", n, n0)
+	}
+	pool := pkt.NewPool(256)
+	v2 := pkt.Batch{}
+	rest := p.Recv(0, &v2, pool)
+	if rest != n0-10 || p.Backlog(0) != 0 {
+		t.Fatalf("Recv took %d of the %d left; Backlog now %d", rest, n0-10, p.Backlog(0))
+	}
+	t.Logf("backlog %d of 60 sent (kernel drops %d)", n0, p.Stats().KernelDrops)
+	if p.Backlog(5) != 0 {
+		t.Fatal("Backlog of a queue the port does not have")
 	}
 }
