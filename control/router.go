@@ -73,11 +73,12 @@ type Router struct {
 	adjRefs   []int // routes pointing at each adjacency
 	adjFree   []uint16
 	local     uint16
-	drop      uint16             // blackhole
-	admin     []bool             // per interface: administratively up
-	link      []bool             // per interface: link up, as the port reports
-	glean     []uint16           // per interface
-	bcast     []uint16           // per interface
+	drop      uint16   // blackhole
+	admin     []bool   // per interface: administratively up
+	link      []bool   // per interface: link up, as the port reports
+	glean     []uint16 // per interface
+	bcast     []uint16 // per interface
+	bridges   []dp.Bridge
 	vlans     []*dp.VLANTable    // per port interface: its published VLAN table (copy on write)
 	ifaceMemo map[netip.Addr]int // during AddRoutes: gateway -> interface (see ifaceFor)
 	nbrAdj    map[neigh.Key]uint16
@@ -659,6 +660,7 @@ func (r *Router) publish() {
 		Adj:       slices.Clone(r.adj),
 		Ifaces:    ifaces,
 		VLANs:     slices.Clone(r.vlans),
+		Bridges:   slices.Clone(r.bridges),
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 	})

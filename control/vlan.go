@@ -32,8 +32,8 @@ func (r *Router) checkVLAN(c *IfaceConfig) (dp.Iface, error) {
 		return fail("a TPID is for the outer tag of QinQ: set an outer VLAN or remove the TPID (a single tag is always 0x8100)")
 	case c.TPID != 0 && c.TPID != hdr.EtherTypeQinQ && c.TPID != hdr.EtherTypeVLAN && c.TPID != dp.TPID9100:
 		return fail("outer TPID %#04x: use 0x88a8 (802.1ad), 0x8100 or 0x9100", c.TPID)
-	case len(r.ifaces) >= dp.VLANDown:
-		return fail("too many interfaces (%d): a VLAN table entry holds indices below %d", len(r.ifaces), dp.VLANDown)
+	case len(r.ifaces) >= dp.MaxIfaces:
+		return fail("too many interfaces (%d): a VLAN table entry holds indices below %d", len(r.ifaces), dp.MaxIfaces)
 	}
 	par := &r.ifaces[p]
 	if c.MAC == [6]byte{} {
@@ -105,6 +105,9 @@ func (r *Router) setVLANEntry(idx int) {
 	e := uint16(idx)
 	if !ifc.Up {
 		e |= dp.VLANDown
+	}
+	if ifc.Bridge != 0 {
+		e |= dp.VLANBridged
 	}
 	p := int(ifc.Parent)
 	for len(r.vlans) <= p {

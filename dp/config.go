@@ -71,6 +71,10 @@ type Iface struct {
 	TPID      uint16
 	TagLen    uint8
 	Tags      [8]byte
+
+	// Bridge is 1 + the index in Config.Bridges of the bridge this
+	// interface is a member or the BVI of; 0 for none.
+	Bridge uint16
 }
 
 // PortOf returns the index of the port interface i transmits on: i itself,
@@ -100,6 +104,8 @@ type Config struct {
 	// VLANs demuxes tagged frames: index = port interface index; nil (or
 	// short) for ports with no sub-interfaces. See VLANTable.
 	VLANs []*VLANTable
+	// Bridges are the bridge domains (see Bridge).
+	Bridges []Bridge
 
 	// ICMP error rate limit per worker: a token bucket refilled at
 	// ICMPRate tokens per second up to ICMPBurst.

@@ -18,7 +18,10 @@ type Counters struct {
 	ICMPEchoReplies           uint64
 	Punts, PuntFull, Injected uint64
 	Fragments                 uint64
-	Polls, BusyPolls, Batches uint64
+	// l2-bridge: MACs that moved between members, flooded frames, and
+	// MACs not learned because the table was full.
+	BridgeMoves, BridgeFloods, BridgeLearnFull uint64
+	Polls, BusyPolls, Batches                  uint64
 	// Livelocks counts polls at their budget while the ring kept
 	// filling: Recv filled the whole batch and the port (a
 	// port.Backlogger) still held at least a batch, no fewer frames than
@@ -115,6 +118,9 @@ func (c *Counters) publish(p *Counters, full bool) {
 	atomic.StoreUint64(&p.Punts, c.Punts)
 	atomic.StoreUint64(&p.PuntFull, c.PuntFull)
 	atomic.StoreUint64(&p.Fragments, c.Fragments)
+	atomic.StoreUint64(&p.BridgeMoves, c.BridgeMoves)
+	atomic.StoreUint64(&p.BridgeFloods, c.BridgeFloods)
+	atomic.StoreUint64(&p.BridgeLearnFull, c.BridgeLearnFull)
 	atomic.StoreUint64(&p.Injected, c.Injected)
 	atomic.StoreUint64(&p.Polls, c.Polls)
 	atomic.StoreUint64(&p.BusyPolls, c.BusyPolls)
@@ -144,6 +150,9 @@ func (c *Counters) addFrom(p *Counters) {
 	c.Punts += atomic.LoadUint64(&p.Punts)
 	c.PuntFull += atomic.LoadUint64(&p.PuntFull)
 	c.Fragments += atomic.LoadUint64(&p.Fragments)
+	c.BridgeMoves += atomic.LoadUint64(&p.BridgeMoves)
+	c.BridgeFloods += atomic.LoadUint64(&p.BridgeFloods)
+	c.BridgeLearnFull += atomic.LoadUint64(&p.BridgeLearnFull)
 	c.Injected += atomic.LoadUint64(&p.Injected)
 	c.Polls += atomic.LoadUint64(&p.Polls)
 	c.BusyPolls += atomic.LoadUint64(&p.BusyPolls)

@@ -40,6 +40,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	macHi := binary.BigEndian.Uint32(ifc.MAC[0:4])
 	macLo := binary.BigEndian.Uint16(ifc.MAC[4:6])
 	up := ifc.Up
+	fast := up && ifc.Bridge == 0 // a bridge member's frames all go to l2-bridge
 	var vt *VLANTable
 	if int(iface) < len(cfg.VLANs) {
 		vt = cfg.VLANs[iface]
@@ -54,7 +55,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	// needing more.
 	k := 0
 	for i, n := 0, in.N; i < n; i++ {
-		if up {
+		if fast {
 			if i, k, bytes = etherFast(in, i, k, bytes, iface, macHi, macLo); i == n {
 				break
 			}
@@ -80,28 +81,23 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 			w.drop(b, EtherIfaceDown)
 			continue
 		}
-		if f[0]&1 != 0 {
-			b.Flags |= pkt.FlagL2Multicast
-		} else if binary.BigEndian.Uint32(f[0:4]) != macHi || binary.BigEndian.Uint16(f[4:6]) != macLo {
-			bytes += uint64(b.Len)
-			w.drop(b, EtherNotForUs)
-			continue
-		}
 		l3, et := hdr.EthernetLen, binary.BigEndian.Uint16(f[12:14])
+		into := iface
 		if isTPID(et) {
-			into, off, t, r := vlanInput(vt, iface, f)
+			e, off, t, r := vlanInput(vt, iface, f)
 			if r != ReasonNone {
 				bytes += uint64(b.Len)
 				w.drop(b, r)
 				continue
 			}
-			if into != iface {
-				if into&VLANDown != 0 || int(into) >= len(rxp) {
+			if e != iface {
+				if e&VLANDown != 0 || int(e&^VLANBridged) >= len(rxp) {
 					bytes += uint64(b.Len) // counted on the port
-					b.InPort = into &^ VLANDown
+					b.InPort = e &^ (VLANDown | VLANBridged)
 					w.drop(b, EtherIfaceDown)
 					continue
 				}
+				into = e &^ VLANBridged
 				rxp[into]++
 				rxb[into] += uint64(b.Len)
 				sub++
@@ -114,6 +110,16 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 			bytes += uint64(b.Len)
 		}
 		b.L3 = uint16(l3)
+		if cfg.Ifaces[into].Bridge != 0 {
+			w.to(StageBridge, b) // a bridge member takes every frame
+			continue
+		}
+		if f[0]&1 != 0 {
+			b.Flags |= pkt.FlagL2Multicast
+		} else if binary.BigEndian.Uint32(f[0:4]) != macHi || binary.BigEndian.Uint16(f[4:6]) != macLo {
+			w.drop(b, EtherNotForUs)
+			continue
+		}
 		switch et {
 		case hdr.EtherTypeIPv4:
 			in.B[k] = b

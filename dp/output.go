@@ -138,7 +138,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			}
 		}
 		if same && o < len(w.up) && w.up[o] {
-			if p := int(w.portOf[o]); w.tx[p].N == 0 {
+			if p := int(w.portOf[o]); p != portBVI && w.tx[p].N == 0 {
 				w.send(p, in)
 				return
 			}
@@ -151,6 +151,11 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			continue
 		}
 		p := int(w.portOf[o])
+		if p == portBVI {
+			b.InPort = uint16(o) // the bridge switches it as the BVI's
+			w.to(StageBridge, b)
+			continue
+		}
 		t := &w.tx[p]
 		if t.N == pkt.BatchSize {
 			w.flush(p)
@@ -178,6 +183,9 @@ func (w *Worker) syncUp(cfg *Config) {
 		up := p < len(w.tx) && cfg.Ifaces[o].Up && cfg.Ifaces[p].Up
 		if !up {
 			p = 0
+		}
+		if bi := int(cfg.Ifaces[o].Bridge) - 1; bi >= 0 && bi < len(cfg.Bridges) && cfg.Bridges[bi].BVI == o {
+			p, up = portBVI, cfg.Ifaces[o].Up // no port: interface-output hands it to l2-bridge
 		}
 		w.up = append(w.up, up)
 		w.portOf = append(w.portOf, uint16(p))

@@ -26,6 +26,14 @@ const (
 	VLANTooDeep
 	VLANTruncated
 
+	// l2-bridge
+	BridgeNotMember
+	BridgeMulticastSource
+	BridgeSameMember
+	BridgeFloodLimited
+	BridgeNoMembers
+	BridgeNoBuffer
+
 	// arp-input
 	ARPMalformed
 	ARPNotForUs
@@ -106,6 +114,13 @@ var reasons = [NumReasons]reasonInfo{
 	VLANStackedPriority: {StageEthernetInput, "vlan-stacked-priority", "VID 0 (priority tag) behind another tag, or a tag behind a priority tag"},
 	VLANTooDeep:         {StageEthernetInput, "vlan-too-deep", "more VLAN tags than the sub-interface is configured with"},
 	VLANTruncated:       {StageEthernetInput, "vlan-truncated", "frame ends inside a VLAN tag"},
+
+	BridgeNotMember:       {StageBridge, "not-member", "the interface is no longer a member of a bridge (the config changed)"},
+	BridgeMulticastSource: {StageBridge, "multicast-source", "source MAC is multicast or broadcast: invalid, neither learned nor forwarded (IEEE 802.1D)"},
+	BridgeSameMember:      {StageBridge, "same-member", "destination MAC was learned on the receiving member: filtered"},
+	BridgeFloodLimited:    {StageBridge, "flood-limited", "broadcast, multicast or unknown unicast over the bridge's flood rate limit"},
+	BridgeNoMembers:       {StageBridge, "no-members", "nowhere to flood: no other member is up"},
+	BridgeNoBuffer:        {StageBridge, "no-buffer", "no free buffer for a flooded copy"},
 
 	ARPMalformed: {StageARPInput, "malformed", "not an Ethernet/IPv4 ARP request or reply, or truncated"},
 	ARPNotForUs:  {StageARPInput, "not-for-us", "ARP target address is not one of the interface's addresses"},

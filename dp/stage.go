@@ -5,7 +5,8 @@ package dp
 //
 // The graph, with the next stages each one sorts packets to:
 //
-//	ethernet-input   -> arp-input, ip4-input, drop
+//	ethernet-input   -> l2-bridge, arp-input, ip4-input, drop
+//	l2-bridge        -> interface-output, arp-input, ip4-input (BVI), drop
 //	arp-input        -> interface-output (replies), drop (learning punted)
 //	ip4-input        -> ip4-lookup, drop
 //	ip4-lookup       -> ip4-rewrite, ip4-local, icmp4-error, drop
@@ -14,7 +15,7 @@ package dp
 //	ip4-rewrite      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
 //	ip4-arp          -> (control plane), drop
 //	ip4-frag         -> interface-output, drop
-//	interface-output -> (port), drop
+//	interface-output -> (port), l2-bridge (BVI), drop
 //	drop             -> (pool)
 //
 // The order of the constants is the order the worker runs pending stages
@@ -25,6 +26,7 @@ type Stage uint8
 // Stages, in dispatch order.
 const (
 	StageEthernetInput Stage = iota
+	StageBridge
 	StageARPInput
 	StageIP4Input
 	StageIP4Lookup
@@ -39,7 +41,7 @@ const (
 )
 
 var stageNames = [NumStages]string{
-	"ethernet-input", "arp-input", "ip4-input", "ip4-lookup", "ip4-local",
+	"ethernet-input", "l2-bridge", "arp-input", "ip4-input", "ip4-lookup", "ip4-local",
 	"icmp4-error", "ip4-rewrite", "ip4-arp", "ip4-frag", "interface-output", "drop",
 }
 

@@ -32,6 +32,12 @@ const (
 	TagLen     = 4      // bytes of one tag: TPID and TCI
 	// VLANDown marks a table entry whose sub-interface is down.
 	VLANDown = 0x8000
+	// VLANBridged marks a table entry whose sub-interface is a bridge
+	// member: its frames go to l2-bridge, whatever their MAC.
+	VLANBridged = 0x4000
+	// MaxIfaces bounds interface indices (a VLAN table entry holds one
+	// with the two flag bits).
+	MaxIfaces = 0x4000
 	// TPID9100 is the pre-standard QinQ outer TPID some switches use.
 	TPID9100 = 0x9100
 )
@@ -141,7 +147,7 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *VLANTable, macHi uint32, macLo u
 			return i, k, sub
 		}
 		e := vt.Dot1Q[binary.BigEndian.Uint16(f[14:16])&vidMask]
-		if e == 0 || e&VLANDown != 0 || int(e) >= len(rxp) {
+		if e == 0 || e&(VLANDown|VLANBridged) != 0 || int(e) >= len(rxp) {
 			return i, k, sub
 		}
 		rxp[e]++

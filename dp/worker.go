@@ -68,6 +68,15 @@ type Worker struct {
 	// taken per packet or per batch.
 	pubMu sync.Mutex
 
+	// l2-bridge: a MAC table per bridge of macsOf (see syncBridges), the
+	// same published for readers under pubMu, and the bridge clock.
+	macs     []*macTable
+	pubMACs  []*macTable
+	macsOf   *Config
+	bridgeT0 time.Time
+	// bridgeClock replaces the bridge clock in tests (ms, > 0).
+	bridgeClock func() int64
+
 	polls  uint64
 	sample bool // time the stages of this poll
 
@@ -401,6 +410,8 @@ func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
 	switch s {
 	case StageEthernetInput:
 		w.ethernetInput(cfg, f)
+	case StageBridge:
+		w.bridge(cfg, f)
 	case StageARPInput:
 		w.arpInput(cfg, f)
 	case StageIP4Input:

@@ -1,0 +1,170 @@
+package control
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/softnet/softnet/dp"
+)
+
+// BridgeConfig describes a bridge domain: a learning switch across
+// Members (interfaces already added: ports or VLAN sub-interfaces, with
+// no addresses, in no other bridge), with an optional routed interface in
+// it (BVI) that AddBridge creates.
+type BridgeConfig struct {
+	Name    string
+	Members []string
+	// BVI, if its Name is set, is the bridge's routed interface: an L3
+	// interface with its own MAC and addresses, reached through the
+	// bridge. Parent, VLAN, OuterVLAN and TPID must be unset.
+	BVI IfaceConfig
+	// MaxMACs is the table limit per worker (default 4096); Ageing how
+	// long a learned MAC lives unseen (default 300 s, as IEEE 802.1D);
+	// FloodRate and FloodBurst the per-worker flood limit in frames per
+	// second (default 10000 and 1000).
+	MaxMACs               int
+	Ageing                time.Duration
+	FloodRate, FloodBurst int
+}
+
+// AddBridge adds a bridge domain and returns its index. Its members' frames
+// go to l2-bridge from the next published snapshot on. Nothing is
+// half-applied: on an error the router is as before.
+func (r *Router) AddBridge(c BridgeConfig) (int, error) {
+	if c.MaxMACs == 0 {
+		c.MaxMACs = 4096
+	}
+	if c.Ageing == 0 {
+		c.Ageing = 300 * time.Second
+	}
+	if c.FloodRate == 0 {
+		c.FloodRate = 10000
+	}
+	if c.FloodBurst == 0 {
+		c.FloodBurst = 1000
+	}
+	fail := func(format string, args ...any) (int, error) {
+		return 0, fmt.Errorf("bridge %s: "+format, append([]any{c.Name}, args...)...)
+	}
+	switch {
+	case c.Name == "":
+		return 0, fmt.Errorf("a bridge needs a name")
+	case c.MaxMACs < 1 || c.MaxMACs > 1<<20:
+		return fail("max MACs %d: use 1..%d", c.MaxMACs, 1<<20)
+	case c.Ageing < time.Second:
+		return fail("ageing %v: use at least 1s", c.Ageing)
+	case c.FloodRate < 1 || c.FloodBurst < 1:
+		return fail("flood rate %d and burst %d: both must be at least 1", c.FloodRate, c.FloodBurst)
+	case len(c.Members) < 1 || len(c.Members) > 64:
+		return fail("%d members: a bridge has 1..64", len(c.Members))
+	case c.BVI.Parent != "" || c.BVI.VLAN != 0:
+		return fail("the BVI %s is not a VLAN: remove parent and vlan", c.BVI.Name)
+	}
+	r.mu.Lock()
+	bi := len(r.bridges)
+	var members []uint16
+	for _, name := range c.Members {
+		i := r.index(name)
+		var err error
+		switch {
+		case i < 0:
+			err = fmt.Errorf("bridge %s: no member interface %q: add it first", c.Name, name)
+		case r.ifaces[i].Bridge != 0:
+			err = fmt.Errorf("bridge %s: %s is already in bridge %s", c.Name, name, r.bridges[r.ifaces[i].Bridge-1].Name)
+		case len(r.ifaces[i].Addrs) > 0:
+			err = fmt.Errorf("bridge %s: member %s has addresses: a member is a switch port; put the addresses on the BVI", c.Name, name)
+		case slices.Contains(members, uint16(i)):
+			err = fmt.Errorf("bridge %s: %s is listed twice", c.Name, name)
+		}
+		if err != nil {
+			r.mu.Unlock()
+			return 0, err
+		}
+		members = append(members, uint16(i))
+	}
+	if slices.ContainsFunc(r.bridges, func(b dp.Bridge) bool { return b.Name == c.Name }) {
+		r.mu.Unlock()
+		return fail("the name is taken")
+	}
+	r.mu.Unlock()
+	bvi := -1
+	if c.BVI.Name != "" {
+		var err error
+		// AddInterface takes the lock itself; the members cannot change
+		// meanwhile in a way that matters (they are re-checked below).
+		if bvi, err = r.AddInterface(c.BVI); err != nil {
+			return fail("BVI: %v", err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range members {
+		if r.ifaces[m].Bridge != 0 {
+			return fail("%s joined another bridge meanwhile", r.ifaces[m].Name)
+		}
+	}
+	r.bridges = append(r.bridges, dp.Bridge{Name: c.Name, Members: members, BVI: bvi, MaxMACs: c.MaxMACs,
+		Ageing: c.Ageing.Nanoseconds(), FloodRate: c.FloodRate, FloodBurst: c.FloodBurst})
+	for _, m := range members {
+		r.ifaces[m].Bridge = uint16(bi + 1)
+		if r.ifaces[m].TagLen != 0 {
+			r.setVLANEntry(int(m))
+		}
+	}
+	if bvi >= 0 {
+		r.ifaces[bvi].Bridge = uint16(bi + 1)
+	}
+	r.dirty = true
+	return bi, nil
+}
+
+// BridgeInfo is one bridge as `softnet show bridge` lists it.
+type BridgeInfo struct {
+	Name    string
+	Members []string
+	BVI     string // "" if none
+	MACs    []MACEntry
+}
+
+// MACEntry is one learned MAC: on which member, in which worker's table
+// (each worker learns what it sees).
+type MACEntry struct {
+	MAC    [6]byte
+	Member string
+	Worker int
+}
+
+// Bridges lists the bridges with the MACs each worker has learned.
+func (r *Router) Bridges() []BridgeInfo {
+	r.mu.Lock()
+	ws := r.workers
+	names := make([]string, len(r.ifaces))
+	for i := range r.ifaces {
+		names[i] = r.ifaces[i].Name
+	}
+	var out []BridgeInfo
+	for _, b := range r.bridges {
+		bi := BridgeInfo{Name: b.Name}
+		for _, m := range b.Members {
+			bi.Members = append(bi.Members, names[m])
+		}
+		if b.BVI >= 0 {
+			bi.BVI = names[b.BVI]
+		}
+		out = append(out, bi)
+	}
+	r.mu.Unlock()
+	for i := range out {
+		for _, w := range ws {
+			for _, m := range w.BridgeMACs(i) {
+				name := ""
+				if int(m.Member) < len(names) {
+					name = names[m.Member]
+				}
+				out[i].MACs = append(out[i].MACs, MACEntry{MAC: m.MAC, Member: name, Worker: w.ID})
+			}
+		}
+	}
+	return out
+}

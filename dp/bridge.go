@@ -1,0 +1,400 @@
+package dp
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+	"time"
+
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// Bridge is one bridge domain of a Config: a learning switch across its
+// member interfaces (ports or VLAN sub-interfaces), with an optional
+// routed interface in it (BVI).
+//
+// A member's frames all go to l2-bridge, whatever their destination MAC;
+// a member has no addresses of its own. The BVI is an ordinary L3
+// interface of Config.Ifaces with no port: frames to its MAC go up to
+// arp-input and ip4-input as received on it, and what the router sends
+// out of it (routed packets, ARP) enters the bridge as from a member.
+type Bridge struct {
+	Name    string
+	Members []uint16 // interface indices
+	BVI     int      // interface index of the routed interface, -1 if none
+	MaxMACs int      // learned MACs per worker (the table limit)
+	Ageing  int64    // ns a learned MAC lives without being seen
+	// FloodRate and FloodBurst are a per-worker token bucket for flooded
+	// frames (unknown unicast, broadcast, multicast), in frames per second.
+	FloodRate, FloodBurst int
+}
+
+// portBVI marks a BVI in Worker.portOf: it has no port; interface-output
+// hands its packets to l2-bridge.
+const portBVI = 0xffff
+
+// macTable is one worker's learned MACs of one bridge: open addressing
+// with linear probing, capacity a power of two at least twice MaxMACs, so
+// a lookup is a hash and a few probes. Only the worker writes it; the
+// control plane reads it (Worker.BridgeMACs) with atomic loads, and the
+// worker stores an entry atomically only when it changes (learn, move,
+// delete) or its last-seen second changes, never per packet otherwise.
+type macTable struct {
+	key  []uint64 // MAC | 1<<48 when in use; 0 empty
+	val  []uint64 // member<<48 | last seen (ms since start)
+	mask uint64
+	n    int // entries in use
+	max  int
+	age  int64 // ms
+	cur  int   // next slot to sweep for expired entries
+
+	tokens     float64 // flood token bucket
+	lastRefill int64
+}
+
+func newMACTable(b *Bridge) *macTable {
+	c := 16
+	for c < 2*b.MaxMACs {
+		c <<= 1
+	}
+	return &macTable{key: make([]uint64, c), val: make([]uint64, c), mask: uint64(c - 1), max: b.MaxMACs, age: b.Ageing / 1e6, tokens: float64(b.FloodBurst)}
+}
+
+func macKey(m []byte) uint64 {
+	return uint64(binary.BigEndian.Uint16(m[0:2]))<<32 | uint64(binary.BigEndian.Uint32(m[2:6])) | 1<<48
+}
+
+func (t *macTable) slot(k uint64) uint64 {
+	h := k * 0x9e3779b97f4a7c15
+	return (h >> 32) & t.mask
+}
+
+// find returns the slot of key k, or -1.
+func (t *macTable) find(k uint64) int {
+	for i := t.slot(k); ; i = (i + 1) & t.mask {
+		switch t.key[i] {
+		case k:
+			return int(i)
+		case 0:
+			return -1
+		}
+	}
+}
+
+// lookup returns the member k was learned on, if it has not aged out.
+func (t *macTable) lookup(k uint64, now int64) (uint16, bool) {
+	i := t.find(k)
+	if i < 0 {
+		return 0, false
+	}
+	v := t.val[i]
+	if now-int64(v&(1<<48-1)) > t.age {
+		return 0, false
+	}
+	return uint16(v >> 48), true
+}
+
+// learn records that k was seen on member m at now. It returns whether k
+// moved from another member, and false in ok when the table is full.
+func (t *macTable) learn(k uint64, m uint16, now int64) (moved, ok bool) {
+	i := t.find(k)
+	if i >= 0 {
+		v := t.val[i]
+		old := uint16(v >> 48)
+		fresh := now-int64(v&(1<<48-1)) <= t.age
+		if old != m || now/1000 != int64(v&(1<<48-1))/1000 {
+			atomic.StoreUint64(&t.val[i], uint64(m)<<48|uint64(now))
+		}
+		return old != m && fresh, true
+	}
+	if t.n >= t.max {
+		return false, false
+	}
+	j := t.slot(k)
+	for t.key[j] != 0 {
+		j = (j + 1) & t.mask
+	}
+	atomic.StoreUint64(&t.val[j], uint64(m)<<48|uint64(now))
+	atomic.StoreUint64(&t.key[j], k)
+	t.n++
+	return false, true
+}
+
+// sweep removes up to n slots' worth of expired entries, resuming where
+// the last sweep stopped (backward-shift deletion keeps probe chains
+// whole). It runs once per bridge call, so aging costs a few slots per
+// batch.
+func (t *macTable) sweep(now int64, n int) {
+	for ; n > 0; n-- {
+		i := uint64(t.cur) & t.mask
+		t.cur = int((i + 1) & t.mask)
+		if t.key[i] != 0 && now-int64(t.val[i]&(1<<48-1)) > t.age {
+			t.remove(i)
+		}
+	}
+}
+
+// remove deletes slot i (Knuth's algorithm R for linear probing).
+func (t *macTable) remove(i uint64) {
+	t.n--
+	for {
+		atomic.StoreUint64(&t.key[i], 0)
+		j := i
+		for {
+			j = (j + 1) & t.mask
+			if t.key[j] == 0 {
+				return
+			}
+			h := t.slot(t.key[j])
+			// Move j back to i unless its home slot h lies cyclically
+			// in (i, j].
+			if (i < j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+				atomic.StoreUint64(&t.val[i], t.val[j])
+				atomic.StoreUint64(&t.key[i], t.key[j])
+				i = j
+				break
+			}
+		}
+	}
+}
+
+// MAC is one learned MAC of a bridge, as a worker's table holds it.
+type MAC struct {
+	MAC    [6]byte
+	Member uint16 // interface index
+	Seen   int64  // ms since the worker started
+}
+
+// BridgeMACs returns the MACs worker w has learned in bridge b (index in
+// Config.Bridges). It may run concurrently with the worker: entries are
+// read with atomic loads, so one being changed meanwhile may show its old
+// or new member.
+func (w *Worker) BridgeMACs(b int) []MAC {
+	w.pubMu.Lock()
+	var t *macTable
+	if b < len(w.pubMACs) {
+		t = w.pubMACs[b]
+	}
+	w.pubMu.Unlock()
+	if t == nil {
+		return nil
+	}
+	var out []MAC
+	for i := range t.key {
+		k := atomic.LoadUint64(&t.key[i])
+		if k == 0 {
+			continue
+		}
+		v := atomic.LoadUint64(&t.val[i])
+		var m MAC
+		binary.BigEndian.PutUint16(m.MAC[0:2], uint16(k>>32))
+		binary.BigEndian.PutUint32(m.MAC[2:6], uint32(k))
+		m.Member, m.Seen = uint16(v>>48), int64(v&(1<<48-1))
+		out = append(out, m)
+	}
+	return out
+}
+
+// syncBridges makes the worker's MAC tables match cfg's bridges: a table
+// per bridge, kept across snapshots while the bridge's shape is the same.
+func (w *Worker) syncBridges(cfg *Config) {
+	if len(cfg.Bridges) == 0 && len(w.macs) == 0 {
+		return
+	}
+	macs := make([]*macTable, len(cfg.Bridges))
+	for i := range cfg.Bridges {
+		b := &cfg.Bridges[i]
+		if i < len(w.macs) && w.macs[i] != nil && w.macs[i].max == b.MaxMACs {
+			macs[i] = w.macs[i]
+			macs[i].age = b.Ageing / 1e6
+			continue
+		}
+		macs[i] = newMACTable(b)
+	}
+	w.macs = macs
+	w.pubMu.Lock()
+	w.pubMACs = macs
+	w.pubMu.Unlock()
+}
+
+// bridgeNow is the bridge clock: ms since the worker's first bridge call.
+func (w *Worker) bridgeNow() int64 {
+	if w.bridgeClock != nil {
+		return w.bridgeClock()
+	}
+	if w.bridgeT0.IsZero() {
+		w.bridgeT0 = time.Now()
+	}
+	return time.Since(w.bridgeT0).Milliseconds() + 1
+}
+
+// bridge switches frames within their bridge domain.
+//
+// l2-bridge (IEEE 802.1D learning bridge, per worker): for a frame from a
+// member, learns its source MAC on that member (never a multicast source:
+// such frames are dropped; a MAC seen on another member than before is a
+// move, counted), then looks its destination up: the BVI's MAC goes up to
+// arp-input or ip4-input as received on the BVI; a MAC learned on another
+// member goes out of it (re-tagged for it); one learned on the receiving
+// member is filtered. Broadcast, multicast and unknown unicast are
+// flooded to every other member (and a copy of broadcast and multicast to
+// the BVI), within a per-worker rate limit. Frames the BVI sends
+// (interface-output hands them here) are switched the same way, without
+// learning. Learned MACs age out after Bridge.Ageing; a full table
+// (Bridge.MaxMACs) learns nothing more until entries age out.
+//   - Next: interface-output, arp-input, ip4-input, drop.
+func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
+	if w.macsOf != cfg {
+		w.syncBridges(cfg)
+		w.macsOf = cfg
+	}
+	now := w.bridgeNow()
+	for _, t := range w.macs {
+		t.sweep(now, 16)
+	}
+	n := in.N
+	for _, b := range in.B[:n] {
+		ifc := &cfg.Ifaces[b.InPort]
+		bi := int(ifc.Bridge) - 1
+		if bi < 0 || bi >= len(cfg.Bridges) || bi >= len(w.macs) {
+			w.drop(b, BridgeNotMember)
+			continue
+		}
+		br := &cfg.Bridges[bi]
+		t := w.macs[bi]
+		f := b.Bytes()
+		fromBVI := int(b.InPort) == br.BVI
+		if f[6]&1 != 0 {
+			w.drop(b, BridgeMulticastSource)
+			continue
+		}
+		if !fromBVI {
+			moved, ok := t.learn(macKey(f[6:12]), b.InPort, now)
+			switch {
+			case !ok:
+				w.c.BridgeLearnFull++
+			case moved:
+				w.c.BridgeMoves++
+			}
+		}
+		if f[0]&1 == 0 {
+			if br.BVI >= 0 && !fromBVI && [6]byte(f[0:6]) == cfg.Ifaces[br.BVI].MAC {
+				w.bridgeUp(cfg, b, br.BVI)
+				continue
+			}
+			if m, ok := t.lookup(macKey(f[0:6]), now); ok {
+				if m == b.InPort {
+					w.drop(b, BridgeSameMember)
+					continue
+				}
+				w.bridgeOut(cfg, b, m)
+				continue
+			}
+		}
+		w.flood(cfg, br, t, b, fromBVI, now)
+	}
+	// interface-output may have handed more BVI packets here meanwhile
+	// (when this stage flushed it): keep them for the next pass.
+	rest := copy(in.B[:], in.B[n:in.N])
+	in.N = rest
+}
+
+// bridgeUp hands b, received in the bridge, to the BVI's L3 stages.
+func (w *Worker) bridgeUp(cfg *Config, b *pkt.Buf, bvi int) {
+	f := b.Bytes()
+	et := binary.BigEndian.Uint16(f[b.L3-2:])
+	b.InPort = uint16(bvi)
+	switch et {
+	case hdr.EtherTypeIPv4:
+		w.to(StageIP4Input, b)
+	case hdr.EtherTypeARP:
+		w.to(StageARPInput, b)
+	default:
+		w.drop(b, EtherUnknownType)
+	}
+}
+
+// bridgeOut sends b out of member m: the frame's L2 header is rebuilt in
+// front of its payload with m's tags (a member VLAN sub-interface's), or
+// none.
+func (w *Worker) bridgeOut(cfg *Config, b *pkt.Buf, m uint16) {
+	mi := &cfg.Ifaces[m]
+	raw := b.Raw()
+	l3 := int(b.Off) + int(b.L3)
+	var addrs [12]byte
+	copy(addrs[:], raw[b.Off:int(b.Off)+12])
+	et := binary.BigEndian.Uint16(raw[l3-2:])
+	tl := int(mi.TagLen)
+	start := l3 - hdr.EthernetLen - tl
+	if start < 0 {
+		w.drop(b, IP4NoRoom)
+		return
+	}
+	copy(raw[start:], addrs[:])
+	copy(raw[start+12:], mi.TagBytes())
+	binary.BigEndian.PutUint16(raw[l3-2:], et)
+	b.Len = uint16(int(b.Len) + int(b.Off) - start)
+	b.Off, b.L3 = uint16(start), uint16(l3-start)
+	b.OutPort = m
+	w.output(cfg, b)
+}
+
+// output appends b to interface-output's vector, transmitting the vector
+// first when it is full (flooding makes more packets than it takes).
+func (w *Worker) output(cfg *Config, b *pkt.Buf) {
+	out := w.frames[StageInterfaceOutput]
+	if out.N == pkt.BatchSize {
+		w.interfaceOutput(cfg, out)
+	}
+	out.B[out.N] = b
+	out.N++
+}
+
+// flood sends b to every member but the one it came from, and a copy of
+// a broadcast or multicast frame to the BVI, if the bucket allows.
+func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI bool, now int64) {
+	if now != t.lastRefill {
+		t.tokens = min(float64(br.FloodBurst), t.tokens+float64(now-t.lastRefill)*float64(br.FloodRate)/1000)
+		t.lastRefill = now
+	}
+	if t.tokens < 1 {
+		w.drop(b, BridgeFloodLimited)
+		return
+	}
+	t.tokens--
+	w.c.BridgeFloods++
+	group := b.Bytes()[0]&1 != 0
+	var targets [64]uint16
+	nt := 0
+	for _, m := range br.Members {
+		if m != b.InPort && nt < len(targets) && cfg.Ifaces[m].Up {
+			targets[nt] = m
+			nt++
+		}
+	}
+	toBVI := group && br.BVI >= 0 && !fromBVI
+	if nt == 0 && !toBVI {
+		w.drop(b, BridgeNoMembers)
+		return
+	}
+	// Copies first; the original goes last, to the last target.
+	f := b.Bytes()
+	for i := 0; i < nt; i++ {
+		last := i == nt-1 && !toBVI
+		c := b
+		if !last {
+			if c = w.pool.Get(); c == nil {
+				w.c.Drops[BridgeNoBuffer]++
+				continue
+			}
+			cf := c.Reset(len(f))
+			copy(cf, f)
+			c.L3, c.InPort, c.Flags = b.L3, b.InPort, b.Flags
+		}
+		w.bridgeOut(cfg, c, targets[i])
+	}
+	if toBVI {
+		b.Flags |= pkt.FlagL2Multicast
+		w.bridgeUp(cfg, b, br.BVI)
+	}
+}
