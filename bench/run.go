@@ -53,6 +53,7 @@ type Forward struct {
 	frames  [][]byte
 	in, out int // port interface indexes
 	txIf    int // the interface the packets leave by (out, or a VLAN of it)
+	prepare func(w *dp.Worker) // run on each new worker before it starts (bridge: learn)
 }
 
 // NewForward builds the ip4-forward topology with routes to prefixes (each
@@ -130,6 +131,11 @@ func (f *Forward) attach(n int, cpus []int, spread bool) {
 	}
 	if spread {
 		_ = dp.Spread(f.Workers, 0) // fresh workers, fewer than a table's 128: cannot fail
+	}
+	if f.prepare != nil {
+		for _, w := range f.Workers {
+			f.prepare(w)
+		}
 	}
 	f.Worker = f.Workers[0]
 	f.Router.AttachWorkers(f.Workers)

@@ -38,7 +38,7 @@ const (
 )
 
 // ratioBase maps a scenario to the one its rate is compared with.
-var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1}
+var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1, ScenarioBridge: ScenarioForward}
 
 // NewForwardVLAN builds a VLAN scenario's topology (see ScenarioVLAN):
 // vids are the ingress VLANs on in0 (the first has InAddr, the others an
@@ -116,10 +116,10 @@ func vidRange(n int) []int {
 // knownScenario says whether Run knows scenario s.
 func knownScenario(s string) error {
 	switch s {
-	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094:
+	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge)
 }
 
 // newScenario builds scenario s's topology on prefixes.
@@ -137,6 +137,8 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 		return NewForwardVLAN(prefixes, frames, []int{1}, 1)
 	case ScenarioVLAN4094:
 		return NewForwardVLAN(prefixes, frames, vidRange(dp.MaxVLAN), 1)
+	case ScenarioBridge:
+		return NewBridge(prefixes, frames, 1)
 	}
 	panic("unreachable")
 }

@@ -50,6 +50,7 @@ type macTable struct {
 
 	tokens     float64 // flood token bucket
 	lastRefill int64
+	moved      bool // set by learn
 }
 
 func newMACTable(b *Bridge) *macTable {
@@ -94,9 +95,12 @@ func (t *macTable) lookup(k uint64, now int64) (uint16, bool) {
 	return uint16(v >> 48), true
 }
 
-// learn records that k was seen on member m at now. It returns whether k
-// moved from another member, and false in ok when the table is full.
-func (t *macTable) learn(k uint64, m uint16, now int64) (moved, ok bool) {
+// learn records that k was seen on member m at now. It returns whether
+// the table changed (k is new, or on another member than before: then
+// t.moved says whether that was a move of a live entry), and false in ok
+// when the table is full.
+func (t *macTable) learn(k uint64, m uint16, now int64) (changed, ok bool) {
+	t.moved = false
 	i := t.find(k)
 	if i >= 0 {
 		v := t.val[i]
@@ -105,7 +109,8 @@ func (t *macTable) learn(k uint64, m uint16, now int64) (moved, ok bool) {
 		if old != m || now/1000 != int64(v&(1<<48-1))/1000 {
 			atomic.StoreUint64(&t.val[i], uint64(m)<<48|uint64(now))
 		}
-		return old != m && fresh, true
+		t.moved = old != m && fresh
+		return old != m, true
 	}
 	if t.n >= t.max {
 		return false, false
@@ -117,7 +122,7 @@ func (t *macTable) learn(k uint64, m uint16, now int64) (moved, ok bool) {
 	atomic.StoreUint64(&t.val[j], uint64(m)<<48|uint64(now))
 	atomic.StoreUint64(&t.key[j], k)
 	t.n++
-	return false, true
+	return true, true
 }
 
 // sweep removes up to n slots' worth of expired entries, resuming where
@@ -252,13 +257,26 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 	for _, t := range w.macs {
 		t.sweep(now, 16)
 	}
-	n := in.N
-	for _, b := range in.B[:n] {
+	// Consecutive frames mostly share their source and destination: the
+	// last learned source and the last looked-up destination are
+	// remembered for this call (the destination until a learn changes
+	// the table).
+	var lastSrc, lastDst uint64
+	var lastSrcM, lastDstM uint16
+	lastBr := -1
+	k := 0 // known unicast leaving untouched, compacted for interface-output
+	// in.N is read on every turn: interface-output, when this stage
+	// flushes it, may hand more BVI packets here; they are done now.
+	for i := 0; i < in.N; i++ {
+		b := in.B[i]
 		ifc := &cfg.Ifaces[b.InPort]
 		bi := int(ifc.Bridge) - 1
 		if bi < 0 || bi >= len(cfg.Bridges) || bi >= len(w.macs) {
 			w.drop(b, BridgeNotMember)
 			continue
+		}
+		if bi != lastBr {
+			lastSrc, lastDst, lastBr = 0, 0, bi
 		}
 		br := &cfg.Bridges[bi]
 		t := w.macs[bi]
@@ -268,35 +286,48 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 			w.drop(b, BridgeMulticastSource)
 			continue
 		}
-		if !fromBVI {
-			moved, ok := t.learn(macKey(f[6:12]), b.InPort, now)
+		if src := macKey(f[6:12]); !fromBVI && (src != lastSrc || b.InPort != lastSrcM) {
+			changed, ok := t.learn(src, b.InPort, now)
 			switch {
 			case !ok:
 				w.c.BridgeLearnFull++
-			case moved:
-				w.c.BridgeMoves++
+			case changed:
+				lastDst = 0
+				if t.moved {
+					w.c.BridgeMoves++
+				}
 			}
+			lastSrc, lastSrcM = src, b.InPort
 		}
 		if f[0]&1 == 0 {
+			dst := macKey(f[0:6])
 			if br.BVI >= 0 && !fromBVI && [6]byte(f[0:6]) == cfg.Ifaces[br.BVI].MAC {
 				w.bridgeUp(cfg, b, br.BVI)
 				continue
 			}
-			if m, ok := t.lookup(macKey(f[0:6]), now); ok {
-				if m == b.InPort {
-					w.drop(b, BridgeSameMember)
-					continue
+			m, ok := lastDstM, dst == lastDst
+			if !ok {
+				if m, ok = t.lookup(dst, now); ok {
+					lastDst, lastDstM = dst, m
 				}
-				w.bridgeOut(cfg, b, m)
+			}
+			if ok {
+				switch {
+				case m == b.InPort:
+					w.drop(b, BridgeSameMember)
+				case b.L3 == hdr.EthernetLen && cfg.Ifaces[m].TagLen == 0:
+					b.OutPort = m // untagged to untagged: the frame is right as it is
+					in.B[k] = b
+					k++
+				default:
+					w.bridgeOut(cfg, b, m)
+				}
 				continue
 			}
 		}
 		w.flood(cfg, br, t, b, fromBVI, now)
 	}
-	// interface-output may have handed more BVI packets here meanwhile
-	// (when this stage flushed it): keep them for the next pass.
-	rest := copy(in.B[:], in.B[n:in.N])
-	in.N = rest
+	w.pass(StageBridge, StageInterfaceOutput, k)
 }
 
 // bridgeUp hands b, received in the bridge, to the BVI's L3 stages.

@@ -48,6 +48,10 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	var bytes uint64
 	sub := 0 // frames counted on sub-interfaces, not on the port
 	rxp, rxb := w.c.RxPackets, w.c.RxBytes
+	if up && ifc.Bridge != 0 && vt == nil {
+		w.bridgePort(in, iface)
+		return
+	}
 	// IPv4 packets are compacted in place and passed on as a vector; the
 	// common cases (IPv4 to our MAC on an up interface, untagged or in
 	// one 802.1Q tag of a sub-interface) run in etherFast and
@@ -137,6 +141,38 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	rxp[iface] += uint64(in.N - sub)
 	rxb[iface] += bytes
 	w.pass(StageEthernetInput, StageIP4Input, k)
+}
+
+// bridgePort is ethernet-input for an up port that is a bridge member
+// and has no VLAN sub-interfaces: every frame goes to l2-bridge, passed
+// on as a vector; a tagged one only behind a priority tag (untagged,
+// once), else it is dropped as on any port without VLANs.
+func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
+	var bytes uint64
+	k := 0
+	for _, b := range in.B[:in.N] {
+		b.InPort = iface
+		bytes += uint64(b.Len)
+		f := b.Bytes()
+		if len(f) < hdr.EthernetLen {
+			w.drop(b, EtherRunt)
+			continue
+		}
+		b.L3 = hdr.EthernetLen
+		if isTPID(binary.BigEndian.Uint16(f[12:14])) {
+			_, off, _, r := vlanInput(nil, iface, f)
+			if r != ReasonNone {
+				w.drop(b, r)
+				continue
+			}
+			b.L3 = uint16(off)
+		}
+		in.B[k] = b
+		k++
+	}
+	w.c.RxPackets[iface] += uint64(in.N)
+	w.c.RxBytes[iface] += bytes
+	w.pass(StageEthernetInput, StageBridge, k)
 }
 
 // etherFast passes frames from in.B[i:] while they are IPv4 to the

@@ -73,7 +73,9 @@ over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 --scenario ip4-forward-vlan is ip4-forward with the frames arriving in VLAN
 100 on a sub-interface of in0 and leaving in VLAN 200 on one of out0; vlan-1
 the same in VLAN 1; vlan-4094 has 4094 sub-interfaces on in0 with the frames
-spread across all of them. A comma-separated list builds each scenario once,
+spread across all of them. --scenario bridge switches the same frames between
+two members of a learning bridge (destination MAC learned on out0) instead of
+routing them. A comma-separated list builds each scenario once,
 measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
@@ -83,7 +85,7 @@ those rates and ratios too (interleaved), e.g.
 
   {"runs": [...], "mpps": {"ip4-forward": [...], ...},
    "ratios": {"ip4-forward-vlan/ip4-forward": 0.97,
-   "vlan-4094/vlan-1": 0.98}, "interleaved_mpps": {...},
+   "vlan-4094/vlan-1": 0.98, "bridge/ip4-forward": 1.2}, "interleaved_mpps": {...},
    "interleaved_ratios": {...}}
 
 --scenario veth-overload is overload on real interfaces: host A ─ softnet ─
@@ -176,7 +178,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
 					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" {
-						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094", scenario, n)
+						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094, bridge", scenario, n)
 					}
 					names = append(names, strings.TrimSpace(n))
 				}
@@ -223,7 +225,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
