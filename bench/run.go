@@ -51,8 +51,8 @@ type Forward struct {
 	Routes  int
 
 	frames  [][]byte
-	in, out int // port interface indexes
-	txIf    int // the interface the packets leave by (out, or a VLAN of it)
+	in, out int                // port interface indexes
+	txIf    int                // the interface the packets leave by (out, or a VLAN of it)
 	prepare func(w *dp.Worker) // run on each new worker before it starts (bridge: learn)
 }
 
