@@ -57,6 +57,7 @@ type Config struct {
 	Routes     []Route
 	RouteFiles []RouteFile
 	Neighbors  []Neighbor
+	Bridges    []Bridge
 	ICMP       ICMP
 
 	pos map[string]Pos // field path -> position of its value
@@ -88,7 +89,24 @@ type Interface struct {
 	OuterVLAN int
 	TPID      uint16
 
+	// Bridge makes the interface the routed interface (BVI) of the bridge
+	// of that name: an L3 interface with no port, reached through the
+	// bridge's members.
+	Bridge string
+
 	Field string // "interfaces[i]", for error messages
+}
+
+// Bridge is one entry of bridges: a learning switch across member
+// interfaces (ports or VLAN sub-interfaces without addresses).
+type Bridge struct {
+	Name       string
+	Members    []string
+	MaxMACs    int // per worker; 0: the default (4096)
+	Ageing     int // seconds; 0: the default (300)
+	FloodRate  int // flooded frames per second per worker; 0: default (10000)
+	FloodBurst int // 0: default (1000)
+	Field      string
 }
 
 // IsVLAN reports whether ic is a VLAN sub-interface (it has a parent).
@@ -510,7 +528,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "icmp"}
+var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -538,6 +556,10 @@ func (p *parser) top(n *yaml.Node) {
 			p.list(v, key, "- {interface: lan0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}", func(_ int, f string, v *yaml.Node) {
 				c.Neighbors = append(c.Neighbors, p.neighbor(v, f))
 			})
+		case "bridges":
+			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
+				c.Bridges = append(c.Bridges, p.bridge(v, f))
+			})
 		case "icmp":
 			p.fields(v, key, "{rate: 1000, burst: 100}", []string{"rate", "burst"}, func(k string, v *yaml.Node) {
 				switch k {
@@ -554,7 +576,7 @@ func (p *parser) top(n *yaml.Node) {
 	}
 }
 
-var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "parent", "vlan", "outer_vlan", "tpid"}
+var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
 
 func (p *parser) iface(n *yaml.Node, field string) Interface {
 	ic := Interface{Field: field}
@@ -589,6 +611,8 @@ func (p *parser) iface(n *yaml.Node, field string) Interface {
 			ic.Down = p.boolean(v, f)
 		case "parent":
 			ic.Parent = p.str(v, f, "eth0")
+		case "bridge":
+			ic.Bridge = p.str(v, f, "br0")
 		case "vlan":
 			ic.VLAN = p.vid(v, f)
 		case "outer_vlan":
@@ -602,6 +626,30 @@ func (p *parser) iface(n *yaml.Node, field string) Interface {
 		}
 	})
 	return ic
+}
+
+func (p *parser) bridge(n *yaml.Node, field string) Bridge {
+	b := Bridge{Field: field}
+	p.fields(n, field, "{name: br0, members: [lan0, lan1]}", []string{"name", "members", "max_macs", "ageing", "flood_rate", "flood_burst"}, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			b.Name = p.str(v, f, "br0")
+		case "members":
+			p.list(v, f, "[lan0, lan1]", func(_ int, f string, v *yaml.Node) {
+				b.Members = append(b.Members, p.str(v, f, "lan0"))
+			})
+		case "max_macs":
+			b.MaxMACs = int(p.integer(v, f, "4096", 1, 1<<20))
+		case "ageing":
+			b.Ageing = int(p.integer(v, f, "300", 1, 1e6))
+		case "flood_rate":
+			b.FloodRate = int(p.integer(v, f, "10000", 1, 1e9))
+		case "flood_burst":
+			b.FloodBurst = int(p.integer(v, f, "1000", 1, 1e9))
+		}
+	})
+	return b
 }
 
 // tpids are the outer TPIDs a QinQ sub-interface may use.

@@ -41,6 +41,16 @@
 //	    tpid: 0x88a8              # optional, with outer_vlan: the outer TPID, 0x88a8 | 0x8100 | 0x9100
 //	    mtu: 1496                 # optional; default and maximum: the parent's minus 4 (8 for QinQ)
 //	    addresses: [10.100.0.1/24] # no backend, device or mac: it uses its parent's port and MAC
+//	  - name: irb0                # a bridge's routed interface (BVI): no port of its own
+//	    bridge: br0               # the bridge it is in (one per bridge)
+//	    addresses: [10.5.0.1/24]  # mac, mtu, down as for any interface
+//	bridges:                      # learning switches (per worker MAC tables)
+//	  - name: br0
+//	    members: [lan1, wan0.200] # ports or VLAN sub-interfaces without addresses, one bridge each
+//	    max_macs: 4096            # optional: learned MACs per worker (1..1048576)
+//	    ageing: 300               # optional: seconds a MAC lives unseen
+//	    flood_rate: 10000         # optional: flooded frames per second per worker
+//	    flood_burst: 1000         # optional
 //	routes:
 //	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: on a connected subnet
 //	  - {prefix: 203.0.113.0/24, blackhole: true}

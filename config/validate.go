@@ -41,9 +41,12 @@ func (p *parser) validate() {
 				names[ic.Name] = f
 			}
 		}
-		if vlanKeys(c, f) {
+		switch {
+		case vlanKeys(c, f):
 			p.vlanFields(ic)
-		} else {
+		case ic.Bridge != "" || c.pos[f+".bridge"] != (Pos{}):
+			p.bviFields(ic)
+		default:
 			p.backendFields(ic)
 		}
 		for j, a := range ic.Addresses {
@@ -81,6 +84,7 @@ func (p *parser) validate() {
 	}
 
 	p.vlans()
+	p.bridges()
 
 	// A next hop must be on a connected subnet, and not the router itself.
 	nextHop := func(via netip.Addr, f string) {
@@ -179,6 +183,74 @@ func (p *parser) validate() {
 			p.add(c.pos[f+".address"], f+".address", "%v on %s is already set by %s (line %d): keep one", nb.Address, nb.Interface, first, c.pos[first].Line)
 		} else {
 			seen[key] = f
+		}
+	}
+}
+
+// bviFields checks a bridge's routed interface (BVI): no port fields.
+func (p *parser) bviFields(ic *Interface) {
+	c := p.cfg
+	f := ic.Field
+	for _, k := range []string{"backend", "device", "rx", "tx", "loop", "rate", "limit", "parent", "vlan", "outer_vlan", "tpid"} {
+		if _, ok := c.pos[f+"."+k]; ok {
+			p.add(c.pos[f+"."+k], f+"."+k, "a bridge's routed interface (bridge: %s) has no port of its own: remove %s", ic.Bridge, k)
+		}
+	}
+}
+
+// bridges checks the bridges: a unique name, members that exist, have no
+// addresses and are in one bridge, and at most one routed interface.
+func (p *parser) bridges() {
+	c := p.cfg
+	names := map[string]string{}
+	member := map[string]string{}
+	for _, b := range c.Bridges {
+		f := b.Field
+		if p.bad[f] {
+			continue
+		}
+		switch {
+		case b.Name == "":
+			p.add(c.pos[f], f+".name", "missing: every bridge needs a name, e.g. name: br0")
+		case names[b.Name] != "":
+			p.add(c.pos[f+".name"], f+".name", "%q is already the name of %s (line %d): names must be unique", b.Name, names[b.Name], c.pos[names[b.Name]+".name"].Line)
+		default:
+			names[b.Name] = f
+		}
+		if len(b.Members) == 0 {
+			p.add(c.pos[f], f+".members", "missing: a bridge needs its member interfaces, e.g. members: [lan0, lan1]")
+		}
+		for j, m := range b.Members {
+			mf := fmt.Sprintf("%s.members[%d]", f, j)
+			i := c.Interface(m)
+			switch {
+			case m == "":
+			case i < 0:
+				p.add(c.pos[mf], mf, "no interface is named %q (interfaces: %s)", m, c.nameList())
+			case c.Interfaces[i].Bridge != "":
+				p.add(c.pos[mf], mf, "%s is a bridge's routed interface, not a port: list the ports and VLANs the bridge switches", m)
+			case len(c.Interfaces[i].Addresses) > 0:
+				p.add(c.pos[mf], mf, "%s has addresses: a member is a switch port; move them to the bridge's routed interface (an interface with bridge: %s)", m, b.Name)
+			case member[m] != "":
+				p.add(c.pos[mf], mf, "%s is already a member of %s: an interface is in one bridge", m, member[m])
+			default:
+				member[m] = f
+			}
+		}
+	}
+	bvi := map[string]string{}
+	for _, ic := range c.Interfaces {
+		if ic.Bridge == "" {
+			continue
+		}
+		f := ic.Field + ".bridge"
+		switch {
+		case names[ic.Bridge] == "":
+			p.add(c.pos[f], f, "no bridge is named %q: add it under bridges", ic.Bridge)
+		case bvi[ic.Bridge] != "":
+			p.add(c.pos[f], f, "bridge %s already has a routed interface (%s): one per bridge", ic.Bridge, bvi[ic.Bridge])
+		default:
+			bvi[ic.Bridge] = ic.Name
 		}
 	}
 }

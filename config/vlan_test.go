@@ -91,3 +91,34 @@ func TestParseVLANMTUParent(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestParseBridge(t *testing.T) {
+	good := vlanBase + `bridges:
+  - {name: br0, members: [lan1, lan1.5], ageing: 60, max_macs: 100}
+`
+	good = strings.Replace(good, "  - name: wan0.7\n", `  - {name: lan1, backend: mem}
+  - {name: lan1.5, parent: lan1, vlan: 5}
+  - {name: irb0, bridge: br0, addresses: [10.9.0.1/24]}
+  - name: wan0.7
+`, 1)
+	c, err := Parse("t.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Bridges) != 1 || c.Bridges[0].Ageing != 60 || c.Bridges[0].MaxMACs != 100 || len(c.Bridges[0].Members) != 2 || c.Interfaces[c.Interface("irb0")].Bridge != "br0" {
+		t.Fatalf("bridges %+v", c.Bridges)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"members: [lan1, lan1.5]", "members: [lan1, nope]", `bridges[0].members[1]: no interface is named "nope"`},
+		{"members: [lan1, lan1.5]", "members: [lan1, lan0]", `bridges[0].members[1]: lan0 has addresses: a member is a switch port`},
+		{"members: [lan1, lan1.5]", "members: [lan1, irb0]", `bridges[0].members[1]: irb0 is a bridge's routed interface, not a port`},
+		{"{name: irb0, bridge: br0,", "{name: irb0, bridge: br9,", `interfaces[6].bridge: no bridge is named "br9": add it under bridges`},
+		{"{name: irb0, bridge: br0,", "{name: irb0, bridge: br0, backend: mem,", `interfaces[6].backend: a bridge's routed interface (bridge: br0) has no port of its own: remove backend`},
+		{"ageing: 60", "ageing: 0", `bridges[0].ageing: 0 is out of range: use 1..1000000`},
+	} {
+		_, err := Parse("t.yaml", []byte(strings.Replace(good, tc.old, tc.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s -> %s: got %v, want %s", tc.old, tc.new, err, tc.want)
+		}
+	}
+}

@@ -90,7 +90,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}()
 	for i := range cfg.Interfaces {
 		ic := &cfg.Interfaces[i]
-		if ic.IsVLAN() {
+		if ic.IsVLAN() || ic.Bridge != "" {
 			continue // added after the ports: see below
 		}
 		op, err := open(cfg, ic, queues)
@@ -145,6 +145,25 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			if ic.MTU != 0 && strings.Contains(err.Error(), "MTU") {
 				field += ".mtu"
 			}
+			return nil, config.Errors{cfg.Errorf(field, "%v", err)}
+		}
+	}
+	// Bridges, each with its routed interface (BVI) if the config has one.
+	for _, b := range cfg.Bridges {
+		bc := control.BridgeConfig{Name: b.Name, Members: b.Members, MaxMACs: b.MaxMACs,
+			Ageing: time.Duration(b.Ageing) * time.Second, FloodRate: b.FloodRate, FloodBurst: b.FloodBurst}
+		field := b.Field
+		for i := range cfg.Interfaces {
+			if ic := &cfg.Interfaces[i]; ic.Bridge == b.Name {
+				mac := ic.MAC
+				if mac == [6]byte{} {
+					mac = DefaultMAC(ic.Name)
+				}
+				bc.BVI = control.IfaceConfig{Name: ic.Name, MAC: mac, MTU: ic.MTU, Addrs: ic.Addresses, Down: ic.Down}
+				field = ic.Field
+			}
+		}
+		if _, err := r.ctl.AddBridge(bc); err != nil {
 			return nil, config.Errors{cfg.Errorf(field, "%v", err)}
 		}
 	}
