@@ -295,3 +295,52 @@ func TestBridgeZeroAlloc(t *testing.T) {
 		t.Fatalf("buffer leak: %d of %d", free, size)
 	}
 }
+
+// FuzzBridge sends arbitrary frames into the bridge lab's four ports (byte
+// 0 of each 2-byte header: the port; the low 11 bits: the length) and
+// checks what holds whatever comes in: no panic, no buffer leak, every
+// frame out at least an Ethernet header, members' output only through
+// the bridge.
+func FuzzBridge(f *testing.F) {
+	f.Add(fuzzFrames(0, l2(bmacB, bmacA, 1), 1, l2(bmacA, bmacB, 2), 2, dptest.Tag(l2(bmacA, bmacC, 3), 0x8100, 100)))
+	f.Add(fuzzFrames(0, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, bmacA, bhostA, [6]byte{}, bviIP),
+		0, dptest.IPv4Frame(bviMAC, bmacA, bhostA, p3Host, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 8)),
+		3, dptest.IPv4Frame(p3MAC, bmacC, p3Host, bhostA, hdr.ProtoUDP, 64, false, dptest.UDP(2, 1, 8))))
+	f.Add(fuzzFrames(2, dptest.Tag(l2(bmacA, bmacC, 3), 0x8100, 0), 2, l2(dptest.Broadcast, bmacC, 4)[:13]))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l := newBridgeLab(t, control.BridgeConfig{MaxMACs: 4, FloodBurst: 8})
+		for p := 0; p+2 <= len(data); {
+			h := binary.BigEndian.Uint16(data[p:])
+			p += 2
+			n := min(int(h&0x7ff), len(data)-p)
+			l.send(int(h>>14)&3, data[p:p+n])
+			p += n
+			l.now += int64(h>>11&7) * 500
+		}
+		_, out := l.outs()
+		for i := range out {
+			for _, fr := range out[i] {
+				if len(fr) < hdr.EthernetLen {
+					t.Fatalf("port %d sent %d bytes", i, len(fr))
+				}
+			}
+		}
+		if free, size := l.w.Pool().Free(), l.w.Pool().Size(); free != size {
+			t.Fatalf("buffer leak: %d of %d", free, size)
+		}
+		if c := l.w.Counters(); c.Drops[dp.ReasonNone] != 0 {
+			t.Fatalf("%d drops without a reason", c.Drops[dp.ReasonNone])
+		}
+	})
+}
+
+// fuzzFrames encodes (port, frame) pairs for FuzzBridge.
+func fuzzFrames(args ...any) []byte {
+	var b []byte
+	for i := 0; i+1 < len(args); i += 2 {
+		p, f := args[i].(int), args[i+1].([]byte)
+		b = binary.BigEndian.AppendUint16(b, uint16(p)<<14|uint16(len(f)&0x7ff))
+		b = append(b, f...)
+	}
+	return b
+}
