@@ -42,8 +42,9 @@ var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN409
 
 // NewForwardVLAN builds a VLAN scenario's topology (see ScenarioVLAN):
 // vids are the ingress VLANs on in0 (the first has InAddr, the others an
-// address of their own), and frames (untagged ip4-forward frames) are
-// tagged with them round-robin.
+// address of their own), and frames (untagged ip4-forward frames, 4 bytes
+// shorter than the tagged frames wanted) are tagged with them
+// round-robin.
 func NewForwardVLAN(prefixes []netip.Prefix, frames [][]byte, vids []int, workers int) (*Forward, error) {
 	r := control.New(control.Options{})
 	in, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: InMAC})
@@ -128,6 +129,15 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 		return nil, err
 	}
 	frames := Frames(prefixes, Templates, size)
+	if s == ScenarioVLAN || s == ScenarioVLAN1 || s == ScenarioVLAN4094 {
+		// The same frame size on the wire, tag included (as RFC 2544
+		// tests with VLANs count it): the IP packets are 4 bytes
+		// shorter, to the same destinations.
+		if size-dp.TagLen < 42 {
+			return nil, fmt.Errorf("packet size %d: a tagged frame needs at least 46 bytes", size)
+		}
+		frames = Frames(prefixes, Templates, size-dp.TagLen)
+	}
 	switch s {
 	case ScenarioForward, "rss":
 		return NewForward(prefixes, frames, 1)

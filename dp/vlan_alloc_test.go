@@ -17,6 +17,7 @@ func vlanSetups(tb testing.TB) []struct {
 	tb.Helper()
 	frames := bench.Frames(allocPrefixes, 4096, 64)
 	plain, err := bench.NewForward(allocPrefixes, frames, 1)
+	frames = bench.Frames(allocPrefixes, 4096, 60) // 64 bytes once tagged
 	if err != nil {
 		tb.Fatal(err)
 	}
