@@ -70,7 +70,7 @@ type Softnet struct {
 // and waits until it answers a ping from host A on the router's address.
 func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu int, extra ...string) (*Softnet, error) {
 	s := &Softnet{Config: filepath.Join(t.Dir, "router.yaml"), Log: filepath.Join(t.Dir, "softnet.log"), Out: filepath.Join(t.Dir, "softnet.out"), CPU: cpu, done: make(chan struct{})}
-	if err := os.WriteFile(s.Config, []byte(routerConfig(workers, t.Extra)), 0o644); err != nil {
+	if err := os.WriteFile(s.Config, []byte(routerConfig(workers, t.Extra)+t.ExtraTop), 0o644); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(s.Log)

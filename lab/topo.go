@@ -83,6 +83,9 @@ type Topology struct {
 	MTU     int
 	Dir     string // a temporary directory for configs, removed by Close
 	Extra   Extra  // added to the router's config by StartSoftnet
+	// ExtraTop is YAML appended to the router's config at the top level
+	// (e.g. a bridges section).
+	ExtraTop string
 }
 
 // New builds a topology with links of mtu bytes (1500 when 0): namespaces A, R and B, veths A<->R and R<->B,
