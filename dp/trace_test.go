@@ -391,3 +391,16 @@ func BenchmarkTraceArmedCheck(b *testing.B) {
 	b.ReportMetric(pc/pp, "unarmed/no-tracer")
 	b.ReportMetric(pt, "ns/pkt-all-traced")
 }
+
+// FuzzSummarize: any frame head decodes to a line without panicking.
+func FuzzSummarize(f *testing.F) {
+	f.Add(udpTo(netip.MustParseAddr("198.18.0.1"), 64))
+	f.Add(dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostAMAC, dptest.HostA, [6]byte{}, dptest.R0))
+	f.Add(dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, dptest.R0, hdr.ProtoICMP, 64, false, dptest.Echo(7, 1, 16)))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if s := dp.Summarize(b); s == "" || strings.Contains(s, "\n") {
+			t.Fatalf("summary %q", s)
+		}
+	})
+}

@@ -47,3 +47,21 @@ func TestFromReport(t *testing.T) {
 	}
 	decode(t, buf.Bytes(), 1200, 700)
 }
+
+// FuzzReadPeers: any input gives bars with runs or an error, never a panic.
+func FuzzReadPeers(f *testing.F) {
+	f.Add(`{"scenario":"ip4-forward","impl":"gvisor-netstack","workers":1,"mpps":0.61}`)
+	f.Add(`{"scenario":"a","impl":"b","mpps":1}{"scenario":"a","impl":"b","mpps":2}`)
+	f.Add(`{"scenario":"a","impl":"b","workers":-3,"mpps":-1}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		bars, err := ReadPeers(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, b := range bars {
+			if len(b.Mpps) == 0 || b.Impl == "" || b.Scenario == "" || b.Workers < 1 {
+				t.Fatalf("bar %+v", b)
+			}
+		}
+	})
+}

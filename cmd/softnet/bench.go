@@ -103,6 +103,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if plotFile != "" && !cmd.Flags().Changed("repeat") {
 				repeat = 3 // error bars need repeated runs
 			}
+			if repeat < 1 || repeat > bench.MaxRepeat {
+				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
+			}
 			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload") {
 				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward scenario; drop them for --scenario %s", scenario)
 			}
