@@ -258,7 +258,9 @@ func (t *Tracer) collect(s *traceSession) []TracePacket {
 func (w *Worker) traceLoad() bool {
 	s := w.tr.armed.Load()
 	if s == nil {
-		w.trSess, w.trOut = nil, nil // let a finished session be collected
+		if w.trSess != nil {
+			w.trSess, w.trOut = nil, nil // let a finished session be collected
+		}
 		return false
 	}
 	if s != w.trSess {
