@@ -143,7 +143,7 @@ const tracePoll = 2 * time.Millisecond
 // arms the trace, waits until n packets have been recorded or ctx ends,
 // disarms it and returns the records in the order the packets arrived. If
 // ctx ends first it returns what was recorded with an error that says how
-// many (it wraps ctx.Err()). A second Trace while one runs gets
+// many (it wraps context.Cause(ctx)). A second Trace while one runs gets
 // ErrTraceBusy.
 func (t *Tracer) Trace(ctx context.Context, n int) ([]TracePacket, error) {
 	if err := t.Start(n); err != nil {
@@ -155,7 +155,7 @@ func (t *Tracer) Trace(ctx context.Context, n int) ([]TracePacket, error) {
 	for t.Recorded() < n && err == nil {
 		select {
 		case <-ctx.Done():
-			err = ctx.Err()
+			err = context.Cause(ctx)
 		case <-tick.C:
 		}
 	}

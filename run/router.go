@@ -316,19 +316,32 @@ func (r *Router) Counters() dp.Counters {
 // through the graph, VPP's packet trace: it arms the trace, waits until n
 // packets are recorded or ctx ends, disarms it and returns the packets in
 // arrival order, each with the stages it visited and its fate (see
-// dp.TracePacket; interface names are the config's). If ctx ends first it
-// returns the packets recorded so far and an error saying how many (it
-// wraps ctx.Err()). Only one trace runs at a time: a concurrent call gets
-// dp.ErrTraceBusy. Safe from any goroutine while the router runs; the
-// workers pay one atomic load per poll for it when no trace is armed.
+// dp.TracePacket; interface names are the config's). If ctx ends first,
+// or the router stops, it returns the packets recorded so far and an
+// error saying how many (wrapping context.Cause(ctx)). Only one trace
+// runs at a time: a concurrent call gets dp.ErrTraceBusy. Safe from any
+// goroutine while the router runs; the workers pay one atomic load per
+// poll for it when no trace is armed.
 func (r *Router) Trace(ctx context.Context, n int) ([]dp.TracePacket, error) {
 	select {
 	case <-r.stop:
-		return nil, errors.New("trace: the router is stopped")
+		return nil, errRouterStopped
 	default:
 	}
+	// A router stopping under a trace ends it: its workers record no more.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-r.stop:
+			cancel(errRouterStopped)
+		case <-ctx.Done():
+		}
+	}()
 	return r.tracer.Trace(ctx, n)
 }
+
+var errRouterStopped = errors.New("trace: the router is stopped")
 
 // Config is the config the router was started with.
 func (r *Router) Config() *config.Config { return r.cfg }

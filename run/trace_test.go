@@ -99,3 +99,30 @@ func TestTrace(t *testing.T) {
 		t.Errorf("trace after Stop: %v", err)
 	}
 }
+
+// TestTraceStop: stopping the router ends a trace waiting for packets,
+// with an error that says so.
+func TestTraceStop(t *testing.T) {
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(twoPort, 1, "mem", "mem"))
+	r, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Trace(context.Background(), 5)
+		done <- err
+	}()
+	waitFor(t, "the trace to arm", r.tracer.Running)
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "0 of 5 packets") || !strings.Contains(err.Error(), "router is stopped") {
+			t.Errorf("trace across Stop: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not end the trace")
+	}
+}
