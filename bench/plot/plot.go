@@ -234,9 +234,18 @@ func (wp *whiskerPlot) Plot(c draw.Canvas, p *gplot.Plot) {
 			c.StrokeLine2(line, x-wp.capWidth/2, lo, x+wp.capWidth/2, lo)
 			c.StrokeLine2(line, x-wp.capWidth/2, hi, x+wp.capWidth/2, hi)
 		}
-		label := strconv.FormatFloat(w.s.Mean, 'f', 2, 64)
+		label := mppsLabel(w.s.Mean)
 		c.FillText(txt, vg.Point{X: x, Y: trY(max(w.s.Max, w.s.Mean)) + vg.Points(3)}, label)
 	}
+}
+
+// mppsLabel prints a rate with two decimals, or three significant digits
+// below 0.1 so that a slow peer's bar does not read 0.00.
+func mppsLabel(v float64) string {
+	if v >= 0.1 || v == 0 {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2-int(math.Floor(math.Log10(v))), 64)
 }
 
 // DataRange covers the whiskers' tops, so the axis leaves room for them.

@@ -151,3 +151,11 @@ func TestTicks(t *testing.T) {
 		t.Errorf("ticks 0..0.8: %s", got)
 	}
 }
+
+func TestMppsLabel(t *testing.T) {
+	for v, want := range map[float64]string{16.504: "16.50", 0.61: "0.61", 0.000104609: "0.000105", 0.0000764: "0.0000764", 0.05: "0.0500", 0: "0.00"} {
+		if got := mppsLabel(v); got != want {
+			t.Errorf("mppsLabel(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
