@@ -61,7 +61,8 @@ const MaxTrace = 10000
 // interface-output, drop) has 9.
 const traceMaxSteps = 16
 
-// ErrTraceBusy is returned when a trace is asked for while another runs.
+// ErrTraceBusy is returned (wrapped, with the running trace's progress)
+// when a trace is asked for while another runs.
 var ErrTraceBusy = errors.New("a packet trace is already running: wait for it to finish (or cancel it) and try again")
 
 // rawStep is one stage visit as the worker records it: the stage and the
@@ -144,7 +145,7 @@ const tracePoll = 2 * time.Millisecond
 // disarms it and returns the records in the order the packets arrived. If
 // ctx ends first it returns what was recorded with an error that says how
 // many (it wraps context.Cause(ctx)). A second Trace while one runs gets
-// ErrTraceBusy.
+// an error wrapping ErrTraceBusy.
 func (t *Tracer) Trace(ctx context.Context, n int) ([]TracePacket, error) {
 	if err := t.Start(n); err != nil {
 		return nil, err
@@ -167,8 +168,8 @@ func (t *Tracer) Trace(ctx context.Context, n int) ([]TracePacket, error) {
 }
 
 // Start arms a trace of the next n packets (1..MaxTrace) and returns at
-// once; Recorded tells how many are done and Stop ends it. It returns
-// ErrTraceBusy if a trace is running.
+// once; Recorded tells how many are done and Stop ends it. If a trace is
+// running it returns an error wrapping ErrTraceBusy.
 func (t *Tracer) Start(n int) error {
 	if n < 1 || n > MaxTrace {
 		return fmt.Errorf("trace %d packets: give a count from 1 to %d", n, MaxTrace)
@@ -179,7 +180,7 @@ func (t *Tracer) Start(n int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.sess != nil {
-		return ErrTraceBusy
+		return fmt.Errorf("%w (it follows %d packets, %d recorded so far)", ErrTraceBusy, t.n, t.sess.recorded())
 	}
 	s := &traceSession{out: make([]traceOut, len(t.workers))}
 	for i := range s.out {
@@ -282,17 +283,16 @@ func (w *Worker) traceMark(in *pkt.Batch) {
 			got = max(0, room+int(left))
 		}
 	}
-	if got == 0 && !w.tracing {
-		return
+	if got == 0 {
+		return // nothing traced: the stage hooks stay off for this batch
 	}
-	var now int64
-	if got > 0 {
-		now = time.Now().UnixNano()
-		w.tracing = true
-	}
+	now := time.Now().UnixNano()
+	w.tracing = true
 	for i, b := range in.B[:in.N] {
 		if i >= got {
-			b.Trace = 0 // ports reset metadata; this keeps a stale mark from counting
+			// Ports reset the metadata of what they receive; clearing
+			// here keeps a stale mark from counting all the same.
+			b.Trace = 0
 			continue
 		}
 		r := &o.recs[w.trDone+w.trN]

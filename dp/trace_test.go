@@ -208,8 +208,8 @@ func TestTraceBudget(t *testing.T) {
 	if err := tr.Start(3); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Start(1); !errors.Is(err, dp.ErrTraceBusy) {
-		t.Errorf("second Start: %v, want ErrTraceBusy", err)
+	if err := tr.Start(1); !errors.Is(err, dp.ErrTraceBusy) || !strings.Contains(err.Error(), "it follows 3 packets, 0 recorded so far") {
+		t.Errorf("second Start: %v, want ErrTraceBusy with the running trace's progress", err)
 	}
 	if _, err := tr.Trace(context.Background(), 1); !errors.Is(err, dp.ErrTraceBusy) {
 		t.Errorf("Trace while running: %v, want ErrTraceBusy", err)
