@@ -319,9 +319,9 @@ func (r *Router) Counters() dp.Counters {
 // dp.TracePacket; interface names are the config's). If ctx ends first,
 // or the router stops, it returns the packets recorded so far and an
 // error saying how many (wrapping context.Cause(ctx)). Only one trace
-// runs at a time: a concurrent call gets an error wrapping dp.ErrTraceBusy. Safe from any
-// goroutine while the router runs; the workers pay one atomic load per
-// poll for it when no trace is armed.
+// runs at a time: a concurrent call gets an error wrapping
+// dp.ErrTraceBusy. Safe from any goroutine while the router runs; the
+// workers pay one atomic load per poll for it when no trace is armed.
 func (r *Router) Trace(ctx context.Context, n int) ([]dp.TracePacket, error) {
 	select {
 	case <-r.stop:
