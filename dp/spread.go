@@ -261,7 +261,7 @@ func (w *Worker) payBack(l *lane) {
 // pollLanes runs the batches other workers handed to this one through
 // the graph, one batch per lane per poll, and returns how many packets
 // it took.
-func (w *Worker) pollLanes(cfg *Config) int {
+func (w *Worker) pollLanes(cfg *Config, armed bool) int {
 	total := 0
 	for _, l := range w.lanesIn {
 		in := w.frames[StageEthernetInput]
@@ -278,7 +278,13 @@ func (w *Worker) pollLanes(cfg *Config) int {
 		total += n
 		w.c.Batches++
 		w.rxIf = l.iface
+		if armed {
+			w.traceMark(in)
+		}
 		w.run(cfg)
+		if w.tracing {
+			w.traceEnd()
+		}
 	}
 	return total
 }

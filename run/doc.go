@@ -18,7 +18,10 @@
 // Every worker transmits on its own queue number (its ID), which every
 // backend accepts concurrently.
 //
-// Hot path: no. Start, Stop, Counters and Status are for the control side;
+// Trace follows the next N packets through the running workers' graph
+// (dp.Tracer), one trace at a time.
+//
+// Hot path: no. Start, Stop, Counters, Status and Trace are for the control side;
 // Counters sums the workers' published counters and Status reads the
 // ports' own (atomic) statistics: both are safe from any goroutine while
 // the router runs. Start and Stop are not safe to call concurrently with

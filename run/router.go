@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,7 @@ type Router struct {
 	ifaces  []*iface
 	ports   []port.Port
 	workers []*dp.Worker
+	tracer  *dp.Tracer
 	routes  int // static routes plus route-file prefixes installed
 
 	stop     chan struct{}
@@ -170,6 +172,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.ctl.AttachWorkers(r.workers)
+	r.tracer = dp.NewTracer(r.workers)
 	go func() {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
@@ -314,6 +317,37 @@ func (r *Router) Counters() dp.Counters {
 	}
 	return c
 }
+
+// Trace follows the next n packets (1..dp.MaxTrace) the workers receive
+// through the graph, VPP's packet trace: it arms the trace, waits until n
+// packets are recorded or ctx ends, disarms it and returns the packets in
+// arrival order, each with the stages it visited and its fate (see
+// dp.TracePacket; interface names are the config's). If ctx ends first,
+// or the router stops, it returns the packets recorded so far and an
+// error saying how many (wrapping context.Cause(ctx)). Only one trace
+// runs at a time: a concurrent call gets an error wrapping
+// dp.ErrTraceBusy. Safe from any goroutine while the router runs; the
+// workers pay one atomic load per poll for it when no trace is armed.
+func (r *Router) Trace(ctx context.Context, n int) ([]dp.TracePacket, error) {
+	select {
+	case <-r.stop:
+		return nil, errRouterStopped
+	default:
+	}
+	// A router stopping under a trace ends it: its workers record no more.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-r.stop:
+			cancel(errRouterStopped)
+		case <-ctx.Done():
+		}
+	}()
+	return r.tracer.Trace(ctx, n)
+}
+
+var errRouterStopped = errors.New("trace: the router is stopped")
 
 // Config is the config the router was started with.
 func (r *Router) Config() *config.Config { return r.cfg }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/softnet/softnet/bench"
+	benchplot "github.com/softnet/softnet/bench/plot"
 )
 
 func benchCmd() *cobra.Command {
@@ -28,6 +30,9 @@ func benchCmd() *cobra.Command {
 		asJSON     bool
 		cpuprofile string
 		workers    string
+		repeat     int
+		plotFile   string
+		peersFile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -78,6 +83,17 @@ forwarded Mpps, ifq drops (AF_PACKET ring drops), livelocks, and ARP requests
 host A sent for the router during the flood with the replies it got; plateau
 is forwarded at 2× over forwarded at 1×. Needs root.
 
+--repeat N runs each worker count N times in a row; the figures printed are
+the median run's, and the JSON adds "repeats_mpps" (every run's Mpps).
+
+--plot FILE.png draws Mpps per scenario and worker count as a bar chart:
+the bar at the mean of the runs, whiskers from the lowest to the highest,
+the value over each bar, and the date, host and CPU count in the title.
+With --plot, --repeat defaults to 3 so the chart has error bars; give
+--repeat 1 for one run per bar (no whiskers). --peers FILE.json adds bars
+for the peers: the output of bench/peers --json, one object or several
+(several runs of the same peer are its repeats).
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -102,6 +118,25 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			}
 			if scenario == "rss" && !cmd.Flags().Changed("workers") {
 				counts = []int{1, 2}
+			}
+			if plotFile != "" && !cmd.Flags().Changed("repeat") {
+				repeat = 3 // error bars need repeated runs
+			}
+			if repeat < 1 || repeat > bench.MaxRepeat {
+				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
+			}
+			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload") {
+				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario %s", scenario)
+			}
+			if peersFile != "" && plotFile == "" {
+				return errors.New("--peers adds bars to the chart: give --plot FILE.png too")
+			}
+			var peers []benchplot.Bar
+			if peersFile != "" {
+				// Read before measuring: a bad file fails in a second, not after the runs.
+				if peers, err = benchplot.ReadPeersFile(peersFile); err != nil {
+					return fmt.Errorf("--peers: %w", err)
+				}
 			}
 			if scenario == "veth" {
 				if len(counts) != 1 || counts[0] != 1 {
@@ -152,9 +187,15 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				printOverload(cmd.OutOrStdout(), rep)
 				return nil
 			}
-			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog})
+			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Repeat: repeat, Progress: prog})
 			if err != nil {
 				return err
+			}
+			if plotFile != "" {
+				if err := benchplot.Save(plotFile, benchplot.FromReport(rep, peers, time.Now())); err != nil {
+					return fmt.Errorf("--plot %s: %w", plotFile, err)
+				}
+				defer fmt.Fprintf(cmd.ErrOrStderr(), "chart written to %s\n", plotFile)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -179,6 +220,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2); ip4-forward only")
+	f.IntVar(&repeat, "repeat", 1, "runs per worker count (the median is printed, every run's Mpps in the JSON); 3 by default with --plot")
+	f.StringVar(&plotFile, "plot", "", "draw the results as a PNG bar chart into this file (Mpps per worker count, error bars from the runs)")
+	f.StringVar(&peersFile, "peers", "", "with --plot: add the peers' bars from this file (output of: cd bench/peers && go run . --json)")
 	return cmd
 }
 
@@ -191,6 +235,9 @@ func printResult(w io.Writer, r *bench.Result) {
 	fmt.Fprintf(tw, "duration\t%.2f s\n", r.DurationS)
 	fmt.Fprintf(tw, "forwarded\t%d packets\n", r.Packets)
 	fmt.Fprintf(tw, "rate\t%.2f Mpps\n", r.Mpps)
+	if len(r.RepeatsMpps) > 1 {
+		fmt.Fprintf(tw, "runs\t%s Mpps (the median run is shown)\n", floatList(r.RepeatsMpps))
+	}
 	fmt.Fprintf(tw, "cost\t%.1f ns/packet\n", r.NsPerPacket)
 	fmt.Fprintf(tw, "allocations\t%.3g per packet on the data path (%.3g in the whole process)\n", r.AllocsPerPacket, r.ProcessAllocsPerPacket)
 	fmt.Fprintf(tw, "pinning\t%s\n", pinning(r))
@@ -251,6 +298,14 @@ func pinning(r *bench.Result) string {
 	return "worker i on the i-th of CPUs " + intList(r.CPUs, ",")
 }
 
+func floatList(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return strings.Join(s, " ")
+}
+
 func intList(xs []int, sep string) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
@@ -291,6 +346,11 @@ func printScaling(w io.Writer, rep *bench.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nother load: CPUs' worth of time other processes took during the run (a busy neighbour lowers the figures)")
+	for _, r := range rep.Runs {
+		if len(r.RepeatsMpps) > 1 {
+			fmt.Fprintf(w, "%d workers: runs %s Mpps (the median run is shown)\n", r.Workers, floatList(r.RepeatsMpps))
+		}
+	}
 	for _, r := range rep.Runs {
 		if r.Unpinned != "" {
 			fmt.Fprintf(w, "\n%d workers: %s\n", r.Workers, r.Unpinned)
