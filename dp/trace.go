@@ -717,6 +717,11 @@ func Summarize(b []byte) string {
 			if len(l4) >= 2 {
 				fmt.Fprintf(&s, " %s", icmpName(l4[0], l4[1]))
 			}
+			// An error quotes the offending header (RFC 792): name it.
+			if len(l4) >= hdr.ICMPv4Len+hdr.IPv4MinLen && hdr.ICMPv4(l4).IsError() {
+				q := hdr.IPv4(l4[hdr.ICMPv4Len:])
+				fmt.Fprintf(&s, " about %s > %s proto %d", ip4(q.Src()), ip4(q.Dst()), q.Protocol())
+			}
 		default:
 			fmt.Fprintf(&s, " proto %d", ip.Protocol())
 		}

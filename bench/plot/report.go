@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,23 +74,33 @@ func ReadPeersFile(name string) ([]Bar, error) {
 	return bars, nil
 }
 
-// FromReport makes the chart of a softnet bench report (one bar per
-// worker count, its runs from RepeatsMpps or its one Mpps) and peer bars,
-// titled with the setup, the time it was drawn and the machine.
-func FromReport(rep *bench.Report, peers []Bar, now time.Time) Chart {
+// FromReports makes the chart of softnet bench reports (one bar per
+// scenario and worker count, its runs from RepeatsMpps or its one Mpps)
+// and peer bars, titled with the scenarios, the setup of the first run,
+// the time it was drawn and the machine.
+func FromReports(reps []*bench.Report, peers []Bar, now time.Time) Chart {
 	var c Chart
-	for _, r := range rep.Runs {
-		runs := r.RepeatsMpps
-		if len(runs) == 0 {
-			runs = []float64{r.Mpps}
+	var scenarios []string
+	var first *bench.Result
+	for _, rep := range reps {
+		if !slices.Contains(scenarios, rep.Scenario) {
+			scenarios = append(scenarios, rep.Scenario)
 		}
-		c.Bars = append(c.Bars, Bar{Impl: r.Impl, Scenario: rep.Scenario, Workers: r.Workers, Mpps: runs})
+		for _, r := range rep.Runs {
+			if first == nil {
+				first = r
+			}
+			runs := r.RepeatsMpps
+			if len(runs) == 0 {
+				runs = []float64{r.Mpps}
+			}
+			c.Bars = append(c.Bars, Bar{Impl: r.Impl, Scenario: rep.Scenario, Workers: r.Workers, Mpps: runs})
+		}
 	}
 	c.Bars = append(c.Bars, peers...)
-	c.Title = "softnet bench: " + rep.Scenario
-	if len(rep.Runs) > 0 {
-		r := rep.Runs[0]
-		c.Title += fmt.Sprintf(", %d-byte frames, %s routes, %.3g s per run", r.PacketSize, thousands(r.Routes), r.DurationS)
+	c.Title = "softnet bench: " + strings.Join(scenarios, ", ")
+	if first != nil {
+		c.Title += fmt.Sprintf(", %d-byte frames, %s routes, %.3g s per run", first.PacketSize, thousands(first.Routes), first.DurationS)
 	}
 	host, _ := os.Hostname()
 	var parts []string

@@ -34,7 +34,7 @@ func TestFromReport(t *testing.T) {
 		{Impl: "softnet", Workers: 2, Mpps: 16.1, PacketSize: 64, Routes: 901899, DurationS: 2},
 	}}
 	peers := []Bar{{Impl: "gvisor-netstack", Scenario: "ip4-forward", Workers: 1, Mpps: []float64{0.6}}}
-	c := FromReport(rep, peers, time.Date(2026, 11, 29, 7, 30, 0, 0, time.UTC))
+	c := FromReports([]*bench.Report{rep}, peers, time.Date(2026, 11, 29, 7, 30, 0, 0, time.UTC))
 	if len(c.Bars) != 3 || len(c.Bars[0].Mpps) != 3 || c.Bars[1].Mpps[0] != 16.1 || c.Bars[2].Impl != "gvisor-netstack" {
 		t.Errorf("bars %+v", c.Bars)
 	}
@@ -64,4 +64,20 @@ func FuzzReadPeers(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFromReportsScenarios(t *testing.T) {
+	a := &bench.Report{Scenario: "ip4-forward", Runs: []*bench.Result{{Impl: "softnet", Workers: 1, Mpps: 9, PacketSize: 64, Routes: 10, DurationS: 1}}}
+	b := &bench.Report{Scenario: "rss", Runs: []*bench.Result{{Impl: "softnet", Workers: 2, Mpps: 12}}}
+	c := FromReports([]*bench.Report{a, b}, nil, time.Unix(0, 0))
+	if !strings.HasPrefix(c.Title, "softnet bench: ip4-forward, rss, 64-byte frames, 10 routes") || len(c.Bars) != 2 || c.Bars[1].Scenario != "rss" {
+		t.Errorf("title %q bars %+v", c.Title, c.Bars)
+	}
+	p, err := build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.X.Max-p.X.Min < 1.5 {
+		t.Errorf("x axis %v..%v: want room for two groups", p.X.Min, p.X.Max)
+	}
 }

@@ -192,7 +192,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				return err
 			}
 			if plotFile != "" {
-				if err := benchplot.Save(plotFile, benchplot.FromReport(rep, peers, time.Now())); err != nil {
+				if err := benchplot.Save(plotFile, benchplot.FromReports([]*bench.Report{rep}, peers, time.Now())); err != nil {
 					return fmt.Errorf("--plot %s: %w", plotFile, err)
 				}
 				defer fmt.Fprintf(cmd.ErrOrStderr(), "chart written to %s\n", plotFile)
