@@ -123,10 +123,13 @@ type Desired struct {
 
 // Changes counts what a Reconfigure changed.
 type Changes struct {
-	Interfaces                             int // interfaces whose MTU, addresses or admin state changed
-	RoutesAdded, RoutesChanged, RoutesGone int
-	NeighborsAdded, NeighborsGone          int
-	ICMP                                   bool
+	Interfaces     int  `json:"interfaces"` // interfaces whose MTU, addresses or admin state changed
+	RoutesAdded    int  `json:"routes_added"`
+	RoutesChanged  int  `json:"routes_changed"` // through another next hop
+	RoutesRemoved  int  `json:"routes_removed"`
+	NeighborsAdded int  `json:"neighbors_added"` // or changed MAC
+	NeighborsGone  int  `json:"neighbors_removed"`
+	ICMP           bool `json:"icmp"` // the ICMP rate limit changed
 }
 
 // Reconfigure moves the router to d and publishes the result as one
@@ -183,7 +186,7 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		undo()
 		return Changes{}, err
 	}
-	ch.RoutesAdded, ch.RoutesChanged, ch.RoutesGone, err = r.replaceRoutes(d.Routes, d.Via, false)
+	ch.RoutesAdded, ch.RoutesChanged, ch.RoutesRemoved, err = r.replaceRoutes(d.Routes, d.Via, false)
 	if err != nil {
 		undo()
 		return Changes{}, err

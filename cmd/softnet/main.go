@@ -20,6 +20,10 @@ func main() {
 	root.AddCommand(labCmd())
 	root.AddCommand(runCmd())
 	root.AddCommand(checkCmd())
+	root.AddCommand(showCmd())
+	root.AddCommand(routeCmd())
+	root.AddCommand(neighborCmd())
+	root.AddCommand(reloadCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "softnet:", err)
 		os.Exit(1)
