@@ -214,9 +214,11 @@ func (r *Router) watchLinks() {
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
 	mtu := make([]int, len(r.ifaces))
+	r.mu.Lock()
 	for i, ifc := range r.ifaces {
 		known[i], mtu[i] = true, ifc.mtu
 	}
+	r.mu.Unlock()
 	for tick := 1; ; tick++ {
 		select {
 		case <-r.stop:
