@@ -179,6 +179,10 @@ type Options struct {
 	// N is at most the number of allowed CPUs; otherwise all run unpinned.
 	Workers  []int
 	Progress io.Writer // progress line target, nil for none
+
+	// start, if set, runs once the workers are up, before the warm-up
+	// (RunSideBySide's side).
+	start func() error
 }
 
 // Run runs one scenario once per worker count and returns the figures.
@@ -266,6 +270,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 		}
 		close(stop)
 		<-cpDone
+	}
+	if startErr == nil && o.start != nil {
+		startErr = o.start()
 	}
 	if startErr != nil {
 		stopAll()

@@ -28,6 +28,8 @@ func benchCmd() *cobra.Command {
 		asJSON     bool
 		cpuprofile string
 		workers    string
+		apiCost    bool
+		rounds     int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -62,7 +64,15 @@ tail (ifq drops). Per run: offered and forwarded Mpps, ifq drops, livelocks
 ring, received and answered, drops by reason; and plateau, forwarded at 2×
 over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 
+--api-scrape measures what the control API costs: ip4-forward (one worker
+count) alternately without it and with the API served on a Unix socket and
+/metrics scraped through it every second, --rounds times each, and prints
+both rates and their ratio (the goal: under 2% lost).
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
+		Example: `  softnet bench
+  softnet bench --workers 1,2 --json
+  softnet bench --api-scrape --duration 5s --rounds 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuprofile != "" {
@@ -83,6 +93,21 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			counts, err := parseWorkers(workers)
 			if err != nil {
 				return err
+			}
+			if apiCost {
+				if len(counts) != 1 {
+					return fmt.Errorf("--workers %s: --api-scrape measures one worker count", workers)
+				}
+				sb, err := bench.RunSideBySide(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog},
+					"control API on a Unix socket, /metrics scraped every 1s", apiScrape, rounds)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(sb)
+				}
+				printSideBySide(cmd.OutOrStdout(), sb)
+				return nil
 			}
 			if scenario == "veth" {
 				if len(counts) != 1 || counts[0] != 1 {
@@ -144,6 +169,8 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2); ip4-forward only")
+	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
+	f.IntVar(&rounds, "rounds", 5, "with --api-scrape: how many off/on pairs to run")
 	return cmd
 }
 
@@ -261,6 +288,23 @@ func printScaling(w io.Writer, rep *bench.Report) {
 			fmt.Fprintf(w, "\n%d workers: %s\n", r.Workers, r.Unpinned)
 		}
 	}
+}
+
+// printSideBySide prints the --api-scrape measurement.
+func printSideBySide(w io.Writer, sb *bench.SideBySide) {
+	r0 := sb.Off[0]
+	fmt.Fprintf(w, "scenario %s, %d worker(s), %d routes, %d-byte frames, %.1f s per run\n", sb.Scenario, r0.Workers, r0.Routes, r0.PacketSize, r0.DurationS)
+	fmt.Fprintf(w, "on: %s\n\n", sb.Side)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\tAPI off Mpps\tAPI on Mpps\ton/off\tother load off/on\tscrapes\t")
+	for i := range sb.Off {
+		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.4f\t%.2f / %.2f\t%s\t\n", i+1, sb.Off[i].Mpps, sb.On[i].Mpps, sb.On[i].Mpps/sb.Off[i].Mpps, sb.Off[i].OtherLoad, sb.On[i].OtherLoad, sb.OnNotes[i])
+	}
+	fmt.Fprintf(tw, "mean\t%.3f\t%.3f\t%.4f\t\t\t\n", sb.OffMpps, sb.OnMpps, sb.Ratio)
+	fmt.Fprintf(tw, "median\t\t\t%.4f\t\t\t\n", sb.MedianRatio)
+	tw.Flush()
+	fmt.Fprintf(w, "\nAPI cost: %.2f%% of forwarded Mpps (median of the rounds' on/off ratios; goal: < 2%%)\n", sb.CostPercent)
+	fmt.Fprintln(w, "other load: CPUs' worth of time other processes took during the run (a busy neighbour moves the figures)")
 }
 
 // printOverload prints the overload scenario: the capacity, a row per
