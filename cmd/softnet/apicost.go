@@ -48,7 +48,9 @@ func (s forwardSource) Status() []run.IfaceStatus {
 
 func (s forwardSource) Control() *control.Router { return s.f.Router }
 
-func (s forwardSource) Config() *config.Config { return &config.Config{File: "bench", Workers: len(s.f.Workers)} }
+func (s forwardSource) Config() *config.Config {
+	return &config.Config{File: "bench", Workers: len(s.f.Workers)}
+}
 
 func (s forwardSource) Reload(string) (*run.ReloadResult, error) {
 	return nil, errors.New("the bench's router has no config file to reload")
