@@ -426,7 +426,7 @@ func TestBadReload(t *testing.T) {
 	src = strings.Replace(src, "backend: mem\n    mac: 02:52:00:00:00:02", "backend: pcap\n    tx: out.pcap\n    mac: 02:52:00:00:00:02", 1)
 	os.WriteFile(restart, []byte(src), 0o644)
 	_, err = c.Reload(context.Background(), restart)
-	if !errors.As(err, &ae) || len(ae.Details) != 2 || !strings.Contains(ae.Details[0], "workers changed from 1 to 2: needs a restart") ||
+	if !errors.As(err, &ae) || len(ae.Details) != 2 || !strings.Contains(ae.Details[0], "workers: changed from 1 to 2: needs a restart") ||
 		!strings.Contains(ae.Details[1], "interface wan0: backend changed from mem to pcap: needs a restart") {
 		t.Errorf("restart-needing reload: %v", err)
 	}

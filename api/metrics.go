@@ -46,7 +46,7 @@ func NewCollector(src Source) *Collector {
 		icmpErrors:   d("icmp_errors_sent_total", "ICMP errors sent, by kind.", "kind"),
 		echoReplies:  d("icmp_echo_replies_total", "ICMP echo replies sent."),
 		polls:        d("worker_polls_total", "Polls of the worker's receive queues.", "worker"),
-		busyPolls:    d("worker_busy_polls_total", "Polls that received packets.", "worker"),
+		busyPolls:    d("worker_busy_polls_total", "Polls that filled a whole batch (at the budget).", "worker"),
 		livelocks:    d("worker_livelocks_total", "Polls at the budget while the ring kept filling: the worker is at capacity.", "worker"),
 		punts:        d("worker_punts_total", "Packets punted to the control plane.", "worker"),
 		puntFull:     d("worker_punt_full_total", "Punts lost because the ring to the control plane was full.", "worker"),

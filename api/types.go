@@ -106,7 +106,11 @@ type StageRuntime struct {
 	NsPerPacket    float64 `json:"ns_per_packet"`
 }
 
-// WorkerRuntime is one worker's poll counters.
+// WorkerRuntime is one worker's poll counters: polls of its receive
+// queues, busy polls (receives that filled a whole batch: at the budget),
+// batches (receives that got packets), livelocks (busy polls while the
+// ring kept filling), punts to the control plane and punts lost to a full
+// ring.
 type WorkerRuntime struct {
 	ID        int    `json:"id"`
 	Polls     uint64 `json:"polls"`

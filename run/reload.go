@@ -3,6 +3,7 @@ package run
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 
 	"github.com/softnet/softnet/config"
@@ -109,7 +110,7 @@ func restartNeeded(old, cfg *config.Config) error {
 	var errs config.Errors
 	const how = "needs a restart of softnet run (reload applies routes, route files, neighbors, addresses, mtu, down and icmp)"
 	if old.Workers != cfg.Workers {
-		errs = append(errs, cfg.Errorf("workers", "workers changed from %d to %d: %s", old.Workers, cfg.Workers, how))
+		errs = append(errs, cfg.Errorf("workers", "changed from %d to %d: %s", old.Workers, cfg.Workers, how))
 	}
 	if old.API != cfg.API {
 		errs = append(errs, cfg.Errorf("api", "the api section changed: %s", how))
@@ -130,7 +131,7 @@ func restartNeeded(old, cfg *config.Config) error {
 			what = fmt.Sprintf("interface %s: device changed from %q to %q", n.Name, o.Device, n.Device)
 		case o.MAC != n.MAC:
 			what = fmt.Sprintf("interface %s: mac changed", n.Name)
-		case old.Path(o.RX) != cfg.Path(n.RX) || old.Path(o.TX) != cfg.Path(n.TX) || o.Loop != n.Loop || o.Rate != n.Rate || o.Limit != n.Limit:
+		case absPath(old, o.RX) != absPath(cfg, n.RX) || absPath(old, o.TX) != absPath(cfg, n.TX) || o.Loop != n.Loop || o.Rate != n.Rate || o.Limit != n.Limit:
 			what = fmt.Sprintf("interface %s: a pcap setting (rx, tx, loop, rate, limit) changed", n.Name)
 		}
 		if what != "" {
@@ -141,6 +142,18 @@ func restartNeeded(old, cfg *config.Config) error {
 		return errs
 	}
 	return nil
+}
+
+// absPath is path p of config c made absolute, so that the same file
+// named from two directories compares equal.
+func absPath(c *config.Config, p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(c.Path(p)); err == nil {
+		return a
+	}
+	return c.Path(p)
 }
 
 // ifaceMTU is the MTU interface ic gets: the config's, else the device's

@@ -158,8 +158,9 @@ hop and the interface.`,
 	sub("runtime", "Per stage: calls, packets, packets per call, ns per packet; per worker: polls",
 		`Like VPP's show runtime: for each stage of the graph, the calls (batches),
 the packets, packets per call, and the time per packet measured on every
-16th poll; then each worker's polls, busy polls (that received packets),
-batches and livelocks (polls at the budget while the ring kept filling).
+16th poll; then each worker's polls, busy polls (receives that filled a
+whole batch: at the budget), batches (receives that got packets), livelocks
+(busy polls while the ring kept filling) and punts to the control plane.
 Counts are since the router started.`,
 		"  softnet show runtime", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
