@@ -75,6 +75,7 @@ func apiScrape(f *bench.Forward) (func() (string, error), error) {
 		return nil, err
 	}
 	c := api.NewClient(sock)
+	started := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var scrapes, bytes int
@@ -117,6 +118,7 @@ func apiScrape(f *bench.Forward) (func() (string, error), error) {
 		if scrapes > 0 {
 			avg = took / time.Duration(scrapes)
 		}
-		return fmt.Sprintf("%d scrapes of %d bytes, %v each", scrapes, bytes, avg.Round(10*time.Microsecond)), nil
+		busy := 100 * took.Seconds() / time.Since(started).Seconds()
+		return fmt.Sprintf("%d scrapes of %d bytes, %v each (busy %.2f%% of the time)", scrapes, bytes, avg.Round(10*time.Microsecond), busy), nil
 	}, nil
 }
