@@ -32,10 +32,20 @@ type SideBySide struct {
 	Ratio       float64 `json:"ratio"`
 	MedianRatio float64 `json:"median_ratio"`
 	CostPercent float64 `json:"cost_percent"`
+	// PerCPURatio is the median of the rounds' on/off ratios of
+	// MppsPerCPU: packets per CPU-second of softnet's process, the API's
+	// own CPU time included. Other processes taking the CPU lower the
+	// rate and the CPU time softnet gets together, so this ratio shows
+	// the API's cost on a shared machine where Mpps swings; PerCPUCost is
+	// (1 - PerCPURatio) × 100.
+	PerCPURatio float64 `json:"per_cpu_ratio"`
+	PerCPUCost  float64 `json:"per_cpu_cost_percent"`
 }
 
 // RunSideBySide measures ip4-forward with o.Workers[0] workers (o's other
-// settings as Run), alternating runs without and with side.
+// settings as Run), alternating runs without and with side: each round is
+// a pair of runs back to back, off first in odd rounds and on first in
+// even ones.
 func RunSideBySide(o Options, name string, side Side, rounds int) (*SideBySide, error) {
 	if o.Duration <= 0 {
 		o.Duration = 5 * time.Second
@@ -69,8 +79,14 @@ func RunSideBySide(o Options, name string, side Side, rounds int) (*SideBySide, 
 		cpus = allowed[:n]
 	}
 	sb := &SideBySide{Scenario: o.Scenario, Side: name, Rounds: rounds}
-	for range rounds {
-		for _, on := range []bool{false, true} {
+	for round := range rounds {
+		// Off then on, then on then off: a load that rises or falls
+		// through the run favours neither.
+		order := []bool{false, true}
+		if round%2 == 1 {
+			order = []bool{true, false}
+		}
+		for _, on := range order {
 			f := base.WithWorkers(n, cpus)
 			var note string
 			var res *Result
@@ -95,22 +111,33 @@ func RunSideBySide(o Options, name string, side Side, rounds int) (*SideBySide, 
 	}
 	if sb.OffMpps > 0 {
 		sb.Ratio = sb.OnMpps / sb.OffMpps
-		var rs []float64
-		for i := range sb.Off {
-			if sb.Off[i].Mpps > 0 {
-				rs = append(rs, sb.On[i].Mpps/sb.Off[i].Mpps)
-			}
-		}
-		slices.Sort(rs)
-		if n := len(rs); n > 0 {
-			sb.MedianRatio = rs[n/2]
-			if n%2 == 0 {
-				sb.MedianRatio = (rs[n/2-1] + rs[n/2]) / 2
-			}
-		}
+		sb.MedianRatio = medianRatio(sb.Off, sb.On, func(r *Result) float64 { return r.Mpps })
 		sb.CostPercent = (1 - sb.MedianRatio) * 100
+		sb.PerCPURatio = medianRatio(sb.Off, sb.On, func(r *Result) float64 { return r.MppsPerCPU })
+		if sb.PerCPURatio > 0 {
+			sb.PerCPUCost = (1 - sb.PerCPURatio) * 100
+		}
 	}
 	return sb, nil
+}
+
+// medianRatio is the median over the rounds of f(on[i]) / f(off[i]).
+func medianRatio(off, on []*Result, f func(*Result) float64) float64 {
+	var rs []float64
+	for i := range off {
+		if f(off[i]) > 0 {
+			rs = append(rs, f(on[i])/f(off[i]))
+		}
+	}
+	slices.Sort(rs)
+	n := len(rs)
+	switch {
+	case n == 0:
+		return 0
+	case n%2 == 0:
+		return (rs[n/2-1] + rs[n/2]) / 2
+	}
+	return rs[n/2]
 }
 
 // measureWith is measure with side running from before the warm-up to

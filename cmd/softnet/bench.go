@@ -296,15 +296,20 @@ func printSideBySide(w io.Writer, sb *bench.SideBySide) {
 	fmt.Fprintf(w, "scenario %s, %d worker(s), %d routes, %d-byte frames, %.1f s per run\n", sb.Scenario, r0.Workers, r0.Routes, r0.PacketSize, r0.DurationS)
 	fmt.Fprintf(w, "on: %s\n\n", sb.Side)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\tAPI off Mpps\tAPI on Mpps\ton/off\tother load off/on\tscrapes\t")
+	fmt.Fprintln(tw, "round\toff Mpps\ton Mpps\ton/off\toff Mpps/CPU\ton Mpps/CPU\ton/off\tother load off/on\t")
 	for i := range sb.Off {
-		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.4f\t%.2f / %.2f\t%s\t\n", i+1, sb.Off[i].Mpps, sb.On[i].Mpps, sb.On[i].Mpps/sb.Off[i].Mpps, sb.Off[i].OtherLoad, sb.On[i].OtherLoad, sb.OnNotes[i])
+		off, on := sb.Off[i], sb.On[i]
+		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.4f\t%.3f\t%.3f\t%.4f\t%.2f / %.2f\t\n", i+1, off.Mpps, on.Mpps, on.Mpps/off.Mpps,
+			off.MppsPerCPU, on.MppsPerCPU, on.MppsPerCPU/max(off.MppsPerCPU, 1e-9), off.OtherLoad, on.OtherLoad)
 	}
-	fmt.Fprintf(tw, "mean\t%.3f\t%.3f\t%.4f\t\t\t\n", sb.OffMpps, sb.OnMpps, sb.Ratio)
-	fmt.Fprintf(tw, "median\t\t\t%.4f\t\t\t\n", sb.MedianRatio)
+	fmt.Fprintf(tw, "median\t\t\t%.4f\t\t\t%.4f\t\t\n", sb.MedianRatio, sb.PerCPURatio)
 	tw.Flush()
-	fmt.Fprintf(w, "\nAPI cost: %.2f%% of forwarded Mpps (median of the rounds' on/off ratios; goal: < 2%%)\n", sb.CostPercent)
-	fmt.Fprintln(w, "other load: CPUs' worth of time other processes took during the run (a busy neighbour moves the figures)")
+	fmt.Fprintln(w)
+	for i, n := range sb.OnNotes {
+		fmt.Fprintf(w, "round %d scrapes: %s\n", i+1, n)
+	}
+	fmt.Fprintf(w, "\nAPI cost: %.2f%% of forwarded Mpps, %.2f%% of Mpps per CPU-second of softnet (medians of the rounds' on/off ratios; goal: < 2%%)\n", sb.CostPercent, sb.PerCPUCost)
+	fmt.Fprintln(w, "other load: CPUs' worth of time other processes took during the run; they move Mpps, much less Mpps per CPU")
 }
 
 // printOverload prints the overload scenario: the capacity, a row per
