@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,6 +157,17 @@ func TestEndpoints(t *testing.T) {
 	}
 	if m, _ := c.Route(ctx, "10.0.2.77"); m.Kind != "connected" || m.Prefix != "10.0.2.0/24" || m.Interface != "wan0" {
 		t.Errorf("connected match %+v", m)
+	}
+	// A prefix: itself if it is a route, else the longest that holds all
+	// of it (not the /32 of its network address).
+	if m, _ := c.Route(ctx, "10.0.2.0/24"); m.Prefix != "10.0.2.0/24" || m.Kind != "connected" || m.Via != "" {
+		t.Errorf("10.0.2.0/24: %+v", m)
+	}
+	if m, _ := c.Route(ctx, "198.18.4.0/22"); m.Prefix != "198.18.0.0/15" {
+		t.Errorf("198.18.4.0/22: %+v", m)
+	}
+	if m, _ := c.Route(ctx, "198.0.0.0/8"); m.Found {
+		t.Errorf("198.0.0.0/8 matched %+v", m)
 	}
 	if m, _ := c.Route(ctx, "8.8.8.8"); m.Found {
 		t.Errorf("8.8.8.8 matched %+v", m)
@@ -361,8 +375,45 @@ func TestSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if s2.MetricsAddr() == nil {
-		t.Error("no metrics listener")
+	// The TCP listener serves /metrics, and nothing of the API.
+	base := "http://" + s2.MetricsAddr().String()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "softnet_fib_routes ") {
+		t.Errorf("TCP /metrics: %s\n%.300s", resp.Status, body)
+	}
+	resp, err = http.Get(base + "/v1/interfaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("the API on the metrics port: %s", resp.Status)
+	}
+
+	// With a group: 0660, owned by it (root may give a file to a group).
+	if os.Geteuid() != 0 {
+		return
+	}
+	grp := filepath.Join(t.TempDir(), "grp.sock")
+	s3, err := api.Listen(r, api.Options{Socket: grp, Group: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	fi, err = os.Stat(grp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm() != 0o660 || st.Gid != 0 {
+		t.Errorf("group socket: mode %v gid %d, want 0660 and gid 0", fi.Mode().Perm(), st.Gid)
+	}
+	if _, err := api.Listen(r, api.Options{Socket: filepath.Join(t.TempDir(), "x.sock"), Group: "no-such-group-softnet"}); err == nil || !strings.Contains(err.Error(), `group "no-such-group-softnet"`) {
+		t.Errorf("unknown group: %v", err)
 	}
 }
 

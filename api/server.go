@@ -332,13 +332,13 @@ func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusOK, sum)
 		return
 	}
-	a, err := parseAddrOrPrefix(q)
+	p, err := parseAddrOrPrefix(q)
 	if err != nil {
 		Error(w, http.StatusBadRequest, err)
 		return
 	}
 	res := RouteMatch{Query: q}
-	if m, ok := ctl.Lookup(a); ok {
+	if m, ok := ctl.LookupPrefix(p); ok {
 		res.Found, res.Prefix, res.Kind, res.Static = true, m.Prefix.String(), kindNames[m.Kind], m.Static
 		if m.Iface >= 0 {
 			res.Interface = s.ifaceName(m.Iface)
@@ -350,14 +350,15 @@ func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 	JSON(w, http.StatusOK, res)
 }
 
-func parseAddrOrPrefix(s string) (netip.Addr, error) {
+// parseAddrOrPrefix parses an address as its /32, or a prefix (masked).
+func parseAddrOrPrefix(s string) (netip.Prefix, error) {
 	if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is4() {
-		return p.Masked().Addr(), nil
+		return p.Masked(), nil
 	}
 	if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
-		return a, nil
+		return netip.PrefixFrom(a, 32), nil
 	}
-	return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address or prefix (write A.B.C.D or A.B.C.D/N)", s)
+	return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 address or prefix (write A.B.C.D or A.B.C.D/N)", s)
 }
 
 func (s *Server) ifaceName(i int) string {

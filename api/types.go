@@ -54,8 +54,8 @@ type LengthCount struct {
 	Routes int `json:"routes"`
 }
 
-// RouteMatch is GET /v1/routes?match=ADDR|PREFIX: the longest prefix that
-// holds the address (a prefix's first address) and where it goes.
+// RouteMatch is GET /v1/routes?match=ADDR|PREFIX: the longest route that
+// holds the address (or all of the prefix) and where it goes.
 type RouteMatch struct {
 	Query     string `json:"query"`
 	Found     bool   `json:"found"`

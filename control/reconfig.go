@@ -47,12 +47,20 @@ type Match struct {
 // It reads the control plane's table (up to 33 exact lookups), not a
 // worker's snapshot; both hold the same routes once published.
 func (r *Router) Lookup(a netip.Addr) (m Match, ok bool) {
+	return r.LookupPrefix(netip.PrefixFrom(a, 32))
+}
+
+// LookupPrefix returns the longest route that holds all of q: q itself if
+// it is a route, else the longest shorter prefix of it that is. ok is
+// false when none is.
+func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !a.Is4() {
+	if !q.IsValid() || !q.Addr().Is4() {
 		return m, false
 	}
-	for bits := 32; bits >= 0; bits-- {
+	a := q.Addr()
+	for bits := q.Bits(); bits >= 0; bits-- {
 		p := netip.PrefixFrom(a, bits).Masked()
 		nh, has := r.fib.Get(p)
 		if !has {
@@ -64,7 +72,10 @@ func (r *Router) Lookup(a netip.Addr) (m Match, ok bool) {
 		case dp.AdjForward, dp.AdjIncomplete, dp.AdjUnreachable:
 			m.Iface, m.Via = int(adj.Iface), addr(adj.Addr)
 		case dp.AdjGlean:
-			m.Iface, m.Via = int(adj.Iface), a
+			m.Iface = int(adj.Iface)
+			if q.Bits() == 32 {
+				m.Via = a // the destination itself is the next hop
+			}
 		case dp.AdjBroadcast:
 			m.Iface = int(adj.Iface)
 		}

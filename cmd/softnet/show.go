@@ -111,10 +111,10 @@ receive ring dropped before softnet saw it).`,
 		})
 	sub("routes [PREFIX|ADDRESS]", "Route counts by prefix length, or the longest match of an address",
 		`Without an argument: how many routes the FIB holds, by prefix length (a full
-table has ~900,000: they are not listed). With an address (or a prefix, for
-its first address): the longest prefix that holds it, its kind (forward,
-incomplete, connected, local, broadcast, blackhole, unreachable), the next
-hop and the interface.`,
+table has ~900,000: they are not listed). With an address: the longest
+prefix that holds it; with a prefix: that route, or the longest one that
+holds all of it. Then its kind (forward, incomplete, connected, local,
+broadcast, blackhole, unreachable), the next hop and the interface.`,
 		"  softnet show routes\n  softnet show routes 198.18.0.1\n  softnet show routes 8.8.8.0/24 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			if len(args) == 1 {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/logs"
 	"github.com/softnet/softnet/run"
 )
 
@@ -139,5 +142,62 @@ func TestCLINoRouter(t *testing.T) {
 	_, _, err := cli(t, "show", "interfaces", "--api", sock)
 	if want := "no softnet router listening on " + sock + ": start one with softnet run -c FILE, or pass --api"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+func TestServeOpts(t *testing.T) {
+	cfg := func(sock, metrics string) *config.Config {
+		return &config.Config{API: config.API{Socket: sock, Metrics: metrics}}
+	}
+	for _, c := range []struct {
+		so                  serveOpts
+		cfg                 *config.Config
+		socket, metricsAddr string
+	}{
+		{serveOpts{}, cfg("", ""), config.DefaultSocket, ""},
+		{serveOpts{}, cfg("/tmp/a.sock", "127.0.0.1:9977"), "/tmp/a.sock", "127.0.0.1:9977"},
+		{serveOpts{}, cfg("off", ""), "", ""},
+		{serveOpts{socketSet: true, socket: ""}, cfg("/tmp/a.sock", ""), "", ""},
+		{serveOpts{socketSet: true, socket: "off"}, cfg("", ""), "", ""},
+		{serveOpts{socketSet: true, socket: "/tmp/b.sock", metricsSet: true, metrics: ""}, cfg("/tmp/a.sock", "127.0.0.1:9977"), "/tmp/b.sock", ""},
+	} {
+		s, m := c.so.resolve(c.cfg)
+		if s != c.socket || m != c.metricsAddr {
+			t.Errorf("%+v with api %+v: %q %q, want %q %q", c.so, c.cfg.API, s, m, c.socket, c.metricsAddr)
+		}
+	}
+}
+
+// TestLogControl: control-plane trouble is logged through the sampler: a
+// storm of ARP failures gives a few lines a second, then one with the
+// count of those suppressed.
+func TestLogControl(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Unix(0, 0)
+	ev := logs.NewSampler(slog.New(slog.NewTextHandler(&buf, nil)), 2)
+	ev.Now = func() time.Time { return now }
+	var prev control.Stats
+	for i := range 10 {
+		cur := prev
+		cur.Unreachable += 3
+		if i == 0 {
+			cur.InjectFull = 1
+		}
+		logControl(ev, prev, cur)
+		prev = cur
+	}
+	now = now.Add(time.Second)
+	cur := prev
+	cur.Unreachable++
+	logControl(ev, prev, cur)
+	out := buf.String()
+	if n := strings.Count(out, "event=arp-failed"); n != 3 {
+		t.Errorf("%d arp-failed lines, want 2 in the first second and 1 after:\n%s", n, out)
+	}
+	if !strings.Contains(out, "event=arp-failed new=1 total=31 suppressed=8") {
+		t.Errorf("no suppressed count:\n%s", out)
+	}
+	if !strings.Contains(out, "event=inject-full") {
+		t.Errorf("inject-full not logged:\n%s", out)
 	}
 }
