@@ -75,7 +75,7 @@ func itoa(n int) string {
 
 // start writes src to dir/r.yaml, starts its router and an API server on a
 // socket in dir, and stops both at the end of the test.
-func start(t *testing.T, src string) (*run.Router, *api.Server, *api.Client, string) {
+func start(t testing.TB, src string) (*run.Router, *api.Server, *api.Client, string) {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "r.yaml")
