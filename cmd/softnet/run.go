@@ -80,7 +80,7 @@ would and exits 1. Formats and examples: examples/*.yaml.`,
 	f.StringVarP(&file, "config", "c", "", "the config file (YAML)")
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
 	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
-	f.StringVar(&so.socket, "api", config.DefaultSocket, `control API socket; "" or off for none (default: the config's api.socket, else this)`)
+	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")
 	f.StringVar(&so.metrics, "metrics", "", "also serve Prometheus /metrics on this TCP address, e.g. 127.0.0.1:9977 (default: the config's api.metrics)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
