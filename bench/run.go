@@ -183,6 +183,11 @@ type Result struct {
 	// are then those of the median run (the lower middle one of an even
 	// count).
 	RepeatsMpps []float64 `json:"repeats_mpps,omitempty"`
+	// SelfCPUs is the CPU time this process used during the timed run,
+	// in CPUs; MppsPerCPU is Mpps over it: the rate per CPU softnet had,
+	// which other processes' load moves much less than Mpps. Linux only.
+	SelfCPUs   float64 `json:"self_cpus"`
+	MppsPerCPU float64 `json:"mpps_per_cpu"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -217,6 +222,10 @@ type Options struct {
 	// 1), for the spread between runs (Result.RepeatsMpps).
 	Repeat   int
 	Progress io.Writer // progress line target, nil for none
+
+	// start, if set, runs once the workers are up, before the warm-up
+	// (RunSideBySide's side).
+	start func() error
 }
 
 // Run runs one scenario once per worker count and returns the figures.
@@ -341,6 +350,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 		close(stop)
 		<-cpDone
 	}
+	if startErr == nil && o.start != nil {
+		startErr = o.start()
+	}
 	if startErr != nil {
 		stopAll()
 		return nil, startErr
@@ -364,6 +376,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	runtime.ReadMemStats(&m1)
 	c1 := dp.Sum(f.Workers)
 	res.OtherLoad, res.Steal = otherLoad(t0, t1, elapsed)
+	if t0.ok && t1.ok {
+		res.SelfCPUs = (t1.self - t0.self).Seconds() / elapsed.Seconds()
+	}
 	w1 := perWorker(f.Workers, out)
 	stopAll()
 	res.ProcessAllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(max(1, c1.TxPackets[out]-c0.TxPackets[out]))
@@ -373,6 +388,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	res.Packets = c1.TxPackets[out] - c0.TxPackets[out]
 	res.Received = c1.RxPackets[0] - c0.RxPackets[0]
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
+	if res.SelfCPUs > 0 {
+		res.MppsPerCPU = res.Mpps / res.SelfCPUs
+	}
 	for i := range w1 {
 		res.WorkerMpps = append(res.WorkerMpps, float64(w1[i]-w0[i])/elapsed.Seconds()/1e6)
 	}

@@ -58,6 +58,7 @@ type Config struct {
 	RouteFiles []RouteFile
 	Neighbors  []Neighbor
 	ICMP       ICMP
+	API        API
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -113,6 +114,23 @@ type ICMP struct {
 	Rate  int // errors per second; default 1000
 	Burst int // bucket size; default 100
 }
+
+// API is where softnet run serves its control API and metrics.
+type API struct {
+	// Socket is the Unix socket of the control API: "" for the default
+	// (DefaultSocket), "off" to serve none.
+	Socket string
+	// Group, if set, owns the socket, which is then mode 0660 instead of
+	// 0600, so its members can use the CLI without root.
+	Group string
+	// Metrics is a TCP address (host:port) to serve Prometheus /metrics on
+	// as well; "" for none (the socket serves /metrics too).
+	Metrics string
+}
+
+// DefaultSocket is the control API's socket when the config and the
+// command line name none.
+const DefaultSocket = "/run/softnet/softnet.sock"
 
 // Load reads and parses a config file.
 func Load(path string) (*Config, error) {
@@ -498,7 +516,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "icmp"}
+var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "icmp", "api"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -533,6 +551,24 @@ func (p *parser) top(n *yaml.Node) {
 					c.ICMP.Rate = int(p.integer(v, join(key, k), "1000", 1, 1e9))
 				case "burst":
 					c.ICMP.Burst = int(p.integer(v, join(key, k), "100", 1, 1e9))
+				}
+			})
+		case "api":
+			p.fields(v, key, "{socket: /run/softnet/softnet.sock, metrics: 127.0.0.1:9977}", []string{"socket", "group", "metrics"}, func(k string, v *yaml.Node) {
+				f := join(key, k)
+				switch k {
+				case "socket":
+					c.API.Socket = p.str(v, f, "/run/softnet/softnet.sock")
+				case "group":
+					c.API.Group = p.str(v, f, "softnet")
+				case "metrics":
+					c.API.Metrics = p.str(v, f, "127.0.0.1:9977")
+					if c.API.Metrics != "" {
+						if _, port, err := net.SplitHostPort(c.API.Metrics); err != nil || port == "" {
+							p.add(at(v), f, "%q is not a TCP listen address: write host:port, e.g. 127.0.0.1:9977", c.API.Metrics)
+							c.API.Metrics = ""
+						}
+					}
 				}
 			})
 		}

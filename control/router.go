@@ -449,6 +449,10 @@ func (r *Router) Routes() int {
 func (r *Router) AddNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.addNeighbor(iface, a, mac)
+}
+
+func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	if iface < 0 || iface >= len(r.ifaces) {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}

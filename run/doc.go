@@ -11,6 +11,12 @@
 // workers, then the control loop, then flushes and closes the ports; no
 // goroutine of the router outlives it.
 //
+// Reload re-reads the config (or another file), checks it as softnet
+// check does and applies the difference through control.Reconfigure: one
+// published snapshot, or nothing at all if the config has errors or asks
+// for what only a restart can do (interfaces, backends, devices, MACs,
+// workers, the api section).
+//
 // Queues and workers: a multi-queue backend (afpacket, tap) is opened with
 // Options.Queues receive queues (default: one per worker) and queue q is
 // polled by worker q mod workers. A single-queue backend (pcap, mem) is

@@ -33,6 +33,8 @@ func benchCmd() *cobra.Command {
 		repeat     int
 		plotFile   string
 		peersFile  string
+		apiCost    bool
+		rounds     int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -93,8 +95,15 @@ With --plot, --repeat defaults to 3 so the chart has error bars; give
 --repeat 1 for one run per bar (no whiskers). --peers FILE.json adds bars
 for the peers: the output of bench/peers --json, one object or several
 (several runs of the same peer are its repeats).
+--api-scrape measures what the control API costs: ip4-forward (one worker
+count) alternately without it and with the API served on a Unix socket and
+/metrics scraped through it every second, --rounds times each, and prints
+both rates and their ratio (the goal: under 2% lost).
 
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
+		Example: `  softnet bench
+  softnet bench --workers 1,2 --json
+  softnet bench --api-scrape --duration 5s --rounds 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuprofile != "" {
@@ -137,6 +146,21 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				if peers, err = benchplot.ReadPeersFile(peersFile); err != nil {
 					return fmt.Errorf("--peers: %w", err)
 				}
+			}
+			if apiCost {
+				if len(counts) != 1 {
+					return fmt.Errorf("--workers %s: --api-scrape measures one worker count", workers)
+				}
+				sb, err := bench.RunSideBySide(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog},
+					"control API on a Unix socket, /metrics scraped every 1s", apiScrape, rounds)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(sb)
+				}
+				printSideBySide(cmd.OutOrStdout(), sb)
+				return nil
 			}
 			if scenario == "veth" {
 				if len(counts) != 1 || counts[0] != 1 {
@@ -223,6 +247,8 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.IntVar(&repeat, "repeat", 1, "runs per worker count (the median is printed, every run's Mpps in the JSON); 3 by default with --plot")
 	f.StringVar(&plotFile, "plot", "", "draw the results as a PNG bar chart into this file (Mpps per worker count, error bars from the runs)")
 	f.StringVar(&peersFile, "peers", "", "with --plot: add the peers' bars from this file (output of: cd bench/peers && go run . --json)")
+	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
+	f.IntVar(&rounds, "rounds", 5, "with --api-scrape: how many off/on pairs to run")
 	return cmd
 }
 
@@ -356,6 +382,28 @@ func printScaling(w io.Writer, rep *bench.Report) {
 			fmt.Fprintf(w, "\n%d workers: %s\n", r.Workers, r.Unpinned)
 		}
 	}
+}
+
+// printSideBySide prints the --api-scrape measurement.
+func printSideBySide(w io.Writer, sb *bench.SideBySide) {
+	r0 := sb.Off[0]
+	fmt.Fprintf(w, "scenario %s, %d worker(s), %d routes, %d-byte frames, %.1f s per run\n", sb.Scenario, r0.Workers, r0.Routes, r0.PacketSize, r0.DurationS)
+	fmt.Fprintf(w, "on: %s\n\n", sb.Side)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\toff Mpps\ton Mpps\ton/off\toff Mpps/CPU\ton Mpps/CPU\ton/off\tother load off/on\t")
+	for i := range sb.Off {
+		off, on := sb.Off[i], sb.On[i]
+		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.4f\t%.3f\t%.3f\t%.4f\t%.2f / %.2f\t\n", i+1, off.Mpps, on.Mpps, on.Mpps/off.Mpps,
+			off.MppsPerCPU, on.MppsPerCPU, on.MppsPerCPU/max(off.MppsPerCPU, 1e-9), off.OtherLoad, on.OtherLoad)
+	}
+	fmt.Fprintf(tw, "median\t\t\t%.4f\t\t\t%.4f\t\t\n", sb.MedianRatio, sb.PerCPURatio)
+	tw.Flush()
+	fmt.Fprintln(w)
+	for i, n := range sb.OnNotes {
+		fmt.Fprintf(w, "round %d scrapes: %s\n", i+1, n)
+	}
+	fmt.Fprintf(w, "\nAPI cost: %.2f%% of forwarded Mpps, %.2f%% of Mpps per CPU-second of softnet (medians of the rounds' on/off ratios; goal: < 2%%)\n", sb.CostPercent, sb.PerCPUCost)
+	fmt.Fprintln(w, "other load: CPUs' worth of time other processes took during the run; they move Mpps, much less Mpps per CPU")
 }
 
 // printOverload prints the overload scenario: the capacity, a row per
