@@ -612,3 +612,83 @@ func jsonString(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestTrace follows packets through GET /v1/trace while frames arrive: a
+// forwarded one and a blackholed one, each with its stages and fate; of
+// two traces at once, one is refused; a trace nobody feeds ends at its
+// timeout with what it has.
+func TestTrace(t *testing.T) {
+	r, _, c, _ := start(t, configText("  - {prefix: 203.0.113.0/24, blackhole: true}", "", 1000))
+	ctx := context.Background()
+	lan := r.Port("lan0").(*mem.Queue)
+	type result struct {
+		res api.TraceResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := c.Trace(ctx, 2, 10*time.Second)
+		done <- result{res, err}
+	}()
+	// Feed pairs (forwarded, blackholed), received together, until the
+	// trace has its two packets: the first pair after it is armed.
+	var got result
+feed:
+	for {
+		lan.Push(udpTo(netip.MustParseAddr("198.18.0.7")), udpTo(netip.MustParseAddr("203.0.113.9")))
+		select {
+		case got = <-done:
+			break feed
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	res := got.res
+	if !res.Complete || res.Requested != 2 || len(res.Packets) != 2 {
+		t.Fatalf("trace: %+v", res)
+	}
+	var text strings.Builder
+	if err := dp.WriteTrace(&text, res.Packets); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("trace:\n%s", text.String())
+	fwd, bh := res.Packets[0], res.Packets[1]
+	if fwd.Fate != "tx" || len(fwd.Steps) < 5 || fwd.Steps[0].Stage != "ethernet-input" || fwd.Steps[len(fwd.Steps)-1].Stage != "interface-output" {
+		t.Errorf("forwarded packet: fate %q, steps %+v", fwd.Fate, fwd.Steps)
+	}
+	if bh.Fate != "drop" || !strings.Contains(bh.Reason, "blackhole") {
+		t.Errorf("blackholed packet: fate %q reason %q", bh.Fate, bh.Reason)
+	}
+	// Two traces at once with nothing arriving: one is refused (409), the
+	// other ends at its timeout with nothing, reported, not an error.
+	two := make(chan result, 2)
+	for range 2 {
+		go func() {
+			res, err := c.Trace(ctx, 3, time.Second)
+			two <- result{res, err}
+		}()
+	}
+	busy, idle := 0, 0
+	for range 2 {
+		x := <-two
+		var ae *api.APIError
+		switch {
+		case errors.As(x.err, &ae) && ae.Status == http.StatusConflict:
+			busy++
+		case x.err == nil && !x.res.Complete && len(x.res.Packets) == 0 && x.res.Error != "":
+			idle++
+		default:
+			t.Errorf("concurrent trace: %+v, %v", x.res, x.err)
+		}
+	}
+	if busy != 1 || idle != 1 {
+		t.Errorf("two traces at once: %d refused, %d timed out; want 1 and 1", busy, idle)
+	}
+	// Bad requests say what to give.
+	var ae *api.APIError
+	if err := c.Do(ctx, "GET", "/v1/trace?n=0", nil, nil); !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Errorf("n=0: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -168,4 +169,11 @@ func (c *Client) Reload(ctx context.Context, file string) (out ReloadResult, err
 func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
 	var b []byte
 	return b, c.get(ctx, "/metrics", &b)
+}
+
+// Trace follows the next n packets through the router's graph, waiting
+// at most timeout for them (see GET /v1/trace).
+func (c *Client) Trace(ctx context.Context, n int, timeout time.Duration) (out TraceResult, err error) {
+	err = c.get(ctx, "/v1/trace?n="+strconv.Itoa(n)+"&timeout="+timeout.String(), &out)
+	return
 }

@@ -35,6 +35,7 @@ type Source interface {
 	Control() *control.Router
 	Config() *config.Config
 	Reload(file string) (*run.ReloadResult, error)
+	Trace(ctx context.Context, n int) ([]dp.TracePacket, error)
 }
 
 // Options configure a Server.
@@ -85,6 +86,7 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("GET /v1/runtime", s.runtime)
 	s.Handle("GET /v1/errors", s.errors)
 	s.Handle("POST /v1/reload", s.reload)
+	s.Handle("GET /v1/trace", s.trace)
 	s.mux.Handle("GET /metrics", s.MetricsHandler())
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: see docs/api.md", r.Method, r.URL.Path))
@@ -560,4 +562,50 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("config reloaded", "file", res.File, "summary", res.Summary, "changes", fmt.Sprintf("%+v", res.Changes))
 	JSON(w, http.StatusOK, res)
+}
+
+// maxTraceWait bounds how long a trace request waits for its packets.
+const maxTraceWait = 5 * time.Minute
+
+// trace follows the next ?n= packets (default 10) through the graph,
+// waiting at most ?timeout= (default 10s) for them, and answers with the
+// packets recorded (fewer than n if the timeout ended it first: Complete
+// is then false and Error says how many).
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	n := 10
+	if v := r.URL.Query().Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			Error(w, http.StatusBadRequest, fmt.Errorf("n=%q: give the number of packets to trace, 1 to %d", v, dp.MaxTrace))
+			return
+		}
+	}
+	if n < 1 || n > dp.MaxTrace {
+		Error(w, http.StatusBadRequest, fmt.Errorf("n=%d: give the number of packets to trace, 1 to %d", n, dp.MaxTrace))
+		return
+	}
+	wait := 10 * time.Second
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxTraceWait {
+			Error(w, http.StatusBadRequest, fmt.Errorf("timeout=%q: give a duration such as 10s, at most %v", v, maxTraceWait))
+			return
+		}
+		wait = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	pkts, err := s.src.Trace(ctx, n)
+	if errors.Is(err, dp.ErrTraceBusy) {
+		Error(w, http.StatusConflict, err)
+		return
+	}
+	out := TraceResult{Requested: n, Packets: pkts, Complete: err == nil}
+	if pkts == nil {
+		out.Packets = []dp.TracePacket{}
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	JSON(w, http.StatusOK, out)
 }

@@ -1,6 +1,9 @@
 package api
 
-import "github.com/softnet/softnet/run"
+import (
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/run"
+)
 
 // The JSON the endpoints return. Field names are stable: scripts use
 // them (softnet show ... --json prints these).
@@ -159,3 +162,13 @@ type ErrorBody struct {
 // ReloadResult is the answer to POST /v1/reload: the file applied, what it
 // holds, and what changed.
 type ReloadResult = run.ReloadResult
+
+// TraceResult is the answer of GET /v1/trace: the packets followed, in
+// arrival order (see dp.TracePacket), Complete false and Error set when
+// the timeout ended the trace before Requested packets arrived.
+type TraceResult struct {
+	Requested int              `json:"requested"`
+	Complete  bool             `json:"complete"`
+	Error     string           `json:"error,omitempty"`
+	Packets   []dp.TracePacket `json:"packets"`
+}

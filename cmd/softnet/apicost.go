@@ -56,6 +56,10 @@ func (s forwardSource) Reload(string) (*run.ReloadResult, error) {
 	return nil, errors.New("the bench's router has no config file to reload")
 }
 
+func (s forwardSource) Trace(context.Context, int) ([]dp.TracePacket, error) {
+	return nil, errors.New("the bench's router has no packet trace")
+}
+
 // scrapeEvery is how often the API-cost bench scrapes /metrics, as a
 // Prometheus server with a 1 s interval would.
 const scrapeEvery = time.Second

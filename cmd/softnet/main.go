@@ -32,5 +32,6 @@ func newRoot() *cobra.Command {
 	root.AddCommand(routeCmd())
 	root.AddCommand(neighborCmd())
 	root.AddCommand(reloadCmd())
+	root.AddCommand(traceCmd())
 	return root
 }
