@@ -349,7 +349,7 @@ func (w *Worker) Run() {
 // µs, for a worker fed by another worker's software RSS too) stay far
 // below it, so a loaded worker never sleeps; a sleep (50 µs asked, often
 // more) would let its lanes and rings overflow.
-const idleSleepAfter = time.Millisecond
+const idleSleepAfter = 200 * time.Microsecond
 
 // Stop asks Run to return and waits for it.
 func (w *Worker) Stop() {
