@@ -30,8 +30,10 @@ func NewClient(socket string) *Client {
 			return d.DialContext(ctx, "unix", socket)
 		},
 	}
-	// A reload of a full table takes seconds; nothing else takes long.
-	return &Client{Socket: socket, hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
+	// No overall timeout: callers bound each call with its context (a
+	// trace may wait minutes for its packets; a full-table reload takes
+	// seconds).
+	return &Client{Socket: socket, hc: &http.Client{Transport: tr}}
 }
 
 // APIError is an error response of the API.

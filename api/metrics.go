@@ -19,6 +19,7 @@ type Collector struct {
 	calls, packets, sampledNanos, sampledPkts *prometheus.Desc
 	drops, icmpErrors, echoReplies            *prometheus.Desc
 	polls, busyPolls, livelocks, punts        *prometheus.Desc
+	spread                                    *prometheus.Desc
 	puntFull                                  *prometheus.Desc
 	fibRoutes, staticRoutes, neighbors        *prometheus.Desc
 	arpRequests, publishes, cpDrops           *prometheus.Desc
@@ -48,6 +49,7 @@ func NewCollector(src Source) *Collector {
 		polls:        d("worker_polls_total", "Polls of the worker's receive queues.", "worker"),
 		busyPolls:    d("worker_busy_polls_total", "Polls that filled a whole batch (at the budget).", "worker"),
 		livelocks:    d("worker_livelocks_total", "Polls at the budget while the ring kept filling: the worker is at capacity.", "worker"),
+		spread:       d("worker_spread_total", "Packets the worker received and handed to the worker owning their flow (software RSS).", "worker"),
 		punts:        d("worker_punts_total", "Packets punted to the control plane.", "worker"),
 		puntFull:     d("worker_punt_full_total", "Punts lost because the ring to the control plane was full.", "worker"),
 		fibRoutes:    d("fib_routes", "Routes in the FIB (configured and the router's own)."),
@@ -63,7 +65,7 @@ func NewCollector(src Source) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.polls, c.busyPolls, c.livelocks, c.punts, c.puntFull, c.fibRoutes, c.staticRoutes, c.neighbors,
+		c.polls, c.busyPolls, c.livelocks, c.punts, c.puntFull, c.spread, c.fibRoutes, c.staticRoutes, c.neighbors,
 		c.arpRequests, c.publishes, c.cpDrops} {
 		ch <- d
 	}
@@ -114,6 +116,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.livelocks, w.Livelocks, id)
 		counter(c.punts, w.Punts, id)
 		counter(c.puntFull, w.PuntFull, id)
+		counter(c.spread, w.Spread, id)
 	}
 	ctl := c.src.Control()
 	gauge(c.fibRoutes, float64(ctl.Routes()))

@@ -159,8 +159,14 @@ func Listen(src Source, o Options) (*Server, error) {
 	return s, nil
 }
 
+// uidKey is the context key of the connection's peer user id (peerUID).
+type uidKey struct{}
+
 func (s *Server) serve(l net.Listener, h http.Handler) {
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, uidKey{}, peerUID(c))
+		}}
 	s.servers = append(s.servers, hs)
 	s.wg.Add(1)
 	go func() {
@@ -269,7 +275,7 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad request body: %v (see docs/api.md)", err)
+		return fmt.Errorf("bad request body: %w (see docs/api.md)", err)
 	}
 	return nil
 }
@@ -530,7 +536,7 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 	}
 	for i, wc := range s.src.WorkerCounters() {
 		out.Workers = append(out.Workers, WorkerRuntime{ID: i, Polls: wc.Polls, BusyPolls: wc.BusyPolls,
-			Batches: wc.Batches, Livelocks: wc.Livelocks, Punts: wc.Punts, PuntFull: wc.PuntFull})
+			Batches: wc.Batches, Livelocks: wc.Livelocks, Punts: wc.Punts, PuntFull: wc.PuntFull, Spread: wc.Spread})
 	}
 	JSON(w, http.StatusOK, out)
 }
@@ -550,8 +556,18 @@ func (s *Server) errors(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	var req ReloadRequest
 	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
+		// A chunked empty body (ContentLength -1) is an empty request.
+		if err := decode(r, &req); err != nil && !(r.ContentLength < 0 && errors.Is(err, io.EOF)) {
 			Error(w, http.StatusBadRequest, err)
+			return
+		}
+	}
+	// Only root may point the router (which runs as root) at a file of
+	// its choice: error messages quote lines of the files they read. A
+	// member of the socket's group reloads the running config.
+	if req.File != "" {
+		if uid, ok := r.Context().Value(uidKey{}).(int); ok && uid != 0 {
+			Error(w, http.StatusForbidden, fmt.Errorf("reload from another file (%s) is for root only: edit the running config and reload without a file, or ask root", req.File))
 			return
 		}
 	}

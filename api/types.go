@@ -122,6 +122,10 @@ type WorkerRuntime struct {
 	Livelocks uint64 `json:"livelocks"`
 	Punts     uint64 `json:"punts"`
 	PuntFull  uint64 `json:"punt_full"`
+	// Spread is the packets this worker received and handed to the
+	// worker owning their flow (software RSS, for ports with fewer queues
+	// than workers).
+	Spread uint64 `json:"spread"`
 }
 
 // Errors is GET /v1/errors: every drop reason with its count, and the

@@ -132,9 +132,34 @@ type API struct {
 // command line name none.
 const DefaultSocket = "/run/softnet/softnet.sock"
 
+// MaxFileSize bounds a config file (route tables go in route files).
+const MaxFileSize = 16 << 20
+
+// readFile reads a config file: a regular file of at most MaxFileSize
+// bytes, so that a path such as /dev/zero or a FIFO given to reload
+// cannot make the router read forever.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%v)", st.Mode().Type())
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%d bytes: a config is at most %d MiB (put large route tables in route_files)", st.Size(), MaxFileSize>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+}
+
 // Load reads and parses a config file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
 	}
@@ -154,7 +179,7 @@ func pathErr(err error) error {
 // checks run on what parsed, even when other parts did not). It returns
 // the config and its route tables when there is no error.
 func Check(path string) (*Config, []Table, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
 	}

@@ -169,6 +169,27 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	if d.ICMPRate <= 0 || d.ICMPBurst <= 0 {
 		return ch, fmt.Errorf("reconfigure: ICMP rate and burst must be positive")
 	}
+	// Every route's gateway must be on a subnet of the desired addresses:
+	// checked here, before setIface changes anything, because a failure
+	// after it could not give back a configured route that a new
+	// address's connected route replaced.
+	gws := make(map[netip.Addr]bool)
+	for i, p := range d.Routes {
+		if !p.IsValid() || !p.Addr().Is4() {
+			return ch, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
+		}
+		g := d.Via(i)
+		if !g.IsValid() || gws[g] {
+			continue
+		}
+		if !g.Is4() {
+			return ch, fmt.Errorf("routes[%d] %v: gateway %v is not IPv4", i, p, g)
+		}
+		if !onDesiredSubnet(d.Ifaces, g) {
+			return ch, fmt.Errorf("routes[%d] %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", i, p, g)
+		}
+		gws[g] = true
+	}
 
 	old := r.desiredNow()
 	dirty := r.dirty
@@ -356,4 +377,17 @@ func (r *Router) setNeighbors(want []StaticNeighbor) (added, gone int, err error
 		added++
 	}
 	return added, gone, nil
+}
+
+// onDesiredSubnet reports whether g is on the subnet (shorter than /32) of
+// one of the addresses in ifs, as ifaceFor decides for the current ones.
+func onDesiredSubnet(ifs []IfaceState, g netip.Addr) bool {
+	for _, s := range ifs {
+		for _, a := range s.Addrs {
+			if a.Bits() < 32 && a.Masked().Contains(g) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -155,3 +155,41 @@ func TestDeleteNeighbor(t *testing.T) {
 		t.Errorf("second delete: %v", err)
 	}
 }
+
+// TestReconfigureKeepsShadowedRoute: a rejected Reconfigure that would
+// have added an address whose connected subnet shadows a configured route
+// leaves that route in place (it used to be lost in the rollback).
+func TestReconfigureKeepsShadowedRoute(t *testing.T) {
+	r := reconfigRouter(t)
+	gw := netip.MustParseAddr("10.0.2.2")
+	if err := r.AddRoute(netip.MustParsePrefix("10.0.9.0/24"), gw); err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	before := state(r)
+	d := Desired{
+		Ifaces: []IfaceState{
+			{MTU: 1500, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("10.0.9.1/24")}},
+			{MTU: 1500, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
+		},
+		Routes: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/15"), netip.MustParsePrefix("10.0.9.0/24"), netip.MustParsePrefix("192.0.2.0/24")},
+		Via: func(i int) netip.Addr {
+			if i == 2 {
+				return netip.MustParseAddr("172.16.0.1") // not connected: rejected
+			}
+			return gw
+		},
+		Neighbors: []StaticNeighbor{{Iface: 1, Addr: gw, MAC: [6]byte{2, 0xbb, 0, 0, 0, 2}}},
+		ICMPRate:  1000, ICMPBurst: 100,
+	}
+	if _, err := r.Reconfigure(d); err == nil || !strings.Contains(err.Error(), "not on a connected subnet") {
+		t.Fatalf("error %v", err)
+	}
+	m, ok := r.Lookup(netip.MustParseAddr("10.0.9.5"))
+	if !ok || m.Prefix.String() != "10.0.9.0/24" || m.Via != gw {
+		t.Fatalf("10.0.9.5 after the rejected reconfigure: %+v %v", m, ok)
+	}
+	if after := state(r); after != before {
+		t.Errorf("state changed:\n%s\nwant:\n%s", after, before)
+	}
+}

@@ -314,6 +314,16 @@ func (r *Router) setUp(idx int) {
 	}
 }
 
+// InterfaceMTU is interface idx's IPv4 MTU now (0 for no such interface).
+func (r *Router) InterfaceMTU(idx int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return 0
+	}
+	return r.ifaces[idx].MTU
+}
+
 // Interfaces returns a copy of the interfaces.
 func (r *Router) Interfaces() []dp.Iface {
 	r.mu.Lock()

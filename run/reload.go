@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -48,7 +49,15 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	var errs config.Errors
 	for i, ifc := range r.ifaces {
 		ic := &cfg.Interfaces[i]
-		m, err := ifaceMTU(cfg, ic, ifc.opened.mtu, nil)
+		// The device's MTU now, not at start-up: it may have changed
+		// since (the link watcher follows it).
+		dev := ifc.opened.mtu
+		if dev != 0 && ic.Device != "" {
+			if d, err := net.InterfaceByName(ic.Device); err == nil && d.MTU >= config.MinMTU {
+				dev = d.MTU
+			}
+		}
+		m, err := ifaceMTU(cfg, ic, dev, nil)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -222,12 +222,9 @@ func (r *Router) watchLinks() {
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
-	mtu := make([]int, len(r.ifaces))
-	r.mu.Lock()
-	for i, ifc := range r.ifaces {
-		known[i], mtu[i] = true, ifc.mtu
+	for i := range known {
+		known[i] = true
 	}
-	r.mu.Unlock()
 	for tick := 1; ; tick++ {
 		select {
 		case <-r.stop:
@@ -245,8 +242,9 @@ func (r *Router) watchLinks() {
 			ic := *ifc.cfg
 			r.mu.Unlock()
 			if tick%10 == 0 && ifc.opened.mtu != 0 && ic.Device != "" {
-				if m := deviceMTU(&ic); m != 0 && m != mtu[i] && r.ctl.SetInterfaceMTU(i, m) == nil {
-					mtu[i] = m
+				// Compared with the control plane's MTU, which a reload
+				// may have set too.
+				if m := deviceMTU(&ic); m != 0 && m != r.ctl.InterfaceMTU(i) && r.ctl.SetInterfaceMTU(i, m) == nil {
 					changed = true
 				}
 			}
@@ -375,6 +373,8 @@ func (r *Router) Routes() int {
 // Port returns the port of interface name, or nil. Tests use it to feed
 // and drain mem ports.
 func (r *Router) Port(name string) port.Port {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, ifc := range r.ifaces {
 		if ifc.cfg.Name == name {
 			return ifc.port
@@ -386,6 +386,8 @@ func (r *Router) Port(name string) port.Port {
 // ReplayDone reports whether every pcap interface with an rx file has
 // replayed it (a looping replay never has).
 func (r *Router) ReplayDone() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, ifc := range r.ifaces {
 		if ifc.done != nil && ifc.cfg.RX != "" && !ifc.done() {
 			return false

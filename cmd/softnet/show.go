@@ -174,9 +174,9 @@ Counts are since the router started.`,
 				tw.Flush()
 				fmt.Fprintln(w)
 				tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-				fmt.Fprintln(tw, "WORKER\tPOLLS\tBUSY POLLS\tBATCHES\tLIVELOCKS\tPUNTS\tPUNT FULL\t")
+				fmt.Fprintln(tw, "WORKER\tPOLLS\tBUSY POLLS\tBATCHES\tLIVELOCKS\tPUNTS\tPUNT FULL\tSPREAD\t")
 				for _, x := range rt.Workers {
-					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.ID, x.Polls, x.BusyPolls, x.Batches, x.Livelocks, x.Punts, x.PuntFull)
+					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.ID, x.Polls, x.BusyPolls, x.Batches, x.Livelocks, x.Punts, x.PuntFull, x.Spread)
 				}
 				tw.Flush()
 			}, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -42,7 +43,12 @@ A trace costs the workers nothing until it is armed.`,
 			if timeout <= 0 {
 				return fmt.Errorf("--timeout %v: give a positive duration such as 10s", timeout)
 			}
-			ctx, cancel := callCtx(cmd)
+			if timeout > 5*time.Minute {
+				return fmt.Errorf("--timeout %v: at most 5m", timeout)
+			}
+			// The router ends the trace at the timeout: give the answer
+			// time to arrive after it.
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout+30*time.Second)
 			defer cancel()
 			res, err := client().Trace(ctx, n, timeout)
 			if err != nil {

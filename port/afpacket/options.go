@@ -8,9 +8,11 @@ const (
 	DefaultBlockCount    = 128      // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
 	DefaultRetireTimeout = time.Millisecond
 	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight
-	// ControlBlockCount is the RX ring of the control queue: 4 blocks of
-	// BlockSize (256 KiB by default, over a thousand ARP frames).
-	ControlBlockCount = 4
+	// ControlBlockCount is the RX ring of the control queue: 256 blocks
+	// of 4 KiB (1 MiB). A block is retired 1 ms after its first frame, so
+	// at the rate ARP comes in each holds one or a few frames: the ring
+	// covers a worker stalled for a quarter of a second.
+	ControlBlockCount = 256
 	// TxFrameSize is the stride of a TX ring slot: 32 bytes of
 	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 1856 bytes). It
 	// is pkt.Stride, 31 cache lines, not 2048, so the slots a batch writes

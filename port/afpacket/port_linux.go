@@ -26,12 +26,13 @@ const checkEvery = 128
 
 // Layout constants of the rings (linux/if_packet.h).
 const (
-	tpacket3HdrLen = 48                  // sizeof(struct tpacket3_hdr), already TPACKET_ALIGNed
-	sllPktTypeOff  = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
-	tx2DataOff     = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
-	rxReqFrameSize = 2048                // tp_frame_size for the V3 request: checked, not used for layout
-	txBlockSize    = 64 << 10            // TX ring block: 33 slots of TxFrameSize
-	ethHdrLen      = 14
+	tpacket3HdrLen   = 48                  // sizeof(struct tpacket3_hdr), already TPACKET_ALIGNed
+	sllPktTypeOff    = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
+	tx2DataOff       = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
+	rxReqFrameSize   = 2048                // tp_frame_size for the V3 request: checked, not used for layout
+	controlBlockSize = 4096                // the control queue's RX block: one page
+	txBlockSize      = 64 << 10            // TX ring block: 33 slots of TxFrameSize
+	ethHdrLen        = 14
 )
 
 var errDown = errors.New("interface is down")
@@ -94,6 +95,7 @@ type queue struct {
 	txMax      int    // longest frame the device takes
 	rxMax      int    // longest frame (as the kernel reports it, tag out) Recv accepts
 	blocks     int    // RX ring blocks (BlockCount; ControlBlockCount for the control queue)
+	bsize      int    // RX block size (BlockSize; controlBlockSize for the control queue)
 	down       bool
 	retryAt    time.Duration
 	idle       uint32
@@ -321,7 +323,7 @@ func (q *queue) readStatsLocked() {
 // recv is Recv on an open queue.
 func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 	var got, bytes, oversize, csum, bad uint64
-	bs := q.p.blockSize
+	bs := q.bsize
 	for v.N < pkt.BatchSize {
 		base := q.cur * bs
 		bd := (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[base+8])) // after version, offset_to_priv
@@ -416,7 +418,7 @@ func (p *Port) Backlog(queue int) int {
 	if q.down || q.rx == nil {
 		return 0
 	}
-	n, bs, cur := q.left, q.p.blockSize, q.cur
+	n, bs, cur := q.left, q.bsize, q.cur
 	if q.left > 0 {
 		cur++
 	}
@@ -713,30 +715,39 @@ func (q *queue) open() (err error) {
 	_ = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
 	tov := max(uint32(p.o.RetireTimeout/time.Millisecond), 1)
 	ctl := q.isCtl()
-	blocks, proto := p.blockCount, uint16(unix.ETH_P_ALL)
+	blocks, bsize := p.blockCount, p.blockSize
 	if ctl {
-		blocks, proto = ControlBlockCount, unix.ETH_P_ARP
+		// Many small blocks: at a few ARP frames per millisecond each
+		// block is retired holding one or two, so the number of blocks
+		// is what covers a stalled worker.
+		blocks, bsize = ControlBlockCount, controlBlockSize
 	}
 	req := unix.TpacketReq3{
-		Block_size:     uint32(p.blockSize),
+		Block_size:     uint32(bsize),
 		Block_nr:       uint32(blocks),
 		Frame_size:     rxReqFrameSize,
-		Frame_nr:       uint32(p.blockSize / rxReqFrameSize * blocks),
+		Frame_nr:       uint32(bsize / rxReqFrameSize * blocks),
 		Retire_blk_tov: tov,
 	}
 	if err = unix.SetsockoptTpacketReq3(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return explain(name, "PACKET_RX_RING", err)
 	}
-	if rx, err = unix.Mmap(rxFd, 0, p.blockSize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+	if rx, err = unix.Mmap(rxFd, 0, bsize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
 		return explain(name, "mmap rx ring", err)
 	}
-	if p.ctl >= 0 && !ctl {
-		// ARP goes to the control queue only.
-		if err = unix.SetsockoptSockFprog(rxFd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &noARP); err != nil {
-			return explain(name, "SO_ATTACH_FILTER (no ARP on the data queues)", err)
+	if p.ctl >= 0 {
+		// ARP goes to the control queue only. Both sockets are bound to
+		// ETH_P_ALL, so a tagged frame keeps its tag (tp_vlan_tci; a
+		// socket bound to ETH_P_ARP would get it untagged).
+		prog := &noARP
+		if ctl {
+			prog = &onlyARP
+		}
+		if err = unix.SetsockoptSockFprog(rxFd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+			return explain(name, "SO_ATTACH_FILTER (ARP to the control queue only)", err)
 		}
 	}
-	if err = unix.Bind(rxFd, &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: d.index}); err != nil {
+	if err = unix.Bind(rxFd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: d.index}); err != nil {
 		return explain(name, "bind", err)
 	}
 	if p.o.Promisc {
@@ -780,7 +791,7 @@ func (q *queue) open() (err error) {
 	}
 
 	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
-	q.blocks = blocks
+	q.blocks, q.bsize = blocks, bsize
 	q.cur, q.left, q.off = 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
 	// The kernel takes MTU + Ethernet header + one VLAN tag; a buffer
@@ -796,18 +807,27 @@ func (q *queue) open() (err error) {
 	return nil
 }
 
-// noARP is a classic BPF program that drops ARP frames and accepts every
-// other: "ldh [12]; jeq #0x806, drop; ret #-1; drop: ret #0". The kernel
-// runs socket filters with a VLAN tag already taken out of the frame, so
-// tagged ARP is dropped too (and received by the control queue).
-var noARPInsns = [4]unix.SockFilter{
-	{Code: 0x28, K: 12},                   // ldh [12]
-	{Code: 0x15, Jt: 1, Jf: 0, K: 0x0806}, // jeq #ETH_P_ARP
-	{Code: 0x06, K: 0xffffffff},           // ret #-1: accept the whole frame
-	{Code: 0x06, K: 0},                    // ret #0: drop
-}
-
-var noARP = unix.SockFprog{Len: uint16(len(noARPInsns)), Filter: &noARPInsns[0]}
+// noARP and onlyARP are classic BPF programs for the data queues and the
+// control queue: "ldh [12]; jeq #0x806, a, b; a: ret ...; b: ret ...".
+// The kernel runs socket filters with a VLAN tag it took out of the frame
+// kept aside, so [12] is the inner EtherType and tagged ARP goes to the
+// control queue too, with its tag (TP_STATUS_VLAN_VALID).
+var (
+	noARPInsns = [4]unix.SockFilter{
+		{Code: 0x28, K: 12},                   // ldh [12]
+		{Code: 0x15, Jt: 1, Jf: 0, K: 0x0806}, // jeq #ETH_P_ARP
+		{Code: 0x06, K: 0xffffffff},           // ret #-1: accept the whole frame
+		{Code: 0x06, K: 0},                    // ret #0: drop
+	}
+	onlyARPInsns = [4]unix.SockFilter{
+		{Code: 0x28, K: 12},
+		{Code: 0x15, Jt: 0, Jf: 1, K: 0x0806},
+		{Code: 0x06, K: 0xffffffff},
+		{Code: 0x06, K: 0},
+	}
+	noARP   = unix.SockFprog{Len: uint16(len(noARPInsns)), Filter: &noARPInsns[0]}
+	onlyARP = unix.SockFprog{Len: uint16(len(onlyARPInsns)), Filter: &onlyARPInsns[0]}
+)
 
 // isCtl reports whether q is the port's ARP-only control queue.
 func (q *queue) isCtl() bool { return q.p.ctl >= 0 && q == &q.p.q[q.p.ctl] }

@@ -655,14 +655,26 @@ func TestControlQueue(t *testing.T) {
 	if len(ctl) != 2 {
 		t.Fatalf("control queue got %d frames, want the 2 ARP frames", len(ctl))
 	}
+	// The untagged ARP as it was sent, the tagged one with its tag (the
+	// kernel takes it out; Recv puts it back).
+	tagSeen := false
 	for _, f := range ctl {
-		et := binary.BigEndian.Uint16(f[12:])
-		if et == 0x8100 {
-			et = binary.BigEndian.Uint16(f[16:])
+		switch binary.BigEndian.Uint16(f[12:]) {
+		case 0x0806:
+			if string(f[:len(arp)]) != string(arp) {
+				t.Errorf("untagged ARP changed: %x", f)
+			}
+		case 0x8100:
+			tagSeen = true
+			if binary.BigEndian.Uint16(f[14:])&0xfff != 100 || binary.BigEndian.Uint16(f[16:]) != 0x0806 {
+				t.Errorf("tagged ARP arrived as %x", f[:18])
+			}
+		default:
+			t.Errorf("control queue got ethertype %#04x", binary.BigEndian.Uint16(f[12:]))
 		}
-		if et != 0x0806 {
-			t.Errorf("control queue got ethertype %#04x", et)
-		}
+	}
+	if !tagSeen {
+		t.Error("tagged ARP lost its tag on the control queue")
 	}
 	data := 0
 	for q := 0; q < 2; q++ {
