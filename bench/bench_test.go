@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -121,13 +122,13 @@ func TestForwardWorkers(t *testing.T) {
 	}
 }
 
-// TestRunWorkers runs the harness over two worker counts, briefly, and
-// checks the report's shape.
+// TestRunWorkers runs the harness over two worker counts, three times
+// each, briefly, and checks the report's shape.
 func TestRunWorkers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the full table")
 	}
-	rep, err := Run(Options{Duration: 100 * time.Millisecond, Workers: []int{1, 2}})
+	rep, err := Run(Options{Duration: 100 * time.Millisecond, Workers: []int{1, 2}, Repeat: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +149,12 @@ func TestRunWorkers(t *testing.T) {
 				t.Fatalf("run %d: worker %d forwarded nothing", i, j)
 			}
 		}
+		if len(r.RepeatsMpps) != 3 {
+			t.Fatalf("run %d: repeats %v, want 3", i, r.RepeatsMpps)
+		}
+		if s := slices.Sorted(slices.Values(r.RepeatsMpps)); r.Mpps != s[1] {
+			t.Fatalf("run %d: Mpps %v is not the median of %v", i, r.Mpps, r.RepeatsMpps)
+		}
 		if pinned := r.Unpinned == ""; pinned != (len(r.CPUs) == r.Workers) {
 			t.Fatalf("run %d: CPUs %v, unpinned %q", i, r.CPUs, r.Unpinned)
 		}
@@ -162,5 +169,23 @@ func TestRunWorkers(t *testing.T) {
 	var back map[string]any
 	if err := json.Unmarshal(b, &back); err != nil || back["runs"] == nil || back["speedup"] == nil {
 		t.Fatalf("JSON %s: %v", b, err)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	runs := func(m ...float64) []*Result {
+		var rs []*Result
+		for _, v := range m {
+			rs = append(rs, &Result{Mpps: v})
+		}
+		return rs
+	}
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{5}, 5}, {[]float64{9, 1, 5}, 5}, {[]float64{4, 1, 3, 2}, 2}} {
+		if got := median(runs(tc.in...)).Mpps; got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
 	}
 }

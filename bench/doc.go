@@ -21,5 +21,10 @@
 //     on CPU 1) to a sink next hop on B's link; reports both rates, their
 //     ratio, loss, softnet's counters and an iperf3 TCP figure for each.
 //
+// Options.Repeat runs each worker count several times; the Result is the
+// median run's, with every run's Mpps in RepeatsMpps. Package bench/plot
+// draws a Report (and peer results) as a PNG bar chart for softnet bench
+// --plot.
+//
 // Hot path: the scenario's worker is; the harness around it is not.
 package bench

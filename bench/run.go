@@ -2,10 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -183,6 +185,16 @@ type Result struct {
 	// owner's lane was full.
 	Spread   uint64 `json:"spread,omitempty"`
 	RingFull uint64 `json:"rss_ring_full,omitempty"`
+	// RepeatsMpps is the Mpps of every run when Options.Repeat asked for
+	// more than one (absent otherwise); the other figures of the Result
+	// are then those of the median run (the lower middle one of an even
+	// count).
+	RepeatsMpps []float64 `json:"repeats_mpps,omitempty"`
+	// SelfCPUs is the CPU time this process used during the timed run,
+	// in CPUs; MppsPerCPU is Mpps over it: the rate per CPU softnet had,
+	// which other processes' load moves much less than Mpps. Linux only.
+	SelfCPUs   float64 `json:"self_cpus"`
+	MppsPerCPU float64 `json:"mpps_per_cpu"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -212,8 +224,15 @@ type Options struct {
 	// this process on the same table (default [1]). With N workers, worker
 	// i polls generator queue i and is pinned to the i-th allowed CPU when
 	// N is at most the number of allowed CPUs; otherwise all run unpinned.
-	Workers  []int
+	Workers []int
+	// Repeat runs each worker count this many times in a row (default
+	// 1), for the spread between runs (Result.RepeatsMpps).
+	Repeat   int
 	Progress io.Writer // progress line target, nil for none
+
+	// start, if set, runs once the workers are up, before the warm-up
+	// (RunSideBySide's side).
+	start func() error
 }
 
 // Run runs one scenario once per worker count and returns the figures.
@@ -238,6 +257,12 @@ func Run(o Options) (*Report, error) {
 			return nil, fmt.Errorf("worker count %d: use 1..%d", n, MaxWorkers)
 		}
 	}
+	if o.Repeat == 0 {
+		o.Repeat = 1
+	}
+	if o.Repeat < 1 || o.Repeat > MaxRepeat {
+		return nil, fmt.Errorf("repeat %d: run each count 1..%d times", o.Repeat, MaxRepeat)
+	}
 	if err := knownScenario(o.Scenario); err != nil {
 		return nil, err
 	}
@@ -261,13 +286,28 @@ func Run(o Options) (*Report, error) {
 		} else {
 			unpinned = fmt.Sprintf("unpinned: more workers than the %d CPUs the process may use", len(allowed))
 		}
-		f := base.WithWorkers(n, cpus)
-		if o.Scenario == "rss" {
-			f = base.WithSpread(n, cpus)
+		var runs []*Result
+		for i := range o.Repeat {
+			ro := o
+			if o.Repeat > 1 {
+				ro.Scenario = o.Scenario + " run " + strconv.Itoa(i+1) + "/" + strconv.Itoa(o.Repeat)
+			}
+			f := base.WithWorkers(n, cpus)
+			if o.Scenario == "rss" {
+				f = base.WithSpread(n, cpus)
+			}
+			r, err := measure(f, ro)
+			if err != nil {
+				return nil, err
+			}
+			r.Scenario = o.Scenario
+			runs = append(runs, r)
 		}
-		res, err := measure(f, o)
-		if err != nil {
-			return nil, err
+		res := median(runs)
+		if len(runs) > 1 {
+			for _, r := range runs {
+				res.RepeatsMpps = append(res.RepeatsMpps, r.Mpps)
+			}
 		}
 		res.PacketSize, res.SetupS, res.CPUs, res.Unpinned = o.PacketSize, setup.Seconds(), cpus, unpinned
 		rep.Runs = append(rep.Runs, res)
@@ -280,6 +320,17 @@ func Run(o Options) (*Report, error) {
 
 // MaxWorkers bounds a worker count (each worker has a 8 MB buffer pool).
 const MaxWorkers = 256
+
+// MaxRepeat bounds Options.Repeat.
+const MaxRepeat = 100
+
+// median returns the run with the median Mpps (the lower middle one of
+// an even count).
+func median(runs []*Result) *Result {
+	s := slices.Clone(runs)
+	slices.SortStableFunc(s, func(a, b *Result) int { return cmp.Compare(a.Mpps, b.Mpps) })
+	return s[(len(s)-1)/2]
+}
 
 // measure runs f's workers (and the control plane, mostly idle) for a
 // warm-up and then o.Duration, and returns what they did.
@@ -306,6 +357,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 		close(stop)
 		<-cpDone
 	}
+	if startErr == nil && o.start != nil {
+		startErr = o.start()
+	}
 	if startErr != nil {
 		stopAll()
 		return nil, startErr
@@ -329,6 +383,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	runtime.ReadMemStats(&m1)
 	c1 := dp.Sum(f.Workers)
 	res.OtherLoad, res.Steal = otherLoad(t0, t1, elapsed)
+	if t0.ok && t1.ok {
+		res.SelfCPUs = (t1.self - t0.self).Seconds() / elapsed.Seconds()
+	}
 	w1 := perWorker(f.Workers, out)
 	stopAll()
 	res.ProcessAllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(max(1, c1.TxPackets[out]-c0.TxPackets[out]))
@@ -340,6 +397,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 		res.Received += c1.RxPackets[i] - at(c0.RxPackets, i) // the port's and its VLANs'
 	}
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
+	if res.SelfCPUs > 0 {
+		res.MppsPerCPU = res.Mpps / res.SelfCPUs
+	}
 	for i := range w1 {
 		res.WorkerMpps = append(res.WorkerMpps, float64(w1[i]-w0[i])/elapsed.Seconds()/1e6)
 	}

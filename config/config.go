@@ -59,6 +59,7 @@ type Config struct {
 	Neighbors  []Neighbor
 	Bridges    []Bridge
 	ICMP       ICMP
+	API        API
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -144,9 +145,51 @@ type ICMP struct {
 	Burst int // bucket size; default 100
 }
 
+// API is where softnet run serves its control API and metrics.
+type API struct {
+	// Socket is the Unix socket of the control API: "" for the default
+	// (DefaultSocket), "off" to serve none.
+	Socket string
+	// Group, if set, owns the socket, which is then mode 0660 instead of
+	// 0600, so its members can use the CLI without root.
+	Group string
+	// Metrics is a TCP address (host:port) to serve Prometheus /metrics on
+	// as well; "" for none (the socket serves /metrics too).
+	Metrics string
+}
+
+// DefaultSocket is the control API's socket when the config and the
+// command line name none.
+const DefaultSocket = "/run/softnet/softnet.sock"
+
+// MaxFileSize bounds a config file (route tables go in route files).
+const MaxFileSize = 16 << 20
+
+// readFile reads a config file: a regular file of at most MaxFileSize
+// bytes, so that a path such as /dev/zero or a FIFO given to reload
+// cannot make the router read forever.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%v)", st.Mode().Type())
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%d bytes: a config is at most %d MiB (put large route tables in route_files)", st.Size(), MaxFileSize>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+}
+
 // Load reads and parses a config file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
 	}
@@ -166,7 +209,7 @@ func pathErr(err error) error {
 // checks run on what parsed, even when other parts did not). It returns
 // the config and its route tables when there is no error.
 func Check(path string) (*Config, []Table, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
 	}
@@ -528,7 +571,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp"}
+var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -567,6 +610,24 @@ func (p *parser) top(n *yaml.Node) {
 					c.ICMP.Rate = int(p.integer(v, join(key, k), "1000", 1, 1e9))
 				case "burst":
 					c.ICMP.Burst = int(p.integer(v, join(key, k), "100", 1, 1e9))
+				}
+			})
+		case "api":
+			p.fields(v, key, "{socket: /run/softnet/softnet.sock, metrics: 127.0.0.1:9977}", []string{"socket", "group", "metrics"}, func(k string, v *yaml.Node) {
+				f := join(key, k)
+				switch k {
+				case "socket":
+					c.API.Socket = p.str(v, f, "/run/softnet/softnet.sock")
+				case "group":
+					c.API.Group = p.str(v, f, "softnet")
+				case "metrics":
+					c.API.Metrics = p.str(v, f, "127.0.0.1:9977")
+					if c.API.Metrics != "" {
+						if _, port, err := net.SplitHostPort(c.API.Metrics); err != nil || port == "" {
+							p.add(at(v), f, "%q is not a TCP listen address: write host:port, e.g. 127.0.0.1:9977", c.API.Metrics)
+							c.API.Metrics = ""
+						}
+					}
 				}
 			})
 		}

@@ -60,6 +60,10 @@
 //	neighbors:                    # static ARP entries
 //	  - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
 //	icmp: {rate: 1000, burst: 100} # ICMP errors per second and burst, per worker
+//	api:                          # the control API of softnet run (docs/api.md)
+//	  socket: /run/softnet/softnet.sock  # default; off: none (--api overrides)
+//	  group: softnet              # optional: the socket is 0660 for this group (else 0600)
+//	  metrics: 127.0.0.1:9977     # optional: Prometheus /metrics on TCP too (--metrics overrides)
 //
 // Relative paths (rx, tx, route file paths) are relative to the directory
 // of the config file, so a config and its data move together. IPv6

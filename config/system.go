@@ -97,8 +97,12 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 				e.add(c.pos[f], f, "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(r.Path), pathErr(err))
 				continue
 			}
-			rd = fh
 			defer fh.Close()
+			if st, err := fh.Stat(); err == nil && !st.Mode().IsRegular() {
+				e.add(c.pos[f], f, "%s is not a regular file (%v): give a route table file", c.Path(r.Path), st.Mode().Type())
+				continue
+			}
+			rd = fh
 		}
 		ps, err := fib.ReadPrefixes(rd)
 		if err != nil {

@@ -10,6 +10,11 @@
 // single-consumer rings, and drops (and counts) a message when a ring is
 // full rather than wait.
 //
+// Reconfigure moves the whole configurable state (interface addresses, MTU
+// and admin state, static neighbours, configured routes, the ICMP rate) to
+// a new one in one snapshot, taking its own steps back on an error; it is
+// what softnet reload applies.
+//
 // Adjacency indices are FIB next-hop indices. Index 0 is "no route"; each
 // interface has a glean adjacency (its connected subnet: resolve the
 // destination) and a broadcast adjacency; one local adjacency serves all

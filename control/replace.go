@@ -121,6 +121,13 @@ type hostUndo struct {
 func (r *Router) ReplaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) (added, changed, removed int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.replaceRoutes(ps, gw, true)
+}
+
+// replaceRoutes is ReplaceRoutes; publish says whether to publish the
+// result (Reconfigure publishes once, after its other changes). Caller
+// holds mu.
+func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, publish bool) (added, changed, removed int, err error) {
 
 	// 1. Check every entry and resolve it to its adjacency, changing
 	// nothing. A full table has few gateways: they are resolved once
@@ -301,7 +308,7 @@ func (r *Router) ReplaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) (ad
 	if len(undo) > 0 || len(newGW) > 0 {
 		r.dirty = true
 	}
-	if r.dirty {
+	if r.dirty && publish {
 		r.publish()
 	}
 	return added, changed, removed, nil

@@ -368,6 +368,16 @@ func (r *Router) setUp(idx int) {
 	}
 }
 
+// InterfaceMTU is interface idx's IPv4 MTU now (0 for no such interface).
+func (r *Router) InterfaceMTU(idx int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return 0
+	}
+	return r.ifaces[idx].MTU
+}
+
 // Interfaces returns a copy of the interfaces.
 func (r *Router) Interfaces() []dp.Iface {
 	r.mu.Lock()
@@ -517,6 +527,10 @@ func (r *Router) Routes() int {
 func (r *Router) AddNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.addNeighbor(iface, a, mac)
+}
+
+func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	if iface < 0 || iface >= len(r.ifaces) {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}

@@ -54,6 +54,18 @@
 // its published counters (atomic stores every 16 polls, atomic loads by
 // readers; see Counters).
 //
+// # Packet trace
+//
+// A Tracer (trace.go) follows the next N packets the workers receive
+// through the graph, as VPP's `trace add` and `show trace` do: each
+// traced packet's first bytes, every stage it visited, and its fate (sent
+// on an interface, dropped with a reason, punted to the control plane,
+// answered by the router, replaced by an ICMP error, fragmented). It costs
+// a worker one atomic load per poll while no trace is armed and nothing
+// per packet; armed, one atomic add per received batch, and records are
+// written into arrays allocated when the trace was armed. Packets the
+// control plane injects are not traced.
+//
 // # Drops
 //
 // Drop reasons (Reason) are a small enum with a stage, a stable name and a

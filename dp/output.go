@@ -98,6 +98,9 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 			nb.L3, nb.InPort, nb.OutPort, nb.Flags = uint16(l2), b.InPort, adj.Iface, b.Flags
 			out := w.frames[StageInterfaceOutput]
 			if out.N == pkt.BatchSize {
+				if w.tracing {
+					w.traceStage(StageInterfaceOutput, cfg, out)
+				}
 				w.interfaceOutput(cfg, out)
 			}
 			out.B[out.N] = nb

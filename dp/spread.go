@@ -17,8 +17,11 @@ import (
 // the worker that polls such a queue does it in software: it hashes every
 // packet it receives with the same symmetric Toeplitz key (rss.Frame),
 // keeps the packets whose flows it owns and hands the others to their
-// owners over lanes. A flow, in both directions, is then handled by one
-// worker whichever queue it came in on, exactly as with hardware RSS.
+// owners over lanes. Both directions of a flow are then handled by one
+// worker, as with a NIC's RSS using the same symmetric key, as long as
+// every port the flow crosses is spread this way (a multi-queue
+// AF_PACKET port spreads by the kernel's fanout hash instead, which is
+// not this Toeplitz hash).
 //
 // A lane joins the spreading worker (producer) to one other worker
 // (consumer) for one receive queue. It has two single-producer
@@ -261,7 +264,7 @@ func (w *Worker) payBack(l *lane) {
 // pollLanes runs the batches other workers handed to this one through
 // the graph, one batch per lane per poll, and returns how many packets
 // it took.
-func (w *Worker) pollLanes(cfg *Config) int {
+func (w *Worker) pollLanes(cfg *Config, armed bool) int {
 	total := 0
 	for _, l := range w.lanesIn {
 		in := w.frames[StageEthernetInput]
@@ -278,7 +281,13 @@ func (w *Worker) pollLanes(cfg *Config) int {
 		total += n
 		w.c.Batches++
 		w.rxIf = l.iface
+		if armed {
+			w.traceMark(in)
+		}
 		w.run(cfg)
+		if w.tracing {
+			w.traceEnd()
+		}
 	}
 	return total
 }

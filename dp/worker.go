@@ -80,6 +80,19 @@ type Worker struct {
 	polls  uint64
 	sample bool // time the stages of this poll
 
+	// Packet trace (see trace.go): the tracer (nil: none attached) and
+	// this worker's index in it, the armed session seen by this poll and
+	// this worker's records in it, records published (trDone) and
+	// claimed by the batch in flight (trN), and whether that batch has
+	// traced packets (the stage hooks run only then).
+	tr      *Tracer
+	trIdx   int
+	trSess  *traceSession
+	trOut   *traceOut
+	trDone  int
+	trN     int
+	tracing bool
+
 	// ICMP error token bucket (RFC 1812 §4.3.2.8: rate-limit errors).
 	tokens     int
 	lastRefill int64
@@ -178,11 +191,12 @@ func (w *Worker) Poll() int {
 	injected := w.drainInject()
 	cfg := w.cfg.Load()
 	if injected > 0 {
-		w.run(cfg)
+		w.run(cfg) // injected packets are not traced
 	}
 	if w.lanesOut != nil {
 		w.takeReturns()
 	}
+	armed := w.tr != nil && w.traceLoad() // the poll's one atomic load for tracing
 	total := 0
 	for i, q := range w.rxq {
 		in := w.frames[StageEthernetInput]
@@ -205,10 +219,16 @@ func (w *Worker) Poll() int {
 			}
 		}
 		w.rxIf = uint16(q.Iface)
+		if armed {
+			w.traceMark(in)
+		}
 		w.run(cfg)
+		if w.tracing {
+			w.traceEnd()
+		}
 	}
 	if w.lanesIn != nil {
-		total += w.pollLanes(cfg)
+		total += w.pollLanes(cfg, armed)
 	}
 	if w.polls&15 == 0 || total == 0 {
 		w.c.publish(&w.pub, total == 0)
@@ -272,7 +292,13 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	clear(v.B[:v.N])
 	v.N = 0
 	w.rxIf = uint16(iface)
+	if w.tr != nil && w.traceLoad() {
+		w.traceMark(in)
+	}
 	w.run(cfg)
+	if w.tracing {
+		w.traceEnd()
+	}
 	w.c.publish(&w.pub, true)
 }
 
@@ -340,7 +366,7 @@ func (w *Worker) Run() {
 // µs, for a worker fed by another worker's software RSS too) stay far
 // below it, so a loaded worker never sleeps; a sleep (50 µs asked, often
 // more) would let its lanes and rings overflow.
-const idleSleepAfter = time.Millisecond
+const idleSleepAfter = 200 * time.Microsecond
 
 // Stop asks Run to return and waits for it.
 func (w *Worker) Stop() {
@@ -377,6 +403,9 @@ func (w *Worker) run(cfg *Config) {
 				continue
 			}
 			busy = true
+			if w.tracing {
+				w.traceStage(s, cfg, f)
+			}
 			n := uint64(f.N)
 			w.c.Calls[s]++
 			w.c.Packets[s] += n
@@ -443,6 +472,9 @@ func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
 func (w *Worker) to(s Stage, b *pkt.Buf) {
 	f := w.frames[s]
 	if f.N == pkt.BatchSize && s == StageDrop {
+		if w.tracing {
+			w.traceStage(StageDrop, nil, f)
+		}
 		w.dropStage(f)
 	}
 	if f.N == pkt.BatchSize {

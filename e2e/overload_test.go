@@ -14,7 +14,7 @@ import (
 // the rate softnet forwarded. The figures are logged, not judged (the
 // machine is shared); what must hold: the overflow is counted as ifq drops
 // at the ring, softnet survives every load, and it still answers ARP
-// while flooded.
+// while flooded (ARP has a queue of its own).
 func TestVethOverload(t *testing.T) {
 	need(t, "trafgen", "taskset")
 	if runtime.NumCPU() < 2 {
@@ -39,8 +39,10 @@ func TestVethOverload(t *testing.T) {
 			full.OfferedMpps, full.ForwardMpps, full.IfqDrops)
 	}
 	for _, r := range rep.Runs {
-		if r.ARPSent == 0 || r.ARPAnswered == 0 {
-			t.Errorf("load %.0fx: %d of %d ARP requests answered", r.Load, r.ARPAnswered, r.ARPSent)
+		// ARP has its own AF_PACKET queue, which the flood cannot fill:
+		// nearly every request must be answered, at every load.
+		if r.ARPSent == 0 || r.ARPAnswered*5 < r.ARPSent*4 {
+			t.Errorf("load %.0fx: %d of %d ARP requests answered, want at least 80%%", r.Load, r.ARPAnswered, r.ARPSent)
 		}
 		if r.ForwardMpps <= 0 {
 			t.Errorf("load %.0fx: nothing forwarded", r.Load)

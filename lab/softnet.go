@@ -57,6 +57,7 @@ func routerConfig(workers int, x Extra) string {
 // Softnet is a `softnet run` process serving as the lab's router.
 type Softnet struct {
 	Config string // path of its config file
+	API    string // path of its API socket (in the lab's directory)
 	Log    string // path of its standard error (its log)
 	Out    string // path of its standard output (the final counters)
 	CPU    int    // the CPU it is pinned to, -1 for none
@@ -66,10 +67,10 @@ type Softnet struct {
 }
 
 // StartSoftnet starts bin (the softnet binary) as `run -c CONFIG` in the
-// router namespace, pinned to cpu (-1: not pinned), with extra arguments,
-// and waits until it answers a ping from host A on the router's address.
+// router namespace, pinned to cpu (-1: not pinned), with extra arguments
+// and its API on s.API (a later --api in extra wins), and waits until it answers a ping from host A on the router's address.
 func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu int, extra ...string) (*Softnet, error) {
-	s := &Softnet{Config: filepath.Join(t.Dir, "router.yaml"), Log: filepath.Join(t.Dir, "softnet.log"), Out: filepath.Join(t.Dir, "softnet.out"), CPU: cpu, done: make(chan struct{})}
+	s := &Softnet{Config: filepath.Join(t.Dir, "router.yaml"), API: filepath.Join(t.Dir, "softnet.sock"), Log: filepath.Join(t.Dir, "softnet.log"), Out: filepath.Join(t.Dir, "softnet.out"), CPU: cpu, done: make(chan struct{})}
 	if err := os.WriteFile(s.Config, []byte(routerConfig(workers, t.Extra)+t.ExtraTop), 0o644); err != nil {
 		return nil, err
 	}
@@ -83,7 +84,9 @@ func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu in
 		return nil, err
 	}
 	defer outf.Close()
-	args := append([]string{"run", "-c", s.Config}, extra...)
+	// Its own API socket, so that labs and tests running at once (and a
+	// router on the default socket) do not collide.
+	args := append([]string{"run", "-c", s.Config, "--api", s.API}, extra...)
 	name := bin
 	if cpu >= 0 {
 		name, args = "taskset", append([]string{"-c", strconv.Itoa(cpu), bin}, args...)

@@ -54,8 +54,12 @@ type Meta struct {
 
 	// ICMP error to send about this packet (set before icmp4-error).
 	ICMPType, ICMPCode uint8
-	Aux                uint32 // next-hop MTU for "fragmentation needed"
-	Dst                uint32 // IPv4 destination, noted by ip4-input for ip4-lookup
+	// Trace marks a traced packet: its record's index in its batch's
+	// records plus one; 0 when the packet is not traced (see dp.Tracer).
+	// It sits in what was padding: Meta stays 28 bytes.
+	Trace uint16
+	Aux   uint32 // next-hop MTU for "fragmentation needed"
+	Dst   uint32 // IPv4 destination, noted by ip4-input for ip4-lookup
 }
 
 // Bytes returns the frame.

@@ -3,7 +3,19 @@ package pkt
 import (
 	"bytes"
 	"testing"
+	"unsafe"
 )
+
+// TestMetaSize keeps the metadata block small: fields added must fit in
+// its padding or be argued for.
+func TestMetaSize(t *testing.T) {
+	if n := unsafe.Sizeof(Meta{}); n != 28 {
+		t.Errorf("Meta is %d bytes, want 28", n)
+	}
+	if n := unsafe.Sizeof(Buf{}); n != 40 {
+		t.Errorf("Buf is %d bytes, want 40", n)
+	}
+}
 
 func TestPoolAccounting(t *testing.T) {
 	const n = 8

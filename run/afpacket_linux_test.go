@@ -90,7 +90,8 @@ func TestAFPacketVeth(t *testing.T) {
 	rt := res.r
 	defer rt.Stop()
 	st := rt.Status()
-	if len(st) != 2 || !st[0].Up || !st[1].Up || st[0].Queues != 2 || st[0].MAC == ([6]byte{}) {
+	// Two data queues (one per worker) and the ARP queue.
+	if len(st) != 2 || !st[0].Up || !st[1].Up || st[0].Queues != 3 || st[0].MAC == ([6]byte{}) {
 		t.Fatalf("status %+v", st)
 	}
 	out, err := exec.Command("ip", "netns", "exec", h1, "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.0.1").CombinedOutput()

@@ -8,8 +8,10 @@ import (
 func init() {
 	register(config.AFPacket, func(_ *config.Config, ic *config.Interface, queues int) (*opened, error) {
 		// Promiscuous: a router sees frames for its own MAC, which is the
-		// device's only when the config gives none.
-		p, err := afpacket.Open(ic.Device, afpacket.Options{Queues: queues, Promisc: true})
+		// device's only when the config gives none. ARP gets a queue of
+		// its own (the last, polled like the others), so that a flood
+		// filling the data rings cannot starve neighbour resolution.
+		p, err := afpacket.Open(ic.Device, afpacket.Options{Queues: queues, Promisc: true, ControlQueue: true})
 		if err != nil {
 			return nil, err
 		}

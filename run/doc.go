@@ -11,6 +11,12 @@
 // workers, then the control loop, then flushes and closes the ports; no
 // goroutine of the router outlives it.
 //
+// Reload re-reads the config (or another file), checks it as softnet
+// check does and applies the difference through control.Reconfigure: one
+// published snapshot, or nothing at all if the config has errors or asks
+// for what only a restart can do (interfaces, backends, devices, MACs,
+// workers, the api section).
+//
 // Queues and workers: a multi-queue backend (afpacket, tap) is opened with
 // Options.Queues receive queues (default: one per worker) and queue q is
 // polled by worker q mod workers. A single-queue backend (pcap, mem) is
@@ -18,7 +24,10 @@
 // Every worker transmits on its own queue number (its ID), which every
 // backend accepts concurrently.
 //
-// Hot path: no. Start, Stop, Counters and Status are for the control side;
+// Trace follows the next N packets through the running workers' graph
+// (dp.Tracer), one trace at a time.
+//
+// Hot path: no. Start, Stop, Counters, Status and Trace are for the control side;
 // Counters sums the workers' published counters and Status reads the
 // ports' own (atomic) statistics: both are safe from any goroutine while
 // the router runs. Start and Stop are not safe to call concurrently with

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,7 @@ type Router struct {
 	ifaces  []*iface
 	ports   []port.Port
 	workers []*dp.Worker
+	tracer  *dp.Tracer
 	routes  int // static routes plus route-file prefixes installed
 
 	stop     chan struct{}
@@ -49,6 +51,11 @@ type Router struct {
 	wg2      sync.WaitGroup // link watcher
 	stopOnce sync.Once
 	stopErr  error
+
+	// mu guards cfg and each iface's cfg and mtu, which Reload replaces;
+	// reloadMu serialises reloads.
+	mu       sync.Mutex
+	reloadMu sync.Mutex
 }
 
 type iface struct {
@@ -112,21 +119,11 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		default:
 			ifc.mac = DefaultMAC(ic.Name)
 		}
-		switch {
-		case ic.MTU != 0 && ifc.opened.mtu != 0 && ic.MTU > ifc.opened.mtu:
-			// The device would refuse (or the peer drop) frames that big,
-			// silently: no ICMP "fragmentation needed" would ever be sent.
-			return nil, config.Errors{cfg.Errorf(ic.Field+".mtu", "%d is above the MTU of device %s (%d): lower it, or raise the device's (ip link set %s mtu %d)", ic.MTU, ic.Device, ifc.opened.mtu, ic.Device, ic.MTU)}
-		case ic.MTU != 0:
-			ifc.mtu = ic.MTU
-		case ifc.opened.mtu > config.MaxMTU:
-			log.Warn("device MTU above what a buffer holds: using the maximum", "interface", ic.Name, "device_mtu", ifc.opened.mtu, "mtu", config.MaxMTU)
-			ifc.mtu = config.MaxMTU
-		case ifc.opened.mtu >= config.MinMTU:
-			ifc.mtu = ifc.opened.mtu
-		default:
-			ifc.mtu = 1500
+		m, cerr := ifaceMTU(cfg, ic, ifc.opened.mtu, log.Warn)
+		if cerr != nil {
+			return nil, config.Errors{cerr}
 		}
+		ifc.mtu = m
 		if _, err := r.ctl.AddInterface(control.IfaceConfig{Name: ic.Name, MAC: ifc.mac, MTU: ifc.mtu, Addrs: ic.Addresses, Down: ic.Down}); err != nil {
 			return nil, config.Errors{cfg.Errorf(ic.Field, "%v", err)}
 		}
@@ -210,6 +207,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.ctl.AttachWorkers(r.workers)
+	r.tracer = dp.NewTracer(r.workers)
 	go func() {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
@@ -264,9 +262,8 @@ func (r *Router) watchLinks() {
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
-	mtu := make([]int, len(r.ifaces))
-	for i, ifc := range r.ifaces {
-		known[i], mtu[i] = true, ifc.mtu
+	for i := range known {
+		known[i] = true
 	}
 	for tick := 1; ; tick++ {
 		select {
@@ -281,9 +278,13 @@ func (r *Router) watchLinks() {
 				_ = r.ctl.SetLinkUp(i, up)
 				changed = true
 			}
-			if tick%10 == 0 && ifc.opened.mtu != 0 && ifc.cfg.Device != "" {
-				if m := deviceMTU(ifc.cfg); m != 0 && m != mtu[i] && r.ctl.SetInterfaceMTU(i, m) == nil {
-					mtu[i] = m
+			r.mu.Lock()
+			ic := *ifc.cfg
+			r.mu.Unlock()
+			if tick%10 == 0 && ifc.opened.mtu != 0 && ic.Device != "" {
+				// Compared with the control plane's MTU, which a reload
+				// may have set too.
+				if m := deviceMTU(&ic); m != 0 && m != r.ctl.InterfaceMTU(i) && r.ctl.SetInterfaceMTU(i, m) == nil {
 					changed = true
 				}
 			}
@@ -355,8 +356,44 @@ func (r *Router) Counters() dp.Counters {
 	return c
 }
 
-// Config is the config the router was started with.
-func (r *Router) Config() *config.Config { return r.cfg }
+// Trace follows the next n packets (1..dp.MaxTrace) the workers receive
+// through the graph, VPP's packet trace: it arms the trace, waits until n
+// packets are recorded or ctx ends, disarms it and returns the packets in
+// arrival order, each with the stages it visited and its fate (see
+// dp.TracePacket; interface names are the config's). If ctx ends first,
+// or the router stops, it returns the packets recorded so far and an
+// error saying how many (wrapping context.Cause(ctx)). Only one trace
+// runs at a time: a concurrent call gets an error wrapping
+// dp.ErrTraceBusy. Safe from any goroutine while the router runs; the
+// workers pay one atomic load per poll for it when no trace is armed.
+func (r *Router) Trace(ctx context.Context, n int) ([]dp.TracePacket, error) {
+	select {
+	case <-r.stop:
+		return nil, errRouterStopped
+	default:
+	}
+	// A router stopping under a trace ends it: its workers record no more.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-r.stop:
+			cancel(errRouterStopped)
+		case <-ctx.Done():
+		}
+	}()
+	return r.tracer.Trace(ctx, n)
+}
+
+var errRouterStopped = errors.New("trace: the router is stopped")
+
+// Config is the config the router runs: the one it was started with, or
+// the last one Reload applied.
+func (r *Router) Config() *config.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg
+}
 
 // Control is the router's control plane.
 func (r *Router) Control() *control.Router { return r.ctl }
@@ -367,11 +404,17 @@ func (r *Router) Workers() int { return len(r.workers) }
 // Routes is the number of routes installed from the config: static routes
 // and route-file prefixes (the FIB also holds connected and local ones,
 // see Control().Routes()).
-func (r *Router) Routes() int { return r.routes }
+func (r *Router) Routes() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.routes
+}
 
 // Port returns the port of interface name, or nil. Tests use it to feed
 // and drain mem ports.
 func (r *Router) Port(name string) port.Port {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, ifc := range r.ifaces {
 		if ifc.cfg.Name == name {
 			return ifc.port
@@ -383,6 +426,8 @@ func (r *Router) Port(name string) port.Port {
 // ReplayDone reports whether every pcap interface with an rx file has
 // replayed it (a looping replay never has).
 func (r *Router) ReplayDone() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, ifc := range r.ifaces {
 		if ifc.done != nil && ifc.cfg.RX != "" && !ifc.done() {
 			return false
@@ -400,21 +445,35 @@ type IfaceStatus struct {
 	MTU     int
 	Queues  int
 	PortStats
-	RxPackets, RxBytes, TxPackets, TxBytes uint64 // counted by the workers
-	Done                                   bool   // pcap: the replay is over
+	AdminUp                                bool           // administratively up (the config's down: false)
+	Addresses                              []netip.Prefix // IPv4 addresses with their subnet lengths
+	RxPackets, RxBytes, TxPackets, TxBytes uint64         // counted by the workers
+	Done                                   bool           // pcap: the replay is over
 }
 
 // Status returns every interface's state, in config order.
 func (r *Router) Status() []IfaceStatus {
 	c := r.Counters()
+	cp := r.ctl.Interfaces()
 	out := make([]IfaceStatus, len(r.ifaces))
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for i, ifc := range r.ifaces {
 		out[i] = IfaceStatus{
 			Name: ifc.cfg.Name, Backend: ifc.cfg.Backend, Device: ifc.cfg.Device,
 			MAC: ifc.mac, MTU: ifc.mtu, Queues: ifc.queues,
 			PortStats: ifc.stats(),
+			AdminUp:   r.ctl.AdminUp(i),
 			RxPackets: c.RxPackets[i], RxBytes: c.RxBytes[i],
 			TxPackets: c.TxPackets[i], TxBytes: c.TxBytes[i],
+		}
+		if i < len(cp) {
+			out[i].MTU = cp[i].MTU // the device's, if it changed since
+			for _, a := range cp[i].Addrs {
+				var b [4]byte
+				b[0], b[1], b[2], b[3] = byte(a.Addr>>24), byte(a.Addr>>16), byte(a.Addr>>8), byte(a.Addr)
+				out[i].Addresses = append(out[i].Addresses, netip.PrefixFrom(netip.AddrFrom4(b), int(a.Len)))
+			}
 		}
 		if ifc.done != nil {
 			out[i].Done = ifc.done()

@@ -102,3 +102,29 @@ func errorsAs(err error, es *config.Errors) bool {
 	*es = e
 	return ok
 }
+
+// TestVLANReload: a reload applies a VLAN sub-interface's addresses and
+// neighbours; changing its tag needs a restart.
+func TestVLANReload(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, vlanConfig)
+	r, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	src := strings.Replace(vlanConfig, "10.1.0.1/24", "10.1.1.1/24", 1)
+	src = strings.Replace(src, "address: 10.1.0.2", "address: 10.1.1.2", 1)
+	writeConfig(t, dir, src)
+	if _, err := r.Reload(""); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	vs := r.Control().VLANs()
+	if len(vs) != 2 || len(vs[0].Addrs) != 1 || vs[0].Addrs[0].Addr != 0x0a010101 {
+		t.Fatalf("after reload: %+v", vs)
+	}
+	writeConfig(t, dir, strings.Replace(src, "vlan: 100", "vlan: 101", 1))
+	if _, err := r.Reload(""); err == nil || !strings.Contains(err.Error(), "a VLAN setting (parent, vlan, outer_vlan, tpid) changed") {
+		t.Fatalf("reload with a new VLAN ID: %v", err)
+	}
+}

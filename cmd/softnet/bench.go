@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/softnet/softnet/bench"
+	benchplot "github.com/softnet/softnet/bench/plot"
 )
 
 func benchCmd() *cobra.Command {
@@ -28,6 +31,10 @@ func benchCmd() *cobra.Command {
 		asJSON     bool
 		cpuprofile string
 		workers    string
+		repeat     int
+		plotFile   string
+		peersFile  string
+		apiCost    bool
 		rounds     int
 	)
 	cmd := &cobra.Command{
@@ -97,7 +104,25 @@ forwarded Mpps, ifq drops (AF_PACKET ring drops), livelocks, and ARP requests
 host A sent for the router during the flood with the replies it got; plateau
 is forwarded at 2× over forwarded at 1×. Needs root.
 
+--repeat N runs each worker count N times in a row; the figures printed are
+the median run's, and the JSON adds "repeats_mpps" (every run's Mpps).
+
+--plot FILE.png draws Mpps per scenario and worker count as a bar chart:
+the bar at the mean of the runs, whiskers from the lowest to the highest,
+the value over each bar, and the date, host and CPU count in the title.
+With --plot, --repeat defaults to 3 so the chart has error bars; give
+--repeat 1 for one run per bar (no whiskers). --peers FILE.json adds bars
+for the peers: the output of bench/peers --json, one object or several
+(several runs of the same peer are its repeats).
+--api-scrape measures what the control API costs: ip4-forward (one worker
+count) alternately without it and with the API served on a Unix socket and
+/metrics scraped through it every second, --rounds times each, and prints
+both rates and their ratio (the goal: under 2% lost).
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
+		Example: `  softnet bench
+  softnet bench --workers 1,2 --json
+  softnet bench --api-scrape --duration 5s --rounds 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cpuprofile != "" {
@@ -121,6 +146,40 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			}
 			if scenario == "rss" && !cmd.Flags().Changed("workers") {
 				counts = []int{1, 2}
+			}
+			if plotFile != "" && !cmd.Flags().Changed("repeat") {
+				repeat = 3 // error bars need repeated runs
+			}
+			if repeat < 1 || repeat > bench.MaxRepeat {
+				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
+			}
+			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload") {
+				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario %s", scenario)
+			}
+			if peersFile != "" && plotFile == "" {
+				return errors.New("--peers adds bars to the chart: give --plot FILE.png too")
+			}
+			var peers []benchplot.Bar
+			if peersFile != "" {
+				// Read before measuring: a bad file fails in a second, not after the runs.
+				if peers, err = benchplot.ReadPeersFile(peersFile); err != nil {
+					return fmt.Errorf("--peers: %w", err)
+				}
+			}
+			if apiCost {
+				if len(counts) != 1 {
+					return fmt.Errorf("--workers %s: --api-scrape measures one worker count", workers)
+				}
+				sb, err := bench.RunSideBySide(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog},
+					"control API on a Unix socket, /metrics scraped every 1s", apiScrape, cmp.Or(rounds, 5))
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(sb)
+				}
+				printSideBySide(cmd.OutOrStdout(), sb)
+				return nil
 			}
 			if scenario == "veth" {
 				if len(counts) != 1 || counts[0] != 1 {
@@ -182,7 +241,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					}
 					names = append(names, strings.TrimSpace(n))
 				}
-				m, err := bench.RunScenarios(names, rounds, bench.Options{Duration: duration, PacketSize: size, Progress: prog})
+				m, err := bench.RunScenarios(names, cmp.Or(rounds, 3), bench.Options{Duration: duration, PacketSize: size, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -204,9 +263,15 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				return nil
 			}
-			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Progress: prog})
+			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Repeat: repeat, Progress: prog})
 			if err != nil {
 				return err
+			}
+			if plotFile != "" {
+				if err := benchplot.Save(plotFile, benchplot.FromReports([]*bench.Report{rep}, peers, time.Now())); err != nil {
+					return fmt.Errorf("--plot %s: %w", plotFile, err)
+				}
+				defer fmt.Fprintf(cmd.ErrOrStderr(), "chart written to %s\n", plotFile)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -230,8 +295,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	f.IntVar(&rounds, "rounds", 3, "with a list of scenarios: measure them in turn this many times (--duration each) and keep each one's best")
 	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2); ip4-forward only")
+	f.IntVar(&repeat, "repeat", 1, "runs per worker count (the median is printed, every run's Mpps in the JSON); 3 by default with --plot")
+	f.StringVar(&plotFile, "plot", "", "draw the results as a PNG bar chart into this file (Mpps per worker count, error bars from the runs)")
+	f.StringVar(&peersFile, "peers", "", "with --plot: add the peers' bars from this file (output of: cd bench/peers && go run . --json)")
+	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
+	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3)")
 	return cmd
 }
 
@@ -244,6 +313,9 @@ func printResult(w io.Writer, r *bench.Result) {
 	fmt.Fprintf(tw, "duration\t%.2f s\n", r.DurationS)
 	fmt.Fprintf(tw, "forwarded\t%d packets\n", r.Packets)
 	fmt.Fprintf(tw, "rate\t%.2f Mpps\n", r.Mpps)
+	if len(r.RepeatsMpps) > 1 {
+		fmt.Fprintf(tw, "runs\t%s Mpps (the median run is shown)\n", floatList(r.RepeatsMpps))
+	}
 	fmt.Fprintf(tw, "cost\t%.1f ns/packet\n", r.NsPerPacket)
 	fmt.Fprintf(tw, "allocations\t%.3g per packet on the data path (%.3g in the whole process)\n", r.AllocsPerPacket, r.ProcessAllocsPerPacket)
 	fmt.Fprintf(tw, "pinning\t%s\n", pinning(r))
@@ -304,6 +376,14 @@ func pinning(r *bench.Result) string {
 	return "worker i on the i-th of CPUs " + intList(r.CPUs, ",")
 }
 
+func floatList(xs []float64) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return strings.Join(s, " ")
+}
+
 func intList(xs []int, sep string) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
@@ -345,10 +425,37 @@ func printScaling(w io.Writer, rep *bench.Report) {
 	tw.Flush()
 	fmt.Fprintln(w, "\nother load: CPUs' worth of time other processes took during the run (a busy neighbour lowers the figures)")
 	for _, r := range rep.Runs {
+		if len(r.RepeatsMpps) > 1 {
+			fmt.Fprintf(w, "%d workers: runs %s Mpps (the median run is shown)\n", r.Workers, floatList(r.RepeatsMpps))
+		}
+	}
+	for _, r := range rep.Runs {
 		if r.Unpinned != "" {
 			fmt.Fprintf(w, "\n%d workers: %s\n", r.Workers, r.Unpinned)
 		}
 	}
+}
+
+// printSideBySide prints the --api-scrape measurement.
+func printSideBySide(w io.Writer, sb *bench.SideBySide) {
+	r0 := sb.Off[0]
+	fmt.Fprintf(w, "scenario %s, %d worker(s), %d routes, %d-byte frames, %.1f s per run\n", sb.Scenario, r0.Workers, r0.Routes, r0.PacketSize, r0.DurationS)
+	fmt.Fprintf(w, "on: %s\n\n", sb.Side)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "round\toff Mpps\ton Mpps\ton/off\toff Mpps/CPU\ton Mpps/CPU\ton/off\tother load off/on\t")
+	for i := range sb.Off {
+		off, on := sb.Off[i], sb.On[i]
+		fmt.Fprintf(tw, "%d\t%.3f\t%.3f\t%.4f\t%.3f\t%.3f\t%.4f\t%.2f / %.2f\t\n", i+1, off.Mpps, on.Mpps, on.Mpps/off.Mpps,
+			off.MppsPerCPU, on.MppsPerCPU, on.MppsPerCPU/max(off.MppsPerCPU, 1e-9), off.OtherLoad, on.OtherLoad)
+	}
+	fmt.Fprintf(tw, "median\t\t\t%.4f\t\t\t%.4f\t\t\n", sb.MedianRatio, sb.PerCPURatio)
+	tw.Flush()
+	fmt.Fprintln(w)
+	for i, n := range sb.OnNotes {
+		fmt.Fprintf(w, "round %d scrapes: %s\n", i+1, n)
+	}
+	fmt.Fprintf(w, "\nAPI cost: %.2f%% of forwarded Mpps, %.2f%% of Mpps per CPU-second of softnet (medians of the rounds' on/off ratios; goal: < 2%%)\n", sb.CostPercent, sb.PerCPUCost)
+	fmt.Fprintln(w, "other load: CPUs' worth of time other processes took during the run; they move Mpps, much less Mpps per CPU")
 }
 
 // printOverload prints the overload scenario: the capacity, a row per

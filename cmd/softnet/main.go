@@ -10,6 +10,14 @@ import (
 )
 
 func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "softnet:", err)
+		os.Exit(1)
+	}
+}
+
+// newRoot returns the softnet command with every subcommand.
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "softnet",
 		Short:         "softnet: a multi-core software router in Go",
@@ -20,8 +28,10 @@ func main() {
 	root.AddCommand(labCmd())
 	root.AddCommand(runCmd())
 	root.AddCommand(checkCmd())
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "softnet:", err)
-		os.Exit(1)
-	}
+	root.AddCommand(showCmd())
+	root.AddCommand(routeCmd())
+	root.AddCommand(neighborCmd())
+	root.AddCommand(reloadCmd())
+	root.AddCommand(traceCmd())
+	return root
 }

@@ -18,8 +18,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/logs"
 	"github.com/softnet/softnet/run"
 )
 
@@ -30,9 +33,12 @@ const statusEvery = 500 * time.Millisecond
 
 func runCmd() *cobra.Command {
 	var (
-		file     string
-		duration time.Duration
-		pin      bool
+		file      string
+		duration  time.Duration
+		pin       bool
+		so        serveOpts
+		logLevel  string
+		logFormat string
 	)
 	cmd := &cobra.Command{
 		Use:   "run -c FILE",
@@ -45,29 +51,72 @@ start-up summary, then interfaces going down or up and I/O errors, never
 per packet) and prints the final counters to stdout: packets and bytes per
 interface and drops by stage/reason.
 
+While it runs it serves the control API (JSON over HTTP, docs/api.md) on a
+Unix socket: --api PATH, else the config's api.socket, else
+/run/softnet/softnet.sock; --api "" (or api: {socket: off}) serves none.
+softnet show, route, neighbor and reload talk to it. Prometheus metrics are
+at /metrics on the socket, and on a TCP address with --metrics ADDR (or
+api: {metrics: ADDR}).
+
 A config with errors is not run: run prints the errors softnet check -c FILE
 would and exits 1. Formats and examples: examples/*.yaml.`,
 		Example: `  softnet run -c examples/two-port-mem.yaml --duration 2s
-  sudo softnet run -c examples/veth-router.yaml`,
+  sudo softnet run -c examples/veth-router.yaml
+  sudo softnet run -c router.yaml --api /tmp/softnet.sock --metrics 127.0.0.1:9977 --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin})
+			log, err := logs.New(cmd.ErrOrStderr(), logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			so.socketSet = cmd.Flags().Changed("api")
+			so.metricsSet = cmd.Flags().Changed("metrics")
+			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin}, so)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "the config file (YAML)")
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
 	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
+	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")
+	f.StringVar(&so.metrics, "metrics", "", "also serve Prometheus /metrics on this TCP address, e.g. 127.0.0.1:9977 (default: the config's api.metrics)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
 
+// serveOpts say where run serves its API: the flags' values if set, else
+// the config's.
+type serveOpts struct {
+	socketSet, metricsSet bool
+	socket, metrics       string
+}
+
+// resolve returns the socket ("" for none) and metrics address of cfg
+// under the flags.
+func (so serveOpts) resolve(cfg *config.Config) (socket, metrics string) {
+	socket, metrics = cfg.API.Socket, cfg.API.Metrics
+	if so.socketSet {
+		socket = so.socket
+	} else if socket == "" {
+		socket = config.DefaultSocket
+	}
+	if socket == "off" {
+		socket = ""
+	}
+	if so.metricsSet {
+		metrics = so.metrics
+	}
+	return socket, metrics
+}
+
 // runRouter runs the router of file until ctx is done (or, if d > 0, for d
-// after it started), then stops it and prints its counters to out.
-func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file string, d time.Duration, o run.Options) error {
+// after it started), serving its API as so says, then stops it and prints
+// its counters to out.
+func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file string, d time.Duration, o run.Options, so serveOpts) error {
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -82,9 +131,26 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 	if err != nil {
 		return reportConfig(errw, file, err)
 	}
-	log.Info("softnet started", "config", file, "interfaces", len(cfg.Interfaces),
+	socket, metrics := so.resolve(cfg)
+	srv, err := api.Listen(r, api.Options{Socket: socket, Group: cfg.API.Group, Metrics: metrics, Logger: log})
+	if err != nil {
+		_ = r.Stop()
+		return err
+	}
+	defer srv.Close()
+	attrs := []any{"config", file, "interfaces", len(cfg.Interfaces),
 		"routes", r.Routes(), "fib", r.Control().Routes(), "workers", r.Workers(),
-		"setup", time.Since(t0).Round(time.Millisecond))
+		"setup", time.Since(t0).Round(time.Millisecond)}
+	if socket != "" {
+		attrs = append(attrs, "api", socket)
+	}
+	if a := srv.MetricsAddr(); a != nil {
+		attrs = append(attrs, "metrics", "http://"+a.String()+"/metrics")
+	}
+	log.Info("softnet started", attrs...)
+	ev := logs.NewSampler(log, 5)
+	var prevCtl control.Stats
+	var prevPuntFull uint64
 	prev := r.Status()
 	for i, st := range prev {
 		ic := cfg.Interfaces[cfg.Interface(st.Name)] // Status lists the ports only
@@ -135,11 +201,19 @@ loop:
 			break loop
 		case <-tick.C:
 			cur := r.Status()
-			logChanges(log, prev, cur)
+			logChanges(ev, prev, cur)
 			prev = cur
+			st := r.Control().Stats()
+			logControl(ev, prevCtl, st)
+			prevCtl = st
+			if pf := r.Counters().PuntFull; pf > prevPuntFull {
+				ev.Event(slog.LevelWarn, "punt-full", "punt ring full: packets to the control plane dropped", "new", pf-prevPuntFull, "total", pf)
+				prevPuntFull = pf
+			}
 		}
 	}
 	log.Info("stopping", "reason", why)
+	srv.Close() // no API requests while the router stops
 	// Kernel drops are read before the ports close (a closed socket has
 	// no statistics); the workers' counters are final after Stop.
 	before := r.Status()
@@ -156,8 +230,10 @@ loop:
 }
 
 // logChanges logs what changed between two readings of the interfaces:
-// link down or up, a new I/O error, a pcap replay that ended.
-func logChanges(log *slog.Logger, prev, cur []run.IfaceStatus) {
+// link down or up, a new I/O error, a pcap replay that ended. Errors and
+// drops, which can come in storms, go through the sampler.
+func logChanges(ev *logs.Sampler, prev, cur []run.IfaceStatus) {
+	log := ev.Log
 	for i, c := range cur {
 		p := prev[i]
 		switch {
@@ -166,17 +242,36 @@ func logChanges(log *slog.Logger, prev, cur []run.IfaceStatus) {
 		case !p.Up && c.Up:
 			log.Info("interface up", "name", c.Name, "device", c.Device, "kernel_drops", c.KernelDrops)
 		case c.LastError != "" && c.LastError != p.LastError:
-			log.Warn("interface error", "name", c.Name, "error", c.LastError)
+			ev.Event(slog.LevelWarn, "port-error", "interface error", "name", c.Name, "error", c.LastError)
 		}
 		if grown(p.PortDrops, c.PortDrops) {
-			log.Warn("port drops", "name", c.Name, "counts", c.PortDrops)
+			ev.Event(slog.LevelWarn, "port-drops", "port drops", "name", c.Name, "counts", c.PortDrops)
 		}
 		if c.KernelDrops > p.KernelDrops {
-			log.Warn("kernel drops", "name", c.Name, "new", c.KernelDrops-p.KernelDrops, "total", c.KernelDrops)
+			ev.Event(slog.LevelWarn, "kernel-drops", "kernel drops", "name", c.Name, "new", c.KernelDrops-p.KernelDrops, "total", c.KernelDrops)
 		}
 		if c.Done && !p.Done && c.Backend == config.PCAP {
 			log.Info("pcap replay done", "name", c.Name, "rx_packets", c.RxPackets)
 		}
+	}
+}
+
+// logControl logs the control plane's troubles since the last reading:
+// neighbours that did not answer ARP, packets it had to drop, messages to
+// workers lost, neighbours it could not install. Sampled: an ARP storm
+// costs a few lines a second.
+func logControl(ev *logs.Sampler, prev, cur control.Stats) {
+	if n := cur.Unreachable - prev.Unreachable; n > 0 {
+		ev.Event(slog.LevelWarn, "arp-failed", "ARP resolution failed: held packets answered with host unreachable", "new", n, "total", cur.Unreachable)
+	}
+	if n := cur.QueueDrops - prev.QueueDrops; n > 0 {
+		ev.Event(slog.LevelWarn, "resolve-drops", "packets waiting for ARP dropped (queue or neighbour table full)", "new", n, "total", cur.QueueDrops)
+	}
+	if n := cur.InjectFull - prev.InjectFull; n > 0 {
+		ev.Event(slog.LevelWarn, "inject-full", "messages to workers lost: inject ring full", "new", n, "total", cur.InjectFull)
+	}
+	if n := cur.NeighborErrors - prev.NeighborErrors; n > 0 {
+		ev.Event(slog.LevelWarn, "neighbor-error", "neighbour not installed", "new", n, "error", cur.LastError)
 	}
 }
 

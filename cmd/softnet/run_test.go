@@ -13,6 +13,7 @@ import (
 
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/logs"
 	"github.com/softnet/softnet/run"
 )
 
@@ -119,7 +120,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"check -c ../../examples/bad.yaml", 1, "softnet: ../../examples/bad.yaml: 17 errors"},
 		{"check", 1, `softnet: required flag(s) "config" not set`},
 		{"run -c ../../examples/bad.yaml", 1, "softnet: ../../examples/bad.yaml: 17 errors"},
-		{"run -c ../../examples/two-port-mem.yaml --duration 100ms", 0, "drops: none"},
+		{"run -c ../../examples/two-port-mem.yaml --duration 100ms --api off", 0, "drops: none"},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitCodes$")
 		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+tc.args)
@@ -142,7 +143,7 @@ func TestMainExitCodes(t *testing.T) {
 func TestRun(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&stderr, nil))
-	err := runRouter(context.Background(), log, &stdout, &stderr, "../../examples/two-port-mem.yaml", 700*time.Millisecond, run.Options{})
+	err := runRouter(context.Background(), log, &stdout, &stderr, "../../examples/two-port-mem.yaml", 700*time.Millisecond, run.Options{}, serveOpts{socketSet: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestRunCancelled(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	done := make(chan error)
 	go func() {
-		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&stderr, nil)), &stdout, &stderr, "../../examples/two-port-mem.yaml", 0, run.Options{})
+		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&stderr, nil)), &stdout, &stderr, "../../examples/two-port-mem.yaml", 0, run.Options{}, serveOpts{socketSet: true})
 	}()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
@@ -197,25 +198,26 @@ func TestLogChanges(t *testing.T) {
 		}
 		return a
 	}}))
+	ev := logs.NewSampler(log, 5)
 	up := run.IfaceStatus{Name: "wan0", Device: "veth-r1", Backend: config.AFPacket}
 	up.Up = true
 	down := up
 	down.Up, down.LastError = false, "link down"
 	drops := up
 	drops.KernelDrops, drops.LastError = 7, "ring full"
-	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{down})
-	logChanges(log, []run.IfaceStatus{down}, []run.IfaceStatus{up})
-	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{up})
-	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{drops})
+	logChanges(ev, []run.IfaceStatus{up}, []run.IfaceStatus{down})
+	logChanges(ev, []run.IfaceStatus{down}, []run.IfaceStatus{up})
+	logChanges(ev, []run.IfaceStatus{up}, []run.IfaceStatus{up})
+	logChanges(ev, []run.IfaceStatus{up}, []run.IfaceStatus{drops})
 	oversize := up
 	oversize.PortDrops = map[string]uint64{"rx-oversize": 3}
-	logChanges(log, []run.IfaceStatus{up}, []run.IfaceStatus{oversize})
-	logChanges(log, []run.IfaceStatus{oversize}, []run.IfaceStatus{oversize}) // no growth: silent
+	logChanges(ev, []run.IfaceStatus{up}, []run.IfaceStatus{oversize})
+	logChanges(ev, []run.IfaceStatus{oversize}, []run.IfaceStatus{oversize}) // no growth: silent
 	want := `level=WARN msg="interface down" name=wan0 device=veth-r1 last_error="link down" kernel_drops=0
 level=INFO msg="interface up" name=wan0 device=veth-r1 kernel_drops=0
-level=WARN msg="interface error" name=wan0 error="ring full"
-level=WARN msg="kernel drops" name=wan0 new=7 total=7
-level=WARN msg="port drops" name=wan0 counts=map[rx-oversize:3]
+level=WARN msg="interface error" event=port-error name=wan0 error="ring full"
+level=WARN msg="kernel drops" event=kernel-drops name=wan0 new=7 total=7
+level=WARN msg="port drops" event=port-drops name=wan0 counts=map[rx-oversize:3]
 `
 	if buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)

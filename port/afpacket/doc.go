@@ -52,6 +52,16 @@
 // and a smaller block fills, and is handed over, sooner. The cost of V3 is
 // latency at low rates: a lone frame waits up to RetireTimeout.
 //
+// Control queue (Options.ControlQueue, which softnet run sets): one more
+// queue, the last, whose RX socket is bound to ETH_P_ARP with a ring of
+// ControlBlockCount blocks, while the data queues' sockets carry a classic
+// BPF filter that drops ARP. Under a flood the data rings overflow (their
+// tail drops are PACKET_STATISTICS tp_drops, the ifq drops) but ARP lands
+// in a ring the flood cannot reach, and the worker polls it with a batch
+// of its own: neighbour resolution and ARP replies keep working at any
+// load (bench --scenario veth-overload: every ARP request answered at
+// full overload; 16 of 140 before it existed).
+//
 // TX ring (TxMode "ring"; TPACKET_V2, on a second socket bound with
 // protocol 0 so it receives nothing): TxFrames slots (default 1024, rounded up to whole 64 KiB
 // blocks of 33 slots: 1056, ~2 MiB), four batches in flight. A slot is

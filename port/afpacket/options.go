@@ -8,6 +8,11 @@ const (
 	DefaultBlockCount    = 128      // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
 	DefaultRetireTimeout = time.Millisecond
 	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight
+	// ControlBlockCount is the RX ring of the control queue: 256 blocks
+	// of 4 KiB (1 MiB). A block is retired 1 ms after its first frame, so
+	// at the rate ARP comes in each holds one or a few frames: the ring
+	// covers a worker stalled for a quarter of a second.
+	ControlBlockCount = 256
 	// TxFrameSize is the stride of a TX ring slot: 32 bytes of
 	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 1856 bytes). It
 	// is pkt.Stride, 31 cache lines, not 2048, so the slots a batch writes
@@ -55,6 +60,14 @@ type Options struct {
 	// closes). softnet sets it: a router receives frames for its own MAC
 	// and, on a shared segment, frames it must see anyway.
 	Promisc bool
+	// ControlQueue adds one more queue, the last (index Queues), that
+	// receives only ARP (tagged or not), from a socket of its own with a
+	// small ring; the data queues' sockets then filter ARP out (a classic
+	// BPF filter). A flood that fills the data rings cannot crowd ARP out:
+	// the router keeps resolving and answering under overload, as a NIC
+	// steering control traffic to its own queue would. Its frames count in
+	// the same Stats; the queue transmits like the others.
+	ControlQueue bool
 	// NoOffloadChange leaves the device's offloads alone. By default Open
 	// turns GRO and LRO off on its own device (see doc.go, Offloads).
 	NoOffloadChange bool

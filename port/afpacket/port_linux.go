@@ -26,12 +26,13 @@ const checkEvery = 128
 
 // Layout constants of the rings (linux/if_packet.h).
 const (
-	tpacket3HdrLen = 48                  // sizeof(struct tpacket3_hdr), already TPACKET_ALIGNed
-	sllPktTypeOff  = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
-	tx2DataOff     = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
-	rxReqFrameSize = 2048                // tp_frame_size for the V3 request: checked, not used for layout
-	txBlockSize    = 64 << 10            // TX ring block: 33 slots of TxFrameSize
-	ethHdrLen      = 14
+	tpacket3HdrLen   = 48                  // sizeof(struct tpacket3_hdr), already TPACKET_ALIGNed
+	sllPktTypeOff    = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
+	tx2DataOff       = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
+	rxReqFrameSize   = 2048                // tp_frame_size for the V3 request: checked, not used for layout
+	controlBlockSize = 4096                // the control queue's RX block: one page
+	txBlockSize      = 64 << 10            // TX ring block: 33 slots of TxFrameSize
+	ethHdrLen        = 14
 )
 
 var errDown = errors.New("interface is down")
@@ -57,7 +58,8 @@ type Port struct {
 	txPerBlock, txBlocks  int  // TX ring: slots per block, blocks
 	fanoutBase            uint16
 
-	q []queue
+	q   []queue
+	ctl int // index of the ARP-only control queue, -1 for none
 
 	mac     atomic.Uint64 // 6 bytes, big-endian in the low 48 bits
 	mtu     atomic.Int64
@@ -92,6 +94,8 @@ type queue struct {
 	txBlk      int    // its block
 	txMax      int    // longest frame the device takes
 	rxMax      int    // longest frame (as the kernel reports it, tag out) Recv accepts
+	blocks     int    // RX ring blocks (BlockCount; ControlBlockCount for the control queue)
+	bsize      int    // RX block size (BlockSize; controlBlockSize for the control queue)
 	down       bool
 	retryAt    time.Duration
 	idle       uint32
@@ -160,6 +164,12 @@ func Open(dev string, o Options) (*Port, error) {
 		fanoutBase: uint16(os.Getpid()*31 + int(fanoutSeq.Add(1))*0x9e37),
 		q:          make([]queue, o.Queues),
 	}
+	if o.ControlQueue {
+		p.q = make([]queue, o.Queues+1)
+		p.ctl = o.Queues
+	} else {
+		p.ctl = -1
+	}
 	p.txBlocks = (o.TxFrames + p.txPerBlock - 1) / p.txPerBlock
 	if !o.NoOffloadChange {
 		if err := setOffloads(dev, []uint32{unix.ETHTOOL_SGRO}, true); err != nil {
@@ -193,8 +203,13 @@ func Open(dev string, o Options) (*Port, error) {
 // Name is the device name.
 func (p *Port) Name() string { return p.name }
 
-// Queues is the number of queues.
+// Queues is the number of queues, the control queue (see ControlQueue)
+// included.
 func (p *Port) Queues() int { return len(p.q) }
+
+// ControlQueue is the index of the ARP-only control queue (the last one),
+// or -1 if Options.ControlQueue was not set.
+func (p *Port) ControlQueue() int { return p.ctl }
 
 // MAC is the device's hardware address (re-read when a queue reopens).
 func (p *Port) MAC() [6]byte {
@@ -308,7 +323,7 @@ func (q *queue) readStatsLocked() {
 // recv is Recv on an open queue.
 func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 	var got, bytes, oversize, csum, bad uint64
-	bs := q.p.blockSize
+	bs := q.bsize
 	for v.N < pkt.BatchSize {
 		base := q.cur * bs
 		bd := (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[base+8])) // after version, offset_to_priv
@@ -403,12 +418,12 @@ func (p *Port) Backlog(queue int) int {
 	if q.down || q.rx == nil {
 		return 0
 	}
-	n, bs, cur := q.left, q.p.blockSize, q.cur
+	n, bs, cur := q.left, q.bsize, q.cur
 	if q.left > 0 {
 		cur++
 	}
-	for i := 0; i < q.p.blockCount; i++ {
-		b := (cur + i) % q.p.blockCount
+	for i := 0; i < q.blocks; i++ {
+		b := (cur + i) % q.blocks
 		bd := (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[b*bs+8]))
 		if atomic.LoadUint32(&bd.Block_status)&unix.TP_STATUS_USER == 0 {
 			break
@@ -426,7 +441,7 @@ func (q *queue) release(bd *unix.TpacketHdrV1) {
 	atomic.StoreUint32(&bd.Block_status, unix.TP_STATUS_KERNEL)
 	q.left = 0
 	q.cur++
-	if q.cur == q.p.blockCount {
+	if q.cur == q.blocks {
 		q.cur = 0
 	}
 }
@@ -699,18 +714,38 @@ func (q *queue) open() (err error) {
 	// the others.
 	_ = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
 	tov := max(uint32(p.o.RetireTimeout/time.Millisecond), 1)
+	ctl := q.isCtl()
+	blocks, bsize := p.blockCount, p.blockSize
+	if ctl {
+		// Many small blocks: at a few ARP frames per millisecond each
+		// block is retired holding one or two, so the number of blocks
+		// is what covers a stalled worker.
+		blocks, bsize = ControlBlockCount, controlBlockSize
+	}
 	req := unix.TpacketReq3{
-		Block_size:     uint32(p.blockSize),
-		Block_nr:       uint32(p.blockCount),
+		Block_size:     uint32(bsize),
+		Block_nr:       uint32(blocks),
 		Frame_size:     rxReqFrameSize,
-		Frame_nr:       uint32(p.blockSize / rxReqFrameSize * p.blockCount),
+		Frame_nr:       uint32(bsize / rxReqFrameSize * blocks),
 		Retire_blk_tov: tov,
 	}
 	if err = unix.SetsockoptTpacketReq3(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return explain(name, "PACKET_RX_RING", err)
 	}
-	if rx, err = unix.Mmap(rxFd, 0, p.blockSize*p.blockCount, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+	if rx, err = unix.Mmap(rxFd, 0, bsize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
 		return explain(name, "mmap rx ring", err)
+	}
+	if p.ctl >= 0 {
+		// ARP goes to the control queue only. Both sockets are bound to
+		// ETH_P_ALL, so a tagged frame keeps its tag (tp_vlan_tci; a
+		// socket bound to ETH_P_ARP would get it untagged).
+		prog := &noARP
+		if ctl {
+			prog = &onlyARP
+		}
+		if err = unix.SetsockoptSockFprog(rxFd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
+			return explain(name, "SO_ATTACH_FILTER (ARP to the control queue only)", err)
+		}
 	}
 	if err = unix.Bind(rxFd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: d.index}); err != nil {
 		return explain(name, "bind", err)
@@ -721,7 +756,7 @@ func (q *queue) open() (err error) {
 			return explain(name, "promiscuous mode", err)
 		}
 	}
-	if len(p.q) > 1 {
+	if p.dataQueues() > 1 && !ctl {
 		// The group id depends on the ifindex, so the queues of a
 		// re-created device (reopening one by one on their own workers)
 		// meet in a fresh group rather than the old device's.
@@ -756,6 +791,7 @@ func (q *queue) open() (err error) {
 	}
 
 	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
+	q.blocks, q.bsize = blocks, bsize
 	q.cur, q.left, q.off = 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
 	// The kernel takes MTU + Ethernet header + one VLAN tag; a buffer
@@ -769,6 +805,40 @@ func (q *queue) open() (err error) {
 	q.statFd = rxFd
 	q.mu.Unlock()
 	return nil
+}
+
+// noARP and onlyARP are classic BPF programs for the data queues and the
+// control queue: "ldh [12]; jeq #0x806, a, b; a: ret ...; b: ret ...".
+// The kernel runs socket filters with a VLAN tag it took out of the frame
+// kept aside, so [12] is the inner EtherType and tagged ARP goes to the
+// control queue too, with its tag (TP_STATUS_VLAN_VALID).
+var (
+	noARPInsns = [4]unix.SockFilter{
+		{Code: 0x28, K: 12},                   // ldh [12]
+		{Code: 0x15, Jt: 1, Jf: 0, K: 0x0806}, // jeq #ETH_P_ARP
+		{Code: 0x06, K: 0xffffffff},           // ret #-1: accept the whole frame
+		{Code: 0x06, K: 0},                    // ret #0: drop
+	}
+	onlyARPInsns = [4]unix.SockFilter{
+		{Code: 0x28, K: 12},
+		{Code: 0x15, Jt: 0, Jf: 1, K: 0x0806},
+		{Code: 0x06, K: 0xffffffff},
+		{Code: 0x06, K: 0},
+	}
+	noARP   = unix.SockFprog{Len: uint16(len(noARPInsns)), Filter: &noARPInsns[0]}
+	onlyARP = unix.SockFprog{Len: uint16(len(onlyARPInsns)), Filter: &onlyARPInsns[0]}
+)
+
+// isCtl reports whether q is the port's ARP-only control queue.
+func (q *queue) isCtl() bool { return q.p.ctl >= 0 && q == &q.p.q[q.p.ctl] }
+
+// dataQueues is the number of queues that take everything but ARP (all of
+// them without a control queue).
+func (p *Port) dataQueues() int {
+	if p.ctl >= 0 {
+		return len(p.q) - 1
+	}
+	return len(p.q)
 }
 
 // openTxRing sets up the TPACKET_V2 TX ring on txFd, maps it and binds

@@ -1,0 +1,181 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Client calls a running router's API over its Unix socket.
+type Client struct {
+	Socket string
+	hc     *http.Client
+}
+
+// NewClient returns a client of the router listening on socket.
+func NewClient(socket string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		},
+	}
+	// No overall timeout: callers bound each call with its context (a
+	// trace may wait minutes for its packets; a full-table reload takes
+	// seconds).
+	return &Client{Socket: socket, hc: &http.Client{Transport: tr}}
+}
+
+// APIError is an error response of the API.
+type APIError struct {
+	Status int
+	ErrorBody
+}
+
+func (e *APIError) Error() string {
+	if len(e.Details) == 0 {
+		return e.ErrorBody.Error
+	}
+	return e.ErrorBody.Error + ":\n" + strings.Join(e.Details, "\n")
+}
+
+// Do calls method path (with its query) with body (JSON-encoded if not
+// nil) and decodes the JSON answer into out (if not nil). An error
+// answer is an *APIError; no router listening is an error saying how to
+// start one.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://softnet"+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return fmt.Errorf("no softnet router listening on %s: start one with softnet run -c FILE, or pass --api", c.Socket)
+		}
+		if errors.Is(err, syscall.EACCES) {
+			return fmt.Errorf("no permission to use %s: run as root or as a member of the socket's group (api: {group: ...})", c.Socket)
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		e := &APIError{Status: resp.StatusCode}
+		if json.Unmarshal(data, &e.ErrorBody) != nil || e.ErrorBody.Error == "" {
+			e.ErrorBody.Error = fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(data)))
+		}
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+func (c *Client) get(ctx context.Context, path string, out any) error {
+	return c.Do(ctx, http.MethodGet, path, nil, out)
+}
+
+// Status is GET /v1/status.
+func (c *Client) Status(ctx context.Context) (s Status, err error) {
+	return s, c.get(ctx, "/v1/status", &s)
+}
+
+// Interfaces is GET /v1/interfaces.
+func (c *Client) Interfaces(ctx context.Context) (out []Interface, err error) {
+	return out, c.get(ctx, "/v1/interfaces", &out)
+}
+
+// RouteSummary is GET /v1/routes.
+func (c *Client) RouteSummary(ctx context.Context) (out RouteSummary, err error) {
+	return out, c.get(ctx, "/v1/routes", &out)
+}
+
+// Route is GET /v1/routes?match=q: the longest match of an address or
+// prefix.
+func (c *Client) Route(ctx context.Context, q string) (out RouteMatch, err error) {
+	return out, c.get(ctx, "/v1/routes?match="+url.QueryEscape(q), &out)
+}
+
+// AddRoute is POST /v1/routes.
+func (c *Client) AddRoute(ctx context.Context, r RouteRequest) error {
+	return c.Do(ctx, http.MethodPost, "/v1/routes", r, nil)
+}
+
+// DeleteRoute is DELETE /v1/routes?prefix=p.
+func (c *Client) DeleteRoute(ctx context.Context, p string) error {
+	return c.Do(ctx, http.MethodDelete, "/v1/routes?prefix="+url.QueryEscape(p), nil, nil)
+}
+
+// Neighbors is GET /v1/neighbors.
+func (c *Client) Neighbors(ctx context.Context) (out []Neighbor, err error) {
+	return out, c.get(ctx, "/v1/neighbors", &out)
+}
+
+// AddNeighbor is POST /v1/neighbors.
+func (c *Client) AddNeighbor(ctx context.Context, n NeighborRequest) error {
+	return c.Do(ctx, http.MethodPost, "/v1/neighbors", n, nil)
+}
+
+// DeleteNeighbor is DELETE /v1/neighbors.
+func (c *Client) DeleteNeighbor(ctx context.Context, iface, addr string) error {
+	q := url.Values{"interface": {iface}, "address": {addr}}
+	return c.Do(ctx, http.MethodDelete, "/v1/neighbors?"+q.Encode(), nil, nil)
+}
+
+// Runtime is GET /v1/runtime.
+func (c *Client) Runtime(ctx context.Context) (out Runtime, err error) {
+	return out, c.get(ctx, "/v1/runtime", &out)
+}
+
+// Errors is GET /v1/errors.
+func (c *Client) Errors(ctx context.Context) (out Errors, err error) {
+	return out, c.get(ctx, "/v1/errors", &out)
+}
+
+// Reload is POST /v1/reload.
+func (c *Client) Reload(ctx context.Context, file string) (out ReloadResult, err error) {
+	return out, c.Do(ctx, http.MethodPost, "/v1/reload", ReloadRequest{File: file}, &out)
+}
+
+// Metrics is GET /metrics: the Prometheus text exposition.
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	var b []byte
+	return b, c.get(ctx, "/metrics", &b)
+}
+
+// Trace follows the next n packets through the router's graph, waiting
+// at most timeout for them (see GET /v1/trace).
+func (c *Client) Trace(ctx context.Context, n int, timeout time.Duration) (out TraceResult, err error) {
+	err = c.get(ctx, "/v1/trace?n="+strconv.Itoa(n)+"&timeout="+timeout.String(), &out)
+	return
+}

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/softnet/softnet/dp"
+)
+
+// Collector exports a router's counters to Prometheus. It sums the
+// workers' published counters at scrape time (dp.Sum, per-worker copies
+// loaded atomically): the data path has nothing added for it.
+type Collector struct {
+	src Source
+
+	rxPackets, rxBytes, txPackets, txBytes, ifqDrops, portDrops, up *prometheus.Desc
+
+	calls, packets, sampledNanos, sampledPkts *prometheus.Desc
+	drops, icmpErrors, echoReplies            *prometheus.Desc
+	polls, busyPolls, livelocks, punts        *prometheus.Desc
+	spread                                    *prometheus.Desc
+	puntFull                                  *prometheus.Desc
+	fibRoutes, staticRoutes, neighbors        *prometheus.Desc
+	arpRequests, publishes, cpDrops           *prometheus.Desc
+}
+
+// NewCollector returns a Collector of src's counters.
+func NewCollector(src Source) *Collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("softnet_"+name, help, labels, nil)
+	}
+	return &Collector{
+		src:          src,
+		rxPackets:    d("interface_rx_packets_total", "Packets received on the interface, counted by the workers.", "interface"),
+		rxBytes:      d("interface_rx_bytes_total", "Bytes received on the interface.", "interface"),
+		txPackets:    d("interface_tx_packets_total", "Packets sent on the interface.", "interface"),
+		txBytes:      d("interface_tx_bytes_total", "Bytes sent on the interface.", "interface"),
+		ifqDrops:     d("interface_ifq_drops_total", "Frames the kernel or receive ring dropped before softnet saw them.", "interface"),
+		portDrops:    d("interface_port_drops_total", "Frames the port itself dropped or failed to send, by kind.", "interface", "kind"),
+		up:           d("interface_up", "1 if the interface is administratively and link up.", "interface"),
+		calls:        d("stage_calls_total", "Calls (batches) of the stage.", "stage"),
+		packets:      d("stage_packets_total", "Packets through the stage.", "stage"),
+		sampledNanos: d("stage_sampled_nanoseconds_total", "Time in the stage on the sampled polls (every 16th); divide by stage_sampled_packets_total for ns per packet.", "stage"),
+		sampledPkts:  d("stage_sampled_packets_total", "Packets of the sampled polls.", "stage"),
+		drops:        d("drops_total", "Packets dropped, by stage and reason (softnet show errors).", "stage", "reason"),
+		icmpErrors:   d("icmp_errors_sent_total", "ICMP errors sent, by kind.", "kind"),
+		echoReplies:  d("icmp_echo_replies_total", "ICMP echo replies sent."),
+		polls:        d("worker_polls_total", "Polls of the worker's receive queues.", "worker"),
+		busyPolls:    d("worker_busy_polls_total", "Polls that filled a whole batch (at the budget).", "worker"),
+		livelocks:    d("worker_livelocks_total", "Polls at the budget while the ring kept filling: the worker is at capacity.", "worker"),
+		spread:       d("worker_spread_total", "Packets the worker received and handed to the worker owning their flow (software RSS).", "worker"),
+		punts:        d("worker_punts_total", "Packets punted to the control plane.", "worker"),
+		puntFull:     d("worker_punt_full_total", "Punts lost because the ring to the control plane was full.", "worker"),
+		fibRoutes:    d("fib_routes", "Routes in the FIB (configured and the router's own)."),
+		staticRoutes: d("fib_static_routes", "Configured routes (config, route files, route add)."),
+		neighbors:    d("neighbors", "Neighbour entries, by state.", "state"),
+		arpRequests:  d("control_arp_requests_total", "ARP requests the control plane sent."),
+		publishes:    d("control_publishes_total", "Snapshots the control plane published."),
+		cpDrops:      d("control_queue_drops_total", "Packets the control plane dropped: resolution queue or neighbour table full."),
+	}
+}
+
+// Describe sends every metric's description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.up,
+		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
+		c.polls, c.busyPolls, c.livelocks, c.punts, c.puntFull, c.spread, c.fibRoutes, c.staticRoutes, c.neighbors,
+		c.arpRequests, c.publishes, c.cpDrops} {
+		ch <- d
+	}
+}
+
+// Collect reads the counters and sends them.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, st := range c.src.Status() {
+		counter(c.rxPackets, st.RxPackets, st.Name)
+		counter(c.rxBytes, st.RxBytes, st.Name)
+		counter(c.txPackets, st.TxPackets, st.Name)
+		counter(c.txBytes, st.TxBytes, st.Name)
+		counter(c.ifqDrops, st.KernelDrops, st.Name)
+		for k, n := range st.PortDrops {
+			counter(c.portDrops, n, st.Name, k)
+		}
+		up := 0.0
+		if st.Up && st.AdminUp {
+			up = 1
+		}
+		gauge(c.up, up, st.Name)
+	}
+	t := c.src.Counters()
+	for s := dp.Stage(0); s < dp.NumStages; s++ {
+		n := s.String()
+		counter(c.calls, t.Calls[s], n)
+		counter(c.packets, t.Packets[s], n)
+		counter(c.sampledNanos, t.SampledNanos[s], n)
+		counter(c.sampledPkts, t.SampledPkts[s], n)
+	}
+	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+		counter(c.drops, t.Drops[r], r.Stage().String(), r.Name())
+	}
+	for k := range dp.NumICMPErrors {
+		counter(c.icmpErrors, t.ICMPErrors[k], dp.ICMPErrorNames[k])
+	}
+	counter(c.echoReplies, t.ICMPEchoReplies)
+	for i, w := range c.src.WorkerCounters() {
+		id := strconv.Itoa(i)
+		counter(c.polls, w.Polls, id)
+		counter(c.busyPolls, w.BusyPolls, id)
+		counter(c.livelocks, w.Livelocks, id)
+		counter(c.punts, w.Punts, id)
+		counter(c.puntFull, w.PuntFull, id)
+		counter(c.spread, w.Spread, id)
+	}
+	ctl := c.src.Control()
+	gauge(c.fibRoutes, float64(ctl.Routes()))
+	gauge(c.staticRoutes, float64(ctl.StaticRoutes()))
+	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0}
+	for _, e := range ctl.Neighbors() {
+		states[e.State.String()]++
+	}
+	for s, n := range states {
+		gauge(c.neighbors, n, s)
+	}
+	cs := ctl.Stats()
+	counter(c.arpRequests, cs.ARPRequests)
+	counter(c.publishes, cs.Publishes)
+	counter(c.cpDrops, cs.QueueDrops)
+}

@@ -1,0 +1,627 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/run"
+)
+
+// Source is what the server reads and steers. *run.Router implements it.
+type Source interface {
+	Status() []run.IfaceStatus
+	Counters() dp.Counters
+	WorkerCounters() []dp.Counters
+	Control() *control.Router
+	Config() *config.Config
+	Reload(file string) (*run.ReloadResult, error)
+	Trace(ctx context.Context, n int) ([]dp.TracePacket, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	// Socket is the Unix socket path ("" for none: the server then serves
+	// only Metrics, if set).
+	Socket string
+	// Group, if set, owns the socket, which is then mode 0660 (else 0600).
+	Group string
+	// Metrics is a TCP address to serve /metrics on too ("" for none).
+	Metrics string
+	// Logger gets one line per request that changes state (info) and per
+	// read (debug); nil: none.
+	Logger *slog.Logger
+}
+
+// Server serves the control API. See the package doc.
+type Server struct {
+	src     Source
+	log     *slog.Logger
+	mux     *http.ServeMux
+	started time.Time
+	reg     *prometheus.Registry
+
+	servers []*http.Server
+	wg      sync.WaitGroup
+	socket  string
+	metrics net.Addr
+	once    sync.Once
+}
+
+// New returns a server for src with its endpoints registered, not yet
+// listening (Listen or Handler).
+func New(src Source, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{src: src, log: log, mux: http.NewServeMux(), started: time.Now(), reg: prometheus.NewRegistry()}
+	s.reg.MustRegister(NewCollector(src))
+	s.Handle("GET /v1/status", s.status)
+	s.Handle("GET /v1/interfaces", s.interfaces)
+	s.Handle("GET /v1/routes", s.routes)
+	s.Handle("POST /v1/routes", s.routeAdd)
+	s.Handle("DELETE /v1/routes", s.routeDel)
+	s.Handle("GET /v1/neighbors", s.neighbors)
+	s.Handle("POST /v1/neighbors", s.neighborAdd)
+	s.Handle("DELETE /v1/neighbors", s.neighborDel)
+	s.Handle("GET /v1/runtime", s.runtime)
+	s.Handle("GET /v1/errors", s.errors)
+	s.Handle("POST /v1/reload", s.reload)
+	s.Handle("GET /v1/trace", s.trace)
+	s.mux.Handle("GET /metrics", s.MetricsHandler())
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		Error(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: see docs/api.md", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// Handle registers an endpoint: pattern is an http.ServeMux pattern with
+// its method ("GET /v1/trace"). h writes its answer with JSON or Error.
+func (s *Server) Handle(pattern string, h http.HandlerFunc) {
+	method, path, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h(rw, r)
+		lvl := slog.LevelDebug
+		if method != http.MethodGet {
+			lvl = slog.LevelInfo
+		}
+		s.log.Log(r.Context(), lvl, "api request", "method", method, "path", path, "query", r.URL.RawQuery,
+			"status", rw.code, "duration", time.Since(t0).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Handler is the server's HTTP handler (every endpoint and /metrics).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// MetricsHandler serves the Prometheus exposition of the router's
+// counters.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Listen starts serving src's API on o.Socket and its metrics on
+// o.Metrics. The socket is created mode 0600 (0660 owned by o.Group),
+// its directory if missing, and removed by Close. If another router
+// already answers on the socket, Listen fails and leaves it alone; a
+// stale socket file (nobody listening) is replaced.
+func Listen(src Source, o Options) (*Server, error) {
+	s := New(src, o.Logger)
+	if o.Socket != "" {
+		l, err := listenUnix(o.Socket, o.Group)
+		if err != nil {
+			return nil, err
+		}
+		s.socket = o.Socket
+		s.serve(l, s.mux)
+	}
+	if o.Metrics != "" {
+		l, err := net.Listen("tcp", o.Metrics)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("metrics: cannot listen on %s: %v (choose another address with --metrics or api: {metrics: ...})", o.Metrics, err)
+		}
+		s.metrics = l.Addr()
+		m := http.NewServeMux()
+		m.Handle("GET /metrics", s.MetricsHandler())
+		s.serve(l, m)
+	}
+	return s, nil
+}
+
+// uidKey is the context key of the connection's peer user id (peerUID).
+type uidKey struct{}
+
+func (s *Server) serve(l net.Listener, h http.Handler) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, uidKey{}, peerUID(c))
+		}}
+	s.servers = append(s.servers, hs)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := hs.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("api server stopped", "addr", l.Addr().String(), "error", err)
+		}
+	}()
+}
+
+// Socket is the socket path the server listens on ("" for none).
+func (s *Server) Socket() string { return s.socket }
+
+// MetricsAddr is the TCP address /metrics is served on, nil for none.
+func (s *Server) MetricsAddr() net.Addr { return s.metrics }
+
+// Close stops serving (requests in progress get a second to finish) and
+// removes the socket.
+func (s *Server) Close() error {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		for _, hs := range s.servers {
+			if err := hs.Shutdown(ctx); err != nil {
+				hs.Close()
+			}
+		}
+		s.wg.Wait()
+	})
+	return nil
+}
+
+// listenUnix listens on a Unix socket at path with mode 0600, or 0660
+// owned by group.
+func listenUnix(path, group string) (net.Listener, error) {
+	gid := -1
+	if group != "" {
+		g, err := user.LookupGroup(group)
+		if err != nil {
+			return nil, fmt.Errorf("api: group %q: %v (create it, or set api: {group: ...} to an existing group)", group, err)
+		}
+		if gid, err = strconv.Atoi(g.Gid); err != nil {
+			return nil, fmt.Errorf("api: group %q has gid %q", group, g.Gid)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("api: cannot create the socket's directory: %v (choose another path with --api PATH)", err)
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("api: %s exists and is not a socket: remove it or choose another path with --api PATH", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("api: another softnet router is already listening on %s: stop it, or give this one another socket (--api PATH, or --api \"\" for none)", path)
+		}
+		os.Remove(path) // stale: its router is gone
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("api: cannot listen on %s: %v (choose another path with --api PATH)", path, err)
+	}
+	mode := os.FileMode(0o600)
+	if gid >= 0 {
+		mode = 0o660
+		if err := os.Chown(path, -1, gid); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("api: cannot give %s to group %s: %v", path, group, err)
+		}
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("api: chmod %s: %v", path, err)
+	}
+	return l, nil
+}
+
+// JSON writes v as the response, with status code.
+func JSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Error writes err as an ErrorBody with status code; config errors (a
+// rejected reload) also go one per line into Details.
+func Error(w http.ResponseWriter, code int, err error) {
+	b := ErrorBody{Error: err.Error()}
+	var ce config.Errors
+	if errors.As(err, &ce) {
+		b.Error = fmt.Sprintf("%d config errors, nothing changed", len(ce))
+		if len(ce) == 1 {
+			b.Error = "1 config error, nothing changed"
+		}
+		for _, e := range ce {
+			b.Details = append(b.Details, e.Error())
+		}
+	}
+	JSON(w, code, b)
+}
+
+// decode reads a JSON request body into v, rejecting unknown fields.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("bad request body: %w (see docs/api.md)", err)
+	}
+	return nil
+}
+
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	cfg := s.src.Config()
+	ctl := s.src.Control()
+	JSON(w, http.StatusOK, Status{
+		PID: os.Getpid(), Config: cfg.File, Started: s.started.UTC().Format(time.RFC3339),
+		UptimeS: time.Since(s.started).Seconds(), Workers: len(s.src.WorkerCounters()),
+		Interfaces: len(cfg.Interfaces), FIBRoutes: ctl.Routes(), Static: ctl.StaticRoutes(),
+	})
+}
+
+func updown(b bool) string {
+	if b {
+		return "up"
+	}
+	return "down"
+}
+
+func (s *Server) interfaces(w http.ResponseWriter, _ *http.Request) {
+	out := []Interface{}
+	for _, st := range s.src.Status() {
+		ifc := Interface{
+			Name: st.Name, Backend: string(st.Backend), Device: st.Device,
+			Admin: updown(st.AdminUp), Link: updown(st.Up),
+			MAC: net.HardwareAddr(st.MAC[:]).String(), MTU: st.MTU, Queues: st.Queues,
+			Addresses: []string{},
+			RxPackets: st.RxPackets, RxBytes: st.RxBytes, TxPackets: st.TxPackets, TxBytes: st.TxBytes,
+			IfqDrops: st.KernelDrops, PortDrops: st.PortDrops, LastError: st.LastError,
+		}
+		for _, a := range st.Addresses {
+			ifc.Addresses = append(ifc.Addresses, a.String())
+		}
+		for _, n := range st.PortDrops {
+			ifc.Drops += n
+		}
+		out = append(out, ifc)
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+var kindNames = map[dp.AdjKind]string{
+	dp.AdjNone: "none", dp.AdjForward: "forward", dp.AdjIncomplete: "incomplete",
+	dp.AdjGlean: "connected", dp.AdjLocal: "local", dp.AdjBroadcast: "broadcast",
+	dp.AdjDrop: "blackhole", dp.AdjUnreachable: "unreachable",
+}
+
+func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
+	ctl := s.src.Control()
+	q := r.URL.Query().Get("match")
+	if q == "" {
+		counts := ctl.RouteCounts()
+		sum := RouteSummary{Static: ctl.StaticRoutes(), ByLength: []LengthCount{}}
+		for l, n := range counts {
+			sum.Total += n
+			if n > 0 {
+				sum.ByLength = append(sum.ByLength, LengthCount{l, n})
+			}
+		}
+		JSON(w, http.StatusOK, sum)
+		return
+	}
+	p, err := parseAddrOrPrefix(q)
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	res := RouteMatch{Query: q}
+	if m, ok := ctl.LookupPrefix(p); ok {
+		res.Found, res.Prefix, res.Kind, res.Static = true, m.Prefix.String(), kindNames[m.Kind], m.Static
+		if m.Iface >= 0 {
+			res.Interface = s.ifaceName(m.Iface)
+		}
+		if m.Via.IsValid() {
+			res.Via = m.Via.String()
+		}
+	}
+	JSON(w, http.StatusOK, res)
+}
+
+// parseAddrOrPrefix parses an address as its /32, or a prefix (masked).
+func parseAddrOrPrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is4() {
+		return p.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
+		return netip.PrefixFrom(a, 32), nil
+	}
+	return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 address or prefix (write A.B.C.D or A.B.C.D/N)", s)
+}
+
+func (s *Server) ifaceName(i int) string {
+	ifs := s.src.Control().Interfaces()
+	if i >= 0 && i < len(ifs) {
+		return ifs[i].Name
+	}
+	return strconv.Itoa(i)
+}
+
+func (s *Server) ifaceIndex(name string) (int, error) {
+	for i, ifc := range s.src.Control().Interfaces() {
+		if ifc.Name == name {
+			return i, nil
+		}
+	}
+	var names []string
+	for _, ifc := range s.src.Control().Interfaces() {
+		names = append(names, ifc.Name)
+	}
+	return 0, fmt.Errorf("no interface %q: the router has %s", name, strings.Join(names, ", "))
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() {
+		return p, fmt.Errorf("prefix %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 198.51.100.0/24)", s)
+	}
+	if p.Masked() != p {
+		return p, fmt.Errorf("prefix %q has host bits set: write %v", s, p.Masked())
+	}
+	return p, nil
+}
+
+func (s *Server) routeAdd(w http.ResponseWriter, r *http.Request) {
+	var req RouteRequest
+	if err := decode(r, &req); err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	p, err := parsePrefix(req.Prefix)
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	var via netip.Addr
+	switch {
+	case req.Blackhole && req.Via != "":
+		Error(w, http.StatusBadRequest, fmt.Errorf("route %v: give a gateway (via) or blackhole, not both", p))
+		return
+	case !req.Blackhole:
+		if via, err = netip.ParseAddr(req.Via); err != nil || !via.Is4() {
+			Error(w, http.StatusBadRequest, fmt.Errorf("route %v: gateway %q is not an IPv4 address (write via A.B.C.D, or blackhole)", p, req.Via))
+			return
+		}
+	}
+	ctl := s.src.Control()
+	if err := ctl.AddRoute(p, via); err != nil {
+		Error(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	ctl.Publish()
+	JSON(w, http.StatusOK, req)
+}
+
+func (s *Server) routeDel(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("prefix")
+	p, err := parsePrefix(q)
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	ctl := s.src.Control()
+	if err := ctl.DeleteRoute(p); err != nil {
+		code := http.StatusUnprocessableEntity
+		if errors.Is(err, control.ErrNoRoute) {
+			code = http.StatusNotFound
+		}
+		Error(w, code, err)
+		return
+	}
+	ctl.Publish()
+	JSON(w, http.StatusOK, RouteRequest{Prefix: p.String()})
+}
+
+func (s *Server) neighbors(w http.ResponseWriter, _ *http.Request) {
+	ctl := s.src.Control()
+	now := time.Now()
+	out := []Neighbor{}
+	for _, e := range ctl.Neighbors() {
+		n := Neighbor{Interface: s.ifaceName(e.Iface), Address: e.Addr.String(), State: e.State.String(), AgeS: now.Sub(e.Updated).Seconds()}
+		if e.MAC != [6]byte{} {
+			n.MAC = net.HardwareAddr(e.MAC[:]).String()
+		}
+		out = append(out, n)
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+func (s *Server) neighborArgs(req NeighborRequest) (int, netip.Addr, error) {
+	i, err := s.ifaceIndex(req.Interface)
+	if err != nil {
+		return 0, netip.Addr{}, err
+	}
+	a, err := netip.ParseAddr(req.Address)
+	if err != nil || !a.Is4() {
+		return 0, netip.Addr{}, fmt.Errorf("neighbor address %q is not an IPv4 address (write A.B.C.D)", req.Address)
+	}
+	return i, a, nil
+}
+
+func (s *Server) neighborAdd(w http.ResponseWriter, r *http.Request) {
+	var req NeighborRequest
+	if err := decode(r, &req); err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	i, a, err := s.neighborArgs(req)
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	hw, err := net.ParseMAC(req.MAC)
+	if err != nil || len(hw) != 6 || hw[0]&1 != 0 {
+		Error(w, http.StatusBadRequest, fmt.Errorf("neighbor MAC %q is not a unicast MAC address (write e.g. 02:00:00:00:00:01)", req.MAC))
+		return
+	}
+	var mac [6]byte
+	copy(mac[:], hw)
+	ctl := s.src.Control()
+	if err := ctl.AddNeighbor(i, a, mac); err != nil {
+		Error(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	ctl.Publish()
+	JSON(w, http.StatusOK, req)
+}
+
+func (s *Server) neighborDel(w http.ResponseWriter, r *http.Request) {
+	req := NeighborRequest{Interface: r.URL.Query().Get("interface"), Address: r.URL.Query().Get("address")}
+	i, a, err := s.neighborArgs(req)
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	ctl := s.src.Control()
+	if err := ctl.DeleteNeighbor(i, a); err != nil {
+		Error(w, http.StatusNotFound, err)
+		return
+	}
+	ctl.Publish()
+	JSON(w, http.StatusOK, req)
+}
+
+func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
+	c := s.src.Counters()
+	var out Runtime
+	for st := dp.Stage(0); st < dp.NumStages; st++ {
+		sr := StageRuntime{Name: st.String(), Calls: c.Calls[st], Packets: c.Packets[st]}
+		if sr.Calls > 0 {
+			sr.PacketsPerCall = float64(sr.Packets) / float64(sr.Calls)
+		}
+		if c.SampledPkts[st] > 0 {
+			sr.NsPerPacket = float64(c.SampledNanos[st]) / float64(c.SampledPkts[st])
+		}
+		out.Stages = append(out.Stages, sr)
+	}
+	for i, wc := range s.src.WorkerCounters() {
+		out.Workers = append(out.Workers, WorkerRuntime{ID: i, Polls: wc.Polls, BusyPolls: wc.BusyPolls,
+			Batches: wc.Batches, Livelocks: wc.Livelocks, Punts: wc.Punts, PuntFull: wc.PuntFull, Spread: wc.Spread})
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+func (s *Server) errors(w http.ResponseWriter, _ *http.Request) {
+	c := s.src.Counters()
+	out := Errors{Total: c.TotalDrops(), ICMPEchoReplies: c.ICMPEchoReplies}
+	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+		out.Drops = append(out.Drops, Drop{Stage: r.Stage().String(), Reason: r.Name(), Count: c.Drops[r], Description: r.Desc()})
+	}
+	for k := range dp.NumICMPErrors {
+		out.ICMPErrors = append(out.ICMPErrors, ICMPCount{Kind: dp.ICMPErrorNames[k], Count: c.ICMPErrors[k]})
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	var req ReloadRequest
+	if r.ContentLength != 0 {
+		// A chunked empty body (ContentLength -1) is an empty request.
+		if err := decode(r, &req); err != nil && !(r.ContentLength < 0 && errors.Is(err, io.EOF)) {
+			Error(w, http.StatusBadRequest, err)
+			return
+		}
+	}
+	// Only root may point the router (which runs as root) at a file of
+	// its choice: error messages quote lines of the files they read. A
+	// member of the socket's group reloads the running config.
+	if req.File != "" {
+		if uid, ok := r.Context().Value(uidKey{}).(int); ok && uid != 0 {
+			Error(w, http.StatusForbidden, fmt.Errorf("reload from another file (%s) is for root only: edit the running config and reload without a file, or ask root", req.File))
+			return
+		}
+	}
+	res, err := s.src.Reload(req.File)
+	if err != nil {
+		Error(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	s.log.Info("config reloaded", "file", res.File, "summary", res.Summary, "changes", fmt.Sprintf("%+v", res.Changes))
+	JSON(w, http.StatusOK, res)
+}
+
+// maxTraceWait bounds how long a trace request waits for its packets.
+const maxTraceWait = 5 * time.Minute
+
+// trace follows the next ?n= packets (default 10) through the graph,
+// waiting at most ?timeout= (default 10s) for them, and answers with the
+// packets recorded (fewer than n if the timeout ended it first: Complete
+// is then false and Error says how many).
+func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
+	n := 10
+	if v := r.URL.Query().Get("n"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			Error(w, http.StatusBadRequest, fmt.Errorf("n=%q: give the number of packets to trace, 1 to %d", v, dp.MaxTrace))
+			return
+		}
+	}
+	if n < 1 || n > dp.MaxTrace {
+		Error(w, http.StatusBadRequest, fmt.Errorf("n=%d: give the number of packets to trace, 1 to %d", n, dp.MaxTrace))
+		return
+	}
+	wait := 10 * time.Second
+	if v := r.URL.Query().Get("timeout"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxTraceWait {
+			Error(w, http.StatusBadRequest, fmt.Errorf("timeout=%q: give a duration such as 10s, at most %v", v, maxTraceWait))
+			return
+		}
+		wait = d
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	pkts, err := s.src.Trace(ctx, n)
+	if errors.Is(err, dp.ErrTraceBusy) {
+		Error(w, http.StatusConflict, err)
+		return
+	}
+	out := TraceResult{Requested: n, Packets: pkts, Complete: err == nil}
+	if pkts == nil {
+		out.Packets = []dp.TracePacket{}
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	JSON(w, http.StatusOK, out)
+}

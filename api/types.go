@@ -1,0 +1,178 @@
+package api
+
+import (
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/run"
+)
+
+// The JSON the endpoints return. Field names are stable: scripts use
+// them (softnet show ... --json prints these).
+
+// Status is GET /v1/status.
+type Status struct {
+	PID        int     `json:"pid"`
+	Config     string  `json:"config"`
+	Started    string  `json:"started"` // RFC 3339
+	UptimeS    float64 `json:"uptime_s"`
+	Workers    int     `json:"workers"`
+	Interfaces int     `json:"interfaces"`
+	FIBRoutes  int     `json:"fib_routes"`
+	Static     int     `json:"static_routes"`
+}
+
+// Interface is one entry of GET /v1/interfaces.
+type Interface struct {
+	Name      string   `json:"name"`
+	Backend   string   `json:"backend"`
+	Device    string   `json:"device,omitempty"`
+	Admin     string   `json:"admin"` // up, down
+	Link      string   `json:"link"`  // up, down
+	MAC       string   `json:"mac"`
+	MTU       int      `json:"mtu"`
+	Addresses []string `json:"addresses"`
+	Queues    int      `json:"queues"`
+	RxPackets uint64   `json:"rx_packets"`
+	RxBytes   uint64   `json:"rx_bytes"`
+	TxPackets uint64   `json:"tx_packets"`
+	TxBytes   uint64   `json:"tx_bytes"`
+	// Drops is what the port itself dropped or failed to send (the sum of
+	// PortDrops); IfqDrops what the kernel or the ring dropped before
+	// softnet saw it (AF_PACKET ring drops).
+	Drops     uint64            `json:"drops"`
+	IfqDrops  uint64            `json:"ifq_drops"`
+	PortDrops map[string]uint64 `json:"port_drops,omitempty"`
+	LastError string            `json:"last_error,omitempty"`
+}
+
+// RouteSummary is GET /v1/routes without a match.
+type RouteSummary struct {
+	Total    int           `json:"total"`
+	Static   int           `json:"static"` // configured (config, route files, route add)
+	ByLength []LengthCount `json:"by_length"`
+}
+
+// LengthCount is the number of routes of one prefix length.
+type LengthCount struct {
+	Length int `json:"length"`
+	Routes int `json:"routes"`
+}
+
+// RouteMatch is GET /v1/routes?match=ADDR|PREFIX: the longest route that
+// holds the address (or all of the prefix) and where it goes.
+type RouteMatch struct {
+	Query     string `json:"query"`
+	Found     bool   `json:"found"`
+	Prefix    string `json:"prefix,omitempty"`
+	Kind      string `json:"kind,omitempty"` // forward, incomplete, connected, local, broadcast, blackhole, unreachable
+	Interface string `json:"interface,omitempty"`
+	Via       string `json:"via,omitempty"`
+	Static    bool   `json:"static"` // a configured route, not one of the router's own
+}
+
+// RouteRequest is POST /v1/routes and DELETE /v1/routes.
+type RouteRequest struct {
+	Prefix    string `json:"prefix"`
+	Via       string `json:"via,omitempty"`
+	Blackhole bool   `json:"blackhole,omitempty"`
+}
+
+// Neighbor is one entry of GET /v1/neighbors.
+type Neighbor struct {
+	Interface string  `json:"interface"`
+	Address   string  `json:"address"`
+	MAC       string  `json:"mac,omitempty"` // empty while incomplete
+	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static
+	AgeS      float64 `json:"age_s"`         // since the last confirmation or state change
+}
+
+// NeighborRequest is POST /v1/neighbors and DELETE /v1/neighbors.
+type NeighborRequest struct {
+	Interface string `json:"interface"`
+	Address   string `json:"address"`
+	MAC       string `json:"mac,omitempty"`
+}
+
+// Runtime is GET /v1/runtime: per stage and per worker, since start.
+type Runtime struct {
+	Stages  []StageRuntime  `json:"stages"`
+	Workers []WorkerRuntime `json:"workers"`
+}
+
+// StageRuntime is one stage's counters (VPP's show runtime): calls
+// (batches), packets, and the time per packet measured on a sample of
+// the polls (every 16th).
+type StageRuntime struct {
+	Name           string  `json:"name"`
+	Calls          uint64  `json:"calls"`
+	Packets        uint64  `json:"packets"`
+	PacketsPerCall float64 `json:"packets_per_call"`
+	NsPerPacket    float64 `json:"ns_per_packet"`
+}
+
+// WorkerRuntime is one worker's poll counters: polls of its receive
+// queues, busy polls (receives that filled a whole batch: at the budget),
+// batches (receives that got packets), livelocks (busy polls while the
+// ring kept filling), punts to the control plane and punts lost to a full
+// ring.
+type WorkerRuntime struct {
+	ID        int    `json:"id"`
+	Polls     uint64 `json:"polls"`
+	BusyPolls uint64 `json:"busy_polls"`
+	Batches   uint64 `json:"batches"`
+	Livelocks uint64 `json:"livelocks"`
+	Punts     uint64 `json:"punts"`
+	PuntFull  uint64 `json:"punt_full"`
+	// Spread is the packets this worker received and handed to the
+	// worker owning their flow (software RSS, for ports with fewer queues
+	// than workers).
+	Spread uint64 `json:"spread"`
+}
+
+// Errors is GET /v1/errors: every drop reason with its count, and the
+// ICMP errors sent.
+type Errors struct {
+	Total           uint64      `json:"total"`
+	Drops           []Drop      `json:"drops"`
+	ICMPErrors      []ICMPCount `json:"icmp_errors"`
+	ICMPEchoReplies uint64      `json:"icmp_echo_replies"`
+}
+
+// Drop is one drop reason.
+type Drop struct {
+	Stage       string `json:"stage"`
+	Reason      string `json:"reason"`
+	Count       uint64 `json:"count"`
+	Description string `json:"description"`
+}
+
+// ICMPCount is one kind of ICMP error sent.
+type ICMPCount struct {
+	Kind  string `json:"kind"`
+	Count uint64 `json:"count"`
+}
+
+// ReloadRequest is POST /v1/reload: the config file to apply ("" for the
+// one the router runs).
+type ReloadRequest struct {
+	File string `json:"file,omitempty"`
+}
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error   string   `json:"error"`
+	Details []string `json:"details,omitempty"` // one line per config error
+}
+
+// ReloadResult is the answer to POST /v1/reload: the file applied, what it
+// holds, and what changed.
+type ReloadResult = run.ReloadResult
+
+// TraceResult is the answer of GET /v1/trace: the packets followed, in
+// arrival order (see dp.TracePacket), Complete false and Error set when
+// the timeout ended the trace before Requested packets arrived.
+type TraceResult struct {
+	Requested int              `json:"requested"`
+	Complete  bool             `json:"complete"`
+	Error     string           `json:"error,omitempty"`
+	Packets   []dp.TracePacket `json:"packets"`
+}

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/config"
+)
+
+// apiFlag adds --api to cmd and returns a function that makes the client.
+func apiFlag(cmd *cobra.Command) func() *api.Client {
+	def := config.DefaultSocket
+	if s := os.Getenv("SOFTNET_API"); s != "" {
+		def = s
+	}
+	path := cmd.PersistentFlags().String("api", def, "the running router's API socket (or set SOFTNET_API)")
+	return func() *api.Client { return api.NewClient(*path) }
+}
+
+// jsonFlag adds --json to cmd.
+func jsonFlag(cmd *cobra.Command) *bool {
+	return cmd.PersistentFlags().Bool("json", false, "print JSON (stable field names, docs/api.md) instead of a table")
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ctx is the context of one CLI call.
+func callCtx(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(cmd.Context(), 2*time.Minute)
+}
+
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+func showCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Show a running router's interfaces, routes, neighbours, runtime or errors",
+		Long: `show asks the router that softnet run started (over its API socket, --api)
+and prints what it sees now as a table, or JSON with --json.`,
+		Example: `  softnet show interfaces
+  softnet show routes 198.18.0.1
+  softnet show runtime --json
+  softnet show errors --api /tmp/softnet.sock`,
+	}
+	client := apiFlag(cmd)
+	asJSON := jsonFlag(cmd)
+	sub := func(use, short, long, example string, args cobra.PositionalArgs, fn func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error)) {
+		cmd.AddCommand(&cobra.Command{
+			Use: use, Short: short, Long: long, Example: example, Args: args,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				ctx, cancel := callCtx(cmd)
+				defer cancel()
+				v, human, err := fn(ctx, client(), cmd.OutOrStdout(), args)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(cmd.OutOrStdout(), v)
+				}
+				human()
+				return nil
+			},
+		})
+	}
+	sub("interfaces", "Interfaces: state, MAC, MTU, addresses, packets, bytes, drops",
+		`For each interface: admin and link state, MAC, MTU, addresses, packets and
+bytes received and sent (counted by the workers), drops (what the port
+itself dropped or failed to send) and ifq drops (what the kernel or the
+receive ring dropped before softnet saw it).`,
+		"  softnet show interfaces\n  softnet show interfaces --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			ifs, err := c.Interfaces(ctx)
+			return ifs, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "NAME\tADMIN\tLINK\tMAC\tMTU\tADDRESSES\tRX PACKETS\tRX BYTES\tTX PACKETS\tTX BYTES\tDROPS\tIFQ DROPS")
+				for _, i := range ifs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", i.Name, i.Admin, i.Link, i.MAC, i.MTU,
+						orDash(strings.Join(i.Addresses, ",")), i.RxPackets, i.RxBytes, i.TxPackets, i.TxBytes, i.Drops, i.IfqDrops)
+				}
+				tw.Flush()
+				for _, i := range ifs {
+					if len(i.PortDrops) > 0 {
+						var b strings.Builder
+						for _, k := range slices.Sorted(maps.Keys(i.PortDrops)) {
+							fmt.Fprintf(&b, " %s %d", k, i.PortDrops[k])
+						}
+						fmt.Fprintf(w, "%s drops:%s\n", i.Name, b.String())
+					}
+					if i.LastError != "" {
+						fmt.Fprintf(w, "%s last error: %s\n", i.Name, i.LastError)
+					}
+				}
+			}, err
+		})
+	sub("routes [PREFIX|ADDRESS]", "Route counts by prefix length, or the longest match of an address",
+		`Without an argument: how many routes the FIB holds, by prefix length (a full
+table has ~900,000: they are not listed). With an address: the longest
+prefix that holds it; with a prefix: that route, or the longest one that
+holds all of it. Then its kind (forward, incomplete, connected, local,
+broadcast, blackhole, unreachable), the next hop and the interface.`,
+		"  softnet show routes\n  softnet show routes 198.18.0.1\n  softnet show routes 8.8.8.0/24 --json", cobra.MaximumNArgs(1),
+		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
+			if len(args) == 1 {
+				m, err := c.Route(ctx, args[0])
+				return m, func() {
+					if !m.Found {
+						fmt.Fprintf(w, "%s: no route\n", m.Query)
+						return
+					}
+					tw := table(w)
+					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED")
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static))
+					tw.Flush()
+				}, err
+			}
+			s, err := c.RouteSummary(ctx)
+			return s, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "LENGTH\tROUTES")
+				for _, l := range s.ByLength {
+					fmt.Fprintf(tw, "/%d\t%d\n", l.Length, l.Routes)
+				}
+				fmt.Fprintf(tw, "total\t%d\n", s.Total)
+				tw.Flush()
+				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
+			}, err
+		})
+	sub("neighbors", "The neighbour (ARP) table", "Every neighbour entry: interface, address, MAC, state and age.",
+		"  softnet show neighbors", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			ns, err := c.Neighbors(ctx)
+			return ns, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "INTERFACE\tADDRESS\tMAC\tSTATE\tAGE")
+				for _, n := range ns {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Interface, n.Address, orDash(n.MAC), n.State, time.Duration(n.AgeS*float64(time.Second)).Round(time.Second))
+				}
+				tw.Flush()
+			}, err
+		})
+	sub("runtime", "Per stage: calls, packets, packets per call, ns per packet; per worker: polls",
+		`Like VPP's show runtime: for each stage of the graph, the calls (batches),
+the packets, packets per call, and the time per packet measured on every
+16th poll; then each worker's polls, busy polls (receives that filled a
+whole batch: at the budget), batches (receives that got packets), livelocks
+(busy polls while the ring kept filling) and punts to the control plane.
+Counts are since the router started.`,
+		"  softnet show runtime", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			rt, err := c.Runtime(ctx)
+			return rt, func() {
+				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, "STAGE\tCALLS\tPACKETS\tPACKETS/CALL\tNS/PACKET\t")
+				for _, s := range rt.Stages {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.1f\t\n", s.Name, s.Calls, s.Packets, s.PacketsPerCall, s.NsPerPacket)
+				}
+				tw.Flush()
+				fmt.Fprintln(w)
+				tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, "WORKER\tPOLLS\tBUSY POLLS\tBATCHES\tLIVELOCKS\tPUNTS\tPUNT FULL\tSPREAD\t")
+				for _, x := range rt.Workers {
+					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.ID, x.Polls, x.BusyPolls, x.Batches, x.Livelocks, x.Punts, x.PuntFull, x.Spread)
+				}
+				tw.Flush()
+			}, err
+		})
+	var all bool
+	sub("errors", "Every drop reason with its count and description, and ICMP errors sent",
+		`Every drop reason of the graph (stage/reason), its count since the router
+started and what it means; then the ICMP errors the router sent. The table
+lists the reasons that counted (--all: every one); --json lists every one.`,
+		"  softnet show errors\n  softnet show errors --all", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			e, err := c.Errors(ctx)
+			return e, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "COUNT\tSTAGE/REASON\tDESCRIPTION")
+				for _, d := range e.Drops {
+					if d.Count > 0 || all {
+						fmt.Fprintf(tw, "%d\t%s/%s\t%s\n", d.Count, d.Stage, d.Reason, d.Description)
+					}
+				}
+				tw.Flush()
+				fmt.Fprintf(w, "total drops: %d\n", e.Total)
+				var icmp []string
+				for _, k := range e.ICMPErrors {
+					if k.Count > 0 {
+						icmp = append(icmp, fmt.Sprintf("%s %d", k.Kind, k.Count))
+					}
+				}
+				fmt.Fprintf(w, "icmp errors sent: %s; echo replies: %d\n", orNone(strings.Join(icmp, ", ")), e.ICMPEchoReplies)
+			}, err
+		})
+	for _, c := range cmd.Commands() {
+		if c.Name() == "errors" {
+			c.Flags().BoolVar(&all, "all", false, "list every drop reason, also those at zero")
+		}
+	}
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func routeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "route",
+		Short: "Add or delete a route in a running router",
+		Long: `route changes the running router's routes through its API; the change is
+published to the workers in one snapshot. It does not edit the config file:
+softnet reload puts the routes back to what the file says.`,
+		Example: `  softnet route add 198.51.100.0/24 via 10.0.2.2
+  softnet route add 203.0.113.0/24 blackhole
+  softnet route del 198.51.100.0/24`,
+	}
+	client := apiFlag(cmd)
+	cmd.AddCommand(&cobra.Command{
+		Use:     "add PREFIX via GATEWAY | add PREFIX blackhole",
+		Short:   "Add or replace the route to PREFIX",
+		Example: "  softnet route add 198.51.100.0/24 via 10.0.2.2\n  softnet route add 203.0.113.0/24 blackhole",
+		Args: func(_ *cobra.Command, args []string) error {
+			if (len(args) == 3 && args[1] == "via") || (len(args) == 2 && args[1] == "blackhole") {
+				return nil
+			}
+			return errors.New("usage: softnet route add PREFIX via GATEWAY, or softnet route add PREFIX blackhole")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := callCtx(cmd)
+			defer cancel()
+			req := api.RouteRequest{Prefix: args[0], Blackhole: args[1] == "blackhole"}
+			if len(args) == 3 {
+				req.Via = args[2]
+			}
+			if err := client().AddRoute(ctx, req); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "route %s added\n", args[0])
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:     "del PREFIX",
+		Short:   "Delete the route to PREFIX",
+		Example: "  softnet route del 198.51.100.0/24",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := callCtx(cmd)
+			defer cancel()
+			if err := client().DeleteRoute(ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "route %s deleted\n", args[0])
+			return nil
+		},
+	})
+	return cmd
+}
+
+func neighborCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "neighbor",
+		Aliases: []string{"neighbour"},
+		Short:   "Add or delete a static neighbour (ARP entry) in a running router",
+		Long: `neighbor changes the running router's neighbour table through its API. It
+does not edit the config file: softnet reload puts the static neighbours
+back to what the file says.`,
+		Example: `  softnet neighbor add 10.0.2.3 02:bb:00:00:00:03 dev wan0
+  softnet neighbor del 10.0.2.3 dev wan0`,
+	}
+	client := apiFlag(cmd)
+	cmd.AddCommand(&cobra.Command{
+		Use:     "add ADDRESS MAC dev INTERFACE",
+		Short:   "Add or replace a static neighbour",
+		Example: "  softnet neighbor add 10.0.2.3 02:bb:00:00:00:03 dev wan0",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 4 && args[2] == "dev" {
+				return nil
+			}
+			return errors.New("usage: softnet neighbor add ADDRESS MAC dev INTERFACE")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := callCtx(cmd)
+			defer cancel()
+			if err := client().AddNeighbor(ctx, api.NeighborRequest{Address: args[0], MAC: args[1], Interface: args[3]}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "neighbor %s on %s added\n", args[0], args[3])
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:     "del ADDRESS dev INTERFACE",
+		Short:   "Delete a neighbour",
+		Example: "  softnet neighbor del 10.0.2.3 dev wan0",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 3 && args[1] == "dev" {
+				return nil
+			}
+			return errors.New("usage: softnet neighbor del ADDRESS dev INTERFACE")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := callCtx(cmd)
+			defer cancel()
+			if err := client().DeleteNeighbor(ctx, args[2], args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "neighbor %s on %s deleted\n", args[0], args[2])
+			return nil
+		},
+	})
+	return cmd
+}
+
+func reloadCmd() *cobra.Command {
+	var file string
+	var client func() *api.Client
+	cmd := &cobra.Command{
+		Use:   "reload [-c FILE]",
+		Short: "Make a running router re-read its config and apply the difference",
+		Long: `reload asks the running router to read its config file again (or FILE),
+check it exactly as softnet check does, and apply only what changed: routes,
+route files, static neighbours, interface addresses, MTU, down, and the ICMP
+rate limit, all published to the workers in one snapshot. Routes that did
+not change keep forwarding throughout.
+
+A config with errors is rejected with the same file:line:col messages as
+softnet check, and the running config stays as it was. Changes that need a
+restart (interfaces added, removed or renamed, a backend, device, MAC or
+pcap setting, workers, the api section) are rejected and say so.`,
+		Example: "  softnet reload\n  softnet reload -c /etc/softnet/router.yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := callCtx(cmd)
+			defer cancel()
+			if file != "" {
+				// The router resolves paths from its own directory.
+				abs, err := filepath.Abs(file)
+				if err != nil {
+					return err
+				}
+				file = abs
+			}
+			res, err := client().Reload(ctx, file)
+			if err != nil {
+				var ae *api.APIError
+				if errors.As(err, &ae) && len(ae.Details) > 0 {
+					for _, d := range ae.Details {
+						fmt.Fprintln(cmd.ErrOrStderr(), d)
+					}
+					return fmt.Errorf("reload rejected: %s", ae.ErrorBody.Error)
+				}
+				return err
+			}
+			ch := res.Changes
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: reloaded (%s)\n", res.File, res.Summary)
+			fmt.Fprintf(cmd.OutOrStdout(), "routes: %d added, %d changed, %d removed; neighbors: %d added, %d removed; interfaces changed: %d; icmp changed: %s\n",
+				ch.RoutesAdded, ch.RoutesChanged, ch.RoutesRemoved, ch.NeighborsAdded, ch.NeighborsGone, ch.Interfaces, yesNo(ch.ICMP))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "", "the config file to apply (default: the one the router runs)")
+	client = apiFlag(cmd)
+	return cmd
+}

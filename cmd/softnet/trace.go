@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/dp"
+)
+
+func traceCmd() *cobra.Command {
+	var (
+		timeout time.Duration
+		client  func() *api.Client
+		asJSON  *bool
+	)
+	cmd := &cobra.Command{
+		Use:   "trace N",
+		Short: "Follow the next N packets through a running router's graph",
+		Long: `trace asks the running router (over its API socket, --api) to follow the
+next N packets its workers receive (1 to 10000) through the packet graph, as
+VPP's packet trace does, and prints each one: where it came in, its headers
+on the way in and out, every stage it took with what that stage decided, and
+its fate — sent on an interface, dropped (stage/reason and why), punted to
+the control plane (ARP), answered by the router, replaced by an ICMP error,
+or fragmented.
+
+It waits up to --timeout for the packets; if fewer arrive, it prints those
+and says so. Packets the control plane injects back after ARP resolution,
+and fragments the router makes, are not traced. One trace runs at a time.
+A trace costs the workers nothing until it is armed.`,
+		Example: "  softnet trace 5\n  softnet trace 100 --timeout 1m --json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.Atoi(args[0])
+			if err != nil || n < 1 || n > dp.MaxTrace {
+				return fmt.Errorf("trace %q: give the number of packets to follow, 1 to %d", args[0], dp.MaxTrace)
+			}
+			if timeout <= 0 {
+				return fmt.Errorf("--timeout %v: give a positive duration such as 10s", timeout)
+			}
+			if timeout > 5*time.Minute {
+				return fmt.Errorf("--timeout %v: at most 5m", timeout)
+			}
+			// The router ends the trace at the timeout: give the answer
+			// time to arrive after it.
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout+30*time.Second)
+			defer cancel()
+			res, err := client().Trace(ctx, n, timeout)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			if err := dp.WriteTrace(cmd.OutOrStdout(), res.Packets); err != nil {
+				return err
+			}
+			if !res.Complete {
+				return fmt.Errorf("%d of %d packets traced: %s", len(res.Packets), n, res.Error)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for the packets (at most 5m)")
+	client = apiFlag(cmd)
+	asJSON = jsonFlag(cmd)
+	return cmd
+}

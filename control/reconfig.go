@@ -1,0 +1,393 @@
+package control
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/neigh"
+	"github.com/softnet/softnet/pkt"
+)
+
+// DeleteNeighbor removes the neighbour entry (static or learned) of addr
+// on interface iface, with its host route; packets waiting for it are
+// dropped. Routes through it as a gateway stay and resolve it again.
+func (r *Router) DeleteNeighbor(iface int, a netip.Addr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deleteNeighbor(iface, a)
+}
+
+func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
+	if iface < 0 || iface >= len(r.ifaces) {
+		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
+	}
+	k := neigh.Key{Iface: iface, Addr: a}
+	if !r.neigh.Delete(k) {
+		return fmt.Errorf("neighbor %v on %s: no such neighbour (softnet show neighbors lists them)", a, r.ifaces[iface].Name)
+	}
+	r.removeNeighbor(k)
+	return nil
+}
+
+// Match is the result of a longest-prefix match in the control plane's
+// table (Lookup).
+type Match struct {
+	Prefix netip.Prefix
+	Kind   dp.AdjKind
+	Iface  int        // egress interface; -1 for none (no route, blackhole, local)
+	Via    netip.Addr // the neighbour the packet goes to, if any
+	Static bool       // a configured route, not one of the router's own
+}
+
+// Lookup returns the route a packet to a takes: the longest prefix that
+// holds a, and what its next hop is. ok is false when no route does.
+// It reads the control plane's table (up to 33 exact lookups), not a
+// worker's snapshot; both hold the same routes once published.
+func (r *Router) Lookup(a netip.Addr) (m Match, ok bool) {
+	return r.LookupPrefix(netip.PrefixFrom(a, 32))
+}
+
+// LookupPrefix returns the longest route that holds all of q: q itself if
+// it is a route, else the longest shorter prefix of it that is. ok is
+// false when none is.
+func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !q.IsValid() || !q.Addr().Is4() {
+		return m, false
+	}
+	a := q.Addr()
+	for bits := q.Bits(); bits >= 0; bits-- {
+		p := netip.PrefixFrom(a, bits).Masked()
+		nh, has := r.fib.Get(p)
+		if !has {
+			continue
+		}
+		adj := r.adj[nh]
+		m = Match{Prefix: p, Kind: adj.Kind, Iface: -1}
+		switch adj.Kind {
+		case dp.AdjForward, dp.AdjIncomplete, dp.AdjUnreachable:
+			m.Iface, m.Via = int(adj.Iface), addr(adj.Addr)
+		case dp.AdjGlean:
+			m.Iface = int(adj.Iface)
+			if q.Bits() == 32 {
+				m.Via = a // the destination itself is the next hop
+			}
+		case dp.AdjBroadcast:
+			m.Iface = int(adj.Iface)
+		}
+		_, m.Static = r.static.m[keyOf(p)]
+		return m, true
+	}
+	return m, false
+}
+
+// RouteCounts returns the number of routes of each prefix length.
+func (r *Router) RouteCounts() [33]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fib.Counts()
+}
+
+// ICMPLimit returns the ICMP error rate limit: errors per second per
+// worker, and the burst.
+func (r *Router) ICMPLimit() (rate, burst int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.o.ICMPRate, r.o.ICMPBurst
+}
+
+// AdminUp reports whether interface idx is administratively up.
+func (r *Router) AdminUp(idx int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return idx >= 0 && idx < len(r.admin) && r.admin[idx]
+}
+
+// IfaceState is the configurable state of an existing interface, as
+// Reconfigure sets it.
+type IfaceState struct {
+	MTU   int
+	Addrs []netip.Prefix
+	Down  bool // administratively down
+}
+
+// StaticNeighbor is one configured neighbour.
+type StaticNeighbor struct {
+	Iface int
+	Addr  netip.Addr
+	MAC   [6]byte
+}
+
+// Desired is the whole configurable state Reconfigure moves the router to.
+type Desired struct {
+	Ifaces    []IfaceState // one per interface, in index order
+	Routes    []netip.Prefix
+	Via       func(i int) netip.Addr // Routes[i]'s gateway; invalid: blackhole
+	Neighbors []StaticNeighbor       // every static neighbour wanted
+	ICMPRate  int
+	ICMPBurst int
+}
+
+// Changes counts what a Reconfigure changed.
+type Changes struct {
+	Interfaces     int  `json:"interfaces"` // interfaces whose MTU, addresses or admin state changed
+	RoutesAdded    int  `json:"routes_added"`
+	RoutesChanged  int  `json:"routes_changed"` // through another next hop
+	RoutesRemoved  int  `json:"routes_removed"`
+	NeighborsAdded int  `json:"neighbors_added"` // or changed MAC
+	NeighborsGone  int  `json:"neighbors_removed"`
+	ICMP           bool `json:"icmp"` // the ICMP rate limit changed
+}
+
+// Reconfigure moves the router to d and publishes the result as one
+// snapshot: a worker sees either the old state or the new one, never a
+// mix, and a route in both with the same next hop is in every snapshot.
+// Only the difference is applied (ReplaceRoutes for the routes). The
+// interface count must not change. On an error nothing is changed and
+// nothing published: the steps done are taken back.
+func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(d.Ifaces) != len(r.ifaces) {
+		return ch, fmt.Errorf("reconfigure: %d interfaces given, the router has %d: adding or removing interfaces needs a restart", len(d.Ifaces), len(r.ifaces))
+	}
+	// Check first, change nothing.
+	for i, s := range d.Ifaces {
+		if s.MTU < 68 || s.MTU > maxMTU {
+			return ch, fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", r.ifaces[i].Name, s.MTU, maxMTU)
+		}
+		for _, p := range s.Addrs {
+			if !p.Addr().Is4() {
+				return ch, fmt.Errorf("interface %s: address %v is not IPv4", r.ifaces[i].Name, p)
+			}
+		}
+	}
+	if d.ICMPRate <= 0 || d.ICMPBurst <= 0 {
+		return ch, fmt.Errorf("reconfigure: ICMP rate and burst must be positive")
+	}
+	// Every route's gateway must be on a subnet of the desired addresses:
+	// checked here, before setIface changes anything, because a failure
+	// after it could not give back a configured route that a new
+	// address's connected route replaced.
+	gws := make(map[netip.Addr]bool)
+	for i, p := range d.Routes {
+		if !p.IsValid() || !p.Addr().Is4() {
+			return ch, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
+		}
+		g := d.Via(i)
+		if !g.IsValid() || gws[g] {
+			continue
+		}
+		if !g.Is4() {
+			return ch, fmt.Errorf("routes[%d] %v: gateway %v is not IPv4", i, p, g)
+		}
+		if !onDesiredSubnet(d.Ifaces, g) {
+			return ch, fmt.Errorf("routes[%d] %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", i, p, g)
+		}
+		gws[g] = true
+	}
+
+	old := r.desiredNow()
+	dirty := r.dirty
+	// undo puts the interfaces and neighbours back as they were; the
+	// route replace takes its own steps back.
+	undo := func() {
+		for i, s := range old.Ifaces {
+			r.setIface(i, s)
+		}
+		r.setNeighbors(old.Neighbors)
+		r.o.ICMPRate, r.o.ICMPBurst = old.ICMPRate, old.ICMPBurst
+		r.dirty = dirty
+	}
+	for i, s := range d.Ifaces {
+		c, err := r.setIface(i, s)
+		if err != nil {
+			undo()
+			return Changes{}, err
+		}
+		if c {
+			ch.Interfaces++
+		}
+	}
+	ch.NeighborsAdded, ch.NeighborsGone, err = r.setNeighbors(d.Neighbors)
+	if err != nil {
+		undo()
+		return Changes{}, err
+	}
+	ch.RoutesAdded, ch.RoutesChanged, ch.RoutesRemoved, err = r.replaceRoutes(d.Routes, d.Via, false)
+	if err != nil {
+		undo()
+		return Changes{}, err
+	}
+	if r.o.ICMPRate != d.ICMPRate || r.o.ICMPBurst != d.ICMPBurst {
+		r.o.ICMPRate, r.o.ICMPBurst = d.ICMPRate, d.ICMPBurst
+		ch.ICMP = true
+		r.dirty = true
+	}
+	if r.dirty {
+		r.publish()
+	}
+	return ch, nil
+}
+
+// maxMTU is the largest IPv4 MTU an interface can have: a buffer holds
+// the frame with room for two VLAN tags.
+const maxMTU = pkt.MaxFrame - hdr.EthernetLen - 8
+
+// desiredNow is the router's current configurable state (routes are not
+// included: ReplaceRoutes undoes its own changes). Caller holds mu.
+func (r *Router) desiredNow() Desired {
+	d := Desired{ICMPRate: r.o.ICMPRate, ICMPBurst: r.o.ICMPBurst}
+	for i, ifc := range r.ifaces {
+		s := IfaceState{MTU: ifc.MTU, Down: !r.admin[i]}
+		for _, a := range ifc.Addrs {
+			s.Addrs = append(s.Addrs, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+		}
+		d.Ifaces = append(d.Ifaces, s)
+	}
+	for _, e := range r.neigh.All() {
+		if e.State == neigh.Static {
+			d.Neighbors = append(d.Neighbors, StaticNeighbor{Iface: e.Iface, Addr: e.Addr, MAC: e.MAC})
+		}
+	}
+	return d
+}
+
+// setIface moves interface i to s, reporting whether anything changed.
+// Caller holds mu.
+func (r *Router) setIface(i int, s IfaceState) (bool, error) {
+	ifc := &r.ifaces[i]
+	changed := false
+	if ifc.MTU != s.MTU {
+		ifc.MTU = s.MTU
+		for j := range r.adj {
+			if a := &r.adj[j]; int(a.Iface) == i && a.MTU != 0 {
+				a.MTU = uint16(s.MTU)
+			}
+		}
+		changed = true
+	}
+	if r.admin[i] == s.Down {
+		r.admin[i] = !s.Down
+		r.setUp(i)
+		changed = true
+	}
+	var cur []netip.Prefix
+	for _, a := range ifc.Addrs {
+		cur = append(cur, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+	}
+	if slices.Equal(cur, s.Addrs) {
+		if changed {
+			r.dirty = true
+		}
+		return changed, nil
+	}
+	// Withdraw the routes of the old addresses, then install the new
+	// ones'. A configured route to exactly one of these prefixes is put
+	// back by the route replace that follows in Reconfigure.
+	for _, p := range cur {
+		for _, q := range ownPrefixes(p) {
+			if nh, ok := r.fib.Get(q.p); ok && r.isOwnAdj(i, nh) {
+				_ = r.fib.Delete(q.p)
+				r.adjRefs[nh]--
+			}
+		}
+	}
+	ifc.Addrs = ifc.Addrs[:0:0]
+	for _, p := range s.Addrs {
+		ifc.Addrs = append(ifc.Addrs, dp.IfaceAddr{Addr: u32(p.Addr()), Len: uint8(p.Bits())})
+	}
+	ifc.Addr = 0
+	if len(ifc.Addrs) > 0 {
+		ifc.Addr = ifc.Addrs[0].Addr
+	}
+	for _, p := range s.Addrs {
+		for _, q := range ownPrefixes(p) {
+			a := r.local
+			switch q.kind {
+			case dp.AdjGlean:
+				a = r.glean[i]
+			case dp.AdjBroadcast:
+				a = r.bcast[i]
+			}
+			if err := r.setRoute(q.p, a); err != nil {
+				return false, fmt.Errorf("interface %s: %w", ifc.Name, err)
+			}
+		}
+	}
+	r.dirty = true
+	return true, nil
+}
+
+// isOwnAdj reports whether nh is the local adjacency or interface i's
+// glean or broadcast one.
+func (r *Router) isOwnAdj(i int, nh uint16) bool {
+	return nh == r.local || nh == r.glean[i] || nh == r.bcast[i]
+}
+
+type ownPrefix struct {
+	p    netip.Prefix
+	kind dp.AdjKind
+}
+
+// ownPrefixes are the routes AddInterface installs for address p: its /32
+// (local), its subnet (glean) and the subnet's network and broadcast
+// addresses (RFC 3021: a /31 has none).
+func ownPrefixes(p netip.Prefix) []ownPrefix {
+	out := []ownPrefix{{netip.PrefixFrom(p.Addr(), 32), dp.AdjLocal}}
+	if p.Bits() < 32 {
+		out = append(out, ownPrefix{p.Masked(), dp.AdjGlean})
+	}
+	if p.Bits() <= 30 {
+		n := u32(p.Masked().Addr())
+		out = append(out, ownPrefix{netip.PrefixFrom(addr(n), 32), dp.AdjBroadcast},
+			ownPrefix{netip.PrefixFrom(addr(n|^prefixMask(p.Bits())), 32), dp.AdjBroadcast})
+	}
+	return out
+}
+
+// setNeighbors makes the static neighbours exactly want: it removes the
+// static entries not listed and adds or updates the listed ones. Learned
+// entries stay. Caller holds mu.
+func (r *Router) setNeighbors(want []StaticNeighbor) (added, gone int, err error) {
+	keep := map[neigh.Key][6]byte{}
+	for _, n := range want {
+		keep[neigh.Key{Iface: n.Iface, Addr: n.Addr}] = n.MAC
+	}
+	for _, e := range r.neigh.All() {
+		if _, ok := keep[e.Key]; !ok && e.State == neigh.Static {
+			k := e.Key
+			r.neigh.Delete(k)
+			r.removeNeighbor(k)
+			gone++
+		}
+	}
+	for _, n := range want {
+		k := neigh.Key{Iface: n.Iface, Addr: n.Addr}
+		if e := r.neigh.Get(k); e != nil && e.State == neigh.Static && e.MAC == n.MAC {
+			continue
+		}
+		if err := r.addNeighbor(n.Iface, n.Addr, n.MAC); err != nil {
+			return added, gone, err
+		}
+		added++
+	}
+	return added, gone, nil
+}
+
+// onDesiredSubnet reports whether g is on the subnet (shorter than /32) of
+// one of the addresses in ifs, as ifaceFor decides for the current ones.
+func onDesiredSubnet(ifs []IfaceState, g netip.Addr) bool {
+	for _, s := range ifs {
+		for _, a := range s.Addrs {
+			if a.Bits() < 32 && a.Masked().Contains(g) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,220 @@
+package run
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp"
+)
+
+// ReloadResult says what a Reload changed.
+type ReloadResult struct {
+	File    string          `json:"file"`
+	Summary string          `json:"summary"` // the new config, as softnet check prints it
+	Changes control.Changes `json:"changes"`
+}
+
+// Reload re-reads the router's config file (or file, if not ""), checks
+// it exactly as softnet check does, and applies the difference to the
+// running router in one published snapshot: routes, route files,
+// neighbours, interface addresses, MTU, admin state and the ICMP rate.
+// A config with errors, or one that changes what only a restart can
+// (interfaces added, removed, renamed or reordered, a backend, device,
+// MAC or pcap setting, the workers, the api section), is rejected with
+// config.Errors pointing at its lines, and the running router is left as
+// it was. Reloads are serialised.
+func (r *Router) Reload(file string) (*ReloadResult, error) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	r.mu.Lock()
+	old := r.cfg
+	r.mu.Unlock()
+	if file == "" {
+		file = old.File
+	}
+	cfg, tables, err := config.Check(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := restartNeeded(old, cfg); err != nil {
+		return nil, err
+	}
+	d := control.Desired{ICMPRate: cfg.ICMP.Rate, ICMPBurst: cfg.ICMP.Burst}
+	mtus := make([]int, len(r.ifaces))
+	var errs config.Errors
+	for i, ifc := range r.ifaces {
+		ic := &cfg.Interfaces[cfg.Interface(ifc.cfg.Name)] // ports: config order may differ
+		// The device's MTU now, not at start-up: it may have changed
+		// since (the link watcher follows it).
+		dev := ifc.opened.mtu
+		if dev != 0 && ic.Device != "" {
+			if d, err := net.InterfaceByName(ic.Device); err == nil && d.MTU >= config.MinMTU {
+				dev = d.MTU
+			}
+		}
+		m, err := ifaceMTU(cfg, ic, dev, nil)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		mtus[i] = m
+		d.Ifaces = append(d.Ifaces, control.IfaceState{MTU: m, Addrs: slices.Clone(ic.Addresses), Down: ic.Down})
+	}
+	// The VLAN sub-interfaces and bridge routed interfaces follow the
+	// ports, in the router's order.
+	for _, ifc := range r.ctl.Interfaces()[len(r.ifaces):] {
+		ic := &cfg.Interfaces[cfg.Interface(ifc.Name)]
+		m := ic.MTU
+		if m == 0 && ifc.TagLen != 0 {
+			m = mtus[ifc.Parent] - int(ifc.TagLen) // the parent's new MTU
+		}
+		if m == 0 {
+			m = ifc.MTU
+		}
+		d.Ifaces = append(d.Ifaces, control.IfaceState{MTU: m, Addrs: slices.Clone(ic.Addresses), Down: ic.Down})
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var vias []netip.Addr
+	for _, rt := range cfg.Routes {
+		d.Routes = append(d.Routes, rt.Prefix)
+		vias = append(vias, rt.Via)
+	}
+	// Route files: one gateway each, looked up by index range.
+	type span struct {
+		end int
+		via netip.Addr
+	}
+	var spans []span
+	for i, rf := range cfg.RouteFiles {
+		d.Routes = append(d.Routes, tables[i].Prefixes...)
+		spans = append(spans, span{len(d.Routes), rf.Via})
+	}
+	nstatic := len(cfg.Routes)
+	d.Via = func(i int) netip.Addr {
+		if i < nstatic {
+			return vias[i]
+		}
+		for _, s := range spans {
+			if i < s.end {
+				return s.via
+			}
+		}
+		return netip.Addr{}
+	}
+	for _, nb := range cfg.Neighbors {
+		d.Neighbors = append(d.Neighbors, control.StaticNeighbor{Iface: r.ctl.InterfaceIndex(nb.Interface), Addr: nb.Address, MAC: nb.MAC})
+	}
+	ch, err := r.ctl.Reconfigure(d)
+	if err != nil {
+		return nil, config.Errors{{File: file, Msg: fmt.Sprintf("not applied, the running config stays: %v", err)}}
+	}
+	r.mu.Lock()
+	r.cfg = cfg
+	for i, ifc := range r.ifaces {
+		ifc.cfg = &cfg.Interfaces[cfg.Interface(ifc.cfg.Name)]
+		ifc.mtu = mtus[i]
+	}
+	r.routes = len(d.Routes)
+	r.mu.Unlock()
+	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch}, nil
+}
+
+// restartNeeded returns the differences between the running config and
+// cfg that a reload cannot apply, as errors at cfg's lines.
+func restartNeeded(old, cfg *config.Config) error {
+	var errs config.Errors
+	const how = "needs a restart of softnet run (reload applies routes, route files, neighbors, addresses, mtu, down and icmp)"
+	if old.Workers != cfg.Workers {
+		errs = append(errs, cfg.Errorf("workers", "changed from %d to %d: %s", old.Workers, cfg.Workers, how))
+	}
+	if old.API != cfg.API {
+		errs = append(errs, cfg.Errorf("api", "the api section changed: %s", how))
+	}
+	if len(old.Interfaces) != len(cfg.Interfaces) {
+		errs = append(errs, cfg.Errorf("interfaces", "%d interfaces, the running router has %d: adding or removing interfaces %s", len(cfg.Interfaces), len(old.Interfaces), how))
+		return errs
+	}
+	for i := range cfg.Interfaces {
+		o, n := &old.Interfaces[i], &cfg.Interfaces[i]
+		what := ""
+		switch {
+		case o.Name != n.Name:
+			what = fmt.Sprintf("interface %d is %s, was %s (interfaces cannot be renamed or reordered)", i, n.Name, o.Name)
+		case o.Backend != n.Backend:
+			what = fmt.Sprintf("interface %s: backend changed from %s to %s", n.Name, o.Backend, n.Backend)
+		case o.Device != n.Device:
+			what = fmt.Sprintf("interface %s: device changed from %q to %q", n.Name, o.Device, n.Device)
+		case o.MAC != n.MAC:
+			what = fmt.Sprintf("interface %s: mac changed", n.Name)
+		case absPath(old, o.RX) != absPath(cfg, n.RX) || absPath(old, o.TX) != absPath(cfg, n.TX) || o.Loop != n.Loop || o.Rate != n.Rate || o.Limit != n.Limit:
+			what = fmt.Sprintf("interface %s: a pcap setting (rx, tx, loop, rate, limit) changed", n.Name)
+		case o.Parent != n.Parent || o.VLAN != n.VLAN || o.OuterVLAN != n.OuterVLAN || o.TPID != n.TPID:
+			what = fmt.Sprintf("interface %s: a VLAN setting (parent, vlan, outer_vlan, tpid) changed", n.Name)
+		case o.Bridge != n.Bridge:
+			what = fmt.Sprintf("interface %s: bridge changed", n.Name)
+		}
+		if what != "" {
+			errs = append(errs, cfg.Errorf(n.Field, "%s: %s", what, how))
+		}
+	}
+	if !slices.EqualFunc(old.Bridges, cfg.Bridges, func(a, b config.Bridge) bool {
+		return a.Name == b.Name && slices.Equal(a.Members, b.Members) && a.MaxMACs == b.MaxMACs && a.Ageing == b.Ageing && a.FloodRate == b.FloodRate && a.FloodBurst == b.FloodBurst
+	}) {
+		errs = append(errs, cfg.Errorf("bridges", "the bridges changed: %s", how))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// absPath is path p of config c made absolute, so that the same file
+// named from two directories compares equal.
+func absPath(c *config.Config, p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(c.Path(p)); err == nil {
+		return a
+	}
+	return c.Path(p)
+}
+
+// ifaceMTU is the MTU interface ic gets: the config's, else the device's
+// (devMTU, 0 if the backend has none) capped to what a buffer holds, else
+// 1500. A config MTU above the device's is an error.
+func ifaceMTU(cfg *config.Config, ic *config.Interface, devMTU int, warn func(string, ...any)) (int, *config.Error) {
+	switch {
+	case ic.MTU != 0 && devMTU != 0 && ic.MTU > devMTU:
+		// The device would refuse (or the peer drop) frames that big,
+		// silently: no ICMP "fragmentation needed" would ever be sent.
+		return 0, cfg.Errorf(ic.Field+".mtu", "%d is above the MTU of device %s (%d): lower it, or raise the device's (ip link set %s mtu %d)", ic.MTU, ic.Device, devMTU, ic.Device, ic.MTU)
+	case ic.MTU != 0:
+		return ic.MTU, nil
+	case devMTU > config.MaxMTU:
+		if warn != nil {
+			warn("device MTU above what a buffer holds: using the maximum", "interface", ic.Name, "device_mtu", devMTU, "mtu", config.MaxMTU)
+		}
+		return config.MaxMTU, nil
+	case devMTU >= config.MinMTU:
+		return devMTU, nil
+	}
+	return 1500, nil
+}
+
+// WorkerCounters returns each worker's published counters, in worker
+// order.
+func (r *Router) WorkerCounters() []dp.Counters {
+	out := make([]dp.Counters, len(r.workers))
+	for i, w := range r.workers {
+		out[i] = w.Counters()
+	}
+	return out
+}
