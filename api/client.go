@@ -115,6 +115,20 @@ func (c *Client) Interfaces(ctx context.Context) (out []Interface, err error) {
 	return out, c.get(ctx, "/v1/interfaces", &out)
 }
 
+// VLANs is GET /v1/vlans.
+func (c *Client) VLANs(ctx context.Context) (out []VLAN, err error) {
+	return out, c.get(ctx, "/v1/vlans", &out)
+}
+
+// Bridges is GET /v1/bridges, or with a name GET /v1/bridges?name=NAME.
+func (c *Client) Bridges(ctx context.Context, name string) (out []Bridge, err error) {
+	q := "/v1/bridges"
+	if name != "" {
+		q += "?name=" + url.QueryEscape(name)
+	}
+	return out, c.get(ctx, q, &out)
+}
+
 // RouteSummary is GET /v1/routes.
 func (c *Client) RouteSummary(ctx context.Context) (out RouteSummary, err error) {
 	return out, c.get(ctx, "/v1/routes", &out)

@@ -142,6 +142,51 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
 			}, err
 		})
+	sub("vlans", "VLAN sub-interfaces: parent, tags, MTU, state, addresses, packets, bytes",
+		`For each VLAN sub-interface: its parent port, its 802.1Q VLAN (and for QinQ
+the outer VLAN and TPID), MTU, state, addresses, and packets and bytes
+received and sent on it (counted by the workers; a port's own counters in
+show interfaces do not include its VLANs').`,
+		"  softnet show vlans\n  softnet show vlans --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			vs, err := c.VLANs(ctx)
+			return vs, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "NAME\tPARENT\tVLAN\tOUTER\tTPID\tSTATE\tMTU\tADDRESSES\tRX PACKETS\tRX BYTES\tTX PACKETS\tTX BYTES")
+				for _, v := range vs {
+					outer := "-"
+					if v.OuterVLAN != 0 {
+						outer = fmt.Sprint(v.OuterVLAN)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\n", v.Name, v.Parent, v.VLAN, outer, orDash(v.TPID), v.State, v.MTU,
+						orDash(strings.Join(v.Addresses, ",")), v.RxPackets, v.RxBytes, v.TxPackets, v.TxBytes)
+				}
+				tw.Flush()
+			}, err
+		})
+	sub("bridge [NAME]", "Bridges: members, routed interface and the learned MACs",
+		`For each bridge (or the one named): its members, its routed interface (BVI)
+and the MAC table: each learned MAC, the member it was learned on and the
+worker that learned it (each worker keeps its own table).`,
+		"  softnet show bridge\n  softnet show bridge br0 --json", cobra.MaximumNArgs(1),
+		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			bs, err := c.Bridges(ctx, name)
+			return bs, func() {
+				for _, b := range bs {
+					fmt.Fprintf(w, "bridge %s: members %s, routed interface %s, %d MACs\n", b.Name, strings.Join(b.Members, ","), orDash(b.BVI), len(b.MACs))
+					tw := table(w)
+					fmt.Fprintln(tw, "MAC\tMEMBER\tWORKER")
+					for _, m := range b.MACs {
+						fmt.Fprintf(tw, "%s\t%s\t%d\n", m.MAC, m.Member, m.Worker)
+					}
+					tw.Flush()
+				}
+			}, err
+		})
 	sub("neighbors", "The neighbour (ARP) table", "Every neighbour entry: interface, address, MAC, state and age.",
 		"  softnet show neighbors", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
