@@ -62,6 +62,7 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 		return fail("the BVI %s is not a VLAN: remove parent and vlan", c.BVI.Name)
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	bi := len(r.bridges)
 	var members []uint16
 	for _, name := range c.Members {
@@ -78,30 +79,20 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 			err = fmt.Errorf("bridge %s: %s is listed twice", c.Name, name)
 		}
 		if err != nil {
-			r.mu.Unlock()
 			return 0, err
 		}
 		members = append(members, uint16(i))
 	}
 	if slices.ContainsFunc(r.bridges, func(b dp.Bridge) bool { return b.Name == c.Name }) {
-		r.mu.Unlock()
 		return fail("the name is taken")
 	}
-	r.mu.Unlock()
+	// The BVI last: everything else is checked, so a failure here leaves
+	// nothing half-applied.
 	bvi := -1
 	if c.BVI.Name != "" {
 		var err error
-		// AddInterface takes the lock itself; the members cannot change
-		// meanwhile in a way that matters (they are re-checked below).
-		if bvi, err = r.AddInterface(c.BVI); err != nil {
+		if bvi, err = r.addInterface(c.BVI); err != nil {
 			return fail("BVI: %v", err)
-		}
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range members {
-		if r.ifaces[m].Bridge != 0 {
-			return fail("%s joined another bridge meanwhile", r.ifaces[m].Name)
 		}
 	}
 	r.bridges = append(r.bridges, dp.Bridge{Name: c.Name, Members: members, BVI: bvi, MaxMACs: c.MaxMACs,

@@ -185,6 +185,11 @@ func (r *Router) allocAdj(a dp.Adj) (uint16, error) {
 func (r *Router) AddInterface(c IfaceConfig) (int, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.addInterface(c)
+}
+
+// addInterface is AddInterface. Caller holds mu.
+func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	var vlan dp.Iface
 	if c.Parent != "" || c.VLAN != 0 || c.OuterVLAN != 0 || c.TPID != 0 {
 		var err error
