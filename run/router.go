@@ -451,7 +451,8 @@ type IfaceStatus struct {
 	Done                                   bool           // pcap: the replay is over
 }
 
-// Status returns every interface's state, in config order.
+// Status returns every interface's state: the ports in config order, then the
+// VLAN sub-interfaces and bridge routed interfaces in the router's order.
 func (r *Router) Status() []IfaceStatus {
 	c := r.Counters()
 	cp := r.ctl.Interfaces()
@@ -478,6 +479,25 @@ func (r *Router) Status() []IfaceStatus {
 		if ifc.done != nil {
 			out[i].Done = ifc.done()
 		}
+	}
+	// Then the VLAN sub-interfaces (backend "vlan") and the bridges'
+	// routed interfaces ("bvi"), in the router's order: no port of their
+	// own, their packets counted on them alone.
+	for i := len(r.ifaces); i < len(cp); i++ {
+		ifc := &cp[i]
+		b := config.Backend("vlan")
+		if ifc.TagLen == 0 {
+			b = "bvi"
+		}
+		st := IfaceStatus{Name: ifc.Name, Backend: b, MAC: ifc.MAC, MTU: ifc.MTU, PortStats: PortStats{Up: ifc.Up},
+			AdminUp: r.ctl.AdminUp(i)}
+		if i < len(c.RxPackets) {
+			st.RxPackets, st.RxBytes, st.TxPackets, st.TxBytes = c.RxPackets[i], c.RxBytes[i], c.TxPackets[i], c.TxBytes[i]
+		}
+		for _, a := range ifc.Addrs {
+			st.Addresses = append(st.Addresses, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a.Addr >> 24), byte(a.Addr >> 16), byte(a.Addr >> 8), byte(a.Addr)}), int(a.Len)))
+		}
+		out = append(out, st)
 	}
 	return out
 }

@@ -80,8 +80,9 @@ func TestVLANRun(t *testing.T) {
 	if strings.Join(vs, ",") != "lan0.100,wan0.qinq" {
 		t.Errorf("VLANs %v", vs)
 	}
-	if st := r.Status(); len(st) != 2 || st[0].Name != "lan0" || st[1].Name != "wan0" || st[0].RxPackets != 0 {
-		t.Errorf("port status %+v", st)
+	if st := r.Status(); len(st) != 4 || st[0].Name != "lan0" || st[1].Name != "wan0" || st[0].RxPackets != 0 ||
+		st[2].Name != "lan0.100" || st[2].Backend != "vlan" || st[2].RxPackets != 5 || st[3].Name != "wan0.qinq" || st[3].TxPackets != 5 || !st[3].Up || !st[3].AdminUp {
+		t.Errorf("status %+v", st)
 	}
 }
 

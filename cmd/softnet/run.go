@@ -153,7 +153,10 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 	var prevPuntFull uint64
 	prev := r.Status()
 	for i, st := range prev {
-		ic := cfg.Interfaces[cfg.Interface(st.Name)] // Status lists the ports only
+		if st.Backend == "vlan" || st.Backend == "bvi" {
+			continue // logged below, with their tags
+		}
+		ic := cfg.Interfaces[cfg.Interface(st.Name)]
 		attrs := []any{"name", st.Name, "backend", st.Backend}
 		if st.Device != "" {
 			attrs = append(attrs, "device", st.Device)
