@@ -53,7 +53,7 @@ type Worker struct {
 	// swaps two pointers instead of copying 256 (see pass).
 	frames [NumStages]*pkt.Batch
 	store  [NumStages]pkt.Batch
-	tx     []pkt.Batch // per interface
+	tx     []pkt.Batch // per port
 	rxIf   uint16      // interface of the batch in ethernet-input
 	up     []bool      // per interface: up in upOf (see syncUp)
 	portOf []uint16    // per interface: the port it transmits on, in upOf
