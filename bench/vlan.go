@@ -166,14 +166,14 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 // that compares, one worker per scenario polled in turn on one locked
 // thread, one poll (up to 256 packets) each, every poll timed, for
 // o.Duration; a burst of load from elsewhere then lands on both alike. It
-// holds each scenario's Mpps over its own polling time (from its pair),
-// and InterleavedRatios the pairs' ratios.
+// holds, per pair ("a/b"), each scenario's Mpps over its own polling
+// time, and InterleavedRatios the pairs' ratios.
 type Multi struct {
-	Runs              []*Result            `json:"runs"`
-	Mpps              map[string][]float64 `json:"mpps"`
-	Ratios            map[string]float64   `json:"ratios"`
-	Interleaved       map[string]float64   `json:"interleaved_mpps"`
-	InterleavedRatios map[string]float64   `json:"interleaved_ratios"`
+	Runs              []*Result                     `json:"runs"`
+	Mpps              map[string][]float64          `json:"mpps"`
+	Ratios            map[string]float64            `json:"ratios"`
+	Interleaved       map[string]map[string]float64 `json:"interleaved_mpps"` // pair -> scenario -> Mpps
+	InterleavedRatios map[string]float64            `json:"interleaved_ratios"`
 }
 
 // RunScenarios measures scenarios as Multi describes, each round for
@@ -243,7 +243,7 @@ func RunScenarios(scenarios []string, rounds int, o Options) (*Multi, error) {
 	}
 	// Interleave the pairs that compare, each pair alone (the other
 	// scenarios' tables would only evict both from the caches).
-	m.Interleaved, m.InterleavedRatios = map[string]float64{}, map[string]float64{}
+	m.Interleaved, m.InterleavedRatios = map[string]map[string]float64{}, map[string]float64{}
 	for _, s := range scenarios {
 		base, ok := ratioBase[s]
 		j := slices.Index(scenarios, base)
@@ -252,7 +252,7 @@ func RunScenarios(scenarios []string, rounds int, o Options) (*Multi, error) {
 		}
 		i := slices.Index(scenarios, s)
 		r := interleave([]string{s, base}, []*Forward{setups[i], setups[j]}, o.Duration)
-		m.Interleaved[s], m.Interleaved[base] = r[s], r[base]
+		m.Interleaved[s+"/"+base] = r
 		if r[s] > 0 && r[base] > 0 {
 			m.InterleavedRatios[s+"/"+base] = r[s] / r[base]
 		}

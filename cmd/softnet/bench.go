@@ -93,7 +93,7 @@ those rates and ratios too (interleaved), e.g.
   {"runs": [...], "mpps": {"ip4-forward": [...], ...},
    "ratios": {"ip4-forward-vlan/ip4-forward": 0.97,
    "vlan-4094/vlan-1": 0.98, "bridge/ip4-forward": 1.2}, "interleaved_mpps": {...},
-   "interleaved_ratios": {...}}
+   "interleaved_ratios": {...}}   (interleaved_mpps: pair -> scenario -> Mpps)
 
 --scenario veth-overload is overload on real interfaces: host A ─ softnet ─
 host B in network namespaces (as the veth scenario), softnet held to a quarter
