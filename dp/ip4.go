@@ -268,8 +268,8 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 
 // writeL2 writes adj's Ethernet header at start (just in front of the
 // l3len-byte IPv4 packet: start is L3 minus 14 minus adj.TagLen), makes it
-// the frame and sets the egress interface. Small enough to inline into
-// rewriteFast's call-free loop.
+// the frame and sets the egress interface. rewriteFast has its own copy
+// (it does not inline: see there); keep the two the same.
 //
 // Tagged or not, it is the same three fixed-size stores, so a VLAN costs
 // no branch: the 8 tag bytes (right-aligned in adj.Tags) end just before
@@ -303,7 +303,25 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			return i, k
 		}
 		hdr.IPv4(b.L3Head()[:]).DecTTL()
-		writeL2(b, adj, start, l3len)
+		// writeL2, by hand: it is too big for the compiler to inline, and
+		// a call per packet costs this loop a fifth of its speed. The
+		// untagged case, the common one, is the old 14-byte store; the
+		// branch goes the same way for a whole run of one adjacency.
+		if adj.TagLen == 0 {
+			eth := b.EthAt(start)
+			*(*[12]byte)(eth[:12]) = adj.Rewrite
+			eth[12], eth[13] = 0x08, 0x00
+			b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
+		} else {
+			raw := b.Raw()
+			l3 := int(b.Off) + int(b.L3)
+			*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
+			*(*[12]byte)(raw[start : start+12]) = adj.Rewrite
+			raw[l3-2], raw[l3-1] = 0x08, 0x00
+			l2 := hdr.EthernetLen + int(adj.TagLen)
+			b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
+		}
+		b.OutPort = adj.Iface
 		in.B[k] = b
 		k++
 	}
