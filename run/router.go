@@ -34,6 +34,12 @@ type Options struct {
 	// Pin pins worker i to the i-th CPU the process may use (wrapping
 	// around), so each worker keeps a core and its caches.
 	Pin bool
+	// SoftwareRSS spreads the packets of ports with fewer queues than
+	// workers over all workers by flow (dp.Spread). Off by default: the
+	// hand-off costs cache-line transfers between cores that a cheap
+	// pipeline does not win back (bench --scenario rss: 2 workers spread
+	// from one queue forward less than one worker alone on a 2-vCPU VM).
+	SoftwareRSS bool
 }
 
 // Router is a running router: its control plane, ports and workers.
@@ -185,14 +191,14 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	r.ctl.Publish()
 
 	// Queue q of a port goes to worker q mod workers: one queue per worker
-	// for multi-queue ports. A port with fewer queues than workers (pcap,
-	// mem, a single-queue device) is spread in software: the worker that
-	// polls a queue hands each flow's packets to the worker that owns the
-	// flow (dp.Spread), as a NIC's RSS would.
+	// for multi-queue ports. With Options.SoftwareRSS, a port with fewer
+	// queues than workers (pcap, mem) is spread in software: the worker
+	// that polls a queue hands each flow's packets to the worker that owns
+	// the flow (dp.Spread), as a NIC's RSS would.
 	rxq := make([][]dp.RxQueue, workers)
 	for j, ifc := range r.ifaces {
 		for q := 0; q < ifc.queues; q++ {
-			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: ifc.queues < workers})
+			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers})
 		}
 	}
 	cpus := dp.AllowedCPUs()

@@ -161,7 +161,7 @@ func TestMemTwoWorkers(t *testing.T) {
 	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(twoPort, 2, "mem", "mem"))
 	n0 := runtime.NumGoroutine()
 	// Pinned: worker i on the i-th allowed CPU (wrapping round).
-	r, err := Start(cfg, Options{Pin: true})
+	r, err := Start(cfg, Options{Pin: true, SoftwareRSS: true})
 	if err != nil {
 		t.Fatal(err)
 	}

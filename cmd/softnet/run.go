@@ -36,6 +36,7 @@ func runCmd() *cobra.Command {
 		file      string
 		duration  time.Duration
 		pin       bool
+		swRSS     bool
 		so        serveOpts
 		logLevel  string
 		logFormat string
@@ -73,13 +74,14 @@ would and exits 1. Formats and examples: examples/*.yaml.`,
 			}
 			so.socketSet = cmd.Flags().Changed("api")
 			so.metricsSet = cmd.Flags().Changed("metrics")
-			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin}, so)
+			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, SoftwareRSS: swRSS}, so)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "the config file (YAML)")
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
 	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
+	f.BoolVar(&swRSS, "software-rss", false, "spread single-queue ports (pcap, mem) over all workers by flow (symmetric Toeplitz hash, lock-free hand-off); off: such a port is polled by worker 0 alone")
 	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")
 	f.StringVar(&so.metrics, "metrics", "", "also serve Prometheus /metrics on this TCP address, e.g. 127.0.0.1:9977 (default: the config's api.metrics)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
