@@ -692,3 +692,52 @@ feed:
 		t.Errorf("n=0: %v", err)
 	}
 }
+
+// TestVLANAddDelete creates a VLAN sub-interface through the API while the
+// router runs, gets a tagged ARP request on it answered with a tagged
+// reply, deletes it, and then sees the same request dropped as an unknown
+// VLAN.
+func TestVLANAddDelete(t *testing.T) {
+	r, _, c, _ := start(t, configText("", "", 1000))
+	ctx := context.Background()
+	lan := r.Port("lan0").(*mem.Queue)
+	if err := c.AddVLAN(ctx, api.VLANRequest{Name: "v100", Parent: "lan0", VLAN: 100, Addresses: []string{"10.0.100.1/24"}}); err != nil {
+		t.Fatal(err)
+	}
+	var ae *api.APIError
+	if err := c.AddVLAN(ctx, api.VLANRequest{Name: "v100b", Parent: "lan0", VLAN: 100}); !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
+		t.Errorf("a second sub-interface on VLAN 100: %v", err)
+	}
+	if err := c.AddVLAN(ctx, api.VLANRequest{Name: "bad", Parent: "lan0", VLAN: 101, Addresses: []string{"10.0.300.1/24"}}); !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		t.Errorf("a bad address: %v", err)
+	}
+	// A tagged ARP request for 10.0.100.1 from 10.0.100.2.
+	arp := dptest.ARPFrame(1, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, hostA, netip.MustParseAddr("10.0.100.2"), [6]byte{}, netip.MustParseAddr("10.0.100.1"))
+	tagged := append(append(append([]byte{}, arp[:12]...), 0x81, 0x00, 0x00, 100), arp[12:]...)
+	lan.Push(tagged)
+	var out [][]byte
+	waitFor(t, "the tagged ARP reply", func() bool { out = append(out, lan.Take()...); return len(out) > 0 })
+	f := out[0]
+	if len(f) < 18 || f[12] != 0x81 || f[13] != 0x00 || int(f[14]&0x0f)<<8|int(f[15]) != 100 || f[16] != 0x08 || f[17] != 0x06 {
+		t.Fatalf("reply %x: want an ARP reply tagged VLAN 100", f)
+	}
+	vs, err := c.VLANs(ctx)
+	if err != nil || len(vs) != 1 || vs[0].Name != "v100" || vs[0].VLAN != 100 || len(vs[0].Addresses) != 1 {
+		t.Fatalf("vlans: %+v, %v", vs, err)
+	}
+	if err := c.DeleteVLAN(ctx, "v100"); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := c.VLANs(ctx); len(vs) != 0 {
+		t.Errorf("vlans after delete: %+v", vs)
+	}
+	if err := c.DeleteVLAN(ctx, "v100"); !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
+		t.Errorf("deleting twice: %v", err)
+	}
+	before := r.Counters().Drops[dp.VLANUnknown]
+	lan.Push(tagged)
+	waitFor(t, "the request dropped as vlan-unknown", func() bool { return r.Counters().Drops[dp.VLANUnknown] == before+1 })
+	if out := lan.Take(); len(out) != 0 {
+		t.Errorf("answered on a deleted VLAN: %x", out)
+	}
+}

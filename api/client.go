@@ -120,6 +120,16 @@ func (c *Client) VLANs(ctx context.Context) (out []VLAN, err error) {
 	return out, c.get(ctx, "/v1/vlans", &out)
 }
 
+// AddVLAN is POST /v1/vlans.
+func (c *Client) AddVLAN(ctx context.Context, v VLANRequest) error {
+	return c.Do(ctx, "POST", "/v1/vlans", v, nil)
+}
+
+// DeleteVLAN is DELETE /v1/vlans?name=NAME.
+func (c *Client) DeleteVLAN(ctx context.Context, name string) error {
+	return c.Do(ctx, "DELETE", "/v1/vlans?name="+url.QueryEscape(name), nil, nil)
+}
+
 // Bridges is GET /v1/bridges, or with a name GET /v1/bridges?name=NAME.
 func (c *Client) Bridges(ctx context.Context, name string) (out []Bridge, err error) {
 	q := "/v1/bridges"

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 )
 
@@ -92,4 +94,69 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// VLANRequest is the body of POST /v1/vlans: a VLAN sub-interface to
+// create at run time.
+type VLANRequest struct {
+	Name      string   `json:"name"`
+	Parent    string   `json:"parent"`
+	VLAN      int      `json:"vlan"`
+	OuterVLAN int      `json:"outer_vlan,omitempty"` // QinQ
+	TPID      string   `json:"tpid,omitempty"`       // QinQ outer TPID: 0x88a8 (default), 0x8100, 0x9100
+	MTU       int      `json:"mtu,omitempty"`        // default: the parent's less the tag bytes
+	Addresses []string `json:"addresses,omitempty"`
+	Down      bool     `json:"down,omitempty"`
+}
+
+// vlanAdd is POST /v1/vlans: it creates a VLAN sub-interface (one
+// published snapshot, nothing half-applied).
+func (s *Server) vlanAdd(w http.ResponseWriter, r *http.Request) {
+	var req VLANRequest
+	if err := decode(r, &req); err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
+	}
+	if req.Name == "" || req.Parent == "" {
+		Error(w, http.StatusBadRequest, fmt.Errorf("vlan: give a name and a parent interface"))
+		return
+	}
+	c := control.IfaceConfig{Name: req.Name, Parent: req.Parent, VLAN: req.VLAN, OuterVLAN: req.OuterVLAN, MTU: req.MTU, Down: req.Down}
+	if req.TPID != "" {
+		v, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(req.TPID), "0x"), 16, 16)
+		if err != nil {
+			Error(w, http.StatusBadRequest, fmt.Errorf("vlan %s: tpid %q: write it in hex, e.g. 0x88a8", req.Name, req.TPID))
+			return
+		}
+		c.TPID = uint16(v)
+	}
+	for _, a := range req.Addresses {
+		p, err := netip.ParsePrefix(a)
+		if err != nil || !p.Addr().Is4() {
+			Error(w, http.StatusBadRequest, fmt.Errorf("vlan %s: address %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 192.0.2.1/24)", req.Name, a))
+			return
+		}
+		c.Addrs = append(c.Addrs, p)
+	}
+	ctl := s.src.Control()
+	if _, err := ctl.AddInterface(c); err != nil {
+		Error(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	ctl.Publish()
+	JSON(w, http.StatusOK, req)
+}
+
+// vlanDel is DELETE /v1/vlans?name=NAME.
+func (s *Server) vlanDel(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		Error(w, http.StatusBadRequest, fmt.Errorf("vlan: give the sub-interface to delete: DELETE /v1/vlans?name=NAME"))
+		return
+	}
+	if err := s.src.Control().DeleteVLAN(name); err != nil {
+		Error(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	JSON(w, http.StatusOK, map[string]string{"deleted": name})
 }

@@ -87,8 +87,10 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("GET /v1/errors", s.errors)
 	s.Handle("POST /v1/reload", s.reload)
 	s.Handle("GET /v1/trace", s.trace)
-	s.Handle("GET /v1/vlans", s.vlans)     // l2.go
-	s.Handle("GET /v1/bridges", s.bridges) // l2.go
+	s.Handle("GET /v1/vlans", s.vlans)      // l2.go
+	s.Handle("POST /v1/vlans", s.vlanAdd)   // l2.go
+	s.Handle("DELETE /v1/vlans", s.vlanDel) // l2.go
+	s.Handle("GET /v1/bridges", s.bridges)  // l2.go
 	s.mux.Handle("GET /metrics", s.MetricsHandler())
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: see docs/api.md", r.Method, r.URL.Path))

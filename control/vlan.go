@@ -54,7 +54,7 @@ func (r *Router) checkVLAN(c *IfaceConfig) (dp.Iface, error) {
 	}
 	for i := range r.ifaces {
 		o := &r.ifaces[i]
-		if o.TagLen == 0 || int(o.Parent) != p {
+		if o.TagLen == 0 || int(o.Parent) != p || o.Deleted {
 			continue
 		}
 		switch {
@@ -95,7 +95,8 @@ func (r *Router) InterfaceIndex(name string) int {
 	return r.index(name)
 }
 
-// setVLANEntry writes sub-interface idx's entry (its index, with
+// setVLANEntry writes sub-interface idx's entry (or, for a deleted one,
+// clears it) (its index, with
 // dp.VLANDown while it is down) into its parent's VLAN table. Published
 // tables are immutable, so it copies the table (8 KiB), and for QinQ the
 // outer-tag index (32 KiB) and the one inner table it changes; the others
@@ -108,6 +109,9 @@ func (r *Router) setVLANEntry(idx int) {
 	}
 	if ifc.Bridge != 0 {
 		e |= dp.VLANBridged
+	}
+	if ifc.Deleted {
+		e = 0
 	}
 	p := int(ifc.Parent)
 	for len(r.vlans) <= p {
@@ -157,7 +161,7 @@ func (r *Router) VLANs() []VLANInfo {
 	var out []VLANInfo
 	for i := range r.ifaces {
 		ifc := &r.ifaces[i]
-		if ifc.TagLen == 0 {
+		if ifc.TagLen == 0 || ifc.Deleted {
 			continue
 		}
 		v := VLANInfo{Index: i, Name: ifc.Name, Parent: r.ifaces[ifc.Parent].Name, VLAN: int(ifc.VLAN),
@@ -177,4 +181,56 @@ func (r *Router) VLANs() []VLANInfo {
 		}
 	}
 	return out
+}
+
+// DeleteVLAN deletes the VLAN sub-interface name at run time, in one
+// published snapshot: its VLAN table entry goes (its tags then count as
+// ethernet-input/vlan-unknown), and with it its addresses, their connected
+// and local routes, and its neighbours. It is refused, changing nothing,
+// if name is not a VLAN sub-interface, is a bridge member, or carries
+// routes other than its own (a configured route through one of its
+// neighbours: delete the route first). The index stays taken, so the
+// interface's counters are never confused with a later one's; the name
+// and the tags are free again.
+func (r *Router) DeleteVLAN(name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.index(name)
+	if i < 0 {
+		return fmt.Errorf("vlan %s: no such interface (softnet show vlans lists them)", name)
+	}
+	ifc := &r.ifaces[i]
+	switch {
+	case ifc.TagLen == 0:
+		return fmt.Errorf("vlan %s: not a VLAN sub-interface: a port's own interface cannot be deleted at run time", name)
+	case ifc.Bridge != 0:
+		return fmt.Errorf("vlan %s: a member of bridge %s: bridges change with a restart", name, r.bridges[ifc.Bridge-1].Name)
+	}
+	for k, a := range r.nbrAdj {
+		if k.Iface != i {
+			continue
+		}
+		own := 0
+		if r.host[k] {
+			own = 1
+		}
+		if r.adjRefs[a] > own {
+			return fmt.Errorf("vlan %s: %d route(s) go through its neighbour %v: delete them first (softnet route del PREFIX)", name, r.adjRefs[a]-own, k.Addr)
+		}
+	}
+	for _, e := range r.neigh.All() {
+		if e.Key.Iface == i {
+			r.neigh.Delete(e.Key)
+			r.removeNeighbor(e.Key)
+		}
+	}
+	if _, err := r.setIface(i, IfaceState{MTU: ifc.MTU, Down: true}); err != nil {
+		return fmt.Errorf("vlan %s: %w", name, err)
+	}
+	ifc = &r.ifaces[i]
+	ifc.Deleted, ifc.Name, ifc.Addr = true, "", 0
+	r.setVLANEntry(i)
+	r.dirty = true
+	r.publish()
+	return nil
 }

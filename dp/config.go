@@ -75,6 +75,11 @@ type Iface struct {
 	// Bridge is 1 + the index in Config.Bridges of the bridge this
 	// interface is a member or the BVI of; 0 for none.
 	Bridge uint16
+
+	// Deleted marks a VLAN sub-interface deleted at run time: its index
+	// stays taken (counters are per index), it is down, has no name, no
+	// address and no VLAN table entry, so nothing reaches it.
+	Deleted bool
 }
 
 // PortOf returns the index of the port interface i transmits on: i itself,

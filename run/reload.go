@@ -67,8 +67,22 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	}
 	// The VLAN sub-interfaces and bridge routed interfaces follow the
 	// ports, in the router's order.
-	for _, ifc := range r.ctl.Interfaces()[len(r.ifaces):] {
-		ic := &cfg.Interfaces[cfg.Interface(ifc.Name)]
+	for j, ifc := range r.ctl.Interfaces()[len(r.ifaces):] {
+		ci := -1
+		if !ifc.Deleted {
+			ci = cfg.Interface(ifc.Name)
+		}
+		if ci < 0 {
+			// Added or deleted at run time (softnet vlan): not the
+			// config's to change, kept as it is.
+			st := control.IfaceState{MTU: ifc.MTU, Down: !r.ctl.AdminUp(len(r.ifaces) + j)}
+			for _, a := range ifc.Addrs {
+				st.Addrs = append(st.Addrs, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a.Addr >> 24), byte(a.Addr >> 16), byte(a.Addr >> 8), byte(a.Addr)}), int(a.Len)))
+			}
+			d.Ifaces = append(d.Ifaces, st)
+			continue
+		}
+		ic := &cfg.Interfaces[ci]
 		m := ic.MTU
 		if m == 0 && ifc.TagLen != 0 {
 			m = mtus[ifc.Parent] - int(ifc.TagLen) // the parent's new MTU

@@ -491,6 +491,9 @@ func (r *Router) Status() []IfaceStatus {
 	// own, their packets counted on them alone.
 	for i := len(r.ifaces); i < len(cp); i++ {
 		ifc := &cp[i]
+		if ifc.Deleted {
+			continue // a VLAN deleted at run time
+		}
 		b := config.Backend("vlan")
 		if ifc.TagLen == 0 {
 			b = "bvi"

@@ -33,5 +33,6 @@ func newRoot() *cobra.Command {
 	root.AddCommand(neighborCmd())
 	root.AddCommand(reloadCmd())
 	root.AddCommand(traceCmd())
+	root.AddCommand(vlanCmd())
 	return root
 }

@@ -126,6 +126,34 @@ func TestCLI(t *testing.T) {
 		t.Errorf("reload: %v\n%s", err, out)
 	}
 
+	// A VLAN sub-interface created and deleted at run time; a reload
+	// keeps it (the config does not list it).
+	out, _, err = cli(t, "vlan", "add", "v9", "--parent", "lan0", "--vlan", "9", "--address", "10.0.9.1/24", a)
+	if err != nil || !strings.Contains(out, "vlan v9 added on lan0") {
+		t.Errorf("vlan add: %v\n%s", err, out)
+	}
+	if _, _, err = cli(t, "vlan", "add", "v10", "--parent", "lan0", a); err == nil || !strings.Contains(err.Error(), "--vlan") {
+		t.Errorf("vlan add without --vlan: %v", err)
+	}
+	out, _, _ = cli(t, "show", "vlans", a)
+	if !strings.Contains(out, "v9") || !strings.Contains(out, "10.0.9.1/24") {
+		t.Errorf("show vlans:\n%s", out)
+	}
+	if out, _, err = cli(t, "reload", a); err != nil {
+		t.Errorf("reload with a run-time VLAN: %v\n%s", err, out)
+	}
+	out, _, _ = cli(t, "show", "routes", "10.0.9.7", a)
+	if !strings.Contains(out, "10.0.9.0/24") {
+		t.Errorf("v9's subnet after a reload:\n%s", out)
+	}
+	out, _, err = cli(t, "vlan", "del", "v9", a)
+	if err != nil || !strings.Contains(out, "vlan v9 deleted") {
+		t.Errorf("vlan del: %v\n%s", err, out)
+	}
+	if out, _, _ = cli(t, "show", "vlans", a); strings.Contains(out, "v9") {
+		t.Errorf("show vlans after del:\n%s", out)
+	}
+
 	out, _, err = cli(t, "completion", "bash")
 	if err != nil || !strings.Contains(out, "__start_softnet") {
 		t.Errorf("completion bash: %v (%d bytes)", err, len(out))
