@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 )
@@ -119,6 +120,10 @@ func (s *Server) vlanAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Name == "" || req.Parent == "" {
 		Error(w, http.StatusBadRequest, fmt.Errorf("vlan: give a name and a parent interface"))
+		return
+	}
+	if !config.ValidName(req.Name) {
+		Error(w, http.StatusBadRequest, fmt.Errorf("vlan %q: a name is letters, digits, '-', '_' and '.', e.g. eth0.100", req.Name))
 		return
 	}
 	c := control.IfaceConfig{Name: req.Name, Parent: req.Parent, VLAN: req.VLAN, OuterVLAN: req.OuterVLAN, MTU: req.MTU, Down: req.Down}

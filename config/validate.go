@@ -443,6 +443,10 @@ func backendList() string {
 	return strings.Join(s, ", ")
 }
 
+// ValidName reports whether s can name an interface or a bridge: 1 to
+// maxName letters, digits, '-', '_' or '.'.
+func ValidName(s string) bool { return validName(s) }
+
 func validName(s string) bool {
 	if len(s) == 0 || len(s) > maxName {
 		return false

@@ -204,6 +204,11 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		r.dirty = dirty
 	}
 	for i, s := range d.Ifaces {
+		if r.ifaces[i].Deleted {
+			// A VLAN deleted at run time stays deleted, whatever a
+			// desired state taken before the delete says.
+			s = IfaceState{MTU: r.ifaces[i].MTU, Down: true}
+		}
 		c, err := r.setIface(i, s)
 		if err != nil {
 			undo()

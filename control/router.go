@@ -212,6 +212,9 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	ifc := vlan
 	ifc.Name, ifc.MAC, ifc.MTU, ifc.Up = c.Name, c.MAC, c.MTU, !c.Down
+	if err := r.checkAddrs(c.Name, c.Addrs); err != nil {
+		return 0, err
+	}
 	for _, p := range c.Addrs {
 		if !p.Addr().Is4() {
 			return 0, fmt.Errorf("interface %s: address %v is not IPv4", c.Name, p)
@@ -776,8 +779,8 @@ func (r *Router) send(m outMsg) {
 }
 
 func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
-	if int(m.Iface) >= len(r.ifaces) {
-		return
+	if int(m.Iface) >= len(r.ifaces) || r.ifaces[m.Iface].Deleted {
+		return // a late punt from before a VLAN was deleted
 	}
 	switch m.Kind {
 	case dp.PuntARP:
@@ -964,4 +967,41 @@ func prefixMask(n int) uint32 {
 		return 0
 	}
 	return ^uint32(0) << (32 - n)
+}
+
+// checkAddrs refuses addresses a new interface cannot have, as the
+// config's validation does: a subnet's network or broadcast address, and a
+// subnet that overlaps another interface's (or another of its own): its
+// connected route would take over the other's. Caller holds mu.
+func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
+	var seen []netip.Prefix
+	for i := range r.ifaces {
+		if r.ifaces[i].Deleted {
+			continue
+		}
+		for _, a := range r.ifaces[i].Addrs {
+			seen = append(seen, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+		}
+	}
+	for _, p := range addrs {
+		if !p.IsValid() || !p.Addr().Is4() {
+			return fmt.Errorf("interface %s: address %v is not IPv4", name, p)
+		}
+		if p.Bits() < 31 {
+			m := p.Masked()
+			if p.Addr() == m.Addr() {
+				return fmt.Errorf("interface %s: %v is the subnet's network address: an interface address needs a host part, e.g. %v", name, p, netip.PrefixFrom(m.Addr().Next(), p.Bits()))
+			}
+			if p.Addr() == addr(u32(m.Addr())|^prefixMask(p.Bits())) {
+				return fmt.Errorf("interface %s: %v is the subnet's broadcast address: use a host address, e.g. %v", name, p, netip.PrefixFrom(m.Addr().Next(), p.Bits()))
+			}
+		}
+		for _, q := range seen {
+			if p.Masked().Overlaps(q.Masked()) {
+				return fmt.Errorf("interface %s: %v overlaps %v, already on the router: each interface needs its own subnet", name, p, q)
+			}
+		}
+		seen = append(seen, p)
+	}
+	return nil
 }

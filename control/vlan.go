@@ -80,8 +80,11 @@ func describeTags(ifc *dp.Iface) string {
 // index returns the index of the interface named name, or -1. Caller
 // holds mu.
 func (r *Router) index(name string) int {
+	if name == "" {
+		return -1 // deleted interfaces have no name
+	}
 	for i := range r.ifaces {
-		if r.ifaces[i].Name == name {
+		if r.ifaces[i].Name == name && !r.ifaces[i].Deleted {
 			return i
 		}
 	}
@@ -133,6 +136,12 @@ func (r *Router) setVLANEntry(idx int) {
 			*o = *old
 		}
 		o.Inner[ifc.VLAN] = e
+		if e != 0 {
+			o.TPID = ifc.TPID // a re-added outer tag may come with another TPID
+		}
+		if o.Inner == ([4096]uint16{}) {
+			o = nil // the last sub-interface on this outer tag is gone
+		}
 		q[ifc.OuterVLAN] = o
 		t.QinQ = q
 	}

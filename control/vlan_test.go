@@ -82,3 +82,83 @@ func TestDeleteVLAN(t *testing.T) {
 		t.Fatalf("re-added at %d (deleted %d), entry %d", j, i, r.Config().Load().VLANs[0].Dot1Q[100])
 	}
 }
+
+// TestVLANReaddOtherTPID: deleting the only QinQ sub-interface on an outer
+// tag and adding one with another TPID gives the table the new TPID.
+func TestVLANReaddOtherTPID(t *testing.T) {
+	r := New(Options{})
+	if _, err := r.AddInterface(IfaceConfig{Name: "p0", MAC: [6]byte{2, 0, 0, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.AddInterface(IfaceConfig{Name: "q", Parent: "p0", OuterVLAN: 10, VLAN: 20, TPID: 0x9100}); err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	if err := r.DeleteVLAN("q"); err != nil {
+		t.Fatal(err)
+	}
+	i, err := r.AddInterface(IfaceConfig{Name: "q2", Parent: "p0", OuterVLAN: 10, VLAN: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	cfg := r.Config().Load()
+	o := cfg.VLANs[0].QinQ[10]
+	t.Logf("table TPID %#x, iface TPID %#x tags % x", o.TPID, cfg.Ifaces[i].TPID, cfg.Ifaces[i].TagBytes())
+	if o.TPID != cfg.Ifaces[i].TPID {
+		t.Errorf("stale outer TPID in VLAN table")
+	}
+	// DeleteVLAN("") hits the deleted one
+	if err := r.DeleteVLAN(""); err == nil {
+		t.Errorf("DeleteVLAN(\"\") succeeded")
+	}
+}
+
+// TestAddInterfaceAddressChecks: an interface added at run time may not
+// take another's subnet, nor a network or broadcast address.
+func TestAddInterfaceAddressChecks(t *testing.T) {
+	r := New(Options{})
+	mp := func(s string) []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix(s)} }
+	if _, err := r.AddInterface(IfaceConfig{Name: "p0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: mp("10.0.0.1/24")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ addr, want string }{
+		{"10.0.0.9/24", "overlaps"},
+		{"10.0.5.1/16", "overlaps"},
+		{"10.9.0.0/24", "network address"},
+		{"10.9.0.255/24", "broadcast address"},
+	} {
+		if _, err := r.AddInterface(IfaceConfig{Name: "v", Parent: "p0", VLAN: 5, Addrs: mp(c.addr)}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.addr, err, c.want)
+		}
+	}
+	if _, err := r.AddInterface(IfaceConfig{Name: "v", Parent: "p0", VLAN: 5, Addrs: mp("10.9.0.1/24")}); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := r.Lookup(netip.MustParseAddr("10.0.0.50")); !ok || m.Iface != 0 {
+		t.Errorf("p0's subnet: %+v %v", m, ok)
+	}
+}
+
+// TestReconfigureKeepsDeletedVLAN: a desired state taken before a VLAN
+// was deleted does not bring it back.
+func TestReconfigureKeepsDeletedVLAN(t *testing.T) {
+	r := New(Options{})
+	mp := func(s string) []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix(s)} }
+	r.AddInterface(IfaceConfig{Name: "p0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: mp("10.0.0.1/24")})
+	r.AddInterface(IfaceConfig{Name: "v", Parent: "p0", VLAN: 5, Addrs: mp("10.5.0.1/24")})
+	r.Publish()
+	d := Desired{Ifaces: []IfaceState{{MTU: 1500, Addrs: mp("10.0.0.1/24")}, {MTU: 1496, Addrs: mp("10.5.0.1/24")}}, Via: func(int) netip.Addr { return netip.Addr{} }, ICMPRate: 1000, ICMPBurst: 100}
+	if err := r.DeleteVLAN("v"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconfigure(d); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := r.Lookup(netip.MustParseAddr("10.5.0.9"))
+	ifs := r.Interfaces()
+	t.Logf("after stale reconfigure: route %+v ok=%v; iface1 deleted=%v up=%v tags=% x", m, ok, ifs[1].Deleted, ifs[1].Up, ifs[1].TagBytes())
+	if ok {
+		t.Errorf("deleted VLAN resurrected")
+	}
+}

@@ -286,6 +286,12 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 			w.drop(b, BridgeMulticastSource)
 			continue
 		}
+		// 01:80:c2:00:00:0x, the IEEE 802.1D reserved link-local group
+		// (STP, LACP, LLDP, pause): never forwarded by a bridge.
+		if f[0] == 0x01 && f[1] == 0x80 && f[2] == 0xc2 && f[3] == 0 && f[4] == 0 && f[5]&0xf0 == 0 {
+			w.drop(b, BridgeLinkLocal)
+			continue
+		}
 		if src := macKey(f[6:12]); !fromBVI && (src != lastSrc || b.InPort != lastSrcM) {
 			changed, ok := t.learn(src, b.InPort, now)
 			switch {
@@ -302,6 +308,10 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 		if f[0]&1 == 0 {
 			dst := macKey(f[0:6])
 			if br.BVI >= 0 && !fromBVI && [6]byte(f[0:6]) == cfg.Ifaces[br.BVI].MAC {
+				if !cfg.Ifaces[br.BVI].Up {
+					w.drop(b, EtherIfaceDown) // the routed interface is down
+					continue
+				}
 				w.bridgeUp(cfg, b, br.BVI)
 				continue
 			}
@@ -326,6 +336,11 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 			}
 		}
 		w.flood(cfg, br, t, b, fromBVI, now)
+	}
+	// Flood copies and re-tagged frames went into interface-output's
+	// vector already: send it first if the untouched ones would not fit.
+	if out := w.frames[StageInterfaceOutput]; out.N > 0 && out.N+k > pkt.BatchSize {
+		w.interfaceOutput(cfg, out)
 	}
 	w.pass(StageBridge, StageInterfaceOutput, k)
 }
@@ -403,7 +418,7 @@ func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI
 			nt++
 		}
 	}
-	toBVI := group && br.BVI >= 0 && !fromBVI
+	toBVI := group && br.BVI >= 0 && !fromBVI && cfg.Ifaces[br.BVI].Up
 	if nt == 0 && !toBVI {
 		w.drop(b, BridgeNoMembers)
 		return

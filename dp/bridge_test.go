@@ -344,3 +344,46 @@ func fuzzFrames(args ...any) []byte {
 	}
 	return b
 }
+
+// TestBridgeFloodAndPassOverflow: a batch of 56 broadcasts and 200 known
+// unicast frames: the flood copies fill interface-output's vector first,
+// and every unicast frame must still go out (none dropped as "none").
+func TestBridgeFloodAndPassOverflow(t *testing.T) {
+	l := newBridgeLab(t, control.BridgeConfig{})
+	// learn A on p0, B on p1
+	l.send(0, l2(bmacB, bmacA, 1))
+	l.send(1, l2(bmacA, bmacB, 2))
+	l.outs()
+	var fr [][]byte
+	bc := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	for i := 0; i < 56; i++ {
+		fr = append(fr, l2(bc, bmacA, i))
+	}
+	for i := 0; i < 200; i++ {
+		fr = append(fr, l2(bmacB, bmacA, i))
+	}
+	l.send(0, fr...)
+	n, _ := l.outs()
+	c := l.w.Counters()
+	t.Logf("out per port %v (want p1=256 p2=56), drops[none]=%d", n, c.Drops[dp.ReasonNone])
+	if n[1] != 256 || c.Drops[dp.ReasonNone] != 0 {
+		t.Errorf("lost %d frames (drops[none] %d)", 256-n[1], c.Drops[dp.ReasonNone])
+	}
+}
+
+// TestBridgeBVIDown: frames to an administratively down routed interface
+// are not routed.
+func TestBridgeBVIDown(t *testing.T) {
+	l := newBridgeLab(t, control.BridgeConfig{})
+	bvi := l.r.InterfaceIndex("bvi0")
+	if err := l.r.SetInterfaceUp(bvi, false); err != nil {
+		t.Fatal(err)
+	}
+	l.r.Publish()
+	l.send(0, dptest.IPv4Frame(bviMAC, bmacA, bhostA, p3Host, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 8)))
+	n, _ := l.outs()
+	t.Logf("BVI admin down; out per port %v", n)
+	if n[3] != 0 {
+		t.Errorf("routed through a down BVI")
+	}
+}

@@ -234,13 +234,14 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 	var bytes uint64
 	o := t.B[0].OutPort
 	mixed := false
-	for _, b := range t.B[:n] {
+	for i, b := range t.B[:n] {
 		bytes += uint64(b.Len)
 		mixed = mixed || b.OutPort != o
+		w.txLen[i] = b.Len // the port owns the buffers after Send
 	}
 	if mixed {
 		for i, b := range t.B[:n] {
-			w.txOut[i], w.txLen[i] = b.OutPort, b.Len
+			w.txOut[i] = b.OutPort
 		}
 	}
 	sent := w.ports[p].Send(w.ID, t, w.pool)
@@ -252,9 +253,13 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 		}
 	case int(o) < len(w.c.TxPackets):
 		w.c.TxPackets[o] += uint64(sent)
-		if sent == n {
-			w.c.TxBytes[o] += bytes
+		if sent < n {
+			bytes = 0
+			for _, l := range w.txLen[:sent] {
+				bytes += uint64(l)
+			}
 		}
+		w.c.TxBytes[o] += bytes
 	}
 	if sent < n {
 		w.c.Drops[OutTxFull] += uint64(n - sent)

@@ -29,6 +29,7 @@ const (
 	// l2-bridge
 	BridgeNotMember
 	BridgeMulticastSource
+	BridgeLinkLocal
 	BridgeSameMember
 	BridgeFloodLimited
 	BridgeNoMembers
@@ -117,6 +118,7 @@ var reasons = [NumReasons]reasonInfo{
 
 	BridgeNotMember:       {StageBridge, "not-member", "the interface is no longer a member of a bridge (the config changed)"},
 	BridgeMulticastSource: {StageBridge, "multicast-source", "source MAC is multicast or broadcast: invalid, neither learned nor forwarded (IEEE 802.1D)"},
+	BridgeLinkLocal:       {StageBridge, "link-local-group", "to 01:80:c2:00:00:0x, the 802.1D reserved link-local group (STP, LACP, LLDP, pause): never forwarded by a bridge"},
 	BridgeSameMember:      {StageBridge, "same-member", "destination MAC was learned on the receiving member: filtered"},
 	BridgeFloodLimited:    {StageBridge, "flood-limited", "broadcast, multicast or unknown unicast over the bridge's flood rate limit"},
 	BridgeNoMembers:       {StageBridge, "no-members", "nowhere to flood: no other member is up"},

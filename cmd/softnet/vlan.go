@@ -20,9 +20,8 @@ Deleting one removes its addresses, routes and neighbours; it is refused while
 configured routes go through one of its neighbours (delete those first) and
 for bridge members.
 
-It does not edit the config file: a reload of a config that does not list a
-sub-interface added here says a restart is needed. softnet show vlans lists
-them.`,
+It does not edit the config file: a reload keeps the sub-interfaces added (or
+deleted) here as they are. softnet show vlans lists them.`,
 		Example: `  softnet vlan add v100 --parent eth0 --vlan 100 --address 10.0.100.1/24
   softnet vlan add c7 --parent eth0 --outer-vlan 20 --vlan 7 --tpid 0x88a8
   softnet vlan del v100`,
