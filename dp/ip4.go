@@ -299,7 +299,7 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 		adj := &adjs[b.NH]
 		l3len := int(b.Len) - int(b.L3)
 		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
-		if adj.Kind != AdjForward || l3len > int(adj.MTU) || b.Flags&pkt.FlagLocal != 0 || start < 0 {
+		if adj.Kind != AdjForward || l3len > int(adj.MTU) || b.Flags&pkt.FlagLocal != 0 || start < 8 {
 			return i, k
 		}
 		hdr.IPv4(b.L3Head()[:]).DecTTL()
@@ -313,12 +313,18 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			eth[12], eth[13] = 0x08, 0x00
 			b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
 		} else {
-			raw := b.Raw()
-			l3 := int(b.Off) + int(b.L3)
-			*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
-			*(*[12]byte)(raw[start : start+12]) = adj.Rewrite
-			raw[l3-2], raw[l3-1] = 0x08, 0x00
+			// One 22-byte window ending at the IPv4 header (start >= 8
+			// keeps it in the buffer): the tags end 2 bytes before it,
+			// the addresses start 14+TagLen before it (TagLen 4 or 8).
 			l2 := hdr.EthernetLen + int(adj.TagLen)
+			w := (*[22]byte)(b.Raw()[start+l2-22:])
+			*(*[8]byte)(w[12:20]) = adj.Tags
+			if adj.TagLen == TagLen {
+				*(*[12]byte)(w[4:16]) = adj.Rewrite
+			} else {
+				*(*[12]byte)(w[0:12]) = adj.Rewrite
+			}
+			w[20], w[21] = 0x08, 0x00
 			b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 		}
 		b.OutPort = adj.Iface

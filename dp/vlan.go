@@ -157,7 +157,10 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *VLANTable, macHi uint32, macLo u
 			break
 		}
 		e := vt.Dot1Q[tag&vidMask]
-		if e == 0 || e&(VLANDown|VLANBridged) != 0 || int(e) >= len(rxp) {
+		// One unsigned compare: 0 (no sub-interface) wraps round, the
+		// flag bits (down, bridged) are above every index, and an index
+		// past the counters (a config newer than them) stops too.
+		if uint(e)-1 >= uint(len(rxp))-1 {
 			break
 		}
 		if e != cur {
