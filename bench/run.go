@@ -71,20 +71,30 @@ func NewForward(prefixes []netip.Prefix, frames [][]byte, workers int) (*Forward
 	if err != nil {
 		return nil, err
 	}
+	if err := routeThrough(r, out, prefixes); err != nil {
+		return nil, err
+	}
+	f := &Forward{Router: r, Routes: r.Routes(), frames: frames, in: in, out: out, txIf: out}
+	f.attach(workers, nil, false)
+	return f, nil
+}
+
+// routeThrough gives r the NextHops gateways as static neighbours on
+// interface egress and routes each of prefixes through one of them
+// (fib.NextHopOf), then publishes.
+func routeThrough(r *control.Router, egress int, prefixes []netip.Prefix) error {
 	for i := 1; i <= NextHops; i++ {
-		if err := r.AddNeighbor(out, Gateway(i), GatewayMAC(i)); err != nil {
-			return nil, err
+		if err := r.AddNeighbor(egress, Gateway(i), GatewayMAC(i)); err != nil {
+			return err
 		}
 	}
 	if err := r.AddRoutes(prefixes, func(i int) netip.Addr {
 		return Gateway(int(fib.NextHopOf(prefixes[i], NextHops)))
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	r.Publish()
-	f := &Forward{Router: r, Routes: r.Routes(), frames: frames, in: in, out: out, txIf: out}
-	f.attach(workers, nil, false)
-	return f, nil
+	return nil
 }
 
 // WithWorkers returns the same setup on f's router (the table is built

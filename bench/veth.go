@@ -94,16 +94,7 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 			fmt.Fprintf(o.Progress, format+"\n", a...)
 		}
 	}
-	if err := lab.CheckRoot(); err != nil {
-		return nil, err
-	}
-	if err := lab.CheckTools(); err != nil {
-		return nil, err
-	}
-	if _, err := lab.CleanStale(ctx); err != nil {
-		return nil, err
-	}
-	t, err := lab.New(ctx, 0)
+	t, err := freshLab(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +176,22 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 		res.Ratio = res.SoftnetMpps / res.KernelMpps
 	}
 	return res, nil
+}
+
+// freshLab checks for root and the lab's tools, removes namespaces a
+// killed run left behind and builds the three-namespace topology. The
+// caller closes it.
+func freshLab(ctx context.Context) (*lab.Topology, error) {
+	if err := lab.CheckRoot(); err != nil {
+		return nil, err
+	}
+	if err := lab.CheckTools(); err != nil {
+		return nil, err
+	}
+	if _, err := lab.CleanStale(ctx); err != nil {
+		return nil, err
+	}
+	return lab.New(ctx, 0)
 }
 
 // VethBinary is the softnet binary the veth scenario starts by default:

@@ -108,12 +108,15 @@ func RunVethOverload(ctx context.Context, o VethOverloadOptions) (rep *VethOverl
 			fmt.Fprintf(o.Progress, format+"\n", a...)
 		}
 	}
-	if err := lab.CheckRoot(); err != nil {
+	t, err := freshLab(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := lab.CheckTools(); err != nil {
-		return nil, err
-	}
+	defer func() {
+		if cerr := t.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	cg, err := newCPUCgroup(o.Quota)
 	if err != nil {
 		return nil, err
@@ -121,18 +124,6 @@ func RunVethOverload(ctx context.Context, o VethOverloadOptions) (rep *VethOverl
 	defer func() {
 		if cerr := cg.remove(); cerr != nil && err == nil {
 			err = fmt.Errorf("removing cgroup %s: %w", cg, cerr)
-		}
-	}()
-	if _, err := lab.CleanStale(ctx); err != nil {
-		return nil, err
-	}
-	t, err := lab.New(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if cerr := t.Close(); cerr != nil && err == nil {
-			err = cerr
 		}
 	}()
 	rep = &VethOverloadReport{Scenario: "veth-overload", Quota: o.Quota, DurationS: o.Duration.Seconds(),

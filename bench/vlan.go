@@ -10,7 +10,6 @@ import (
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
-	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -69,17 +68,9 @@ func NewForwardVLAN(prefixes []netip.Prefix, frames [][]byte, vids []int, worker
 	if err != nil {
 		return nil, err
 	}
-	for i := 1; i <= NextHops; i++ {
-		if err := r.AddNeighbor(egress, Gateway(i), GatewayMAC(i)); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.AddRoutes(prefixes, func(i int) netip.Addr {
-		return Gateway(int(fib.NextHopOf(prefixes[i], NextHops)))
-	}); err != nil {
+	if err := routeThrough(r, egress, prefixes); err != nil {
 		return nil, err
 	}
-	r.Publish()
 	f := &Forward{Router: r, Routes: r.Routes(), frames: TagFrames(frames, vids), in: in, out: out, txIf: egress}
 	f.attach(workers, nil, false)
 	return f, nil

@@ -181,36 +181,26 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				printSideBySide(cmd.OutOrStdout(), sb)
 				return nil
 			}
-			if scenario == "veth" {
+			if scenario == "veth" || scenario == "veth-overload" {
 				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: the veth scenario runs one softnet worker; drop --workers", workers)
+					return fmt.Errorf("--workers %s: the %s scenario runs one softnet worker; drop --workers", workers, scenario)
 				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				vr, err := bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Progress: prog})
+				var rep interface{ Print(io.Writer) }
+				var err error
+				if scenario == "veth" {
+					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Progress: prog})
+				} else {
+					rep, err = bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: bench.VethBinary(), Duration: duration, Progress: prog})
+				}
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(vr)
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
 				}
-				vr.Print(cmd.OutOrStdout())
-				return nil
-			}
-			if scenario == "veth-overload" {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: the veth-overload scenario runs one softnet worker; drop --workers", workers)
-				}
-				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-				defer stop()
-				vr, err := bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: bench.VethBinary(), Duration: duration, Progress: prog})
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(vr)
-				}
-				vr.Print(cmd.OutOrStdout())
+				rep.Print(cmd.OutOrStdout())
 				return nil
 			}
 			if scenario == "overload" {
