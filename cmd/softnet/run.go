@@ -47,7 +47,9 @@ func runCmd() *cobra.Command {
 		Long: `run starts the router described by a config file: it opens a port per
 interface (afpacket, tap, pcap or mem), installs the addresses, routes,
 route files and static neighbours, and forwards with the configured number
-of workers until SIGINT or SIGTERM (or --duration). It logs to stderr (a
+of workers until SIGINT or SIGTERM (or --duration); SIGHUP reloads the
+config file as softnet reload does (the outcome is logged; a file with
+errors changes nothing). It logs to stderr (a
 start-up summary, then interfaces going down or up and I/O errors, never
 per packet) and prints the final counters to stdout: packets and bytes per
 interface and drops by stage/reason.
@@ -68,6 +70,13 @@ would and exits 1. Formats and examples: examples/*.yaml.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
+			// SIGHUP reloads the config, as routing daemons do; taken
+			// from here on so that one during start-up does not kill the
+			// process (it is handled once the router runs).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			so.hup = hup
 			log, err := logs.New(cmd.ErrOrStderr(), logLevel, logFormat)
 			if err != nil {
 				return err
@@ -90,11 +99,14 @@ would and exits 1. Formats and examples: examples/*.yaml.`,
 	return cmd
 }
 
-// serveOpts say where run serves its API: the flags' values if set, else
-// the config's.
+// serveOpts say where run serves its API (the flags' values if set, else
+// the config's) and on what it reloads.
 type serveOpts struct {
 	socketSet, metricsSet bool
 	socket, metrics       string
+	// hup delivers SIGHUP: each one reloads the config file as softnet
+	// reload does. nil: never.
+	hup <-chan os.Signal
 }
 
 // resolve returns the socket ("" for none) and metrics address of cfg
@@ -204,6 +216,8 @@ loop:
 				why = "duration elapsed"
 			}
 			break loop
+		case <-so.hup:
+			reloadOnSignal(log, r)
 		case <-tick.C:
 			cur := r.Status()
 			logChanges(ev, prev, cur)
@@ -224,8 +238,12 @@ loop:
 	before := r.Status()
 	stopErr := r.Stop()
 	final := r.Status()
+	kd := make(map[string]uint64, len(before))
+	for _, b := range before {
+		kd[b.Name] = b.KernelDrops
+	}
 	for i := range final {
-		final[i].KernelDrops = max(final[i].KernelDrops, before[i].KernelDrops)
+		final[i].KernelDrops = max(final[i].KernelDrops, kd[final[i].Name])
 	}
 	printCounters(out, final, r.Counters())
 	if stopErr != nil {
@@ -234,13 +252,48 @@ loop:
 	return nil
 }
 
+// reloadOnSignal reloads r's config file on SIGHUP and logs the outcome:
+// what changed, or every error (the router keeps running unchanged, as
+// softnet reload leaves it).
+func reloadOnSignal(log *slog.Logger, r *run.Router) {
+	res, err := r.Reload("")
+	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			for _, e := range ce {
+				log.Error("SIGHUP: reload rejected, nothing changed", "error", e.Error())
+			}
+			return
+		}
+		log.Error("SIGHUP: reload rejected, nothing changed", "error", err.Error())
+		return
+	}
+	c := res.Changes
+	log.Info("SIGHUP: config reloaded", "file", res.File, "summary", res.Summary,
+		"routes_added", c.RoutesAdded, "routes_changed", c.RoutesChanged, "routes_removed", c.RoutesRemoved,
+		"neighbors_added", c.NeighborsAdded, "neighbors_removed", c.NeighborsGone,
+		"interfaces_changed", c.Interfaces, "icmp_changed", c.ICMP)
+}
+
 // logChanges logs what changed between two readings of the interfaces:
-// link down or up, a new I/O error, a pcap replay that ended. Errors and
-// drops, which can come in storms, go through the sampler.
+// link down or up, a new I/O error, a pcap replay that ended, interfaces
+// added or deleted at run time (VLANs). Readings are matched by interface
+// name, never by position: the list grows when a VLAN is added and shifts
+// when one is deleted. Errors and drops, which can come in storms, go
+// through the sampler.
 func logChanges(ev *logs.Sampler, prev, cur []run.IfaceStatus) {
 	log := ev.Log
-	for i, c := range cur {
-		p := prev[i]
+	old := make(map[string]*run.IfaceStatus, len(prev))
+	for i := range prev {
+		old[prev[i].Name] = &prev[i]
+	}
+	for _, c := range cur {
+		p, ok := old[c.Name]
+		if !ok {
+			log.Info("interface added", "name", c.Name, "backend", c.Backend, "up", c.Up)
+			continue
+		}
+		delete(old, c.Name)
 		switch {
 		case p.Up && !c.Up:
 			log.Warn("interface down", "name", c.Name, "device", c.Device, "last_error", c.LastError, "kernel_drops", c.KernelDrops)
@@ -250,7 +303,7 @@ func logChanges(ev *logs.Sampler, prev, cur []run.IfaceStatus) {
 			ev.Event(slog.LevelWarn, "port-error", "interface error", "name", c.Name, "error", c.LastError)
 		}
 		if grown(p.PortDrops, c.PortDrops) {
-			ev.Event(slog.LevelWarn, "port-drops", "port drops", "name", c.Name, "counts", c.PortDrops)
+			ev.Event(slog.LevelWarn, "port-drops", "port drops", "name", c.Name, "counts", countList(c.PortDrops))
 		}
 		if c.KernelDrops > p.KernelDrops {
 			ev.Event(slog.LevelWarn, "kernel-drops", "kernel drops", "name", c.Name, "new", c.KernelDrops-p.KernelDrops, "total", c.KernelDrops)
@@ -259,6 +312,24 @@ func logChanges(ev *logs.Sampler, prev, cur []run.IfaceStatus) {
 			log.Info("pcap replay done", "name", c.Name, "rx_packets", c.RxPackets)
 		}
 	}
+	for _, p := range prev {
+		if _, gone := old[p.Name]; gone {
+			log.Info("interface deleted", "name", p.Name, "backend", p.Backend)
+		}
+	}
+}
+
+// countList formats named counts as "a 1, b 2", sorted by name, for
+// people (not Go's map[...] syntax).
+func countList(m map[string]uint64) string {
+	var b strings.Builder
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	return b.String()
 }
 
 // logControl logs the control plane's troubles since the last reading:

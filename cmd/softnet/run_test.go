@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/logs"
@@ -217,7 +222,7 @@ func TestLogChanges(t *testing.T) {
 level=INFO msg="interface up" name=wan0 device=veth-r1 kernel_drops=0
 level=WARN msg="interface error" event=port-error name=wan0 error="ring full"
 level=WARN msg="kernel drops" event=kernel-drops name=wan0 new=7 total=7
-level=WARN msg="port drops" event=port-drops name=wan0 counts=map[rx-oversize:3]
+level=WARN msg="port drops" event=port-drops name=wan0 counts="rx-oversize 3"
 `
 	if buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
@@ -234,5 +239,213 @@ func TestPrintPortDrops(t *testing.T) {
 	printCounters(&out, []run.IfaceStatus{a, b}, dp.Counters{RxPackets: []uint64{0, 0}, RxBytes: []uint64{0, 0}, TxPackets: []uint64{0, 0}, TxBytes: []uint64{0, 0}})
 	if !strings.Contains(out.String(), "port wan0: rx-oversize 5 tx-busy 2\n") || strings.Contains(out.String(), "port lan0") {
 		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// TestLogChangesByName: readings are matched by name, not position. A VLAN
+// added at run time grows the list (this used to index out of range and
+// kill softnet run); one deleted shifts it (this used to log one
+// interface's events under another's name).
+func TestLogChangesByName(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	ev := logs.NewSampler(log, 5)
+	st := func(name string, up bool) run.IfaceStatus {
+		s := run.IfaceStatus{Name: name, Backend: "vlan"}
+		s.Up = up
+		return s
+	}
+	two := []run.IfaceStatus{st("lan0", true), st("wan0", true)}
+	three := []run.IfaceStatus{st("lan0", true), st("wan0", true), st("wan0.100", true)}
+	logChanges(ev, two, three)
+	// wan0 deleted: wan0.100 moves to index 1, where wan0 was. Nothing
+	// went down.
+	shifted := []run.IfaceStatus{st("lan0", true), st("wan0.100", true)}
+	logChanges(ev, three, shifted)
+	down := []run.IfaceStatus{st("lan0", true), st("wan0.100", false)}
+	logChanges(ev, shifted, down)
+	want := `level=INFO msg="interface added" name=wan0.100 backend=vlan up=true
+level=INFO msg="interface deleted" name=wan0 backend=vlan
+level=WARN msg="interface down" name=wan0.100 device="" last_error="" kernel_drops=0
+`
+	if buf.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
+// TestRunVLANAtRunTime: softnet run on examples/operate-mem.yaml survives a
+// VLAN added and deleted through the API (issue 17, defect 1: it panicked
+// in logChanges within a second), and logs both.
+func TestRunVLANAtRunTime(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "sn.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	logw := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runRouter(ctx, slog.New(slog.NewTextHandler(logw, nil)), &stdout, io.Discard, "../../examples/operate-mem.yaml", 0, run.Options{}, serveOpts{socketSet: true, socket: sock})
+	}()
+	c := api.NewClient(sock)
+	waitFor(t, done, func() bool { _, err := c.Status(ctx); return err == nil }, "the API to answer")
+	if err := c.AddVLAN(ctx, api.VLANRequest{Name: "wan0.100", Parent: "wan0", VLAN: 100}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, done, func() bool { return strings.Contains(logw.String(), `msg="interface added" name=wan0.100`) }, "the VLAN's log line")
+	if err := c.DeleteVLAN(ctx, "wan0.100"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, done, func() bool { return strings.Contains(logw.String(), `msg="interface deleted" name=wan0.100`) }, "the VLAN's deletion log line")
+	// Two more status ticks with the VLAN gone: still running.
+	time.Sleep(2 * statusEvery)
+	select {
+	case err := <-done:
+		t.Fatalf("router stopped: %v\n%s", err, logw.String())
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout.String(), "wan0") || strings.Contains(stdout.String(), "wan0.100") {
+		t.Errorf("final counters:\n%s", stdout.String())
+	}
+}
+
+// waitFor polls cond until it holds, failing if the router stops first or
+// after 10 s.
+func waitFor(t *testing.T, done chan error, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		select {
+		case err := <-done:
+			t.Fatalf("router stopped waiting for %s: %v", what, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer the router's log and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunSignals runs the real binary's main (this test binary,
+// re-executed) and sends it signals as an init system or an operator
+// would: SIGHUP reloads the config (a route added to the file appears; a
+// broken file is rejected and the router keeps running), and SIGTERM
+// stops it cleanly: exit 0, the final counters printed, the API socket
+// removed (issue 17, defect 9: SIGHUP killed the router).
+func TestRunSignals(t *testing.T) {
+	if os.Getenv("SOFTNET_TEST_MAIN") == "1" {
+		os.Args = append([]string{"softnet"}, strings.Fields(os.Getenv("SOFTNET_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/operate-mem.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcap, err := os.ReadFile("../../examples/testdata/udp.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "testdata"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "testdata", "udp.pcap"), pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file, sock := filepath.Join(dir, "r.yaml"), filepath.Join(dir, "sn.sock")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRunSignals$")
+	cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS=run -c "+file+" --api "+sock)
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	ctx := context.Background()
+	c := api.NewClient(sock)
+	waitFor(t, done, func() bool { _, err := c.Status(ctx); return err == nil }, "the API to answer")
+
+	// A route added to the file, then SIGHUP.
+	more := strings.Replace(string(src), "routes:\n", "routes:\n  - {prefix: 192.0.2.0/24, via: 10.0.2.2}\n", 1)
+	if err := os.WriteFile(file, []byte(more), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, done, func() bool { return strings.Contains(stderr.String(), `msg="SIGHUP: config reloaded"`) }, "the reload's log line")
+	if !strings.Contains(stderr.String(), "routes_added=1") {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	if m, err := c.Route(ctx, "192.0.2.1"); err != nil || !m.Found || m.Prefix != "192.0.2.0/24" {
+		t.Errorf("route after SIGHUP: %+v %v", m, err)
+	}
+	// A broken file: rejected, nothing changed, still running.
+	if err := os.WriteFile(file, []byte(strings.Replace(more, "via: 10.0.2.2}", "via: 10.0.9.2}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, done, func() bool { return strings.Contains(stderr.String(), "SIGHUP: reload rejected") }, "the rejection's log line")
+	if !strings.Contains(stderr.String(), "10.0.9.2 is on no interface's subnet") {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	if m, err := c.Route(ctx, "192.0.2.1"); err != nil || !m.Found {
+		t.Errorf("route after a rejected SIGHUP reload: %+v %v", m, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("softnet run did not stop on SIGTERM")
+	}
+	if !strings.Contains(stdout.String(), "rx packets") || !strings.Contains(stdout.String(), "blackhole") {
+		t.Errorf("final counters:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "reason=signal") {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("API socket left behind: %v", err)
 	}
 }
