@@ -152,6 +152,8 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		cpu:    o.CPU,
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
+
+		bridgeT0: time.Now(),
 	}
 	for s := range w.frames {
 		w.frames[s] = &w.store[s]

@@ -167,7 +167,8 @@ show interfaces do not include its VLANs').`,
 	sub("bridge [NAME]", "Bridges: members, routed interface and the learned MACs",
 		`For each bridge (or the one named): its members, its routed interface (BVI)
 and the MAC table: each learned MAC, the member it was learned on and the
-worker that learned it (each worker keeps its own table).`,
+worker that learned it (each worker keeps its own table). MACs not seen
+within the bridge's ageing time are not listed.`,
 		"  softnet show bridge\n  softnet show bridge br0 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			name := ""
