@@ -439,6 +439,7 @@ func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI
 		last := i == nt-1 && !toBVI
 		c := b
 		if !last {
+			w.c.FloodCopies++
 			if c = w.pool.Get(); c == nil {
 				w.c.Drops[BridgeNoBuffer]++
 				continue

@@ -109,6 +109,7 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 			pos += size
 		}
 		if ok {
+			w.c.Fragmented++
 			w.pool.Put(b)
 		} else {
 			w.drop(b, IP4FragNoBuffer)

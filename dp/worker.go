@@ -564,6 +564,7 @@ func (w *Worker) drainInject() int {
 			b.Dst = hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst()
 			w.to(StageIP4Lookup, b)
 		default:
+			w.c.InjectedTx++
 			w.to(StageInterfaceOutput, b)
 		}
 		w.inject.Release()
