@@ -58,7 +58,7 @@ func NewCollector(src Source) *Collector {
 		neighbors:    d("neighbors", "Neighbour entries, by state.", "state"),
 		arpRequests:  d("control_arp_requests_total", "ARP requests the control plane sent."),
 		publishes:    d("control_publishes_total", "Snapshots the control plane published."),
-		cpDrops:      d("control_queue_drops_total", "Packets the control plane dropped: resolution queue or neighbour table full."),
+		cpDrops:      d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
 	}
 }
 

@@ -54,12 +54,12 @@ type Drop uint8
 // Control plane drop reasons, all of stage DropStage. Keep dropInfo in
 // the same order.
 const (
-	DropQueueFull     Drop = iota // the neighbour's queue was full: its oldest packet dropped
-	DropTableFull                 // no neighbour entry (table full) or it could not be installed
-	DropUnresolved                // the neighbour had failed ARP when the packet arrived
-	DropNeighborGone              // the neighbour was deleted (or replaced) while packets waited
-	DropIfaceGone                 // the interface was deleted before the packet was handled
-	DropInjectFull                // the worker's inject ring was full when the packet was released
+	DropQueueFull    Drop = iota // the neighbour's queue was full: its oldest packet dropped
+	DropTableFull                // no neighbour entry (table full) or it could not be installed
+	DropUnresolved               // the neighbour had failed ARP when the packet arrived
+	DropNeighborGone             // the neighbour was deleted (or replaced) while packets waited
+	DropIfaceGone                // the interface was deleted before the packet was handled
+	DropInjectFull               // the worker's inject ring was full when the packet was released
 	NumDrops
 )
 
@@ -94,9 +94,9 @@ type Stats struct {
 	Drops      [NumDrops]uint64
 	QueueDrops uint64
 	// Held is the packets waiting for ARP now.
-	Held        uint64
-	Unreachable uint64 // held packets sent back for ICMP host unreachable after ARP failed
-	InjectFull  uint64 // messages lost because a worker's inject ring was full (packets and ARP requests)
+	Held          uint64
+	Unreachable   uint64 // held packets sent back for ICMP host unreachable after ARP failed
+	InjectFull    uint64 // messages lost because a worker's inject ring was full (packets and ARP requests)
 	Publishes     uint64
 	NeighborMoves uint64 // a neighbour's MAC changed
 	// NeighborErrors counts neighbours that could not be installed (no

@@ -43,11 +43,14 @@ var portTxDrops = map[string]string{
 }
 
 // Drops lists every drop reason, in a stable order: the data plane's
-// (dp.Reason order), the control plane's (control.Drop order), then the
+// (dp.Reason order; drop/none only if it counted), the control plane's (control.Drop order), then the
 // ports' counts per interface (only those that counted). st is Status(),
 // c Counters(), cs Control().Stats().
 func Drops(st []IfaceStatus, c *dp.Counters, cs control.Stats) []Drop {
 	var out []Drop
+	if n := c.Drops[dp.ReasonNone]; n > 0 { // a bug: listed only when it counts
+		out = append(out, Drop{Stage: dp.ReasonNone.Stage().String(), Reason: dp.ReasonNone.Name(), Count: n, Description: dp.ReasonNone.Desc()})
+	}
 	for r := dp.Reason(1); r < dp.NumReasons; r++ {
 		out = append(out, Drop{Stage: r.Stage().String(), Reason: r.Name(), Count: c.Drops[r], Description: r.Desc()})
 	}
