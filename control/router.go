@@ -198,9 +198,7 @@ func (r *Router) Stats() Stats {
 	for _, n := range st.Drops {
 		st.QueueDrops += n
 	}
-	for _, e := range r.neigh.All() {
-		st.Held += uint64(len(e.Pending))
-	}
+	st.Held = uint64(r.neigh.Held())
 	return st
 }
 

@@ -80,6 +80,12 @@ func TestBridgeRun(t *testing.T) {
 		}
 		return false
 	})
+	// Every packet accounted for: the flood's copy is generated, the
+	// routed interface's frames are not counted twice.
+	waitFor(t, "the accounting to balance", func() bool { a := r.Accounting(); return a.Balance() == 0 && a.Received == 3 })
+	if a := r.Accounting(); a.Generated < 1 {
+		t.Errorf("accounting %v: the flood copy is not generated", a)
+	}
 	br := r.Control().Bridges()
 	if len(br) != 1 || br[0].Name != "br0" || br[0].BVI != "irb0" || len(br[0].Members) != 2 || len(br[0].MACs) != 1 || br[0].MACs[0].Member != "lan0" {
 		t.Fatalf("Bridges() = %+v", br)
