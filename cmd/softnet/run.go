@@ -50,7 +50,9 @@ route files and static neighbours, and forwards with the configured number
 of workers until SIGINT or SIGTERM (or --duration). It logs to stderr (a
 start-up summary, then interfaces going down or up and I/O errors, never
 per packet) and prints the final counters to stdout: packets and bytes per
-interface and drops by stage/reason.
+interface, every drop by stage/reason (the ARP queue's and the ports' too)
+with the total, and where every packet went (received + generated = sent +
+dropped + consumed + held).
 
 While it runs it serves the control API (JSON over HTTP, docs/api.md) on a
 Unix socket: --api PATH, else the config's api.socket, else
