@@ -21,6 +21,7 @@ import (
 
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/hdr"
@@ -234,7 +235,7 @@ func TestEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es.Drops) != int(dp.NumReasons)-1 || es.Total != 1 {
+	if len(es.Drops) != int(dp.NumReasons)-1+int(control.NumDrops) || es.Total != 1 {
 		t.Errorf("errors: %d reasons, total %d", len(es.Drops), es.Total)
 	}
 	for _, d := range es.Drops {
@@ -321,8 +322,8 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", ch.name, ch.labels, got, ch.want)
 		}
 	}
-	if n := len(fams["softnet_drops_total"].Metric); n != int(dp.NumReasons)-1 {
-		t.Errorf("%d drop reasons exported, want %d", n, dp.NumReasons-1)
+	if n := len(fams["softnet_drops_total"].Metric); n != int(dp.NumReasons)-1+int(control.NumDrops) {
+		t.Errorf("%d drop reasons exported, want %d", n, int(dp.NumReasons)-1+int(control.NumDrops))
 	}
 	if value("softnet_worker_polls_total", map[string]string{"worker": "0"}) == 0 {
 		t.Error("worker 0 has no polls")

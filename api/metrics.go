@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 )
 
@@ -43,7 +44,7 @@ func NewCollector(src Source) *Collector {
 		packets:      d("stage_packets_total", "Packets through the stage.", "stage"),
 		sampledNanos: d("stage_sampled_nanoseconds_total", "Time in the stage on the sampled polls (every 16th); divide by stage_sampled_packets_total for ns per packet.", "stage"),
 		sampledPkts:  d("stage_sampled_packets_total", "Packets of the sampled polls.", "stage"),
-		drops:        d("drops_total", "Packets dropped, by stage and reason (softnet show errors).", "stage", "reason"),
+		drops:        d("drops_total", "Packets dropped, by stage and reason (softnet show errors): the data plane's and the control plane's (stage arp-queue); a port's own drops are interface_port_drops_total.", "stage", "reason"),
 		icmpErrors:   d("icmp_errors_sent_total", "ICMP errors sent, by kind.", "kind"),
 		echoReplies:  d("icmp_echo_replies_total", "ICMP echo replies sent."),
 		polls:        d("worker_polls_total", "Polls of the worker's receive queues.", "worker"),
@@ -57,7 +58,7 @@ func NewCollector(src Source) *Collector {
 		neighbors:    d("neighbors", "Neighbour entries, by state.", "state"),
 		arpRequests:  d("control_arp_requests_total", "ARP requests the control plane sent."),
 		publishes:    d("control_publishes_total", "Snapshots the control plane published."),
-		cpDrops:      d("control_queue_drops_total", "Packets the control plane dropped: resolution queue or neighbour table full."),
+		cpDrops:      d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
 	}
 }
 
@@ -105,6 +106,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for r := dp.Reason(1); r < dp.NumReasons; r++ {
 		counter(c.drops, t.Drops[r], r.Stage().String(), r.Name())
 	}
+	cs := c.src.Control().Stats()
+	for d := control.Drop(0); d < control.NumDrops; d++ {
+		counter(c.drops, cs.Drops[d], control.DropStage, d.Name())
+	}
 	for k := range dp.NumICMPErrors {
 		counter(c.icmpErrors, t.ICMPErrors[k], dp.ICMPErrorNames[k])
 	}
@@ -128,7 +133,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for s, n := range states {
 		gauge(c.neighbors, n, s)
 	}
-	cs := ctl.Stats()
 	counter(c.arpRequests, cs.ARPRequests)
 	counter(c.publishes, cs.Publishes)
 	counter(c.cpDrops, cs.QueueDrops)

@@ -546,10 +546,17 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) errors(w http.ResponseWriter, _ *http.Request) {
+	st := s.src.Status()
 	c := s.src.Counters()
-	out := Errors{Total: c.TotalDrops(), ICMPEchoReplies: c.ICMPEchoReplies}
-	for r := dp.Reason(1); r < dp.NumReasons; r++ {
-		out.Drops = append(out.Drops, Drop{Stage: r.Stage().String(), Reason: r.Name(), Count: c.Drops[r], Description: r.Desc()})
+	cs := s.src.Control().Stats()
+	ds := run.Drops(st, &c, cs)
+	a := run.Account(st, &c, cs)
+	out := Errors{Total: run.TotalDrops(ds), ICMPEchoReplies: c.ICMPEchoReplies, Unreachable: cs.Unreachable,
+		Accounting: Accounting{Received: a.Received, Generated: a.Generated, Sent: a.Sent, Dropped: a.Dropped,
+			Consumed: a.Consumed, Held: a.Held, Balance: a.Balance()}}
+	for _, d := range ds {
+		out.Drops = append(out.Drops, Drop{Stage: d.Stage, Reason: d.Reason, Interface: d.Interface, Count: d.Count,
+			Description: d.Description, Of: d.Of})
 	}
 	for k := range dp.NumICMPErrors {
 		out.ICMPErrors = append(out.ICMPErrors, ICMPCount{Kind: dp.ICMPErrorNames[k], Count: c.ICMPErrors[k]})

@@ -128,21 +128,46 @@ type WorkerRuntime struct {
 	Spread uint64 `json:"spread"`
 }
 
-// Errors is GET /v1/errors: every drop reason with its count, and the
-// ICMP errors sent.
+// Errors is GET /v1/errors: every drop reason with its count (the data
+// plane's, the control plane's and the ports'), the ICMP errors sent, and
+// where every packet went.
 type Errors struct {
+	// Total is every drop, parts (Drop.Of) left out.
 	Total           uint64      `json:"total"`
 	Drops           []Drop      `json:"drops"`
 	ICMPErrors      []ICMPCount `json:"icmp_errors"`
 	ICMPEchoReplies uint64      `json:"icmp_echo_replies"`
+	// Unreachable is the packets that waited for ARP in vain, sent back
+	// to be answered with ICMP host unreachable (so counted as sent, or
+	// dropped by icmp4-error).
+	Unreachable uint64     `json:"arp_unreachable"`
+	Accounting  Accounting `json:"accounting"`
 }
 
-// Drop is one drop reason.
+// Drop is one drop reason: stage/reason (stage "arp-queue" for the
+// control plane's, "port" for a port's own count, with its interface).
 type Drop struct {
 	Stage       string `json:"stage"`
 	Reason      string `json:"reason"`
+	Interface   string `json:"interface,omitempty"`
 	Count       uint64 `json:"count"`
 	Description string `json:"description"`
+	// Of is the reason this count is part of (a port's transmit failures
+	// are interface-output/tx-full): not added to Total again.
+	Of string `json:"of,omitempty"`
+}
+
+// Accounting is where every packet went (see run.Accounting): when the
+// router is idle, received + generated = sent + dropped + consumed + held,
+// and Balance is the difference (0).
+type Accounting struct {
+	Received  uint64 `json:"received"`
+	Generated uint64 `json:"generated"`
+	Sent      uint64 `json:"sent"`
+	Dropped   uint64 `json:"dropped"`
+	Consumed  uint64 `json:"consumed"`
+	Held      uint64 `json:"held"`
+	Balance   int64  `json:"balance"`
 }
 
 // ICMPCount is one kind of ICMP error sent.

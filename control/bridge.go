@@ -126,7 +126,9 @@ type MACEntry struct {
 	Worker int
 }
 
-// Bridges lists the bridges with the MACs each worker has learned.
+// Bridges lists the bridges with the MACs each worker has learned and
+// seen within the bridge's ageing time: an aged-out MAC the worker has
+// not swept yet is left out.
 func (r *Router) Bridges() []BridgeInfo {
 	r.mu.Lock()
 	ws := r.workers
@@ -135,7 +137,9 @@ func (r *Router) Bridges() []BridgeInfo {
 		names[i] = r.ifaces[i].Name
 	}
 	var out []BridgeInfo
+	var ageing []int64 // ms, per bridge
 	for _, b := range r.bridges {
+		ageing = append(ageing, b.Ageing/1e6)
 		bi := BridgeInfo{Name: b.Name}
 		for _, m := range b.Members {
 			bi.Members = append(bi.Members, names[m])
@@ -148,7 +152,11 @@ func (r *Router) Bridges() []BridgeInfo {
 	r.mu.Unlock()
 	for i := range out {
 		for _, w := range ws {
+			now := w.BridgeNow()
 			for _, m := range w.BridgeMACs(i) {
+				if now-m.Seen > ageing[i] {
+					continue // aged out; the worker removes it lazily
+				}
 				name := ""
 				if int(m.Member) < len(names) {
 					name = names[m.Member]

@@ -10,6 +10,10 @@
 // single-consumer rings, and drops (and counts) a message when a ring is
 // full rather than wait.
 //
+// A packet a worker hands over to wait for ARP is held (Stats.Held), sent
+// back (Stats.Resolved, Stats.Unreachable) or dropped under a reason
+// (Drop, stage "arp-queue": Stats.Drops), never lost uncounted.
+//
 // Reconfigure moves the whole configurable state (interface addresses, MTU
 // and admin state, static neighbours, configured routes, the ICMP rate) to
 // a new one in one snapshot, taking its own steps back on an error; it is

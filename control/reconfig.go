@@ -25,7 +25,7 @@ func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}
 	k := neigh.Key{Iface: iface, Addr: a}
-	if !r.neigh.Delete(k) {
+	if !r.forget(k) {
 		return fmt.Errorf("neighbor %v on %s: no such neighbour (softnet show neighbors lists them)", a, r.ifaces[iface].Name)
 	}
 	r.removeNeighbor(k)
@@ -366,7 +366,7 @@ func (r *Router) setNeighbors(want []StaticNeighbor) (added, gone int, err error
 	for _, e := range r.neigh.All() {
 		if _, ok := keep[e.Key]; !ok && e.State == neigh.Static {
 			k := e.Key
-			r.neigh.Delete(k)
+			r.forget(k)
 			r.removeNeighbor(k)
 			gone++
 		}

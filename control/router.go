@@ -45,14 +45,58 @@ type Options struct {
 	Now       func() time.Time // clock, for tests (default time.Now)
 }
 
+// Drop is why the control plane dropped a packet the data plane handed
+// it to wait for ARP (ip4-arp). Every such packet is dropped under one of
+// these, held (Stats.Held), or sent back to a worker (Stats.Resolved,
+// Stats.Unreachable).
+type Drop uint8
+
+// Control plane drop reasons, all of stage DropStage. Keep dropInfo in
+// the same order.
+const (
+	DropQueueFull    Drop = iota // the neighbour's queue was full: its oldest packet dropped
+	DropTableFull                // no neighbour entry (table full) or it could not be installed
+	DropUnresolved               // the neighbour had failed ARP when the packet arrived
+	DropNeighborGone             // the neighbour was deleted (or replaced) while packets waited
+	DropIfaceGone                // the interface was deleted before the packet was handled
+	DropInjectFull               // the worker's inject ring was full when the packet was released
+	NumDrops
+)
+
+// DropStage is the stage name of the control plane's drop reasons.
+const DropStage = "arp-queue"
+
+var dropInfo = [NumDrops][2]string{
+	DropQueueFull:    {"queue-full", "waiting for ARP: the neighbour's queue was full, its oldest packet dropped (neigh MaxPending per neighbour)"},
+	DropTableFull:    {"neighbor-table-full", "waiting for ARP: no room for the neighbour (neighbour or adjacency table full)"},
+	DropUnresolved:   {"unresolved", "to a neighbour that had failed ARP (the data plane answers the next ones with host unreachable)"},
+	DropNeighborGone: {"neighbor-deleted", "waiting for ARP when the neighbour was deleted or could not be installed"},
+	DropIfaceGone:    {"iface-deleted", "waiting for ARP on an interface deleted meanwhile"},
+	DropInjectFull:   {"inject-ring-full", "released after ARP, but the worker's inject ring was full"},
+}
+
+// Name is the reason's stable kebab-case name within DropStage.
+func (d Drop) Name() string { return dropInfo[d][0] }
+
+// Desc is a one-line description.
+func (d Drop) Desc() string { return dropInfo[d][1] }
+
+// String is "arp-queue/name".
+func (d Drop) String() string { return DropStage + "/" + d.Name() }
+
 // Stats are the control plane's own counters.
 type Stats struct {
-	ARPRequests   uint64 // requests sent
-	PuntsHandled  uint64
-	Resolved      uint64 // packets sent after their neighbour resolved
-	QueueDrops    uint64 // packets dropped: resolution queue full or neighbour table full
+	ARPRequests  uint64 // requests sent
+	PuntsHandled uint64
+	Resolved     uint64 // packets sent after their neighbour resolved
+	// Drops counts the packets waiting for ARP that were dropped, by
+	// reason; QueueDrops is their sum.
+	Drops      [NumDrops]uint64
+	QueueDrops uint64
+	// Held is the packets waiting for ARP now.
+	Held          uint64
 	Unreachable   uint64 // held packets sent back for ICMP host unreachable after ARP failed
-	InjectFull    uint64 // messages lost because a worker's inject ring was full
+	InjectFull    uint64 // messages lost because a worker's inject ring was full (packets and ARP requests)
 	Publishes     uint64
 	NeighborMoves uint64 // a neighbour's MAC changed
 	// NeighborErrors counts neighbours that could not be installed (no
@@ -150,6 +194,11 @@ func (r *Router) Stats() Stats {
 	defer r.mu.Unlock()
 	st := r.stats
 	st.LastError = r.lastErr
+	st.QueueDrops = 0
+	for _, n := range st.Drops {
+		st.QueueDrops += n
+	}
+	st.Held = uint64(r.neigh.Held())
 	return st
 }
 
@@ -555,6 +604,7 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	}
 	if _, err := r.ensureNeighbor(k); err != nil {
 		r.dropNeighbor(k, nil)
+		r.stats.Drops[DropNeighborGone] += uint64(len(pending))
 		return err
 	}
 	r.queueResolved(nil, k, pending)
@@ -643,8 +693,17 @@ func (r *Router) dropNeighbor(k neigh.Key, err error) {
 		r.stats.NeighborErrors++
 		r.lastErr = err.Error()
 	}
-	r.neigh.Delete(k)
+	r.forget(k)
 	r.removeNeighbor(k)
+}
+
+// forget deletes neighbour k's entry, counting the packets that waited
+// for it as dropped. It reports whether there was an entry.
+func (r *Router) forget(k neigh.Key) bool {
+	if e := r.neigh.Get(k); e != nil {
+		r.stats.Drops[DropNeighborGone] += uint64(len(e.Pending))
+	}
+	return r.neigh.Delete(k)
 }
 
 // removeNeighbor withdraws neighbour k's host route and adjacency.
@@ -771,6 +830,9 @@ func (r *Router) send(m outMsg) {
 	slot := w.Inject().Reserve()
 	if slot == nil {
 		r.stats.InjectFull++
+		if m.kind == dp.InjectLookup {
+			r.stats.Drops[DropInjectFull]++ // a packet; else an ARP request
+		}
 		return
 	}
 	slot.Kind, slot.Iface, slot.Addr = m.kind, m.iface, 0
@@ -780,6 +842,9 @@ func (r *Router) send(m outMsg) {
 
 func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 	if int(m.Iface) >= len(r.ifaces) || r.ifaces[m.Iface].Deleted {
+		if m.Kind == dp.PuntResolve {
+			r.stats.Drops[DropIfaceGone]++
+		}
 		return // a late punt from before a VLAN was deleted
 	}
 	switch m.Kind {
@@ -824,7 +889,7 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		if changed {
 			if _, err := r.ensureNeighbor(k); err != nil {
 				r.dropNeighbor(k, err)
-				r.stats.QueueDrops += uint64(len(pending))
+				r.stats.Drops[DropNeighborGone] += uint64(len(pending))
 				return
 			}
 		}
@@ -837,14 +902,16 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		}
 		e, created, request, queued := r.neigh.Queue(k, m.Frame(), now)
 		if e == nil {
-			r.stats.QueueDrops++
+			r.stats.Drops[DropTableFull]++
 			return
 		}
-		r.stats.QueueDrops += e.Dropped - dropped
+		r.stats.Drops[DropQueueFull] += e.Dropped - dropped
 		if created {
 			if _, err := r.ensureNeighbor(k); err != nil {
+				// The packet just queued goes with the entry.
+				r.stats.Drops[DropTableFull] += uint64(len(e.Pending))
+				e.Pending = nil
 				r.dropNeighbor(k, err)
-				r.stats.QueueDrops++
 				return
 			}
 		}
@@ -861,10 +928,10 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 				if ok, err := r.ensureNeighbor(k); ok && err == nil {
 					r.queueResolved(w, k, [][]byte{slices.Clone(m.Frame())})
 				} else {
-					r.stats.QueueDrops++
+					r.stats.Drops[DropTableFull]++
 				}
 			default:
-				r.stats.QueueDrops++
+				r.stats.Drops[DropUnresolved]++
 			}
 		}
 	}

@@ -894,3 +894,34 @@ func TestRouterSetInterfaceMTU(t *testing.T) {
 		t.Fatalf("%d fragments, want 2", len(out))
 	}
 }
+
+// TestRouterARPQueueDropReasons (issue 17, defect 5): packets waiting for
+// ARP are held, and dropped under a reason: the queue overflowing, the
+// neighbour deleted while they wait; none vanishes uncounted.
+func TestRouterARPQueueDropReasons(t *testing.T) {
+	l := newLab(t, false, false)
+	maxPending := uint64(neigh.New(neigh.Options{}).Options().MaxPending)
+	const sent = 10
+	for i := range sent {
+		l.Send(0, udpFrom(dptest.HostB, uint16(100+i)))
+	}
+	st := l.Router.Stats()
+	if st.Held != maxPending || st.Drops[control.DropQueueFull] != sent-maxPending || st.QueueDrops != sent-maxPending {
+		t.Fatalf("stats %+v: want %d held, %d queue-full", st, maxPending, sent-maxPending)
+	}
+	if err := l.Router.DeleteNeighbor(1, dptest.HostB); err != nil {
+		t.Fatal(err)
+	}
+	st = l.Router.Stats()
+	if st.Held != 0 || st.Drops[control.DropNeighborGone] != maxPending || st.QueueDrops != sent {
+		t.Fatalf("stats after the delete %+v: want 0 held, %d neighbor-deleted, %d in all", st, maxPending, sent)
+	}
+	if c := l.Counters(); c.Resolves != sent {
+		t.Errorf("data plane handed %d packets to wait for ARP, want %d", c.Resolves, sent)
+	}
+	for d := control.Drop(0); d < control.NumDrops; d++ {
+		if d.Name() == "" || d.Desc() == "" || !strings.HasPrefix(d.String(), "arp-queue/") {
+			t.Errorf("drop %d: name %q desc %q", d, d.Name(), d.Desc())
+		}
+	}
+}

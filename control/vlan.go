@@ -229,7 +229,7 @@ func (r *Router) DeleteVLAN(name string) error {
 	}
 	for _, e := range r.neigh.All() {
 		if e.Key.Iface == i {
-			r.neigh.Delete(e.Key)
+			r.forget(e.Key)
 			r.removeNeighbor(e.Key)
 		}
 	}

@@ -167,13 +167,13 @@ func (t *macTable) remove(i uint64) {
 type MAC struct {
 	MAC    [6]byte
 	Member uint16 // interface index
-	Seen   int64  // ms since the worker started
+	Seen   int64  // the worker's bridge clock (see BridgeNow) when last seen
 }
 
 // BridgeMACs returns the MACs worker w has learned in bridge b (index in
-// Config.Bridges). It may run concurrently with the worker: entries are
-// read with atomic loads, so one being changed meanwhile may show its old
-// or new member.
+// Config.Bridges), aged-out ones included (see BridgeNow). It may run
+// concurrently with the worker: entries are read with atomic loads, so
+// one being changed meanwhile may show its old or new member.
 func (w *Worker) BridgeMACs(b int) []MAC {
 	w.pubMu.Lock()
 	var t *macTable
@@ -222,16 +222,20 @@ func (w *Worker) syncBridges(cfg *Config) {
 	w.pubMu.Unlock()
 }
 
-// bridgeNow is the bridge clock: ms since the worker's first bridge call.
+// bridgeNow is the bridge clock: ms since the worker was made (at least
+// 1).
 func (w *Worker) bridgeNow() int64 {
 	if w.bridgeClock != nil {
 		return w.bridgeClock()
 	}
-	if w.bridgeT0.IsZero() {
-		w.bridgeT0 = time.Now()
-	}
 	return time.Since(w.bridgeT0).Milliseconds() + 1
 }
+
+// BridgeNow is the worker's bridge clock now, in MAC.Seen's unit (ms):
+// a MAC with BridgeNow() - Seen above its bridge's ageing time has aged
+// out, even while still in the table (workers remove aged entries
+// lazily). Safe to call from any goroutine.
+func (w *Worker) BridgeNow() int64 { return w.bridgeNow() }
 
 // bridge switches frames within their bridge domain.
 //
@@ -350,6 +354,12 @@ func (w *Worker) bridgeUp(cfg *Config, b *pkt.Buf, bvi int) {
 	f := b.Bytes()
 	et := binary.BigEndian.Uint16(f[b.L3-2:])
 	b.InPort = uint16(bvi)
+	// Received on the BVI (the member port counted it too, as a bridge
+	// port's frame).
+	if bvi < len(w.c.RxPackets) {
+		w.c.RxPackets[bvi]++
+		w.c.RxBytes[bvi] += uint64(b.Len)
+	}
 	switch et {
 	case hdr.EtherTypeIPv4:
 		w.to(StageIP4Input, b)
@@ -429,6 +439,7 @@ func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI
 		last := i == nt-1 && !toBVI
 		c := b
 		if !last {
+			w.c.FloodCopies++
 			if c = w.pool.Get(); c == nil {
 				w.c.Drops[BridgeNoBuffer]++
 				continue

@@ -35,6 +35,16 @@ type Counters struct {
 	// received on the interface.
 	Spread uint64
 
+	// For the packet accounting (see the package doc): ARP packets
+	// consumed after the control plane got its copy (replies, gratuitous
+	// ARP: nothing to send back); packets handed to the control plane to
+	// wait for ARP (ip4-arp); packets cut into fragments (each replaced by
+	// its Fragments); flood copies the bridge made or tried to make (a
+	// copy without a buffer counts under l2-bridge/no-buffer); frames the
+	// control plane sent as they are (ARP requests; Injected counts them
+	// too, with the packets it released after ARP).
+	ARPConsumed, Resolves, Fragmented, FloodCopies, InjectedTx uint64
+
 	// Per interface (index = interface index).
 	RxPackets, RxBytes, TxPackets, TxBytes []uint64
 
@@ -127,6 +137,11 @@ func (c *Counters) publish(p *Counters, full bool) {
 	atomic.StoreUint64(&p.Batches, c.Batches)
 	atomic.StoreUint64(&p.Livelocks, c.Livelocks)
 	atomic.StoreUint64(&p.Spread, c.Spread)
+	atomic.StoreUint64(&p.ARPConsumed, c.ARPConsumed)
+	atomic.StoreUint64(&p.Resolves, c.Resolves)
+	atomic.StoreUint64(&p.Fragmented, c.Fragmented)
+	atomic.StoreUint64(&p.FloodCopies, c.FloodCopies)
+	atomic.StoreUint64(&p.InjectedTx, c.InjectedTx)
 	if n := uint64(len(c.RxPackets)); !full && c.ifSkipped+1 < n/ifPublishEvery {
 		c.ifSkipped++
 		return
@@ -159,6 +174,11 @@ func (c *Counters) addFrom(p *Counters) {
 	c.Batches += atomic.LoadUint64(&p.Batches)
 	c.Livelocks += atomic.LoadUint64(&p.Livelocks)
 	c.Spread += atomic.LoadUint64(&p.Spread)
+	c.ARPConsumed += atomic.LoadUint64(&p.ARPConsumed)
+	c.Resolves += atomic.LoadUint64(&p.Resolves)
+	c.Fragmented += atomic.LoadUint64(&p.Fragmented)
+	c.FloodCopies += atomic.LoadUint64(&p.FloodCopies)
+	c.InjectedTx += atomic.LoadUint64(&p.InjectedTx)
 	for len(c.RxPackets) < len(p.RxPackets) {
 		c.RxPackets = append(c.RxPackets, 0)
 		c.RxBytes = append(c.RxBytes, 0)

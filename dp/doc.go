@@ -71,4 +71,13 @@
 // Drop reasons (Reason) are a small enum with a stage, a stable name and a
 // description; the drop stage counts every packet under its reason. They
 // are data, not errors.
+//
+// Every packet is accounted for: each received one is sent (forwarded, or
+// answered in place: ARP and echo replies, ICMP errors), dropped under a
+// reason, consumed (ARPConsumed), or handed to the control plane to wait
+// for ARP (Resolves), which drops it under its own reasons or gives it
+// back (Injected - InjectedTx). Packets the graph makes are counted where
+// made: flood copies (FloodCopies), fragments (Fragments, replacing
+// Fragmented packets), control plane frames (InjectedTx). run.Account
+// puts these together.
 package dp

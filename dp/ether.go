@@ -261,6 +261,7 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 			}
 		}
 		if !ours || a.Op() != hdr.ARPRequest {
+			w.c.ARPConsumed++
 			w.pool.Put(b) // consumed: learning is the control plane's
 			continue
 		}

@@ -368,6 +368,7 @@ func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
 		putMeta(m, b)
 		w.punt.Commit()
 		w.c.Punts++
+		w.c.Resolves++
 		w.pool.Put(b)
 	}
 	in.N = 0

@@ -109,6 +109,7 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 			pos += size
 		}
 		if ok {
+			w.c.Fragmented++
 			w.pool.Put(b)
 		} else {
 			w.drop(b, IP4FragNoBuffer)
@@ -155,7 +156,10 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		}
 		p := int(w.portOf[o])
 		if p == portBVI {
-			b.InPort = uint16(o) // the bridge switches it as the BVI's
+			// Sent on the BVI: the bridge switches it as the BVI's.
+			w.c.TxPackets[o]++
+			w.c.TxBytes[o] += uint64(b.Len)
+			b.InPort = uint16(o)
 			w.to(StageBridge, b)
 			continue
 		}

@@ -152,6 +152,8 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		cpu:    o.CPU,
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
+
+		bridgeT0: time.Now(),
 	}
 	for s := range w.frames {
 		w.frames[s] = &w.store[s]
@@ -562,6 +564,7 @@ func (w *Worker) drainInject() int {
 			b.Dst = hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst()
 			w.to(StageIP4Lookup, b)
 		default:
+			w.c.InjectedTx++
 			w.to(StageInterfaceOutput, b)
 		}
 		w.inject.Release()

@@ -99,6 +99,15 @@ func (t *Table) Get(k Key) *Entry { return t.entries[k] }
 // Len is the number of entries.
 func (t *Table) Len() int { return len(t.entries) }
 
+// Held is the number of packets waiting for resolution, over all entries.
+func (t *Table) Held() int {
+	n := 0
+	for _, e := range t.entries {
+		n += len(e.Pending)
+	}
+	return n
+}
+
 // All returns the entries sorted by interface and address.
 func (t *Table) All() []*Entry {
 	out := make([]*Entry, 0, len(t.entries))

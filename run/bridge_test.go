@@ -57,6 +57,35 @@ func TestBridgeRun(t *testing.T) {
 	if !bytes.Equal(out[0][0:6], hostB[:]) || binary.BigEndian.Uint16(out[0][12:]) != hdr.EtherTypeIPv4 || hdr.IPv4(out[0][14:]).TTL() != 63 {
 		t.Fatalf("wan0 got % x", out[0][:34])
 	}
+	// The routed interface counts what it received from the bridge and
+	// routed (issue 17, defect 10: it stayed at zero); wan0's reply
+	// would come back through it.
+	waitFor(t, "irb0's counters", func() bool {
+		for _, s := range r.Status() {
+			if s.Name == "irb0" {
+				return s.Backend == "bvi" && s.RxPackets == 1 && s.RxBytes == uint64(len(routed))
+			}
+		}
+		return false
+	})
+	back := dptest.IPv4Frame(wanMAC, hostB, netip.MustParseAddr("198.18.0.1"), netip.MustParseAddr("10.5.0.2"), hdr.ProtoUDP, 64, false, dptest.UDP(2, 1, 8))
+	wan0.Push(back)
+	// 10.5.0.2 is not resolved: the packet waits for ARP, and the ARP
+	// request goes out of irb0 into the bridge.
+	waitFor(t, "irb0 sends", func() bool {
+		for _, s := range r.Status() {
+			if s.Name == "irb0" {
+				return s.TxPackets > 0 && s.TxBytes > 0
+			}
+		}
+		return false
+	})
+	// Every packet accounted for: the flood's copy is generated, the
+	// routed interface's frames are not counted twice.
+	waitFor(t, "the accounting to balance", func() bool { a := r.Accounting(); return a.Balance() == 0 && a.Received == 3 })
+	if a := r.Accounting(); a.Generated < 1 {
+		t.Errorf("accounting %v: the flood copy is not generated", a)
+	}
 	br := r.Control().Bridges()
 	if len(br) != 1 || br[0].Name != "br0" || br[0].BVI != "irb0" || len(br[0].Members) != 2 || len(br[0].MACs) != 1 || br[0].MACs[0].Member != "lan0" {
 		t.Fatalf("Bridges() = %+v", br)

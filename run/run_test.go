@@ -189,6 +189,9 @@ func TestMemTwoWorkers(t *testing.T) {
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	if a := r.Accounting(); a.Balance() != 0 || a.Received != 40 || a.Sent != 40 {
+		t.Errorf("accounting after Stop: %v", a)
+	}
 	noLeak(t, n0)
 }
 

@@ -52,7 +52,9 @@ config file as softnet reload does (the outcome is logged; a file with
 errors changes nothing). It logs to stderr (a
 start-up summary, then interfaces going down or up and I/O errors, never
 per packet) and prints the final counters to stdout: packets and bytes per
-interface and drops by stage/reason.
+interface, every drop by stage/reason (the ARP queue's and the ports' too)
+with the total, and where every packet went (received + generated = sent +
+dropped + consumed + held).
 
 While it runs it serves the control API (JSON over HTTP, docs/api.md) on a
 Unix socket: --api PATH, else the config's api.socket, else
@@ -245,7 +247,7 @@ loop:
 	for i := range final {
 		final[i].KernelDrops = max(final[i].KernelDrops, kd[final[i].Name])
 	}
-	printCounters(out, final, r.Counters())
+	printCounters(out, final, r.Counters(), r.Control().Stats())
 	if stopErr != nil {
 		return fmt.Errorf("stopping: %w", stopErr)
 	}
@@ -361,9 +363,10 @@ func grown(prev, cur map[string]uint64) bool {
 	return false
 }
 
-// printCounters prints the final counters: per interface, then drops by
-// stage/reason.
-func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters) {
+// printCounters prints the final counters: per interface, then every
+// drop by stage/reason (the data plane's, the control plane's, the
+// ports'), the total, and where every packet went (run.Accounting).
+func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters, cs control.Stats) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "interface\trx packets\trx bytes\ttx packets\ttx bytes\tkernel drops\t")
 	for _, s := range st {
@@ -384,16 +387,22 @@ func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters) {
 		fmt.Fprintf(w, "port %s:%s\n", s.Name, b.String())
 	}
 	fmt.Fprintln(w)
-	if c.TotalDrops() == 0 {
+	ds := run.Drops(st, &c, cs)
+	if total := run.TotalDrops(ds); total == 0 {
 		fmt.Fprintln(w, "drops: none")
 	} else {
 		fmt.Fprintln(w, "drops:")
-		for r := dp.Reason(0); r < dp.NumReasons; r++ {
-			if n := c.Drops[r]; n > 0 {
-				fmt.Fprintf(w, "  %-40s %d\n", r.String(), n)
+		for _, d := range ds {
+			if d.Count > 0 {
+				fmt.Fprintf(w, "  %-40s %d%s\n", dropName(d), d.Count, dropOf(d))
 			}
 		}
+		fmt.Fprintf(w, "total drops: %d\n", total)
 	}
+	if cs.Held > 0 || cs.Unreachable > 0 {
+		fmt.Fprintf(w, "waiting for ARP: %d held, %d sent back for host unreachable\n", cs.Held, cs.Unreachable)
+	}
+	fmt.Fprintf(w, "accounting: %v\n", run.Account(st, &c, cs))
 	var icmp []string
 	for k, n := range c.ICMPErrors {
 		if n > 0 {
@@ -407,4 +416,20 @@ func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters) {
 		fmt.Fprintf(w, "icmp echo replies: %d\n", c.ICMPEchoReplies)
 	}
 	fmt.Fprintf(w, "polls: %d busy %d livelocks %d spread %d\n", c.Polls, c.BusyPolls, c.Livelocks, c.Spread)
+}
+
+// dropName is a drop's stage/reason, with its interface for a port's.
+func dropName(d run.Drop) string {
+	if d.Interface != "" {
+		return d.Stage + "/" + d.Reason + " (" + d.Interface + ")"
+	}
+	return d.Stage + "/" + d.Reason
+}
+
+// dropOf says what a drop count is part of, if anything.
+func dropOf(d run.Drop) string {
+	if d.Of != "" {
+		return " (part of " + d.Of + ")"
+	}
+	return ""
 }

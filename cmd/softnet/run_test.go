@@ -17,6 +17,7 @@ import (
 
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/logs"
 	"github.com/softnet/softnet/run"
@@ -164,7 +165,8 @@ func TestRun(t *testing.T) {
 		"       lan0           3       180           0         0             0\n" +
 		"       wan0           0         0           3       180             0\n" +
 		"\n" +
-		"drops: none\n"
+		"drops: none\n" +
+		"accounting: received 3 + generated 0 = sent 3 + dropped 0 + consumed 0 + held 0\n"
 	// The last line counts polls, which depend on timing.
 	got, polls, _ := strings.Cut(stdout.String(), "polls: ")
 	if got != want || !strings.HasSuffix(polls, " busy 0 livelocks 0 spread 0\n") {
@@ -236,7 +238,7 @@ func TestPrintPortDrops(t *testing.T) {
 	a.PortDrops = map[string]uint64{"tx-busy": 2, "rx-oversize": 5}
 	b := run.IfaceStatus{Name: "lan0"}
 	var out bytes.Buffer
-	printCounters(&out, []run.IfaceStatus{a, b}, dp.Counters{RxPackets: []uint64{0, 0}, RxBytes: []uint64{0, 0}, TxPackets: []uint64{0, 0}, TxBytes: []uint64{0, 0}})
+	printCounters(&out, []run.IfaceStatus{a, b}, dp.Counters{RxPackets: []uint64{0, 0}, RxBytes: []uint64{0, 0}, TxPackets: []uint64{0, 0}, TxBytes: []uint64{0, 0}}, control.Stats{})
 	if !strings.Contains(out.String(), "port wan0: rx-oversize 5 tx-busy 2\n") || strings.Contains(out.String(), "port lan0") {
 		t.Errorf("output:\n%s", out.String())
 	}
@@ -447,5 +449,42 @@ func TestRunSignals(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("API socket left behind: %v", err)
+	}
+}
+
+// TestPrintAllDrops (issue 17, defect 5): the final counters list the
+// control plane's drops and the ports' receive drops with the data
+// plane's, in the total; a port's transmit failures are shown as part of
+// interface-output/tx-full, not counted twice; the accounting balances.
+func TestPrintAllDrops(t *testing.T) {
+	a := run.IfaceStatus{Name: "lan0", RxPackets: 60}
+	a.PortDrops = map[string]uint64{"rx-oversize": 5}
+	b := run.IfaceStatus{Name: "wan0", TxPackets: 3}
+	b.PortDrops = map[string]uint64{"tx-busy": 2}
+	c := dp.Counters{RxPackets: []uint64{60, 0}, RxBytes: []uint64{0, 0}, TxPackets: []uint64{0, 3}, TxBytes: []uint64{0, 0}}
+	c.Drops[dp.IP4Blackhole] = 3
+	c.Drops[dp.OutTxFull] = 2
+	c.InjectedTx = 1  // an ARP request
+	c.ARPConsumed = 1 // an ARP reply
+	var cs control.Stats
+	cs.Drops[control.DropQueueFull] = 46
+	cs.Held = 4
+	cs.Unreachable = 2 // came back: counted in c (sent or dropped)
+	c.Drops[dp.ICMPRateLimited] = 2
+	var out bytes.Buffer
+	printCounters(&out, []run.IfaceStatus{a, b}, c, cs)
+	for _, want := range []string{
+		"  ip4-lookup/blackhole                     3\n",
+		"  interface-output/tx-full                 2\n",
+		"  arp-queue/queue-full                     46\n",
+		"  port/rx-oversize (lan0)                  5\n",
+		"  port/tx-busy (wan0)                      2 (part of interface-output/tx-full)\n",
+		"total drops: 58\n",
+		"waiting for ARP: 4 held, 2 sent back for host unreachable\n",
+		"accounting: received 65 + generated 1 = sent 3 + dropped 58 + consumed 1 + held 4\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -167,7 +167,8 @@ show interfaces do not include its VLANs').`,
 	sub("bridge [NAME]", "Bridges: members, routed interface and the learned MACs",
 		`For each bridge (or the one named): its members, its routed interface (BVI)
 and the MAC table: each learned MAC, the member it was learned on and the
-worker that learned it (each worker keeps its own table).`,
+worker that learned it (each worker keeps its own table). MACs not seen
+within the bridge's ageing time are not listed.`,
 		"  softnet show bridge\n  softnet show bridge br0 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			name := ""
@@ -228,9 +229,15 @@ Counts are since the router started.`,
 		})
 	var all bool
 	sub("errors", "Every drop reason with its count and description, and ICMP errors sent",
-		`Every drop reason of the graph (stage/reason), its count since the router
-started and what it means; then the ICMP errors the router sent. The table
-lists the reasons that counted (--all: every one); --json lists every one.`,
+		`Every drop reason (stage/reason), its count since the router started and
+what it means: the graph's stages, the control plane's ARP queue
+(arp-queue/...: packets that waited for ARP in vain) and each port's own
+(port/rx-oversize (lan0), ...: frames the port dropped before the workers
+saw them; port/tx-... are part of interface-output/tx-full and not counted
+again). Then the total, the packets waiting for ARP, the accounting
+(received + generated = sent + dropped + consumed + held, exact when the
+router is idle) and the ICMP errors the router sent. The table lists the
+reasons that counted (--all: every one); --json lists every one.`,
 		"  softnet show errors\n  softnet show errors --all", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			e, err := c.Errors(ctx)
@@ -239,11 +246,24 @@ lists the reasons that counted (--all: every one); --json lists every one.`,
 				fmt.Fprintln(tw, "COUNT\tSTAGE/REASON\tDESCRIPTION")
 				for _, d := range e.Drops {
 					if d.Count > 0 || all {
-						fmt.Fprintf(tw, "%d\t%s/%s\t%s\n", d.Count, d.Stage, d.Reason, d.Description)
+						name, desc := d.Stage+"/"+d.Reason, d.Description
+						if d.Interface != "" {
+							name += " (" + d.Interface + ")"
+						}
+						if d.Of != "" {
+							desc += " (part of " + d.Of + ")"
+						}
+						fmt.Fprintf(tw, "%d\t%s\t%s\n", d.Count, name, desc)
 					}
 				}
 				tw.Flush()
 				fmt.Fprintf(w, "total drops: %d\n", e.Total)
+				if e.Accounting.Held > 0 || e.Unreachable > 0 {
+					fmt.Fprintf(w, "waiting for ARP: %d held, %d sent back for host unreachable\n", e.Accounting.Held, e.Unreachable)
+				}
+				a := e.Accounting
+				fmt.Fprintf(w, "accounting: received %d + generated %d = sent %d + dropped %d + consumed %d + held %d\n",
+					a.Received, a.Generated, a.Sent, a.Dropped, a.Consumed, a.Held)
 				var icmp []string
 				for _, k := range e.ICMPErrors {
 					if k.Count > 0 {

@@ -90,11 +90,12 @@ func TestCLI(t *testing.T) {
 		t.Errorf("show runtime --json: %v\n%s", err, out)
 	}
 	out, _, _ = cli(t, "show", "errors", a)
-	if !strings.Contains(out, "total drops: 0") {
+	if !strings.Contains(out, "total drops: 0") || !strings.Contains(out, "accounting: received 3 + generated 0 = sent 3 + dropped 0 + consumed 0 + held 0") {
 		t.Errorf("show errors:\n%s", out)
 	}
 	out, _, _ = cli(t, "show", "errors", "--all", a)
-	if !strings.Contains(strings.Join(strings.Fields(out), " "), "0 ip4-lookup/blackhole route to a blackhole next hop") {
+	if f := strings.Join(strings.Fields(out), " "); !strings.Contains(f, "0 ip4-lookup/blackhole route to a blackhole next hop") ||
+		!strings.Contains(f, "0 arp-queue/queue-full waiting for ARP") {
 		t.Errorf("show errors --all:\n%s", out)
 	}
 
