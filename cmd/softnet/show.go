@@ -61,9 +61,11 @@ and prints what it sees now as a table, or JSON with --json.`,
 	}
 	client := apiFlag(cmd)
 	asJSON := jsonFlag(cmd)
+	aliases := map[string][]string{"neighbors": {"neighbours"}, "interfaces": {"interface"}}
 	sub := func(use, short, long, example string, args cobra.PositionalArgs, fn func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error)) {
+		name, _, _ := strings.Cut(use, " ")
 		cmd.AddCommand(&cobra.Command{
-			Use: use, Short: short, Long: long, Example: example, Args: args,
+			Use: use, Aliases: aliases[name], Short: short, Long: long, Example: example, Args: args,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx, cancel := callCtx(cmd)
 				defer cancel()

@@ -229,3 +229,37 @@ func TestLogControl(t *testing.T) {
 		t.Errorf("inject-full not logged:\n%s", out)
 	}
 }
+
+// TestUnknownSubcommand: an unknown subcommand of any command group fails
+// naming the valid ones (it used to print the help and exit 0); the
+// aliases show neighbours and show interface work.
+func TestUnknownSubcommand(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"show", "foo"}, `unknown command "foo" for "softnet show": give one of bridge, errors, interfaces, neighbors, routes, runtime, vlans`},
+		{[]string{"vlan", "foo"}, `unknown command "foo" for "softnet vlan": give one of add, del`},
+		{[]string{"route", "foo", "bar"}, `unknown command "foo" for "softnet route": give one of add, del`},
+		{[]string{"neighbor", "list"}, `unknown command "list" for "softnet neighbor": give one of add, del`},
+		{[]string{"neighbour", "list"}, `unknown command "list" for "softnet neighbor": give one of add, del`},
+		{[]string{"foo"}, `unknown command "foo" for "softnet"`},
+	} {
+		out, _, err := cli(t, append(tc.args, "--api", sock)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("softnet %v: %v (stdout %d bytes), want an error with %q", tc.args, err, len(out), tc.want)
+		}
+	}
+	// The aliases reach the command (and so fail for want of a router).
+	for _, args := range [][]string{{"show", "neighbours"}, {"show", "interface"}, {"show", "neighbors"}, {"show", "interfaces"}} {
+		_, _, err := cli(t, append(args, "--api", sock)...)
+		if err == nil || !strings.Contains(err.Error(), "no softnet router listening on") {
+			t.Errorf("softnet %v: %v, want the command to run", args, err)
+		}
+	}
+	// A group alone still prints its help.
+	if out, _, err := cli(t, "show"); err != nil || !strings.Contains(out, "Available Commands") {
+		t.Errorf("softnet show: %v\n%s", err, out)
+	}
+}
