@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -176,7 +175,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(sb)
+					return jsonEncoder(cmd.OutOrStdout()).Encode(sb)
 				}
 				printSideBySide(cmd.OutOrStdout(), sb)
 				return nil
@@ -198,7 +197,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+					return jsonEncoder(cmd.OutOrStdout()).Encode(rep)
 				}
 				rep.Print(cmd.OutOrStdout())
 				return nil
@@ -215,7 +214,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+					return jsonEncoder(cmd.OutOrStdout()).Encode(rep)
 				}
 				printOverload(cmd.OutOrStdout(), rep)
 				return nil
@@ -237,7 +236,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
-					return json.NewEncoder(out).Encode(m)
+					return jsonEncoder(out).Encode(m)
 				}
 				for _, r := range m.Runs {
 					printResult(out, r)
@@ -265,7 +264,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
+				enc := jsonEncoder(out)
 				if len(rep.Runs) == 1 {
 					return enc.Encode(rep.Runs[0])
 				}

@@ -263,3 +263,18 @@ func TestUnknownSubcommand(t *testing.T) {
 		t.Errorf("softnet show: %v\n%s", err, out)
 	}
 }
+
+// TestPrintJSONNoEscape: --json writes <, > and & as they are.
+func TestPrintJSONNoEscape(t *testing.T) {
+	var b bytes.Buffer
+	if err := printJSON(&b, map[string]string{"detail": "ttl <= 1 & len > 64"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"ttl <= 1 & len > 64"`) {
+		t.Errorf("printJSON: %s", b.String())
+	}
+	b.Reset()
+	if err := jsonEncoder(&b).Encode([]string{"<a>"}); err != nil || b.String() != "[\"<a>\"]\n" {
+		t.Errorf("jsonEncoder: %q %v", b.String(), err)
+	}
+}
