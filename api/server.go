@@ -674,7 +674,8 @@ const maxTraceWait = 5 * time.Minute
 // trace follows the next ?n= packets (default 10) through the graph,
 // waiting at most ?timeout= (default 10s) for them, and answers with the
 // packets recorded (fewer than n if the timeout ended it first: Complete
-// is then false and Error says how many).
+// is then false and Error says how many: "3 of 5 packets seen in 10s
+// (timeout)").
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	n := 10
 	if v := r.URL.Query().Get("n"); v != "" {
@@ -708,7 +709,10 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	if pkts == nil {
 		out.Packets = []dp.TracePacket{}
 	}
-	if err != nil {
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		out.Error = fmt.Sprintf("%d of %d packets seen in %v (timeout)", len(out.Packets), n, wait)
+	case err != nil:
 		out.Error = err.Error()
 	}
 	JSON(w, http.StatusOK, out)

@@ -154,6 +154,13 @@ func TestCLI(t *testing.T) {
 		t.Errorf("show vlans after del:\n%s", out)
 	}
 
+	// A trace that times out says how many it saw, not "context deadline
+	// exceeded" (nothing arrives after the pcap's three packets).
+	out, _, err = cli(t, "trace", "2", "--timeout", "300ms", a)
+	if err == nil || err.Error() != "trace: 0 of 2 packets seen in 300ms (timeout)" {
+		t.Errorf("trace 2 --timeout 300ms: %v\n%s", err, out)
+	}
+
 	out, _, err = cli(t, "completion", "bash")
 	if err != nil || !strings.Contains(out, "__start_softnet") {
 		t.Errorf("completion bash: %v (%d bytes)", err, len(out))
