@@ -124,6 +124,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
   softnet bench --api-scrape --duration 5s --rounds 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkBenchFlags(cmd, scenario, duration, size, rounds, apiCost); err != nil {
+				return err
+			}
 			if cpuprofile != "" {
 				f, err := os.Create(cpuprofile)
 				if err != nil {
@@ -181,9 +184,6 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				return nil
 			}
 			if scenario == "veth" || scenario == "veth-overload" {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: the %s scenario runs one softnet worker; drop --workers", workers, scenario)
-				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				var rep interface{ Print(io.Writer) }
@@ -203,9 +203,6 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				return nil
 			}
 			if scenario == "overload" {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: the overload scenario runs one worker; drop --workers", workers)
-				}
 				if size != 64 {
 					return fmt.Errorf("--size %d: the overload scenario uses 64-byte frames; drop --size", size)
 				}
@@ -220,9 +217,6 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				return nil
 			}
 			if strings.Contains(scenario, ",") {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: a list of scenarios runs one worker each; drop --workers", workers)
-				}
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
 					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" {
@@ -238,18 +232,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				if asJSON {
 					return jsonEncoder(out).Encode(m)
 				}
-				for _, r := range m.Runs {
-					printResult(out, r)
-					fmt.Fprintf(out, "\nrounds (Mpps): %v\n\n", m.Mpps[r.Scenario])
-				}
-				ratios := make([]string, 0, len(m.Ratios))
-				for k := range m.Ratios {
-					ratios = append(ratios, k)
-				}
-				sort.Strings(ratios)
-				for _, k := range ratios {
-					fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
-				}
+				printScenarios(out, m)
 				return nil
 			}
 			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Repeat: repeat, Progress: prog})
@@ -280,17 +263,71 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root)")
-	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
+	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2); ip4-forward only")
+	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2): ip4-forward, rss, and a single VLAN or bridge scenario; refused by overload, veth, veth-overload and lists of scenarios, which run one worker")
 	f.IntVar(&repeat, "repeat", 1, "runs per worker count (the median is printed, every run's Mpps in the JSON); 3 by default with --plot")
 	f.StringVar(&plotFile, "plot", "", "draw the results as a PNG bar chart into this file (Mpps per worker count, error bars from the runs)")
 	f.StringVar(&peersFile, "peers", "", "with --plot: add the peers' bars from this file (output of: cd bench/peers && go run . --json)")
 	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
-	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3)")
+	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3); 1..100, refused elsewhere")
 	return cmd
+}
+
+// checkBenchFlags refuses flag values that make no sense before anything
+// is measured: a duration, size or round count out of range, --rounds
+// where nothing takes rounds, --workers for a scenario that runs one
+// worker.
+func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration, size, rounds int, apiCost bool) error {
+	if duration <= 0 {
+		return fmt.Errorf("--duration %v: give a positive duration such as 5s", duration)
+	}
+	if size < 42 || size > 1514 {
+		return fmt.Errorf("--size %d: give a frame size from 42 to 1514 bytes (an Ethernet/IPv4/UDP frame without FCS)", size)
+	}
+	list := strings.Contains(scenario, ",")
+	if cmd.Flags().Changed("rounds") {
+		if !apiCost && !list {
+			return errors.New("--rounds applies to --api-scrape and to a list of scenarios (--scenario a,b); drop it")
+		}
+		if rounds < 1 || rounds > bench.MaxRepeat {
+			return fmt.Errorf("--rounds %d: give a number of rounds from 1 to %d", rounds, bench.MaxRepeat)
+		}
+	}
+	if cmd.Flags().Changed("workers") {
+		one := ""
+		switch {
+		case list:
+			one = "a list of scenarios runs one worker each"
+		case scenario == "overload":
+			one = "the overload scenario runs one worker"
+		case scenario == "veth" || scenario == "veth-overload":
+			one = "the " + scenario + " scenario runs one softnet worker"
+		}
+		if one != "" {
+			return fmt.Errorf("--workers: %s; drop --workers", one)
+		}
+	}
+	return nil
+}
+
+// printScenarios prints a list of scenarios: each one's best round and
+// every round's rate, then the ratios.
+func printScenarios(out io.Writer, m *bench.Multi) {
+	for _, r := range m.Runs {
+		printResult(out, r)
+		fmt.Fprintf(out, "\nrounds (Mpps): %s\n\n", floatList(m.Mpps[r.Scenario]))
+	}
+	ratios := make([]string, 0, len(m.Ratios))
+	for k := range m.Ratios {
+		ratios = append(ratios, k)
+	}
+	sort.Strings(ratios)
+	for _, k := range ratios {
+		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
+	}
 }
 
 func printResult(w io.Writer, r *bench.Result) {
@@ -365,12 +402,13 @@ func pinning(r *bench.Result) string {
 	return "worker i on the i-th of CPUs " + intList(r.CPUs, ",")
 }
 
+// floatList is rates for text output: "0.82 / 0.69 / 0.88".
 func floatList(xs []float64) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
 		s[i] = strconv.FormatFloat(x, 'f', 2, 64)
 	}
-	return strings.Join(s, " ")
+	return strings.Join(s, " / ")
 }
 
 func intList(xs []int, sep string) string {
