@@ -95,3 +95,15 @@ func TestBenchFloatLists(t *testing.T) {
 		t.Errorf("floatList: %q", got)
 	}
 }
+
+// TestPrintOverloadInRing: the overload table has the ARP requests left in
+// the ring, so its ARP columns add up (offered = ring-dropped + in ring +
+// answered).
+func TestPrintOverloadInRing(t *testing.T) {
+	var out bytes.Buffer
+	printOverload(&out, &bench.OverloadReport{Scenario: "overload", Runs: []*bench.OverloadRun{{Load: 2,
+		ARPRequestsOffered: 26578, ARPRequestsIfqDropped: 13213, ARPRequestsInRing: 2, ARPRepliesSent: 13363}}})
+	if !strings.Contains(out.String(), "ring-dropped  in ring  answered") || !strings.Contains(out.String(), "26578         13213        2     13363") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
