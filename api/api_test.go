@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -678,7 +679,7 @@ feed:
 		switch {
 		case errors.As(x.err, &ae) && ae.Status == http.StatusConflict:
 			busy++
-		case x.err == nil && !x.res.Complete && len(x.res.Packets) == 0 && x.res.Error != "":
+		case x.err == nil && !x.res.Complete && len(x.res.Packets) == 0 && x.res.Error == "0 of 3 packets seen in 1s (timeout)":
 			idle++
 		default:
 			t.Errorf("concurrent trace: %+v, %v", x.res, x.err)
@@ -742,3 +743,109 @@ func TestVLANAddDelete(t *testing.T) {
 		t.Errorf("answered on a deleted VLAN: %x", out)
 	}
 }
+
+// rawDo sends one request over the client's socket (or to base over TCP
+// when base starts with http://) and returns the status, the Allow header
+// and the body.
+func rawDo(t *testing.T, sock, base, method, path string, body io.Reader) (int, string, string) {
+	t.Helper()
+	hc := http.DefaultClient
+	if base == "" {
+		base = "http://softnet"
+		hc = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		}}}
+	}
+	req, err := http.NewRequest(method, base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Allow"), string(b)
+}
+
+// TestRequestChecks: a body over the limit is 413 "too large" (not
+// "unexpected EOF"), trailing data after the JSON object and a repeated
+// query parameter are 400, and a wrong method is 405 with an Allow header
+// on the socket and on the TCP metrics listener alike; JSON answers do not
+// escape <, > and &.
+func TestRequestChecks(t *testing.T) {
+	r, srv, _, _ := start(t, configText("", "", 1000))
+	sock := srv.Socket()
+
+	big := `{"prefix": "192.0.2.0/24", "via": "10.0.2.2", "x": "` + strings.Repeat("a", 2<<20) + `"}`
+	code, _, body := rawDo(t, sock, "", "POST", "/v1/routes", strings.NewReader(big))
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "request body too large (limit 1048576 bytes)") {
+		t.Errorf("2 MiB body: %d %s", code, body)
+	}
+	code, _, body = rawDo(t, sock, "", "POST", "/v1/routes", strings.NewReader(`{"prefix": "192.0.2.0/24", "via": "10.0.2.2"} {"prefix": "x"}`))
+	if code != http.StatusBadRequest || !strings.Contains(body, "after the JSON object") {
+		t.Errorf("trailing data: %d %s", code, body)
+	}
+	if m, _ := api.NewClient(sock).Route(context.Background(), "192.0.2.1"); m.Found {
+		t.Errorf("the route of a rejected request was added: %+v", m)
+	}
+	code, _, body = rawDo(t, sock, "", "POST", "/v1/routes", strings.NewReader(`{"prefix": "192.0.2.0/24", "via": "10.0.2.2"}`+"\n\t "))
+	if code != http.StatusOK {
+		t.Errorf("trailing white space: %d %s", code, body)
+	}
+	code, _, body = rawDo(t, sock, "", "GET", "/v1/routes?match=10.0.2.1&match=8.8.8.8", nil)
+	if code != http.StatusBadRequest || !strings.Contains(body, `query parameter \"match\" given 2 times`) && !strings.Contains(body, `query parameter "match" given 2 times`) {
+		t.Errorf("repeated query parameter: %d %s", code, body)
+	}
+	code, _, body = rawDo(t, sock, "", "DELETE", "/v1/routes?prefix=192.0.2.0/24&prefix=198.18.0.0/15", nil)
+	if code != http.StatusBadRequest {
+		t.Errorf("repeated prefix on DELETE: %d %s", code, body)
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{"PUT", "/v1/status", "GET, HEAD"},
+		{"POST", "/v1/interfaces", "GET, HEAD"},
+		{"PUT", "/v1/routes", "DELETE, GET, HEAD, POST"},
+		{"POST", "/metrics", "GET, HEAD"},
+	} {
+		code, allow, body := rawDo(t, sock, "", tc.method, tc.path, nil)
+		if code != http.StatusMethodNotAllowed || allow != tc.allow || !strings.Contains(body, `"error"`) {
+			t.Errorf("socket %s %s: %d Allow %q %s", tc.method, tc.path, code, allow, body)
+		}
+	}
+	if code, _, _ := rawDo(t, sock, "", "GET", "/v1/nothing", nil); code != http.StatusNotFound {
+		t.Errorf("unknown path: %d", code)
+	}
+
+	m, err := api.Listen(r, api.Options{Metrics: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	base := "http://" + m.MetricsAddr().String()
+	code, allow, body := rawDo(t, "", base, "POST", "/metrics", nil)
+	if code != http.StatusMethodNotAllowed || allow != "GET, HEAD" || !strings.Contains(body, `"error"`) {
+		t.Errorf("TCP POST /metrics: %d Allow %q %s", code, allow, body)
+	}
+	if code, _, body := rawDo(t, "", base, "GET", "/v1/interfaces", nil); code != http.StatusNotFound || !strings.Contains(body, `"error"`) {
+		t.Errorf("TCP GET /v1/interfaces: %d %s", code, body)
+	}
+
+	// <, > and & are written as they are.
+	var b bytes.Buffer
+	rec := &recorder{h: http.Header{}, b: &b}
+	api.JSON(rec, 200, map[string]string{"e": "a <b> & c"})
+	if !strings.Contains(b.String(), `"a <b> & c"`) {
+		t.Errorf("JSON escaped: %s", b.String())
+	}
+}
+
+type recorder struct {
+	h http.Header
+	b *bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) Write(p []byte) (int, error) { return r.b.Write(p) }
+func (r *recorder) WriteHeader(int)             {}

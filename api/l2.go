@@ -114,8 +114,8 @@ type VLANRequest struct {
 // published snapshot, nothing half-applied).
 func (s *Server) vlanAdd(w http.ResponseWriter, r *http.Request) {
 	var req VLANRequest
-	if err := decode(r, &req); err != nil {
-		Error(w, http.StatusBadRequest, err)
+	if err := decode(w, r, &req); err != nil {
+		Error(w, bodyStatus(err), err)
 		return
 	}
 	if req.Name == "" || req.Parent == "" {

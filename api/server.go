@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +62,9 @@ type Server struct {
 	started time.Time
 	reg     *prometheus.Registry
 
+	// methods: each registered path's methods, for 405 answers.
+	methods map[string][]string
+
 	servers []*http.Server
 	wg      sync.WaitGroup
 	socket  string
@@ -73,7 +78,8 @@ func New(src Source, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{src: src, log: log, mux: http.NewServeMux(), started: time.Now(), reg: prometheus.NewRegistry()}
+	s := &Server{src: src, log: log, mux: http.NewServeMux(), started: time.Now(), reg: prometheus.NewRegistry(),
+		methods: map[string][]string{"/metrics": {http.MethodGet}}}
 	s.reg.MustRegister(NewCollector(src))
 	s.Handle("GET /v1/status", s.status)
 	s.Handle("GET /v1/interfaces", s.interfaces)
@@ -92,20 +98,63 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("DELETE /v1/vlans", s.vlanDel) // l2.go
 	s.Handle("GET /v1/bridges", s.bridges)  // l2.go
 	s.mux.Handle("GET /metrics", s.MetricsHandler())
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: see docs/api.md", r.Method, r.URL.Path))
-	})
+	s.mux.Handle("/", fallback(s.methods))
 	return s
+}
+
+// fallback answers the requests no pattern matched: 405 with an Allow
+// header when the path exists with other methods, else 404; both with a
+// JSON error. (A catch-all "/" pattern takes them from http.ServeMux,
+// which would answer 405 itself in plain text.)
+func fallback(methods map[string][]string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ms, ok := methods[r.URL.Path]
+		if !ok {
+			Error(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s: see docs/api.md", r.Method, r.URL.Path))
+			return
+		}
+		allow := allowed(ms)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		Error(w, http.StatusMethodNotAllowed, fmt.Errorf("%s %s: method not allowed: use %s (see docs/api.md)", r.Method, r.URL.Path, strings.Join(allow, " or ")))
+	})
+}
+
+// allowed is the sorted methods of a path, HEAD with GET (http.ServeMux
+// serves HEAD with a GET pattern).
+func allowed(ms []string) []string {
+	out := slices.Clone(ms)
+	if slices.Contains(out, http.MethodGet) && !slices.Contains(out, http.MethodHead) {
+		out = append(out, http.MethodHead)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// repeatedParam returns an error naming the first query parameter given
+// more than once (?match=a&match=b), nil if none is.
+func repeatedParam(r *http.Request) error {
+	q := r.URL.Query()
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		if n := len(q[k]); n > 1 {
+			return fmt.Errorf("query parameter %q given %d times: give it once (see docs/api.md)", k, n)
+		}
+	}
+	return nil
 }
 
 // Handle registers an endpoint: pattern is an http.ServeMux pattern with
 // its method ("GET /v1/trace"). h writes its answer with JSON or Error.
 func (s *Server) Handle(pattern string, h http.HandlerFunc) {
 	method, path, _ := strings.Cut(pattern, " ")
+	s.methods[path] = append(s.methods[path], method)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		h(rw, r)
+		if err := repeatedParam(r); err != nil {
+			Error(rw, http.StatusBadRequest, err)
+		} else {
+			h(rw, r)
+		}
 		lvl := slog.LevelDebug
 		if method != http.MethodGet {
 			lvl = slog.LevelInfo
@@ -158,6 +207,7 @@ func Listen(src Source, o Options) (*Server, error) {
 		s.metrics = l.Addr()
 		m := http.NewServeMux()
 		m.Handle("GET /metrics", s.MetricsHandler())
+		m.Handle("/", fallback(map[string][]string{"/metrics": {http.MethodGet}}))
 		s.serve(l, m)
 	}
 	return s, nil
@@ -254,6 +304,7 @@ func JSON(w http.ResponseWriter, code int, v any) {
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "a > b", not "a \u003e b": no browser reads this
 	_ = enc.Encode(v)
 }
 
@@ -274,14 +325,44 @@ func Error(w http.ResponseWriter, code int, err error) {
 	JSON(w, code, b)
 }
 
-// decode reads a JSON request body into v, rejecting unknown fields.
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+// MaxBody is the largest request body the API reads, in bytes.
+const MaxBody = 1 << 20
+
+// decode reads a JSON request body (at most MaxBody bytes) into v,
+// rejecting unknown fields and anything but white space after the
+// object. Answer its error with bodyStatus's code.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("bad request body: %w (see docs/api.md)", err)
+	err := dec.Decode(v)
+	if err == nil {
+		var extra json.RawMessage
+		if err = dec.Decode(&extra); err == nil {
+			err = errors.New("more data after the JSON object: send one object")
+		} else if errors.Is(err, io.EOF) {
+			return nil
+		}
 	}
-	return nil
+	if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return tooLarge{mb.Limit}
+	}
+	return fmt.Errorf("bad request body: %w (see docs/api.md)", err)
+}
+
+// tooLarge is decode's error for a body over MaxBody.
+type tooLarge struct{ limit int64 }
+
+func (e tooLarge) Error() string {
+	return fmt.Sprintf("request body too large (limit %d bytes)", e.limit)
+}
+
+// bodyStatus is the status code of a decode error: 413 for a body over
+// MaxBody, else 400.
+func bodyStatus(err error) int {
+	if _, ok := errors.AsType[tooLarge](err); ok {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
@@ -407,8 +488,8 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 func (s *Server) routeAdd(w http.ResponseWriter, r *http.Request) {
 	var req RouteRequest
-	if err := decode(r, &req); err != nil {
-		Error(w, http.StatusBadRequest, err)
+	if err := decode(w, r, &req); err != nil {
+		Error(w, bodyStatus(err), err)
 		return
 	}
 	p, err := parsePrefix(req.Prefix)
@@ -484,8 +565,8 @@ func (s *Server) neighborArgs(req NeighborRequest) (int, netip.Addr, error) {
 
 func (s *Server) neighborAdd(w http.ResponseWriter, r *http.Request) {
 	var req NeighborRequest
-	if err := decode(r, &req); err != nil {
-		Error(w, http.StatusBadRequest, err)
+	if err := decode(w, r, &req); err != nil {
+		Error(w, bodyStatus(err), err)
 		return
 	}
 	i, a, err := s.neighborArgs(req)
@@ -568,8 +649,8 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	var req ReloadRequest
 	if r.ContentLength != 0 {
 		// A chunked empty body (ContentLength -1) is an empty request.
-		if err := decode(r, &req); err != nil && !(r.ContentLength < 0 && errors.Is(err, io.EOF)) {
-			Error(w, http.StatusBadRequest, err)
+		if err := decode(w, r, &req); err != nil && !(r.ContentLength < 0 && errors.Is(err, io.EOF)) {
+			Error(w, bodyStatus(err), err)
 			return
 		}
 	}
@@ -587,7 +668,10 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	s.log.Info("config reloaded", "file", res.File, "summary", res.Summary, "changes", fmt.Sprintf("%+v", res.Changes))
+	ch := res.Changes
+	s.log.Info("config reloaded", "file", res.File, "summary", res.Summary, slog.Group("changes",
+		"interfaces", ch.Interfaces, "routes_added", ch.RoutesAdded, "routes_changed", ch.RoutesChanged, "routes_removed", ch.RoutesRemoved,
+		"neighbors_added", ch.NeighborsAdded, "neighbors_removed", ch.NeighborsGone, "icmp", ch.ICMP))
 	JSON(w, http.StatusOK, res)
 }
 
@@ -597,7 +681,8 @@ const maxTraceWait = 5 * time.Minute
 // trace follows the next ?n= packets (default 10) through the graph,
 // waiting at most ?timeout= (default 10s) for them, and answers with the
 // packets recorded (fewer than n if the timeout ended it first: Complete
-// is then false and Error says how many).
+// is then false and Error says how many: "3 of 5 packets seen in 10s
+// (timeout)").
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	n := 10
 	if v := r.URL.Query().Get("n"); v != "" {
@@ -631,7 +716,10 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	if pkts == nil {
 		out.Packets = []dp.TracePacket{}
 	}
-	if err != nil {
+	switch {
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		out.Error = fmt.Sprintf("%d of %d packets seen in %v (timeout)", len(out.Packets), n, wait)
+	case err != nil:
 		out.Error = err.Error()
 	}
 	JSON(w, http.StatusOK, out)

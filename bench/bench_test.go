@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -187,5 +188,21 @@ func TestMedian(t *testing.T) {
 		if got := median(runs(tc.in...)).Mpps; got != tc.want {
 			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestVethPrintDrops: the veth report lists softnet's drops as "a 1, b 2"
+// (or none), not Go's map[a:1 b:2].
+func TestVethPrintDrops(t *testing.T) {
+	var b strings.Builder
+	r := &VethResult{SoftnetDrops: map[string]uint64{"ip4-input/ttl-expired": 2, "ethernet-input/unknown-ethertype": 1}, CPUs: map[string]string{}}
+	r.Print(&b)
+	if !strings.Contains(b.String(), "drops ethernet-input/unknown-ethertype 1, ip4-input/ttl-expired 2, AF_PACKET") || strings.Contains(b.String(), "map[") {
+		t.Errorf("output:\n%s", b.String())
+	}
+	b.Reset()
+	(&VethResult{CPUs: map[string]string{}}).Print(&b)
+	if !strings.Contains(b.String(), "drops none, AF_PACKET") {
+		t.Errorf("output:\n%s", b.String())
 	}
 }

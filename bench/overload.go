@@ -24,7 +24,10 @@ import (
 // target). One frame in ARPEvery is an ARP request for the router's
 // ingress address from a host on the ingress subnet: the data plane
 // answers it in arp-input, so the control plane's traffic keeps working
-// under load; requests dropped at the ring tail are lost like any frame.
+// under load; requests dropped at the ring tail are lost like any frame,
+// and those still in the ring when a slice stops are counted apart
+// (OverloadRun.ARPRequestsInRing): offered = ifq-dropped + in ring +
+// answered, exactly.
 
 // OverloadOptions tune RunOverload.
 type OverloadOptions struct {
@@ -50,16 +53,24 @@ type OverloadRun struct {
 	Received      uint64  `json:"received"`  // frames the worker took from the ring
 	Forwarded     uint64  `json:"forwarded"` // frames sent on the egress port
 	// IfqDrops are frames dropped at the ring's tail (ring full).
-	IfqDrops  uint64 `json:"ifq_drops"`
+	IfqDrops uint64 `json:"ifq_drops"`
+	// InRing are frames still in the ring when each slice stopped (up
+	// to a ring's worth per slice): Offered = Received + IfqDrops +
+	// InRing.
+	InRing    uint64 `json:"in_ring"`
 	Polls     uint64 `json:"polls"`
 	BusyPolls uint64 `json:"busy_polls"` // polls whose Recv filled a batch
 	Livelocks uint64 `json:"livelocks"`  // see dp.Counters.Livelocks
-	// ARP: requests offered to the ring, dropped at its tail, reaching
-	// arp-input, and replies sent back on the ingress port. The ratios:
-	// replies over requests offered, and over those that got past the
-	// ring (1 means the data plane answered every ARP it saw).
+	// ARP: requests offered to the ring, dropped at its tail, still in
+	// the ring when a slice stopped (never polled: about one per slice,
+	// as one frame in ARPEvery is one), reaching arp-input, and replies
+	// sent back on the ingress port. Offered = ifq-dropped + in-ring +
+	// received, and received = replies when the data plane answers every
+	// ARP it sees. The ratios: replies over requests offered, and over
+	// those that got past the ring (1: every ARP it saw answered).
 	ARPRequestsOffered    uint64  `json:"arp_requests_offered"`
 	ARPRequestsIfqDropped uint64  `json:"arp_requests_ifq_dropped"`
+	ARPRequestsInRing     uint64  `json:"arp_requests_in_ring"`
 	ARPRequestsReceived   uint64  `json:"arp_requests_received"`
 	ARPRepliesSent        uint64  `json:"arp_replies_sent"`
 	ARPReplyRatio         float64 `json:"arp_reply_ratio"`
@@ -252,8 +263,8 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 	r := &OverloadRun{
 		Load: load, DurationS: elapsed.Seconds(),
 		Offered: s.Offered, Received: s.Delivered, Forwarded: c.TxPackets[f.out],
-		IfqDrops: s.IfqDrops, Polls: c.Polls, BusyPolls: c.BusyPolls, Livelocks: c.Livelocks,
-		ARPRequestsOffered: s.ARPOffered, ARPRequestsIfqDropped: s.ARPDropped,
+		IfqDrops: s.IfqDrops, InRing: s.Pending, Polls: c.Polls, BusyPolls: c.BusyPolls, Livelocks: c.Livelocks,
+		ARPRequestsOffered: s.ARPOffered, ARPRequestsIfqDropped: s.ARPDropped, ARPRequestsInRing: s.ARPPending,
 		ARPRequestsReceived: c.Packets[dp.StageARPInput], ARPRepliesSent: s.ARPSent,
 		Punts: c.Punts, PuntFull: c.PuntFull, Drops: map[string]uint64{},
 	}
@@ -282,11 +293,13 @@ func (r *OverloadRun) add(x *OverloadRun) *OverloadRun {
 	r.Received += x.Received
 	r.Forwarded += x.Forwarded
 	r.IfqDrops += x.IfqDrops
+	r.InRing += x.InRing
 	r.Polls += x.Polls
 	r.BusyPolls += x.BusyPolls
 	r.Livelocks += x.Livelocks
 	r.ARPRequestsOffered += x.ARPRequestsOffered
 	r.ARPRequestsIfqDropped += x.ARPRequestsIfqDropped
+	r.ARPRequestsInRing += x.ARPRequestsInRing
 	r.ARPRequestsReceived += x.ARPRequestsReceived
 	r.ARPRepliesSent += x.ARPRepliesSent
 	r.Punts += x.Punts

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/softnet/softnet/lab"
@@ -215,8 +218,21 @@ func (r *VethResult) Print(w io.Writer) {
 			x.name, x.r.Mpps, x.r.SentMpps, x.r.Sent, x.r.Received, x.r.LossPct, x.r.TCPGbps)
 	}
 	fmt.Fprintf(w, "ratio        %.2f (softnet/linux)\n", r.Ratio)
-	fmt.Fprintf(w, "softnet      drops %v, AF_PACKET ring drops %d\n", r.SoftnetDrops, r.SoftnetKernelDrops)
+	fmt.Fprintf(w, "softnet      drops %s, AF_PACKET ring drops %d\n", countList(r.SoftnetDrops), r.SoftnetKernelDrops)
 	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet"} {
 		fmt.Fprintf(w, "cpu          %s: %s\n", k, r.CPUs[k])
 	}
+}
+
+// countList is counts by name for text output: "a 1, b 2" (sorted by
+// name), or "none".
+func countList(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	s := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s = append(s, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(s, ", ")
 }

@@ -272,13 +272,13 @@ func parse(file string, data []byte) (*Config, error) {
 	var doc, extra yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && err != io.EOF {
-		p.syntax(err)
+		p.syntax(err, data)
 		return nil, p.err()
 	}
 	if err := dec.Decode(&extra); err == nil {
 		p.add(at(&extra), "", "a second YAML document (after ---): a config is one document, remove the ---")
 	} else if err != io.EOF {
-		p.syntax(err)
+		p.syntax(err, data)
 		return nil, p.err()
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
@@ -368,15 +368,60 @@ type parser struct {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntax reports a YAML syntax error, with its line when yaml.v3 gives one.
-func (p *parser) syntax(err error) {
+// syntax reports a YAML syntax error of data at the line where it is.
+//
+// yaml.v3's message does not say that line: "yaml: line N" is the line
+// of the block the parser was in (its context mark, 0-based for parser
+// errors), not where the problem is (its problem mark, which it does not
+// expose): an indentation error on line 5 of a list that begins on line 3
+// reads "line 2". So the line reported is the first one at which the
+// file stops parsing with the same problem: the shortest run of leading
+// lines that fails as the whole file does. (For a construct left open,
+// such as an unclosed [, that is the last line read before the end
+// showed it unclosed.) Files too long to re-parse line by line get
+// yaml.v3's line.
+func (p *parser) syntax(err error, data []byte) {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		p.add(Pos{Line: line}, "", "YAML syntax: %s", m[2])
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		p.add(Pos{}, "", "YAML syntax: %s", strings.TrimPrefix(msg, "yaml: "))
 		return
 	}
-	p.add(Pos{}, "", "YAML syntax: %s", strings.TrimPrefix(msg, "yaml: "))
+	line, _ := strconv.Atoi(m[1])
+	if l := problemLine(data, m[2]); l > 0 {
+		line = l
+	}
+	p.add(Pos{Line: line}, "", "YAML syntax: %s", m[2])
+}
+
+// maxSyntaxScan is the longest file (in lines) problemLine scans.
+const maxSyntaxScan = 5000
+
+// problemLine returns the smallest n such that the first n lines of data
+// fail to parse with problem (yaml.v3's message without "yaml: line N: "),
+// 0 if none does or data is longer than maxSyntaxScan lines.
+func problemLine(data []byte, problem string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxSyntaxScan {
+		return 0
+	}
+	end := 0
+	for n, l := range lines {
+		end += len(l)
+		var doc yaml.Node
+		dec := yaml.NewDecoder(bytes.NewReader(data[:end]))
+		var err error
+		for err == nil {
+			err = dec.Decode(&doc) // every document: a second one may hold the error
+		}
+		if err == io.EOF {
+			continue
+		}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil && m[2] == problem {
+			return n + 1
+		}
+	}
+	return 0
 }
 
 func at(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }

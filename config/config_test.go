@@ -207,8 +207,7 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error %T is not Errors", err)
 			}
 			if tc.name == "syntax error" {
-				// yaml.v3 reports the line where it gave up, which for
-				// a broken block is where the block began.
+				// The line of the problem: TestSyntaxErrorLine.
 				if len(es) != 1 || es[0].Pos.Line == 0 || !strings.HasPrefix(es[0].Error(), fmt.Sprintf("t.yaml:%d: YAML syntax: ", es[0].Pos.Line)) {
 					t.Fatalf("got %v", err)
 				}
@@ -391,5 +390,34 @@ func TestRateNaNRejected(t *testing.T) {
 	_, err := Parse("r.yaml", []byte("interfaces:\n  - {name: p0, backend: pcap, rx: in.pcap, rate: !!float .nan, addresses: [10.0.0.1/24]}\n"))
 	if err == nil || !strings.Contains(err.Error(), "rate") {
 		t.Fatalf("NaN rate accepted: %v", err)
+	}
+}
+
+// TestSyntaxErrorLine: a YAML syntax error is reported at the line where
+// the problem is. yaml.v3's message names the 0-based line of the block
+// the parser was in ("line 2" for an indentation error on line 5); the
+// parser finds the first line at which the file stops parsing.
+func TestSyntaxErrorLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		want      string
+	}{
+		{"indentation", "workers: 1\ninterfaces:\n  - name: lan0\n    backend: mem\n   mtu: 1500\n",
+			"t.yaml:5: YAML syntax: did not find expected '-' indicator"},
+		{"indentation deeper in", "workers: 1\ninterfaces:\n  - name: lan0\n    backend: mem\n  - name: wan0\n    backend: mem\n    addresses:\n      - 10.0.2.1/24\n     - 10.0.3.1/24\n",
+			"t.yaml:9: YAML syntax: "},
+		{"tab", "workers: 1\ninterfaces:\n\t- name: lan0\n",
+			"t.yaml:3: YAML syntax: found character that cannot start any token"},
+		// An unclosed [: the last line before the end showed it unclosed.
+		{"unclosed flow", "workers: 1\ninterfaces: [\n  {name: lan0, backend: mem}\nroutes: []\n",
+			"t.yaml:3: YAML syntax: did not find expected ',' or ']'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tc.src))
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {
+				t.Errorf("got %v, want %q...", err, tc.want)
+			}
+		})
 	}
 }

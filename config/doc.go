@@ -7,6 +7,10 @@
 //
 //	examples/bad.yaml:7:14: interfaces[1].addresses[0]: "10.0.2.300/24" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)
 //
+// A YAML syntax error is reported at the line where the file stops
+// parsing (yaml.v3's own "line N" is the block the parser was in, often
+// lines earlier: see parser.syntax).
+//
 // Parse reports every error it finds (up to MaxErrors), in file order.
 // It reads the file into a yaml.Node tree and walks it field by field
 // rather than decoding into structs, so that every value keeps its

@@ -40,7 +40,7 @@ func TestParseCounters(t *testing.T) {
 drops:
   interface-output/tx-full                 1639691
   ip4-arp/punt-queue-full                  12
-icmp errors sent: [net-unreachable 1 ttl-exceeded 2]
+icmp errors sent: net-unreachable 1, ttl-exceeded 2
 icmp echo replies: 22
 polls: 1000 busy 200 livelocks 17 spread 0
 `

@@ -173,7 +173,7 @@ var (
 
 // ParseCounters parses the final report of `softnet run` (its standard
 // output): the interface table, "drops:" lines of stage/reason and count,
-// "icmp errors sent: [kind n ...]", "icmp echo replies: n".
+// "icmp errors sent: kind n, kind n", "icmp echo replies: n".
 func ParseCounters(out string) Counters {
 	c := Counters{Drops: map[string]uint64{}, ICMPErrors: map[string]uint64{}}
 	inTable := false

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,14 +19,42 @@ func New(w io.Writer, level, format string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", level)
 	}
-	o := &slog.HandlerOptions{Level: l}
 	switch strings.ToLower(format) {
 	case "text", "":
-		return slog.New(slog.NewTextHandler(w, o)), nil
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: readable})), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, o)), nil
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l, ReplaceAttr: durationString})), nil
 	}
 	return nil, fmt.Errorf("log format %q: use text or json", format)
+}
+
+// durationString writes durations as Go durations ("1.5s") rather than
+// the JSON handler's nanoseconds.
+func durationString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// readable writes the text handler's counts (map[string]uint64) as
+// "a 1, b 2", sorted, and lists of strings as "x, y", not in Go's %v
+// form (map[a:1 b:2], [x y]).
+func readable(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindAny {
+		return a
+	}
+	switch v := a.Value.Any().(type) {
+	case map[string]uint64:
+		s := make([]string, 0, len(v))
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			s = append(s, fmt.Sprintf("%s %d", k, v[k]))
+		}
+		a.Value = slog.StringValue(strings.Join(s, ", "))
+	case []string:
+		a.Value = slog.StringValue(strings.Join(v, ", "))
+	}
+	return a
 }
 
 // Sampler logs at most Burst events of each kind per Interval; the rest

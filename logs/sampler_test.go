@@ -59,3 +59,21 @@ func TestNew(t *testing.T) {
 		t.Errorf("bad format: %v", err)
 	}
 }
+
+// TestNewFormats: no Go formatting in the log: a duration is "1.5s" in
+// both formats (not 1500000000 in JSON), and a map of counts or a list of
+// strings reads "a 1, b 2" and "x, y" in text (not map[a:1 b:2], [x y]).
+func TestNewFormats(t *testing.T) {
+	var buf bytes.Buffer
+	l, _ := New(&buf, "info", "json")
+	l.Info("m", "setup", 1500*time.Millisecond)
+	if got := buf.String(); !strings.Contains(got, `"setup":"1.5s"`) {
+		t.Errorf("json duration: %s", got)
+	}
+	buf.Reset()
+	l, _ = New(&buf, "info", "text")
+	l.Info("m", "setup", 1500*time.Millisecond, "counts", map[string]uint64{"tx-busy": 2, "rx-oversize": 5}, "addresses", []string{"10.0.1.1/24", "10.0.9.1/24"})
+	if got := buf.String(); !strings.Contains(got, `setup=1.5s counts="rx-oversize 5, tx-busy 2" addresses="10.0.1.1/24, 10.0.9.1/24"`) {
+		t.Errorf("text: %s", got)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -74,7 +73,8 @@ through a 1024-slot receive ring filled at a fixed rate (0.5×, 1× and 2× the
 capacity, --duration each). Frames that find the ring full are dropped at its
 tail (ifq drops). Per run: offered and forwarded Mpps, ifq drops, livelocks
 (full polls while the ring kept filling), ARP requests offered, dropped at the
-ring, received and answered, drops by reason; and plateau, forwarded at 2×
+ring, left in it when a run stopped (never polled), received and answered
+(offered = ring-dropped + in ring + answered, exactly), drops by reason; and plateau, forwarded at 2×
 over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 
 --scenario ip4-forward-vlan is ip4-forward with the frames arriving in VLAN
@@ -125,6 +125,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
   softnet bench --api-scrape --duration 5s --rounds 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkBenchFlags(cmd, scenario, duration, size, rounds, apiCost); err != nil {
+				return err
+			}
 			if cpuprofile != "" {
 				f, err := os.Create(cpuprofile)
 				if err != nil {
@@ -176,15 +179,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(sb)
+					return jsonEncoder(cmd.OutOrStdout()).Encode(sb)
 				}
 				printSideBySide(cmd.OutOrStdout(), sb)
 				return nil
 			}
 			if scenario == "veth" || scenario == "veth-overload" {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: the %s scenario runs one softnet worker; drop --workers", workers, scenario)
-				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				var rep interface{ Print(io.Writer) }
@@ -198,15 +198,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+					return jsonEncoder(cmd.OutOrStdout()).Encode(rep)
 				}
 				rep.Print(cmd.OutOrStdout())
 				return nil
 			}
 			if scenario == "overload" {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: the overload scenario runs one worker; drop --workers", workers)
-				}
 				if size != 64 {
 					return fmt.Errorf("--size %d: the overload scenario uses 64-byte frames; drop --size", size)
 				}
@@ -215,15 +212,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return err
 				}
 				if asJSON {
-					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+					return jsonEncoder(cmd.OutOrStdout()).Encode(rep)
 				}
 				printOverload(cmd.OutOrStdout(), rep)
 				return nil
 			}
 			if strings.Contains(scenario, ",") {
-				if len(counts) != 1 || counts[0] != 1 {
-					return fmt.Errorf("--workers %s: a list of scenarios runs one worker each; drop --workers", workers)
-				}
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
 					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" {
@@ -237,20 +231,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				out := cmd.OutOrStdout()
 				if asJSON {
-					return json.NewEncoder(out).Encode(m)
+					return jsonEncoder(out).Encode(m)
 				}
-				for _, r := range m.Runs {
-					printResult(out, r)
-					fmt.Fprintf(out, "\nrounds (Mpps): %v\n\n", m.Mpps[r.Scenario])
-				}
-				ratios := make([]string, 0, len(m.Ratios))
-				for k := range m.Ratios {
-					ratios = append(ratios, k)
-				}
-				sort.Strings(ratios)
-				for _, k := range ratios {
-					fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
-				}
+				printScenarios(out, m)
 				return nil
 			}
 			rep, err := bench.Run(bench.Options{Scenario: scenario, Duration: duration, PacketSize: size, Workers: counts, Repeat: repeat, Progress: prog})
@@ -265,7 +248,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
+				enc := jsonEncoder(out)
 				if len(rep.Runs) == 1 {
 					return enc.Encode(rep.Runs[0])
 				}
@@ -281,17 +264,71 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root)")
-	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure")
+	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2); ip4-forward only")
+	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2): ip4-forward, rss, and a single VLAN or bridge scenario; refused by overload, veth, veth-overload and lists of scenarios, which run one worker")
 	f.IntVar(&repeat, "repeat", 1, "runs per worker count (the median is printed, every run's Mpps in the JSON); 3 by default with --plot")
 	f.StringVar(&plotFile, "plot", "", "draw the results as a PNG bar chart into this file (Mpps per worker count, error bars from the runs)")
 	f.StringVar(&peersFile, "peers", "", "with --plot: add the peers' bars from this file (output of: cd bench/peers && go run . --json)")
 	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
-	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3)")
+	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3); 1..100, refused elsewhere")
 	return cmd
+}
+
+// checkBenchFlags refuses flag values that make no sense before anything
+// is measured: a duration, size or round count out of range, --rounds
+// where nothing takes rounds, --workers for a scenario that runs one
+// worker.
+func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration, size, rounds int, apiCost bool) error {
+	if duration <= 0 {
+		return fmt.Errorf("--duration %v: give a positive duration such as 5s", duration)
+	}
+	if size < 42 || size > 1514 {
+		return fmt.Errorf("--size %d: give a frame size from 42 to 1514 bytes (an Ethernet/IPv4/UDP frame without FCS)", size)
+	}
+	list := strings.Contains(scenario, ",")
+	if cmd.Flags().Changed("rounds") {
+		if !apiCost && !list {
+			return errors.New("--rounds applies to --api-scrape and to a list of scenarios (--scenario a,b); drop it")
+		}
+		if rounds < 1 || rounds > bench.MaxRepeat {
+			return fmt.Errorf("--rounds %d: give a number of rounds from 1 to %d", rounds, bench.MaxRepeat)
+		}
+	}
+	if cmd.Flags().Changed("workers") {
+		one := ""
+		switch {
+		case list:
+			one = "a list of scenarios runs one worker each"
+		case scenario == "overload":
+			one = "the overload scenario runs one worker"
+		case scenario == "veth" || scenario == "veth-overload":
+			one = "the " + scenario + " scenario runs one softnet worker"
+		}
+		if one != "" {
+			return fmt.Errorf("--workers: %s; drop --workers", one)
+		}
+	}
+	return nil
+}
+
+// printScenarios prints a list of scenarios: each one's best round and
+// every round's rate, then the ratios.
+func printScenarios(out io.Writer, m *bench.Multi) {
+	for _, r := range m.Runs {
+		printResult(out, r)
+		fmt.Fprintf(out, "\nrounds (Mpps): %s\n\n", floatList(m.Mpps[r.Scenario]))
+	}
+	ratios := make([]string, 0, len(m.Ratios))
+	for k := range m.Ratios {
+		ratios = append(ratios, k)
+	}
+	sort.Strings(ratios)
+	for _, k := range ratios {
+		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
+	}
 }
 
 func printResult(w io.Writer, r *bench.Result) {
@@ -366,12 +403,13 @@ func pinning(r *bench.Result) string {
 	return "worker i on the i-th of CPUs " + intList(r.CPUs, ",")
 }
 
+// floatList is rates for text output: "0.82 / 0.69 / 0.88".
 func floatList(xs []float64) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
 		s[i] = strconv.FormatFloat(x, 'f', 2, 64)
 	}
-	return strings.Join(s, " ")
+	return strings.Join(s, " / ")
 }
 
 func intList(xs []int, sep string) string {
@@ -459,16 +497,17 @@ func printOverload(w io.Writer, rep *bench.OverloadReport) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tanswered\tdrops\tother load\t")
+	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tin ring\tanswered\tdrops\tother load\t")
 	for _, r := range rep.Runs {
 		var drops uint64
 		for _, d := range r.Drops {
 			drops += d
 		}
-		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
-			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRepliesSent, drops, r.OtherLoad)
+		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
+			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRequestsInRing, r.ARPRepliesSent, drops, r.OtherLoad)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "\nARP offered = ring-dropped + in ring (left in the ring when a slice stopped, never polled) + answered")
 	if rep.Plateau > 0 {
 		fmt.Fprintf(w, "\nplateau %.3f (forwarded at 2× / at 1×; ≥ 0.95 is flat)\n", rep.Plateau)
 	}

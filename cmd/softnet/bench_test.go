@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/softnet/softnet/bench"
 )
 
 // TestBenchPlotFlags: misused --plot, --repeat and --peers are refused
@@ -40,5 +42,68 @@ func TestBenchPlotFlags(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("files left in %s: %v", dir, entries)
+	}
+}
+
+// TestBenchFlagValues: nonsense --duration, --rounds, --size and --workers
+// are refused before anything is measured (each case's other flags would
+// fail fast too, so the old code, which ran defaults, fails the test
+// quickly rather than measuring).
+func TestBenchFlagValues(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "nope", "--duration", "0s"}, "--duration 0s: give a positive duration"},
+		{[]string{"--scenario", "nope", "--duration", "-1s"}, "--duration -1s: give a positive duration"},
+		{[]string{"--scenario", "ip4-forward,nope", "--rounds", "0"}, "--rounds 0: give a number of rounds from 1 to 100"},
+		{[]string{"--api-scrape", "--scenario", "nope", "--rounds", "-2"}, "--rounds -2: give a number of rounds from 1 to 100"},
+		{[]string{"--scenario", "nope", "--rounds", "2"}, "--rounds applies to --api-scrape and to a list of scenarios"},
+		{[]string{"--scenario", "nope", "--size", "20"}, "--size 20: give a frame size from 42 to 1514 bytes"},
+		{[]string{"--scenario", "overload", "--workers", "1", "--size", "65"}, "--workers: the overload scenario runs one worker; drop --workers"},
+		{[]string{"--scenario", "veth", "--workers", "1", "--repeat", "2"}, "--workers: the veth scenario runs one softnet worker; drop --workers"},
+		{[]string{"--scenario", "veth-overload", "--workers", "1", "--repeat", "2"}, "--workers: the veth-overload scenario runs one softnet worker; drop --workers"},
+		{[]string{"--scenario", "ip4-forward,nope", "--workers", "1"}, "--workers: a list of scenarios runs one worker each; drop --workers"},
+	} {
+		cmd := benchCmd()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(tc.args)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench %v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestBenchFloatLists: lists of rates read "0.82 / 0.69 / 0.88", not
+// Go's [0.8213 0.6912 0.8801].
+func TestBenchFloatLists(t *testing.T) {
+	var out bytes.Buffer
+	printScenarios(&out, &bench.Multi{
+		Runs:              []*bench.Result{{Scenario: "ip4-forward", Workers: 1}},
+		Mpps:              map[string][]float64{"ip4-forward": {0.8213, 0.6912, 0.8801}},
+		Ratios:            map[string]float64{},
+		InterleavedRatios: map[string]float64{},
+	})
+	if !strings.Contains(out.String(), "rounds (Mpps): 0.82 / 0.69 / 0.88\n") || strings.Contains(out.String(), "[") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if got := floatList([]float64{1, 2.345}); got != "1.00 / 2.35" {
+		t.Errorf("floatList: %q", got)
+	}
+}
+
+// TestPrintOverloadInRing: the overload table has the ARP requests left in
+// the ring, so its ARP columns add up (offered = ring-dropped + in ring +
+// answered).
+func TestPrintOverloadInRing(t *testing.T) {
+	var out bytes.Buffer
+	printOverload(&out, &bench.OverloadReport{Scenario: "overload", Runs: []*bench.OverloadRun{{Load: 2,
+		ARPRequestsOffered: 26578, ARPRequestsIfqDropped: 13213, ARPRequestsInRing: 2, ARPRepliesSent: 13363}}})
+	if !strings.Contains(out.String(), "ring-dropped  in ring  answered") || !strings.Contains(out.String(), "26578         13213        2     13363") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

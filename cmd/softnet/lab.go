@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -56,7 +55,7 @@ ethtool (scripts/deps.sh installs them).`,
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				return json.NewEncoder(out).Encode(s)
+				return jsonEncoder(out).Encode(s)
 			}
 			fmt.Fprintln(out)
 			s.Print(out)

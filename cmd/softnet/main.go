@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -34,5 +35,35 @@ func newRoot() *cobra.Command {
 	root.AddCommand(reloadCmd())
 	root.AddCommand(traceCmd())
 	root.AddCommand(vlanCmd())
+	for _, c := range root.Commands() {
+		groupArgs(c)
+	}
 	return root
+}
+
+// groupArgs makes every command group under c (a command with
+// subcommands and nothing to run itself: show, route, vlan, ...) fail on
+// an unknown subcommand, naming the valid ones; cobra would print the
+// group's help and exit 0. A group given no argument prints its help.
+func groupArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		groupArgs(sub)
+	}
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		var names []string
+		for _, s := range cmd.Commands() {
+			if s.IsAvailableCommand() {
+				names = append(names, s.Name())
+			}
+		}
+		return fmt.Errorf("unknown command %q for %q: give one of %s (softnet %s --help lists them)",
+			args[0], cmd.CommandPath(), strings.Join(names, ", "), strings.TrimPrefix(cmd.CommandPath(), "softnet "))
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
@@ -184,7 +185,7 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 			attrs = append(attrs, "tx", ic.TX)
 		}
 		attrs = append(attrs, "mac", net.HardwareAddr(st.MAC[:]).String(), "mtu", st.MTU,
-			"addresses", fmt.Sprint(ic.Addresses), "queues", st.Queues, "up", st.Up)
+			"addresses", prefixList(ic.Addresses), "queues", st.Queues, "up", st.Up)
 		if ic.Down {
 			attrs = append(attrs, "admin", "down")
 		}
@@ -196,7 +197,7 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 		if v.OuterVLAN != 0 {
 			attrs = append(attrs, "outer_vlan", v.OuterVLAN, "tpid", fmt.Sprintf("%#04x", v.TPID))
 		}
-		attrs = append(attrs, "mtu", v.MTU, "addresses", fmt.Sprint(cfg.Interfaces[cfg.Interface(v.Name)].Addresses), "up", v.Up)
+		attrs = append(attrs, "mtu", v.MTU, "addresses", prefixList(cfg.Interfaces[cfg.Interface(v.Name)].Addresses), "up", v.Up)
 		log.Info("vlan", attrs...)
 	}
 
@@ -410,7 +411,7 @@ func printCounters(w io.Writer, st []run.IfaceStatus, c dp.Counters, cs control.
 		}
 	}
 	if len(icmp) > 0 {
-		fmt.Fprintf(w, "icmp errors sent: %v\n", icmp)
+		fmt.Fprintf(w, "icmp errors sent: %s\n", strings.Join(icmp, ", "))
 	}
 	if c.ICMPEchoReplies > 0 {
 		fmt.Fprintf(w, "icmp echo replies: %d\n", c.ICMPEchoReplies)
@@ -432,4 +433,17 @@ func dropOf(d run.Drop) string {
 		return " (part of " + d.Of + ")"
 	}
 	return ""
+}
+
+// prefixList is an interface's addresses for the log: "10.0.1.1/24,10.0.9.1/24",
+// or "none".
+func prefixList(ps []netip.Prefix) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
 }

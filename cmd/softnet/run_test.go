@@ -154,7 +154,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`msg="softnet started"`, "interfaces=2 routes=2", "workers=1",
-		"msg=interface name=lan0 backend=pcap rx=testdata/udp.pcap mac=02:52:00:00:00:01 mtu=1500 addresses=[10.0.1.1/24] queues=1 up=true",
+		"msg=interface name=lan0 backend=pcap rx=testdata/udp.pcap mac=02:52:00:00:00:01 mtu=1500 addresses=10.0.1.1/24 queues=1 up=true",
 		`msg="pcap replay done" name=lan0 rx_packets=3`, `msg=stopping reason="duration elapsed"`} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, stderr.String())
@@ -486,5 +486,18 @@ func TestPrintAllDrops(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestPrintCountersICMP: the ICMP errors sent read "host-unreachable 4,
+// ttl-exceeded 1", not Go's [host-unreachable 4 ttl-exceeded 1].
+func TestPrintCountersICMP(t *testing.T) {
+	var c dp.Counters
+	c.ICMPErrors[dp.ICMPErrHostUnreach] = 4
+	c.ICMPErrors[dp.ICMPErrTTLExceeded] = 1
+	var out bytes.Buffer
+	printCounters(&out, nil, c, control.Stats{})
+	if !strings.Contains(out.String(), "icmp errors sent: host-unreachable 4, ttl-exceeded 1\n") || strings.Contains(out.String(), "[") {
+		t.Errorf("output:\n%s", out.String())
 	}
 }

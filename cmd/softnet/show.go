@@ -35,10 +35,19 @@ func jsonFlag(cmd *cobra.Command) *bool {
 	return cmd.PersistentFlags().Bool("json", false, "print JSON (stable field names, docs/api.md) instead of a table")
 }
 
+// printJSON prints v as indented JSON (--json of show and trace).
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	enc := jsonEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// jsonEncoder is the encoder of every --json output: <, > and & are
+// written as they are, not as \u003c and the like (no browser reads it).
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 // ctx is the context of one CLI call.
@@ -61,9 +70,11 @@ and prints what it sees now as a table, or JSON with --json.`,
 	}
 	client := apiFlag(cmd)
 	asJSON := jsonFlag(cmd)
+	aliases := map[string][]string{"neighbors": {"neighbours"}, "interfaces": {"interface"}}
 	sub := func(use, short, long, example string, args cobra.PositionalArgs, fn func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error)) {
+		name, _, _ := strings.Cut(use, " ")
 		cmd.AddCommand(&cobra.Command{
-			Use: use, Short: short, Long: long, Example: example, Args: args,
+			Use: use, Aliases: aliases[name], Short: short, Long: long, Example: example, Args: args,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				ctx, cancel := callCtx(cmd)
 				defer cancel()

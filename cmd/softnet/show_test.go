@@ -155,6 +155,13 @@ func TestCLI(t *testing.T) {
 		t.Errorf("show vlans after del:\n%s", out)
 	}
 
+	// A trace that times out says how many it saw, not "context deadline
+	// exceeded" (nothing arrives after the pcap's three packets).
+	out, _, err = cli(t, "trace", "2", "--timeout", "300ms", a)
+	if err == nil || err.Error() != "trace: 0 of 2 packets seen in 300ms (timeout)" {
+		t.Errorf("trace 2 --timeout 300ms: %v\n%s", err, out)
+	}
+
 	out, _, err = cli(t, "completion", "bash")
 	if err != nil || !strings.Contains(out, "__start_softnet") {
 		t.Errorf("completion bash: %v (%d bytes)", err, len(out))
@@ -228,5 +235,54 @@ func TestLogControl(t *testing.T) {
 	}
 	if !strings.Contains(out, "event=inject-full") {
 		t.Errorf("inject-full not logged:\n%s", out)
+	}
+}
+
+// TestUnknownSubcommand: an unknown subcommand of any command group fails
+// naming the valid ones (it used to print the help and exit 0); the
+// aliases show neighbours and show interface work.
+func TestUnknownSubcommand(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"show", "foo"}, `unknown command "foo" for "softnet show": give one of bridge, errors, interfaces, neighbors, routes, runtime, vlans`},
+		{[]string{"vlan", "foo"}, `unknown command "foo" for "softnet vlan": give one of add, del`},
+		{[]string{"route", "foo", "bar"}, `unknown command "foo" for "softnet route": give one of add, del`},
+		{[]string{"neighbor", "list"}, `unknown command "list" for "softnet neighbor": give one of add, del`},
+		{[]string{"neighbour", "list"}, `unknown command "list" for "softnet neighbor": give one of add, del`},
+		{[]string{"foo"}, `unknown command "foo" for "softnet"`},
+	} {
+		out, _, err := cli(t, append(tc.args, "--api", sock)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("softnet %v: %v (stdout %d bytes), want an error with %q", tc.args, err, len(out), tc.want)
+		}
+	}
+	// The aliases reach the command (and so fail for want of a router).
+	for _, args := range [][]string{{"show", "neighbours"}, {"show", "interface"}, {"show", "neighbors"}, {"show", "interfaces"}} {
+		_, _, err := cli(t, append(args, "--api", sock)...)
+		if err == nil || !strings.Contains(err.Error(), "no softnet router listening on") {
+			t.Errorf("softnet %v: %v, want the command to run", args, err)
+		}
+	}
+	// A group alone still prints its help.
+	if out, _, err := cli(t, "show"); err != nil || !strings.Contains(out, "Available Commands") {
+		t.Errorf("softnet show: %v\n%s", err, out)
+	}
+}
+
+// TestPrintJSONNoEscape: --json writes <, > and & as they are.
+func TestPrintJSONNoEscape(t *testing.T) {
+	var b bytes.Buffer
+	if err := printJSON(&b, map[string]string{"detail": "ttl <= 1 & len > 64"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"ttl <= 1 & len > 64"`) {
+		t.Errorf("printJSON: %s", b.String())
+	}
+	b.Reset()
+	if err := jsonEncoder(&b).Encode([]string{"<a>"}); err != nil || b.String() != "[\"<a>\"]\n" {
+		t.Errorf("jsonEncoder: %q %v", b.String(), err)
 	}
 }

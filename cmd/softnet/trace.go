@@ -30,7 +30,7 @@ the control plane (ARP), answered by the router, replaced by an ICMP error,
 or fragmented.
 
 It waits up to --timeout for the packets; if fewer arrive, it prints those
-and says so. Packets the control plane injects back after ARP resolution,
+and says so ("trace: 3 of 5 packets seen in 10s (timeout)", exit status 1). Packets the control plane injects back after ARP resolution,
 and fragments the router makes, are not traced. One trace runs at a time.
 A trace costs the workers nothing until it is armed.`,
 		Example: "  softnet trace 5\n  softnet trace 100 --timeout 1m --json",
@@ -61,7 +61,8 @@ A trace costs the workers nothing until it is armed.`,
 				return err
 			}
 			if !res.Complete {
-				return fmt.Errorf("%d of %d packets traced: %s", len(res.Packets), n, res.Error)
+				// "trace: 3 of 5 packets seen in 10s (timeout)", after the 3.
+				return fmt.Errorf("trace: %s", res.Error)
 			}
 			return nil
 		},

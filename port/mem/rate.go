@@ -296,7 +296,8 @@ func (g *RateGen) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 }
 
 // RateStats are a RateGen's counters, for one queue or summed. Offered =
-// Delivered + IfqDrops + Pending at all times.
+// Delivered + IfqDrops + Pending at all times, and so for ARP frames:
+// ARPOffered = ARP frames delivered + ARPDropped + ARPPending.
 type RateStats struct {
 	Offered    uint64 // frames that arrived at the ring
 	Delivered  uint64 // frames handed out by Recv
@@ -304,16 +305,26 @@ type RateStats struct {
 	Pending    uint64 // frames in the ring now
 	ARPOffered uint64 // ARP frames among Offered
 	ARPDropped uint64 // ARP frames among IfqDrops
+	ARPPending uint64 // ARP frames among Pending (in the ring now)
 	Sent       uint64 // frames the router sent to the port
 	ARPSent    uint64 // ARP frames (EtherType 0x0806) among Sent
 }
 
-// QueueStats returns queue q's counters.
+// QueueStats returns queue q's counters. ARPPending is counted over the
+// ring's spans here, not kept on the hot path.
 func (g *RateGen) QueueStats(q int) RateStats {
 	s := &g.q[q]
+	var arpPending uint64
+	spans := g.spans[q]
+	for i, t := 0, s.head; i < s.ns; i++ {
+		arpPending += g.arpsIn(int(spans[t].start), uint64(spans[t].n))
+		if t++; t == len(spans) {
+			t = 0
+		}
+	}
 	return RateStats{
 		Offered: s.offered, Delivered: s.delivered, IfqDrops: s.drops, Pending: uint64(s.n),
-		ARPOffered: s.arpOffered, ARPDropped: s.arpDropped, Sent: s.sent, ARPSent: s.arpSent,
+		ARPOffered: s.arpOffered, ARPDropped: s.arpDropped, ARPPending: arpPending, Sent: s.sent, ARPSent: s.arpSent,
 	}
 }
 
@@ -328,6 +339,7 @@ func (g *RateGen) Stats() RateStats {
 		t.Pending += s.Pending
 		t.ARPOffered += s.ARPOffered
 		t.ARPDropped += s.ARPDropped
+		t.ARPPending += s.ARPPending
 		t.Sent += s.Sent
 		t.ARPSent += s.ARPSent
 	}

@@ -233,3 +233,33 @@ func BenchmarkRateGenRecv(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(n, 1)), "ns/pkt")
 }
+
+// TestRateGenARPPending: ARPPending counts the ARP frames still in the
+// ring, so ARP frames offered = dropped at the tail + handed out by Recv +
+// pending, exactly, at every step (the overload benchmark's accounting).
+func TestRateGenARPPending(t *testing.T) {
+	fs := templates(8)
+	fs[3] = arpFrame(3) // one ARP request in 8 frames
+	g, c := newRate(fs, 1e6, 16)
+	pool := pkt.NewPool(512)
+	recvRate(g, 0, pool)
+	var delivered uint64
+	for step := range 200 {
+		c.add(int64(1000 + step*337%9000)) // 1..10 arrivals
+		for _, id := range recvRate(g, step%7*3, pool) {
+			if id == 3 {
+				delivered++
+			}
+		}
+		s := checkBalance(t, g)
+		if s.ARPOffered != s.ARPDropped+delivered+s.ARPPending {
+			t.Fatalf("step %d: ARP offered %d != dropped %d + delivered %d + pending %d", step, s.ARPOffered, s.ARPDropped, delivered, s.ARPPending)
+		}
+		if s.ARPPending > s.Pending {
+			t.Fatalf("step %d: %d ARP pending of %d frames", step, s.ARPPending, s.Pending)
+		}
+	}
+	if s := g.Stats(); s.ARPPending == 0 && s.Pending >= 8 {
+		t.Errorf("no ARP pending in a ring of %d frames", s.Pending)
+	}
+}
