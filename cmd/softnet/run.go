@@ -71,6 +71,9 @@ would and exits 1. Formats and examples: examples/*.yaml.`,
   sudo softnet run -c router.yaml --api /tmp/softnet.sock --metrics 127.0.0.1:9977 --log-format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if duration < 0 {
+				return fmt.Errorf("--duration %v: must be positive (e.g. 10s), or 0 to run until SIGINT/SIGTERM", duration)
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			// SIGHUP reloads the config, as routing daemons do; taken

@@ -127,6 +127,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"check", 1, `softnet: required flag(s) "config" not set`},
 		{"run -c ../../examples/bad.yaml", 1, "softnet: ../../examples/bad.yaml: 17 errors"},
 		{"run -c ../../examples/two-port-mem.yaml --duration 100ms --api off", 0, "drops: none"},
+		{"run -c ../../examples/two-port-mem.yaml --duration -1s --api off", 1, "softnet: --duration -1s: must be positive"},
 	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitCodes$")
 		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+tc.args)
