@@ -38,9 +38,6 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// hostExample is the first host address of p's subnet, for messages.
-func hostExample(p netip.Prefix) netip.Addr { return p.Masked().Addr().Next() }
-
 // special says whether a is the network or broadcast address of subnet
 // p (RFC 3021: a /31 or /32 has neither).
 func special(p netip.Prefix, a netip.Addr) string {
@@ -71,7 +68,7 @@ func hostOnSubnet(ifs []Iface, a netip.Addr, what string) error {
 	for _, ifc := range ifs {
 		for _, p := range ifc.Addrs {
 			if s := special(p, a); s != "" {
-				return fmt.Errorf("%v is the %s address of %s's subnet %v: %s must be a host on the subnet, e.g. %v", a, s, ifc.Name, p.Masked(), what, hostExample(p))
+				return fmt.Errorf("%v is the %s address of %s's subnet %v: %s must be another host on the subnet", a, s, ifc.Name, p.Masked(), what)
 			}
 		}
 	}
