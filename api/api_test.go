@@ -197,7 +197,7 @@ func TestEndpoints(t *testing.T) {
 	if err := c.DeleteRoute(ctx, "192.0.2.0/24"); !errors.As(err, &ae) || ae.Status != 404 {
 		t.Errorf("deleting a missing route: %v", err)
 	}
-	if err := c.AddRoute(ctx, api.RouteRequest{Prefix: "192.0.2.0/24", Via: "9.9.9.9"}); err == nil || !strings.Contains(err.Error(), "not on a connected subnet") {
+	if err := c.AddRoute(ctx, api.RouteRequest{Prefix: "192.0.2.0/24", Via: "9.9.9.9"}); err == nil || !strings.Contains(err.Error(), "via 9.9.9.9 is on no interface's subnet") {
 		t.Errorf("off-subnet gateway: %v", err)
 	}
 	if err := c.AddRoute(ctx, api.RouteRequest{Prefix: "192.0.2.1/24", Via: "10.0.2.2"}); err == nil || !strings.Contains(err.Error(), "host bits") {

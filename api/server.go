@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/run"
 )
 
@@ -258,12 +258,9 @@ func (s *Server) Close() error {
 func listenUnix(path, group string) (net.Listener, error) {
 	gid := -1
 	if group != "" {
-		g, err := user.LookupGroup(group)
-		if err != nil {
-			return nil, fmt.Errorf("api: group %q: %v (create it, or set api: {group: ...} to an existing group)", group, err)
-		}
-		if gid, err = strconv.Atoi(g.Gid); err != nil {
-			return nil, fmt.Errorf("api: group %q has gid %q", group, g.Gid)
+		var err error
+		if gid, err = config.LookupGroup(group); err != nil { // softnet check checks it too
+			return nil, fmt.Errorf("api: %w", err)
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -480,8 +477,8 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	if err != nil || !p.Addr().Is4() {
 		return p, fmt.Errorf("prefix %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 198.51.100.0/24)", s)
 	}
-	if p.Masked() != p {
-		return p, fmt.Errorf("prefix %q has host bits set: write %v", s, p.Masked())
+	if err := rules.Canonical(s, p); err != nil { // as softnet check says it of a config route
+		return p, fmt.Errorf("prefix %w", err)
 	}
 	return p, nil
 }
@@ -575,12 +572,16 @@ func (s *Server) neighborAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hw, err := net.ParseMAC(req.MAC)
-	if err != nil || len(hw) != 6 || hw[0]&1 != 0 {
-		Error(w, http.StatusBadRequest, fmt.Errorf("neighbor MAC %q is not a unicast MAC address (write e.g. 02:00:00:00:00:01)", req.MAC))
+	if err != nil || len(hw) != 6 {
+		Error(w, http.StatusBadRequest, fmt.Errorf("neighbor MAC %q is not a MAC address (write six hex bytes, e.g. 02:00:00:00:00:01)", req.MAC))
 		return
 	}
 	var mac [6]byte
 	copy(mac[:], hw)
+	if err := rules.MAC(mac); err != nil { // the control plane's check, here for a 400
+		Error(w, http.StatusBadRequest, fmt.Errorf("neighbor %v: %w", a, err))
+		return
+	}
 	ctl := s.src.Control()
 	if err := ctl.AddNeighbor(i, a, mac); err != nil {
 		Error(w, http.StatusUnprocessableEntity, err)

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/pkt"
 )
 
@@ -590,9 +591,11 @@ func (p *parser) prefix(n *yaml.Node, field string, canonical bool) netip.Prefix
 		}
 		return netip.Prefix{}
 	}
-	if canonical && q.Masked() != q {
-		p.add(at(n), field, "%q has host bits set: write %v", s, q.Masked())
-		return netip.Prefix{}
+	if canonical {
+		if err := rules.Canonical(s, q); err != nil {
+			p.add(at(n), field, "%v", err)
+			return netip.Prefix{}
+		}
 	}
 	return q
 }
@@ -609,8 +612,8 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 		return out
 	}
 	copy(out[:], hw)
-	if out[0]&1 != 0 || out == [6]byte{} {
-		p.add(at(n), field, "%q is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)", s)
+	if err := rules.MAC(out); err != nil {
+		p.add(at(n), field, "%v", err)
 		return [6]byte{}
 	}
 	return out

@@ -118,7 +118,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad MAC", "mac: 02:00:00:00:00:02", "mac: 02:00:00:00:00", []string{
 			`t.yaml:9:10: interfaces[1].mac: "02:00:00:00:00" is not a MAC address (write six hex bytes, e.g. 02:00:00:00:00:01)`}},
 		{"multicast MAC", "mac: 02:00:00:00:00:02", "mac: 01:00:5e:00:00:01", []string{
-			`t.yaml:9:10: interfaces[1].mac: "01:00:5e:00:00:01" is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)`}},
+			`t.yaml:9:10: interfaces[1].mac: 01:00:5e:00:00:01 is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)`}},
 		{"MTU out of range", "    tx: out.pcap", "    tx: out.pcap\n    mtu: 60", []string{
 			`t.yaml:9:10: interfaces[1].mtu: 60 is out of range: use 68..1834`}},
 		{"MTU not a number", "    tx: out.pcap", "    tx: out.pcap\n    mtu: big", []string{

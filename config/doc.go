@@ -15,8 +15,20 @@
 // It reads the file into a yaml.Node tree and walks it field by field
 // rather than decoding into structs, so that every value keeps its
 // position for the semantic checks that come after the structure.
-// CheckSystem adds what needs the host (devices, files); LoadRouteFiles
-// reads the route files.
+// CheckSystem adds what needs the host (devices and their MTUs, files,
+// the API's group); LoadRouteFiles reads the route files.
+//
+// Routes, route files and neighbours are checked by package
+// internal/rules, which the control plane applies too (softnet run,
+// reload, and the control API's route and neighbor add), so the same
+// mistake gets the same message on every path: a next hop must be another
+// host on a connected subnet (not one of the router's own addresses, nor a
+// subnet's network or broadcast address); a route's prefix, in the config
+// or a route file, must have no host bits set and must not be one of the
+// router's own prefixes (an interface address's /32, a connected subnet, a
+// subnet's network or broadcast /32: those belong to the interfaces; a
+// more specific prefix is fine); a neighbour must be another host on one
+// of its interface's subnets, with a unicast MAC that is not all zeros.
 //
 // # Format
 //
@@ -55,10 +67,10 @@
 //	    ageing: 300               # optional: seconds a MAC lives unseen
 //	    flood_rate: 10000         # optional: flooded frames per second per worker
 //	    flood_burst: 1000         # optional
-//	routes:
-//	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: on a connected subnet
+//	routes:                       # not an interface's own prefix (see above)
+//	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: another host on a connected subnet
 //	  - {prefix: 203.0.113.0/24, blackhole: true}
-//	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip),
+//	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip; as routes: no host bits),
 //	  - {path: embedded:full-table, via: 192.0.2.2}  # all through one next hop;
 //	                              # embedded:full-table is the full table in the binary
 //	neighbors:                    # static ARP entries

@@ -7,21 +7,41 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 
 	"github.com/softnet/softnet"
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/internal/rules"
 )
 
 // CheckSystem checks what a config needs from this host: afpacket
-// devices exist, pcap files to replay exist and the directories of pcap
-// files to write do, and route files exist. The error, if any, is an
-// Errors pointing at the config's lines. TAP devices need not exist:
-// the tap backend creates them.
+// devices exist, with an MTU at least the config's (IfaceMTU), also for
+// their VLAN sub-interfaces (the tags on top), pcap files to replay exist
+// and the directories of pcap files to write do, route files exist, and
+// the API's group exists. These are the checks softnet run and reload
+// apply too. The error, if any, is an Errors pointing at the config's
+// lines. TAP devices need not exist: the tap backend creates them.
 func (c *Config) CheckSystem() error {
 	e := errs{file: c.File}
-	for _, ic := range c.Interfaces {
+	mtu := map[string]int{} // port interface name -> the MTU softnet run gives it
+	for i := range c.Interfaces {
+		ic := &c.Interfaces[i]
 		f := ic.Field
+		if ic.Backend == AFPacket {
+			if d, err := net.InterfaceByName(ic.Device); err == nil {
+				dev := 0
+				if d.MTU >= MinMTU {
+					dev = d.MTU
+				}
+				if m, _, err := c.IfaceMTU(ic, dev); err != nil {
+					e.add(err.Pos, err.Field, "%s", err.Msg)
+				} else {
+					mtu[ic.Name] = m
+				}
+			}
+		}
 		switch ic.Backend {
 		case AFPacket:
 			if _, err := net.InterfaceByName(ic.Device); err != nil {
@@ -41,6 +61,23 @@ func (c *Config) CheckSystem() error {
 			}
 		}
 	}
+	// A VLAN sub-interface of an afpacket port whose MTU the config
+	// leaves to the device: its MTU must fit the device's minus the tags
+	// (validate checks it against a parent MTU the config gives).
+	for i := range c.Interfaces {
+		ic := &c.Interfaces[i]
+		j := c.Interface(ic.Parent)
+		if !ic.IsVLAN() || ic.MTU == 0 || j < 0 || c.Interfaces[j].MTU != 0 || mtu[ic.Parent] == 0 {
+			continue
+		}
+		tags := 4
+		if ic.OuterVLAN != 0 {
+			tags = 8
+		}
+		if pm := mtu[ic.Parent]; ic.MTU > pm-tags {
+			e.add(c.pos[ic.Field+".mtu"], ic.Field+".mtu", "%d is above the MTU of parent %s (%d) minus %d tag bytes: use at most %d, or leave it out (the default)", ic.MTU, ic.Parent, pm, tags, pm-tags)
+		}
+	}
 	for _, r := range c.RouteFiles {
 		if r.Path == EmbeddedFullTable || r.Path == "" {
 			continue
@@ -49,7 +86,46 @@ func (c *Config) CheckSystem() error {
 			e.add(c.pos[r.Field+".path"], r.Field+".path", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(r.Path), err)
 		}
 	}
+	if c.API.Group != "" {
+		if _, err := LookupGroup(c.API.Group); err != nil {
+			e.add(c.pos["api.group"], "api.group", "%v", err)
+		}
+	}
 	return e.err()
+}
+
+// IfaceMTU is the MTU softnet run gives interface ic: the config's, else
+// its device's (devMTU, 0 if the backend has none) capped to MaxMTU
+// (capped says so), else 1500. A config MTU above the device's is an
+// error at ic's mtu line: the device would refuse (or the peer drop)
+// frames that big, silently, and no ICMP "fragmentation needed" would
+// ever be sent.
+func (c *Config) IfaceMTU(ic *Interface, devMTU int) (mtu int, capped bool, err *Error) {
+	switch {
+	case ic.MTU != 0 && devMTU != 0 && ic.MTU > devMTU:
+		return 0, false, c.Errorf(ic.Field+".mtu", "%d is above the MTU of device %s (%d): lower it, or raise the device's (ip link set %s mtu %d)", ic.MTU, ic.Device, devMTU, ic.Device, ic.MTU)
+	case ic.MTU != 0:
+		return ic.MTU, false, nil
+	case devMTU > MaxMTU:
+		return MaxMTU, true, nil
+	case devMTU >= MinMTU:
+		return devMTU, false, nil
+	}
+	return 1500, false, nil
+}
+
+// LookupGroup returns the gid of the group the API socket is to belong
+// to (api.group), or an error that says how to fix it.
+func LookupGroup(name string) (int, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, fmt.Errorf("group %q: %v (create it, or set api: {group: ...} to an existing group)", name, err)
+	}
+	gid, err := strconv.Atoi(g.Gid)
+	if err != nil {
+		return 0, fmt.Errorf("group %q has gid %q", name, g.Gid)
+	}
+	return gid, nil
 }
 
 func trim(s string, n int) string {
@@ -83,8 +159,13 @@ type Table struct {
 
 // LoadRouteFiles reads every route file, in order. Errors (unreadable
 // file, a line that is not a prefix) point at the route file's entry.
+// Its IPv4 prefixes follow the rules of config routes (package rules): no
+// host bits set, and not one of the router's own prefixes (an interface
+// address, a connected subnet, a subnet's network or broadcast address);
+// the first line that breaks them is reported with its number.
 func (c *Config) LoadRouteFiles() ([]Table, error) {
 	e := errs{file: c.File}
+	own := rules.NewOwn(c.ruleIfaces())
 	out := make([]Table, len(c.RouteFiles))
 	for i, r := range c.RouteFiles {
 		f := r.Field + ".path"
@@ -104,18 +185,26 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 			}
 			rd = fh
 		}
-		ps, err := fib.ReadPrefixes(rd)
+		var t Table
+		err := fib.ReadPrefixesFunc(rd, func(_ int, p netip.Prefix) error {
+			if !p.Addr().Is4() {
+				t.Skipped++
+				return nil
+			}
+			if err := rules.Canonical(p.String(), p); err != nil {
+				return err
+			}
+			if err := own.Check(p); err != nil {
+				return err
+			}
+			t.Prefixes = append(t.Prefixes, p)
+			return nil
+		})
 		if err != nil {
 			e.add(c.pos[f], f, "%s: %v", c.Path(r.Path), err)
 			continue
 		}
-		v4 := ps[:0]
-		for _, p := range ps {
-			if p.Addr().Is4() {
-				v4 = append(v4, p)
-			}
-		}
-		out[i] = Table{Prefixes: v4, Skipped: len(ps) - len(v4)}
+		out[i] = t
 	}
 	if err := e.err(); err != nil {
 		return nil, err

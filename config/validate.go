@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/softnet/softnet/internal/rules"
 )
 
 // validate checks what the structure alone does not: required fields,
@@ -86,25 +88,22 @@ func (p *parser) validate() {
 	p.vlans()
 	p.bridges()
 
-	// A next hop must be on a connected subnet, and not the router itself.
+	// Next hops, route prefixes and neighbours are checked by package
+	// rules, as the control plane checks them (softnet run, reload and
+	// the API): a next hop is another host on a connected subnet, and a
+	// route is not one of the router's own prefixes.
+	ifs := c.ruleIfaces()
+	own := rules.NewOwn(ifs)
 	nextHop := func(via netip.Addr, f string) {
 		if !via.IsValid() {
 			return
 		}
-		for _, ic := range c.Interfaces {
-			for _, a := range ic.Addresses {
-				if a.Addr() == via {
-					p.add(c.pos[f], f, "%v is %s's own address: a next hop must be another host on its subnet", via, ic.Name)
-					return
-				}
+		if _, err := rules.NextHop(ifs, via); err != nil {
+			msg := err.Error()
+			if badAddr && rules.IfaceFor(ifs, via) < 0 {
+				msg = strings.Replace(msg, "): add", ") (some interface addresses are invalid: fix them first): add", 1)
 			}
-		}
-		if c.ifaceFor(via) < 0 {
-			note := ""
-			if badAddr {
-				note = " (some interface addresses are invalid: fix them first)"
-			}
-			p.add(c.pos[f], f, "%v is on no interface's subnet (%s)%s: add an address on its subnet to an interface, or fix the next hop", via, c.subnetList(), note)
+			p.add(c.pos[f], f, "%s", msg)
 		}
 	}
 	via := func(f string, v netip.Addr, blackhole bool) {
@@ -137,6 +136,9 @@ func (p *parser) validate() {
 				p.add(c.pos[f+".prefix"], f+".prefix", "%v is already routed by %s (line %d): keep one", r.Prefix, first, c.pos[first].Line)
 			} else {
 				prefixes[r.Prefix] = f
+			}
+			if err := own.Check(r.Prefix); err != nil {
+				p.add(c.pos[f+".prefix"], f+".prefix", "%v", err)
 			}
 		}
 		via(f, r.Via, r.Blackhole)
@@ -174,8 +176,8 @@ func (p *parser) validate() {
 		if i < 0 || !nb.Address.IsValid() || badAddr {
 			continue
 		}
-		if j := c.ifaceFor(nb.Address); j != i {
-			p.add(c.pos[f+".address"], f+".address", "%v is not on a subnet of %s (%s): fix the address or the interface", nb.Address, nb.Interface, prefixList(c.Interfaces[i].Addresses))
+		if err := rules.Neighbor(ifs, i, nb.Address); err != nil {
+			p.add(c.pos[f+".address"], f+".address", "%v", err)
 			continue
 		}
 		key := nb.Interface + " " + nb.Address.String()
@@ -350,7 +352,11 @@ func (p *parser) vlans() {
 				outerTPID[ok] = f
 			}
 		}
-		if pm := c.Interfaces[j].MTU; pm != 0 && ic.MTU > pm-tags {
+		pm := c.Interfaces[j].MTU
+		if pm == 0 && c.Interfaces[j].Backend != AFPacket {
+			pm = 1500 // no device MTU to take: the default (an afpacket parent's is checked by CheckSystem)
+		}
+		if pm != 0 && ic.MTU > pm-tags {
 			p.add(c.pos[f+".mtu"], f+".mtu", "%d is above the MTU of parent %s (%d) minus %d tag bytes: use at most %d, or leave it out (the default)", ic.MTU, ic.Parent, pm, tags, pm-tags)
 		} else if ic.MTU > MaxMTU-tags {
 			p.add(c.pos[f+".mtu"], f+".mtu", "%d leaves no room for %d tag bytes in a buffer: use at most %d", ic.MTU, tags, MaxMTU-tags)
@@ -475,32 +481,19 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
-// ifaceFor returns the interface whose subnet holds a, or -1, as the
-// control plane decides (the first match; subnets do not overlap).
-func (c *Config) ifaceFor(a netip.Addr) int {
+// ruleIfaces is the interfaces as package rules sees them: their names
+// and the addresses that parsed.
+func (c *Config) ruleIfaces() []rules.Iface {
+	ifs := make([]rules.Iface, len(c.Interfaces))
 	for i, ic := range c.Interfaces {
-		for _, q := range ic.Addresses {
-			if q.IsValid() && q.Bits() < 32 && q.Masked().Contains(a) {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-func (c *Config) subnetList() string {
-	var s []string
-	for _, ic := range c.Interfaces {
+		ifs[i].Name = ic.Name
 		for _, q := range ic.Addresses {
 			if q.IsValid() {
-				s = append(s, ic.Name+" "+q.Masked().String())
+				ifs[i].Addrs = append(ifs[i].Addrs, q)
 			}
 		}
 	}
-	if len(s) == 0 {
-		return "no interface has an address"
-	}
-	return strings.Join(s, ", ")
+	return ifs
 }
 
 func (c *Config) nameList() string {
@@ -511,15 +504,4 @@ func (c *Config) nameList() string {
 		}
 	}
 	return strings.Join(s, ", ")
-}
-
-func prefixList(ps []netip.Prefix) string {
-	if len(ps) == 0 {
-		return "it has no address"
-	}
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.Masked().String()
-	}
-	return strings.Join(slices.Compact(s), ", ")
 }

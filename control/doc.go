@@ -14,6 +14,16 @@
 // back (Stats.Resolved, Stats.Unreachable) or dropped under a reason
 // (Drop, stage "arp-queue": Stats.Drops), never lost uncounted.
 //
+// Routes are of two kinds. The router's own (an interface address's /32,
+// its connected subnet and the subnet's network and broadcast /32s, and
+// neighbours' /32 host routes) belong to the interfaces and neighbours;
+// configured routes (AddRoute, AddRoutes, ReplaceRoutes) are checked by
+// package internal/rules, as softnet check checks a config. A configured
+// route to exactly a local, connected or broadcast prefix is refused, and
+// so is DeleteRoute of one of the router's own routes; a configured /32 to
+// a neighbour takes precedence over its host route, and deleting it gives
+// the prefix back to the neighbour.
+//
 // Reconfigure moves the whole configurable state (interface addresses, MTU
 // and admin state, static neighbours, configured routes, the ICMP rate) to
 // a new one in one snapshot, taking its own steps back on an error; it is

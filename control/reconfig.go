@@ -7,6 +7,7 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 	"github.com/softnet/softnet/pkt"
 )
@@ -173,22 +174,43 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	// checked here, before setIface changes anything, because a failure
 	// after it could not give back a configured route that a new
 	// address's connected route replaced.
+	// The checks are package rules', on the desired addresses: the same
+	// as softnet check's and AddRoute's.
+	ifs := make([]rules.Iface, len(d.Ifaces))
+	for i, s := range d.Ifaces {
+		ifs[i] = rules.Iface{Name: r.ifaces[i].Name, Addrs: s.Addrs}
+		if r.ifaces[i].Deleted {
+			ifs[i].Addrs = nil
+		}
+	}
+	own := rules.NewOwn(ifs)
 	gws := make(map[netip.Addr]bool)
 	for i, p := range d.Routes {
 		if !p.IsValid() || !p.Addr().Is4() {
 			return ch, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
 		}
+		if err := own.Check(p.Masked()); err != nil {
+			return ch, fmt.Errorf("routes[%d] %v: %w", i, p, err)
+		}
 		g := d.Via(i)
 		if !g.IsValid() || gws[g] {
 			continue
 		}
-		if !g.Is4() {
-			return ch, fmt.Errorf("routes[%d] %v: gateway %v is not IPv4", i, p, g)
-		}
-		if !onDesiredSubnet(d.Ifaces, g) {
-			return ch, fmt.Errorf("routes[%d] %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", i, p, g)
+		if _, err := rules.NextHop(ifs, g); err != nil {
+			return ch, fmt.Errorf("routes[%d] %v: via %w", i, p, err)
 		}
 		gws[g] = true
+	}
+	for _, n := range d.Neighbors {
+		if n.Iface < 0 || n.Iface >= len(ifs) {
+			return ch, fmt.Errorf("neighbor %v: no interface %d", n.Addr, n.Iface)
+		}
+		if err := rules.Neighbor(ifs, n.Iface, n.Addr); err != nil {
+			return ch, fmt.Errorf("neighbor %v: %w", n.Addr, err)
+		}
+		if err := rules.MAC(n.MAC); err != nil {
+			return ch, fmt.Errorf("neighbor %v: %w", n.Addr, err)
+		}
 	}
 
 	old := r.desiredNow()
@@ -382,17 +404,4 @@ func (r *Router) setNeighbors(want []StaticNeighbor) (added, gone int, err error
 		added++
 	}
 	return added, gone, nil
-}
-
-// onDesiredSubnet reports whether g is on the subnet (shorter than /32) of
-// one of the addresses in ifs, as ifaceFor decides for the current ones.
-func onDesiredSubnet(ifs []IfaceState, g netip.Addr) bool {
-	for _, s := range ifs {
-		for _, a := range s.Addrs {
-			if a.Bits() < 32 && a.Masked().Contains(g) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -124,7 +124,7 @@ func TestReconfigureRollback(t *testing.T) {
 		Neighbors: []StaticNeighbor{{Iface: 1, Addr: netip.MustParseAddr("10.0.3.2"), MAC: [6]byte{2, 0xcc, 0, 0, 0, 2}}},
 		ICMPRate:  10, ICMPBurst: 5,
 	}
-	if _, err := r.Reconfigure(d); err == nil || !strings.Contains(err.Error(), "not on a connected subnet") {
+	if _, err := r.Reconfigure(d); err == nil || !strings.Contains(err.Error(), "10.0.2.2 is on no interface's subnet") {
 		t.Fatalf("error %v", err)
 	}
 	if after := state(r); after != before {
@@ -157,8 +157,10 @@ func TestDeleteNeighbor(t *testing.T) {
 }
 
 // TestReconfigureKeepsShadowedRoute: a rejected Reconfigure that would
-// have added an address whose connected subnet shadows a configured route
-// leaves that route in place (it used to be lost in the rollback).
+// have added an address whose connected subnet is a configured route
+// leaves that route in place (it used to be lost in the rollback). The
+// route is refused up front now: a configured route may not be one of the
+// router's own prefixes.
 func TestReconfigureKeepsShadowedRoute(t *testing.T) {
 	r := reconfigRouter(t)
 	gw := netip.MustParseAddr("10.0.2.2")
@@ -182,7 +184,7 @@ func TestReconfigureKeepsShadowedRoute(t *testing.T) {
 		Neighbors: []StaticNeighbor{{Iface: 1, Addr: gw, MAC: [6]byte{2, 0xbb, 0, 0, 0, 2}}},
 		ICMPRate:  1000, ICMPBurst: 100,
 	}
-	if _, err := r.Reconfigure(d); err == nil || !strings.Contains(err.Error(), "not on a connected subnet") {
+	if _, err := r.Reconfigure(d); err == nil || !strings.Contains(err.Error(), "routes[1] 10.0.9.0/24: 10.0.9.0/24 is if0's connected subnet") {
 		t.Fatalf("error %v", err)
 	}
 	m, ok := r.Lookup(netip.MustParseAddr("10.0.9.5"))

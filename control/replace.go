@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
 
@@ -91,7 +92,7 @@ type hostUndo struct {
 
 // ReplaceRoutes makes the configured routes exactly ps, ps[i] through
 // gateway gw(i) (an invalid netip.Addr makes a blackhole route, as in
-// AddRoute), and publishes the result as one new snapshot: a worker
+// AddRoute, with the same checks), and publishes the result as one new snapshot: a worker
 // forwards each batch with either the old table or the new one, never a
 // mix, and a prefix that is in both with the same next hop is never
 // missing from any snapshot. The router's own routes (local, connected,
@@ -103,8 +104,9 @@ type hostUndo struct {
 // (configured before, not in ps). A prefix listed twice takes its last
 // gateway. gw is called once per entry, in order, before anything changes.
 //
-// Everything is checked first: a prefix that is not IPv4, or a gateway
-// that is not IPv4 or not on a connected subnet, makes it return an error
+// Everything is checked first: a prefix that is not IPv4 or is one of the
+// router's own (see AddRoute), or a gateway that package rules refuses
+// (not another host on a connected subnet), makes it return an error
 // naming the first bad entry and its index, with nothing changed and
 // nothing published. Running out of adjacencies or tbl8 groups midway is
 // also reported with nothing changed: the changes made so far are taken
@@ -140,9 +142,14 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 		set bool
 	}
 	var newGW []neigh.Key
+	ifs := r.ruleIfaces()
+	own := rules.NewOwn(ifs)
 	for i, p := range ps {
 		if !p.IsValid() || !p.Addr().Is4() {
 			return 0, 0, 0, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
+		}
+		if err := own.Check(p.Masked()); err != nil {
+			return 0, 0, 0, fmt.Errorf("routes[%d] %v: %w", i, p, err)
 		}
 		g := gw(i)
 		if !g.IsValid() {
@@ -150,7 +157,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 			continue
 		}
 		if !g.Is4() {
-			return 0, 0, 0, fmt.Errorf("routes[%d] %v: gateway %v is not IPv4", i, p, g)
+			return 0, 0, 0, fmt.Errorf("routes[%d] %v: via %v is not an IPv4 address: write the next hop as A.B.C.D", i, p, g)
 		}
 		v := u32(g)
 		if c := &cache[v&63]; c.set && c.gw == v {
@@ -159,9 +166,9 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 		}
 		a, ok := byGW[v]
 		if !ok {
-			ifc, ok := r.ifaceFor(g)
-			if !ok {
-				return 0, 0, 0, fmt.Errorf("routes[%d] %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", i, p, g)
+			ifc, err := rules.NextHop(ifs, g)
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("routes[%d] %v: via %w", i, p, err)
 			}
 			k := neigh.Key{Iface: ifc, Addr: g}
 			if a, ok = r.nbrAdj[k]; !ok {

@@ -218,20 +218,20 @@ func TestReplaceRoutesBadEntryChangesNothing(t *testing.T) {
 	}{
 		{"gateway off-link", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.MustParsePrefix("192.0.2.128/25")), append(g, netip.MustParseAddr("192.168.1.1"))
-		}, "routes[3] 192.0.2.128/25: gateway 192.168.1.1 is not on a connected subnet"},
+		}, "routes[3] 192.0.2.128/25: via 192.168.1.1 is on no interface's subnet"},
 		{"IPv6 prefix", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.MustParsePrefix("2001:db8::/32")), append(g, netip.Addr{})
 		}, "routes[3] 2001:db8::/32: only IPv4"},
 		{"IPv6 gateway", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.MustParsePrefix("192.0.2.128/25")), append(g, netip.MustParseAddr("fe80::1"))
-		}, "routes[3] 192.0.2.128/25: gateway fe80::1 is not IPv4"},
+		}, "routes[3] 192.0.2.128/25: via fe80::1 is not an IPv4 address"},
 		{"invalid prefix", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.Prefix{}), append(g, dptest.HostB)
 		}, "routes[3] invalid Prefix: only IPv4"},
 		{"first of two bad", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			ps = append(ps, netip.MustParsePrefix("192.0.2.128/25"), netip.MustParsePrefix("2001:db8::/32"))
 			return ps, append(g, netip.MustParseAddr("10.3.0.1"), netip.Addr{})
-		}, "routes[3] 192.0.2.128/25: gateway 10.3.0.1"},
+		}, "routes[3] 192.0.2.128/25: via 10.3.0.1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ps, gw := split(good)
@@ -269,31 +269,44 @@ func TestReplaceRoutesBadEntryChangesNothing(t *testing.T) {
 	wantVia(t, r, "203.0.113.9", "none", 0)
 }
 
-// A removed configured route that shadowed one of the router's own routes
-// exactly gives the prefix back to it.
+// The router's own routes survive a replace: a configured route to exactly
+// a local, connected or broadcast prefix is refused (they belong to the
+// interfaces), and a removed configured route that shadowed a neighbour's
+// host route exactly gives the prefix back to it.
 func TestReplaceRoutesOwnRoutesSurvive(t *testing.T) {
 	l := dptest.New(t, dptest.Options{})
 	r := l.Router
 	own := r.Routes() - 1 // the lab's route to 198.18.0.0/15 is configured
 	wantOwn(t, r)
+	for _, c := range []struct{ p, gw, want string }{
+		{"10.0.2.0/24", "10.0.1.2", "routes[0] 10.0.2.0/24: 10.0.2.0/24 is if1's connected subnet"},
+		{"10.0.1.1/32", "", "routes[0] 10.0.1.1/32: 10.0.1.1/32 is if0's own address (local route)"},
+		{"10.0.1.255/32", "10.0.2.2", "routes[0] 10.0.1.255/32: 10.0.1.255/32 is the broadcast address of if0's subnet 10.0.1.0/24"},
+		{"10.0.2.0/32", "10.0.2.2", "routes[0] 10.0.2.0/32: 10.0.2.0/32 is the network address of if1's subnet 10.0.2.0/24"},
+	} {
+		ps, gw := split([]rt{{c.p, c.gw}})
+		if _, _, _, err := r.ReplaceRoutes(ps, gw); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("replace with %s: error %v, want %q", c.p, err, c.want)
+		}
+	}
+	wantOwn(t, r)
 	replace(t, r, []rt{
-		{"10.0.2.0/24", "10.0.1.2"},   // the connected subnet of if1
-		{"10.0.2.2/32", "10.0.1.2"},   // host B's host route
-		{"10.0.1.1/32", ""},           // the router's own address
-		{"10.0.1.255/32", "10.0.2.2"}, // a broadcast address
-		{"0.0.0.0/0", "10.0.2.2"},     // a default route
+		{"10.0.2.2/32", "10.0.1.2"}, // host B's host route
+		{"10.0.2.8/28", "10.0.1.2"}, // more specific than a connected subnet: fine
+		{"0.0.0.0/0", "10.0.2.2"},   // a default route
 	})
-	wantVia(t, r, "10.0.2.77", "10.0.1.2", 0)
 	wantVia(t, r, "10.0.2.2", "10.0.1.2", 0)
-	wantVia(t, r, "10.0.1.1", "", 0)
-	wantVia(t, r, "10.0.1.255", "10.0.2.2", 1)
+	wantVia(t, r, "10.0.2.9", "10.0.1.2", 0)
+	if a := adjOf(t, r, "10.0.2.77"); a.Kind != dp.AdjGlean { // still the connected subnet
+		t.Errorf("10.0.2.77: adjacency %+v, want glean", a)
+	}
 	wantVia(t, r, "198.18.0.1", "10.0.2.2", 1) // now through the default route
-	if got := r.Routes(); got != own+1 {       // four shadow own routes
-		t.Errorf("%d routes, want %d own + 1", got, own)
+	if got := r.Routes(); got != own+2 {       // one shadows host B's
+		t.Errorf("%d routes, want %d own + 2", got, own)
 	}
 
-	if a, c, d := replace(t, r, nil); a != 0 || c != 0 || d != 5 {
-		t.Errorf("added, changed, removed = %d, %d, %d; want 0, 0, 5", a, c, d)
+	if a, c, d := replace(t, r, nil); a != 0 || c != 0 || d != 3 {
+		t.Errorf("added, changed, removed = %d, %d, %d; want 0, 0, 3", a, c, d)
 	}
 	wantOwn(t, r)
 	wantVia(t, r, "198.18.0.1", "none", 0)

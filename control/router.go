@@ -13,6 +13,7 @@ import (
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 	"github.com/softnet/softnet/pkt"
 )
@@ -124,7 +125,8 @@ type Router struct {
 	bcast     []uint16 // per interface
 	bridges   []dp.Bridge
 	vlans     []*dp.VLANTable    // per port interface: its published VLAN table (copy on write)
-	ifaceMemo map[netip.Addr]int // during AddRoutes: gateway -> interface (see ifaceFor)
+	ifaceMemo map[netip.Addr]int // during AddRoutes: checked gateway -> interface (see gateway)
+	ownMemo   *rules.Own         // during AddRoutes: the router's own prefixes
 	nbrAdj    map[neigh.Key]uint16
 	host      map[neigh.Key]bool // neighbours whose /32 host route we installed
 	static    statics            // configured routes, as opposed to the router's own (replace.go)
@@ -262,6 +264,9 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	ifc := vlan
 	ifc.Name, ifc.MAC, ifc.MTU, ifc.Up = c.Name, c.MAC, c.MTU, !c.Down
 	if err := r.checkAddrs(c.Name, c.Addrs); err != nil {
+		return 0, err
+	}
+	if err := r.checkOwnFree(c.Name, c.Addrs); err != nil {
 		return 0, err
 	}
 	for _, p := range c.Addrs {
@@ -495,8 +500,15 @@ func (r *Router) ifaceFor(a netip.Addr) (int, bool) {
 	return 0, false
 }
 
-// AddRoute adds or replaces the route to p through gateway gw, which must
-// be on a connected subnet. An invalid gw makes a blackhole route.
+// AddRoute adds or replaces the configured route to p through gateway gw.
+// An invalid gw makes a blackhole route. The checks are package rules':
+// gw must be another host on a connected subnet (not one of the router's
+// own addresses, nor a subnet's network or broadcast address), and p must
+// not be one of the router's own prefixes (an interface address's /32,
+// its connected subnet, the subnet's network or broadcast /32): those
+// belong to the interfaces. A route more specific than a connected subnet
+// is fine, and so is a /32 to a neighbour: it takes precedence over the
+// neighbour's host route until it is deleted.
 func (r *Router) AddRoute(p netip.Prefix, gw netip.Addr) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -504,30 +516,86 @@ func (r *Router) AddRoute(p netip.Prefix, gw netip.Addr) error {
 }
 
 func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
-	if !p.Addr().Is4() {
+	if !p.IsValid() || !p.Addr().Is4() {
 		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
+	}
+	p = p.Masked()
+	own := r.ownMemo
+	if own == nil {
+		own = rules.NewOwn(r.ruleIfaces())
+	}
+	if err := own.Check(p); err != nil {
+		return fmt.Errorf("route %v: %w", p, err)
 	}
 	var a uint16
 	if !gw.IsValid() {
 		a = r.drop
 	} else {
-		if !gw.Is4() {
-			return fmt.Errorf("route %v: gateway %v is not IPv4", p, gw)
+		i, err := r.gateway(gw)
+		if err != nil {
+			return fmt.Errorf("route %v: via %w", p, err)
 		}
-		i, ok := r.ifaceFor(gw)
-		if !ok {
-			return fmt.Errorf("route %v: gateway %v is not on a connected subnet: add an interface address whose subnet holds it", p, gw)
-		}
-		var err error
 		if a, err = r.neighborAdj(neigh.Key{Iface: i, Addr: gw}); err != nil {
 			return fmt.Errorf("route %v: %w", p, err)
 		}
 	}
-	if err := r.setRoute(p.Masked(), a); err != nil {
+	if err := r.setRoute(p, a); err != nil {
 		return err
 	}
-	r.static.add(p.Masked())
+	r.static.add(p)
 	r.dirty = true
+	return nil
+}
+
+// gateway checks next hop gw (rules.NextHop) and returns its interface.
+// During AddRoutes a checked gateway is remembered. Caller holds mu.
+func (r *Router) gateway(gw netip.Addr) (int, error) {
+	if i, ok := r.ifaceMemo[gw]; ok {
+		return i, nil
+	}
+	i, err := rules.NextHop(r.ruleIfaces(), gw)
+	if err != nil {
+		return 0, err
+	}
+	if r.ifaceMemo != nil {
+		r.ifaceMemo[gw] = i
+	}
+	return i, nil
+}
+
+// ruleIfaces is the interfaces as package rules sees them (a deleted VLAN
+// has no addresses). Caller holds mu.
+func (r *Router) ruleIfaces() []rules.Iface {
+	out := make([]rules.Iface, len(r.ifaces))
+	for i := range r.ifaces {
+		out[i].Name = r.ifaces[i].Name
+		if r.ifaces[i].Deleted {
+			continue
+		}
+		for _, a := range r.ifaces[i].Addrs {
+			out[i].Addrs = append(out[i].Addrs, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+		}
+	}
+	return out
+}
+
+// checkOwnFree refuses an interface (added at run time) whose own
+// prefixes are configured routes: its routes would take them over, and
+// the configured route would be lost with the interface. Caller holds mu.
+func (r *Router) checkOwnFree(name string, addrs []netip.Prefix) error {
+	if len(r.static.m) == 0 {
+		return nil
+	}
+	for _, p := range addrs {
+		if !p.IsValid() || !p.Addr().Is4() {
+			continue
+		}
+		for _, q := range ownPrefixes(p) {
+			if _, ok := r.static.m[keyOf(q.p)]; ok {
+				return fmt.Errorf("interface %s: its address %v needs the route %v, which is a configured route: delete that route first (softnet route del %v)", name, p, q.p, q.p)
+			}
+		}
+	}
 	return nil
 }
 
@@ -539,15 +607,9 @@ func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
 	// The interfaces do not change meanwhile: remember each gateway's,
 	// rather than scan thousands of (VLAN) interfaces per prefix.
 	r.ifaceMemo = map[netip.Addr]int{}
-	defer func() { r.ifaceMemo = nil }()
+	r.ownMemo = rules.NewOwn(r.ruleIfaces())
+	defer func() { r.ifaceMemo, r.ownMemo = nil, nil }()
 	for i, p := range ps {
-		if g := gw(i); g.IsValid() {
-			if _, ok := r.ifaceMemo[g]; !ok {
-				if j, ok := r.ifaceFor(g); ok {
-					r.ifaceMemo[g] = j
-				}
-			}
-		}
 		if err := r.addRoute(p, gw(i)); err != nil {
 			return err
 		}
@@ -555,19 +617,46 @@ func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
 	return nil
 }
 
-// DeleteRoute removes the route to p.
+// DeleteRoute removes the configured route to p. If p is also one of the
+// router's own routes (a neighbour's host route, or an interface's route
+// that a configured route predates), the prefix goes back to it. The
+// router's own routes cannot be deleted: they belong to the interfaces
+// and the neighbours.
 func (r *Router) DeleteRoute(p netip.Prefix) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !p.IsValid() || !p.Addr().Is4() {
+		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
+	}
 	p = p.Masked()
 	a, ok := r.fib.Get(p)
-	if !ok {
-		return fmt.Errorf("route %v: %w", p, ErrNoRoute)
+	if _, static := r.static.m[keyOf(p)]; !static {
+		if !ok {
+			return fmt.Errorf("route %v: %w", p, ErrNoRoute)
+		}
+		if why := rules.NewOwn(r.ruleIfaces()).Why(p); why != "" {
+			return fmt.Errorf("route %v: %v %s: that route belongs to the interface and cannot be deleted; change the interface's address instead", p, p, why)
+		}
+		if _, nk, isHost, own := r.ownRoute(p); own && isHost {
+			return fmt.Errorf("route %v: it is the host route of neighbour %v on %s, not a configured route: delete the neighbour instead (softnet neighbor del %s %v)", p, nk.Addr, r.ifaces[nk.Iface].Name, r.ifaces[nk.Iface].Name, nk.Addr)
+		}
+		return fmt.Errorf("route %v: not a configured route: only routes added by the config, a route file or softnet route add can be deleted", p)
 	}
-	if err := r.fib.Delete(p); err != nil {
-		return err
+	if own, nk, isHost, has := r.ownRoute(p); has {
+		if !ok || a != own {
+			if err := r.setRoute(p, own); err != nil {
+				return fmt.Errorf("route %v: restoring the router's own route: %w", p, err)
+			}
+		}
+		if isHost {
+			r.host[nk] = true
+		}
+	} else if ok {
+		if err := r.fib.Delete(p); err != nil {
+			return err
+		}
+		r.unref(a)
 	}
-	r.unref(a)
 	r.static.remove(p)
 	r.dirty = true
 	return nil
@@ -594,8 +683,11 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	if !a.Is4() {
 		return fmt.Errorf("neighbor %v: only IPv4 neighbours are supported", a)
 	}
-	if i, ok := r.ifaceFor(a); !ok || i != iface {
-		return fmt.Errorf("neighbor %v: not on a subnet of interface %s", a, r.ifaces[iface].Name)
+	if err := rules.Neighbor(r.ruleIfaces(), iface, a); err != nil {
+		return fmt.Errorf("neighbor %v: %w", a, err)
+	}
+	if err := rules.MAC(mac); err != nil {
+		return fmt.Errorf("neighbor %v: %w", a, err)
 	}
 	k := neigh.Key{Iface: iface, Addr: a}
 	pending, err := r.neigh.AddStatic(k, mac, r.o.Now())
@@ -640,9 +732,9 @@ func (r *Router) neighborAdj(k neigh.Key) (uint16, error) {
 }
 
 // ensureNeighbor makes sure neighbour k has an adjacency and a host route
-// (unless a configured /32 route for it exists), and refreshes it. It
-// reports whether the host route now points at the neighbour (or a
-// configured route covers it exactly).
+// (unless a configured /32 route for it exists: that takes precedence),
+// and refreshes it. It reports whether the host route now points at the
+// neighbour (or a configured route covers it exactly).
 func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
 	a, err := r.neighborAdj(k)
 	if err != nil {
@@ -650,6 +742,11 @@ func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
 	}
 	p := netip.PrefixFrom(k.Addr, 32)
 	cur, ok := r.fib.Get(p)
+	if _, static := r.static.m[keyOf(p)]; static {
+		r.host[k] = true // DeleteRoute gives the prefix back to the neighbour
+		r.refreshAdj(k)
+		return true, nil
+	}
 	if !ok || (r.host[k] && cur != a) {
 		if err := r.setRoute(p, a); err != nil {
 			r.refreshAdj(k)
@@ -686,6 +783,23 @@ func (r *Router) refreshAdj(k neigh.Key) {
 	}
 }
 
+// hostInstalled reports whether the FIB's route to neighbour k's /32 is
+// its host route: the neighbour's, pointing at its adjacency, and not a
+// configured route (which takes precedence, even through the neighbour
+// itself). Caller holds mu.
+func (r *Router) hostInstalled(k neigh.Key) bool {
+	a, ok := r.nbrAdj[k]
+	if !ok || !r.host[k] {
+		return false
+	}
+	p := netip.PrefixFrom(k.Addr, 32)
+	if _, static := r.static.m[keyOf(p)]; static {
+		return false
+	}
+	cur, ok := r.fib.Get(p)
+	return ok && cur == a
+}
+
 // dropNeighbor forgets a neighbour the router could not install (no
 // adjacency or host route left), counting why.
 func (r *Router) dropNeighbor(k neigh.Key, err error) {
@@ -713,10 +827,10 @@ func (r *Router) removeNeighbor(k neigh.Key) {
 		return
 	}
 	if r.host[k] {
+		installed := r.hostInstalled(k)
 		delete(r.host, k)
-		p := netip.PrefixFrom(k.Addr, 32)
-		if cur, ok := r.fib.Get(p); ok && cur == a {
-			_ = r.fib.Delete(p)
+		if installed {
+			_ = r.fib.Delete(netip.PrefixFrom(k.Addr, 32))
 			r.adjRefs[a]--
 		}
 	}

@@ -256,9 +256,9 @@ func TestRouterAddRouteErrors(t *testing.T) {
 		gw      netip.Addr
 		wantErr []string
 	}{
-		{"gateway off-link", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("192.0.2.1"), []string{"192.0.2.1", "not on a connected subnet", "203.0.113.0/24"}},
+		{"gateway off-link", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("192.0.2.1"), []string{"192.0.2.1", "is on no interface's subnet", "203.0.113.0/24"}},
 		{"gateway next to a subnet", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("10.0.3.1"), []string{"10.0.3.1"}},
-		{"IPv6 gateway", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("2001:db8::1"), []string{"2001:db8::1", "not IPv4"}},
+		{"IPv6 gateway", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("2001:db8::1"), []string{"2001:db8::1", "not an IPv4 address"}},
 		{"IPv6 prefix", netip.MustParsePrefix("2001:db8::/32"), dptest.HostB, []string{"2001:db8::/32"}},
 	}
 	for _, tc := range tests {
@@ -724,8 +724,11 @@ func TestRouterAddNeighbor(t *testing.T) {
 		wantErr string
 	}{
 		{"on the subnet", 1, "10.0.2.7", ""},
-		{"off every subnet", 1, "10.0.3.5", "not on a subnet of interface if1"},
-		{"another interface's subnet", 1, "10.0.1.5", "not on a subnet of interface if1"},
+		{"off every subnet", 1, "10.0.3.5", "10.0.3.5 is not on a subnet of if1 (10.0.2.0/24)"},
+		{"another interface's subnet", 1, "10.0.1.5", "10.0.1.5 is not on a subnet of if1 (10.0.2.0/24)"},
+		{"the router's own address", 1, "10.0.2.1", "10.0.2.1 is if1's own address: a neighbour must be another host"},
+		{"the subnet's broadcast address", 1, "10.0.2.255", "10.0.2.255 is the broadcast address of if1's subnet 10.0.2.0/24"},
+		{"the subnet's network address", 1, "10.0.2.0", "10.0.2.0 is the network address of if1's subnet 10.0.2.0/24"},
 		{"no such interface", 5, "10.0.2.7", "no interface 5"},
 		{"negative interface", -1, "10.0.2.7", "no interface -1"},
 		{"IPv6", 1, "2001:db8::1", "only IPv4"},
@@ -835,9 +838,12 @@ func TestRouterAdjacencyLimit(t *testing.T) {
 // circling between the worker and the control plane.
 func TestRouterHostRouteRestored(t *testing.T) {
 	l := newLab(t, false, true)
-	if err := l.Router.DeleteRoute(netip.PrefixFrom(dptest.HostB, 32)); err != nil {
-		t.Fatal(err)
+	// DeleteRoute refuses a neighbour's host route (not a configured
+	// route): drop it behind the router's back.
+	if err := l.Router.DeleteRoute(netip.PrefixFrom(dptest.HostB, 32)); err == nil || !strings.Contains(err.Error(), "host route of neighbour 10.0.2.2") {
+		t.Fatalf("DeleteRoute of a host route: %v", err)
 	}
+	l.Router.DropFIBEntryForTest(netip.PrefixFrom(dptest.HostB, 32))
 	l.Router.Publish()
 	l.Send(0, udpFrom(dptest.HostB, 7))
 	wantForwarded(t, one(t, l, 1, "after the host route was deleted"), dptest.HostBMAC, dptest.R1MAC, dptest.HostB, 7)

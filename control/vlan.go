@@ -220,7 +220,7 @@ func (r *Router) DeleteVLAN(name string) error {
 			continue
 		}
 		own := 0
-		if r.host[k] {
+		if r.hostInstalled(k) {
 			own = 1
 		}
 		if r.adjRefs[a] > own {

@@ -15,18 +15,32 @@ import (
 // and IPv6 prefixes in file order, masked. An error names the line number and
 // the offending text.
 func ReadPrefixes(r io.Reader) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	err := ReadPrefixesFunc(r, func(_ int, p netip.Prefix) error {
+		out = append(out, p.Masked())
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReadPrefixesFunc reads prefixes as ReadPrefixes does, but hands each to
+// fn as written (not masked) with its line number; an error from fn stops
+// the read and is returned as "fib: line N: " and its text.
+func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("fib: reading prefixes: bad gzip header: %w", err)
+			return fmt.Errorf("fib: reading prefixes: bad gzip header: %w", err)
 		}
 		defer zr.Close()
 		r = zr
 	} else {
 		r = br
 	}
-	var out []netip.Prefix
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -40,14 +54,16 @@ func ReadPrefixes(r io.Reader) ([]netip.Prefix, error) {
 		}
 		p, err := netip.ParsePrefix(string(line))
 		if err != nil {
-			return nil, fmt.Errorf("fib: line %d: %q is not a CIDR prefix: want one prefix per line such as 192.0.2.0/24 or 2001:db8::/32 (%v)", n, line, err)
+			return fmt.Errorf("fib: line %d: %q is not a CIDR prefix: want one prefix per line such as 192.0.2.0/24 or 2001:db8::/32 (%v)", n, line, err)
 		}
-		out = append(out, p.Masked())
+		if err := fn(n, p); err != nil {
+			return fmt.Errorf("fib: line %d: %w", n, err)
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("fib: reading prefixes: %w", err)
+		return fmt.Errorf("fib: reading prefixes: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // NextHopOf assigns a deterministic next hop in 1..n to a prefix, for tests

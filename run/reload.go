@@ -201,26 +201,14 @@ func absPath(c *config.Config, p string) string {
 	return c.Path(p)
 }
 
-// ifaceMTU is the MTU interface ic gets: the config's, else the device's
-// (devMTU, 0 if the backend has none) capped to what a buffer holds, else
-// 1500. A config MTU above the device's is an error.
+// ifaceMTU is config.IfaceMTU (the checks softnet check applies too),
+// warning when the device's MTU is capped.
 func ifaceMTU(cfg *config.Config, ic *config.Interface, devMTU int, warn func(string, ...any)) (int, *config.Error) {
-	switch {
-	case ic.MTU != 0 && devMTU != 0 && ic.MTU > devMTU:
-		// The device would refuse (or the peer drop) frames that big,
-		// silently: no ICMP "fragmentation needed" would ever be sent.
-		return 0, cfg.Errorf(ic.Field+".mtu", "%d is above the MTU of device %s (%d): lower it, or raise the device's (ip link set %s mtu %d)", ic.MTU, ic.Device, devMTU, ic.Device, ic.MTU)
-	case ic.MTU != 0:
-		return ic.MTU, nil
-	case devMTU > config.MaxMTU:
-		if warn != nil {
-			warn("device MTU above what a buffer holds: using the maximum", "interface", ic.Name, "device_mtu", devMTU, "mtu", config.MaxMTU)
-		}
-		return config.MaxMTU, nil
-	case devMTU >= config.MinMTU:
-		return devMTU, nil
+	m, capped, err := cfg.IfaceMTU(ic, devMTU)
+	if capped && warn != nil {
+		warn("device MTU above what a buffer holds: using the maximum", "interface", ic.Name, "device_mtu", devMTU, "mtu", config.MaxMTU)
 	}
-	return 1500, nil
+	return m, err
 }
 
 // WorkerCounters returns each worker's published counters, in worker

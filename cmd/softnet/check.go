@@ -17,10 +17,13 @@ func checkCmd() *cobra.Command {
 		Short: "Validate a router config without running it",
 		Long: `check reads a config as softnet run would and reports every problem it finds:
 YAML syntax, unknown or duplicate fields, bad addresses, prefixes and MACs,
-next hops on no interface's subnet, neighbours on unknown interfaces, and
-what the host must provide (afpacket devices, pcap files to replay, route
-files, which it also reads). Each error names the file, line and column and
-the field, and says what to do:
+next hops that are not another host on a connected subnet, routes (also in
+route files) to the router's own prefixes or with host bits set, neighbours
+on unknown interfaces or off their subnets, and what the host must provide
+(afpacket devices with an MTU at least the config's, pcap files to replay,
+route files, which it also reads, the api group). These are the checks
+softnet run, reload and the control API apply. Each error names the file,
+line and column and the field, and says what to do:
 
   bad.yaml:15:9: interfaces[1].addresses[0]: "10.0.2.300/24" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)
 

@@ -29,7 +29,7 @@ var badWant = []string{
 	`../../examples/bad.yaml:4:10: workers: 0 is out of range: use 1..64`,
 	`../../examples/bad.yaml:8:13: interfaces[0].device: no network device "nosuchdev0" on this host (see ip link; create it, e.g. ip link add nosuchdev0 type veth peer name nosuchdev0-peer, or fix the name)`,
 	`../../examples/bad.yaml:12:9: interfaces[1].rx: cannot read ../../examples/missing.pcap: no such file or directory (paths are relative to the config file's directory)`,
-	`../../examples/bad.yaml:13:10: interfaces[1].mac: "03:00:00:00:00:01" is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)`,
+	`../../examples/bad.yaml:13:10: interfaces[1].mac: 03:00:00:00:00:01 is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)`,
 	`../../examples/bad.yaml:15:9: interfaces[1].addresses[0]: "10.0.2.300/24" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)`,
 	`../../examples/bad.yaml:16:5: interfaces[2].device: missing: the tap backend needs the Linux device to use, e.g. device: tap0`,
 	`../../examples/bad.yaml:16:11: interfaces[2].name: "lan0" is already the name of interfaces[0] (line 6): names must be unique`,

@@ -319,7 +319,11 @@ func routeCmd() *cobra.Command {
 		Short: "Add or delete a route in a running router",
 		Long: `route changes the running router's routes through its API; the change is
 published to the workers in one snapshot. It does not edit the config file:
-softnet reload puts the routes back to what the file says.`,
+softnet reload puts the routes back to what the file says. The router's own
+routes (an interface address, a connected subnet, a subnet's network or
+broadcast address) belong to its interfaces: they can be neither replaced nor
+deleted. A route inside a connected subnet, or to a neighbour's address (it
+wins over the neighbour's host route until deleted), is fine.`,
 		Example: `  softnet route add 198.51.100.0/24 via 10.0.2.2
   softnet route add 203.0.113.0/24 blackhole
   softnet route del 198.51.100.0/24`,

@@ -1,0 +1,228 @@
+// Package rules is the one set of checks on routes and neighbours that
+// every way into the router applies: softnet check, softnet run and
+// reload (package config, then package control) and the control API
+// (package control, through the api handlers). Each check returns an
+// error whose text says what is wrong and how to fix it, without naming
+// the field or the command: callers put that in front (a config error its
+// file:line:col and field, the control plane "route P:" or "neighbor A:"),
+// so the same mistake reads the same on every path.
+//
+// The router's own routes (see Own) belong to its interfaces: a
+// configured route to exactly one of those prefixes is refused. A route
+// more specific than a connected subnet is fine, and so is a /32 route to
+// a neighbour's address (it takes precedence over the neighbour's host
+// route; deleting it gives the prefix back to the neighbour).
+//
+// Hot path: no. Functions are pure and safe for concurrent use.
+package rules
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+)
+
+// Iface is an interface as the rules see it: its name and its IPv4
+// addresses with their subnet lengths.
+type Iface struct {
+	Name  string
+	Addrs []netip.Prefix
+}
+
+// broadcastOf is the last address of p's subnet.
+func broadcastOf(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v |= uint32(1)<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// special says whether a is the network or broadcast address of subnet
+// p (RFC 3021: a /31 or /32 has neither).
+func special(p netip.Prefix, a netip.Addr) string {
+	if !p.IsValid() || p.Bits() > 30 || !p.Masked().Contains(a) {
+		return ""
+	}
+	switch a {
+	case p.Masked().Addr():
+		return "network"
+	case broadcastOf(p):
+		return "broadcast"
+	}
+	return ""
+}
+
+// hostOnSubnet checks that a, which is to be another host on one of the
+// router's subnets (what is a next hop or a neighbour), is neither one
+// of the router's own addresses nor a subnet's network or broadcast
+// address. what names the role in the message ("a next hop").
+func hostOnSubnet(ifs []Iface, a netip.Addr, what string) error {
+	for _, ifc := range ifs {
+		for _, p := range ifc.Addrs {
+			if p.IsValid() && p.Addr() == a {
+				return fmt.Errorf("%v is %s's own address: %s must be another host on its subnet", a, ifc.Name, what)
+			}
+		}
+	}
+	for _, ifc := range ifs {
+		for _, p := range ifc.Addrs {
+			if s := special(p, a); s != "" {
+				return fmt.Errorf("%v is the %s address of %s's subnet %v: %s must be another host on the subnet", a, s, ifc.Name, p.Masked(), what)
+			}
+		}
+	}
+	return nil
+}
+
+// IfaceFor returns the index of the interface whose subnet (shorter than
+// /32) holds a, or -1: the first match; subnets do not overlap.
+func IfaceFor(ifs []Iface, a netip.Addr) int {
+	for i, ifc := range ifs {
+		for _, p := range ifc.Addrs {
+			if p.IsValid() && p.Bits() < 32 && p.Masked().Contains(a) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// SubnetList lists the interfaces' subnets ("lan0 10.0.1.0/24, ..."),
+// for messages.
+func SubnetList(ifs []Iface) string {
+	var s []string
+	for _, ifc := range ifs {
+		for _, q := range ifc.Addrs {
+			if q.IsValid() {
+				s = append(s, ifc.Name+" "+q.Masked().String())
+			}
+		}
+	}
+	if len(s) == 0 {
+		return "no interface has an address"
+	}
+	return strings.Join(s, ", ")
+}
+
+// NextHop checks a route's next hop: an IPv4 address on the subnet of an
+// interface, and another host there: not one of the router's own
+// addresses, nor a subnet's network or broadcast address. It returns the
+// index of the interface the next hop is on.
+func NextHop(ifs []Iface, via netip.Addr) (int, error) {
+	if !via.Is4() {
+		return -1, fmt.Errorf("%v is not an IPv4 address: write the next hop as A.B.C.D", via)
+	}
+	if err := hostOnSubnet(ifs, via, "a next hop"); err != nil {
+		return -1, err
+	}
+	i := IfaceFor(ifs, via)
+	if i < 0 {
+		return -1, fmt.Errorf("%v is on no interface's subnet (%s): add an address on its subnet to an interface, or fix the next hop", via, SubnetList(ifs))
+	}
+	return i, nil
+}
+
+// Neighbor checks a static neighbour's address a on interface ifs[i]: on
+// one of its subnets, and another host there.
+func Neighbor(ifs []Iface, i int, a netip.Addr) error {
+	if !a.Is4() {
+		return fmt.Errorf("%v is not an IPv4 address: write the neighbour's address as A.B.C.D", a)
+	}
+	if j := IfaceFor(ifs, a); j != i || i < 0 {
+		var ps []string
+		for _, p := range ifs[i].Addrs {
+			if p.IsValid() {
+				ps = append(ps, p.Masked().String())
+			}
+		}
+		list := strings.Join(ps, ", ")
+		if list == "" {
+			list = "it has no address"
+		}
+		return fmt.Errorf("%v is not on a subnet of %s (%s): fix the address or the interface", a, ifs[i].Name, list)
+	}
+	return hostOnSubnet(ifs, a, "a neighbour")
+}
+
+// MAC checks a neighbour's MAC address: unicast and not all zeros.
+func MAC(mac [6]byte) error {
+	if mac[0]&1 != 0 || mac == [6]byte{} {
+		return fmt.Errorf("%v is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)", net.HardwareAddr(mac[:]))
+	}
+	return nil
+}
+
+// Canonical checks that a route's prefix has no host bits set (s is the
+// prefix as written, for the message).
+func Canonical(s string, p netip.Prefix) error {
+	if p.Masked() != p {
+		return fmt.Errorf("%q has host bits set: write %v", s, p.Masked())
+	}
+	return nil
+}
+
+// Own is the set of the router's own prefixes: for every interface
+// address, its /32 (local), its connected subnet, and the subnet's
+// network and broadcast /32s. A configured route may not have one of
+// these prefixes (Check). Build it once (NewOwn) to check many routes.
+type Own struct {
+	m    map[uint64]string // key(prefix) -> why it is the router's
+	lens uint64            // bit n: some own prefix is /n
+}
+
+// key packs an IPv4 prefix into an integer (cheaper to hash than a
+// netip.Prefix: a full table checks ~900,000 of them).
+func key(p netip.Prefix) uint64 {
+	b := p.Addr().As4()
+	return uint64(b[0])<<32 | uint64(b[1])<<24 | uint64(b[2])<<16 | uint64(b[3])<<8 | uint64(p.Bits())
+}
+
+// NewOwn returns the own prefixes of ifs.
+func NewOwn(ifs []Iface) *Own {
+	o := &Own{m: map[uint64]string{}}
+	set := func(p netip.Prefix, why string) {
+		if _, had := o.m[key(p)]; !had {
+			o.m[key(p)] = why
+			o.lens |= 1 << p.Bits()
+		}
+	}
+	for _, ifc := range ifs {
+		for _, p := range ifc.Addrs {
+			if !p.IsValid() || !p.Addr().Is4() {
+				continue
+			}
+			set(netip.PrefixFrom(p.Addr(), 32), fmt.Sprintf("is %s's own address (local route)", ifc.Name))
+			if p.Bits() < 32 {
+				set(p.Masked(), fmt.Sprintf("is %s's connected subnet", ifc.Name))
+			}
+			if p.Bits() <= 30 {
+				set(netip.PrefixFrom(p.Masked().Addr(), 32), fmt.Sprintf("is the network address of %s's subnet %v", ifc.Name, p.Masked()))
+				set(netip.PrefixFrom(broadcastOf(p), 32), fmt.Sprintf("is the broadcast address of %s's subnet %v", ifc.Name, p.Masked()))
+			}
+		}
+	}
+	return o
+}
+
+// Why says why p (masked) is one of the router's own prefixes ("is
+// lan0's connected subnet"), or "" if it is not.
+func (o *Own) Why(p netip.Prefix) string {
+	if o == nil || !p.Addr().Is4() || p.Bits() < 0 || o.lens&(1<<p.Bits()) == 0 {
+		return ""
+	}
+	return o.m[key(p)]
+}
+
+// Check refuses a configured route to exactly one of the router's own
+// prefixes (p must be masked).
+func (o *Own) Check(p netip.Prefix) error {
+	why := o.Why(p)
+	if why == "" {
+		return nil
+	}
+	return fmt.Errorf("%v %s: that route belongs to the interface and a configured route cannot replace it; remove this route, route a more specific prefix, or change the interface's address", p, why)
+}
+
+// RoutePrefix is NewOwn(ifs).Check(p), for one route.
+func RoutePrefix(ifs []Iface, p netip.Prefix) error { return NewOwn(ifs).Check(p) }
