@@ -256,9 +256,13 @@ func describe(ic *config.Interface) string {
 // linkPoll is how often the watcher reads the ports' link state.
 const linkPoll = 100 * time.Millisecond
 
-// watchLinks feeds each port's link state (a device down or deleted, and
-// back) into the control plane, so the data plane counts traffic to and
-// from a dead interface as iface-down rather than as transmit failures.
+// watchLinks feeds each port's link state (a device down, without carrier
+// or deleted, and back) into the control plane, so the data plane counts
+// traffic to and from a dead interface as iface-down rather than as
+// transmit failures. When a link goes down, or comes back from a reopen
+// the watcher did not see as down, the interface's learned neighbours are
+// flushed (control.FlushNeighbors): a re-created device or a new host
+// behind it is resolved afresh instead of being sent to an old MAC.
 // Once a second it also follows each device's MTU, so packets larger than
 // a lowered MTU are fragmented or answered with "fragmentation needed"
 // instead of vanishing in the kernel. It reads port statistics and the
@@ -268,8 +272,10 @@ func (r *Router) watchLinks() {
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
-	for i := range known {
+	reopens := make([]uint64, len(r.ifaces))
+	for i, ifc := range r.ifaces {
 		known[i] = true
+		reopens[i] = ifc.stats().Reopens
 	}
 	for tick := 1; ; tick++ {
 		select {
@@ -279,9 +285,16 @@ func (r *Router) watchLinks() {
 		}
 		changed := false
 		for i, ifc := range r.ifaces {
-			if up := ifc.stats().Up; up != known[i] {
-				known[i] = up
-				_ = r.ctl.SetLinkUp(i, up)
+			st := ifc.stats()
+			if (!st.Up && known[i]) || st.Reopens != reopens[i] {
+				if n := r.ctl.FlushNeighbors(i); n > 0 {
+					changed = true
+				}
+			}
+			reopens[i] = st.Reopens
+			if st.Up != known[i] {
+				known[i] = st.Up
+				_ = r.ctl.SetLinkUp(i, st.Up)
 				changed = true
 			}
 			r.mu.Lock()
