@@ -308,6 +308,14 @@ func (r *Router) SetInterfaceUp(idx int, up bool) error { return r.setState(fals
 // meanwhile frames to and from it are dropped as iface-down.
 func (r *Router) SetLinkUp(idx int, up bool) error { return r.setState(true, idx, up) }
 
+// LinkUp reports interface idx's link state as last set by SetLinkUp
+// (true until then): what the data plane acts on once published.
+func (r *Router) LinkUp(idx int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return idx >= 0 && idx < len(r.link) && r.link[idx]
+}
+
 // SetInterfaceMTU changes an interface's IPv4 MTU (the device's changed):
 // its adjacencies take it in the next snapshot, so larger packets are
 // fragmented, or answered with "fragmentation needed" when DF is set.
