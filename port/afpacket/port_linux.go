@@ -262,7 +262,7 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		pool.PutBatch(v)
 		return 0
 	}
-	if p.noCarrier.Load() && !q.carrier(false) {
+	if p.noCarrier.Load() && !q.carrier() {
 		add(&q.c.txNoCarrier, uint64(v.N))
 		pool.PutBatch(v)
 		return 0
@@ -291,7 +291,8 @@ func (p *Port) Close() error {
 
 // Stats sums the queues' counters and reads PACKET_STATISTICS from each RX
 // socket. It is safe to call from any goroutine while workers use the
-// port; it makes one getsockopt per queue.
+// port; it makes one getsockopt per queue, and reads the device's carrier
+// (one or two ioctls, see doc.go, Carrier).
 func (p *Port) Stats() Stats {
 	s := Stats{Up: !p.closed.Load(), Carrier: true}
 	read := false
@@ -341,12 +342,12 @@ func (p *Port) Stats() Stats {
 }
 
 // carrier reads the device's carrier (linkUp) with one or two ioctls on the
-// queue's TX socket, at most once per carrierEvery unless force, records
-// it for the port and reports whether the carrier is on. Called only by
-// the queue's owner, while the queue is open.
-func (q *queue) carrier(force bool) bool {
+// queue's TX socket, at most once per carrierEvery (else it answers the
+// last reading), records it for the port and reports whether the carrier
+// is on. Called only by the queue's owner, while the queue is open.
+func (q *queue) carrier() bool {
 	now := mono()
-	if !force && now < q.carrierAt {
+	if now < q.carrierAt {
 		return !q.p.noCarrier.Load()
 	}
 	q.carrierAt = now + carrierEvery
@@ -566,7 +567,7 @@ func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 		// Busy: the slots stay marked and go out with the next kick;
 		// unless the carrier is off, which Send then reports for the
 		// batches that follow.
-		q.carrier(false)
+		q.carrier()
 	default:
 		q.fail("tx", errno)
 		return 0
@@ -644,12 +645,11 @@ loop:
 	}
 	busy = uint64(cnt - start)
 	pool.PutBatch(v)
-	var nocarrier uint64
-	if busy != 0 && !q.down && !q.carrier(false) {
+	if busy != 0 && !q.down && !q.carrier() {
 		// Not busy: the device lost its carrier (the kernel refuses
 		// frames with ENOBUFS then too).
-		nocarrier, busy = busy, 0
-		add(&q.c.txNoCarrier, nocarrier)
+		add(&q.c.txNoCarrier, busy)
+		busy = 0
 	}
 	if badLen|rejected|busy|down != 0 {
 		add(&q.c.txBadLen, badLen)

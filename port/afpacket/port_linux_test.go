@@ -469,17 +469,14 @@ func testLinkDownUp(t *testing.T, mode string) {
 	}
 }
 
-// TestSendPeerDown sends into a veth whose peer is down (carrier off):
-// the kernel drops every frame (ENOBUFS). The port stays up, every buffer
-// goes back, every frame is accounted for, and sending works again once
-// the peer is up.
+// TestSendPeerDown sends into a veth whose peer is down (carrier off,
+// `ip link` NO-CARRIER; the kernel refuses every frame with ENOBUFS).
+// That is link state, not a full ring or a busy device (issue 17, defect
+// 6): Stats says down, with why; the frames are counted in TxNoCarrier,
+// never TxBusy or TxRingFull; every buffer goes back; and once the peer
+// is up the port is up again, with no stale LastError, and frames flow.
 func TestSendPeerDown(t *testing.T) { forTxModes(t, testSendPeerDown) }
 
-// testSendPeerDown: with the veth peer down the device has no carrier
-// (`ip link` NO-CARRIER). That is link state, not a full ring or a busy
-// device: Stats says down, with why; the frames are counted in
-// TxNoCarrier, never TxBusy or TxRingFull; and once the peer is up the
-// port is up again, with no stale LastError, and frames flow.
 func testSendPeerDown(t *testing.T, mode string) {
 	l := newLab(t)
 	p := openPort(t, l.devA, Options{TxMode: mode})
