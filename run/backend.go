@@ -3,6 +3,8 @@ package run
 import (
 	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"net"
 	"sort"
 	"strings"
 
@@ -98,6 +100,27 @@ func open(c *config.Config, ic *config.Interface, queues int) (*opened, error) {
 		return err
 	}
 	return op, nil
+}
+
+// warnForeignSockets warns about each afpacket device on which another
+// program has AF_PACKET sockets (devlock.ForeignPacketSockets): a router
+// that is not softnet, or one older than its device locks, would answer
+// every packet too. tcpdump or a DHCP client are harmless, hence a warning,
+// not a refusal. Called once the ports are open, in their namespace.
+func warnForeignSockets(log *slog.Logger, ifaces []*iface) {
+	for _, ifc := range ifaces {
+		if ifc.cfg.Backend != config.AFPacket {
+			continue
+		}
+		d, err := net.InterfaceByName(ifc.cfg.Device)
+		if err != nil {
+			continue
+		}
+		if n, err := devlock.ForeignPacketSockets(d.Index); err == nil && n > 0 {
+			log.Warn("another program has AF_PACKET sockets on this device: if it forwards or answers packets too (a router that is not softnet, an older softnet), every packet is handled twice and pings show DUP!; tcpdump or a DHCP client are harmless (see ss -0 -p)",
+				"interface", ifc.cfg.Name, "device", ifc.cfg.Device, "sockets", n)
+		}
+	}
 }
 
 // DefaultMAC is the MAC of an interface that has neither a configured MAC

@@ -1,7 +1,10 @@
 package run
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +17,7 @@ import (
 
 // startIn runs Start(cfg) on a thread in network namespace ns (the
 // thread is retired afterwards, so no other goroutine runs there).
-func startIn(ns string, src string, dir string, t *testing.T) (*Router, error) {
+func startIn(ns string, src string, dir string, t *testing.T, o ...Options) (*Router, error) {
 	t.Helper()
 	cfg := writeConfig(t, dir, src)
 	type result struct {
@@ -33,7 +36,11 @@ func startIn(ns string, src string, dir string, t *testing.T) (*Router, error) {
 			ch <- result{nil, err}
 			return
 		}
-		rt, err := Start(cfg, Options{})
+		var opt Options
+		if len(o) > 0 {
+			opt = o[0]
+		}
+		rt, err := Start(cfg, opt)
 		ch <- result{rt, err}
 	}()
 	res := <-ch
@@ -104,4 +111,79 @@ interfaces:
 		t.Fatalf("a router on lk0 after the first stopped: %v", err)
 	}
 	third.Stop()
+}
+
+// TestForeignPacketSocketWarned: a program that is not softnet holding the
+// device with its own AF_PACKET socket (here tcpdump; it could be another
+// router) cannot be refused, but Start warns about it, naming the device;
+// with no such program there is no warning.
+func TestForeignPacketSocketWarned(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, tool := range []string{"ip", "tcpdump"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip("needs " + tool)
+		}
+	}
+	ns := fmt.Sprintf("snfrgn%d", os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	for _, c := range [][]string{
+		{"-n", ns, "link", "add", "fg0", "type", "veth", "peer", "name", "fg1"},
+		{"-n", ns, "link", "set", "fg0", "up"},
+		{"-n", ns, "link", "set", "fg1", "up"},
+	} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	const src = `workers: 1
+interfaces:
+  - name: lan0
+    backend: afpacket
+    device: fg0
+    addresses: [10.0.1.1/24]
+`
+	start := func() string {
+		t.Helper()
+		var buf bytes.Buffer
+		rt, err := startIn(ns, src, t.TempDir(), t, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.Stop()
+		return buf.String()
+	}
+	if log := start(); strings.Contains(log, "AF_PACKET sockets") {
+		t.Fatalf("warning with no other program on fg0:\n%s", log)
+	}
+
+	cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-n", "-i", "fg0")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// tcpdump says "listening on fg0, ..." once its socket is bound.
+	rd := bufio.NewReader(stderr)
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("tcpdump: %v", err)
+		}
+		if strings.Contains(line, "listening on") {
+			break
+		}
+	}
+	log := start()
+	t.Logf("log: %s", log)
+	if !strings.Contains(log, "AF_PACKET sockets") || !strings.Contains(log, "device=fg0") {
+		t.Errorf("no warning about tcpdump's AF_PACKET socket on fg0:\n%s", log)
+	}
 }

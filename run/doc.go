@@ -8,7 +8,10 @@
 // One router per device: Start takes a lock per afpacket or tap device
 // (internal/devlock, /run/softnet/lock/<netns inode>-<device>) and holds
 // it until the port is closed, so a second softnet on the same device is
-// refused with the pid of the first instead of doubling every reply.
+// refused with the pid of the first instead of doubling every reply. A
+// program that is not softnet (or an older softnet) holding an afpacket
+// device with its own AF_PACKET socket cannot be told from tcpdump, so
+// Start only warns about it (Options.Logger).
 //
 // The link watcher polls each port's state every 100 ms: a device that is
 // down, has no carrier (NO-CARRIER) or is gone makes its interface's link

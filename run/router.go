@@ -113,6 +113,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		r.ifaces = append(r.ifaces, &iface{cfg: ic, opened: op})
 		r.ports = append(r.ports, op.port)
 	}
+	warnForeignSockets(log, r.ifaces)
 
 	r.ctl = control.New(control.Options{ICMPRate: cfg.ICMP.Rate, ICMPBurst: cfg.ICMP.Burst})
 	for _, ifc := range r.ifaces {

@@ -11,6 +11,9 @@
 // asking for the same device gets an error naming the device and the
 // holder's pid (written in the file).
 //
+// A program that is not softnet can still hold the device through its own
+// AF_PACKET socket; ForeignPacketSockets counts those, for a warning.
+//
 // The namespace is the calling thread's (/proc/thread-self/ns/net), the
 // one the port's sockets are opened in. Hot path: no (once per port).
 // Acquire and Release are safe from any goroutine; a Lock is released
@@ -119,3 +122,43 @@ func (l *Lock) Release() error {
 
 // Path is the lock file.
 func (l *Lock) Path() string { return l.path }
+
+// ForeignPacketSockets counts the AF_PACKET sockets bound to interface
+// ifindex of the calling thread's network namespace that this process
+// does not own (/proc/thread-self/net/packet, less the sockets among
+// /proc/self/fd): tcpdump, a DHCP client, or another router (a softnet
+// older than these locks, another user-space stack) that would answer
+// the same packets. It cannot tell which, so callers warn rather than
+// refuse. Sockets bound to every interface (ifindex 0) are not counted.
+func ForeignPacketSockets(ifindex int) (int, error) {
+	b, err := os.ReadFile("/proc/thread-self/net/packet")
+	if err != nil {
+		if b, err = os.ReadFile("/proc/self/net/packet"); err != nil {
+			return 0, err
+		}
+	}
+	ours := map[string]bool{}
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		for _, fd := range fds {
+			if l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && strings.HasPrefix(l, "socket:[") {
+				ours[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+			}
+		}
+	}
+	n := 0
+	lines := strings.Split(string(b), "\n")
+	for _, line := range lines[1:] {
+		// sk RefCnt Type Proto Iface R Rmem User Inode
+		f := strings.Fields(line)
+		if len(f) < 9 {
+			continue
+		}
+		if ix, err := strconv.Atoi(f[4]); err != nil || ix != ifindex || ifindex == 0 {
+			continue
+		}
+		if !ours[f[8]] {
+			n++
+		}
+	}
+	return n, nil
+}
