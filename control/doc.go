@@ -2,7 +2,11 @@
 // (interfaces, routes, the neighbour table, adjacencies), builds immutable
 // dp.Config snapshots and publishes them with an atomic pointer, serves the
 // workers' punts (ARP learning, packets waiting for resolution) and ages
-// neighbours.
+// neighbours. ARP learning follows RFC 826's merge: an entry is created
+// only from a request aimed at the router, but any ARP from a known
+// neighbour (gratuitous or not, whoever it asks for) updates its MAC at
+// once; FlushNeighbors forgets an interface's learned neighbours when its
+// device goes away or loses its link.
 //
 // Hot path: no. A Router is safe for concurrent use by API callers and its
 // own service loop (one mutex, never touched by a worker). It never blocks

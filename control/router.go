@@ -362,6 +362,14 @@ func (r *Router) SetInterfaceUp(idx int, up bool) error { return r.setState(fals
 // meanwhile frames to and from it are dropped as iface-down.
 func (r *Router) SetLinkUp(idx int, up bool) error { return r.setState(true, idx, up) }
 
+// LinkUp reports interface idx's link state as last set by SetLinkUp
+// (true until then): what the data plane acts on once published.
+func (r *Router) LinkUp(idx int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return idx >= 0 && idx < len(r.link) && r.link[idx]
+}
+
 // SetInterfaceMTU changes an interface's IPv4 MTU (the device's changed):
 // its adjacencies take it in the next snapshot, so larger packets are
 // fragmented, or answered with "fragmentation needed" when DF is set.
@@ -702,6 +710,38 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	r.queueResolved(nil, k, pending)
 	r.dirty = true
 	return nil
+}
+
+// FlushNeighbors forgets the dynamic (ARP-learned) neighbours of port
+// interface idx and of its VLAN sub-interfaces, as Linux does when a
+// device goes down or loses its carrier: the device went away or its link
+// did, so the MACs learned on it may be wrong when it comes back (a
+// re-created veth, a replaced host). Routes through a flushed neighbour
+// keep their adjacency, now incomplete, so the next packet re-resolves
+// it; static neighbours (config, `neighbor add`) stay. Packets waiting
+// for resolution are dropped (counted in QueueDrops). It returns how many
+// entries went; call Publish (or let Run) to publish.
+func (r *Router) FlushNeighbors(idx int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return 0
+	}
+	n := 0
+	for _, e := range r.neigh.All() {
+		i := e.Iface
+		if i != idx && (i >= len(r.ifaces) || r.ifaces[i].TagLen == 0 || int(r.ifaces[i].Parent) != idx) {
+			continue
+		}
+		if e.State == neigh.Static {
+			continue
+		}
+		r.stats.QueueDrops += uint64(len(e.Pending))
+		r.neigh.Delete(e.Key)
+		r.removeNeighbor(e.Key)
+		n++
+	}
+	return n
 }
 
 // Neighbors returns a copy of the neighbour entries.

@@ -931,3 +931,73 @@ func TestRouterARPQueueDropReasons(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterARPMergeFromKnownNeighbor: RFC 826's merge rule. An ARP from
+// a known neighbour with a new MAC updates its entry at once even when it
+// is neither aimed at us nor gratuitous (host B, with a new NIC, asks for
+// another host); an ARP between two unknown hosts creates nothing.
+func TestRouterARPMergeFromKnownNeighbor(t *testing.T) {
+	other := netip.MustParseAddr("10.0.2.9")
+	l := newLab(t, false, false)
+	learnHostB(t, l)
+	l.Send(0, udpFrom(remoteDst, 1))
+	wantForwarded(t, one(t, l, 1, "before the move"), dptest.HostBMAC, dptest.R1MAC, remoteDst, 1)
+
+	l.Send(1, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, macNew, dptest.HostB, zeroMAC, other))
+	none(t, l, "ARP for another host") // not ours to answer
+	if e := neighbor(l, 1, dptest.HostB); e == nil || e.MAC != macNew || e.State != neigh.Reachable {
+		t.Fatalf("neighbour after its ARP for %v with a new MAC: %+v, want MAC %x reachable", other, e, macNew)
+	}
+	if m := l.Router.Stats().NeighborMoves; m != 1 {
+		t.Fatalf("NeighborMoves %d, want 1", m)
+	}
+	l.Send(0, udpFrom(remoteDst, 2))
+	wantForwarded(t, one(t, l, 1, "after the move"), macNew, dptest.R1MAC, remoteDst, 2)
+
+	// Two hosts the router does not know talking ARP: nothing learned.
+	l.Send(1, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, [6]byte{0x02, 0xcc, 0, 0, 0, 1}, netip.MustParseAddr("10.0.2.8"), zeroMAC, other))
+	if n := len(l.Router.Neighbors()); n != 1 {
+		t.Fatalf("ARP between unknown hosts: %d neighbours, want only host B: %+v", n, l.Router.Neighbors())
+	}
+}
+
+// TestRouterFlushNeighbors: when a port's device goes away, its learned
+// neighbours are forgotten (their routes re-resolve, with a broadcast
+// request, on the next packet), its static ones stay, and other
+// interfaces' neighbours are untouched.
+func TestRouterFlushNeighbors(t *testing.T) {
+	static := netip.MustParseAddr("10.0.2.7")
+	l := newLab(t, true, false)
+	if err := l.Router.AddNeighbor(1, static, macNew); err != nil {
+		t.Fatal(err)
+	}
+	learnHostB(t, l)
+	l.Send(0, udpFrom(remoteDst, 1))
+	wantForwarded(t, one(t, l, 1, "before the flush"), dptest.HostBMAC, dptest.R1MAC, remoteDst, 1)
+
+	if n := l.Router.FlushNeighbors(0); n != 0 {
+		t.Fatalf("FlushNeighbors(0) removed %d, want 0: if0 has only a static neighbour", n)
+	}
+	if n := l.Router.FlushNeighbors(1); n != 1 {
+		t.Fatalf("FlushNeighbors(1) removed %d, want 1 (host B)", n)
+	}
+	l.Router.Publish()
+	if e := neighbor(l, 1, dptest.HostB); e != nil {
+		t.Fatalf("host B still known after the flush: %+v", e)
+	}
+	if e := neighbor(l, 1, static); e == nil || e.State != neigh.Static {
+		t.Fatalf("static neighbour after the flush: %+v", e)
+	}
+	if e := neighbor(l, 0, dptest.HostA); e == nil || e.State != neigh.Static {
+		t.Fatalf("if0's neighbour after flushing if1: %+v", e)
+	}
+	// The gateway route stays and resolves afresh: a broadcast request,
+	// and the packet waits for the (new) answer.
+	l.Send(0, udpFrom(remoteDst, 2))
+	wantARPRequest(t, one(t, l, 1, "after the flush"), dptest.Broadcast, dptest.HostB)
+	l.Send(1, replyFromHostB(macNew))
+	wantForwarded(t, one(t, l, 1, "held packet"), macNew, dptest.R1MAC, remoteDst, 2)
+	// And a packet to host B itself (its host route went with the entry).
+	l.Send(0, udpFrom(dptest.HostB, 3))
+	wantForwarded(t, one(t, l, 1, "to host B"), macNew, dptest.R1MAC, dptest.HostB, 3)
+}

@@ -204,9 +204,11 @@ func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32
 //     into the reply in the same buffer and sent back out the interface;
 //     the data plane answers, so ARP keeps working when the control plane
 //     is busy.
-//   - Requests and replies from an on-link sender addressed to us, and
-//     gratuitous ARP from on-link senders, are copied to the control plane
-//     (PuntARP) to learn the sender's MAC.
+//   - Requests and replies from an on-link sender addressed to us,
+//     gratuitous ARP from on-link senders, and any ARP whose sender is a
+//     known neighbour on that interface with a different MAC (RFC 826's
+//     merge: the sender's entry is updated whoever the target is) are
+//     copied to the control plane (PuntARP) to learn the sender's MAC.
 //   - Next: interface-output (replies), drop (malformed, not for us, bad
 //     sender); other buffers return to the pool after the punt.
 func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
@@ -244,7 +246,7 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 			w.drop(b, ARPBadSender)
 			continue
 		}
-		if !ours && sip != tip {
+		if !ours && sip != tip && !w.movedNeighbor(cfg, b.InPort, sip, sha) {
 			w.drop(b, ARPNotForUs)
 			continue
 		}
@@ -278,6 +280,30 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 		w.to(StageInterfaceOutput, b)
 	}
 	in.N = 0
+}
+
+// movedNeighbor reports whether sip is a neighbour on interface in whose
+// adjacency (its /32 host route) has a MAC other than sha, or is still
+// being resolved: then an ARP from it, even one not aimed at us, must
+// reach the control plane (RFC 826 merge), so that a host that changed
+// its MAC (a replaced NIC, a re-created veth) is followed at once. One
+// FIB lookup per ARP not for us; never per data packet.
+func (w *Worker) movedNeighbor(cfg *Config, in uint16, sip uint32, sha []byte) bool {
+	ai := int(cfg.FIB.Lookup(sip))
+	if ai >= len(cfg.Adj) {
+		return false
+	}
+	a := &cfg.Adj[ai]
+	if a.Iface != in || a.Addr != sip {
+		return false
+	}
+	switch a.Kind {
+	case AdjForward:
+		return [6]byte(a.Rewrite[0:6]) != [6]byte(sha)
+	case AdjIncomplete:
+		return true
+	}
+	return false
 }
 
 func prefixMask(n uint8) uint32 {

@@ -3,10 +3,13 @@ package run
 import (
 	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"net"
 	"sort"
 	"strings"
 
 	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/internal/devlock"
 	"github.com/softnet/softnet/port"
 )
 
@@ -24,8 +27,12 @@ type opened struct {
 
 // PortStats is what a backend reports about its port's health.
 type PortStats struct {
-	Up          bool   // link up (always true for file and memory ports)
-	LastError   string // most recent I/O error, "" if none
+	Up        bool   // link up: the device up with its carrier (always true for file and memory ports)
+	LastError string // afpacket, tap: why the port is down ("" once it is up again); pcap: the last I/O error
+	// Reopens counts the times the port re-created its device's sockets or
+	// the device itself (after the device went down or away): when it
+	// grows, the link went and came back, however briefly.
+	Reopens     uint64
 	KernelDrops uint64 // frames the kernel dropped before softnet saw them
 	// Port counts, by name (e.g. "rx-oversize", "tx-busy"): frames the
 	// port itself dropped or failed to send, and I/O errors. Only what the
@@ -71,7 +78,49 @@ func open(c *config.Config, ic *config.Interface, queues int) (*opened, error) {
 	if !ok {
 		return nil, fmt.Errorf("backend %s is not available in this build (available: %s)", ic.Backend, available())
 	}
-	return o(c, ic, queues)
+	if ic.Device == "" || (ic.Backend != config.AFPacket && ic.Backend != config.TAP) {
+		return o(c, ic, queues)
+	}
+	// One softnet per device: a second router on the same device would
+	// answer every packet again (devlock). The lock is held until the
+	// port is closed, or the process dies.
+	l, err := devlock.Acquire(ic.Device)
+	if err != nil {
+		return nil, err
+	}
+	op, err := o(c, ic, queues)
+	if err != nil {
+		l.Release()
+		return nil, err
+	}
+	closePort := op.close
+	op.close = func() error {
+		err := closePort()
+		l.Release()
+		return err
+	}
+	return op, nil
+}
+
+// warnForeignSockets warns about each afpacket device on which another
+// program has AF_PACKET sockets (devlock.ForeignPacketSockets): a router
+// that is not softnet, or one older than its device locks, would answer
+// every packet too. tcpdump or a DHCP client are harmless, hence a warning,
+// not a refusal. Called once the ports are open, in their namespace.
+func warnForeignSockets(log *slog.Logger, ifaces []*iface) {
+	for _, ifc := range ifaces {
+		if ifc.cfg.Backend != config.AFPacket {
+			continue
+		}
+		d, err := net.InterfaceByName(ifc.cfg.Device)
+		if err != nil {
+			continue
+		}
+		if n, err := devlock.ForeignPacketSockets(d.Index); err == nil && n > 0 {
+			log.Warn("another program has AF_PACKET sockets on this device: if it forwards or answers packets too (a router that is not softnet, an older softnet), every packet is handled twice and pings show DUP!; tcpdump or a DHCP client are harmless (see ss -0 -p)",
+				"interface", ifc.cfg.Name, "device", ifc.cfg.Device, "sockets", n)
+		}
+	}
 }
 
 // DefaultMAC is the MAC of an interface that has neither a configured MAC

@@ -22,10 +22,10 @@ func init() {
 			mtu:    p.MTU(),
 			stats: func() PortStats {
 				s := p.Stats()
-				return PortStats{Up: s.Up, LastError: s.LastError, KernelDrops: s.KernelDrops,
+				return PortStats{Up: s.Up, LastError: s.LastError, KernelDrops: s.KernelDrops, Reopens: s.Reopens,
 					PortDrops: portDrops("rx-oversize", s.RxOversize, "rx-csum-partial", s.RxCsumPartial,
 						"tx-ring-full", s.TxRingFull, "tx-busy", s.TxBusy, "tx-bad-length", s.TxBadLength,
-						"tx-down", s.TxDown, "errors", s.Errors)}
+						"tx-down", s.TxDown, "tx-no-carrier", s.TxNoCarrier, "errors", s.Errors)}
 			},
 			close: p.Close,
 		}, nil

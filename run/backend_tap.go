@@ -18,7 +18,7 @@ func init() {
 			queues: queues,
 			stats: func() PortStats {
 				s := p.Stats()
-				return PortStats{Up: s.Up, LastError: s.LastError,
+				return PortStats{Up: s.Up, LastError: s.LastError, Reopens: s.Reattaches,
 					PortDrops: portDrops("tx-dropped", s.TxDropped, "errors", s.Errors)}
 			},
 			close: p.Close,

@@ -5,6 +5,20 @@
 // stops them all. It is what `softnet run` does, as a library, so tests
 // and the lab can run a router in-process.
 //
+// One router per device: Start takes a lock per afpacket or tap device
+// (internal/devlock, /run/softnet/lock/<netns inode>-<device>) and holds
+// it until the port is closed, so a second softnet on the same device is
+// refused with the pid of the first instead of doubling every reply. A
+// program that is not softnet (or an older softnet) holding an afpacket
+// device with its own AF_PACKET socket cannot be told from tcpdump, so
+// Start only warns about it (Options.Logger).
+//
+// The link watcher polls each port's state every 100 ms: a device that is
+// down, has no carrier (NO-CARRIER) or is gone makes its interface's link
+// down in the control plane (iface-down drops, `link: down`), and its
+// learned neighbours are flushed, so a re-created device or a new host
+// behind it is resolved afresh rather than sent to an old MAC.
+//
 // Start is all or nothing: if a port fails to open or the control plane
 // rejects part of the config, everything opened so far is closed and the
 // error names the interface (and the config line). Stop stops the

@@ -113,6 +113,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		r.ifaces = append(r.ifaces, &iface{cfg: ic, opened: op})
 		r.ports = append(r.ports, op.port)
 	}
+	warnForeignSockets(log, r.ifaces)
 
 	r.ctl = control.New(control.Options{ICMPRate: cfg.ICMP.Rate, ICMPBurst: cfg.ICMP.Burst})
 	for _, ifc := range r.ifaces {
@@ -256,9 +257,13 @@ func describe(ic *config.Interface) string {
 // linkPoll is how often the watcher reads the ports' link state.
 const linkPoll = 100 * time.Millisecond
 
-// watchLinks feeds each port's link state (a device down or deleted, and
-// back) into the control plane, so the data plane counts traffic to and
-// from a dead interface as iface-down rather than as transmit failures.
+// watchLinks feeds each port's link state (a device down, without carrier
+// or deleted, and back) into the control plane, so the data plane counts
+// traffic to and from a dead interface as iface-down rather than as
+// transmit failures. When a link goes down, or comes back from a reopen
+// the watcher did not see as down, the interface's learned neighbours are
+// flushed (control.FlushNeighbors): a re-created device or a new host
+// behind it is resolved afresh instead of being sent to an old MAC.
 // Once a second it also follows each device's MTU, so packets larger than
 // a lowered MTU are fragmented or answered with "fragmentation needed"
 // instead of vanishing in the kernel. It reads port statistics and the
@@ -268,8 +273,10 @@ func (r *Router) watchLinks() {
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
-	for i := range known {
+	reopens := make([]uint64, len(r.ifaces))
+	for i, ifc := range r.ifaces {
 		known[i] = true
+		reopens[i] = ifc.stats().Reopens
 	}
 	for tick := 1; ; tick++ {
 		select {
@@ -279,9 +286,16 @@ func (r *Router) watchLinks() {
 		}
 		changed := false
 		for i, ifc := range r.ifaces {
-			if up := ifc.stats().Up; up != known[i] {
-				known[i] = up
-				_ = r.ctl.SetLinkUp(i, up)
+			st := ifc.stats()
+			if (!st.Up && known[i]) || st.Reopens != reopens[i] {
+				if n := r.ctl.FlushNeighbors(i); n > 0 {
+					changed = true
+				}
+			}
+			reopens[i] = st.Reopens
+			if st.Up != known[i] {
+				known[i] = st.Up
+				_ = r.ctl.SetLinkUp(i, st.Up)
 				changed = true
 			}
 			r.mu.Lock()
@@ -474,6 +488,9 @@ func (r *Router) Status() []IfaceStatus {
 			RxPackets: c.RxPackets[i], RxBytes: c.RxBytes[i],
 			TxPackets: c.TxPackets[i], TxBytes: c.TxBytes[i],
 		}
+		// Link up only once the link watcher has told the data plane too,
+		// so that "link down" means its packets are dropped as iface-down.
+		out[i].Up = out[i].Up && r.ctl.LinkUp(i)
 		if i < len(cp) {
 			out[i].MTU = cp[i].MTU // the device's, if it changed since
 			for _, a := range cp[i].Addrs {

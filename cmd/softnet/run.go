@@ -65,7 +65,13 @@ at /metrics on the socket, and on a TCP address with --metrics ADDR (or
 api: {metrics: ADDR}).
 
 A config with errors is not run: run prints the errors softnet check -c FILE
-would and exits 1. Formats and examples: examples/*.yaml.`,
+would and exits 1. Neither is a second router on a device (afpacket, tap)
+that another softnet process already uses: both would answer every packet
+(ping shows DUP!); the error names the device and the other process's pid
+(lock files under /run/softnet/lock, released when that process exits).
+Other programs with AF_PACKET sockets on a device (tcpdump, or a router
+that is not softnet) get a warning in the log.
+Formats and examples: examples/*.yaml.`,
 		Example: `  softnet run -c examples/two-port-mem.yaml --duration 2s
   sudo softnet run -c examples/veth-router.yaml
   sudo softnet run -c router.yaml --api /tmp/softnet.sock --metrics 127.0.0.1:9977 --log-format json`,

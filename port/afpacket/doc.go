@@ -93,7 +93,8 @@
 // paged). sendmmsg stops at the first frame it cannot send and drops that
 // frame's error, so a short count is followed by exactly one retry from
 // that frame, which sends it or returns its error: busy (EAGAIN, ENOBUFS:
-// carrier off, a full backlog) frees the rest of the batch into TxBusy;
+// a full backlog) frees the rest of the batch into TxBusy (TxNoCarrier
+// when the carrier is off, see Carrier below);
 // a rejected frame (EMSGSIZE, EINVAL) is counted in Errors and skipped;
 // anything else (ENXIO, ENETDOWN, ...) takes the queue down as in ring
 // mode, the unsent frames counted in TxDown. At most two syscalls per
@@ -193,5 +194,20 @@
 // runs on the queue's own goroutine, so no other goroutine ever touches
 // the rings. An interface that exists but is down at Open opens with its
 // queues down and comes up the same way. Sockets and reopens act in the
-// network namespace of the calling thread (softnet runs in one).
+// network namespace of the calling thread (softnet runs in one). Once the
+// port is up again LastError is cleared: it explains a port that is down.
+//
+// Carrier. A device can be up without its link (`ip link` NO-CARRIER: the
+// veth peer is down, the cable pulled). The kernel then refuses every
+// frame with ENOBUFS, which would look like a busy device or a full
+// ring; and the sockets stay open. So the carrier is link state: Stats
+// reads it (ETHTOOL_GLINK, the driver's carrier, or IFF_RUNNING for a
+// device without it: one ioctl per Stats call) and reports Up false,
+// Carrier false and LastError "no carrier" while it is off. Send checks a
+// port-wide flag (one atomic load per batch): while the carrier is off it
+// frees the batch into TxNoCarrier and re-reads the carrier at most every
+// 50 ms (carrierEvery), so sending resumes on its own; a sendmmsg or kick
+// that fails as busy also re-reads it (at most as often), so frames lost
+// to a missing carrier are counted in TxNoCarrier, not TxBusy.
+// TestSendPeerDown covers both transmit modes.
 package afpacket

@@ -75,6 +75,24 @@ func lookup(fd int, dev string) (devInfo, error) {
 	return d, nil
 }
 
+// linkUp reports whether dev has its carrier: ETHTOOL_GLINK (the driver's
+// netif_carrier_ok, what `ip link` shows as LOWER_UP or NO-CARRIER, set
+// at once when a veth peer goes down or up), or for a device without it
+// the IFF_RUNNING flag (which follows the carrier through the kernel's
+// link watch, up to a second later). An error means the device cannot be
+// read (gone).
+func linkUp(fd int, dev string) (bool, error) {
+	v, err := ethtool(fd, dev, unix.ETHTOOL_GLINK, 0)
+	if err == nil {
+		return v != 0, nil
+	}
+	d, err := lookup(fd, dev)
+	if err != nil {
+		return false, err
+	}
+	return d.flags&unix.IFF_UP != 0 && d.flags&unix.IFF_RUNNING != 0, nil
+}
+
 // ethtool_value, the argument of the legacy single-feature commands.
 type ethtoolValue struct {
 	cmd  uint32

@@ -94,20 +94,30 @@ type Stats struct {
 	TxRingFull uint64
 	// TxBusy counts frames Send freed because the kernel would not take
 	// them even on a second try (TxSendmmsg: EAGAIN or ENOBUFS, e.g. the
-	// device's carrier is off or its peer's backlog is full).
+	// peer's backlog is full; with the carrier off they are TxNoCarrier).
 	TxBusy uint64
 	// TxBadLength counts frames Send freed because they were shorter
 	// than an Ethernet header or longer than the device MTU allows.
 	TxBadLength uint64
 	// TxDown counts frames Send freed while the queue was down.
 	TxDown uint64
+	// TxNoCarrier counts frames Send freed because the device had no
+	// carrier (up, but its link is not: `ip link` shows NO-CARRIER, e.g.
+	// the veth peer is down): neither a full ring nor a busy device.
+	TxNoCarrier uint64
 	// Errors counts socket errors (each one takes the queue down) and TX
 	// frames the kernel rejected.
 	Errors uint64
 	// Reopens counts queues re-created after an error.
 	Reopens uint64
-	// Up is true while every queue has working sockets.
+	// Up is true while every queue has working sockets and the device
+	// has its carrier (administratively up and the link up: what `ip
+	// link` shows as LOWER_UP rather than NO-CARRIER).
 	Up bool
-	// LastError is the last error seen, with what to do about it.
+	// Carrier is false while the device is up without carrier (then Up
+	// is false too, and LastError says so).
+	Carrier bool
+	// LastError is the last error seen, with what to do about it, while
+	// the port is not Up; "" once it is up again (the error is over).
 	LastError string
 }

@@ -37,6 +37,12 @@ const (
 
 var errDown = errors.New("interface is down")
 
+// carrierEvery is the least time between two carrier reads (one ioctl) of
+// a queue that found its device without carrier, or whose sends failed as
+// busy: often enough that sending resumes within a fraction of a second of
+// the carrier coming back, rarely enough to cost nothing.
+const carrierEvery = 50 * time.Millisecond
+
 // epoch anchors mono, a cheap monotonic clock read only while a queue is
 // down.
 var epoch = time.Now()
@@ -65,6 +71,10 @@ type Port struct {
 	mtu     atomic.Int64
 	closed  atomic.Bool
 	lastErr atomic.Pointer[string]
+	// noCarrier is the last carrier reading (linkUp false: the device is
+	// up but its link is not, `ip link` says NO-CARRIER), by Stats or
+	// by a queue; Send frees its batch into TxNoCarrier while it is set.
+	noCarrier atomic.Bool
 }
 
 // counters are one queue's statistics: written only by the goroutine that
@@ -74,6 +84,7 @@ type counters struct {
 	rxPackets, rxBytes, txPackets, txBytes atomic.Uint64
 	rxOversize, rxCsum, txRingFull, txBusy atomic.Uint64
 	txBadLen, txDown, errors, reopens      atomic.Uint64
+	txNoCarrier                            atomic.Uint64
 }
 
 // add is the single-writer increment.
@@ -98,6 +109,7 @@ type queue struct {
 	bsize      int    // RX block size (BlockSize; controlBlockSize for the control queue)
 	down       bool
 	retryAt    time.Duration
+	carrierAt  time.Duration // next carrier read allowed (see carrierEvery)
 	idle       uint32
 
 	// TxSendmmsg: one message per frame of a batch, each mm[i] pointing
@@ -250,6 +262,11 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		pool.PutBatch(v)
 		return 0
 	}
+	if p.noCarrier.Load() && !q.carrier() {
+		add(&q.c.txNoCarrier, uint64(v.N))
+		pool.PutBatch(v)
+		return 0
+	}
 	if p.mmsg {
 		return q.sendmmsg(v, pool)
 	}
@@ -274,13 +291,23 @@ func (p *Port) Close() error {
 
 // Stats sums the queues' counters and reads PACKET_STATISTICS from each RX
 // socket. It is safe to call from any goroutine while workers use the
-// port; it makes one getsockopt per queue.
+// port; it makes one getsockopt per queue, and reads the device's carrier
+// (one or two ioctls, see doc.go, Carrier).
 func (p *Port) Stats() Stats {
-	s := Stats{Up: !p.closed.Load()}
+	s := Stats{Up: !p.closed.Load(), Carrier: true}
+	read := false
 	for i := range p.q {
 		q := &p.q[i]
 		q.mu.Lock()
 		q.readStatsLocked()
+		if !read && q.statFd >= 0 {
+			// The carrier, read on an open socket of the port (so in the
+			// device's namespace, whichever thread calls Stats).
+			if on, err := linkUp(q.statFd, p.name); err == nil {
+				p.noCarrier.Store(!on)
+				read = true
+			}
+		}
 		s.KernelDrops += q.kdrops
 		s.KernelFreezes += q.kfreezes
 		q.mu.Unlock()
@@ -294,16 +321,42 @@ func (p *Port) Stats() Stats {
 		s.TxBusy += q.c.txBusy.Load()
 		s.TxBadLength += q.c.txBadLen.Load()
 		s.TxDown += q.c.txDown.Load()
+		s.TxNoCarrier += q.c.txNoCarrier.Load()
 		s.Errors += q.c.errors.Load()
 		s.Reopens += q.c.reopens.Load()
 		if !q.up.Load() {
 			s.Up = false
 		}
 	}
-	if e := p.lastErr.Load(); e != nil {
+	if s.Up && p.noCarrier.Load() {
+		s.Up, s.Carrier = false, false
+		s.LastError = fmt.Sprintf("afpacket: %s: no carrier: the device is up but its link is not (ip link shows NO-CARRIER: the other end of the cable or veth is down or unplugged); the port resumes by itself when the link comes back", p.name)
+		return s
+	}
+	// The last error explains a port that is down; once every queue is up
+	// again it is history, and is not shown.
+	if e := p.lastErr.Load(); e != nil && !s.Up {
 		s.LastError = *e
 	}
 	return s
+}
+
+// carrier reads the device's carrier (linkUp) with one or two ioctls on the
+// queue's TX socket, at most once per carrierEvery (else it answers the
+// last reading), records it for the port and reports whether the carrier
+// is on. Called only by the queue's owner, while the queue is open.
+func (q *queue) carrier() bool {
+	now := mono()
+	if now < q.carrierAt {
+		return !q.p.noCarrier.Load()
+	}
+	q.carrierAt = now + carrierEvery
+	on, err := linkUp(q.txFd, q.p.name)
+	if err != nil {
+		return !q.p.noCarrier.Load() // gone: the socket errors take the queue down
+	}
+	q.p.noCarrier.Store(!on)
+	return on
 }
 
 // readStatsLocked adds the kernel's counters since the last read (the
@@ -509,8 +562,12 @@ func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 	// SEND_REQUEST, in order, with the qdisc bypassed.
 	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(q.txFd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 	switch errno {
-	case 0, unix.EAGAIN, unix.ENOBUFS, unix.EINTR:
-		// Busy: the slots stay marked and go out with the next kick.
+	case 0, unix.EINTR:
+	case unix.EAGAIN, unix.ENOBUFS:
+		// Busy: the slots stay marked and go out with the next kick;
+		// unless the carrier is off, which Send then reports for the
+		// batches that follow.
+		q.carrier()
 	default:
 		q.fail("tx", errno)
 		return 0
@@ -529,8 +586,9 @@ func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 // back short, Send calls it once more from the refused message, which
 // either goes through now or returns its error:
 //   - EAGAIN, ENOBUFS, EINTR (busy: the socket's send buffer is full, or
-//     the device dropped the frame: carrier off, the veth peer's backlog
-//     full): the remaining frames are freed and counted in TxBusy. Only
+//     the device dropped the frame: the veth peer's backlog full): the
+//     remaining frames are freed and counted in TxBusy, or in TxNoCarrier
+//     if the device turns out to have lost its carrier. Only
 //     one retry per batch, so a busy device costs at most two syscalls
 //     per batch; unlike the ring there is nowhere to keep frames for the
 //     next kick, and holding them would stall the worker.
@@ -587,6 +645,12 @@ loop:
 	}
 	busy = uint64(cnt - start)
 	pool.PutBatch(v)
+	if busy != 0 && !q.down && !q.carrier() {
+		// Not busy: the device lost its carrier (the kernel refuses
+		// frames with ENOBUFS then too).
+		add(&q.c.txNoCarrier, busy)
+		busy = 0
+	}
 	if badLen|rejected|busy|down != 0 {
 		add(&q.c.txBadLen, badLen)
 		add(&q.c.errors, rejected)
@@ -704,6 +768,9 @@ func (q *queue) open() (err error) {
 	p.mtu.Store(int64(d.mtu))
 	if d.flags&unix.IFF_UP == 0 {
 		return fmt.Errorf("afpacket: %s: %w: ip link set dev %s up (the port comes up by itself)", name, errDown, name)
+	}
+	if on, err := linkUp(rxFd, name); err == nil {
+		p.noCarrier.Store(!on)
 	}
 
 	// RX: TPACKET_V3 block ring.

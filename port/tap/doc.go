@@ -26,7 +26,8 @@
 //
 // Link loss: when the device is set down, writes fail with EIO; when it is
 // deleted, reads and writes fail with EBADFD. A queue that sees either marks
-// the port down (Stats.Up false, Stats.LastError says why), counts, returns
+// the port down (Stats.Up false, Stats.LastError says why until it is up
+// again), counts, returns
 // the batch's buffers to the pool and returns 0, and then tries again at most
 // once per 200 ms from the calling goroutine: a deleted device is created
 // again (same name, queues, MTU and up state, in Open's namespace, with a new

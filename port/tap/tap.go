@@ -36,6 +36,7 @@ type Stats struct {
 	Reattaches uint64
 	// Up is false while the device is down or gone.
 	Up bool
-	// LastError is the most recent problem, "" if none.
+	// LastError is the most recent problem while the port is down; ""
+	// while it is up (once it is up again the problem is over).
 	LastError string
 }

@@ -441,8 +441,8 @@ func (p *Port) Stats() Stats {
 		s.Errors += q.errors.Load()
 		s.Reattaches += q.reattaches.Load()
 	}
-	if e := p.lastErr.Load(); e != nil {
-		s.LastError = *e
+	if e := p.lastErr.Load(); e != nil && !s.Up {
+		s.LastError = *e // once the port is up again the error is history
 	}
 	return s
 }
