@@ -3,8 +3,8 @@ package config
 import (
 	"context"
 	"fmt"
+	"github.com/softnet/softnet/internal/testenv"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,14 +37,8 @@ func TestCheckAPIGroup(t *testing.T) {
 // needRoot skips a test that needs root, or fails it under CI=true.
 func needRoot(t *testing.T) {
 	t.Helper()
-	_, err := exec.LookPath("ip")
-	if os.Geteuid() == 0 && err == nil {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("needs root and ip(8): the test creates a network namespace")
-	}
-	t.Skip("needs root and ip(8): the test creates a network namespace")
+	testenv.Root(t)
+	testenv.Tools(t, "ip")
 }
 
 // TestCheckDeviceMTU (issue 17, defect 11): softnet check refuses an mtu

@@ -2,6 +2,7 @@ package run
 
 import (
 	"fmt"
+	"github.com/softnet/softnet/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +18,8 @@ import (
 // it: the config's devices, default MACs (the devices') and routes work
 // end to end. It needs root and ip(8), and skips without them.
 func TestAFPacketVeth(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip(8)")
-	}
+	testenv.Root(t)
+	testenv.Tools(t, "ip")
 	if testing.Short() {
 		t.Skip("network namespaces")
 	}

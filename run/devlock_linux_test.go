@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/softnet/softnet/internal/testenv"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -52,12 +53,8 @@ func startIn(ns string, src string, dir string, t *testing.T, o ...Options) (*Ro
 // device, the other process and what to do; once the first stops, a new
 // one starts on it.
 func TestTwoRoutersOneDevice(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip(8)")
-	}
+	testenv.Root(t)
+	testenv.Tools(t, "ip")
 	ns := fmt.Sprintf("snlock%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)
@@ -118,14 +115,8 @@ interfaces:
 // router) cannot be refused, but Start warns about it, naming the device;
 // with no such program there is no warning.
 func TestForeignPacketSocketWarned(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	for _, tool := range []string{"ip", "tcpdump"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skip("needs " + tool)
-		}
-	}
+	testenv.Root(t)
+	testenv.Tools(t, "ip", "tcpdump")
 	ns := fmt.Sprintf("snfrgn%d", os.Getpid())
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v: %s", err, out)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/softnet/softnet/internal/testenv"
 	"os"
 	"os/exec"
 	"runtime"
@@ -30,15 +31,9 @@ var (
 
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("no /dev/net/tun (modprobe tun)")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("no ip(8) (apt-get install iproute2)")
-	}
+	testenv.Root(t)
+	testenv.TUN(t)
+	testenv.Tools(t, "ip")
 }
 
 func run(t *testing.T, args ...string) string {
