@@ -85,8 +85,9 @@ func vethRouterTopo(t *testing.T) (h1, r, h2 string) {
 // offloads, and drives it with the CLI: pings both ways and through the
 // example's route, iperf3 TCP (defect 2: partial checksums), the show
 // commands, route add/del under ping traffic, trace, a second router on
-// the same devices (defect 7), carrier loss (defect 6), softnet lab, and
-// SIGTERM's final counters.
+// the same devices (defect 7), carrier loss (defect 6), an MTU change
+// (defect 4), the device re-created with a new MAC (defect 8), softnet
+// lab, and SIGTERM's final counters.
 func TestCLIVeth(t *testing.T) {
 	need(t, "iperf3", "ethtool", "trafgen", "taskset")
 	h1, rns, h2 := vethRouterTopo(t)
@@ -274,6 +275,75 @@ func TestCLIVeth(t *testing.T) {
 		}
 	})
 
+	// Defect 4: the router follows a device's MTU change at run time:
+	// raised to 1800 on h1's link, full-size packets still pass and a DF
+	// packet too big for h2's 1500-byte link gets "fragmentation needed".
+	t.Run("mtu-change", func(t *testing.T) {
+		ctx := context.Background()
+		setMTU := func(mtu int) {
+			t.Helper()
+			for _, c := range []struct{ ns, dev string }{{rns, "veth-r0"}, {h1, "veth-h1"}} {
+				if _, err := netns.IP(ctx, "-n", c.ns, "link", "set", c.dev, "mtu", fmt.Sprint(mtu)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got int
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if got = r.ifaces(t)["lan0"].MTU; got == mtu {
+					return
+				}
+			}
+			t.Errorf("lan0's MTU is %d 5 s after veth-r0's became %d", got, mtu)
+		}
+		setMTU(1800)
+		defer setMTU(1500)
+		if p := ping(t, h1, "10.0.2.2", 3, "-M", "do", "-s", "1472"); p.Received < 2 {
+			t.Errorf("1500-byte pings h1 → h2 after h1's link went to MTU 1800: %d/%d\n%s", p.Received, p.Sent, p.Output)
+		}
+		if p := ping(t, h1, "10.0.2.2", 1, "-M", "do", "-s", "1700"); !strings.Contains(p.Output, "mtu = 1500") {
+			t.Errorf("a 1728-byte DF ping to h2's 1500-byte link: want \"Frag needed and DF set (mtu = 1500)\" from the router, got:\n%s", p.Output)
+		}
+	})
+
+	// Defect 8: h2's device is deleted and re-created with a new MAC: the
+	// router forgets the old one (device gone) and resolves the new one
+	// within seconds, not at the old entry's ageing 30 s later.
+	t.Run("device-recreated", func(t *testing.T) {
+		ctx := context.Background()
+		mac := r.ifaces(t)["wan0"].MAC
+		if _, err := netns.IP(ctx, "-n", h2, "link", "del", "veth-h2"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the router sees the device go
+		const newMAC = "02:53:4e:0b:00:03"
+		if err := netns.AddVeth(ctx, netns.End{NS: rns, Name: "veth-r1", MAC: mac}, netns.End{NS: h2, Name: "veth-h2", MAC: newMAC}, 1500); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range [][]string{{"-n", h2, "addr", "add", "10.0.2.2/24", "dev", "veth-h2"}, {"-n", h2, "route", "add", "default", "via", "10.0.2.1"}} {
+			if _, err := netns.IP(ctx, c...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var p lab.Ping
+		start := time.Now()
+		for time.Since(start) < 5*time.Second {
+			if p = ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
+				break
+			}
+		}
+		if p.Received != 1 {
+			t.Errorf("ping h1 → h2 5 s after h2's device came back with a new MAC:\n%s", p.Output)
+		}
+		var ns []api.Neighbor
+		r.json(t, &ns, "show", "neighbors")
+		for _, n := range ns {
+			if n.Interface == "wan0" && n.Address == "10.0.2.2" && n.MAC != newMAC {
+				t.Errorf("show neighbors: 10.0.2.2 at %s (state %s), h2's MAC is now %s", n.MAC, n.State, newMAC)
+			}
+		}
+		r.mustAlive(t, "the device's re-creation")
+	})
+
 	t.Run("lab", func(t *testing.T) {
 		res := softnet(t, dir, "", 2*time.Minute, "lab", "--duration", "1s", "--json")
 		var l lab.Summary
@@ -299,7 +369,11 @@ func TestCLIVeth(t *testing.T) {
 		}
 		out := r.Stdout()
 		c := lab.ParseCounters(out)
-		if len(c.Interfaces) != 2 || c.Interfaces[0].Name != "wan0" || c.Interfaces[0].TxPackets == 0 || c.Interfaces[1].RxPackets == 0 ||
+		byName := map[string]lab.IfaceCounters{}
+		for _, i := range c.Interfaces {
+			byName[i.Name] = i
+		}
+		if byName["wan0"].TxPackets == 0 || byName["wan0"].RxPackets == 0 || byName["lan0"].RxPackets == 0 || byName["lan0"].TxPackets == 0 ||
 			c.ICMPErrors["net-unreachable"] == 0 || c.EchoReplies == 0 {
 			t.Errorf("final counters: %+v\n%s", c, out)
 		}
