@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/api"
-	"github.com/softnet/softnet/lab"
 )
 
 // TestCLIMem runs the real binary on the README's in-memory examples as a
@@ -483,7 +482,7 @@ func TestCLIMem(t *testing.T) {
 		if !r.wait(10 * time.Second) {
 			t.Fatal("softnet run still running 10 s after SIGTERM")
 		}
-		c := lab.ParseCounters(r.Stdout())
+		c := parseFinal(r.Stdout())
 		var drops uint64
 		for _, n := range c.Drops {
 			drops += n

@@ -368,7 +368,7 @@ func TestCLIVeth(t *testing.T) {
 			t.Errorf("API socket %s still there after SIGTERM (%v)", r.Sock, err)
 		}
 		out := r.Stdout()
-		c := lab.ParseCounters(out)
+		c := parseFinal(out)
 		byName := map[string]lab.IfaceCounters{}
 		for _, i := range c.Interfaces {
 			byName[i.Name] = i
