@@ -389,6 +389,30 @@ func metrics(t *testing.T, sock string) map[string]float64 {
 	return m
 }
 
+// metric sums the samples of m named name whose labels include every one
+// of labels (`key="value"`), and reports whether there was any.
+func metric(m map[string]float64, name string, labels ...string) (float64, bool) {
+	var sum float64
+	found := false
+	for k, v := range m {
+		n, ls, _ := strings.Cut(k, "{")
+		if n != name {
+			continue
+		}
+		all := true
+		for _, l := range labels {
+			if !strings.Contains("{"+ls, "{"+l) && !strings.Contains(ls, ","+l) {
+				all = false
+			}
+		}
+		if all {
+			sum += v
+			found = true
+		}
+	}
+	return sum, found
+}
+
 // finalBalance checks a stopped router's final counters: every packet
 // received was sent or dropped under a reason, exactly (nothing is
 // generated or consumed locally by the in-memory examples' traffic).

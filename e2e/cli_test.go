@@ -233,14 +233,17 @@ func TestCLIMem(t *testing.T) {
 
 	t.Run("metrics", func(t *testing.T) {
 		m := metrics(t, r.Sock)
-		for _, k := range []string{`softnet_interface_tx_packets_total{interface="wan0"}`, `softnet_interface_rx_packets_total{interface="lan0"}`,
-			`softnet_drops_total{reason="blackhole",stage="ip4-lookup"}`, `softnet_stage_packets_total{stage="ip4-lookup"}`} {
-			if m[k] <= 0 {
-				t.Errorf("/metrics: %s = %v, want > 0", k, m[k])
+		for _, k := range [][]string{{"softnet_interface_tx_packets_total", `interface="wan0"`}, {"softnet_interface_rx_packets_total", `interface="lan0"`},
+			{"softnet_drops_total", `reason="blackhole"`, `stage="ip4-lookup"`}, {"softnet_stage_packets_total", `stage="ip4-lookup"`}} {
+			if v, ok := metric(m, k[0], k[1:]...); !ok || v <= 0 {
+				t.Errorf("/metrics: %v = %v (present: %v), want > 0", k, v, ok)
 			}
 		}
-		if m["softnet_fib_routes"] != 12 || m[`softnet_interface_tx_packets_total{interface="lan0"}`] != 0 {
-			t.Errorf("/metrics: softnet_fib_routes %v (want 12), lan0 tx %v (want 0)", m["softnet_fib_routes"], m[`softnet_interface_tx_packets_total{interface="lan0"}`])
+		if v, _ := metric(m, "softnet_fib_routes"); v != 12 {
+			t.Errorf("/metrics: softnet_fib_routes %v, want 12", v)
+		}
+		if v, ok := metric(m, "softnet_interface_tx_packets_total", `interface="lan0"`); !ok || v != 0 {
+			t.Errorf("/metrics: lan0 tx %v (present: %v), want 0", v, ok)
 		}
 	})
 
