@@ -130,10 +130,7 @@ func TestCLIChurn(t *testing.T) {
 		t.Errorf("softnet run after SIGTERM: %v, want exit 0", r.err)
 	}
 	c := finalBalance(t, r.Stdout())
-	var drops uint64
-	for _, v := range c.Drops {
-		drops += v
-	}
+	drops := finalDrops(r.Stdout(), c)
 	if len(c.Interfaces) < 2 || c.Interfaces[0].RxPackets < before["lan0"].RxPackets || c.Interfaces[1].TxPackets < before["wan0"].TxPackets || drops < e.Total {
 		t.Errorf("final counters %+v (drops %d) below the API's just before: %+v (drops %d)", c.Interfaces, drops, before, e.Total)
 	}

@@ -423,18 +423,45 @@ func finalBalance(t *testing.T, out string) lab.Counters {
 		t.Errorf("no interface counters in the final output:\n%s", out)
 		return c
 	}
-	var rx, tx, drops uint64
+	var rx, tx uint64
 	for _, i := range c.Interfaces {
 		rx += i.RxPackets
 		tx += i.TxPackets
 	}
-	for _, n := range c.Drops {
-		drops += n
-	}
+	drops := finalDrops(out, c)
 	if rx == 0 || rx != tx+drops {
 		t.Errorf("final counters do not balance: rx %d != tx %d + drops %d (difference %d)\n%s", rx, tx, drops, int64(rx)-int64(tx+drops), out)
 	}
+	// An accounting line, where softnet prints one, must balance too.
+	if m := accountingRE.FindStringSubmatch(out); m != nil {
+		var n [6]uint64
+		for i := range n {
+			n[i], _ = strconv.ParseUint(m[i+1], 10, 64)
+		}
+		if n[0]+n[1] != n[2]+n[3]+n[4]+n[5] {
+			t.Errorf("the final accounting line does not balance: %s", m[0])
+		}
+	}
 	return c
+}
+
+var (
+	totalDropsRE = regexp.MustCompile(`(?m)^total drops: (\d+)$`)
+	accountingRE = regexp.MustCompile(`(?m)^accounting: received (\d+) \+ generated (\d+) = sent (\d+) \+ dropped (\d+) \+ consumed (\d+) \+ held (\d+)`)
+)
+
+// finalDrops is the final counters' total of drops: their "total drops:"
+// line where there is one, else the sum of the drop lines.
+func finalDrops(out string, c lab.Counters) uint64 {
+	if m := totalDropsRE.FindStringSubmatch(out); m != nil {
+		n, _ := strconv.ParseUint(m[1], 10, 64)
+		return n
+	}
+	var drops uint64
+	for _, n := range c.Drops {
+		drops += n
+	}
+	return drops
 }
 
 // parseFinal parses softnet run's final counters (lab.ParseCounters),
