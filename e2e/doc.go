@@ -3,6 +3,17 @@
 // (package lab) and is checked with real tools: ping, iperf3, trafgen and
 // ip neigh.
 //
+// The CLI tests run the binary as users do: TestCLIMem starts `softnet
+// run` on the README's in-memory examples (operate-mem.yaml,
+// vlan-bridge-mem.yaml) and runs every documented command against it,
+// text and --json, checking each answer, SIGHUP and SIGTERM; TestCLIChurn
+// mixes route, neighbor and vlan add/del, reload and show for a bounded
+// time under traffic and checks that the final counters balance exactly;
+// TestCLIVeth runs examples/veth-router.yaml between two namespaces whose
+// veths keep their default offloads. TestCLIDocs fails when README.md
+// documents a command that cliCovered does not list: a new documented
+// command gets a line in the CLI tests in the same change.
+//
 // The tests need root; without it they skip. A missing tool fails the
 // test with the Debian package to install (scripts/deps.sh installs them
 // all). Every namespace is removed in t.Cleanup.
