@@ -11,7 +11,18 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
+	root := newRoot()
+	// cobra adds its completion command when it executes; made here so
+	// that `softnet completion tcsh` fails like any unknown subcommand.
+	// (Not in newRoot: the command captures its output writer when made,
+	// and tests redirect that after newRoot.)
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			groupArgs(c)
+		}
+	}
+	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "softnet:", err)
 		os.Exit(1)
 	}
