@@ -12,10 +12,12 @@ import (
 
 // TestTCPPeerOffloads sends 2 MB over TCP from the peer namespace to a
 // listener in the port's namespace while the port captures vA. With the
-// peer's offloads off (DisableOffloads, what the lab does for softnet)
-// every segment arrives as an MTU-sized frame with its checksum filled
-// in; with them on the peer's TSO/GSO super-packets arrive and are
-// dropped and counted as RxOversize, never truncated.
+// peer's offloads off (DisableOffloads) every segment arrives as an
+// MTU-sized frame with its checksum filled in. With them on (the veth
+// default) the peer's TSO/GSO super-packets and partial checksums
+// arrive, and Recv must hand over the same thing: MTU-sized segments,
+// every TCP checksum valid, the whole payload, nothing dropped, the
+// work counted in RxGSOSplit and RxCsumFinished.
 func TestTCPPeerOffloads(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
@@ -55,7 +57,7 @@ func TestTCPPeerOffloads(t *testing.T) {
 				c.Close()
 			}()
 
-			var payload, frames, maxLen int
+			var payload, frames, maxLen, badCsum int
 			var v pkt.Batch
 			var got int64 = -2
 			end := time.Now().Add(5 * time.Second)
@@ -82,6 +84,9 @@ func TestTCPPeerOffloads(t *testing.T) {
 						continue // not IPv4 TCP from 10.9.0.2
 					}
 					ihl := int(f[14]&15) * 4
+					if !l4ok(f, 14, 14+ihl, ipProtoTCP) {
+						badCsum++
+					}
 					doff := int(f[14+ihl+12]>>4) * 4
 					payload += int(binary.BigEndian.Uint16(f[16:])) - ihl - doff
 					frames++
@@ -90,23 +95,23 @@ func TestTCPPeerOffloads(t *testing.T) {
 				pool.PutBatch(&v)
 			}
 			s := p.Stats()
-			t.Logf("listener got %d bytes; captured %d TCP frames, %d payload bytes, largest %d; RxOversize %d, RxCsumPartial %d",
-				got, frames, payload, maxLen, s.RxOversize, s.RxCsumPartial)
+			t.Logf("listener got %d bytes; captured %d TCP frames (%d bad checksums), %d payload bytes, largest %d; RxOversize %d, RxCsumPartial %d, RxCsumFinished %d, RxGSOSplit %d",
+				got, frames, badCsum, payload, maxLen, s.RxOversize, s.RxCsumPartial, s.RxCsumFinished, s.RxGSOSplit)
 			if got != total {
 				t.Fatalf("listener got %d bytes, want %d", got, total)
 			}
 			if maxLen > 1514 {
 				t.Errorf("frame of %d bytes passed Recv", maxLen)
 			}
-			if tc.peerOffloads {
-				if s.RxOversize == 0 {
-					t.Errorf("no oversize frames counted with the peer's TSO on")
-				}
-				return
+			if s.RxOversize != 0 || s.RxCsumPartial != 0 || payload < total || badCsum != 0 {
+				t.Errorf("oversize %d, csum-partial %d, payload %d of %d, %d bad TCP checksums",
+					s.RxOversize, s.RxCsumPartial, payload, total, badCsum)
 			}
-			if s.RxOversize != 0 || s.RxCsumPartial != 0 || payload < total {
-				t.Errorf("with the peer's offloads off: oversize %d, csum-partial %d, payload %d of %d",
-					s.RxOversize, s.RxCsumPartial, payload, total)
+			if tc.peerOffloads && (s.RxGSOSplit == 0 || s.RxCsumFinished == 0) {
+				t.Errorf("with the peer's offloads on: %d super-packets split, %d checksums finished; want both > 0", s.RxGSOSplit, s.RxCsumFinished)
+			}
+			if !tc.peerOffloads && (s.RxGSOSplit != 0 || s.RxCsumFinished != 0) {
+				t.Errorf("with the peer's offloads off: %d super-packets split, %d checksums finished; want 0", s.RxGSOSplit, s.RxCsumFinished)
 			}
 		})
 	}
