@@ -55,7 +55,7 @@ func TestParseVLANErrors(t *testing.T) {
 		{"mac", "parent: lan0, vlan: 100,", "parent: lan0, vlan: 100, mac: 02:00:00:00:00:09,", `t.yaml:11:52: interfaces[2].mac: a VLAN sub-interface has its parent's MAC: remove mac`},
 		{"tpid no outer", "parent: lan0, vlan: 100,", "parent: lan0, vlan: 100, tpid: 0x88a8,", `t.yaml:11:53: interfaces[2].tpid: a TPID is for the outer tag of QinQ: add outer_vlan, or remove tpid`},
 		{"tpid value", "tpid: 0x9100", "tpid: 0x1234", `t.yaml:17:11: interfaces[4].tpid: 0x1234 is not a QinQ outer TPID: use 0x88a8 (802.1ad, the default), 0x8100 or 0x9100`},
-		{"mtu above buffer", "mtu: 1400", "mtu: 1830", `t.yaml:18:10: interfaces[4].mtu: 1830 leaves no room for 8 tag bytes in a buffer: use at most 1826`},
+		{"mtu above buffer", "mtu: 1400", "mtu: 9254", `t.yaml:18:10: interfaces[4].mtu: 9254 leaves no room for 8 tag bytes in a buffer: use at most 9250`},
 		{"tpid mismatch", "parent: wan0\n    vlan: 7\n    outer_vlan: 8", "parent: lan0\n    vlan: 7\n    outer_vlan: 10", `t.yaml:13:5: interfaces[4].tpid: outer VLAN 10 on lan0 has TPID 0x88a8 (line 12), not 0x9100: one TPID per outer tag`},
 		{"outer 8100 clash", "outer_vlan: 10, vlan: 20,", "outer_vlan: 100, vlan: 20, tpid: 0x8100,", `t.yaml:12:5: interfaces[3].tpid: tag 0x8100 VLAN 100 on lan0 is both an outer tag here and the VLAN of lan0.100 (line 11): use tpid 0x88a8 for the outer tag`},
 	}

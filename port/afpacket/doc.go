@@ -64,11 +64,14 @@
 // full overload; 16 of 140 before it existed).
 //
 // TX ring (TxMode "ring"; TPACKET_V2, on a second socket bound with
-// protocol 0 so it receives nothing): TxFrames slots (default 1024, rounded up to whole 64 KiB
-// blocks of 33 slots: 1056, ~2 MiB), four batches in flight. A slot is
-// TxFrameSize = 1984 bytes (32 bytes of header, then up to pkt.MaxFrame):
-// the pkt.Stride, 31 cache lines, so consecutive slots do not alias in the
-// cache the way a 2048-byte stride would (design.md, lesson 4). Send
+// protocol 0 so it receives nothing): TxFrames slots (default 1024, rounded up to whole 128 KiB
+// blocks of 13 slots: 1027, ~10 MiB), four batches in flight. A slot is
+// TxFrameSize = 9408 bytes (32 bytes of header, then up to pkt.MaxFrame,
+// a jumbo frame): the pkt.Stride, 147 cache lines, an odd number, so
+// consecutive slots do not alias in the cache the way a power-of-two
+// stride would (design.md, lesson 4). Every slot holds the largest frame
+// whatever the device's MTU is now or becomes: the ring never needs
+// re-creating when it changes (see MTU below). Send
 // copies each frame into the next slot, marks it TP_STATUS_SEND_REQUEST,
 // and after the batch kicks the kernel once with sendto(MSG_DONTWAIT); the
 // kernel sends the marked slots in order with PACKET_QDISC_BYPASS (no
@@ -145,10 +148,9 @@
 // it). The kernel always takes an 802.1Q tag out of a received frame into
 // the ring header (TP_STATUS_VLAN_VALID, even without the 8021q module);
 // Recv puts it back, so softnet's VLAN stages see the frame as sent. A
-// frame longer than the MTU allows (MTU + 14, + 4 for a tag left in the
-// frame: only super-packets get past the device's own MTU check), longer
-// than pkt.MaxFrame with its tag, or captured short is dropped and counted
-// in RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
+// frame longer than pkt.MaxFrame with its tag (a device MTU above 9258),
+// or captured short (longer than a ring block), is dropped and counted in
+// RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
 // (FANOUT_HASH | FLAG_DEFRAG): the kernel's flow hash, symmetric in
 // addresses and ports, keeps each flow (both directions) on one queue, and
 // fragments are reassembled for hashing so a datagram's fragments stay
@@ -208,6 +210,25 @@
 // NewOffloadsOff (and the benchmark) use it to measure without the work
 // above. softnet transmits frames with their checksums complete, so
 // nothing is offloaded on TX. TestTCPPeerOffloads covers both peers.
+//
+// # MTU
+//
+// The port supports any device MTU up to 9258 (pkt.MaxFrame = 9280 bytes
+// with an Ethernet header and two tags; a 9000-byte jumbo MTU with room
+// to spare), and follows the MTU when it changes at run time (ip link set
+// DEV mtu N) without reopening anything: no limit in the port is derived
+// from the MTU. On receive, the device itself enforces its MTU (a veth
+// drops a longer frame from its peer; a NIC does not receive one), and
+// the only frames past it are super-packets, which the virtio_net_hdr
+// identifies (see Offloads). On send, the kernel checks each frame
+// against the MTU it has at that moment and rejects a longer one
+// (EMSGSIZE: counted in Errors, the rest of the batch sent). Every
+// buffer and every TX slot holds the largest frame. softnet's control
+// plane reads the device's MTU once a second (run's link watcher) and
+// fragments, or answers "fragmentation needed" (RFC 1191) to, packets
+// that no longer fit; a frame sent in the second between a lowered MTU
+// and the watcher noticing it is one of those Errors. Port.MTU is the MTU
+// at the last (re)open. TestMTUChange covers both directions.
 //
 // # Lifecycle
 //

@@ -1,23 +1,28 @@
 package afpacket
 
-import "time"
+import (
+	"time"
+
+	"github.com/softnet/softnet/pkt"
+)
 
 // Default ring geometry; doc.go explains the choices.
 const (
-	DefaultBlockSize     = 128 << 10 // bytes per RX block: ~800 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
+	DefaultBlockSize     = 128 << 10 // bytes per RX block: ~740 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
 	DefaultBlockCount    = 64        // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
 	DefaultRetireTimeout = time.Millisecond
-	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight
+	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight (~10 MiB)
 	// ControlBlockCount is the RX ring of the control queue: 256 blocks
 	// of 4 KiB (1 MiB). A block is retired 1 ms after its first frame, so
 	// at the rate ARP comes in each holds one or a few frames: the ring
 	// covers a worker stalled for a quarter of a second.
 	ControlBlockCount = 256
 	// TxFrameSize is the stride of a TX ring slot: 32 bytes of
-	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 1856 bytes). It
-	// is pkt.Stride, 31 cache lines, not 2048, so the slots a batch writes
-	// do not all alias to the same cache sets (design.md, lesson 4).
-	TxFrameSize = 1984
+	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 9280 bytes, a
+	// jumbo frame). It is pkt.Stride, 147 cache lines, an odd number, so
+	// the slots a batch writes do not all alias to the same cache sets
+	// (design.md, lesson 4).
+	TxFrameSize = pkt.Stride
 )
 
 // Transmit modes (Options.TxMode); doc.go compares them.

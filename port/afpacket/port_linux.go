@@ -32,7 +32,7 @@ const (
 	tx2DataOff       = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
 	rxReqFrameSize   = 2048                // tp_frame_size for the V3 request: checked, not used for layout
 	controlBlockSize = 4096                // the control queue's RX block: one page
-	txBlockSize      = 64 << 10            // TX ring block: 33 slots of TxFrameSize
+	txBlockSize      = 128 << 10           // TX ring block: 13 slots of TxFrameSize
 	ethHdrLen        = 14
 )
 
@@ -94,7 +94,7 @@ type queue struct {
 	txOff      int    // offset in tx of the next TX slot
 	txSlot     int    // its index in its block
 	txBlk      int    // its block
-	txMax      int    // longest frame the device takes
+	txMax      int    // longest frame a buffer and a TX slot hold (the kernel checks the device's MTU)
 	vnet       bool   // the RX socket has PACKET_VNET_HDR: frames come with a virtio_net_hdr
 	blocks     int    // RX ring blocks (BlockCount; ControlBlockCount for the control queue)
 	bsize      int    // RX block size (BlockSize; controlBlockSize for the control queue)
@@ -876,9 +876,14 @@ func (q *queue) open() (err error) {
 	q.blocks, q.bsize, q.vnet = blocks, bsize, vnet
 	q.cur, q.left, q.off = 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
-	// The kernel takes MTU + Ethernet header + one VLAN tag; a buffer
-	// holds pkt.MaxFrame; a slot holds TxFrameSize - tx2DataOff.
-	q.txMax = min(d.mtu+ethHdrLen+4, pkt.MaxFrame, TxFrameSize-tx2DataOff)
+	// A buffer holds pkt.MaxFrame; a slot holds TxFrameSize - tx2DataOff.
+	// The device's MTU is not copied here: it may change at run time
+	// (ip link set DEV mtu N), and the kernel checks each frame against
+	// the MTU it has now (MTU + Ethernet header, + 4 for a tagged frame),
+	// rejecting a longer one (EMSGSIZE, counted in Errors). The control
+	// plane follows the device's MTU, so softnet fragments or answers
+	// "fragmentation needed" before a frame gets that far.
+	q.txMax = min(pkt.MaxFrame, TxFrameSize-tx2DataOff)
 	q.mu.Lock()
 	q.statFd = rxFd
 	q.mu.Unlock()
