@@ -115,6 +115,15 @@ func TestOffloads(t *testing.T) {
 			if !tc.off && (counters["rx-gso-split"] == 0 || counters["rx-csum-finished"] == 0) {
 				t.Errorf("%s: port counters %v: want rx-gso-split and rx-csum-finished counted", lab.DevRA, counters)
 			}
+			if !tc.off {
+				m, err := api.NewClient(sn.API).Metrics(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := `softnet_interface_port_counters_total{interface="ra",kind="rx-gso-split"}`; !strings.Contains(string(m), want) {
+					t.Errorf("metrics lack %s", want)
+				}
+			}
 			if tc.off && len(counters) != 0 {
 				t.Errorf("%s: port counters %v with the hosts' offloads off", lab.DevRA, counters)
 			}
