@@ -19,7 +19,9 @@
 // no syscall per packet: Recv reads the ring with plain memory accesses
 // (no poll()), Send makes one sendmmsg (or, in ring mode, one sendto) per
 // batch. Proven in both modes by TestZeroAllocs (testing.AllocsPerRun
-// over a veth with traffic) and BenchmarkForward (b.ReportAllocs).
+// over a veth with traffic) and BenchmarkForward (b.ReportAllocs), and
+// for split super-packets and finished checksums by
+// TestZeroAllocsOffloads.
 //
 // # Threading
 //

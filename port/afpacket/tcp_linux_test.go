@@ -116,3 +116,49 @@ func TestTCPPeerOffloads(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroAllocsOffloads: Recv makes no allocation while it splits TCP
+// super-packets and finishes partial checksums (the peer's offloads on).
+func TestZeroAllocsOffloads(t *testing.T) {
+	l := newLabWith(t, true)
+	run(t, "ip", "-n", l.nsA, "addr", "add", "10.9.0.1/24", "dev", l.devA)
+	run(t, "ip", "-n", l.nsB, "addr", "add", "10.9.0.2/24", "dev", l.devB)
+	p := openPort(t, l.devA, Options{})
+	pool := pkt.NewPool(1024)
+	ln, err := net.Listen("tcp4", "10.9.0.1:5002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if c, err := ln.Accept(); err == nil {
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	var c net.Conn
+	inNS(t, l.nsB, func() { c, err = net.DialTimeout("tcp4", "10.9.0.1:5002", 2*time.Second) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(make([]byte, 4<<20)) // ~70 super-packets land in the ring
+	c.Close()
+	<-done
+	time.Sleep(20 * time.Millisecond) // let the last block retire
+	var v pkt.Batch
+	moved := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		moved += p.Recv(0, &v, pool)
+		pool.PutBatch(&v)
+	})
+	s := p.Stats()
+	t.Logf("%d frames in 21 runs; stats %+v", moved, s)
+	if allocs != 0 {
+		t.Errorf("Recv allocates %v times per run", allocs)
+	}
+	if s.RxGSOSplit == 0 || s.RxCsumFinished == 0 || moved < 2*pkt.BatchSize {
+		t.Errorf("the runs did not split super-packets and finish checksums: %d frames, stats %+v", moved, s)
+	}
+}
