@@ -16,6 +16,7 @@ type Collector struct {
 	src Source
 
 	rxPackets, rxBytes, txPackets, txBytes, ifqDrops, portDrops, up *prometheus.Desc
+	portCounters                                                    *prometheus.Desc
 
 	calls, packets, sampledNanos, sampledPkts *prometheus.Desc
 	drops, icmpErrors, echoReplies            *prometheus.Desc
@@ -39,6 +40,7 @@ func NewCollector(src Source) *Collector {
 		txBytes:      d("interface_tx_bytes_total", "Bytes sent on the interface.", "interface"),
 		ifqDrops:     d("interface_ifq_drops_total", "Frames the kernel or receive ring dropped before softnet saw them.", "interface"),
 		portDrops:    d("interface_port_drops_total", "Frames the port itself dropped or failed to send, by kind.", "interface", "kind"),
+		portCounters: d("interface_port_counters_total", "Frames the port handled specially and passed on (not drops), by kind: rx-csum-finished, rx-gso-split.", "interface", "kind"),
 		up:           d("interface_up", "1 if the interface is administratively and link up.", "interface"),
 		calls:        d("stage_calls_total", "Calls (batches) of the stage.", "stage"),
 		packets:      d("stage_packets_total", "Packets through the stage.", "stage"),
@@ -64,7 +66,7 @@ func NewCollector(src Source) *Collector {
 
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.up,
+	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
 		c.polls, c.busyPolls, c.livelocks, c.punts, c.puntFull, c.spread, c.fibRoutes, c.staticRoutes, c.neighbors,
 		c.arpRequests, c.publishes, c.cpDrops} {
@@ -88,6 +90,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.ifqDrops, st.KernelDrops, st.Name)
 		for k, n := range st.PortDrops {
 			counter(c.portDrops, n, st.Name, k)
+		}
+		for k, n := range st.PortCounters {
+			counter(c.portCounters, n, st.Name, k)
 		}
 		up := 0.0
 		if st.Up && st.AdminUp {

@@ -388,7 +388,7 @@ func (s *Server) interfaces(w http.ResponseWriter, _ *http.Request) {
 			MAC: net.HardwareAddr(st.MAC[:]).String(), MTU: st.MTU, Queues: st.Queues,
 			Addresses: []string{},
 			RxPackets: st.RxPackets, RxBytes: st.RxBytes, TxPackets: st.TxPackets, TxBytes: st.TxBytes,
-			IfqDrops: st.KernelDrops, PortDrops: st.PortDrops, LastError: st.LastError,
+			IfqDrops: st.KernelDrops, PortDrops: st.PortDrops, PortCounters: st.PortCounters, LastError: st.LastError,
 		}
 		for _, a := range st.Addresses {
 			ifc.Addresses = append(ifc.Addresses, a.String())

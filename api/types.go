@@ -41,7 +41,10 @@ type Interface struct {
 	Drops     uint64            `json:"drops"`
 	IfqDrops  uint64            `json:"ifq_drops"`
 	PortDrops map[string]uint64 `json:"port_drops,omitempty"`
-	LastError string            `json:"last_error,omitempty"`
+	// PortCounters is what the port did to frames it passed on (not
+	// drops), by kind, e.g. {"rx-csum-finished": 12}.
+	PortCounters map[string]uint64 `json:"port_counters,omitempty"`
+	LastError    string            `json:"last_error,omitempty"`
 }
 
 // RouteSummary is GET /v1/routes without a match.

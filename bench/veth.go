@@ -194,7 +194,7 @@ func freshLab(ctx context.Context) (*lab.Topology, error) {
 	if _, err := lab.CleanStale(ctx); err != nil {
 		return nil, err
 	}
-	return lab.New(ctx, 0)
+	return lab.NewOffloadsOff(ctx, 0)
 }
 
 // VethBinary is the softnet binary the veth scenario starts by default:

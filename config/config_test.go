@@ -120,7 +120,7 @@ func TestParseErrors(t *testing.T) {
 		{"multicast MAC", "mac: 02:00:00:00:00:02", "mac: 01:00:5e:00:00:01", []string{
 			`t.yaml:9:10: interfaces[1].mac: 01:00:5e:00:00:01 is not a unicast MAC address: the first byte must be even and the address not all zeros (e.g. 02:00:00:00:00:01)`}},
 		{"MTU out of range", "    tx: out.pcap", "    tx: out.pcap\n    mtu: 60", []string{
-			`t.yaml:9:10: interfaces[1].mtu: 60 is out of range: use 68..1834`}},
+			`t.yaml:9:10: interfaces[1].mtu: 60 is out of range: use 68..9258`}},
 		{"MTU not a number", "    tx: out.pcap", "    tx: out.pcap\n    mtu: big", []string{
 			`t.yaml:9:10: interfaces[1].mtu: "big" is not a whole number (write e.g. 1500)`}},
 		{"workers out of range", "workers: 1", "workers: 65", []string{

@@ -39,7 +39,7 @@
 //	    device: veth-r0           # afpacket, tap: the Linux device (tap creates it)
 //	    mac: 02:00:00:00:00:01    # optional; default: the device's MAC (afpacket),
 //	                              # else 02:xx:xx:xx:xx:xx derived from the name
-//	    mtu: 1500                 # optional IPv4 MTU, 68..1834; default: the device's (afpacket), else 1500
+//	    mtu: 1500                 # optional IPv4 MTU, 68..9258; default: the device's (afpacket), else 1500
 //	    addresses: [192.0.2.1/24] # IPv4 address/prefix length; subnets must not overlap
 //	    down: false               # optional: administratively down
 //	  - name: cap0

@@ -57,8 +57,15 @@ func need(t *testing.T, tools ...string) {
 // test failed).
 func router(t *testing.T) (*lab.Topology, *lab.Softnet) {
 	t.Helper()
+	return routerWith(t, lab.New, 0)
+}
+
+// routerWith is router with the topology newTopo builds (lab.New or
+// lab.NewOffloadsOff) on links of mtu bytes.
+func routerWith(t *testing.T, newTopo func(context.Context, int) (*lab.Topology, error), mtu int) (*lab.Topology, *lab.Softnet) {
+	t.Helper()
 	ctx := context.Background()
-	topo, err := lab.New(ctx, 0)
+	topo, err := newTopo(ctx, mtu)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,10 @@ type Options struct {
 	Kernel   bool          // Linux forwards instead of softnet (for comparison)
 	Keep     bool          // leave the topology in place at the end
 	UDPRate  string        // iperf3 UDP target rate ("500M" when "")
-	Log      io.Writer     // progress lines, nil for none
+	// OffloadsOff builds the topology with the veths' offloads off
+	// (NewOffloadsOff); by default they keep the kernel's (New).
+	OffloadsOff bool
+	Log         io.Writer // progress lines, nil for none
 }
 
 // Summary is what Run measured.
@@ -64,7 +67,11 @@ func Run(ctx context.Context, o Options) (s *Summary, err error) {
 	} else if len(gone) > 0 {
 		o.logf("removed stale namespaces: %s", strings.Join(gone, " "))
 	}
-	t, err := New(ctx, 0)
+	newTopo := New
+	if o.OffloadsOff {
+		newTopo = NewOffloadsOff
+	}
+	t, err := newTopo(ctx, 0)
 	if err != nil {
 		return nil, fmt.Errorf("building the topology: %w", err)
 	}

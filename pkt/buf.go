@@ -4,9 +4,9 @@ import "github.com/softnet/softnet/internal/hugepage"
 
 // Sizes of a buffer. Stride is deliberately not a power of two (see doc.go).
 const (
-	Stride   = 1984              // bytes of slab per buffer
+	Stride   = 9408              // bytes of slab per buffer: 147 cache lines
 	Headroom = 128               // bytes kept free in front of a received frame
-	MaxFrame = Stride - Headroom // largest frame a buffer holds (1856: MTU 1500 + L2 + tags with room to spare)
+	MaxFrame = Stride - Headroom // largest frame a buffer holds (9280: a 9000-byte jumbo MTU + L2 + tags with room to spare)
 	// BatchSize is the largest number of packets a stage sees at once. 256 is
 	// VPP's frame size: large enough to amortise per-call costs and to overlap
 	// the memory misses of FIB lookups, small enough that a batch of metadata

@@ -38,6 +38,10 @@ type PortStats struct {
 	// port itself dropped or failed to send, and I/O errors. Only what the
 	// backend has; zero counts are left out.
 	PortDrops map[string]uint64
+	// PortCounters are the port's other work, by name (e.g.
+	// "rx-csum-finished"): frames it handled specially and passed on, not
+	// drops. Zero counts are left out.
+	PortCounters map[string]uint64
 }
 
 // portDrops builds PortStats.PortDrops from name/count pairs, leaving out

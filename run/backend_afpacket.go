@@ -25,7 +25,8 @@ func init() {
 				return PortStats{Up: s.Up, LastError: s.LastError, KernelDrops: s.KernelDrops, Reopens: s.Reopens,
 					PortDrops: portDrops("rx-oversize", s.RxOversize, "rx-csum-partial", s.RxCsumPartial,
 						"tx-ring-full", s.TxRingFull, "tx-busy", s.TxBusy, "tx-bad-length", s.TxBadLength,
-						"tx-down", s.TxDown, "tx-no-carrier", s.TxNoCarrier, "errors", s.Errors)}
+						"tx-down", s.TxDown, "tx-no-carrier", s.TxNoCarrier, "errors", s.Errors),
+					PortCounters: portDrops("rx-csum-finished", s.RxCsumFinished, "rx-gso-split", s.RxGSOSplit)}
 			},
 			close: p.Close,
 		}, nil

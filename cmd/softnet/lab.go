@@ -17,6 +17,7 @@ func labCmd() *cobra.Command {
 		duration time.Duration
 		keep     bool
 		kernel   bool
+		offOff   bool
 		workers  int
 		udpRate  string
 		asJSON   bool
@@ -32,6 +33,10 @@ starts this binary as "softnet run" in the middle one on two AF_PACKET
 interfaces, and proves that real traffic crosses it: ping A → B and B → A,
 a TTL-1 probe that softnet must answer with ICMP Time Exceeded, iperf3 TCP
 and UDP from A to B, and a trafgen 64-byte UDP flood from A counted on B.
+The veths keep the kernel's default offloads, as hosts do (TSO, GSO and
+tx-checksumming on: softnet splits the hosts' TCP super-packets and finishes
+their partial checksums, like Linux); --offloads-off turns them off on all
+four veths, so every frame is MTU-sized with its checksums complete.
 It prints a summary and removes everything it made, also on Ctrl-C or
 failure (--keep leaves the namespaces for debugging).
 
@@ -45,7 +50,7 @@ ethtool (scripts/deps.sh installs them).`,
 			if err != nil {
 				return err
 			}
-			o := lab.Options{Binary: bin, Duration: duration, Workers: workers, Kernel: kernel, Keep: keep, UDPRate: udpRate, Log: os.Stderr}
+			o := lab.Options{Binary: bin, Duration: duration, Workers: workers, Kernel: kernel, Keep: keep, UDPRate: udpRate, OffloadsOff: offOff, Log: os.Stderr}
 			s, err := lab.Run(ctx, o)
 			if err != nil {
 				if ctx.Err() != nil {
@@ -67,6 +72,7 @@ ethtool (scripts/deps.sh installs them).`,
 	f.BoolVar(&keep, "keep", false, "leave the namespaces in place at the end (for debugging)")
 	f.BoolVar(&kernel, "kernel", false, "let Linux forward in the router namespace instead of softnet")
 	f.IntVar(&workers, "workers", 1, "softnet workers")
+	f.BoolVar(&offOff, "offloads-off", false, "turn TSO, GSO, GRO, LRO and checksum offloads off on the veths (default: the kernel's, on)")
 	f.StringVar(&udpRate, "udp-rate", "500M", "iperf3 UDP target rate (bit/s, with K/M/G)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
 	return cmd

@@ -94,7 +94,9 @@ and prints what it sees now as a table, or JSON with --json.`,
 		`For each interface: admin and link state, MAC, MTU, addresses, packets and
 bytes received and sent (counted by the workers), drops (what the port
 itself dropped or failed to send) and ifq drops (what the kernel or the
-receive ring dropped before softnet saw it).`,
+receive ring dropped before softnet saw it). Below the table, per interface:
+its port drops by kind, its port counters (work done on frames it passed on,
+not drops: rx-csum-finished, rx-gso-split) and its last error.`,
 		"  softnet show interfaces\n  softnet show interfaces --json", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			ifs, err := c.Interfaces(ctx)
@@ -113,6 +115,13 @@ receive ring dropped before softnet saw it).`,
 							fmt.Fprintf(&b, " %s %d", k, i.PortDrops[k])
 						}
 						fmt.Fprintf(w, "%s drops:%s\n", i.Name, b.String())
+					}
+					if len(i.PortCounters) > 0 {
+						var b strings.Builder
+						for _, k := range slices.Sorted(maps.Keys(i.PortCounters)) {
+							fmt.Fprintf(&b, " %s %d", k, i.PortCounters[k])
+						}
+						fmt.Fprintf(w, "%s port counters:%s\n", i.Name, b.String())
 					}
 					if i.LastError != "" {
 						fmt.Fprintf(w, "%s last error: %s\n", i.Name, i.LastError)

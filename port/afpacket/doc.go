@@ -19,7 +19,9 @@
 // no syscall per packet: Recv reads the ring with plain memory accesses
 // (no poll()), Send makes one sendmmsg (or, in ring mode, one sendto) per
 // batch. Proven in both modes by TestZeroAllocs (testing.AllocsPerRun
-// over a veth with traffic) and BenchmarkForward (b.ReportAllocs).
+// over a veth with traffic) and BenchmarkForward (b.ReportAllocs), and
+// for split super-packets and finished checksums by
+// TestZeroAllocsOffloads.
 //
 // # Threading
 //
@@ -36,20 +38,21 @@
 //
 // # Rings
 //
-// RX (TPACKET_V3): BlockCount blocks of BlockSize bytes, default 128 x
-// 64 KiB = 8 MiB per queue. The kernel packs frames into a block and
+// RX (TPACKET_V3): BlockCount blocks of BlockSize bytes, default 64 x
+// 128 KiB = 8 MiB per queue (128 KiB so that a 64 KiB TCP super-packet
+// fits in one block: see Offloads). The kernel packs frames into a block and
 // hands the whole block over when it is full or RetireTimeout (1 ms) after
 // its first frame. Recv walks the current block frame by frame, copying
 // each frame into a pool buffer until the batch is full, and gives the
 // block back (TP_STATUS_KERNEL) once every frame is read; if no block is
-// ready it returns 0 at once. A 64-byte frame takes 160 bytes of ring, so
-// a block holds ~400 (1.6 batches) and the ring ~52,000: ~75 ms at the
-// ~0.7 Mpps a veth delivers here, enough to ride out a GC pause or a
-// descheduled worker. Blocks are small and many rather than large and few
-// because a block is the unit of hand-over: at low rates each block is
-// retired after 1 ms holding only a few frames, so the number of blocks,
-// not their size, bounds how long a stalled reader is covered (128 ms);
-// and a smaller block fills, and is handed over, sooner. The cost of V3 is
+// ready it returns 0 at once. A 64-byte frame takes 176 bytes of ring
+// (with its virtio_net_hdr), so a block holds ~740 (3 batches) and the
+// ring ~47,000: ~67 ms at the ~0.7 Mpps a veth delivers here, enough to
+// ride out a GC pause or a descheduled worker. Blocks are many rather
+// than few because a block is the unit of hand-over: at low rates each
+// block is retired after 1 ms holding only a few frames, so the number of
+// blocks, not their size, bounds how long a stalled reader is covered
+// (64 ms); and a smaller block fills, and is handed over, sooner. The cost of V3 is
 // latency at low rates: a lone frame waits up to RetireTimeout.
 //
 // Control queue (Options.ControlQueue, which softnet run sets): one more
@@ -63,11 +66,14 @@
 // full overload; 16 of 140 before it existed).
 //
 // TX ring (TxMode "ring"; TPACKET_V2, on a second socket bound with
-// protocol 0 so it receives nothing): TxFrames slots (default 1024, rounded up to whole 64 KiB
-// blocks of 33 slots: 1056, ~2 MiB), four batches in flight. A slot is
-// TxFrameSize = 1984 bytes (32 bytes of header, then up to pkt.MaxFrame):
-// the pkt.Stride, 31 cache lines, so consecutive slots do not alias in the
-// cache the way a 2048-byte stride would (design.md, lesson 4). Send
+// protocol 0 so it receives nothing): TxFrames slots (default 1024, rounded up to whole 128 KiB
+// blocks of 13 slots: 1027, ~10 MiB), four batches in flight. A slot is
+// TxFrameSize = 9408 bytes (32 bytes of header, then up to pkt.MaxFrame,
+// a jumbo frame): the pkt.Stride, 147 cache lines, an odd number, so
+// consecutive slots do not alias in the cache the way a power-of-two
+// stride would (design.md, lesson 4). Every slot holds the largest frame
+// whatever the device's MTU is now or becomes: the ring never needs
+// re-creating when it changes (see MTU below). Send
 // copies each frame into the next slot, marks it TP_STATUS_SEND_REQUEST,
 // and after the batch kicks the kernel once with sendto(MSG_DONTWAIT); the
 // kernel sends the marked slots in order with PACKET_QDISC_BYPASS (no
@@ -145,10 +151,9 @@
 // it). The kernel always takes an 802.1Q tag out of a received frame into
 // the ring header (TP_STATUS_VLAN_VALID, even without the 8021q module);
 // Recv puts it back, so softnet's VLAN stages see the frame as sent. A
-// frame longer than the MTU allows (MTU + 14, + 4 for a tag left in the
-// frame: only super-packets get past the device's own MTU check), longer
-// than pkt.MaxFrame with its tag, or captured short is dropped and counted
-// in RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
+// frame longer than pkt.MaxFrame with its tag (a device MTU above 9258),
+// or captured short (longer than a ring block), is dropped and counted in
+// RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
 // (FANOUT_HASH | FLAG_DEFRAG): the kernel's flow hash, symmetric in
 // addresses and ports, keeps each flow (both directions) on one queue, and
 // fragments are reassembled for hashing so a datagram's fragments stay
@@ -157,23 +162,76 @@
 //
 // # Offloads
 //
-// A router must see wire-sized frames with correct checksums. On veth,
-// segmentation and checksum offloads are decided by the SENDING device:
-// with the peer's TSO/GSO on, a TCP sender's 64 KiB super-packet crosses
-// the veth whole and AF_PACKET hands it over as one frame; with its
-// tx-checksumming on, frames arrive CHECKSUM_PARTIAL (TCP/UDP checksum not
-// filled in, TP_STATUS_CSUMNOTREADY). softnet takes the simple route
-// (option b): offloads off. Open turns GRO and LRO off on its own device
-// (unless Options.NoOffloadChange), since those would merge received
-// segments; and DisableOffloads turns TSO, GSO, GRO, LRO, tx- and
-// rx-checksumming off on any device, for the lab (which creates both ends
-// of each veth) to call on the peers. Then every frame is MTU-sized with
-// its checksums computed by the sender's stack. If a peer keeps its
-// offloads anyway, super-packets are dropped and counted (RxOversize) and
-// partial-checksum frames counted (RxCsumPartial) so the misconfiguration
-// is visible. TestTCPPeerOffloads shows both cases. The alternative,
-// PACKET_VNET_HDR plus segmentation and checksum completion in userspace,
-// would work without the peers' cooperation; it is not done.
+// On veth, segmentation and checksum offloads are decided by the SENDING
+// device, and a host's veth has them on by default: a TCP sender's
+// super-packet (TSO/GSO, up to 64 KiB) crosses the veth whole and
+// AF_PACKET hands it over as one frame, and with tx-checksumming on
+// frames arrive CHECKSUM_PARTIAL (the TCP or UDP checksum field holds
+// only the pseudo-header sum). Linux, forwarding them, segments and
+// finishes them before a wire; so does Recv, so the peers need no
+// `ethtool -K ... tx off`:
+//
+//   - The RX socket asks for PACKET_VNET_HDR: the kernel puts a
+//     virtio_net_hdr in front of each frame in the ring with the
+//     partial checksum's csum_start and csum_offset and the
+//     super-packet's gso_type and gso_size. It works with TPACKET_V3
+//     rings on this kernel (6.18; measured: flags, offsets and gso_size
+//     exact, 64 KiB super-packets whole in a 128 KiB block).
+//   - A partial checksum is finished as skb_checksum_help does: the sum
+//     from csum_start to the end of the frame, complemented, into the
+//     field (0xffff for 0), after the VLAN tag is put back (offsets
+//     shifted by 4). Only TCP and UDP fields (csum_offset 16 or 6):
+//     SCTP's CRC32c is flagged the same way and such a frame is dropped
+//     (RxCsumPartial) rather than forwarded with a wrong checksum.
+//     Finished frames are counted in RxCsumFinished, not as drops.
+//   - A TCP super-packet (IPv4 or IPv6) is split into segments of
+//     gso_size payload bytes, each copied into its own pool buffer with
+//     the headers: IP length, IPv4 identification (+1 per segment) and
+//     header checksum, TCP sequence number, FIN and PSH on the last
+//     segment only, CWR on the first only, and the TCP checksum computed
+//     in full. The segments are what the sender's stack would have put
+//     on a wire (RxGSOSplit counts the super-packets, RxPackets the
+//     segments). A super-packet whose segments do not fit in the batch
+//     or the pool waits in the ring for the next Recv; one Recv cannot
+//     split (UDP GSO, segments larger than a buffer, more than 256
+//     segments) is dropped and counted in RxOversize.
+//
+// All of it is plain loops over the frame in the buffer: no allocation,
+// no syscall, and frames without offloads pay one branch. The RX block is
+// 128 KiB (twice what it was) so that a 64 KiB super-packet fits in one;
+// a frame larger than a block is truncated by the kernel and counted in
+// RxOversize. On a kernel that refuses PACKET_VNET_HDR with a V3 ring,
+// Open goes on without it: a frame flagged TP_STATUS_CSUMNOTREADY has its
+// TCP or UDP header found by parsing (Ethernet, up to two VLAN tags, IPv4
+// without fragmentation or IPv6 without extension headers) and is
+// finished the same way, and super-packets are dropped (RxOversize).
+//
+// Open turns GRO and LRO off on its own device (unless
+// Options.NoOffloadChange), since those would merge received segments
+// into super-packets on a real NIC. DisableOffloads turns TSO, GSO, GRO,
+// LRO, tx- and rx-checksumming off on any device: the lab's
+// NewOffloadsOff (and the benchmark) use it to measure without the work
+// above. softnet transmits frames with their checksums complete, so
+// nothing is offloaded on TX. TestTCPPeerOffloads covers both peers.
+//
+// # MTU
+//
+// The port supports any device MTU up to 9258 (pkt.MaxFrame = 9280 bytes
+// with an Ethernet header and two tags; a 9000-byte jumbo MTU with room
+// to spare), and follows the MTU when it changes at run time (ip link set
+// DEV mtu N) without reopening anything: no limit in the port is derived
+// from the MTU. On receive, the device itself enforces its MTU (a veth
+// drops a longer frame from its peer; a NIC does not receive one), and
+// the only frames past it are super-packets, which the virtio_net_hdr
+// identifies (see Offloads). On send, the kernel checks each frame
+// against the MTU it has at that moment and rejects a longer one
+// (EMSGSIZE: counted in Errors, the rest of the batch sent). Every
+// buffer and every TX slot holds the largest frame. softnet's control
+// plane reads the device's MTU once a second (run's link watcher) and
+// fragments, or answers "fragmentation needed" (RFC 1191) to, packets
+// that no longer fit; a frame sent in the second between a lowered MTU
+// and the watcher noticing it is one of those Errors. Port.MTU is the MTU
+// at the last (re)open. TestMTUChange covers both directions.
 //
 // # Lifecycle
 //

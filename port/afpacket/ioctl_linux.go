@@ -157,12 +157,12 @@ func unsupported(err error) bool {
 
 // DisableOffloads turns off TSO, GSO, GRO, LRO, tx-checksumming and
 // rx-checksumming on dev (the legacy ETHTOOL_S* commands; tx-checksumming
-// off also takes scatter-gather and every TSO variant with it). Call it on
-// the peers of the veths a softnet port is opened on: for veth the
-// super-packets and partial checksums are made by the sending device, so
-// only turning them off there keeps frames MTU-sized with correct
-// checksums (doc.go, Offloads). It acts in the calling thread's network
-// namespace.
+// off also takes scatter-gather and every TSO variant with it). A port
+// does not need it: Recv splits super-packets and finishes partial
+// checksums (doc.go, Offloads). Called on the peers of the veths a port
+// is opened on (for veth they are made by the sending device), it keeps
+// every frame MTU-sized with its checksums complete, for measuring
+// without that work. It acts in the calling thread's network namespace.
 func DisableOffloads(dev string) error {
 	return setOffloads(dev, []uint32{
 		unix.ETHTOOL_STSO, unix.ETHTOOL_SGSO, unix.ETHTOOL_SGRO,

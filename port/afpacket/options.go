@@ -1,23 +1,28 @@
 package afpacket
 
-import "time"
+import (
+	"time"
+
+	"github.com/softnet/softnet/pkt"
+)
 
 // Default ring geometry; doc.go explains the choices.
 const (
-	DefaultBlockSize     = 64 << 10 // bytes per RX block: ~400 64-byte or ~40 1514-byte frames
-	DefaultBlockCount    = 128      // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
+	DefaultBlockSize     = 128 << 10 // bytes per RX block: ~740 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
+	DefaultBlockCount    = 64        // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
 	DefaultRetireTimeout = time.Millisecond
-	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight
+	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight (~10 MiB)
 	// ControlBlockCount is the RX ring of the control queue: 256 blocks
 	// of 4 KiB (1 MiB). A block is retired 1 ms after its first frame, so
 	// at the rate ARP comes in each holds one or a few frames: the ring
 	// covers a worker stalled for a quarter of a second.
 	ControlBlockCount = 256
 	// TxFrameSize is the stride of a TX ring slot: 32 bytes of
-	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 1856 bytes). It
-	// is pkt.Stride, 31 cache lines, not 2048, so the slots a batch writes
-	// do not all alias to the same cache sets (design.md, lesson 4).
-	TxFrameSize = 1984
+	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 9280 bytes, a
+	// jumbo frame). It is pkt.Stride, 147 cache lines, an odd number, so
+	// the slots a batch writes do not all alias to the same cache sets
+	// (design.md, lesson 4).
+	TxFrameSize = pkt.Stride
 )
 
 // Transmit modes (Options.TxMode); doc.go compares them.
@@ -81,14 +86,24 @@ type Stats struct {
 	// tp_freeze_q_cnt summed over the RX sockets: frames the kernel
 	// dropped because the ring was full, and times the ring filled up.
 	KernelDrops, KernelFreezes uint64
-	// RxOversize counts received frames longer than the device MTU allows
-	// or than pkt.MaxFrame (GSO/GRO super-packets from a peer with
-	// offloads on, see doc.go): dropped, never truncated.
+	// RxOversize counts received frames longer than pkt.MaxFrame or than
+	// a ring block holds, and super-packets Recv cannot split (UDP GSO,
+	// segments larger than a buffer, or no PACKET_VNET_HDR): dropped,
+	// never truncated.
 	RxOversize uint64
-	// RxCsumPartial counts received frames the kernel flagged
-	// TP_STATUS_CSUMNOTREADY (an L4 checksum not filled in yet, from a
-	// peer with tx-checksumming on). They are passed on as they are.
+	// RxCsumPartial counts received frames whose L4 checksum was left
+	// partial (CHECKSUM_PARTIAL) and could not be finished: not TCP or
+	// UDP (e.g. SCTP, whose CRC32c is offloaded the same way). Dropped.
 	RxCsumPartial uint64
+	// RxCsumFinished counts received frames with a partial TCP or UDP
+	// checksum (from a peer with tx-checksumming on, the veth default)
+	// that Recv finished, as the kernel would before a wire: forwarded,
+	// not a drop.
+	RxCsumFinished uint64
+	// RxGSOSplit counts received TCP super-packets (from a peer with
+	// TSO/GSO on, the veth default) that Recv split into MTU-sized
+	// segments, each counted in RxPackets: forwarded, not a drop.
+	RxGSOSplit uint64
 	// TxRingFull counts frames Send freed because the TX ring had no
 	// free slot (TxRing).
 	TxRingFull uint64

@@ -1,6 +1,7 @@
 package afpacket
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +32,7 @@ const (
 	tx2DataOff       = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
 	rxReqFrameSize   = 2048                // tp_frame_size for the V3 request: checked, not used for layout
 	controlBlockSize = 4096                // the control queue's RX block: one page
-	txBlockSize      = 64 << 10            // TX ring block: 33 slots of TxFrameSize
+	txBlockSize      = 128 << 10           // TX ring block: 13 slots of TxFrameSize
 	ethHdrLen        = 14
 )
 
@@ -83,6 +84,7 @@ type Port struct {
 type counters struct {
 	rxPackets, rxBytes, txPackets, txBytes atomic.Uint64
 	rxOversize, rxCsum, txRingFull, txBusy atomic.Uint64
+	rxCsumFinished, rxGSO                  atomic.Uint64
 	txBadLen, txDown, errors, reopens      atomic.Uint64
 	txNoCarrier                            atomic.Uint64
 }
@@ -103,8 +105,8 @@ type queue struct {
 	txOff      int    // offset in tx of the next TX slot
 	txSlot     int    // its index in its block
 	txBlk      int    // its block
-	txMax      int    // longest frame the device takes
-	rxMax      int    // longest frame (as the kernel reports it, tag out) Recv accepts
+	txMax      int    // longest frame a buffer and a TX slot hold (the kernel checks the device's MTU)
+	vnet       bool   // the RX socket has PACKET_VNET_HDR: frames come with a virtio_net_hdr
 	blocks     int    // RX ring blocks (BlockCount; ControlBlockCount for the control queue)
 	bsize      int    // RX block size (BlockSize; controlBlockSize for the control queue)
 	down       bool
@@ -317,6 +319,8 @@ func (p *Port) Stats() Stats {
 		s.TxBytes += q.c.txBytes.Load()
 		s.RxOversize += q.c.rxOversize.Load()
 		s.RxCsumPartial += q.c.rxCsum.Load()
+		s.RxCsumFinished += q.c.rxCsumFinished.Load()
+		s.RxGSOSplit += q.c.rxGSO.Load()
 		s.TxRingFull += q.c.txRingFull.Load()
 		s.TxBusy += q.c.txBusy.Load()
 		s.TxBadLength += q.c.txBadLen.Load()
@@ -375,7 +379,7 @@ func (q *queue) readStatsLocked() {
 
 // recv is Recv on an open queue.
 func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
-	var got, bytes, oversize, csum, bad uint64
+	var got, bytes, oversize, csum, finished, gso, bad uint64
 	bs := q.bsize
 	for v.N < pkt.BatchSize {
 		base := q.cur * bs
@@ -395,39 +399,91 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 		n, st := int(h.Len), h.Status
 		out := n
 		vlan := st&unix.TP_STATUS_VLAN_VALID != 0
+		tag := 0
 		if vlan {
-			out += 4 // the kernel took the tag out; softnet wants it in the frame
+			tag = 4 // the kernel took the tag out; softnet wants it in the frame
+			out += 4
 		}
 		start := q.off + int(h.Mac)
+		// PACKET_VNET_HDR: the virtio_net_hdr in front of the frame
+		// says whether its L4 checksum is partial and whether it is a
+		// TCP super-packet, with the offsets to finish or split it.
+		var vflags, gsoType uint8
+		var gsoSize, cstart, coff int
+		if q.vnet && start-vnetHdrLen >= q.off {
+			vh := q.rx[start-vnetHdrLen : start]
+			vflags, gsoType = vh[0], vh[1]&^vnetGSOECN
+			gsoSize = int(binary.NativeEndian.Uint16(vh[4:]))
+			cstart, coff = int(binary.NativeEndian.Uint16(vh[6:])), int(binary.NativeEndian.Uint16(vh[8:]))
+		}
 		switch {
 		case q.rx[q.off+sllPktTypeOff] == unix.PACKET_OUTGOING:
 			// Our own transmissions (PACKET_IGNORE_OUTGOING keeps them
 			// out already; this covers kernels without it).
-		case int(h.Snaplen) != n || n > q.rxMax || out > pkt.MaxFrame:
-			oversize++ // a GSO/GRO super-packet, or a frame no buffer holds
-		case n < ethHdrLen || start+n > base+bs:
+		case int(h.Snaplen) != n || start+n > base+bs:
+			oversize++ // truncated: longer than a ring block holds
+		case n < ethHdrLen:
 			bad++
+		case gsoType != 0 || st&unix.TP_STATUS_GSO_TCP != 0:
+			// A TCP super-packet (the peer's TSO/GSO): split it into
+			// the segments the sender's stack would have put on a wire.
+			src := q.rx[start : start+n]
+			hdrLen, segs, ok := gsoPlan(src, cstart, gsoSize)
+			switch {
+			case !ok || (gsoType != vnetGSOTCPv4 && gsoType != vnetGSOTCPv6) ||
+				hdrLen+tag+gsoSize > pkt.MaxFrame || segs > maxGSOSegments || segs > pool.Size():
+				oversize++ // no vnet header, UDP GSO, or segments no buffer holds
+			case segs > pkt.BatchSize-v.N || segs > pool.Free():
+				goto done // no room in this batch or pool: leave it for the next call
+			default:
+				l3 := ethHdrLen // in src
+				if et := binary.BigEndian.Uint16(src[12:]); et == etherType8021Q || et == etherType8021AD {
+					l3 += 4 // a tag the kernel left in the frame (QinQ's inner one)
+				}
+				if l3+minIPv4HeaderLen > cstart || (src[l3]>>4 == 4) != (gsoType == vnetGSOTCPv4) {
+					bad++
+					break
+				}
+				l3 += tag // in the segments
+				for i, pos := 0, hdrLen; i < segs; i, pos = i+1, pos+gsoSize {
+					seg := min(gsoSize, n-pos)
+					b := pool.Get()
+					dst := b.Reset(hdrLen + tag + seg)
+					q.copyFrame(dst, src[:hdrLen], vlan, h, st)
+					copy(dst[hdrLen+tag:], src[pos:pos+seg])
+					fixSegment(dst, l3, cstart+tag, uint32(pos-hdrLen), uint16(i), i == 0, i == segs-1)
+					v.B[v.N] = b
+					v.N++
+					bytes += uint64(len(dst))
+				}
+				got += uint64(segs)
+				gso++
+			}
+		case out > pkt.MaxFrame:
+			oversize++ // a frame no buffer holds
 		default:
 			b := pool.Get()
 			if b == nil {
 				goto done // pool empty: leave the frame for the next call
 			}
 			dst := b.Reset(out)
-			src := q.rx[start : start+n]
-			if vlan {
-				tpid := uint16(unix.ETH_P_8021Q)
-				if st&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
-					tpid = h.Hv1.Vlan_tpid
+			q.copyFrame(dst, q.rx[start:start+n], vlan, h, st)
+			if vflags&vnetNeedsCsum != 0 || (!q.vnet && st&unix.TP_STATUS_CSUMNOTREADY != 0) {
+				// CHECKSUM_PARTIAL: the L4 checksum field holds only the
+				// pseudo-header sum. Finish it as the kernel would before
+				// putting the frame on a wire.
+				ok := false
+				if q.vnet {
+					ok = finishCsum(dst, cstart+tag, coff)
+				} else if s, o, found := l4Offset(dst); found {
+					ok = finishCsum(dst, s, o)
 				}
-				tci := uint16(h.Hv1.Vlan_tci)
-				copy(dst[:12], src[:12])
-				dst[12], dst[13], dst[14], dst[15] = byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)
-				copy(dst[16:], src[12:])
-			} else {
-				copy(dst, src)
-			}
-			if st&unix.TP_STATUS_CSUMNOTREADY != 0 {
-				csum++
+				if !ok {
+					csum++ // not TCP or UDP (SCTP's CRC32c): never forwarded unfinished
+					pool.Put(b)
+					break
+				}
+				finished++
 			}
 			v.B[v.N] = b
 			v.N++
@@ -441,7 +497,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 		}
 	}
 done:
-	if got == 0 && oversize == 0 && bad == 0 {
+	if got == 0 && oversize == 0 && bad == 0 && csum == 0 {
 		q.idle++
 		if q.idle%checkEvery == 0 {
 			q.check()
@@ -450,12 +506,31 @@ done:
 	}
 	add(&q.c.rxPackets, got)
 	add(&q.c.rxBytes, bytes)
-	if oversize|csum|bad != 0 {
+	if oversize|csum|bad|finished|gso != 0 {
 		add(&q.c.rxOversize, oversize)
 		add(&q.c.rxCsum, csum)
+		add(&q.c.rxCsumFinished, finished)
+		add(&q.c.rxGSO, gso)
 		add(&q.c.errors, bad)
 	}
 	return int(got)
+}
+
+// copyFrame copies the frame src, as the ring holds it, into dst, putting
+// back the VLAN tag the kernel took out (vlan: dst is 4 bytes longer).
+func (q *queue) copyFrame(dst, src []byte, vlan bool, h *unix.Tpacket3Hdr, st uint32) {
+	if !vlan {
+		copy(dst, src)
+		return
+	}
+	tpid := uint16(unix.ETH_P_8021Q)
+	if st&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+		tpid = h.Hv1.Vlan_tpid
+	}
+	tci := uint16(h.Hv1.Vlan_tci)
+	copy(dst[:12], src[:12])
+	dst[12], dst[13], dst[14], dst[15] = byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)
+	copy(dst[16:], src[12:])
 }
 
 // Backlog implements port.Backlogger: the frames waiting in queue's RX
@@ -780,6 +855,13 @@ func (q *queue) open() (err error) {
 	// Not on every kernel (4.20+); the sll_pkttype check in recv covers
 	// the others.
 	_ = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1)
+	// A virtio_net_hdr in front of each frame: the offsets to finish a
+	// partial checksum and to split a TCP super-packet (doc.go,
+	// Offloads). Before the ring exists, or the kernel refuses it.
+	// Without it (a kernel that refuses it with a V3 ring), partial
+	// checksums are found by parsing the frame and super-packets are
+	// dropped.
+	vnet := unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1) == nil
 	tov := max(uint32(p.o.RetireTimeout/time.Millisecond), 1)
 	ctl := q.isCtl()
 	blocks, bsize := p.blockCount, p.blockSize
@@ -858,16 +940,17 @@ func (q *queue) open() (err error) {
 	}
 
 	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
-	q.blocks, q.bsize = blocks, bsize
+	q.blocks, q.bsize, q.vnet = blocks, bsize, vnet
 	q.cur, q.left, q.off = 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
-	// The kernel takes MTU + Ethernet header + one VLAN tag; a buffer
-	// holds pkt.MaxFrame; a slot holds TxFrameSize - tx2DataOff.
-	q.txMax = min(d.mtu+ethHdrLen+4, pkt.MaxFrame, TxFrameSize-tx2DataOff)
-	// A frame longer than MTU + Ethernet header (+ one tag left in the
-	// frame, e.g. QinQ's inner one) never crossed a wire: the device only
-	// lets GSO/GRO super-packets past its MTU check.
-	q.rxMax = d.mtu + ethHdrLen + 4
+	// A buffer holds pkt.MaxFrame; a slot holds TxFrameSize - tx2DataOff.
+	// The device's MTU is not copied here: it may change at run time
+	// (ip link set DEV mtu N), and the kernel checks each frame against
+	// the MTU it has now (MTU + Ethernet header, + 4 for a tagged frame),
+	// rejecting a longer one (EMSGSIZE, counted in Errors). The control
+	// plane follows the device's MTU, so softnet fragments or answers
+	// "fragmentation needed" before a frame gets that far.
+	q.txMax = min(pkt.MaxFrame, TxFrameSize-tx2DataOff)
 	q.mu.Lock()
 	q.statFd = rxFd
 	q.mu.Unlock()

@@ -108,13 +108,16 @@ func TestRecvByteExact(t *testing.T) {
 	}
 }
 
+// TestRecvOversizeDropped: a frame longer than a buffer holds (on a
+// device with an MTU above what softnet supports) is dropped and counted,
+// never truncated, and the frame after it is received.
 func TestRecvOversizeDropped(t *testing.T) {
 	l := newLab(t)
-	run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", "9000")
-	run(t, "ip", "-n", l.nsB, "link", "set", l.devB, "mtu", "9000")
+	run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", "16000")
+	run(t, "ip", "-n", l.nsB, "link", "set", l.devB, "mtu", "16000")
 	p := openPort(t, l.devA, Options{})
 	pool := pkt.NewPool(256)
-	big := frame(p.MAC(), typRx, 1, 3000)
+	big := frame(p.MAC(), typRx, 1, pkt.MaxFrame+1)
 	after := frame(p.MAC(), typRx, 2, 100)
 	l.peerSend(big, after)
 	got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second)
@@ -165,8 +168,8 @@ func testSendBatch(t *testing.T, mode string) {
 	if back := recvFrames(p, 0, pool, 1, typTx, 100*time.Millisecond); len(back) != 0 {
 		t.Fatalf("received %d of our own frames", len(back))
 	}
-	// Frames too short or too long for the device are freed and counted.
-	for _, n := range []int{10, 1519} {
+	// Frames too short for an Ethernet header are freed and counted.
+	for _, n := range []int{10, 13} {
 		b := pool.Get()
 		b.Reset(n)
 		v.Push(b)
@@ -182,7 +185,7 @@ func testSendBatch(t *testing.T, mode string) {
 
 func TestSendRingFull(t *testing.T) {
 	l := newLab(t)
-	p := openPort(t, l.devA, Options{TxMode: TxRing, TxFrames: 1}) // one block: 33 slots
+	p := openPort(t, l.devA, Options{TxMode: TxRing, TxFrames: 1}) // one block: 13 slots
 	pool := pkt.NewPool(512)
 	slots := p.txPerBlock * p.txBlocks
 	// Hold the slots: make the device drop nothing but keep the skbs...
@@ -722,4 +725,69 @@ func recvAll(p *Port, queue int, pool *pkt.Pool, n int, d time.Duration) [][]byt
 		pool.PutBatch(&v)
 	}
 	return out
+}
+
+// TestMTUChange: the port follows its device's MTU as it changes at run
+// time, without a reopen. Raised from 1500 to 9000, jumbo frames are
+// received and sent (a buffer holds up to pkt.MaxFrame); lowered back
+// to 1500, a jumbo frame is refused by the kernel on send (counted in
+// Errors), and 1514-byte frames still pass both ways.
+func TestMTUChange(t *testing.T) { forTxModes(t, testMTUChange) }
+
+func testMTUChange(t *testing.T, mode string) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{TxMode: mode})
+	pool := pkt.NewPool(256)
+	bcast := [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	send := func(n, i int) int {
+		var v pkt.Batch
+		b := pool.Get()
+		copy(b.Reset(n), frame(bcast, typTx, i, n))
+		v.Push(b)
+		return p.Send(0, &v, pool)
+	}
+	setMTU := func(mtu string) {
+		run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", mtu)
+		run(t, "ip", "-n", l.nsB, "link", "set", l.devB, "mtu", mtu)
+	}
+
+	setMTU("9000")
+	for i, n := range []int{9014, 8000, 1514} {
+		f := frame(p.MAC(), typRx, i, n)
+		l.peerSend(f)
+		got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second)
+		if len(got) != 1 || !bytes.Equal(got[0], f) {
+			t.Fatalf("MTU 9000: a %d-byte frame: received %d frames (stats %+v)", n, len(got), p.Stats())
+		}
+		if send(n, 100+i) != 1 {
+			t.Fatalf("MTU 9000: Send of a %d-byte frame refused (stats %+v)", n, p.Stats())
+		}
+		if got := l.peerRecv(1, typTx); len(got) != 1 || len(got[0]) != n {
+			t.Fatalf("MTU 9000: the peer did not get the %d-byte frame (stats %+v)", n, p.Stats())
+		}
+	}
+
+	setMTU("1500")
+	errs := p.Stats().Errors
+	send(8000, 200) // refused by the kernel now
+	f := frame(p.MAC(), typRx, 300, 1514)
+	l.peerSend(f)
+	if got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second); len(got) != 1 || !bytes.Equal(got[0], f) {
+		t.Fatalf("MTU 1500 again: a 1514-byte frame: received %d frames", len(got))
+	}
+	if send(1514, 301) != 1 {
+		t.Fatalf("MTU 1500 again: Send of a 1514-byte frame refused (stats %+v)", p.Stats())
+	}
+	got := l.peerRecv(2, typTx)
+	if len(got) != 1 || len(got[0]) != 1514 {
+		t.Fatalf("MTU 1500 again: the peer got %d frames, want only the 1514-byte one", len(got))
+	}
+	if mode == TxSendmmsg {
+		if s := p.Stats(); s.Errors != errs+1 || !s.Up {
+			t.Errorf("the 8000-byte frame on MTU 1500: Errors %d (was %d), up %v; want one more error, still up", s.Errors, errs, s.Up)
+		}
+	}
+	if s := p.Stats(); s.RxOversize != 0 || s.TxBadLength != 0 || s.Reopens != 0 {
+		t.Errorf("stats %+v: want no oversize, no bad length, no reopen", s)
+	}
 }

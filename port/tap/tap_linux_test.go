@@ -225,7 +225,7 @@ func TestOpenErrors(t *testing.T) {
 		{"", Options{}, "empty"},
 		{"a/b", Options{}, "not a valid interface name"},
 		{"tapx", Options{Queues: 1000}, "queues"},
-		{"tapx", Options{MTU: 9000}, "MTU 9000"},
+		{"tapx", Options{MTU: 10000}, "MTU 10000"},
 	} {
 		if _, err := Open(tc.name, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Open(%q, %+v): %v, want an error saying %q", tc.name, tc.o, err, tc.want)
