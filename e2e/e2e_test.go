@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/softnet/softnet/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,11 +42,12 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// need skips the test when not root and fails it when a tool is missing.
+// need skips the test when not root (fails it under CI=true) and fails it
+// when a tool is missing.
 func need(t *testing.T, tools ...string) {
 	t.Helper()
 	if err := lab.CheckRoot(); err != nil {
-		t.Skip("end-to-end tests need root (network namespaces, veth, AF_PACKET): run `sudo go test ./e2e`")
+		testenv.Need(t, false, "end-to-end tests need root (network namespaces, veth, AF_PACKET): run `sudo go test ./e2e`")
 	}
 	if err := lab.CheckTools(append([]string{"ip", "ping"}, tools...)...); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/softnet/softnet/internal/testenv"
 	"runtime"
 	"testing"
 	"time"
@@ -17,9 +18,7 @@ import (
 // while flooded (ARP has a queue of its own).
 func TestVethOverload(t *testing.T) {
 	need(t, "trafgen", "taskset")
-	if runtime.NumCPU() < 2 {
-		t.Skip("needs two CPUs: trafgen on one, softnet on the other")
-	}
+	testenv.Need(t, runtime.NumCPU() >= 2, "needs two CPUs: trafgen on one, softnet on the other")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	rep, err := bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: binary, Duration: 2 * time.Second})

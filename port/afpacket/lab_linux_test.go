@@ -3,6 +3,7 @@ package afpacket
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/softnet/softnet/internal/testenv"
 	"os"
 	"os/exec"
 	"runtime"
@@ -34,9 +35,7 @@ type lab struct {
 
 func needRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the test creates network namespaces, veths and AF_PACKET sockets (run `go test` as root)")
-	}
+	testenv.Root(t)
 }
 
 func run(t testing.TB, args ...string) {
