@@ -127,9 +127,9 @@ func TestParseBridge(t *testing.T) {
 // the device's (not known to Parse) must still fit a buffer with its tags;
 // CheckSystem checks it against the device's MTU.
 func TestParseVLANMTUBuffer(t *testing.T) {
-	src := "interfaces:\n  - {name: wan0, backend: afpacket, device: eth0, addresses: [10.0.2.1/24]}\n  - {name: wan0.7, parent: wan0, vlan: 7, mtu: 1831}\n"
+	src := "interfaces:\n  - {name: wan0, backend: afpacket, device: eth0, addresses: [10.0.2.1/24]}\n  - {name: wan0.7, parent: wan0, vlan: 7, mtu: 9255}\n"
 	_, err := Parse("t.yaml", []byte(src))
-	if want := "t.yaml:3:48: interfaces[1].mtu: 1831 leaves no room for 4 tag bytes in a buffer: use at most 1830"; err == nil || err.Error() != want {
+	if want := "t.yaml:3:48: interfaces[1].mtu: 9255 leaves no room for 4 tag bytes in a buffer: use at most 9254"; err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }
