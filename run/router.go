@@ -488,9 +488,12 @@ func (r *Router) Status() []IfaceStatus {
 			RxPackets: c.RxPackets[i], RxBytes: c.RxBytes[i],
 			TxPackets: c.TxPackets[i], TxBytes: c.TxBytes[i],
 		}
-		// Link up only once the link watcher has told the data plane too,
-		// so that "link down" means its packets are dropped as iface-down.
-		out[i].Up = out[i].Up && r.ctl.LinkUp(i)
+		// The link state the data plane acts on, which the link watcher
+		// sets from the port's within linkPoll: "down" means its packets
+		// are dropped as iface-down, "up" that they are sent (a port that
+		// just lost its carrier counts what it could not send as
+		// tx-no-carrier until then).
+		out[i].Up = r.ctl.LinkUp(i)
 		if i < len(cp) {
 			out[i].MTU = cp[i].MTU // the device's, if it changed since
 			for _, a := range cp[i].Addrs {
