@@ -15,20 +15,22 @@ import (
 // includes both directions of the veth in the kernel and the generator:
 // it is a lower bound on the port's own speed.
 func BenchmarkForward(b *testing.B) {
-	for _, m := range []string{TxRing, TxSendmmsg} {
-		b.Run(m, func(b *testing.B) { benchForward(b, m) })
+	for _, r := range []string{RxV2, RxV3} {
+		for _, m := range []string{TxRing, TxSendmmsg} {
+			b.Run(r+"/"+m, func(b *testing.B) { benchForward(b, r, m) })
+		}
 	}
 }
 
-func benchForward(b *testing.B, mode string) {
+func benchForward(b *testing.B, ring, mode string) {
 	l := newLab(b)
-	pa, err := Open(l.devA, Options{Promisc: true, TxMode: mode})
+	pa, err := Open(l.devA, Options{Promisc: true, TxMode: mode, RxRing: ring})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pa.Close()
 	var pb *Port
-	inNS(b, l.nsB, func() { pb, err = Open(l.devB, Options{Promisc: true, TxMode: mode}) })
+	inNS(b, l.nsB, func() { pb, err = Open(l.devB, Options{Promisc: true, TxMode: mode, RxRing: ring}) })
 	if err != nil {
 		b.Fatal(err)
 	}

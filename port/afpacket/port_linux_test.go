@@ -3,6 +3,7 @@ package afpacket
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -23,6 +24,11 @@ func forTxModes(t *testing.T, f func(t *testing.T, mode string)) {
 func openPort(t *testing.T, dev string, o Options) *Port {
 	t.Helper()
 	o.Promisc = true
+	if o.RxRing == "" {
+		// The whole suite can run on either ring:
+		// AFPACKET_TEST_RXRING=v3 go test ./port/afpacket/
+		o.RxRing = os.Getenv("AFPACKET_TEST_RXRING")
+	}
 	p, err := Open(dev, o)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dev, err)
@@ -614,10 +620,18 @@ func TestStatsConcurrent(t *testing.T) {
 }
 
 // TestBacklog checks Backlog against what Recv then reads: frames waiting
-// in retired blocks, less those a short pool let Recv take.
-func TestBacklog(t *testing.T) {
+// in retired blocks (V2: filled slots), less those a short pool let Recv
+// take. The V2 ring has 128 slots (64 blocks of two), the V3 ring 8
+// blocks of 4 KiB (~14 frames each).
+func TestBacklog(t *testing.T) { forRxRings(t, testBacklog) }
+
+func testBacklog(t *testing.T, ring string) {
 	l := newLab(t)
-	p := openPort(t, l.devA, Options{BlockSize: 4096, BlockCount: 8})
+	o := Options{RxRing: ring, BlockSize: 4096, BlockCount: 8}
+	if ring == RxV2 {
+		o.BlockCount = 64
+	}
+	p := openPort(t, l.devA, o)
 	var _ port.Backlogger = p
 	if n := p.Backlog(0); n != 0 {
 		t.Fatalf("Backlog %d on a quiet ring", n)
@@ -628,7 +642,7 @@ func TestBacklog(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the blocks retire (1 ms timeout)
 	n0 := p.Backlog(0)
 	if n0 < 40 {
-		t.Fatalf("Backlog %d after 60 frames into 8 blocks", n0)
+		t.Fatalf("Backlog %d after 60 frames into %d blocks", n0, o.BlockCount)
 	}
 	var v pkt.Batch
 	small := pkt.NewPool(10)
