@@ -41,22 +41,25 @@
 // # Rings
 //
 // RX (TPACKET_V2, the default, Options.RxRing "v2"): BlockCount blocks
-// of BlockSize bytes cut into 2 KiB slots, default 128 x 128 KiB = 16 MiB,
-// 8192 slots per queue (~12 ms of 64-byte frames at 0.7 Mpps). The kernel
-// writes each frame into the next slot and hands the slot over at once
-// (its status word: TP_STATUS_USER), waking a poll(2) on the socket for
-// every frame; Recv copies frames out of consecutive slots into pool
-// buffers until the batch is full or it meets a slot the kernel still
-// owns, and gives each slot back (TP_STATUS_KERNEL) as it goes; with
-// nothing ready it returns 0 at once. A slot holds a frame of up to 1972
-// bytes with its headers (a 1500-byte MTU frame with two tags). A longer
-// one (jumbo frames, a peer's 64 KiB TCP super-packet) arrives in its
-// slot truncated and flagged TP_STATUS_COPY, and whole in the socket's
-// receive queue (PACKET_COPY_THRESH, a 4 MiB receive buffer): Recv reads
-// it with one recvmsg into a 128 KiB buffer the queue owns (allocated at
-// Open, no allocation per frame) and goes on as for any frame. The kernel
-// queues it in slot order, so the two stay paired; if the receive buffer
-// is full the frame is truncated and counted in RxOversize.
+// of BlockSize bytes cut into slots of 2112 bytes (33 cache lines, an odd
+// number, so consecutive slot headers do not all alias to the same cache
+// sets: design.md, lesson 4), default 24 x 128 KiB = 3 MiB, 1488 slots
+// per queue (~2 ms of 64-byte frames at 0.7 Mpps; a NIC's RX descriptor
+// ring is of that size). The kernel writes each frame into the next slot
+// and hands the slot over at once (its status word: TP_STATUS_USER),
+// waking a poll(2) on the socket for every frame; Recv copies frames out
+// of consecutive slots into pool buffers until the batch is full or it
+// meets a slot the kernel still owns, and gives each slot back
+// (TP_STATUS_KERNEL) as it goes; with nothing ready it returns 0 at once.
+// A slot holds a frame of up to ~2020 bytes with its headers (a 1500-byte
+// MTU frame with two tags). A longer one (jumbo frames, a peer's 64 KiB
+// TCP super-packet) arrives in its slot truncated and flagged
+// TP_STATUS_COPY, and whole in the socket's receive queue
+// (PACKET_COPY_THRESH, a 4 MiB receive buffer): Recv reads it with one
+// recvmsg into a 128 KiB buffer the queue owns (allocated at Open, no
+// allocation per frame) and goes on as for any frame. The kernel queues
+// it in slot order, so the two stay paired; if the receive buffer is full
+// the frame is truncated and counted in RxOversize.
 //
 // RX (TPACKET_V3, Options.RxRing "v3", the ring before issue 10):
 // BlockCount blocks of BlockSize bytes, default 64 x 128 KiB = 8 MiB per
@@ -80,32 +83,47 @@
 // wakes a poll for, every frame. BenchmarkRecvLatency (a peer sends one
 // 64-byte frame every 5 ms; the port's goroutine blocks in poll(2) on
 // WaitFD and calls Recv when woken, as an idle worker does; -spin calls
-// Recv in a loop instead; kernel 6.18, 2 vCPUs shared with other builds,
-// load average 2-7, two or three runs of 400 frames each):
+// Recv in a loop instead; 400 frames per run; kernel 6.18, 2 vCPUs shared
+// with two other engineers' builds and a CI run, load average 3 to 7):
 //
-//	ring                        p50 us            p99 us
-//	v3, 1 ms, 128 KiB blocks    628 557 600       13265 3361 1450
-//	v3, 1 ms, 4 KiB blocks      595 616 559       2201 36496 1070
-//	v3, 1 ms, spinning          590               10033
-//	v2, poll on WaitFD          63 57 62          1607 607 693
-//	v2, spinning                18                7512
+//	ring                          p50 us per run             p99 us per run
+//	v3, 1 ms, 128 KiB blocks      628 557 600 585 592 603 612     1316-13265
+//	v3, 1 ms, 4 KiB blocks        595 616 559 601 703 587 553     1070-54447
+//	v3, 1 ms, spinning            590 575 568 592 597             1075-10033
+//	v2, poll on WaitFD            63 57 62 73 42 49 98 107        607-7951
+//	v2, spinning                  18 52 25 23 43                  109-36983
 //
-// V3's median is half its retire timeout whatever the block size; V2's is
-// the wake-up of a blocked thread on a busy VM (~40 us over spinning,
-// the Go runtime's and the hypervisor's, not the ring's), and the p99s are
-// the load on the machine (other builds descheduling the reader). The
-// cost of V2 is per frame, and in the kernel: BenchmarkForward (both
-// ports of one veth on one goroutine, sendmmsg, four alternating runs of
-// each, loaded machine) spends 1588-1916 ns of system time per forwarded
-// frame with V2 against 1373-1540 with V3, ~100 ns more per frame received
-// (each forwarded frame is received twice: by the measured port and by
-// the generator's), and the same 0.25-0.5 Mpps, the load deciding; on a
-// veth that kernel time is spent on the sending CPU (the peer's), where
-// tpacket_rcv runs. And a V2 slot holds one frame whatever its size, so
-// the default ring holds 8192 frames where V3's held ~47,000 small ones:
-// ~12 ms of a 0.7 Mpps flood rather than 67. Options.RxRing "v3" gives
-// the old ring back for a port where throughput under a burst matters
-// more than latency.
+// (The first six V2 runs had an earlier geometry, 4096 or 8192 slots of
+// 2 KiB; the delay does not depend on it.) V3's median is half its retire
+// timeout whatever the block size. V2's,
+// spinning, is the kernel's path from the peer's sendto to the slot plus
+// the load; blocked in poll it adds the wake-up of a sleeping thread on a
+// busy 2-vCPU VM (the scheduler's and the hypervisor's, not the ring's);
+// the p99s are the load (other builds descheduling the reader).
+//
+// The cost of V2 is in the reader's TLB. A slot holds one frame whatever
+// its size, so Recv steps onto a new 4 KiB page every second frame where
+// V3 packs ~23 small frames in a page; once the ring is larger than the
+// TLB covers, every page is a page walk (a nested one in a VM).
+// BenchmarkRecvDrain (Recv draining 256 64-byte frames the peer put in
+// the ring, ns per frame, alternating runs, same loaded machine):
+//
+//	v3 (8 MiB)                    100 112 122 132 149 169
+//	v2 (3 MiB, the default)       120 145 189 191 239 305 381 425, once 2023
+//	v2 with 16 MiB (128 blocks)   449 491 503 564 578 598 662, once 1361
+//
+// hence the small default V2 ring: at 3 MiB Recv costs ~50-100 ns more a
+// frame than V3, against ~1.3 us per forwarded frame for the whole worker,
+// and BenchmarkForward (both ports of one veth on one goroutine,
+// sendmmsg, three alternating runs each) shows no loss: V2 0.27 0.31 0.30
+// Mpps, 1475-2277 ns system and 111-136 ns user time per frame; V3 0.28
+// 0.22 0.22 Mpps, 1964-2192 and 137-240 (the load decides the spread).
+// The price is depth: 1488 frames rather than ~47,000 small ones, so a
+// worker stalled for more than ~2 ms under a flood loses frames to the
+// ring (KernelDrops) where V3 would have held them. Options.RxRing "v3"
+// gives the old ring back for a port where riding out long stalls
+// matters more than latency; a bigger V2 ring (BlockCount) does too, at
+// the TLB cost above.
 //
 // Control queue (Options.ControlQueue, which softnet run sets): one more
 // queue, the last, whose RX socket is bound to ETH_P_ARP with a ring of

@@ -10,11 +10,11 @@ import (
 const (
 	DefaultBlockSize     = 128 << 10 // bytes per RX block: 64 V2 slots; V3: ~740 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
 	DefaultBlockCount    = 64        // RX blocks per queue with RxV3: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
-	DefaultBlockCountV2  = 128       // RX blocks per queue with RxV2: 16 MiB, 8192 slots, ~12 ms at 0.7 Mpps
+	DefaultBlockCountV2  = 24        // RX blocks per queue with RxV2: 3 MiB, 1488 slots, ~2 ms at 0.7 Mpps (small: see doc.go, Rings)
 	DefaultRetireTimeout = time.Millisecond
 	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight (~10 MiB)
 	// ControlBlockCount is the RX ring of the control queue: 256 blocks
-	// of 4 KiB (1 MiB): 512 slots with RxV2. With RxV3 a block is retired
+	// of 4 KiB (1 MiB): 256 slots with RxV2. With RxV3 a block is retired
 	// 1 ms after its first frame, so at the rate ARP comes in each holds
 	// one or a few frames: the ring covers a worker stalled for a quarter
 	// of a second.
@@ -43,7 +43,7 @@ const (
 
 // RX ring versions (Options.RxRing); doc.go, Rings, compares them.
 const (
-	// RxV2 is a TPACKET_V2 ring of fixed 2 KiB slots, one frame each,
+	// RxV2 is a TPACKET_V2 ring of fixed 2112-byte slots, one frame each,
 	// which the kernel hands over (and wakes a poll for) one by one, as
 	// soon as it is written: microseconds of receive latency at any rate.
 	// A frame longer than a slot (jumbo frames, TCP super-packets) is
@@ -69,7 +69,7 @@ type Options struct {
 	// DefaultRxRing.
 	RxRing string
 	// BlockSize and BlockCount shape each queue's RX ring: BlockCount
-	// blocks of BlockSize bytes, each holding BlockSize/2048 slots
+	// blocks of BlockSize bytes, each holding BlockSize/2112 slots
 	// (RxV2) or packed frames (RxV3). BlockSize must be a multiple of the
 	// page size. Defaults: DefaultBlockSize, and DefaultBlockCountV2 or
 	// DefaultBlockCount.

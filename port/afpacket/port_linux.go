@@ -31,7 +31,7 @@ const (
 	sllPktTypeOff    = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
 	tpacket2HdrLen   = 32                  // sizeof(struct tpacket2_hdr), already TPACKET_ALIGNed
 	sll2PktTypeOff   = tpacket2HdrLen + 10 // sockaddr_ll.sll_pkttype after the V2 frame header
-	rxV2FrameSize    = 2048                // a V2 RX slot: a 1500-MTU frame with two tags fits; longer ones take the copy path
+	rxV2FrameSize    = 2112                // a V2 RX slot: a 1500-MTU frame with two tags fits; longer ones take the copy path
 	rxCopyBuf        = 128 << 10           // the copy path's buffer: a 64 KiB super-packet and its virtio_net_hdr
 	rxCopyRcvbuf     = 4 << 20             // SO_RCVBUF of a V2 RX socket: the copy path's queue
 	tx2DataOff       = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
@@ -106,7 +106,7 @@ type queue struct {
 	rxFd, txFd int
 	rx, tx     []byte // the mmap'ed rings (tx: TxRing only)
 	cur        int    // RX block being read (or next to become ready); V2: the next slot
-	left       int    // frames not yet read in block cur; 0: block not opened
+	left       int    // frames not yet read in block cur; 0: block not opened (V2: slot cur's index in its block)
 	off        int    // offset in rx of the next frame of block cur (V2: of slot cur)
 	txOff      int    // offset in tx of the next TX slot
 	txSlot     int    // its index in its block
@@ -629,10 +629,14 @@ done:
 // blocks: a block's tail that holds no whole slot is skipped).
 func (q *queue) nextSlot() {
 	q.cur++
-	if q.cur == q.slots {
-		q.cur = 0
+	q.off += rxV2FrameSize
+	if q.left++; q.left == q.perBlock {
+		q.left = 0
+		q.off += q.bsize - q.perBlock*rxV2FrameSize
 	}
-	q.off = q.slotOff(q.cur)
+	if q.cur == q.slots {
+		q.cur, q.off = 0, 0
+	}
 }
 
 // slotOff is where V2 slot i starts in q.rx.
@@ -1051,7 +1055,8 @@ func (q *queue) open() (err error) {
 	}
 	if p.v2 {
 		// Fixed slots of rxV2FrameSize in the same blocks.
-		req2 := unix.TpacketReq{Block_size: req.Block_size, Block_nr: req.Block_nr, Frame_size: rxV2FrameSize, Frame_nr: req.Frame_nr}
+		req2 := unix.TpacketReq{Block_size: req.Block_size, Block_nr: req.Block_nr, Frame_size: rxV2FrameSize,
+			Frame_nr: uint32(bsize / rxV2FrameSize * blocks)}
 		if err = unix.SetsockoptTpacketReq(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req2); err != nil {
 			return explain(name, "PACKET_RX_RING", err)
 		}
