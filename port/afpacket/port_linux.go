@@ -675,7 +675,7 @@ func copyFrame(dst, src []byte, vlan bool, tpid, tci uint16, st uint32) {
 
 // Backlog implements port.Backlogger: the frames waiting in queue's RX
 // ring, in the block being read and the blocks after it that the kernel
-// has handed over. It reads block headers only (no syscall), and only
+// has handed over (V2: the filled slots from the next one to read). It reads block headers only (no syscall), and only
 // from the goroutine that calls Recv on the queue, as the worker does
 // after a poll that filled its batch.
 func (p *Port) Backlog(queue int) int {
