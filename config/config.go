@@ -26,7 +26,7 @@ type Backend string
 
 // The backends.
 const (
-	AFPacket Backend = "afpacket" // a Linux device through AF_PACKET (TPACKET_V3)
+	AFPacket Backend = "afpacket" // a Linux device through AF_PACKET (TPACKET_V2 receive ring)
 	TAP      Backend = "tap"      // a Linux TAP device, created if missing
 	PCAP     Backend = "pcap"     // replay a pcap file, write what is sent to one
 	Mem      Backend = "mem"      // an in-memory queue port (tests, dry runs)

@@ -1,6 +1,7 @@
 package afpacket
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,20 +16,22 @@ import (
 // includes both directions of the veth in the kernel and the generator:
 // it is a lower bound on the port's own speed.
 func BenchmarkForward(b *testing.B) {
-	for _, m := range []string{TxRing, TxSendmmsg} {
-		b.Run(m, func(b *testing.B) { benchForward(b, m) })
+	for _, r := range []string{RxV2, RxV3} {
+		for _, m := range []string{TxRing, TxSendmmsg} {
+			b.Run(r+"/"+m, func(b *testing.B) { benchForward(b, r, m) })
+		}
 	}
 }
 
-func benchForward(b *testing.B, mode string) {
+func benchForward(b *testing.B, ring, mode string) {
 	l := newLab(b)
-	pa, err := Open(l.devA, Options{Promisc: true, TxMode: mode})
+	pa, err := Open(l.devA, Options{Promisc: true, TxMode: mode, RxRing: ring})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer pa.Close()
 	var pb *Port
-	inNS(b, l.nsB, func() { pb, err = Open(l.devB, Options{Promisc: true, TxMode: mode}) })
+	inNS(b, l.nsB, func() { pb, err = Open(l.devB, Options{Promisc: true, TxMode: mode, RxRing: ring}) })
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,4 +70,58 @@ func benchForward(b *testing.B, mode string) {
 	b.ReportMetric(float64(done)/el.Seconds()/1e6, "Mpps")
 	s := pa.Stats()
 	b.ReportMetric(float64(s.KernelDrops)/float64(max(1, s.RxPackets+s.KernelDrops)), "rx-drop-ratio")
+}
+
+// BenchmarkRecvDrain is Recv's own cost per frame for each RX ring: the
+// peer puts a burst of 64-byte frames in the ring (not timed: 256, two
+// batches, or 2048, a backlog after a stall), then Recv drains it
+// (timed). One op is one frame received; the kernel's side (tpacket_rcv,
+// on the peer's CPU for a veth) is not in it. v2-16MiB is a V2 ring of
+// 128 blocks: its cost shows why the default V2 ring is small (doc.go,
+// Rings).
+func BenchmarkRecvDrain(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		o    Options
+	}{
+		{"v2", Options{RxRing: RxV2}},
+		{"v2-16MiB", Options{RxRing: RxV2, BlockCount: 128}},
+		{"v3", Options{RxRing: RxV3}},
+	} {
+		for _, burst := range []int{256, 2048} {
+			b.Run(fmt.Sprintf("%s/burst=%d", c.name, burst), func(b *testing.B) { benchRecvDrain(b, c.o, burst) })
+		}
+	}
+}
+
+func benchRecvDrain(b *testing.B, o Options, burst int) {
+	l := newLab(b)
+	o.Promisc = true
+	p, err := Open(l.devA, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	pool := pkt.NewPool(4096)
+	f := frame(p.MAC(), typRx, 0, 64)
+	var v pkt.Batch
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		b.StopTimer()
+		for i := 0; i < burst; i++ {
+			_ = unix.Sendto(l.peerFd, f, 0, &unix.SockaddrLinklayer{Ifindex: l.peerIx})
+		}
+		time.Sleep(3 * time.Millisecond) // V3: the last block retires
+		b.StartTimer()
+		for got := 0; got < burst; {
+			n := p.Recv(0, &v, pool)
+			if n == 0 {
+				break
+			}
+			got += n
+			done += n
+			pool.PutBatch(&v)
+		}
+	}
 }

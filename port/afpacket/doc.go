@@ -5,8 +5,9 @@
 //
 // # What it owns
 //
-// A Port owns, per queue, one RX socket with a TPACKET_V3 block ring
-// (mmap'ed) and one TX socket, plain for the default transmit mode
+// A Port owns, per queue, one RX socket with a TPACKET_V2 slot ring (or,
+// with Options.RxRing "v3", a TPACKET_V3 block ring; mmap'ed) and one TX
+// socket, plain for the default transmit mode
 // (sendmmsg) or with an mmap'ed TPACKET_V2 slot ring (Options.TxMode
 // "ring"), plus the queue's counters. It does not own packet buffers: Recv fills buffers
 // from the caller's pkt.Pool (the batch then owns them) and Send returns
@@ -17,7 +18,8 @@
 //
 // Hot path: yes. Recv and Send make no allocation, take no lock and make
 // no syscall per packet: Recv reads the ring with plain memory accesses
-// (no poll()), Send makes one sendmmsg (or, in ring mode, one sendto) per
+// (no poll(); one recvmsg only for a frame longer than a V2 slot, see
+// Rings), Send makes one sendmmsg (or, in ring mode, one sendto) per
 // batch. Proven in both modes by TestZeroAllocs (testing.AllocsPerRun
 // over a veth with traffic) and BenchmarkForward (b.ReportAllocs), and
 // for split super-packets and finished checksums by
@@ -29,7 +31,7 @@
 // same q must not run concurrently, and only that goroutine ever touches
 // q's rings, including when they are unmapped and re-created after an
 // error. Different queues may be used by different goroutines at once.
-// Stats, MAC, MTU and Name are safe from any goroutine: the counters are
+// Stats, MAC, MTU, Name and WaitFD are safe from any goroutine: the counters are
 // atomics written only by the queue's owner (a load and a store, no
 // locked instruction) and read by Stats; PACKET_STATISTICS is read with
 // getsockopt under a per-queue mutex that only Stats and the reopen path
@@ -38,22 +40,90 @@
 //
 // # Rings
 //
-// RX (TPACKET_V3): BlockCount blocks of BlockSize bytes, default 64 x
-// 128 KiB = 8 MiB per queue (128 KiB so that a 64 KiB TCP super-packet
-// fits in one block: see Offloads). The kernel packs frames into a block and
-// hands the whole block over when it is full or RetireTimeout (1 ms) after
-// its first frame. Recv walks the current block frame by frame, copying
-// each frame into a pool buffer until the batch is full, and gives the
-// block back (TP_STATUS_KERNEL) once every frame is read; if no block is
-// ready it returns 0 at once. A 64-byte frame takes 176 bytes of ring
+// RX (TPACKET_V2, the default, Options.RxRing "v2"): BlockCount blocks
+// of BlockSize bytes cut into slots of 2112 bytes (33 cache lines, an odd
+// number, so consecutive slot headers do not all alias to the same cache
+// sets: design.md, lesson 4), default 24 x 128 KiB = 3 MiB, 1488 slots
+// per queue (~2 ms of 64-byte frames at 0.7 Mpps; a NIC's RX descriptor
+// ring is of that size). The kernel writes each frame into the next slot
+// and hands the slot over at once (its status word: TP_STATUS_USER),
+// waking a poll(2) on the socket for every frame; Recv copies frames out
+// of consecutive slots into pool buffers until the batch is full or it
+// meets a slot the kernel still owns, and gives each slot back
+// (TP_STATUS_KERNEL) as it goes; with nothing ready it returns 0 at once.
+// A slot holds a frame of up to ~2020 bytes with its headers (a 1500-byte
+// MTU frame with two tags). A longer one (jumbo frames, a peer's 64 KiB
+// TCP super-packet) arrives in its slot truncated and flagged
+// TP_STATUS_COPY, and whole in the socket's receive queue
+// (PACKET_COPY_THRESH, a 4 MiB receive buffer): Recv reads it with one
+// recvmsg into a 128 KiB buffer the queue owns (allocated at Open, no
+// allocation per frame) and goes on as for any frame. The kernel queues
+// it in slot order, so the two stay paired; if the receive buffer is full
+// the frame is truncated and counted in RxOversize.
+//
+// RX (TPACKET_V3, Options.RxRing "v3", the ring before issue 10):
+// BlockCount blocks of BlockSize bytes, default 64 x 128 KiB = 8 MiB per
+// queue (128 KiB so that a 64 KiB TCP super-packet fits in one block: see
+// Offloads). The kernel packs frames into a block and hands the whole
+// block over when it is full or RetireTimeout (1 ms) after its first
+// frame. Recv walks the current block frame by frame and gives the block
+// back once every frame is read. A 64-byte frame takes 176 bytes of ring
 // (with its virtio_net_hdr), so a block holds ~740 (3 batches) and the
-// ring ~47,000: ~67 ms at the ~0.7 Mpps a veth delivers here, enough to
-// ride out a GC pause or a descheduled worker. Blocks are many rather
-// than few because a block is the unit of hand-over: at low rates each
-// block is retired after 1 ms holding only a few frames, so the number of
-// blocks, not their size, bounds how long a stalled reader is covered
-// (64 ms); and a smaller block fills, and is handed over, sooner. The cost of V3 is
-// latency at low rates: a lone frame waits up to RetireTimeout.
+// ring ~47,000: ~67 ms at the ~0.7 Mpps a veth delivers here. Blocks are
+// many rather than few because a block is the unit of hand-over: at low
+// rates each block is retired after 1 ms holding only a few frames, so
+// the number of blocks, not their size, bounds how long a stalled reader
+// is covered (64 ms).
+//
+// Why V2 is the default: latency. A V3 block, and the poll(2) wake-up,
+// come only when the block is retired, so a lone frame waits up to
+// RetireTimeout, whose least value is 1 ms (tp_retire_blk_tov counts whole
+// milliseconds), however small the block; nothing a reader can do makes
+// the kernel hand a partly filled block over sooner. V2 hands over, and
+// wakes a poll for, every frame. BenchmarkRecvLatency (a peer sends one
+// 64-byte frame every 5 ms; the port's goroutine blocks in poll(2) on
+// WaitFD and calls Recv when woken, as an idle worker does; -spin calls
+// Recv in a loop instead; 400 frames per run; kernel 6.18, 2 vCPUs shared
+// with two other engineers' builds and a CI run, load average 3 to 7):
+//
+//	ring                          p50 us per run             p99 us per run
+//	v3, 1 ms, 128 KiB blocks      628 557 600 585 592 603 612     1316-13265
+//	v3, 1 ms, 4 KiB blocks        595 616 559 601 703 587 553     1070-54447
+//	v3, 1 ms, spinning            590 575 568 592 597             1075-10033
+//	v2, poll on WaitFD            63 57 62 73 42 49 98 107        607-7951
+//	v2, spinning                  18 52 25 23 43                  109-36983
+//
+// (The first six V2 runs had an earlier geometry, 4096 or 8192 slots of
+// 2 KiB; the delay does not depend on it.) V3's median is half its retire
+// timeout whatever the block size. V2's,
+// spinning, is the kernel's path from the peer's sendto to the slot plus
+// the load; blocked in poll it adds the wake-up of a sleeping thread on a
+// busy 2-vCPU VM (the scheduler's and the hypervisor's, not the ring's);
+// the p99s are the load (other builds descheduling the reader).
+//
+// The cost of V2 is in the reader's TLB. A slot holds one frame whatever
+// its size, so Recv steps onto a new 4 KiB page every second frame where
+// V3 packs ~23 small frames in a page; once the ring is larger than the
+// TLB covers, every page is a page walk (a nested one in a VM).
+// BenchmarkRecvDrain (Recv draining 256 64-byte frames the peer put in
+// the ring, ns per frame, alternating runs, same loaded machine):
+//
+//	v3 (8 MiB)                    100 112 122 132 149 169
+//	v2 (3 MiB, the default)       120 145 189 191 239 305 381 425, once 2023
+//	v2 with 16 MiB (128 blocks)   449 491 503 564 578 598 662, once 1361
+//
+// hence the small default V2 ring: at 3 MiB Recv costs ~50-100 ns more a
+// frame than V3, against ~1.3 us per forwarded frame for the whole worker,
+// and BenchmarkForward (both ports of one veth on one goroutine,
+// sendmmsg, three alternating runs each) shows no loss: V2 0.27 0.31 0.30
+// Mpps, 1475-2277 ns system and 111-136 ns user time per frame; V3 0.28
+// 0.22 0.22 Mpps, 1964-2192 and 137-240 (the load decides the spread).
+// The price is depth: 1488 frames rather than ~47,000 small ones, so a
+// worker stalled for more than ~2 ms under a flood loses frames to the
+// ring (KernelDrops) where V3 would have held them. Options.RxRing "v3"
+// gives the old ring back for a port where riding out long stalls
+// matters more than latency; a bigger V2 ring (BlockCount) does too, at
+// the TLB cost above.
 //
 // Control queue (Options.ControlQueue, which softnet run sets): one more
 // queue, the last, whose RX socket is bound to ETH_P_ARP with a ring of
@@ -152,7 +222,7 @@
 // the ring header (TP_STATUS_VLAN_VALID, even without the 8021q module);
 // Recv puts it back, so softnet's VLAN stages see the frame as sent. A
 // frame longer than pkt.MaxFrame with its tag (a device MTU above 9258),
-// or captured short (longer than a ring block), is dropped and counted in
+// or captured short (longer than a V3 ring block or the V2 copy buffer), is dropped and counted in
 // RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
 // (FANOUT_HASH | FLAG_DEFRAG): the kernel's flow hash, symmetric in
 // addresses and ports, keeps each flow (both directions) on one queue, and
@@ -174,9 +244,11 @@
 //   - The RX socket asks for PACKET_VNET_HDR: the kernel puts a
 //     virtio_net_hdr in front of each frame in the ring with the
 //     partial checksum's csum_start and csum_offset and the
-//     super-packet's gso_type and gso_size. It works with TPACKET_V3
-//     rings on this kernel (6.18; measured: flags, offsets and gso_size
-//     exact, 64 KiB super-packets whole in a 128 KiB block).
+//     super-packet's gso_type and gso_size (and, for a frame longer
+//     than a V2 slot, in front of the frame recvmsg returns). It works
+//     with TPACKET_V2 and V3 rings on this kernel (6.18; measured: flags,
+//     offsets and gso_size exact, 64 KiB super-packets whole in a 128 KiB
+//     V3 block or through the V2 copy path).
 //   - A partial checksum is finished as skb_checksum_help does: the sum
 //     from csum_start to the end of the frame, complemented, into the
 //     field (0xffff for 0), after the VLAN tag is put back (offsets
@@ -197,10 +269,12 @@
 //     segments) is dropped and counted in RxOversize.
 //
 // All of it is plain loops over the frame in the buffer: no allocation,
-// no syscall, and frames without offloads pay one branch. The RX block is
-// 128 KiB (twice what it was) so that a 64 KiB super-packet fits in one;
-// a frame larger than a block is truncated by the kernel and counted in
-// RxOversize. On a kernel that refuses PACKET_VNET_HDR with a V3 ring,
+// no syscall (but the V2 copy path's one recvmsg per super-packet), and
+// frames without offloads pay one branch. The V3 RX block is 128 KiB
+// (twice what it was) so that a 64 KiB super-packet fits in one; a frame
+// larger than a block (V2: than the 128 KiB copy buffer) is truncated by
+// the kernel and counted in RxOversize. On a kernel that refuses
+// PACKET_VNET_HDR with the ring,
 // Open goes on without it: a frame flagged TP_STATUS_CSUMNOTREADY has its
 // TCP or UDP header found by parsing (Ethernet, up to two VLAN tags, IPv4
 // without fragmentation or IPv6 without extension headers) and is
@@ -213,6 +287,17 @@
 // NewOffloadsOff (and the benchmark) use it to measure without the work
 // above. softnet transmits frames with their checksums complete, so
 // nothing is offloaded on TX. TestTCPPeerOffloads covers both peers.
+//
+// # Waiting
+//
+// Port implements port.Waiter: WaitFD(q) is queue q's RX socket, which
+// poll(2) reports readable when its ring has a frame for Recv (POLLERR
+// when the device goes down or away; Recv then notices within 128 calls,
+// see Lifecycle). With the V2 ring that is microseconds after the frame
+// arrived, with V3 up to RetireTimeout later (see Rings). While a queue
+// is down WaitFD is -1, so an idle worker keeps calling Recv, which
+// reopens it; after a reopen it is the new socket. TestWaitFD covers both
+// rings and a reopen; BenchmarkRecvLatency measures the delay.
 //
 // # MTU
 //

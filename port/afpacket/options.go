@@ -8,14 +8,16 @@ import (
 
 // Default ring geometry; doc.go explains the choices.
 const (
-	DefaultBlockSize     = 128 << 10 // bytes per RX block: ~740 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
-	DefaultBlockCount    = 64        // RX blocks per queue: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
+	DefaultBlockSize     = 128 << 10 // bytes per RX block: 64 V2 slots; V3: ~740 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
+	DefaultBlockCount    = 64        // RX blocks per queue with RxV3: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
+	DefaultBlockCountV2  = 24        // RX blocks per queue with RxV2: 3 MiB, 1488 slots, ~2 ms at 0.7 Mpps (small: see doc.go, Rings)
 	DefaultRetireTimeout = time.Millisecond
 	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight (~10 MiB)
 	// ControlBlockCount is the RX ring of the control queue: 256 blocks
-	// of 4 KiB (1 MiB). A block is retired 1 ms after its first frame, so
-	// at the rate ARP comes in each holds one or a few frames: the ring
-	// covers a worker stalled for a quarter of a second.
+	// of 4 KiB (1 MiB): 256 slots with RxV2. With RxV3 a block is retired
+	// 1 ms after its first frame, so at the rate ARP comes in each holds
+	// one or a few frames: the ring covers a worker stalled for a quarter
+	// of a second.
 	ControlBlockCount = 256
 	// TxFrameSize is the stride of a TX ring slot: 32 bytes of
 	// tpacket2_hdr, then the frame (up to pkt.MaxFrame = 9280 bytes, a
@@ -39,6 +41,23 @@ const (
 	DefaultTxMode = TxSendmmsg
 )
 
+// RX ring versions (Options.RxRing); doc.go, Rings, compares them.
+const (
+	// RxV2 is a TPACKET_V2 ring of fixed 2112-byte slots, one frame each,
+	// which the kernel hands over (and wakes a poll for) one by one, as
+	// soon as it is written: microseconds of receive latency at any rate.
+	// A frame longer than a slot (jumbo frames, TCP super-packets) is
+	// read whole from the socket with one recvmsg.
+	RxV2 = "v2"
+	// RxV3 is a TPACKET_V3 ring of blocks that the kernel packs frames
+	// into and hands over whole, when full or RetireTimeout after its
+	// first frame: a lone frame waits up to RetireTimeout (>= 1 ms).
+	RxV3 = "v3"
+	// DefaultRxRing is the one with microsecond latency and the same
+	// throughput in the measurements (doc.go, Rings).
+	DefaultRxRing = RxV2
+)
+
 // Options configure Open. The zero value gives one queue, the default ring
 // sizes, no promiscuous mode and GRO/LRO turned off on the device.
 type Options struct {
@@ -46,13 +65,19 @@ type Options struct {
 	// RX sockets joined in one PACKET_FANOUT_HASH group. One per worker;
 	// default 1.
 	Queues int
-	// BlockSize and BlockCount shape each queue's TPACKET_V3 RX ring.
-	// BlockSize must be a multiple of the page size.
+	// RxRing is the RX ring's version: RxV2 or RxV3; empty means
+	// DefaultRxRing.
+	RxRing string
+	// BlockSize and BlockCount shape each queue's RX ring: BlockCount
+	// blocks of BlockSize bytes, each holding BlockSize/2112 slots
+	// (RxV2) or packed frames (RxV3). BlockSize must be a multiple of the
+	// page size. Defaults: DefaultBlockSize, and DefaultBlockCountV2 or
+	// DefaultBlockCount.
 	BlockSize, BlockCount int
 	// RetireTimeout is how long the kernel waits before handing over a
 	// partly filled RX block (TPACKET_V3 tp_retire_blk_tov, whole
 	// milliseconds, at least 1 ms). It bounds the receive latency of a
-	// lightly loaded port.
+	// lightly loaded RxV3 port; RxV2 does not use it.
 	RetireTimeout time.Duration
 	// TxMode is how Send hands frames to the kernel: TxRing or
 	// TxSendmmsg; empty means DefaultTxMode.
@@ -84,7 +109,8 @@ type Stats struct {
 	TxPackets, TxBytes uint64 // frames queued on the TX ring and kicked
 	// KernelDrops and KernelFreezes are PACKET_STATISTICS tp_drops and
 	// tp_freeze_q_cnt summed over the RX sockets: frames the kernel
-	// dropped because the ring was full, and times the ring filled up.
+	// dropped because the ring was full, and times the ring filled up
+	// (RxV3 only: a V2 ring does not count freezes).
 	KernelDrops, KernelFreezes uint64
 	// RxOversize counts received frames longer than pkt.MaxFrame or than
 	// a ring block holds, and super-packets Recv cannot split (UDP GSO,

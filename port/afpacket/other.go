@@ -30,3 +30,6 @@ func (p *Port) Stats() Stats { return Stats{} }
 func (p *Port) MAC() [6]byte { return [6]byte{} }
 func (p *Port) MTU() int     { return 0 }
 func (p *Port) Queues() int  { return 0 }
+
+// WaitFD returns -1: there is no descriptor to wait on.
+func (p *Port) WaitFD(queue int) int { return -1 }

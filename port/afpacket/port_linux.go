@@ -29,6 +29,11 @@ const checkEvery = 128
 const (
 	tpacket3HdrLen   = 48                  // sizeof(struct tpacket3_hdr), already TPACKET_ALIGNed
 	sllPktTypeOff    = tpacket3HdrLen + 10 // sockaddr_ll.sll_pkttype after the V3 frame header
+	tpacket2HdrLen   = 32                  // sizeof(struct tpacket2_hdr), already TPACKET_ALIGNed
+	sll2PktTypeOff   = tpacket2HdrLen + 10 // sockaddr_ll.sll_pkttype after the V2 frame header
+	rxV2FrameSize    = 2112                // a V2 RX slot: a 1500-MTU frame with two tags fits; longer ones take the copy path
+	rxCopyBuf        = 128 << 10           // the copy path's buffer: a 64 KiB super-packet and its virtio_net_hdr
+	rxCopyRcvbuf     = 4 << 20             // SO_RCVBUF of a V2 RX socket: the copy path's queue
 	tx2DataOff       = 32                  // TPACKET2_HDRLEN - sizeof(sockaddr_ll): where a V2 TX frame starts
 	rxReqFrameSize   = 2048                // tp_frame_size for the V3 request: checked, not used for layout
 	controlBlockSize = 4096                // the control queue's RX block: one page
@@ -53,15 +58,16 @@ func mono() time.Duration { return time.Since(epoch) }
 // fanoutSeq makes fanout group ids of ports opened by one process differ.
 var fanoutSeq atomic.Uint32
 
-// Port is an AF_PACKET port: one RX socket (TPACKET_V3 ring) and one TX
-// socket (a TPACKET_V2 ring, or plain for sendmmsg) per queue. See doc.go
-// for the threading rule.
+// Port is an AF_PACKET port: one RX socket (a TPACKET_V2 or V3 ring) and
+// one TX socket (a TPACKET_V2 ring, or plain for sendmmsg) per queue. See
+// doc.go for the threading rule.
 type Port struct {
 	name string
 	o    Options
 
 	blockSize, blockCount int  // RX ring
 	mmsg                  bool // TxMode is TxSendmmsg
+	v2                    bool // RxRing is RxV2
 	txPerBlock, txBlocks  int  // TX ring: slots per block, blocks
 	fanoutBase            uint16
 
@@ -99,9 +105,9 @@ type queue struct {
 	// Owned by the goroutine that calls Recv and Send on this queue.
 	rxFd, txFd int
 	rx, tx     []byte // the mmap'ed rings (tx: TxRing only)
-	cur        int    // RX block being read (or next to become ready)
-	left       int    // frames not yet read in block cur; 0: block not opened
-	off        int    // offset in rx of the next frame of block cur
+	cur        int    // RX block being read (or next to become ready); V2: the next slot
+	left       int    // frames not yet read in block cur; 0: block not opened (V2: slot cur's index in its block)
+	off        int    // offset in rx of the next frame of block cur (V2: of slot cur)
 	txOff      int    // offset in tx of the next TX slot
 	txSlot     int    // its index in its block
 	txBlk      int    // its block
@@ -109,10 +115,22 @@ type queue struct {
 	vnet       bool   // the RX socket has PACKET_VNET_HDR: frames come with a virtio_net_hdr
 	blocks     int    // RX ring blocks (BlockCount; ControlBlockCount for the control queue)
 	bsize      int    // RX block size (BlockSize; controlBlockSize for the control queue)
+	perBlock   int    // V2: slots per block (bsize / rxV2FrameSize)
+	slots      int    // V2: slots in the ring
 	down       bool
 	retryAt    time.Duration
 	carrierAt  time.Duration // next carrier read allowed (see carrierEvery)
 	idle       uint32
+
+	// V2 copy path: a frame longer than a slot arrives truncated in its
+	// slot, flagged TP_STATUS_COPY, and whole in the socket's receive
+	// queue (PACKET_COPY_THRESH). Recv reads it into big (allocated once,
+	// kept across reopens) with one recvmsg; bigN is its length with the
+	// virtio_net_hdr, 0 when big holds nothing for slot cur.
+	big   []byte
+	bigN  int
+	msg   unix.Msghdr
+	bigIo unix.Iovec
 
 	// TxSendmmsg: one message per frame of a batch, each mm[i] pointing
 	// at iov[i] for good; Send points iov[i] at the frame in its pool
@@ -122,6 +140,9 @@ type queue struct {
 
 	up atomic.Bool
 	c  counters
+	// waitFd is the RX socket while the queue is open, -1 while it is
+	// down (WaitFD; written by the owner in open and teardown).
+	waitFd atomic.Int32
 
 	// mu orders Stats' PACKET_STATISTICS reads against the owner closing
 	// and re-creating the RX socket. Only the reopen path and Stats take
@@ -150,6 +171,9 @@ func Open(dev string, o Options) (*Port, error) {
 	}
 	if o.BlockCount <= 0 {
 		o.BlockCount = DefaultBlockCount
+		if o.RxRing == RxV2 || (o.RxRing == "" && DefaultRxRing == RxV2) {
+			o.BlockCount = DefaultBlockCountV2
+		}
 	}
 	if o.RetireTimeout <= 0 {
 		o.RetireTimeout = DefaultRetireTimeout
@@ -159,6 +183,12 @@ func Open(dev string, o Options) (*Port, error) {
 	}
 	if o.TxMode == "" {
 		o.TxMode = DefaultTxMode
+	}
+	if o.RxRing == "" {
+		o.RxRing = DefaultRxRing
+	}
+	if o.RxRing != RxV2 && o.RxRing != RxV3 {
+		return nil, fmt.Errorf("afpacket: %s: Options.RxRing %q: use %q or %q", dev, o.RxRing, RxV2, RxV3)
 	}
 	if o.TxMode != TxRing && o.TxMode != TxSendmmsg {
 		return nil, fmt.Errorf("afpacket: %s: Options.TxMode %q: use %q or %q", dev, o.TxMode, TxRing, TxSendmmsg)
@@ -174,6 +204,7 @@ func Open(dev string, o Options) (*Port, error) {
 		blockSize:  o.BlockSize,
 		blockCount: o.BlockCount,
 		mmsg:       o.TxMode == TxSendmmsg,
+		v2:         o.RxRing == RxV2,
 		txPerBlock: tb / TxFrameSize,
 		fanoutBase: uint16(os.Getpid()*31 + int(fanoutSeq.Add(1))*0x9e37),
 		q:          make([]queue, o.Queues),
@@ -193,6 +224,14 @@ func Open(dev string, o Options) (*Port, error) {
 	for i := range p.q {
 		q := &p.q[i]
 		q.p, q.rxFd, q.txFd, q.statFd = p, -1, -1, -1
+		q.waitFd.Store(-1)
+		if p.v2 {
+			q.big = make([]byte, rxCopyBuf)
+			q.bigIo.Base = &q.big[0]
+			q.bigIo.SetLen(len(q.big))
+			q.msg.Iov = &q.bigIo
+			q.msg.SetIovlen(1)
+		}
 		if p.mmsg {
 			q.mm, q.iov = new([pkt.BatchSize]unix.Mmsghdr), new([pkt.BatchSize]unix.Iovec)
 			for j := range q.mm {
@@ -241,14 +280,29 @@ func (p *Port) setErr(err error) {
 
 // Recv appends up to v.Room() received frames to v, copying each from the
 // RX ring into a buffer from pool, and returns how many it appended. It
-// never blocks and makes no syscall while frames flow. The batch owns the
-// appended buffers.
+// never blocks and makes no syscall while frames flow (but one recvmsg per
+// frame longer than a V2 slot). The batch owns the appended buffers.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	q := &p.q[queue]
 	if q.down && !q.reopen() {
 		return 0
 	}
 	return q.recv(v, pool)
+}
+
+// WaitFD implements port.Waiter: queue's RX socket, which poll(2) reports
+// readable (POLLIN) once a frame is in its ring for Recv: with the V2 ring
+// (the default) as soon as the kernel has written the frame; with V3 only
+// once its block is retired, up to RetireTimeout later (doc.go, Rings). It
+// is -1 while the queue is down (the worker keeps calling Recv, which
+// reopens it) and the new socket after a reopen; a socket error (the
+// device went down or away) also makes it readable (POLLERR), and Recv
+// then notices. One atomic load; safe from any goroutine.
+func (p *Port) WaitFD(queue int) int {
+	if queue < 0 || queue >= len(p.q) {
+		return -1
+	}
+	return int(p.q[queue].waitFd.Load())
 }
 
 // Send takes ownership of every buffer in v: it hands the frames to the
@@ -369,6 +423,14 @@ func (q *queue) readStatsLocked() {
 	if q.statFd < 0 {
 		return
 	}
+	if q.p.v2 {
+		// V1/V2: struct tpacket_stats, no freeze count.
+		st, err := unix.GetsockoptTpacketStats(q.statFd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err == nil {
+			q.kdrops += uint64(st.Drops)
+		}
+		return
+	}
 	st, err := unix.GetsockoptTpacketStatsV3(q.statFd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	if err != nil {
 		return
@@ -377,26 +439,50 @@ func (q *queue) readStatsLocked() {
 	q.kfreezes += uint64(st.Freeze_q_cnt)
 }
 
-// recv is Recv on an open queue.
+// recv is Recv on an open queue. The frame loop is the same for both ring
+// versions; only where the next frame is, and how it is given back,
+// differ: V3 walks the frames of a retired block and releases the block,
+// V2 reads one slot at a time (its status word) and releases the slot.
 func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 	var got, bytes, oversize, csum, finished, gso, bad uint64
 	bs := q.bsize
+	v2 := q.p.v2
 	for v.N < pkt.BatchSize {
-		base := q.cur * bs
-		bd := (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[base+8])) // after version, offset_to_priv
-		if q.left == 0 {
-			if atomic.LoadUint32(&bd.Block_status)&unix.TP_STATUS_USER == 0 {
-				break // the kernel still fills it: nothing more to read
+		// The frame: its header fields, where it starts in q.rx (start)
+		// and where the space the kernel could fill ends (end).
+		var bd *unix.TpacketHdrV1
+		var h2 *unix.Tpacket2Hdr
+		var n, snap, start, end, next int
+		var st uint32
+		var tci, tpid uint16
+		var pktType byte
+		if v2 {
+			h2 = (*unix.Tpacket2Hdr)(unsafe.Pointer(&q.rx[q.off]))
+			st = atomic.LoadUint32(&h2.Status)
+			if st&unix.TP_STATUS_USER == 0 {
+				break // the kernel has not filled it: nothing more to read
 			}
-			q.left = int(bd.Num_pkts)
-			q.off = base + int(bd.Offset_to_first_pkt)
+			n, snap, start, end = int(h2.Len), int(h2.Snaplen), q.off+int(h2.Mac), q.off+rxV2FrameSize
+			tci, tpid, pktType = h2.Vlan_tci, h2.Vlan_tpid, q.rx[q.off+sll2PktTypeOff]
+		} else {
+			base := q.cur * bs
+			bd = (*unix.TpacketHdrV1)(unsafe.Pointer(&q.rx[base+8])) // after version, offset_to_priv
 			if q.left == 0 {
-				q.release(bd)
-				continue
+				if atomic.LoadUint32(&bd.Block_status)&unix.TP_STATUS_USER == 0 {
+					break // the kernel still fills it: nothing more to read
+				}
+				q.left = int(bd.Num_pkts)
+				q.off = base + int(bd.Offset_to_first_pkt)
+				if q.left == 0 {
+					q.release(bd)
+					continue
+				}
 			}
+			h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&q.rx[q.off]))
+			n, snap, st, next = int(h.Len), int(h.Snaplen), h.Status, int(h.Next_offset)
+			start, end = q.off+int(h.Mac), base+bs
+			tci, tpid, pktType = uint16(h.Hv1.Vlan_tci), h.Hv1.Vlan_tpid, q.rx[q.off+sllPktTypeOff]
 		}
-		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&q.rx[q.off]))
-		n, st := int(h.Len), h.Status
 		out := n
 		vlan := st&unix.TP_STATUS_VLAN_VALID != 0
 		tag := 0
@@ -404,30 +490,47 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 			tag = 4 // the kernel took the tag out; softnet wants it in the frame
 			out += 4
 		}
-		start := q.off + int(h.Mac)
+		src := q.rx[start:min(start+snap, end)]
 		// PACKET_VNET_HDR: the virtio_net_hdr in front of the frame
 		// says whether its L4 checksum is partial and whether it is a
 		// TCP super-packet, with the offsets to finish or split it.
+		var vh []byte
+		if q.vnet && start-vnetHdrLen >= q.off {
+			vh = q.rx[start-vnetHdrLen : start]
+		}
+		if v2 && st&unix.TP_STATUS_COPY != 0 {
+			// Longer than a slot: the slot has its head, the socket's
+			// receive queue the whole frame (with its virtio_net_hdr),
+			// in the same order as the slots.
+			if q.bigN == 0 {
+				q.bigN = q.recvCopy()
+			}
+			if q.bigN > vnetHdrLen || (!q.vnet && q.bigN > 0) {
+				src = q.big[:q.bigN]
+				if q.vnet {
+					vh, src = src[:vnetHdrLen], src[vnetHdrLen:]
+				}
+				snap, start, end = len(src), 0, len(src)
+			}
+		}
 		var vflags, gsoType uint8
 		var gsoSize, cstart, coff int
-		if q.vnet && start-vnetHdrLen >= q.off {
-			vh := q.rx[start-vnetHdrLen : start]
+		if vh != nil {
 			vflags, gsoType = vh[0], vh[1]&^vnetGSOECN
 			gsoSize = int(binary.NativeEndian.Uint16(vh[4:]))
 			cstart, coff = int(binary.NativeEndian.Uint16(vh[6:])), int(binary.NativeEndian.Uint16(vh[8:]))
 		}
 		switch {
-		case q.rx[q.off+sllPktTypeOff] == unix.PACKET_OUTGOING:
+		case pktType == unix.PACKET_OUTGOING:
 			// Our own transmissions (PACKET_IGNORE_OUTGOING keeps them
 			// out already; this covers kernels without it).
-		case int(h.Snaplen) != n || start+n > base+bs:
-			oversize++ // truncated: longer than a ring block holds
+		case snap != n || len(src) != n:
+			oversize++ // truncated: longer than a ring block (V2: the copy buffer) holds
 		case n < ethHdrLen:
 			bad++
 		case gsoType != 0 || st&unix.TP_STATUS_GSO_TCP != 0:
 			// A TCP super-packet (the peer's TSO/GSO): split it into
 			// the segments the sender's stack would have put on a wire.
-			src := q.rx[start : start+n]
 			hdrLen, segs, ok := gsoPlan(src, cstart, gsoSize)
 			switch {
 			case !ok || (gsoType != vnetGSOTCPv4 && gsoType != vnetGSOTCPv6) ||
@@ -449,7 +552,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 					seg := min(gsoSize, n-pos)
 					b := pool.Get()
 					dst := b.Reset(hdrLen + tag + seg)
-					q.copyFrame(dst, src[:hdrLen], vlan, h, st)
+					copyFrame(dst, src[:hdrLen], vlan, tpid, tci, st)
 					copy(dst[hdrLen+tag:], src[pos:pos+seg])
 					fixSegment(dst, l3, cstart+tag, uint32(pos-hdrLen), uint16(i), i == 0, i == segs-1)
 					v.B[v.N] = b
@@ -467,7 +570,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 				goto done // pool empty: leave the frame for the next call
 			}
 			dst := b.Reset(out)
-			q.copyFrame(dst, q.rx[start:start+n], vlan, h, st)
+			copyFrame(dst, src, vlan, tpid, tci, st)
 			if vflags&vnetNeedsCsum != 0 || (!q.vnet && st&unix.TP_STATUS_CSUMNOTREADY != 0) {
 				// CHECKSUM_PARTIAL: the L4 checksum field holds only the
 				// pseudo-header sum. Finish it as the kernel would before
@@ -490,7 +593,13 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 			got++
 			bytes += uint64(out)
 		}
-		q.off += int(h.Next_offset)
+		if v2 {
+			q.bigN = 0
+			atomic.StoreUint32(&h2.Status, unix.TP_STATUS_KERNEL)
+			q.nextSlot()
+			continue
+		}
+		q.off += next
 		q.left--
 		if q.left == 0 {
 			q.release(bd)
@@ -516,18 +625,49 @@ done:
 	return int(got)
 }
 
+// nextSlot moves a V2 queue to its next RX slot (slots do not cross
+// blocks: a block's tail that holds no whole slot is skipped).
+func (q *queue) nextSlot() {
+	q.cur++
+	q.off += rxV2FrameSize
+	if q.left++; q.left == q.perBlock {
+		q.left = 0
+		q.off += q.bsize - q.perBlock*rxV2FrameSize
+	}
+	if q.cur == q.slots {
+		q.cur, q.off = 0, 0
+	}
+}
+
+// slotOff is where V2 slot i starts in q.rx.
+func (q *queue) slotOff(i int) int {
+	return i/q.perBlock*q.bsize + i%q.perBlock*rxV2FrameSize
+}
+
+// recvCopy reads the next whole frame of the copy path (a V2 slot flagged
+// TP_STATUS_COPY) from the RX socket's receive queue into q.big, with one
+// recvmsg that neither blocks nor allocates, and returns its length with
+// the virtio_net_hdr (0 if there was none, or it did not fit: the frame
+// is then counted as truncated).
+func (q *queue) recvCopy() int {
+	r, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(q.rxFd), uintptr(unsafe.Pointer(&q.msg)),
+		unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+	if errno != 0 || int(r) > len(q.big) {
+		return 0
+	}
+	return int(r)
+}
+
 // copyFrame copies the frame src, as the ring holds it, into dst, putting
 // back the VLAN tag the kernel took out (vlan: dst is 4 bytes longer).
-func (q *queue) copyFrame(dst, src []byte, vlan bool, h *unix.Tpacket3Hdr, st uint32) {
+func copyFrame(dst, src []byte, vlan bool, tpid, tci uint16, st uint32) {
 	if !vlan {
 		copy(dst, src)
 		return
 	}
-	tpid := uint16(unix.ETH_P_8021Q)
-	if st&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
-		tpid = h.Hv1.Vlan_tpid
+	if st&unix.TP_STATUS_VLAN_TPID_VALID == 0 {
+		tpid = unix.ETH_P_8021Q
 	}
-	tci := uint16(h.Hv1.Vlan_tci)
 	copy(dst[:12], src[:12])
 	dst[12], dst[13], dst[14], dst[15] = byte(tpid>>8), byte(tpid), byte(tci>>8), byte(tci)
 	copy(dst[16:], src[12:])
@@ -535,7 +675,7 @@ func (q *queue) copyFrame(dst, src []byte, vlan bool, h *unix.Tpacket3Hdr, st ui
 
 // Backlog implements port.Backlogger: the frames waiting in queue's RX
 // ring, in the block being read and the blocks after it that the kernel
-// has handed over. It reads block headers only (no syscall), and only
+// has handed over (V2: the filled slots from the next one to read). It reads block headers only (no syscall), and only
 // from the goroutine that calls Recv on the queue, as the worker does
 // after a poll that filled its batch.
 func (p *Port) Backlog(queue int) int {
@@ -545,6 +685,9 @@ func (p *Port) Backlog(queue int) int {
 	q := &p.q[queue]
 	if q.down || q.rx == nil {
 		return 0
+	}
+	if p.v2 {
+		return q.backlog2()
 	}
 	n, bs, cur := q.left, q.bsize, q.cur
 	if q.left > 0 {
@@ -562,6 +705,24 @@ func (p *Port) Backlog(queue int) int {
 		n += int(bd.Num_pkts)
 	}
 	return n
+}
+
+// backlog2 is Backlog on a V2 ring. The kernel fills slots in ring order
+// from its head and Recv empties them in ring order from cur, so the
+// filled slots are one run starting at cur: a binary search for its end
+// reads ~12 status words (4096 slots), not the whole run.
+func (q *queue) backlog2() int {
+	lo, hi := 0, q.slots // slots cur..cur+lo-1 are filled; cur+hi.. are not known to be
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		h := (*unix.Tpacket2Hdr)(unsafe.Pointer(&q.rx[q.slotOff((q.cur+mid-1)%q.slots)]))
+		if atomic.LoadUint32(&h.Status)&unix.TP_STATUS_USER != 0 {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
 }
 
 // release hands block cur back to the kernel and moves to the next.
@@ -779,6 +940,7 @@ func (q *queue) reopen() bool {
 // teardown closes the queue's sockets and unmaps its rings, first taking
 // the RX socket away from Stats and folding in its last kernel counters.
 func (q *queue) teardown() {
+	q.waitFd.Store(-1)
 	q.mu.Lock()
 	q.readStatsLocked()
 	q.statFd = -1
@@ -799,7 +961,7 @@ func (q *queue) teardown() {
 		_ = unix.Close(q.txFd)
 		q.txFd = -1
 	}
-	q.cur, q.left, q.off = 0, 0, 0
+	q.cur, q.left, q.off, q.bigN = 0, 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
 }
 
@@ -848,8 +1010,21 @@ func (q *queue) open() (err error) {
 		p.noCarrier.Store(!on)
 	}
 
-	// RX: TPACKET_V3 block ring.
-	if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+	// RX: a TPACKET_V2 slot ring or a TPACKET_V3 block ring (doc.go, Rings).
+	if p.v2 {
+		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+			return explain(name, "PACKET_VERSION v2", err)
+		}
+		// A frame longer than a slot also goes whole to the receive
+		// queue (TP_STATUS_COPY in its slot), which must hold a few 64 KiB
+		// super-packets.
+		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
+			return explain(name, "PACKET_COPY_THRESH", err)
+		}
+		if err = unix.SetsockoptInt(rxFd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rxCopyRcvbuf); err != nil {
+			_ = unix.SetsockoptInt(rxFd, unix.SOL_SOCKET, unix.SO_RCVBUF, rxCopyRcvbuf)
+		}
+	} else if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
 		return explain(name, "PACKET_VERSION v3", err)
 	}
 	// Not on every kernel (4.20+); the sll_pkttype check in recv covers
@@ -878,7 +1053,14 @@ func (q *queue) open() (err error) {
 		Frame_nr:       uint32(bsize / rxReqFrameSize * blocks),
 		Retire_blk_tov: tov,
 	}
-	if err = unix.SetsockoptTpacketReq3(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+	if p.v2 {
+		// Fixed slots of rxV2FrameSize in the same blocks.
+		req2 := unix.TpacketReq{Block_size: req.Block_size, Block_nr: req.Block_nr, Frame_size: rxV2FrameSize,
+			Frame_nr: uint32(bsize / rxV2FrameSize * blocks)}
+		if err = unix.SetsockoptTpacketReq(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req2); err != nil {
+			return explain(name, "PACKET_RX_RING", err)
+		}
+	} else if err = unix.SetsockoptTpacketReq3(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
 		return explain(name, "PACKET_RX_RING", err)
 	}
 	if rx, err = unix.Mmap(rxFd, 0, bsize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
@@ -941,7 +1123,8 @@ func (q *queue) open() (err error) {
 
 	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
 	q.blocks, q.bsize, q.vnet = blocks, bsize, vnet
-	q.cur, q.left, q.off = 0, 0, 0
+	q.perBlock, q.slots = bsize/rxV2FrameSize, bsize/rxV2FrameSize*blocks
+	q.cur, q.left, q.off, q.bigN = 0, 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
 	// A buffer holds pkt.MaxFrame; a slot holds TxFrameSize - tx2DataOff.
 	// The device's MTU is not copied here: it may change at run time
@@ -954,6 +1137,7 @@ func (q *queue) open() (err error) {
 	q.mu.Lock()
 	q.statFd = rxFd
 	q.mu.Unlock()
+	q.waitFd.Store(int32(rxFd))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package afpacket
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -23,6 +24,11 @@ func forTxModes(t *testing.T, f func(t *testing.T, mode string)) {
 func openPort(t *testing.T, dev string, o Options) *Port {
 	t.Helper()
 	o.Promisc = true
+	if o.RxRing == "" {
+		// The whole suite can run on either ring:
+		// AFPACKET_TEST_RXRING=v3 go test ./port/afpacket/
+		o.RxRing = os.Getenv("AFPACKET_TEST_RXRING")
+	}
 	p, err := Open(dev, o)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dev, err)
@@ -288,10 +294,9 @@ func TestZeroAllocs(t *testing.T) { forTxModes(t, testZeroAllocs) }
 
 func testZeroAllocs(t *testing.T, mode string) {
 	l := newLab(t)
-	// Many small blocks: when the sender is slow (under -race) each block
-	// retires after its timeout holding a few frames, and 64 default
-	// 128 KiB blocks would fill with a few thousand of the 6000.
-	p := openPort(t, l.devA, Options{TxMode: mode, BlockSize: 16 << 10, BlockCount: 1024})
+	// A ring that holds the 6000 frames sent up front (the default V2
+	// ring has 1488 slots): 128 blocks, 7936 V2 slots.
+	p := openPort(t, l.devA, Options{TxMode: mode, BlockCount: 128})
 	pool := pkt.NewPool(1024)
 	for i := 0; i < 6000; i++ {
 		l.peerSend(frame(p.MAC(), typRx, i, 64+i%1400))
@@ -617,10 +622,18 @@ func TestStatsConcurrent(t *testing.T) {
 }
 
 // TestBacklog checks Backlog against what Recv then reads: frames waiting
-// in retired blocks, less those a short pool let Recv take.
-func TestBacklog(t *testing.T) {
+// in retired blocks (V2: filled slots), less those a short pool let Recv
+// take. The V2 ring has 64 slots (64 blocks of one), the V3 ring 8
+// blocks of 4 KiB (~14 frames each).
+func TestBacklog(t *testing.T) { forRxRings(t, testBacklog) }
+
+func testBacklog(t *testing.T, ring string) {
 	l := newLab(t)
-	p := openPort(t, l.devA, Options{BlockSize: 4096, BlockCount: 8})
+	o := Options{RxRing: ring, BlockSize: 4096, BlockCount: 8}
+	if ring == RxV2 {
+		o.BlockCount = 64
+	}
+	p := openPort(t, l.devA, o)
 	var _ port.Backlogger = p
 	if n := p.Backlog(0); n != 0 {
 		t.Fatalf("Backlog %d on a quiet ring", n)
@@ -631,7 +644,7 @@ func TestBacklog(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the blocks retire (1 ms timeout)
 	n0 := p.Backlog(0)
 	if n0 < 40 {
-		t.Fatalf("Backlog %d after 60 frames into 8 blocks", n0)
+		t.Fatalf("Backlog %d after 60 frames into %d blocks", n0, o.BlockCount)
 	}
 	var v pkt.Batch
 	small := pkt.NewPool(10)

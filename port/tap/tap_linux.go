@@ -288,6 +288,25 @@ func (p *Port) recover(q *queue) bool {
 	return q.state.Load() == stateUp
 }
 
+// WaitFD implements port.Waiter: queue's descriptor, which poll(2) reports
+// readable once the kernel has transmitted a frame on the device for Recv
+// to read. It is -1 for a queue the port does not have and while the
+// queue is down or its device gone (the worker keeps calling Recv, which
+// brings it back: see the package doc, Link loss). A re-created device is
+// attached to the same descriptor, so after a recovery WaitFD returns it
+// again. Safe from any goroutine (one atomic load), but not concurrently
+// with Close.
+func (p *Port) WaitFD(queue int) int {
+	if uint(queue) >= uint(len(p.q)) {
+		return -1
+	}
+	q := &p.q[queue]
+	if q.state.Load() != stateUp {
+		return -1
+	}
+	return q.fd
+}
+
 // Name implements port.Port.
 func (p *Port) Name() string { return p.name }
 

@@ -28,6 +28,9 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	return 0
 }
 
+// WaitFD returns -1: there is no descriptor to wait on.
+func (p *Port) WaitFD(queue int) int { return -1 }
+
 // Close does nothing.
 func (p *Port) Close() error { return nil }
 
