@@ -220,6 +220,48 @@ func TestIdleLanesWake(t *testing.T) {
 	}
 }
 
+// napSyscalls are the system calls unix.Nanosleep makes, by architecture.
+var napSyscalls = map[string][]int{"amd64": {35, 230}, "arm64": {101, 115}}
+
+// TestIdleNaps: an idle worker with a queue it cannot wait on (a
+// generator, which is not a port.Waiter) naps with nanosleep, not with a
+// timer sleep that rounds up to a millisecond (a futex wait in the Go
+// runtime), and still forwards what comes through its other queue.
+func TestIdleNaps(t *testing.T) {
+	want, ok := napSyscalls[runtime.GOARCH]
+	if !ok {
+		t.Skipf("nanosleep's system call number on %s is not known to the test", runtime.GOARCH)
+	}
+	r := control.New(control.Options{})
+	ii, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oi, err := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	ports := make([]port.Port, 2)
+	ports[ii], ports[oi] = mem.NewGen("in0", nil), mem.NewSink("out0") // a generator without frames
+	w := dp.NewWorker(0, r.Config(), ports, []dp.RxQueue{{Iface: ii}}, dp.Options{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	waitFor(t, "the idle worker never napped in nanosleep", func() bool {
+		sc, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/syscall", dp.ThreadID(w)))
+		if err != nil {
+			return false
+		}
+		nr, _ := strconv.Atoi(strings.Fields(string(sc))[0])
+		return slices.Contains(want, nr)
+	})
+	if dp.Sleeps(w) != 0 {
+		t.Fatalf("slept %d times in poll(2) with a queue that has no descriptor", dp.Sleeps(w))
+	}
+}
+
 // TestIdlePublishOncePerStreak: an idle worker publishes its counters on
 // the first empty poll of an idle streak, not on every empty poll (with
 // thousands of interfaces a full publish walks all their counters).
