@@ -3,8 +3,8 @@ package dp
 import "sync/atomic"
 
 // Counters are one worker's statistics. The worker updates a private copy
-// with plain increments and publishes it every few polls (and whenever it
-// goes idle) with one atomic store per field; readers load the published
+// with plain increments and publishes it every few polls (and once per
+// idle streak) with one atomic store per field; readers load the published
 // copies and sum them. The data path never executes a locked instruction
 // for a counter and never shares a written cache line with another worker.
 type Counters struct {

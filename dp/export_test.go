@@ -1,8 +1,17 @@
 package dp
 
+import "time"
+
 // ThreadID is the kernel's ID of the thread w.Run runs on (valid once
 // Start returned).
 func ThreadID(w *Worker) int { return w.tid }
 
 // SetBridgeClock makes w's bridge clock f (milliseconds, > 0).
 func SetBridgeClock(w *Worker, f func() int64) { w.bridgeClock = f }
+
+// Sleeps is how many times w went to sleep in poll(2).
+func Sleeps(w *Worker) uint64 { return w.sleeps() }
+
+// SetIdleTimeout sets the timeout of w's sleeps in poll(2) (call it
+// before Start).
+func SetIdleTimeout(w *Worker, d time.Duration) { w.idleTO = d }

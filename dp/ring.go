@@ -59,6 +59,8 @@ func (m *Msg) SetFrame(f []byte) { m.Len = uint16(copy(m.Data[:], f)) }
 // used between one worker and the control plane in each direction. The
 // producer fills a slot in place (Reserve, Commit) and the consumer reads
 // it in place (Peek, Release): no allocation, one atomic store per message.
+// A worker's inject ring wakes the worker when a commit finds it asleep
+// (one more atomic load per message while it is awake; see idle.go).
 type Ring struct {
 	_     [64]byte
 	head  atomic.Uint64 // next slot to read; written by the consumer
@@ -67,6 +69,7 @@ type Ring struct {
 	_     [56]byte
 	slots []Msg
 	mask  uint64
+	wk    *waker // the consumer's, or nil
 }
 
 // NewRing makes a ring of n slots (rounded up to a power of two).
@@ -88,8 +91,12 @@ func (r *Ring) Reserve() *Msg {
 	return &r.slots[t&r.mask]
 }
 
-// Commit publishes the slot returned by Reserve. Producer only.
-func (r *Ring) Commit() { r.tail.Add(1) }
+// Commit publishes the slot returned by Reserve and wakes the consumer
+// if it is a worker asleep. Producer only.
+func (r *Ring) Commit() {
+	r.tail.Add(1)
+	r.wk.wake() // after the store: see the ordering in idle.go
+}
 
 // Peek returns the oldest message, or nil if the ring is empty. Consumer
 // only; the slot stays valid until Release.

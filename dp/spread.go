@@ -123,6 +123,10 @@ func (r *BufRing) Len() int { return int(r.tail.Load() - r.head.Load()) }
 type lane struct {
 	fwd, ret *BufRing
 	iface    uint16
+	// The wakers of the consumer (woken after a forward enqueue) and of
+	// the producer (after a return enqueue: its pool may be what it
+	// waits for); see idle.go.
+	cons, prod *waker
 	// owed is the consumer's count of buffers it received and has not yet
 	// paid back (its pool was short, or the return ring full): paid on
 	// its next turns. Consumer only.
@@ -178,7 +182,7 @@ func Spread(ws []*Worker, laneSize int) error {
 				if t == p {
 					continue
 				}
-				l := &lane{fwd: NewBufRing(laneSize), ret: NewBufRing(laneSize), iface: uint16(q.Iface)}
+				l := &lane{fwd: NewBufRing(laneSize), ret: NewBufRing(laneSize), iface: uint16(q.Iface), cons: c.wk, prod: w.wk}
 				sp.lanes[t] = l
 				sp.out[t] = make([]*pkt.Buf, 0, pkt.BatchSize)
 				w.lanesOut = append(w.lanesOut, l)
@@ -213,7 +217,11 @@ func (w *Worker) spreadBatch(sp *spreader, v *pkt.Batch) {
 		if len(o) == 0 {
 			continue
 		}
-		e := sp.lanes[t].fwd.Enqueue(o)
+		l := sp.lanes[t]
+		e := l.fwd.Enqueue(o)
+		if e > 0 {
+			l.cons.wake() // one atomic load per lane per batch while it is awake
+		}
 		w.c.Spread += uint64(e)
 		for _, b := range o[e:] {
 			w.c.Drops[EtherRSSRingFull]++
@@ -250,6 +258,9 @@ func (w *Worker) payBack(l *lane) {
 			return
 		}
 		e := l.ret.Enqueue(w.scratch[:n])
+		if e > 0 {
+			l.prod.wake()
+		}
 		for _, b := range w.scratch[e:n] {
 			w.pool.Put(b)
 		}

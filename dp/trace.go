@@ -222,6 +222,13 @@ func (t *Tracer) Stop() []TracePacket {
 	}
 	t.armed.Store(nil)
 	t.sess = nil
+	// Arming needs no wake-up (a worker loads the armed session at the
+	// top of every poll, and a frame to trace wakes it first), but a
+	// sleeping worker keeps the finished session's records until its
+	// next poll: wake it to let them go.
+	for _, w := range t.workers {
+		w.wk.wake()
+	}
 	// Records a worker completes after this point are not read: every
 	// count loaded by collect covers records the worker will not touch
 	// again.

@@ -110,6 +110,21 @@ type Worker struct {
 	tid    int // the kernel's ID of Run's thread
 	ready  chan struct{}
 
+	// Idling (see idle.go): the waker producers wake the worker with,
+	// the receive queues' ports as Waiters (nil if not one), the poll(2)
+	// descriptors (room for all, so sleeping allocates nothing), the
+	// eventfd read scratch, whether this idle streak published the
+	// counters yet, when napping last published them, the sleeps in
+	// poll(2) and their timeout (idleTimeout; tests lengthen it).
+	wk      *waker
+	waiters []port.Waiter
+	pfds    []pollFD
+	efdBuf  [8]byte
+	quiet   bool
+	napPub  time.Time
+	nSleeps atomic.Uint64
+	idleTO  time.Duration
+
 	stop atomic.Bool
 	done chan struct{}
 }
@@ -154,7 +169,17 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		done:   make(chan struct{}),
 
 		bridgeT0: time.Now(),
+
+		wk:      &waker{fd: newEventFD()},
+		waiters: make([]port.Waiter, len(rxq)),
+		pfds:    make([]pollFD, 0, len(rxq)+1),
+		idleTO:  idleTimeout,
 	}
+	w.inject.wk = w.wk
+	// A worker that never runs (tests that call Poll) never stops: close
+	// its eventfd when it is collected. The cleanup holds the waker, not
+	// the worker.
+	runtime.AddCleanup(w, func(k *waker) { k.close() }, w.wk)
 	for s := range w.frames {
 		w.frames[s] = &w.store[s]
 	}
@@ -162,6 +187,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	for i, q := range rxq {
 		if q.Iface < len(ports) {
 			w.ll[i].port, _ = ports[q.Iface].(port.Backlogger)
+			w.waiters[i], _ = ports[q.Iface].(port.Waiter)
 		}
 	}
 	return w
@@ -232,8 +258,20 @@ func (w *Worker) Poll() int {
 	if w.lanesIn != nil {
 		total += w.pollLanes(cfg, armed)
 	}
-	if w.polls&15 == 0 || total == 0 {
-		w.c.publish(&w.pub, total == 0)
+	// Publish every 16 polls while busy, and all of it once per idle
+	// streak, on its first poll that received nothing (and again on a
+	// sleep's timeout), not on every empty poll: a full publish walks
+	// every interface's counters. A poll that only sent what the control
+	// plane injected (rare: ARP, resolved packets) publishes too, so the
+	// counters are exact whenever Poll returns 0.
+	if total > 0 {
+		w.quiet = false
+		if w.polls&15 == 0 {
+			w.c.publish(&w.pub, false)
+		}
+	} else if !w.quiet || injected > 0 {
+		w.quiet = true
+		w.c.publish(&w.pub, true)
 	}
 	return total
 }
@@ -316,9 +354,10 @@ func (w *Worker) Start() error {
 
 // Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
 // Options.Pin is set; it returns at once if that pinning fails (Start
-// reports why). When there is nothing to do it backs off (yield, then,
-// after idleSleepAfter of nothing, short sleeps) instead of spinning a
-// core. Call Run (or Start) once.
+// reports why). When there is nothing to do it backs off (spin, yield,
+// then, after idleSleepAfter of nothing, it blocks in poll(2) on its
+// queues' descriptors and its eventfd, or naps: see idle.go) instead of
+// spinning a core. Call Run (or Start) once.
 //
 // On return it puts the thread's old CPU mask back before unlocking it, so
 // the runtime does not reuse a pinned thread for other goroutines; if the
@@ -340,6 +379,9 @@ func (w *Worker) Run() {
 	if w.pinErr != nil {
 		return
 	}
+	if old := setTimerSlack(1000); old > 0 { // precise naps (see idleNap)
+		defer setTimerSlack(old)
+	}
 	idle, sleepy := 0, false
 	var idleSince time.Time
 	for !w.stop.Load() {
@@ -350,7 +392,7 @@ func (w *Worker) Run() {
 		idle++
 		switch {
 		case sleepy:
-			time.Sleep(50 * time.Microsecond)
+			w.sleep()
 		case idle < 64:
 		case idle == 256:
 			idleSince = time.Now()
@@ -363,17 +405,13 @@ func (w *Worker) Run() {
 	w.c.publish(&w.pub, true)
 }
 
-// idleSleepAfter is how long a worker must find nothing to do before it
-// sleeps between polls. Gaps between batches under load (a few tens of
-// µs, for a worker fed by another worker's software RSS too) stay far
-// below it, so a loaded worker never sleeps; a sleep (50 µs asked, often
-// more) would let its lanes and rings overflow.
-const idleSleepAfter = 200 * time.Microsecond
-
-// Stop asks Run to return and waits for it.
+// Stop asks Run to return, waking it if it sleeps, waits for it and
+// closes the worker's eventfd.
 func (w *Worker) Stop() {
 	w.stop.Store(true)
+	w.wk.wake() // after the store: see the ordering in idle.go
 	<-w.done
+	w.wk.close()
 }
 
 // refill tops up the ICMP token bucket. icmp4-error calls it at most once

@@ -17,7 +17,7 @@ func init() {
 			port:   q,
 			queues: 1,
 			stats:  func() PortStats { return PortStats{Up: true} },
-			close:  func() error { return nil },
+			close:  q.Close,
 		}, nil
 	})
 }

@@ -12,5 +12,8 @@
 // workers on different queues share no written line and the generator
 // scales with them. Read the counters after the workers stopped (or use
 // the workers' published counters). A Queue may be fed and drained by a
-// test goroutine while a worker polls it.
+// test goroutine while a worker polls it; it is a port.Waiter (an eventfd
+// Push signals only after the worker's Recv found nothing), so an idle
+// worker sleeps on it in poll(2). Gen, RateGen and Sink are not: a worker
+// polling one naps instead.
 package mem

@@ -1,0 +1,89 @@
+//go:build linux
+
+package dp
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pollFD is one descriptor of an idle worker's poll(2).
+type pollFD = unix.PollFd
+
+// newEventFD makes a non-blocking eventfd, or returns -1 (the worker then
+// naps instead of sleeping in poll(2)).
+func newEventFD() int {
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// signalFD adds 1 to the eventfd fd (buf is scratch).
+func signalFD(fd int, buf *[8]byte) {
+	*buf = [8]byte{1} // little-endian 1 (eventfd counts in host order; amd64, arm64)
+	unix.Write(fd, buf[:])
+}
+
+// drainFD resets the eventfd fd (buf is scratch).
+func drainFD(fd int, buf *[8]byte) { unix.Read(fd, buf[:]) }
+
+func closeFD(fd int) { unix.Close(fd) }
+
+func nanosleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	unix.Nanosleep(&ts, nil)
+}
+
+// setTimerSlack sets the calling thread's timer slack and returns the old
+// one (0 if unknown: nothing to restore).
+func setTimerSlack(ns int) int {
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		return 0
+	}
+	if unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(ns), 0, 0, 0) != nil {
+		return 0
+	}
+	return old
+}
+
+// sleep is called by Run after each empty poll once the worker is idle
+// (see idle.go). If every receive queue gives a descriptor to wait on, it
+// blocks in poll(2) on them and on the worker's eventfd until a frame, a
+// wake-up or idleTimeout (w.idleTO); otherwise it naps.
+func (w *Worker) sleep() {
+	fd := w.wk.fd // the worker's own: Stop closes it after Run returned
+	if fd < 0 {
+		w.nap()
+		return
+	}
+	fds := append(w.pfds[:0], pollFD{Fd: int32(fd), Events: unix.POLLIN})
+	for i, q := range w.rxq {
+		qfd := -1
+		if wt := w.waiters[i]; wt != nil {
+			qfd = wt.WaitFD(q.Queue)
+		}
+		if qfd < 0 {
+			w.nap()
+			return
+		}
+		fds = append(fds, pollFD{Fd: int32(qfd), Events: unix.POLLIN})
+	}
+	w.wk.state.Store(sleeping)
+	if w.pending() {
+		w.wk.state.Store(awake)
+		return
+	}
+	w.nSleeps.Add(1)
+	n, _ := unix.Poll(fds, int(w.idleTO/time.Millisecond))
+	w.wk.state.Store(awake)
+	if n > 0 && fds[0].Revents != 0 {
+		drainFD(fd, &w.efdBuf)
+	}
+	if n == 0 {
+		w.c.publish(&w.pub, true) // the safety-net timeout
+	}
+}
