@@ -22,8 +22,8 @@
 //     ratio, loss, softnet's counters and an iperf3 TCP figure for each.
 //   - latency (root, RunLatency): the same topology; from host A, ICMP
 //     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
-//     timed from just before each send to the reply's kernel receive
-//     timestamp, through softnet and then Linux, alone and during a steady
+//     timed by the kernel's TX and RX stamps on host A's veth, through
+//     softnet and then Linux, alone and during a steady
 //     64-byte flood (pacedFlood) at half of softnet's capacity measured
 //     first with trafgen; p50, p99, samples and losses per router and
 //     load, one JSON line each.

@@ -113,7 +113,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 	rep = &LatencyReport{CPUs: map[string]string{
 		"flood":   fmt.Sprintf("cpu %d (trafgen for the capacity, the paced sender for the background)", tcpu),
 		"softnet": softnetCPU,
-		"prober":  "not pinned (send time read before sendto, receive time the kernel's SO_TIMESTAMPNS)",
+		"prober":  "not pinned (RTT from the kernel's TX stamp on host A's veth to its RX stamp of the reply)",
 	}}
 	target := o.BackgroundMpps
 	dst := lab.AddrB.Addr()
@@ -212,7 +212,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		return rep, merr
 	}
 	if !alive {
-		return rep, fmt.Errorf("softnet died during the run; its output:\n%s", out)
+		return rep, fmt.Errorf("softnet died during the run (%v); its output:\n%s", serr, out)
 	}
 	if serr != nil {
 		return rep, fmt.Errorf("softnet: %w; its output:\n%s", serr, out)
@@ -257,7 +257,7 @@ const MaxProbeRate = 100000
 
 // Print writes the report as a table, then softnet's figures over Linux's.
 func (rep *LatencyReport) Print(w io.Writer) {
-	fmt.Fprintln(w, "scenario     latency (ICMP echo host A → B through the router, B's kernel answering; RTT from the send time to the reply's kernel receive timestamp)")
+	fmt.Fprintln(w, "scenario     latency (ICMP echo host A → B through the router, B's kernel answering; RTT between the kernel's stamps on host A's veth)")
 	if rep.CapacityMpps > 0 {
 		fmt.Fprintf(w, "capacity     softnet %.3f Mpps (64-byte flood at trafgen's full rate); background at half of it\n", rep.CapacityMpps)
 	}

@@ -101,7 +101,7 @@ func TestLatencyScenario(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("line %d: %v: %s", i+1, err, line)
 		}
-		for _, k := range []string{"scenario", "router", "backend", "rate_pps", "background_mpps", "rtt_p50_us", "rtt_p99_us", "samples", "lost"} {
+		for _, k := range []string{"scenario", "router", "backend", "rate_pps", "background_mpps", "rtt_p50_us", "rtt_p99_us", "samples", "lost", "kernel_tx_stamps"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("%s: no %q", line, k)
 			}
@@ -111,6 +111,9 @@ func TestLatencyScenario(t *testing.T) {
 		}
 		if r.Samples <= 0 || r.P50us <= 0 || r.P50us > r.P99us || r.Samples+r.Lost != r.Sent {
 			t.Errorf("%s: want samples > 0, 0 < p50 <= p99, samples + lost = sent", line)
+		}
+		if r.KernelTx == 0 || r.KernelRx == 0 {
+			t.Errorf("%s: no kernel TX or RX timestamps (veth stamps in its transmit and receive)", line)
 		}
 		if r.RatePPS != 200 {
 			t.Errorf("%s: rate_pps %v, want the default 200", line, r.RatePPS)

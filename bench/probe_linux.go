@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -27,8 +28,11 @@ type Probes struct {
 	MinUs   float64 `json:"rtt_min_us"`
 	MaxUs   float64 `json:"rtt_max_us"`
 	AvgUs   float64 `json:"rtt_avg_us"`
-	// KernelRx is how many of the samples had a kernel receive timestamp
-	// (SO_TIMESTAMPNS); the others were timed when read.
+	// KernelTx and KernelRx are how many of the samples were timed by the
+	// kernel when the request left host A's veth (SO_TIMESTAMPING, TX
+	// software) and when the reply reached it (SO_TIMESTAMPNS); the others
+	// fell back to the time read before sendto, or when the reply was read.
+	KernelTx int `json:"kernel_tx_stamps"`
 	KernelRx int `json:"kernel_rx_stamps"`
 	// PPS is the rate the probes were really sent at.
 	PPS float64 `json:"sent_pps"`
@@ -43,23 +47,25 @@ const (
 )
 
 // icmpProbe sends ICMP echo requests from namespace ns to dst, rate a
-// second for dur, from a raw socket, and times each round trip: the send
-// time is read (CLOCK_REALTIME) just before sendto, the receive time is
-// the kernel's receive timestamp of the reply (SO_TIMESTAMPNS, the same
-// clock), so neither the prober's scheduling on receive nor Go's
-// netpoller is in the figure. The echo responder is dst's kernel. Each
-// request carries its sequence number (ICMP and a 64-bit one in the
-// payload) so replies are matched exactly; duplicates and other hosts'
-// ICMP are ignored.
+// second for dur, from a raw socket, and times each round trip with the
+// kernel's timestamps: from the request's transmit on host A's device
+// (SO_TIMESTAMPING, software TX stamp, taken in the device's transmit)
+// to the reply's receive there (SO_TIMESTAMPNS), both CLOCK_REALTIME. So
+// neither host A's socket and IP layers, cold after each pause between
+// probes (about 20 µs here), nor the prober's scheduling nor Go's
+// netpoller are in the figure: only the wire to host B and back, through
+// the router. A request without a TX stamp is timed from just before its
+// sendto, a reply without an RX stamp when read (Probes.KernelTx,
+// KernelRx count the stamped ones). The echo responder is dst's kernel.
+// Each request carries its sequence number (ICMP and a 64-bit one in the
+// payload) so replies and TX stamps are matched exactly; duplicates and
+// other hosts' ICMP are ignored.
 func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur time.Duration) (Probes, error) {
 	var p Probes
 	if rate <= 0 || dur <= 0 {
 		return p, fmt.Errorf("probe rate %v/s for %v: both must be positive", rate, dur)
 	}
-	n := int(math.Round(rate * dur.Seconds()))
-	if n < 1 {
-		n = 1
-	}
+	n := max(int(math.Round(rate*dur.Seconds())), 1)
 	fd := -1
 	err := netns.Do(ns, func() error {
 		var err error
@@ -72,11 +78,14 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 		}
 		return p, fmt.Errorf("ICMP probe socket in %s: %w", ns, err)
 	}
-	var closeOnce sync.Once
-	closeFD := func() { closeOnce.Do(func() { unix.Close(fd) }) }
-	defer closeFD()
+	defer unix.Close(fd)
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
 		return p, fmt.Errorf("ICMP probe socket: SO_TIMESTAMPNS: %w", err)
+	}
+	// TX stamps come back on the error queue with the request, whose
+	// payload says which probe it was.
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE); err != nil {
+		return p, fmt.Errorf("ICMP probe socket: SO_TIMESTAMPING: %w", err)
 	}
 	// Wake the receiver now and then, so that it sees the end of the run.
 	tv := unix.NsecToTimeval((50 * time.Millisecond).Nanoseconds())
@@ -86,13 +95,15 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 
 	id := uint16(os.Getpid()) ^ uint16(time.Now().UnixNano())
-	sentAt := make([]int64, n) // CLOCK_REALTIME ns, 0: not sent
-	rtt := make([]int64, n)    // ns, 0: no reply (yet)
-	var mu sync.Mutex          // guards sentAt and rtt between sender and receiver
-	kernelRx := 0
+	// CLOCK_REALTIME ns per probe, 0: none. sentAt and txAt are the
+	// sender's, rxAt and rxKernel the receiver's until both are done.
+	sentAt, txAt, rxAt := make([]int64, n), make([]int64, n), make([]int64, n)
+	rxKernel := make([]bool, n)
+	var mu sync.Mutex // guards rxAt while the receiver runs (the waiting loop reads it)
 	stop := make(chan struct{})
 	rxDone := make(chan error, 1)
 	d4 := dst.As4()
+	magic := binary.BigEndian.AppendUint64(nil, probeMagic)
 
 	go func() {
 		buf := make([]byte, 2048)
@@ -122,35 +133,45 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 				continue
 			}
 			icmp := buf[ihl:m]
-			if icmp[0] != 0 || icmp[1] != 0 || binary.BigEndian.Uint16(icmp[4:]) != id || binary.BigEndian.Uint64(icmp[8:]) != probeMagic {
+			if icmp[0] != 0 || icmp[1] != 0 || binary.BigEndian.Uint16(icmp[4:]) != id || !bytes.Equal(icmp[8:16], magic) {
 				continue // not an echo reply to us
 			}
 			seq := binary.BigEndian.Uint64(icmp[16:])
-			at := now.Nano()
-			stamped := false
-			if cms, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-				for _, c := range cms {
-					if c.Header.Level == unix.SOL_SOCKET && c.Header.Type == unix.SCM_TIMESTAMPNS && len(c.Data) >= 16 {
-						ts := unix.Timespec{Sec: int64(binary.NativeEndian.Uint64(c.Data)), Nsec: int64(binary.NativeEndian.Uint64(c.Data[8:]))}
-						at, stamped = ts.Nano(), true
-					}
-				}
+			at, stamped := now.Nano(), false
+			if t, ok := cmsgTime(oob[:oobn], unix.SCM_TIMESTAMPNS); ok {
+				at, stamped = t, true
 			}
 			mu.Lock()
-			if seq < uint64(n) && sentAt[seq] != 0 && rtt[seq] == 0 {
-				rtt[seq] = max(at-sentAt[seq], 1)
-				if stamped {
-					kernelRx++
-				}
+			if seq < uint64(n) && rxAt[seq] == 0 {
+				rxAt[seq], rxKernel[seq] = at, stamped
 			}
 			mu.Unlock()
 		}
 	}()
 
+	// drainTx reads the TX stamps queued so far.
+	ebuf, eoob := make([]byte, 512), make([]byte, 512)
+	drainTx := func() {
+		for {
+			m, oobn, _, _, err := unix.Recvmsg(fd, ebuf, eoob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+			if err != nil {
+				return
+			}
+			i := bytes.Index(ebuf[:m], magic)
+			if i < 0 || i+16 > m {
+				continue
+			}
+			seq := binary.BigEndian.Uint64(ebuf[i+8:])
+			if t, ok := cmsgTime(eoob[:oobn], unix.SO_TIMESTAMPING); ok && seq < uint64(n) && txAt[seq] == 0 {
+				txAt[seq] = t
+			}
+		}
+	}
+
 	req := make([]byte, 8+probePayload)
 	req[0] = 8 // echo request
 	binary.BigEndian.PutUint16(req[4:], id)
-	binary.BigEndian.PutUint64(req[8:], probeMagic)
+	copy(req[8:], magic)
 	to := &unix.SockaddrInet4{Addr: d4}
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
@@ -174,21 +195,15 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 		binary.BigEndian.PutUint16(req[2:], ^onesSum(req))
 		var ts unix.Timespec
 		unix.ClockGettime(unix.CLOCK_REALTIME, &ts)
-		mu.Lock()
-		sentAt[i] = ts.Nano()
-		mu.Unlock()
-		if err := unix.Sendto(fd, req, 0, to); err != nil {
-			mu.Lock()
-			sentAt[i] = 0
-			mu.Unlock()
-			if errors.Is(err, unix.ENOBUFS) || errors.Is(err, unix.EAGAIN) {
-				p.Sent++ // the request was lost on our side
-				continue
-			}
+		err := unix.Sendto(fd, req, 0, to)
+		p.Sent++
+		if err == nil {
+			sentAt[i] = ts.Nano()
+		} else if !errors.Is(err, unix.ENOBUFS) && !errors.Is(err, unix.EAGAIN) {
 			serr = fmt.Errorf("ICMP probe send to %v: %w", dst, err)
 			break
-		}
-		p.Sent++
+		} // else: the request was lost on our side
+		drainTx()
 	}
 	sendTime := time.Since(start)
 	// Wait for the replies still in flight, no longer than probeGrace.
@@ -197,7 +212,7 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 		mu.Lock()
 		missing := 0
 		for i := range n {
-			if sentAt[i] != 0 && rtt[i] == 0 {
+			if sentAt[i] != 0 && rxAt[i] == 0 {
 				missing++
 			}
 		}
@@ -209,6 +224,7 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 	}
 	close(stop)
 	rerr := <-rxDone
+	drainTx()
 	if serr != nil {
 		return p, serr
 	}
@@ -220,11 +236,20 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 	}
 	var us []float64
 	for i := range n {
-		if rtt[i] > 0 {
-			us = append(us, float64(rtt[i])/1e3)
+		if sentAt[i] == 0 || rxAt[i] == 0 {
+			continue
 		}
+		from := sentAt[i]
+		if txAt[i] != 0 {
+			from = txAt[i]
+			p.KernelTx++
+		}
+		if rxKernel[i] {
+			p.KernelRx++
+		}
+		us = append(us, float64(max(rxAt[i]-from, 0))/1e3)
 	}
-	p.Samples, p.Lost, p.KernelRx = len(us), p.Sent-len(us), kernelRx
+	p.Samples, p.Lost = len(us), p.Sent-len(us)
 	if len(us) > 0 {
 		slices.Sort(us)
 		p.P50us, p.P99us = percentile(us, 50), percentile(us, 99)
@@ -236,6 +261,25 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 		p.AvgUs = sum / float64(len(us))
 	}
 	return p, nil
+}
+
+// cmsgTime returns the first timestamp of control message type typ
+// (SOL_SOCKET): a struct timespec (SCM_TIMESTAMPNS), or the first, the
+// software one, of struct scm_timestamping's three (SO_TIMESTAMPING).
+func cmsgTime(oob []byte, typ int32) (int64, bool) {
+	cms, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0, false
+	}
+	for _, c := range cms {
+		if c.Header.Level == unix.SOL_SOCKET && c.Header.Type == typ && len(c.Data) >= 16 {
+			sec, nsec := int64(binary.NativeEndian.Uint64(c.Data)), int64(binary.NativeEndian.Uint64(c.Data[8:]))
+			if sec != 0 || nsec != 0 {
+				return sec*1e9 + nsec, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // percentile is the nearest-rank q-th percentile of sorted (not empty).

@@ -108,8 +108,10 @@ is forwarded at 2× over forwarded at 1×. Needs root.
 
 --scenario latency measures round-trip times through the router on the
 same veth topology: host A sends ICMP echo requests to host B (B's kernel
-answers) at --probe-rate a second for --duration (3 s unless given), timed
-from just before each send to the reply's kernel receive timestamp.
+answers) at --probe-rate a second for --duration (3 s unless given), each
+timed by the kernel's stamps on host A's veth: from the request's transmit
+to the reply's receive (host A's own stack and the prober's scheduling
+are left out).
 softnet (AF_PACKET, one worker) first: its capacity (a 1 s trafgen flood at
 full rate), the probes alone, then the probes during a 64-byte UDP flood
 from A to B's link at half that capacity (--background-mpps sets the rate
