@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/softnet/softnet/internal/netns"
 	"github.com/softnet/softnet/internal/testenv"
+	"github.com/softnet/softnet/lab"
 )
 
 // TestPercentile: nearest rank, on sorted samples.
@@ -135,5 +140,79 @@ func TestLatencyScenario(t *testing.T) {
 	}
 	if len(rep.Runs) != 4 {
 		t.Errorf("%d runs, want 4", len(rep.Runs))
+	}
+}
+
+// TestPacedFloodKeepsThreads: the paced flood gives its pinned thread back
+// instead of ending it. A process started with netns.Command gets SIGKILL
+// when the thread that started it ends (Pdeathsig), so a flood that ended
+// its thread killed, now and then, the softnet it was measuring (softnet
+// bench --scenario latency: "softnet died during the run (signal:
+// killed)"). Children are started from many threads, then the flood runs
+// again and again: all must still be alive.
+func TestPacedFloodKeepsThreads(t *testing.T) {
+	testenv.Root(t)
+	testenv.Tools(t, "ip", "ping", "iperf3", "trafgen", "taskset", "sleep")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tp, err := freshLab(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	if err := tp.KernelForwarding(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := lab.RunPing(ctx, tp.A, lab.AddrB.Addr().String(), 2, 50*time.Millisecond); err != nil || p.Received == 0 {
+		t.Fatalf("no forwarding (%v): %s", err, p.Output)
+	}
+	// Children started from 16 threads at once (each goroutine holds its
+	// own thread until all have started theirs): most of the runtime's
+	// threads have one.
+	const n = 16
+	kids := make([]*exec.Cmd, n)
+	defer func() {
+		for _, c := range kids {
+			if c != nil {
+				c.Process.Kill()
+			}
+		}
+	}()
+	exited := make(chan error, n)
+	var started, release sync.WaitGroup
+	started.Add(n)
+	release.Add(1)
+	for i := range n {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c := netns.Command(context.Background(), tp.R, "sleep", "120")
+			if err := c.Start(); err != nil {
+				exited <- err
+			} else {
+				kids[i] = c
+				go func() { exited <- fmt.Errorf("child %d: %v", c.Process.Pid, c.Wait()) }()
+			}
+			started.Done()
+			release.Wait()
+		}()
+	}
+	started.Wait()
+	release.Done()
+	for i := range 50 {
+		if _, err := pacedFlood(ctx, tp, 1000, 10*time.Millisecond, 0); err != nil {
+			t.Fatalf("flood %d: %v", i, err)
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("after flood %d: a child started from another thread died: %v", i, err)
+		default:
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-exited:
+		t.Fatalf("a child started from another thread died: %v", err)
+	default:
 	}
 }

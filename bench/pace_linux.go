@@ -98,16 +98,24 @@ func pacedFlood(ctx context.Context, t *lab.Topology, pps float64, dur time.Dura
 	}
 	done := make(chan result, 1)
 	go func() {
-		// A thread of its own, pinned; never unlocked, so the runtime
-		// discards the thread (and its affinity) when this goroutine ends.
+		// A thread of its own, pinned, and given back unpinned: it must
+		// not end with this goroutine, as a locked thread would, because
+		// children started from it (netns.Command: softnet) get SIGKILL
+		// when it does (Pdeathsig).
 		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		if cpu >= 0 {
-			var set unix.CPUSet
+			var old, set unix.CPUSet
+			if err := unix.SchedGetaffinity(0, &old); err != nil {
+				done <- result{err: fmt.Errorf("pinning the flood to cpu %d: %w", cpu, err)}
+				return
+			}
 			set.Set(cpu)
 			if err := unix.SchedSetaffinity(0, &set); err != nil {
 				done <- result{err: fmt.Errorf("pinning the flood to cpu %d: %w", cpu, err)}
 				return
 			}
+			defer unix.SchedSetaffinity(0, &old)
 		}
 		var sent uint64
 		credit := 0.0
