@@ -20,6 +20,13 @@
 //     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet
 //     on CPU 1) to a sink next hop on B's link; reports both rates, their
 //     ratio, loss, softnet's counters and an iperf3 TCP figure for each.
+//   - latency (root, RunLatency): the same topology; from host A, ICMP
+//     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
+//     timed by the kernel's TX and RX stamps on host A's veth, through
+//     softnet and then Linux, alone and during a steady
+//     64-byte flood (pacedFlood) at half of softnet's capacity measured
+//     first with trafgen; p50, p99, samples and losses per router and
+//     load, one JSON line each.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

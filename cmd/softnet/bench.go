@@ -35,6 +35,8 @@ func benchCmd() *cobra.Command {
 		peersFile  string
 		apiCost    bool
 		rounds     int
+		probeRate  float64
+		background float64
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -104,6 +106,28 @@ forwarded Mpps, ifq drops (AF_PACKET ring drops), livelocks, and ARP requests
 host A sent for the router during the flood with the replies it got; plateau
 is forwarded at 2× over forwarded at 1×. Needs root.
 
+--scenario latency measures round-trip times through the router on the
+same veth topology: host A sends ICMP echo requests to host B (B's kernel
+answers) at --probe-rate a second for --duration (3 s unless given), each
+timed by the kernel's stamps on host A's veth: from the request's transmit
+to the reply's receive (host A's own stack and the prober's scheduling
+are left out).
+softnet (AF_PACKET, one worker) first: its capacity (a 1 s trafgen flood at
+full rate), the probes alone, then the probes during a 64-byte UDP flood
+from A to B's link at half that capacity (--background-mpps sets the rate
+instead), sent at a steady pace from an AF_PACKET socket on CPU 0 (trafgen
+--rate sends each second's frames in one burst); then Linux forwarding,
+with the same probes and flood rate. It
+prints a row per router and load (p50, p99, min, max, samples, lost) and
+softnet's figures over Linux's; with --json one line per router and load:
+
+  {"scenario": "latency", "router": "softnet", "backend": "afpacket",
+   "rate_pps": 200, "background_mpps": 0.39, "rtt_p50_us": 41.2,
+   "rtt_p99_us": 120.5, "samples": 600, "lost": 0, ...}
+
+where background_mpps is what the flood really offered (0: no flood).
+Needs root.
+
 --repeat N runs each worker count N times in a row; the figures printed are
 the median run's, and the JSON adds "repeats_mpps" (every run's Mpps).
 
@@ -126,6 +150,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkBenchFlags(cmd, scenario, duration, size, rounds, apiCost); err != nil {
+				return err
+			}
+			if err := checkLatencyFlags(cmd, scenario, probeRate, background); err != nil {
 				return err
 			}
 			if cpuprofile != "" {
@@ -156,7 +183,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if repeat < 1 || repeat > bench.MaxRepeat {
 				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
 			}
-			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload") {
+			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency") {
 				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario %s", scenario)
 			}
 			if peersFile != "" && plotFile == "" {
@@ -182,6 +209,26 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return jsonEncoder(cmd.OutOrStdout()).Encode(sb)
 				}
 				printSideBySide(cmd.OutOrStdout(), sb)
+				return nil
+			}
+			if scenario == "latency" {
+				if size != 64 {
+					return fmt.Errorf("--size %d: the latency scenario floods 64-byte frames; drop --size", size)
+				}
+				if !cmd.Flags().Changed("duration") {
+					duration = 3 * time.Second
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
+					RatePPS: probeRate, BackgroundMpps: background, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return rep.WriteJSONLines(cmd.OutOrStdout())
+				}
+				rep.Print(cmd.OutOrStdout())
 				return nil
 			}
 			if scenario == "veth" || scenario == "veth-overload" {
@@ -220,7 +267,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if strings.Contains(scenario, ",") {
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
-					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" {
+					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" {
 						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094, bridge", scenario, n)
 					}
 					names = append(names, strings.TrimSpace(n))
@@ -263,18 +310,37 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root)")
-	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root)")
+	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
-	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
+	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
-	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2): ip4-forward, rss, and a single VLAN or bridge scenario; refused by overload, veth, veth-overload and lists of scenarios, which run one worker")
+	f.StringVar(&workers, "workers", "1", "worker counts to measure in turn, comma-separated (e.g. 1,2): ip4-forward, rss, and a single VLAN or bridge scenario; refused by overload, veth, veth-overload, latency and lists of scenarios, which run one worker")
 	f.IntVar(&repeat, "repeat", 1, "runs per worker count (the median is printed, every run's Mpps in the JSON); 3 by default with --plot")
 	f.StringVar(&plotFile, "plot", "", "draw the results as a PNG bar chart into this file (Mpps per worker count, error bars from the runs)")
 	f.StringVar(&peersFile, "peers", "", "with --plot: add the peers' bars from this file (output of: cd bench/peers && go run . --json)")
 	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
 	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3); 1..100, refused elsewhere")
+	f.Float64Var(&probeRate, "probe-rate", 200, "with --scenario latency: ICMP echo requests a second (1.."+strconv.Itoa(bench.MaxProbeRate)+")")
+	f.Float64Var(&background, "background-mpps", 0, "with --scenario latency: the background flood's rate in Mpps (a positive rate; default: half of softnet's capacity, measured first)")
 	return cmd
+}
+
+// checkLatencyFlags refuses --probe-rate and --background-mpps outside the
+// latency scenario and values that are not positive rates.
+func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64) error {
+	for _, name := range []string{"probe-rate", "background-mpps"} {
+		if cmd.Flags().Changed(name) && scenario != "latency" {
+			return fmt.Errorf("--%s applies to --scenario latency; drop it", name)
+		}
+	}
+	if !(probeRate >= 1 && probeRate <= bench.MaxProbeRate) {
+		return fmt.Errorf("--probe-rate %v: give a rate from 1 to %d probes a second, such as 200", probeRate, bench.MaxProbeRate)
+	}
+	if cmd.Flags().Changed("background-mpps") && !(background > 0 && background <= 100) {
+		return fmt.Errorf("--background-mpps %v: give a positive rate in Mpps, such as 0.3, or drop it for half of softnet's measured capacity", background)
+	}
+	return nil
 }
 
 // checkBenchFlags refuses flag values that make no sense before anything
@@ -304,7 +370,7 @@ func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration
 			one = "a list of scenarios runs one worker each"
 		case scenario == "overload":
 			one = "the overload scenario runs one worker"
-		case scenario == "veth" || scenario == "veth-overload":
+		case scenario == "veth" || scenario == "veth-overload" || scenario == "latency":
 			one = "the " + scenario + " scenario runs one softnet worker"
 		}
 		if one != "" {

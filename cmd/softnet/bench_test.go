@@ -107,3 +107,37 @@ func TestPrintOverloadInRing(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestBenchLatencyFlags: the latency scenario's flags are refused where
+// they make no sense, and nonsense rates and durations are refused before
+// any namespace is built.
+func TestBenchLatencyFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scenario", "latency", "--duration", "0s"}, "--duration 0s: give a positive duration"},
+		{[]string{"--scenario", "latency", "--probe-rate", "0"}, "--probe-rate 0: give a rate from 1 to 100000 probes a second"},
+		{[]string{"--scenario", "latency", "--probe-rate", "-200"}, "--probe-rate -200: give a rate from 1 to 100000"},
+		{[]string{"--scenario", "latency", "--probe-rate", "NaN"}, "--probe-rate NaN: give a rate"},
+		{[]string{"--scenario", "latency", "--background-mpps", "0"}, "--background-mpps 0: give a positive rate in Mpps"},
+		{[]string{"--scenario", "latency", "--background-mpps", "-1"}, "--background-mpps -1: give a positive rate in Mpps"},
+		{[]string{"--scenario", "latency", "--size", "128"}, "--size 128: the latency scenario floods 64-byte frames"},
+		{[]string{"--scenario", "latency", "--workers", "2"}, "--workers: the latency scenario runs one softnet worker"},
+		{[]string{"--scenario", "latency", "--repeat", "2"}, "apply to the ip4-forward and rss scenarios"},
+		{[]string{"--scenario", "veth", "--probe-rate", "100"}, "--probe-rate applies to --scenario latency; drop it"},
+		{[]string{"--background-mpps", "0.3"}, "--background-mpps applies to --scenario latency; drop it"},
+		{[]string{"--scenario", "ip4-forward,latency"}, "latency runs alone"},
+	} {
+		cmd := benchCmd()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(tc.args)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench %v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}

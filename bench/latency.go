@@ -1,0 +1,297 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/softnet/softnet/lab"
+)
+
+// LatencyOptions configure RunLatency.
+type LatencyOptions struct {
+	Binary   string        // the softnet binary (run as `softnet run` in the router namespace)
+	Duration time.Duration // probing time per router and load (3 s when 0)
+	RatePPS  float64       // ICMP echo requests a second (200 when 0)
+	// BackgroundMpps is the flood's rate during the loaded runs; 0: half
+	// of softnet's capacity, measured first on the same topology with a
+	// CapacityDuration flood at trafgen's full rate.
+	BackgroundMpps   float64
+	CapacityDuration time.Duration // 1 s when 0
+	Progress         io.Writer     // progress lines, nil for none
+}
+
+// LatencyRun is one router under one load: the round-trip times of the
+// probes from host A to host B through it.
+type LatencyRun struct {
+	Scenario string  `json:"scenario"` // "latency"
+	Router   string  `json:"router"`   // "linux" or "softnet"
+	Backend  string  `json:"backend"`  // "kernel" (Linux forwarding) or "afpacket" (softnet's ports)
+	RatePPS  float64 `json:"rate_pps"` // probes a second asked for (sent_pps: reached)
+	// BackgroundMpps is what the flood really offered during the probes (0:
+	// no flood); BackgroundTargetMpps what it was asked for;
+	// BackgroundForwardedMpps what reached B's link.
+	BackgroundMpps          float64 `json:"background_mpps"`
+	BackgroundTargetMpps    float64 `json:"background_target_mpps"`
+	BackgroundForwardedMpps float64 `json:"background_forwarded_mpps"`
+	Probes
+	DurationS float64 `json:"duration_s"`
+	// CapacityMpps is softnet's forwarding capacity measured on this
+	// topology (0 when --background-mpps was given instead).
+	CapacityMpps float64 `json:"softnet_capacity_mpps"`
+}
+
+// LatencyReport is the latency scenario: each router light and loaded.
+type LatencyReport struct {
+	Runs         []*LatencyRun     `json:"runs"` // linux light, linux loaded, softnet light, softnet loaded
+	CapacityMpps float64           `json:"softnet_capacity_mpps"`
+	CPUs         map[string]string `json:"cpus"`
+}
+
+// RunLatency runs the latency scenario: host A ─ router ─ host B in
+// network namespaces (as the veth scenario), and from A a prober sending
+// ICMP echo requests to B at o.RatePPS for o.Duration, B's kernel
+// answering (icmpProbe). softnet (AF_PACKET, one worker, CPU 1) is
+// measured first: its capacity (a short trafgen flood at full rate, unless
+// o.BackgroundMpps is given), then the probes alone, then the probes
+// during a 64-byte UDP flood from A to B's link at half that capacity
+// (pacedFlood, a steady rate, on CPU 0). Then Linux forwards on the same
+// topology, with the same probes and the same flood rate. Needs root and
+// the lab's tools.
+func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err error) {
+	if o.Duration == 0 {
+		o.Duration = 3 * time.Second
+	}
+	if o.RatePPS == 0 {
+		o.RatePPS = 200
+	}
+	if o.CapacityDuration == 0 {
+		o.CapacityDuration = time.Second
+	}
+	switch {
+	case o.Duration < 0:
+		return nil, fmt.Errorf("latency scenario: duration %v: give a positive duration", o.Duration)
+	case o.RatePPS < 0 || o.RatePPS > MaxProbeRate:
+		return nil, fmt.Errorf("latency scenario: probe rate %v: give 1 to %d probes a second", o.RatePPS, MaxProbeRate)
+	case o.BackgroundMpps < 0:
+		return nil, fmt.Errorf("latency scenario: background %v Mpps: give a positive rate, or 0 for half the measured capacity", o.BackgroundMpps)
+	case o.CapacityDuration < 0:
+		return nil, fmt.Errorf("latency scenario: capacity flood %v: give a positive duration", o.CapacityDuration)
+	case o.Binary == "":
+		return nil, errors.New("latency scenario: no softnet binary")
+	}
+	if n := o.RatePPS * o.Duration.Seconds(); n < 1 {
+		return nil, fmt.Errorf("latency scenario: %v probes a second for %v is no probe at all: probe longer or faster", o.RatePPS, o.Duration)
+	}
+	logf := func(format string, a ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", a...)
+		}
+	}
+	tcpu, scpu := 0, 1
+	if runtime.NumCPU() < 2 {
+		scpu = -1
+	}
+	t, err := freshLab(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := t.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	softnetCPU := "not pinned"
+	if scpu >= 0 {
+		softnetCPU = "cpu " + strconv.Itoa(scpu)
+	}
+	rep = &LatencyReport{CPUs: map[string]string{
+		"flood":   fmt.Sprintf("cpu %d (trafgen for the capacity, the paced sender for the background)", tcpu),
+		"softnet": softnetCPU,
+		"prober":  "not pinned (RTT from the kernel's TX stamp on host A's veth to its RX stamp of the reply)",
+	}}
+	target := o.BackgroundMpps
+	dst := lab.AddrB.Addr()
+
+	// measure probes through the current router, alone (pps 0) or
+	// during a flood at pps.
+	measure := func(router, backend string, pps float64) (*LatencyRun, error) {
+		r := &LatencyRun{Scenario: "latency", Router: router, Backend: backend, RatePPS: o.RatePPS, DurationS: o.Duration.Seconds()}
+		if pps == 0 {
+			logf("latency: %s, %v probes/s for %v, no background", router, o.RatePPS, o.Duration)
+			p, err := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration)
+			if err != nil {
+				return nil, err
+			}
+			r.Probes = p
+			return r, nil
+		}
+		logf("latency: %s, %v probes/s for %v, background flood at %.3f Mpps (paced, on cpu %d)", router, o.RatePPS, o.Duration, pps/1e6, tcpu)
+		type flood struct {
+			f   PacedFlood
+			err error
+		}
+		fc := make(chan flood, 1)
+		fctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			// The probes start 100 ms into the flood and send for
+			// o.Duration: inside it.
+			f, err := pacedFlood(fctx, t, pps, o.Duration+300*time.Millisecond, tcpu)
+			fc <- flood{f, err}
+		}()
+		select {
+		case f := <-fc:
+			return nil, fmt.Errorf("background flood: %v", f.err)
+		case <-ctx.Done():
+			<-fc
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		p, perr := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration)
+		f := <-fc
+		if perr != nil {
+			return nil, perr
+		}
+		if f.err != nil {
+			return nil, fmt.Errorf("background flood: %w", f.err)
+		}
+		r.Probes = p
+		r.BackgroundMpps, r.BackgroundTargetMpps, r.BackgroundForwardedMpps = f.f.SentMpps, pps/1e6, f.f.ForwardMpps
+		return r, nil
+	}
+	reachable := func(router string) error {
+		p, err := lab.RunPing(ctx, t.A, dst.String(), 3, 100*time.Millisecond)
+		if err != nil || p.Received == 0 {
+			return fmt.Errorf("latency: %s does not forward between the namespaces (%v): %s", router, err, p.Output)
+		}
+		return nil
+	}
+
+	// softnet first: the background rate is half its capacity.
+	logf("latency: starting softnet (%s)", softnetCPU)
+	sn, err := t.StartSoftnet(ctx, o.Binary, 1, scpu)
+	if err != nil {
+		return rep, err
+	}
+	var snRuns []*LatencyRun
+	merr := func() error {
+		if err := reachable("softnet"); err != nil {
+			return err
+		}
+		if target == 0 {
+			logf("latency: softnet's capacity, trafgen at full rate for %v", o.CapacityDuration)
+			f, err := t.RunFlood(ctx, o.CapacityDuration, 64, tcpu)
+			if err != nil {
+				return fmt.Errorf("measuring softnet's capacity: %w", err)
+			}
+			if f.Mpps <= 0 {
+				return fmt.Errorf("measuring softnet's capacity: nothing forwarded at full rate (sent %d, received %d)", f.Sent, f.Received)
+			}
+			rep.CapacityMpps = f.Mpps
+			target = f.Mpps / 2
+			logf("latency: capacity %.3f Mpps, background at half: %.3f Mpps", f.Mpps, target)
+		}
+		for _, pps := range []float64{0, target * 1e6} {
+			r, err := measure("softnet", "afpacket", pps)
+			if err != nil {
+				return err
+			}
+			snRuns = append(snRuns, r)
+		}
+		return nil
+	}()
+	alive := sn.Alive()
+	out, serr := sn.Stop()
+	if merr != nil {
+		return rep, merr
+	}
+	if !alive {
+		return rep, fmt.Errorf("softnet died during the run (%v); its output:\n%s", serr, out)
+	}
+	if serr != nil {
+		return rep, fmt.Errorf("softnet: %w; its output:\n%s", serr, out)
+	}
+
+	logf("latency: Linux forwarding")
+	if err := t.KernelForwarding(ctx, true); err != nil {
+		return rep, err
+	}
+	if err := reachable("Linux"); err != nil {
+		return rep, err
+	}
+	for _, pps := range []float64{0, target * 1e6} {
+		r, err := measure("linux", "kernel", pps)
+		if err != nil {
+			return rep, err
+		}
+		rep.Runs = append(rep.Runs, r)
+	}
+	rep.Runs = append(rep.Runs, snRuns...)
+	for _, r := range rep.Runs {
+		r.CapacityMpps = rep.CapacityMpps
+	}
+	return rep, nil
+}
+
+// WriteJSONLines writes one JSON object a line, a line per run (router
+// and load), in the order of Runs.
+func (rep *LatencyReport) WriteJSONLines(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, r := range rep.Runs {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxProbeRate is the highest probe rate the latency scenario takes.
+const MaxProbeRate = 100000
+
+// Print writes the report as a table, then softnet's figures over Linux's.
+func (rep *LatencyReport) Print(w io.Writer) {
+	fmt.Fprintln(w, "scenario     latency (ICMP echo host A → B through the router, B's kernel answering; RTT between the kernel's stamps on host A's veth)")
+	if rep.CapacityMpps > 0 {
+		fmt.Fprintf(w, "capacity     softnet %.3f Mpps (64-byte flood at trafgen's full rate); background at half of it\n", rep.CapacityMpps)
+	}
+	fmt.Fprintf(w, "cpus         flood %s; softnet %s; prober %s\n\n", rep.CPUs["flood"], rep.CPUs["softnet"], rep.CPUs["prober"])
+	fmt.Fprintf(w, "%-8s %-9s %9s %12s %11s %11s %11s %11s %8s %6s\n", "router", "backend", "probes/s", "background", "p50 µs", "p99 µs", "min µs", "max µs", "samples", "lost")
+	for _, r := range rep.Runs {
+		bg := "none"
+		if r.BackgroundTargetMpps > 0 {
+			bg = fmt.Sprintf("%.3f Mpps", r.BackgroundMpps)
+		}
+		fmt.Fprintf(w, "%-8s %-9s %9.0f %12s %11.1f %11.1f %11.1f %11.1f %8d %6d\n", r.Router, r.Backend, r.PPS, bg, r.P50us, r.P99us, r.MinUs, r.MaxUs, r.Samples, r.Lost)
+	}
+	fmt.Fprintln(w)
+	for _, loaded := range []bool{false, true} {
+		var l, s *LatencyRun
+		for _, r := range rep.Runs {
+			if (r.BackgroundTargetMpps > 0) != loaded {
+				continue
+			}
+			switch r.Router {
+			case "linux":
+				l = r
+			case "softnet":
+				s = r
+			}
+		}
+		if l == nil || s == nil || l.P50us <= 0 || l.P99us <= 0 {
+			continue
+		}
+		name := "light     "
+		if loaded {
+			name = "background"
+		}
+		fmt.Fprintf(w, "ratio %s softnet/linux: p50 %.1fx, p99 %.1fx\n", name, s.P50us/l.P50us, s.P99us/l.P99us)
+	}
+	fmt.Fprintln(w, "target       softnet p50 ≤ 50 µs at the light rate, p99 ≤ 200 µs")
+}
