@@ -43,9 +43,8 @@
 // RX (TPACKET_V2, the default, Options.RxRing "v2"): BlockCount blocks
 // of BlockSize bytes cut into slots of 2112 bytes (33 cache lines, an odd
 // number, so consecutive slot headers do not all alias to the same cache
-// sets: design.md, lesson 4), default 24 x 128 KiB = 3 MiB, 1488 slots
-// per queue (~2 ms of 64-byte frames at 0.7 Mpps; a NIC's RX descriptor
-// ring is of that size). The kernel writes each frame into the next slot
+// sets: design.md, lesson 4), default 128 x 128 KiB = 16 MiB, 7936
+// slots per queue (~10 ms of 64-byte frames at 0.8 Mpps). The kernel writes each frame into the next slot
 // and hands the slot over at once (its status word: TP_STATUS_USER),
 // waking a poll(2) on the socket for every frame; Recv copies frames out
 // of consecutive slots into pool buffers until the batch is full or it
@@ -112,18 +111,21 @@
 //	v2 (3 MiB, the default)       120 145 189 191 239 305 381 425, once 2023
 //	v2 with 16 MiB (128 blocks)   449 491 503 564 578 598 662, once 1361
 //
-// hence the small default V2 ring: at 3 MiB Recv costs ~50-100 ns more a
-// frame than V3, against ~1.3 us per forwarded frame for the whole worker,
-// and BenchmarkForward (both ports of one veth on one goroutine,
-// sendmmsg, three alternating runs each) shows no loss: V2 0.27 0.31 0.30
-// Mpps, 1475-2277 ns system and 111-136 ns user time per frame; V3 0.28
-// 0.22 0.22 Mpps, 1964-2192 and 137-240 (the load decides the spread).
-// The price is depth: 1488 frames rather than ~47,000 small ones, so a
-// worker stalled for more than ~2 ms under a flood loses frames to the
-// ring (KernelDrops) where V3 would have held them. Options.RxRing "v3"
-// gives the old ring back for a port where riding out long stalls
-// matters more than latency; a bigger V2 ring (BlockCount) does too, at
-// the TLB cost above.
+// A 3 MiB V2 ring (1488 slots) costs ~50-100 ns less a frame than 16 MiB,
+// against ~1.3 us per forwarded frame for the whole worker, and
+// BenchmarkForward (both ports of one veth on one goroutine, sendmmsg,
+// three alternating runs each) shows no loss: V2 0.27 0.31 0.30 Mpps,
+// 1475-2277 ns system and 111-136 ns user time per frame; V3 0.28 0.22
+// 0.22 Mpps, 1964-2192 and 137-240 (the load decides the spread). But
+// depth decides what a flood does: in `softnet lab`'s 3 s trafgen flood
+// of 64-byte frames, one run each, a 3 MiB ring lost 3.4 % (0.74 Mpps
+// offered) and an 8 MiB one 8.5 % (0.96 Mpps) to KernelDrops, while
+// 16 MiB lost nothing in three runs (0.61-0.94 Mpps offered; iperf3 TCP
+// 3.99-4.39 Gbit/s). Hence the 16 MiB
+// default: the worker's short stalls (a preemption, the hypervisor) are
+// ridden out, at the TLB cost above. Options.RxRing "v3" gives the old
+// ring back (~47,000 small frames, ~67 ms) for a port where riding out
+// long stalls matters more than latency.
 //
 // Control queue (Options.ControlQueue, which softnet run sets): one more
 // queue, the last, whose RX socket is bound to ETH_P_ARP with a ring of

@@ -10,7 +10,7 @@ import (
 const (
 	DefaultBlockSize     = 128 << 10 // bytes per RX block: 64 V2 slots; V3: ~740 64-byte or ~85 1514-byte frames, or one 64 KiB TCP super-packet
 	DefaultBlockCount    = 64        // RX blocks per queue with RxV3: 8 MiB, ~75 ms of 64-byte frames at 0.7 Mpps
-	DefaultBlockCountV2  = 24        // RX blocks per queue with RxV2: 3 MiB, 1488 slots, ~2 ms at 0.7 Mpps (small: see doc.go, Rings)
+	DefaultBlockCountV2  = 128       // RX blocks per queue with RxV2: 16 MiB, 7936 slots, ~10 ms at 0.8 Mpps (see doc.go, Rings)
 	DefaultRetireTimeout = time.Millisecond
 	DefaultTxFrames      = 1024 // TX ring slots per queue: four full batches in flight (~10 MiB)
 	// ControlBlockCount is the RX ring of the control queue: 256 blocks

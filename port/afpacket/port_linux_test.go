@@ -295,7 +295,7 @@ func TestZeroAllocs(t *testing.T) { forTxModes(t, testZeroAllocs) }
 func testZeroAllocs(t *testing.T, mode string) {
 	l := newLab(t)
 	// A ring that holds the 6000 frames sent up front (the default V2
-	// ring has 1488 slots): 128 blocks, 7936 V2 slots.
+	// ring also has 128 blocks, 7936 slots: kept explicit here).
 	p := openPort(t, l.devA, Options{TxMode: mode, BlockCount: 128})
 	pool := pkt.NewPool(1024)
 	for i := 0; i < 6000; i++ {
