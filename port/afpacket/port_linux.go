@@ -151,6 +151,11 @@ type queue struct {
 	statFd   int // the RX socket while open, else -1
 	kdrops   uint64
 	kfreezes uint64
+	// The V2 stuck-ring watchdog (see stuckV2): kernel drops and frames
+	// received at the last Stats, and whether the kernel dropped frames
+	// since while Recv got none (set by Stats, cleared by the owner).
+	wdDrops, wdRx uint64
+	suspect       atomic.Bool
 
 	_ [64]byte // keep queues of different workers off each other's lines
 }
@@ -356,6 +361,12 @@ func (p *Port) Stats() Stats {
 		q := &p.q[i]
 		q.mu.Lock()
 		q.readStatsLocked()
+		if rx := q.c.rxPackets.Load(); p.v2 && q.statFd >= 0 {
+			if q.kdrops > q.wdDrops && rx == q.wdRx {
+				q.suspect.Store(true) // the owner checks its ring (stuckV2)
+			}
+			q.wdDrops, q.wdRx = q.kdrops, rx
+		}
 		if !read && q.statFd >= 0 {
 			// The carrier, read on an open socket of the port (so in the
 			// device's namespace, whichever thread calls Stats).
@@ -439,6 +450,24 @@ func (q *queue) readStatsLocked() {
 	q.kfreezes += uint64(st.Freeze_q_cnt)
 }
 
+// errStuckV2 is why a V2 queue is reopened by its watchdog.
+//
+// stuckV2: with TPACKET_V1/V2 and PACKET_VNET_HDR, the kernel marks a
+// slot as taken (rx_owner_map) before it writes the virtio_net_hdr, and
+// if that write fails (a GSO type the header cannot express: SCTP, or
+// UDP tunnels; tpacket_rcv's drop_n_account) it neither clears the mark
+// nor advances its head: every later frame finds the same marked slot
+// and is dropped, and the socket never becomes readable again. V3 loses
+// one frame instead. The watchdog: Stats (the link watcher calls it every
+// linkPoll) sets suspect when the kernel dropped frames since its last
+// call while Recv got none; the owner, on an empty Recv with suspect set,
+// looks at the slot the kernel should fill next: TP_STATUS_KERNEL there
+// while the kernel drops means the ring is stuck (a full ring, or a
+// stalled worker, has TP_STATUS_USER there), and the queue is reopened
+// like after a socket error (fail; counted in errors, the reason in the
+// last error). One atomic load per empty Recv, none per frame.
+var errStuckV2 = errors.New("the kernel drops every frame while the next ring slot stays empty (a frame whose offload header it could not write, e.g. SCTP or tunnel GSO, left the slot marked)")
+
 // recv is Recv on an open queue. The frame loop is the same for both ring
 // versions; only where the next frame is, and how it is given back,
 // differ: V3 walks the frames of a retired block and releases the block,
@@ -460,6 +489,13 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 			h2 = (*unix.Tpacket2Hdr)(unsafe.Pointer(&q.rx[q.off]))
 			st = atomic.LoadUint32(&h2.Status)
 			if st&unix.TP_STATUS_USER == 0 {
+				if got == 0 && q.suspect.Load() {
+					q.suspect.Store(false)
+					if st == unix.TP_STATUS_KERNEL {
+						q.fail("receive ring stuck", errStuckV2)
+						return 0
+					}
+				}
 				break // the kernel has not filled it: nothing more to read
 			}
 			n, snap, start, end = int(h2.Len), int(h2.Snaplen), q.off+int(h2.Mac), q.off+rxV2FrameSize
@@ -612,6 +648,9 @@ done:
 			q.check()
 		}
 		return 0
+	}
+	if v2 && q.suspect.Load() {
+		q.suspect.Store(false) // frames flow: the ring is not stuck
 	}
 	add(&q.c.rxPackets, got)
 	add(&q.c.rxBytes, bytes)
