@@ -71,7 +71,7 @@ var dropInfo = [NumDrops][2]string{
 	DropQueueFull:    {"queue-full", "waiting for ARP: the neighbour's queue was full, its oldest packet dropped (neigh MaxPending per neighbour)"},
 	DropTableFull:    {"neighbor-table-full", "waiting for ARP: no room for the neighbour (neighbour or adjacency table full)"},
 	DropUnresolved:   {"unresolved", "to a neighbour that had failed ARP (the data plane answers the next ones with host unreachable)"},
-	DropNeighborGone: {"neighbor-deleted", "waiting for ARP when the neighbour was deleted or could not be installed"},
+	DropNeighborGone: {"neighbor-deleted", "waiting for ARP when the neighbour was deleted, flushed (its link went down or its device was re-created) or could not be installed"},
 	DropIfaceGone:    {"iface-deleted", "waiting for ARP on an interface deleted meanwhile"},
 	DropInjectFull:   {"inject-ring-full", "released after ARP, but the worker's inject ring was full"},
 }
@@ -719,7 +719,7 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 // re-created veth, a replaced host). Routes through a flushed neighbour
 // keep their adjacency, now incomplete, so the next packet re-resolves
 // it; static neighbours (config, `neighbor add`) stay. Packets waiting
-// for resolution are dropped (counted in QueueDrops). It returns how many
+// for resolution are dropped (arp-queue/neighbor-deleted). It returns how many
 // entries went; call Publish (or let Run) to publish.
 func (r *Router) FlushNeighbors(idx int) int {
 	r.mu.Lock()
@@ -736,7 +736,7 @@ func (r *Router) FlushNeighbors(idx int) int {
 		if e.State == neigh.Static {
 			continue
 		}
-		r.stats.QueueDrops += uint64(len(e.Pending))
+		r.stats.Drops[DropNeighborGone] += uint64(len(e.Pending))
 		r.neigh.Delete(e.Key)
 		r.removeNeighbor(e.Key)
 		n++

@@ -1001,3 +1001,24 @@ func TestRouterFlushNeighbors(t *testing.T) {
 	l.Send(0, udpFrom(dptest.HostB, 3))
 	wantForwarded(t, one(t, l, 1, "to host B"), macNew, dptest.R1MAC, dptest.HostB, 3)
 }
+
+// TestRouterFlushCountsHeld: packets waiting for ARP when their
+// neighbour is flushed (its link went down) are dropped under
+// arp-queue/neighbor-deleted, not lost from the accounting.
+func TestRouterFlushCountsHeld(t *testing.T) {
+	l := newLab(t, false, false)
+	maxPending := uint64(neigh.New(neigh.Options{}).Options().MaxPending)
+	const sent = 10
+	for i := range sent {
+		l.Send(0, udpFrom(dptest.HostB, uint16(100+i)))
+	}
+	if st := l.Router.Stats(); st.Held != maxPending {
+		t.Fatalf("stats %+v: want %d held", st, maxPending)
+	}
+	if n := l.Router.FlushNeighbors(1); n != 1 {
+		t.Fatalf("FlushNeighbors(1) removed %d, want 1 (host B, incomplete)", n)
+	}
+	if st := l.Router.Stats(); st.Held != 0 || st.Drops[control.DropNeighborGone] != maxPending || st.QueueDrops != sent {
+		t.Fatalf("stats after the flush %+v: want 0 held, %d neighbor-deleted, %d in all", st, maxPending, sent)
+	}
+}

@@ -30,13 +30,17 @@ type Drop struct {
 var portRxDrops = map[string]string{
 	"rx-oversize": "received frame longer than the device MTU or a buffer: dropped by the port, never truncated",
 	"rx-skipped":  "frame of the pcap file longer than a buffer: not replayed",
+	// AF_PACKET: a CHECKSUM_PARTIAL frame that is not TCP or UDP (SCTP's
+	// CRC32c): never forwarded with its checksum unfinished.
+	"rx-csum-partial": "received with a partial checksum softnet cannot finish (not TCP or UDP, e.g. SCTP): dropped by the port",
 }
 
 // portTxDrops are the port counts of frames the port did not send: a
 // breakdown of interface-output/tx-full.
 var portTxDrops = map[string]string{
 	"tx-ring-full":  "the port's transmit ring had no free slot",
-	"tx-busy":       "the kernel would not take the frame (carrier off, backlog full)",
+	"tx-busy":       "the kernel would not take the frame (its backlog was full)",
+	"tx-no-carrier": "the link had no carrier (ip link: NO-CARRIER), before the link watcher marked it down",
 	"tx-bad-length": "frame shorter than an Ethernet header or longer than the device MTU",
 	"tx-down":       "the port's queue was down",
 	"tx-dropped":    "the link was down or gone, or the write failed",
@@ -67,7 +71,7 @@ func Drops(st []IfaceStatus, c *dp.Counters, cs control.Stats) []Drop {
 			case portTxDrops[k] != "":
 				d.Description, d.Of = portTxDrops[k], tx
 			default:
-				continue // not a count of lost frames (errors, rx-csum-partial)
+				continue // not a count of lost frames (errors)
 			}
 			out = append(out, d)
 		}

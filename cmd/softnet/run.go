@@ -353,7 +353,7 @@ func logControl(ev *logs.Sampler, prev, cur control.Stats) {
 		ev.Event(slog.LevelWarn, "arp-failed", "ARP resolution failed: held packets answered with host unreachable", "new", n, "total", cur.Unreachable)
 	}
 	if n := cur.QueueDrops - prev.QueueDrops; n > 0 {
-		ev.Event(slog.LevelWarn, "resolve-drops", "packets waiting for ARP dropped (queue or neighbour table full)", "new", n, "total", cur.QueueDrops)
+		ev.Event(slog.LevelWarn, "resolve-drops", "packets waiting for ARP dropped (softnet show errors: arp-queue/...)", "new", n, "total", cur.QueueDrops)
 	}
 	if n := cur.InjectFull - prev.InjectFull; n > 0 {
 		ev.Event(slog.LevelWarn, "inject-full", "messages to workers lost: inject ring full", "new", n, "total", cur.InjectFull)
