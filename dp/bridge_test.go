@@ -42,6 +42,11 @@ var (
 
 const bsub100 = 4 // p2.100's index
 
+// bridgeLabPool is a bridge lab's pool size. FuzzBridge, which builds a
+// lab per input, uses a smaller one: a 9408-byte buffer stride makes 1024
+// buffers 9.6 MB to allocate and clear for every input.
+var bridgeLabPool = 1024
+
 func newBridgeLab(t *testing.T, c control.BridgeConfig) *bridgeLab {
 	return newBridgeLabPorts(t, c, false)
 }
@@ -78,7 +83,7 @@ func newBridgeLabPorts(t *testing.T, c control.BridgeConfig, sinks bool) *bridge
 		l.ports[i] = mem.NewQueue(name)
 		ports = append(ports, l.ports[i])
 	}
-	l.w = dp.NewWorker(0, l.r.Config(), ports, []dp.RxQueue{{Iface: 0}, {Iface: 1}, {Iface: 2}, {Iface: 3}}, dp.Options{PoolSize: 1024})
+	l.w = dp.NewWorker(0, l.r.Config(), ports, []dp.RxQueue{{Iface: 0}, {Iface: 1}, {Iface: 2}, {Iface: 3}}, dp.Options{PoolSize: bridgeLabPool})
 	dp.SetBridgeClock(l.w, func() int64 { return l.now })
 	l.r.AttachWorkers([]*dp.Worker{l.w})
 	return l
@@ -307,6 +312,9 @@ func FuzzBridge(f *testing.F) {
 		0, dptest.IPv4Frame(bviMAC, bmacA, bhostA, p3Host, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 8)),
 		3, dptest.IPv4Frame(p3MAC, bmacC, p3Host, bhostA, hdr.ProtoUDP, 64, false, dptest.UDP(2, 1, 8))))
 	f.Add(fuzzFrames(2, dptest.Tag(l2(bmacA, bmacC, 3), 0x8100, 0), 2, l2(dptest.Broadcast, bmacC, 4)[:13]))
+	old := bridgeLabPool
+	bridgeLabPool = 128 // at most a few dozen frames per input, and flood copies
+	f.Cleanup(func() { bridgeLabPool = old })
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := newBridgeLab(t, control.BridgeConfig{MaxMACs: 4, FloodBurst: 8})
 		for p := 0; p+2 <= len(data); {
