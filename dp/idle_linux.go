@@ -51,9 +51,10 @@ func setTimerSlack(ns int) int {
 }
 
 // sleep is called by Run after each empty poll once the worker is idle
-// (see idle.go). If every receive queue gives a descriptor to wait on, it
-// blocks in poll(2) on them and on the worker's eventfd until a frame, a
-// wake-up or idleTimeout (w.idleTO); otherwise it naps.
+// (see idle.go). If every receive queue is a port.Waiter, it blocks in
+// poll(2) on their descriptors and on the worker's eventfd until a frame,
+// a wake-up or idleTimeout (w.idleTO), or downPoll while a queue is down
+// (no descriptor); if a queue's port cannot be waited on, it naps.
 func (w *Worker) sleep() {
 	fd := w.wk.fd // the worker's own: Stop closes it after Run returned
 	if fd < 0 {
@@ -61,14 +62,22 @@ func (w *Worker) sleep() {
 		return
 	}
 	fds := append(w.pfds[:0], pollFD{Fd: int32(fd), Events: unix.POLLIN})
+	timeout := int(w.idleTO / time.Millisecond)
 	for i, q := range w.rxq {
-		qfd := -1
-		if wt := w.waiters[i]; wt != nil {
-			qfd = wt.WaitFD(q.Queue)
-		}
-		if qfd < 0 {
-			w.nap()
+		wt := w.waiters[i]
+		if wt == nil {
+			w.nap() // a port that can never be waited on (pcap, generator)
 			return
+		}
+		qfd := wt.WaitFD(q.Queue)
+		if qfd < 0 {
+			// A Waiter queue that is down (its device is down or gone):
+			// nothing to receive on it, but Recv must be called now and
+			// then to reopen it (afpacket retries every 200 ms). Wait on
+			// the others, waking every downPoll, rather than nap 20 µs
+			// at a time: an unplugged port must not cost a core.
+			timeout = min(timeout, int(downPoll/time.Millisecond))
+			continue
 		}
 		fds = append(fds, pollFD{Fd: int32(qfd), Events: unix.POLLIN})
 	}
@@ -78,7 +87,7 @@ func (w *Worker) sleep() {
 		return
 	}
 	w.nSleeps.Add(1)
-	n, _ := unix.Poll(fds, int(w.idleTO/time.Millisecond))
+	n, _ := unix.Poll(fds, timeout)
 	w.wk.state.Store(awake)
 	if n > 0 && fds[0].Revents != 0 {
 		drainFD(fd, &w.efdBuf)
@@ -87,3 +96,7 @@ func (w *Worker) sleep() {
 		w.c.publish(&w.pub, true) // the safety-net timeout
 	}
 }
+
+// downPoll is how often a sleeping worker with a receive queue that is
+// down wakes to call its Recv (which reopens it when it can).
+const downPoll = 10 * time.Millisecond

@@ -365,3 +365,48 @@ func BenchmarkWake(b *testing.B) {
 	b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), "p50-ns/wake")
 	b.ReportMetric(float64(ds[len(ds)*9/10].Nanoseconds()), "p90-ns/wake")
 }
+
+// downQueue is a port.Waiter whose queue is down: no descriptor (WaitFD
+// -1), nothing to receive.
+type downQueue struct{ recvs atomic.Int64 }
+
+func (p *downQueue) Name() string { return "in0" }
+func (p *downQueue) Recv(int, *pkt.Batch, *pkt.Pool) int {
+	p.recvs.Add(1)
+	return 0
+}
+func (p *downQueue) Send(_ int, v *pkt.Batch, pool *pkt.Pool) int { pool.PutBatch(v); return 0 }
+func (p *downQueue) WaitFD(int) int                               { return -1 }
+
+// TestIdleDownQueueSleeps: a worker whose only queue is a Waiter that is
+// down (an unplugged AF_PACKET port) sleeps in poll(2) with a short
+// timeout, calling Recv now and then so the port can reopen, instead of
+// napping 20 µs at a time (20-40 thousand wake-ups a second).
+func TestIdleDownQueueSleeps(t *testing.T) {
+	r := control.New(control.Options{})
+	ii, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oi, err := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	down := &downQueue{}
+	ports := make([]port.Port, 2)
+	ports[ii], ports[oi] = down, mem.NewSink("out0")
+	w := dp.NewWorker(0, r.Config(), ports, []dp.RxQueue{{Iface: ii}}, dp.Options{})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	waitAsleep(t, w, 0)
+	// And it keeps waking (every downPoll) to call Recv, which reopens
+	// the port when its device comes back.
+	s0, r0 := dp.Sleeps(w), down.recvs.Load()
+	time.Sleep(300 * time.Millisecond)
+	if s, r := dp.Sleeps(w)-s0, down.recvs.Load()-r0; s == 0 || r == 0 {
+		t.Fatalf("in 300 ms: %d sleeps in poll(2), %d Recv calls; want both", s, r)
+	}
+}
