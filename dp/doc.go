@@ -21,8 +21,9 @@
 // thread, and after 200 µs of nothing it sleeps (idle.go). When every
 // receive queue it polls is a port.Waiter with a descriptor, it blocks in
 // poll(2) on those descriptors and on its own eventfd, for at most 100 ms,
-// and wakes within microseconds of a frame. Otherwise (a pcap replay, a
-// generator) it naps 20 µs per empty poll with nanosleep and a 1 µs timer
+// and wakes within microseconds of a frame; a Waiter queue that is down
+// (no descriptor) is left out and the timeout cut to 10 ms, so its Recv
+// still runs to reopen it. Otherwise (a pcap replay, a generator) it naps 20 µs per empty poll with nanosleep and a 1 µs timer
 // slack (time.Sleep would round up to about 1 ms on a locked thread).
 // Work that comes without a port wakes it through the eventfd, without a
 // lost wake-up and without a system call while it is awake: the inject
