@@ -450,6 +450,21 @@ func (q *queue) readStatsLocked() {
 	q.kfreezes += uint64(st.Freeze_q_cnt)
 }
 
+// plainTCP reports whether the IP packet at l3 of f carries TCP directly,
+// its header at cstart (the virtio header's csum_start): an encapsulated
+// super-packet (VXLAN, GRE: csum_start at the inner TCP header) must not be
+// split as if its outer header were the TCP one. IPv6 extension headers
+// are not walked (a super-packet with them is not split either).
+func plainTCP(f []byte, l3, cstart int) bool {
+	if l3+40 > len(f) {
+		return false
+	}
+	if f[l3]>>4 == 4 {
+		return f[l3+9] == 6 && cstart == l3+int(f[l3]&0xf)*4
+	}
+	return f[l3+6] == 6 && cstart == l3+40
+}
+
 // errStuckV2 is why a V2 queue is reopened by its watchdog.
 //
 // stuckV2: with TPACKET_V1/V2 and PACKET_VNET_HDR, the kernel marks a
@@ -579,8 +594,8 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 				if et := binary.BigEndian.Uint16(src[12:]); et == etherType8021Q || et == etherType8021AD {
 					l3 += 4 // a tag the kernel left in the frame (QinQ's inner one)
 				}
-				if l3+minIPv4HeaderLen > cstart || (src[l3]>>4 == 4) != (gsoType == vnetGSOTCPv4) {
-					bad++
+				if l3+minIPv4HeaderLen > cstart || (src[l3]>>4 == 4) != (gsoType == vnetGSOTCPv4) || !plainTCP(src, l3, cstart) {
+					bad++ // also: TCP inside a tunnel (VXLAN, GRE), which this does not split
 					break
 				}
 				l3 += tag // in the segments

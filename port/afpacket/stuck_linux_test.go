@@ -68,3 +68,30 @@ func TestStuckV2Reopens(t *testing.T) {
 		t.Errorf("after the reopen: %+v", s)
 	}
 }
+
+// TestPlainTCP: only a TCP super-packet whose csum_start is its own TCP
+// header is split; one inside a tunnel (outer UDP for VXLAN, csum_start
+// at the inner TCP header) is not.
+func TestPlainTCP(t *testing.T) {
+	f := make([]byte, 14+60+60)
+	v4 := func(proto byte) []byte { g := append([]byte(nil), f...); g[14], g[14+9] = 0x45, proto; return g }
+	v6 := func(next byte) []byte { g := append([]byte(nil), f...); g[14], g[14+6] = 0x60, next; return g }
+	for _, c := range []struct {
+		name   string
+		f      []byte
+		cstart int
+		want   bool
+	}{
+		{"ipv4 tcp", v4(6), 14 + 20, true},
+		{"ipv4 tcp, csum_start elsewhere", v4(6), 14 + 20 + 50, false},
+		{"ipv4 udp (vxlan outer)", v4(17), 14 + 20 + 8 + 8 + 14 + 20, false},
+		{"ipv4 gre", v4(47), 14 + 20 + 4 + 14 + 20, false},
+		{"ipv6 tcp", v6(6), 14 + 40, true},
+		{"ipv6 udp", v6(17), 14 + 40, false},
+		{"short", f[:30], 14 + 20, false},
+	} {
+		if got := plainTCP(c.f, 14, c.cstart); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
