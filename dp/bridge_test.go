@@ -42,10 +42,12 @@ var (
 
 const bsub100 = 4 // p2.100's index
 
-// bridgeLabPool is a bridge lab's pool size. FuzzBridge, which builds a
-// lab per input, uses a smaller one: a 9408-byte buffer stride makes 1024
-// buffers 9.6 MB to allocate and clear for every input.
-var bridgeLabPool = 1024
+// bridgeLabPool and bridgeLabRing are a bridge lab's pool and punt/inject
+// ring sizes (0: the default, 256). FuzzBridge, which builds a lab per
+// input, uses smaller ones: with 9408-byte buffers and 9280-byte ring
+// messages, 1024 buffers and two 256-slot rings are 14 MB to allocate
+// and clear for every input (the FIB's 32 MiB DIR-24-8 table is the rest).
+var bridgeLabPool, bridgeLabRing = 1024, 0
 
 func newBridgeLab(t *testing.T, c control.BridgeConfig) *bridgeLab {
 	return newBridgeLabPorts(t, c, false)
@@ -83,7 +85,7 @@ func newBridgeLabPorts(t *testing.T, c control.BridgeConfig, sinks bool) *bridge
 		l.ports[i] = mem.NewQueue(name)
 		ports = append(ports, l.ports[i])
 	}
-	l.w = dp.NewWorker(0, l.r.Config(), ports, []dp.RxQueue{{Iface: 0}, {Iface: 1}, {Iface: 2}, {Iface: 3}}, dp.Options{PoolSize: bridgeLabPool})
+	l.w = dp.NewWorker(0, l.r.Config(), ports, []dp.RxQueue{{Iface: 0}, {Iface: 1}, {Iface: 2}, {Iface: 3}}, dp.Options{PoolSize: bridgeLabPool, RingSize: bridgeLabRing})
 	dp.SetBridgeClock(l.w, func() int64 { return l.now })
 	l.r.AttachWorkers([]*dp.Worker{l.w})
 	return l
@@ -312,9 +314,9 @@ func FuzzBridge(f *testing.F) {
 		0, dptest.IPv4Frame(bviMAC, bmacA, bhostA, p3Host, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 8)),
 		3, dptest.IPv4Frame(p3MAC, bmacC, p3Host, bhostA, hdr.ProtoUDP, 64, false, dptest.UDP(2, 1, 8))))
 	f.Add(fuzzFrames(2, dptest.Tag(l2(bmacA, bmacC, 3), 0x8100, 0), 2, l2(dptest.Broadcast, bmacC, 4)[:13]))
-	old := bridgeLabPool
-	bridgeLabPool = 128 // at most a few dozen frames per input, and flood copies
-	f.Cleanup(func() { bridgeLabPool = old })
+	oldPool, oldRing := bridgeLabPool, bridgeLabRing
+	bridgeLabPool, bridgeLabRing = 128, 32 // at most a few dozen frames per input, and flood copies
+	f.Cleanup(func() { bridgeLabPool, bridgeLabRing = oldPool, oldRing })
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l := newBridgeLab(t, control.BridgeConfig{MaxMACs: 4, FloodBurst: 8})
 		for p := 0; p+2 <= len(data); {
