@@ -2,7 +2,7 @@ package afpacket
 
 import (
 	"encoding/binary"
-	"math/bits"
+	"github.com/softnet/softnet/hdr"
 )
 
 // Checksum completion and TCP segmentation of what a veth peer with its
@@ -34,46 +34,6 @@ const (
 	minIPv4HeaderLen = 20
 )
 
-// sum adds b to a one's complement accumulator as big-endian 16-bit
-// words (an odd last byte padded with a zero), 8 bytes at a time: the
-// 64-bit one's complement sum folds to the same 16-bit sum.
-func sum(b []byte, acc uint64) uint64 {
-	var c uint64
-	for len(b) >= 32 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[8:]), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[16:]), c)
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b[24:]), c)
-		b = b[32:]
-	}
-	for len(b) >= 8 {
-		acc, c = bits.Add64(acc, binary.BigEndian.Uint64(b), c)
-		b = b[8:]
-	}
-	if len(b) >= 4 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), c)
-		b = b[4:]
-	}
-	if len(b) >= 2 {
-		acc, c = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), c)
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		acc, c = bits.Add64(acc, uint64(b[0])<<8, c)
-	}
-	acc, c = bits.Add64(acc, c, 0) // end-around carry, twice at most
-	return acc + c
-}
-
-// fold folds a one's complement accumulator to 16 bits.
-func fold(acc uint64) uint16 {
-	acc = (acc >> 32) + (acc & 0xffffffff)
-	acc = (acc >> 32) + (acc & 0xffffffff)
-	acc = (acc >> 16) + (acc & 0xffff)
-	acc = (acc >> 16) + (acc & 0xffff)
-	return uint16(acc)
-}
-
 // finishCsum completes a CHECKSUM_PARTIAL frame as the kernel's
 // skb_checksum_help does: the L4 header starts at start, its checksum
 // field (at start+off) holds the pseudo-header sum, and the checksum is
@@ -85,7 +45,7 @@ func finishCsum(f []byte, start, off int) bool {
 	if (off != tcpCsumOff && off != udpCsumOff) || start < ethHdrLen || start+off+2 > len(f) {
 		return false
 	}
-	c := ^fold(sum(f[start:], 0))
+	c := hdr.Checksum(f[start:], 0)
 	if c == 0 {
 		c = 0xffff
 	}
@@ -168,17 +128,17 @@ func gsoPlan(f []byte, l4, mss int) (hdrLen, segs int, ok bool) {
 // on the first, and the TCP checksum computed in full.
 func fixSegment(f []byte, l3, l4 int, seqAdd uint32, idAdd uint16, first, last bool) {
 	tcpLen := len(f) - l4
-	var ps uint64
+	var ps uint32
 	if f[l3]>>4 == 4 {
 		ihl := int(f[l3]&15) * 4
 		binary.BigEndian.PutUint16(f[l3+2:], uint16(len(f)-l3))
 		binary.BigEndian.PutUint16(f[l3+4:], binary.BigEndian.Uint16(f[l3+4:])+idAdd)
 		f[l3+10], f[l3+11] = 0, 0
-		binary.BigEndian.PutUint16(f[l3+10:], ^fold(sum(f[l3:l3+ihl], 0)))
-		ps = sum(f[l3+12:l3+20], uint64(ipProtoTCP)+uint64(tcpLen))
+		binary.BigEndian.PutUint16(f[l3+10:], hdr.Checksum(f[l3:l3+ihl], 0))
+		ps = hdr.Sum(f[l3+12:l3+20], ipProtoTCP+uint32(tcpLen))
 	} else {
 		binary.BigEndian.PutUint16(f[l3+4:], uint16(len(f)-l3-ipv6HeaderLen))
-		ps = sum(f[l3+8:l3+40], uint64(ipProtoTCP)+uint64(tcpLen))
+		ps = hdr.Sum(f[l3+8:l3+40], ipProtoTCP+uint32(tcpLen))
 	}
 	t := f[l4:]
 	binary.BigEndian.PutUint32(t[4:], binary.BigEndian.Uint32(t[4:])+seqAdd)
@@ -189,5 +149,5 @@ func fixSegment(f []byte, l3, l4 int, seqAdd uint32, idAdd uint16, first, last b
 		t[13] &^= tcpFlagCWR
 	}
 	t[tcpCsumOff], t[tcpCsumOff+1] = 0, 0
-	binary.BigEndian.PutUint16(t[tcpCsumOff:], ^fold(sum(t, ps)))
+	binary.BigEndian.PutUint16(t[tcpCsumOff:], hdr.Checksum(t, ps))
 }
