@@ -232,15 +232,7 @@ func TestIdleNaps(t *testing.T) {
 	if !ok {
 		t.Skipf("nanosleep's system call number on %s is not known to the test", runtime.GOARCH)
 	}
-	r := control.New(control.Options{})
-	ii, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oi, err := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, ii, oi := inOutRouter(t)
 	r.Publish()
 	ports := make([]port.Port, 2)
 	ports[ii], ports[oi] = mem.NewGen("in0", nil), mem.NewSink("out0") // a generator without frames
@@ -308,15 +300,7 @@ func (p *stampSink) Send(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 //
 //	go test -run X -bench Wake -benchtime 200x ./dp
 func BenchmarkWake(b *testing.B) {
-	r := control.New(control.Options{})
-	ii, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	oi, err := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r, ii, oi := inOutRouter(b)
 	if err := r.AddNeighbor(oi, bench.Gateway(1), bench.GatewayMAC(1)); err != nil {
 		b.Fatal(err)
 	}
@@ -383,15 +367,7 @@ func (p *downQueue) WaitFD(int) int                               { return -1 }
 // timeout, calling Recv now and then so the port can reopen, instead of
 // napping 20 µs at a time (20-40 thousand wake-ups a second).
 func TestIdleDownQueueSleeps(t *testing.T) {
-	r := control.New(control.Options{})
-	ii, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	oi, err := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, ii, oi := inOutRouter(t)
 	r.Publish()
 	down := &downQueue{}
 	ports := make([]port.Port, 2)
@@ -409,4 +385,19 @@ func TestIdleDownQueueSleeps(t *testing.T) {
 	if s, r := dp.Sleeps(w)-s0, down.recvs.Load()-r0; s == 0 || r == 0 {
 		t.Fatalf("in 300 ms: %d sleeps in poll(2), %d Recv calls; want both", s, r)
 	}
+}
+
+// inOutRouter is a control plane with the bench's two interfaces, in0 and
+// out0 (their indices returned), nothing published yet.
+func inOutRouter(t testing.TB) (r *control.Router, ii, oi int) {
+	t.Helper()
+	r = control.New(control.Options{})
+	var err error
+	if ii, err = r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}}); err != nil {
+		t.Fatal(err)
+	}
+	if oi, err = r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}}); err != nil {
+		t.Fatal(err)
+	}
+	return r, ii, oi
 }
