@@ -55,20 +55,7 @@ func startIn(ns string, src string, dir string, t *testing.T, o ...Options) (*Ro
 func TestTwoRoutersOneDevice(t *testing.T) {
 	testenv.Root(t)
 	testenv.Tools(t, "ip")
-	ns := fmt.Sprintf("snlock%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	for _, c := range [][]string{
-		{"-n", ns, "link", "add", "lk0", "type", "veth", "peer", "name", "lk1"},
-		{"-n", ns, "link", "set", "lk0", "up"},
-		{"-n", ns, "link", "set", "lk1", "up"},
-	} {
-		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(c, " "), err, out)
-		}
-	}
+	ns := vethNS(t, "snlock", "lk0", "lk1")
 	const src = `workers: 1
 interfaces:
   - name: lan0
@@ -117,20 +104,7 @@ interfaces:
 func TestForeignPacketSocketWarned(t *testing.T) {
 	testenv.Root(t)
 	testenv.Tools(t, "ip", "tcpdump")
-	ns := fmt.Sprintf("snfrgn%d", os.Getpid())
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	for _, c := range [][]string{
-		{"-n", ns, "link", "add", "fg0", "type", "veth", "peer", "name", "fg1"},
-		{"-n", ns, "link", "set", "fg0", "up"},
-		{"-n", ns, "link", "set", "fg1", "up"},
-	} {
-		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(c, " "), err, out)
-		}
-	}
+	ns := vethNS(t, "snfrgn", "fg0", "fg1")
 	const src = `workers: 1
 interfaces:
   - name: lan0
@@ -177,4 +151,25 @@ interfaces:
 	if !strings.Contains(log, "AF_PACKET sockets") || !strings.Contains(log, "device=fg0") {
 		t.Errorf("no warning about tcpdump's AF_PACKET socket on fg0:\n%s", log)
 	}
+}
+
+// vethNS makes a network namespace (prefix and the pid), removed when the
+// test ends, with a veth pair a-b in it, both up, and returns its name.
+func vethNS(t *testing.T, prefix, a, b string) string {
+	t.Helper()
+	ns := fmt.Sprintf("%s%d", prefix, os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	for _, c := range [][]string{
+		{"-n", ns, "link", "add", a, "type", "veth", "peer", "name", b},
+		{"-n", ns, "link", "set", a, "up"},
+		{"-n", ns, "link", "set", b, "up"},
+	} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	return ns
 }
