@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/softnet/softnet/logs"
 	"io"
-	"maps"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/softnet/softnet/lab"
@@ -230,9 +228,5 @@ func countList(m map[string]uint64) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	s := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		s = append(s, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return strings.Join(s, ", ")
+	return logs.Counts(m)
 }

@@ -37,6 +37,16 @@ func durationString(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// Counts formats counts by name for people: "a 1, b 2", sorted by name
+// ("" for none), not Go's map[a:1 b:2].
+func Counts(m map[string]uint64) string {
+	s := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s = append(s, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(s, ", ")
+}
+
 // readable writes the text handler's counts (map[string]uint64) as
 // "a 1, b 2", sorted, and lists of strings as "x, y", not in Go's %v
 // form (map[a:1 b:2], [x y]).
@@ -46,11 +56,7 @@ func readable(_ []string, a slog.Attr) slog.Attr {
 	}
 	switch v := a.Value.Any().(type) {
 	case map[string]uint64:
-		s := make([]string, 0, len(v))
-		for _, k := range slices.Sorted(maps.Keys(v)) {
-			s = append(s, fmt.Sprintf("%s %d", k, v[k]))
-		}
-		a.Value = slog.StringValue(strings.Join(s, ", "))
+		a.Value = slog.StringValue(Counts(v))
 	case []string:
 		a.Value = slog.StringValue(strings.Join(v, ", "))
 	}

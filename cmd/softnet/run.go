@@ -315,7 +315,7 @@ func logChanges(ev *logs.Sampler, prev, cur []run.IfaceStatus) {
 			ev.Event(slog.LevelWarn, "port-error", "interface error", "name", c.Name, "error", c.LastError)
 		}
 		if grown(p.PortDrops, c.PortDrops) {
-			ev.Event(slog.LevelWarn, "port-drops", "port drops", "name", c.Name, "counts", countList(c.PortDrops))
+			ev.Event(slog.LevelWarn, "port-drops", "port drops", "name", c.Name, "counts", logs.Counts(c.PortDrops))
 		}
 		if c.KernelDrops > p.KernelDrops {
 			ev.Event(slog.LevelWarn, "kernel-drops", "kernel drops", "name", c.Name, "new", c.KernelDrops-p.KernelDrops, "total", c.KernelDrops)
@@ -329,19 +329,6 @@ func logChanges(ev *logs.Sampler, prev, cur []run.IfaceStatus) {
 			log.Info("interface deleted", "name", p.Name, "backend", p.Backend)
 		}
 	}
-}
-
-// countList formats named counts as "a 1, b 2", sorted by name, for
-// people (not Go's map[...] syntax).
-func countList(m map[string]uint64) string {
-	var b strings.Builder
-	for i, k := range slices.Sorted(maps.Keys(m)) {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %d", k, m[k])
-	}
-	return b.String()
 }
 
 // logControl logs the control plane's troubles since the last reading:
