@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/softnet/softnet/api"
-	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
@@ -22,33 +20,11 @@ import (
 	"github.com/softnet/softnet/run"
 )
 
-// startIn is start with the config written into dir (where the test put
-// the files it names).
+// startIn is startDir without the server and the file name.
 func startIn(t *testing.T, dir, src string) (*run.Router, *api.Client) {
 	t.Helper()
-	file := filepath.Join(dir, "r.yaml")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := run.Start(cfg, run.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "api.sock")
-	srv, err := api.Listen(r, api.Options{Socket: sock})
-	if err != nil {
-		r.Stop()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Close()
-		r.Stop()
-	})
-	return r, api.NewClient(sock)
+	r, _, c, _ := startDir(t, dir, src)
+	return r, c
 }
 
 const accountingConfig = `workers: 1

@@ -79,7 +79,13 @@ func itoa(n int) string {
 // socket in dir, and stops both at the end of the test.
 func start(t testing.TB, src string) (*run.Router, *api.Server, *api.Client, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return startDir(t, t.TempDir(), src)
+}
+
+// startDir is start with the config written into dir (where the test put
+// the files it names).
+func startDir(t testing.TB, dir, src string) (*run.Router, *api.Server, *api.Client, string) {
+	t.Helper()
 	file := filepath.Join(dir, "r.yaml")
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
