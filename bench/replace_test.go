@@ -58,7 +58,8 @@ func (s *macSink) Recv(int, *pkt.Batch, *pkt.Pool) int { return 0 }
 func (s *macSink) Send(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 	n := v.N
 	first := -1
-	for _, b := range v.B[:n] {
+	for _, x := range v.B[:n] {
+		b := pkt.At(x)
 		i := gatewayIndex([6]byte(b.Bytes()[0:6]))
 		s.byMAC[i]++
 		switch {

@@ -272,7 +272,7 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 	// in.N is read on every turn: interface-output, when this stage
 	// flushes it, may hand more BVI packets here; they are done now.
 	for i := 0; i < in.N; i++ {
-		b := in.B[i]
+		b := in.Buf(i)
 		ifc := &cfg.Ifaces[b.InPort]
 		bi := int(ifc.Bridge) - 1
 		if bi < 0 || bi >= len(cfg.Bridges) || bi >= len(w.macs) {
@@ -331,7 +331,7 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 					w.drop(b, BridgeSameMember)
 				case b.L3 == hdr.EthernetLen && cfg.Ifaces[m].TagLen == 0:
 					b.OutPort = m // untagged to untagged: the frame is right as it is
-					in.B[k] = b
+					in.B[k] = b.Index()
 					k++
 				default:
 					w.bridgeOut(cfg, b, m)
@@ -402,7 +402,7 @@ func (w *Worker) output(cfg *Config, b *pkt.Buf) {
 	if out.N == pkt.BatchSize {
 		w.interfaceOutput(cfg, out)
 	}
-	out.B[out.N] = b
+	out.B[out.N] = b.Index()
 	out.N++
 }
 

@@ -26,7 +26,8 @@ import (
 func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	iface := w.rxIf
 	if int(iface) >= len(cfg.Ifaces) {
-		for _, b := range in.B[:in.N] {
+		for _, x := range in.B[:in.N] {
+			b := pkt.At(x)
 			b.InPort = iface
 			w.drop(b, EtherIfaceDown)
 		}
@@ -72,7 +73,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 				}
 			}
 		}
-		b := in.B[i]
+		b := in.Buf(i)
 		b.InPort = iface
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen {
@@ -126,7 +127,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 		}
 		switch et {
 		case hdr.EtherTypeIPv4:
-			in.B[k] = b
+			in.B[k] = b.Index()
 			k++
 		case hdr.EtherTypeARP:
 			w.to(StageARPInput, b)
@@ -150,7 +151,8 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 	var bytes uint64
 	k := 0
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		b.InPort = iface
 		bytes += uint64(b.Len)
 		f := b.Bytes()
@@ -167,7 +169,7 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 			}
 			b.L3 = uint16(off)
 		}
-		in.B[k] = b
+		in.B[k] = b.Index()
 		k++
 	}
 	w.c.RxPackets[iface] += uint64(in.N)
@@ -181,7 +183,7 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32, macLo uint16) (int, int, uint64) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.B[i]
+		b := in.Buf(i)
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen || binary.BigEndian.Uint32(f[0:4]) != macHi ||
 			binary.BigEndian.Uint16(f[4:6]) != macLo || binary.BigEndian.Uint16(f[12:14]) != hdr.EtherTypeIPv4 {
@@ -190,7 +192,7 @@ func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32
 		bytes += uint64(b.Len)
 		b.InPort = iface
 		b.L3 = hdr.EthernetLen
-		in.B[k] = b
+		in.B[k] = b.Index()
 		k++
 	}
 	return i, k, bytes
@@ -212,7 +214,8 @@ func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32
 //   - Next: interface-output (replies), drop (malformed, not for us, bad
 //     sender); other buffers return to the pool after the punt.
 func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		f := b.Bytes()
 		a := hdr.ARP(f[b.L3:])
 		if a.Validate() != hdr.OK {

@@ -54,7 +54,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		if i, k = ip4InputFast(in, i, k); i == n {
 			break
 		}
-		b := in.B[i]
+		b := in.Buf(i)
 		l3 := b.L3Bytes()
 		if st := hdr.IPv4(l3).Validate(); st != hdr.OK {
 			r := IP4TooShort
@@ -70,14 +70,14 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		}
 		src := binary.BigEndian.Uint32(h[12:16])
 		dst := binary.BigEndian.Uint32(h[16:20])
-		b.Dst = dst
+		b.SetDst4(dst)
 		if addrClass[src>>24] != classUnicast || src == 0 {
 			w.drop(b, IP4MartianSource)
 			continue
 		}
 		switch addrClass[dst>>24] {
 		case classUnicast:
-			in.B[k] = b
+			in.B[k] = b.Index()
 			k++
 		case classMulticast:
 			w.drop(b, IP4Multicast)
@@ -104,7 +104,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.B[i]
+		b := in.Buf(i)
 		l3len := int(b.Len) - int(b.L3)
 		h := b.L3Head()
 		sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
@@ -123,8 +123,8 @@ func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 		if tl < l3len {
 			b.Len = b.L3 + uint16(tl) // trim Ethernet padding
 		}
-		b.Dst = dst
-		in.B[k] = b
+		b.SetDst4(dst)
+		in.B[k] = b.Index()
 		k++
 	}
 	return i, k
@@ -143,8 +143,9 @@ func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 //   - Next: ip4-rewrite, ip4-local, icmp4-error, drop.
 func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	n := in.N
-	for i, b := range in.B[:n] {
-		w.dsts[i] = b.Dst
+	for i, x := range in.B[:n] {
+		b := pkt.At(x)
+		w.dsts[i] = b.Dst4()
 	}
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
@@ -154,7 +155,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 		if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
 			break
 		}
-		b := in.B[i]
+		b := in.Buf(i)
 		nh := w.nhs[i]
 		if int(nh) >= len(adjs) {
 			nh = 0
@@ -172,7 +173,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 					continue
 				}
 			}
-			in.B[k] = b
+			in.B[k] = b.Index()
 			k++
 		case AdjLocal:
 			w.to(StageIP4Local, b)
@@ -200,7 +201,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16) (int, int) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.B[i]
+		b := in.Buf(i)
 		nh := nhs[i]
 		if int(nh) >= len(adjs) {
 			return i, k
@@ -211,7 +212,7 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 			return i, k
 		}
 		b.NH = nh
-		in.B[k] = b
+		in.B[k] = b.Index()
 		k++
 	}
 	return i, k
@@ -235,7 +236,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		if i, k = rewriteFast(in, i, k, adjs); i == n {
 			break
 		}
-		b := in.B[i]
+		b := in.Buf(i)
 		adj := &adjs[b.NH]
 		if adj.Kind != AdjForward {
 			w.to(StageIP4ARP, b)
@@ -260,7 +261,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			continue
 		}
 		writeL2(b, adj, start, l3len)
-		in.B[k] = b
+		in.B[k] = b.Index()
 		k++
 	}
 	w.pass(StageIP4Rewrite, StageInterfaceOutput, k)
@@ -295,7 +296,7 @@ func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
 func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.B[i]
+		b := in.Buf(i)
 		adj := &adjs[b.NH]
 		l3len := int(b.Len) - int(b.L3)
 		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
@@ -328,7 +329,7 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 		}
 		b.OutPort = adj.Iface
-		in.B[k] = b
+		in.B[k] = b.Index()
 		k++
 	}
 	return i, k
@@ -342,7 +343,8 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 // packets per neighbour, ARPs, and injects them back once resolved.
 //   - Next: drop (ring full); otherwise the control plane.
 func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		adj := &cfg.Adj[b.NH]
 		target := adj.Addr
 		l3 := b.L3Bytes()

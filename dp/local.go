@@ -17,7 +17,8 @@ import (
 //     unreachable. Fragments: dropped (no reassembly).
 //   - Next: ip4-lookup, icmp4-error, drop.
 func (w *Worker) ip4Local(cfg *Config, in *pkt.Batch) {
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		ip := hdr.IPv4(b.L3Bytes())
 		if ip.MF() || ip.FragOffset() != 0 {
 			w.drop(b, IP4LocalFragment)
@@ -44,7 +45,7 @@ func (w *Worker) ip4Local(cfg *Config, in *pkt.Batch) {
 			ip.SetTTL(64)
 			ip.SetChecksum(ip.ComputeChecksum())
 			b.Flags = pkt.FlagLocal
-			b.Dst = src
+			b.SetDst4(src)
 			w.c.ICMPEchoReplies++
 			w.to(StageIP4Lookup, b)
 		case hdr.ProtoUDP:
@@ -84,7 +85,8 @@ const icmpQuoteMax = 576 - hdr.IPv4MinLen - hdr.ICMPv4Len
 //   - Next: ip4-lookup (to route the error to the source), drop.
 func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 	refilled := false
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		ip := hdr.IPv4(b.L3Bytes())
 		switch {
 		case b.Flags&pkt.FlagLocal != 0:
@@ -176,7 +178,7 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 		b.L3 = hdr.EthernetLen
 		b.Len = uint16(hdr.EthernetLen + total)
 		b.Flags = pkt.FlagLocal
-		b.Dst = src
+		b.SetDst4(src)
 		w.to(StageIP4Lookup, b)
 	}
 	in.N = 0

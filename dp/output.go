@@ -17,7 +17,8 @@ import (
 //   - Next: interface-output (flushed early when its vector fills, since
 //     this stage makes more packets than it takes), drop.
 func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		adj := &cfg.Adj[b.NH]
 		ip := hdr.IPv4(b.L3Bytes())
 		hl := ip.HeaderLen()
@@ -103,7 +104,7 @@ func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
 				}
 				w.interfaceOutput(cfg, out)
 			}
-			out.B[out.N] = nb
+			out.B[out.N] = nb.Index()
 			out.N++
 			w.c.Fragments++
 			pos += size
@@ -133,9 +134,10 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	// Fast path: the whole vector leaves by one interface (the common case
 	// for a forwarding batch), so it is handed to the port as it is.
 	if n := in.N; n > 0 {
-		o := int(in.B[0].OutPort)
+		o := int(in.Buf(0).OutPort)
 		same := true
-		for _, b := range in.B[1:n] {
+		for _, x := range in.B[1:n] {
+			b := pkt.At(x)
 			if int(b.OutPort) != o {
 				same = false
 				break
@@ -148,7 +150,8 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			}
 		}
 	}
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		o := int(b.OutPort)
 		if o >= len(w.up) || !w.up[o] {
 			w.drop(b, OutIfaceDown)
@@ -167,7 +170,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		if t.N == pkt.BatchSize {
 			w.flush(p)
 		}
-		t.B[t.N] = b
+		t.B[t.N] = b.Index()
 		t.N++
 	}
 	in.N = 0
@@ -236,15 +239,17 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 		return
 	}
 	var bytes uint64
-	o := t.B[0].OutPort
+	o := t.Buf(0).OutPort
 	mixed := false
-	for i, b := range t.B[:n] {
+	for i, x := range t.B[:n] {
+		b := pkt.At(x)
 		bytes += uint64(b.Len)
 		mixed = mixed || b.OutPort != o
 		w.txLen[i] = b.Len // the port owns the buffers after Send
 	}
 	if mixed {
-		for i, b := range t.B[:n] {
+		for i, x := range t.B[:n] {
+			b := pkt.At(x)
 			w.txOut[i] = b.OutPort
 		}
 	}

@@ -25,7 +25,7 @@ import (
 //
 // A lane joins the spreading worker (producer) to one other worker
 // (consumer) for one receive queue. It has two single-producer
-// single-consumer rings of buffer pointers (BufRing), moved in bulk: one
+// single-consumer rings of buffer indices (BufRing), moved in bulk: one
 // atomic store per batch on each side, never per packet, no lock, no
 // channel. The forward ring carries received packets; the return ring
 // carries as many free buffers back, so both workers' pools keep their
@@ -40,7 +40,7 @@ import (
 // counters, ARP and ICMP errors behave the same on every worker.
 
 // BufRing is a bounded single-producer single-consumer queue of buffer
-// pointers with bulk enqueue and dequeue. Each side keeps a private copy
+// indices with bulk enqueue and dequeue. Each side keeps a private copy
 // of the other side's index and reads the shared one only when that copy
 // says the ring is full (producer) or empty (consumer), so in steady state
 // a batch costs one atomic load and one atomic store per side.
@@ -57,7 +57,7 @@ type BufRing struct {
 	_         [56]byte
 	tailCache uint64
 	_         [56]byte
-	slots     []*pkt.Buf
+	slots     []uint32
 	mask      uint64
 }
 
@@ -68,7 +68,7 @@ func NewBufRing(n int) *BufRing {
 	for size < n {
 		size <<= 1
 	}
-	return &BufRing{slots: make([]*pkt.Buf, size), mask: uint64(size - 1)}
+	return &BufRing{slots: make([]uint32, size), mask: uint64(size - 1)}
 }
 
 // Cap is the number of slots.
@@ -77,7 +77,7 @@ func (r *BufRing) Cap() int { return len(r.slots) }
 // Enqueue appends as many of bs as fit, in order, and returns how many.
 // The caller gives up those buffers; the others stay its own. Producer
 // only.
-func (r *BufRing) Enqueue(bs []*pkt.Buf) int {
+func (r *BufRing) Enqueue(bs []uint32) int {
 	t := r.tail.Load()
 	size := uint64(len(r.slots))
 	free := size - (t - r.headCache)
@@ -97,7 +97,7 @@ func (r *BufRing) Enqueue(bs []*pkt.Buf) int {
 
 // Dequeue moves up to len(dst) buffers, oldest first, into dst and
 // returns how many. The caller owns them. Consumer only.
-func (r *BufRing) Dequeue(dst []*pkt.Buf) int {
+func (r *BufRing) Dequeue(dst []uint32) int {
 	h := r.head.Load()
 	avail := r.tailCache - h
 	if avail < uint64(len(dst)) {
@@ -107,7 +107,7 @@ func (r *BufRing) Dequeue(dst []*pkt.Buf) int {
 	n := min(uint64(len(dst)), avail)
 	for i := range n {
 		s := &r.slots[(h+i)&r.mask]
-		dst[i], *s = *s, nil
+		dst[i], *s = *s, 0
 	}
 	if n > 0 {
 		r.head.Store(h + n)
@@ -135,10 +135,10 @@ type lane struct {
 
 // spreader is a spread receive queue's dispatch state on its poller.
 type spreader struct {
-	self  int          // the poller's position in the worker list
-	table rss.Table    // hash -> worker position
-	lanes []*lane      // by worker position; nil for self
-	out   [][]*pkt.Buf // per worker position: this batch's packets for it
+	self  int        // the poller's position in the worker list
+	table rss.Table  // hash -> worker position
+	lanes []*lane    // by worker position; nil for self
+	out   [][]uint32 // per worker position: this batch's packets for it
 }
 
 // DefaultLaneSize is the number of slots of each lane ring: four batches,
@@ -177,14 +177,14 @@ func Spread(ws []*Worker, laneSize int) error {
 				w.spread = make([]*spreader, len(w.rxq))
 				w.hasher = rss.New(rss.SymmetricKey)
 			}
-			sp := &spreader{self: p, table: table, lanes: make([]*lane, len(ws)), out: make([][]*pkt.Buf, len(ws))}
+			sp := &spreader{self: p, table: table, lanes: make([]*lane, len(ws)), out: make([][]uint32, len(ws))}
 			for t, c := range ws {
 				if t == p {
 					continue
 				}
 				l := &lane{fwd: NewBufRing(laneSize), ret: NewBufRing(laneSize), iface: uint16(q.Iface), cons: c.wk, prod: w.wk}
 				sp.lanes[t] = l
-				sp.out[t] = make([]*pkt.Buf, 0, pkt.BatchSize)
+				sp.out[t] = make([]uint32, 0, pkt.BatchSize)
 				w.lanesOut = append(w.lanesOut, l)
 				c.lanesIn = append(c.lanesIn, l)
 			}
@@ -201,15 +201,16 @@ func Spread(ws []*Worker, laneSize int) error {
 // all go to one worker, as a NIC sends them to queue 0.
 func (w *Worker) spreadBatch(sp *spreader, v *pkt.Batch) {
 	k := 0
-	for _, b := range v.B[:v.N] {
+	for _, x := range v.B[:v.N] {
+		b := pkt.At(x)
 		h, _ := w.hasher.Frame(b.Bytes())
 		t := sp.table.Queue(h)
 		if t == sp.self {
-			v.B[k] = b
+			v.B[k] = b.Index()
 			k++
 			continue
 		}
-		sp.out[t] = append(sp.out[t], b)
+		sp.out[t] = append(sp.out[t], x)
 	}
 	clear(v.B[k:v.N])
 	v.N = k
@@ -223,10 +224,8 @@ func (w *Worker) spreadBatch(sp *spreader, v *pkt.Batch) {
 			l.cons.wake() // one atomic load per lane per batch while it is awake
 		}
 		w.c.Spread += uint64(e)
-		for _, b := range o[e:] {
-			w.c.Drops[EtherRSSRingFull]++
-			w.pool.Put(b)
-		}
+		w.c.Drops[EtherRSSRingFull] += uint64(len(o) - e)
+		w.pool.PutN(o[e:])
 		clear(o)
 		sp.out[t] = o[:0]
 	}
@@ -240,10 +239,7 @@ func (w *Worker) takeReturns() {
 			if n == 0 {
 				break
 			}
-			for _, b := range w.scratch[:n] {
-				w.pool.Put(b)
-			}
-			clear(w.scratch[:n])
+			w.pool.PutN(w.scratch[:n])
 		}
 	}
 }
@@ -261,10 +257,7 @@ func (w *Worker) payBack(l *lane) {
 		if e > 0 {
 			l.prod.wake()
 		}
-		for _, b := range w.scratch[e:n] {
-			w.pool.Put(b)
-		}
-		clear(w.scratch[:n])
+		w.pool.PutN(w.scratch[e:n])
 		l.owed -= e
 		if e < n {
 			return

@@ -25,7 +25,7 @@ func TestBufRingBasics(t *testing.T) {
 		t.Fatalf("cap %d, want 512 (300 rounded up to a power of two)", r.Cap())
 	}
 	pool := pkt.NewPool(1024)
-	bufs := make([]*pkt.Buf, 600)
+	bufs := make([]uint32, 600)
 	if pool.GetN(bufs) != 600 {
 		t.Fatal("pool short")
 	}
@@ -35,7 +35,7 @@ func TestBufRingBasics(t *testing.T) {
 	if n := r.Enqueue(bufs[512:]); n != 0 {
 		t.Fatalf("enqueued %d into a full ring", n)
 	}
-	out := make([]*pkt.Buf, 100)
+	out := make([]uint32, 100)
 	// Wrap around several times: order is kept.
 	next := 0
 	tail := 512
@@ -47,7 +47,7 @@ func TestBufRingBasics(t *testing.T) {
 			}
 		}
 		next += n
-		var in []*pkt.Buf
+		var in []uint32
 		for i := range n {
 			in = append(in, bufs[(tail+i)%600])
 		}
@@ -81,12 +81,13 @@ func TestBufRingConcurrent(t *testing.T) {
 	go func() { // consumer
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(2, 2))
-		buf := make([]*pkt.Buf, 300)
+		buf := make([]uint32, 300)
 		var seq uint64
 		for seq < total {
 			n := fwd.Dequeue(buf[:1+rng.IntN(len(buf))])
-			for _, b := range buf[:n] {
-				if uint64(b.Dst)|uint64(b.Aux)<<32 != seq {
+			for _, x := range buf[:n] {
+				b := pkt.At(x)
+				if uint64(b.Dst4())|uint64(b.Aux)<<32 != seq {
 					errc <- "out of order or torn metadata"
 					failed.Store(true)
 					return
@@ -99,7 +100,7 @@ func TestBufRingConcurrent(t *testing.T) {
 		}
 	}()
 	rng := rand.New(rand.NewPCG(1, 1))
-	out := make([]*pkt.Buf, 300)
+	out := make([]uint32, 300)
 	var seq uint64
 	for seq < total && !failed.Load() {
 		// Take returns, then send a random burst.
@@ -108,19 +109,17 @@ func TestBufRingConcurrent(t *testing.T) {
 			if n == 0 {
 				break
 			}
-			for _, b := range out[:n] {
-				pool.Put(b)
-			}
+			pool.PutN(out[:n])
 		}
 		k := pool.GetN(out[:min(1+rng.IntN(len(out)), int(total-seq))])
-		for i, b := range out[:k] {
+		for i, x := range out[:k] {
+			b := pkt.At(x)
 			s := seq + uint64(i)
-			b.Dst, b.Aux = uint32(s), uint32(s>>32)
+			b.SetDst4(uint32(s))
+			b.Aux = uint32(s >> 32)
 		}
 		e := fwd.Enqueue(out[:k])
-		for _, b := range out[e:k] {
-			pool.Put(b)
-		}
+		pool.PutN(out[e:k])
 		seq += uint64(e)
 	}
 	// Keep taking returns until the consumer is done: it may be waiting
@@ -138,9 +137,7 @@ func TestBufRingConcurrent(t *testing.T) {
 			if n == 0 {
 				break
 			}
-			for _, b := range out[:n] {
-				pool.Put(b)
-			}
+			pool.PutN(out[:n])
 		}
 	}
 	select {
@@ -166,7 +163,8 @@ func (p *queueRec) Recv(int, *pkt.Batch, *pkt.Pool) int { return 0 }
 func (p *queueRec) Send(q int, v *pkt.Batch, pool *pkt.Pool) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, b := range v.B[:v.N] {
+	for _, x := range v.B[:v.N] {
+		b := pkt.At(x)
 		p.q[q] = append(p.q[q], append([]byte(nil), b.Bytes()...))
 	}
 	n := v.N

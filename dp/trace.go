@@ -295,7 +295,8 @@ func (w *Worker) traceMark(in *pkt.Batch) {
 	}
 	now := time.Now().UnixNano()
 	w.tracing = true
-	for i, b := range in.B[:in.N] {
+	for i, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		if i >= got {
 			// Ports reset the metadata of what they receive; clearing
 			// here keeps a stale mark from counting all the same.
@@ -322,7 +323,8 @@ func (w *Worker) traceEnd() {
 // traceStage records stage s for every traced packet of f, before s runs.
 // Called only while tracing (w.tracing).
 func (w *Worker) traceStage(s Stage, cfg *Config, f *pkt.Batch) {
-	for _, b := range f.B[:f.N] {
+	for _, x := range f.B[:f.N] {
+		b := pkt.At(x)
 		if b.Trace != 0 {
 			w.traceStep(s, cfg, b)
 		}
@@ -348,7 +350,7 @@ func (w *Worker) traceStep(s Stage, cfg *Config, b *pkt.Buf) {
 	case StageEthernetInput:
 		st.a = w.rxIf
 	case StageIP4Lookup, StageIP4Local:
-		st.c, st.k = b.Dst, b.Flags
+		st.c, st.k = b.Dst4(), b.Flags
 	case StageICMP4Error:
 		st.k, st.a, st.c = b.ICMPType, uint16(b.ICMPCode), b.Aux
 	case StageIP4Rewrite, StageIP4ARP, StageIP4Frag:
@@ -357,7 +359,7 @@ func (w *Worker) traceStep(s Stage, cfg *Config, b *pkt.Buf) {
 			adj := &cfg.Adj[b.NH]
 			st.k, st.b, st.d, st.c = uint8(adj.Kind), adj.Iface, adj.MTU, adj.Addr
 			if s == StageIP4ARP && adj.Kind == AdjGlean {
-				st.c = b.Dst // a connected destination resolves itself
+				st.c = b.Dst4() // a connected destination resolves itself
 			}
 		}
 	case StageInterfaceOutput:

@@ -46,7 +46,7 @@ type Worker struct {
 	lanesOut []*lane
 	lanesIn  []*lane
 	hasher   *rss.Hasher
-	scratch  [pkt.BatchSize]*pkt.Buf
+	scratch  [pkt.BatchSize]uint32
 
 	// frames[s] is stage s's input vector. They are pointers into store
 	// so that a stage passing its whole vector to an empty next stage
@@ -131,7 +131,12 @@ type Worker struct {
 
 // Options tune a worker.
 type Options struct {
-	PoolSize int // buffers in the worker's pool (default 4096)
+	// Pool is the worker's buffer pool, a slice of an arena the caller
+	// made before opening the ports (pkt.NewArena, pkt.NewPoolIn); the
+	// worker takes it. Nil: NewWorker makes a pool of PoolSize buffers
+	// over an arena of its own (pkt.NewPool; tests and tools).
+	Pool     *pkt.Pool
+	PoolSize int // buffers in the worker's own pool when Pool is nil (default 4096)
 	RingSize int // slots in each control-plane ring (default 256)
 
 	// Pin makes Run pin its thread to CPU (one of AllowedCPUs), so the
@@ -148,13 +153,16 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.PoolSize == 0 {
 		o.PoolSize = 4096
 	}
+	if o.Pool == nil {
+		o.Pool = pkt.NewPool(o.PoolSize)
+	}
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
 	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
-		pool:   pkt.NewPool(o.PoolSize),
+		pool:   o.Pool,
 		ports:  ports,
 		rxq:    rxq,
 		punt:   NewRing(o.RingSize),
@@ -467,7 +475,8 @@ func (w *Worker) run(cfg *Config) {
 	// takes three passes); free anything left rather than carry it over.
 	for s := range w.frames {
 		f := w.frames[s]
-		for _, b := range f.B[:f.N] {
+		for _, x := range f.B[:f.N] {
+			b := pkt.At(x)
 			w.c.Drops[ReasonNone]++
 			w.pool.Put(b)
 		}
@@ -522,7 +531,7 @@ func (w *Worker) to(s Stage, b *pkt.Buf) {
 		w.pool.Put(b)
 		return
 	}
-	f.B[f.N] = b
+	f.B[f.N] = b.Index()
 	f.N++
 }
 
@@ -537,13 +546,14 @@ func (w *Worker) pass(s, next Stage, k int) {
 		w.frames[s], w.frames[next] = nx, in
 		return
 	}
-	for _, b := range in.B[:k] {
+	for _, x := range in.B[:k] {
+		b := pkt.At(x)
 		if nx.N == pkt.BatchSize {
 			w.c.Drops[ReasonNone]++ // unreachable: see to
 			w.pool.Put(b)
 			continue
 		}
-		nx.B[nx.N] = b
+		nx.B[nx.N] = b.Index()
 		nx.N++
 	}
 	in.N = 0
@@ -560,7 +570,8 @@ func (w *Worker) drop(b *pkt.Buf, r Reason) {
 // drop: the end of the graph for packets that are not sent. Counts per
 // reason (see Reason), returns buffers to the pool. Next: none.
 func (w *Worker) dropStage(in *pkt.Batch) {
-	for _, b := range in.B[:in.N] {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
 		r := b.Reason
 		if r >= uint16(NumReasons) {
 			r = uint16(ReasonNone)
@@ -599,7 +610,7 @@ func (w *Worker) drainInject() int {
 			}
 			getMeta(m, b)
 			b.Flags |= pkt.FlagInjected
-			b.Dst = hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst()
+			b.SetDst4(hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst())
 			w.to(StageIP4Lookup, b)
 		default:
 			w.c.InjectedTx++

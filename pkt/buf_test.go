@@ -6,14 +6,20 @@ import (
 	"unsafe"
 )
 
-// TestMetaSize keeps the metadata block small: fields added must fit in
-// its padding or be argued for.
+// TestMetaSize keeps the metadata record one cache line: fields added must
+// fit in its padding or be argued for.
 func TestMetaSize(t *testing.T) {
-	if n := unsafe.Sizeof(Meta{}); n != 28 {
-		t.Errorf("Meta is %d bytes, want 28", n)
+	if n := unsafe.Sizeof(Meta{}); n != 40 {
+		t.Errorf("Meta is %d bytes, want 40", n)
 	}
-	if n := unsafe.Sizeof(Buf{}); n != 40 {
-		t.Errorf("Buf is %d bytes, want 40", n)
+	if n := unsafe.Sizeof(Buf{}); n != RecordSize || RecordSize != 64 {
+		t.Errorf("Buf is %d bytes, want %d (64)", n, RecordSize)
+	}
+	if a := unsafe.Alignof(Buf{}); 64%a != 0 {
+		t.Errorf("Buf alignment %d does not divide 64", a)
+	}
+	if n := unsafe.Sizeof(Meta{}.Dst); n != 16 {
+		t.Errorf("Meta.Dst is %d bytes, want 16 (an IPv6 address)", n)
 	}
 }
 
@@ -70,7 +76,7 @@ func TestPoolGetN(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := NewPool(tc.pool)
-			dst := make([]*Buf, tc.dst)
+			dst := make([]uint32, tc.dst)
 			got := p.GetN(dst)
 			if got != tc.want {
 				t.Fatalf("GetN(%d) from %d: %d, want %d", tc.dst, tc.pool, got, tc.want)
@@ -79,14 +85,15 @@ func TestPoolGetN(t *testing.T) {
 				t.Fatalf("Free %d, want %d", p.Free(), tc.pool-tc.want)
 			}
 			seen := make(map[*Buf]bool)
-			for i, b := range dst[:got] {
-				if b == nil || seen[b] {
-					t.Fatalf("dst[%d] nil or duplicate", i)
+			for i, x := range dst[:got] {
+				b := At(x)
+				if x == 0 || seen[b] {
+					t.Fatalf("dst[%d] zero or duplicate", i)
 				}
 				seen[b] = true
 			}
-			for i, b := range dst[got:] {
-				if b != nil {
+			for i, x := range dst[got:] {
+				if x != 0 {
 					t.Fatalf("dst[%d] beyond the count was written", got+i)
 				}
 			}
@@ -114,8 +121,8 @@ func TestPoolPutBatch(t *testing.T) {
 	if v.N != 0 {
 		t.Fatalf("PutBatch left N = %d", v.N)
 	}
-	for i, b := range v.B[:7] {
-		if b != nil {
+	for i, x := range v.B[:7] {
+		if x != 0 {
 			t.Fatalf("PutBatch left slot %d set: the batch would still reference a freed buffer", i)
 		}
 	}
@@ -273,7 +280,7 @@ func TestBatchPushRoom(t *testing.T) {
 		if !v.Push(b) {
 			t.Fatalf("Push %d failed with Room %d", i, v.Room())
 		}
-		if v.N != i+1 || v.Room() != BatchSize-i-1 || v.B[i] != b {
+		if v.N != i+1 || v.Room() != BatchSize-i-1 || v.B[i] != b.Index() || v.Buf(i) != b {
 			t.Fatalf("after Push %d: N %d Room %d", i, v.N, v.Room())
 		}
 	}
@@ -281,7 +288,7 @@ func TestBatchPushRoom(t *testing.T) {
 	if v.Push(extra) {
 		t.Fatal("Push into a full batch succeeded")
 	}
-	if v.N != BatchSize || v.Room() != 0 || v.B[0] != first {
+	if v.N != BatchSize || v.Room() != 0 || v.Buf(0) != first {
 		t.Fatalf("failed Push changed the batch: N %d Room %d", v.N, v.Room())
 	}
 	p.PutBatch(&v)
@@ -297,9 +304,13 @@ func TestBatchPushRoom(t *testing.T) {
 func TestBuffersDoNotOverlap(t *testing.T) {
 	const n = 64
 	p := NewPool(n)
-	bufs := make([]*Buf, n)
-	if got := p.GetN(bufs); got != n {
+	xs := make([]uint32, n)
+	if got := p.GetN(xs); got != n {
 		t.Fatalf("GetN: %d", got)
+	}
+	bufs := make([]*Buf, n)
+	for i, x := range xs {
+		bufs[i] = At(x)
 	}
 	for i, b := range bufs {
 		raw := b.Raw()
@@ -318,11 +329,12 @@ func TestBuffersDoNotOverlap(t *testing.T) {
 		}
 	}
 	// Stride 1920 apart: sort the start addresses by buffer index in the slab.
-	base := &p.slab[0]
+	slab := p.Arena().Region()
+	base := &slab[0]
 	for i, b := range bufs {
 		off := -1
 		for k := range n {
-			if &p.slab[k*Stride] == &b.Raw()[0] {
+			if &slab[k*Stride] == &b.Raw()[0] {
 				off = k
 			}
 		}
@@ -335,7 +347,7 @@ func TestBuffersDoNotOverlap(t *testing.T) {
 func TestPoolDoesNotAllocate(t *testing.T) {
 	p := NewPool(2 * BatchSize)
 	var v Batch
-	dst := make([]*Buf, 32)
+	dst := make([]uint32, 32)
 	tests := []struct {
 		name string
 		f    func()
@@ -343,8 +355,8 @@ func TestPoolDoesNotAllocate(t *testing.T) {
 		{"Get/Put", func() { p.Put(p.Get()) }},
 		{"GetN/Put", func() {
 			n := p.GetN(dst)
-			for _, b := range dst[:n] {
-				p.Put(b)
+			for _, x := range dst[:n] {
+				p.Put(At(x))
 			}
 		}},
 		{"GetN/PutBatch", func() {

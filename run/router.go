@@ -14,6 +14,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 )
 
@@ -23,7 +24,9 @@ type Options struct {
 	// tap): default and minimum one per worker, since every worker
 	// transmits on its own queue.
 	Queues int
-	// PoolSize is each worker's buffer pool (default: dp's, 4096).
+	// PoolSize is each worker's buffer pool (default: dp's, 4096). The
+	// pools are slices of one arena (pkt.Arena), made before the ports
+	// are opened.
 	PoolSize int
 	// Tables are the config's route files, already loaded (as `softnet
 	// check` or a caller that reuses them did); nil: Start loads them.
@@ -48,6 +51,7 @@ type Router struct {
 	ctl     *control.Router
 	ifaces  []*iface
 	ports   []port.Port
+	arena   *pkt.Arena // every worker's buffers; unmapped after the ports close
 	workers []*dp.Worker
 	tracer  *dp.Tracer
 	routes  int // static routes plus route-file prefixes installed
@@ -70,6 +74,9 @@ type iface struct {
 	mtu int
 	*opened
 }
+
+// defaultPoolSize is a worker's buffers when Options.PoolSize is 0.
+const defaultPoolSize = 4096
 
 // Start builds and starts the router cfg describes. See the package doc.
 // Errors about the config (a missing device, an unreadable file, a next
@@ -95,10 +102,20 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	queues := max(o.Queues, workers)
 
 	r := &Router{cfg: cfg, stop: make(chan struct{}), cpDone: make(chan struct{})}
+	// The buffers come first: ports that register memory with the kernel
+	// (an AF_XDP UMEM) need the arena when they open.
+	poolSize := o.PoolSize
+	if poolSize == 0 {
+		poolSize = defaultPoolSize
+	}
+	if r.arena, err = pkt.NewArena(pkt.ArenaOptions{Frames: workers * poolSize}); err != nil {
+		return nil, fmt.Errorf("run: buffers for %d workers of %d: %w", workers, poolSize, err)
+	}
 	// Nothing half-applied: on any error below, close what was opened.
 	defer func() {
 		if err != nil {
 			r.closePorts()
+			r.arena.Close()
 		}
 	}()
 	for i := range cfg.Interfaces {
@@ -204,7 +221,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}
 	cpus := dp.AllowedCPUs()
 	for w := range workers {
-		do := dp.Options{PoolSize: o.PoolSize}
+		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize)}
 		if o.Pin && len(cpus) > 0 {
 			do.Pin, do.CPU = true, cpus[w%len(cpus)]
 		}
@@ -342,6 +359,9 @@ func (r *Router) Stop() error {
 		<-r.cpDone
 		r.wg2.Wait()
 		r.stopErr = r.closePorts()
+		if err := r.arena.Close(); r.stopErr == nil {
+			r.stopErr = err
+		}
 	})
 	return r.stopErr
 }

@@ -606,7 +606,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 					copyFrame(dst, src[:hdrLen], vlan, tpid, tci, st)
 					copy(dst[hdrLen+tag:], src[pos:pos+seg])
 					fixSegment(dst, l3, cstart+tag, uint32(pos-hdrLen), uint16(i), i == 0, i == segs-1)
-					v.B[v.N] = b
+					v.B[v.N] = b.Index()
 					v.N++
 					bytes += uint64(len(dst))
 				}
@@ -639,7 +639,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 				}
 				finished++
 			}
-			v.B[v.N] = b
+			v.B[v.N] = b.Index()
 			v.N++
 			got++
 			bytes += uint64(out)
@@ -810,7 +810,7 @@ func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 	var queued, bytes, badLen, wrong uint64
 	i := 0
 	for ; i < v.N; i++ {
-		b := v.B[i]
+		b := v.Buf(i)
 		n := int(b.Len)
 		if n < ethHdrLen || n > q.txMax {
 			badLen++
@@ -891,7 +891,8 @@ func (q *queue) send(v *pkt.Batch, pool *pkt.Pool) int {
 func (q *queue) sendmmsg(v *pkt.Batch, pool *pkt.Pool) int {
 	var badLen uint64
 	cnt := 0
-	for _, b := range v.B[:v.N] {
+	for _, x := range v.B[:v.N] {
+		b := pkt.At(x)
 		n := int(b.Len)
 		if n < ethHdrLen || n > q.txMax {
 			badLen++

@@ -49,7 +49,8 @@ func recvFrames(p *Port, queue int, pool *pkt.Pool, n int, typ uint16, d time.Du
 			time.Sleep(200 * time.Microsecond)
 			continue
 		}
-		for _, b := range v.B[:v.N] {
+		for _, x := range v.B[:v.N] {
+			b := pkt.At(x)
 			f := b.Bytes()
 			if len(f) >= 14 && binary.BigEndian.Uint16(f[12:]) == typ {
 				out = append(out, append([]byte(nil), f...))
@@ -88,7 +89,8 @@ func TestRecvByteExact(t *testing.T) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		for _, b := range v.B[:v.N] {
+		for _, x := range v.B[:v.N] {
+			b := pkt.At(x)
 			f := b.Bytes()
 			typ := binary.BigEndian.Uint16(f[12:])
 			if typ == typRx || typ == 0x8100 {
@@ -237,7 +239,8 @@ func TestFanout(t *testing.T) {
 				continue
 			}
 			idle = false
-			for _, b := range v.B[:v.N] {
+			for _, x := range v.B[:v.N] {
+				b := pkt.At(x)
 				f := b.Bytes()
 				if len(f) < 42 || binary.BigEndian.Uint16(f[12:]) != 0x0800 {
 					continue
@@ -735,7 +738,8 @@ func recvAll(p *Port, queue int, pool *pkt.Pool, n int, d time.Duration) [][]byt
 			time.Sleep(200 * time.Microsecond)
 			continue
 		}
-		for _, b := range v.B[:v.N] {
+		for _, x := range v.B[:v.N] {
+			b := pkt.At(x)
 			out = append(out, append([]byte(nil), b.Bytes()...))
 		}
 		pool.PutBatch(&v)

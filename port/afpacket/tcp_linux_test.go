@@ -79,7 +79,8 @@ func TestTCPPeerOffloads(t *testing.T) {
 					continue
 				}
 				last = time.Now()
-				for _, b := range v.B[:v.N] {
+				for _, x := range v.B[:v.N] {
+					b := pkt.At(x)
 					f := b.Bytes()
 					if len(f) < 54 || binary.BigEndian.Uint16(f[12:]) != 0x0800 || f[23] != 6 || f[29] != 2 {
 						continue // not IPv4 TCP from 10.9.0.2

@@ -70,8 +70,8 @@ func testWaitFD(t *testing.T, ring string) {
 				t.Fatalf("%s: WaitFD %d not readable within 5 s of a frame (stats %+v)", stage, fd, p.Stats())
 			}
 			p.Recv(0, &v, pool)
-			found := slices.ContainsFunc(v.B[:v.N], func(b *pkt.Buf) bool {
-				f := b.Bytes()
+			found := slices.ContainsFunc(v.B[:v.N], func(x uint32) bool {
+				f := pkt.At(x).Bytes()
 				return binary.BigEndian.Uint16(f[12:]) == typRx && binary.BigEndian.Uint32(f[14:]) == uint32(seq)
 			})
 			pool.PutBatch(&v)
@@ -171,7 +171,8 @@ func benchRecvLatency(b *testing.B, o Options, spin bool) {
 		}
 		p.Recv(0, &v, pool)
 		now := time.Since(t0)
-		for _, buf := range v.B[:v.N] {
+		for _, x := range v.B[:v.N] {
+			buf := pkt.At(x)
 			if f := buf.Bytes(); len(f) >= 26 && binary.BigEndian.Uint16(f[12:]) == typRx {
 				delays = append(delays, now-time.Duration(binary.BigEndian.Uint64(f[18:])))
 			}

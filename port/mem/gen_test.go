@@ -25,7 +25,8 @@ func recvIDs(g *Gen, q, k int, pool *pkt.Pool) []int {
 	v.N = pkt.BatchSize - k // leave room for k
 	n := g.Recv(q, &v, pool)
 	ids := make([]int, 0, n)
-	for _, b := range v.B[v.N-n : v.N] {
+	for _, x := range v.B[v.N-n : v.N] {
+		b := pkt.At(x)
 		ids = append(ids, int(b.Bytes()[0]))
 		pool.Put(b)
 	}

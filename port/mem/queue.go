@@ -135,7 +135,7 @@ func (q *Queue) Recv(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 		q.rx[0] = nil
 		q.rx = q.rx[1:]
 		copy(b.Reset(min(len(f), pkt.MaxFrame)), f)
-		v.B[v.N] = b
+		v.B[v.N] = b.Index()
 		v.N++
 		n++
 	}
@@ -153,7 +153,8 @@ func (q *Queue) Send(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := v.N
-	for _, b := range v.B[:n] {
+	for _, x := range v.B[:n] {
+		b := pkt.At(x)
 		if q.Cap == 0 || len(q.tx) < q.Cap {
 			q.tx = append(q.tx, append([]byte(nil), b.Bytes()...))
 		}

@@ -240,14 +240,16 @@ func (g *RateGen) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		t := int(s.start)
 		if g.same == 64 {
 			// The benchmark's frame size: word moves, as in Gen.
-			for _, b := range out[:k] {
+			for _, x := range out[:k] {
+				b := pkt.At(x)
 				copy64((*[64]byte)(b.Reset(64)), (*[64]byte)(g.frames[t*64:]))
 				if t++; t == g.count {
 					t = 0
 				}
 			}
 		} else {
-			for _, b := range out[:k] {
+			for _, x := range out[:k] {
+				b := pkt.At(x)
 				f := g.frames[g.off[t]:g.off[t+1]]
 				copy(b.Reset(len(f)), f)
 				if t++; t == g.count {
@@ -286,7 +288,8 @@ func (g *RateGen) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	n := v.N
 	q := &g.q[uint(queue)%uint(len(g.q))]
 	q.sent += uint64(n)
-	for _, b := range v.B[:n] {
+	for _, x := range v.B[:n] {
+		b := pkt.At(x)
 		if f := b.Bytes(); len(f) >= hdr.EthernetLen && binary.BigEndian.Uint16(f[12:]) == hdr.EtherTypeARP {
 			q.arpSent++
 		}

@@ -31,7 +31,8 @@ func recvRate(g *RateGen, k int, pool *pkt.Pool) []int {
 	v.N = pkt.BatchSize - k
 	n := g.Recv(0, &v, pool)
 	ids := make([]int, 0, n)
-	for _, b := range v.B[v.N-n : v.N] {
+	for _, x := range v.B[v.N-n : v.N] {
+		b := pkt.At(x)
 		ids = append(ids, int(b.Bytes()[0]))
 		pool.Put(b)
 	}
@@ -180,7 +181,8 @@ func TestRateGenMixedLengths(t *testing.T) {
 	if n := g.Recv(0, &v, pool); n != 6 {
 		t.Fatalf("got %d frames", n)
 	}
-	for i, b := range v.B[:v.N] {
+	for i, x := range v.B[:v.N] {
+		b := pkt.At(x)
 		if f := b.Bytes(); len(f) != len(fs[i%3]) || f[0] != byte(i%3) {
 			t.Fatalf("frame %d: len %d id %d", i, len(f), f[0])
 		}

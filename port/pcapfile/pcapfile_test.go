@@ -161,7 +161,8 @@ func drain(p *Port, pool *pkt.Pool) [][]byte {
 		if p.Recv(0, &v, pool) == 0 {
 			idle++
 		}
-		for _, b := range v.B[:v.N] {
+		for _, x := range v.B[:v.N] {
+			b := pkt.At(x)
 			got = append(got, append([]byte(nil), b.Bytes()...))
 		}
 		pool.PutBatch(&v)

@@ -183,7 +183,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		}
 		r := p.recs[p.next]
 		copy(b.Reset(r.n), p.data[r.off:r.off+r.n])
-		v.B[v.N] = b
+		v.B[v.N] = b.Index()
 		v.N++
 		p.next++
 		n++
@@ -236,7 +236,8 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	}
 	sent, bytes := 0, 0
 	if t.w == nil { // counting sink
-		for _, b := range v.B[:n] {
+		for _, x := range v.B[:n] {
+			b := pkt.At(x)
 			bytes += int(b.Len)
 		}
 		sent = n
@@ -249,7 +250,8 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 			t.oldest = now
 		}
 		sec, usec := uint32(now.Unix()), uint32(now.Nanosecond()/1000)
-		for _, b := range v.B[:n] {
+		for _, x := range v.B[:n] {
+			b := pkt.At(x)
 			f := b.Bytes()
 			c := min(len(f), p.snap)
 			// Write whole records only: the file is shared by the

@@ -344,7 +344,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 			continue
 		}
 		b.Reset(int(r))
-		v.B[v.N] = b
+		v.B[v.N] = b.Index()
 		v.N++
 		n++
 		bytes += int(r)
@@ -382,7 +382,8 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	q := &p.q[uint(queue)%uint(len(p.q))]
 	sent, bytes, bad := 0, 0, 0
 	if q.state.Load() == stateUp || p.recover(q) {
-		for _, b := range v.B[:n] {
+		for _, x := range v.B[:n] {
+			b := pkt.At(x)
 			f := b.Bytes()
 			if len(f) == 0 {
 				bad++

@@ -187,7 +187,8 @@ func await(p *Port, queues []int, pool *pkt.Pool, match func([]byte) bool) int {
 		for _, q := range queues {
 			p.Recv(q, &v, pool)
 			found := false
-			for _, b := range v.B[:v.N] {
+			for _, x := range v.B[:v.N] {
+				b := pkt.At(x)
 				found = found || match(b.Bytes())
 			}
 			pool.PutBatch(&v)
@@ -339,7 +340,8 @@ func TestMultiQueue(t *testing.T) {
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end) && len(rsts) < 16; {
 		for q := range 2 {
 			p.Recv(q, &v, pool)
-			for _, b := range v.B[:v.N] {
+			for _, x := range v.B[:v.N] {
+				b := pkt.At(x)
 				if port := rstPort(b.Bytes()); port >= 40000 && port < 40016 {
 					rsts[port] = q
 					perQueue[q]++

@@ -59,7 +59,7 @@ func TestWaitFD(t *testing.T) {
 				t.Fatalf("%s: WaitFD %d not readable within 5 s of the ARP request (stats %+v)", stage, fd, p.Stats())
 			}
 			p.Recv(0, &v, pool)
-			found := slices.ContainsFunc(v.B[:v.N], func(b *pkt.Buf) bool { return isARPReply(b.Bytes(), mac) })
+			found := slices.ContainsFunc(v.B[:v.N], func(x uint32) bool { return isARPReply(pkt.At(x).Bytes(), mac) })
 			pool.PutBatch(&v)
 			if found {
 				return
