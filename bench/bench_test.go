@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/pkt"
 )
 
 var (
@@ -204,5 +205,62 @@ func TestVethPrintDrops(t *testing.T) {
 	(&VethResult{CPUs: map[string]string{}}).Print(&b)
 	if !strings.Contains(b.String(), "drops none, AF_PACKET") {
 		t.Errorf("output:\n%s", b.String())
+	}
+}
+
+// arenaLayouts are the buffer layouts compared: today's 9408-byte chunks
+// and the AF_XDP UMEM chunk sizes, with and without a staggered data start.
+var arenaLayouts = []struct {
+	name string
+	o    pkt.ArenaOptions
+}{
+	{"chunk9408", pkt.ArenaOptions{}},
+	{"chunk2048", pkt.ArenaOptions{Chunk: 2048}},
+	{"chunk2048-stagger4", pkt.ArenaOptions{Chunk: 2048, Stagger: 4}},
+	{"chunk4096", pkt.ArenaOptions{Chunk: 4096}},
+	{"chunk4096-stagger8", pkt.ArenaOptions{Chunk: 4096, Stagger: 8}},
+}
+
+// TestForwardArenaLayouts forwards on the full table with each buffer
+// layout: no allocation, no drop, every buffer back in the pool.
+func TestForwardArenaLayouts(t *testing.T) {
+	f := fullForward(t)
+	for _, l := range arenaLayouts {
+		g := f.WithArena(l.o, 1, nil)
+		if a := testing.AllocsPerRun(50, func() { g.Worker.Poll() }); a != 0 {
+			t.Errorf("%s: %v allocations per poll, want 0", l.name, a)
+		}
+		if gen, sent := g.Gen.Generated(), g.Sink.Sent(); gen < 50*pkt.BatchSize || sent != gen {
+			t.Errorf("%s: generated %d, sent %d: want every frame forwarded", l.name, gen, sent)
+		}
+		if c := g.Worker.Counters(); c.TotalDrops() != 0 {
+			t.Errorf("%s: dropped %d", l.name, c.TotalDrops())
+		}
+		p := g.Worker.Pool()
+		if p.Free() != p.Size() {
+			t.Errorf("%s: %d of %d buffers back in the pool", l.name, p.Free(), p.Size())
+		}
+		if ch := p.Arena().Chunk(); l.o.Chunk != 0 && ch != l.o.Chunk {
+			t.Errorf("%s: worker's arena has %d-byte chunks", l.name, ch)
+		}
+	}
+}
+
+// BenchmarkForwardArena is BenchmarkForward over each buffer layout
+// (go test -run X -bench ForwardArena -benchtime 200ms ./bench/).
+func BenchmarkForwardArena(b *testing.B) {
+	f := fullForward(b)
+	for _, l := range arenaLayouts {
+		b.Run(l.name, func(b *testing.B) {
+			g := f.WithArena(l.o, 1, nil)
+			g.Worker.Poll()
+			b.ReportAllocs()
+			pkts := 0
+			for b.Loop() {
+				pkts += g.Worker.Poll()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(pkts, 1)), "ns/pkt")
+			b.ReportMetric(float64(pkts)/b.Elapsed().Seconds()/1e6, "Mpps")
+		})
 	}
 }

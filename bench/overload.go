@@ -9,6 +9,7 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 	"github.com/softnet/softnet/port/mem"
 )
@@ -227,11 +228,12 @@ const overloadSlices = 5
 // load × capacity Mpps of frames for d. It returns the counts; rates()
 // fills in the rates.
 func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d time.Duration, ring int, prog io.Writer) (*OverloadRun, error) {
+	arena := f.newArena(1)
 	gen := mem.NewRateGen("in0", frames, load*capMpps*1e6, ring)
 	sink := mem.NewSink("out0")
 	ports := make([]port.Port, 2)
 	ports[f.in], ports[f.out] = gen, sink
-	opt := dp.Options{}
+	opt := dp.Options{Pool: pkt.NewPoolIn(arena, 0, PoolSize)}
 	if cpus != nil {
 		opt.Pin, opt.CPU = true, cpus[0]
 	}

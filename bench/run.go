@@ -15,6 +15,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 	"github.com/softnet/softnet/port/mem"
 )
@@ -51,6 +52,10 @@ type Forward struct {
 	Gen     *mem.Gen
 	Sink    *mem.Sink
 	Routes  int
+	// Arena is the layout of the workers' buffer arena (Frames is set
+	// by the setup: PoolSize per worker); the zero value is pkt's
+	// default, 9408-byte chunks. See WithArena.
+	Arena pkt.ArenaOptions
 
 	frames  [][]byte
 	in, out int                // port interface indexes
@@ -116,19 +121,45 @@ func (f *Forward) WithSpread(n int, cpus []int) *Forward {
 	return &g
 }
 
+// WithArena is WithWorkers with the workers' buffers in an arena of
+// layout o (chunk size, stagger).
+func (f *Forward) WithArena(o pkt.ArenaOptions, n int, cpus []int) *Forward {
+	g := *f
+	g.Arena = o
+	g.attach(n, cpus, false)
+	return &g
+}
+
+// PoolSize is the buffers of each worker's pool.
+const PoolSize = 4096
+
+// newArena maps an arena of f's layout for n workers' pools, before the
+// ports that use it are made. Its buffers live as long as the process
+// (a setup's workers may outlive the setup that made them).
+func (f *Forward) newArena(n int) *pkt.Arena {
+	o := f.Arena
+	o.Frames = n * PoolSize
+	a, err := pkt.NewArena(o)
+	if err != nil {
+		panic(err) // the layout is the caller's code: a programming error
+	}
+	return a
+}
+
 func (f *Forward) attach(n int, cpus []int, spread bool) {
 	n = max(n, 1)
 	genq := n
 	if spread {
 		genq = 1
 	}
+	arena := f.newArena(n)
 	f.Gen = mem.NewGenQueues("in0", f.frames, genq)
 	f.Sink = mem.NewSinkQueues("out0", n)
 	ports := make([]port.Port, 2)
 	ports[f.in], ports[f.out] = f.Gen, f.Sink
 	f.Workers = make([]*dp.Worker, n)
 	for i := range f.Workers {
-		o := dp.Options{}
+		o := dp.Options{Pool: pkt.NewPoolIn(arena, i*PoolSize, PoolSize)}
 		if cpus != nil {
 			o.Pin, o.CPU = true, cpus[i]
 		}

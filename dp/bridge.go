@@ -272,7 +272,8 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 	// in.N is read on every turn: interface-output, when this stage
 	// flushes it, may hand more BVI packets here; they are done now.
 	for i := 0; i < in.N; i++ {
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		ifc := &cfg.Ifaces[b.InPort]
 		bi := int(ifc.Bridge) - 1
 		if bi < 0 || bi >= len(cfg.Bridges) || bi >= len(w.macs) {
@@ -331,7 +332,7 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 					w.drop(b, BridgeSameMember)
 				case b.L3 == hdr.EthernetLen && cfg.Ifaces[m].TagLen == 0:
 					b.OutPort = m // untagged to untagged: the frame is right as it is
-					in.B[k] = b.Index()
+					in.B[k] = x
 					k++
 				default:
 					w.bridgeOut(cfg, b, m)

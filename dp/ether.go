@@ -73,7 +73,8 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 				}
 			}
 		}
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		b.InPort = iface
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen {
@@ -127,7 +128,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 		}
 		switch et {
 		case hdr.EtherTypeIPv4:
-			in.B[k] = b.Index()
+			in.B[k] = x
 			k++
 		case hdr.EtherTypeARP:
 			w.to(StageARPInput, b)
@@ -169,7 +170,7 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 			}
 			b.L3 = uint16(off)
 		}
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	w.c.RxPackets[iface] += uint64(in.N)
@@ -183,7 +184,8 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32, macLo uint16) (int, int, uint64) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen || binary.BigEndian.Uint32(f[0:4]) != macHi ||
 			binary.BigEndian.Uint16(f[4:6]) != macLo || binary.BigEndian.Uint16(f[12:14]) != hdr.EtherTypeIPv4 {
@@ -192,7 +194,7 @@ func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32
 		bytes += uint64(b.Len)
 		b.InPort = iface
 		b.L3 = hdr.EthernetLen
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	return i, k, bytes

@@ -54,7 +54,8 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		if i, k = ip4InputFast(in, i, k); i == n {
 			break
 		}
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		l3 := b.L3Bytes()
 		if st := hdr.IPv4(l3).Validate(); st != hdr.OK {
 			r := IP4TooShort
@@ -77,7 +78,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		}
 		switch addrClass[dst>>24] {
 		case classUnicast:
-			in.B[k] = b.Index()
+			in.B[k] = x
 			k++
 		case classMulticast:
 			w.drop(b, IP4Multicast)
@@ -104,7 +105,8 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		l3len := int(b.Len) - int(b.L3)
 		h := b.L3Head()
 		sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
@@ -124,7 +126,7 @@ func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 			b.Len = b.L3 + uint16(tl) // trim Ethernet padding
 		}
 		b.SetDst4(dst)
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	return i, k
@@ -155,7 +157,8 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 		if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
 			break
 		}
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		nh := w.nhs[i]
 		if int(nh) >= len(adjs) {
 			nh = 0
@@ -173,7 +176,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 					continue
 				}
 			}
-			in.B[k] = b.Index()
+			in.B[k] = x
 			k++
 		case AdjLocal:
 			w.to(StageIP4Local, b)
@@ -201,7 +204,8 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16) (int, int) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		nh := nhs[i]
 		if int(nh) >= len(adjs) {
 			return i, k
@@ -212,7 +216,7 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 			return i, k
 		}
 		b.NH = nh
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	return i, k
@@ -236,7 +240,8 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		if i, k = rewriteFast(in, i, k, adjs); i == n {
 			break
 		}
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		adj := &adjs[b.NH]
 		if adj.Kind != AdjForward {
 			w.to(StageIP4ARP, b)
@@ -261,7 +266,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			continue
 		}
 		writeL2(b, adj, start, l3len)
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	w.pass(StageIP4Rewrite, StageInterfaceOutput, k)
@@ -296,7 +301,8 @@ func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
 func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 	n := in.N
 	for ; i < n; i++ {
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		adj := &adjs[b.NH]
 		l3len := int(b.Len) - int(b.L3)
 		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
@@ -329,7 +335,7 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 		}
 		b.OutPort = adj.Iface
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	return i, k

@@ -170,7 +170,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		if t.N == pkt.BatchSize {
 			w.flush(p)
 		}
-		t.B[t.N] = b.Index()
+		t.B[t.N] = x
 		t.N++
 	}
 	in.N = 0

@@ -206,7 +206,7 @@ func (w *Worker) spreadBatch(sp *spreader, v *pkt.Batch) {
 		h, _ := w.hasher.Frame(b.Bytes())
 		t := sp.table.Queue(h)
 		if t == sp.self {
-			v.B[k] = b.Index()
+			v.B[k] = x
 			k++
 			continue
 		}

@@ -144,7 +144,8 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *VLANTable, macHi uint32, macLo u
 	var cn, cb uint64
 	mac := uint64(macHi)<<16 | uint64(macLo)
 	for ; i < n; i++ {
-		b := in.Buf(i)
+		x := in.B[i]
+		b := pkt.At(x)
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen+TagLen {
 			break
@@ -174,7 +175,7 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *VLANTable, macHi uint32, macLo u
 		cb += uint64(b.Len)
 		b.InPort = e
 		b.L3 = hdr.EthernetLen + TagLen
-		in.B[k] = b.Index()
+		in.B[k] = x
 		k++
 	}
 	if cn > 0 {

@@ -553,7 +553,7 @@ func (w *Worker) pass(s, next Stage, k int) {
 			w.pool.Put(b)
 			continue
 		}
-		nx.B[nx.N] = b.Index()
+		nx.B[nx.N] = x
 		nx.N++
 	}
 	in.N = 0
