@@ -57,11 +57,19 @@
 //
 // # Ownership
 //
-// A buffer is in exactly one place: a stage's vector, a transmit vector,
-// a port (after Send), or the pool (after drop). Stages take ownership of
-// their input vector's buffers and must leave it empty. Packets crossing
-// to the control plane are copied into ring slots (Msg) and their buffers
-// freed, so no buffer ever crosses goroutines.
+// Vectors hold buffer indices (pkt.Batch); a stage turns a slot into its
+// record with pkt.At or Batch.Buf and compacts the indices it passes on
+// in place. A buffer index is in exactly one place: a stage's vector, a
+// transmit vector, a port (after Send), a software RSS lane ring
+// (BufRing: the forward ring to the owning worker, or the return ring
+// carrying free buffers back), or a pool (after drop or transmit). Stages
+// take ownership of their input vector's buffers and must leave it empty.
+// The worker's pool is a slice of an arena the caller made before opening
+// the ports (Options.Pool; NewWorker makes its own when nil); indices are
+// global, so buffers handed over by software RSS go back to whichever pool
+// frees them, and each lane's return ring keeps both pools' sizes.
+// Packets crossing to the control plane are copied into ring slots (Msg)
+// and their buffers freed: only lanes move buffers between goroutines.
 //
 // # Concurrency
 //

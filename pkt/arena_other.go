@@ -21,7 +21,6 @@ func mapFrames(size, slack int) (mapping, frames []byte, err error) {
 
 func unmapFrames([]byte) error { return nil }
 
-
 func reserveIndexSpace(size int) (unsafe.Pointer, error) {
 	return nil, errors.New("arenas need Linux")
 }

@@ -1,5 +1,6 @@
 // Package hugepage asks the kernel to back large, long-lived data-plane
-// arrays (the FIB's tbl24, buffer slabs) with transparent huge pages.
+// arrays (the FIB's tbl24) with transparent huge pages (pkt advises its
+// buffer arenas the same way, in mappings of its own).
 //
 // Why: a full-table DIR-24-8 is 32 MiB read at random; with 4 KiB pages
 // nearly every lookup also misses the TLB. Linux here runs THP in
