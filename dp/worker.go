@@ -595,7 +595,7 @@ func (w *Worker) drainInject() int {
 		if b == nil {
 			break
 		}
-		if m.Len < 14 { // m.Iface is checked by the stages against the config
+		if m.Len < 14 || int(m.Len) > w.pool.MaxFrame() { // m.Iface is checked by the stages against the config
 			w.pool.Put(b)
 			w.inject.Release()
 			continue

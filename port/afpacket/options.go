@@ -112,7 +112,8 @@ type Stats struct {
 	// dropped because the ring was full, and times the ring filled up
 	// (RxV3 only: a V2 ring does not count freezes).
 	KernelDrops, KernelFreezes uint64
-	// RxOversize counts received frames longer than pkt.MaxFrame or than
+	// RxOversize counts received frames longer than the pool's buffers
+	// (Pool.MaxFrame: pkt.MaxFrame in a default arena) or than
 	// a ring block holds, and super-packets Recv cannot split (UDP GSO,
 	// segments larger than a buffer, or no PACKET_VNET_HDR): dropped,
 	// never truncated.

@@ -585,7 +585,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 			hdrLen, segs, ok := gsoPlan(src, cstart, gsoSize)
 			switch {
 			case !ok || (gsoType != vnetGSOTCPv4 && gsoType != vnetGSOTCPv6) ||
-				hdrLen+tag+gsoSize > pkt.MaxFrame || segs > maxGSOSegments || segs > pool.Size():
+				hdrLen+tag+gsoSize > pool.MaxFrame() || segs > maxGSOSegments || segs > pool.Size():
 				oversize++ // no vnet header, UDP GSO, or segments no buffer holds
 			case segs > pkt.BatchSize-v.N || segs > pool.Free():
 				goto done // no room in this batch or pool: leave it for the next call
@@ -613,7 +613,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 				got += uint64(segs)
 				gso++
 			}
-		case out > pkt.MaxFrame:
+		case out > pool.MaxFrame():
 			oversize++ // a frame no buffer holds
 		default:
 			b := pool.Get()

@@ -137,6 +137,32 @@ func TestRecvOversizeDropped(t *testing.T) {
 	}
 }
 
+// TestRecvOversizeSmallChunks: with a pool over an arena of 2048-byte
+// chunks (a UMEM layout), a 1900-byte frame is longer than its buffers:
+// dropped and counted as oversize, not written into the next chunk.
+func TestRecvOversizeSmallChunks(t *testing.T) {
+	l := newLab(t)
+	run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", "9000")
+	run(t, "ip", "-n", l.nsB, "link", "set", l.devB, "mtu", "9000")
+	p := openPort(t, l.devA, Options{})
+	a, err := pkt.NewArena(pkt.ArenaOptions{Frames: 256, Chunk: 2048, Stagger: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	pool := pkt.NewPoolIn(a, 0, 256)
+	big := frame(p.MAC(), typRx, 1, pool.MaxFrame()+1)
+	after := frame(p.MAC(), typRx, 2, 100)
+	l.peerSend(big, after)
+	got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second)
+	if len(got) != 1 || !bytes.Equal(got[0], after) {
+		t.Fatalf("got %d frames, want only the 100-byte one", len(got))
+	}
+	if s := p.Stats(); s.RxOversize != 1 {
+		t.Errorf("RxOversize = %d, want 1", s.RxOversize)
+	}
+}
+
 func TestSendBatch(t *testing.T) { forTxModes(t, testSendBatch) }
 
 func testSendBatch(t *testing.T, mode string) {

@@ -183,3 +183,27 @@ func TestGenConcurrentQueues(t *testing.T) {
 		t.Fatalf("generated %d, sink got %d", g.Generated(), s.Sent())
 	}
 }
+
+// TestQueueSmallChunks: a Queue cuts a frame to its pool's buffers (an
+// arena of 2048-byte chunks) instead of running into the next chunk.
+func TestQueueSmallChunks(t *testing.T) {
+	a, err := pkt.NewArena(pkt.ArenaOptions{Frames: 8, Chunk: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	pool := pkt.NewPoolIn(a, 0, 8)
+	q := NewQueue("q")
+	q.Push(make([]byte, 3000), make([]byte, 60))
+	var v pkt.Batch
+	if n := q.Recv(0, &v, pool); n != 2 {
+		t.Fatalf("received %d frames, want 2", n)
+	}
+	if l := v.Buf(0).Len; int(l) != pool.MaxFrame() {
+		t.Fatalf("3000-byte frame received as %d bytes, want cut to %d", l, pool.MaxFrame())
+	}
+	if l := v.Buf(1).Len; l != 60 {
+		t.Fatalf("60-byte frame received as %d bytes", l)
+	}
+	pool.PutBatch(&v)
+}

@@ -134,7 +134,7 @@ func (q *Queue) Recv(_ int, v *pkt.Batch, pool *pkt.Pool) int {
 		f := q.rx[0]
 		q.rx[0] = nil
 		q.rx = q.rx[1:]
-		copy(b.Reset(min(len(f), pkt.MaxFrame)), f)
+		copy(b.Reset(min(len(f), pool.MaxFrame())), f)
 		v.B[v.N] = b.Index()
 		v.N++
 		n++

@@ -548,3 +548,28 @@ func TestConcurrentSend(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaySmallChunks replays into a pool over an arena of 2048-byte
+// chunks (an AF_XDP UMEM layout): a frame longer than those buffers is
+// skipped and counted, not written into the next chunk.
+func TestReplaySmallChunks(t *testing.T) {
+	want := frames(20)
+	big := frame(9, 2000) // fits a default buffer, not a 2048-byte chunk
+	path := writeTemp(t, "in.pcap", append(append([][]byte{}, want[:10]...), append([][]byte{big}, want[10:]...)...))
+	p, err := Open(path, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, err := pkt.NewArena(pkt.ArenaOptions{Frames: 256, Chunk: 2048, Stagger: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	pool := pkt.NewPoolIn(a, 0, 256)
+	got := drain(p, pool)
+	sameFrames(t, got, want)
+	if s := p.Stats(); s.RxPackets != 20 || s.Skipped != 1 || pool.Free() != pool.Size() {
+		t.Fatalf("stats %+v, pool %d/%d", s, pool.Free(), pool.Size())
+	}
+}

@@ -25,7 +25,7 @@ type Options struct {
 type Stats struct {
 	RxPackets, RxBytes uint64 // frames delivered by Recv
 	TxPackets, TxBytes uint64 // frames written (or counted by the sink) by Send; bytes as sent, before SnapLen
-	Skipped            uint64 // file frames longer than pkt.MaxFrame, not delivered (once per pass over the file)
+	Skipped            uint64 // file frames longer than pkt.MaxFrame (once per pass over the file) or than the pool's buffers (Pool.MaxFrame, each time), not delivered
 	Errors             uint64 // frames lost to write errors
 	LastError          string // the most recent write error
 }
@@ -167,6 +167,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		want = min(want, int(p.tokens))
 	}
 	n, bytes := 0, 0
+	skips := 0
 	for n < want {
 		if p.next == len(p.recs) {
 			if !p.o.Loop {
@@ -182,6 +183,18 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 			break
 		}
 		r := p.recs[p.next]
+		if r.n > pool.MaxFrame() {
+			// Longer than this pool's buffers (an arena of small
+			// chunks): skipped, counted, as a longer-than-any-buffer
+			// frame is at open.
+			pool.Put(b)
+			p.skipped.Add(1)
+			p.next++
+			if skips++; skips > len(p.recs) {
+				break // nothing in the file fits: do not spin
+			}
+			continue
+		}
 		copy(b.Reset(r.n), p.data[r.off:r.off+r.n])
 		v.B[v.N] = b.Index()
 		v.N++

@@ -327,7 +327,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		if b == nil {
 			break
 		}
-		buf := b.Raw()[pkt.Headroom:]
+		buf := b.Raw()[b.Head():] // where Reset puts the frame (the arena may stagger it)
 		r, _, e := unix.Syscall(unix.SYS_READ, uintptr(q.fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
 		if e != 0 {
 			pool.Put(b)

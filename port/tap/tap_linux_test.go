@@ -563,3 +563,26 @@ func BenchmarkSend(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(n, 1)), "ns/pkt")
 }
+
+// TestRecvStaggeredArena receives into a pool over an arena whose frames
+// start at staggered offsets (a 4096-byte-chunk UMEM layout): the frame
+// read from the device is where Reset says it is, so the kernel's ARP
+// reply arrives intact.
+func TestRecvStaggeredArena(t *testing.T) {
+	p, _ := setup(t, Options{MTU: 1500})
+	a, err := pkt.NewArena(pkt.ArenaOptions{Frames: 256, Chunk: 4096, Stagger: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	pool := pkt.NewPoolIn(a, 0, 256)
+	if !arpWorks(t, p, 0, pool) {
+		t.Fatal("no intact ARP reply from the kernel in a staggered buffer")
+	}
+	if pool.Free() != pool.Size() {
+		t.Fatalf("pool %d/%d", pool.Free(), pool.Size())
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
