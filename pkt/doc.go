@@ -66,9 +66,10 @@
 // panics rather than run into the next chunk. Measured with
 // `go test -run X -bench ForwardArena -benchtime 200ms ./bench/`
 // (full table, one worker, 64-byte frames, a 2-vCPU VM shared with six
-// other builds, so the spread is mostly noise), Mpps: 9408 10.8,
-// 2048 13.3, 2048 stagger 4 7.8, 4096 12.1, 4096 stagger 8 15.1; no
-// layout allocates. The router keeps 9408 (jumbo frames in any pool);
+// other builds, so the spread is mostly noise), Mpps over three runs:
+// 9408 10.8 12.6 9.7; 2048 13.3 13.2 12.0; 2048 stagger 4 7.8 8.8 11.1;
+// 4096 12.1 8.1 7.8; 4096 stagger 8 15.1 12.7 10.7. No layout allocates;
+// no layout stands out beyond the noise of that machine. The router keeps 9408 (jumbo frames in any pool);
 // an AF_XDP backend picks 2048 or 4096, with stagger, per port.
 //
 // # Ownership
