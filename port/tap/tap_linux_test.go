@@ -531,13 +531,13 @@ func TestNoAllocs(t *testing.T) {
 }
 
 func BenchmarkSend(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root")
-	}
+	testenv.Root(b)
+	testenv.TUN(b)
+	testenv.Tools(b, "ip")
 	var p *Port
 	ns := fmt.Sprintf("sntap-%d-bench", os.Getpid())
-	if err := exec.Command("ip", "netns", "add", ns).Run(); err != nil {
-		b.Skip(err)
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		b.Fatalf("ip netns add %s: %v\n%s", ns, err, out)
 	}
 	defer exec.Command("ip", "netns", "del", ns).Run()
 	if err := inNS(ns, func() (err error) { p, err = Open("sntapb", Options{Up: true}); return err }); err != nil {
