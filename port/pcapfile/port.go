@@ -153,6 +153,16 @@ func (p *Port) Name() string { return p.name }
 // into buffers from pool (fewer when the rate limiter or Limit says so). No
 // syscall, no allocation; the clock is read once per call, only with a Rate.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
+	var now time.Duration
+	if p.o.Rate > 0 {
+		now = time.Since(p.start)
+	}
+	return p.recvAt(queue, v, pool, now)
+}
+
+// recvAt is Recv at time now since Open (read only with a Rate), so tests
+// can drive the rate limiter with a clock of their own.
+func (p *Port) recvAt(queue int, v *pkt.Batch, pool *pkt.Pool, now time.Duration) int {
 	if queue != 0 || p.done.Load() {
 		return 0
 	}
@@ -161,7 +171,6 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		want = int(min(uint64(want), p.o.Limit-p.delivered))
 	}
 	if p.o.Rate > 0 {
-		now := time.Since(p.start)
 		p.tokens = min(p.burst, p.tokens+float64(now-p.last)*p.o.Rate/1e9)
 		p.last = now
 		want = min(want, int(p.tokens))
