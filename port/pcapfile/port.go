@@ -31,8 +31,8 @@ type Stats struct {
 }
 
 const (
-	// maxTxQueues bounds the transmit queues (softnet passes the worker ID
-	// as the queue); larger queue numbers wrap around.
+	// maxTxQueues bounds the transmit queues (TxQueues; softnet gives
+	// worker i queue i, and dp refuses a worker whose queue is beyond).
 	maxTxQueues = 64
 	// txBuffer is a transmit queue's buffer: 256 KiB holds a batch of 256
 	// frames of 1024 bytes, so a busy queue writes about once per batch.
@@ -148,6 +148,10 @@ func Open(rxPath, txPath string, o Options) (*Port, error) {
 
 // Name implements port.Port.
 func (p *Port) Name() string { return p.name }
+
+// TxQueues implements port.TxQueuer: Send may run on queues 0 to
+// maxTxQueues-1 at once, one worker each.
+func (p *Port) TxQueues() int { return maxTxQueues }
 
 // Recv implements port.Port: it copies up to v.Room() frames of the file
 // into buffers from pool (fewer when the rate limiter or Limit says so). No
