@@ -109,12 +109,12 @@ type Worker struct {
 	cpu    int
 	pinErr error
 	tid    int // the kernel's ID of Run's thread
+	ready  chan struct{}
 
 	// txq is the transmit queue of each port (Options.TxQueue); txqErr
 	// says why one is out of range (Start returns it, Run does not run).
 	txq    []int
 	txqErr error
-	ready  chan struct{}
 
 	// Idling (see idle.go): the waker producers wake the worker with,
 	// the receive queues' ports as Waiters (nil if not one), the poll(2)
@@ -148,9 +148,9 @@ type Options struct {
 	CPU int
 
 	// TxQueue is the transmit queue the worker sends on, per port
-	// (indexed like the ports given to NewWorker); nil gives the worker
-	// queue ID (its ID) on every port, as softnet run assigns them: one
-	// queue per worker. Start refuses a queue that is negative or, on a
+	// (indexed like the ports given to NewWorker); nil: queue ID (the
+	// worker's ID) on every port, one queue per worker, as softnet run
+	// assigns them. Start refuses a queue that is negative or, on a
 	// port.TxQueuer, not below its TxQueues: two workers on one queue
 	// would race.
 	TxQueue []int
