@@ -726,8 +726,8 @@ func testBacklog(t *testing.T, ring string) {
 func TestControlQueue(t *testing.T) {
 	l := newLab(t)
 	p := openPort(t, l.devA, Options{Queues: 2, ControlQueue: true, BlockSize: 4096, BlockCount: 2})
-	if p.Queues() != 3 || p.ControlQueue() != 2 {
-		t.Fatalf("queues %d, control queue %d; want 3 and 2", p.Queues(), p.ControlQueue())
+	if p.Queues() != 3 || p.ControlQueue() != 2 || p.TxQueues() != 3 {
+		t.Fatalf("queues %d, control queue %d, transmit queues %d; want 3, 2 and 3", p.Queues(), p.ControlQueue(), p.TxQueues())
 	}
 	arp := frame(p.MAC(), 0x0806, 7, 60)
 	tagged := frame(p.MAC(), 0x8100, 0, 64)

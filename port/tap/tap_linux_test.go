@@ -301,6 +301,9 @@ func TestSendRecvKernel(t *testing.T) {
 func TestMultiQueue(t *testing.T) {
 	p, ns := setup(t, Options{Queues: 2})
 	pool := pkt.NewPool(1024)
+	if p.TxQueues() != 2 {
+		t.Fatalf("TxQueues %d, want 2 (one per queue)", p.TxQueues())
+	}
 	if out := run(t, "ip", "-n", ns, "-d", "link", "show", "sntap0"); !strings.Contains(out, "multi_queue") {
 		t.Logf("ip -d link does not say multi_queue:\n%s", out)
 	}
