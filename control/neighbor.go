@@ -1,12 +1,14 @@
 package control
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -23,7 +25,7 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}
 	if !a.Is4() {
-		return fmt.Errorf("neighbor %v: only IPv4 neighbours are supported", a)
+		return fmt.Errorf("neighbor %v: only IPv4 neighbours are supported (softnet forwards IPv4 only): give an IPv4 address", a)
 	}
 	if err := rules.Neighbor(r.ruleIfaces(), iface, a); err != nil {
 		return fmt.Errorf("neighbor %v: %w", a, err)
@@ -147,6 +149,7 @@ func (r *Router) refreshAdj(k neigh.Key) {
 			adj.Kind = dp.AdjForward
 			copy(adj.Rewrite[0:6], e.MAC[:])
 			copy(adj.Rewrite[6:12], ifc.MAC[:])
+			binary.BigEndian.PutUint16(adj.Rewrite[12:], etherType(k.Addr))
 		case neigh.Failed:
 			adj.Kind = dp.AdjUnreachable
 		}
@@ -239,7 +242,7 @@ func (r *Router) handleAge(act neigh.Action) {
 // (m.Addr on m.Iface), creating the neighbour and asking for an ARP
 // request when it is new. Caller holds mu.
 func (r *Router) handleResolve(w *dp.Worker, m *dp.Msg, now time.Time) {
-	k := neigh.Key{Iface: int(m.Iface), Addr: addr(m.Addr)}
+	k := neigh.Key{Iface: int(m.Iface), Addr: m.IP()}
 	var dropped uint64 // Queue drops the oldest packet of a full queue
 	if old := r.neigh.Get(k); old != nil {
 		dropped = old.Dropped
@@ -278,4 +281,13 @@ func (r *Router) handleResolve(w *dp.Worker, m *dp.Msg, now time.Time) {
 			r.stats.Drops[DropUnresolved]++
 		}
 	}
+}
+
+// etherType is the EtherType of the packets an adjacency to a neighbour
+// at a carries: its rewrite ends with it (ip4-rewrite copies it as is).
+func etherType(a netip.Addr) uint16 {
+	if a.Is4() {
+		return hdr.EtherTypeIPv4
+	}
+	return hdr.EtherTypeIPv6
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/neigh"
 )
 
@@ -305,5 +306,53 @@ func TestRouterFlushCountsHeld(t *testing.T) {
 	}
 	if st := l.Router.Stats(); st.Held != 0 || st.Drops[control.DropNeighborGone] != maxPending || st.QueueDrops != sent {
 		t.Fatalf("stats after the flush %+v: want 0 held, %d neighbor-deleted, %d in all", st, maxPending, sent)
+	}
+}
+
+// TestRouterRewriteCarriesEtherType: a resolved neighbour's adjacency
+// holds the whole 14-byte Ethernet header ip4-rewrite copies: the
+// neighbour's MAC, the interface's, and the EtherType (IPv4) — for a
+// static neighbour, a VLAN sub-interface's (the tags are apart) and one
+// learnt from ARP; an unresolved one has no rewrite yet.
+func TestRouterRewriteCarriesEtherType(t *testing.T) {
+	l := dptest.New(t, dptest.Options{VLANs: true})
+	rewrite := func(dst, src [6]byte) (w [14]byte) {
+		copy(w[0:6], dst[:])
+		copy(w[6:12], src[:])
+		w[12], w[13] = 0x08, 0x00
+		return w
+	}
+	adjOf := func(a netip.Addr) dp.Adj {
+		cfg := l.Router.Config().Load()
+		return cfg.Adj[cfg.FIB.Lookup(u32(a))]
+	}
+	for _, c := range []struct {
+		host     netip.Addr
+		dst, src [6]byte
+		tagLen   uint8
+	}{
+		{dptest.HostB, dptest.HostBMAC, dptest.R1MAC, 0},
+		{dptest.HostA, dptest.HostAMAC, dptest.R0MAC, 0},
+		{dptest.SubHost[0], dptest.HostAMAC, dptest.R0MAC, 4},
+		{dptest.SubHost[1], dptest.HostAMAC, dptest.R0MAC, 8},
+	} {
+		a := adjOf(c.host)
+		if a.Kind != dp.AdjForward || a.Rewrite != rewrite(c.dst, c.src) || a.TagLen != c.tagLen {
+			t.Errorf("adjacency of %v: kind %d rewrite % x tags %d; want forward, % x, %d", c.host, a.Kind, a.Rewrite, a.TagLen, rewrite(c.dst, c.src), c.tagLen)
+		}
+	}
+
+	l = newLab(t, false, false)
+	l.Send(1, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostBMAC, dptest.HostB, zeroMAC, dptest.R1))
+	l.Run()
+	if a := adjOf(dptest.HostB); a.Kind != dp.AdjForward || a.Rewrite != rewrite(dptest.HostBMAC, dptest.R1MAC) {
+		t.Fatalf("adjacency of host B learnt from ARP: kind %d rewrite % x", a.Kind, a.Rewrite)
+	}
+	if err := l.Router.AddRoute(netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("10.0.2.9")); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	if a := adjOf(netip.MustParseAddr("203.0.113.1")); a.Kind != dp.AdjIncomplete || a.Rewrite != ([14]byte{}) {
+		t.Fatalf("adjacency of an unresolved gateway: kind %d rewrite % x, want incomplete and none", a.Kind, a.Rewrite)
 	}
 }

@@ -91,7 +91,7 @@ func (r *Router) send(m outMsg) {
 		}
 		return
 	}
-	slot.Kind, slot.Iface, slot.Addr = m.kind, m.iface, 0
+	slot.Kind, slot.Iface, slot.Addr = m.kind, m.iface, [16]byte{}
 	slot.SetFrame(m.frame)
 	w.Inject().Commit()
 }
