@@ -219,6 +219,8 @@ func (r *Router) removeNeighbor(k neigh.Key) {
 	r.dirty = true
 }
 
+// handleAge carries out one of the neighbour table's ageing actions (see
+// neigh.Age): an ARP request or probe, a failure, a removal.
 func (r *Router) handleAge(act neigh.Action) {
 	k := act.Entry.Key
 	switch act.Kind {

@@ -7,6 +7,8 @@ import (
 	"github.com/softnet/softnet/neigh"
 )
 
+// outMsg is a message for a worker's inject ring, sent after the publish
+// it may depend on (Service). A nil w means any worker (round robin).
 type outMsg struct {
 	w     *dp.Worker
 	kind  dp.MsgKind
@@ -74,6 +76,8 @@ func (r *Router) Run(stop <-chan struct{}) {
 	}
 }
 
+// send puts m in its worker's inject ring, counting it lost when the
+// ring is full (the router never waits for a worker).
 func (r *Router) send(m outMsg) {
 	w := m.w
 	if w == nil {
@@ -96,6 +100,8 @@ func (r *Router) send(m outMsg) {
 	w.Inject().Commit()
 }
 
+// handlePunt serves one message from worker w's punt ring: ARP to learn
+// from (arp.go) or a packet waiting for resolution (neighbor.go).
 func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 	if int(m.Iface) >= len(r.ifaces) || r.ifaces[m.Iface].Deleted {
 		if m.Kind == dp.PuntResolve {
