@@ -265,7 +265,7 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 			continue
 		}
 		for _, a := range r.ifaces[i].Addrs {
-			seen = append(seen, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+			seen = append(seen, ifacePrefix(a))
 		}
 	}
 	for _, p := range addrs {
@@ -289,4 +289,10 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 		seen = append(seen, p)
 	}
 	return nil
+}
+
+// ifacePrefix is an interface address as control handles it: a
+// netip.Prefix (the data plane's dp.IfaceAddr is IPv4's uint32).
+func ifacePrefix(a dp.IfaceAddr) netip.Prefix {
+	return netip.PrefixFrom(addr(a.Addr), int(a.Len))
 }

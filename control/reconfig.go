@@ -272,7 +272,7 @@ func (r *Router) desiredNow() Desired {
 	for i, ifc := range r.ifaces {
 		s := IfaceState{MTU: ifc.MTU, Down: !r.admin[i]}
 		for _, a := range ifc.Addrs {
-			s.Addrs = append(s.Addrs, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+			s.Addrs = append(s.Addrs, ifacePrefix(a))
 		}
 		d.Ifaces = append(d.Ifaces, s)
 	}
@@ -301,7 +301,7 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 	}
 	var cur []netip.Prefix
 	for _, a := range ifc.Addrs {
-		cur = append(cur, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+		cur = append(cur, ifacePrefix(a))
 	}
 	if slices.Equal(cur, s.Addrs) {
 		if changed {

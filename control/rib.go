@@ -42,16 +42,15 @@ func (r *Router) unref(a uint16) {
 	}
 }
 
-// ifaceFor returns the interface whose subnet holds a.
+// ifaceFor returns the interface whose subnet holds a (IPv4 or IPv6:
+// an address of another family is on none).
 func (r *Router) ifaceFor(a netip.Addr) (int, bool) {
 	if i, ok := r.ifaceMemo[a]; ok {
 		return i, true
 	}
-	v := u32(a)
 	for i, ifc := range r.ifaces {
 		for _, ad := range ifc.Addrs {
-			m := prefixMask(int(ad.Len))
-			if v&m == ad.Addr&m && ad.Len < 32 {
+			if p := ifacePrefix(ad); p.Bits() < 32 && p.Contains(a) {
 				return i, true
 			}
 		}
@@ -132,7 +131,7 @@ func (r *Router) ruleIfaces() []rules.Iface {
 			continue
 		}
 		for _, a := range r.ifaces[i].Addrs {
-			out[i].Addrs = append(out[i].Addrs, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+			out[i].Addrs = append(out[i].Addrs, ifacePrefix(a))
 		}
 	}
 	return out
