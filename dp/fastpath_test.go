@@ -3,7 +3,8 @@ package dp_test
 // The differential test of the stages' fast loops: the same frames run
 // through two identical routers, one as built and one with its fast loops
 // turned off (dp.SetGeneralPath: etherFast, etherVLANFast, ip4InputFast,
-// lookupFast, rewriteFast and interface-output's one-interface shortcut),
+// lookupFast, rewriteFast, interface-output's one-interface shortcut and
+// l2-bridge's last source and destination),
 // must come out the same: the frames each port sends, in order and byte
 // for byte, and every counter (drops by reason, per stage, per
 // interface, ICMP, punts, bridge). A fast loop is an optimisation of the
@@ -302,6 +303,13 @@ func diffCases() []diffCase {
 	cs = append(cs, diffCase{"vector-to-down-vlan", diffVLANs | diffDown, [][][]byte{nil, {toDown, toDown, toDown}}},
 		diffCase{"vector-to-up-vlan", diffVLANs | diffDown, [][][]byte{nil, {toUp, toUp, toUp}}},
 		diffCase{"vector-from-down-vlan", diffVLANs | diffDown, [][][]byte{{dptest.Tag(udp(h100, h200, 9, 18), 0x8100, 100), dptest.Tag(udp(h100, h200, 9, 18), 0x8100, 100)}}})
+	// A MAC moving within a batch: the bridge must forget the
+	// destination it looked up before the move (B to p0, then B moves to
+	// p1, then a frame to B from p1 is filtered).
+	bmacX := [6]byte{0x02, 0xee, 0, 0, 0, 1}
+	cs = append(cs, diffCase{"bridge-move-in-batch", diffBridge, [][][]byte{
+		{l2(bmacX, bmacB, 1)},
+		{l2(bmacB, bmacC, 2), l2(bmacX, bmacB, 3), l2(bmacB, bmacC, 4), l2(bmacB, bmacC, 5)}}})
 	// Bridge traffic: FuzzBridge's seeds, sent on the ports they name.
 	cs = append(cs,
 		diffCase{"bridge-learn", diffBridge, [][][]byte{{l2(bmacB, bmacA, 1), l2(bmacB, bmacA, 2)}, {l2(bmacA, bmacB, 3)}, {dptest.Tag(l2(bmacA, bmacC, 4), 0x8100, 100)}}},
