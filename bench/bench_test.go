@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -170,6 +171,43 @@ func TestRunWorkers(t *testing.T) {
 	var back map[string]any
 	if err := json.Unmarshal(b, &back); err != nil || back["runs"] == nil || back["speedup"] == nil {
 		t.Fatalf("JSON %s: %v", b, err)
+	}
+	// Every result has the GC's share and cycles, even when they are 0.
+	for i, r := range back["runs"].([]any) {
+		m := r.(map[string]any)
+		share, ok1 := m["gc_cpu_share"].(float64)
+		cycles, ok2 := m["gc_cycles"].(float64)
+		// The collection forced at the end of the run is in the window:
+		// the share is above 0.
+		if !ok1 || !ok2 || !(share > 0 && share <= 1) || cycles < 0 {
+			t.Errorf("run %d: gc_cpu_share %v (%v), gc_cycles %v (%v), want 0 < share <= 1", i, m["gc_cpu_share"], ok1, m["gc_cycles"], ok2)
+		}
+	}
+}
+
+// TestGCShare: readGC and gcShare see collections and the GC's CPU time
+// between two readings, and keep the share within 0..1.
+func TestGCShare(t *testing.T) {
+	runtime.GC()
+	a := readGC()
+	var keep [][]byte
+	for range 20000 {
+		keep = append(keep, make([]byte, 4096))
+		if len(keep) > 256 {
+			keep = keep[:0] // garbage: the heap grows and collections run
+		}
+	}
+	runtime.GC()
+	b := readGC()
+	share, cycles := gcShare(a, b)
+	if cycles < 1 || !(share > 0 && share <= 1) || b.totalCPU <= a.totalCPU {
+		t.Fatalf("gcShare(%+v, %+v) = %v, %d cycles: want at least one cycle and 0 < share <= 1", a, b, share, cycles)
+	}
+	if s, c := gcShare(b, b); s != 0 || c != 0 {
+		t.Errorf("no time passed: share %v, %d cycles, want 0, 0", s, c)
+	}
+	if s, _ := gcShare(gcStats{}, gcStats{gcCPU: 3, totalCPU: 2}); s != 1 {
+		t.Errorf("share above 1 not clamped: %v", s)
 	}
 }
 

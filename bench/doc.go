@@ -1,7 +1,11 @@
 // Package bench runs softnet's benchmark scenarios on in-memory ports and
 // reports figures a person and a script can read: the packets forwarded,
-// Mpps, ns per packet, allocations per packet, drops by reason, and the
-// per-stage runtime (VPP's "show runtime").
+// Mpps, ns per packet, allocations per packet, drops by reason, the
+// per-stage runtime (VPP's "show runtime"), and the garbage collector's
+// share of the CPU time during the run and its cycles (Result.GCCPUShare,
+// GCCycles: runtime/metrics read around a collection forced before and
+// after the timed run, since the runtime updates its CPU classes only when
+// a cycle ends).
 //
 // Scenarios:
 //

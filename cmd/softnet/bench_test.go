@@ -141,3 +141,21 @@ func TestBenchLatencyFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchPrintGC: the text output has the GC's share and cycles, for one
+// run and in the table of several worker counts.
+func TestBenchPrintGC(t *testing.T) {
+	r := &bench.Result{Scenario: "ip4-forward", Workers: 1, Mpps: 30, GCCPUShare: 0.0123, GCCycles: 2}
+	var out bytes.Buffer
+	printResult(&out, r)
+	if !strings.Contains(out.String(), "GC           1.23% of the CPU time, 2 cycles during the run\n") {
+		t.Errorf("printResult:\n%s", out.String())
+	}
+	out.Reset()
+	r2 := &bench.Result{Scenario: "ip4-forward", Workers: 2, Mpps: 58, GCCPUShare: 0.5, GCCycles: 7}
+	printScaling(&out, &bench.Report{Scenario: "ip4-forward", Runs: []*bench.Result{r, r2}, Speedup: map[string]float64{"1": 1, "2": 1.93}})
+	if !strings.Contains(out.String(), "GC %  GC cycles") || !strings.Contains(out.String(), "  1.23          2") ||
+		!strings.Contains(out.String(), " 50.00          7") {
+		t.Errorf("printScaling:\n%s", out.String())
+	}
+}
