@@ -3,9 +3,9 @@
 // Mpps, ns per packet, allocations per packet, drops by reason, the
 // per-stage runtime (VPP's "show runtime"), and the garbage collector's
 // share of the CPU time during the run and its cycles (Result.GCCPUShare,
-// GCCycles: runtime/metrics read around a collection forced before and
-// after the timed run, since the runtime updates its CPU classes only when
-// a cycle ends).
+// GCCycles: runtime/metrics read after a collection forced before the
+// timed run and at its end; the runtime updates its CPU classes when a
+// cycle ends, so they count the cycles that completed in the run).
 //
 // Scenarios:
 //

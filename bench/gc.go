@@ -1,6 +1,9 @@
 package bench
 
-import "runtime/metrics"
+import (
+	"runtime/metrics"
+	"time"
+)
 
 // gcStats is what the runtime says about its garbage collector at one
 // moment: the CPU time the GC has used and the CPU time available to the
@@ -8,8 +11,7 @@ import "runtime/metrics"
 // and the completed GC cycles.
 //
 // The runtime updates its /cpu/classes metrics only at the end of a GC
-// cycle, so a reading is as of the last collection: measure calls
-// runtime.GC() before each reading to have them current.
+// cycle, so a reading's CPU times are as of the last collection.
 type gcStats struct {
 	gcCPU, totalCPU float64
 	cycles          uint64
@@ -42,15 +44,22 @@ func readGC() gcStats {
 	return g
 }
 
-// gcShare returns the GC's share of the CPU time available between two
-// readings (0..1; 0 when no time passed) and the GC cycles completed
-// between them.
-func gcShare(a, b gcStats) (share float64, cycles uint64) {
-	if b.cycles > a.cycles {
-		cycles = b.cycles - a.cycles
+// runGC returns the GC's share of the CPU time over a timed run of
+// elapsed wall time with procs Ps (GOMAXPROCS), and the GC cycles that
+// completed in it, from a reading g0 taken just after a collection forced
+// before the run and a reading g1 taken at its end (no collection forced:
+// that one's cost is not the run's).
+//
+// g1's GC CPU time is as of the last cycle that ended in the run, which
+// is all the GC time of the cycles that completed in it; the CPU time
+// available is procs × elapsed, which is what /cpu/classes/total counts.
+// A cycle still running when the run ended is not counted. 0..1.
+func runGC(g0, g1 gcStats, elapsed time.Duration, procs int) (share float64, cycles uint64) {
+	if g1.cycles > g0.cycles {
+		cycles = g1.cycles - g0.cycles
 	}
-	if t := b.totalCPU - a.totalCPU; t > 0 {
-		share = min(max((b.gcCPU-a.gcCPU)/t, 0), 1)
+	if total := elapsed.Seconds() * float64(procs); total > 0 {
+		share = min(max((g1.gcCPU-g0.gcCPU)/total, 0), 1)
 	}
 	return share, cycles
 }

@@ -208,11 +208,11 @@ type Result struct {
 	// GCCPUShare is the garbage collector's share of the CPU time the
 	// process had over the timed run (0..1), from runtime/metrics: the
 	// delta of /cpu/classes/gc/total over the delta of /cpu/classes/total
-	// (GOMAXPROCS × wall time), between a collection forced just before
-	// the run and one just after it (the runtime updates those metrics
-	// only when a cycle ends; the forced one at the end is counted, a
-	// fraction of a millisecond on this heap). GCCycles is the GC cycles
-	// that completed during the run, the forced ones not counted.
+	// (GOMAXPROCS × wall time), from a collection forced just before the
+	// run to the run's end; the runtime updates those metrics only when a
+	// cycle ends, so this counts the cycles that completed during the run
+	// (GCCycles), not one still running at its end (see runGC). A run
+	// that allocates nothing has 0 cycles and a share of 0.
 	GCCPUShare float64 `json:"gc_cpu_share"`
 	GCCycles   uint64  `json:"gc_cycles"`
 }
@@ -388,8 +388,8 @@ func measure(f *Forward, o Options) (*Result, error) {
 	out := f.txIf
 	time.Sleep(200 * time.Millisecond) // warm-up: caches, TLB, branch predictors
 	// A collection now brings the runtime's CPU classes up to date (it
-	// updates them only at the end of a cycle), so the GC figures cover
-	// the timed run and the one forced collection after it.
+	// updates them only at the end of a cycle): the GC figures start with
+	// the timed run (see Result.GCCPUShare).
 	runtime.GC()
 	g0 := readGC()
 	w0 := perWorker(f.Workers, out)
@@ -407,12 +407,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	t1 := readCPUTimes()
 	runtime.ReadMemStats(&m1)
 	c1 := dp.Sum(f.Workers)
-	cycles := readGC().cycles
-	runtime.GC()
 	g1 := readGC()
-	res.GCCPUShare, _ = gcShare(g0, g1)
-	res.GCCycles = cycles - min(cycles, g0.cycles)
 	res.OtherLoad, res.Steal = otherLoad(t0, t1, elapsed)
+	res.GCCPUShare, res.GCCycles = runGC(g0, g1, elapsed, runtime.GOMAXPROCS(0))
 	if t0.ok && t1.ok {
 		res.SelfCPUs = (t1.self - t0.self).Seconds() / elapsed.Seconds()
 	}

@@ -50,9 +50,9 @@ the table. The figures: packets forwarded, Mpps, ns per packet, heap
 allocations per packet (0 is the goal), drops by stage/reason, the time
 per stage (sampled on 1 poll in 16), and the garbage collector's share of
 the CPU time over the run with the cycles it completed (gc_cpu_share, 0..1,
-and gc_cycles in the JSON; from runtime/metrics, where the CPU time is
-GOMAXPROCS × the run's wall time). Every in-memory scenario's result has
-them.
+and gc_cycles in the JSON; from runtime/metrics: the GC time of the
+cycles that completed in the run over GOMAXPROCS × its wall time). Every
+in-memory scenario's result has them.
 
 --workers 1,2 measures each worker count in turn, in one process on the same
 table: with N workers, worker i polls its own generator queue and is pinned
@@ -80,7 +80,8 @@ capacity, --duration each). Frames that find the ring full are dropped at its
 tail (ifq drops). Per run: offered and forwarded Mpps, ifq drops, livelocks
 (full polls while the ring kept filling), ARP requests offered, dropped at the
 ring, left in it when a run stopped (never polled), received and answered
-(offered = ring-dropped + in ring + answered, exactly), drops by reason; and plateau, forwarded at 2×
+(offered = ring-dropped + in ring + answered, exactly), drops by reason, the
+GC's share and cycles (as above); and plateau, forwarded at 2×
 over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 
 --scenario ip4-forward-vlan is ip4-forward with the frames arriving in VLAN
@@ -575,14 +576,14 @@ func printOverload(w io.Writer, rep *bench.OverloadReport) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tin ring\tanswered\tdrops\tother load\t")
+	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tin ring\tanswered\tdrops\tother load\tGC %\tGC cycles\t")
 	for _, r := range rep.Runs {
 		var drops uint64
 		for _, d := range r.Drops {
 			drops += d
 		}
-		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
-			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRequestsInRing, r.ARPRepliesSent, drops, r.OtherLoad)
+		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%d\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
+			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRequestsInRing, r.ARPRepliesSent, drops, r.OtherLoad, 100*r.GCCPUShare, r.GCCycles)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nARP offered = ring-dropped + in ring (left in the ring when a slice stopped, never polled) + answered")

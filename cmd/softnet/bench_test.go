@@ -103,7 +103,8 @@ func TestPrintOverloadInRing(t *testing.T) {
 	var out bytes.Buffer
 	printOverload(&out, &bench.OverloadReport{Scenario: "overload", Runs: []*bench.OverloadRun{{Load: 2,
 		ARPRequestsOffered: 26578, ARPRequestsIfqDropped: 13213, ARPRequestsInRing: 2, ARPRepliesSent: 13363}}})
-	if !strings.Contains(out.String(), "ring-dropped  in ring  answered") || !strings.Contains(out.String(), "26578         13213        2     13363") {
+	if !strings.Contains(out.String(), "ring-dropped  in ring  answered") || !strings.Contains(out.String(), "26578         13213        2     13363") ||
+		!strings.Contains(out.String(), "other load  GC %  GC cycles") {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
