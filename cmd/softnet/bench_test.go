@@ -160,3 +160,42 @@ func TestBenchPrintGC(t *testing.T) {
 		t.Errorf("printScaling:\n%s", out.String())
 	}
 }
+
+// TestBenchIssueForms: the forms issue 10 measures are accepted as
+// written (the flag checks that run before any measurement pass them):
+// softnet bench --json, --workers 1,2, --scenario
+// ip4-forward,ip4-forward-vlan, --scenario vlan-1,vlan-4094 and --scenario
+// latency --json.
+func TestBenchIssueForms(t *testing.T) {
+	for _, args := range [][]string{
+		{"--json"},
+		{"--workers", "1,2"},
+		{"--workers", "1,2", "--json"},
+		{"--scenario", "ip4-forward,ip4-forward-vlan"},
+		{"--scenario", "vlan-1,vlan-4094", "--json"},
+		{"--scenario", "ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094,bridge", "--rounds", "3"},
+		{"--scenario", "latency", "--json"},
+	} {
+		cmd := benchCmd()
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		f := cmd.Flags()
+		scenario, _ := f.GetString("scenario")
+		duration, _ := f.GetDuration("duration")
+		size, _ := f.GetInt("size")
+		rounds, _ := f.GetInt("rounds")
+		workers, _ := f.GetString("workers")
+		probe, _ := f.GetFloat64("probe-rate")
+		bg, _ := f.GetFloat64("background-mpps")
+		if err := checkBenchFlags(cmd, scenario, duration, size, rounds, false); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if err := checkLatencyFlags(cmd, scenario, probe, bg); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if _, err := parseWorkers(workers); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
