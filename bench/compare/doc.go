@@ -21,7 +21,10 @@
 //
 // The figures read from a bench's output: per result (ip4-forward, the
 // VLAN and bridge scenarios, --workers, a list of scenarios) "SCENARIO wN
-// mpps" and "SCENARIO wN gc_cpu_share" (only from binaries that report it);
+// mpps", "SCENARIO wN mpps_per_cpu" (Mpps per CPU-second the bench's
+// process had, Linux only: on a shared machine a neighbour's load moves it
+// much less than Mpps) and "SCENARIO wN gc_cpu_share" (only from binaries
+// that report it);
 // a list's "ratio A/B" and "interleaved ratio A/B", a worker list's
 // "SCENARIO speedup N"; per latency line
 // "latency ROUTER light|loaded rtt_p50_us" and rtt_p99_us; and any other

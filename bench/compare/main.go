@@ -282,6 +282,11 @@ func figuresOf(v map[string]any, scenario string) []figure {
 			name += " w" + strconv.FormatFloat(w, 'f', -1, 64)
 		}
 		figs = append(figs, figure{name + " mpps", mpps})
+		// Mpps per CPU-second of the bench's process: a neighbour's load
+		// moves it much less than Mpps on a shared machine.
+		if c, ok := number(v["mpps_per_cpu"]); ok && c > 0 {
+			figs = append(figs, figure{name + " mpps_per_cpu", c})
+		}
 		if g, ok := number(v["gc_cpu_share"]); ok {
 			figs = append(figs, figure{name + " gc_cpu_share", g})
 		}

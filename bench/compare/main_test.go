@@ -61,7 +61,7 @@ func TestParseArgs(t *testing.T) {
 
 // Outputs of softnet bench --json, cut down to what compare reads.
 const (
-	outResult  = `{"scenario":"ip4-forward","impl":"softnet","workers":1,"mpps":31.5,"allocs_per_packet":0,"gc_cpu_share":0.001,"gc_cycles":0,"drops":{}}` + "\n"
+	outResult  = `{"scenario":"ip4-forward","impl":"softnet","workers":1,"mpps":31.5,"mpps_per_cpu":32.1,"allocs_per_packet":0,"gc_cpu_share":0.001,"gc_cycles":0,"drops":{}}` + "\n"
 	outOldOne  = `{"scenario":"ip4-forward","workers":1,"mpps":30,"other_load":0.1}` + "\n"
 	outWorkers = `{"scenario":"ip4-forward","runs":[{"scenario":"ip4-forward","workers":1,"mpps":20,"gc_cpu_share":0},{"scenario":"ip4-forward","workers":2,"mpps":39,"gc_cpu_share":0}],"speedup":{"1":1,"2":1.95}}` + "\n"
 	outMulti   = `{"runs":[{"scenario":"ip4-forward","workers":1,"mpps":29.5},{"scenario":"ip4-forward-vlan","workers":1,"mpps":28}],"mpps":{"ip4-forward":[29.5,29],"ip4-forward-vlan":[28,27]},"ratios":{"ip4-forward-vlan/ip4-forward":0.95},"interleaved_mpps":{"ip4-forward-vlan/ip4-forward":{"ip4-forward":30,"ip4-forward-vlan":28.5}},"interleaved_ratios":{"ip4-forward-vlan/ip4-forward":0.93}}` + "\n"
@@ -79,7 +79,7 @@ func TestParseOutput(t *testing.T) {
 		name, out string
 		want      map[string]float64
 	}{
-		{"result", outResult, map[string]float64{"ip4-forward w1 mpps": 31.5, "ip4-forward w1 gc_cpu_share": 0.001}},
+		{"result", outResult, map[string]float64{"ip4-forward w1 mpps": 31.5, "ip4-forward w1 mpps_per_cpu": 32.1, "ip4-forward w1 gc_cpu_share": 0.001}},
 		{"before gc_cpu_share", outOldOne, map[string]float64{"ip4-forward w1 mpps": 30}},
 		{"workers", outWorkers, map[string]float64{"ip4-forward w1 mpps": 20, "ip4-forward w2 mpps": 39,
 			"ip4-forward w1 gc_cpu_share": 0, "ip4-forward w2 gc_cpu_share": 0, "ip4-forward speedup 2": 1.95}},
