@@ -207,9 +207,9 @@ type Result struct {
 	MppsPerCPU float64 `json:"mpps_per_cpu"`
 	// GCCPUShare is the garbage collector's share of the CPU time the
 	// process had over the timed run (0..1), from runtime/metrics: the
-	// delta of /cpu/classes/gc/total over the delta of /cpu/classes/total
-	// (GOMAXPROCS × wall time), from a collection forced just before the
-	// run to the run's end; the runtime updates those metrics only when a
+	// growth of /cpu/classes/gc/total from a collection forced just before
+	// the run to the run's end, over GOMAXPROCS × the run's wall time
+	// (what /cpu/classes/total counts); the runtime updates those only when a
 	// cycle ends, so this counts the cycles that completed during the run
 	// (GCCycles), not one still running at its end (see runGC). A run
 	// that allocates nothing has 0 cycles and a share of 0.
