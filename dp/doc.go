@@ -40,7 +40,12 @@
 // stage gets the vector compacted in place and handed on by swapping
 // vectors (pass); others get single packets (to, drop, icmp). A stage has
 // a doc block in its file: what it does, the RFCs it follows, its next
-// stages.
+// stages. The common cases run in fast loops without calls (etherFast,
+// etherVLANFast, ip4InputFast, lookupFast, rewriteFast) that stop at the
+// first packet needing the general path; they must behave exactly as the
+// general path does, which the differential test checks (fastpath_test.go:
+// the same frames through a worker with and without them give the same
+// frames and counters).
 //
 // # VLANs
 //
