@@ -101,14 +101,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.up, up, st.Name)
 	}
 	t := c.src.Counters()
-	for s := dp.Stage(0); s < dp.NumStages; s++ {
+	for _, s := range dp.Stages() {
 		n := s.String()
 		counter(c.calls, t.Calls[s], n)
 		counter(c.packets, t.Packets[s], n)
 		counter(c.sampledNanos, t.SampledNanos[s], n)
 		counter(c.sampledPkts, t.SampledPkts[s], n)
 	}
-	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+	for _, r := range dp.Reasons() {
 		counter(c.drops, t.Drops[r], r.Stage().String(), r.Name())
 	}
 	cs := c.src.Control().Stats()

@@ -269,7 +269,7 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 		Punts: c.Punts, PuntFull: c.PuntFull, Drops: map[string]uint64{},
 	}
 	r.OtherLoad, r.Steal = otherLoad(t0, t1, elapsed)
-	for d := dp.Reason(1); d < dp.NumReasons; d++ {
+	for _, d := range dp.Reasons() {
 		if c.Drops[d] > 0 {
 			r.Drops[d.String()] = c.Drops[d]
 		}

@@ -8,12 +8,12 @@ import "sync/atomic"
 // copies and sum them. The data path never executes a locked instruction
 // for a counter and never shares a written cache line with another worker.
 type Counters struct {
-	Drops [NumReasons]uint64
+	Drops [MaxReasons]uint64
 
 	// Per stage: calls (batches), packets, and the time spent measured on a
 	// sample of the calls (every 16th poll) with the packets of those calls.
-	Calls, Packets            [NumStages]uint64
-	SampledNanos, SampledPkts [NumStages]uint64
+	Calls, Packets            [MaxStages]uint64
+	SampledNanos, SampledPkts [MaxStages]uint64
 	ICMPErrors                [NumICMPErrors]uint64
 	ICMPEchoReplies           uint64
 	Punts, PuntFull, Injected uint64
