@@ -39,14 +39,15 @@ const (
 
 type arcInfo struct {
 	name string
-	end  string // the node the arc leads to
-	tx   bool   // keyed by egress interface (b.OutPort), else receiving
+	from []string // the nodes whose vectors take the arc (none: received batches)
+	end  string   // the node the arc leads to
+	tx   bool     // keyed by egress interface (b.OutPort), else receiving
 }
 
 var arcs = [NumArcs]arcInfo{
-	ArcDeviceInput:     {"device-input", "ethernet-input", false},
-	ArcIP4Unicast:      {"ip4-unicast", "ip4-lookup", false},
-	ArcInterfaceOutput: {"interface-output", "interface-output", true},
+	ArcDeviceInput:     {"device-input", nil, "ethernet-input", false},
+	ArcIP4Unicast:      {"ip4-unicast", []string{"ip4-input"}, "ip4-lookup", false},
+	ArcInterfaceOutput: {"interface-output", []string{"ip4-rewrite", "l2-bridge"}, "interface-output", true},
 }
 
 func (a Arc) String() string {

@@ -21,7 +21,7 @@ var _ = Register(Node{
 	Name:  "l2-bridge",
 	Stage: &StageBridge,
 	Run:   (*Worker).bridge,
-	Next:  []string{"ip4-input", "arp-input", "interface-output", "drop"},
+	Next:  []string{"interface-output", "arp-input", "ip4-input", "drop"},
 	Reasons: []ReasonDef{
 		{&BridgeNotMember, "not-member", "the interface is no longer a member of a bridge (the config changed)"},
 		{&BridgeMulticastSource, "multicast-source", "source MAC is multicast or broadcast: invalid, neither learned nor forwarded (IEEE 802.1D)"},

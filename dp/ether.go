@@ -20,9 +20,7 @@ var _ = Register(Node{
 	Name:  "ethernet-input",
 	Stage: &StageEthernetInput,
 	Run:   (*Worker).ethernetInput,
-	// Next lists run in reverse of the dispatch order among siblings
-	// (see dispatchOrder): ip4-input after arp-input after l2-bridge.
-	Next: []string{"ip4-input", "arp-input", "l2-bridge", "drop"},
+	Next:  []string{"l2-bridge", "arp-input", "ip4-input", "drop"},
 	Reasons: []ReasonDef{
 		{&EtherRunt, "runt", "frame shorter than an Ethernet header"},
 		{&EtherNotForUs, "not-for-us", "destination MAC is neither the interface's, broadcast nor multicast we accept"},

@@ -42,7 +42,7 @@ var _ = Register(Node{
 	Name:  "ip4-lookup",
 	Stage: &StageIP4Lookup,
 	Run:   (*Worker).ip4Lookup,
-	Next:  []string{"ip4-rewrite", "icmp4-error", "ip4-local", "drop"},
+	Next:  []string{"ip4-local", "ip4-rewrite", "icmp4-error", "drop"},
 	Reasons: []ReasonDef{
 		{&IP4NoRoute, "no-route", "no route for a packet the router originated"},
 		{&IP4L2Broadcast, "l2-broadcast", "received as link-layer broadcast or multicast: not forwarded (RFC 1812 §5.3.4)"},
@@ -56,7 +56,7 @@ var _ = Register(Node{
 	Name:  "ip4-rewrite",
 	Stage: &StageIP4Rewrite,
 	Run:   (*Worker).ip4Rewrite,
-	Next:  []string{"interface-output", "ip4-frag", "ip4-arp", "icmp4-error", "drop"},
+	Next:  []string{"interface-output", "ip4-arp", "ip4-frag", "icmp4-error", "drop"},
 	Reasons: []ReasonDef{
 		{&IP4NoRoom, "no-headroom", "no headroom to write the Ethernet header"},
 	},

@@ -21,7 +21,8 @@ var _ = Register(Node{
 	Name:  "ip4-local",
 	Stage: &StageIP4Local,
 	Run:   (*Worker).ip4Local,
-	Next:  []string{"ip4-lookup", "icmp4-error", "drop"},
+	Next:  []string{"icmp4-error", "drop"},
+	Back:  []string{"ip4-lookup"},
 	Reasons: []ReasonDef{
 		{&IP4LocalFragment, "fragment", "fragment addressed to the router: no reassembly"},
 		{&IP4LocalTCP, "tcp", "TCP to the router: no TCP service"},
@@ -35,7 +36,8 @@ var _ = Register(Node{
 	Name:  "icmp4-error",
 	Stage: &StageICMP4Error,
 	Run:   (*Worker).icmp4Error,
-	Next:  []string{"ip4-lookup", "drop"},
+	Next:  []string{"drop"},
+	Back:  []string{"ip4-lookup"},
 	Reasons: []ReasonDef{ // RFC 1812 §4.3.2.7
 		{&ICMPAboutICMPError, "about-icmp-error", "no ICMP error about an ICMP error (RFC 1812 §4.3.2.7)"},
 		{&ICMPAboutBroadcast, "about-broadcast", "no ICMP error about a broadcast or multicast packet"},

@@ -48,9 +48,14 @@ type Node struct {
 	// Run is the per-vector function: it takes every buffer of in and
 	// must leave it empty (see the package doc).
 	Run func(w *Worker, cfg *Config, in *pkt.Batch)
-	// Next names the nodes Run hands packets to (drop included). The
-	// dispatch order is derived from these edges.
+	// Next names the nodes Run hands packets to (drop included), most
+	// common first. They must not form a cycle: the dispatch order is
+	// derived from them, each node served before those it hands to.
 	Next []string
+	// Back names the nodes Run hands packets back to, closing a cycle
+	// (ip4-local's echo replies to ip4-lookup): such packets wait for the
+	// next pass over the nodes.
+	Back []string
 	// Reasons are the node's drop reasons.
 	Reasons []ReasonDef
 	// Arc is the feature arc the node may be enabled on (Iface.Features);
@@ -202,13 +207,15 @@ func assemble(ns []Node, install bool) error {
 	}
 	next := make([][]Stage, len(ns))
 	for i, n := range ns {
-		for _, nx := range n.Next {
+		for j, nx := range append(append([]string(nil), n.Next...), n.Back...) {
 			s, ok := byName[nx]
 			if !ok {
 				errs = append(errs, fmt.Errorf("node %q: next node %q is not registered (registered: %s)", n.Name, nx, strings.Join(nodeNames(ns), ", ")))
 				continue
 			}
-			next[i] = append(next[i], s)
+			if j < len(n.Next) {
+				next[i] = append(next[i], s)
+			}
 		}
 	}
 	var arcEnd [NumArcs]Stage
@@ -225,18 +232,24 @@ func assemble(ns []Node, install bool) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if !install {
-		return nil
-	}
-	// A feature node runs before the node its arc ends at: give it that
-	// edge for the order.
+	// A feature node runs after the nodes its arc starts from and before
+	// the node it ends at: give it those edges for the order.
 	for i, n := range ns {
 		if n.Arc != ArcNone {
 			next[i] = append(next[i], arcEnd[n.Arc])
+			for _, f := range arcs[n.Arc].from {
+				if s, ok := byName[f]; ok {
+					next[s] = append(next[s], Stage(i))
+				}
+			}
 		}
 	}
+	order, err := dispatchOrder(ns, next)
+	if err != nil || !install {
+		return err
+	}
 	graph.byName = byName
-	graph.order = dispatchOrder(ns, next)
+	graph.order = order
 	graph.arcEnd = arcEnd
 	for a := range graph.features {
 		graph.features[a] = nil
@@ -267,13 +280,13 @@ func nodeNames(ns []Node) []string {
 	return out
 }
 
-// dispatchOrder orders the nodes so that every edge that is not part of
-// a cycle goes forward: a reverse postorder of a depth-first walk from the
-// nodes nothing points to (ethernet-input, feature nodes), in registration
-// order, following Next lists in their declared order. Edges that close a
-// cycle (ip4-local and icmp4-error back to ip4-lookup, interface-output to
-// l2-bridge for the BVI) go backward and are served by another pass.
-func dispatchOrder(ns []Node, next [][]Stage) []Stage {
+// dispatchOrder orders the nodes so that every Next edge goes forward: a
+// reverse postorder of a depth-first walk from the nodes nothing points to
+// (ethernet-input, feature nodes), following each Next list from its last
+// entry, so that among siblings the first listed is served first. Back
+// edges are left out: they go backward, served by another pass. A cycle
+// of Next edges is an error.
+func dispatchOrder(ns []Node, next [][]Stage) ([]Stage, error) {
 	has := make([]bool, len(ns))
 	for _, nx := range next {
 		for _, s := range nx {
@@ -282,23 +295,29 @@ func dispatchOrder(ns []Node, next [][]Stage) []Stage {
 	}
 	state := make([]uint8, len(ns)) // 0 new, 1 on the walk, 2 done
 	post := make([]Stage, 0, len(ns))
+	var err error
 	var walk func(s Stage)
 	walk = func(s Stage) {
 		state[s] = 1
-		for _, nx := range next[s] {
-			if state[nx] == 0 {
+		for i := len(next[s]) - 1; i >= 0; i-- {
+			switch nx := next[s][i]; state[nx] {
+			case 0:
 				walk(nx)
+			case 1:
+				if err == nil {
+					err = fmt.Errorf("node %q: next node %q closes a cycle: list it in Back, not Next", ns[s].Name, ns[nx].Name)
+				}
 			}
 		}
 		state[s] = 2
 		post = append(post, s)
 	}
-	for i := range ns {
+	for i := len(ns) - 1; i >= 0; i-- {
 		if !has[i] && state[i] == 0 {
 			walk(Stage(i))
 		}
 	}
-	for i := range ns { // nodes only on cycles
+	for i := range ns { // nodes only on cycles of Next edges
 		if state[i] == 0 {
 			walk(Stage(i))
 		}
@@ -307,7 +326,7 @@ func dispatchOrder(ns []Node, next [][]Stage) []Stage {
 	for i, s := range post {
 		order[len(post)-1-i] = s
 	}
-	return order
+	return order, err
 }
 
 func (s Stage) String() string {

@@ -32,7 +32,8 @@ var _ = Register(Node{
 	Name:  "interface-output",
 	Stage: &StageInterfaceOutput,
 	Run:   (*Worker).interfaceOutput,
-	Next:  []string{"l2-bridge", "drop"},
+	Next:  []string{"drop"},
+	Back:  []string{"l2-bridge"},
 	Reasons: []ReasonDef{
 		{&OutIfaceDown, "iface-down", "egress interface is down"},
 		{&OutTxFull, "tx-full", "the port's transmit ring was full"},
