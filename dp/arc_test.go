@@ -6,6 +6,7 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
@@ -207,5 +208,42 @@ func TestDispatchOrder(t *testing.T) {
 	}
 	if len(seen) != int(dp.NumReasons)-1 {
 		t.Errorf("%d reasons listed, NumReasons-1 = %d", len(seen), dp.NumReasons-1)
+	}
+}
+
+// TestFeatureArcTrace: a traced packet shows the feature node's step with
+// the note its registration declares.
+func TestFeatureArcTrace(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	tr := tracefmt.NewTracer([]*dp.Worker{l.Worker})
+	if err := l.Router.SetFeatures(0, []string{"test-filter"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	if err := tr.Start(2); err != nil {
+		t.Fatal(err)
+	}
+	from := func(port uint16) []byte {
+		return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 64, false, dptest.UDP(1000, port, 20))
+	}
+	l.Send(0, from(53), from(9))
+	pkts := tr.Stop()
+	if len(pkts) != 2 {
+		t.Fatalf("%d packets traced, want 2", len(pkts))
+	}
+	for i, want := range []string{
+		"ethernet-input:IPv4 on if0 ip4-input:header valid test-filter:filtered ip4-lookup:",
+		"ethernet-input:IPv4 on if0 ip4-input:header valid test-filter:dropped: port-9 drop:test-filter/port-9: UDP to the discard port",
+	} {
+		var got []string
+		for _, s := range pkts[i].Steps {
+			got = append(got, s.Stage+":"+s.Note)
+		}
+		if g := strings.Join(got, " "); !strings.HasPrefix(g, want) {
+			t.Errorf("packet %d: trace %q, want it to start %q", i+1, g, want)
+		}
+	}
+	if p := pkts[1]; p.Fate != tracefmt.FateDrop || p.Reason != "test-filter/port-9" {
+		t.Errorf("packet 2: fate %s %s, want drop test-filter/port-9", p.Fate, p.Reason)
 	}
 }
