@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/softnet/softnet/pkt"
 )
@@ -105,7 +106,7 @@ var (
 	registered  []Node
 	reasons     = [MaxReasons]reasonInfo{{name: "none", desc: "no reason recorded (a bug if it counts)"}}
 	graphReady  bool
-	workersMade bool
+	workersMade atomic.Bool // set by NewWorker: the graph is final
 	// The assembled graph: the node table (index = Stage) and the order
 	// pending vectors are served in.
 	graph struct {
@@ -126,7 +127,7 @@ var (
 // unknown next node, no Run, too many nodes or reasons) panics with what
 // is wrong; ValidateNodes reports the same as an error.
 func Register(n Node) Stage {
-	if workersMade {
+	if workersMade.Load() {
 		panic(fmt.Sprintf("dp: register node %q before making workers (register it in a package-level var)", n.Name))
 	}
 	if int(NumStages) == MaxStages {

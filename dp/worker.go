@@ -154,7 +154,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
-	workersMade = true // the graph is final (see Register)
+	workersMade.Store(true) // the graph is final (see Register)
 	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
