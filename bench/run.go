@@ -118,11 +118,10 @@ func (f *Forward) WithSpread(n int, cpus []int) *Forward {
 
 func (f *Forward) attach(n int, cpus []int, spread bool) {
 	n = max(n, 1)
-	genq := n
-	if spread {
-		genq = 1
-	}
-	f.Gen = mem.NewGenQueues("in0", f.frames, genq)
+	// n queues either way: worker i transmits on queue i of each port
+	// (dp.Options.TxQueue); with spread only queue 0 is polled, which
+	// cycles through every frame as a one-queue generator would.
+	f.Gen = mem.NewGenQueues("in0", f.frames, n)
 	f.Sink = mem.NewSinkQueues("out0", n)
 	ports := make([]port.Port, 2)
 	ports[f.in], ports[f.out] = f.Gen, f.Sink

@@ -121,6 +121,15 @@
 // each 100 ms timeout of a sleep; atomic loads by readers; see Counters),
 // and its waker (see Idling).
 //
+// Ports are shared, their queues are not: a worker receives on the queues
+// its RxQueue list names and transmits on one queue per port, assigned
+// when it is built (Options.TxQueue; by default its ID on every port).
+// Start checks each against the port's transmit queues (port.TxQueuer)
+// and refuses one out of range with an error naming the queue, the port
+// and the fix, instead of letting the port wrap it onto another worker's
+// queue. Whoever builds the workers gives each a queue of its own per
+// port (softnet run: worker i, queue i).
+//
 // # Packet trace
 //
 // A Tracer (trace.go: the hot-path hooks; dp/tracefmt turns its records

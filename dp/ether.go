@@ -297,7 +297,8 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 		}
 		if !probe {
 			if m := w.punt.Reserve(); m != nil {
-				m.Kind, m.Iface, m.Addr = PuntARP, b.InPort, sip
+				m.Kind, m.Iface = PuntARP, b.InPort
+				m.SetAddr4(sip)
 				// From L3-14 on: the control plane reads the ARP
 				// at offset 14 whatever tags the frame had.
 				m.SetFrame(f[int(b.L3)-hdr.EthernetLen:])

@@ -294,8 +294,9 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 
 // ip4Rewrite turns a routed packet into a frame for its next hop.
 //
-// ip4-rewrite: copies the adjacency's ready-made Ethernet addresses in
-// front of the IPv4 header, decrements the TTL with an incremental checksum
+// ip4-rewrite: copies the adjacency's ready-made Ethernet header
+// (addresses and EtherType, built by the control plane) in front of the
+// IPv4 header, decrements the TTL with an incremental checksum
 // update (RFC 1812 §5.3.1, RFC 1624) unless the router originated the
 // packet, and sets the egress interface.
 //   - Unresolved next hop: ip4-arp. Larger than the egress MTU: ip4-frag,
@@ -350,14 +351,14 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 // no branch: the 8 tag bytes (right-aligned in adj.Tags) end just before
 // the EtherType; then the 12 address bytes at start cover whatever of
 // them is not a tag (for 4 bytes of tags, their first 4; untagged, all 8);
-// then the EtherType. The bytes below start that the tag store may touch
+// then the rewrite's EtherType. The bytes below start that the tag store may touch
 // are headroom (start >= 0, so L3 >= 14 and L3-10 >= 0).
 func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
 	raw := b.Raw()
 	l3 := int(b.Off) + int(b.L3)
 	*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
-	*(*[12]byte)(raw[start : start+12]) = adj.Rewrite
-	raw[l3-2], raw[l3-1] = 0x08, 0x00
+	*(*[12]byte)(raw[start : start+12]) = [12]byte(adj.Rewrite[:12])
+	raw[l3-2], raw[l3-1] = adj.Rewrite[12], adj.Rewrite[13]
 	l2 := hdr.EthernetLen + int(adj.TagLen)
 	b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 	b.OutPort = adj.Iface
@@ -380,12 +381,11 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 		hdr.IPv4(b.L3Head()[:]).DecTTL()
 		// writeL2, by hand: it is too big for the compiler to inline, and
 		// a call per packet costs this loop a fifth of its speed. The
-		// untagged case, the common one, is the old 14-byte store; the
+		// untagged case, the common one, is one 14-byte store of the
+		// rewrite (addresses and EtherType); the
 		// branch goes the same way for a whole run of one adjacency.
 		if adj.TagLen == 0 {
-			eth := b.EthAt(start)
-			*(*[12]byte)(eth[:12]) = adj.Rewrite
-			eth[12], eth[13] = 0x08, 0x00
+			*b.EthAt(start) = adj.Rewrite
 			b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
 		} else {
 			// One 22-byte window ending at the IPv4 header (start >= 8
@@ -395,11 +395,11 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			w := (*[22]byte)(b.Raw()[start+l2-22:])
 			*(*[8]byte)(w[12:20]) = adj.Tags
 			if adj.TagLen == TagLen {
-				*(*[12]byte)(w[4:16]) = adj.Rewrite
+				*(*[12]byte)(w[4:16]) = [12]byte(adj.Rewrite[:12])
 			} else {
-				*(*[12]byte)(w[0:12]) = adj.Rewrite
+				*(*[12]byte)(w[0:12]) = [12]byte(adj.Rewrite[:12])
 			}
-			w[20], w[21] = 0x08, 0x00
+			w[20], w[21] = adj.Rewrite[12], adj.Rewrite[13]
 			b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 		}
 		b.OutPort = adj.Iface
@@ -436,7 +436,8 @@ func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4PuntQueueFull)
 			continue
 		}
-		m.Kind, m.Iface, m.Addr = PuntResolve, adj.Iface, target
+		m.Kind, m.Iface = PuntResolve, adj.Iface
+		m.SetAddr4(target)
 		raw := b.Raw()
 		l3off := int(b.Off) + int(b.L3)
 		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])

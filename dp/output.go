@@ -284,7 +284,7 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 			w.txOut[i] = b.OutPort
 		}
 	}
-	sent := w.ports[p].Send(w.ID, t, w.pool)
+	sent := w.ports[p].Send(w.txq[p], t, w.pool)
 	switch {
 	case mixed:
 		for i := range sent {

@@ -1,6 +1,7 @@
 package dp
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -110,6 +111,11 @@ type Worker struct {
 	tid    int // the kernel's ID of Run's thread
 	ready  chan struct{}
 
+	// txq is the transmit queue of each port (Options.TxQueue); txqErr
+	// says why one is out of range (Start returns it, Run does not run).
+	txq    []int
+	txqErr error
+
 	// Idling (see idle.go): the waker producers wake the worker with,
 	// the receive queues' ports as Waiters (nil if not one), the poll(2)
 	// descriptors (room for all, so sleeping allocates nothing), the
@@ -143,6 +149,14 @@ type Options struct {
 	// ignored), so the scheduler may move its thread.
 	Pin bool
 	CPU int
+
+	// TxQueue is the transmit queue the worker sends on, per port
+	// (indexed like the ports given to NewWorker); nil: queue ID (the
+	// worker's ID) on every port, one queue per worker, as softnet run
+	// assigns them. Start refuses a queue that is negative or, on a
+	// port.TxQueuer, not below its TxQueues: two workers on one queue
+	// would race.
+	TxQueue []int
 }
 
 // NewWorker builds a worker that polls rxq on ports (indexed by interface)
@@ -180,6 +194,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		idleTO:  idleTimeout,
 	}
 	w.inject.wk = w.wk
+	w.txq, w.txqErr = txQueues(id, ports, o.TxQueue)
 	// A worker that never runs (tests that call Poll) never stops: close
 	// its eventfd when it is collected. The cleanup holds the waker, not
 	// the worker.
@@ -196,6 +211,39 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	}
 	return w
 }
+
+// txQueues is worker id's transmit queue on each port: want, or id on
+// every port when want is nil; the error says which is out of range for
+// its port and how to fix it (Start returns it; callers name the worker).
+func txQueues(id int, ports []port.Port, want []int) ([]int, error) {
+	q := make([]int, len(ports))
+	if want != nil && len(want) != len(ports) {
+		return q, fmt.Errorf("Options.TxQueue has %d queues for %d ports: give one per port", len(want), len(ports))
+	}
+	for p := range q {
+		q[p] = id
+		if want != nil {
+			q[p] = want[p]
+		}
+		if ports[p] == nil {
+			continue
+		}
+		if q[p] < 0 {
+			return q, fmt.Errorf("transmit queue %d on port %s: a queue number is 0 or more", q[p], ports[p].Name())
+		}
+		if tq, ok := ports[p].(port.TxQueuer); ok {
+			if n := tq.TxQueues(); n == 0 {
+				return q, fmt.Errorf("port %s has no transmit queue", ports[p].Name())
+			} else if q[p] >= n {
+				return q, fmt.Errorf("transmit queue %d on port %s is out of range: the port has %d (0 to %d); run at most %d workers, or give the port more queues", q[p], ports[p].Name(), n, n-1, n)
+			}
+		}
+	}
+	return q, nil
+}
+
+// TxQueue is the transmit queue the worker sends on to port p.
+func (w *Worker) TxQueue(p int) int { return w.txq[p] }
 
 // Punt is the ring the worker fills for the control plane.
 func (w *Worker) Punt() *Ring { return w.punt }
@@ -360,8 +408,9 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 
 // Start runs Run on a new goroutine and returns once its thread is
 // locked and, if Options.Pin asked for it, pinned. If pinning failed (a
-// CPU the process may not use) it returns why, and the worker does not
-// run (Stop still works).
+// CPU the process may not use) or a transmit queue is out of range for
+// its port (Options.TxQueue) it returns why, and the worker does not run
+// (Stop still works).
 func (w *Worker) Start() error {
 	go w.Run()
 	<-w.ready
@@ -382,7 +431,10 @@ func (w *Worker) Run() {
 	runtime.LockOSThread()
 	w.tid = threadID()
 	restore := func() bool { return true }
-	if w.pin {
+	switch {
+	case w.txqErr != nil:
+		w.pinErr = w.txqErr // Start returns it; the worker does not run
+	case w.pin:
 		restore, w.pinErr = pinThread(w.cpu)
 	}
 	close(w.ready)

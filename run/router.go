@@ -203,9 +203,21 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers})
 		}
 	}
+	// Worker w transmits on queue w of every port: each worker a queue of
+	// its own, checked here against the port's transmit queues (and again
+	// by the worker's Start) so that two workers never share one.
+	for _, ifc := range r.ifaces {
+		if tq, ok := ifc.opened.port.(port.TxQueuer); ok && tq.TxQueues() < workers {
+			return nil, config.Errors{cfg.Errorf(ifc.cfg.Field, "interface %s: %s has %d transmit queues for %d workers (one each): set workers to at most %d",
+				ifc.cfg.Name, describe(ifc.cfg), tq.TxQueues(), workers, tq.TxQueues())}
+		}
+	}
 	cpus := dp.AllowedCPUs()
 	for w := range workers {
-		do := dp.Options{PoolSize: o.PoolSize}
+		do := dp.Options{PoolSize: o.PoolSize, TxQueue: make([]int, len(r.ports))}
+		for j := range do.TxQueue {
+			do.TxQueue[j] = w
+		}
 		if o.Pin && len(cpus) > 0 {
 			do.Pin, do.CPU = true, cpus[w%len(cpus)]
 		}
