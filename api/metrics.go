@@ -1,7 +1,9 @@
 package api
 
 import (
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -74,6 +76,45 @@ func workerScalars(d func(name, help string, labels ...string) *prometheus.Desc)
 		}
 	}
 	return out
+}
+
+// workerRuntimeFields maps each counter field of WorkerRuntime (all but
+// ID) to the dp scalar of the same json name, so GET /v1/runtime fills
+// them from dp's one list of scalars.
+var workerRuntimeFields = func() (out []struct {
+	field int
+	k     dp.Scalar
+}) {
+	byName := map[string]dp.Scalar{}
+	for k := range dp.NumScalars {
+		byName[k.Info().Name] = k
+	}
+	t := reflect.TypeFor[WorkerRuntime]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "id" {
+			continue
+		}
+		k, ok := byName[name]
+		if !ok || t.Field(i).Type.Kind() != reflect.Uint64 {
+			panic("api: WorkerRuntime." + t.Field(i).Name + " is not a uint64 dp.Scalars counter named " + name)
+		}
+		out = append(out, struct {
+			field int
+			k     dp.Scalar
+		}{i, k})
+	}
+	return out
+}()
+
+// workerRuntime is worker id's poll counters from its counters c.
+func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
+	wr := WorkerRuntime{ID: id}
+	v := reflect.ValueOf(&wr).Elem()
+	for _, f := range workerRuntimeFields {
+		v.Field(f.field).SetUint(c.Get(f.k))
+	}
+	return wr
 }
 
 // Describe sends every metric's description.

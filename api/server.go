@@ -622,8 +622,7 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 		out.Stages = append(out.Stages, sr)
 	}
 	for i, wc := range s.src.WorkerCounters() {
-		out.Workers = append(out.Workers, WorkerRuntime{ID: i, Polls: wc.Polls, BusyPolls: wc.BusyPolls,
-			Batches: wc.Batches, Livelocks: wc.Livelocks, Punts: wc.Punts, PuntFull: wc.PuntFull, Spread: wc.Spread})
+		out.Workers = append(out.Workers, workerRuntime(i, &wc))
 	}
 	JSON(w, http.StatusOK, out)
 }
