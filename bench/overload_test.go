@@ -47,7 +47,10 @@ func TestOverload(t *testing.T) {
 		t.Logf("%g×: offered %.2f forwarded %.2f Mpps, ifq drops %d, livelocks %d/%d busy/%d polls, ARP %d offered %d ring-dropped %d in ring %d answered, drops %v",
 			r.Load, r.OfferedMpps, r.ForwardedMpps, r.IfqDrops, r.Livelocks, r.BusyPolls, r.Polls,
 			r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRequestsInRing, r.ARPRepliesSent, r.Drops)
-		t.Logf("   other load %.2f steal %.2f punts %d full %d", r.OtherLoad, r.Steal, r.Punts, r.PuntFull)
+		t.Logf("   other load %.2f steal %.2f punts %d full %d GC %.4f%% %d cycles", r.OtherLoad, r.Steal, r.Punts, r.PuntFull, 100*r.GCCPUShare, r.GCCycles)
+		if !(r.GCCPUShare >= 0 && r.GCCPUShare <= 1) {
+			t.Errorf("%g×: gc_cpu_share %v, want 0..1", r.Load, r.GCCPUShare)
+		}
 		// Each slice may stop with up to a ring's worth in the ring,
 		// counted: offered = received + ifq drops + in ring, exactly.
 		if r.Offered != r.Received+r.IfqDrops+r.InRing || r.InRing > uint64(rep.Ring*overloadSlices) {

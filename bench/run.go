@@ -204,6 +204,16 @@ type Result struct {
 	// which other processes' load moves much less than Mpps. Linux only.
 	SelfCPUs   float64 `json:"self_cpus"`
 	MppsPerCPU float64 `json:"mpps_per_cpu"`
+	// GCCPUShare is the garbage collector's share of the CPU time the
+	// process had over the timed run (0..1), from runtime/metrics: the
+	// growth of /cpu/classes/gc/total from a collection forced just before
+	// the run to the run's end, over GOMAXPROCS × the run's wall time
+	// (what /cpu/classes/total counts); the runtime updates those only when a
+	// cycle ends, so this counts the cycles that completed during the run
+	// (GCCycles), not one still running at its end (see runGC). A run
+	// that allocates nothing has 0 cycles and a share of 0.
+	GCCPUShare float64 `json:"gc_cpu_share"`
+	GCCycles   uint64  `json:"gc_cycles"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -376,6 +386,11 @@ func measure(f *Forward, o Options) (*Result, error) {
 
 	out := f.txIf
 	time.Sleep(200 * time.Millisecond) // warm-up: caches, TLB, branch predictors
+	// A collection now brings the runtime's CPU classes up to date (it
+	// updates them only at the end of a cycle): the GC figures start with
+	// the timed run (see Result.GCCPUShare).
+	runtime.GC()
+	g0 := readGC()
 	w0 := perWorker(f.Workers, out)
 	c0 := dp.Sum(f.Workers)
 	var m0, m1 runtime.MemStats
@@ -391,7 +406,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	t1 := readCPUTimes()
 	runtime.ReadMemStats(&m1)
 	c1 := dp.Sum(f.Workers)
+	g1 := readGC()
 	res.OtherLoad, res.Steal = otherLoad(t0, t1, elapsed)
+	res.GCCPUShare, res.GCCycles = runGC(g0, g1, elapsed, runtime.GOMAXPROCS(0))
 	if t0.ok && t1.ok {
 		res.SelfCPUs = (t1.self - t0.self).Seconds() / elapsed.Seconds()
 	}
