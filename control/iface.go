@@ -243,7 +243,7 @@ func (r *Router) SetFeatures(idx int, features []string) error {
 	if idx < 0 || idx >= len(r.ifaces) {
 		return fmt.Errorf("no interface %d", idx)
 	}
-	ifc := dp.Iface{Name: r.ifaces[idx].Name, Features: slices.Clone(features)}
+	ifc := dp.Iface{Name: r.ifaces[idx].Name, TagLen: r.ifaces[idx].TagLen, Features: slices.Clone(features)}
 	if err := dp.CheckFeatures(&ifc); err != nil {
 		return err
 	}

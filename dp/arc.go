@@ -1,6 +1,10 @@
 package dp
 
-import "github.com/softnet/softnet/pkt"
+import (
+	"fmt"
+
+	"github.com/softnet/softnet/pkt"
+)
 
 // Feature arcs (VPP's feature arcs): ordered lists of optional nodes that
 // an interface's packets run through at a fixed point of the graph. Which
@@ -177,7 +181,9 @@ func (w *Worker) Next(s Stage, b *pkt.Buf) {
 func (w *Worker) Drop(b *pkt.Buf, r Reason) { w.drop(b, r) }
 
 // CheckFeatures reports the first feature name of ifc that is not a
-// registered feature node, in words that say how to fix it.
+// registered feature node, or a device-input feature on a VLAN
+// sub-interface (device-input runs per port), in words that say how to
+// fix it.
 func CheckFeatures(ifc *Iface) error {
 	for _, name := range ifc.Features {
 		s, ok := graph.byName[name]
@@ -189,6 +195,9 @@ func CheckFeatures(ifc *Iface) error {
 				}
 			}
 			return &featureError{iface: ifc.Name, name: name, known: known}
+		}
+		if graph.arc[s] == ArcDeviceInput && ifc.TagLen != 0 {
+			return fmt.Errorf("interface %s: feature %s is on device-input, which runs per port: enable it on the parent port instead", ifc.Name, name)
 		}
 	}
 	return nil

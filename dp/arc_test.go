@@ -147,6 +147,12 @@ func TestFeatureArc(t *testing.T) {
 	if err := l.Router.SetFeatures(0, []string{"ip4-lookup"}); err == nil {
 		t.Error("a node of the fixed graph accepted as a feature")
 	}
+	if err := dp.CheckFeatures(&dp.Iface{Name: "if0.100", TagLen: 4, Features: []string{"test-rx"}}); err == nil || !strings.Contains(err.Error(), "enable it on the parent port") {
+		t.Errorf("device-input feature on a VLAN: %v", err)
+	}
+	if err := dp.CheckFeatures(&dp.Iface{Name: "if0.100", TagLen: 4, Features: []string{"test-filter", "test-tx"}}); err != nil {
+		t.Errorf("ip4-unicast and interface-output features on a VLAN: %v", err)
+	}
 }
 
 // TestRegisterErrors: a node the graph cannot take is refused with what
