@@ -90,6 +90,13 @@
 // node of the fixed graph, its name in the Next list of the nodes that
 // hand it packets. Nothing else in dp, control, api or cmd changes.
 //
+// The common cases run in fast loops without calls (etherFast,
+// etherVLANFast, ip4InputFast, lookupFast, rewriteFast) that stop at the
+// first packet needing the general path; they must behave exactly as the
+// general path does, which the differential test checks (fastpath_test.go:
+// the same frames through a worker with and without them give the same
+// frames and counters).
+//
 // # VLANs
 //
 // A VLAN sub-interface (802.1Q, or 802.1ad QinQ) is an ordinary interface

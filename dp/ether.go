@@ -85,7 +85,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	macHi := binary.BigEndian.Uint32(ifc.MAC[0:4])
 	macLo := binary.BigEndian.Uint16(ifc.MAC[4:6])
 	up := ifc.Up
-	fast := up && ifc.Bridge == 0 // a bridge member's frames all go to l2-bridge
+	fast := up && ifc.Bridge == 0 && !w.general // a bridge member's frames all go to l2-bridge
 	var vt *VLANTable
 	if int(iface) < len(cfg.VLANs) {
 		vt = cfg.VLANs[iface]

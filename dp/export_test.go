@@ -21,3 +21,9 @@ func SetScalar(w *Worker, k Scalar, v uint64) {
 	w.c.Scalars.array()[k] = v
 	w.c.publish(&w.pub, true)
 }
+
+// SetGeneralPath makes w's stages skip their fast loops (and
+// interface-output its one-interface shortcut, l2-bridge its last
+// source and destination) when on, so every packet takes the general
+// path (call it before w polls).
+func SetGeneralPath(w *Worker, on bool) { w.general = on }

@@ -122,12 +122,15 @@ func init() {
 //   - Next: ip4-lookup, drop.
 func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 	k := 0 // packets for ip4-lookup, compacted in place
+	fast := !w.general
 	for i, n := 0, in.N; i < n; i++ {
 		// The common case runs in ip4InputFast, a loop with no calls (so
 		// nothing is spilled per packet); it stops at the first packet
 		// that needs a full check or a drop, handled here.
-		if i, k = ip4InputFast(in, i, k); i == n {
-			break
+		if fast {
+			if i, k = ip4InputFast(in, i, k); i == n {
+				break
+			}
 		}
 		b := in.B[i]
 		l3 := b.L3Bytes()
@@ -224,10 +227,13 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
 	k := 0 // packets for ip4-rewrite, compacted in place
+	fast := !w.general
 	for i := 0; i < n; i++ {
 		// Transit packets to a resolved next hop run in lookupFast.
-		if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
-			break
+		if fast {
+			if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
+				break
+			}
 		}
 		b := in.B[i]
 		nh := w.nhs[i]
@@ -306,10 +312,13 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 	adjs := cfg.Adj
 	k := 0 // packets for interface-output, compacted in place
+	fast := !w.general
 	for i, n := 0, in.N; i < n; i++ {
 		// Resolved, fitting transit packets run in rewriteFast.
-		if i, k = rewriteFast(in, i, k, adjs); i == n {
-			break
+		if fast {
+			if i, k = rewriteFast(in, i, k, adjs); i == n {
+				break
+			}
 		}
 		b := in.B[i]
 		adj := &adjs[b.NH]

@@ -168,7 +168,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	}
 	// Fast path: the whole vector leaves by one interface (the common case
 	// for a forwarding batch), so it is handed to the port as it is.
-	if n := in.N; n > 0 {
+	if n := in.N; n > 0 && !w.general {
 		o := int(in.B[0].OutPort)
 		same := true
 		for _, b := range in.B[1:n] {

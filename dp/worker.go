@@ -81,6 +81,15 @@ type Worker struct {
 	polls  uint64
 	sample bool // time the stages of this poll
 
+	// general turns off the stages' fast loops (etherFast,
+	// etherVLANFast, ip4InputFast, lookupFast, rewriteFast),
+	// interface-output's one-interface shortcut and l2-bridge's memory
+	// of the last source learned and destination looked up, so every
+	// packet takes the general path. Tests only (see export_test.go): the differential
+	// test checks both paths give the same frames and counters. Read once
+	// per stage call, never per packet.
+	general bool
+
 	// Packet trace (see trace.go): the tracer (nil: none attached) and
 	// this worker's index in it, the armed session seen by this poll and
 	// this worker's records in it, records published (trDone) and
