@@ -25,6 +25,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/internal/testenv"
 	"github.com/softnet/softnet/port/mem"
@@ -663,7 +664,7 @@ feed:
 		t.Fatalf("trace: %+v", res)
 	}
 	var text strings.Builder
-	if err := dp.WriteTrace(&text, res.Packets); err != nil {
+	if err := tracefmt.WriteTrace(&text, res.Packets); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("trace:\n%s", text.String())

@@ -278,7 +278,7 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 	}
 	r.OtherLoad, r.Steal = otherLoad(t0, t1, elapsed)
 	r.GCCPUShare, r.GCCycles = runGC(g0, g1, elapsed, runtime.GOMAXPROCS(0))
-	for d := dp.Reason(1); d < dp.NumReasons; d++ {
+	for _, d := range dp.Reasons() {
 		if c.Drops[d] > 0 {
 			r.Drops[d.String()] = c.Drops[d]
 		}

@@ -466,12 +466,12 @@ func measure(f *Forward, o Options) (*Result, error) {
 	res.Spread = c1.Spread - c0.Spread
 	res.RingFull = c1.Drops[dp.EtherRSSRingFull] - c0.Drops[dp.EtherRSSRingFull]
 	res.Drops = map[string]uint64{}
-	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+	for _, r := range dp.Reasons() {
 		if d := c1.Drops[r] - c0.Drops[r]; d > 0 {
 			res.Drops[r.String()] = d
 		}
 	}
-	for s := dp.Stage(0); s < dp.NumStages; s++ {
+	for _, s := range dp.Stages() {
 		calls := c1.Calls[s] - c0.Calls[s]
 		if calls == 0 {
 			continue

@@ -233,6 +233,25 @@ func (r *Router) setUp(idx int) {
 	}
 }
 
+// SetFeatures sets the feature nodes interface idx's packets run through
+// (dp.Iface.Features: registered feature node names, in order per arc;
+// none to disable them all). The change reaches the workers with the next
+// publish (Publish, or Service): one snapshot.
+func (r *Router) SetFeatures(idx int, features []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if idx < 0 || idx >= len(r.ifaces) {
+		return fmt.Errorf("no interface %d", idx)
+	}
+	ifc := dp.Iface{Name: r.ifaces[idx].Name, TagLen: r.ifaces[idx].TagLen, Features: slices.Clone(features)}
+	if err := dp.CheckFeatures(&ifc); err != nil {
+		return err
+	}
+	r.ifaces[idx].Features = ifc.Features // a new slice: published ones are never modified
+	r.dirty = true
+	return nil
+}
+
 // InterfaceMTU is interface idx's IPv4 MTU now (0 for no such interface).
 func (r *Router) InterfaceMTU(idx int) int {
 	r.mu.Lock()

@@ -82,6 +82,12 @@ type Iface struct {
 	// stays taken (counters are per index), it is down, has no name, no
 	// address and no VLAN table entry, so nothing reaches it.
 	Deleted bool
+
+	// Features are the feature nodes (registered with an Arc, see
+	// arc.go) the interface's packets run through, by node name, in
+	// order per arc; empty for none. Set for a port interface, they
+	// apply on device-input to everything received on the port.
+	Features []string
 }
 
 // PortOf returns the index of the port interface i transmits on: i itself,

@@ -16,6 +16,12 @@ func Sleeps(w *Worker) uint64 { return w.sleeps() }
 // before Start).
 func SetIdleTimeout(w *Worker, d time.Duration) { w.idleTO = d }
 
+// SetScalar sets w's private scalar counter k and publishes.
+func SetScalar(w *Worker, k Scalar, v uint64) {
+	w.c.Scalars.array()[k] = v
+	w.c.publish(&w.pub, true)
+}
+
 // SetGeneralPath makes w's stages skip their fast loops (and
 // interface-output its one-interface shortcut, l2-bridge its last
 // source and destination) when on, so every packet takes the general

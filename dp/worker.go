@@ -52,8 +52,8 @@ type Worker struct {
 	// frames[s] is stage s's input vector. They are pointers into store
 	// so that a stage passing its whole vector to an empty next stage
 	// swaps two pointers instead of copying 256 (see pass).
-	frames [NumStages]*pkt.Batch
-	store  [NumStages]pkt.Batch
+	frames [MaxStages]*pkt.Batch
+	store  [MaxStages]pkt.Batch
 	tx     []pkt.Batch // per port
 	rxIf   uint16      // interface of the batch in ethernet-input
 	up     []bool      // per interface: up in upOf (see syncUp)
@@ -140,6 +140,9 @@ type Worker struct {
 	nSleeps atomic.Uint64
 	idleTO  time.Duration
 
+	// Feature arcs compiled for the Config last seen (see arc.go).
+	arcs arcState
+
 	stop atomic.Bool
 	done chan struct{}
 }
@@ -182,6 +185,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
+	workersMade.Store(true) // the graph is final (see Register)
 	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
@@ -283,6 +287,9 @@ func (w *Worker) Poll() int {
 	// ring's atomic makes that publication visible here.
 	injected := w.drainInject()
 	cfg := w.cfg.Load()
+	if cfg != w.arcs.of {
+		w.syncArcs(cfg)
+	}
 	if injected > 0 {
 		w.run(cfg) // injected packets are not traced
 	}
@@ -314,6 +321,9 @@ func (w *Worker) Poll() int {
 		w.rxIf = uint16(q.Iface)
 		if armed {
 			w.traceMark(in)
+		}
+		if w.arcs.at[StageEthernetInput] != ArcNone {
+			w.deviceInput()
 		}
 		w.run(cfg)
 		if w.tracing {
@@ -391,6 +401,9 @@ func (w *Worker) livelock(i int, q RxQueue) {
 func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.drainInject()
 	cfg := w.cfg.Load()
+	if cfg != w.arcs.of {
+		w.syncArcs(cfg)
+	}
 	w.run(cfg)
 	in := w.frames[StageEthernetInput]
 	in.N = copy(in.B[:], v.B[:v.N])
@@ -399,6 +412,9 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.rxIf = uint16(iface)
 	if w.tr != nil && w.traceLoad() {
 		w.traceMark(in)
+	}
+	if w.arcs.at[StageEthernetInput] != ArcNone {
+		w.deviceInput()
 	}
 	w.run(cfg)
 	if w.tracing {
@@ -502,11 +518,14 @@ func (w *Worker) refill(cfg *Config) {
 }
 
 // run moves every pending packet through the graph until all frames are
-// empty. Stages are called once per pass with their whole input vector.
+// empty. Nodes are served in dispatch order (see dispatchOrder), each
+// called once per pass with its whole input vector through the node
+// table: one indirect call per vector, none per packet.
 func (w *Worker) run(cfg *Config) {
+	order := graph.order
 	for pass := 0; pass < 8; pass++ {
 		busy := false
-		for s := Stage(0); s < NumStages; s++ {
+		for _, s := range order {
 			f := w.frames[s]
 			if f.N == 0 {
 				continue
@@ -520,11 +539,11 @@ func (w *Worker) run(cfg *Config) {
 			w.c.Packets[s] += n
 			if w.sample {
 				t0 := time.Now()
-				w.dispatch(s, cfg, f)
+				graph.run[s](w, cfg, f)
 				w.c.SampledNanos[s] += uint64(time.Since(t0))
 				w.c.SampledPkts[s] += n
 			} else {
-				w.dispatch(s, cfg, f)
+				graph.run[s](w, cfg, f)
 			}
 		}
 		if !busy {
@@ -533,7 +552,7 @@ func (w *Worker) run(cfg *Config) {
 	}
 	// Unreachable with the current graph (the longest path, a packet
 	// too big with DF set: rewrite, icmp4-error, lookup, rewrite, output,
-	// takes three passes); free anything left rather than carry it over.
+	// takes two passes); free anything left rather than carry it over.
 	for s := range w.frames {
 		f := w.frames[s]
 		for _, x := range f.B[:f.N] {
@@ -542,35 +561,6 @@ func (w *Worker) run(cfg *Config) {
 			w.pool.Put(b)
 		}
 		f.N = 0
-	}
-}
-
-func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
-	switch s {
-	case StageEthernetInput:
-		w.ethernetInput(cfg, f)
-	case StageBridge:
-		w.bridge(cfg, f)
-	case StageARPInput:
-		w.arpInput(cfg, f)
-	case StageIP4Input:
-		w.ip4Input(cfg, f)
-	case StageIP4Lookup:
-		w.ip4Lookup(cfg, f)
-	case StageIP4Local:
-		w.ip4Local(cfg, f)
-	case StageICMP4Error:
-		w.icmp4Error(cfg, f)
-	case StageIP4Rewrite:
-		w.ip4Rewrite(cfg, f)
-	case StageIP4ARP:
-		w.ip4ARP(cfg, f)
-	case StageIP4Frag:
-		w.ip4Frag(cfg, f)
-	case StageInterfaceOutput:
-		w.interfaceOutput(cfg, f)
-	case StageDrop:
-		w.dropStage(f)
 	}
 }
 
@@ -600,7 +590,15 @@ func (w *Worker) to(s Stage, b *pkt.Buf) {
 // stage compacted in place) to stage next. When next's vector is empty, as
 // it is for a batch flowing down the graph, the two vectors swap: no
 // packet pointer is copied. Otherwise the packets are appended.
+//
+// When next ends a feature arc that some interface has features on (and
+// s is not one of that arc's features), the packets go to their
+// interface's first feature instead (see arcSplit).
 func (w *Worker) pass(s, next Stage, k int) {
+	if a := w.arcs.at[next]; a != ArcNone && graph.arc[s] != a {
+		w.arcSplit(a, s, k)
+		return
+	}
 	in, nx := w.frames[s], w.frames[next]
 	if nx.N == 0 {
 		in.N = k
@@ -625,6 +623,16 @@ func (w *Worker) drop(b *pkt.Buf, r Reason) {
 	b.Reason = uint16(r)
 	w.to(StageDrop, b)
 }
+
+// drop: the end of the graph; its registration (see Register).
+var StageDrop Stage
+
+var _ = Register(Node{
+	Name:  "drop",
+	Stage: &StageDrop,
+	Run:   func(w *Worker, _ *Config, in *pkt.Batch) { w.dropStage(in) },
+	Trace: traceDrop,
+})
 
 // dropStage counts each packet under its reason and frees it.
 //
@@ -682,4 +690,16 @@ func (w *Worker) drainInject() int {
 		n++
 	}
 	return n
+}
+
+// Trace: the drop node records the reason (A).
+var traceDrop = NodeTrace{
+	Record: func(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) { st.A = b.Reason },
+	Note: func(_ *Config, st, _ *RawStep, _ bool) string {
+		r := Reason(st.A)
+		if r >= NumReasons {
+			r = ReasonNone
+		}
+		return r.String() + ": " + r.Desc()
+	},
 }

@@ -42,7 +42,7 @@
 // the largest workers value that fits.
 //
 // Trace follows the next N packets through the running workers' graph
-// (dp.Tracer), one trace at a time.
+// (tracefmt.Tracer over dp.Tracer), one trace at a time.
 //
 // Hot path: no. Start, Stop, Counters, Status and Trace are for the control side;
 // Counters sums the workers' published counters and Status reads the

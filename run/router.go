@@ -14,6 +14,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 )
@@ -53,7 +54,7 @@ type Router struct {
 	ports   []port.Port
 	arena   *pkt.Arena // every worker's buffers; unmapped after the ports close
 	workers []*dp.Worker
-	tracer  *dp.Tracer
+	tracer  *tracefmt.Tracer
 	routes  int // static routes plus route-file prefixes installed
 
 	stop     chan struct{}
@@ -243,7 +244,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.ctl.AttachWorkers(r.workers)
-	r.tracer = dp.NewTracer(r.workers)
+	r.tracer = tracefmt.NewTracer(r.workers)
 	go func() {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
@@ -412,13 +413,13 @@ func (r *Router) Counters() dp.Counters {
 // through the graph, VPP's packet trace: it arms the trace, waits until n
 // packets are recorded or ctx ends, disarms it and returns the packets in
 // arrival order, each with the stages it visited and its fate (see
-// dp.TracePacket; interface names are the config's). If ctx ends first,
+// tracefmt.TracePacket; interface names are the config's). If ctx ends first,
 // or the router stops, it returns the packets recorded so far and an
 // error saying how many (wrapping context.Cause(ctx)). Only one trace
 // runs at a time: a concurrent call gets an error wrapping
 // dp.ErrTraceBusy. Safe from any goroutine while the router runs; the
 // workers pay one atomic load per poll for it when no trace is armed.
-func (r *Router) Trace(ctx context.Context, n int) ([]dp.TracePacket, error) {
+func (r *Router) Trace(ctx context.Context, n int) ([]tracefmt.TracePacket, error) {
 	select {
 	case <-r.stop:
 		return nil, errRouterStopped
