@@ -106,8 +106,9 @@ type Worker struct {
 	// before it closes ready.
 	pin    bool
 	cpu    int
-	pinErr error
-	tid    int // the kernel's ID of Run's thread
+	rtPrio int
+	pinErr error // pinning's or RTPriority's failure
+	tid    int   // the kernel's ID of Run's thread
 	ready  chan struct{}
 
 	// Idling (see idle.go): the waker producers wake the worker with,
@@ -140,6 +141,16 @@ type Options struct {
 	// ignored), so the scheduler may move its thread.
 	Pin bool
 	CPU int
+
+	// RTPriority, 1 to 99, makes Run put its thread in the real-time
+	// class (SCHED_FIFO at that priority; it needs CAP_SYS_NICE, i.e.
+	// root), so a frame that wakes the idle worker runs it at once instead
+	// of waiting for the CPU's other threads' time slices: on a loaded
+	// machine the wait is most of the worker's tail latency. A busy worker
+	// then holds its CPU against every normal thread there (the kernel's
+	// real-time throttling leaves them 5 %): pin it (Pin) to a CPU the
+	// control plane does not need. 0 leaves the thread in the normal class.
+	RTPriority int
 }
 
 // NewWorker builds a worker that polls rxq on ports (indexed by interface)
@@ -165,6 +176,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		pub:    newCounters(len(ports)),
 		pin:    o.Pin,
 		cpu:    o.CPU,
+		rtPrio: o.RTPriority,
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 
@@ -343,9 +355,10 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 }
 
 // Start runs Run on a new goroutine and returns once its thread is
-// locked and, if Options.Pin asked for it, pinned. If pinning failed (a
-// CPU the process may not use) it returns why, and the worker does not
-// run (Stop still works).
+// locked and, if Options.Pin and RTPriority asked for it, pinned and
+// real-time. If either failed (a CPU the process may not use, no
+// CAP_SYS_NICE) it returns why, and the worker does not run (Stop still
+// works).
 func (w *Worker) Start() error {
 	go w.Run()
 	<-w.ready
@@ -353,26 +366,39 @@ func (w *Worker) Start() error {
 }
 
 // Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
-// Options.Pin is set; it returns at once if that pinning fails (Start
-// reports why). When there is nothing to do it keeps polling for
+// Options.Pin is set and in SCHED_FIFO when Options.RTPriority is; it
+// returns at once if either fails (Start reports why). When there is nothing to do it keeps polling for
 // idleSleepAfter, then blocks in poll(2) on its queues' descriptors and
 // its eventfd, or naps (see idle.go), instead of spinning a core. Call
 // Run (or Start) once.
 //
-// On return it puts the thread's old CPU mask back before unlocking it, so
-// the runtime does not reuse a pinned thread for other goroutines; if the
-// kernel refused that, the thread stays locked and ends with the goroutine.
+// On return it puts the thread's old CPU mask and scheduling class back
+// before unlocking it, so the runtime does not reuse a pinned or real-time
+// thread for other goroutines; if the kernel refused that, the thread
+// stays locked and ends with the goroutine.
 func (w *Worker) Run() {
 	runtime.LockOSThread()
 	w.tid = threadID()
 	restore := func() bool { return true }
 	if w.pin {
-		restore, w.pinErr = pinThread(w.cpu)
+		if unpin, err := pinThread(w.cpu); err != nil {
+			w.pinErr = err
+		} else {
+			restore = unpin
+		}
+	}
+	if w.pinErr == nil && w.rtPrio != 0 {
+		if unRT, err := realTime(w.rtPrio); err != nil {
+			w.pinErr = err
+		} else {
+			unpin := restore
+			restore = func() bool { return unRT() && unpin() }
+		}
 	}
 	close(w.ready)
 	defer close(w.done) // last: Stop returns with the thread restored
 	defer func() {
-		if w.pinErr != nil || restore() {
+		if restore() {
 			runtime.UnlockOSThread()
 		}
 	}()
