@@ -17,10 +17,8 @@
 //
 // # Idling
 //
-// A worker with nothing to do keeps polling on its thread (it does not
-// yield it: runtime.Gosched on a locked thread parks the thread until
-// another hands its P back), and after 200 µs of nothing it sleeps
-// (idle.go). When every
+// A worker with nothing to do spins for a few polls, then yields its
+// thread, and after 200 µs of nothing it sleeps (idle.go). When every
 // receive queue it polls is a port.Waiter with a descriptor, it blocks in
 // poll(2) on those descriptors and on its own eventfd, for at most 100 ms,
 // and wakes within microseconds of a frame; a Waiter queue that is down

@@ -8,28 +8,14 @@ import (
 
 // Idling.
 //
-// A worker that finds nothing to do keeps polling on its thread, and
-// after idleSleepAfter of nothing (the clock read on the first empty poll
-// and every 64th) it goes to sleep (see Worker.sleep): if every receive
-// queue it polls is a
+// A worker that finds nothing to do spins for a few polls, then yields
+// its thread between polls, and after idleSleepAfter of nothing it goes
+// to sleep (see Worker.sleep): if every receive queue it polls is a
 // port.Waiter that gives a descriptor, it blocks in poll(2) on those
 // descriptors and on its own eventfd (the waker), for at most idleTimeout;
 // otherwise (a pcap replay, a generator) it naps for idleNap per empty
 // poll. Under load the gaps between batches (tens of µs) stay below
 // idleSleepAfter, so a busy worker makes no system call to idle.
-//
-// It does not yield its thread while it polls: runtime.Gosched on a
-// locked thread hands the thread's P to another thread and parks it on a
-// futex until that thread hands the P back, two thread wake-ups a call.
-// Measured on the 2-vCPU development machine with softnet pinned to one
-// CPU: a yield took 10-20 µs there, so the 447 yields before the first
-// clock check stretched a 200 µs streak to milliseconds; with a probe
-// every 5 ms (bench --scenario latency) the worker slept in poll(2) for
-// fewer than 40 of 400 probes, ping-ponged between two threads the rest
-// of the time, and a frame arriving while its thread was parked waited
-// for the hand-back. Polling in place costs at most idleSleepAfter of
-// CPU per idle streak (4 % of a core at 200 frames a second); other
-// goroutines on a GOMAXPROCS=1 process wait as long for the P, no longer.
 //
 // Work that reaches a worker other than through a port (the control
 // plane's inject ring, software RSS lanes and their buffer returns, Stop)
@@ -59,7 +45,7 @@ const (
 	// it sleeps between polls. Gaps between batches under load (a few
 	// tens of µs, for a worker fed by another worker's software RSS too)
 	// stay far below it, so a loaded worker never sleeps; until then it
-	// polls, which costs no system call.
+	// spins and yields, which costs no system call.
 	idleSleepAfter = 200 * time.Microsecond
 
 	// idleTimeout bounds one sleep in poll(2): a safety net, and the

@@ -122,53 +122,6 @@ func TestIdleSleepsAndWakesOnFrame(t *testing.T) {
 	}
 }
 
-// voluntarySwitches is how many times thread tid of this process gave up
-// its CPU to wait (a futex, poll(2), nanosleep), from
-// /proc/self/task/<tid>/status; preemptions are not counted.
-func voluntarySwitches(t *testing.T, tid int) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/status", tid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatalf("%s: %v", line, err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no voluntary_ctxt_switches in /proc/self/task/%d/status", tid)
-	return 0
-}
-
-// TestIdleStreakKeepsThread: between a frame and its next sleep in
-// poll(2) the worker keeps its thread: it polls on it, and does not
-// yield it to the Go scheduler (runtime.Gosched on a locked thread hands
-// the thread's P to another thread and parks it on a futex until that
-// one hands it back, two wake-ups a call: hundreds of thread switches
-// per idle streak, which kept a worker seeing a frame every 5 ms from
-// ever sleeping in poll(2) and delayed the frames that came while its
-// thread was parked). Counted, not timed: the thread's voluntary context
-// switches over three streaks, each of which may switch once in poll(2)
-// and a few times for the runtime (a GC), not once per empty poll.
-func TestIdleStreakKeepsThread(t *testing.T) {
-	l := sleepingLab(t, dptest.Options{})
-	tid := dp.ThreadID(l.Worker)
-	v0 := voluntarySwitches(t, tid)
-	for i := range 3 {
-		n := dp.Sleeps(l.Worker)
-		l.Ports[0].Push(dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 64, false, dptest.UDP(1000, 53, 20)))
-		waitFor(t, fmt.Sprintf("frame %d not forwarded by the sleeping worker", i), func() bool { return len(l.Out(1)) > 0 })
-		waitAsleep(t, l.Worker, n)
-	}
-	if v := voluntarySwitches(t, tid) - v0; v > 30 {
-		t.Fatalf("the worker's thread switched out %d times to wait in three idle streaks, want at most 30 (one sleep in poll(2) each, a few for the runtime): it yields its thread while idle", v)
-	}
-}
-
 // TestIdleInjectWakes: the control plane's inject (an ARP request for a
 // packet waiting for resolution) wakes the sleeping worker, which sends
 // it.

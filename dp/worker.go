@@ -367,10 +367,11 @@ func (w *Worker) Start() error {
 
 // Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
 // Options.Pin is set and in SCHED_FIFO when Options.RTPriority is; it
-// returns at once if either fails (Start reports why). When there is nothing to do it keeps polling for
-// idleSleepAfter, then blocks in poll(2) on its queues' descriptors and
-// its eventfd, or naps (see idle.go), instead of spinning a core. Call
-// Run (or Start) once.
+// returns at once if either fails (Start reports why). When there is
+// nothing to do it backs off (spin, yield, then, after idleSleepAfter of
+// nothing, it blocks in poll(2) on its queues' descriptors and its
+// eventfd, or naps: see idle.go) instead of spinning a core. Call Run (or
+// Start) once.
 //
 // On return it puts the thread's old CPU mask and scheduling class back
 // before unlocking it, so the runtime does not reuse a pinned or real-time
@@ -419,10 +420,13 @@ func (w *Worker) Run() {
 		switch {
 		case sleepy:
 			w.sleep()
-		case idle == 1:
+		case idle < 64:
+		case idle == 256:
 			idleSince = time.Now()
-		case idle&63 == 0:
+		case idle&255 == 0:
 			sleepy = time.Since(idleSince) >= idleSleepAfter
+		default:
+			runtime.Gosched()
 		}
 	}
 	w.c.publish(&w.pub, true)
