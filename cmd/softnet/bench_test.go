@@ -127,6 +127,8 @@ func TestBenchLatencyFlags(t *testing.T) {
 		{[]string{"--scenario", "latency", "--repeat", "2"}, "apply to the ip4-forward and rss scenarios"},
 		{[]string{"--scenario", "veth", "--probe-rate", "100"}, "--probe-rate applies to --scenario latency; drop it"},
 		{[]string{"--background-mpps", "0.3"}, "--background-mpps applies to --scenario latency; drop it"},
+		{[]string{"--scenario", "latency", "--rt-priority", "100"}, "--rt-priority 100: give a SCHED_FIFO priority from 1 to 99"},
+		{[]string{"--rt-priority", "10"}, "--rt-priority applies to --scenario latency; drop it"},
 		{[]string{"--scenario", "ip4-forward,latency"}, "latency runs alone"},
 	} {
 		cmd := benchCmd()
