@@ -1,7 +1,9 @@
 package api
 
 import (
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,11 +22,10 @@ type Collector struct {
 
 	calls, packets, sampledNanos, sampledPkts *prometheus.Desc
 	drops, icmpErrors, echoReplies            *prometheus.Desc
-	polls, busyPolls, livelocks, punts        *prometheus.Desc
-	spread                                    *prometheus.Desc
-	puntFull                                  *prometheus.Desc
-	fibRoutes, staticRoutes, neighbors        *prometheus.Desc
-	arpRequests, publishes, cpDrops           *prometheus.Desc
+	// Per worker: the dp.Scalars with a worker tag, in their order.
+	workerScalars                      []workerScalar
+	fibRoutes, staticRoutes, neighbors *prometheus.Desc
+	arpRequests, publishes, cpDrops    *prometheus.Desc
 }
 
 // NewCollector returns a Collector of src's counters.
@@ -33,44 +34,98 @@ func NewCollector(src Source) *Collector {
 		return prometheus.NewDesc("softnet_"+name, help, labels, nil)
 	}
 	return &Collector{
-		src:          src,
-		rxPackets:    d("interface_rx_packets_total", "Packets received on the interface, counted by the workers.", "interface"),
-		rxBytes:      d("interface_rx_bytes_total", "Bytes received on the interface.", "interface"),
-		txPackets:    d("interface_tx_packets_total", "Packets sent on the interface.", "interface"),
-		txBytes:      d("interface_tx_bytes_total", "Bytes sent on the interface.", "interface"),
-		ifqDrops:     d("interface_ifq_drops_total", "Frames the kernel or receive ring dropped before softnet saw them.", "interface"),
-		portDrops:    d("interface_port_drops_total", "Frames the port itself dropped or failed to send, by kind.", "interface", "kind"),
-		portCounters: d("interface_port_counters_total", "Frames the port handled specially and passed on (not drops), by kind: rx-csum-finished, rx-gso-split.", "interface", "kind"),
-		up:           d("interface_up", "1 if the interface is administratively and link up.", "interface"),
-		calls:        d("stage_calls_total", "Calls (batches) of the stage.", "stage"),
-		packets:      d("stage_packets_total", "Packets through the stage.", "stage"),
-		sampledNanos: d("stage_sampled_nanoseconds_total", "Time in the stage on the sampled polls (every 16th); divide by stage_sampled_packets_total for ns per packet.", "stage"),
-		sampledPkts:  d("stage_sampled_packets_total", "Packets of the sampled polls.", "stage"),
-		drops:        d("drops_total", "Packets dropped, by stage and reason (softnet show errors): the data plane's and the control plane's (stage arp-queue); a port's own drops are interface_port_drops_total.", "stage", "reason"),
-		icmpErrors:   d("icmp_errors_sent_total", "ICMP errors sent, by kind.", "kind"),
-		echoReplies:  d("icmp_echo_replies_total", "ICMP echo replies sent."),
-		polls:        d("worker_polls_total", "Polls of the worker's receive queues.", "worker"),
-		busyPolls:    d("worker_busy_polls_total", "Polls that filled a whole batch (at the budget).", "worker"),
-		livelocks:    d("worker_livelocks_total", "Polls at the budget while the ring kept filling: the worker is at capacity.", "worker"),
-		spread:       d("worker_spread_total", "Packets the worker received and handed to the worker owning their flow (software RSS).", "worker"),
-		punts:        d("worker_punts_total", "Packets punted to the control plane.", "worker"),
-		puntFull:     d("worker_punt_full_total", "Punts lost because the ring to the control plane was full.", "worker"),
-		fibRoutes:    d("fib_routes", "Routes in the FIB (configured and the router's own)."),
-		staticRoutes: d("fib_static_routes", "Configured routes (config, route files, route add)."),
-		neighbors:    d("neighbors", "Neighbour entries, by state.", "state"),
-		arpRequests:  d("control_arp_requests_total", "ARP requests the control plane sent."),
-		publishes:    d("control_publishes_total", "Snapshots the control plane published."),
-		cpDrops:      d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
+		src:           src,
+		rxPackets:     d("interface_rx_packets_total", "Packets received on the interface, counted by the workers.", "interface"),
+		rxBytes:       d("interface_rx_bytes_total", "Bytes received on the interface.", "interface"),
+		txPackets:     d("interface_tx_packets_total", "Packets sent on the interface.", "interface"),
+		txBytes:       d("interface_tx_bytes_total", "Bytes sent on the interface.", "interface"),
+		ifqDrops:      d("interface_ifq_drops_total", "Frames the kernel or receive ring dropped before softnet saw them.", "interface"),
+		portDrops:     d("interface_port_drops_total", "Frames the port itself dropped or failed to send, by kind.", "interface", "kind"),
+		portCounters:  d("interface_port_counters_total", "Frames the port handled specially and passed on (not drops), by kind: rx-csum-finished, rx-gso-split.", "interface", "kind"),
+		up:            d("interface_up", "1 if the interface is administratively and link up.", "interface"),
+		calls:         d("stage_calls_total", "Calls (batches) of the stage.", "stage"),
+		packets:       d("stage_packets_total", "Packets through the stage.", "stage"),
+		sampledNanos:  d("stage_sampled_nanoseconds_total", "Time in the stage on the sampled polls (every 16th); divide by stage_sampled_packets_total for ns per packet.", "stage"),
+		sampledPkts:   d("stage_sampled_packets_total", "Packets of the sampled polls.", "stage"),
+		drops:         d("drops_total", "Packets dropped, by stage and reason (softnet show errors): the data plane's and the control plane's (stage arp-queue); a port's own drops are interface_port_drops_total.", "stage", "reason"),
+		icmpErrors:    d("icmp_errors_sent_total", "ICMP errors sent, by kind.", "kind"),
+		echoReplies:   d("icmp_echo_replies_total", "ICMP echo replies sent."),
+		workerScalars: workerScalars(d),
+		fibRoutes:     d("fib_routes", "Routes in the FIB (configured and the router's own)."),
+		staticRoutes:  d("fib_static_routes", "Configured routes (config, route files, route add)."),
+		neighbors:     d("neighbors", "Neighbour entries, by state.", "state"),
+		arpRequests:   d("control_arp_requests_total", "ARP requests the control plane sent."),
+		publishes:     d("control_publishes_total", "Snapshots the control plane published."),
+		cpDrops:       d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
 	}
+}
+
+// workerScalar is a per-worker metric of a dp scalar counter.
+type workerScalar struct {
+	k dp.Scalar
+	d *prometheus.Desc
+}
+
+// workerScalars makes softnet_worker_<name>_total of every dp.Scalars
+// counter with a worker help text.
+func workerScalars(d func(name, help string, labels ...string) *prometheus.Desc) []workerScalar {
+	var out []workerScalar
+	for k := range dp.NumScalars {
+		if in := k.Info(); in.WorkerHelp != "" {
+			out = append(out, workerScalar{k, d("worker_"+in.Name+"_total", in.WorkerHelp, "worker")})
+		}
+	}
+	return out
+}
+
+// workerRuntimeFields maps each counter field of WorkerRuntime (all but
+// ID) to the dp scalar of the same json name, so GET /v1/runtime fills
+// them from dp's one list of scalars.
+var workerRuntimeFields = func() (out []struct {
+	field int
+	k     dp.Scalar
+}) {
+	byName := map[string]dp.Scalar{}
+	for k := range dp.NumScalars {
+		byName[k.Info().Name] = k
+	}
+	t := reflect.TypeFor[WorkerRuntime]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "id" {
+			continue
+		}
+		k, ok := byName[name]
+		if !ok || t.Field(i).Type.Kind() != reflect.Uint64 {
+			panic("api: WorkerRuntime." + t.Field(i).Name + " is not a uint64 dp.Scalars counter named " + name)
+		}
+		out = append(out, struct {
+			field int
+			k     dp.Scalar
+		}{i, k})
+	}
+	return out
+}()
+
+// workerRuntime is worker id's poll counters from its counters c.
+func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
+	wr := WorkerRuntime{ID: id}
+	v := reflect.ValueOf(&wr).Elem()
+	for _, f := range workerRuntimeFields {
+		v.Field(f.field).SetUint(c.Get(f.k))
+	}
+	return wr
 }
 
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.polls, c.busyPolls, c.livelocks, c.punts, c.puntFull, c.spread, c.fibRoutes, c.staticRoutes, c.neighbors,
-		c.arpRequests, c.publishes, c.cpDrops} {
+		c.fibRoutes, c.staticRoutes, c.neighbors, c.arpRequests, c.publishes, c.cpDrops} {
 		ch <- d
+	}
+	for _, m := range c.workerScalars {
+		ch <- m.d
 	}
 }
 
@@ -101,14 +156,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.up, up, st.Name)
 	}
 	t := c.src.Counters()
-	for s := dp.Stage(0); s < dp.NumStages; s++ {
+	for _, s := range dp.Stages() {
 		n := s.String()
 		counter(c.calls, t.Calls[s], n)
 		counter(c.packets, t.Packets[s], n)
 		counter(c.sampledNanos, t.SampledNanos[s], n)
 		counter(c.sampledPkts, t.SampledPkts[s], n)
 	}
-	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+	for _, r := range dp.Reasons() {
 		counter(c.drops, t.Drops[r], r.Stage().String(), r.Name())
 	}
 	cs := c.src.Control().Stats()
@@ -121,12 +176,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.echoReplies, t.ICMPEchoReplies)
 	for i, w := range c.src.WorkerCounters() {
 		id := strconv.Itoa(i)
-		counter(c.polls, w.Polls, id)
-		counter(c.busyPolls, w.BusyPolls, id)
-		counter(c.livelocks, w.Livelocks, id)
-		counter(c.punts, w.Punts, id)
-		counter(c.puntFull, w.PuntFull, id)
-		counter(c.spread, w.Spread, id)
+		for _, m := range c.workerScalars {
+			counter(m.d, w.Get(m.k), id)
+		}
 	}
 	ctl := c.src.Control()
 	gauge(c.fibRoutes, float64(ctl.Routes()))

@@ -25,6 +25,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/run"
 )
@@ -37,7 +38,7 @@ type Source interface {
 	Control() *control.Router
 	Config() *config.Config
 	Reload(file string) (*run.ReloadResult, error)
-	Trace(ctx context.Context, n int) ([]dp.TracePacket, error)
+	Trace(ctx context.Context, n int) ([]tracefmt.TracePacket, error)
 }
 
 // Options configure a Server.
@@ -610,7 +611,7 @@ func (s *Server) neighborDel(w http.ResponseWriter, r *http.Request) {
 func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 	c := s.src.Counters()
 	var out Runtime
-	for st := dp.Stage(0); st < dp.NumStages; st++ {
+	for _, st := range dp.Stages() {
 		sr := StageRuntime{Name: st.String(), Calls: c.Calls[st], Packets: c.Packets[st]}
 		if sr.Calls > 0 {
 			sr.PacketsPerCall = float64(sr.Packets) / float64(sr.Calls)
@@ -621,8 +622,7 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 		out.Stages = append(out.Stages, sr)
 	}
 	for i, wc := range s.src.WorkerCounters() {
-		out.Workers = append(out.Workers, WorkerRuntime{ID: i, Polls: wc.Polls, BusyPolls: wc.BusyPolls,
-			Batches: wc.Batches, Livelocks: wc.Livelocks, Punts: wc.Punts, PuntFull: wc.PuntFull, Spread: wc.Spread})
+		out.Workers = append(out.Workers, workerRuntime(i, &wc))
 	}
 	JSON(w, http.StatusOK, out)
 }
@@ -715,7 +715,7 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 	}
 	out := TraceResult{Requested: n, Packets: pkts, Complete: err == nil}
 	if pkts == nil {
-		out.Packets = []dp.TracePacket{}
+		out.Packets = []tracefmt.TracePacket{}
 	}
 	switch {
 	case err != nil && errors.Is(err, context.DeadlineExceeded):

@@ -1,7 +1,7 @@
 package api
 
 import (
-	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/run"
 )
 
@@ -196,11 +196,11 @@ type ErrorBody struct {
 type ReloadResult = run.ReloadResult
 
 // TraceResult is the answer of GET /v1/trace: the packets followed, in
-// arrival order (see dp.TracePacket), Complete false and Error set when
+// arrival order (see tracefmt.TracePacket), Complete false and Error set when
 // the timeout ended the trace before Requested packets arrived.
 type TraceResult struct {
-	Requested int              `json:"requested"`
-	Complete  bool             `json:"complete"`
-	Error     string           `json:"error,omitempty"`
-	Packets   []dp.TracePacket `json:"packets"`
+	Requested int                    `json:"requested"`
+	Complete  bool                   `json:"complete"`
+	Error     string                 `json:"error,omitempty"`
+	Packets   []tracefmt.TracePacket `json:"packets"`
 }

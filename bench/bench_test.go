@@ -2,6 +2,8 @@ package bench
 
 import (
 	"encoding/json"
+	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -170,6 +172,50 @@ func TestRunWorkers(t *testing.T) {
 	var back map[string]any
 	if err := json.Unmarshal(b, &back); err != nil || back["runs"] == nil || back["speedup"] == nil {
 		t.Fatalf("JSON %s: %v", b, err)
+	}
+	// Every result has the GC's share and cycles, even when they are 0.
+	for i, r := range back["runs"].([]any) {
+		m := r.(map[string]any)
+		share, ok1 := m["gc_cpu_share"].(float64)
+		cycles, ok2 := m["gc_cycles"].(float64)
+		if !ok1 || !ok2 || !(share >= 0 && share <= 1) || cycles < 0 {
+			t.Errorf("run %d: gc_cpu_share %v (%v), gc_cycles %v (%v), want 0 <= share <= 1", i, m["gc_cpu_share"], ok1, m["gc_cycles"], ok2)
+		}
+	}
+}
+
+// TestGCShare: readGC and runGC see the collections that complete during
+// a run that makes garbage and the GC's CPU time in them, and keep the
+// share within 0..1.
+func TestGCShare(t *testing.T) {
+	runtime.GC()
+	a := readGC()
+	start := time.Now()
+	var keep [][]byte
+	for range 20000 {
+		keep = append(keep, make([]byte, 4096))
+		if len(keep) > 256 {
+			keep = keep[:0] // garbage: 80 MB made, 1 MB live
+		}
+	}
+	b := readGC()
+	share, cycles := runGC(a, b, time.Since(start), runtime.GOMAXPROCS(0))
+	if cycles < 1 || !(share > 0 && share <= 1) {
+		t.Fatalf("runGC(%+v, %+v) = %v, %d cycles: want at least one cycle and 0 < share <= 1", a, b, share, cycles)
+	}
+	// No cycle: no GC time.
+	if s, c := runGC(b, b, time.Second, 2); s != 0 || c != 0 {
+		t.Errorf("no cycle: share %v, %d cycles, want 0, 0", s, c)
+	}
+	// 0.5 s of GC in 5 s on 2 Ps: 0.05.
+	if s, c := runGC(gcStats{gcCPU: 1, cycles: 3}, gcStats{gcCPU: 1.5, cycles: 5}, 5*time.Second, 2); math.Abs(s-0.05) > 1e-9 || c != 2 {
+		t.Errorf("runGC = %v, %d cycles; want 0.05, 2", s, c)
+	}
+	if s, _ := runGC(gcStats{}, gcStats{gcCPU: 3}, time.Second, 2); s != 1 {
+		t.Errorf("share above 1 not clamped: %v", s)
+	}
+	if s, _ := runGC(gcStats{}, gcStats{gcCPU: 3}, 0, 2); s != 0 {
+		t.Errorf("no time: share %v, want 0", s)
 	}
 }
 

@@ -1,7 +1,11 @@
 // Package bench runs softnet's benchmark scenarios on in-memory ports and
 // reports figures a person and a script can read: the packets forwarded,
-// Mpps, ns per packet, allocations per packet, drops by reason, and the
-// per-stage runtime (VPP's "show runtime").
+// Mpps, ns per packet, allocations per packet, drops by reason, the
+// per-stage runtime (VPP's "show runtime"), and the garbage collector's
+// share of the CPU time during the run and its cycles (Result.GCCPUShare,
+// GCCycles: runtime/metrics read after a collection forced before the
+// timed run and at its end; the runtime updates its CPU classes when a
+// cycle ends, so they count the cycles that completed in the run).
 //
 // Scenarios:
 //

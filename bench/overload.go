@@ -83,6 +83,10 @@ type OverloadRun struct {
 	// OtherLoad and Steal as in Result.
 	OtherLoad float64 `json:"other_load"`
 	Steal     float64 `json:"steal"`
+	// GCCPUShare and GCCycles as in Result (the share weighted by
+	// duration over the slices).
+	GCCPUShare float64 `json:"gc_cpu_share"`
+	GCCycles   uint64  `json:"gc_cycles"`
 }
 
 // OverloadReport is softnet bench --scenario overload's JSON.
@@ -238,6 +242,7 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 	w := dp.NewWorker(0, f.Router.Config(), ports, []dp.RxQueue{{Iface: f.in, Queue: 0}}, opt)
 	f.Router.AttachWorkers([]*dp.Worker{w})
 	runtime.GC()
+	g0 := readGC()
 
 	stop := make(chan struct{})
 	cpDone := make(chan struct{})
@@ -255,6 +260,7 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 	w.Stop()
 	elapsed := time.Since(start)
 	t1 := readCPUTimes()
+	g1 := readGC()
 	close(stop)
 	<-cpDone
 
@@ -269,7 +275,8 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 		Punts: c.Punts, PuntFull: c.PuntFull, Drops: map[string]uint64{},
 	}
 	r.OtherLoad, r.Steal = otherLoad(t0, t1, elapsed)
-	for d := dp.Reason(1); d < dp.NumReasons; d++ {
+	r.GCCPUShare, r.GCCycles = runGC(g0, g1, elapsed, runtime.GOMAXPROCS(0))
+	for _, d := range dp.Reasons() {
 		if c.Drops[d] > 0 {
 			r.Drops[d.String()] = c.Drops[d]
 		}
@@ -287,7 +294,9 @@ func (r *OverloadRun) add(x *OverloadRun) *OverloadRun {
 	if t > 0 {
 		r.OtherLoad = (r.OtherLoad*r.DurationS + x.OtherLoad*x.DurationS) / t
 		r.Steal = (r.Steal*r.DurationS + x.Steal*x.DurationS) / t
+		r.GCCPUShare = (r.GCCPUShare*r.DurationS + x.GCCPUShare*x.DurationS) / t
 	}
+	r.GCCycles += x.GCCycles
 	r.DurationS = t
 	r.Offered += x.Offered
 	r.Received += x.Received

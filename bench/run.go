@@ -118,11 +118,10 @@ func (f *Forward) WithSpread(n int, cpus []int) *Forward {
 
 func (f *Forward) attach(n int, cpus []int, spread bool) {
 	n = max(n, 1)
-	genq := n
-	if spread {
-		genq = 1
-	}
-	f.Gen = mem.NewGenQueues("in0", f.frames, genq)
+	// n queues either way: worker i transmits on queue i of each port
+	// (dp.Options.TxQueue); with spread only queue 0 is polled, which
+	// cycles through every frame as a one-queue generator would.
+	f.Gen = mem.NewGenQueues("in0", f.frames, n)
 	f.Sink = mem.NewSinkQueues("out0", n)
 	ports := make([]port.Port, 2)
 	ports[f.in], ports[f.out] = f.Gen, f.Sink
@@ -205,6 +204,16 @@ type Result struct {
 	// which other processes' load moves much less than Mpps. Linux only.
 	SelfCPUs   float64 `json:"self_cpus"`
 	MppsPerCPU float64 `json:"mpps_per_cpu"`
+	// GCCPUShare is the garbage collector's share of the CPU time the
+	// process had over the timed run (0..1), from runtime/metrics: the
+	// growth of /cpu/classes/gc/total from a collection forced just before
+	// the run to the run's end, over GOMAXPROCS × the run's wall time
+	// (what /cpu/classes/total counts); the runtime updates those only when a
+	// cycle ends, so this counts the cycles that completed during the run
+	// (GCCycles), not one still running at its end (see runGC). A run
+	// that allocates nothing has 0 cycles and a share of 0.
+	GCCPUShare float64 `json:"gc_cpu_share"`
+	GCCycles   uint64  `json:"gc_cycles"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -377,6 +386,11 @@ func measure(f *Forward, o Options) (*Result, error) {
 
 	out := f.txIf
 	time.Sleep(200 * time.Millisecond) // warm-up: caches, TLB, branch predictors
+	// A collection now brings the runtime's CPU classes up to date (it
+	// updates them only at the end of a cycle): the GC figures start with
+	// the timed run (see Result.GCCPUShare).
+	runtime.GC()
+	g0 := readGC()
 	w0 := perWorker(f.Workers, out)
 	c0 := dp.Sum(f.Workers)
 	var m0, m1 runtime.MemStats
@@ -392,7 +406,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	t1 := readCPUTimes()
 	runtime.ReadMemStats(&m1)
 	c1 := dp.Sum(f.Workers)
+	g1 := readGC()
 	res.OtherLoad, res.Steal = otherLoad(t0, t1, elapsed)
+	res.GCCPUShare, res.GCCycles = runGC(g0, g1, elapsed, runtime.GOMAXPROCS(0))
 	if t0.ok && t1.ok {
 		res.SelfCPUs = (t1.self - t0.self).Seconds() / elapsed.Seconds()
 	}
@@ -419,12 +435,12 @@ func measure(f *Forward, o Options) (*Result, error) {
 	res.Spread = c1.Spread - c0.Spread
 	res.RingFull = c1.Drops[dp.EtherRSSRingFull] - c0.Drops[dp.EtherRSSRingFull]
 	res.Drops = map[string]uint64{}
-	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+	for _, r := range dp.Reasons() {
 		if d := c1.Drops[r] - c0.Drops[r]; d > 0 {
 			res.Drops[r.String()] = d
 		}
 	}
-	for s := dp.Stage(0); s < dp.NumStages; s++ {
+	for _, s := range dp.Stages() {
 		calls := c1.Calls[s] - c0.Calls[s]
 		if calls == 0 {
 			continue

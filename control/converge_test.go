@@ -44,7 +44,7 @@ func fibDump(r *Router, extra []netip.Prefix) string {
 			fmt.Fprintf(&b, "%v none\n", p)
 			continue
 		}
-		a := r.adj[nh]
+		a := r.adj.Get(nh)
 		_, st := r.static.m[keyOf(p)]
 		fmt.Fprintf(&b, "%v kind %d iface %d addr %v static %v\n", p, a.Kind, a.Iface, addr(a.Addr), st)
 	}

@@ -38,4 +38,20 @@
 // destination) and a broadcast adjacency; one local adjacency serves all
 // the router's own addresses; each neighbour has one adjacency shared by
 // its host route and every route through it as a gateway.
+//
+// Where each concern lives:
+//   - router.go: the Router, its options, New, publishing snapshots.
+//   - iface.go: interface admin (add, addresses, MTU, admin and link
+//     state); vlan.go and bridge.go: VLAN sub-interfaces and bridges.
+//   - rib.go: the routes (configured and the router's own, reference
+//     counting on adjacencies); replace.go and reconfig.go: replacing the
+//     routes and the whole configurable state at once.
+//   - neighbor.go: neighbour entries to adjacencies and host routes, the
+//     packets waiting for resolution, ageing's actions.
+//   - arp.go: learning from punted ARP (RFC 826 merge) and sending ARP
+//     requests; package control/arp builds and reads the frames.
+//   - service.go: the service loop: punts in, timers, publish, injections
+//     out. drops.go: the control plane's drop reasons and counters.
+//   - package control/adj: the adjacency allocator (indices, reference
+//     counts, free list). Package neigh: the neighbour state machine.
 package control

@@ -67,7 +67,7 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 		if !has {
 			continue
 		}
-		adj := r.adj[nh]
+		adj := r.adj.Get(nh)
 		m = Match{Prefix: p, Kind: adj.Kind, Iface: -1}
 		switch adj.Kind {
 		case dp.AdjForward, dp.AdjIncomplete, dp.AdjUnreachable:
@@ -272,7 +272,7 @@ func (r *Router) desiredNow() Desired {
 	for i, ifc := range r.ifaces {
 		s := IfaceState{MTU: ifc.MTU, Down: !r.admin[i]}
 		for _, a := range ifc.Addrs {
-			s.Addrs = append(s.Addrs, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+			s.Addrs = append(s.Addrs, ifacePrefix(a))
 		}
 		d.Ifaces = append(d.Ifaces, s)
 	}
@@ -291,11 +291,7 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 	changed := false
 	if ifc.MTU != s.MTU {
 		ifc.MTU = s.MTU
-		for j := range r.adj {
-			if a := &r.adj[j]; int(a.Iface) == i && a.MTU != 0 {
-				a.MTU = uint16(s.MTU)
-			}
-		}
+		r.adj.SetMTU(i, s.MTU)
 		changed = true
 	}
 	if r.admin[i] == s.Down {
@@ -305,7 +301,7 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 	}
 	var cur []netip.Prefix
 	for _, a := range ifc.Addrs {
-		cur = append(cur, netip.PrefixFrom(addr(a.Addr), int(a.Len)))
+		cur = append(cur, ifacePrefix(a))
 	}
 	if slices.Equal(cur, s.Addrs) {
 		if changed {
@@ -320,7 +316,7 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 		for _, q := range ownPrefixes(p) {
 			if nh, ok := r.fib.Get(q.p); ok && r.isOwnAdj(i, nh) {
 				_ = r.fib.Delete(q.p)
-				r.adjRefs[nh]--
+				r.adj.Unref(nh)
 			}
 		}
 	}

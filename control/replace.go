@@ -188,7 +188,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 		a, err := r.neighborAdj(k)
 		if err != nil {
 			for _, k := range newGW[:j] {
-				r.freeAdj(r.nbrAdj[k])
+				r.adj.Free(r.nbrAdj[k])
 				delete(r.nbrAdj, k)
 			}
 			r.dirty = dirty
@@ -212,7 +212,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	// adjacency.)
 	pinned := make([]uint16, 0, len(r.nbrAdj))
 	for _, a := range r.nbrAdj {
-		r.adjRefs[a]++
+		r.adj.Ref(a)
 		pinned = append(pinned, a)
 	}
 	unpin := func() {

@@ -223,8 +223,8 @@ func (r *Router) DeleteVLAN(name string) error {
 		if r.hostInstalled(k) {
 			own = 1
 		}
-		if r.adjRefs[a] > own {
-			return fmt.Errorf("vlan %s: %d route(s) go through its neighbour %v: delete them first (softnet route del PREFIX)", name, r.adjRefs[a]-own, k.Addr)
+		if r.adj.Refs(a) > own {
+			return fmt.Errorf("vlan %s: %d route(s) go through its neighbour %v: delete them first (softnet route del PREFIX)", name, r.adj.Refs(a)-own, k.Addr)
 		}
 	}
 	for _, e := range r.neigh.All() {

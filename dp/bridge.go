@@ -9,6 +9,30 @@ import (
 	"github.com/softnet/softnet/pkt"
 )
 
+// l2-bridge: its registration (see Register).
+var (
+	StageBridge Stage
+
+	BridgeNotMember, BridgeMulticastSource, BridgeLinkLocal, BridgeSameMember Reason
+	BridgeFloodLimited, BridgeNoMembers, BridgeNoBuffer                       Reason
+)
+
+var _ = Register(Node{
+	Name:  "l2-bridge",
+	Stage: &StageBridge,
+	Run:   (*Worker).bridge,
+	Next:  []string{"interface-output", "arp-input", "ip4-input", "drop"},
+	Reasons: []ReasonDef{
+		{&BridgeNotMember, "not-member", "the interface is no longer a member of a bridge (the config changed)"},
+		{&BridgeMulticastSource, "multicast-source", "source MAC is multicast or broadcast: invalid, neither learned nor forwarded (IEEE 802.1D)"},
+		{&BridgeLinkLocal, "link-local-group", "to 01:80:c2:00:00:0x, the 802.1D reserved link-local group (STP, LACP, LLDP, pause): never forwarded by a bridge"},
+		{&BridgeSameMember, "same-member", "destination MAC was learned on the receiving member: filtered"},
+		{&BridgeFloodLimited, "flood-limited", "broadcast, multicast or unknown unicast over the bridge's flood rate limit"},
+		{&BridgeNoMembers, "no-members", "nowhere to flood: no other member is up"},
+		{&BridgeNoBuffer, "no-buffer", "no free buffer for a flooded copy"},
+	},
+})
+
 // Bridge is one bridge domain of a Config: a learning switch across its
 // member interfaces (ports or VLAN sub-interfaces), with an optional
 // routed interface in it (BVI).
@@ -265,6 +289,8 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 	// last learned source and the last looked-up destination are
 	// remembered for this call (the destination until a learn changes
 	// the table).
+	// (Not in tests of the general path: every frame learns and looks up.)
+	general := w.general
 	var lastSrc, lastDst uint64
 	var lastSrcM, lastDstM uint16
 	lastBr := -1
@@ -279,7 +305,7 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 			w.drop(b, BridgeNotMember)
 			continue
 		}
-		if bi != lastBr {
+		if bi != lastBr || general {
 			lastSrc, lastDst, lastBr = 0, 0, bi
 		}
 		br := &cfg.Bridges[bi]

@@ -55,7 +55,13 @@ func newBridgeLab(t *testing.T, c control.BridgeConfig) *bridgeLab {
 
 func newBridgeLabPorts(t *testing.T, c control.BridgeConfig, sinks bool) *bridgeLab {
 	t.Helper()
-	l := &bridgeLab{t: t, r: control.New(control.Options{}), now: 1}
+	return newBridgeLabCP(t, c, sinks, control.Options{})
+}
+
+// newBridgeLabCP is newBridgeLabPorts with the control plane's options.
+func newBridgeLabCP(t *testing.T, c control.BridgeConfig, sinks bool, cp control.Options) *bridgeLab {
+	t.Helper()
+	l := &bridgeLab{t: t, r: control.New(cp), now: 1}
 	must := func(_ int, err error) {
 		t.Helper()
 		if err != nil {

@@ -12,7 +12,7 @@ const (
 	// AdjNone is adjacency 0: no route. Transit packets get ICMP
 	// destination unreachable (net), RFC 1812 §5.2.7.1.
 	AdjNone AdjKind = iota
-	// AdjForward: a resolved neighbour; Rewrite holds its Ethernet addresses.
+	// AdjForward: a resolved neighbour; Rewrite holds its Ethernet header.
 	AdjForward
 	// AdjIncomplete: a neighbour (gateway or host) not yet resolved;
 	// packets are punted to the control plane, which queues them and ARPs
@@ -34,15 +34,17 @@ const (
 
 // Adj is one adjacency: what to do with packets whose FIB next-hop index
 // is its index in Config.Adj. For AdjForward it holds the ready-made
-// Ethernet addresses (destination then source) that ip4-rewrite copies in
-// front of the IPv4 header, as VPP does; for a VLAN sub-interface also its
-// tags (see writeL2).
+// 14-byte Ethernet header (destination, source, EtherType) that
+// ip4-rewrite copies in front of the IPv4 header, as VPP does; for a VLAN
+// sub-interface also its tags, which go between the source address and
+// the EtherType (see writeL2). The control plane builds the rewrite, so
+// the EtherType is the adjacency's, not the node's.
 type Adj struct {
 	Kind    AdjKind
-	TagLen  uint8  // bytes of Tags in use: 0, 4 (802.1Q) or 8 (QinQ)
-	Iface   uint16 // egress interface
-	MTU     uint16 // egress IPv4 MTU
-	Rewrite [12]byte
+	TagLen  uint8    // bytes of Tags in use: 0, 4 (802.1Q) or 8 (QinQ)
+	Iface   uint16   // egress interface
+	MTU     uint16   // egress IPv4 MTU
+	Rewrite [14]byte // destination MAC, source MAC, EtherType
 	// Tags are the egress interface's VLAN tags in wire order,
 	// right-aligned: the last TagLen bytes (see Iface.Tags).
 	Tags [8]byte
@@ -80,6 +82,12 @@ type Iface struct {
 	// stays taken (counters are per index), it is down, has no name, no
 	// address and no VLAN table entry, so nothing reaches it.
 	Deleted bool
+
+	// Features are the feature nodes (registered with an Arc, see
+	// arc.go) the interface's packets run through, by node name, in
+	// order per arc; empty for none. Set for a port interface, they
+	// apply on device-input to everything received on the port.
+	Features []string
 }
 
 // PortOf returns the index of the port interface i transmits on: i itself,

@@ -1,6 +1,10 @@
 package dp
 
-import "sync/atomic"
+import (
+	"reflect"
+	"sync/atomic"
+	"unsafe"
+)
 
 // Counters are one worker's statistics. The worker updates a private copy
 // with plain increments and publishes it every few polls (and once per
@@ -8,20 +12,48 @@ import "sync/atomic"
 // copies and sum them. The data path never executes a locked instruction
 // for a counter and never shares a written cache line with another worker.
 type Counters struct {
-	Drops [NumReasons]uint64
+	Drops [MaxReasons]uint64 // index = Reason
 
-	// Per stage: calls (batches), packets, and the time spent measured on a
-	// sample of the calls (every 16th poll) with the packets of those calls.
-	Calls, Packets            [NumStages]uint64
-	SampledNanos, SampledPkts [NumStages]uint64
+	// Per stage (index = Stage): calls (batches), packets, and the time
+	// spent measured on a sample of the calls (every 16th poll) with the
+	// packets of those calls.
+	Calls, Packets            [MaxStages]uint64
+	SampledNanos, SampledPkts [MaxStages]uint64
 	ICMPErrors                [NumICMPErrors]uint64
-	ICMPEchoReplies           uint64
-	Punts, PuntFull, Injected uint64
-	Fragments                 uint64
+
+	// The scalar counters, one list (see Scalars): read as fields
+	// (c.Punts), iterated by index (Scalar, ScalarInfo).
+	Scalars
+
+	// Per interface (index = interface index).
+	RxPackets, RxBytes, TxPackets, TxBytes []uint64
+
+	// The worker's private copy only (see publish): publishes since the
+	// per-interface counters were last published.
+	ifSkipped uint64
+}
+
+// Scalars are a worker's scalar counters. The struct is the one list of
+// them: its fields are uint64 only, laid out as an array indexed by
+// Scalar (see array), each named by its json tag (the name in the API
+// and metrics); a worker tag makes it a per-worker Prometheus counter
+// softnet_worker_<name>_total with that help text. publish, Sum, the API
+// and the metrics iterate it: add a field, and it is published, summed
+// and exported.
+type Scalars struct {
+	ICMPEchoReplies uint64 `json:"icmp_echo_replies"`
+	Punts           uint64 `json:"punts" worker:"Packets punted to the control plane."`
+	PuntFull        uint64 `json:"punt_full" worker:"Punts lost because the ring to the control plane was full."`
+	Injected        uint64 `json:"injected"`
+	Fragments       uint64 `json:"fragments"`
 	// l2-bridge: MACs that moved between members, flooded frames, and
 	// MACs not learned because the table was full.
-	BridgeMoves, BridgeFloods, BridgeLearnFull uint64
-	Polls, BusyPolls, Batches                  uint64
+	BridgeMoves     uint64 `json:"bridge_moves"`
+	BridgeFloods    uint64 `json:"bridge_floods"`
+	BridgeLearnFull uint64 `json:"bridge_learn_full"`
+	Polls           uint64 `json:"polls" worker:"Polls of the worker's receive queues."`
+	BusyPolls       uint64 `json:"busy_polls" worker:"Polls that filled a whole batch (at the budget)."`
+	Batches         uint64 `json:"batches"`
 	// Livelocks counts polls at their budget while the ring kept
 	// filling: Recv filled the whole batch and the port (a
 	// port.Backlogger) still held at least a batch, no fewer frames than
@@ -29,11 +61,11 @@ type Counters struct {
 	// The worker is not gaining on its input: it is at capacity and the
 	// NIC drops at the ring tail. A ring that filled during a pause of
 	// the worker's thread and then drains does not count.
-	Livelocks uint64
+	Livelocks uint64 `json:"livelocks" worker:"Polls at the budget while the ring kept filling: the worker is at capacity."`
 	// Spread counts packets this worker received and handed to another
 	// worker by software RSS (see Spread); that worker counts them as
 	// received on the interface.
-	Spread uint64
+	Spread uint64 `json:"spread" worker:"Packets the worker received and handed to the worker owning their flow (software RSS)."`
 
 	// For the packet accounting (see the package doc): ARP packets
 	// consumed after the control plane got its copy (replies, gratuitous
@@ -43,14 +75,47 @@ type Counters struct {
 	// copy without a buffer counts under l2-bridge/no-buffer); frames the
 	// control plane sent as they are (ARP requests; Injected counts them
 	// too, with the packets it released after ARP).
-	ARPConsumed, Resolves, Fragmented, FloodCopies, InjectedTx uint64
+	ARPConsumed uint64 `json:"arp_consumed"`
+	Resolves    uint64 `json:"resolves"`
+	Fragmented  uint64 `json:"fragmented"`
+	FloodCopies uint64 `json:"flood_copies"`
+	InjectedTx  uint64 `json:"injected_tx"`
+}
 
-	// Per interface (index = interface index).
-	RxPackets, RxBytes, TxPackets, TxBytes []uint64
+// Scalar indexes Scalars as an array.
+type Scalar int
 
-	// The worker's private copy only (see publish): publishes since the
-	// per-interface counters were last published.
-	ifSkipped uint64
+// NumScalars is the number of scalar counters.
+const NumScalars = Scalar(unsafe.Sizeof(Scalars{}) / 8)
+
+// ScalarInfo names a scalar counter: Name its json name, WorkerHelp the
+// help of its per-worker metric ("" for none).
+type ScalarInfo struct {
+	Field, Name, WorkerHelp string
+}
+
+var scalarInfo = func() (t [NumScalars]ScalarInfo) {
+	st := reflect.TypeFor[Scalars]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if f.Type.Kind() != reflect.Uint64 || f.Offset != uintptr(i)*8 {
+			panic("dp: Scalars must hold uint64 fields only: " + f.Name)
+		}
+		t[i] = ScalarInfo{Field: f.Name, Name: f.Tag.Get("json"), WorkerHelp: f.Tag.Get("worker")}
+	}
+	return t
+}()
+
+// Info returns the counter's names.
+func (k Scalar) Info() ScalarInfo { return scalarInfo[k] }
+
+// Get returns the counter k.
+func (s *Scalars) Get(k Scalar) uint64 { return s.array()[k] }
+
+// array views s as an array indexed by Scalar (the fields are uint64
+// only, checked at init).
+func (s *Scalars) array() *[NumScalars]uint64 {
+	return (*[NumScalars]uint64)(unsafe.Pointer(s))
 }
 
 // ifPublishEvery bounds the per-interface counters published per
@@ -118,30 +183,13 @@ func loadAdd(dst, src []uint64) {
 // worker is idle or stopping, so counters read then are exact); otherwise
 // the per-interface counters only every so often (see ifPublishEvery).
 func (c *Counters) publish(p *Counters, full bool) {
-	storeAll(p.Drops[:], c.Drops[:])
-	storeAll(p.Calls[:], c.Calls[:])
-	storeAll(p.Packets[:], c.Packets[:])
-	storeAll(p.SampledNanos[:], c.SampledNanos[:])
-	storeAll(p.SampledPkts[:], c.SampledPkts[:])
+	storeAll(p.Drops[:NumReasons], c.Drops[:NumReasons])
+	storeAll(p.Calls[:NumStages], c.Calls[:NumStages])
+	storeAll(p.Packets[:NumStages], c.Packets[:NumStages])
+	storeAll(p.SampledNanos[:NumStages], c.SampledNanos[:NumStages])
+	storeAll(p.SampledPkts[:NumStages], c.SampledPkts[:NumStages])
 	storeAll(p.ICMPErrors[:], c.ICMPErrors[:])
-	atomic.StoreUint64(&p.ICMPEchoReplies, c.ICMPEchoReplies)
-	atomic.StoreUint64(&p.Punts, c.Punts)
-	atomic.StoreUint64(&p.PuntFull, c.PuntFull)
-	atomic.StoreUint64(&p.Fragments, c.Fragments)
-	atomic.StoreUint64(&p.BridgeMoves, c.BridgeMoves)
-	atomic.StoreUint64(&p.BridgeFloods, c.BridgeFloods)
-	atomic.StoreUint64(&p.BridgeLearnFull, c.BridgeLearnFull)
-	atomic.StoreUint64(&p.Injected, c.Injected)
-	atomic.StoreUint64(&p.Polls, c.Polls)
-	atomic.StoreUint64(&p.BusyPolls, c.BusyPolls)
-	atomic.StoreUint64(&p.Batches, c.Batches)
-	atomic.StoreUint64(&p.Livelocks, c.Livelocks)
-	atomic.StoreUint64(&p.Spread, c.Spread)
-	atomic.StoreUint64(&p.ARPConsumed, c.ARPConsumed)
-	atomic.StoreUint64(&p.Resolves, c.Resolves)
-	atomic.StoreUint64(&p.Fragmented, c.Fragmented)
-	atomic.StoreUint64(&p.FloodCopies, c.FloodCopies)
-	atomic.StoreUint64(&p.InjectedTx, c.InjectedTx)
+	storeAll(p.Scalars.array()[:], c.Scalars.array()[:])
 	if n := uint64(len(c.RxPackets)); !full && c.ifSkipped+1 < n/ifPublishEvery {
 		c.ifSkipped++
 		return
@@ -155,30 +203,13 @@ func (c *Counters) publish(p *Counters, full bool) {
 
 // addFrom adds the published counters p into c with atomic loads.
 func (c *Counters) addFrom(p *Counters) {
-	loadAdd(c.Drops[:], p.Drops[:])
-	loadAdd(c.Calls[:], p.Calls[:])
-	loadAdd(c.Packets[:], p.Packets[:])
-	loadAdd(c.SampledNanos[:], p.SampledNanos[:])
-	loadAdd(c.SampledPkts[:], p.SampledPkts[:])
+	loadAdd(c.Drops[:NumReasons], p.Drops[:NumReasons])
+	loadAdd(c.Calls[:NumStages], p.Calls[:NumStages])
+	loadAdd(c.Packets[:NumStages], p.Packets[:NumStages])
+	loadAdd(c.SampledNanos[:NumStages], p.SampledNanos[:NumStages])
+	loadAdd(c.SampledPkts[:NumStages], p.SampledPkts[:NumStages])
 	loadAdd(c.ICMPErrors[:], p.ICMPErrors[:])
-	c.ICMPEchoReplies += atomic.LoadUint64(&p.ICMPEchoReplies)
-	c.Punts += atomic.LoadUint64(&p.Punts)
-	c.PuntFull += atomic.LoadUint64(&p.PuntFull)
-	c.Fragments += atomic.LoadUint64(&p.Fragments)
-	c.BridgeMoves += atomic.LoadUint64(&p.BridgeMoves)
-	c.BridgeFloods += atomic.LoadUint64(&p.BridgeFloods)
-	c.BridgeLearnFull += atomic.LoadUint64(&p.BridgeLearnFull)
-	c.Injected += atomic.LoadUint64(&p.Injected)
-	c.Polls += atomic.LoadUint64(&p.Polls)
-	c.BusyPolls += atomic.LoadUint64(&p.BusyPolls)
-	c.Batches += atomic.LoadUint64(&p.Batches)
-	c.Livelocks += atomic.LoadUint64(&p.Livelocks)
-	c.Spread += atomic.LoadUint64(&p.Spread)
-	c.ARPConsumed += atomic.LoadUint64(&p.ARPConsumed)
-	c.Resolves += atomic.LoadUint64(&p.Resolves)
-	c.Fragmented += atomic.LoadUint64(&p.Fragmented)
-	c.FloodCopies += atomic.LoadUint64(&p.FloodCopies)
-	c.InjectedTx += atomic.LoadUint64(&p.InjectedTx)
+	loadAdd(c.Scalars.array()[:], p.Scalars.array()[:])
 	for len(c.RxPackets) < len(p.RxPackets) {
 		c.RxPackets = append(c.RxPackets, 0)
 		c.RxBytes = append(c.RxBytes, 0)

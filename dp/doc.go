@@ -3,7 +3,7 @@
 //
 // Hot path: yes, all of it. Per packet there is no allocation, no lock, no
 // syscall, no interface call and no channel operation; stages are plain
-// methods dispatched once per vector by a switch.
+// methods called once per vector through the node table.
 //
 // # Worker
 //
@@ -33,14 +33,69 @@
 // it sees sleeping. Under load the gaps between batches stay below 200 µs,
 // so a busy worker makes no system call to idle.
 //
-// # Stages
+// # Nodes and the graph
 //
-// Each stage (see Stage for the graph) is called once per pass with its
-// whole input vector and sorts packets to next stages: the common next
-// stage gets the vector compacted in place and handed on by swapping
-// vectors (pass); others get single packets (to, drop, icmp). A stage has
-// a doc block in its file: what it does, the RFCs it follows, its next
-// stages.
+// Each node (stage) registers itself in its own file (node.go, Register):
+// its name, its per-vector function, its next nodes, its drop reasons
+// with descriptions, the arc it may be enabled on if it is a feature, and
+// its trace formatter (NodeTrace). Register sets the node's Stage and its
+// Reason values through pointers, so stage bodies read w.to(StageX, b),
+// w.drop(b, SomeReason), w.pass(StageX, StageY, k). The graph is assembled
+// at start: names unique, every next node registered, and the dispatch
+// order derived from the Next edges (each node before those it hands to;
+// Back edges, which close a cycle, wait for the next pass). A worker runs
+// the pending vectors in that order through the node table: one call per
+// vector, no switch. The graph today, with each node's next nodes
+// (Back edges marked <-):
+//
+//	ethernet-input   -> l2-bridge, arp-input, ip4-input, drop
+//	l2-bridge        -> interface-output, arp-input, ip4-input (BVI), drop
+//	arp-input        -> interface-output (replies), drop (learning punted)
+//	ip4-input        -> ip4-lookup, drop
+//	ip4-lookup       -> ip4-local, ip4-rewrite, icmp4-error, drop
+//	ip4-local        -> icmp4-error, drop; <- ip4-lookup (echo replies)
+//	ip4-rewrite      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
+//	ip4-arp          -> (control plane), drop
+//	ip4-frag         -> interface-output, drop
+//	interface-output -> (port), drop; <- l2-bridge (BVI)
+//	icmp4-error      -> drop; <- ip4-lookup
+//	drop             -> (pool)
+//
+// Each node is called once per pass with its whole input vector and
+// sorts packets to next nodes: the common next node gets the vector
+// compacted in place and handed on by swapping vectors (pass); others get
+// single packets (to, drop, icmp). A node has a doc block in its file:
+// what it does, the RFCs it follows, its next nodes. show runtime, show
+// errors, the metrics and traces list whatever is registered (Stages,
+// Reasons).
+//
+// # Feature arcs
+//
+// An arc (arc.go) is a fixed point of the graph where optional nodes may
+// run for some interfaces: device-input (received batches, before
+// ethernet-input, by receiving port), ip4-unicast (what ip4-input
+// accepts, before ip4-lookup, by receiving interface) and
+// interface-output (the vectors ip4-rewrite and l2-bridge hand to
+// interface-output, by egress interface). A feature node names its arc in
+// its registration; Iface.Features in the published Config lists, per
+// interface and in order, the features it runs, so enabling one on one
+// interface is one snapshot publish (control.Router.SetFeatures). A worker
+// compiles the lists when it first sees a Config; with no feature on an
+// arc, crossing it costs one byte load per vector; with features, each
+// packet picks its next node by a table index from its interface
+// (Worker.Next), no indirect call.
+//
+// Adding a node: a file with its Register call and its Run method (see
+// README "Adding a node"); for a feature, Arc places it on an arc; for a
+// node of the fixed graph, its name in the Next list of the nodes that
+// hand it packets. Nothing else in dp, control, api or cmd changes.
+//
+// The common cases run in fast loops without calls (etherFast,
+// etherVLANFast, ip4InputFast, lookupFast, rewriteFast) that stop at the
+// first packet needing the general path; they must behave exactly as the
+// general path does, which the differential test checks (fastpath_test.go:
+// the same frames through a worker with and without them give the same
+// frames and counters).
 //
 // # VLANs
 //
@@ -73,9 +128,19 @@
 // each 100 ms timeout of a sleep; atomic loads by readers; see Counters),
 // and its waker (see Idling).
 //
+// Ports are shared, their queues are not: a worker receives on the queues
+// its RxQueue list names and transmits on one queue per port, assigned
+// when it is built (Options.TxQueue; by default its ID on every port).
+// Start checks each against the port's transmit queues (port.TxQueuer)
+// and refuses one out of range with an error naming the queue, the port
+// and the fix, instead of letting the port wrap it onto another worker's
+// queue. Whoever builds the workers gives each a queue of its own per
+// port (softnet run: worker i, queue i).
+//
 // # Packet trace
 //
-// A Tracer (trace.go) follows the next N packets the workers receive
+// A Tracer (trace.go: the hot-path hooks; dp/tracefmt turns its records
+// into words with each node's NodeTrace.Note) follows the next N packets the workers receive
 // through the graph, as VPP's `trace add` and `show trace` do: each
 // traced packet's first bytes, every stage it visited, and its fate (sent
 // on an interface, dropped with a reason, punted to the control plane,
@@ -87,9 +152,17 @@
 //
 // # Drops
 //
-// Drop reasons (Reason) are a small enum with a stage, a stable name and a
-// description; the drop stage counts every packet under its reason. They
-// are data, not errors.
+// Drop reasons (Reason) are small numbers with a node, a stable name and
+// a description, all from the node's registration; the drop node counts
+// every packet under its reason. They are data, not errors.
+//
+// # Counters
+//
+// Counters hold per-reason drops, per-node calls and packets, ICMP errors,
+// per-interface packets and bytes, and the scalar counters (Scalars: one
+// struct of uint64 fields, iterated as an array indexed by Scalar, each
+// named by its json tag): publish, Sum and the metrics iterate it, so a
+// new scalar needs only its field.
 //
 // Every packet is accounted for: each received one is sent (forwarded, or
 // answered in place: ARP and echo replies, ICMP errors), dropped under a

@@ -7,6 +7,51 @@ import (
 	"github.com/softnet/softnet/pkt"
 )
 
+// ethernet-input and arp-input: their registration (see Register).
+var (
+	StageEthernetInput, StageARPInput Stage
+
+	EtherRunt, EtherNotForUs, EtherUnknownType, EtherVLAN, EtherIPv6, EtherIfaceDown, EtherRSSRingFull Reason
+	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated                         Reason
+	ARPMalformed, ARPNotForUs, ARPBadSender                                                            Reason
+)
+
+var _ = Register(Node{
+	Name:  "ethernet-input",
+	Stage: &StageEthernetInput,
+	Run:   (*Worker).ethernetInput,
+	Next:  []string{"l2-bridge", "arp-input", "ip4-input", "drop"},
+	Reasons: []ReasonDef{
+		{&EtherRunt, "runt", "frame shorter than an Ethernet header"},
+		{&EtherNotForUs, "not-for-us", "destination MAC is neither the interface's, broadcast nor multicast we accept"},
+		{&EtherUnknownType, "unknown-ethertype", "EtherType not handled (not IPv4 or ARP)"},
+		{&EtherVLAN, "vlan-tagged", "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
+		{&EtherIPv6, "ip6-unsupported", "IPv6 is not forwarded yet"},
+		{&EtherIfaceDown, "iface-down", "frame received on an interface (or VLAN sub-interface) that is down"},
+		{&EtherRSSRingFull, "rss-ring-full", "software RSS: the lane to the worker that owns the flow was full (an ifq drop: that worker is behind)"},
+		// VLAN demux (IEEE 802.1Q), see vlan.go.
+		{&VLANUnknown, "vlan-unknown", "VLAN tag (or outer/inner pair) with no sub-interface on the receiving port"},
+		{&VLANReserved, "vlan-reserved", "VID 4095, reserved by IEEE 802.1Q: never a VLAN"},
+		{&VLANStackedPriority, "vlan-stacked-priority", "VID 0 (priority tag) behind another tag, or a tag behind a priority tag"},
+		{&VLANTooDeep, "vlan-too-deep", "more VLAN tags than the sub-interface is configured with"},
+		{&VLANTruncated, "vlan-truncated", "frame ends inside a VLAN tag"},
+	},
+	Trace: traceEthernetInput,
+})
+
+var _ = Register(Node{
+	Name:  "arp-input",
+	Stage: &StageARPInput,
+	Run:   (*Worker).arpInput,
+	Next:  []string{"interface-output", "drop"},
+	Reasons: []ReasonDef{
+		{&ARPMalformed, "malformed", "not an Ethernet/IPv4 ARP request or reply, or truncated"},
+		{&ARPNotForUs, "not-for-us", "ARP target address is not one of the interface's addresses"},
+		{&ARPBadSender, "bad-sender", "ARP sender IP not on the interface's subnet or ours, or sender MAC broadcast/multicast/zero/ours (RFC 1812 §3.3.2)"},
+	},
+	Trace: traceARPInput,
+})
+
 // ethernetInput classifies received frames by EtherType.
 //
 // ethernet-input: the first stage of every received batch (one batch is one
@@ -40,7 +85,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	macHi := binary.BigEndian.Uint32(ifc.MAC[0:4])
 	macLo := binary.BigEndian.Uint16(ifc.MAC[4:6])
 	up := ifc.Up
-	fast := up && ifc.Bridge == 0 // a bridge member's frames all go to l2-bridge
+	fast := up && ifc.Bridge == 0 && !w.general // a bridge member's frames all go to l2-bridge
 	var vt *VLANTable
 	if int(iface) < len(cfg.VLANs) {
 		vt = cfg.VLANs[iface]
@@ -252,7 +297,8 @@ func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
 		}
 		if !probe {
 			if m := w.punt.Reserve(); m != nil {
-				m.Kind, m.Iface, m.Addr = PuntARP, b.InPort, sip
+				m.Kind, m.Iface = PuntARP, b.InPort
+				m.SetAddr4(sip)
 				// From L3-14 on: the control plane reads the ARP
 				// at offset 14 whatever tags the frame had.
 				m.SetFrame(f[int(b.L3)-hdr.EthernetLen:])
@@ -311,4 +357,29 @@ func prefixMask(n uint8) uint32 {
 		return 0
 	}
 	return ^uint32(0) << (32 - n)
+}
+
+// Trace: the receiving interface.
+var traceEthernetInput = NodeTrace{
+	Record: func(w *Worker, _ *Config, _ *pkt.Buf, st *RawStep) { st.A = w.rxIf },
+	Note: func(cfg *Config, st, nx *RawStep, _ bool) string {
+		if nx != nil {
+			switch nx.Stage {
+			case StageIP4Input:
+				return "IPv4 on " + IfaceName(cfg, int(st.A))
+			case StageARPInput:
+				return "ARP on " + IfaceName(cfg, int(st.A))
+			}
+		}
+		return "received on " + IfaceName(cfg, int(st.A))
+	},
+}
+
+var traceARPInput = NodeTrace{
+	Note: func(_ *Config, _, nx *RawStep, _ bool) string {
+		if nx != nil && nx.Stage == StageInterfaceOutput {
+			return "request for our address: reply built in place"
+		}
+		return "learning punted to the control plane"
+	},
 }

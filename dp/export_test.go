@@ -15,3 +15,15 @@ func Sleeps(w *Worker) uint64 { return w.sleeps() }
 // SetIdleTimeout sets the timeout of w's sleeps in poll(2) (call it
 // before Start).
 func SetIdleTimeout(w *Worker, d time.Duration) { w.idleTO = d }
+
+// SetScalar sets w's private scalar counter k and publishes.
+func SetScalar(w *Worker, k Scalar, v uint64) {
+	w.c.Scalars.array()[k] = v
+	w.c.publish(&w.pub, true)
+}
+
+// SetGeneralPath makes w's stages skip their fast loops (and
+// interface-output its one-interface shortcut, l2-bridge its last
+// source and destination) when on, so every packet takes the general
+// path (call it before w polls).
+func SetGeneralPath(w *Worker, on bool) { w.general = on }

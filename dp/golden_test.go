@@ -9,6 +9,9 @@ package dp_test
 // TestGolden -update` rewrites inputs and expected outputs. A directory
 // without a generator (a captured trace, say) is replayed as it is.
 //
+// The VLAN and bridge cases (goldenL2Cases, golden_l2_test.go) live in
+// the same directory and are replayed in their own labs.
+//
 // The golden files are not the only check: checkRFC asserts, for every
 // frame sent, the properties RFC 791, 792 and 1812 require (valid
 // checksums, TTL decremented once, ICMP errors quoting the offending header
@@ -69,6 +72,9 @@ func TestGolden(t *testing.T) {
 		for _, c := range goldenCases {
 			writeInputs(t, filepath.Join(root, c.name), c.in())
 		}
+		for i := range goldenL2Cases {
+			writeL2Inputs(t, filepath.Join(root, goldenL2Cases[i].name), &goldenL2Cases[i])
+		}
 	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -80,6 +86,10 @@ func TestGolden(t *testing.T) {
 			continue
 		}
 		seen[e.Name()] = true
+		if c := goldenL2CaseNamed(e.Name()); c != nil { // VLANs and the bridge: golden_l2_test.go
+			t.Run(e.Name(), func(t *testing.T) { runGoldenL2(t, filepath.Join(root, e.Name()), c) })
+			continue
+		}
 		var opts dptest.Options
 		var notes [2][]string
 		for _, c := range goldenCases {
@@ -98,6 +108,11 @@ func TestGolden(t *testing.T) {
 		})
 	}
 	for _, c := range goldenCases {
+		if !seen[c.name] {
+			t.Errorf("case %s has no directory under %s: run go test ./dp -run TestGolden -update", c.name, root)
+		}
+	}
+	for _, c := range goldenL2Cases {
 		if !seen[c.name] {
 			t.Errorf("case %s has no directory under %s: run go test ./dp -run TestGolden -update", c.name, root)
 		}

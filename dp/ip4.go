@@ -2,10 +2,78 @@ package dp
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
+
+// ip4-input, ip4-lookup, ip4-rewrite and ip4-arp: their registration
+// (see Register).
+var (
+	StageIP4Input, StageIP4Lookup, StageIP4Rewrite, StageIP4ARP Stage
+
+	IP4TooShort, IP4BadVersion, IP4BadIHL, IP4BadChecksum, IP4BadTotalLen Reason
+	IP4MartianSource, IP4MartianDest, IP4Multicast, IP4Broadcast          Reason
+	IP4NoRoute, IP4L2Broadcast, IP4DirectedBroadcast, IP4Blackhole        Reason
+	IP4PuntQueueFull, IP4ResolveLoop, IP4NoRoom                           Reason
+)
+
+var _ = Register(Node{
+	Name:  "ip4-input",
+	Stage: &StageIP4Input,
+	Run:   (*Worker).ip4Input,
+	Next:  []string{"ip4-lookup", "drop"},
+	Reasons: []ReasonDef{ // RFC 1812 §5.2.2, §5.3.7
+		{&IP4TooShort, "too-short", "shorter than an IPv4 header (RFC 1812 §5.2.2)"},
+		{&IP4BadVersion, "bad-version", "IP version is not 4"},
+		{&IP4BadIHL, "bad-ihl", "header length below 20 or past the end of the packet"},
+		{&IP4BadChecksum, "bad-checksum", "IPv4 header checksum is wrong"},
+		{&IP4BadTotalLen, "bad-total-length", "total length below the header length or above the bytes received"},
+		{&IP4MartianSource, "martian-source", "source is 0/8, 127/8, multicast, class E or broadcast (RFC 1812 §5.3.7)"},
+		{&IP4MartianDest, "martian-destination", "destination is 0/8, 127/8 or class E (RFC 1812 §5.3.7)"},
+		{&IP4Multicast, "multicast", "multicast destination: no multicast routing"},
+		{&IP4Broadcast, "broadcast", "limited or directed broadcast: not forwarded (RFC 2644)"},
+	},
+	Trace: traceIP4Input,
+})
+
+var _ = Register(Node{
+	Name:  "ip4-lookup",
+	Stage: &StageIP4Lookup,
+	Run:   (*Worker).ip4Lookup,
+	Next:  []string{"ip4-local", "ip4-rewrite", "icmp4-error", "drop"},
+	Reasons: []ReasonDef{
+		{&IP4NoRoute, "no-route", "no route for a packet the router originated"},
+		{&IP4L2Broadcast, "l2-broadcast", "received as link-layer broadcast or multicast: not forwarded (RFC 1812 §5.3.4)"},
+		{&IP4DirectedBroadcast, "directed-broadcast", "to a connected subnet's broadcast address: not forwarded (RFC 2644)"},
+		{&IP4Blackhole, "blackhole", "route to a blackhole next hop"},
+	},
+	Trace: traceIP4Lookup,
+})
+
+var _ = Register(Node{
+	Name:  "ip4-rewrite",
+	Stage: &StageIP4Rewrite,
+	Run:   (*Worker).ip4Rewrite,
+	Next:  []string{"interface-output", "ip4-arp", "ip4-frag", "icmp4-error", "drop"},
+	Reasons: []ReasonDef{
+		{&IP4NoRoom, "no-headroom", "no headroom to write the Ethernet header"},
+	},
+	Trace: traceIP4Rewrite,
+})
+
+var _ = Register(Node{
+	Name:  "ip4-arp",
+	Stage: &StageIP4ARP,
+	Run:   (*Worker).ip4ARP,
+	Next:  []string{"drop"},
+	Reasons: []ReasonDef{
+		{&IP4PuntQueueFull, "punt-queue-full", "the queue to the control plane (ARP resolution and learning) is full"},
+		{&IP4ResolveLoop, "resolve-loop", "a packet released after resolution needed resolving again (no host route): dropped, not re-punted"},
+	},
+	Trace: traceIP4ARP,
+})
 
 // Address classes by first octet, for the martian checks of RFC 1812
 // §5.3.7 (one table load per address instead of a chain of compares).
@@ -27,12 +95,19 @@ var addrClass = func() (t [256]uint8) {
 	return t
 }()
 
-var ip4Reason = [...]Reason{
-	hdr.TooShort:    IP4TooShort,
-	hdr.BadVersion:  IP4BadVersion,
-	hdr.BadIHL:      IP4BadIHL,
-	hdr.BadTotalLen: IP4BadTotalLen,
-	hdr.BadChecksum: IP4BadChecksum,
+// ip4Reason maps a header check's failure to its drop reason. It is set
+// in init: the reasons get their values when ip4-input registers, and
+// ip4Input (which reads this table) is part of that registration.
+var ip4Reason [hdr.BadChecksum + 1]Reason
+
+func init() {
+	ip4Reason = [...]Reason{
+		hdr.TooShort:    IP4TooShort,
+		hdr.BadVersion:  IP4BadVersion,
+		hdr.BadIHL:      IP4BadIHL,
+		hdr.BadTotalLen: IP4BadTotalLen,
+		hdr.BadChecksum: IP4BadChecksum,
+	}
 }
 
 // ip4Input validates IPv4 headers.
@@ -47,12 +122,15 @@ var ip4Reason = [...]Reason{
 //   - Next: ip4-lookup, drop.
 func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 	k := 0 // packets for ip4-lookup, compacted in place
+	fast := !w.general
 	for i, n := 0, in.N; i < n; i++ {
 		// The common case runs in ip4InputFast, a loop with no calls (so
 		// nothing is spilled per packet); it stops at the first packet
 		// that needs a full check or a drop, handled here.
-		if i, k = ip4InputFast(in, i, k); i == n {
-			break
+		if fast {
+			if i, k = ip4InputFast(in, i, k); i == n {
+				break
+			}
 		}
 		b := in.B[i]
 		l3 := b.L3Bytes()
@@ -149,10 +227,13 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
 	k := 0 // packets for ip4-rewrite, compacted in place
+	fast := !w.general
 	for i := 0; i < n; i++ {
 		// Transit packets to a resolved next hop run in lookupFast.
-		if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
-			break
+		if fast {
+			if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
+				break
+			}
 		}
 		b := in.B[i]
 		nh := w.nhs[i]
@@ -219,8 +300,9 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 
 // ip4Rewrite turns a routed packet into a frame for its next hop.
 //
-// ip4-rewrite: copies the adjacency's ready-made Ethernet addresses in
-// front of the IPv4 header, decrements the TTL with an incremental checksum
+// ip4-rewrite: copies the adjacency's ready-made Ethernet header
+// (addresses and EtherType, built by the control plane) in front of the
+// IPv4 header, decrements the TTL with an incremental checksum
 // update (RFC 1812 §5.3.1, RFC 1624) unless the router originated the
 // packet, and sets the egress interface.
 //   - Unresolved next hop: ip4-arp. Larger than the egress MTU: ip4-frag,
@@ -230,10 +312,13 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 	adjs := cfg.Adj
 	k := 0 // packets for interface-output, compacted in place
+	fast := !w.general
 	for i, n := 0, in.N; i < n; i++ {
 		// Resolved, fitting transit packets run in rewriteFast.
-		if i, k = rewriteFast(in, i, k, adjs); i == n {
-			break
+		if fast {
+			if i, k = rewriteFast(in, i, k, adjs); i == n {
+				break
+			}
 		}
 		b := in.B[i]
 		adj := &adjs[b.NH]
@@ -275,14 +360,14 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 // no branch: the 8 tag bytes (right-aligned in adj.Tags) end just before
 // the EtherType; then the 12 address bytes at start cover whatever of
 // them is not a tag (for 4 bytes of tags, their first 4; untagged, all 8);
-// then the EtherType. The bytes below start that the tag store may touch
+// then the rewrite's EtherType. The bytes below start that the tag store may touch
 // are headroom (start >= 0, so L3 >= 14 and L3-10 >= 0).
 func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
 	raw := b.Raw()
 	l3 := int(b.Off) + int(b.L3)
 	*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
-	*(*[12]byte)(raw[start : start+12]) = adj.Rewrite
-	raw[l3-2], raw[l3-1] = 0x08, 0x00
+	*(*[12]byte)(raw[start : start+12]) = [12]byte(adj.Rewrite[:12])
+	raw[l3-2], raw[l3-1] = adj.Rewrite[12], adj.Rewrite[13]
 	l2 := hdr.EthernetLen + int(adj.TagLen)
 	b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 	b.OutPort = adj.Iface
@@ -305,12 +390,11 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 		hdr.IPv4(b.L3Head()[:]).DecTTL()
 		// writeL2, by hand: it is too big for the compiler to inline, and
 		// a call per packet costs this loop a fifth of its speed. The
-		// untagged case, the common one, is the old 14-byte store; the
+		// untagged case, the common one, is one 14-byte store of the
+		// rewrite (addresses and EtherType); the
 		// branch goes the same way for a whole run of one adjacency.
 		if adj.TagLen == 0 {
-			eth := b.EthAt(start)
-			*(*[12]byte)(eth[:12]) = adj.Rewrite
-			eth[12], eth[13] = 0x08, 0x00
+			*b.EthAt(start) = adj.Rewrite
 			b.Off, b.L3, b.Len = uint16(start), hdr.EthernetLen, uint16(hdr.EthernetLen+l3len)
 		} else {
 			// One 22-byte window ending at the IPv4 header (start >= 8
@@ -320,11 +404,11 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 			w := (*[22]byte)(b.Raw()[start+l2-22:])
 			*(*[8]byte)(w[12:20]) = adj.Tags
 			if adj.TagLen == TagLen {
-				*(*[12]byte)(w[4:16]) = adj.Rewrite
+				*(*[12]byte)(w[4:16]) = [12]byte(adj.Rewrite[:12])
 			} else {
-				*(*[12]byte)(w[0:12]) = adj.Rewrite
+				*(*[12]byte)(w[0:12]) = [12]byte(adj.Rewrite[:12])
 			}
-			w[20], w[21] = 0x08, 0x00
+			w[20], w[21] = adj.Rewrite[12], adj.Rewrite[13]
 			b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 		}
 		b.OutPort = adj.Iface
@@ -361,7 +445,8 @@ func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
 			w.drop(b, IP4PuntQueueFull)
 			continue
 		}
-		m.Kind, m.Iface, m.Addr = PuntResolve, adj.Iface, target
+		m.Kind, m.Iface = PuntResolve, adj.Iface
+		m.SetAddr4(target)
 		raw := b.Raw()
 		l3off := int(b.Off) + int(b.L3)
 		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
@@ -372,4 +457,81 @@ func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
 		w.pool.Put(b)
 	}
 	in.N = 0
+}
+
+// Trace: ip4-input notes a valid header; ip4-lookup records the
+// destination and flags; ip4-rewrite and ip4-arp the adjacency.
+var traceIP4Input = NodeTrace{
+	Note: func(*Config, *RawStep, *RawStep, bool) string { return "header valid" },
+}
+
+func recordDst(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) { st.C, st.K = b.Dst, b.Flags }
+
+// recordAdj records b's adjacency: A its index, K its kind, B its
+// interface, D its MTU, C its address (for ip4-arp on a glean adjacency,
+// the destination, which resolves itself).
+func recordAdj(_ *Worker, cfg *Config, b *pkt.Buf, st *RawStep) {
+	st.A = b.NH
+	if cfg != nil && int(b.NH) < len(cfg.Adj) {
+		adj := &cfg.Adj[b.NH]
+		st.K, st.B, st.D, st.C = uint8(adj.Kind), adj.Iface, adj.MTU, adj.Addr
+		if st.Stage == StageIP4ARP && adj.Kind == AdjGlean {
+			st.C = b.Dst
+		}
+	}
+}
+
+var traceIP4Lookup = NodeTrace{
+	Record: recordDst,
+	Note: func(cfg *Config, st, nx *RawStep, own bool) string {
+		what := "route " + IP4String(st.C)
+		if own {
+			what = "route the router's packet to " + IP4String(st.C)
+		}
+		if nx == nil {
+			return what
+		}
+		switch nx.Stage {
+		case StageIP4Rewrite:
+			return fmt.Sprintf("%s: adjacency %d, %s via %s", what, nx.A, AdjKindName(nx.K), IfaceName(cfg, int(nx.B)))
+		case StageIP4Local:
+			return what + ": an address of the router"
+		case StageICMP4Error:
+			if nx.K == hdr.ICMPv4TimeExceeded {
+				return what + ": TTL expires here, ICMP time exceeded"
+			}
+			return fmt.Sprintf("%s: ICMP %s", what, ICMPName(nx.K, uint8(nx.A)))
+		}
+		return what
+	},
+}
+
+var traceIP4Rewrite = NodeTrace{
+	Record: recordAdj,
+	Note: func(cfg *Config, st, nx *RawStep, own bool) string {
+		if nx == nil {
+			return ""
+		}
+		switch nx.Stage {
+		case StageInterfaceOutput:
+			if own {
+				return fmt.Sprintf("Ethernet header for %s (MTU %d) written; the router's own packet: TTL kept", IfaceName(cfg, int(st.B)), st.D)
+			}
+			return fmt.Sprintf("TTL decremented, Ethernet header for %s (MTU %d) written", IfaceName(cfg, int(st.B)), st.D)
+		case StageIP4ARP:
+			return "next hop not resolved: " + AdjKindName(st.K)
+		case StageIP4Frag:
+			return fmt.Sprintf("larger than MTU %d of %s: fragment", st.D, IfaceName(cfg, int(st.B)))
+		case StageICMP4Error:
+			return fmt.Sprintf("larger than MTU %d of %s with DF set: ICMP fragmentation needed", st.D, IfaceName(cfg, int(st.B)))
+		}
+		return ""
+	},
+}
+
+var traceIP4ARP = NodeTrace{
+	Record: recordAdj,
+	Note: func(cfg *Config, st, _ *RawStep, _ bool) string {
+		return fmt.Sprintf("punted: resolve %s on %s", IP4String(st.C), IfaceName(cfg, int(st.B)))
+	},
 }

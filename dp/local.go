@@ -2,10 +2,54 @@ package dp
 
 import (
 	"encoding/binary"
+	"fmt"
 
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
+
+// ip4-local and icmp4-error: their registration (see Register).
+var (
+	StageIP4Local, StageICMP4Error Stage
+
+	IP4LocalFragment, IP4LocalTCP, IP4LocalICMPBad, IP4LocalICMPOther           Reason
+	ICMPAboutICMPError, ICMPAboutBroadcast, ICMPAboutFragment, ICMPAboutMartian Reason
+	ICMPAboutLocal, ICMPRateLimited, ICMPNoSource, ICMPNoRoom                   Reason
+)
+
+var _ = Register(Node{
+	Name:  "ip4-local",
+	Stage: &StageIP4Local,
+	Run:   (*Worker).ip4Local,
+	Next:  []string{"icmp4-error", "drop"},
+	Back:  []string{"ip4-lookup"},
+	Reasons: []ReasonDef{
+		{&IP4LocalFragment, "fragment", "fragment addressed to the router: no reassembly"},
+		{&IP4LocalTCP, "tcp", "TCP to the router: no TCP service"},
+		{&IP4LocalICMPBad, "icmp-malformed", "ICMP to the router is truncated or has a bad checksum"},
+		{&IP4LocalICMPOther, "icmp-consumed", "ICMP to the router other than echo request, consumed"},
+	},
+	Trace: traceIP4Local,
+})
+
+var _ = Register(Node{
+	Name:  "icmp4-error",
+	Stage: &StageICMP4Error,
+	Run:   (*Worker).icmp4Error,
+	Next:  []string{"drop"},
+	Back:  []string{"ip4-lookup"},
+	Reasons: []ReasonDef{ // RFC 1812 §4.3.2.7
+		{&ICMPAboutICMPError, "about-icmp-error", "no ICMP error about an ICMP error (RFC 1812 §4.3.2.7)"},
+		{&ICMPAboutBroadcast, "about-broadcast", "no ICMP error about a broadcast or multicast packet"},
+		{&ICMPAboutFragment, "about-fragment", "no ICMP error about a non-first fragment"},
+		{&ICMPAboutMartian, "about-martian", "no ICMP error to an invalid source address"},
+		{&ICMPAboutLocal, "about-local", "no ICMP error about a packet the router originated"},
+		{&ICMPRateLimited, "rate-limited", "ICMP error suppressed by the per-worker token bucket"},
+		{&ICMPNoSource, "no-source-address", "the receiving interface has no IPv4 address to send the error from"},
+		{&ICMPNoRoom, "no-headroom", "no headroom to build the error in place"},
+	},
+	Trace: traceICMP4Error,
+})
 
 // ip4Local handles packets addressed to the router.
 //
@@ -198,4 +242,38 @@ func icmpKind(typ, code uint8) int {
 	default:
 		return ICMPErrFragNeeded
 	}
+}
+
+// Trace: ip4-local records the destination and flags; icmp4-error the
+// error's type (K), code (A) and its auxiliary value (C: the next-hop
+// MTU of fragmentation needed).
+var traceIP4Local = NodeTrace{
+	Record: recordDst,
+	Note: func(_ *Config, _, nx *RawStep, _ bool) string {
+		if nx != nil {
+			switch nx.Stage {
+			case StageIP4Lookup:
+				return "ICMP echo request: answered in place with an echo reply to " + IP4String(nx.C)
+			case StageICMP4Error:
+				return "no service: ICMP " + ICMPName(nx.K, uint8(nx.A))
+			}
+		}
+		return "to the router"
+	},
+}
+
+var traceICMP4Error = NodeTrace{
+	Record: func(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) {
+		st.K, st.A, st.C = b.ICMPType, uint16(b.ICMPCode), b.Aux
+	},
+	Note: func(_ *Config, st, nx *RawStep, _ bool) string {
+		if nx != nil && nx.Stage == StageIP4Lookup {
+			s := fmt.Sprintf("ICMP %s built in place, to %s", ICMPName(st.K, uint8(st.A)), IP4String(nx.C))
+			if st.K == hdr.ICMPv4DestUnreach && uint8(st.A) == hdr.ICMPv4FragNeeded {
+				s += fmt.Sprintf(" (next-hop MTU %d)", st.C)
+			}
+			return s
+		}
+		return "ICMP " + ICMPName(st.K, uint8(st.A))
+	},
 }

@@ -1,9 +1,45 @@
 package dp
 
 import (
+	"fmt"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
+
+// ip4-frag and interface-output: their registration (see Register).
+var (
+	StageIP4Frag, StageInterfaceOutput Stage
+
+	IP4FragNoBuffer, IP4FragMTU, IP4FragBadOffset, IP4FragIfaceDown Reason
+	OutIfaceDown, OutTxFull                                         Reason
+)
+
+var _ = Register(Node{
+	Name:  "ip4-frag",
+	Stage: &StageIP4Frag,
+	Run:   (*Worker).ip4Frag,
+	Next:  []string{"interface-output", "drop"},
+	Reasons: []ReasonDef{
+		{&IP4FragNoBuffer, "no-buffer", "no free buffer for a fragment"},
+		{&IP4FragMTU, "mtu-too-small", "egress MTU leaves no room for 8 bytes of payload per fragment"},
+		{&IP4FragBadOffset, "bad-offset", "fragment offset plus length beyond 65535 (RFC 791)"},
+		{&IP4FragIfaceDown, "iface-down", "egress interface is down"},
+	},
+	Trace: traceIP4Frag,
+})
+
+var _ = Register(Node{
+	Name:  "interface-output",
+	Stage: &StageInterfaceOutput,
+	Run:   (*Worker).interfaceOutput,
+	Next:  []string{"drop"},
+	Back:  []string{"l2-bridge"},
+	Reasons: []ReasonDef{
+		{&OutIfaceDown, "iface-down", "egress interface is down"},
+		{&OutTxFull, "tx-full", "the port's transmit ring was full"},
+	},
+	Trace: traceInterfaceOutput,
+})
 
 // ip4Frag fragments packets larger than the egress MTU that may be
 // fragmented.
@@ -132,7 +168,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	}
 	// Fast path: the whole vector leaves by one interface (the common case
 	// for a forwarding batch), so it is handed to the port as it is.
-	if n := in.N; n > 0 {
+	if n := in.N; n > 0 && !w.general {
 		o := int(in.B[0].OutPort)
 		same := true
 		for _, b := range in.B[1:n] {
@@ -248,7 +284,7 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 			w.txOut[i] = b.OutPort
 		}
 	}
-	sent := w.ports[p].Send(w.ID, t, w.pool)
+	sent := w.ports[p].Send(w.txq[p], t, w.pool)
 	switch {
 	case mixed:
 		for i := range sent {
@@ -268,4 +304,21 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 	if sent < n {
 		w.c.Drops[OutTxFull] += uint64(n - sent)
 	}
+}
+
+// Trace: ip4-frag records the adjacency (see recordAdj); interface-output
+// the egress interface (A) and length (B), and the engine keeps the
+// frame's first bytes as it leaves.
+var traceIP4Frag = NodeTrace{
+	Record: recordAdj,
+	Note: func(_ *Config, st, _ *RawStep, _ bool) string {
+		return fmt.Sprintf("fragmented for MTU %d", st.D)
+	},
+}
+
+var traceInterfaceOutput = NodeTrace{
+	Record: func(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) { st.A, st.B = b.OutPort, b.Len },
+	Note: func(cfg *Config, st, _ *RawStep, _ bool) string {
+		return fmt.Sprintf("%d bytes out %s", st.B, IfaceName(cfg, int(st.A)))
+	},
 }

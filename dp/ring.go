@@ -1,6 +1,7 @@
 package dp
 
 import (
+	"net/netip"
 	"sync/atomic"
 
 	"github.com/softnet/softnet/pkt"
@@ -29,9 +30,22 @@ const (
 type Msg struct {
 	Kind  MsgKind
 	Iface uint16
-	Addr  uint32
 	Len   uint16
-	Data  [pkt.MaxFrame]byte
+	// Addr is the address to resolve (PuntResolve) or the ARP sender
+	// (PuntARP), IPv4 or IPv6 alike in 16 bytes: an IPv4 address is
+	// IPv4-mapped (::ffff:a.b.c.d, RFC 4291 §2.5.5.2). IP reads it;
+	// SetAddr4 writes an IPv4 one without allocating.
+	Addr [16]byte
+	Data [pkt.MaxFrame]byte
+}
+
+// IP returns Addr: an IPv4 address (unmapped) or an IPv6 one.
+func (m *Msg) IP() netip.Addr { return netip.AddrFrom16(m.Addr).Unmap() }
+
+// SetAddr4 sets Addr to the IPv4 address v (as hdr reads it: the first
+// byte on the wire is the most significant), IPv4-mapped.
+func (m *Msg) SetAddr4(v uint32) {
+	m.Addr = [16]byte{10: 0xff, 11: 0xff, 12: byte(v >> 24), 13: byte(v >> 16), 14: byte(v >> 8), 15: byte(v)}
 }
 
 // PuntResolve and InjectLookup frames are an IPv4 packet behind a 14-byte

@@ -2,6 +2,7 @@ package dp_test
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"runtime"
 	"testing"
 
@@ -15,7 +16,8 @@ func push(r *dp.Ring, seq uint64) bool {
 	if m == nil {
 		return false
 	}
-	m.Kind, m.Iface, m.Addr = dp.PuntARP, uint16(seq), uint32(seq)
+	m.Kind, m.Iface = dp.PuntARP, uint16(seq)
+	m.SetAddr4(uint32(seq))
 	binary.BigEndian.PutUint64(m.Data[:8], seq)
 	m.Len = 8
 	r.Commit()
@@ -179,7 +181,8 @@ func TestRingConcurrent(t *testing.T) {
 				runtime.Gosched()
 				continue
 			}
-			m.Kind, m.Iface, m.Addr = dp.InjectTx, uint16(seq), uint32(seq)
+			m.Kind, m.Iface = dp.InjectTx, uint16(seq)
+			m.SetAddr4(uint32(seq))
 			binary.LittleEndian.PutUint64(m.Data[:8], seq)
 			// A word at the far end of the slot too, to catch a torn read.
 			binary.LittleEndian.PutUint64(m.Data[len(m.Data)-8:], ^seq)
@@ -197,8 +200,8 @@ func TestRingConcurrent(t *testing.T) {
 		}
 		seq := binary.LittleEndian.Uint64(m.Data[:8])
 		tail := binary.LittleEndian.Uint64(m.Data[len(m.Data)-8:])
-		if seq != got || tail != ^got || m.Addr != uint32(got) || m.Iface != uint16(got) || m.Kind != dp.InjectTx || int(m.Len) != len(m.Data) {
-			t.Fatalf("message %d: seq %d tail %#x addr %d iface %d kind %d len %d", got, seq, tail, m.Addr, m.Iface, m.Kind, m.Len)
+		if seq != got || tail != ^got || m.Addr != mapped4(uint32(got)) || m.Iface != uint16(got) || m.Kind != dp.InjectTx || int(m.Len) != len(m.Data) {
+			t.Fatalf("message %d: seq %d tail %#x addr %x iface %d kind %d len %d", got, seq, tail, m.Addr, m.Iface, m.Kind, m.Len)
 		}
 		r.Release()
 		got++
@@ -214,14 +217,40 @@ func TestRingDoesNotAllocate(t *testing.T) {
 	var seq uint64
 	a := testing.AllocsPerRun(1000, func() {
 		m := r.Reserve()
-		m.Addr = uint32(seq)
+		m.SetAddr4(uint32(seq))
 		r.Commit()
 		p := r.Peek()
-		_ = p.Addr
+		_ = p.IP()
 		r.Release()
 		seq++
 	})
 	if a != 0 {
 		t.Fatalf("Reserve/Commit/Peek/Release: %v allocations per message, want 0", a)
+	}
+}
+
+// mapped4 is v as an IPv4-mapped IPv6 address.
+func mapped4(v uint32) [16]byte {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return netip.AddrFrom4(b).As16()
+}
+
+// TestMsgAddr: a message carries IPv4 and IPv6 addresses alike in its 16
+// bytes; SetAddr4 stores an IPv4 one mapped (RFC 4291 §2.5.5.2) and IP
+// gives it back as IPv4, not as ::ffff:a.b.c.d.
+func TestMsgAddr(t *testing.T) {
+	m := new(dp.Msg)
+	m.SetAddr4(0x0a000102)
+	if got := m.IP(); got != netip.MustParseAddr("10.0.1.2") || !got.Is4() {
+		t.Fatalf("SetAddr4(10.0.1.2): IP() = %v (Is4 %v)", got, got.Is4())
+	}
+	if m.Addr != mapped4(0x0a000102) {
+		t.Fatalf("SetAddr4(10.0.1.2): Addr % x, want ::ffff:10.0.1.2", m.Addr)
+	}
+	v6 := netip.MustParseAddr("2001:db8::1")
+	m.Addr = v6.As16()
+	if got := m.IP(); got != v6 {
+		t.Fatalf("Addr %v: IP() = %v", v6, got)
 	}
 }

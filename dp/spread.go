@@ -295,6 +295,9 @@ func (w *Worker) pollLanes(cfg *Config, armed bool) int {
 		if armed {
 			w.traceMark(in)
 		}
+		if w.arcs.at[StageEthernetInput] != ArcNone {
+			w.deviceInput()
+		}
 		w.run(cfg)
 		if w.tracing {
 			w.traceEnd()

@@ -367,7 +367,9 @@ func TestSpreadSoak(t *testing.T) {
 		}
 	}
 	prefixes := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.2.0.0/16")}
-	g := mem.NewGen("in0", bench.Frames(prefixes, 4096, 64))
+	// Two queues, one polled: worker 1 transmits on queue 1 of every
+	// port (its own), which a one-queue generator does not have.
+	g := mem.NewGenQueues("in0", bench.Frames(prefixes, 4096, 64), 2)
 	r := control.New(control.Options{})
 	ii, _ := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
 	oi, _ := r.AddInterface(control.IfaceConfig{Name: "out0", MAC: bench.OutMAC, Addrs: []netip.Prefix{bench.OutAddr}})

@@ -2,18 +2,13 @@ package dp
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
 
@@ -55,25 +50,72 @@ const TraceHeadLen = 64
 // record of about 350 bytes per packet for the trace's duration.
 const MaxTrace = 10000
 
-// traceMaxSteps bounds the steps kept per packet. The longest path of the
+// TraceMaxSteps bounds the steps kept per packet. The longest path of the
 // graph (a packet too big with DF set: ethernet-input, ip4-input,
 // ip4-lookup, ip4-rewrite, icmp4-error, ip4-lookup, ip4-rewrite,
 // interface-output, drop) has 9.
-const traceMaxSteps = 16
+const TraceMaxSteps = 16
 
 // ErrTraceBusy is returned (wrapped, with the running trace's progress)
 // when a trace is asked for while another runs.
 var ErrTraceBusy = errors.New("a packet trace is already running: wait for it to finish (or cancel it) and try again")
 
-// rawStep is one stage visit as the worker records it: the stage and the
-// packet's metadata on entry, whose meaning depends on the stage (see
-// traceStep). Formatting into words happens on the reader's side.
-type rawStep struct {
-	stage Stage
-	k     uint8
-	a, b  uint16
-	d     uint16
-	c     uint32
+// RawStep is one node visit as the worker records it: the node and what
+// the node's NodeTrace.Record kept of the packet on entry (the meaning of
+// K, A, B, C, D is the node's). Formatting into words happens on the
+// reader's side (package dp/tracefmt, with each node's NodeTrace.Note).
+type RawStep struct {
+	Stage Stage
+	K     uint8
+	A, B  uint16
+	D     uint16
+	C     uint32
+}
+
+// NodeTrace is how a node appears in packet traces, declared with its
+// registration (Node.Trace).
+type NodeTrace struct {
+	// Record fills st (Stage already set) with what the node is about
+	// to act on; it runs on the worker, only for traced packets, and
+	// must not allocate. nil: nothing recorded.
+	Record func(w *Worker, cfg *Config, b *pkt.Buf, st *RawStep)
+	// Note says in words what the node did with the packet, from its
+	// step st and the next step nx (nil when the packet left the graph
+	// at this node); own is true when the buffer already holds the
+	// router's own packet (an echo reply or an ICMP error). nil: no note.
+	Note func(cfg *Config, st, nx *RawStep, own bool) string
+}
+
+// Note is the node's NodeTrace.Note for st (see NodeTrace), or "" if
+// it has none.
+func (st *RawStep) Note(cfg *Config, nx *RawStep, own bool) string {
+	if nx != nil && nx.Stage == StageDrop {
+		r := Reason(nx.A)
+		if r >= NumReasons {
+			r = ReasonNone
+		}
+		return "dropped: " + r.Name()
+	}
+	if st.Stage >= NumStages || graph.trace[st.Stage].Note == nil {
+		return ""
+	}
+	return graph.trace[st.Stage].Note(cfg, st, nx, own)
+}
+
+// TraceRecord is one traced packet as recorded: where and when it came
+// in, its first bytes as received (Head) and as it left by
+// interface-output (Out, empty if it never got there), and every node it
+// visited. Lost reports steps past the first TraceMaxSteps.
+type TraceRecord struct {
+	Worker int
+	Time   int64 // UnixNano when its batch was claimed
+	Iface  int
+	Len    int
+	OutLen int
+	Head   []byte
+	Out    []byte
+	Steps  []RawStep
+	Lost   bool
 }
 
 // rawTrace is one traced packet's record.
@@ -85,10 +127,10 @@ type rawTrace struct {
 	headLen uint8
 	outHead uint8 // bytes of out kept (0: never reached interface-output)
 	nsteps  uint8
-	lost    bool // more steps than traceMaxSteps
+	lost    bool // more steps than TraceMaxSteps
 	head    [TraceHeadLen]byte
 	out     [TraceHeadLen]byte
-	steps   [traceMaxSteps]rawStep
+	steps   [TraceMaxSteps]RawStep
 }
 
 // traceOut is one worker's records in a session: records [0, done) are
@@ -146,7 +188,7 @@ const tracePoll = 2 * time.Millisecond
 // ctx ends first it returns what was recorded with an error that says how
 // many (it wraps context.Cause(ctx)). A second Trace while one runs gets
 // an error wrapping ErrTraceBusy.
-func (t *Tracer) Trace(ctx context.Context, n int) ([]TracePacket, error) {
+func (t *Tracer) Trace(ctx context.Context, n int) ([]TraceRecord, error) {
 	if err := t.Start(n); err != nil {
 		return nil, err
 	}
@@ -213,7 +255,7 @@ func (t *Tracer) Running() bool {
 
 // Stop disarms the running trace and returns what it recorded, in the
 // order the packets arrived (nil if none runs).
-func (t *Tracer) Stop() []TracePacket {
+func (t *Tracer) Stop() []TraceRecord {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.sess
@@ -235,26 +277,35 @@ func (t *Tracer) Stop() []TracePacket {
 	return t.collect(s)
 }
 
-// collect formats the published records of s.
-func (t *Tracer) collect(s *traceSession) []TracePacket {
-	cfg := t.workers[0].cfg.Load()
-	var out []TracePacket
+// Config is the Config the workers run now (for formatting records).
+func (t *Tracer) Config() *Config {
+	if len(t.workers) == 0 {
+		return nil
+	}
+	return t.workers[0].cfg.Load()
+}
+
+// collect copies the published records of s, in arrival order.
+func (t *Tracer) collect(s *traceSession) []TraceRecord {
+	var out []TraceRecord
 	for i := range s.out {
 		o := &s.out[i]
 		done := int(o.done.Load())
 		for j := range o.recs[:done] {
-			out = append(out, format(cfg, t.workers[i].ID, &o.recs[j]))
+			r := &o.recs[j]
+			out = append(out, TraceRecord{
+				Worker: t.workers[i].ID, Time: r.time, Iface: int(r.iface), Len: int(r.len), OutLen: int(r.outLen),
+				Head: append([]byte(nil), r.head[:r.headLen]...), Out: append([]byte(nil), r.out[:r.outHead]...),
+				Steps: append([]RawStep(nil), r.steps[:r.nsteps]...), Lost: r.lost,
+			})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Time.Equal(out[j].Time) {
-			return out[i].Time.Before(out[j].Time)
+		if out[i].Time != out[j].Time {
+			return out[i].Time < out[j].Time
 		}
 		return out[i].Worker < out[j].Worker
 	})
-	for i := range out {
-		out[i].Seq = i + 1
-	}
 	return out
 }
 
@@ -337,450 +388,18 @@ func (w *Worker) traceStep(s Stage, cfg *Config, b *pkt.Buf) {
 		return // not ours: cannot happen, marks are cleared per batch
 	}
 	r := &w.trOut.recs[i]
-	if int(r.nsteps) == traceMaxSteps {
+	if int(r.nsteps) == TraceMaxSteps {
 		r.lost = true
 		return
 	}
 	st := &r.steps[r.nsteps]
 	r.nsteps++
-	*st = rawStep{stage: s}
-	switch s {
-	case StageEthernetInput:
-		st.a = w.rxIf
-	case StageIP4Lookup, StageIP4Local:
-		st.c, st.k = b.Dst, b.Flags
-	case StageICMP4Error:
-		st.k, st.a, st.c = b.ICMPType, uint16(b.ICMPCode), b.Aux
-	case StageIP4Rewrite, StageIP4ARP, StageIP4Frag:
-		st.a = b.NH
-		if cfg != nil && int(b.NH) < len(cfg.Adj) {
-			adj := &cfg.Adj[b.NH]
-			st.k, st.b, st.d, st.c = uint8(adj.Kind), adj.Iface, adj.MTU, adj.Addr
-			if s == StageIP4ARP && adj.Kind == AdjGlean {
-				st.c = b.Dst // a connected destination resolves itself
-			}
-		}
-	case StageInterfaceOutput:
-		st.a, st.b = b.OutPort, b.Len
+	*st = RawStep{Stage: s}
+	if rec := graph.trace[s].Record; rec != nil {
+		rec(w, cfg, b, st)
+	}
+	if s == StageInterfaceOutput {
 		r.outLen = b.Len
 		r.outHead = uint8(copy(r.out[:], b.Bytes()))
-	case StageDrop:
-		st.a = b.Reason
 	}
-}
-
-// Reader side: records into words.
-
-// Hex is bytes that marshal to JSON (and text) as a hex string.
-type Hex []byte
-
-// MarshalText implements encoding.TextMarshaler.
-func (h Hex) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(h)), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (h *Hex) UnmarshalText(b []byte) error {
-	d, err := hex.DecodeString(string(b))
-	*h = d
-	return err
-}
-
-// TraceStep is one stage a traced packet visited: the stage, where it
-// sent the packet next (a stage, "tx <interface>", "control-plane",
-// "pool") and why.
-type TraceStep struct {
-	Stage string `json:"stage"`
-	Next  string `json:"next"`
-	Note  string `json:"note,omitempty"`
-}
-
-// Fates of a traced packet.
-const (
-	FateTx         = "tx"         // forwarded: handed to OutIface's port
-	FateDrop       = "drop"       // dropped: Reason says where and why
-	FatePunt       = "punt"       // handed to the control plane (ARP resolution or learning)
-	FateLocal      = "local"      // addressed to the router and answered (echo reply, ARP reply sent)
-	FateICMPError  = "icmp-error" // replaced by an ICMP error about it, which was sent
-	FateFragmented = "fragmented" // cut into fragments (not traced) for OutIface
-	FateUnknown    = "unknown"    // the record is incomplete (more steps than kept)
-)
-
-// TracePacket is one traced packet: where it came in, its first bytes as
-// received (Head, decoded in Summary), every stage it visited, and how it
-// left (Fate, with Reason for a drop and Detail in words). Out and
-// OutSummary are its first bytes as they left by interface-output (the
-// forwarded frame, or the reply or error that replaced it).
-type TracePacket struct {
-	Seq        int         `json:"seq"`
-	Worker     int         `json:"worker"`
-	Time       time.Time   `json:"time"`
-	Iface      int         `json:"iface"`
-	IfaceName  string      `json:"iface_name"`
-	Len        int         `json:"len"`
-	Head       Hex         `json:"head"`
-	Summary    string      `json:"summary"`
-	Steps      []TraceStep `json:"steps"`
-	Fate       string      `json:"fate"`
-	OutIface   int         `json:"out_iface"` // -1 when it left by no interface
-	OutName    string      `json:"out_iface_name,omitempty"`
-	Reason     string      `json:"reason,omitempty"` // drops: stage/name
-	Detail     string      `json:"detail"`
-	Out        Hex         `json:"out,omitempty"`
-	OutLen     int         `json:"out_len,omitempty"`
-	OutSummary string      `json:"out_summary,omitempty"`
-}
-
-func ifName(cfg *Config, i int) string {
-	if cfg != nil && i >= 0 && i < len(cfg.Ifaces) && cfg.Ifaces[i].Name != "" {
-		return cfg.Ifaces[i].Name
-	}
-	return fmt.Sprintf("if%d", i)
-}
-
-func ip4(a uint32) string {
-	return fmt.Sprintf("%d.%d.%d.%d", byte(a>>24), byte(a>>16), byte(a>>8), byte(a))
-}
-
-func mac(b []byte) string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5])
-}
-
-var adjKindNames = [...]string{
-	AdjNone: "no route", AdjForward: "forward", AdjIncomplete: "incomplete (next hop unresolved)",
-	AdjGlean: "glean (connected, destination unresolved)", AdjLocal: "local", AdjBroadcast: "broadcast",
-	AdjDrop: "blackhole", AdjUnreachable: "unreachable (next hop did not answer ARP)",
-}
-
-func adjKind(k uint8) string {
-	if int(k) < len(adjKindNames) {
-		return adjKindNames[k]
-	}
-	return fmt.Sprintf("kind %d", k)
-}
-
-func icmpName(typ, code uint8) string {
-	switch {
-	case typ == hdr.ICMPv4TimeExceeded:
-		return "time exceeded"
-	case typ == hdr.ICMPv4DestUnreach:
-		switch code {
-		case hdr.ICMPv4NetUnreach:
-			return "net unreachable"
-		case hdr.ICMPv4HostUnreach:
-			return "host unreachable"
-		case hdr.ICMPv4ProtoUnreach:
-			return "protocol unreachable"
-		case hdr.ICMPv4PortUnreach:
-			return "port unreachable"
-		case hdr.ICMPv4FragNeeded:
-			return "fragmentation needed"
-		}
-		return fmt.Sprintf("destination unreachable code %d", code)
-	case typ == hdr.ICMPv4Echo:
-		return "echo request"
-	case typ == hdr.ICMPv4EchoReply:
-		return "echo reply"
-	}
-	return fmt.Sprintf("type %d code %d", typ, code)
-}
-
-// format turns a record into a TracePacket.
-func format(cfg *Config, worker int, r *rawTrace) TracePacket {
-	p := TracePacket{
-		Worker: worker, Time: time.Unix(0, r.time).UTC(), Iface: int(r.iface), IfaceName: ifName(cfg, int(r.iface)),
-		Len: int(r.len), Head: Hex(append([]byte(nil), r.head[:r.headLen]...)), OutIface: -1,
-	}
-	p.Summary = Summarize(p.Head)
-	if r.outHead > 0 {
-		p.Out = Hex(append([]byte(nil), r.out[:r.outHead]...))
-		p.OutLen = int(r.outLen)
-		p.OutSummary = Summarize(p.Out)
-	}
-	steps := r.steps[:r.nsteps]
-	seen := func(s Stage) bool {
-		for _, st := range steps {
-			if st.stage == s {
-				return true
-			}
-		}
-		return false
-	}
-	own := false
-	for i := range steps {
-		st := &steps[i]
-		var nx *rawStep
-		if i+1 < len(steps) {
-			nx = &steps[i+1]
-		}
-		ts := TraceStep{Stage: st.stage.String()}
-		switch {
-		case nx != nil:
-			ts.Next = nx.stage.String()
-		case st.stage == StageInterfaceOutput:
-			ts.Next = "tx " + ifName(cfg, int(st.a))
-		case st.stage == StageDrop:
-			ts.Next = "pool"
-		case st.stage == StageIP4ARP, st.stage == StageARPInput:
-			ts.Next = "control-plane"
-		case st.stage == StageIP4Frag:
-			ts.Next = "tx " + ifName(cfg, int(st.b))
-		}
-		ts.Note = stepNote(cfg, st, nx, own)
-		p.Steps = append(p.Steps, ts)
-		// From here on the buffer holds the router's own packet: an
-		// echo reply or an ICMP error.
-		own = own || st.stage == StageIP4Local || st.stage == StageICMP4Error
-	}
-	if len(steps) == 0 || r.lost {
-		p.Fate, p.Detail = FateUnknown, fmt.Sprintf("only the first %d steps were kept", traceMaxSteps)
-		return p
-	}
-	last := &steps[len(steps)-1]
-	switch last.stage {
-	case StageDrop:
-		rs := Reason(last.a)
-		if rs >= NumReasons {
-			rs = ReasonNone
-		}
-		p.Fate, p.Reason, p.Detail = FateDrop, rs.String(), rs.Desc()
-	case StageInterfaceOutput:
-		p.OutIface, p.OutName = int(last.a), ifName(cfg, int(last.a))
-		switch {
-		case seen(StageICMP4Error):
-			typ := uint8(0)
-			var code uint16
-			for _, st := range steps {
-				if st.stage == StageICMP4Error {
-					typ, code = st.k, st.a
-				}
-			}
-			p.Fate = FateICMPError
-			p.Detail = fmt.Sprintf("consumed; ICMP %s about it sent on %s", icmpName(typ, uint8(code)), p.OutName)
-		case seen(StageIP4Local):
-			p.Fate, p.Detail = FateLocal, "addressed to the router; echo reply sent on "+p.OutName
-		case seen(StageARPInput):
-			p.Fate, p.Detail = FateLocal, "ARP request for the router's address; reply sent on "+p.OutName
-		default:
-			p.Fate, p.Detail = FateTx, "forwarded: sent on "+p.OutName
-		}
-	case StageIP4ARP:
-		p.OutIface, p.OutName = int(last.b), ifName(cfg, int(last.b))
-		p.Fate = FatePunt
-		p.Detail = fmt.Sprintf("punted to the control plane to resolve %s on %s (ARP); it is sent once resolved, untraced", ip4(last.c), p.OutName)
-	case StageARPInput:
-		p.Fate, p.Detail = FatePunt, "ARP consumed: handed to the control plane to learn the sender's address"
-	case StageIP4Frag:
-		p.OutIface, p.OutName = int(last.b), ifName(cfg, int(last.b))
-		p.Fate = FateFragmented
-		p.Detail = fmt.Sprintf("cut into fragments for MTU %d, sent on %s (fragments are not traced)", last.d, p.OutName)
-	default:
-		p.Fate, p.Detail = FateUnknown, "left the graph at "+last.stage.String()
-	}
-	return p
-}
-
-// stepNote says what stage st did with the packet, from what was
-// recorded on entry to st and to the next stage nx (nil if st was last).
-func stepNote(cfg *Config, st, nx *rawStep, own bool) string {
-	if nx != nil && nx.stage == StageDrop {
-		r := Reason(nx.a)
-		if r >= NumReasons {
-			r = ReasonNone
-		}
-		return "dropped: " + r.Name()
-	}
-	next := NumStages
-	if nx != nil {
-		next = nx.stage
-	}
-	switch st.stage {
-	case StageEthernetInput:
-		switch next {
-		case StageIP4Input:
-			return "IPv4 on " + ifName(cfg, int(st.a))
-		case StageARPInput:
-			return "ARP on " + ifName(cfg, int(st.a))
-		}
-		return "received on " + ifName(cfg, int(st.a))
-	case StageIP4Input:
-		return "header valid"
-	case StageIP4Lookup:
-		what := "route " + ip4(st.c)
-		if own {
-			what = "route the router's packet to " + ip4(st.c)
-		}
-		switch next {
-		case StageIP4Rewrite:
-			return fmt.Sprintf("%s: adjacency %d, %s via %s", what, nx.a, adjKind(nx.k), ifName(cfg, int(nx.b)))
-		case StageIP4Local:
-			return what + ": an address of the router"
-		case StageICMP4Error:
-			if nx.k == hdr.ICMPv4TimeExceeded {
-				return what + ": TTL expires here, ICMP time exceeded"
-			}
-			return fmt.Sprintf("%s: ICMP %s", what, icmpName(nx.k, uint8(nx.a)))
-		}
-		return what
-	case StageIP4Local:
-		switch next {
-		case StageIP4Lookup:
-			return "ICMP echo request: answered in place with an echo reply to " + ip4(nx.c)
-		case StageICMP4Error:
-			return "no service: ICMP " + icmpName(nx.k, uint8(nx.a))
-		}
-		return "to the router"
-	case StageICMP4Error:
-		if next == StageIP4Lookup {
-			s := fmt.Sprintf("ICMP %s built in place, to %s", icmpName(st.k, uint8(st.a)), ip4(nx.c))
-			if st.k == hdr.ICMPv4DestUnreach && uint8(st.a) == hdr.ICMPv4FragNeeded {
-				s += fmt.Sprintf(" (next-hop MTU %d)", st.c)
-			}
-			return s
-		}
-		return "ICMP " + icmpName(st.k, uint8(st.a))
-	case StageIP4Rewrite:
-		switch next {
-		case StageInterfaceOutput:
-			if own {
-				return fmt.Sprintf("Ethernet header for %s (MTU %d) written; the router's own packet: TTL kept", ifName(cfg, int(st.b)), st.d)
-			}
-			return fmt.Sprintf("TTL decremented, Ethernet header for %s (MTU %d) written", ifName(cfg, int(st.b)), st.d)
-		case StageIP4ARP:
-			return "next hop not resolved: " + adjKind(st.k)
-		case StageIP4Frag:
-			return fmt.Sprintf("larger than MTU %d of %s: fragment", st.d, ifName(cfg, int(st.b)))
-		case StageICMP4Error:
-			return fmt.Sprintf("larger than MTU %d of %s with DF set: ICMP fragmentation needed", st.d, ifName(cfg, int(st.b)))
-		}
-	case StageIP4ARP:
-		return fmt.Sprintf("punted: resolve %s on %s", ip4(st.c), ifName(cfg, int(st.b)))
-	case StageIP4Frag:
-		return fmt.Sprintf("fragmented for MTU %d", st.d)
-	case StageARPInput:
-		if next == StageInterfaceOutput {
-			return "request for our address: reply built in place"
-		}
-		return "learning punted to the control plane"
-	case StageInterfaceOutput:
-		return fmt.Sprintf("%d bytes out %s", st.b, ifName(cfg, int(st.a)))
-	case StageDrop:
-		r := Reason(st.a)
-		if r >= NumReasons {
-			r = ReasonNone
-		}
-		return r.String() + ": " + r.Desc()
-	}
-	return ""
-}
-
-// Summarize decodes the first bytes of an Ethernet frame into one line,
-// e.g. "02:aa:00:00:00:02 > 02:52:00:00:00:01 ipv4 10.0.1.2 > 198.18.0.1
-// ttl 64 len 46 udp 1001 > 9". It reads only what b holds.
-func Summarize(b []byte) string {
-	if len(b) < hdr.EthernetLen {
-		return fmt.Sprintf("runt (%d bytes)", len(b))
-	}
-	var s strings.Builder
-	fmt.Fprintf(&s, "%s > %s", mac(b[6:12]), mac(b[0:6]))
-	et := binary.BigEndian.Uint16(b[12:14])
-	l3 := b[hdr.EthernetLen:]
-	switch et {
-	case hdr.EtherTypeIPv4:
-		if len(l3) < hdr.IPv4MinLen {
-			s.WriteString(" ipv4 (truncated)")
-			break
-		}
-		ip := hdr.IPv4(l3)
-		fmt.Fprintf(&s, " ipv4 %s > %s ttl %d len %d", ip4(ip.Src()), ip4(ip.Dst()), ip.TTL(), ip.TotalLen())
-		if ip.Version() != 4 || ip.HeaderLen() < hdr.IPv4MinLen {
-			fmt.Fprintf(&s, " (version %d ihl %d)", ip.Version(), ip.HeaderLen()/4)
-			break
-		}
-		if ip.MF() || ip.FragOffset() != 0 {
-			fmt.Fprintf(&s, " frag offset %d", int(ip.FragOffset())*8)
-			if ip.MF() {
-				s.WriteString(" mf")
-			}
-		}
-		if ip.DF() {
-			s.WriteString(" df")
-		}
-		var l4 []byte
-		if hl := ip.HeaderLen(); hl <= len(l3) && ip.FragOffset() == 0 {
-			l4 = l3[hl:]
-		}
-		switch ip.Protocol() {
-		case hdr.ProtoUDP:
-			s.WriteString(" udp")
-			if len(l4) >= 4 {
-				fmt.Fprintf(&s, " %d > %d", binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:]))
-			}
-		case hdr.ProtoTCP:
-			s.WriteString(" tcp")
-			if len(l4) >= 4 {
-				fmt.Fprintf(&s, " %d > %d", binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:]))
-			}
-		case hdr.ProtoICMP:
-			s.WriteString(" icmp")
-			if len(l4) >= 2 {
-				fmt.Fprintf(&s, " %s", icmpName(l4[0], l4[1]))
-			}
-			// An error quotes the offending header (RFC 792): name it.
-			if len(l4) >= hdr.ICMPv4Len+hdr.IPv4MinLen && hdr.ICMPv4(l4).IsError() {
-				q := hdr.IPv4(l4[hdr.ICMPv4Len:])
-				fmt.Fprintf(&s, " about %s > %s proto %d", ip4(q.Src()), ip4(q.Dst()), q.Protocol())
-			}
-		default:
-			fmt.Fprintf(&s, " proto %d", ip.Protocol())
-		}
-	case hdr.EtherTypeARP:
-		a := hdr.ARP(l3)
-		if a.Validate() != hdr.OK {
-			s.WriteString(" arp (malformed)")
-			break
-		}
-		if a.Op() == hdr.ARPRequest {
-			fmt.Fprintf(&s, " arp who-has %s tell %s", ip4(a.TargetIP()), ip4(a.SenderIP()))
-		} else {
-			fmt.Fprintf(&s, " arp reply %s is-at %s", ip4(a.SenderIP()), mac(a.SenderMAC()))
-		}
-	case hdr.EtherTypeVLAN, hdr.EtherTypeQinQ:
-		fmt.Fprintf(&s, " vlan (ethertype %#04x)", et)
-	case hdr.EtherTypeIPv6:
-		s.WriteString(" ipv6")
-	default:
-		fmt.Fprintf(&s, " ethertype %#04x", et)
-	}
-	return s.String()
-}
-
-// WriteTrace prints traced packets as `softnet trace` shows them: per
-// packet a header line, the frame as received, one line per stage (the
-// stage, where it went next, why), and the fate.
-func WriteTrace(w io.Writer, pkts []TracePacket) error {
-	var b strings.Builder
-	for i := range pkts {
-		p := &pkts[i]
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		fmt.Fprintf(&b, "Packet %d  worker %d  %s  rx %s  %d bytes\n", p.Seq, p.Worker, p.Time.UTC().Format("15:04:05.000000"), p.IfaceName, p.Len)
-		fmt.Fprintf(&b, "  in:  %s\n", p.Summary)
-		width := 0
-		for _, s := range p.Steps {
-			width = max(width, len(s.Stage), len(s.Next))
-		}
-		for _, s := range p.Steps {
-			fmt.Fprintf(&b, "  %-*s -> %-*s  %s\n", width, s.Stage, width, s.Next, s.Note)
-		}
-		if p.OutSummary != "" {
-			fmt.Fprintf(&b, "  out: %s\n", p.OutSummary)
-		}
-		fate := p.Fate
-		if p.Reason != "" {
-			fate += " " + p.Reason
-		}
-		fmt.Fprintf(&b, "  fate: %s: %s\n", fate, p.Detail)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

@@ -16,18 +16,19 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
 )
 
 // traceLab is a dptest lab whose worker has a tracer.
-func traceLab(t *testing.T, o dptest.Options) (*dptest.Lab, *dp.Tracer) {
+func traceLab(t *testing.T, o dptest.Options) (*dptest.Lab, *tracefmt.Tracer) {
 	t.Helper()
 	l := dptest.New(t, o)
-	return l, dp.NewTracer([]*dp.Worker{l.Worker})
+	return l, tracefmt.NewTracer([]*dp.Worker{l.Worker})
 }
 
 // traceOne traces the frame f received on interface i.
-func traceOne(t *testing.T, o dptest.Options, i int, f []byte) dp.TracePacket {
+func traceOne(t *testing.T, o dptest.Options, i int, f []byte) tracefmt.TracePacket {
 	t.Helper()
 	l, tr := traceLab(t, o)
 	if err := tr.Start(1); err != nil {
@@ -44,7 +45,7 @@ func traceOne(t *testing.T, o dptest.Options, i int, f []byte) dp.TracePacket {
 	return pkts[0]
 }
 
-func stages(p dp.TracePacket) string {
+func stages(p tracefmt.TracePacket) string {
 	var s []string
 	for _, st := range p.Steps {
 		s = append(s, st.Stage)
@@ -77,35 +78,35 @@ func TestTraceFates(t *testing.T) {
 		note    string // in some step's note
 	}{
 		{name: "forward", frame: udpTo(netip.MustParseAddr("198.18.0.1"), 64),
-			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite interface-output", fate: dp.FateTx, out: "if1",
+			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite interface-output", fate: tracefmt.FateTx, out: "if1",
 			summary: "02:52:00:00:00:02 > 02:bb:00:00:00:02 ipv4 10.0.1.2 > 198.18.0.1 ttl 63", detail: "sent on if1",
 			note: "forward via if1"},
 		{name: "ttl-1", frame: udpTo(netip.MustParseAddr("198.18.0.1"), 1),
-			stages: "ethernet-input ip4-input ip4-lookup icmp4-error ip4-lookup ip4-rewrite interface-output", fate: dp.FateICMPError, out: "if0",
+			stages: "ethernet-input ip4-input ip4-lookup icmp4-error ip4-lookup ip4-rewrite interface-output", fate: tracefmt.FateICMPError, out: "if0",
 			summary: "ipv4 10.0.1.1 > 10.0.1.2 ttl 64 len 74 icmp time exceeded", detail: "ICMP time exceeded", note: "TTL expires here"},
 		{name: "bad-checksum", frame: badSum,
-			stages: "ethernet-input ip4-input drop", fate: dp.FateDrop, reason: "ip4-input/bad-checksum", detail: "IPv4 header checksum is wrong",
+			stages: "ethernet-input ip4-input drop", fate: tracefmt.FateDrop, reason: "ip4-input/bad-checksum", detail: "IPv4 header checksum is wrong",
 			note: "dropped: bad-checksum"},
 		{name: "arp-request", frame: dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostAMAC, dptest.HostA, [6]byte{}, dptest.R0),
-			stages: "ethernet-input arp-input interface-output", fate: dp.FateLocal, out: "if0",
+			stages: "ethernet-input arp-input interface-output", fate: tracefmt.FateLocal, out: "if0",
 			summary: "arp reply 10.0.1.1 is-at 02:52:00:00:00:01", detail: "reply sent on if0", note: "reply built in place"},
 		{name: "no-route", frame: udpTo(netip.MustParseAddr("203.0.113.5"), 64),
-			stages: "ethernet-input ip4-input ip4-lookup icmp4-error ip4-lookup ip4-rewrite interface-output", fate: dp.FateICMPError, out: "if0",
+			stages: "ethernet-input ip4-input ip4-lookup icmp4-error ip4-lookup ip4-rewrite interface-output", fate: tracefmt.FateICMPError, out: "if0",
 			summary: "icmp net unreachable", detail: "ICMP net unreachable", note: "route 203.0.113.5: ICMP net unreachable"},
 		{name: "echo", frame: ping,
-			stages: "ethernet-input ip4-input ip4-lookup ip4-local ip4-lookup ip4-rewrite interface-output", fate: dp.FateLocal, out: "if0",
+			stages: "ethernet-input ip4-input ip4-lookup ip4-local ip4-lookup ip4-rewrite interface-output", fate: tracefmt.FateLocal, out: "if0",
 			summary: "ipv4 10.0.1.1 > 10.0.1.2 ttl 64 len 44 icmp echo reply", detail: "echo reply sent on if0", note: "answered in place with an echo reply to 10.0.1.2"},
 		{name: "unresolved", opts: dptest.Options{NoStatic: true}, frame: udpTo(dptest.HostB, 64),
-			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite ip4-arp", fate: dp.FatePunt, out: "if1",
+			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite ip4-arp", fate: tracefmt.FatePunt, out: "if1",
 			detail: "resolve 10.0.2.2 on if1", note: "punted: resolve 10.0.2.2 on if1"},
 		{name: "fragment", opts: dptest.Options{MTU1: 576}, frame: big,
-			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite ip4-frag", fate: dp.FateFragmented, out: "if1",
+			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite ip4-frag", fate: tracefmt.FateFragmented, out: "if1",
 			detail: "fragments for MTU 576", note: "larger than MTU 576 of if1: fragment"},
 		{name: "too-big-df", opts: dptest.Options{MTU1: 576}, frame: bigDF,
-			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite icmp4-error ip4-lookup ip4-rewrite interface-output", fate: dp.FateICMPError, out: "if0",
+			stages: "ethernet-input ip4-input ip4-lookup ip4-rewrite icmp4-error ip4-lookup ip4-rewrite interface-output", fate: tracefmt.FateICMPError, out: "if0",
 			summary: "icmp fragmentation needed", detail: "fragmentation needed", note: "(next-hop MTU 576)"},
 		{name: "not-for-us", frame: dptest.IPv4Frame(dptest.HostBMAC, dptest.HostAMAC, dptest.HostA, dptest.HostB, hdr.ProtoUDP, 64, false, nil),
-			stages: "ethernet-input drop", fate: dp.FateDrop, reason: "ethernet-input/not-for-us", detail: "destination MAC", note: "dropped: not-for-us"},
+			stages: "ethernet-input drop", fate: tracefmt.FateDrop, reason: "ethernet-input/not-for-us", detail: "destination MAC", note: "dropped: not-for-us"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := traceOne(t, tc.opts, 0, tc.frame)
@@ -173,14 +174,14 @@ func TestTraceGolden(t *testing.T) {
 			for i := range pkts {
 				p := &pkts[i]
 				p.Time = time.Time{}
-				if p.Fate == "" || p.Detail == "" || p.Fate == dp.FateUnknown {
+				if p.Fate == "" || p.Detail == "" || p.Fate == tracefmt.FateUnknown {
 					t.Errorf("packet %d: fate %q detail %q", p.Seq, p.Fate, p.Detail)
 				}
-				if p.Fate == dp.FateDrop && p.Reason == "drop/none" {
+				if p.Fate == tracefmt.FateDrop && p.Reason == "drop/none" {
 					t.Errorf("packet %d dropped without a reason", p.Seq)
 				}
 			}
-			if err := dp.WriteTrace(&b, pkts); err != nil {
+			if err := tracefmt.WriteTrace(&b, pkts); err != nil {
 				t.Fatal(err)
 			}
 			name := filepath.Join("testdata", "trace", c.name+".txt")
@@ -228,7 +229,7 @@ func TestTraceBudget(t *testing.T) {
 		t.Fatalf("%d traced, want 3", len(pkts))
 	}
 	for i, p := range pkts {
-		if p.Seq != i+1 || string(p.Head) != string(frames[i][:min(len(frames[i]), dp.TraceHeadLen)]) || p.Fate != dp.FateTx {
+		if p.Seq != i+1 || string(p.Head) != string(frames[i][:min(len(frames[i]), dp.TraceHeadLen)]) || p.Fate != tracefmt.FateTx {
 			t.Errorf("packet %d: seq %d fate %s head %x", i, p.Seq, p.Fate, p.Head)
 		}
 	}
@@ -261,7 +262,7 @@ func TestTraceBudget(t *testing.T) {
 func TestTraceConcurrent(t *testing.T) {
 	l, tr := traceLab(t, dptest.Options{})
 	type result struct {
-		pkts []dp.TracePacket
+		pkts []tracefmt.TracePacket
 		err  error
 	}
 	done := make(chan result)
@@ -302,7 +303,7 @@ func TestTraceJSON(t *testing.T) {
 	if !strings.Contains(string(b), fmt.Sprintf(`"head":"%x"`, []byte(p.Head))) || !strings.Contains(string(b), `"fate":"tx"`) {
 		t.Errorf("JSON %s", b)
 	}
-	var q dp.TracePacket
+	var q tracefmt.TracePacket
 	if err := json.Unmarshal(b, &q); err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestTraceJSON(t *testing.T) {
 // nor the traced path allocates per poll.
 func TestTraceZeroAlloc(t *testing.T) {
 	w, _, _ := allocWorker(t, mixFrames())
-	tr := dp.NewTracer([]*dp.Worker{w})
+	tr := tracefmt.NewTracer([]*dp.Worker{w})
 	for range 4 {
 		w.Poll()
 	}
@@ -338,7 +339,7 @@ func TestTraceZeroAlloc(t *testing.T) {
 	for _, p := range pkts {
 		fates[p.Fate]++
 	}
-	if fates[dp.FateTx] == 0 || fates[dp.FateLocal] == 0 || fates[dp.FateICMPError] == 0 || fates[dp.FateUnknown] != 0 {
+	if fates[tracefmt.FateTx] == 0 || fates[tracefmt.FateLocal] == 0 || fates[tracefmt.FateICMPError] == 0 || fates[tracefmt.FateUnknown] != 0 {
 		t.Errorf("fates %v", fates)
 	}
 }
@@ -355,9 +356,9 @@ func BenchmarkTraceArmedCheck(b *testing.B) {
 	frames := mixFrames()
 	plain, _, _ := allocWorker(b, frames)
 	checked, _, _ := allocWorker(b, frames)
-	dp.NewTracer([]*dp.Worker{checked})
+	tracefmt.NewTracer([]*dp.Worker{checked})
 	traced, _, _ := allocWorker(b, frames)
-	ttr := dp.NewTracer([]*dp.Worker{traced})
+	ttr := tracefmt.NewTracer([]*dp.Worker{traced})
 	for range 4 {
 		plain.Poll()
 		checked.Poll()
@@ -431,7 +432,7 @@ func FuzzSummarize(f *testing.F) {
 	f.Add(dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, dptest.R0, hdr.ProtoICMP, 64, false, dptest.Echo(7, 1, 16)))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if s := dp.Summarize(b); s == "" || strings.Contains(s, "\n") {
+		if s := tracefmt.Summarize(b); s == "" || strings.Contains(s, "\n") {
 			t.Fatalf("summary %q", s)
 		}
 	})

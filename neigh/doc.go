@@ -1,7 +1,10 @@
-// Package neigh is the IPv4 neighbour table (ARP cache, RFC 826 and the
-// state machine of RFC 4861 §7.3 applied to ARP, as Linux does): entries,
-// their states and timers, and the small bounded queue of packets waiting
-// for each neighbour to resolve.
+// Package neigh is the neighbour table (for IPv4 the ARP cache, RFC 826,
+// with the state machine of RFC 4861 §7.3 applied to ARP, as Linux does):
+// entries, their states and timers, and the small bounded queue of
+// packets waiting for each neighbour to resolve. Its keys carry IPv4 and
+// IPv6 addresses alike (netip.Addr); which families a router resolves is
+// the control plane's choice (package control accepts IPv4 neighbours
+// only, as the data plane forwards IPv4 only).
 //
 // Hot path: no. The table belongs to the control plane's goroutine and is
 // not safe for concurrent use. The data plane never reads it: the control

@@ -33,7 +33,9 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// Key identifies a neighbour: an interface and an IPv4 address.
+// Key identifies a neighbour: an interface and an IPv4 or IPv6 address.
+// An IPv4 address is a 4-byte one (netip.Addr.Is4), never IPv4-mapped
+// (::ffff:a.b.c.d), so that one neighbour has one key (dp.Msg.IP unmaps).
 type Key struct {
 	Iface int
 	Addr  netip.Addr
@@ -126,8 +128,11 @@ func (t *Table) All() []*Entry {
 // AddStatic adds or replaces a static entry. Queued packets of a previous
 // dynamic entry are returned for sending.
 func (t *Table) AddStatic(k Key, mac [6]byte, now time.Time) (pending [][]byte, err error) {
-	if !k.Addr.Is4() {
-		return nil, fmt.Errorf("neighbor %v: only IPv4 neighbours are supported", k.Addr)
+	if !k.Addr.IsValid() {
+		return nil, fmt.Errorf("neighbor: no address: give the neighbour's IPv4 or IPv6 address")
+	}
+	if k.Addr.Is4In6() {
+		return nil, fmt.Errorf("neighbor %v: an IPv4-mapped address: give the IPv4 address itself (%v)", k.Addr, k.Addr.Unmap())
 	}
 	e := t.entries[k]
 	if e == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -391,8 +392,53 @@ func TestTableStatic(t *testing.T) {
 	if _, err := tb.AddStatic(keyA, macB, t0); err != nil || e.MAC != macB {
 		t.Fatalf("AddStatic replace: %v, MAC %x", err, e.MAC)
 	}
-	if _, err := tb.AddStatic(neigh.Key{Iface: 0, Addr: netip.MustParseAddr("2001:db8::1")}, macA, t0); err == nil {
-		t.Fatal("AddStatic accepted an IPv6 neighbour")
+}
+
+// TestTableIPv6: the table is not IPv4's alone: an IPv6 neighbour is
+// added, learnt and queued for like an IPv4 one, under its own key (an
+// IPv4 and an IPv6 neighbour on one interface are two entries, IPv4
+// first in All). Which families are resolved is the control plane's
+// choice (control refuses IPv6 neighbours: TestRouterAddNeighbor). An
+// invalid or IPv4-mapped address is refused, saying what to give.
+func TestTableIPv6(t *testing.T) {
+	tb := neigh.New(neigh.Options{})
+	key6 := neigh.Key{Iface: 1, Addr: netip.MustParseAddr("2001:db8::1")}
+	if _, err := tb.AddStatic(key6, macA, t0); err != nil {
+		t.Fatalf("AddStatic of an IPv6 neighbour: %v", err)
+	}
+	if e := tb.Get(key6); e == nil || e.State != neigh.Static || e.MAC != macA {
+		t.Fatalf("IPv6 static entry %+v", e)
+	}
+	e, changed, _ := tb.Learn(keyA, macB, true, t0)
+	if e == nil || !changed || tb.Len() != 2 {
+		t.Fatalf("an IPv4 neighbour next to the IPv6 one: entry %+v changed %v, %d entries", e, changed, tb.Len())
+	}
+	if all := tb.All(); len(all) != 2 || all[0].Key != keyA || all[1].Key != key6 {
+		t.Fatalf("All: %v, want %v then %v", all, keyA, key6)
+	}
+	q6 := neigh.Key{Iface: 1, Addr: netip.MustParseAddr("2001:db8::2")}
+	e, created, request, queued := tb.Queue(q6, []byte{1, 2, 3}, t0)
+	if e == nil || !created || !request || !queued || e.State != neigh.Incomplete {
+		t.Fatalf("Queue for an IPv6 neighbour: %+v created %v request %v queued %v", e, created, request, queued)
+	}
+	e, changed, pending := tb.Learn(q6, macB, false, at(time.Millisecond))
+	if e == nil || !changed || len(pending) != 1 || e.State != neigh.Reachable {
+		t.Fatalf("Learn resolving the IPv6 neighbour: %+v changed %v pending %d", e, changed, len(pending))
+	}
+	for _, c := range []struct {
+		addr netip.Addr
+		want string
+	}{
+		{netip.Addr{}, "give the neighbour's IPv4 or IPv6 address"},
+		{netip.MustParseAddr("::ffff:10.0.2.2"), "give the IPv4 address itself (10.0.2.2)"},
+	} {
+		_, err := tb.AddStatic(neigh.Key{Iface: 1, Addr: c.addr}, macA, t0)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("AddStatic(%v): %v, want an error containing %q", c.addr, err, c.want)
+		}
+	}
+	if tb.Len() != 3 {
+		t.Fatalf("%d entries after refused AddStatics, want 3", tb.Len())
 	}
 }
 

@@ -21,3 +21,13 @@ type Port interface {
 	// to pool), empties v, and returns how many frames it sent.
 	Send(queue int, v *pkt.Batch, pool *pkt.Pool) int
 }
+
+// TxQueuer is a Port with a fixed number of transmit queues, numbered 0 to
+// TxQueues()-1, each used by one worker at a time. A worker's transmit
+// queue on each port is assigned when it is built (dp.Options.TxQueue) and
+// checked against TxQueues when it starts: a queue out of range is refused,
+// never wrapped onto another worker's queue. A Port without TxQueues (a
+// mem.Queue, whose Send takes a lock) takes any queue number >= 0.
+type TxQueuer interface {
+	TxQueues() int
+}

@@ -35,11 +35,14 @@
 // Options.Queues receive queues (default: one per worker) and queue q is
 // polled by worker q mod workers. A single-queue backend (pcap, mem) is
 // polled by worker 0 alone; RSS across workers for those is a later step.
-// Every worker transmits on its own queue number (its ID), which every
-// backend accepts concurrently.
+// Every worker transmits on its own queue of each port, assigned at Start
+// (worker i, queue i: dp.Options.TxQueue); a port with fewer transmit
+// queues than workers (port.TxQueuer; afpacket and tap are opened with one
+// per worker, pcap has 64) is refused against its interface's line, with
+// the largest workers value that fits.
 //
 // Trace follows the next N packets through the running workers' graph
-// (dp.Tracer), one trace at a time.
+// (tracefmt.Tracer over dp.Tracer), one trace at a time.
 //
 // Hot path: no. Start, Stop, Counters, Status and Trace are for the control side;
 // Counters sums the workers' published counters and Status reads the

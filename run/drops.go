@@ -55,7 +55,7 @@ func Drops(st []IfaceStatus, c *dp.Counters, cs control.Stats) []Drop {
 	if n := c.Drops[dp.ReasonNone]; n > 0 { // a bug: listed only when it counts
 		out = append(out, Drop{Stage: dp.ReasonNone.Stage().String(), Reason: dp.ReasonNone.Name(), Count: n, Description: dp.ReasonNone.Desc()})
 	}
-	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+	for _, r := range dp.Reasons() {
 		out = append(out, Drop{Stage: r.Stage().String(), Reason: r.Name(), Count: c.Drops[r], Description: r.Desc()})
 	}
 	for d := control.Drop(0); d < control.NumDrops; d++ {

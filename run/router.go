@@ -14,6 +14,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/port"
 )
 
@@ -54,7 +55,7 @@ type Router struct {
 	ifaces  []*iface
 	ports   []port.Port
 	workers []*dp.Worker
-	tracer  *dp.Tracer
+	tracer  *tracefmt.Tracer
 	routes  int // static routes plus route-file prefixes installed
 
 	stop     chan struct{}
@@ -207,9 +208,21 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers})
 		}
 	}
+	// Worker w transmits on queue w of every port: each worker a queue of
+	// its own, checked here against the port's transmit queues (and again
+	// by the worker's Start) so that two workers never share one.
+	for _, ifc := range r.ifaces {
+		if tq, ok := ifc.opened.port.(port.TxQueuer); ok && tq.TxQueues() < workers {
+			return nil, config.Errors{cfg.Errorf(ifc.cfg.Field, "interface %s: %s has %d transmit queues for %d workers (one each): set workers to at most %d",
+				ifc.cfg.Name, describe(ifc.cfg), tq.TxQueues(), workers, tq.TxQueues())}
+		}
+	}
 	cpus := dp.AllowedCPUs()
 	for w := range workers {
-		do := dp.Options{PoolSize: o.PoolSize, RTPriority: o.RTPriority}
+		do := dp.Options{PoolSize: o.PoolSize, RTPriority: o.RTPriority, TxQueue: make([]int, len(r.ports))}
+		for j := range do.TxQueue {
+			do.TxQueue[j] = w
+		}
 		if o.Pin && len(cpus) > 0 {
 			do.Pin, do.CPU = true, cpus[w%len(cpus)]
 		}
@@ -219,7 +232,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.ctl.AttachWorkers(r.workers)
-	r.tracer = dp.NewTracer(r.workers)
+	r.tracer = tracefmt.NewTracer(r.workers)
 	go func() {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
@@ -385,13 +398,13 @@ func (r *Router) Counters() dp.Counters {
 // through the graph, VPP's packet trace: it arms the trace, waits until n
 // packets are recorded or ctx ends, disarms it and returns the packets in
 // arrival order, each with the stages it visited and its fate (see
-// dp.TracePacket; interface names are the config's). If ctx ends first,
+// tracefmt.TracePacket; interface names are the config's). If ctx ends first,
 // or the router stops, it returns the packets recorded so far and an
 // error saying how many (wrapping context.Cause(ctx)). Only one trace
 // runs at a time: a concurrent call gets an error wrapping
 // dp.ErrTraceBusy. Safe from any goroutine while the router runs; the
 // workers pay one atomic load per poll for it when no trace is armed.
-func (r *Router) Trace(ctx context.Context, n int) ([]dp.TracePacket, error) {
+func (r *Router) Trace(ctx context.Context, n int) ([]tracefmt.TracePacket, error) {
 	select {
 	case <-r.stop:
 		return nil, errRouterStopped

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/port/mem"
 )
 
@@ -35,7 +36,7 @@ func TestTrace(t *testing.T) {
 	}
 
 	type result struct {
-		pkts []dp.TracePacket
+		pkts []tracefmt.TracePacket
 		err  error
 	}
 	first := make(chan result, 1)
@@ -77,7 +78,7 @@ func TestTrace(t *testing.T) {
 		t.Fatalf("trace: %d packets, %v", len(res.pkts), res.err)
 	}
 	for i, p := range res.pkts {
-		if p.Seq != i+1 || p.IfaceName != "lan0" || p.Fate != dp.FateTx || p.OutName != "wan0" || !strings.Contains(p.Summary, "10.0.1.2 > 198.18.0.") {
+		if p.Seq != i+1 || p.IfaceName != "lan0" || p.Fate != tracefmt.FateTx || p.OutName != "wan0" || !strings.Contains(p.Summary, "10.0.1.2 > 198.18.0.") {
 			t.Errorf("packet %d: %+v", i, p)
 		}
 		if i > 0 && p.Time.Before(res.pkts[i-1].Time) {
@@ -85,7 +86,7 @@ func TestTrace(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	if err := dp.WriteTrace(&b, res.pkts[:1]); err != nil {
+	if err := tracefmt.WriteTrace(&b, res.pkts[:1]); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("first packet:\n%s", b.String())

@@ -14,6 +14,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/run"
 )
 
@@ -56,7 +57,7 @@ func (s forwardSource) Reload(string) (*run.ReloadResult, error) {
 	return nil, errors.New("the bench's router has no config file to reload")
 }
 
-func (s forwardSource) Trace(context.Context, int) ([]dp.TracePacket, error) {
+func (s forwardSource) Trace(context.Context, int) ([]tracefmt.TracePacket, error) {
 	return nil, errors.New("the bench's router has no packet trace")
 }
 

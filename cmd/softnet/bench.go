@@ -48,8 +48,12 @@ The default scenario, ip4-forward, forwards 64-byte IPv4/UDP frames from a
 generator port to a sink port through the full Internet IPv4 table
 (901,899 prefixes, embedded), 16 next hops, random destinations drawn from
 the table. The figures: packets forwarded, Mpps, ns per packet, heap
-allocations per packet (0 is the goal), drops by stage/reason, and the time
-per stage (sampled on 1 poll in 16).
+allocations per packet (0 is the goal), drops by stage/reason, the time
+per stage (sampled on 1 poll in 16), and the garbage collector's share of
+the CPU time over the run with the cycles it completed (gc_cpu_share, 0..1,
+and gc_cycles in the JSON; from runtime/metrics: the GC time of the
+cycles that completed in the run over GOMAXPROCS × its wall time). Every
+in-memory scenario's result has them.
 
 --workers 1,2 measures each worker count in turn, in one process on the same
 table: with N workers, worker i polls its own generator queue and is pinned
@@ -77,7 +81,8 @@ capacity, --duration each). Frames that find the ring full are dropped at its
 tail (ifq drops). Per run: offered and forwarded Mpps, ifq drops, livelocks
 (full polls while the ring kept filling), ARP requests offered, dropped at the
 ring, left in it when a run stopped (never polled), received and answered
-(offered = ring-dropped + in ring + answered, exactly), drops by reason; and plateau, forwarded at 2×
+(offered = ring-dropped + in ring + answered, exactly), drops by reason, the
+GC's share and cycles (as above); and plateau, forwarded at 2×
 over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 
 --scenario ip4-forward-vlan is ip4-forward with the frames arriving in VLAN
@@ -421,6 +426,7 @@ func printResult(w io.Writer, r *bench.Result) {
 	fmt.Fprintf(tw, "allocations\t%.3g per packet on the data path (%.3g in the whole process)\n", r.AllocsPerPacket, r.ProcessAllocsPerPacket)
 	fmt.Fprintf(tw, "pinning\t%s\n", pinning(r))
 	fmt.Fprintf(tw, "other load\t%.2f CPUs used by other processes during the run (steal %.2f)\n", r.OtherLoad, r.Steal)
+	fmt.Fprintf(tw, "GC\t%s\n", gcText(r))
 	tw.Flush()
 	fmt.Fprintln(w)
 	if len(r.Drops) == 0 {
@@ -443,6 +449,12 @@ func printResult(w io.Writer, r *bench.Result) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.2f\t\n", s.Name, s.Calls, s.Packets, s.PacketsPerCall, s.NsPerPacket)
 	}
 	tw.Flush()
+}
+
+// gcText is a run's GC figures for text output: "0.02% of the CPU time,
+// 0 cycles".
+func gcText(r *bench.Result) string {
+	return fmt.Sprintf("%.2f%% of the CPU time, %d cycles during the run", 100*r.GCCPUShare, r.GCCycles)
 }
 
 // parseWorkers parses --workers: positive worker counts, comma-separated,
@@ -507,7 +519,7 @@ func printScaling(w io.Writer, rep *bench.Report) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workers\tCPUs\tMpps\tper worker\tns/pkt\tallocs/pkt\tdrops\tother load\tspeedup\t")
+	fmt.Fprintln(tw, "workers\tCPUs\tMpps\tper worker\tns/pkt\tallocs/pkt\tdrops\tother load\tGC %\tGC cycles\tspeedup\t")
 	for _, r := range rep.Runs {
 		cpus := "unpinned"
 		if len(r.CPUs) > 0 {
@@ -521,11 +533,12 @@ func printScaling(w io.Writer, rep *bench.Report) {
 		for _, d := range r.Drops {
 			drops += d
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%.1f\t%.3g\t%d\t%.2f\t%.2f×\t\n", r.Workers, cpus, r.Mpps,
-			strings.Join(per, " "), r.NsPerPacket, r.AllocsPerPacket, drops, r.OtherLoad, rep.Speedup[strconv.Itoa(r.Workers)])
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%s\t%.1f\t%.3g\t%d\t%.2f\t%.2f\t%d\t%.2f×\t\n", r.Workers, cpus, r.Mpps,
+			strings.Join(per, " "), r.NsPerPacket, r.AllocsPerPacket, drops, r.OtherLoad, 100*r.GCCPUShare, r.GCCycles, rep.Speedup[strconv.Itoa(r.Workers)])
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nother load: CPUs' worth of time other processes took during the run (a busy neighbour lowers the figures)")
+	fmt.Fprintln(w, "GC %: the garbage collector's share of the CPU time GOMAXPROCS gave the process during the run; GC cycles: collections in it")
 	for _, r := range rep.Runs {
 		if len(r.RepeatsMpps) > 1 {
 			fmt.Fprintf(w, "%d workers: runs %s Mpps (the median run is shown)\n", r.Workers, floatList(r.RepeatsMpps))
@@ -571,14 +584,14 @@ func printOverload(w io.Writer, rep *bench.OverloadReport) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tin ring\tanswered\tdrops\tother load\t")
+	fmt.Fprintln(tw, "load\toffered Mpps\tforwarded Mpps\tifq drops\tlivelocks\tbusy polls\tARP offered\tring-dropped\tin ring\tanswered\tdrops\tother load\tGC %\tGC cycles\t")
 	for _, r := range rep.Runs {
 		var drops uint64
 		for _, d := range r.Drops {
 			drops += d
 		}
-		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
-			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRequestsInRing, r.ARPRepliesSent, drops, r.OtherLoad)
+		fmt.Fprintf(tw, "%g×\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%d\t\n", r.Load, r.OfferedMpps, r.ForwardedMpps,
+			r.IfqDrops, r.Livelocks, r.BusyPolls, r.ARPRequestsOffered, r.ARPRequestsIfqDropped, r.ARPRequestsInRing, r.ARPRepliesSent, drops, r.OtherLoad, 100*r.GCCPUShare, r.GCCycles)
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nARP offered = ring-dropped + in ring (left in the ring when a slice stopped, never polled) + answered")

@@ -103,7 +103,8 @@ func TestPrintOverloadInRing(t *testing.T) {
 	var out bytes.Buffer
 	printOverload(&out, &bench.OverloadReport{Scenario: "overload", Runs: []*bench.OverloadRun{{Load: 2,
 		ARPRequestsOffered: 26578, ARPRequestsIfqDropped: 13213, ARPRequestsInRing: 2, ARPRepliesSent: 13363}}})
-	if !strings.Contains(out.String(), "ring-dropped  in ring  answered") || !strings.Contains(out.String(), "26578         13213        2     13363") {
+	if !strings.Contains(out.String(), "ring-dropped  in ring  answered") || !strings.Contains(out.String(), "26578         13213        2     13363") ||
+		!strings.Contains(out.String(), "other load  GC %  GC cycles") {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
@@ -140,6 +141,64 @@ func TestBenchLatencyFlags(t *testing.T) {
 		err := cmd.Execute()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("bench %v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestBenchPrintGC: the text output has the GC's share and cycles, for one
+// run and in the table of several worker counts.
+func TestBenchPrintGC(t *testing.T) {
+	r := &bench.Result{Scenario: "ip4-forward", Workers: 1, Mpps: 30, GCCPUShare: 0.0123, GCCycles: 2}
+	var out bytes.Buffer
+	printResult(&out, r)
+	if !strings.Contains(out.String(), "GC           1.23% of the CPU time, 2 cycles during the run\n") {
+		t.Errorf("printResult:\n%s", out.String())
+	}
+	out.Reset()
+	r2 := &bench.Result{Scenario: "ip4-forward", Workers: 2, Mpps: 58, GCCPUShare: 0.5, GCCycles: 7}
+	printScaling(&out, &bench.Report{Scenario: "ip4-forward", Runs: []*bench.Result{r, r2}, Speedup: map[string]float64{"1": 1, "2": 1.93}})
+	if !strings.Contains(out.String(), "GC %  GC cycles") || !strings.Contains(out.String(), "  1.23          2") ||
+		!strings.Contains(out.String(), " 50.00          7") {
+		t.Errorf("printScaling:\n%s", out.String())
+	}
+}
+
+// TestBenchIssueForms: the forms issue 10 measures are accepted as
+// written (the flag checks that run before any measurement pass them):
+// softnet bench --json, --workers 1,2, --scenario
+// ip4-forward,ip4-forward-vlan, --scenario vlan-1,vlan-4094 and --scenario
+// latency --json.
+func TestBenchIssueForms(t *testing.T) {
+	for _, args := range [][]string{
+		{"--json"},
+		{"--workers", "1,2"},
+		{"--workers", "1,2", "--json"},
+		{"--scenario", "ip4-forward,ip4-forward-vlan"},
+		{"--scenario", "vlan-1,vlan-4094", "--json"},
+		{"--scenario", "ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094,bridge", "--rounds", "3"},
+		{"--scenario", "latency", "--json"},
+	} {
+		cmd := benchCmd()
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		f := cmd.Flags()
+		scenario, _ := f.GetString("scenario")
+		duration, _ := f.GetDuration("duration")
+		size, _ := f.GetInt("size")
+		rounds, _ := f.GetInt("rounds")
+		workers, _ := f.GetString("workers")
+		probe, _ := f.GetFloat64("probe-rate")
+		bg, _ := f.GetFloat64("background-mpps")
+		rt, _ := f.GetInt("rt-priority")
+		if err := checkBenchFlags(cmd, scenario, duration, size, rounds, false); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if err := checkLatencyFlags(cmd, scenario, probe, bg, rt); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if _, err := parseWorkers(workers); err != nil {
+			t.Errorf("%v: %v", args, err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/tracefmt"
 )
 
 func traceCmd() *cobra.Command {
@@ -57,7 +58,7 @@ A trace costs the workers nothing until it is armed.`,
 			if *asJSON {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
-			if err := dp.WriteTrace(cmd.OutOrStdout(), res.Packets); err != nil {
+			if err := tracefmt.WriteTrace(cmd.OutOrStdout(), res.Packets); err != nil {
 				return err
 			}
 			if !res.Complete {

@@ -125,3 +125,56 @@ func benchRecvDrain(b *testing.B, o Options, burst int) {
 		}
 	}
 }
+
+// BenchmarkLifecycle measures what TestLifecycle does not judge: one op
+// deletes the veth under a worker-like poll loop (Send and Recv every
+// millisecond for 300 ms), then re-creates it and waits for traffic. It
+// reports the polling thread's CPU time over the wall time while the port
+// was down ("cpu-share-down"; a port that spins would be near 1) and the
+// time from re-creating the device to the first frame ("resume-ms"; the
+// retries come every retryEvery).
+func BenchmarkLifecycle(b *testing.B) {
+	l := newLab(b)
+	p, err := Open(l.devA, Options{Promisc: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	pool := pkt.NewPool(1024)
+	var v pkt.Batch
+	var cpu, wall, resume time.Duration
+	for b.Loop() {
+		run(b, "ip", "-n", l.nsB, "link", "del", l.devB)
+		var ru0, ru1 unix.Rusage
+		unix.Getrusage(unix.RUSAGE_THREAD, &ru0) // the locked thread that makes every port call
+		t0 := time.Now()
+		for time.Since(t0) < 300*time.Millisecond {
+			for i := 0; i < 8; i++ {
+				buf := pool.Get()
+				copy(buf.Reset(64), frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typTx, i, 64))
+				v.Push(buf)
+			}
+			p.Send(0, &v, pool)
+			if p.Recv(0, &v, pool) != 0 {
+				pool.PutBatch(&v)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		unix.Getrusage(unix.RUSAGE_THREAD, &ru1)
+		wall += time.Since(t0)
+		cpu += time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
+		l.makeVeth()
+		t1 := time.Now()
+		var got [][]byte
+		for i := 0; len(got) == 0 && time.Since(t1) < 30*time.Second; i++ {
+			l.peerSend(frame(p.MAC(), typRx, i, 64))
+			got = recvFrames(p, 0, pool, 1, typRx, 5*time.Millisecond)
+		}
+		if len(got) == 0 {
+			b.Fatalf("no traffic 30 s after re-creating the veth: %+v", p.Stats())
+		}
+		resume += time.Since(t1)
+	}
+	b.ReportMetric(float64(cpu)/float64(max(wall, 1)), "cpu-share-down")
+	b.ReportMetric(float64(resume.Milliseconds())/float64(b.N), "resume-ms")
+}

@@ -341,6 +341,9 @@
 // queues down and comes up the same way. Sockets and reopens act in the
 // network namespace of the calling thread (softnet runs in one). Once the
 // port is up again LastError is cleared: it explains a port that is down.
+// TestLifecycle checks that the attempts come only when due (no timing
+// threshold); BenchmarkLifecycle reports the CPU share of polling a down
+// port and the time from re-creating the device to the first frame.
 //
 // Carrier. A device can be up without its link (`ip link` NO-CARRIER: the
 // veth peer is down, the cable pulled). The kernel then refuses every

@@ -31,5 +31,8 @@ func (p *Port) MAC() [6]byte { return [6]byte{} }
 func (p *Port) MTU() int     { return 0 }
 func (p *Port) Queues() int  { return 0 }
 
+// TxQueues returns 0: there is no queue.
+func (p *Port) TxQueues() int { return 0 }
+
 // WaitFD returns -1: there is no descriptor to wait on.
 func (p *Port) WaitFD(queue int) int { return -1 }

@@ -265,6 +265,10 @@ func (p *Port) Name() string { return p.name }
 // included.
 func (p *Port) Queues() int { return len(p.q) }
 
+// TxQueues implements port.TxQueuer: every queue, the control queue
+// included, has its own transmit socket.
+func (p *Port) TxQueues() int { return len(p.q) }
+
 // ControlQueue is the index of the ARP-only control queue (the last one),
 // or -1 if Options.ControlQueue was not set.
 func (p *Port) ControlQueue() int { return p.ctl }

@@ -375,8 +375,6 @@ func testLifecycle(t *testing.T, mode string) {
 
 	// Delete the veth (both ends go) under traffic.
 	run(t, "ip", "-n", l.nsB, "link", "del", l.devB)
-	var ru0, ru1 unix.Rusage
-	unix.Getrusage(unix.RUSAGE_THREAD, &ru0) // the locked thread that makes every port call
 	t0 := time.Now()
 	var v pkt.Batch
 	for time.Since(t0) < 600*time.Millisecond {
@@ -391,7 +389,6 @@ func testLifecycle(t *testing.T, mode string) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	unix.Getrusage(unix.RUSAGE_THREAD, &ru1)
 	s := p.Stats()
 	if s.Up || s.LastError == "" || s.Errors == 0 || s.Reopens != 0 {
 		t.Fatalf("after delete: %+v", s)
@@ -403,28 +400,24 @@ func testLifecycle(t *testing.T, mode string) {
 	if g := runtime.NumGoroutine(); g > g0 {
 		t.Errorf("goroutines %d -> %d", g0, g)
 	}
-	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
-	if wall := time.Since(t0); cpu > wall/10 {
-		t.Errorf("CPU %v in %v of a down port's polling: spinning?", cpu, wall)
-	}
-	t.Logf("CPU while down: %v in %v", cpu, time.Since(t0))
+	// A down port does not spin: polling it tries to reopen a queue at
+	// most once per retryEvery, whatever the machine's speed or load
+	// (BenchmarkLifecycle measures the CPU this costs and the resume time).
+	downNoSpin(t, p, pool, mode)
 
-	// Re-create it with the same names: traffic resumes.
+	// Re-create it with the same names: traffic resumes (within a
+	// generous deadline: retries come every retryEvery).
 	l.makeVeth()
 	t1 := time.Now()
 	var got [][]byte
-	for i := 0; len(got) == 0 && time.Since(t1) < 3*time.Second; i++ {
+	for i := 0; len(got) == 0 && time.Since(t1) < 30*time.Second; i++ {
 		l.peerSend(frame(p.MAC(), typRx, i, 64))
 		got = recvFrames(p, 0, pool, 1, typRx, 20*time.Millisecond)
 	}
 	if len(got) == 0 {
-		t.Fatalf("no traffic after re-creating the veth: %+v", p.Stats())
+		t.Fatalf("no traffic 30 s after re-creating the veth: %+v", p.Stats())
 	}
-	resumed := time.Since(t1)
-	t.Logf("traffic resumed after %v", resumed)
-	if resumed > 1500*time.Millisecond {
-		t.Errorf("resume took %v", resumed)
-	}
+	t.Logf("traffic resumed after %v", time.Since(t1))
 	b := pool.Get()
 	copy(b.Reset(64), frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typTx, 7, 64))
 	v.Push(b)
@@ -441,6 +434,67 @@ func testLifecycle(t *testing.T, mode string) {
 	if g := runtime.NumGoroutine(); g > g0 {
 		t.Errorf("goroutines %d -> %d", g0, g)
 	}
+}
+
+// downNoSpin checks, on p whose device is gone, that Recv and Send make a
+// reopen attempt (which sets LastError) only when the queue's retry is
+// due, schedule the next one retryEvery later, and never attempt early:
+// a worker polling a down port makes one socket(2)/bind(2) round per
+// retryEvery, not one per poll. It asserts no timing: each call is judged
+// against the clock read around it.
+func downNoSpin(t *testing.T, p *Port, pool *pkt.Pool, mode string) {
+	t.Helper()
+	const mark = "no reopen attempt since the mark"
+	q := &p.q[0]
+	var v pkt.Batch
+	call := func(i int) {
+		if i%2 == 0 {
+			p.Recv(0, &v, pool)
+			pool.PutBatch(&v)
+			return
+		}
+		b := pool.Get()
+		copy(b.Reset(64), frame([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, typTx, i, 64))
+		v.Push(b)
+		p.Send(0, &v, pool)
+	}
+	attempts := 0
+	for i := range 2000 {
+		if i == 1000 {
+			q.retryAt = 0 // due now: the next call must attempt
+		}
+		m := mark
+		p.lastErr.Store(&m)
+		due := q.retryAt
+		before := mono()
+		call(i)
+		after := mono()
+		attempted := *p.lastErr.Load() != mark
+		if attempted {
+			attempts++
+			if after < due {
+				t.Fatalf("%s: call %d tried to reopen at %v, before its retry was due (%v)", mode, i, after, due)
+			}
+			if q.retryAt < before+retryEvery {
+				t.Fatalf("%s: call %d tried to reopen and scheduled the next try at %v, want >= %v", mode, i, q.retryAt, before+retryEvery)
+			}
+			if !strings.Contains(*p.lastErr.Load(), p.name) {
+				t.Errorf("%s: a failed reopen's error does not name the device: %q", mode, *p.lastErr.Load())
+			}
+		} else if before >= due {
+			t.Fatalf("%s: call %d did not try to reopen a queue whose retry was due", mode, i)
+		}
+		if i == 1000 && !attempted {
+			t.Fatalf("%s: the call after the retry came due made no attempt", mode)
+		}
+		if !q.down {
+			t.Fatalf("%s: queue up again with its device gone", mode)
+		}
+	}
+	if pool.Free() != pool.Size() {
+		t.Errorf("%s: buffers leaked while down: pool %d/%d", mode, pool.Free(), pool.Size())
+	}
+	t.Logf("%s: 2000 calls on a down port, %d reopen attempts", mode, attempts)
 }
 
 func TestLinkDownUp(t *testing.T) { forTxModes(t, testLinkDownUp) }
@@ -672,8 +726,8 @@ func testBacklog(t *testing.T, ring string) {
 func TestControlQueue(t *testing.T) {
 	l := newLab(t)
 	p := openPort(t, l.devA, Options{Queues: 2, ControlQueue: true, BlockSize: 4096, BlockCount: 2})
-	if p.Queues() != 3 || p.ControlQueue() != 2 {
-		t.Fatalf("queues %d, control queue %d; want 3 and 2", p.Queues(), p.ControlQueue())
+	if p.Queues() != 3 || p.ControlQueue() != 2 || p.TxQueues() != 3 {
+		t.Fatalf("queues %d, control queue %d, transmit queues %d; want 3, 2 and 3", p.Queues(), p.ControlQueue(), p.TxQueues())
 	}
 	arp := frame(p.MAC(), 0x0806, 7, 60)
 	tagged := frame(p.MAC(), 0x8100, 0, 64)

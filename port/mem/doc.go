@@ -7,7 +7,8 @@
 // and copies frames out on transmit: it is for tests, not benchmarks.
 //
 // Concurrency: a Gen or Sink has any number of queues, each used by one
-// worker (Recv on the queue the worker polls, Send on the worker's ID);
+// worker (Recv on the queue the worker polls, Send on the transmit queue
+// assigned to the worker, dp.Options.TxQueue, checked against TxQueues);
 // each queue's cursor and counters sit on their own cache lines, so
 // workers on different queues share no written line and the generator
 // scales with them. Read the counters after the workers stopped (or use

@@ -83,6 +83,10 @@ func (g *Gen) SetLimit(n uint64) { g.limit = n }
 // Queues is the number of receive queues.
 func (g *Gen) Queues() int { return len(g.q) }
 
+// TxQueues implements port.TxQueuer: as many transmit queues (each with
+// its own sent counter) as receive queues.
+func (g *Gen) TxQueues() int { return len(g.q) }
+
 // QueueGenerated is the number of frames received from queue q.
 func (g *Gen) QueueGenerated(q int) uint64 { return g.q[q].generated }
 
@@ -187,6 +191,9 @@ func (s *Sink) Name() string { return s.name }
 
 // Queues is the number of transmit queues.
 func (s *Sink) Queues() int { return len(s.q) }
+
+// TxQueues implements port.TxQueuer (the same as Queues).
+func (s *Sink) TxQueues() int { return len(s.q) }
 
 // QueueSent is the number of frames sent on queue q.
 func (s *Sink) QueueSent(q int) uint64 { return s.q[q].sent }

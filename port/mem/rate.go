@@ -141,6 +141,10 @@ func (g *RateGen) Ring() int { return g.ring }
 // Queues is the number of receive queues.
 func (g *RateGen) Queues() int { return len(g.q) }
 
+// TxQueues implements port.TxQueuer: as many transmit queues as receive
+// queues, each with its own counters.
+func (g *RateGen) TxQueues() int { return len(g.q) }
+
 // Name implements port.Port.
 func (g *RateGen) Name() string { return g.name }
 

@@ -31,8 +31,8 @@ type Stats struct {
 }
 
 const (
-	// maxTxQueues bounds the transmit queues (softnet passes the worker ID
-	// as the queue); larger queue numbers wrap around.
+	// maxTxQueues bounds the transmit queues (TxQueues; softnet gives
+	// worker i queue i, and dp refuses a worker whose queue is beyond).
 	maxTxQueues = 64
 	// txBuffer is a transmit queue's buffer: 256 KiB holds a batch of 256
 	// frames of 1024 bytes, so a busy queue writes about once per batch.
@@ -149,10 +149,24 @@ func Open(rxPath, txPath string, o Options) (*Port, error) {
 // Name implements port.Port.
 func (p *Port) Name() string { return p.name }
 
+// TxQueues implements port.TxQueuer: Send may run on queues 0 to
+// maxTxQueues-1 at once, one worker each.
+func (p *Port) TxQueues() int { return maxTxQueues }
+
 // Recv implements port.Port: it copies up to v.Room() frames of the file
 // into buffers from pool (fewer when the rate limiter or Limit says so). No
 // syscall, no allocation; the clock is read once per call, only with a Rate.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
+	var now time.Duration
+	if p.o.Rate > 0 {
+		now = time.Since(p.start)
+	}
+	return p.recvAt(queue, v, pool, now)
+}
+
+// recvAt is Recv at time now since Open (read only with a Rate), so tests
+// can drive the rate limiter with a clock of their own.
+func (p *Port) recvAt(queue int, v *pkt.Batch, pool *pkt.Pool, now time.Duration) int {
 	if queue != 0 || p.done.Load() {
 		return 0
 	}
@@ -161,7 +175,6 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		want = int(min(uint64(want), p.o.Limit-p.delivered))
 	}
 	if p.o.Rate > 0 {
-		now := time.Since(p.start)
 		p.tokens = min(p.burst, p.tokens+float64(now-p.last)*p.o.Rate/1e9)
 		p.last = now
 		want = min(want, int(p.tokens))

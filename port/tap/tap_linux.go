@@ -310,6 +310,10 @@ func (p *Port) WaitFD(queue int) int {
 // Name implements port.Port.
 func (p *Port) Name() string { return p.name }
 
+// TxQueues implements port.TxQueuer: one transmit queue per queue of the
+// device (Options.Queues).
+func (p *Port) TxQueues() int { return len(p.q) }
+
 // Recv implements port.Port: it reads up to v.Room() frames from the
 // queue's descriptor, one read(2) each, until the kernel has no more
 // (EAGAIN) or the pool is empty. It never blocks or allocates.

@@ -23,6 +23,9 @@ func (p *Port) Name() string { return "" }
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int { return 0 }
 
 // Send implements port.Port: it frees every buffer.
+// TxQueues returns 0: there is no queue.
+func (p *Port) TxQueues() int { return 0 }
+
 func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	pool.PutBatch(v)
 	return 0

@@ -1,0 +1,65 @@
+package control
+
+import (
+	"time"
+
+	"github.com/softnet/softnet/control/arp"
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/neigh"
+)
+
+// arpRequest queues an ARP request for k: broadcast, or unicast to *to.
+func (r *Router) arpRequest(w *dp.Worker, k neigh.Key, to *[6]byte) {
+	f := arp.Request(&r.ifaces[k.Iface], k.Addr, to)
+	if f == nil {
+		return // not IPv4: nothing for ARP to resolve
+	}
+	r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectTx, iface: uint16(k.Iface), frame: f})
+	r.stats.ARPRequests++
+}
+
+// handleARP learns from an ARP packet a worker punted (arp-input passed
+// it on): RFC 826's merge. Caller holds mu.
+func (r *Router) handleARP(w *dp.Worker, m *dp.Msg, now time.Time) {
+	a, ok := arp.Parse(m.Frame())
+	if !ok {
+		return
+	}
+	mac := a.SenderMAC
+	k := neigh.Key{Iface: int(m.Iface), Addr: a.Sender}
+	ours := false
+	for _, ad := range r.ifaces[m.Iface].Addrs {
+		ours = ours || addr(ad.Addr) == a.Target
+	}
+	// Read the old state before Learn: Learn updates the entry in place.
+	// Only a resolved dynamic entry can move: an Incomplete or Failed
+	// one has no MAC yet, and Learn never changes a Static one.
+	var oldMAC [6]byte
+	resolved := false
+	if before := r.neigh.Get(k); before != nil {
+		oldMAC, resolved = before.MAC, before.State == neigh.Reachable || before.State == neigh.Stale
+	}
+	if mac[0]&1 != 0 || mac == [6]byte{} { // RFC 1812 §3.3.2 (arp-input checks too)
+		return
+	}
+	// RFC 826 merge: an existing entry is updated from any ARP; a new
+	// one is made only from a request aimed at us (Linux's arp_accept=0),
+	// so unsolicited replies cannot fill the table.
+	create := ours && a.Op == hdr.ARPRequest
+	e, changed, pending := r.neigh.Learn(k, mac, create, now)
+	if e == nil {
+		return
+	}
+	if resolved && oldMAC != mac {
+		r.stats.NeighborMoves++
+	}
+	if changed {
+		if _, err := r.ensureNeighbor(k); err != nil {
+			r.dropNeighbor(k, err)
+			r.stats.Drops[DropNeighborGone] += uint64(len(pending))
+			return
+		}
+	}
+	r.queueResolved(w, k, pending)
+}

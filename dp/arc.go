@@ -1,0 +1,221 @@
+package dp
+
+import (
+	"fmt"
+
+	"github.com/softnet/softnet/pkt"
+)
+
+// Feature arcs (VPP's feature arcs): ordered lists of optional nodes that
+// an interface's packets run through at a fixed point of the graph. Which
+// features an interface runs is data of the published Config
+// (Iface.Features: node names, in order), so enabling or disabling a
+// feature on one interface is one snapshot publish. A node is placed on an
+// arc by its registration (Node.Arc).
+//
+// Cost. A worker compiles the arcs of a Config once, when it first sees
+// it: per arc, per interface, the first node; per feature node, per
+// interface, the node after it. With no feature enabled on an arc, a
+// vector crossing the arc's point costs one byte load and a branch. With
+// features, each packet picks its next node by a table index from its
+// interface: no indirect call, no map, no allocation.
+
+// Arc is a feature arc.
+type Arc uint8
+
+// Arcs.
+const (
+	ArcNone Arc = iota
+	// ArcDeviceInput: received batches, before ethernet-input, by
+	// receiving port interface.
+	ArcDeviceInput
+	// ArcIP4Unicast: IPv4 packets ip4-input accepted, before ip4-lookup,
+	// by receiving interface (packets the router makes or answers do not
+	// take it).
+	ArcIP4Unicast
+	// ArcInterfaceOutput: vectors that ip4-rewrite and l2-bridge hand to
+	// interface-output, by egress interface (ARP replies, fragments and
+	// control-plane frames, put on interface-output one by one, do not
+	// take it).
+	ArcInterfaceOutput
+	NumArcs
+)
+
+type arcInfo struct {
+	name string
+	from []string // the nodes whose vectors take the arc (none: received batches)
+	end  string   // the node the arc leads to
+	tx   bool     // keyed by egress interface (b.OutPort), else receiving
+}
+
+var arcs = [NumArcs]arcInfo{
+	ArcDeviceInput:     {"device-input", nil, "ethernet-input", false},
+	ArcIP4Unicast:      {"ip4-unicast", []string{"ip4-input"}, "ip4-lookup", false},
+	ArcInterfaceOutput: {"interface-output", []string{"ip4-rewrite", "l2-bridge"}, "interface-output", true},
+}
+
+func (a Arc) String() string {
+	if a < NumArcs && a != ArcNone {
+		return arcs[a].name
+	}
+	return "none"
+}
+
+// arcState is a worker's compiled arcs for one Config (see syncArcs).
+type arcState struct {
+	of *Config
+	// at[s] is the arc that leads to s when some interface has features
+	// on it, else ArcNone.
+	at [MaxStages]Arc
+	// first[a][i]: the first node interface i's packets run on arc a
+	// (the arc's end node when it has none); nil when no interface has
+	// features on a.
+	first [NumArcs][]Stage
+	// next[s][i]: the node after feature s for interface i's packets.
+	next [MaxStages][]Stage
+}
+
+// syncArcs compiles cfg's feature lists (allocates only when cfg changed
+// and has features). Unknown names and nodes of another arc are skipped:
+// control validates Features before it publishes (see CheckFeatures).
+func (w *Worker) syncArcs(cfg *Config) {
+	st := &w.arcs
+	st.of = cfg
+	st.at = [MaxStages]Arc{}
+	st.first = [NumArcs][]Stage{}
+	st.next = [MaxStages][]Stage{}
+	for i := range cfg.Ifaces {
+		for _, name := range cfg.Ifaces[i].Features {
+			s, ok := graph.byName[name]
+			if !ok || graph.arc[s] == ArcNone {
+				continue
+			}
+			a := graph.arc[s]
+			end := graph.arcEnd[a]
+			if st.first[a] == nil {
+				st.first[a] = make([]Stage, len(cfg.Ifaces))
+				for j := range st.first[a] {
+					st.first[a][j] = end
+				}
+				st.at[end] = a
+			}
+			if st.next[s] == nil {
+				st.next[s] = make([]Stage, len(cfg.Ifaces))
+				for j := range st.next[s] {
+					st.next[s][j] = end
+				}
+			}
+			// Append s to interface i's list on arc a: walk to its tail.
+			if st.first[a][i] == end {
+				st.first[a][i] = s
+			} else {
+				t := st.first[a][i]
+				for st.next[t][i] != end {
+					t = st.next[t][i]
+				}
+				if t == s {
+					continue // listed twice
+				}
+				st.next[t][i] = s
+			}
+			st.next[s][i] = end
+		}
+	}
+}
+
+// arcIface is the interface b is keyed by on arc a.
+func (w *Worker) arcIface(a Arc, b *pkt.Buf) int {
+	switch {
+	case a == ArcDeviceInput:
+		return int(w.rxIf)
+	case arcs[a].tx:
+		return int(b.OutPort)
+	}
+	return int(b.InPort)
+}
+
+// arcSplit sends the first k packets of stage s's vector, bound for the
+// end node of arc a, each to its interface's first node on a.
+func (w *Worker) arcSplit(a Arc, s Stage, k int) {
+	in := w.frames[s]
+	first := w.arcs.first[a]
+	end := graph.arcEnd[a]
+	for _, b := range in.B[:k] {
+		nx := end
+		if i := w.arcIface(a, b); i < len(first) {
+			nx = first[i]
+		}
+		w.to(nx, b)
+	}
+	in.N = 0
+}
+
+// deviceInput diverts the batch just received on w.rxIf to the
+// interface's first device-input feature, if it has one.
+func (w *Worker) deviceInput() {
+	first := w.arcs.first[ArcDeviceInput]
+	if int(w.rxIf) >= len(first) {
+		return
+	}
+	if s := first[w.rxIf]; s != StageEthernetInput {
+		in := w.frames[StageEthernetInput]
+		w.pass(StageEthernetInput, s, in.N)
+	}
+}
+
+// Next hands b, which feature node s keeps, to the node after s on its
+// arc for b's interface (the arc's end node when s is the last). Feature
+// nodes call it per packet; it is a table index, no indirect call.
+func (w *Worker) Next(s Stage, b *pkt.Buf) {
+	a := graph.arc[s]
+	nx := graph.arcEnd[a]
+	if t := w.arcs.next[s]; t != nil {
+		if i := w.arcIface(a, b); i < len(t) {
+			nx = t[i]
+		}
+	}
+	w.to(nx, b)
+}
+
+// Drop drops b under reason r (for nodes outside this package).
+func (w *Worker) Drop(b *pkt.Buf, r Reason) { w.drop(b, r) }
+
+// CheckFeatures reports the first feature name of ifc that is not a
+// registered feature node, or a device-input feature on a VLAN
+// sub-interface (device-input runs per port), in words that say how to
+// fix it.
+func CheckFeatures(ifc *Iface) error {
+	for _, name := range ifc.Features {
+		s, ok := graph.byName[name]
+		if !ok || graph.arc[s] == ArcNone {
+			var known []string
+			for a := Arc(1); a < NumArcs; a++ {
+				for _, f := range graph.features[a] {
+					known = append(known, f.String()+" ("+a.String()+")")
+				}
+			}
+			return &featureError{iface: ifc.Name, name: name, known: known}
+		}
+		if graph.arc[s] == ArcDeviceInput && ifc.TagLen != 0 {
+			return fmt.Errorf("interface %s: feature %s is on device-input, which runs per port: enable it on the parent port instead", ifc.Name, name)
+		}
+	}
+	return nil
+}
+
+type featureError struct {
+	iface, name string
+	known       []string
+}
+
+func (e *featureError) Error() string {
+	s := "interface " + e.iface + ": feature " + e.name + " is not a registered feature node"
+	if len(e.known) == 0 {
+		return s + " (no feature nodes are registered)"
+	}
+	out := s + "; feature nodes are:"
+	for _, k := range e.known {
+		out += " " + k
+	}
+	return out
+}
