@@ -23,16 +23,22 @@ type LatencyOptions struct {
 	// CapacityDuration flood at trafgen's full rate.
 	BackgroundMpps   float64
 	CapacityDuration time.Duration // 1 s when 0
-	Progress         io.Writer     // progress lines, nil for none
+	// RTPriority, 1 to 99, runs softnet with --rt-priority (its worker in
+	// SCHED_FIFO); 0: normal scheduling.
+	RTPriority int
+	Progress   io.Writer // progress lines, nil for none
 }
 
 // LatencyRun is one router under one load: the round-trip times of the
 // probes from host A to host B through it.
 type LatencyRun struct {
-	Scenario string  `json:"scenario"` // "latency"
-	Router   string  `json:"router"`   // "linux" or "softnet"
-	Backend  string  `json:"backend"`  // "kernel" (Linux forwarding) or "afpacket" (softnet's ports)
-	RatePPS  float64 `json:"rate_pps"` // probes a second asked for (sent_pps: reached)
+	Scenario string `json:"scenario"` // "latency"
+	Router   string `json:"router"`   // "linux" or "softnet"
+	Backend  string `json:"backend"`  // "kernel" (Linux forwarding) or "afpacket" (softnet's ports)
+	// RTPriority is softnet's --rt-priority (0, left out: normal
+	// scheduling).
+	RTPriority int     `json:"rt_priority,omitempty"`
+	RatePPS    float64 `json:"rate_pps"` // probes a second asked for (sent_pps: reached)
 	// BackgroundMpps is what the flood really offered during the probes (0:
 	// no flood); BackgroundTargetMpps what it was asked for;
 	// BackgroundForwardedMpps what reached B's link.
@@ -82,6 +88,8 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		return nil, fmt.Errorf("latency scenario: background %v Mpps: give a positive rate, or 0 for half the measured capacity", o.BackgroundMpps)
 	case o.CapacityDuration < 0:
 		return nil, fmt.Errorf("latency scenario: capacity flood %v: give a positive duration", o.CapacityDuration)
+	case o.RTPriority < 0 || o.RTPriority > 99:
+		return nil, fmt.Errorf("latency scenario: real-time priority %d: give 1 to 99, or 0 for normal scheduling", o.RTPriority)
 	case o.Binary == "":
 		return nil, errors.New("latency scenario: no softnet binary")
 	}
@@ -175,7 +183,13 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 
 	// softnet first: the background rate is half its capacity.
 	logf("latency: starting softnet (%s)", softnetCPU)
-	sn, err := t.StartSoftnet(ctx, o.Binary, 1, scpu)
+	var extra []string
+	if o.RTPriority > 0 {
+		extra = []string{"--rt-priority", strconv.Itoa(o.RTPriority)}
+		softnetCPU += fmt.Sprintf(", worker SCHED_FIFO %d", o.RTPriority)
+		rep.CPUs["softnet"] = softnetCPU
+	}
+	sn, err := t.StartSoftnet(ctx, o.Binary, 1, scpu, extra...)
 	if err != nil {
 		return rep, err
 	}
@@ -202,6 +216,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 			if err != nil {
 				return err
 			}
+			r.RTPriority = o.RTPriority
 			snRuns = append(snRuns, r)
 		}
 		return nil

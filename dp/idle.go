@@ -17,6 +17,22 @@ import (
 // poll. Under load the gaps between batches (tens of µs) stay below
 // idleSleepAfter, so a busy worker makes no system call to idle.
 //
+// The yields are longer than idleSleepAfter: the clock starts after 256
+// empty polls and is read every 256th, and runtime.Gosched on a locked
+// thread hands its P to another thread and parks it on a futex until the
+// P comes back (two thread wake-ups, 5-20 µs each on the 2-vCPU
+// development machine), so a streak lasts milliseconds, not 200 µs. At
+// 200 frames a second (bench --scenario latency, ping -i 0.005) the
+// worker slept in poll(2) for fewer than 40 of 400 frames, and softnet
+// used 75-90 % of its CPU (load 1-3; 41-75 % at load 17). That long
+// yielding window is also why the light-rate latency is what it is: a
+// version that polled in place and slept after 200 µs (commit 46053d3,
+// reverted) used 14-15 % of the CPU at 200 frames a second but woke from
+// poll(2) for every frame, and each wake of a thread on the other vCPU
+// costs 55-80 µs p50 here: light p50 100-200 µs against 88-125, loaded
+// p50 48-78 against 30-66, in interleaved runs. Which to keep is a
+// trade of CPU against latency at light rates, not settled here.
+//
 // Work that reaches a worker other than through a port (the control
 // plane's inject ring, software RSS lanes and their buffer returns, Stop)
 // wakes it through its waker without a lost wake-up, and without a system

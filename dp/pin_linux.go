@@ -3,6 +3,7 @@
 package dp
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,30 @@ func pinThread(cpu int) (restore func() bool, err error) {
 		return nil, fmt.Errorf("pin to CPU %d: %w", cpu, err)
 	}
 	return func() bool { return unix.SchedSetaffinity(0, &old) == nil }, nil
+}
+
+// realTime puts the calling thread, which must be locked to its
+// goroutine, in SCHED_FIFO at priority prio (1 to 99). restore puts its
+// old class, priority and nice value back and reports whether it could.
+func realTime(prio int) (restore func() bool, err error) {
+	if prio < 1 || prio > 99 {
+		return nil, fmt.Errorf("real-time priority %d: give 1 to 99 (SCHED_FIFO's range), or 0 for the normal scheduling class", prio)
+	}
+	old, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("real-time priority %d: reading the thread's scheduling class: %w", prio, err)
+	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_FIFO, Priority: uint32(prio)}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("real-time priority %d (SCHED_FIFO): %w: it needs root (CAP_SYS_NICE) and, under cgroup v1 CPU control, a real-time budget; run as root or leave the worker at normal priority", prio, err)
+		}
+		return nil, fmt.Errorf("real-time priority %d (SCHED_FIFO): %w", prio, err)
+	}
+	return func() bool {
+		back := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: old.Policy, Flags: old.Flags & unix.SCHED_FLAG_RESET_ON_FORK, Nice: old.Nice, Priority: old.Priority}
+		return unix.SchedSetAttr(0, &back, 0) == nil
+	}, nil
 }
 
 // threadID is the kernel's ID of the calling thread.

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/internal/testenv"
 )
 
 // idleWorker is a worker with no ports: Run only backs off.
@@ -80,6 +81,44 @@ func TestPin(t *testing.T) {
 		w.Stop() // returns: Run already has
 		if c := w.Counters(); c.Polls != 0 {
 			t.Fatalf("a worker that failed to pin polled %d times", c.Polls)
+		}
+	}
+}
+
+// TestRealTime: Options.RTPriority puts the worker's thread in SCHED_FIFO
+// at that priority while it runs, and Stop hands the thread back to the
+// runtime in its old class (the runtime must not run other goroutines on
+// a real-time thread); a priority outside 1-99 is refused by Start.
+func TestRealTime(t *testing.T) {
+	testenv.Root(t) // CAP_SYS_NICE
+	before, err := unix.SchedGetAttr(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := idleWorker(dp.Options{RTPriority: 3})
+	if err := w.Start(); err != nil {
+		t.Fatalf("Start with RTPriority 3: %v", err)
+	}
+	tid := dp.ThreadID(w)
+	a, err := unix.SchedGetAttr(tid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Policy != unix.SCHED_FIFO || a.Priority != 3 {
+		t.Fatalf("worker thread %d: policy %d priority %d, want SCHED_FIFO (%d) priority 3", tid, a.Policy, a.Priority, unix.SCHED_FIFO)
+	}
+	w.Stop()
+	// The thread went back to the runtime (or ended): not real-time.
+	if a, err := unix.SchedGetAttr(tid, 0); err == nil && (a.Policy != before.Policy || a.Priority != before.Priority) {
+		t.Fatalf("after Stop, thread %d: policy %d priority %d, want %d and %d back", tid, a.Policy, a.Priority, before.Policy, before.Priority)
+	}
+
+	for _, prio := range []int{-1, 100} {
+		w := idleWorker(dp.Options{RTPriority: prio})
+		err := w.Start()
+		w.Stop()
+		if err == nil || !strings.Contains(err.Error(), "give 1 to 99") {
+			t.Fatalf("RTPriority %d: Start said %v, want a refusal naming 1 to 99", prio, err)
 		}
 	}
 }

@@ -21,4 +21,8 @@ func pinThread(cpu int) (func() bool, error) {
 	return nil, errors.New("pinning a worker to a CPU needs Linux; leave the worker unpinned")
 }
 
+func realTime(prio int) (func() bool, error) {
+	return nil, errors.New("a real-time worker needs Linux; leave the worker at normal priority")
+}
+
 func threadID() int { return 0 }

@@ -116,8 +116,9 @@ type Worker struct {
 	// before it closes ready.
 	pin    bool
 	cpu    int
-	pinErr error
-	tid    int // the kernel's ID of Run's thread
+	rtPrio int
+	pinErr error // pinning's, RTPriority's or TxQueue's failure
+	tid    int   // the kernel's ID of Run's thread
 	ready  chan struct{}
 
 	// txq is the transmit queue of each port (Options.TxQueue); txqErr
@@ -164,6 +165,16 @@ type Options struct {
 	Pin bool
 	CPU int
 
+	// RTPriority, 1 to 99, makes Run put its thread in the real-time
+	// class (SCHED_FIFO at that priority; it needs CAP_SYS_NICE, i.e.
+	// root), so a frame that wakes the idle worker runs it at once instead
+	// of waiting for the CPU's other threads' time slices: on a loaded
+	// machine the wait is most of the worker's tail latency. A busy worker
+	// then holds its CPU against every normal thread there (the kernel's
+	// real-time throttling leaves them 5 %): pin it (Pin) to a CPU the
+	// control plane does not need. 0 leaves the thread in the normal class.
+	RTPriority int
+
 	// TxQueue is the transmit queue the worker sends on, per port
 	// (indexed like the ports given to NewWorker); nil: queue ID (the
 	// worker's ID) on every port, one queue per worker, as softnet run
@@ -200,6 +211,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		pub:    newCounters(len(ports)),
 		pin:    o.Pin,
 		cpu:    o.CPU,
+		rtPrio: o.RTPriority,
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 
@@ -424,10 +436,11 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 }
 
 // Start runs Run on a new goroutine and returns once its thread is
-// locked and, if Options.Pin asked for it, pinned. If pinning failed (a
-// CPU the process may not use) or a transmit queue is out of range for
-// its port (Options.TxQueue) it returns why, and the worker does not run
-// (Stop still works).
+// locked and, if Options.Pin and RTPriority asked for it, pinned and
+// real-time. If either failed (a CPU the process may not use, no
+// CAP_SYS_NICE) or a transmit queue is out of range for its port
+// (Options.TxQueue) it returns why, and the worker does not run (Stop
+// still works).
 func (w *Worker) Start() error {
 	go w.Run()
 	<-w.ready
@@ -435,15 +448,17 @@ func (w *Worker) Start() error {
 }
 
 // Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
-// Options.Pin is set; it returns at once if that pinning fails (Start
-// reports why). When there is nothing to do it backs off (spin, yield,
-// then, after idleSleepAfter of nothing, it blocks in poll(2) on its
-// queues' descriptors and its eventfd, or naps: see idle.go) instead of
-// spinning a core. Call Run (or Start) once.
+// Options.Pin is set and in SCHED_FIFO when Options.RTPriority is; it
+// returns at once if either fails (Start reports why). When there is
+// nothing to do it backs off (spin, yield, then, after idleSleepAfter of
+// nothing, it blocks in poll(2) on its queues' descriptors and its
+// eventfd, or naps: see idle.go) instead of spinning a core. Call Run (or
+// Start) once.
 //
-// On return it puts the thread's old CPU mask back before unlocking it, so
-// the runtime does not reuse a pinned thread for other goroutines; if the
-// kernel refused that, the thread stays locked and ends with the goroutine.
+// On return it puts the thread's old CPU mask and scheduling class back
+// before unlocking it, so the runtime does not reuse a pinned or real-time
+// thread for other goroutines; if the kernel refused that, the thread
+// stays locked and ends with the goroutine.
 func (w *Worker) Run() {
 	runtime.LockOSThread()
 	w.tid = threadID()
@@ -452,12 +467,24 @@ func (w *Worker) Run() {
 	case w.txqErr != nil:
 		w.pinErr = w.txqErr // Start returns it; the worker does not run
 	case w.pin:
-		restore, w.pinErr = pinThread(w.cpu)
+		if unpin, err := pinThread(w.cpu); err != nil {
+			w.pinErr = err
+		} else {
+			restore = unpin
+		}
+	}
+	if w.pinErr == nil && w.rtPrio != 0 {
+		if unRT, err := realTime(w.rtPrio); err != nil {
+			w.pinErr = err
+		} else {
+			unpin := restore
+			restore = func() bool { return unRT() && unpin() }
+		}
 	}
 	close(w.ready)
 	defer close(w.done) // last: Stop returns with the thread restored
 	defer func() {
-		if w.pinErr != nil || restore() {
+		if restore() {
 			runtime.UnlockOSThread()
 		}
 	}()

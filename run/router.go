@@ -44,6 +44,11 @@ type Options struct {
 	// pipeline does not win back (bench --scenario rss: 2 workers spread
 	// from one queue forward less than one worker alone on a 2-vCPU VM).
 	SoftwareRSS bool
+	// RTPriority, 1 to 99, runs every worker's thread in SCHED_FIFO at
+	// that priority (dp.Options.RTPriority; root): an idle worker woken by
+	// a frame runs at once instead of after the CPU's other threads, the
+	// tail latency on a loaded machine. 0: the normal scheduling class.
+	RTPriority int
 }
 
 // Router is a running router: its control plane, ports and workers.
@@ -231,7 +236,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}
 	cpus := dp.AllowedCPUs()
 	for w := range workers {
-		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize), TxQueue: make([]int, len(r.ports))}
+		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize), RTPriority: o.RTPriority, TxQueue: make([]int, len(r.ports))}
 		for j := range do.TxQueue {
 			do.TxQueue[j] = w
 		}

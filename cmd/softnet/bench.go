@@ -37,6 +37,7 @@ func benchCmd() *cobra.Command {
 		rounds     int
 		probeRate  float64
 		background float64
+		rtPrio     int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -131,6 +132,9 @@ softnet's figures over Linux's; with --json one line per router and load:
    "rtt_p99_us": 120.5, "samples": 600, "lost": 0, ...}
 
 where background_mpps is what the flood really offered (0: no flood).
+--rt-priority N runs softnet with its worker in SCHED_FIFO (softnet run
+--rt-priority; the softnet lines then carry "rt_priority": N): on a busy
+machine the idle worker's wait for its CPU is most of its tail latency.
 Needs root.
 
 --repeat N runs each worker count N times in a row; the figures printed are
@@ -157,7 +161,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if err := checkBenchFlags(cmd, scenario, duration, size, rounds, apiCost); err != nil {
 				return err
 			}
-			if err := checkLatencyFlags(cmd, scenario, probeRate, background); err != nil {
+			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio); err != nil {
 				return err
 			}
 			if cpuprofile != "" {
@@ -226,7 +230,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
-					RatePPS: probeRate, BackgroundMpps: background, Progress: prog})
+					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -327,14 +331,15 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.BoolVar(&apiCost, "api-scrape", false, "measure ip4-forward without and with the control API and a /metrics scrape every second, side by side")
 	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3); 1..100, refused elsewhere")
 	f.Float64Var(&probeRate, "probe-rate", 200, "with --scenario latency: ICMP echo requests a second (1.."+strconv.Itoa(bench.MaxProbeRate)+")")
+	f.IntVar(&rtPrio, "rt-priority", 0, "with --scenario latency: run softnet with --rt-priority N (its worker in SCHED_FIFO at N, 1-99); 0: normal scheduling")
 	f.Float64Var(&background, "background-mpps", 0, "with --scenario latency: the background flood's rate in Mpps (a positive rate; default: half of softnet's capacity, measured first)")
 	return cmd
 }
 
 // checkLatencyFlags refuses --probe-rate and --background-mpps outside the
 // latency scenario and values that are not positive rates.
-func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64) error {
-	for _, name := range []string{"probe-rate", "background-mpps"} {
+func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio int) error {
+	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority"} {
 		if cmd.Flags().Changed(name) && scenario != "latency" {
 			return fmt.Errorf("--%s applies to --scenario latency; drop it", name)
 		}
@@ -344,6 +349,9 @@ func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, backgroun
 	}
 	if cmd.Flags().Changed("background-mpps") && !(background > 0 && background <= 100) {
 		return fmt.Errorf("--background-mpps %v: give a positive rate in Mpps, such as 0.3, or drop it for half of softnet's measured capacity", background)
+	}
+	if rtPrio < 0 || rtPrio > 99 {
+		return fmt.Errorf("--rt-priority %d: give a SCHED_FIFO priority from 1 to 99 (softnet run --rt-priority), or 0 for normal scheduling", rtPrio)
 	}
 	return nil
 }

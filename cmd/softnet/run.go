@@ -38,6 +38,7 @@ func runCmd() *cobra.Command {
 		duration  time.Duration
 		pin       bool
 		swRSS     bool
+		rtPrio    int
 		so        serveOpts
 		logLevel  string
 		logFormat string
@@ -80,6 +81,9 @@ Formats and examples: examples/*.yaml.`,
 			if duration < 0 {
 				return fmt.Errorf("--duration %v: must be positive (e.g. 10s), or 0 to run until SIGINT/SIGTERM", duration)
 			}
+			if rtPrio < 0 || rtPrio > 99 {
+				return fmt.Errorf("--rt-priority %d: give a SCHED_FIFO priority from 1 to 99, or 0 (the default) for normal scheduling", rtPrio)
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			// SIGHUP reloads the config, as routing daemons do; taken
@@ -95,13 +99,14 @@ Formats and examples: examples/*.yaml.`,
 			}
 			so.socketSet = cmd.Flags().Changed("api")
 			so.metricsSet = cmd.Flags().Changed("metrics")
-			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, SoftwareRSS: swRSS}, so)
+			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, SoftwareRSS: swRSS, RTPriority: rtPrio}, so)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "the config file (YAML)")
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
 	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
+	f.IntVar(&rtPrio, "rt-priority", 0, "run the workers' threads in SCHED_FIFO at this priority (1-99; root): a frame that wakes an idle worker runs it at once, not after the CPU's other threads (tail latency on a loaded machine); a busy worker then holds its CPU against normal threads, so combine with --pin and keep other work off those CPUs; 0 = normal scheduling")
 	f.BoolVar(&swRSS, "software-rss", false, "spread single-queue ports (pcap, mem) over all workers by flow (symmetric Toeplitz hash, lock-free hand-off); off: such a port is polled by worker 0 alone")
 	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")
 	f.StringVar(&so.metrics, "metrics", "", "also serve Prometheus /metrics on this TCP address, e.g. 127.0.0.1:9977 (default: the config's api.metrics)")

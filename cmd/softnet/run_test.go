@@ -117,18 +117,24 @@ func TestMainExitCodes(t *testing.T) {
 		main()
 		os.Exit(0)
 	}
-	for _, tc := range []struct {
+	type exitCase struct {
 		args string
 		code int
 		out  string
-	}{
+	}
+	cases := []exitCase{
 		{"check -c ../../examples/two-port-mem.yaml", 0, "ok ("},
 		{"check -c ../../examples/bad.yaml", 1, "softnet: ../../examples/bad.yaml: 17 errors"},
 		{"check", 1, `softnet: required flag(s) "config" not set`},
 		{"run -c ../../examples/bad.yaml", 1, "softnet: ../../examples/bad.yaml: 17 errors"},
 		{"run -c ../../examples/two-port-mem.yaml --duration 100ms --api off", 0, "drops: none"},
 		{"run -c ../../examples/two-port-mem.yaml --duration -1s --api off", 1, "softnet: --duration -1s: must be positive"},
-	} {
+		{"run -c ../../examples/two-port-mem.yaml --rt-priority 100 --api off", 1, "softnet: --rt-priority 100: give a SCHED_FIFO priority from 1 to 99"},
+	}
+	if os.Geteuid() == 0 { // SCHED_FIFO needs CAP_SYS_NICE
+		cases = append(cases, exitCase{"run -c ../../examples/two-port-mem.yaml --duration 100ms --rt-priority 5 --api off", 0, "drops: none"})
+	}
+	for _, tc := range cases {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitCodes$")
 		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+tc.args)
 		out, err := cmd.CombinedOutput()
