@@ -1,0 +1,79 @@
+// Package afxdp is a port on a Linux device through AF_XDP sockets: the
+// kernel's XDP hook hands frames to softnet before the stack builds an skb
+// for them, and softnet hands the kernel only descriptors to send.
+//
+// Hot path: yes. Recv and Send allocate nothing, take no lock and make no
+// per-packet interface call; each is one pass over a batch of ring entries
+// and at most one syscall, made only when the kernel asked for it
+// (need_wakeup).
+//
+// # UMEM: the engine's arena
+//
+// The UMEM, the memory the kernel reads and writes frames in, is the
+// caller's pkt.Arena (Options.Arena, chunk 2048 or 4096 bytes, aligned
+// mode): every socket of every afxdp port registers the arena's whole frame
+// region, so a buffer's UMEM address is its chunk's offset in the region,
+// and a frame that arrived on one port goes out on another from the chunk
+// it arrived in. Nothing is copied between UMEM and softnet's buffers:
+//
+//   - Recv tops the fill ring up with buffers from the worker's pool (in
+//     batches of up to pkt.BatchSize, and only when a quarter batch of room
+//     is free, so the producer index is stored once per batch), then hands
+//     out the buffers of the RX ring's descriptors: the frame is where the
+//     kernel wrote it, XDP_PACKET_HEADROOM (256) bytes into the chunk.
+//   - Send puts each buffer's own chunk and frame offset on the TX ring and
+//     reaps the completion ring, returning sent buffers to the pool.
+//
+// A queue lends the kernel at most Options.FillFrames buffers (fill and RX
+// rings together); the rest of the pool stays with the worker. The largest
+// frame is the chunk less 256 bytes (MaxFrame): 3840 bytes with 4096-byte
+// chunks, so an interface's MTU is at most 3818 (two VLAN tags).
+//
+// # Rings
+//
+// ring_linux.go is the ring code (fill, completion, RX, TX): mmap'd rings,
+// free-running uint32 producer and consumer indices with a cached copy of
+// the other side's, the producer index stored after the entries (release)
+// and loaded before them (acquire), reserve/submit and peek/release by
+// batch. It is written here on golang.org/x/sys/unix rather than taken
+// from a library because the Go AF_XDP libraries checked (asavie/xdp,
+// the xdp packages of slavc and others) are unmaintained or own their UMEM
+// (they allocate it and copy frames in and out, or hand out []byte slices
+// per packet), while softnet's UMEM must be its own arena and its batches
+// hold buffer indices; the ring protocol itself is about 100 lines.
+//
+// # XDP program and modes
+//
+// The program (prog_linux.go) is built in Go with cilium/ebpf's asm (no
+// clang): bpf_redirect_map to the XSKMAP entry of the frame's receive
+// queue, with XDP_PASS as the fallback action, so a queue without a socket
+// leaves its frames to the stack. It is attached through a BPF link: when
+// softnet exits or dies its last file descriptor of the link closes and
+// the kernel detaches the program. Attach errors name what is missing
+// (CAP_BPF/CAP_NET_ADMIN, RLIMIT_MEMLOCK on old kernels, a kernel without
+// XDP sockets or BPF links, a driver without the mode, another program
+// already attached).
+//
+// Modes, each chosen once at Open and logged with its reason:
+// native XDP (the driver runs the program) where the driver supports it,
+// else generic XDP (the stack runs it on the skb, any device); sockets
+// bound in zero-copy mode where the driver supports it, else copy mode
+// (veth: the kernel copies each frame into the UMEM chunk, still without
+// an skb for the router namespace's stack). A veth receives in native
+// mode without anything on its peer.
+//
+// # Queues
+//
+// One socket per receive queue, 0 to Options.Queues-1 (fewer if the device
+// has fewer); each socket is also a transmit queue (TxQueues) and its fd
+// is the queue's wait fd (port.Waiter: readable when the RX ring has
+// frames).
+//
+// # Not yet
+//
+// Link state is not watched: a device that goes down keeps its sockets
+// (frames resume when it comes back up), but a device that is deleted and
+// recreated needs a restart of softnet, unlike afpacket. Frames the
+// program passes to the stack (queues without a socket) are not seen by
+// softnet.
+package afxdp
