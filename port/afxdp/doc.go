@@ -36,11 +36,13 @@
 // the other side's, the producer index stored after the entries (release)
 // and loaded before them (acquire), reserve/submit and peek/release by
 // batch. It is written here on golang.org/x/sys/unix rather than taken
-// from a library because the Go AF_XDP libraries checked (asavie/xdp,
-// the xdp packages of slavc and others) are unmaintained or own their UMEM
-// (they allocate it and copy frames in and out, or hand out []byte slices
-// per packet), while softnet's UMEM must be its own arena and its batches
-// hold buffer indices; the ring protocol itself is about 100 lines.
+// from a library because the pure-Go AF_XDP packages looked at do not
+// fit: asavie/xdp, the best known, maps and owns its UMEM inside
+// NewSocket and hands out descriptor slices and []byte frames, where
+// softnet's UMEM must be its own arena and its batches hold buffer
+// indices; mdlayher/xdp is a help-wanted stub; binw666/xsk says it is not
+// for production. Bindings to libxdp need cgo (CGO_ENABLED=0 must build).
+// The ring protocol itself is about 100 lines.
 //
 // # XDP program and modes
 //

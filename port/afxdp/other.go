@@ -21,6 +21,8 @@ func (p *Port) Close() error                                     { return nil }
 func (p *Port) MAC() [6]byte                                     { return [6]byte{} }
 func (p *Port) MTU() int                                         { return 0 }
 func (p *Port) Queues() int                                      { return 0 }
+func (p *Port) Stats() Stats                                     { return Stats{} }
+func (p *Port) LinkUp() bool                                     { return false }
 func (p *Port) TxQueues() int                                    { return 0 }
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int { return 0 }
 func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {

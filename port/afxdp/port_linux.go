@@ -240,19 +240,6 @@ func (p *Port) Mode() string { return p.prog.mode }
 // ZeroCopy reports whether the sockets are bound in zero-copy mode.
 func (p *Port) ZeroCopy() bool { return p.zeroCopy }
 
-// Stats are the port's counters, summed over its queues. Read them while
-// the port runs: they are plain loads of the workers' counters (a count
-// may be a batch behind).
-type Stats struct {
-	RxPackets, RxBytes uint64
-	TxPackets, TxBytes uint64
-	TxRingFull         uint64 // frames dropped: the TX ring had no room
-	TxKicks            uint64 // sendto calls (need_wakeup was set)
-	Foreign            uint64 // frames dropped: buffer outside the UMEM arena
-	FillEmpty          uint64 // top-ups that found the pool empty
-	KernelDrops        uint64 // XDP_STATISTICS: rx_dropped + rx_ring_full + rx_fill_ring_empty_descs
-}
-
 // Stats returns the port's counters.
 func (p *Port) Stats() Stats {
 	var st Stats
