@@ -30,7 +30,9 @@ routes:
 // TestAFXDPVeth: softnet run with two afxdp interfaces, between two hosts
 // in namespaces (the veth topology of TestCLIVeth), forwards ping both
 // ways and answers its own addresses; it logs the XDP and socket modes
-// it chose, and show interfaces says afxdp.
+// it chose, and show interfaces says afxdp; a link down and up (either
+// end) is seen and forwarding resumes; the XDP program goes away when
+// softnet is killed.
 func TestAFXDPVeth(t *testing.T) {
 	need(t)
 	h1, rns, h2 := vethRouterTopo(t)
@@ -62,10 +64,38 @@ func TestAFXDPVeth(t *testing.T) {
 			t.Errorf("%s: %+v", name, i)
 		}
 	}
+	// Link down and up, of the router's device and of the host's end:
+	// the link watcher marks the interface down and up again, and the
+	// sockets, still bound, forward once it is back.
+	ctx := context.Background()
+	for _, c := range []struct{ ns, dev string }{{rns, "veth-r0"}, {h1, "veth-h1"}} {
+		for _, st := range []string{"down", "up"} {
+			if _, err := netns.IP(ctx, "-n", c.ns, "link", "set", c.dev, st); err != nil {
+				t.Fatal(err)
+			}
+			want := st
+			for deadline := time.Now().Add(10 * time.Second); r.ifaces(t)["lan0"].Link != want; time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s %s: lan0's link is %q 10 s later, want %q", c.dev, st, r.ifaces(t)["lan0"].Link, want)
+				}
+			}
+		}
+		if c.ns == h1 { // the host lost its default route with its link
+			_, _ = netns.IP(ctx, "-n", h1, "route", "replace", "default", "via", "10.0.1.1")
+		}
+		ok := false
+		for deadline := time.Now().Add(10 * time.Second); !ok && time.Now().Before(deadline); {
+			ok = ping(t, h1, "10.0.2.2", 1).Received == 1
+		}
+		if !ok {
+			t.Errorf("after %s went down and up: no ping h1→h2 through softnet on afxdp in 10 s", c.dev)
+		}
+	}
+
 	// The program is attached through a BPF link: it is on the devices
 	// while softnet runs and goes away with the process, even killed.
 	for _, dev := range []string{"veth-r0", "veth-r1"} {
-		if out, _ := netns.IP(context.Background(), "-n", rns, "link", "show", dev); !strings.Contains(out, "xdp") {
+		if out, _ := netns.IP(ctx, "-n", rns, "link", "show", dev); !strings.Contains(out, "xdp") {
 			t.Errorf("%s while softnet runs: no XDP program:\n%s", dev, out)
 		}
 	}

@@ -71,11 +71,13 @@
 // is the queue's wait fd (port.Waiter: readable when the RX ring has
 // frames).
 //
-// # Not yet
+// # Link state
 //
-// Link state is not watched: a device that goes down keeps its sockets
-// (frames resume when it comes back up), but a device that is deleted and
-// recreated needs a restart of softnet, unlike afpacket. Frames the
-// program passes to the stack (queues without a socket) are not seen by
-// softnet.
+// LinkUp reads the carrier (ETHTOOL_GLINK) for the router's link watcher.
+// A device that goes down and up (or whose veth peer does) keeps its
+// sockets bound and its program attached: frames flow again once it is
+// up (e2e TestAFXDPVeth). Not yet: a device deleted and recreated is not
+// reopened (afpacket does it): its sockets stay unbound and the interface
+// stays down until softnet restarts; frames the program passes to the
+// stack (queues without a socket) are not seen by softnet.
 package afxdp
