@@ -6,6 +6,8 @@ import (
 	"net"
 	"unsafe"
 
+	"sync/atomic"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/softnet/softnet/pkt"
@@ -366,10 +368,21 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s.tx.submit()
 	s.txPackets += uint64(sent)
 	s.txBytes += bytes
-	if s.tx.needWakeup() {
+	// In copy mode a sendto sends at most 32 frames (the kernel's per-call
+	// budget; it then answers EAGAIN), so kick again while each call moves
+	// the kernel's consumer index on, until it took the whole batch; a
+	// call that moves nothing (the device busy or down) ends it: the
+	// entries go at the next Send's kick.
+	for k := uint32(0); k <= sent/32+1 && s.tx.needWakeup(); k++ {
+		before := atomic.LoadUint32(s.tx.consumer)
+		if before == s.tx.prod {
+			break
+		}
 		s.txKicks++
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
-		_ = e // EAGAIN, EBUSY, ENOBUFS: the kernel is busy and goes on; ENETDOWN: the link is down
+		_, _, _ = unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		if atomic.LoadUint32(s.tx.consumer) == before {
+			break
+		}
 	}
 	p.complete(s, pool)
 	return int(sent)
