@@ -231,3 +231,23 @@ func TestServiceLoopTimersAtDeadlines(t *testing.T) {
 	wake(t1.Add(o.ReachableTime+o.RetransTime), "second probe")
 	wantARPRequest(t, one(t, l, 1, "second probe"), dptest.HostBMAC, dptest.HostB)
 }
+
+// TestServiceLoopPublishesAPIChange: an API call that leaves a publish to
+// the loop (AddRoute does) wakes it as it unlocks the router, so the
+// change reaches the workers without Publish and without a ticker.
+func TestServiceLoopPublishesAPIChange(t *testing.T) {
+	l := newLoopLab(t, neigh.Options{})
+	time.Sleep(20 * time.Millisecond) // idle first: the loop is asleep
+	before, w0 := l.r.Config().Load(), l.r.WakesForTest()
+	if err := l.r.AddRoute(netip.MustParsePrefix("203.0.113.0/24"), dptest.HostB); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); l.r.Config().Load() == before; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("AddRoute not published in 5 s: the API call did not wake the service loop")
+		}
+	}
+	if w := l.r.WakesForTest() - w0; w > 1 {
+		t.Errorf("the loop woke %d times for one API call, want 1", w)
+	}
+}
