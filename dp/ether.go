@@ -228,9 +228,10 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 // stopped, the new k and the byte count so far.
 func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32, macLo uint16) (int, int, uint64) {
 	n := in.N
+	recs := pkt.Records()
 	for ; i < n; i++ {
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen || binary.BigEndian.Uint32(f[0:4]) != macHi ||
 			binary.BigEndian.Uint16(f[4:6]) != macLo || binary.BigEndian.Uint16(f[12:14]) != hdr.EtherTypeIPv4 {

@@ -182,9 +182,10 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 // index (if any) needs ip4Input's full path.
 func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 	n := in.N
+	recs := pkt.Records()
 	for ; i < n; i++ {
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		l3len := int(b.Len) - int(b.L3)
 		h := b.L3Head()
 		sum := uint64(binary.BigEndian.Uint32(h[0:4])) + uint64(binary.BigEndian.Uint32(h[4:8])) +
@@ -223,9 +224,9 @@ func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 //   - Next: ip4-rewrite, ip4-local, icmp4-error, drop.
 func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 	n := in.N
+	recs := pkt.Records()
 	for i, x := range in.B[:n] {
-		b := pkt.At(x)
-		w.dsts[i] = b.Dst4()
+		w.dsts[i] = recs.At(x).Dst4()
 	}
 	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
 	adjs := cfg.Adj
@@ -239,7 +240,7 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 			}
 		}
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		nh := w.nhs[i]
 		if int(nh) >= len(adjs) {
 			nh = 0
@@ -284,9 +285,10 @@ func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
 // b.NH, compacts them to in.B[k:] and returns where it stopped and k.
 func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16) (int, int) {
 	n := in.N
+	recs := pkt.Records()
 	for ; i < n; i++ {
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		nh := nhs[i]
 		if int(nh) >= len(adjs) {
 			return i, k
@@ -385,9 +387,10 @@ func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
 // and k.
 func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 	n := in.N
+	recs := pkt.Records()
 	for ; i < n; i++ {
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		adj := &adjs[b.NH]
 		l3len := int(b.Len) - int(b.L3)
 		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)

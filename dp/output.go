@@ -167,14 +167,14 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	if w.upOf != cfg {
 		w.syncUp(cfg)
 	}
+	recs := pkt.Records()
 	// Fast path: the whole vector leaves by one interface (the common case
 	// for a forwarding batch), so it is handed to the port as it is.
 	if n := in.N; n > 0 && !w.general {
 		o := int(in.Buf(0).OutPort)
 		same := true
 		for _, x := range in.B[1:n] {
-			b := pkt.At(x)
-			if int(b.OutPort) != o {
+			if int(recs.At(x).OutPort) != o {
 				same = false
 				break
 			}
@@ -187,7 +187,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		}
 	}
 	for _, x := range in.B[:in.N] {
-		b := pkt.At(x)
+		b := recs.At(x)
 		o := int(b.OutPort)
 		if o >= len(w.up) || !w.up[o] {
 			w.drop(b, OutIfaceDown)
@@ -277,16 +277,16 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 	var bytes uint64
 	o := t.Buf(0).OutPort
 	mixed := false
+	recs := pkt.Records()
 	for i, x := range t.B[:n] {
-		b := pkt.At(x)
+		b := recs.At(x)
 		bytes += uint64(b.Len)
 		mixed = mixed || b.OutPort != o
 		w.txLen[i] = b.Len // the port owns the buffers after Send
 	}
 	if mixed {
 		for i, x := range t.B[:n] {
-			b := pkt.At(x)
-			w.txOut[i] = b.OutPort
+			w.txOut[i] = recs.At(x).OutPort
 		}
 	}
 	sent := w.ports[p].Send(w.txq[p], t, w.pool)

@@ -98,6 +98,22 @@ func At(x uint32) *Buf {
 	return (*Buf)(unsafe.Add(recBase, uintptr(x)*RecordSize))
 }
 
+// Recs is the base of the record array, for a loop over a batch: take it
+// once before the loop (recs := pkt.Records()) and recs.At(x) is a shift
+// and an add in registers, where At loads the global base again for every
+// packet (the compiler cannot hoist a global's load out of a loop that
+// stores through pointers). Records never move, so a Recs stays valid for
+// as long as the indices it resolves.
+type Recs struct{ base unsafe.Pointer }
+
+// Records returns the record array's base (see Recs).
+func Records() Recs { return Recs{recBase} }
+
+// At returns the buffer with global index x, as the function At does.
+func (r Recs) At(x uint32) *Buf {
+	return (*Buf)(unsafe.Add(r.base, uintptr(x)*RecordSize))
+}
+
 // Index returns the buffer's global index.
 func (b *Buf) Index() uint32 { return b.idx }
 

@@ -381,3 +381,20 @@ func TestPoolDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestRecsAt checks Records().At resolves every index of an arena to the
+// same record as At, the buffer whose Index is that index.
+func TestRecsAt(t *testing.T) {
+	p := NewPool(100)
+	recs := Records()
+	xs := make([]uint32, 100)
+	if n := p.GetN(xs); n != 100 {
+		t.Fatalf("got %d buffers, want 100", n)
+	}
+	for _, x := range xs {
+		if b := recs.At(x); b != At(x) || b.Index() != x {
+			t.Fatalf("index %d: Records().At gives %p (index %d), At gives %p", x, b, b.Index(), At(x))
+		}
+	}
+	p.PutN(xs)
+}
