@@ -123,6 +123,7 @@ func init() {
 func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 	k := 0 // packets for ip4-lookup, compacted in place
 	fast := !w.general
+	recs := pkt.Records()
 	for i, n := 0, in.N; i < n; i++ {
 		// The common case runs in ip4InputFast, a loop with no calls (so
 		// nothing is spilled per packet); it stops at the first packet
@@ -133,7 +134,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 			}
 		}
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		l3 := b.L3Bytes()
 		if st := hdr.IPv4(l3).Validate(); st != hdr.OK {
 			r := IP4TooShort
@@ -320,6 +321,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 	adjs := cfg.Adj
 	k := 0 // packets for interface-output, compacted in place
 	fast := !w.general
+	recs := pkt.Records()
 	for i, n := 0, in.N; i < n; i++ {
 		// Resolved, fitting transit packets run in rewriteFast.
 		if fast {
@@ -328,7 +330,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 			}
 		}
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		adj := &adjs[b.NH]
 		if adj.Kind != AdjForward {
 			w.to(StageIP4ARP, b)

@@ -143,9 +143,10 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *VLANTable, macHi uint32, macLo u
 	cur := uint16(0)
 	var cn, cb uint64
 	mac := uint64(macHi)<<16 | uint64(macLo)
+	recs := pkt.Records()
 	for ; i < n; i++ {
 		x := in.B[i]
-		b := pkt.At(x)
+		b := recs.At(x)
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen+TagLen {
 			break
