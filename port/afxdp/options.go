@@ -49,5 +49,5 @@ type Stats struct {
 	TxDown             uint64 // frames dropped: their queue was down (device deleted)
 	Reopens            uint64 // queues reopened after their device was deleted and re-created
 	DownQueues         int    // queues down now (their device is gone; Recv and Send retry every 200 ms)
-	LastError          string // why a queue last went down or failed to reopen
+	LastError          string // while a queue is down: why it went down or failed to reopen
 }

@@ -384,9 +384,6 @@ func (p *Port) Stats() Stats {
 	var st Stats
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if e := p.lastErr.Load(); e != nil {
-		st.LastError = *e
-	}
 	for _, s := range p.qs {
 		st.Reopens += s.reopens
 		st.TxDown += s.txDown
@@ -407,6 +404,9 @@ func (p *Port) Stats() Stats {
 		if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_XDP, unix.XDP_STATISTICS, uintptr(unsafe.Pointer(&x)), uintptr(unsafe.Pointer(&l)), 0); e == 0 {
 			st.KernelDrops += x.Rx_dropped + x.Rx_ring_full + x.Rx_fill_ring_empty_descs
 		}
+	}
+	if e := p.lastErr.Load(); e != nil && st.DownQueues > 0 {
+		st.LastError = *e // "" once every queue is up again
 	}
 	return st
 }
