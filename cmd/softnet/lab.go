@@ -35,10 +35,13 @@ starts this binary as "softnet run" in the middle one on two interfaces
 and the run says which it used), and proves that real traffic crosses it: ping A → B and B → A,
 a TTL-1 probe that softnet must answer with ICMP Time Exceeded, iperf3 TCP
 and UDP from A to B, and a trafgen 64-byte UDP flood from A counted on B.
-The veths keep the kernel's default offloads, as hosts do (TSO, GSO and
-tx-checksumming on: softnet splits the hosts' TCP super-packets and finishes
-their partial checksums, like Linux); --offloads-off turns them off on all
-four veths, so every frame is MTU-sized with its checksums complete.
+On afpacket the veths keep the kernel's default offloads, as hosts do (TSO,
+GSO and tx-checksumming on: softnet splits the hosts' TCP super-packets and
+finishes their partial checksums, like Linux); --offloads-off turns them off
+on all four veths, so every frame is MTU-sized with its checksums complete.
+On afxdp they are always off: an AF_XDP frame carries no checksum-offload or
+GSO metadata. --backend afxdp fails, with softnet's reason, where softnet
+cannot attach AF_XDP; with no --backend the lab falls back to afpacket.
 It prints a summary and removes everything it made, also on Ctrl-C or
 failure (--keep leaves the namespaces for debugging).
 
