@@ -304,7 +304,7 @@ func (p *Port) reopen(qi int) bool {
 	}
 	ifc, err := net.InterfaceByName(p.dev)
 	if err != nil {
-		return setErr(fmt.Errorf("afxdp: device %s: %w (waiting for it to come back)", p.dev, err))
+		return setErr(fmt.Errorf("afxdp: device %s is gone (deleted): the port reopens it when a device of that name is back (%v)", p.dev, err))
 	}
 	if ifc.Index != p.ifindex || p.prog == nil {
 		np, err := attach(p.dev, ifc.Index, p.nq, p.mode)
