@@ -391,7 +391,7 @@ func (w *Worker) bridgeUp(cfg *Config, b *pkt.Buf, bvi int) {
 	case hdr.EtherTypeIPv4:
 		w.to(StageIP4Input, b)
 	case hdr.EtherTypeARP:
-		w.to(StageARPInput, b)
+		w.to(stageARPInput, b)
 	default:
 		w.drop(b, EtherUnknownType)
 	}

@@ -7,13 +7,14 @@ import (
 	"github.com/softnet/softnet/pkt"
 )
 
-// ethernet-input and arp-input: their registration (see Register).
+// ethernet-input: its registration (see Register).
 var (
-	StageEthernetInput, StageARPInput Stage
+	StageEthernetInput Stage
+	// stageARPInput is arp-input, registered by package dp/arp.
+	stageARPInput Stage
 
 	EtherRunt, EtherNotForUs, EtherUnknownType, EtherVLAN, EtherIPv6, EtherIfaceDown, EtherRSSRingFull Reason
 	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated                         Reason
-	ARPMalformed, ARPNotForUs, ARPBadSender                                                            Reason
 )
 
 var _ = Register(Node{
@@ -37,19 +38,6 @@ var _ = Register(Node{
 		{&VLANTruncated, "vlan-truncated", "frame ends inside a VLAN tag"},
 	},
 	Trace: traceEthernetInput,
-})
-
-var _ = Register(Node{
-	Name:  "arp-input",
-	Stage: &StageARPInput,
-	Run:   (*Worker).arpInput,
-	Next:  []string{"interface-output", "drop"},
-	Reasons: []ReasonDef{
-		{&ARPMalformed, "malformed", "not an Ethernet/IPv4 ARP request or reply, or truncated"},
-		{&ARPNotForUs, "not-for-us", "ARP target address is not one of the interface's addresses"},
-		{&ARPBadSender, "bad-sender", "ARP sender IP not on the interface's subnet or ours, or sender MAC broadcast/multicast/zero/ours (RFC 1812 §3.3.2)"},
-	},
-	Trace: traceARPInput,
 })
 
 // ethernetInput classifies received frames by EtherType.
@@ -176,7 +164,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 			in.B[k] = x
 			k++
 		case hdr.EtherTypeARP:
-			w.to(StageARPInput, b)
+			w.to(stageARPInput, b)
 		case hdr.EtherTypeIPv6:
 			w.drop(b, EtherIPv6)
 		default:
@@ -245,125 +233,6 @@ func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32
 	return i, k, bytes
 }
 
-// arpInput answers ARP requests for the router's addresses in place and
-// punts what the control plane learns from.
-//
-// arp-input (RFC 826):
-//   - A request for one of the receiving interface's addresses is turned
-//     into the reply in the same buffer and sent back out the interface;
-//     the data plane answers, so ARP keeps working when the control plane
-//     is busy.
-//   - Requests and replies from an on-link sender addressed to us,
-//     gratuitous ARP from on-link senders, and any ARP whose sender is a
-//     known neighbour on that interface with a different MAC (RFC 826's
-//     merge: the sender's entry is updated whoever the target is) are
-//     copied to the control plane (PuntARP) to learn the sender's MAC.
-//   - Next: interface-output (replies), drop (malformed, not for us, bad
-//     sender); other buffers return to the pool after the punt.
-func (w *Worker) arpInput(cfg *Config, in *pkt.Batch) {
-	for _, x := range in.B[:in.N] {
-		b := pkt.At(x)
-		f := b.Bytes()
-		a := hdr.ARP(f[b.L3:])
-		if a.Validate() != hdr.OK {
-			w.drop(b, ARPMalformed)
-			continue
-		}
-		ifc := &cfg.Ifaces[b.InPort]
-		sip, tip := a.SenderIP(), a.TargetIP()
-		sha := a.SenderMAC()
-		// RFC 1812 §3.3.2: never learn a broadcast, multicast or zero
-		// hardware address, nor our own.
-		if sha[0]&1 != 0 || (sha[0]|sha[1]|sha[2]|sha[3]|sha[4]|sha[5]) == 0 || [6]byte(sha) == ifc.MAC {
-			w.drop(b, ARPBadSender)
-			continue
-		}
-		ours, onlink := false, false
-		for _, ad := range ifc.Addrs {
-			if ad.Addr == tip {
-				ours = true
-			}
-			m := prefixMask(ad.Len)
-			if sip&m == ad.Addr&m && sip != ad.Addr && sip != 0 {
-				onlink = true
-			}
-		}
-		// An ARP probe (RFC 5227: sender IP 0) for one of our addresses
-		// is answered so the prober sees the address is taken; there is
-		// nothing to learn from it.
-		probe := sip == 0 && ours && a.Op() == hdr.ARPRequest
-		if !onlink && !probe {
-			w.drop(b, ARPBadSender)
-			continue
-		}
-		if !ours && sip != tip && !w.movedNeighbor(cfg, b.InPort, sip, sha) {
-			w.drop(b, ARPNotForUs)
-			continue
-		}
-		if !probe {
-			if m := w.punt.Reserve(); m != nil {
-				m.Kind, m.Iface = PuntARP, b.InPort
-				m.SetAddr4(sip)
-				// From L3-14 on: the control plane reads the ARP
-				// at offset 14 whatever tags the frame had.
-				m.SetFrame(f[int(b.L3)-hdr.EthernetLen:])
-				w.punt.Commit()
-				w.c.Punts++
-			} else {
-				w.c.PuntFull++
-			}
-		}
-		if !ours || a.Op() != hdr.ARPRequest {
-			w.c.ARPConsumed++
-			w.pool.Put(b) // consumed: learning is the control plane's
-			continue
-		}
-		// Reply in place (RFC 826 "swap fields"), to the requester's
-		// hardware address as the ARP packet gives it.
-		copy(f[0:6], sha)
-		copy(f[6:12], ifc.MAC[:])
-		copy(a.TargetMAC(), a.SenderMAC())
-		a.SetTargetIP(sip)
-		copy(a.SenderMAC(), ifc.MAC[:])
-		a.SetSenderIP(tip)
-		a.SetOp(hdr.ARPReply)
-		b.OutPort = b.InPort
-		w.to(StageInterfaceOutput, b)
-	}
-	in.N = 0
-}
-
-// movedNeighbor reports whether sip is a neighbour on interface in whose
-// adjacency (its /32 host route) has a MAC other than sha, or is still
-// being resolved: then an ARP from it, even one not aimed at us, must
-// reach the control plane (RFC 826 merge), so that a host that changed
-// its MAC (a replaced NIC, a re-created veth) is followed at once. One
-// FIB lookup per ARP not for us; never per data packet.
-func (w *Worker) movedNeighbor(cfg *Config, in uint16, sip uint32, sha []byte) bool {
-	ai := int(cfg.FIB.Lookup(sip))
-	if ai >= len(cfg.Adj) {
-		return false
-	}
-	a := &cfg.Adj[ai]
-	if a.Iface != in || a.Addr != sip {
-		return false
-	}
-	switch a.Kind {
-	case AdjForward:
-		return [6]byte(a.Rewrite[0:6]) != [6]byte(sha)
-	case AdjIncomplete:
-		return true
-	}
-	return false
-}
-
-func prefixMask(n uint8) uint32 {
-	if n == 0 {
-		return 0
-	}
-	return ^uint32(0) << (32 - n)
-}
-
 // Trace: the receiving interface.
 var traceEthernetInput = NodeTrace{
 	Record: func(w *Worker, _ *Config, _ *pkt.Buf, st *RawStep) { st.A = w.rxIf },
@@ -372,7 +241,7 @@ var traceEthernetInput = NodeTrace{
 			switch nx.Stage {
 			case StageIP4Input:
 				return "IPv4 on " + IfaceName(cfg, int(st.A))
-			case StageARPInput:
+			case stageARPInput:
 				return "ARP on " + IfaceName(cfg, int(st.A))
 			}
 		}
@@ -380,11 +249,4 @@ var traceEthernetInput = NodeTrace{
 	},
 }
 
-var traceARPInput = NodeTrace{
-	Note: func(_ *Config, _, nx *RawStep, _ bool) string {
-		if nx != nil && nx.Stage == StageInterfaceOutput {
-			return "request for our address: reply built in place"
-		}
-		return "learning punted to the control plane"
-	},
-}
+var _ = Ref("arp-input", &stageARPInput)

@@ -105,6 +105,7 @@ type reasonInfo struct {
 var (
 	registered  []Node
 	reasons     = [MaxReasons]reasonInfo{{name: "none", desc: "no reason recorded (a bug if it counts)"}}
+	refs        []ref
 	graphReady  bool
 	workersMade atomic.Bool // set by NewWorker: the graph is final
 	// The assembled graph: the node table (index = Stage) and the order
@@ -153,19 +154,48 @@ func Register(n Node) Stage {
 	}
 	registered = append(registered, n)
 	if graphReady {
-		assembleOrPanic()
+		assembleOrPanic(false)
+	}
+	return s
+}
+
+// ref is a Stage variable to set to the node called name (see Ref).
+type ref struct {
+	name string
+	s    *Stage
+}
+
+// Ref makes *s the Stage of the node called name whenever the graph is
+// assembled: how a node names a successor registered by another package,
+// which it does not import (ethernet-input's arp-input). The name must be
+// registered by the time the first Worker is made.
+func Ref(name string, s *Stage) *Stage {
+	refs = append(refs, ref{name, s})
+	if graphReady {
+		assembleOrPanic(false)
 	}
 	return s
 }
 
 func init() {
 	graphReady = true
-	assembleOrPanic()
+	assembleOrPanic(false)
 }
 
-func assembleOrPanic() {
-	if err := assemble(registered, true); err != nil {
+// assembleOrPanic assembles the registered nodes. Until the first Worker
+// is made (complete), a next node or Ref may name a node that another
+// package has yet to register: those edges wait.
+func assembleOrPanic(complete bool) {
+	if err := assemble(registered, true, complete); err != nil {
 		panic("dp: " + err.Error())
+	}
+}
+
+// complete assembles the graph for good: every next node and Ref must be
+// registered. NewWorker calls it; it panics with what is missing.
+func complete() {
+	if !workersMade.Swap(true) {
+		assembleOrPanic(true)
 	}
 }
 
@@ -173,11 +203,13 @@ func assembleOrPanic() {
 // valid graph, without registering extra: every name unique, every next
 // node registered, a Run for each.
 func ValidateNodes(extra ...Node) error {
-	return assemble(append(append([]Node(nil), registered...), extra...), false)
+	return assemble(append(append([]Node(nil), registered...), extra...), false, true)
 }
 
 // assemble checks ns (index = Stage) and, if install, makes it the graph.
-func assemble(ns []Node, install bool) error {
+// Unless complete, next nodes, arc ends and Refs not registered (yet) are
+// left out instead of refused.
+func assemble(ns []Node, install, complete bool) error {
 	byName := make(map[string]Stage, len(ns))
 	var errs []error
 	for i, n := range ns {
@@ -211,7 +243,9 @@ func assemble(ns []Node, install bool) error {
 		for j, nx := range append(append([]string(nil), n.Next...), n.Back...) {
 			s, ok := byName[nx]
 			if !ok {
-				errs = append(errs, fmt.Errorf("node %q: next node %q is not registered (registered: %s)", n.Name, nx, strings.Join(nodeNames(ns), ", ")))
+				if complete {
+					errs = append(errs, fmt.Errorf("node %q: next node %q is not registered (registered: %s): import the package that registers it (the router's whole graph: import _ \"github.com/softnet/softnet/dp/nodes\")", n.Name, nx, strings.Join(nodeNames(ns), ", ")))
+				}
 				continue
 			}
 			if j < len(n.Next) {
@@ -223,12 +257,19 @@ func assemble(ns []Node, install bool) error {
 	for a := Arc(1); a < NumArcs; a++ {
 		s, ok := byName[arcs[a].end]
 		if !ok {
-			if install && len(ns) > 0 && hasArcNodes(ns, a) {
+			if install && complete && len(ns) > 0 && hasArcNodes(ns, a) {
 				errs = append(errs, fmt.Errorf("arc %s ends at %q, which is not registered", arcs[a].name, arcs[a].end))
 			}
 			continue
 		}
 		arcEnd[a] = s
+	}
+	if complete {
+		for _, r := range refs {
+			if _, ok := byName[r.name]; !ok {
+				errs = append(errs, fmt.Errorf("node %q is referred to (Ref) but not registered: import the package that registers it (the router's whole graph: import _ \"github.com/softnet/softnet/dp/nodes\")", r.name))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -251,6 +292,11 @@ func assemble(ns []Node, install bool) error {
 	}
 	graph.byName = byName
 	graph.order = order
+	for _, r := range refs {
+		if st, ok := byName[r.name]; ok {
+			*r.s = st
+		}
+	}
 	graph.arcEnd = arcEnd
 	for a := range graph.features {
 		graph.features[a] = nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/softnet/softnet/dp"
+	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/hdr"
 )
@@ -290,7 +291,7 @@ func TestARPSenderChecks(t *testing.T) {
 	if n := len(l.Router.Neighbors()); n != 0 {
 		t.Errorf("%d neighbours learned from bad sender MACs", n)
 	}
-	if d := l.Counters().Drops[dp.ARPBadSender]; d != 4 {
+	if d := l.Counters().Drops[arpnode.BadSender]; d != 4 {
 		t.Errorf("bad-sender drops %d, want 4", d)
 	}
 	// RFC 5227 probe (sender IP 0) for our address: answered, not learned.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/hdr"
 )
@@ -132,7 +133,7 @@ func TestVLANLocal(t *testing.T) {
 	if o := l.Out(0); len(o) != 0 {
 		t.Errorf("answered an ARP for another interface's address in VLAN 100")
 	}
-	if c := l.Counters(); c.Drops[dp.ARPBadSender]+c.Drops[dp.ARPNotForUs] == before.Drops[dp.ARPBadSender]+before.Drops[dp.ARPNotForUs] {
+	if c := l.Counters(); c.Drops[arpnode.BadSender]+c.Drops[arpnode.NotForUs] == before.Drops[arpnode.BadSender]+before.Drops[arpnode.NotForUs] {
 		t.Errorf("no arp-input drop counted")
 	}
 	// Ping the QinQ address in QinQ: the reply comes back in QinQ.

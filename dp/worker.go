@@ -196,7 +196,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
-	workersMade.Store(true) // the graph is final (see Register)
+	complete() // the graph is final (see Register)
 	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
@@ -644,6 +644,19 @@ func (w *Worker) pass(s, next Stage, k int) {
 	}
 	in.N = 0
 }
+
+// To appends b to node s's input vector: how a node hands one packet to
+// its next node (see to). It inlines.
+func (w *Worker) To(s Stage, b *pkt.Buf) { w.to(s, b) }
+
+// Pass hands the first k packets of node s's input vector, compacted in
+// place, to node next (see pass): a swap of two vectors when next's is
+// empty, as for a batch flowing down the graph.
+func (w *Worker) Pass(s, next Stage, k int) { w.pass(s, next, k) }
+
+// Stats is the worker's private counters, for its nodes: plain
+// increments on the worker's goroutine, published every few polls.
+func (w *Worker) Stats() *Counters { return &w.c }
 
 // drop sends b to the drop stage with reason r.
 func (w *Worker) drop(b *pkt.Buf, r Reason) {

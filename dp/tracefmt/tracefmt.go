@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -95,7 +96,7 @@ func format(cfg *dp.Config, r *dp.TraceRecord) TracePacket {
 			ts.Next = "tx " + ifName(int(st.A))
 		case st.Stage == dp.StageDrop:
 			ts.Next = "pool"
-		case st.Stage == dp.StageIP4ARP, st.Stage == dp.StageARPInput:
+		case st.Stage == dp.StageIP4ARP, st.Stage == arp.StageInput:
 			ts.Next = "control-plane"
 		case st.Stage == dp.StageIP4Frag:
 			ts.Next = "tx " + ifName(int(st.B))
@@ -133,7 +134,7 @@ func format(cfg *dp.Config, r *dp.TraceRecord) TracePacket {
 			p.Detail = fmt.Sprintf("consumed; ICMP %s about it sent on %s", dp.ICMPName(typ, uint8(code)), p.OutName)
 		case seen(dp.StageIP4Local):
 			p.Fate, p.Detail = FateLocal, "addressed to the router; echo reply sent on "+p.OutName
-		case seen(dp.StageARPInput):
+		case seen(arp.StageInput):
 			p.Fate, p.Detail = FateLocal, "ARP request for the router's address; reply sent on "+p.OutName
 		default:
 			p.Fate, p.Detail = FateTx, "forwarded: sent on "+p.OutName
@@ -142,7 +143,7 @@ func format(cfg *dp.Config, r *dp.TraceRecord) TracePacket {
 		p.OutIface, p.OutName = int(last.B), ifName(int(last.B))
 		p.Fate = FatePunt
 		p.Detail = fmt.Sprintf("punted to the control plane to resolve %s on %s (ARP); it is sent once resolved, untraced", dp.IP4String(last.C), p.OutName)
-	case dp.StageARPInput:
+	case arp.StageInput:
 		p.Fate, p.Detail = FatePunt, "ARP consumed: handed to the control plane to learn the sender's address"
 	case dp.StageIP4Frag:
 		p.OutIface, p.OutName = int(last.B), ifName(int(last.B))
