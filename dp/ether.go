@@ -10,8 +10,9 @@ import (
 // ethernet-input: its registration (see Register).
 var (
 	StageEthernetInput Stage
-	// stageARPInput is arp-input, registered by package dp/arp.
-	stageARPInput Stage
+	// Successors registered by other packages (see Ref): arp-input
+	// (dp/arp), l2-bridge (dp/l2).
+	stageARPInput, stageBridge Stage
 
 	EtherRunt, EtherNotForUs, EtherUnknownType, EtherVLAN, EtherIPv6, EtherIfaceDown, EtherRSSRingFull Reason
 	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated                         Reason
@@ -150,7 +151,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 		}
 		b.L3 = uint16(l3)
 		if cfg.Ifaces[into].Bridge != 0 {
-			w.to(StageBridge, b) // a bridge member takes every frame
+			w.to(stageBridge, b) // a bridge member takes every frame
 			continue
 		}
 		if f[0]&1 != 0 {
@@ -208,7 +209,7 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 	}
 	w.c.RxPackets[iface] += uint64(in.N)
 	w.c.RxBytes[iface] += bytes
-	w.pass(StageEthernetInput, StageBridge, k)
+	w.pass(StageEthernetInput, stageBridge, k)
 }
 
 // etherFast passes frames from in.B[i:] while they are IPv4 to the
@@ -249,4 +250,7 @@ var traceEthernetInput = NodeTrace{
 	},
 }
 
-var _ = Ref("arp-input", &stageARPInput)
+var (
+	_ = Ref("arp-input", &stageARPInput)
+	_ = Ref("l2-bridge", &stageBridge)
+)

@@ -66,7 +66,11 @@ type Node struct {
 	Arc Arc
 	// Trace describes the node in packet traces (see NodeTrace); zero
 	// for a node that records nothing of its own.
-	Trace NodeTrace
+	Trace NodeTrace // State, if not nil, makes the node's per-worker state (its tables,
+	// scratch arrays, rate-limit buckets): NewWorker calls it once per
+	// worker, and Run reaches the result with w.State(stage) once per
+	// vector.
+	State func(w *Worker) any
 }
 
 // ReasonDef declares a drop reason of a node: Register sets *Reason.

@@ -199,7 +199,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			w.c.TxPackets[o]++
 			w.c.TxBytes[o] += uint64(b.Len)
 			b.InPort = uint16(o)
-			w.to(StageBridge, b)
+			w.to(stageBridge, b)
 			continue
 		}
 		t := &w.tx[p]
@@ -214,6 +214,27 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		if w.tx[p].N > 0 {
 			w.flush(p)
 		}
+	}
+}
+
+// Output appends b, its OutPort set, to interface-output's vector,
+// transmitting the vector first when it is full: for nodes that make more
+// packets than they take (l2-bridge's flood, re-tagged frames).
+func (w *Worker) Output(cfg *Config, b *pkt.Buf) {
+	out := w.frames[StageInterfaceOutput]
+	if out.N == pkt.BatchSize {
+		w.interfaceOutput(cfg, out)
+	}
+	out.B[out.N] = b.Index()
+	out.N++
+}
+
+// OutputRoom transmits interface-output's vector now if k more packets
+// would not fit in it: call it before passing k packets to
+// interface-output after putting others there with Output.
+func (w *Worker) OutputRoom(cfg *Config, k int) {
+	if out := w.frames[StageInterfaceOutput]; out.N > 0 && out.N+k > pkt.BatchSize {
+		w.interfaceOutput(cfg, out)
 	}
 }
 

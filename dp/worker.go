@@ -69,14 +69,8 @@ type Worker struct {
 	// taken per packet or per batch.
 	pubMu sync.Mutex
 
-	// l2-bridge: a MAC table per bridge of macsOf (see syncBridges), the
-	// same published for readers under pubMu, and the bridge clock.
-	macs     []*macTable
-	pubMACs  []*macTable
-	macsOf   *Config
-	bridgeT0 time.Time
-	// bridgeClock replaces the bridge clock in tests (ms, > 0).
-	bridgeClock func() int64
+	// state[s] is node s's per-worker state (Node.State; see State).
+	state [MaxStages]any
 
 	polls  uint64
 	sample bool // time the stages of this poll
@@ -215,8 +209,6 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 
-		bridgeT0: time.Now(),
-
 		wk:      &waker{fd: newEventFD()},
 		waiters: make([]port.Waiter, len(rxq)),
 		pfds:    make([]pollFD, 0, len(rxq)+1),
@@ -230,6 +222,11 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	runtime.AddCleanup(w, func(k *waker) { k.close() }, w.wk)
 	for s := range w.frames {
 		w.frames[s] = &w.store[s]
+	}
+	for s, n := range registered {
+		if n.State != nil {
+			w.state[s] = n.State(w)
+		}
 	}
 	w.ll = make([]rxBacklog, len(rxq))
 	for i, q := range rxq {
@@ -653,6 +650,17 @@ func (w *Worker) To(s Stage, b *pkt.Buf) { w.to(s, b) }
 // place, to node next (see pass): a swap of two vectors when next's is
 // empty, as for a batch flowing down the graph.
 func (w *Worker) Pass(s, next Stage, k int) { w.pass(s, next, k) }
+
+// State is node s's per-worker state, as its Node.State made it for
+// this worker (nil if it has none): a node reaches it once per vector
+// (w.State(StageX).(*xState)), never per packet. Readers on other
+// goroutines may use it for what the state guards itself.
+func (w *Worker) State(s Stage) any { return w.state[s] }
+
+// General reports whether the worker's nodes must skip their fast loops
+// (tests of the general path; see SetGeneralPath). Read it once per
+// vector.
+func (w *Worker) General() bool { return w.general }
 
 // Stats is the worker's private counters, for its nodes: plain
 // increments on the worker's goroutine, published every few polls.

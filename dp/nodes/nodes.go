@@ -14,4 +14,5 @@ package nodes
 import (
 	_ "github.com/softnet/softnet/dp"     // the engine's own nodes: ethernet-input, ip4-*, l2-bridge, interface-output, drop
 	_ "github.com/softnet/softnet/dp/arp" // arp-input
+	_ "github.com/softnet/softnet/dp/l2"  // l2-bridge
 )
