@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
 	"io"
 	"net/netip"
 	"runtime"

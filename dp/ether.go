@@ -11,8 +11,8 @@ import (
 var (
 	StageEthernetInput Stage
 	// Successors registered by other packages (see Ref): arp-input
-	// (dp/arp), l2-bridge (dp/l2).
-	stageARPInput, stageBridge Stage
+	// (dp/arp), l2-bridge (dp/l2), ip4-input (dp/ip4).
+	stageARPInput, stageBridge, stageIP4Input Stage
 
 	EtherRunt, EtherNotForUs, EtherUnknownType, EtherVLAN, EtherIPv6, EtherIfaceDown, EtherRSSRingFull Reason
 	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated                         Reason
@@ -176,7 +176,7 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 	// (drops included, and frames for a down sub-interface) on the port.
 	rxp[iface] += uint64(in.N - sub)
 	rxb[iface] += bytes
-	w.pass(StageEthernetInput, StageIP4Input, k)
+	w.pass(StageEthernetInput, stageIP4Input, k)
 }
 
 // bridgePort is ethernet-input for an up port that is a bridge member
@@ -240,7 +240,7 @@ var traceEthernetInput = NodeTrace{
 	Note: func(cfg *Config, st, nx *RawStep, _ bool) string {
 		if nx != nil {
 			switch nx.Stage {
-			case StageIP4Input:
+			case stageIP4Input:
 				return "IPv4 on " + IfaceName(cfg, int(st.A))
 			case stageARPInput:
 				return "ARP on " + IfaceName(cfg, int(st.A))
@@ -253,4 +253,5 @@ var traceEthernetInput = NodeTrace{
 var (
 	_ = Ref("arp-input", &stageARPInput)
 	_ = Ref("l2-bridge", &stageBridge)
+	_ = Ref("ip4-input", &stageIP4Input)
 )

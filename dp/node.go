@@ -71,6 +71,13 @@ type Node struct {
 	// worker, and Run reaches the result with w.State(stage) once per
 	// vector.
 	State func(w *Worker) any
+	// Inject, with InjectKind, takes the control plane's messages of that
+	// kind (InjectLookup: ip4-lookup) from the inject ring: b holds the
+	// message's frame, InPort and OutPort set to m.Iface, L3 14; Inject
+	// hands it on (w.To) or drops it. Injected frames are rare (after
+	// ARP): this is one call per message, not per data packet.
+	Inject     func(w *Worker, m *Msg, b *pkt.Buf)
+	InjectKind MsgKind
 }
 
 // ReasonDef declares a drop reason of a node: Register sets *Reason.
@@ -123,6 +130,7 @@ var (
 		byName   map[string]Stage
 		arcEnd   [NumArcs]Stage
 		features [NumArcs][]Stage
+		inject   [256]func(w *Worker, m *Msg, b *pkt.Buf) // by MsgKind (Node.Inject)
 	}
 )
 
@@ -163,10 +171,14 @@ func Register(n Node) Stage {
 	return s
 }
 
-// ref is a Stage variable to set to the node called name (see Ref).
+// ref is a Stage variable to set to the node called name (see Ref), or
+// a Reason variable to set to that node's reason called reason (see
+// RefReason).
 type ref struct {
-	name string
-	s    *Stage
+	name   string
+	s      *Stage
+	reason string
+	r      *Reason
 }
 
 // Ref makes *s the Stage of the node called name whenever the graph is
@@ -174,11 +186,33 @@ type ref struct {
 // which it does not import (ethernet-input's arp-input). The name must be
 // registered by the time the first Worker is made.
 func Ref(name string, s *Stage) *Stage {
-	refs = append(refs, ref{name, s})
+	refs = append(refs, ref{name: name, s: s})
 	if graphReady {
 		assembleOrPanic(false)
 	}
 	return s
+}
+
+// RefReason makes *r the drop reason called reason of the node called
+// node whenever the graph is assembled, as Ref does for a node: for a
+// node that counts a drop under another package's reason (l2-bridge
+// under ip4-rewrite/no-headroom).
+func RefReason(node, reason string, r *Reason) *Reason {
+	refs = append(refs, ref{name: node, reason: reason, r: r})
+	if graphReady {
+		assembleOrPanic(false)
+	}
+	return r
+}
+
+// reasonOf finds the reason called reason of node s.
+func reasonOf(s Stage, reason string) (Reason, bool) {
+	for r := Reason(1); r < NumReasons; r++ {
+		if reasons[r].stage == s && reasons[r].name == reason {
+			return r, true
+		}
+	}
+	return ReasonNone, false
 }
 
 func init() {
@@ -270,8 +304,13 @@ func assemble(ns []Node, install, complete bool) error {
 	}
 	if complete {
 		for _, r := range refs {
-			if _, ok := byName[r.name]; !ok {
+			s, ok := byName[r.name]
+			if !ok {
 				errs = append(errs, fmt.Errorf("node %q is referred to (Ref) but not registered: import the package that registers it (the router's whole graph: import _ \"github.com/softnet/softnet/dp/nodes\")", r.name))
+				continue
+			}
+			if _, ok := reasonOf(s, r.reason); r.r != nil && !ok {
+				errs = append(errs, fmt.Errorf("drop reason %s/%s is referred to (RefReason) but node %s declares no such reason", r.name, r.reason, r.name))
 			}
 		}
 	}
@@ -297,7 +336,12 @@ func assemble(ns []Node, install, complete bool) error {
 	graph.byName = byName
 	graph.order = order
 	for _, r := range refs {
-		if st, ok := byName[r.name]; ok {
+		st, ok := byName[r.name]
+		switch {
+		case !ok:
+		case r.r != nil:
+			*r.r, _ = reasonOf(st, r.reason)
+		default:
 			*r.s = st
 		}
 	}
@@ -305,10 +349,14 @@ func assemble(ns []Node, install, complete bool) error {
 	for a := range graph.features {
 		graph.features[a] = nil
 	}
+	graph.inject = [256]func(w *Worker, m *Msg, b *pkt.Buf){}
 	for i, n := range ns {
 		graph.run[i], graph.names[i], graph.arc[i], graph.trace[i] = n.Run, n.Name, n.Arc, n.Trace
 		if n.Arc != ArcNone {
 			graph.features[n.Arc] = append(graph.features[n.Arc], Stage(i))
+		}
+		if n.Inject != nil {
+			graph.inject[n.InjectKind] = n.Inject
 		}
 	}
 	return nil

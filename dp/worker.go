@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 	"github.com/softnet/softnet/rss"
@@ -96,15 +95,6 @@ type Worker struct {
 	trDone  int
 	trN     int
 	tracing bool
-
-	// ICMP error token bucket (RFC 1812 §4.3.2.8: rate-limit errors).
-	tokens     int
-	lastRefill int64
-	ipID       uint16
-
-	// Scratch for ip4-lookup, kept here so the stage allocates nothing.
-	dsts [pkt.BatchSize]uint32
-	nhs  [pkt.BatchSize]uint16
 
 	// Pinning (see Run): asked for in Options, the outcome set by Run
 	// before it closes ready.
@@ -523,24 +513,6 @@ func (w *Worker) Stop() {
 	w.wk.close()
 }
 
-// refill tops up the ICMP token bucket. icmp4-error calls it at most once
-// per call and only when the bucket is empty, so the clock is read on the
-// error path alone. The remainder of a partial token is kept (lastRefill
-// advances by the time the added tokens stand for), and a long quiet
-// spell simply refills the bucket, so the arithmetic cannot overflow.
-func (w *Worker) refill(cfg *Config) {
-	now := time.Now().UnixNano()
-	rate := int64(max(cfg.ICMPRate, 1))
-	if w.lastRefill == 0 || now-w.lastRefill >= int64(cfg.ICMPBurst)*1e9/rate {
-		w.lastRefill, w.tokens = now, cfg.ICMPBurst
-		return
-	}
-	if add := (now - w.lastRefill) * rate / 1e9; add > 0 {
-		w.tokens = min(w.tokens+int(add), cfg.ICMPBurst)
-		w.lastRefill += add * 1e9 / rate
-	}
-}
-
 // run moves every pending packet through the graph until all frames are
 // empty. Nodes are served in dispatch order (see dispatchOrder), each
 // called once per pass with its whole input vector through the node
@@ -719,16 +691,9 @@ func (w *Worker) drainInject() int {
 		}
 		copy(b.Reset(int(m.Len)), m.Frame())
 		b.InPort, b.OutPort, b.L3 = m.Iface, m.Iface, 14
-		switch m.Kind {
-		case InjectLookup:
-			if m.Len < hdr.EthernetLen+hdr.IPv4MinLen {
-				w.drop(b, IP4TooShort)
-				break
-			}
-			getMeta(m, b)
-			b.Flags |= pkt.FlagInjected
-			b.SetDst4(hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst())
-			w.to(StageIP4Lookup, b)
+		switch f := graph.inject[m.Kind]; {
+		case m.Kind != InjectTx && f != nil:
+			f(w, m, b) // a node's (Node.Inject): ip4-lookup's InjectLookup
 		default:
 			w.c.InjectedTx++
 			w.to(StageInterfaceOutput, b)

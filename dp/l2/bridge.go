@@ -18,11 +18,18 @@ var (
 	NotMember, MulticastSource, LinkLocal, SameMember dp.Reason
 	FloodLimited, NoMembers, NoBuffer                 dp.Reason
 
-	// The bridge's successors registered by other packages.
-	stageARPInput dp.Stage
+	// The bridge's successors registered by other packages (see
+	// dp.Ref), and the reason a re-tagged frame without headroom counts
+	// under.
+	stageARPInput, stageIP4Input dp.Stage
+	noHeadroom                   dp.Reason
 )
 
-var _ = dp.Ref("arp-input", &stageARPInput)
+var (
+	_ = dp.Ref("arp-input", &stageARPInput)
+	_ = dp.Ref("ip4-input", &stageIP4Input)
+	_ = dp.RefReason("ip4-rewrite", "no-headroom", &noHeadroom)
+)
 
 var _ = dp.Register(dp.Node{
 	Name:  "l2-bridge",
@@ -395,7 +402,7 @@ func bridgeUp(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, bvi int) {
 	}
 	switch et {
 	case hdr.EtherTypeIPv4:
-		w.To(dp.StageIP4Input, b)
+		w.To(stageIP4Input, b)
 	case hdr.EtherTypeARP:
 		w.To(stageARPInput, b)
 	default:
@@ -416,7 +423,7 @@ func bridgeOut(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, m uint16) {
 	tl := int(mi.TagLen)
 	start := l3 - hdr.EthernetLen - tl
 	if start < 0 {
-		w.Drop(b, dp.IP4NoRoom)
+		w.Drop(b, noHeadroom)
 		return
 	}
 	copy(raw[start:], addrs[:])

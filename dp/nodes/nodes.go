@@ -12,7 +12,8 @@
 package nodes
 
 import (
-	_ "github.com/softnet/softnet/dp"     // the engine's own nodes: ethernet-input, ip4-*, l2-bridge, interface-output, drop
+	_ "github.com/softnet/softnet/dp"     // the engine's nodes (interface-output, drop) and ethernet-input
 	_ "github.com/softnet/softnet/dp/arp" // arp-input
+	_ "github.com/softnet/softnet/dp/ip4" // ip4-input, ip4-lookup, ip4-local, ip4-rewrite, ip4-arp, ip4-frag, icmp4-error
 	_ "github.com/softnet/softnet/dp/l2"  // l2-bridge
 )
