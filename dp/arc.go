@@ -158,9 +158,9 @@ func (w *Worker) deviceInput() {
 	if int(w.rxIf) >= len(first) {
 		return
 	}
-	if s := first[w.rxIf]; s != StageEthernetInput {
-		in := w.frames[StageEthernetInput]
-		w.pass(StageEthernetInput, s, in.N)
+	if s := first[w.rxIf]; s != stageRx {
+		in := w.frames[stageRx]
+		w.pass(stageRx, s, in.N)
 	}
 }
 

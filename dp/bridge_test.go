@@ -10,6 +10,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
 	l2node "github.com/softnet/softnet/dp/l2"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
@@ -172,9 +173,9 @@ func TestBridgeLearnFloodMove(t *testing.T) {
 	l.expect([4]int{0, 0, 0, 0})
 	c := l.w.Counters()
 	if c.BridgeMoves != 1 || c.BridgeFloods != 1 || c.Drops[l2node.SameMember] != 1 || c.Drops[l2node.MulticastSource] != 1 ||
-		c.Drops[dp.VLANUnknown] != 1 || c.Drops[dp.EtherNotForUs] != 1 {
+		c.Drops[ethernet.VLANUnknown] != 1 || c.Drops[ethernet.NotForUs] != 1 {
 		t.Errorf("moves %d floods %d same-member %d multicast-source %d vlan-unknown %d not-for-us %d",
-			c.BridgeMoves, c.BridgeFloods, c.Drops[l2node.SameMember], c.Drops[l2node.MulticastSource], c.Drops[dp.VLANUnknown], c.Drops[dp.EtherNotForUs])
+			c.BridgeMoves, c.BridgeFloods, c.Drops[l2node.SameMember], c.Drops[l2node.MulticastSource], c.Drops[ethernet.VLANUnknown], c.Drops[ethernet.NotForUs])
 	}
 	if c.RxPackets[bsub100] != 2 || c.TxPackets[bsub100] != 2 {
 		t.Errorf("p2.100 rx %d tx %d, want 2 and 2", c.RxPackets[bsub100], c.TxPackets[bsub100])

@@ -171,6 +171,10 @@ func Register(n Node) Stage {
 	return s
 }
 
+// stageRx is the node received batches go to: the end of the
+// device-input arc (see arcs).
+var stageRx Stage
+
 // ref is a Stage variable to set to the node called name (see Ref), or
 // a Reason variable to set to that node's reason called reason (see
 // RefReason).
@@ -295,7 +299,7 @@ func assemble(ns []Node, install, complete bool) error {
 	for a := Arc(1); a < NumArcs; a++ {
 		s, ok := byName[arcs[a].end]
 		if !ok {
-			if install && complete && len(ns) > 0 && hasArcNodes(ns, a) {
+			if install && complete && len(ns) > 0 && (hasArcNodes(ns, a) || a == ArcDeviceInput) {
 				errs = append(errs, fmt.Errorf("arc %s ends at %q, which is not registered", arcs[a].name, arcs[a].end))
 			}
 			continue
@@ -346,6 +350,7 @@ func assemble(ns []Node, install, complete bool) error {
 		}
 	}
 	graph.arcEnd = arcEnd
+	stageRx = arcEnd[ArcDeviceInput]
 	for a := range graph.features {
 		graph.features[a] = nil
 	}

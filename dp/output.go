@@ -13,6 +13,11 @@ var (
 	OutIfaceDown, OutTxFull Reason
 )
 
+// stageBridge is l2-bridge (dp/l2), which takes what is sent on a BVI.
+var stageBridge Stage
+
+var _ = Ref("l2-bridge", &stageBridge)
+
 var _ = Register(Node{
 	Name:  "interface-output",
 	Stage: &StageInterfaceOutput,

@@ -9,6 +9,7 @@ import (
 	"github.com/softnet/softnet/dp"
 	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
 	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/hdr"
 )
@@ -226,8 +227,8 @@ func TestMartiansAndMalformed(t *testing.T) {
 		{"limited broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("255.255.255.255"), hdr.ProtoUDP, 9, false, udp), ip4.Broadcast},
 		{"directed broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("10.0.2.255"), hdr.ProtoUDP, 9, false, udp), ip4.DirectedBroadcast},
 		{"multicast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("239.1.1.1"), hdr.ProtoUDP, 9, false, udp), ip4.Multicast},
-		{"runt", []byte{1, 2, 3}, dp.EtherRunt},
-		{"other MAC", dptest.IPv4Frame([6]byte{2, 9, 9, 9, 9, 9}, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp), dp.EtherNotForUs},
+		{"runt", []byte{1, 2, 3}, ethernet.Runt},
+		{"other MAC", dptest.IPv4Frame([6]byte{2, 9, 9, 9, 9, 9}, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp), ethernet.NotForUs},
 	}
 	bad := func(mut func(f []byte)) []byte {
 		f := dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp)

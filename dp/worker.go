@@ -54,7 +54,7 @@ type Worker struct {
 	frames [MaxStages]*pkt.Batch
 	store  [MaxStages]pkt.Batch
 	tx     []pkt.Batch // per port
-	rxIf   uint16      // interface of the batch in ethernet-input
+	rxIf   uint16      // interface of the batch received (see RxIface)
 	up     []bool      // per interface: up in upOf (see syncUp)
 	portOf []uint16    // per interface: the port it transmits on, in upOf
 	upOf   *Config
@@ -289,6 +289,9 @@ func (w *Worker) Poll() int {
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
+	if cfg != w.upOf {
+		w.syncUp(cfg) // sizes the per-interface counters to cfg
+	}
 	if injected > 0 {
 		w.run(cfg) // injected packets are not traced
 	}
@@ -298,7 +301,7 @@ func (w *Worker) Poll() int {
 	armed := w.tr != nil && w.traceLoad() // the poll's one atomic load for tracing
 	total := 0
 	for i, q := range w.rxq {
-		in := w.frames[StageEthernetInput]
+		in := w.frames[stageRx]
 		n := w.ports[q.Iface].Recv(q.Queue, in, w.pool)
 		if n < pkt.BatchSize {
 			w.ll[i].last, w.ll[i].streak = 0, 0
@@ -321,7 +324,7 @@ func (w *Worker) Poll() int {
 		if armed {
 			w.traceMark(in)
 		}
-		if w.arcs.at[StageEthernetInput] != ArcNone {
+		if w.arcs.at[stageRx] != ArcNone {
 			w.deviceInput()
 		}
 		w.run(cfg)
@@ -403,8 +406,11 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
+	if cfg != w.upOf {
+		w.syncUp(cfg) // sizes the per-interface counters to cfg
+	}
 	w.run(cfg)
-	in := w.frames[StageEthernetInput]
+	in := w.frames[stageRx]
 	in.N = copy(in.B[:], v.B[:v.N])
 	clear(v.B[:v.N])
 	v.N = 0
@@ -412,7 +418,7 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	if w.tr != nil && w.traceLoad() {
 		w.traceMark(in)
 	}
-	if w.arcs.at[StageEthernetInput] != ArcNone {
+	if w.arcs.at[stageRx] != ArcNone {
 		w.deviceInput()
 	}
 	w.run(cfg)
@@ -622,6 +628,10 @@ func (w *Worker) To(s Stage, b *pkt.Buf) { w.to(s, b) }
 // place, to node next (see pass): a swap of two vectors when next's is
 // empty, as for a batch flowing down the graph.
 func (w *Worker) Pass(s, next Stage, k int) { w.pass(s, next, k) }
+
+// RxIface is the interface (port) the batch being received came from:
+// the receive node (ethernet-input) reads it once per vector.
+func (w *Worker) RxIface() uint16 { return w.rxIf }
 
 // State is node s's per-worker state, as its Node.State made it for
 // this worker (nil if it has none): a node reaches it once per vector

@@ -19,16 +19,20 @@ var (
 	FloodLimited, NoMembers, NoBuffer                 dp.Reason
 
 	// The bridge's successors registered by other packages (see
-	// dp.Ref), and the reason a re-tagged frame without headroom counts
-	// under.
-	stageARPInput, stageIP4Input dp.Stage
-	noHeadroom                   dp.Reason
+	// dp.Ref), and the reasons of other nodes it counts drops under (a
+	// re-tagged frame without headroom, a frame for a BVI that is down or
+	// of an EtherType no node takes), as they were before l2-bridge had a
+	// package.
+	stageARPInput, stageIP4Input       dp.Stage
+	noHeadroom, ifaceDown, unknownType dp.Reason
 )
 
 var (
 	_ = dp.Ref("arp-input", &stageARPInput)
 	_ = dp.Ref("ip4-input", &stageIP4Input)
 	_ = dp.RefReason("ip4-rewrite", "no-headroom", &noHeadroom)
+	_ = dp.RefReason("ethernet-input", "iface-down", &ifaceDown)
+	_ = dp.RefReason("ethernet-input", "unknown-ethertype", &unknownType)
 )
 
 var _ = dp.Register(dp.Node{
@@ -355,7 +359,7 @@ func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			dst := macKey(f[0:6])
 			if br.BVI >= 0 && !fromBVI && [6]byte(f[0:6]) == cfg.Ifaces[br.BVI].MAC {
 				if !cfg.Ifaces[br.BVI].Up {
-					w.Drop(b, dp.EtherIfaceDown) // the routed interface is down
+					w.Drop(b, ifaceDown) // the routed interface is down
 					continue
 				}
 				bridgeUp(w, cfg, b, br.BVI)
@@ -406,7 +410,7 @@ func bridgeUp(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, bvi int) {
 	case hdr.EtherTypeARP:
 		w.To(stageARPInput, b)
 	default:
-		w.Drop(b, dp.EtherUnknownType)
+		w.Drop(b, unknownType)
 	}
 }
 

@@ -12,8 +12,9 @@
 package nodes
 
 import (
-	_ "github.com/softnet/softnet/dp"     // the engine's nodes (interface-output, drop) and ethernet-input
-	_ "github.com/softnet/softnet/dp/arp" // arp-input
-	_ "github.com/softnet/softnet/dp/ip4" // ip4-input, ip4-lookup, ip4-local, ip4-rewrite, ip4-arp, ip4-frag, icmp4-error
-	_ "github.com/softnet/softnet/dp/l2"  // l2-bridge
+	_ "github.com/softnet/softnet/dp"          // the engine's nodes: interface-output, drop
+	_ "github.com/softnet/softnet/dp/arp"      // arp-input
+	_ "github.com/softnet/softnet/dp/ethernet" // ethernet-input (with the VLAN demux)
+	_ "github.com/softnet/softnet/dp/ip4"      // ip4-input, ip4-lookup, ip4-local, ip4-rewrite, ip4-arp, ip4-frag, icmp4-error
+	_ "github.com/softnet/softnet/dp/l2"       // l2-bridge
 )

@@ -1,42 +1,43 @@
-package dp
+package ethernet
 
 import (
 	"encoding/binary"
 
+	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
 
-// ethernet-input: its registration (see Register).
+// ethernet-input: its registration (see dp.Register).
 var (
-	StageEthernetInput Stage
-	// Successors registered by other packages (see Ref): arp-input
+	StageInput dp.Stage
+	// Successors registered by other packages (see dp.Ref): arp-input
 	// (dp/arp), l2-bridge (dp/l2), ip4-input (dp/ip4).
-	stageARPInput, stageBridge, stageIP4Input Stage
+	stageARPInput, stageBridge, stageIP4Input dp.Stage
 
-	EtherRunt, EtherNotForUs, EtherUnknownType, EtherVLAN, EtherIPv6, EtherIfaceDown, EtherRSSRingFull Reason
-	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated                         Reason
+	Runt, NotForUs, UnknownType, VLANTagged, IPv6, IfaceDown, RSSRingFull      dp.Reason
+	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated dp.Reason
 )
 
-var _ = Register(Node{
+var _ = dp.Register(dp.Node{
 	Name:  "ethernet-input",
-	Stage: &StageEthernetInput,
-	Run:   (*Worker).ethernetInput,
+	Stage: &StageInput,
+	Run:   ethernetInput,
 	Next:  []string{"l2-bridge", "arp-input", "ip4-input", "drop"},
-	Reasons: []ReasonDef{
-		{&EtherRunt, "runt", "frame shorter than an Ethernet header"},
-		{&EtherNotForUs, "not-for-us", "destination MAC is neither the interface's, broadcast nor multicast we accept"},
-		{&EtherUnknownType, "unknown-ethertype", "EtherType not handled (not IPv4 or ARP)"},
-		{&EtherVLAN, "vlan-tagged", "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
-		{&EtherIPv6, "ip6-unsupported", "IPv6 is not forwarded yet"},
-		{&EtherIfaceDown, "iface-down", "frame received on an interface (or VLAN sub-interface) that is down"},
-		{&EtherRSSRingFull, "rss-ring-full", "software RSS: the lane to the worker that owns the flow was full (an ifq drop: that worker is behind)"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &Runt, Name: "runt", Desc: "frame shorter than an Ethernet header"},
+		{Reason: &NotForUs, Name: "not-for-us", Desc: "destination MAC is neither the interface's, broadcast nor multicast we accept"},
+		{Reason: &UnknownType, Name: "unknown-ethertype", Desc: "EtherType not handled (not IPv4 or ARP)"},
+		{Reason: &VLANTagged, Name: "vlan-tagged", Desc: "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
+		{Reason: &IPv6, Name: "ip6-unsupported", Desc: "IPv6 is not forwarded yet"},
+		{Reason: &IfaceDown, Name: "iface-down", Desc: "frame received on an interface (or VLAN sub-interface) that is down"},
+		{Reason: &RSSRingFull, Name: "rss-ring-full", Desc: "software RSS: the lane to the worker that owns the flow was full (an ifq drop: that worker is behind)"},
 		// VLAN demux (IEEE 802.1Q), see vlan.go.
-		{&VLANUnknown, "vlan-unknown", "VLAN tag (or outer/inner pair) with no sub-interface on the receiving port"},
-		{&VLANReserved, "vlan-reserved", "VID 4095, reserved by IEEE 802.1Q: never a VLAN"},
-		{&VLANStackedPriority, "vlan-stacked-priority", "VID 0 (priority tag) behind another tag, or a tag behind a priority tag"},
-		{&VLANTooDeep, "vlan-too-deep", "more VLAN tags than the sub-interface is configured with"},
-		{&VLANTruncated, "vlan-truncated", "frame ends inside a VLAN tag"},
+		{Reason: &VLANUnknown, Name: "vlan-unknown", Desc: "VLAN tag (or outer/inner pair) with no sub-interface on the receiving port"},
+		{Reason: &VLANReserved, Name: "vlan-reserved", Desc: "VID 4095, reserved by IEEE 802.1Q: never a VLAN"},
+		{Reason: &VLANStackedPriority, Name: "vlan-stacked-priority", Desc: "VID 0 (priority tag) behind another tag, or a tag behind a priority tag"},
+		{Reason: &VLANTooDeep, Name: "vlan-too-deep", Desc: "more VLAN tags than the sub-interface is configured with"},
+		{Reason: &VLANTruncated, Name: "vlan-truncated", Desc: "frame ends inside a VLAN tag"},
 	},
 	Trace: traceEthernetInput,
 })
@@ -48,7 +49,7 @@ var _ = Register(Node{
 //   - Accepts frames to the interface's MAC, broadcast and multicast
 //     (marked FlagL2Multicast); drops runts and frames for other MACs.
 //   - Demuxes VLAN-tagged frames to their sub-interface by a direct table
-//     index (see VLANTable, vlanInput): the frame is then the
+//     index (see dp.VLANTable, vlanInput): the frame is then the
 //     sub-interface's (InPort, counters) and L3 is past its tags. Bad tags
 //     drop with their own reasons.
 //   - Next: arp-input (0x0806), ip4-input (0x0800), drop (IPv6 and other
@@ -57,34 +58,31 @@ var _ = Register(Node{
 // Example: a 64-byte IPv4/UDP frame to the interface's MAC goes to
 // ip4-input with L3 = 14; the same frame in an 802.1Q tag of VLAN 100 goes
 // to ip4-input with L3 = 18 and InPort = the VLAN 100 sub-interface.
-func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
-	iface := w.rxIf
+func ethernetInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	iface := w.RxIface()
 	if int(iface) >= len(cfg.Ifaces) {
 		for _, x := range in.B[:in.N] {
 			b := pkt.At(x)
 			b.InPort = iface
-			w.drop(b, EtherIfaceDown)
+			w.Drop(b, IfaceDown)
 		}
 		in.N = 0
 		return
-	}
-	if w.upOf != cfg {
-		w.syncUp(cfg) // sizes the per-interface counters to cfg
 	}
 	ifc := &cfg.Ifaces[iface]
 	macHi := binary.BigEndian.Uint32(ifc.MAC[0:4])
 	macLo := binary.BigEndian.Uint16(ifc.MAC[4:6])
 	up := ifc.Up
-	fast := up && ifc.Bridge == 0 && !w.general // a bridge member's frames all go to l2-bridge
-	var vt *VLANTable
+	fast := up && ifc.Bridge == 0 && !w.General() // a bridge member's frames all go to l2-bridge
+	var vt *dp.VLANTable
 	if int(iface) < len(cfg.VLANs) {
 		vt = cfg.VLANs[iface]
 	}
 	var bytes uint64
 	sub := 0 // frames counted on sub-interfaces, not on the port
-	rxp, rxb := w.c.RxPackets, w.c.RxBytes
+	rxp, rxb := w.Stats().RxPackets, w.Stats().RxBytes
 	if up && ifc.Bridge != 0 && vt == nil {
-		w.bridgePort(in, iface)
+		bridgePort(w, in, iface)
 		return
 	}
 	// IPv4 packets are compacted in place and passed on as a vector; the
@@ -113,31 +111,31 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen {
 			bytes += uint64(b.Len)
-			w.drop(b, EtherRunt)
+			w.Drop(b, Runt)
 			continue
 		}
 		if !up {
 			bytes += uint64(b.Len)
-			w.drop(b, EtherIfaceDown)
+			w.Drop(b, IfaceDown)
 			continue
 		}
 		l3, et := hdr.EthernetLen, binary.BigEndian.Uint16(f[12:14])
 		into := iface
 		if isTPID(et) {
 			e, off, t, r := vlanInput(vt, iface, f)
-			if r != ReasonNone {
+			if r != dp.ReasonNone {
 				bytes += uint64(b.Len)
-				w.drop(b, r)
+				w.Drop(b, r)
 				continue
 			}
 			if e != iface {
-				if e&VLANDown != 0 || int(e&^VLANBridged) >= len(rxp) {
+				if e&dp.VLANDown != 0 || int(e&^dp.VLANBridged) >= len(rxp) {
 					bytes += uint64(b.Len) // counted on the port
-					b.InPort = e &^ (VLANDown | VLANBridged)
-					w.drop(b, EtherIfaceDown)
+					b.InPort = e &^ (dp.VLANDown | dp.VLANBridged)
+					w.Drop(b, IfaceDown)
 					continue
 				}
-				into = e &^ VLANBridged
+				into = e &^ dp.VLANBridged
 				rxp[into]++
 				rxb[into] += uint64(b.Len)
 				sub++
@@ -151,13 +149,13 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 		}
 		b.L3 = uint16(l3)
 		if cfg.Ifaces[into].Bridge != 0 {
-			w.to(stageBridge, b) // a bridge member takes every frame
+			w.To(stageBridge, b) // a bridge member takes every frame
 			continue
 		}
 		if f[0]&1 != 0 {
 			b.Flags |= pkt.FlagL2Multicast
 		} else if binary.BigEndian.Uint32(f[0:4]) != macHi || binary.BigEndian.Uint16(f[4:6]) != macLo {
-			w.drop(b, EtherNotForUs)
+			w.Drop(b, NotForUs)
 			continue
 		}
 		switch et {
@@ -165,25 +163,25 @@ func (w *Worker) ethernetInput(cfg *Config, in *pkt.Batch) {
 			in.B[k] = x
 			k++
 		case hdr.EtherTypeARP:
-			w.to(stageARPInput, b)
+			w.To(stageARPInput, b)
 		case hdr.EtherTypeIPv6:
-			w.drop(b, EtherIPv6)
+			w.Drop(b, IPv6)
 		default:
-			w.drop(b, EtherUnknownType)
+			w.Drop(b, UnknownType)
 		}
 	}
 	// Frames of a sub-interface count on it alone; everything else
 	// (drops included, and frames for a down sub-interface) on the port.
 	rxp[iface] += uint64(in.N - sub)
 	rxb[iface] += bytes
-	w.pass(StageEthernetInput, stageIP4Input, k)
+	w.Pass(StageInput, stageIP4Input, k)
 }
 
 // bridgePort is ethernet-input for an up port that is a bridge member
 // and has no VLAN sub-interfaces: every frame goes to l2-bridge, passed
 // on as a vector; a tagged one only behind a priority tag (untagged,
 // once), else it is dropped as on any port without VLANs.
-func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
+func bridgePort(w *dp.Worker, in *pkt.Batch, iface uint16) {
 	var bytes uint64
 	k := 0
 	for _, x := range in.B[:in.N] {
@@ -192,14 +190,14 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 		bytes += uint64(b.Len)
 		f := b.Bytes()
 		if len(f) < hdr.EthernetLen {
-			w.drop(b, EtherRunt)
+			w.Drop(b, Runt)
 			continue
 		}
 		b.L3 = hdr.EthernetLen
 		if isTPID(binary.BigEndian.Uint16(f[12:14])) {
 			_, off, _, r := vlanInput(nil, iface, f)
-			if r != ReasonNone {
-				w.drop(b, r)
+			if r != dp.ReasonNone {
+				w.Drop(b, r)
 				continue
 			}
 			b.L3 = uint16(off)
@@ -207,9 +205,9 @@ func (w *Worker) bridgePort(in *pkt.Batch, iface uint16) {
 		in.B[k] = x
 		k++
 	}
-	w.c.RxPackets[iface] += uint64(in.N)
-	w.c.RxBytes[iface] += bytes
-	w.pass(StageEthernetInput, stageBridge, k)
+	w.Stats().RxPackets[iface] += uint64(in.N)
+	w.Stats().RxBytes[iface] += bytes
+	w.Pass(StageInput, stageBridge, k)
 }
 
 // etherFast passes frames from in.B[i:] while they are IPv4 to the
@@ -235,23 +233,23 @@ func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32
 }
 
 // Trace: the receiving interface.
-var traceEthernetInput = NodeTrace{
-	Record: func(w *Worker, _ *Config, _ *pkt.Buf, st *RawStep) { st.A = w.rxIf },
-	Note: func(cfg *Config, st, nx *RawStep, _ bool) string {
+var traceEthernetInput = dp.NodeTrace{
+	Record: func(w *dp.Worker, _ *dp.Config, _ *pkt.Buf, st *dp.RawStep) { st.A = w.RxIface() },
+	Note: func(cfg *dp.Config, st, nx *dp.RawStep, _ bool) string {
 		if nx != nil {
 			switch nx.Stage {
 			case stageIP4Input:
-				return "IPv4 on " + IfaceName(cfg, int(st.A))
+				return "IPv4 on " + dp.IfaceName(cfg, int(st.A))
 			case stageARPInput:
-				return "ARP on " + IfaceName(cfg, int(st.A))
+				return "ARP on " + dp.IfaceName(cfg, int(st.A))
 			}
 		}
-		return "received on " + IfaceName(cfg, int(st.A))
+		return "received on " + dp.IfaceName(cfg, int(st.A))
 	},
 }
 
 var (
-	_ = Ref("arp-input", &stageARPInput)
-	_ = Ref("l2-bridge", &stageBridge)
-	_ = Ref("ip4-input", &stageIP4Input)
+	_ = dp.Ref("arp-input", &stageARPInput)
+	_ = dp.Ref("l2-bridge", &stageBridge)
+	_ = dp.Ref("ip4-input", &stageIP4Input)
 )
