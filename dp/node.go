@@ -9,28 +9,30 @@ import (
 	"github.com/softnet/softnet/pkt"
 )
 
-// The node registry. A node (stage) registers itself from its own file
-// with Register in a package-level variable declaration:
+// The node registry. A node registers itself from its own package with
+// Register in a package-level variable declaration (dp/ip4):
 //
-//	var _ = Register(Node{
+//	var _ = dp.Register(dp.Node{
 //		Name:  "ip4-input",
-//		Stage: &StageIP4Input,
-//		Run:   (*Worker).ip4Input,
+//		Stage: &StageInput,
+//		Run:   ip4Input,
 //		Next:  []string{"ip4-lookup", "drop"},
-//		Reasons: []ReasonDef{
-//			{&IP4TooShort, "too-short", "shorter than an IPv4 header"},
+//		Reasons: []dp.ReasonDef{
+//			{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv4 header"},
 //		},
 //	})
 //
 // Register assigns the node its Stage and each of its drop reasons its
 // Reason, in registration order, and stores them through the pointers,
-// so stage bodies name their next stages and reasons by variables
-// (w.to(StageIP4Lookup, b), w.drop(b, IP4TooShort)). The graph (the node
-// table, the next-node edges checked by name, the dispatch order) is
-// assembled once every node of the package is registered (init) and again
-// for each node registered later (a test's node, before its workers are
-// made). Workers dispatch through the table: one call per vector, no
-// switch listing stages.
+// so node bodies name their next nodes and reasons by variables
+// (w.To(StageLookup, b), w.Drop(b, TooShort)); a next node of another
+// package is a variable set by Ref. The graph (the node table, the
+// next-node edges checked by name, the dispatch order) is assembled as
+// nodes register (the engine's at its init, each protocol package's at
+// its own, a test's before its workers are made), edges to nodes not yet
+// registered waiting, and completed at the first NewWorker, which panics
+// with whatever is still missing. Workers dispatch through the table:
+// one call per vector, no switch listing nodes.
 
 // MaxStages bounds the nodes a graph may have, MaxReasons the drop
 // reasons: per-worker vectors and counters are arrays of these sizes.
