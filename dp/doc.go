@@ -92,11 +92,12 @@
 // # Feature arcs
 //
 // An arc (arc.go) is a fixed point of the graph where optional nodes may
-// run for some interfaces: device-input (received batches, before
-// ethernet-input, by receiving port), ip4-unicast (what ip4-input
-// accepts, before ip4-lookup, by receiving interface) and
-// interface-output (the vectors ip4-rewrite and l2-bridge hand to
-// interface-output, by egress interface). A feature node names its arc in
+// run for some interfaces: the engine's device-input (received batches,
+// before ethernet-input, by receiving port) and interface-output (the
+// vectors ip4-rewrite and l2-bridge hand to interface-output, by egress
+// interface), and those protocol packages define (DefineArc): dp/ip4's
+// ip4-unicast (what ip4-input accepts, before ip4-lookup, by receiving
+// interface). A feature node names its arc in
 // its registration; Iface.Features in the published Config lists, per
 // interface and in order, the features it runs, so enabling one on one
 // interface is one snapshot publish (control.Router.SetFeatures). A worker

@@ -3,6 +3,7 @@ package dp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -130,8 +131,8 @@ var (
 		trace    [MaxStages]NodeTrace
 		order    []Stage
 		byName   map[string]Stage
-		arcEnd   [NumArcs]Stage
-		features [NumArcs][]Stage
+		arcEnd   [MaxArcs]Stage
+		features [MaxArcs][]Stage
 		inject   [256]func(w *Worker, m *Msg, b *pkt.Buf) // by MsgKind (Node.Inject)
 	}
 )
@@ -297,7 +298,7 @@ func assemble(ns []Node, install, complete bool) error {
 			}
 		}
 	}
-	var arcEnd [NumArcs]Stage
+	var arcEnd [MaxArcs]Stage
 	for a := Arc(1); a < NumArcs; a++ {
 		s, ok := byName[arcs[a].end]
 		if !ok {
@@ -328,9 +329,11 @@ func assemble(ns []Node, install, complete bool) error {
 	for i, n := range ns {
 		if n.Arc != ArcNone {
 			next[i] = append(next[i], arcEnd[n.Arc])
-			for _, f := range arcs[n.Arc].from {
-				if s, ok := byName[f]; ok {
-					next[s] = append(next[s], Stage(i))
+			// Every node of the fixed graph that hands packets to the
+			// arc's end may feed the arc.
+			for j, m := range ns {
+				if m.Arc == ArcNone && slices.Contains(m.Next, arcs[n.Arc].end) {
+					next[j] = append(next[j], Stage(i))
 				}
 			}
 		}

@@ -20,6 +20,11 @@ var (
 	PuntQueueFull, ResolveLoop, NoRoom                     dp.Reason
 )
 
+// ArcUnicast is the ip4-unicast feature arc: IPv4 packets ip4-input
+// accepted, before ip4-lookup, by receiving interface (packets the router
+// makes or answers do not take it).
+var ArcUnicast = dp.DefineArc("ip4-unicast", "ip4-lookup", false)
+
 var _ = dp.Register(dp.Node{
 	Name:  "ip4-input",
 	Stage: &StageInput,
