@@ -21,6 +21,7 @@ type VethOptions struct {
 	TCPTime    time.Duration // iperf3 TCP run per router (3 s when 0; <0: none)
 	PacketSize int           // 64 when 0 (bytes without FCS)
 	Workers    int           // softnet workers (1 when 0)
+	Backend    string        // softnet's backend on the router veths: "afpacket" (when empty) or "afxdp"
 	// TrafgenCPU is where trafgen runs; SoftnetCPU where softnet runs
 	// (-1: not pinned). Defaults: 0 and 1.
 	TrafgenCPU, SoftnetCPU *int
@@ -38,6 +39,7 @@ type VethRun struct {
 // flood, forwarded once by Linux and once by softnet.
 type VethResult struct {
 	Scenario    string  `json:"scenario"` // "veth"
+	Backend     string  `json:"backend"`  // softnet's: afpacket or afxdp
 	PacketSize  int     `json:"packet_size"`
 	DurationS   float64 `json:"duration_s"`
 	KernelMpps  float64 `json:"kernel_mpps"`
@@ -104,7 +106,11 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 			err = cerr
 		}
 	}()
-	res = &VethResult{Scenario: "veth", PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
+	if o.Backend == "" {
+		o.Backend = "afpacket"
+	}
+	t.Backend = o.Backend
+	res = &VethResult{Scenario: "veth", Backend: o.Backend, PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
 		NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
 	softnetCPU := "not pinned"
 	if scpu >= 0 {
@@ -113,7 +119,7 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	res.CPUs = map[string]string{
 		"trafgen":           fmt.Sprintf("cpu %d (and the a0→ra veth hand-off, which runs in the sender's softirq)", tcpu),
 		"kernel_forwarding": fmt.Sprintf("cpu %d: Linux forwards in the softirq of trafgen's veth transmit (ra's backlog is processed on the sending CPU), and delivers to B there too", tcpu),
-		"softnet":           softnetCPU + ": the softnet process (AF_PACKET rings, forwarding, transmit), and B's receive in the softirq of its sends",
+		"softnet":           softnetCPU + ": the softnet process (" + o.Backend + " rings, forwarding, transmit), and B's receive in the softirq of its sends",
 	}
 
 	measure := func(r *VethRun) error {

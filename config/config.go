@@ -27,12 +27,13 @@ type Backend string
 // The backends.
 const (
 	AFPacket Backend = "afpacket" // a Linux device through AF_PACKET (TPACKET_V2 receive ring)
+	AFXDP    Backend = "afxdp"    // a Linux device through AF_XDP sockets (UMEM: the engine's arena)
 	TAP      Backend = "tap"      // a Linux TAP device, created if missing
 	PCAP     Backend = "pcap"     // replay a pcap file, write what is sent to one
 	Mem      Backend = "mem"      // an in-memory queue port (tests, dry runs)
 )
 
-var backends = []Backend{AFPacket, TAP, PCAP, Mem}
+var backends = []Backend{AFPacket, AFXDP, TAP, PCAP, Mem}
 
 // EmbeddedFullTable is the route file path that names the full Internet
 // table embedded in the binary (softnet.FullTableGz).
@@ -41,11 +42,15 @@ const EmbeddedFullTable = "embedded:full-table"
 // Limits on values.
 const (
 	MaxWorkers = 64
-	MinMTU     = 68                                         // RFC 791: every host must handle 68-byte datagrams
-	MaxMTU     = pkt.MaxFrame - hdr.EthernetLen - 8         // a buffer holds the frame with room for two VLAN tags
-	maxName    = 32                                         // interface names appear in logs and metrics
-	nameChars  = "letters, digits, '-', '_' and '.'"        // allowed in interface names
-	prefixHelp = "write it as A.B.C.D/N, e.g. 192.0.2.1/24" // how to fix an address
+	MinMTU     = 68                                 // RFC 791: every host must handle 68-byte datagrams
+	MaxMTU     = pkt.MaxFrame - hdr.EthernetLen - 8 // a buffer holds the frame with room for two VLAN tags
+	// AFXDPMaxMTU is the largest MTU of an afxdp interface and its device:
+	// its frames are received in 4096-byte UMEM chunks, after the kernel's
+	// 256-byte XDP headroom, with room for two VLAN tags (3818).
+	AFXDPMaxMTU = 4096 - 256 - hdr.EthernetLen - 8
+	maxName     = 32                                         // interface names appear in logs and metrics
+	nameChars   = "letters, digits, '-', '_' and '.'"        // allowed in interface names
+	prefixHelp  = "write it as A.B.C.D/N, e.g. 192.0.2.1/24" // how to fix an address
 )
 
 // Config is a parsed and validated softnet config. Parse fills every
@@ -69,7 +74,7 @@ type Config struct {
 type Interface struct {
 	Name    string
 	Backend Backend
-	Device  string // afpacket, tap: the Linux device
+	Device  string // afpacket, afxdp, tap: the Linux device
 
 	// pcap only. RX and TX are as written; resolve them with Config.Path.
 	RX, TX string

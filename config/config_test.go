@@ -126,15 +126,19 @@ func TestParseErrors(t *testing.T) {
 		{"workers out of range", "workers: 1", "workers: 65", []string{
 			`t.yaml:1:10: workers: 65 is out of range: use 1..64`}},
 		{"unknown backend", "backend: mem", "backend: dpdk", []string{
-			`t.yaml:4:14: interfaces[0].backend: unknown backend "dpdk": choose one of afpacket, tap, pcap, mem`}},
+			`t.yaml:4:14: interfaces[0].backend: unknown backend "dpdk": choose one of afpacket, afxdp, tap, pcap, mem`}},
 		{"missing backend", "    backend: mem\n", "", []string{
-			`t.yaml:3:5: interfaces[0].backend: missing: choose one of afpacket, tap, pcap, mem`}},
+			`t.yaml:3:5: interfaces[0].backend: missing: choose one of afpacket, afxdp, tap, pcap, mem`}},
 		{"afpacket without device", "backend: mem", "backend: afpacket", []string{
 			`t.yaml:3:5: interfaces[0].device: missing: the afpacket backend needs the Linux device to use, e.g. device: eth0`}},
+		{"afxdp without device", "backend: mem", "backend: afxdp", []string{
+			`t.yaml:3:5: interfaces[0].device: missing: the afxdp backend needs the Linux device to use, e.g. device: eth0`}},
+		{"afxdp mtu above a UMEM chunk", "backend: mem", "backend: afxdp\n    device: eth0\n    mtu: 3819", []string{
+			`t.yaml:6:10: interfaces[0].mtu: 3819 is above what the afxdp backend holds: at most 3818 (a 4096-byte UMEM chunk less the kernel's 256-byte XDP headroom, the Ethernet header and two VLAN tags); lower it, or use backend: afpacket for larger frames`}},
 		{"bad device name", "backend: mem", "backend: afpacket\n    device: a/b", []string{
 			`t.yaml:5:13: interfaces[0].device: "a/b" is not a Linux device name: use 1..15 characters, no '/', ':' or spaces`}},
 		{"device on mem", "backend: mem", "backend: mem\n    device: eth0", []string{
-			`t.yaml:5:13: interfaces[0].device: only the afpacket and tap backends have device: remove it (this interface's backend is mem)`}},
+			`t.yaml:5:13: interfaces[0].device: only the afpacket, afxdp and tap backends have device: remove it (this interface's backend is mem)`}},
 		{"pcap field on afpacket", "backend: mem", "backend: afpacket\n    device: eth0\n    rx: in.pcap", []string{
 			`t.yaml:6:9: interfaces[0].rx: only the pcap backend has rx: remove it (this interface's backend is afpacket)`}},
 		{"same device twice", "backend: mem", "backend: afpacket\n    device: eth0", nil}, // fixed up below

@@ -35,11 +35,11 @@
 //	workers: 1                    # worker goroutines, 1..64 (default 1)
 //	interfaces:                   # at least one
 //	  - name: wan0                # softnet's name: letters, digits, - _ . (unique)
-//	    backend: afpacket         # afpacket | tap | pcap | mem
-//	    device: veth-r0           # afpacket, tap: the Linux device (tap creates it)
-//	    mac: 02:00:00:00:00:01    # optional; default: the device's MAC (afpacket),
+//	    backend: afpacket         # afpacket | afxdp | tap | pcap | mem
+//	    device: veth-r0           # afpacket, afxdp, tap: the Linux device (tap creates it)
+//	    mac: 02:00:00:00:00:01    # optional; default: the device's MAC (afpacket, afxdp),
 //	                              # else 02:xx:xx:xx:xx:xx derived from the name
-//	    mtu: 1500                 # optional IPv4 MTU, 68..9258; default: the device's (afpacket), else 1500
+//	    mtu: 1500                 # optional IPv4 MTU, 68..9258 (afxdp: ..3818); default: the device's (afpacket, afxdp), else 1500
 //	    addresses: [192.0.2.1/24] # IPv4 address/prefix length; subnets must not overlap
 //	    down: false               # optional: administratively down
 //	  - name: cap0

@@ -29,7 +29,7 @@ func (c *Config) CheckSystem() error {
 	for i := range c.Interfaces {
 		ic := &c.Interfaces[i]
 		f := ic.Field
-		if ic.Backend == AFPacket {
+		if ic.Backend == AFPacket || ic.Backend == AFXDP {
 			if d, err := net.InterfaceByName(ic.Device); err == nil {
 				dev := 0
 				if d.MTU >= MinMTU {
@@ -43,9 +43,12 @@ func (c *Config) CheckSystem() error {
 			}
 		}
 		switch ic.Backend {
-		case AFPacket:
-			if _, err := net.InterfaceByName(ic.Device); err != nil {
+		case AFPacket, AFXDP:
+			d, err := net.InterfaceByName(ic.Device)
+			if err != nil {
 				e.add(c.pos[f+".device"], f+".device", "no network device %q on this host (see ip link; create it, e.g. ip link add %s type veth peer name %s-peer, or fix the name)", ic.Device, ic.Device, trim(ic.Device, 10))
+			} else if ic.Backend == AFXDP && d.MTU > AFXDPMaxMTU {
+				e.add(c.pos[f+".device"], f+".device", "device %s has MTU %d, above what the afxdp backend holds (%d: a 4096-byte UMEM chunk less the kernel's 256-byte XDP headroom and L2 headers): lower it (ip link set %s mtu %d), or use backend: afpacket", ic.Device, d.MTU, AFXDPMaxMTU, ic.Device, AFXDPMaxMTU)
 			}
 		case PCAP:
 			if ic.RX != "" {

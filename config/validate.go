@@ -76,7 +76,7 @@ func (p *parser) validate() {
 			}
 			subnets = append(subnets, subnet{a, af, ic.Name})
 		}
-		if ic.Device != "" && (ic.Backend == AFPacket || ic.Backend == TAP) {
+		if ic.Device != "" && (ic.Backend == AFPacket || ic.Backend == AFXDP || ic.Backend == TAP) {
 			if first, dup := devices[ic.Device]; dup {
 				p.add(c.pos[f+".device"], f+".device", "device %q is already used by %s (line %d): one interface per device", ic.Device, first, c.pos[first+".device"].Line)
 			} else {
@@ -353,7 +353,7 @@ func (p *parser) vlans() {
 			}
 		}
 		pm := c.Interfaces[j].MTU
-		if pm == 0 && c.Interfaces[j].Backend != AFPacket {
+		if pm == 0 && c.Interfaces[j].Backend != AFPacket && c.Interfaces[j].Backend != AFXDP {
 			pm = 1500 // no device MTU to take: the default (an afpacket parent's is checked by CheckSystem)
 		}
 		if pm != 0 && ic.MTU > pm-tags {
@@ -418,15 +418,18 @@ func (p *parser) backendFields(ic *Interface) {
 		if !set("backend") {
 			p.add(c.pos[f], f+".backend", "missing: choose one of %s", backendList())
 		}
-	case AFPacket, TAP:
+	case AFPacket, AFXDP, TAP:
 		if !set("device") {
-			p.add(c.pos[f], f+".device", "missing: the %s backend needs the Linux device to use, e.g. device: %s", ic.Backend, map[Backend]string{AFPacket: "eth0", TAP: "tap0"}[ic.Backend])
+			p.add(c.pos[f], f+".device", "missing: the %s backend needs the Linux device to use, e.g. device: %s", ic.Backend, map[Backend]string{AFPacket: "eth0", AFXDP: "eth0", TAP: "tap0"}[ic.Backend])
 		} else if ic.Device != "" && !validDevice(ic.Device) {
 			p.add(c.pos[f+".device"], f+".device", "%q is not a Linux device name: use 1..15 characters, no '/', ':' or spaces", ic.Device)
 		}
 		only(pcapKeys, "pcap")
+		if ic.Backend == AFXDP && ic.MTU > AFXDPMaxMTU {
+			p.add(c.pos[f+".mtu"], f+".mtu", "%d is above what the afxdp backend holds: at most %d (a 4096-byte UMEM chunk less the kernel's 256-byte XDP headroom, the Ethernet header and two VLAN tags); lower it, or use backend: afpacket for larger frames", ic.MTU, AFXDPMaxMTU)
+		}
 	case PCAP:
-		only([]string{"device"}, "afpacket and tap")
+		only([]string{"device"}, "afpacket, afxdp and tap")
 		if !set("rx") && !set("tx") {
 			p.add(c.pos[f], f, "the pcap backend needs rx (a file to replay) or tx (a file to write), or both")
 		}
@@ -434,7 +437,7 @@ func (p *parser) backendFields(ic *Interface) {
 			p.add(c.pos[f+".loop"], f+".loop", "loop replays rx, and there is no rx")
 		}
 	case Mem:
-		only([]string{"device"}, "afpacket and tap")
+		only([]string{"device"}, "afpacket, afxdp and tap")
 		only(pcapKeys, "pcap")
 	default:
 		p.add(c.pos[f+".backend"], f+".backend", "unknown backend %q: choose one of %s", ic.Backend, backendList())

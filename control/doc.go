@@ -52,6 +52,15 @@
 //     requests; package control/arp builds and reads the frames.
 //   - service.go: the service loop: punts in, timers, publish, injections
 //     out. drops.go: the control plane's drop reasons and counters.
+//
+// The service loop (Run) has no ticker: it sleeps until there is work and
+// an idle router does not wake at all. A worker that punted rings its
+// dp.Bell once per poll (dp.Ring.Notify; one atomic load, no channel
+// operation, while the loop is awake), an API call that leaves a snapshot
+// to publish, messages to send or an earlier neighbour timer rings it as
+// it unlocks the router's mutex, and a timer wakes it when the neighbour
+// table's next deadline is due (neigh.Table.Next; ageing passes are at
+// least 100 ms apart, as before).
 //   - package control/adj: the adjacency allocator (indices, reference
 //     counts, free list). Package neigh: the neighbour state machine.
 package control

@@ -1,6 +1,9 @@
 package control
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // DropFIBEntryForTest removes p from the FIB behind the router's back (no
 // reference counts, no configured set), to test how the router recovers.
@@ -9,4 +12,15 @@ func (r *Router) DropFIBEntryForTest(p netip.Prefix) {
 	defer r.mu.Unlock()
 	_ = r.fib.Delete(p)
 	r.dirty = true
+}
+
+// WakesForTest is how many times the service loop (Run) woke from a sleep.
+func (r *Router) WakesForTest() uint64 { return r.wakes.Load() }
+
+// NextTimerForTest is when the service loop would wake for a neighbour
+// timer, and false if it would sleep until rung.
+func (r *Router) NextTimerForTest() (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.nextTimer()
 }

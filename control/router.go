@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,7 +24,7 @@ type Options struct {
 
 // Router is the control plane. See the package doc.
 type Router struct {
-	mu  sync.Mutex
+	mu  serviceMu // its Unlock wakes the service loop when work was left
 	cur atomic.Pointer[dp.Config]
 
 	o         Options
@@ -50,6 +49,9 @@ type Router struct {
 	outbox    []outMsg
 	dirty     bool
 	lastAge   time.Time
+	bell      *dp.Bell  // the service loop's: punt rings and API calls ring it (service.go)
+	wakeAt    time.Time // when the sleeping service loop's timer fires; zero: no timer
+	wakes     atomic.Uint64
 	stats     Stats
 	lastErr   string
 	rr        int
@@ -74,7 +76,9 @@ func New(o Options) *Router {
 		nbrAdj: make(map[neigh.Key]uint16),
 		host:   make(map[neigh.Key]bool),
 		neigh:  neigh.New(o.Neigh),
+		bell:   dp.NewBell(),
 	}
+	r.mu.r = r
 	r.local, _ = r.adj.Alloc(dp.Adj{Kind: dp.AdjLocal}) // cannot fail on an empty table
 	r.drop, _ = r.adj.Alloc(dp.Adj{Kind: dp.AdjDrop})
 	r.mu.Lock()
@@ -87,11 +91,16 @@ func New(o Options) *Router {
 // Load it; the router alone stores, and a loaded Config is read-only.
 func (r *Router) Config() *atomic.Pointer[dp.Config] { return &r.cur }
 
-// AttachWorkers tells the router which workers' rings to serve.
+// AttachWorkers tells the router which workers' rings to serve, and makes
+// their punt rings wake its service loop (Run). Call it before the
+// workers start.
 func (r *Router) AttachWorkers(ws []*dp.Worker) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.workers = slices.Clone(ws)
+	for _, w := range ws {
+		w.Punt().SetBell(r.bell)
+	}
 }
 
 // publish builds and publishes a new Config. Caller holds mu.

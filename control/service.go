@@ -1,6 +1,7 @@
 package control
 
 import (
+	"sync"
 	"time"
 
 	"github.com/softnet/softnet/dp"
@@ -38,7 +39,7 @@ func (r *Router) Service() bool {
 			did = true
 		}
 	}
-	if now.Sub(r.lastAge) >= 100*time.Millisecond || now.Before(r.lastAge) {
+	if now.Sub(r.lastAge) >= agePeriod || now.Before(r.lastAge) {
 		r.lastAge = now
 		for _, act := range r.neigh.Age(now) {
 			r.handleAge(act)
@@ -61,19 +62,114 @@ func (r *Router) Service() bool {
 	return did
 }
 
-// Run serves until stop is closed.
+// agePeriod is the shortest time between two ageing passes (Service
+// calls neigh.Table.Age at most this often): the granularity of the
+// neighbour timers, and the most the service loop wakes for them.
+const agePeriod = 100 * time.Millisecond
+
+// Run serves until stop is closed. It sleeps until there is work, without
+// a ticker: a worker punted (a punt ring rings r.bell once per poll that
+// punted, dp.Ring.Notify), an API call left a snapshot to publish, messages
+// to send or an earlier neighbour timer (serviceMu), a neighbour timer is
+// due (nextTimer), or stop. An idle router with no neighbour timers does
+// not wake at all.
 func (r *Router) Run(stop <-chan struct{}) {
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
+		for r.Service() {
+		}
+		r.bell.Sleep()
+		d, wait := r.idle()
+		if !wait {
+			r.bell.Awake()
+			continue
+		}
+		if d > 0 {
+			timer.Reset(d)
+		}
 		select {
 		case <-stop:
+			r.bell.Awake()
 			return
-		case <-t.C:
-			for r.Service() {
-			}
+		case <-r.bell.C():
+		case <-timer.C:
+		}
+		timer.Stop() // Go 1.23 timers: no stale tick after Stop
+		r.bell.Awake()
+		r.wakes.Add(1)
+	}
+}
+
+// idle is called by Run after r.bell.Sleep: whether the loop may wait (no
+// punt waiting, nothing to publish or send: a producer that came before
+// Sleep is seen here, one after it rings the bell), and for how long (0:
+// until rung). It records the timer in r.wakeAt for serviceMu.
+func (r *Router) idle() (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Mutex.Unlock() // not r.mu.Unlock: the loop does not ring itself
+	r.wakeAt = time.Time{}
+	if r.dirty || len(r.outbox) > 0 {
+		return 0, false
+	}
+	for _, w := range r.workers {
+		if w.Punt().Len() > 0 {
+			return 0, false
 		}
 	}
+	at, ok := r.nextTimer()
+	if !ok {
+		return 0, true
+	}
+	r.wakeAt = at
+	// At least 1 ms: a timer due now waits that long rather than let a
+	// clock that stands still (a test's) make the loop spin.
+	return max(at.Sub(r.o.Now()), time.Millisecond), true
+}
+
+// nextTimer is when Service next has timer work: the neighbour table's
+// next deadline, no earlier than agePeriod after the last ageing pass.
+// False: no timer (no neighbours, or static ones only). Caller holds mu.
+func (r *Router) nextTimer() (time.Time, bool) {
+	at, ok := r.neigh.Next()
+	if !ok {
+		return time.Time{}, false
+	}
+	if first := r.lastAge.Add(agePeriod); at.Before(first) {
+		at = first
+	}
+	return at, true
+}
+
+// serviceMu is the router's mutex. Its Unlock wakes the service loop if
+// the holder left it work: an API call that changed state leaves the
+// publish (and any messages to the workers) to the loop, and may have
+// started a neighbour timer earlier than the one the loop sleeps until.
+// While the loop is awake that costs one atomic load (dp.Bell.Ring).
+type serviceMu struct {
+	sync.Mutex
+	r *Router
+}
+
+// Unlock unlocks, then rings the service loop's bell if work was left.
+func (m *serviceMu) Unlock() {
+	r := m.r
+	ring := r != nil && r.workLeft()
+	m.Mutex.Unlock()
+	if ring {
+		r.bell.Ring()
+	}
+}
+
+// workLeft reports whether the service loop has work the holder of mu
+// left it (see serviceMu). Caller holds mu.
+func (r *Router) workLeft() bool {
+	if r.dirty || len(r.outbox) > 0 {
+		return true
+	}
+	at, ok := r.nextTimer()
+	return ok && (r.wakeAt.IsZero() || at.Before(r.wakeAt))
 }
 
 // send puts m in its worker's inject ring, counting it lost when the

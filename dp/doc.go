@@ -37,7 +37,10 @@
 // The worker publishes sleeping, re-checks its rings, lanes and stop
 // flag, then polls; a producer commits, then writes the eventfd only if
 // it sees sleeping. Under load the gaps between batches stay below 200 µs,
-// so a busy worker makes no system call to idle.
+// so a busy worker makes no system call to idle. The other way, a poll
+// that punted rings the control plane's Bell (Ring.Notify, set by
+// control's AttachWorkers) once, not per packet: one atomic load while
+// the control plane is awake, a channel send when it sleeps.
 //
 // # Nodes and the graph
 //

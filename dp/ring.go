@@ -75,7 +75,9 @@ func (m *Msg) SetFrame(f []byte) { m.Len = uint16(copy(m.Data[:], f)) }
 // producer fills a slot in place (Reserve, Commit) and the consumer reads
 // it in place (Peek, Release): no allocation, one atomic store per message.
 // A worker's inject ring wakes the worker when a commit finds it asleep
-// (one more atomic load per message while it is awake; see idle.go).
+// (one more atomic load per message while it is awake; see idle.go). A
+// worker's punt ring wakes the control plane through its Bell (SetBell),
+// once per poll that punted (Notify), not per message.
 type Ring struct {
 	_     [64]byte
 	head  atomic.Uint64 // next slot to read; written by the consumer
@@ -85,6 +87,7 @@ type Ring struct {
 	slots []Msg
 	mask  uint64
 	wk    *waker // the consumer's, or nil
+	bell  *Bell  // the consumer's, or nil: Notify rings it
 }
 
 // NewRing makes a ring of n slots (rounded up to a power of two).
@@ -128,3 +131,66 @@ func (r *Ring) Release() { r.head.Add(1) }
 
 // Len is the number of messages waiting.
 func (r *Ring) Len() int { return int(r.tail.Load() - r.head.Load()) }
+
+// SetBell makes Notify ring b (the consumer's; nil: none). Call it before
+// the producer starts.
+func (r *Ring) SetBell(b *Bell) { r.bell = b }
+
+// Notify rings the consumer's Bell if the consumer sleeps: one atomic load
+// when it does not. A producer that commits messages in batches calls it
+// once after a batch that committed any. Producer only.
+func (r *Ring) Notify() { r.bell.Ring() }
+
+// Bell wakes a goroutine that consumes rings and waits on other things
+// too (the control plane's service loop: punt rings, timers, API calls),
+// without a lost wake-up, and without a channel operation while it is
+// awake: a worker's waker (idle.go) with a channel for the eventfd.
+//
+//	consumer                          producer
+//	Sleep()                           commit messages (atomic store)
+//	re-check its rings                Notify() (Ring(): load the state)
+//	wait on C() (and the rest)        if sleeping: CAS to woken, send on C
+//	Awake()
+//
+// As in idle.go, both sides store, then load the other's variable, so
+// either the producer sees sleeping and sends, or the consumer's re-check
+// sees the message. A send that races with a wake for another reason
+// leaves a token that Awake drains.
+type Bell struct {
+	_     [64]byte
+	state atomic.Uint32
+	_     [60]byte
+	c     chan struct{}
+}
+
+// NewBell makes a Bell, awake.
+func NewBell() *Bell { return &Bell{c: make(chan struct{}, 1)} }
+
+// C is the channel the consumer waits on between Sleep and Awake.
+func (b *Bell) C() <-chan struct{} { return b.c }
+
+// Sleep says the consumer is about to wait: it must then re-check what it
+// consumes before it waits on C.
+func (b *Bell) Sleep() { b.state.Store(sleeping) }
+
+// Awake says the consumer no longer waits; producers ring nothing until
+// the next Sleep.
+func (b *Bell) Awake() {
+	b.state.Store(awake)
+	select {
+	case <-b.c:
+	default:
+	}
+}
+
+// Ring wakes the consumer if it sleeps. One atomic load when it does not;
+// safe for any number of producers, and on a nil Bell (no-op).
+func (b *Bell) Ring() {
+	if b == nil || b.state.Load() != sleeping || !b.state.CompareAndSwap(sleeping, woken) {
+		return
+	}
+	select {
+	case b.c <- struct{}{}:
+	default:
+	}
+}

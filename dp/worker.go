@@ -281,6 +281,7 @@ func (w *Worker) Poll() int {
 	w.polls++
 	w.c.Polls++
 	w.sample = w.polls&15 == 0
+	punts := w.c.Punts
 	// Drain the inject ring before loading the config: the control plane
 	// publishes a config before it injects packets that need it, and the
 	// ring's atomic makes that publication visible here.
@@ -349,6 +350,9 @@ func (w *Worker) Poll() int {
 	} else if !w.quiet || injected > 0 {
 		w.quiet = true
 		w.c.publish(&w.pub, true)
+	}
+	if w.c.Punts != punts {
+		w.punt.Notify() // once per poll that punted: wake the control plane
 	}
 	return total
 }

@@ -91,6 +91,9 @@ type Topology struct {
 	// ExtraTop is YAML appended to the router's config at the top level
 	// (e.g. a bridges section).
 	ExtraTop string
+	// Backend is the router interfaces' backend in StartSoftnet's config:
+	// "afpacket" (also when empty) or "afxdp".
+	Backend string
 }
 
 // New builds a topology with links of mtu bytes (1500 when 0): namespaces A, R and B, veths A<->R and R<->B,

@@ -67,6 +67,10 @@ type Options struct {
 type Table struct {
 	o       Options
 	entries map[Key]*Entry
+	// next is at or before the earliest timer of any entry (see Next);
+	// timed says whether there is one.
+	next  time.Time
+	timed bool
 }
 
 // New returns an empty table.
@@ -177,6 +181,7 @@ func (t *Table) Learn(k Key, mac [6]byte, create bool, now time.Time) (e *Entry,
 		changed = true
 	}
 	e.MAC, e.State, e.Updated, e.Probes = mac, Reachable, now, 0
+	t.lower(now.Add(t.o.ReachableTime))
 	pending, e.Pending = e.Pending, nil
 	return e, changed, pending
 }
@@ -207,8 +212,41 @@ func (t *Table) Queue(k Key, frame []byte, now time.Time) (e *Entry, created, re
 	e.Pending = append(e.Pending, append([]byte(nil), frame...))
 	if e.Probes == 0 {
 		e.Probes, e.Sent, request = 1, now, true
+		t.lower(now.Add(t.o.RetransTime))
 	}
 	return e, created, request, true
+}
+
+// Next returns when Age next has something to do, or false if no entry
+// has a timer (no entries, or static ones only): a time at or before the
+// earliest deadline (an Incomplete or Stale entry's next request after
+// RetransTime, a Reachable one going Stale after ReachableTime, a Failed
+// one's removal after FailedTime). It may be early, never late: an entry
+// confirmed, made static or deleted since the last Age keeps its old
+// deadline here, and Age at that time does nothing for it but computes
+// the next deadline afresh. It costs nothing (Age computes it; Learn and
+// Queue bring it forward), so a caller can sleep until it instead of
+// calling Age on a period.
+func (t *Table) Next() (time.Time, bool) { return t.next, t.timed }
+
+// lower brings Next forward to at if at is earlier.
+func (t *Table) lower(at time.Time) {
+	if !t.timed || at.Before(t.next) {
+		t.next, t.timed = at, true
+	}
+}
+
+// deadline is when Age next acts on e, or false for a static entry.
+func (t *Table) deadline(e *Entry) (time.Time, bool) {
+	switch e.State {
+	case Reachable:
+		return e.Updated.Add(t.o.ReachableTime), true
+	case Stale, Incomplete:
+		return e.Sent.Add(t.o.RetransTime), true
+	case Failed:
+		return e.Updated.Add(t.o.FailedTime), true
+	}
+	return time.Time{}, false
 }
 
 // ActionKind is what Age asks the caller to do.
@@ -235,7 +273,8 @@ type Action struct {
 	Dropped [][]byte // with Fail: the packets that waited in vain
 }
 
-// Age advances every entry's timers to now and returns the actions due.
+// Age advances every entry's timers to now and returns the actions due,
+// and computes Next afresh.
 func (t *Table) Age(now time.Time) []Action {
 	var out []Action
 	for k, e := range t.entries {
@@ -272,6 +311,12 @@ func (t *Table) Age(now time.Time) []Action {
 				delete(t.entries, k)
 				out = append(out, Action{Kind: Remove, Entry: e})
 			}
+		}
+	}
+	t.timed = false
+	for _, e := range t.entries {
+		if at, ok := t.deadline(e); ok {
+			t.lower(at)
 		}
 	}
 	return out

@@ -519,3 +519,69 @@ func TestTableAgeMany(t *testing.T) {
 	wantState(t, tb, keyA, neigh.Stale)
 	wantState(t, tb, keyB, neigh.Incomplete)
 }
+
+// TestNext: Next is when Age next has work, exactly after Age, never
+// later than the true earliest deadline after Learn and Queue, and absent
+// when no entry has a timer.
+func TestNext(t *testing.T) {
+	o := neigh.Options{RetransTime: time.Second, ReachableTime: 30 * time.Second, FailedTime: 5 * time.Second, MaxProbes: 3}
+	tb := neigh.New(o)
+	t0 := time.Unix(1000, 0)
+	kA := neigh.Key{Iface: 1, Addr: netip.MustParseAddr("10.0.0.1")}
+	kB := neigh.Key{Iface: 1, Addr: netip.MustParseAddr("10.0.0.2")}
+	want := func(at time.Time, what string) {
+		t.Helper()
+		got, ok := tb.Next()
+		if !ok || !got.Equal(at) {
+			t.Fatalf("%s: Next %v (%v), want %v", what, got.Sub(t0), ok, at.Sub(t0))
+		}
+	}
+	if at, ok := tb.Next(); ok {
+		t.Fatalf("empty table: Next %v, want none", at)
+	}
+	if _, err := tb.AddStatic(kB, [6]byte{2}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := tb.Next(); ok {
+		t.Fatalf("static entry only: Next %v, want none", at)
+	}
+	tb.Queue(kA, []byte{1}, t0)
+	want(t0.Add(o.RetransTime), "queued")
+	if acts := tb.Age(t0.Add(o.RetransTime - 1)); len(acts) != 0 {
+		t.Fatalf("Age before Next: %d actions, want none", len(acts))
+	}
+	want(t0.Add(o.RetransTime), "after an early Age")
+	for i := 1; i < o.MaxProbes; i++ {
+		now := t0.Add(time.Duration(i) * o.RetransTime)
+		if acts := tb.Age(now); len(acts) != 1 || acts[0].Kind != neigh.Request {
+			t.Fatalf("Age at Next (%v): %+v, want one request", now.Sub(t0), acts)
+		}
+		want(now.Add(o.RetransTime), "after a request")
+	}
+	tFail := t0.Add(time.Duration(o.MaxProbes) * o.RetransTime)
+	if acts := tb.Age(tFail); len(acts) != 1 || acts[0].Kind != neigh.Fail {
+		t.Fatalf("Age at Next: %+v, want failure", acts)
+	}
+	want(tFail.Add(o.FailedTime), "failed")
+	if acts := tb.Age(tFail.Add(o.FailedTime)); len(acts) != 1 || acts[0].Kind != neigh.Remove {
+		t.Fatalf("Age at Next: %+v, want removal", acts)
+	}
+	if at, ok := tb.Next(); ok {
+		t.Fatalf("after removal (static entry left): Next %v, want none", at.Sub(t0))
+	}
+
+	// Learn brings Next forward; a confirmation later leaves it early
+	// (never late) until Age computes it afresh.
+	t1 := tFail.Add(time.Minute)
+	tb.Learn(kA, [6]byte{3}, true, t1)
+	want(t1.Add(o.ReachableTime), "learned")
+	tb.Learn(kA, [6]byte{3}, true, t1.Add(10*time.Second))
+	want(t1.Add(o.ReachableTime), "confirmed: early, not late")
+	if acts := tb.Age(t1.Add(o.ReachableTime)); len(acts) != 0 {
+		t.Fatalf("Age at an early Next: %+v, want none", acts)
+	}
+	want(t1.Add(10*time.Second+o.ReachableTime), "recomputed by Age")
+	// Queue for a second neighbour: the earlier of the two.
+	tb.Queue(neigh.Key{Iface: 2, Addr: kA.Addr}, []byte{1}, t1.Add(20*time.Second))
+	want(t1.Add(20*time.Second+o.RetransTime), "two timers")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/internal/devlock"
+	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 )
 
@@ -77,12 +78,48 @@ func available() string {
 	return strings.Join(s, ", ")
 }
 
-func open(c *config.Config, ic *config.Interface, queues int) (*opened, error) {
+// openEnv is what a backend that registers the router's buffers with the
+// kernel (afxdp: the arena is its UMEM) needs besides the config.
+type openEnv struct {
+	arena *pkt.Arena
+	log   *slog.Logger
+}
+
+// umemOpener opens a port whose frames live in the router's arena.
+type umemOpener func(c *config.Config, ic *config.Interface, queues int, env openEnv) (*opened, error)
+
+// umemOpeners are the backends of this build that take the arena.
+var umemOpeners = map[config.Backend]umemOpener{}
+
+func registerUMEM(b config.Backend, o umemOpener) {
+	umemOpeners[b] = o
+	openers[b] = nil // listed as available; open calls the umemOpener
+}
+
+// arenaOptions is the router's arena of frames buffers: chunks of 4096
+// bytes (an AF_XDP UMEM) when an interface uses afxdp, else the default
+// (pkt.Stride, any jumbo frame).
+func arenaOptions(c *config.Config, frames int) pkt.ArenaOptions {
+	o := pkt.ArenaOptions{Frames: frames}
+	for i := range c.Interfaces {
+		if c.Interfaces[i].Backend == config.AFXDP {
+			o.Chunk = 4096
+		}
+	}
+	return o
+}
+
+func open(c *config.Config, ic *config.Interface, queues int, env openEnv) (*opened, error) {
 	o, ok := openers[ic.Backend]
 	if !ok {
 		return nil, fmt.Errorf("backend %s is not available in this build (available: %s)", ic.Backend, available())
 	}
-	if ic.Device == "" || (ic.Backend != config.AFPacket && ic.Backend != config.TAP) {
+	if uo := umemOpeners[ic.Backend]; uo != nil {
+		o = func(c *config.Config, ic *config.Interface, queues int) (*opened, error) {
+			return uo(c, ic, queues, env)
+		}
+	}
+	if ic.Device == "" || (ic.Backend != config.AFPacket && ic.Backend != config.AFXDP && ic.Backend != config.TAP) {
 		return o(c, ic, queues)
 	}
 	// One softnet per device: a second router on the same device would

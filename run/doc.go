@@ -1,11 +1,11 @@
 // Package run wires a softnet router from a config: it builds the control
 // plane (interfaces, addresses, routes, route files, static neighbours),
-// opens one port per interface with its backend (afpacket, tap, pcap,
-// mem), starts the workers and the control plane's service loop, and
+// opens one port per interface with its backend (afpacket, afxdp, tap,
+// pcap, mem), starts the workers and the control plane's service loop, and
 // stops them all. It is what `softnet run` does, as a library, so tests
 // and the lab can run a router in-process.
 //
-// One router per device: Start takes a lock per afpacket or tap device
+// One router per device: Start takes a lock per afpacket, afxdp or tap device
 // (internal/devlock, /run/softnet/lock/<netns inode>-<device>) and holds
 // it until the port is closed, so a second softnet on the same device is
 // refused with the pid of the first instead of doubling every reply. A
@@ -31,7 +31,13 @@
 // for what only a restart can do (interfaces, backends, devices, MACs,
 // workers, the api section).
 //
-// Queues and workers: a multi-queue backend (afpacket, tap) is opened with
+// Buffers: the router's arena (pkt.Arena) is made before the ports, with
+// 4096-byte chunks when an interface uses afxdp (its sockets register the
+// whole arena as their UMEM, so frames move between afxdp ports without a
+// copy; such interfaces have an MTU of at most config.AFXDPMaxMTU), else
+// with the default chunk (any jumbo frame).
+//
+// Queues and workers: a multi-queue backend (afpacket, afxdp, tap) is opened with
 // Options.Queues receive queues (default: one per worker) and queue q is
 // polled by worker q mod workers. A single-queue backend (pcap, mem) is
 // polled by worker 0 alone; RSS across workers for those is a later step.

@@ -115,7 +115,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	if poolSize == 0 {
 		poolSize = defaultPoolSize
 	}
-	if r.arena, err = pkt.NewArena(pkt.ArenaOptions{Frames: workers * poolSize}); err != nil {
+	if r.arena, err = pkt.NewArena(arenaOptions(cfg, workers*poolSize)); err != nil {
 		return nil, fmt.Errorf("run: buffers for %d workers of %d: %w", workers, poolSize, err)
 	}
 	// Nothing half-applied: on any error below, close what was opened.
@@ -130,7 +130,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		if ic.IsVLAN() || ic.Bridge != "" {
 			continue // added after the ports: see below
 		}
-		op, err := open(cfg, ic, queues)
+		op, err := open(cfg, ic, queues, openEnv{arena: r.arena, log: log})
 		if err != nil {
 			return nil, config.Errors{cfg.Errorf(ic.Field, "interface %s: cannot open %s: %v", ic.Name, describe(ic), err)}
 		}
@@ -499,7 +499,7 @@ func (r *Router) ReplayDone() bool {
 type IfaceStatus struct {
 	Name    string
 	Backend config.Backend
-	Device  string // afpacket, tap
+	Device  string // afpacket, afxdp, tap
 	MAC     [6]byte
 	MTU     int
 	Queues  int

@@ -47,7 +47,7 @@ func runCmd() *cobra.Command {
 		Use:   "run -c FILE",
 		Short: "Run the router a config describes",
 		Long: `run starts the router described by a config file: it opens a port per
-interface (afpacket, tap, pcap or mem), installs the addresses, routes,
+interface (afpacket, afxdp, tap, pcap or mem), installs the addresses, routes,
 route files and static neighbours, and forwards with the configured number
 of workers until SIGINT or SIGTERM (or --duration); SIGHUP reloads the
 config file as softnet reload does (the outcome is logged; a file with
@@ -66,7 +66,7 @@ at /metrics on the socket, and on a TCP address with --metrics ADDR (or
 api: {metrics: ADDR}).
 
 A config with errors is not run: run prints the errors softnet check -c FILE
-would and exits 1. Neither is a second router on a device (afpacket, tap)
+would and exits 1. Neither is a second router on a device (afpacket, afxdp, tap)
 that another softnet process already uses: both would answer every packet
 (ping shows DUP!); the error names the device and the other process's pid
 (lock files under /run/softnet/lock, released when that process exits).

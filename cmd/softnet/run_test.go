@@ -36,7 +36,7 @@ var badWant = []string{
 	`../../examples/bad.yaml:16:11: interfaces[2].name: "lan0" is already the name of interfaces[0] (line 6): names must be unique`,
 	`../../examples/bad.yaml:18:5: interfaces[2]: unknown field "devce": did you mean "device"? known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, parent, vlan, outer_vlan, tpid, bridge`,
 	`../../examples/bad.yaml:19:10: interfaces[2].mtu: 10000 is out of range: use 68..9258`,
-	`../../examples/bad.yaml:21:14: interfaces[3].backend: unknown backend "vxlan": choose one of afpacket, tap, pcap, mem`,
+	`../../examples/bad.yaml:21:14: interfaces[3].backend: unknown backend "vxlan": choose one of afpacket, afxdp, tap, pcap, mem`,
 	`../../examples/bad.yaml:22:17: interfaces[3].addresses[0]: 10.0.1.7/24 overlaps 10.0.1.1/24 of lan0 (line 9): each interface needs its own subnet`,
 	`../../examples/bad.yaml:24:34: routes[0].via: 192.0.2.2 is on no interface's subnet (lan0 10.0.1.0/24, dmz0 10.0.1.0/24) (some interface addresses are invalid: fix them first): add an address on its subnet to an interface, or fix the next hop`,
 	`../../examples/bad.yaml:25:14: routes[1].prefix: "203.0.113.1/24" has host bits set: write 203.0.113.0/24`,

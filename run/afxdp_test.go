@@ -1,0 +1,28 @@
+package run
+
+import (
+	"testing"
+
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/port/afxdp"
+)
+
+// TestArenaForAFXDP: a config with an afxdp interface gets an arena of
+// 4096-byte chunks (a UMEM), others the default; and the MTU limit the
+// config enforces is what such a chunk receives.
+func TestArenaForAFXDP(t *testing.T) {
+	c := &config.Config{Interfaces: []config.Interface{{Name: "a", Backend: config.AFPacket}, {Name: "b", Backend: config.AFXDP}}}
+	if o := arenaOptions(c, 100); o.Chunk != 4096 || o.Frames != 100 {
+		t.Errorf("with an afxdp interface: %+v, want 100 frames of 4096 bytes", o)
+	}
+	c.Interfaces = c.Interfaces[:1]
+	if o := arenaOptions(c, 100); o.Chunk != 0 {
+		t.Errorf("without afxdp: %+v, want the default chunk", o)
+	}
+	if got := afxdp.MaxFrame(4096) - 14 - 8; got != config.AFXDPMaxMTU {
+		t.Errorf("afxdp.MaxFrame(4096) holds an MTU of %d, config.AFXDPMaxMTU is %d", got, config.AFXDPMaxMTU)
+	}
+	if _, ok := umemOpeners[config.AFXDP]; !ok {
+		t.Error("backend afxdp is not registered")
+	}
+}

@@ -1,0 +1,30 @@
+package run
+
+import (
+	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/port/afxdp"
+)
+
+func init() {
+	registerUMEM(config.AFXDP, func(_ *config.Config, ic *config.Interface, queues int, env openEnv) (*opened, error) {
+		// The UMEM is the router's arena (4096-byte chunks: see
+		// arenaOptions); the port logs once which XDP mode and socket
+		// mode it got, and why.
+		p, err := afxdp.Open(ic.Device, afxdp.Options{Queues: queues, Arena: env.arena, Logger: env.log.With("interface", ic.Name)})
+		if err != nil {
+			return nil, err
+		}
+		return &opened{
+			port:   p,
+			queues: p.Queues(),
+			mac:    p.MAC(),
+			mtu:    p.MTU(),
+			stats: func() PortStats {
+				s := p.Stats()
+				return PortStats{Up: p.LinkUp(), KernelDrops: s.KernelDrops,
+					PortDrops: portDrops("tx-ring-full", s.TxRingFull, "foreign-buffer", s.Foreign, "fill-pool-empty", s.FillEmpty)}
+			},
+			close: p.Close,
+		}, nil
+	})
+}
