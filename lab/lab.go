@@ -25,7 +25,9 @@ type Options struct {
 	// Backend is softnet's backend on the router's two interfaces:
 	// "afxdp", "afpacket", or "" for AF_XDP when the kernel allows (softnet
 	// starts on afxdp, and on afpacket if that fails). Summary.Backend says
-	// which ran.
+	// which ran. On afxdp the four veths' offloads are turned off (an
+	// AF_XDP frame carries no partial-checksum or GSO metadata); they stay
+	// off after a fallback to afpacket.
 	Backend string
 	Log     io.Writer // progress lines, nil for none
 }

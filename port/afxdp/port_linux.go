@@ -265,6 +265,7 @@ func (p *Port) Close() error {
 func (p *Port) fail(s *queue, pool *pkt.Pool, what string, err error) {
 	p.mu.Lock()
 	s.close()
+	s.down = true // under mu for Stats; read without it only on this goroutine
 	p.mu.Unlock()
 	s.waitFd.Store(-1)
 	for _, own := range [][]uint64{s.fillOwn, s.txOwn} {
@@ -278,7 +279,6 @@ func (p *Port) fail(s *queue, pool *pkt.Pool, what string, err error) {
 		}
 	}
 	s.held = 0
-	s.down = true
 	s.retryAt = mono() + retryEvery
 	msg := fmt.Sprintf("afxdp: device %s: %s: %v (the device went away; the port reopens it when it is back)", p.dev, what, err)
 	p.lastErr.Store(&msg)
