@@ -95,6 +95,9 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if errs := deletedRefs(cfg, r.ctl); len(errs) > 0 {
+		return nil, errs
+	}
 	var vias []netip.Addr
 	for _, rt := range cfg.Routes {
 		d.Routes = append(d.Routes, rt.Prefix)
@@ -219,4 +222,49 @@ func (r *Router) WorkerCounters() []dp.Counters {
 		out[i] = w.Counters()
 	}
 	return out
+}
+
+// deletedRefs finds the config's neighbours and routes on a VLAN
+// sub-interface of the config that was deleted at run time (softnet vlan
+// del): the running router has no such interface any more, so reload
+// cannot apply them. Each error names the entry, the deleted VLAN and the
+// ways on: remove the entry (or the VLAN) from the file, or restart softnet
+// run, which creates the VLAN again.
+func deletedRefs(cfg *config.Config, ctl *control.Router) config.Errors {
+	var errs config.Errors
+	gone := func(name string) bool {
+		ci := cfg.Interface(name)
+		return ci >= 0 && cfg.Interfaces[ci].Parent != "" && ctl.InterfaceIndex(name) < 0
+	}
+	const how = "remove it from the config, or restart softnet run to create the VLAN again"
+	for _, nb := range cfg.Neighbors {
+		if gone(nb.Interface) {
+			errs = append(errs, cfg.Errorf(nb.Field, "neighbor %v is on %s, which was deleted at run time (softnet vlan del): %s", nb.Address, nb.Interface, how))
+		}
+	}
+	for _, rt := range cfg.Routes {
+		if !rt.Via.IsValid() {
+			continue
+		}
+		for _, ic := range cfg.Interfaces {
+			if !gone(ic.Name) {
+				continue
+			}
+			for _, a := range ic.Addresses {
+				if a.Masked().Contains(rt.Via) {
+					errs = append(errs, cfg.Errorf(rt.Field, "route %v via %v: the gateway is on %s (%v), which was deleted at run time (softnet vlan del): %s", rt.Prefix, rt.Via, ic.Name, a.Masked(), how))
+				}
+			}
+		}
+	}
+	for _, rf := range cfg.RouteFiles {
+		for _, ic := range cfg.Interfaces {
+			for _, a := range ic.Addresses {
+				if rf.Via.IsValid() && gone(ic.Name) && a.Masked().Contains(rf.Via) {
+					errs = append(errs, cfg.Errorf(rf.Field, "route file %s via %v: the gateway is on %s (%v), which was deleted at run time (softnet vlan del): %s", rf.Path, rf.Via, ic.Name, a.Masked(), how))
+				}
+			}
+		}
+	}
+	return errs
 }

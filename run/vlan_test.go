@@ -135,3 +135,38 @@ func TestVLANReload(t *testing.T) {
 		t.Fatalf("reload with a new VLAN ID: %v", err)
 	}
 }
+
+// TestVLANReloadDeleted: a reload whose config still has a neighbour (or a
+// route) on a VLAN deleted at run time explains what was deleted and how
+// to go on, instead of "no interface -1"; without them, the reload works.
+func TestVLANReloadDeleted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, vlanConfig)
+	r, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	if err := r.Control().DeleteVLAN("lan0.100"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Reload("")
+	if err == nil || strings.Contains(err.Error(), "-1") || !strings.Contains(err.Error(), "lan0.100") ||
+		!strings.Contains(err.Error(), "deleted at run time") || !strings.Contains(err.Error(), "10.1.0.2") {
+		t.Fatalf("reload with a neighbour on the deleted VLAN: %v", err)
+	}
+	// A route through a gateway on the deleted VLAN's subnet.
+	src := strings.Replace(vlanConfig, "  - {interface: lan0.100, address: 10.1.0.2, mac: 02:aa:00:00:00:02}\n", "", 1)
+	src = strings.Replace(src, "routes:\n", "routes:\n  - {prefix: 172.16.0.0/12, via: 10.1.0.9}\n", 1)
+	writeConfig(t, dir, src)
+	_, err = r.Reload("")
+	if err == nil || !strings.Contains(err.Error(), "lan0.100") || !strings.Contains(err.Error(), "deleted at run time") ||
+		!strings.Contains(err.Error(), "172.16.0.0/12") {
+		t.Fatalf("reload with a route via the deleted VLAN: %v", err)
+	}
+	src = strings.Replace(src, "  - {prefix: 172.16.0.0/12, via: 10.1.0.9}\n", "", 1)
+	writeConfig(t, dir, src)
+	if _, err := r.Reload(""); err != nil {
+		t.Fatalf("reload without references to the deleted VLAN: %v", err)
+	}
+}
