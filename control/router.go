@@ -55,6 +55,7 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
+	freed     []freedIface // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 }
 
 // New returns a router with no interfaces and an empty table, and
