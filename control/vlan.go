@@ -300,4 +300,3 @@ func (r *Router) reusable() (idx, at int) {
 	}
 	return -1, -1
 }
-
