@@ -170,3 +170,34 @@ func TestVLANReloadDeleted(t *testing.T) {
 		t.Fatalf("reload without references to the deleted VLAN: %v", err)
 	}
 }
+
+// TestReloadWarnsRuntimeChanges: a reload of a config without the route
+// and the static neighbour added at run time (the API) removes them and
+// says so, naming each; the config's own are not named.
+func TestReloadWarnsRuntimeChanges(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Start(writeConfig(t, dir, vlanConfig), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	ctl := r.Control()
+	if err := ctl.AddRoute(netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("10.0.2.9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.AddNeighbor(ctl.InterfaceIndex("lan0"), netip.MustParseAddr("10.0.1.77"), [6]byte{2, 0xcc, 0, 0, 0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Reload("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(res.Warnings, "\n")
+	if len(res.Warnings) != 2 || !strings.Contains(w, "route 203.0.113.0/24 removed") || !strings.Contains(w, "neighbor 10.0.1.77 on lan0 removed") ||
+		!strings.Contains(w, "r.yaml") {
+		t.Fatalf("warnings %q, want the run-time route and neighbour", res.Warnings)
+	}
+	if res, err := r.Reload(""); err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("second reload: %v, warnings %q", err, res.Warnings)
+	}
+}
