@@ -8,7 +8,9 @@ import (
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -132,7 +134,7 @@ func TestVLANLocal(t *testing.T) {
 	if o := l.Out(0); len(o) != 0 {
 		t.Errorf("answered an ARP for another interface's address in VLAN 100")
 	}
-	if c := l.Counters(); c.Drops[dp.ARPBadSender]+c.Drops[dp.ARPNotForUs] == before.Drops[dp.ARPBadSender]+before.Drops[dp.ARPNotForUs] {
+	if c := l.Counters(); c.Drops[arpnode.BadSender]+c.Drops[arpnode.NotForUs] == before.Drops[arpnode.BadSender]+before.Drops[arpnode.NotForUs] {
 		t.Errorf("no arp-input drop counted")
 	}
 	// Ping the QinQ address in QinQ: the reply comes back in QinQ.
@@ -198,22 +200,22 @@ func TestVLANBadTags(t *testing.T) {
 		frame []byte
 		want  dp.Reason
 	}{
-		{"vid-4095", l, dptest.Tag(ip, 0x8100, 4095), dp.VLANReserved},
-		{"inner-vid-4095", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 4095), dp.VLANReserved},
-		{"unknown-vid", l, dptest.Tag(ip, 0x8100, 300), dp.VLANUnknown},
-		{"unknown-outer", l, dptest.Tag(ip, 0x88a8, 11, 0x8100, 20), dp.VLANUnknown},
-		{"unknown-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 21), dp.VLANUnknown},
-		{"outer-wrong-tpid", l, dptest.Tag(ip, 0x9100, 10, 0x8100, 20), dp.VLANUnknown},
-		{"outer-only", l, dptest.Tag(ip, 0x88a8, 10), dp.VLANUnknown},
-		{"vid-100-as-88a8", l, dptest.Tag(ip, 0x88a8, 100), dp.VLANUnknown},
-		{"stacked-priority", l, dptest.Tag(ip, 0x8100, 0, 0x8100, 100), dp.VLANStackedPriority},
-		{"inner-priority", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 0), dp.VLANStackedPriority},
-		{"too-deep", l, dptest.Tag(ip, 0x8100, 100, 0x8100, 5), dp.VLANTooDeep},
-		{"too-deep-qinq", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20, 0x8100, 5), dp.VLANTooDeep},
-		{"truncated", l, dptest.Tag(ip, 0x8100, 100)[:16], dp.VLANTruncated},
-		{"truncated-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20)[:19], dp.VLANTruncated},
-		{"no-vlans", plain, dptest.Tag(ip, 0x8100, 100), dp.EtherVLAN},
-		{"priority-no-vlans-ok-then-ipv6", plain, dptest.Tag(append(append([]byte(nil), ip[:12]...), 0x86, 0xdd, 0x60, 0, 0, 0), 0x8100, 0), dp.EtherIPv6},
+		{"vid-4095", l, dptest.Tag(ip, 0x8100, 4095), ethernet.VLANReserved},
+		{"inner-vid-4095", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 4095), ethernet.VLANReserved},
+		{"unknown-vid", l, dptest.Tag(ip, 0x8100, 300), ethernet.VLANUnknown},
+		{"unknown-outer", l, dptest.Tag(ip, 0x88a8, 11, 0x8100, 20), ethernet.VLANUnknown},
+		{"unknown-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 21), ethernet.VLANUnknown},
+		{"outer-wrong-tpid", l, dptest.Tag(ip, 0x9100, 10, 0x8100, 20), ethernet.VLANUnknown},
+		{"outer-only", l, dptest.Tag(ip, 0x88a8, 10), ethernet.VLANUnknown},
+		{"vid-100-as-88a8", l, dptest.Tag(ip, 0x88a8, 100), ethernet.VLANUnknown},
+		{"stacked-priority", l, dptest.Tag(ip, 0x8100, 0, 0x8100, 100), ethernet.VLANStackedPriority},
+		{"inner-priority", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 0), ethernet.VLANStackedPriority},
+		{"too-deep", l, dptest.Tag(ip, 0x8100, 100, 0x8100, 5), ethernet.VLANTooDeep},
+		{"too-deep-qinq", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20, 0x8100, 5), ethernet.VLANTooDeep},
+		{"truncated", l, dptest.Tag(ip, 0x8100, 100)[:16], ethernet.VLANTruncated},
+		{"truncated-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20)[:19], ethernet.VLANTruncated},
+		{"no-vlans", plain, dptest.Tag(ip, 0x8100, 100), ethernet.VLANTagged},
+		{"priority-no-vlans-ok-then-ipv6", plain, dptest.Tag(append(append([]byte(nil), ip[:12]...), 0x86, 0xdd, 0x60, 0, 0, 0), 0x8100, 0), ethernet.IPv6},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -255,7 +257,7 @@ func TestVLANDown(t *testing.T) {
 		t.Fatalf("back to host200: %d frames, want 1 ICMP destination unreachable", len(o))
 	}
 	c := l.Counters()
-	if d := c.Drops[dp.EtherIfaceDown] - before.Drops[dp.EtherIfaceDown]; d != 1 {
+	if d := c.Drops[ethernet.IfaceDown] - before.Drops[ethernet.IfaceDown]; d != 1 {
 		t.Errorf("ethernet-input iface-down %d, want 1", d)
 	}
 	if d := c.Drops[dp.OutIfaceDown] - before.Drops[dp.OutIfaceDown]; d != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
 	"log/slog"
 	"net"
 	"net/netip"
