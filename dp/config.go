@@ -78,9 +78,10 @@ type Iface struct {
 	// interface is a member or the BVI of; 0 for none.
 	Bridge uint16
 
-	// Deleted marks a VLAN sub-interface deleted at run time: its index
-	// stays taken (counters are per index), it is down, has no name, no
-	// address and no VLAN table entry, so nothing reaches it.
+	// Deleted marks a VLAN sub-interface deleted at run time: it is down,
+	// has no name, no address and no VLAN table entry, so nothing reaches
+	// it. The control plane gives its index to a later VLAN once every
+	// worker has polled past the delete (control/vlan.go, freedIface).
 	Deleted bool
 
 	// Features are the feature nodes (registered with an Arc, see
