@@ -25,6 +25,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
 	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/internal/testenv"
@@ -748,9 +749,9 @@ func TestVLANAddDelete(t *testing.T) {
 	if err := c.DeleteVLAN(ctx, "v100"); !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
 		t.Errorf("deleting twice: %v", err)
 	}
-	before := r.Counters().Drops[dp.VLANUnknown]
+	before := r.Counters().Drops[ethernet.VLANUnknown]
 	lan.Push(tagged)
-	waitFor(t, "the request dropped as vlan-unknown", func() bool { return r.Counters().Drops[dp.VLANUnknown] == before+1 })
+	waitFor(t, "the request dropped as vlan-unknown", func() bool { return r.Counters().Drops[ethernet.VLANUnknown] == before+1 })
 	if out := lan.Take(); len(out) != 0 {
 		t.Errorf("answered on a deleted VLAN: %x", out)
 	}

@@ -26,7 +26,10 @@ type LatencyOptions struct {
 	// RTPriority, 1 to 99, runs softnet with --rt-priority (its worker in
 	// SCHED_FIFO); 0: normal scheduling.
 	RTPriority int
-	Progress   io.Writer // progress lines, nil for none
+	// Backend is softnet's backend on the router's veths: "afpacket"
+	// (also when empty) or "afxdp"; the softnet runs' JSON says which.
+	Backend  string
+	Progress io.Writer // progress lines, nil for none
 }
 
 // LatencyRun is one router under one load: the round-trip times of the
@@ -34,7 +37,7 @@ type LatencyOptions struct {
 type LatencyRun struct {
 	Scenario string `json:"scenario"` // "latency"
 	Router   string `json:"router"`   // "linux" or "softnet"
-	Backend  string `json:"backend"`  // "kernel" (Linux forwarding) or "afpacket" (softnet's ports)
+	Backend  string `json:"backend"`  // "kernel" (Linux forwarding), or softnet's ports: "afpacket" or "afxdp"
 	// RTPriority is softnet's --rt-priority (0, left out: normal
 	// scheduling).
 	RTPriority int     `json:"rt_priority,omitempty"`
@@ -92,6 +95,11 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		return nil, fmt.Errorf("latency scenario: real-time priority %d: give 1 to 99, or 0 for normal scheduling", o.RTPriority)
 	case o.Binary == "":
 		return nil, errors.New("latency scenario: no softnet binary")
+	case o.Backend != "" && o.Backend != "afpacket" && o.Backend != "afxdp":
+		return nil, fmt.Errorf("latency scenario: backend %q: choose afpacket or afxdp", o.Backend)
+	}
+	if o.Backend == "" {
+		o.Backend = "afpacket"
 	}
 	if n := o.RatePPS * o.Duration.Seconds(); n < 1 {
 		return nil, fmt.Errorf("latency scenario: %v probes a second for %v is no probe at all: probe longer or faster", o.RatePPS, o.Duration)
@@ -182,13 +190,14 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 	}
 
 	// softnet first: the background rate is half its capacity.
-	logf("latency: starting softnet (%s)", softnetCPU)
+	logf("latency: starting softnet on %s (%s)", o.Backend, softnetCPU)
 	var extra []string
 	if o.RTPriority > 0 {
 		extra = []string{"--rt-priority", strconv.Itoa(o.RTPriority)}
 		softnetCPU += fmt.Sprintf(", worker SCHED_FIFO %d", o.RTPriority)
 		rep.CPUs["softnet"] = softnetCPU
 	}
+	t.Backend = o.Backend
 	sn, err := t.StartSoftnet(ctx, o.Binary, 1, scpu, extra...)
 	if err != nil {
 		return rep, err
@@ -212,7 +221,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 			logf("latency: capacity %.3f Mpps, background at half: %.3f Mpps", f.Mpps, target)
 		}
 		for _, pps := range []float64{0, target * 1e6} {
-			r, err := measure("softnet", "afpacket", pps)
+			r, err := measure("softnet", o.Backend, pps)
 			if err != nil {
 				return err
 			}

@@ -61,7 +61,7 @@ func TestRunLatencyOptions(t *testing.T) {
 // TestLatencyScenario runs the latency scenario briefly on veth (root; a
 // softnet binary built for it) and checks its JSON lines, not its figures:
 // both routers, light and loaded, every field there, samples, p50 <= p99,
-// a background offered only on the loaded runs.
+// a background offered only on the loaded runs; softnet on each backend.
 func TestLatencyScenario(t *testing.T) {
 	testenv.Root(t)
 	testenv.Tools(t, "go", "ip", "ping", "iperf3", "trafgen", "taskset")
@@ -74,10 +74,17 @@ func TestLatencyScenario(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building softnet: %v\n%s", err, out)
 	}
+	// Both backends: the softnet runs' JSON names the one they used.
+	for _, backend := range []string{"afpacket", "afxdp"} {
+		t.Run(backend, func(t *testing.T) { testLatencyScenario(t, bin, backend) })
+	}
+}
+
+func testLatencyScenario(t *testing.T, bin, backend string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
-	rep, err := RunLatency(ctx, LatencyOptions{Binary: bin, Duration: time.Second, CapacityDuration: 500 * time.Millisecond, Progress: &progress})
+	rep, err := RunLatency(ctx, LatencyOptions{Binary: bin, Duration: time.Second, CapacityDuration: 500 * time.Millisecond, Backend: backend, Progress: &progress})
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
@@ -127,7 +134,7 @@ func TestLatencyScenario(t *testing.T) {
 		if loaded && r.BackgroundMpps <= 0 || !loaded && r.BackgroundMpps != 0 {
 			t.Errorf("%s: background_mpps %v with target %v", line, r.BackgroundMpps, r.BackgroundTargetMpps)
 		}
-		want := map[string]string{"linux": "kernel", "softnet": "afpacket"}[r.Router]
+		want := map[string]string{"linux": "kernel", "softnet": backend}[r.Router]
 		if want == "" || r.Backend != want {
 			t.Errorf("%s: router %q backend %q", line, r.Router, r.Backend)
 		}

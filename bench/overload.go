@@ -3,6 +3,7 @@ package bench
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/softnet/softnet/dp/arp"
 	"io"
 	"runtime"
 	"time"
@@ -273,7 +274,7 @@ func overload(f *Forward, frames [][]byte, load, capMpps float64, cpus []int, d 
 		Offered: s.Offered, Received: s.Delivered, Forwarded: c.TxPackets[f.out],
 		IfqDrops: s.IfqDrops, InRing: s.Pending, Polls: c.Polls, BusyPolls: c.BusyPolls, Livelocks: c.Livelocks,
 		ARPRequestsOffered: s.ARPOffered, ARPRequestsIfqDropped: s.ARPDropped, ARPRequestsInRing: s.ARPPending,
-		ARPRequestsReceived: c.Packets[dp.StageARPInput], ARPRepliesSent: s.ARPSent,
+		ARPRequestsReceived: c.Packets[arp.StageInput], ARPRepliesSent: s.ARPSent,
 		Punts: c.Punts, PuntFull: c.PuntFull, Drops: map[string]uint64{},
 	}
 	r.OtherLoad, r.Steal = otherLoad(t0, t1, elapsed)

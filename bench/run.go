@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
 	"io"
 	"net/netip"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"github.com/softnet/softnet"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/ethernet"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
@@ -464,7 +466,7 @@ func measure(f *Forward, o Options) (*Result, error) {
 		res.NsPerPacket = float64(elapsed.Nanoseconds()) * float64(res.Workers) / float64(res.Packets)
 	}
 	res.Spread = c1.Spread - c0.Spread
-	res.RingFull = c1.Drops[dp.EtherRSSRingFull] - c0.Drops[dp.EtherRSSRingFull]
+	res.RingFull = c1.Drops[ethernet.RSSRingFull] - c0.Drops[ethernet.RSSRingFull]
 	res.Drops = map[string]uint64{}
 	for _, r := range dp.Reasons() {
 		if d := c1.Drops[r] - c0.Drops[r]; d > 0 {

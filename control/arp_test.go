@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/neigh"
@@ -128,10 +129,10 @@ func TestRouterARPRequestAnswered(t *testing.T) {
 		reason    dp.Reason // drop reason, if not answered
 	}{
 		{"for if0's address", dptest.HostA, dptest.R0, true, true, 0},
-		{"for if1's address on if0", dptest.HostA, dptest.R1, false, false, dp.ARPNotForUs},
-		{"for another host", dptest.HostA, other, false, false, dp.ARPNotForUs},
-		{"from off-link", netip.MustParseAddr("192.0.2.7"), dptest.R0, false, false, dp.ARPBadSender},
-		{"from our own address", dptest.R0, dptest.R0, false, false, dp.ARPBadSender},
+		{"for if1's address on if0", dptest.HostA, dptest.R1, false, false, arp.NotForUs},
+		{"for another host", dptest.HostA, other, false, false, arp.NotForUs},
+		{"from off-link", netip.MustParseAddr("192.0.2.7"), dptest.R0, false, false, arp.BadSender},
+		{"from our own address", dptest.R0, dptest.R0, false, false, arp.BadSender},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

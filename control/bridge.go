@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/l2"
 )
 
 // BridgeConfig describes a bridge domain: a learning switch across
@@ -152,8 +153,8 @@ func (r *Router) Bridges() []BridgeInfo {
 	r.mu.Unlock()
 	for i := range out {
 		for _, w := range ws {
-			now := w.BridgeNow()
-			for _, m := range w.BridgeMACs(i) {
+			now := l2.Now(w)
+			for _, m := range l2.MACs(w, i) {
 				if now-m.Seen > ageing[i] {
 					continue // aged out; the worker removes it lazily
 				}

@@ -33,6 +33,12 @@
 // a new one in one snapshot, taking its own steps back on an error; it is
 // what softnet reload applies.
 //
+// An interface that is down (admin or link) has the routes through it
+// withdrawn in every snapshot published while it is down: their next hops
+// and connected subnet are published as AdjUnreachable (ICMP destination
+// unreachable to the sender), and come back as they were when it is up
+// (Router.withdrawDown). The router's own tables keep them.
+//
 // Adjacency indices are FIB next-hop indices. Index 0 is "no route"; each
 // interface has a glean adjacency (its connected subnet: resolve the
 // destination) and a broadcast adjacency; one local adjacency serves all

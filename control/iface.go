@@ -63,7 +63,14 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	if c.MAC[0]&1 != 0 || c.MAC == [6]byte{} {
 		return 0, fmt.Errorf("interface %s: MAC %x is not a unicast address", c.Name, c.MAC)
 	}
-	idx := len(r.ifaces)
+	idx, at := len(r.ifaces), -1
+	if vlan.TagLen != 0 {
+		if i, j := r.reusable(); i >= 0 {
+			idx, at = i, j // a deleted VLAN's index (see freedIface)
+		} else if idx >= dp.MaxIfaces {
+			return 0, fmt.Errorf("interface %s: too many interfaces (%d): the indices of %d deleted VLAN(s) are reused once every worker has moved past their deletion: retry in a moment", c.Name, idx, len(r.freed))
+		}
+	}
 	if slices.ContainsFunc(r.ifaces, func(f dp.Iface) bool { return f.Name == c.Name }) {
 		return 0, fmt.Errorf("interface %s: the name is taken: choose another", c.Name)
 	}
@@ -93,11 +100,18 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		r.adj.Free(glean)
 		return 0, fmt.Errorf("interface %s: %w", c.Name, err)
 	}
-	r.ifaces = append(r.ifaces, ifc)
-	r.admin = append(r.admin, !c.Down)
-	r.link = append(r.link, true)
-	r.glean = append(r.glean, glean)
-	r.bcast = append(r.bcast, bcast)
+	var prev dp.Iface
+	var prevAdmin, prevLink bool
+	if at >= 0 {
+		prev, prevAdmin, prevLink = r.ifaces[idx], r.admin[idx], r.link[idx]
+		r.ifaces[idx], r.admin[idx], r.link[idx], r.glean[idx], r.bcast[idx] = ifc, !c.Down, true, glean, bcast
+	} else {
+		r.ifaces = append(r.ifaces, ifc)
+		r.admin = append(r.admin, !c.Down)
+		r.link = append(r.link, true)
+		r.glean = append(r.glean, glean)
+		r.bcast = append(r.bcast, bcast)
+	}
 	// Install the interface's routes; on failure take back what was
 	// installed, so nothing is half-applied.
 	type undo struct {
@@ -138,8 +152,12 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 					r.adj.Unref(cur)
 				}
 			}
-			r.ifaces, r.glean, r.bcast = r.ifaces[:idx], r.glean[:idx], r.bcast[:idx]
-			r.admin, r.link = r.admin[:idx], r.link[:idx]
+			if at >= 0 {
+				r.ifaces[idx], r.admin[idx], r.link[idx], r.glean[idx], r.bcast[idx] = prev, prevAdmin, prevLink, 0, 0
+			} else {
+				r.ifaces, r.glean, r.bcast = r.ifaces[:idx], r.glean[:idx], r.bcast[:idx]
+				r.admin, r.link = r.admin[:idx], r.link[:idx]
+			}
 			r.adj.Free(glean)
 			r.adj.Free(bcast)
 			return 0, err
@@ -147,6 +165,9 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	if ifc.TagLen != 0 {
 		r.setVLANEntry(idx)
+	}
+	if at >= 0 {
+		r.freed = slices.Delete(r.freed, at, at+1)
 	}
 	r.dirty = true
 	return idx, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/neigh"
 )
@@ -211,7 +212,7 @@ func TestRouterHostRouteRestored(t *testing.T) {
 	if st := l.Router.Stats(); st.Publishes > 20 {
 		t.Fatalf("%d publishes: the packet looped", st.Publishes)
 	}
-	if d := l.Counters().Drops[dp.IP4ResolveLoop]; d != 0 {
+	if d := l.Counters().Drops[ip4.ResolveLoop]; d != 0 {
 		t.Fatalf("resolve-loop drops %d, want 0", d)
 	}
 }

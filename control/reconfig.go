@@ -203,7 +203,7 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	}
 	for _, n := range d.Neighbors {
 		if n.Iface < 0 || n.Iface >= len(ifs) {
-			return ch, fmt.Errorf("neighbor %v: no interface %d", n.Addr, n.Iface)
+			return ch, fmt.Errorf("neighbor %v: no such interface (index %d): the router has no interface by that name, or it was deleted at run time (softnet vlan del): remove the neighbour or restart", n.Addr, n.Iface)
 		}
 		if err := rules.Neighbor(ifs, n.Iface, n.Addr); err != nil {
 			return ch, fmt.Errorf("neighbor %v: %w", n.Addr, err)

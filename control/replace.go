@@ -389,3 +389,35 @@ func (r *Router) ownRoute(p netip.Prefix) (a uint16, nk neigh.Key, isHost, ok bo
 
 // A compile-time check that no adjacency index can carry the fresh bit.
 var _ = [1]struct{}{}[fib.MaxNextHop&fresh]
+
+// MarkConfigured marks every configured route as the config's: softnet run
+// calls it once the config's routes are in. A route AddRoute or AddRoutes
+// adds later (the API) is unmarked until the next ReplaceRoutes or
+// Reconfigure (a reload) lists it; RuntimeRoutes returns those.
+func (r *Router) MarkConfigured() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.static.mark++
+	if r.static.mark == 0 {
+		r.static.mark = 1
+	}
+	for k := range r.static.m {
+		r.static.m[k] = r.static.mark
+	}
+}
+
+// RuntimeRoutes returns the configured routes added by AddRoute or
+// AddRoutes since the last MarkConfigured, ReplaceRoutes or Reconfigure:
+// with softnet run, the routes added through the API, which a reload of a
+// config without them removes.
+func (r *Router) RuntimeRoutes() []netip.Prefix {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []netip.Prefix
+	for k, m := range r.static.m {
+		if m == 0 {
+			out = append(out, k.prefix())
+		}
+	}
+	return out
+}

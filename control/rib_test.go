@@ -9,6 +9,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -97,7 +98,7 @@ func TestRouterRouteChanges(t *testing.T) {
 		t.Fatalf("%d routes at the end, want %d as at the start", r.Routes(), routes)
 	}
 	c := l.Counters()
-	if c.ICMPErrors[dp.ICMPErrNetUnreach] != 1 || c.Drops[dp.IP4Blackhole] != 1 {
-		t.Fatalf("net unreachable %d, blackhole drops %d; want 1 1", c.ICMPErrors[dp.ICMPErrNetUnreach], c.Drops[dp.IP4Blackhole])
+	if c.ICMPErrors[dp.ICMPErrNetUnreach] != 1 || c.Drops[ip4.Blackhole] != 1 {
+		t.Fatalf("net unreachable %d, blackhole drops %d; want 1 1", c.ICMPErrors[dp.ICMPErrNetUnreach], c.Drops[ip4.Blackhole])
 	}
 }

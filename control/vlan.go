@@ -32,7 +32,7 @@ func (r *Router) checkVLAN(c *IfaceConfig) (dp.Iface, error) {
 		return fail("a TPID is for the outer tag of QinQ: set an outer VLAN or remove the TPID (a single tag is always 0x8100)")
 	case c.TPID != 0 && c.TPID != hdr.EtherTypeQinQ && c.TPID != hdr.EtherTypeVLAN && c.TPID != dp.TPID9100:
 		return fail("outer TPID %#04x: use 0x88a8 (802.1ad), 0x8100 or 0x9100", c.TPID)
-	case len(r.ifaces) >= dp.MaxIfaces:
+	case len(r.ifaces) >= dp.MaxIfaces && len(r.freed) == 0:
 		return fail("too many interfaces (%d): a VLAN table entry holds indices below %d", len(r.ifaces), dp.MaxIfaces)
 	}
 	par := &r.ifaces[p]
@@ -241,5 +241,62 @@ func (r *Router) DeleteVLAN(name string) error {
 	r.setVLANEntry(i)
 	r.dirty = true
 	r.publish()
+	// Its glean and broadcast adjacencies go back to the allocator now:
+	// every snapshot carries its own copy of the adjacency table, so a
+	// worker still forwarding with an older snapshot reads the old entries
+	// there, never a reused one. The index waits (see freedIface).
+	for _, a := range []uint16{r.glean[i], r.bcast[i]} {
+		if a != 0 && r.adj.Refs(a) == 0 {
+			r.adj.Free(a)
+		}
+	}
+	r.glean[i], r.bcast[i] = 0, 0
+	f := freedIface{idx: i, polls: make([]uint64, len(r.workers))}
+	for j, w := range r.workers {
+		f.polls[j] = w.Counters().Polls
+	}
+	r.freed = append(r.freed, f)
 	return nil
+}
+
+// freedIface is the index of a VLAN sub-interface deleted at run time,
+// waiting to be given to a new interface. An index is reused only once no
+// one can still name the deleted interface by it:
+//   - the snapshot published by DeleteVLAN no longer names it (no VLAN
+//     table entry, no route, no neighbour);
+//   - every worker has finished the poll it was in when that snapshot was
+//     published, and run a whole poll after it: its in-flight batch and the
+//     packets the control plane had injected were run with the new snapshot
+//     or the old one, never with one where the index is another interface.
+//     polls holds each worker's published poll count at the delete; a
+//     worker publishes it at least every 16 polls, so a count 17 above it
+//     proves that (a worker that sleeps meanwhile delays the reuse, no more);
+//   - its punt ring is empty, so no punt from before the delete (an ARP
+//     received on the deleted VLAN) is left to be read as the new one's.
+//
+// Without attached workers (tests, tools) the index is reusable at once.
+// Until then AddInterface takes a new index. The adjacencies need no wait
+// (see DeleteVLAN). Counters are per index: a reused index's counters go
+// on from the deleted interface's, as counters that only ever grow.
+type freedIface struct {
+	idx   int
+	polls []uint64
+}
+
+// reusable returns the first freed index that may be reused now, and its
+// place in r.freed; -1 if none. Caller holds mu.
+func (r *Router) reusable() (idx, at int) {
+	for j, f := range r.freed {
+		ok := len(f.polls) == len(r.workers)
+		for k, w := range r.workers {
+			if !ok {
+				break
+			}
+			ok = w.Counters().Polls >= f.polls[k]+17 && w.Punt().Len() == 0
+		}
+		if ok {
+			return f.idx, j
+		}
+	}
+	return -1, -1
 }

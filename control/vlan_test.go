@@ -76,9 +76,10 @@ func TestDeleteVLAN(t *testing.T) {
 	if err := r.DeleteVLAN("eth0"); err == nil || !strings.Contains(err.Error(), "not a VLAN") {
 		t.Errorf("deleting a port: %v", err)
 	}
-	// The name and the tag are free again; the new one has a new index.
+	// The name and the tag are free again; with no worker attached the
+	// deleted index is reused at once (see TestVLANIndexReuseWaitsForWorkers).
 	j := add()
-	if j == i || r.Config().Load().VLANs[0].Dot1Q[100] != uint16(j) {
+	if j != i || r.Config().Load().VLANs[0].Dot1Q[100] != uint16(j) {
 		t.Fatalf("re-added at %d (deleted %d), entry %d", j, i, r.Config().Load().VLANs[0].Dot1Q[100])
 	}
 }
@@ -160,5 +161,36 @@ func TestReconfigureKeepsDeletedVLAN(t *testing.T) {
 	t.Logf("after stale reconfigure: route %+v ok=%v; iface1 deleted=%v up=%v tags=% x", m, ok, ifs[1].Deleted, ifs[1].Up, ifs[1].TagBytes())
 	if ok {
 		t.Errorf("deleted VLAN resurrected")
+	}
+}
+
+// TestVLANIndexReuse: 20,000 add/delete cycles of a VLAN with an address
+// (more than dp.MaxIfaces indices and than the adjacency table holds)
+// reuse the deleted VLAN's index and adjacencies: the interface and
+// adjacency tables stay the size they were after the first cycle.
+func TestVLANIndexReuse(t *testing.T) {
+	r := New(Options{})
+	if _, err := r.AddInterface(IfaceConfig{Name: "eth0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}}); err != nil {
+		t.Fatal(err)
+	}
+	var ifaces, adjs int
+	for n := 0; n < 20000; n++ {
+		i, err := r.AddInterface(IfaceConfig{Name: "v", Parent: "eth0", VLAN: 1 + n%4000, Addrs: []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")}})
+		if err != nil {
+			t.Fatalf("cycle %d: %v", n, err)
+		}
+		r.Publish()
+		if m, ok := r.Lookup(netip.MustParseAddr("10.9.0.7")); !ok || m.Iface != i {
+			t.Fatalf("cycle %d: 10.9.0.7 routed %+v %v, want through interface %d", n, m, ok, i)
+		}
+		if err := r.DeleteVLAN("v"); err != nil {
+			t.Fatalf("cycle %d: %v", n, err)
+		}
+		if n == 0 {
+			ifaces, adjs = len(r.Interfaces()), r.adj.Len()
+		}
+	}
+	if len(r.Interfaces()) != ifaces || r.adj.Len() != adjs {
+		t.Fatalf("after 20000 cycles: %d interfaces, %d adjacencies; after the first: %d, %d", len(r.Interfaces()), r.adj.Len(), ifaces, adjs)
 	}
 }

@@ -23,35 +23,53 @@ import (
 // Arc is a feature arc.
 type Arc uint8
 
-// Arcs.
+// MaxArcs bounds the arcs: per-worker tables are arrays of this size.
+const MaxArcs = 8
+
+// The engine's arcs; protocol packages define theirs with DefineArc (the
+// IPv4 packages' ip4-unicast: ip4.ArcUnicast).
 const (
 	ArcNone Arc = iota
 	// ArcDeviceInput: received batches, before ethernet-input, by
 	// receiving port interface.
 	ArcDeviceInput
-	// ArcIP4Unicast: IPv4 packets ip4-input accepted, before ip4-lookup,
-	// by receiving interface (packets the router makes or answers do not
-	// take it).
-	ArcIP4Unicast
-	// ArcInterfaceOutput: vectors that ip4-rewrite and l2-bridge hand to
-	// interface-output, by egress interface (ARP replies, fragments and
-	// control-plane frames, put on interface-output one by one, do not
-	// take it).
+	// ArcInterfaceOutput: vectors that nodes hand to interface-output
+	// as a whole (ip4-rewrite's, l2-bridge's: Pass), by egress interface
+	// (ARP replies, fragments and control-plane frames, put on
+	// interface-output one by one, do not take it).
 	ArcInterfaceOutput
-	NumArcs
 )
+
+// NumArcs is the number of arcs defined, ArcNone included.
+var NumArcs = ArcInterfaceOutput + 1
 
 type arcInfo struct {
 	name string
-	from []string // the nodes whose vectors take the arc (none: received batches)
-	end  string   // the node the arc leads to
-	tx   bool     // keyed by egress interface (b.OutPort), else receiving
+	end  string // the node the arc leads to; the nodes whose Next lists it feed it
+	tx   bool   // keyed by egress interface (b.OutPort), else receiving
 }
 
-var arcs = [NumArcs]arcInfo{
-	ArcDeviceInput:     {"device-input", nil, "ethernet-input", false},
-	ArcIP4Unicast:      {"ip4-unicast", []string{"ip4-input"}, "ip4-lookup", false},
-	ArcInterfaceOutput: {"interface-output", []string{"ip4-rewrite", "l2-bridge"}, "interface-output", true},
+var arcs = [MaxArcs]arcInfo{
+	ArcDeviceInput:     {"device-input", "ethernet-input", false},
+	ArcInterfaceOutput: {"interface-output", "interface-output", true},
+}
+
+// DefineArc adds a feature arc called name, leading to the node called
+// end: the vectors that the nodes listing end in their Next hand on as a
+// whole (Pass) take it, keyed by their receiving interface, or by egress
+// interface (b.OutPort) if tx. Call it in a package-level var, like
+// Register (ip4.ArcUnicast).
+func DefineArc(name, end string, tx bool) Arc {
+	if workersMade.Load() {
+		panic(fmt.Sprintf("dp: define arc %q before making workers (define it in a package-level var)", name))
+	}
+	if NumArcs == MaxArcs {
+		panic(fmt.Sprintf("dp: arc %q: too many arcs (%d at most): raise MaxArcs", name, MaxArcs))
+	}
+	a := NumArcs
+	NumArcs++
+	arcs[a] = arcInfo{name: name, end: end, tx: tx}
+	return a
 }
 
 func (a Arc) String() string {
@@ -70,7 +88,7 @@ type arcState struct {
 	// first[a][i]: the first node interface i's packets run on arc a
 	// (the arc's end node when it has none); nil when no interface has
 	// features on a.
-	first [NumArcs][]Stage
+	first [MaxArcs][]Stage
 	// next[s][i]: the node after feature s for interface i's packets.
 	next [MaxStages][]Stage
 }
@@ -82,7 +100,7 @@ func (w *Worker) syncArcs(cfg *Config) {
 	st := &w.arcs
 	st.of = cfg
 	st.at = [MaxStages]Arc{}
-	st.first = [NumArcs][]Stage{}
+	st.first = [MaxArcs][]Stage{}
 	st.next = [MaxStages][]Stage{}
 	for i := range cfg.Ifaces {
 		for _, name := range cfg.Ifaces[i].Features {
@@ -158,9 +176,9 @@ func (w *Worker) deviceInput() {
 	if int(w.rxIf) >= len(first) {
 		return
 	}
-	if s := first[w.rxIf]; s != StageEthernetInput {
-		in := w.frames[StageEthernetInput]
-		w.pass(StageEthernetInput, s, in.N)
+	if s := first[w.rxIf]; s != stageRx {
+		in := w.frames[stageRx]
+		w.pass(stageRx, s, in.N)
 	}
 }
 

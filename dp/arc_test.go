@@ -6,6 +6,7 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
@@ -23,7 +24,7 @@ type Stage = dp.Stage
 var _ = dp.Register(dp.Node{
 	Name:  "test-filter",
 	Stage: &stageTestFilter,
-	Arc:   dp.ArcIP4Unicast,
+	Arc:   ip4.ArcUnicast,
 	Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
 		for _, x := range in.B[:in.N] {
 			b := pkt.At(x)

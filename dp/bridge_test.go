@@ -10,6 +10,8 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
+	l2node "github.com/softnet/softnet/dp/l2"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
@@ -92,7 +94,7 @@ func newBridgeLabCP(t *testing.T, c control.BridgeConfig, sinks bool, cp control
 		ports = append(ports, l.ports[i])
 	}
 	l.w = dp.NewWorker(0, l.r.Config(), ports, []dp.RxQueue{{Iface: 0}, {Iface: 1}, {Iface: 2}, {Iface: 3}}, dp.Options{PoolSize: bridgeLabPool, RingSize: bridgeLabRing})
-	dp.SetBridgeClock(l.w, func() int64 { return l.now })
+	l2node.SetClock(l.w, func() int64 { return l.now })
 	l.r.AttachWorkers([]*dp.Worker{l.w})
 	return l
 }
@@ -170,10 +172,10 @@ func TestBridgeLearnFloodMove(t *testing.T) {
 	l.send(0, l2(bmacB, [6]byte{0x03, 0, 0, 0, 0, 1}, 9))
 	l.expect([4]int{0, 0, 0, 0})
 	c := l.w.Counters()
-	if c.BridgeMoves != 1 || c.BridgeFloods != 1 || c.Drops[dp.BridgeSameMember] != 1 || c.Drops[dp.BridgeMulticastSource] != 1 ||
-		c.Drops[dp.VLANUnknown] != 1 || c.Drops[dp.EtherNotForUs] != 1 {
+	if c.BridgeMoves != 1 || c.BridgeFloods != 1 || c.Drops[l2node.SameMember] != 1 || c.Drops[l2node.MulticastSource] != 1 ||
+		c.Drops[ethernet.VLANUnknown] != 1 || c.Drops[ethernet.NotForUs] != 1 {
 		t.Errorf("moves %d floods %d same-member %d multicast-source %d vlan-unknown %d not-for-us %d",
-			c.BridgeMoves, c.BridgeFloods, c.Drops[dp.BridgeSameMember], c.Drops[dp.BridgeMulticastSource], c.Drops[dp.VLANUnknown], c.Drops[dp.EtherNotForUs])
+			c.BridgeMoves, c.BridgeFloods, c.Drops[l2node.SameMember], c.Drops[l2node.MulticastSource], c.Drops[ethernet.VLANUnknown], c.Drops[ethernet.NotForUs])
 	}
 	if c.RxPackets[bsub100] != 2 || c.TxPackets[bsub100] != 2 {
 		t.Errorf("p2.100 rx %d tx %d, want 2 and 2", c.RxPackets[bsub100], c.TxPackets[bsub100])
@@ -207,8 +209,8 @@ func TestBridgeAgeingAndLimits(t *testing.T) {
 	l.expect([4]int{1, 0, 1, 0})
 	l.send(1, l2(bmacC, bmacB, 5), l2(bmacC, bmacB, 6))
 	l.expect([4]int{1, 0, 1, 0})
-	if c := l.w.Counters(); c.Drops[dp.BridgeFloodLimited] != 1 || c.BridgeFloods != 3 {
-		t.Errorf("flood-limited %d floods %d, want 1 and 3", c.Drops[dp.BridgeFloodLimited], c.BridgeFloods)
+	if c := l.w.Counters(); c.Drops[l2node.FloodLimited] != 1 || c.BridgeFloods != 3 {
+		t.Errorf("flood-limited %d floods %d, want 1 and 3", c.Drops[l2node.FloodLimited], c.BridgeFloods)
 	}
 	// A second later one token is back.
 	l.now += 1000

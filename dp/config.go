@@ -78,9 +78,10 @@ type Iface struct {
 	// interface is a member or the BVI of; 0 for none.
 	Bridge uint16
 
-	// Deleted marks a VLAN sub-interface deleted at run time: its index
-	// stays taken (counters are per index), it is down, has no name, no
-	// address and no VLAN table entry, so nothing reaches it.
+	// Deleted marks a VLAN sub-interface deleted at run time: it is down,
+	// has no name, no address and no VLAN table entry, so nothing reaches
+	// it. The control plane gives its index to a later VLAN once every
+	// worker has polled past the delete (control/vlan.go, freedIface).
 	Deleted bool
 
 	// Features are the feature nodes (registered with an Arc, see
@@ -125,3 +126,27 @@ type Config struct {
 	ICMPRate  int
 	ICMPBurst int
 }
+
+// Bridge is one bridge domain of a Config: a learning switch across its
+// member interfaces (ports or VLAN sub-interfaces), with an optional
+// routed interface in it (BVI).
+//
+// A member's frames all go to l2-bridge, whatever their destination MAC;
+// a member has no addresses of its own. The BVI is an ordinary L3
+// interface of Config.Ifaces with no port: frames to its MAC go up to
+// arp-input and ip4-input as received on it, and what the router sends
+// out of it (routed packets, ARP) enters the bridge as from a member.
+type Bridge struct {
+	Name    string
+	Members []uint16 // interface indices
+	BVI     int      // interface index of the routed interface, -1 if none
+	MaxMACs int      // learned MACs per worker (the table limit)
+	Ageing  int64    // ns a learned MAC lives without being seen
+	// FloodRate and FloodBurst are a per-worker token bucket for flooded
+	// frames (unknown unicast, broadcast, multicast), in frames per second.
+	FloodRate, FloodBurst int
+}
+
+// portBVI marks a BVI in Worker.portOf: it has no port; interface-output
+// hands its packets to l2-bridge.
+const portBVI = 0xffff

@@ -1,9 +1,15 @@
-// Package dp is softnet's data plane: the worker loop, the graph of stages
-// a batch runs through, drop reasons and per-worker counters.
+// Package dp is softnet's data-plane engine: the worker loop, the node
+// registry and graph assembly, feature arcs, vectors, software RSS,
+// idling, pinning, per-worker counters, the trace hooks, and the two
+// nodes every graph ends in (interface-output, drop). The protocol nodes
+// live in their own packages, which register with this one and which it
+// names nowhere: dp/ethernet (ethernet-input, VLAN demux), dp/arp
+// (arp-input), dp/ip4 (ip4-*, icmp4-error), dp/l2 (l2-bridge).
+// dp/nodes imports them all: the router's whole graph.
 //
 // Hot path: yes, all of it. Per packet there is no allocation, no lock, no
-// syscall, no interface call and no channel operation; stages are plain
-// methods called once per vector through the node table.
+// syscall, no interface call and no channel operation; nodes are plain
+// functions called once per vector through the node table.
 //
 // # Worker
 //
@@ -38,48 +44,63 @@
 //
 // # Nodes and the graph
 //
-// Each node (stage) registers itself in its own file (node.go, Register):
-// its name, its per-vector function, its next nodes, its drop reasons
-// with descriptions, the arc it may be enabled on if it is a feature, and
-// its trace formatter (NodeTrace). Register sets the node's Stage and its
-// Reason values through pointers, so stage bodies read w.to(StageX, b),
-// w.drop(b, SomeReason), w.pass(StageX, StageY, k). The graph is assembled
-// at start: names unique, every next node registered, and the dispatch
+// Each node registers itself from its own package (node.go, Register)
+// in a package-level var: its name, its per-vector function, its next
+// nodes, its drop reasons with descriptions, the arc it may be enabled on
+// if it is a feature, its trace formatter (NodeTrace), and optionally a
+// constructor of its per-worker state (Node.State: tables, scratch,
+// buckets) and the control-plane messages it takes (Node.Inject).
+// Register sets the node's Stage and its Reason values through pointers;
+// a node names a successor of another package by Ref (a Stage variable
+// set at assembly) and another node's reason by RefReason, so it never
+// imports its successors. The engine API a node uses, all of it inlined
+// into the caller: w.To(s, b) (one packet to node s), w.Drop(b, r),
+// w.Pass(s, next, k) (the first k packets of its vector, compacted in
+// place, by swapping vectors), w.Next(s, b) (a feature's next node on its
+// arc), w.State(s) (once per vector), w.Stats() (the private counters),
+// w.Pool(), w.Punt(), w.Output/OutputRoom/CanSend (interface-output),
+// w.RxIface, w.General.
+//
+// The graph is assembled as packages register, and completed at the
+// first NewWorker: names unique, every next node and Ref registered (a
+// missing one panics naming it and the dp/nodes import), and the dispatch
 // order derived from the Next edges (each node before those it hands to;
 // Back edges, which close a cycle, wait for the next pass). A worker runs
 // the pending vectors in that order through the node table: one call per
-// vector, no switch. The graph today, with each node's next nodes
-// (Back edges marked <-):
+// vector, no switch. The router's graph, with each node's package and
+// next nodes (Back edges marked <-):
 //
-//	ethernet-input   -> l2-bridge, arp-input, ip4-input, drop
-//	l2-bridge        -> interface-output, arp-input, ip4-input (BVI), drop
-//	arp-input        -> interface-output (replies), drop (learning punted)
-//	ip4-input        -> ip4-lookup, drop
-//	ip4-lookup       -> ip4-local, ip4-rewrite, icmp4-error, drop
-//	ip4-local        -> icmp4-error, drop; <- ip4-lookup (echo replies)
-//	ip4-rewrite      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
-//	ip4-arp          -> (control plane), drop
-//	ip4-frag         -> interface-output, drop
-//	interface-output -> (port), drop; <- l2-bridge (BVI)
-//	icmp4-error      -> drop; <- ip4-lookup
-//	drop             -> (pool)
+//	ethernet-input   (dp/ethernet) -> l2-bridge, arp-input, ip4-input, drop
+//	l2-bridge        (dp/l2)       -> interface-output, arp-input, ip4-input (BVI), drop
+//	arp-input        (dp/arp)      -> interface-output (replies), drop (learning punted)
+//	ip4-input        (dp/ip4)      -> ip4-lookup, drop
+//	ip4-lookup       (dp/ip4)      -> ip4-local, ip4-rewrite, icmp4-error, drop
+//	ip4-local        (dp/ip4)      -> icmp4-error, drop; <- ip4-lookup (echo replies)
+//	ip4-rewrite      (dp/ip4)      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
+//	ip4-arp          (dp/ip4)      -> (control plane), drop
+//	ip4-frag         (dp/ip4)      -> interface-output, drop
+//	interface-output (dp)          -> (port), drop; <- l2-bridge (BVI)
+//	icmp4-error      (dp/ip4)      -> drop; <- ip4-lookup
+//	drop             (dp)          -> (pool)
 //
 // Each node is called once per pass with its whole input vector and
 // sorts packets to next nodes: the common next node gets the vector
-// compacted in place and handed on by swapping vectors (pass); others get
-// single packets (to, drop, icmp). A node has a doc block in its file:
-// what it does, the RFCs it follows, its next nodes. show runtime, show
-// errors, the metrics and traces list whatever is registered (Stages,
-// Reasons).
+// compacted in place and handed on (Pass); others get single packets
+// (To, Drop). A node has a doc block in its file: what it does, the RFCs
+// it follows, its next nodes; each protocol package's doc.go lists its
+// nodes, edges and reasons. show runtime, show errors, the metrics and
+// traces list whatever is registered (Stages, Reasons); dp/nodes'
+// TestGraph pins that list.
 //
 // # Feature arcs
 //
 // An arc (arc.go) is a fixed point of the graph where optional nodes may
-// run for some interfaces: device-input (received batches, before
-// ethernet-input, by receiving port), ip4-unicast (what ip4-input
-// accepts, before ip4-lookup, by receiving interface) and
-// interface-output (the vectors ip4-rewrite and l2-bridge hand to
-// interface-output, by egress interface). A feature node names its arc in
+// run for some interfaces: the engine's device-input (received batches,
+// before ethernet-input, by receiving port) and interface-output (the
+// vectors ip4-rewrite and l2-bridge hand to interface-output, by egress
+// interface), and those protocol packages define (DefineArc): dp/ip4's
+// ip4-unicast (what ip4-input accepts, before ip4-lookup, by receiving
+// interface). A feature node names its arc in
 // its registration; Iface.Features in the published Config lists, per
 // interface and in order, the features it runs, so enabling one on one
 // interface is one snapshot publish (control.Router.SetFeatures). A worker
@@ -88,10 +109,11 @@
 // packet picks its next node by a table index from its interface
 // (Worker.Next), no indirect call.
 //
-// Adding a node: a file with its Register call and its Run method (see
-// README "Adding a node"); for a feature, Arc places it on an arc; for a
-// node of the fixed graph, its name in the Next list of the nodes that
-// hand it packets. Nothing else in dp, control, api or cmd changes.
+// Adding a node: a folder (package) with its Register call and its Run
+// function, and its import in dp/nodes (see README "Adding a node"); for
+// a feature, Arc places it on an arc; for a node of the fixed graph, its
+// name in the Next list of the nodes that hand it packets. Nothing else
+// in dp, control, api or cmd changes.
 //
 // The common cases run in fast loops without calls (etherFast,
 // etherVLANFast, ip4InputFast, lookupFast, rewriteFast) that stop at the
@@ -107,7 +129,8 @@
 // ethernet-input a tagged frame's interface is a direct index into its
 // port's VLANTable (no list scan, no map); ip4-rewrite writes the tags
 // with the Ethernet header from the adjacency, in the same fixed-size
-// stores as an untagged header (see vlan.go). Bad tags drop with their
+// stores as an untagged header (see vlan.go here for the tables,
+// dp/ethernet for the demux). Bad tags drop with their
 // own reasons (vlan-unknown, vlan-reserved, vlan-stacked-priority,
 // vlan-too-deep, vlan-truncated). Per-interface counters grow when a
 // config brings more interfaces; with many interfaces they are published

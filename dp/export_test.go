@@ -6,9 +6,6 @@ import "time"
 // Start returned).
 func ThreadID(w *Worker) int { return w.tid }
 
-// SetBridgeClock makes w's bridge clock f (milliseconds, > 0).
-func SetBridgeClock(w *Worker, f func() int64) { w.bridgeClock = f }
-
 // Sleeps is how many times w went to sleep in poll(2).
 func Sleeps(w *Worker) uint64 { return w.sleeps() }
 

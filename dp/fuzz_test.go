@@ -11,6 +11,7 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
@@ -216,9 +217,9 @@ func FuzzPipeline(f *testing.F) {
 		//     accepts, except probes, and frees those it does not answer.
 		// So rx + injected + fragments =
 		//     tx + drops + fragmented + punts + punt-full - ARP replies.
-		fragmented := c.Packets[dp.StageIP4Frag]
+		fragmented := c.Packets[ip4.StageFrag]
 		for r := dp.Reason(0); r < dp.NumReasons; r++ {
-			if r.Stage() == dp.StageIP4Frag {
+			if r.Stage() == ip4.StageFrag {
 				fragmented -= c.Drops[r]
 			}
 		}

@@ -3,34 +3,37 @@ package dp
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
 	"github.com/softnet/softnet/pkt"
 )
 
-// The node registry. A node (stage) registers itself from its own file
-// with Register in a package-level variable declaration:
+// The node registry. A node registers itself from its own package with
+// Register in a package-level variable declaration (dp/ip4):
 //
-//	var _ = Register(Node{
+//	var _ = dp.Register(dp.Node{
 //		Name:  "ip4-input",
-//		Stage: &StageIP4Input,
-//		Run:   (*Worker).ip4Input,
+//		Stage: &StageInput,
+//		Run:   ip4Input,
 //		Next:  []string{"ip4-lookup", "drop"},
-//		Reasons: []ReasonDef{
-//			{&IP4TooShort, "too-short", "shorter than an IPv4 header"},
+//		Reasons: []dp.ReasonDef{
+//			{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv4 header"},
 //		},
 //	})
 //
 // Register assigns the node its Stage and each of its drop reasons its
 // Reason, in registration order, and stores them through the pointers,
-// so stage bodies name their next stages and reasons by variables
-// (w.to(StageIP4Lookup, b), w.drop(b, IP4TooShort)). The graph (the node
-// table, the next-node edges checked by name, the dispatch order) is
-// assembled once every node of the package is registered (init) and again
-// for each node registered later (a test's node, before its workers are
-// made). Workers dispatch through the table: one call per vector, no
-// switch listing stages.
+// so node bodies name their next nodes and reasons by variables
+// (w.To(StageLookup, b), w.Drop(b, TooShort)); a next node of another
+// package is a variable set by Ref. The graph (the node table, the
+// next-node edges checked by name, the dispatch order) is assembled as
+// nodes register (the engine's at its init, each protocol package's at
+// its own, a test's before its workers are made), edges to nodes not yet
+// registered waiting, and completed at the first NewWorker, which panics
+// with whatever is still missing. Workers dispatch through the table:
+// one call per vector, no switch listing nodes.
 
 // MaxStages bounds the nodes a graph may have, MaxReasons the drop
 // reasons: per-worker vectors and counters are arrays of these sizes.
@@ -66,7 +69,18 @@ type Node struct {
 	Arc Arc
 	// Trace describes the node in packet traces (see NodeTrace); zero
 	// for a node that records nothing of its own.
-	Trace NodeTrace
+	Trace NodeTrace // State, if not nil, makes the node's per-worker state (its tables,
+	// scratch arrays, rate-limit buckets): NewWorker calls it once per
+	// worker, and Run reaches the result with w.State(stage) once per
+	// vector.
+	State func(w *Worker) any
+	// Inject, with InjectKind, takes the control plane's messages of that
+	// kind (InjectLookup: ip4-lookup) from the inject ring: b holds the
+	// message's frame, InPort and OutPort set to m.Iface, L3 14; Inject
+	// hands it on (w.To) or drops it. Injected frames are rare (after
+	// ARP): this is one call per message, not per data packet.
+	Inject     func(w *Worker, m *Msg, b *pkt.Buf)
+	InjectKind MsgKind
 }
 
 // ReasonDef declares a drop reason of a node: Register sets *Reason.
@@ -105,6 +119,7 @@ type reasonInfo struct {
 var (
 	registered  []Node
 	reasons     = [MaxReasons]reasonInfo{{name: "none", desc: "no reason recorded (a bug if it counts)"}}
+	refs        []ref
 	graphReady  bool
 	workersMade atomic.Bool // set by NewWorker: the graph is final
 	// The assembled graph: the node table (index = Stage) and the order
@@ -116,8 +131,9 @@ var (
 		trace    [MaxStages]NodeTrace
 		order    []Stage
 		byName   map[string]Stage
-		arcEnd   [NumArcs]Stage
-		features [NumArcs][]Stage
+		arcEnd   [MaxArcs]Stage
+		features [MaxArcs][]Stage
+		inject   [256]func(w *Worker, m *Msg, b *pkt.Buf) // by MsgKind (Node.Inject)
 	}
 )
 
@@ -153,19 +169,78 @@ func Register(n Node) Stage {
 	}
 	registered = append(registered, n)
 	if graphReady {
-		assembleOrPanic()
+		assembleOrPanic(false)
 	}
 	return s
 }
 
-func init() {
-	graphReady = true
-	assembleOrPanic()
+// stageRx is the node received batches go to: the end of the
+// device-input arc (see arcs).
+var stageRx Stage
+
+// ref is a Stage variable to set to the node called name (see Ref), or
+// a Reason variable to set to that node's reason called reason (see
+// RefReason).
+type ref struct {
+	name   string
+	s      *Stage
+	reason string
+	r      *Reason
 }
 
-func assembleOrPanic() {
-	if err := assemble(registered, true); err != nil {
+// Ref makes *s the Stage of the node called name whenever the graph is
+// assembled: how a node names a successor registered by another package,
+// which it does not import (ethernet-input's arp-input). The name must be
+// registered by the time the first Worker is made.
+func Ref(name string, s *Stage) *Stage {
+	refs = append(refs, ref{name: name, s: s})
+	if graphReady {
+		assembleOrPanic(false)
+	}
+	return s
+}
+
+// RefReason makes *r the drop reason called reason of the node called
+// node whenever the graph is assembled, as Ref does for a node: for a
+// node that counts a drop under another package's reason (l2-bridge
+// under ip4-rewrite/no-headroom).
+func RefReason(node, reason string, r *Reason) *Reason {
+	refs = append(refs, ref{name: node, reason: reason, r: r})
+	if graphReady {
+		assembleOrPanic(false)
+	}
+	return r
+}
+
+// reasonOf finds the reason called reason of node s.
+func reasonOf(s Stage, reason string) (Reason, bool) {
+	for r := Reason(1); r < NumReasons; r++ {
+		if reasons[r].stage == s && reasons[r].name == reason {
+			return r, true
+		}
+	}
+	return ReasonNone, false
+}
+
+func init() {
+	graphReady = true
+	assembleOrPanic(false)
+}
+
+// assembleOrPanic assembles the registered nodes. Until the first Worker
+// is made (complete), a next node or Ref may name a node that another
+// package has yet to register: those edges wait.
+func assembleOrPanic(complete bool) {
+	if err := assemble(registered, true, complete); err != nil {
 		panic("dp: " + err.Error())
+	}
+}
+
+// complete assembles the graph for good: every next node and Ref must be
+// registered. NewWorker calls it; it panics with what is missing.
+func complete() {
+	if !workersMade.Swap(true) {
+		assembleOrPanic(true)
 	}
 }
 
@@ -173,11 +248,13 @@ func assembleOrPanic() {
 // valid graph, without registering extra: every name unique, every next
 // node registered, a Run for each.
 func ValidateNodes(extra ...Node) error {
-	return assemble(append(append([]Node(nil), registered...), extra...), false)
+	return assemble(append(append([]Node(nil), registered...), extra...), false, true)
 }
 
 // assemble checks ns (index = Stage) and, if install, makes it the graph.
-func assemble(ns []Node, install bool) error {
+// Unless complete, next nodes, arc ends and Refs not registered (yet) are
+// left out instead of refused.
+func assemble(ns []Node, install, complete bool) error {
 	byName := make(map[string]Stage, len(ns))
 	var errs []error
 	for i, n := range ns {
@@ -211,7 +288,9 @@ func assemble(ns []Node, install bool) error {
 		for j, nx := range append(append([]string(nil), n.Next...), n.Back...) {
 			s, ok := byName[nx]
 			if !ok {
-				errs = append(errs, fmt.Errorf("node %q: next node %q is not registered (registered: %s)", n.Name, nx, strings.Join(nodeNames(ns), ", ")))
+				if complete {
+					errs = append(errs, fmt.Errorf("node %q: next node %q is not registered (registered: %s): import the package that registers it (the router's whole graph: import _ \"github.com/softnet/softnet/dp/nodes\")", n.Name, nx, strings.Join(nodeNames(ns), ", ")))
+				}
 				continue
 			}
 			if j < len(n.Next) {
@@ -219,16 +298,28 @@ func assemble(ns []Node, install bool) error {
 			}
 		}
 	}
-	var arcEnd [NumArcs]Stage
+	var arcEnd [MaxArcs]Stage
 	for a := Arc(1); a < NumArcs; a++ {
 		s, ok := byName[arcs[a].end]
 		if !ok {
-			if install && len(ns) > 0 && hasArcNodes(ns, a) {
+			if install && complete && len(ns) > 0 && (hasArcNodes(ns, a) || a == ArcDeviceInput) {
 				errs = append(errs, fmt.Errorf("arc %s ends at %q, which is not registered", arcs[a].name, arcs[a].end))
 			}
 			continue
 		}
 		arcEnd[a] = s
+	}
+	if complete {
+		for _, r := range refs {
+			s, ok := byName[r.name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("node %q is referred to (Ref) but not registered: import the package that registers it (the router's whole graph: import _ \"github.com/softnet/softnet/dp/nodes\")", r.name))
+				continue
+			}
+			if _, ok := reasonOf(s, r.reason); r.r != nil && !ok {
+				errs = append(errs, fmt.Errorf("drop reason %s/%s is referred to (RefReason) but node %s declares no such reason", r.name, r.reason, r.name))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -238,9 +329,11 @@ func assemble(ns []Node, install bool) error {
 	for i, n := range ns {
 		if n.Arc != ArcNone {
 			next[i] = append(next[i], arcEnd[n.Arc])
-			for _, f := range arcs[n.Arc].from {
-				if s, ok := byName[f]; ok {
-					next[s] = append(next[s], Stage(i))
+			// Every node of the fixed graph that hands packets to the
+			// arc's end may feed the arc.
+			for j, m := range ns {
+				if m.Arc == ArcNone && slices.Contains(m.Next, arcs[n.Arc].end) {
+					next[j] = append(next[j], Stage(i))
 				}
 			}
 		}
@@ -251,14 +344,29 @@ func assemble(ns []Node, install bool) error {
 	}
 	graph.byName = byName
 	graph.order = order
+	for _, r := range refs {
+		st, ok := byName[r.name]
+		switch {
+		case !ok:
+		case r.r != nil:
+			*r.r, _ = reasonOf(st, r.reason)
+		default:
+			*r.s = st
+		}
+	}
 	graph.arcEnd = arcEnd
+	stageRx = arcEnd[ArcDeviceInput]
 	for a := range graph.features {
 		graph.features[a] = nil
 	}
+	graph.inject = [256]func(w *Worker, m *Msg, b *pkt.Buf){}
 	for i, n := range ns {
 		graph.run[i], graph.names[i], graph.arc[i], graph.trace[i] = n.Run, n.Name, n.Arc, n.Trace
 		if n.Arc != ArcNone {
 			graph.features[n.Arc] = append(graph.features[n.Arc], Stage(i))
+		}
+		if n.Inject != nil {
+			graph.inject[n.InjectKind] = n.Inject
 		}
 	}
 	return nil

@@ -2,31 +2,21 @@ package dp
 
 import (
 	"fmt"
-	"github.com/softnet/softnet/hdr"
+
 	"github.com/softnet/softnet/pkt"
 )
 
-// ip4-frag and interface-output: their registration (see Register).
+// interface-output: its registration (see Register).
 var (
-	StageIP4Frag, StageInterfaceOutput Stage
+	StageInterfaceOutput Stage
 
-	IP4FragNoBuffer, IP4FragMTU, IP4FragBadOffset, IP4FragIfaceDown Reason
-	OutIfaceDown, OutTxFull                                         Reason
+	OutIfaceDown, OutTxFull Reason
 )
 
-var _ = Register(Node{
-	Name:  "ip4-frag",
-	Stage: &StageIP4Frag,
-	Run:   (*Worker).ip4Frag,
-	Next:  []string{"interface-output", "drop"},
-	Reasons: []ReasonDef{
-		{&IP4FragNoBuffer, "no-buffer", "no free buffer for a fragment"},
-		{&IP4FragMTU, "mtu-too-small", "egress MTU leaves no room for 8 bytes of payload per fragment"},
-		{&IP4FragBadOffset, "bad-offset", "fragment offset plus length beyond 65535 (RFC 791)"},
-		{&IP4FragIfaceDown, "iface-down", "egress interface is down"},
-	},
-	Trace: traceIP4Frag,
-})
+// stageBridge is l2-bridge (dp/l2), which takes what is sent on a BVI.
+var stageBridge Stage
+
+var _ = Ref("l2-bridge", &stageBridge)
 
 var _ = Register(Node{
 	Name:  "interface-output",
@@ -40,120 +30,6 @@ var _ = Register(Node{
 	},
 	Trace: traceInterfaceOutput,
 })
-
-// ip4Frag fragments packets larger than the egress MTU that may be
-// fragmented.
-//
-// ip4-frag (RFC 791 §3.2 "Fragmentation", RFC 1812 §5.2.6): decrements the
-// TTL once, then cuts the payload into pieces of (MTU - header) rounded
-// down to 8 bytes, each in a new buffer with the adjacency's Ethernet
-// header. The first fragment keeps every option; later ones only the
-// options whose copied flag is set (RFC 791 §3.1). An already fragmented
-// packet keeps its offset base and its MF on the last piece.
-//   - Next: interface-output (flushed early when its vector fills, since
-//     this stage makes more packets than it takes), drop.
-func (w *Worker) ip4Frag(cfg *Config, in *pkt.Batch) {
-	for _, x := range in.B[:in.N] {
-		b := pkt.At(x)
-		adj := &cfg.Adj[b.NH]
-		ip := hdr.IPv4(b.L3Bytes())
-		hl := ip.HeaderLen()
-		mtu := int(adj.MTU)
-		if (mtu-hl)&^7 < 8 {
-			w.drop(b, IP4FragMTU)
-			continue
-		}
-		if w.upOf != cfg {
-			w.syncUp(cfg)
-		}
-		if int(adj.Iface) >= len(w.up) || !w.up[adj.Iface] {
-			w.drop(b, IP4FragIfaceDown)
-			continue
-		}
-		// RFC 791: offset*8 + data length must stay within 65535.
-		if int(ip.FragOffset())*8+len(ip)-hl > 65535 {
-			w.drop(b, IP4FragBadOffset)
-			continue
-		}
-		if b.Flags&pkt.FlagLocal == 0 {
-			ip.DecTTL()
-		}
-		// Header for the later fragments: fixed part plus copied options.
-		var later [60]byte
-		copy(later[:20], ip[:20])
-		ll := 20
-		opts := ip[20:hl]
-		for i := 0; i < len(opts); {
-			t := opts[i]
-			if t == 0 { // end of option list
-				break
-			}
-			if t == 1 { // no-operation
-				i++
-				continue
-			}
-			if i+1 >= len(opts) || opts[i+1] < 2 || i+int(opts[i+1]) > len(opts) {
-				break // malformed option: stop copying
-			}
-			l := int(opts[i+1])
-			if t&0x80 != 0 {
-				ll += copy(later[ll:], opts[i:i+l])
-			}
-			i += l
-		}
-		for ll%4 != 0 {
-			later[ll] = 0
-			ll++
-		}
-		payload := ip[hl:]
-		base := ip.FragOffset()
-		mf := ip.MF()
-		ok := true
-		for pos, first := 0, true; pos < len(payload); first = false {
-			h := ip[:hl]
-			if !first {
-				h = later[:ll]
-			}
-			size := min(len(payload)-pos, (mtu-len(h))&^7)
-			nb := w.pool.Get()
-			if nb == nil {
-				ok = false
-				break
-			}
-			l2 := hdr.EthernetLen + int(adj.TagLen)
-			f := nb.Reset(l2 + len(h) + size)
-			adj.PutL2(f, hdr.EtherTypeIPv4)
-			copy(f[l2:], h)
-			copy(f[l2+len(h):], payload[pos:pos+size])
-			fip := hdr.IPv4(f[l2:])
-			fip.SetVersionIHL(len(h))
-			fip.SetTotalLen(len(h) + size)
-			last := pos+size == len(payload)
-			fip.SetFlagsFrag(false, !last || mf, base+uint16(pos/8))
-			fip.SetChecksum(0)
-			fip.SetChecksum(fip.ComputeChecksum())
-			nb.L3, nb.InPort, nb.OutPort, nb.Flags = uint16(l2), b.InPort, adj.Iface, b.Flags
-			out := w.frames[StageInterfaceOutput]
-			if out.N == pkt.BatchSize {
-				if w.tracing {
-					w.traceStage(StageInterfaceOutput, cfg, out)
-				}
-				w.interfaceOutput(cfg, out)
-			}
-			out.B[out.N] = nb.Index()
-			out.N++
-			w.c.Fragments++
-			pos += size
-		}
-		if ok {
-			w.c.Fragmented++
-			w.pool.Put(b)
-		} else {
-			w.drop(b, IP4FragNoBuffer)
-		}
-	}
-	in.N = 0
-}
 
 // interfaceOutput sorts packets by egress port and transmits each port's
 // vector with one Send.
@@ -199,7 +75,7 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 			w.c.TxPackets[o]++
 			w.c.TxBytes[o] += uint64(b.Len)
 			b.InPort = uint16(o)
-			w.to(StageBridge, b)
+			w.to(stageBridge, b)
 			continue
 		}
 		t := &w.tx[p]
@@ -214,6 +90,39 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		if w.tx[p].N > 0 {
 			w.flush(p)
 		}
+	}
+}
+
+// Output appends b, its OutPort set, to interface-output's vector,
+// transmitting the vector first when it is full: for nodes that make more
+// packets than they take (l2-bridge's flood, re-tagged frames).
+func (w *Worker) Output(cfg *Config, b *pkt.Buf) {
+	out := w.frames[StageInterfaceOutput]
+	if out.N == pkt.BatchSize {
+		if w.tracing {
+			w.traceStage(StageInterfaceOutput, cfg, out)
+		}
+		w.interfaceOutput(cfg, out)
+	}
+	out.B[out.N] = b.Index()
+	out.N++
+}
+
+// CanSend reports whether interface o of cfg can transmit: it is up, and
+// so is its port, which this worker has.
+func (w *Worker) CanSend(cfg *Config, o int) bool {
+	if w.upOf != cfg {
+		w.syncUp(cfg)
+	}
+	return o < len(w.up) && w.up[o]
+}
+
+// OutputRoom transmits interface-output's vector now if k more packets
+// would not fit in it: call it before passing k packets to
+// interface-output after putting others there with Output.
+func (w *Worker) OutputRoom(cfg *Config, k int) {
+	if out := w.frames[StageInterfaceOutput]; out.N > 0 && out.N+k > pkt.BatchSize {
+		w.interfaceOutput(cfg, out)
 	}
 }
 
@@ -311,16 +220,8 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 	}
 }
 
-// Trace: ip4-frag records the adjacency (see recordAdj); interface-output
-// the egress interface (A) and length (B), and the engine keeps the
-// frame's first bytes as it leaves.
-var traceIP4Frag = NodeTrace{
-	Record: recordAdj,
-	Note: func(_ *Config, st, _ *RawStep, _ bool) string {
-		return fmt.Sprintf("fragmented for MTU %d", st.D)
-	},
-}
-
+// Trace: interface-output records the egress interface (A) and length
+// (B), and the engine keeps the frame's first bytes as it leaves.
 var traceInterfaceOutput = NodeTrace{
 	Record: func(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) { st.A, st.B = b.OutPort, b.Len },
 	Note: func(cfg *Config, st, _ *RawStep, _ bool) string {

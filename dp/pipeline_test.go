@@ -7,7 +7,10 @@ import (
 	"testing"
 
 	"github.com/softnet/softnet/dp"
+	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -147,7 +150,7 @@ func TestICMPErrors(t *testing.T) {
 	for _, want := range []struct {
 		r dp.Reason
 		n uint64
-	}{{dp.ICMPAboutICMPError, 1}, {dp.IP4L2Broadcast, 1}} {
+	}{{ip4.ICMPAboutICMPError, 1}, {ip4.L2Broadcast, 1}} {
 		if c.Drops[want.r] != want.n {
 			t.Errorf("%v = %d, want %d", want.r, c.Drops[want.r], want.n)
 		}
@@ -167,7 +170,7 @@ func TestICMPRateLimit(t *testing.T) {
 	if n := len(l.Out(0)); n != 5 {
 		t.Errorf("%d ICMP errors for 20 TTL-expired packets with a burst of 5", n)
 	}
-	if d := l.Counters().Drops[dp.ICMPRateLimited]; d != 15 {
+	if d := l.Counters().Drops[ip4.ICMPRateLimited]; d != 15 {
 		t.Errorf("rate-limited %d, want 15", d)
 	}
 }
@@ -217,15 +220,15 @@ func TestMartiansAndMalformed(t *testing.T) {
 		frame []byte
 		want  dp.Reason
 	}{
-		{"src 127/8", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, netip.MustParseAddr("127.0.0.1"), remoteHost, hdr.ProtoUDP, 9, false, udp), dp.IP4MartianSource},
-		{"src multicast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, netip.MustParseAddr("224.0.0.5"), remoteHost, hdr.ProtoUDP, 9, false, udp), dp.IP4MartianSource},
-		{"dst 0/8", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("0.1.2.3"), hdr.ProtoUDP, 9, false, udp), dp.IP4MartianDest},
-		{"dst class E", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("250.1.2.3"), hdr.ProtoUDP, 9, false, udp), dp.IP4MartianDest},
-		{"limited broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("255.255.255.255"), hdr.ProtoUDP, 9, false, udp), dp.IP4Broadcast},
-		{"directed broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("10.0.2.255"), hdr.ProtoUDP, 9, false, udp), dp.IP4DirectedBroadcast},
-		{"multicast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("239.1.1.1"), hdr.ProtoUDP, 9, false, udp), dp.IP4Multicast},
-		{"runt", []byte{1, 2, 3}, dp.EtherRunt},
-		{"other MAC", dptest.IPv4Frame([6]byte{2, 9, 9, 9, 9, 9}, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp), dp.EtherNotForUs},
+		{"src 127/8", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, netip.MustParseAddr("127.0.0.1"), remoteHost, hdr.ProtoUDP, 9, false, udp), ip4.MartianSource},
+		{"src multicast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, netip.MustParseAddr("224.0.0.5"), remoteHost, hdr.ProtoUDP, 9, false, udp), ip4.MartianSource},
+		{"dst 0/8", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("0.1.2.3"), hdr.ProtoUDP, 9, false, udp), ip4.MartianDest},
+		{"dst class E", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("250.1.2.3"), hdr.ProtoUDP, 9, false, udp), ip4.MartianDest},
+		{"limited broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("255.255.255.255"), hdr.ProtoUDP, 9, false, udp), ip4.Broadcast},
+		{"directed broadcast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("10.0.2.255"), hdr.ProtoUDP, 9, false, udp), ip4.DirectedBroadcast},
+		{"multicast", dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, netip.MustParseAddr("239.1.1.1"), hdr.ProtoUDP, 9, false, udp), ip4.Multicast},
+		{"runt", []byte{1, 2, 3}, ethernet.Runt},
+		{"other MAC", dptest.IPv4Frame([6]byte{2, 9, 9, 9, 9, 9}, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp), ethernet.NotForUs},
 	}
 	bad := func(mut func(f []byte)) []byte {
 		f := dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 9, false, udp)
@@ -237,17 +240,17 @@ func TestMartiansAndMalformed(t *testing.T) {
 			name  string
 			frame []byte
 			want  dp.Reason
-		}{"bad checksum", bad(func(f []byte) { f[24] ^= 0xff }), dp.IP4BadChecksum},
+		}{"bad checksum", bad(func(f []byte) { f[24] ^= 0xff }), ip4.BadChecksum},
 		struct {
 			name  string
 			frame []byte
 			want  dp.Reason
-		}{"bad version", bad(func(f []byte) { f[14] = 0x65 }), dp.IP4BadVersion},
+		}{"bad version", bad(func(f []byte) { f[14] = 0x65 }), ip4.BadVersion},
 		struct {
 			name  string
 			frame []byte
 			want  dp.Reason
-		}{"truncated", bad(func(f []byte) {})[:30], dp.IP4TooShort},
+		}{"truncated", bad(func(f []byte) {})[:30], ip4.TooShort},
 	)
 	for _, c := range cases {
 		before := l.Counters().Drops[c.want]
@@ -290,7 +293,7 @@ func TestARPSenderChecks(t *testing.T) {
 	if n := len(l.Router.Neighbors()); n != 0 {
 		t.Errorf("%d neighbours learned from bad sender MACs", n)
 	}
-	if d := l.Counters().Drops[dp.ARPBadSender]; d != 4 {
+	if d := l.Counters().Drops[arpnode.BadSender]; d != 4 {
 		t.Errorf("bad-sender drops %d, want 4", d)
 	}
 	// RFC 5227 probe (sender IP 0) for our address: answered, not learned.

@@ -53,12 +53,13 @@ func (m *Msg) SetAddr4(v uint32) {
 // real header), so it carries the packet's metadata across the control
 // plane and back: bytes 0-1 the interface it arrived on, byte 2 its flags.
 // The control plane keeps such frames whole and never looks at the slot.
+// PutMeta writes b's metadata into m's slot, GetMeta reads it back.
 
-func putMeta(m *Msg, b *pkt.Buf) {
+func PutMeta(m *Msg, b *pkt.Buf) {
 	m.Data[0], m.Data[1], m.Data[2] = byte(b.InPort>>8), byte(b.InPort), b.Flags
 }
 
-func getMeta(m *Msg, b *pkt.Buf) {
+func GetMeta(m *Msg, b *pkt.Buf) {
 	b.InPort = uint16(m.Data[0])<<8 | uint16(m.Data[1])
 	b.Flags = m.Data[2]
 }

@@ -224,7 +224,7 @@ func (w *Worker) spreadBatch(sp *spreader, v *pkt.Batch) {
 			l.cons.wake() // one atomic load per lane per batch while it is awake
 		}
 		w.c.Spread += uint64(e)
-		w.c.Drops[EtherRSSRingFull] += uint64(len(o) - e)
+		w.c.Drops[rssRingFull] += uint64(len(o) - e)
 		w.pool.PutN(o[e:])
 		clear(o)
 		sp.out[t] = o[:0]
@@ -271,7 +271,7 @@ func (w *Worker) payBack(l *lane) {
 func (w *Worker) pollLanes(cfg *Config, armed bool) int {
 	total := 0
 	for _, l := range w.lanesIn {
-		in := w.frames[StageEthernetInput]
+		in := w.frames[stageRx]
 		n := l.fwd.Dequeue(in.B[:])
 		if n == 0 {
 			if l.owed > 0 {
@@ -288,7 +288,7 @@ func (w *Worker) pollLanes(cfg *Config, armed bool) int {
 		if armed {
 			w.traceMark(in)
 		}
-		if w.arcs.at[StageEthernetInput] != ArcNone {
+		if w.arcs.at[stageRx] != ArcNone {
 			w.deviceInput()
 		}
 		w.run(cfg)
@@ -298,3 +298,9 @@ func (w *Worker) pollLanes(cfg *Config, armed bool) int {
 	}
 	return total
 }
+
+// rssRingFull is the reason a packet the lane to its worker had no room
+// for is dropped under: ethernet-input's (the node the batch was for).
+var rssRingFull Reason
+
+var _ = RefReason("ethernet-input", "rss-ring-full", &rssRingFull)

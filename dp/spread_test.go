@@ -13,6 +13,7 @@ import (
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
@@ -313,7 +314,7 @@ func TestSpreadRingFull(t *testing.T) {
 	}
 	ws[0].Process(0, new(pkt.Batch)) // publish
 	c := ws[0].Counters()
-	if c.Drops[dp.EtherRSSRingFull] == 0 {
+	if c.Drops[ethernet.RSSRingFull] == 0 {
 		t.Fatal("no rss-ring-full drops with a stalled consumer")
 	}
 	if c.Spread != uint64(dp.DefaultLaneSize) {
@@ -322,7 +323,7 @@ func TestSpreadRingFull(t *testing.T) {
 	if len(out.q[0]) == 0 || c.TxPackets[1] != uint64(len(out.q[0])) {
 		t.Fatalf("worker 0 forwarded %d (counter %d)", len(out.q[0]), c.TxPackets[1])
 	}
-	t.Logf("rx %d, spread %d, ring-full %d, forwarded %d", c.RxPackets[0], c.Spread, c.Drops[dp.EtherRSSRingFull], c.TxPackets[1])
+	t.Logf("rx %d, spread %d, ring-full %d, forwarded %d", c.RxPackets[0], c.Spread, c.Drops[ethernet.RSSRingFull], c.TxPackets[1])
 	// Worker 1 catches up and pays back: both pools whole again.
 	g.SetLimit(g.Generated())
 	for range 10 {
@@ -408,11 +409,11 @@ func TestSpreadSoak(t *testing.T) {
 	c := dp.Sum(ws)
 	gen := g.Generated()
 	t.Logf("%v: generated %d, spread %d, forwarded %d by worker 0 and %d by worker 1, rss-ring-full %d",
-		d, gen, c.Spread, sink.QueueSent(0), sink.QueueSent(1), c.Drops[dp.EtherRSSRingFull])
-	if c.RxPackets[ii]+c.Drops[dp.EtherRSSRingFull] != gen {
-		t.Fatalf("received %d + ring-full %d != generated %d", c.RxPackets[ii], c.Drops[dp.EtherRSSRingFull], gen)
+		d, gen, c.Spread, sink.QueueSent(0), sink.QueueSent(1), c.Drops[ethernet.RSSRingFull])
+	if c.RxPackets[ii]+c.Drops[ethernet.RSSRingFull] != gen {
+		t.Fatalf("received %d + ring-full %d != generated %d", c.RxPackets[ii], c.Drops[ethernet.RSSRingFull], gen)
 	}
-	if c.TxPackets[oi] != c.RxPackets[ii] || sink.Sent() != c.TxPackets[oi] || c.TotalDrops() != c.Drops[dp.EtherRSSRingFull] {
+	if c.TxPackets[oi] != c.RxPackets[ii] || sink.Sent() != c.TxPackets[oi] || c.TotalDrops() != c.Drops[ethernet.RSSRingFull] {
 		t.Fatalf("received %d, forwarded %d (sink %d), drops %v", c.RxPackets[ii], c.TxPackets[oi], sink.Sent(), c.TotalDrops())
 	}
 	if sink.QueueSent(1) == 0 || c.Spread != sink.QueueSent(1) {

@@ -8,7 +8,9 @@ import (
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/ethernet"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -132,7 +134,7 @@ func TestVLANLocal(t *testing.T) {
 	if o := l.Out(0); len(o) != 0 {
 		t.Errorf("answered an ARP for another interface's address in VLAN 100")
 	}
-	if c := l.Counters(); c.Drops[dp.ARPBadSender]+c.Drops[dp.ARPNotForUs] == before.Drops[dp.ARPBadSender]+before.Drops[dp.ARPNotForUs] {
+	if c := l.Counters(); c.Drops[arpnode.BadSender]+c.Drops[arpnode.NotForUs] == before.Drops[arpnode.BadSender]+before.Drops[arpnode.NotForUs] {
 		t.Errorf("no arp-input drop counted")
 	}
 	// Ping the QinQ address in QinQ: the reply comes back in QinQ.
@@ -198,22 +200,22 @@ func TestVLANBadTags(t *testing.T) {
 		frame []byte
 		want  dp.Reason
 	}{
-		{"vid-4095", l, dptest.Tag(ip, 0x8100, 4095), dp.VLANReserved},
-		{"inner-vid-4095", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 4095), dp.VLANReserved},
-		{"unknown-vid", l, dptest.Tag(ip, 0x8100, 300), dp.VLANUnknown},
-		{"unknown-outer", l, dptest.Tag(ip, 0x88a8, 11, 0x8100, 20), dp.VLANUnknown},
-		{"unknown-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 21), dp.VLANUnknown},
-		{"outer-wrong-tpid", l, dptest.Tag(ip, 0x9100, 10, 0x8100, 20), dp.VLANUnknown},
-		{"outer-only", l, dptest.Tag(ip, 0x88a8, 10), dp.VLANUnknown},
-		{"vid-100-as-88a8", l, dptest.Tag(ip, 0x88a8, 100), dp.VLANUnknown},
-		{"stacked-priority", l, dptest.Tag(ip, 0x8100, 0, 0x8100, 100), dp.VLANStackedPriority},
-		{"inner-priority", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 0), dp.VLANStackedPriority},
-		{"too-deep", l, dptest.Tag(ip, 0x8100, 100, 0x8100, 5), dp.VLANTooDeep},
-		{"too-deep-qinq", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20, 0x8100, 5), dp.VLANTooDeep},
-		{"truncated", l, dptest.Tag(ip, 0x8100, 100)[:16], dp.VLANTruncated},
-		{"truncated-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20)[:19], dp.VLANTruncated},
-		{"no-vlans", plain, dptest.Tag(ip, 0x8100, 100), dp.EtherVLAN},
-		{"priority-no-vlans-ok-then-ipv6", plain, dptest.Tag(append(append([]byte(nil), ip[:12]...), 0x86, 0xdd, 0x60, 0, 0, 0), 0x8100, 0), dp.EtherIPv6},
+		{"vid-4095", l, dptest.Tag(ip, 0x8100, 4095), ethernet.VLANReserved},
+		{"inner-vid-4095", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 4095), ethernet.VLANReserved},
+		{"unknown-vid", l, dptest.Tag(ip, 0x8100, 300), ethernet.VLANUnknown},
+		{"unknown-outer", l, dptest.Tag(ip, 0x88a8, 11, 0x8100, 20), ethernet.VLANUnknown},
+		{"unknown-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 21), ethernet.VLANUnknown},
+		{"outer-wrong-tpid", l, dptest.Tag(ip, 0x9100, 10, 0x8100, 20), ethernet.VLANUnknown},
+		{"outer-only", l, dptest.Tag(ip, 0x88a8, 10), ethernet.VLANUnknown},
+		{"vid-100-as-88a8", l, dptest.Tag(ip, 0x88a8, 100), ethernet.VLANUnknown},
+		{"stacked-priority", l, dptest.Tag(ip, 0x8100, 0, 0x8100, 100), ethernet.VLANStackedPriority},
+		{"inner-priority", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 0), ethernet.VLANStackedPriority},
+		{"too-deep", l, dptest.Tag(ip, 0x8100, 100, 0x8100, 5), ethernet.VLANTooDeep},
+		{"too-deep-qinq", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20, 0x8100, 5), ethernet.VLANTooDeep},
+		{"truncated", l, dptest.Tag(ip, 0x8100, 100)[:16], ethernet.VLANTruncated},
+		{"truncated-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20)[:19], ethernet.VLANTruncated},
+		{"no-vlans", plain, dptest.Tag(ip, 0x8100, 100), ethernet.VLANTagged},
+		{"priority-no-vlans-ok-then-ipv6", plain, dptest.Tag(append(append([]byte(nil), ip[:12]...), 0x86, 0xdd, 0x60, 0, 0, 0), 0x8100, 0), ethernet.IPv6},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,15 +247,21 @@ func TestVLANDown(t *testing.T) {
 	before := l.Counters()
 	l.Send(0, dptest.Tag(dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, host100, host200, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)), 0x8100, 100))
 	l.Send(1, dptest.Tag(dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, host200, host100, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)), 0x8100, 200))
-	if o := append(l.Out(0), l.Out(1)...); len(o) != 0 {
+	// The route to host100 goes through the down VLAN: it is withdrawn
+	// (control.Router.withdrawDown), so the sender gets ICMP host
+	// unreachable back on VLAN 200 and nothing goes out on VLAN 100.
+	if o := l.Out(0); len(o) != 0 {
 		t.Fatalf("%d frames sent through a down VLAN", len(o))
 	}
+	if o := l.Out(1); len(o) != 1 || o[0][4+23] != hdr.ProtoICMP || o[0][4+34] != hdr.ICMPv4DestUnreach {
+		t.Fatalf("back to host200: %d frames, want 1 ICMP destination unreachable", len(o))
+	}
 	c := l.Counters()
-	if d := c.Drops[dp.EtherIfaceDown] - before.Drops[dp.EtherIfaceDown]; d != 1 {
+	if d := c.Drops[ethernet.IfaceDown] - before.Drops[ethernet.IfaceDown]; d != 1 {
 		t.Errorf("ethernet-input iface-down %d, want 1", d)
 	}
-	if d := c.Drops[dp.OutIfaceDown] - before.Drops[dp.OutIfaceDown]; d != 1 {
-		t.Errorf("interface-output iface-down %d, want 1", d)
+	if d := c.Drops[dp.OutIfaceDown] - before.Drops[dp.OutIfaceDown]; d != 0 {
+		t.Errorf("interface-output iface-down %d, want 0 (the route is withdrawn)", d)
 	}
 	// Up again: it forwards.
 	if err := l.Router.SetInterfaceUp(sub100, true); err != nil {

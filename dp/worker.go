@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 	"github.com/softnet/softnet/port"
 	"github.com/softnet/softnet/rss"
@@ -55,7 +54,7 @@ type Worker struct {
 	frames [MaxStages]*pkt.Batch
 	store  [MaxStages]pkt.Batch
 	tx     []pkt.Batch // per port
-	rxIf   uint16      // interface of the batch in ethernet-input
+	rxIf   uint16      // interface of the batch received (see RxIface)
 	up     []bool      // per interface: up in upOf (see syncUp)
 	portOf []uint16    // per interface: the port it transmits on, in upOf
 	upOf   *Config
@@ -69,14 +68,8 @@ type Worker struct {
 	// taken per packet or per batch.
 	pubMu sync.Mutex
 
-	// l2-bridge: a MAC table per bridge of macsOf (see syncBridges), the
-	// same published for readers under pubMu, and the bridge clock.
-	macs     []*macTable
-	pubMACs  []*macTable
-	macsOf   *Config
-	bridgeT0 time.Time
-	// bridgeClock replaces the bridge clock in tests (ms, > 0).
-	bridgeClock func() int64
+	// state[s] is node s's per-worker state (Node.State; see State).
+	state [MaxStages]any
 
 	polls  uint64
 	sample bool // time the stages of this poll
@@ -102,15 +95,6 @@ type Worker struct {
 	trDone  int
 	trN     int
 	tracing bool
-
-	// ICMP error token bucket (RFC 1812 §4.3.2.8: rate-limit errors).
-	tokens     int
-	lastRefill int64
-	ipID       uint16
-
-	// Scratch for ip4-lookup, kept here so the stage allocates nothing.
-	dsts [pkt.BatchSize]uint32
-	nhs  [pkt.BatchSize]uint16
 
 	// Pinning (see Run): asked for in Options, the outcome set by Run
 	// before it closes ready.
@@ -196,7 +180,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	if o.RingSize == 0 {
 		o.RingSize = 256
 	}
-	workersMade.Store(true) // the graph is final (see Register)
+	complete() // the graph is final (see Register)
 	w := &Worker{
 		ID:     id,
 		cfg:    cfg,
@@ -215,8 +199,6 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 
-		bridgeT0: time.Now(),
-
 		wk:      &waker{fd: newEventFD()},
 		waiters: make([]port.Waiter, len(rxq)),
 		pfds:    make([]pollFD, 0, len(rxq)+1),
@@ -230,6 +212,11 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 	runtime.AddCleanup(w, func(k *waker) { k.close() }, w.wk)
 	for s := range w.frames {
 		w.frames[s] = &w.store[s]
+	}
+	for s, n := range registered {
+		if n.State != nil {
+			w.state[s] = n.State(w)
+		}
 	}
 	w.ll = make([]rxBacklog, len(rxq))
 	for i, q := range rxq {
@@ -303,6 +290,9 @@ func (w *Worker) Poll() int {
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
+	if cfg != w.upOf {
+		w.syncUp(cfg) // sizes the per-interface counters to cfg
+	}
 	if injected > 0 {
 		w.run(cfg) // injected packets are not traced
 	}
@@ -312,7 +302,7 @@ func (w *Worker) Poll() int {
 	armed := w.tr != nil && w.traceLoad() // the poll's one atomic load for tracing
 	total := 0
 	for i, q := range w.rxq {
-		in := w.frames[StageEthernetInput]
+		in := w.frames[stageRx]
 		n := w.ports[q.Iface].Recv(q.Queue, in, w.pool)
 		if n < pkt.BatchSize {
 			w.ll[i].last, w.ll[i].streak = 0, 0
@@ -335,7 +325,7 @@ func (w *Worker) Poll() int {
 		if armed {
 			w.traceMark(in)
 		}
-		if w.arcs.at[StageEthernetInput] != ArcNone {
+		if w.arcs.at[stageRx] != ArcNone {
 			w.deviceInput()
 		}
 		w.run(cfg)
@@ -420,8 +410,11 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
+	if cfg != w.upOf {
+		w.syncUp(cfg) // sizes the per-interface counters to cfg
+	}
 	w.run(cfg)
-	in := w.frames[StageEthernetInput]
+	in := w.frames[stageRx]
 	in.N = copy(in.B[:], v.B[:v.N])
 	clear(v.B[:v.N])
 	v.N = 0
@@ -429,7 +422,7 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	if w.tr != nil && w.traceLoad() {
 		w.traceMark(in)
 	}
-	if w.arcs.at[StageEthernetInput] != ArcNone {
+	if w.arcs.at[stageRx] != ArcNone {
 		w.deviceInput()
 	}
 	w.run(cfg)
@@ -528,24 +521,6 @@ func (w *Worker) Stop() {
 	w.wk.wake() // after the store: see the ordering in idle.go
 	<-w.done
 	w.wk.close()
-}
-
-// refill tops up the ICMP token bucket. icmp4-error calls it at most once
-// per call and only when the bucket is empty, so the clock is read on the
-// error path alone. The remainder of a partial token is kept (lastRefill
-// advances by the time the added tokens stand for), and a long quiet
-// spell simply refills the bucket, so the arithmetic cannot overflow.
-func (w *Worker) refill(cfg *Config) {
-	now := time.Now().UnixNano()
-	rate := int64(max(cfg.ICMPRate, 1))
-	if w.lastRefill == 0 || now-w.lastRefill >= int64(cfg.ICMPBurst)*1e9/rate {
-		w.lastRefill, w.tokens = now, cfg.ICMPBurst
-		return
-	}
-	if add := (now - w.lastRefill) * rate / 1e9; add > 0 {
-		w.tokens = min(w.tokens+int(add), cfg.ICMPBurst)
-		w.lastRefill += add * 1e9 / rate
-	}
 }
 
 // run moves every pending packet through the graph until all frames are
@@ -649,6 +624,34 @@ func (w *Worker) pass(s, next Stage, k int) {
 	in.N = 0
 }
 
+// To appends b to node s's input vector: how a node hands one packet to
+// its next node (see to). It inlines.
+func (w *Worker) To(s Stage, b *pkt.Buf) { w.to(s, b) }
+
+// Pass hands the first k packets of node s's input vector, compacted in
+// place, to node next (see pass): a swap of two vectors when next's is
+// empty, as for a batch flowing down the graph.
+func (w *Worker) Pass(s, next Stage, k int) { w.pass(s, next, k) }
+
+// RxIface is the interface (port) the batch being received came from:
+// the receive node (ethernet-input) reads it once per vector.
+func (w *Worker) RxIface() uint16 { return w.rxIf }
+
+// State is node s's per-worker state, as its Node.State made it for
+// this worker (nil if it has none): a node reaches it once per vector
+// (w.State(StageX).(*xState)), never per packet. Readers on other
+// goroutines may use it for what the state guards itself.
+func (w *Worker) State(s Stage) any { return w.state[s] }
+
+// General reports whether the worker's nodes must skip their fast loops
+// (tests of the general path; see SetGeneralPath). Read it once per
+// vector.
+func (w *Worker) General() bool { return w.general }
+
+// Stats is the worker's private counters, for its nodes: plain
+// increments on the worker's goroutine, published every few polls.
+func (w *Worker) Stats() *Counters { return &w.c }
+
 // drop sends b to the drop stage with reason r.
 func (w *Worker) drop(b *pkt.Buf, r Reason) {
 	b.Reason = uint16(r)
@@ -702,16 +705,9 @@ func (w *Worker) drainInject() int {
 		}
 		copy(b.Reset(int(m.Len)), m.Frame())
 		b.InPort, b.OutPort, b.L3 = m.Iface, m.Iface, 14
-		switch m.Kind {
-		case InjectLookup:
-			if m.Len < hdr.EthernetLen+hdr.IPv4MinLen {
-				w.drop(b, IP4TooShort)
-				break
-			}
-			getMeta(m, b)
-			b.Flags |= pkt.FlagInjected
-			b.SetDst4(hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst())
-			w.to(StageIP4Lookup, b)
+		switch f := graph.inject[m.Kind]; {
+		case m.Kind != InjectTx && f != nil:
+			f(w, m, b) // a node's (Node.Inject): ip4-lookup's InjectLookup
 		default:
 			w.c.InjectedTx++
 			w.to(StageInterfaceOutput, b)

@@ -344,14 +344,32 @@ func TestCLIVeth(t *testing.T) {
 		r.mustAlive(t, "the device's re-creation")
 	})
 
-	t.Run("lab", func(t *testing.T) {
-		res := softnet(t, dir, "", 2*time.Minute, "lab", "--duration", "1s", "--json")
-		var l lab.Summary
-		if res.Code != 0 || json.Unmarshal([]byte(res.Out[max(0, strings.Index(res.Out, "{")):]), &l) != nil {
-			t.Fatalf("softnet lab --duration 1s --json: %s", res)
-		}
-		if l.PingAB.Received < 8 || l.PingBA.Received < 8 || l.TCP.Gbps <= 0 || l.Flood.Received == 0 || l.Softnet == nil || len(l.Softnet.Interfaces) != 2 {
-			t.Errorf("softnet lab: %+v\n%s", l, clip(res.Out, 2000))
+	// softnet lab: with no --backend it uses AF_XDP (this kernel allows
+	// it) and says so; --backend afpacket picks AF_PACKET; a backend it
+	// does not know is refused with the choices.
+	for _, c := range []struct{ flag, want string }{{"", "afxdp"}, {"afpacket", "afpacket"}} {
+		t.Run("lab/"+c.want, func(t *testing.T) {
+			args := []string{"lab", "--duration", "1s", "--json"}
+			if c.flag != "" {
+				args = append(args, "--backend", c.flag)
+			}
+			res := softnet(t, dir, "", 2*time.Minute, args...)
+			var l lab.Summary
+			if res.Code != 0 || json.Unmarshal([]byte(res.Out[max(0, strings.Index(res.Out, "{")):]), &l) != nil {
+				t.Fatalf("softnet %s: %s", strings.Join(args, " "), res)
+			}
+			if l.PingAB.Received < 8 || l.PingBA.Received < 8 || l.TCP.Gbps <= 0 || l.Flood.Received == 0 || l.Softnet == nil || len(l.Softnet.Interfaces) != 2 {
+				t.Errorf("softnet lab: %+v\n%s", l, clip(res.Out, 2000))
+			}
+			if l.Backend != c.want || !strings.Contains(res.Err, "backend: "+c.want+"\n") {
+				t.Errorf("softnet %s: backend %q in the JSON, want %q, and the log line \"backend: %s\":\n%s", strings.Join(args, " "), l.Backend, c.want, c.want, clip(res.Err, 2000))
+			}
+		})
+	}
+	t.Run("lab/bad-backend", func(t *testing.T) {
+		res := softnet(t, dir, "", time.Minute, "lab", "--backend", "dpdk")
+		if res.Code == 0 || !strings.Contains(res.Err, `backend "dpdk": want afxdp or afpacket`) {
+			t.Errorf("softnet lab --backend dpdk: want an error naming the choices: %s", res)
 		}
 	})
 

@@ -1,7 +1,11 @@
 // Package e2e holds softnet's end-to-end tests: the softnet binary, built
 // once per test run, forwards real traffic between network namespaces
 // (package lab) and is checked with real tools: ping, iperf3, trafgen and
-// ip neigh.
+// ip neigh. TestForwarding (ping, TTL 1, no route, MTU change, iperf3
+// TCP) and TestInterfaceDeleted (a device deleted and re-created under a
+// trafgen flood) run once per backend, in subtests named afpacket and
+// afxdp; so does TestCLIVeth's softnet lab (ping, TTL 1, iperf3 TCP and
+// UDP, a trafgen flood).
 //
 // The CLI tests run the binary as users do: TestCLIMem starts `softnet
 // run` on the README's in-memory examples (operate-mem.yaml,

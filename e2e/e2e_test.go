@@ -66,6 +66,18 @@ func router(t *testing.T) (*lab.Topology, *lab.Softnet) {
 // lab.NewOffloadsOff) on links of mtu bytes.
 func routerWith(t *testing.T, newTopo func(context.Context, int) (*lab.Topology, error), mtu int) (*lab.Topology, *lab.Softnet) {
 	t.Helper()
+	return routerOn(t, newTopo, mtu, "afpacket")
+}
+
+// backends are the backends the forwarding tests run softnet on, each in
+// a subtest named by it.
+var backends = []string{"afpacket", "afxdp"}
+
+// routerOn is routerWith with softnet on backend ("afpacket" or "afxdp";
+// on afxdp the veths' offloads are turned off, as softnet lab does: an
+// AF_XDP frame carries no partial-checksum or GSO metadata).
+func routerOn(t *testing.T, newTopo func(context.Context, int) (*lab.Topology, error), mtu int, backend string) (*lab.Topology, *lab.Softnet) {
+	t.Helper()
 	ctx := context.Background()
 	topo, err := newTopo(ctx, mtu)
 	if err != nil {
@@ -76,6 +88,12 @@ func routerWith(t *testing.T, newTopo func(context.Context, int) (*lab.Topology,
 			t.Error(err)
 		}
 	})
+	topo.Backend = backend
+	if backend == "afxdp" && !topo.OffloadsOff {
+		if err := topo.DisableAllOffloads(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sn, err := topo.StartSoftnet(ctx, binary, 1, -1)
 	if err != nil {
 		t.Fatal(err)
@@ -103,10 +121,17 @@ func ping(t *testing.T, ns string, dst string, count int, extra ...string) lab.P
 	return p
 }
 
-// TestForwarding: one softnet between hosts A and B, real tools through it.
+// TestForwarding: one softnet between hosts A and B, real tools through
+// it, on each backend.
 func TestForwarding(t *testing.T) {
 	need(t, "iperf3")
-	topo, _ := router(t)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { testForwarding(t, backend) })
+	}
+}
+
+func testForwarding(t *testing.T, backend string) {
+	topo, _ := routerOn(t, lab.New, 0, backend)
 	a, b := lab.AddrA.Addr().String(), lab.AddrB.Addr().String()
 	ra := lab.AddrRA.Addr().String()
 
@@ -196,10 +221,16 @@ func TestForwarding(t *testing.T) {
 // TestInterfaceDeleted deletes host B's veth (and so the router's rb)
 // under a flood and pings, then re-creates it: softnet keeps running,
 // keeps answering on its other interface, counts what it could not send,
-// and forwards again once the device is back.
+// and forwards again once the device is back; on each backend.
 func TestInterfaceDeleted(t *testing.T) {
 	need(t, "trafgen", "taskset")
-	topo, sn := router(t)
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { testInterfaceDeleted(t, backend) })
+	}
+}
+
+func testInterfaceDeleted(t *testing.T, backend string) {
+	topo, sn := routerOn(t, lab.New, 0, backend)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	b, ra := lab.AddrB.Addr().String(), lab.AddrRA.Addr().String()

@@ -6,7 +6,8 @@
 //	                          10.11.1.1    10.11.2.1
 //
 // with softnet started as a subprocess in the router namespace on two
-// AF_PACKET interfaces (or Linux forwarding there instead, for
+// AF_XDP interfaces when the kernel allows, else AF_PACKET (Options.Backend;
+// or Linux forwarding there instead, for
 // comparison), and the real tools run against it: ping, iperf3 (TCP and
 // UDP) and a trafgen 64-byte UDP flood counted on B's interface.
 //

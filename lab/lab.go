@@ -22,12 +22,20 @@ type Options struct {
 	// OffloadsOff builds the topology with the veths' offloads off
 	// (NewOffloadsOff); by default they keep the kernel's (New).
 	OffloadsOff bool
-	Log         io.Writer // progress lines, nil for none
+	// Backend is softnet's backend on the router's two interfaces:
+	// "afxdp", "afpacket", or "" for AF_XDP when the kernel allows (softnet
+	// starts on afxdp, and on afpacket if that fails). Summary.Backend says
+	// which ran. On afxdp the four veths' offloads are turned off (an
+	// AF_XDP frame carries no partial-checksum or GSO metadata); they stay
+	// off after a fallback to afpacket.
+	Backend string
+	Log     io.Writer // progress lines, nil for none
 }
 
 // Summary is what Run measured.
 type Summary struct {
-	Router     string    `json:"router"` // "softnet" or "linux"
+	Router     string    `json:"router"`            // "softnet" or "linux"
+	Backend    string    `json:"backend,omitempty"` // softnet's: "afxdp" or "afpacket"
 	PingAB     Ping      `json:"ping_ab"`
 	PingBA     Ping      `json:"ping_ba"`
 	TTLProbe   string    `json:"ttl_probe"` // the "From ... Time to live exceeded" line
@@ -55,6 +63,12 @@ func Run(ctx context.Context, o Options) (s *Summary, err error) {
 	}
 	if o.UDPRate == "" {
 		o.UDPRate = "500M"
+	}
+	switch {
+	case o.Backend != "" && o.Backend != "afxdp" && o.Backend != "afpacket":
+		return nil, fmt.Errorf("backend %q: want afxdp or afpacket (or none: AF_XDP when the kernel allows, else AF_PACKET)", o.Backend)
+	case o.Backend != "" && o.Kernel:
+		return nil, fmt.Errorf("backend %s: with kernel forwarding there is no softnet to pick a backend for; drop one of them", o.Backend)
 	}
 	if err := CheckRoot(); err != nil {
 		return nil, err
@@ -105,8 +119,7 @@ func Run(ctx context.Context, o Options) (s *Summary, err error) {
 			return s, err
 		}
 	} else {
-		o.logf("starting %s run in %s", o.Binary, t.R)
-		if sn, err = t.StartSoftnet(ctx, o.Binary, o.Workers, -1); err != nil {
+		if sn, err = startBackend(ctx, t, &o, s); err != nil {
 			return s, err
 		}
 	}
@@ -145,6 +158,48 @@ func Run(ctx context.Context, o Options) (s *Summary, err error) {
 	return s, nil
 }
 
+// startBackend starts softnet on o.Backend, or when that is "" on afxdp
+// and, if softnet cannot run on it here (no AF_XDP in the kernel, no XDP
+// on the veths), on afpacket; it logs which it used and sets s.Backend.
+func startBackend(ctx context.Context, t *Topology, o *Options, s *Summary) (*Softnet, error) {
+	try := []string{o.Backend}
+	if o.Backend == "" {
+		try = []string{"afxdp", "afpacket"}
+	}
+	for i, b := range try {
+		t.Backend = b
+		if b == "afxdp" && !t.OffloadsOff {
+			// An AF_XDP frame carries no checksum-offload or GSO
+			// metadata: a host's partial checksum (tx-checksumming) or
+			// TCP super-packet could not be finished or split.
+			o.logf("afxdp: offloads off on the four veths (AF_XDP frames carry no partial-checksum or GSO metadata)")
+			if err := t.DisableAllOffloads(ctx); err != nil {
+				return nil, err
+			}
+		}
+		o.logf("starting %s run in %s on %s", o.Binary, t.R, b)
+		sn, err := t.StartSoftnet(ctx, o.Binary, o.Workers, -1)
+		if err == nil {
+			s.Backend = b
+			o.logf("backend: %s", b)
+			return sn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		if o.Backend == "afxdp" {
+			return nil, fmt.Errorf("--backend afxdp: softnet could not forward on AF_XDP here (the kernel needs XDP sockets and XDP on veth, and softnet needs root): %w; use --backend afpacket, or no --backend to fall back to it", err)
+		}
+		if i+1 < len(try) {
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			o.logf("AF_XDP not available (%s); falling back to afpacket", first)
+			continue
+		}
+		return nil, err
+	}
+	return nil, fmt.Errorf("no backend to start softnet on")
+}
+
 // TTLProbe sends one ping with TTL 1 from host A to host B and returns
 // the router's answer line; it is an error unless that is an ICMP Time
 // Exceeded from the router's address on A's side (RFC 1812 5.3.1).
@@ -166,6 +221,9 @@ func TTLProbe(ctx context.Context, t *Topology) (string, error) {
 func (s *Summary) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "router\t%s (between %s and %s)\n", s.Router, AddrA, AddrB)
+	if s.Backend != "" {
+		fmt.Fprintf(tw, "backend\t%s\n", s.Backend)
+	}
 	pr := func(name string, p Ping) {
 		fmt.Fprintf(tw, "%s\t%d/%d replies, %.0f%% loss, rtt min/avg/max %.3f/%.3f/%.3f ms\n", name, p.Received, p.Sent, p.LossPct, p.Min, p.Avg, p.Max)
 	}
@@ -180,7 +238,7 @@ func (s *Summary) Print(w io.Writer) {
 	fmt.Fprintf(tw, "router veths\tra rx %d (kernel drops %d), rb tx %d\n", f.RouterRx, f.RouterRxDrp, f.RouterTx)
 	if c := s.Softnet; c != nil {
 		for _, i := range c.Interfaces {
-			fmt.Fprintf(tw, "softnet %s\trx %d, tx %d packets, AF_PACKET ring drops %d\n", i.Name, i.RxPackets, i.TxPackets, i.KernelDrops)
+			fmt.Fprintf(tw, "softnet %s\trx %d, tx %d packets, %s drops %d\n", i.Name, i.RxPackets, i.TxPackets, kernelDropsName(s.Backend), i.KernelDrops)
 		}
 		fmt.Fprintf(tw, "softnet drops\t%s\n", kv(c.Drops))
 		fmt.Fprintf(tw, "softnet ICMP\terrors sent %s, echo replies %d\n", kv(c.ICMPErrors), c.EchoReplies)
@@ -206,4 +264,12 @@ func kv(m map[string]uint64) string {
 		fmt.Fprintf(&b, "%s %d", n, m[n])
 	}
 	return b.String()
+}
+
+// kernelDropsName names where an interface's kernel drops happen.
+func kernelDropsName(backend string) string {
+	if backend == "afxdp" {
+		return "XDP socket"
+	}
+	return "AF_PACKET ring"
 }

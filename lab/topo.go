@@ -291,6 +291,18 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
+// DisableAllOffloads turns the offloads off on the topology's four veths
+// (as NewOffloadsOff does) and sets OffloadsOff.
+func (t *Topology) DisableAllOffloads(ctx context.Context) error {
+	for _, d := range [][2]string{{t.A, DevA}, {t.R, DevRA}, {t.R, DevRB}, {t.B, DevB}} {
+		if err := DisableOffloads(ctx, d[0], d[1]); err != nil {
+			return err
+		}
+	}
+	t.OffloadsOff = true
+	return nil
+}
+
 // DisableOffloads turns off segmentation, receive coalescing and checksum
 // offloads on dev in namespace ns (afpacket.DisableOffloads, run inside
 // ns). Over veth, offloads mean TCP segments of 64 KiB and checksums left

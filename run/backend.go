@@ -29,7 +29,7 @@ type opened struct {
 // PortStats is what a backend reports about its port's health.
 type PortStats struct {
 	Up        bool   // link up: the device up with its carrier (always true for file and memory ports)
-	LastError string // afpacket, tap: why the port is down ("" once it is up again); pcap: the last I/O error
+	LastError string // afpacket, afxdp, tap: why the port is down ("" once it is up again); pcap: the last I/O error
 	// Reopens counts the times the port re-created its device's sockets or
 	// the device itself (after the device went down or away): when it
 	// grows, the link went and came back, however briefly.

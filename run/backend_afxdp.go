@@ -21,8 +21,8 @@ func init() {
 			mtu:    p.MTU(),
 			stats: func() PortStats {
 				s := p.Stats()
-				return PortStats{Up: p.LinkUp(), KernelDrops: s.KernelDrops,
-					PortDrops: portDrops("tx-ring-full", s.TxRingFull, "foreign-buffer", s.Foreign, "fill-pool-empty", s.FillEmpty)}
+				return PortStats{Up: s.DownQueues == 0 && p.LinkUp(), LastError: s.LastError, Reopens: s.Reopens, KernelDrops: s.KernelDrops,
+					PortDrops: portDrops("tx-ring-full", s.TxRingFull, "foreign-buffer", s.Foreign, "fill-pool-empty", s.FillEmpty, "tx-down", s.TxDown)}
 			},
 			close: p.Close,
 		}, nil

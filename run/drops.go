@@ -7,6 +7,7 @@ import (
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/ethernet"
 )
 
 // Drop is one reason packets were lost, with its count: a data plane
@@ -123,7 +124,7 @@ type Accounting struct {
 // Account computes the accounting from the same readings as Drops.
 func Account(st []IfaceStatus, c *dp.Counters, cs control.Stats) Accounting {
 	a := Accounting{
-		Received:  c.Drops[dp.EtherRSSRingFull],
+		Received:  c.Drops[ethernet.RSSRingFull],
 		Generated: c.InjectedTx + c.FloodCopies + c.Fragments - min(c.Fragmented, c.Fragments),
 		Dropped:   TotalDrops(Drops(st, c, cs)),
 		Consumed:  c.ARPConsumed,

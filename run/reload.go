@@ -10,6 +10,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/neigh"
 )
 
 // ReloadResult says what a Reload changed.
@@ -17,6 +18,10 @@ type ReloadResult struct {
 	File    string          `json:"file"`
 	Summary string          `json:"summary"` // the new config, as softnet check prints it
 	Changes control.Changes `json:"changes"`
+	// Warnings name the routes and static neighbours added at run time
+	// (the API) that the reload removed because the file does not have
+	// them: add them to the file to keep them across reloads.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Reload re-reads the router's config file (or file, if not ""), checks
@@ -95,6 +100,9 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if errs := deletedRefs(cfg, r.ctl); len(errs) > 0 {
+		return nil, errs
+	}
 	var vias []netip.Addr
 	for _, rt := range cfg.Routes {
 		d.Routes = append(d.Routes, rt.Prefix)
@@ -125,6 +133,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	for _, nb := range cfg.Neighbors {
 		d.Neighbors = append(d.Neighbors, control.StaticNeighbor{Iface: r.ctl.InterfaceIndex(nb.Interface), Addr: nb.Address, MAC: nb.MAC})
 	}
+	warn := r.runtimeLost(old, cfg, d.Routes)
 	ch, err := r.ctl.Reconfigure(d)
 	if err != nil {
 		return nil, config.Errors{{File: file, Msg: fmt.Sprintf("not applied, the running config stays: %v", err)}}
@@ -137,7 +146,41 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	}
 	r.routes = len(d.Routes)
 	r.mu.Unlock()
-	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch}, nil
+	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Warnings: warn}, nil
+}
+
+// runtimeLost lists what a reload to cfg takes away that was added at run
+// time: configured routes added through the API (control.RuntimeRoutes)
+// and static neighbours that neither the old config nor cfg has.
+func (r *Router) runtimeLost(old, cfg *config.Config, routes []netip.Prefix) []string {
+	var out []string
+	const keep = "it was added at run time and is not in %s: add it there to keep it across reloads"
+	if rt := r.ctl.RuntimeRoutes(); len(rt) > 0 {
+		want := make(map[netip.Prefix]bool, len(routes))
+		for _, p := range routes {
+			want[p.Masked()] = true
+		}
+		slices.SortFunc(rt, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr())*64 + a.Bits() - b.Bits() })
+		for _, p := range rt {
+			if !want[p] {
+				out = append(out, fmt.Sprintf("route %v removed: "+keep, p, cfg.File))
+			}
+		}
+	}
+	ifs := r.ctl.Interfaces()
+	has := func(c *config.Config, iface string, a netip.Addr) bool {
+		return slices.ContainsFunc(c.Neighbors, func(n config.Neighbor) bool { return n.Interface == iface && n.Address == a })
+	}
+	for _, e := range r.ctl.Neighbors() {
+		if e.State != neigh.Static || e.Key.Iface >= len(ifs) {
+			continue
+		}
+		name := ifs[e.Key.Iface].Name
+		if !has(old, name, e.Key.Addr) && !has(cfg, name, e.Key.Addr) {
+			out = append(out, fmt.Sprintf("neighbor %v on %s removed: "+keep, e.Key.Addr, name, cfg.File))
+		}
+	}
+	return out
 }
 
 // restartNeeded returns the differences between the running config and
@@ -219,4 +262,49 @@ func (r *Router) WorkerCounters() []dp.Counters {
 		out[i] = w.Counters()
 	}
 	return out
+}
+
+// deletedRefs finds the config's neighbours and routes on a VLAN
+// sub-interface of the config that was deleted at run time (softnet vlan
+// del): the running router has no such interface any more, so reload
+// cannot apply them. Each error names the entry, the deleted VLAN and the
+// ways on: remove the entry (or the VLAN) from the file, or restart softnet
+// run, which creates the VLAN again.
+func deletedRefs(cfg *config.Config, ctl *control.Router) config.Errors {
+	var errs config.Errors
+	gone := func(name string) bool {
+		ci := cfg.Interface(name)
+		return ci >= 0 && cfg.Interfaces[ci].Parent != "" && ctl.InterfaceIndex(name) < 0
+	}
+	const how = "remove it from the config, or restart softnet run to create the VLAN again"
+	for _, nb := range cfg.Neighbors {
+		if gone(nb.Interface) {
+			errs = append(errs, cfg.Errorf(nb.Field, "neighbor %v is on %s, which was deleted at run time (softnet vlan del): %s", nb.Address, nb.Interface, how))
+		}
+	}
+	for _, rt := range cfg.Routes {
+		if !rt.Via.IsValid() {
+			continue
+		}
+		for _, ic := range cfg.Interfaces {
+			if !gone(ic.Name) {
+				continue
+			}
+			for _, a := range ic.Addresses {
+				if a.Masked().Contains(rt.Via) {
+					errs = append(errs, cfg.Errorf(rt.Field, "route %v via %v: the gateway is on %s (%v), which was deleted at run time (softnet vlan del): %s", rt.Prefix, rt.Via, ic.Name, a.Masked(), how))
+				}
+			}
+		}
+	}
+	for _, rf := range cfg.RouteFiles {
+		for _, ic := range cfg.Interfaces {
+			for _, a := range ic.Addresses {
+				if rf.Via.IsValid() && gone(ic.Name) && a.Masked().Contains(rf.Via) {
+					errs = append(errs, cfg.Errorf(rf.Field, "route file %s via %v: the gateway is on %s (%v), which was deleted at run time (softnet vlan del): %s", rf.Path, rf.Via, ic.Name, a.Masked(), how))
+				}
+			}
+		}
+	}
+	return errs
 }

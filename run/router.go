@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
 	"log/slog"
 	"net"
 	"net/netip"
@@ -212,6 +213,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}
+	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)
 	r.ctl.Publish()
 
 	// Queue q of a port goes to worker q mod workers: one queue per worker

@@ -135,3 +135,69 @@ func TestVLANReload(t *testing.T) {
 		t.Fatalf("reload with a new VLAN ID: %v", err)
 	}
 }
+
+// TestVLANReloadDeleted: a reload whose config still has a neighbour (or a
+// route) on a VLAN deleted at run time explains what was deleted and how
+// to go on, instead of "no interface -1"; without them, the reload works.
+func TestVLANReloadDeleted(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, vlanConfig)
+	r, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	if err := r.Control().DeleteVLAN("lan0.100"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Reload("")
+	if err == nil || strings.Contains(err.Error(), "-1") || !strings.Contains(err.Error(), "lan0.100") ||
+		!strings.Contains(err.Error(), "deleted at run time") || !strings.Contains(err.Error(), "10.1.0.2") {
+		t.Fatalf("reload with a neighbour on the deleted VLAN: %v", err)
+	}
+	// A route through a gateway on the deleted VLAN's subnet.
+	src := strings.Replace(vlanConfig, "  - {interface: lan0.100, address: 10.1.0.2, mac: 02:aa:00:00:00:02}\n", "", 1)
+	src = strings.Replace(src, "routes:\n", "routes:\n  - {prefix: 172.16.0.0/12, via: 10.1.0.9}\n", 1)
+	writeConfig(t, dir, src)
+	_, err = r.Reload("")
+	if err == nil || !strings.Contains(err.Error(), "lan0.100") || !strings.Contains(err.Error(), "deleted at run time") ||
+		!strings.Contains(err.Error(), "172.16.0.0/12") {
+		t.Fatalf("reload with a route via the deleted VLAN: %v", err)
+	}
+	src = strings.Replace(src, "  - {prefix: 172.16.0.0/12, via: 10.1.0.9}\n", "", 1)
+	writeConfig(t, dir, src)
+	if _, err := r.Reload(""); err != nil {
+		t.Fatalf("reload without references to the deleted VLAN: %v", err)
+	}
+}
+
+// TestReloadWarnsRuntimeChanges: a reload of a config without the route
+// and the static neighbour added at run time (the API) removes them and
+// says so, naming each; the config's own are not named.
+func TestReloadWarnsRuntimeChanges(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Start(writeConfig(t, dir, vlanConfig), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	ctl := r.Control()
+	if err := ctl.AddRoute(netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("10.0.2.9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.AddNeighbor(ctl.InterfaceIndex("lan0"), netip.MustParseAddr("10.0.1.77"), [6]byte{2, 0xcc, 0, 0, 0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Reload("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(res.Warnings, "\n")
+	if len(res.Warnings) != 2 || !strings.Contains(w, "route 203.0.113.0/24 removed") || !strings.Contains(w, "neighbor 10.0.1.77 on lan0 removed") ||
+		!strings.Contains(w, "r.yaml") {
+		t.Fatalf("warnings %q, want the run-time route and neighbour", res.Warnings)
+	}
+	if res, err := r.Reload(""); err != nil || len(res.Warnings) != 0 {
+		t.Fatalf("second reload: %v, warnings %q", err, res.Warnings)
+	}
+}

@@ -106,7 +106,7 @@ those rates and ratios too (interleaved), e.g.
 
 --scenario veth --backend afxdp runs softnet on AF_XDP sockets (port/afxdp,
 copy mode on veth) instead of AF_PACKET (the default, --backend afpacket);
-the JSON's "backend" says which.
+the JSON's "backend" says which. --scenario latency takes --backend too.
 
 --scenario veth-overload is overload on real interfaces: host A ─ softnet ─
 host B in network namespaces (as the veth scenario), softnet held to a quarter
@@ -203,8 +203,8 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if backend != "afpacket" && backend != "afxdp" {
 				return fmt.Errorf("--backend %q: choose afpacket or afxdp", backend)
 			}
-			if cmd.Flags().Changed("backend") && scenario != "veth" {
-				return fmt.Errorf("--backend applies to --scenario veth; drop it for --scenario %s", scenario)
+			if cmd.Flags().Changed("backend") && scenario != "veth" && scenario != "latency" {
+				return fmt.Errorf("--backend applies to --scenario veth and latency; drop it for --scenario %s", scenario)
 			}
 			if peersFile != "" && plotFile == "" {
 				return errors.New("--peers adds bars to the chart: give --plot FILE.png too")
@@ -241,7 +241,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
-					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Progress: prog})
+					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -332,7 +332,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency)")
-	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
+	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth or latency: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")

@@ -65,7 +65,7 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "veth-overload", "--workers", "1", "--repeat", "2"}, "--workers: the veth-overload scenario runs one softnet worker; drop --workers"},
 		{[]string{"--scenario", "ip4-forward,nope", "--workers", "1"}, "--workers: a list of scenarios runs one worker each; drop --workers"},
 		{[]string{"--scenario", "veth", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
-		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth; drop it for --scenario overload"},
+		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth and latency; drop it for --scenario overload"},
 	} {
 		cmd := benchCmd()
 		var out bytes.Buffer

@@ -19,6 +19,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/logs"
 	"github.com/softnet/softnet/run"
 )
@@ -469,7 +470,7 @@ func TestPrintAllDrops(t *testing.T) {
 	b := run.IfaceStatus{Name: "wan0", TxPackets: 3}
 	b.PortDrops = map[string]uint64{"tx-busy": 2}
 	c := dp.Counters{RxPackets: []uint64{60, 0}, RxBytes: []uint64{0, 0}, TxPackets: []uint64{0, 3}, TxBytes: []uint64{0, 0}}
-	c.Drops[dp.IP4Blackhole] = 3
+	c.Drops[ip4.Blackhole] = 3
 	c.Drops[dp.OutTxFull] = 2
 	c.InjectedTx = 1  // an ARP request
 	c.ARPConsumed = 1 // an ARP reply
@@ -477,7 +478,7 @@ func TestPrintAllDrops(t *testing.T) {
 	cs.Drops[control.DropQueueFull] = 46
 	cs.Held = 4
 	cs.Unreachable = 2 // came back: counted in c (sent or dropped)
-	c.Drops[dp.ICMPRateLimited] = 2
+	c.Drops[ip4.ICMPRateLimited] = 2
 	var out bytes.Buffer
 	printCounters(&out, []run.IfaceStatus{a, b}, c, cs)
 	for _, want := range []string{

@@ -7,6 +7,7 @@ package dptest
 
 import (
 	"encoding/binary"
+	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
 	"net/netip"
 	"testing"
 	"time"

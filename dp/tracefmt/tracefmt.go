@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/arp"
+	"github.com/softnet/softnet/dp/ip4"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -95,16 +97,16 @@ func format(cfg *dp.Config, r *dp.TraceRecord) TracePacket {
 			ts.Next = "tx " + ifName(int(st.A))
 		case st.Stage == dp.StageDrop:
 			ts.Next = "pool"
-		case st.Stage == dp.StageIP4ARP, st.Stage == dp.StageARPInput:
+		case st.Stage == ip4.StageARP, st.Stage == arp.StageInput:
 			ts.Next = "control-plane"
-		case st.Stage == dp.StageIP4Frag:
+		case st.Stage == ip4.StageFrag:
 			ts.Next = "tx " + ifName(int(st.B))
 		}
 		ts.Note = st.Note(cfg, nx, own)
 		p.Steps = append(p.Steps, ts)
 		// From here on the buffer holds the router's own packet: an
 		// echo reply or an ICMP error.
-		own = own || st.Stage == dp.StageIP4Local || st.Stage == dp.StageICMP4Error
+		own = own || st.Stage == ip4.StageLocal || st.Stage == ip4.StageICMPError
 	}
 	if len(steps) == 0 || r.Lost {
 		p.Fate, p.Detail = FateUnknown, fmt.Sprintf("only the first %d steps were kept", dp.TraceMaxSteps)
@@ -121,30 +123,30 @@ func format(cfg *dp.Config, r *dp.TraceRecord) TracePacket {
 	case dp.StageInterfaceOutput:
 		p.OutIface, p.OutName = int(last.A), ifName(int(last.A))
 		switch {
-		case seen(dp.StageICMP4Error):
+		case seen(ip4.StageICMPError):
 			typ := uint8(0)
 			var code uint16
 			for _, st := range steps {
-				if st.Stage == dp.StageICMP4Error {
+				if st.Stage == ip4.StageICMPError {
 					typ, code = st.K, st.A
 				}
 			}
 			p.Fate = FateICMPError
 			p.Detail = fmt.Sprintf("consumed; ICMP %s about it sent on %s", dp.ICMPName(typ, uint8(code)), p.OutName)
-		case seen(dp.StageIP4Local):
+		case seen(ip4.StageLocal):
 			p.Fate, p.Detail = FateLocal, "addressed to the router; echo reply sent on "+p.OutName
-		case seen(dp.StageARPInput):
+		case seen(arp.StageInput):
 			p.Fate, p.Detail = FateLocal, "ARP request for the router's address; reply sent on "+p.OutName
 		default:
 			p.Fate, p.Detail = FateTx, "forwarded: sent on "+p.OutName
 		}
-	case dp.StageIP4ARP:
+	case ip4.StageARP:
 		p.OutIface, p.OutName = int(last.B), ifName(int(last.B))
 		p.Fate = FatePunt
 		p.Detail = fmt.Sprintf("punted to the control plane to resolve %s on %s (ARP); it is sent once resolved, untraced", dp.IP4String(last.C), p.OutName)
-	case dp.StageARPInput:
+	case arp.StageInput:
 		p.Fate, p.Detail = FatePunt, "ARP consumed: handed to the control plane to learn the sender's address"
-	case dp.StageIP4Frag:
+	case ip4.StageFrag:
 		p.OutIface, p.OutName = int(last.B), ifName(int(last.B))
 		p.Fate = FateFragmented
 		p.Detail = fmt.Sprintf("cut into fragments for MTU %d, sent on %s (fragments are not traced)", last.D, p.OutName)

@@ -93,8 +93,22 @@
 // LinkUp reads the carrier (ETHTOOL_GLINK) for the router's link watcher.
 // A device that goes down and up (or whose veth peer does) keeps its
 // sockets bound and its program attached: frames flow again once it is
-// up (e2e TestAFXDPVeth). Not yet: a device deleted and recreated is not
-// reopened (afpacket does it): its sockets stay unbound and the interface
-// stays down until softnet restarts; frames the program passes to the
-// stack (queues without a socket) are not seen by softnet.
+// up (e2e TestAFXDPVeth).
+//
+// A device deleted under the port (TestDeleteRecreate): the kernel unbinds
+// its XDP sockets and sets ENETDOWN on them; a queue notices at its next
+// send (ENXIO) or, receiving only, at the SO_ERROR read Recv makes every
+// 128 empty polls. The queue then goes down: its socket is closed and
+// every buffer the kernel held is given back to the pool (each queue keeps
+// a bit per arena buffer on its fill and RX rings, and one on its TX and
+// completion rings, set and cleared as buffers go to the kernel and come
+// back), WaitFD is -1, Send frees its frames (Stats.TxDown), and Recv and
+// Send try to reopen it every 200 ms (LastError says why not yet). When
+// a device of that name is back, the program is attached to it again (a
+// new ifindex) and the queue gets a new socket; Stats.Reopens counts it.
+// A queue's receive and transmit sides must run on one goroutine (the
+// router's: worker i receives queue i and sends on queue i), since a
+// reopen replaces both. The MAC and MTU are the ones read at Open.
+// Frames the program passes to the stack (queues without a socket) are
+// not seen by softnet.
 package afxdp

@@ -202,3 +202,29 @@ func openPort(t testing.TB, a *pkt.Arena, o Options) *Port {
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return len(b), nil }
+
+// recreate makes the veth pair again after it was deleted (the same names
+// in the same namespaces) and binds a new peer socket on the new vB.
+func (l *lab) recreate(t testing.TB) {
+	t.Helper()
+	_ = exec.Command("ip", "-n", l.nsA, "link", "del", "vA").Run()
+	run(t, "ip", "-n", l.nsA, "link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", l.nsB)
+	run(t, "ip", "-n", l.nsA, "link", "set", "vA", "up")
+	run(t, "ip", "-n", l.nsB, "link", "set", "vB", "up")
+	inNS(t, l.nsB, func() {
+		ifc, err := netIndex("vB")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := unix.Bind(l.peerFd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc}); err != nil {
+			t.Error(err)
+		}
+		// Clear the ENETDOWN the delete left pending on the socket.
+		_, _ = unix.GetsockoptInt(l.peerFd, unix.SOL_SOCKET, unix.SO_ERROR)
+		l.peerIx = ifc
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+}

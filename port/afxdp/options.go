@@ -46,4 +46,8 @@ type Stats struct {
 	Foreign            uint64 // frames dropped: buffer outside the UMEM arena
 	FillEmpty          uint64 // top-ups that found the pool empty
 	KernelDrops        uint64 // XDP_STATISTICS: rx_dropped + rx_ring_full + rx_fill_ring_empty_descs
+	TxDown             uint64 // frames dropped: their queue was down (device deleted)
+	Reopens            uint64 // queues reopened after their device was deleted and re-created
+	DownQueues         int    // queues down now (their device is gone; Recv and Send retry every 200 ms)
+	LastError          string // while a queue is down: why it went down or failed to reopen
 }

@@ -3,10 +3,12 @@ package afxdp
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
-	"unsafe"
-
+	"sync"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -29,14 +31,49 @@ type Port struct {
 	qs       []*queue
 	zeroCopy bool
 	copyWhy  string
+
+	// For reopening queues after the device was deleted and re-created:
+	// mu guards prog and ifindex (a reopen may re-attach the program) and
+	// every queue's fd against Stats. Never taken on the data path.
+	mu         sync.Mutex
+	nq         int    // queues asked for (the program's XSKMAP size)
+	mode       string // Options.Mode
+	ring       uint32
+	fillFrames uint32
+	lastErr    atomic.Pointer[string]
 }
+
+// retryEvery is the least time between two reopen attempts of a down
+// queue (as afpacket's): traffic resumes within a fraction of a second of
+// the device coming back, and a missing device costs nothing.
+const retryEvery = 200 * time.Millisecond
+
+// checkEvery is how many empty Recv calls pass between two SO_ERROR reads:
+// a deleted device shows only there (the kernel sets ENETDOWN on its XDP
+// sockets and unbinds them).
+const checkEvery = 128
+
+var epoch = time.Now()
+
+func mono() time.Duration { return time.Since(epoch) }
 
 // queue is one XDP socket and its rings; used by one worker at a time
 // (its RX side: fill and RX rings) and one at a time on its TX side (TX
 // and completion rings).
 type queue struct {
-	fd                  int
-	fill, comp, rx, tx  ring
+	fd                 int
+	waitFd             atomic.Int32 // fd for WaitFD; -1 while down
+	fill, comp, rx, tx ring
+	// fillOwn and txOwn have a bit per arena buffer the kernel holds:
+	// on the fill or RX ring (set by refill, cleared by Recv; the RX
+	// side's) and on the TX or completion ring (set by Send, cleared by
+	// complete; the TX side's). When the socket closes they say which
+	// buffers to give back to the pool.
+	fillOwn, txOwn      []uint64
+	down                bool // the socket failed and is closed: reopen
+	retryAt             time.Duration
+	idle                uint32 // empty Recv calls since the last SO_ERROR read
+	reopens, txDown     uint64
 	held                uint32 // buffers the kernel has on the fill and RX rings
 	maxHeld             uint32
 	scratch             [pkt.BatchSize]uint32
@@ -78,12 +115,13 @@ func Open(dev string, o Options) (_ *Port, err error) {
 		return nil, fmt.Errorf("afxdp: device %s: %w (create it, or check the name with ip link)", dev, err)
 	}
 	p := &Port{dev: dev, ifindex: ifc.Index, mtu: ifc.MTU, arena: o.Arena, first: o.Arena.First(),
-		n: uint32(o.Arena.Len()), chunk: uint64(o.Arena.Chunk())}
+		n: uint32(o.Arena.Len()), chunk: uint64(o.Arena.Chunk()), mode: o.Mode, ring: uint32(ring), fillFrames: uint32(fillFrames)}
 	copy(p.mac[:], ifc.HardwareAddr)
 	if max := MaxFrame(o.Arena.Chunk()) - 14 - 8; p.mtu > max {
 		return nil, fmt.Errorf("afxdp: device %s has MTU %d: a %d-byte UMEM chunk holds frames of an MTU up to %d; lower it (ip link set dev %s mtu %d) or use backend: afpacket", dev, p.mtu, o.Arena.Chunk(), max, dev, max)
 	}
 	queues := max(o.Queues, 1)
+	p.nq = queues
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -105,6 +143,9 @@ func Open(dev string, o Options) (_ *Port, err error) {
 		if q == 0 {
 			p.zeroCopy, p.copyWhy = zc, why
 		}
+		words := (p.n + 63) / 64
+		s.fillOwn, s.txOwn = make([]uint64, words), make([]uint64, words)
+		s.waitFd.Store(int32(s.fd))
 		p.qs = append(p.qs, s)
 		if err := p.prog.setSocket(q, s.fd); err != nil {
 			return nil, fmt.Errorf("afxdp: device %s: %w", dev, err)
@@ -217,6 +258,95 @@ func (p *Port) Close() error {
 	return nil
 }
 
+// fail takes queue s down after its socket failed (the device was
+// deleted): it closes the socket, gives every buffer the kernel held back
+// to pool (the kernel no longer touches them), and schedules a reopen. On
+// the queue's goroutine.
+func (p *Port) fail(s *queue, pool *pkt.Pool, what string, err error) {
+	p.mu.Lock()
+	s.close()
+	s.down = true // under mu for Stats; read without it only on this goroutine
+	p.mu.Unlock()
+	s.waitFd.Store(-1)
+	for _, own := range [][]uint64{s.fillOwn, s.txOwn} {
+		for w, word := range own {
+			for word != 0 {
+				b := uint32(w*64 + bits.TrailingZeros64(word))
+				word &= word - 1
+				pool.PutIndex(p.first + b)
+			}
+			own[w] = 0
+		}
+	}
+	s.held = 0
+	s.retryAt = mono() + retryEvery
+	msg := fmt.Sprintf("afxdp: device %s: %s: %v (the device went away; the port reopens it when it is back)", p.dev, what, err)
+	p.lastErr.Store(&msg)
+}
+
+// reopen re-creates down queue qi's socket if the last attempt is
+// retryEvery old, attaching the program again first if the device is a
+// new one (deleted and re-created: a new ifindex), and reports whether
+// the queue is up.
+func (p *Port) reopen(qi int) bool {
+	s := p.qs[qi]
+	now := mono()
+	if now < s.retryAt {
+		return false
+	}
+	s.retryAt = now + retryEvery
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	setErr := func(err error) bool {
+		msg := err.Error()
+		p.lastErr.Store(&msg)
+		return false
+	}
+	ifc, err := net.InterfaceByName(p.dev)
+	if err != nil {
+		return setErr(fmt.Errorf("afxdp: device %s is gone (deleted): the port reopens it when a device of that name is back (%v)", p.dev, err))
+	}
+	if ifc.Index != p.ifindex || p.prog == nil {
+		np, err := attach(p.dev, ifc.Index, p.nq, p.mode)
+		if err != nil {
+			return setErr(fmt.Errorf("afxdp: device %s is back: %w", p.dev, err))
+		}
+		if p.prog != nil {
+			p.prog.close()
+		}
+		p.prog, p.ifindex = np, ifc.Index
+	}
+	ns, _, _, err := p.openQueue(qi, p.ring, p.fillFrames, p.zeroCopy)
+	if err != nil {
+		return setErr(fmt.Errorf("afxdp: device %s queue %d: %w", p.dev, qi, err))
+	}
+	if err := p.prog.setSocket(qi, ns.fd); err != nil {
+		ns.close()
+		return setErr(fmt.Errorf("afxdp: device %s: %w", p.dev, err))
+	}
+	s.fd, s.fill, s.comp, s.rx, s.tx = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx
+	s.down, s.idle = false, 0
+	s.reopens++
+	s.waitFd.Store(int32(s.fd))
+	return true
+}
+
+// sockErr reads and clears the socket's pending error (SO_ERROR).
+func sockErr(fd int) error {
+	if e, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
+		return err
+	} else if e != 0 {
+		return unix.Errno(e)
+	}
+	return nil
+}
+
+// gone reports whether errno from a wakeup syscall means the socket lost
+// its device.
+func gone(e unix.Errno) bool {
+	return e == unix.ENXIO || e == unix.ENETDOWN || e == unix.ENODEV || e == unix.EBADF
+}
+
 // Name is the device's name.
 func (p *Port) Name() string { return p.dev }
 
@@ -232,12 +362,19 @@ func (p *Port) Queues() int { return len(p.qs) }
 // TxQueues is the number of transmit queues: one per socket.
 func (p *Port) TxQueues() int { return len(p.qs) }
 
-// WaitFD is the socket of queue: readable when its RX ring has frames.
-func (p *Port) WaitFD(queue int) int { return p.qs[queue].fd }
+// WaitFD is the socket of queue: readable when its RX ring has frames
+// (or when it failed: Recv then notices). It is -1 while the queue is
+// down (the worker keeps calling Recv, which reopens it) and the new
+// socket after a reopen. One atomic load; safe from any goroutine.
+func (p *Port) WaitFD(queue int) int { return int(p.qs[queue].waitFd.Load()) }
 
 // Mode is the XDP attach mode (ModeNative or ModeGeneric) and ZeroCopy
 // whether the sockets are bound in zero-copy mode.
-func (p *Port) Mode() string { return p.prog.mode }
+func (p *Port) Mode() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.prog.mode
+}
 
 // ZeroCopy reports whether the sockets are bound in zero-copy mode.
 func (p *Port) ZeroCopy() bool { return p.zeroCopy }
@@ -245,7 +382,15 @@ func (p *Port) ZeroCopy() bool { return p.zeroCopy }
 // Stats returns the port's counters.
 func (p *Port) Stats() Stats {
 	var st Stats
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, s := range p.qs {
+		st.Reopens += s.reopens
+		st.TxDown += s.txDown
+		if s.down {
+			st.DownQueues++
+			continue
+		}
 		st.RxPackets += s.rxPackets
 		st.RxBytes += s.rxBytes
 		st.TxPackets += s.txPackets
@@ -259,6 +404,9 @@ func (p *Port) Stats() Stats {
 		if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_XDP, unix.XDP_STATISTICS, uintptr(unsafe.Pointer(&x)), uintptr(unsafe.Pointer(&l)), 0); e == 0 {
 			st.KernelDrops += x.Rx_dropped + x.Rx_ring_full + x.Rx_fill_ring_empty_descs
 		}
+	}
+	if e := p.lastErr.Load(); e != nil && st.DownQueues > 0 {
+		st.LastError = *e // "" once every queue is up again
 	}
 	return st
 }
@@ -289,6 +437,7 @@ func (p *Port) refill(s *queue, pool *pkt.Pool) {
 			continue
 		}
 		*s.fill.addr(idx + k) = uint64(i) * p.chunk
+		s.fillOwn[i>>6] |= 1 << (i & 63)
 		k++
 	}
 	s.fill.prod -= n - k // give back what was reserved and not filled
@@ -303,6 +452,9 @@ func (p *Port) refill(s *queue, pool *pkt.Pool) {
 // tops the fill ring up from pool.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s := p.qs[queue]
+	if s.down && !p.reopen(queue) {
+		return 0
+	}
 	idx, n := s.rx.peek(uint32(v.Room()))
 	var bytes uint64
 	for i := range n {
@@ -310,6 +462,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		k := uint32(d.Addr / p.chunk)
 		b := pkt.At(p.first + k)
 		b.Meta = pkt.Meta{Off: uint16(d.Addr % p.chunk), Len: uint16(d.Len)}
+		s.fillOwn[k>>6] &^= 1 << (k & 63)
 		v.B[v.N] = p.first + k
 		v.N++
 		bytes += uint64(d.Len)
@@ -323,7 +476,23 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	p.refill(s, pool)
 	if n == 0 && s.fill.needWakeup() {
 		// The driver waits for a syscall to take the new fill entries.
-		_, _, _ = unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		if gone(e) {
+			p.fail(s, pool, "rx wakeup", e)
+			return 0
+		}
+	}
+	if n == 0 {
+		// An idle ring is the only sign of a deleted device on the RX
+		// side: read SO_ERROR now and then (ENETDOWN once unbound).
+		if s.idle++; s.idle >= checkEvery {
+			s.idle = 0
+			if err := sockErr(s.fd); err != nil {
+				p.fail(s, pool, "socket", err)
+			}
+		}
+	} else {
+		s.idle = 0
 	}
 	return int(n)
 }
@@ -335,6 +504,11 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 // to pool at once, unsent.
 func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s := p.qs[queue]
+	if s.down && !p.reopen(queue) {
+		s.txDown += uint64(v.N)
+		pool.PutBatch(v)
+		return 0
+	}
 	p.complete(s, pool)
 	idx, n := s.tx.reserve(uint32(v.N))
 	sent := uint32(0)
@@ -356,6 +530,7 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		d.Addr = uint64(i)*p.chunk + uint64(b.Off)
 		d.Len = uint32(b.Len)
 		d.Options = 0
+		s.txOwn[i>>6] |= 1 << (i & 63)
 		bytes += uint64(b.Len)
 		sent++
 	}
@@ -379,7 +554,11 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 			break
 		}
 		s.txKicks++
-		_, _, _ = unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		if gone(e) {
+			p.fail(s, pool, "tx", e)
+			return int(sent)
+		}
 		if atomic.LoadUint32(s.tx.consumer) == before {
 			break
 		}
@@ -396,7 +575,9 @@ func (p *Port) complete(s *queue, pool *pkt.Pool) {
 			return
 		}
 		for i := range n {
-			pool.PutIndex(p.first + uint32(*s.comp.addr(idx + i)/p.chunk))
+			k := uint32(*s.comp.addr(idx + i) / p.chunk)
+			s.txOwn[k>>6] &^= 1 << (k & 63)
+			pool.PutIndex(p.first + k)
 		}
 		s.comp.release(n)
 	}

@@ -138,3 +138,105 @@ func TestForwardNoAllocs(t *testing.T) {
 		t.Fatalf("forwarded %d of 201 frames", fwd)
 	}
 }
+
+// TestDeleteRecreate: a device deleted under the port takes its queue
+// down, and every buffer the kernel held (fill and RX rings, TX and
+// completion rings) comes back to the pool; re-created with the same name,
+// the port reopens it (new sockets, the program attached to the new
+// device) and frames flow both ways again. The RX side alone notices
+// (SO_ERROR on an idle ring), and so does a send (ENXIO).
+func TestDeleteRecreate(t *testing.T) {
+	for _, sends := range []bool{false, true} {
+		t.Run(map[bool]string{false: "rx-only", true: "rx-tx"}[sends], func(t *testing.T) { testDeleteRecreate(t, sends) })
+	}
+}
+
+func testDeleteRecreate(t *testing.T, sends bool) {
+	l := newLab(t)
+	a := newArena(t, 2048)
+	pool := pkt.NewPoolIn(a, 0, a.Len())
+	p := openPort(t, a, Options{})
+	var v pkt.Batch
+	p.Recv(0, &v, pool) // lend the kernel fill buffers
+	l.peerSend(t, frame(p.MAC(), 1, 64))
+	if got := recvTest(t, p, a, pool, 1); len(got) != 1 {
+		t.Fatalf("no frame before the delete: %+v", p.Stats())
+	}
+	if lent := a.Len() - pool.Free(); lent == 0 {
+		t.Fatal("the kernel holds no fill buffers before the delete")
+	}
+
+	// Delete the device: sends and receives go on until the queue is down.
+	run(t, "ip", "-n", l.nsA, "link", "del", "vA")
+	dst := [6]byte{0x02, 0, 0, 0, 0xbb, 0xbb}
+	end := time.Now().Add(10 * time.Second)
+	for p.Stats().DownQueues == 0 && time.Now().Before(end) {
+		for i := range 8 * btoi(sends) {
+			b := pool.Get()
+			copy(b.Reset(64), frame(dst, i, 64))
+			v.Push(b)
+		}
+		p.Send(0, &v, pool)
+		if p.Recv(0, &v, pool) != 0 {
+			pool.PutBatch(&v)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	st := p.Stats()
+	if st.DownQueues != 1 || st.LastError == "" {
+		t.Fatalf("10 s after the delete the queue is not down: %+v", st)
+	}
+	t.Logf("down: %s", st.LastError)
+	if pool.Free() != pool.Size() {
+		t.Fatalf("buffers stranded with the closed socket: pool %d of %d", pool.Free(), pool.Size())
+	}
+	if fd := p.WaitFD(0); fd != -1 {
+		t.Errorf("WaitFD of a down queue is %d, want -1", fd)
+	}
+
+	// Re-create it: the port reopens it within a generous deadline.
+	l.recreate(t)
+	var got [][]byte
+	end = time.Now().Add(30 * time.Second)
+	for i := 0; len(got) == 0 && time.Now().Before(end); i++ {
+		l.peerSend(t, frame(p.MAC(), 100+i, 64))
+		var w pkt.Batch
+		for range 50 {
+			if p.Recv(0, &w, pool) != 0 {
+				for k := range w.N {
+					if f := w.Buf(k).Bytes(); len(f) >= 14 && f[12] == typTest>>8 && f[13] == typTest&0xff {
+						got = append(got, append([]byte(nil), f...))
+					}
+				}
+				pool.PutBatch(&w)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if len(got) == 0 {
+		t.Fatalf("no frame 30 s after re-creating the device: %+v", p.Stats())
+	}
+	if st := p.Stats(); st.Reopens != 1 || st.DownQueues != 0 {
+		t.Errorf("after the reopen: %+v", st)
+	}
+	if fd := p.WaitFD(0); fd < 0 {
+		t.Errorf("WaitFD after the reopen is %d", fd)
+	}
+	f := frame(dst, 7, 64)
+	b := pool.Get()
+	copy(b.Reset(len(f)), f)
+	v.Push(b)
+	if p.Send(0, &v, pool) != 1 {
+		t.Fatalf("send after the reopen: %+v", p.Stats())
+	}
+	if g := l.peerRecv(time.Now().Add(5 * time.Second)); !bytes.Equal(g, f) {
+		t.Fatalf("peer got %d bytes after the reopen, want the %d sent", len(g), len(f))
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,4 +1,4 @@
-package dp_test
+package ip4_test
 
 import (
 	"encoding/binary"

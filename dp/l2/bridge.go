@@ -1,66 +1,61 @@
-package dp
+package l2
 
 import (
 	"encoding/binary"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
 
-// l2-bridge: its registration (see Register).
+// l2-bridge: its registration (see dp.Register).
 var (
-	StageBridge Stage
+	StageBridge dp.Stage
 
-	BridgeNotMember, BridgeMulticastSource, BridgeLinkLocal, BridgeSameMember Reason
-	BridgeFloodLimited, BridgeNoMembers, BridgeNoBuffer                       Reason
+	NotMember, MulticastSource, LinkLocal, SameMember dp.Reason
+	FloodLimited, NoMembers, NoBuffer                 dp.Reason
+
+	// The bridge's successors registered by other packages (see
+	// dp.Ref), and the reasons of other nodes it counts drops under (a
+	// re-tagged frame without headroom, a frame for a BVI that is down or
+	// of an EtherType no node takes), as they were before l2-bridge had a
+	// package.
+	stageARPInput, stageIP4Input       dp.Stage
+	noHeadroom, ifaceDown, unknownType dp.Reason
 )
 
-var _ = Register(Node{
+var (
+	_ = dp.Ref("arp-input", &stageARPInput)
+	_ = dp.Ref("ip4-input", &stageIP4Input)
+	_ = dp.RefReason("ip4-rewrite", "no-headroom", &noHeadroom)
+	_ = dp.RefReason("ethernet-input", "iface-down", &ifaceDown)
+	_ = dp.RefReason("ethernet-input", "unknown-ethertype", &unknownType)
+)
+
+var _ = dp.Register(dp.Node{
 	Name:  "l2-bridge",
 	Stage: &StageBridge,
-	Run:   (*Worker).bridge,
+	Run:   bridge,
 	Next:  []string{"interface-output", "arp-input", "ip4-input", "drop"},
-	Reasons: []ReasonDef{
-		{&BridgeNotMember, "not-member", "the interface is no longer a member of a bridge (the config changed)"},
-		{&BridgeMulticastSource, "multicast-source", "source MAC is multicast or broadcast: invalid, neither learned nor forwarded (IEEE 802.1D)"},
-		{&BridgeLinkLocal, "link-local-group", "to 01:80:c2:00:00:0x, the 802.1D reserved link-local group (STP, LACP, LLDP, pause): never forwarded by a bridge"},
-		{&BridgeSameMember, "same-member", "destination MAC was learned on the receiving member: filtered"},
-		{&BridgeFloodLimited, "flood-limited", "broadcast, multicast or unknown unicast over the bridge's flood rate limit"},
-		{&BridgeNoMembers, "no-members", "nowhere to flood: no other member is up"},
-		{&BridgeNoBuffer, "no-buffer", "no free buffer for a flooded copy"},
+	State: newState,
+	Reasons: []dp.ReasonDef{
+		{Reason: &NotMember, Name: "not-member", Desc: "the interface is no longer a member of a bridge (the config changed)"},
+		{Reason: &MulticastSource, Name: "multicast-source", Desc: "source MAC is multicast or broadcast: invalid, neither learned nor forwarded (IEEE 802.1D)"},
+		{Reason: &LinkLocal, Name: "link-local-group", Desc: "to 01:80:c2:00:00:0x, the 802.1D reserved link-local group (STP, LACP, LLDP, pause): never forwarded by a bridge"},
+		{Reason: &SameMember, Name: "same-member", Desc: "destination MAC was learned on the receiving member: filtered"},
+		{Reason: &FloodLimited, Name: "flood-limited", Desc: "broadcast, multicast or unknown unicast over the bridge's flood rate limit"},
+		{Reason: &NoMembers, Name: "no-members", Desc: "nowhere to flood: no other member is up"},
+		{Reason: &NoBuffer, Name: "no-buffer", Desc: "no free buffer for a flooded copy"},
 	},
 })
-
-// Bridge is one bridge domain of a Config: a learning switch across its
-// member interfaces (ports or VLAN sub-interfaces), with an optional
-// routed interface in it (BVI).
-//
-// A member's frames all go to l2-bridge, whatever their destination MAC;
-// a member has no addresses of its own. The BVI is an ordinary L3
-// interface of Config.Ifaces with no port: frames to its MAC go up to
-// arp-input and ip4-input as received on it, and what the router sends
-// out of it (routed packets, ARP) enters the bridge as from a member.
-type Bridge struct {
-	Name    string
-	Members []uint16 // interface indices
-	BVI     int      // interface index of the routed interface, -1 if none
-	MaxMACs int      // learned MACs per worker (the table limit)
-	Ageing  int64    // ns a learned MAC lives without being seen
-	// FloodRate and FloodBurst are a per-worker token bucket for flooded
-	// frames (unknown unicast, broadcast, multicast), in frames per second.
-	FloodRate, FloodBurst int
-}
-
-// portBVI marks a BVI in Worker.portOf: it has no port; interface-output
-// hands its packets to l2-bridge.
-const portBVI = 0xffff
 
 // macTable is one worker's learned MACs of one bridge: open addressing
 // with linear probing, capacity a power of two at least twice MaxMACs, so
 // a lookup is a hash and a few probes. Only the worker writes it; the
-// control plane reads it (Worker.BridgeMACs) with atomic loads, and the
+// control plane reads it (MACs) with atomic loads, and the
 // worker stores an entry atomically only when it changes (learn, move,
 // delete) or its last-seen second changes, never per packet otherwise.
 type macTable struct {
@@ -77,7 +72,7 @@ type macTable struct {
 	moved      bool // set by learn
 }
 
-func newMACTable(b *Bridge) *macTable {
+func newMACTable(b *dp.Bridge) *macTable {
 	c := 16
 	for c < 2*b.MaxMACs {
 		c <<= 1
@@ -191,20 +186,42 @@ func (t *macTable) remove(i uint64) {
 type MAC struct {
 	MAC    [6]byte
 	Member uint16 // interface index
-	Seen   int64  // the worker's bridge clock (see BridgeNow) when last seen
+	Seen   int64  // the worker's bridge clock (see Now) when last seen
 }
 
-// BridgeMACs returns the MACs worker w has learned in bridge b (index in
-// Config.Bridges), aged-out ones included (see BridgeNow). It may run
+// state is l2-bridge's per-worker state (see dp.Node.State): a MAC
+// table per bridge of macsOf (see syncBridges), the same published for
+// readers under mu, and the bridge clock.
+type state struct {
+	macs   []*macTable
+	macsOf *dp.Config
+	mu     sync.Mutex // guards pub; never taken per packet or per batch
+	pub    []*macTable
+	t0     time.Time
+	// clock replaces the bridge clock in tests (ms, > 0).
+	clock func() int64
+}
+
+func newState(*dp.Worker) any { return &state{t0: time.Now()} }
+
+func stateOf(w *dp.Worker) *state { return w.State(StageBridge).(*state) }
+
+// SetClock makes w's bridge clock f (milliseconds, > 0), for tests: call
+// it before w polls.
+func SetClock(w *dp.Worker, f func() int64) { stateOf(w).clock = f }
+
+// MACs returns the MACs worker w has learned in bridge b (index in
+// Config.Bridges), aged-out ones included (see Now). It may run
 // concurrently with the worker: entries are read with atomic loads, so
 // one being changed meanwhile may show its old or new member.
-func (w *Worker) BridgeMACs(b int) []MAC {
-	w.pubMu.Lock()
+func MACs(w *dp.Worker, b int) []MAC {
+	st := stateOf(w)
+	st.mu.Lock()
 	var t *macTable
-	if b < len(w.pubMACs) {
-		t = w.pubMACs[b]
+	if b < len(st.pub) {
+		t = st.pub[b]
 	}
-	w.pubMu.Unlock()
+	st.mu.Unlock()
 	if t == nil {
 		return nil
 	}
@@ -226,40 +243,40 @@ func (w *Worker) BridgeMACs(b int) []MAC {
 
 // syncBridges makes the worker's MAC tables match cfg's bridges: a table
 // per bridge, kept across snapshots while the bridge's shape is the same.
-func (w *Worker) syncBridges(cfg *Config) {
-	if len(cfg.Bridges) == 0 && len(w.macs) == 0 {
+func (st *state) syncBridges(cfg *dp.Config) {
+	if len(cfg.Bridges) == 0 && len(st.macs) == 0 {
 		return
 	}
 	macs := make([]*macTable, len(cfg.Bridges))
 	for i := range cfg.Bridges {
 		b := &cfg.Bridges[i]
-		if i < len(w.macs) && w.macs[i] != nil && w.macs[i].max == b.MaxMACs {
-			macs[i] = w.macs[i]
+		if i < len(st.macs) && st.macs[i] != nil && st.macs[i].max == b.MaxMACs {
+			macs[i] = st.macs[i]
 			macs[i].age = b.Ageing / 1e6
 			continue
 		}
 		macs[i] = newMACTable(b)
 	}
-	w.macs = macs
-	w.pubMu.Lock()
-	w.pubMACs = macs
-	w.pubMu.Unlock()
+	st.macs = macs
+	st.mu.Lock()
+	st.pub = macs
+	st.mu.Unlock()
 }
 
 // bridgeNow is the bridge clock: ms since the worker was made (at least
 // 1).
-func (w *Worker) bridgeNow() int64 {
-	if w.bridgeClock != nil {
-		return w.bridgeClock()
+func (st *state) now() int64 {
+	if st.clock != nil {
+		return st.clock()
 	}
-	return time.Since(w.bridgeT0).Milliseconds() + 1
+	return time.Since(st.t0).Milliseconds() + 1
 }
 
-// BridgeNow is the worker's bridge clock now, in MAC.Seen's unit (ms):
+// Now is worker w's bridge clock now, in MAC.Seen's unit (ms):
 // a MAC with BridgeNow() - Seen above its bridge's ageing time has aged
 // out, even while still in the table (workers remove aged entries
 // lazily). Safe to call from any goroutine.
-func (w *Worker) BridgeNow() int64 { return w.bridgeNow() }
+func Now(w *dp.Worker) int64 { return stateOf(w).now() }
 
 // bridge switches frames within their bridge domain.
 //
@@ -276,13 +293,15 @@ func (w *Worker) BridgeNow() int64 { return w.bridgeNow() }
 // learning. Learned MACs age out after Bridge.Ageing; a full table
 // (Bridge.MaxMACs) learns nothing more until entries age out.
 //   - Next: interface-output, arp-input, ip4-input, drop.
-func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
-	if w.macsOf != cfg {
-		w.syncBridges(cfg)
-		w.macsOf = cfg
+func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	st := stateOf(w)
+	if st.macsOf != cfg {
+		st.syncBridges(cfg)
+		st.macsOf = cfg
 	}
-	now := w.bridgeNow()
-	for _, t := range w.macs {
+	c := w.Stats()
+	now := st.now()
+	for _, t := range st.macs {
 		t.sweep(now, 16)
 	}
 	// Consecutive frames mostly share their source and destination: the
@@ -290,7 +309,7 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 	// remembered for this call (the destination until a learn changes
 	// the table).
 	// (Not in tests of the general path: every frame learns and looks up.)
-	general := w.general
+	general := w.General()
 	var lastSrc, lastDst uint64
 	var lastSrcM, lastDstM uint16
 	lastBr := -1
@@ -302,36 +321,36 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 		b := pkt.At(x)
 		ifc := &cfg.Ifaces[b.InPort]
 		bi := int(ifc.Bridge) - 1
-		if bi < 0 || bi >= len(cfg.Bridges) || bi >= len(w.macs) {
-			w.drop(b, BridgeNotMember)
+		if bi < 0 || bi >= len(cfg.Bridges) || bi >= len(st.macs) {
+			w.Drop(b, NotMember)
 			continue
 		}
 		if bi != lastBr || general {
 			lastSrc, lastDst, lastBr = 0, 0, bi
 		}
 		br := &cfg.Bridges[bi]
-		t := w.macs[bi]
+		t := st.macs[bi]
 		f := b.Bytes()
 		fromBVI := int(b.InPort) == br.BVI
 		if f[6]&1 != 0 {
-			w.drop(b, BridgeMulticastSource)
+			w.Drop(b, MulticastSource)
 			continue
 		}
 		// 01:80:c2:00:00:0x, the IEEE 802.1D reserved link-local group
 		// (STP, LACP, LLDP, pause): never forwarded by a bridge.
 		if f[0] == 0x01 && f[1] == 0x80 && f[2] == 0xc2 && f[3] == 0 && f[4] == 0 && f[5]&0xf0 == 0 {
-			w.drop(b, BridgeLinkLocal)
+			w.Drop(b, LinkLocal)
 			continue
 		}
 		if src := macKey(f[6:12]); !fromBVI && (src != lastSrc || b.InPort != lastSrcM) {
 			changed, ok := t.learn(src, b.InPort, now)
 			switch {
 			case !ok:
-				w.c.BridgeLearnFull++
+				c.BridgeLearnFull++
 			case changed:
 				lastDst = 0
 				if t.moved {
-					w.c.BridgeMoves++
+					c.BridgeMoves++
 				}
 			}
 			lastSrc, lastSrcM = src, b.InPort
@@ -340,10 +359,10 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 			dst := macKey(f[0:6])
 			if br.BVI >= 0 && !fromBVI && [6]byte(f[0:6]) == cfg.Ifaces[br.BVI].MAC {
 				if !cfg.Ifaces[br.BVI].Up {
-					w.drop(b, EtherIfaceDown) // the routed interface is down
+					w.Drop(b, ifaceDown) // the routed interface is down
 					continue
 				}
-				w.bridgeUp(cfg, b, br.BVI)
+				bridgeUp(w, cfg, b, br.BVI)
 				continue
 			}
 			m, ok := lastDstM, dst == lastDst
@@ -355,52 +374,50 @@ func (w *Worker) bridge(cfg *Config, in *pkt.Batch) {
 			if ok {
 				switch {
 				case m == b.InPort:
-					w.drop(b, BridgeSameMember)
+					w.Drop(b, SameMember)
 				case b.L3 == hdr.EthernetLen && cfg.Ifaces[m].TagLen == 0:
 					b.OutPort = m // untagged to untagged: the frame is right as it is
 					in.B[k] = x
 					k++
 				default:
-					w.bridgeOut(cfg, b, m)
+					bridgeOut(w, cfg, b, m)
 				}
 				continue
 			}
 		}
-		w.flood(cfg, br, t, b, fromBVI, now)
+		flood(w, cfg, br, t, b, fromBVI, now)
 	}
 	// Flood copies and re-tagged frames went into interface-output's
 	// vector already: send it first if the untouched ones would not fit.
-	if out := w.frames[StageInterfaceOutput]; out.N > 0 && out.N+k > pkt.BatchSize {
-		w.interfaceOutput(cfg, out)
-	}
-	w.pass(StageBridge, StageInterfaceOutput, k)
+	w.OutputRoom(cfg, k)
+	w.Pass(StageBridge, dp.StageInterfaceOutput, k)
 }
 
 // bridgeUp hands b, received in the bridge, to the BVI's L3 stages.
-func (w *Worker) bridgeUp(cfg *Config, b *pkt.Buf, bvi int) {
+func bridgeUp(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, bvi int) {
 	f := b.Bytes()
 	et := binary.BigEndian.Uint16(f[b.L3-2:])
 	b.InPort = uint16(bvi)
 	// Received on the BVI (the member port counted it too, as a bridge
 	// port's frame).
-	if bvi < len(w.c.RxPackets) {
-		w.c.RxPackets[bvi]++
-		w.c.RxBytes[bvi] += uint64(b.Len)
+	if c := w.Stats(); bvi < len(c.RxPackets) {
+		c.RxPackets[bvi]++
+		c.RxBytes[bvi] += uint64(b.Len)
 	}
 	switch et {
 	case hdr.EtherTypeIPv4:
-		w.to(StageIP4Input, b)
+		w.To(stageIP4Input, b)
 	case hdr.EtherTypeARP:
-		w.to(StageARPInput, b)
+		w.To(stageARPInput, b)
 	default:
-		w.drop(b, EtherUnknownType)
+		w.Drop(b, unknownType)
 	}
 }
 
 // bridgeOut sends b out of member m: the frame's L2 header is rebuilt in
 // front of its payload with m's tags (a member VLAN sub-interface's), or
 // none.
-func (w *Worker) bridgeOut(cfg *Config, b *pkt.Buf, m uint16) {
+func bridgeOut(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, m uint16) {
 	mi := &cfg.Ifaces[m]
 	raw := b.Raw()
 	l3 := int(b.Off) + int(b.L3)
@@ -410,7 +427,7 @@ func (w *Worker) bridgeOut(cfg *Config, b *pkt.Buf, m uint16) {
 	tl := int(mi.TagLen)
 	start := l3 - hdr.EthernetLen - tl
 	if start < 0 {
-		w.drop(b, IP4NoRoom)
+		w.Drop(b, noHeadroom)
 		return
 	}
 	copy(raw[start:], addrs[:])
@@ -419,33 +436,23 @@ func (w *Worker) bridgeOut(cfg *Config, b *pkt.Buf, m uint16) {
 	b.Len = uint16(int(b.Len) + int(b.Off) - start)
 	b.Off, b.L3 = uint16(start), uint16(l3-start)
 	b.OutPort = m
-	w.output(cfg, b)
-}
-
-// output appends b to interface-output's vector, transmitting the vector
-// first when it is full (flooding makes more packets than it takes).
-func (w *Worker) output(cfg *Config, b *pkt.Buf) {
-	out := w.frames[StageInterfaceOutput]
-	if out.N == pkt.BatchSize {
-		w.interfaceOutput(cfg, out)
-	}
-	out.B[out.N] = b.Index()
-	out.N++
+	w.Output(cfg, b)
 }
 
 // flood sends b to every member but the one it came from, and a copy of
 // a broadcast or multicast frame to the BVI, if the bucket allows.
-func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI bool, now int64) {
+func flood(w *dp.Worker, cfg *dp.Config, br *dp.Bridge, t *macTable, b *pkt.Buf, fromBVI bool, now int64) {
 	if now != t.lastRefill {
 		t.tokens = min(float64(br.FloodBurst), t.tokens+float64(now-t.lastRefill)*float64(br.FloodRate)/1000)
 		t.lastRefill = now
 	}
 	if t.tokens < 1 {
-		w.drop(b, BridgeFloodLimited)
+		w.Drop(b, FloodLimited)
 		return
 	}
 	t.tokens--
-	w.c.BridgeFloods++
+	st := w.Stats()
+	st.BridgeFloods++
 	group := b.Bytes()[0]&1 != 0
 	var targets [64]uint16
 	nt := 0
@@ -457,7 +464,7 @@ func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI
 	}
 	toBVI := group && br.BVI >= 0 && !fromBVI && cfg.Ifaces[br.BVI].Up
 	if nt == 0 && !toBVI {
-		w.drop(b, BridgeNoMembers)
+		w.Drop(b, NoMembers)
 		return
 	}
 	// Copies first; the original goes last, to the last target.
@@ -466,19 +473,19 @@ func (w *Worker) flood(cfg *Config, br *Bridge, t *macTable, b *pkt.Buf, fromBVI
 		last := i == nt-1 && !toBVI
 		c := b
 		if !last {
-			w.c.FloodCopies++
-			if c = w.pool.Get(); c == nil {
-				w.c.Drops[BridgeNoBuffer]++
+			st.FloodCopies++
+			if c = w.Pool().Get(); c == nil {
+				st.Drops[NoBuffer]++
 				continue
 			}
 			cf := c.Reset(len(f))
 			copy(cf, f)
 			c.L3, c.InPort, c.Flags = b.L3, b.InPort, b.Flags
 		}
-		w.bridgeOut(cfg, c, targets[i])
+		bridgeOut(w, cfg, c, targets[i])
 	}
 	if toBVI {
 		b.Flags |= pkt.FlagL2Multicast
-		w.bridgeUp(cfg, b, br.BVI)
+		bridgeUp(w, cfg, b, br.BVI)
 	}
 }

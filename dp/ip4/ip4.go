@@ -1,76 +1,87 @@
-package dp
+package ip4
 
 import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
 
 // ip4-input, ip4-lookup, ip4-rewrite and ip4-arp: their registration
-// (see Register).
+// (see dp.Register).
 var (
-	StageIP4Input, StageIP4Lookup, StageIP4Rewrite, StageIP4ARP Stage
+	StageInput, StageLookup, StageRewrite, StageARP dp.Stage
 
-	IP4TooShort, IP4BadVersion, IP4BadIHL, IP4BadChecksum, IP4BadTotalLen Reason
-	IP4MartianSource, IP4MartianDest, IP4Multicast, IP4Broadcast          Reason
-	IP4NoRoute, IP4L2Broadcast, IP4DirectedBroadcast, IP4Blackhole        Reason
-	IP4PuntQueueFull, IP4ResolveLoop, IP4NoRoom                           Reason
+	TooShort, BadVersion, BadIHL, BadChecksum, BadTotalLen dp.Reason
+	MartianSource, MartianDest, Multicast, Broadcast       dp.Reason
+	NoRoute, L2Broadcast, DirectedBroadcast, Blackhole     dp.Reason
+	PuntQueueFull, ResolveLoop, NoRoom                     dp.Reason
 )
 
-var _ = Register(Node{
+// ArcUnicast is the ip4-unicast feature arc: IPv4 packets ip4-input
+// accepted, before ip4-lookup, by receiving interface (packets the router
+// makes or answers do not take it).
+var ArcUnicast = dp.DefineArc("ip4-unicast", "ip4-lookup", false)
+
+var _ = dp.Register(dp.Node{
 	Name:  "ip4-input",
-	Stage: &StageIP4Input,
-	Run:   (*Worker).ip4Input,
+	Stage: &StageInput,
+	Run:   ip4Input,
 	Next:  []string{"ip4-lookup", "drop"},
-	Reasons: []ReasonDef{ // RFC 1812 §5.2.2, §5.3.7
-		{&IP4TooShort, "too-short", "shorter than an IPv4 header (RFC 1812 §5.2.2)"},
-		{&IP4BadVersion, "bad-version", "IP version is not 4"},
-		{&IP4BadIHL, "bad-ihl", "header length below 20 or past the end of the packet"},
-		{&IP4BadChecksum, "bad-checksum", "IPv4 header checksum is wrong"},
-		{&IP4BadTotalLen, "bad-total-length", "total length below the header length or above the bytes received"},
-		{&IP4MartianSource, "martian-source", "source is 0/8, 127/8, multicast, class E or broadcast (RFC 1812 §5.3.7)"},
-		{&IP4MartianDest, "martian-destination", "destination is 0/8, 127/8 or class E (RFC 1812 §5.3.7)"},
-		{&IP4Multicast, "multicast", "multicast destination: no multicast routing"},
-		{&IP4Broadcast, "broadcast", "limited or directed broadcast: not forwarded (RFC 2644)"},
+	Reasons: []dp.ReasonDef{ // RFC 1812 §5.2.2, §5.3.7
+		{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv4 header (RFC 1812 §5.2.2)"},
+		{Reason: &BadVersion, Name: "bad-version", Desc: "IP version is not 4"},
+		{Reason: &BadIHL, Name: "bad-ihl", Desc: "header length below 20 or past the end of the packet"},
+		{Reason: &BadChecksum, Name: "bad-checksum", Desc: "IPv4 header checksum is wrong"},
+		{Reason: &BadTotalLen, Name: "bad-total-length", Desc: "total length below the header length or above the bytes received"},
+		{Reason: &MartianSource, Name: "martian-source", Desc: "source is 0/8, 127/8, multicast, class E or broadcast (RFC 1812 §5.3.7)"},
+		{Reason: &MartianDest, Name: "martian-destination", Desc: "destination is 0/8, 127/8 or class E (RFC 1812 §5.3.7)"},
+		{Reason: &Multicast, Name: "multicast", Desc: "multicast destination: no multicast routing"},
+		{Reason: &Broadcast, Name: "broadcast", Desc: "limited or directed broadcast: not forwarded (RFC 2644)"},
 	},
 	Trace: traceIP4Input,
 })
 
-var _ = Register(Node{
+var _ = dp.Register(dp.Node{
 	Name:  "ip4-lookup",
-	Stage: &StageIP4Lookup,
-	Run:   (*Worker).ip4Lookup,
-	Next:  []string{"ip4-local", "ip4-rewrite", "icmp4-error", "drop"},
-	Reasons: []ReasonDef{
-		{&IP4NoRoute, "no-route", "no route for a packet the router originated"},
-		{&IP4L2Broadcast, "l2-broadcast", "received as link-layer broadcast or multicast: not forwarded (RFC 1812 §5.3.4)"},
-		{&IP4DirectedBroadcast, "directed-broadcast", "to a connected subnet's broadcast address: not forwarded (RFC 2644)"},
-		{&IP4Blackhole, "blackhole", "route to a blackhole next hop"},
+	Stage: &StageLookup,
+	Run:   ip4Lookup,
+	State: func(*dp.Worker) any { return new(lookupState) },
+	// Packets the control plane gives back after resolving their next
+	// hop are routed again from here.
+	Inject:     injectLookup,
+	InjectKind: dp.InjectLookup,
+	Next:       []string{"ip4-local", "ip4-rewrite", "icmp4-error", "drop"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &NoRoute, Name: "no-route", Desc: "no route for a packet the router originated"},
+		{Reason: &L2Broadcast, Name: "l2-broadcast", Desc: "received as link-layer broadcast or multicast: not forwarded (RFC 1812 §5.3.4)"},
+		{Reason: &DirectedBroadcast, Name: "directed-broadcast", Desc: "to a connected subnet's broadcast address: not forwarded (RFC 2644)"},
+		{Reason: &Blackhole, Name: "blackhole", Desc: "route to a blackhole next hop"},
 	},
 	Trace: traceIP4Lookup,
 })
 
-var _ = Register(Node{
+var _ = dp.Register(dp.Node{
 	Name:  "ip4-rewrite",
-	Stage: &StageIP4Rewrite,
-	Run:   (*Worker).ip4Rewrite,
+	Stage: &StageRewrite,
+	Run:   ip4Rewrite,
 	Next:  []string{"interface-output", "ip4-arp", "ip4-frag", "icmp4-error", "drop"},
-	Reasons: []ReasonDef{
-		{&IP4NoRoom, "no-headroom", "no headroom to write the Ethernet header"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &NoRoom, Name: "no-headroom", Desc: "no headroom to write the Ethernet header"},
 	},
 	Trace: traceIP4Rewrite,
 })
 
-var _ = Register(Node{
+var _ = dp.Register(dp.Node{
 	Name:  "ip4-arp",
-	Stage: &StageIP4ARP,
-	Run:   (*Worker).ip4ARP,
+	Stage: &StageARP,
+	Run:   ip4ARP,
 	Next:  []string{"drop"},
-	Reasons: []ReasonDef{
-		{&IP4PuntQueueFull, "punt-queue-full", "the queue to the control plane (ARP resolution and learning) is full"},
-		{&IP4ResolveLoop, "resolve-loop", "a packet released after resolution needed resolving again (no host route): dropped, not re-punted"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &PuntQueueFull, Name: "punt-queue-full", Desc: "the queue to the control plane (ARP resolution and learning) is full"},
+		{Reason: &ResolveLoop, Name: "resolve-loop", Desc: "a packet released after resolution needed resolving again (no host route): dropped, not re-punted"},
 	},
 	Trace: traceIP4ARP,
 })
@@ -98,15 +109,15 @@ var addrClass = func() (t [256]uint8) {
 // ip4Reason maps a header check's failure to its drop reason. It is set
 // in init: the reasons get their values when ip4-input registers, and
 // ip4Input (which reads this table) is part of that registration.
-var ip4Reason [hdr.BadChecksum + 1]Reason
+var ip4Reason [hdr.BadChecksum + 1]dp.Reason
 
 func init() {
-	ip4Reason = [...]Reason{
-		hdr.TooShort:    IP4TooShort,
-		hdr.BadVersion:  IP4BadVersion,
-		hdr.BadIHL:      IP4BadIHL,
-		hdr.BadTotalLen: IP4BadTotalLen,
-		hdr.BadChecksum: IP4BadChecksum,
+	ip4Reason = [...]dp.Reason{
+		hdr.TooShort:    TooShort,
+		hdr.BadVersion:  BadVersion,
+		hdr.BadIHL:      BadIHL,
+		hdr.BadTotalLen: BadTotalLen,
+		hdr.BadChecksum: BadChecksum,
 	}
 }
 
@@ -120,9 +131,9 @@ func init() {
 //   - Drops martian sources (0/8, 127/8, multicast, 240/4, broadcast) and
 //     destinations (0/8, 127/8, 240/4), multicast and limited broadcast.
 //   - Next: ip4-lookup, drop.
-func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
+func ip4Input(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	k := 0 // packets for ip4-lookup, compacted in place
-	fast := !w.general
+	fast := !w.General()
 	recs := pkt.Records()
 	for i, n := 0, in.N; i < n; i++ {
 		// The common case runs in ip4InputFast, a loop with no calls (so
@@ -137,11 +148,11 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		b := recs.At(x)
 		l3 := b.L3Bytes()
 		if st := hdr.IPv4(l3).Validate(); st != hdr.OK {
-			r := IP4TooShort
-			if int(st) < len(ip4Reason) && ip4Reason[st] != ReasonNone {
+			r := TooShort
+			if int(st) < len(ip4Reason) && ip4Reason[st] != dp.ReasonNone {
 				r = ip4Reason[st]
 			}
-			w.drop(b, r)
+			w.Drop(b, r)
 			continue
 		}
 		h := b.L3Head()
@@ -152,7 +163,7 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 		dst := binary.BigEndian.Uint32(h[16:20])
 		b.SetDst4(dst)
 		if addrClass[src>>24] != classUnicast || src == 0 {
-			w.drop(b, IP4MartianSource)
+			w.Drop(b, MartianSource)
 			continue
 		}
 		switch addrClass[dst>>24] {
@@ -160,18 +171,18 @@ func (w *Worker) ip4Input(cfg *Config, in *pkt.Batch) {
 			in.B[k] = x
 			k++
 		case classMulticast:
-			w.drop(b, IP4Multicast)
+			w.Drop(b, Multicast)
 		case classReserved:
 			if dst == 0xffffffff {
-				w.drop(b, IP4Broadcast)
+				w.Drop(b, Broadcast)
 			} else {
-				w.drop(b, IP4MartianDest)
+				w.Drop(b, MartianDest)
 			}
 		default:
-			w.drop(b, IP4MartianDest)
+			w.Drop(b, MartianDest)
 		}
 	}
-	w.pass(StageIP4Input, StageIP4Lookup, k)
+	w.Pass(StageInput, StageLookup, k)
 }
 
 // ip4InputFast passes packets from in.B[i:] while they are the common
@@ -212,6 +223,27 @@ func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 	return i, k
 }
 
+// lookupState is ip4-lookup's per-worker state: scratch for the batched
+// FIB lookup, kept here so the node allocates nothing.
+type lookupState struct {
+	dsts [pkt.BatchSize]uint32
+	nhs  [pkt.BatchSize]uint16
+}
+
+// injectLookup takes an InjectLookup message: an IPv4 packet that waited
+// for resolution, its metadata in the frame's link-header slot, routed
+// again from ip4-lookup.
+func injectLookup(w *dp.Worker, m *dp.Msg, b *pkt.Buf) {
+	if m.Len < hdr.EthernetLen+hdr.IPv4MinLen {
+		w.Drop(b, TooShort)
+		return
+	}
+	dp.GetMeta(m, b)
+	b.Flags |= pkt.FlagInjected
+	b.SetDst4(hdr.IPv4(m.Data[hdr.EthernetLen:]).Dst())
+	w.To(StageLookup, b)
+}
+
 // ip4Lookup finds each packet's route.
 //
 // ip4-lookup: one FIB snapshot lookup per packet, done for the whole batch
@@ -223,68 +255,69 @@ func ip4InputFast(in *pkt.Batch, i, k int) (int, int) {
 //   - Local: ip4-local. No route: ICMP net unreachable (§5.2.7.1) for
 //     transit packets, drop for the router's own.
 //   - Next: ip4-rewrite, ip4-local, icmp4-error, drop.
-func (w *Worker) ip4Lookup(cfg *Config, in *pkt.Batch) {
+func ip4Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	st := w.State(StageLookup).(*lookupState)
 	n := in.N
 	recs := pkt.Records()
 	for i, x := range in.B[:n] {
-		w.dsts[i] = recs.At(x).Dst4()
+		st.dsts[i] = recs.At(x).Dst4()
 	}
-	cfg.FIB.LookupBatch(w.dsts[:n], w.nhs[:n])
+	cfg.FIB.LookupBatch(st.dsts[:n], st.nhs[:n])
 	adjs := cfg.Adj
 	k := 0 // packets for ip4-rewrite, compacted in place
-	fast := !w.general
+	fast := !w.General()
 	for i := 0; i < n; i++ {
 		// Transit packets to a resolved next hop run in lookupFast.
 		if fast {
-			if i, k = lookupFast(in, i, k, adjs, &w.nhs); i == n {
+			if i, k = lookupFast(in, i, k, adjs, &st.nhs); i == n {
 				break
 			}
 		}
 		x := in.B[i]
 		b := recs.At(x)
-		nh := w.nhs[i]
+		nh := st.nhs[i]
 		if int(nh) >= len(adjs) {
 			nh = 0
 		}
 		b.NH = nh
 		switch adjs[nh].Kind {
-		case AdjForward, AdjIncomplete, AdjGlean:
+		case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean:
 			if b.Flags&pkt.FlagLocal == 0 {
 				if b.Flags&pkt.FlagL2Multicast != 0 {
-					w.drop(b, IP4L2Broadcast)
+					w.Drop(b, L2Broadcast)
 					continue
 				}
 				if b.L3Head()[8] <= 1 { // TTL
-					w.icmp(b, hdr.ICMPv4TimeExceeded, hdr.ICMPv4TTLExceeded, 0)
+					icmp(w, b, hdr.ICMPv4TimeExceeded, hdr.ICMPv4TTLExceeded, 0)
 					continue
 				}
 			}
 			in.B[k] = x
 			k++
-		case AdjLocal:
-			w.to(StageIP4Local, b)
-		case AdjNone:
+		case dp.AdjLocal:
+			w.To(StageLocal, b)
+		case dp.AdjNone:
 			if b.Flags&pkt.FlagLocal != 0 {
-				w.drop(b, IP4NoRoute)
+				w.Drop(b, NoRoute)
 			} else {
-				w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4NetUnreach, 0)
+				icmp(w, b, hdr.ICMPv4DestUnreach, hdr.ICMPv4NetUnreach, 0)
 			}
-		case AdjUnreachable:
-			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4HostUnreach, 0)
-		case AdjBroadcast:
-			w.drop(b, IP4DirectedBroadcast)
+		case dp.AdjUnreachable:
+			icmp(w, b, hdr.ICMPv4DestUnreach, hdr.ICMPv4HostUnreach, 0)
+		case dp.AdjBroadcast:
+			w.Drop(b, DirectedBroadcast)
 		default:
-			w.drop(b, IP4Blackhole)
+			w.Drop(b, Blackhole)
 		}
 	}
-	w.pass(StageIP4Lookup, StageIP4Rewrite, k)
+	w.Pass(StageLookup, StageRewrite, k)
 }
 
 // lookupFast passes packets from in.B[i:] while their route is a forward,
 // incomplete or glean adjacency and they are ordinary transit packets
 // (not the router's own, not link-layer broadcast, TTL above 1); it sets
 // b.NH, compacts them to in.B[k:] and returns where it stopped and k.
-func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16) (int, int) {
+func lookupFast(in *pkt.Batch, i, k int, adjs []dp.Adj, nhs *[pkt.BatchSize]uint16) (int, int) {
 	n := in.N
 	recs := pkt.Records()
 	for ; i < n; i++ {
@@ -295,7 +328,7 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 			return i, k
 		}
 		kind := adjs[nh].Kind
-		if (kind != AdjForward && kind != AdjIncomplete && kind != AdjGlean) ||
+		if (kind != dp.AdjForward && kind != dp.AdjIncomplete && kind != dp.AdjGlean) ||
 			b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) != 0 || b.L3Head()[8] <= 1 {
 			return i, k
 		}
@@ -317,10 +350,10 @@ func lookupFast(in *pkt.Batch, i, k int, adjs []Adj, nhs *[pkt.BatchSize]uint16)
 //     or ICMP fragmentation needed with the next-hop MTU when DF is set
 //     (RFC 1191, RFC 1812 §5.2.6).
 //   - Next: interface-output, ip4-arp, ip4-frag, icmp4-error, drop.
-func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
+func ip4Rewrite(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	adjs := cfg.Adj
 	k := 0 // packets for interface-output, compacted in place
-	fast := !w.general
+	fast := !w.General()
 	recs := pkt.Records()
 	for i, n := 0, in.N; i < n; i++ {
 		// Resolved, fitting transit packets run in rewriteFast.
@@ -332,17 +365,17 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		x := in.B[i]
 		b := recs.At(x)
 		adj := &adjs[b.NH]
-		if adj.Kind != AdjForward {
-			w.to(StageIP4ARP, b)
+		if adj.Kind != dp.AdjForward {
+			w.To(StageARP, b)
 			continue
 		}
 		h := b.L3Head()
 		l3len := int(b.Len) - int(b.L3)
 		if l3len > int(adj.MTU) {
 			if h[6]&0x40 != 0 { // DF
-				w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4FragNeeded, uint32(adj.MTU))
+				icmp(w, b, hdr.ICMPv4DestUnreach, hdr.ICMPv4FragNeeded, uint32(adj.MTU))
 			} else {
-				w.to(StageIP4Frag, b)
+				w.To(StageFrag, b)
 			}
 			continue
 		}
@@ -351,14 +384,14 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 		}
 		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
 		if start < 0 {
-			w.drop(b, IP4NoRoom)
+			w.Drop(b, NoRoom)
 			continue
 		}
 		writeL2(b, adj, start, l3len)
 		in.B[k] = x
 		k++
 	}
-	w.pass(StageIP4Rewrite, StageInterfaceOutput, k)
+	w.Pass(StageRewrite, dp.StageInterfaceOutput, k)
 }
 
 // writeL2 writes adj's Ethernet header at start (just in front of the
@@ -372,7 +405,7 @@ func (w *Worker) ip4Rewrite(cfg *Config, in *pkt.Batch) {
 // them is not a tag (for 4 bytes of tags, their first 4; untagged, all 8);
 // then the rewrite's EtherType. The bytes below start that the tag store may touch
 // are headroom (start >= 0, so L3 >= 14 and L3-10 >= 0).
-func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
+func writeL2(b *pkt.Buf, adj *dp.Adj, start, l3len int) {
 	raw := b.Raw()
 	l3 := int(b.Off) + int(b.L3)
 	*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
@@ -387,7 +420,7 @@ func writeL2(b *pkt.Buf, adj *Adj, start, l3len int) {
 // resolved, they fit its MTU and they are transit packets (TTL to
 // decrement); it compacts them to in.B[k:] and returns where it stopped
 // and k.
-func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
+func rewriteFast(in *pkt.Batch, i, k int, adjs []dp.Adj) (int, int) {
 	n := in.N
 	recs := pkt.Records()
 	for ; i < n; i++ {
@@ -396,7 +429,7 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 		adj := &adjs[b.NH]
 		l3len := int(b.Len) - int(b.L3)
 		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
-		if adj.Kind != AdjForward || l3len > int(adj.MTU) || b.Flags&pkt.FlagLocal != 0 || start < 8 {
+		if adj.Kind != dp.AdjForward || l3len > int(adj.MTU) || b.Flags&pkt.FlagLocal != 0 || start < 8 {
 			return i, k
 		}
 		hdr.IPv4(b.L3Head()[:]).DecTTL()
@@ -411,11 +444,11 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 		} else {
 			// One 22-byte window ending at the IPv4 header (start >= 8
 			// keeps it in the buffer): the tags end 2 bytes before it,
-			// the addresses start 14+TagLen before it (TagLen 4 or 8).
+			// the addresses start 14+dp.TagLen before it (dp.TagLen 4 or 8).
 			l2 := hdr.EthernetLen + int(adj.TagLen)
 			w := (*[22]byte)(b.Raw()[start+l2-22:])
 			*(*[8]byte)(w[12:20]) = adj.Tags
-			if adj.TagLen == TagLen {
+			if adj.TagLen == dp.TagLen {
 				*(*[12]byte)(w[4:16]) = [12]byte(adj.Rewrite[:12])
 			} else {
 				*(*[12]byte)(w[0:12]) = [12]byte(adj.Rewrite[:12])
@@ -437,114 +470,116 @@ func rewriteFast(in *pkt.Batch, i, k int, adjs []Adj) (int, int) {
 // connected subnet) and frees the buffer. The control plane queues a few
 // packets per neighbour, ARPs, and injects them back once resolved.
 //   - Next: drop (ring full); otherwise the control plane.
-func (w *Worker) ip4ARP(cfg *Config, in *pkt.Batch) {
+func ip4ARP(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		adj := &cfg.Adj[b.NH]
 		target := adj.Addr
 		l3 := b.L3Bytes()
-		if adj.Kind == AdjGlean {
+		if adj.Kind == dp.AdjGlean {
 			target = hdr.IPv4(l3).Dst()
 		}
 		if b.Flags&pkt.FlagInjected != 0 {
 			// Released by the control plane after resolution and routed
 			// to a neighbour that needs resolving again: punting it again
 			// could loop forever.
-			w.drop(b, IP4ResolveLoop)
+			w.Drop(b, ResolveLoop)
 			continue
 		}
-		m := w.punt.Reserve()
+		m := w.Punt().Reserve()
 		if m == nil {
-			w.drop(b, IP4PuntQueueFull)
+			w.Drop(b, PuntQueueFull)
 			continue
 		}
-		m.Kind, m.Iface = PuntResolve, adj.Iface
+		m.Kind, m.Iface = dp.PuntResolve, adj.Iface
 		m.SetAddr4(target)
 		raw := b.Raw()
 		l3off := int(b.Off) + int(b.L3)
 		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
-		putMeta(m, b)
-		w.punt.Commit()
-		w.c.Punts++
-		w.c.Resolves++
-		w.pool.Put(b)
+		dp.PutMeta(m, b)
+		w.Punt().Commit()
+		w.Stats().Punts++
+		w.Stats().Resolves++
+		w.Pool().Put(b)
 	}
 	in.N = 0
 }
 
 // Trace: ip4-input notes a valid header; ip4-lookup records the
 // destination and flags; ip4-rewrite and ip4-arp the adjacency.
-var traceIP4Input = NodeTrace{
-	Note: func(*Config, *RawStep, *RawStep, bool) string { return "header valid" },
+var traceIP4Input = dp.NodeTrace{
+	Note: func(*dp.Config, *dp.RawStep, *dp.RawStep, bool) string { return "header valid" },
 }
 
-func recordDst(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) { st.C, st.K = b.Dst4(), b.Flags }
+func recordDst(_ *dp.Worker, _ *dp.Config, b *pkt.Buf, st *dp.RawStep) {
+	st.C, st.K = b.Dst4(), b.Flags
+}
 
 // recordAdj records b's adjacency: A its index, K its kind, B its
 // interface, D its MTU, C its address (for ip4-arp on a glean adjacency,
 // the destination, which resolves itself).
-func recordAdj(_ *Worker, cfg *Config, b *pkt.Buf, st *RawStep) {
+func recordAdj(_ *dp.Worker, cfg *dp.Config, b *pkt.Buf, st *dp.RawStep) {
 	st.A = b.NH
 	if cfg != nil && int(b.NH) < len(cfg.Adj) {
 		adj := &cfg.Adj[b.NH]
 		st.K, st.B, st.D, st.C = uint8(adj.Kind), adj.Iface, adj.MTU, adj.Addr
-		if st.Stage == StageIP4ARP && adj.Kind == AdjGlean {
+		if st.Stage == StageARP && adj.Kind == dp.AdjGlean {
 			st.C = b.Dst4()
 		}
 	}
 }
 
-var traceIP4Lookup = NodeTrace{
+var traceIP4Lookup = dp.NodeTrace{
 	Record: recordDst,
-	Note: func(cfg *Config, st, nx *RawStep, own bool) string {
-		what := "route " + IP4String(st.C)
+	Note: func(cfg *dp.Config, st, nx *dp.RawStep, own bool) string {
+		what := "route " + dp.IP4String(st.C)
 		if own {
-			what = "route the router's packet to " + IP4String(st.C)
+			what = "route the router's packet to " + dp.IP4String(st.C)
 		}
 		if nx == nil {
 			return what
 		}
 		switch nx.Stage {
-		case StageIP4Rewrite:
-			return fmt.Sprintf("%s: adjacency %d, %s via %s", what, nx.A, AdjKindName(nx.K), IfaceName(cfg, int(nx.B)))
-		case StageIP4Local:
+		case StageRewrite:
+			return fmt.Sprintf("%s: adjacency %d, %s via %s", what, nx.A, dp.AdjKindName(nx.K), dp.IfaceName(cfg, int(nx.B)))
+		case StageLocal:
 			return what + ": an address of the router"
-		case StageICMP4Error:
+		case StageICMPError:
 			if nx.K == hdr.ICMPv4TimeExceeded {
 				return what + ": TTL expires here, ICMP time exceeded"
 			}
-			return fmt.Sprintf("%s: ICMP %s", what, ICMPName(nx.K, uint8(nx.A)))
+			return fmt.Sprintf("%s: ICMP %s", what, dp.ICMPName(nx.K, uint8(nx.A)))
 		}
 		return what
 	},
 }
 
-var traceIP4Rewrite = NodeTrace{
+var traceIP4Rewrite = dp.NodeTrace{
 	Record: recordAdj,
-	Note: func(cfg *Config, st, nx *RawStep, own bool) string {
+	Note: func(cfg *dp.Config, st, nx *dp.RawStep, own bool) string {
 		if nx == nil {
 			return ""
 		}
 		switch nx.Stage {
-		case StageInterfaceOutput:
+		case dp.StageInterfaceOutput:
 			if own {
-				return fmt.Sprintf("Ethernet header for %s (MTU %d) written; the router's own packet: TTL kept", IfaceName(cfg, int(st.B)), st.D)
+				return fmt.Sprintf("Ethernet header for %s (MTU %d) written; the router's own packet: TTL kept", dp.IfaceName(cfg, int(st.B)), st.D)
 			}
-			return fmt.Sprintf("TTL decremented, Ethernet header for %s (MTU %d) written", IfaceName(cfg, int(st.B)), st.D)
-		case StageIP4ARP:
-			return "next hop not resolved: " + AdjKindName(st.K)
-		case StageIP4Frag:
-			return fmt.Sprintf("larger than MTU %d of %s: fragment", st.D, IfaceName(cfg, int(st.B)))
-		case StageICMP4Error:
-			return fmt.Sprintf("larger than MTU %d of %s with DF set: ICMP fragmentation needed", st.D, IfaceName(cfg, int(st.B)))
+			return fmt.Sprintf("TTL decremented, Ethernet header for %s (MTU %d) written", dp.IfaceName(cfg, int(st.B)), st.D)
+		case StageARP:
+			return "next hop not resolved: " + dp.AdjKindName(st.K)
+		case StageFrag:
+			return fmt.Sprintf("larger than MTU %d of %s: fragment", st.D, dp.IfaceName(cfg, int(st.B)))
+		case StageICMPError:
+			return fmt.Sprintf("larger than MTU %d of %s with DF set: ICMP fragmentation needed", st.D, dp.IfaceName(cfg, int(st.B)))
 		}
 		return ""
 	},
 }
 
-var traceIP4ARP = NodeTrace{
+var traceIP4ARP = dp.NodeTrace{
 	Record: recordAdj,
-	Note: func(cfg *Config, st, _ *RawStep, _ bool) string {
-		return fmt.Sprintf("punted: resolve %s on %s", IP4String(st.C), IfaceName(cfg, int(st.B)))
+	Note: func(cfg *dp.Config, st, _ *dp.RawStep, _ bool) string {
+		return fmt.Sprintf("punted: resolve %s on %s", dp.IP4String(st.C), dp.IfaceName(cfg, int(st.B)))
 	},
 }

@@ -1,52 +1,56 @@
-package dp
+package ip4
 
 import (
+	"time"
+
 	"encoding/binary"
 	"fmt"
 
+	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
 
-// ip4-local and icmp4-error: their registration (see Register).
+// ip4-local and icmp4-error: their registration (see dp.Register).
 var (
-	StageIP4Local, StageICMP4Error Stage
+	StageLocal, StageICMPError dp.Stage
 
-	IP4LocalFragment, IP4LocalTCP, IP4LocalICMPBad, IP4LocalICMPOther           Reason
-	ICMPAboutICMPError, ICMPAboutBroadcast, ICMPAboutFragment, ICMPAboutMartian Reason
-	ICMPAboutLocal, ICMPRateLimited, ICMPNoSource, ICMPNoRoom                   Reason
+	LocalFragment, LocalTCP, LocalICMPBad, LocalICMPOther                       dp.Reason
+	ICMPAboutICMPError, ICMPAboutBroadcast, ICMPAboutFragment, ICMPAboutMartian dp.Reason
+	ICMPAboutLocal, ICMPRateLimited, ICMPNoSource, ICMPNoRoom                   dp.Reason
 )
 
-var _ = Register(Node{
+var _ = dp.Register(dp.Node{
 	Name:  "ip4-local",
-	Stage: &StageIP4Local,
-	Run:   (*Worker).ip4Local,
+	Stage: &StageLocal,
+	Run:   ip4Local,
 	Next:  []string{"icmp4-error", "drop"},
 	Back:  []string{"ip4-lookup"},
-	Reasons: []ReasonDef{
-		{&IP4LocalFragment, "fragment", "fragment addressed to the router: no reassembly"},
-		{&IP4LocalTCP, "tcp", "TCP to the router: no TCP service"},
-		{&IP4LocalICMPBad, "icmp-malformed", "ICMP to the router is truncated or has a bad checksum"},
-		{&IP4LocalICMPOther, "icmp-consumed", "ICMP to the router other than echo request, consumed"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &LocalFragment, Name: "fragment", Desc: "fragment addressed to the router: no reassembly"},
+		{Reason: &LocalTCP, Name: "tcp", Desc: "TCP to the router: no TCP service"},
+		{Reason: &LocalICMPBad, Name: "icmp-malformed", Desc: "ICMP to the router is truncated or has a bad checksum"},
+		{Reason: &LocalICMPOther, Name: "icmp-consumed", Desc: "ICMP to the router other than echo request, consumed"},
 	},
 	Trace: traceIP4Local,
 })
 
-var _ = Register(Node{
+var _ = dp.Register(dp.Node{
 	Name:  "icmp4-error",
-	Stage: &StageICMP4Error,
-	Run:   (*Worker).icmp4Error,
+	Stage: &StageICMPError,
+	Run:   icmp4Error,
+	State: func(*dp.Worker) any { return new(icmpState) },
 	Next:  []string{"drop"},
 	Back:  []string{"ip4-lookup"},
-	Reasons: []ReasonDef{ // RFC 1812 §4.3.2.7
-		{&ICMPAboutICMPError, "about-icmp-error", "no ICMP error about an ICMP error (RFC 1812 §4.3.2.7)"},
-		{&ICMPAboutBroadcast, "about-broadcast", "no ICMP error about a broadcast or multicast packet"},
-		{&ICMPAboutFragment, "about-fragment", "no ICMP error about a non-first fragment"},
-		{&ICMPAboutMartian, "about-martian", "no ICMP error to an invalid source address"},
-		{&ICMPAboutLocal, "about-local", "no ICMP error about a packet the router originated"},
-		{&ICMPRateLimited, "rate-limited", "ICMP error suppressed by the per-worker token bucket"},
-		{&ICMPNoSource, "no-source-address", "the receiving interface has no IPv4 address to send the error from"},
-		{&ICMPNoRoom, "no-headroom", "no headroom to build the error in place"},
+	Reasons: []dp.ReasonDef{ // RFC 1812 §4.3.2.7
+		{Reason: &ICMPAboutICMPError, Name: "about-icmp-error", Desc: "no ICMP error about an ICMP error (RFC 1812 §4.3.2.7)"},
+		{Reason: &ICMPAboutBroadcast, Name: "about-broadcast", Desc: "no ICMP error about a broadcast or multicast packet"},
+		{Reason: &ICMPAboutFragment, Name: "about-fragment", Desc: "no ICMP error about a non-first fragment"},
+		{Reason: &ICMPAboutMartian, Name: "about-martian", Desc: "no ICMP error to an invalid source address"},
+		{Reason: &ICMPAboutLocal, Name: "about-local", Desc: "no ICMP error about a packet the router originated"},
+		{Reason: &ICMPRateLimited, Name: "rate-limited", Desc: "ICMP error suppressed by the per-worker token bucket"},
+		{Reason: &ICMPNoSource, Name: "no-source-address", Desc: "the receiving interface has no IPv4 address to send the error from"},
+		{Reason: &ICMPNoRoom, Name: "no-headroom", Desc: "no headroom to build the error in place"},
 	},
 	Trace: traceICMP4Error,
 })
@@ -60,24 +64,24 @@ var _ = Register(Node{
 //     dropped (no TCP service yet). Other protocols: ICMP protocol
 //     unreachable. Fragments: dropped (no reassembly).
 //   - Next: ip4-lookup, icmp4-error, drop.
-func (w *Worker) ip4Local(cfg *Config, in *pkt.Batch) {
+func ip4Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		ip := hdr.IPv4(b.L3Bytes())
 		if ip.MF() || ip.FragOffset() != 0 {
-			w.drop(b, IP4LocalFragment)
+			w.Drop(b, LocalFragment)
 			continue
 		}
 		switch ip.Protocol() {
 		case hdr.ProtoICMP:
 			p := ip.Payload()
 			if len(p) < hdr.ICMPv4Len || hdr.Checksum(p, 0) != 0 {
-				w.drop(b, IP4LocalICMPBad)
+				w.Drop(b, LocalICMPBad)
 				continue
 			}
 			c := hdr.ICMPv4(p)
 			if c.Type() != hdr.ICMPv4Echo || c.Code() != 0 {
-				w.drop(b, IP4LocalICMPOther)
+				w.Drop(b, LocalICMPOther)
 				continue
 			}
 			// RFC 792 echo reply: same identifier, sequence and data.
@@ -90,23 +94,23 @@ func (w *Worker) ip4Local(cfg *Config, in *pkt.Batch) {
 			ip.SetChecksum(ip.ComputeChecksum())
 			b.Flags = pkt.FlagLocal
 			b.SetDst4(src)
-			w.c.ICMPEchoReplies++
-			w.to(StageIP4Lookup, b)
+			w.Stats().ICMPEchoReplies++
+			w.To(StageLookup, b)
 		case hdr.ProtoUDP:
-			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4PortUnreach, 0)
+			icmp(w, b, hdr.ICMPv4DestUnreach, hdr.ICMPv4PortUnreach, 0)
 		case hdr.ProtoTCP:
-			w.drop(b, IP4LocalTCP)
+			w.Drop(b, LocalTCP)
 		default:
-			w.icmp(b, hdr.ICMPv4DestUnreach, hdr.ICMPv4ProtoUnreach, 0)
+			icmp(w, b, hdr.ICMPv4DestUnreach, hdr.ICMPv4ProtoUnreach, 0)
 		}
 	}
 	in.N = 0
 }
 
 // icmp sends b to icmp4-error, which turns it into the given error.
-func (w *Worker) icmp(b *pkt.Buf, typ, code uint8, aux uint32) {
+func icmp(w *dp.Worker, b *pkt.Buf, typ, code uint8, aux uint32) {
 	b.ICMPType, b.ICMPCode, b.Aux = typ, code, aux
-	w.to(StageICMP4Error, b)
+	w.To(StageICMPError, b)
 }
 
 // icmpQuoteMax is how much of the offending datagram an error carries: as
@@ -127,42 +131,43 @@ const icmpQuoteMax = 576 - hdr.IPv4MinLen - hdr.ICMPv4Len
 //     The source is the primary address of the interface the error is
 //     routed out of (RFC 1812 §4.3.2.4).
 //   - Next: ip4-lookup (to route the error to the source), drop.
-func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
+func icmp4Error(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	st := w.State(StageICMPError).(*icmpState)
 	refilled := false
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		ip := hdr.IPv4(b.L3Bytes())
 		switch {
 		case b.Flags&pkt.FlagLocal != 0:
-			w.drop(b, ICMPAboutLocal)
+			w.Drop(b, ICMPAboutLocal)
 			continue
 		case b.Flags&pkt.FlagL2Multicast != 0:
-			w.drop(b, ICMPAboutBroadcast)
+			w.Drop(b, ICMPAboutBroadcast)
 			continue
 		case ip.FragOffset() != 0:
-			w.drop(b, ICMPAboutFragment)
+			w.Drop(b, ICMPAboutFragment)
 			continue
 		}
 		if ip.Protocol() == hdr.ProtoICMP {
 			if p := ip.Payload(); len(p) == 0 || hdr.ICMPv4(p).IsError() {
-				w.drop(b, ICMPAboutICMPError)
+				w.Drop(b, ICMPAboutICMPError)
 				continue
 			}
 		}
 		src := ip.Src()
 		if addrClass[src>>24] != classUnicast || src == 0 {
-			w.drop(b, ICMPAboutMartian)
+			w.Drop(b, ICMPAboutMartian)
 			continue
 		}
 		// Tokens first: under a flood of TTL-expired or unroutable packets
 		// the suppressed ones cost no FIB lookup, and the clock is read at
 		// most once per call.
-		if w.tokens <= 0 && !refilled {
-			w.refill(cfg)
+		if st.tokens <= 0 && !refilled {
+			st.refill(cfg)
 			refilled = true
 		}
-		if w.tokens <= 0 {
-			w.drop(b, ICMPRateLimited)
+		if st.tokens <= 0 {
+			w.Drop(b, ICMPRateLimited)
 			continue
 		}
 		// RFC 1812 §4.3.2.4: the source is an address of the interface
@@ -170,7 +175,7 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 		// no interface, fall back to the one the packet came in on.
 		out := int(b.InPort)
 		switch a := &cfg.Adj[cfg.FIB.Lookup(src)]; a.Kind {
-		case AdjForward, AdjIncomplete, AdjGlean:
+		case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean:
 			out = int(a.Iface)
 		}
 		var from uint32
@@ -178,17 +183,17 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 			from = cfg.Ifaces[out].Addr
 		}
 		if from == 0 {
-			w.drop(b, ICMPNoSource)
+			w.Drop(b, ICMPNoSource)
 			continue
 		}
 		raw := b.Raw()
 		l3 := int(b.Off) + int(b.L3)
 		start := l3 - hdr.IPv4MinLen - hdr.ICMPv4Len
 		if start < hdr.EthernetLen {
-			w.drop(b, ICMPNoRoom)
+			w.Drop(b, ICMPNoRoom)
 			continue
 		}
-		w.tokens--
+		st.tokens--
 		quote := min(len(ip), icmpQuoteMax)
 		total := hdr.IPv4MinLen + hdr.ICMPv4Len + quote
 		nip := hdr.IPv4(raw[start : start+total])
@@ -197,8 +202,8 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 		// precedence 6 (internetwork control), as Linux does.
 		nip.SetTOS(ip.TOS()&0x1e | 0xc0)
 		nip.SetTotalLen(total)
-		w.ipID++
-		nip.SetID(w.ipID)
+		st.ipID++
+		nip.SetID(st.ipID)
 		nip.SetFlagsFrag(false, false, 0)
 		nip.SetTTL(64)
 		nip.SetProtocol(hdr.ProtoICMP)
@@ -217,65 +222,92 @@ func (w *Worker) icmp4Error(cfg *Config, in *pkt.Batch) {
 			binary.BigEndian.PutUint16(msg[6:8], uint16(b.Aux))
 		}
 		c.SetChecksum(hdr.Checksum(msg, 0))
-		w.c.ICMPErrors[icmpKind(b.ICMPType, b.ICMPCode)]++
+		w.Stats().ICMPErrors[icmpKind(b.ICMPType, b.ICMPCode)]++
 		b.Off = uint16(start - hdr.EthernetLen)
 		b.L3 = hdr.EthernetLen
 		b.Len = uint16(hdr.EthernetLen + total)
 		b.Flags = pkt.FlagLocal
 		b.SetDst4(src)
-		w.to(StageIP4Lookup, b)
+		w.To(StageLookup, b)
 	}
 	in.N = 0
 }
 
+// icmpState is icmp4-error's per-worker state: the ICMP error token
+// bucket (RFC 1812 §4.3.2.8: rate-limit errors) and the IP ID of the
+// errors it builds.
+type icmpState struct {
+	tokens     int
+	lastRefill int64
+	ipID       uint16
+}
+
+// refill tops up the ICMP token bucket. icmp4-error calls it at most once
+// per call and only when the bucket is empty, so the clock is read on the
+// error path alone. The remainder of a partial token is kept (lastRefill
+// advances by the time the added tokens stand for), and a long quiet
+// spell simply refills the bucket, so the arithmetic cannot overflow.
+func (st *icmpState) refill(cfg *dp.Config) {
+	now := time.Now().UnixNano()
+	rate := int64(max(cfg.ICMPRate, 1))
+	if st.lastRefill == 0 || now-st.lastRefill >= int64(cfg.ICMPBurst)*1e9/rate {
+		st.lastRefill, st.tokens = now, cfg.ICMPBurst
+		return
+	}
+	if add := (now - st.lastRefill) * rate / 1e9; add > 0 {
+		st.tokens = min(st.tokens+int(add), cfg.ICMPBurst)
+		st.lastRefill += add * 1e9 / rate
+	}
+}
+
 func icmpKind(typ, code uint8) int {
 	if typ == hdr.ICMPv4TimeExceeded {
-		return ICMPErrTTLExceeded
+		return dp.ICMPErrTTLExceeded
 	}
 	switch code {
 	case hdr.ICMPv4NetUnreach:
-		return ICMPErrNetUnreach
+		return dp.ICMPErrNetUnreach
 	case hdr.ICMPv4HostUnreach:
-		return ICMPErrHostUnreach
+		return dp.ICMPErrHostUnreach
 	case hdr.ICMPv4ProtoUnreach:
-		return ICMPErrProtoUnreach
+		return dp.ICMPErrProtoUnreach
 	case hdr.ICMPv4PortUnreach:
-		return ICMPErrPortUnreach
+		return dp.ICMPErrPortUnreach
 	default:
-		return ICMPErrFragNeeded
+		return dp.ICMPErrFragNeeded
 	}
 }
 
 // Trace: ip4-local records the destination and flags; icmp4-error the
 // error's type (K), code (A) and its auxiliary value (C: the next-hop
 // MTU of fragmentation needed).
-var traceIP4Local = NodeTrace{
+var traceIP4Local = dp.NodeTrace{
 	Record: recordDst,
-	Note: func(_ *Config, _, nx *RawStep, _ bool) string {
+	Note: func(_ *dp.Config, _, nx *dp.RawStep, _ bool) string {
 		if nx != nil {
 			switch nx.Stage {
-			case StageIP4Lookup:
-				return "ICMP echo request: answered in place with an echo reply to " + IP4String(nx.C)
-			case StageICMP4Error:
-				return "no service: ICMP " + ICMPName(nx.K, uint8(nx.A))
+			case StageLookup:
+				return "ICMP echo request: answered in place with an echo reply to " + dp.IP4String(nx.C)
+			case StageICMPError:
+				return "no service: ICMP " + dp.ICMPName(nx.K, uint8(nx.A))
 			}
 		}
 		return "to the router"
 	},
 }
 
-var traceICMP4Error = NodeTrace{
-	Record: func(_ *Worker, _ *Config, b *pkt.Buf, st *RawStep) {
+var traceICMP4Error = dp.NodeTrace{
+	Record: func(_ *dp.Worker, _ *dp.Config, b *pkt.Buf, st *dp.RawStep) {
 		st.K, st.A, st.C = b.ICMPType, uint16(b.ICMPCode), b.Aux
 	},
-	Note: func(_ *Config, st, nx *RawStep, _ bool) string {
-		if nx != nil && nx.Stage == StageIP4Lookup {
-			s := fmt.Sprintf("ICMP %s built in place, to %s", ICMPName(st.K, uint8(st.A)), IP4String(nx.C))
+	Note: func(_ *dp.Config, st, nx *dp.RawStep, _ bool) string {
+		if nx != nil && nx.Stage == StageLookup {
+			s := fmt.Sprintf("ICMP %s built in place, to %s", dp.ICMPName(st.K, uint8(st.A)), dp.IP4String(nx.C))
 			if st.K == hdr.ICMPv4DestUnreach && uint8(st.A) == hdr.ICMPv4FragNeeded {
 				s += fmt.Sprintf(" (next-hop MTU %d)", st.C)
 			}
 			return s
 		}
-		return "ICMP " + ICMPName(st.K, uint8(st.A))
+		return "ICMP " + dp.ICMPName(st.K, uint8(st.A))
 	},
 }

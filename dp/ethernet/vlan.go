@@ -1,0 +1,147 @@
+package ethernet
+
+import (
+	"encoding/binary"
+
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// The VLAN demux of ethernet-input (see dp/vlan.go for the tables).
+
+const (
+	vidReserve = 4095   // reserved: never a VLAN
+	vidMask    = 0x0fff // the VID bits of a TCI
+)
+
+// isTPID reports whether an EtherType is a VLAN tag's TPID.
+func isTPID(t uint16) bool {
+	return t == hdr.EtherTypeVLAN || t == hdr.EtherTypeQinQ || t == dp.TPID9100
+}
+
+// vlanInput classifies a tagged frame f received on port iface (whose
+// VLAN table is vt, nil if none). It returns the interface the frame
+// belongs to, the offset of its payload and the payload's EtherType, or
+// a drop reason. The frame is at least an Ethernet header long and its
+// EtherType is a TPID.
+//
+//   - A priority tag (VID 0) is treated as untagged, once: the frame
+//     belongs to the port itself (IEEE 802.1Q §6.9.1). A tag behind it, or
+//     an inner VID 0, is VLANStackedPriority.
+//   - VID 4095 is reserved: VLANReserved.
+//   - A VID (or outer/inner VID pair) with no sub-interface: VLANUnknown;
+//     on a port with no sub-interfaces at all: VLANTagged.
+//   - A tag behind the tags the sub-interface is configured with:
+//     VLANTooDeep. A frame that ends inside a tag: VLANTruncated.
+func vlanInput(vt *dp.VLANTable, iface uint16, f []byte) (uint16, int, uint16, dp.Reason) {
+	if len(f) < hdr.EthernetLen+dp.TagLen {
+		return 0, 0, 0, VLANTruncated
+	}
+	tpid := binary.BigEndian.Uint16(f[12:14])
+	vid := binary.BigEndian.Uint16(f[14:16]) & vidMask
+	et := binary.BigEndian.Uint16(f[16:18])
+	switch {
+	case vid == 0:
+		if isTPID(et) {
+			return 0, 0, 0, VLANStackedPriority
+		}
+		return iface, hdr.EthernetLen + dp.TagLen, et, dp.ReasonNone
+	case vid == vidReserve:
+		return 0, 0, 0, VLANReserved
+	case vt == nil:
+		return 0, 0, 0, VLANTagged
+	}
+	if tpid == hdr.EtherTypeVLAN {
+		if e := vt.Dot1Q[vid]; e != 0 {
+			if isTPID(et) {
+				return 0, 0, 0, VLANTooDeep
+			}
+			return e, hdr.EthernetLen + dp.TagLen, et, dp.ReasonNone
+		}
+	}
+	if vt.QinQ == nil {
+		return 0, 0, 0, VLANUnknown
+	}
+	o := vt.QinQ[vid]
+	if o == nil || o.TPID != tpid || et != hdr.EtherTypeVLAN {
+		// No such outer tag, or an outer tag with no inner one: nothing
+		// is configured for it.
+		return 0, 0, 0, VLANUnknown
+	}
+	if len(f) < hdr.EthernetLen+2*dp.TagLen {
+		return 0, 0, 0, VLANTruncated
+	}
+	ivid := binary.BigEndian.Uint16(f[18:20]) & vidMask
+	et = binary.BigEndian.Uint16(f[20:22])
+	switch {
+	case ivid == 0:
+		return 0, 0, 0, VLANStackedPriority
+	case ivid == vidReserve:
+		return 0, 0, 0, VLANReserved
+	}
+	e := o.Inner[ivid]
+	switch {
+	case e == 0:
+		return 0, 0, 0, VLANUnknown
+	case isTPID(et):
+		return 0, 0, 0, VLANTooDeep
+	}
+	return e, hdr.EthernetLen + 2*dp.TagLen, et, dp.ReasonNone
+}
+
+// etherVLANFast passes frames from in.B[i:] while they are IPv4 in one
+// 802.1Q tag of an up sub-interface, to the port's unicast MAC: it sets
+// their interface and L3, counts them on the sub-interface, compacts them
+// to in.B[k:] and returns where it stopped, the new k and how many it
+// passed. Like etherFast it makes no calls. Counts are added per run of
+// frames of one sub-interface, not per frame: a per-frame increment of
+// the same counter would chain every iteration through memory.
+func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, macHi uint32, macLo uint16, rxp, rxb []uint64) (int, int, int) {
+	n := in.N
+	start := i
+	cur := uint16(0)
+	var cn, cb uint64
+	mac := uint64(macHi)<<16 | uint64(macLo)
+	recs := pkt.Records()
+	for ; i < n; i++ {
+		x := in.B[i]
+		b := recs.At(x)
+		f := b.Bytes()
+		if len(f) < hdr.EthernetLen+dp.TagLen {
+			break
+		}
+		// Three loads: the destination MAC (with two bytes of the
+		// source, shifted out), TPID and TCI, the inner EtherType.
+		tag := binary.BigEndian.Uint32(f[12:16])
+		if binary.BigEndian.Uint64(f[0:8])>>16 != mac || tag>>16 != hdr.EtherTypeVLAN ||
+			binary.BigEndian.Uint16(f[16:18]) != hdr.EtherTypeIPv4 {
+			break
+		}
+		e := vt.Dot1Q[tag&vidMask]
+		// One unsigned compare: 0 (no sub-interface) wraps round, the
+		// flag bits (down, bridged) are above every index, and an index
+		// past the counters (a config newer than them) stops too.
+		if uint(e)-1 >= uint(len(rxp))-1 {
+			break
+		}
+		if e != cur {
+			if cn > 0 {
+				rxp[cur] += cn
+				rxb[cur] += cb
+			}
+			cur, cn, cb = e, 0, 0
+		}
+		cn++
+		cb += uint64(b.Len)
+		b.InPort = e
+		b.L3 = hdr.EthernetLen + dp.TagLen
+		in.B[k] = x
+		k++
+	}
+	if cn > 0 {
+		rxp[cur] += cn
+		rxb[cur] += cb
+	}
+	return i, k, i - start
+}

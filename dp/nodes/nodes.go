@@ -1,0 +1,20 @@
+// Package nodes is the router's whole packet graph: it imports every
+// protocol package of dp, each of which registers its nodes with
+// dp.Register when it is initialised. Import it (for its side effect)
+// wherever workers run the real graph: softnet, bench, lab and the
+// tests that make routers.
+//
+//	import _ "github.com/softnet/softnet/dp/nodes"
+//
+// A new protocol folder is added here, one line. The engine (package dp)
+// names none of them: a worker made without them panics with the next
+// node that is missing and this import as the fix.
+package nodes
+
+import (
+	_ "github.com/softnet/softnet/dp"          // the engine's nodes: interface-output, drop
+	_ "github.com/softnet/softnet/dp/arp"      // arp-input
+	_ "github.com/softnet/softnet/dp/ethernet" // ethernet-input (with the VLAN demux)
+	_ "github.com/softnet/softnet/dp/ip4"      // ip4-input, ip4-lookup, ip4-local, ip4-rewrite, ip4-arp, ip4-frag, icmp4-error
+	_ "github.com/softnet/softnet/dp/l2"       // l2-bridge
+)
