@@ -19,7 +19,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -138,7 +137,7 @@ func runGoldenL2(t *testing.T, dir string, c *goldenL2Case) {
 		}
 		notes = append(notes, ns)
 	}
-	counters := l2CountersText(l.r, cs)
+	counters := goldenCounters(l.r, cs, true)
 	summary := l2SummaryText(in, out, notes)
 	if *update {
 		for i := range out {
@@ -156,47 +155,6 @@ func runGoldenL2(t *testing.T, dir string, c *goldenL2Case) {
 	if want := readFile(t, filepath.Join(dir, "summary.txt")); want != summary {
 		t.Errorf("summary.txt is stale (the pcaps changed without it?): regenerate with -update")
 	}
-}
-
-// l2CountersText is countersText for any lab, with the bridge's
-// counters.
-func l2CountersText(r *control.Router, c dp.Counters) string {
-	var lines []string
-	add := func(name string, v uint64) {
-		if v != 0 {
-			lines = append(lines, fmt.Sprintf("%s %d", name, v))
-		}
-	}
-	for rs := dp.Reason(0); rs < dp.NumReasons; rs++ {
-		add("drop."+rs.String(), c.Drops[rs])
-	}
-	for k := range dp.NumICMPErrors {
-		add("icmp-error."+dp.ICMPErrorNames[k], c.ICMPErrors[k])
-	}
-	add("icmp-echo-replies", c.ICMPEchoReplies)
-	add("fragments", c.Fragments)
-	add("punts", c.Punts)
-	add("punt-full", c.PuntFull)
-	add("injected", c.Injected)
-	add("arp-consumed", c.ARPConsumed)
-	add("bridge-moves", c.BridgeMoves)
-	add("bridge-floods", c.BridgeFloods)
-	add("bridge-learn-full", c.BridgeLearnFull)
-	add("flood-copies", c.FloodCopies)
-	for i, ifc := range r.Interfaces() {
-		add("rx-packets."+ifc.Name, at(c.RxPackets, i))
-		add("rx-bytes."+ifc.Name, at(c.RxBytes, i))
-		add("tx-packets."+ifc.Name, at(c.TxPackets, i))
-		add("tx-bytes."+ifc.Name, at(c.TxBytes, i))
-	}
-	s := r.Stats()
-	add("cp.arp-requests", s.ARPRequests)
-	add("cp.resolved", s.Resolved)
-	add("cp.queue-drops", s.QueueDrops)
-	add("cp.inject-full", s.InjectFull)
-	add("cp.neighbor-moves", s.NeighborMoves)
-	sort.Strings(lines)
-	return strings.Join(lines, "\n") + "\n"
 }
 
 func l2SummaryText(in, out [][][]byte, notes [][]string) string {

@@ -36,6 +36,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/hdr"
@@ -195,15 +196,22 @@ func runGolden(t *testing.T, dir string, opts dptest.Options, notes [2][]string)
 // countersText lists the lab's non-zero counters, one `name value` a
 // line, sorted.
 func countersText(l *dptest.Lab) string {
-	c := l.Counters()
+	return goldenCounters(l.Router, l.Counters(), false)
+}
+
+// goldenCounters lists a router's non-zero counters, one `name value` a
+// line, sorted: drops by reason, ICMP errors, the worker and control-plane
+// counters and packets per interface; with l2 (the VLAN and bridge cases)
+// also the bridge's counters and bytes per interface.
+func goldenCounters(r *control.Router, c dp.Counters, l2 bool) string {
 	var lines []string
 	add := func(name string, v uint64) {
 		if v != 0 {
 			lines = append(lines, fmt.Sprintf("%s %d", name, v))
 		}
 	}
-	for r := dp.Reason(0); r < dp.NumReasons; r++ {
-		add("drop."+r.String(), c.Drops[r])
+	for rs := dp.Reason(0); rs < dp.NumReasons; rs++ {
+		add("drop."+rs.String(), c.Drops[rs])
 	}
 	for k := range dp.NumICMPErrors {
 		add("icmp-error."+dp.ICMPErrorNames[k], c.ICMPErrors[k])
@@ -213,11 +221,22 @@ func countersText(l *dptest.Lab) string {
 	add("punts", c.Punts)
 	add("punt-full", c.PuntFull)
 	add("injected", c.Injected)
-	for i, ifc := range l.Router.Interfaces() {
-		add("rx-packets."+ifc.Name, c.RxPackets[i])
-		add("tx-packets."+ifc.Name, c.TxPackets[i])
+	if l2 {
+		add("arp-consumed", c.ARPConsumed)
+		add("bridge-moves", c.BridgeMoves)
+		add("bridge-floods", c.BridgeFloods)
+		add("bridge-learn-full", c.BridgeLearnFull)
+		add("flood-copies", c.FloodCopies)
 	}
-	s := l.Router.Stats()
+	for i, ifc := range r.Interfaces() {
+		add("rx-packets."+ifc.Name, at(c.RxPackets, i))
+		add("tx-packets."+ifc.Name, at(c.TxPackets, i))
+		if l2 {
+			add("rx-bytes."+ifc.Name, at(c.RxBytes, i))
+			add("tx-bytes."+ifc.Name, at(c.TxBytes, i))
+		}
+	}
+	s := r.Stats()
 	add("cp.arp-requests", s.ARPRequests)
 	add("cp.resolved", s.Resolved)
 	add("cp.queue-drops", s.QueueDrops)
