@@ -192,14 +192,18 @@ func TestGCShare(t *testing.T) {
 	runtime.GC()
 	a := readGC()
 	start := time.Now()
+	// Make garbage (1 MB live at a time) until a cycle has ended: a fixed
+	// amount is not enough when other tests of the package left a large
+	// live heap (the full table), which moves the next GC goal past it.
 	var keep [][]byte
-	for range 20000 {
+	b := readGC()
+	for made := 0; b.cycles == a.cycles && made < 1<<20; made++ {
 		keep = append(keep, make([]byte, 4096))
 		if len(keep) > 256 {
-			keep = keep[:0] // garbage: 80 MB made, 1 MB live
+			keep = keep[:0]
+			b = readGC()
 		}
 	}
-	b := readGC()
 	share, cycles := runGC(a, b, time.Since(start), runtime.GOMAXPROCS(0))
 	if cycles < 1 || !(share > 0 && share <= 1) {
 		t.Fatalf("runGC(%+v, %+v) = %v, %d cycles: want at least one cycle and 0 < share <= 1", a, b, share, cycles)
