@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/softnet/softnet/hdr"
 )
 
 // fibDump describes r's FIB: the routes per prefix length, and for every
@@ -18,7 +20,7 @@ func fibDump(r *Router, extra []netip.Prefix) string {
 	ps := slices.Clone(extra)
 	for i := range r.ifaces {
 		for _, a := range r.ifaces[i].Addrs {
-			for _, q := range ownPrefixes(netip.PrefixFrom(addr(a.Addr), int(a.Len))) {
+			for _, q := range ownPrefixes(netip.PrefixFrom(hdr.IPv4Addr(a.Addr), int(a.Len))) {
 				ps = append(ps, q.p)
 			}
 		}
@@ -46,7 +48,7 @@ func fibDump(r *Router, extra []netip.Prefix) string {
 		}
 		a := r.adj.Get(nh)
 		_, st := r.static.m[keyOf(p)]
-		fmt.Fprintf(&b, "%v kind %d iface %d addr %v static %v\n", p, a.Kind, a.Iface, addr(a.Addr), st)
+		fmt.Fprintf(&b, "%v kind %d iface %d addr %v static %v\n", p, a.Kind, a.Iface, hdr.IPv4Addr(a.Addr), st)
 	}
 	return b.String()
 }

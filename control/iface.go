@@ -135,8 +135,8 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		}
 		if err == nil && p.Bits() <= 30 { // RFC 3021: a /31 has no broadcast address
 			net := u32(p.Masked().Addr())
-			for _, a := range []uint32{net, net | ^prefixMask(p.Bits())} {
-				if err = add(netip.PrefixFrom(addr(a), 32), bcast); err != nil {
+			for _, a := range []uint32{net, net | ^hdr.IPv4Mask(p.Bits())} {
+				if err = add(netip.PrefixFrom(hdr.IPv4Addr(a), 32), bcast); err != nil {
 					break
 				}
 			}
@@ -317,7 +317,7 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 			if p.Addr() == m.Addr() {
 				return fmt.Errorf("interface %s: %v is the subnet's network address: an interface address needs a host part, e.g. %v", name, p, netip.PrefixFrom(m.Addr().Next(), p.Bits()))
 			}
-			if p.Addr() == addr(u32(m.Addr())|^prefixMask(p.Bits())) {
+			if p.Addr() == hdr.IPv4Addr(u32(m.Addr())|^hdr.IPv4Mask(p.Bits())) {
 				return fmt.Errorf("interface %s: %v is the subnet's broadcast address: use a host address, e.g. %v", name, p, netip.PrefixFrom(m.Addr().Next(), p.Bits()))
 			}
 		}
@@ -334,5 +334,5 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 // ifacePrefix is an interface address as control handles it: a
 // netip.Prefix (the data plane's dp.IfaceAddr is IPv4's uint32).
 func ifacePrefix(a dp.IfaceAddr) netip.Prefix {
-	return netip.PrefixFrom(addr(a.Addr), int(a.Len))
+	return netip.PrefixFrom(hdr.IPv4Addr(a.Addr), int(a.Len))
 }

@@ -71,7 +71,7 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 		m = Match{Prefix: p, Kind: adj.Kind, Iface: -1}
 		switch adj.Kind {
 		case dp.AdjForward, dp.AdjIncomplete, dp.AdjUnreachable:
-			m.Iface, m.Via = int(adj.Iface), addr(adj.Addr)
+			m.Iface, m.Via = int(adj.Iface), hdr.IPv4Addr(adj.Addr)
 		case dp.AdjGlean:
 			m.Iface = int(adj.Iface)
 			if q.Bits() == 32 {
@@ -367,8 +367,8 @@ func ownPrefixes(p netip.Prefix) []ownPrefix {
 	}
 	if p.Bits() <= 30 {
 		n := u32(p.Masked().Addr())
-		out = append(out, ownPrefix{netip.PrefixFrom(addr(n), 32), dp.AdjBroadcast},
-			ownPrefix{netip.PrefixFrom(addr(n|^prefixMask(p.Bits())), 32), dp.AdjBroadcast})
+		out = append(out, ownPrefix{netip.PrefixFrom(hdr.IPv4Addr(n), 32), dp.AdjBroadcast},
+			ownPrefix{netip.PrefixFrom(hdr.IPv4Addr(n|^hdr.IPv4Mask(p.Bits())), 32), dp.AdjBroadcast})
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -19,10 +20,12 @@ type routeKey uint64
 // keyOf packs p, which must be IPv4; it masks p itself.
 func keyOf(p netip.Prefix) routeKey {
 	b := p.Addr().As4()
-	return routeKey(binary.BigEndian.Uint32(b[:])&prefixMask(p.Bits()))<<8 | routeKey(p.Bits())
+	return routeKey(binary.BigEndian.Uint32(b[:])&hdr.IPv4Mask(p.Bits()))<<8 | routeKey(p.Bits())
 }
 
-func (k routeKey) prefix() netip.Prefix { return netip.PrefixFrom(addr(uint32(k>>8)), int(k&0xff)) }
+func (k routeKey) prefix() netip.Prefix {
+	return netip.PrefixFrom(hdr.IPv4Addr(uint32(k>>8)), int(k&0xff))
+}
 
 // statics is the set of configured routes (AddRoute, AddRoutes,
 // ReplaceRoutes), as opposed to the router's own: the local, connected and
@@ -363,7 +366,7 @@ func (r *Router) ownRoute(p netip.Prefix) (a uint16, nk neigh.Key, isHost, ok bo
 	v, bits := u32(p.Addr()), p.Bits()
 	for i, ifc := range r.ifaces {
 		for _, ad := range ifc.Addrs {
-			m := prefixMask(int(ad.Len))
+			m := hdr.IPv4Mask(int(ad.Len))
 			if bits == 32 && v == ad.Addr {
 				a, ok = r.local, true
 			}

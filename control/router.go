@@ -171,16 +171,3 @@ func u32(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
 }
-
-func addr(v uint32) netip.Addr {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], v)
-	return netip.AddrFrom4(b)
-}
-
-func prefixMask(n int) uint32 {
-	if n == 0 {
-		return 0
-	}
-	return ^uint32(0) << (32 - n)
-}

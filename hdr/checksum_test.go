@@ -288,3 +288,14 @@ func TestDecTTLVsRecompute(t *testing.T) {
 		t.Fatalf("new checksum 0x0000 exercised only %d times", zero)
 	}
 }
+
+func TestIPv4AddrMask(t *testing.T) {
+	if a := IPv4Addr(0x0a000102); a.String() != "10.0.1.2" {
+		t.Errorf("IPv4Addr(0x0a000102) = %v, want 10.0.1.2", a)
+	}
+	for n, want := range map[int]uint32{0: 0, 1: 0x80000000, 24: 0xffffff00, 32: 0xffffffff} {
+		if m := IPv4Mask(n); m != want {
+			t.Errorf("IPv4Mask(%d) = %#x, want %#x", n, m, want)
+		}
+	}
+}

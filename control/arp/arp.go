@@ -24,7 +24,7 @@ func Request(ifc *dp.Iface, target netip.Addr, to *[6]byte) []byte {
 	tgt := binary.BigEndian.Uint32(t4[:])
 	var src uint32
 	for _, ad := range ifc.Addrs {
-		m := mask(int(ad.Len))
+		m := hdr.IPv4Mask(int(ad.Len))
 		if tgt&m == ad.Addr&m {
 			src = ad.Addr
 			break
@@ -74,20 +74,7 @@ func Parse(frame []byte) (Packet, bool) {
 	if a.Validate() != hdr.OK {
 		return Packet{}, false
 	}
-	p := Packet{Op: a.Op(), Sender: addr4(a.SenderIP()), Target: addr4(a.TargetIP())}
+	p := Packet{Op: a.Op(), Sender: hdr.IPv4Addr(a.SenderIP()), Target: hdr.IPv4Addr(a.TargetIP())}
 	copy(p.SenderMAC[:], a.SenderMAC())
 	return p, true
-}
-
-func addr4(v uint32) netip.Addr {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], v)
-	return netip.AddrFrom4(b)
-}
-
-func mask(n int) uint32 {
-	if n == 0 {
-		return 0
-	}
-	return ^uint32(0) << (32 - n)
 }
