@@ -139,22 +139,7 @@ func runGoldenL2(t *testing.T, dir string, c *goldenL2Case) {
 	}
 	counters := goldenCounters(l.r, cs, true)
 	summary := l2SummaryText(in, out, notes)
-	if *update {
-		for i := range out {
-			writePcap(t, filepath.Join(dir, fmt.Sprintf("out%d.pcap", i)), out[i])
-		}
-		writeFile(t, filepath.Join(dir, "counters.txt"), counters)
-		writeFile(t, filepath.Join(dir, "summary.txt"), summary)
-		return
-	}
-	for i := range out {
-		want := readPcap(t, filepath.Join(dir, fmt.Sprintf("out%d.pcap", i)))
-		diffFrames(t, fmt.Sprintf("out%d", i), want, out[i])
-	}
-	diffLines(t, "counters.txt", readFile(t, filepath.Join(dir, "counters.txt")), counters)
-	if want := readFile(t, filepath.Join(dir, "summary.txt")); want != summary {
-		t.Errorf("summary.txt is stale (the pcaps changed without it?): regenerate with -update")
-	}
+	checkGolden(t, dir, out, counters, summary)
 }
 
 func l2SummaryText(in, out [][][]byte, notes [][]string) string {

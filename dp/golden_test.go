@@ -175,6 +175,13 @@ func runGolden(t *testing.T, dir string, opts dptest.Options, notes [2][]string)
 	counters := countersText(l)
 	summary := summaryText(in, out, notes)
 
+	checkGolden(t, dir, out[:], counters, summary)
+}
+
+// checkGolden compares a case's output frames per port, counters and
+// summary with the files in dir, or writes them there under -update.
+func checkGolden(t *testing.T, dir string, out [][][]byte, counters, summary string) {
+	t.Helper()
 	if *update {
 		for i := range out {
 			writePcap(t, filepath.Join(dir, fmt.Sprintf("out%d.pcap", i)), out[i])

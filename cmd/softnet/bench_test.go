@@ -29,16 +29,7 @@ func TestBenchPlotFlags(t *testing.T) {
 		{[]string{"--plot", filepath.Join(dir, "p.png"), "--peers", bad}, "bench/peers"},
 		{[]string{"--repeat", "0", "--duration", "1ms"}, "--repeat 0: give a number of runs from 1 to 100"},
 	} {
-		cmd := benchCmd()
-		var out bytes.Buffer
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(tc.args)
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		err := cmd.Execute()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("bench %v: %v, want %q", tc.args, err, tc.want)
-		}
+		benchRefuses(t, tc.args, tc.want)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("files left in %s: %v", dir, entries)
@@ -67,16 +58,7 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "veth", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
 		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth and latency; drop it for --scenario overload"},
 	} {
-		cmd := benchCmd()
-		var out bytes.Buffer
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(tc.args)
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		err := cmd.Execute()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("bench %v: %v, want %q", tc.args, err, tc.want)
-		}
+		benchRefuses(t, tc.args, tc.want)
 	}
 }
 
@@ -134,16 +116,7 @@ func TestBenchLatencyFlags(t *testing.T) {
 		{[]string{"--rt-priority", "10"}, "--rt-priority applies to --scenario latency; drop it"},
 		{[]string{"--scenario", "ip4-forward,latency"}, "latency runs alone"},
 	} {
-		cmd := benchCmd()
-		var out bytes.Buffer
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetArgs(tc.args)
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		err := cmd.Execute()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("bench %v: %v, want %q", tc.args, err, tc.want)
-		}
+		benchRefuses(t, tc.args, tc.want)
 	}
 }
 
@@ -202,5 +175,21 @@ func TestBenchIssueForms(t *testing.T) {
 		if _, err := parseWorkers(workers); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+// benchRefuses runs `softnet bench ARGS` (through its cobra command) and
+// checks that it fails with an error containing want.
+func benchRefuses(t *testing.T, args []string, want string) {
+	t.Helper()
+	cmd := benchCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("bench %v: %v, want %q", args, err, want)
 	}
 }
