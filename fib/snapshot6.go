@@ -1,40 +1,62 @@
 package fib
 
-// Entry encoding of the IPv6 tables (see doc.go): a uint32 per entry.
+import "math/bits"
+
+// Encoding of the IPv6 tables (see doc.go). Entries are uint32:
+//
+//	bit 31 clear: bits 0–14 are the next-hop index; 0 means no route
+//	bit 31 set:   bits 0–30 are the offset of a node in the node array
 const (
-	ext6    = 1 << 31 // set: the low 31 bits index a node
-	index6  = ext6 - 1
-	rootLen = 1 << 16 // root entries: one per /16
+	ext6   = 1 << 31
+	index6 = ext6 - 1
+
+	// A compressed node in the node array: 8 words of bitmap (bit j set:
+	// a run of equal entries starts at entry j), 2 words of the number of
+	// bits set in the bitmap words before each word (one byte per word),
+	// then one entry per run.
+	cnodeBits    = 0
+	cnodeCounts  = 8
+	cnodeEntries = 10
 )
 
-// node6 is one 8-bit stride of the IPv6 trie: the 256 /(D+8) blocks of a
-// /D, D = 16, 24, …, 120.
-type node6 = [256]uint32
+// rootChunk is 1/256 of the root: the 256 /16s of one /8.
+type rootChunk = [256]uint32
 
-// root6 is the first level of the IPv6 trie: one entry per /16.
-type root6 = [rootLen]uint32
+// zeroRootChunk backs every root chunk that holds no route. It is never
+// written: the control plane copies a chunk before its first write.
+var zeroRootChunk rootChunk
 
 // Snapshot6 is an immutable IPv6 longest-prefix-match table. It is never
 // modified after Table6.Snapshot returns it, so any number of goroutines may
-// read it with no lock. The root and nodes it shares with older or newer
-// snapshots are immutable too (see doc.go for the copy-on-write rule).
+// read it with no lock. The root chunks and the node array it shares with
+// older or newer snapshots are immutable too (see doc.go).
 type Snapshot6 struct {
-	root   *root6
-	nodes  []*node6 // nil slots are free nodes that no entry references
+	root   [256]*rootChunk // never nil; unrouted chunks point at zeroRootChunk
+	nodes  []uint32        // compressed nodes; append-only, never rewritten
 	routes int
 	nnodes int
+	live   int // words of nodes that the root reaches; the rest is garbage
 }
 
 // Lookup returns the next-hop index of the longest prefix that covers addr
 // (an IPv6 address in network byte order, as in the packet), or 0 if no
-// prefix does. It reads one root entry, then one entry per 8 bits beyond /16
-// while the entry points at a node. It does not allocate.
+// prefix does. It reads one root entry, then one node entry per 8 bits beyond
+// /16 while the entry points at a node. It does not allocate.
 func (s *Snapshot6) Lookup(addr [16]byte) uint16 {
-	e := s.root[uint32(addr[0])<<8|uint32(addr[1])]
+	e := s.root[addr[0]][addr[1]]
 	for i := 2; e&ext6 != 0 && i < 16; i++ {
-		e = s.nodes[e&index6][addr[i]]
+		e = s.step(e&index6, addr[i])
 	}
 	return uint16(e)
+}
+
+// step returns entry b of the compressed node at offset off.
+func (s *Snapshot6) step(off uint32, b byte) uint32 {
+	n := s.nodes[off : off+cnodeEntries]
+	w := uint32(b) >> 5
+	before := (n[cnodeCounts+(w>>2)] >> ((w & 3) * 8)) & 0xff
+	rank := before + uint32(bits.OnesCount32(n[w]<<(31-(uint32(b)&31))))
+	return s.nodes[off+cnodeEntries+rank-1]
 }
 
 // batch6 is the number of addresses LookupBatch resolves level by level
@@ -54,7 +76,7 @@ func (s *Snapshot6) LookupBatch(addrs [][16]byte, out []uint16) {
 		as, e := addrs[:n], es[:n]
 		more := false
 		for i := range as {
-			x := s.root[uint32(as[i][0])<<8|uint32(as[i][1])]
+			x := s.root[as[i][0]][as[i][1]]
 			e[i] = x
 			more = more || x&ext6 != 0
 		}
@@ -62,7 +84,7 @@ func (s *Snapshot6) LookupBatch(addrs [][16]byte, out []uint16) {
 			more = false
 			for i, x := range e {
 				if x&ext6 != 0 {
-					x = s.nodes[x&index6][as[i][l]]
+					x = s.step(x&index6, as[i][l])
 					e[i] = x
 					more = more || x&ext6 != 0
 				}
@@ -83,9 +105,21 @@ func (s *Snapshot6) Routes() int { return s.routes }
 // block that holds a prefix longer than itself).
 func (s *Snapshot6) Nodes() int { return s.nnodes }
 
-// Bytes returns the memory the snapshot's lookup structures occupy, counting
-// the root and the nodes shared with other snapshots.
+// Bytes returns the memory the snapshot's lookup structures occupy: its
+// distinct root chunks and the node array, including the nodes of older
+// snapshots that the array still holds (see LiveBytes).
 func (s *Snapshot6) Bytes() int {
-	const rootBytes, nodeBytes = rootLen * 4, 256 * 4
-	return rootBytes + s.nnodes*nodeBytes + cap(s.nodes)*8
+	n := 0
+	for _, c := range s.root {
+		if c != &zeroRootChunk {
+			n += len(c) * 4
+		}
+	}
+	return n + cap(s.nodes)*4
+}
+
+// LiveBytes is Bytes without the node array's garbage (nodes replaced since
+// the array was last compacted) and unused capacity.
+func (s *Snapshot6) LiveBytes() int {
+	return s.Bytes() - cap(s.nodes)*4 + s.live*4
 }

@@ -3,6 +3,7 @@ package fib
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 )
 
@@ -11,45 +12,72 @@ import (
 // immutable snapshots it publishes through Snapshot.
 //
 // It is Table's algorithm over a deeper trie: a root of 65536 entries (one
-// per /16) and nodes of 256 entries (one per 8 bits beyond). On the control
-// side it keeps the depth (prefix length + 1; 0 = no route) of the route
-// behind every entry and the routes themselves: a new route overwrites only
-// the entries whose depth is not greater than its own, and a deleted route
-// hands its entries to the longest route that covers it.
+// per /16) and nodes of 256 entries (one per 8 bits beyond), kept here
+// uncompressed with the depth (prefix length + 1; 0 = no route) of the route
+// behind every entry: a new route overwrites only the entries whose depth is
+// not greater than its own, and a deleted route hands its entries to the
+// longest route that covers it. Snapshot compresses the nodes that changed
+// since the last snapshot (and their ancestors, whose entries point at them)
+// into the published node array.
 type Table6 struct {
-	root      *root6
-	rootDepth *[rootLen]uint8 // meaningful only where root holds no node
-	nodes     []*node6
-	depth     []*[256]uint8 // per node
-	free      []uint32      // recycled node indices
-	nnodes    int           // nodes in use
+	root      *[rootLen]uint32 // next hop, or ext6 | node index
+	rootDepth *[rootLen]uint8  // meaningful only where root holds no node
+	nodes     []*[256]uint32   // nil slots are free
+	depth     []*[256]uint8    // per node
+	parent    []uint32         // per node: parent node, or noParent under the root
+	pslot     []uint32         // per node: its entry in the parent (or the root)
+	level     []uint8          // per node: 0 for a /16 block, 1 for a /24, … 13 for a /120
+	free      []uint32         // recycled node indices
+	nnodes    int              // nodes in use
 	routes    map[netip.Prefix]uint16
 	counts    [129]int
-	rootGen   uint64   // root is owned (writable) iff rootGen == gen
-	nodeGen   []uint64 // likewise per node
-	nodesGen  uint64   // likewise the nodes slice itself
-	gen       uint64   // bumped whenever a snapshot is published
-	snap      *Snapshot6
+
+	// What changed since the last snapshot.
+	dirty     []bool // per node
+	dirtyList []uint32
+	rootDirty *[rootLen]bool
+	rootList  []uint32
+
+	// The published side: root chunks (copy-on-write, as Table's chunks)
+	// and the append-only array of compressed nodes.
+	proot       [256]*rootChunk
+	chunkGen    [256]uint64 // chunk c is owned (writable) iff chunkGen[c] == gen
+	flat        []uint32
+	off         []uint32 // per node: its offset in flat, or noOff
+	size        []uint32 // per node: its words in flat
+	live        int      // words of flat that nodes in use occupy
+	compactions int      // for tests
+	gen         uint64   // bumped whenever a snapshot is published
+	snap        *Snapshot6
 }
 
-// zeroRoot6 backs the root of an empty table. It is never written: the
-// control plane copies the root before its first write.
-var zeroRoot6 root6
-
-// maxNodes6 bounds the node indices an entry can hold (31 bits).
-const maxNodes6 = index6
+const (
+	rootLen  = 1 << 16
+	noParent = ^uint32(0)
+	noOff    = ^uint32(0)
+	// maxNodes6 bounds the node indices (31 bits).
+	maxNodes6 = index6
+	// compactAfter is the size of flat below which Snapshot never
+	// compacts it.
+	compactAfter = 1 << 16
+)
 
 // ErrNoNode is returned by Table6.Add when no node index is left.
 var ErrNoNode = errors.New("fib: out of IPv6 trie nodes: at most 2^31-1 blocks may hold longer prefixes")
 
 // NewTable6 returns an empty IPv6 table.
 func NewTable6() *Table6 {
-	return &Table6{
-		root:      &zeroRoot6,
+	t := &Table6{
+		root:      new([rootLen]uint32),
 		rootDepth: new([rootLen]uint8),
+		rootDirty: new([rootLen]bool),
 		routes:    make(map[netip.Prefix]uint16),
 		gen:       1,
 	}
+	for i := range t.proot {
+		t.proot[i] = &zeroRootChunk
+	}
+	return t
 }
 
 // key6 validates p and returns it masked with its address bytes.
@@ -84,11 +112,12 @@ func (t *Table6) Add(p netip.Prefix, nh uint16) error {
 		i := uint32(a[0])<<8 | uint32(a[1])
 		e := t.root[i]
 		if e&ext6 == 0 {
-			g, err := t.allocNode(e, t.rootDepth[i])
+			g, err := t.allocNode(e, t.rootDepth[i], noParent, i, 0)
 			if err != nil {
 				return fmt.Errorf("fib: add %v: %w", p, err)
 			}
-			t.ownRoot()[i] = ext6 | g
+			t.root[i] = ext6 | g
+			t.markRoot(i)
 			e = ext6 | g
 		}
 		g := e & index6
@@ -97,11 +126,12 @@ func (t *Table6) Add(p netip.Prefix, nh uint16) error {
 			j := a[d/8]
 			e := t.nodes[g][j]
 			if e&ext6 == 0 {
-				ng, err := t.allocNode(e, t.depth[g][j])
+				ng, err := t.allocNode(e, t.depth[g][j], g, uint32(j), uint8(d/8-1))
 				if err != nil {
 					return fmt.Errorf("fib: add %v: %w", p, err)
 				}
-				t.node(g)[j] = ext6 | ng
+				t.nodes[g][j] = ext6 | ng
+				t.markNode(g)
 				e = ext6 | ng
 			}
 			g = e & index6
@@ -177,12 +207,14 @@ func (t *Table6) Delete(p netip.Prefix) error {
 			}
 		}
 		if k == 0 {
-			t.ownRoot()[i] = ents[0]
+			t.root[i] = ents[0]
 			t.rootDepth[i] = ds[0]
+			t.markRoot(i)
 		} else {
 			pg, j := path[k-1], a[base/8-1]
-			t.node(pg)[j] = ents[0]
+			t.nodes[pg][j] = ents[0]
 			t.depth[pg][j] = ds[0]
+			t.markNode(pg)
 		}
 		t.freeNode(g)
 	}
@@ -209,81 +241,195 @@ func (t *Table6) Counts() [129]int { return t.counts }
 func (t *Table6) Nodes() int { return t.nnodes }
 
 // Snapshot publishes the current state as an immutable Snapshot6. It returns
-// the previous snapshot if nothing changed since; otherwise it costs one small
-// allocation, and the next changes copy the root and nodes they touch.
+// the previous snapshot if nothing changed since. Otherwise it appends to the
+// node array a compressed copy of every node changed since the last snapshot
+// and of its ancestors (their entries point at the new copies), copies the
+// root chunks whose entries changed, and allocates one 2 KiB Snapshot6. When
+// the replaced copies outweigh the live ones it compacts: it writes every
+// node into a new array (about as long as loading the table).
 func (t *Table6) Snapshot() *Snapshot6 {
-	if t.snap == nil {
-		t.snap = &Snapshot6{root: t.root, nodes: t.nodes, routes: len(t.routes), nnodes: t.nnodes}
-		t.gen++ // everything is now shared with t.snap: copy before writing
+	if t.snap != nil {
+		return t.snap
 	}
+	if len(t.flat) > compactAfter && len(t.flat)-t.live > t.live {
+		t.compact()
+	} else {
+		// The ancestors of changed nodes change too: their entries
+		// hold the offsets of the new copies.
+		for k := 0; k < len(t.dirtyList); k++ {
+			g := t.dirtyList[k]
+			if t.nodes[g] == nil {
+				continue
+			}
+			if p := t.parent[g]; p == noParent {
+				t.markRoot(t.pslot[g])
+			} else {
+				t.markNode(p)
+			}
+		}
+		// Children first, so that a parent is written with the new
+		// offsets of its children.
+		var byLevel [14][]uint32
+		for _, g := range t.dirtyList {
+			if t.nodes[g] != nil {
+				byLevel[t.level[g]] = append(byLevel[t.level[g]], g)
+			}
+		}
+		for l := len(byLevel) - 1; l >= 0; l-- {
+			for _, g := range byLevel[l] {
+				t.emit(g)
+			}
+		}
+		for _, i := range t.rootList {
+			t.publishRoot(i)
+		}
+	}
+	for _, g := range t.dirtyList {
+		t.dirty[g] = false
+	}
+	for _, i := range t.rootList {
+		t.rootDirty[i] = false
+	}
+	t.dirtyList, t.rootList = t.dirtyList[:0], t.rootList[:0]
+	t.snap = &Snapshot6{root: t.proot, nodes: t.flat, routes: len(t.routes), nnodes: t.nnodes, live: t.live}
+	t.gen++ // the root chunks are now shared with t.snap: copy before writing
 	return t.snap
 }
 
-// ownRoot returns the root ready for writing, copying it first if a published
-// snapshot may hold it.
-func (t *Table6) ownRoot() *root6 {
-	if t.rootGen != t.gen {
-		n := new(root6)
-		*n = *t.root
-		t.root = n
-		t.rootGen = t.gen
+// compact writes every node in use into a new node array and republishes
+// the root. Snapshots already published keep the old array.
+func (t *Table6) compact() {
+	t.compactions++
+	t.flat = make([]uint32, 0, t.live+t.live/4+cnodeEntries)
+	t.live = 0
+	var byLevel [14][]uint32
+	for g, n := range t.nodes {
+		t.off[g] = noOff
+		if n != nil {
+			byLevel[t.level[g]] = append(byLevel[t.level[g]], uint32(g))
+		}
 	}
-	return t.root
+	for l := len(byLevel) - 1; l >= 0; l-- {
+		for _, g := range byLevel[l] {
+			t.emit(g)
+		}
+	}
+	for i := range uint32(rootLen) {
+		t.publishRoot(i)
+	}
 }
 
-// ownNodes makes the nodes pointer slice writable.
-func (t *Table6) ownNodes() {
-	if t.nodesGen != t.gen {
-		n := make([]*node6, len(t.nodes), len(t.nodes)+len(t.nodes)/4+16)
-		copy(n, t.nodes)
-		t.nodes = n
-		t.nodesGen = t.gen
+// emit appends node g to the node array, compressed: a bitmap of where runs
+// of equal entries start, the bit counts before each bitmap word, and one
+// entry per run, node indices replaced by the children's offsets.
+func (t *Table6) emit(g uint32) {
+	if t.off[g] != noOff {
+		t.live -= int(t.size[g])
+	}
+	start := len(t.flat)
+	t.flat = append(t.flat, make([]uint32, cnodeEntries)...)
+	var bm [8]uint32
+	var prev uint32
+	for j, e := range t.nodes[g] {
+		if e&ext6 != 0 {
+			e = ext6 | t.off[e&index6]
+		}
+		if j == 0 || e != prev {
+			bm[j>>5] |= 1 << (j & 31)
+			t.flat = append(t.flat, e)
+			prev = e
+		}
+	}
+	h := t.flat[start : start+cnodeEntries]
+	copy(h[cnodeBits:], bm[:])
+	c := uint32(0)
+	for w, x := range bm {
+		h[cnodeCounts+w/4] |= c << (w % 4 * 8)
+		c += uint32(bits.OnesCount32(x))
+	}
+	if len(t.flat) > index6 {
+		panic("fib: IPv6 node array beyond 2^31 words")
+	}
+	t.off[g] = uint32(start)
+	t.size[g] = uint32(len(t.flat) - start)
+	t.live += int(t.size[g])
+}
+
+// publishRoot copies root entry i into the published root, with a node's
+// offset for its index.
+func (t *Table6) publishRoot(i uint32) {
+	e := t.root[i]
+	if e&ext6 != 0 {
+		e = ext6 | t.off[e&index6]
+	}
+	c := i >> 8
+	if t.proot[c][i&0xff] == e {
+		return
+	}
+	if t.chunkGen[c] != t.gen {
+		n := new(rootChunk)
+		*n = *t.proot[c]
+		t.proot[c] = n
+		t.chunkGen[c] = t.gen
+	}
+	t.proot[c][i&0xff] = e
+}
+
+// markNode records that node g changed since the last snapshot.
+func (t *Table6) markNode(g uint32) {
+	if !t.dirty[g] {
+		t.dirty[g] = true
+		t.dirtyList = append(t.dirtyList, g)
 	}
 }
 
-// node returns node g ready for writing, copying it first if a published
-// snapshot may hold it.
-func (t *Table6) node(g uint32) *node6 {
-	if t.nodeGen[g] != t.gen {
-		t.ownNodes()
-		n := new(node6)
-		*n = *t.nodes[g]
-		t.nodes[g] = n
-		t.nodeGen[g] = t.gen
+// markRoot records that root entry i changed since the last snapshot.
+func (t *Table6) markRoot(i uint32) {
+	if !t.rootDirty[i] {
+		t.rootDirty[i] = true
+		t.rootList = append(t.rootList, i)
 	}
-	return t.nodes[g]
 }
 
-// allocNode takes a free node and fills it with e (a next hop) at depth.
-func (t *Table6) allocNode(e uint32, depth uint8) (uint32, error) {
+// allocNode takes a free node and fills it with e (a next hop) at depth. The
+// node is entry slot of node parent (or of the root) and covers a block of
+// /(16+8*level).
+func (t *Table6) allocNode(e uint32, depth uint8, parent, slot uint32, level uint8) (uint32, error) {
 	var g uint32
 	if n := len(t.free); n > 0 {
 		g = t.free[n-1]
 		t.free = t.free[:n-1]
 	} else if len(t.nodes) < maxNodes6 {
-		t.ownNodes()
 		g = uint32(len(t.nodes))
 		t.nodes = append(t.nodes, nil)
 		t.depth = append(t.depth, new([256]uint8))
-		t.nodeGen = append(t.nodeGen, 0)
+		t.parent = append(t.parent, 0)
+		t.pslot = append(t.pslot, 0)
+		t.level = append(t.level, 0)
+		t.off = append(t.off, noOff)
+		t.size = append(t.size, 0)
+		t.dirty = append(t.dirty, false)
 	} else {
 		return 0, ErrNoNode
 	}
-	t.ownNodes()
-	n := new(node6) // a fresh array: the recycled one may still be in a snapshot
+	n := new([256]uint32)
 	ds := t.depth[g]
 	for j := range n {
 		n[j] = e
 		ds[j] = depth
 	}
 	t.nodes[g] = n
-	t.nodeGen[g] = t.gen
+	t.parent[g], t.pslot[g], t.level[g] = parent, slot, level
+	t.markNode(g)
 	t.nnodes++
 	return g, nil
 }
 
 func (t *Table6) freeNode(g uint32) {
-	t.ownNodes()
+	if t.off[g] != noOff {
+		t.live -= int(t.size[g])
+		t.off[g] = noOff
+	}
 	t.nodes[g] = nil
 	t.free = append(t.free, g)
 	t.nnodes--
@@ -305,8 +451,8 @@ func (t *Table6) paintRoot(start, n uint32, lo, hi uint8, nh uint32, depth uint8
 		}
 		t.rootDepth[i] = depth
 		if e != nh {
-			r = t.ownRoot()
 			r[i] = nh
+			t.markRoot(i)
 		}
 	}
 }
@@ -315,7 +461,6 @@ func (t *Table6) paintRoot(start, n uint32, lo, hi uint8, nh uint32, depth uint8
 func (t *Table6) paintNode(g, start, n uint32, lo, hi uint8, nh uint32, depth uint8) {
 	src := t.nodes[g]
 	ds := t.depth[g]
-	written := false
 	for j := start; j < start+n && j < 256; j++ {
 		e := src[j]
 		if e&ext6 != 0 {
@@ -327,11 +472,8 @@ func (t *Table6) paintNode(g, start, n uint32, lo, hi uint8, nh uint32, depth ui
 		}
 		ds[j] = depth
 		if e != nh {
-			if !written {
-				src = t.node(g)
-				written = true
-			}
 			src[j] = nh
+			t.markNode(g)
 		}
 	}
 }

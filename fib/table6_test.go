@@ -201,20 +201,26 @@ func TestSnapshot6CheapAndImmutable(t *testing.T) {
 	if s1.Lookup(a) != 1 || s3.Lookup(a) != 3 || s1.Routes() != 1 || s3.Routes() != 2 {
 		t.Fatalf("s1 = %d (%d routes), s3 = %d (%d routes)", s1.Lookup(a), s1.Routes(), s3.Lookup(a), s3.Routes())
 	}
-	// Changing a /48 copies its node, not the root nor the other nodes.
+	// Changing a /48 appends new copies of its node and its ancestors to
+	// the node array and copies one root chunk; what s3 reads is untouched.
+	old := append([]uint32(nil), s3.nodes...)
 	mustAdd6(t, tab, "2001:db8:7::/48", 4)
 	s4 := tab.Snapshot()
-	if s4.root != s3.root || s3.Lookup(a) != 3 || s4.Lookup(a) != 4 {
-		t.Fatal("replacing a /48 copied the root or changed the old snapshot")
+	if s3.Lookup(a) != 3 || s4.Lookup(a) != 4 {
+		t.Fatal("replacing a /48 changed the old snapshot or not the new one")
 	}
-	changed := 0
-	for g := range s3.nodes {
-		if s3.nodes[g] != s4.nodes[g] {
-			changed++
+	for i, w := range old {
+		if s3.nodes[i] != w || s4.nodes[i] != w {
+			t.Fatalf("node array word %d rewritten", i)
 		}
 	}
-	if changed != 1 {
-		t.Fatalf("replacing a /48 copied %d nodes, want 1", changed)
+	if len(s4.nodes) <= len(s3.nodes) {
+		t.Fatal("no node appended")
+	}
+	for c := range s3.root {
+		if shared := s3.root[c] == s4.root[c]; shared != (c != 0x20) {
+			t.Fatalf("root chunk %#x shared = %v", c, shared)
+		}
 	}
 }
 
@@ -437,8 +443,8 @@ func TestDifferential6FullTable(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d adds, %d replaces, %d deletes, %d deletes of missing routes; %d routes, %d nodes",
-		ops[0], ops[1], ops[2], ops[3], tab.Len(), s.Nodes())
+	t.Logf("%d adds, %d replaces, %d deletes, %d deletes of missing routes; %d routes, %d nodes, %d compactions",
+		ops[0], ops[1], ops[2], ops[3], tab.Len(), s.Nodes(), tab.compactions)
 	check6(t, "after updates", s, r, dst)
 
 	// Snapshots taken earlier still answer exactly as they did.
@@ -467,15 +473,23 @@ func TestDifferential6FullTable(t *testing.T) {
 	if tab.Len() != 0 || tab.Nodes() != 0 || s.Nodes() != 0 || len(tab.free) != used {
 		t.Fatalf("after deleting every route: %d routes, %d nodes in use, %d free of %d", tab.Len(), tab.Nodes(), len(tab.free), used)
 	}
-	for g, n := range s.nodes {
+	for g, n := range tab.nodes {
 		if n != nil {
-			t.Fatalf("node %d still referenced", g)
+			t.Fatalf("node %d still in use", g)
 		}
 	}
-	for i, e := range s.root {
-		if e != 0 {
-			t.Fatalf("root entry %d = %#x after deleting every route", i, e)
+	for c, chunk := range s.root {
+		for i, e := range chunk {
+			if e != 0 {
+				t.Fatalf("root entry %d = %#x after deleting every route", c<<8|i, e)
+			}
 		}
+	}
+	if s.live != 0 || s.LiveBytes() > 256*1024 {
+		t.Fatalf("after deleting every route: %d live words, LiveBytes %d", s.live, s.LiveBytes())
+	}
+	if tab.compactions == 0 {
+		t.Error("the churn never compacted the node array")
 	}
 	// A new long route reuses recycled nodes instead of growing the table.
 	mustAdd6(t, tab, "2001:db8::1/128", 7)
