@@ -10,7 +10,8 @@ const (
 	ext6   = 1 << 31
 	index6 = ext6 - 1
 
-	// A compressed node in the node array: 8 words of bitmap (bit j set:
+	// A node of a /16 block is stored as its 256 entries. The others
+	// (/24 to /120 blocks) are compressed: 8 words of bitmap (bit j set:
 	// a run of equal entries starts at entry j), 2 words of the number of
 	// bits set in the bitmap words before each word (one byte per word),
 	// then one entry per run.
@@ -44,8 +45,11 @@ type Snapshot6 struct {
 // /16 while the entry points at a node. It does not allocate.
 func (s *Snapshot6) Lookup(addr [16]byte) uint16 {
 	e := s.root[addr[0]][addr[1]]
-	for i := 2; e&ext6 != 0 && i < 16; i++ {
-		e = s.step(e&index6, addr[i])
+	if e&ext6 != 0 {
+		e = s.nodes[e&index6+uint32(addr[2])] // a /16 node: uncompressed
+		for i := 3; e&ext6 != 0 && i < 16; i++ {
+			e = s.step(e&index6, addr[i])
+		}
 	}
 	return uint16(e)
 }
@@ -80,7 +84,17 @@ func (s *Snapshot6) LookupBatch(addrs [][16]byte, out []uint16) {
 			e[i] = x
 			more = more || x&ext6 != 0
 		}
-		for l := 2; more && l < 16; l++ {
+		if more {
+			more = false
+			for i, x := range e {
+				if x&ext6 != 0 {
+					x = s.nodes[x&index6+uint32(as[i][2])]
+					e[i] = x
+					more = more || x&ext6 != 0
+				}
+			}
+		}
+		for l := 3; more && l < 16; l++ {
 			more = false
 			for i, x := range e {
 				if x&ext6 != 0 {

@@ -319,14 +319,27 @@ func (t *Table6) compact() {
 	}
 }
 
-// emit appends node g to the node array, compressed: a bitmap of where runs
-// of equal entries start, the bit counts before each bitmap word, and one
-// entry per run, node indices replaced by the children's offsets.
+// emit appends node g to the node array, node indices replaced by the
+// children's offsets: as is for a /16 node, else compressed (a bitmap of
+// where runs of equal entries start, the bit counts before each bitmap word,
+// and one entry per run).
 func (t *Table6) emit(g uint32) {
 	if t.off[g] != noOff {
 		t.live -= int(t.size[g])
 	}
 	start := len(t.flat)
+	if t.level[g] == 0 { // a /16 node: uncompressed (see snapshot6.go)
+		for _, e := range t.nodes[g] {
+			if e&ext6 != 0 {
+				e = ext6 | t.off[e&index6]
+			}
+			t.flat = append(t.flat, e)
+		}
+		t.off[g] = uint32(start)
+		t.size[g] = 256
+		t.live += 256
+		return
+	}
 	t.flat = append(t.flat, make([]uint32, cnodeEntries)...)
 	var bm [8]uint32
 	var prev uint32
