@@ -97,7 +97,7 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 		}
 	}
 	r.bridges = append(r.bridges, dp.Bridge{Name: c.Name, Members: members, BVI: bvi, MaxMACs: c.MaxMACs,
-		Ageing: c.Ageing.Nanoseconds(), FloodRate: c.FloodRate, FloodBurst: c.FloodBurst})
+		Ageing: c.Ageing.Nanoseconds(), FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, Shared: l2.NewShared()})
 	for _, m := range members {
 		r.ifaces[m].Bridge = uint16(bi + 1)
 		if r.ifaces[m].TagLen != 0 {
@@ -120,7 +120,7 @@ type BridgeInfo struct {
 }
 
 // MACEntry is one learned MAC: on which member, in which worker's table
-// (each worker learns what it sees).
+// (each worker learns what it sees; every worker looks up in all tables).
 type MACEntry struct {
 	MAC    [6]byte
 	Member string

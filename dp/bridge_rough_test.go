@@ -1,0 +1,63 @@
+package dp_test
+
+import (
+	"testing"
+
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp"
+	l2node "github.com/softnet/softnet/dp/l2"
+	"github.com/softnet/softnet/port"
+)
+
+// twoWorkers replaces l's worker by two on the same ports: worker 0
+// receives p0, p2 and p3, worker 1 receives p1 (l.send polls both).
+func (l *bridgeLab) twoWorkers() [2]*dp.Worker {
+	var ports []port.Port
+	for _, p := range l.ports {
+		ports = append(ports, p)
+	}
+	ws := [2]*dp.Worker{
+		dp.NewWorker(0, l.r.Config(), ports, []dp.RxQueue{{Iface: 0}, {Iface: 2}, {Iface: 3}}, dp.Options{PoolSize: bridgeLabPool}),
+		dp.NewWorker(1, l.r.Config(), ports, []dp.RxQueue{{Iface: 1}}, dp.Options{PoolSize: bridgeLabPool}),
+	}
+	for _, w := range ws {
+		l2node.SetClock(w, func() int64 { return l.now })
+	}
+	l.r.AttachWorkers(ws[:])
+	l.w, l.w1 = ws[0], ws[1]
+	return ws
+}
+
+// TestBridgeLearningSharedAcrossWorkers: a MAC one worker learned is
+// known to the other, which sends to it instead of flooding.
+func TestBridgeLearningSharedAcrossWorkers(t *testing.T) {
+	l := newBridgeLab(t, control.BridgeConfig{})
+	ws := l.twoWorkers()
+	// A on p0 (worker 0) to unknown B: flooded; worker 0 learns A.
+	l.send(0, l2(bmacB, bmacA, 1))
+	l.expect([4]int{0, 1, 1, 0})
+	// B on p1 (worker 1) answers A: worker 1 never saw A, but worker 0
+	// learned it, so it goes to p0 only.
+	l.send(1, l2(bmacA, bmacB, 2))
+	l.expect([4]int{1, 0, 0, 0})
+	// And back: worker 0 knows B from worker 1's table.
+	l.send(0, l2(bmacB, bmacA, 3))
+	l.expect([4]int{0, 1, 0, 0})
+	if f0, f1 := ws[0].Counters().BridgeFloods, ws[1].Counters().BridgeFloods; f0 != 1 || f1 != 0 {
+		t.Errorf("floods: worker 0 %d, worker 1 %d; want 1 and 0", f0, f1)
+	}
+	// A moves to p1 (seen by worker 1, later than worker 0 saw it on
+	// p0): the newest entry wins on both workers.
+	l.now += 10
+	l.send(1, l2(bmacB, bmacA, 4)) // same member as B: filtered
+	l.expect([4]int{0, 0, 0, 0})
+	l.send(2, l2(bmacA, bmacC, 5)) // untagged p2 is no member: dropped
+	l.send(0, l2(bmacA, bmacC, 6)) // C on p0 (worker 0) to A: now on p1
+	l.expect([4]int{0, 1, 0, 0})
+	// The MAC listing still says which worker learned what.
+	for _, m := range l.r.Bridges()[0].MACs {
+		if m.MAC == bmacB && (m.Worker != 1 || m.Member != "p1") {
+			t.Errorf("B: %+v, want worker 1 on p1", m)
+		}
+	}
+}
