@@ -129,7 +129,8 @@ type MACEntry struct {
 
 // Bridges lists the bridges with the MACs each worker has learned and
 // seen within the bridge's ageing time: an aged-out MAC the worker has
-// not swept yet is left out.
+// not swept yet is left out, and so is one whose member went down since
+// it was learned (flushed; see l2.MAC.Flushed).
 func (r *Router) Bridges() []BridgeInfo {
 	r.mu.Lock()
 	ws := r.workers
@@ -151,12 +152,13 @@ func (r *Router) Bridges() []BridgeInfo {
 		out = append(out, bi)
 	}
 	r.mu.Unlock()
+	cfg := r.cur.Load()
 	for i := range out {
 		for _, w := range ws {
 			now := l2.Now(w)
 			for _, m := range l2.MACs(w, i) {
-				if now-m.Seen > ageing[i] {
-					continue // aged out; the worker removes it lazily
+				if now-m.Seen > ageing[i] || cfg != nil && m.Flushed(cfg) {
+					continue // aged out or its member went down; the worker removes it lazily
 				}
 				name := ""
 				if int(m.Member) < len(names) {

@@ -247,6 +247,9 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 func (r *Router) setUp(idx int) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
+		if !up {
+			r.ifaces[idx].Downs++ // a bridge forgets the MACs learned on it
+		}
 		if r.ifaces[idx].TagLen != 0 {
 			r.setVLANEntry(idx) // the entry carries dp.VLANDown
 		}

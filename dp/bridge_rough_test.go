@@ -61,3 +61,41 @@ func TestBridgeLearningSharedAcrossWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestBridgeMemberDownFlushesMACs: a MAC learned on a member that goes
+// down is not sent to (its frames flood to the members up), and is
+// forgotten: when the member comes back, frames to it flood until it is
+// learned again. With two workers, the other worker's view follows too.
+func TestBridgeMemberDownFlushesMACs(t *testing.T) {
+	l := newBridgeLab(t, control.BridgeConfig{})
+	l.twoWorkers()
+	l.send(0, l2(bmacB, bmacA, 1)) // flood; A on p0 (worker 0)
+	l.send(1, l2(bmacA, bmacB, 2)) // to p0; B on p1 (worker 1)
+	l.expect([4]int{1, 1, 1, 0})
+	l.send(0, l2(bmacB, bmacA, 3))
+	l.expect([4]int{0, 1, 0, 0})
+	if err := l.r.SetLinkUp(1, false); err != nil {
+		t.Fatal(err)
+	}
+	l.r.Publish()
+	// B's member p1 is down: A to B floods to p2.100 instead of going to
+	// a member that drops it.
+	l.send(0, l2(bmacB, bmacA, 4))
+	l.expect([4]int{0, 0, 1, 0})
+	if err := l.r.SetLinkUp(1, true); err != nil {
+		t.Fatal(err)
+	}
+	l.r.Publish()
+	// p1 is back, B was flushed: flooded until B speaks again.
+	l.send(0, l2(bmacB, bmacA, 5))
+	l.expect([4]int{0, 1, 1, 0})
+	for _, m := range l.r.Bridges()[0].MACs {
+		if m.MAC == bmacB {
+			t.Errorf("B still listed after its member went down: %+v", m)
+		}
+	}
+	l.send(1, l2(bmacA, bmacB, 6))
+	l.expect([4]int{1, 0, 0, 0})
+	l.send(0, l2(bmacB, bmacA, 7))
+	l.expect([4]int{0, 1, 0, 0})
+}

@@ -60,6 +60,9 @@ type Iface struct {
 	// Addrs are the interface's IPv4 addresses with their prefix lengths.
 	Addrs []IfaceAddr
 	Up    bool
+	// Downs counts the times the interface went down (wrapping): a MAC
+	// a bridge learned on it before the last is forgotten (dp/l2).
+	Downs uint16
 
 	// A VLAN sub-interface (VLAN != 0) receives and transmits on the port
 	// of interface Parent, a port's own interface, with the same MAC. It

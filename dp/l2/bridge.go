@@ -63,10 +63,12 @@ var _ = dp.Register(dp.Node{
 // An entry's key word holds the MAC and the member it was learned on
 // (macKey | (member+1)<<48; 0 empty), so a reader never pairs a MAC with
 // another entry's member; its val word is when it was last seen (ms of
-// the bridge clock, shared by all workers).
+// the bridge clock, shared by all workers, low 48 bits) and the member's
+// down count then (see downs, high 16 bits): an entry learned before its
+// member last went down is stale, as if flushed.
 type macTable struct {
 	key  []uint64 // MAC | (member+1)<<48 when in use; 0 empty
-	val  []uint64 // last seen (ms of the bridge clock)
+	val  []uint64 // downs<<48 | last seen (ms of the bridge clock)
 	mask uint64
 	n    int // entries in use
 	max  int
@@ -117,7 +119,7 @@ func (t *macTable) find(mac uint64) int {
 // value so a pair torn by a concurrent move or delete is not returned,
 // and gives up after one lap; an entry being moved meanwhile may be
 // missed (its frame is flooded).
-func (t *macTable) get(mac uint64) (m uint16, seen int64, ok bool) {
+func (t *macTable) get(mac uint64) (m uint16, v uint64, ok bool) {
 	i := t.slot(mac)
 	for range t.mask + 1 {
 		k := atomic.LoadUint64(&t.key[i])
@@ -129,32 +131,35 @@ func (t *macTable) get(mac uint64) (m uint16, seen int64, ok bool) {
 			if atomic.LoadUint64(&t.key[i]) != k {
 				return 0, 0, false
 			}
-			return uint16(k>>48) - 1, int64(v), true
+			return uint16(k>>48) - 1, v, true
 		}
 		i = (i + 1) & t.mask
 	}
 	return 0, 0, false
 }
 
-// learn records that mac was seen on member m at now. It returns whether
-// the table changed (mac is new, or on another member than before: then
-// t.moved says whether that was a move of a live entry), and false in ok
-// when the table is full.
-func (t *macTable) learn(mac uint64, m uint16, now int64) (changed, ok bool) {
+// learn records that mac was seen on member m, down count d (see downs),
+// at now. It returns whether the table changed (mac is new, on another
+// member than before or stale: then t.moved says whether that was a move
+// of a live entry), and false in ok when the table is full.
+func (t *macTable) learn(mac uint64, m, d uint16, now int64) (changed, ok bool) {
 	t.moved = false
 	k := mac | (uint64(m)+1)<<48
+	v := uint64(d)<<48 | uint64(now)
 	i := t.find(mac)
 	if i >= 0 {
-		old, seen := t.key[i], int64(t.val[i])
+		old, ov := t.key[i], t.val[i]
+		seen := int64(ov & macMask)
 		fresh := now-seen <= t.age
+		stale := ov>>48 != uint64(d) // learned before m last went down
 		if old != k {
 			atomic.StoreUint64(&t.key[i], k)
 		}
-		if old != k || now/1000 != seen/1000 {
-			atomic.StoreUint64(&t.val[i], uint64(now))
+		if old != k || stale || now/1000 != seen/1000 {
+			atomic.StoreUint64(&t.val[i], v)
 		}
 		t.moved = old != k && fresh
-		return old != k, true
+		return old != k || stale, true
 	}
 	if t.n >= t.max {
 		return false, false
@@ -163,7 +168,7 @@ func (t *macTable) learn(mac uint64, m uint16, now int64) (changed, ok bool) {
 	for t.key[j] != 0 {
 		j = (j + 1) & t.mask
 	}
-	atomic.StoreUint64(&t.val[j], uint64(now))
+	atomic.StoreUint64(&t.val[j], v)
 	atomic.StoreUint64(&t.key[j], k)
 	t.n++
 	return true, true
@@ -177,7 +182,7 @@ func (t *macTable) sweep(now int64, n int) {
 	for ; n > 0; n-- {
 		i := uint64(t.cur) & t.mask
 		t.cur = int((i + 1) & t.mask)
-		if t.key[i] != 0 && now-int64(t.val[i]) > t.age {
+		if t.key[i] != 0 && now-int64(t.val[i]&macMask) > t.age {
 			t.remove(i)
 		}
 	}
@@ -214,6 +219,14 @@ type MAC struct {
 	MAC    [6]byte
 	Member uint16 // interface index
 	Seen   int64  // the bridge clock (see Now) when last seen
+	Downs  uint16 // the member's down count when learned (see Flushed)
+}
+
+// Flushed says whether m is as if flushed in cfg: its member is down, or
+// went down since m was learned. Lookups ignore such entries; the
+// workers remove them when they next switch a frame of the bridge.
+func (m MAC) Flushed(cfg *dp.Config) bool {
+	return !memberUp(cfg, m.Member) || downs(cfg, m.Member) != m.Downs
 }
 
 // Shared is one bridge's learned MACs as every worker sees them: each
@@ -300,7 +313,7 @@ func MACs(w *dp.Worker, b int) []MAC {
 		var m MAC
 		binary.BigEndian.PutUint16(m.MAC[0:2], uint16(k>>32))
 		binary.BigEndian.PutUint32(m.MAC[2:6], uint32(k))
-		m.Member, m.Seen = uint16(k>>48)-1, int64(v)
+		m.Member, m.Seen, m.Downs = uint16(k>>48)-1, int64(v&macMask), uint16(v>>48)
 		out = append(out, m)
 	}
 	return out
@@ -308,8 +321,10 @@ func MACs(w *dp.Worker, b int) []MAC {
 
 // syncBridges makes the worker's MAC tables match cfg's bridges: a table
 // per bridge, kept across snapshots while the bridge's shape is the same,
-// and published in the bridge's Shared.
-func (st *state) syncBridges(cfg *dp.Config) {
+// and published in the bridge's Shared. When a member went down since
+// the last snapshot (old), the entries learned on members now down are
+// flushed: a host behind a member that comes back is learned anew.
+func (st *state) syncBridges(old, cfg *dp.Config) {
 	if len(cfg.Bridges) == 0 && len(st.macs) == 0 {
 		return
 	}
@@ -321,6 +336,9 @@ func (st *state) syncBridges(cfg *dp.Config) {
 		if i < len(st.macs) && st.macs[i] != nil && st.macs[i].max == b.MaxMACs {
 			macs[i] = st.macs[i]
 			macs[i].age = b.Ageing / 1e6
+			if memberWentDown(old, cfg, b) {
+				macs[i].flushDown(cfg, i)
+			}
 		} else {
 			macs[i] = newMACTable(b)
 		}
@@ -334,14 +352,71 @@ func (st *state) syncBridges(cfg *dp.Config) {
 	st.mu.Unlock()
 }
 
+// memberUp says whether member m of a bridge is up in cfg: the
+// interface and, for a VLAN sub-interface, the port it is on.
+func memberUp(cfg *dp.Config, m uint16) bool {
+	return int(m) < len(cfg.Ifaces) && cfg.Ifaces[m].Up && cfg.Ifaces[cfg.PortOf(int(m))].Up
+}
+
+// downs is member m's down count in cfg: how often it went down
+// (dp.Iface.Downs), its port's included for a VLAN sub-interface. An entry
+// learned on m with another count is stale.
+func downs(cfg *dp.Config, m uint16) uint16 {
+	if int(m) >= len(cfg.Ifaces) {
+		return 0
+	}
+	d := cfg.Ifaces[m].Downs
+	if p := cfg.PortOf(int(m)); p != int(m) {
+		d += cfg.Ifaces[p].Downs
+	}
+	return d
+}
+
+// memberWentDown says whether a member of b that was up in old (nil: the
+// first snapshot) is down in cfg.
+func memberWentDown(old, cfg *dp.Config, b *dp.Bridge) bool {
+	if old == nil {
+		return false
+	}
+	for _, m := range b.Members {
+		if memberUp(old, m) && !memberUp(cfg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// flushDown removes the entries learned on a member that is down in cfg,
+// went down since (see downs) or is no longer in bridge bi. It scans the
+// whole table: once per snapshot in which a member went down, never per
+// packet.
+func (t *macTable) flushDown(cfg *dp.Config, bi int) {
+	for i := uint64(0); i <= t.mask; {
+		k := t.key[i]
+		if m := uint16(k>>48) - 1; k != 0 && (!memberUp(cfg, m) || int(cfg.Ifaces[m].Bridge) != bi+1 || uint16(t.val[i]>>48) != downs(cfg, m)) {
+			t.remove(i) // another entry may move into i: look at it again
+			continue
+		}
+		i++
+	}
+}
+
+// live says whether entry value v of member m (see macTable) is live in
+// cfg at now: seen within age (ms), its member up and not gone down since.
+func live(cfg *dp.Config, m uint16, v uint64, now, age int64) bool {
+	return now-int64(v&macMask) <= age && memberUp(cfg, m) && uint16(v>>48) == downs(cfg, m)
+}
+
 // lookup returns the member MAC mac of bridge bi was last seen on by any
-// worker, if that was within age (ms) of now: the worker's own table
-// only when the bridge shares none.
-func (st *state) lookup(bi int, mac uint64, now, age int64) (uint16, bool) {
+// worker, if the entry is live (an entry of a member that went down is as
+// if flushed, on every worker, whether or not the worker that learned it
+// has flushed it yet): the worker's own table only when the bridge shares
+// none.
+func (st *state) lookup(cfg *dp.Config, bi int, mac uint64, now, age int64) (uint16, bool) {
 	s := st.shares[bi]
 	if s == nil {
-		m, seen, ok := st.macs[bi].get(mac)
-		return m, ok && now-seen <= age
+		m, v, ok := st.macs[bi].get(mac)
+		return m, ok && live(cfg, m, v, now, age)
 	}
 	var best uint16
 	var bestSeen int64
@@ -351,8 +426,8 @@ func (st *state) lookup(bi int, mac uint64, now, age int64) (uint16, bool) {
 			if t == nil {
 				continue
 			}
-			if m, seen, ok := t.get(mac); ok && now-seen <= age && (!found || seen > bestSeen) {
-				best, bestSeen, found = m, seen, true
+			if m, v, ok := t.get(mac); ok && live(cfg, m, v, now, age) && (!found || int64(v&macMask) > bestSeen) {
+				best, bestSeen, found = m, int64(v&macMask), true
 			}
 		}
 	}
@@ -388,13 +463,14 @@ func Now(w *dp.Worker) int64 { return stateOf(w).now() }
 // flooded to every other member (and a copy of broadcast and multicast to
 // the BVI), within a per-worker rate limit. Frames the BVI sends
 // (interface-output hands them here) are switched the same way, without
-// learning. Learned MACs age out after Bridge.Ageing; a full table
+// learning. Learned MACs age out after Bridge.Ageing, and are flushed
+// when their member goes down (see downs); a full table
 // (Bridge.MaxMACs) learns nothing more until entries age out.
 //   - Next: interface-output, arp-input, ip4-input, drop.
 func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	st := stateOf(w)
 	if st.macsOf != cfg {
-		st.syncBridges(cfg)
+		st.syncBridges(st.macsOf, cfg)
 		st.macsOf = cfg
 	}
 	c := w.Stats()
@@ -441,7 +517,7 @@ func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			continue
 		}
 		if src := macKey(f[6:12]); !fromBVI && (src != lastSrc || b.InPort != lastSrcM) {
-			changed, ok := t.learn(src, b.InPort, now)
+			changed, ok := t.learn(src, b.InPort, downs(cfg, b.InPort), now)
 			switch {
 			case !ok:
 				c.BridgeLearnFull++
@@ -465,7 +541,7 @@ func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			}
 			m, ok := lastDstM, dst == lastDst
 			if !ok {
-				if m, ok = st.lookup(bi, dst, now, br.Ageing/1e6); ok {
+				if m, ok = st.lookup(cfg, bi, dst, now, br.Ageing/1e6); ok {
 					lastDst, lastDstM = dst, m
 				}
 			}
