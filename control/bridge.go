@@ -57,8 +57,8 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 		return fail("ageing %v: use at least 1s", c.Ageing)
 	case c.FloodRate < 1 || c.FloodBurst < 1:
 		return fail("flood rate %d and burst %d: both must be at least 1", c.FloodRate, c.FloodBurst)
-	case len(c.Members) < 1 || len(c.Members) > 64:
-		return fail("%d members: a bridge has 1..64", len(c.Members))
+	case len(c.Members) < 1:
+		return fail("no members: list at least one interface")
 	case c.BVI.Parent != "" || c.BVI.VLAN != 0:
 		return fail("the BVI %s is not a VLAN: remove parent and vlan", c.BVI.Name)
 	}

@@ -1,12 +1,15 @@
 package dp_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/dptest"
 	l2node "github.com/softnet/softnet/dp/l2"
 	"github.com/softnet/softnet/port"
+	"github.com/softnet/softnet/port/mem"
 )
 
 // twoWorkers replaces l's worker by two on the same ports: worker 0
@@ -98,4 +101,45 @@ func TestBridgeMemberDownFlushesMACs(t *testing.T) {
 	l.expect([4]int{1, 0, 0, 0})
 	l.send(0, l2(bmacB, bmacA, 7))
 	l.expect([4]int{0, 1, 0, 0})
+}
+
+// TestBridgeFloodsToManyMembers: a bridge of 70 members is accepted and
+// floods to all 69 others (it used to be refused above 64, and flooding
+// stopped at 64 targets).
+func TestBridgeFloodsToManyMembers(t *testing.T) {
+	const n = 70
+	r := control.New(control.Options{})
+	var names []string
+	var ports []port.Port
+	var qs []*mem.Queue
+	for i := range n {
+		name := fmt.Sprintf("m%d", i)
+		if _, err := r.AddInterface(control.IfaceConfig{Name: name, MAC: [6]byte{0x02, 0x42, 0, 0, 1, byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+		q := mem.NewQueue(name)
+		qs, ports = append(qs, q), append(ports, q)
+	}
+	if _, err := r.AddBridge(control.BridgeConfig{Name: "big", Members: names}); err != nil {
+		t.Fatalf("a bridge of %d members: %v", n, err)
+	}
+	r.Publish()
+	w := dp.NewWorker(0, r.Config(), ports, []dp.RxQueue{{Iface: 0}}, dp.Options{PoolSize: 512})
+	r.AttachWorkers([]*dp.Worker{w})
+	qs[0].Push(l2(dptest.Broadcast, bmacA, 1), l2(bmacB, bmacA, 2))
+	for range 10 {
+		w.Poll()
+	}
+	for i := 1; i < n; i++ {
+		if got := len(qs[i].Take()); got != 2 {
+			t.Errorf("member m%d sent %d frames, want 2 (a broadcast and an unknown unicast)", i, got)
+		}
+	}
+	if got := len(qs[0].Take()); got != 0 {
+		t.Errorf("the receiving member sent %d, want 0", got)
+	}
+	if free, size := w.Pool().Free(), w.Pool().Size(); free != size {
+		t.Fatalf("buffer leak: %d of %d", free, size)
+	}
 }

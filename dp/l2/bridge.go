@@ -628,23 +628,26 @@ func flood(w *dp.Worker, cfg *dp.Config, br *dp.Bridge, t *macTable, b *pkt.Buf,
 	st := w.Stats()
 	st.BridgeFloods++
 	group := b.Bytes()[0]&1 != 0
-	var targets [64]uint16
-	nt := 0
-	for _, m := range br.Members {
-		if m != b.InPort && nt < len(targets) && cfg.Ifaces[m].Up {
-			targets[nt] = m
-			nt++
+	// The targets: every member up but the receiving one, however many
+	// (no fixed-size list: a bridge has no member limit).
+	lastT := -1 // index in br.Members of the last target
+	for j, m := range br.Members {
+		if m != b.InPort && cfg.Ifaces[m].Up {
+			lastT = j
 		}
 	}
 	toBVI := group && br.BVI >= 0 && !fromBVI && cfg.Ifaces[br.BVI].Up
-	if nt == 0 && !toBVI {
+	if lastT < 0 && !toBVI {
 		w.Drop(b, NoMembers)
 		return
 	}
 	// Copies first; the original goes last, to the last target.
 	f := b.Bytes()
-	for i := 0; i < nt; i++ {
-		last := i == nt-1 && !toBVI
+	for j, m := range br.Members {
+		if m == b.InPort || !cfg.Ifaces[m].Up {
+			continue
+		}
+		last := j == lastT && !toBVI
 		c := b
 		if !last {
 			st.FloodCopies++
@@ -656,7 +659,7 @@ func flood(w *dp.Worker, cfg *dp.Config, br *dp.Bridge, t *macTable, b *pkt.Buf,
 			copy(cf, f)
 			c.L3, c.InPort, c.Flags = b.L3, b.InPort, b.Flags
 		}
-		bridgeOut(w, cfg, c, targets[i])
+		bridgeOut(w, cfg, c, m)
 	}
 	if toBVI {
 		b.Flags |= pkt.FlagL2Multicast
