@@ -207,6 +207,11 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 			return fmt.Errorf("interface %s: MTU %d is above its parent %s's MTU minus its %d tag bytes (%d): lower it, or raise the parent's", ifc.Name, mtu, r.ifaces[ifc.Parent].Name, ifc.TagLen, limit)
 		}
 	}
+	if b := r.bviOf(idx); b != nil {
+		if limit, of := r.memberMTU(b); mtu > limit {
+			return fmt.Errorf("interface %s: MTU %d is above bridge %s's smallest member MTU (%s's, %d), which the routed interface's packets leave through: lower it, or raise the members'", r.ifaces[idx].Name, mtu, b.Name, of, limit)
+		}
+	}
 	r.setMTU(idx, mtu)
 	// A lowered port MTU lowers its sub-interfaces' with it: their tagged
 	// frames must still fit the port.
@@ -215,6 +220,7 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 			r.setMTU(i, mtu-int(ifc.TagLen))
 		}
 	}
+	r.capBVIs() // a lowered member MTU lowers its bridge's routed interface's
 	return nil
 }
 

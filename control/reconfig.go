@@ -231,6 +231,11 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 			// desired state taken before the delete says.
 			s = IfaceState{MTU: r.ifaces[i].MTU, Down: true}
 		}
+		if b := r.bviOf(i); b != nil {
+			// Capped to the members' MTU, set by now (a bridge's
+			// members have lower indices than its routed interface).
+			s.MTU = min(s.MTU, r.memberMTUIn(b, d.Ifaces))
+		}
 		c, err := r.setIface(i, s)
 		if err != nil {
 			undo()

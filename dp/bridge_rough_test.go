@@ -1,13 +1,16 @@
 package dp_test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
 	l2node "github.com/softnet/softnet/dp/l2"
+	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/port"
 	"github.com/softnet/softnet/port/mem"
 )
@@ -141,5 +144,56 @@ func TestBridgeFloodsToManyMembers(t *testing.T) {
 	}
 	if free, size := w.Pool().Free(), w.Pool().Size(); free != size {
 		t.Fatalf("buffer leak: %d of %d", free, size)
+	}
+}
+
+// TestBridgeBVIMTUCapped: the routed interface's MTU is capped to the
+// smallest member MTU (p2.100's, 1496 under p2's 1500), follows a member
+// lowered later, and cannot be set above it; the data plane's snapshot
+// and show bridge say so.
+func TestBridgeBVIMTUCapped(t *testing.T) {
+	l := newBridgeLab(t, control.BridgeConfig{})
+	const bvi = bsub100 + 1
+	check := func(want, members int, of string) {
+		t.Helper()
+		if got := l.r.InterfaceMTU(bvi); got != want {
+			t.Errorf("bvi0 MTU %d, want %d", got, want)
+		}
+		l.r.Publish()
+		if got := l.r.Config().Load().Ifaces[bvi].MTU; got != want {
+			t.Errorf("snapshot: bvi0 MTU %d, want %d", got, want)
+		}
+		if b := l.r.Bridges()[0]; b.BVIMTU != want || b.MemberMTU != members || b.MemberMTUOf != of {
+			t.Errorf("Bridges(): BVI MTU %d, members' %d of %s; want %d, %d of %s", b.BVIMTU, b.MemberMTU, b.MemberMTUOf, want, members, of)
+		}
+	}
+	check(1496, 1496, "p2.100")
+	if err := l.r.SetInterfaceMTU(1, 1400); err != nil {
+		t.Fatal(err)
+	}
+	check(1400, 1400, "p1")
+	err := l.r.SetInterfaceMTU(bvi, 1450)
+	if err == nil || !strings.Contains(err.Error(), "above bridge br0's smallest member MTU (p1's, 1400)") {
+		t.Errorf("bvi0 MTU 1450 over p1's 1400: %v", err)
+	}
+	if err := l.r.SetInterfaceMTU(bvi, 1300); err != nil {
+		t.Fatal(err)
+	}
+	check(1300, 1400, "p1")
+	// A routed packet into the bridge over the capped MTU with DF set is
+	// answered with "fragmentation needed" (MTU 1300), not sent to a
+	// member.
+	l.send(0, l2(bmacC, bmacA, 1)) // A on p0
+	l.expect([4]int{0, 1, 1, 0})
+	if err := l.r.AddNeighbor(bvi, bhostA, bmacA); err != nil {
+		t.Fatal(err)
+	}
+	l.r.Publish()
+	big := dptest.IPv4Frame(p3MAC, bmacC, p3Host, bhostA, hdr.ProtoUDP, 64, true, dptest.UDP(2, 1, 1400))
+	l.send(3, big)
+	f := l.expect([4]int{0, 0, 0, 1})
+	ip := hdr.IPv4(f[3][0][hdr.EthernetLen:])
+	if icmp := ip.Payload(); ip.Protocol() != hdr.ProtoICMP || icmp[0] != 3 || icmp[1] != 4 || binary.BigEndian.Uint16(icmp[6:8]) != 1300 {
+		t.Fatalf("want ICMP fragmentation needed, MTU 1300: % x", f[3][0][:40])
 	}
 }
