@@ -290,7 +290,9 @@ func (p *Port) setErr(err error) {
 // Recv appends up to v.Room() received frames to v, copying each from the
 // RX ring into a buffer from pool, and returns how many it appended. It
 // never blocks and makes no syscall while frames flow (but one recvmsg per
-// frame longer than a V2 slot). The batch owns the appended buffers.
+// frame longer than a V2 slot). The batch owns the appended buffers. It
+// takes at most rxBudget frames off the ring per call, the ones it drops
+// (oversize, bad, our own) included, so its work per call is bounded.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	q := &p.q[queue]
 	if q.down && !q.reopen() {
@@ -495,7 +497,10 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 	var got, bytes, oversize, csum, finished, gso, bad uint64
 	bs := q.bsize
 	v2 := q.p.v2
-	for v.N < pkt.BatchSize {
+	// seen counts the frames taken off the ring, dropped ones included:
+	// at most rxBudget per call, so a stream of frames that are all
+	// dropped (oversize, bad, our own) cannot hold the worker here.
+	for seen := 0; v.N < pkt.BatchSize && seen < rxBudget; seen++ {
 		// The frame: its header fields, where it starts in q.rx (start)
 		// and where the space the kernel could fill ends (end).
 		var bd *unix.TpacketHdrV1
@@ -530,6 +535,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 				q.off = base + int(bd.Offset_to_first_pkt)
 				if q.left == 0 {
 					q.release(bd)
+					seen-- // an empty block: no frame
 					continue
 				}
 			}
@@ -682,6 +688,10 @@ done:
 	}
 	return int(got)
 }
+
+// rxBudget is the most frames Recv takes off a ring per call, kept or
+// dropped: one batch's worth.
+const rxBudget = pkt.BatchSize
 
 // nextSlot moves a V2 queue to its next RX slot (slots do not cross
 // blocks: a block's tail that holds no whole slot is skipped).
