@@ -1,6 +1,7 @@
 package afpacket
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -45,5 +46,27 @@ func TestRecvBudgetDropped(t *testing.T) {
 	}
 	if s := p.Stats(); s.RxOversize != n || pool.Free() != pool.Size() {
 		t.Errorf("RxOversize %d, want %d; pool %d of %d", s.RxOversize, n, pool.Free(), pool.Size())
+	}
+}
+
+// TestMTUFollowed: Port.MTU follows the device's MTU changed after Open
+// (ip link set DEV mtu N), up and down, without a reopen.
+func TestMTUFollowed(t *testing.T) {
+	l := newLab(t)
+	p := openPort(t, l.devA, Options{})
+	if p.MTU() != 1500 {
+		t.Fatalf("MTU %d at open, want 1500", p.MTU())
+	}
+	for _, mtu := range []int{9000, 1400} {
+		run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", strconv.Itoa(mtu))
+		for end := time.Now().Add(5 * time.Second); p.MTU() != mtu && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			p.Stats()
+		}
+		if p.MTU() != mtu {
+			t.Fatalf("MTU %d after ip link set mtu %d", p.MTU(), mtu)
+		}
+	}
+	if s := p.Stats(); s.Reopens != 0 || !s.Up {
+		t.Errorf("stats %+v: want no reopen, up", s)
 	}
 }

@@ -319,8 +319,10 @@
 // plane reads the device's MTU once a second (run's link watcher) and
 // fragments, or answers "fragmentation needed" (RFC 1191) to, packets
 // that no longer fit; a frame sent in the second between a lowered MTU
-// and the watcher noticing it is one of those Errors. Port.MTU is the MTU
-// at the last (re)open. TestMTUChange covers both directions.
+// and the watcher noticing it is one of those Errors. Port.MTU is the
+// device's MTU as the last (re)open or Stats call read it (an ioctl on the
+// port's own socket, so in the device's namespace). TestMTUChange covers
+// both directions; TestMTUFollowed Port.MTU.
 //
 // # Lifecycle
 //

@@ -279,7 +279,9 @@ func (p *Port) MAC() [6]byte {
 	return [6]byte{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
 }
 
-// MTU is the device's MTU (re-read when a queue reopens).
+// MTU is the device's MTU: read when a queue (re)opens and again by each
+// Stats call, so it follows `ip link set DEV mtu N` within one Stats
+// period (run's link watcher calls Stats every linkPoll).
 func (p *Port) MTU() int { return int(p.mtu.Load()) }
 
 func (p *Port) setErr(err error) {
@@ -359,7 +361,8 @@ func (p *Port) Close() error {
 // Stats sums the queues' counters and reads PACKET_STATISTICS from each RX
 // socket. It is safe to call from any goroutine while workers use the
 // port; it makes one getsockopt per queue, and reads the device's carrier
-// (one or two ioctls, see doc.go, Carrier).
+// (one or two ioctls, see doc.go, Carrier) and its MTU (one ioctl; see
+// MTU).
 func (p *Port) Stats() Stats {
 	s := Stats{Up: !p.closed.Load(), Carrier: true}
 	read := false
@@ -379,6 +382,11 @@ func (p *Port) Stats() Stats {
 			if on, err := linkUp(q.statFd, p.name); err == nil {
 				p.noCarrier.Store(!on)
 				read = true
+			}
+			// And the MTU, which `ip link set DEV mtu N` changes
+			// without a link change the rings would notice.
+			if m, err := devMTU(q.statFd, p.name); err == nil {
+				p.mtu.Store(int64(m))
 			}
 		}
 		s.KernelDrops += q.kdrops
