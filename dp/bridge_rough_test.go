@@ -1,6 +1,7 @@
 package dp_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -195,5 +196,41 @@ func TestBridgeBVIMTUCapped(t *testing.T) {
 	ip := hdr.IPv4(f[3][0][hdr.EthernetLen:])
 	if icmp := ip.Payload(); ip.Protocol() != hdr.ProtoICMP || icmp[0] != 3 || icmp[1] != 4 || binary.BigEndian.Uint16(icmp[6:8]) != 1300 {
 		t.Fatalf("want ICMP fragmentation needed, MTU 1300: % x", f[3][0][:40])
+	}
+}
+
+// TestShortFramesPadded: a frame shorter than 60 bytes leaves padded to
+// 60 with zeros, even in a buffer that held a longer frame before (the
+// bytes past the frame are not leaked), tagged or not; the ARP reply the
+// router makes (42 bytes) too. Counters count the padded length.
+func TestShortFramesPadded(t *testing.T) {
+	l := newBridgeLab(t, control.BridgeConfig{})
+	long := l2(bmacB, bmacA, 1)
+	long = append(long, bytes.Repeat([]byte{0xee}, 1000)...)
+	for i := 15; i < len(long); i++ {
+		long[i] = 0xee
+	}
+	l.send(0, long) // flooded: its buffers (and their copies') held 0xee
+	l.expect([4]int{0, 1, 1, 0})
+	short := l2(bmacB, bmacA, 2)[:50]
+	l.send(0, short)
+	f := l.expect([4]int{0, 1, 1, 0})
+	want := append(append([]byte(nil), short...), make([]byte, 10)...)
+	if !bytes.Equal(f[1][0], want) {
+		t.Errorf("p1 got %d bytes % x, want 60: the 50 and zeros", len(f[1][0]), f[1][0])
+	}
+	tagged := dptest.Tag(short, 0x8100, 100)
+	want = append(append([]byte(nil), tagged...), make([]byte, 60-len(tagged))...)
+	if !bytes.Equal(f[2][0], want) {
+		t.Errorf("p2 got %d bytes % x, want 60: the tagged 54 and zeros", len(f[2][0]), f[2][0])
+	}
+	// The router's own ARP reply (from the BVI, into the bridge to p0).
+	l.send(0, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, bmacA, bhostA, [6]byte{}, bviIP))
+	f = l.expect([4]int{1, 1, 1, 0})
+	if r := f[0][0]; len(r) != 60 || !bytes.Equal(r[42:], make([]byte, 18)) {
+		t.Errorf("ARP reply %d bytes % x, want 60 with zero padding", len(r), r)
+	}
+	if c := l.w.Counters(); c.TxBytes[1] != uint64(len(long))+60+60 {
+		t.Errorf("p1 tx bytes %d, want %d (padded)", c.TxBytes[1], len(long)+120)
 	}
 }
