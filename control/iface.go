@@ -121,7 +121,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	var done []undo
 	add := func(p netip.Prefix, a uint16) error {
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if err := r.setRoute(p, a); err != nil {
 			return fmt.Errorf("interface %s: %w", c.Name, err)
 		}
@@ -144,11 +144,11 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		if err != nil {
 			for i := len(done) - 1; i >= 0; i-- {
 				u := done[i]
-				cur, _ := r.fib.Get(u.p)
+				cur, _ := r.rget(u.p)
 				if u.hadOld {
 					_ = r.setRoute(u.p, u.old)
 				} else {
-					_ = r.fib.Delete(u.p)
+					_ = r.rdel(u.p)
 					r.adj.Unref(cur)
 				}
 			}
@@ -247,6 +247,11 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 func (r *Router) setUp(idx int) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
+		if up {
+			r.unpark()
+		} else {
+			r.park(idx)
+		}
 		if r.ifaces[idx].TagLen != 0 {
 			r.setVLANEntry(idx) // the entry carries dp.VLANDown
 		}

@@ -90,7 +90,9 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 func (r *Router) RouteCounts() [33]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fib.Counts()
+	c := r.fib.Counts()
+	r.parkedCounts(&c)
+	return c
 }
 
 // ICMPLimit returns the ICMP error rate limit: errors per second per
@@ -314,8 +316,8 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 	// back by the route replace that follows in Reconfigure.
 	for _, p := range cur {
 		for _, q := range ownPrefixes(p) {
-			if nh, ok := r.fib.Get(q.p); ok && r.isOwnAdj(i, nh) {
-				_ = r.fib.Delete(q.p)
+			if nh, ok := r.rget(q.p); ok && r.isOwnAdj(i, nh) {
+				_ = r.rdel(q.p)
 				r.adj.Unref(nh)
 			}
 		}

@@ -253,7 +253,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 			added++
 		default:
 			r.static.m[k] = mark
-			if cur, ok := r.fib.Get(p); !ok || cur != target[i] {
+			if cur, ok := r.rget(p); !ok || cur != target[i] {
 				ops = append(ops, int32(i))
 				changed++
 			}
@@ -282,7 +282,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	}
 	for _, k := range gone {
 		p := k.prefix()
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if own, nk, isHost, ok := r.ownRoute(p); ok {
 			if !had || old != own {
 				if err := r.setRoute(p, own); err != nil {
@@ -294,7 +294,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 				r.host[nk] = true
 			}
 		} else if had {
-			if err := r.fib.Delete(p); err != nil {
+			if err := r.rdel(p); err != nil {
 				return fail(fmt.Errorf("replace routes: remove %v: %w", p, err))
 			}
 			r.unref(old)
@@ -305,7 +305,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	for j := len(ops) - 1; j >= 0; j-- { // in the order of ps
 		i := int(ops[j])
 		p := ps[i].Masked()
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if err := r.setRoute(p, target[i]); err != nil {
 			return fail(fmt.Errorf("routes[%d]: %w", i, err))
 		}
@@ -333,12 +333,12 @@ func (r *Router) rollback(undo []undoStep, hosts []hostUndo, newKeys, gone []rou
 	for i := len(undo) - 1; i >= 0; i-- {
 		u := undo[i]
 		p := u.k.prefix()
-		cur, ok := r.fib.Get(p)
+		cur, ok := r.rget(p)
 		switch {
 		case u.had && (!ok || cur != u.old):
 			_ = r.setRoute(p, u.old)
 		case !u.had && ok:
-			_ = r.fib.Delete(p)
+			_ = r.rdel(p)
 			r.unref(cur)
 		}
 	}

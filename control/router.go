@@ -55,7 +55,8 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
-	freed     []freedIface // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
 }
 
 // New returns a router with no interfaces and an empty table, and
@@ -112,7 +113,7 @@ func (r *Router) publish() {
 	}
 	r.cur.Store(&dp.Config{
 		FIB:       r.fib.Snapshot(),
-		Adj:       r.withdrawDown(r.adj.Snapshot()),
+		Adj:       r.adj.Snapshot(),
 		Ifaces:    ifaces,
 		VLANs:     slices.Clone(r.vlans),
 		Bridges:   slices.Clone(r.bridges),
@@ -124,34 +125,6 @@ func (r *Router) publish() {
 }
 
 // Publish publishes pending changes now.
-// withdrawDown withdraws, in a snapshot's adjacencies, the routes through
-// an interface that is down (administratively or its link): a next hop or
-// connected subnet on it becomes AdjUnreachable, so the workers answer ICMP
-// destination unreachable (host unreachable) to the sender instead of
-// forwarding into the down interface, where the packet would be dropped
-// as iface-down with no word to the sender. The router's own adjacency
-// table is not changed: the next snapshot after the interface comes back
-// up forwards again. Caller holds mu.
-func (r *Router) withdrawDown(adjs []dp.Adj) []dp.Adj {
-	down := false
-	for i := range r.ifaces {
-		down = down || !r.ifaces[i].Up
-	}
-	if !down {
-		return adjs
-	}
-	for i := range adjs {
-		a := &adjs[i]
-		switch a.Kind {
-		case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean:
-			if int(a.Iface) < len(r.ifaces) && !r.ifaces[a.Iface].Up {
-				a.Kind = dp.AdjUnreachable
-			}
-		}
-	}
-	return adjs
-}
-
 func (r *Router) Publish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

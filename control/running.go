@@ -29,7 +29,7 @@ func (r *Router) Running() Desired {
 	for i, k := range keys {
 		p := k.prefix()
 		d.Routes[i] = p
-		if a, ok := r.fib.Get(p); ok && a != r.drop {
+		if a, ok := r.rget(p); ok && a != r.drop {
 			vias[i] = gw[a]
 		}
 	}
