@@ -12,7 +12,12 @@
 // own service loop (one mutex, never touched by a worker). It never blocks
 // a worker: it talks to workers only through their single-producer
 // single-consumer rings, and drops (and counts) a message when a ring is
-// full rather than wait.
+// full rather than wait. No call holds the mutex across a full-table
+// build: ReplaceRoutes and Reconfigure let go of it every few thousand
+// routes (replace.go), so the service loop (ARP learning, timers) and the
+// API go on meanwhile; what they change is published with the replace,
+// route changes are done again after it, and an interface change makes
+// it build again. TestReplaceRoutesLetsGoOfTheLock stops one midway.
 //
 // A packet a worker hands over to wait for ARP is held (Stats.Held), sent
 // back (Stats.Resolved, Stats.Unreachable) or dropped under a reason

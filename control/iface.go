@@ -169,6 +169,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	if at >= 0 {
 		r.freed = slices.Delete(r.freed, at, at+1)
 	}
+	r.ifaceGen++ // a replace that let go of the lock checked against the old ones
 	r.dirty = true
 	return idx, nil
 }

@@ -153,6 +153,8 @@ type Changes struct {
 // interface count must not change. On an error nothing is changed and
 // nothing published: the steps done are taken back.
 func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
+	r.replaceMu.Lock()
+	defer r.replaceMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(d.Ifaces) != len(r.ifaces) {
@@ -311,6 +313,7 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 		}
 		return changed, nil
 	}
+	r.ifaceGen++ // a replace that let go of the lock checked against the old ones
 	// Withdraw the routes of the old addresses, then install the new
 	// ones'. A configured route to exactly one of these prefixes is put
 	// back by the route replace that follows in Reconfigure.

@@ -102,6 +102,9 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 	}
 	r.static.add(p)
 	r.dirty = true
+	if r.replacing { // a replace let go of the lock: done again after it
+		r.replaceLog = append(r.replaceLog, routeOp{p: p, gw: gw, add: true})
+	}
 	return nil
 }
 
@@ -183,6 +186,16 @@ func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
 func (r *Router) DeleteRoute(p netip.Prefix) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.deleteRoute(p); err != nil {
+		return err
+	}
+	if r.replacing { // a replace let go of the lock: done again after it
+		r.replaceLog = append(r.replaceLog, routeOp{p: p.Masked()})
+	}
+	return nil
+}
+
+func (r *Router) deleteRoute(p netip.Prefix) error {
 	if !p.IsValid() || !p.Addr().Is4() {
 		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
 	}

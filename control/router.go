@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,14 @@ type Router struct {
 	rr        int
 	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
+
+	// A full-table replace lets go of mu between chunks (replace.go).
+	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
+	replacing      bool       // a replace is under way: publishing waits for its end
+	ifaceGen       uint64     // bumped when interfaces or their addresses change
+	replaceLog     []routeOp  // route changes made while a replace let go of mu
+	dirtyMeanwhile bool       // something to publish changed while a replace let go of mu
+	replaceHook    func()     // tests: called each time a replace let go of mu
 }
 
 // New returns a router with no interfaces and an empty table, and
@@ -107,6 +116,10 @@ func (r *Router) AttachWorkers(ws []*dp.Worker) {
 
 // publish builds and publishes a new Config. Caller holds mu.
 func (r *Router) publish() {
+	if r.replacing { // published when the replace ends (replace.go)
+		r.dirty = true
+		return
+	}
 	ifaces := slices.Clone(r.ifaces)
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
