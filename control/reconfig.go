@@ -190,6 +190,9 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	own := rules.NewOwn(ifs)
 	gws := make(map[netip.Addr]bool)
 	for i, p := range d.Routes {
+		if i%replaceChunk == replaceChunk-1 {
+			r.letGo() // nothing changed yet: no lock held across a full table's checks
+		}
 		if !p.IsValid() || !p.Addr().Is4() {
 			return ch, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
 		}

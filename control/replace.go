@@ -180,18 +180,24 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 // the interfaces changed meanwhile (gen is r.ifaceGen when the replace
 // made its checks). Caller holds mu.
 func (r *Router) yield(gen uint64) (stale bool) {
-	hook := r.replaceHook
 	mine := r.dirty
 	r.dirty = false
+	r.letGo()
+	r.dirtyMeanwhile = r.dirtyMeanwhile || r.dirty
+	r.dirty = mine || r.dirty
+	return r.ifaceGen != gen
+}
+
+// letGo lets go of mu for a moment (a replace's yield, Reconfigure's
+// checks), and takes it again. Caller holds mu.
+func (r *Router) letGo() {
+	hook := r.replaceHook
 	r.mu.Unlock() // rings the service loop if it has work
 	if hook != nil {
 		hook()
 	}
 	runtime.Gosched()
 	r.mu.Lock()
-	r.dirtyMeanwhile = r.dirtyMeanwhile || r.dirty
-	r.dirty = mine || r.dirty
-	return r.ifaceGen != gen
 }
 
 // replay does again the route changes made while a replace let go of

@@ -10,8 +10,11 @@ import (
 // deleted at run time has none), every static neighbour, the ICMP rate,
 // and the configured routes (config, route files and the API's alike,
 // not the router's own), sorted, with their gateways (Via; invalid: a
-// blackhole). softnet config save writes it back to a config file.
+// blackhole). softnet config save writes it back to a config file. It
+// waits for a route replace under way (ReplaceRoutes, Reconfigure).
 func (r *Router) Running() Desired {
+	r.replaceMu.Lock()
+	defer r.replaceMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	d := r.desiredNow()
