@@ -45,6 +45,8 @@ func Family(a netip.Addr) error {
 		return fmt.Errorf("no address: write an IPv4 address (A.B.C.D)")
 	case !IPv6:
 		return fmt.Errorf("%v is IPv6, not IPv4: softnet forwards only IPv4 for now: use an IPv4 address (A.B.C.D)", a)
+	case a.Zone() != "":
+		return fmt.Errorf("%v has a zone: write the address without %%%s (its interface says where it is)", a, a.Zone())
 	}
 	return nil
 }
