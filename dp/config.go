@@ -52,7 +52,7 @@ type Adj struct {
 	Kind    AdjKind
 	TagLen  uint8    // bytes of Tags in use: 0, 4 (802.1Q) or 8 (QinQ)
 	Iface   uint16   // egress interface
-	MTU     uint16   // egress IPv4 MTU
+	MTU     uint16   // egress IP MTU (the interface's)
 	Rewrite [14]byte // destination MAC, source MAC, EtherType
 	// Tags are the egress interface's VLAN tags in wire order,
 	// right-aligned: the last TagLen bytes (see Iface.Tags).
