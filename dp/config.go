@@ -3,6 +3,7 @@ package dp
 import (
 	"encoding/binary"
 	"net/netip"
+	"unsafe"
 
 	"github.com/softnet/softnet/fib"
 )
@@ -58,7 +59,18 @@ type Adj struct {
 	// right-aligned: the last TagLen bytes (see Iface.Tags).
 	Tags [8]byte
 	Addr [16]byte // the neighbour's address (gateway or host), for resolution; see Addr4, IP
+	// An Adj fills one 64-byte cache line (adjSize): ip4-rewrite reads
+	// the fields above per packet, and a record that straddled two lines
+	// (44 bytes unpadded) would cost a second miss on a large table.
+	_ [20]byte
 }
+
+// adjSize is the size of an Adj: one cache line. The build fails here if
+// a field is added without shrinking the padding.
+const adjSize = 64
+
+var _ [adjSize - unsafe.Sizeof(Adj{})]byte
+var _ [unsafe.Sizeof(Adj{}) - adjSize]byte
 
 // IP returns the neighbour's address: IPv4 (unmapped) or IPv6. The zero
 // Addr (glean, local and the other kinds with no neighbour) is ::.
