@@ -31,6 +31,7 @@ type VethOptions struct {
 // VethRun is one router's figures in the veth scenario.
 type VethRun struct {
 	lab.Flood
+	Source         string  `json:"source"` // what sent the flood
 	TCPGbps        float64 `json:"tcp_gbps"`
 	TCPRetransmits int     `json:"tcp_retransmits"`
 }
@@ -45,10 +46,17 @@ type VethResult struct {
 	KernelMpps  float64 `json:"kernel_mpps"`
 	SoftnetMpps float64 `json:"softnet_mpps"`
 	Ratio       float64 `json:"ratio"` // softnet_mpps / kernel_mpps
-	KernelTCP   float64 `json:"kernel_tcp_gbps"`
-	SoftnetTCP  float64 `json:"softnet_tcp_gbps"`
-	Kernel      VethRun `json:"kernel"`
-	Softnet     VethRun `json:"softnet"`
+	// GeneratorLimitMpps is what the source pushes into the router's
+	// ingress veth (ra rx per second) while an XDP program there drops
+	// every frame (lab.DropAtRouter), measured in the same run: no
+	// router can show more. Generator is that flood.
+	GeneratorLimitMpps float64 `json:"generator_limit_mpps"`
+	Source             string  `json:"source"` // the flood's source, for all three figures
+	KernelTCP          float64 `json:"kernel_tcp_gbps"`
+	SoftnetTCP         float64 `json:"softnet_tcp_gbps"`
+	Kernel             VethRun `json:"kernel"`
+	Softnet            VethRun `json:"softnet"`
+	Generator          VethRun `json:"generator"`
 	// SoftnetDrops are softnet's drops by stage/reason and
 	// SoftnetKernelDrops the AF_PACKET ring drops (PACKET_STATISTICS), as
 	// softnet reported them when it stopped.
@@ -63,9 +71,11 @@ type VethResult struct {
 // RunVeth runs the veth scenario: host A ─ router ─ host B in three
 // network namespaces; trafgen floods 64-byte UDP from A at full rate,
 // pinned to one CPU, and B's veth counts what arrives. First Linux
-// forwards (ip_forward=1 in the router namespace), then softnet (AF_PACKET
-// on both router veths, pinned to another CPU). iperf3 gives a TCP figure
-// for each. Needs root and the lab's tools.
+// forwards (ip_forward=1 in the router namespace), then the same flood is
+// dropped by XDP on the router's ingress veth (the generator's limit),
+// then softnet forwards (AF_PACKET or AF_XDP on both router veths, pinned
+// to another CPU). iperf3 gives a TCP figure for Linux and softnet. Needs
+// root and the lab's tools.
 func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if o.Duration <= 0 {
 		o.Duration = 5 * time.Second
@@ -120,9 +130,12 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 		"trafgen":           fmt.Sprintf("cpu %d (and the a0→ra veth hand-off, which runs in the sender's softirq)", tcpu),
 		"kernel_forwarding": fmt.Sprintf("cpu %d: Linux forwards in the softirq of trafgen's veth transmit (ra's backlog is processed on the sending CPU), and delivers to B there too", tcpu),
 		"softnet":           softnetCPU + ": the softnet process (" + o.Backend + " rings, forwarding, transmit), and B's receive in the softirq of its sends",
+		"generator":         fmt.Sprintf("cpu %d: trafgen, the a0→ra hand-off and an XDP_DROP on ra (native XDP), nothing forwarded", tcpu),
 	}
+	res.Source = fmt.Sprintf("trafgen, one thread pinned to cpu %d (--cpus 1), its TX_RING on a0 bypassing the qdisc", tcpu)
 
 	measure := func(r *VethRun) error {
+		r.Source = res.Source
 		if r.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu); err != nil {
 			return err
 		}
@@ -146,6 +159,24 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if err := measure(&res.Kernel); err != nil {
 		return res, err
 	}
+	// The generator's limit: the same flood into ra, dropped there by XDP
+	// (host A still has the router's MAC from the Linux run; forwarding is
+	// still on, but nothing gets past the XDP program).
+	logf("veth: generator limit (XDP_DROP on %s), trafgen on cpu %d, %v", lab.DevRA, tcpu, o.Duration)
+	detach, err := t.DropAtRouter()
+	if err != nil {
+		return res, err
+	}
+	res.Generator.Source = res.Source
+	res.Generator.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu)
+	if derr := detach(); err == nil && derr != nil {
+		err = fmt.Errorf("detaching the XDP drop program from %s: %w", lab.DevRA, derr)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.GeneratorLimitMpps = res.Generator.RouterRxMpps
+
 	if err := t.KernelForwarding(ctx, false); err != nil {
 		return res, err
 	}
@@ -222,8 +253,10 @@ func (r *VethResult) Print(w io.Writer) {
 			x.name, x.r.Mpps, x.r.SentMpps, x.r.Sent, x.r.Received, x.r.LossPct, x.r.TCPGbps)
 	}
 	fmt.Fprintf(w, "ratio        %.2f (softnet/linux)\n", r.Ratio)
+	fmt.Fprintf(w, "generator    %.3f Mpps into the router's veth with XDP_DROP there (no router can show more)\n", r.GeneratorLimitMpps)
+	fmt.Fprintf(w, "source       %s\n", r.Source)
 	fmt.Fprintf(w, "softnet      drops %s, AF_PACKET ring drops %d\n", countList(r.SoftnetDrops), r.SoftnetKernelDrops)
-	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet"} {
+	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet", "generator"} {
 		fmt.Fprintf(w, "cpu          %s: %s\n", k, r.CPUs[k])
 	}
 }

@@ -107,6 +107,10 @@ those rates and ratios too (interleaved), e.g.
 --scenario veth --backend afxdp runs softnet on AF_XDP sockets (port/afxdp,
 copy mode on veth) instead of AF_PACKET (the default, --backend afpacket);
 the JSON's "backend" says which. --scenario latency takes --backend too.
+The veth scenario also measures the generator's limit in the same run:
+"generator_limit_mpps" is what trafgen pushes into the router's ingress
+veth while an XDP program there drops every frame (no router can show
+more); "source" says what sent each flood.
 
 --scenario veth-overload is overload on real interfaces: host A ─ softnet ─
 host B in network namespaces (as the veth scenario), softnet held to a quarter
