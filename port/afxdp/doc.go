@@ -108,7 +108,11 @@
 // new ifindex) and the queue gets a new socket; Stats.Reopens counts it.
 // A queue's receive and transmit sides must run on one goroutine (the
 // router's: worker i receives queue i and sends on queue i), since a
-// reopen replaces both. The MAC and MTU are the ones read at Open.
+// reopen replaces both. A reopen reads the device's MAC and MTU again
+// (MAC and MTU return the new device's: it may have others); a device
+// back with an MTU too large for a UMEM chunk keeps the queue down, its
+// LastError saying which MTU fits, until it is lowered
+// (TestReopenRereadsDevice).
 // Frames the program passes to the stack (queues without a socket) are
 // not seen by softnet.
 package afxdp

@@ -21,8 +21,8 @@ import (
 type Port struct {
 	dev      string
 	ifindex  int
-	mac      [6]byte
-	mtu      int
+	mac      atomic.Uint64 // 6 bytes, big-endian in the low 48 bits; re-read at a reopen
+	mtu      atomic.Int64  // re-read at a reopen
 	arena    *pkt.Arena
 	first    uint32 // the arena's first index
 	n        uint32 // the arena's buffers
@@ -114,11 +114,10 @@ func Open(dev string, o Options) (_ *Port, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("afxdp: device %s: %w (create it, or check the name with ip link)", dev, err)
 	}
-	p := &Port{dev: dev, ifindex: ifc.Index, mtu: ifc.MTU, arena: o.Arena, first: o.Arena.First(),
+	p := &Port{dev: dev, ifindex: ifc.Index, arena: o.Arena, first: o.Arena.First(),
 		n: uint32(o.Arena.Len()), chunk: uint64(o.Arena.Chunk()), mode: o.Mode, ring: uint32(ring), fillFrames: uint32(fillFrames)}
-	copy(p.mac[:], ifc.HardwareAddr)
-	if max := MaxFrame(o.Arena.Chunk()) - 14 - 8; p.mtu > max {
-		return nil, fmt.Errorf("afxdp: device %s has MTU %d: a %d-byte UMEM chunk holds frames of an MTU up to %d; lower it (ip link set dev %s mtu %d) or use backend: afpacket", dev, p.mtu, o.Arena.Chunk(), max, dev, max)
+	if err := p.setDevice(ifc); err != nil {
+		return nil, err
 	}
 	queues := max(o.Queues, 1)
 	p.nq = queues
@@ -156,6 +155,22 @@ func Open(dev string, o Options) (_ *Port, err error) {
 			"xdp", p.prog.mode, "xdp_reason", p.prog.why, "zero_copy", p.zeroCopy, "copy_reason", p.copyWhy)
 	}
 	return p, nil
+}
+
+// setDevice takes the device's MAC and MTU (at Open, and at a reopen: a
+// re-created device may have others), refusing an MTU whose frames do
+// not fit a UMEM chunk.
+func (p *Port) setDevice(ifc *net.Interface) error {
+	if max := MaxFrame(int(p.chunk)) - 14 - 8; ifc.MTU > max {
+		return fmt.Errorf("afxdp: device %s has MTU %d: a %d-byte UMEM chunk holds frames of an MTU up to %d; lower it (ip link set dev %s mtu %d) or use backend: afpacket", p.dev, ifc.MTU, p.chunk, max, p.dev, max)
+	}
+	var m uint64
+	for i := 0; i < 6 && i < len(ifc.HardwareAddr); i++ {
+		m |= uint64(ifc.HardwareAddr[i]) << (40 - 8*i)
+	}
+	p.mac.Store(m)
+	p.mtu.Store(int64(ifc.MTU))
+	return nil
 }
 
 // MaxFrame is the largest frame a UMEM chunk of chunk bytes receives: the
@@ -306,6 +321,9 @@ func (p *Port) reopen(qi int) bool {
 	if err != nil {
 		return setErr(fmt.Errorf("afxdp: device %s is gone (deleted): the port reopens it when a device of that name is back (%v)", p.dev, err))
 	}
+	if err := p.setDevice(ifc); err != nil {
+		return setErr(fmt.Errorf("%w (the queue stays down until it is lowered)", err))
+	}
 	if ifc.Index != p.ifindex || p.prog == nil {
 		np, err := attach(p.dev, ifc.Index, p.nq, p.mode)
 		if err != nil {
@@ -350,11 +368,15 @@ func gone(e unix.Errno) bool {
 // Name is the device's name.
 func (p *Port) Name() string { return p.dev }
 
-// MAC is the device's MAC address.
-func (p *Port) MAC() [6]byte { return p.mac }
+// MAC is the device's MAC address, as read at Open or at the last reopen
+// (a device deleted and re-created may have a new one). One atomic load.
+func (p *Port) MAC() [6]byte {
+	m := p.mac.Load()
+	return [6]byte{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
+}
 
-// MTU is the device's MTU when the port opened.
-func (p *Port) MTU() int { return p.mtu }
+// MTU is the device's MTU, as read at Open or at the last reopen.
+func (p *Port) MTU() int { return int(p.mtu.Load()) }
 
 // Queues is the number of queues (XDP sockets).
 func (p *Port) Queues() int { return len(p.qs) }

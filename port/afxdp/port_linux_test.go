@@ -2,6 +2,8 @@ package afxdp
 
 import (
 	"bytes"
+	"net"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -239,4 +241,60 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestReopenRereadsDevice: a device deleted and re-created with another
+// MAC and MTU is reopened with them (MAC and MTU are the new device's,
+// not the ones read at Open); one whose MTU is too large for a UMEM chunk
+// keeps the queue down, LastError saying so, until it is lowered.
+func TestReopenRereadsDevice(t *testing.T) {
+	l := newLab(t)
+	a := newArena(t, 2048)
+	pool := pkt.NewPoolIn(a, 0, a.Len())
+	p := openPort(t, a, Options{})
+	var v pkt.Batch
+	p.Recv(0, &v, pool)
+	old := p.MAC()
+	if p.MTU() != 1500 {
+		t.Fatalf("MTU at Open %d, want 1500", p.MTU())
+	}
+	run(t, "ip", "-n", l.nsA, "link", "del", "vA")
+	poll := func(until func(Stats) bool) Stats {
+		end := time.Now().Add(20 * time.Second)
+		for time.Now().Before(end) {
+			if p.Recv(0, &v, pool) != 0 {
+				pool.PutBatch(&v)
+			}
+			if st := p.Stats(); until(st) {
+				return st
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return p.Stats()
+	}
+	if st := poll(func(st Stats) bool { return st.DownQueues == 1 }); st.DownQueues != 1 {
+		t.Fatalf("the queue is not down after the delete: %+v", st)
+	}
+
+	// Too large an MTU for a 4096-byte chunk (frames up to 3840): down.
+	const newMAC = "02:00:00:00:42:42"
+	l.recreateWith(t, "address", newMAC, "mtu", "5000")
+	time.Sleep(3 * retryEvery)
+	st := poll(func(st Stats) bool { return strings.Contains(st.LastError, "MTU 5000") })
+	if st.DownQueues != 1 || st.Reopens != 0 || !strings.Contains(st.LastError, "MTU 5000") || !strings.Contains(st.LastError, "mtu 3818") {
+		t.Fatalf("with MTU 5000 the queue should stay down, saying why: %+v", st)
+	}
+
+	// Lowered: the queue reopens with the new device's MAC and MTU.
+	run(t, "ip", "-n", l.nsA, "link", "set", "vA", "mtu", "1400")
+	if st := poll(func(st Stats) bool { return st.Reopens == 1 }); st.Reopens != 1 || st.DownQueues != 0 {
+		t.Fatalf("no reopen after the MTU was lowered: %+v", st)
+	}
+	want, _ := net.ParseMAC(newMAC)
+	if got := p.MAC(); !bytes.Equal(got[:], want) || got == old {
+		t.Errorf("MAC after the reopen %x, want the new device's %s (was %x)", got, newMAC, old)
+	}
+	if p.MTU() != 1400 {
+		t.Errorf("MTU after the reopen %d, want the new device's 1400", p.MTU())
+	}
 }
