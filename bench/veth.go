@@ -22,6 +22,9 @@ type VethOptions struct {
 	PacketSize int           // 64 when 0 (bytes without FCS)
 	Workers    int           // softnet workers (1 when 0)
 	Backend    string        // softnet's backend on the router veths: "afpacket" (when empty) or "afxdp"
+	// StackDrop (afpacket): softnet's interfaces get stack_drop: true, a
+	// tc ingress drop after its sockets saw each frame.
+	StackDrop bool
 	// TrafgenCPU is where trafgen runs; SoftnetCPU where softnet runs
 	// (-1: not pinned). Defaults: 0 and 1.
 	TrafgenCPU, SoftnetCPU *int
@@ -39,8 +42,9 @@ type VethRun struct {
 // VethResult is the veth scenario's figures: the same namespaces and
 // flood, forwarded once by Linux and once by softnet.
 type VethResult struct {
-	Scenario    string  `json:"scenario"` // "veth"
-	Backend     string  `json:"backend"`  // softnet's: afpacket or afxdp
+	Scenario    string  `json:"scenario"`   // "veth"
+	Backend     string  `json:"backend"`    // softnet's: afpacket or afxdp
+	StackDrop   bool    `json:"stack_drop"` // afpacket: the router namespace's stack was cut off (tc ingress drop)
 	PacketSize  int     `json:"packet_size"`
 	DurationS   float64 `json:"duration_s"`
 	KernelMpps  float64 `json:"kernel_mpps"`
@@ -119,8 +123,11 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if o.Backend == "" {
 		o.Backend = "afpacket"
 	}
-	t.Backend = o.Backend
-	res = &VethResult{Scenario: "veth", Backend: o.Backend, PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
+	if o.StackDrop && o.Backend != "afpacket" {
+		return nil, fmt.Errorf("stack drop: only the afpacket backend has it (backend %s): drop it", o.Backend)
+	}
+	t.Backend, t.StackDrop = o.Backend, o.StackDrop
+	res = &VethResult{Scenario: "veth", Backend: o.Backend, StackDrop: o.StackDrop, PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
 		NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
 	softnetCPU := "not pinned"
 	if scpu >= 0 {
