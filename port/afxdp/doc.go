@@ -4,8 +4,8 @@
 //
 // Hot path: yes. Recv and Send allocate nothing, take no lock and make no
 // per-packet interface call; each is one pass over a batch of ring entries
-// and at most one syscall, made only when the kernel asked for it
-// (need_wakeup).
+// and at most one syscall (Send in copy mode on kernels before 6.17: one
+// per 32 frames), made only when the kernel asked for it (need_wakeup).
 //
 // # UMEM: the engine's arena
 //
@@ -22,7 +22,11 @@
 //     out the buffers of the RX ring's descriptors: the frame is where the
 //     kernel wrote it, XDP_PACKET_HEADROOM (256) bytes into the chunk.
 //   - Send puts each buffer's own chunk and frame offset on the TX ring and
-//     reaps the completion ring, returning sent buffers to the pool.
+//     reaps the completion ring, returning sent buffers to the pool. In
+//     copy mode each sendto sends up to the socket's TX budget: a whole
+//     batch where the kernel takes XDP_MAX_TX_SKB_BUDGET (Linux 6.17),
+//     else the kernel's 32 frames, and Send kicks until the batch is
+//     taken.
 //
 // A queue lends the kernel at most Options.FillFrames buffers (fill and RX
 // rings together); the rest of the pool stays with the worker. The largest
@@ -152,10 +156,12 @@
 // the sending CPU, less than the two copies veth already makes
 // (skb_copy_ubufs, skb_pp_cow_data) because trafgen's skbs are not
 // XDP-ready, and those two are paid by the generator limit as well.
-// Send makes one sendto per 32 frames (the kernel's copy-mode budget;
-// a batch is up to 256), Recv a recvfrom only on an empty poll when the
-// kernel set need_wakeup on the fill ring, so there is no wake-up or
-// poll per frame. The XDP socket's kernel drops (73,000 to
+// Send made one sendto per 32 frames (the kernel's copy-mode budget;
+// a batch is up to 256): it now sets XDP_MAX_TX_SKB_BUDGET to a batch
+// where the kernel has it (Linux 6.17; TestTxBudget), so a batch is one
+// sendto. Recv makes a recvfrom only on an empty poll when the kernel
+// set need_wakeup on the fill ring, so there is no wake-up or poll per
+// frame. The XDP socket's kernel drops (73,000 to
 // 101,000 a run, KernelDrops: rx ring full or fill ring empty, not yet
 // told apart in the figures) come with
 // the worker descheduled on a CPU shared with other work, and with

@@ -48,6 +48,10 @@ type Port struct {
 // the device coming back, and a missing device costs nothing.
 const retryEvery = 200 * time.Millisecond
 
+// defaultTxBudget is the kernel's copy-mode TX budget per sendto
+// (TX_BATCH_SIZE in net/xdp/xsk.c) when XDP_MAX_TX_SKB_BUDGET is not set.
+const defaultTxBudget = 32
+
 // checkEvery is how many empty Recv calls pass between two SO_ERROR reads:
 // a deleted device shows only there (the kernel sets ENETDOWN on its XDP
 // sockets and unbinds them).
@@ -80,8 +84,12 @@ type queue struct {
 	rxPackets, rxBytes  uint64
 	txPackets, txBytes  uint64
 	txRingFull, txKicks uint64
-	foreign, fillEmpty  uint64
-	_                   [64]byte // keep queues' hot fields on separate cache lines
+	// txBudget is how many TX entries one sendto sends in copy mode: the
+	// kernel's default 32, or a whole batch where the kernel takes
+	// XDP_MAX_TX_SKB_BUDGET (Linux 6.17).
+	txBudget           uint32
+	foreign, fillEmpty uint64
+	_                  [64]byte // keep queues' hot fields on separate cache lines
 }
 
 // Open binds one XDP socket per queue of dev (Options.Queues, at most the
@@ -188,7 +196,7 @@ func (p *Port) openQueue(q int, size, fillFrames uint32, tryZC bool) (s *queue, 
 		}
 		return nil, false, "", fmt.Errorf("AF_XDP socket: %w", err)
 	}
-	s = &queue{fd: fd, maxHeld: fillFrames}
+	s = &queue{fd: fd, maxHeld: fillFrames, txBudget: defaultTxBudget}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -224,6 +232,11 @@ func (p *Port) openQueue(q int, size, fillFrames uint32, tryZC bool) (s *queue, 
 	}
 	if s.tx, err = mapRing(fd, off.Tx, size, ds, unix.XDP_PGOFF_TX_RING, true); err != nil {
 		return nil, false, "", fmt.Errorf("TX ring: %w", err)
+	}
+	// One sendto per batch rather than per 32 frames in copy mode, where
+	// the kernel allows it (older kernels: ENOPROTOOPT, keep 32).
+	if b := min(size, pkt.BatchSize); b > defaultTxBudget && unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, int(b)) == nil {
+		s.txBudget = b
 	}
 	sa := &unix.SockaddrXDP{Flags: unix.XDP_USE_NEED_WAKEUP | unix.XDP_ZEROCOPY, Ifindex: uint32(p.ifindex), QueueID: uint32(q)}
 	why = "generic XDP: the driver has no XDP support, so no zero-copy either"
@@ -342,7 +355,7 @@ func (p *Port) reopen(qi int) bool {
 		ns.close()
 		return setErr(fmt.Errorf("afxdp: device %s: %w", p.dev, err))
 	}
-	s.fd, s.fill, s.comp, s.rx, s.tx = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx
+	s.fd, s.fill, s.comp, s.rx, s.tx, s.txBudget = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx, ns.txBudget
 	s.down, s.idle = false, 0
 	s.reopens++
 	s.waitFd.Store(int32(s.fd))
@@ -565,12 +578,12 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s.tx.submit()
 	s.txPackets += uint64(sent)
 	s.txBytes += bytes
-	// In copy mode a sendto sends at most 32 frames (the kernel's per-call
-	// budget; it then answers EAGAIN), so kick again while each call moves
-	// the kernel's consumer index on, until it took the whole batch; a
-	// call that moves nothing (the device busy or down) ends it: the
-	// entries go at the next Send's kick.
-	for k := uint32(0); k <= sent/32+1 && s.tx.needWakeup(); k++ {
+	// In copy mode a sendto sends at most txBudget frames (the kernel's
+	// per-call budget; it then answers EAGAIN), so kick again while each
+	// call moves the kernel's consumer index on, until it took the whole
+	// batch; a call that moves nothing (the device busy or down) ends it:
+	// the entries go at the next Send's kick.
+	for k := uint32(0); k <= sent/s.txBudget+1 && s.tx.needWakeup(); k++ {
 		before := atomic.LoadUint32(s.tx.consumer)
 		if before == s.tx.prod {
 			break

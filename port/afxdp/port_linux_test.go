@@ -8,6 +8,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/softnet/softnet/pkt"
 )
 
@@ -297,4 +299,66 @@ func TestReopenRereadsDevice(t *testing.T) {
 	if p.MTU() != 1400 {
 		t.Errorf("MTU after the reopen %d, want the new device's 1400", p.MTU())
 	}
+}
+
+// TestTxBudget: in copy mode a batch goes to the kernel in one sendto
+// where the kernel takes XDP_MAX_TX_SKB_BUDGET (Linux 6.17), not one per
+// 32 frames; every frame still arrives.
+func TestTxBudget(t *testing.T) {
+	l := newLab(t)
+	a := newArena(t, 2048)
+	pool := pkt.NewPoolIn(a, 0, a.Len())
+	p := openPort(t, a, Options{})
+	if p.ZeroCopy() {
+		t.Skip("zero-copy: sendto only wakes the driver")
+	}
+	want := uint32(defaultTxBudget)
+	if err := unix.SetsockoptInt(l.peerFd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	if probeTxBudget(t) {
+		want = pkt.BatchSize
+	}
+	if got := p.qs[0].txBudget; got != want {
+		t.Fatalf("TX budget %d, want %d", got, want)
+	}
+	dst := [6]byte{0x02, 0, 0, 0, 0xbb, 0xbb}
+	var v pkt.Batch
+	for i := range pkt.BatchSize {
+		b := pool.Get()
+		copy(b.Reset(64), frame(dst, i, 64))
+		v.Push(b)
+	}
+	before := p.Stats().TxKicks
+	if n := p.Send(0, &v, pool); n != pkt.BatchSize {
+		t.Fatalf("sent %d of %d", n, pkt.BatchSize)
+	}
+	kicks := p.Stats().TxKicks - before
+	if wantKicks := uint64(pkt.BatchSize / want); kicks != wantKicks {
+		t.Errorf("%d sendto calls for a batch of %d, want %d (budget %d)", kicks, pkt.BatchSize, wantKicks, want)
+	}
+	got := 0
+	end := time.Now().Add(5 * time.Second)
+	for got < pkt.BatchSize && time.Now().Before(end) {
+		if f := l.peerRecv(end); len(f) >= 14 && f[12] == typTest>>8 && f[13] == typTest&0xff {
+			got++
+		}
+	}
+	if got != pkt.BatchSize {
+		t.Errorf("the peer got %d of %d frames", got, pkt.BatchSize)
+	}
+}
+
+// probeTxBudget reports whether this kernel takes XDP_MAX_TX_SKB_BUDGET
+// (on a throwaway socket with a TX ring).
+func probeTxBudget(t *testing.T) bool {
+	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_TX_RING, DefaultRingSize); err != nil {
+		t.Fatal(err)
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, pkt.BatchSize) == nil
 }
