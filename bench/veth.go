@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/softnet/softnet/lab"
@@ -67,9 +68,13 @@ type VethResult struct {
 	SoftnetDrops       map[string]uint64 `json:"softnet_drops"`
 	SoftnetKernelDrops uint64            `json:"softnet_kernel_drops"`
 	SoftnetCounters    *lab.Counters     `json:"softnet_counters,omitempty"` // its final report
-	CPUs               map[string]string `json:"cpus"`                       // which CPU did what
-	NumCPU             int               `json:"num_cpu"`
-	GoVersion          string            `json:"go_version"`
+	// SoftnetPortLog are softnet's log lines of its ports closing (afxdp:
+	// counters and the kernel's drops by cause, rx_ring_full and
+	// fill_ring_empty).
+	SoftnetPortLog []string          `json:"softnet_port_log,omitempty"`
+	CPUs           map[string]string `json:"cpus"` // which CPU did what
+	NumCPU         int               `json:"num_cpu"`
+	GoVersion      string            `json:"go_version"`
 }
 
 // RunVeth runs the veth scenario: host A ─ router ─ host B in three
@@ -206,6 +211,11 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	c := sn.Counters()
 	res.SoftnetCounters = &c
 	res.SoftnetDrops, res.SoftnetKernelDrops = c.Drops, c.KernelDrops
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "port closed") {
+			res.SoftnetPortLog = append(res.SoftnetPortLog, l)
+		}
+	}
 	if merr != nil {
 		return res, merr
 	}

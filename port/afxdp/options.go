@@ -31,7 +31,8 @@ type Options struct {
 	// port it receives on, plus its TX rings and batches in flight.
 	FillFrames int
 	// Logger, if set, gets the one line saying which XDP mode and socket
-	// mode (zero-copy or copy) the port uses and why.
+	// mode (zero-copy or copy) the port uses and why, and at Close one
+	// with its counters and its kernel drops by cause.
 	Logger *slog.Logger
 }
 
@@ -45,9 +46,14 @@ type Stats struct {
 	TxKicks            uint64 // sendto calls (need_wakeup was set)
 	Foreign            uint64 // frames dropped: buffer outside the UMEM arena
 	FillEmpty          uint64 // top-ups that found the pool empty
-	KernelDrops        uint64 // XDP_STATISTICS: rx_dropped + rx_ring_full + rx_fill_ring_empty_descs
-	TxDown             uint64 // frames dropped: their queue was down (device deleted)
-	Reopens            uint64 // queues reopened after their device was deleted and re-created
-	DownQueues         int    // queues down now (their device is gone; Recv and Send retry every 200 ms)
-	LastError          string // while a queue is down: why it went down or failed to reopen
+	KernelDrops        uint64 // XDP_STATISTICS: rx_dropped + rx_ring_full (frames the kernel dropped)
+	// XDP_STATISTICS by cause: RxRingFull, the RX ring was full (the
+	// worker did not drain it in time); RxDropped, every other drop, of
+	// which FillRingEmpty had no fill ring entry (no buffer lent to write
+	// the frame in; the kernel counts those in both).
+	RxRingFull, FillRingEmpty, RxDropped uint64
+	TxDown                               uint64 // frames dropped: their queue was down (device deleted)
+	Reopens                              uint64 // queues reopened after their device was deleted and re-created
+	DownQueues                           int    // queues down now (their device is gone; Recv and Send retry every 200 ms)
+	LastError                            string // while a queue is down: why it went down or failed to reopen
 }

@@ -3,6 +3,7 @@ package afxdp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/bits"
 	"net"
 	"sync"
@@ -41,6 +42,7 @@ type Port struct {
 	ring       uint32
 	fillFrames uint32
 	lastErr    atomic.Pointer[string]
+	log        *slog.Logger // Options.Logger: the open and close lines
 }
 
 // retryEvery is the least time between two reopen attempts of a down
@@ -162,6 +164,7 @@ func Open(dev string, o Options) (_ *Port, err error) {
 		o.Logger.Info("afxdp port open", "device", dev, "queues", queues,
 			"xdp", p.prog.mode, "xdp_reason", p.prog.why, "zero_copy", p.zeroCopy, "copy_reason", p.copyWhy)
 	}
+	p.log = o.Logger // for Close's line: set once the port is open
 	return p, nil
 }
 
@@ -275,6 +278,11 @@ func (s *queue) close() {
 // and closes the sockets. The buffers the kernel held are not given back:
 // close the port before unmapping the arena, and the arena after.
 func (p *Port) Close() error {
+	if p.log != nil && len(p.qs) > 0 {
+		st := p.Stats()
+		p.log.Info("afxdp port closed", "device", p.dev, "rx_packets", st.RxPackets, "tx_packets", st.TxPackets, "tx_kicks", st.TxKicks,
+			"kernel_drops", st.KernelDrops, "rx_ring_full", st.RxRingFull, "fill_ring_empty", st.FillRingEmpty, "rx_dropped", st.RxDropped)
+	}
 	if p.prog != nil {
 		p.prog.close()
 		p.prog = nil
@@ -437,7 +445,12 @@ func (p *Port) Stats() Stats {
 		var x unix.XDPStatistics
 		l := uint32(unsafe.Sizeof(x))
 		if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_XDP, unix.XDP_STATISTICS, uintptr(unsafe.Pointer(&x)), uintptr(unsafe.Pointer(&l)), 0); e == 0 {
-			st.KernelDrops += x.Rx_dropped + x.Rx_ring_full + x.Rx_fill_ring_empty_descs
+			// A frame dropped for want of a fill ring entry counts in
+			// both rx_dropped and rx_fill_ring_empty_descs: not twice here.
+			st.KernelDrops += x.Rx_dropped + x.Rx_ring_full
+			st.RxRingFull += x.Rx_ring_full
+			st.FillRingEmpty += x.Rx_fill_ring_empty_descs
+			st.RxDropped += x.Rx_dropped
 		}
 	}
 	if e := p.lastErr.Load(); e != nil && st.DownQueues > 0 {

@@ -362,3 +362,27 @@ func probeTxBudget(t *testing.T) bool {
 	}
 	return unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, pkt.BatchSize) == nil
 }
+
+// TestKernelDropCauses: frames that arrive while the port has lent the
+// kernel no buffer are dropped by the kernel and counted as fill ring
+// empty, once each in KernelDrops (the kernel's own counters have them
+// twice: rx_dropped and rx_fill_ring_empty_descs).
+func TestKernelDropCauses(t *testing.T) {
+	l := newLab(t)
+	a := newArena(t, 2048)
+	p := openPort(t, a, Options{})
+	for i := range 10 { // no Recv yet: the fill ring is empty
+		l.peerSend(t, frame(p.MAC(), i, 64))
+	}
+	var st Stats
+	end := time.Now().Add(5 * time.Second)
+	for st.FillRingEmpty < 10 && time.Now().Before(end) {
+		time.Sleep(10 * time.Millisecond)
+		st = p.Stats()
+	}
+	// The kernel counts each of them in rx_dropped and in
+	// rx_fill_ring_empty_descs: KernelDrops counts it once.
+	if st.FillRingEmpty < 10 || st.FillRingEmpty > st.RxDropped || st.KernelDrops != st.RxDropped+st.RxRingFull || st.RxRingFull != 0 {
+		t.Fatalf("10 frames with no fill buffer: %+v", st)
+	}
+}
