@@ -115,7 +115,7 @@ func Open(dev string, o Options) (_ *Port, err error) {
 	}
 	fillFrames := o.FillFrames
 	if fillFrames == 0 {
-		fillFrames = ring / 2
+		fillFrames = ring
 	}
 	if fillFrames < pkt.BatchSize/4 || fillFrames > ring {
 		return nil, fmt.Errorf("afxdp: fill frames %d: want %d to the ring size %d", fillFrames, pkt.BatchSize/4, ring)

@@ -51,18 +51,18 @@ func recvTest(t *testing.T, p *Port, a *pkt.Arena, pool *pkt.Pool, n int) [][]by
 // back to the pool through the completion ring.
 func TestRings(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	t.Logf("mode %s zero-copy %v", p.Mode(), p.ZeroCopy())
 
 	// Each Recv lends the kernel up to a batch of fill frames, up to
-	// FillFrames (RingSize/2).
+	// FillFrames (RingSize).
 	var v pkt.Batch
 	for i := 1; i <= 8; i++ {
 		p.Recv(0, &v, pool)
-		if lent := a.Len() - pool.Free(); lent != min(i*pkt.BatchSize, DefaultRingSize/2) {
-			t.Fatalf("after Recv %d the kernel holds %d buffers, want %d", i, lent, min(i*pkt.BatchSize, DefaultRingSize/2))
+		if lent := a.Len() - pool.Free(); lent != min(i*pkt.BatchSize, DefaultFillFrames) {
+			t.Fatalf("after Recv %d the kernel holds %d buffers, want %d", i, lent, min(i*pkt.BatchSize, DefaultFillFrames))
 		}
 	}
 
@@ -120,7 +120,7 @@ func TestRings(t *testing.T) {
 // worker forwards) allocates nothing.
 func TestForwardNoAllocs(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	var v pkt.Batch
@@ -157,7 +157,7 @@ func TestDeleteRecreate(t *testing.T) {
 
 func testDeleteRecreate(t *testing.T, sends bool) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	var v pkt.Batch
@@ -251,7 +251,7 @@ func btoi(b bool) int {
 // keeps the queue down, LastError saying so, until it is lowered.
 func TestReopenRereadsDevice(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	var v pkt.Batch
@@ -306,7 +306,7 @@ func TestReopenRereadsDevice(t *testing.T) {
 // 32 frames; every frame still arrives.
 func TestTxBudget(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	if p.ZeroCopy() {
@@ -369,7 +369,7 @@ func probeTxBudget(t *testing.T) bool {
 // twice: rx_dropped and rx_fill_ring_empty_descs).
 func TestKernelDropCauses(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	p := openPort(t, a, Options{})
 	for i := range 10 { // no Recv yet: the fill ring is empty
 		l.peerSend(t, frame(p.MAC(), i, 64))
