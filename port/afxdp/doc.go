@@ -162,20 +162,29 @@
 // where the kernel has it (Linux 6.17; TestTxBudget), so a batch is one
 // sendto. Recv makes a recvfrom only on an empty poll when the kernel
 // set need_wakeup on the fill ring, so there is no wake-up or poll per
-// frame. The XDP socket's kernel drops, now told apart (Stats
-// RxRingFull, FillRingEmpty, RxDropped; Close logs them and the veth
-// scenario keeps that line as softnet_port_log), were all fill ring
-// empty, never RX ring full: with half a ring lent (1024 buffers, 3 ms
-// of frames at 0.3 Mpps), a worker off its CPU for a few milliseconds
-// left the kernel no buffer; 30, 31, 40, 2.3 and 90 % of ra's frames in
-// five runs, against 0.14 and 3.0 % in two runs of the same hour
-// lending the whole ring. A queue now lends a whole ring
-// (DefaultFillFrames) and package run grows each worker's pool by it.
-// (KernelDrops also counted each such drop twice, the kernel having it
-// in rx_dropped and in rx_fill_ring_empty_descs; no longer.) The largest cost left that softnet owns is the
-// worker's idle back-off in dp/ (outside this package): a yield on a
-// locked thread costs two thread switches, and at these rates the worker
-// yields between most batches.
+// frame.
+//
+// The XDP socket's kernel drops, now told apart (Stats RxRingFull,
+// FillRingEmpty, RxDropped; Close logs them and the veth scenario keeps
+// that line as softnet_port_log), were all fill ring empty, never RX
+// ring full: with half a ring lent (1024 buffers, 3 ms of frames at 0.3
+// Mpps), a worker off its CPU for a few milliseconds left the kernel no
+// buffer; 30, 31, 40, 2.3 and 90 % of ra's frames in five runs, against
+// 0.14 and 3.0 % in two runs of the same hour lending the whole ring. A
+// queue now lends a whole ring (DefaultFillFrames) and package run grows
+// each worker's pool by it: three runs after it (load 15) dropped 475,
+// 9,836 and 3,825 frames (0.08, 1.3 and 0.7 % of ra's), ratio 0.36 /
+// 0.63 / 0.51 (kernel 0.251 / 0.200 / 0.178 Mpps, softnet 0.091 / 0.125
+// / 0.090, generator limit 0.230 / 0.219 / 0.271), against 0.32 / 0.37 /
+// 0.31 in the three runs before it: softnet's share of its CPU, not the
+// rings, bounds it here. (KernelDrops also counted each such drop twice,
+// the kernel having it in rx_dropped and in rx_fill_ring_empty_descs; no
+// longer.)
+//
+// The largest cost left that softnet owns is the worker's idle back-off
+// in dp/ (outside this package): a yield on a locked thread costs two
+// thread switches, and at these rates the worker yields between most
+// batches.
 //
 // # Link state
 //
