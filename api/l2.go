@@ -12,6 +12,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/internal/rules"
 )
 
 // VLAN is one VLAN sub-interface in GET /v1/vlans.
@@ -35,7 +36,12 @@ type Bridge struct {
 	Name    string   `json:"name"`
 	Members []string `json:"members"`
 	BVI     string   `json:"bvi,omitempty"`
-	MACs    []MAC    `json:"macs"`
+	// BVIMTU is the routed interface's MTU, capped to MemberMTU: the
+	// smallest of the members' MTUs (MemberMTUOf's).
+	BVIMTU      int    `json:"bvi_mtu,omitempty"`
+	MemberMTU   int    `json:"member_mtu"`
+	MemberMTUOf string `json:"member_mtu_of"`
+	MACs        []MAC  `json:"macs"`
 }
 
 // MAC is one learned MAC of a bridge: the member it was learned on, in
@@ -62,9 +68,7 @@ func (s *Server) vlans(w http.ResponseWriter, _ *http.Request) {
 	JSON(w, http.StatusOK, out)
 }
 
-func prefixOf(a dp.IfaceAddr) netip.Prefix {
-	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a.Addr >> 24), byte(a.Addr >> 16), byte(a.Addr >> 8), byte(a.Addr)}), int(a.Len))
-}
+func prefixOf(a dp.IfaceAddr) netip.Prefix { return a.Prefix() }
 
 // bridges is GET /v1/bridges[?name=NAME].
 func (s *Server) bridges(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +80,7 @@ func (s *Server) bridges(w http.ResponseWriter, r *http.Request) {
 		if name != "" && b.Name != name {
 			continue
 		}
-		o := Bridge{Name: b.Name, Members: b.Members, BVI: b.BVI, MACs: []MAC{}}
+		o := Bridge{Name: b.Name, Members: b.Members, BVI: b.BVI, BVIMTU: b.BVIMTU, MemberMTU: b.MemberMTU, MemberMTUOf: b.MemberMTUOf, MACs: []MAC{}}
 		for _, m := range b.MACs {
 			o.MACs = append(o.MACs, MAC{MAC: net.HardwareAddr(m.MAC[:]).String(), Member: m.Member, Worker: m.Worker})
 		}
@@ -137,7 +141,7 @@ func (s *Server) vlanAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range req.Addresses {
 		p, err := netip.ParsePrefix(a)
-		if err != nil || !p.Addr().Is4() {
+		if err != nil || rules.Family(p.Addr()) != nil { // IPv4; IPv6 once rules.IPv6 is on
 			Error(w, http.StatusBadRequest, fmt.Errorf("vlan %s: address %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 192.0.2.1/24)", req.Name, a))
 			return
 		}

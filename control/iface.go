@@ -7,16 +7,20 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/pkt"
 )
 
 // IfaceConfig describes one interface.
 type IfaceConfig struct {
-	Name  string
-	MAC   [6]byte
-	MTU   int            // IPv4 MTU; default 1500
-	Addrs []netip.Prefix // IPv4 addresses with their subnet lengths
-	Down  bool           // administratively down
+	Name string
+	MAC  [6]byte
+	MTU  int // IPv4 MTU; default 1500
+	// Addrs are the interface's addresses with their subnet lengths:
+	// IPv4, and IPv6 once rules.IPv6 is on (see rules.Family). The first
+	// of each family is the source of that family's ICMP errors.
+	Addrs []netip.Prefix
+	Down  bool // administratively down
 
 	// A VLAN sub-interface names its Parent, a port interface added
 	// before it, and carries the 802.1Q tag VLAN (1..4094); for QinQ
@@ -82,15 +86,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	if err := r.checkOwnFree(c.Name, c.Addrs); err != nil {
 		return 0, err
 	}
-	for _, p := range c.Addrs {
-		if !p.Addr().Is4() {
-			return 0, fmt.Errorf("interface %s: address %v is not IPv4", c.Name, p)
-		}
-		ifc.Addrs = append(ifc.Addrs, dp.IfaceAddr{Addr: u32(p.Addr()), Len: uint8(p.Bits())})
-	}
-	if len(ifc.Addrs) > 0 {
-		ifc.Addr = ifc.Addrs[0].Addr
-	}
+	ifc.SetAddrs(c.Addrs)
 	glean, err := r.adj.Alloc(dp.Adj{Kind: dp.AdjGlean, Iface: uint16(idx), MTU: uint16(c.MTU)})
 	if err != nil {
 		return 0, fmt.Errorf("interface %s: %w", c.Name, err)
@@ -121,7 +117,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	var done []undo
 	add := func(p netip.Prefix, a uint16) error {
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if err := r.setRoute(p, a); err != nil {
 			return fmt.Errorf("interface %s: %w", c.Name, err)
 		}
@@ -129,6 +125,9 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		return nil
 	}
 	for _, p := range c.Addrs {
+		if !p.Addr().Is4() {
+			continue // an IPv6 address's routes are the IPv6 FIB's (issue 12)
+		}
 		err := add(netip.PrefixFrom(p.Addr(), 32), r.local)
 		if err == nil && p.Bits() < 32 {
 			err = add(p.Masked(), glean)
@@ -144,11 +143,11 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		if err != nil {
 			for i := len(done) - 1; i >= 0; i-- {
 				u := done[i]
-				cur, _ := r.fib.Get(u.p)
+				cur, _ := r.rget(u.p)
 				if u.hadOld {
 					_ = r.setRoute(u.p, u.old)
 				} else {
-					_ = r.fib.Delete(u.p)
+					_ = r.rdel(u.p)
 					r.adj.Unref(cur)
 				}
 			}
@@ -169,6 +168,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	if at >= 0 {
 		r.freed = slices.Delete(r.freed, at, at+1)
 	}
+	r.ifaceGen++ // a replace that let go of the lock checked against the old ones
 	r.dirty = true
 	return idx, nil
 }
@@ -207,6 +207,11 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 			return fmt.Errorf("interface %s: MTU %d is above its parent %s's MTU minus its %d tag bytes (%d): lower it, or raise the parent's", ifc.Name, mtu, r.ifaces[ifc.Parent].Name, ifc.TagLen, limit)
 		}
 	}
+	if b := r.bviOf(idx); b != nil {
+		if limit, of := r.memberMTU(b); mtu > limit {
+			return fmt.Errorf("interface %s: MTU %d is above bridge %s's smallest member MTU (%s's, %d), which the routed interface's packets leave through: lower it, or raise the members'", r.ifaces[idx].Name, mtu, b.Name, of, limit)
+		}
+	}
 	r.setMTU(idx, mtu)
 	// A lowered port MTU lowers its sub-interfaces' with it: their tagged
 	// frames must still fit the port.
@@ -215,6 +220,7 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 			r.setMTU(i, mtu-int(ifc.TagLen))
 		}
 	}
+	r.capBVIs() // a lowered member MTU lowers its bridge's routed interface's
 	return nil
 }
 
@@ -247,6 +253,12 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 func (r *Router) setUp(idx int) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
+		if up {
+			r.unpark()
+		} else {
+			r.ifaces[idx].Downs++ // a bridge forgets the MACs learned on it
+			r.park(idx)
+		}
 		if r.ifaces[idx].TagLen != 0 {
 			r.setVLANEntry(idx) // the entry carries dp.VLANDown
 		}
@@ -309,10 +321,13 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 		}
 	}
 	for _, p := range addrs {
-		if !p.IsValid() || !p.Addr().Is4() {
-			return fmt.Errorf("interface %s: address %v is not IPv4", name, p)
+		if !p.IsValid() {
+			return fmt.Errorf("interface %s: no address: give one with its prefix length, e.g. 192.0.2.1/24", name)
 		}
-		if p.Bits() < 31 {
+		if err := rules.Family(p.Addr()); err != nil {
+			return fmt.Errorf("interface %s: address %w", name, err)
+		}
+		if p.Addr().Is4() && p.Bits() < 31 {
 			m := p.Masked()
 			if p.Addr() == m.Addr() {
 				return fmt.Errorf("interface %s: %v is the subnet's network address: an interface address needs a host part, e.g. %v", name, p, netip.PrefixFrom(m.Addr().Next(), p.Bits()))
@@ -332,7 +347,5 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 }
 
 // ifacePrefix is an interface address as control handles it: a
-// netip.Prefix (the data plane's dp.IfaceAddr is IPv4's uint32).
-func ifacePrefix(a dp.IfaceAddr) netip.Prefix {
-	return netip.PrefixFrom(hdr.IPv4Addr(a.Addr), int(a.Len))
-}
+// netip.Prefix, IPv4 or IPv6.
+func ifacePrefix(a dp.IfaceAddr) netip.Prefix { return a.Prefix() }
