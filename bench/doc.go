@@ -30,7 +30,12 @@
 //     softnet and then Linux, alone and during a steady
 //     64-byte flood (pacedFlood) at half of softnet's capacity measured
 //     first with trafgen; p50, p99, samples and losses per router and
-//     load, one JSON line each.
+//     load, one JSON line each. Before the routers it measures the
+//     platform's floor (measureWake: an eventfd wake-up round trip between
+//     two idle threads across CPUs and on softnet's CPU, in every line);
+//     LatencyOptions.PinProber sends the probes from a thread pinned to a
+//     CPU (softnet bench --prober-cpu), as an interrupt pinned to the
+//     worker's core would deliver them.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

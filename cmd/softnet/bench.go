@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -39,6 +40,7 @@ func benchCmd() *cobra.Command {
 		probeRate  float64
 		background float64
 		rtPrio     int
+		proberCPU  int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -141,6 +143,15 @@ where background_mpps is what the flood really offered (0: no flood).
 --rt-priority N runs softnet with its worker in SCHED_FIFO (softnet run
 --rt-priority; the softnet lines then carry "rt_priority": N): on a busy
 machine the idle worker's wait for its CPU is most of its tail latency.
+--prober-cpu N sends the probes from a thread pinned to CPU N (the lines
+then carry "prober_cpu": N); softnet's worker runs on CPU 1, so
+--prober-cpu 1 is a NIC queue's interrupt pinned to its worker's core:
+the frame reaches the worker without a wake-up across CPUs. Before the
+routers it measures the platform's floor: the round trip of an eventfd
+wake-up between two idle threads across CPUs 0 and 1 and on CPU 1
+("wake_cross_us", "wake_same_us", p50; "wake_cross_p99_us",
+"wake_same_p99_us"), the cost an idle worker woken from another CPU pays
+twice per round trip of the figure, once per frame.
 Needs root.
 
 --repeat N runs each worker count N times in a row; the figures printed are
@@ -167,7 +178,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if err := checkBenchFlags(cmd, scenario, duration, size, rounds, apiCost); err != nil {
 				return err
 			}
-			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio); err != nil {
+			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio, proberCPU); err != nil {
 				return err
 			}
 			if cpuprofile != "" {
@@ -242,7 +253,8 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
-					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend, Progress: prog})
+					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend,
+					PinProber: proberCPU >= 0, ProberCPU: proberCPU, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -345,14 +357,15 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3); 1..100, refused elsewhere")
 	f.Float64Var(&probeRate, "probe-rate", 200, "with --scenario latency: ICMP echo requests a second (1.."+strconv.Itoa(bench.MaxProbeRate)+")")
 	f.IntVar(&rtPrio, "rt-priority", 0, "with --scenario latency: run softnet with --rt-priority N (its worker in SCHED_FIFO at N, 1-99); 0: normal scheduling")
+	f.IntVar(&proberCPU, "prober-cpu", -1, "with --scenario latency: send the probes from a thread pinned to this CPU (1: softnet's worker's, as an interrupt pinned to the worker's core); -1: not pinned")
 	f.Float64Var(&background, "background-mpps", 0, "with --scenario latency: the background flood's rate in Mpps (a positive rate; default: half of softnet's capacity, measured first)")
 	return cmd
 }
 
 // checkLatencyFlags refuses --probe-rate and --background-mpps outside the
 // latency scenario and values that are not positive rates.
-func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio int) error {
-	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority"} {
+func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio, proberCPU int) error {
+	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority", "prober-cpu"} {
 		if cmd.Flags().Changed(name) && scenario != "latency" {
 			return fmt.Errorf("--%s applies to --scenario latency; drop it", name)
 		}
@@ -365,6 +378,9 @@ func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, backgroun
 	}
 	if rtPrio < 0 || rtPrio > 99 {
 		return fmt.Errorf("--rt-priority %d: give a SCHED_FIFO priority from 1 to 99 (softnet run --rt-priority), or 0 for normal scheduling", rtPrio)
+	}
+	if proberCPU < -1 || proberCPU >= runtime.NumCPU() {
+		return fmt.Errorf("--prober-cpu %d: give a CPU from 0 to %d, or -1 to leave the prober unpinned", proberCPU, runtime.NumCPU()-1)
 	}
 	return nil
 }
