@@ -99,7 +99,8 @@ measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
 scenario in turn on one thread for --duration, timing every poll, and prints
-those rates and ratios too (interleaved), e.g.
+the rates from the median poll's ns per packet (a poll that lost the CPU to
+another process does not count) and their ratios too (interleaved), e.g.
 --scenario ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094 --json:
 
   {"runs": [...], "mpps": {"ip4-forward": [...], ...},
@@ -445,7 +446,7 @@ func printScenarios(out io.Writer, m *bench.Multi) {
 	}
 	sort.Strings(ratios)
 	for _, k := range ratios {
-		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
+		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls, medians)\n", k, m.Ratios[k], m.InterleavedRatios[k])
 	}
 }
 
