@@ -244,6 +244,36 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return Flood{}, err
 	}
+	// --no-sock-mem and --notouch-irq: trafgen must not retune the host's
+	// socket buffers or IRQ affinities. --cpus 1 with taskset: one sender
+	// on one known CPU.
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	args := []string{"-c", strconv.Itoa(cpu), "trafgen", "--no-sock-mem", "--notouch-irq", "--cpus", "1", "--dev", DevA, "--conf", path}
+	if pps > 0 {
+		args = append(args, "--rate", strconv.FormatUint(uint64(pps), 10)+"pps")
+	}
+	var out bytes.Buffer
+	return t.floodWindow(ctx, dur, size, cpu, func() (<-chan error, error) {
+		cmd := netns.Command(tctx, t.A, "taskset", args...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("trafgen: %w", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return exited, nil
+	}, cancel, func(err error) error {
+		return fmt.Errorf("trafgen exited early (%v): %s", err, out.String())
+	})
+}
+
+// floodWindow measures a flood from the sender start starts (its end
+// reported on the channel it returns): the totals from before the start
+// until 300 ms after stop, the rates over a window of dur from half a
+// second after the start. early turns an end before stop into the error
+// to return.
+func (t *Topology) floodWindow(ctx context.Context, dur time.Duration, size, cpu int, start func() (<-chan error, error), stop func(), early func(error) error) (Flood, error) {
 	type snap struct{ a, ra, rb, b netns.Stats }
 	read := func() (s snap, err error) {
 		for _, x := range []struct {
@@ -260,31 +290,19 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	if err != nil {
 		return Flood{}, err
 	}
-	// --no-sock-mem and --notouch-irq: trafgen must not retune the host's
-	// socket buffers or IRQ affinities. --cpus 1 with taskset: one sender
-	// on one known CPU.
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	args := []string{"-c", strconv.Itoa(cpu), "trafgen", "--no-sock-mem", "--notouch-irq", "--cpus", "1", "--dev", DevA, "--conf", path}
-	if pps > 0 {
-		args = append(args, "--rate", strconv.FormatUint(uint64(pps), 10)+"pps")
+	exited, err := start()
+	if err != nil {
+		return Flood{}, err
 	}
-	cmd := netns.Command(tctx, t.A, "taskset", args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return Flood{}, fmt.Errorf("trafgen: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	// The rate is measured over a window of dur that starts once trafgen
-	// has set up its ring and is sending; the totals cover the whole run.
+	// The rate is measured over a window of dur that starts once the
+	// sender has set up (trafgen its ring) and is sending; the totals
+	// cover the whole run.
 	var w0, w1 snap
 	var el time.Duration
 	wait := func(d time.Duration) error {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("trafgen exited early (%v): %s", err, out.String())
+			return early(err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(d):
@@ -310,7 +328,7 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	}
 	t1, err := stamp(&w1)
 	el = t1.Sub(t0)
-	cancel()
+	stop()
 	<-exited
 	if err != nil {
 		return Flood{}, err
