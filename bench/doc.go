@@ -20,13 +20,17 @@
 //     allowed CPU, so the workers share no written cache line; the
 //     Report gives each count's figures and its speedup over the first.
 //   - veth (root): host A ─ router ─ host B in network namespaces, run
-//     twice in one invocation, Linux forwarding then softnet on AF_PACKET,
-//     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet
-//     on CPU 1) to a sink next hop on B's link; reports both rates, their
-//     ratio, loss, softnet's counters and an iperf3 TCP figure for each,
-//     and between the two the generator's limit (generator_limit_mpps:
-//     the same flood dropped by an XDP program on the router's ingress
-//     veth, what trafgen alone pushes in) and the source of each figure.
+//     twice in one invocation, Linux forwarding then softnet on AF_PACKET
+//     or AF_XDP, with a source flooding 64-byte UDP from A (pinned to CPU
+//     0; softnet on CPU 1) to a sink next hop on B's link; reports both
+//     rates, their ratio, loss, softnet's counters and an iperf3 TCP
+//     figure (Gbit/s, retransmits) for each. First it measures each
+//     source's limit (generator_limits_mpps: the flood dropped by an XDP
+//     program on the router's ingress veth, what the source alone pushes
+//     in): trafgen and softnet's XDP generator (lab.XDPGen, BPF_PROG_RUN
+//     in live-frames mode redirecting a prebuilt frame into A's veth), and
+//     the one that pushes more sends every flood after (VethOptions.Source;
+//     source_name and source say which).
 //   - latency (root, RunLatency): the same topology; from host A, ICMP
 //     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
 //     timed by the kernel's TX and RX stamps on host A's veth, through
