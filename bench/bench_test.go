@@ -329,8 +329,8 @@ func TestVethSource(t *testing.T) {
 		t.Errorf("source pktgen: %v", err)
 	}
 	var b strings.Builder
-	(&VethResult{SourceName: "xdp", GeneratorLimitMpps: 3.2, GeneratorLimits: map[string]float64{"trafgen": 1.1, "xdp": 3.2}, CPUs: map[string]string{}}).Print(&b)
-	for _, want := range []string{"UDP from xdp", "generator    trafgen: 1.100 Mpps", "generator    xdp: 3.200 Mpps"} {
+	(&VethResult{SourceName: "xdp", GeneratorLimitMpps: 3.2, GeneratorLimits: map[string]float64{"trafgen": 1.1, "xdp": 3.2}, GeneratorPerCPU: map[string]float64{"xdp": 4}, CPUs: map[string]string{}}).Print(&b)
+	for _, want := range []string{"UDP from xdp", "generator    trafgen: 1.100 Mpps (0.000 Mpps per second of its CPU)", "generator    xdp: 3.200 Mpps (4.000 Mpps per second of its CPU)"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no %q in:\n%s", want, b.String())
 		}

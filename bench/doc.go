@@ -29,8 +29,8 @@
 //     program on the router's ingress veth, what the source alone pushes
 //     in): trafgen and softnet's XDP generator (lab.XDPGen, BPF_PROG_RUN
 //     in live-frames mode redirecting a prebuilt frame into A's veth), and
-//     the one that pushes more sends every flood after (VethOptions.Source;
-//     source_name and source say which).
+//     the one that pushes more per second of its CPU sends every flood
+//     after (VethOptions.Source; source_name and source say which).
 //   - latency (root, RunLatency): the same topology; from host A, ICMP
 //     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
 //     timed by the kernel's TX and RX stamps on host A's veth, through

@@ -29,7 +29,8 @@ type VethOptions struct {
 	// Source is what sends the floods: "trafgen", "xdp" (lab.XDPGen:
 	// BPF_PROG_RUN in live-frames mode redirecting into host A's veth) or
 	// "best" (when empty): both generators' limits are measured and the
-	// one that pushes more into the router's veth sends every flood.
+	// one that pushes more into the router's veth per second of its CPU
+	// sends every flood.
 	Source string
 	// TrafgenCPU is where the source (trafgen or the XDP generator) runs; SoftnetCPU where softnet runs
 	// (-1: not pinned). Defaults: 0 and 1.
@@ -65,6 +66,11 @@ type VethResult struct {
 	// drop on ra), by source name: "trafgen" and "xdp" with --source
 	// best, the one chosen otherwise.
 	GeneratorLimits map[string]float64 `json:"generator_limits_mpps"`
+	// GeneratorPerCPU are the same floods' frames per second of the
+	// source's CPU time (Flood.SentPerCPUMpps), by source name: the
+	// source that pushes more per CPU second is the one kept, as the
+	// rates swing with the other loads of a shared machine.
+	GeneratorPerCPU map[string]float64 `json:"generator_per_cpu_mpps"`
 	SourceName      string             `json:"source_name"` // "trafgen" or "xdp": what sent kernel_mpps, softnet_mpps and generator_limit_mpps
 	Source          string             `json:"source"`      // the flood's source, for all three figures, in words
 	KernelTCP       float64            `json:"kernel_tcp_gbps"`
@@ -218,7 +224,7 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if o.Source == "best" {
 		cands = []string{"trafgen", "xdp"}
 	}
-	res.GeneratorLimits, res.Generators = map[string]float64{}, map[string]VethRun{}
+	res.GeneratorLimits, res.GeneratorPerCPU, res.Generators = map[string]float64{}, map[string]float64{}, map[string]VethRun{}
 	for _, c := range cands {
 		logf("veth: generator limit of %s (XDP_DROP on %s), on cpu %d, %v", c, lab.DevRA, tcpu, o.Duration)
 		detach, err := t.DropAtRouter()
@@ -233,8 +239,8 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 		if err != nil {
 			return res, fmt.Errorf("generator limit of %s: %w", c, err)
 		}
-		res.Generators[c], res.GeneratorLimits[c] = g, g.RouterRxMpps
-		if src == "" || g.RouterRxMpps > res.GeneratorLimitMpps {
+		res.Generators[c], res.GeneratorLimits[c], res.GeneratorPerCPU[c] = g, g.RouterRxMpps, g.SentPerCPUMpps
+		if src == "" || g.SentPerCPUMpps > res.Generator.SentPerCPUMpps {
 			src, res.GeneratorLimitMpps, res.Generator = c, g.RouterRxMpps, g
 		}
 	}
@@ -331,7 +337,7 @@ func (r *VethResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "generator    %.3f Mpps into the router's veth with XDP_DROP there (no router can show more)\n", r.GeneratorLimitMpps)
 	for _, k := range []string{"trafgen", "xdp"} {
 		if v, ok := r.GeneratorLimits[k]; ok {
-			fmt.Fprintf(w, "generator    %s: %.3f Mpps\n", k, v)
+			fmt.Fprintf(w, "generator    %s: %.3f Mpps (%.3f Mpps per second of its CPU)\n", k, v, r.GeneratorPerCPU[k])
 		}
 	}
 	fmt.Fprintf(w, "source       %s\n", r.Source)

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/softnet/softnet/internal/netns"
@@ -200,6 +201,13 @@ type Flood struct {
 	// reached the router's ingress veth (with DropAtRouter, the
 	// generator's limit).
 	RouterRxMpps float64 `json:"router_rx_mpps"`
+	// SenderCPUS is the CPU time (user and system, with the softirq work
+	// the kernel charged to it) the source used over the whole run, and
+	// SentPerCPUMpps is Sent over it: what the source pushes per second
+	// of its CPU, a figure the other loads of a shared machine move far
+	// less than the rates (0 when unknown).
+	SenderCPUS     float64 `json:"sender_cpu_s"`
+	SentPerCPUMpps float64 `json:"sent_per_cpu_mpps"`
 }
 
 // RouterMAC returns the MAC host A has for the router's address (ping the
@@ -254,8 +262,8 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 		args = append(args, "--rate", strconv.FormatUint(uint64(pps), 10)+"pps")
 	}
 	var out bytes.Buffer
-	return t.floodWindow(ctx, dur, size, cpu, func() (<-chan error, error) {
-		cmd := netns.Command(tctx, t.A, "taskset", args...)
+	cmd := netns.Command(tctx, t.A, "taskset", args...)
+	f, err := t.floodWindow(ctx, dur, size, cpu, func() (<-chan error, error) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("trafgen: %w", err)
@@ -266,6 +274,21 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	}, cancel, func(err error) error {
 		return fmt.Errorf("trafgen exited early (%v): %s", err, out.String())
 	})
+	if err == nil && cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			f.setSenderCPU(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()))
+		}
+	}
+	return f, err
+}
+
+// setSenderCPU sets SenderCPUS and SentPerCPUMpps from the source's CPU
+// time.
+func (f *Flood) setSenderCPU(d time.Duration) {
+	f.SenderCPUS = d.Seconds()
+	if d > 0 {
+		f.SentPerCPUMpps = float64(f.Sent) / d.Seconds() / 1e6
+	}
 }
 
 // floodWindow measures a flood from the sender start starts (its end

@@ -83,6 +83,7 @@ type XDPGen struct {
 	prog  *ebpf.Program
 	state *ebpf.Map // one entry: {sent, limit uint64}
 	stop  atomic.Bool
+	cpu   time.Duration // the sending thread's CPU time in the last Send
 }
 
 // NewXDPGen loads the generator's program redirecting frame to dev in
@@ -172,6 +173,10 @@ func (g *XDPGen) Sent() (uint64, error) {
 	return v[0], nil
 }
 
+// CPUTime is the CPU time (user and system, with the softirq work the
+// kernel charged to it) the sending thread used in the last Send.
+func (g *XDPGen) CPUTime() time.Duration { return g.cpu }
+
 // Stop makes a running Send return.
 func (g *XDPGen) Stop() { g.stop.Store(true) }
 
@@ -202,6 +207,13 @@ func (g *XDPGen) Send(ctx context.Context, count uint64, cpu int) (uint64, error
 		}
 		runtime.LockOSThread() // netns.Do holds it already; explicit for the pin
 		defer runtime.UnlockOSThread()
+		var r0 unix.Rusage
+		unix.Getrusage(unix.RUSAGE_THREAD, &r0)
+		defer func() {
+			var r1 unix.Rusage
+			unix.Getrusage(unix.RUSAGE_THREAD, &r1)
+			g.cpu = time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+		}()
 		for !g.stop.Load() && ctx.Err() == nil {
 			sent, err := g.Sent()
 			if err != nil {
@@ -279,6 +291,7 @@ func (t *Topology) RunXDPFlood(ctx context.Context, dur time.Duration, size, cpu
 		return f, err
 	}
 	f.Sent = sent
+	f.setSenderCPU(g.CPUTime())
 	if f.Sent > f.Received {
 		f.Lost = f.Sent - f.Received
 	} else {

@@ -87,6 +87,9 @@ func TestXDPGenSendsCount(t *testing.T) {
 		if n <= 1000 && (gotB < n || gotB > n+slack) {
 			t.Errorf("sent %d: B's link received %d through Linux, want %d", n, gotB, n)
 		}
+		if g.CPUTime() <= 0 {
+			t.Errorf("sent %d: the generator reports no CPU time (%v)", n, g.CPUTime())
+		}
 		t.Logf("sent %d: a0 tx+drops %d, ra rx+drops %d, b0 rx %d", n, gotA, gotRA, gotB)
 	}
 }

@@ -120,8 +120,9 @@ BPF_PROG_RUN in live-frames mode redirecting one prebuilt frame into host
 A's veth, no socket and no skb on the sender; veth then needs an XDP
 program on the router's veth, so an XDP_PASS one is attached there for
 Linux and AF_PACKET) or best (the default: both limits are measured,
-"generator_limits_mpps" lists them, and the one that pushes more sends
-every flood). "source_name" and "source" say what sent each flood;
+"generator_limits_mpps" lists them, "generator_per_cpu_mpps" the same per
+second of the source's CPU, and the one that pushes more per CPU second
+sends every flood). "source_name" and "source" say what sent each flood;
 "kernel_tcp_gbps", "softnet_tcp_gbps" and their "_retransmits" are
 iperf3 TCP through each router. --stack-drop (with --backend
 afpacket) gives softnet's interfaces stack_drop: true, so the router
@@ -371,7 +372,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency)")
 	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
-	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more)")
+	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more per CPU second)")
 	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth or latency: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")
