@@ -43,7 +43,13 @@ func cmp(off uint32, size uint16, v uint32) *cond {
 
 // mcmp tests that the field at off, masked, equals v.
 func mcmp(off uint32, size uint16, v, mask uint32) *cond {
-	full := map[uint16]uint32{szW: 0xffffffff, szH: 0xffff, szB: 0xff}[size]
+	full := uint32(0xffffffff)
+	switch size {
+	case szH:
+		full = 0xffff
+	case szB:
+		full = 0xff
+	}
 	if mask == full {
 		return cmp(off, size, v)
 	}
@@ -105,7 +111,7 @@ func assemble(c *cond) ([]bpf.RawInstruction, error) {
 	e.place(f)
 	e.out = append(e.out, einsn{insn{op: clsRET | retK, k: 0}, -1, -1})
 	if len(e.out) > maxInsns {
-		return nil, fmt.Errorf("expression: compiles to %d instructions, more than classic BPF's limit of %d: simplify it", len(e.out), maxInsns)
+		return nil, &SyntaxError{Col: 1, Msg: fmt.Sprintf("compiles to %d instructions, more than classic BPF's limit of %d: simplify it", len(e.out), maxInsns)}
 	}
 	raw := make([]bpf.RawInstruction, len(e.out))
 	for i, in := range e.out {
@@ -115,7 +121,7 @@ func assemble(c *cond) ([]bpf.RawInstruction, error) {
 		} else if in.tl >= 0 {
 			jt, jf := e.labels[in.tl]-(i+1), e.labels[in.fl]-(i+1)
 			if jt > 255 || jf > 255 {
-				return nil, fmt.Errorf("expression: too long: a branch spans more than 255 instructions, beyond classic BPF's 8-bit jumps: simplify it or split it")
+				return nil, &SyntaxError{Col: 1, Msg: "too long: a branch spans more than 255 instructions, beyond classic BPF's 8-bit jumps: simplify it"}
 			}
 			r.Jt, r.Jf = uint8(jt), uint8(jf)
 		}

@@ -101,8 +101,9 @@ type quals struct {
 	proto qproto
 	dir   qdir
 	addr  qaddr
-	ok    bool // usable by a following bare id ("host a or b")
-	kw    token
+	ok    bool  // usable by a following bare id ("host a or b")
+	kw    token // the keyword a value follows, for messages
+	ptok  token // the protocol qualifier's token, for messages
 }
 
 type parser struct {
@@ -179,10 +180,15 @@ func (p *parser) expr() (*cond, quals, error) {
 			r, err = p.id(q)
 			rq = q
 			if err != nil {
-				p.keep(err)
+				// Not a value for q: maybe a primitive. If it is neither,
+				// the value's error says more ("port 80 or foo").
+				idErr := p.keep(err)
 				p.restore(s)
 				r, rq, err = p.term()
 				if err != nil {
+					if se, ok := err.(*SyntaxError); ok && idErr != nil && idErr.Col >= se.Col {
+						return nil, rq, idErr
+					}
 					return nil, rq, p.furthest(err)
 				}
 			}
@@ -388,6 +394,7 @@ func (p *parser) headID() (*cond, quals, error) {
 	hasProto := false
 	if pr, ok := protoNames[t.s]; ok && !t.esc {
 		q.proto = pr
+		q.ptok = t
 		hasProto = true
 		p.next()
 	}
@@ -578,7 +585,7 @@ func (p *parser) value(q quals) (*cond, error) {
 			}
 		}
 		if q.proto != pDefault && q.proto != pIP6 {
-			return nil, p.errAt(q.kw, "%q cannot qualify the IPv6 address %q", protoText[q.proto], t.s)
+			return nil, p.errAt(q.ptok, "%q cannot qualify the IPv6 address %q", protoText[q.proto], t.s)
 		}
 		return p.host6(a.As16(), bits, q.dir), nil
 	}
@@ -694,7 +701,7 @@ func (p *parser) host(v, mask uint32, q quals) (*cond, error) {
 	case pRARP:
 		return hostop(0x8035, 14, 24), nil
 	}
-	return nil, p.errAt(q.kw, "%q cannot qualify an IPv4 host or net: use ip, arp or rarp", protoText[q.proto])
+	return nil, p.errAt(q.ptok, "%q cannot qualify an IPv4 host or net: use ip, arp or rarp", protoText[q.proto])
 }
 
 func (p *parser) host6(a [16]byte, bits int, d qdir) *cond {
@@ -765,7 +772,7 @@ func (p *parser) portProtos(q quals) ([]uint32, error) {
 	case pSCTP:
 		return []uint32{132}, nil
 	}
-	return nil, p.errAt(q.kw, "%q cannot qualify a port: use tcp, udp or sctp", protoText[q.proto])
+	return nil, p.errAt(q.ptok, "%q cannot qualify a port: use tcp, udp or sctp", protoText[q.proto])
 }
 
 // ports builds the IPv4 and IPv6 port tests; atom tests the 16-bit
@@ -880,7 +887,7 @@ func (p *parser) protoValue(q quals, t token) (*cond, error) {
 		}
 		return p.linktype(v), nil
 	}
-	return nil, p.errAt(q.kw, "\"proto\" does not apply to %q: use ip, ip6 or ether", protoText[q.proto])
+	return nil, p.errAt(q.ptok, "\"proto\" does not apply to %q: use ip, ip6 or ether", protoText[q.proto])
 }
 
 // parseMAC accepts aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff and
