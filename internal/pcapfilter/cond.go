@@ -110,22 +110,71 @@ func assemble(c *cond) ([]bpf.RawInstruction, error) {
 	e.out = append(e.out, einsn{insn{op: clsRET | retK, k: Accept}, -1, -1})
 	e.place(f)
 	e.out = append(e.out, einsn{insn{op: clsRET | retK, k: 0}, -1, -1})
-	if len(e.out) > maxInsns {
-		return nil, &SyntaxError{Col: 1, Msg: fmt.Sprintf("compiles to %d instructions, more than classic BPF's limit of %d: simplify it", len(e.out), maxInsns)}
+
+	// A conditional jump reaches 255 instructions at most: one going
+	// further jumps to a "ja" placed right after it (a trampoline), which
+	// reaches anywhere. Adding trampolines moves code, so repeat until
+	// every jump fits; the counts only grow, so this ends.
+	n := len(e.out)
+	tramp := make([]int, n) // trampolines after instruction i (0-2)
+	pos := make([]int, n+1) // final position of instruction i
+	far := func(i, l int) bool { return pos[e.labels[l]]-(pos[i]+1) > 255 }
+	for {
+		for i := 0; i < n; i++ {
+			pos[i+1] = pos[i] + 1 + tramp[i]
+		}
+		changed := false
+		for i, in := range e.out {
+			if in.tl < 0 || in.op == clsJMP|jmpJA {
+				continue
+			}
+			need := 0
+			if far(i, in.tl) {
+				need++
+			}
+			if far(i, in.fl) {
+				need++
+			}
+			if need > tramp[i] {
+				tramp[i], changed = need, true
+			}
+		}
+		if !changed {
+			break
+		}
 	}
-	raw := make([]bpf.RawInstruction, len(e.out))
+	if pos[n] > maxInsns {
+		return nil, &SyntaxError{Col: 1, Msg: fmt.Sprintf("compiles to %d instructions, more than classic BPF's limit of %d: simplify it", pos[n], maxInsns)}
+	}
+	raw := make([]bpf.RawInstruction, 0, pos[n])
 	for i, in := range e.out {
 		r := bpf.RawInstruction{Op: in.op, K: in.k}
-		if in.op == clsJMP|jmpJA {
-			r.K = uint32(e.labels[in.tl] - (i + 1))
-		} else if in.tl >= 0 {
-			jt, jf := e.labels[in.tl]-(i+1), e.labels[in.fl]-(i+1)
-			if jt > 255 || jf > 255 {
-				return nil, &SyntaxError{Col: 1, Msg: "too long: a branch spans more than 255 instructions, beyond classic BPF's 8-bit jumps: simplify it"}
+		var tr []int // labels reached through trampolines
+		switch {
+		case in.op == clsJMP|jmpJA:
+			r.K = uint32(pos[e.labels[in.tl]] - (pos[i] + 1))
+		case in.tl >= 0:
+			jt, jf := pos[e.labels[in.tl]]-(pos[i]+1), pos[e.labels[in.fl]]-(pos[i]+1)
+			if jt > 255 {
+				jt = len(tr)
+				tr = append(tr, in.tl)
+			}
+			if jf > 255 {
+				jf = len(tr)
+				tr = append(tr, in.fl)
 			}
 			r.Jt, r.Jf = uint8(jt), uint8(jf)
 		}
-		raw[i] = r
+		raw = append(raw, r)
+		for j, l := range tr {
+			at := pos[i] + 1 + j
+			raw = append(raw, bpf.RawInstruction{Op: clsJMP | jmpJA, K: uint32(pos[e.labels[l]] - (at + 1))})
+		}
+		for j := len(tr); j < tramp[i]; j++ {
+			// A trampoline no longer needed (the code moved): jump over
+			// nothing, to keep positions as computed.
+			raw = append(raw, bpf.RawInstruction{Op: clsJMP | jmpJA, K: 0})
+		}
 	}
 	return raw, nil
 }

@@ -160,9 +160,31 @@ func generate(n int, seed int64) []string {
 	return out
 }
 
+// longExpr is "port 0 or port 1 or ... port n-1": its program needs
+// jumps longer than 255 instructions.
+func longExpr(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		fmt.Fprintf(&b, "port %d", corpusPortsOr(i))
+	}
+	return b.String()
+}
+
+func corpusPortsOr(i int) int {
+	if i < len(corpusPorts) {
+		return int(corpusPorts[len(corpusPorts)-1-i])
+	}
+	return 30000 + i
+}
+
 func oracleExprs() []string {
 	exprs := append([]string(nil), atoms...)
 	exprs = append(exprs, tricky...)
+	exprs = append(exprs, "not ("+longExpr(40)+")", "vlan and ("+longExpr(12)+") and not host 10.0.0.1",
+		"host 10.0.0.1 or 10.0.0.2 or 192.168.1.10 or 172.16.5.4 or 224.0.0.5 or 1.2.3.4 or 5.6.7.8 or 9.10.11.12 or 13.14.15.16 or 17.18.19.20 or 21.22.23.24 or 25.26.27.28 or 29.30.31.32")
 	return append(exprs, generate(300, 14)...)
 }
 

@@ -1,6 +1,7 @@
 package pcapfilter
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -171,4 +172,44 @@ func BenchmarkCompile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestLongJumps: an expression whose program spans more than 255
+// instructions compiles (jumps go through "ja" trampolines), validates,
+// and still matches what it should: the last port of the list too.
+func TestLongJumps(t *testing.T) {
+	raw, err := Compile(longExpr(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 1000 {
+		t.Fatalf("%d instructions: the test needs a program longer than 255 jumps reach", len(raw))
+	}
+	p, err := NewProgram(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The corpus's first frame: untagged IPv4 (no options) TCP from
+	// port 22: rewrite both ports.
+	f := append([]byte(nil), corpus()[0].b...)
+	if f[12] != 0x08 || f[14] != 0x45 || f[23] != 6 {
+		t.Fatalf("the corpus's first frame is not untagged IPv4 TCP: % x", f[:34])
+	}
+	for i := 0; i <= 40; i++ {
+		port := corpusPortsOr(i)
+		binary.BigEndian.PutUint16(f[34:], 1)
+		binary.BigEndian.PutUint16(f[36:], uint16(port))
+		if got, want := p.Run(f, len(f)) != 0, i < 40; got != want {
+			t.Errorf("TCP to port %d: matched %v, want %v", port, got, want)
+		}
+	}
+}
+
+func mustCompileRaw(t *testing.T, expr string) []bpf.RawInstruction {
+	t.Helper()
+	raw, err := Compile(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
