@@ -12,6 +12,7 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/internal/rules"
 )
 
 // VLAN is one VLAN sub-interface in GET /v1/vlans.
@@ -62,9 +63,7 @@ func (s *Server) vlans(w http.ResponseWriter, _ *http.Request) {
 	JSON(w, http.StatusOK, out)
 }
 
-func prefixOf(a dp.IfaceAddr) netip.Prefix {
-	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a.Addr >> 24), byte(a.Addr >> 16), byte(a.Addr >> 8), byte(a.Addr)}), int(a.Len))
-}
+func prefixOf(a dp.IfaceAddr) netip.Prefix { return a.Prefix() }
 
 // bridges is GET /v1/bridges[?name=NAME].
 func (s *Server) bridges(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +136,7 @@ func (s *Server) vlanAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range req.Addresses {
 		p, err := netip.ParsePrefix(a)
-		if err != nil || !p.Addr().Is4() {
+		if err != nil || rules.Family(p.Addr()) != nil { // IPv4; IPv6 once rules.IPv6 is on
 			Error(w, http.StatusBadRequest, fmt.Errorf("vlan %s: address %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 192.0.2.1/24)", req.Name, a))
 			return
 		}

@@ -555,7 +555,7 @@ func (s *Server) neighborArgs(req NeighborRequest) (int, netip.Addr, error) {
 		return 0, netip.Addr{}, err
 	}
 	a, err := netip.ParseAddr(req.Address)
-	if err != nil || !a.Is4() {
+	if err != nil || rules.Family(a) != nil { // IPv4; IPv6 once rules.IPv6 is on
 		return 0, netip.Addr{}, fmt.Errorf("neighbor address %q is not an IPv4 address (write A.B.C.D)", req.Address)
 	}
 	return i, a, nil

@@ -57,7 +57,7 @@ func (p *parser) validate() {
 				badAddr = true
 				continue
 			}
-			if a.Bits() <= 30 {
+			if a.Addr().Is4() && a.Bits() <= 30 { // IPv6 has no broadcast address
 				m := a.Masked().Addr()
 				switch a.Addr() {
 				case m:

@@ -30,7 +30,7 @@ func (r *Router) handleARP(w *dp.Worker, m *dp.Msg, now time.Time) {
 	k := neigh.Key{Iface: int(m.Iface), Addr: a.Sender}
 	ours := false
 	for _, ad := range r.ifaces[m.Iface].Addrs {
-		ours = ours || hdr.IPv4Addr(ad.Addr) == a.Target
+		ours = ours || ad.Prefix().Addr() == a.Target
 	}
 	// Read the old state before Learn: Learn updates the entry in place.
 	// Only a resolved dynamic entry can move: an Incomplete or Failed

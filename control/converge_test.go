@@ -20,7 +20,7 @@ func fibDump(r *Router, extra []netip.Prefix) string {
 	ps := slices.Clone(extra)
 	for i := range r.ifaces {
 		for _, a := range r.ifaces[i].Addrs {
-			for _, q := range ownPrefixes(netip.PrefixFrom(hdr.IPv4Addr(a.Addr), int(a.Len))) {
+			for _, q := range ownPrefixes(a.Prefix()) {
 				ps = append(ps, q.p)
 			}
 		}
@@ -48,7 +48,7 @@ func fibDump(r *Router, extra []netip.Prefix) string {
 		}
 		a := r.adj.Get(nh)
 		_, st := r.static.m[keyOf(p)]
-		fmt.Fprintf(&b, "%v kind %d iface %d addr %v static %v\n", p, a.Kind, a.Iface, hdr.IPv4Addr(a.Addr), st)
+		fmt.Fprintf(&b, "%v kind %d iface %d addr %v static %v\n", p, a.Kind, a.Iface, hdr.IPv4Addr(a.Addr4()), st)
 	}
 	return b.String()
 }

@@ -39,6 +39,14 @@
 // unreachable to the sender), and come back as they were when it is up
 // (Router.withdrawDown). The router's own tables keep them.
 //
+// Interface addresses (IfaceConfig.Addrs, dp.Iface.Addrs) and neighbours
+// (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type; only
+// internal/rules.Family refuses IPv6 ones while rules.IPv6 is off (softnet
+// forwards IPv4 only). Past it, an IPv6 address or neighbour is published
+// in dp.Config (dp.Iface.Addr6, an adjacency whose rewrite ends with
+// 0x86DD) but installs nothing in the IPv4 FIB: its routes belong to the
+// IPv6 FIB to come.
+//
 // Adjacency indices are FIB next-hop indices. Index 0 is "no route"; each
 // interface has a glean adjacency (its connected subnet: resolve the
 // destination) and a broadcast adjacency; one local adjacency serves all

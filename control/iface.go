@@ -7,16 +7,20 @@ import (
 
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/pkt"
 )
 
 // IfaceConfig describes one interface.
 type IfaceConfig struct {
-	Name  string
-	MAC   [6]byte
-	MTU   int            // IPv4 MTU; default 1500
-	Addrs []netip.Prefix // IPv4 addresses with their subnet lengths
-	Down  bool           // administratively down
+	Name string
+	MAC  [6]byte
+	MTU  int // IPv4 MTU; default 1500
+	// Addrs are the interface's addresses with their subnet lengths:
+	// IPv4, and IPv6 once rules.IPv6 is on (see rules.Family). The first
+	// of each family is the source of that family's ICMP errors.
+	Addrs []netip.Prefix
+	Down  bool // administratively down
 
 	// A VLAN sub-interface names its Parent, a port interface added
 	// before it, and carries the 802.1Q tag VLAN (1..4094); for QinQ
@@ -82,15 +86,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	if err := r.checkOwnFree(c.Name, c.Addrs); err != nil {
 		return 0, err
 	}
-	for _, p := range c.Addrs {
-		if !p.Addr().Is4() {
-			return 0, fmt.Errorf("interface %s: address %v is not IPv4", c.Name, p)
-		}
-		ifc.Addrs = append(ifc.Addrs, dp.IfaceAddr{Addr: u32(p.Addr()), Len: uint8(p.Bits())})
-	}
-	if len(ifc.Addrs) > 0 {
-		ifc.Addr = ifc.Addrs[0].Addr
-	}
+	ifc.SetAddrs(c.Addrs)
 	glean, err := r.adj.Alloc(dp.Adj{Kind: dp.AdjGlean, Iface: uint16(idx), MTU: uint16(c.MTU)})
 	if err != nil {
 		return 0, fmt.Errorf("interface %s: %w", c.Name, err)
@@ -129,6 +125,9 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		return nil
 	}
 	for _, p := range c.Addrs {
+		if !p.Addr().Is4() {
+			continue // an IPv6 address's routes are the IPv6 FIB's (issue 12)
+		}
 		err := add(netip.PrefixFrom(p.Addr(), 32), r.local)
 		if err == nil && p.Bits() < 32 {
 			err = add(p.Masked(), glean)
@@ -309,10 +308,13 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 		}
 	}
 	for _, p := range addrs {
-		if !p.IsValid() || !p.Addr().Is4() {
-			return fmt.Errorf("interface %s: address %v is not IPv4", name, p)
+		if !p.IsValid() {
+			return fmt.Errorf("interface %s: no address: give one with its prefix length, e.g. 192.0.2.1/24", name)
 		}
-		if p.Bits() < 31 {
+		if err := rules.Family(p.Addr()); err != nil {
+			return fmt.Errorf("interface %s: address %w", name, err)
+		}
+		if p.Addr().Is4() && p.Bits() < 31 {
 			m := p.Masked()
 			if p.Addr() == m.Addr() {
 				return fmt.Errorf("interface %s: %v is the subnet's network address: an interface address needs a host part, e.g. %v", name, p, netip.PrefixFrom(m.Addr().Next(), p.Bits()))
@@ -332,7 +334,5 @@ func (r *Router) checkAddrs(name string, addrs []netip.Prefix) error {
 }
 
 // ifacePrefix is an interface address as control handles it: a
-// netip.Prefix (the data plane's dp.IfaceAddr is IPv4's uint32).
-func ifacePrefix(a dp.IfaceAddr) netip.Prefix {
-	return netip.PrefixFrom(hdr.IPv4Addr(a.Addr), int(a.Len))
-}
+// netip.Prefix, IPv4 or IPv6.
+func ifacePrefix(a dp.IfaceAddr) netip.Prefix { return a.Prefix() }

@@ -24,9 +24,6 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	if iface < 0 || iface >= len(r.ifaces) {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}
-	if !a.Is4() {
-		return fmt.Errorf("neighbor %v: only IPv4 neighbours are supported (softnet forwards IPv4 only): give an IPv4 address", a)
-	}
 	if err := rules.Neighbor(r.ruleIfaces(), iface, a); err != nil {
 		return fmt.Errorf("neighbor %v: %w", a, err)
 	}
@@ -116,6 +113,12 @@ func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if !k.Addr.Is4() {
+		// An IPv6 neighbour's host route is the IPv6 FIB's (issue 12):
+		// only its adjacency for now.
+		r.refreshAdj(k)
+		return true, nil
+	}
 	p := netip.PrefixFrom(k.Addr, 32)
 	cur, ok := r.fib.Get(p)
 	if _, static := r.static.m[keyOf(p)]; static {
@@ -141,7 +144,7 @@ func (r *Router) refreshAdj(k neigh.Key) {
 		return
 	}
 	ifc := &r.ifaces[k.Iface]
-	adj := dp.Adj{Kind: dp.AdjIncomplete, Iface: uint16(k.Iface), MTU: uint16(ifc.MTU), Addr: u32(k.Addr),
+	adj := dp.Adj{Kind: dp.AdjIncomplete, Iface: uint16(k.Iface), MTU: uint16(ifc.MTU), Addr: k.Addr.As16(),
 		Tags: ifc.Tags, TagLen: ifc.TagLen}
 	if e := r.neigh.Get(k); e != nil {
 		switch e.State {

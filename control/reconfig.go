@@ -71,7 +71,7 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 		m = Match{Prefix: p, Kind: adj.Kind, Iface: -1}
 		switch adj.Kind {
 		case dp.AdjForward, dp.AdjIncomplete, dp.AdjUnreachable:
-			m.Iface, m.Via = int(adj.Iface), hdr.IPv4Addr(adj.Addr)
+			m.Iface, m.Via = int(adj.Iface), adj.IP()
 		case dp.AdjGlean:
 			m.Iface = int(adj.Iface)
 			if q.Bits() == 32 {
@@ -162,8 +162,8 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 			return ch, fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", r.ifaces[i].Name, s.MTU, maxMTU)
 		}
 		for _, p := range s.Addrs {
-			if !p.Addr().Is4() {
-				return ch, fmt.Errorf("interface %s: address %v is not IPv4", r.ifaces[i].Name, p)
+			if err := rules.Family(p.Addr()); err != nil {
+				return ch, fmt.Errorf("interface %s: address %w", r.ifaces[i].Name, err)
 			}
 		}
 	}
@@ -320,14 +320,7 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 			}
 		}
 	}
-	ifc.Addrs = ifc.Addrs[:0:0]
-	for _, p := range s.Addrs {
-		ifc.Addrs = append(ifc.Addrs, dp.IfaceAddr{Addr: u32(p.Addr()), Len: uint8(p.Bits())})
-	}
-	ifc.Addr = 0
-	if len(ifc.Addrs) > 0 {
-		ifc.Addr = ifc.Addrs[0].Addr
-	}
+	ifc.SetAddrs(s.Addrs)
 	for _, p := range s.Addrs {
 		for _, q := range ownPrefixes(p) {
 			a := r.local
@@ -359,8 +352,12 @@ type ownPrefix struct {
 
 // ownPrefixes are the routes AddInterface installs for address p: its /32
 // (local), its subnet (glean) and the subnet's network and broadcast
-// addresses (RFC 3021: a /31 has none).
+// addresses (RFC 3021: a /31 has none). None for an IPv6 address: its
+// routes are the IPv6 FIB's (issue 12).
 func ownPrefixes(p netip.Prefix) []ownPrefix {
+	if !p.Addr().Is4() {
+		return nil
+	}
 	out := []ownPrefix{{netip.PrefixFrom(p.Addr(), 32), dp.AdjLocal}}
 	if p.Bits() < 32 {
 		out = append(out, ownPrefix{p.Masked(), dp.AdjGlean})

@@ -366,14 +366,17 @@ func (r *Router) ownRoute(p netip.Prefix) (a uint16, nk neigh.Key, isHost, ok bo
 	v, bits := u32(p.Addr()), p.Bits()
 	for i, ifc := range r.ifaces {
 		for _, ad := range ifc.Addrs {
-			m := hdr.IPv4Mask(int(ad.Len))
-			if bits == 32 && v == ad.Addr {
+			if !ad.Is4() {
+				continue
+			}
+			m, a4 := hdr.IPv4Mask(int(ad.Len)), ad.Addr4()
+			if bits == 32 && v == a4 {
 				a, ok = r.local, true
 			}
-			if ad.Len < 32 && bits == int(ad.Len) && v == ad.Addr&m {
+			if ad.Len < 32 && bits == int(ad.Len) && v == a4&m {
 				a, ok = r.glean[i], true
 			}
-			if bits == 32 && ad.Len <= 30 && (v == ad.Addr&m || v == ad.Addr|^m) {
+			if bits == 32 && ad.Len <= 30 && (v == a4&m || v == a4|^m) {
 				a, ok = r.bcast[i], true
 			}
 		}

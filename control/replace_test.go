@@ -65,7 +65,7 @@ func wantVia(t *testing.T, r *control.Router, dst, gw string, iface int) {
 		}
 	default:
 		g := netip.MustParseAddr(gw)
-		if (a.Kind != dp.AdjForward && a.Kind != dp.AdjIncomplete) || a.Addr != u32(g) || int(a.Iface) != iface {
+		if (a.Kind != dp.AdjForward && a.Kind != dp.AdjIncomplete) || a.IP() != g || int(a.Iface) != iface {
 			t.Errorf("%s: adjacency %+v, want gateway %s on if%d", dst, a, gw, iface)
 		}
 	}
@@ -462,7 +462,7 @@ func TestReplaceRoutesAdjacencyFull(t *testing.T) {
 		t.Fatalf("added %d, %v; want %d", a, err, len(ps))
 	}
 	cfg = r.Config().Load()
-	if a := cfg.Adj[cfg.FIB.Lookup(u32(netip.MustParseAddr("100.1.2.3")))]; a.Kind != dp.AdjIncomplete || a.Addr != u32(netip.MustParseAddr("10.128.1.4")) {
+	if a := cfg.Adj[cfg.FIB.Lookup(u32(netip.MustParseAddr("100.1.2.3")))]; a.Kind != dp.AdjIncomplete || a.IP() != netip.MustParseAddr("10.128.1.4") {
 		t.Errorf("100.1.2.3: adjacency %+v, want gateway 10.128.1.4", a)
 	}
 }

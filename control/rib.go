@@ -50,7 +50,7 @@ func (r *Router) ifaceFor(a netip.Addr) (int, bool) {
 	}
 	for i, ifc := range r.ifaces {
 		for _, ad := range ifc.Addrs {
-			if p := ifacePrefix(ad); p.Bits() < 32 && p.Contains(a) {
+			if p := ifacePrefix(ad); p.Bits() < p.Addr().BitLen() && p.Contains(a) {
 				return i, true
 			}
 		}

@@ -160,13 +160,12 @@ func (r *Router) Publish() {
 	}
 }
 
-// u32, addr and prefixMask convert at the edge of the IPv4 data plane's
-// own types only: dp.Iface and dp.IfaceAddr (ip4-local, arp-input), the
-// adjacency's next-hop address ip4-arp reads, fib's IPv4 prefixes. What
-// control shares with the rest (neigh.Key, dp.Msg.Addr, arp.Packet) is a
-// netip.Addr or 16 bytes, IPv4 and IPv6 alike. u32 panics on an IPv6
-// address: nothing IPv6 gets that far (AddNeighbor, AddRoute and
-// AddInterface refuse it).
+// u32 converts at the edge of the IPv4 FIB (fib's IPv4 prefixes) and for
+// IPv4 subnet arithmetic only. What control shares with the data plane and
+// the rest (dp.IfaceAddr, dp.Adj.Addr, neigh.Key, dp.Msg.Addr, arp.Packet)
+// is a netip.Addr or 16 bytes, IPv4 and IPv6 alike. u32 panics on an IPv6
+// address: nothing IPv6 gets that far (AddRoute refuses an IPv6 route;
+// an IPv6 interface address or neighbour installs no IPv4 route).
 func u32(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])

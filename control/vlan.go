@@ -237,7 +237,7 @@ func (r *Router) DeleteVLAN(name string) error {
 		return fmt.Errorf("vlan %s: %w", name, err)
 	}
 	ifc = &r.ifaces[i]
-	ifc.Deleted, ifc.Name, ifc.Addr = true, "", 0
+	ifc.Deleted, ifc.Name, ifc.Addr4, ifc.Addr6 = true, "", 0, [16]byte{}
 	r.setVLANEntry(i)
 	r.dirty = true
 	r.publish()

@@ -1,6 +1,9 @@
 package dp
 
 import (
+	"encoding/binary"
+	"net/netip"
+
 	"github.com/softnet/softnet/fib"
 )
 
@@ -15,8 +18,8 @@ const (
 	// AdjForward: a resolved neighbour; Rewrite holds its Ethernet header.
 	AdjForward
 	// AdjIncomplete: a neighbour (gateway or host) not yet resolved;
-	// packets are punted to the control plane, which queues them and ARPs
-	// for Addr.
+	// packets are punted to the control plane, which queues them and
+	// resolves Addr (ARP for IPv4).
 	AdjIncomplete
 	// AdjGlean: a connected subnet; packets are punted so the control
 	// plane resolves the destination itself.
@@ -38,26 +41,55 @@ const (
 // ip4-rewrite copies in front of the IPv4 header, as VPP does; for a VLAN
 // sub-interface also its tags, which go between the source address and
 // the EtherType (see writeL2). The control plane builds the rewrite, so
-// the EtherType is the adjacency's, not the node's.
+// the EtherType is the adjacency's, not the node's: an IPv6 neighbour's
+// adjacency ends with 0x86DD, an IPv4 one's with 0x0800.
+//
+// Addr is the neighbour's address in 16 bytes, IPv4 or IPv6 alike (an
+// IPv4 address IPv4-mapped, ::ffff:a.b.c.d, as pkt.Meta.Dst and Msg.Addr):
+// one Adj type serves both families. It is last: the fields ip4-rewrite
+// reads per packet come first.
 type Adj struct {
 	Kind    AdjKind
 	TagLen  uint8    // bytes of Tags in use: 0, 4 (802.1Q) or 8 (QinQ)
 	Iface   uint16   // egress interface
-	MTU     uint16   // egress IPv4 MTU
+	MTU     uint16   // egress IP MTU (the interface's)
 	Rewrite [14]byte // destination MAC, source MAC, EtherType
 	// Tags are the egress interface's VLAN tags in wire order,
 	// right-aligned: the last TagLen bytes (see Iface.Tags).
 	Tags [8]byte
-	Addr uint32 // the neighbour's IPv4 address (gateway or host), for resolution
+	Addr [16]byte // the neighbour's address (gateway or host), for resolution; see Addr4, IP
+}
+
+// IP returns the neighbour's address: IPv4 (unmapped) or IPv6. The zero
+// Addr (glean, local and the other kinds with no neighbour) is ::.
+func (a *Adj) IP() netip.Addr { return netip.AddrFrom16(a.Addr).Unmap() }
+
+// Addr4 returns the neighbour's IPv4 address as hdr reads one (the first
+// byte on the wire most significant): the last four bytes of Addr. Only
+// meaningful for an IPv4 neighbour (the ip4 nodes see no other).
+func (a *Adj) Addr4() uint32 { return binary.BigEndian.Uint32(a.Addr[12:]) }
+
+// Mapped4 returns the IPv4 address v (as hdr reads it) IPv4-mapped in 16
+// bytes (::ffff:a.b.c.d, RFC 4291 §2.5.5.2): how Adj.Addr, IfaceAddr.Addr,
+// Msg.Addr and pkt.Meta.Dst hold an IPv4 address.
+func Mapped4(v uint32) [16]byte {
+	return [16]byte{10: 0xff, 11: 0xff, 12: byte(v >> 24), 13: byte(v >> 16), 14: byte(v >> 8), 15: byte(v)}
 }
 
 // Iface is the data plane's view of one interface.
 type Iface struct {
 	Name string
 	MAC  [6]byte
-	MTU  int    // IPv4 MTU (bytes of IP datagram)
-	Addr uint32 // primary IPv4 address, the source of ICMP errors; 0 if none
-	// Addrs are the interface's IPv4 addresses with their prefix lengths.
+	MTU  int // IP MTU (bytes of IP datagram)
+	// Addr4 is the primary IPv4 address (the first IPv4 one of Addrs), the
+	// source of ICMP errors ip4-local sends; 0 if none. Addr6 is the
+	// primary IPv6 address (the first IPv6 one of Addrs), the source of
+	// ICMPv6 errors (issue 12's ip6 nodes); all zero if none. Both are
+	// copies of Addrs the nodes read without walking it.
+	Addr4 uint32
+	Addr6 [16]byte
+	// Addrs are the interface's addresses, IPv4 and IPv6, with their
+	// prefix lengths (see IfaceAddr, SetAddrs).
 	Addrs []IfaceAddr
 	Up    bool
 
@@ -100,10 +132,53 @@ func (c *Config) PortOf(i int) int {
 	return i
 }
 
-// IfaceAddr is one address of an interface.
+// IfaceAddr is one address of an interface, IPv4 or IPv6 alike: Addr in
+// network byte order, an IPv4 address IPv4-mapped (::ffff:a.b.c.d, as
+// Adj.Addr), and Len its prefix length in its own family (0..32 for IPv4,
+// 0..128 for IPv6: as netip.Prefix.Bits). An IPv4-mapped IPv6 address is
+// never an interface address (the control plane refuses one), so the
+// mapping tells the families apart. Make one with IfaceAddrOf.
 type IfaceAddr struct {
-	Addr uint32
+	Addr [16]byte
 	Len  uint8
+}
+
+// IfaceAddrOf returns p as an IfaceAddr (p's address unmapped first).
+func IfaceAddrOf(p netip.Prefix) IfaceAddr {
+	return IfaceAddr{Addr: p.Addr().Unmap().As16(), Len: uint8(p.Bits())}
+}
+
+// Is4 reports whether a is an IPv4 address.
+func (a IfaceAddr) Is4() bool {
+	return [12]byte(a.Addr[:12]) == [12]byte{10: 0xff, 11: 0xff}
+}
+
+// Addr4 returns an IPv4 address as hdr reads one (the first byte on the
+// wire most significant). Only meaningful when Is4.
+func (a IfaceAddr) Addr4() uint32 { return binary.BigEndian.Uint32(a.Addr[12:]) }
+
+// Prefix returns a as a netip.Prefix: an IPv4 prefix (unmapped) or an
+// IPv6 one.
+func (a IfaceAddr) Prefix() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16(a.Addr).Unmap(), int(a.Len))
+}
+
+// SetAddrs sets ifc's addresses to ps, in order, and its primary
+// addresses Addr4 and Addr6 from them. Addrs is a new slice: a published
+// Iface's is never modified.
+func (ifc *Iface) SetAddrs(ps []netip.Prefix) {
+	ifc.Addrs, ifc.Addr4, ifc.Addr6 = nil, 0, [16]byte{}
+	have6 := false
+	for _, p := range ps {
+		a := IfaceAddrOf(p)
+		ifc.Addrs = append(ifc.Addrs, a)
+		switch {
+		case a.Is4() && ifc.Addr4 == 0:
+			ifc.Addr4 = a.Addr4()
+		case !a.Is4() && !have6:
+			ifc.Addr6, have6 = a.Addr, true
+		}
+	}
 }
 
 // Config is an immutable snapshot of everything the data plane reads. The

@@ -136,6 +136,19 @@
 // config brings more interfaces; with many interfaces they are published
 // less often (see ifPublishEvery), and completely once per idle streak.
 //
+// # Addresses
+//
+// The metadata and the published Config carry IPv4 and IPv6 alike, so
+// IPv6 is a new folder of nodes, not a change to these types: pkt.Meta.Dst,
+// Msg.Addr, Adj.Addr and IfaceAddr.Addr are 16 bytes, an IPv4 address
+// IPv4-mapped (::ffff:a.b.c.d; Mapped4, Msg.SetAddr4, Meta.SetDst4), and
+// an adjacency's rewrite ends with its own EtherType (0x0800 or 0x86DD).
+// The ip4 nodes read what they need as a uint32 without a conversion per
+// packet: Iface.Addr4 (the ICMP error source), IfaceAddr.Addr4 and
+// Adj.Addr4; Iface.Addr6 is the ICMPv6 error source for the ip6 nodes to
+// come. A Config holds no IPv6 address yet: package control refuses them
+// while internal/rules.IPv6 is off (rules.Family, the one check).
+//
 // # Ownership
 //
 // Vectors hold buffer indices (pkt.Batch); a stage turns a slot into its

@@ -45,7 +45,7 @@ func (m *Msg) IP() netip.Addr { return netip.AddrFrom16(m.Addr).Unmap() }
 // SetAddr4 sets Addr to the IPv4 address v (as hdr reads it: the first
 // byte on the wire is the most significant), IPv4-mapped.
 func (m *Msg) SetAddr4(v uint32) {
-	m.Addr = [16]byte{10: 0xff, 11: 0xff, 12: byte(v >> 24), 13: byte(v >> 16), 14: byte(v >> 8), 15: byte(v)}
+	m.Addr = Mapped4(v)
 }
 
 // PuntResolve and InjectLookup frames are an IPv4 packet behind a 14-byte

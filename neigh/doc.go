@@ -4,7 +4,9 @@
 // packets waiting for each neighbour to resolve. Its keys carry IPv4 and
 // IPv6 addresses alike (netip.Addr); which families a router resolves is
 // the control plane's choice (package control accepts IPv4 neighbours
-// only, as the data plane forwards IPv4 only).
+// only, as the data plane forwards IPv4 only: internal/rules.Family is the
+// one check; an IPv6 neighbour passes through control's types and
+// dp.Adj as an IPv4 one does).
 //
 // Hot path: no. The table belongs to the control plane's goroutine and is
 // not safe for concurrent use. The data plane never reads it: the control

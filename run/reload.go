@@ -82,7 +82,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 			// config's to change, kept as it is.
 			st := control.IfaceState{MTU: ifc.MTU, Down: !r.ctl.AdminUp(len(r.ifaces) + j)}
 			for _, a := range ifc.Addrs {
-				st.Addrs = append(st.Addrs, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a.Addr >> 24), byte(a.Addr >> 16), byte(a.Addr >> 8), byte(a.Addr)}), int(a.Len)))
+				st.Addrs = append(st.Addrs, a.Prefix())
 			}
 			d.Ifaces = append(d.Ifaces, st)
 			continue

@@ -506,7 +506,7 @@ type IfaceStatus struct {
 	Queues  int
 	PortStats
 	AdminUp                                bool           // administratively up (the config's down: false)
-	Addresses                              []netip.Prefix // IPv4 addresses with their subnet lengths
+	Addresses                              []netip.Prefix // addresses (IPv4, IPv6) with their subnet lengths
 	RxPackets, RxBytes, TxPackets, TxBytes uint64         // counted by the workers
 	Done                                   bool           // pcap: the replay is over
 }
@@ -537,9 +537,7 @@ func (r *Router) Status() []IfaceStatus {
 		if i < len(cp) {
 			out[i].MTU = cp[i].MTU // the device's, if it changed since
 			for _, a := range cp[i].Addrs {
-				var b [4]byte
-				b[0], b[1], b[2], b[3] = byte(a.Addr>>24), byte(a.Addr>>16), byte(a.Addr>>8), byte(a.Addr)
-				out[i].Addresses = append(out[i].Addresses, netip.PrefixFrom(netip.AddrFrom4(b), int(a.Len)))
+				out[i].Addresses = append(out[i].Addresses, a.Prefix())
 			}
 		}
 		if ifc.done != nil {
@@ -564,7 +562,7 @@ func (r *Router) Status() []IfaceStatus {
 			st.RxPackets, st.RxBytes, st.TxPackets, st.TxBytes = c.RxPackets[i], c.RxBytes[i], c.TxPackets[i], c.TxBytes[i]
 		}
 		for _, a := range ifc.Addrs {
-			st.Addresses = append(st.Addresses, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a.Addr >> 24), byte(a.Addr >> 16), byte(a.Addr >> 8), byte(a.Addr)}), int(a.Len)))
+			st.Addresses = append(st.Addresses, a.Prefix())
 		}
 		out = append(out, st)
 	}

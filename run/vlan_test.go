@@ -127,7 +127,7 @@ func TestVLANReload(t *testing.T) {
 		t.Fatalf("reload: %v", err)
 	}
 	vs := r.Control().VLANs()
-	if len(vs) != 2 || len(vs[0].Addrs) != 1 || vs[0].Addrs[0].Addr != 0x0a010101 {
+	if len(vs) != 2 || len(vs[0].Addrs) != 1 || vs[0].Addrs[0].Addr4() != 0x0a010101 {
 		t.Fatalf("after reload: %+v", vs)
 	}
 	writeConfig(t, dir, strings.Replace(src, "vlan: 100", "vlan: 101", 1))

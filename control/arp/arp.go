@@ -25,13 +25,13 @@ func Request(ifc *dp.Iface, target netip.Addr, to *[6]byte) []byte {
 	var src uint32
 	for _, ad := range ifc.Addrs {
 		m := hdr.IPv4Mask(int(ad.Len))
-		if tgt&m == ad.Addr&m {
-			src = ad.Addr
+		if ad.Is4() && tgt&m == ad.Addr4()&m {
+			src = ad.Addr4()
 			break
 		}
 	}
 	if src == 0 {
-		src = ifc.Addr
+		src = ifc.Addr4
 	}
 	tl := int(ifc.TagLen)
 	f := make([]byte, 60+tl)

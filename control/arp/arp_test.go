@@ -14,8 +14,8 @@ import (
 var mac = [6]byte{0x02, 0, 0, 0, 0, 1}
 
 func iface(tags ...byte) *dp.Iface {
-	ifc := &dp.Iface{MAC: mac, Addr: 0x0a000101, // 10.0.1.1/24, then 10.0.2.1/24
-		Addrs: []dp.IfaceAddr{{Addr: 0x0a000101, Len: 24}, {Addr: 0x0a000201, Len: 24}}}
+	ifc := &dp.Iface{MAC: mac, Addr4: 0x0a000101, // 10.0.1.1/24, then 10.0.2.1/24
+		Addrs: []dp.IfaceAddr{{Addr: dp.Mapped4(0x0a000101), Len: 24}, {Addr: dp.Mapped4(0x0a000201), Len: 24}}}
 	ifc.TagLen = uint8(len(tags))
 	copy(ifc.Tags[8-len(tags):], tags)
 	return ifc

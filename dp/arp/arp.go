@@ -63,11 +63,15 @@ func arpInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		}
 		ours, onlink := false, false
 		for _, ad := range ifc.Addrs {
-			if ad.Addr == tip {
+			if !ad.Is4() {
+				continue // an IPv6 address: ND's, not ARP's
+			}
+			a4 := ad.Addr4()
+			if a4 == tip {
 				ours = true
 			}
 			m := prefixMask(ad.Len)
-			if sip&m == ad.Addr&m && sip != ad.Addr && sip != 0 {
+			if sip&m == a4&m && sip != a4 && sip != 0 {
 				onlink = true
 			}
 		}
@@ -128,7 +132,7 @@ func movedNeighbor(cfg *dp.Config, in uint16, sip uint32, sha []byte) bool {
 		return false
 	}
 	a := &cfg.Adj[ai]
-	if a.Iface != in || a.Addr != sip {
+	if a.Iface != in || a.Addr != dp.Mapped4(sip) {
 		return false
 	}
 	switch a.Kind {

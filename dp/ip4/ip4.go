@@ -481,11 +481,6 @@ func ip4ARP(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		adj := &cfg.Adj[b.NH]
-		target := adj.Addr
-		l3 := b.L3Bytes()
-		if adj.Kind == dp.AdjGlean {
-			target = hdr.IPv4(l3).Dst()
-		}
 		if b.Flags&pkt.FlagInjected != 0 {
 			// Released by the control plane after resolution and routed
 			// to a neighbour that needs resolving again: punting it again
@@ -499,7 +494,11 @@ func ip4ARP(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			continue
 		}
 		m.Kind, m.Iface = dp.PuntResolve, adj.Iface
-		m.SetAddr4(target)
+		if adj.Kind == dp.AdjGlean {
+			m.SetAddr4(hdr.IPv4(b.L3Bytes()).Dst())
+		} else {
+			m.Addr = adj.Addr // the gateway or host, IPv4-mapped
+		}
 		raw := b.Raw()
 		l3off := int(b.Off) + int(b.L3)
 		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
@@ -529,7 +528,7 @@ func recordAdj(_ *dp.Worker, cfg *dp.Config, b *pkt.Buf, st *dp.RawStep) {
 	st.A = b.NH
 	if cfg != nil && int(b.NH) < len(cfg.Adj) {
 		adj := &cfg.Adj[b.NH]
-		st.K, st.B, st.D, st.C = uint8(adj.Kind), adj.Iface, adj.MTU, adj.Addr
+		st.K, st.B, st.D, st.C = uint8(adj.Kind), adj.Iface, adj.MTU, adj.Addr4()
 		if st.Stage == StageARP && adj.Kind == dp.AdjGlean {
 			st.C = b.Dst4()
 		}

@@ -180,7 +180,7 @@ func icmp4Error(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		}
 		var from uint32
 		if out < len(cfg.Ifaces) {
-			from = cfg.Ifaces[out].Addr
+			from = cfg.Ifaces[out].Addr4
 		}
 		if from == 0 {
 			w.Drop(b, ICMPNoSource)

@@ -23,8 +23,36 @@ import (
 	"strings"
 )
 
-// Iface is an interface as the rules see it: its name and its IPv4
-// addresses with their subnet lengths.
+// IPv6 says whether the router takes IPv6 interface addresses and
+// neighbours. The types carry both families from the config to the data
+// plane and back out (config, control.IfaceConfig, dp.Iface's
+// dp.IfaceAddr and Addr6, dp.Adj.Addr, neigh.Key, the API, softnet show),
+// but nothing forwards IPv6 yet: while IPv6 is false, Family refuses an
+// IPv6 address, and it is the only check that does. Issue 12 (the ip6
+// nodes, the IPv6 FIB, neighbour discovery) removes the switch; tests set
+// it to check that IPv6 addresses pass through every layer.
+var IPv6 = false
+
+// Family checks the family of an interface address or a neighbour's
+// address: IPv4, or IPv6 (not IPv4-mapped) when IPv6 is on.
+func Family(a netip.Addr) error {
+	switch {
+	case a.Is4():
+		return nil
+	case a.Is4In6():
+		return fmt.Errorf("%v is an IPv4-mapped IPv6 address: write the IPv4 address itself (%v)", a, a.Unmap())
+	case !a.Is6():
+		return fmt.Errorf("no address: write an IPv4 address (A.B.C.D)")
+	case !IPv6:
+		return fmt.Errorf("%v is IPv6, not IPv4: softnet forwards only IPv4 for now: use an IPv4 address (A.B.C.D)", a)
+	case a.Zone() != "":
+		return fmt.Errorf("%v has a zone: write the address without %%%s (its interface says where it is)", a, a.Zone())
+	}
+	return nil
+}
+
+// Iface is an interface as the rules see it: its name and its addresses
+// (IPv4, and IPv6 when IPv6 is on) with their subnet lengths.
 type Iface struct {
 	Name  string
 	Addrs []netip.Prefix
@@ -41,7 +69,7 @@ func broadcastOf(p netip.Prefix) netip.Addr {
 // special says whether a is the network or broadcast address of subnet
 // p (RFC 3021: a /31 or /32 has neither).
 func special(p netip.Prefix, a netip.Addr) string {
-	if !p.IsValid() || p.Bits() > 30 || !p.Masked().Contains(a) {
+	if !p.IsValid() || !p.Addr().Is4() || p.Bits() > 30 || !p.Masked().Contains(a) {
 		return ""
 	}
 	switch a {
@@ -76,11 +104,12 @@ func hostOnSubnet(ifs []Iface, a netip.Addr, what string) error {
 }
 
 // IfaceFor returns the index of the interface whose subnet (shorter than
-// /32) holds a, or -1: the first match; subnets do not overlap.
+// a host route: /32, /128) holds a, or -1: the first match; subnets do
+// not overlap.
 func IfaceFor(ifs []Iface, a netip.Addr) int {
 	for i, ifc := range ifs {
 		for _, p := range ifc.Addrs {
-			if p.IsValid() && p.Bits() < 32 && p.Masked().Contains(a) {
+			if p.IsValid() && p.Bits() < p.Addr().BitLen() && p.Masked().Contains(a) {
 				return i
 			}
 		}
@@ -126,8 +155,8 @@ func NextHop(ifs []Iface, via netip.Addr) (int, error) {
 // Neighbor checks a static neighbour's address a on interface ifs[i]: on
 // one of its subnets, and another host there.
 func Neighbor(ifs []Iface, i int, a netip.Addr) error {
-	if !a.Is4() {
-		return fmt.Errorf("%v is not an IPv4 address: write the neighbour's address as A.B.C.D", a)
+	if err := Family(a); err != nil {
+		return err
 	}
 	if j := IfaceFor(ifs, a); j != i || i < 0 {
 		var ps []string

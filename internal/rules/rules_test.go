@@ -89,3 +89,28 @@ func TestNeighborAndMAC(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFamily: IPv4 always; IPv6 only with IPv6 on; never an IPv4-mapped
+// address or none.
+func TestFamily(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		IPv6 = on
+		for _, tc := range []struct {
+			a    netip.Addr
+			want string // "" for accepted
+		}{
+			{netip.MustParseAddr("10.0.1.2"), ""},
+			{netip.MustParseAddr("2001:db8::1"), map[bool]string{false: "2001:db8::1 is IPv6, not IPv4: softnet forwards only IPv4 for now", true: ""}[on]},
+			{netip.MustParseAddr("fe80::1"), map[bool]string{false: "is IPv6, not IPv4", true: ""}[on]},
+			{netip.MustParseAddr("fe80::1%eth0"), map[bool]string{false: "is IPv6, not IPv4", true: "fe80::1%eth0 has a zone: write the address without %eth0 (its interface says where it is)"}[on]},
+			{netip.MustParseAddr("::ffff:10.0.1.2"), "::ffff:10.0.1.2 is an IPv4-mapped IPv6 address: write the IPv4 address itself (10.0.1.2)"},
+			{netip.Addr{}, "no address"},
+		} {
+			err := Family(tc.a)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("IPv6 %v: Family(%v) = %v, want %q", on, tc.a, err, tc.want)
+			}
+		}
+	}
+	IPv6 = false
+}

@@ -1,0 +1,50 @@
+package config
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/softnet/softnet/internal/rules"
+)
+
+// TestIPv6Parsed: with the one refusal lifted (rules.IPv6), an IPv6
+// interface address and an IPv6 neighbour parse and check as IPv4 ones
+// do (subnets must not overlap, a neighbour is on a subnet of its
+// interface), and IPv4's network and broadcast rules do not apply to them.
+func TestIPv6Parsed(t *testing.T) {
+	rules.IPv6 = true
+	t.Cleanup(func() { rules.IPv6 = false })
+	src := edit(t, "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8:1::1/64, 2400::1/16]") +
+		"  - {interface: lan0, address: 2001:db8:1::2, mac: 02:aa:00:00:00:02}\n"
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("2001:db8:1::1/64"), netip.MustParsePrefix("2400::1/16")}
+	if !slices.Equal(c.Interfaces[0].Addresses, want) {
+		t.Errorf("lan0 addresses %v, want %v", c.Interfaces[0].Addresses, want)
+	}
+	if len(c.Neighbors) != 2 || c.Neighbors[1].Address != netip.MustParseAddr("2001:db8:1::2") {
+		t.Errorf("neighbours %+v", c.Neighbors)
+	}
+	base6 := edit(t, "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8:1::1/64]")
+	for _, tc := range []struct{ old, new, want string }{
+		{"[10.0.2.1/24]", "[10.0.2.1/24, 2001:db8:1::9/48]", `interfaces[1].addresses[1]: 2001:db8:1::9/48 overlaps 2001:db8:1::1/64 of lan0 (line 5): each interface needs its own subnet`},
+		{"wan0, address: 10.0.2.2,", "wan0, address: 2001:db8:1::2,", `neighbors[0].address: 2001:db8:1::2 is not on a subnet of wan0 (10.0.2.0/24)`},
+		{"wan0, address: 10.0.2.2,", "lan0, address: 2001:db8:1::1,", `neighbors[0].address: 2001:db8:1::1 is lan0's own address`},
+		{"2001:db8:1::1/64", "'::ffff:10.0.9.1/120'", `interfaces[0].addresses[1]: "::ffff:10.0.9.1/120" is not an IPv4 prefix`},
+	} {
+		if strings.Count(base6, tc.old) != 1 {
+			t.Fatalf("%q is not in the config once", tc.old)
+		}
+		s := strings.Replace(base6, tc.old, tc.new, 1)
+		_, err := Parse("t.yaml", []byte(s))
+		var es Errors
+		if !errors.As(err, &es) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.new, err, tc.want)
+		}
+	}
+}
