@@ -410,7 +410,7 @@ func TestSetDst4Bytes(t *testing.T) {
 	}
 }
 
-// TestHeaderViews: L3Head and EthAt are the bytes at L3 and at off, and
+// TestHeaderViews: L3Head, EthAt and L2At are the bytes at L3 and at off, and
 // panic rather than reach past the buffer's memory.
 func TestHeaderViews(t *testing.T) {
 	p := NewPool(1)
@@ -441,4 +441,8 @@ func TestHeaderViews(t *testing.T) {
 	panics("L3Head 10 bytes before the end", func() { b.L3Head() })
 	panics("EthAt 10 bytes before the end", func() { b.EthAt(Stride - 10) })
 	panics("EthAt(-1)", func() { b.EthAt(-1) })
+	panics("L2At 10 bytes before the end", func() { b.L2At(Stride - 10) })
+	if l := b.L2At(Headroom); !bytes.Equal(l[:], raw[Headroom:Headroom+22]) {
+		t.Errorf("L2At: % x", l[:])
+	}
 }
