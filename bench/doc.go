@@ -23,7 +23,10 @@
 //     twice in one invocation, Linux forwarding then softnet on AF_PACKET,
 //     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet
 //     on CPU 1) to a sink next hop on B's link; reports both rates, their
-//     ratio, loss, softnet's counters and an iperf3 TCP figure for each.
+//     ratio, loss, softnet's counters and an iperf3 TCP figure for each,
+//     and between the two the generator's limit (generator_limit_mpps:
+//     the same flood dropped by an XDP program on the router's ingress
+//     veth, what trafgen alone pushes in) and the source of each figure.
 //   - latency (root, RunLatency): the same topology; from host A, ICMP
 //     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
 //     timed by the kernel's TX and RX stamps on host A's veth, through

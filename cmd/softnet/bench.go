@@ -27,6 +27,7 @@ func benchCmd() *cobra.Command {
 	var (
 		scenario   string
 		backend    string
+		stackDrop  bool
 		duration   time.Duration
 		size       int
 		asJSON     bool
@@ -98,7 +99,8 @@ measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
 scenario in turn on one thread for --duration, timing every poll, and prints
-those rates and ratios too (interleaved), e.g.
+the rates from the median poll's ns per packet (a poll that lost the CPU to
+another process does not count) and their ratios too (interleaved), e.g.
 --scenario ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094 --json:
 
   {"runs": [...], "mpps": {"ip4-forward": [...], ...},
@@ -109,6 +111,12 @@ those rates and ratios too (interleaved), e.g.
 --scenario veth --backend afxdp runs softnet on AF_XDP sockets (port/afxdp,
 copy mode on veth) instead of AF_PACKET (the default, --backend afpacket);
 the JSON's "backend" says which. --scenario latency takes --backend too.
+The veth scenario also measures the generator's limit in the same run:
+"generator_limit_mpps" is what trafgen pushes into the router's ingress
+veth while an XDP program there drops every frame (no router can show
+more); "source" says what sent each flood. --stack-drop (with --backend
+afpacket) gives softnet's interfaces stack_drop: true, so the router
+namespace's stack skips the frames softnet took; "stack_drop" says so.
 
 --scenario veth-overload is overload on real interfaces: host A ─ softnet ─
 host B in network namespaces (as the veth scenario), softnet held to a quarter
@@ -217,6 +225,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if cmd.Flags().Changed("backend") && scenario != "veth" && scenario != "latency" {
 				return fmt.Errorf("--backend applies to --scenario veth and latency; drop it for --scenario %s", scenario)
 			}
+			if stackDrop && (scenario != "veth" || backend != "afpacket") {
+				return errors.New("--stack-drop applies to --scenario veth with --backend afpacket; drop it")
+			}
 			if peersFile != "" && plotFile == "" {
 				return errors.New("--peers adds bars to the chart: give --plot FILE.png too")
 			}
@@ -269,7 +280,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				var rep interface{ Print(io.Writer) }
 				var err error
 				if scenario == "veth" {
-					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Backend: backend, Progress: prog})
+					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Backend: backend, StackDrop: stackDrop, Progress: prog})
 				} else {
 					rep, err = bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: bench.VethBinary(), Duration: duration, Progress: prog})
 				}
@@ -344,6 +355,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency)")
+	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
 	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth or latency: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")
@@ -434,7 +446,7 @@ func printScenarios(out io.Writer, m *bench.Multi) {
 	}
 	sort.Strings(ratios)
 	for _, k := range ratios {
-		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
+		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls, medians)\n", k, m.Ratios[k], m.InterleavedRatios[k])
 	}
 }
 

@@ -55,6 +55,8 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "veth", "--workers", "1", "--repeat", "2"}, "--workers: the veth scenario runs one softnet worker; drop --workers"},
 		{[]string{"--scenario", "veth-overload", "--workers", "1", "--repeat", "2"}, "--workers: the veth-overload scenario runs one softnet worker; drop --workers"},
 		{[]string{"--scenario", "ip4-forward,nope", "--workers", "1"}, "--workers: a list of scenarios runs one worker each; drop --workers"},
+		{[]string{"--scenario", "veth", "--backend", "afxdp", "--stack-drop"}, "--stack-drop applies to --scenario veth with --backend afpacket; drop it"},
+		{[]string{"--scenario", "latency", "--stack-drop"}, "--stack-drop applies to --scenario veth with --backend afpacket; drop it"},
 		{[]string{"--scenario", "veth", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
 		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth and latency; drop it for --scenario overload"},
 	} {
