@@ -201,8 +201,10 @@ type Flood struct {
 	// reached the router's ingress veth (with DropAtRouter, the
 	// generator's limit).
 	RouterRxMpps float64 `json:"router_rx_mpps"`
-	// SenderCPUS is the CPU time (user and system, with the softirq work
-	// the kernel charged to it) the source used over the whole run, and
+	// SenderCPUS is the CPU time (user and system) the source used over
+	// the whole run, the softirq work run in its context included as the
+	// kernel charges it (tick-based, without CONFIG_IRQ_TIME_ACCOUNTING,
+	// as on this machine's kernel), and
 	// SentPerCPUMpps is Sent over it: what the source pushes per second
 	// of its CPU, a figure the other loads of a shared machine move far
 	// less than the rates (0 when unknown).
