@@ -158,6 +158,12 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 					fmt.Fprintf(tw, "/%d\t%d\n", l.Length, l.Routes)
 				}
 				fmt.Fprintf(tw, "total\t%d\n", s.Total)
+				if s.Total6 > 0 {
+					for _, l := range s.ByLength6 {
+						fmt.Fprintf(tw, "/%d (IPv6)\t%d\n", l.Length, l.Routes)
+					}
+					fmt.Fprintf(tw, "total IPv6\t%d\n", s.Total6)
+				}
 				tw.Flush()
 				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
 			}, err
