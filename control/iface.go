@@ -17,7 +17,7 @@ type IfaceConfig struct {
 	MAC  [6]byte
 	MTU  int // IPv4 MTU; default 1500
 	// Addrs are the interface's addresses with their subnet lengths:
-	// IPv4, and IPv6 once rules.IPv6 is on (see rules.Family). The first
+	// IPv4 and IPv6 (see rules.Family). The first
 	// of each family is the source of that family's ICMP errors.
 	Addrs []netip.Prefix
 	Down  bool // administratively down

@@ -231,7 +231,7 @@ func (r *Router) replay() {
 		if op.add {
 			err = r.addRoute(op.p, op.gw)
 		} else {
-			r.static.m[keyOf(op.p)] = 0 // the replace may have listed it again
+			r.static.add(op.p) // the replace may have listed it again (marked 0: as AddRoute)
 			err = r.deleteRoute(op.p)
 		}
 		if err != nil {
