@@ -142,7 +142,7 @@ func TestIPv6Routes(t *testing.T) {
 	}
 	for _, a := range []string{"2001:db8:1::2", "2001:db8:100::5"} {
 		ad := cfg.Adj[cfg.FIB6.Lookup(netip.MustParseAddr(a).As16())]
-		if ad.Kind != dp.AdjForward || ad.IP() != nb || ad.Rewrite != [14]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd} {
+		if ad.Kind != dp.AdjForward || ad.IP() != nb || string(ad.Header()) != string([]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd}) {
 			t.Errorf("%s: adjacency %+v, want the neighbour's", a, ad)
 		}
 	}

@@ -366,9 +366,9 @@ const minMTU = 1280
 
 // ip6Rewrite turns a routed packet into a frame for its next hop.
 //
-// ip6-rewrite: copies the adjacency's Ethernet header (addresses and
-// EtherType 0x86DD, built by the control plane) and VLAN tags in front of
-// the IPv6 header, as ip4-rewrite does, decrements the Hop Limit (a plain
+// ip6-rewrite: copies the adjacency's Ethernet header (addresses, VLAN
+// tags and EtherType 0x86DD, built by the control plane: dp.Adj.L2) in
+// front of the IPv6 header, as ip4-rewrite does, decrements the Hop Limit (a plain
 // store: IPv6 has no header checksum) unless the router originated the
 // packet, and sets the egress interface.
 //   - Larger than the egress MTU: Packet Too Big with the next-hop MTU
@@ -402,11 +402,14 @@ func ip6Rewrite(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		if b.Flags&pkt.FlagLocal == 0 {
 			b.L3Bytes()[7]--
 		}
-		raw := b.Raw()
-		l3 := int(b.Off) + int(b.L3)
-		*(*[8]byte)(raw[l3-10 : l3-2]) = adj.Tags
-		*(*[12]byte)(raw[start : start+12]) = [12]byte(adj.Rewrite[:12])
-		raw[l3-2], raw[l3-1] = adj.Rewrite[12], adj.Rewrite[13]
+		// The adjacency's header (addresses, tags, EtherType 0x86DD),
+		// as ip4-rewrite writes it: one 22-byte store ending at the IPv6
+		// header when the headroom allows, else a copy.
+		if l3 := int(b.Off) + int(b.L3); l3 >= dp.MaxL2 {
+			*b.L2At(l3 - dp.MaxL2) = adj.L2
+		} else {
+			copy(b.Raw()[start:l3], adj.Header())
+		}
 		l2 := hdr.EthernetLen + int(adj.TagLen)
 		b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 		b.OutPort = adj.Iface

@@ -52,11 +52,11 @@ type lab struct {
 	ports [2]*mem.Queue
 }
 
-func rewrite(dst, src [6]byte) (r [14]byte) {
-	copy(r[0:6], dst[:])
-	copy(r[6:12], src[:])
-	binary.BigEndian.PutUint16(r[12:], hdr.EthernetLen*0+hdr.EtherTypeIPv6)
-	return r
+// fwdAdj is a resolved IPv6 neighbour's adjacency.
+func fwdAdj(iface, mtu uint16, dst, src [6]byte, addr netip.Addr) dp.Adj {
+	a := dp.Adj{Kind: dp.AdjForward, Iface: iface, MTU: mtu, Addr: addr.As16()}
+	a.SetL2(dst, src, nil, hdr.EtherTypeIPv6)
+	return a
 }
 
 func newLab(t *testing.T, burst int) *lab {
@@ -99,9 +99,9 @@ func labConfig(t *testing.T, burst int) *dp.Config {
 		Adj: []dp.Adj{
 			{Kind: dp.AdjNone},
 			{Kind: dp.AdjLocal},
-			{Kind: dp.AdjForward, Iface: 0, MTU: 1500, Rewrite: rewrite(macA, mac0), Addr: hostA.As16()},
-			{Kind: dp.AdjForward, Iface: 1, MTU: 1500, Rewrite: rewrite(macB, mac1), Addr: hostB.As16()},
-			{Kind: dp.AdjForward, Iface: 1, MTU: 1280, Rewrite: rewrite(macB, mac1), Addr: hostB.As16()},
+			fwdAdj(0, 1500, macA, mac0, hostA),
+			fwdAdj(1, 1500, macB, mac1, hostB),
+			fwdAdj(1, 1280, macB, mac1, hostB),
 			{Kind: dp.AdjIncomplete, Iface: 1, MTU: 1500, Addr: netip.MustParseAddr("2001:db8:2::9").As16()},
 		},
 		Ifaces: []dp.Iface{

@@ -184,7 +184,7 @@ func reflect(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, l3, l3len int, mac [6]byt
 	raw := b.Raw()
 	copy(raw[start:start+6], mac[:])
 	copy(raw[start+6:start+12], ifc.MAC[:])
-	copy(raw[start+12:l3-2], ifc.Tags[8-int(ifc.TagLen):])
+	copy(raw[start+12:l3-2], ifc.TagBytes())
 	binary.BigEndian.PutUint16(raw[l3-2:l3], hdr.EtherTypeIPv6)
 	b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
 	b.OutPort = b.InPort
