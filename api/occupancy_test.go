@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/softnet/softnet/api"
@@ -42,5 +44,19 @@ func TestStatusOccupancy(t *testing.T) {
 	st2, _ := c.Status(ctx)
 	if st2.Adjacencies != st0.Adjacencies {
 		t.Errorf("after neighbor del: %d adjacencies, want %d again", st2.Adjacencies, st0.Adjacencies)
+	}
+}
+
+// TestStatusGC: ?gc=1 answers the status after a collection; another
+// value of gc is refused with what to give.
+func TestStatusGC(t *testing.T) {
+	_, _, c, _ := start(t, configText("", "", 1000))
+	ctx := context.Background()
+	if st, err := c.StatusGC(ctx); err != nil || st.HeapLiveBytes == 0 {
+		t.Errorf("status?gc=1: %+v %v", st, err)
+	}
+	var ae *api.APIError
+	if err := c.Do(ctx, "GET", "/v1/status?gc=yes", nil, nil); !errors.As(err, &ae) || ae.Status != 400 || !strings.Contains(err.Error(), "give gc=1") {
+		t.Errorf("status?gc=yes: %v, want 400 naming gc=1", err)
 	}
 }

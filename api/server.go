@@ -365,7 +365,17 @@ func bodyStatus(err error) int {
 	return http.StatusBadRequest
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	switch g := r.URL.Query().Get("gc"); g {
+	case "":
+	case "1":
+		// A full collection first, so heap_live_bytes is what is live now
+		// (a soak compares it at start and end).
+		runtime.GC()
+	default:
+		Error(w, http.StatusBadRequest, fmt.Errorf("gc=%q: give gc=1 to collect garbage before measuring the heap, or leave it out", g))
+		return
+	}
 	cfg := s.src.Config()
 	ctl := s.src.Control()
 	st := Status{
