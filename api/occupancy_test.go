@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -44,6 +45,15 @@ func TestStatusOccupancy(t *testing.T) {
 	st2, _ := c.Status(ctx)
 	if st2.Adjacencies != st0.Adjacencies {
 		t.Errorf("after neighbor del: %d adjacencies, want %d again", st2.Adjacencies, st0.Adjacencies)
+	}
+	m, err := c.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{fmt.Sprintf("\nsoftnet_adjacencies %d\n", st2.Adjacencies), "\nsoftnet_buffers_in_use "} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics: no %q", want)
+		}
 	}
 }
 
