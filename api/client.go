@@ -197,6 +197,11 @@ func (c *Client) Reload(ctx context.Context, file string) (out ReloadResult, err
 	return out, c.Do(ctx, http.MethodPost, "/v1/reload", ReloadRequest{File: file}, &out)
 }
 
+// RunningConfig is GET /v1/config: the running state as a config file.
+func (c *Client) RunningConfig(ctx context.Context) (out SavedConfig, err error) {
+	return out, c.get(ctx, "/v1/config", &out)
+}
+
 // Metrics is GET /metrics: the Prometheus text exposition.
 func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
 	var b []byte

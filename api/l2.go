@@ -36,7 +36,12 @@ type Bridge struct {
 	Name    string   `json:"name"`
 	Members []string `json:"members"`
 	BVI     string   `json:"bvi,omitempty"`
-	MACs    []MAC    `json:"macs"`
+	// BVIMTU is the routed interface's MTU, capped to MemberMTU: the
+	// smallest of the members' MTUs (MemberMTUOf's).
+	BVIMTU      int    `json:"bvi_mtu,omitempty"`
+	MemberMTU   int    `json:"member_mtu"`
+	MemberMTUOf string `json:"member_mtu_of"`
+	MACs        []MAC  `json:"macs"`
 }
 
 // MAC is one learned MAC of a bridge: the member it was learned on, in
@@ -75,7 +80,7 @@ func (s *Server) bridges(w http.ResponseWriter, r *http.Request) {
 		if name != "" && b.Name != name {
 			continue
 		}
-		o := Bridge{Name: b.Name, Members: b.Members, BVI: b.BVI, MACs: []MAC{}}
+		o := Bridge{Name: b.Name, Members: b.Members, BVI: b.BVI, BVIMTU: b.BVIMTU, MemberMTU: b.MemberMTU, MemberMTUOf: b.MemberMTUOf, MACs: []MAC{}}
 		for _, m := range b.MACs {
 			o.MACs = append(o.MACs, MAC{MAC: net.HardwareAddr(m.MAC[:]).String(), Member: m.Member, Worker: m.Worker})
 		}

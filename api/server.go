@@ -40,6 +40,7 @@ type Source interface {
 	Control() *control.Router
 	Config() *config.Config
 	Reload(file string) (*run.ReloadResult, error)
+	RunningConfig() (*run.Saved, error)
 	Trace(ctx context.Context, n int) ([]tracefmt.TracePacket, error)
 }
 
@@ -95,6 +96,7 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("GET /v1/runtime", s.runtime)
 	s.Handle("GET /v1/errors", s.errors)
 	s.Handle("POST /v1/reload", s.reload)
+	s.Handle("GET /v1/config", s.runningConfig)
 	s.Handle("GET /v1/trace", s.trace)
 	s.Handle("GET /v1/vlans", s.vlans)      // l2.go
 	s.Handle("POST /v1/vlans", s.vlanAdd)   // l2.go
@@ -713,6 +715,17 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("config reloaded", "file", res.File, "summary", res.Summary, slog.Group("changes",
 		"interfaces", ch.Interfaces, "routes_added", ch.RoutesAdded, "routes_changed", ch.RoutesChanged, "routes_removed", ch.RoutesRemoved,
 		"neighbors_added", ch.NeighborsAdded, "neighbors_removed", ch.NeighborsGone, "icmp", ch.ICMP))
+	JSON(w, http.StatusOK, res)
+}
+
+// runningConfig answers the running state as a config file (softnet
+// config save): run.Router.RunningConfig.
+func (s *Server) runningConfig(w http.ResponseWriter, _ *http.Request) {
+	res, err := s.src.RunningConfig()
+	if err != nil {
+		Error(w, http.StatusInternalServerError, err)
+		return
+	}
 	JSON(w, http.StatusOK, res)
 }
 

@@ -207,6 +207,10 @@ type ErrorBody struct {
 // holds, and what changed.
 type ReloadResult = run.ReloadResult
 
+// SavedConfig is the answer to GET /v1/config: the running state as a
+// config file (yaml) and what it cannot say (warnings).
+type SavedConfig = run.Saved
+
 // TraceResult is the answer of GET /v1/trace: the packets followed, in
 // arrival order (see tracefmt.TracePacket), Complete false and Error set when
 // the timeout ended the trace before Requested packets arrived.

@@ -59,8 +59,8 @@
 //	    addresses: [10.100.0.1/24] # no backend, device or mac: it uses its parent's port and MAC
 //	  - name: irb0                # a bridge's routed interface (BVI): no port of its own
 //	    bridge: br0               # the bridge it is in (one per bridge)
-//	    addresses: [10.5.0.1/24]  # mac, mtu, down as for any interface
-//	bridges:                      # learning switches (per worker MAC tables)
+//	    addresses: [10.5.0.1/24]  # mac, mtu, down as for any interface; mtu capped to the members' smallest
+//	bridges:                      # learning switches (a MAC table per worker, looked up by all)
 //	  - name: br0
 //	    members: [lan1, wan0.200] # ports or VLAN sub-interfaces without addresses, one bridge each
 //	    max_macs: 4096            # optional: learned MACs per worker (1..1048576)

@@ -18,7 +18,9 @@ type BridgeConfig struct {
 	Members []string
 	// BVI, if its Name is set, is the bridge's routed interface: an L3
 	// interface with its own MAC and addresses, reached through the
-	// bridge. Parent, VLAN, OuterVLAN and TPID must be unset.
+	// bridge. Parent, VLAN, OuterVLAN and TPID must be unset. Its MTU is
+	// capped to the smallest of the members' (what it sends leaves
+	// through a member), now and whenever a member's is lowered.
 	BVI IfaceConfig
 	// MaxMACs is the table limit per worker (default 4096); Ageing how
 	// long a learned MAC lives unseen (default 300 s, as IEEE 802.1D);
@@ -57,8 +59,8 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 		return fail("ageing %v: use at least 1s", c.Ageing)
 	case c.FloodRate < 1 || c.FloodBurst < 1:
 		return fail("flood rate %d and burst %d: both must be at least 1", c.FloodRate, c.FloodBurst)
-	case len(c.Members) < 1 || len(c.Members) > 64:
-		return fail("%d members: a bridge has 1..64", len(c.Members))
+	case len(c.Members) < 1:
+		return fail("no members: list at least one interface")
 	case c.BVI.Parent != "" || c.BVI.VLAN != 0:
 		return fail("the BVI %s is not a VLAN: remove parent and vlan", c.BVI.Name)
 	}
@@ -97,7 +99,7 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 		}
 	}
 	r.bridges = append(r.bridges, dp.Bridge{Name: c.Name, Members: members, BVI: bvi, MaxMACs: c.MaxMACs,
-		Ageing: c.Ageing.Nanoseconds(), FloodRate: c.FloodRate, FloodBurst: c.FloodBurst})
+		Ageing: c.Ageing.Nanoseconds(), FloodRate: c.FloodRate, FloodBurst: c.FloodBurst, Shared: l2.NewShared()})
 	for _, m := range members {
 		r.ifaces[m].Bridge = uint16(bi + 1)
 		if r.ifaces[m].TagLen != 0 {
@@ -107,8 +109,45 @@ func (r *Router) AddBridge(c BridgeConfig) (int, error) {
 	if bvi >= 0 {
 		r.ifaces[bvi].Bridge = uint16(bi + 1)
 	}
+	r.capBVIs()
 	r.dirty = true
 	return bi, nil
+}
+
+// memberMTU is the smallest MTU of bridge b's members, and the member
+// that has it. Caller holds mu.
+func (r *Router) memberMTU(b *dp.Bridge) (mtu int, name string) {
+	for _, m := range b.Members {
+		if ifc := &r.ifaces[m]; name == "" || ifc.MTU < mtu {
+			mtu, name = ifc.MTU, ifc.Name
+		}
+	}
+	return mtu, name
+}
+
+// bviOf returns the bridge interface idx is the routed interface of, or
+// nil. Caller holds mu.
+func (r *Router) bviOf(idx int) *dp.Bridge {
+	if bi := int(r.ifaces[idx].Bridge) - 1; bi >= 0 && bi < len(r.bridges) && r.bridges[bi].BVI == idx {
+		return &r.bridges[bi]
+	}
+	return nil
+}
+
+// capBVIs lowers each routed interface's MTU to its bridge's smallest
+// member MTU: what the BVI sends leaves through a member, so a larger
+// packet would be dropped there instead of fragmented or answered with
+// "fragmentation needed". Caller holds mu.
+func (r *Router) capBVIs() {
+	for i := range r.bridges {
+		b := &r.bridges[i]
+		if b.BVI < 0 {
+			continue
+		}
+		if m, _ := r.memberMTU(b); r.ifaces[b.BVI].MTU > m {
+			r.setMTU(b.BVI, m)
+		}
+	}
 }
 
 // BridgeInfo is one bridge as `softnet show bridge` lists it.
@@ -116,11 +155,16 @@ type BridgeInfo struct {
 	Name    string
 	Members []string
 	BVI     string // "" if none
-	MACs    []MACEntry
+	// BVIMTU is the routed interface's MTU, at most MemberMTU: the
+	// smallest of the members' MTUs, MemberMTUOf's.
+	BVIMTU      int
+	MemberMTU   int
+	MemberMTUOf string
+	MACs        []MACEntry
 }
 
 // MACEntry is one learned MAC: on which member, in which worker's table
-// (each worker learns what it sees).
+// (each worker learns what it sees; every worker looks up in all tables).
 type MACEntry struct {
 	MAC    [6]byte
 	Member string
@@ -129,7 +173,8 @@ type MACEntry struct {
 
 // Bridges lists the bridges with the MACs each worker has learned and
 // seen within the bridge's ageing time: an aged-out MAC the worker has
-// not swept yet is left out.
+// not swept yet is left out, and so is one whose member went down since
+// it was learned (flushed; see l2.MAC.Flushed).
 func (r *Router) Bridges() []BridgeInfo {
 	r.mu.Lock()
 	ws := r.workers
@@ -146,17 +191,19 @@ func (r *Router) Bridges() []BridgeInfo {
 			bi.Members = append(bi.Members, names[m])
 		}
 		if b.BVI >= 0 {
-			bi.BVI = names[b.BVI]
+			bi.BVI, bi.BVIMTU = names[b.BVI], r.ifaces[b.BVI].MTU
 		}
+		bi.MemberMTU, bi.MemberMTUOf = r.memberMTU(&b)
 		out = append(out, bi)
 	}
 	r.mu.Unlock()
+	cfg := r.cur.Load()
 	for i := range out {
 		for _, w := range ws {
 			now := l2.Now(w)
 			for _, m := range l2.MACs(w, i) {
-				if now-m.Seen > ageing[i] {
-					continue // aged out; the worker removes it lazily
+				if now-m.Seen > ageing[i] || cfg != nil && m.Flushed(cfg) {
+					continue // aged out or its member went down; the worker removes it lazily
 				}
 				name := ""
 				if int(m.Member) < len(names) {
@@ -167,4 +214,16 @@ func (r *Router) Bridges() []BridgeInfo {
 		}
 	}
 	return out
+}
+
+// memberMTUIn is memberMTU with the members' MTUs of desired state ifs.
+// Caller holds mu.
+func (r *Router) memberMTUIn(b *dp.Bridge, ifs []IfaceState) int {
+	mtu := maxMTU
+	for _, m := range b.Members {
+		if int(m) < len(ifs) && !r.ifaces[m].Deleted {
+			mtu = min(mtu, ifs[m].MTU)
+		}
+	}
+	return mtu
 }

@@ -12,7 +12,12 @@
 // own service loop (one mutex, never touched by a worker). It never blocks
 // a worker: it talks to workers only through their single-producer
 // single-consumer rings, and drops (and counts) a message when a ring is
-// full rather than wait.
+// full rather than wait. No call holds the mutex across a full-table
+// build: ReplaceRoutes and Reconfigure let go of it every few thousand
+// routes (replace.go), so the service loop (ARP learning, timers) and the
+// API go on meanwhile; what they change is published with the replace,
+// route changes are done again after it, and an interface change makes
+// it build again. TestReplaceRoutesLetsGoOfTheLock stops one midway.
 //
 // A packet a worker hands over to wait for ARP is held (Stats.Held), sent
 // back (Stats.Resolved, Stats.Unreachable) or dropped under a reason
@@ -34,10 +39,14 @@
 // what softnet reload applies.
 //
 // An interface that is down (admin or link) has the routes through it
-// withdrawn in every snapshot published while it is down: their next hops
-// and connected subnet are published as AdjUnreachable (ICMP destination
-// unreachable to the sender), and come back as they were when it is up
-// (Router.withdrawDown). The router's own tables keep them.
+// (configured routes via a gateway on it, its neighbours' host routes, its
+// connected subnets) taken out of the FIB while it is down, so that a
+// covering route takes over (a default through another interface fails
+// over), and what no route covers gets ICMP destination unreachable from
+// ip4-lookup. The router keeps them (parked, down.go): they can be added,
+// changed and deleted meanwhile, count in Routes and RouteCounts, and go
+// back into the FIB when the interface is up. Lookup answers what the
+// workers do: the covering route.
 //
 // Interface addresses (IfaceConfig.Addrs, dp.Iface.Addrs) and neighbours
 // (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type; only
@@ -58,7 +67,8 @@
 //   - iface.go: interface admin (add, addresses, MTU, admin and link
 //     state); vlan.go and bridge.go: VLAN sub-interfaces and bridges.
 //   - rib.go: the routes (configured and the router's own, reference
-//     counting on adjacencies); replace.go and reconfig.go: replacing the
+//     counting on adjacencies); down.go: routes parked while their
+//     interface is down; replace.go and reconfig.go: replacing the
 //     routes and the whole configurable state at once.
 //   - neighbor.go: neighbour entries to adjacencies and host routes, the
 //     packets waiting for resolution, ageing's actions.

@@ -24,3 +24,11 @@ func (r *Router) NextTimerForTest() (time.Time, bool) {
 	defer r.mu.Unlock()
 	return r.nextTimer()
 }
+
+// SetReplaceHookForTest sets a function a full-table replace calls each
+// time it has let go of the router's lock midway (replaceRoutes' yield).
+func (r *Router) SetReplaceHookForTest(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replaceHook = f
+}

@@ -117,7 +117,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	var done []undo
 	add := func(p netip.Prefix, a uint16) error {
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if err := r.setRoute(p, a); err != nil {
 			return fmt.Errorf("interface %s: %w", c.Name, err)
 		}
@@ -143,11 +143,11 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		if err != nil {
 			for i := len(done) - 1; i >= 0; i-- {
 				u := done[i]
-				cur, _ := r.fib.Get(u.p)
+				cur, _ := r.rget(u.p)
 				if u.hadOld {
 					_ = r.setRoute(u.p, u.old)
 				} else {
-					_ = r.fib.Delete(u.p)
+					_ = r.rdel(u.p)
 					r.adj.Unref(cur)
 				}
 			}
@@ -168,6 +168,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	if at >= 0 {
 		r.freed = slices.Delete(r.freed, at, at+1)
 	}
+	r.ifaceGen++ // a replace that let go of the lock checked against the old ones
 	r.dirty = true
 	return idx, nil
 }
@@ -206,6 +207,11 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 			return fmt.Errorf("interface %s: MTU %d is above its parent %s's MTU minus its %d tag bytes (%d): lower it, or raise the parent's", ifc.Name, mtu, r.ifaces[ifc.Parent].Name, ifc.TagLen, limit)
 		}
 	}
+	if b := r.bviOf(idx); b != nil {
+		if limit, of := r.memberMTU(b); mtu > limit {
+			return fmt.Errorf("interface %s: MTU %d is above bridge %s's smallest member MTU (%s's, %d), which the routed interface's packets leave through: lower it, or raise the members'", r.ifaces[idx].Name, mtu, b.Name, of, limit)
+		}
+	}
 	r.setMTU(idx, mtu)
 	// A lowered port MTU lowers its sub-interfaces' with it: their tagged
 	// frames must still fit the port.
@@ -214,6 +220,7 @@ func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 			r.setMTU(i, mtu-int(ifc.TagLen))
 		}
 	}
+	r.capBVIs() // a lowered member MTU lowers its bridge's routed interface's
 	return nil
 }
 
@@ -246,6 +253,12 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 func (r *Router) setUp(idx int) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
+		if up {
+			r.unpark()
+		} else {
+			r.ifaces[idx].Downs++ // a bridge forgets the MACs learned on it
+			r.park(idx)
+		}
 		if r.ifaces[idx].TagLen != 0 {
 			r.setVLANEntry(idx) // the entry carries dp.VLANDown
 		}

@@ -120,7 +120,7 @@ func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
 		return true, nil
 	}
 	p := netip.PrefixFrom(k.Addr, 32)
-	cur, ok := r.fib.Get(p)
+	cur, ok := r.rget(p)
 	if _, static := r.static.m[keyOf(p)]; static {
 		r.host[k] = true // DeleteRoute gives the prefix back to the neighbour
 		r.refreshAdj(k)
@@ -175,7 +175,7 @@ func (r *Router) hostInstalled(k neigh.Key) bool {
 	if _, static := r.static.m[keyOf(p)]; static {
 		return false
 	}
-	cur, ok := r.fib.Get(p)
+	cur, ok := r.rget(p)
 	return ok && cur == a
 }
 
@@ -209,7 +209,7 @@ func (r *Router) removeNeighbor(k neigh.Key) {
 		installed := r.hostInstalled(k)
 		delete(r.host, k)
 		if installed {
-			_ = r.fib.Delete(netip.PrefixFrom(k.Addr, 32))
+			_ = r.rdel(netip.PrefixFrom(k.Addr, 32))
 			r.adj.Unref(a)
 		}
 	}

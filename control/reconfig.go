@@ -90,7 +90,9 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 func (r *Router) RouteCounts() [33]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fib.Counts()
+	c := r.fib.Counts()
+	r.parkedCounts(&c)
+	return c
 }
 
 // ICMPLimit returns the ICMP error rate limit: errors per second per
@@ -151,6 +153,8 @@ type Changes struct {
 // interface count must not change. On an error nothing is changed and
 // nothing published: the steps done are taken back.
 func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
+	r.replaceMu.Lock()
+	defer r.replaceMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(d.Ifaces) != len(r.ifaces) {
@@ -186,6 +190,9 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	own := rules.NewOwn(ifs)
 	gws := make(map[netip.Addr]bool)
 	for i, p := range d.Routes {
+		if i%replaceChunk == replaceChunk-1 {
+			r.letGo() // nothing changed yet: no lock held across a full table's checks
+		}
 		if !p.IsValid() || !p.Addr().Is4() {
 			return ch, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
 		}
@@ -230,6 +237,11 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 			// A VLAN deleted at run time stays deleted, whatever a
 			// desired state taken before the delete says.
 			s = IfaceState{MTU: r.ifaces[i].MTU, Down: true}
+		}
+		if b := r.bviOf(i); b != nil {
+			// Capped to the members' MTU, set by now (a bridge's
+			// members have lower indices than its routed interface).
+			s.MTU = min(s.MTU, r.memberMTUIn(b, d.Ifaces))
 		}
 		c, err := r.setIface(i, s)
 		if err != nil {
@@ -309,13 +321,14 @@ func (r *Router) setIface(i int, s IfaceState) (bool, error) {
 		}
 		return changed, nil
 	}
+	r.ifaceGen++ // a replace that let go of the lock checked against the old ones
 	// Withdraw the routes of the old addresses, then install the new
 	// ones'. A configured route to exactly one of these prefixes is put
 	// back by the route replace that follows in Reconfigure.
 	for _, p := range cur {
 		for _, q := range ownPrefixes(p) {
-			if nh, ok := r.fib.Get(q.p); ok && r.isOwnAdj(i, nh) {
-				_ = r.fib.Delete(q.p)
+			if nh, ok := r.rget(q.p); ok && r.isOwnAdj(i, nh) {
+				_ = r.rdel(q.p)
 				r.adj.Unref(nh)
 			}
 		}

@@ -30,6 +30,7 @@ func state(r *Router) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v\n", r.RouteCounts())
 	for _, ifc := range r.Interfaces() {
+		ifc.Downs = 0 // a count of what happened, not state to restore
 		fmt.Fprintf(&b, "%+v\n", ifc)
 	}
 	for _, n := range r.Neighbors() {

@@ -2,8 +2,10 @@ package control
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/hdr"
@@ -72,6 +74,14 @@ func (r *Router) StaticRoutes() int {
 	return len(r.static.m)
 }
 
+// routeOp is a route change (AddRoute: add, with gw; DeleteRoute) made
+// while a replace let go of the lock, done again after it.
+type routeOp struct {
+	p   netip.Prefix
+	gw  netip.Addr
+	add bool
+}
+
 // fresh marks a target that is a gateway with no adjacency yet: the low
 // bits index the gateways ReplaceRoutes allocates adjacencies for. Real
 // adjacency indices stop at fib.MaxNextHop (0x7fff), below it.
@@ -120,23 +130,116 @@ type hostUndo struct {
 // snapshot copies only the tbl24 chunks and tbl8 groups those touch. On
 // the 901,899-prefix table with 10% of the next hops changed that is
 // 0.26–0.34 s and ~210 chunks (27 MiB) per replace (bench's
-// BenchmarkReplaceFullTable). The router's lock is held meanwhile, so its
-// service loop (punts, ARP) waits for a full-table replace; the workers
-// never do.
+// BenchmarkReplaceFullTable).
+//
+// The router's lock is not held throughout: the replace lets go of it
+// every replaceChunk entries, so the service loop (punts, ARP learning,
+// neighbour timers) and the API (reads and changes) go on meanwhile; the
+// workers never wait. Nothing is published until the replace ends (a
+// change made meanwhile is published with it). Route changes made
+// meanwhile (AddRoute, AddRoutes, DeleteRoute) come after the replace:
+// they are done again once it is in, so none is lost. If the interfaces
+// or their addresses change meanwhile (the replace's checks were made
+// against them), the replace is taken back and built again against the
+// new ones, under the lock this time. Replaces (and Reconfigure) run one
+// at a time; gw may then be called twice per entry.
 func (r *Router) ReplaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) (added, changed, removed int, err error) {
+	r.replaceMu.Lock()
+	defer r.replaceMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.replaceRoutes(ps, gw, true)
 }
 
+// replaceChunk is how many entries a replace handles between two moments
+// it lets go of the router's lock (yield): a few milliseconds' work.
+const replaceChunk = 16384
+
+// errStale stops a replace whose interfaces changed while it let go of
+// the lock: it is taken back and built again.
+var errStale = errors.New("the interfaces changed during the replace")
+
 // replaceRoutes is ReplaceRoutes; publish says whether to publish the
 // result (Reconfigure publishes once, after its other changes). Caller
-// holds mu.
+// holds replaceMu and mu; mu is let go of and taken again midway (yield).
 func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, publish bool) (added, changed, removed int, err error) {
+	r.replacing, r.replaceLog, r.dirtyMeanwhile = true, nil, false
+	added, changed, removed, err = r.replaceOnce(ps, gw, true)
+	if errors.Is(err, errStale) {
+		added, changed, removed, err = r.replaceOnce(ps, gw, false)
+	}
+	r.replacing = false
+	r.replay()
+	if err == nil && r.dirty && publish {
+		r.publish()
+	}
+	return added, changed, removed, err
+}
 
-	// 1. Check every entry and resolve it to its adjacency, changing
-	// nothing. A full table has few gateways: they are resolved once
-	// (byGW) and looked up through a small direct-mapped cache in front.
+// yield lets go of mu for a moment during a replace, and reports whether
+// the interfaces changed meanwhile (gen is r.ifaceGen when the replace
+// made its checks). Caller holds mu.
+func (r *Router) yield(gen uint64) (stale bool) {
+	mine := r.dirty
+	r.dirty = false
+	r.letGo()
+	r.dirtyMeanwhile = r.dirtyMeanwhile || r.dirty
+	r.dirty = mine || r.dirty
+	return r.ifaceGen != gen
+}
+
+// letGo lets go of mu for a moment (a replace's yield, Reconfigure's
+// checks), and takes it again. Caller holds mu.
+func (r *Router) letGo() {
+	hook := r.replaceHook
+	r.mu.Unlock() // rings the service loop if it has work
+	if hook != nil {
+		hook()
+	}
+	runtime.Gosched()
+	r.mu.Lock()
+}
+
+// replay does again the route changes made while a replace let go of
+// the lock, in order, after it (or after it was taken back). A change
+// that no longer applies (its gateway gone with an interface) is the
+// router's last error.
+func (r *Router) replay() {
+	log := r.replaceLog
+	r.replaceLog = nil
+	for _, op := range log {
+		var err error
+		if op.add {
+			err = r.addRoute(op.p, op.gw)
+		} else {
+			r.static.m[keyOf(op.p)] = 0 // the replace may have listed it again
+			err = r.deleteRoute(op.p)
+		}
+		if err != nil {
+			r.lastErr = "after a route replace: " + err.Error()
+		}
+	}
+}
+
+// replaceOnce does one replace; with yields it lets go of mu every
+// replaceChunk entries and gives up with errStale (everything taken back)
+// if the interfaces changed meanwhile. Caller holds mu.
+func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yields bool) (added, changed, removed int, err error) {
+	gen := r.ifaceGen
+	n := 0
+	pause := func() bool { // true: stale
+		if n++; !yields || n%replaceChunk != 0 {
+			return false
+		}
+		return r.yield(gen)
+	}
+
+	// 1. Check every entry and resolve it to its gateway (an index into
+	// gws, with the fresh bit) or the blackhole, changing nothing. A full
+	// table has few gateways: they are resolved once (byGW) and looked up
+	// through a small direct-mapped cache in front. Adjacencies come in
+	// step 2, under the lock throughout: one found here could be freed
+	// while the lock is let go of.
 	target := make([]uint16, len(ps))
 	byGW := make(map[uint32]uint16)
 	var cache [64]struct {
@@ -144,10 +247,13 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 		a   uint16
 		set bool
 	}
-	var newGW []neigh.Key
+	var gws []neigh.Key
 	ifs := r.ruleIfaces()
 	own := rules.NewOwn(ifs)
 	for i, p := range ps {
+		if pause() {
+			return 0, 0, 0, errStale
+		}
 		if !p.IsValid() || !p.Addr().Is4() {
 			return 0, 0, 0, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
 		}
@@ -173,33 +279,39 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 			if err != nil {
 				return 0, 0, 0, fmt.Errorf("routes[%d] %v: via %w", i, p, err)
 			}
-			k := neigh.Key{Iface: ifc, Addr: g}
-			if a, ok = r.nbrAdj[k]; !ok {
-				a = fresh | uint16(len(newGW))
-				newGW = append(newGW, k)
+			if len(gws) >= fresh {
+				return 0, 0, 0, fmt.Errorf("routes[%d] %v: more than %d gateways: the adjacency table cannot hold them", i, p, fresh)
 			}
+			a = fresh | uint16(len(gws))
+			gws = append(gws, neigh.Key{Iface: ifc, Addr: g})
 			byGW[v] = a
 		}
 		cache[v&63].gw, cache[v&63].a, cache[v&63].set = v, a, true
 		target[i] = a
 	}
 
-	// 2. Adjacencies for gateways the router has none for yet.
+	// 2. The gateways' adjacencies: a neighbour's, or a new one.
 	dirty := r.dirty
-	made := make([]uint16, len(newGW))
-	for j, k := range newGW {
+	made := make([]uint16, len(gws))
+	var newGW []neigh.Key
+	for j, k := range gws {
+		if a, ok := r.nbrAdj[k]; ok {
+			made[j] = a
+			continue
+		}
 		a, err := r.neighborAdj(k)
 		if err != nil {
-			for _, k := range newGW[:j] {
+			for _, k := range newGW {
 				r.adj.Free(r.nbrAdj[k])
 				delete(r.nbrAdj, k)
 			}
-			r.dirty = dirty
+			r.dirty = dirty || r.dirtyMeanwhile
 			return 0, 0, 0, fmt.Errorf("replace routes: gateway %v: %w", k.Addr, err)
 		}
 		made[j] = a
+		newGW = append(newGW, k)
 	}
-	if len(newGW) > 0 {
+	if len(gws) > 0 {
 		for i, a := range target {
 			if a&fresh != 0 {
 				target[i] = made[a&^fresh]
@@ -208,9 +320,10 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	}
 
 	// Pin every neighbour adjacency while the FIB changes, so that none is
-	// freed when its last route goes (unref) and an undo can point routes
-	// back at it. Unpinning frees those left with no route and no neighbour
-	// entry, such as a new gateway whose routes were undone.
+	// freed when its last route goes (unref), nor when its neighbour is
+	// deleted while the lock is let go of, and an undo can point routes
+	// back at it. Unpinning frees those left with no route and no
+	// neighbour entry, such as a new gateway whose routes were undone.
 	// (Unpinning comes before the publish, so the snapshot holds no freed
 	// adjacency.)
 	pinned := make([]uint16, 0, len(r.nbrAdj))
@@ -228,6 +341,15 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	// change, newKeys the prefixes not configured before. The pass runs
 	// backwards so that the last entry of a prefix listed twice is the one
 	// seen first, and the others are skipped.
+	undo := make([]undoStep, 0, len(ps)/8)
+	var hosts []hostUndo
+	var newKeys, gone []routeKey
+	fail := func(err error) (int, int, int, error) {
+		r.rollback(undo, hosts, newKeys, gone)
+		unpin()
+		r.dirty = dirty || r.dirtyMeanwhile // a change made meanwhile is still to publish
+		return 0, 0, 0, err
+	}
 	r.static.mark++
 	if r.static.mark == 0 { // 0 is what add writes: never a replace's mark
 		r.static.mark = 1
@@ -237,9 +359,11 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 		r.static.m = make(map[routeKey]uint32, len(ps))
 	}
 	var ops []int32
-	var newKeys []routeKey
 	repeats := 0
 	for i := len(ps) - 1; i >= 0; i-- {
+		if pause() {
+			return fail(errStale)
+		}
 		p := ps[i]
 		k := keyOf(p)
 		m, was := r.static.m[k]
@@ -253,7 +377,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 			added++
 		default:
 			r.static.m[k] = mark
-			if cur, ok := r.fib.Get(p); !ok || cur != target[i] {
+			if cur, ok := r.rget(p); !ok || cur != target[i] {
 				ops = append(ops, int32(i))
 				changed++
 			}
@@ -261,7 +385,6 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	}
 	// The set holds unlisted prefixes only if it is larger than the number
 	// of distinct prefixes listed: skip the pass when it is not.
-	var gone []routeKey
 	if len(r.static.m) > len(ps)-repeats {
 		for k, m := range r.static.m {
 			if m != mark {
@@ -272,17 +395,12 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 
 	// 4. Apply: removals first, since they free tbl8 groups the additions
 	// may need.
-	undo := make([]undoStep, 0, len(gone)+len(ops))
-	var hosts []hostUndo
-	fail := func(err error) (int, int, int, error) {
-		r.rollback(undo, hosts, newKeys, gone)
-		unpin()
-		r.dirty = dirty
-		return 0, 0, 0, err
-	}
 	for _, k := range gone {
+		if pause() {
+			return fail(errStale)
+		}
 		p := k.prefix()
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if own, nk, isHost, ok := r.ownRoute(p); ok {
 			if !had || old != own {
 				if err := r.setRoute(p, own); err != nil {
@@ -294,7 +412,7 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 				r.host[nk] = true
 			}
 		} else if had {
-			if err := r.fib.Delete(p); err != nil {
+			if err := r.rdel(p); err != nil {
 				return fail(fmt.Errorf("replace routes: remove %v: %w", p, err))
 			}
 			r.unref(old)
@@ -303,9 +421,12 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 		delete(r.static.m, k)
 	}
 	for j := len(ops) - 1; j >= 0; j-- { // in the order of ps
+		if pause() {
+			return fail(errStale)
+		}
 		i := int(ops[j])
 		p := ps[i].Masked()
-		old, had := r.fib.Get(p)
+		old, had := r.rget(p)
 		if err := r.setRoute(p, target[i]); err != nil {
 			return fail(fmt.Errorf("routes[%d]: %w", i, err))
 		}
@@ -314,12 +435,8 @@ func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, pub
 	removed = len(gone)
 	unpin()
 
-	// 5. One snapshot for the whole replace.
 	if len(undo) > 0 || len(newGW) > 0 {
 		r.dirty = true
-	}
-	if r.dirty && publish {
-		r.publish()
 	}
 	return added, changed, removed, nil
 }
@@ -333,12 +450,12 @@ func (r *Router) rollback(undo []undoStep, hosts []hostUndo, newKeys, gone []rou
 	for i := len(undo) - 1; i >= 0; i-- {
 		u := undo[i]
 		p := u.k.prefix()
-		cur, ok := r.fib.Get(p)
+		cur, ok := r.rget(p)
 		switch {
 		case u.had && (!ok || cur != u.old):
 			_ = r.setRoute(p, u.old)
 		case !u.had && ok:
-			_ = r.fib.Delete(p)
+			_ = r.rdel(p)
 			r.unref(cur)
 		}
 	}

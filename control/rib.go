@@ -14,8 +14,8 @@ var ErrNoRoute = errors.New("no such route")
 
 // setRoute points p at adjacency a, keeping reference counts.
 func (r *Router) setRoute(p netip.Prefix, a uint16) error {
-	old, had := r.fib.Get(p)
-	if err := r.fib.Add(p, a); err != nil {
+	old, had := r.rget(p)
+	if err := r.radd(p, a); err != nil {
 		return fmt.Errorf("route %v: %w", p, err)
 	}
 	r.adj.Ref(a)
@@ -102,6 +102,9 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 	}
 	r.static.add(p)
 	r.dirty = true
+	if r.replacing { // a replace let go of the lock: done again after it
+		r.replaceLog = append(r.replaceLog, routeOp{p: p, gw: gw, add: true})
+	}
 	return nil
 }
 
@@ -183,11 +186,21 @@ func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
 func (r *Router) DeleteRoute(p netip.Prefix) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.deleteRoute(p); err != nil {
+		return err
+	}
+	if r.replacing { // a replace let go of the lock: done again after it
+		r.replaceLog = append(r.replaceLog, routeOp{p: p.Masked()})
+	}
+	return nil
+}
+
+func (r *Router) deleteRoute(p netip.Prefix) error {
 	if !p.IsValid() || !p.Addr().Is4() {
 		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
 	}
 	p = p.Masked()
-	a, ok := r.fib.Get(p)
+	a, ok := r.rget(p)
 	if _, static := r.static.m[keyOf(p)]; !static {
 		if !ok {
 			return fmt.Errorf("route %v: %w", p, ErrNoRoute)
@@ -210,7 +223,7 @@ func (r *Router) DeleteRoute(p netip.Prefix) error {
 			r.host[nk] = true
 		}
 	} else if ok {
-		if err := r.fib.Delete(p); err != nil {
+		if err := r.rdel(p); err != nil {
 			return err
 		}
 		r.unref(a)
@@ -220,11 +233,12 @@ func (r *Router) DeleteRoute(p netip.Prefix) error {
 	return nil
 }
 
-// Routes is the number of routes in the FIB.
+// Routes is the number of routes: those in the FIB and those parked
+// while their interface is down (down.go).
 func (r *Router) Routes() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fib.Len()
+	return r.fib.Len() + len(r.parked)
 }
 
 // Adjacencies returns the adjacencies in use (the router's own local and

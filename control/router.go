@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,7 +56,16 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
-	freed     []freedIface // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
+
+	// A full-table replace lets go of mu between chunks (replace.go).
+	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
+	replacing      bool       // a replace is under way: publishing waits for its end
+	ifaceGen       uint64     // bumped when interfaces or their addresses change
+	replaceLog     []routeOp  // route changes made while a replace let go of mu
+	dirtyMeanwhile bool       // something to publish changed while a replace let go of mu
+	replaceHook    func()     // tests: called each time a replace let go of mu
 }
 
 // New returns a router with no interfaces and an empty table, and
@@ -106,13 +116,17 @@ func (r *Router) AttachWorkers(ws []*dp.Worker) {
 
 // publish builds and publishes a new Config. Caller holds mu.
 func (r *Router) publish() {
+	if r.replacing { // published when the replace ends (replace.go)
+		r.dirty = true
+		return
+	}
 	ifaces := slices.Clone(r.ifaces)
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 	}
 	r.cur.Store(&dp.Config{
 		FIB:       r.fib.Snapshot(),
-		Adj:       r.withdrawDown(r.adj.Snapshot()),
+		Adj:       r.adj.Snapshot(),
 		Ifaces:    ifaces,
 		VLANs:     slices.Clone(r.vlans),
 		Bridges:   slices.Clone(r.bridges),
@@ -124,34 +138,6 @@ func (r *Router) publish() {
 }
 
 // Publish publishes pending changes now.
-// withdrawDown withdraws, in a snapshot's adjacencies, the routes through
-// an interface that is down (administratively or its link): a next hop or
-// connected subnet on it becomes AdjUnreachable, so the workers answer ICMP
-// destination unreachable (host unreachable) to the sender instead of
-// forwarding into the down interface, where the packet would be dropped
-// as iface-down with no word to the sender. The router's own adjacency
-// table is not changed: the next snapshot after the interface comes back
-// up forwards again. Caller holds mu.
-func (r *Router) withdrawDown(adjs []dp.Adj) []dp.Adj {
-	down := false
-	for i := range r.ifaces {
-		down = down || !r.ifaces[i].Up
-	}
-	if !down {
-		return adjs
-	}
-	for i := range adjs {
-		a := &adjs[i]
-		switch a.Kind {
-		case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean:
-			if int(a.Iface) < len(r.ifaces) && !r.ifaces[a.Iface].Up {
-				a.Kind = dp.AdjUnreachable
-			}
-		}
-	}
-	return adjs
-}
-
 func (r *Router) Publish() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -46,6 +46,11 @@ func (r *Router) Service() bool {
 			did = true
 		}
 	}
+	if r.replacing {
+		// A replace let go of the lock midway: publishing waits for its
+		// end, and so do the messages, which may depend on a publish.
+		return did
+	}
 	if r.dirty {
 		r.publish()
 		did = true
@@ -110,7 +115,7 @@ func (r *Router) idle() (time.Duration, bool) {
 	r.mu.Lock()
 	defer r.mu.Mutex.Unlock() // not r.mu.Unlock: the loop does not ring itself
 	r.wakeAt = time.Time{}
-	if r.dirty || len(r.outbox) > 0 {
+	if (r.dirty || len(r.outbox) > 0) && !r.replacing {
 		return 0, false
 	}
 	for _, w := range r.workers {
@@ -165,7 +170,7 @@ func (m *serviceMu) Unlock() {
 // workLeft reports whether the service loop has work the holder of mu
 // left it (see serviceMu). Caller holds mu.
 func (r *Router) workLeft() bool {
-	if r.dirty || len(r.outbox) > 0 {
+	if (r.dirty || len(r.outbox) > 0) && !r.replacing {
 		return true
 	}
 	at, ok := r.nextTimer()

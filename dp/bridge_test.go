@@ -25,6 +25,7 @@ type bridgeLab struct {
 	t     *testing.T
 	r     *control.Router
 	w     *dp.Worker
+	w1    *dp.Worker // a second worker, if twoWorkers made one
 	ports [4]*mem.Queue
 	sinks [4]*mem.Sink // instead of ports, when asked (no copies)
 	now   int64
@@ -103,8 +104,11 @@ func (l *bridgeLab) send(i int, frames ...[]byte) {
 	l.ports[i].Push(frames...)
 	for range 20 {
 		n := l.w.Poll()
+		if l.w1 != nil {
+			n += l.w1.Poll()
+		}
 		did := l.r.Service()
-		if n == 0 && !did && l.w.Inject().Len() == 0 && l.w.Punt().Len() == 0 {
+		if n == 0 && !did && l.w.Inject().Len() == 0 && l.w.Punt().Len() == 0 && (l.w1 == nil || l.w1.Inject().Len()+l.w1.Punt().Len() == 0) {
 			return
 		}
 	}

@@ -104,6 +104,9 @@ type Iface struct {
 	// prefix lengths (see IfaceAddr, SetAddrs).
 	Addrs []IfaceAddr
 	Up    bool
+	// Downs counts the times the interface went down (wrapping): a MAC
+	// a bridge learned on it before the last is forgotten (dp/l2).
+	Downs uint16
 
 	// A VLAN sub-interface (VLAN != 0) receives and transmits on the port
 	// of interface Parent, a port's own interface, with the same MAC. It
@@ -227,11 +230,18 @@ type Bridge struct {
 	Name    string
 	Members []uint16 // interface indices
 	BVI     int      // interface index of the routed interface, -1 if none
-	MaxMACs int      // learned MACs per worker (the table limit)
+	MaxMACs int      // learned MACs per worker (each worker's table limit)
 	Ageing  int64    // ns a learned MAC lives without being seen
 	// FloodRate and FloodBurst are a per-worker token bucket for flooded
 	// frames (unknown unicast, broadcast, multicast), in frames per second.
 	FloodRate, FloodBurst int
+	// Shared is the bridge's learning shared by the workers (an
+	// *l2.Shared: each worker's MAC table, which every worker looks
+	// destinations up in), made by the control plane with the bridge and
+	// the same in every snapshot: the one thing reachable from a Config
+	// that changes (each worker writes only its own table, atomically).
+	// Nil: each worker knows only the MACs it learned itself.
+	Shared any
 }
 
 // portBVI marks a BVI in Worker.portOf: it has no port; interface-output

@@ -79,7 +79,7 @@
 //	ip4-rewrite      (dp/ip4)      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
 //	ip4-arp          (dp/ip4)      -> (control plane), drop
 //	ip4-frag         (dp/ip4)      -> interface-output, drop
-//	interface-output (dp)          -> (port), drop; <- l2-bridge (BVI)
+//	interface-output (dp)          -> (port), drop; <- l2-bridge (BVI); pads frames to MinFrame (60)
 //	icmp4-error      (dp/ip4)      -> drop; <- ip4-lookup
 //	drop             (dp)          -> (pool)
 //

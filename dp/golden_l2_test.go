@@ -293,7 +293,7 @@ func vlanDownInput() [][]frame {
 		dptest.Tag(dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, a, host100, [6]byte{}, dptest.SubAddr[0]), 0x8100, 100))
 	g.add(0, "QinQ 10 / 20 to 10.0.200.2: still routed, out if1 in VLAN 200",
 		dptest.Tag(g.udp(r0, a, hostQinQ, host200, 64), 0x88a8, 10, 0x8100, 20))
-	g.add(1, "VLAN 200 to 10.0.100.2, behind the down VLAN 100: withdrawn, ICMP host unreachable back",
+	g.add(1, "VLAN 200 to 10.0.100.2, behind the down VLAN 100: its routes out of the FIB, no other covers it: ICMP net unreachable back",
 		dptest.Tag(g.udp(r1, b, host200, host100, 64), 0x8100, 200))
 	g.add(1, "VLAN 200 to 10.0.120.2: routed out if0 in QinQ",
 		dptest.Tag(g.udp(r1, b, host200, hostQinQ, 64), 0x8100, 200))

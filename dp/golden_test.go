@@ -887,6 +887,13 @@ func checkRFC(t *testing.T, in, out [2][][]byte, mtu [2]int) {
 				t.Errorf("%s: IPv4 header invalid: %v", where, st)
 				continue
 			}
+			if n := ip.TotalLen(); n < len(ip) && len(f) == dp.MinFrame && n >= hdr.IPv4MinLen {
+				// Padded to the minimum frame as it left: zeros only.
+				if pad := ip[n:]; !bytes.Equal(pad, make([]byte, len(pad))) {
+					t.Errorf("%s: padding to %d bytes is not zero: % x", where, dp.MinFrame, pad)
+				}
+				ip = ip[:n]
+			}
 			if ip.TotalLen() != len(ip) {
 				t.Errorf("%s: %d bytes after the header, total length says %d (padding forwarded?)", where, len(ip), ip.TotalLen())
 			}

@@ -36,8 +36,10 @@ var _ = Register(Node{
 //
 // interface-output: a packet's OutPort is its egress interface; a VLAN
 // sub-interface's packets (already tagged by ip4-rewrite) leave by its
-// parent's port. Counts packets and bytes per interface, drops packets for
-// interfaces that are down or whose transmit ring is full.
+// parent's port. Pads a frame shorter than MinFrame (60) bytes with
+// zeros. Counts packets and bytes (as sent, padding included) per
+// interface, drops packets for interfaces that are down or whose
+// transmit ring is full.
 //   - Next: the port (which takes ownership), drop.
 func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 	if w.upOf != cfg {
@@ -71,7 +73,11 @@ func (w *Worker) interfaceOutput(cfg *Config, in *pkt.Batch) {
 		}
 		p := int(w.portOf[o])
 		if p == portBVI {
-			// Sent on the BVI: the bridge switches it as the BVI's.
+			// Sent on the BVI: the bridge switches it as the BVI's
+			// (padded now, so the BVI counts what the member sends).
+			if b.Len < MinFrame {
+				pad(b)
+			}
 			w.c.TxPackets[o]++
 			w.c.TxBytes[o] += uint64(b.Len)
 			b.InPort = uint16(o)
@@ -189,6 +195,9 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 	recs := pkt.Records()
 	for i, x := range t.B[:n] {
 		b := recs.At(x)
+		if b.Len < MinFrame {
+			pad(b)
+		}
 		bytes += uint64(b.Len)
 		mixed = mixed || b.OutPort != o
 		w.txLen[i] = b.Len // the port owns the buffers after Send
@@ -218,6 +227,25 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 	if sent < n {
 		w.c.Drops[OutTxFull] += uint64(n - sent)
 	}
+}
+
+// MinFrame is the shortest Ethernet frame softnet transmits, without its
+// FCS (IEEE 802.3's 64 bytes with it): a shorter one (an ARP reply, a
+// small packet routed or bridged as it came from a port that does not pad)
+// is padded with zeros to it as it leaves (send), as a NIC would; a veth
+// or TAP peer would otherwise see a runt.
+const MinFrame = 60
+
+// pad zero-fills b's frame up to MinFrame bytes (the buffer always has
+// room after it).
+func pad(b *pkt.Buf) {
+	raw := b.Raw()
+	end := int(b.Off) + MinFrame
+	if end > len(raw) {
+		return
+	}
+	clear(raw[int(b.Off)+int(b.Len) : end])
+	b.Len = MinFrame
 }
 
 // Trace: interface-output records the egress interface (A) and length

@@ -52,6 +52,7 @@ var cliCovered = map[string]string{
 	"vlan del":        "TestCLIMem",
 	"trace":           "TestCLIMem",
 	"lab":             "TestCLIVeth",
+	"config save":     "TestCLIConfigSave",
 }
 
 // cliRan records the command paths the CLI tests ran (cmdPath of each

@@ -582,11 +582,11 @@ func testCLIVLANBridge(t *testing.T) {
 	}
 
 	out = r.ok(t, "show", "bridge", "br0")
-	if !strings.HasPrefix(out, "bridge br0: members lan1,lan1.7, routed interface irb0, 0 MACs\n") {
+	if !strings.HasPrefix(out, "bridge br0: members lan1,lan1.7, routed interface irb0 (MTU 1496, at most the members' smallest: lan1.7 1496), 0 MACs\n") {
 		t.Errorf("show bridge br0:\n%s", out)
 	}
 	var bs []api.Bridge
-	if r.json(t, &bs, "show", "bridge") && (len(bs) != 1 || bs[0].Name != "br0" || !reflect.DeepEqual(bs[0].Members, []string{"lan1", "lan1.7"}) || bs[0].BVI != "irb0") {
+	if r.json(t, &bs, "show", "bridge") && (len(bs) != 1 || bs[0].Name != "br0" || !reflect.DeepEqual(bs[0].Members, []string{"lan1", "lan1.7"}) || bs[0].BVI != "irb0" || bs[0].BVIMTU != 1496 || bs[0].MemberMTUOf != "lan1.7") {
 		t.Errorf("show bridge --json: %+v", bs)
 	}
 	r.fails(t, []string{"show", "bridge", "br9"}, "br9")

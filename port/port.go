@@ -14,8 +14,10 @@ type Port interface {
 	// Name is the port's name in counters and the CLI.
 	Name() string
 	// Recv appends up to v.Room() received frames to v, taking buffers from
-	// pool, and returns how many it appended. It does not block. The batch
-	// owns the appended buffers.
+	// pool, and returns how many it appended. It does not block, and its
+	// work per call is bounded: it takes at most a batch's worth
+	// (pkt.BatchSize) of frames off the device, the ones it drops (too
+	// long, malformed) included. The batch owns the appended buffers.
 	Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int
 	// Send takes ownership of every buffer in v (sent or not, each goes back
 	// to pool), empties v, and returns how many frames it sent.

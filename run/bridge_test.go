@@ -47,7 +47,10 @@ func TestBridgeRun(t *testing.T) {
 	lan0.Push(f)
 	var out [][]byte
 	waitFor(t, "the frame flooded to lan1 in VLAN 7", func() bool { out = append(out, lan1.Take()...); return len(out) > 0 })
-	if !bytes.Equal(out[0], dptest.Tag(f, hdr.EtherTypeVLAN, 7)) {
+	// Tagged, and padded to 60 bytes (dp.MinFrame) as it leaves.
+	want := dptest.Tag(f, hdr.EtherTypeVLAN, 7)
+	want = append(want, make([]byte, max(0, 60-len(want)))...)
+	if !bytes.Equal(out[0], want) {
 		t.Fatalf("lan1 got % x", out[0][:20])
 	}
 	routed := dptest.IPv4Frame(irb, hostA, netip.MustParseAddr("10.5.0.2"), netip.MustParseAddr("198.18.0.1"), hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 8))

@@ -57,6 +57,10 @@ func (s forwardSource) Reload(string) (*run.ReloadResult, error) {
 	return nil, errors.New("the bench's router has no config file to reload")
 }
 
+func (s forwardSource) RunningConfig() (*run.Saved, error) {
+	return nil, errors.New("the bench's router has no config to save")
+}
+
 func (s forwardSource) Trace(context.Context, int) ([]tracefmt.TracePacket, error) {
 	return nil, errors.New("the bench's router has no packet trace")
 }

@@ -44,6 +44,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(routeCmd())
 	root.AddCommand(neighborCmd())
 	root.AddCommand(reloadCmd())
+	root.AddCommand(configCmd())
 	root.AddCommand(traceCmd())
 	root.AddCommand(vlanCmd())
 	for _, c := range root.Commands() {

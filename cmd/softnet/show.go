@@ -186,9 +186,11 @@ show interfaces do not include its VLANs').`,
 		})
 	sub("bridge [NAME]", "Bridges: members, routed interface and the learned MACs",
 		`For each bridge (or the one named): its members, its routed interface (BVI)
+with its MTU (capped to the smallest of the members' MTUs, which it names)
 and the MAC table: each learned MAC, the member it was learned on and the
-worker that learned it (each worker keeps its own table). MACs not seen
-within the bridge's ageing time are not listed.`,
+worker that learned it (each worker keeps its own table; every worker looks
+destinations up in all of them). MACs not seen within the bridge's ageing
+time, or learned on a member that went down since, are not listed.`,
 		"  softnet show bridge\n  softnet show bridge br0 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			name := ""
@@ -198,7 +200,12 @@ within the bridge's ageing time are not listed.`,
 			bs, err := c.Bridges(ctx, name)
 			return bs, func() {
 				for _, b := range bs {
-					fmt.Fprintf(w, "bridge %s: members %s, routed interface %s, %d MACs\n", b.Name, strings.Join(b.Members, ","), orDash(b.BVI), len(b.MACs))
+					bvi := orDash(b.BVI)
+					if b.BVI != "" {
+						// The routed interface's MTU and what caps it.
+						bvi = fmt.Sprintf("%s (MTU %d, at most the members' smallest: %s %d)", b.BVI, b.BVIMTU, b.MemberMTUOf, b.MemberMTU)
+					}
+					fmt.Fprintf(w, "bridge %s: members %s, routed interface %s, %d MACs\n", b.Name, strings.Join(b.Members, ","), bvi, len(b.MACs))
 					tw := table(w)
 					fmt.Fprintln(tw, "MAC\tMEMBER\tWORKER")
 					for _, m := range b.MACs {

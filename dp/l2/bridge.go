@@ -55,12 +55,20 @@ var _ = dp.Register(dp.Node{
 // macTable is one worker's learned MACs of one bridge: open addressing
 // with linear probing, capacity a power of two at least twice MaxMACs, so
 // a lookup is a hash and a few probes. Only the worker writes it; the
-// control plane reads it (MACs) with atomic loads, and the
-// worker stores an entry atomically only when it changes (learn, move,
-// delete) or its last-seen second changes, never per packet otherwise.
+// other workers (lookups, see state.lookup) and the control plane (MACs)
+// read it with atomic loads, and the worker stores an entry atomically
+// only when it changes (learn, move, delete) or its last-seen second
+// changes, never per packet otherwise.
+//
+// An entry's key word holds the MAC and the member it was learned on
+// (macKey | (member+1)<<48; 0 empty), so a reader never pairs a MAC with
+// another entry's member; its val word is when it was last seen (ms of
+// the bridge clock, shared by all workers, low 48 bits) and the member's
+// down count then (see downs, high 16 bits): an entry learned before its
+// member last went down is stale, as if flushed.
 type macTable struct {
-	key  []uint64 // MAC | 1<<48 when in use; 0 empty
-	val  []uint64 // member<<48 | last seen (ms since start)
+	key  []uint64 // MAC | (member+1)<<48 when in use; 0 empty
+	val  []uint64 // downs<<48 | last seen (ms of the bridge clock)
 	mask uint64
 	n    int // entries in use
 	max  int
@@ -72,6 +80,8 @@ type macTable struct {
 	moved      bool // set by learn
 }
 
+const macMask = 1<<48 - 1
+
 func newMACTable(b *dp.Bridge) *macTable {
 	c := 16
 	for c < 2*b.MaxMACs {
@@ -80,65 +90,85 @@ func newMACTable(b *dp.Bridge) *macTable {
 	return &macTable{key: make([]uint64, c), val: make([]uint64, c), mask: uint64(c - 1), max: b.MaxMACs, age: b.Ageing / 1e6, tokens: float64(b.FloodBurst)}
 }
 
+// macKey is MAC m as a table key without its member (48 bits).
 func macKey(m []byte) uint64 {
-	return uint64(binary.BigEndian.Uint16(m[0:2]))<<32 | uint64(binary.BigEndian.Uint32(m[2:6])) | 1<<48
+	return uint64(binary.BigEndian.Uint16(m[0:2]))<<32 | uint64(binary.BigEndian.Uint32(m[2:6]))
 }
 
-func (t *macTable) slot(k uint64) uint64 {
-	h := k * 0x9e3779b97f4a7c15
+func (t *macTable) slot(mac uint64) uint64 {
+	h := mac * 0x9e3779b97f4a7c15
 	return (h >> 32) & t.mask
 }
 
-// find returns the slot of key k, or -1.
-func (t *macTable) find(k uint64) int {
-	for i := t.slot(k); ; i = (i + 1) & t.mask {
-		switch t.key[i] {
-		case k:
-			return int(i)
-		case 0:
+// find returns the slot of MAC mac, or -1. Only the owning worker calls
+// it (plain loads).
+func (t *macTable) find(mac uint64) int {
+	for i := t.slot(mac); ; i = (i + 1) & t.mask {
+		switch k := t.key[i]; {
+		case k == 0:
 			return -1
+		case k&macMask == mac:
+			return int(i)
 		}
 	}
 }
 
-// lookup returns the member k was learned on, if it has not aged out.
-func (t *macTable) lookup(k uint64, now int64) (uint16, bool) {
-	i := t.find(k)
-	if i < 0 {
-		return 0, false
+// get returns the member MAC mac was learned on and when it was last
+// seen, if the table holds it. Any goroutine may call it while the owner
+// changes the table: it loads atomically, re-reads the key after the
+// value so a pair torn by a concurrent move or delete is not returned,
+// and gives up after one lap; an entry being moved meanwhile may be
+// missed (its frame is flooded).
+func (t *macTable) get(mac uint64) (m uint16, v uint64, ok bool) {
+	i := t.slot(mac)
+	for range t.mask + 1 {
+		k := atomic.LoadUint64(&t.key[i])
+		if k == 0 {
+			return 0, 0, false
+		}
+		if k&macMask == mac {
+			v := atomic.LoadUint64(&t.val[i])
+			if atomic.LoadUint64(&t.key[i]) != k {
+				return 0, 0, false
+			}
+			return uint16(k>>48) - 1, v, true
+		}
+		i = (i + 1) & t.mask
 	}
-	v := t.val[i]
-	if now-int64(v&(1<<48-1)) > t.age {
-		return 0, false
-	}
-	return uint16(v >> 48), true
+	return 0, 0, false
 }
 
-// learn records that k was seen on member m at now. It returns whether
-// the table changed (k is new, or on another member than before: then
-// t.moved says whether that was a move of a live entry), and false in ok
-// when the table is full.
-func (t *macTable) learn(k uint64, m uint16, now int64) (changed, ok bool) {
+// learn records that mac was seen on member m, down count d (see downs),
+// at now. It returns whether the table changed (mac is new, on another
+// member than before or stale: then t.moved says whether that was a move
+// of a live entry), and false in ok when the table is full.
+func (t *macTable) learn(mac uint64, m, d uint16, now int64) (changed, ok bool) {
 	t.moved = false
-	i := t.find(k)
+	k := mac | (uint64(m)+1)<<48
+	v := uint64(d)<<48 | uint64(now)
+	i := t.find(mac)
 	if i >= 0 {
-		v := t.val[i]
-		old := uint16(v >> 48)
-		fresh := now-int64(v&(1<<48-1)) <= t.age
-		if old != m || now/1000 != int64(v&(1<<48-1))/1000 {
-			atomic.StoreUint64(&t.val[i], uint64(m)<<48|uint64(now))
+		old, ov := t.key[i], t.val[i]
+		seen := int64(ov & macMask)
+		fresh := now-seen <= t.age
+		stale := ov>>48 != uint64(d) // learned before m last went down
+		if old != k {
+			atomic.StoreUint64(&t.key[i], k)
 		}
-		t.moved = old != m && fresh
-		return old != m, true
+		if old != k || stale || now/1000 != seen/1000 {
+			atomic.StoreUint64(&t.val[i], v)
+		}
+		t.moved = old != k && fresh
+		return old != k || stale, true
 	}
 	if t.n >= t.max {
 		return false, false
 	}
-	j := t.slot(k)
+	j := t.slot(mac)
 	for t.key[j] != 0 {
 		j = (j + 1) & t.mask
 	}
-	atomic.StoreUint64(&t.val[j], uint64(m)<<48|uint64(now))
+	atomic.StoreUint64(&t.val[j], v)
 	atomic.StoreUint64(&t.key[j], k)
 	t.n++
 	return true, true
@@ -152,13 +182,15 @@ func (t *macTable) sweep(now int64, n int) {
 	for ; n > 0; n-- {
 		i := uint64(t.cur) & t.mask
 		t.cur = int((i + 1) & t.mask)
-		if t.key[i] != 0 && now-int64(t.val[i]&(1<<48-1)) > t.age {
+		if t.key[i] != 0 && now-int64(t.val[i]&macMask) > t.age {
 			t.remove(i)
 		}
 	}
 }
 
-// remove deletes slot i (Knuth's algorithm R for linear probing).
+// remove deletes slot i (Knuth's algorithm R for linear probing). A slot
+// is cleared before another entry moves into it, so a reader (get) that
+// loaded its old key sees the key change when it re-reads it.
 func (t *macTable) remove(i uint64) {
 	t.n--
 	for {
@@ -169,7 +201,7 @@ func (t *macTable) remove(i uint64) {
 			if t.key[j] == 0 {
 				return
 			}
-			h := t.slot(t.key[j])
+			h := t.slot(t.key[j] & macMask)
 			// Move j back to i unless its home slot h lies cyclically
 			// in (i, j].
 			if (i < j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
@@ -186,28 +218,74 @@ func (t *macTable) remove(i uint64) {
 type MAC struct {
 	MAC    [6]byte
 	Member uint16 // interface index
-	Seen   int64  // the worker's bridge clock (see Now) when last seen
+	Seen   int64  // the bridge clock (see Now) when last seen
+	Downs  uint16 // the member's down count when learned (see Flushed)
+}
+
+// Flushed says whether m is as if flushed in cfg: its member is down, or
+// went down since m was learned. Lookups ignore such entries; the
+// workers remove them when they next switch a frame of the bridge.
+func (m MAC) Flushed(cfg *dp.Config) bool {
+	return !memberUp(cfg, m.Member) || downs(cfg, m.Member) != m.Downs
+}
+
+// Shared is one bridge's learned MACs as every worker sees them: each
+// worker's MAC table of the bridge, published here (by worker ID) when
+// the worker makes it. A worker learns into its own table only and looks
+// a destination up in all of them (atomic loads, no lock), taking the
+// most recently seen entry, so a MAC learned on one worker is known on
+// every other. The control plane makes one per bridge (NewShared) and
+// puts it in dp.Bridge.Shared, the same in every snapshot.
+type Shared struct {
+	mu   sync.Mutex // serialises publish; never taken per packet or per batch
+	tabs atomic.Pointer[[]*macTable]
+}
+
+// NewShared makes a bridge's shared MAC tables, empty.
+func NewShared() *Shared { return &Shared{} }
+
+// publish makes t worker id's table of the bridge.
+func (s *Shared) publish(id int, t *macTable) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var tabs []*macTable
+	if p := s.tabs.Load(); p != nil {
+		tabs = *p
+	}
+	tabs = append([]*macTable(nil), tabs...)
+	for len(tabs) <= id {
+		tabs = append(tabs, nil)
+	}
+	tabs[id] = t
+	s.tabs.Store(&tabs)
 }
 
 // state is l2-bridge's per-worker state (see dp.Node.State): a MAC
-// table per bridge of macsOf (see syncBridges), the same published for
-// readers under mu, and the bridge clock.
+// table per bridge of macsOf (see syncBridges) and the bridge's shared
+// tables it is published in, the same published for readers under mu,
+// and the bridge clock.
 type state struct {
+	id     int // the worker's ID
 	macs   []*macTable
+	shares []*Shared // per bridge; nil: the worker's own table only
 	macsOf *dp.Config
 	mu     sync.Mutex // guards pub; never taken per packet or per batch
 	pub    []*macTable
-	t0     time.Time
 	// clock replaces the bridge clock in tests (ms, > 0).
 	clock func() int64
 }
 
-func newState(*dp.Worker) any { return &state{t0: time.Now()} }
+// epoch is the start of the bridge clock, one for all workers so that
+// the times they learn MACs at compare.
+var epoch = time.Now()
+
+func newState(w *dp.Worker) any { return &state{id: w.ID} }
 
 func stateOf(w *dp.Worker) *state { return w.State(StageBridge).(*state) }
 
 // SetClock makes w's bridge clock f (milliseconds, > 0), for tests: call
-// it before w polls.
+// it before w polls. Workers of one bridge compare their clocks: give
+// them all the same f.
 func SetClock(w *dp.Worker, f func() int64) { stateOf(w).clock = f }
 
 // MACs returns the MACs worker w has learned in bridge b (index in
@@ -235,41 +313,134 @@ func MACs(w *dp.Worker, b int) []MAC {
 		var m MAC
 		binary.BigEndian.PutUint16(m.MAC[0:2], uint16(k>>32))
 		binary.BigEndian.PutUint32(m.MAC[2:6], uint32(k))
-		m.Member, m.Seen = uint16(v>>48), int64(v&(1<<48-1))
+		m.Member, m.Seen, m.Downs = uint16(k>>48)-1, int64(v&macMask), uint16(v>>48)
 		out = append(out, m)
 	}
 	return out
 }
 
 // syncBridges makes the worker's MAC tables match cfg's bridges: a table
-// per bridge, kept across snapshots while the bridge's shape is the same.
-func (st *state) syncBridges(cfg *dp.Config) {
+// per bridge, kept across snapshots while the bridge's shape is the same,
+// and published in the bridge's Shared. When a member went down since
+// the last snapshot (old), the entries learned on members now down are
+// flushed: a host behind a member that comes back is learned anew.
+func (st *state) syncBridges(old, cfg *dp.Config) {
 	if len(cfg.Bridges) == 0 && len(st.macs) == 0 {
 		return
 	}
 	macs := make([]*macTable, len(cfg.Bridges))
+	shares := make([]*Shared, len(cfg.Bridges))
 	for i := range cfg.Bridges {
 		b := &cfg.Bridges[i]
+		shares[i], _ = b.Shared.(*Shared)
 		if i < len(st.macs) && st.macs[i] != nil && st.macs[i].max == b.MaxMACs {
 			macs[i] = st.macs[i]
 			macs[i].age = b.Ageing / 1e6
-			continue
+			if memberWentDown(old, cfg, b) {
+				macs[i].flushDown(cfg, i)
+			}
+		} else {
+			macs[i] = newMACTable(b)
 		}
-		macs[i] = newMACTable(b)
+		if s := shares[i]; s != nil && (i >= len(st.shares) || st.shares[i] != s || macs[i] != st.macs[i]) {
+			s.publish(st.id, macs[i])
+		}
 	}
-	st.macs = macs
+	st.macs, st.shares = macs, shares
 	st.mu.Lock()
 	st.pub = macs
 	st.mu.Unlock()
 }
 
-// bridgeNow is the bridge clock: ms since the worker was made (at least
-// 1).
+// memberUp says whether member m of a bridge is up in cfg: the
+// interface and, for a VLAN sub-interface, the port it is on.
+func memberUp(cfg *dp.Config, m uint16) bool {
+	return int(m) < len(cfg.Ifaces) && cfg.Ifaces[m].Up && cfg.Ifaces[cfg.PortOf(int(m))].Up
+}
+
+// downs is member m's down count in cfg: how often it went down
+// (dp.Iface.Downs), its port's included for a VLAN sub-interface. An entry
+// learned on m with another count is stale.
+func downs(cfg *dp.Config, m uint16) uint16 {
+	if int(m) >= len(cfg.Ifaces) {
+		return 0
+	}
+	d := cfg.Ifaces[m].Downs
+	if p := cfg.PortOf(int(m)); p != int(m) {
+		d += cfg.Ifaces[p].Downs
+	}
+	return d
+}
+
+// memberWentDown says whether a member of b that was up in old (nil: the
+// first snapshot) is down in cfg.
+func memberWentDown(old, cfg *dp.Config, b *dp.Bridge) bool {
+	if old == nil {
+		return false
+	}
+	for _, m := range b.Members {
+		if memberUp(old, m) && !memberUp(cfg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// flushDown removes the entries learned on a member that is down in cfg,
+// went down since (see downs) or is no longer in bridge bi. It scans the
+// whole table: once per snapshot in which a member went down, never per
+// packet.
+func (t *macTable) flushDown(cfg *dp.Config, bi int) {
+	for i := uint64(0); i <= t.mask; {
+		k := t.key[i]
+		if m := uint16(k>>48) - 1; k != 0 && (!memberUp(cfg, m) || int(cfg.Ifaces[m].Bridge) != bi+1 || uint16(t.val[i]>>48) != downs(cfg, m)) {
+			t.remove(i) // another entry may move into i: look at it again
+			continue
+		}
+		i++
+	}
+}
+
+// live says whether entry value v of member m (see macTable) is live in
+// cfg at now: seen within age (ms), its member up and not gone down since.
+func live(cfg *dp.Config, m uint16, v uint64, now, age int64) bool {
+	return now-int64(v&macMask) <= age && memberUp(cfg, m) && uint16(v>>48) == downs(cfg, m)
+}
+
+// lookup returns the member MAC mac of bridge bi was last seen on by any
+// worker, if the entry is live (an entry of a member that went down is as
+// if flushed, on every worker, whether or not the worker that learned it
+// has flushed it yet): the worker's own table only when the bridge shares
+// none.
+func (st *state) lookup(cfg *dp.Config, bi int, mac uint64, now, age int64) (uint16, bool) {
+	s := st.shares[bi]
+	if s == nil {
+		m, v, ok := st.macs[bi].get(mac)
+		return m, ok && live(cfg, m, v, now, age)
+	}
+	var best uint16
+	var bestSeen int64
+	found := false
+	if p := s.tabs.Load(); p != nil {
+		for _, t := range *p {
+			if t == nil {
+				continue
+			}
+			if m, v, ok := t.get(mac); ok && live(cfg, m, v, now, age) && (!found || int64(v&macMask) > bestSeen) {
+				best, bestSeen, found = m, int64(v&macMask), true
+			}
+		}
+	}
+	return best, found
+}
+
+// now is the bridge clock: ms since the process started (at least 1),
+// the same for every worker.
 func (st *state) now() int64 {
 	if st.clock != nil {
 		return st.clock()
 	}
-	return time.Since(st.t0).Milliseconds() + 1
+	return time.Since(epoch).Milliseconds() + 1
 }
 
 // Now is worker w's bridge clock now, in MAC.Seen's unit (ms):
@@ -280,23 +451,26 @@ func Now(w *dp.Worker) int64 { return stateOf(w).now() }
 
 // bridge switches frames within their bridge domain.
 //
-// l2-bridge (IEEE 802.1D learning bridge, per worker): for a frame from a
-// member, learns its source MAC on that member (never a multicast source:
+// l2-bridge (IEEE 802.1D learning bridge, learning shared by the workers,
+// see Shared): for a frame from a member, learns its source MAC on that
+// member (never a multicast source:
 // such frames are dropped; a MAC seen on another member than before is a
 // move, counted), then looks its destination up: the BVI's MAC goes up to
 // arp-input or ip4-input as received on the BVI; a MAC learned on another
 // member goes out of it (re-tagged for it); one learned on the receiving
-// member is filtered. Broadcast, multicast and unknown unicast are
+// member is filtered (a destination is looked up in every worker's table
+// of the bridge). Broadcast, multicast and unknown unicast are
 // flooded to every other member (and a copy of broadcast and multicast to
 // the BVI), within a per-worker rate limit. Frames the BVI sends
 // (interface-output hands them here) are switched the same way, without
-// learning. Learned MACs age out after Bridge.Ageing; a full table
+// learning. Learned MACs age out after Bridge.Ageing, and are flushed
+// when their member goes down (see downs); a full table
 // (Bridge.MaxMACs) learns nothing more until entries age out.
 //   - Next: interface-output, arp-input, ip4-input, drop.
 func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	st := stateOf(w)
 	if st.macsOf != cfg {
-		st.syncBridges(cfg)
+		st.syncBridges(st.macsOf, cfg)
 		st.macsOf = cfg
 	}
 	c := w.Stats()
@@ -343,7 +517,7 @@ func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			continue
 		}
 		if src := macKey(f[6:12]); !fromBVI && (src != lastSrc || b.InPort != lastSrcM) {
-			changed, ok := t.learn(src, b.InPort, now)
+			changed, ok := t.learn(src, b.InPort, downs(cfg, b.InPort), now)
 			switch {
 			case !ok:
 				c.BridgeLearnFull++
@@ -367,7 +541,7 @@ func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			}
 			m, ok := lastDstM, dst == lastDst
 			if !ok {
-				if m, ok = t.lookup(dst, now); ok {
+				if m, ok = st.lookup(cfg, bi, dst, now, br.Ageing/1e6); ok {
 					lastDst, lastDstM = dst, m
 				}
 			}
@@ -454,23 +628,26 @@ func flood(w *dp.Worker, cfg *dp.Config, br *dp.Bridge, t *macTable, b *pkt.Buf,
 	st := w.Stats()
 	st.BridgeFloods++
 	group := b.Bytes()[0]&1 != 0
-	var targets [64]uint16
-	nt := 0
-	for _, m := range br.Members {
-		if m != b.InPort && nt < len(targets) && cfg.Ifaces[m].Up {
-			targets[nt] = m
-			nt++
+	// The targets: every member up but the receiving one, however many
+	// (no fixed-size list: a bridge has no member limit).
+	lastT := -1 // index in br.Members of the last target
+	for j, m := range br.Members {
+		if m != b.InPort && cfg.Ifaces[m].Up {
+			lastT = j
 		}
 	}
 	toBVI := group && br.BVI >= 0 && !fromBVI && cfg.Ifaces[br.BVI].Up
-	if nt == 0 && !toBVI {
+	if lastT < 0 && !toBVI {
 		w.Drop(b, NoMembers)
 		return
 	}
 	// Copies first; the original goes last, to the last target.
 	f := b.Bytes()
-	for i := 0; i < nt; i++ {
-		last := i == nt-1 && !toBVI
+	for j, m := range br.Members {
+		if m == b.InPort || !cfg.Ifaces[m].Up {
+			continue
+		}
+		last := j == lastT && !toBVI
 		c := b
 		if !last {
 			st.FloodCopies++
@@ -482,7 +659,7 @@ func flood(w *dp.Worker, cfg *dp.Config, br *dp.Bridge, t *macTable, b *pkt.Buf,
 			copy(cf, f)
 			c.L3, c.InPort, c.Flags = b.L3, b.InPort, b.Flags
 		}
-		bridgeOut(w, cfg, c, targets[i])
+		bridgeOut(w, cfg, c, m)
 	}
 	if toBVI {
 		b.Flags |= pkt.FlagL2Multicast

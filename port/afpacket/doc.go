@@ -225,7 +225,9 @@
 // Recv puts it back, so softnet's VLAN stages see the frame as sent. A
 // frame longer than pkt.MaxFrame with its tag (a device MTU above 9258),
 // or captured short (longer than a V3 ring block or the V2 copy buffer), is dropped and counted in
-// RxOversize: never truncated, never copied past a buffer. With Queues > 1 the RX sockets join one PACKET_FANOUT group
+// RxOversize: never truncated, never copied past a buffer. Recv takes at
+// most pkt.BatchSize frames off the ring per call, dropped ones included,
+// so a stream of such frames cannot hold a worker in it. With Queues > 1 the RX sockets join one PACKET_FANOUT group
 // (FANOUT_HASH | FLAG_DEFRAG): the kernel's flow hash, symmetric in
 // addresses and ports, keeps each flow (both directions) on one queue, and
 // fragments are reassembled for hashing so a datagram's fragments stay
@@ -317,8 +319,10 @@
 // plane reads the device's MTU once a second (run's link watcher) and
 // fragments, or answers "fragmentation needed" (RFC 1191) to, packets
 // that no longer fit; a frame sent in the second between a lowered MTU
-// and the watcher noticing it is one of those Errors. Port.MTU is the MTU
-// at the last (re)open. TestMTUChange covers both directions.
+// and the watcher noticing it is one of those Errors. Port.MTU is the
+// device's MTU as the last (re)open or Stats call read it (an ioctl on the
+// port's own socket, so in the device's namespace). TestMTUChange covers
+// both directions; TestMTUFollowed Port.MTU.
 //
 // # Lifecycle
 //

@@ -75,6 +75,18 @@ func lookup(fd int, dev string) (devInfo, error) {
 	return d, nil
 }
 
+// devMTU reads dev's MTU with one ioctl on fd (a socket of dev's netns).
+func devMTU(fd int, dev string) (int, error) {
+	r, err := newIfreq(dev)
+	if err != nil {
+		return 0, err
+	}
+	if err := ioctl(fd, unix.SIOCGIFMTU, unsafe.Pointer(r)); err != nil {
+		return 0, err
+	}
+	return int(*(*int32)(unsafe.Pointer(&r.data[0]))), nil
+}
+
 // linkUp reports whether dev has its carrier: ETHTOOL_GLINK (the driver's
 // netif_carrier_ok, what `ip link` shows as LOWER_UP or NO-CARRIER, set
 // at once when a veth peer goes down or up), or for a device without it

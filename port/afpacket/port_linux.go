@@ -279,7 +279,9 @@ func (p *Port) MAC() [6]byte {
 	return [6]byte{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
 }
 
-// MTU is the device's MTU (re-read when a queue reopens).
+// MTU is the device's MTU: read when a queue (re)opens and again by each
+// Stats call, so it follows `ip link set DEV mtu N` within one Stats
+// period (run's link watcher calls Stats every linkPoll).
 func (p *Port) MTU() int { return int(p.mtu.Load()) }
 
 func (p *Port) setErr(err error) {
@@ -290,7 +292,9 @@ func (p *Port) setErr(err error) {
 // Recv appends up to v.Room() received frames to v, copying each from the
 // RX ring into a buffer from pool, and returns how many it appended. It
 // never blocks and makes no syscall while frames flow (but one recvmsg per
-// frame longer than a V2 slot). The batch owns the appended buffers.
+// frame longer than a V2 slot). The batch owns the appended buffers. It
+// takes at most rxBudget frames off the ring per call, the ones it drops
+// (oversize, bad, our own) included, so its work per call is bounded.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	q := &p.q[queue]
 	if q.down && !q.reopen() {
@@ -357,7 +361,8 @@ func (p *Port) Close() error {
 // Stats sums the queues' counters and reads PACKET_STATISTICS from each RX
 // socket. It is safe to call from any goroutine while workers use the
 // port; it makes one getsockopt per queue, and reads the device's carrier
-// (one or two ioctls, see doc.go, Carrier).
+// (one or two ioctls, see doc.go, Carrier) and its MTU (one ioctl; see
+// MTU).
 func (p *Port) Stats() Stats {
 	s := Stats{Up: !p.closed.Load(), Carrier: true}
 	read := false
@@ -377,6 +382,11 @@ func (p *Port) Stats() Stats {
 			if on, err := linkUp(q.statFd, p.name); err == nil {
 				p.noCarrier.Store(!on)
 				read = true
+			}
+			// And the MTU, which `ip link set DEV mtu N` changes
+			// without a link change the rings would notice.
+			if m, err := devMTU(q.statFd, p.name); err == nil {
+				p.mtu.Store(int64(m))
 			}
 		}
 		s.KernelDrops += q.kdrops
@@ -495,7 +505,10 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 	var got, bytes, oversize, csum, finished, gso, bad uint64
 	bs := q.bsize
 	v2 := q.p.v2
-	for v.N < pkt.BatchSize {
+	// seen counts the frames taken off the ring, dropped ones included:
+	// at most rxBudget per call, so a stream of frames that are all
+	// dropped (oversize, bad, our own) cannot hold the worker here.
+	for seen := 0; v.N < pkt.BatchSize && seen < rxBudget; seen++ {
 		// The frame: its header fields, where it starts in q.rx (start)
 		// and where the space the kernel could fill ends (end).
 		var bd *unix.TpacketHdrV1
@@ -530,6 +543,7 @@ func (q *queue) recv(v *pkt.Batch, pool *pkt.Pool) int {
 				q.off = base + int(bd.Offset_to_first_pkt)
 				if q.left == 0 {
 					q.release(bd)
+					seen-- // an empty block: no frame
 					continue
 				}
 			}
@@ -682,6 +696,10 @@ done:
 	}
 	return int(got)
 }
+
+// rxBudget is the most frames Recv takes off a ring per call, kept or
+// dropped: one batch's worth.
+const rxBudget = pkt.BatchSize
 
 // nextSlot moves a V2 queue to its next RX slot (slots do not cross
 // blocks: a block's tail that holds no whole slot is skipped).

@@ -17,7 +17,8 @@
 // carries exactly one frame per call, and writev or sendmmsg cannot batch on
 // it (writev on a tun fd still makes one frame; sendmmsg needs a socket). So
 // a TAP port costs one syscall per packet, the device's nature; AF_PACKET
-// or AF_XDP ports are the fast path. Neither Recv nor Send allocates, takes a
+// or AF_XDP ports are the fast path. Recv reads at most pkt.BatchSize
+// frames per call, the ones it drops (too long for a buffer) included. Neither Recv nor Send allocates, takes a
 // lock, or blocks.
 //
 // MAC: the device's MAC address (Port.MAC) belongs to the kernel side of

@@ -316,7 +316,9 @@ func (p *Port) TxQueues() int { return len(p.q) }
 
 // Recv implements port.Port: it reads up to v.Room() frames from the
 // queue's descriptor, one read(2) each, until the kernel has no more
-// (EAGAIN) or the pool is empty. It never blocks or allocates.
+// (EAGAIN) or the pool is empty, and at most rxBudget frames in all, the
+// ones it drops included (so a stream of bad frames cannot hold the
+// worker here). It never blocks or allocates.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	if uint(queue) >= uint(len(p.q)) {
 		return 0
@@ -326,7 +328,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 		return 0
 	}
 	n, bytes, bad := 0, 0, 0
-	for v.N < pkt.BatchSize {
+	for reads := 0; v.N < pkt.BatchSize && reads < rxBudget; reads++ {
 		b := pool.Get()
 		if b == nil {
 			break
@@ -372,6 +374,10 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	}
 	return n
 }
+
+// rxBudget is the most frames Recv reads per call, kept or dropped: one
+// batch's worth.
+const rxBudget = pkt.BatchSize
 
 // Send implements port.Port: it writes each frame with one write(2) (a TAP
 // descriptor takes exactly one frame per write; see the package doc), takes

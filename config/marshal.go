@@ -1,0 +1,126 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Marshal writes c as a config file that Parse reads back to the same
+// Config (softnet config save writes the running state with it). Paths
+// (rx, tx, route files) are written absolute, resolved against c's own
+// file, so that the saved file works from any directory. Fields at their
+// zero value (the defaults) are left out; the defaults Parse applied
+// (workers, icmp) are written.
+func (c *Config) Marshal() ([]byte, error) {
+	abs := func(p string) string {
+		if p == "" || p == EmbeddedFullTable {
+			return p
+		}
+		if a, err := filepath.Abs(c.Path(p)); err == nil {
+			return a
+		}
+		return c.Path(p)
+	}
+	type ifaceY struct {
+		Name      string   `yaml:"name"`
+		Backend   string   `yaml:"backend,omitempty"`
+		Device    string   `yaml:"device,omitempty"`
+		RX        string   `yaml:"rx,omitempty"`
+		TX        string   `yaml:"tx,omitempty"`
+		Loop      bool     `yaml:"loop,omitempty"`
+		Rate      float64  `yaml:"rate,omitempty"`
+		Limit     uint64   `yaml:"limit,omitempty"`
+		MAC       string   `yaml:"mac,omitempty"`
+		MTU       int      `yaml:"mtu,omitempty"`
+		Addresses []string `yaml:"addresses,flow,omitempty"`
+		Down      bool     `yaml:"down,omitempty"`
+		Parent    string   `yaml:"parent,omitempty"`
+		VLAN      int      `yaml:"vlan,omitempty"`
+		OuterVLAN int      `yaml:"outer_vlan,omitempty"`
+		TPID      int      `yaml:"tpid,omitempty"`
+		Bridge    string   `yaml:"bridge,omitempty"`
+	}
+	type bridgeY struct {
+		Name       string   `yaml:"name"`
+		Members    []string `yaml:"members,flow"`
+		MaxMACs    int      `yaml:"max_macs,omitempty"`
+		Ageing     int      `yaml:"ageing,omitempty"`
+		FloodRate  int      `yaml:"flood_rate,omitempty"`
+		FloodBurst int      `yaml:"flood_burst,omitempty"`
+	}
+	type routeY struct {
+		Prefix    string `yaml:"prefix"`
+		Via       string `yaml:"via,omitempty"`
+		Blackhole bool   `yaml:"blackhole,omitempty"`
+	}
+	type routeFileY struct {
+		Path      string `yaml:"path"`
+		Via       string `yaml:"via,omitempty"`
+		Blackhole bool   `yaml:"blackhole,omitempty"`
+	}
+	type neighborY struct {
+		Interface string `yaml:"interface"`
+		Address   string `yaml:"address"`
+		MAC       string `yaml:"mac"`
+	}
+	type icmpY struct {
+		Rate  int `yaml:"rate"`
+		Burst int `yaml:"burst"`
+	}
+	type apiY struct {
+		Socket  string `yaml:"socket,omitempty"`
+		Group   string `yaml:"group,omitempty"`
+		Metrics string `yaml:"metrics,omitempty"`
+	}
+	type fileY struct {
+		Workers    int          `yaml:"workers"`
+		Interfaces []ifaceY     `yaml:"interfaces"`
+		Bridges    []bridgeY    `yaml:"bridges,omitempty"`
+		Routes     []routeY     `yaml:"routes,omitempty"`
+		RouteFiles []routeFileY `yaml:"route_files,omitempty"`
+		Neighbors  []neighborY  `yaml:"neighbors,omitempty"`
+		ICMP       icmpY        `yaml:"icmp,flow"`
+		API        *apiY        `yaml:"api,omitempty"`
+	}
+	f := fileY{Workers: c.Workers, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
+	for _, ic := range c.Interfaces {
+		y := ifaceY{Name: ic.Name, Backend: string(ic.Backend), Device: ic.Device, RX: abs(ic.RX), TX: abs(ic.TX),
+			Loop: ic.Loop, Rate: ic.Rate, Limit: ic.Limit, MTU: ic.MTU, Down: ic.Down,
+			Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
+		if ic.MAC != [6]byte{} {
+			y.MAC = net.HardwareAddr(ic.MAC[:]).String()
+		}
+		y.TPID = int(ic.TPID)
+		for _, a := range ic.Addresses {
+			y.Addresses = append(y.Addresses, a.String())
+		}
+		f.Interfaces = append(f.Interfaces, y)
+	}
+	for _, b := range c.Bridges {
+		f.Bridges = append(f.Bridges, bridgeY{Name: b.Name, Members: b.Members, MaxMACs: b.MaxMACs, Ageing: b.Ageing,
+			FloodRate: b.FloodRate, FloodBurst: b.FloodBurst})
+	}
+	for _, r := range c.Routes {
+		y := routeY{Prefix: r.Prefix.String(), Blackhole: r.Blackhole}
+		if r.Via.IsValid() {
+			y.Via = r.Via.String()
+		}
+		f.Routes = append(f.Routes, y)
+	}
+	for _, r := range c.RouteFiles {
+		y := routeFileY{Path: abs(r.Path), Blackhole: r.Blackhole}
+		if r.Via.IsValid() {
+			y.Via = r.Via.String()
+		}
+		f.RouteFiles = append(f.RouteFiles, y)
+	}
+	for _, n := range c.Neighbors {
+		f.Neighbors = append(f.Neighbors, neighborY{n.Interface, n.Address.String(), net.HardwareAddr(n.MAC[:]).String()})
+	}
+	if c.API != (API{}) {
+		f.API = &apiY{c.API.Socket, c.API.Group, c.API.Metrics}
+	}
+	return yaml.Marshal(&f)
+}

@@ -1,0 +1,123 @@
+package control
+
+import (
+	"net/netip"
+
+	"github.com/softnet/softnet/dp"
+)
+
+// Routes through an interface that is down (administratively or its
+// link) are parked: taken out of the FIB, so that a covering route (a
+// default through another interface, say) carries their traffic, and
+// what no route covers gets ICMP destination unreachable (ip4-lookup's
+// no-route answer); they come back into the FIB when it is up. The
+// router's tables keep them meanwhile: r.parked holds each one's
+// adjacency (with its reference), and rget, radd and rdel see a prefix in
+// either place, so routes can be added, changed and deleted while their
+// interface is down. Which adjacencies are parked is fixed by their
+// interface (a neighbour's, a connected subnet's), so a route moves only
+// when its interface changes state (park, unpark) or its next hop does
+// (radd).
+
+// downAdj reports whether adjacency a sends out of an interface that is
+// down: a neighbour or a connected subnet on it. Caller holds mu.
+func (r *Router) downAdj(a uint16) bool {
+	ad := r.adj.Get(a)
+	switch ad.Kind {
+	case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean, dp.AdjUnreachable:
+		i := int(ad.Iface)
+		return i < len(r.ifaces) && !r.ifaces[i].Up
+	}
+	return false
+}
+
+// rget returns the adjacency of the route to exactly p, in the FIB or
+// parked. Caller holds mu.
+func (r *Router) rget(p netip.Prefix) (uint16, bool) {
+	if a, ok := r.fib.Get(p); ok {
+		return a, true
+	}
+	a, ok := r.parked[keyOf(p)]
+	return a, ok
+}
+
+// radd points p at a: in the FIB, or parked if a is on a down interface.
+// It does not count references (setRoute does). Caller holds mu.
+func (r *Router) radd(p netip.Prefix, a uint16) error {
+	k := keyOf(p)
+	if r.downAdj(a) {
+		if _, ok := r.fib.Get(p); ok {
+			if err := r.fib.Delete(p); err != nil {
+				return err
+			}
+		}
+		if r.parked == nil {
+			r.parked = make(map[routeKey]uint16)
+		}
+		r.parked[k] = a
+		return nil
+	}
+	if err := r.fib.Add(p, a); err != nil {
+		return err
+	}
+	delete(r.parked, k)
+	return nil
+}
+
+// rdel removes the route to p, in the FIB or parked. Caller holds mu.
+func (r *Router) rdel(p netip.Prefix) error {
+	k := keyOf(p)
+	if _, ok := r.parked[k]; ok {
+		delete(r.parked, k)
+		return nil
+	}
+	return r.fib.Delete(p)
+}
+
+// park takes the routes through interface idx, which just went down, out
+// of the FIB: the configured routes through a gateway on it, its
+// neighbours' host routes and its connected subnets. Caller holds mu.
+func (r *Router) park(idx int) {
+	move := func(p netip.Prefix) {
+		if a, ok := r.fib.Get(p); ok && r.downAdj(a) {
+			_ = r.radd(p, a)
+		}
+	}
+	for k := range r.static.m {
+		move(k.prefix())
+	}
+	for k := range r.host {
+		if k.Iface == idx {
+			move(netip.PrefixFrom(k.Addr, 32))
+		}
+	}
+	for _, ad := range r.ifaces[idx].Addrs {
+		if ad.Len < 32 {
+			move(ifacePrefix(ad).Masked())
+		}
+	}
+	r.dirty = true
+}
+
+// unpark puts the parked routes whose interface is up again back into
+// the FIB. A route that does not fit back (no tbl8 group left) stays
+// parked and is the router's last error. Caller holds mu.
+func (r *Router) unpark() {
+	for k, a := range r.parked {
+		if r.downAdj(a) {
+			continue
+		}
+		if err := r.radd(k.prefix(), a); err != nil {
+			r.lastErr = "route " + k.prefix().String() + " back into the FIB: " + err.Error()
+		}
+	}
+	r.dirty = true
+}
+
+// parkedCounts adds the parked routes to counts by prefix length.
+// Caller holds mu.
+func (r *Router) parkedCounts(c *[33]int) {
+	for k := range r.parked {
+		c[k&0xff]++
+	}
+}

@@ -1,0 +1,128 @@
+package run
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/softnet/softnet/config"
+)
+
+// Saved is the running state written as a config file (softnet config
+// save, GET /v1/config).
+type Saved struct {
+	// YAML is a config that softnet check accepts and that softnet run
+	// starts with the routes, static neighbours, interfaces (with their
+	// addresses and admin state), VLAN sub-interfaces and bridges the
+	// router has now.
+	YAML string `json:"yaml"`
+	// Warnings name what the file cannot say the way the router runs it
+	// (a route of a route file deleted or changed at run time).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// RunningConfig writes the router's running state as a config: the
+// config it runs (workers, backends, devices, route files, bridges, icmp,
+// api) with the interfaces' addresses and admin state as they are now,
+// VLAN sub-interfaces added at run time (softnet vlan add) and not those
+// deleted, every static neighbour, and every configured route that its
+// route files do not already give with the same next hop (so routes added
+// through the API are in, those deleted are out). Paths are written
+// absolute. It waits for a reload in progress.
+func (r *Router) RunningConfig() (*Saved, error) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	cfg := r.Config()
+	out := *cfg
+	out.Interfaces, out.Bridges, out.Routes, out.Neighbors = nil, nil, nil, nil
+	d := r.ctl.Running()
+	ifs := r.ctl.Interfaces()
+	var warn []string
+	have := map[string]bool{}
+	for _, ic := range cfg.Interfaces {
+		i := r.ctl.InterfaceIndex(ic.Name)
+		if i < 0 || i >= len(d.Ifaces) {
+			continue // a VLAN of the config deleted at run time
+		}
+		ic.Addresses, ic.Down = slices.Clone(d.Ifaces[i].Addrs), d.Ifaces[i].Down
+		out.Interfaces = append(out.Interfaces, ic)
+		have[ic.Name] = true
+	}
+	for _, v := range r.ctl.VLANs() {
+		if have[v.Name] {
+			continue
+		}
+		// Added at run time.
+		ic := config.Interface{Name: v.Name, Parent: v.Parent, VLAN: v.VLAN, OuterVLAN: v.OuterVLAN, TPID: v.TPID,
+			MTU: v.MTU, Addresses: slices.Clone(d.Ifaces[v.Index].Addrs), Down: d.Ifaces[v.Index].Down}
+		out.Interfaces = append(out.Interfaces, ic)
+		have[v.Name] = true
+	}
+	for _, b := range cfg.Bridges {
+		b.Members = slices.DeleteFunc(slices.Clone(b.Members), func(m string) bool { return !have[m] })
+		out.Bridges = append(out.Bridges, b)
+	}
+	for _, n := range d.Neighbors {
+		if n.Iface >= 0 && n.Iface < len(ifs) {
+			out.Neighbors = append(out.Neighbors, config.Neighbor{Interface: ifs[n.Iface].Name, Address: n.Addr, MAC: n.MAC})
+		}
+	}
+
+	// Route files stay route files: a route is written in routes only if
+	// no route file gives it with the same next hop.
+	fromFile := map[netip.Prefix]int{} // prefix -> route file (the last listing it wins, as in run and reload)
+	if len(cfg.RouteFiles) > 0 {
+		tables, err := cfg.LoadRouteFiles()
+		if err != nil {
+			return nil, fmt.Errorf("reading the route files of %s again: %w", cfg.File, err)
+		}
+		for i, t := range tables {
+			for _, p := range t.Prefixes {
+				fromFile[p.Masked()] = i
+			}
+		}
+	}
+	seen := make(map[netip.Prefix]bool, len(fromFile))
+	for i, p := range d.Routes {
+		via := d.Via(i)
+		if f, ok := fromFile[p]; ok {
+			seen[p] = true
+			rf := cfg.RouteFiles[f]
+			if rf.Via == via {
+				continue
+			}
+			warn = append(warn, fmt.Sprintf("route %v is %s now, but route file %s gives it %s, and a route file comes after routes: edit the route file (or the saved file) to keep %s",
+				p, viaText(via), rf.Path, viaText(rf.Via), viaText(via)))
+		}
+		out.Routes = append(out.Routes, config.Route{Prefix: p, Via: via, Blackhole: !via.IsValid()})
+	}
+	if len(seen) < len(fromFile) {
+		var gone []netip.Prefix
+		for p := range fromFile {
+			if !seen[p] {
+				gone = append(gone, p)
+			}
+		}
+		slices.SortFunc(gone, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr())*64 + a.Bits() - b.Bits() })
+		for j, p := range gone {
+			if j == 10 {
+				warn = append(warn, fmt.Sprintf("and %d more routes of route files deleted at run time", len(gone)-j))
+				break
+			}
+			warn = append(warn, fmt.Sprintf("route %v was deleted at run time, but route file %s still has it: delete it from the route file to leave it out",
+				p, cfg.RouteFiles[fromFile[p]].Path))
+		}
+	}
+	y, err := out.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &Saved{YAML: "# softnet config save: the running state of the router started from " + cfg.File + "\n" + string(y), Warnings: warn}, nil
+}
+
+func viaText(a netip.Addr) string {
+	if !a.IsValid() {
+		return "a blackhole"
+	}
+	return "via " + a.String()
+}
