@@ -40,6 +40,12 @@ const (
 	soakAddrRC       = "10.11.3.1/24"
 	soakMember       = "rc.301" // the bridge member whose down flag reloads toggle
 	soakFullWait     = 60 * time.Second
+	// soakLinkEvery is the link faults' period. A reload rebuilds its
+	// full table when an interface changes meanwhile (control,
+	// Reconfigure), so faults more often than a full-table build takes
+	// hold reloads up: once a second, a reload took 19 s on the shared
+	// development machine.
+	soakLinkEvery = 3 * time.Second
 )
 
 // SoakOptions configure RunSoak.
@@ -114,8 +120,9 @@ type SoakResult struct {
 	SoftnetDrops       map[string]uint64 `json:"softnet_drops"`
 	SoftnetKernelDrops uint64            `json:"softnet_kernel_drops"`
 	// RingDropsDuring is ra's kernel ring drops (where the unchanged
-	// flow comes in) that grew while an operation ran, by its kind: which
-	// churn the losses, if any, came with.
+	// flow comes in) that grew while an API churn operation ran, by its
+	// kind: which churn the losses, if any, came with (the link faults,
+	// every 3 s beside it, are not told apart).
 	RingDropsDuring map[string]uint64 `json:"ring_drops_during"`
 	ErrorsLogged    int               `json:"errors_logged"` // level=ERROR lines in softnet's log
 	ErrorLines      []string          `json:"error_lines,omitempty"`
@@ -139,11 +146,12 @@ type SoakResult struct {
 // paced at o.RatePPS from host A for o.Duration while a churn driver,
 // bounded by o.Duration and o.MaxOps, works through the control API as an
 // operator would: VLANs, routes and static neighbours added and deleted,
-// the link rc flapped (admin and carrier) and deleted and re-created,
 // reloads (the same file, a bridge member's down flag toggled, and the
-// full table moved from one gateway to the other), traces and scrapes.
-// Then it puts the router back as it started, and compares. The result
-// says whether it passed; err is for a soak that could not run.
+// full table moved from one gateway to the other), traces and scrapes;
+// beside it, every 3 s, the link rc is flapped (admin, carrier) or
+// deleted and re-created, in turn. Then it puts the router back as it
+// started, and compares. The result says whether it passed; err is for a
+// soak that could not run.
 func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	if o.Duration == 0 {
 		o.Duration = 60 * time.Second
@@ -274,10 +282,36 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 
 	logf("soak: churn for %v (at most %d operations), unchanged flow at %.0f pps", o.Duration, o.MaxOps, o.RatePPS)
 	d := &churner{c: c, t: t, res: res, rng: rand.New(rand.NewPCG(16, 2)), vlans: map[int]bool{}, routes: map[int]bool{}, neighs: map[int]bool{}, variant: variant}
+	// The link faults run beside the API churn, one every soakLinkEvery, so that a
+	// slow reload does not hold them up (and they hit the router while it
+	// reloads, too).
+	type linkLog struct {
+		counts map[string]int
+		fails  []string
+	}
+	linkStop, linkDone := make(chan struct{}), make(chan linkLog, 1)
+	go func() {
+		lg := linkLog{counts: map[string]int{}}
+		tick := time.NewTicker(soakLinkEvery)
+		defer tick.Stop()
+		for n := 1; ; n++ {
+			select {
+			case <-linkStop:
+				linkDone <- lg
+				return
+			case <-tick.C:
+			}
+			kind, err := linkFault(cctx, t, n)
+			lg.counts[kind]++
+			if err != nil {
+				lg.fails = append(lg.fails, kind+": "+err.Error())
+			}
+		}
+	}()
 	var fl flood
 	done := false
 	start := time.Now()
-	nextFull, nextLink := 2*time.Second, time.Second
+	nextFull := 2 * time.Second
 	for !done {
 		select {
 		case fl = <-fc:
@@ -296,9 +330,6 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 		case el >= nextFull:
 			kind = d.fullReplace(cctx)
 			nextFull = el + 15*time.Second
-		case el >= nextLink:
-			kind = d.link(cctx)
-			nextLink = el + 2*time.Second
 		default:
 			kind = d.random(cctx)
 		}
@@ -307,6 +338,15 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 		}
 		res.ChurnOps++
 		time.Sleep(10 * time.Millisecond)
+	}
+	close(linkStop)
+	lg := <-linkDone
+	for k, n := range lg.counts {
+		res.Churn[k] += n
+		res.ChurnOps += n
+	}
+	for _, f := range lg.fails {
+		d.fail("", errors.New(f))
 	}
 	if fl.err != nil {
 		return res, fmt.Errorf("soak: the unchanged flow: %w", fl.err)
@@ -415,8 +455,7 @@ type churner struct {
 	lat     []float64 // ms
 	gw2     bool      // the full table is via soakGW2
 	down    bool      // the bridge member is down (by reload)
-	links   int
-	last    string // the kind of the last call
+	last    string    // the kind of the last call
 	variant func(gw string, memberDown bool) (string, error)
 }
 
@@ -438,7 +477,10 @@ func (d *churner) call(kind string, f func() error) {
 func (d *churner) fail(what string, err error) {
 	d.res.ChurnFailures++
 	if len(d.res.Failures) < 10 {
-		d.res.Failures = append(d.res.Failures, what+": "+err.Error())
+		if what != "" {
+			what += ": "
+		}
+		d.res.Failures = append(d.res.Failures, what+err.Error())
 	}
 }
 
@@ -485,37 +527,31 @@ func (d *churner) fullReplace(ctx context.Context) string {
 	return "full_table_replace"
 }
 
-// link flaps rc (admin down and up on the router's side, then carrier
-// off and on from the peer) or deletes and re-creates it, in turn.
-func (d *churner) link(ctx context.Context) string {
-	d.links++
-	var err error
-	kind := ""
-	switch d.links % 3 {
+// linkFault is the n-th link fault: rc flapped (admin down and up on the
+// router's side), its carrier flapped (the peer down and up), or rc
+// deleted and re-created, in turn. It returns the fault's kind.
+func linkFault(ctx context.Context, t *lab.Topology, n int) (kind string, err error) {
+	switch n % 3 {
 	case 1:
 		kind = "link_flap_admin"
-		if _, err = netns.IP(ctx, "-n", d.t.R, "link", "set", soakDev, "down"); err == nil {
+		if _, err = netns.IP(ctx, "-n", t.R, "link", "set", soakDev, "down"); err == nil {
 			time.Sleep(200 * time.Millisecond)
-			_, err = netns.IP(ctx, "-n", d.t.R, "link", "set", soakDev, "up")
+			_, err = netns.IP(ctx, "-n", t.R, "link", "set", soakDev, "up")
 		}
 	case 2:
 		kind = "link_flap_carrier"
-		if _, err = netns.IP(ctx, "-n", d.t.B, "link", "set", soakPeer, "down"); err == nil {
+		if _, err = netns.IP(ctx, "-n", t.B, "link", "set", soakPeer, "down"); err == nil {
 			time.Sleep(200 * time.Millisecond)
-			_, err = netns.IP(ctx, "-n", d.t.B, "link", "set", soakPeer, "up")
+			_, err = netns.IP(ctx, "-n", t.B, "link", "set", soakPeer, "up")
 		}
 	default:
 		kind = "link_delete_recreate"
-		if _, err = netns.IP(ctx, "-n", d.t.R, "link", "del", soakDev); err == nil {
+		if _, err = netns.IP(ctx, "-n", t.R, "link", "del", soakDev); err == nil {
 			time.Sleep(300 * time.Millisecond)
-			err = addSoakLink(ctx, d.t)
+			err = addSoakLink(ctx, t)
 		}
 	}
-	d.res.Churn[kind]++
-	if err != nil {
-		d.fail(kind, err)
-	}
-	return kind
+	return kind, err
 }
 
 // ringDrops is ra's kernel ring drops as the API reports them (0 if it

@@ -160,15 +160,16 @@ both rates and their ratio (the goal: under 2% lost).
 --scenario soak runs softnet for --duration (60 s unless given) under churn
 on the veth topology (--backend afpacket or afxdp), with a third link rc
 and the full Internet table (testdata/bgp-prefixes.txt.gz) on it. An
-unchanged flow, 64-byte UDP from host A at 20000 packets a second to a
+unchanged flow, 64-byte UDP from host A at 5000 packets a second to a
 prefix on rb that nothing touches, is counted on host B; meanwhile a churn
 driver (at most 100000 operations, until the duration ends) works through
 the control API as an operator would: VLANs on rc, routes and static
-neighbours added and deleted, rc flapped (admin, carrier) and deleted and
-re-created every 2 s in turn, reloads (the same file; a bridge member's
+neighbours added and deleted, reloads (the same file; a bridge member's
 down flag toggled; every 15 s the full table moved to another gateway: a
-full-table replace), traces and scrapes. Then it reloads the first config,
-deletes its VLANs and compares the end with the start (GET /v1/status?gc=1):
+full-table replace), traces and scrapes; beside it, every 3 s, rc is
+flapped (admin, carrier) or deleted and re-created, in turn. Then it
+reloads the first config, deletes its VLANs and compares the end with the
+start (GET /v1/status?gc=1):
 
   {"scenario": "soak", "offered_unchanged": 1200000, "forwarded_unchanged": 1200000,
    "lost_unchanged": 0, "heap_start_bytes": ..., "heap_end_bytes": ...,
