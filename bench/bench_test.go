@@ -252,6 +252,11 @@ func TestVethPrintDrops(t *testing.T) {
 		t.Errorf("output:\n%s", b.String())
 	}
 	b.Reset()
+	(&VethResult{GeneratorLimitMpps: 1.0426, Source: "trafgen on cpu 0", CPUs: map[string]string{}}).Print(&b)
+	if !strings.Contains(b.String(), "generator    1.043 Mpps into the router's veth") || !strings.Contains(b.String(), "source       trafgen on cpu 0") {
+		t.Errorf("no generator limit or source line:\n%s", b.String())
+	}
+	b.Reset()
 	(&VethResult{CPUs: map[string]string{}}).Print(&b)
 	if !strings.Contains(b.String(), "drops none, AF_PACKET") {
 		t.Errorf("output:\n%s", b.String())

@@ -23,14 +23,22 @@
 //     twice in one invocation, Linux forwarding then softnet on AF_PACKET,
 //     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet
 //     on CPU 1) to a sink next hop on B's link; reports both rates, their
-//     ratio, loss, softnet's counters and an iperf3 TCP figure for each.
+//     ratio, loss, softnet's counters and an iperf3 TCP figure for each,
+//     and between the two the generator's limit (generator_limit_mpps:
+//     the same flood dropped by an XDP program on the router's ingress
+//     veth, what trafgen alone pushes in) and the source of each figure.
 //   - latency (root, RunLatency): the same topology; from host A, ICMP
 //     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
 //     timed by the kernel's TX and RX stamps on host A's veth, through
 //     softnet and then Linux, alone and during a steady
 //     64-byte flood (pacedFlood) at half of softnet's capacity measured
 //     first with trafgen; p50, p99, samples and losses per router and
-//     load, one JSON line each.
+//     load, one JSON line each. Before the routers it measures the
+//     platform's floor (measureWake: an eventfd wake-up round trip between
+//     two idle threads across CPUs and on softnet's CPU, in every line);
+//     LatencyOptions.PinProber sends the probes from a thread pinned to a
+//     CPU (softnet bench --prober-cpu), as an interrupt pinned to the
+//     worker's core would deliver them.
 //   - soak (root, RunSoak): the same topology with a third link (rc) and
 //     the full table on it; a flow through a route and a link nothing
 //     touches, counted on host B, while a churn driver works the control

@@ -28,8 +28,15 @@ type LatencyOptions struct {
 	RTPriority int
 	// Backend is softnet's backend on the router's veths: "afpacket"
 	// (also when empty) or "afxdp"; the softnet runs' JSON says which.
-	Backend  string
-	Progress io.Writer // progress lines, nil for none
+	Backend string
+	// PinProber sends the probes from a thread pinned to ProberCPU, so
+	// the softirq that carries each request into the router runs there:
+	// on softnet's CPU (1) as an operator pins a NIC queue's interrupt to
+	// its worker's core, the frame reaches the worker without a wake-up
+	// across CPUs. false: the prober is not pinned.
+	PinProber bool
+	ProberCPU int
+	Progress  io.Writer // progress lines, nil for none
 }
 
 // LatencyRun is one router under one load: the round-trip times of the
@@ -49,6 +56,12 @@ type LatencyRun struct {
 	BackgroundTargetMpps    float64 `json:"background_target_mpps"`
 	BackgroundForwardedMpps float64 `json:"background_forwarded_mpps"`
 	Probes
+	// ProberCPU is the CPU the probes were sent from (left out: not
+	// pinned).
+	ProberCPU *int `json:"prober_cpu,omitempty"`
+	// Wake is the platform's wake-up floor, measured once in the same
+	// run (the same on every line).
+	Wake
 	DurationS float64 `json:"duration_s"`
 	// CapacityMpps is softnet's forwarding capacity measured on this
 	// topology (0 when --background-mpps was given instead).
@@ -60,6 +73,7 @@ type LatencyReport struct {
 	Runs         []*LatencyRun     `json:"runs"` // linux light, linux loaded, softnet light, softnet loaded
 	CapacityMpps float64           `json:"softnet_capacity_mpps"`
 	CPUs         map[string]string `json:"cpus"`
+	Wake         Wake              `json:"wake"` // the platform's wake-up floor (see Wake)
 }
 
 // RunLatency runs the latency scenario: host A ─ router ─ host B in
@@ -70,8 +84,10 @@ type LatencyReport struct {
 // o.BackgroundMpps is given), then the probes alone, then the probes
 // during a 64-byte UDP flood from A to B's link at half that capacity
 // (pacedFlood, a steady rate, on CPU 0). Then Linux forwards on the same
-// topology, with the same probes and the same flood rate. Needs root and
-// the lab's tools.
+// topology, with the same probes and the same flood rate. Before the
+// routers it measures the platform's floor (measureWake): the wake-up
+// round trip of two threads across the prober's and softnet's CPUs and
+// on softnet's CPU. Needs root and the lab's tools.
 func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err error) {
 	if o.Duration == 0 {
 		o.Duration = 3 * time.Second
@@ -97,6 +113,8 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		return nil, errors.New("latency scenario: no softnet binary")
 	case o.Backend != "" && o.Backend != "afpacket" && o.Backend != "afxdp":
 		return nil, fmt.Errorf("latency scenario: backend %q: choose afpacket or afxdp", o.Backend)
+	case o.PinProber && (o.ProberCPU < 0 || o.ProberCPU >= runtime.NumCPU()):
+		return nil, fmt.Errorf("latency scenario: prober cpu %d: give a CPU from 0 to %d, or leave the prober unpinned", o.ProberCPU, runtime.NumCPU()-1)
 	}
 	if o.Backend == "" {
 		o.Backend = "afpacket"
@@ -126,21 +144,40 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 	if scpu >= 0 {
 		softnetCPU = "cpu " + strconv.Itoa(scpu)
 	}
+	pcpu := -1
+	prober := "not pinned"
+	var proberCPU *int
+	if o.PinProber {
+		pcpu, proberCPU = o.ProberCPU, &o.ProberCPU
+		prober = fmt.Sprintf("cpu %d (the requests' softirq runs there)", pcpu)
+	}
 	rep = &LatencyReport{CPUs: map[string]string{
 		"flood":   fmt.Sprintf("cpu %d (trafgen for the capacity, the paced sender for the background)", tcpu),
 		"softnet": softnetCPU,
-		"prober":  "not pinned (RTT from the kernel's TX stamp on host A's veth to its RX stamp of the reply)",
+		"prober":  prober + " (RTT from the kernel's TX stamp on host A's veth to its RX stamp of the reply)",
 	}}
 	target := o.BackgroundMpps
 	dst := lab.AddrB.Addr()
 
+	// The platform's floor: the cross-CPU pair is the prober's CPU (cpu
+	// 0 when not pinned, or when pinned to softnet's) and softnet's.
+	wa := tcpu
+	if pcpu >= 0 && pcpu != scpu {
+		wa = pcpu
+	}
+	logf("latency: thread wake-up round trips, cpu %d-%d and on cpu %d", wa, scpu, scpu)
+	rep.Wake, err = measureWake(ctx, wa, scpu, wakeSamples, min(time.Duration(float64(time.Second)/o.RatePPS), wakeGapMax))
+	if err != nil {
+		return rep, err
+	}
+
 	// measure probes through the current router, alone (pps 0) or
 	// during a flood at pps.
 	measure := func(router, backend string, pps float64) (*LatencyRun, error) {
-		r := &LatencyRun{Scenario: "latency", Router: router, Backend: backend, RatePPS: o.RatePPS, DurationS: o.Duration.Seconds()}
+		r := &LatencyRun{Scenario: "latency", Router: router, Backend: backend, RatePPS: o.RatePPS, DurationS: o.Duration.Seconds(), ProberCPU: proberCPU, Wake: rep.Wake}
 		if pps == 0 {
 			logf("latency: %s, %v probes/s for %v, no background", router, o.RatePPS, o.Duration)
-			p, err := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration)
+			p, err := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration, pcpu)
 			if err != nil {
 				return nil, err
 			}
@@ -169,7 +206,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		p, perr := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration)
+		p, perr := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration, pcpu)
 		f := <-fc
 		if perr != nil {
 			return nil, perr
@@ -285,7 +322,13 @@ func (rep *LatencyReport) Print(w io.Writer) {
 	if rep.CapacityMpps > 0 {
 		fmt.Fprintf(w, "capacity     softnet %.3f Mpps (64-byte flood at trafgen's full rate); background at half of it\n", rep.CapacityMpps)
 	}
-	fmt.Fprintf(w, "cpus         flood %s; softnet %s; prober %s\n\n", rep.CPUs["flood"], rep.CPUs["softnet"], rep.CPUs["prober"])
+	fmt.Fprintf(w, "cpus         flood %s; softnet %s; prober %s\n", rep.CPUs["flood"], rep.CPUs["softnet"], rep.CPUs["prober"])
+	wk := rep.Wake
+	fmt.Fprintf(w, "wake floor   eventfd round trip between two idle threads (two wake-ups):")
+	if wk.CrossCPUs != "" {
+		fmt.Fprintf(w, " cpus %s p50 %.1f µs p99 %.1f µs;", wk.CrossCPUs, wk.CrossUs, wk.CrossP99Us)
+	}
+	fmt.Fprintf(w, " on cpu %s p50 %.1f µs p99 %.1f µs\n\n", wk.SameCPU, wk.SameUs, wk.SameP99Us)
 	fmt.Fprintf(w, "%-8s %-9s %9s %12s %11s %11s %11s %11s %8s %6s\n", "router", "backend", "probes/s", "background", "p50 µs", "p99 µs", "min µs", "max µs", "samples", "lost")
 	for _, r := range rep.Runs {
 		bg := "none"

@@ -51,6 +51,8 @@ func TestRunLatencyOptions(t *testing.T) {
 		{LatencyOptions{Binary: "x", BackgroundMpps: -1}, "background -1 Mpps"},
 		{LatencyOptions{Binary: "x", RatePPS: 1, Duration: 100 * time.Millisecond}, "no probe at all"},
 		{LatencyOptions{}, "no softnet binary"},
+		{LatencyOptions{Binary: "x", PinProber: true, ProberCPU: -1}, "prober cpu -1: give a CPU from 0 to"},
+		{LatencyOptions{Binary: "x", PinProber: true, ProberCPU: 4096}, "prober cpu 4096: give a CPU from 0 to"},
 	} {
 		if _, err := RunLatency(context.Background(), c.o); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("RunLatency(%+v): %v, want %q", c.o, err, c.want)
@@ -84,7 +86,12 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var progress bytes.Buffer
-	rep, err := RunLatency(ctx, LatencyOptions{Binary: bin, Duration: time.Second, CapacityDuration: 500 * time.Millisecond, Backend: backend, Progress: &progress})
+	// On AF_PACKET the prober is pinned to softnet's CPU (--prober-cpu).
+	o := LatencyOptions{Binary: bin, Duration: time.Second, CapacityDuration: 500 * time.Millisecond, Backend: backend, Progress: &progress}
+	if backend == "afpacket" {
+		o.PinProber, o.ProberCPU = true, min(1, runtime.NumCPU()-1)
+	}
+	rep, err := RunLatency(ctx, o)
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
 	}
@@ -113,7 +120,8 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("line %d: %v: %s", i+1, err, line)
 		}
-		for _, k := range []string{"scenario", "router", "backend", "rate_pps", "background_mpps", "rtt_p50_us", "rtt_p99_us", "samples", "lost", "kernel_tx_stamps"} {
+		for _, k := range []string{"scenario", "router", "backend", "rate_pps", "background_mpps", "rtt_p50_us", "rtt_p99_us", "samples", "lost", "kernel_tx_stamps",
+			"wake_cross_us", "wake_same_us", "wake_cross_p99_us", "wake_same_p99_us"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("%s: no %q", line, k)
 			}
@@ -126,6 +134,16 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 		}
 		if r.KernelTx == 0 || r.KernelRx == 0 {
 			t.Errorf("%s: no kernel TX or RX timestamps (veth stamps in its transmit and receive)", line)
+		}
+		if r.Wake != rep.Wake || r.SameUs <= 0 || r.SameUs > r.SameP99Us || runtime.NumCPU() > 1 && (r.CrossUs <= 0 || r.CrossUs > r.CrossP99Us) {
+			t.Errorf("%s: the wake floor %+v, want the report's %+v, 0 < p50 <= p99", line, r.Wake, rep.Wake)
+		}
+		_, has := m["prober_cpu"]
+		switch {
+		case !o.PinProber && (r.ProberCPU != nil || has):
+			t.Errorf("%s: prober_cpu, but the prober was not pinned", line)
+		case o.PinProber && (r.ProberCPU == nil || *r.ProberCPU != o.ProberCPU):
+			t.Errorf("%s: want prober_cpu %d", line, o.ProberCPU)
 		}
 		if r.RatePPS != 200 {
 			t.Errorf("%s: rate_pps %v, want the default 200", line, r.RatePPS)
@@ -221,5 +239,32 @@ func TestPacedFloodKeepsThreads(t *testing.T) {
 	case err := <-exited:
 		t.Fatalf("a child started from another thread died: %v", err)
 	default:
+	}
+}
+
+// TestMeasureWake: the wake floor has both pairs, across two CPUs and on
+// one, with p50 <= p99 and the CPUs named; a CPU the process may not run
+// on is refused.
+func TestMeasureWake(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs") // the cross pair; CI machines have them
+	}
+	w, err := measureWake(context.Background(), 0, 1, 20, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", w)
+	if w.CrossUs <= 0 || w.CrossUs > w.CrossP99Us || w.SameUs <= 0 || w.SameUs > w.SameP99Us {
+		t.Errorf("%+v: want 0 < p50 <= p99 for both pairs", w)
+	}
+	if w.CrossCPUs != "0-1" || w.SameCPU != "1" {
+		t.Errorf("%+v: want cross cpus 0-1, same cpu 1", w)
+	}
+	one, err := measureWake(context.Background(), 1, 1, 5, time.Millisecond)
+	if err != nil || one.CrossUs != 0 || one.CrossCPUs != "" || one.SameUs <= 0 {
+		t.Errorf("one CPU: %+v, %v: want no cross pair, a same-CPU figure", one, err)
+	}
+	if _, err := measureWake(context.Background(), 0, 4095, 5, time.Millisecond); err == nil || !strings.Contains(err.Error(), "cpu 4095") {
+		t.Errorf("cpu 4095: %v, want a refusal naming it", err)
 	}
 }

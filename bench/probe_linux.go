@@ -59,8 +59,11 @@ const (
 // KernelRx count the stamped ones). The echo responder is dst's kernel.
 // Each request carries its sequence number (ICMP and a 64-bit one in the
 // payload) so replies and TX stamps are matched exactly; duplicates and
-// other hosts' ICMP are ignored.
-func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur time.Duration) (Probes, error) {
+// other hosts' ICMP are ignored. With cpu >= 0 the requests are sent
+// from a thread pinned to that CPU, so the sender's softirq, which carries
+// each request through host A's veth into the router, runs there
+// (negative: wherever the scheduler puts the sender).
+func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur time.Duration, cpu int) (Probes, error) {
 	var p Probes
 	if rate <= 0 || dur <= 0 {
 		return p, fmt.Errorf("probe rate %v/s for %v: both must be positive", rate, dur)
@@ -174,6 +177,15 @@ func icmpProbe(ctx context.Context, ns string, dst netip.Addr, rate float64, dur
 	copy(req[8:], magic)
 	to := &unix.SockaddrInet4{Addr: d4}
 	interval := time.Duration(float64(time.Second) / rate)
+	if cpu >= 0 {
+		restore, err := lockPinned(cpu)
+		if err != nil {
+			close(stop)
+			<-rxDone
+			return p, fmt.Errorf("ICMP prober: %w", err)
+		}
+		defer restore()
+	}
 	start := time.Now()
 	next := start
 	var serr error

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/softnet/softnet/lab"
@@ -22,6 +23,9 @@ type VethOptions struct {
 	PacketSize int           // 64 when 0 (bytes without FCS)
 	Workers    int           // softnet workers (1 when 0)
 	Backend    string        // softnet's backend on the router veths: "afpacket" (when empty) or "afxdp"
+	// StackDrop (afpacket): softnet's interfaces get stack_drop: true, a
+	// tc ingress drop after its sockets saw each frame.
+	StackDrop bool
 	// TrafgenCPU is where trafgen runs; SoftnetCPU where softnet runs
 	// (-1: not pinned). Defaults: 0 and 1.
 	TrafgenCPU, SoftnetCPU *int
@@ -31,6 +35,7 @@ type VethOptions struct {
 // VethRun is one router's figures in the veth scenario.
 type VethRun struct {
 	lab.Flood
+	Source         string  `json:"source"` // what sent the flood
 	TCPGbps        float64 `json:"tcp_gbps"`
 	TCPRetransmits int     `json:"tcp_retransmits"`
 }
@@ -38,34 +43,48 @@ type VethRun struct {
 // VethResult is the veth scenario's figures: the same namespaces and
 // flood, forwarded once by Linux and once by softnet.
 type VethResult struct {
-	Scenario    string  `json:"scenario"` // "veth"
-	Backend     string  `json:"backend"`  // softnet's: afpacket or afxdp
+	Scenario    string  `json:"scenario"`   // "veth"
+	Backend     string  `json:"backend"`    // softnet's: afpacket or afxdp
+	StackDrop   bool    `json:"stack_drop"` // afpacket: the router namespace's stack was cut off (tc ingress drop)
 	PacketSize  int     `json:"packet_size"`
 	DurationS   float64 `json:"duration_s"`
 	KernelMpps  float64 `json:"kernel_mpps"`
 	SoftnetMpps float64 `json:"softnet_mpps"`
 	Ratio       float64 `json:"ratio"` // softnet_mpps / kernel_mpps
-	KernelTCP   float64 `json:"kernel_tcp_gbps"`
-	SoftnetTCP  float64 `json:"softnet_tcp_gbps"`
-	Kernel      VethRun `json:"kernel"`
-	Softnet     VethRun `json:"softnet"`
+	// GeneratorLimitMpps is what the source pushes into the router's
+	// ingress veth (ra rx per second) while an XDP program there drops
+	// every frame (lab.DropAtRouter), measured in the same run: no
+	// router can show more. Generator is that flood.
+	GeneratorLimitMpps float64 `json:"generator_limit_mpps"`
+	Source             string  `json:"source"` // the flood's source, for all three figures
+	KernelTCP          float64 `json:"kernel_tcp_gbps"`
+	SoftnetTCP         float64 `json:"softnet_tcp_gbps"`
+	Kernel             VethRun `json:"kernel"`
+	Softnet            VethRun `json:"softnet"`
+	Generator          VethRun `json:"generator"`
 	// SoftnetDrops are softnet's drops by stage/reason and
 	// SoftnetKernelDrops the AF_PACKET ring drops (PACKET_STATISTICS), as
 	// softnet reported them when it stopped.
 	SoftnetDrops       map[string]uint64 `json:"softnet_drops"`
 	SoftnetKernelDrops uint64            `json:"softnet_kernel_drops"`
 	SoftnetCounters    *lab.Counters     `json:"softnet_counters,omitempty"` // its final report
-	CPUs               map[string]string `json:"cpus"`                       // which CPU did what
-	NumCPU             int               `json:"num_cpu"`
-	GoVersion          string            `json:"go_version"`
+	// SoftnetPortLog are softnet's log lines of its ports closing (afxdp:
+	// counters and the kernel's drops by cause, rx_ring_full and
+	// fill_ring_empty).
+	SoftnetPortLog []string          `json:"softnet_port_log,omitempty"`
+	CPUs           map[string]string `json:"cpus"` // which CPU did what
+	NumCPU         int               `json:"num_cpu"`
+	GoVersion      string            `json:"go_version"`
 }
 
 // RunVeth runs the veth scenario: host A ─ router ─ host B in three
 // network namespaces; trafgen floods 64-byte UDP from A at full rate,
 // pinned to one CPU, and B's veth counts what arrives. First Linux
-// forwards (ip_forward=1 in the router namespace), then softnet (AF_PACKET
-// on both router veths, pinned to another CPU). iperf3 gives a TCP figure
-// for each. Needs root and the lab's tools.
+// forwards (ip_forward=1 in the router namespace), then the same flood is
+// dropped by XDP on the router's ingress veth (the generator's limit),
+// then softnet forwards (AF_PACKET or AF_XDP on both router veths, pinned
+// to another CPU). iperf3 gives a TCP figure for Linux and softnet. Needs
+// root and the lab's tools.
 func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if o.Duration <= 0 {
 		o.Duration = 5 * time.Second
@@ -109,8 +128,11 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if o.Backend == "" {
 		o.Backend = "afpacket"
 	}
-	t.Backend = o.Backend
-	res = &VethResult{Scenario: "veth", Backend: o.Backend, PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
+	if o.StackDrop && o.Backend != "afpacket" {
+		return nil, fmt.Errorf("stack drop: only the afpacket backend has it (backend %s): drop it", o.Backend)
+	}
+	t.Backend, t.StackDrop = o.Backend, o.StackDrop
+	res = &VethResult{Scenario: "veth", Backend: o.Backend, StackDrop: o.StackDrop, PacketSize: o.PacketSize, DurationS: o.Duration.Seconds(),
 		NumCPU: runtime.NumCPU(), GoVersion: runtime.Version()}
 	softnetCPU := "not pinned"
 	if scpu >= 0 {
@@ -120,9 +142,12 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 		"trafgen":           fmt.Sprintf("cpu %d (and the a0→ra veth hand-off, which runs in the sender's softirq)", tcpu),
 		"kernel_forwarding": fmt.Sprintf("cpu %d: Linux forwards in the softirq of trafgen's veth transmit (ra's backlog is processed on the sending CPU), and delivers to B there too", tcpu),
 		"softnet":           softnetCPU + ": the softnet process (" + o.Backend + " rings, forwarding, transmit), and B's receive in the softirq of its sends",
+		"generator":         fmt.Sprintf("cpu %d: trafgen, the a0→ra hand-off and an XDP_DROP on ra (native XDP), nothing forwarded", tcpu),
 	}
+	res.Source = fmt.Sprintf("trafgen, one thread pinned to cpu %d (--cpus 1), its TX_RING on a0 bypassing the qdisc", tcpu)
 
 	measure := func(r *VethRun) error {
+		r.Source = res.Source
 		if r.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu); err != nil {
 			return err
 		}
@@ -146,6 +171,24 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if err := measure(&res.Kernel); err != nil {
 		return res, err
 	}
+	// The generator's limit: the same flood into ra, dropped there by XDP
+	// (host A still has the router's MAC from the Linux run; forwarding is
+	// still on, but nothing gets past the XDP program).
+	logf("veth: generator limit (XDP_DROP on %s), trafgen on cpu %d, %v", lab.DevRA, tcpu, o.Duration)
+	detach, err := t.DropAtRouter()
+	if err != nil {
+		return res, err
+	}
+	res.Generator.Source = res.Source
+	res.Generator.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu)
+	if derr := detach(); err == nil && derr != nil {
+		err = fmt.Errorf("detaching the XDP drop program from %s: %w", lab.DevRA, derr)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.GeneratorLimitMpps = res.Generator.RouterRxMpps
+
 	if err := t.KernelForwarding(ctx, false); err != nil {
 		return res, err
 	}
@@ -168,6 +211,11 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	c := sn.Counters()
 	res.SoftnetCounters = &c
 	res.SoftnetDrops, res.SoftnetKernelDrops = c.Drops, c.KernelDrops
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "port closed") {
+			res.SoftnetPortLog = append(res.SoftnetPortLog, l)
+		}
+	}
 	if merr != nil {
 		return res, merr
 	}
@@ -222,8 +270,10 @@ func (r *VethResult) Print(w io.Writer) {
 			x.name, x.r.Mpps, x.r.SentMpps, x.r.Sent, x.r.Received, x.r.LossPct, x.r.TCPGbps)
 	}
 	fmt.Fprintf(w, "ratio        %.2f (softnet/linux)\n", r.Ratio)
+	fmt.Fprintf(w, "generator    %.3f Mpps into the router's veth with XDP_DROP there (no router can show more)\n", r.GeneratorLimitMpps)
+	fmt.Fprintf(w, "source       %s\n", r.Source)
 	fmt.Fprintf(w, "softnet      drops %s, AF_PACKET ring drops %d\n", countList(r.SoftnetDrops), r.SoftnetKernelDrops)
-	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet"} {
+	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet", "generator"} {
 		fmt.Fprintf(w, "cpu          %s: %s\n", k, r.CPUs[k])
 	}
 }

@@ -156,9 +156,11 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 // Interleaved is a second measure made for noisy machines: for each pair
 // that compares, one worker per scenario polled in turn on one locked
 // thread, one poll (up to 256 packets) each, every poll timed, for
-// o.Duration; a burst of load from elsewhere then lands on both alike. It
-// holds, per pair ("a/b"), each scenario's Mpps over its own polling
-// time, and InterleavedRatios the pairs' ratios.
+// o.Duration; a burst of load from elsewhere then lands on both alike,
+// and a poll that lost the CPU is an outlier the median ignores. It
+// holds, per pair ("a/b"), each scenario's Mpps from the median of its
+// polls' ns per packet (1000 / median), and InterleavedRatios the pairs'
+// ratios.
 type Multi struct {
 	Runs              []*Result                     `json:"runs"`
 	Mpps              map[string][]float64          `json:"mpps"`
@@ -252,20 +254,23 @@ func RunScenarios(scenarios []string, rounds int, o Options) (*Multi, error) {
 }
 
 // interleave polls a fresh worker of each setup in turn on this (locked)
-// thread for d, timing every poll, and returns each scenario's Mpps over
-// its own polling time.
+// thread for d, timing every poll, and returns each scenario's rate from
+// the median of its polls' ns per packet (1000 / median ns = Mpps). A
+// poll during which the thread lost its CPU to another process is an
+// outlier the median ignores; a sum of poll times (the rate over the
+// polling time) takes its whole wait, so that on a loaded machine one
+// preemption moved a ratio by a percent or more.
 func interleave(scenarios []string, setups []*Forward, d time.Duration) map[string]float64 {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	fs := make([]*Forward, len(setups))
+	hs := make([]nsHist, len(setups))
 	for i, f := range setups {
 		fs[i] = f.WithWorkers(1, nil)
 		for range 16 {
 			fs[i].Worker.Poll() // warm up
 		}
 	}
-	ns := make([]int64, len(fs))
-	pkts := make([]int, len(fs))
 	// The order alternates, so that neither scenario always follows the
 	// other (and finds the caches as the other left them).
 	for start, k := time.Now(), 0; time.Since(start) < d; k++ {
@@ -275,15 +280,50 @@ func interleave(scenarios []string, setups []*Forward, d time.Duration) map[stri
 				i = len(fs) - 1 - j
 			}
 			t0 := time.Now()
-			pkts[i] += fs[i].Worker.Poll()
-			ns[i] += time.Since(t0).Nanoseconds()
+			n := fs[i].Worker.Poll()
+			hs[i].add(time.Since(t0), n)
 		}
 	}
 	out := map[string]float64{}
 	for i, s := range scenarios {
-		if ns[i] > 0 {
-			out[s] = float64(pkts[i]) / float64(ns[i]) * 1e3
+		if m := hs[i].median(); m > 0 {
+			out[s] = 1e3 / m
 		}
 	}
 	return out
+}
+
+// nsHist is a histogram of polls by ns per packet, in steps of
+// nsHistStep up to nsHistMax (slower polls count in the last bin): the
+// median of hundreds of thousands of polls without storing them.
+type nsHist struct {
+	bins [nsHistMax / nsHistStep]uint32
+	n    uint64
+}
+
+const (
+	nsHistStep = 1.0 / 64 // ns
+	nsHistMax  = 512      // ns per packet
+)
+
+// add counts a poll of pkts packets (none: not counted) that took d.
+func (h *nsHist) add(d time.Duration, pkts int) {
+	if pkts <= 0 {
+		return
+	}
+	b := int(float64(d.Nanoseconds()) / float64(pkts) / nsHistStep)
+	h.bins[min(b, len(h.bins)-1)]++
+	h.n++
+}
+
+// median returns the median poll's ns per packet (the middle of its
+// bin), 0 if no poll was counted.
+func (h *nsHist) median() float64 {
+	var c uint64
+	for i, k := range h.bins {
+		if c += uint64(k); 2*c > h.n {
+			return (float64(i) + 0.5) * nsHistStep
+		}
+	}
+	return 0
 }

@@ -86,6 +86,10 @@ type Interface struct {
 	MTU       int     // IPv4 MTU; 0: the default (the device's, or 1500)
 	Addresses []netip.Prefix
 	Down      bool // administratively down
+	// StackDrop (afpacket only): a tc ingress program drops each frame
+	// after softnet's sockets saw it, so the host's stack in the
+	// device's namespace does not process it too (afpacket.Options).
+	StackDrop bool
 
 	// A VLAN sub-interface names its Parent (a port interface of the
 	// config, by name) instead of a backend, and its 802.1Q VLAN; for
@@ -708,7 +712,7 @@ func (p *parser) top(n *yaml.Node) {
 	}
 }
 
-var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
+var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "stack_drop", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
 
 func (p *parser) iface(n *yaml.Node, field string) Interface {
 	ic := Interface{Field: field}
@@ -741,6 +745,8 @@ func (p *parser) iface(n *yaml.Node, field string) Interface {
 			})
 		case "down":
 			ic.Down = p.boolean(v, f)
+		case "stack_drop":
+			ic.StackDrop = p.boolean(v, f)
 		case "parent":
 			ic.Parent = p.str(v, f, "eth0")
 		case "bridge":

@@ -89,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top field", "workers: 1", "wrokers: 1", []string{
 			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, interfaces, routes, route_files, neighbors, bridges, icmp, api`}},
 		{"unknown interface field", "    tx: out.pcap", "    tx: out.pcap\n    speed: 10", []string{
-			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, parent, vlan, outer_vlan, tpid, bridge`}},
+			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, parent, vlan, outer_vlan, tpid, bridge`}},
 		{"duplicate key", "    tx: out.pcap", "    tx: out.pcap\n    tx: b.pcap", []string{
 			`t.yaml:9:5: interfaces[1].tx: set twice (first at line 8): keep one`}},
 		{"duplicate name", "name: wan0", "name: lan0", []string{
@@ -141,6 +141,8 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:5:13: interfaces[0].device: only the afpacket, afxdp and tap backends have device: remove it (this interface's backend is mem)`}},
 		{"pcap field on afpacket", "backend: mem", "backend: afpacket\n    device: eth0\n    rx: in.pcap", []string{
 			`t.yaml:6:9: interfaces[0].rx: only the pcap backend has rx: remove it (this interface's backend is afpacket)`}},
+		{"stack_drop on afxdp", "backend: mem", "backend: afxdp\n    device: eth0\n    stack_drop: true", []string{
+			`t.yaml:6:17: interfaces[0].stack_drop: only the afpacket backend has stack_drop: remove it (this interface's backend is afxdp)`}},
 		{"same device twice", "backend: mem", "backend: afpacket\n    device: eth0", nil}, // fixed up below
 		{"pcap without files", "    tx: out.pcap\n", "", []string{
 			`t.yaml:6:5: interfaces[1]: the pcap backend needs rx (a file to replay) or tx (a file to write), or both`}},
@@ -423,5 +425,17 @@ func TestSyntaxErrorLine(t *testing.T) {
 				t.Errorf("got %v, want %q...", err, tc.want)
 			}
 		})
+	}
+}
+
+// stack_drop on an afpacket interface parses into Interface.StackDrop.
+func TestStackDropField(t *testing.T) {
+	src := "interfaces:\n  - name: wan0\n    backend: afpacket\n    device: eth0\n    stack_drop: true\n    addresses: [10.0.2.1/24]\n"
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Interfaces[0].StackDrop {
+		t.Errorf("stack_drop: true parsed as %+v", c.Interfaces[0])
 	}
 }

@@ -42,6 +42,8 @@
 //	    mtu: 1500                 # optional IPv4 MTU, 68..9258 (afxdp: ..3818); default: the device's (afpacket, afxdp), else 1500
 //	    addresses: [192.0.2.1/24] # IPv4 address/prefix length; subnets must not overlap
 //	    down: false               # optional: administratively down
+//	    stack_drop: false         # afpacket, optional: a tc ingress drop after softnet's sockets saw each
+//	                              # frame, so the namespace's own stack skips it (Linux 6.6; no host addresses on the device)
 //	  - name: cap0
 //	    backend: pcap
 //	    rx: in.pcap               # pcap: file to replay (optional)

@@ -193,7 +193,7 @@ func (p *parser) validate() {
 func (p *parser) bviFields(ic *Interface) {
 	c := p.cfg
 	f := ic.Field
-	for _, k := range []string{"backend", "device", "rx", "tx", "loop", "rate", "limit", "parent", "vlan", "outer_vlan", "tpid"} {
+	for _, k := range []string{"backend", "device", "rx", "tx", "loop", "rate", "limit", "stack_drop", "parent", "vlan", "outer_vlan", "tpid"} {
 		if _, ok := c.pos[f+"."+k]; ok {
 			p.add(c.pos[f+"."+k], f+"."+k, "a bridge's routed interface (bridge: %s) has no port of its own: remove %s", ic.Bridge, k)
 		}
@@ -282,7 +282,7 @@ func (p *parser) vlanFields(ic *Interface) {
 	if set("tpid") && !set("outer_vlan") {
 		p.add(c.pos[f+".tpid"], f+".tpid", "a TPID is for the outer tag of QinQ: add outer_vlan, or remove tpid (a single tag is always 0x8100)")
 	}
-	for _, k := range []string{"backend", "device", "rx", "tx", "loop", "rate", "limit"} {
+	for _, k := range []string{"backend", "device", "rx", "tx", "loop", "rate", "limit", "stack_drop"} {
 		if set(k) {
 			p.add(c.pos[f+"."+k], f+"."+k, "a VLAN sub-interface uses its parent's port: remove %s", k)
 		}
@@ -425,11 +425,15 @@ func (p *parser) backendFields(ic *Interface) {
 			p.add(c.pos[f+".device"], f+".device", "%q is not a Linux device name: use 1..15 characters, no '/', ':' or spaces", ic.Device)
 		}
 		only(pcapKeys, "pcap")
+		if ic.Backend != AFPacket {
+			only([]string{"stack_drop"}, "afpacket")
+		}
 		if ic.Backend == AFXDP && ic.MTU > AFXDPMaxMTU {
 			p.add(c.pos[f+".mtu"], f+".mtu", "%d is above what the afxdp backend holds: at most %d (a 4096-byte UMEM chunk less the kernel's 256-byte XDP headroom, the Ethernet header and two VLAN tags); lower it, or use backend: afpacket for larger frames", ic.MTU, AFXDPMaxMTU)
 		}
 	case PCAP:
 		only([]string{"device"}, "afpacket, afxdp and tap")
+		only([]string{"stack_drop"}, "afpacket")
 		if !set("rx") && !set("tx") {
 			p.add(c.pos[f], f, "the pcap backend needs rx (a file to replay) or tx (a file to write), or both")
 		}
@@ -438,6 +442,7 @@ func (p *parser) backendFields(ic *Interface) {
 		}
 	case Mem:
 		only([]string{"device"}, "afpacket, afxdp and tap")
+		only([]string{"stack_drop"}, "afpacket")
 		only(pcapKeys, "pcap")
 	default:
 		p.add(c.pos[f+".backend"], f+".backend", "unknown backend %q: choose one of %s", ic.Backend, backendList())

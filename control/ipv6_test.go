@@ -65,9 +65,9 @@ func TestIPv6Represented(t *testing.T) {
 		t.Fatalf("%d adjacencies for %v in the snapshot, want 1: %+v", len(found), nb, cfg.Adj)
 	}
 	a := found[0]
-	want := [14]byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd}
-	if a.Kind != dp.AdjForward || a.Iface != 0 || a.MTU != 1500 || a.Rewrite != want || a.IP() != nb {
-		t.Errorf("IPv6 neighbour's adjacency %+v, want forward on if0 with rewrite %x", a, want)
+	want := [dp.MaxL2]byte{8: 2, 9: 0, 10: 0, 11: 0, 12: 0, 13: 2, 14: 2, 15: 0, 16: 0, 17: 0, 18: 0, 19: 1, 20: 0x86, 21: 0xdd}
+	if a.Kind != dp.AdjForward || a.Iface != 0 || a.MTU != 1500 || a.L2 != want || a.TagLen != 0 || a.EtherType() != 0x86dd || a.IP() != nb {
+		t.Errorf("IPv6 neighbour's adjacency %+v, want forward on if0 with header %x", a, want)
 	}
 	if got := r.Interfaces()[0].Addrs; len(got) != 2 || got[0].Prefix() != v6 || got[1].Prefix() != v4 {
 		t.Errorf("Interfaces()[0].Addrs %v", got)

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -145,14 +144,12 @@ func (r *Router) refreshAdj(k neigh.Key) {
 	}
 	ifc := &r.ifaces[k.Iface]
 	adj := dp.Adj{Kind: dp.AdjIncomplete, Iface: uint16(k.Iface), MTU: uint16(ifc.MTU), Addr: k.Addr.As16(),
-		Tags: ifc.Tags, TagLen: ifc.TagLen}
+		TagLen: ifc.TagLen}
 	if e := r.neigh.Get(k); e != nil {
 		switch e.State {
 		case neigh.Reachable, neigh.Stale, neigh.Static:
 			adj.Kind = dp.AdjForward
-			copy(adj.Rewrite[0:6], e.MAC[:])
-			copy(adj.Rewrite[6:12], ifc.MAC[:])
-			binary.BigEndian.PutUint16(adj.Rewrite[12:], etherType(k.Addr))
+			adj.SetL2(e.MAC, ifc.MAC, ifc.TagBytes(), etherType(k.Addr))
 		case neigh.Failed:
 			adj.Kind = dp.AdjUnreachable
 		}

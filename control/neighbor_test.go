@@ -1,6 +1,7 @@
 package control_test
 
 import (
+	"bytes"
 	"net/netip"
 	"strings"
 	"testing"
@@ -317,11 +318,10 @@ func TestRouterFlushCountsHeld(t *testing.T) {
 // learnt from ARP; an unresolved one has no rewrite yet.
 func TestRouterRewriteCarriesEtherType(t *testing.T) {
 	l := dptest.New(t, dptest.Options{VLANs: true})
-	rewrite := func(dst, src [6]byte) (w [14]byte) {
-		copy(w[0:6], dst[:])
-		copy(w[6:12], src[:])
-		w[12], w[13] = 0x08, 0x00
-		return w
+	// rewrite is the Ethernet header an adjacency should hold: dst, src,
+	// tags, IPv4.
+	rewrite := func(dst, src [6]byte, tags ...byte) []byte {
+		return append(append(append(dst[:], src[:]...), tags...), 0x08, 0x00)
 	}
 	adjOf := func(a netip.Addr) dp.Adj {
 		cfg := l.Router.Config().Load()
@@ -330,30 +330,34 @@ func TestRouterRewriteCarriesEtherType(t *testing.T) {
 	for _, c := range []struct {
 		host     netip.Addr
 		dst, src [6]byte
-		tagLen   uint8
+		tags     []byte
 	}{
-		{dptest.HostB, dptest.HostBMAC, dptest.R1MAC, 0},
-		{dptest.HostA, dptest.HostAMAC, dptest.R0MAC, 0},
-		{dptest.SubHost[0], dptest.HostAMAC, dptest.R0MAC, 4},
-		{dptest.SubHost[1], dptest.HostAMAC, dptest.R0MAC, 8},
+		{dptest.HostB, dptest.HostBMAC, dptest.R1MAC, nil},
+		{dptest.HostA, dptest.HostAMAC, dptest.R0MAC, nil},
+		{dptest.SubHost[0], dptest.HostAMAC, dptest.R0MAC, []byte{0x81, 0x00, 0x00, 100}},
+		{dptest.SubHost[1], dptest.HostAMAC, dptest.R0MAC, []byte{0x88, 0xa8, 0x00, 10, 0x81, 0x00, 0x00, 20}},
 	} {
 		a := adjOf(c.host)
-		if a.Kind != dp.AdjForward || a.Rewrite != rewrite(c.dst, c.src) || a.TagLen != c.tagLen {
-			t.Errorf("adjacency of %v: kind %d rewrite % x tags %d; want forward, % x, %d", c.host, a.Kind, a.Rewrite, a.TagLen, rewrite(c.dst, c.src), c.tagLen)
+		want := rewrite(c.dst, c.src, c.tags...)
+		// The header is right-aligned in L2, zeros in front of it.
+		var l2 [dp.MaxL2]byte
+		copy(l2[dp.MaxL2-len(want):], want)
+		if a.Kind != dp.AdjForward || a.L2 != l2 || int(a.TagLen) != len(c.tags) || !bytes.Equal(a.Header(), want) {
+			t.Errorf("adjacency of %v: kind %d L2 % x tags %d; want forward, % x, %d", c.host, a.Kind, a.L2, a.TagLen, l2, len(c.tags))
 		}
 	}
 
 	l = newLab(t, false, false)
 	l.Send(1, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, dptest.HostBMAC, dptest.HostB, zeroMAC, dptest.R1))
 	l.Run()
-	if a := adjOf(dptest.HostB); a.Kind != dp.AdjForward || a.Rewrite != rewrite(dptest.HostBMAC, dptest.R1MAC) {
-		t.Fatalf("adjacency of host B learnt from ARP: kind %d rewrite % x", a.Kind, a.Rewrite)
+	if a := adjOf(dptest.HostB); a.Kind != dp.AdjForward || !bytes.Equal(a.Header(), rewrite(dptest.HostBMAC, dptest.R1MAC)) {
+		t.Fatalf("adjacency of host B learnt from ARP: kind %d header % x", a.Kind, a.Header())
 	}
 	if err := l.Router.AddRoute(netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("10.0.2.9")); err != nil {
 		t.Fatal(err)
 	}
 	l.Router.Publish()
-	if a := adjOf(netip.MustParseAddr("203.0.113.1")); a.Kind != dp.AdjIncomplete || a.Rewrite != ([14]byte{}) {
-		t.Fatalf("adjacency of an unresolved gateway: kind %d rewrite % x, want incomplete and none", a.Kind, a.Rewrite)
+	if a := adjOf(netip.MustParseAddr("203.0.113.1")); a.Kind != dp.AdjIncomplete || a.L2 != ([dp.MaxL2]byte{}) {
+		t.Fatalf("adjacency of an unresolved gateway: kind %d L2 % x, want incomplete and none", a.Kind, a.L2)
 	}
 }

@@ -155,7 +155,7 @@ func TestReplaceRoutes(t *testing.T) {
 	wantOwn(t, r)
 	// Host B has a neighbour entry, so its routes forward at once; the new
 	// gateways wait for ARP.
-	if a := adjOf(t, r, "198.18.0.1"); a.Kind != dp.AdjForward || [6]byte(a.Rewrite[0:6]) != dptest.HostBMAC {
+	if a := adjOf(t, r, "198.18.0.1"); a.Kind != dp.AdjForward || a.DstMAC() != dptest.HostBMAC {
 		t.Errorf("route via host B: adjacency %+v, want a rewrite to %x", a, dptest.HostBMAC)
 	}
 	if a := adjOf(t, r, "8.8.8.8"); a.Kind != dp.AdjIncomplete {

@@ -38,26 +38,27 @@ const (
 
 // Adj is one adjacency: what to do with packets whose FIB next-hop index
 // is its index in Config.Adj. For AdjForward it holds the ready-made
-// 14-byte Ethernet header (destination, source, EtherType) that
-// ip4-rewrite copies in front of the IPv4 header, as VPP does; for a VLAN
-// sub-interface also its tags, which go between the source address and
-// the EtherType (see writeL2). The control plane builds the rewrite, so
-// the EtherType is the adjacency's, not the node's: an IPv6 neighbour's
-// adjacency ends with 0x86DD, an IPv4 one's with 0x0800.
+// Ethernet header (destination, source, the egress interface's VLAN tags
+// if any, EtherType) that ip4-rewrite copies in front of the IPv4 header,
+// as VPP does: tagged or not, one fixed-size store of L2 (see writeL2).
+// The control plane builds the header (SetL2), so the EtherType is the
+// adjacency's, not the node's: an IPv6 neighbour's adjacency ends with
+// 0x86DD, an IPv4 one's with 0x0800.
 //
 // Addr is the neighbour's address in 16 bytes, IPv4 or IPv6 alike (an
 // IPv4 address IPv4-mapped, ::ffff:a.b.c.d, as pkt.Meta.Dst and Msg.Addr):
 // one Adj type serves both families. It is last: the fields ip4-rewrite
 // reads per packet come first.
 type Adj struct {
-	Kind    AdjKind
-	TagLen  uint8    // bytes of Tags in use: 0, 4 (802.1Q) or 8 (QinQ)
-	Iface   uint16   // egress interface
-	MTU     uint16   // egress IP MTU (the interface's)
-	Rewrite [14]byte // destination MAC, source MAC, EtherType
-	// Tags are the egress interface's VLAN tags in wire order,
-	// right-aligned: the last TagLen bytes (see Iface.Tags).
-	Tags [8]byte
+	Kind   AdjKind
+	TagLen uint8  // bytes of VLAN tags in the header: 0, 4 (802.1Q) or 8 (QinQ)
+	Iface  uint16 // egress interface
+	MTU    uint16 // egress IP MTU (the interface's)
+	// L2 is the Ethernet header, right-aligned: its last
+	// EthernetLen+TagLen bytes are the destination MAC, the source MAC,
+	// the tags and the EtherType (Header); the bytes before them are
+	// zero. All zero until the neighbour is resolved.
+	L2   [MaxL2]byte
 	Addr [16]byte // the neighbour's address (gateway or host), for resolution; see Addr4, IP
 	// An Adj fills one 64-byte cache line (adjSize): ip4-rewrite reads
 	// the fields above per packet, and a record that straddled two lines

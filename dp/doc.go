@@ -128,9 +128,9 @@
 // of Config.Ifaces that receives and transmits on its parent's port. In
 // ethernet-input a tagged frame's interface is a direct index into its
 // port's VLANTable (no list scan, no map); ip4-rewrite writes the tags
-// with the Ethernet header from the adjacency, in the same fixed-size
-// stores as an untagged header (see vlan.go here for the tables,
-// dp/ethernet for the demux). Bad tags drop with their
+// as part of the adjacency's ready-made Ethernet header (Adj.L2), one
+// fixed-size store whether tagged or not (see vlan.go here for the
+// tables, dp/ethernet for the demux). Bad tags drop with their
 // own reasons (vlan-unknown, vlan-reserved, vlan-stacked-priority,
 // vlan-too-deep, vlan-truncated). Per-interface counters grow when a
 // config brings more interfaces; with many interfaces they are published

@@ -19,9 +19,10 @@ import (
 // index, with VLANDown set while it is down; 0 means no sub-interface (0
 // is always a port's own interface, never a sub-interface).
 //
-// Encapsulation: a sub-interface's adjacencies carry its tags (Adj.Tags,
-// Adj.TagLen), which ip4-rewrite writes with the Ethernet addresses in one
-// pass of fixed-size stores (see writeL2).
+// Encapsulation: a sub-interface's adjacencies carry its tags inside their
+// precomputed Ethernet header (Adj.L2, Adj.TagLen), which ip4-rewrite
+// writes with one fixed-size store, as it does an untagged one (see
+// writeL2).
 
 // Tag values (IEEE 802.1Q §9.6, Table 9-2).
 const (
@@ -29,6 +30,9 @@ const (
 	vidReserve = 4095   // reserved: never a VLAN
 	vidMask    = 0x0fff // the VID bits of a TCI
 	TagLen     = 4      // bytes of one tag: TPID and TCI
+	// MaxL2 is the longest Ethernet header a frame leaves with: addresses,
+	// two tags (QinQ) and the EtherType (Adj.L2).
+	MaxL2 = 14 + 2*TagLen
 	// VLANDown marks a table entry whose sub-interface is down.
 	VLANDown = 0x8000
 	// VLANBridged marks a table entry whose sub-interface is a bridge
@@ -54,8 +58,8 @@ type OuterTable struct {
 	Inner [4096]uint16 // inner (0x8100) VID -> interface (| VLANDown)
 }
 
-// putTags writes tags (right-aligned in an [8]byte, as Adj.Tags and
-// Iface.Tags hold them) for vid behind an outer tag (outer 0: none).
+// putTags writes tags (right-aligned in an [8]byte, as Iface.Tags holds
+// them) for vid behind an outer tag (outer 0: none).
 func putTags(tags *[8]byte, vid, outer, tpid uint16) uint8 {
 	*tags = [8]byte{}
 	binary.BigEndian.PutUint16(tags[4:], hdr.EtherTypeVLAN)
@@ -83,14 +87,35 @@ func (ifc *Iface) SetTags() {
 	ifc.TagLen = putTags(&ifc.Tags, ifc.VLAN, ifc.OuterVLAN, tpid)
 }
 
+// SetL2 sets the adjacency's Ethernet header (L2, TagLen): destination
+// dst, source src, tags (0, 4 or 8 bytes in wire order, as
+// Iface.TagBytes), EtherType et.
+func (adj *Adj) SetL2(dst, src [6]byte, tags []byte, et uint16) {
+	adj.L2 = [MaxL2]byte{}
+	adj.TagLen = uint8(len(tags))
+	h := adj.L2[MaxL2-hdr.EthernetLen-len(tags):]
+	copy(h[0:6], dst[:])
+	copy(h[6:12], src[:])
+	copy(h[12:], tags)
+	binary.BigEndian.PutUint16(h[12+len(tags):], et)
+}
+
+// Header returns the adjacency's Ethernet header in wire order (the last
+// EthernetLen+TagLen bytes of L2).
+func (adj *Adj) Header() []byte { return adj.L2[MaxL2-hdr.EthernetLen-int(adj.TagLen):] }
+
+// DstMAC returns the header's destination MAC (the neighbour's).
+func (adj *Adj) DstMAC() [6]byte { return [6]byte(adj.Header()) }
+
+// EtherType returns the header's EtherType.
+func (adj *Adj) EtherType() uint16 { return binary.BigEndian.Uint16(adj.L2[MaxL2-2:]) }
+
 // PutL2 writes the Ethernet header of a frame leaving by adj into the
 // front of f (dst, src, tags, EtherType et) and returns its length.
 func (adj *Adj) PutL2(f []byte, et uint16) int {
-	copy(f[:12], adj.Rewrite[:])
-	n := int(adj.TagLen)
-	copy(f[12:12+n], adj.Tags[8-n:])
-	binary.BigEndian.PutUint16(f[12+n:], et)
-	return hdr.EthernetLen + n
+	n := copy(f, adj.Header())
+	binary.BigEndian.PutUint16(f[n-2:], et)
+	return n
 }
 
 // TagBytes returns the interface's tags in wire order (empty for a port's

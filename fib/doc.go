@@ -1,5 +1,7 @@
-// Package fib is softnet's IPv4 forwarding table: longest-prefix match from a
-// destination address to a next-hop index, sized for full Internet tables.
+// Package fib is softnet's forwarding tables, IPv4 (Table, Snapshot) and IPv6
+// (Table6, Snapshot6): longest-prefix match from a destination address to a
+// next-hop index, sized for full Internet tables. The IPv6 table is not yet
+// used by the data plane or the control plane (issue 12).
 //
 // # What it owns
 //
@@ -10,7 +12,8 @@
 //
 // # Hot path
 //
-// Only Snapshot.Lookup and Snapshot.LookupBatch run on the data path. They
+// Only Snapshot.Lookup and Snapshot.LookupBatch (and their IPv6 twins, see
+// below) run on the data path. They
 // take no lock, write no shared memory and never allocate (proven by
 // TestLookupDoesNotAllocate). Lookup is inlined into the caller; LookupBatch
 // reads the tbl24 entries of a whole batch before resolving any tbl8 group so
@@ -68,5 +71,71 @@
 //     the tbl8 pointer array (~4 µs).
 //   - Adding or deleting a short prefix walks every tbl24 entry it covers
 //     (65536 for a /8, 2^24 for /0) and may copy many chunks.
-//   - IPv4 only.
+//
+// # IPv6: Table6 and Snapshot6
+//
+// Same next-hop type (1..MaxNextHop, 0 = no route), same publish model:
+// Table6 is the control plane's, Snapshot6 is immutable and read with no
+// lock; Lookup([16]byte) and LookupBatch take addresses in network byte
+// order, never allocate (TestLookup6DoesNotAllocate) and touch no shared
+// state. The prefixes of a full IPv6 table are mostly /29–/48 (47% are /48)
+// and fall in 59 of the 65536 /16s.
+//
+// The trie: a root of 65536 entries, one per /16, then nodes of 256 entries,
+// one per 8 bits (a node per /16, /24, …, /120 block that holds a longer
+// prefix: 38,155 for the full table). Entries are uint32:
+//
+//	bit 31 clear: bits 0–14 are the next-hop index; 0 means no route
+//	bit 31 set:   bits 0–30 are the offset of a node in the node array
+//
+// A lookup reads the root entry, then one entry per 8 bits while the entry
+// points at a node: 1 to 5 reads for the prefixes up to /48 (99.8% of the
+// real table), 15 at most. The control side (Table6) keeps every node as 256
+// entries plus the depth of each, and adds and deletes as Table does (paint
+// by depth, hand entries to the covering route, recycle a node once no longer
+// route remains in it). What it publishes is smaller: the /16 nodes as 256 entries,
+// every other node compressed, poptrie-style, as a 256-bit bitmap of where
+// runs of equal entries start, the bit counts before each 32-bit word, and
+// one entry per run. A step is then a bitmap word, a popcount and an entry.
+// Compression was chosen by measuring: the same trie with 256 entries per
+// node takes 37.9 MiB on the full table and looked up 4x slower than
+// compressed (2.8 MiB) in the same run.
+//
+// Copy-on-write: the published root is 256 chunks of 256 entries held by
+// pointer, copied on their first write after a publication, as Table's
+// chunks. The compressed nodes live in one append-only []uint32 that
+// snapshots share: Table6.Snapshot appends a new copy of every node changed
+// since the last snapshot and of its ancestors (their entries hold the new
+// offsets) and never writes a word that a published snapshot can read. When
+// the replaced copies outweigh the live ones, Snapshot compacts: it writes the
+// live nodes into a new array, and old snapshots keep the old one until the
+// garbage collector sees no worker holds them, as for Table.
+//
+// Measured here (go test -bench 'Lookup6|Update6|Load6' ./fib, and the same
+// lookups timed in thread CPU time to discount preemption) on a 2-core AMD
+// EPYC VM shared with seven other busy builds: figures moved 3-5x from run to
+// run, so they are ranges, and only figures from one run compare:
+//
+//   - Memory: 2.8 MiB for a snapshot of the full IPv6 table (root chunks and
+//     node array), 38,155 nodes; the control side adds 1.25 KiB per node
+//     (about 48 MiB) and the route map. 0 allocations per lookup.
+//   - Lookup of destinations drawn from the table's prefixes
+//     (BenchmarkLookup6FullTable): Lookup 55–95 ns in CPU time (best wall
+//     clock 63 ns), LookupBatch 29–57 ns (best 28 ns), bart 214–320 ns
+//     (best 222 ns): in each run Lookup was 2.3–6x bart and LookupBatch
+//     3.7–10x. The IPv4 table in the same runs: 7–10 ns in CPU time, so an
+//     IPv6 lookup of a /48 (a root entry, the /16 node, then 3 compressed
+//     steps, each two dependent reads) is still several IPv4 lookups.
+//     Uniformly random destinations in 2000::/3 (BenchmarkLookup6Random)
+//     mostly stop at the root or the /16 node: 2–12 ns, bart 8–35 ns.
+//   - Loading the 160,147 IPv6 prefixes of the full table and publishing
+//     them (LoadIPv6 + Snapshot, BenchmarkLoad6FullTable): 0.2–1.3 s.
+//   - One route change and Snapshot on the full table (BenchmarkUpdate6):
+//     a /48, ~50 µs (its node and its 3 ancestors appended, one root chunk
+//     copied, compaction amortized); a /32 with 279 longer prefixes below
+//     (2a02:26f0::/32), ~1 ms; a /16, ~12 ms: like Table, a short prefix repaints
+//     every entry it covers that holds no longer route, so every node below
+//     it is re-emitted.
+//   - Limits: 2^31-1 nodes (Add returns ErrNoNode) and 2^31 words (8 GiB)
+//     of node array (Snapshot panics beyond).
 package fib

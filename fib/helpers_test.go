@@ -23,6 +23,7 @@ var full struct {
 	once sync.Once
 	v4   []netip.Prefix
 	v6   int
+	v6p  []netip.Prefix
 	err  error
 }
 
@@ -40,6 +41,7 @@ func fullTable(tb testing.TB) []netip.Prefix {
 				full.v4 = append(full.v4, p)
 			} else {
 				full.v6++
+				full.v6p = append(full.v6p, p)
 			}
 		}
 	})
@@ -47,6 +49,13 @@ func fullTable(tb testing.TB) []netip.Prefix {
 		tb.Fatal(full.err)
 	}
 	return full.v4
+}
+
+// fullTable6 returns the IPv6 prefixes of the embedded full table.
+func fullTable6(tb testing.TB) []netip.Prefix {
+	tb.Helper()
+	fullTable(tb)
+	return full.v6p
 }
 
 func u32(a netip.Addr) uint32 {

@@ -22,7 +22,7 @@ import (
 // topology's), the router addresses, and only the flood's sink route and neighbour (see FloodNet):
 // both host subnets are connected and softnet resolves hosts A and B with
 // ARP.
-func RouterConfig(workers int) string { return routerConfig(workers, 1500, "", Extra{}) }
+func RouterConfig(workers int) string { return routerConfig(workers, 1500, "", false, Extra{}) }
 
 // Extra is what a test adds to the router's config (Topology.Extra):
 // interface entries (e.g. VLAN sub-interfaces of ra and rb) and neighbour
@@ -31,7 +31,7 @@ type Extra struct {
 	Interfaces, Neighbors []string
 }
 
-func routerConfig(workers, mtu int, backend string, x Extra) string {
+func routerConfig(workers, mtu int, backend string, stackDrop bool, x Extra) string {
 	if workers <= 0 {
 		workers = 1
 	}
@@ -44,6 +44,9 @@ func routerConfig(workers, mtu int, backend string, x Extra) string {
 		dev, mac, addr string
 	}{{DevRA, MACSoftnetA, AddrRA.String()}, {DevRB, MACSoftnetB, AddrRB.String()}} {
 		fmt.Fprintf(&b, "  - name: %s\n    backend: %s\n    device: %s\n    mac: \"%s\"\n    mtu: %d\n    addresses: [%s]\n", i.dev, backend, i.dev, i.mac, mtu, i.addr)
+		if stackDrop {
+			b.WriteString("    stack_drop: true\n")
+		}
 	}
 	for _, ic := range x.Interfaces {
 		fmt.Fprintf(&b, "  - %s\n", ic)
@@ -74,7 +77,7 @@ type Softnet struct {
 // and its API on s.API (a later --api in extra wins), and waits until it answers a ping from host A on the router's address.
 func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu int, extra ...string) (*Softnet, error) {
 	s := &Softnet{Config: filepath.Join(t.Dir, "router.yaml"), API: filepath.Join(t.Dir, "softnet.sock"), Log: filepath.Join(t.Dir, "softnet.log"), Out: filepath.Join(t.Dir, "softnet.out"), CPU: cpu, done: make(chan struct{})}
-	if err := os.WriteFile(s.Config, []byte(routerConfig(workers, t.MTU, t.Backend, t.Extra)+t.ExtraTop), 0o644); err != nil {
+	if err := os.WriteFile(s.Config, []byte(routerConfig(workers, t.MTU, t.Backend, t.StackDrop, t.Extra)+t.ExtraTop), 0o644); err != nil {
 		return nil, err
 	}
 	logf, err := os.Create(s.Log)

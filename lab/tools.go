@@ -196,6 +196,10 @@ type Flood struct {
 	RouterRx    uint64  `json:"router_rx"`         // ra rx packets (the kernel saw)
 	RouterRxDrp uint64  `json:"router_rx_dropped"` // ra rx drops
 	RouterTx    uint64  `json:"router_tx"`         // rb tx packets
+	// RouterRxMpps is ra's rx packets per second over the window: what
+	// reached the router's ingress veth (with DropAtRouter, the
+	// generator's limit).
+	RouterRxMpps float64 `json:"router_rx_mpps"`
 }
 
 // RouterMAC returns the MAC host A has for the router's address (ping the
@@ -318,7 +322,7 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 		return Flood{}, err
 	}
 	a, ra, rb, b := after.a.Sub(before.a), after.ra.Sub(before.ra), after.rb.Sub(before.rb), after.b.Sub(before.b)
-	wa, wb := w1.a.Sub(w0.a), w1.b.Sub(w0.b)
+	wa, wra, wb := w1.a.Sub(w0.a), w1.ra.Sub(w0.ra), w1.b.Sub(w0.b)
 	f := Flood{CPU: cpu, FrameSize: size, DurationS: el.Seconds(), Sent: a.TxPackets + a.TxDropped, Received: b.RxPackets,
 		RouterRx: ra.RxPackets, RouterRxDrp: ra.RxDropped, RouterTx: rb.TxPackets}
 	if f.Sent > f.Received {
@@ -329,6 +333,7 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	}
 	f.SentMpps = float64(wa.TxPackets+wa.TxDropped) / el.Seconds() / 1e6
 	f.Mpps = float64(wb.RxPackets) / el.Seconds() / 1e6
+	f.RouterRxMpps = float64(wra.RxPackets) / el.Seconds() / 1e6
 	return f, nil
 }
 

@@ -94,6 +94,10 @@ type Topology struct {
 	// Backend is the router interfaces' backend in StartSoftnet's config:
 	// "afpacket" (also when empty) or "afxdp".
 	Backend string
+	// StackDrop adds stack_drop: true to the router interfaces (afpacket
+	// only): the router namespace's stack no longer processes its copy
+	// of each frame softnet takes.
+	StackDrop bool
 }
 
 // New builds a topology with links of mtu bytes (1500 when 0): namespaces A, R and B, veths A<->R and R<->B,

@@ -142,6 +142,13 @@ func (b *Buf) EthAt(off int) *[14]byte {
 	return (*[14]byte)(b.data[off:])
 }
 
+// L2At returns the 22 bytes at off (from the start of Raw) as an array
+// pointer: room for an Ethernet header with two VLAN tags, written
+// right-aligned in front of an L3 header in one fixed-size store.
+func (b *Buf) L2At(off int) *[22]byte {
+	return (*[22]byte)(b.data[off:])
+}
+
 // Raw returns the buffer's whole memory (its arena's chunk), headroom
 // included.
 func (b *Buf) Raw() []byte { return b.data[:b.size:b.size] }

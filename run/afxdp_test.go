@@ -26,3 +26,17 @@ func TestArenaForAFXDP(t *testing.T) {
 		t.Error("backend afxdp is not registered")
 	}
 }
+
+// TestPoolForAFXDP: each afxdp interface lends the kernel a whole ring of
+// a worker's buffers (afxdp.DefaultFillFrames), and the worker's pool
+// grows by that much, so the default pool stays free for forwarding and
+// the control plane.
+func TestPoolForAFXDP(t *testing.T) {
+	c := &config.Config{Interfaces: []config.Interface{{Name: "a", Backend: config.AFXDP}, {Name: "b", Backend: config.AFXDP}, {Name: "c", Backend: config.AFPacket}}}
+	if got, want := lentBuffers(c), 2*afxdp.DefaultFillFrames; got != want {
+		t.Errorf("lent buffers with two afxdp interfaces: %d, want %d", got, want)
+	}
+	if afxdp.DefaultFillFrames != afxdp.DefaultRingSize {
+		t.Errorf("an afxdp queue lends %d buffers by default, want a whole ring (%d)", afxdp.DefaultFillFrames, afxdp.DefaultRingSize)
+	}
+}

@@ -109,6 +109,22 @@ func arenaOptions(c *config.Config, frames int) pkt.ArenaOptions {
 	return o
 }
 
+// lentBuffers is how many of a worker's buffers its ports keep lent to
+// the kernel (an afxdp queue's fill and RX rings: lendBuffers[backend]
+// each), added to the default pool so that forwarding and the control
+// plane keep defaultPoolSize to work with.
+func lentBuffers(c *config.Config) int {
+	n := 0
+	for i := range c.Interfaces {
+		n += lendBuffers[c.Interfaces[i].Backend]
+	}
+	return n
+}
+
+// lendBuffers is, by backend, the buffers one queue of a port lends the
+// kernel out of its worker's pool (set by the backends that do).
+var lendBuffers = map[config.Backend]int{}
+
 func open(c *config.Config, ic *config.Interface, queues int, env openEnv) (*opened, error) {
 	o, ok := openers[ic.Backend]
 	if !ok {

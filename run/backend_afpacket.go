@@ -11,7 +11,7 @@ func init() {
 		// device's only when the config gives none. ARP gets a queue of
 		// its own (the last, polled like the others), so that a flood
 		// filling the data rings cannot starve neighbour resolution.
-		p, err := afpacket.Open(ic.Device, afpacket.Options{Queues: queues, Promisc: true, ControlQueue: true})
+		p, err := afpacket.Open(ic.Device, afpacket.Options{Queues: queues, Promisc: true, ControlQueue: true, StackDrop: ic.StackDrop})
 		if err != nil {
 			return nil, err
 		}

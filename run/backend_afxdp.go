@@ -6,6 +6,7 @@ import (
 )
 
 func init() {
+	lendBuffers[config.AFXDP] = afxdp.DefaultFillFrames
 	registerUMEM(config.AFXDP, func(_ *config.Config, ic *config.Interface, queues int, env openEnv) (*opened, error) {
 		// The UMEM is the router's arena (4096-byte chunks: see
 		// arenaOptions); the port logs once which XDP mode and socket

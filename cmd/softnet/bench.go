@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -26,6 +27,7 @@ func benchCmd() *cobra.Command {
 	var (
 		scenario   string
 		backend    string
+		stackDrop  bool
 		duration   time.Duration
 		size       int
 		asJSON     bool
@@ -39,6 +41,7 @@ func benchCmd() *cobra.Command {
 		probeRate  float64
 		background float64
 		rtPrio     int
+		proberCPU  int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -96,7 +99,8 @@ measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
 scenario in turn on one thread for --duration, timing every poll, and prints
-those rates and ratios too (interleaved), e.g.
+the rates from the median poll's ns per packet (a poll that lost the CPU to
+another process does not count) and their ratios too (interleaved), e.g.
 --scenario ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094 --json:
 
   {"runs": [...], "mpps": {"ip4-forward": [...], ...},
@@ -107,6 +111,12 @@ those rates and ratios too (interleaved), e.g.
 --scenario veth --backend afxdp runs softnet on AF_XDP sockets (port/afxdp,
 copy mode on veth) instead of AF_PACKET (the default, --backend afpacket);
 the JSON's "backend" says which. --scenario latency takes --backend too.
+The veth scenario also measures the generator's limit in the same run:
+"generator_limit_mpps" is what trafgen pushes into the router's ingress
+veth while an XDP program there drops every frame (no router can show
+more); "source" says what sent each flood. --stack-drop (with --backend
+afpacket) gives softnet's interfaces stack_drop: true, so the router
+namespace's stack skips the frames softnet took; "stack_drop" says so.
 
 --scenario veth-overload is overload on real interfaces: host A ─ softnet ─
 host B in network namespaces (as the veth scenario), softnet held to a quarter
@@ -140,6 +150,15 @@ where background_mpps is what the flood really offered (0: no flood).
 --rt-priority N runs softnet with its worker in SCHED_FIFO (softnet run
 --rt-priority; the softnet lines then carry "rt_priority": N): on a busy
 machine the idle worker's wait for its CPU is most of its tail latency.
+--prober-cpu N sends the probes from a thread pinned to CPU N (the lines
+then carry "prober_cpu": N); softnet's worker runs on CPU 1, so
+--prober-cpu 1 is a NIC queue's interrupt pinned to its worker's core:
+the frame reaches the worker without a wake-up across CPUs. Before the
+routers it measures the platform's floor: the round trip of an eventfd
+wake-up between two idle threads across CPUs 0 and 1 and on CPU 1
+("wake_cross_us", "wake_same_us", p50; "wake_cross_p99_us",
+"wake_same_p99_us"), the cost an idle worker woken from another CPU pays
+twice per round trip of the figure, once per frame.
 Needs root.
 
 --repeat N runs each worker count N times in a row; the figures printed are
@@ -193,7 +212,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if err := checkBenchFlags(cmd, scenario, duration, size, rounds, apiCost); err != nil {
 				return err
 			}
-			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio); err != nil {
+			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio, proberCPU); err != nil {
 				return err
 			}
 			if cpuprofile != "" {
@@ -232,6 +251,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			}
 			if cmd.Flags().Changed("backend") && scenario != "veth" && scenario != "latency" && scenario != "soak" {
 				return fmt.Errorf("--backend applies to --scenario veth, latency and soak; drop it for --scenario %s", scenario)
+			}
+			if stackDrop && (scenario != "veth" || backend != "afpacket") {
+				return errors.New("--stack-drop applies to --scenario veth with --backend afpacket; drop it")
 			}
 			if peersFile != "" && plotFile == "" {
 				return errors.New("--peers adds bars to the chart: give --plot FILE.png too")
@@ -293,7 +315,8 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
-					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend, Progress: prog})
+					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend,
+					PinProber: proberCPU >= 0, ProberCPU: proberCPU, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -309,7 +332,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				var rep interface{ Print(io.Writer) }
 				var err error
 				if scenario == "veth" {
-					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Backend: backend, Progress: prog})
+					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Backend: backend, StackDrop: stackDrop, Progress: prog})
 				} else {
 					rep, err = bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: bench.VethBinary(), Duration: duration, Progress: prog})
 				}
@@ -384,6 +407,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")
+	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
 	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth, latency or soak: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")
@@ -396,14 +420,15 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.IntVar(&rounds, "rounds", 0, "with --api-scrape: how many off/on pairs to run (default 5); with a list of scenarios: how many times to measure them in turn, keeping each one's best (default 3); 1..100, refused elsewhere")
 	f.Float64Var(&probeRate, "probe-rate", 200, "with --scenario latency: ICMP echo requests a second (1.."+strconv.Itoa(bench.MaxProbeRate)+")")
 	f.IntVar(&rtPrio, "rt-priority", 0, "with --scenario latency: run softnet with --rt-priority N (its worker in SCHED_FIFO at N, 1-99); 0: normal scheduling")
+	f.IntVar(&proberCPU, "prober-cpu", -1, "with --scenario latency: send the probes from a thread pinned to this CPU (1: softnet's worker's, as an interrupt pinned to the worker's core); -1: not pinned")
 	f.Float64Var(&background, "background-mpps", 0, "with --scenario latency: the background flood's rate in Mpps (a positive rate; default: half of softnet's capacity, measured first)")
 	return cmd
 }
 
 // checkLatencyFlags refuses --probe-rate and --background-mpps outside the
 // latency scenario and values that are not positive rates.
-func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio int) error {
-	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority"} {
+func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio, proberCPU int) error {
+	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority", "prober-cpu"} {
 		if cmd.Flags().Changed(name) && scenario != "latency" {
 			return fmt.Errorf("--%s applies to --scenario latency; drop it", name)
 		}
@@ -416,6 +441,9 @@ func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, backgroun
 	}
 	if rtPrio < 0 || rtPrio > 99 {
 		return fmt.Errorf("--rt-priority %d: give a SCHED_FIFO priority from 1 to 99 (softnet run --rt-priority), or 0 for normal scheduling", rtPrio)
+	}
+	if proberCPU < -1 || proberCPU >= runtime.NumCPU() {
+		return fmt.Errorf("--prober-cpu %d: give a CPU from 0 to %d, or -1 to leave the prober unpinned", proberCPU, runtime.NumCPU()-1)
 	}
 	return nil
 }
@@ -470,7 +498,7 @@ func printScenarios(out io.Writer, m *bench.Multi) {
 	}
 	sort.Strings(ratios)
 	for _, k := range ratios {
-		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls)\n", k, m.Ratios[k], m.InterleavedRatios[k])
+		fmt.Fprintf(out, "ratio %s: %.3f (best rounds), %.3f (interleaved polls, medians)\n", k, m.Ratios[k], m.InterleavedRatios[k])
 	}
 }
 

@@ -55,6 +55,8 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "veth", "--workers", "1", "--repeat", "2"}, "--workers: the veth scenario runs one softnet worker; drop --workers"},
 		{[]string{"--scenario", "veth-overload", "--workers", "1", "--repeat", "2"}, "--workers: the veth-overload scenario runs one softnet worker; drop --workers"},
 		{[]string{"--scenario", "ip4-forward,nope", "--workers", "1"}, "--workers: a list of scenarios runs one worker each; drop --workers"},
+		{[]string{"--scenario", "veth", "--backend", "afxdp", "--stack-drop"}, "--stack-drop applies to --scenario veth with --backend afpacket; drop it"},
+		{[]string{"--scenario", "latency", "--stack-drop"}, "--stack-drop applies to --scenario veth with --backend afpacket; drop it"},
 		{[]string{"--scenario", "veth", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
 		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth, latency and soak; drop it for --scenario overload"},
 		{[]string{"--scenario", "soak", "--size", "100"}, "--size: the soak's unchanged flow is 64-byte frames; drop --size"},
@@ -116,6 +118,9 @@ func TestBenchLatencyFlags(t *testing.T) {
 		{[]string{"--scenario", "latency", "--repeat", "2"}, "apply to the ip4-forward and rss scenarios"},
 		{[]string{"--scenario", "veth", "--probe-rate", "100"}, "--probe-rate applies to --scenario latency; drop it"},
 		{[]string{"--background-mpps", "0.3"}, "--background-mpps applies to --scenario latency; drop it"},
+		{[]string{"--prober-cpu", "1"}, "--prober-cpu applies to --scenario latency; drop it"},
+		{[]string{"--scenario", "latency", "--prober-cpu", "-2"}, "--prober-cpu -2: give a CPU from 0 to"},
+		{[]string{"--scenario", "latency", "--prober-cpu", "4096"}, "--prober-cpu 4096: give a CPU from 0 to"},
 		{[]string{"--scenario", "latency", "--rt-priority", "100"}, "--rt-priority 100: give a SCHED_FIFO priority from 1 to 99"},
 		{[]string{"--rt-priority", "10"}, "--rt-priority applies to --scenario latency; drop it"},
 		{[]string{"--scenario", "ip4-forward,latency"}, "latency runs alone"},
@@ -170,10 +175,11 @@ func TestBenchIssueForms(t *testing.T) {
 		probe, _ := f.GetFloat64("probe-rate")
 		bg, _ := f.GetFloat64("background-mpps")
 		rt, _ := f.GetInt("rt-priority")
+		pc, _ := f.GetInt("prober-cpu")
 		if err := checkBenchFlags(cmd, scenario, duration, size, rounds, false); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
-		if err := checkLatencyFlags(cmd, scenario, probe, bg, rt); err != nil {
+		if err := checkLatencyFlags(cmd, scenario, probe, bg, rt, pc); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
 		if _, err := parseWorkers(workers); err != nil {

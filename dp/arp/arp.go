@@ -137,7 +137,7 @@ func movedNeighbor(cfg *dp.Config, in uint16, sip uint32, sha []byte) bool {
 	}
 	switch a.Kind {
 	case dp.AdjForward:
-		return [6]byte(a.Rewrite[0:6]) != [6]byte(sha)
+		return a.DstMAC() != [6]byte(sha)
 	case dp.AdjIncomplete:
 		return true
 	}

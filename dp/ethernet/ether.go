@@ -97,9 +97,9 @@ func ethernetInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 				break
 			}
 			if vt != nil {
-				var m int
-				i, k, m = etherVLANFast(in, i, k, vt, macHi, macLo, rxp, rxb)
-				sub += m
+				i0 := i
+				i, k = etherVLANFast(in, i, k, vt, uint64(macHi)<<16|uint64(macLo), rxp, rxb)
+				sub += i - i0
 				if i == n {
 					break
 				}

@@ -93,17 +93,15 @@ func vlanInput(vt *dp.VLANTable, iface uint16, f []byte) (uint16, int, uint16, d
 // etherVLANFast passes frames from in.B[i:] while they are IPv4 in one
 // 802.1Q tag of an up sub-interface, to the port's unicast MAC: it sets
 // their interface and L3, counts them on the sub-interface, compacts them
-// to in.B[k:] and returns where it stopped, the new k and how many it
-// passed. Like etherFast it makes no calls. Counts are added per run of
-// frames of one sub-interface, not per frame: a per-frame increment of
-// the same counter would chain every iteration through memory.
-func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, macHi uint32, macLo uint16, rxp, rxb []uint64) (int, int, int) {
+// to in.B[k:] and returns where it stopped and the new k. Like etherFast
+// it makes no calls, and it keeps few values live so that none is
+// spilled to the stack per frame: its counts are plain increments of the
+// sub-interface's counters (a run of one VLAN chains them through a
+// store-to-load forward, which costs less than tracking runs).
+func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, mac uint64, rxp, rxb []uint64) (int, int) {
 	n := in.N
-	start := i
-	cur := uint16(0)
-	var cn, cb uint64
-	mac := uint64(macHi)<<16 | uint64(macLo)
 	recs := pkt.Records()
+	rxb = rxb[:len(rxp)] // one bounds check for both
 	for ; i < n; i++ {
 		x := in.B[i]
 		b := recs.At(x)
@@ -118,30 +116,19 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, macHi uint32, macL
 			binary.BigEndian.Uint16(f[16:18]) != hdr.EtherTypeIPv4 {
 			break
 		}
-		e := vt.Dot1Q[tag&vidMask]
-		// One unsigned compare: 0 (no sub-interface) wraps round, the
-		// flag bits (down, bridged) are above every index, and an index
-		// past the counters (a config newer than them) stops too.
-		if uint(e)-1 >= uint(len(rxp))-1 {
+		e := int(vt.Dot1Q[tag&vidMask])
+		// 0 (no sub-interface) stops, and so do the flag bits (down,
+		// bridged: above every index) and an index past the counters
+		// (a config newer than them).
+		if e == 0 || e >= len(rxp) {
 			break
 		}
-		if e != cur {
-			if cn > 0 {
-				rxp[cur] += cn
-				rxb[cur] += cb
-			}
-			cur, cn, cb = e, 0, 0
-		}
-		cn++
-		cb += uint64(b.Len)
-		b.InPort = e
+		rxp[e]++
+		rxb[e] += uint64(b.Len)
+		b.InPort = uint16(e)
 		b.L3 = hdr.EthernetLen + dp.TagLen
 		in.B[k] = x
 		k++
 	}
-	if cn > 0 {
-		rxp[cur] += cn
-		rxb[cur] += cb
-	}
-	return i, k, i - start
+	return i, k
 }

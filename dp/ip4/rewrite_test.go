@@ -60,7 +60,7 @@ func TestRewriteEtherTypeFromAdjacency(t *testing.T) {
 			// EtherType (the published one is never modified).
 			cfg := *cur
 			cfg.Adj = slices.Clone(cur.Adj)
-			binary.BigEndian.PutUint16(cfg.Adj[nh].Rewrite[12:], et)
+			binary.BigEndian.PutUint16(cfg.Adj[nh].L2[dp.MaxL2-2:], et)
 			l.Router.Config().Store(&cfg)
 			l.Send(c.in, c.frame)
 			l.Run()

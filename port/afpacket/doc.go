@@ -324,6 +324,25 @@
 // port's own socket, so in the device's namespace). TestMTUChange covers
 // both directions; TestMTUFollowed Port.MTU.
 //
+// # Stack drop
+//
+// An AF_PACKET socket gets a copy of each frame; the device's own stack
+// still gets the frame itself and, for a device softnet routes on, only
+// throws it away (a frame to softnet's MAC is "for another host"), on the
+// sending CPU when the frame came over a veth. Options.StackDrop (config
+// stack_drop: true) cuts that: a tc ingress program that returns
+// TC_ACT_SHOT for every frame (stackdrop_linux.go: two instructions built
+// with cilium/ebpf's asm, no clang), attached through a tcx BPF link
+// (Linux 6.6 or later), so it goes away when the port closes or softnet
+// dies. The kernel hands a frame to the packet sockets bound with
+// ETH_P_ALL (every queue's, the ARP control queue's too) before tc
+// ingress runs, so softnet still receives everything; the namespace's
+// stack receives nothing on that device (no ARP, no ping answered by the
+// host on its addresses there), which is why it is off by default. A
+// device deleted and re-created gets the program again when its queues
+// reopen. TestStackDrop covers it; the veth scenario's --stack-drop
+// measures it.
+//
 // # Lifecycle
 //
 // A device that goes down, disappears (e.g. its veth peer deleted) or

@@ -101,6 +101,13 @@ type Options struct {
 	// NoOffloadChange leaves the device's offloads alone. By default Open
 	// turns GRO and LRO off on its own device (see doc.go, Offloads).
 	NoOffloadChange bool
+	// StackDrop attaches a tc ingress program to the device that drops
+	// every frame after the port's packet sockets have seen it, so the
+	// namespace's own stack does not process (and drop) a second copy of
+	// each frame softnet takes: the device is softnet's alone (no
+	// addresses of the host's own on it). Needs Linux 6.6 (tcx). See
+	// doc.go, Stack drop.
+	StackDrop bool
 }
 
 // Stats are a port's counters, summed over its queues.

@@ -82,6 +82,7 @@ type Port struct {
 	// up but its link is not, `ip link` says NO-CARRIER), by Stats or
 	// by a queue; Send frees its batch into TxNoCarrier while it is set.
 	noCarrier atomic.Bool
+	drop      *stackDrop // Options.StackDrop; nil when off
 }
 
 // counters are one queue's statistics: written only by the goroutine that
@@ -255,6 +256,13 @@ func Open(dev string, o Options) (*Port, error) {
 		}
 		q.up.Store(true)
 	}
+	if o.StackDrop {
+		p.drop = &stackDrop{}
+		if err := p.attachStackDrop(); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -346,6 +354,7 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 // the workers stopped using the port.
 func (p *Port) Close() error {
 	p.closed.Store(true)
+	p.closeStackDrop()
 	for i := range p.q {
 		q := &p.q[i]
 		if q.p == nil {
@@ -1006,6 +1015,11 @@ func (q *queue) reopen() bool {
 	}
 	if !q.p.o.NoOffloadChange {
 		_ = setOffloads(q.p.name, []uint32{unix.ETHTOOL_SGRO}, true) // a new device starts with its defaults
+	}
+	if q.p.drop != nil {
+		if err := q.p.attachStackDrop(); err != nil { // a re-created device has none
+			q.p.setErr(err)
+		}
 	}
 	q.down = false
 	q.idle = 0

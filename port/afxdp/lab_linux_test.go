@@ -205,10 +205,15 @@ func (w testWriter) Write(b []byte) (int, error) { w.t.Log(string(b)); return le
 
 // recreate makes the veth pair again after it was deleted (the same names
 // in the same namespaces) and binds a new peer socket on the new vB.
-func (l *lab) recreate(t testing.TB) {
+func (l *lab) recreate(t testing.TB) { l.recreateWith(t) }
+
+// recreateWith is recreate with ip-link attributes for the new vA (e.g.
+// "address", mac, "mtu", "1400").
+func (l *lab) recreateWith(t testing.TB, attrs ...string) {
 	t.Helper()
 	_ = exec.Command("ip", "-n", l.nsA, "link", "del", "vA").Run()
-	run(t, "ip", "-n", l.nsA, "link", "add", "vA", "type", "veth", "peer", "name", "vB", "netns", l.nsB)
+	args := append([]string{"ip", "-n", l.nsA, "link", "add", "vA"}, attrs...)
+	run(t, append(args, "type", "veth", "peer", "name", "vB", "netns", l.nsB)...)
 	run(t, "ip", "-n", l.nsA, "link", "set", "vA", "up")
 	run(t, "ip", "-n", l.nsB, "link", "set", "vB", "up")
 	inNS(t, l.nsB, func() {

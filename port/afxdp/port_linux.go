@@ -3,6 +3,7 @@ package afxdp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/bits"
 	"net"
 	"sync"
@@ -21,8 +22,8 @@ import (
 type Port struct {
 	dev      string
 	ifindex  int
-	mac      [6]byte
-	mtu      int
+	mac      atomic.Uint64 // 6 bytes, big-endian in the low 48 bits; re-read at a reopen
+	mtu      atomic.Int64  // re-read at a reopen
 	arena    *pkt.Arena
 	first    uint32 // the arena's first index
 	n        uint32 // the arena's buffers
@@ -41,12 +42,17 @@ type Port struct {
 	ring       uint32
 	fillFrames uint32
 	lastErr    atomic.Pointer[string]
+	log        *slog.Logger // Options.Logger: the open and close lines
 }
 
 // retryEvery is the least time between two reopen attempts of a down
 // queue (as afpacket's): traffic resumes within a fraction of a second of
 // the device coming back, and a missing device costs nothing.
 const retryEvery = 200 * time.Millisecond
+
+// defaultTxBudget is the kernel's copy-mode TX budget per sendto
+// (TX_BATCH_SIZE in net/xdp/xsk.c) when XDP_MAX_TX_SKB_BUDGET is not set.
+const defaultTxBudget = 32
 
 // checkEvery is how many empty Recv calls pass between two SO_ERROR reads:
 // a deleted device shows only there (the kernel sets ENETDOWN on its XDP
@@ -80,8 +86,12 @@ type queue struct {
 	rxPackets, rxBytes  uint64
 	txPackets, txBytes  uint64
 	txRingFull, txKicks uint64
-	foreign, fillEmpty  uint64
-	_                   [64]byte // keep queues' hot fields on separate cache lines
+	// txBudget is how many TX entries one sendto sends in copy mode: the
+	// kernel's default 32, or a whole batch where the kernel takes
+	// XDP_MAX_TX_SKB_BUDGET (Linux 6.17).
+	txBudget           uint32
+	foreign, fillEmpty uint64
+	_                  [64]byte // keep queues' hot fields on separate cache lines
 }
 
 // Open binds one XDP socket per queue of dev (Options.Queues, at most the
@@ -105,7 +115,7 @@ func Open(dev string, o Options) (_ *Port, err error) {
 	}
 	fillFrames := o.FillFrames
 	if fillFrames == 0 {
-		fillFrames = ring / 2
+		fillFrames = ring
 	}
 	if fillFrames < pkt.BatchSize/4 || fillFrames > ring {
 		return nil, fmt.Errorf("afxdp: fill frames %d: want %d to the ring size %d", fillFrames, pkt.BatchSize/4, ring)
@@ -114,11 +124,10 @@ func Open(dev string, o Options) (_ *Port, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("afxdp: device %s: %w (create it, or check the name with ip link)", dev, err)
 	}
-	p := &Port{dev: dev, ifindex: ifc.Index, mtu: ifc.MTU, arena: o.Arena, first: o.Arena.First(),
+	p := &Port{dev: dev, ifindex: ifc.Index, arena: o.Arena, first: o.Arena.First(),
 		n: uint32(o.Arena.Len()), chunk: uint64(o.Arena.Chunk()), mode: o.Mode, ring: uint32(ring), fillFrames: uint32(fillFrames)}
-	copy(p.mac[:], ifc.HardwareAddr)
-	if max := MaxFrame(o.Arena.Chunk()) - 14 - 8; p.mtu > max {
-		return nil, fmt.Errorf("afxdp: device %s has MTU %d: a %d-byte UMEM chunk holds frames of an MTU up to %d; lower it (ip link set dev %s mtu %d) or use backend: afpacket", dev, p.mtu, o.Arena.Chunk(), max, dev, max)
+	if err := p.setDevice(ifc); err != nil {
+		return nil, err
 	}
 	queues := max(o.Queues, 1)
 	p.nq = queues
@@ -155,7 +164,24 @@ func Open(dev string, o Options) (_ *Port, err error) {
 		o.Logger.Info("afxdp port open", "device", dev, "queues", queues,
 			"xdp", p.prog.mode, "xdp_reason", p.prog.why, "zero_copy", p.zeroCopy, "copy_reason", p.copyWhy)
 	}
+	p.log = o.Logger // for Close's line: set once the port is open
 	return p, nil
+}
+
+// setDevice takes the device's MAC and MTU (at Open, and at a reopen: a
+// re-created device may have others), refusing an MTU whose frames do
+// not fit a UMEM chunk.
+func (p *Port) setDevice(ifc *net.Interface) error {
+	if max := MaxFrame(int(p.chunk)) - 14 - 8; ifc.MTU > max {
+		return fmt.Errorf("afxdp: device %s has MTU %d: a %d-byte UMEM chunk holds frames of an MTU up to %d; lower it (ip link set dev %s mtu %d) or use backend: afpacket", p.dev, ifc.MTU, p.chunk, max, p.dev, max)
+	}
+	var m uint64
+	for i := 0; i < 6 && i < len(ifc.HardwareAddr); i++ {
+		m |= uint64(ifc.HardwareAddr[i]) << (40 - 8*i)
+	}
+	p.mac.Store(m)
+	p.mtu.Store(int64(ifc.MTU))
+	return nil
 }
 
 // MaxFrame is the largest frame a UMEM chunk of chunk bytes receives: the
@@ -173,7 +199,7 @@ func (p *Port) openQueue(q int, size, fillFrames uint32, tryZC bool) (s *queue, 
 		}
 		return nil, false, "", fmt.Errorf("AF_XDP socket: %w", err)
 	}
-	s = &queue{fd: fd, maxHeld: fillFrames}
+	s = &queue{fd: fd, maxHeld: fillFrames, txBudget: defaultTxBudget}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -209,6 +235,11 @@ func (p *Port) openQueue(q int, size, fillFrames uint32, tryZC bool) (s *queue, 
 	}
 	if s.tx, err = mapRing(fd, off.Tx, size, ds, unix.XDP_PGOFF_TX_RING, true); err != nil {
 		return nil, false, "", fmt.Errorf("TX ring: %w", err)
+	}
+	// One sendto per batch rather than per 32 frames in copy mode, where
+	// the kernel allows it (older kernels: ENOPROTOOPT, keep 32).
+	if b := min(size, pkt.BatchSize); b > defaultTxBudget && unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, int(b)) == nil {
+		s.txBudget = b
 	}
 	sa := &unix.SockaddrXDP{Flags: unix.XDP_USE_NEED_WAKEUP | unix.XDP_ZEROCOPY, Ifindex: uint32(p.ifindex), QueueID: uint32(q)}
 	why = "generic XDP: the driver has no XDP support, so no zero-copy either"
@@ -247,6 +278,11 @@ func (s *queue) close() {
 // and closes the sockets. The buffers the kernel held are not given back:
 // close the port before unmapping the arena, and the arena after.
 func (p *Port) Close() error {
+	if p.log != nil && len(p.qs) > 0 {
+		st := p.Stats()
+		p.log.Info("afxdp port closed", "device", p.dev, "rx_packets", st.RxPackets, "tx_packets", st.TxPackets, "tx_kicks", st.TxKicks,
+			"kernel_drops", st.KernelDrops, "rx_ring_full", st.RxRingFull, "fill_ring_empty", st.FillRingEmpty, "rx_dropped", st.RxDropped)
+	}
 	if p.prog != nil {
 		p.prog.close()
 		p.prog = nil
@@ -306,6 +342,9 @@ func (p *Port) reopen(qi int) bool {
 	if err != nil {
 		return setErr(fmt.Errorf("afxdp: device %s is gone (deleted): the port reopens it when a device of that name is back (%v)", p.dev, err))
 	}
+	if err := p.setDevice(ifc); err != nil {
+		return setErr(fmt.Errorf("%w (the queue stays down until it is lowered)", err))
+	}
 	if ifc.Index != p.ifindex || p.prog == nil {
 		np, err := attach(p.dev, ifc.Index, p.nq, p.mode)
 		if err != nil {
@@ -324,7 +363,7 @@ func (p *Port) reopen(qi int) bool {
 		ns.close()
 		return setErr(fmt.Errorf("afxdp: device %s: %w", p.dev, err))
 	}
-	s.fd, s.fill, s.comp, s.rx, s.tx = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx
+	s.fd, s.fill, s.comp, s.rx, s.tx, s.txBudget = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx, ns.txBudget
 	s.down, s.idle = false, 0
 	s.reopens++
 	s.waitFd.Store(int32(s.fd))
@@ -350,11 +389,15 @@ func gone(e unix.Errno) bool {
 // Name is the device's name.
 func (p *Port) Name() string { return p.dev }
 
-// MAC is the device's MAC address.
-func (p *Port) MAC() [6]byte { return p.mac }
+// MAC is the device's MAC address, as read at Open or at the last reopen
+// (a device deleted and re-created may have a new one). One atomic load.
+func (p *Port) MAC() [6]byte {
+	m := p.mac.Load()
+	return [6]byte{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}
+}
 
-// MTU is the device's MTU when the port opened.
-func (p *Port) MTU() int { return p.mtu }
+// MTU is the device's MTU, as read at Open or at the last reopen.
+func (p *Port) MTU() int { return int(p.mtu.Load()) }
 
 // Queues is the number of queues (XDP sockets).
 func (p *Port) Queues() int { return len(p.qs) }
@@ -402,7 +445,12 @@ func (p *Port) Stats() Stats {
 		var x unix.XDPStatistics
 		l := uint32(unsafe.Sizeof(x))
 		if _, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(s.fd), unix.SOL_XDP, unix.XDP_STATISTICS, uintptr(unsafe.Pointer(&x)), uintptr(unsafe.Pointer(&l)), 0); e == 0 {
-			st.KernelDrops += x.Rx_dropped + x.Rx_ring_full + x.Rx_fill_ring_empty_descs
+			// A frame dropped for want of a fill ring entry counts in
+			// both rx_dropped and rx_fill_ring_empty_descs: not twice here.
+			st.KernelDrops += x.Rx_dropped + x.Rx_ring_full
+			st.RxRingFull += x.Rx_ring_full
+			st.FillRingEmpty += x.Rx_fill_ring_empty_descs
+			st.RxDropped += x.Rx_dropped
 		}
 	}
 	if e := p.lastErr.Load(); e != nil && st.DownQueues > 0 {
@@ -543,12 +591,12 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s.tx.submit()
 	s.txPackets += uint64(sent)
 	s.txBytes += bytes
-	// In copy mode a sendto sends at most 32 frames (the kernel's per-call
-	// budget; it then answers EAGAIN), so kick again while each call moves
-	// the kernel's consumer index on, until it took the whole batch; a
-	// call that moves nothing (the device busy or down) ends it: the
-	// entries go at the next Send's kick.
-	for k := uint32(0); k <= sent/32+1 && s.tx.needWakeup(); k++ {
+	// In copy mode a sendto sends at most txBudget frames (the kernel's
+	// per-call budget; it then answers EAGAIN), so kick again while each
+	// call moves the kernel's consumer index on, until it took the whole
+	// batch; a call that moves nothing (the device busy or down) ends it:
+	// the entries go at the next Send's kick.
+	for k := uint32(0); k <= sent/s.txBudget+1 && s.tx.needWakeup(); k++ {
 		before := atomic.LoadUint32(s.tx.consumer)
 		if before == s.tx.prod {
 			break

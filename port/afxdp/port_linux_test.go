@@ -2,9 +2,13 @@ package afxdp
 
 import (
 	"bytes"
+	"net"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/softnet/softnet/pkt"
 )
@@ -47,18 +51,18 @@ func recvTest(t *testing.T, p *Port, a *pkt.Arena, pool *pkt.Pool, n int) [][]by
 // back to the pool through the completion ring.
 func TestRings(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	t.Logf("mode %s zero-copy %v", p.Mode(), p.ZeroCopy())
 
 	// Each Recv lends the kernel up to a batch of fill frames, up to
-	// FillFrames (RingSize/2).
+	// FillFrames (RingSize).
 	var v pkt.Batch
 	for i := 1; i <= 8; i++ {
 		p.Recv(0, &v, pool)
-		if lent := a.Len() - pool.Free(); lent != min(i*pkt.BatchSize, DefaultRingSize/2) {
-			t.Fatalf("after Recv %d the kernel holds %d buffers, want %d", i, lent, min(i*pkt.BatchSize, DefaultRingSize/2))
+		if lent := a.Len() - pool.Free(); lent != min(i*pkt.BatchSize, DefaultFillFrames) {
+			t.Fatalf("after Recv %d the kernel holds %d buffers, want %d", i, lent, min(i*pkt.BatchSize, DefaultFillFrames))
 		}
 	}
 
@@ -116,7 +120,7 @@ func TestRings(t *testing.T) {
 // worker forwards) allocates nothing.
 func TestForwardNoAllocs(t *testing.T) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	var v pkt.Batch
@@ -153,7 +157,7 @@ func TestDeleteRecreate(t *testing.T) {
 
 func testDeleteRecreate(t *testing.T, sends bool) {
 	l := newLab(t)
-	a := newArena(t, 2048)
+	a := newArena(t, 4096)
 	pool := pkt.NewPoolIn(a, 0, a.Len())
 	p := openPort(t, a, Options{})
 	var v pkt.Batch
@@ -239,4 +243,146 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestReopenRereadsDevice: a device deleted and re-created with another
+// MAC and MTU is reopened with them (MAC and MTU are the new device's,
+// not the ones read at Open); one whose MTU is too large for a UMEM chunk
+// keeps the queue down, LastError saying so, until it is lowered.
+func TestReopenRereadsDevice(t *testing.T) {
+	l := newLab(t)
+	a := newArena(t, 4096)
+	pool := pkt.NewPoolIn(a, 0, a.Len())
+	p := openPort(t, a, Options{})
+	var v pkt.Batch
+	p.Recv(0, &v, pool)
+	old := p.MAC()
+	if p.MTU() != 1500 {
+		t.Fatalf("MTU at Open %d, want 1500", p.MTU())
+	}
+	run(t, "ip", "-n", l.nsA, "link", "del", "vA")
+	poll := func(until func(Stats) bool) Stats {
+		end := time.Now().Add(20 * time.Second)
+		for time.Now().Before(end) {
+			if p.Recv(0, &v, pool) != 0 {
+				pool.PutBatch(&v)
+			}
+			if st := p.Stats(); until(st) {
+				return st
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return p.Stats()
+	}
+	if st := poll(func(st Stats) bool { return st.DownQueues == 1 }); st.DownQueues != 1 {
+		t.Fatalf("the queue is not down after the delete: %+v", st)
+	}
+
+	// Too large an MTU for a 4096-byte chunk (frames up to 3840): down.
+	const newMAC = "02:00:00:00:42:42"
+	l.recreateWith(t, "address", newMAC, "mtu", "5000")
+	time.Sleep(3 * retryEvery)
+	st := poll(func(st Stats) bool { return strings.Contains(st.LastError, "MTU 5000") })
+	if st.DownQueues != 1 || st.Reopens != 0 || !strings.Contains(st.LastError, "MTU 5000") || !strings.Contains(st.LastError, "mtu 3818") {
+		t.Fatalf("with MTU 5000 the queue should stay down, saying why: %+v", st)
+	}
+
+	// Lowered: the queue reopens with the new device's MAC and MTU.
+	run(t, "ip", "-n", l.nsA, "link", "set", "vA", "mtu", "1400")
+	if st := poll(func(st Stats) bool { return st.Reopens == 1 }); st.Reopens != 1 || st.DownQueues != 0 {
+		t.Fatalf("no reopen after the MTU was lowered: %+v", st)
+	}
+	want, _ := net.ParseMAC(newMAC)
+	if got := p.MAC(); !bytes.Equal(got[:], want) || got == old {
+		t.Errorf("MAC after the reopen %x, want the new device's %s (was %x)", got, newMAC, old)
+	}
+	if p.MTU() != 1400 {
+		t.Errorf("MTU after the reopen %d, want the new device's 1400", p.MTU())
+	}
+}
+
+// TestTxBudget: in copy mode a batch goes to the kernel in one sendto
+// where the kernel takes XDP_MAX_TX_SKB_BUDGET (Linux 6.17), not one per
+// 32 frames; every frame still arrives.
+func TestTxBudget(t *testing.T) {
+	l := newLab(t)
+	a := newArena(t, 4096)
+	pool := pkt.NewPoolIn(a, 0, a.Len())
+	p := openPort(t, a, Options{})
+	if p.ZeroCopy() {
+		t.Skip("zero-copy: sendto only wakes the driver")
+	}
+	want := uint32(defaultTxBudget)
+	if err := unix.SetsockoptInt(l.peerFd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	if probeTxBudget(t) {
+		want = pkt.BatchSize
+	}
+	if got := p.qs[0].txBudget; got != want {
+		t.Fatalf("TX budget %d, want %d", got, want)
+	}
+	dst := [6]byte{0x02, 0, 0, 0, 0xbb, 0xbb}
+	var v pkt.Batch
+	for i := range pkt.BatchSize {
+		b := pool.Get()
+		copy(b.Reset(64), frame(dst, i, 64))
+		v.Push(b)
+	}
+	before := p.Stats().TxKicks
+	if n := p.Send(0, &v, pool); n != pkt.BatchSize {
+		t.Fatalf("sent %d of %d", n, pkt.BatchSize)
+	}
+	kicks := p.Stats().TxKicks - before
+	if wantKicks := uint64(pkt.BatchSize / want); kicks != wantKicks {
+		t.Errorf("%d sendto calls for a batch of %d, want %d (budget %d)", kicks, pkt.BatchSize, wantKicks, want)
+	}
+	got := 0
+	end := time.Now().Add(5 * time.Second)
+	for got < pkt.BatchSize && time.Now().Before(end) {
+		if f := l.peerRecv(end); len(f) >= 14 && f[12] == typTest>>8 && f[13] == typTest&0xff {
+			got++
+		}
+	}
+	if got != pkt.BatchSize {
+		t.Errorf("the peer got %d of %d frames", got, pkt.BatchSize)
+	}
+}
+
+// probeTxBudget reports whether this kernel takes XDP_MAX_TX_SKB_BUDGET
+// (on a throwaway socket with a TX ring).
+func probeTxBudget(t *testing.T) bool {
+	fd, err := unix.Socket(unix.AF_XDP, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_TX_RING, DefaultRingSize); err != nil {
+		t.Fatal(err)
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_XDP, unix.XDP_MAX_TX_SKB_BUDGET, pkt.BatchSize) == nil
+}
+
+// TestKernelDropCauses: frames that arrive while the port has lent the
+// kernel no buffer are dropped by the kernel and counted as fill ring
+// empty, once each in KernelDrops (the kernel's own counters have them
+// twice: rx_dropped and rx_fill_ring_empty_descs).
+func TestKernelDropCauses(t *testing.T) {
+	l := newLab(t)
+	a := newArena(t, 4096)
+	p := openPort(t, a, Options{})
+	for i := range 10 { // no Recv yet: the fill ring is empty
+		l.peerSend(t, frame(p.MAC(), i, 64))
+	}
+	var st Stats
+	end := time.Now().Add(5 * time.Second)
+	for st.FillRingEmpty < 10 && time.Now().Before(end) {
+		time.Sleep(10 * time.Millisecond)
+		st = p.Stats()
+	}
+	// The kernel counts each of them in rx_dropped and in
+	// rx_fill_ring_empty_descs: KernelDrops counts it once.
+	if st.FillRingEmpty < 10 || st.FillRingEmpty > st.RxDropped || st.KernelDrops != st.RxDropped+st.RxRingFull || st.RxRingFull != 0 {
+		t.Fatalf("10 frames with no fill buffer: %+v", st)
+	}
 }
