@@ -184,7 +184,7 @@ prefix on rb that nothing touches, is counted on host B; meanwhile a churn
 driver (at most 100000 operations, until the duration ends) works through
 the control API as an operator would: VLANs on rc, routes and static
 neighbours added and deleted, reloads (the same file; a bridge member's
-down flag toggled; every 15 s the full table moved to another gateway: a
+down flag toggled; first and then every 15 s the full table moved to another gateway: a
 full-table replace), traces and scrapes; beside it, every 3 s, rc is
 flapped (admin, carrier) or deleted and re-created, in turn. Then it
 reloads the first config, deletes its VLANs and compares the end with the
