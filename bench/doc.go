@@ -14,6 +14,9 @@
 //     the egress subnet, static neighbours); destinations drawn at random
 //     from the table, random UDP source ports. The same workload runs
 //     through gVisor's netstack in the separate module bench/peers.
+//   - ip6-forward: the same with 64-byte IPv6/UDP frames through the full
+//     IPv6 table of the same file, 16 static IPv6 neighbours (no Neighbor
+//     Discovery yet); compared with ip4-forward (ip6-forward/ip4-forward).
 //     Options.Workers measures several worker counts in one run on the
 //     same table: worker i polls generator queue i (its own cursor and
 //     template offset) and sends on sink queue i, pinned to the i-th

@@ -94,7 +94,9 @@ over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 the same in VLAN 1; vlan-4094 has 4094 sub-interfaces on in0 with the frames
 spread across all of them. --scenario bridge switches the same frames between
 two members of a learning bridge (destination MAC learned on out0) instead of
-routing them. A comma-separated list builds each scenario once,
+routing them. --scenario ip6-forward is ip4-forward in IPv6: 64-byte
+IPv6/UDP frames through the full IPv6 table (static IPv6 neighbours: no
+Neighbor Discovery yet). A comma-separated list builds each scenario once,
 measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
