@@ -72,14 +72,15 @@ stderr.`,
 
 // writeAtomic replaces file with data: a temporary file in its directory,
 // synced and renamed over it, so that a reader (or a crash) never sees half
-// a config.
+// a config. If writing or syncing fails, file is left as it was.
 func writeAtomic(file string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
+	f, err := createTemp(filepath.Dir(file), "."+filepath.Base(file)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name()) // after the rename: nothing
-	if _, err := f.Write(data); err == nil {
+	_, err = f.Write(data)
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -89,7 +90,19 @@ func writeAtomic(file string, data []byte) error {
 		err = os.Chmod(f.Name(), 0o644)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s (left as it was): %w", file, err)
 	}
 	return os.Rename(f.Name(), file)
 }
+
+// tempFile is what writeAtomic needs of its temporary file.
+type tempFile interface {
+	Name() string
+	Write([]byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+// createTemp creates writeAtomic's temporary file (a test replaces it to
+// make writes fail).
+var createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
