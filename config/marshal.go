@@ -12,7 +12,8 @@ import (
 // (rx, tx, route files) are written absolute, resolved against c's own
 // file, so that the saved file works from any directory. Fields at their
 // zero value (the defaults) are left out; the defaults Parse applied
-// (workers, icmp) are written.
+// (workers, icmp) are written. Every field Parse accepts is written
+// (TestMarshalEveryField checks it).
 func (c *Config) Marshal() ([]byte, error) {
 	abs := func(p string) string {
 		if p == "" || p == EmbeddedFullTable {
@@ -36,6 +37,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		MTU       int      `yaml:"mtu,omitempty"`
 		Addresses []string `yaml:"addresses,flow,omitempty"`
 		Down      bool     `yaml:"down,omitempty"`
+		StackDrop bool     `yaml:"stack_drop,omitempty"`
 		Parent    string   `yaml:"parent,omitempty"`
 		VLAN      int      `yaml:"vlan,omitempty"`
 		OuterVLAN int      `yaml:"outer_vlan,omitempty"`
@@ -88,6 +90,7 @@ func (c *Config) Marshal() ([]byte, error) {
 	for _, ic := range c.Interfaces {
 		y := ifaceY{Name: ic.Name, Backend: string(ic.Backend), Device: ic.Device, RX: abs(ic.RX), TX: abs(ic.TX),
 			Loop: ic.Loop, Rate: ic.Rate, Limit: ic.Limit, MTU: ic.MTU, Down: ic.Down,
+			StackDrop: ic.StackDrop,
 			Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
 		if ic.MAC != [6]byte{} {
 			y.MAC = net.HardwareAddr(ic.MAC[:]).String()
