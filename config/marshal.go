@@ -91,7 +91,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		y := ifaceY{Name: ic.Name, Backend: string(ic.Backend), Device: ic.Device, RX: abs(ic.RX), TX: abs(ic.TX),
 			Loop: ic.Loop, Rate: ic.Rate, Limit: ic.Limit, MTU: ic.MTU, Down: ic.Down,
 			StackDrop: ic.StackDrop,
-			Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
+			Parent:    ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
 		if ic.MAC != [6]byte{} {
 			y.MAC = net.HardwareAddr(ic.MAC[:]).String()
 		}
