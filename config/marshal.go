@@ -90,8 +90,7 @@ func (c *Config) Marshal() ([]byte, error) {
 	for _, ic := range c.Interfaces {
 		y := ifaceY{Name: ic.Name, Backend: string(ic.Backend), Device: ic.Device, RX: abs(ic.RX), TX: abs(ic.TX),
 			Loop: ic.Loop, Rate: ic.Rate, Limit: ic.Limit, MTU: ic.MTU, Down: ic.Down,
-			StackDrop: ic.StackDrop,
-			Parent:    ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
+			StackDrop: ic.StackDrop, Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
 		if ic.MAC != [6]byte{} {
 			y.MAC = net.HardwareAddr(ic.MAC[:]).String()
 		}
