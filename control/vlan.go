@@ -167,6 +167,22 @@ type VLANInfo struct {
 func (r *Router) VLANs() []VLANInfo {
 	r.mu.Lock()
 	ws := r.workers
+	out := r.vlanList()
+	r.mu.Unlock()
+	c := dp.Sum(ws)
+	for j := range out {
+		i := out[j].Index
+		if i < len(c.RxPackets) {
+			out[j].RxPackets, out[j].RxBytes = c.RxPackets[i], c.RxBytes[i]
+			out[j].TxPackets, out[j].TxBytes = c.TxPackets[i], c.TxBytes[i]
+		}
+	}
+	return out
+}
+
+// vlanList is the VLAN sub-interfaces not deleted, in index order, without
+// their counters. Caller holds mu.
+func (r *Router) vlanList() []VLANInfo {
 	var out []VLANInfo
 	for i := range r.ifaces {
 		ifc := &r.ifaces[i]
@@ -179,15 +195,6 @@ func (r *Router) VLANs() []VLANInfo {
 			v.TPID = ifc.TPID
 		}
 		out = append(out, v)
-	}
-	r.mu.Unlock()
-	c := dp.Sum(ws)
-	for j := range out {
-		i := out[j].Index
-		if i < len(c.RxPackets) {
-			out[j].RxPackets, out[j].RxBytes = c.RxPackets[i], c.RxBytes[i]
-			out[j].TxPackets, out[j].TxBytes = c.TxPackets[i], c.TxBytes[i]
-		}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/softnet/softnet/config"
+	"github.com/softnet/softnet/control"
 )
 
 // Saved is the running state written as a config file (softnet config
@@ -17,7 +18,8 @@ type Saved struct {
 	// router has now.
 	YAML string `json:"yaml"`
 	// Warnings name what the file cannot say the way the router runs it
-	// (a route of a route file deleted or changed at run time).
+	// (a route of a route file deleted or changed at run time, an IPv6
+	// route: config files cannot hold them yet).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -25,36 +27,64 @@ type Saved struct {
 // config it runs (workers, backends, devices, route files, bridges, icmp,
 // api) with the interfaces' addresses and admin state as they are now,
 // VLAN sub-interfaces added at run time (softnet vlan add) and not those
-// deleted, every static neighbour, and every configured route that its
-// route files do not already give with the same next hop (so routes added
-// through the API are in, those deleted are out). Paths are written
-// absolute. It waits for a reload in progress.
+// deleted (one deleted and added again under its name is written as it
+// runs now), every static neighbour, and every configured IPv4 route that
+// its route files do not already give with the same next hop (so routes
+// added through the API are in, those deleted are out). IPv6 routes are
+// warnings: a config file cannot hold them yet. Paths are written
+// absolute. The router's state is read at one moment. It waits for a
+// reload in progress.
 func (r *Router) RunningConfig() (*Saved, error) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	cfg := r.Config()
 	out := *cfg
 	out.Interfaces, out.Bridges, out.Routes, out.Neighbors = nil, nil, nil, nil
-	d := r.ctl.Running()
-	ifs := r.ctl.Interfaces()
+	// One snapshot: interfaces, VLANs, routes and neighbours by the same
+	// indices, however the API changes them meanwhile.
+	st := r.ctl.RunningState()
+	d := st.Desired
+	index := func(name string) int {
+		for i, n := range st.Names {
+			if n == name && i < len(d.Ifaces) {
+				return i
+			}
+		}
+		return -1
+	}
+	vlans := make(map[string]control.VLANInfo, len(st.VLANs))
+	for _, v := range st.VLANs {
+		vlans[v.Name] = v
+	}
 	var warn []string
 	have := map[string]bool{}
 	for _, ic := range cfg.Interfaces {
-		i := r.ctl.InterfaceIndex(ic.Name)
-		if i < 0 || i >= len(d.Ifaces) {
+		i := index(ic.Name)
+		if i < 0 {
 			continue // a VLAN of the config deleted at run time
+		}
+		if ic.IsVLAN() {
+			v, ok := vlans[ic.Name]
+			if !ok {
+				continue
+			}
+			if reAdded(ic, v) {
+				// Deleted and added again at run time, with other tags
+				// or MTU: write what runs.
+				ic = runtimeVLAN(v)
+			}
 		}
 		ic.Addresses, ic.Down = slices.Clone(d.Ifaces[i].Addrs), d.Ifaces[i].Down
 		out.Interfaces = append(out.Interfaces, ic)
 		have[ic.Name] = true
 	}
-	for _, v := range r.ctl.VLANs() {
-		if have[v.Name] {
+	for _, v := range st.VLANs {
+		if have[v.Name] || v.Index >= len(d.Ifaces) {
 			continue
 		}
 		// Added at run time.
-		ic := config.Interface{Name: v.Name, Parent: v.Parent, VLAN: v.VLAN, OuterVLAN: v.OuterVLAN, TPID: v.TPID,
-			MTU: v.MTU, Addresses: slices.Clone(d.Ifaces[v.Index].Addrs), Down: d.Ifaces[v.Index].Down}
+		ic := runtimeVLAN(v)
+		ic.Addresses, ic.Down = slices.Clone(d.Ifaces[v.Index].Addrs), d.Ifaces[v.Index].Down
 		out.Interfaces = append(out.Interfaces, ic)
 		have[v.Name] = true
 	}
@@ -63,9 +93,19 @@ func (r *Router) RunningConfig() (*Saved, error) {
 		out.Bridges = append(out.Bridges, b)
 	}
 	for _, n := range d.Neighbors {
-		if n.Iface >= 0 && n.Iface < len(ifs) {
-			out.Neighbors = append(out.Neighbors, config.Neighbor{Interface: ifs[n.Iface].Name, Address: n.Addr, MAC: n.MAC})
+		if n.Iface >= 0 && n.Iface < len(st.Names) && st.Names[n.Iface] != "" {
+			out.Neighbors = append(out.Neighbors, config.Neighbor{Interface: st.Names[n.Iface], Address: n.Addr, MAC: n.MAC})
 		}
+	}
+	// A config file cannot hold IPv6 routes yet (config.Parse takes IPv4
+	// prefixes only): say each one, with the command that adds it back.
+	for i, p := range st.Routes6 {
+		how := "blackhole"
+		if st.Via6[i].IsValid() {
+			how = "via " + st.Via6[i].String()
+		}
+		warn = append(warn, fmt.Sprintf("IPv6 route %v %s is not in the saved file: a config file cannot hold IPv6 routes yet; after starting from it, add it again with: softnet route add %v %s",
+			p, how, p, how))
 	}
 
 	// Route files stay route files: a route is written in routes only if
@@ -118,6 +158,25 @@ func (r *Router) RunningConfig() (*Saved, error) {
 		return nil, err
 	}
 	return &Saved{YAML: "# softnet config save: the running state of the router started from " + cfg.File + "\n" + string(y), Warnings: warn}, nil
+}
+
+// reAdded reports whether the run-time VLAN v, of the same name as the
+// config's VLAN ic, is another one: deleted and added again with other
+// tags, parent or MTU.
+func reAdded(ic config.Interface, v control.VLANInfo) bool {
+	tpid := ic.TPID
+	if ic.OuterVLAN == 0 {
+		tpid = 0
+	} else if tpid == 0 {
+		tpid = 0x88a8 // the default
+	}
+	return ic.Parent != v.Parent || ic.VLAN != v.VLAN || ic.OuterVLAN != v.OuterVLAN || tpid != v.TPID ||
+		(ic.MTU != 0 && ic.MTU != v.MTU)
+}
+
+// runtimeVLAN is the config entry of the VLAN sub-interface v as it runs.
+func runtimeVLAN(v control.VLANInfo) config.Interface {
+	return config.Interface{Name: v.Name, Parent: v.Parent, VLAN: v.VLAN, OuterVLAN: v.OuterVLAN, TPID: v.TPID, MTU: v.MTU}
 }
 
 func viaText(a netip.Addr) string {

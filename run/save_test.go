@@ -121,3 +121,123 @@ func TestConfigSaveRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigSaveIPv6Routes: IPv6 routes added through the API, which a
+// config file cannot hold yet, are not dropped silently: each is a warning
+// with the command that adds it back.
+func TestConfigSaveIPv6Routes(t *testing.T) {
+	dir := t.TempDir()
+	src := strings.Replace(vlanConfig, "addresses: [10.0.2.1/24]", "addresses: [10.0.2.1/24, 2001:db8:2::1/64]", 1)
+	r, err := Start(writeConfig(t, dir, src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	ctl := r.Control()
+	if err := ctl.AddRoute(netip.MustParsePrefix("2001:db8:100::/48"), netip.MustParseAddr("2001:db8:2::2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.AddRoute(netip.MustParsePrefix("2001:db8:bad::/48"), netip.Addr{}); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := r.RunningConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(saved.Warnings, "\n")
+	for _, want := range []string{
+		"IPv6 route 2001:db8:100::/48 via 2001:db8:2::2 is not in the saved file: a config file cannot hold IPv6 routes yet; after starting from it, add it again with: softnet route add 2001:db8:100::/48 via 2001:db8:2::2",
+		"IPv6 route 2001:db8:bad::/48 blackhole is not in the saved file",
+		"softnet route add 2001:db8:bad::/48 blackhole",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
+		}
+	}
+	if len(saved.Warnings) != 2 {
+		t.Errorf("%d warnings, want 2 (one per IPv6 route):\n%s", len(saved.Warnings), w)
+	}
+	// The rest is saved as before, and checks.
+	file := filepath.Join(dir, "saved.yaml")
+	if err := os.WriteFile(file, []byte(saved.YAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := config.Check(file); err != nil {
+		t.Fatalf("softnet check of the saved config: %v\n%s", err, saved.YAML)
+	}
+	if !strings.Contains(saved.YAML, "2001:db8:2::1/64") || !strings.Contains(saved.YAML, "198.18.0.0/15") {
+		t.Errorf("saved config lacks wan0's IPv6 address or the IPv4 route:\n%s", saved.YAML)
+	}
+}
+
+// TestConfigSaveReAddedVLAN: a VLAN of the config deleted and added again
+// at run time under the same name with other tags is saved as it runs,
+// not with the config's old tags.
+func TestConfigSaveReAddedVLAN(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Start(writeConfig(t, dir, vlanConfig), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	ctl := r.Control()
+	if err := ctl.DeleteNeighbor(ctl.InterfaceIndex("lan0.100"), netip.MustParseAddr("10.1.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.DeleteVLAN("lan0.100"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.AddInterface(control.IfaceConfig{Name: "lan0.100", Parent: "lan0", VLAN: 101,
+		Addrs: []netip.Prefix{netip.MustParsePrefix("10.1.0.1/24")}}); err != nil {
+		t.Fatal(err)
+	}
+	// And the QinQ one with another outer tag and TPID.
+	if err := ctl.DeleteRoute(netip.MustParsePrefix("198.18.0.0/15")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.DeleteNeighbor(ctl.InterfaceIndex("wan0.qinq"), netip.MustParseAddr("10.2.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.DeleteVLAN("wan0.qinq"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.AddInterface(control.IfaceConfig{Name: "wan0.qinq", Parent: "wan0", OuterVLAN: 11, VLAN: 20, TPID: 0x8100,
+		Addrs: []netip.Prefix{netip.MustParsePrefix("10.2.0.1/24")}}); err != nil {
+		t.Fatal(err)
+	}
+	ctl.Publish()
+	want := state(r)
+	saved, err := r.RunningConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "saved.yaml")
+	if err := os.WriteFile(file, []byte(saved.YAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := config.Check(file)
+	if err != nil {
+		t.Fatalf("softnet check of the saved config: %v\n%s", err, saved.YAML)
+	}
+	tags := map[string][3]int{}
+	for _, ic := range cfg.Interfaces {
+		if _, dup := tags[ic.Name]; dup {
+			t.Errorf("%s saved twice:\n%s", ic.Name, saved.YAML)
+		}
+		tags[ic.Name] = [3]int{ic.VLAN, ic.OuterVLAN, int(ic.TPID)}
+	}
+	if got := tags["lan0.100"]; got != [3]int{101, 0, 0} {
+		t.Errorf("lan0.100 saved with vlan/outer/tpid %v, want 101/0/0 (as it runs):\n%s", got, saved.YAML)
+	}
+	if got := tags["wan0.qinq"]; got != [3]int{20, 11, 0x8100} {
+		t.Errorf("wan0.qinq saved with vlan/outer/tpid %v, want 20/11/0x8100 (as it runs):\n%s", got, saved.YAML)
+	}
+	r2, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatalf("starting from the saved config: %v\n%s", err, saved.YAML)
+	}
+	defer r2.Stop()
+	if got := state(r2); !slices.Equal(got, want) {
+		t.Errorf("started from the saved config:\n%s\nthe router that saved it:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
