@@ -241,3 +241,59 @@ func TestConfigSaveReAddedVLAN(t *testing.T) {
 		t.Errorf("started from the saved config:\n%s\nthe router that saved it:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestConfigSaveDuringVLANAdds: config save while VLANs are added at run
+// time reads one snapshot: no index out of range (a VLAN added between
+// reading the interfaces and the VLANs), and every saved config checks.
+func TestConfigSaveDuringVLANAdds(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Start(writeConfig(t, dir, vlanConfig), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	ctl := r.Control()
+	const n = 1000
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if _, err := ctl.AddInterface(control.IfaceConfig{Name: fmt.Sprintf("wan0.%d", 1000+i), Parent: "wan0", VLAN: 1000 + i,
+				Addrs: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100 + byte(i/250), byte(i % 250), 1}), 24)}}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	file := filepath.Join(dir, "saved.yaml")
+	for saves := 0; ; saves++ {
+		saved, err := r.RunningConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saves%20 == 0 {
+			if err := os.WriteFile(file, []byte(saved.YAML), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := config.Check(file); err != nil {
+				t.Fatalf("softnet check of a config saved during VLAN adds: %v", err)
+			}
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved, err := r.RunningConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := strings.Count(saved.YAML, "parent: wan0\n"); c < n {
+				t.Fatalf("%d VLANs of wan0 saved after %d adds:\n%s", c, n, saved.YAML)
+			}
+			t.Logf("%d saves during %d VLAN adds", saves+1, n)
+			return
+		default:
+		}
+	}
+}
