@@ -33,8 +33,16 @@ func TestArenaForAFXDP(t *testing.T) {
 // the control plane.
 func TestPoolForAFXDP(t *testing.T) {
 	c := &config.Config{Interfaces: []config.Interface{{Name: "a", Backend: config.AFXDP}, {Name: "b", Backend: config.AFXDP}, {Name: "c", Backend: config.AFPacket}}}
-	if got, want := lentBuffers(c), 2*afxdp.DefaultFillFrames; got != want {
+	if got, want := lentBuffers(c, 2, 2), 2*afxdp.DefaultFillFrames; got != want {
 		t.Errorf("lent buffers with two afxdp interfaces: %d, want %d", got, want)
+	}
+	// --queues above the workers: a worker serves several queues of each
+	// port (queue q: worker q%workers), each lending its ring.
+	for _, tc := range []struct{ queues, workers, perWorker int }{{4, 2, 2}, {3, 2, 2}, {8, 2, 4}, {5, 5, 1}, {1, 1, 1}} {
+		if got, want := lentBuffers(c, tc.queues, tc.workers), 2*tc.perWorker*afxdp.DefaultFillFrames; got != want {
+			t.Errorf("lent buffers with two afxdp interfaces, %d queues, %d workers: %d, want %d (%d queues a worker)",
+				tc.queues, tc.workers, got, want, tc.perWorker)
+		}
 	}
 	if afxdp.DefaultFillFrames != afxdp.DefaultRingSize {
 		t.Errorf("an afxdp queue lends %d buffers by default, want a whole ring (%d)", afxdp.DefaultFillFrames, afxdp.DefaultRingSize)

@@ -112,11 +112,15 @@ func arenaOptions(c *config.Config, frames int) pkt.ArenaOptions {
 // lentBuffers is how many of a worker's buffers its ports keep lent to
 // the kernel (an afxdp queue's fill and RX rings: lendBuffers[backend]
 // each), added to the default pool so that forwarding and the control
-// plane keep defaultPoolSize to work with.
-func lentBuffers(c *config.Config) int {
+// plane keep defaultPoolSize to work with. With queues ports' queues
+// spread over workers (queue q to worker q%workers), a worker serves up
+// to ceil(queues/workers) queues of each port, and each lends its share.
+func lentBuffers(c *config.Config, queues, workers int) int {
+	workers = max(workers, 1)
+	perWorker := max((queues+workers-1)/workers, 1)
 	n := 0
 	for i := range c.Interfaces {
-		n += lendBuffers[c.Interfaces[i].Backend]
+		n += lendBuffers[c.Interfaces[i].Backend] * perWorker
 	}
 	return n
 }

@@ -27,7 +27,8 @@ type Options struct {
 	// transmits on its own queue.
 	Queues int
 	// PoolSize is each worker's buffer pool (default: dp's, 4096, plus
-	// what each afxdp interface lends the kernel: see lentBuffers). The
+	// what each afxdp queue the worker serves lends the kernel: see
+	// lentBuffers; with Queues above the workers, several a port). The
 	// pools are slices of one arena (pkt.Arena), made before the ports
 	// are opened.
 	PoolSize int
@@ -114,7 +115,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	// (an AF_XDP UMEM) need the arena when they open.
 	poolSize := o.PoolSize
 	if poolSize == 0 {
-		poolSize = defaultPoolSize + lentBuffers(cfg)
+		poolSize = defaultPoolSize + lentBuffers(cfg, queues, workers)
 	}
 	if r.arena, err = pkt.NewArena(arenaOptions(cfg, workers*poolSize)); err != nil {
 		return nil, fmt.Errorf("run: buffers for %d workers of %d: %w", workers, poolSize, err)
