@@ -170,6 +170,7 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	defer r.replaceMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dirtyMeanwhile = false
 	if len(d.Ifaces) != len(r.ifaces) {
 		return ch, fmt.Errorf("reconfigure: %d interfaces given, the router has %d: adding or removing interfaces needs a restart", len(d.Ifaces), len(r.ifaces))
 	}
@@ -243,7 +244,9 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		}
 		r.setNeighbors(old.Neighbors)
 		r.o.ICMPRate, r.o.ICMPBurst = old.ICMPRate, old.ICMPBurst
-		r.dirty = dirty
+		// A change made while the replace let go of the lock (or
+		// replayed after it) is still to publish.
+		r.dirty = dirty || r.dirtyMeanwhile
 	}
 	for i, s := range d.Ifaces {
 		if r.ifaces[i].Deleted {

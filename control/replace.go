@@ -226,6 +226,9 @@ func (r *Router) letGo() {
 func (r *Router) replay() {
 	log := r.replaceLog
 	r.replaceLog = nil
+	if len(log) > 0 {
+		r.dirtyMeanwhile = true // to publish, even if what it follows is taken back
+	}
 	for _, op := range log {
 		var err error
 		if op.add {

@@ -1,0 +1,93 @@
+package control
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// pausedReconfigure starts r.Reconfigure(d) in a goroutine with a hook
+// that stops it the stopAt-th time it lets go of the router's lock, runs
+// during (with the lock free) and lets it go on; it returns Reconfigure's
+// error. It fails t if Reconfigure never stops there.
+func pausedReconfigure(t *testing.T, r *Router, d Desired, stopAt int, during func()) error {
+	t.Helper()
+	paused, resume := make(chan struct{}), make(chan struct{})
+	calls := 0
+	r.SetReplaceHookForTest(func() {
+		if calls++; calls == stopAt {
+			close(paused)
+			<-resume
+		}
+	})
+	defer r.SetReplaceHookForTest(nil)
+	done := make(chan error, 1)
+	go func() { _, err := r.Reconfigure(d); done <- err }()
+	select {
+	case <-paused:
+	case err := <-done:
+		t.Fatalf("Reconfigure of %d routes returned (%v) without stopping at its %d-th yield", len(d.Routes), err, stopAt)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Reconfigure neither paused nor returned in 2 minutes")
+	}
+	during()
+	close(resume)
+	return <-done
+}
+
+// bigTable is n /24s in 100.0.0.0/8.
+func bigTable(n int) []netip.Prefix {
+	ps := make([]netip.Prefix, n)
+	for i := range ps {
+		ps[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{100, byte(i >> 8), byte(i), 0}), 24)
+	}
+	return ps
+}
+
+// vlanReconfigRouter is reconfigRouter with a VLAN sub-interface v100 of
+// if1 (10.0.100.1/24), whose index it returns.
+func vlanReconfigRouter(t *testing.T) (*Router, int) {
+	t.Helper()
+	r := reconfigRouter(t)
+	v, err := r.AddInterface(IfaceConfig{Name: "v100", Parent: "if1", VLAN: 100, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.100.1/24")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	return r, v
+}
+
+// published reports whether the published snapshot routes a.
+func published(r *Router, a netip.Addr) bool {
+	return r.Config().Load().FIB.Lookup(u32(a)) != 0
+}
+
+// TestReconfigureFailedKeepsChangesMeanwhile: a Reconfigure whose route
+// replace fails (its gateway's VLAN deleted while it let go of the lock)
+// takes its own changes back, but a route added through the API
+// meanwhile (AddRoute answered OK) stays and is published: the undo must
+// not wipe the dirty flag it set.
+func TestReconfigureFailedKeepsChangesMeanwhile(t *testing.T) {
+	r, _ := vlanReconfigRouter(t)
+	d := r.desiredNow()
+	d.Routes, d.Via = bigTable(50000), func(int) netip.Addr { return netip.MustParseAddr("10.0.100.2") }
+	added := netip.MustParsePrefix("203.0.113.0/24")
+	err := pausedReconfigure(t, r, d, 4, func() { // the replace's first yield
+		if err := r.AddRoute(added, netip.MustParseAddr("10.0.2.2")); err != nil {
+			t.Error(err)
+		}
+		if err := r.DeleteVLAN("v100"); err != nil {
+			t.Error(err)
+		}
+	})
+	if err == nil {
+		t.Fatal("Reconfigure through a gateway on a VLAN deleted meanwhile succeeded")
+	}
+	if !r.Static(added) {
+		t.Fatalf("the route added during the failed Reconfigure is gone")
+	}
+	r.Publish() // what the service loop does when something is to publish
+	if !published(r, added.Addr().Next()) {
+		t.Errorf("the route added during the failed Reconfigure (AddRoute answered OK) is not published")
+	}
+}
