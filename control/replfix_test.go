@@ -91,3 +91,55 @@ func TestReconfigureFailedKeepsChangesMeanwhile(t *testing.T) {
 		t.Errorf("the route added during the failed Reconfigure (AddRoute answered OK) is not published")
 	}
 }
+
+// pausedReplaceAt starts r.ReplaceRoutes(ps via gw) and calls during[k]
+// at its k-th yield (the lock let go of); it returns the replace's error.
+func pausedReplaceAt(t *testing.T, r *Router, ps []netip.Prefix, gw netip.Addr, during map[int]func()) error {
+	t.Helper()
+	calls := 0
+	r.SetReplaceHookForTest(func() {
+		calls++
+		if f := during[calls]; f != nil {
+			f()
+		}
+	})
+	defer r.SetReplaceHookForTest(nil)
+	_, _, _, err := r.ReplaceRoutes(ps, func(int) netip.Addr { return gw })
+	if calls < len(during) {
+		t.Fatalf("the replace let go of the lock %d times, the test needs %d", calls, len(during))
+	}
+	return err
+}
+
+// TestReplaceRoutesDeleteOfRouteAddedMeanwhile: a route added while a
+// replace let go of the lock and deleted at a later yield, after the
+// replace's removal pass took it out (it is not in the new table), stays
+// deleted: the delete is answered from the state the router ends in (the
+// add done again after the replace, then the delete) and is done again
+// after the replace too, rather than refused and the add replayed.
+func TestReplaceRoutesDeleteOfRouteAddedMeanwhile(t *testing.T) {
+	r := reconfigRouter(t)
+	p := netip.MustParsePrefix("203.0.113.0/24") // not in the new table
+	var delErr error
+	err := pausedReplaceAt(t, r, bigTable(20000), netip.MustParseAddr("10.0.2.2"), map[int]func(){
+		1: func() { // checking the entries
+			if err := r.AddRoute(p, netip.MustParseAddr("10.0.2.2")); err != nil {
+				t.Error(err)
+			}
+		},
+		2: func() {},
+		3: func() { delErr = r.DeleteRoute(p) }, // adding the new routes: the removals are done
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if delErr != nil {
+		t.Errorf("DeleteRoute of the route added during the replace: %v", delErr)
+	}
+	if r.Static(p) {
+		t.Errorf("%v, added then deleted during the replace, is a configured route after it", p)
+	}
+	if m, ok := r.Lookup(p.Addr().Next()); ok && m.Prefix == p {
+		t.Errorf("%v, added then deleted during the replace, is routed after it: %+v", p, m)
+	}
+}
