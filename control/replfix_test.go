@@ -2,8 +2,11 @@ package control
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/softnet/softnet/neigh"
 )
 
 // pausedReconfigure starts r.Reconfigure(d) in a goroutine with a hook
@@ -141,5 +144,116 @@ func TestReplaceRoutesDeleteOfRouteAddedMeanwhile(t *testing.T) {
 	}
 	if m, ok := r.Lookup(p.Addr().Next()); ok && m.Prefix == p {
 		t.Errorf("%v, added then deleted during the replace, is routed after it: %+v", p, m)
+	}
+}
+
+// TestReconfigureChangesDuringChecks: changes made while Reconfigure lets
+// go of the lock during its checks (before it changes anything) come after
+// it, as docs/api.md says: a route added meanwhile stays although the new
+// table lacks it, a static neighbour added meanwhile stays although the
+// desired neighbours lack it, and an interface set down meanwhile stays
+// down although the desired state has it up.
+func TestReconfigureChangesDuringChecks(t *testing.T) {
+	r := reconfigRouter(t)
+	d := r.desiredNow()
+	d.Routes, d.Via = bigTable(50000), func(int) netip.Addr { return netip.MustParseAddr("10.0.2.2") }
+	added := netip.MustParsePrefix("203.0.113.0/24")
+	nb := netip.MustParseAddr("10.0.2.3")
+	err := pausedReconfigure(t, r, d, 1, func() { // the checks' first
+		if err := r.AddRoute(added, netip.MustParseAddr("10.0.2.2")); err != nil {
+			t.Error(err)
+		}
+		if err := r.AddNeighbor(1, nb, [6]byte{2, 0xcc, 0, 0, 0, 3}); err != nil {
+			t.Error(err)
+		}
+		if err := r.SetInterfaceUp(0, false); err != nil {
+			t.Error(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Static(added) || !published(r, added.Addr().Next()) {
+		t.Errorf("the route added during the checks: configured %v, published %v; want both", r.Static(added), published(r, added.Addr().Next()))
+	}
+	if !hasStatic(r, 1, nb) {
+		t.Errorf("the static neighbour %v added during the checks is gone", nb)
+	}
+	if r.AdminUp(0) {
+		t.Error("interface 0, set down during the checks, is up after the Reconfigure")
+	}
+	if !r.Static(d.Routes[len(d.Routes)-1]) || r.Static(netip.MustParsePrefix("198.18.0.0/15")) {
+		t.Error("the new table is not in")
+	}
+}
+
+// TestReconfigureInterfaceAddedDuringChecks: an interface added while
+// Reconfigure let go of the lock in its checks makes the desired state's
+// interface count wrong: refused, with nothing changed.
+func TestReconfigureInterfaceAddedDuringChecks(t *testing.T) {
+	r := reconfigRouter(t)
+	d := r.desiredNow()
+	d.Routes, d.Via = bigTable(50000), func(int) netip.Addr { return netip.MustParseAddr("10.0.2.2") }
+	err := pausedReconfigure(t, r, d, 1, func() {
+		if _, err := r.AddInterface(IfaceConfig{Name: "if2", MAC: [6]byte{2, 0, 0, 0, 0, 3}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.3.1/24")}}); err != nil {
+			t.Error(err)
+		}
+	})
+	if err == nil || !strings.Contains(err.Error(), "interfaces given") {
+		t.Fatalf("Reconfigure with 2 interfaces after a third was added meanwhile: %v, want the interface count refused", err)
+	}
+	if r.Static(d.Routes[0]) || !r.Static(netip.MustParsePrefix("198.18.0.0/15")) {
+		t.Error("the refused Reconfigure changed the routes")
+	}
+}
+
+// hasStatic reports whether a static neighbour a is on interface iface.
+func hasStatic(r *Router, iface int, a netip.Addr) bool {
+	for _, e := range r.Neighbors() {
+		if e.Iface == iface && e.Addr == a && e.State == neigh.Static {
+			return true
+		}
+	}
+	return false
+}
+
+// TestReconfigureFailedKeepsStateChangesMeanwhile: a Reconfigure whose
+// replace fails takes back its own changes to the interfaces and the
+// neighbours, not the API's made while it let go of the lock: an
+// interface set down, a static neighbour added and one deleted meanwhile
+// stay so.
+func TestReconfigureFailedKeepsStateChangesMeanwhile(t *testing.T) {
+	r, _ := vlanReconfigRouter(t)
+	d := r.desiredNow()
+	d.Routes, d.Via = bigTable(50000), func(int) netip.Addr { return netip.MustParseAddr("10.0.100.2") }
+	nb, gone := netip.MustParseAddr("10.0.2.3"), netip.MustParseAddr("10.0.2.2")
+	err := pausedReconfigure(t, r, d, 4, func() { // the replace's first yield
+		if err := r.SetInterfaceUp(0, false); err != nil {
+			t.Error(err)
+		}
+		if err := r.AddNeighbor(1, nb, [6]byte{2, 0xcc, 0, 0, 0, 3}); err != nil {
+			t.Error(err)
+		}
+		if err := r.DeleteNeighbor(1, gone); err != nil {
+			t.Error(err)
+		}
+		if err := r.DeleteVLAN("v100"); err != nil { // the replace fails
+			t.Error(err)
+		}
+	})
+	if err == nil {
+		t.Fatal("Reconfigure through a gateway on a VLAN deleted meanwhile succeeded")
+	}
+	if r.AdminUp(0) {
+		t.Error("interface 0, set down during the failed Reconfigure, is up again")
+	}
+	if !hasStatic(r, 1, nb) {
+		t.Errorf("the static neighbour %v added during the failed Reconfigure is gone", nb)
+	}
+	if hasStatic(r, 1, gone) {
+		t.Errorf("the static neighbour %v deleted during the failed Reconfigure is back", gone)
+	}
+	if v := r.InterfaceIndex("v100"); v >= 0 {
+		t.Errorf("the VLAN deleted during the failed Reconfigure is back (index %d)", v)
 	}
 }

@@ -105,9 +105,7 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 	}
 	r.static.add(p)
 	r.dirty = true
-	if r.replacing { // a replace let go of the lock: done again after it
-		r.replaceLog = append(r.replaceLog, routeOp{p: p, gw: gw, add: true})
-	}
+	r.logOp(routeOp{p: p, gw: gw, add: true}) // a replace let go of the lock: done again after it
 	return nil
 }
 
