@@ -257,3 +257,55 @@ func TestReconfigureFailedKeepsStateChangesMeanwhile(t *testing.T) {
 		t.Errorf("the VLAN deleted during the failed Reconfigure is back (index %d)", v)
 	}
 }
+
+// TestVLANRoutesParkedWithTheirPort: a VLAN sub-interface's own Up does
+// not follow its port's link (only ports get SetLinkUp), so the routes
+// through it (a route via its neighbour, the neighbour's host route, its
+// connected subnet) are parked when its port goes down, a covering
+// route then carries their traffic, and they come back when the port is
+// up again.
+func TestVLANRoutesParkedWithTheirPort(t *testing.T) {
+	r, v := vlanReconfigRouter(t)
+	gw := netip.MustParseAddr("10.0.100.2")
+	if err := r.AddNeighbor(v, gw, [6]byte{2, 0xdd, 0, 0, 0, 2}); err != nil {
+		t.Fatal(err)
+	}
+	viaVLAN := netip.MustParsePrefix("203.0.113.0/24")
+	if err := r.AddRoute(viaVLAN, gw); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddRoute(netip.MustParsePrefix("0.0.0.0/0"), netip.MustParseAddr("10.0.1.2")); err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	dflt := r.Config().Load().FIB.Lookup(u32(netip.MustParseAddr("198.51.100.1")))
+	probes := []netip.Addr{viaVLAN.Addr().Next(), gw, netip.MustParseAddr("10.0.100.9")}
+	nh := func(a netip.Addr) uint16 { return r.Config().Load().FIB.Lookup(u32(a)) }
+	for _, a := range probes {
+		if got := nh(a); got == 0 || got == dflt {
+			t.Fatalf("before: %v goes to next hop %d (default's %d)", a, got, dflt)
+		}
+	}
+	if err := r.SetLinkUp(1, false); err != nil { // v100's port
+		t.Fatal(err)
+	}
+	r.Publish()
+	for _, a := range probes {
+		if got := nh(a); got != dflt {
+			t.Errorf("port if1 down: %v goes to next hop %d, want the default route's (%d): the route through its VLAN is not parked", a, got, dflt)
+		}
+	}
+	before := r.Routes()
+	if err := r.SetLinkUp(1, true); err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	for _, a := range probes {
+		if got := nh(a); got == 0 || got == dflt {
+			t.Errorf("port if1 up again: %v goes to next hop %d (default's %d): not back in the FIB", a, got, dflt)
+		}
+	}
+	if r.Routes() != before {
+		t.Errorf("%d routes after the port came back, %d while it was down", r.Routes(), before)
+	}
+}
