@@ -7,7 +7,7 @@ import (
 )
 
 // Routes through an interface that is down (administratively or its
-// link) are parked: taken out of the FIB, so that a covering route (a
+// link; a VLAN sub-interface also when its port is) are parked: taken out of the FIB, so that a covering route (a
 // default through another interface, say) carries their traffic, and
 // what no route covers gets ICMP destination unreachable (ip4-lookup's
 // no-route answer); they come back into the FIB when it is up. The
@@ -16,17 +16,27 @@ import (
 // either place, so routes can be added, changed and deleted while their
 // interface is down. Which adjacencies are parked is fixed by their
 // interface (a neighbour's, a connected subnet's), so a route moves only
-// when its interface changes state (park, unpark) or its next hop does
+// when its interface or port changes state (park, unpark) or its next hop does
 // (radd).
 
 // downAdj reports whether adjacency a sends out of an interface that is
-// down: a neighbour or a connected subnet on it. Caller holds mu.
+// down: a neighbour or a connected subnet on it. A VLAN sub-interface is
+// down also when its port is (its own Up does not follow the port's link:
+// SetLinkUp is for ports). Caller holds mu.
 func (r *Router) downAdj(a uint16) bool {
 	ad := r.adj.Get(a)
 	switch ad.Kind {
 	case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean, dp.AdjUnreachable:
 		i := int(ad.Iface)
-		return i < len(r.ifaces) && !r.ifaces[i].Up
+		if i >= len(r.ifaces) {
+			return false
+		}
+		ifc := &r.ifaces[i]
+		if !ifc.Up {
+			return true
+		}
+		p := int(ifc.Parent)
+		return ifc.TagLen != 0 && p < len(r.ifaces) && !r.ifaces[p].Up
 	}
 	return false
 }
@@ -88,24 +98,33 @@ func (r *Router) rdel(p netip.Prefix) error {
 
 // park takes the routes through interface idx, which just went down, out
 // of the FIB: the configured routes through a gateway on it, its
-// neighbours' host routes and its connected subnets. Caller holds mu.
+// neighbours' host routes and its connected subnets; for a port, those of
+// its VLAN sub-interfaces too. Caller holds mu.
 func (r *Router) park(idx int) {
 	move := func(p netip.Prefix) {
 		if a, ok := r.fib.Get(p); ok && r.downAdj(a) {
 			_ = r.radd(p, a)
 		}
 	}
+	on := func(i int) bool { // i is idx or one of its sub-interfaces
+		return i == idx || i < len(r.ifaces) && r.ifaces[i].TagLen != 0 && int(r.ifaces[i].Parent) == idx
+	}
 	for k := range r.static.m {
 		move(k.prefix())
 	}
 	for k := range r.host {
-		if k.Iface == idx {
+		if on(k.Iface) {
 			move(netip.PrefixFrom(k.Addr, 32))
 		}
 	}
-	for _, ad := range r.ifaces[idx].Addrs {
-		if ad.Len < 32 {
-			move(ifacePrefix(ad).Masked())
+	for i := range r.ifaces {
+		if !on(i) {
+			continue
+		}
+		for _, ad := range r.ifaces[i].Addrs {
+			if ad.Len < 32 {
+				move(ifacePrefix(ad).Masked())
+			}
 		}
 	}
 	r.dirty = true

@@ -196,6 +196,14 @@ func (r *Router) LinkUp(idx int) bool {
 func (r *Router) SetInterfaceMTU(idx, mtu int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.setInterfaceMTU(idx, mtu); err != nil {
+		return err
+	}
+	r.logOp(routeOp{kind: opMTU, iface: idx, mtu: mtu}) // a reload let go of the lock: done again after it
+	return nil
+}
+
+func (r *Router) setInterfaceMTU(idx, mtu int) error {
 	if idx < 0 || idx >= len(r.ifaces) {
 		return fmt.Errorf("no interface %d", idx)
 	}
@@ -243,9 +251,19 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 	}
 	if link {
 		r.link[idx] = up
-	} else {
-		r.admin[idx] = up
+		r.setUp(idx)
+		return nil
 	}
+	r.logOp(routeOp{kind: opAdmin, iface: idx, add: up}) // a reload let go of the lock: done again after it
+	return r.setAdmin(idx, up)
+}
+
+// setAdmin sets interface idx's administrative state. Caller holds mu.
+func (r *Router) setAdmin(idx int, up bool) error {
+	if idx < 0 || idx >= len(r.ifaces) {
+		return fmt.Errorf("no interface %d", idx)
+	}
+	r.admin[idx] = up
 	r.setUp(idx)
 	return nil
 }

@@ -16,7 +16,11 @@ import (
 func (r *Router) AddNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.addNeighbor(iface, a, mac)
+	if err := r.addNeighbor(iface, a, mac); err != nil {
+		return err
+	}
+	r.logOp(routeOp{kind: opNeighbor, iface: iface, gw: a, mac: mac, add: true}) // a reload let go of the lock: done again after it
+	return nil
 }
 
 func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {

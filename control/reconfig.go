@@ -18,7 +18,17 @@ import (
 func (r *Router) DeleteNeighbor(iface int, a netip.Addr) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.deleteNeighbor(iface, a)
+	static := false
+	if e := r.neigh.Get(neigh.Key{Iface: iface, Addr: a}); e != nil {
+		static = e.State == neigh.Static
+	}
+	if err := r.deleteNeighbor(iface, a); err != nil {
+		return err
+	}
+	if static { // a reload let go of the lock: done again after it (it sets the static ones)
+		r.logOp(routeOp{kind: opNeighbor, iface: iface, gw: a})
+	}
+	return nil
 }
 
 func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
@@ -165,72 +175,38 @@ type Changes struct {
 // Only the difference is applied (ReplaceRoutes for the routes). The
 // interface count must not change. On an error nothing is changed and
 // nothing published: the steps done are taken back.
+//
+// Like ReplaceRoutes, it lets go of the router's lock every replaceChunk
+// routes, in its checks too (made again under the lock if the interfaces
+// changed meanwhile). The changes made meanwhile through the API (routes,
+// static neighbours, admin state, MTU: see ReplaceRoutes) come after it:
+// they are done again once it is in, or once it is taken back, and
+// published then, with it.
 func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	r.replaceMu.Lock()
 	defer r.replaceMu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(d.Ifaces) != len(r.ifaces) {
-		return ch, fmt.Errorf("reconfigure: %d interfaces given, the router has %d: adding or removing interfaces needs a restart", len(d.Ifaces), len(r.ifaces))
+	// Changes made while it lets go of the lock (its checks, its route
+	// replace's yields) are logged and done again after it, whether it
+	// succeeds or is taken back: they come after it (replay).
+	r.replacing, r.replaceLog, r.dirtyMeanwhile = true, nil, false
+	defer func() {
+		r.replacing = false
+		r.replay()
+		if r.dirty { // its own changes, or those made meanwhile
+			r.publish()
+		}
+	}()
+	// Check first, change nothing. The checks let go of the lock: if the
+	// interfaces changed meanwhile, they are made again under it.
+	gen := r.ifaceGen
+	err = r.checkDesired(d, true)
+	if r.ifaceGen != gen {
+		err = r.checkDesired(d, false)
 	}
-	// Check first, change nothing.
-	for i, s := range d.Ifaces {
-		if s.MTU < 68 || s.MTU > maxMTU {
-			return ch, fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", r.ifaces[i].Name, s.MTU, maxMTU)
-		}
-		for _, p := range s.Addrs {
-			if err := rules.Family(p.Addr()); err != nil {
-				return ch, fmt.Errorf("interface %s: address %w", r.ifaces[i].Name, err)
-			}
-		}
-	}
-	if d.ICMPRate <= 0 || d.ICMPBurst <= 0 {
-		return ch, fmt.Errorf("reconfigure: ICMP rate and burst must be positive")
-	}
-	// Every route's gateway must be on a subnet of the desired addresses:
-	// checked here, before setIface changes anything, because a failure
-	// after it could not give back a configured route that a new
-	// address's connected route replaced.
-	// The checks are package rules', on the desired addresses: the same
-	// as softnet check's and AddRoute's.
-	ifs := make([]rules.Iface, len(d.Ifaces))
-	for i, s := range d.Ifaces {
-		ifs[i] = rules.Iface{Name: r.ifaces[i].Name, Addrs: s.Addrs}
-		if r.ifaces[i].Deleted {
-			ifs[i].Addrs = nil
-		}
-	}
-	own := rules.NewOwn(ifs)
-	gws := make(map[netip.Addr]bool)
-	for i, p := range d.Routes {
-		if i%replaceChunk == replaceChunk-1 {
-			r.letGo() // nothing changed yet: no lock held across a full table's checks
-		}
-		if !p.IsValid() || !p.Addr().Is4() {
-			return ch, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
-		}
-		if err := own.Check(p.Masked()); err != nil {
-			return ch, fmt.Errorf("routes[%d] %v: %w", i, p, err)
-		}
-		g := d.Via(i)
-		if !g.IsValid() || gws[g] {
-			continue
-		}
-		if _, err := rules.NextHop(ifs, g); err != nil {
-			return ch, fmt.Errorf("routes[%d] %v: via %w", i, p, err)
-		}
-		gws[g] = true
-	}
-	for _, n := range d.Neighbors {
-		if n.Iface < 0 || n.Iface >= len(ifs) {
-			return ch, fmt.Errorf("neighbor %v: no such interface (index %d): the router has no interface by that name, or it was deleted at run time (softnet vlan del): remove the neighbour or restart", n.Addr, n.Iface)
-		}
-		if err := rules.Neighbor(ifs, n.Iface, n.Addr); err != nil {
-			return ch, fmt.Errorf("neighbor %v: %w", n.Addr, err)
-		}
-		if err := rules.MAC(n.MAC); err != nil {
-			return ch, fmt.Errorf("neighbor %v: %w", n.Addr, err)
-		}
+	if err != nil {
+		return ch, err
 	}
 
 	old := r.desiredNow()
@@ -239,11 +215,15 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	// route replace takes its own steps back.
 	undo := func() {
 		for i, s := range old.Ifaces {
-			r.setIface(i, s)
+			if !r.ifaces[i].Deleted { // a VLAN deleted meanwhile stays deleted
+				r.setIface(i, s)
+			}
 		}
 		r.setNeighbors(old.Neighbors)
 		r.o.ICMPRate, r.o.ICMPBurst = old.ICMPRate, old.ICMPBurst
-		r.dirty = dirty
+		// A change made while the replace let go of the lock (or
+		// replayed after it) is still to publish.
+		r.dirty = dirty || r.dirtyMeanwhile
 	}
 	for i, s := range d.Ifaces {
 		if r.ifaces[i].Deleted {
@@ -280,10 +260,75 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		ch.ICMP = true
 		r.dirty = true
 	}
-	if r.dirty {
-		r.publish()
+	return ch, nil // published by the deferred function, once
+}
+
+// checkDesired checks d against the router's interfaces, changing
+// nothing; with yields it lets go of the lock every replaceChunk routes.
+// Caller holds mu.
+func (r *Router) checkDesired(d Desired, yields bool) error {
+	if len(d.Ifaces) != len(r.ifaces) {
+		return fmt.Errorf("reconfigure: %d interfaces given, the router has %d: adding or removing interfaces needs a restart", len(d.Ifaces), len(r.ifaces))
 	}
-	return ch, nil
+	for i, s := range d.Ifaces {
+		if s.MTU < 68 || s.MTU > maxMTU {
+			return fmt.Errorf("interface %s: MTU %d out of range: use 68..%d", r.ifaces[i].Name, s.MTU, maxMTU)
+		}
+		for _, p := range s.Addrs {
+			if err := rules.Family(p.Addr()); err != nil {
+				return fmt.Errorf("interface %s: address %w", r.ifaces[i].Name, err)
+			}
+		}
+	}
+	if d.ICMPRate <= 0 || d.ICMPBurst <= 0 {
+		return fmt.Errorf("reconfigure: ICMP rate and burst must be positive")
+	}
+	// Every route's gateway must be on a subnet of the desired addresses:
+	// checked here, before setIface changes anything, because a failure
+	// after it could not give back a configured route that a new
+	// address's connected route replaced.
+	// The checks are package rules', on the desired addresses: the same
+	// as softnet check's and AddRoute's.
+	ifs := make([]rules.Iface, len(d.Ifaces))
+	for i, s := range d.Ifaces {
+		ifs[i] = rules.Iface{Name: r.ifaces[i].Name, Addrs: s.Addrs}
+		if r.ifaces[i].Deleted {
+			ifs[i].Addrs = nil
+		}
+	}
+	own := rules.NewOwn(ifs)
+	gws := make(map[netip.Addr]bool)
+	for i, p := range d.Routes {
+		if yields && i%replaceChunk == replaceChunk-1 {
+			r.yield(r.ifaceGen) // nothing changed yet: no lock held across a full table's checks
+		}
+		if !p.IsValid() || !p.Addr().Is4() {
+			return fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
+		}
+		if err := own.Check(p.Masked()); err != nil {
+			return fmt.Errorf("routes[%d] %v: %w", i, p, err)
+		}
+		g := d.Via(i)
+		if !g.IsValid() || gws[g] {
+			continue
+		}
+		if _, err := rules.NextHop(ifs, g); err != nil {
+			return fmt.Errorf("routes[%d] %v: via %w", i, p, err)
+		}
+		gws[g] = true
+	}
+	for _, n := range d.Neighbors {
+		if n.Iface < 0 || n.Iface >= len(ifs) {
+			return fmt.Errorf("neighbor %v: no such interface (index %d): the router has no interface by that name, or it was deleted at run time (softnet vlan del): remove the neighbour or restart", n.Addr, n.Iface)
+		}
+		if err := rules.Neighbor(ifs, n.Iface, n.Addr); err != nil {
+			return fmt.Errorf("neighbor %v: %w", n.Addr, err)
+		}
+		if err := rules.MAC(n.MAC); err != nil {
+			return fmt.Errorf("neighbor %v: %w", n.Addr, err)
+		}
+	}
+	return nil
 }
 
 // maxMTU is the largest IPv4 MTU an interface can have: a buffer holds

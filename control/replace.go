@@ -93,12 +93,36 @@ func (r *Router) StaticRoutes() int {
 	return len(r.static.m) + len(r.static.m6)
 }
 
-// routeOp is a route change (AddRoute: add, with gw; DeleteRoute) made
-// while a replace let go of the lock, done again after it.
+// routeOp is a change made while a replace (or Reconfigure) let go of
+// the lock, done again after it (replay): a route's (AddRoute: add, with
+// gw; DeleteRoute), or, by kind, an interface's admin state
+// (SetInterfaceUp: up in add), MTU (SetInterfaceMTU) or a static
+// neighbour's (AddNeighbor: add, gw with mac; DeleteNeighbor).
 type routeOp struct {
-	p   netip.Prefix
-	gw  netip.Addr
-	add bool
+	p     netip.Prefix
+	gw    netip.Addr
+	add   bool
+	kind  opKind
+	iface int
+	mtu   int
+	mac   [6]byte
+}
+
+type opKind uint8
+
+const (
+	opRoute opKind = iota
+	opAdmin
+	opMTU
+	opNeighbor
+)
+
+// logOp logs op if a replace let go of the lock: it is done again after
+// the replace. Caller holds mu.
+func (r *Router) logOp(op routeOp) {
+	if r.replacing {
+		r.replaceLog = append(r.replaceLog, op)
+	}
 }
 
 // fresh marks a target that is a gateway with no adjacency yet: the low
@@ -157,7 +181,10 @@ type hostUndo struct {
 // workers never wait. Nothing is published until the replace ends (a
 // change made meanwhile is published with it). Route changes made
 // meanwhile (AddRoute, AddRoutes, DeleteRoute) come after the replace:
-// they are done again once it is in, so none is lost. If the interfaces
+// they are done again once it is in, so none is lost (a DeleteRoute of a
+// route added meanwhile succeeds even if the replace took it out
+// already). So are SetInterfaceUp, SetInterfaceMTU, AddNeighbor and
+// DeleteNeighbor of a static neighbour, which Reconfigure also sets. If the interfaces
 // or their addresses change meanwhile (the replace's checks were made
 // against them), the replace is taken back and built again against the
 // new ones, under the lock this time. Replaces (and Reconfigure) run one
@@ -178,19 +205,25 @@ const replaceChunk = 16384
 // the lock: it is taken back and built again.
 var errStale = errors.New("the interfaces changed during the replace")
 
-// replaceRoutes is ReplaceRoutes; publish says whether to publish the
-// result (Reconfigure publishes once, after its other changes). Caller
-// holds replaceMu and mu; mu is let go of and taken again midway (yield).
-func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, publish bool) (added, changed, removed int, err error) {
-	r.replacing, r.replaceLog, r.dirtyMeanwhile = true, nil, false
+// replaceRoutes is ReplaceRoutes; alone says it is one (not part of a
+// Reconfigure): it logs the changes made meanwhile, replays them after
+// and publishes the result. Reconfigure does those itself, around all its
+// changes. Caller holds replaceMu and mu; mu is let go of and taken again
+// midway (yield).
+func (r *Router) replaceRoutes(ps []netip.Prefix, gw func(i int) netip.Addr, alone bool) (added, changed, removed int, err error) {
+	if alone {
+		r.replacing, r.replaceLog, r.dirtyMeanwhile = true, nil, false
+	}
 	added, changed, removed, err = r.replaceOnce(ps, gw, true)
 	if errors.Is(err, errStale) {
 		added, changed, removed, err = r.replaceOnce(ps, gw, false)
 	}
-	r.replacing = false
-	r.replay()
-	if err == nil && r.dirty && publish {
-		r.publish()
+	if alone {
+		r.replacing = false
+		r.replay()
+		if err == nil && r.dirty {
+			r.publish()
+		}
 	}
 	return added, changed, removed, err
 }
@@ -219,18 +252,30 @@ func (r *Router) letGo() {
 	r.mu.Lock()
 }
 
-// replay does again the route changes made while a replace let go of
-// the lock, in order, after it (or after it was taken back). A change
-// that no longer applies (its gateway gone with an interface) is the
-// router's last error.
+// replay does again the changes made while a replace (or Reconfigure)
+// let go of the lock, in order, after it (or after it was taken back).
+// A change that no longer applies (its gateway gone with an interface) is
+// the router's last error.
 func (r *Router) replay() {
 	log := r.replaceLog
 	r.replaceLog = nil
+	if len(log) > 0 {
+		r.dirtyMeanwhile = true // to publish, even if what it follows is taken back
+	}
 	for _, op := range log {
 		var err error
-		if op.add {
+		switch {
+		case op.kind == opAdmin:
+			err = r.setAdmin(op.iface, op.add)
+		case op.kind == opMTU:
+			err = r.setInterfaceMTU(op.iface, op.mtu)
+		case op.kind == opNeighbor && op.add:
+			err = r.addNeighbor(op.iface, op.gw, op.mac)
+		case op.kind == opNeighbor:
+			_ = r.deleteNeighbor(op.iface, op.gw) // gone already is as good
+		case op.add:
 			err = r.addRoute(op.p, op.gw)
-		} else {
+		default:
 			r.static.add(op.p) // the replace may have listed it again (marked 0: as AddRoute)
 			err = r.deleteRoute(op.p)
 		}

@@ -105,9 +105,7 @@ func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
 	}
 	r.static.add(p)
 	r.dirty = true
-	if r.replacing { // a replace let go of the lock: done again after it
-		r.replaceLog = append(r.replaceLog, routeOp{p: p, gw: gw, add: true})
-	}
+	r.logOp(routeOp{p: p, gw: gw, add: true}) // a replace let go of the lock: done again after it
 	return nil
 }
 
@@ -186,16 +184,32 @@ func (r *Router) AddRoutes(ps []netip.Prefix, gw func(i int) netip.Addr) error {
 // that a configured route predates), the prefix goes back to it. The
 // router's own routes cannot be deleted: they belong to the interfaces
 // and the neighbours.
+//
+// While a replace lets go of the lock, the delete is also logged and done
+// again after it, like AddRoute; a route added meanwhile (logged) that the
+// replace has already taken out (not in its table) is deleted all the
+// same: the router ends without it.
 func (r *Router) DeleteRoute(p netip.Prefix) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := r.deleteRoute(p); err != nil {
-		return err
-	}
-	if r.replacing { // a replace let go of the lock: done again after it
+	err := r.deleteRoute(p)
+	if r.replacing && (err == nil || r.loggedAdd(p.Masked())) { // done again after the replace
 		r.replaceLog = append(r.replaceLog, routeOp{p: p.Masked()})
+		return nil
 	}
-	return nil
+	return err
+}
+
+// loggedAdd reports whether the last route change to p logged during a
+// replace is an add: after the replace, p is a configured route whatever
+// the replace did to it. Caller holds mu.
+func (r *Router) loggedAdd(p netip.Prefix) bool {
+	for i := len(r.replaceLog) - 1; i >= 0; i-- {
+		if op := r.replaceLog[i]; op.p == p {
+			return op.add
+		}
+	}
+	return false
 }
 
 func (r *Router) deleteRoute(p netip.Prefix) error {
