@@ -201,7 +201,7 @@ func TestDispatchOrder(t *testing.T) {
 	for _, s := range dp.Stages() {
 		names = append(names, s.String())
 	}
-	want := "test-rx ethernet-input l2-bridge arp-input ip4-input test-filter ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag test-tx interface-output icmp4-error drop"
+	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input test-filter ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag test-tx interface-output icmp4-error drop"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("dispatch order\n got %s\nwant %s", got, want)
 	}
