@@ -243,6 +243,9 @@ func TestCLIMem(t *testing.T) {
 		if out := r.ok(t, "blocklist", "show", "bl", "--entries", "0"); !strings.Contains(out, "  198.51.100.0/24\n  203.0.113.0/24\n  2001:db8:bad::/48\n") {
 			t.Errorf("blocklist show bl --entries 0:\n%s", out)
 		}
+		if v, ok := metric(metrics(t, r.Sock), "softnet_blocklist_entries", `list="bl"`); !ok || v != 3 {
+			t.Errorf("/metrics: softnet_blocklist_entries{list=bl} %v (present: %v), want 3", v, ok)
+		}
 		r.fails(t, []string{"blocklist", "del", "bl", "10.9.9.9"}, "not an entry")
 		r.fails(t, []string{"blocklist", "add", "nope", "10.9.9.9"}, "no blocklist")
 		r.fails(t, []string{"blocklist", "load", "bad", f, "--interface", "nosuch0"}, "no interface")
