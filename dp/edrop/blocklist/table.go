@@ -394,3 +394,49 @@ func (h *hash6) has(hi, lo uint64) bool {
 func (t *Table) String() string {
 	return fmt.Sprintf("%d IPv4 and %d IPv6 entries, %d MiB", t.Len4(), t.Len6(), t.Bytes()>>20)
 }
+
+// Lookup4Batch sets hit[i] to whether a[i] is in t, for a vector of
+// addresses: each pass issues its loads for every address before using
+// any (the verdict bytes, then the first hash slots), so the cache misses
+// of a large table overlap instead of following one another.
+func (t *Table) Lookup4Batch(a []uint32, hit []bool) {
+	hit = hit[:len(a)]
+	if t.dir == nil {
+		clear(hit)
+		return
+	}
+	var v [256]uint8
+	var first [256]uint32
+	var at [256]uint64
+	for len(a) > 0 {
+		n := min(len(a), len(v))
+		for i, x := range a[:n] {
+			v[i] = t.dir[x>>8]
+		}
+		m := uint64(len(t.h4.slot) - 1)
+		for i, x := range a[:n] {
+			if v[i] == v4Hosts {
+				at[i] = t.h4.at(x) & m
+				first[i] = t.h4.slot[at[i]]
+			}
+		}
+		for i, x := range a[:n] {
+			switch v[i] {
+			case v4Miss:
+				hit[i] = false
+			case v4Hit:
+				hit[i] = true
+			default:
+				switch {
+				case first[i] == x && x != 0:
+					hit[i] = true
+				case first[i] == 0:
+					hit[i] = x == 0 && t.h4.zero
+				default:
+					hit[i] = t.h4.has(x)
+				}
+			}
+		}
+		a, hit = a[n:], hit[n:]
+	}
+}

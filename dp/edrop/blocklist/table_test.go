@@ -84,6 +84,8 @@ func TestLookupRandom(t *testing.T) {
 		ref.Insert(p)
 	}
 	tb := Build(e)
+	var batch []uint32
+	var want []bool
 	for i := 0; i < 200000; i++ {
 		var a netip.Addr
 		if i%2 == 0 {
@@ -98,6 +100,20 @@ func TestLookupRandom(t *testing.T) {
 		}
 		if got, want := tb.Lookup(a), ref.Contains(a); got != want {
 			t.Fatalf("Lookup(%s) = %v, bart says %v", a, got, want)
+		}
+		if a.Is4() {
+			b := a.As4()
+			batch = append(batch, binary.BigEndian.Uint32(b[:]))
+			want = append(want, ref.Contains(a))
+		}
+	}
+	batch = append(batch, 0) // 0.0.0.0, kept aside by the hash
+	want = append(want, ref.Contains(netip.IPv4Unspecified()))
+	hit := make([]bool, len(batch))
+	tb.Lookup4Batch(batch, hit) // more than one vector of 256
+	for i := range batch {
+		if hit[i] != want[i] {
+			t.Fatalf("Lookup4Batch: %08x = %v, bart says %v", batch[i], hit[i], want[i])
 		}
 	}
 }
