@@ -141,7 +141,7 @@ func (s *Server) vlanAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, a := range req.Addresses {
 		p, err := netip.ParsePrefix(a)
-		if err != nil || rules.Family(p.Addr()) != nil { // IPv4; IPv6 once rules.IPv6 is on
+		if err != nil || rules.Family(p.Addr()) != nil {
 			Error(w, http.StatusBadRequest, fmt.Errorf("vlan %s: address %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 192.0.2.1/24)", req.Name, a))
 			return
 		}

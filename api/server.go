@@ -425,6 +425,12 @@ func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 				sum.ByLength = append(sum.ByLength, LengthCount{l, n})
 			}
 		}
+		for l, n := range ctl.RouteCounts6() {
+			sum.Total6 += n
+			if n > 0 {
+				sum.ByLength6 = append(sum.ByLength6, LengthCount{l, n})
+			}
+		}
 		JSON(w, http.StatusOK, sum)
 		return
 	}
@@ -448,13 +454,13 @@ func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 
 // parseAddrOrPrefix parses an address as its /32, or a prefix (masked).
 func parseAddrOrPrefix(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is4() {
+	if p, err := netip.ParsePrefix(s); err == nil && rules.Family(p.Addr()) == nil {
 		return p.Masked(), nil
 	}
-	if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
-		return netip.PrefixFrom(a, 32), nil
+	if a, err := netip.ParseAddr(s); err == nil && rules.Family(a) == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
-	return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 address or prefix (write A.B.C.D or A.B.C.D/N)", s)
+	return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 or IPv6 address or prefix (write A.B.C.D, A.B.C.D/N, 2001:db8::1 or 2001:db8::/32)", s)
 }
 
 func (s *Server) ifaceName(i int) string {
@@ -480,8 +486,8 @@ func (s *Server) ifaceIndex(name string) (int, error) {
 
 func parsePrefix(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
-	if err != nil || !p.Addr().Is4() {
-		return p, fmt.Errorf("prefix %q is not an IPv4 prefix (write A.B.C.D/N, e.g. 198.51.100.0/24)", s)
+	if err != nil || rules.Family(p.Addr()) != nil {
+		return p, fmt.Errorf("prefix %q is not an IPv4 or IPv6 prefix (write A.B.C.D/N, e.g. 198.51.100.0/24, or 2001:db8::/32)", s)
 	}
 	if err := rules.Canonical(s, p); err != nil { // as softnet check says it of a config route
 		return p, fmt.Errorf("prefix %w", err)
@@ -506,8 +512,8 @@ func (s *Server) routeAdd(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusBadRequest, fmt.Errorf("route %v: give a gateway (via) or blackhole, not both", p))
 		return
 	case !req.Blackhole:
-		if via, err = netip.ParseAddr(req.Via); err != nil || !via.Is4() {
-			Error(w, http.StatusBadRequest, fmt.Errorf("route %v: gateway %q is not an IPv4 address (write via A.B.C.D, or blackhole)", p, req.Via))
+		if via, err = netip.ParseAddr(req.Via); err != nil || rules.Family(via) != nil || via.Is4() != p.Addr().Is4() {
+			Error(w, http.StatusBadRequest, fmt.Errorf("route %v: gateway %q is not an address of the prefix's family (write via A.B.C.D for an IPv4 route, via 2001:db8::1 for an IPv6 one, or blackhole)", p, req.Via))
 			return
 		}
 	}
@@ -560,8 +566,8 @@ func (s *Server) neighborArgs(req NeighborRequest) (int, netip.Addr, error) {
 		return 0, netip.Addr{}, err
 	}
 	a, err := netip.ParseAddr(req.Address)
-	if err != nil || rules.Family(a) != nil { // IPv4; IPv6 once rules.IPv6 is on
-		return 0, netip.Addr{}, fmt.Errorf("neighbor address %q is not an IPv4 address (write A.B.C.D)", req.Address)
+	if err != nil || rules.Family(a) != nil {
+		return 0, netip.Addr{}, fmt.Errorf("neighbor address %q is not an IPv4 or IPv6 address (write A.B.C.D or 2001:db8::2)", req.Address)
 	}
 	return i, a, nil
 }

@@ -49,9 +49,13 @@ type Interface struct {
 
 // RouteSummary is GET /v1/routes without a match.
 type RouteSummary struct {
-	Total    int           `json:"total"`
-	Static   int           `json:"static"` // configured (config, route files, route add)
+	Total    int           `json:"total"`  // IPv4 routes
+	Static   int           `json:"static"` // configured (config, route files, route add), both families
 	ByLength []LengthCount `json:"by_length"`
+	// Total6 and ByLength6 are the IPv6 routes'; by_length6 is absent
+	// when there are none.
+	Total6    int           `json:"total6"`
+	ByLength6 []LengthCount `json:"by_length6,omitempty"`
 }
 
 // LengthCount is the number of routes of one prefix length.

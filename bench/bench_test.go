@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"runtime"
@@ -317,5 +318,21 @@ func BenchmarkForwardArena(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(max(pkts, 1)), "ns/pkt")
 			b.ReportMetric(float64(pkts)/b.Elapsed().Seconds()/1e6, "Mpps")
 		})
+	}
+}
+
+// TestVethSource: an unknown source is refused before any namespace is
+// made, naming the choices; the report lists each source's limit.
+func TestVethSource(t *testing.T) {
+	_, err := RunVeth(context.Background(), VethOptions{Binary: "softnet", Source: "pktgen"})
+	if err == nil || !strings.Contains(err.Error(), `source "pktgen": choose trafgen, xdp (softnet's XDP generator) or best`) {
+		t.Errorf("source pktgen: %v", err)
+	}
+	var b strings.Builder
+	(&VethResult{SourceName: "xdp", GeneratorLimitMpps: 3.2, GeneratorLimits: map[string]float64{"trafgen": 1.1, "xdp": 3.2}, GeneratorPerCPU: map[string]float64{"xdp": 4}, CPUs: map[string]string{}}).Print(&b)
+	for _, want := range []string{"UDP from xdp", "generator    trafgen: 1.100 Mpps (0.000 Mpps per second of its CPU)", "generator    xdp: 3.200 Mpps (4.000 Mpps per second of its CPU)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %q in:\n%s", want, b.String())
+		}
 	}
 }

@@ -14,19 +14,26 @@
 //     the egress subnet, static neighbours); destinations drawn at random
 //     from the table, random UDP source ports. The same workload runs
 //     through gVisor's netstack in the separate module bench/peers.
+//   - ip6-forward: the same with 64-byte IPv6/UDP frames through the full
+//     IPv6 table of the same file, 16 static IPv6 neighbours (no Neighbor
+//     Discovery yet); compared with ip4-forward (ip6-forward/ip4-forward).
 //     Options.Workers measures several worker counts in one run on the
 //     same table: worker i polls generator queue i (its own cursor and
 //     template offset) and sends on sink queue i, pinned to the i-th
 //     allowed CPU, so the workers share no written cache line; the
 //     Report gives each count's figures and its speedup over the first.
 //   - veth (root): host A ─ router ─ host B in network namespaces, run
-//     twice in one invocation, Linux forwarding then softnet on AF_PACKET,
-//     with trafgen flooding 64-byte UDP from A (pinned to CPU 0; softnet
-//     on CPU 1) to a sink next hop on B's link; reports both rates, their
-//     ratio, loss, softnet's counters and an iperf3 TCP figure for each,
-//     and between the two the generator's limit (generator_limit_mpps:
-//     the same flood dropped by an XDP program on the router's ingress
-//     veth, what trafgen alone pushes in) and the source of each figure.
+//     twice in one invocation, Linux forwarding then softnet on AF_PACKET
+//     or AF_XDP, with a source flooding 64-byte UDP from A (pinned to CPU
+//     0; softnet on CPU 1) to a sink next hop on B's link; reports both
+//     rates, their ratio, loss, softnet's counters and an iperf3 TCP
+//     figure (Gbit/s, retransmits) for each. First it measures each
+//     source's limit (generator_limits_mpps: the flood dropped by an XDP
+//     program on the router's ingress veth, what the source alone pushes
+//     in): trafgen and softnet's XDP generator (lab.XDPGen, BPF_PROG_RUN
+//     in live-frames mode redirecting a prebuilt frame into A's veth), and
+//     the one that pushes more per second of its CPU sends every flood
+//     after (VethOptions.Source; source_name and source say which).
 //   - latency (root, RunLatency): the same topology; from host A, ICMP
 //     echo requests to host B on a raw socket (icmpProbe, ~200 a second),
 //     timed by the kernel's TX and RX stamps on host A's veth, through

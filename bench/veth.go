@@ -26,7 +26,13 @@ type VethOptions struct {
 	// StackDrop (afpacket): softnet's interfaces get stack_drop: true, a
 	// tc ingress drop after its sockets saw each frame.
 	StackDrop bool
-	// TrafgenCPU is where trafgen runs; SoftnetCPU where softnet runs
+	// Source is what sends the floods: "trafgen", "xdp" (lab.XDPGen:
+	// BPF_PROG_RUN in live-frames mode redirecting into host A's veth) or
+	// "best" (when empty): both generators' limits are measured and the
+	// one that pushes more into the router's veth per second of its CPU
+	// sends every flood.
+	Source string
+	// TrafgenCPU is where the source (trafgen or the XDP generator) runs; SoftnetCPU where softnet runs
 	// (-1: not pinned). Defaults: 0 and 1.
 	TrafgenCPU, SoftnetCPU *int
 	Progress               io.Writer // progress lines, nil for none
@@ -56,12 +62,27 @@ type VethResult struct {
 	// every frame (lab.DropAtRouter), measured in the same run: no
 	// router can show more. Generator is that flood.
 	GeneratorLimitMpps float64 `json:"generator_limit_mpps"`
-	Source             string  `json:"source"` // the flood's source, for all three figures
-	KernelTCP          float64 `json:"kernel_tcp_gbps"`
-	SoftnetTCP         float64 `json:"softnet_tcp_gbps"`
-	Kernel             VethRun `json:"kernel"`
-	Softnet            VethRun `json:"softnet"`
-	Generator          VethRun `json:"generator"`
+	// GeneratorLimits are each measured source's limit (the same XDP
+	// drop on ra), by source name: "trafgen" and "xdp" with --source
+	// best, the one chosen otherwise.
+	GeneratorLimits map[string]float64 `json:"generator_limits_mpps"`
+	// GeneratorPerCPU are the same floods' frames per second of the
+	// source's CPU time (Flood.SentPerCPUMpps), by source name: the
+	// source that pushes more per CPU second is the one kept, as the
+	// rates swing with the other loads of a shared machine.
+	GeneratorPerCPU map[string]float64 `json:"generator_per_cpu_mpps"`
+	SourceName      string             `json:"source_name"` // "trafgen" or "xdp": what sent kernel_mpps, softnet_mpps and generator_limit_mpps
+	Source          string             `json:"source"`      // the flood's source, for all three figures, in words
+	KernelTCP       float64            `json:"kernel_tcp_gbps"`
+	SoftnetTCP      float64            `json:"softnet_tcp_gbps"`
+	// KernelTCPRetr and SoftnetTCPRetr are iperf3's TCP retransmits.
+	KernelTCPRetr  int     `json:"kernel_tcp_retransmits"`
+	SoftnetTCPRetr int     `json:"softnet_tcp_retransmits"`
+	Kernel         VethRun `json:"kernel"`
+	Softnet        VethRun `json:"softnet"`
+	Generator      VethRun `json:"generator"`
+	// Generators are the generator-limit floods by source name.
+	Generators map[string]VethRun `json:"generators"`
 	// SoftnetDrops are softnet's drops by stage/reason and
 	// SoftnetKernelDrops the AF_PACKET ring drops (PACKET_STATISTICS), as
 	// softnet reported them when it stopped.
@@ -78,11 +99,13 @@ type VethResult struct {
 }
 
 // RunVeth runs the veth scenario: host A ─ router ─ host B in three
-// network namespaces; trafgen floods 64-byte UDP from A at full rate,
-// pinned to one CPU, and B's veth counts what arrives. First Linux
-// forwards (ip_forward=1 in the router namespace), then the same flood is
-// dropped by XDP on the router's ingress veth (the generator's limit),
-// then softnet forwards (AF_PACKET or AF_XDP on both router veths, pinned
+// network namespaces; a source floods 64-byte UDP from A at full rate,
+// pinned to one CPU, and B's veth counts what arrives. First each
+// candidate source (trafgen, softnet's XDP generator; o.Source) floods
+// the router's ingress veth where XDP drops everything (the generator's
+// limit) and the one that pushes more is kept for the rest; then Linux
+// forwards its flood (ip_forward=1 in the router namespace), then softnet
+// forwards (AF_PACKET or AF_XDP on both router veths, pinned
 // to another CPU). iperf3 gives a TCP figure for Linux and softnet. Needs
 // root and the lab's tools.
 func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
@@ -116,6 +139,13 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 			fmt.Fprintf(o.Progress, format+"\n", a...)
 		}
 	}
+	switch o.Source {
+	case "":
+		o.Source = "best"
+	case "best", "trafgen", "xdp":
+	default:
+		return nil, fmt.Errorf("source %q: choose trafgen, xdp (softnet's XDP generator) or best (the one that pushes more)", o.Source)
+	}
 	t, err := freshLab(ctx)
 	if err != nil {
 		return nil, err
@@ -139,16 +169,35 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 		softnetCPU = "cpu " + strconv.Itoa(scpu)
 	}
 	res.CPUs = map[string]string{
-		"trafgen":           fmt.Sprintf("cpu %d (and the a0→ra veth hand-off, which runs in the sender's softirq)", tcpu),
-		"kernel_forwarding": fmt.Sprintf("cpu %d: Linux forwards in the softirq of trafgen's veth transmit (ra's backlog is processed on the sending CPU), and delivers to B there too", tcpu),
+		"kernel_forwarding": fmt.Sprintf("cpu %d: Linux forwards in the softirq of the source's veth transmit (ra's backlog is processed on the sending CPU), and delivers to B there too", tcpu),
 		"softnet":           softnetCPU + ": the softnet process (" + o.Backend + " rings, forwarding, transmit), and B's receive in the softirq of its sends",
-		"generator":         fmt.Sprintf("cpu %d: trafgen, the a0→ra hand-off and an XDP_DROP on ra (native XDP), nothing forwarded", tcpu),
+		"generator":         fmt.Sprintf("cpu %d: the source, the a0→ra hand-off and an XDP_DROP on ra (native XDP), nothing forwarded", tcpu),
 	}
-	res.Source = fmt.Sprintf("trafgen, one thread pinned to cpu %d (--cpus 1), its TX_RING on a0 bypassing the qdisc", tcpu)
-
-	measure := func(r *VethRun) error {
+	sources := map[string]string{
+		"trafgen": fmt.Sprintf("trafgen, one thread pinned to cpu %d (--cpus 1), its TX_RING on a0 bypassing the qdisc", tcpu),
+		"xdp": fmt.Sprintf("softnet's XDP generator on cpu %d: BPF_PROG_RUN in live-frames mode, one prebuilt frame redirected into a0 (batches of %d, no socket, no skb on the sender; "+
+			"an XDP_PASS program on ra for Linux and AF_PACKET, as veth needs one to take redirected frames)", tcpu, lab.XDPGenBatch),
+	}
+	// flood runs one flood from the source named src. The XDP generator's
+	// frames reach ra only if it has an XDP program: softnet's on AF_XDP,
+	// the drop program for the generator's limit, else an XDP_PASS one.
+	flood := func(src string, needPass bool) (lab.Flood, error) {
+		if src == "trafgen" {
+			return t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu)
+		}
+		if needPass {
+			detach, err := t.PassAtRouter()
+			if err != nil {
+				return lab.Flood{}, err
+			}
+			defer detach()
+		}
+		return t.RunXDPFlood(ctx, o.Duration, o.PacketSize, tcpu)
+	}
+	var src string
+	measure := func(r *VethRun, needPass bool) error {
 		r.Source = res.Source
-		if r.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu); err != nil {
+		if r.Flood, err = flood(src, needPass); err != nil {
 			return err
 		}
 		if o.TCPTime > 0 {
@@ -161,39 +210,53 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 		return nil
 	}
 
-	logf("veth: Linux forwarding, trafgen on cpu %d, %v", tcpu, o.Duration)
 	if err := t.KernelForwarding(ctx, true); err != nil {
 		return res, err
 	}
 	if p, err := lab.RunPing(ctx, t.A, lab.AddrB.Addr().String(), 3, 100*time.Millisecond); err != nil || p.Received == 0 {
 		return res, fmt.Errorf("veth: Linux does not forward between the namespaces (%v): %s", err, p.Output)
 	}
-	if err := measure(&res.Kernel); err != nil {
+	// The generators' limits first: each source's flood into ra, dropped
+	// there by XDP (host A has the router's MAC from the ping; forwarding
+	// is on, but nothing gets past the XDP program). The best one sends
+	// every flood after.
+	cands := []string{o.Source}
+	if o.Source == "best" {
+		cands = []string{"trafgen", "xdp"}
+	}
+	res.GeneratorLimits, res.GeneratorPerCPU, res.Generators = map[string]float64{}, map[string]float64{}, map[string]VethRun{}
+	for _, c := range cands {
+		logf("veth: generator limit of %s (XDP_DROP on %s), on cpu %d, %v", c, lab.DevRA, tcpu, o.Duration)
+		detach, err := t.DropAtRouter()
+		if err != nil {
+			return res, err
+		}
+		g := VethRun{Source: sources[c]}
+		g.Flood, err = flood(c, false)
+		if derr := detach(); err == nil && derr != nil {
+			err = fmt.Errorf("detaching the XDP drop program from %s: %w", lab.DevRA, derr)
+		}
+		if err != nil {
+			return res, fmt.Errorf("generator limit of %s: %w", c, err)
+		}
+		res.Generators[c], res.GeneratorLimits[c], res.GeneratorPerCPU[c] = g, g.RouterRxMpps, g.SentPerCPUMpps
+		if src == "" || g.SentPerCPUMpps > res.Generator.SentPerCPUMpps {
+			src, res.GeneratorLimitMpps, res.Generator = c, g.RouterRxMpps, g
+		}
+	}
+	res.SourceName, res.Source = src, sources[src]
+	res.CPUs["source"] = fmt.Sprintf("cpu %d: %s (and the a0→ra veth hand-off, which runs in the sender's softirq)", tcpu, src)
+
+	logf("veth: Linux forwarding, %s on cpu %d, %v", src, tcpu, o.Duration)
+	if err := measure(&res.Kernel, true); err != nil {
 		return res, err
 	}
-	// The generator's limit: the same flood into ra, dropped there by XDP
-	// (host A still has the router's MAC from the Linux run; forwarding is
-	// still on, but nothing gets past the XDP program).
-	logf("veth: generator limit (XDP_DROP on %s), trafgen on cpu %d, %v", lab.DevRA, tcpu, o.Duration)
-	detach, err := t.DropAtRouter()
-	if err != nil {
-		return res, err
-	}
-	res.Generator.Source = res.Source
-	res.Generator.Flood, err = t.RunFlood(ctx, o.Duration, o.PacketSize, tcpu)
-	if derr := detach(); err == nil && derr != nil {
-		err = fmt.Errorf("detaching the XDP drop program from %s: %w", lab.DevRA, derr)
-	}
-	if err != nil {
-		return res, err
-	}
-	res.GeneratorLimitMpps = res.Generator.RouterRxMpps
 
 	if err := t.KernelForwarding(ctx, false); err != nil {
 		return res, err
 	}
 
-	logf("veth: softnet forwarding (%s), trafgen on cpu %d, %v", softnetCPU, tcpu, o.Duration)
+	logf("veth: softnet forwarding (%s), %s on cpu %d, %v", softnetCPU, src, tcpu, o.Duration)
 	sn, err := t.StartSoftnet(ctx, o.Binary, o.Workers, scpu)
 	if err != nil {
 		return res, err
@@ -204,7 +267,7 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	if p, err := lab.RunPing(ctx, t.A, lab.AddrB.Addr().String(), 3, 100*time.Millisecond); err != nil || p.Received == 0 {
 		merr = fmt.Errorf("veth: softnet does not forward between the namespaces (%v): %s", err, p.Output)
 	} else {
-		merr = measure(&res.Softnet)
+		merr = measure(&res.Softnet, o.Backend != "afxdp")
 	}
 	alive := sn.Alive()
 	out, serr := sn.Stop()
@@ -227,6 +290,7 @@ func RunVeth(ctx context.Context, o VethOptions) (res *VethResult, err error) {
 	}
 	res.KernelMpps, res.SoftnetMpps = res.Kernel.Mpps, res.Softnet.Mpps
 	res.KernelTCP, res.SoftnetTCP = res.Kernel.TCPGbps, res.Softnet.TCPGbps
+	res.KernelTCPRetr, res.SoftnetTCPRetr = res.Kernel.TCPRetransmits, res.Softnet.TCPRetransmits
 	if res.KernelMpps > 0 {
 		res.Ratio = res.SoftnetMpps / res.KernelMpps
 	}
@@ -261,19 +325,24 @@ func VethBinary() string {
 
 // Print writes the result as a short table.
 func (r *VethResult) Print(w io.Writer) {
-	fmt.Fprintf(w, "scenario     veth (host A ─ router ─ host B in network namespaces, %d-byte UDP from trafgen, %.1f s)\n", r.PacketSize, r.DurationS)
+	fmt.Fprintf(w, "scenario     veth (host A ─ router ─ host B in network namespaces, %d-byte UDP from %s, %.1f s)\n", r.PacketSize, r.SourceName, r.DurationS)
 	for _, x := range []struct {
 		name string
 		r    VethRun
 	}{{"linux", r.Kernel}, {"softnet", r.Softnet}} {
-		fmt.Fprintf(w, "%-12s %.3f Mpps received (sent %.3f Mpps; %d sent, %d received, %.1f%% lost), TCP %.2f Gbit/s\n",
-			x.name, x.r.Mpps, x.r.SentMpps, x.r.Sent, x.r.Received, x.r.LossPct, x.r.TCPGbps)
+		fmt.Fprintf(w, "%-12s %.3f Mpps received (sent %.3f Mpps; %d sent, %d received, %.1f%% lost), TCP %.2f Gbit/s (%d retransmits)\n",
+			x.name, x.r.Mpps, x.r.SentMpps, x.r.Sent, x.r.Received, x.r.LossPct, x.r.TCPGbps, x.r.TCPRetransmits)
 	}
 	fmt.Fprintf(w, "ratio        %.2f (softnet/linux)\n", r.Ratio)
 	fmt.Fprintf(w, "generator    %.3f Mpps into the router's veth with XDP_DROP there (no router can show more)\n", r.GeneratorLimitMpps)
+	for _, k := range []string{"trafgen", "xdp"} {
+		if v, ok := r.GeneratorLimits[k]; ok {
+			fmt.Fprintf(w, "generator    %s: %.3f Mpps (%.3f Mpps per second of its CPU)\n", k, v, r.GeneratorPerCPU[k])
+		}
+	}
 	fmt.Fprintf(w, "source       %s\n", r.Source)
 	fmt.Fprintf(w, "softnet      drops %s, AF_PACKET ring drops %d\n", countList(r.SoftnetDrops), r.SoftnetKernelDrops)
-	for _, k := range []string{"trafgen", "kernel_forwarding", "softnet", "generator"} {
+	for _, k := range []string{"source", "kernel_forwarding", "softnet", "generator"} {
 		fmt.Fprintf(w, "cpu          %s: %s\n", k, r.CPUs[k])
 	}
 }

@@ -37,7 +37,7 @@ const (
 )
 
 // ratioBase maps a scenario to the one its rate is compared with.
-var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1, ScenarioBridge: ScenarioForward}
+var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1, ScenarioBridge: ScenarioForward, ScenarioForward6: ScenarioForward}
 
 // NewForwardVLAN builds a VLAN scenario's topology (see ScenarioVLAN):
 // vids are the ingress VLANs on in0 (the first has InAddr, the others an
@@ -108,16 +108,27 @@ func vidRange(n int) []int {
 // knownScenario says whether Run knows scenario s.
 func knownScenario(s string) error {
 	switch s {
-	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioEarlyDrop:
+	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioEarlyDrop)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop)
 }
 
 // newScenario builds scenario s's topology on prefixes.
 func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) {
 	if err := knownScenario(s); err != nil {
 		return nil, err
+	}
+	if s == ScenarioForward6 {
+		// The IPv6 table, not the IPv4 prefixes the others take.
+		if size < hdr.EthernetLen+hdr.IPv6Len+hdr.UDPLen {
+			return nil, fmt.Errorf("packet size %d: an IPv6/UDP frame needs at least 62 bytes", size)
+		}
+		ps, err := FullTableIPv6()
+		if err != nil {
+			return nil, err
+		}
+		return NewForward6(ps, Frames6(ps, Templates, size), 1)
 	}
 	frames := Frames(prefixes, Templates, size)
 	if s == ScenarioVLAN || s == ScenarioVLAN1 || s == ScenarioVLAN4094 {

@@ -587,9 +587,8 @@ func (p *parser) addr(n *yaml.Node, field string) netip.Addr {
 }
 
 // ifaceAddr reads an interface address and neighborAddr a neighbour's:
-// IPv4, or IPv6 where rules.Family takes it (rules.IPv6, off until softnet
-// forwards IPv6: the one check to remove then). Anything else reads as
-// prefix and addr say, with their messages.
+// IPv4, or IPv6 where rules.Family takes it (not IPv4-mapped, no zone).
+// Anything else reads as prefix and addr say, with their messages.
 func (p *parser) ifaceAddr(n *yaml.Node, field string) netip.Prefix {
 	if q, err := netip.ParsePrefix(n.Value); n.Kind == yaml.ScalarNode && err == nil && q.Addr().Is6() && rules.Family(q.Addr()) == nil {
 		return q

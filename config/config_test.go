@@ -105,8 +105,8 @@ func TestParseErrors(t *testing.T) {
 			`t.yaml:12:34: routes[0].via: 10.0.2.2 is on no interface's subnet (lan0 10.0.1.0/24) (some interface addresses are invalid: fix them first): add an address on its subnet to an interface, or fix the next hop`}},
 		{"address without length", "[10.0.1.1/24]", "[10.0.1.1]", []string{
 			`t.yaml:5:17: interfaces[0].addresses[0]: "10.0.1.1" has no prefix length (write it as A.B.C.D/N, e.g. 192.0.2.1/24)`}},
-		{"IPv6 address", "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8::1/64]", []string{
-			`t.yaml:5:30: interfaces[0].addresses[1]: "2001:db8::1/64" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)`}},
+		{"IPv4-mapped address", "[10.0.1.1/24]", "[10.0.1.1/24, '::ffff:10.0.9.1/120']", []string{
+			`t.yaml:5:30: interfaces[0].addresses[1]: "::ffff:10.0.9.1/120" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)`}},
 		{"network address", "[10.0.1.1/24]", "[10.0.1.0/24]", []string{
 			`t.yaml:5:17: interfaces[0].addresses[0]: 10.0.1.0/24 is the subnet's network address: an interface address needs a host part, e.g. 10.0.1.1/24`}},
 		{"broadcast address", "[10.0.1.1/24]", "[10.0.1.255/24]", []string{

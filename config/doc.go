@@ -85,10 +85,10 @@
 //
 // Relative paths (rx, tx, route file paths) are relative to the directory
 // of the config file, so a config and its data move together. IPv6
-// prefixes in route files are skipped (IPv6 is not forwarded yet), and an
-// IPv6 interface address or neighbour is refused: Config holds either
-// family (netip), and internal/rules.Family is the one check that refuses
-// IPv6 while rules.IPv6 is off.
+// interface addresses and neighbours are taken (internal/rules.Family);
+// IPv6 routes are not read from the config or route files yet (their
+// prefixes in route files are skipped): add them at run time with
+// softnet route add.
 //
 // Hot path: no. A Config is immutable after Parse; share it freely.
 package config

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/softnet/softnet/internal/rules"
 )
 
 // TestIPv6Parsed: with the one refusal lifted (rules.IPv6), an IPv6
@@ -15,8 +13,6 @@ import (
 // do (subnets must not overlap, a neighbour is on a subnet of its
 // interface), and IPv4's network and broadcast rules do not apply to them.
 func TestIPv6Parsed(t *testing.T) {
-	rules.IPv6 = true
-	t.Cleanup(func() { rules.IPv6 = false })
 	src := edit(t, "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8:1::1/64, 2400::1/16]") +
 		"  - {interface: lan0, address: 2001:db8:1::2, mac: 02:aa:00:00:00:02}\n"
 	c, err := Parse("t.yaml", []byte(src))

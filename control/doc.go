@@ -49,12 +49,15 @@
 // workers do: the covering route.
 //
 // Interface addresses (IfaceConfig.Addrs, dp.Iface.Addrs) and neighbours
-// (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type; only
-// internal/rules.Family refuses IPv6 ones while rules.IPv6 is off (softnet
-// forwards IPv4 only). Past it, an IPv6 address or neighbour is published
-// in dp.Config (dp.Iface.Addr6, an adjacency whose rewrite ends with
-// 0x86DD) but installs nothing in the IPv4 FIB: its routes belong to the
-// IPv6 FIB to come.
+// (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type. An IPv6
+// address installs its /128 (local) and its subnet (connected) in the
+// IPv6 FIB (fib.Table6, published as dp.Config.FIB6), a static IPv6
+// neighbour its /128 host route, and AddRoute an IPv6 prefix via an IPv6
+// gateway; the adjacencies are shared by both families (an IPv6
+// neighbour's rewrite ends with 0x86DD). Not yet for IPv6: Neighbor
+// Discovery (a next hop needs a static neighbour), parking routes while
+// their interface is down (they stay in the FIB; interface-output drops
+// what goes out of a down interface), ReplaceRoutes and route files.
 //
 // Adjacency indices are FIB next-hop indices. Index 0 is "no route"; each
 // interface has a glean adjacency (its connected subnet: resolve the

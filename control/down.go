@@ -34,6 +34,9 @@ func (r *Router) downAdj(a uint16) bool {
 // rget returns the adjacency of the route to exactly p, in the FIB or
 // parked. Caller holds mu.
 func (r *Router) rget(p netip.Prefix) (uint16, bool) {
+	if p.Addr().Is6() {
+		return r.fib6.Get(p)
+	}
 	if a, ok := r.fib.Get(p); ok {
 		return a, true
 	}
@@ -43,7 +46,13 @@ func (r *Router) rget(p netip.Prefix) (uint16, bool) {
 
 // radd points p at a: in the FIB, or parked if a is on a down interface.
 // It does not count references (setRoute does). Caller holds mu.
+//
+// IPv6 routes are never parked: they stay in the IPv6 FIB while their
+// interface is down (interface-output drops what is sent out of it).
 func (r *Router) radd(p netip.Prefix, a uint16) error {
+	if p.Addr().Is6() {
+		return r.fib6.Add(p, a)
+	}
 	k := keyOf(p)
 	if r.downAdj(a) {
 		if _, ok := r.fib.Get(p); ok {
@@ -66,6 +75,9 @@ func (r *Router) radd(p netip.Prefix, a uint16) error {
 
 // rdel removes the route to p, in the FIB or parked. Caller holds mu.
 func (r *Router) rdel(p netip.Prefix) error {
+	if p.Addr().Is6() {
+		return r.fib6.Delete(p)
+	}
 	k := keyOf(p)
 	if _, ok := r.parked[k]; ok {
 		delete(r.parked, k)

@@ -17,7 +17,7 @@ type IfaceConfig struct {
 	MAC  [6]byte
 	MTU  int // IPv4 MTU; default 1500
 	// Addrs are the interface's addresses with their subnet lengths:
-	// IPv4, and IPv6 once rules.IPv6 is on (see rules.Family). The first
+	// IPv4 and IPv6 (see rules.Family). The first
 	// of each family is the source of that family's ICMP errors.
 	Addrs []netip.Prefix
 	Down  bool // administratively down
@@ -125,14 +125,14 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		return nil
 	}
 	for _, p := range c.Addrs {
-		if !p.Addr().Is4() {
-			continue // an IPv6 address's routes are the IPv6 FIB's (issue 12)
-		}
-		err := add(netip.PrefixFrom(p.Addr(), 32), r.local)
-		if err == nil && p.Bits() < 32 {
+		// An IPv6 address: its /128 is local, its subnet connected
+		// (glean: without Neighbor Discovery only static neighbours'
+		// host routes reach hosts on it); no broadcast.
+		err := add(netip.PrefixFrom(p.Addr(), p.Addr().BitLen()), r.local)
+		if err == nil && p.Bits() < p.Addr().BitLen() {
 			err = add(p.Masked(), glean)
 		}
-		if err == nil && p.Bits() <= 30 { // RFC 3021: a /31 has no broadcast address
+		if err == nil && p.Addr().Is4() && p.Bits() <= 30 { // RFC 3021: a /31 has no broadcast address
 			net := u32(p.Masked().Addr())
 			for _, a := range []uint32{net, net | ^hdr.IPv4Mask(p.Bits())} {
 				if err = add(netip.PrefixFrom(hdr.IPv4Addr(a), 32), bcast); err != nil {

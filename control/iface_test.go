@@ -31,8 +31,7 @@ func TestRouterAddInterfaceValidation(t *testing.T) {
 		{"multicast MAC", control.IfaceConfig{Name: "a", MAC: [6]byte{0x01, 0x00, 0x5e, 0, 0, 1}}, "not a unicast address"},
 		{"broadcast MAC", control.IfaceConfig{Name: "a", MAC: dptest.Broadcast}, "not a unicast address"},
 		{"zero MAC", control.IfaceConfig{Name: "a", MAC: [6]byte{}}, "not a unicast address"},
-		{"IPv6 address", control.IfaceConfig{Name: "a", MAC: good, Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8::1/64")}}, "not IPv4"},
-		{"IPv6 second address", control.IfaceConfig{Name: "a", MAC: good, Addrs: append(v4[:1:1], netip.MustParsePrefix("2001:db8::1/64"))}, "not IPv4"},
+		{"IPv4-mapped address", control.IfaceConfig{Name: "a", MAC: good, Addrs: []netip.Prefix{netip.MustParsePrefix("::ffff:10.9.0.1/120")}}, "IPv4-mapped"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -112,15 +112,9 @@ func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !k.Addr.Is4() {
-		// An IPv6 neighbour's host route is the IPv6 FIB's (issue 12):
-		// only its adjacency for now.
-		r.refreshAdj(k)
-		return true, nil
-	}
-	p := netip.PrefixFrom(k.Addr, 32)
+	p := netip.PrefixFrom(k.Addr, k.Addr.BitLen()) // /32 or /128
 	cur, ok := r.rget(p)
-	if _, static := r.static.m[keyOf(p)]; static {
+	if r.static.has(p) {
 		r.host[k] = true // DeleteRoute gives the prefix back to the neighbour
 		r.refreshAdj(k)
 		return true, nil
@@ -168,8 +162,8 @@ func (r *Router) hostInstalled(k neigh.Key) bool {
 	if !ok || !r.host[k] {
 		return false
 	}
-	p := netip.PrefixFrom(k.Addr, 32)
-	if _, static := r.static.m[keyOf(p)]; static {
+	p := netip.PrefixFrom(k.Addr, k.Addr.BitLen())
+	if r.static.has(p) {
 		return false
 	}
 	cur, ok := r.rget(p)
@@ -206,7 +200,7 @@ func (r *Router) removeNeighbor(k neigh.Key) {
 		installed := r.hostInstalled(k)
 		delete(r.host, k)
 		if installed {
-			_ = r.rdel(netip.PrefixFrom(k.Addr, 32))
+			_ = r.rdel(netip.PrefixFrom(k.Addr, k.Addr.BitLen()))
 			r.adj.Unref(a)
 		}
 	}

@@ -116,7 +116,7 @@ func TestRouterAddNeighbor(t *testing.T) {
 		{"the subnet's network address", 1, "10.0.2.0", "10.0.2.0 is the network address of if1's subnet 10.0.2.0/24"},
 		{"no such interface", 5, "10.0.2.7", "no interface 5"},
 		{"negative interface", -1, "10.0.2.7", "no interface -1"},
-		{"IPv6", 1, "2001:db8::1", "only IPv4"},
+		{"IPv6 off the subnets", 1, "2001:db8::1", "not on a subnet of if1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

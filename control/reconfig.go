@@ -48,7 +48,7 @@ type Match struct {
 // It reads the control plane's table (up to 33 exact lookups), not a
 // worker's snapshot; both hold the same routes once published.
 func (r *Router) Lookup(a netip.Addr) (m Match, ok bool) {
-	return r.LookupPrefix(netip.PrefixFrom(a, 32))
+	return r.LookupPrefix(netip.PrefixFrom(a, a.BitLen()))
 }
 
 // LookupPrefix returns the longest route that holds all of q: q itself if
@@ -57,13 +57,19 @@ func (r *Router) Lookup(a netip.Addr) (m Match, ok bool) {
 func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !q.IsValid() || !q.Addr().Is4() {
+	if !q.IsValid() || q.Addr().Is4In6() {
 		return m, false
 	}
 	a := q.Addr()
 	for bits := q.Bits(); bits >= 0; bits-- {
 		p := netip.PrefixFrom(a, bits).Masked()
-		nh, has := r.fib.Get(p)
+		var nh uint16
+		var has bool
+		if p.Addr().Is6() {
+			nh, has = r.fib6.Get(p)
+		} else {
+			nh, has = r.fib.Get(p)
+		}
 		if !has {
 			continue
 		}
@@ -74,13 +80,13 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 			m.Iface, m.Via = int(adj.Iface), adj.IP()
 		case dp.AdjGlean:
 			m.Iface = int(adj.Iface)
-			if q.Bits() == 32 {
+			if q.Bits() == a.BitLen() {
 				m.Via = a // the destination itself is the next hop
 			}
 		case dp.AdjBroadcast:
 			m.Iface = int(adj.Iface)
 		}
-		_, m.Static = r.static.m[keyOf(p)]
+		m.Static = r.static.has(p)
 		return m, true
 	}
 	return m, false
@@ -93,6 +99,13 @@ func (r *Router) RouteCounts() [33]int {
 	c := r.fib.Counts()
 	r.parkedCounts(&c)
 	return c
+}
+
+// RouteCounts6 returns the number of IPv6 routes of each prefix length.
+func (r *Router) RouteCounts6() [129]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fib6.Counts()
 }
 
 // ICMPLimit returns the ICMP error rate limit: errors per second per
@@ -369,7 +382,11 @@ type ownPrefix struct {
 // routes are the IPv6 FIB's (issue 12).
 func ownPrefixes(p netip.Prefix) []ownPrefix {
 	if !p.Addr().Is4() {
-		return nil
+		out := []ownPrefix{{netip.PrefixFrom(p.Addr(), 128), dp.AdjLocal}}
+		if p.Bits() < 128 {
+			out = append(out, ownPrefix{p.Masked(), dp.AdjGlean})
+		}
+		return out
 	}
 	out := []ownPrefix{{netip.PrefixFrom(p.Addr(), 32), dp.AdjLocal}}
 	if p.Bits() < 32 {

@@ -44,34 +44,53 @@ func (k routeKey) prefix() netip.Prefix {
 type statics struct {
 	m    map[routeKey]uint32
 	mark uint32
+	m6   map[netip.Prefix]bool // the configured IPv6 routes (no replace for them yet)
 }
 
 func (s *statics) add(p netip.Prefix) {
+	if p.Addr().Is6() {
+		if s.m6 == nil {
+			s.m6 = map[netip.Prefix]bool{}
+		}
+		s.m6[p] = true
+		return
+	}
 	if s.m == nil {
 		s.m = make(map[routeKey]uint32)
 	}
 	s.m[keyOf(p)] = 0
 }
 
-func (s *statics) remove(p netip.Prefix) { delete(s.m, keyOf(p)) }
+func (s *statics) remove(p netip.Prefix) {
+	if p.Addr().Is6() {
+		delete(s.m6, p)
+		return
+	}
+	delete(s.m, keyOf(p))
+}
+
+// has reports whether p (masked) is a configured route, of either family.
+func (s *statics) has(p netip.Prefix) bool {
+	if p.Addr().Is6() {
+		return s.m6[p]
+	}
+	_, ok := s.m[keyOf(p)]
+	return ok
+}
 
 // Static reports whether p is a configured route (added by AddRoute,
 // AddRoutes or ReplaceRoutes), as opposed to one of the router's own.
 func (r *Router) Static(p netip.Prefix) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !p.Addr().Is4() {
-		return false
-	}
-	_, ok := r.static.m[keyOf(p)]
-	return ok
+	return r.static.has(p)
 }
 
 // StaticRoutes is the number of configured routes.
 func (r *Router) StaticRoutes() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.static.m)
+	return len(r.static.m) + len(r.static.m6)
 }
 
 // routeOp is a route change (AddRoute: add, with gw; DeleteRoute) made
@@ -212,7 +231,7 @@ func (r *Router) replay() {
 		if op.add {
 			err = r.addRoute(op.p, op.gw)
 		} else {
-			r.static.m[keyOf(op.p)] = 0 // the replace may have listed it again
+			r.static.add(op.p) // the replace may have listed it again (marked 0: as AddRoute)
 			err = r.deleteRoute(op.p)
 		}
 		if err != nil {
@@ -480,6 +499,9 @@ func (r *Router) rollback(undo []undoStep, hosts []hostUndo, newKeys, gone []rou
 // neighbour's host route. Where several match, the one AddInterface
 // installs last wins, as it does there.
 func (r *Router) ownRoute(p netip.Prefix) (a uint16, nk neigh.Key, isHost, ok bool) {
+	if p.Addr().Is6() {
+		return r.ownRoute6(p)
+	}
 	v, bits := u32(p.Addr()), p.Bits()
 	for i, ifc := range r.ifaces {
 		for _, ad := range ifc.Addrs {
@@ -499,6 +521,35 @@ func (r *Router) ownRoute(p netip.Prefix) (a uint16, nk neigh.Key, isHost, ok bo
 		}
 	}
 	if ok || bits != 32 {
+		return a, nk, false, ok
+	}
+	if i, on := r.ifaceFor(p.Addr()); on {
+		k := neigh.Key{Iface: i, Addr: p.Addr()}
+		if na, has := r.nbrAdj[k]; has && r.neigh.Get(k) != nil {
+			return na, k, true, true
+		}
+	}
+	return 0, nk, false, false
+}
+
+// ownRoute6 is ownRoute for an IPv6 prefix: an interface address's /128
+// (local), its subnet (glean) or a neighbour's /128 host route.
+func (r *Router) ownRoute6(p netip.Prefix) (a uint16, nk neigh.Key, isHost, ok bool) {
+	for i, ifc := range r.ifaces {
+		for _, ad := range ifc.Addrs {
+			if ad.Is4() {
+				continue
+			}
+			q := ad.Prefix()
+			if p.Bits() == 128 && p.Addr() == q.Addr() {
+				a, ok = r.local, true
+			}
+			if q.Bits() < 128 && p == q.Masked() {
+				a, ok = r.glean[i], true
+			}
+		}
+	}
+	if ok || p.Bits() != 128 {
 		return a, nk, false, ok
 	}
 	if i, on := r.ifaceFor(p.Addr()); on {

@@ -74,8 +74,11 @@ func (r *Router) AddRoute(p netip.Prefix, gw netip.Addr) error {
 }
 
 func (r *Router) addRoute(p netip.Prefix, gw netip.Addr) error {
-	if !p.IsValid() || !p.Addr().Is4() {
-		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
+	if !p.IsValid() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+		return fmt.Errorf("route %v: not a route prefix: write an IPv4 prefix (A.B.C.D/N) or an IPv6 one (2001:db8::/32)", p)
+	}
+	if gw.IsValid() && gw.Is4() != p.Addr().Is4() {
+		return fmt.Errorf("route %v: next hop %v is of the other address family: an IPv4 route needs an IPv4 next hop, an IPv6 route an IPv6 one", p, gw)
 	}
 	p = p.Masked()
 	own := r.ownMemo
@@ -196,12 +199,12 @@ func (r *Router) DeleteRoute(p netip.Prefix) error {
 }
 
 func (r *Router) deleteRoute(p netip.Prefix) error {
-	if !p.IsValid() || !p.Addr().Is4() {
-		return fmt.Errorf("route %v: only IPv4 routes are supported", p)
+	if !p.IsValid() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+		return fmt.Errorf("route %v: not a route prefix: write an IPv4 prefix (A.B.C.D/N) or an IPv6 one (2001:db8::/32)", p)
 	}
 	p = p.Masked()
 	a, ok := r.rget(p)
-	if _, static := r.static.m[keyOf(p)]; !static {
+	if !r.static.has(p) {
 		if !ok {
 			return fmt.Errorf("route %v: %w", p, ErrNoRoute)
 		}
@@ -238,5 +241,5 @@ func (r *Router) deleteRoute(p netip.Prefix) error {
 func (r *Router) Routes() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fib.Len() + len(r.parked)
+	return r.fib.Len() + len(r.parked) + r.fib6.Len()
 }

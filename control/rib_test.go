@@ -24,7 +24,7 @@ func TestRouterAddRouteErrors(t *testing.T) {
 	}{
 		{"gateway off-link", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("192.0.2.1"), []string{"192.0.2.1", "is on no interface's subnet", "203.0.113.0/24"}},
 		{"gateway next to a subnet", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("10.0.3.1"), []string{"10.0.3.1"}},
-		{"IPv6 gateway", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("2001:db8::1"), []string{"2001:db8::1", "not an IPv4 address"}},
+		{"IPv6 gateway", netip.MustParsePrefix("203.0.113.0/24"), netip.MustParseAddr("2001:db8::1"), []string{"2001:db8::1", "other address family"}},
 		{"IPv6 prefix", netip.MustParsePrefix("2001:db8::/32"), dptest.HostB, []string{"2001:db8::/32"}},
 	}
 	for _, tc := range tests {

@@ -31,6 +31,7 @@ type Router struct {
 	o         Options
 	ifaces    []dp.Iface
 	fib       *fib.Table
+	fib6      *fib.Table6 // the IPv6 routes (ip6-lookup's Config.FIB6)
 	adj       *adj.Table
 	local     uint16
 	drop      uint16   // blackhole
@@ -84,6 +85,7 @@ func New(o Options) *Router {
 	r := &Router{
 		o:      o,
 		fib:    fib.NewTable(),
+		fib6:   fib.NewTable6(),
 		adj:    adj.New(),
 		nbrAdj: make(map[neigh.Key]uint16),
 		host:   make(map[neigh.Key]bool),
@@ -127,6 +129,7 @@ func (r *Router) publish() {
 	}
 	r.cur.Store(&dp.Config{
 		FIB:       r.fib.Snapshot(),
+		FIB6:      r.fib6.Snapshot(),
 		Adj:       r.adj.Snapshot(),
 		Ifaces:    ifaces,
 		VLANs:     slices.Clone(r.vlans),

@@ -194,14 +194,15 @@ func TestRegisterErrors(t *testing.T) {
 
 // TestDispatchOrder: the order assembled from the Next edges serves every
 // Next edge forward (ip4-rewrite before icmp4-error: a packet too big with
-// DF set takes one pass less than with the hand-kept enum), the first
+// DF set takes one pass less than with the hand-kept enum; icmp6-error
+// before interface-output, which it sends link-local errors to), the first
 // listed sibling first; the feature node runs before the end of its arc.
 func TestDispatchOrder(t *testing.T) {
 	var names []string
 	for _, s := range dp.Stages() {
 		names = append(names, s.String())
 	}
-	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input test-filter ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag test-tx interface-output icmp4-error drop"
+	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input test-filter ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag icmp4-error ip6-input ip6-lookup ip6-local ip6-rewrite icmp6-error test-tx interface-output drop"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("dispatch order\n got %s\nwant %s", got, want)
 	}

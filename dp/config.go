@@ -203,7 +203,10 @@ func (ifc *Iface) SetAddrs(ps []netip.Prefix) {
 // either the old or the new snapshot, never a mix. Nothing reachable from a
 // published Config is ever modified.
 type Config struct {
-	FIB    *fib.Snapshot
+	FIB *fib.Snapshot
+	// FIB6 is the IPv6 FIB (dp/ip6's ip6-lookup), published with FIB;
+	// its next-hop indices index Adj too. Nil: no IPv6 route.
+	FIB6   *fib.Snapshot6
 	Adj    []Adj   // index = FIB next-hop index; Adj[0] is AdjNone
 	Ifaces []Iface // index = interface index: ports first, then VLAN sub-interfaces
 	// VLANs demuxes tagged frames: index = port interface index; nil (or

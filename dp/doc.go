@@ -145,9 +145,8 @@
 // an adjacency's rewrite ends with its own EtherType (0x0800 or 0x86DD).
 // The ip4 nodes read what they need as a uint32 without a conversion per
 // packet: Iface.Addr4 (the ICMP error source), IfaceAddr.Addr4 and
-// Adj.Addr4; Iface.Addr6 is the ICMPv6 error source for the ip6 nodes to
-// come. A Config holds no IPv6 address yet: package control refuses them
-// while internal/rules.IPv6 is off (rules.Family, the one check).
+// Adj.Addr4; Iface.Addr6 is the ICMPv6 error source of the ip6 nodes
+// (dp/ip6), which look up Config.FIB6, the IPv6 FIB.
 //
 // # Ownership
 //

@@ -11,6 +11,7 @@ import (
 	arpnode "github.com/softnet/softnet/dp/arp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/dp/ethernet"
+	"github.com/softnet/softnet/dp/ip6"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -215,7 +216,7 @@ func TestVLANBadTags(t *testing.T) {
 		{"truncated", l, dptest.Tag(ip, 0x8100, 100)[:16], ethernet.VLANTruncated},
 		{"truncated-inner", l, dptest.Tag(ip, 0x88a8, 10, 0x8100, 20)[:19], ethernet.VLANTruncated},
 		{"no-vlans", plain, dptest.Tag(ip, 0x8100, 100), ethernet.VLANTagged},
-		{"priority-no-vlans-ok-then-ipv6", plain, dptest.Tag(append(append([]byte(nil), ip[:12]...), 0x86, 0xdd, 0x60, 0, 0, 0), 0x8100, 0), ethernet.IPv6},
+		{"priority-no-vlans-ok-then-ipv6", plain, dptest.Tag(append(append([]byte(nil), ip[:12]...), 0x86, 0xdd, 0x60, 0, 0, 0), 0x8100, 0), ip6.TooShort}, // to ip6-input past the priority tag: 4 bytes of IPv6 header
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

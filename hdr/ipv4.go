@@ -150,9 +150,23 @@ func (ip IPv4) ComputeChecksum() uint16 {
 // (RFC 1624 §3 eqn. 3, as RFC 1812 §5.3.1 allows) instead of recomputing
 // it. The caller must have checked TTL() > 1 first (RFC 1812 §5.3.1: a
 // datagram whose TTL would reach 0 is not forwarded); a TTL of 0 wraps.
+//
+// It is Update16(check, old, old-0x100) for the word TTL|Protocol at
+// offset 8, specialised: ^old + new is 0xFEFF whatever the protocol (0xFF00
+// once folded when the TTL wraps from 0), so the update is one add and
+// one fold. The sum runs on the checksum's two bytes read little-endian,
+// with the constant byte-swapped to match: ones' complement sums do not
+// depend on byte order (RFC 1071 §2(B)), and on a little-endian host that
+// is no byte swap either way.
 func (ip IPv4) DecTTL() {
-	// TTL is the high byte of the 16-bit word TTL|Protocol at offset 8.
-	old := binary.BigEndian.Uint16(ip[8:])
-	ip[8]--
-	binary.BigEndian.PutUint16(ip[10:], Update16(binary.BigEndian.Uint16(ip[10:]), old, old-0x0100))
+	_ = ip[11]
+	ttl := ip[8]
+	ip[8] = ttl - 1
+	d := uint32(0xfffe) // 0xFEFF, byte-swapped
+	if ttl == 0 {
+		d = 0x00ff // 0xFF00, byte-swapped
+	}
+	s := uint32(^binary.LittleEndian.Uint16(ip[10:])) + d // at most 0x1FFFD
+	s = s>>16 + s&0xffff                                  // at most 0xFFFF
+	binary.LittleEndian.PutUint16(ip[10:], ^uint16(s))
 }

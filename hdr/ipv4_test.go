@@ -139,3 +139,25 @@ func TestIPv4DecTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv4DecTTLEveryChecksum checks DecTTL's specialised update against
+// the general one (Update16, RFC 1624 eqn. 3) for every TTL, every
+// checksum value and a few protocols: byte for byte the same header.
+func TestIPv4DecTTLEveryChecksum(t *testing.T) {
+	ip := IPv4(buildIPv4(nil, 64, 0))
+	for _, proto := range []uint8{0, 1, 6, 17, 255} {
+		for ttl := 0; ttl < 256; ttl++ {
+			for c := 0; c < 1<<16; c++ {
+				ip[8], ip[9] = uint8(ttl), proto
+				binary.BigEndian.PutUint16(ip[10:], uint16(c))
+				old := binary.BigEndian.Uint16(ip[8:])
+				want := Update16(uint16(c), old, old-0x0100)
+				ip.DecTTL()
+				if ip[8] != uint8(ttl-1) || ip[9] != proto || binary.BigEndian.Uint16(ip[10:]) != want {
+					t.Fatalf("ttl %d proto %d checksum %#04x: DecTTL gives ttl %d checksum %#04x, want ttl %d checksum %#04x",
+						ttl, proto, c, ip[8], binary.BigEndian.Uint16(ip[10:]), uint8(ttl-1), want)
+				}
+			}
+		}
+	}
+}

@@ -11,6 +11,16 @@
 // comparison), and the real tools run against it: ping, iperf3 (TCP and
 // UDP) and a trafgen 64-byte UDP flood counted on B's interface.
 //
+// For benchmarks the same flood has a cheaper source, XDPGen
+// (RunXDPFlood): an XDP program run by BPF_PROG_RUN in live-frames mode
+// redirects one prebuilt frame into a0, with no socket and no skb on the
+// sender, and counts exactly what it redirected. Veth takes redirected
+// frames only when the receiving end has an XDP program: softnet's own on
+// AF_XDP, DropAtRouter's, or PassAtRouter's XDP_PASS for Linux and
+// AF_PACKET. The kernel recycles the frames' pages without copying the
+// frame in again, so the program writes the headers back on every run
+// (Linux forwarding rewrites them in place).
+//
 // Namespaces are named "sn-lab-<pid>-<n>-{a,r,b}": unique per process and
 // topology, so parallel runs do not clash, and a crashed run's leftovers
 // (whose pid is gone) are removed by CleanStale. Every veth is created

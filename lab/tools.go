@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/softnet/softnet/internal/netns"
@@ -200,6 +201,15 @@ type Flood struct {
 	// reached the router's ingress veth (with DropAtRouter, the
 	// generator's limit).
 	RouterRxMpps float64 `json:"router_rx_mpps"`
+	// SenderCPUS is the CPU time (user and system) the source used over
+	// the whole run, the softirq work run in its context included as the
+	// kernel charges it (tick-based, without CONFIG_IRQ_TIME_ACCOUNTING,
+	// as on this machine's kernel), and
+	// SentPerCPUMpps is Sent over it: what the source pushes per second
+	// of its CPU, a figure the other loads of a shared machine move far
+	// less than the rates (0 when unknown).
+	SenderCPUS     float64 `json:"sender_cpu_s"`
+	SentPerCPUMpps float64 `json:"sent_per_cpu_mpps"`
 }
 
 // RouterMAC returns the MAC host A has for the router's address (ping the
@@ -244,6 +254,51 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		return Flood{}, err
 	}
+	// --no-sock-mem and --notouch-irq: trafgen must not retune the host's
+	// socket buffers or IRQ affinities. --cpus 1 with taskset: one sender
+	// on one known CPU.
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	args := []string{"-c", strconv.Itoa(cpu), "trafgen", "--no-sock-mem", "--notouch-irq", "--cpus", "1", "--dev", DevA, "--conf", path}
+	if pps > 0 {
+		args = append(args, "--rate", strconv.FormatUint(uint64(pps), 10)+"pps")
+	}
+	var out bytes.Buffer
+	cmd := netns.Command(tctx, t.A, "taskset", args...)
+	f, err := t.floodWindow(ctx, dur, size, cpu, func() (<-chan error, error) {
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("trafgen: %w", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return exited, nil
+	}, cancel, func(err error) error {
+		return fmt.Errorf("trafgen exited early (%v): %s", err, out.String())
+	})
+	if err == nil && cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			f.setSenderCPU(time.Duration(ru.Utime.Nano() + ru.Stime.Nano()))
+		}
+	}
+	return f, err
+}
+
+// setSenderCPU sets SenderCPUS and SentPerCPUMpps from the source's CPU
+// time.
+func (f *Flood) setSenderCPU(d time.Duration) {
+	f.SenderCPUS = d.Seconds()
+	if d > 0 {
+		f.SentPerCPUMpps = float64(f.Sent) / d.Seconds() / 1e6
+	}
+}
+
+// floodWindow measures a flood from the sender start starts (its end
+// reported on the channel it returns): the totals from before the start
+// until 300 ms after stop, the rates over a window of dur from half a
+// second after the start. early turns an end before stop into the error
+// to return.
+func (t *Topology) floodWindow(ctx context.Context, dur time.Duration, size, cpu int, start func() (<-chan error, error), stop func(), early func(error) error) (Flood, error) {
 	type snap struct{ a, ra, rb, b netns.Stats }
 	read := func() (s snap, err error) {
 		for _, x := range []struct {
@@ -260,31 +315,19 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	if err != nil {
 		return Flood{}, err
 	}
-	// --no-sock-mem and --notouch-irq: trafgen must not retune the host's
-	// socket buffers or IRQ affinities. --cpus 1 with taskset: one sender
-	// on one known CPU.
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	args := []string{"-c", strconv.Itoa(cpu), "trafgen", "--no-sock-mem", "--notouch-irq", "--cpus", "1", "--dev", DevA, "--conf", path}
-	if pps > 0 {
-		args = append(args, "--rate", strconv.FormatUint(uint64(pps), 10)+"pps")
+	exited, err := start()
+	if err != nil {
+		return Flood{}, err
 	}
-	cmd := netns.Command(tctx, t.A, "taskset", args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return Flood{}, fmt.Errorf("trafgen: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	// The rate is measured over a window of dur that starts once trafgen
-	// has set up its ring and is sending; the totals cover the whole run.
+	// The rate is measured over a window of dur that starts once the
+	// sender has set up (trafgen its ring) and is sending; the totals
+	// cover the whole run.
 	var w0, w1 snap
 	var el time.Duration
 	wait := func(d time.Duration) error {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("trafgen exited early (%v): %s", err, out.String())
+			return early(err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(d):
@@ -310,7 +353,7 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	}
 	t1, err := stamp(&w1)
 	el = t1.Sub(t0)
-	cancel()
+	stop()
 	<-exited
 	if err != nil {
 		return Flood{}, err

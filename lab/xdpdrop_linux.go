@@ -21,10 +21,16 @@ import (
 // generator_limit_mpps). The program is held by a BPF link: it goes away
 // with the process.
 func (t *Topology) DropAtRouter() (detach func() error, err error) {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: "softnet_drop", Type: ebpf.XDP, License: "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 1) /* XDP_DROP */, asm.Return()}})
+	return t.attachAtRouter("softnet_drop", 1 /* XDP_DROP */)
+}
+
+// attachAtRouter attaches an XDP program returning verdict to ra (native
+// mode) through a BPF link.
+func (t *Topology) attachAtRouter(name string, verdict int32) (detach func() error, err error) {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: name, Type: ebpf.XDP, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, verdict), asm.Return()}})
 	if err != nil {
-		return nil, fmt.Errorf("loading the XDP drop program: %w (needs root and a kernel with BPF)", err)
+		return nil, fmt.Errorf("loading the XDP program %s: %w (needs root and a kernel with BPF)", name, err)
 	}
 	var l link.Link
 	err = netns.Do(t.R, func() error {
@@ -37,7 +43,7 @@ func (t *Topology) DropAtRouter() (detach func() error, err error) {
 	})
 	if err != nil {
 		prog.Close()
-		return nil, fmt.Errorf("attaching the XDP drop program to %s in %s (native mode): %w", DevRA, t.R, err)
+		return nil, fmt.Errorf("attaching the XDP program %s to %s in %s (native mode): %w", name, DevRA, t.R, err)
 	}
 	return func() error {
 		err := l.Close()

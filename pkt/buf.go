@@ -90,6 +90,13 @@ func (m *Meta) SetDst4(a uint32) {
 	binary.BigEndian.PutUint32(m.Dst[12:], a)
 }
 
+// SetDst4Bytes is SetDst4 with the address as its four bytes in network
+// order (as they sit in the IPv4 header): a copy, no byte swap.
+func (m *Meta) SetDst4Bytes(a [4]byte) {
+	m.Dst[10], m.Dst[11] = 0xff, 0xff
+	*(*[4]byte)(m.Dst[12:]) = a
+}
+
 // At returns the buffer with global index x. x must be the index of a
 // buffer of a live Arena (Buf.Index, Batch.B, Pool free lists). It is one
 // load of the record base and an add: records of every arena sit in one
@@ -133,20 +140,21 @@ func (b *Buf) L3Bytes() []byte { return b.data[int(b.Off)+int(b.L3) : int(b.Off)
 // L3 are set by softnet's own code (never copied from packet bytes), so
 // the header always starts well inside the buffer.
 func (b *Buf) L3Head() *[20]byte {
-	return (*[20]byte)(b.data[int(b.Off)+int(b.L3):])
+	off := int(b.Off) + int(b.L3)
+	return (*[20]byte)(b.data[off : off+20])
 }
 
 // EthAt returns the 14 bytes at off (from the start of Raw) as an array
 // pointer, for writing an Ethernet header in front of an L3 header.
 func (b *Buf) EthAt(off int) *[14]byte {
-	return (*[14]byte)(b.data[off:])
+	return (*[14]byte)(b.data[off : off+14])
 }
 
 // L2At returns the 22 bytes at off (from the start of Raw) as an array
 // pointer: room for an Ethernet header with two VLAN tags, written
 // right-aligned in front of an L3 header in one fixed-size store.
 func (b *Buf) L2At(off int) *[22]byte {
-	return (*[22]byte)(b.data[off:])
+	return (*[22]byte)(b.data[off : off+22])
 }
 
 // Raw returns the buffer's whole memory (its arena's chunk), headroom

@@ -398,3 +398,51 @@ func TestRecsAt(t *testing.T) {
 	}
 	p.PutN(xs)
 }
+
+// TestSetDst4Bytes: the header-bytes form notes the same IPv4-mapped
+// destination as SetDst4.
+func TestSetDst4Bytes(t *testing.T) {
+	var m, want Meta
+	m.SetDst4Bytes([4]byte{192, 0, 2, 77})
+	want.SetDst4(0xc000024d)
+	if m.Dst != want.Dst || m.Dst4() != 0xc000024d {
+		t.Errorf("SetDst4Bytes noted %x, want %x (Dst4 %#x)", m.Dst, want.Dst, m.Dst4())
+	}
+}
+
+// TestHeaderViews: L3Head, EthAt and L2At are the bytes at L3 and at off, and
+// panic rather than reach past the buffer's memory.
+func TestHeaderViews(t *testing.T) {
+	p := NewPool(1)
+	b := p.Get()
+	raw := b.Raw()
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	b.SetFrame(Headroom, 60)
+	b.L3 = 14
+	if h := b.L3Head(); !bytes.Equal(h[:], raw[Headroom+14:Headroom+34]) {
+		t.Errorf("L3Head: % x", h[:])
+	}
+	if e := b.EthAt(Headroom); !bytes.Equal(e[:], raw[Headroom:Headroom+14]) {
+		t.Errorf("EthAt: % x", e[:])
+	}
+	panics := func(name string, f func()) {
+		t.Helper()
+		defer func() {
+			if recover() == nil {
+				t.Errorf("%s did not panic", name)
+			}
+		}()
+		f()
+	}
+	b.SetFrame(Stride-10, 10)
+	b.L3 = 0
+	panics("L3Head 10 bytes before the end", func() { b.L3Head() })
+	panics("EthAt 10 bytes before the end", func() { b.EthAt(Stride - 10) })
+	panics("EthAt(-1)", func() { b.EthAt(-1) })
+	panics("L2At 10 bytes before the end", func() { b.L2At(Stride - 10) })
+	if l := b.L2At(Headroom); !bytes.Equal(l[:], raw[Headroom:Headroom+22]) {
+		t.Errorf("L2At: % x", l[:])
+	}
+}

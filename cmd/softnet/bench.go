@@ -28,6 +28,7 @@ func benchCmd() *cobra.Command {
 		scenario   string
 		backend    string
 		stackDrop  bool
+		source     string
 		duration   time.Duration
 		size       int
 		asJSON     bool
@@ -94,7 +95,9 @@ over forwarded at 1× (1: flat, the goal ≥ 0.95; lower: collapse).
 the same in VLAN 1; vlan-4094 has 4094 sub-interfaces on in0 with the frames
 spread across all of them. --scenario bridge switches the same frames between
 two members of a learning bridge (destination MAC learned on out0) instead of
-routing them. A comma-separated list builds each scenario once,
+routing them. --scenario ip6-forward is ip4-forward in IPv6: 64-byte
+IPv6/UDP frames through the full IPv6 table (static IPv6 neighbours: no
+Neighbor Discovery yet). A comma-separated list builds each scenario once,
 measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
@@ -112,9 +115,18 @@ another process does not count) and their ratios too (interleaved), e.g.
 copy mode on veth) instead of AF_PACKET (the default, --backend afpacket);
 the JSON's "backend" says which. --scenario latency takes --backend too.
 The veth scenario also measures the generator's limit in the same run:
-"generator_limit_mpps" is what trafgen pushes into the router's ingress
+"generator_limit_mpps" is what the source pushes into the router's ingress
 veth while an XDP program there drops every frame (no router can show
-more); "source" says what sent each flood. --stack-drop (with --backend
+more). --source picks the source: trafgen, xdp (softnet's own generator:
+BPF_PROG_RUN in live-frames mode redirecting one prebuilt frame into host
+A's veth, no socket and no skb on the sender; veth then needs an XDP
+program on the router's veth, so an XDP_PASS one is attached there for
+Linux and AF_PACKET) or best (the default: both limits are measured,
+"generator_limits_mpps" lists them, "generator_per_cpu_mpps" the same per
+second of the source's CPU, and the one that pushes more per CPU second
+sends every flood). "source_name" and "source" say what sent each flood;
+"kernel_tcp_gbps", "softnet_tcp_gbps" and their "_retransmits" are
+iperf3 TCP through each router. --stack-drop (with --backend
 afpacket) gives softnet's interfaces stack_drop: true, so the router
 namespace's stack skips the frames softnet took; "stack_drop" says so.
 
@@ -225,6 +237,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if cmd.Flags().Changed("backend") && scenario != "veth" && scenario != "latency" {
 				return fmt.Errorf("--backend applies to --scenario veth and latency; drop it for --scenario %s", scenario)
 			}
+			if cmd.Flags().Changed("source") && scenario != "veth" {
+				return fmt.Errorf("--source applies to --scenario veth; drop it for --scenario %s", scenario)
+			}
+			if source != "best" && source != "trafgen" && source != "xdp" {
+				return fmt.Errorf("--source %q: choose trafgen, xdp (softnet's XDP generator) or best (the one that pushes more)", source)
+			}
 			if stackDrop && (scenario != "veth" || backend != "afpacket") {
 				return errors.New("--stack-drop applies to --scenario veth with --backend afpacket; drop it")
 			}
@@ -280,7 +298,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				var rep interface{ Print(io.Writer) }
 				var err error
 				if scenario == "veth" {
-					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Backend: backend, StackDrop: stackDrop, Progress: prog})
+					rep, err = bench.RunVeth(ctx, bench.VethOptions{Binary: bench.VethBinary(), Duration: duration, PacketSize: size, Backend: backend, StackDrop: stackDrop, Source: source, Progress: prog})
 				} else {
 					rep, err = bench.RunVethOverload(ctx, bench.VethOverloadOptions{Binary: bench.VethBinary(), Duration: duration, Progress: prog})
 				}
@@ -356,6 +374,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency)")
 	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
+	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more per CPU second)")
 	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth or latency: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")

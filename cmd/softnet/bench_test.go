@@ -58,6 +58,8 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "veth", "--backend", "afxdp", "--stack-drop"}, "--stack-drop applies to --scenario veth with --backend afpacket; drop it"},
 		{[]string{"--scenario", "latency", "--stack-drop"}, "--stack-drop applies to --scenario veth with --backend afpacket; drop it"},
 		{[]string{"--scenario", "veth", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
+		{[]string{"--scenario", "veth", "--source", "pktgen"}, `--source "pktgen": choose trafgen, xdp (softnet's XDP generator) or best`},
+		{[]string{"--scenario", "latency", "--source", "xdp"}, "--source applies to --scenario veth; drop it for --scenario latency"},
 		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth and latency; drop it for --scenario overload"},
 	} {
 		benchRefuses(t, tc.args, tc.want)

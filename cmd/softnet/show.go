@@ -158,6 +158,12 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 					fmt.Fprintf(tw, "/%d\t%d\n", l.Length, l.Routes)
 				}
 				fmt.Fprintf(tw, "total\t%d\n", s.Total)
+				if s.Total6 > 0 {
+					for _, l := range s.ByLength6 {
+						fmt.Fprintf(tw, "/%d (IPv6)\t%d\n", l.Length, l.Routes)
+					}
+					fmt.Fprintf(tw, "total IPv6\t%d\n", s.Total6)
+				}
 				tw.Flush()
 				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
 			}, err
@@ -339,16 +345,20 @@ softnet reload puts the routes back to what the file says. The router's own
 routes (an interface address, a connected subnet, a subnet's network or
 broadcast address) belong to its interfaces: they can be neither replaced nor
 deleted. A route inside a connected subnet, or to a neighbour's address (it
-wins over the neighbour's host route until deleted), is fine.`,
+wins over the neighbour's host route until deleted), is fine. IPv6 routes go
+into the IPv6 FIB; their gateway is IPv6 and needs a static neighbour
+(softnet neighbor add: no Neighbor Discovery yet). The config file does not
+hold IPv6 routes yet, so a reload leaves those added here in place.`,
 		Example: `  softnet route add 198.51.100.0/24 via 10.0.2.2
   softnet route add 203.0.113.0/24 blackhole
+  softnet route add 2001:db8::/32 via 2001:db8:2::2
   softnet route del 198.51.100.0/24`,
 	}
 	client := apiFlag(cmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:     "add PREFIX via GATEWAY | add PREFIX blackhole",
 		Short:   "Add or replace the route to PREFIX",
-		Example: "  softnet route add 198.51.100.0/24 via 10.0.2.2\n  softnet route add 203.0.113.0/24 blackhole",
+		Example: "  softnet route add 198.51.100.0/24 via 10.0.2.2\n  softnet route add 203.0.113.0/24 blackhole\n  softnet route add 2001:db8::/32 via 2001:db8:2::2",
 		Args: func(_ *cobra.Command, args []string) error {
 			if (len(args) == 3 && args[1] == "via") || (len(args) == 2 && args[1] == "blackhole") {
 				return nil

@@ -17,7 +17,7 @@
 //
 // # Drop reasons (ethernet-input/...)
 //
-// runt, not-for-us, unknown-ethertype, vlan-tagged, ip6-unsupported,
+// runt, not-for-us, unknown-ethertype, vlan-tagged,
 // iface-down, rss-ring-full (counted by the engine's software RSS, which
 // finds it by name), and the VLAN demux's vlan-unknown, vlan-reserved,
 // vlan-stacked-priority, vlan-too-deep, vlan-truncated. l2-bridge counts

@@ -12,10 +12,10 @@ import (
 var (
 	StageInput dp.Stage
 	// Successors registered by other packages (see dp.Ref): arp-input
-	// (dp/arp), l2-bridge (dp/l2), ip4-input (dp/ip4).
-	stageARPInput, stageBridge, stageIP4Input dp.Stage
+	// (dp/arp), l2-bridge (dp/l2), ip4-input (dp/ip4), ip6-input (dp/ip6).
+	stageARPInput, stageBridge, stageIP4Input, stageIP6Input dp.Stage
 
-	Runt, NotForUs, UnknownType, VLANTagged, IPv6, IfaceDown, RSSRingFull      dp.Reason
+	Runt, NotForUs, UnknownType, VLANTagged, IfaceDown, RSSRingFull            dp.Reason
 	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated dp.Reason
 )
 
@@ -23,13 +23,12 @@ var _ = dp.Register(dp.Node{
 	Name:  "ethernet-input",
 	Stage: &StageInput,
 	Run:   ethernetInput,
-	Next:  []string{"l2-bridge", "arp-input", "ip4-input", "drop"},
+	Next:  []string{"l2-bridge", "arp-input", "ip4-input", "ip6-input", "drop"},
 	Reasons: []dp.ReasonDef{
 		{Reason: &Runt, Name: "runt", Desc: "frame shorter than an Ethernet header"},
 		{Reason: &NotForUs, Name: "not-for-us", Desc: "destination MAC is neither the interface's, broadcast nor multicast we accept"},
-		{Reason: &UnknownType, Name: "unknown-ethertype", Desc: "EtherType not handled (not IPv4 or ARP)"},
+		{Reason: &UnknownType, Name: "unknown-ethertype", Desc: "EtherType not handled (not IPv4, IPv6 or ARP)"},
 		{Reason: &VLANTagged, Name: "vlan-tagged", Desc: "802.1Q/802.1ad tagged frame on an interface with no VLAN sub-interfaces"},
-		{Reason: &IPv6, Name: "ip6-unsupported", Desc: "IPv6 is not forwarded yet"},
 		{Reason: &IfaceDown, Name: "iface-down", Desc: "frame received on an interface (or VLAN sub-interface) that is down"},
 		{Reason: &RSSRingFull, Name: "rss-ring-full", Desc: "software RSS: the lane to the worker that owns the flow was full (an ifq drop: that worker is behind)"},
 		// VLAN demux (IEEE 802.1Q), see vlan.go.
@@ -52,8 +51,8 @@ var _ = dp.Register(dp.Node{
 //     index (see dp.VLANTable, vlanInput): the frame is then the
 //     sub-interface's (InPort, counters) and L3 is past its tags. Bad tags
 //     drop with their own reasons.
-//   - Next: arp-input (0x0806), ip4-input (0x0800), drop (IPv6 and other
-//     EtherTypes until their stages exist).
+//   - Next: arp-input (0x0806), ip4-input (0x0800), ip6-input (0x86DD),
+//     drop (other EtherTypes).
 //
 // Example: a 64-byte IPv4/UDP frame to the interface's MAC goes to
 // ip4-input with L3 = 14; the same frame in an 802.1Q tag of VLAN 100 goes
@@ -165,7 +164,7 @@ func ethernetInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		case hdr.EtherTypeARP:
 			w.To(stageARPInput, b)
 		case hdr.EtherTypeIPv6:
-			w.Drop(b, IPv6)
+			w.To(stageIP6Input, b)
 		default:
 			w.Drop(b, UnknownType)
 		}
@@ -253,4 +252,5 @@ var (
 	_ = dp.Ref("arp-input", &stageARPInput)
 	_ = dp.Ref("l2-bridge", &stageBridge)
 	_ = dp.Ref("ip4-input", &stageIP4Input)
+	_ = dp.Ref("ip6-input", &stageIP6Input)
 )

@@ -23,18 +23,8 @@ import (
 	"strings"
 )
 
-// IPv6 says whether the router takes IPv6 interface addresses and
-// neighbours. The types carry both families from the config to the data
-// plane and back out (config, control.IfaceConfig, dp.Iface's
-// dp.IfaceAddr and Addr6, dp.Adj.Addr, neigh.Key, the API, softnet show),
-// but nothing forwards IPv6 yet: while IPv6 is false, Family refuses an
-// IPv6 address, and it is the only check that does. Issue 12 (the ip6
-// nodes, the IPv6 FIB, neighbour discovery) removes the switch; tests set
-// it to check that IPv6 addresses pass through every layer.
-var IPv6 = false
-
 // Family checks the family of an interface address or a neighbour's
-// address: IPv4, or IPv6 (not IPv4-mapped) when IPv6 is on.
+// address: IPv4, or IPv6 (not IPv4-mapped, no zone).
 func Family(a netip.Addr) error {
 	switch {
 	case a.Is4():
@@ -42,9 +32,7 @@ func Family(a netip.Addr) error {
 	case a.Is4In6():
 		return fmt.Errorf("%v is an IPv4-mapped IPv6 address: write the IPv4 address itself (%v)", a, a.Unmap())
 	case !a.Is6():
-		return fmt.Errorf("no address: write an IPv4 address (A.B.C.D)")
-	case !IPv6:
-		return fmt.Errorf("%v is IPv6, not IPv4: softnet forwards only IPv4 for now: use an IPv4 address (A.B.C.D)", a)
+		return fmt.Errorf("no address: write an IPv4 address (A.B.C.D) or an IPv6 one (2001:db8::1)")
 	case a.Zone() != "":
 		return fmt.Errorf("%v has a zone: write the address without %%%s (its interface says where it is)", a, a.Zone())
 	}
@@ -134,13 +122,14 @@ func SubnetList(ifs []Iface) string {
 	return strings.Join(s, ", ")
 }
 
-// NextHop checks a route's next hop: an IPv4 address on the subnet of an
-// interface, and another host there: not one of the router's own
-// addresses, nor a subnet's network or broadcast address. It returns the
-// index of the interface the next hop is on.
+// NextHop checks a route's next hop: an address on the subnet of an
+// interface, of the route's family (an IPv6 route needs an IPv6 next
+// hop), and another host there: not one of the router's own addresses,
+// nor a subnet's network or broadcast address. It returns the index of
+// the interface the next hop is on.
 func NextHop(ifs []Iface, via netip.Addr) (int, error) {
-	if !via.Is4() {
-		return -1, fmt.Errorf("%v is not an IPv4 address: write the next hop as A.B.C.D", via)
+	if err := Family(via); err != nil {
+		return -1, fmt.Errorf("next hop %w", err)
 	}
 	if err := hostOnSubnet(ifs, via, "a next hop"); err != nil {
 		return -1, err
@@ -198,6 +187,9 @@ func Canonical(s string, p netip.Prefix) error {
 type Own struct {
 	m    map[uint64]string // key(prefix) -> why it is the router's
 	lens uint64            // bit n: some own prefix is /n
+	// m6 is the IPv6 own prefixes: each address's /128 and its
+	// connected subnet (IPv6 has no broadcast address).
+	m6 map[netip.Prefix]string
 }
 
 // key packs an IPv4 prefix into an integer (cheaper to hash than a
@@ -209,7 +201,7 @@ func key(p netip.Prefix) uint64 {
 
 // NewOwn returns the own prefixes of ifs.
 func NewOwn(ifs []Iface) *Own {
-	o := &Own{m: map[uint64]string{}}
+	o := &Own{m: map[uint64]string{}, m6: map[netip.Prefix]string{}}
 	set := func(p netip.Prefix, why string) {
 		if _, had := o.m[key(p)]; !had {
 			o.m[key(p)] = why
@@ -218,7 +210,18 @@ func NewOwn(ifs []Iface) *Own {
 	}
 	for _, ifc := range ifs {
 		for _, p := range ifc.Addrs {
-			if !p.IsValid() || !p.Addr().Is4() {
+			if !p.IsValid() {
+				continue
+			}
+			if !p.Addr().Is4() {
+				for _, q := range []struct {
+					p   netip.Prefix
+					why string
+				}{{netip.PrefixFrom(p.Addr(), 128), fmt.Sprintf("is %s's own address (local route)", ifc.Name)}, {p.Masked(), fmt.Sprintf("is %s's connected subnet", ifc.Name)}} {
+					if _, had := o.m6[q.p]; !had {
+						o.m6[q.p] = q.why
+					}
+				}
 				continue
 			}
 			set(netip.PrefixFrom(p.Addr(), 32), fmt.Sprintf("is %s's own address (local route)", ifc.Name))
@@ -237,6 +240,9 @@ func NewOwn(ifs []Iface) *Own {
 // Why says why p (masked) is one of the router's own prefixes ("is
 // lan0's connected subnet"), or "" if it is not.
 func (o *Own) Why(p netip.Prefix) string {
+	if o != nil && p.Addr().Is6() {
+		return o.m6[p]
+	}
 	if o == nil || !p.Addr().Is4() || p.Bits() < 0 || o.lens&(1<<p.Bits()) == 0 {
 		return ""
 	}

@@ -27,7 +27,8 @@ func TestNextHop(t *testing.T) {
 		{"10.0.1.0", -1, "10.0.1.0 is the network address of lan0's subnet 10.0.1.0/24: a next hop must be another host on the subnet"},
 		{"10.0.1.255", -1, "10.0.1.255 is the broadcast address of lan0's subnet 10.0.1.0/24"},
 		{"192.0.2.2", -1, "192.0.2.2 is on no interface's subnet (lan0 10.0.1.0/24, p2p0 10.9.0.0/31, lo0 192.0.2.1/32): add an address on its subnet"},
-		{"2001:db8::1", -1, "2001:db8::1 is not an IPv4 address"},
+		{"2001:db8::1", -1, "2001:db8::1 is on no interface's subnet"},
+		{"::ffff:10.0.1.2", -1, "next hop ::ffff:10.0.1.2 is an IPv4-mapped IPv6 address"},
 	} {
 		i, err := NextHop(ifs, netip.MustParseAddr(c.via))
 		if c.want == "" {
@@ -90,27 +91,26 @@ func TestNeighborAndMAC(t *testing.T) {
 	}
 }
 
-// TestFamily: IPv4 always; IPv6 only with IPv6 on; never an IPv4-mapped
-// address or none.
+// TestFamily: IPv4 and IPv6 (the switch that refused IPv6 is gone:
+// softnet forwards it, dp/ip6); never an IPv4-mapped address, a zone or
+// none.
 func TestFamily(t *testing.T) {
-	for _, on := range []bool{false, true} {
-		IPv6 = on
+	{
 		for _, tc := range []struct {
 			a    netip.Addr
 			want string // "" for accepted
 		}{
 			{netip.MustParseAddr("10.0.1.2"), ""},
-			{netip.MustParseAddr("2001:db8::1"), map[bool]string{false: "2001:db8::1 is IPv6, not IPv4: softnet forwards only IPv4 for now", true: ""}[on]},
-			{netip.MustParseAddr("fe80::1"), map[bool]string{false: "is IPv6, not IPv4", true: ""}[on]},
-			{netip.MustParseAddr("fe80::1%eth0"), map[bool]string{false: "is IPv6, not IPv4", true: "fe80::1%eth0 has a zone: write the address without %eth0 (its interface says where it is)"}[on]},
+			{netip.MustParseAddr("2001:db8::1"), ""},
+			{netip.MustParseAddr("fe80::1"), ""},
+			{netip.MustParseAddr("fe80::1%eth0"), "fe80::1%eth0 has a zone: write the address without %eth0 (its interface says where it is)"},
 			{netip.MustParseAddr("::ffff:10.0.1.2"), "::ffff:10.0.1.2 is an IPv4-mapped IPv6 address: write the IPv4 address itself (10.0.1.2)"},
 			{netip.Addr{}, "no address"},
 		} {
 			err := Family(tc.a)
 			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
-				t.Errorf("IPv6 %v: Family(%v) = %v, want %q", on, tc.a, err, tc.want)
+				t.Errorf("Family(%v) = %v, want %q", tc.a, err, tc.want)
 			}
 		}
 	}
-	IPv6 = false
 }

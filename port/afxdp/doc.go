@@ -101,11 +101,15 @@
 // router can show the 1.5x here, and last session's quiet-machine
 // flood (1.065 Mpps received of 1.064 sent through softnet on AF_XDP)
 // was the generator's figure, not softnet's. Every figure's source is
-// one trafgen thread on CPU 0 (the JSON's source field); a cheaper source
-// is still to be found: trafgen's TX_RING frames reference the ring's
-// pages, so each one is copied (skb_copy_ubufs) when it crosses into the
-// router namespace, and with a second sender CPU there is none left for
-// the router on this 2-vCPU machine.
+// one trafgen thread on CPU 0 (the JSON's source field): trafgen's
+// TX_RING frames reference the ring's pages, so each one is copied
+// (skb_copy_ubufs) when it crosses into the router namespace, and with a
+// second sender CPU there is none left for the router on this 2-vCPU
+// machine. The cheaper source is now softnet's XDP generator (lab.XDPGen,
+// softnet bench --source): BPF_PROG_RUN in live-frames mode redirects a
+// prebuilt frame into a0, no socket and no skb on the sender; the bench
+// measures both sources' limits in one run and floods with the one that
+// pushes more per second of its CPU (README.md has the figures).
 //
 // # Where the time goes
 //

@@ -1,0 +1,478 @@
+package ip6
+
+import (
+	"fmt"
+
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
+)
+
+// ip6-input, ip6-lookup and ip6-rewrite: their registration (see
+// dp.Register).
+var (
+	StageInput, StageLookup, StageRewrite dp.Stage
+
+	TooShort, BadVersion, BadPayloadLen, MartianSource, MartianDest dp.Reason
+	Multicast, TooManyExt, BadExt, OptionDiscard                    dp.Reason
+	NoRoute, L2Multicast, Blackhole, NoNeighbor, NoRoom             dp.Reason
+)
+
+var _ = dp.Register(dp.Node{
+	Name:  "ip6-input",
+	Stage: &StageInput,
+	Run:   ip6Input,
+	Next:  []string{"ip6-lookup", "icmp6-error", "drop"},
+	Reasons: []dp.ReasonDef{ // RFC 8200 §3, §4; RFC 4291 §2.5
+		{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv6 header (40 bytes)"},
+		{Reason: &BadVersion, Name: "bad-version", Desc: "IP version is not 6"},
+		{Reason: &BadPayloadLen, Name: "bad-payload-length", Desc: "payload length above the bytes received"},
+		{Reason: &MartianSource, Name: "martian-source", Desc: "source is unspecified (::), loopback (::1) or multicast (RFC 4291 §2.5.2, §2.5.3, §2.7)"},
+		{Reason: &MartianDest, Name: "martian-destination", Desc: "destination is unspecified (::) or loopback (::1) (RFC 4291 §2.5.2, §2.5.3)"},
+		{Reason: &Multicast, Name: "multicast", Desc: "multicast destination: no multicast routing (and Neighbor Discovery is not implemented yet)"},
+		{Reason: &TooManyExt, Name: "too-many-ext-headers", Desc: "more extension headers than the walk's bound (hdr.MaxExtHeaders)"},
+		{Reason: &BadExt, Name: "bad-ext-header", Desc: "an extension header or option runs past the end of the packet"},
+		{Reason: &OptionDiscard, Name: "option-discard", Desc: "unrecognised hop-by-hop option whose action bits say discard (RFC 8200 §4.2)"},
+	},
+	Trace: traceIP6Input,
+})
+
+var _ = dp.Register(dp.Node{
+	Name:  "ip6-lookup",
+	Stage: &StageLookup,
+	Run:   ip6Lookup,
+	State: func(*dp.Worker) any { return new(lookupState) },
+	Next:  []string{"ip6-local", "ip6-rewrite", "icmp6-error", "drop"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &NoRoute, Name: "no-route", Desc: "no route for a packet the router originated"},
+		{Reason: &L2Multicast, Name: "l2-multicast", Desc: "received as link-layer broadcast or multicast: not forwarded"},
+		{Reason: &Blackhole, Name: "blackhole", Desc: "route to a blackhole next hop"},
+	},
+	Trace: traceIP6Lookup,
+})
+
+var _ = dp.Register(dp.Node{
+	Name:  "ip6-rewrite",
+	Stage: &StageRewrite,
+	Run:   ip6Rewrite,
+	Next:  []string{"interface-output", "icmp6-error", "drop"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &NoNeighbor, Name: "no-neighbor", Desc: "IPv6 next hop with no static neighbour: Neighbor Discovery is not implemented yet (add one: softnet neighbor add ADDRESS MAC dev INTERFACE)"},
+		{Reason: &NoRoom, Name: "no-headroom", Desc: "no headroom to write the Ethernet header"},
+	},
+	Trace: traceIP6Rewrite,
+})
+
+// Address tests (RFC 4291 §2.4). a is 16 bytes in network byte order.
+
+func isUnspecified(a []byte) bool {
+	a = a[:16]
+	for _, c := range a {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func isLoopback(a []byte) bool {
+	a = a[:16]
+	for _, c := range a[:15] {
+		if c != 0 {
+			return false
+		}
+	}
+	return a[15] == 1
+}
+
+func isMulticast(a []byte) bool { return a[0] == 0xff }
+
+// isLinkLocal reports fe80::/10.
+func isLinkLocal(a []byte) bool { return a[0] == 0xfe && a[1]&0xc0 == 0x80 }
+
+// isExt reports whether p is an extension header type the walk follows.
+func isExt(p uint8) bool {
+	switch p {
+	case hdr.ProtoHopByHop, hdr.ProtoRouting, hdr.ProtoDestOpts, hdr.ProtoFragment, hdr.ProtoAH:
+		return true
+	}
+	return false
+}
+
+// ip6Input validates IPv6 headers.
+//
+// ip6-input (RFC 8200 §3, §4; RFC 4291; RFC 7112):
+//   - Drops a packet shorter than 40 bytes, with version not 6 or a
+//     payload length above the bytes received; trims Ethernet padding.
+//   - Drops unspecified, loopback and multicast sources, unspecified and
+//     loopback destinations, and multicast destinations (no multicast
+//     routing; Neighbor Discovery comes in a later slice).
+//   - Walks the extension header chain (at most hdr.MaxExtHeaders): a
+//     Hop-by-Hop header anywhere but first gets Parameter Problem code 1
+//     pointing at the Next Header field that names it; Hop-by-Hop options
+//     are processed, unrecognised ones by their two action bits (skip,
+//     discard, discard with Parameter Problem code 2 pointing at the
+//     option, the same only for a unicast destination); a first fragment
+//     that does not hold the whole chain up to the upper-layer header gets
+//     Parameter Problem code 3 (RFC 7112 §5). Routing headers are the
+//     destination's business (RFC 8200 §4.4): ip6-local checks them.
+//   - Next: ip6-lookup, icmp6-error, drop.
+func ip6Input(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	k := 0
+	recs := pkt.Records()
+	for i, n := 0, in.N; i < n; i++ {
+		x := in.B[i]
+		b := recs.At(x)
+		l3 := b.L3Bytes()
+		if len(l3) < hdr.IPv6Len {
+			w.Drop(b, TooShort)
+			continue
+		}
+		if l3[0]>>4 != 6 {
+			w.Drop(b, BadVersion)
+			continue
+		}
+		end := hdr.IPv6Len + (int(l3[4])<<8 | int(l3[5]))
+		if end > len(l3) {
+			w.Drop(b, BadPayloadLen)
+			continue
+		}
+		if end < len(l3) {
+			b.Len = b.L3 + uint16(end) // trim Ethernet padding
+			l3 = l3[:end]
+		}
+		src, dst := l3[8:24], l3[24:40]
+		if isMulticast(src) || isUnspecified(src) || isLoopback(src) {
+			w.Drop(b, MartianSource)
+			continue
+		}
+		if isMulticast(dst) {
+			w.Drop(b, Multicast)
+			continue
+		}
+		if isUnspecified(dst) || isLoopback(dst) {
+			w.Drop(b, MartianDest)
+			continue
+		}
+		b.Dst = [16]byte(dst)
+		if isExt(l3[6]) && !walk(w, b, l3) {
+			continue
+		}
+		in.B[k] = x
+		k++
+	}
+	w.Pass(StageInput, StageLookup, k)
+}
+
+// walk checks the extension header chain of ip (the packet's IPv6 bytes,
+// trimmed) for ip6-input; on a failure it disposes of b (drop or
+// Parameter Problem) and returns false.
+func walk(w *dp.Worker, b *pkt.Buf, ip []byte) bool {
+	end := len(ip)
+	proto := ip[6]
+	prev := 6 // offset of the Next Header field naming proto
+	off := hdr.IPv6Len
+	firstFrag := false // a fragment header with offset 0 and M set was passed
+	for n := 0; ; n++ {
+		if !isExt(proto) {
+			// The upper-layer header must be in a first fragment
+			// (RFC 7112 §5); No Next Header has none.
+			if firstFrag && proto != hdr.ProtoNoNext && off >= end {
+				paramProblem(w, b, 3, 0)
+				return false
+			}
+			return true
+		}
+		if n == hdr.MaxExtHeaders {
+			w.Drop(b, TooManyExt)
+			return false
+		}
+		if proto == hdr.ProtoHopByHop && n != 0 {
+			paramProblem(w, b, 1, uint32(prev)) // RFC 8200 §4.1
+			return false
+		}
+		if end-off < 8 {
+			if firstFrag {
+				paramProblem(w, b, 3, 0)
+			} else {
+				w.Drop(b, BadExt)
+			}
+			return false
+		}
+		var hl int
+		switch proto {
+		case hdr.ProtoFragment:
+			hl = 8
+			fo := int(ip[off+2])<<8 | int(ip[off+3])
+			if fo>>3 != 0 {
+				return true // a later fragment: the rest is not headers
+			}
+			firstFrag = fo&1 != 0
+		case hdr.ProtoAH:
+			hl = (int(ip[off+1]) + 2) << 2
+		default:
+			hl = (int(ip[off+1]) + 1) << 3
+		}
+		if hl > end-off {
+			if firstFrag {
+				paramProblem(w, b, 3, 0)
+			} else {
+				w.Drop(b, BadExt)
+			}
+			return false
+		}
+		if proto == hdr.ProtoHopByHop && !hopOptions(w, b, ip, off, off+hl) {
+			return false
+		}
+		prev = off
+		proto = ip[off]
+		off += hl
+	}
+}
+
+// Hop-by-Hop options this router recognises (RFC 8200 §4.2, RFC 2711).
+const (
+	optPad1        = 0
+	optPadN        = 1
+	optRouterAlert = 5
+)
+
+// hopOptions processes the options of the Hop-by-Hop header at ip[off:end]
+// (RFC 8200 §4.2): an unrecognised option is skipped, or discards the
+// packet (action 01), with Parameter Problem code 2 pointing at the
+// option's type (10, and 11 unless the destination is multicast).
+func hopOptions(w *dp.Worker, b *pkt.Buf, ip []byte, off, end int) bool {
+	for i := off + 2; i < end; {
+		t := ip[i]
+		if t == optPad1 {
+			i++
+			continue
+		}
+		if i+2 > end || i+2+int(ip[i+1]) > end {
+			w.Drop(b, BadExt)
+			return false
+		}
+		if t != optPadN && t != optRouterAlert {
+			switch t >> 6 {
+			case 1:
+				w.Drop(b, OptionDiscard)
+				return false
+			case 2:
+				paramProblem(w, b, 2, uint32(i))
+				return false
+			case 3:
+				if isMulticast(ip[24:40]) {
+					w.Drop(b, OptionDiscard)
+				} else {
+					paramProblem(w, b, 2, uint32(i))
+				}
+				return false
+			}
+		}
+		i += 2 + int(ip[i+1])
+	}
+	return true
+}
+
+// lookupState is ip6-lookup's per-worker state: scratch for the batched
+// FIB lookup.
+type lookupState struct {
+	dsts [pkt.BatchSize][16]byte
+	nhs  [pkt.BatchSize]uint16
+}
+
+// ip6Lookup finds each packet's route.
+//
+// ip6-lookup: one Snapshot6 lookup per packet, for the whole batch first
+// (fib.Snapshot6.LookupBatch), then a switch on the adjacency kind.
+//   - A transit packet with a link-local source or destination that is not
+//     for the router gets Destination Unreachable code 2, beyond scope
+//     (RFC 4291 §2.5.6, RFC 4443 §3.1), whatever its route.
+//   - Forward/incomplete/glean: for a transit packet, one received as
+//     link-layer multicast is dropped; Hop Limit <= 1 gets Time Exceeded
+//     code 0 (RFC 8200 §3, RFC 4443 §3.3); else ip6-rewrite.
+//   - Local: ip6-local. No route: Destination Unreachable code 0 for
+//     transit packets, drop for the router's own. Unreachable neighbour:
+//     code 3.
+//   - Next: ip6-local, ip6-rewrite, icmp6-error, drop.
+func ip6Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	st := w.State(StageLookup).(*lookupState)
+	n := in.N
+	recs := pkt.Records()
+	if cfg.FIB6 != nil {
+		for i, x := range in.B[:n] {
+			st.dsts[i] = recs.At(x).Dst
+		}
+		cfg.FIB6.LookupBatch(st.dsts[:n], st.nhs[:n])
+	} else {
+		clear(st.nhs[:n])
+	}
+	adjs := cfg.Adj
+	k := 0
+	for i := 0; i < n; i++ {
+		x := in.B[i]
+		b := recs.At(x)
+		nh := st.nhs[i]
+		if int(nh) >= len(adjs) {
+			nh = 0
+		}
+		b.NH = nh
+		kind := adjs[nh].Kind
+		if kind != dp.AdjLocal && b.Flags&pkt.FlagLocal == 0 {
+			// Never forwarded off the link (RFC 4291 §2.5.6), whatever the
+			// route says.
+			if h := b.L3Bytes(); isLinkLocal(h[8:24]) || isLinkLocal(h[24:40]) {
+				icmp(w, b, hdr.ICMPv6DestUnreach, codeBeyondScope, 0)
+				continue
+			}
+		}
+		switch kind {
+		case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean:
+			if b.Flags&pkt.FlagLocal == 0 {
+				h := b.L3Bytes()
+				switch {
+				case b.Flags&pkt.FlagL2Multicast != 0:
+					w.Drop(b, L2Multicast)
+					continue
+				case h[7] <= 1:
+					icmp(w, b, hdr.ICMPv6TimeExceeded, hdr.ICMPv6HopLimitExceeded, 0)
+					continue
+				}
+			}
+			in.B[k] = x
+			k++
+		case dp.AdjLocal:
+			w.To(StageLocal, b)
+		case dp.AdjNone:
+			if b.Flags&pkt.FlagLocal != 0 {
+				w.Drop(b, NoRoute)
+			} else {
+				icmp(w, b, hdr.ICMPv6DestUnreach, hdr.ICMPv6NoRoute, 0)
+			}
+		case dp.AdjUnreachable:
+			icmp(w, b, hdr.ICMPv6DestUnreach, hdr.ICMPv6AddrUnreach, 0)
+		default:
+			w.Drop(b, Blackhole)
+		}
+	}
+	w.Pass(StageLookup, StageRewrite, k)
+}
+
+// codeBeyondScope is Destination Unreachable code 2 (RFC 4443 §3.1).
+const codeBeyondScope = 2
+
+// minMTU is the IPv6 minimum link MTU (RFC 8200 §5).
+const minMTU = 1280
+
+// ip6Rewrite turns a routed packet into a frame for its next hop.
+//
+// ip6-rewrite: copies the adjacency's Ethernet header (addresses, VLAN
+// tags and EtherType 0x86DD, built by the control plane: dp.Adj.L2) in
+// front of the IPv6 header, as ip4-rewrite does, decrements the Hop Limit (a plain
+// store: IPv6 has no header checksum) unless the router originated the
+// packet, and sets the egress interface.
+//   - Larger than the egress MTU: Packet Too Big with the next-hop MTU
+//     (never below 1280); IPv6 is never fragmented in transit (RFC 8200
+//     §5, RFC 4443 §3.2).
+//   - Next hop not resolved: dropped as no-neighbor (Neighbor Discovery
+//     is not in this slice: IPv6 next hops need a static neighbour).
+//   - Next: interface-output, icmp6-error, drop.
+func ip6Rewrite(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	adjs := cfg.Adj
+	k := 0
+	recs := pkt.Records()
+	for i, n := 0, in.N; i < n; i++ {
+		x := in.B[i]
+		b := recs.At(x)
+		adj := &adjs[b.NH]
+		if adj.Kind != dp.AdjForward {
+			w.Drop(b, NoNeighbor)
+			continue
+		}
+		l3len := int(b.Len) - int(b.L3)
+		if l3len > int(adj.MTU) {
+			icmp(w, b, hdr.ICMPv6PacketTooBig, 0, uint32(max(adj.MTU, minMTU)))
+			continue
+		}
+		start := int(b.Off) + int(b.L3) - hdr.EthernetLen - int(adj.TagLen)
+		if start < 0 {
+			w.Drop(b, NoRoom)
+			continue
+		}
+		if b.Flags&pkt.FlagLocal == 0 {
+			b.L3Bytes()[7]--
+		}
+		// The adjacency's header (addresses, tags, EtherType 0x86DD),
+		// as ip4-rewrite writes it: one 22-byte store ending at the IPv6
+		// header when the headroom allows, else a copy.
+		if l3 := int(b.Off) + int(b.L3); l3 >= dp.MaxL2 {
+			*b.L2At(l3 - dp.MaxL2) = adj.L2
+		} else {
+			copy(b.Raw()[start:l3], adj.Header())
+		}
+		l2 := hdr.EthernetLen + int(adj.TagLen)
+		b.Off, b.L3, b.Len = uint16(start), uint16(l2), uint16(l2+l3len)
+		b.OutPort = adj.Iface
+		in.B[k] = x
+		k++
+	}
+	w.Pass(StageRewrite, dp.StageInterfaceOutput, k)
+}
+
+// Trace: ip6-input notes a valid header or the ICMPv6 error it asked
+// for; ip6-lookup records the flags; ip6-rewrite the adjacency.
+var traceIP6Input = dp.NodeTrace{
+	Note: func(_ *dp.Config, _, nx *dp.RawStep, _ bool) string {
+		if nx != nil && nx.Stage == StageICMPError {
+			return "extension header problem: ICMPv6 " + icmp6Name(nx.K, uint8(nx.A))
+		}
+		return "header valid"
+	},
+}
+
+var traceIP6Lookup = dp.NodeTrace{
+	Record: func(_ *dp.Worker, _ *dp.Config, b *pkt.Buf, st *dp.RawStep) { st.K = b.Flags },
+	Note: func(cfg *dp.Config, st, nx *dp.RawStep, own bool) string {
+		what := "route"
+		if own {
+			what = "route the router's packet"
+		}
+		if nx == nil {
+			return what
+		}
+		switch nx.Stage {
+		case StageRewrite:
+			return fmt.Sprintf("%s: adjacency %d, %s via %s", what, nx.A, dp.AdjKindName(nx.K), dp.IfaceName(cfg, int(nx.B)))
+		case StageLocal:
+			return what + ": an address of the router"
+		case StageICMPError:
+			return what + ": ICMPv6 " + icmp6Name(nx.K, uint8(nx.A))
+		}
+		return what
+	},
+}
+
+var traceIP6Rewrite = dp.NodeTrace{
+	Record: func(_ *dp.Worker, cfg *dp.Config, b *pkt.Buf, st *dp.RawStep) {
+		st.A = b.NH
+		if cfg != nil && int(b.NH) < len(cfg.Adj) {
+			adj := &cfg.Adj[b.NH]
+			st.K, st.B, st.D = uint8(adj.Kind), adj.Iface, adj.MTU
+		}
+	},
+	Note: func(cfg *dp.Config, st, nx *dp.RawStep, own bool) string {
+		if nx == nil {
+			return ""
+		}
+		switch nx.Stage {
+		case dp.StageInterfaceOutput:
+			if own {
+				return fmt.Sprintf("Ethernet header for %s (MTU %d) written; the router's own packet: hop limit kept", dp.IfaceName(cfg, int(st.B)), st.D)
+			}
+			return fmt.Sprintf("hop limit decremented, Ethernet header for %s (MTU %d) written", dp.IfaceName(cfg, int(st.B)), st.D)
+		case StageICMPError:
+			return fmt.Sprintf("larger than MTU %d of %s: ICMPv6 packet too big", st.D, dp.IfaceName(cfg, int(st.B)))
+		}
+		return "next hop not resolved: " + dp.AdjKindName(st.K)
+	},
+}
