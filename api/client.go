@@ -111,6 +111,12 @@ func (c *Client) Status(ctx context.Context) (s Status, err error) {
 }
 
 // Interfaces is GET /v1/interfaces.
+// StatusGC is Status after a full garbage collection in the router
+// (GET /v1/status?gc=1): its heap_live_bytes is what is live now.
+func (c *Client) StatusGC(ctx context.Context) (s Status, err error) {
+	return s, c.get(ctx, "/v1/status?gc=1", &s)
+}
+
 func (c *Client) Interfaces(ctx context.Context) (out []Interface, err error) {
 	return out, c.get(ctx, "/v1/interfaces", &out)
 }

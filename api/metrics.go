@@ -27,6 +27,7 @@ type Collector struct {
 	fibRoutes, staticRoutes, neighbors *prometheus.Desc
 	blDrops, blEntries                 *prometheus.Desc
 	arpRequests, publishes, cpDrops    *prometheus.Desc
+	adjacencies, buffersInUse          *prometheus.Desc
 }
 
 // NewCollector returns a Collector of src's counters.
@@ -60,6 +61,8 @@ func NewCollector(src Source) *Collector {
 		arpRequests:   d("control_arp_requests_total", "ARP requests the control plane sent."),
 		publishes:     d("control_publishes_total", "Snapshots the control plane published."),
 		cpDrops:       d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
+		adjacencies:   d("adjacencies", "Adjacencies in use (next hops, neighbours, the router's own)."),
+		buffersInUse:  d("buffers_in_use", "Packet buffers in use, over all the workers' pools."),
 	}
 }
 
@@ -124,7 +127,7 @@ func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.arpRequests, c.publishes, c.cpDrops} {
+		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.arpRequests, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
 		ch <- d
 	}
 	for _, m := range c.workerScalars {
@@ -200,4 +203,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.arpRequests, cs.ARPRequests)
 	counter(c.publishes, cs.Publishes)
 	counter(c.cpDrops, cs.QueueDrops)
+	adjs, _ := ctl.Adjacencies()
+	gauge(c.adjacencies, float64(adjs))
+	if b, ok := c.src.(interface{ Buffers() (int, int) }); ok {
+		inUse, _ := b.Buffers()
+		gauge(c.buffersInUse, float64(inUse))
+	}
 }

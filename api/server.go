@@ -13,6 +13,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -368,14 +370,52 @@ func bodyStatus(err error) int {
 	return http.StatusBadRequest
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	switch g := r.URL.Query().Get("gc"); g {
+	case "":
+	case "1":
+		// A full collection first, so heap_live_bytes is what is live now
+		// (a soak compares it at start and end).
+		runtime.GC()
+	default:
+		Error(w, http.StatusBadRequest, fmt.Errorf("gc=%q: give gc=1 to collect garbage before measuring the heap, or leave it out", g))
+		return
+	}
 	cfg := s.src.Config()
 	ctl := s.src.Control()
-	JSON(w, http.StatusOK, Status{
+	st := Status{
 		PID: os.Getpid(), Config: cfg.File, Started: s.started.UTC().Format(time.RFC3339),
 		UptimeS: time.Since(s.started).Seconds(), Workers: len(s.src.WorkerCounters()),
 		Interfaces: len(cfg.Interfaces), FIBRoutes: ctl.Routes(), Static: ctl.StaticRoutes(),
-	})
+		Goroutines: runtime.NumGoroutine(), HeapLiveBytes: heapLive(), OpenFDs: openFDs(),
+	}
+	st.Adjacencies, st.AdjacenciesMax = ctl.Adjacencies()
+	if b, ok := s.src.(interface{ Buffers() (int, int) }); ok {
+		st.BuffersInUse, st.Buffers = b.Buffers()
+	}
+	JSON(w, http.StatusOK, st)
+}
+
+// heapLive is the heap's live bytes as of the last GC cycle
+// (runtime/metrics /gc/heap/live:bytes): what survives, not what garbage
+// waits to be collected.
+func heapLive() uint64 {
+	m := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(m)
+	if m[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return m[0].Value.Uint64()
+}
+
+// openFDs counts the process's open file descriptors in /proc/self/fd
+// (the one reading the directory left out); -1 if it cannot be read.
+func openFDs() int {
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(es) - 1
 }
 
 func updown(b bool) string {

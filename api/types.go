@@ -18,6 +18,18 @@ type Status struct {
 	Interfaces int     `json:"interfaces"`
 	FIBRoutes  int     `json:"fib_routes"`
 	Static     int     `json:"static_routes"`
+	// Occupancy, for watching a long run (softnet bench --scenario
+	// soak): adjacencies in use and the table's capacity, packet
+	// buffers in use and in all the workers' pools, goroutines, the live
+	// heap after the last GC, and open file descriptors (-1 where
+	// /proc/self/fd cannot be read).
+	Adjacencies    int    `json:"adjacencies"`
+	AdjacenciesMax int    `json:"adjacencies_max"`
+	BuffersInUse   int    `json:"buffers_in_use"`
+	Buffers        int    `json:"buffers"`
+	Goroutines     int    `json:"goroutines"`
+	HeapLiveBytes  uint64 `json:"heap_live_bytes"`
+	OpenFDs        int    `json:"open_fds"`
 }
 
 // Interface is one entry of GET /v1/interfaces.

@@ -46,6 +46,14 @@
 //     LatencyOptions.PinProber sends the probes from a thread pinned to a
 //     CPU (softnet bench --prober-cpu), as an interrupt pinned to the
 //     worker's core would deliver them.
+//   - soak (root, RunSoak): the same topology with a third link (rc) and
+//     the full table on it; a flow through a route and a link nothing
+//     touches, counted on host B, while a churn driver works the control
+//     API (VLANs, routes, neighbours, link flaps, a link deleted and
+//     re-created, reloads, full-table replaces, traces, scrapes); then
+//     the router's heap, goroutines, descriptors, adjacencies and buffers
+//     at the end against the start, each within a stated bound
+//     (DefaultSoakBounds). docs/faults.md has what each fault may cost.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

@@ -178,7 +178,10 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 func TestPacedFloodKeepsThreads(t *testing.T) {
 	testenv.Root(t)
 	testenv.Tools(t, "ip", "ping", "iperf3", "trafgen", "taskset", "sleep")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// A generous bound: 50 floods take about 30 s on a quiet 2-core
+	// machine and more than a minute when it is shared; the children
+	// sleep longer than the bound, so none ends on its own.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	tp, err := freshLab(ctx)
 	if err != nil {
@@ -211,7 +214,7 @@ func TestPacedFloodKeepsThreads(t *testing.T) {
 		go func() {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			c := netns.Command(context.Background(), tp.R, "sleep", "120")
+			c := netns.Command(context.Background(), tp.R, "sleep", "600")
 			if err := c.Start(); err != nil {
 				exited <- err
 			} else {

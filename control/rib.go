@@ -243,3 +243,11 @@ func (r *Router) Routes() int {
 	defer r.mu.Unlock()
 	return r.fib.Len() + len(r.parked) + r.fib6.Len()
 }
+
+// Adjacencies returns the adjacencies in use (the router's own local and
+// drop adjacencies included) and the table's capacity.
+func (r *Router) Adjacencies() (inUse, max int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.adj.InUse(), r.adj.Max()
+}

@@ -63,6 +63,9 @@ type Worker struct {
 
 	c   Counters // private, plain increments
 	pub Counters // published copy, atomic stores and loads
+	// poolFree is the pool's free buffers, stored with the counters
+	// (PoolFree).
+	poolFree atomic.Int64
 	// pubMu guards pub's per-interface slice headers, which the worker
 	// replaces when a config brings more interfaces (see grow); never
 	// taken per packet or per batch.
@@ -205,6 +208,7 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		idleTO:  idleTimeout,
 	}
 	w.inject.wk = w.wk
+	w.poolFree.Store(int64(o.Pool.Free()))
 	w.txq, w.txqErr = txQueues(id, ports, o.TxQueue)
 	// A worker that never runs (tests that call Poll) never stops: close
 	// its eventfd when it is collected. The cleanup holds the waker, not
@@ -270,6 +274,15 @@ func (w *Worker) Inject() *Ring { return w.inject }
 // Pool is the worker's buffer pool (for tests and in-process tools that
 // run on the worker's goroutine).
 func (w *Worker) Pool() *pkt.Pool { return w.pool }
+
+// PoolFree returns the free buffers of the worker's pool as last
+// published with its counters (every 16 busy polls, and when it goes
+// idle), and the pool's size: size - free is the buffers in use (held in
+// batches, queues and rings; a buffer that migrated in from another
+// worker's pool counts as free here). Safe from any goroutine.
+func (w *Worker) PoolFree() (free, size int) {
+	return int(w.poolFree.Load()), w.pool.Size()
+}
 
 // Counters returns the worker's published counters, summed on read.
 func (w *Worker) Counters() Counters { return Sum([]*Worker{w}) }
@@ -346,10 +359,12 @@ func (w *Worker) Poll() int {
 		w.quiet = false
 		if w.polls&15 == 0 {
 			w.c.publish(&w.pub, false)
+			w.poolFree.Store(int64(w.pool.Free()))
 		}
 	} else if !w.quiet || injected > 0 {
 		w.quiet = true
 		w.c.publish(&w.pub, true)
+		w.poolFree.Store(int64(w.pool.Free()))
 	}
 	if w.c.Punts != punts {
 		w.punt.Notify() // once per poll that punted: wake the control plane

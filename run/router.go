@@ -417,6 +417,18 @@ func (r *Router) Counters() dp.Counters {
 	return c
 }
 
+// Buffers returns the packet buffers in use and the total over the
+// workers' pools (dp.Worker.PoolFree: as last published with their
+// counters). Safe from any goroutine.
+func (r *Router) Buffers() (inUse, total int) {
+	for _, w := range r.workers {
+		free, size := w.PoolFree()
+		inUse += size - free
+		total += size
+	}
+	return inUse, total
+}
+
 // Trace follows the next n packets (1..dp.MaxTrace) the workers receive
 // through the graph, VPP's packet trace: it arms the trace, waits until n
 // packets are recorded or ctx ends, disarms it and returns the packets in

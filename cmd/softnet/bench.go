@@ -191,6 +191,33 @@ count) alternately without it and with the API served on a Unix socket and
 /metrics scraped through it every second, --rounds times each, and prints
 both rates and their ratio (the goal: under 2% lost).
 
+--scenario soak runs softnet for --duration (60 s unless given) under churn
+on the veth topology (--backend afpacket or afxdp), with a third link rc
+and the full Internet table (testdata/bgp-prefixes.txt.gz) on it. An
+unchanged flow, 64-byte UDP from host A at 5000 packets a second to a
+prefix on rb that nothing touches, is counted on host B; meanwhile a churn
+driver (at most 100000 operations, until the duration ends) works through
+the control API as an operator would: VLANs on rc, routes and static
+neighbours added and deleted, reloads (the same file; a bridge member's
+down flag toggled; first and then every 15 s the full table moved to another gateway: a
+full-table replace), traces and scrapes; beside it, every 3 s, rc is
+flapped (admin, carrier) or deleted and re-created, in turn. Then it
+reloads the first config, deletes its VLANs and compares the end with the
+start (GET /v1/status?gc=1):
+
+  {"scenario": "soak", "offered_unchanged": 1200000, "forwarded_unchanged": 1200000,
+   "lost_unchanged": 0, "heap_start_bytes": ..., "heap_end_bytes": ...,
+   "goroutines_start": 12, "goroutines_end": 12, "fds_start": 14, "fds_end": 14,
+   "adjacencies_start": 7, "adjacencies_end": 7, "buffers_in_use_start": 0,
+   "buffers_in_use_end": 0, "api_p99_ms": 3.1, "errors_logged": 0,
+   "churn": {"vlan_add": 120, ...}, "bounds": {...}, "pass": true}
+
+pass needs lost_unchanged 0, no failed churn operation, and each end figure
+within its bound of the start (bounds: heap +10% +16 MiB, goroutines +8,
+fds +4, adjacencies +8, buffers +512); softnet bench exits 1 otherwise,
+after printing the result. api_p99_ms is over every churn and scrape call
+but traces and full-table replaces (full_replace_max_ms). Needs root.
+
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Example: `  softnet bench
   softnet bench --workers 1,2 --json
@@ -231,14 +258,14 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if repeat < 1 || repeat > bench.MaxRepeat {
 				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
 			}
-			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency") {
+			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak") {
 				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario %s", scenario)
 			}
 			if backend != "afpacket" && backend != "afxdp" {
 				return fmt.Errorf("--backend %q: choose afpacket or afxdp", backend)
 			}
-			if cmd.Flags().Changed("backend") && scenario != "veth" && scenario != "latency" {
-				return fmt.Errorf("--backend applies to --scenario veth and latency; drop it for --scenario %s", scenario)
+			if cmd.Flags().Changed("backend") && scenario != "veth" && scenario != "latency" && scenario != "soak" {
+				return fmt.Errorf("--backend applies to --scenario veth, latency and soak; drop it for --scenario %s", scenario)
 			}
 			if cmd.Flags().Changed("source") && scenario != "veth" {
 				return fmt.Errorf("--source applies to --scenario veth; drop it for --scenario %s", scenario)
@@ -272,6 +299,31 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 					return jsonEncoder(cmd.OutOrStdout()).Encode(sb)
 				}
 				printSideBySide(cmd.OutOrStdout(), sb)
+				return nil
+			}
+			if scenario == "soak" {
+				if cmd.Flags().Changed("size") {
+					return errors.New("--size: the soak's unchanged flow is 64-byte frames; drop --size")
+				}
+				if !cmd.Flags().Changed("duration") {
+					duration = time.Minute
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				rep, err := bench.RunSoak(ctx, bench.SoakOptions{Binary: bench.VethBinary(), Duration: duration, Backend: backend, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					if err := jsonEncoder(cmd.OutOrStdout()).Encode(rep); err != nil {
+						return err
+					}
+				} else {
+					rep.Print(cmd.OutOrStdout())
+				}
+				if !rep.Pass {
+					return fmt.Errorf("soak failed: %s", strings.Join(rep.Violations, "; "))
+				}
 				return nil
 			}
 			if scenario == "latency" {
@@ -331,7 +383,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if strings.Contains(scenario, ",") {
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
-					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" {
+					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" || n == "soak" {
 						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094, bridge", scenario, n)
 					}
 					names = append(names, strings.TrimSpace(n))
@@ -374,11 +426,11 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root)")
-	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root)")
+	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")
 	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
 	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more per CPU second)")
-	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth or latency: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
+	f.StringVar(&backend, "backend", "afpacket", "with --scenario veth, latency or soak: softnet's backend on the router's veths, afpacket or afxdp (AF_XDP, copy mode on veth)")
 	f.IntVar(&size, "size", 64, "frame size in bytes, without FCS (42..1514)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables (latency: one line per router and load)")
 	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
@@ -445,7 +497,7 @@ func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration
 			one = "a list of scenarios runs one worker each"
 		case scenario == "overload":
 			one = "the overload scenario runs one worker"
-		case scenario == "veth" || scenario == "veth-overload" || scenario == "latency":
+		case scenario == "veth" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak":
 			one = "the " + scenario + " scenario runs one softnet worker"
 		}
 		if one != "" {

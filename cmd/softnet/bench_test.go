@@ -60,7 +60,11 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "veth", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
 		{[]string{"--scenario", "veth", "--source", "pktgen"}, `--source "pktgen": choose trafgen, xdp (softnet's XDP generator) or best`},
 		{[]string{"--scenario", "latency", "--source", "xdp"}, "--source applies to --scenario veth; drop it for --scenario latency"},
-		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth and latency; drop it for --scenario overload"},
+		{[]string{"--scenario", "overload", "--backend", "afxdp"}, "--backend applies to --scenario veth, latency and soak; drop it for --scenario overload"},
+		{[]string{"--scenario", "soak", "--size", "100"}, "--size: the soak's unchanged flow is 64-byte frames; drop --size"},
+		{[]string{"--scenario", "soak", "--workers", "1"}, "--workers: the soak scenario runs one softnet worker; drop --workers"},
+		{[]string{"--scenario", "soak", "--repeat", "2"}, "--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario soak"},
+		{[]string{"--scenario", "soak", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
 	} {
 		benchRefuses(t, tc.args, tc.want)
 	}

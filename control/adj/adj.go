@@ -85,6 +85,13 @@ func (t *Table) Refs(i uint16) int { return t.refs[i] }
 // Len is the number of indices in use or free, adjacency 0 included.
 func (t *Table) Len() int { return len(t.adj) }
 
+// InUse is the number of adjacencies allocated and not freed, adjacency
+// 0 left out: the table's occupancy (a soak checks it does not grow).
+func (t *Table) InUse() int { return len(t.adj) - 1 - len(t.free) }
+
+// Max is the highest index Alloc hands out: the table's capacity.
+func (t *Table) Max() int { return t.max }
+
 // SetMTU gives mtu to every adjacency of interface iface that has an MTU
 // (glean and neighbour adjacencies: those that transmit), and reports
 // whether any changed.
