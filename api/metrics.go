@@ -25,6 +25,7 @@ type Collector struct {
 	// Per worker: the dp.Scalars with a worker tag, in their order.
 	workerScalars                      []workerScalar
 	fibRoutes, staticRoutes, neighbors *prometheus.Desc
+	blDrops, blEntries                 *prometheus.Desc
 	arpRequests, publishes, cpDrops    *prometheus.Desc
 	adjacencies, buffersInUse          *prometheus.Desc
 }
@@ -53,6 +54,8 @@ func NewCollector(src Source) *Collector {
 		echoReplies:   d("icmp_echo_replies_total", "ICMP echo replies sent."),
 		workerScalars: workerScalars(d),
 		fibRoutes:     d("fib_routes", "Routes in the FIB (configured and the router's own)."),
+		blDrops:       d("blocklist_drops_total", "Frames the early-drop stage dropped, by blocklist (all lists: drops_total stage early-drop).", "list"),
+		blEntries:     d("blocklist_entries", "Entries (addresses and prefixes) of each early-drop blocklist.", "list"),
 		staticRoutes:  d("fib_static_routes", "Configured routes (config, route files, route add)."),
 		neighbors:     d("neighbors", "Neighbour entries, by state.", "state"),
 		arpRequests:   d("control_arp_requests_total", "ARP requests the control plane sent."),
@@ -124,7 +127,7 @@ func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.fibRoutes, c.staticRoutes, c.neighbors, c.arpRequests, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
+		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.arpRequests, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
 		ch <- d
 	}
 	for _, m := range c.workerScalars {
@@ -185,6 +188,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctl := c.src.Control()
 	gauge(c.fibRoutes, float64(ctl.Routes()))
+	for _, b := range ctl.Blocklists() {
+		counter(c.blDrops, b.Drops, b.Name)
+		gauge(c.blEntries, float64(b.Entries), b.Name)
+	}
 	gauge(c.staticRoutes, float64(ctl.StaticRoutes()))
 	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0}
 	for _, e := range ctl.Neighbors() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"github.com/softnet/softnet/dp/edrop"
 	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
 	"io"
 	"net/netip"
@@ -63,6 +64,11 @@ type Forward struct {
 	in, out int                // port interface indexes
 	txIf    int                // the interface the packets leave by (out, or a VLAN of it)
 	prepare func(w *dp.Worker) // run on each new worker before it starts (bridge: learn)
+	// early-drop: count the frames it dropped; the blocklist's size
+	// and load time.
+	drops     bool
+	blEntries int
+	blLoadS   float64
 }
 
 // NewForward builds the ip4-forward topology with routes to prefixes (each
@@ -247,6 +253,11 @@ type Result struct {
 	// that allocates nothing has 0 cycles and a share of 0.
 	GCCPUShare float64 `json:"gc_cpu_share"`
 	GCCycles   uint64  `json:"gc_cycles"`
+	// Scenario early-drop: the entries of the blocklist every source is
+	// in, and the seconds loading it took (parse and build). Packets and
+	// Mpps count the frames early-drop dropped (all of them).
+	BlocklistEntries int     `json:"blocklist_entries,omitempty"`
+	LoadS            float64 `json:"load_s,omitempty"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -424,7 +435,7 @@ func measure(f *Forward, o Options) (*Result, error) {
 	// the timed run (see Result.GCCPUShare).
 	runtime.GC()
 	g0 := readGC()
-	w0 := perWorker(f.Workers, out)
+	w0 := f.perWorker(out)
 	c0 := dp.Sum(f.Workers)
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
@@ -445,7 +456,7 @@ func measure(f *Forward, o Options) (*Result, error) {
 	if t0.ok && t1.ok {
 		res.SelfCPUs = (t1.self - t0.self).Seconds() / elapsed.Seconds()
 	}
-	w1 := perWorker(f.Workers, out)
+	w1 := f.perWorker(out)
 	stopAll()
 	res.ProcessAllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(max(1, c1.TxPackets[out]-c0.TxPackets[out]))
 	res.AllocsPerPacket = dataPathAllocs(f)
@@ -454,6 +465,10 @@ func measure(f *Forward, o Options) (*Result, error) {
 	res.Packets = c1.TxPackets[out] - c0.TxPackets[out]
 	for i := range c1.RxPackets {
 		res.Received += c1.RxPackets[i] - at(c0.RxPackets, i) // the port's and its VLANs'
+	}
+	if f.drops { // early-drop: the packets dropped are the work done
+		res.Packets = c1.Drops[edrop.Blocked] - c0.Drops[edrop.Blocked]
+		res.BlocklistEntries, res.LoadS = f.blEntries, f.blLoadS
 	}
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
 	if res.SelfCPUs > 0 {
@@ -493,6 +508,19 @@ func at(s []uint64, i int) uint64 {
 		return s[i]
 	}
 	return 0
+}
+
+// perWorker returns each worker's packets sent on interface out, or
+// dropped by early-drop when f's scenario drops what it measures (early-drop).
+func (f *Forward) perWorker(out int) []uint64 {
+	if f.drops {
+		n := make([]uint64, len(f.Workers))
+		for i, w := range f.Workers {
+			n[i] = w.Counters().Drops[edrop.Blocked]
+		}
+		return n
+	}
+	return perWorker(f.Workers, out)
 }
 
 // perWorker returns each worker's packets sent on interface out.

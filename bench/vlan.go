@@ -108,10 +108,10 @@ func vidRange(n int) []int {
 // knownScenario says whether Run knows scenario s.
 func knownScenario(s string) error {
 	switch s {
-	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6:
+	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop)
 }
 
 // newScenario builds scenario s's topology on prefixes.
@@ -151,6 +151,8 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 		return NewForwardVLAN(prefixes, frames, vidRange(dp.MaxVLAN), 1)
 	case ScenarioBridge:
 		return NewBridge(prefixes, frames, 1)
+	case ScenarioEarlyDrop:
+		return NewEarlyDrop(prefixes, EarlyDropEntries, size)
 	}
 	panic("unreachable")
 }

@@ -59,6 +59,7 @@ type Router struct {
 	rr        int
 	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
+	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -135,6 +136,7 @@ func (r *Router) publish() {
 		Bridges:   slices.Clone(r.bridges),
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
+		EarlyDrop: &r.bl.hold,
 	})
 	r.dirty = false
 	r.stats.Publishes++

@@ -219,6 +219,11 @@ type Config struct {
 	// ICMPRate tokens per second up to ICMPBurst.
 	ICMPRate  int
 	ICMPBurst int
+
+	// EarlyDrop is the early-drop stage's blocklists (an *edrop.Holder,
+	// made by the control plane and the same in every snapshot: its lists
+	// are swapped atomically inside it). Nil: no blocklists.
+	EarlyDrop any
 }
 
 // Bridge is one bridge domain of a Config: a learning switch across its

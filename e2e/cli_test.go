@@ -221,6 +221,36 @@ func TestCLIMem(t *testing.T) {
 		r.ok(t, "show", "bridge")
 	})
 
+	// Issue 13 item 3: blocklist load|add|del|show against the real binary
+	// (a list of addresses the test traffic does not use: it flows on).
+	t.Run("blocklist", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "bl.txt")
+		if err := os.WriteFile(f, []byte("# test\n203.0.113.0/24\n2001:db8:bad::/48\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out := r.ok(t, "blocklist", "load", "bl", f, "--interface", "lan0"); !strings.Contains(out, "blocklist bl: 2 entries (1 IPv4, 1 IPv6) loaded in") {
+			t.Errorf("blocklist load: %q", out)
+		}
+		if out := r.ok(t, "blocklist", "add", "bl", "192.0.2.99", "198.51.100.0/24"); out != "blocklist bl: 4 entries\n" {
+			t.Errorf("blocklist add: %q", out)
+		}
+		if out := r.ok(t, "blocklist", "del", "bl", "192.0.2.99"); out != "blocklist bl: 3 entries\n" {
+			t.Errorf("blocklist del: %q", out)
+		}
+		if out := r.ok(t, "blocklist", "show"); !regexp.MustCompile(`(?m)^bl\s+src\s+3\s+2\s+1\s+\d+\s+0\s+lan0$`).MatchString(out) {
+			t.Errorf("blocklist show:\n%s", out)
+		}
+		if out := r.ok(t, "blocklist", "show", "bl", "--entries", "0"); !strings.Contains(out, "  198.51.100.0/24\n  203.0.113.0/24\n  2001:db8:bad::/48\n") {
+			t.Errorf("blocklist show bl --entries 0:\n%s", out)
+		}
+		if v, ok := metric(metrics(t, r.Sock), "softnet_blocklist_entries", `list="bl"`); !ok || v != 3 {
+			t.Errorf("/metrics: softnet_blocklist_entries{list=bl} %v (present: %v), want 3", v, ok)
+		}
+		r.fails(t, []string{"blocklist", "del", "bl", "10.9.9.9"}, "not an entry")
+		r.fails(t, []string{"blocklist", "add", "nope", "10.9.9.9"}, "no blocklist")
+		r.fails(t, []string{"blocklist", "load", "bad", f, "--interface", "nosuch0"}, "no interface")
+	})
+
 	// Defect 12: an unknown subcommand is an error, not help and exit 0.
 	t.Run("unknown-subcommands", func(t *testing.T) {
 		for _, args := range [][]string{{"foo"}, {"show", "foo"}, {"route", "foo"}, {"neighbor", "foo"}, {"vlan", "foo"}} {

@@ -97,7 +97,10 @@ spread across all of them. --scenario bridge switches the same frames between
 two members of a learning bridge (destination MAC learned on out0) instead of
 routing them. --scenario ip6-forward is ip4-forward in IPv6: 64-byte
 IPv6/UDP frames through the full IPv6 table (static IPv6 neighbours: no
-Neighbor Discovery yet). A comma-separated list builds each scenario once,
+Neighbor Discovery yet). --scenario early-drop floods one worker with frames
+whose sources are all in a 6,000,000-host blocklist on in0 (softnet blocklist):
+mpps counts the frames early-drop dropped; the JSON adds blocklist_entries and
+load_s (the list's parse and build). A comma-separated list builds each scenario once,
 measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per

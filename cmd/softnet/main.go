@@ -47,6 +47,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(configCmd())
 	root.AddCommand(traceCmd())
 	root.AddCommand(vlanCmd())
+	root.AddCommand(blocklistCmd())
 	for _, c := range root.Commands() {
 		groupArgs(c)
 	}

@@ -1,0 +1,231 @@
+package edrop_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/softnet/softnet/bench"
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/edrop"
+	_ "github.com/softnet/softnet/dp/nodes"
+	"github.com/softnet/softnet/hdr"
+)
+
+var remote = netip.MustParseAddr("198.18.0.9") // routed out if1
+
+func listFile(t testing.TB, lines ...string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "list.txt")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func load(t testing.TB, l *dptest.Lab, c control.BlocklistConfig) control.BlocklistInfo {
+	t.Helper()
+	info, err := l.Router.LoadBlocklist(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func udpFrom(src, dst netip.Addr) []byte {
+	return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, src, dst, hdr.ProtoUDP, 64, false, dptest.UDP(1000, 53, 20))
+}
+
+// ip6Frame is an IPv6/UDP frame to if0's MAC.
+func ip6Frame(src, dst netip.Addr) []byte {
+	f := make([]byte, 14+40+8)
+	copy(f, dptest.R0MAC[:])
+	copy(f[6:], dptest.HostAMAC[:])
+	binary.BigEndian.PutUint16(f[12:], 0x86dd)
+	ip := f[14:]
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:], 8)
+	ip[6], ip[7] = hdr.ProtoUDP, 64
+	s, d := src.As16(), dst.As16()
+	copy(ip[8:], s[:])
+	copy(ip[24:], d[:])
+	return f
+}
+
+func blocked(l *dptest.Lab) uint64 { c := l.Counters(); return c.Drops[edrop.Blocked] }
+
+// TestSrcDst: a src list drops by source, a dst list by destination,
+// IPv4 and IPv6, untagged and VLAN-tagged (802.1Q and QinQ: the tags are
+// skipped); everything else goes on to ethernet-input and is forwarded.
+// Per-list counters count each list's drops.
+func TestSrcDst(t *testing.T) {
+	l := dptest.New(t, dptest.Options{VLANs: true})
+	load(t, l, control.BlocklistConfig{Name: "bad-src", File: listFile(t, "# sources", "10.0.1.66", "10.0.1.128/25", "2001:db8:bad::/48")})
+	load(t, l, control.BlocklistConfig{Name: "bad-dst", Match: "dst", Interfaces: []string{"if0"}, File: listFile(t, "198.18.0.66", "2001:db8::dead")})
+	okA, okV6 := netip.MustParseAddr("2001:db8:900d::1"), netip.MustParseAddr("2001:db8::1")
+	for _, c := range []struct {
+		name  string
+		frame []byte
+		drop  bool
+	}{
+		{"v4 src listed", udpFrom(netip.MustParseAddr("10.0.1.66"), remote), true},
+		{"v4 src in /25", udpFrom(netip.MustParseAddr("10.0.1.200"), remote), true},
+		{"v4 src not listed", udpFrom(dptest.HostA, remote), false},
+		{"v4 dst listed", udpFrom(dptest.HostA, netip.MustParseAddr("198.18.0.66")), true},
+		{"v4 src listed as dst only", udpFrom(netip.MustParseAddr("198.18.0.66"), remote), false},
+		{"v4 802.1Q src listed", dptest.Tag(udpFrom(netip.MustParseAddr("10.0.1.66"), remote), 0x8100, 100), true},
+		{"v4 QinQ src listed", dptest.Tag(udpFrom(netip.MustParseAddr("10.0.1.66"), remote), 0x88a8, 10, 0x8100, 20), true},
+		{"v4 QinQ dst listed", dptest.Tag(udpFrom(dptest.HostA, netip.MustParseAddr("198.18.0.66")), 0x88a8, 10, 0x8100, 20), true},
+		{"v6 src listed", ip6Frame(netip.MustParseAddr("2001:db8:bad:1::5"), okV6), true},
+		{"v6 dst listed", ip6Frame(okA, netip.MustParseAddr("2001:db8::dead")), true},
+		{"v6 dst listed, tagged", dptest.Tag(ip6Frame(okA, netip.MustParseAddr("2001:db8::dead")), 0x8100, 100), true},
+		{"v6 not listed", ip6Frame(okA, okV6), false},
+	} {
+		before := blocked(l)
+		l.Send(0, c.frame)
+		if got := blocked(l) - before; got != map[bool]uint64{true: 1, false: 0}[c.drop] {
+			t.Errorf("%s: early-drop dropped %d, want drop=%v", c.name, got, c.drop)
+		}
+	}
+	if out := l.Out(1); len(out) != 2 { // the two unlisted untagged IPv4 frames
+		t.Errorf("forwarded %d frames, want 2", len(out))
+	}
+	// if1 has bad-src (every port) but not bad-dst.
+	before := blocked(l)
+	l.Send(1, dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, dptest.HostB, netip.MustParseAddr("198.18.0.66"), hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 20)))
+	l.Send(1, dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, netip.MustParseAddr("10.0.1.66"), dptest.HostA, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 20)))
+	if got := blocked(l) - before; got != 1 {
+		t.Errorf("if1: dropped %d, want 1 (bad-src only)", got)
+	}
+	drops := map[string]uint64{}
+	for _, i := range l.Router.Blocklists() {
+		drops[i.Name] = i.Drops
+	}
+	if drops["bad-src"] != 6 || drops["bad-dst"] != 4 {
+		t.Errorf("per-list drops %v, want bad-src 6, bad-dst 4", drops)
+	}
+	if r := edrop.Blocked; r.String() != "early-drop/blocklisted" {
+		t.Errorf("reason %q", r)
+	}
+}
+
+// TestAddDelShow: add and del change the list in force; show lists it.
+func TestAddDelShow(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	load(t, l, control.BlocklistConfig{Name: "b", File: listFile(t, "10.0.1.66")})
+	bad := netip.MustParseAddr("10.0.1.77")
+	if _, err := l.Router.BlocklistChange("b", []string{"10.0.1.77", "2001:db8::/64"}, false); err != nil {
+		t.Fatal(err)
+	}
+	l.Send(0, udpFrom(bad, remote))
+	if blocked(l) != 1 {
+		t.Fatalf("after add: dropped %d, want 1", blocked(l))
+	}
+	got, err := l.Router.BlocklistEntries("b", 0)
+	if err != nil || strings.Join(got, " ") != "10.0.1.66 10.0.1.77 2001:db8::/64" {
+		t.Fatalf("entries %q %v", got, err)
+	}
+	if _, err := l.Router.BlocklistChange("b", []string{"10.0.1.77"}, true); err != nil {
+		t.Fatal(err)
+	}
+	l.Send(0, udpFrom(bad, remote))
+	if blocked(l) != 1 || len(l.Out(1)) != 1 {
+		t.Fatalf("after del: dropped %d (want still 1), forwarded %d", blocked(l), len(l.Out(1)))
+	}
+	if _, err := l.Router.BlocklistChange("b", []string{"10.9.9.9"}, true); err == nil || !strings.Contains(err.Error(), "not an entry") {
+		t.Errorf("deleting a missing entry: %v", err)
+	}
+	if _, err := l.Router.BlocklistChange("nope", []string{"10.9.9.9"}, false); err == nil || !strings.Contains(err.Error(), "blocklists are: b") {
+		t.Errorf("unknown list: %v", err)
+	}
+	if _, err := l.Router.LoadBlocklist(control.BlocklistConfig{Name: "x", File: listFile(t, "1.2.3.4"), Interfaces: []string{"if0.100"}}); err == nil {
+		t.Errorf("a VLAN sub-interface was accepted")
+	}
+	if _, err := l.Router.LoadBlocklist(control.BlocklistConfig{Name: "x", File: listFile(t, "1.2.3.4"), Match: "both"}); err == nil || !strings.Contains(err.Error(), "want src or dst") {
+		t.Errorf("bad match: %v", err)
+	}
+}
+
+// TestSwapUnderTraffic: lists are reloaded, added to and deleted from
+// while the worker forwards: every frame from an unlisted source is
+// forwarded, every frame from the always-listed one dropped.
+func TestSwapUnderTraffic(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	bad := netip.MustParseAddr("10.0.1.66")
+	f1, f2 := listFile(t, "10.0.1.66", "10.0.1.128/25"), listFile(t, "10.0.1.64/30", "2001:db8::/32")
+	load(t, l, control.BlocklistConfig{Name: "b", File: f1})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	swaps := 0
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			file := f1
+			if swaps%2 == 1 {
+				file = f2
+			}
+			if _, err := l.Router.LoadBlocklist(control.BlocklistConfig{Name: "b", File: file}); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := l.Router.BlocklistChange("b", []string{"192.0.2.1"}, false); err != nil {
+				t.Error(err)
+				return
+			}
+			swaps++
+		}
+	}()
+	const rounds = 300
+	sent := 0
+	for i := 0; i < rounds; i++ {
+		var frames [][]byte
+		for j := 0; j < 32; j++ {
+			frames = append(frames, udpFrom(dptest.HostA, remote), udpFrom(bad, remote))
+		}
+		l.Send(0, frames...)
+		sent += 32
+		if out := l.Out(1); len(out) != 32 {
+			t.Fatalf("round %d: forwarded %d of 32 unlisted frames", i, len(out))
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if b := blocked(l); b != uint64(sent) {
+		t.Errorf("dropped %d, want %d (every listed frame)", b, sent)
+	}
+	t.Logf("%d swaps during %d rounds", swaps, rounds)
+	if swaps == 0 {
+		t.Error("no swap happened during the traffic")
+	}
+}
+
+// TestZeroAlloc: the node allocates nothing per packet or vector: the
+// bench's early-drop flood (every source listed) and the same with one
+// frame in four unlisted, polled from an in-memory generator.
+func TestZeroAlloc(t *testing.T) {
+	f, err := bench.NewEarlyDrop([]netip.Prefix{netip.MustParsePrefix("198.18.0.0/15")}, 100_000, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.Workers[0]
+	for range 4 {
+		w.Poll()
+	}
+	if a := testing.AllocsPerRun(200, func() { w.Poll() }); a != 0 {
+		t.Fatalf("%v allocations per poll of 256 packets, want 0", a)
+	}
+	if c := w.Counters(); c.Drops[edrop.Blocked] == 0 || c.Drops[edrop.Blocked] != c.Packets[edrop.Stage] {
+		t.Fatalf("dropped %d of the %d early-drop saw, want all", c.Drops[edrop.Blocked], c.Packets[edrop.Stage])
+	}
+}
