@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -281,7 +282,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	}()
 
 	logf("soak: churn for %v (at most %d operations), unchanged flow at %.0f pps", o.Duration, o.MaxOps, o.RatePPS)
-	d := &churner{c: c, t: t, res: res, rng: rand.New(rand.NewPCG(16, 2)), vlans: map[int]bool{}, routes: map[int]bool{}, neighs: map[int]bool{}, variant: variant}
+	d := &churner{c: c, t: t, res: res, rng: rand.New(rand.NewPCG(16, 2)), vlans: map[int]bool{}, routes: map[int]bool{}, neighs: map[int]bool{}, variant: variant, devMu: new(sync.Mutex)}
 	// The link faults run beside the API churn, one every soakLinkEvery, so that a
 	// slow reload does not hold them up (and they hit the router while it
 	// reloads, too).
@@ -301,7 +302,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 				return
 			case <-tick.C:
 			}
-			kind, err := linkFault(cctx, t, n)
+			kind, err := linkFault(cctx, t, n, d.devMu)
 			lg.counts[kind]++
 			if err != nil {
 				lg.fails = append(lg.fails, kind+": "+err.Error())
@@ -457,6 +458,11 @@ type churner struct {
 	down    bool      // the bridge member is down (by reload)
 	last    string    // the kind of the last call
 	variant func(gw string, memberDown bool) (string, error)
+	// devMu is held by the link faults while rc is deleted and not yet
+	// re-created, and by reloads: a reload checks that every configured
+	// device exists, so one sent in that window is refused ("no network
+	// device"), rightly, by the churn's own doing, not softnet's.
+	devMu *sync.Mutex
 }
 
 func soakVLAN(j int) string { return fmt.Sprintf("rc.%d", 1000+j) }
@@ -500,7 +506,9 @@ func (d *churner) reload(ctx context.Context, kind string) {
 		d.fail(kind, err)
 		return
 	}
+	d.devMu.Lock()
 	d.call(kind, func() error { _, err := d.c.Reload(ctx, f); return err })
+	d.devMu.Unlock()
 	d.last = kind
 	clear(d.routes)
 	clear(d.neighs)
@@ -529,8 +537,9 @@ func (d *churner) fullReplace(ctx context.Context) string {
 
 // linkFault is the n-th link fault: rc flapped (admin down and up on the
 // router's side), its carrier flapped (the peer down and up), or rc
-// deleted and re-created, in turn. It returns the fault's kind.
-func linkFault(ctx context.Context, t *lab.Topology, n int) (kind string, err error) {
+// deleted and re-created, in turn, the last holding devMu (see churner).
+// It returns the fault's kind.
+func linkFault(ctx context.Context, t *lab.Topology, n int, devMu *sync.Mutex) (kind string, err error) {
 	switch n % 3 {
 	case 1:
 		kind = "link_flap_admin"
@@ -546,6 +555,8 @@ func linkFault(ctx context.Context, t *lab.Topology, n int) (kind string, err er
 		}
 	default:
 		kind = "link_delete_recreate"
+		devMu.Lock()
+		defer devMu.Unlock()
 		if _, err = netns.IP(ctx, "-n", t.R, "link", "del", soakDev); err == nil {
 			time.Sleep(300 * time.Millisecond)
 			err = addSoakLink(ctx, t)
