@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,8 +111,11 @@ func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu in
 		if !s.Alive() {
 			return nil, fmt.Errorf("softnet exited at start (%v): %s", s.err, s.Output())
 		}
+		// Ready when it forwards (answers ping) and its API accepts: the
+		// data plane can answer before run has opened the API socket (a
+		// full table is still loading), and callers go on with API calls.
 		p, err := RunPing(ctx, t.A, AddrRA.Addr().String(), 1, 200*time.Millisecond)
-		if err == nil && p.Received == 1 {
+		if err == nil && p.Received == 1 && apiListens(s.API) {
 			return s, nil
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
@@ -122,6 +126,17 @@ func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu in
 			return nil, fmt.Errorf("softnet does not answer ping on %s after 15 s; its output:\n%s", AddrRA.Addr(), s.Output())
 		}
 	}
+}
+
+// apiListens reports whether a softnet accepts connections on the API
+// socket path.
+func apiListens(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // Alive reports whether the process is still running.
