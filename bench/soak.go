@@ -524,7 +524,9 @@ func (d *churner) fullReplace(ctx context.Context) string {
 		return "full_table_replace"
 	}
 	t0 := time.Now()
+	d.devMu.Lock() // not while the link fault has rc deleted (see churner)
 	_, err = d.c.Reload(ctx, f)
+	d.devMu.Unlock()
 	d.res.FullReplaceMs = max(d.res.FullReplaceMs, float64(time.Since(t0).Microseconds())/1000)
 	d.res.Churn["full_table_replace"]++
 	if err != nil {
