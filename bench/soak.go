@@ -523,8 +523,8 @@ func (d *churner) fullReplace(ctx context.Context) string {
 		d.fail("full_table_replace", err)
 		return "full_table_replace"
 	}
-	t0 := time.Now()
 	d.devMu.Lock() // not while the link fault has rc deleted (see churner)
+	t0 := time.Now()
 	_, err = d.c.Reload(ctx, f)
 	d.devMu.Unlock()
 	d.res.FullReplaceMs = max(d.res.FullReplaceMs, float64(time.Since(t0).Microseconds())/1000)
