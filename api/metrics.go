@@ -193,7 +193,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.blEntries, float64(b.Entries), b.Name)
 	}
 	gauge(c.staticRoutes, float64(ctl.StaticRoutes()))
-	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0}
+	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0, "delay": 0, "probe": 0}
 	for _, e := range ctl.Neighbors() {
 		states[e.State.String()]++
 	}

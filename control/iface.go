@@ -126,8 +126,8 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	for _, p := range c.Addrs {
 		// An IPv6 address: its /128 is local, its subnet connected
-		// (glean: without Neighbor Discovery only static neighbours'
-		// host routes reach hosts on it); no broadcast.
+		// (glean: hosts on it are resolved by Neighbor Discovery); no
+		// broadcast.
 		err := add(netip.PrefixFrom(p.Addr(), p.Addr().BitLen()), r.local)
 		if err == nil && p.Bits() < p.Addr().BitLen() {
 			err = add(p.Masked(), glean)

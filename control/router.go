@@ -126,6 +126,7 @@ func (r *Router) publish() {
 	ifaces := slices.Clone(r.ifaces)
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
+		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 	}
 	r.cur.Store(&dp.Config{
 		FIB:       r.fib.Snapshot(),

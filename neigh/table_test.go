@@ -66,12 +66,12 @@ func TestTableDefaults(t *testing.T) {
 	o := neigh.New(neigh.Options{}).Options()
 	want := neigh.Options{
 		MaxPending: 4, ReachableTime: 30 * time.Second, RetransTime: time.Second,
-		MaxProbes: 3, FailedTime: 5 * time.Second, MaxEntries: 16384,
+		MaxProbes: 3, FailedTime: 5 * time.Second, DelayTime: 5 * time.Second, MaxEntries: 16384,
 	}
 	if o != want {
 		t.Fatalf("defaults %+v, want %+v", o, want)
 	}
-	custom := neigh.Options{MaxPending: 2, ReachableTime: time.Minute, RetransTime: 2 * time.Second, MaxProbes: 5, FailedTime: time.Second, MaxEntries: 10}
+	custom := neigh.Options{MaxPending: 2, ReachableTime: time.Minute, RetransTime: 2 * time.Second, MaxProbes: 5, FailedTime: time.Second, DelayTime: 3 * time.Second, MaxEntries: 10}
 	if o := neigh.New(custom).Options(); o != custom {
 		t.Fatalf("custom options changed: %+v", o)
 	}
