@@ -817,14 +817,27 @@ func (p *parser) route(n *yaml.Node, field string) Route {
 		f := join(field, key)
 		switch key {
 		case "prefix":
-			r.Prefix = p.prefix(v, f, true)
+			r.Prefix = p.routePrefix(v, f)
 		case "via":
-			r.Via = p.addr(v, f)
+			r.Via = p.neighborAddr(v, f)
 		case "blackhole":
 			r.Blackhole = p.boolean(v, f)
 		}
 	})
 	return r
+}
+
+// routePrefix reads a route's prefix: IPv4, or IPv6 where rules.Family
+// takes it; no host bits either way.
+func (p *parser) routePrefix(n *yaml.Node, field string) netip.Prefix {
+	if q, err := netip.ParsePrefix(n.Value); n.Kind == yaml.ScalarNode && err == nil && q.Addr().Is6() && rules.Family(q.Addr()) == nil {
+		if err := rules.Canonical(n.Value, q); err != nil {
+			p.add(at(n), field, "%v", err)
+			return netip.Prefix{}
+		}
+		return q
+	}
+	return p.prefix(n, field, true)
 }
 
 func (p *parser) routeFile(n *yaml.Node, field string) RouteFile {

@@ -141,6 +141,10 @@ func (p *parser) validate() {
 				p.add(c.pos[f+".prefix"], f+".prefix", "%v", err)
 			}
 		}
+		if r.Prefix.IsValid() && r.Via.IsValid() && r.Prefix.Addr().Is4() != r.Via.Is4() {
+			p.add(c.pos[f+".via"], f+".via", "%v is of the other address family than %v: an IPv4 route needs an IPv4 next hop, an IPv6 route an IPv6 one", r.Via, r.Prefix)
+			continue
+		}
 		via(f, r.Via, r.Blackhole)
 	}
 	for _, r := range c.RouteFiles {
