@@ -90,6 +90,12 @@ type Interface struct {
 	// after softnet's sockets saw it, so the host's stack in the
 	// device's namespace does not process it too (afpacket.Options).
 	StackDrop bool
+	// RouterAdvertisements: the router sends Router Advertisements (RFC
+	// 4861 §6.2) on the interface, periodically and in answer to Router
+	// Solicitations, with a Prefix Information option for each of its
+	// IPv6 subnets (on-link; autonomous for a /64), so hosts on it can
+	// autoconfigure (RFC 4862). Off by default.
+	RouterAdvertisements bool
 
 	// A VLAN sub-interface names its Parent (a port interface of the
 	// config, by name) instead of a backend, and its 802.1Q VLAN; for
@@ -711,7 +717,7 @@ func (p *parser) top(n *yaml.Node) {
 	}
 }
 
-var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "stack_drop", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
+var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "stack_drop", "router_advertisements", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
 
 func (p *parser) iface(n *yaml.Node, field string) Interface {
 	ic := Interface{Field: field}
@@ -746,6 +752,8 @@ func (p *parser) iface(n *yaml.Node, field string) Interface {
 			ic.Down = p.boolean(v, f)
 		case "stack_drop":
 			ic.StackDrop = p.boolean(v, f)
+		case "router_advertisements":
+			ic.RouterAdvertisements = p.boolean(v, f)
 		case "parent":
 			ic.Parent = p.str(v, f, "eth0")
 		case "bridge":

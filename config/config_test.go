@@ -89,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top field", "workers: 1", "wrokers: 1", []string{
 			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, interfaces, routes, route_files, neighbors, bridges, icmp, api`}},
 		{"unknown interface field", "    tx: out.pcap", "    tx: out.pcap\n    speed: 10", []string{
-			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, parent, vlan, outer_vlan, tpid, bridge`}},
+			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, router_advertisements, parent, vlan, outer_vlan, tpid, bridge`}},
 		{"duplicate key", "    tx: out.pcap", "    tx: out.pcap\n    tx: b.pcap", []string{
 			`t.yaml:9:5: interfaces[1].tx: set twice (first at line 8): keep one`}},
 		{"duplicate name", "name: wan0", "name: lan0", []string{

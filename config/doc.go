@@ -40,8 +40,10 @@
 //	    mac: 02:00:00:00:00:01    # optional; default: the device's MAC (afpacket, afxdp),
 //	                              # else 02:xx:xx:xx:xx:xx derived from the name
 //	    mtu: 1500                 # optional IPv4 MTU, 68..9258 (afxdp: ..3818); default: the device's (afpacket, afxdp), else 1500
-//	    addresses: [192.0.2.1/24] # IPv4 address/prefix length; subnets must not overlap
+//	    addresses: [192.0.2.1/24] # IPv4 or IPv6 address/prefix length; subnets must not overlap
 //	    down: false               # optional: administratively down
+//	    router_advertisements: false # optional: send IPv6 Router Advertisements (its IPv6 subnets as
+//	                              # prefixes, autonomous for a /64) every 200 s and on solicitation; needs an IPv6 address
 //	    stack_drop: false         # afpacket, optional: a tc ingress drop after softnet's sockets saw each
 //	                              # frame, so the namespace's own stack skips it (Linux 6.6; no host addresses on the device)
 //	  - name: cap0

@@ -85,3 +85,21 @@ func TestIPv6Routes(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterAdvertisementsConfig: router_advertisements parses (off by
+// default) and needs an IPv6 address on the interface.
+func TestRouterAdvertisementsConfig(t *testing.T) {
+	src := edit(t, "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8:1::1/64]\n    router_advertisements: true")
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	if !c.Interfaces[0].RouterAdvertisements || c.Interfaces[1].RouterAdvertisements {
+		t.Errorf("router_advertisements: %v %v, want true on lan0 only", c.Interfaces[0].RouterAdvertisements, c.Interfaces[1].RouterAdvertisements)
+	}
+	src = edit(t, "[10.0.1.1/24]", "[10.0.1.1/24]\n    router_advertisements: true")
+	_, err = Parse("t.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "interfaces[0].router_advertisements: true, but lan0 has no IPv6 address") {
+		t.Errorf("router_advertisements without an IPv6 address: %v", err)
+	}
+}

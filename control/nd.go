@@ -46,8 +46,24 @@ func (r *Router) handleND(w *dp.Worker, m *dp.Msg, now time.Time) {
 	if !ok {
 		return
 	}
+	r.ndMessage(w, m, p, now)
+}
+
+func (r *Router) ndMessage(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) {
 	ifc := r.ifaces[m.Iface]
 	switch p.Type {
+	case hdr.ICMPv6RouterSolicit:
+		// nd-input punts it only where RA is on. RFC 4861 §6.2.6: to
+		// all nodes, at most one every MinDelayBetweenRAs per interface.
+		if !ifc.RA || now.Sub(r.raAnswer[int(m.Iface)]) < minDelayBetweenRAs {
+			return
+		}
+		if r.raAnswer == nil {
+			r.raAnswer = map[int]time.Time{}
+		}
+		r.raAnswer[int(m.Iface)] = now
+		r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectTx, iface: m.Iface, frame: nd.RouterAdvert(&ifc)})
+		r.stats.RAs++
 	case hdr.ICMPv6NeighborSolicit:
 		if !p.Src.IsUnspecified() && p.HasLinkAddr {
 			k := neigh.Key{Iface: int(m.Iface), Addr: p.Src}
@@ -119,4 +135,52 @@ func (r *Router) ndLearn(w *dp.Worker, k neigh.Key, mac [6]byte, st neigh.State,
 		}
 	}
 	r.queueResolved(w, k, pending)
+}
+
+// Router Advertisement timing (RFC 4861 §6.2.4, §6.2.6, §10).
+const (
+	minDelayBetweenRAs       = 3 * time.Second
+	maxInitialRAInterval     = 16 * time.Second
+	maxInitialAdvertisements = 3
+	defaultRAInterval        = 200 * time.Second
+)
+
+// raOn reports whether some interface sends Router Advertisements.
+// Caller holds mu.
+func (r *Router) raOn() bool {
+	for i := range r.ifaces {
+		if r.ifaces[i].RA && !r.ifaces[i].Deleted {
+			return true
+		}
+	}
+	return false
+}
+
+// periodicRAs sends the unsolicited Router Advertisements that are due
+// (RFC 4861 §6.2.4): one on each up interface with RA on, the first
+// maxInitialAdvertisements rounds at most maxInitialRAInterval apart,
+// then every Options.RAInterval. It reports whether it sent. Caller
+// holds mu.
+func (r *Router) periodicRAs(now time.Time) bool {
+	if len(r.workers) == 0 || !r.raOn() || (!r.raNext.IsZero() && now.Before(r.raNext)) {
+		return false
+	}
+	for i := range r.ifaces {
+		ifc := r.ifaces[i]
+		if !ifc.RA || ifc.Deleted || !r.admin[i] || !r.link[i] {
+			continue
+		}
+		r.outbox = append(r.outbox, outMsg{kind: dp.InjectTx, iface: uint16(i), frame: nd.RouterAdvert(&ifc)})
+		r.stats.RAs++
+	}
+	r.raSent++
+	d := r.o.RAInterval
+	if d <= 0 {
+		d = defaultRAInterval
+	}
+	if r.raSent < maxInitialAdvertisements {
+		d = min(d, maxInitialRAInterval)
+	}
+	r.raNext = now.Add(d)
+	return true
 }

@@ -46,6 +46,9 @@ func (r *Router) Service() bool {
 			did = true
 		}
 	}
+	if r.periodicRAs(now) {
+		did = true
+	}
 	if r.replacing {
 		// A replace let go of the lock midway: publishing waits for its
 		// end, and so do the messages, which may depend on a publish.
@@ -138,6 +141,9 @@ func (r *Router) idle() (time.Duration, bool) {
 // False: no timer (no neighbours, or static ones only). Caller holds mu.
 func (r *Router) nextTimer() (time.Time, bool) {
 	at, ok := r.neigh.Next()
+	if len(r.workers) > 0 && r.raOn() && (!ok || r.raNext.Before(at)) {
+		at, ok = r.raNext, true // periodic Router Advertisements
+	}
 	if !ok {
 		return time.Time{}, false
 	}

@@ -107,6 +107,10 @@ type Iface struct {
 	// LinkLocalOf). The control plane sets it when it publishes; the
 	// router answers Neighbor Discovery and echo requests for it.
 	LinkLocal [16]byte
+	// RA: the router sends Router Advertisements on the interface
+	// (control.IfaceConfig.RA); nd-input punts Router Solicitations
+	// received on it, and drops them as ignored otherwise.
+	RA bool
 	// Addrs are the interface's addresses, IPv4 and IPv6, with their
 	// prefix lengths (see IfaceAddr, SetAddrs).
 	Addrs []IfaceAddr

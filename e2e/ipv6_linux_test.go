@@ -44,7 +44,9 @@ func eui64(t *testing.T, mac string) netip.Addr {
 // link-local addresses; traceroute -6 shows the router as hop 1 (its
 // Time Exceeded) and B as hop 2; iperf3 -6 (TCP) through it. The hosts'
 // kernels record the router with the R flag of its advertisements, and
-// softnet show neighbors lists both hosts with their MACs.
+// softnet show neighbors lists both hosts with their MACs. With Router
+// Advertisements on rb, host B autoconfigures an address (SLAAC) and a
+// default route via the router, and A reaches that address.
 func TestIPv6(t *testing.T) {
 	need(t, "iperf3", "traceroute")
 	ctx := context.Background()
@@ -61,7 +63,7 @@ func TestIPv6(t *testing.T) {
 	if err := topo.EnableIPv6(ctx, llB); err != nil {
 		t.Fatal(err)
 	}
-	topo.Extra.IPv6 = true
+	topo.Extra.IPv6, topo.Extra.RA = true, true
 	sn, err := topo.StartSoftnet(ctx, binary, 1, -1)
 	if err != nil {
 		t.Fatal(err)
@@ -155,4 +157,26 @@ func TestIPv6(t *testing.T) {
 		t.Errorf("iperf3 -6 through softnet: %.3f Gbit/s", ip.Gbps)
 	}
 	t.Logf("iperf3 -6: %.2f Gbit/s, %d retransmits", ip.Gbps, ip.Retransmits)
+
+	// Router Advertisements on rb: host B autoconfigured an address from
+	// fd11:2::/64 (its EUI-64: SLAAC, RFC 4862) and a default route via
+	// the router's link-local address, and A reaches that address.
+	auto := eui64(t, lab.MACB).As16()
+	copy(auto[:8], lab.AddrB6.Masked().Addr().AsSlice()[:8])
+	slaac := netip.AddrFrom16(auto).String()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		addrs, _ := netns.IP(ctx, "-n", topo.B, "-6", "addr", "show", "dev", lab.DevB)
+		routes, _ := netns.IP(ctx, "-n", topo.B, "-6", "route", "show", "default")
+		if strings.Contains(addrs, slaac+"/64") && strings.Contains(routes, "via "+llB.String()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host B did not autoconfigure %s/64 and a default route via %s from softnet's RA in 30 s:\n%s\n%s", slaac, llB, addrs, routes)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if p := ping(t, topo.A, slaac, 3, "-6"); p.Received != 3 {
+		t.Errorf("ping -6 %s (B's autoconfigured address) from A: %d of %d replies\n%s", slaac, p.Received, p.Sent, p.Output)
+	}
 }

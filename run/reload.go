@@ -272,6 +272,8 @@ func restartNeeded(old, cfg *config.Config) error {
 			what = fmt.Sprintf("interface %s: a VLAN setting (parent, vlan, outer_vlan, tpid) changed", n.Name)
 		case o.Bridge != n.Bridge:
 			what = fmt.Sprintf("interface %s: bridge changed", n.Name)
+		case o.RouterAdvertisements != n.RouterAdvertisements:
+			what = fmt.Sprintf("interface %s: router_advertisements changed", n.Name)
 		}
 		if what != "" {
 			errs = append(errs, cfg.Errorf(n.Field, "%s: %s", what, how))

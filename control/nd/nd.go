@@ -10,9 +10,10 @@ import (
 )
 
 // Packet is what the control plane reads from a Neighbor Solicitation or
-// Advertisement (nd-input checked it: dp/nd.Check).
+// Advertisement, or a Router Solicitation (its type and addresses only;
+// nd-input checked it: dp/nd.Check).
 type Packet struct {
-	Type     uint8 // hdr.ICMPv6NeighborSolicit or hdr.ICMPv6NeighborAdvert
+	Type     uint8 // hdr.ICMPv6NeighborSolicit, hdr.ICMPv6NeighborAdvert or hdr.ICMPv6RouterSolicit
 	SrcMAC   [6]byte
 	Src, Dst netip.Addr
 	Target   netip.Addr
@@ -23,10 +24,16 @@ type Packet struct {
 	HasLinkAddr bool
 }
 
-// Parse reads the NS or NA of an untagged Ethernet frame (nd-input punts
+// Parse reads the NS, NA or RS of an untagged Ethernet frame (nd-input punts
 // frames with their VLAN tags taken off). It reports false for anything
 // else or a message too short.
 func Parse(frame []byte) (Packet, bool) {
+	if len(frame) >= hdr.EthernetLen+hdr.IPv6Len+8 && frame[hdr.EthernetLen+6] == hdr.ProtoICMPv6 &&
+		frame[hdr.EthernetLen+hdr.IPv6Len] == hdr.ICMPv6RouterSolicit {
+		ip := frame[hdr.EthernetLen:]
+		return Packet{Type: hdr.ICMPv6RouterSolicit, SrcMAC: [6]byte(frame[6:12]), Src: netip.AddrFrom16([16]byte(ip[8:24])),
+			Dst: netip.AddrFrom16([16]byte(ip[24:40]))}, true
+	}
 	if len(frame) < hdr.EthernetLen+hdr.IPv6Len+24 {
 		return Packet{}, false
 	}
@@ -137,4 +144,57 @@ func frame(ifc *dp.Iface, mac [6]byte, src, dst [16]byte, n int) ([]byte, []byte
 func checksum(_ []byte, m []byte, src, dst [16]byte) {
 	binary.BigEndian.PutUint16(m[2:4], 0)
 	binary.BigEndian.PutUint16(m[2:4], hdr.Checksum(m, hdr.PseudoSumIPv6(src[:], dst[:], hdr.ProtoICMPv6, uint32(len(m)))))
+}
+
+// Router Advertisement values (RFC 4861 §6.2.1 defaults, RFC 4862).
+const (
+	RouterLifetime    = 1800    // seconds: 3 x MaxRtrAdvInterval
+	ValidLifetime     = 2592000 // 30 days
+	PreferredLifetime = 604800  // 7 days
+	optPrefixInfo     = 3
+	optMTU            = 5
+)
+
+// RouterAdvert builds a Router Advertisement from interface ifc (RFC 4861
+// §4.2, §6.2.3) to all nodes (ff02::1, 33:33:00:00:00:01): from its
+// link-local address (dp.LinkLocalOf), hop limit 255, Cur Hop Limit 64,
+// Router Lifetime 1800 s, with a Source Link-Layer Address option, an MTU
+// option (the interface's) and a Prefix Information option for each of
+// its IPv6 subnets but link-local ones: on-link, and autonomous (hosts
+// form addresses from it, RFC 4862) for a /64.
+func RouterAdvert(ifc *dp.Iface) []byte {
+	var pis []dp.IfaceAddr
+	for _, a := range ifc.Addrs {
+		if !a.Is4() && !(a.Addr[0] == 0xfe && a.Addr[1]&0xc0 == 0x80) && a.Len <= 128 {
+			pis = append(pis, a)
+		}
+	}
+	src := dp.LinkLocalOf(ifc)
+	dst := [16]byte{0xff, 0x02, 15: 1}
+	f, m := frame(ifc, [6]byte{0x33, 0x33, 0, 0, 0, 1}, src, dst, 16+8+8+32*len(pis))
+	m[0] = hdr.ICMPv6RouterAdvert
+	m[4] = 64 // Cur Hop Limit
+	binary.BigEndian.PutUint16(m[6:8], RouterLifetime)
+	o := m[16:]
+	o[0], o[1] = dpnd.OptSourceLL, 1
+	copy(o[2:8], ifc.MAC[:])
+	o = o[8:]
+	o[0], o[1] = optMTU, 1
+	binary.BigEndian.PutUint32(o[4:8], uint32(ifc.MTU))
+	o = o[8:]
+	for _, a := range pis {
+		p := a.Prefix().Masked()
+		o[0], o[1], o[2] = optPrefixInfo, 4, a.Len
+		o[3] = 0x80 // L: on-link
+		if a.Len == 64 {
+			o[3] |= 0x40 // A: autonomous address configuration
+		}
+		binary.BigEndian.PutUint32(o[4:8], ValidLifetime)
+		binary.BigEndian.PutUint32(o[8:12], PreferredLifetime)
+		pa := p.Addr().As16()
+		copy(o[16:32], pa[:])
+		o = o[32:]
+	}
+	checksum(f, m, src, dst)
+	return f
 }

@@ -1,6 +1,7 @@
 package ip6_test
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"testing"
@@ -262,5 +263,70 @@ func TestNDResolve(t *testing.T) {
 		if string(g) != string(want) {
 			t.Errorf("error %d:\n got %x\nwant %x", i, g, want)
 		}
+	}
+}
+
+// TestRouterAdvertisement: an interface with RA on (if1; if0 has it off)
+// sends an unsolicited Router Advertisement at once, the next ones at most
+// 16 s apart, and answers a Router Solicitation (at most one every 3 s);
+// each is the frame gopacket builds for RFC 4861 §4.2: from the
+// interface's link-local address to ff02::1, hop limit 255, router
+// lifetime 1800 s, source link-layer address, MTU and an on-link,
+// autonomous prefix for its /64. A solicitation on if0 is ignored.
+func TestRouterAdvertisement(t *testing.T) {
+	l := &ndLab{now: time.Unix(1000, 0)}
+	l.r = control.New(control.Options{Now: func() time.Time { return l.now }})
+	for _, c := range []control.IfaceConfig{
+		{Name: "if0", MAC: mac0, Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::1/64")}},
+		{Name: "if1", MAC: mac1, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24"), netip.MustParsePrefix("2001:db8:2::1/64")}, RA: true},
+	} {
+		if _, err := l.r.AddInterface(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.r.Publish()
+	l.lab = &lab{t: t, ports: [2]*mem.Queue{mem.NewQueue("if0"), mem.NewQueue("if1")}}
+	l.w = dp.NewWorker(0, l.r.Config(), []port.Port{l.ports[0], l.ports[1]}, []dp.RxQueue{{Iface: 0}, {Iface: 1}}, dp.Options{PoolSize: 256})
+	l.r.AttachWorkers([]*dp.Worker{l.w})
+
+	allNodes := netip.MustParseAddr("ff02::1")
+	pi := make([]byte, 30)
+	pi[0], pi[1] = 64, 0xc0
+	binary.BigEndian.PutUint32(pi[2:], 2592000)
+	binary.BigEndian.PutUint32(pi[6:], 604800)
+	copy(pi[14:], netip.MustParseAddr("2001:db8:2::").AsSlice())
+	mtu := make([]byte, 6)
+	binary.BigEndian.PutUint32(mtu[2:], 1500)
+	ra := ser(t, eth(mcastMAC(allNodes), mac1), ip(eui64LL(mac1), allNodes, layers.IPProtocolICMPv6, 255),
+		&layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(134, 0)},
+		// gopacket writes options last first: SLLA, MTU, prefix on the wire.
+		&layers.ICMPv6RouterAdvertisement{HopLimit: 64, RouterLifetime: 1800, Options: layers.ICMPv6Options{
+			{Type: layers.ICMPv6OptPrefixInfo, Data: pi},
+			{Type: layers.ICMPv6OptMTU, Data: mtu},
+			{Type: layers.ICMPv6OptSourceAddress, Data: net.HardwareAddr(mac1[:])},
+		}})
+	oneFrame(t, l.step(), 1, ra, "first unsolicited RA")
+	if got := l.step(); len(got[0])+len(got[1]) != 0 {
+		t.Fatalf("a second RA at once: %x", got)
+	}
+	l.now = l.now.Add(16 * time.Second)
+	oneFrame(t, l.step(), 1, ra, "second unsolicited RA, 16 s later")
+
+	rs := func(i int, m [6]byte) []byte {
+		return ser(t, eth(mcastMAC(netip.MustParseAddr("ff02::2")), m), ip(hostLL, netip.MustParseAddr("ff02::2"), layers.IPProtocolICMPv6, 255),
+			&layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(133, 0)},
+			&layers.ICMPv6RouterSolicitation{Options: ndOpt(layers.ICMPv6OptSourceAddress, m)})
+	}
+	l.now = l.now.Add(time.Second)
+	oneFrame(t, l.in(1, rs(1, macB)), 1, ra, "RA answering a solicitation")
+	if got := l.in(1, rs(1, macB)); len(got[0])+len(got[1]) != 0 {
+		t.Errorf("a second solicitation within 3 s answered: %x", got)
+	}
+	before := l.w.Counters().Drops[nd.Ignored]
+	if got := l.in(0, rs(0, macA)); len(got[0])+len(got[1]) != 0 {
+		t.Errorf("a solicitation on if0 (RA off) answered: %x", got)
+	}
+	if d := l.w.Counters().Drops[nd.Ignored] - before; d != 1 {
+		t.Errorf("nd-input/ignored counted %d, want 1", d)
 	}
 }

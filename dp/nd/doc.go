@@ -11,7 +11,7 @@
 //
 // # Nodes and edges
 //
-//	nd-input -> drop; NS and NA punted (dp.PuntND)
+//	nd-input -> drop; NS, NA and RS (where RA is on) punted (dp.PuntND)
 //
 // Predecessor: ip6-input, which reaches it by name (dp.Ref) for ICMPv6
 // types 133..137 right after the IPv6 header, before its own source and
@@ -35,6 +35,6 @@
 //
 // too-short, bad-hop-limit, bad-checksum, bad-code, bad-option,
 // multicast-target, bad-dad, bad-solicited-flag, bad-source, bad-sender,
-// not-for-us, ignored (RS, RA, Redirect: no Router Advertisements are
-// sent), punt-queue-full.
+// not-for-us, ignored (RA, Redirect, and RS where no Router
+// Advertisements are sent), punt-queue-full.
 package nd

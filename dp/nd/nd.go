@@ -33,7 +33,7 @@ var _ = dp.Register(dp.Node{
 		{Reason: &BadSource, Name: "bad-source", Desc: "RA or Redirect not from a link-local address, or ND from a multicast or loopback source"},
 		{Reason: &BadSender, Name: "bad-sender", Desc: "ND frame whose source MAC is a group address, zero or the router's own"},
 		{Reason: &NotForUs, Name: "not-for-us", Desc: "NS for an address that is not the receiving interface's, or ND to another host"},
-		{Reason: &Ignored, Name: "ignored", Desc: "RS, RA or Redirect: the router sends no Router Advertisements and takes no redirects"},
+		{Reason: &Ignored, Name: "ignored", Desc: "RA or Redirect (a router takes neither), or RS on an interface that sends no Router Advertisements (router_advertisements: false)"},
 		{Reason: &PuntQueueFull, Name: "punt-queue-full", Desc: "the queue to the control plane (Neighbor Discovery) is full"},
 	},
 	Trace: traceNDInput,
@@ -230,8 +230,10 @@ func ours(ifc *dp.Iface, t []byte) bool {
 //     of it, or to a multicast group) are copied to the control plane
 //     (dp.PuntND), which answers the NS with an NA and learns the
 //     sender's MAC (package control/nd). Others are not for us.
-//   - RS, RA and Redirect are dropped as ignored (no Router
-//     Advertisements are sent; a router takes no redirects).
+//   - A Router Solicitation on an interface that sends Router
+//     Advertisements (dp.Iface.RA) is punted too, and answered with one;
+//     elsewhere it is dropped as ignored, as RA and Redirect are (a
+//     router takes neither).
 //   - Next: drop; the control plane.
 func ndInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	c, punt := w.Stats(), w.Punt()
@@ -260,6 +262,11 @@ func ndInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		case hdr.ICMPv6NeighborAdvert:
 			if dst[0] != 0xff && !ours(ifc, dst) {
 				w.Drop(b, NotForUs)
+				continue
+			}
+		case hdr.ICMPv6RouterSolicit:
+			if !ifc.RA {
+				w.Drop(b, Ignored)
 				continue
 			}
 		default:
