@@ -9,7 +9,8 @@
 // ping -6 between the hosts and to the router's global and link-local
 // addresses, the hosts and softnet resolving each other by Neighbor
 // Discovery (the hosts' kernels record the router flag), traceroute -6
-// (the router's Time Exceeded as hop 1) and iperf3 -6 through it.
+// (the router's Time Exceeded as hop 1), iperf3 -6 through it, and host
+// B autoconfiguring from softnet's Router Advertisements; on each backend.
 //
 // The CLI tests run the binary as users do: TestCLIMem starts `softnet
 // run` on the README's in-memory examples (operate-mem.yaml,

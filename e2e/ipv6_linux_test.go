@@ -46,9 +46,16 @@ func eui64(t *testing.T, mac string) netip.Addr {
 // kernels record the router with the R flag of its advertisements, and
 // softnet show neighbors lists both hosts with their MACs. With Router
 // Advertisements on rb, host B autoconfigures an address (SLAAC) and a
-// default route via the router, and A reaches that address.
+// default route via the router, and A reaches that address. On each
+// backend (subtests afpacket, afxdp).
 func TestIPv6(t *testing.T) {
 	need(t, "iperf3", "traceroute")
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { testIPv6(t, backend) })
+	}
+}
+
+func testIPv6(t *testing.T, backend string) {
 	ctx := context.Background()
 	topo, err := lab.New(ctx, 0)
 	if err != nil {
@@ -59,6 +66,12 @@ func TestIPv6(t *testing.T) {
 			t.Error(err)
 		}
 	})
+	topo.Backend = backend
+	if backend == "afxdp" {
+		if err := topo.DisableAllOffloads(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	llA, llB := eui64(t, lab.MACSoftnetA), eui64(t, lab.MACSoftnetB)
 	if err := topo.EnableIPv6(ctx, llB); err != nil {
 		t.Fatal(err)
