@@ -330,3 +330,53 @@ func TestRouterAdvertisement(t *testing.T) {
 		t.Errorf("nd-input/ignored counted %d, want 1", d)
 	}
 }
+
+// TestNDDrops: nd-input drops each invalid ND message with its own reason
+// (one per rule of dp/nd.Check, and the frame and address checks of the
+// node), sending nothing and learning nothing.
+func TestNDDrops(t *testing.T) {
+	l := newNDLab(t)
+	sol := solNode(r0)
+	good := nsFrame(t, mcastMAC(sol), macA, hostA, sol, r0)
+	fixSum := func(f []byte) []byte {
+		m := f[hdr.EthernetLen+hdr.IPv6Len:]
+		binary.BigEndian.PutUint16(m[2:], 0)
+		binary.BigEndian.PutUint16(m[2:], hdr.Checksum(m, hdr.PseudoSumIPv6(f[hdr.EthernetLen+8:hdr.EthernetLen+24], f[hdr.EthernetLen+24:hdr.EthernetLen+40], hdr.ProtoICMPv6, uint32(len(m)))))
+		return f
+	}
+	mod := func(f func(b []byte)) []byte {
+		b := append([]byte(nil), good...)
+		f(b)
+		return fixSum(b)
+	}
+	const ip6, icmp = hdr.EthernetLen, hdr.EthernetLen + hdr.IPv6Len
+	for _, tc := range []struct {
+		name string
+		f    []byte
+		want dp.Reason
+	}{
+		{"hop-limit", mod(func(b []byte) { b[ip6+7] = 254 }), nd.BadHopLimit},
+		{"checksum", func() []byte { b := append([]byte(nil), good...); b[icmp+2]++; return b }(), nd.BadChecksum},
+		{"code", mod(func(b []byte) { b[icmp+1] = 1 }), nd.BadCode},
+		{"option-length-0", mod(func(b []byte) { b[icmp+25] = 0 }), nd.BadOption},
+		{"multicast-target", nsFrame(t, mcastMAC(sol), macA, hostA, sol, netip.MustParseAddr("ff02::1")), nd.MulticastTarget},
+		{"dad-to-unicast", nsFrame(t, mac0, macA, netip.IPv6Unspecified(), r0, r0), nd.BadDAD},
+		{"solicited-multicast-na", naFrame(t, mcastMAC(netip.MustParseAddr("ff02::1")), macA, hostA, netip.MustParseAddr("ff02::1"), hostA, 0x60), nd.BadSolicited},
+		{"group-source-mac", mod(func(b []byte) { b[6] |= 1 }), nd.BadSender},
+		{"not-ours", nsFrame(t, mcastMAC(solNode(hostB)), macA, hostA, solNode(hostB), hostB), nd.NotForUs},
+		{"too-short", mod(func(b []byte) {
+			binary.BigEndian.PutUint16(b[ip6+4:], 20)
+		})[:icmp+20], nd.TooShort},
+	} {
+		before := l.w.Counters().Drops[tc.want]
+		if got := l.in(0, tc.f); len(got[0])+len(got[1]) != 0 {
+			t.Errorf("%s: sent %x", tc.name, got)
+		}
+		if d := l.w.Counters().Drops[tc.want] - before; d != 1 {
+			t.Errorf("%s: %v counted %d, want 1", tc.name, tc.want, d)
+		}
+	}
+	if n := l.r.Neighbors(); len(n) != 0 {
+		t.Errorf("neighbours learnt from invalid messages: %+v", n)
+	}
+}
