@@ -119,7 +119,8 @@ func oneFrame(t *testing.T, got [2][][]byte, port int, want []byte, what string)
 
 // TestNDAnswer: the router answers a Neighbor Solicitation for its global
 // address, for its derived link-local address (fe80::/64 EUI-64 of its
-// MAC: no link-local address is configured) and a DAD probe (from ::),
+// MAC: no link-local address is configured), a unicast probe to its
+// global address and a DAD probe (from ::),
 // with the Neighbor Advertisement gopacket builds for RFC 4861 §7.2.4 (R
 // flag set; S and O, unicast to the solicitor; DAD: to ff02::1 without
 // S), and learns the solicitor as a Stale neighbour; it answers an echo
@@ -154,6 +155,10 @@ func TestNDAnswer(t *testing.T) {
 	oneFrame(t, got, 0, ser(t, eth(mcastMAC(allNodes), mac0), ip(r0, allNodes, layers.IPProtocolICMPv6, 255),
 		&layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(136, 0)},
 		&layers.ICMPv6NeighborAdvertisement{Flags: 0xa0, TargetAddress: r0.AsSlice(), Options: ndOpt(layers.ICMPv6OptTargetAddress, mac0)}), "dad")
+	// Unicast to the global address (a host's probe, RFC 4861 §7.3.3):
+	// through ip6-lookup and ip6-local to nd-input, answered alike.
+	want := naFrame(t, macA, mac0, r0, hostA, r0, 0xe0)
+	oneFrame(t, l.in(0, nsFrame(t, mac0, macA, hostA, r0, r0)), 0, want, "unicast probe")
 	// Not ours: nothing.
 	if got := l.in(0, nsFrame(t, mcastMAC(solNode(hostB)), macA, hostA, solNode(hostB), hostB)); len(got[0])+len(got[1]) != 0 {
 		t.Errorf("NS for another host answered: %x", got)
