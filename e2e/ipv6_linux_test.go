@@ -145,6 +145,13 @@ func testIPv6(t *testing.T, backend string) {
 		t.Errorf("show neighbors does not list both families (%s and %s):\n%s", b6, lab.Sink, text.Out)
 	}
 
+	m := metrics(t, sn.API)
+	for _, name := range []string{"softnet_control_nd_solicitations_total", "softnet_control_nd_advertisements_total", "softnet_control_router_advertisements_total"} {
+		if v, ok := metric(m, name); !ok || v < 1 {
+			t.Errorf("metric %s = %v (present %v), want >= 1", name, v, ok)
+		}
+	}
+
 	// traceroute -6: hop 1 the router (Time Exceeded from ra's
 	// address), hop 2 host B.
 	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
