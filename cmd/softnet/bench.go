@@ -21,6 +21,7 @@ import (
 
 	"github.com/softnet/softnet/bench"
 	benchplot "github.com/softnet/softnet/bench/plot"
+	"github.com/softnet/softnet/config"
 )
 
 func benchCmd() *cobra.Command {
@@ -43,6 +44,7 @@ func benchCmd() *cobra.Command {
 		background float64
 		rtPrio     int
 		proberCPU  int
+		pollModes  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -230,6 +232,10 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio, proberCPU); err != nil {
 				return err
 			}
+			modes, err := parsePollModes(cmd, pollModes)
+			if err != nil {
+				return err
+			}
 			if cpuprofile != "" {
 				f, err := os.Create(cpuprofile)
 				if err != nil {
@@ -337,7 +343,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				defer stop()
 				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
 					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend,
-					PinProber: proberCPU >= 0, ProberCPU: proberCPU, Progress: prog})
+					PinProber: proberCPU >= 0, ProberCPU: proberCPU, PollModes: modes, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -443,6 +449,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.Float64Var(&probeRate, "probe-rate", 200, "with --scenario latency: ICMP echo requests a second (1.."+strconv.Itoa(bench.MaxProbeRate)+")")
 	f.IntVar(&rtPrio, "rt-priority", 0, "with --scenario latency: run softnet with --rt-priority N (its worker in SCHED_FIFO at N, 1-99); 0: normal scheduling")
 	f.IntVar(&proberCPU, "prober-cpu", -1, "with --scenario latency: send the probes from a thread pinned to this CPU (1: softnet's worker's, as an interrupt pinned to the worker's core); -1: not pinned")
+	f.StringVar(&pollModes, "poll-mode", "", "with --scenario latency: softnet's poll modes to measure, comma-separated, a softnet run each beside Linux's: interrupt, adaptive, polling (config poll_mode); default: the default mode, adaptive")
 	f.Float64Var(&background, "background-mpps", 0, "with --scenario latency: the background flood's rate in Mpps (a positive rate; default: half of softnet's capacity, measured first)")
 	return cmd
 }
@@ -450,7 +457,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 // checkLatencyFlags refuses --probe-rate and --background-mpps outside the
 // latency scenario and values that are not positive rates.
 func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio, proberCPU int) error {
-	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority", "prober-cpu"} {
+	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority", "prober-cpu", "poll-mode"} {
 		if cmd.Flags().Changed(name) && scenario != "latency" {
 			return fmt.Errorf("--%s applies to --scenario latency; drop it", name)
 		}
@@ -468,6 +475,26 @@ func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, backgroun
 		return fmt.Errorf("--prober-cpu %d: give a CPU from 0 to %d, or -1 to leave the prober unpinned", proberCPU, runtime.NumCPU()-1)
 	}
 	return nil
+}
+
+// parsePollModes reads --poll-mode: poll modes, comma-separated, each
+// once; nil when it was not given.
+func parsePollModes(cmd *cobra.Command, list string) ([]string, error) {
+	if !cmd.Flags().Changed("poll-mode") {
+		return nil, nil
+	}
+	var modes []string
+	for _, m := range strings.Split(list, ",") {
+		m = strings.TrimSpace(m)
+		switch {
+		case !slices.Contains(config.PollModes, m):
+			return nil, fmt.Errorf("--poll-mode %q: %q is not a poll mode; give one or more of %s, comma-separated", list, m, strings.Join(config.PollModes, ", "))
+		case slices.Contains(modes, m):
+			return nil, fmt.Errorf("--poll-mode %q: %s is there twice; give each mode once", list, m)
+		}
+		modes = append(modes, m)
+	}
+	return modes, nil
 }
 
 // checkBenchFlags refuses flag values that make no sense before anything
