@@ -278,6 +278,10 @@ func txQueues(id int, ports []port.Port, want []int) ([]int, error) {
 	return q, nil
 }
 
+// PollMode is the worker's poll mode and, adaptive, its window
+// (Options.PollMode, PollWindow).
+func (w *Worker) PollMode() (PollMode, time.Duration) { return w.mode, w.window }
+
 // TxQueue is the transmit queue the worker sends on to port p.
 func (w *Worker) TxQueue(p int) int { return w.txq[p] }
 
