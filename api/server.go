@@ -677,7 +677,7 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 		out.Workers = append(out.Workers, workerRuntime(i, &wc))
 	}
 	cfg := s.src.Config()
-	out.PollMode = cmp.Or(cfg.PollMode, config.PollAdaptive)
+	out.PollMode = cmp.Or(cfg.PollMode, config.DefaultPollMode)
 	if out.PollMode == config.PollAdaptive {
 		out.PollWindowUs = float64(cmp.Or(cfg.PollWindow, dp.DefaultPollWindow)) / float64(time.Microsecond)
 	}

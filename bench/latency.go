@@ -42,7 +42,8 @@ type LatencyOptions struct {
 	ProberCPU int
 	// PollModes are softnet's poll modes to measure, one softnet run each
 	// (config poll_mode: "interrupt", "adaptive", "polling"), side by side
-	// with Linux in the same run; nil: the default mode only.
+	// with Linux in the same run; nil: the default mode only
+	// (config.DefaultPollMode).
 	PollModes []string
 	Progress  io.Writer // progress lines, nil for none
 }
@@ -137,7 +138,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 	}
 	modes := o.PollModes
 	if len(modes) == 0 {
-		modes = []string{config.PollAdaptive} // the default (config poll_mode)
+		modes = []string{config.DefaultPollMode}
 	}
 	if o.Backend == "" {
 		o.Backend = "afpacket"

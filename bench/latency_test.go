@@ -52,7 +52,7 @@ func TestRunLatencyOptions(t *testing.T) {
 		{LatencyOptions{Binary: "x", BackgroundMpps: -1}, "background -1 Mpps"},
 		{LatencyOptions{Binary: "x", RatePPS: 1, Duration: 100 * time.Millisecond}, "no probe at all"},
 		{LatencyOptions{}, "no softnet binary"},
-		{LatencyOptions{Binary: "x", PollModes: []string{"polling", "busy"}}, `poll mode "busy": choose adaptive, interrupt, polling`},
+		{LatencyOptions{Binary: "x", PollModes: []string{"polling", "busy"}}, `poll mode "busy": choose interrupt, adaptive, polling`},
 		{LatencyOptions{Binary: "x", PinProber: true, ProberCPU: -1}, "prober cpu -1: give a CPU from 0 to"},
 		{LatencyOptions{Binary: "x", PinProber: true, ProberCPU: 4096}, "prober cpu 4096: give a CPU from 0 to"},
 	} {
@@ -90,7 +90,7 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 	var progress bytes.Buffer
 	// On AF_PACKET the prober is pinned to softnet's CPU (--prober-cpu).
 	o := LatencyOptions{Binary: bin, Duration: time.Second, CapacityDuration: 500 * time.Millisecond, Backend: backend, Progress: &progress}
-	modes := []string{"adaptive"} // the default
+	modes := []string{"interrupt"} // the default
 	if backend == "afpacket" {
 		o.PinProber, o.ProberCPU = true, min(1, runtime.NumCPU()-1)
 		// Two poll modes side by side: a softnet run each.

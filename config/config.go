@@ -42,13 +42,16 @@ const EmbeddedFullTable = "embedded:full-table"
 
 // Poll modes (Config.PollMode; dp.PollMode's names).
 const (
-	PollAdaptive  = "adaptive"
 	PollInterrupt = "interrupt"
+	PollAdaptive  = "adaptive"
 	PollPolling   = "polling"
+
+	// DefaultPollMode is poll_mode when the config does not say.
+	DefaultPollMode = PollInterrupt
 )
 
 // PollModes are the values poll_mode takes.
-var PollModes = []string{PollAdaptive, PollInterrupt, PollPolling}
+var PollModes = []string{PollInterrupt, PollAdaptive, PollPolling}
 
 // Limits on values.
 const (
@@ -74,9 +77,9 @@ const (
 type Config struct {
 	File    string // the file it came from, as given to Load or Parse
 	Workers int    // default 1
-	// PollMode is what an idle worker does (dp.PollMode): "adaptive"
-	// (the default: poll for PollWindow after the last frame, then
-	// block), "interrupt" (block after a few µs) or "polling" (never
+	// PollMode is what an idle worker does (dp.PollMode): "interrupt"
+	// (the default: block after a few µs), "adaptive" (poll for
+	// PollWindow after the last frame, then block) or "polling" (never
 	// block: a busy CPU per worker). PollWindow is adaptive's window,
 	// 0 for the default (dp.DefaultPollWindow, 500 µs).
 	PollMode   string
@@ -672,7 +675,7 @@ var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "r
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
 	c.Workers = 1
-	c.PollMode = PollAdaptive
+	c.PollMode = DefaultPollMode
 	c.ICMP = ICMP{Rate: 1000, Burst: 100}
 	has := false
 	var window *yaml.Node
@@ -681,7 +684,7 @@ func (p *parser) top(n *yaml.Node) {
 		case "workers":
 			c.Workers = int(p.integer(v, key, "1", 1, MaxWorkers))
 		case "poll_mode":
-			if m, ok := p.scalar(v, key, PollAdaptive); ok {
+			if m, ok := p.scalar(v, key, PollInterrupt); ok {
 				if !slices.Contains(PollModes, m) {
 					p.add(at(v), key, "%q is not a poll mode: choose %s", m, strings.Join(PollModes, ", "))
 				} else {

@@ -68,7 +68,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Workers != 1 || c.ICMP != (ICMP{Rate: 1000, Burst: 100}) || c.PollMode != PollAdaptive || c.PollWindow != 0 {
+	if c.Workers != 1 || c.ICMP != (ICMP{Rate: 1000, Burst: 100}) || c.PollMode != PollInterrupt || c.PollWindow != 0 {
 		t.Errorf("defaults: workers %d icmp %+v poll_mode %q poll_window %v", c.Workers, c.ICMP, c.PollMode, c.PollWindow)
 	}
 }
@@ -78,7 +78,7 @@ func TestPollMode(t *testing.T) {
 	for _, m := range PollModes {
 		src := "poll_mode: " + m + "\ninterfaces:\n  - {name: a, backend: mem}\n"
 		if m == PollAdaptive {
-			src = "poll_window: 2ms\n" + src
+			src += "poll_window: 2ms\n"
 		}
 		c, err := Parse("t.yaml", []byte(src))
 		if err != nil {
@@ -110,11 +110,13 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top field", "workers: 1", "wrokers: 1", []string{
 			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, poll_mode, poll_window, interfaces, routes, route_files, neighbors, bridges, icmp, api`}},
 		{"bad poll mode", "workers: 1", "workers: 1\npoll_mode: busy", []string{
-			`t.yaml:2:12: poll_mode: "busy" is not a poll mode: choose adaptive, interrupt, polling`}},
-		{"bad poll window", "workers: 1", "workers: 1\npoll_window: 5", []string{
-			`t.yaml:2:14: poll_window: "5" is not a duration: write e.g. 500us or 2ms`}},
-		{"poll window out of range", "workers: 1", "workers: 1\npoll_window: 2s", []string{
-			`t.yaml:2:14: poll_window: 2s is out of range: use 1µs..1s`}},
+			`t.yaml:2:12: poll_mode: "busy" is not a poll mode: choose interrupt, adaptive, polling`}},
+		{"bad poll window", "workers: 1", "workers: 1\npoll_mode: adaptive\npoll_window: 5", []string{
+			`t.yaml:3:14: poll_window: "5" is not a duration: write e.g. 500us or 2ms`}},
+		{"poll window out of range", "workers: 1", "workers: 1\npoll_mode: adaptive\npoll_window: 2s", []string{
+			`t.yaml:3:14: poll_window: 2s is out of range: use 1µs..1s`}},
+		{"poll window with the default mode", "workers: 1", "workers: 1\npoll_window: 1ms", []string{
+			`t.yaml:2:14: poll_window: applies to poll_mode adaptive, and poll_mode is interrupt: drop poll_window, or set poll_mode: adaptive`}},
 		{"poll window without adaptive", "workers: 1", "workers: 1\npoll_mode: polling\npoll_window: 1ms", []string{
 			`t.yaml:3:14: poll_window: applies to poll_mode adaptive, and poll_mode is polling: drop poll_window, or set poll_mode: adaptive`}},
 		{"unknown interface field", "    tx: out.pcap", "    tx: out.pcap\n    speed: 10", []string{

@@ -14,37 +14,50 @@ import (
 // (Options.PollMode), as VPP's rx-mode: PollInterrupt, PollAdaptive or
 // PollPolling.
 //
-//   - interrupt: after idleSpins empty polls in a row (a few µs) it goes to
-//     sleep (see Worker.sleep): if every receive queue it polls is a
-//     port.Waiter that gives a descriptor, it blocks in poll(2) on those
-//     descriptors and on its own eventfd (the waker), for at most
+//   - interrupt (the default): after idleSpins empty polls in a row (a few
+//     µs) it goes to sleep (see Worker.sleep): if every receive queue it
+//     polls is a port.Waiter that gives a descriptor, it blocks in poll(2)
+//     on those descriptors and on its own eventfd (the waker), for at most
 //     idleTimeout; otherwise (a pcap replay, a generator) it naps for
-//     idleNap per empty poll. Cheapest in CPU, but every frame that finds
-//     the worker asleep pays a thread wake-up.
+//     idleNap per empty poll. Least CPU; a frame that finds the worker
+//     asleep waits for a thread wake-up.
 //   - adaptive: it polls for Options.PollWindow after the last frame
 //     (DefaultPollWindow unless given), then sleeps as interrupt does. A
-//     reply that comes back within the window (an ICMP echo, a TCP ACK)
-//     finds the worker awake: one wake-up per exchange instead of two.
+//     frame that follows another within the window (a reply that takes
+//     longer than the spins, a moderate rate) finds the worker awake.
 //   - polling: it never sleeps and polls without pause, like a VPP or
-//     DPDK worker: it uses its CPU all the time, and no frame ever waits
-//     for a wake-up.
+//     DPDK worker: it uses its CPU all the time, and no frame waits for a
+//     wake-up, provided the worker has its CPU (see below).
 //
 // Between empty polls a worker that stays awake (polling, or adaptive in
 // its window) calls sched_yield(2) every idleYieldEvery polls (osYield),
-// so a thread that shares its CPU gets it promptly; not runtime.Gosched,
-// which on a locked thread hands its P to another thread and parks this
-// one on a futex until it comes back: two thread wake-ups, 5-20 µs each
-// on the 2-vCPU development machine, and the old idle loop's Gosched
-// phase made a 200 µs window last milliseconds. Under load the gaps
-// between batches (tens of µs) stay below idleSpins' few µs rarely, and
-// below an adaptive window always, so a busy adaptive or polling worker
-// makes no system call to idle.
+// not runtime.Gosched, which on a locked thread hands its P to another
+// thread and parks this one on a futex until it comes back: two thread
+// wake-ups, 5-20 µs each on the 2-vCPU development machine (the old idle
+// loop's Gosched phase made its nominal 200 µs of polling last
+// milliseconds, at 75-90 % of a CPU at 200 frames a second).
 //
-// Measured (bench --scenario latency, 200 probes a second, no
-// background; see README "Poll mode" for the figures and CPU shares):
-// the wake-up floor of the development VM (wake_cross_us, a round trip
-// of two cross-CPU wake-ups, 150-160 µs) is above the 50 µs p50 target,
-// so interrupt mode cannot reach it; polling can.
+// Measured (bench --scenario latency --poll-mode interrupt,adaptive,polling,
+// 200 probes a second, no flood; the 2-vCPU VM shared with other
+// engineers' runs, load 14-26; the README's "Poll mode" has every run):
+// interrupt p50 73-197 µs at 3-5 % of a CPU; adaptive (500 µs) 151-172 µs
+// at 12-14 %; polling 117-210 µs at 40-75 %: a polling thread that shares
+// its CPU with others is preempted, and a frame waits for its next time
+// slice, while a thread that sleeps is favoured by the scheduler when it
+// wakes. With the worker in SCHED_FIFO (--rt-priority 10): interrupt
+// 97/146 µs, adaptive 92/172, polling 23/33 µs p50 (the target's 50 µs
+// met) but p99 12-25 ms: the kernel's real-time throttling
+// (sched_rt_runtime_us, 950 ms a second) stops a thread that never sleeps
+// for 50 ms every second. So polling needs a CPU of its own at normal
+// priority (isolcpus, nothing else pinned there), as DPDK and VPP
+// workers have. Adaptive bought nothing over interrupt on this topology:
+// host B answers inside the worker's own send (the reply is in the ring
+// when sendmmsg returns), so the request's wake-up is the only one either
+// way. In these runs Gosched instead of sched_yield gave a polling
+// worker more of a contended CPU (72-99 %, p50 65-73 µs), by waking
+// threads the scheduler favours, and less under SCHED_FIFO (p50 37-83
+// µs), where the hand-off runs through the runtime's normal threads;
+// sched_yield is kept: a polling worker is meant to have its CPU.
 
 // Work that reaches a worker other than through a port (the control
 // plane's inject ring, software RSS lanes and their buffer returns, Stop)
@@ -74,18 +87,18 @@ import (
 type PollMode uint8
 
 const (
+	// PollInterrupt sleeps after a few µs of nothing. The default.
+	PollInterrupt PollMode = iota
 	// PollAdaptive polls for the poll window after the last frame, then
-	// sleeps as PollInterrupt. The default.
-	PollAdaptive PollMode = iota
-	// PollInterrupt sleeps after a few µs of nothing.
-	PollInterrupt
+	// sleeps as PollInterrupt.
+	PollAdaptive
 	// PollPolling never sleeps: it busy-polls its queues, a whole CPU.
 	PollPolling
 )
 
 // PollModes are the poll modes' names, as String gives them (config key
 // poll_mode, softnet show runtime).
-var PollModes = []string{PollAdaptive: "adaptive", PollInterrupt: "interrupt", PollPolling: "polling"}
+var PollModes = []string{PollInterrupt: "interrupt", PollAdaptive: "adaptive", PollPolling: "polling"}
 
 func (m PollMode) String() string {
 	if int(m) < len(PollModes) {

@@ -176,8 +176,8 @@ type Options struct {
 	TxQueue []int
 
 	// PollMode is what Run does when a poll finds nothing (see idle.go):
-	// PollAdaptive (the zero value) polls for PollWindow after the last
-	// frame, then sleeps; PollInterrupt sleeps after a few µs; PollPolling
+	// PollInterrupt (the zero value) sleeps after a few µs; PollAdaptive
+	// polls for PollWindow after the last frame, then sleeps; PollPolling
 	// never sleeps and keeps its CPU busy.
 	PollMode PollMode
 	// PollWindow is how long an adaptive worker polls after its last

@@ -27,7 +27,7 @@ func TestPollModeFromConfig(t *testing.T) {
 		{strings.Replace(pollConfig, "MODE", "polling", 1), dp.PollPolling, dp.DefaultPollWindow},
 		{strings.Replace(pollConfig, "MODE", "interrupt", 1), dp.PollInterrupt, dp.DefaultPollWindow},
 		{strings.Replace(pollConfig, "MODE", "adaptive\npoll_window: 2ms", 1), dp.PollAdaptive, 2 * time.Millisecond},
-		{strings.Replace(pollConfig, "poll_mode: MODE\n", "", 1), dp.PollAdaptive, dp.DefaultPollWindow},
+		{strings.Replace(pollConfig, "poll_mode: MODE\n", "", 1), dp.PollInterrupt, dp.DefaultPollWindow},
 	} {
 		dir := t.TempDir()
 		r, err := Start(writeConfig(t, dir, tc.src), Options{})

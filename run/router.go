@@ -240,7 +240,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		}
 	}
 	cpus := dp.AllowedCPUs()
-	mode, err := dp.ParsePollMode(cmp.Or(cfg.PollMode, config.PollAdaptive))
+	mode, err := dp.ParsePollMode(cmp.Or(cfg.PollMode, config.DefaultPollMode))
 	if err != nil {
 		return nil, config.Errors{cfg.Errorf("poll_mode", "%v", err)}
 	}

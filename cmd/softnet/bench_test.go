@@ -127,7 +127,7 @@ func TestBenchLatencyFlags(t *testing.T) {
 		{[]string{"--rt-priority", "10"}, "--rt-priority applies to --scenario latency; drop it"},
 		{[]string{"--scenario", "ip4-forward,latency"}, "latency runs alone"},
 		{[]string{"--poll-mode", "polling"}, "--poll-mode applies to --scenario latency; drop it"},
-		{[]string{"--scenario", "latency", "--poll-mode", "polling,busy"}, `--poll-mode "polling,busy": "busy" is not a poll mode; give one or more of adaptive, interrupt, polling`},
+		{[]string{"--scenario", "latency", "--poll-mode", "polling,busy"}, `--poll-mode "polling,busy": "busy" is not a poll mode; give one or more of interrupt, adaptive, polling`},
 		{[]string{"--scenario", "latency", "--poll-mode", "polling,polling"}, "polling is there twice"},
 	} {
 		benchRefuses(t, tc.args, tc.want)

@@ -93,7 +93,7 @@ func TestCLI(t *testing.T) {
 		t.Errorf("show runtime --json: %v\n%s", err, out)
 	}
 	out, _, _ = cli(t, "show", "runtime", a)
-	if !strings.Contains(out, "poll mode: adaptive (window 500µs)") {
+	if !strings.Contains(out, "poll mode: interrupt\n") {
 		t.Errorf("show runtime does not give the poll mode:\n%s", out)
 	}
 	out, _, _ = cli(t, "show", "errors", a)
