@@ -60,6 +60,7 @@ type Router struct {
 	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
 	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
+	captures  []*dp.Capture       // running packet captures (capture.go)
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -127,7 +128,7 @@ func (r *Router) publish() {
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 	}
-	r.cur.Store(&dp.Config{
+	cfg := &dp.Config{
 		FIB:       r.fib.Snapshot(),
 		FIB6:      r.fib6.Snapshot(),
 		Adj:       r.adj.Snapshot(),
@@ -137,7 +138,9 @@ func (r *Router) publish() {
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
-	})
+	}
+	cfg.Taps = dp.BuildTaps(cfg, r.captures)
+	r.cur.Store(cfg)
 	r.dirty = false
 	r.stats.Publishes++
 }
