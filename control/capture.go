@@ -49,9 +49,10 @@ func (r *Router) ResolveCapture(q CaptureRequest) (dp.CaptureSpec, error) {
 		}
 		spec.Reasons = rs
 	}
+	vlanTags := 0
 	if q.Interface != "" {
 		r.mu.Lock()
-		i := -1
+		i, tags := -1, 0
 		var names []string
 		for j := range r.ifaces {
 			if r.ifaces[j].Deleted {
@@ -59,7 +60,7 @@ func (r *Router) ResolveCapture(q CaptureRequest) (dp.CaptureSpec, error) {
 			}
 			names = append(names, r.ifaces[j].Name)
 			if r.ifaces[j].Name == q.Interface {
-				i = j
+				i, tags = j, int(r.ifaces[j].TagLen)/dp.TagLen
 			}
 		}
 		r.mu.Unlock()
@@ -67,11 +68,19 @@ func (r *Router) ResolveCapture(q CaptureRequest) (dp.CaptureSpec, error) {
 			return spec, fmt.Errorf("no interface %q: give one of %s", q.Interface, strings.Join(names, ", "))
 		}
 		spec.Ifaces = []int{i}
+		vlanTags = tags
 	}
 	if strings.TrimSpace(q.Filter) != "" {
 		raw, err := pcapfilter.Compile(q.Filter)
 		if err != nil {
-			return spec, err
+			return spec, err // its columns are the user's
+		}
+		if vlanTags > 0 {
+			// A VLAN sub-interface's frames carry their tags: the filter
+			// is about what is inside them, as "vlan and (EXPR)".
+			if raw, err = pcapfilter.Compile(strings.Repeat("vlan and ", vlanTags) + "(" + q.Filter + ")"); err != nil {
+				return spec, fmt.Errorf("filter %q inside the tags of %s: %w", q.Filter, q.Interface, err)
+			}
 		}
 		p, err := pcapfilter.NewProgram(raw)
 		if err != nil {

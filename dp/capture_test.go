@@ -46,7 +46,9 @@ func TestCapturePoints(t *testing.T) {
 	tx := capSpec(t, r, control.CaptureRequest{Interface: "out0", Tx: true})
 	drop := capSpec(t, r, control.CaptureRequest{Drop: true, Reason: "ip4-input/bad-ihl"})
 	vlan := capSpec(t, r, control.CaptureRequest{Interface: "in0.7", Rx: true})
-	cs, err := r.StartCaptures(rx, tx, drop, vlan)
+	// On a VLAN sub-interface the filter is about what is inside the tag.
+	vlanF := capSpec(t, r, control.CaptureRequest{Interface: "in0.7", Rx: true, Filter: "udp port 33434"})
+	cs, err := r.StartCaptures(rx, tx, drop, vlan, vlanF)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +80,11 @@ func TestCapturePoints(t *testing.T) {
 	if len(got) != 0 {
 		t.Fatalf("drop capture: %d records before any drop", len(got))
 	}
-	got = drainAll(cs[3])
-	if len(got) != 1 || got[0].Iface != v || !bytes.Equal(got[0].Data, tagged) {
-		t.Fatalf("rx capture on the VLAN sub-interface: %+v, want the tagged frame on interface %d", got, v)
+	for _, c := range cs[3:] {
+		got = drainAll(c)
+		if len(got) != 1 || got[0].Iface != v || !bytes.Equal(got[0].Data, tagged) {
+			t.Fatalf("rx capture on the VLAN sub-interface (filter %v): %+v, want the tagged frame on interface %d", c.Spec.Filter != nil, got, v)
+		}
 	}
 	// A drop with the reason asked for, and one with another reason.
 	bad := bytes.Clone(fwd)
