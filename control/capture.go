@@ -22,6 +22,11 @@ type CaptureRequest struct {
 	RingBytes int    // per worker (0: dp.DefaultCapRing)
 }
 
+// maxSharedProgs bounds the compiled filters kept for sharing (a
+// Program is immutable: one dropped from the map stays valid for the
+// captures that use it).
+const maxSharedProgs = 1024
+
 // ErrNoCapture is returned by StopCapture for a capture not running.
 var ErrNoCapture = errors.New("no such capture running")
 
@@ -75,16 +80,30 @@ func (r *Router) ResolveCapture(q CaptureRequest) (dp.CaptureSpec, error) {
 		if err != nil {
 			return spec, err // its columns are the user's
 		}
+		expr := q.Filter
 		if vlanTags > 0 {
 			// A VLAN sub-interface's frames carry their tags: the filter
 			// is about what is inside them, as "vlan and (EXPR)".
-			if raw, err = pcapfilter.Compile(strings.Repeat("vlan and ", vlanTags) + "(" + q.Filter + ")"); err != nil {
+			expr = strings.Repeat("vlan and ", vlanTags) + "(" + q.Filter + ")"
+			if raw, err = pcapfilter.Compile(expr); err != nil {
 				return spec, fmt.Errorf("filter %q inside the tags of %s: %w", q.Filter, q.Interface, err)
 			}
 		}
-		p, err := pcapfilter.NewProgram(raw)
-		if err != nil {
-			return spec, fmt.Errorf("filter %q: %w", q.Filter, err)
+		// Captures of the same expression share one program: a worker
+		// meeting many taps keeps one program in its caches.
+		r.mu.Lock()
+		p := r.progs[expr]
+		r.mu.Unlock()
+		if p == nil {
+			if p, err = pcapfilter.NewProgram(raw); err != nil {
+				return spec, fmt.Errorf("filter %q: %w", q.Filter, err)
+			}
+			r.mu.Lock()
+			if r.progs == nil || len(r.progs) >= maxSharedProgs {
+				r.progs = map[string]*pcapfilter.Program{}
+			}
+			r.progs[expr] = p
+			r.mu.Unlock()
 		}
 		spec.Filter = p
 	}
@@ -135,6 +154,9 @@ func (r *Router) StopCaptures(cs ...*dp.Capture) error {
 	r.captures = slices.DeleteFunc(r.captures, func(c *dp.Capture) bool { return slices.Contains(cs, c) })
 	if len(r.captures) == before {
 		return ErrNoCapture
+	}
+	if len(r.captures) == 0 {
+		r.progs = nil
 	}
 	r.publish()
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/softnet/softnet/control/adj"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/internal/pcapfilter"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -60,7 +61,11 @@ type Router struct {
 	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
 	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
-	captures  []*dp.Capture       // running packet captures (capture.go)
+
+	// Packet capture (capture.go): the running captures, and their
+	// compiled filters, shared by expression.
+	captures []*dp.Capture
+	progs    map[string]*pcapfilter.Program
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time

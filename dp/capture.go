@@ -139,13 +139,35 @@ func NewCapture(spec CaptureSpec, workers int) (*Capture, error) {
 }
 
 // Taps is the published index of the running captures (Config.Taps).
-// Build makes it; it is read-only once published.
+// BuildTaps makes it; it is read-only once published.
 type Taps struct {
-	Rx     [][]*Capture // per interface
-	RxPort []uint8      // per port: tapOwn (taps on the port), tapVLAN (on its sub-interfaces)
-	Tx     [][]*Capture // per interface
-	TxPort []bool       // per port: taps on it or its sub-interfaces
-	Drop   [][]*Capture // per reason
+	rx     []tapList // per interface
+	rxPort []uint8   // per port: tapOwn (taps on the port), tapVLAN (on its sub-interfaces)
+	tx     []tapList // per interface
+	txPort []bool    // per port: taps on it or its sub-interfaces
+	drop   []tapList // per reason
+}
+
+// tapList is the captures of one table entry, the first inline so that
+// a packet at an entry with one tap loads the entry, the filter (shared
+// by captures of the same expression) and nothing else until it matches.
+type tapList struct {
+	first tapRef
+	more  []tapRef
+}
+
+type tapRef struct {
+	f *pcapfilter.Program // nil: every packet
+	c *Capture            // nil: an empty entry
+}
+
+func (l *tapList) add(c *Capture) {
+	r := tapRef{c.filter, c}
+	if l.first.c == nil {
+		l.first = r
+		return
+	}
+	l.more = append(l.more, r)
 }
 
 const (
@@ -160,8 +182,8 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 		return nil
 	}
 	n := len(cfg.Ifaces)
-	t := &Taps{Rx: make([][]*Capture, n), RxPort: make([]uint8, n), Tx: make([][]*Capture, n), TxPort: make([]bool, n),
-		Drop: make([][]*Capture, NumReasons)}
+	t := &Taps{rx: make([]tapList, n), rxPort: make([]uint8, n), tx: make([]tapList, n), txPort: make([]bool, n),
+		drop: make([]tapList, NumReasons)}
 	for _, c := range caps {
 		ifs := c.Spec.Ifaces
 		if c.ifAny {
@@ -176,27 +198,27 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 			}
 			p := cfg.PortOf(i)
 			if c.Spec.Rx {
-				t.Rx[i] = append(t.Rx[i], c)
+				t.rx[i].add(c)
 				if p == i {
-					t.RxPort[p] |= tapOwn
+					t.rxPort[p] |= tapOwn
 				} else {
-					t.RxPort[p] |= tapVLAN
+					t.rxPort[p] |= tapVLAN
 				}
 			}
 			if c.Spec.Tx {
-				t.Tx[i] = append(t.Tx[i], c)
-				t.TxPort[p] = true
+				t.tx[i].add(c)
+				t.txPort[p] = true
 			}
 		}
 		if c.Spec.Drop {
 			if len(c.Spec.Reasons) == 0 {
-				for r := range t.Drop {
-					t.Drop[r] = append(t.Drop[r], c)
+				for r := range t.drop {
+					t.drop[r].add(c)
 				}
 			}
 			for _, r := range c.Spec.Reasons {
 				if r < NumReasons {
-					t.Drop[r] = append(t.Drop[r], c)
+					t.drop[r].add(c)
 				}
 			}
 		}
@@ -321,35 +343,42 @@ func (r *CapRing) drain(w int, fn func(*CapRecord)) int {
 
 // Worker side.
 
-// tap offers b, seen at point pt on interface iface, to captures cs.
-func (w *Worker) tap(cs []*Capture, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16) {
+// tap offers b, seen at point pt on interface iface, to the captures
+// of l.
+func (w *Worker) tap(l *tapList, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16) {
 	f := b.Bytes()
-	for _, c := range cs {
-		if pt == CapDrop && !c.ifAny && (int(iface) >= len(c.ifOK) || !c.ifOK[iface]) {
-			continue
-		}
-		n := uint32(len(f))
-		if c.filter != nil {
-			n = min(n, c.filter.Run(f, len(f)))
-			if n == 0 {
-				continue
-			}
-		}
-		n = min(n, c.snap)
-		if w.ID >= len(c.rings) {
-			continue
-		}
-		if w.capNow == 0 {
-			w.capNow = time.Now().UnixNano()
-		}
-		c.rings[w.ID].put(w.capNow, iface, pt, reason, len(f), f[:n])
+	w.tapOne(l.first, f, iface, pt, reason)
+	for _, r := range l.more {
+		w.tapOne(r, f, iface, pt, reason)
 	}
+}
+
+// tapOne offers frame f to one capture: its filter, then its ring.
+func (w *Worker) tapOne(r tapRef, f []byte, iface uint16, pt CapPoint, reason uint16) {
+	n := uint32(len(f))
+	if r.f != nil {
+		if n = min(n, r.f.Run(f, len(f))); n == 0 {
+			return
+		}
+	}
+	c := r.c
+	if pt == CapDrop && !c.ifAny && (int(iface) >= len(c.ifOK) || !c.ifOK[iface]) {
+		return
+	}
+	if w.ID >= len(c.rings) {
+		return
+	}
+	n = min(n, c.snap)
+	if w.capNow == 0 {
+		w.capNow = time.Now().UnixNano()
+	}
+	c.rings[w.ID].put(w.capNow, iface, pt, reason, len(f), f[:n])
 }
 
 // tapRx offers the batch just received on port p to the rx taps.
 func (w *Worker) tapRx(t *Taps, p int, in *pkt.Batch, cfg *Config) {
 	w.capNow = 0
-	vlan := t.RxPort[p]&tapVLAN != 0
+	vlan := t.rxPort[p]&tapVLAN != 0
 	var vt *VLANTable
 	if vlan && p < len(cfg.VLANs) {
 		vt = cfg.VLANs[p]
@@ -361,8 +390,8 @@ func (w *Worker) tapRx(t *Taps, p int, in *pkt.Batch, cfg *Config) {
 		if vt != nil {
 			i = tapVLANIface(vt, p, b.Bytes())
 		}
-		if i < len(t.Rx) && t.Rx[i] != nil {
-			w.tap(t.Rx[i], b, uint16(i), CapRx, 0)
+		if i < len(t.rx) && t.rx[i].first.c != nil {
+			w.tap(&t.rx[i], b, uint16(i), CapRx, 0)
 		}
 	}
 }
@@ -396,8 +425,8 @@ func (w *Worker) tapTx(t *Taps, v *pkt.Batch) {
 	recs := pkt.Records()
 	for _, x := range v.B[:v.N] {
 		b := recs.At(x)
-		if o := int(b.OutPort); o < len(t.Tx) && t.Tx[o] != nil {
-			w.tap(t.Tx[o], b, b.OutPort, CapTx, 0)
+		if o := int(b.OutPort); o < len(t.tx) && t.tx[o].first.c != nil {
+			w.tap(&t.tx[o], b, b.OutPort, CapTx, 0)
 		}
 	}
 }
@@ -408,8 +437,8 @@ func (w *Worker) tapDrop(t *Taps, in *pkt.Batch) {
 	recs := pkt.Records()
 	for _, x := range in.B[:in.N] {
 		b := recs.At(x)
-		if r := int(b.Reason); r < len(t.Drop) && t.Drop[r] != nil {
-			w.tap(t.Drop[r], b, b.InPort, CapDrop, b.Reason)
+		if r := int(b.Reason); r < len(t.drop) && t.drop[r].first.c != nil {
+			w.tap(&t.drop[r], b, b.InPort, CapDrop, b.Reason)
 		}
 	}
 }

@@ -220,7 +220,7 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 			w.txOut[i] = recs.At(x).OutPort
 		}
 	}
-	if tp := w.taps; tp != nil && p < len(tp.TxPort) && tp.TxPort[p] {
+	if tp := w.taps; tp != nil && p < len(tp.txPort) && tp.txPort[p] {
 		w.tapTx(tp, t)
 	}
 	sent := w.ports[p].Send(w.txq[p], t, w.pool)

@@ -332,7 +332,7 @@ func (w *Worker) Poll() int {
 		}
 		total += n
 		w.c.Batches++
-		if t := w.taps; t != nil && q.Iface < len(t.RxPort) && t.RxPort[q.Iface] != 0 {
+		if t := w.taps; t != nil && q.Iface < len(t.rxPort) && t.rxPort[q.Iface] != 0 {
 			w.tapRx(t, q.Iface, in, cfg)
 		}
 		if n == pkt.BatchSize {
@@ -445,7 +445,7 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	clear(v.B[:v.N])
 	v.N = 0
 	w.rxIf = uint16(iface)
-	if t := w.taps; t != nil && iface < len(t.RxPort) && t.RxPort[iface] != 0 {
+	if t := w.taps; t != nil && iface < len(t.rxPort) && t.rxPort[iface] != 0 {
 		w.tapRx(t, iface, in, cfg)
 	}
 	if w.tr != nil && w.traceLoad() {
