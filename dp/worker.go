@@ -306,7 +306,10 @@ func (w *Worker) Poll() int {
 	// ring's atomic makes that publication visible here.
 	injected := w.drainInject()
 	cfg := w.cfg.Load()
-	w.taps = cfg.Taps
+	w.taps = nil
+	if cfg != nil {
+		w.taps = cfg.Taps
+	}
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
@@ -432,7 +435,10 @@ func (w *Worker) livelock(i int, q RxQueue) {
 func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.drainInject()
 	cfg := w.cfg.Load()
-	w.taps = cfg.Taps
+	w.taps = nil
+	if cfg != nil {
+		w.taps = cfg.Taps
+	}
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
