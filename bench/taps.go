@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
@@ -72,17 +74,30 @@ type TapsResult struct {
 	Ratio            float64 `json:"ratio"`
 	InterleavedRatio float64 `json:"interleaved_ratio"`
 	AllocsPerPacket  float64 `json:"allocs_per_packet"`
-	Filter           string  `json:"filter"`
-	Rounds           int     `json:"rounds"`
-	DurationS        float64 `json:"duration_s"`
+	// The Linux anchor (linuxTaps): kernel forwarding on the veth
+	// topology with 1 and 1,000 packet sockets filtering on the ingress
+	// veth; absent when not measured, LinuxError says why (not root, no
+	// trafgen).
+	Linux1Mpps    *float64 `json:"linux_1_mpps,omitempty"`
+	Linux1000Mpps *float64 `json:"linux_1000_mpps,omitempty"`
+	LinuxRatio    *float64 `json:"linux_ratio,omitempty"` // linux_1000 over linux_1
+	LinuxError    string   `json:"linux_error,omitempty"`
+	Filter        string   `json:"filter"`
+	Rounds        int      `json:"rounds"`
+	DurationS     float64  `json:"duration_s"`
 	// The runs themselves, for the details (CPU load, GC).
 	Multi *Multi `json:"runs"`
 }
 
-// RunTaps measures the taps scenarios side by side (RunScenarios).
-func RunTaps(rounds int, o Options) (*TapsResult, error) {
+// RunTaps measures the taps scenarios side by side (RunScenarios), then,
+// the Linux anchor (linuxTaps, for o.Duration each; its error, such as
+// not being root, goes into LinuxError, not the result's).
+func RunTaps(ctx context.Context, rounds int, o Options) (*TapsResult, error) {
 	if rounds < 1 {
 		rounds = 3
+	}
+	if o.Duration <= 0 {
+		o.Duration = 5 * time.Second
 	}
 	m, err := RunScenarios([]string{ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094}, rounds, o)
 	if err != nil {
@@ -96,6 +111,25 @@ func RunTaps(rounds int, o Options) (*TapsResult, error) {
 	r.InterleavedRatio = m.InterleavedRatios[ScenarioTaps4094+"/"+ScenarioTaps1]
 	for _, run := range m.Runs {
 		r.AllocsPerPacket = max(r.AllocsPerPacket, run.AllocsPerPacket)
+	}
+	logf := func(format string, a ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", a...)
+		}
+	}
+	mpps, err := linuxTaps(ctx, o.Duration, []int{1, 1000}, logf)
+	if len(mpps) > 0 {
+		r.Linux1Mpps = &mpps[0]
+	}
+	if len(mpps) > 1 {
+		r.Linux1000Mpps = &mpps[1]
+		if mpps[0] > 0 {
+			lr := mpps[1] / mpps[0]
+			r.LinuxRatio = &lr
+		}
+	}
+	if err != nil {
+		r.LinuxError = err.Error()
 	}
 	return r, nil
 }

@@ -108,7 +108,11 @@ one on every VLAN sub-interface (taps-4094), each capture with a filter that
 matches none of the traffic ("tcp port 22"), as a list does (--rounds,
 interleaved), and prints one line (--json: taps_0_mpps, taps_1_mpps,
 taps_4094_mpps, ratio = taps-4094 over taps-1, interleaved_ratio,
-allocs_per_packet; the Linux anchor with packet sockets is not measured yet).
+allocs_per_packet), then the Linux anchor as root: kernel forwarding on the
+veth topology of --scenario veth (trafgen's flood) with 1 and 1000 ETH_P_ALL
+packet sockets on the ingress veth, each with the same filter attached
+(linux_1_mpps, linux_1000_mpps, linux_ratio; linux_error says why it is
+missing).
 A comma-separated list builds each scenario once,
 measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
@@ -400,7 +404,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				return nil
 			}
 			if scenario == bench.ScenarioTaps {
-				r, err := bench.RunTaps(cmp.Or(rounds, 3), bench.Options{Duration: duration, PacketSize: size, Progress: prog})
+				r, err := bench.RunTaps(cmd.Context(), cmp.Or(rounds, 3), bench.Options{Duration: duration, PacketSize: size, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -409,6 +413,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "taps (vlan-4094 forwarding, capture filter %q matching nothing): no tap %.3f Mpps, 1 tap %.3f, 4094 taps %.3f; ratio 4094/1 %.3f (interleaved %.3f); allocs per packet %.2f\n",
 					r.Filter, r.Taps0Mpps, r.Taps1Mpps, r.Taps4094Mpps, r.Ratio, r.InterleavedRatio, r.AllocsPerPacket)
+				if r.Linux1Mpps != nil && r.Linux1000Mpps != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "linux (veth forwarding, packet sockets on the ingress veth with the same filter): 1 socket %.3f Mpps, 1000 sockets %.3f\n", *r.Linux1Mpps, *r.Linux1000Mpps)
+				}
+				if r.LinuxError != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "linux anchor: %s\n", r.LinuxError)
+				}
 				return nil
 			}
 			if strings.Contains(scenario, ",") {
