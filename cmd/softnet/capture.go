@@ -150,6 +150,8 @@ table index per packet at the points it taps; none costs nothing.`,
 			switch {
 			case errors.As(err, &ae):
 				return filterError(ae, q.Filter)
+			case err != nil && ctx.Err() == nil && errors.Is(err, io.ErrUnexpectedEOF):
+				return fmt.Errorf("capture: the router closed the connection after %d packets (is it stopping?)", captured)
 			case err != nil && ctx.Err() == nil:
 				return err
 			case err == nil && ended == "":
