@@ -48,9 +48,13 @@ func TestCapturePoints(t *testing.T) {
 	vlan := capSpec(t, r, control.CaptureRequest{Interface: "in0.7", Rx: true})
 	// On a VLAN sub-interface the filter is about what is inside the tag.
 	vlanF := capSpec(t, r, control.CaptureRequest{Interface: "in0.7", Rx: true, Filter: "udp port 33434"})
+	pub := r.Stats().Publishes
 	cs, err := r.StartCaptures(rx, tx, drop, vlan, vlanF)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := r.Stats().Publishes - pub; n != 1 {
+		t.Fatalf("starting 5 captures published %d configs, want 1", n)
 	}
 	src := u32(bench.SrcAddr)
 	fwd := make([]byte, 64)
@@ -103,8 +107,12 @@ func TestCapturePoints(t *testing.T) {
 	for _, c := range cs {
 		drainAll(c)
 	}
+	pub = r.Stats().Publishes
 	if err := r.StopCaptures(cs...); err != nil {
 		t.Fatal(err)
+	}
+	if n := r.Stats().Publishes - pub; n != 1 || r.Config().Load().Taps != nil {
+		t.Fatalf("stopping every capture published %d configs (want 1), taps left %v", n, r.Config().Load().Taps != nil)
 	}
 	process(t, w, 0, fwd, tagged)
 	for i, c := range cs {
