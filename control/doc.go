@@ -43,8 +43,9 @@
 // connected subnets) taken out of the FIB while it is down, so that a
 // covering route takes over (a default through another interface fails
 // over), and what no route covers gets ICMP destination unreachable from
-// ip4-lookup. The router keeps them (parked, down.go): they can be added,
-// changed and deleted meanwhile, count in Routes and RouteCounts, and go
+// ip4-lookup (ICMPv6 from ip6-lookup: IPv6 routes are parked the same way).
+// The router keeps them (parked, down.go): they can be added,
+// changed and deleted meanwhile, count in Routes, RouteCounts and RouteCounts6, and go
 // back into the FIB when the interface is up. Lookup answers what the
 // workers do: the covering route.
 //

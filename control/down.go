@@ -6,12 +6,12 @@ import (
 	"github.com/softnet/softnet/dp"
 )
 
-// Routes through an interface that is down (administratively or its
+// Routes (of both families) through an interface that is down (administratively or its
 // link; a VLAN sub-interface also when its port is) are parked: taken out of the FIB, so that a covering route (a
 // default through another interface, say) carries their traffic, and
 // what no route covers gets ICMP destination unreachable (ip4-lookup's
-// no-route answer); they come back into the FIB when it is up. The
-// router's tables keep them meanwhile: r.parked holds each one's
+// and ip6-lookup's no-route answer); they come back into the FIB when it is up. The
+// router's tables keep them meanwhile: r.parked (r.parked6 for IPv6) holds each one's
 // adjacency (with its reference), and rget, radd and rdel see a prefix in
 // either place, so routes can be added, changed and deleted while their
 // interface is down. Which adjacencies are parked is fixed by their
@@ -45,7 +45,11 @@ func (r *Router) downAdj(a uint16) bool {
 // parked. Caller holds mu.
 func (r *Router) rget(p netip.Prefix) (uint16, bool) {
 	if p.Addr().Is6() {
-		return r.fib6.Get(p)
+		if a, ok := r.fib6.Get(p); ok {
+			return a, true
+		}
+		a, ok := r.parked6[p]
+		return a, ok
 	}
 	if a, ok := r.fib.Get(p); ok {
 		return a, true
@@ -56,12 +60,10 @@ func (r *Router) rget(p netip.Prefix) (uint16, bool) {
 
 // radd points p at a: in the FIB, or parked if a is on a down interface.
 // It does not count references (setRoute does). Caller holds mu.
-//
-// IPv6 routes are never parked: they stay in the IPv6 FIB while their
-// interface is down (interface-output drops what is sent out of it).
+// IPv6 routes are parked the same way, in parked6.
 func (r *Router) radd(p netip.Prefix, a uint16) error {
 	if p.Addr().Is6() {
-		return r.fib6.Add(p, a)
+		return r.radd6(p, a)
 	}
 	k := keyOf(p)
 	if r.downAdj(a) {
@@ -83,9 +85,34 @@ func (r *Router) radd(p netip.Prefix, a uint16) error {
 	return nil
 }
 
+// radd6 is radd for an IPv6 prefix. Caller holds mu.
+func (r *Router) radd6(p netip.Prefix, a uint16) error {
+	if r.downAdj(a) {
+		if _, ok := r.fib6.Get(p); ok {
+			if err := r.fib6.Delete(p); err != nil {
+				return err
+			}
+		}
+		if r.parked6 == nil {
+			r.parked6 = make(map[netip.Prefix]uint16)
+		}
+		r.parked6[p] = a
+		return nil
+	}
+	if err := r.fib6.Add(p, a); err != nil {
+		return err
+	}
+	delete(r.parked6, p)
+	return nil
+}
+
 // rdel removes the route to p, in the FIB or parked. Caller holds mu.
 func (r *Router) rdel(p netip.Prefix) error {
 	if p.Addr().Is6() {
+		if _, ok := r.parked6[p]; ok {
+			delete(r.parked6, p)
+			return nil
+		}
 		return r.fib6.Delete(p)
 	}
 	k := keyOf(p)
@@ -102,7 +129,11 @@ func (r *Router) rdel(p netip.Prefix) error {
 // its VLAN sub-interfaces too. Caller holds mu.
 func (r *Router) park(idx int) {
 	move := func(p netip.Prefix) {
-		if a, ok := r.fib.Get(p); ok && r.downAdj(a) {
+		get := r.fib.Get
+		if p.Addr().Is6() {
+			get = r.fib6.Get
+		}
+		if a, ok := get(p); ok && r.downAdj(a) {
 			_ = r.radd(p, a)
 		}
 	}
@@ -112,9 +143,12 @@ func (r *Router) park(idx int) {
 	for k := range r.static.m {
 		move(k.prefix())
 	}
+	for p := range r.static.m6 {
+		move(p)
+	}
 	for k := range r.host {
 		if on(k.Iface) {
-			move(netip.PrefixFrom(k.Addr, 32))
+			move(netip.PrefixFrom(k.Addr, k.Addr.BitLen()))
 		}
 	}
 	for i := range r.ifaces {
@@ -122,8 +156,8 @@ func (r *Router) park(idx int) {
 			continue
 		}
 		for _, ad := range r.ifaces[i].Addrs {
-			if ad.Len < 32 {
-				move(ifacePrefix(ad).Masked())
+			if p := ifacePrefix(ad); p.Bits() < p.Addr().BitLen() {
+				move(p.Masked())
 			}
 		}
 	}
@@ -142,6 +176,14 @@ func (r *Router) unpark() {
 			r.lastErr = "route " + k.prefix().String() + " back into the FIB: " + err.Error()
 		}
 	}
+	for p, a := range r.parked6 {
+		if r.downAdj(a) {
+			continue
+		}
+		if err := r.radd(p, a); err != nil {
+			r.lastErr = "route " + p.String() + " back into the IPv6 FIB: " + err.Error()
+		}
+	}
 	r.dirty = true
 }
 
@@ -150,5 +192,13 @@ func (r *Router) unpark() {
 func (r *Router) parkedCounts(c *[33]int) {
 	for k := range r.parked {
 		c[k&0xff]++
+	}
+}
+
+// parkedCounts6 adds the parked IPv6 routes to counts by prefix length.
+// Caller holds mu.
+func (r *Router) parkedCounts6(c *[129]int) {
+	for p := range r.parked6 {
+		c[p.Bits()]++
 	}
 }

@@ -115,7 +115,9 @@ func (r *Router) RouteCounts() [33]int {
 func (r *Router) RouteCounts6() [129]int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fib6.Counts()
+	c := r.fib6.Counts()
+	r.parkedCounts6(&c)
+	return c
 }
 
 // ICMPLimit returns the ICMP error rate limit: errors per second per

@@ -255,7 +255,7 @@ func (r *Router) deleteRoute(p netip.Prefix) error {
 func (r *Router) Routes() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.fib.Len() + len(r.parked) + r.fib6.Len()
+	return r.fib.Len() + len(r.parked) + r.fib6.Len() + len(r.parked6)
 }
 
 // Adjacencies returns the adjacencies in use (the router's own local and

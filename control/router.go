@@ -66,9 +66,10 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
-	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
-	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
-	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
+	freed     []freedIface            // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	parked    map[routeKey]uint16     // routes through a down interface, out of the FIB (down.go)
+	parked6   map[netip.Prefix]uint16 // the same for IPv6 routes, out of the IPv6 FIB
+	bl        blocklistState          // the early-drop stage's blocklists (blocklist.go)
 
 	// Packet capture (capture.go): the running captures, and their
 	// compiled filters, shared by expression.
