@@ -162,12 +162,14 @@ type Route struct {
 	Field     string
 }
 
-// RouteFile is one entry of route_files: every prefix in a file (one CIDR
-// per line, '#' comments, optionally gzipped) through one next hop. IPv6
-// prefixes in the file are skipped.
+// RouteFile is one entry of route_files: every IPv4 prefix in a file (one
+// CIDR per line, '#' comments, optionally gzipped) through one next hop
+// (Via, or Blackhole), and its IPv6 prefixes through Via6; without Via6
+// the IPv6 prefixes are skipped (Table.Skipped).
 type RouteFile struct {
 	Path      string // as written: a file path or EmbeddedFullTable
 	Via       netip.Addr
+	Via6      netip.Addr // the IPv6 prefixes' next hop; invalid: they are skipped
 	Blackhole bool
 	Field     string
 }
@@ -380,7 +382,7 @@ func (c *Config) Summary(tables []Table) string {
 		if len(tables) == n {
 			total := 0
 			for _, t := range tables {
-				total += len(t.Prefixes)
+				total += len(t.Prefixes) + len(t.Prefixes6)
 			}
 			s += fmt.Sprintf(" (%d %s)", total, plural(total, "prefix"))
 		}
@@ -901,13 +903,19 @@ func (p *parser) routePrefix(n *yaml.Node, field string) netip.Prefix {
 
 func (p *parser) routeFile(n *yaml.Node, field string) RouteFile {
 	r := RouteFile{Field: field}
-	p.fields(n, field, "{path: embedded:full-table, via: 192.0.2.2}", []string{"path", "via", "blackhole"}, func(key string, v *yaml.Node) {
+	p.fields(n, field, "{path: embedded:full-table, via: 192.0.2.2, via6: 2001:db8::2}", []string{"path", "via", "via6", "blackhole"}, func(key string, v *yaml.Node) {
 		f := join(field, key)
 		switch key {
 		case "path":
 			r.Path = p.str(v, f, "routes.txt.gz")
 		case "via":
+			if a, err := netip.ParseAddr(v.Value); v.Kind == yaml.ScalarNode && err == nil && a.Is6() {
+				p.add(at(v), f, "%v is an IPv6 address: via is the next hop of the file's IPv4 prefixes; give the IPv6 prefixes' next hop as via6", a)
+				return
+			}
 			r.Via = p.addr(v, f)
+		case "via6":
+			r.Via6 = p.neighborAddr(v, f)
 		case "blackhole":
 			r.Blackhole = p.boolean(v, f)
 		}

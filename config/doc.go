@@ -81,7 +81,7 @@
 //	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: another host on a connected subnet
 //	  - {prefix: 203.0.113.0/24, blackhole: true}
 //	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip; as routes: no host bits),
-//	  - {path: embedded:full-table, via: 192.0.2.2}  # all through one next hop;
+//	  - {path: embedded:full-table, via: 192.0.2.2, via6: 2001:db8::2}  # IPv4 prefixes via, IPv6 via6;
 //	                              # embedded:full-table is the full table in the binary
 //	neighbors:                    # static ARP entries
 //	  - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
@@ -96,7 +96,8 @@
 // interface addresses, neighbours and routes are taken
 // (internal/rules.Family): a route's next hop is of its prefix's family
 // (routes[i].via: ... is of the other address family, at its line).
-// Route files hold IPv4 prefixes only (their IPv6 prefixes are skipped).
+// A route file's IPv4 prefixes go through via (or blackhole), its IPv6
+// ones through via6 (an IPv6 next hop); without via6 they are skipped.
 //
 // Hot path: no. A Config is immutable after Parse; share it freely.
 package config

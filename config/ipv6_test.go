@@ -103,3 +103,51 @@ func TestRouterAdvertisementsConfig(t *testing.T) {
 		t.Errorf("router_advertisements without an IPv6 address: %v", err)
 	}
 }
+
+// TestRouteFileVia6: a route file's IPv6 prefixes load with via6 (the
+// embedded table's 160,147) and are skipped without it; via6 must be an
+// IPv6 next hop on a connected subnet, and via an IPv4 one.
+func TestRouteFileVia6(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the full table")
+	}
+	const ifs = "interfaces:\n  - {name: a, backend: mem, addresses: [10.0.0.1/24, 2001:db8::1/64]}\nroute_files:\n"
+	for _, tc := range []struct {
+		rf      string
+		v4, v6  int
+		skipped int
+	}{
+		{"  - {path: embedded:full-table, via: 10.0.0.2, via6: 2001:db8::2}\n", 901899, 160147, 0},
+		{"  - {path: embedded:full-table, via: 10.0.0.2}\n", 901899, 0, 160147},
+	} {
+		c, err := Parse("t.yaml", []byte(ifs+tc.rf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := c.LoadRouteFiles()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := tables[0]
+		if len(tb.Prefixes) != tc.v4 || len(tb.Prefixes6) != tc.v6 || tb.Skipped != tc.skipped {
+			t.Errorf("%s: %d IPv4, %d IPv6, %d skipped; want %d, %d, %d", tc.rf, len(tb.Prefixes), len(tb.Prefixes6), tb.Skipped, tc.v4, tc.v6, tc.skipped)
+		}
+		if tc.v6 > 0 {
+			if c.RouteFiles[0].Via6 != netip.MustParseAddr("2001:db8::2") {
+				t.Errorf("via6 %v", c.RouteFiles[0].Via6)
+			}
+			if s := c.Summary(tables); !strings.Contains(s, "(1062046 prefixes)") {
+				t.Errorf("summary %q, want both families' prefixes counted", s)
+			}
+		}
+	}
+	for rf, want := range map[string]string{
+		"  - {path: embedded:full-table, via: 10.0.0.2, via6: 10.0.0.3}\n":    "route_files[0].via6: 10.0.0.3 is an IPv4 address",
+		"  - {path: embedded:full-table, via: 2001:db8::2}\n":                 "route_files[0].via: 2001:db8::2 is an IPv6 address",
+		"  - {path: embedded:full-table, via: 10.0.0.2, via6: 2001:db9::2}\n": "route_files[0].via6:",
+	} {
+		if _, err := Parse("t.yaml", []byte(ifs+rf)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", rf, err, want)
+		}
+	}
+}

@@ -61,6 +61,7 @@ func (c *Config) Marshal() ([]byte, error) {
 	type routeFileY struct {
 		Path      string `yaml:"path"`
 		Via       string `yaml:"via,omitempty"`
+		Via6      string `yaml:"via6,omitempty"`
 		Blackhole bool   `yaml:"blackhole,omitempty"`
 	}
 	type neighborY struct {
@@ -121,6 +122,9 @@ func (c *Config) Marshal() ([]byte, error) {
 		y := routeFileY{Path: abs(r.Path), Blackhole: r.Blackhole}
 		if r.Via.IsValid() {
 			y.Via = r.Via.String()
+		}
+		if r.Via6.IsValid() {
+			y.Via6 = r.Via6.String()
 		}
 		f.RouteFiles = append(f.RouteFiles, y)
 	}

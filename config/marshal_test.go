@@ -49,7 +49,7 @@ routes:
   - {prefix: 198.18.0.0/15, via: 10.0.2.2}
   - {prefix: 203.0.113.0/24, blackhole: true}
 route_files:
-  - {path: /data/table.txt, via: 10.0.2.2}
+  - {path: /data/table.txt, via: 10.0.2.2, via6: 2001:db8:1::2}
   - {path: /data/bh.txt, blackhole: true}
 neighbors:
   - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}

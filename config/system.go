@@ -154,15 +154,18 @@ func readable(path string) error {
 	return nil
 }
 
-// Table is the IPv4 prefixes of one route file.
+// Table is the prefixes of one route file: its IPv4 ones, and its IPv6
+// ones if the route file has via6.
 type Table struct {
-	Prefixes []netip.Prefix
-	Skipped  int // IPv6 prefixes in the file, not routed
+	Prefixes  []netip.Prefix
+	Prefixes6 []netip.Prefix // loaded only with via6
+	Skipped   int            // IPv6 prefixes in the file, not routed (no via6)
 }
 
 // LoadRouteFiles reads every route file, in order. Errors (unreadable
 // file, a line that is not a prefix) point at the route file's entry.
-// Its IPv4 prefixes follow the rules of config routes (package rules): no
+// Its IPv4 prefixes, and its IPv6 ones if it has via6 (else they are
+// counted in Skipped), follow the rules of config routes (package rules): no
 // host bits set, and not one of the router's own prefixes (an interface
 // address, a connected subnet, a subnet's network or broadcast address);
 // the first line that breaks them is reported with its number.
@@ -190,7 +193,7 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 		}
 		var t Table
 		err := fib.ReadPrefixesFunc(rd, func(_ int, p netip.Prefix) error {
-			if !p.Addr().Is4() {
+			if !p.Addr().Is4() && !r.Via6.IsValid() {
 				t.Skipped++
 				return nil
 			}
@@ -200,7 +203,11 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 			if err := own.Check(p); err != nil {
 				return err
 			}
-			t.Prefixes = append(t.Prefixes, p)
+			if p.Addr().Is4() {
+				t.Prefixes = append(t.Prefixes, p)
+			} else {
+				t.Prefixes6 = append(t.Prefixes6, p)
+			}
 			return nil
 		})
 		if err != nil {

@@ -161,6 +161,13 @@ func (p *parser) validate() {
 			p.add(c.pos[f+".path"], f+".path", "%q: the only embedded table is %s", r.Path, EmbeddedFullTable)
 		}
 		via(f, r.Via, r.Blackhole)
+		if r.Via6.IsValid() {
+			if r.Via6.Is4() {
+				p.add(c.pos[f+".via6"], f+".via6", "%v is an IPv4 address: via6 is the next hop of the file's IPv6 prefixes (write it as 2001:db8::2); the IPv4 ones go via", r.Via6)
+			} else {
+				nextHop(r.Via6, f+".via6")
+			}
+		}
 	}
 
 	seen := map[string]string{}

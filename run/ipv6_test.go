@@ -1,8 +1,10 @@
 package run
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,68 @@ func TestIPv6RoutesFromConfig(t *testing.T) {
 	}
 	if !r.Control().Static(netip.MustParsePrefix("198.18.0.0/15")) {
 		t.Errorf("the IPv4 route is gone after the reload")
+	}
+}
+
+// TestRouteFileBothFamilies: a route file with via6 routes its IPv6
+// prefixes through that next hop, at start and on reload (a prefix
+// added to the file and one taken out), with no warning about run-time
+// routes; config save keeps them in the route file rather than writing
+// them as routes.
+func TestRouteFileBothFamilies(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "table.txt")
+	if err := os.WriteFile(table, []byte("198.18.0.0/24\n2001:db8:100::/48\n203.0.113.0/24\n2001:db8:200::/40\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(fmt.Sprintf(twoPort, 1, "mem", "mem"), "routes:\n  - {prefix: 198.18.0.0/15, via: 10.0.2.2}\n",
+		"route_files:\n  - {path: table.txt, via: 10.0.2.2, via6: 2001:db8:2::2}\n", 1)
+	src = strings.Replace(src, "addresses: [10.0.2.1/24]", "addresses: [10.0.2.1/24, 2001:db8:2::1/64]", 1)
+	r, err := Start(writeConfig(t, dir, src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	gw := netip.MustParseAddr("2001:db8:2::2")
+	routes6 := func() map[netip.Prefix]netip.Addr {
+		st := r.Control().RunningState()
+		m := map[netip.Prefix]netip.Addr{}
+		for i, p := range st.Routes6 {
+			m[p] = st.Via6[i]
+		}
+		return m
+	}
+	p100, p200, p300 := netip.MustParsePrefix("2001:db8:100::/48"), netip.MustParsePrefix("2001:db8:200::/40"), netip.MustParsePrefix("2001:db8:300::/48")
+	if got := routes6(); len(got) != 2 || got[p100] != gw || got[p200] != gw {
+		t.Fatalf("IPv6 routes of the route file at start: %v, want %v and %v via %v", got, p100, p200, gw)
+	}
+	if r.Routes() != 4 {
+		t.Errorf("routes %d, want 4 (2 IPv4, 2 IPv6)", r.Routes())
+	}
+	if m, ok := r.Control().Lookup(netip.MustParseAddr("2001:db8:100::1")); !ok || m.Prefix != p100 || m.Via != gw {
+		t.Errorf("Lookup 2001:db8:100::1: %+v %v", m, ok)
+	}
+	if err := os.WriteFile(table, []byte("198.18.0.0/24\n2001:db8:100::/48\n203.0.113.0/24\n2001:db8:300::/48\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Reload("")
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if got := routes6(); len(got) != 2 || got[p100] != gw || got[p300] != gw {
+		t.Errorf("IPv6 routes after reload: %v, want %v and %v via %v", got, p100, p300, gw)
+	}
+	if c := res.Changes; c.RoutesAdded != 1 || c.RoutesRemoved != 1 || c.RoutesChanged != 0 {
+		t.Errorf("reload changes %+v, want 1 added, 1 removed", c)
+	}
+	if len(res.Warnings) != 0 {
+		t.Errorf("reload warnings %q, want none", res.Warnings)
+	}
+	saved, err := r.RunningConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(saved.YAML, "2001:db8:100::") || !strings.Contains(saved.YAML, "via6: 2001:db8:2::2") {
+		t.Errorf("config save wrote the route file's IPv6 routes or lost its via6:\n%s", saved.YAML)
 	}
 }

@@ -122,6 +122,9 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	for i, rf := range cfg.RouteFiles {
 		d.Routes = append(d.Routes, tables[i].Prefixes...)
 		spans = append(spans, span{len(d.Routes), rf.Via})
+		for _, p := range tables[i].Prefixes6 { // with via6
+			routes6 = append(routes6, config.Route{Prefix: p, Via: rf.Via6, Field: rf.Field})
+		}
 	}
 	nstatic := len(vias)
 	d.Via = func(i int) netip.Addr {
@@ -159,9 +162,10 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Warnings: warn}, nil
 }
 
-// applyRoutes6 makes the router's configured IPv6 routes cfg's (routes6):
-// control.Reconfigure replaces the IPv4 routes only, so the IPv6 ones are
-// added, changed (another next hop) and deleted here, one by one, after
+// applyRoutes6 makes the router's configured IPv6 routes cfg's (routes6:
+// its routes and its route files' IPv6 prefixes, via6): control.Reconfigure
+// replaces the IPv4 routes only, so the IPv6 ones are deleted here one by
+// one and added or changed (another next hop) with one AddRoutes, after
 // it; an IPv6 route added at run time that cfg does not have is deleted,
 // as an IPv4 one is, with a warning. The counts go into ch.
 func (r *Router) applyRoutes6(old, cfg *config.Config, routes6 []config.Route, ch *control.Changes) ([]string, error) {
@@ -174,6 +178,8 @@ func (r *Router) applyRoutes6(old, cfg *config.Config, routes6 []config.Route, c
 	for _, rt := range routes6 {
 		want[rt.Prefix.Masked()] = true
 	}
+	// A route of an old route file with via6 is not a run-time one.
+	oldFiles6 := slices.ContainsFunc(old.RouteFiles, func(rf config.RouteFile) bool { return rf.Via6.IsValid() })
 	var warn []string
 	for _, p := range st.Routes6 {
 		if want[p] {
@@ -183,24 +189,32 @@ func (r *Router) applyRoutes6(old, cfg *config.Config, routes6 []config.Route, c
 			return warn, config.Errors{{File: cfg.File, Msg: fmt.Sprintf("IPv6 route %v not removed: %v", p, err)}}
 		}
 		ch.RoutesRemoved++
-		if !slices.ContainsFunc(old.Routes, func(rt config.Route) bool { return rt.Prefix.Masked() == p }) {
+		if !oldFiles6 && !slices.ContainsFunc(old.Routes, func(rt config.Route) bool { return rt.Prefix.Masked() == p }) {
 			warn = append(warn, fmt.Sprintf("route %v removed: it was added at run time and is not in %s: add it there to keep it across reloads", p, cfg.File))
 		}
 	}
+	var add []config.Route
 	for _, rt := range routes6 {
 		p := rt.Prefix.Masked()
 		via, had := running[p]
 		if had && via == rt.Via {
 			continue
 		}
-		if err := r.ctl.AddRoute(p, rt.Via); err != nil {
-			return warn, config.Errors{cfg.Errorf(rt.Field, "%v", err)}
-		}
+		add = append(add, rt)
+		running[p] = rt.Via // a prefix listed twice: the last one wins, counted once
 		if had {
 			ch.RoutesChanged++
 		} else {
 			ch.RoutesAdded++
 		}
+	}
+	ps := make([]netip.Prefix, len(add))
+	for i, rt := range add {
+		ps[i] = rt.Prefix.Masked()
+	}
+	last := 0 // AddRoutes asks for each gateway just before adding its route
+	if err := r.ctl.AddRoutes(ps, func(i int) netip.Addr { last = i; return add[i].Via }); err != nil {
+		return warn, config.Errors{cfg.Errorf(add[last].Field, "%v", err)}
 	}
 	return warn, nil
 }

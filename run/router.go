@@ -210,6 +210,12 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf(rf.Field, "%v", err)}
 		}
 		r.routes += len(ps)
+		if ps6 := tables[i].Prefixes6; len(ps6) > 0 {
+			if err := r.ctl.AddRoutes(ps6, func(int) netip.Addr { return rf.Via6 }); err != nil {
+				return nil, config.Errors{cfg.Errorf(rf.Field, "via6: %v", err)}
+			}
+			r.routes += len(ps6)
+		}
 	}
 	for _, nb := range cfg.Neighbors {
 		if err := r.ctl.AddNeighbor(r.ctl.InterfaceIndex(nb.Interface), nb.Address, nb.MAC); err != nil {

@@ -28,10 +28,10 @@ type Saved struct {
 // api) with the interfaces' addresses and admin state as they are now,
 // VLAN sub-interfaces added at run time (softnet vlan add) and not those
 // deleted (one deleted and added again under its name is written as it
-// runs now), every static neighbour, and every configured IPv4 route that
-// its route files do not already give with the same next hop (so routes
-// added through the API are in, those deleted are out). IPv6 routes are
-// warnings: a config file cannot hold them yet. Paths are written
+// runs now), every static neighbour, and every configured route (IPv4 and
+// IPv6) that its route files do not already give with the same next hop
+// (via, via6) (so routes added through the API are in, those deleted are
+// out). Paths are written
 // absolute. The router's state is read at one moment. It waits for a
 // reload in progress.
 func (r *Router) RunningConfig() (*Saved, error) {
@@ -110,6 +110,9 @@ func (r *Router) RunningConfig() (*Saved, error) {
 			for _, p := range t.Prefixes {
 				fromFile[p.Masked()] = i
 			}
+			for _, p := range t.Prefixes6 { // with via6
+				fromFile[p.Masked()] = i
+			}
 		}
 	}
 	seen := make(map[netip.Prefix]bool, len(fromFile))
@@ -126,10 +129,20 @@ func (r *Router) RunningConfig() (*Saved, error) {
 		}
 		out.Routes = append(out.Routes, config.Route{Prefix: p, Via: via, Blackhole: !via.IsValid()})
 	}
-	// IPv6 routes (route files hold IPv4 prefixes only), after the
-	// IPv4 ones.
+	// IPv6 routes, after the IPv4 ones; those of route files (via6) as
+	// the IPv4 ones.
 	for i, p := range st.Routes6 {
-		out.Routes = append(out.Routes, config.Route{Prefix: p, Via: st.Via6[i], Blackhole: !st.Via6[i].IsValid()})
+		via := st.Via6[i]
+		if f, ok := fromFile[p]; ok {
+			seen[p] = true
+			rf := cfg.RouteFiles[f]
+			if rf.Via6 == via {
+				continue
+			}
+			warn = append(warn, fmt.Sprintf("route %v is %s now, but route file %s gives it %s, and a route file comes after routes: edit the route file (or the saved file) to keep %s",
+				p, viaText(via), rf.Path, viaText(rf.Via6), viaText(via)))
+		}
+		out.Routes = append(out.Routes, config.Route{Prefix: p, Via: via, Blackhole: !via.IsValid()})
 	}
 	if len(seen) < len(fromFile) {
 		var gone []netip.Prefix
