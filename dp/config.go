@@ -262,7 +262,7 @@ type Config struct {
 // A member's frames all go to l2-bridge, whatever their destination MAC;
 // a member has no addresses of its own. The BVI is an ordinary L3
 // interface of Config.Ifaces with no port: frames to its MAC go up to
-// arp-input and ip4-input as received on it, and what the router sends
+// arp-input, ip4-input and ip6-input as received on it, and what the router sends
 // out of it (routed packets, ARP) enters the bridge as from a member.
 type Bridge struct {
 	Name    string

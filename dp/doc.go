@@ -76,7 +76,7 @@
 // next nodes (Back edges marked <-):
 //
 //	ethernet-input   (dp/ethernet) -> l2-bridge, arp-input, ip4-input, drop
-//	l2-bridge        (dp/l2)       -> interface-output, arp-input, ip4-input (BVI), drop
+//	l2-bridge        (dp/l2)       -> interface-output, arp-input, ip4-input, ip6-input (BVI), drop
 //	arp-input        (dp/arp)      -> interface-output (replies), drop (learning punted)
 //	ip4-input        (dp/ip4)      -> ip4-lookup, drop
 //	ip4-lookup       (dp/ip4)      -> ip4-local, ip4-rewrite, icmp4-error, drop

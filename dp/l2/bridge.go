@@ -23,13 +23,14 @@ var (
 	// re-tagged frame without headroom, a frame for a BVI that is down or
 	// of an EtherType no node takes), as they were before l2-bridge had a
 	// package.
-	stageARPInput, stageIP4Input       dp.Stage
-	noHeadroom, ifaceDown, unknownType dp.Reason
+	stageARPInput, stageIP4Input, stageIP6Input dp.Stage
+	noHeadroom, ifaceDown, unknownType          dp.Reason
 )
 
 var (
 	_ = dp.Ref("arp-input", &stageARPInput)
 	_ = dp.Ref("ip4-input", &stageIP4Input)
+	_ = dp.Ref("ip6-input", &stageIP6Input)
 	_ = dp.RefReason("ip4-rewrite", "no-headroom", &noHeadroom)
 	_ = dp.RefReason("ethernet-input", "iface-down", &ifaceDown)
 	_ = dp.RefReason("ethernet-input", "unknown-ethertype", &unknownType)
@@ -39,7 +40,7 @@ var _ = dp.Register(dp.Node{
 	Name:  "l2-bridge",
 	Stage: &StageBridge,
 	Run:   bridge,
-	Next:  []string{"interface-output", "arp-input", "ip4-input", "drop"},
+	Next:  []string{"interface-output", "arp-input", "ip4-input", "ip6-input", "drop"},
 	State: newState,
 	Reasons: []dp.ReasonDef{
 		{Reason: &NotMember, Name: "not-member", Desc: "the interface is no longer a member of a bridge (the config changed)"},
@@ -456,7 +457,7 @@ func Now(w *dp.Worker) int64 { return stateOf(w).now() }
 // member (never a multicast source:
 // such frames are dropped; a MAC seen on another member than before is a
 // move, counted), then looks its destination up: the BVI's MAC goes up to
-// arp-input or ip4-input as received on the BVI; a MAC learned on another
+// arp-input, ip4-input or ip6-input as received on the BVI; a MAC learned on another
 // member goes out of it (re-tagged for it); one learned on the receiving
 // member is filtered (a destination is looked up in every worker's table
 // of the bridge). Broadcast, multicast and unknown unicast are
@@ -466,7 +467,7 @@ func Now(w *dp.Worker) int64 { return stateOf(w).now() }
 // learning. Learned MACs age out after Bridge.Ageing, and are flushed
 // when their member goes down (see downs); a full table
 // (Bridge.MaxMACs) learns nothing more until entries age out.
-//   - Next: interface-output, arp-input, ip4-input, drop.
+//   - Next: interface-output, arp-input, ip4-input, ip6-input, drop.
 func bridge(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	st := stateOf(w)
 	if st.macsOf != cfg {
@@ -581,6 +582,8 @@ func bridgeUp(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, bvi int) {
 	switch et {
 	case hdr.EtherTypeIPv4:
 		w.To(stageIP4Input, b)
+	case hdr.EtherTypeIPv6:
+		w.To(stageIP6Input, b)
 	case hdr.EtherTypeARP:
 		w.To(stageARPInput, b)
 	default:

@@ -16,7 +16,7 @@
 //
 // # Nodes and edges
 //
-//	l2-bridge -> interface-output, arp-input, ip4-input (BVI), drop; <- interface-output (sent on a BVI)
+//	l2-bridge -> interface-output, arp-input, ip4-input, ip6-input (BVI), drop; <- interface-output (sent on a BVI)
 //
 // Per-worker node state (dp.Node.State): a MAC table per bridge, its
 // flood token bucket, the bridge clock (shared epoch). MACs and Now read it from other
