@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -216,7 +217,8 @@ type TracePacket struct {
 
 // Summarize decodes the first bytes of an Ethernet frame into one line,
 // e.g. "02:aa:00:00:00:02 > 02:52:00:00:00:01 ipv4 10.0.1.2 > 198.18.0.1
-// ttl 64 len 46 udp 1001 > 9". It reads only what b holds.
+// ttl 64 len 46 udp 1001 > 9"; IPv6 alike (summarize6). It reads only
+// what b holds.
 func Summarize(b []byte) string {
 	if len(b) < hdr.EthernetLen {
 		return fmt.Sprintf("runt (%d bytes)", len(b))
@@ -288,11 +290,58 @@ func Summarize(b []byte) string {
 	case hdr.EtherTypeVLAN, hdr.EtherTypeQinQ:
 		fmt.Fprintf(&s, " vlan (ethertype %#04x)", et)
 	case hdr.EtherTypeIPv6:
-		s.WriteString(" ipv6")
+		summarize6(&s, l3)
 	default:
 		fmt.Fprintf(&s, " ethertype %#04x", et)
 	}
 	return s.String()
+}
+
+// summarize6 writes an IPv6 packet's line: " ipv6 2001:db8:1::2 >
+// 2001:db8:100::5 hlim 64 len 26 udp 40000 > 40001" (len is the Payload
+// Length); the upper layer only when it directly follows the header,
+// else its Next Header number.
+func summarize6(s *strings.Builder, l3 []byte) {
+	if len(l3) < hdr.IPv6Len {
+		s.WriteString(" ipv6 (truncated)")
+		return
+	}
+	src, dst := netip.AddrFrom16([16]byte(l3[8:24])), netip.AddrFrom16([16]byte(l3[24:40]))
+	fmt.Fprintf(s, " ipv6 %s > %s hlim %d len %d", src, dst, l3[7], binary.BigEndian.Uint16(l3[4:6]))
+	if v := l3[0] >> 4; v != 6 {
+		fmt.Fprintf(s, " (version %d)", v)
+		return
+	}
+	l4 := l3[hdr.IPv6Len:]
+	switch nh := l3[6]; nh {
+	case hdr.ProtoUDP, hdr.ProtoTCP:
+		s.WriteString(map[uint8]string{hdr.ProtoUDP: " udp", hdr.ProtoTCP: " tcp"}[nh])
+		if len(l4) >= 4 {
+			fmt.Fprintf(s, " %d > %d", binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:]))
+		}
+	case 58: // ICMPv6
+		s.WriteString(" icmp6")
+		if len(l4) >= 2 {
+			fmt.Fprintf(s, " %s", icmp6Name(l4[0], l4[1]))
+		}
+	default:
+		fmt.Fprintf(s, " next %d", nh)
+	}
+}
+
+// icmp6Name names an ICMPv6 type (RFC 4443, RFC 4861), with its code.
+func icmp6Name(typ, code uint8) string {
+	names := map[uint8]string{1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
+		128: "echo request", 129: "echo reply", 133: "router solicitation", 134: "router advertisement",
+		135: "neighbor solicitation", 136: "neighbor advertisement", 137: "redirect"}
+	n, ok := names[typ]
+	if !ok {
+		n = fmt.Sprintf("type %d", typ)
+	}
+	if code != 0 || typ < 128 {
+		n += fmt.Sprintf(" code %d", code)
+	}
+	return n
 }
 
 // WriteTrace prints traced packets as `softnet trace` shows them: per
