@@ -219,6 +219,12 @@ func pathErr(err error) error {
 // checks run on what parsed, even when other parts did not). It returns
 // the config and its route tables when there is no error.
 func Check(path string) (*Config, []Table, error) {
+	return CheckCached(path, nil)
+}
+
+// CheckCached is Check, taking the route files that did not change from
+// tc (see TableCache) instead of reading them again; nil: none.
+func CheckCached(path string, tc *TableCache) (*Config, []Table, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
@@ -233,7 +239,7 @@ func Check(path string) (*Config, []Table, error) {
 		if err := c.CheckSystem(); err != nil {
 			all = append(all, err.(Errors)...)
 		} else if perr == nil {
-			tables, err = c.LoadRouteFiles()
+			tables, err = c.LoadRouteFilesCached(tc)
 			if err != nil {
 				all = append(all, err.(Errors)...)
 			}

@@ -42,7 +42,10 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if file == "" {
 		file = old.File
 	}
-	cfg, tables, err := config.Check(file)
+	// Route files that did not change since the last reload are not
+	// parsed again (config.TableCache): most reloads change a route or a
+	// neighbour, not the full table.
+	cfg, tables, err := config.CheckCached(file, &r.tables)
 	if err != nil {
 		return nil, err
 	}
