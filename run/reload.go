@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/softnet/softnet/config"
@@ -33,7 +34,41 @@ type ReloadResult struct {
 // MAC or pcap setting, the workers, the api section), is rejected with
 // config.Errors pointing at its lines, and the running router is left as
 // it was. Reloads are serialised.
+//
+// A reload runs on a thread of its own at nice reloadNice: reading and
+// comparing a full table takes seconds of CPU, which on a small machine
+// the scheduler would otherwise share with the workers' threads, stalling
+// them long enough for their receive rings to overflow. The workers come
+// first; the reload takes what CPU is left.
 func (r *Router) Reload(file string) (*ReloadResult, error) {
+	var (
+		res    *ReloadResult
+		err    error
+		caught any
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { caught = recover() }()
+		// Never unlocked: the thread, and its lowered priority, end
+		// with this goroutine.
+		runtime.LockOSThread()
+		lowerThreadPriority()
+		res, err = r.reload(file)
+	}()
+	<-done
+	if caught != nil {
+		panic(caught)
+	}
+	return res, err
+}
+
+// reloadNice is the nice value of a reload's thread (see Reload): below
+// every worker (0, or SCHED_FIFO with --rt-priority), above nothing else
+// that matters.
+const reloadNice = 10
+
+func (r *Router) reload(file string) (*ReloadResult, error) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	r.mu.Lock()
