@@ -1,0 +1,79 @@
+package control_test
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/softnet/softnet/dp/dptest"
+)
+
+// TestLinkDownLetsGoOfTheLock (issue 16, the soak's API answers of
+// seconds): parking the routes through an interface whose link or admin
+// state went down, and putting them back when it comes up, lets go of the
+// router's lock midway, as a full-table replace does. With the full table
+// through a flapping link, each flap held the lock for seconds (4-5 s to
+// park 900,000 routes on the shared machine) and every API call waited.
+// While the park is stopped midway the router answers and takes a route;
+// after it, every route through the interface is parked (the route added
+// meanwhile too), and after the link is up again every one is back.
+func TestLinkDownLetsGoOfTheLock(t *testing.T) {
+	for _, how := range []string{"link", "admin"} {
+		t.Run(how, func(t *testing.T) {
+			l := dptest.New(t, dptest.Options{})
+			ctl := l.Router
+			set := ctl.SetLinkUp
+			if how == "admin" {
+				set = ctl.SetInterfaceUp
+			}
+			ps := table(60000)
+			if err := ctl.AddRoutes(ps, func(int) netip.Addr { return dptest.HostB }); err != nil {
+				t.Fatal(err)
+			}
+			paused, resume := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			ctl.SetReplaceHookForTest(func() {
+				once.Do(func() {
+					close(paused)
+					<-resume
+				})
+			})
+			done := make(chan error, 1)
+			go func() { done <- set(1, false) }()
+			select {
+			case <-paused:
+			case err := <-done:
+				t.Fatalf("%s down of an interface with %d routes returned (%v) without letting go of the router's lock midway", how, len(ps), err)
+			case <-time.After(2 * time.Minute):
+				t.Fatal("the park neither paused nor returned in 2 minutes")
+			}
+			if m, ok := ctl.Lookup(dptest.HostA); !ok || m.Via != dptest.HostA {
+				t.Errorf("Lookup(host A) during the park: %+v %v", m, ok)
+			}
+			late := netip.MustParsePrefix("198.51.100.0/24")
+			if err := ctl.AddRoute(late, dptest.HostB); err != nil {
+				t.Errorf("AddRoute during the park: %v", err)
+			}
+			close(resume)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			ctl.Publish()
+			for _, p := range []netip.Prefix{ps[0], ps[len(ps)/2], ps[len(ps)-1], late} {
+				if m, ok := ctl.LookupPrefix(p); ok && m.Prefix == p {
+					t.Errorf("%v still in the FIB after its interface went down: %+v", p, m)
+				}
+			}
+			if err := set(1, true); err != nil {
+				t.Fatal(err)
+			}
+			ctl.Publish()
+			for _, p := range []netip.Prefix{ps[0], ps[len(ps)/2], ps[len(ps)-1], late} {
+				if m, ok := ctl.LookupPrefix(p); !ok || m.Prefix != p || m.Via != dptest.HostB {
+					t.Errorf("%v after its interface came up: %+v %v, want it via host B", p, m, ok)
+				}
+			}
+		})
+	}
+}
