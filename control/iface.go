@@ -250,16 +250,17 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 		return fmt.Errorf("no interface %d", idx)
 	}
 	// Parking or unparking the routes through it lets go of the lock
-	// midway (park), unless a replace is in one of its own pauses.
-	yields := !r.replacing
+	// midway (park), also in a pause of a replace: each side moves a
+	// route only after looking where it is now (rget, radd), and the
+	// replace publishes what changed in its pauses (yield).
 	if link {
 		r.link[idx] = up
-		r.setUpYield(idx, yields)
+		r.setUpYield(idx, true)
 		return nil
 	}
 	r.logOp(routeOp{kind: opAdmin, iface: idx, add: up}) // a reload let go of the lock: done again after it
 	r.admin[idx] = up
-	r.setUpYield(idx, yields)
+	r.setUpYield(idx, true)
 	return nil
 }
 

@@ -77,3 +77,45 @@ func TestLinkDownLetsGoOfTheLock(t *testing.T) {
 		})
 	}
 }
+
+// TestLinkDownDuringReplace: a link that goes down while a full-table
+// replace through it has let go of the lock parks the routes (letting go
+// of the lock itself, so the replace goes on in its pauses); once both are
+// done every route of the replace is parked, not in the FIB, and once the
+// link is up again every one is back through the replace's gateway.
+func TestLinkDownDuringReplace(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	ctl := l.Router
+	old := table(60000)
+	if err := ctl.AddRoutes(old, func(int) netip.Addr { return dptest.HostA }); err != nil {
+		t.Fatal(err)
+	}
+	ps := table(65000) // the old ones through another gateway, and more
+	release, done, err := pausedReplace(t, l, ps, dptest.HostB)
+	downDone := make(chan error, 1)
+	go func() { downDone <- ctl.SetLinkUp(1, false) }()
+	time.Sleep(10 * time.Millisecond) // let it start; either order must end the same
+	release()
+	<-done
+	if *err != nil {
+		t.Fatal(*err)
+	}
+	if err := <-downDone; err != nil {
+		t.Fatal(err)
+	}
+	ctl.Publish()
+	for _, p := range []netip.Prefix{ps[0], ps[len(old)/2], ps[len(ps)-1]} {
+		if m, ok := ctl.LookupPrefix(p); ok && m.Prefix == p {
+			t.Errorf("%v in the FIB with if1 down: %+v", p, m)
+		}
+	}
+	if err := ctl.SetLinkUp(1, true); err != nil {
+		t.Fatal(err)
+	}
+	ctl.Publish()
+	for _, p := range []netip.Prefix{ps[0], ps[len(old)/2], ps[len(ps)-1]} {
+		if m, ok := ctl.LookupPrefix(p); !ok || m.Prefix != p || m.Via != dptest.HostB {
+			t.Errorf("%v after if1 came up: %+v %v, want it via host B", p, m, ok)
+		}
+	}
+}

@@ -33,9 +33,12 @@
 // interface addresses its prefixes are checked against) did not change
 // since the last reload is not parsed again (config.TableCache): a reload
 // that changes a route or a neighbour next to the full table costs the
-// table's comparison, not its ~2 s parse. The reload runs on a thread of
-// its own at nice reloadNice (10): the workers' threads get the CPU
-// first, so a reload's seconds of CPU do not stall them.
+// table's comparison, not its ~2 s parse. The config and its route files
+// are read and checked on a thread of its own at nice reloadNice (10):
+// the workers' threads get the CPU first, so a parse's seconds of CPU do
+// not stall them. The rest, which holds the control plane's lock in
+// chunks, runs at the caller's priority, so that API calls do not wait
+// behind a low-priority thread.
 //
 // Buffers: the router's arena (pkt.Arena) is made before the ports, with
 // 4096-byte chunks when an interface uses afxdp (its sockets register the

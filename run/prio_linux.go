@@ -15,3 +15,7 @@ func lowerThreadPriority() {
 	}
 	_ = unix.Setpriority(unix.PRIO_PROCESS, tid, reloadNice)
 }
+
+// mainThread reports whether the calling thread is the process's main
+// thread, which the Go runtime never ends.
+func mainThread() bool { return unix.Gettid() == unix.Getpid() }

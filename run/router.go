@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -311,15 +310,8 @@ const linkPoll = 100 * time.Millisecond
 // a lowered MTU are fragmented or answered with "fragmentation needed"
 // instead of vanishing in the kernel. It reads port statistics and the
 // device list only, never touches a ring.
-//
-// It runs on a thread of its own at nice reloadNice, as a reload does:
-// parking or unparking the routes through a link that went down or came
-// up is seconds of CPU with the full table through it, which must not
-// stall the workers.
 func (r *Router) watchLinks() {
 	defer r.wg2.Done()
-	runtime.LockOSThread() // never unlocked: the thread ends with the watcher
-	lowerThreadPriority()
 	t := time.NewTicker(linkPoll)
 	defer t.Stop()
 	known := make([]bool, len(r.ifaces))
