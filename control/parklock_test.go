@@ -119,3 +119,30 @@ func TestLinkDownDuringReplace(t *testing.T) {
 		}
 	}
 }
+
+// TestRuntimeRoutesLetsGoOfTheLock: RuntimeRoutes (which softnet run's
+// reload calls to warn of run-time routes it removes) passes over every
+// configured route, the full table; it lets go of the lock midway, and
+// finds the run-time route among them.
+func TestRuntimeRoutesLetsGoOfTheLock(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	ctl := l.Router
+	ps := table(60000)
+	if err := ctl.AddRoutes(ps, func(int) netip.Addr { return dptest.HostB }); err != nil {
+		t.Fatal(err)
+	}
+	ctl.MarkConfigured()
+	late := netip.MustParsePrefix("198.51.100.0/24")
+	if err := ctl.AddRoute(late, dptest.HostB); err != nil {
+		t.Fatal(err)
+	}
+	yields := 0
+	ctl.SetReplaceHookForTest(func() { yields++ })
+	rt := ctl.RuntimeRoutes()
+	if yields == 0 {
+		t.Errorf("RuntimeRoutes over %d configured routes never let go of the lock", len(ps))
+	}
+	if len(rt) != 1 || rt[0] != late {
+		t.Errorf("RuntimeRoutes: %v, want [%v]", rt, late)
+	}
+}
