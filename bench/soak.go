@@ -278,6 +278,13 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	if _, err := c.Reload(cctx, sn.Config); err != nil {
 		return res, fmt.Errorf("soak: warm-up reload of %s: %w", sn.Config, err)
 	}
+	// And a flap of rc: parking the full table and putting it back leaves
+	// the parked-route map at its size (a Go map does not shrink) and
+	// moves FIB chunks between the heap and the FIB's arena, for good.
+	logf("soak: warm-up: a flap of %s", soakDev)
+	if err := warmFlap(cctx, t, c); err != nil {
+		return res, err
+	}
 	st, err := c.StatusGC(cctx)
 	if err != nil {
 		return res, fmt.Errorf("soak: status at start: %w", err)
@@ -639,6 +646,31 @@ func linkFault(ctx context.Context, t *lab.Topology, n int, devMu *sync.Mutex) (
 		}
 	}
 	return kind, err
+}
+
+// warmFlap takes rc down (admin, on the router's side) until softnet sees
+// it down, then up until softnet sees it up.
+func warmFlap(ctx context.Context, t *lab.Topology, c *api.Client) error {
+	for _, st := range []string{"down", "up"} {
+		if _, err := netns.IP(ctx, "-n", t.R, "link", "set", soakDev, st); err != nil {
+			return fmt.Errorf("soak: warm-up: %s %s: %w", soakDev, st, err)
+		}
+		deadline := time.Now().Add(soakFullWait)
+		for {
+			ifs, err := c.Interfaces(ctx)
+			if err != nil {
+				return fmt.Errorf("soak: warm-up: interfaces: %w", err)
+			}
+			if i := slices.IndexFunc(ifs, func(i api.Interface) bool { return i.Name == soakDev }); i >= 0 && ifs[i].Link == st {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("soak: warm-up: softnet does not see %s %s after %v", soakDev, st, soakFullWait)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // flowCounts is softnet's receive count on ra and transmit count on rb.
