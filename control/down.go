@@ -117,8 +117,22 @@ func (r *Router) park(idx int, yields bool) {
 	on := func(i int) bool { // i is idx or one of its sub-interfaces
 		return i == idx || i < len(r.ifaces) && r.ifaces[i].TagLen != 0 && int(r.ifaces[i].Parent) == idx
 	}
+	// A configured route goes out of idx only through a neighbour's
+	// adjacency on it or a connected subnet's (glean): an interface with
+	// neither (a bridge member, a VLAN without addresses) has none, and
+	// the pass over every configured route (the full table) is skipped.
+	some := false
+	for k := range r.nbrAdj {
+		some = some || on(k.Iface)
+	}
+	for i := range r.ifaces {
+		some = some || on(i) && len(r.ifaces[i].Addrs) > 0
+	}
 	n := 0
 	for k := range r.static.m {
+		if !some {
+			break
+		}
 		move(k.prefix())
 		if n++; yields && n%parkChunk == 0 {
 			r.letGo()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp/dptest"
 )
 
@@ -144,5 +145,43 @@ func TestRuntimeRoutesLetsGoOfTheLock(t *testing.T) {
 	}
 	if len(rt) != 1 || rt[0] != late {
 		t.Errorf("RuntimeRoutes: %v, want [%v]", rt, late)
+	}
+}
+
+// TestDownEmptyInterfaceSkipsTheTable: an interface no route can go
+// through (no address, no neighbour: a bridge member, a bare VLAN) going
+// down does not pass over every configured route. softnet's soak toggles
+// a bridge member's down flag by reload: each toggle passed over the full
+// table under the lock (seconds), and API calls waited.
+func TestDownEmptyInterfaceSkipsTheTable(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	ctl := l.Router
+	ps := table(60000)
+	if err := ctl.AddRoutes(ps, func(int) netip.Addr { return dptest.HostB }); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := ctl.AddInterface(control.IfaceConfig{Name: "if1.999", Parent: "if1", VLAN: 999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	passes := 0
+	ctl.SetReplaceHookForTest(func() { passes++ })
+	if err := ctl.SetInterfaceUp(idx, false); err != nil {
+		t.Fatal(err)
+	}
+	if passes != 0 {
+		t.Errorf("admin down of %s, which no route goes through, passed over the %d routes (let go of the lock %d times)", "if1.999", len(ps), passes)
+	}
+	ctl.Publish()
+	if m, ok := ctl.LookupPrefix(ps[0]); !ok || m.Prefix != ps[0] {
+		t.Errorf("%v after if1.999 went down: %+v %v, want it in the FIB", ps[0], m, ok)
+	}
+	// if1 itself has them: they go.
+	if err := ctl.SetInterfaceUp(1, false); err != nil {
+		t.Fatal(err)
+	}
+	ctl.Publish()
+	if m, ok := ctl.LookupPrefix(ps[0]); ok && m.Prefix == ps[0] {
+		t.Errorf("%v after if1 went down: %+v, want it parked", ps[0], m)
 	}
 }
