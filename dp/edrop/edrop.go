@@ -3,7 +3,12 @@
 // interface has blocklists. It reads the frame's EtherType (skipping up
 // to two VLAN tags), then the IPv4 or IPv6 source or destination address
 // (per list), and drops the frame under early-drop/blocklisted if a list
-// of the receiving port holds it; nothing else is parsed first.
+// of the receiving port holds it; nothing else is parsed first. A flood
+// is dropped a vector at a time: the IPv4 addresses of the vector are
+// looked up together (Table.Lookup4Batch: their cache misses overlap),
+// and the dropped buffers go back to the pool in one call, counted once
+// per vector, without a visit to the drop node (a traced packet still
+// takes it, so that its trace says why it was dropped).
 //
 // The lists (Set) are immutable: the control plane builds a new Set and
 // swaps it into the Holder (dp.Config.EarlyDrop) atomically; a worker
