@@ -11,14 +11,16 @@
 //     byte load decides every packet whose /24 holds no longer entry.
 //   - IPv4 hosts and prefixes longer than /24 (expanded to their hosts,
 //     128 at most each): an open-addressing hash of 32-bit keys, probed
-//     only when the verdict byte says so.
+//     only when the verdict byte says so. A list with no IPv4 prefix of
+//     /24 or shorter (hosts only, an attackers' list) has no verdict
+//     array: the hash alone decides, one memory access a lookup.
 //   - IPv6: one open-addressing hash per prefix length present (a /128
 //     is a host), probed from the most populated length; a list has few
 //     distinct lengths in practice.
 //
 // The verdict array and the host hash are allocated outside the Go heap
-// on transparent huge pages (internal/hugepage; a 6M-host list is 80 MiB
-// read at random, which with 4 KiB pages would also miss the TLB at
+// on transparent huge pages (internal/hugepage; a 6M-host list's hash is
+// 64 MiB read at random, which with 4 KiB pages would also miss the TLB at
 // nearly every lookup), and unmapped when the Table is garbage.
 // Lookup4Batch, the node's, issues the loads of a whole vector before it
 // uses any.
@@ -334,7 +336,7 @@ func newHash4(t *Table, n int) hash4 {
 }
 
 // allocT allocates the n-element array of a table t, in memory of its own
-// advised to use huge pages (a 6M-host list is 80 MiB read at random:
+// advised to use huge pages (a 6M-host list's hash is 64 MiB read at random:
 // with 4 KiB pages nearly every lookup would also miss the TLB). The
 // memory is unmapped when t is garbage: the lookups keep t alive
 // (runtime.KeepAlive) while they read it.
