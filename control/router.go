@@ -11,6 +11,7 @@ import (
 	"github.com/softnet/softnet/control/adj"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/internal/pcapfilter"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -21,6 +22,11 @@ type Options struct {
 	ICMPBurst int // default 100
 	Neigh     neigh.Options
 	Now       func() time.Time // clock, for tests (default time.Now)
+	// RAInterval is the time between periodic Router Advertisements on
+	// interfaces that send them (IfaceConfig.RA): default 200 s (RFC
+	// 4861 §6.2.1's MaxRtrAdvInterval is 600 s, its minimum a third of
+	// that); the first 3 are at most 16 s apart (§6.2.4).
+	RAInterval time.Duration
 }
 
 // Router is the control plane. See the package doc.
@@ -51,8 +57,11 @@ type Router struct {
 	outbox    []outMsg
 	dirty     bool
 	lastAge   time.Time
-	bell      *dp.Bell  // the service loop's: punt rings and API calls ring it (service.go)
-	wakeAt    time.Time // when the sleeping service loop's timer fires; zero: no timer
+	raNext    time.Time         // when the next periodic Router Advertisements go out (nd.go)
+	raSent    int               // periodic rounds sent: the first few are closer together
+	raAnswer  map[int]time.Time // per interface: the last RA that answered a solicitation
+	bell      *dp.Bell          // the service loop's: punt rings and API calls ring it (service.go)
+	wakeAt    time.Time         // when the sleeping service loop's timer fires; zero: no timer
 	wakes     atomic.Uint64
 	stats     Stats
 	lastErr   string
@@ -60,6 +69,11 @@ type Router struct {
 	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
 	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
+
+	// Packet capture (capture.go): the running captures, and their
+	// compiled filters, shared by expression.
+	captures []*dp.Capture
+	progs    map[string]*pcapfilter.Program
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -126,8 +140,9 @@ func (r *Router) publish() {
 	ifaces := slices.Clone(r.ifaces)
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
+		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 	}
-	r.cur.Store(&dp.Config{
+	cfg := &dp.Config{
 		FIB:       r.fib.Snapshot(),
 		FIB6:      r.fib6.Snapshot(),
 		Adj:       r.adj.Snapshot(),
@@ -137,7 +152,9 @@ func (r *Router) publish() {
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
-	})
+	}
+	cfg.Taps = dp.BuildTaps(cfg, r.captures)
+	r.cur.Store(cfg)
 	r.dirty = false
 	r.stats.Publishes++
 }
