@@ -125,3 +125,38 @@ func TestRouteFileBothFamilies(t *testing.T) {
 		t.Errorf("config save wrote the route file's IPv6 routes or lost its via6:\n%s", saved.YAML)
 	}
 }
+
+// TestRouteFileVia6Reload: via6 added to a route file by a reload routes
+// its IPv6 prefixes, although the file did not change (the reload's
+// route-file cache must not hand back the table read without them), and
+// taking it away again removes them.
+func TestRouteFileVia6Reload(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte("198.18.0.0/24\n2001:db8:100::/48\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(fmt.Sprintf(twoPort, 1, "mem", "mem"), "routes:\n  - {prefix: 198.18.0.0/15, via: 10.0.2.2}\n",
+		"route_files:\n  - {path: table.txt, via: 10.0.2.2}\n", 1)
+	src = strings.Replace(src, "addresses: [10.0.2.1/24]", "addresses: [10.0.2.1/24, 2001:db8:2::1/64]", 1)
+	file := writeConfig(t, dir, src)
+	r, err := Start(file, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	for i, want := range []int{1, 0} {
+		s := src
+		if want == 1 {
+			s = strings.Replace(src, "via: 10.0.2.2}", "via: 10.0.2.2, via6: 2001:db8:2::2}", 1)
+		}
+		if err := os.WriteFile(file.File, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Reload(""); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+		if n := len(r.Control().RunningState().Routes6); n != want {
+			t.Errorf("reload %d: %d IPv6 routes, want %d", i, n, want)
+		}
+	}
+}
