@@ -1,12 +1,17 @@
 package run
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/softnet/softnet/dp/tracefmt"
+	"github.com/softnet/softnet/port/mem"
 )
 
 // TestIPv6RoutesFromConfig: a config file's IPv6 routes are installed at
@@ -159,4 +164,54 @@ func TestRouteFileVia6Reload(t *testing.T) {
 			t.Errorf("reload %d: %d IPv6 routes, want %d", i, n, want)
 		}
 	}
+}
+
+// TestIPv6DropsAndTrace: an IPv6 packet ip6-input drops is counted
+// under its own reason in Drops (softnet show errors, and the metrics'
+// drops_total, which list the same reasons), and a trace of it shows its
+// IPv6 addresses and the reason.
+func TestIPv6DropsAndTrace(t *testing.T) {
+	src := strings.Replace(fmt.Sprintf(twoPort, 1, "mem", "mem"), "addresses: [10.0.1.1/24]", "addresses: [10.0.1.1/24, 2001:db8:1::1/64]", 1)
+	r, err := Start(writeConfig(t, t.TempDir(), src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	f := make([]byte, 14+40+8)
+	copy(f, []byte{0x02, 0x52, 0, 0, 0, 0x01, 0x02, 0xaa, 0, 0, 0, 0x02, 0x86, 0xdd})
+	ip := f[14:]
+	ip[0] = 0x40 // version 4 in an IPv6 frame: ip6-input/bad-version
+	ip[5], ip[6], ip[7] = 8, 17, 64
+	a, b := netip.MustParseAddr("2001:db8:1::2").As16(), netip.MustParseAddr("2001:db8:100::5").As16()
+	copy(ip[8:], a[:])
+	copy(ip[24:], b[:])
+	type result struct {
+		pkts []tracefmt.TracePacket
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		p, err := r.Trace(ctx, 1)
+		done <- result{p, err}
+	}()
+	waitFor(t, "the trace to arm", r.tracer.Running)
+	r.Port("lan0").(*mem.Queue).Push(f)
+	res := <-done
+	if res.err != nil || len(res.pkts) != 1 {
+		t.Fatalf("trace: %d packets, %v", len(res.pkts), res.err)
+	}
+	if p := res.pkts[0]; !strings.Contains(p.Summary, "ipv6 2001:db8:1::2 > 2001:db8:100::5") || p.Reason != "ip6-input/bad-version" {
+		t.Errorf("traced: summary %q reason %q", p.Summary, p.Reason)
+	}
+	var n uint64
+	waitFor(t, "the drop counted", func() bool {
+		for _, d := range r.Drops() {
+			if d.Stage == "ip6-input" && d.Reason == "bad-version" {
+				n = d.Count
+			}
+		}
+		return n == 1
+	})
 }
