@@ -450,7 +450,7 @@ func (s *Server) interfaces(w http.ResponseWriter, _ *http.Request) {
 var kindNames = map[dp.AdjKind]string{
 	dp.AdjNone: "none", dp.AdjForward: "forward", dp.AdjIncomplete: "incomplete",
 	dp.AdjGlean: "connected", dp.AdjLocal: "local", dp.AdjBroadcast: "broadcast",
-	dp.AdjDrop: "blackhole", dp.AdjUnreachable: "unreachable",
+	dp.AdjDrop: "blackhole", dp.AdjUnreachable: "unreachable", dp.AdjGroup: "ecmp",
 }
 
 func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
@@ -481,7 +481,14 @@ func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 	}
 	res := RouteMatch{Query: q}
 	if m, ok := ctl.LookupPrefix(p); ok {
-		res.Found, res.Prefix, res.Kind, res.Static = true, m.Prefix.String(), kindNames[m.Kind], m.Static
+		res.Found, res.Prefix, res.Kind, res.Static, res.Origin = true, m.Prefix.String(), kindNames[m.Kind], m.Static, m.Origin
+		for _, h := range m.NextHops {
+			rh := RouteHop{Interface: s.ifaceName(h.Iface), Weight: h.Weight, Live: h.Live}
+			if h.Via.IsValid() {
+				rh.Via = h.Via.String()
+			}
+			res.NextHops = append(res.NextHops, rh)
+		}
 		if m.Iface >= 0 {
 			res.Interface = s.ifaceName(m.Iface)
 		}

@@ -86,6 +86,21 @@ type RouteMatch struct {
 	Interface string `json:"interface,omitempty"`
 	Via       string `json:"via,omitempty"`
 	Static    bool   `json:"static"` // a configured route, not one of the router's own
+	// Origin is where the route came from: static (configured), local,
+	// connected, neighbor (a neighbour's host route), or the protocol of
+	// a route mirrored from Linux (linux_cp): bgp, ospf, kernel, boot,
+	// kernel-static, ...
+	Origin string `json:"origin,omitempty"`
+	// NextHops are an ECMP route's next hops (kind ecmp).
+	NextHops []RouteHop `json:"next_hops,omitempty"`
+}
+
+// RouteHop is one next hop of an ECMP route.
+type RouteHop struct {
+	Via       string `json:"via,omitempty"` // absent: on-link
+	Interface string `json:"interface"`
+	Weight    int    `json:"weight"`
+	Live      bool   `json:"live"` // carries traffic: its neighbour is not unreachable and its interface is up
 }
 
 // RouteRequest is POST /v1/routes and DELETE /v1/routes.

@@ -112,6 +112,11 @@ func (r *Router) park(idx int) {
 	for k := range r.static.m {
 		move(k.prefix())
 	}
+	for p, k := range r.kern {
+		if k.installed && p.Addr().Is4() {
+			move(p)
+		}
+	}
 	for k := range r.host {
 		if on(k.Iface) {
 			move(netip.PrefixFrom(k.Addr, 32))

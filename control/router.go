@@ -57,9 +57,12 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
-	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
-	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
-	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
+	freed     []freedIface             // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	parked    map[routeKey]uint16      // routes through a down interface, out of the FIB (down.go)
+	bl        blocklistState           // the early-drop stage's blocklists (blocklist.go)
+	kern      map[netip.Prefix]*kroute // kernel routes mirrored from Linux (kernel.go)
+	groups    map[string]*group        // ECMP groups by members and weights (kernel.go)
+	groupOf   map[uint16]*group        // ECMP groups by adjacency
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -127,10 +130,12 @@ func (r *Router) publish() {
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 	}
+	adjs := r.adj.Snapshot()
 	r.cur.Store(&dp.Config{
 		FIB:       r.fib.Snapshot(),
 		FIB6:      r.fib6.Snapshot(),
-		Adj:       r.adj.Snapshot(),
+		Adj:       adjs,
+		ECMP:      r.ecmpBuckets(adjs),
 		Ifaces:    ifaces,
 		VLANs:     slices.Clone(r.vlans),
 		Bridges:   slices.Clone(r.bridges),

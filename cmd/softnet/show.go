@@ -134,7 +134,11 @@ not drops: rx-csum-finished, rx-gso-split) and its last error.`,
 table has ~900,000: they are not listed). With an address: the longest
 prefix that holds it; with a prefix: that route, or the longest one that
 holds all of it. Then its kind (forward, incomplete, connected, local,
-broadcast, blackhole, unreachable), the next hop and the interface.`,
+broadcast, blackhole, unreachable, ecmp), the next hop and the interface, and
+its origin: static (configured), local, connected, neighbor, or for a route
+mirrored from Linux (linux_cp) its protocol (bgp, ospf, kernel, boot,
+kernel-static...). An ecmp route lists its next hops with their weights and
+whether each carries traffic (live).`,
 		"  softnet show routes\n  softnet show routes 198.18.0.1\n  softnet show routes 8.8.8.0/24 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			if len(args) == 1 {
@@ -145,8 +149,15 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 						return
 					}
 					tw := table(w)
-					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED")
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static))
+					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED\tORIGIN")
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static), orDash(m.Origin))
+					for _, h := range m.NextHops {
+						live := "live"
+						if !h.Live {
+							live = "down"
+						}
+						fmt.Fprintf(tw, "  next hop\t%s\t%s\t%s\tweight %d\t\n", live, orDash(h.Via), h.Interface, h.Weight)
+					}
 					tw.Flush()
 				}, err
 			}

@@ -269,6 +269,9 @@ func ip4Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		st.dsts[i] = recs.At(x).Dst4()
 	}
 	cfg.FIB.LookupBatch(st.dsts[:n], st.nhs[:n])
+	if len(cfg.ECMP) != 0 { // routes with several next hops: each packet's flow picks one
+		dp.ResolveECMP(cfg, in, st.nhs[:n])
+	}
 	adjs := cfg.Adj
 	k := 0 // packets for ip4-rewrite, compacted in place
 	fast := !w.General()

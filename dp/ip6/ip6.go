@@ -304,6 +304,9 @@ func ip6Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			st.dsts[i] = recs.At(x).Dst
 		}
 		cfg.FIB6.LookupBatch(st.dsts[:n], st.nhs[:n])
+		if len(cfg.ECMP) != 0 { // routes with several next hops: each packet's flow picks one
+			dp.ResolveECMP(cfg, in, st.nhs[:n])
+		}
 	} else {
 		clear(st.nhs[:n])
 	}
