@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/softnet/softnet/linuxcp"
 	"io"
 	"log/slog"
 	"maps"
@@ -105,6 +106,7 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("POST /v1/blocklists", s.blocklistLoad)         // blocklist.go
 	s.Handle("POST /v1/blocklists/entries", s.blocklistEdit) // blocklist.go
 	s.Handle("GET /v1/bridges", s.bridges)                   // l2.go
+	s.Handle("GET /v1/linuxcp", s.linuxCP)
 	s.mux.Handle("GET /metrics", s.MetricsHandler())
 	s.mux.Handle("/", fallback(s.methods))
 	return s
@@ -793,4 +795,26 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		out.Error = err.Error()
 	}
 	JSON(w, http.StatusOK, out)
+}
+
+// LinuxCPSource is what a Source with a linux_cp mirror adds
+// (*run.Router implements it).
+type LinuxCPSource interface {
+	LinuxCP() (linuxcp.Stats, bool)
+}
+
+// linuxCP is GET /v1/linuxcp: the mirror's counters.
+func (s *Server) linuxCP(w http.ResponseWriter, r *http.Request) {
+	var st linuxcp.Stats
+	ok := false
+	if src, is := s.src.(LinuxCPSource); is {
+		st, ok = src.LinuxCP()
+	}
+	if !ok {
+		Error(w, http.StatusNotFound, fmt.Errorf("linux_cp is not configured: add a linux_cp section to the config (README, Routes from Linux) and restart softnet"))
+		return
+	}
+	ctl := s.src.Control()
+	in, sh := ctl.KernelRoutes()
+	JSON(w, http.StatusOK, LinuxCP{Stats: st, Installed: in, Shadowed: sh})
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/softnet/softnet/dp/tracefmt"
+	"github.com/softnet/softnet/linuxcp"
 	"github.com/softnet/softnet/run"
 )
 
@@ -238,4 +239,14 @@ type TraceResult struct {
 	Complete  bool                   `json:"complete"`
 	Error     string                 `json:"error,omitempty"`
 	Packets   []tracefmt.TracePacket `json:"packets"`
+}
+
+// LinuxCP is GET /v1/linuxcp: the linux_cp mirror's counters (see
+// linuxcp.Stats), and the kernel routes the router holds: installed in
+// its FIB, and shadowed (to one of the router's own prefixes or a
+// configured route's, remembered but not installed).
+type LinuxCP struct {
+	linuxcp.Stats
+	Installed int `json:"installed"`
+	Shadowed  int `json:"shadowed"`
 }

@@ -66,6 +66,9 @@ type Config struct {
 	Bridges    []Bridge
 	ICMP       ICMP
 	API        API
+	// LinuxCP, if set, mirrors the routes of a Linux network namespace
+	// into softnet (package linuxcp).
+	LinuxCP *LinuxCP
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -166,6 +169,28 @@ type API struct {
 	// Metrics is a TCP address (host:port) to serve Prometheus /metrics on
 	// as well; "" for none (the socket serves /metrics too).
 	Metrics string
+}
+
+// LinuxCP is the linux_cp section: which kernel routing tables softnet
+// mirrors (package linuxcp).
+type LinuxCP struct {
+	// Namespace is the network namespace whose kernel tables are
+	// mirrored (a name under /run/netns, as ip netns names it); "" for
+	// softnet's own.
+	Namespace string
+	// Interfaces are the interfaces whose routes are mirrored (softnet
+	// interfaces, each a kernel interface of the same name in
+	// Namespace); empty: all of softnet's.
+	Interfaces []string
+	// Tables are the kernel routing tables mirrored, by number (main is
+	// 254); empty: main.
+	Tables []int
+	// Protocols are the route protocols mirrored (RTPROT_* numbers);
+	// empty: all.
+	Protocols []int
+	// RcvBuf is the netlink receive buffer in bytes; 0: linuxcp's
+	// default (64 MiB).
+	RcvBuf int
 }
 
 // DefaultSocket is the control API's socket when the config and the
@@ -645,7 +670,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api"}
+var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api", "linux_cp"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -686,6 +711,8 @@ func (p *parser) top(n *yaml.Node) {
 					c.ICMP.Burst = int(p.integer(v, join(key, k), "100", 1, 1e9))
 				}
 			})
+		case "linux_cp":
+			c.LinuxCP = p.linuxCP(v, key)
 		case "api":
 			p.fields(v, key, "{socket: /run/softnet/softnet.sock, metrics: 127.0.0.1:9977}", []string{"socket", "group", "metrics"}, func(k string, v *yaml.Node) {
 				f := join(key, k)

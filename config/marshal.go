@@ -76,6 +76,13 @@ func (c *Config) Marshal() ([]byte, error) {
 		Group   string `yaml:"group,omitempty"`
 		Metrics string `yaml:"metrics,omitempty"`
 	}
+	type linuxCPY struct {
+		Namespace  string   `yaml:"namespace,omitempty"`
+		Interfaces []string `yaml:"interfaces,omitempty,flow"`
+		Tables     []int    `yaml:"tables,omitempty,flow"`
+		Protocols  []int    `yaml:"protocols,omitempty,flow"`
+		RcvBuf     int      `yaml:"rcvbuf,omitempty"`
+	}
 	type fileY struct {
 		Workers    int          `yaml:"workers"`
 		Interfaces []ifaceY     `yaml:"interfaces"`
@@ -85,6 +92,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		Neighbors  []neighborY  `yaml:"neighbors,omitempty"`
 		ICMP       icmpY        `yaml:"icmp,flow"`
 		API        *apiY        `yaml:"api,omitempty"`
+		LinuxCP    *linuxCPY    `yaml:"linux_cp,omitempty"`
 	}
 	f := fileY{Workers: c.Workers, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
 	for _, ic := range c.Interfaces {
@@ -123,6 +131,9 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	if c.API != (API{}) {
 		f.API = &apiY{c.API.Socket, c.API.Group, c.API.Metrics}
+	}
+	if lc := c.LinuxCP; lc != nil {
+		f.LinuxCP = &linuxCPY{lc.Namespace, lc.Interfaces, lc.Tables, lc.Protocols, lc.RcvBuf}
 	}
 	return yaml.Marshal(&f)
 }

@@ -52,6 +52,7 @@ neighbors:
   - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
 icmp: {rate: 10, burst: 5}
 api: {socket: /run/x.sock, group: wheel, metrics: 127.0.0.1:9977}
+linux_cp: {namespace: router, interfaces: [cap0], tables: [main, 100], protocols: [bgp, 17], rcvbuf: 1048576}
 `
 
 // TestMarshalEveryField: a config with every field set comes back the same

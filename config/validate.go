@@ -87,6 +87,7 @@ func (p *parser) validate() {
 
 	p.vlans()
 	p.bridges()
+	p.validateLinuxCP()
 
 	// Next hops, route prefixes and neighbours are checked by package
 	// rules, as the control plane checks them (softnet run, reload and

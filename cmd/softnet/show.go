@@ -179,6 +179,35 @@ whether each carries traffic (live).`,
 				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
 			}, err
 		})
+	sub("linuxcp", "The linux_cp mirror of a Linux namespace's routes: routes, batches, resyncs",
+		`The counters of the mirror of a Linux network namespace's routing tables
+(the config's linux_cp): the routes mirrored now, the kernel routes the FIB
+holds (installed) and those it does not (shadowed: the kernel's routes to
+softnet's own prefixes, such as its connected subnets, or to a configured
+route's), netlink notifications read, batches applied (one snapshot each),
+ENOBUFS overflows and the full resyncs they caused, route changes applied
+and refused, and the last error.`,
+		"  softnet show linuxcp\n  softnet show linuxcp --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			s, err := c.LinuxCP(ctx)
+			return s, func() {
+				tw := table(w)
+				fmt.Fprintf(tw, "synced\t%s\n", yesNo(s.Synced))
+				fmt.Fprintf(tw, "routes mirrored\t%d\n", s.Routes)
+				fmt.Fprintf(tw, "in the FIB\t%d\n", s.Installed)
+				fmt.Fprintf(tw, "shadowed\t%d\n", s.Shadowed)
+				fmt.Fprintf(tw, "notifications\t%d\n", s.Events)
+				fmt.Fprintf(tw, "batches\t%d\n", s.Batches)
+				fmt.Fprintf(tw, "overflows (ENOBUFS)\t%d\n", s.Overflows)
+				fmt.Fprintf(tw, "resyncs\t%d\n", s.Resyncs)
+				fmt.Fprintf(tw, "added/changed/deleted\t%d/%d/%d\n", s.Added, s.Changed, s.Deleted)
+				fmt.Fprintf(tw, "refused\t%d\n", s.Refused)
+				if s.LastError != "" {
+					fmt.Fprintf(tw, "last error\t%s\n", s.LastError)
+				}
+				tw.Flush()
+			}, err
+		})
 	sub("vlans", "VLAN sub-interfaces: parent, tags, MTU, state, addresses, packets, bytes",
 		`For each VLAN sub-interface: its parent port, its 802.1Q VLAN (and for QinQ
 the outer VLAN and TPID), MTU, state, addresses, and packets and bytes
