@@ -29,7 +29,11 @@
 // (sweep): a route that is the same in both is not touched, one that
 // differs is set, one the kernel no longer has is deleted, all in one
 // batch. Traffic to routes that did not change is never disturbed.
-// Notifications read after the overflow are applied after the dump.
+// On ENOBUFS the reader first discards what the socket still holds (the
+// notifications from before the loss, which the dump supersedes and which
+// would otherwise be applied after it, stale), so what it reads afterwards
+// is a run of notifications with no gap, newer than the discarded: they
+// are applied after the dump, the last one for a prefix winning.
 //
 // # What is mirrored
 //

@@ -70,9 +70,12 @@ type Event struct {
 type Source interface {
 	// Dump returns the kernel's links and routes now (all tables).
 	Dump() ([]Link, []Route, error)
-	// Read blocks for the next notifications and returns them. It
-	// returns ErrOverflow when the socket lost notifications (ENOBUFS):
-	// the mirror then resyncs with Dump. After Close it returns
+	// Read blocks for the next notifications and returns them (none,
+	// with no error, when it woke up with nothing to read). It
+	// returns ErrOverflow when the socket lost notifications (ENOBUFS),
+	// having discarded what it still held (older than the loss): the
+	// mirror then resyncs with Dump, and what Read returns afterwards is
+	// newer than the discarded. After Close it returns
 	// ErrClosed.
 	Read() ([]Event, error)
 	Close() error

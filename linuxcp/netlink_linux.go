@@ -96,9 +96,12 @@ func (s *nlSource) Read() ([]Event, error) {
 		}
 		n, _, err := unix.Recvfrom(s.fd, s.buf, 0)
 		switch {
-		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+		case errors.Is(err, unix.EAGAIN):
+			return nil, nil // the receive timeout: the caller sees Close
+		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.ENOBUFS):
+			s.drain()
 			return nil, ErrOverflow
 		case err != nil:
 			return nil, err
@@ -115,6 +118,19 @@ func (s *nlSource) Read() ([]Event, error) {
 		}
 		if len(evs) > 0 {
 			return evs, nil
+		}
+	}
+}
+
+// drain discards what the socket holds after an overflow: notifications
+// from before a gap, which the resync's dump supersedes. What is read
+// afterwards is a contiguous run of notifications newer than the drain,
+// safe to apply on top of the dump.
+func (s *nlSource) drain() {
+	for {
+		_, _, err := unix.Recvfrom(s.fd, s.buf, unix.MSG_DONTWAIT)
+		if err != nil && !errors.Is(err, unix.ENOBUFS) && !errors.Is(err, unix.EINTR) {
+			return // EAGAIN: empty
 		}
 	}
 }

@@ -6,6 +6,8 @@
 # The network lab (`softnet lab`, `softnet bench --scenario veth`) and the
 # end-to-end tests (go test ./e2e) use iproute2 (ip), iputils-ping (ping),
 # iperf3, netsniff-ng (trafgen), tcpdump and ethtool; traceroute is optional.
+# The linux_cp end-to-end test (TestLinuxCPBGP) runs BIRD (bird2) in the
+# router's namespace and GoBGP (gobgpd) in a neighbour's.
 set -euo pipefail
 
 need=()
@@ -26,6 +28,8 @@ want tcpdump tcpdump
 want ethtool ethtool
 want taskset util-linux
 want traceroute traceroute
+want bird bird2
+want gobgpd gobgpd
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
