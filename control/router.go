@@ -11,6 +11,7 @@ import (
 	"github.com/softnet/softnet/control/adj"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/internal/pcapfilter"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -71,6 +72,11 @@ type Router struct {
 	kern      map[netip.Prefix]*kroute // kernel routes mirrored from Linux (kernel.go)
 	groups    map[string]*group        // ECMP groups by members and weights (kernel.go)
 	groupOf   map[uint16]*group        // ECMP groups by adjacency
+
+	// Packet capture (capture.go): the running captures, and their
+	// compiled filters, shared by expression.
+	captures []*dp.Capture
+	progs    map[string]*pcapfilter.Program
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -140,7 +146,7 @@ func (r *Router) publish() {
 		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 	}
 	adjs := r.adj.Snapshot()
-	r.cur.Store(&dp.Config{
+	cfg := &dp.Config{
 		FIB:       r.fib.Snapshot(),
 		FIB6:      r.fib6.Snapshot(),
 		Adj:       adjs,
@@ -151,7 +157,9 @@ func (r *Router) publish() {
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
-	})
+	}
+	cfg.Taps = dp.BuildTaps(cfg, r.captures)
+	r.cur.Store(cfg)
 	r.dirty = false
 	r.stats.Publishes++
 }

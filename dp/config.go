@@ -262,6 +262,11 @@ type Config struct {
 	// made by the control plane and the same in every snapshot: its lists
 	// are swapped atomically inside it). Nil: no blocklists.
 	EarlyDrop any
+
+	// Taps is the running packet captures' index (capture.go; nil: no
+	// capture). The control plane rebuilds it on each publish while a
+	// capture runs.
+	Taps *Taps
 }
 
 // Bridge is one bridge domain of a Config: a learning switch across its

@@ -58,6 +58,7 @@ var cliCovered = map[string]string{
 	"lab":             "TestCLIVeth",
 	"config save":     "TestCLIConfigSave",
 	"show linuxcp":    "TestLinuxCP",
+	"capture":         "TestCLICapture",
 }
 
 // cliRan records the command paths the CLI tests ran (cmdPath of each
