@@ -60,6 +60,7 @@ type Router struct {
 	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
 	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
+	filt      filterState         // the stateful filter (filter.go)
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -137,6 +138,7 @@ func (r *Router) publish() {
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
+		Filter:    r.filterFeatures(ifaces),
 	})
 	r.dirty = false
 	r.stats.Publishes++

@@ -224,6 +224,12 @@ type Config struct {
 	// made by the control plane and the same in every snapshot: its lists
 	// are swapped atomically inside it). Nil: no blocklists.
 	EarlyDrop any
+
+	// Filter is the stateful filter (a *filter.Holder, made by the
+	// control plane and the same in every snapshot: its rules are
+	// swapped atomically inside it, and it holds each worker's state
+	// table). Nil: no filter.
+	Filter any
 }
 
 // Bridge is one bridge domain of a Config: a learning switch across its

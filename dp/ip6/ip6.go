@@ -18,6 +18,12 @@ var (
 	NoRoute, L2Multicast, Blackhole, NoNeighbor, NoRoom             dp.Reason
 )
 
+// ArcUnicast is the ip6-unicast feature arc: IPv6 packets ip6-input
+// accepted, before ip6-lookup, by receiving interface (dp/filter's
+// ip6-filter runs on it); packets the router makes or answers do not
+// take it.
+var ArcUnicast = dp.DefineArc("ip6-unicast", "ip6-lookup", false)
+
 var _ = dp.Register(dp.Node{
 	Name:  "ip6-input",
 	Stage: &StageInput,
