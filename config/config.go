@@ -66,6 +66,7 @@ type Config struct {
 	Bridges    []Bridge
 	ICMP       ICMP
 	API        API
+	Filter     *Filter // nil: no filter
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -297,6 +298,7 @@ func parse(file string, data []byte) (*Config, error) {
 	}
 	p.top(doc.Content[0])
 	p.validate()
+	p.validateFilter()
 	sortErrors(p.found)
 	return p.cfg, p.err()
 }
@@ -645,7 +647,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api"}
+var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api", "filter"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -677,6 +679,8 @@ func (p *parser) top(n *yaml.Node) {
 			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
 				c.Bridges = append(c.Bridges, p.bridge(v, f))
 			})
+		case "filter":
+			c.Filter = p.filter(v, key)
 		case "icmp":
 			p.fields(v, key, "{rate: 1000, burst: 100}", []string{"rate", "burst"}, func(k string, v *yaml.Node) {
 				switch k {

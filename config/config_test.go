@@ -87,7 +87,7 @@ func TestParseErrors(t *testing.T) {
 		want           []string
 	}{
 		{"unknown top field", "workers: 1", "wrokers: 1", []string{
-			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, interfaces, routes, route_files, neighbors, bridges, icmp, api`}},
+			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, interfaces, routes, route_files, neighbors, bridges, icmp, api, filter`}},
 		{"unknown interface field", "    tx: out.pcap", "    tx: out.pcap\n    speed: 10", []string{
 			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, parent, vlan, outer_vlan, tpid, bridge`}},
 		{"duplicate key", "    tx: out.pcap", "    tx: out.pcap\n    tx: b.pcap", []string{

@@ -94,6 +94,7 @@ func (c *Config) CheckSystem() error {
 			e.add(c.pos["api.group"], "api.group", "%v", err)
 		}
 	}
+	c.checkFilterTables(&e)
 	return e.err()
 }
 

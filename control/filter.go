@@ -107,6 +107,9 @@ func (r *Router) SetFilter(c FilterConfig) error {
 	return nil
 }
 
+// FilterOn reports whether a filter was set (SetFilter).
+func (r *Router) FilterOn() bool { return r.filterHolder() != nil }
+
 // filterFeatures adds the filter's nodes to the published interfaces'
 // features when a filter is on. Caller holds mu (publish).
 func (r *Router) filterFeatures(ifaces []dp.Iface) any {

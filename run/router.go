@@ -215,6 +215,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}
+	if err := r.applyFilter(cfg, false); err != nil {
+		return nil, err
+	}
 	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)
 	r.ctl.Publish()
 
