@@ -48,6 +48,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(traceCmd())
 	root.AddCommand(vlanCmd())
 	root.AddCommand(blocklistCmd())
+	root.AddCommand(statesCmd())
 	for _, c := range root.Commands() {
 		groupArgs(c)
 	}
