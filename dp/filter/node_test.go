@@ -117,7 +117,7 @@ func TestStatefulTCP(t *testing.T) {
 // an ICMP error about a passed flow reaches its sender.
 func TestUDPReplyWhileStateLives(t *testing.T) {
 	l := dptest.New(t, dptest.Options{})
-	c := rules(t, pf.Block, "pass out", "pass in on if0 proto udp to any port 53")
+	c := rules(t, pf.Block, "pass out", "pass in on if0 proto {tcp, udp} to any port 53") // flags S/SA, implied for TCP, leave UDP alone
 	c.Timeouts.UDP = int64(30 * time.Second)
 	if err := l.Router.SetFilter(c); err != nil {
 		t.Fatal(err)

@@ -210,7 +210,9 @@ func (c *crule) match(f *Flow, dir pf.Dir, ifc int) bool {
 			return false
 		}
 	}
-	if c.mask != 0 && (f.Frag || f.Proto != pf.ProtoTCP || f.Seg.Flags&c.mask != c.flags) {
+	// Flags apply to TCP only (a rule for {tcp, udp} matches UDP
+	// whatever its flags say, as pf's expansion of the rule does).
+	if c.mask != 0 && f.Proto == pf.ProtoTCP && (f.Frag || f.Seg.Flags&c.mask != c.flags) {
 		return false
 	}
 	if c.icmpType >= 0 && (f.Frag || int16(f.ICMPType) != c.icmpType || c.icmpCode >= 0 && int16(f.ICMPCode) != c.icmpCode) {

@@ -338,8 +338,8 @@ func parse(text string) (Rule, *Error) {
 			return r, p.errf(w.col, "unknown word %q%s", w.s, hint(w.s))
 		}
 	}
-	if flagsSet && r.FlagsMask != 0 && !onlyProto(r.Protos, ProtoTCP) {
-		return r, p.errf(0, "flags only applies to TCP: add proto tcp")
+	if flagsSet && r.FlagsMask != 0 && !hasProto(r.Protos, ProtoTCP) {
+		return r, p.errf(0, "flags only applies to TCP: add proto tcp (or a list with tcp)")
 	}
 	if (len(r.Src.Ports) > 0 || len(r.Dst.Ports) > 0) && !portProtos(r.Protos) {
 		return r, p.errf(0, "ports only apply to TCP and UDP: add proto tcp or proto udp (or proto {tcp, udp})")
@@ -367,7 +367,6 @@ func hint(w string) string {
 	return ": known words are in out quick on inet inet6 proto from to port all flags icmp-type icmp6-type code keep no state"
 }
 
-func onlyProto(ps []uint8, p uint8) bool { return len(ps) == 1 && ps[0] == p }
 func hasProto(ps []uint8, p uint8) bool {
 	for _, x := range ps {
 		if x == p {
