@@ -234,20 +234,20 @@ func TestFilterVeth(t *testing.T) {
 	checkAllRan(t, "TestFilterVeth")
 }
 
-// TestFilterWorkersSymmetric: with two workers on AF_PACKET, both
-// directions of every flow reach the worker that holds its state: many
-// TCP connections open through a default-block filter (a reply on the
-// other worker would find no state and be dropped), and every state
-// counts packets from both sides. AF_PACKET spreads with
-// PACKET_FANOUT_HASH: the kernel's flow hash, symmetric
-// (__flow_hash_consistentify orders the addresses and ports). Software
-// RSS is rss's symmetric Toeplitz hash (rss.TestFrameSymmetric). AF_XDP
-// takes the NIC's queues, which are symmetric only with a symmetric RSS
-// key (dp/filter's doc); on a veth, softnet's afxdp needs a queue per
-// worker, which the lab's veths do not have, so it is not run here.
+// TestFilterWorkersSymmetric: with two workers, on AF_PACKET and on
+// AF_XDP (veths with two queues), both directions of every flow reach
+// the worker that holds its state: many TCP connections open through a
+// default-block filter (a reply on the other worker would find no state
+// and be dropped), and every state counts packets from both sides.
+// AF_PACKET spreads with PACKET_FANOUT_HASH: the kernel's flow hash,
+// symmetric (__flow_hash_consistentify orders the addresses and ports).
+// An AF_XDP queue is the NIC's choice (on veth the sender's queue): with
+// a filter, run spreads such queues in software by rss's symmetric
+// Toeplitz hash (run.filterSpread; without it 8 of 24 SYN-ACKs here
+// reached the other worker and were dropped).
 func TestFilterWorkersSymmetric(t *testing.T) {
 	need(t)
-	for _, backend := range []string{"afpacket"} {
+	for _, backend := range []string{"afpacket", "afxdp"} {
 		t.Run(backend, func(t *testing.T) {
 			h1, rns, h2 := vethRouterTopo(t)
 			dir := copyExample(t, "veth-filter.yaml")
@@ -260,6 +260,7 @@ func TestFilterWorkersSymmetric(t *testing.T) {
 			s = strings.ReplaceAll(s, "backend: afpacket", "backend: "+backend)
 			os.WriteFile(cfg, []byte(s), 0o644)
 			if backend == "afxdp" {
+				twoQueues(t, h1, rns, h2)
 				for _, c := range []struct{ ns, dev string }{{h1, "veth-h1"}, {rns, "veth-r0"}, {rns, "veth-r1"}, {h2, "veth-h2"}} {
 					netns.Output(context.Background(), c.ns, "ethtool", "-K", c.dev, "tx", "off", "rx", "off", "tso", "off", "gso", "off", "gro", "off")
 				}
@@ -333,5 +334,30 @@ func TestFilterWorkersSymmetric(t *testing.T) {
 				c.Close()
 			}
 		})
+	}
+}
+
+// twoQueues re-creates vethRouterTopo's veths with two queues each (an
+// AF_XDP socket per queue, one per worker).
+func twoQueues(t *testing.T, h1, r, h2 string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range [][]string{
+		{"-n", h1, "link", "del", "veth-h1"},
+		{"-n", h2, "link", "del", "veth-h2"},
+		{"link", "add", "name", "veth-h1", "netns", h1, "address", macH1, "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer", "name", "veth-r0", "netns", r, "numtxqueues", "2", "numrxqueues", "2"},
+		{"link", "add", "name", "veth-r1", "netns", r, "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer", "name", "veth-h2", "netns", h2, "address", macH2, "numtxqueues", "2", "numrxqueues", "2"},
+		{"-n", h1, "link", "set", "veth-h1", "up"},
+		{"-n", r, "link", "set", "veth-r0", "up"},
+		{"-n", r, "link", "set", "veth-r1", "up"},
+		{"-n", h2, "link", "set", "veth-h2", "up"},
+		{"-n", h1, "addr", "add", "10.0.1.2/24", "dev", "veth-h1"},
+		{"-n", h1, "route", "add", "default", "via", "10.0.1.1"},
+		{"-n", h2, "addr", "add", "10.0.2.2/24", "dev", "veth-h2"},
+		{"-n", h2, "route", "add", "default", "via", "10.0.2.1"},
+	} {
+		if _, err := netns.IP(ctx, c...); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

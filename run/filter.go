@@ -30,6 +30,30 @@ func filterConfig(cfg *config.Config) control.FilterConfig {
 	return c
 }
 
+// filterSpread reports whether every receive queue must be spread in
+// software (dp.Spread: rss's symmetric Toeplitz hash) so that both
+// directions of each flow reach the worker that holds its state: when
+// the config has a filter, several workers, and a port that is not a
+// multi-queue AF_PACKET port. AF_PACKET's PACKET_FANOUT_HASH is the
+// kernel's flow hash, symmetric and the same on every port, so a router
+// of AF_PACKET ports alone needs nothing more; an AF_XDP queue is the
+// NIC's choice (veth: the sending queue's), not symmetric in general
+// (TestFilterWorkersSymmetric saw SYN-ACKs on the other worker), and a
+// single-queue port is polled by one worker whatever the flow. It is
+// decided at start-up: a filter added by a reload to such a router is
+// not spread (restart it).
+func filterSpread(cfg *config.Config, ifaces []*iface, workers int) bool {
+	if cfg.Filter == nil || workers < 2 {
+		return false
+	}
+	for _, ifc := range ifaces {
+		if ifc.cfg.Backend != config.AFPacket || ifc.queues < workers {
+			return true
+		}
+	}
+	return false
+}
+
 // applyFilter sets the filter of cfg (start-up and reload): on a reload,
 // the rules change and every worker's states stay.
 func (r *Router) applyFilter(cfg *config.Config, reload bool) error {
