@@ -204,6 +204,7 @@ func TestFilterVeth(t *testing.T) {
 		}
 	}
 	out := r.ok(t, "show", "rules")
+	t.Logf("softnet show rules:\n%s", out)
 	if !strings.Contains(out, "pass in on lan0 proto {tcp, udp} from <lan> to any port {5201, 7000:7010}") || !strings.Contains(out, "default block") {
 		t.Errorf("show rules:\n%s", out)
 	}
@@ -213,7 +214,9 @@ func TestFilterVeth(t *testing.T) {
 			t.Errorf("show states 10.0.2.2 5201 tcp: %+v", states)
 		}
 	}
-	if out := r.ok(t, "show", "states"); !strings.Contains(out, "udp") || !strings.Contains(out, "10.0.1.2:") {
+	out = r.ok(t, "show", "states")
+	t.Logf("softnet show states:\n%s", out)
+	if !strings.Contains(out, "udp") || !strings.Contains(out, "10.0.1.2:") {
 		t.Errorf("show states:\n%s", out)
 	}
 
