@@ -247,7 +247,7 @@ var _ = dp.Register(dp.Node{
 	Next:       []string{"drop"},
 	Reasons:    reasonDefs(&reasons4),
 	State:      newWState,
-	Trace:      dp.NodeTrace{Record: record, Note: note},
+	Trace:      dp.NodeTrace{Record: record, Note: note, NoteDrops: true},
 	Inject:     injectWake,
 	InjectKind: InjectWake,
 })
@@ -260,7 +260,7 @@ var _ = dp.Register(dp.Node{
 	Next:    []string{"drop"},
 	Reasons: reasonDefs(&reasons6),
 	State:   newWState,
-	Trace:   dp.NodeTrace{Record: record, Note: note},
+	Trace:   dp.NodeTrace{Record: record, Note: note, NoteDrops: true},
 })
 
 type wstate struct {
@@ -459,17 +459,14 @@ func record(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, rst *dp.RawStep) {
 		return
 	}
 	st := w.State(rst.Stage).(*wstate)
-	t := h.Table(slotOf(w, h))
-	if t == nil {
-		return
-	}
+	t := h.Table(slotOf(w, h)) // nil before the worker's first vector: no state
 	f := &st.f
 	if parse(b.L3Bytes(), f); f.Short {
 		return
 	}
 	f.key(&st.k)
 	now := Now()
-	if t.peek(&st.k, now) != nil {
+	if t != nil && t.peek(&st.k, now) != nil {
 		rst.K = vState
 		return
 	}

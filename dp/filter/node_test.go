@@ -3,6 +3,7 @@ package filter_test
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/softnet/softnet/dp/filter"
 	"github.com/softnet/softnet/dp/filter/pf"
 	_ "github.com/softnet/softnet/dp/nodes"
+	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
 )
 
@@ -269,4 +271,41 @@ func allocs(t *testing.T, on bool) float64 {
 		t.Fatalf("states %d: the new flows made none", st.States)
 	}
 	return a
+}
+
+// TestTraceNamesRule: a trace says which rule decided a packet of a new
+// flow (in and out), and that a later packet matched a state.
+func TestTraceNamesRule(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	tr := tracefmt.NewTracer([]*dp.Worker{l.Worker})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp to any port 53")); err != nil {
+		t.Fatal(err)
+	}
+	notes := func(f []byte, in int) string {
+		t.Helper()
+		if err := tr.Start(1); err != nil {
+			t.Fatal(err)
+		}
+		l.Send(in, f)
+		ps := tr.Stop()
+		if len(ps) != 1 {
+			t.Fatalf("%d packets traced", len(ps))
+		}
+		var s []string
+		for _, st := range ps[0].Steps {
+			if st.Stage == filter.Node4 {
+				s = append(s, st.Note)
+			}
+		}
+		return strings.Join(s, "|")
+	}
+	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 53, 1)), 0); n != "in: rule 2 (pass in on if0 proto udp to any port 53); out: rule 1 (pass out)" {
+		t.Errorf("first packet: %q", n)
+	}
+	if n := notes(fromB(hdr.ProtoUDP, dptest.UDP(53, 9, 1)), 1); n != "matched a state" {
+		t.Errorf("reply: %q", n)
+	}
+	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 54, 1)), 0); n != "dropped: blocked (in: default policy block)" {
+		t.Errorf("blocked: %q", n)
+	}
 }
