@@ -243,6 +243,9 @@ func TestEndpoints(t *testing.T) {
 	if len(rt.Stages) != int(dp.NumStages) || eth < 0 || rt.Stages[eth].Packets != 7 || len(rt.Workers) != 1 || rt.Workers[0].Polls == 0 {
 		t.Errorf("runtime %+v", rt)
 	}
+	if rt.PollMode != "interrupt" || rt.PollWindowUs != 0 {
+		t.Errorf("runtime poll mode %q window %v µs, want the default: interrupt, 0", rt.PollMode, rt.PollWindowUs)
+	}
 	es, err := c.Errors(ctx)
 	if err != nil {
 		t.Fatal(err)

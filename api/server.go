@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -677,6 +678,11 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 	}
 	for i, wc := range s.src.WorkerCounters() {
 		out.Workers = append(out.Workers, workerRuntime(i, &wc))
+	}
+	cfg := s.src.Config()
+	out.PollMode = cmp.Or(cfg.PollMode, config.DefaultPollMode)
+	if out.PollMode == config.PollAdaptive {
+		out.PollWindowUs = float64(cmp.Or(cfg.PollWindow, dp.DefaultPollWindow)) / float64(time.Microsecond)
 	}
 	JSON(w, http.StatusOK, out)
 }

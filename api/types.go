@@ -115,6 +115,11 @@ type NeighborRequest struct {
 type Runtime struct {
 	Stages  []StageRuntime  `json:"stages"`
 	Workers []WorkerRuntime `json:"workers"`
+	// PollMode is what the workers do when idle (config poll_mode):
+	// "adaptive", "interrupt" or "polling"; PollWindowUs is adaptive's
+	// window (poll_window, or its default), 0 in the other modes.
+	PollMode     string  `json:"poll_mode"`
+	PollWindowUs float64 `json:"poll_window_us"`
 }
 
 // StageRuntime is one stage's counters (VPP's show runtime): calls

@@ -1,15 +1,19 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/lab"
 )
 
@@ -36,6 +40,11 @@ type LatencyOptions struct {
 	// across CPUs. false: the prober is not pinned.
 	PinProber bool
 	ProberCPU int
+	// PollModes are softnet's poll modes to measure, one softnet run each
+	// (config poll_mode: "interrupt", "adaptive", "polling"), side by side
+	// with Linux in the same run; nil: the default mode only
+	// (config.DefaultPollMode).
+	PollModes []string
 	Progress  io.Writer // progress lines, nil for none
 }
 
@@ -47,8 +56,14 @@ type LatencyRun struct {
 	Backend  string `json:"backend"`  // "kernel" (Linux forwarding), or softnet's ports: "afpacket" or "afxdp"
 	// RTPriority is softnet's --rt-priority (0, left out: normal
 	// scheduling).
-	RTPriority int     `json:"rt_priority,omitempty"`
-	RatePPS    float64 `json:"rate_pps"` // probes a second asked for (sent_pps: reached)
+	RTPriority int `json:"rt_priority,omitempty"`
+	// PollMode is softnet's poll mode (config poll_mode; the softnet
+	// lines only). SoftnetCPUPct is the CPU softnet's process used while
+	// the probes ran, in % of one CPU (utime + stime from /proc/PID/stat;
+	// the softnet lines only).
+	PollMode      string   `json:"poll_mode,omitempty"`
+	SoftnetCPUPct *float64 `json:"softnet_cpu_pct,omitempty"`
+	RatePPS       float64  `json:"rate_pps"` // probes a second asked for (sent_pps: reached)
 	// BackgroundMpps is what the flood really offered during the probes (0:
 	// no flood); BackgroundTargetMpps what it was asked for;
 	// BackgroundForwardedMpps what reached B's link.
@@ -116,6 +131,15 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 	case o.PinProber && (o.ProberCPU < 0 || o.ProberCPU >= runtime.NumCPU()):
 		return nil, fmt.Errorf("latency scenario: prober cpu %d: give a CPU from 0 to %d, or leave the prober unpinned", o.ProberCPU, runtime.NumCPU()-1)
 	}
+	for _, m := range o.PollModes {
+		if !slices.Contains(config.PollModes, m) {
+			return nil, fmt.Errorf("latency scenario: poll mode %q: choose %s", m, strings.Join(config.PollModes, ", "))
+		}
+	}
+	modes := o.PollModes
+	if len(modes) == 0 {
+		modes = []string{config.DefaultPollMode}
+	}
 	if o.Backend == "" {
 		o.Backend = "afpacket"
 	}
@@ -173,14 +197,18 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 
 	// measure probes through the current router, alone (pps 0) or
 	// during a flood at pps.
-	measure := func(router, backend string, pps float64) (*LatencyRun, error) {
+	// pid is softnet's process, whose CPU time each softnet run measures
+	// (0: Linux's runs).
+	measure := func(router, backend string, pps float64, pid int) (*LatencyRun, error) {
 		r := &LatencyRun{Scenario: "latency", Router: router, Backend: backend, RatePPS: o.RatePPS, DurationS: o.Duration.Seconds(), ProberCPU: proberCPU, Wake: rep.Wake}
+		cpu := cpuMeter(pid, &r.SoftnetCPUPct)
 		if pps == 0 {
 			logf("latency: %s, %v probes/s for %v, no background", router, o.RatePPS, o.Duration)
 			p, err := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration, pcpu)
 			if err != nil {
 				return nil, err
 			}
+			cpu()
 			r.Probes = p
 			return r, nil
 		}
@@ -206,7 +234,9 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
+		cpu = cpuMeter(pid, &r.SoftnetCPUPct) // the probes' time, not the flood's lead
 		p, perr := icmpProbe(ctx, t.A, dst, o.RatePPS, o.Duration, pcpu)
+		cpu()
 		f := <-fc
 		if perr != nil {
 			return nil, perr
@@ -226,8 +256,9 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		return nil
 	}
 
-	// softnet first: the background rate is half its capacity.
-	logf("latency: starting softnet on %s (%s)", o.Backend, softnetCPU)
+	// softnet first, once per poll mode: the background rate is half
+	// its capacity, measured on the first.
+	var snRuns []*LatencyRun
 	var extra []string
 	if o.RTPriority > 0 {
 		extra = []string{"--rt-priority", strconv.Itoa(o.RTPriority)}
@@ -235,48 +266,51 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		rep.CPUs["softnet"] = softnetCPU
 	}
 	t.Backend = o.Backend
-	sn, err := t.StartSoftnet(ctx, o.Binary, 1, scpu, extra...)
-	if err != nil {
-		return rep, err
-	}
-	var snRuns []*LatencyRun
-	merr := func() error {
-		if err := reachable("softnet"); err != nil {
-			return err
+	for _, mode := range modes {
+		logf("latency: starting softnet on %s (%s), poll mode %s", o.Backend, softnetCPU, mode)
+		t.ExtraTop = "poll_mode: " + mode + "\n"
+		sn, err := t.StartSoftnet(ctx, o.Binary, 1, scpu, extra...)
+		if err != nil {
+			return rep, err
 		}
-		if target == 0 {
-			logf("latency: softnet's capacity, trafgen at full rate for %v", o.CapacityDuration)
-			f, err := t.RunFlood(ctx, o.CapacityDuration, 64, tcpu)
-			if err != nil {
-				return fmt.Errorf("measuring softnet's capacity: %w", err)
-			}
-			if f.Mpps <= 0 {
-				return fmt.Errorf("measuring softnet's capacity: nothing forwarded at full rate (sent %d, received %d)", f.Sent, f.Received)
-			}
-			rep.CapacityMpps = f.Mpps
-			target = f.Mpps / 2
-			logf("latency: capacity %.3f Mpps, background at half: %.3f Mpps", f.Mpps, target)
-		}
-		for _, pps := range []float64{0, target * 1e6} {
-			r, err := measure("softnet", o.Backend, pps)
-			if err != nil {
+		merr := func() error {
+			if err := reachable("softnet"); err != nil {
 				return err
 			}
-			r.RTPriority = o.RTPriority
-			snRuns = append(snRuns, r)
+			if target == 0 {
+				logf("latency: softnet's capacity, trafgen at full rate for %v", o.CapacityDuration)
+				f, err := t.RunFlood(ctx, o.CapacityDuration, 64, tcpu)
+				if err != nil {
+					return fmt.Errorf("measuring softnet's capacity: %w", err)
+				}
+				if f.Mpps <= 0 {
+					return fmt.Errorf("measuring softnet's capacity: nothing forwarded at full rate (sent %d, received %d)", f.Sent, f.Received)
+				}
+				rep.CapacityMpps = f.Mpps
+				target = f.Mpps / 2
+				logf("latency: capacity %.3f Mpps, background at half: %.3f Mpps", f.Mpps, target)
+			}
+			for _, pps := range []float64{0, target * 1e6} {
+				r, err := measure("softnet", o.Backend, pps, sn.Pid())
+				if err != nil {
+					return err
+				}
+				r.RTPriority, r.PollMode = o.RTPriority, mode
+				snRuns = append(snRuns, r)
+			}
+			return nil
+		}()
+		alive := sn.Alive()
+		out, serr := sn.Stop()
+		if merr != nil {
+			return rep, merr
 		}
-		return nil
-	}()
-	alive := sn.Alive()
-	out, serr := sn.Stop()
-	if merr != nil {
-		return rep, merr
-	}
-	if !alive {
-		return rep, fmt.Errorf("softnet died during the run (%v); its output:\n%s", serr, out)
-	}
-	if serr != nil {
-		return rep, fmt.Errorf("softnet: %w; its output:\n%s", serr, out)
+		if !alive {
+			return rep, fmt.Errorf("softnet (poll mode %s) died during the run (%v); its output:\n%s", mode, serr, out)
+		}
+		if serr != nil {
+			return rep, fmt.Errorf("softnet (poll mode %s): %w; its output:\n%s", mode, serr, out)
+		}
 	}
 
 	logf("latency: Linux forwarding")
@@ -287,7 +321,7 @@ func RunLatency(ctx context.Context, o LatencyOptions) (rep *LatencyReport, err 
 		return rep, err
 	}
 	for _, pps := range []float64{0, target * 1e6} {
-		r, err := measure("linux", "kernel", pps)
+		r, err := measure("linux", "kernel", pps, 0)
 		if err != nil {
 			return rep, err
 		}
@@ -329,36 +363,60 @@ func (rep *LatencyReport) Print(w io.Writer) {
 		fmt.Fprintf(w, " cpus %s p50 %.1f µs p99 %.1f µs;", wk.CrossCPUs, wk.CrossUs, wk.CrossP99Us)
 	}
 	fmt.Fprintf(w, " on cpu %s p50 %.1f µs p99 %.1f µs\n\n", wk.SameCPU, wk.SameUs, wk.SameP99Us)
-	fmt.Fprintf(w, "%-8s %-9s %9s %12s %11s %11s %11s %11s %8s %6s\n", "router", "backend", "probes/s", "background", "p50 µs", "p99 µs", "min µs", "max µs", "samples", "lost")
+	fmt.Fprintf(w, "%-8s %-9s %-9s %9s %12s %11s %11s %11s %11s %8s %6s %8s\n", "router", "backend", "poll", "probes/s", "background", "p50 µs", "p99 µs", "min µs", "max µs", "samples", "lost", "cpu %")
 	for _, r := range rep.Runs {
 		bg := "none"
 		if r.BackgroundTargetMpps > 0 {
 			bg = fmt.Sprintf("%.3f Mpps", r.BackgroundMpps)
 		}
-		fmt.Fprintf(w, "%-8s %-9s %9.0f %12s %11.1f %11.1f %11.1f %11.1f %8d %6d\n", r.Router, r.Backend, r.PPS, bg, r.P50us, r.P99us, r.MinUs, r.MaxUs, r.Samples, r.Lost)
+		cpu := "-"
+		if r.SoftnetCPUPct != nil {
+			cpu = fmt.Sprintf("%.1f", *r.SoftnetCPUPct)
+		}
+		fmt.Fprintf(w, "%-8s %-9s %-9s %9.0f %12s %11.1f %11.1f %11.1f %11.1f %8d %6d %8s\n", r.Router, r.Backend, cmp.Or(r.PollMode, "-"), r.PPS, bg, r.P50us, r.P99us, r.MinUs, r.MaxUs, r.Samples, r.Lost, cpu)
 	}
+	fmt.Fprintln(w, "(cpu %: softnet's process while the probes ran, in % of one CPU)")
 	fmt.Fprintln(w)
 	for _, loaded := range []bool{false, true} {
-		var l, s *LatencyRun
+		var l *LatencyRun
 		for _, r := range rep.Runs {
-			if (r.BackgroundTargetMpps > 0) != loaded {
-				continue
-			}
-			switch r.Router {
-			case "linux":
+			if (r.BackgroundTargetMpps > 0) == loaded && r.Router == "linux" {
 				l = r
-			case "softnet":
-				s = r
 			}
 		}
-		if l == nil || s == nil || l.P50us <= 0 || l.P99us <= 0 {
+		if l == nil || l.P50us <= 0 || l.P99us <= 0 {
 			continue
 		}
 		name := "light     "
 		if loaded {
 			name = "background"
 		}
-		fmt.Fprintf(w, "ratio %s softnet/linux: p50 %.1fx, p99 %.1fx\n", name, s.P50us/l.P50us, s.P99us/l.P99us)
+		for _, s := range rep.Runs {
+			if (s.BackgroundTargetMpps > 0) == loaded && s.Router == "softnet" {
+				fmt.Fprintf(w, "ratio %s softnet (%s)/linux: p50 %.1fx, p99 %.1fx\n", name, s.PollMode, s.P50us/l.P50us, s.P99us/l.P99us)
+			}
+		}
 	}
 	fmt.Fprintln(w, "target       softnet p50 ≤ 50 µs at the light rate, p99 ≤ 200 µs")
+}
+
+// cpuMeter starts measuring the CPU time of process pid (utime + stime,
+// every thread) and returns the function that stops and stores it in *pct
+// as a share of one CPU over the wall time between the two, in %. pid 0:
+// nothing is measured, *pct stays nil; so it does if /proc/PID/stat
+// cannot be read.
+func cpuMeter(pid int, pct **float64) func() {
+	if pid == 0 {
+		return func() {}
+	}
+	t0 := time.Now()
+	c0, ok0 := cpuSeconds(pid)
+	return func() {
+		c1, ok1 := cpuSeconds(pid)
+		if !ok0 || !ok1 {
+			return
+		}
+		v := 100 * (c1 - c0) / time.Since(t0).Seconds()
+		*pct = &v
+	}
 }

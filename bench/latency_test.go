@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +52,7 @@ func TestRunLatencyOptions(t *testing.T) {
 		{LatencyOptions{Binary: "x", BackgroundMpps: -1}, "background -1 Mpps"},
 		{LatencyOptions{Binary: "x", RatePPS: 1, Duration: 100 * time.Millisecond}, "no probe at all"},
 		{LatencyOptions{}, "no softnet binary"},
+		{LatencyOptions{Binary: "x", PollModes: []string{"polling", "busy"}}, `poll mode "busy": choose interrupt, adaptive, polling`},
 		{LatencyOptions{Binary: "x", PinProber: true, ProberCPU: -1}, "prober cpu -1: give a CPU from 0 to"},
 		{LatencyOptions{Binary: "x", PinProber: true, ProberCPU: 4096}, "prober cpu 4096: give a CPU from 0 to"},
 	} {
@@ -88,8 +90,12 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 	var progress bytes.Buffer
 	// On AF_PACKET the prober is pinned to softnet's CPU (--prober-cpu).
 	o := LatencyOptions{Binary: bin, Duration: time.Second, CapacityDuration: 500 * time.Millisecond, Backend: backend, Progress: &progress}
+	modes := []string{"interrupt"} // the default
 	if backend == "afpacket" {
 		o.PinProber, o.ProberCPU = true, min(1, runtime.NumCPU()-1)
+		// Two poll modes side by side: a softnet run each.
+		modes = []string{"interrupt", "polling"}
+		o.PollModes = modes
 	}
 	rep, err := RunLatency(ctx, o)
 	if err != nil {
@@ -156,15 +162,29 @@ func testLatencyScenario(t *testing.T, bin, backend string) {
 		if want == "" || r.Backend != want {
 			t.Errorf("%s: router %q backend %q", line, r.Router, r.Backend)
 		}
-		seen[r.Router+"/"+map[bool]string{false: "light", true: "loaded"}[loaded]] = true
+		_, hasMode := m["poll_mode"]
+		_, hasCPU := m["softnet_cpu_pct"]
+		switch {
+		case r.Router == "linux" && (hasMode || hasCPU):
+			t.Errorf("%s: poll_mode or softnet_cpu_pct on a Linux line", line)
+		case r.Router == "softnet" && !slices.Contains(modes, r.PollMode):
+			t.Errorf("%s: poll_mode %q, want one of %v", line, r.PollMode, modes)
+		case r.Router == "softnet" && (r.SoftnetCPUPct == nil || *r.SoftnetCPUPct < 0 || *r.SoftnetCPUPct > float64(100*runtime.NumCPU())+10):
+			t.Errorf("%s: softnet_cpu_pct missing or out of 0..%d", line, 100*runtime.NumCPU())
+		}
+		seen[r.Router+"/"+r.PollMode+"/"+map[bool]string{false: "light", true: "loaded"}[loaded]] = true
 	}
-	for _, k := range []string{"linux/light", "linux/loaded", "softnet/light", "softnet/loaded"} {
+	want := []string{"linux//light", "linux//loaded"}
+	for _, m := range modes {
+		want = append(want, "softnet/"+m+"/light", "softnet/"+m+"/loaded")
+	}
+	for _, k := range want {
 		if !seen[k] {
 			t.Errorf("no %s run in %d runs", k, len(rep.Runs))
 		}
 	}
-	if len(rep.Runs) != 4 {
-		t.Errorf("%d runs, want 4", len(rep.Runs))
+	if len(rep.Runs) != len(want) {
+		t.Errorf("%d runs, want %d", len(rep.Runs), len(want))
 	}
 }
 

@@ -62,3 +62,28 @@ func otherLoad(a, b cpuTimes, elapsed time.Duration) (other, steal float64) {
 	o := (b.busy - a.busy) - (b.self - a.self)
 	return max(0, o.Seconds()/elapsed.Seconds()), (b.steal - a.steal).Seconds() / elapsed.Seconds()
 }
+
+// cpuSeconds is process pid's CPU time so far, user + system, every
+// thread (fields 14 and 15 of /proc/PID/stat, in clock ticks).
+func cpuSeconds(pid int) (float64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the parenthesised command name start at the
+	// state, field 3.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(string(f[11]), 10, 64)
+	s, err2 := strconv.ParseInt(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return (time.Duration(u+s) * clockTick).Seconds(), true
+}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -39,8 +40,25 @@ var backends = []Backend{AFPacket, AFXDP, TAP, PCAP, Mem}
 // table embedded in the binary (softnet.FullTableGz).
 const EmbeddedFullTable = "embedded:full-table"
 
+// Poll modes (Config.PollMode; dp.PollMode's names).
+const (
+	PollInterrupt = "interrupt"
+	PollAdaptive  = "adaptive"
+	PollPolling   = "polling"
+
+	// DefaultPollMode is poll_mode when the config does not say.
+	DefaultPollMode = PollInterrupt
+)
+
+// PollModes are the values poll_mode takes.
+var PollModes = []string{PollInterrupt, PollAdaptive, PollPolling}
+
 // Limits on values.
 const (
+	// MinPollWindow and MaxPollWindow bound poll_window.
+	MinPollWindow = time.Microsecond
+	MaxPollWindow = time.Second
+
 	MaxWorkers = 64
 	MinMTU     = 68                                 // RFC 791: every host must handle 68-byte datagrams
 	MaxMTU     = pkt.MaxFrame - hdr.EthernetLen - 8 // a buffer holds the frame with room for two VLAN tags
@@ -57,8 +75,15 @@ const (
 // field; defaults are applied (Workers, ICMP) except those that need the
 // system (an interface's MAC and MTU, see package run).
 type Config struct {
-	File       string // the file it came from, as given to Load or Parse
-	Workers    int    // default 1
+	File    string // the file it came from, as given to Load or Parse
+	Workers int    // default 1
+	// PollMode is what an idle worker does (dp.PollMode): "interrupt"
+	// (the default: block after a few µs), "adaptive" (poll for
+	// PollWindow after the last frame, then block) or "polling" (never
+	// block: a busy CPU per worker). PollWindow is adaptive's window,
+	// 0 for the default (dp.DefaultPollWindow, 500 µs).
+	PollMode   string
+	PollWindow time.Duration
 	Interfaces []Interface
 	Routes     []Route
 	RouteFiles []RouteFile
@@ -647,17 +672,40 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api", "filter"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api", "filter"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
 	c.Workers = 1
+	c.PollMode = DefaultPollMode
 	c.ICMP = ICMP{Rate: 1000, Burst: 100}
 	has := false
+	var window *yaml.Node
 	p.fields(n, "", "interfaces: [...]", topFields, func(key string, v *yaml.Node) {
 		switch key {
 		case "workers":
 			c.Workers = int(p.integer(v, key, "1", 1, MaxWorkers))
+		case "poll_mode":
+			if m, ok := p.scalar(v, key, PollInterrupt); ok {
+				if !slices.Contains(PollModes, m) {
+					p.add(at(v), key, "%q is not a poll mode: choose %s", m, strings.Join(PollModes, ", "))
+				} else {
+					c.PollMode = m
+				}
+			}
+		case "poll_window":
+			window = v
+			if s, ok := p.scalar(v, key, "500us"); ok {
+				d, err := time.ParseDuration(s)
+				switch {
+				case err != nil:
+					p.add(at(v), key, "%q is not a duration: write e.g. 500us or 2ms", s)
+				case d < MinPollWindow || d > MaxPollWindow:
+					p.add(at(v), key, "%v is out of range: use %v..%v", d, MinPollWindow, MaxPollWindow)
+				default:
+					c.PollWindow = d
+				}
+			}
 		case "interfaces":
 			has = true
 			p.list(v, key, "- {name: lan0, backend: afpacket, device: eth0}", func(_ int, f string, v *yaml.Node) {
@@ -710,6 +758,9 @@ func (p *parser) top(n *yaml.Node) {
 			})
 		}
 	})
+	if window != nil && c.PollMode != PollAdaptive {
+		p.add(at(window), "poll_window", "applies to poll_mode adaptive, and poll_mode is %s: drop poll_window, or set poll_mode: adaptive", c.PollMode)
+	}
 	if !has && n.Kind == yaml.MappingNode {
 		p.add(at(n), "interfaces", "missing: a router needs at least one interface (see examples/two-port-mem.yaml)")
 	}

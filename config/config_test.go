@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // base is a valid config the error cases below edit. Line numbers matter:
@@ -67,8 +68,28 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Workers != 1 || c.ICMP != (ICMP{Rate: 1000, Burst: 100}) {
-		t.Errorf("defaults: workers %d icmp %+v", c.Workers, c.ICMP)
+	if c.Workers != 1 || c.ICMP != (ICMP{Rate: 1000, Burst: 100}) || c.PollMode != PollInterrupt || c.PollWindow != 0 {
+		t.Errorf("defaults: workers %d icmp %+v poll_mode %q poll_window %v", c.Workers, c.ICMP, c.PollMode, c.PollWindow)
+	}
+}
+
+// TestPollMode: poll_mode and poll_window are read as written.
+func TestPollMode(t *testing.T) {
+	for _, m := range PollModes {
+		src := "poll_mode: " + m + "\ninterfaces:\n  - {name: a, backend: mem}\n"
+		if m == PollAdaptive {
+			src += "poll_window: 2ms\n"
+		}
+		c, err := Parse("t.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.PollMode != m {
+			t.Errorf("poll_mode %s read as %q", m, c.PollMode)
+		}
+		if m == PollAdaptive && c.PollWindow != 2*time.Millisecond {
+			t.Errorf("poll_window 2ms read as %v", c.PollWindow)
+		}
 	}
 }
 
@@ -87,7 +108,17 @@ func TestParseErrors(t *testing.T) {
 		want           []string
 	}{
 		{"unknown top field", "workers: 1", "wrokers: 1", []string{
-			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, interfaces, routes, route_files, neighbors, bridges, icmp, api, filter`}},
+			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, poll_mode, poll_window, interfaces, routes, route_files, neighbors, bridges, icmp, api, filter`}},
+		{"bad poll mode", "workers: 1", "workers: 1\npoll_mode: busy", []string{
+			`t.yaml:2:12: poll_mode: "busy" is not a poll mode: choose interrupt, adaptive, polling`}},
+		{"bad poll window", "workers: 1", "workers: 1\npoll_mode: adaptive\npoll_window: 5", []string{
+			`t.yaml:3:14: poll_window: "5" is not a duration: write e.g. 500us or 2ms`}},
+		{"poll window out of range", "workers: 1", "workers: 1\npoll_mode: adaptive\npoll_window: 2s", []string{
+			`t.yaml:3:14: poll_window: 2s is out of range: use 1µs..1s`}},
+		{"poll window with the default mode", "workers: 1", "workers: 1\npoll_window: 1ms", []string{
+			`t.yaml:2:14: poll_window: applies to poll_mode adaptive, and poll_mode is interrupt: drop poll_window, or set poll_mode: adaptive`}},
+		{"poll window without adaptive", "workers: 1", "workers: 1\npoll_mode: polling\npoll_window: 1ms", []string{
+			`t.yaml:3:14: poll_window: applies to poll_mode adaptive, and poll_mode is polling: drop poll_window, or set poll_mode: adaptive`}},
 		{"unknown interface field", "    tx: out.pcap", "    tx: out.pcap\n    speed: 10", []string{
 			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, parent, vlan, outer_vlan, tpid, bridge`}},
 		{"duplicate key", "    tx: out.pcap", "    tx: out.pcap\n    tx: b.pcap", []string{

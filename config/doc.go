@@ -33,6 +33,12 @@
 // # Format
 //
 //	workers: 1                    # worker goroutines, 1..64 (default 1)
+//	poll_mode: interrupt          # what an idle worker does (dp.PollMode): interrupt (default: blocks
+//	                              # after a few µs: least CPU, a wake-up per frame that finds it idle),
+//	                              # adaptive (polls for poll_window after its last frame, then blocks),
+//	                              # polling (never blocks: a CPU per worker, no wake-up; give it a core
+//	                              # of its own); a change needs a restart
+//	poll_window: 500us            # adaptive only: 1us..1s (default 500us)
 //	interfaces:                   # at least one
 //	  - name: wan0                # softnet's name: letters, digits, - _ . (unique)
 //	    backend: afpacket         # afpacket | afxdp | tap | pcap | mem

@@ -99,6 +99,8 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	type fileY struct {
 		Workers    int          `yaml:"workers"`
+		PollMode   string       `yaml:"poll_mode"`
+		PollWindow string       `yaml:"poll_window,omitempty"`
 		Interfaces []ifaceY     `yaml:"interfaces"`
 		Bridges    []bridgeY    `yaml:"bridges,omitempty"`
 		Routes     []routeY     `yaml:"routes,omitempty"`
@@ -108,7 +110,10 @@ func (c *Config) Marshal() ([]byte, error) {
 		API        *apiY        `yaml:"api,omitempty"`
 		Filter     *filterY     `yaml:"filter,omitempty"`
 	}
-	f := fileY{Workers: c.Workers, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
+	f := fileY{Workers: c.Workers, PollMode: c.PollMode, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
+	if c.PollWindow != 0 {
+		f.PollWindow = c.PollWindow.String()
+	}
 	for _, ic := range c.Interfaces {
 		y := ifaceY{Name: ic.Name, Backend: string(ic.Backend), Device: ic.Device, RX: abs(ic.RX), TX: abs(ic.TX),
 			Loop: ic.Loop, Rate: ic.Rate, Limit: ic.Limit, MTU: ic.MTU, Down: ic.Down,

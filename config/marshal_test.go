@@ -11,6 +11,8 @@ import (
 // everyField is a config that sets every field config accepts (somewhere:
 // pcap fields on a pcap interface, stack_drop on an afpacket one, ...).
 const everyField = `workers: 2
+poll_mode: adaptive
+poll_window: 750us
 interfaces:
   - name: lan0
     backend: afpacket

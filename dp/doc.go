@@ -23,8 +23,12 @@
 //
 // # Idling
 //
-// A worker with nothing to do spins for a few polls, then yields its
-// thread, and after 200 µs of nothing it sleeps (idle.go). When every
+// What a worker with nothing to do does is its poll mode (Options.PollMode,
+// the config's poll_mode; idle.go), as VPP's rx-mode: interrupt (the
+// default) sleeps after a few µs of nothing; adaptive keeps polling for a
+// window after its last frame (500 µs unless Options.PollWindow says),
+// calling sched_yield(2) every 16 empty polls, then sleeps; polling never
+// sleeps. To sleep: when every
 // receive queue it polls is a port.Waiter with a descriptor, it blocks in
 // poll(2) on those descriptors and on its own eventfd, for at most 100 ms,
 // and wakes within microseconds of a frame; a Waiter queue that is down
@@ -36,8 +40,9 @@
 // ring (Ring.Commit), software RSS lanes and their buffer returns, Stop.
 // The worker publishes sleeping, re-checks its rings, lanes and stop
 // flag, then polls; a producer commits, then writes the eventfd only if
-// it sees sleeping. Under load the gaps between batches stay below 200 µs,
-// so a busy worker makes no system call to idle. The other way, a poll
+// it sees sleeping. Under load the gaps between batches stay below the
+// adaptive window, so a busy adaptive worker makes no system call to
+// idle. The other way, a poll
 // that punted rings the control plane's Bell (Ring.Notify, set by
 // control's AttachWorkers) once, not per packet: one atomic load while
 // the control plane is awake, a channel send when it sleeps.

@@ -24,3 +24,7 @@ func SetScalar(w *Worker, k Scalar, v uint64) {
 // source and destination) when on, so every packet takes the general
 // path (call it before w polls).
 func SetGeneralPath(w *Worker, on bool) { w.general = on }
+
+// SetPollMode sets w's poll mode and adaptive window (Options.PollMode,
+// PollWindow; call it before Start).
+func SetPollMode(w *Worker, m PollMode, window time.Duration) { w.mode, w.window = m, window }

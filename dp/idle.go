@@ -1,6 +1,8 @@
 package dp
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -8,31 +10,55 @@ import (
 
 // Idling.
 //
-// A worker that finds nothing to do spins for a few polls, then yields
-// its thread between polls, and after idleSleepAfter of nothing it goes
-// to sleep (see Worker.sleep): if every receive queue it polls is a
-// port.Waiter that gives a descriptor, it blocks in poll(2) on those
-// descriptors and on its own eventfd (the waker), for at most idleTimeout;
-// otherwise (a pcap replay, a generator) it naps for idleNap per empty
-// poll. Under load the gaps between batches (tens of µs) stay below
-// idleSleepAfter, so a busy worker makes no system call to idle.
+// What a worker does when a poll finds nothing is its poll mode
+// (Options.PollMode), as VPP's rx-mode: PollInterrupt, PollAdaptive or
+// PollPolling.
 //
-// The yields are longer than idleSleepAfter: the clock starts after 256
-// empty polls and is read every 256th, and runtime.Gosched on a locked
-// thread hands its P to another thread and parks it on a futex until the
-// P comes back (two thread wake-ups, 5-20 µs each on the 2-vCPU
-// development machine), so a streak lasts milliseconds, not 200 µs. At
-// 200 frames a second (bench --scenario latency, ping -i 0.005) the
-// worker slept in poll(2) for fewer than 40 of 400 frames, and softnet
-// used 75-90 % of its CPU (load 1-3; 41-75 % at load 17). That long
-// yielding window is also why the light-rate latency is what it is: a
-// version that polled in place and slept after 200 µs (commit 46053d3,
-// reverted) used 14-15 % of the CPU at 200 frames a second but woke from
-// poll(2) for every frame, and each wake of a thread on the other vCPU
-// costs 55-80 µs p50 here: light p50 100-200 µs against 88-125, loaded
-// p50 48-78 against 30-66, in interleaved runs. Which to keep is a
-// trade of CPU against latency at light rates, not settled here.
+//   - interrupt (the default): after idleSpins empty polls in a row (a few
+//     µs) it goes to sleep (see Worker.sleep): if every receive queue it
+//     polls is a port.Waiter that gives a descriptor, it blocks in poll(2)
+//     on those descriptors and on its own eventfd (the waker), for at most
+//     idleTimeout; otherwise (a pcap replay, a generator) it naps for
+//     idleNap per empty poll. Least CPU; a frame that finds the worker
+//     asleep waits for a thread wake-up.
+//   - adaptive: it polls for Options.PollWindow after the last frame
+//     (DefaultPollWindow unless given), then sleeps as interrupt does. A
+//     frame that follows another within the window (a reply that takes
+//     longer than the spins, a moderate rate) finds the worker awake.
+//   - polling: it never sleeps and polls without pause, like a VPP or
+//     DPDK worker: it uses its CPU all the time, and no frame waits for a
+//     wake-up, provided the worker has its CPU (see below).
 //
+// Between empty polls a worker that stays awake (polling, or adaptive in
+// its window) calls sched_yield(2) every idleYieldEvery polls (osYield),
+// not runtime.Gosched, which on a locked thread hands its P to another
+// thread and parks this one on a futex until it comes back: two thread
+// wake-ups, 5-20 µs each on the 2-vCPU development machine (the old idle
+// loop's Gosched phase made its nominal 200 µs of polling last
+// milliseconds, at 75-90 % of a CPU at 200 frames a second).
+//
+// Measured (bench --scenario latency --poll-mode interrupt,adaptive,polling,
+// 200 probes a second, no flood; the 2-vCPU VM shared with other
+// engineers' runs, load 14-26; the README's "Poll mode" has every run):
+// interrupt p50 73-197 µs at 3-5 % of a CPU; adaptive (500 µs) 151-172 µs
+// at 12-14 %; polling 117-210 µs at 40-75 %: a polling thread that shares
+// its CPU with others is preempted, and a frame waits for its next time
+// slice, while a thread that sleeps is favoured by the scheduler when it
+// wakes. With the worker in SCHED_FIFO (--rt-priority 10): interrupt
+// 97/146 µs, adaptive 92/172, polling 23/33 µs p50 (the target's 50 µs
+// met) but p99 12-25 ms: the kernel's real-time throttling
+// (sched_rt_runtime_us, 950 ms a second) stops a thread that never sleeps
+// for 50 ms every second. So polling needs a CPU of its own at normal
+// priority (isolcpus, nothing else pinned there), as DPDK and VPP
+// workers have. Adaptive bought nothing over interrupt on this topology:
+// host B answers inside the worker's own send (the reply is in the ring
+// when sendmmsg returns), so the request's wake-up is the only one either
+// way. In these runs Gosched instead of sched_yield gave a polling
+// worker more of a contended CPU (72-99 %, p50 65-73 µs), by waking
+// threads the scheduler favours, and less under SCHED_FIFO (p50 37-83
+// µs), where the hand-off runs through the runtime's normal threads;
+// sched_yield is kept: a polling worker is meant to have its CPU.
+
 // Work that reaches a worker other than through a port (the control
 // plane's inject ring, software RSS lanes and their buffer returns, Stop)
 // wakes it through its waker without a lost wake-up, and without a system
@@ -56,13 +82,54 @@ import (
 // wakes for another reason writes anyway: a spurious wake-up, the
 // eventfd being drained whenever poll(2) reports it readable.
 
+// PollMode is what a worker does when it finds nothing to do (see
+// above).
+type PollMode uint8
+
 const (
-	// idleSleepAfter is how long a worker must find nothing to do before
-	// it sleeps between polls. Gaps between batches under load (a few
-	// tens of µs, for a worker fed by another worker's software RSS too)
-	// stay far below it, so a loaded worker never sleeps; until then it
-	// spins and yields, which costs no system call.
-	idleSleepAfter = 200 * time.Microsecond
+	// PollInterrupt sleeps after a few µs of nothing. The default.
+	PollInterrupt PollMode = iota
+	// PollAdaptive polls for the poll window after the last frame, then
+	// sleeps as PollInterrupt.
+	PollAdaptive
+	// PollPolling never sleeps: it busy-polls its queues, a whole CPU.
+	PollPolling
+)
+
+// PollModes are the poll modes' names, as String gives them (config key
+// poll_mode, softnet show runtime).
+var PollModes = []string{PollInterrupt: "interrupt", PollAdaptive: "adaptive", PollPolling: "polling"}
+
+func (m PollMode) String() string {
+	if int(m) < len(PollModes) {
+		return PollModes[m]
+	}
+	return fmt.Sprintf("PollMode(%d)", m)
+}
+
+// ParsePollMode is the poll mode named s (one of PollModes).
+func ParsePollMode(s string) (PollMode, error) {
+	for m, n := range PollModes {
+		if s == n {
+			return PollMode(m), nil
+		}
+	}
+	return 0, fmt.Errorf("poll mode %q: choose %s", s, strings.Join(PollModes, ", "))
+}
+
+const (
+	// DefaultPollWindow is how long an adaptive worker polls after its
+	// last frame when Options.PollWindow is 0.
+	DefaultPollWindow = 500 * time.Microsecond
+
+	// idleSpins is how many empty polls in a row an interrupt worker
+	// makes before it sleeps: a few µs, which a burst's next batch
+	// usually beats.
+	idleSpins = 64
+
+	// idleYieldEvery: an awake idle worker calls sched_yield(2) once
+	// every idleYieldEvery empty polls, and reads the clock (adaptive).
+	idleYieldEvery = 16
 
 	// idleTimeout bounds one sleep in poll(2): a safety net, and the
 	// period at which an idle worker publishes its counters again.

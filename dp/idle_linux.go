@@ -100,3 +100,8 @@ func (w *Worker) sleep() {
 // downPoll is how often a sleeping worker with a receive queue that is
 // down wakes to call its Recv (which reopens it when it can).
 const downPoll = 10 * time.Millisecond
+
+// osYield lets another runnable thread of the worker's CPU run, if any,
+// without the Go scheduler: sched_yield(2) on the worker's locked thread
+// (see idle.go).
+func osYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }

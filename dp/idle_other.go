@@ -2,7 +2,10 @@
 
 package dp
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 type pollFD struct{}
 
@@ -15,3 +18,6 @@ func nanosleep(d time.Duration) { time.Sleep(d) }
 // sleep naps: without poll(2) and eventfd, an idle worker sleeps on a
 // timer (see idle.go).
 func (w *Worker) sleep() { w.nap() }
+
+// osYield yields the processor (no locked-thread yield here).
+func osYield() { runtime.Gosched() }

@@ -1,6 +1,7 @@
 package dp
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"sync"
@@ -127,6 +128,10 @@ type Worker struct {
 	napPub  time.Time
 	nSleeps atomic.Uint64
 	idleTO  time.Duration
+	// The poll mode and the adaptive window (Options.PollMode,
+	// PollWindow).
+	mode   PollMode
+	window time.Duration
 
 	// Feature arcs compiled for the Config last seen (see arc.go).
 	arcs arcState
@@ -169,6 +174,15 @@ type Options struct {
 	// port.TxQueuer, not below its TxQueues: two workers on one queue
 	// would race.
 	TxQueue []int
+
+	// PollMode is what Run does when a poll finds nothing (see idle.go):
+	// PollInterrupt (the zero value) sleeps after a few µs; PollAdaptive
+	// polls for PollWindow after the last frame, then sleeps; PollPolling
+	// never sleeps and keeps its CPU busy.
+	PollMode PollMode
+	// PollWindow is how long an adaptive worker polls after its last
+	// frame before it sleeps; 0: DefaultPollWindow.
+	PollWindow time.Duration
 }
 
 // NewWorker builds a worker that polls rxq on ports (indexed by interface)
@@ -206,6 +220,8 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		waiters: make([]port.Waiter, len(rxq)),
 		pfds:    make([]pollFD, 0, len(rxq)+1),
 		idleTO:  idleTimeout,
+		mode:    o.PollMode,
+		window:  cmp.Or(o.PollWindow, DefaultPollWindow),
 	}
 	w.inject.wk = w.wk
 	w.poolFree.Store(int64(o.Pool.Free()))
@@ -261,6 +277,10 @@ func txQueues(id int, ports []port.Port, want []int) ([]int, error) {
 	}
 	return q, nil
 }
+
+// PollMode is the worker's poll mode and, adaptive, its window
+// (Options.PollMode, PollWindow).
+func (w *Worker) PollMode() (PollMode, time.Duration) { return w.mode, w.window }
 
 // TxQueue is the transmit queue the worker sends on to port p.
 func (w *Worker) TxQueue(p int) int { return w.txq[p] }
@@ -462,10 +482,10 @@ func (w *Worker) Start() error {
 // Run polls until Stop, on a locked OS thread, pinned to Options.CPU when
 // Options.Pin is set and in SCHED_FIFO when Options.RTPriority is; it
 // returns at once if either fails (Start reports why). When there is
-// nothing to do it backs off (spin, yield, then, after idleSleepAfter of
-// nothing, it blocks in poll(2) on its queues' descriptors and its
-// eventfd, or naps: see idle.go) instead of spinning a core. Call Run (or
-// Start) once.
+// nothing to do it follows its poll mode (Options.PollMode; see idle.go):
+// it keeps polling (polling, or adaptive within its window), or blocks in
+// poll(2) on its queues' descriptors and its eventfd, or naps. Call Run
+// (or Start) once.
 //
 // On return it puts the thread's old CPU mask and scheduling class back
 // before unlocking it, so the runtime does not reuse a pinned or real-time
@@ -517,13 +537,16 @@ func (w *Worker) Run() {
 		switch {
 		case sleepy:
 			w.sleep()
-		case idle < 64:
-		case idle == 256:
-			idleSince = time.Now()
-		case idle&255 == 0:
-			sleepy = time.Since(idleSince) >= idleSleepAfter
+		case w.mode == PollInterrupt:
+			sleepy = idle >= idleSpins
+		case idle%idleYieldEvery != 0:
+			// spin: the next poll at once
+		case w.mode == PollAdaptive && idle == idleYieldEvery:
+			idleSince = time.Now() // the window starts
+		case w.mode == PollAdaptive && time.Since(idleSince) >= w.window:
+			sleepy = true
 		default:
-			runtime.Gosched()
+			osYield()
 		}
 	}
 	w.c.publish(&w.pub, true)

@@ -197,6 +197,9 @@ func restartNeeded(old, cfg *config.Config) error {
 	if old.Workers != cfg.Workers {
 		errs = append(errs, cfg.Errorf("workers", "changed from %d to %d: %s", old.Workers, cfg.Workers, how))
 	}
+	if old.PollMode != cfg.PollMode || old.PollWindow != cfg.PollWindow {
+		errs = append(errs, cfg.Errorf("poll_mode", "poll_mode or poll_window changed (from %s to %s): %s", pollDesc(old), pollDesc(cfg), how))
+	}
 	if old.API != cfg.API {
 		errs = append(errs, cfg.Errorf("api", "the api section changed: %s", how))
 	}
@@ -313,4 +316,12 @@ func deletedRefs(cfg *config.Config, ctl *control.Router) config.Errors {
 		}
 	}
 	return errs
+}
+
+// pollDesc is c's poll mode and window, for messages.
+func pollDesc(c *config.Config) string {
+	if c.PollWindow != 0 {
+		return fmt.Sprintf("%s %v", c.PollMode, c.PollWindow)
+	}
+	return c.PollMode
 }

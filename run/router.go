@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -245,8 +246,13 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		}
 	}
 	cpus := dp.AllowedCPUs()
+	mode, err := dp.ParsePollMode(cmp.Or(cfg.PollMode, config.DefaultPollMode))
+	if err != nil {
+		return nil, config.Errors{cfg.Errorf("poll_mode", "%v", err)}
+	}
 	for w := range workers {
-		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize), RTPriority: o.RTPriority, TxQueue: make([]int, len(r.ports))}
+		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize), RTPriority: o.RTPriority, TxQueue: make([]int, len(r.ports)),
+			PollMode: mode, PollWindow: cfg.PollWindow}
 		for j := range do.TxQueue {
 			do.TxQueue[j] = w
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/softnet/softnet/bench"
 	benchplot "github.com/softnet/softnet/bench/plot"
+	"github.com/softnet/softnet/config"
 )
 
 func benchCmd() *cobra.Command {
@@ -43,6 +44,7 @@ func benchCmd() *cobra.Command {
 		background float64
 		rtPrio     int
 		proberCPU  int
+		pollModes  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -158,8 +160,9 @@ prints a row per router and load (p50, p99, min, max, samples, lost) and
 softnet's figures over Linux's; with --json one line per router and load:
 
   {"scenario": "latency", "router": "softnet", "backend": "afpacket",
-   "rate_pps": 200, "background_mpps": 0.39, "rtt_p50_us": 41.2,
-   "rtt_p99_us": 120.5, "samples": 600, "lost": 0, ...}
+   "poll_mode": "polling", "softnet_cpu_pct": 97.5, "rate_pps": 200,
+   "background_mpps": 0.39, "rtt_p50_us": 41.2, "rtt_p99_us": 120.5,
+   "samples": 600, "lost": 0, ...}
 
 where background_mpps is what the flood really offered (0: no flood).
 --rt-priority N runs softnet with its worker in SCHED_FIFO (softnet run
@@ -174,6 +177,11 @@ wake-up between two idle threads across CPUs 0 and 1 and on CPU 1
 ("wake_cross_us", "wake_same_us", p50; "wake_cross_p99_us",
 "wake_same_p99_us"), the cost an idle worker woken from another CPU pays
 twice per round trip of the figure, once per frame.
+--poll-mode interrupt,adaptive,polling runs softnet once per poll mode
+listed (the config's poll_mode; default: the default mode, interrupt), each
+beside the same Linux runs; every softnet line carries "poll_mode" and
+"softnet_cpu_pct", the CPU softnet's process used while the probes ran (in
+% of one CPU, from /proc/PID/stat): what each mode costs.
 Needs root.
 
 --repeat N runs each worker count N times in a row; the figures printed are
@@ -228,6 +236,10 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				return err
 			}
 			if err := checkLatencyFlags(cmd, scenario, probeRate, background, rtPrio, proberCPU); err != nil {
+				return err
+			}
+			modes, err := parsePollModes(cmd, pollModes)
+			if err != nil {
 				return err
 			}
 			if cpuprofile != "" {
@@ -337,7 +349,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				defer stop()
 				rep, err := bench.RunLatency(ctx, bench.LatencyOptions{Binary: bench.VethBinary(), Duration: duration,
 					RatePPS: probeRate, BackgroundMpps: background, RTPriority: rtPrio, Backend: backend,
-					PinProber: proberCPU >= 0, ProberCPU: proberCPU, Progress: prog})
+					PinProber: proberCPU >= 0, ProberCPU: proberCPU, PollModes: modes, Progress: prog})
 				if err != nil {
 					return err
 				}
@@ -443,6 +455,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f.Float64Var(&probeRate, "probe-rate", 200, "with --scenario latency: ICMP echo requests a second (1.."+strconv.Itoa(bench.MaxProbeRate)+")")
 	f.IntVar(&rtPrio, "rt-priority", 0, "with --scenario latency: run softnet with --rt-priority N (its worker in SCHED_FIFO at N, 1-99); 0: normal scheduling")
 	f.IntVar(&proberCPU, "prober-cpu", -1, "with --scenario latency: send the probes from a thread pinned to this CPU (1: softnet's worker's, as an interrupt pinned to the worker's core); -1: not pinned")
+	f.StringVar(&pollModes, "poll-mode", "", "with --scenario latency: softnet's poll modes to measure, comma-separated, a softnet run each beside Linux's: interrupt, adaptive, polling (config poll_mode); default: the default mode, interrupt")
 	f.Float64Var(&background, "background-mpps", 0, "with --scenario latency: the background flood's rate in Mpps (a positive rate; default: half of softnet's capacity, measured first)")
 	return cmd
 }
@@ -450,7 +463,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 // checkLatencyFlags refuses --probe-rate and --background-mpps outside the
 // latency scenario and values that are not positive rates.
 func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, background float64, rtPrio, proberCPU int) error {
-	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority", "prober-cpu"} {
+	for _, name := range []string{"probe-rate", "background-mpps", "rt-priority", "prober-cpu", "poll-mode"} {
 		if cmd.Flags().Changed(name) && scenario != "latency" {
 			return fmt.Errorf("--%s applies to --scenario latency; drop it", name)
 		}
@@ -468,6 +481,26 @@ func checkLatencyFlags(cmd *cobra.Command, scenario string, probeRate, backgroun
 		return fmt.Errorf("--prober-cpu %d: give a CPU from 0 to %d, or -1 to leave the prober unpinned", proberCPU, runtime.NumCPU()-1)
 	}
 	return nil
+}
+
+// parsePollModes reads --poll-mode: poll modes, comma-separated, each
+// once; nil when it was not given.
+func parsePollModes(cmd *cobra.Command, list string) ([]string, error) {
+	if !cmd.Flags().Changed("poll-mode") {
+		return nil, nil
+	}
+	var modes []string
+	for _, m := range strings.Split(list, ",") {
+		m = strings.TrimSpace(m)
+		switch {
+		case !slices.Contains(config.PollModes, m):
+			return nil, fmt.Errorf("--poll-mode %q: %q is not a poll mode; give one or more of %s, comma-separated", list, m, strings.Join(config.PollModes, ", "))
+		case slices.Contains(modes, m):
+			return nil, fmt.Errorf("--poll-mode %q: %s is there twice; give each mode once", list, m)
+		}
+		modes = append(modes, m)
+	}
+	return modes, nil
 }
 
 // checkBenchFlags refuses flag values that make no sense before anything

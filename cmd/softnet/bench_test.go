@@ -126,6 +126,9 @@ func TestBenchLatencyFlags(t *testing.T) {
 		{[]string{"--scenario", "latency", "--rt-priority", "100"}, "--rt-priority 100: give a SCHED_FIFO priority from 1 to 99"},
 		{[]string{"--rt-priority", "10"}, "--rt-priority applies to --scenario latency; drop it"},
 		{[]string{"--scenario", "ip4-forward,latency"}, "latency runs alone"},
+		{[]string{"--poll-mode", "polling"}, "--poll-mode applies to --scenario latency; drop it"},
+		{[]string{"--scenario", "latency", "--poll-mode", "polling,busy"}, `--poll-mode "polling,busy": "busy" is not a poll mode; give one or more of interrupt, adaptive, polling`},
+		{[]string{"--scenario", "latency", "--poll-mode", "polling,polling"}, "polling is there twice"},
 	} {
 		benchRefuses(t, tc.args, tc.want)
 	}
@@ -163,6 +166,7 @@ func TestBenchIssueForms(t *testing.T) {
 		{"--scenario", "vlan-1,vlan-4094", "--json"},
 		{"--scenario", "ip4-forward,ip4-forward-vlan,vlan-1,vlan-4094,bridge", "--rounds", "3"},
 		{"--scenario", "latency", "--json"},
+		{"--scenario", "latency", "--json", "--poll-mode", "interrupt,adaptive,polling"},
 	} {
 		cmd := benchCmd()
 		if err := cmd.ParseFlags(args); err != nil {
@@ -185,6 +189,9 @@ func TestBenchIssueForms(t *testing.T) {
 			t.Errorf("%v: %v", args, err)
 		}
 		if _, err := parseWorkers(workers); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if _, err := parsePollModes(cmd, f.Lookup("poll-mode").Value.String()); err != nil {
 			t.Errorf("%v: %v", args, err)
 		}
 	}

@@ -240,8 +240,9 @@ time, or learned on a member that went down since, are not listed.`,
 the packets, packets per call, and the time per packet measured on every
 16th poll; then each worker's polls, busy polls (receives that filled a
 whole batch: at the budget), batches (receives that got packets), livelocks
-(busy polls while the ring kept filling) and punts to the control plane.
-Counts are since the router started.`,
+(busy polls while the ring kept filling) and punts to the control plane;
+last the workers' poll mode (config poll_mode: adaptive with its window,
+interrupt or polling). Counts are since the router started.`,
 		"  softnet show runtime", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			rt, err := c.Runtime(ctx)
@@ -259,6 +260,11 @@ Counts are since the router started.`,
 					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.ID, x.Polls, x.BusyPolls, x.Batches, x.Livelocks, x.Punts, x.PuntFull, x.Spread)
 				}
 				tw.Flush()
+				fmt.Fprintf(w, "\npoll mode: %s", rt.PollMode)
+				if rt.PollWindowUs > 0 {
+					fmt.Fprintf(w, " (window %v)", time.Duration(rt.PollWindowUs*float64(time.Microsecond)))
+				}
+				fmt.Fprintln(w)
 			}, err
 		})
 	var all bool

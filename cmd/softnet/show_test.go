@@ -92,6 +92,10 @@ func TestCLI(t *testing.T) {
 	if err != nil || eth < 0 || rt.Stages[eth].Packets != 3 {
 		t.Errorf("show runtime --json: %v\n%s", err, out)
 	}
+	out, _, _ = cli(t, "show", "runtime", a)
+	if !strings.Contains(out, "poll mode: interrupt\n") {
+		t.Errorf("show runtime does not give the poll mode:\n%s", out)
+	}
 	out, _, _ = cli(t, "show", "errors", a)
 	if !strings.Contains(out, "total drops: 0") || !strings.Contains(out, "accounting: received 3 + generated 0 = sent 3 + dropped 0 + consumed 0 + held 0") {
 		t.Errorf("show errors:\n%s", out)
