@@ -264,8 +264,18 @@ var _ = dp.Register(dp.Node{
 })
 
 type wstate struct {
-	f, q Flow
+	f, q Flow // traces' scratch, and the ICMP quote's
 	k    Key
+	// The vector's flows, keys, the sides their senders are on, their
+	// transport offsets and key hashes (run's first pass), and the sum of
+	// the loads that fetched their home slots (kept, so not optimised
+	// away).
+	flows  [pkt.BatchSize]Flow
+	keys   [pkt.BatchSize]Key
+	sides  [pkt.BatchSize]uint8
+	l4s    [pkt.BatchSize]int32
+	hashes [pkt.BatchSize]uint64
+	touch  uint64
 }
 
 func newWState(*dp.Worker) any { return new(wstate) }
@@ -302,9 +312,29 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	now := Now()
 	h.serve(slot, now)
 	t.Sweep(sweepPerVector, now)
-	for _, x := range in.B[:in.N] {
+	// First pass: parse every packet and load its home slot, so that the
+	// vector's cache misses on a large table overlap (independent loads)
+	// instead of costing one after the other in the second pass.
+	for i, x := range in.B[:in.N] {
+		f := &st.flows[i]
+		st.l4s[i] = int32(parse(pkt.At(x).L3Bytes(), f))
+		st.hashes[i] = 0
+		if f.Short {
+			continue
+		}
+		st.sides[i] = uint8(f.key(&st.keys[i]))
+		st.hashes[i] = st.keys[i].hash()
+	}
+	// A tight loop of independent loads: the CPU keeps many of them in
+	// flight at once (as fib's LookupBatch does).
+	touch := st.touch
+	for _, hh := range st.hashes[:in.N] {
+		touch += uint64(t.slots[hh&t.mask].Expire)
+	}
+	st.touch = touch
+	for i, x := range in.B[:in.N] {
 		b := pkt.At(x)
-		if r := decide(cfg, set, t, st, b, slot, now, rs); r != dp.ReasonNone {
+		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
 			w.Drop(b, r)
 			continue
 		}
@@ -322,15 +352,16 @@ const (
 )
 
 // decide returns the drop reason for b, or ReasonNone to pass it.
-func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, slot int, now int64, rs *reasons) dp.Reason {
-	f := &st.f
-	ip := b.L3Bytes()
-	l4 := parse(ip, f)
+func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, slot int, now int64, rs *reasons) dp.Reason {
+	f := &st.flows[i]
 	if f.Short {
 		return rs.Short
 	}
-	side := f.key(&st.k)
-	if s := t.Find(&st.k, now); s != nil {
+	ip := b.L3Bytes()
+	l4 := int(st.l4s[i])
+	side := int(st.sides[i])
+	key := &st.keys[i]
+	if s := t.findHash(key, st.hashes[i], now); s != nil {
 		to := &set.Timeouts
 		switch {
 		case f.Proto == pf.ProtoTCP && !f.Frag:
@@ -389,7 +420,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, slot
 	if !(inKeep || outKeep) {
 		return dp.ReasonNone
 	}
-	s := t.Insert(&st.k)
+	s := t.Insert(key)
 	if s == nil {
 		return rs.StateLimit
 	}

@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -99,7 +100,9 @@ func NewTable(limit int) *Table {
 	if size < 16 {
 		size = 16
 	}
-	return &Table{slots: make([]State, size), mask: uint64(size - 1), limit: limit}
+	t := &Table{slots: make([]State, size), mask: uint64(size - 1), limit: limit}
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.slots[0])), uintptr(size)*unsafe.Sizeof(State{})))
+	return t
 }
 
 // Len is the number of states, Limit the most it takes.
@@ -116,8 +119,11 @@ func (k *Key) hash() uint64 {
 
 // Find returns k's state, or nil. An expired state is removed and not
 // returned (lazy expiry).
-func (t *Table) Find(k *Key, now int64) *State {
-	i := k.hash() & t.mask
+func (t *Table) Find(k *Key, now int64) *State { return t.findHash(k, k.hash(), now) }
+
+// findHash is Find with k's hash given.
+func (t *Table) findHash(k *Key, h uint64, now int64) *State {
+	i := h & t.mask
 	for {
 		s := &t.slots[i]
 		if !s.used {
