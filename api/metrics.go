@@ -29,6 +29,7 @@ type Collector struct {
 	fStates, fInserts, fExpired        *prometheus.Desc
 	fRefused, fRulePkts, fRuleStates   *prometheus.Desc
 	arpRequests, publishes, cpDrops    *prometheus.Desc
+	ndSolicits, ndAdverts, ras         *prometheus.Desc
 	adjacencies, buffersInUse          *prometheus.Desc
 }
 
@@ -67,6 +68,9 @@ func NewCollector(src Source) *Collector {
 		staticRoutes:  d("fib_static_routes", "Configured routes (config, route files, route add)."),
 		neighbors:     d("neighbors", "Neighbour entries, by state.", "state"),
 		arpRequests:   d("control_arp_requests_total", "ARP requests the control plane sent."),
+		ndSolicits:    d("control_nd_solicitations_total", "IPv6 Neighbor Solicitations the control plane sent (resolution and probes)."),
+		ndAdverts:     d("control_nd_advertisements_total", "IPv6 Neighbor Advertisements the control plane sent (answers for the router's addresses)."),
+		ras:           d("control_router_advertisements_total", "IPv6 Router Advertisements the control plane sent (periodic and solicited)."),
 		publishes:     d("control_publishes_total", "Snapshots the control plane published."),
 		cpDrops:       d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
 		adjacencies:   d("adjacencies", "Adjacencies in use (next hops, neighbours, the router's own)."),
@@ -135,7 +139,7 @@ func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.fStates, c.fInserts, c.fExpired, c.fRefused, c.fRulePkts, c.fRuleStates, c.arpRequests, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
+		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.fStates, c.fInserts, c.fExpired, c.fRefused, c.fRulePkts, c.fRuleStates, c.arpRequests, c.ndSolicits, c.ndAdverts, c.ras, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
 		ch <- d
 	}
 	for _, m := range c.workerScalars {
@@ -212,7 +216,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(c.staticRoutes, float64(ctl.StaticRoutes()))
-	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0}
+	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0, "delay": 0, "probe": 0}
 	for _, e := range ctl.Neighbors() {
 		states[e.State.String()]++
 	}
@@ -220,6 +224,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.neighbors, n, s)
 	}
 	counter(c.arpRequests, cs.ARPRequests)
+	counter(c.ndSolicits, cs.NDSolicits)
+	counter(c.ndAdverts, cs.NDAdverts)
+	counter(c.ras, cs.RAs)
 	counter(c.publishes, cs.Publishes)
 	counter(c.cpDrops, cs.QueueDrops)
 	adjs, _ := ctl.Adjacencies()

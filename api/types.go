@@ -100,7 +100,7 @@ type Neighbor struct {
 	Interface string  `json:"interface"`
 	Address   string  `json:"address"`
 	MAC       string  `json:"mac,omitempty"` // empty while incomplete
-	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static
+	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static; IPv6 also delay, probe
 	AgeS      float64 `json:"age_s"`         // since the last confirmation or state change
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"net/netip"
+	"sync"
 	"testing"
 
 	"github.com/softnet/softnet/hdr"
@@ -53,4 +54,41 @@ func covered(ps []netip.Prefix, a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+var (
+	fwd6Once sync.Once
+	fwd6     *Forward
+	fwd6Err  error
+)
+
+// fullForward6 builds the ip6-forward setup on the full IPv6 table once
+// per test binary (as the scenario does: Templates frames).
+func fullForward6(tb testing.TB) *Forward {
+	fwd6Once.Do(func() {
+		ps, err := FullTableIPv6()
+		if err != nil {
+			fwd6Err = err
+			return
+		}
+		fwd6, fwd6Err = NewForward6(ps, Frames6(ps, Templates, 64), 1)
+	})
+	if fwd6Err != nil {
+		tb.Fatal(fwd6Err)
+	}
+	return fwd6
+}
+
+// BenchmarkForward6 is BenchmarkForward for ip6-forward: the worker polled
+// on the benchmark goroutine, the full IPv6 table.
+func BenchmarkForward6(b *testing.B) {
+	f := fullForward6(b)
+	b.ReportAllocs()
+	pkts := 0
+	b.ResetTimer()
+	for b.Loop() {
+		pkts += f.Worker.Poll()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(pkts), "ns/pkt")
+	b.ReportMetric(float64(pkts)/b.Elapsed().Seconds()/1e6, "Mpps")
 }

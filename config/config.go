@@ -116,6 +116,12 @@ type Interface struct {
 	// after softnet's sockets saw it, so the host's stack in the
 	// device's namespace does not process it too (afpacket.Options).
 	StackDrop bool
+	// RouterAdvertisements: the router sends Router Advertisements (RFC
+	// 4861 §6.2) on the interface, periodically and in answer to Router
+	// Solicitations, with a Prefix Information option for each of its
+	// IPv6 subnets (on-link; autonomous for a /64), so hosts on it can
+	// autoconfigure (RFC 4862). Off by default.
+	RouterAdvertisements bool
 
 	// A VLAN sub-interface names its Parent (a port interface of the
 	// config, by name) instead of a backend, and its 802.1Q VLAN; for
@@ -766,7 +772,7 @@ func (p *parser) top(n *yaml.Node) {
 	}
 }
 
-var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "stack_drop", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
+var ifaceFields = []string{"name", "backend", "device", "rx", "tx", "loop", "rate", "limit", "mac", "mtu", "addresses", "down", "stack_drop", "router_advertisements", "parent", "vlan", "outer_vlan", "tpid", "bridge"}
 
 func (p *parser) iface(n *yaml.Node, field string) Interface {
 	ic := Interface{Field: field}
@@ -801,6 +807,8 @@ func (p *parser) iface(n *yaml.Node, field string) Interface {
 			ic.Down = p.boolean(v, f)
 		case "stack_drop":
 			ic.StackDrop = p.boolean(v, f)
+		case "router_advertisements":
+			ic.RouterAdvertisements = p.boolean(v, f)
 		case "parent":
 			ic.Parent = p.str(v, f, "eth0")
 		case "bridge":
@@ -872,14 +880,27 @@ func (p *parser) route(n *yaml.Node, field string) Route {
 		f := join(field, key)
 		switch key {
 		case "prefix":
-			r.Prefix = p.prefix(v, f, true)
+			r.Prefix = p.routePrefix(v, f)
 		case "via":
-			r.Via = p.addr(v, f)
+			r.Via = p.neighborAddr(v, f)
 		case "blackhole":
 			r.Blackhole = p.boolean(v, f)
 		}
 	})
 	return r
+}
+
+// routePrefix reads a route's prefix: IPv4, or IPv6 where rules.Family
+// takes it; no host bits either way.
+func (p *parser) routePrefix(n *yaml.Node, field string) netip.Prefix {
+	if q, err := netip.ParsePrefix(n.Value); n.Kind == yaml.ScalarNode && err == nil && q.Addr().Is6() && rules.Family(q.Addr()) == nil {
+		if err := rules.Canonical(n.Value, q); err != nil {
+			p.add(at(n), field, "%v", err)
+			return netip.Prefix{}
+		}
+		return q
+	}
+	return p.prefix(n, field, true)
 }
 
 func (p *parser) routeFile(n *yaml.Node, field string) RouteFile {

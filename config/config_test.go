@@ -120,7 +120,7 @@ func TestParseErrors(t *testing.T) {
 		{"poll window without adaptive", "workers: 1", "workers: 1\npoll_mode: polling\npoll_window: 1ms", []string{
 			`t.yaml:3:14: poll_window: applies to poll_mode adaptive, and poll_mode is polling: drop poll_window, or set poll_mode: adaptive`}},
 		{"unknown interface field", "    tx: out.pcap", "    tx: out.pcap\n    speed: 10", []string{
-			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, parent, vlan, outer_vlan, tpid, bridge`}},
+			`t.yaml:9:5: interfaces[1]: unknown field "speed": known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, router_advertisements, parent, vlan, outer_vlan, tpid, bridge`}},
 		{"duplicate key", "    tx: out.pcap", "    tx: out.pcap\n    tx: b.pcap", []string{
 			`t.yaml:9:5: interfaces[1].tx: set twice (first at line 8): keep one`}},
 		{"duplicate name", "name: wan0", "name: lan0", []string{

@@ -46,8 +46,10 @@
 //	    mac: 02:00:00:00:00:01    # optional; default: the device's MAC (afpacket, afxdp),
 //	                              # else 02:xx:xx:xx:xx:xx derived from the name
 //	    mtu: 1500                 # optional IPv4 MTU, 68..9258 (afxdp: ..3818); default: the device's (afpacket, afxdp), else 1500
-//	    addresses: [192.0.2.1/24] # IPv4 address/prefix length; subnets must not overlap
+//	    addresses: [192.0.2.1/24] # IPv4 or IPv6 address/prefix length; subnets must not overlap
 //	    down: false               # optional: administratively down
+//	    router_advertisements: false # optional: send IPv6 Router Advertisements (its IPv6 subnets as
+//	                              # prefixes, autonomous for a /64) every 200 s and on solicitation; needs an IPv6 address
 //	    stack_drop: false         # afpacket, optional: a tc ingress drop after softnet's sockets saw each
 //	                              # frame, so the namespace's own stack skips it (Linux 6.6; no host addresses on the device)
 //	  - name: cap0
@@ -75,7 +77,7 @@
 //	    ageing: 300               # optional: seconds a MAC lives unseen
 //	    flood_rate: 10000         # optional: flooded frames per second per worker
 //	    flood_burst: 1000         # optional
-//	routes:                       # not an interface's own prefix (see above)
+//	routes:                       # not an interface's own prefix (see above); IPv4 or IPv6
 //	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: another host on a connected subnet
 //	  - {prefix: 203.0.113.0/24, blackhole: true}
 //	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip; as routes: no host bits),
@@ -108,10 +110,10 @@
 //
 // Relative paths (rx, tx, route file paths) are relative to the directory
 // of the config file, so a config and its data move together. IPv6
-// interface addresses and neighbours are taken (internal/rules.Family);
-// IPv6 routes are not read from the config or route files yet (their
-// prefixes in route files are skipped): add them at run time with
-// softnet route add.
+// interface addresses, neighbours and routes are taken
+// (internal/rules.Family): a route's next hop is of its prefix's family
+// (routes[i].via: ... is of the other address family, at its line).
+// Route files hold IPv4 prefixes only (their IPv6 prefixes are skipped).
 //
 // Hot path: no. A Config is immutable after Parse; share it freely.
 package config

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -42,5 +43,63 @@ func TestIPv6Parsed(t *testing.T) {
 		if !errors.As(err, &es) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", tc.new, err, tc.want)
 		}
+	}
+}
+
+// TestIPv6Routes: an IPv6 route (via an IPv6 next hop on a connected
+// IPv6 subnet, or a blackhole) parses from the config file; the mistakes
+// are reported at their file:line with what to write instead.
+func TestIPv6Routes(t *testing.T) {
+	base := edit(t, "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8:1::1/64]")
+	routes := "routes:\n  - {prefix: 2001:db8:100::/40, via: 2001:db8:1::2}\n  - {prefix: 2001:db8:200::/48, blackhole: true}\n"
+	src := strings.Replace(base, "routes:\n", routes, 1)
+	if src == base {
+		t.Fatalf("no routes section in the base config:\n%s", base)
+	}
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	want := []Route{
+		{Prefix: netip.MustParsePrefix("2001:db8:100::/40"), Via: netip.MustParseAddr("2001:db8:1::2")},
+		{Prefix: netip.MustParsePrefix("2001:db8:200::/48"), Blackhole: true},
+	}
+	for i, w := range want {
+		if r := c.Routes[i]; r.Prefix != w.Prefix || r.Via != w.Via || r.Blackhole != w.Blackhole {
+			t.Errorf("routes[%d] = %+v, want %+v", i, r, w)
+		}
+	}
+	line := strings.Count(src[:strings.Index(src, "2001:db8:100::/40")], "\n") + 1
+	for _, tc := range []struct{ old, new, want string }{
+		{"2001:db8:100::/40, via: 2001:db8:1::2", "2001:db8:100::/40, via: 10.0.1.2", fmt.Sprintf("t.yaml:%d:", line)},
+		{"2001:db8:100::/40, via: 2001:db8:1::2", "2001:db8:100::/40, via: 10.0.1.2", "routes[0].via: 10.0.1.2 is of the other address family than 2001:db8:100::/40"},
+		{"2001:db8:100::/40, via: 2001:db8:1::2", "10.9.0.0/16, via: 2001:db8:1::2", "routes[0].via: 2001:db8:1::2 is of the other address family than 10.9.0.0/16"},
+		{"2001:db8:100::/40", "2001:db8:100::1/40", `routes[0].prefix: "2001:db8:100::1/40" has host bits set: write 2001:db8:100::/40`},
+		{"via: 2001:db8:1::2", "via: 2001:db8:9::2", "routes[0].via: 2001:db8:9::2"},
+		{"2001:db8:100::/40", "2001:db8:1::/64", "routes[0].prefix: 2001:db8:1::/64"},
+	} {
+		s := strings.Replace(src, tc.old, tc.new, 1)
+		_, err := Parse("t.yaml", []byte(s))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.new, err, tc.want)
+		}
+	}
+}
+
+// TestRouterAdvertisementsConfig: router_advertisements parses (off by
+// default) and needs an IPv6 address on the interface.
+func TestRouterAdvertisementsConfig(t *testing.T) {
+	src := edit(t, "[10.0.1.1/24]", "[10.0.1.1/24, 2001:db8:1::1/64]\n    router_advertisements: true")
+	c, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	if !c.Interfaces[0].RouterAdvertisements || c.Interfaces[1].RouterAdvertisements {
+		t.Errorf("router_advertisements: %v %v, want true on lan0 only", c.Interfaces[0].RouterAdvertisements, c.Interfaces[1].RouterAdvertisements)
+	}
+	src = edit(t, "[10.0.1.1/24]", "[10.0.1.1/24]\n    router_advertisements: true")
+	_, err = Parse("t.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "interfaces[0].router_advertisements: true, but lan0 has no IPv6 address") {
+		t.Errorf("router_advertisements without an IPv6 address: %v", err)
 	}
 }

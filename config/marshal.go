@@ -38,6 +38,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		Addresses []string `yaml:"addresses,flow,omitempty"`
 		Down      bool     `yaml:"down,omitempty"`
 		StackDrop bool     `yaml:"stack_drop,omitempty"`
+		RA        bool     `yaml:"router_advertisements,omitempty"`
 		Parent    string   `yaml:"parent,omitempty"`
 		VLAN      int      `yaml:"vlan,omitempty"`
 		OuterVLAN int      `yaml:"outer_vlan,omitempty"`
@@ -117,7 +118,7 @@ func (c *Config) Marshal() ([]byte, error) {
 	for _, ic := range c.Interfaces {
 		y := ifaceY{Name: ic.Name, Backend: string(ic.Backend), Device: ic.Device, RX: abs(ic.RX), TX: abs(ic.TX),
 			Loop: ic.Loop, Rate: ic.Rate, Limit: ic.Limit, MTU: ic.MTU, Down: ic.Down,
-			StackDrop: ic.StackDrop, Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
+			StackDrop: ic.StackDrop, RA: ic.RouterAdvertisements, Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, Bridge: ic.Bridge}
 		if ic.MAC != [6]byte{} {
 			y.MAC = net.HardwareAddr(ic.MAC[:]).String()
 		}

@@ -19,9 +19,10 @@ interfaces:
     device: eth0
     mac: 02:00:00:00:00:01
     mtu: 1400
-    addresses: [10.0.1.1/24]
+    addresses: [10.0.1.1/24, 2001:db8:1::1/64]
     down: true
     stack_drop: true
+    router_advertisements: true
   - name: cap0
     backend: pcap
     rx: /data/in.pcap

@@ -51,6 +51,9 @@ func (p *parser) validate() {
 		default:
 			p.backendFields(ic)
 		}
+		if ic.RouterAdvertisements && !slices.ContainsFunc(ic.Addresses, func(a netip.Prefix) bool { return a.IsValid() && a.Addr().Is6() }) {
+			p.add(c.pos[f+".router_advertisements"], f+".router_advertisements", "true, but %s has no IPv6 address to advertise a prefix of: add one (e.g. 2001:db8:1::1/64) or remove router_advertisements", ic.Name)
+		}
 		for j, a := range ic.Addresses {
 			af := fmt.Sprintf("%s.addresses[%d]", f, j)
 			if !a.IsValid() {
@@ -140,6 +143,10 @@ func (p *parser) validate() {
 			if err := own.Check(r.Prefix); err != nil {
 				p.add(c.pos[f+".prefix"], f+".prefix", "%v", err)
 			}
+		}
+		if r.Prefix.IsValid() && r.Via.IsValid() && r.Prefix.Addr().Is4() != r.Via.Is4() {
+			p.add(c.pos[f+".via"], f+".via", "%v is of the other address family than %v: an IPv4 route needs an IPv4 next hop, an IPv6 route an IPv6 one", r.Via, r.Prefix)
+			continue
 		}
 		via(f, r.Via, r.Blackhole)
 	}

@@ -42,6 +42,9 @@ func (d Drop) String() string { return DropStage + "/" + d.Name() }
 // Stats are the control plane's own counters.
 type Stats struct {
 	ARPRequests  uint64 // requests sent
+	NDSolicits   uint64 // Neighbor Solicitations sent (IPv6 resolution and probes)
+	NDAdverts    uint64 // Neighbor Advertisements sent (answers to solicitations for the router's addresses)
+	RAs          uint64 // Router Advertisements sent (periodic, and answers to Router Solicitations)
 	PuntsHandled uint64
 	Resolved     uint64 // packets sent after their neighbour resolved
 	// Drops counts the packets waiting for ARP that were dropped, by

@@ -21,6 +21,10 @@ type IfaceConfig struct {
 	// of each family is the source of that family's ICMP errors.
 	Addrs []netip.Prefix
 	Down  bool // administratively down
+	// RA: send Router Advertisements on the interface (RFC 4861 §6.2,
+	// control/nd.go): periodically and in answer to Router
+	// Solicitations, with its IPv6 subnets as prefixes. Off by default.
+	RA bool
 
 	// A VLAN sub-interface names its Parent, a port interface added
 	// before it, and carries the 802.1Q tag VLAN (1..4094); for QinQ
@@ -79,7 +83,7 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 		return 0, fmt.Errorf("interface %s: the name is taken: choose another", c.Name)
 	}
 	ifc := vlan
-	ifc.Name, ifc.MAC, ifc.MTU, ifc.Up = c.Name, c.MAC, c.MTU, !c.Down
+	ifc.Name, ifc.MAC, ifc.MTU, ifc.Up, ifc.RA = c.Name, c.MAC, c.MTU, !c.Down, c.RA
 	if err := r.checkAddrs(c.Name, c.Addrs); err != nil {
 		return 0, err
 	}
@@ -126,8 +130,8 @@ func (r *Router) addInterface(c IfaceConfig) (int, error) {
 	}
 	for _, p := range c.Addrs {
 		// An IPv6 address: its /128 is local, its subnet connected
-		// (glean: without Neighbor Discovery only static neighbours'
-		// host routes reach hosts on it); no broadcast.
+		// (glean: hosts on it are resolved by Neighbor Discovery); no
+		// broadcast.
 		err := add(netip.PrefixFrom(p.Addr(), p.Addr().BitLen()), r.local)
 		if err == nil && p.Bits() < p.Addr().BitLen() {
 			err = add(p.Masked(), glean)

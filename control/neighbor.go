@@ -145,7 +145,7 @@ func (r *Router) refreshAdj(k neigh.Key) {
 		TagLen: ifc.TagLen}
 	if e := r.neigh.Get(k); e != nil {
 		switch e.State {
-		case neigh.Reachable, neigh.Stale, neigh.Static:
+		case neigh.Reachable, neigh.Stale, neigh.Static, neigh.Delay, neigh.Probing:
 			adj.Kind = dp.AdjForward
 			adj.SetL2(e.MAC, ifc.MAC, ifc.TagBytes(), etherType(k.Addr))
 		case neigh.Failed:
@@ -223,14 +223,15 @@ func (r *Router) handleAge(act neigh.Action) {
 	k := act.Entry.Key
 	switch act.Kind {
 	case neigh.Request:
-		r.arpRequest(nil, k, nil)
+		r.solicit(nil, k, nil)
 	case neigh.Probe:
 		mac := act.Entry.MAC
-		r.arpRequest(nil, k, &mac)
+		r.solicit(nil, k, &mac)
 	case neigh.Fail:
 		// The adjacency becomes unreachable; the packets that waited go
 		// back through ip4-lookup, which answers each with ICMP host
-		// unreachable (RFC 1812 §5.2.7.1), as Linux does.
+		// unreachable (RFC 1812 §5.2.7.1), as Linux does (IPv6: through
+		// ip6-lookup, Destination Unreachable code 3, RFC 4861 §7.2.2).
 		r.refreshAdj(k)
 		r.requeue(k, act.Dropped)
 	case neigh.Remove:
@@ -263,11 +264,11 @@ func (r *Router) handleResolve(w *dp.Worker, m *dp.Msg, now time.Time) {
 		}
 	}
 	if request {
-		r.arpRequest(w, k, nil)
+		r.solicit(w, k, nil)
 	}
 	if !queued {
 		switch e.State {
-		case neigh.Reachable, neigh.Stale, neigh.Static:
+		case neigh.Reachable, neigh.Stale, neigh.Static, neigh.Delay, neigh.Probing:
 			// Resolved, yet the packet was routed to resolution: its
 			// host route is missing (deleted by hand, or it could not
 			// be installed). Put it back and route the packet again;

@@ -21,6 +21,11 @@ type Options struct {
 	ICMPBurst int // default 100
 	Neigh     neigh.Options
 	Now       func() time.Time // clock, for tests (default time.Now)
+	// RAInterval is the time between periodic Router Advertisements on
+	// interfaces that send them (IfaceConfig.RA): default 200 s (RFC
+	// 4861 §6.2.1's MaxRtrAdvInterval is 600 s, its minimum a third of
+	// that); the first 3 are at most 16 s apart (§6.2.4).
+	RAInterval time.Duration
 }
 
 // Router is the control plane. See the package doc.
@@ -51,8 +56,11 @@ type Router struct {
 	outbox    []outMsg
 	dirty     bool
 	lastAge   time.Time
-	bell      *dp.Bell  // the service loop's: punt rings and API calls ring it (service.go)
-	wakeAt    time.Time // when the sleeping service loop's timer fires; zero: no timer
+	raNext    time.Time         // when the next periodic Router Advertisements go out (nd.go)
+	raSent    int               // periodic rounds sent: the first few are closer together
+	raAnswer  map[int]time.Time // per interface: the last RA that answered a solicitation
+	bell      *dp.Bell          // the service loop's: punt rings and API calls ring it (service.go)
+	wakeAt    time.Time         // when the sleeping service loop's timer fires; zero: no timer
 	wakes     atomic.Uint64
 	stats     Stats
 	lastErr   string
@@ -127,6 +135,7 @@ func (r *Router) publish() {
 	ifaces := slices.Clone(r.ifaces)
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
+		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 	}
 	r.cur.Store(&dp.Config{
 		FIB:       r.fib.Snapshot(),

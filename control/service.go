@@ -46,6 +46,9 @@ func (r *Router) Service() bool {
 			did = true
 		}
 	}
+	if r.periodicRAs(now) {
+		did = true
+	}
 	if r.replacing {
 		// A replace let go of the lock midway: publishing waits for its
 		// end, and so do the messages, which may depend on a publish.
@@ -138,6 +141,9 @@ func (r *Router) idle() (time.Duration, bool) {
 // False: no timer (no neighbours, or static ones only). Caller holds mu.
 func (r *Router) nextTimer() (time.Time, bool) {
 	at, ok := r.neigh.Next()
+	if len(r.workers) > 0 && r.raOn() && (!ok || r.raNext.Before(at)) {
+		at, ok = r.raNext, true // periodic Router Advertisements
+	}
 	if !ok {
 		return time.Time{}, false
 	}
@@ -191,7 +197,7 @@ func (r *Router) send(m outMsg) {
 	slot := w.Inject().Reserve()
 	if slot == nil {
 		r.stats.InjectFull++
-		if m.kind == dp.InjectLookup {
+		if m.kind == dp.InjectLookup || m.kind == dp.InjectLookup6 {
 			r.stats.Drops[DropInjectFull]++ // a packet; else an ARP request
 		}
 		return
@@ -215,6 +221,8 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		r.handleARP(w, m, now)
 	case dp.PuntResolve:
 		r.handleResolve(w, m, now)
+	case dp.PuntND:
+		r.handleND(w, m, now)
 	}
 }
 
@@ -222,7 +230,7 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 // the graph after the next publish.
 func (r *Router) requeue(k neigh.Key, frames [][]byte) {
 	for _, f := range frames {
-		r.outbox = append(r.outbox, outMsg{kind: dp.InjectLookup, iface: uint16(k.Iface), frame: f})
+		r.outbox = append(r.outbox, outMsg{kind: injectKind(k), iface: uint16(k.Iface), frame: f})
 		r.stats.Unreachable++
 	}
 	if len(frames) > 0 {
@@ -230,10 +238,19 @@ func (r *Router) requeue(k neigh.Key, frames [][]byte) {
 	}
 }
 
+// injectKind is the message that routes a packet that waited for
+// neighbour k again: from ip4-lookup, or ip6-lookup for an IPv6 one.
+func injectKind(k neigh.Key) dp.MsgKind {
+	if k.Addr.Is6() {
+		return dp.InjectLookup6
+	}
+	return dp.InjectLookup
+}
+
 // queueResolved sends packets that waited for k back into the graph.
 func (r *Router) queueResolved(w *dp.Worker, k neigh.Key, frames [][]byte) {
 	for _, f := range frames {
-		r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectLookup, iface: uint16(k.Iface), frame: f})
+		r.outbox = append(r.outbox, outMsg{w: w, kind: injectKind(k), iface: uint16(k.Iface), frame: f})
 		r.stats.Resolved++
 	}
 	if len(frames) > 0 {

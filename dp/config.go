@@ -101,6 +101,16 @@ type Iface struct {
 	// copies of Addrs the nodes read without walking it.
 	Addr4 uint32
 	Addr6 [16]byte
+	// LinkLocal is the interface's IPv6 link-local address (fe80::/10,
+	// RFC 4291 §2.5.6): its first configured one, else the modified
+	// EUI-64 one derived from MAC (RFC 4291 Appendix A; see
+	// LinkLocalOf). The control plane sets it when it publishes; the
+	// router answers Neighbor Discovery and echo requests for it.
+	LinkLocal [16]byte
+	// RA: the router sends Router Advertisements on the interface
+	// (control.IfaceConfig.RA); nd-input punts Router Solicitations
+	// received on it, and drops them as ignored otherwise.
+	RA bool
 	// Addrs are the interface's addresses, IPv4 and IPv6, with their
 	// prefix lengths (see IfaceAddr, SetAddrs).
 	Addrs []IfaceAddr
@@ -195,6 +205,20 @@ func (ifc *Iface) SetAddrs(ps []netip.Prefix) {
 			ifc.Addr6, have6 = a.Addr, true
 		}
 	}
+}
+
+// LinkLocalOf returns ifc's link-local address: its first configured
+// fe80::/10 address, else fe80::/64 with the modified EUI-64 interface
+// identifier of ifc.MAC (RFC 4291 Appendix A: the universal/local bit
+// flipped, ff:fe in the middle).
+func LinkLocalOf(ifc *Iface) [16]byte {
+	for _, a := range ifc.Addrs {
+		if a.Addr[0] == 0xfe && a.Addr[1]&0xc0 == 0x80 {
+			return a.Addr
+		}
+	}
+	m := ifc.MAC
+	return [16]byte{0: 0xfe, 1: 0x80, 8: m[0] ^ 2, 9: m[1], 10: m[2], 11: 0xff, 12: 0xfe, 13: m[3], 14: m[4], 15: m[5]}
 }
 
 // Config is an immutable snapshot of everything the data plane reads. The

@@ -69,7 +69,7 @@ type Scalars struct {
 
 	// For the packet accounting (see the package doc): ARP packets
 	// consumed after the control plane got its copy (replies, gratuitous
-	// ARP: nothing to send back); packets handed to the control plane to
+	// ARP; ND messages nd-input punted: the control plane answers); packets handed to the control plane to
 	// wait for ARP (ip4-arp); packets cut into fragments (each replaced by
 	// its Fragments); flood copies the bridge made or tried to make (a
 	// copy without a buffer counts under l2-bridge/no-buffer); frames the

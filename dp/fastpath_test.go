@@ -280,9 +280,12 @@ func diffCases() []diffCase {
 		dptest.Tag(udp(h100, h200, 9, 18), 0x88a8, 10, 0x8100, 20),          // QinQ (general path)
 		udp(dptest.HostA, netip.MustParseAddr("10.0.2.99"), 9, 18),          // unresolved: punted
 		append(udp(dptest.HostA, dptest.HostB, 9, 18), make([]byte, 30)...), // Ethernet padding
-		dptest.IPv4Frame(dptest.Broadcast, dptest.HostAMAC, dptest.HostA, dptest.HostB, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)), // L2 broadcast
-		dptest.IPv4Frame(dptest.R1MAC, dptest.HostAMAC, dptest.HostA, dptest.HostB, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)),     // other MAC
-		dptest.Tag(udp(dptest.HostA, dptest.HostB, 9, 18), 0x8100, 0xa000),                                                           // priority tag
+		dptest.IPv4Frame(dptest.Broadcast, dptest.HostAMAC, dptest.HostA, dptest.HostB, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)),          // L2 broadcast
+		dptest.IPv4Frame(dptest.R1MAC, dptest.HostAMAC, dptest.HostA, dptest.HostB, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)),              // other MAC
+		dptest.Tag(udp(dptest.HostA, dptest.HostB, 9, 18), 0x8100, 0xa000),                                                                    // priority tag
+		dptest.IPv4Frame(dptest.R0MAC, [6]byte{1, 0, 0x5e, 0, 0, 1}, dptest.HostA, dptest.HostB, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)), // multicast source
+		dptest.Tag(dptest.IPv4Frame(dptest.R0MAC, dptest.R0MAC, h100, h200, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)), 0x8100, 100),        // own source, VLAN
+		ip6UDPFrame(dptest.R0MAC, dptest.HostAMAC, netip.MustParseAddr("2001:db8:1::2"), netip.MustParseAddr("2001:db8:2::2")),                // IPv6
 	}
 	for run := 1; run <= 5; run++ {
 		var batch [][]byte

@@ -285,7 +285,11 @@ func TestARPSenderChecks(t *testing.T) {
 	// RFC 1812 §3.3.2: a broadcast, multicast or zero sender MAC is never
 	// learned (or answered).
 	for _, mac := range [][6]byte{dptest.Broadcast, {0x01, 0, 0x5e, 0, 0, 1}, zero, dptest.R0MAC} {
-		l.Send(0, dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, mac, dptest.HostA, zero, dptest.R0))
+		// From a unicast Ethernet source: a group or own source MAC
+		// drops in ethernet-input before ARP sees it (TestSourceMACHygiene).
+		f := dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, mac, dptest.HostA, zero, dptest.R0)
+		copy(f[6:12], dptest.HostAMAC[:])
+		l.Send(0, f)
 		if out := l.Out(0); len(out) != 0 {
 			t.Errorf("sender MAC %x answered", mac)
 		}

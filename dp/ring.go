@@ -22,6 +22,13 @@ const (
 	// InjectLookup: an IPv4 packet that waited for resolution, to route
 	// again from ip4-lookup (the frame of a PuntResolve, given back).
 	InjectLookup
+	// PuntND: a Neighbor Discovery message (RFC 4861) nd-input checked,
+	// for the control plane to answer and learn from; Addr is its IPv6
+	// source.
+	PuntND
+	// InjectLookup6: an IPv6 packet that waited for Neighbor Discovery,
+	// to route again from ip6-lookup (InjectLookup's IPv6 twin).
+	InjectLookup6
 )
 
 // Msg is one packet copied between a worker and the control plane. Copying

@@ -5,7 +5,12 @@
 // TCP) and TestInterfaceDeleted (a device deleted and re-created under a
 // trafgen flood) run once per backend, in subtests named afpacket and
 // afxdp; so does TestCLIVeth's softnet lab (ping, TTL 1, iperf3 TCP and
-// UDP, a trafgen flood).
+// UDP, a trafgen flood). TestIPv6 runs IPv6 with no static neighbour:
+// ping -6 between the hosts and to the router's global and link-local
+// addresses, the hosts and softnet resolving each other by Neighbor
+// Discovery (the hosts' kernels record the router flag), traceroute -6
+// (the router's Time Exceeded as hop 1), iperf3 -6 through it, and host
+// B autoconfiguring from softnet's Router Advertisements; on each backend.
 //
 // The CLI tests run the binary as users do: TestCLIMem starts `softnet
 // run` on the README's in-memory examples (operate-mem.yaml,

@@ -27,6 +27,11 @@
 // directly inside the lab's namespaces, so the host's interfaces and
 // routes are never touched, and traffic never leaves the lab.
 //
+// IPv6 is off in every namespace unless a test turns it on in the hosts
+// (Topology.EnableIPv6: fd11:1::/64 and fd11:2::/64, with Extra.IPv6
+// giving the router its addresses on both); the router namespace's
+// kernel keeps it off, so only softnet answers Neighbor Discovery.
+//
 // Hot path: no. A Topology is used from one goroutine at a time; the
 // commands it runs are subprocesses in their own process groups, stopped
 // (SIGINT, then SIGKILL) when their context is cancelled. Needs root.

@@ -30,6 +30,11 @@ func RouterConfig(workers int) string { return routerConfig(workers, 1500, "", f
 // entries, each one YAML flow mapping.
 type Extra struct {
 	Interfaces, Neighbors []string
+	// IPv6 adds the router's IPv6 addresses (AddrRA6, AddrRB6) to ra and
+	// rb; the hosts get theirs from Topology.EnableIPv6. RA turns Router
+	// Advertisements on on rb (router_advertisements: true), so host B
+	// autoconfigures an address on fd11:2::/64.
+	IPv6, RA bool
 }
 
 func routerConfig(workers, mtu int, backend string, stackDrop bool, x Extra) string {
@@ -44,9 +49,19 @@ func routerConfig(workers, mtu int, backend string, stackDrop bool, x Extra) str
 	for _, i := range []struct {
 		dev, mac, addr string
 	}{{DevRA, MACSoftnetA, AddrRA.String()}, {DevRB, MACSoftnetB, AddrRB.String()}} {
+		if x.IPv6 {
+			a6 := AddrRA6
+			if i.dev == DevRB {
+				a6 = AddrRB6
+			}
+			i.addr += ", " + a6.String()
+		}
 		fmt.Fprintf(&b, "  - name: %s\n    backend: %s\n    device: %s\n    mac: \"%s\"\n    mtu: %d\n    addresses: [%s]\n", i.dev, backend, i.dev, i.mac, mtu, i.addr)
 		if stackDrop {
 			b.WriteString("    stack_drop: true\n")
+		}
+		if x.RA && i.dev == DevRB {
+			b.WriteString("    router_advertisements: true\n")
 		}
 	}
 	for _, ic := range x.Interfaces {

@@ -28,6 +28,9 @@ var Packages = map[string]string{
 	"tcpdump": "tcpdump",
 	"ethtool": "ethtool",
 	"taskset": "util-linux",
+	// traceroute -6 (e2e's TestIPv6): the modern traceroute, not
+	// inetutils'.
+	"traceroute": "traceroute",
 }
 
 // CheckTools returns an error naming the Debian packages to install when

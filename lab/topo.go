@@ -56,6 +56,13 @@ var (
 	AddrB   = netip.MustParsePrefix("10.11.2.2/24")
 	NoRoute = netip.MustParseAddr("10.99.0.1")
 
+	// IPv6 (Topology.EnableIPv6, Extra.IPv6): unique local addresses
+	// (RFC 4193) on the same two links.
+	AddrA6  = netip.MustParsePrefix("fd11:1::2/64")
+	AddrRA6 = netip.MustParsePrefix("fd11:1::1/64")
+	AddrRB6 = netip.MustParsePrefix("fd11:2::1/64")
+	AddrB6  = netip.MustParsePrefix("fd11:2::2/64")
+
 	// The flood's destination: FloodNet, routed (by Linux and by softnet
 	// alike) through Sink, a next hop on B's link with a static neighbour
 	// entry whose MAC (SinkMAC) no host has. Frames cross the rb→b0 veth
@@ -230,6 +237,38 @@ func (t *Topology) KernelForwarding(ctx context.Context, on bool) error {
 	}
 	for _, h := range []struct{ ns, dev string }{{t.A, DevA}, {t.B, DevB}} {
 		netns.IP(ctx, "-n", h.ns, "neigh", "flush", "dev", h.dev)
+	}
+	return nil
+}
+
+// EnableIPv6 turns IPv6 on in hosts A and B (New leaves it off
+// everywhere) and gives them AddrA6 and AddrB6 (no DAD) and a route to
+// each other's subnet through the router: host A via the router's global
+// address (AddrRA6), host B via its link-local one on rb (routerLL, as
+// softnet derives it from MACSoftnetB), so both resolve the router by
+// Neighbor Discovery. The router namespace keeps IPv6 off: its kernel
+// must not answer Neighbor Discovery for softnet. Start softnet with
+// Extra.IPv6 set.
+func (t *Topology) EnableIPv6(ctx context.Context, routerLL netip.Addr) error {
+	for _, h := range []struct {
+		ns, dev string
+		addr    netip.Prefix
+		args    []string
+	}{
+		{t.A, DevA, AddrA6, []string{"route", "add", AddrB6.Masked().String(), "via", AddrRA6.Addr().String(), "dev", DevA}},
+		{t.B, DevB, AddrB6, []string{"route", "add", AddrA6.Masked().String(), "via", routerLL.String(), "dev", DevB}},
+	} {
+		for _, k := range []string{"net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6", "net.ipv6.conf." + h.dev + ".disable_ipv6"} {
+			if err := netns.Sysctl(ctx, h.ns, k, "0"); err != nil {
+				return err
+			}
+		}
+		if _, err := netns.IP(ctx, "-n", h.ns, "addr", "add", h.addr.String(), "dev", h.dev, "nodad"); err != nil {
+			return err
+		}
+		if _, err := netns.IP(ctx, append([]string{"-n", h.ns, "-6"}, h.args...)...); err != nil {
+			return err
+		}
 	}
 	return nil
 }

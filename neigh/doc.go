@@ -1,12 +1,10 @@
-// Package neigh is the neighbour table (for IPv4 the ARP cache, RFC 826,
-// with the state machine of RFC 4861 §7.3 applied to ARP, as Linux does):
-// entries, their states and timers, and the small bounded queue of
-// packets waiting for each neighbour to resolve. Its keys carry IPv4 and
-// IPv6 addresses alike (netip.Addr); which families a router resolves is
-// the control plane's choice (package control accepts IPv4 neighbours
-// only, as the data plane forwards IPv4 only: internal/rules.Family is the
-// one check; an IPv6 neighbour passes through control's types and
-// dp.Adj as an IPv4 one does).
+// Package neigh is the neighbour table: for IPv4 the ARP cache (RFC 826,
+// with the state machine of RFC 4861 §7.3 applied to ARP, as Linux does),
+// for IPv6 Neighbor Discovery's (RFC 4861 §7.3: Incomplete, Reachable,
+// Stale, Delay, Probe): entries, their states and timers, and the small
+// bounded queue of packets waiting for each neighbour to resolve. Its keys
+// carry IPv4 and IPv6 addresses alike (netip.Addr); the control plane
+// sends ARP requests or Neighbor Solicitations by the key's family.
 //
 // Hot path: no. The table belongs to the control plane's goroutine and is
 // not safe for concurrent use. The data plane never reads it: the control
@@ -14,6 +12,6 @@
 // in the next published dp.Config.
 //
 // The table decides; it does not send. Its methods return what the caller
-// must do (send an ARP request, flush queued packets, withdraw a route), so
+// must do (send an ARP request or a solicitation, flush queued packets, withdraw a route), so
 // the state machine is tested without a network.
 package neigh

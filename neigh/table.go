@@ -22,9 +22,19 @@ const (
 	Failed
 	// Static: configured; never ages.
 	Static
+	// Delay and Probing ("probe") are IPv6's (RFC 4861 §7.3.2): a Stale IPv6 entry
+	// goes to Delay at the next ageing pass (RFC 4861 moves it on the
+	// first packet sent to it; the data plane reports no packets, so an
+	// entry still routed to is taken as used), waits DelayTime for a
+	// confirmation, then goes to Probing: unicast solicitations every
+	// RetransTime, MaxProbes of them, then the entry is removed. Both
+	// still forward. An IPv4 (ARP) entry goes from Stale to probing at
+	// once, as before.
+	Delay
+	Probing // "probe"
 )
 
-var stateNames = [...]string{"incomplete", "reachable", "stale", "failed", "static"}
+var stateNames = [...]string{"incomplete", "reachable", "stale", "failed", "static", "delay", "probe"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -60,6 +70,7 @@ type Options struct {
 	RetransTime   time.Duration // between requests, default 1 s
 	MaxProbes     int           // requests before Failed, default 3
 	FailedTime    time.Duration // how long a Failed entry stays, default 5 s
+	DelayTime     time.Duration // IPv6 Delay before probing (RFC 4861 DELAY_FIRST_PROBE_TIME), default 5 s
 	MaxEntries    int           // default 16384 (each entry takes an adjacency; fib.MaxNextHop is 32767)
 }
 
@@ -89,6 +100,9 @@ func New(o Options) *Table {
 	}
 	if o.FailedTime == 0 {
 		o.FailedTime = 5 * time.Second
+	}
+	if o.DelayTime == 0 {
+		o.DelayTime = 5 * time.Second
 	}
 	if o.MaxEntries == 0 {
 		o.MaxEntries = 16384
@@ -165,6 +179,14 @@ func (t *Table) Delete(k Key) bool {
 // caller must republish its adjacency), and the packets that were waiting
 // for it, to send now.
 func (t *Table) Learn(k Key, mac [6]byte, create bool, now time.Time) (e *Entry, changed bool, pending [][]byte) {
+	return t.Confirm(k, mac, Reachable, create, now)
+}
+
+// Confirm is Learn into state st: Reachable (a confirmation: an ARP
+// packet, a solicited Neighbor Advertisement) or Stale (RFC 4861 §7.2.3,
+// §7.2.5: a MAC learnt from a solicitation or an unsolicited
+// advertisement, not a proof of reachability).
+func (t *Table) Confirm(k Key, mac [6]byte, st State, create bool, now time.Time) (e *Entry, changed bool, pending [][]byte) {
 	e = t.entries[k]
 	if e == nil {
 		if !create || len(t.entries) >= t.o.MaxEntries {
@@ -180,8 +202,10 @@ func (t *Table) Learn(k Key, mac [6]byte, create bool, now time.Time) (e *Entry,
 	if e.MAC != mac || e.State == Incomplete || e.State == Failed {
 		changed = true
 	}
-	e.MAC, e.State, e.Updated, e.Probes = mac, Reachable, now, 0
-	t.lower(now.Add(t.o.ReachableTime))
+	e.MAC, e.State, e.Updated, e.Probes, e.Sent = mac, st, now, 0, now
+	if at, ok := t.deadline(e); ok {
+		t.lower(at)
+	}
 	pending, e.Pending = e.Pending, nil
 	return e, changed, pending
 }
@@ -242,6 +266,13 @@ func (t *Table) deadline(e *Entry) (time.Time, bool) {
 	case Reachable:
 		return e.Updated.Add(t.o.ReachableTime), true
 	case Stale, Incomplete:
+		if e.State == Stale && e.Addr.Is6() {
+			return e.Updated, true // to Delay at the next pass
+		}
+		return e.Sent.Add(t.o.RetransTime), true
+	case Delay:
+		return e.Updated.Add(t.o.DelayTime), true
+	case Probing:
 		return e.Sent.Add(t.o.RetransTime), true
 	case Failed:
 		return e.Updated.Add(t.o.FailedTime), true
@@ -278,6 +309,38 @@ type Action struct {
 func (t *Table) Age(now time.Time) []Action {
 	var out []Action
 	for k, e := range t.entries {
+		if e.Addr.Is6() {
+			// RFC 4861 §7.3.3's Reachable, Stale, Delay, Probe.
+			switch e.State {
+			case Reachable:
+				if now.Sub(e.Updated) >= t.o.ReachableTime {
+					e.State, e.Updated = Stale, now
+				}
+				continue
+			case Stale:
+				e.State, e.Updated = Delay, now
+				continue
+			case Delay:
+				if now.Sub(e.Updated) >= t.o.DelayTime {
+					e.State, e.Updated, e.Probes, e.Sent = Probing, now, 1, now
+					out = append(out, Action{Kind: Probe, Entry: e})
+				}
+				continue
+			case Probing:
+				if now.Sub(e.Sent) < t.o.RetransTime {
+					continue
+				}
+				if e.Probes >= t.o.MaxProbes {
+					delete(t.entries, k)
+					out = append(out, Action{Kind: Remove, Entry: e})
+					continue
+				}
+				e.Probes++
+				e.Sent = now
+				out = append(out, Action{Kind: Probe, Entry: e})
+				continue
+			}
+		}
 		switch e.State {
 		case Reachable:
 			if now.Sub(e.Updated) >= t.o.ReachableTime {

@@ -66,12 +66,12 @@ func TestTableDefaults(t *testing.T) {
 	o := neigh.New(neigh.Options{}).Options()
 	want := neigh.Options{
 		MaxPending: 4, ReachableTime: 30 * time.Second, RetransTime: time.Second,
-		MaxProbes: 3, FailedTime: 5 * time.Second, MaxEntries: 16384,
+		MaxProbes: 3, FailedTime: 5 * time.Second, DelayTime: 5 * time.Second, MaxEntries: 16384,
 	}
 	if o != want {
 		t.Fatalf("defaults %+v, want %+v", o, want)
 	}
-	custom := neigh.Options{MaxPending: 2, ReachableTime: time.Minute, RetransTime: 2 * time.Second, MaxProbes: 5, FailedTime: time.Second, MaxEntries: 10}
+	custom := neigh.Options{MaxPending: 2, ReachableTime: time.Minute, RetransTime: 2 * time.Second, MaxProbes: 5, FailedTime: time.Second, DelayTime: 3 * time.Second, MaxEntries: 10}
 	if o := neigh.New(custom).Options(); o != custom {
 		t.Fatalf("custom options changed: %+v", o)
 	}
@@ -584,4 +584,52 @@ func TestNext(t *testing.T) {
 	// Queue for a second neighbour: the earlier of the two.
 	tb.Queue(neigh.Key{Iface: 2, Addr: kA.Addr}, []byte{1}, t1.Add(20*time.Second))
 	want(t1.Add(20*time.Second+o.RetransTime), "two timers")
+}
+
+// TestIPv6States: an IPv6 entry follows RFC 4861 §7.3.2: Reachable for
+// ReachableTime, then Stale (no probe), Delay at the next pass, Probe
+// (unicast) after DelayTime, MaxProbes probes RetransTime apart, then
+// removed; Confirm into Stale (a MAC learnt from a solicitation) moves
+// the same way, and a confirmation in Probe makes it Reachable. An IPv4
+// entry still probes as soon as it is Stale.
+func TestIPv6States(t *testing.T) {
+	tb := neigh.New(neigh.Options{})
+	k6 := neigh.Key{Iface: 1, Addr: netip.MustParseAddr("2001:db8:2::2")}
+	if _, _, _, q := tb.Queue(k6, frame(1), t0); !q {
+		t.Fatal("not queued")
+	}
+	if e, changed, pending := tb.Learn(k6, macA, false, at(time.Second/2)); e == nil || !changed || len(pending) != 1 {
+		t.Fatalf("Learn: %v %v %v", e, changed, pending)
+	}
+	tb.Learn(keyA, macA, true, at(time.Second/2))
+	wantActions(t, "30 s later", tb.Age(at(31*time.Second)), "probe 10.0.2.2")
+	wantState(t, tb, k6, neigh.Stale)
+	wantState(t, tb, keyA, neigh.Stale)
+	if next, ok := tb.Next(); !ok || next.After(at(31*time.Second)) {
+		t.Errorf("Next %v %v: the IPv6 entry goes to Delay at the next pass", next, ok)
+	}
+	wantActions(t, "next pass", tb.Age(at(31*time.Second+100*time.Millisecond)))
+	wantState(t, tb, k6, neigh.Delay)
+	wantActions(t, "4 s in Delay", tb.Age(at(35*time.Second)), "probe 10.0.2.2")
+	wantState(t, tb, k6, neigh.Delay)
+	wantActions(t, "5 s in Delay", tb.Age(at(36*time.Second+100*time.Millisecond)), "probe 10.0.2.2", "probe 2001:db8:2::2")
+	wantState(t, tb, k6, neigh.Probing)
+	wantActions(t, "probe 2", tb.Age(at(37*time.Second+100*time.Millisecond)), "remove 10.0.2.2", "probe 2001:db8:2::2")
+	wantActions(t, "probe 3", tb.Age(at(38*time.Second+100*time.Millisecond)), "probe 2001:db8:2::2")
+	wantActions(t, "no answer", tb.Age(at(39*time.Second+100*time.Millisecond)), "remove 2001:db8:2::2")
+	if tb.Get(k6) != nil {
+		t.Fatal("entry still there after 3 unanswered probes")
+	}
+
+	// Stale from a solicitation, then confirmed while probing.
+	if e, _, _ := tb.Confirm(k6, macB, neigh.Stale, true, at(40*time.Second)); e == nil {
+		t.Fatal("Confirm did not create")
+	}
+	tb.Age(at(40*time.Second + 100*time.Millisecond))
+	wantState(t, tb, k6, neigh.Delay)
+	wantActions(t, "delay over", tb.Age(at(46*time.Second)), "probe 2001:db8:2::2")
+	tb.Confirm(k6, macB, neigh.Reachable, false, at(46*time.Second+500*time.Millisecond))
+	if e := wantState(t, tb, k6, neigh.Reachable); e.MAC != macB || e.Probes != 0 {
+		t.Errorf("after the confirmation: %+v", e)
+	}
 }

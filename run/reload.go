@@ -104,7 +104,12 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		return nil, errs
 	}
 	var vias []netip.Addr
+	var routes6 []config.Route // applied after Reconfigure (applyRoutes6)
 	for _, rt := range cfg.Routes {
+		if rt.Prefix.Addr().Is6() {
+			routes6 = append(routes6, rt)
+			continue
+		}
 		d.Routes = append(d.Routes, rt.Prefix)
 		vias = append(vias, rt.Via)
 	}
@@ -118,7 +123,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		d.Routes = append(d.Routes, tables[i].Prefixes...)
 		spans = append(spans, span{len(d.Routes), rf.Via})
 	}
-	nstatic := len(cfg.Routes)
+	nstatic := len(vias)
 	d.Via = func(i int) netip.Addr {
 		if i < nstatic {
 			return vias[i]
@@ -138,6 +143,11 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if err != nil {
 		return nil, config.Errors{{File: file, Msg: fmt.Sprintf("not applied, the running config stays: %v", err)}}
 	}
+	w6, err := r.applyRoutes6(old, cfg, routes6, &ch)
+	if err != nil {
+		return nil, err
+	}
+	warn = append(warn, w6...)
 	// The filter's rules after the interfaces (rules name them); states
 	// stay. Its errors are the table files' (checked by Check already)
 	// and interfaces deleted at run time.
@@ -150,9 +160,55 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		ifc.cfg = &cfg.Interfaces[cfg.Interface(ifc.cfg.Name)]
 		ifc.mtu = mtus[i]
 	}
-	r.routes = len(d.Routes)
+	r.routes = len(d.Routes) + len(routes6)
 	r.mu.Unlock()
 	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Warnings: warn}, nil
+}
+
+// applyRoutes6 makes the router's configured IPv6 routes cfg's (routes6):
+// control.Reconfigure replaces the IPv4 routes only, so the IPv6 ones are
+// added, changed (another next hop) and deleted here, one by one, after
+// it; an IPv6 route added at run time that cfg does not have is deleted,
+// as an IPv4 one is, with a warning. The counts go into ch.
+func (r *Router) applyRoutes6(old, cfg *config.Config, routes6 []config.Route, ch *control.Changes) ([]string, error) {
+	st := r.ctl.RunningState()
+	running := make(map[netip.Prefix]netip.Addr, len(st.Routes6))
+	for i, p := range st.Routes6 {
+		running[p] = st.Via6[i]
+	}
+	want := make(map[netip.Prefix]bool, len(routes6))
+	for _, rt := range routes6 {
+		want[rt.Prefix.Masked()] = true
+	}
+	var warn []string
+	for _, p := range st.Routes6 {
+		if want[p] {
+			continue
+		}
+		if err := r.ctl.DeleteRoute(p); err != nil {
+			return warn, config.Errors{{File: cfg.File, Msg: fmt.Sprintf("IPv6 route %v not removed: %v", p, err)}}
+		}
+		ch.RoutesRemoved++
+		if !slices.ContainsFunc(old.Routes, func(rt config.Route) bool { return rt.Prefix.Masked() == p }) {
+			warn = append(warn, fmt.Sprintf("route %v removed: it was added at run time and is not in %s: add it there to keep it across reloads", p, cfg.File))
+		}
+	}
+	for _, rt := range routes6 {
+		p := rt.Prefix.Masked()
+		via, had := running[p]
+		if had && via == rt.Via {
+			continue
+		}
+		if err := r.ctl.AddRoute(p, rt.Via); err != nil {
+			return warn, config.Errors{cfg.Errorf(rt.Field, "%v", err)}
+		}
+		if had {
+			ch.RoutesChanged++
+		} else {
+			ch.RoutesAdded++
+		}
+	}
+	return warn, nil
 }
 
 // runtimeLost lists what a reload to cfg takes away that was added at run
@@ -225,6 +281,8 @@ func restartNeeded(old, cfg *config.Config) error {
 			what = fmt.Sprintf("interface %s: a VLAN setting (parent, vlan, outer_vlan, tpid) changed", n.Name)
 		case o.Bridge != n.Bridge:
 			what = fmt.Sprintf("interface %s: bridge changed", n.Name)
+		case o.RouterAdvertisements != n.RouterAdvertisements:
+			what = fmt.Sprintf("interface %s: router_advertisements changed", n.Name)
 		}
 		if what != "" {
 			errs = append(errs, cfg.Errorf(n.Field, "%s: %s", what, how))

@@ -158,7 +158,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cerr}
 		}
 		ifc.mtu = m
-		if _, err := r.ctl.AddInterface(control.IfaceConfig{Name: ic.Name, MAC: ifc.mac, MTU: ifc.mtu, Addrs: ic.Addresses, Down: ic.Down}); err != nil {
+		if _, err := r.ctl.AddInterface(control.IfaceConfig{Name: ic.Name, MAC: ifc.mac, MTU: ifc.mtu, Addrs: ic.Addresses, Down: ic.Down, RA: ic.RouterAdvertisements}); err != nil {
 			return nil, config.Errors{cfg.Errorf(ic.Field, "%v", err)}
 		}
 	}
@@ -169,7 +169,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		if !ic.IsVLAN() {
 			continue
 		}
-		vc := control.IfaceConfig{Name: ic.Name, MTU: ic.MTU, Addrs: ic.Addresses, Down: ic.Down,
+		vc := control.IfaceConfig{Name: ic.Name, MTU: ic.MTU, Addrs: ic.Addresses, Down: ic.Down, RA: ic.RouterAdvertisements,
 			Parent: ic.Parent, VLAN: ic.VLAN, OuterVLAN: ic.OuterVLAN, TPID: ic.TPID}
 		if _, err := r.ctl.AddInterface(vc); err != nil {
 			field := ic.Field
@@ -190,7 +190,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 				if mac == [6]byte{} {
 					mac = DefaultMAC(ic.Name)
 				}
-				bc.BVI = control.IfaceConfig{Name: ic.Name, MAC: mac, MTU: ic.MTU, Addrs: ic.Addresses, Down: ic.Down}
+				bc.BVI = control.IfaceConfig{Name: ic.Name, MAC: mac, MTU: ic.MTU, Addrs: ic.Addresses, Down: ic.Down, RA: ic.RouterAdvertisements}
 				field = ic.Field
 			}
 		}

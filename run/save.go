@@ -97,16 +97,6 @@ func (r *Router) RunningConfig() (*Saved, error) {
 			out.Neighbors = append(out.Neighbors, config.Neighbor{Interface: st.Names[n.Iface], Address: n.Addr, MAC: n.MAC})
 		}
 	}
-	// A config file cannot hold IPv6 routes yet (config.Parse takes IPv4
-	// prefixes only): say each one, with the command that adds it back.
-	for i, p := range st.Routes6 {
-		how := "blackhole"
-		if st.Via6[i].IsValid() {
-			how = "via " + st.Via6[i].String()
-		}
-		warn = append(warn, fmt.Sprintf("IPv6 route %v %s is not in the saved file: a config file cannot hold IPv6 routes yet; after starting from it, add it again with: softnet route add %v %s",
-			p, how, p, how))
-	}
 
 	// Route files stay route files: a route is written in routes only if
 	// no route file gives it with the same next hop.
@@ -135,6 +125,11 @@ func (r *Router) RunningConfig() (*Saved, error) {
 				p, viaText(via), rf.Path, viaText(rf.Via), viaText(via)))
 		}
 		out.Routes = append(out.Routes, config.Route{Prefix: p, Via: via, Blackhole: !via.IsValid()})
+	}
+	// IPv6 routes (route files hold IPv4 prefixes only), after the
+	// IPv4 ones.
+	for i, p := range st.Routes6 {
+		out.Routes = append(out.Routes, config.Route{Prefix: p, Via: st.Via6[i], Blackhole: !st.Via6[i].IsValid()})
 	}
 	if len(seen) < len(fromFile) {
 		var gone []netip.Prefix

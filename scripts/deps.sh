@@ -5,7 +5,8 @@
 #
 # The network lab (`softnet lab`, `softnet bench --scenario veth`) and the
 # end-to-end tests (go test ./e2e) use iproute2 (ip), iputils-ping (ping),
-# iperf3, netsniff-ng (trafgen), tcpdump and ethtool; traceroute is optional.
+# iperf3, netsniff-ng (trafgen), tcpdump, ethtool and traceroute (traceroute -6
+# in TestIPv6; the modern traceroute package, not inetutils-traceroute).
 set -euo pipefail
 
 need=()

@@ -34,8 +34,7 @@ run time: that needs a restart with the saved file).
 Route files stay route files, written with absolute paths (as are pcap
 rx and tx). A route of a route file that was deleted or given another next
 hop at run time cannot be said that way: it is printed as a warning on
-stderr. So is each IPv6 route (a config file cannot hold them yet), with
-the softnet route add command that adds it back. If FILE cannot be written
+stderr. IPv6 routes are written in routes like IPv4 ones. If FILE cannot be written
 in full, it is left as it was.`,
 		Example: "  softnet config save /etc/softnet/router.yaml\n  softnet config save - > running.yaml",
 		Args:    cobra.ExactArgs(1),

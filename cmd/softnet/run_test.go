@@ -34,7 +34,7 @@ var badWant = []string{
 	`../../examples/bad.yaml:15:9: interfaces[1].addresses[0]: "10.0.2.300/24" is not an IPv4 prefix (write it as A.B.C.D/N, e.g. 192.0.2.1/24)`,
 	`../../examples/bad.yaml:16:5: interfaces[2].device: missing: the tap backend needs the Linux device to use, e.g. device: tap0`,
 	`../../examples/bad.yaml:16:11: interfaces[2].name: "lan0" is already the name of interfaces[0] (line 6): names must be unique`,
-	`../../examples/bad.yaml:18:5: interfaces[2]: unknown field "devce": did you mean "device"? known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, parent, vlan, outer_vlan, tpid, bridge`,
+	`../../examples/bad.yaml:18:5: interfaces[2]: unknown field "devce": did you mean "device"? known fields are name, backend, device, rx, tx, loop, rate, limit, mac, mtu, addresses, down, stack_drop, router_advertisements, parent, vlan, outer_vlan, tpid, bridge`,
 	`../../examples/bad.yaml:19:10: interfaces[2].mtu: 10000 is out of range: use 68..9258`,
 	`../../examples/bad.yaml:21:14: interfaces[3].backend: unknown backend "vxlan": choose one of afpacket, afxdp, tap, pcap, mem`,
 	`../../examples/bad.yaml:22:17: interfaces[3].addresses[0]: 10.0.1.7/24 overlaps 10.0.1.1/24 of lan0 (line 9): each interface needs its own subnet`,

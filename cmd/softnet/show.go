@@ -403,9 +403,9 @@ routes (an interface address, a connected subnet, a subnet's network or
 broadcast address) belong to its interfaces: they can be neither replaced nor
 deleted. A route inside a connected subnet, or to a neighbour's address (it
 wins over the neighbour's host route until deleted), is fine. IPv6 routes go
-into the IPv6 FIB; their gateway is IPv6 and needs a static neighbour
-(softnet neighbor add: no Neighbor Discovery yet). The config file does not
-hold IPv6 routes yet, so a reload leaves those added here in place.`,
+into the IPv6 FIB; their gateway is IPv6, resolved by Neighbor Discovery
+(or a static neighbour: softnet neighbor add). A reload puts the IPv6
+routes back to what the file says too.`,
 		Example: `  softnet route add 198.51.100.0/24 via 10.0.2.2
   softnet route add 203.0.113.0/24 blackhole
   softnet route add 2001:db8::/32 via 2001:db8:2::2

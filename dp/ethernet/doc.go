@@ -8,7 +8,7 @@
 //
 // # Nodes and edges
 //
-//	ethernet-input -> l2-bridge, arp-input, ip4-input, drop
+//	ethernet-input -> l2-bridge, arp-input, ip4-input, ip6-input, drop
 //
 // The engine hands it every received batch (it is the end of the
 // device-input arc) and w.RxIface names the receiving port. Its successors
@@ -17,8 +17,9 @@
 //
 // # Drop reasons (ethernet-input/...)
 //
-// runt, not-for-us, unknown-ethertype, vlan-tagged,
-// iface-down, rss-ring-full (counted by the engine's software RSS, which
+// runt, not-for-us, multicast-source (a routed frame from a group source
+// MAC), own-source (a routed frame from the receiving interface's own
+// MAC), unknown-ethertype, vlan-tagged, iface-down, rss-ring-full (counted by the engine's software RSS, which
 // finds it by name), and the VLAN demux's vlan-unknown, vlan-reserved,
 // vlan-stacked-priority, vlan-too-deep, vlan-truncated. l2-bridge counts
 // iface-down and unknown-ethertype for frames it hands up to a BVI.

@@ -16,6 +16,7 @@ var (
 	stageARPInput, stageBridge, stageIP4Input, stageIP6Input dp.Stage
 
 	Runt, NotForUs, UnknownType, VLANTagged, IfaceDown, RSSRingFull            dp.Reason
+	MulticastSource, OwnSource                                                 dp.Reason
 	VLANUnknown, VLANReserved, VLANStackedPriority, VLANTooDeep, VLANTruncated dp.Reason
 )
 
@@ -37,6 +38,9 @@ var _ = dp.Register(dp.Node{
 		{Reason: &VLANStackedPriority, Name: "vlan-stacked-priority", Desc: "VID 0 (priority tag) behind another tag, or a tag behind a priority tag"},
 		{Reason: &VLANTooDeep, Name: "vlan-too-deep", Desc: "more VLAN tags than the sub-interface is configured with"},
 		{Reason: &VLANTruncated, Name: "vlan-truncated", Desc: "frame ends inside a VLAN tag"},
+		// Source MAC checks (issue 12 item 7).
+		{Reason: &MulticastSource, Name: "multicast-source", Desc: "source MAC is a group address (multicast or broadcast): no station sends from one (IEEE 802)"},
+		{Reason: &OwnSource, Name: "own-source", Desc: "source MAC is the receiving interface's own: a frame looped back to the router (a loop in the network, or a device with a duplicate MAC)"},
 	},
 	Trace: traceEthernetInput,
 })
@@ -47,12 +51,19 @@ var _ = dp.Register(dp.Node{
 // receive queue of one port).
 //   - Accepts frames to the interface's MAC, broadcast and multicast
 //     (marked FlagL2Multicast); drops runts and frames for other MACs.
+//   - Drops a routed frame (not a bridge member's: l2-bridge checks
+//     those) whose source MAC is a group address, multicast or
+//     broadcast (multicast-source, IEEE 802), or the receiving
+//     interface's own MAC (own-source: looped back), whatever its
+//     EtherType.
 //   - Demuxes VLAN-tagged frames to their sub-interface by a direct table
 //     index (see dp.VLANTable, vlanInput): the frame is then the
 //     sub-interface's (InPort, counters) and L3 is past its tags. Bad tags
 //     drop with their own reasons.
 //   - Next: arp-input (0x0806), ip4-input (0x0800), ip6-input (0x86DD),
-//     drop (other EtherTypes).
+//     drop (other EtherTypes). The batch's IP frames of the first frame's
+//     family are compacted in place and passed on as the vector; the
+//     other family's go one by one (w.To).
 //
 // Example: a 64-byte IPv4/UDP frame to the interface's MAC goes to
 // ip4-input with L3 = 14; the same frame in an 802.1Q tag of VLAN 100 goes
@@ -84,20 +95,26 @@ func ethernetInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		bridgePort(w, in, iface)
 		return
 	}
-	// IPv4 packets are compacted in place and passed on as a vector; the
-	// common cases (IPv4 to our MAC on an up interface, untagged or in
-	// one 802.1Q tag of a sub-interface) run in etherFast and
-	// etherVLANFast, loops with no calls that stop at the first packet
-	// needing more.
+	// The packets of one IP family, the vector's (vet: IPv4 unless the
+	// first frame is IPv6), are compacted in place and passed on as a
+	// vector; the common cases (that family to our MAC on an up
+	// interface from a unicast source not ours, untagged or in one 802.1Q
+	// tag of a sub-interface) run in etherFast and etherVLANFast, loops
+	// with no calls that stop at the first packet needing more.
+	vet, vnext := uint16(hdr.EtherTypeIPv4), stageIP4Input
+	if in.N > 0 && firstEtherType(pkt.At(in.B[0]).Bytes()) == hdr.EtherTypeIPv6 {
+		vet, vnext = hdr.EtherTypeIPv6, stageIP6Input
+	}
+	mac := uint64(macHi)<<16 | uint64(macLo)
 	k := 0
 	for i, n := 0, in.N; i < n; i++ {
 		if fast {
-			if i, k, bytes = etherFast(in, i, k, bytes, iface, macHi, macLo); i == n {
+			if i, k, bytes = etherFast(in, i, k, bytes, iface, mac, vet); i == n {
 				break
 			}
 			if vt != nil {
 				i0 := i
-				i, k = etherVLANFast(in, i, k, vt, uint64(macHi)<<16|uint64(macLo), rxp, rxb)
+				i, k = etherVLANFast(in, i, k, vt, mac, vet, rxp, rxb)
 				sub += i - i0
 				if i == n {
 					break
@@ -157,10 +174,20 @@ func ethernetInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			w.Drop(b, NotForUs)
 			continue
 		}
+		if f[6]&1 != 0 { // the I/G bit: a group address
+			w.Drop(b, MulticastSource)
+			continue
+		}
+		if binary.BigEndian.Uint32(f[6:10]) == macHi && binary.BigEndian.Uint16(f[10:12]) == macLo {
+			w.Drop(b, OwnSource)
+			continue
+		}
 		switch et {
-		case hdr.EtherTypeIPv4:
+		case vet:
 			in.B[k] = x
 			k++
+		case hdr.EtherTypeIPv4:
+			w.To(stageIP4Input, b)
 		case hdr.EtherTypeARP:
 			w.To(stageARPInput, b)
 		case hdr.EtherTypeIPv6:
@@ -173,7 +200,21 @@ func ethernetInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	// (drops included, and frames for a down sub-interface) on the port.
 	rxp[iface] += uint64(in.N - sub)
 	rxb[iface] += bytes
-	w.Pass(StageInput, stageIP4Input, k)
+	w.Pass(StageInput, vnext, k)
+}
+
+// firstEtherType is the EtherType of frame f, behind one VLAN tag if it
+// has one (0 for a frame too short to say): ethernet-input's choice of
+// the family it passes on as a vector.
+func firstEtherType(f []byte) uint16 {
+	if len(f) < hdr.EthernetLen {
+		return 0
+	}
+	et := binary.BigEndian.Uint16(f[12:14])
+	if isTPID(et) && len(f) >= hdr.EthernetLen+dp.TagLen {
+		et = binary.BigEndian.Uint16(f[16:18])
+	}
+	return et
 }
 
 // bridgePort is ethernet-input for an up port that is a bridge member
@@ -209,18 +250,25 @@ func bridgePort(w *dp.Worker, in *pkt.Batch, iface uint16) {
 	w.Pass(StageInput, stageBridge, k)
 }
 
-// etherFast passes frames from in.B[i:] while they are IPv4 to the
-// interface's unicast MAC, compacting them to in.B[k:]; it returns where it
-// stopped, the new k and the byte count so far.
-func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, macHi uint32, macLo uint16) (int, int, uint64) {
+// etherFast passes frames from in.B[i:] while they are of EtherType et
+// (IPv4 or IPv6), to the interface's unicast MAC (mac: its 48 bits) from
+// a unicast source that is not that MAC, compacting them to in.B[k:]; it
+// returns where it stopped, the new k and the byte count so far.
+func etherFast(in *pkt.Batch, i, k int, bytes uint64, iface uint16, mac uint64, et uint16) (int, int, uint64) {
 	n := in.N
 	recs := pkt.Records()
 	for ; i < n; i++ {
 		x := in.B[i]
 		b := recs.At(x)
 		f := b.Bytes()
-		if len(f) < hdr.EthernetLen || binary.BigEndian.Uint32(f[0:4]) != macHi ||
-			binary.BigEndian.Uint16(f[4:6]) != macLo || binary.BigEndian.Uint16(f[12:14]) != hdr.EtherTypeIPv4 {
+		if len(f) < hdr.EthernetLen {
+			return i, k, bytes
+		}
+		// Two loads: the destination MAC (with two bytes of the source,
+		// shifted out); the source MAC and the EtherType.
+		s := binary.BigEndian.Uint64(f[6:14])
+		if binary.BigEndian.Uint64(f[0:8])>>16 != mac || uint16(s) != et ||
+			s>>16 == mac || s&(1<<56) != 0 { // own source; group source (I/G bit)
 			return i, k, bytes
 		}
 		bytes += uint64(b.Len)

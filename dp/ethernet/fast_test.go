@@ -58,7 +58,7 @@ func TestEtherVLANFastCounts(t *testing.T) {
 	vt := fastTable()
 	vt.Dot1Q[7] = 0
 	rxp, rxb := make([]uint64, dp.MaxVLAN+2), make([]uint64, dp.MaxVLAN+2)
-	i, k := etherVLANFast(in, 0, 0, vt, fastMACWord(), rxp, rxb)
+	i, k := etherVLANFast(in, 0, 0, vt, fastMACWord(), hdr.EtherTypeIPv4, rxp, rxb)
 	if i != 8 || k != 8 {
 		t.Fatalf("stopped at %d with %d passed, want 8 and 8 (at VLAN 7)", i, k)
 	}
@@ -106,9 +106,9 @@ func BenchmarkEtherFast(b *testing.B) {
 			t0 := time.Now()
 			var i, k int
 			if j == 0 {
-				i, k, _ = etherFast(c.in, 0, 0, 0, 1, uint32(mac>>16), uint16(mac))
+				i, k, _ = etherFast(c.in, 0, 0, 0, 1, mac, hdr.EtherTypeIPv4)
 			} else {
-				i, k = etherVLANFast(c.in, 0, 0, vt, mac, rxp, rxb)
+				i, k = etherVLANFast(c.in, 0, 0, vt, mac, hdr.EtherTypeIPv4, rxp, rxb)
 			}
 			c.ns = append(c.ns, float64(time.Since(t0).Nanoseconds())/float64(c.in.N))
 			if i != c.in.N || k != c.in.N {

@@ -90,15 +90,16 @@ func vlanInput(vt *dp.VLANTable, iface uint16, f []byte) (uint16, int, uint16, d
 	return e, hdr.EthernetLen + 2*dp.TagLen, et, dp.ReasonNone
 }
 
-// etherVLANFast passes frames from in.B[i:] while they are IPv4 in one
-// 802.1Q tag of an up sub-interface, to the port's unicast MAC: it sets
+// etherVLANFast passes frames from in.B[i:] while they are of EtherType
+// et (IPv4 or IPv6) in one 802.1Q tag of an up sub-interface, to the
+// port's unicast MAC from a unicast source that is not that MAC: it sets
 // their interface and L3, counts them on the sub-interface, compacts them
 // to in.B[k:] and returns where it stopped and the new k. Like etherFast
 // it makes no calls, and it keeps few values live so that none is
 // spilled to the stack per frame: its counts are plain increments of the
 // sub-interface's counters (a run of one VLAN chains them through a
 // store-to-load forward, which costs less than tracking runs).
-func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, mac uint64, rxp, rxb []uint64) (int, int) {
+func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, mac uint64, et uint16, rxp, rxb []uint64) (int, int) {
 	n := in.N
 	recs := pkt.Records()
 	rxb = rxb[:len(rxp)] // one bounds check for both
@@ -109,11 +110,13 @@ func etherVLANFast(in *pkt.Batch, i, k int, vt *dp.VLANTable, mac uint64, rxp, r
 		if len(f) < hdr.EthernetLen+dp.TagLen {
 			break
 		}
-		// Three loads: the destination MAC (with two bytes of the
-		// source, shifted out), TPID and TCI, the inner EtherType.
+		// Four loads: the destination MAC (with two bytes of the
+		// source, shifted out), the source MAC (with two bytes of the
+		// destination, masked out), TPID and TCI, the inner EtherType.
 		tag := binary.BigEndian.Uint32(f[12:16])
+		src := binary.BigEndian.Uint64(f[4:12]) & (1<<48 - 1)
 		if binary.BigEndian.Uint64(f[0:8])>>16 != mac || tag>>16 != hdr.EtherTypeVLAN ||
-			binary.BigEndian.Uint16(f[16:18]) != hdr.EtherTypeIPv4 {
+			binary.BigEndian.Uint16(f[16:18]) != et || src == mac || src&(1<<40) != 0 {
 			break
 		}
 		e := int(vt.Dot1Q[tag&vidMask])

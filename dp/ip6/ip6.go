@@ -15,7 +15,8 @@ var (
 
 	TooShort, BadVersion, BadPayloadLen, MartianSource, MartianDest dp.Reason
 	Multicast, TooManyExt, BadExt, OptionDiscard                    dp.Reason
-	NoRoute, L2Multicast, Blackhole, NoNeighbor, NoRoom             dp.Reason
+	NoRoute, L2Multicast, Blackhole, NoRoom                         dp.Reason
+	PuntQueueFull, ResolveLoop                                      dp.Reason
 )
 
 // ArcUnicast is the ip6-unicast feature arc: IPv6 packets ip6-input
@@ -24,18 +25,22 @@ var (
 // take it.
 var ArcUnicast = dp.DefineArc("ip6-unicast", "ip6-lookup", false)
 
+// stageNDInput is nd-input (package dp/nd), which ip6-input hands
+// Neighbor Discovery messages to.
+var stageNDInput = dp.Ref("nd-input", new(dp.Stage))
+
 var _ = dp.Register(dp.Node{
 	Name:  "ip6-input",
 	Stage: &StageInput,
 	Run:   ip6Input,
-	Next:  []string{"ip6-lookup", "icmp6-error", "drop"},
+	Next:  []string{"ip6-lookup", "nd-input", "icmp6-error", "drop"},
 	Reasons: []dp.ReasonDef{ // RFC 8200 §3, §4; RFC 4291 §2.5
 		{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv6 header (40 bytes)"},
 		{Reason: &BadVersion, Name: "bad-version", Desc: "IP version is not 6"},
 		{Reason: &BadPayloadLen, Name: "bad-payload-length", Desc: "payload length above the bytes received"},
 		{Reason: &MartianSource, Name: "martian-source", Desc: "source is unspecified (::), loopback (::1) or multicast (RFC 4291 §2.5.2, §2.5.3, §2.7)"},
 		{Reason: &MartianDest, Name: "martian-destination", Desc: "destination is unspecified (::) or loopback (::1) (RFC 4291 §2.5.2, §2.5.3)"},
-		{Reason: &Multicast, Name: "multicast", Desc: "multicast destination: no multicast routing (and Neighbor Discovery is not implemented yet)"},
+		{Reason: &Multicast, Name: "multicast", Desc: "multicast destination other than Neighbor Discovery: no multicast routing"},
 		{Reason: &TooManyExt, Name: "too-many-ext-headers", Desc: "more extension headers than the walk's bound (hdr.MaxExtHeaders)"},
 		{Reason: &BadExt, Name: "bad-ext-header", Desc: "an extension header or option runs past the end of the packet"},
 		{Reason: &OptionDiscard, Name: "option-discard", Desc: "unrecognised hop-by-hop option whose action bits say discard (RFC 8200 §4.2)"},
@@ -48,7 +53,12 @@ var _ = dp.Register(dp.Node{
 	Stage: &StageLookup,
 	Run:   ip6Lookup,
 	State: func(*dp.Worker) any { return new(lookupState) },
-	Next:  []string{"ip6-local", "ip6-rewrite", "icmp6-error", "drop"},
+	// Packets the control plane gives back after Neighbor Discovery
+	// resolved (or failed to resolve) their next hop are routed again
+	// from here.
+	Inject:     injectLookup,
+	InjectKind: dp.InjectLookup6,
+	Next:       []string{"ip6-local", "ip6-rewrite", "icmp6-error", "drop"},
 	Reasons: []dp.ReasonDef{
 		{Reason: &NoRoute, Name: "no-route", Desc: "no route for a packet the router originated"},
 		{Reason: &L2Multicast, Name: "l2-multicast", Desc: "received as link-layer broadcast or multicast: not forwarded"},
@@ -61,13 +71,27 @@ var _ = dp.Register(dp.Node{
 	Name:  "ip6-rewrite",
 	Stage: &StageRewrite,
 	Run:   ip6Rewrite,
-	Next:  []string{"interface-output", "icmp6-error", "drop"},
+	Next:  []string{"interface-output", "ip6-nd", "icmp6-error", "drop"},
 	Reasons: []dp.ReasonDef{
-		{Reason: &NoNeighbor, Name: "no-neighbor", Desc: "IPv6 next hop with no static neighbour: Neighbor Discovery is not implemented yet (add one: softnet neighbor add ADDRESS MAC dev INTERFACE)"},
 		{Reason: &NoRoom, Name: "no-headroom", Desc: "no headroom to write the Ethernet header"},
 	},
 	Trace: traceIP6Rewrite,
 })
+
+var _ = dp.Register(dp.Node{
+	Name:  "ip6-nd",
+	Stage: &StageND,
+	Run:   ip6ND,
+	Next:  []string{"drop"},
+	Reasons: []dp.ReasonDef{
+		{Reason: &PuntQueueFull, Name: "punt-queue-full", Desc: "the queue to the control plane (Neighbor Discovery) is full"},
+		{Reason: &ResolveLoop, Name: "resolve-loop", Desc: "a packet released after Neighbor Discovery needed resolving again (no host route): dropped, not re-punted"},
+	},
+	Trace: traceIP6ND,
+})
+
+// StageND is ip6-nd's stage.
+var StageND dp.Stage
 
 // Address tests (RFC 4291 §2.4). a is 16 bytes in network byte order.
 
@@ -148,6 +172,16 @@ func ip6Input(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			l3 = l3[:end]
 		}
 		src, dst := l3[8:24], l3[24:40]
+		// Neighbor Discovery (RFC 4861: ICMPv6 133-137 right after the
+		// header) to a multicast group (solicited-node, all-routers) or
+		// a link-local address, or from :: (DAD), is nd-input's to
+		// check; to a global address of the router it gets there
+		// through ip6-local, and in transit it is routed as any packet.
+		if l3[6] == hdr.ProtoICMPv6 && end > hdr.IPv6Len && l3[hdr.IPv6Len]-hdr.ICMPv6RouterSolicit < 5 &&
+			(isMulticast(dst) || isLinkLocal(dst) || isUnspecified(src)) {
+			w.To(*stageNDInput, b)
+			continue
+		}
 		if isMulticast(src) || isUnspecified(src) || isLoopback(src) {
 			w.Drop(b, MartianSource)
 			continue
@@ -328,6 +362,12 @@ func ip6Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			// Never forwarded off the link (RFC 4291 §2.5.6), whatever the
 			// route says.
 			if h := b.L3Bytes(); isLinkLocal(h[8:24]) || isLinkLocal(h[24:40]) {
+				// The receiving interface's link-local address (derived
+				// from its MAC: no route leads to it) is the router's.
+				if int(b.InPort) < len(cfg.Ifaces) && [16]byte(h[24:40]) == cfg.Ifaces[b.InPort].LinkLocal {
+					w.To(StageLocal, b)
+					continue
+				}
 				icmp(w, b, hdr.ICMPv6DestUnreach, codeBeyondScope, 0)
 				continue
 			}
@@ -380,9 +420,9 @@ const minMTU = 1280
 //   - Larger than the egress MTU: Packet Too Big with the next-hop MTU
 //     (never below 1280); IPv6 is never fragmented in transit (RFC 8200
 //     §5, RFC 4443 §3.2).
-//   - Next hop not resolved: dropped as no-neighbor (Neighbor Discovery
-//     is not in this slice: IPv6 next hops need a static neighbour).
-//   - Next: interface-output, icmp6-error, drop.
+//   - Next hop not resolved (incomplete, or glean on a connected
+//     subnet): ip6-nd, which hands the packet to Neighbor Discovery.
+//   - Next: interface-output, ip6-nd, icmp6-error, drop.
 func ip6Rewrite(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	adjs := cfg.Adj
 	k := 0
@@ -392,7 +432,7 @@ func ip6Rewrite(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		b := recs.At(x)
 		adj := &adjs[b.NH]
 		if adj.Kind != dp.AdjForward {
-			w.Drop(b, NoNeighbor)
+			w.To(StageND, b) // incomplete or glean: Neighbor Discovery
 			continue
 		}
 		l3len := int(b.Len) - int(b.L3)
@@ -423,6 +463,70 @@ func ip6Rewrite(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		k++
 	}
 	w.Pass(StageRewrite, dp.StageInterfaceOutput, k)
+}
+
+// injectLookup takes an InjectLookup6 message: an IPv6 packet that
+// waited for Neighbor Discovery, its metadata in the frame's link-header
+// slot (dp.PutMeta), routed again from ip6-lookup.
+func injectLookup(w *dp.Worker, m *dp.Msg, b *pkt.Buf) {
+	if m.Len < hdr.EthernetLen+hdr.IPv6Len {
+		w.Drop(b, TooShort)
+		return
+	}
+	dp.GetMeta(m, b)
+	b.Flags |= pkt.FlagInjected
+	b.Dst = [16]byte(m.Data[hdr.EthernetLen+24 : hdr.EthernetLen+40])
+	w.To(StageLookup, b)
+}
+
+// ip6ND hands packets waiting for a neighbour to the control plane.
+//
+// ip6-nd (ip4-arp's twin, RFC 4861 §7.2.2): copies the packet into the
+// punt ring with the address to resolve (the next hop, or the
+// destination itself on a connected subnet) and frees the buffer. The
+// control plane queues a few packets per neighbour, sends Neighbor
+// Solicitations, and injects them back once resolved (or, after three
+// unanswered solicitations, to get Destination Unreachable code 3).
+//   - Next: drop (ring full, or a released packet needing resolution
+//     again); otherwise the control plane.
+func ip6ND(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
+	for _, x := range in.B[:in.N] {
+		b := pkt.At(x)
+		adj := &cfg.Adj[b.NH]
+		if b.Flags&pkt.FlagInjected != 0 {
+			w.Drop(b, ResolveLoop)
+			continue
+		}
+		m := w.Punt().Reserve()
+		if m == nil {
+			w.Drop(b, PuntQueueFull)
+			continue
+		}
+		m.Kind, m.Iface = dp.PuntResolve, adj.Iface
+		if adj.Kind == dp.AdjGlean {
+			m.Addr = b.Dst
+		} else {
+			m.Addr = adj.Addr
+		}
+		raw := b.Raw()
+		l3off := int(b.Off) + int(b.L3)
+		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
+		dp.PutMeta(m, b)
+		w.Punt().Commit()
+		w.Stats().Punts++
+		w.Stats().Resolves++
+		w.Pool().Put(b)
+	}
+	in.N = 0
+}
+
+var traceIP6ND = dp.NodeTrace{
+	Note: func(_ *dp.Config, _, nx *dp.RawStep, _ bool) string {
+		if nx == nil {
+			return "next hop not resolved: punted to Neighbor Discovery"
+		}
+		return ""
+	},
 }
 
 // Trace: ip6-input notes a valid header or the ICMPv6 error it asked

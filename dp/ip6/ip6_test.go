@@ -292,7 +292,7 @@ func TestIP6(t *testing.T) {
 	f = frame(t, hostA, netip.MustParseAddr("2001:db9::1"), pUDP, 64, udp(18))
 	add("no-route", f, 0, out{0, icmpErr(t, macA, mac0, r0, hostA, 1, 0, 0, l3(f))})
 	f = frame(t, hostA, unres, pUDP, 64, udp(18))
-	add("no-neighbor", f, ip6.NoNeighbor)
+	add("unresolved-punted-to-nd", f, 0) // ip6-nd: to the control plane (TestNDResolve)
 	f = frame(t, hostLL, remote, pUDP, 64, udp(18))
 	add("link-local-source", f, 0, out{0, icmpErr(t, macA, mac0, r0, hostLL, 1, 2, 0, l3(f))})
 	f = frame(t, hostA, netip.MustParseAddr("fe80::99"), pUDP, 64, udp(18))

@@ -23,13 +23,13 @@ var _ = dp.Register(dp.Node{
 	Name:  "ip6-local",
 	Stage: &StageLocal,
 	Run:   ip6Local,
-	Next:  []string{"icmp6-error", "interface-output", "drop"},
+	Next:  []string{"nd-input", "icmp6-error", "interface-output", "drop"},
 	Back:  []string{"ip6-lookup"},
 	Reasons: []dp.ReasonDef{
 		{Reason: &LocalFragment, Name: "fragment", Desc: "fragment addressed to the router: no reassembly"},
 		{Reason: &LocalTCP, Name: "tcp", Desc: "TCP to the router: no TCP service"},
 		{Reason: &LocalICMPBad, Name: "icmp-malformed", Desc: "ICMPv6 to the router is truncated or has a bad checksum"},
-		{Reason: &LocalICMPOther, Name: "icmp-consumed", Desc: "ICMPv6 to the router other than echo request (Neighbor Discovery is not implemented yet), consumed"},
+		{Reason: &LocalICMPOther, Name: "icmp-consumed", Desc: "ICMPv6 to the router other than echo request and Neighbor Discovery, consumed"},
 		{Reason: &LocalNoNext, Name: "no-next-header", Desc: "No Next Header (59) to the router: nothing to deliver"},
 		{Reason: &LocalNoRoom, Name: "no-headroom", Desc: "no room for the Ethernet header of a reply to a link-local address"},
 	},
@@ -84,10 +84,11 @@ func paramProblem(w *dp.Worker, b *pkt.Buf, code uint8, ptr uint32) {
 //   - ICMPv6 echo request: answered in place (addresses swapped, type 129,
 //     checksum updated) and routed back; to a link-local source it goes
 //     straight back out of the receiving interface to the sender's MAC.
-//   - Other ICMPv6: consumed (counted). UDP: Destination Unreachable code
+//   - Neighbor Discovery (directly after the IPv6 header): nd-input.
+//     Other ICMPv6: consumed (counted). UDP: Destination Unreachable code
 //     4 (port). TCP: dropped. Another upper layer: Parameter Problem code 1
 //     pointing at the Next Header field that names it.
-//   - Next: ip6-lookup, icmp6-error, interface-output, drop.
+//   - Next: ip6-lookup, nd-input, icmp6-error, interface-output, drop.
 func ip6Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
@@ -125,6 +126,12 @@ func ip6Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 				continue
 			}
 			c := hdr.ICMPv6(p)
+			if c.Type()-hdr.ICMPv6RouterSolicit < 5 && off == hdr.IPv6Len {
+				// Neighbor Discovery unicast to a global address
+				// of the router (a host's probe, RFC 4861 §7.3.3).
+				w.To(*stageNDInput, b)
+				continue
+			}
 			if c.Type() != hdr.ICMPv6EchoRequest || c.Code() != 0 {
 				w.Drop(b, LocalICMPOther)
 				continue
