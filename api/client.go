@@ -71,13 +71,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return fmt.Errorf("no softnet router listening on %s: start one with softnet run -c FILE, or pass --api", c.Socket)
-		}
-		if errors.Is(err, syscall.EACCES) {
-			return fmt.Errorf("no permission to use %s: run as root or as a member of the socket's group (api: {group: ...})", c.Socket)
-		}
-		return err
+		return c.dialError(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
@@ -99,6 +93,17 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return nil
 	}
 	return json.Unmarshal(data, out)
+}
+
+// dialError says how to fix a call that reached no router.
+func (c *Client) dialError(err error) error {
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("no softnet router listening on %s: start one with softnet run -c FILE, or pass --api", c.Socket)
+	}
+	if errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("no permission to use %s: run as root or as a member of the socket's group (api: {group: ...})", c.Socket)
+	}
+	return err
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {

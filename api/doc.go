@@ -14,7 +14,8 @@
 // Paths are versioned (/v1/...); errors are {"error": "..."} with a 4xx or
 // 5xx status (and "details": one line per config error for a rejected
 // reload). Adding an endpoint is one Server.Handle call; the client's Do
-// calls any endpoint.
+// calls any endpoint. POST /v1/capture (capture.go) is the one answer
+// that streams: JSON lines, read with Client.Capture (Client.Stream).
 //
 // Hot path: no. A Server is safe for concurrent requests.
 package api

@@ -99,6 +99,7 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("POST /v1/reload", s.reload)
 	s.Handle("GET /v1/config", s.runningConfig)
 	s.Handle("GET /v1/trace", s.trace)
+	s.Handle("POST /v1/capture", s.capture)                  // capture.go
 	s.Handle("GET /v1/vlans", s.vlans)                       // l2.go
 	s.Handle("POST /v1/vlans", s.vlanAdd)                    // l2.go
 	s.Handle("DELETE /v1/vlans", s.vlanDel)                  // l2.go
@@ -180,6 +181,10 @@ type statusWriter struct {
 	http.ResponseWriter
 	code int
 }
+
+// Unwrap lets http.ResponseController reach the connection (Flush: a
+// capture's stream).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.code = code

@@ -108,10 +108,11 @@ func vidRange(n int) []int {
 // knownScenario says whether Run knows scenario s.
 func knownScenario(s string) error {
 	switch s {
-	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioFilter:
+	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioFilter,
+		ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, %s, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioFilter)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, taps, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094, ScenarioFilter)
 }
 
 // newScenario builds scenario s's topology on prefixes.
@@ -131,7 +132,7 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 		return NewForward6(ps, Frames6(ps, Templates, size), 1)
 	}
 	frames := Frames(prefixes, Templates, size)
-	if s == ScenarioVLAN || s == ScenarioVLAN1 || s == ScenarioVLAN4094 {
+	if s == ScenarioVLAN || s == ScenarioVLAN1 || s == ScenarioVLAN4094 || s == ScenarioTaps0 || s == ScenarioTaps1 || s == ScenarioTaps4094 {
 		// The same frame size on the wire, tag included (as RFC 2544
 		// tests with VLANs count it): the IP packets are 4 bytes
 		// shorter, to the same destinations.
@@ -155,6 +156,12 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 		return NewEarlyDrop(prefixes, EarlyDropEntries, size)
 	case ScenarioFilter:
 		return NewFilter(prefixes, size)
+	case ScenarioTaps0:
+		return NewTaps(prefixes, frames, 0)
+	case ScenarioTaps1:
+		return NewTaps(prefixes, frames, 1)
+	case ScenarioTaps4094:
+		return NewTaps(prefixes, frames, dp.MaxVLAN)
 	}
 	panic("unreachable")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/softnet/softnet/control/adj"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/fib"
+	"github.com/softnet/softnet/internal/pcapfilter"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -69,6 +70,11 @@ type Router struct {
 	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
 	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
 	filt      filterState         // the stateful filter (filter.go)
+
+	// Packet capture (capture.go): the running captures, and their
+	// compiled filters, shared by expression.
+	captures []*dp.Capture
+	progs    map[string]*pcapfilter.Program
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time
@@ -137,7 +143,7 @@ func (r *Router) publish() {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 	}
-	r.cur.Store(&dp.Config{
+	cfg := &dp.Config{
 		FIB:       r.fib.Snapshot(),
 		FIB6:      r.fib6.Snapshot(),
 		Adj:       r.adj.Snapshot(),
@@ -148,7 +154,9 @@ func (r *Router) publish() {
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
 		Filter:    r.filterFeatures(ifaces),
-	})
+	}
+	cfg.Taps = dp.BuildTaps(cfg, r.captures)
+	r.cur.Store(cfg)
 	r.dirty = false
 	r.stats.Publishes++
 }

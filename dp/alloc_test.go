@@ -33,6 +33,13 @@ var allocPrefixes = []netip.Prefix{
 // not run here.
 func allocWorker(tb testing.TB, frames [][]byte) (*dp.Worker, *mem.Gen, *mem.Sink) {
 	tb.Helper()
+	w, g, s, _ := allocRouter(tb, frames)
+	return w, g, s
+}
+
+// allocRouter is allocWorker with its control plane.
+func allocRouter(tb testing.TB, frames [][]byte) (*dp.Worker, *mem.Gen, *mem.Sink, *control.Router) {
+	tb.Helper()
 	r := control.New(control.Options{ICMPRate: 1_000_000, ICMPBurst: 1 << 30})
 	in, err := r.AddInterface(control.IfaceConfig{Name: "in0", MAC: bench.InMAC, Addrs: []netip.Prefix{bench.InAddr}})
 	if err != nil {
@@ -59,7 +66,7 @@ func allocWorker(tb testing.TB, frames [][]byte) (*dp.Worker, *mem.Gen, *mem.Sin
 	ports[in], ports[out] = g, s
 	w := dp.NewWorker(0, r.Config(), ports, []dp.RxQueue{{Iface: in}}, dp.Options{})
 	r.AttachWorkers([]*dp.Worker{w})
-	return w, g, s
+	return w, g, s, r
 }
 
 func u32(a netip.Addr) uint32 {

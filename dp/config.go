@@ -254,6 +254,11 @@ type Config struct {
 	// swapped atomically inside it, and it holds each worker's state
 	// table). Nil: no filter.
 	Filter any
+
+	// Taps is the running packet captures' index (capture.go; nil: no
+	// capture). The control plane rebuilds it on each publish while a
+	// capture runs.
+	Taps *Taps
 }
 
 // Bridge is one bridge domain of a Config: a learning switch across its

@@ -202,6 +202,23 @@
 // written into arrays allocated when the trace was armed. Packets the
 // control plane injects are not traced.
 //
+// # Packet capture
+//
+// Captures (capture.go; `softnet capture`) tap three points: rx (what a
+// port received, before any node), tx (what interface-output gives the
+// port) and drop (the drop node, with the reason). The running captures
+// are indexed in the published Config (Config.Taps, built by BuildTaps
+// on each publish while one runs): rx and tx by interface, a VLAN
+// sub-interface's rx found through its port's VLANTable, drop by reason.
+// With no capture a worker tests one pointer per vector at each point;
+// with captures a packet pays one table index at a tapped point whether
+// one interface or 4,094 have a tap, then the filter of each capture in
+// that entry (pcapfilter.Program.Run) and, on a match, one copy of up to
+// the snap length into the capture's single-producer ring for this
+// worker (CapRing), which the control plane drains (Capture.Drain). A
+// full ring drops the record and counts it: forwarding never waits.
+// Nothing allocates or locks (TestCaptureZeroAlloc).
+//
 // # Drops
 //
 // Drop reasons (Reason) are small numbers with a node, a stable name and

@@ -220,6 +220,9 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 			w.txOut[i] = recs.At(x).OutPort
 		}
 	}
+	if tp := w.taps; tp != nil && p < len(tp.txPort) && tp.txPort[p] {
+		w.tapTx(tp, t)
+	}
 	sent := w.ports[p].Send(w.txq[p], t, w.pool)
 	switch {
 	case mixed:

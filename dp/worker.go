@@ -100,6 +100,12 @@ type Worker struct {
 	trN     int
 	tracing bool
 
+	// Packet capture (see capture.go): the taps of the Config this poll
+	// loaded (nil: no capture), and the time stamp of the vector being
+	// tapped (0: not taken yet).
+	taps   *Taps
+	capNow int64
+
 	// Pinning (see Run): asked for in Options, the outcome set by Run
 	// before it closes ready.
 	pin    bool
@@ -320,6 +326,10 @@ func (w *Worker) Poll() int {
 	// ring's atomic makes that publication visible here.
 	injected := w.drainInject()
 	cfg := w.cfg.Load()
+	w.taps = nil
+	if cfg != nil {
+		w.taps = cfg.Taps
+	}
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
@@ -345,6 +355,9 @@ func (w *Worker) Poll() int {
 		}
 		total += n
 		w.c.Batches++
+		if t := w.taps; t != nil && q.Iface < len(t.rxPort) && t.rxPort[q.Iface] != 0 {
+			w.tapRx(t, q.Iface, in, cfg)
+		}
 		if n == pkt.BatchSize {
 			w.c.BusyPolls++
 			w.livelock(i, q)
@@ -442,6 +455,10 @@ func (w *Worker) livelock(i int, q RxQueue) {
 func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.drainInject()
 	cfg := w.cfg.Load()
+	w.taps = nil
+	if cfg != nil {
+		w.taps = cfg.Taps
+	}
 	if cfg != w.arcs.of {
 		w.syncArcs(cfg)
 	}
@@ -454,6 +471,9 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	clear(v.B[:v.N])
 	v.N = 0
 	w.rxIf = uint16(iface)
+	if t := w.taps; t != nil && iface < len(t.rxPort) && t.rxPort[iface] != 0 {
+		w.tapRx(t, iface, in, cfg)
+	}
 	if w.tr != nil && w.traceLoad() {
 		w.traceMark(in)
 	}
@@ -715,6 +735,9 @@ var _ = Register(Node{
 // drop: the end of the graph for packets that are not sent. Counts per
 // reason (see Reason), returns buffers to the pool. Next: none.
 func (w *Worker) dropStage(in *pkt.Batch) {
+	if w.taps != nil {
+		w.tapDrop(w.taps, in)
+	}
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		r := b.Reason

@@ -57,6 +57,7 @@ var cliCovered = map[string]string{
 	"trace":           "TestCLIMem",
 	"lab":             "TestCLIVeth",
 	"config save":     "TestCLIConfigSave",
+	"capture":         "TestCLICapture",
 }
 
 // cliRan records the command paths the CLI tests ran (cmdPath of each

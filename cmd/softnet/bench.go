@@ -102,7 +102,18 @@ IPv6/UDP frames through the full IPv6 table (static IPv6 neighbours: no
 Neighbor Discovery yet). --scenario early-drop floods one worker with frames
 whose sources are all in a 6,000,000-host blocklist on in0 (softnet blocklist):
 mpps counts the frames early-drop dropped; the JSON adds blocklist_entries and
-load_s (the list's parse and build). A comma-separated list builds each scenario once,
+load_s (the list's parse and build). --scenario taps measures vlan-4094's
+forwarding with no packet capture (taps-0), one capture on in0.1 (taps-1) and
+one on every VLAN sub-interface (taps-4094), each capture with a filter that
+matches none of the traffic ("tcp port 22"), as a list does (--rounds,
+interleaved), and prints one line (--json: taps_0_mpps, taps_1_mpps,
+taps_4094_mpps, ratio = taps-4094 over taps-1, interleaved_ratio,
+allocs_per_packet), then the Linux anchor as root: kernel forwarding on the
+veth topology of --scenario veth (trafgen's flood) with 1 and 1000 ETH_P_ALL
+packet sockets on the ingress veth, each with the same filter attached
+(linux_1_mpps, linux_1000_mpps, linux_ratio; linux_error says why it is
+missing).
+A comma-separated list builds each scenario once,
 measures them in turn --rounds times (one worker, --duration each), keeps each
 one's best round and prints every round's rate and the ratios that compare
 (of the best rounds); then, for noisy machines, it polls one worker per
@@ -392,6 +403,24 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				printOverload(cmd.OutOrStdout(), rep)
 				return nil
 			}
+			if scenario == bench.ScenarioTaps {
+				r, err := bench.RunTaps(cmd.Context(), cmp.Or(rounds, 3), bench.Options{Duration: duration, PacketSize: size, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return jsonEncoder(cmd.OutOrStdout()).Encode(r)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "taps (vlan-4094 forwarding, capture filter %q matching nothing): no tap %.3f Mpps, 1 tap %.3f, 4094 taps %.3f; ratio 4094/1 %.3f (interleaved %.3f); allocs per packet %.2f\n",
+					r.Filter, r.Taps0Mpps, r.Taps1Mpps, r.Taps4094Mpps, r.Ratio, r.InterleavedRatio, r.AllocsPerPacket)
+				if r.Linux1Mpps != nil && r.Linux1000Mpps != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "linux (veth forwarding, packet sockets on the ingress veth with the same filter): 1 socket %.3f Mpps, 1000 sockets %.3f\n", *r.Linux1Mpps, *r.Linux1000Mpps)
+				}
+				if r.LinuxError != "" {
+					fmt.Fprintf(cmd.OutOrStdout(), "linux anchor: %s\n", r.LinuxError)
+				}
+				return nil
+			}
 			if strings.Contains(scenario, ",") {
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
@@ -514,7 +543,7 @@ func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration
 	if size < 42 || size > 1514 {
 		return fmt.Errorf("--size %d: give a frame size from 42 to 1514 bytes (an Ethernet/IPv4/UDP frame without FCS)", size)
 	}
-	list := strings.Contains(scenario, ",")
+	list := strings.Contains(scenario, ",") || scenario == bench.ScenarioTaps
 	if cmd.Flags().Changed("rounds") {
 		if !apiCost && !list {
 			return errors.New("--rounds applies to --api-scrape and to a list of scenarios (--scenario a,b); drop it")

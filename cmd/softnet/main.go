@@ -46,6 +46,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(reloadCmd())
 	root.AddCommand(configCmd())
 	root.AddCommand(traceCmd())
+	root.AddCommand(captureCmd())
 	root.AddCommand(vlanCmd())
 	root.AddCommand(blocklistCmd())
 	root.AddCommand(statesCmd())

@@ -1,0 +1,464 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/control"
+)
+
+// dropAll is --drop given without a reason.
+const dropAll = "*"
+
+func captureCmd() *cobra.Command {
+	var (
+		iface, drop, write, format string
+		rx, tx                     bool
+		count, snap, buffer        int
+		timeout                    time.Duration
+		client                     func() *api.Client
+	)
+	cmd := &cobra.Command{
+		Use:   "capture [-i IFACE] [--rx|--tx|--drop [REASON]] [-c N] [-s SNAPLEN] [-w FILE|-] [--timeout D] [EXPRESSION]",
+		Short: "Capture a running router's packets, filtered in tcpdump's language",
+		Long: `capture asks the running router (over its API socket, --api) to copy the
+packets it sees at a capture point into the capture's ring, and prints them
+one line per packet as tcpdump does, or writes them as pcapng (--format
+pcapng, the default: interface names, direction, and the worker and drop
+reason as packet comments) or pcap (--format pcap) to a file (-w FILE) or
+to standard output (-w -), so that
+
+  softnet capture -i wan0 -w - | tcpdump -r -
+  softnet capture -i wan0 -w - | wireshark -k -i -
+
+work. Capture points: --rx (what a port received, before any node; a frame
+tagged for a VLAN sub-interface is the sub-interface's), --tx (what the
+router gives the port), --drop (what the drop node frees, with its reason;
+--drop REASON only that reason, as softnet show errors names it, node/reason
+or reason; --drop=REASON cannot be read as the expression). Neither: --rx
+and --tx. -i limits it to one interface (a port
+or a VLAN sub-interface; with --drop, the interface the packet came in on);
+without it, every interface.
+
+EXPRESSION is a filter in tcpdump's language (pcap-filter(7): host, net,
+port, portrange, src/dst, ether, ip, ip6, arp, tcp, udp, icmp, vlan, proto,
+greater/less, tcp[13] & 2 != 0, and/or/not); an error points at its column.
+
+It ends after -c packets, after --timeout, or on Ctrl-C, and prints to
+standard error how many packets it captured and how many the router's
+capture rings dropped (a slow reader loses packets; it never slows the
+router). Several captures may run at once. A capture costs the workers one
+table index per packet at the points it taps; none costs nothing.`,
+		Example: `  softnet capture -i wan0 icmp
+  softnet capture -i wan0 -w - 'tcp port 80' | tcpdump -nr -
+  softnet capture --drop ip4-lookup/blackhole -c 10
+  softnet capture -i eth0.100 --rx -s 128 -w vlan100.pcapng --timeout 1m`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := api.CaptureRequest{Interface: iface, Rx: rx, Tx: tx, Count: count, Snaplen: snap, Buffer: buffer}
+			if cmd.Flags().Changed("drop") {
+				q.Drop = true
+				if drop == dropAll {
+					// --drop REASON with a space: pflag leaves REASON
+					// to the arguments. A known reason name is one.
+					if len(args) > 0 && len(control.ReasonsNamed(args[0])) > 0 {
+						drop, args = args[0], args[1:]
+					} else {
+						drop = ""
+					}
+				}
+				q.Reason = drop
+			}
+			if count < 0 {
+				return fmt.Errorf("-c %d: give a number of packets (0: no limit)", count)
+			}
+			if snap < 0 || snap > 65535 {
+				return fmt.Errorf("-s %d: give a snap length of 0 (whole packets) to 65535 bytes", snap)
+			}
+			if timeout < 0 {
+				return fmt.Errorf("--timeout %v: give a positive duration such as 30s (0: none)", timeout)
+			}
+			if timeout > 0 {
+				q.Timeout = timeout.String()
+			}
+			if format != "pcapng" && format != "pcap" {
+				return fmt.Errorf("--format %q: give pcapng or pcap", format)
+			}
+			q.Filter = strings.Join(args, " ")
+
+			var out io.Writer
+			var sink packetSink
+			switch write {
+			case "":
+				sink = &textSink{w: cmd.OutOrStdout()}
+			default:
+				if write == "-" {
+					out = cmd.OutOrStdout()
+				} else {
+					f, err := os.Create(write)
+					if err != nil {
+						return fmt.Errorf("-w %s: %v", write, err)
+					}
+					defer f.Close()
+					out = f
+				}
+				bw := bufio.NewWriter(out)
+				defer bw.Flush()
+				if format == "pcap" {
+					sink = &pcapSink{w: bw, snap: snap}
+				} else {
+					sink = &pcapngSink{w: bw, snap: snap, ids: map[string]uint32{}}
+				}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			var captured, dropped uint64
+			ended := ""
+			err := client().Capture(ctx, q, func(ev *api.CaptureEvent) error {
+				switch ev.Type {
+				case "packet":
+					captured++
+					if err := sink.packet(ev); err != nil {
+						return err
+					}
+				case "stats", "end":
+					dropped = ev.Dropped
+					if ev.Type == "end" {
+						ended = ev.End
+					}
+					return sink.flush()
+				}
+				return nil
+			})
+			if ferr := sink.flush(); err == nil && ferr != nil {
+				err = ferr
+			}
+			var ae *api.APIError
+			switch {
+			case errors.As(err, &ae):
+				return filterError(ae, q.Filter)
+			case err != nil && ctx.Err() == nil && errors.Is(err, io.ErrUnexpectedEOF):
+				return fmt.Errorf("capture: the router closed the connection after %d packets (is it stopping?)", captured)
+			case err != nil && ctx.Err() == nil:
+				return err
+			case err == nil && ended == "":
+				return fmt.Errorf("capture: the router ended the capture early (%d packets captured): is it stopping?", captured)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d packets captured\n%d packets dropped by the router's capture rings\n", captured, dropped)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&iface, "interface", "i", "", "capture on this interface (a port or a VLAN sub-interface); default every interface")
+	f.BoolVar(&rx, "rx", false, "capture what the interfaces receive, before any node")
+	f.BoolVar(&tx, "tx", false, "capture what the router gives the interfaces to send")
+	f.StringVar(&drop, "drop", "", "capture dropped packets, of every reason or of REASON (node/reason or reason)")
+	f.Lookup("drop").NoOptDefVal = dropAll
+	f.IntVarP(&count, "count", "c", 0, "stop after this many packets (0: no limit)")
+	f.IntVarP(&snap, "snaplen", "s", 0, "bytes kept of each packet (0: whole packets)")
+	f.StringVarP(&write, "write", "w", "", "write the packets to FILE, or to standard output with -, instead of printing them")
+	f.StringVar(&format, "format", "pcapng", "file format with -w: pcapng or pcap")
+	f.DurationVar(&timeout, "timeout", 0, "stop after this long, such as 30s (0: on Ctrl-C or -c)")
+	f.IntVar(&buffer, "buffer", 0, "bytes of each worker's capture ring (4096 to 67108864; 0: 1 MiB)")
+	client = apiFlag(cmd)
+	return cmd
+}
+
+var columnRE = regexp.MustCompile(`column (\d+)`)
+
+// filterError adds to an error about the filter the expression with a
+// caret under the column it names.
+func filterError(ae *api.APIError, expr string) error {
+	m := columnRE.FindStringSubmatch(ae.Error())
+	if m == nil || expr == "" || !strings.HasPrefix(ae.Error(), "expression:") {
+		return ae
+	}
+	col, _ := strconv.Atoi(m[1])
+	if col < 1 || col > len(expr)+1 {
+		return ae
+	}
+	return fmt.Errorf("%s\n  %s\n  %s^", ae.Error(), expr, strings.Repeat(" ", col-1))
+}
+
+// packetSink is where captured packets go.
+type packetSink interface {
+	packet(ev *api.CaptureEvent) error
+	flush() error
+}
+
+// textSink prints one line per packet, as tcpdump does.
+type textSink struct{ w io.Writer }
+
+func (s *textSink) packet(ev *api.CaptureEvent) error {
+	t := time.Unix(0, ev.Time)
+	where := ev.Interface + " " + ev.Point
+	if ev.Reason != "" {
+		where += " " + ev.Reason
+	}
+	_, err := fmt.Fprintf(s.w, "%s %s %s\n", t.Format("15:04:05.000000"), where, describeFrame(ev.Data, ev.Len))
+	return err
+}
+
+func (s *textSink) flush() error { return nil }
+
+// pcapSink writes a pcap file (microsecond time stamps, Ethernet).
+type pcapSink struct {
+	w       *bufio.Writer
+	snap    int
+	started bool
+}
+
+func (s *pcapSink) header() error {
+	s.started = true
+	h := make([]byte, 24)
+	binary.LittleEndian.PutUint32(h[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(h[4:], 2)
+	binary.LittleEndian.PutUint16(h[6:], 4)
+	binary.LittleEndian.PutUint32(h[16:], snapOr(s.snap))
+	binary.LittleEndian.PutUint32(h[20:], 1) // LINKTYPE_ETHERNET
+	_, err := s.w.Write(h)
+	return err
+}
+
+func (s *pcapSink) packet(ev *api.CaptureEvent) error {
+	if !s.started {
+		if err := s.header(); err != nil {
+			return err
+		}
+	}
+	h := make([]byte, 16)
+	binary.LittleEndian.PutUint32(h[0:], uint32(ev.Time/1e9))
+	binary.LittleEndian.PutUint32(h[4:], uint32(ev.Time%1e9/1e3))
+	binary.LittleEndian.PutUint32(h[8:], uint32(len(ev.Data)))
+	binary.LittleEndian.PutUint32(h[12:], uint32(ev.Len))
+	if _, err := s.w.Write(h); err != nil {
+		return err
+	}
+	_, err := s.w.Write(ev.Data)
+	return err
+}
+
+// flush writes the header of an empty capture too, so the file is valid.
+func (s *pcapSink) flush() error {
+	if !s.started {
+		if err := s.header(); err != nil {
+			return err
+		}
+	}
+	return s.w.Flush()
+}
+
+func snapOr(snap int) uint32 {
+	if snap == 0 {
+		return 65535
+	}
+	return uint32(snap)
+}
+
+// pcapngSink writes pcapng: a section header, an interface description
+// block per interface as it first appears (if_name, nanosecond time
+// stamps), and an enhanced packet block per packet with its direction
+// (epb_flags) and a comment naming the capture point, the drop reason
+// and the worker.
+type pcapngSink struct {
+	w       *bufio.Writer
+	snap    int
+	started bool
+	ids     map[string]uint32
+}
+
+// option appends a pcapng option (code, length, value padded to 4).
+func option(b []byte, code uint16, v []byte) []byte {
+	b = binary.LittleEndian.AppendUint16(b, code)
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
+	b = append(b, v...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// block writes a pcapng block of type typ with body.
+func (s *pcapngSink) block(typ uint32, body []byte) error {
+	n := uint32(12 + len(body))
+	b := binary.LittleEndian.AppendUint32(nil, typ)
+	b = binary.LittleEndian.AppendUint32(b, n)
+	b = append(b, body...)
+	b = binary.LittleEndian.AppendUint32(b, n)
+	_, err := s.w.Write(b)
+	return err
+}
+
+func (s *pcapngSink) start() error {
+	if s.started {
+		return nil
+	}
+	s.started = true
+	body := binary.LittleEndian.AppendUint32(nil, 0x1A2B3C4D)
+	body = binary.LittleEndian.AppendUint16(body, 1)
+	body = binary.LittleEndian.AppendUint16(body, 0)
+	body = binary.LittleEndian.AppendUint64(body, 0xffffffffffffffff) // section length unknown
+	body = option(body, 4, []byte("softnet capture"))                 // shb_userappl
+	body = option(body, 0, nil)
+	return s.block(0x0A0D0D0A, body)
+}
+
+func (s *pcapngSink) packet(ev *api.CaptureEvent) error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	id, ok := s.ids[ev.Interface]
+	if !ok {
+		id = uint32(len(s.ids))
+		s.ids[ev.Interface] = id
+		body := binary.LittleEndian.AppendUint16(nil, 1) // LINKTYPE_ETHERNET
+		body = binary.LittleEndian.AppendUint16(body, 0)
+		body = binary.LittleEndian.AppendUint32(body, snapOr(s.snap))
+		body = option(body, 2, []byte(ev.Interface)) // if_name
+		body = option(body, 9, []byte{9})            // if_tsresol: nanoseconds
+		body = option(body, 0, nil)
+		if err := s.block(1, body); err != nil {
+			return err
+		}
+	}
+	body := binary.LittleEndian.AppendUint32(nil, id)
+	body = binary.LittleEndian.AppendUint32(body, uint32(uint64(ev.Time)>>32))
+	body = binary.LittleEndian.AppendUint32(body, uint32(ev.Time))
+	body = binary.LittleEndian.AppendUint32(body, uint32(len(ev.Data)))
+	body = binary.LittleEndian.AppendUint32(body, uint32(ev.Len))
+	body = append(body, ev.Data...)
+	for len(body)%4 != 0 {
+		body = append(body, 0)
+	}
+	var flags uint32
+	switch ev.Point {
+	case "rx", "drop":
+		flags = 1 // inbound
+	case "tx":
+		flags = 2 // outbound
+	}
+	body = option(body, 2, binary.LittleEndian.AppendUint32(nil, flags)) // epb_flags
+	comment := fmt.Sprintf("%s %s worker %d", ev.Interface, ev.Point, ev.Worker)
+	if ev.Reason != "" {
+		comment = fmt.Sprintf("%s drop %s worker %d", ev.Interface, ev.Reason, ev.Worker)
+	}
+	body = option(body, 1, []byte(comment)) // opt_comment
+	body = option(body, 0, nil)
+	return s.block(6, body)
+}
+
+func (s *pcapngSink) flush() error {
+	if err := s.start(); err != nil {
+		return err
+	}
+	return s.w.Flush()
+}
+
+// describeFrame is a one-line summary of an Ethernet frame, after
+// tcpdump -n's: VLAN tags, ARP, IPv4 and IPv6 with ICMP, TCP and UDP.
+func describeFrame(f []byte, wire int) string {
+	var b strings.Builder
+	if len(f) < 14 {
+		return fmt.Sprintf("truncated frame, length %d", wire)
+	}
+	et := binary.BigEndian.Uint16(f[12:])
+	off := 14
+	for (et == 0x8100 || et == 0x88a8 || et == 0x9100) && len(f) >= off+4 {
+		fmt.Fprintf(&b, "vlan %d, ", binary.BigEndian.Uint16(f[off:])&0xfff)
+		et = binary.BigEndian.Uint16(f[off+2:])
+		off += 4
+	}
+	p := f[off:]
+	switch {
+	case et == 0x0806 && len(p) >= 28:
+		spa, tpa := netip.AddrFrom4([4]byte(p[14:18])), netip.AddrFrom4([4]byte(p[24:28]))
+		switch binary.BigEndian.Uint16(p[6:]) {
+		case 1:
+			fmt.Fprintf(&b, "ARP, Request who-has %s tell %s, length %d", tpa, spa, wire)
+		case 2:
+			fmt.Fprintf(&b, "ARP, Reply %s is-at %x, length %d", spa, p[8:14], wire)
+		default:
+			fmt.Fprintf(&b, "ARP, length %d", wire)
+		}
+	case et == 0x0800 && len(p) >= 20:
+		ihl := int(p[0]&0xf) * 4
+		src, dst := netip.AddrFrom4([4]byte(p[12:16])), netip.AddrFrom4([4]byte(p[16:20]))
+		b.WriteString("IP ")
+		frag := binary.BigEndian.Uint16(p[6:])&0x1fff != 0
+		var l4 []byte
+		if ihl >= 20 && len(p) >= ihl && !frag {
+			l4 = p[ihl:]
+		}
+		ipLen := int(binary.BigEndian.Uint16(p[2:])) - ihl
+		transport(&b, p[9], src.String(), dst.String(), l4, ipLen)
+	case et == 0x86dd && len(p) >= 40:
+		src, dst := netip.AddrFrom16([16]byte(p[8:24])), netip.AddrFrom16([16]byte(p[24:40]))
+		b.WriteString("IP6 ")
+		transport(&b, p[6], src.String(), dst.String(), p[40:], int(binary.BigEndian.Uint16(p[4:])))
+	default:
+		fmt.Fprintf(&b, "ethertype 0x%04x, length %d", et, wire)
+	}
+	return b.String()
+}
+
+// transport writes the rest of an IP line: ports, ICMP type, lengths.
+func transport(b *strings.Builder, proto uint8, src, dst string, l4 []byte, n int) {
+	switch {
+	case (proto == 6 || proto == 17) && len(l4) >= 4:
+		sp, dp := binary.BigEndian.Uint16(l4), binary.BigEndian.Uint16(l4[2:])
+		fmt.Fprintf(b, "%s.%d > %s.%d: ", src, sp, dst, dp)
+		if proto == 17 {
+			fmt.Fprintf(b, "UDP, length %d", max(n-8, 0))
+			return
+		}
+		if len(l4) >= 14 {
+			fl := l4[13]
+			var s []byte
+			for i, c := range "FSRPUEW" {
+				if i < 7 && fl&(1<<i) != 0 {
+					s = append(s, byte(c))
+				}
+			}
+			if fl&0x10 != 0 {
+				s = append(s, '.')
+			}
+			fmt.Fprintf(b, "Flags [%s], length %d", s, max(n-int(l4[12]>>4)*4, 0))
+			return
+		}
+		fmt.Fprintf(b, "tcp, length %d", n)
+	case proto == 1 && len(l4) >= 8:
+		fmt.Fprintf(b, "%s > %s: ICMP %s, length %d", src, dst, icmpName(l4), n)
+	case proto == 58 && len(l4) >= 4:
+		fmt.Fprintf(b, "%s > %s: ICMP6, type %d, code %d, length %d", src, dst, l4[0], l4[1], n)
+	default:
+		fmt.Fprintf(b, "%s > %s: ip-proto-%d %d", src, dst, proto, n)
+	}
+}
+
+func icmpName(l4 []byte) string {
+	id, seq := binary.BigEndian.Uint16(l4[4:]), binary.BigEndian.Uint16(l4[6:])
+	switch l4[0] {
+	case 8:
+		return fmt.Sprintf("echo request, id %d, seq %d", id, seq)
+	case 0:
+		return fmt.Sprintf("echo reply, id %d, seq %d", id, seq)
+	case 3:
+		return fmt.Sprintf("unreachable, code %d", l4[1])
+	case 11:
+		return "time exceeded in-transit"
+	}
+	return fmt.Sprintf("type %d, code %d", l4[0], l4[1])
+}

@@ -1,0 +1,444 @@
+package dp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/softnet/softnet/internal/pcapfilter"
+	"github.com/softnet/softnet/pkt"
+)
+
+// Packet capture (issue 14; `softnet capture`, VPP's `pcap trace rx tx
+// drop`): taps at three points of the data plane copy the frames a
+// tcpdump-language filter accepts into per-worker lossy rings that the
+// control plane drains.
+//
+// Points. Rx: what a port hands the worker, before any node (a frame
+// tagged for a VLAN sub-interface is the sub-interface's). Tx: what
+// interface-output gives the port (after padding; a frame the port's
+// full ring then refuses was captured all the same). Drop: what reaches
+// the drop node, with its reason, on the interface it came in on.
+//
+// Cost. Taps live in the published Config (Config.Taps, a *Taps: one
+// publish per capture start or stop). With no capture, a worker pays one
+// pointer load and compare per received batch, per transmitted vector and
+// per drop vector. With captures, a packet pays one table index at each
+// point that has taps: Rx and Tx by interface (a VLAN sub-interface's
+// index is found through its port's VLANTable, as ethernet-input does),
+// Drop by reason; then, for each capture in that entry, the capture's
+// filter (pcapfilter.Program.Run) and, if it accepts, one copy of up to
+// the snap length into the capture's ring for this worker. The work is
+// the same whether one interface or 4,094 have a tap. Nothing allocates,
+// locks, or calls through an interface.
+//
+// Rings. Each capture has one single-producer single-consumer byte ring
+// per worker (CapRing). A record that does not fit is not written and
+// counted in the ring's drops: a slow reader never holds up forwarding.
+
+// CapPoint is where a tap sees packets.
+type CapPoint uint8
+
+// The capture points.
+const (
+	CapRx CapPoint = iota
+	CapTx
+	CapDrop
+)
+
+func (p CapPoint) String() string {
+	switch p {
+	case CapRx:
+		return "rx"
+	case CapTx:
+		return "tx"
+	case CapDrop:
+		return "drop"
+	}
+	return fmt.Sprintf("point%d", uint8(p))
+}
+
+// Capture ring bounds, bytes per worker.
+const (
+	MinCapRing     = 4 << 10
+	DefaultCapRing = 1 << 20
+	MaxCapRing     = 64 << 20
+)
+
+// CaptureSpec says what a capture takes.
+type CaptureSpec struct {
+	// Ifaces: the interfaces (indices in Config.Ifaces) whose rx and tx
+	// the capture sees, and whose drops (by receiving interface) when
+	// Drop is set; nil: every interface.
+	Ifaces []int
+	Rx, Tx bool
+	// Drop captures dropped packets; Reasons limits them to those
+	// reasons (empty: every reason).
+	Drop    bool
+	Reasons []Reason
+	// Filter, nil: every packet.
+	Filter *pcapfilter.Program
+	// Snap is the most bytes kept of a packet (0: all).
+	Snap int
+	// RingBytes is each worker's ring size, rounded up to a power of
+	// two, MinCapRing to MaxCapRing (0: DefaultCapRing).
+	RingBytes int
+}
+
+// Capture is one running capture: its spec and its rings, one per
+// worker ID. Build it with NewCapture, install it with Build (the
+// control plane publishes the Taps), read it with Drain.
+type Capture struct {
+	Spec   CaptureSpec
+	filter *pcapfilter.Program
+	snap   uint32
+	ifAny  bool
+	ifOK   []bool // per interface, for drops: the capture's interfaces
+	rings  []*CapRing
+}
+
+// NewCapture makes a capture for workers with IDs 0..workers-1.
+func NewCapture(spec CaptureSpec, workers int) (*Capture, error) {
+	if !spec.Rx && !spec.Tx && !spec.Drop {
+		return nil, errors.New("capture: no capture point: ask for rx, tx or drop")
+	}
+	if workers < 1 {
+		return nil, errors.New("capture: the router has no workers")
+	}
+	size := spec.RingBytes
+	if size == 0 {
+		size = DefaultCapRing
+	}
+	if size < MinCapRing || size > MaxCapRing {
+		return nil, fmt.Errorf("capture: ring of %d bytes: give %d to %d bytes", size, MinCapRing, MaxCapRing)
+	}
+	p2 := MinCapRing
+	for p2 < size {
+		p2 <<= 1
+	}
+	snap := uint32(spec.Snap)
+	if spec.Snap <= 0 || spec.Snap > 0xffff {
+		snap = 0xffff
+	}
+	c := &Capture{Spec: spec, filter: spec.Filter, snap: snap, ifAny: spec.Ifaces == nil}
+	for _, i := range spec.Ifaces {
+		if i < 0 || i >= MaxIfaces {
+			return nil, fmt.Errorf("capture: interface index %d out of range", i)
+		}
+		for len(c.ifOK) <= i {
+			c.ifOK = append(c.ifOK, false)
+		}
+		c.ifOK[i] = true
+	}
+	for range workers {
+		c.rings = append(c.rings, &CapRing{buf: make([]byte, p2)})
+	}
+	return c, nil
+}
+
+// Taps is the published index of the running captures (Config.Taps).
+// BuildTaps makes it; it is read-only once published.
+type Taps struct {
+	rx     []tapList // per interface
+	rxPort []uint8   // per port: tapOwn (taps on the port), tapVLAN (on its sub-interfaces)
+	tx     []tapList // per interface
+	txPort []bool    // per port: taps on it or its sub-interfaces
+	drop   []tapList // per reason
+}
+
+// tapList is the captures of one table entry, the first inline so that
+// a packet at an entry with one tap loads the entry, the filter (shared
+// by captures of the same expression) and nothing else until it matches.
+type tapList struct {
+	first tapRef
+	more  []tapRef
+}
+
+type tapRef struct {
+	f *pcapfilter.Program // nil: every packet
+	c *Capture            // nil: an empty entry
+}
+
+func (l *tapList) add(c *Capture) {
+	r := tapRef{c.filter, c}
+	if l.first.c == nil {
+		l.first = r
+		return
+	}
+	l.more = append(l.more, r)
+}
+
+const (
+	tapOwn  = 1
+	tapVLAN = 2
+)
+
+// BuildTaps indexes captures for cfg's interfaces; nil when there is
+// none. The control plane calls it on each publish while captures run.
+func BuildTaps(cfg *Config, caps []*Capture) *Taps {
+	if len(caps) == 0 {
+		return nil
+	}
+	n := len(cfg.Ifaces)
+	t := &Taps{rx: make([]tapList, n), rxPort: make([]uint8, n), tx: make([]tapList, n), txPort: make([]bool, n),
+		drop: make([]tapList, NumReasons)}
+	for _, c := range caps {
+		ifs := c.Spec.Ifaces
+		if c.ifAny {
+			ifs = make([]int, n)
+			for i := range ifs {
+				ifs[i] = i
+			}
+		}
+		for _, i := range ifs {
+			if i >= n || cfg.Ifaces[i].Deleted {
+				continue
+			}
+			p := cfg.PortOf(i)
+			if c.Spec.Rx {
+				t.rx[i].add(c)
+				if p == i {
+					t.rxPort[p] |= tapOwn
+				} else {
+					t.rxPort[p] |= tapVLAN
+				}
+			}
+			if c.Spec.Tx {
+				t.tx[i].add(c)
+				t.txPort[p] = true
+			}
+		}
+		if c.Spec.Drop {
+			if len(c.Spec.Reasons) == 0 {
+				for r := range t.drop {
+					t.drop[r].add(c)
+				}
+			}
+			for _, r := range c.Spec.Reasons {
+				if r < NumReasons {
+					t.drop[r].add(c)
+				}
+			}
+		}
+	}
+	return t
+}
+
+// CapRecord is one captured packet as Drain hands it over. Data is only
+// valid during the callback.
+type CapRecord struct {
+	Time    int64 // UnixNano
+	Worker  int
+	Iface   int
+	Point   CapPoint
+	Reason  Reason // drop: why
+	WireLen int
+	Data    []byte
+}
+
+// Drain hands every record the workers have published to fn, worker by
+// worker, and frees their room. One goroutine at a time.
+func (c *Capture) Drain(fn func(*CapRecord)) int {
+	n := 0
+	for w, r := range c.rings {
+		n += r.drain(w, fn)
+	}
+	return n
+}
+
+// Drops is how many packets the filter accepted that found their ring
+// full, over all workers.
+func (c *Capture) Drops() uint64 {
+	var d uint64
+	for _, r := range c.rings {
+		d += r.drops.Load()
+	}
+	return d
+}
+
+// CapRing is a lossy single-producer (the worker) single-consumer (the
+// control plane) byte ring of records: a 32-byte header and the packet's
+// bytes, 8-byte aligned; a record that would cross the end is preceded
+// by a skip record.
+type CapRing struct {
+	_     [64]byte
+	head  atomic.Uint64 // bytes written (producer)
+	_     [56]byte
+	tail  atomic.Uint64 // bytes consumed (consumer)
+	_     [56]byte
+	drops atomic.Uint64
+	buf   []byte
+}
+
+const (
+	capHdr  = 32
+	capSkip = 0xffffffff // capLen of a skip record
+)
+
+// put writes one record; false (and a drop counted) when it does not fit.
+// Worker side.
+func (r *CapRing) put(now int64, iface uint16, pt CapPoint, reason uint16, wire int, data []byte) bool {
+	size := uint64(len(r.buf))
+	h := r.head.Load() // ours: a plain load in effect
+	t := r.tail.Load()
+	rec := uint64(capHdr+len(data)+7) &^ 7
+	off := h & (size - 1)
+	pad := uint64(0)
+	if off+rec > size {
+		pad = size - off
+	}
+	if h+pad+rec-t > size {
+		r.drops.Store(r.drops.Load() + 1) // single writer
+		return false
+	}
+	if pad > 0 {
+		hd := r.buf[off : off+8]
+		binary.LittleEndian.PutUint32(hd[0:], uint32(pad))
+		binary.LittleEndian.PutUint32(hd[4:], capSkip)
+		h += pad
+		off = 0
+	}
+	hd := r.buf[off : off+capHdr]
+	binary.LittleEndian.PutUint32(hd[0:], uint32(rec))
+	binary.LittleEndian.PutUint32(hd[4:], uint32(len(data)))
+	binary.LittleEndian.PutUint32(hd[8:], uint32(wire))
+	binary.LittleEndian.PutUint16(hd[12:], iface)
+	hd[14] = byte(pt)
+	binary.LittleEndian.PutUint16(hd[16:], reason)
+	binary.LittleEndian.PutUint64(hd[24:], uint64(now))
+	copy(r.buf[off+capHdr:], data)
+	r.head.Store(h + rec)
+	return true
+}
+
+// drain is the consumer side of the ring of worker w.
+func (r *CapRing) drain(w int, fn func(*CapRecord)) int {
+	size := uint64(len(r.buf))
+	t := r.tail.Load()
+	h := r.head.Load()
+	n := 0
+	var cr CapRecord
+	for t < h {
+		off := t & (size - 1)
+		hd := r.buf[off:]
+		rec := uint64(binary.LittleEndian.Uint32(hd[0:]))
+		capLen := binary.LittleEndian.Uint32(hd[4:])
+		if capLen != capSkip {
+			cr = CapRecord{
+				Time: int64(binary.LittleEndian.Uint64(hd[24:])), Worker: w,
+				Iface: int(binary.LittleEndian.Uint16(hd[12:])), Point: CapPoint(hd[14]),
+				Reason: Reason(binary.LittleEndian.Uint16(hd[16:])), WireLen: int(binary.LittleEndian.Uint32(hd[8:])),
+				Data: r.buf[off+capHdr : off+capHdr+uint64(capLen)],
+			}
+			fn(&cr)
+			n++
+		}
+		t += rec
+		r.tail.Store(t)
+	}
+	return n
+}
+
+// Worker side.
+
+// tap offers b, seen at point pt on interface iface, to the captures
+// of l.
+func (w *Worker) tap(l *tapList, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16) {
+	f := b.Bytes()
+	w.tapOne(l.first, f, iface, pt, reason)
+	for _, r := range l.more {
+		w.tapOne(r, f, iface, pt, reason)
+	}
+}
+
+// tapOne offers frame f to one capture: its filter, then its ring.
+func (w *Worker) tapOne(r tapRef, f []byte, iface uint16, pt CapPoint, reason uint16) {
+	n := uint32(len(f))
+	if r.f != nil {
+		if n = min(n, r.f.Run(f, len(f))); n == 0 {
+			return
+		}
+	}
+	c := r.c
+	if pt == CapDrop && !c.ifAny && (int(iface) >= len(c.ifOK) || !c.ifOK[iface]) {
+		return
+	}
+	if w.ID >= len(c.rings) {
+		return
+	}
+	n = min(n, c.snap)
+	if w.capNow == 0 {
+		w.capNow = time.Now().UnixNano()
+	}
+	c.rings[w.ID].put(w.capNow, iface, pt, reason, len(f), f[:n])
+}
+
+// tapRx offers the batch just received on port p to the rx taps.
+func (w *Worker) tapRx(t *Taps, p int, in *pkt.Batch, cfg *Config) {
+	w.capNow = 0
+	vlan := t.rxPort[p]&tapVLAN != 0
+	var vt *VLANTable
+	if vlan && p < len(cfg.VLANs) {
+		vt = cfg.VLANs[p]
+	}
+	recs := pkt.Records()
+	for _, x := range in.B[:in.N] {
+		b := recs.At(x)
+		i := p
+		if vt != nil {
+			i = tapVLANIface(vt, p, b.Bytes())
+		}
+		if i < len(t.rx) && t.rx[i].first.c != nil {
+			w.tap(&t.rx[i], b, uint16(i), CapRx, 0)
+		}
+	}
+}
+
+// tapVLANIface is the interface a frame received on port p belongs to:
+// its VLAN sub-interface's for a known tag, else the port's.
+func tapVLANIface(vt *VLANTable, p int, f []byte) int {
+	if len(f) < 18 {
+		return p
+	}
+	et := binary.BigEndian.Uint16(f[12:])
+	vid := binary.BigEndian.Uint16(f[14:]) & vidMask
+	e := uint16(0)
+	if et == 0x8100 {
+		e = vt.Dot1Q[vid]
+	}
+	if e == 0 && len(f) >= 22 && vt.QinQ != nil && binary.BigEndian.Uint16(f[16:]) == 0x8100 {
+		if o := vt.QinQ[vid]; o != nil && o.TPID == et {
+			e = o.Inner[binary.BigEndian.Uint16(f[18:])&vidMask]
+		}
+	}
+	if e == 0 {
+		return p
+	}
+	return int(e &^ (VLANDown | VLANBridged))
+}
+
+// tapTx offers the vector t, about to be sent on port p, to the tx taps.
+func (w *Worker) tapTx(t *Taps, v *pkt.Batch) {
+	w.capNow = 0
+	recs := pkt.Records()
+	for _, x := range v.B[:v.N] {
+		b := recs.At(x)
+		if o := int(b.OutPort); o < len(t.tx) && t.tx[o].first.c != nil {
+			w.tap(&t.tx[o], b, b.OutPort, CapTx, 0)
+		}
+	}
+}
+
+// tapDrop offers the drop vector to the drop taps.
+func (w *Worker) tapDrop(t *Taps, in *pkt.Batch) {
+	w.capNow = 0
+	recs := pkt.Records()
+	for _, x := range in.B[:in.N] {
+		b := recs.At(x)
+		if r := int(b.Reason); r < len(t.drop) && t.drop[r].first.c != nil {
+			w.tap(&t.drop[r], b, b.InPort, CapDrop, b.Reason)
+		}
+	}
+}
