@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/softnet/softnet"
+	"github.com/softnet/softnet/dp/edrop/blocklist"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/internal/rules"
 )
@@ -87,6 +89,14 @@ func (c *Config) CheckSystem() error {
 		}
 		if err := readable(c.Path(r.Path)); err != nil {
 			e.add(c.pos[r.Field+".path"], r.Field+".path", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(r.Path), err)
+		}
+	}
+	for _, b := range c.Blocklists {
+		if b.File == "" {
+			continue
+		}
+		if err := readable(c.Path(b.File)); err != nil {
+			e.add(c.pos[b.Field+".file"], b.Field+".file", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(b.File), err)
 		}
 	}
 	if c.API.Group != "" {
@@ -212,6 +222,61 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 	}
 	if err := e.err(); err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// ReadBlocklist reads the file of blocklist i (c.Blocklists[i]): its
+// bytes and their SHA-256, which tells a reload whether the list changed.
+// The error is at the entry's file line.
+func (c *Config) ReadBlocklist(i int) (data []byte, sum [32]byte, err *Error) {
+	b := &c.Blocklists[i]
+	f := b.Field + ".file"
+	path := c.Path(b.File)
+	fh, oerr := os.Open(path)
+	if oerr != nil {
+		return nil, sum, c.Errorf(f, "cannot read %s: %v (paths are relative to the config file's directory)", path, pathErr(oerr))
+	}
+	defer fh.Close()
+	if st, serr := fh.Stat(); serr == nil && !st.Mode().IsRegular() {
+		return nil, sum, c.Errorf(f, "%s is not a regular file (%v): give a list of addresses and prefixes, one a line", path, st.Mode().Type())
+	}
+	data, rerr := io.ReadAll(fh)
+	if rerr != nil {
+		return nil, sum, c.Errorf(f, "cannot read %s: %v", path, pathErr(rerr))
+	}
+	return data, sha256.Sum256(data), nil
+}
+
+// ParseBlocklist parses data, the file of blocklist i as ReadBlocklist
+// read it (plain or gzip). A bad line is an error at the entry's file
+// line that also names the list file's line (path:N).
+func (c *Config) ParseBlocklist(i int, data []byte) (blocklist.Entries, *Error) {
+	b := &c.Blocklists[i]
+	var e blocklist.Entries
+	if err := blocklist.Parse(c.Path(b.File), data, &e); err != nil {
+		return e, c.Errorf(b.Field+".file", "%v", err)
+	}
+	return e, nil
+}
+
+// LoadBlocklists reads and parses every blocklist's file, in order (what
+// softnet check and softnet run do; a reload reads each file and parses
+// only those that changed).
+func (c *Config) LoadBlocklists() ([]blocklist.Entries, error) {
+	var errs Errors
+	out := make([]blocklist.Entries, len(c.Blocklists))
+	for i := range c.Blocklists {
+		data, _, err := c.ReadBlocklist(i)
+		if err == nil {
+			out[i], err = c.ParseBlocklist(i, data)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return out, nil
 }

@@ -18,6 +18,10 @@ type ReloadResult struct {
 	File    string          `json:"file"`
 	Summary string          `json:"summary"` // the new config, as softnet check prints it
 	Changes control.Changes `json:"changes"`
+	// Blocklists says what the reload did to each blocklist of the
+	// config: loaded, reloaded (its file, match or interfaces changed),
+	// unchanged (not parsed again) or removed.
+	Blocklists []string `json:"blocklists,omitempty"`
 	// Warnings name the routes and static neighbours added at run time
 	// (the API) that the reload removed because the file does not have
 	// them: add them to the file to keep them across reloads.
@@ -27,7 +31,9 @@ type ReloadResult struct {
 // Reload re-reads the router's config file (or file, if not ""), checks
 // it exactly as softnet check does, and applies the difference to the
 // running router in one published snapshot: routes, route files,
-// neighbours, interface addresses, MTU, admin state and the ICMP rate.
+// neighbours, interface addresses, MTU, admin state and the ICMP rate;
+// then the blocklists whose file (its bytes), match or interfaces changed
+// are swapped in (the others are not parsed again).
 // A config with errors, or one that changes what only a restart can
 // (interfaces added, removed, renamed or reordered, a backend, device,
 // MAC or pcap setting, the workers, the api section), is rejected with
@@ -42,7 +48,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if file == "" {
 		file = old.File
 	}
-	cfg, tables, err := config.Check(file)
+	cfg, tables, err := config.CheckConfig(file) // the blocklists: below, only those that changed
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +144,13 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	for _, nb := range cfg.Neighbors {
 		d.Neighbors = append(d.Neighbors, control.StaticNeighbor{Iface: r.ctl.InterfaceIndex(nb.Interface), Addr: nb.Address, MAC: nb.MAC})
 	}
+	// Blocklists: every file is read and hashed; only a list whose file
+	// (its bytes), match or interfaces changed is parsed and built, before
+	// anything is applied, and swapped in after the rest.
+	lists, lerrs := configBlocklists(cfg, r.ctl)
+	if len(lerrs) > 0 {
+		return nil, lerrs
+	}
 	warn := r.runtimeLost(old, cfg, d.Routes)
 	ch, err := r.ctl.Reconfigure(d)
 	if err != nil {
@@ -148,6 +161,10 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		return nil, err
 	}
 	warn = append(warn, w6...)
+	bl, err := r.ctl.SetConfigBlocklists(lists)
+	if err != nil {
+		return nil, config.Errors{cfg.Errorf("blocklists", "the rest of the config is applied, but not its blocklists: %v", err)}
+	}
 	// The filter's rules after the interfaces (rules name them); states
 	// stay. Its errors are the table files' (checked by Check already)
 	// and interfaces deleted at run time.
@@ -162,7 +179,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	}
 	r.routes = len(d.Routes) + len(routes6)
 	r.mu.Unlock()
-	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Warnings: warn}, nil
+	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Blocklists: bl, Warnings: warn}, nil
 }
 
 // applyRoutes6 makes the router's configured IPv6 routes cfg's (routes6):
@@ -249,7 +266,7 @@ func (r *Router) runtimeLost(old, cfg *config.Config, routes []netip.Prefix) []s
 // cfg that a reload cannot apply, as errors at cfg's lines.
 func restartNeeded(old, cfg *config.Config) error {
 	var errs config.Errors
-	const how = "needs a restart of softnet run (reload applies routes, route files, neighbors, addresses, mtu, down and icmp)"
+	const how = "needs a restart of softnet run (reload applies routes, route files, neighbors, blocklists, addresses, mtu, down and icmp)"
 	if old.Workers != cfg.Workers {
 		errs = append(errs, cfg.Errorf("workers", "changed from %d to %d: %s", old.Workers, cfg.Workers, how))
 	}

@@ -216,6 +216,15 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}
+	if len(cfg.Blocklists) > 0 {
+		lists, errs := configBlocklists(cfg, r.ctl)
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		if _, err := r.ctl.SetConfigBlocklists(lists); err != nil {
+			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
+		}
+	}
 	if err := r.applyFilter(cfg, false); err != nil {
 		return nil, err
 	}
