@@ -266,17 +266,23 @@ func pathErr(err error) error {
 // not). It returns the config and its route tables when there is no
 // error.
 func Check(path string) (*Config, []Table, error) {
-	return check(path, true)
+	return check(path, true, nil)
 }
 
 // CheckConfig is Check without parsing the blocklist files (their
 // readability is checked): a reload reads them itself and parses only
 // those that changed.
 func CheckConfig(path string) (*Config, []Table, error) {
-	return check(path, false)
+	return check(path, false, nil)
 }
 
-func check(path string, lists bool) (*Config, []Table, error) {
+// CheckCached is CheckConfig, taking the route files that did not change
+// from tc (see TableCache) instead of reading them again; nil: none.
+func CheckCached(path string, tc *TableCache) (*Config, []Table, error) {
+	return check(path, false, tc)
+}
+
+func check(path string, lists bool, tc *TableCache) (*Config, []Table, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
@@ -291,7 +297,7 @@ func check(path string, lists bool) (*Config, []Table, error) {
 		if err := c.CheckSystem(); err != nil {
 			all = append(all, err.(Errors)...)
 		} else if perr == nil {
-			tables, err = c.LoadRouteFiles()
+			tables, err = c.LoadRouteFilesCached(tc)
 			if err != nil {
 				all = append(all, err.(Errors)...)
 			}

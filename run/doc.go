@@ -30,7 +30,16 @@
 // check does and applies the difference through control.Reconfigure: one
 // published snapshot, or nothing at all if the config has errors or asks
 // for what only a restart can do (interfaces, backends, devices, MACs,
-// workers, the api section). The blocklists come after: every list file
+// workers, the api section). A route file whose content (and the
+// interface addresses its prefixes are checked against) did not change
+// since the last reload is not parsed again (config.TableCache): a reload
+// that changes a route or a neighbour next to the full table costs the
+// table's comparison, not its ~2 s parse. The config and its route files
+// are read and checked on a thread of its own at nice reloadNice (10):
+// the workers' threads get the CPU first, so a parse's seconds of CPU do
+// not stall them. The rest, which holds the control plane's lock in
+// chunks, runs at the caller's priority, so that API calls do not wait
+// behind a low-priority thread. The blocklists come after: every list file
 // is read and hashed, and only the lists whose file bytes, match or
 // interfaces changed are parsed (before anything is applied) and swapped
 // in (control.SetConfigBlocklists).

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/softnet/softnet/config"
@@ -28,6 +29,44 @@ type ReloadResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
+// reloadNice is the nice value of a reload's config check (see Reload):
+// below every worker (0, or SCHED_FIFO with --rt-priority).
+const reloadNice = 10
+
+// checkLow is config.CheckCached on a new thread at nice reloadNice,
+// which ends with it.
+func (r *Router) checkLow(file string) (cfg *config.Config, tables []config.Table, err error) {
+	onLowThread(func() { cfg, tables, err = config.CheckCached(file, &r.tables) })
+	return cfg, tables, err
+}
+
+// onLowThread runs f on a thread of its own at nice reloadNice and waits
+// for it; the thread, and its lowered priority, end with f. A panic in f
+// is raised again in the caller.
+func onLowThread(f func()) {
+	var caught any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { caught = recover() }()
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if mainThread() {
+			// The runtime never ends the main thread (it would stay at
+			// the lowered priority): keep it locked here, so that the
+			// goroutine below runs on another, and give it back after.
+			onLowThread(f)
+			runtime.UnlockOSThread()
+			return
+		}
+		lowerThreadPriority()
+		f()
+	}()
+	<-done
+	if caught != nil {
+		panic(caught)
+	}
+}
+
 // Reload re-reads the router's config file (or file, if not ""), checks
 // it exactly as softnet check does, and applies the difference to the
 // running router in one published snapshot: routes, route files,
@@ -39,6 +78,14 @@ type ReloadResult struct {
 // MAC or pcap setting, the workers, the api section), is rejected with
 // config.Errors pointing at its lines, and the running router is left as
 // it was. Reloads are serialised.
+//
+// The config and its route files are read and checked on a thread of
+// its own at nice reloadNice (checkLow): parsing a changed full table is
+// seconds of CPU, which on a small machine the scheduler would otherwise
+// share with the workers' threads, stalling them long enough for their
+// receive rings to overflow. The rest (control.Reconfigure) runs at the
+// caller's priority: it holds the control plane's lock in chunks, and a
+// low priority there would make every API call wait behind it.
 func (r *Router) Reload(file string) (*ReloadResult, error) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
@@ -48,7 +95,11 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if file == "" {
 		file = old.File
 	}
-	cfg, tables, err := config.CheckConfig(file) // the blocklists: below, only those that changed
+	// Route files that did not change since the last reload are not
+	// parsed again (config.TableCache): most reloads change a route or a
+	// neighbour, not the full table. The blocklists: below, only those
+	// that changed.
+	cfg, tables, err := r.checkLow(file)
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,9 @@ type Router struct {
 	// reloadMu serialises reloads.
 	mu       sync.Mutex
 	reloadMu sync.Mutex
+	// tables are the route files the last reload read (under reloadMu):
+	// an unchanged one is not parsed again.
+	tables config.TableCache
 }
 
 type iface struct {
