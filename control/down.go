@@ -178,6 +178,11 @@ func (r *Router) park(idx int, yields bool) {
 			r.letGo()
 		}
 	}
+	for p, k := range r.kern {
+		if k.installed {
+			move(p)
+		}
+	}
 	for k := range r.host {
 		if on(k.Iface) {
 			move(netip.PrefixFrom(k.Addr, k.Addr.BitLen()))
