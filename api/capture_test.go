@@ -118,3 +118,33 @@ func TestCapture(t *testing.T) {
 		t.Fatalf("idle capture: last event %+v after %v", last, time.Since(t0))
 	}
 }
+
+// TestCaptureClientGone: a capture with neither count nor timeout whose
+// client goes away (its context cancelled mid-stream) is removed from the
+// router, and its handler returns.
+func TestCaptureClientGone(t *testing.T) {
+	r, _, c, _ := start(t, configText("", "", 1000))
+	for round := range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- c.Capture(ctx, api.CaptureRequest{Interface: "lan0"}, func(ev *api.CaptureEvent) error {
+				cancel() // gone after the first event
+				return nil
+			})
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the client did not return", round)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for r.Control().Captures() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d captures still installed 30 s after the client went away", round, r.Control().Captures())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}
+}
