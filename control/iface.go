@@ -277,6 +277,9 @@ func (r *Router) setUp(idx int) {
 		r.ifaces[idx].Up = up
 		if up {
 			r.unpark()
+			if r.ifaces[idx].RA {
+				r.raSoon(r.o.Now())
+			}
 		} else {
 			r.ifaces[idx].Downs++ // a bridge forgets the MACs learned on it
 			r.park(idx)

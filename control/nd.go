@@ -200,3 +200,15 @@ func (r *Router) periodicRAs(now time.Time) bool {
 	r.raNext = now.Add(d)
 	return true
 }
+
+// raSoon starts the initial advertisements again (RFC 4861 §6.2.4) when
+// an interface that sends them comes up: the next round at most
+// minDelayBetweenRAs from now (never closer to the previous one), then
+// maxInitialAdvertisements rounds at most maxInitialRAInterval apart.
+// Caller holds mu.
+func (r *Router) raSoon(now time.Time) {
+	r.raSent = 0
+	if at := now.Add(minDelayBetweenRAs); !r.raNext.IsZero() && r.raNext.After(at) {
+		r.raNext = at
+	}
+}

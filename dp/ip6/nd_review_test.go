@@ -95,3 +95,54 @@ func TestRSLearnsSender(t *testing.T) {
 		t.Fatalf("after an RS with a new SLLA %x: neighbours %+v, want %v stale at it", macB, l.r.Neighbors(), hostLL)
 	}
 }
+
+// TestRALinkUp: an interface that sends Router Advertisements and was
+// down through the first rounds advertises soon after it comes up (RFC
+// 4861 §6.2.4: initial advertisements at most 16 s apart when an
+// interface becomes an advertising one), not only at the next 200 s
+// round; and never within 3 s of the previous round (MinDelayBetweenRAs).
+func TestRALinkUp(t *testing.T) {
+	l := &ndLab{now: time.Unix(1000, 0)}
+	l.r = control.New(control.Options{Now: func() time.Time { return l.now }})
+	for _, c := range []control.IfaceConfig{
+		{Name: "if0", MAC: mac0, Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:1::1/64")}, RA: true},
+		{Name: "if1", MAC: mac1, Addrs: []netip.Prefix{netip.MustParsePrefix("2001:db8:2::1/64")}, RA: true},
+	} {
+		if _, err := l.r.AddInterface(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.r.SetLinkUp(1, false); err != nil {
+		t.Fatal(err)
+	}
+	l.r.Publish()
+	l.lab = &lab{t: t, ports: [2]*mem.Queue{mem.NewQueue("if0"), mem.NewQueue("if1")}}
+	l.w = dp.NewWorker(0, l.r.Config(), []port.Port{l.ports[0], l.ports[1]}, []dp.RxQueue{{Iface: 0}, {Iface: 1}}, dp.Options{PoolSize: 256})
+	l.r.AttachWorkers([]*dp.Worker{l.w})
+	// The initial rounds: if0 only.
+	for i := range 3 {
+		got := l.step()
+		if len(got[0]) != 1 || len(got[1]) != 0 {
+			t.Fatalf("round %d: if0 sent %d, if1 %d; want one RA on if0", i, len(got[0]), len(got[1]))
+		}
+		l.now = l.now.Add(16 * time.Second)
+	}
+	l.now = l.now.Add(time.Second)
+	if got := l.step(); len(got[0])+len(got[1]) != 0 {
+		t.Fatalf("between rounds: sent %x", got)
+	}
+	if err := l.r.SetLinkUp(1, true); err != nil {
+		t.Fatal(err)
+	}
+	sent := false
+	for range 16 {
+		l.now = l.now.Add(time.Second)
+		if got := l.step(); len(got[1]) > 0 {
+			sent = true
+			break
+		}
+	}
+	if !sent {
+		t.Fatal("if1 sent no Router Advertisement within 16 s of its link coming up")
+	}
+}
