@@ -89,8 +89,12 @@ type Config struct {
 	RouteFiles []RouteFile
 	Neighbors  []Neighbor
 	Bridges    []Bridge
+	Blocklists []Blocklist
 	ICMP       ICMP
 	API        API
+	// LinuxCP, if set, mirrors the routes of a Linux network namespace
+	// into softnet (package linuxcp).
+	LinuxCP *LinuxCP
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -151,6 +155,19 @@ type Bridge struct {
 	Field      string
 }
 
+// Blocklist is one entry of blocklists: a named list of IPv4 and IPv6
+// addresses and prefixes in a file (plain or gzip, one a line, '#'
+// comments) that the early-drop stage (dp/edrop) drops frames from (Match
+// "src", the default) or to (Match "dst"), on the port interfaces named in
+// Interfaces (none: every port).
+type Blocklist struct {
+	Name       string
+	File       string // as written; resolve it with Config.Path
+	Match      string // "src" or "dst" ("" as parsed: src)
+	Interfaces []string
+	Field      string
+}
+
 // IsVLAN reports whether ic is a VLAN sub-interface (it has a parent).
 func (ic *Interface) IsVLAN() bool { return ic.Parent != "" }
 
@@ -199,6 +216,28 @@ type API struct {
 	Metrics string
 }
 
+// LinuxCP is the linux_cp section: which kernel routing tables softnet
+// mirrors (package linuxcp).
+type LinuxCP struct {
+	// Namespace is the network namespace whose kernel tables are
+	// mirrored (a name under /run/netns, as ip netns names it); "" for
+	// softnet's own.
+	Namespace string
+	// Interfaces are the interfaces whose routes are mirrored (softnet
+	// interfaces, each a kernel interface of the same name in
+	// Namespace); empty: all of softnet's.
+	Interfaces []string
+	// Tables are the kernel routing tables mirrored, by number (main is
+	// 254); empty: main.
+	Tables []int
+	// Protocols are the route protocols mirrored (RTPROT_* numbers);
+	// empty: all.
+	Protocols []int
+	// RcvBuf is the netlink receive buffer in bytes; 0: linuxcp's
+	// default (64 MiB).
+	RcvBuf int
+}
+
 // DefaultSocket is the control API's socket when the config and the
 // command line name none.
 const DefaultSocket = "/run/softnet/softnet.sock"
@@ -245,11 +284,29 @@ func pathErr(err error) error {
 	return err
 }
 
-// Check is what `softnet check` does: Load, then CheckSystem and
-// LoadRouteFiles, reporting the errors of all three together (the host
-// checks run on what parsed, even when other parts did not). It returns
-// the config and its route tables when there is no error.
+// Check is what `softnet check` does: Load, then CheckSystem,
+// LoadRouteFiles and LoadBlocklists, reporting the errors of all of them
+// together (the host checks run on what parsed, even when other parts did
+// not). It returns the config and its route tables when there is no
+// error.
 func Check(path string) (*Config, []Table, error) {
+	return check(path, true, nil)
+}
+
+// CheckConfig is Check without parsing the blocklist files (their
+// readability is checked): a reload reads them itself and parses only
+// those that changed.
+func CheckConfig(path string) (*Config, []Table, error) {
+	return check(path, false, nil)
+}
+
+// CheckCached is CheckConfig, taking the route files that did not change
+// from tc (see TableCache) instead of reading them again; nil: none.
+func CheckCached(path string, tc *TableCache) (*Config, []Table, error) {
+	return check(path, false, tc)
+}
+
+func check(path string, lists bool, tc *TableCache) (*Config, []Table, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
@@ -264,9 +321,14 @@ func Check(path string) (*Config, []Table, error) {
 		if err := c.CheckSystem(); err != nil {
 			all = append(all, err.(Errors)...)
 		} else if perr == nil {
-			tables, err = c.LoadRouteFiles()
+			tables, err = c.LoadRouteFilesCached(tc)
 			if err != nil {
 				all = append(all, err.(Errors)...)
+			}
+			if lists {
+				if _, err := c.LoadBlocklists(); err != nil {
+					all = append(all, err.(Errors)...)
+				}
 			}
 		}
 	}
@@ -676,7 +738,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "linux_cp"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -731,6 +793,10 @@ func (p *parser) top(n *yaml.Node) {
 			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
 				c.Bridges = append(c.Bridges, p.bridge(v, f))
 			})
+		case "blocklists":
+			p.list(v, key, "- {name: flood, file: flood.txt.gz, match: src}", func(_ int, f string, v *yaml.Node) {
+				c.Blocklists = append(c.Blocklists, p.blocklist(v, f))
+			})
 		case "icmp":
 			p.fields(v, key, "{rate: 1000, burst: 100}", []string{"rate", "burst"}, func(k string, v *yaml.Node) {
 				switch k {
@@ -740,6 +806,8 @@ func (p *parser) top(n *yaml.Node) {
 					c.ICMP.Burst = int(p.integer(v, join(key, k), "100", 1, 1e9))
 				}
 			})
+		case "linux_cp":
+			c.LinuxCP = p.linuxCP(v, key)
 		case "api":
 			p.fields(v, key, "{socket: /run/softnet/softnet.sock, metrics: 127.0.0.1:9977}", []string{"socket", "group", "metrics"}, func(k string, v *yaml.Node) {
 				f := join(key, k)
@@ -845,6 +913,33 @@ func (p *parser) bridge(n *yaml.Node, field string) Bridge {
 			b.FloodBurst = int(p.integer(v, f, "1000", 1, 1e9))
 		}
 	})
+	return b
+}
+
+func (p *parser) blocklist(n *yaml.Node, field string) Blocklist {
+	b := Blocklist{Field: field}
+	p.fields(n, field, "{name: flood, file: flood.txt.gz, match: src}", []string{"name", "file", "match", "interfaces"}, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			b.Name = p.str(v, f, "flood")
+		case "file":
+			b.File = p.str(v, f, "flood.txt.gz")
+		case "match":
+			b.Match = p.str(v, f, "src")
+			if b.Match != "" && b.Match != "src" && b.Match != "dst" {
+				p.add(at(v), f, "%q: write src (drop frames from the list's addresses, the default) or dst (frames to them)", b.Match)
+				b.Match = ""
+			}
+		case "interfaces":
+			p.list(v, f, "[wan0]", func(_ int, f string, v *yaml.Node) {
+				b.Interfaces = append(b.Interfaces, p.str(v, f, "wan0"))
+			})
+		}
+	})
+	if b.Match == "" {
+		b.Match = "src"
+	}
 	return b
 }
 

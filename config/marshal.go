@@ -9,7 +9,7 @@ import (
 
 // Marshal writes c as a config file that Parse reads back to the same
 // Config (softnet config save writes the running state with it). Paths
-// (rx, tx, route files) are written absolute, resolved against c's own
+// (rx, tx, route files, blocklist files) are written absolute, resolved against c's own
 // file, so that the saved file works from any directory. Fields at their
 // zero value (the defaults) are left out; the defaults Parse applied
 // (workers, icmp) are written. Every field Parse accepts is written
@@ -68,6 +68,12 @@ func (c *Config) Marshal() ([]byte, error) {
 		Address   string `yaml:"address"`
 		MAC       string `yaml:"mac"`
 	}
+	type blocklistY struct {
+		Name       string   `yaml:"name"`
+		File       string   `yaml:"file"`
+		Match      string   `yaml:"match,omitempty"`
+		Interfaces []string `yaml:"interfaces,flow,omitempty"`
+	}
 	type icmpY struct {
 		Rate  int `yaml:"rate"`
 		Burst int `yaml:"burst"`
@@ -76,6 +82,13 @@ func (c *Config) Marshal() ([]byte, error) {
 		Socket  string `yaml:"socket,omitempty"`
 		Group   string `yaml:"group,omitempty"`
 		Metrics string `yaml:"metrics,omitempty"`
+	}
+	type linuxCPY struct {
+		Namespace  string   `yaml:"namespace,omitempty"`
+		Interfaces []string `yaml:"interfaces,omitempty,flow"`
+		Tables     []int    `yaml:"tables,omitempty,flow"`
+		Protocols  []int    `yaml:"protocols,omitempty,flow"`
+		RcvBuf     int      `yaml:"rcvbuf,omitempty"`
 	}
 	type fileY struct {
 		Workers    int          `yaml:"workers"`
@@ -86,8 +99,10 @@ func (c *Config) Marshal() ([]byte, error) {
 		Routes     []routeY     `yaml:"routes,omitempty"`
 		RouteFiles []routeFileY `yaml:"route_files,omitempty"`
 		Neighbors  []neighborY  `yaml:"neighbors,omitempty"`
+		Blocklists []blocklistY `yaml:"blocklists,omitempty"`
 		ICMP       icmpY        `yaml:"icmp,flow"`
 		API        *apiY        `yaml:"api,omitempty"`
+		LinuxCP    *linuxCPY    `yaml:"linux_cp,omitempty"`
 	}
 	f := fileY{Workers: c.Workers, PollMode: c.PollMode, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
 	if c.PollWindow != 0 {
@@ -127,8 +142,14 @@ func (c *Config) Marshal() ([]byte, error) {
 	for _, n := range c.Neighbors {
 		f.Neighbors = append(f.Neighbors, neighborY{n.Interface, n.Address.String(), net.HardwareAddr(n.MAC[:]).String()})
 	}
+	for _, b := range c.Blocklists {
+		f.Blocklists = append(f.Blocklists, blocklistY{b.Name, abs(b.File), b.Match, b.Interfaces})
+	}
 	if c.API != (API{}) {
 		f.API = &apiY{c.API.Socket, c.API.Group, c.API.Metrics}
+	}
+	if lc := c.LinuxCP; lc != nil {
+		f.LinuxCP = &linuxCPY{lc.Namespace, lc.Interfaces, lc.Tables, lc.Protocols, lc.RcvBuf}
 	}
 	return yaml.Marshal(&f)
 }

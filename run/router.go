@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
+	"github.com/softnet/softnet/linuxcp"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -64,7 +65,8 @@ type Router struct {
 	arena   *pkt.Arena // every worker's buffers; unmapped after the ports close
 	workers []*dp.Worker
 	tracer  *tracefmt.Tracer
-	routes  int // static routes plus route-file prefixes installed
+	routes  int             // static routes plus route-file prefixes installed
+	mirror  *linuxcp.Mirror // linux_cp: the kernel routes' mirror, or nil
 
 	stop     chan struct{}
 	cpDone   chan struct{}
@@ -76,6 +78,9 @@ type Router struct {
 	// reloadMu serialises reloads.
 	mu       sync.Mutex
 	reloadMu sync.Mutex
+	// tables are the route files the last reload read (under reloadMu):
+	// an unchanged one is not parsed again.
+	tables config.TableCache
 }
 
 type iface struct {
@@ -216,6 +221,15 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}
+	if len(cfg.Blocklists) > 0 {
+		lists, errs := configBlocklists(cfg, r.ctl)
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		if _, err := r.ctl.SetConfigBlocklists(lists); err != nil {
+			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
+		}
+	}
 	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)
 	r.ctl.Publish()
 
@@ -260,6 +274,11 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}
 	r.ctl.AttachWorkers(r.workers)
 	r.tracer = tracefmt.NewTracer(r.workers)
+	if lc := cfg.LinuxCP; lc != nil {
+		if r.mirror, err = startMirror(r.ctl, lc, o.Logger); err != nil {
+			return nil, config.Errors{cfg.Errorf("linux_cp", "%v", err)}
+		}
+	}
 	go func() {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
@@ -380,6 +399,9 @@ func deviceMTU(ic *config.Interface) int {
 // again returns the same result.
 func (r *Router) Stop() error {
 	r.stopOnce.Do(func() {
+		if r.mirror != nil {
+			r.mirror.Close()
+		}
 		for _, w := range r.workers {
 			w.Stop()
 		}
@@ -587,4 +609,30 @@ func (r *Router) Status() []IfaceStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// startMirror starts linux_cp's mirror of a namespace's kernel routes.
+func startMirror(ctl *control.Router, lc *config.LinuxCP, log *slog.Logger) (*linuxcp.Mirror, error) {
+	src, err := linuxcp.Open(lc.Namespace, lc.RcvBuf)
+	if err != nil {
+		return nil, err
+	}
+	o := linuxcp.Options{Interfaces: lc.Interfaces, Tables: lc.Tables, Protocols: lc.Protocols}
+	if log != nil {
+		o.Log = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
+	}
+	m := linuxcp.New(src, ctl, o)
+	if err := m.Start(); err != nil {
+		return nil, fmt.Errorf("linux_cp: %w", err)
+	}
+	return m, nil
+}
+
+// LinuxCP returns the linux_cp mirror's counters; ok is false when the
+// config has no linux_cp.
+func (r *Router) LinuxCP() (s linuxcp.Stats, ok bool) {
+	if r.mirror == nil {
+		return s, false
+	}
+	return r.mirror.Stats(), true
 }

@@ -134,7 +134,11 @@ not drops: rx-csum-finished, rx-gso-split) and its last error.`,
 table has ~900,000: they are not listed). With an address: the longest
 prefix that holds it; with a prefix: that route, or the longest one that
 holds all of it. Then its kind (forward, incomplete, connected, local,
-broadcast, blackhole, unreachable), the next hop and the interface.`,
+broadcast, blackhole, unreachable, ecmp), the next hop and the interface, and
+its origin: static (configured), local, connected, neighbor, or for a route
+mirrored from Linux (linux_cp) its protocol (bgp, ospf, kernel, boot,
+kernel-static...). An ecmp route lists its next hops with their weights and
+whether each carries traffic (live).`,
 		"  softnet show routes\n  softnet show routes 198.18.0.1\n  softnet show routes 8.8.8.0/24 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			if len(args) == 1 {
@@ -145,8 +149,15 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 						return
 					}
 					tw := table(w)
-					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED")
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static))
+					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED\tORIGIN")
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static), orDash(m.Origin))
+					for _, h := range m.NextHops {
+						live := "live"
+						if !h.Live {
+							live = "down"
+						}
+						fmt.Fprintf(tw, "  next hop\t%s\t%s\t%s\tweight %d\t\n", live, orDash(h.Via), h.Interface, h.Weight)
+					}
 					tw.Flush()
 				}, err
 			}
@@ -166,6 +177,35 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 				}
 				tw.Flush()
 				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
+			}, err
+		})
+	sub("linuxcp", "The linux_cp mirror of a Linux namespace's routes: routes, batches, resyncs",
+		`The counters of the mirror of a Linux network namespace's routing tables
+(the config's linux_cp): the routes mirrored now, the kernel routes the FIB
+holds (installed) and those it does not (shadowed: the kernel's routes to
+softnet's own prefixes, such as its connected subnets, or to a configured
+route's), netlink notifications read, batches applied (one snapshot each),
+ENOBUFS overflows and the full resyncs they caused, route changes applied
+and refused, and the last error.`,
+		"  softnet show linuxcp\n  softnet show linuxcp --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			s, err := c.LinuxCP(ctx)
+			return s, func() {
+				tw := table(w)
+				fmt.Fprintf(tw, "synced\t%s\n", yesNo(s.Synced))
+				fmt.Fprintf(tw, "routes mirrored\t%d\n", s.Routes)
+				fmt.Fprintf(tw, "in the FIB\t%d\n", s.Installed)
+				fmt.Fprintf(tw, "shadowed\t%d\n", s.Shadowed)
+				fmt.Fprintf(tw, "notifications\t%d\n", s.Events)
+				fmt.Fprintf(tw, "batches\t%d\n", s.Batches)
+				fmt.Fprintf(tw, "overflows (ENOBUFS)\t%d\n", s.Overflows)
+				fmt.Fprintf(tw, "resyncs\t%d\n", s.Resyncs)
+				fmt.Fprintf(tw, "added/changed/deleted\t%d/%d/%d\n", s.Added, s.Changed, s.Deleted)
+				fmt.Fprintf(tw, "refused\t%d\n", s.Refused)
+				if s.LastError != "" {
+					fmt.Fprintf(tw, "last error\t%s\n", s.LastError)
+				}
+				tw.Flush()
 			}, err
 		})
 	sub("vlans", "VLAN sub-interfaces: parent, tags, MTU, state, addresses, packets, bytes",
@@ -502,6 +542,9 @@ pcap setting, workers, the api section) are rejected and say so.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: reloaded (%s)\n", res.File, res.Summary)
 			fmt.Fprintf(cmd.OutOrStdout(), "routes: %d added, %d changed, %d removed; neighbors: %d added, %d removed; interfaces changed: %d; icmp changed: %s\n",
 				ch.RoutesAdded, ch.RoutesChanged, ch.RoutesRemoved, ch.NeighborsAdded, ch.NeighborsGone, ch.Interfaces, yesNo(ch.ICMP))
+			for _, b := range res.Blocklists {
+				fmt.Fprintln(cmd.OutOrStdout(), b)
+			}
 			for _, w := range res.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}
