@@ -108,6 +108,9 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("POST /v1/vlans", s.vlanAdd)                    // l2.go
 	s.Handle("DELETE /v1/vlans", s.vlanDel)                  // l2.go
 	s.Handle("GET /v1/blocklists", s.blocklists)             // blocklist.go
+	s.Handle("GET /v1/filter/rules", s.filterRules)          // filter.go
+	s.Handle("GET /v1/filter/states", s.filterStates)        // filter.go
+	s.Handle("POST /v1/filter/states/flush", s.filterFlush)  // filter.go
 	s.Handle("POST /v1/blocklists", s.blocklistLoad)         // blocklist.go
 	s.Handle("POST /v1/blocklists/entries", s.blocklistEdit) // blocklist.go
 	s.Handle("GET /v1/bridges", s.bridges)                   // l2.go

@@ -95,6 +95,7 @@ type Config struct {
 	// LinuxCP, if set, mirrors the routes of a Linux network namespace
 	// into softnet (package linuxcp).
 	LinuxCP *LinuxCP
+	Filter  *Filter // nil: no filter
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -390,6 +391,7 @@ func parse(file string, data []byte) (*Config, error) {
 	}
 	p.top(doc.Content[0])
 	p.validate()
+	p.validateFilter()
 	sortErrors(p.found)
 	return p.cfg, p.err()
 }
@@ -738,7 +740,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "linux_cp"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "linux_cp", "filter"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -793,6 +795,8 @@ func (p *parser) top(n *yaml.Node) {
 			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
 				c.Bridges = append(c.Bridges, p.bridge(v, f))
 			})
+		case "filter":
+			c.Filter = p.filter(v, key)
 		case "blocklists":
 			p.list(v, key, "- {name: flood, file: flood.txt.gz, match: src}", func(_ int, f string, v *yaml.Node) {
 				c.Blocklists = append(c.Blocklists, p.blocklist(v, f))

@@ -107,6 +107,7 @@ func (c *Config) CheckSystem() error {
 		}
 	}
 	c.checkLinuxCP(&e)
+	c.checkFilterTables(&e)
 	return e.err()
 }
 

@@ -72,6 +72,7 @@ type Router struct {
 	kern      map[netip.Prefix]*kroute // kernel routes mirrored from Linux (kernel.go)
 	groups    map[string]*group        // ECMP groups by members and weights (kernel.go)
 	groupOf   map[uint16]*group        // ECMP groups by adjacency
+	filt      filterState              // the stateful filter (filter.go)
 
 	// Packet capture (capture.go): the running captures, and their
 	// compiled filters, shared by expression.
@@ -157,6 +158,7 @@ func (r *Router) publish() {
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
+		Filter:    r.filterFeatures(ifaces),
 	}
 	cfg.Taps = dp.BuildTaps(cfg, r.captures)
 	r.cur.Store(cfg)

@@ -263,6 +263,12 @@ type Config struct {
 	// are swapped atomically inside it). Nil: no blocklists.
 	EarlyDrop any
 
+	// Filter is the stateful filter (a *filter.Holder, made by the
+	// control plane and the same in every snapshot: its rules are
+	// swapped atomically inside it, and it holds each worker's state
+	// table). Nil: no filter.
+	Filter any
+
 	// Taps is the running packet captures' index (capture.go; nil: no
 	// capture). The control plane rebuilds it on each publish while a
 	// capture runs.

@@ -216,6 +216,12 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if err != nil {
 		return nil, config.Errors{cfg.Errorf("blocklists", "the rest of the config is applied, but not its blocklists: %v", err)}
 	}
+	// The filter's rules after the interfaces (rules name them); states
+	// stay. Its errors are the table files' (checked by Check already)
+	// and interfaces deleted at run time.
+	if err := r.applyFilter(cfg, true); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	r.cfg = cfg
 	for i, ifc := range r.ifaces {

@@ -230,6 +230,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
 		}
 	}
+	if err := r.applyFilter(cfg, false); err != nil {
+		return nil, err
+	}
 	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)
 	r.ctl.Publish()
 
@@ -238,10 +241,13 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	// queues than workers (pcap, mem) is spread in software: the worker
 	// that polls a queue hands each flow's packets to the worker that owns
 	// the flow (dp.Spread), as a NIC's RSS would.
+	// With a filter, both directions of a flow must reach one worker (its
+	// state table's): see filterSpread.
+	spreadAll := filterSpread(cfg, r.ifaces, workers)
 	rxq := make([][]dp.RxQueue, workers)
 	for j, ifc := range r.ifaces {
 		for q := 0; q < ifc.queues; q++ {
-			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers})
+			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers || spreadAll})
 		}
 	}
 	// Worker w transmits on queue w of every port: each worker a queue of

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -357,6 +358,56 @@ reasons that counted (--all: every one); --json lists every one.`,
 			c.Flags().BoolVar(&all, "all", false, "list every drop reason, also those at zero")
 		}
 	}
+	sub("rules", "The stateful filter's rules with their counters",
+		`The filter's rules in force (the config's filter section, in order: the last
+rule that matches the first packet of a flow decides, or the first quick one;
+the default policy when none does), each with the first packets of flows it
+decided and the states it made, summed over the workers; and the state
+tables: states now (all workers), the limit per worker, states made, expired
+or flushed, and new flows refused at the limit.`,
+		"  softnet show rules\n  softnet show rules --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			fr, err := c.FilterRules(ctx)
+			return fr, func() {
+				st := fr.Stats
+				fmt.Fprintf(w, "states %d (limit %d per worker), made %d, expired %d, flushed %d, refused at the limit %d\n",
+					st.States, st.Limit, st.Inserts, st.Expired, st.Flushed, st.Refused)
+				tw := table(w)
+				fmt.Fprintln(tw, "#\tPACKETS\tSTATES\tRULE")
+				for _, r := range fr.Rules {
+					n := strconv.Itoa(r.Number)
+					if r.Number == 0 {
+						n = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", n, r.Packets, r.States, r.Rule)
+				}
+				tw.Flush()
+			}, err
+		})
+	sub("states [ADDRESS] [PORT] [tcp|udp|icmp|ipv6-icmp]", "The stateful filter's states, optionally filtered",
+		`The filter's states, from every worker's table: protocol, the side that opened
+the flow and the other (address:port), the peers' states (TCP: pf's states of
+each side; UDP, ICMP: SINGLE when one side sent, MULTIPLE when both), the
+rule that made it, the interface its first packet came in on, its age and the
+seconds until it expires, and the packets from each side. Words filter:
+an address (either side), a port (either side), a protocol.`,
+		"  softnet show states\n  softnet show states 10.0.1.2 tcp\n  softnet show states 53 udp --json", cobra.MaximumNArgs(3),
+		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
+			q, err := api.ParseStateQuery(args)
+			if err != nil {
+				return nil, nil, err
+			}
+			ss, err := c.FilterStates(ctx, q, 0)
+			return ss, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "PROTO\tSRC\tDST\tSTATE\tRULE\tIFACE\tAGE\tEXPIRES\tPACKETS")
+				for _, s := range ss {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%ds\t%ds\t%d:%d\n", s.Proto, s.Src, s.Dst, s.State, s.Rule, s.Iface, s.AgeS, s.ExpiresS, s.Packets[0], s.Packets[1])
+				}
+				tw.Flush()
+				fmt.Fprintf(w, "%d states\n", len(ss))
+			}, err
+		})
 	return cmd
 }
 

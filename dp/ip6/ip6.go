@@ -19,6 +19,12 @@ var (
 	PuntQueueFull, ResolveLoop                                      dp.Reason
 )
 
+// ArcUnicast is the ip6-unicast feature arc: IPv6 packets ip6-input
+// accepted, before ip6-lookup, by receiving interface (dp/filter's
+// ip6-filter runs on it); packets the router makes or answers do not
+// take it.
+var ArcUnicast = dp.DefineArc("ip6-unicast", "ip6-lookup", false)
+
 // stageNDInput is nd-input (package dp/nd), which ip6-input hands
 // Neighbor Discovery messages to.
 var stageNDInput = dp.Ref("nd-input", new(dp.Stage))
