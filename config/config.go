@@ -91,6 +91,8 @@ type Config struct {
 	Bridges    []Bridge
 	ICMP       ICMP
 	API        API
+	// Captures are the always-on captures to rotating files.
+	Captures []Capture
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -328,6 +330,7 @@ func parse(file string, data []byte) (*Config, error) {
 	}
 	p.top(doc.Content[0])
 	p.validate()
+	p.captures()
 	sortErrors(p.found)
 	return p.cfg, p.err()
 }
@@ -676,7 +679,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api", "captures"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -730,6 +733,10 @@ func (p *parser) top(n *yaml.Node) {
 		case "bridges":
 			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
 				c.Bridges = append(c.Bridges, p.bridge(v, f))
+			})
+		case "captures":
+			p.list(v, key, "- {name: wan, interface: wan0, path: wan.pcapng}", func(_ int, f string, v *yaml.Node) {
+				c.Captures = append(c.Captures, p.capture(v, f))
 			})
 		case "icmp":
 			p.fields(v, key, "{rate: 1000, burst: 100}", []string{"rate", "burst"}, func(k string, v *yaml.Node) {

@@ -55,6 +55,8 @@ neighbors:
   - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
 icmp: {rate: 10, burst: 5}
 api: {socket: /run/x.sock, group: wheel, metrics: 127.0.0.1:9977}
+captures:
+  - {name: lan, interface: lan0, point: drop, reason: ip4-lookup/blackhole, filter: icmp, snaplen: 128, path: /data/lan.pcapng, max_size: 10MB, max_files: 3, format: pcap}
 `
 
 // TestMarshalEveryField: a config with every field set comes back the same
