@@ -27,7 +27,9 @@ type ReloadResult struct {
 // Reload re-reads the router's config file (or file, if not ""), checks
 // it exactly as softnet check does, and applies the difference to the
 // running router in one published snapshot: routes, route files,
-// neighbours, interface addresses, MTU, admin state and the ICMP rate.
+// neighbours, interface addresses, MTU, admin state, the ICMP rate and
+// the always-on captures (added, removed, changed; an unchanged one goes
+// on writing its file).
 // A config with errors, or one that changes what only a restart can
 // (interfaces added, removed, renamed or reordered, a backend, device,
 // MAC or pcap setting, the workers, the api section), is rejected with
@@ -139,6 +141,11 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		d.Neighbors = append(d.Neighbors, control.StaticNeighbor{Iface: r.ctl.InterfaceIndex(nb.Interface), Addr: nb.Address, MAC: nb.MAC})
 	}
 	warn := r.runtimeLost(old, cfg, d.Routes)
+	// The captures first: one that cannot start (its file) leaves the
+	// router as it was.
+	if err := r.ctl.Flight().Apply(cfg); err != nil {
+		return nil, err
+	}
 	ch, err := r.ctl.Reconfigure(d)
 	if err != nil {
 		return nil, config.Errors{{File: file, Msg: fmt.Sprintf("not applied, the running config stays: %v", err)}}
