@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -47,6 +48,10 @@ const (
 	// hold reloads up: once a second, a reload took 19 s on the shared
 	// development machine.
 	soakLinkEvery = 3 * time.Second
+	// soakProbeEvery is the prober's period: an API call beside the
+	// churn, so that some come while a reload builds.
+	soakProbeEvery = 100 * time.Millisecond
+	soakProbeRoute = "198.51.100.240/28" // the prober's route (the churn's are below .128)
 )
 
 // SoakOptions configure RunSoak.
@@ -72,6 +77,7 @@ type SoakBounds struct {
 	FDs         int     `json:"fds"`         // fds_end ≤ fds_start + this
 	Adjacencies int     `json:"adjacencies"` // adjacencies_end ≤ adjacencies_start + this
 	Buffers     int     `json:"buffers"`     // buffers_end ≤ buffers_start + this (in use)
+	APIP99Ms    float64 `json:"api_p99_ms"`  // api_p99_ms ≤ this
 }
 
 // DefaultSoakBounds are the bounds RunSoak checks: the live heap (after a
@@ -79,8 +85,11 @@ type SoakBounds struct {
 // route or two in a map bucket), a few goroutines and descriptors (a
 // connection being closed as the last status is read), a few adjacencies
 // (neighbours learned by ARP meanwhile, such as host A's), and two
-// batches of buffers.
-var DefaultSoakBounds = SoakBounds{HeapBytes: 16 << 20, HeapFrac: 0.10, Goroutines: 8, FDs: 4, Adjacencies: 8, Buffers: 512}
+// batches of buffers. An API answer other than a reload's waits for a
+// full-table build at most one replace chunk (control's replaceChunk
+// routes, a few milliseconds) at a time: api_p99_ms at most 1 s leaves
+// room for a loaded machine, not for waiting out a build (seconds).
+var DefaultSoakBounds = SoakBounds{HeapBytes: 16 << 20, HeapFrac: 0.10, Goroutines: 8, FDs: 4, Adjacencies: 8, Buffers: 512, APIP99Ms: 1000}
 
 // SoakResult is what softnet bench --scenario soak prints.
 type SoakResult struct {
@@ -96,26 +105,43 @@ type SoakResult struct {
 	OfferedUnchanged   uint64 `json:"offered_unchanged"`
 	ForwardedUnchanged uint64 `json:"forwarded_unchanged"`
 	LostUnchanged      int64  `json:"lost_unchanged"`
-	StaticRoutes       int    `json:"static_routes_start"` // the full table and the config's routes
-	HeapStart          uint64 `json:"heap_start_bytes"`    // live heap after a collection (GET /v1/status?gc=1)
-	HeapEnd            uint64 `json:"heap_end_bytes"`
-	GoroutinesStart    int    `json:"goroutines_start"`
-	GoroutinesEnd      int    `json:"goroutines_end"`
-	FDsStart           int    `json:"fds_start"`
-	FDsEnd             int    `json:"fds_end"`
-	AdjStart           int    `json:"adjacencies_start"`
-	AdjEnd             int    `json:"adjacencies_end"`
-	AdjMax             int    `json:"adjacencies_max"`
-	BuffersStart       int    `json:"buffers_in_use_start"`
-	BuffersEnd         int    `json:"buffers_in_use_end"`
-	Buffers            int    `json:"buffers"` // in all the pools
+	// Where a lost packet went: softnet's receive count on ra and its
+	// transmit count on rb from the flow's start to its end (the flow,
+	// and a few ARP frames). Offered above ra_rx: lost before softnet
+	// read it (its ring: softnet_kernel_drops, ring_drops_during; or the
+	// generator's veth); ra_rx above rb_tx: dropped in softnet
+	// (softnet_drops); rb_tx above forwarded: lost after it.
+	RARxPackets     uint64 `json:"ra_rx_packets"`
+	RBTxPackets     uint64 `json:"rb_tx_packets"`
+	StaticRoutes    int    `json:"static_routes_start"` // the full table and the config's routes
+	HeapStart       uint64 `json:"heap_start_bytes"`    // live heap after a collection (GET /v1/status?gc=1)
+	HeapEnd         uint64 `json:"heap_end_bytes"`
+	GoroutinesStart int    `json:"goroutines_start"`
+	GoroutinesEnd   int    `json:"goroutines_end"`
+	FDsStart        int    `json:"fds_start"`
+	FDsEnd          int    `json:"fds_end"`
+	AdjStart        int    `json:"adjacencies_start"`
+	AdjEnd          int    `json:"adjacencies_end"`
+	AdjMax          int    `json:"adjacencies_max"`
+	BuffersStart    int    `json:"buffers_in_use_start"`
+	BuffersEnd      int    `json:"buffers_in_use_end"`
+	Buffers         int    `json:"buffers"` // in all the pools
 	// Control-plane answers: every churn and scrape call but traces (which
-	// wait for packets) and full-table replaces (timed apart).
-	APICalls      int     `json:"api_calls"`
-	APIP50Ms      float64 `json:"api_p50_ms"`
-	APIP99Ms      float64 `json:"api_p99_ms"`
-	APIMaxMs      float64 `json:"api_max_ms"`
-	FullReplaceMs float64 `json:"full_replace_max_ms"` // the slowest full-table replace (a reload)
+	// wait for packets) and reloads (each applies the full table: timed
+	// apart), and the prober's: status, interfaces, metrics, a route
+	// lookup and a route add and delete every soakProbeEvery beside the
+	// churn, so that answers while a reload builds are in it.
+	APICalls   int     `json:"api_calls"`
+	APIP50Ms   float64 `json:"api_p50_ms"`
+	APIP99Ms   float64 `json:"api_p99_ms"`
+	APIMaxMs   float64 `json:"api_max_ms"`
+	ProbeCalls int     `json:"probe_calls"` // the prober's, in api_calls
+	// APIMaxByKind is the slowest answer of each kind (churn and probe
+	// kinds, reloads too): which calls were slow.
+	APIMaxByKind  map[string]float64 `json:"api_max_ms_by_kind"`
+	ReloadP99Ms   float64            `json:"reload_p99_ms"`       // reloads of the same table (reload, bridge_member_toggle)
+	ReloadMaxMs   float64            `json:"reload_max_ms"`       // the slowest of them
+	FullReplaceMs float64            `json:"full_replace_max_ms"` // the slowest full-table replace (a reload)
 	// softnet's final counters: drops by stage/reason and the kernel's
 	// ring drops (where a lost packet went).
 	SoftnetDrops       map[string]uint64 `json:"softnet_drops"`
@@ -207,7 +233,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	t.ExtraTop = fmt.Sprintf("bridges:\n  - {name: br0, members: [rc.300, %s]}\nroute_files:\n  - {path: %q, via: %s}\n", soakMember, o.FullTable, soakGW1)
 
 	res = &SoakResult{Scenario: "soak", Backend: o.Backend, DurationS: o.Duration.Seconds(), RatePPS: o.RatePPS,
-		Churn: map[string]int{}, RingDropsDuring: map[string]uint64{}, Bounds: DefaultSoakBounds}
+		Churn: map[string]int{}, RingDropsDuring: map[string]uint64{}, APIMaxByKind: map[string]float64{}, Bounds: DefaultSoakBounds}
 	logf("soak: starting softnet (%s) with the full table on %s", o.Backend, soakDev)
 	// Not pinned: the control plane's reloads get a CPU of their own
 	// (GOMAXPROCS is the CPUs the process may use), as on a router.
@@ -252,6 +278,13 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	if _, err := c.Reload(cctx, sn.Config); err != nil {
 		return res, fmt.Errorf("soak: warm-up reload of %s: %w", sn.Config, err)
 	}
+	// And a flap of rc: parking the full table and putting it back leaves
+	// the parked-route map at its size (a Go map does not shrink) and
+	// moves FIB chunks between the heap and the FIB's arena, for good.
+	logf("soak: warm-up: a flap of %s", soakDev)
+	if err := warmFlap(cctx, t, c); err != nil {
+		return res, err
+	}
 	st, err := c.StatusGC(cctx)
 	if err != nil {
 		return res, fmt.Errorf("soak: status at start: %w", err)
@@ -269,6 +302,10 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	}
 	defer cnt.close()
 	if _, err := cnt.read(); err != nil { // zero it
+		return res, err
+	}
+	ra0, rb0, err := flowCounts(cctx, c)
+	if err != nil {
 		return res, err
 	}
 	type flood struct {
@@ -309,6 +346,8 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 			}
 		}
 	}()
+	probeStop, probeDone := make(chan struct{}), make(chan probeLog, 1)
+	go func() { probeDone <- d.probe(cctx, probeStop) }()
 	var fl flood
 	done := false
 	start := time.Now()
@@ -342,6 +381,19 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	}
 	close(linkStop)
 	lg := <-linkDone
+	close(probeStop)
+	pl := <-probeDone
+	d.lat = append(d.lat, pl.lat...)
+	res.ProbeCalls = len(pl.lat)
+	for k, n := range pl.counts {
+		res.Churn[k] += n
+	}
+	for k, ms := range pl.max {
+		res.APIMaxByKind[k] = ms
+	}
+	for _, f := range pl.fails {
+		d.fail("", errors.New(f))
+	}
 	for k, n := range lg.counts {
 		res.Churn[k] += n
 		res.ChurnOps += n
@@ -378,6 +430,9 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	}
 	res.ForwardedUnchanged = n
 	res.LostUnchanged = int64(res.OfferedUnchanged) - int64(res.ForwardedUnchanged)
+	if ra1, rb1, err := flowCounts(cctx, c); err == nil {
+		res.RARxPackets, res.RBTxPackets = ra1-ra0, rb1-rb0
+	}
 	if m, err := c.Route(cctx, lab.FloodDst.String()); err != nil || m.Via != lab.Sink.String() {
 		d.fail("the unchanged route at the end", fmt.Errorf("%+v (%v), want via %s", m, err, lab.Sink))
 	}
@@ -390,6 +445,10 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	slices.Sort(d.lat)
 	if len(d.lat) > 0 {
 		res.APIP50Ms, res.APIP99Ms, res.APIMaxMs = percentile(d.lat, 50), percentile(d.lat, 99), d.lat[len(d.lat)-1]
+	}
+	slices.Sort(d.reloadLat)
+	if len(d.reloadLat) > 0 {
+		res.ReloadP99Ms, res.ReloadMaxMs = percentile(d.reloadLat, 99), d.reloadLat[len(d.reloadLat)-1]
 	}
 
 	alive := sn.Alive()
@@ -437,6 +496,9 @@ func (r *SoakResult) check() {
 			*v = append(*v, fmt.Sprintf("%s grew from %d to %d, bound +%d", x.name, x.start, x.end, x.lim))
 		}
 	}
+	if b.APIP99Ms > 0 && r.APIP99Ms > b.APIP99Ms {
+		*v = append(*v, fmt.Sprintf("api_p99_ms %.1f above the bound %.0f: API answers waited for reloads", r.APIP99Ms, b.APIP99Ms))
+	}
 	if r.FDsStart < 0 || r.FDsEnd < 0 {
 		*v = append(*v, "fds: softnet could not count its descriptors (/proc/self/fd)")
 	}
@@ -446,17 +508,21 @@ func (r *SoakResult) check() {
 // churner is the soak's churn driver: what it added and not deleted, the
 // control-plane answer times, the counts.
 type churner struct {
-	c       *api.Client
-	t       *lab.Topology
-	res     *SoakResult
-	rng     *rand.Rand
-	vlans   map[int]bool
-	routes  map[int]bool
-	neighs  map[int]bool
-	lat     []float64 // ms
-	gw2     bool      // the full table is via soakGW2
-	down    bool      // the bridge member is down (by reload)
-	last    string    // the kind of the last call
+	c         *api.Client
+	t         *lab.Topology
+	res       *SoakResult
+	rng       *rand.Rand
+	vlans     map[int]bool
+	routes    map[int]bool
+	neighs    map[int]bool
+	lat       []float64 // ms
+	reloadLat []float64 // ms: reload, bridge_member_toggle
+	// reloads counts reloads begun and ended (two per reload): the
+	// prober's route delete may rightly find its route gone if it changed.
+	reloads atomic.Int64
+	gw2     bool   // the full table is via soakGW2
+	down    bool   // the bridge member is down (by reload)
+	last    string // the kind of the last call
 	variant func(gw string, memberDown bool) (string, error)
 	// devMu is held by the link faults while rc is deleted and not yet
 	// re-created, and by reloads: a reload checks that every configured
@@ -473,7 +539,9 @@ func (d *churner) call(kind string, f func() error) {
 	d.last = kind
 	t0 := time.Now()
 	err := f()
-	d.lat = append(d.lat, float64(time.Since(t0).Microseconds())/1000)
+	ms := float64(time.Since(t0).Microseconds()) / 1000
+	d.lat = append(d.lat, ms)
+	d.res.APIMaxByKind[kind] = max(d.res.APIMaxByKind[kind], ms)
 	d.res.Churn[kind]++
 	if err != nil {
 		d.fail(kind, err)
@@ -507,8 +575,18 @@ func (d *churner) reload(ctx context.Context, kind string) {
 		return
 	}
 	d.devMu.Lock()
-	d.call(kind, func() error { _, err := d.c.Reload(ctx, f); return err })
+	d.reloads.Add(1)
+	t0 := time.Now()
+	_, err = d.c.Reload(ctx, f)
+	ms := float64(time.Since(t0).Microseconds()) / 1000
+	d.reloadLat = append(d.reloadLat, ms)
+	d.res.APIMaxByKind[kind] = max(d.res.APIMaxByKind[kind], ms)
+	d.reloads.Add(1)
 	d.devMu.Unlock()
+	d.res.Churn[kind]++
+	if err != nil {
+		d.fail(kind, err)
+	}
 	d.last = kind
 	clear(d.routes)
 	clear(d.neighs)
@@ -524,10 +602,13 @@ func (d *churner) fullReplace(ctx context.Context) string {
 		return "full_table_replace"
 	}
 	d.devMu.Lock() // not while the link fault has rc deleted (see churner)
+	d.reloads.Add(1)
 	t0 := time.Now()
 	_, err = d.c.Reload(ctx, f)
+	d.reloads.Add(1)
 	d.devMu.Unlock()
 	d.res.FullReplaceMs = max(d.res.FullReplaceMs, float64(time.Since(t0).Microseconds())/1000)
+	d.res.APIMaxByKind["full_table_replace"] = d.res.FullReplaceMs
 	d.res.Churn["full_table_replace"]++
 	if err != nil {
 		d.fail("full_table_replace", err)
@@ -565,6 +646,118 @@ func linkFault(ctx context.Context, t *lab.Topology, n int, devMu *sync.Mutex) (
 		}
 	}
 	return kind, err
+}
+
+// warmFlap takes rc down (admin, on the router's side) until softnet sees
+// it down, then up until softnet sees it up.
+func warmFlap(ctx context.Context, t *lab.Topology, c *api.Client) error {
+	for _, st := range []string{"down", "up"} {
+		if _, err := netns.IP(ctx, "-n", t.R, "link", "set", soakDev, st); err != nil {
+			return fmt.Errorf("soak: warm-up: %s %s: %w", soakDev, st, err)
+		}
+		deadline := time.Now().Add(soakFullWait)
+		for {
+			ifs, err := c.Interfaces(ctx)
+			if err != nil {
+				return fmt.Errorf("soak: warm-up: interfaces: %w", err)
+			}
+			if i := slices.IndexFunc(ifs, func(i api.Interface) bool { return i.Name == soakDev }); i >= 0 && ifs[i].Link == st {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("soak: warm-up: softnet does not see %s %s after %v", soakDev, st, soakFullWait)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// flowCounts is softnet's receive count on ra and transmit count on rb.
+func flowCounts(ctx context.Context, c *api.Client) (raRx, rbTx uint64, err error) {
+	ifs, err := c.Interfaces(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("soak: interfaces: %w", err)
+	}
+	for _, i := range ifs {
+		switch i.Name {
+		case lab.DevRA:
+			raRx = i.RxPackets
+		case lab.DevRB:
+			rbTx = i.TxPackets
+		}
+	}
+	return raRx, rbTx, nil
+}
+
+// probeLog is what the prober did: its answer times (ms), its calls by
+// kind, its failures.
+type probeLog struct {
+	lat    []float64
+	max    map[string]float64 // by kind
+	counts map[string]int
+	fails  []string
+}
+
+// probe calls the control API every soakProbeEvery until stop, beside the
+// churn (which waits for each reload to answer, so its own calls never
+// overlap one): status, interfaces, metrics, the unchanged flow's route,
+// and its own route added and deleted, in turn. A delete that finds the
+// route gone is a failure only if no reload began or ended since the add
+// (a reload removes run-time routes).
+func (d *churner) probe(ctx context.Context, stop <-chan struct{}) probeLog {
+	pl := probeLog{counts: map[string]int{}, max: map[string]float64{}}
+	tick := time.NewTicker(soakProbeEvery)
+	defer tick.Stop()
+	c := d.c
+	var gen int64
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			if n%6 == 5 { // its route is in: take it out
+				_ = c.DeleteRoute(ctx, soakProbeRoute)
+			}
+			return pl
+		case <-tick.C:
+		}
+		kind, f := "", func() error { return nil }
+		switch n % 6 {
+		case 0:
+			kind, f = "probe_status", func() error { _, err := c.Status(ctx); return err }
+		case 1:
+			kind, f = "probe_interfaces", func() error { _, err := c.Interfaces(ctx); return err }
+		case 2:
+			kind, f = "probe_metrics", func() error { _, err := c.Metrics(ctx); return err }
+		case 3:
+			kind, f = "probe_route", func() error {
+				m, err := c.Route(ctx, lab.FloodDst.String())
+				if err == nil && m.Via != lab.Sink.String() {
+					err = fmt.Errorf("the unchanged route is %+v, want via %s", m, lab.Sink)
+				}
+				return err
+			}
+		case 4:
+			gen = d.reloads.Load()
+			kind, f = "probe_route_add", func() error { return c.AddRoute(ctx, api.RouteRequest{Prefix: soakProbeRoute, Via: soakGW1}) }
+		default:
+			kind, f = "probe_route_del", func() error {
+				err := c.DeleteRoute(ctx, soakProbeRoute)
+				if err != nil && d.reloads.Load() != gen {
+					err = nil // a reload took it out
+				}
+				return err
+			}
+		}
+		t0 := time.Now()
+		err := f()
+		ms := float64(time.Since(t0).Microseconds()) / 1000
+		pl.lat = append(pl.lat, ms)
+		pl.max[kind] = max(pl.max[kind], ms)
+		pl.counts[kind]++
+		if err != nil && len(pl.fails) < 10 {
+			pl.fails = append(pl.fails, kind+": "+err.Error())
+		}
+	}
 }
 
 // ringDrops is ra's kernel ring drops as the API reports them (0 if it
@@ -783,14 +976,15 @@ func (r *SoakResult) Print(w io.Writer) {
 		verdict = "FAIL"
 	}
 	fmt.Fprintf(w, "scenario        soak (%s, %.0f s, unchanged flow at %.0f pps): %s\n", r.Backend, r.DurationS, r.RatePPS, verdict)
-	fmt.Fprintf(w, "unchanged flow  %d offered, %d forwarded, %d lost\n", r.OfferedUnchanged, r.ForwardedUnchanged, r.LostUnchanged)
+	fmt.Fprintf(w, "unchanged flow  %d offered, %d forwarded, %d lost (softnet received %d on ra, sent %d on rb; ring drops %d)\n", r.OfferedUnchanged, r.ForwardedUnchanged, r.LostUnchanged, r.RARxPackets, r.RBTxPackets, r.SoftnetKernelDrops)
 	b := r.Bounds
 	fmt.Fprintf(w, "heap            %d -> %d bytes (bound +%.0f%% +%d)\n", r.HeapStart, r.HeapEnd, 100*b.HeapFrac, b.HeapBytes)
 	fmt.Fprintf(w, "goroutines      %d -> %d (bound +%d)\n", r.GoroutinesStart, r.GoroutinesEnd, b.Goroutines)
 	fmt.Fprintf(w, "fds             %d -> %d (bound +%d)\n", r.FDsStart, r.FDsEnd, b.FDs)
 	fmt.Fprintf(w, "adjacencies     %d -> %d of %d (bound +%d)\n", r.AdjStart, r.AdjEnd, r.AdjMax, b.Adjacencies)
 	fmt.Fprintf(w, "buffers in use  %d -> %d of %d (bound +%d)\n", r.BuffersStart, r.BuffersEnd, r.Buffers, b.Buffers)
-	fmt.Fprintf(w, "control API     %d answers, p50 %.2f ms, p99 %.2f ms, max %.2f ms; slowest full-table replace %.0f ms\n", r.APICalls, r.APIP50Ms, r.APIP99Ms, r.APIMaxMs, r.FullReplaceMs)
+	fmt.Fprintf(w, "control API     %d answers (%d by the prober), p50 %.2f ms, p99 %.2f ms (bound %.0f), max %.2f ms\n", r.APICalls, r.ProbeCalls, r.APIP50Ms, r.APIP99Ms, b.APIP99Ms, r.APIMaxMs)
+	fmt.Fprintf(w, "reloads         p99 %.0f ms, max %.0f ms; slowest full-table replace %.0f ms\n", r.ReloadP99Ms, r.ReloadMaxMs, r.FullReplaceMs)
 	fmt.Fprintf(w, "errors logged   %d\n", r.ErrorsLogged)
 	keys := make([]string, 0, len(r.Churn))
 	for k := range r.Churn {

@@ -19,6 +19,7 @@ func TestSoakCheck(t *testing.T) {
 	r := good()
 	r.HeapEnd = r.HeapStart + r.HeapStart/10 + DefaultSoakBounds.HeapBytes // at the bound
 	r.GoroutinesEnd += DefaultSoakBounds.Goroutines
+	r.APIP99Ms = DefaultSoakBounds.APIP99Ms
 	r.check()
 	if !r.Pass || len(r.Violations) != 0 {
 		t.Errorf("figures at their bounds: pass %v, %q", r.Pass, r.Violations)
@@ -36,6 +37,7 @@ func TestSoakCheck(t *testing.T) {
 		{"adjacencies grew", func(r *SoakResult) { r.AdjEnd += DefaultSoakBounds.Adjacencies + 1 }},
 		{"buffers_in_use grew", func(r *SoakResult) { r.BuffersEnd += DefaultSoakBounds.Buffers + 1 }},
 		{"could not count its descriptors", func(r *SoakResult) { r.FDsStart, r.FDsEnd = -1, -1 }},
+		{"api_p99_ms", func(r *SoakResult) { r.APIP99Ms = DefaultSoakBounds.APIP99Ms + 1 }},
 	} {
 		r := good()
 		c.mod(r)

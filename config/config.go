@@ -89,6 +89,7 @@ type Config struct {
 	RouteFiles []RouteFile
 	Neighbors  []Neighbor
 	Bridges    []Bridge
+	Blocklists []Blocklist
 	ICMP       ICMP
 	API        API
 	// Captures are the always-on captures to rotating files.
@@ -150,6 +151,19 @@ type Bridge struct {
 	Ageing     int // seconds; 0: the default (300)
 	FloodRate  int // flooded frames per second per worker; 0: default (10000)
 	FloodBurst int // 0: default (1000)
+	Field      string
+}
+
+// Blocklist is one entry of blocklists: a named list of IPv4 and IPv6
+// addresses and prefixes in a file (plain or gzip, one a line, '#'
+// comments) that the early-drop stage (dp/edrop) drops frames from (Match
+// "src", the default) or to (Match "dst"), on the port interfaces named in
+// Interfaces (none: every port).
+type Blocklist struct {
+	Name       string
+	File       string // as written; resolve it with Config.Path
+	Match      string // "src" or "dst" ("" as parsed: src)
+	Interfaces []string
 	Field      string
 }
 
@@ -247,11 +261,29 @@ func pathErr(err error) error {
 	return err
 }
 
-// Check is what `softnet check` does: Load, then CheckSystem and
-// LoadRouteFiles, reporting the errors of all three together (the host
-// checks run on what parsed, even when other parts did not). It returns
-// the config and its route tables when there is no error.
+// Check is what `softnet check` does: Load, then CheckSystem,
+// LoadRouteFiles and LoadBlocklists, reporting the errors of all of them
+// together (the host checks run on what parsed, even when other parts did
+// not). It returns the config and its route tables when there is no
+// error.
 func Check(path string) (*Config, []Table, error) {
+	return check(path, true, nil)
+}
+
+// CheckConfig is Check without parsing the blocklist files (their
+// readability is checked): a reload reads them itself and parses only
+// those that changed.
+func CheckConfig(path string) (*Config, []Table, error) {
+	return check(path, false, nil)
+}
+
+// CheckCached is CheckConfig, taking the route files that did not change
+// from tc (see TableCache) instead of reading them again; nil: none.
+func CheckCached(path string, tc *TableCache) (*Config, []Table, error) {
+	return check(path, false, tc)
+}
+
+func check(path string, lists bool, tc *TableCache) (*Config, []Table, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
@@ -266,9 +298,14 @@ func Check(path string) (*Config, []Table, error) {
 		if err := c.CheckSystem(); err != nil {
 			all = append(all, err.(Errors)...)
 		} else if perr == nil {
-			tables, err = c.LoadRouteFiles()
+			tables, err = c.LoadRouteFilesCached(tc)
 			if err != nil {
 				all = append(all, err.(Errors)...)
+			}
+			if lists {
+				if _, err := c.LoadBlocklists(); err != nil {
+					all = append(all, err.(Errors)...)
+				}
 			}
 		}
 	}
@@ -679,7 +716,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "icmp", "api", "captures"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "captures"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -733,6 +770,10 @@ func (p *parser) top(n *yaml.Node) {
 		case "bridges":
 			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
 				c.Bridges = append(c.Bridges, p.bridge(v, f))
+			})
+		case "blocklists":
+			p.list(v, key, "- {name: flood, file: flood.txt.gz, match: src}", func(_ int, f string, v *yaml.Node) {
+				c.Blocklists = append(c.Blocklists, p.blocklist(v, f))
 			})
 		case "captures":
 			p.list(v, key, "- {name: wan, interface: wan0, path: wan.pcapng}", func(_ int, f string, v *yaml.Node) {
@@ -852,6 +893,33 @@ func (p *parser) bridge(n *yaml.Node, field string) Bridge {
 			b.FloodBurst = int(p.integer(v, f, "1000", 1, 1e9))
 		}
 	})
+	return b
+}
+
+func (p *parser) blocklist(n *yaml.Node, field string) Blocklist {
+	b := Blocklist{Field: field}
+	p.fields(n, field, "{name: flood, file: flood.txt.gz, match: src}", []string{"name", "file", "match", "interfaces"}, func(key string, v *yaml.Node) {
+		f := join(field, key)
+		switch key {
+		case "name":
+			b.Name = p.str(v, f, "flood")
+		case "file":
+			b.File = p.str(v, f, "flood.txt.gz")
+		case "match":
+			b.Match = p.str(v, f, "src")
+			if b.Match != "" && b.Match != "src" && b.Match != "dst" {
+				p.add(at(v), f, "%q: write src (drop frames from the list's addresses, the default) or dst (frames to them)", b.Match)
+				b.Match = ""
+			}
+		case "interfaces":
+			p.list(v, f, "[wan0]", func(_ int, f string, v *yaml.Node) {
+				b.Interfaces = append(b.Interfaces, p.str(v, f, "wan0"))
+			})
+		}
+	})
+	if b.Match == "" {
+		b.Match = "src"
+	}
 	return b
 }
 

@@ -85,6 +85,11 @@
 //	                              # embedded:full-table is the full table in the binary
 //	neighbors:                    # static ARP entries
 //	  - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
+//	blocklists:                   # the early-drop stage's lists (dp/edrop)
+//	  - name: attackers           # letters, digits, - _ . (unique)
+//	    file: attackers.txt.gz    # one IPv4/IPv6 address or prefix a line, '#' comments, plain or gzip
+//	    match: src                # src (default): drop frames from the list's addresses; dst: to them
+//	    interfaces: [wan0]        # optional: port interfaces of this config (not VLANs); default every port
 //	icmp: {rate: 1000, burst: 100} # ICMP errors per second and burst, per worker
 //	api:                          # the control API of softnet run (docs/api.md)
 //	  socket: /run/softnet/softnet.sock  # default; off: none (--api overrides)
@@ -104,10 +109,15 @@
 //	    format: pcapng            # optional: pcapng (default) | pcap
 //
 // Captures start with softnet run; a reload adds, removes and changes them
-// (an unchanged capture keeps writing its file); softnet stop ends them
-// with their files complete.
+// (an unchanged capture keeps writing its file); stopping softnet run
+// (SIGINT, SIGTERM) ends them with their files complete.
 //
-// Relative paths (rx, tx, route file paths, capture paths) are relative to the directory
+// Check (softnet check) reads every blocklist file: a line that is not an
+// address or prefix is an error at the entry's file line naming the list
+// file's line; CheckConfig leaves that to a reload, which parses only the
+// lists whose file changed (ReadBlocklist hashes it).
+//
+// Relative paths (rx, tx, route file, blocklist and capture paths) are relative to the directory
 // of the config file, so a config and its data move together. IPv6
 // interface addresses, neighbours and routes are taken
 // (internal/rules.Family): a route's next hop is of its prefix's family

@@ -9,7 +9,7 @@ import (
 
 // Marshal writes c as a config file that Parse reads back to the same
 // Config (softnet config save writes the running state with it). Paths
-// (rx, tx, route files) are written absolute, resolved against c's own
+// (rx, tx, route files, blocklist files) are written absolute, resolved against c's own
 // file, so that the saved file works from any directory. Fields at their
 // zero value (the defaults) are left out; the defaults Parse applied
 // (workers, icmp) are written. Every field Parse accepts is written
@@ -68,6 +68,12 @@ func (c *Config) Marshal() ([]byte, error) {
 		Address   string `yaml:"address"`
 		MAC       string `yaml:"mac"`
 	}
+	type blocklistY struct {
+		Name       string   `yaml:"name"`
+		File       string   `yaml:"file"`
+		Match      string   `yaml:"match,omitempty"`
+		Interfaces []string `yaml:"interfaces,flow,omitempty"`
+	}
 	type icmpY struct {
 		Rate  int `yaml:"rate"`
 		Burst int `yaml:"burst"`
@@ -98,6 +104,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		Routes     []routeY     `yaml:"routes,omitempty"`
 		RouteFiles []routeFileY `yaml:"route_files,omitempty"`
 		Neighbors  []neighborY  `yaml:"neighbors,omitempty"`
+		Blocklists []blocklistY `yaml:"blocklists,omitempty"`
 		ICMP       icmpY        `yaml:"icmp,flow"`
 		API        *apiY        `yaml:"api,omitempty"`
 		Captures   []captureY   `yaml:"captures,omitempty"`
@@ -139,6 +146,9 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	for _, n := range c.Neighbors {
 		f.Neighbors = append(f.Neighbors, neighborY{n.Interface, n.Address.String(), net.HardwareAddr(n.MAC[:]).String()})
+	}
+	for _, b := range c.Blocklists {
+		f.Blocklists = append(f.Blocklists, blocklistY{b.Name, abs(b.File), b.Match, b.Interfaces})
 	}
 	for _, cp := range c.Captures {
 		y := captureY{Name: cp.Name, Interface: cp.Interface, Point: cp.Point, Reason: cp.Reason, Filter: cp.Filter,

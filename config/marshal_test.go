@@ -53,6 +53,8 @@ route_files:
   - {path: /data/bh.txt, blackhole: true}
 neighbors:
   - {interface: cap0, address: 10.0.2.2, mac: 02:bb:00:00:00:02}
+blocklists:
+  - {name: flood, file: /data/flood.txt.gz, match: dst, interfaces: [lan0]}
 icmp: {rate: 10, burst: 5}
 api: {socket: /run/x.sock, group: wheel, metrics: 127.0.0.1:9977}
 captures:
@@ -160,7 +162,8 @@ func strip(c *Config) Config {
 	out.Routes = append([]Route(nil), c.Routes...)
 	out.RouteFiles = append([]RouteFile(nil), c.RouteFiles...)
 	out.Neighbors = append([]Neighbor(nil), c.Neighbors...)
-	for _, s := range []any{out.Interfaces, out.Bridges, out.Routes, out.RouteFiles, out.Neighbors} {
+	out.Blocklists = append([]Blocklist(nil), c.Blocklists...)
+	for _, s := range []any{out.Interfaces, out.Bridges, out.Routes, out.RouteFiles, out.Neighbors, out.Blocklists} {
 		clear(reflect.ValueOf(s))
 	}
 	return out

@@ -2,16 +2,20 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net"
 	"net/netip"
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/softnet/softnet"
+	"github.com/softnet/softnet/dp/edrop/blocklist"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/internal/rules"
 )
@@ -87,6 +91,14 @@ func (c *Config) CheckSystem() error {
 		}
 		if err := readable(c.Path(r.Path)); err != nil {
 			e.add(c.pos[r.Field+".path"], r.Field+".path", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(r.Path), err)
+		}
+	}
+	for _, b := range c.Blocklists {
+		if b.File == "" {
+			continue
+		}
+		if err := readable(c.Path(b.File)); err != nil {
+			e.add(c.pos[b.Field+".file"], b.Field+".file", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(b.File), err)
 		}
 	}
 	if c.API.Group != "" {
@@ -167,12 +179,76 @@ type Table struct {
 // address, a connected subnet, a subnet's network or broadcast address);
 // the first line that breaks them is reported with its number.
 func (c *Config) LoadRouteFiles() ([]Table, error) {
+	return c.LoadRouteFilesCached(nil)
+}
+
+// TableCache keeps the route files that LoadRouteFilesCached (CheckCached)
+// read, so that a reload whose route files did not change takes their
+// prefixes from memory instead of parsing and checking every line again:
+// about 2 s of CPU for the full table, which a reload would otherwise
+// take from the workers on a small machine, and the time an API client
+// waits for the reload's answer. A file counts as unchanged while its
+// content is (a 64-bit hash of its bytes, read through once per load) and
+// so are the interface addresses its prefixes were checked against; the
+// embedded full table never changes. It holds the tables of the last load
+// only. The zero value is ready; one load at a time (softnet run
+// serialises reloads). Tables it returns share their Prefixes: read-only.
+type TableCache struct {
+	seed maphash.Seed
+	m    map[string]cachedTable // by the file's path (Config.Path) or EmbeddedFullTable
+}
+
+type cachedTable struct {
+	sum   uint64         // the file's hash (0: the embedded table)
+	addrs []netip.Prefix // the interface addresses, in config order
+	t     Table
+}
+
+// get returns the table kept for key if its hash and the addresses it was
+// checked against are still sum and addrs.
+func (tc *TableCache) get(key string, sum uint64, addrs []netip.Prefix) (Table, bool) {
+	if tc == nil {
+		return Table{}, false
+	}
+	e, ok := tc.m[key]
+	if !ok || e.sum != sum || !slices.Equal(e.addrs, addrs) {
+		return Table{}, false
+	}
+	return e.t, true
+}
+
+// fileSum hashes what fh holds (with tc's seed) and rewinds it.
+func (tc *TableCache) fileSum(fh *os.File) (uint64, error) {
+	if tc.seed == (maphash.Seed{}) {
+		tc.seed = maphash.MakeSeed()
+	}
+	var h maphash.Hash
+	h.SetSeed(tc.seed)
+	if _, err := io.Copy(&h, fh); err != nil {
+		return 0, err
+	}
+	if _, err := fh.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return h.Sum64(), nil
+}
+
+// LoadRouteFilesCached is LoadRouteFiles, taking from tc (if not nil) the
+// route files that did not change since tc last saw them, and keeping in
+// tc the ones it read (see TableCache).
+func (c *Config) LoadRouteFilesCached(tc *TableCache) ([]Table, error) {
 	e := errs{file: c.File}
 	own := rules.NewOwn(c.ruleIfaces())
+	var addrs []netip.Prefix
+	for _, ic := range c.Interfaces {
+		addrs = append(addrs, ic.Addresses...)
+	}
 	out := make([]Table, len(c.RouteFiles))
+	keep := map[string]cachedTable{}
 	for i, r := range c.RouteFiles {
 		f := r.Field + ".path"
 		var rd io.Reader
+		key, sum := c.Path(r.Path), uint64(0)
 		if r.Path == EmbeddedFullTable {
 			rd = bytes.NewReader(softnet.FullTableGz)
 		} else {
@@ -186,7 +262,18 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 				e.add(c.pos[f], f, "%s is not a regular file (%v): give a route table file", c.Path(r.Path), st.Mode().Type())
 				continue
 			}
+			if tc != nil {
+				if sum, err = tc.fileSum(fh); err != nil {
+					e.add(c.pos[f], f, "cannot read %s: %v", c.Path(r.Path), pathErr(err))
+					continue
+				}
+			}
 			rd = fh
+		}
+		if t, ok := tc.get(key, sum, addrs); ok {
+			out[i] = t
+			keep[key] = cachedTable{sum, addrs, t}
+			continue
 		}
 		var t Table
 		err := fib.ReadPrefixesFunc(rd, func(_ int, p netip.Prefix) error {
@@ -208,9 +295,68 @@ func (c *Config) LoadRouteFiles() ([]Table, error) {
 			continue
 		}
 		out[i] = t
+		keep[key] = cachedTable{sum, addrs, t}
 	}
 	if err := e.err(); err != nil {
 		return nil, err
+	}
+	if tc != nil {
+		tc.m = keep // the last load's tables only
+	}
+	return out, nil
+}
+
+// ReadBlocklist reads the file of blocklist i (c.Blocklists[i]): its
+// bytes and their SHA-256, which tells a reload whether the list changed.
+// The error is at the entry's file line.
+func (c *Config) ReadBlocklist(i int) (data []byte, sum [32]byte, err *Error) {
+	b := &c.Blocklists[i]
+	f := b.Field + ".file"
+	path := c.Path(b.File)
+	fh, oerr := os.Open(path)
+	if oerr != nil {
+		return nil, sum, c.Errorf(f, "cannot read %s: %v (paths are relative to the config file's directory)", path, pathErr(oerr))
+	}
+	defer fh.Close()
+	if st, serr := fh.Stat(); serr == nil && !st.Mode().IsRegular() {
+		return nil, sum, c.Errorf(f, "%s is not a regular file (%v): give a list of addresses and prefixes, one a line", path, st.Mode().Type())
+	}
+	data, rerr := io.ReadAll(fh)
+	if rerr != nil {
+		return nil, sum, c.Errorf(f, "cannot read %s: %v", path, pathErr(rerr))
+	}
+	return data, sha256.Sum256(data), nil
+}
+
+// ParseBlocklist parses data, the file of blocklist i as ReadBlocklist
+// read it (plain or gzip). A bad line is an error at the entry's file
+// line that also names the list file's line (path:N).
+func (c *Config) ParseBlocklist(i int, data []byte) (blocklist.Entries, *Error) {
+	b := &c.Blocklists[i]
+	var e blocklist.Entries
+	if err := blocklist.Parse(c.Path(b.File), data, &e); err != nil {
+		return e, c.Errorf(b.Field+".file", "%v", err)
+	}
+	return e, nil
+}
+
+// LoadBlocklists reads and parses every blocklist's file, in order (what
+// softnet check and softnet run do; a reload reads each file and parses
+// only those that changed).
+func (c *Config) LoadBlocklists() ([]blocklist.Entries, error) {
+	var errs Errors
+	out := make([]blocklist.Entries, len(c.Blocklists))
+	for i := range c.Blocklists {
+		data, _, err := c.ReadBlocklist(i)
+		if err == nil {
+			out[i], err = c.ParseBlocklist(i, data)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return out, nil
 }

@@ -90,6 +90,7 @@ func (p *parser) validate() {
 
 	p.vlans()
 	p.bridges()
+	p.blocklists()
 
 	// Next hops, route prefixes and neighbours are checked by package
 	// rules, as the control plane checks them (softnet run, reload and
@@ -260,6 +261,56 @@ func (p *parser) bridges() {
 			p.add(c.pos[f], f, "bridge %s already has a routed interface (%s): one per bridge", ic.Bridge, bvi[ic.Bridge])
 		default:
 			bvi[ic.Bridge] = ic.Name
+		}
+	}
+}
+
+// blocklists checks the blocklists: a unique valid name, a file, and
+// interfaces that are ports of this config (early drop runs on a port's
+// device-input, before VLAN tags are looked at), each named once.
+func (p *parser) blocklists() {
+	c := p.cfg
+	names := map[string]string{}
+	for _, b := range c.Blocklists {
+		f := b.Field
+		if p.bad[f] {
+			continue
+		}
+		switch {
+		case b.Name == "":
+			if _, set := c.pos[f+".name"]; !set {
+				p.add(c.pos[f], f+".name", "missing: every blocklist needs a name, e.g. name: flood")
+			}
+		case !validName(b.Name):
+			p.add(c.pos[f+".name"], f+".name", "%q is not a valid name: use 1..%d %s", b.Name, maxName, nameChars)
+		case names[b.Name] != "":
+			p.add(c.pos[f+".name"], f+".name", "%q is already the name of %s (line %d): names must be unique", b.Name, names[b.Name], c.pos[names[b.Name]+".name"].Line)
+		default:
+			names[b.Name] = f
+		}
+		if _, set := c.pos[f+".file"]; !set {
+			p.add(c.pos[f], f+".file", "missing: write the list's file (one address or prefix a line, plain or gzip), e.g. file: flood.txt.gz")
+		}
+		if _, set := c.pos[f+".interfaces"]; set && len(b.Interfaces) == 0 && !p.bad[f+".interfaces"] {
+			p.add(c.pos[f+".interfaces"], f+".interfaces", "an empty list: name the ports to drop on, e.g. [wan0], or leave interfaces out for every port")
+		}
+		seen := map[string]bool{}
+		for j, n := range b.Interfaces {
+			jf := fmt.Sprintf("%s.interfaces[%d]", f, j)
+			i := c.Interface(n)
+			switch {
+			case n == "":
+			case i < 0:
+				p.add(c.pos[jf], jf, "no interface is named %q (interfaces: %s)", n, c.nameList())
+			case c.Interfaces[i].IsVLAN():
+				p.add(c.pos[jf], jf, "%s is a VLAN sub-interface: early drop runs per port, name its parent %s", n, c.Interfaces[i].Parent)
+			case c.Interfaces[i].Bridge != "":
+				p.add(c.pos[jf], jf, "%s is a bridge's routed interface, which has no port: name the bridge's member ports", n)
+			case seen[n]:
+				p.add(c.pos[jf], jf, "%s is listed twice: keep one", n)
+			default:
+				seen[n] = true
+			}
 		}
 	}
 }

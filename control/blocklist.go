@@ -47,6 +47,10 @@ type blEntry struct {
 	table *blocklist.Table
 	hits  *edrop.Counters
 	loadS float64
+	// fromConfig: loaded by SetConfigBlocklists (softnet run, reload)
+	// from a file whose bytes hash to sum.
+	fromConfig bool
+	sum        [32]byte
 }
 
 // LoadBlocklist loads (or reloads) blocklist c.Name from c.File and swaps
@@ -75,7 +79,7 @@ func (r *Router) LoadBlocklist(c BlocklistConfig) (BlocklistInfo, error) {
 		return BlocklistInfo{}, fmt.Errorf("blocklist %s: %v", c.Name, err)
 	}
 	t := blocklist.Build(e)
-	return r.swapBlocklist(c, t, time.Since(start))
+	return r.swapBlocklist(c, t, time.Since(start), nil)
 }
 
 // BlocklistChange adds (del false) or deletes the addresses and prefixes
@@ -115,7 +119,7 @@ func (r *Router) BlocklistChange(name string, entries []string, del bool) (Block
 		e.V6 = slices.DeleteFunc(e.V6, func(k blocklist.Prefix6) bool { return slices.Contains(rm.V6, k) })
 	}
 	t := blocklist.Build(e)
-	return r.swapBlocklist(old.cfg, t, time.Since(start))
+	return r.swapBlocklist(old.cfg, t, time.Since(start), old)
 }
 
 // Blocklists describes the blocklists in force, in load order.
@@ -213,12 +217,97 @@ func (r *Router) ifaceIndexLocked(name string) int {
 	return -1
 }
 
-// swapBlocklist replaces (or appends) list c with table t, makes the new
+// ConfigBlocklist is one blocklist of the config file, as softnet run
+// and reload apply it (SetConfigBlocklists).
+type ConfigBlocklist struct {
+	BlocklistConfig
+	Sum   [32]byte         // SHA-256 of the file's bytes
+	Table *blocklist.Table // nil: unchanged (BlocklistCurrent), keep the table in force
+	Took  time.Duration    // to parse and build Table
+}
+
+// BlocklistCurrent reports whether blocklist c is in force as the config
+// loaded it, from a file whose bytes hash to sum, with the same file,
+// match and interfaces: a reload need not parse it again.
+func (r *Router) BlocklistCurrent(c BlocklistConfig, sum [32]byte) bool {
+	bs := &r.bl
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	l := bs.find(c.Name)
+	return l != nil && l.fromConfig && l.sum == sum && sameBlocklist(l.cfg, c)
+}
+
+func sameBlocklist(a, b BlocklistConfig) bool {
+	if a.Match == "" {
+		a.Match = "src"
+	}
+	if b.Match == "" {
+		b.Match = "src"
+	}
+	return a.Name == b.Name && a.File == b.File && a.Match == b.Match && slices.Equal(a.Interfaces, b.Interfaces)
+}
+
+// SetConfigBlocklists makes lists the blocklists of the config, swapped
+// in together (one Set): a list with a Table replaces the list of its
+// name (its counters carry over) or is added; a list without one is kept
+// as it is in force (it must be, see BlocklistCurrent); the lists an
+// earlier config loaded that lists does not name are removed. Lists
+// loaded at run time (LoadBlocklist) that the config does not name stay.
+// It returns what it did to each list, for the reload's report.
+func (r *Router) SetConfigBlocklists(lists []ConfigBlocklist) ([]string, error) {
+	bs := &r.bl
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	want := map[string]bool{}
+	for i := range lists {
+		c := &lists[i]
+		want[c.Name] = true
+		if err := r.checkBlocklist(&c.BlocklistConfig); err != nil {
+			return nil, err
+		}
+		if c.Table == nil && bs.find(c.Name) == nil {
+			return nil, fmt.Errorf("blocklist %s: not loaded, and no table given", c.Name)
+		}
+	}
+	var out []string
+	var next []*blEntry
+	for _, l := range bs.lists {
+		if l.fromConfig && !want[l.cfg.Name] {
+			out = append(out, fmt.Sprintf("blocklist %s: removed (not in the config)", l.cfg.Name))
+			continue
+		}
+		next = append(next, l)
+	}
+	for _, c := range lists {
+		if c.Table == nil {
+			out = append(out, fmt.Sprintf("blocklist %s: unchanged", c.Name))
+			continue
+		}
+		ne := &blEntry{cfg: c.BlocklistConfig, table: c.Table, hits: new(edrop.Counters), loadS: c.Took.Seconds(), fromConfig: true, sum: c.Sum}
+		what := "loaded"
+		if i := slices.IndexFunc(next, func(l *blEntry) bool { return l.cfg.Name == c.Name }); i >= 0 {
+			ne.hits = next[i].hits
+			next[i] = ne
+			what = "reloaded"
+		} else {
+			next = append(next, ne)
+		}
+		out = append(out, fmt.Sprintf("blocklist %s: %s (%d entries from %s in %.2f s)", c.Name, what, c.Table.Len(), c.File, c.Took.Seconds()))
+	}
+	r.installBlocklists(next)
+	return out, nil
+}
+
+// swapBlocklist replaces (or appends) list c with table t (a change of
+// old's entries, if old is not nil: it stays the config's), makes the new
 // Set, enables early-drop first on the interfaces with lists (and off on
 // the others) and publishes. Caller holds r.bl.mu.
-func (r *Router) swapBlocklist(c BlocklistConfig, t *blocklist.Table, took time.Duration) (BlocklistInfo, error) {
+func (r *Router) swapBlocklist(c BlocklistConfig, t *blocklist.Table, took time.Duration, old *blEntry) (BlocklistInfo, error) {
 	bs := &r.bl
 	ne := &blEntry{cfg: c, table: t, hits: new(edrop.Counters), loadS: took.Seconds()}
+	if old != nil {
+		ne.fromConfig, ne.sum = old.fromConfig, old.sum
+	}
 	lists := slices.Clone(bs.lists)
 	replaced := false
 	for i, l := range lists {
@@ -231,6 +320,15 @@ func (r *Router) swapBlocklist(c BlocklistConfig, t *blocklist.Table, took time.
 	if !replaced {
 		lists = append(lists, ne)
 	}
+	r.installBlocklists(lists)
+	return ne.info(), nil
+}
+
+// installBlocklists makes lists the blocklists in force: the new Set,
+// early-drop enabled first on the interfaces with lists (and off on the
+// others), published. Caller holds r.bl.mu.
+func (r *Router) installBlocklists(lists []*blEntry) {
+	bs := &r.bl
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := len(r.ifaces)
@@ -266,5 +364,4 @@ func (r *Router) swapBlocklist(c BlocklistConfig, t *blocklist.Table, took time.
 	if r.dirty {
 		r.publish()
 	}
-	return ne.info(), nil
 }

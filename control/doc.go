@@ -46,7 +46,10 @@
 // ip4-lookup. The router keeps them (parked, down.go): they can be added,
 // changed and deleted meanwhile, count in Routes and RouteCounts, and go
 // back into the FIB when the interface is up. Lookup answers what the
-// workers do: the covering route.
+// workers do: the covering route. SetLinkUp and SetInterfaceUp let go of
+// the lock every parkChunk routes they move (as a replace does), so a
+// full table through a flapping link does not hold the API and the
+// service loop for seconds.
 //
 // Interface addresses (IfaceConfig.Addrs, dp.Iface.Addrs) and neighbours
 // (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type. An IPv6

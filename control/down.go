@@ -99,8 +99,16 @@ func (r *Router) rdel(p netip.Prefix) error {
 // park takes the routes through interface idx, which just went down, out
 // of the FIB: the configured routes through a gateway on it, its
 // neighbours' host routes and its connected subnets; for a port, those of
-// its VLAN sub-interfaces too. Caller holds mu.
-func (r *Router) park(idx int) {
+// its VLAN sub-interfaces too. With yields it lets go of mu every
+// parkChunk routes (letGo), as a replace does: the full table through a
+// link that went down took seconds to park, and every API call and the
+// service loop waited for it. Moving a route is idempotent (it is moved
+// only if it is still in the FIB through a down interface, and radd parks
+// a route added meanwhile itself), so what changes while the lock is let
+// go of stays right; a snapshot published meanwhile (by another change)
+// has some routes of the interface parked and others not yet, whose
+// packets are counted as iface-down as before parking. Caller holds mu.
+func (r *Router) park(idx int, yields bool) {
 	move := func(p netip.Prefix) {
 		if a, ok := r.fib.Get(p); ok && r.downAdj(a) {
 			_ = r.radd(p, a)
@@ -109,8 +117,26 @@ func (r *Router) park(idx int) {
 	on := func(i int) bool { // i is idx or one of its sub-interfaces
 		return i == idx || i < len(r.ifaces) && r.ifaces[i].TagLen != 0 && int(r.ifaces[i].Parent) == idx
 	}
+	// A configured route goes out of idx only through a neighbour's
+	// adjacency on it or a connected subnet's (glean): an interface with
+	// neither (a bridge member, a VLAN without addresses) has none, and
+	// the pass over every configured route (the full table) is skipped.
+	some := false
+	for k := range r.nbrAdj {
+		some = some || on(k.Iface)
+	}
+	for i := range r.ifaces {
+		some = some || on(i) && len(r.ifaces[i].Addrs) > 0
+	}
+	n := 0
 	for k := range r.static.m {
+		if !some {
+			break
+		}
 		move(k.prefix())
+		if n++; yields && n%parkChunk == 0 {
+			r.letGo()
+		}
 	}
 	for k := range r.host {
 		if on(k.Iface) {
@@ -132,9 +158,18 @@ func (r *Router) park(idx int) {
 
 // unpark puts the parked routes whose interface is up again back into
 // the FIB. A route that does not fit back (no tbl8 group left) stays
-// parked and is the router's last error. Caller holds mu.
-func (r *Router) unpark() {
+// parked and is the router's last error. With yields it lets go of mu
+// every parkChunk routes, as park does. Caller holds mu.
+func (r *Router) unpark(yields bool) {
+	n := 0
 	for k, a := range r.parked {
+		if n++; yields && n%parkChunk == 0 {
+			r.letGo()
+			var ok bool
+			if a, ok = r.parked[k]; !ok { // moved or deleted meanwhile
+				continue
+			}
+		}
 		if r.downAdj(a) {
 			continue
 		}
@@ -144,6 +179,10 @@ func (r *Router) unpark() {
 	}
 	r.dirty = true
 }
+
+// parkChunk is how many routes park and unpark move between two moments
+// they let go of the router's lock: a few milliseconds' work.
+const parkChunk = 4096
 
 // parkedCounts adds the parked routes to counts by prefix length.
 // Caller holds mu.

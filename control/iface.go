@@ -253,13 +253,19 @@ func (r *Router) setState(link bool, idx int, up bool) error {
 	if idx < 0 || idx >= len(r.ifaces) {
 		return fmt.Errorf("no interface %d", idx)
 	}
+	// Parking or unparking the routes through it lets go of the lock
+	// midway (park), also in a pause of a replace: each side moves a
+	// route only after looking where it is now (rget, radd), and the
+	// replace publishes what changed in its pauses (yield).
 	if link {
 		r.link[idx] = up
-		r.setUp(idx)
+		r.setUpYield(idx, true)
 		return nil
 	}
 	r.logOp(routeOp{kind: opAdmin, iface: idx, add: up}) // a reload let go of the lock: done again after it
-	return r.setAdmin(idx, up)
+	r.admin[idx] = up
+	r.setUpYield(idx, true)
+	return nil
 }
 
 // setAdmin sets interface idx's administrative state. Caller holds mu.
@@ -272,14 +278,18 @@ func (r *Router) setAdmin(idx int, up bool) error {
 	return nil
 }
 
-func (r *Router) setUp(idx int) {
+func (r *Router) setUp(idx int) { r.setUpYield(idx, false) }
+
+// setUpYield is setUp; with yields, moving the routes through the
+// interface lets go of mu midway (park). Caller holds mu.
+func (r *Router) setUpYield(idx int, yields bool) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
 		if up {
-			r.unpark()
+			r.unpark(yields)
 		} else {
 			r.ifaces[idx].Downs++ // a bridge forgets the MACs learned on it
-			r.park(idx)
+			r.park(idx, yields)
 		}
 		if r.ifaces[idx].TagLen != 0 {
 			r.setVLANEntry(idx) // the entry carries dp.VLANDown

@@ -450,7 +450,10 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 	// The set holds unlisted prefixes only if it is larger than the number
 	// of distinct prefixes listed: skip the pass when it is not.
 	if len(r.static.m) > len(ps)-repeats {
-		for k, m := range r.static.m {
+		for k, m := range r.static.m { // a pass over the full table: it pauses too
+			if pause() {
+				return fail(errStale)
+			}
 			if m != mark {
 				gone = append(gone, k)
 			}
@@ -629,13 +632,21 @@ func (r *Router) MarkConfigured() {
 // AddRoutes since the last MarkConfigured, ReplaceRoutes or Reconfigure:
 // with softnet run, the routes added through the API, which a reload of a
 // config without them removes.
+//
+// It looks at every configured route (the full table with softnet run's
+// reload) and lets go of the router's lock every replaceChunk of them,
+// so that API calls do not wait for the pass.
 func (r *Router) RuntimeRoutes() []netip.Prefix {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []netip.Prefix
+	n := 0
 	for k, m := range r.static.m {
 		if m == 0 {
 			out = append(out, k.prefix())
+		}
+		if n++; n%replaceChunk == 0 {
+			r.letGo()
 		}
 	}
 	return out

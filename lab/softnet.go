@@ -121,7 +121,9 @@ func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu in
 		return nil, fmt.Errorf("start softnet: %w", err)
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(15 * time.Second)
+	// A full table (the soak's) takes 15 s and more to load on a
+	// loaded 2-core machine before the API listens.
+	deadline := time.Now().Add(startWithin)
 	for {
 		if !s.Alive() {
 			return nil, fmt.Errorf("softnet exited at start (%v): %s", s.err, s.Output())
@@ -138,10 +140,14 @@ func (t *Topology) StartSoftnet(ctx context.Context, bin string, workers, cpu in
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("softnet does not answer ping on %s after 15 s; its output:\n%s", AddrRA.Addr(), s.Output())
+			return nil, fmt.Errorf("softnet does not answer ping on %s, or its API does not listen, after %v; its output:\n%s", AddrRA.Addr(), startWithin, s.Output())
 		}
 	}
 }
+
+// startWithin is how long StartSoftnet waits for softnet to forward and
+// listen.
+const startWithin = 60 * time.Second
 
 // apiListens reports whether a softnet accepts connections on the API
 // socket path.

@@ -1,5 +1,6 @@
 // Package run wires a softnet router from a config: it builds the control
-// plane (interfaces, addresses, routes, route files, static neighbours),
+// plane (interfaces, addresses, routes, route files, static neighbours,
+// the early-drop blocklists),
 // opens one port per interface with its backend (afpacket, afxdp, tap,
 // pcap, mem), starts the workers and the control plane's service loop, and
 // stops them all. It is what `softnet run` does, as a library, so tests
@@ -29,7 +30,19 @@
 // check does and applies the difference through control.Reconfigure: one
 // published snapshot, or nothing at all if the config has errors or asks
 // for what only a restart can do (interfaces, backends, devices, MACs,
-// workers, the api section).
+// workers, the api section). A route file whose content (and the
+// interface addresses its prefixes are checked against) did not change
+// since the last reload is not parsed again (config.TableCache): a reload
+// that changes a route or a neighbour next to the full table costs the
+// table's comparison, not its ~2 s parse. The config and its route files
+// are read and checked on a thread of its own at nice reloadNice (10):
+// the workers' threads get the CPU first, so a parse's seconds of CPU do
+// not stall them. The rest, which holds the control plane's lock in
+// chunks, runs at the caller's priority, so that API calls do not wait
+// behind a low-priority thread. The blocklists come after: every list file
+// is read and hashed, and only the lists whose file bytes, match or
+// interfaces changed are parsed (before anything is applied) and swapped
+// in (control.SetConfigBlocklists).
 //
 // Buffers: the router's arena (pkt.Arena) is made before the ports, with
 // 4096-byte chunks when an interface uses afxdp (its sockets register the

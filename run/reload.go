@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/softnet/softnet/config"
@@ -18,10 +19,52 @@ type ReloadResult struct {
 	File    string          `json:"file"`
 	Summary string          `json:"summary"` // the new config, as softnet check prints it
 	Changes control.Changes `json:"changes"`
+	// Blocklists says what the reload did to each blocklist of the
+	// config: loaded, reloaded (its file, match or interfaces changed),
+	// unchanged (not parsed again) or removed.
+	Blocklists []string `json:"blocklists,omitempty"`
 	// Warnings name the routes and static neighbours added at run time
 	// (the API) that the reload removed because the file does not have
 	// them: add them to the file to keep them across reloads.
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// reloadNice is the nice value of a reload's config check (see Reload):
+// below every worker (0, or SCHED_FIFO with --rt-priority).
+const reloadNice = 10
+
+// checkLow is config.CheckCached on a new thread at nice reloadNice,
+// which ends with it.
+func (r *Router) checkLow(file string) (cfg *config.Config, tables []config.Table, err error) {
+	onLowThread(func() { cfg, tables, err = config.CheckCached(file, &r.tables) })
+	return cfg, tables, err
+}
+
+// onLowThread runs f on a thread of its own at nice reloadNice and waits
+// for it; the thread, and its lowered priority, end with f. A panic in f
+// is raised again in the caller.
+func onLowThread(f func()) {
+	var caught any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { caught = recover() }()
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if mainThread() {
+			// The runtime never ends the main thread (it would stay at
+			// the lowered priority): keep it locked here, so that the
+			// goroutine below runs on another, and give it back after.
+			onLowThread(f)
+			runtime.UnlockOSThread()
+			return
+		}
+		lowerThreadPriority()
+		f()
+	}()
+	<-done
+	if caught != nil {
+		panic(caught)
+	}
 }
 
 // Reload re-reads the router's config file (or file, if not ""), checks
@@ -29,12 +72,21 @@ type ReloadResult struct {
 // running router in one published snapshot: routes, route files,
 // neighbours, interface addresses, MTU, admin state, the ICMP rate and
 // the always-on captures (added, removed, changed; an unchanged one goes
-// on writing its file).
+// on writing its file); then the blocklists whose file (its bytes), match
+// or interfaces changed are swapped in (the others are not parsed again).
 // A config with errors, or one that changes what only a restart can
 // (interfaces added, removed, renamed or reordered, a backend, device,
 // MAC or pcap setting, the workers, the api section), is rejected with
 // config.Errors pointing at its lines, and the running router is left as
 // it was. Reloads are serialised.
+//
+// The config and its route files are read and checked on a thread of
+// its own at nice reloadNice (checkLow): parsing a changed full table is
+// seconds of CPU, which on a small machine the scheduler would otherwise
+// share with the workers' threads, stalling them long enough for their
+// receive rings to overflow. The rest (control.Reconfigure) runs at the
+// caller's priority: it holds the control plane's lock in chunks, and a
+// low priority there would make every API call wait behind it.
 func (r *Router) Reload(file string) (*ReloadResult, error) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
@@ -44,7 +96,11 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if file == "" {
 		file = old.File
 	}
-	cfg, tables, err := config.Check(file)
+	// Route files that did not change since the last reload are not
+	// parsed again (config.TableCache): most reloads change a route or a
+	// neighbour, not the full table. The blocklists: below, only those
+	// that changed.
+	cfg, tables, err := r.checkLow(file)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +196,13 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	for _, nb := range cfg.Neighbors {
 		d.Neighbors = append(d.Neighbors, control.StaticNeighbor{Iface: r.ctl.InterfaceIndex(nb.Interface), Addr: nb.Address, MAC: nb.MAC})
 	}
+	// Blocklists: every file is read and hashed; only a list whose file
+	// (its bytes), match or interfaces changed is parsed and built, before
+	// anything is applied, and swapped in after the rest.
+	lists, lerrs := configBlocklists(cfg, r.ctl)
+	if len(lerrs) > 0 {
+		return nil, lerrs
+	}
 	warn := r.runtimeLost(old, cfg, d.Routes)
 	// The captures first: one that cannot start (its file) leaves the
 	// router as it was.
@@ -155,6 +218,10 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		return nil, err
 	}
 	warn = append(warn, w6...)
+	bl, err := r.ctl.SetConfigBlocklists(lists)
+	if err != nil {
+		return nil, config.Errors{cfg.Errorf("blocklists", "the rest of the config is applied, but not its blocklists: %v", err)}
+	}
 	r.mu.Lock()
 	r.cfg = cfg
 	for i, ifc := range r.ifaces {
@@ -163,7 +230,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	}
 	r.routes = len(d.Routes) + len(routes6)
 	r.mu.Unlock()
-	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Warnings: warn}, nil
+	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Blocklists: bl, Warnings: warn}, nil
 }
 
 // applyRoutes6 makes the router's configured IPv6 routes cfg's (routes6):
@@ -250,7 +317,7 @@ func (r *Router) runtimeLost(old, cfg *config.Config, routes []netip.Prefix) []s
 // cfg that a reload cannot apply, as errors at cfg's lines.
 func restartNeeded(old, cfg *config.Config) error {
 	var errs config.Errors
-	const how = "needs a restart of softnet run (reload applies routes, route files, neighbors, addresses, mtu, down and icmp)"
+	const how = "needs a restart of softnet run (reload applies routes, route files, neighbors, blocklists, addresses, mtu, down and icmp)"
 	if old.Workers != cfg.Workers {
 		errs = append(errs, cfg.Errorf("workers", "changed from %d to %d: %s", old.Workers, cfg.Workers, how))
 	}

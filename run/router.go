@@ -76,6 +76,9 @@ type Router struct {
 	// reloadMu serialises reloads.
 	mu       sync.Mutex
 	reloadMu sync.Mutex
+	// tables are the route files the last reload read (under reloadMu):
+	// an unchanged one is not parsed again.
+	tables config.TableCache
 }
 
 type iface struct {
@@ -214,6 +217,15 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	for _, nb := range cfg.Neighbors {
 		if err := r.ctl.AddNeighbor(r.ctl.InterfaceIndex(nb.Interface), nb.Address, nb.MAC); err != nil {
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
+		}
+	}
+	if len(cfg.Blocklists) > 0 {
+		lists, errs := configBlocklists(cfg, r.ctl)
+		if len(errs) > 0 {
+			return nil, errs
+		}
+		if _, err := r.ctl.SetConfigBlocklists(lists); err != nil {
+			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
 		}
 	}
 	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)

@@ -290,6 +290,9 @@ func reloadOnSignal(log *slog.Logger, r *run.Router) {
 		"routes_added", c.RoutesAdded, "routes_changed", c.RoutesChanged, "routes_removed", c.RoutesRemoved,
 		"neighbors_added", c.NeighborsAdded, "neighbors_removed", c.NeighborsGone,
 		"interfaces_changed", c.Interfaces, "icmp_changed", c.ICMP)
+	for _, b := range res.Blocklists {
+		log.Info("SIGHUP: "+b, "file", res.File)
+	}
 	for _, w := range res.Warnings {
 		log.Warn("SIGHUP: reload removed a run-time change", "warning", w)
 	}

@@ -527,6 +527,9 @@ pcap setting, workers, the api section) are rejected and say so.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: reloaded (%s)\n", res.File, res.Summary)
 			fmt.Fprintf(cmd.OutOrStdout(), "routes: %d added, %d changed, %d removed; neighbors: %d added, %d removed; interfaces changed: %d; icmp changed: %s\n",
 				ch.RoutesAdded, ch.RoutesChanged, ch.RoutesRemoved, ch.NeighborsAdded, ch.NeighborsGone, ch.Interfaces, yesNo(ch.ICMP))
+			for _, b := range res.Blocklists {
+				fmt.Fprintln(cmd.OutOrStdout(), b)
+			}
 			for _, w := range res.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
 			}

@@ -3,7 +3,12 @@
 // interface has blocklists. It reads the frame's EtherType (skipping up
 // to two VLAN tags), then the IPv4 or IPv6 source or destination address
 // (per list), and drops the frame under early-drop/blocklisted if a list
-// of the receiving port holds it; nothing else is parsed first.
+// of the receiving port holds it; nothing else is parsed first. A flood
+// is dropped a vector at a time: the IPv4 addresses of the vector are
+// looked up together (Table.Lookup4Batch: their cache misses overlap),
+// and the dropped buffers go back to the pool in one call, counted once
+// per vector, without a visit to the drop node (a traced packet still
+// takes it, so that its trace says why it was dropped).
 //
 // The lists (Set) are immutable: the control plane builds a new Set and
 // swaps it into the Holder (dp.Config.EarlyDrop) atomically; a worker
@@ -140,17 +145,21 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	if h, ok := cfg.EarlyDrop.(*Holder); ok {
 		lists = h.Load().On(int(w.RxIface()))
 	}
+	n := in.N
 	if len(lists) == 0 {
-		for _, x := range in.B[:in.N] {
+		for _, x := range in.B[:n] {
 			w.Next(Stage, pkt.At(x))
 		}
 		in.N = 0
 		return
 	}
-	var hits [MaxPerIface]uint32
-	// One pass to find each frame's family and L3 offset, then per list
-	// one batched lookup of the vector's IPv4 addresses (their cache
-	// misses overlap: see Lookup4Batch), then the verdicts.
+	// One pass finds each frame's family and L3 offset and gathers the
+	// IPv4 addresses the first list matches; then per list one batched
+	// lookup of the vector's IPv4 addresses (their cache misses overlap:
+	// see Lookup4Batch), IPv6 ones one by one; then the verdicts. The
+	// dropped buffers go back to the pool in one call and are counted
+	// once per vector (a traced one goes through the drop node, so that
+	// the trace shows its reason).
 	var (
 		l3   [pkt.BatchSize]uint16
 		fam  [pkt.BatchSize]uint8 // 0: neither, 4, 6
@@ -159,54 +168,88 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		a4   [pkt.BatchSize]uint32
 		hit  [pkt.BatchSize]bool
 	)
-	n := in.N
-	for i, x := range in.B[:n] {
-		l3[i], fam[i] = classify(pkt.At(x).Bytes())
+	o0 := 12 // the first list's IPv4 address offset in the header
+	if lists[0].Dst {
+		o0 = 16
 	}
-	for j, l := range lists {
-		k := 0
-		o := 12
-		if l.Dst {
-			o = 16
+	k := 0
+	for i, x := range in.B[:n] {
+		f := pkt.At(x).Bytes()
+		l3[i], fam[i] = classify(f)
+		if fam[i] == 4 {
+			a4[k] = binary.BigEndian.Uint32(f[int(l3[i])+o0:])
+			idx[k] = uint16(i)
+			k++
 		}
-		for i, x := range in.B[:n] {
-			switch {
-			case verd[i] != 0:
-			case fam[i] == 4:
-				f := pkt.At(x).Bytes()
-				a4[k] = binary.BigEndian.Uint32(f[int(l3[i])+o:])
-				idx[k] = uint16(i)
-				k++
-			case fam[i] == 6:
-				f := pkt.At(x).Bytes()
-				p := int(l3[i]) + 8
-				if l.Dst {
-					p += 16
-				}
-				if l.Table.Lookup6(binary.BigEndian.Uint64(f[p:]), binary.BigEndian.Uint64(f[p+8:])) {
-					verd[i] = uint8(j + 1)
+	}
+	six := false
+	for j, l := range lists {
+		if j > 0 {
+			o := 12
+			if l.Dst {
+				o = 16
+			}
+			k = 0
+			for i, x := range in.B[:n] {
+				if verd[i] == 0 && fam[i] == 4 {
+					f := pkt.At(x).Bytes()
+					a4[k] = binary.BigEndian.Uint32(f[int(l3[i])+o:])
+					idx[k] = uint16(i)
+					k++
 				}
 			}
 		}
-		if k > 0 {
-			l.Table.Lookup4Batch(a4[:k], hit[:k])
+		if k > 0 && l.Table.Lookup4Batch(a4[:k], hit[:k]) > 0 {
 			for m, h := range hit[:k] {
 				if h {
 					verd[idx[m]] = uint8(j + 1)
 				}
 			}
 		}
+		if j == 0 {
+			for i := range n {
+				six = six || fam[i] == 6
+			}
+		}
+		if !six || l.Table.Len6() == 0 {
+			continue
+		}
+		for i, x := range in.B[:n] {
+			if verd[i] != 0 || fam[i] != 6 {
+				continue
+			}
+			f := pkt.At(x).Bytes()
+			p := int(l3[i]) + 8
+			if l.Dst {
+				p += 16
+			}
+			if l.Table.Lookup6(binary.BigEndian.Uint64(f[p:]), binary.BigEndian.Uint64(f[p+8:])) {
+				verd[i] = uint8(j + 1)
+			}
+		}
 	}
+	var hits [MaxPerIface]uint32
+	var gone [pkt.BatchSize]uint32 // dropped buffers, freed together
+	d := 0
 	for i, x := range in.B[:n] {
-		b := pkt.At(x)
-		if v := verd[i]; v != 0 {
-			hits[v-1]++
+		v := verd[i]
+		if v == 0 {
+			w.Next(Stage, pkt.At(x))
+			continue
+		}
+		hits[v-1]++
+		if b := pkt.At(x); b.Trace != 0 {
 			w.Drop(b, Blocked)
 			continue
 		}
-		w.Next(Stage, b)
+		gone[d] = x
+		d++
 	}
 	in.N = 0
+	if d > 0 {
+		w.Stats().Drops[Blocked] += uint64(d)
+		w.Pool().PutN(gone[:d])
+	}
 	slot := w.State(Stage).(*state).slot
 	for j, l := range lists {
 		if hits[j] != 0 {

@@ -39,3 +39,17 @@ func Alloc[T any](n int) []T {
 	}
 	return make([]T, n)
 }
+
+// AllocFree is Alloc for arrays that do not live as long as the process
+// (a blocklist's tables, replaced at run time): it also returns the
+// function that unmaps the memory (nil when it fell back to make, whose
+// memory the garbage collector frees). Nothing may use the slice after
+// free is called.
+func AllocFree[T any](n int) (s []T, free func()) {
+	var zero T
+	size := n * int(unsafe.Sizeof(zero))
+	if b, m := allocMapping(size); b != nil {
+		return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n), func() { unmap(m) }
+	}
+	return make([]T, n), nil
+}

@@ -11,10 +11,19 @@
 //     byte load decides every packet whose /24 holds no longer entry.
 //   - IPv4 hosts and prefixes longer than /24 (expanded to their hosts,
 //     128 at most each): an open-addressing hash of 32-bit keys, probed
-//     only when the verdict byte says so.
+//     only when the verdict byte says so. A list with no IPv4 prefix of
+//     /24 or shorter (hosts only, an attackers' list) has no verdict
+//     array: the hash alone decides, one memory access a lookup.
 //   - IPv6: one open-addressing hash per prefix length present (a /128
 //     is a host), probed from the most populated length; a list has few
 //     distinct lengths in practice.
+//
+// The verdict array and the host hash are allocated outside the Go heap
+// on transparent huge pages (internal/hugepage; a 6M-host list's hash is
+// 64 MiB read at random, which with 4 KiB pages would also miss the TLB at
+// nearly every lookup), and unmapped when the Table is garbage.
+// Lookup4Batch, the node's, issues the loads of a whole vector before it
+// uses any.
 //
 // Lookups allocate nothing and take no lock.
 package blocklist
@@ -24,6 +33,10 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"runtime"
+	"unsafe"
+
+	"github.com/softnet/softnet/internal/hugepage"
 	"slices"
 )
 
@@ -43,9 +56,13 @@ const maxV4Host = 24
 type Table struct {
 	v4  []uint64 // sorted, unique: addr<<8 | bits
 	v6  []Prefix6
-	dir []uint8 // 1<<24 verdicts, nil without IPv4 entries
+	dir []uint8 // 1<<24 verdicts, nil without IPv4 prefixes of /24 or shorter
 	h4  hash4
-	l6  []hash6 // one per prefix length present, most populated first
+	// hostsOnly: the IPv4 entries are all longer than /24 (hosts, the
+	// usual attackers' list): no verdict array, the host hash alone
+	// decides, one memory access a lookup instead of two.
+	hostsOnly bool
+	l6        []hash6 // one per prefix length present, most populated first
 }
 
 // Prefix6 is an IPv6 prefix in two words (masked).
@@ -181,8 +198,27 @@ func Build(e Entries) *Table {
 }
 
 func (t *Table) build4() {
-	t.dir = make([]uint8, 1<<24)
-	hosts := 0
+	hosts, short := 0, 0
+	for _, k := range t.v4 {
+		if b := int(k & 0xff); b <= maxV4Host {
+			short++
+		} else {
+			hosts += 1 << (32 - b)
+		}
+	}
+	if short == 0 {
+		t.hostsOnly = true
+		t.h4 = newHash4(t, hosts)
+		for _, k := range t.v4 {
+			a, b := uint32(k>>8), int(k&0xff)
+			for i := uint32(0); i < 1<<(32-b); i++ {
+				t.h4.insert(a + i)
+			}
+		}
+		return
+	}
+	t.dir = allocT[uint8](t, 1<<24)
+	hosts = 0
 	for _, k := range t.v4 {
 		a, b := uint32(k>>8), int(k&0xff)
 		if b <= maxV4Host {
@@ -193,7 +229,7 @@ func (t *Table) build4() {
 			hosts += 1 << (32 - b)
 		}
 	}
-	t.h4 = newHash4(hosts)
+	t.h4 = newHash4(t, hosts)
 	for _, k := range t.v4 {
 		a, b := uint32(k>>8), int(k&0xff)
 		if b <= maxV4Host || t.dir[a>>8] == v4Hit {
@@ -237,16 +273,23 @@ func (t *Table) build6() {
 
 // Lookup4 reports whether the IPv4 address a (host order) is in t.
 func (t *Table) Lookup4(a uint32) bool {
+	if t.hostsOnly {
+		h := t.h4.has(a)
+		runtime.KeepAlive(t)
+		return h
+	}
 	if t.dir == nil {
 		return false
 	}
+	h := false
 	switch t.dir[a>>8] {
-	case v4Miss:
-		return false
 	case v4Hit:
-		return true
+		h = true
+	case v4Hosts:
+		h = t.h4.has(a)
 	}
-	return t.h4.has(a)
+	runtime.KeepAlive(t) // its arrays are unmapped when t is garbage
+	return h
 }
 
 // Lookup6 reports whether the IPv6 address hi:lo is in t.
@@ -287,9 +330,26 @@ func size(n int) (int, uint8) {
 	return s, uint8(64 - bits.TrailingZeros(uint(s)))
 }
 
-func newHash4(n int) hash4 {
+func newHash4(t *Table, n int) hash4 {
 	s, sh := size(n)
-	return hash4{slot: make([]uint32, s), shift: sh}
+	return hash4{slot: allocT[uint32](t, s), shift: sh}
+}
+
+// allocT allocates the n-element array of a table t, in memory of its own
+// advised to use huge pages (a 6M-host list's hash is 64 MiB read at random:
+// with 4 KiB pages nearly every lookup would also miss the TLB). The
+// memory is unmapped when t is garbage: the lookups keep t alive
+// (runtime.KeepAlive) while they read it.
+func allocT[T any](t *Table, n int) []T {
+	var zero T
+	if n*int(unsafe.Sizeof(zero)) < 4<<20 {
+		return make([]T, n) // small: the heap's
+	}
+	s, free := hugepage.AllocFree[T](n)
+	if free != nil {
+		runtime.AddCleanup(t, func(f func()) { f() }, free)
+	}
+	return s
 }
 
 func (h *hash4) at(a uint32) uint64 { return (uint64(a) * 0x9E3779B97F4A7C15) >> h.shift }
@@ -396,47 +456,83 @@ func (t *Table) String() string {
 }
 
 // Lookup4Batch sets hit[i] to whether a[i] is in t, for a vector of
-// addresses: each pass issues its loads for every address before using
-// any (the verdict bytes, then the first hash slots), so the cache misses
-// of a large table overlap instead of following one another.
-func (t *Table) Lookup4Batch(a []uint32, hit []bool) {
+// addresses. The verdict byte and the first host-hash slot of every
+// address are loaded in one pass, before any is used: the cache and TLB
+// misses of a large table (up to two an address, the 16 MiB verdict array
+// and the hash) are all in flight together instead of following one
+// another. The verdict itself is branch-free for the common cases (miss,
+// prefix hit, host found in its first slot, slot empty); only a collision
+// chain walks on. It returns the number of hits.
+func (t *Table) Lookup4Batch(a []uint32, hit []bool) int {
 	hit = hit[:len(a)]
+	if t.hostsOnly {
+		return t.hosts4Batch(a, hit)
+	}
 	if t.dir == nil {
 		clear(hit)
-		return
+		return 0
 	}
+	dir := t.dir[:1<<24]
+	slot := t.h4.slot
+	m := uint64(len(slot) - 1)
+	sh := t.h4.shift & 63
 	var v [256]uint8
 	var first [256]uint32
-	var at [256]uint64
+	hits := 0
 	for len(a) > 0 {
 		n := min(len(a), len(v))
 		for i, x := range a[:n] {
-			v[i] = t.dir[x>>8]
+			v[i] = dir[x>>8]
+			first[i] = slot[((uint64(x)*0x9E3779B97F4A7C15)>>sh)&m]
 		}
-		m := uint64(len(t.h4.slot) - 1)
 		for i, x := range a[:n] {
-			if v[i] == v4Hosts {
-				at[i] = t.h4.at(x) & m
-				first[i] = t.h4.slot[at[i]]
+			d := v[i]
+			f := first[i]
+			// d: 0 miss, 1 hit, 2 hosts: a hit when the first slot holds
+			// x (x != 0); a miss when it is empty; else walk the chain
+			// (and 0.0.0.0, kept aside, asks has).
+			h := d == v4Hit || (d == v4Hosts && f == x && x != 0)
+			if d == v4Hosts && (x == 0 || (f != x && f != 0)) {
+				h = t.h4.has(x)
 			}
-		}
-		for i, x := range a[:n] {
-			switch v[i] {
-			case v4Miss:
-				hit[i] = false
-			case v4Hit:
-				hit[i] = true
-			default:
-				switch {
-				case first[i] == x && x != 0:
-					hit[i] = true
-				case first[i] == 0:
-					hit[i] = x == 0 && t.h4.zero
-				default:
-					hit[i] = t.h4.has(x)
-				}
+			hit[i] = h
+			if h {
+				hits++
 			}
 		}
 		a, hit = a[n:], hit[n:]
 	}
+	runtime.KeepAlive(t)
+	return hits
+}
+
+// hosts4Batch is Lookup4Batch for a table of IPv4 hosts only: one pass
+// loads the first hash slot of every address, the next decides (found;
+// an empty slot: absent; a collision chain, or 0.0.0.0, asks has).
+func (t *Table) hosts4Batch(a []uint32, hit []bool) int {
+	slot := t.h4.slot
+	m := uint64(len(slot) - 1)
+	sh := t.h4.shift & 63
+	var first [256]uint32
+	hits := 0
+	for len(a) > 0 {
+		n := min(len(a), len(first))
+		for i, x := range a[:n] {
+			first[i] = slot[((uint64(x)*0x9E3779B97F4A7C15)>>sh)&m]
+		}
+		for i, x := range a[:n] {
+			f := first[i]
+			h := f == x && x != 0
+			if x == 0 || (f != x && f != 0) {
+				h = t.h4.has(x)
+			}
+			hit[i] = h
+			if h {
+				hits++
+			}
+		}
+		a, hit = a[n:], hit[n:]
+	}
+	runtime.KeepAlive(t)
+	return hits
 }
