@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -164,7 +165,7 @@ func TestEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (api.RouteMatch{Query: "198.19.255.1", Found: true, Prefix: "198.18.0.0/15", Kind: "forward", Interface: "wan0", Via: "10.0.2.2", Static: true}); m != want {
+	if want := (api.RouteMatch{Query: "198.19.255.1", Found: true, Prefix: "198.18.0.0/15", Kind: "forward", Interface: "wan0", Via: "10.0.2.2", Static: true, Origin: "static"}); !reflect.DeepEqual(m, want) {
 		t.Errorf("match %+v, want %+v", m, want)
 	}
 	if m, _ := c.Route(ctx, "10.0.2.77"); m.Kind != "connected" || m.Prefix != "10.0.2.0/24" || m.Interface != "wan0" {

@@ -155,6 +155,11 @@ func (c *Client) RouteSummary(ctx context.Context) (out RouteSummary, err error)
 	return out, c.get(ctx, "/v1/routes", &out)
 }
 
+// LinuxCP is GET /v1/linuxcp: the linux_cp mirror's counters.
+func (c *Client) LinuxCP(ctx context.Context) (out LinuxCP, err error) {
+	return out, c.get(ctx, "/v1/linuxcp", &out)
+}
+
 // Route is GET /v1/routes?match=q: the longest match of an address or
 // prefix.
 func (c *Client) Route(ctx context.Context, q string) (out RouteMatch, err error) {

@@ -26,6 +26,8 @@ type Collector struct {
 	workerScalars                      []workerScalar
 	fibRoutes, staticRoutes, neighbors *prometheus.Desc
 	blDrops, blEntries                 *prometheus.Desc
+	fStates, fInserts, fExpired        *prometheus.Desc
+	fRefused, fRulePkts, fRuleStates   *prometheus.Desc
 	arpRequests, publishes, cpDrops    *prometheus.Desc
 	ndSolicits, ndAdverts, ras         *prometheus.Desc
 	adjacencies, buffersInUse          *prometheus.Desc
@@ -57,6 +59,12 @@ func NewCollector(src Source) *Collector {
 		fibRoutes:     d("fib_routes", "Routes in the FIB (configured and the router's own)."),
 		blDrops:       d("blocklist_drops_total", "Frames the early-drop stage dropped, by blocklist (all lists: drops_total stage early-drop).", "list"),
 		blEntries:     d("blocklist_entries", "Entries (addresses and prefixes) of each early-drop blocklist.", "list"),
+		fStates:       d("filter_states", "States in the filter's tables, all workers."),
+		fInserts:      d("filter_state_inserts_total", "States the filter made."),
+		fExpired:      d("filter_state_evictions_total", "States removed: expired (lazily or by the sweep) or flushed.", "cause"),
+		fRefused:      d("filter_state_limit_drops_total", "New flows refused because the worker's state table was full."),
+		fRulePkts:     d("filter_rule_packets_total", "First packets of flows each rule decided (rule 0: the default policy).", "rule"),
+		fRuleStates:   d("filter_rule_states_total", "States each rule made.", "rule"),
 		staticRoutes:  d("fib_static_routes", "Configured routes (config, route files, route add)."),
 		neighbors:     d("neighbors", "Neighbour entries, by state.", "state"),
 		arpRequests:   d("control_arp_requests_total", "ARP requests the control plane sent."),
@@ -131,7 +139,7 @@ func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.arpRequests, c.ndSolicits, c.ndAdverts, c.ras, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
+		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.fStates, c.fInserts, c.fExpired, c.fRefused, c.fRulePkts, c.fRuleStates, c.arpRequests, c.ndSolicits, c.ndAdverts, c.ras, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
 		ch <- d
 	}
 	for _, m := range c.workerScalars {
@@ -195,6 +203,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range ctl.Blocklists() {
 		counter(c.blDrops, b.Drops, b.Name)
 		gauge(c.blEntries, float64(b.Entries), b.Name)
+	}
+	if st, ok := ctl.FilterStats(); ok {
+		gauge(c.fStates, float64(st.States))
+		counter(c.fInserts, st.Inserts)
+		counter(c.fExpired, st.Expired, "expired")
+		counter(c.fExpired, st.Flushed, "flushed")
+		counter(c.fRefused, st.Refused)
+		for _, r := range ctl.FilterRules() {
+			counter(c.fRulePkts, r.Packets, strconv.Itoa(r.Number))
+			counter(c.fRuleStates, r.States, strconv.Itoa(r.Number))
+		}
 	}
 	gauge(c.staticRoutes, float64(ctl.StaticRoutes()))
 	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0, "delay": 0, "probe": 0}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/softnet/softnet/linuxcp"
 	"io"
 	"log/slog"
 	"maps"
@@ -105,9 +106,13 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("POST /v1/vlans", s.vlanAdd)                    // l2.go
 	s.Handle("DELETE /v1/vlans", s.vlanDel)                  // l2.go
 	s.Handle("GET /v1/blocklists", s.blocklists)             // blocklist.go
+	s.Handle("GET /v1/filter/rules", s.filterRules)          // filter.go
+	s.Handle("GET /v1/filter/states", s.filterStates)        // filter.go
+	s.Handle("POST /v1/filter/states/flush", s.filterFlush)  // filter.go
 	s.Handle("POST /v1/blocklists", s.blocklistLoad)         // blocklist.go
 	s.Handle("POST /v1/blocklists/entries", s.blocklistEdit) // blocklist.go
 	s.Handle("GET /v1/bridges", s.bridges)                   // l2.go
+	s.Handle("GET /v1/linuxcp", s.linuxCP)
 	s.mux.Handle("GET /metrics", s.MetricsHandler())
 	s.mux.Handle("/", fallback(s.methods))
 	return s
@@ -457,7 +462,7 @@ func (s *Server) interfaces(w http.ResponseWriter, _ *http.Request) {
 var kindNames = map[dp.AdjKind]string{
 	dp.AdjNone: "none", dp.AdjForward: "forward", dp.AdjIncomplete: "incomplete",
 	dp.AdjGlean: "connected", dp.AdjLocal: "local", dp.AdjBroadcast: "broadcast",
-	dp.AdjDrop: "blackhole", dp.AdjUnreachable: "unreachable",
+	dp.AdjDrop: "blackhole", dp.AdjUnreachable: "unreachable", dp.AdjGroup: "ecmp",
 }
 
 func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
@@ -488,7 +493,14 @@ func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 	}
 	res := RouteMatch{Query: q}
 	if m, ok := ctl.LookupPrefix(p); ok {
-		res.Found, res.Prefix, res.Kind, res.Static = true, m.Prefix.String(), kindNames[m.Kind], m.Static
+		res.Found, res.Prefix, res.Kind, res.Static, res.Origin = true, m.Prefix.String(), kindNames[m.Kind], m.Static, m.Origin
+		for _, h := range m.NextHops {
+			rh := RouteHop{Interface: s.ifaceName(h.Iface), Weight: h.Weight, Live: h.Live}
+			if h.Via.IsValid() {
+				rh.Via = h.Via.String()
+			}
+			res.NextHops = append(res.NextHops, rh)
+		}
 		if m.Iface >= 0 {
 			res.Interface = s.ifaceName(m.Iface)
 		}
@@ -798,4 +810,26 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 		out.Error = err.Error()
 	}
 	JSON(w, http.StatusOK, out)
+}
+
+// LinuxCPSource is what a Source with a linux_cp mirror adds
+// (*run.Router implements it).
+type LinuxCPSource interface {
+	LinuxCP() (linuxcp.Stats, bool)
+}
+
+// linuxCP is GET /v1/linuxcp: the mirror's counters.
+func (s *Server) linuxCP(w http.ResponseWriter, r *http.Request) {
+	var st linuxcp.Stats
+	ok := false
+	if src, is := s.src.(LinuxCPSource); is {
+		st, ok = src.LinuxCP()
+	}
+	if !ok {
+		Error(w, http.StatusNotFound, fmt.Errorf("linux_cp is not configured: add a linux_cp section to the config (README, Routes from Linux) and restart softnet"))
+		return
+	}
+	ctl := s.src.Control()
+	in, sh := ctl.KernelRoutes()
+	JSON(w, http.StatusOK, LinuxCP{Stats: st, Installed: in, Shadowed: sh})
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/softnet/softnet/dp/tracefmt"
+	"github.com/softnet/softnet/linuxcp"
 	"github.com/softnet/softnet/run"
 )
 
@@ -86,6 +87,21 @@ type RouteMatch struct {
 	Interface string `json:"interface,omitempty"`
 	Via       string `json:"via,omitempty"`
 	Static    bool   `json:"static"` // a configured route, not one of the router's own
+	// Origin is where the route came from: static (configured), local,
+	// connected, neighbor (a neighbour's host route), or the protocol of
+	// a route mirrored from Linux (linux_cp): bgp, ospf, kernel, boot,
+	// kernel-static, ...
+	Origin string `json:"origin,omitempty"`
+	// NextHops are an ECMP route's next hops (kind ecmp).
+	NextHops []RouteHop `json:"next_hops,omitempty"`
+}
+
+// RouteHop is one next hop of an ECMP route.
+type RouteHop struct {
+	Via       string `json:"via,omitempty"` // absent: on-link
+	Interface string `json:"interface"`
+	Weight    int    `json:"weight"`
+	Live      bool   `json:"live"` // carries traffic: its neighbour is not unreachable and its interface is up
 }
 
 // RouteRequest is POST /v1/routes and DELETE /v1/routes.
@@ -228,4 +244,14 @@ type TraceResult struct {
 	Complete  bool                   `json:"complete"`
 	Error     string                 `json:"error,omitempty"`
 	Packets   []tracefmt.TracePacket `json:"packets"`
+}
+
+// LinuxCP is GET /v1/linuxcp: the linux_cp mirror's counters (see
+// linuxcp.Stats), and the kernel routes the router holds: installed in
+// its FIB, and shadowed (to one of the router's own prefixes or a
+// configured route's, remembered but not installed).
+type LinuxCP struct {
+	linuxcp.Stats
+	Installed int `json:"installed"`
+	Shadowed  int `json:"shadowed"`
 }

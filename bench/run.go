@@ -68,7 +68,9 @@ type Forward struct {
 	// and load time.
 	drops     bool
 	blEntries int
-	blLoadS   float64
+	// ip4-filter: the states in the table when it was built.
+	filterStates int
+	blLoadS      float64
 }
 
 // NewForward builds the ip4-forward topology with routes to prefixes (each
@@ -258,6 +260,10 @@ type Result struct {
 	// Mpps count the frames early-drop dropped (all of them).
 	BlocklistEntries int     `json:"blocklist_entries,omitempty"`
 	LoadS            float64 `json:"load_s,omitempty"`
+	// Scenario ip4-filter: the filter's rules and the states in the
+	// worker's table (one per flow: every measured packet hits one).
+	FilterRules  int `json:"filter_rules,omitempty"`
+	FilterStates int `json:"filter_states,omitempty"`
 }
 
 // StageStat is one stage's runtime during the measurement.
@@ -469,6 +475,9 @@ func measure(f *Forward, o Options) (*Result, error) {
 	if f.drops { // early-drop: the packets dropped are the work done
 		res.Packets = c1.Drops[edrop.Blocked] - c0.Drops[edrop.Blocked]
 		res.BlocklistEntries, res.LoadS = f.blEntries, f.blLoadS
+	}
+	if f.filterStates > 0 {
+		res.FilterRules, res.FilterStates = FilterRules, f.filterStates
 	}
 	res.Mpps = float64(res.Packets) / elapsed.Seconds() / 1e6
 	if res.SelfCPUs > 0 {

@@ -37,7 +37,7 @@ const (
 )
 
 // ratioBase maps a scenario to the one its rate is compared with.
-var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1, ScenarioBridge: ScenarioForward, ScenarioForward6: ScenarioForward}
+var ratioBase = map[string]string{ScenarioVLAN: ScenarioForward, ScenarioVLAN4094: ScenarioVLAN1, ScenarioBridge: ScenarioForward, ScenarioForward6: ScenarioForward, ScenarioFilter: ScenarioForward}
 
 // NewForwardVLAN builds a VLAN scenario's topology (see ScenarioVLAN):
 // vids are the ingress VLANs on in0 (the first has InAddr, the others an
@@ -108,11 +108,11 @@ func vidRange(n int) []int {
 // knownScenario says whether Run knows scenario s.
 func knownScenario(s string) error {
 	switch s {
-	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop,
+	case ScenarioForward, "rss", ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioFilter,
 		ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, %s, %s, %s, taps, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, taps, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094, ScenarioFilter)
 }
 
 // newScenario builds scenario s's topology on prefixes.
@@ -154,6 +154,8 @@ func newScenario(s string, prefixes []netip.Prefix, size int) (*Forward, error) 
 		return NewBridge(prefixes, frames, 1)
 	case ScenarioEarlyDrop:
 		return NewEarlyDrop(prefixes, EarlyDropEntries, size)
+	case ScenarioFilter:
+		return NewFilter(prefixes, size)
 	case ScenarioTaps0:
 		return NewTaps(prefixes, frames, 0)
 	case ScenarioTaps1:

@@ -92,6 +92,10 @@ type Config struct {
 	Blocklists []Blocklist
 	ICMP       ICMP
 	API        API
+	// LinuxCP, if set, mirrors the routes of a Linux network namespace
+	// into softnet (package linuxcp).
+	LinuxCP *LinuxCP
+	Filter  *Filter // nil: no filter
 	// Captures are the always-on captures to rotating files.
 	Captures []Capture
 
@@ -213,6 +217,28 @@ type API struct {
 	// Metrics is a TCP address (host:port) to serve Prometheus /metrics on
 	// as well; "" for none (the socket serves /metrics too).
 	Metrics string
+}
+
+// LinuxCP is the linux_cp section: which kernel routing tables softnet
+// mirrors (package linuxcp).
+type LinuxCP struct {
+	// Namespace is the network namespace whose kernel tables are
+	// mirrored (a name under /run/netns, as ip netns names it); "" for
+	// softnet's own.
+	Namespace string
+	// Interfaces are the interfaces whose routes are mirrored (softnet
+	// interfaces, each a kernel interface of the same name in
+	// Namespace); empty: all of softnet's.
+	Interfaces []string
+	// Tables are the kernel routing tables mirrored, by number (main is
+	// 254); empty: main.
+	Tables []int
+	// Protocols are the route protocols mirrored (RTPROT_* numbers);
+	// empty: all.
+	Protocols []int
+	// RcvBuf is the netlink receive buffer in bytes; 0: linuxcp's
+	// default (64 MiB).
+	RcvBuf int
 }
 
 // DefaultSocket is the control API's socket when the config and the
@@ -367,6 +393,7 @@ func parse(file string, data []byte) (*Config, error) {
 	}
 	p.top(doc.Content[0])
 	p.validate()
+	p.validateFilter()
 	p.captures()
 	sortErrors(p.found)
 	return p.cfg, p.err()
@@ -716,7 +743,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "captures"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "linux_cp", "filter", "captures"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -771,6 +798,8 @@ func (p *parser) top(n *yaml.Node) {
 			p.list(v, key, "- {name: br0, members: [lan0, lan1]}", func(_ int, f string, v *yaml.Node) {
 				c.Bridges = append(c.Bridges, p.bridge(v, f))
 			})
+		case "filter":
+			c.Filter = p.filter(v, key)
 		case "blocklists":
 			p.list(v, key, "- {name: flood, file: flood.txt.gz, match: src}", func(_ int, f string, v *yaml.Node) {
 				c.Blocklists = append(c.Blocklists, p.blocklist(v, f))
@@ -788,6 +817,8 @@ func (p *parser) top(n *yaml.Node) {
 					c.ICMP.Burst = int(p.integer(v, join(key, k), "100", 1, 1e9))
 				}
 			})
+		case "linux_cp":
+			c.LinuxCP = p.linuxCP(v, key)
 		case "api":
 			p.fields(v, key, "{socket: /run/softnet/softnet.sock, metrics: 127.0.0.1:9977}", []string{"socket", "group", "metrics"}, func(k string, v *yaml.Node) {
 				f := join(key, k)

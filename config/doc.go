@@ -95,6 +95,24 @@
 //	  socket: /run/softnet/softnet.sock  # default; off: none (--api overrides)
 //	  group: softnet              # optional: the socket is 0660 for this group (else 0600)
 //	  metrics: 127.0.0.1:9977     # optional: Prometheus /metrics on TCP too (--metrics overrides)
+//	filter:                       # optional: the stateful packet filter (dp/filter; rules: dp/filter/pf)
+//	  default: block              # pass (default) | block: what no rule decides
+//	  limit: 65536                # optional: states per worker (1..16777216)
+//	  timeouts: {tcp_opening: 30, tcp_established: 86400, tcp_closing: 900, tcp_closed: 90, udp: 60, icmp: 20, other: 60}
+//	                              # optional, seconds per state class (these are the defaults)
+//	  tables:                     # named tables for rules' <name>: a file (plain or gzip, one
+//	    - {name: bogons, file: bogons.txt}  # address or prefix a line, '#' comments) and/or addresses
+//	    - {name: lan, addresses: [10.0.1.0/24, 2001:db8::/32]}
+//	  rules:                      # one rule a line, pf.conf in spirit; the last match decides unless quick
+//	    - pass out                # a pass rule keeps state (TCP: flags S/SA) unless it says no state
+//	    - pass in on lan0 proto {tcp, udp} from <lan> to any port {22, 8000:8080}
+//	    - block in quick on wan0.100 inet6 from ! 2001:db8::/32
+//
+// A rule that does not parse is reported at the line and column of the
+// word at fault (examples/bad.yaml:31:40: filter.rules[2]: "99999" is not
+// a port: ...); a rule naming an interface or a table the config does not
+// have is reported at its line; softnet check reads the tables' files.
+//
 //	captures:                     # always-on captures to rotating files (a flight recorder)
 //	  - name: wan                 # unique; softnet show captures names it
 //	    interface: wan0           # optional: a config interface; default every interface

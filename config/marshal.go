@@ -83,6 +83,34 @@ func (c *Config) Marshal() ([]byte, error) {
 		Group   string `yaml:"group,omitempty"`
 		Metrics string `yaml:"metrics,omitempty"`
 	}
+	type linuxCPY struct {
+		Namespace  string   `yaml:"namespace,omitempty"`
+		Interfaces []string `yaml:"interfaces,omitempty,flow"`
+		Tables     []int    `yaml:"tables,omitempty,flow"`
+		Protocols  []int    `yaml:"protocols,omitempty,flow"`
+		RcvBuf     int      `yaml:"rcvbuf,omitempty"`
+	}
+	type tableY struct {
+		Name      string   `yaml:"name"`
+		File      string   `yaml:"file,omitempty"`
+		Addresses []string `yaml:"addresses,flow,omitempty"`
+	}
+	type timeoutsY struct {
+		TCPOpening     int `yaml:"tcp_opening,omitempty"`
+		TCPEstablished int `yaml:"tcp_established,omitempty"`
+		TCPClosing     int `yaml:"tcp_closing,omitempty"`
+		TCPClosed      int `yaml:"tcp_closed,omitempty"`
+		UDP            int `yaml:"udp,omitempty"`
+		ICMP           int `yaml:"icmp,omitempty"`
+		Other          int `yaml:"other,omitempty"`
+	}
+	type filterY struct {
+		Default  string     `yaml:"default"`
+		Limit    int        `yaml:"limit,omitempty"`
+		Timeouts *timeoutsY `yaml:"timeouts,flow,omitempty"`
+		Tables   []tableY   `yaml:"tables,omitempty"`
+		Rules    []string   `yaml:"rules"`
+	}
 	type captureY struct {
 		Name      string `yaml:"name"`
 		Interface string `yaml:"interface,omitempty"`
@@ -107,6 +135,8 @@ func (c *Config) Marshal() ([]byte, error) {
 		Blocklists []blocklistY `yaml:"blocklists,omitempty"`
 		ICMP       icmpY        `yaml:"icmp,flow"`
 		API        *apiY        `yaml:"api,omitempty"`
+		LinuxCP    *linuxCPY    `yaml:"linux_cp,omitempty"`
+		Filter     *filterY     `yaml:"filter,omitempty"`
 		Captures   []captureY   `yaml:"captures,omitempty"`
 	}
 	f := fileY{Workers: c.Workers, PollMode: c.PollMode, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
@@ -160,6 +190,27 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	if c.API != (API{}) {
 		f.API = &apiY{c.API.Socket, c.API.Group, c.API.Metrics}
+	}
+	if lc := c.LinuxCP; lc != nil {
+		f.LinuxCP = &linuxCPY{lc.Namespace, lc.Interfaces, lc.Tables, lc.Protocols, lc.RcvBuf}
+	}
+	if fl := c.Filter; fl != nil {
+		fy := &filterY{Default: fl.Default.String(), Limit: fl.Limit, Rules: []string{}}
+		if fl.Timeouts != (FilterTimeouts{}) {
+			t := fl.Timeouts
+			fy.Timeouts = &timeoutsY{t.TCPOpening, t.TCPEstablished, t.TCPClosing, t.TCPClosed, t.UDP, t.ICMP, t.Other}
+		}
+		for _, t := range fl.Tables {
+			ty := tableY{Name: t.Name, File: abs(t.File)}
+			for _, a := range t.Addresses {
+				ty.Addresses = append(ty.Addresses, a.String())
+			}
+			fy.Tables = append(fy.Tables, ty)
+		}
+		for _, r := range fl.Rules {
+			fy.Rules = append(fy.Rules, r.Text)
+		}
+		f.Filter = fy
 	}
 	return yaml.Marshal(&f)
 }

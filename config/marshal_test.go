@@ -57,6 +57,16 @@ blocklists:
   - {name: flood, file: /data/flood.txt.gz, match: dst, interfaces: [lan0]}
 icmp: {rate: 10, burst: 5}
 api: {socket: /run/x.sock, group: wheel, metrics: 127.0.0.1:9977}
+linux_cp: {namespace: router, interfaces: [cap0], tables: [main, 100], protocols: [bgp, 17], rcvbuf: 1048576}
+filter:
+  default: block
+  limit: 1000
+  timeouts: {tcp_opening: 1, tcp_established: 2, tcp_closing: 3, tcp_closed: 4, udp: 5, icmp: 6, other: 7}
+  tables:
+    - {name: t1, file: /data/t1.txt, addresses: [10.0.0.0/8, 192.0.2.1/32]}
+  rules:
+    - pass out
+    - pass in on lan0.100 inet proto tcp from <t1> to ! 10.9.0.0/16 port {22, 80:90} flags S/SA keep state
 captures:
   - {name: lan, interface: lan0, point: drop, reason: ip4-lookup/blackhole, filter: icmp, snaplen: 128, path: /data/lan.pcapng, max_size: 10MB, max_files: 3, format: pcap}
 `

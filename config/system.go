@@ -106,6 +106,8 @@ func (c *Config) CheckSystem() error {
 			e.add(c.pos["api.group"], "api.group", "%v", err)
 		}
 	}
+	c.checkLinuxCP(&e)
+	c.checkFilterTables(&e)
 	return e.err()
 }
 

@@ -91,6 +91,7 @@ func (p *parser) validate() {
 	p.vlans()
 	p.bridges()
 	p.blocklists()
+	p.validateLinuxCP()
 
 	// Next hops, route prefixes and neighbours are checked by package
 	// rules, as the control plane checks them (softnet run, reload and

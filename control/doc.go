@@ -62,6 +62,22 @@
 // their interface is down (they stay in the FIB; interface-output drops
 // what goes out of a down interface), ReplaceRoutes and route files.
 //
+// Kernel routes (kernel.go) are a third kind, mirrored from a Linux
+// routing table by package linuxcp through ApplyKernel, one snapshot per
+// batch; each keeps its origin (the kernel protocol: bgp, ospf, boot...),
+// which Lookup reports as Match.Origin with the other kinds' (static,
+// local, connected, neighbor). A kernel route never replaces the
+// router's own routes or a configured one (it is remembered, shadowed).
+// A route with several next hops points at an ECMP group: an AdjGroup
+// adjacency shared by the routes with the same next hops and weights,
+// holding a reference on each member adjacency; publish writes each
+// group's buckets (its live members, in proportion to their weights) in
+// dp.Config.ECMP, leaving out members that are unreachable or out of a
+// down interface, and the lookup nodes pick one per flow. The FIB stays
+// a prefix-to-index map. Kernel routes are not parked while their
+// interface is down in IPv6, and a reload (Reconfigure, ReplaceRoutes)
+// does not know them: it leaves them alone.
+//
 // Adjacency indices are FIB next-hop indices. Index 0 is "no route"; each
 // interface has a glean adjacency (its connected subnet: resolve the
 // destination) and a broadcast adjacency; one local adjacency serves all
@@ -73,7 +89,7 @@
 //   - iface.go: interface admin (add, addresses, MTU, admin and link
 //     state); vlan.go and bridge.go: VLAN sub-interfaces and bridges.
 //   - rib.go: the routes (configured and the router's own, reference
-//     counting on adjacencies); down.go: routes parked while their
+//     counting on adjacencies); kernel.go: kernel routes and ECMP groups; down.go: routes parked while their
 //     interface is down; replace.go and reconfig.go: replacing the
 //     routes and the whole configurable state at once.
 //   - neighbor.go: neighbour entries to adjacencies and host routes, the

@@ -138,6 +138,11 @@ func (r *Router) park(idx int, yields bool) {
 			r.letGo()
 		}
 	}
+	for p, k := range r.kern {
+		if k.installed && p.Addr().Is4() {
+			move(p)
+		}
+	}
 	for k := range r.host {
 		if on(k.Iface) {
 			move(netip.PrefixFrom(k.Addr, 32))

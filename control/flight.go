@@ -8,16 +8,32 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/internal/capfile"
 )
 
-func init() {
-	// softnet check and reload check the config's drop reasons against
-	// the data path's.
-	config.KnownReason = func(s string) bool { return len(ReasonsNamed(s)) > 0 }
+// FlightCapture is one always-on capture, as the config's captures
+// section says it (config.Capture, its path resolved).
+type FlightCapture struct {
+	Name, Interface string
+	Point           string // rx, tx, drop; "": rx and tx
+	Reason, Filter  string
+	Snaplen         int
+	Path            string
+	MaxSize         int64
+	MaxFiles        int
+	Format          string // pcapng or pcap
+	Field           string // the config's field, for errors (not compared)
 }
+
+// CaptureError is why Apply could not start a capture: Field is the
+// config field at fault.
+type CaptureError struct {
+	Field string
+	Err   error
+}
+
+func (e *CaptureError) Error() string { return e.Err.Error() }
 
 // FlightPoll is how often the always-on captures drain their rings.
 const FlightPoll = 20 * time.Millisecond
@@ -32,7 +48,7 @@ type Flight struct {
 }
 
 type flightRun struct {
-	cfg     config.Capture // Path resolved, Field cleared: compared on Apply
+	cfg     FlightCapture // Field cleared: compared on Apply
 	c       *dp.Capture
 	file    *capfile.File
 	stop    chan struct{}
@@ -71,30 +87,29 @@ func (r *Router) Flight() *Flight {
 // (with new files); an unchanged one goes on writing its file. If a
 // capture cannot start (its interface, reason or file), nothing changes
 // and the error (a config.Errors at its line) says why.
-func (f *Flight) Apply(cfg *config.Config) error {
+func (f *Flight) Apply(caps []FlightCapture) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	want := map[string]config.Capture{}
-	for _, c := range cfg.Captures {
-		c.Path = cfg.Path(c.Path)
+	want := map[string]FlightCapture{}
+	for _, c := range caps {
 		c.Field = ""
 		want[c.Name] = c
 	}
 	// Start the new and changed first: an error leaves the old running.
 	type started struct {
-		cfg  config.Capture
+		cfg  FlightCapture
 		spec dp.CaptureSpec
 		file *capfile.File
 	}
 	var news []started
-	var errs config.Errors
+	var errs []error
 	fail := func() error {
 		for _, s := range news {
 			_ = s.file.Close()
 		}
-		return errs
+		return errors.Join(errs...)
 	}
-	for _, c := range cfg.Captures {
+	for _, c := range caps {
 		cc := want[c.Name]
 		if old, ok := f.runs[c.Name]; ok && old.cfg == cc {
 			continue
@@ -110,12 +125,12 @@ func (f *Flight) Apply(cfg *config.Config) error {
 		}
 		spec, err := f.r.ResolveCapture(q)
 		if err != nil {
-			errs = append(errs, cfg.Errorf(c.Field, "capture %s: %v", c.Name, err))
+			errs = append(errs, &CaptureError{c.Field, fmt.Errorf("capture %s: %w", c.Name, err)})
 			continue
 		}
 		file, err := capfile.Create(capfile.Options{Path: cc.Path, Format: c.Format, Snap: c.Snaplen, MaxSize: c.MaxSize, MaxFiles: c.MaxFiles})
 		if err != nil {
-			errs = append(errs, cfg.Errorf(c.Field+".path", "capture %s: %v", c.Name, err))
+			errs = append(errs, &CaptureError{c.Field + ".path", fmt.Errorf("capture %s: %w", c.Name, err)})
 			continue
 		}
 		news = append(news, started{cc, spec, file})
@@ -131,7 +146,7 @@ func (f *Flight) Apply(cfg *config.Config) error {
 	if len(specs) > 0 {
 		var err error
 		if cs, err = f.r.StartCaptures(specs...); err != nil {
-			errs = append(errs, &config.Error{File: cfg.File, Msg: fmt.Sprintf("captures: %v", err)})
+			errs = append(errs, fmt.Errorf("captures: %w", err))
 			return fail()
 		}
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 )
 
@@ -87,10 +86,10 @@ func TestFlightRotation(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "rx."+format)
 			const maxSize, maxFiles, n = 4096, 3, 300
-			cfg := &config.Config{Captures: []config.Capture{{Name: "rx", Interface: "if0", Point: "rx", Filter: "udp",
-				Path: path, MaxSize: maxSize, MaxFiles: maxFiles, Format: format}}}
+			caps := []control.FlightCapture{{Name: "rx", Interface: "if0", Point: "rx", Filter: "udp",
+				Path: path, MaxSize: maxSize, MaxFiles: maxFiles, Format: format}}
 			fl := l.Router.Flight()
-			if err := fl.Apply(cfg); err != nil {
+			if err := fl.Apply(caps); err != nil {
 				t.Fatal(err)
 			}
 			defer fl.Stop()
@@ -160,11 +159,11 @@ func TestFlightRotation(t *testing.T) {
 func TestFlightApply(t *testing.T) {
 	l := newLab(t, true, true)
 	dir := t.TempDir()
-	a := config.Capture{Name: "a", Interface: "if0", Point: "rx", Path: filepath.Join(dir, "a.pcapng"), Format: "pcapng"}
-	b := config.Capture{Name: "b", Point: "tx", Path: filepath.Join(dir, "b.pcap"), Format: "pcap"}
+	a := control.FlightCapture{Name: "a", Interface: "if0", Point: "rx", Path: filepath.Join(dir, "a.pcapng"), Format: "pcapng"}
+	b := control.FlightCapture{Name: "b", Point: "tx", Path: filepath.Join(dir, "b.pcap"), Format: "pcap"}
 	fl := l.Router.Flight()
 	defer fl.Stop()
-	if err := fl.Apply(&config.Config{Captures: []config.Capture{a, b}}); err != nil {
+	if err := fl.Apply([]control.FlightCapture{a, b}); err != nil {
 		t.Fatal(err)
 	}
 	if l.Router.Captures() != 2 {
@@ -189,16 +188,16 @@ func TestFlightApply(t *testing.T) {
 	waitPackets("a", 1)
 	waitPackets("b", 1)
 	// An unknown interface: refused, nothing changes.
-	bad := config.Capture{Name: "c", Interface: "nope", Path: filepath.Join(dir, "c.pcapng"), Format: "pcapng"}
-	if err := fl.Apply(&config.Config{Captures: []config.Capture{a, bad}}); err == nil || !strings.Contains(err.Error(), `no interface "nope"`) {
+	bad := control.FlightCapture{Name: "c", Interface: "nope", Path: filepath.Join(dir, "c.pcapng"), Format: "pcapng"}
+	if err := fl.Apply([]control.FlightCapture{a, bad}); err == nil || !strings.Contains(err.Error(), `no interface "nope"`) {
 		t.Fatalf("Apply with an unknown interface: %v", err)
 	}
 	if len(fl.Status()) != 2 || l.Router.Captures() != 2 {
 		t.Fatalf("a refused Apply changed the captures: %+v", fl.Status())
 	}
 	// a unchanged, b removed, c added.
-	c := config.Capture{Name: "c", Point: "drop", Path: filepath.Join(dir, "c.pcapng"), Format: "pcapng"}
-	if err := fl.Apply(&config.Config{Captures: []config.Capture{a, c}}); err != nil {
+	c := control.FlightCapture{Name: "c", Point: "drop", Path: filepath.Join(dir, "c.pcapng"), Format: "pcapng"}
+	if err := fl.Apply([]control.FlightCapture{a, c}); err != nil {
 		t.Fatal(err)
 	}
 	l.Send(0, udpFrom(remoteDst, 2))

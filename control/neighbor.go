@@ -118,8 +118,8 @@ func (r *Router) ensureNeighbor(k neigh.Key) (bool, error) {
 	}
 	p := netip.PrefixFrom(k.Addr, k.Addr.BitLen()) // /32 or /128
 	cur, ok := r.rget(p)
-	if r.static.has(p) {
-		r.host[k] = true // DeleteRoute gives the prefix back to the neighbour
+	if r.static.has(p) || r.kernInstalled(p) {
+		r.host[k] = true // DeleteRoute (a kernel route's delete) gives the prefix back to the neighbour
 		r.refreshAdj(k)
 		return true, nil
 	}

@@ -51,6 +51,13 @@ type Match struct {
 	Iface  int        // egress interface; -1 for none (no route, blackhole, local)
 	Via    netip.Addr // the neighbour the packet goes to, if any
 	Static bool       // a configured route, not one of the router's own
+	// Origin says where the route came from: static (configured),
+	// local, connected (an interface's), neighbor (a neighbour's host
+	// route), or a mirrored kernel route's protocol (bgp, ospf, kernel,
+	// boot, static...: package linuxcp names them).
+	Origin string
+	// NextHops are an ECMP route's next hops (Kind dp.AdjGroup).
+	NextHops []MatchHop
 }
 
 // Lookup returns the route a packet to a takes: the longest prefix that
@@ -95,8 +102,11 @@ func (r *Router) LookupPrefix(q netip.Prefix) (m Match, ok bool) {
 			}
 		case dp.AdjBroadcast:
 			m.Iface = int(adj.Iface)
+		case dp.AdjGroup:
+			m.NextHops = r.groupHops(nh)
 		}
 		m.Static = r.static.has(p)
+		m.Origin = r.origin(p, nh)
 		return m, true
 	}
 	return m, false

@@ -26,7 +26,7 @@ func (r *Router) setRoute(p netip.Prefix, a uint16) error {
 }
 
 func (r *Router) unref(a uint16) {
-	if r.adj.Unref(a) > 0 {
+	if r.adj.Unref(a) > 0 || r.freeGroup(a) {
 		return
 	}
 	// A neighbour adjacency with no routes and no neighbour entry is freed;

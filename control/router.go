@@ -66,9 +66,13 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
-	freed     []freedIface        // VLAN indices deleted at run time, waiting to be reused (vlan.go)
-	parked    map[routeKey]uint16 // routes through a down interface, out of the FIB (down.go)
-	bl        blocklistState      // the early-drop stage's blocklists (blocklist.go)
+	freed     []freedIface             // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	parked    map[routeKey]uint16      // routes through a down interface, out of the FIB (down.go)
+	bl        blocklistState           // the early-drop stage's blocklists (blocklist.go)
+	kern      map[netip.Prefix]*kroute // kernel routes mirrored from Linux (kernel.go)
+	groups    map[string]*group        // ECMP groups by members and weights (kernel.go)
+	groupOf   map[uint16]*group        // ECMP groups by adjacency
+	filt      filterState              // the stateful filter (filter.go)
 
 	// Packet capture (capture.go): the running captures, and their
 	// compiled filters, shared by expression.
@@ -143,16 +147,19 @@ func (r *Router) publish() {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 	}
+	adjs := r.adj.Snapshot()
 	cfg := &dp.Config{
 		FIB:       r.fib.Snapshot(),
 		FIB6:      r.fib6.Snapshot(),
-		Adj:       r.adj.Snapshot(),
+		Adj:       adjs,
+		ECMP:      r.ecmpBuckets(adjs),
 		Ifaces:    ifaces,
 		VLANs:     slices.Clone(r.vlans),
 		Bridges:   slices.Clone(r.bridges),
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
 		EarlyDrop: &r.bl.hold,
+		Filter:    r.filterFeatures(ifaces),
 	}
 	cfg.Taps = dp.BuildTaps(cfg, r.captures)
 	r.cur.Store(cfg)

@@ -34,6 +34,11 @@ const (
 	// AdjUnreachable: a neighbour that did not answer ARP; ICMP host
 	// unreachable (RFC 1812 §5.2.7.1).
 	AdjUnreachable
+	// AdjGroup: an ECMP group (routes with several next hops). Group and
+	// GroupN locate its buckets in Config.ECMP; ip4-lookup and ip6-lookup
+	// replace the route's index by the bucket the packet's flow hash
+	// picks (see PickECMP), so the later stages never see this kind.
+	AdjGroup
 )
 
 // Adj is one adjacency: what to do with packets whose FIB next-hop index
@@ -60,10 +65,15 @@ type Adj struct {
 	// zero. All zero until the neighbour is resolved.
 	L2   [MaxL2]byte
 	Addr [16]byte // the neighbour's address (gateway or host), for resolution; see Addr4, IP
+	// Group and GroupN, for AdjGroup only: the group's buckets are
+	// Config.ECMP[Group : Group+GroupN], each a member's adjacency index
+	// (a member of weight w holds w buckets, in proportion).
+	Group  uint32
+	GroupN uint16
 	// An Adj fills one 64-byte cache line (adjSize): ip4-rewrite reads
 	// the fields above per packet, and a record that straddled two lines
 	// (44 bytes unpadded) would cost a second miss on a large table.
-	_ [20]byte
+	_ [14]byte
 }
 
 // adjSize is the size of an Adj: one cache line. The build fails here if
@@ -230,8 +240,12 @@ type Config struct {
 	FIB *fib.Snapshot
 	// FIB6 is the IPv6 FIB (dp/ip6's ip6-lookup), published with FIB;
 	// its next-hop indices index Adj too. Nil: no IPv6 route.
-	FIB6   *fib.Snapshot6
-	Adj    []Adj   // index = FIB next-hop index; Adj[0] is AdjNone
+	FIB6 *fib.Snapshot6
+	Adj  []Adj // index = FIB next-hop index; Adj[0] is AdjNone
+	// ECMP holds the buckets of every AdjGroup adjacency (Adj.Group,
+	// Adj.GroupN): adjacency indices of the group's live members. Empty
+	// when no route has several next hops.
+	ECMP   []uint16
 	Ifaces []Iface // index = interface index: ports first, then VLAN sub-interfaces
 	// VLANs demuxes tagged frames: index = port interface index; nil (or
 	// short) for ports with no sub-interfaces. See VLANTable.
@@ -248,6 +262,12 @@ type Config struct {
 	// made by the control plane and the same in every snapshot: its lists
 	// are swapped atomically inside it). Nil: no blocklists.
 	EarlyDrop any
+
+	// Filter is the stateful filter (a *filter.Holder, made by the
+	// control plane and the same in every snapshot: its rules are
+	// swapped atomically inside it, and it holds each worker's state
+	// table). Nil: no filter.
+	Filter any
 
 	// Taps is the running packet captures' index (capture.go; nil: no
 	// capture). The control plane rebuilds it on each publish while a

@@ -105,7 +105,8 @@
 // vectors ip4-rewrite and l2-bridge hand to interface-output, by egress
 // interface), and those protocol packages define (DefineArc): dp/ip4's
 // ip4-unicast (what ip4-input accepts, before ip4-lookup, by receiving
-// interface). A feature node names its arc in
+// interface) and dp/ip6's ip6-unicast (the same before ip6-lookup), where
+// dp/filter's ip4-filter and ip6-filter run. A feature node names its arc in
 // its registration; Iface.Features in the published Config lists, per
 // interface and in order, the features it runs, so enabling one on one
 // interface is one snapshot publish (control.Router.SetFeatures). A worker

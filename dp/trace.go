@@ -84,6 +84,10 @@ type NodeTrace struct {
 	// at this node); own is true when the buffer already holds the
 	// router's own packet (an echo reply or an ICMP error). nil: no note.
 	Note func(cfg *Config, st, nx *RawStep, own bool) string
+	// NoteDrops adds Note, in parentheses, to the note of a packet the
+	// node dropped ("dropped: blocked (in: rule 2 ...)"); else a drop's
+	// note is the reason alone.
+	NoteDrops bool
 }
 
 // Note is the node's NodeTrace.Note for st (see NodeTrace), or "" if
@@ -94,7 +98,13 @@ func (st *RawStep) Note(cfg *Config, nx *RawStep, own bool) string {
 		if r >= NumReasons {
 			r = ReasonNone
 		}
-		return "dropped: " + r.Name()
+		s := "dropped: " + r.Name()
+		if st.Stage < NumStages && graph.trace[st.Stage].NoteDrops && graph.trace[st.Stage].Note != nil {
+			if n := graph.trace[st.Stage].Note(cfg, st, nx, own); n != "" {
+				s += " (" + n + ")"
+			}
+		}
+		return s
 	}
 	if st.Stage >= NumStages || graph.trace[st.Stage].Note == nil {
 		return ""

@@ -26,6 +26,7 @@ var adjKindNames = [...]string{
 	AdjNone: "no route", AdjForward: "forward", AdjIncomplete: "incomplete (next hop unresolved)",
 	AdjGlean: "glean (connected, destination unresolved)", AdjLocal: "local", AdjBroadcast: "broadcast",
 	AdjDrop: "blackhole", AdjUnreachable: "unreachable (next hop did not answer ARP)",
+	AdjGroup: "ecmp group",
 }
 
 // AdjKindName says what an adjacency kind means.

@@ -691,6 +691,10 @@ func (w *Worker) To(s Stage, b *pkt.Buf) { w.to(s, b) }
 // empty, as for a batch flowing down the graph.
 func (w *Worker) Pass(s, next Stage, k int) { w.pass(s, next, k) }
 
+// Config is the snapshot the worker reads (for a node's Inject, which
+// is not handed one).
+func (w *Worker) Config() *Config { return w.cfg.Load() }
+
 // RxIface is the interface (port) the batch being received came from:
 // the receive node (ethernet-input) reads it once per vector.
 func (w *Worker) RxIface() uint16 { return w.rxIf }

@@ -57,6 +57,7 @@ var cliCovered = map[string]string{
 	"trace":           "TestCLIMem",
 	"lab":             "TestCLIVeth",
 	"config save":     "TestCLIConfigSave",
+	"show linuxcp":    "TestLinuxCP",
 	"show captures":   "TestCLIFlight",
 	"capture":         "TestCLICapture",
 }

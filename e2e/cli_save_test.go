@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -54,7 +55,7 @@ func TestCLIConfigSave(t *testing.T) {
 	}
 	r2 := startCLIRouter(t, dir2, "saved.yaml", "")
 	for _, q := range []string{"192.0.2.1", "198.18.0.3", "198.18.0.1", "203.0.113.1", "10.30.0.5"} {
-		if a, b := r.route(t, q), r2.route(t, q); a != b || !a.Found {
+		if a, b := r.route(t, q), r2.route(t, q); !reflect.DeepEqual(a, b) || !a.Found {
 			t.Errorf("show routes %s: the saved router has %+v, the one started from its file %+v", q, a, b)
 		}
 	}

@@ -125,18 +125,18 @@ func TestCLIMem(t *testing.T) {
 			q    string
 			want api.RouteMatch
 		}{
-			{"198.18.0.7", api.RouteMatch{Query: "198.18.0.7", Found: true, Prefix: "198.18.0.0/15", Kind: "forward", Interface: "wan0", Via: "10.0.2.2", Static: true}},
-			{"198.18.0.3", api.RouteMatch{Query: "198.18.0.3", Found: true, Prefix: "198.18.0.3/32", Kind: "blackhole", Static: true}},
-			{"10.0.2.0/24", api.RouteMatch{Query: "10.0.2.0/24", Found: true, Prefix: "10.0.2.0/24", Kind: "connected", Interface: "wan0"}},
-			{"10.0.1.1", api.RouteMatch{Query: "10.0.1.1", Found: true, Prefix: "10.0.1.1/32", Kind: "local"}},
-			{"10.0.2.255", api.RouteMatch{Query: "10.0.2.255", Found: true, Prefix: "10.0.2.255/32", Kind: "broadcast", Interface: "wan0"}},
+			{"198.18.0.7", api.RouteMatch{Query: "198.18.0.7", Found: true, Prefix: "198.18.0.0/15", Kind: "forward", Interface: "wan0", Via: "10.0.2.2", Static: true, Origin: "static"}},
+			{"198.18.0.3", api.RouteMatch{Query: "198.18.0.3", Found: true, Prefix: "198.18.0.3/32", Kind: "blackhole", Static: true, Origin: "static"}},
+			{"10.0.2.0/24", api.RouteMatch{Query: "10.0.2.0/24", Found: true, Prefix: "10.0.2.0/24", Kind: "connected", Interface: "wan0", Origin: "connected"}},
+			{"10.0.1.1", api.RouteMatch{Query: "10.0.1.1", Found: true, Prefix: "10.0.1.1/32", Kind: "local", Origin: "local"}},
+			{"10.0.2.255", api.RouteMatch{Query: "10.0.2.255", Found: true, Prefix: "10.0.2.255/32", Kind: "broadcast", Interface: "wan0", Origin: "connected"}},
 			{"8.8.8.8", api.RouteMatch{Query: "8.8.8.8"}},
 		} {
-			if got := r.route(t, c.q); got != c.want {
+			if got := r.route(t, c.q); !reflect.DeepEqual(got, c.want) {
 				t.Errorf("show routes %s --json: got %+v, want %+v", c.q, got, c.want)
 			}
 		}
-		if out := r.ok(t, "show", "routes", "198.18.0.7"); !regexp.MustCompile(`(?m)^198\.18\.0\.0/15\s+forward\s+10\.0\.2\.2\s+wan0\s+yes$`).MatchString(out) {
+		if out := r.ok(t, "show", "routes", "198.18.0.7"); !regexp.MustCompile(`(?m)^198\.18\.0\.0/15\s+forward\s+10\.0\.2\.2\s+wan0\s+yes\s+static$`).MatchString(out) {
 			t.Errorf("show routes 198.18.0.7:\n%s", out)
 		}
 		if out := r.ok(t, "show", "routes", "8.8.8.8"); strings.TrimSpace(out) != "8.8.8.8: no route" {
@@ -473,7 +473,7 @@ func TestCLIMem(t *testing.T) {
 			want := r.route(t, c.q)
 			r.cli(t, "route", "add", c.prefix, "blackhole") // refused or accepted: both are fine
 			r.cli(t, "route", "del", c.prefix)
-			if got := r.route(t, c.q); got != want {
+			if got := r.route(t, c.q); !reflect.DeepEqual(got, want) {
 				t.Errorf("route add %s blackhole, route del %s: show routes %s is %+v, was %+v", c.prefix, c.prefix, c.q, got, want)
 			}
 		}

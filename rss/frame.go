@@ -102,3 +102,22 @@ func (h *Hasher) frame6(ip []byte) (uint32, bool) {
 	}
 	return h.IPv6Addrs(src, dst), true
 }
+
+// IP returns the RSS hash of an IPv4 or IPv6 packet ip (its version
+// nibble says which), as Frame hashes the packet of a frame: the 4-tuple
+// for TCP and UDP, the addresses otherwise and for fragments. ok is false
+// for a malformed packet (the hash is then 0). ECMP (dp.PickECMP) picks a
+// group's next hop with it, so a flow, both directions alike with the
+// symmetric key, keeps one path. It never allocates.
+func (h *Hasher) IP(ip []byte) (hash uint32, ok bool) {
+	if len(ip) == 0 {
+		return 0, false
+	}
+	switch ip[0] >> 4 {
+	case 4:
+		return h.frame4(ip)
+	case 6:
+		return h.frame6(ip)
+	}
+	return 0, false
+}

@@ -206,7 +206,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	warn := r.runtimeLost(old, cfg, d.Routes)
 	// The captures first: one that cannot start (its file) leaves the
 	// router as it was.
-	if err := r.ctl.Flight().Apply(cfg); err != nil {
+	if err := applyCaptures(r.ctl, cfg); err != nil {
 		return nil, err
 	}
 	ch, err := r.ctl.Reconfigure(d)
@@ -221,6 +221,12 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	bl, err := r.ctl.SetConfigBlocklists(lists)
 	if err != nil {
 		return nil, config.Errors{cfg.Errorf("blocklists", "the rest of the config is applied, but not its blocklists: %v", err)}
+	}
+	// The filter's rules after the interfaces (rules name them); states
+	// stay. Its errors are the table files' (checked by Check already)
+	// and interfaces deleted at run time.
+	if err := r.applyFilter(cfg, true); err != nil {
+		return nil, err
 	}
 	r.mu.Lock()
 	r.cfg = cfg

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	_ "github.com/softnet/softnet/dp/nodes" // the whole packet graph
+	"github.com/softnet/softnet/linuxcp"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -64,7 +65,8 @@ type Router struct {
 	arena   *pkt.Arena // every worker's buffers; unmapped after the ports close
 	workers []*dp.Worker
 	tracer  *tracefmt.Tracer
-	routes  int // static routes plus route-file prefixes installed
+	routes  int             // static routes plus route-file prefixes installed
+	mirror  *linuxcp.Mirror // linux_cp: the kernel routes' mirror, or nil
 
 	stop     chan struct{}
 	cpDone   chan struct{}
@@ -228,6 +230,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
 		}
 	}
+	if err := r.applyFilter(cfg, false); err != nil {
+		return nil, err
+	}
 	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)
 	r.ctl.Publish()
 
@@ -236,10 +241,13 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	// queues than workers (pcap, mem) is spread in software: the worker
 	// that polls a queue hands each flow's packets to the worker that owns
 	// the flow (dp.Spread), as a NIC's RSS would.
+	// With a filter, both directions of a flow must reach one worker (its
+	// state table's): see filterSpread.
+	spreadAll := filterSpread(cfg, r.ifaces, workers)
 	rxq := make([][]dp.RxQueue, workers)
 	for j, ifc := range r.ifaces {
 		for q := 0; q < ifc.queues; q++ {
-			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers})
+			rxq[q%workers] = append(rxq[q%workers], dp.RxQueue{Iface: j, Queue: q, Spread: o.SoftwareRSS && ifc.queues < workers || spreadAll})
 		}
 	}
 	// Worker w transmits on queue w of every port: each worker a queue of
@@ -273,10 +281,15 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	r.ctl.AttachWorkers(r.workers)
 	// The always-on captures (captures:) are installed before the first
 	// packet: their files hold the router's traffic from the start.
-	if err := r.ctl.Flight().Apply(cfg); err != nil {
+	if err := applyCaptures(r.ctl, cfg); err != nil {
 		return nil, err
 	}
 	r.tracer = tracefmt.NewTracer(r.workers)
+	if lc := cfg.LinuxCP; lc != nil {
+		if r.mirror, err = startMirror(r.ctl, lc, o.Logger); err != nil {
+			return nil, config.Errors{cfg.Errorf("linux_cp", "%v", err)}
+		}
+	}
 	go func() {
 		defer close(r.cpDone)
 		r.ctl.Run(r.stop)
@@ -398,6 +411,9 @@ func deviceMTU(ic *config.Interface) int {
 // again returns the same result.
 func (r *Router) Stop() error {
 	r.stopOnce.Do(func() {
+		if r.mirror != nil {
+			r.mirror.Close()
+		}
 		for _, w := range r.workers {
 			w.Stop()
 		}
@@ -608,4 +624,30 @@ func (r *Router) Status() []IfaceStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// startMirror starts linux_cp's mirror of a namespace's kernel routes.
+func startMirror(ctl *control.Router, lc *config.LinuxCP, log *slog.Logger) (*linuxcp.Mirror, error) {
+	src, err := linuxcp.Open(lc.Namespace, lc.RcvBuf)
+	if err != nil {
+		return nil, err
+	}
+	o := linuxcp.Options{Interfaces: lc.Interfaces, Tables: lc.Tables, Protocols: lc.Protocols}
+	if log != nil {
+		o.Log = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
+	}
+	m := linuxcp.New(src, ctl, o)
+	if err := m.Start(); err != nil {
+		return nil, fmt.Errorf("linux_cp: %w", err)
+	}
+	return m, nil
+}
+
+// LinuxCP returns the linux_cp mirror's counters; ok is false when the
+// config has no linux_cp.
+func (r *Router) LinuxCP() (s linuxcp.Stats, ok bool) {
+	if r.mirror == nil {
+		return s, false
+	}
+	return r.mirror.Stats(), true
 }

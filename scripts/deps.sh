@@ -7,6 +7,8 @@
 # end-to-end tests (go test ./e2e) use iproute2 (ip), iputils-ping (ping),
 # iperf3, netsniff-ng (trafgen), tcpdump, ethtool and traceroute (traceroute -6
 # in TestIPv6; the modern traceroute package, not inetutils-traceroute).
+# The linux_cp end-to-end test (TestLinuxCPBGP) runs BIRD (bird2) in the
+# router's namespace and GoBGP (gobgpd) in a neighbour's.
 set -euo pipefail
 
 need=()
@@ -27,6 +29,8 @@ want tcpdump tcpdump
 want ethtool ethtool
 want taskset util-linux
 want traceroute traceroute
+want bird bird2
+want gobgpd gobgpd
 
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -134,7 +135,11 @@ not drops: rx-csum-finished, rx-gso-split) and its last error.`,
 table has ~900,000: they are not listed). With an address: the longest
 prefix that holds it; with a prefix: that route, or the longest one that
 holds all of it. Then its kind (forward, incomplete, connected, local,
-broadcast, blackhole, unreachable), the next hop and the interface.`,
+broadcast, blackhole, unreachable, ecmp), the next hop and the interface, and
+its origin: static (configured), local, connected, neighbor, or for a route
+mirrored from Linux (linux_cp) its protocol (bgp, ospf, kernel, boot,
+kernel-static...). An ecmp route lists its next hops with their weights and
+whether each carries traffic (live).`,
 		"  softnet show routes\n  softnet show routes 198.18.0.1\n  softnet show routes 8.8.8.0/24 --json", cobra.MaximumNArgs(1),
 		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
 			if len(args) == 1 {
@@ -145,8 +150,15 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 						return
 					}
 					tw := table(w)
-					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED")
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static))
+					fmt.Fprintln(tw, "PREFIX\tKIND\tVIA\tINTERFACE\tCONFIGURED\tORIGIN")
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Prefix, m.Kind, orDash(m.Via), orDash(m.Interface), yesNo(m.Static), orDash(m.Origin))
+					for _, h := range m.NextHops {
+						live := "live"
+						if !h.Live {
+							live = "down"
+						}
+						fmt.Fprintf(tw, "  next hop\t%s\t%s\t%s\tweight %d\t\n", live, orDash(h.Via), h.Interface, h.Weight)
+					}
 					tw.Flush()
 				}, err
 			}
@@ -166,6 +178,35 @@ broadcast, blackhole, unreachable), the next hop and the interface.`,
 				}
 				tw.Flush()
 				fmt.Fprintf(w, "%d configured (config, route files, route add); the rest are the router's own (local, connected, broadcast, neighbours)\n", s.Static)
+			}, err
+		})
+	sub("linuxcp", "The linux_cp mirror of a Linux namespace's routes: routes, batches, resyncs",
+		`The counters of the mirror of a Linux network namespace's routing tables
+(the config's linux_cp): the routes mirrored now, the kernel routes the FIB
+holds (installed) and those it does not (shadowed: the kernel's routes to
+softnet's own prefixes, such as its connected subnets, or to a configured
+route's), netlink notifications read, batches applied (one snapshot each),
+ENOBUFS overflows and the full resyncs they caused, route changes applied
+and refused, and the last error.`,
+		"  softnet show linuxcp\n  softnet show linuxcp --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			s, err := c.LinuxCP(ctx)
+			return s, func() {
+				tw := table(w)
+				fmt.Fprintf(tw, "synced\t%s\n", yesNo(s.Synced))
+				fmt.Fprintf(tw, "routes mirrored\t%d\n", s.Routes)
+				fmt.Fprintf(tw, "in the FIB\t%d\n", s.Installed)
+				fmt.Fprintf(tw, "shadowed\t%d\n", s.Shadowed)
+				fmt.Fprintf(tw, "notifications\t%d\n", s.Events)
+				fmt.Fprintf(tw, "batches\t%d\n", s.Batches)
+				fmt.Fprintf(tw, "overflows (ENOBUFS)\t%d\n", s.Overflows)
+				fmt.Fprintf(tw, "resyncs\t%d\n", s.Resyncs)
+				fmt.Fprintf(tw, "added/changed/deleted\t%d/%d/%d\n", s.Added, s.Changed, s.Deleted)
+				fmt.Fprintf(tw, "refused\t%d\n", s.Refused)
+				if s.LastError != "" {
+					fmt.Fprintf(tw, "last error\t%s\n", s.LastError)
+				}
+				tw.Flush()
 			}, err
 		})
 	sub("vlans", "VLAN sub-interfaces: parent, tags, MTU, state, addresses, packets, bytes",
@@ -342,6 +383,56 @@ reasons that counted (--all: every one); --json lists every one.`,
 			c.Flags().BoolVar(&all, "all", false, "list every drop reason, also those at zero")
 		}
 	}
+	sub("rules", "The stateful filter's rules with their counters",
+		`The filter's rules in force (the config's filter section, in order: the last
+rule that matches the first packet of a flow decides, or the first quick one;
+the default policy when none does), each with the first packets of flows it
+decided and the states it made, summed over the workers; and the state
+tables: states now (all workers), the limit per worker, states made, expired
+or flushed, and new flows refused at the limit.`,
+		"  softnet show rules\n  softnet show rules --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			fr, err := c.FilterRules(ctx)
+			return fr, func() {
+				st := fr.Stats
+				fmt.Fprintf(w, "states %d (limit %d per worker), made %d, expired %d, flushed %d, refused at the limit %d\n",
+					st.States, st.Limit, st.Inserts, st.Expired, st.Flushed, st.Refused)
+				tw := table(w)
+				fmt.Fprintln(tw, "#\tPACKETS\tSTATES\tRULE")
+				for _, r := range fr.Rules {
+					n := strconv.Itoa(r.Number)
+					if r.Number == 0 {
+						n = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", n, r.Packets, r.States, r.Rule)
+				}
+				tw.Flush()
+			}, err
+		})
+	sub("states [ADDRESS] [PORT] [tcp|udp|icmp|ipv6-icmp]", "The stateful filter's states, optionally filtered",
+		`The filter's states, from every worker's table: protocol, the side that opened
+the flow and the other (address:port), the peers' states (TCP: pf's states of
+each side; UDP, ICMP: SINGLE when one side sent, MULTIPLE when both), the
+rule that made it, the interface its first packet came in on, its age and the
+seconds until it expires, and the packets from each side. Words filter:
+an address (either side), a port (either side), a protocol.`,
+		"  softnet show states\n  softnet show states 10.0.1.2 tcp\n  softnet show states 53 udp --json", cobra.MaximumNArgs(3),
+		func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error) {
+			q, err := api.ParseStateQuery(args)
+			if err != nil {
+				return nil, nil, err
+			}
+			ss, err := c.FilterStates(ctx, q, 0)
+			return ss, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "PROTO\tSRC\tDST\tSTATE\tRULE\tIFACE\tAGE\tEXPIRES\tPACKETS")
+				for _, s := range ss {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%ds\t%ds\t%d:%d\n", s.Proto, s.Src, s.Dst, s.State, s.Rule, s.Iface, s.AgeS, s.ExpiresS, s.Packets[0], s.Packets[1])
+				}
+				tw.Flush()
+				fmt.Fprintf(w, "%d states\n", len(ss))
+			}, err
+		})
 	return cmd
 }
 

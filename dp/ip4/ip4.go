@@ -254,7 +254,9 @@ func injectLookup(w *dp.Worker, m *dp.Msg, b *pkt.Buf) {
 //
 // ip4-lookup: one FIB snapshot lookup per packet, done for the whole batch
 // first (fib.Snapshot.LookupBatch) so the table's cache misses overlap,
-// then a switch on the adjacency kind.
+// then a switch on the adjacency kind. A route with several next hops (an
+// ECMP group, dp.AdjGroup) is first replaced by the member the packet's
+// symmetric flow hash picks (dp.ResolveECMP), so a flow keeps one path.
 //   - Forward/incomplete/glean: a transit packet with TTL <= 1 gets ICMP
 //     time exceeded (RFC 1812 §5.3.1); a packet received as link-layer
 //     broadcast is not forwarded (§5.3.4); else ip4-rewrite.
@@ -269,6 +271,9 @@ func ip4Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		st.dsts[i] = recs.At(x).Dst4()
 	}
 	cfg.FIB.LookupBatch(st.dsts[:n], st.nhs[:n])
+	if len(cfg.ECMP) != 0 { // routes with several next hops: each packet's flow picks one
+		dp.ResolveECMP(cfg, in, st.nhs[:n])
+	}
 	adjs := cfg.Adj
 	k := 0 // packets for ip4-rewrite, compacted in place
 	fast := !w.General()

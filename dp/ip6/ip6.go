@@ -19,6 +19,12 @@ var (
 	PuntQueueFull, ResolveLoop                                      dp.Reason
 )
 
+// ArcUnicast is the ip6-unicast feature arc: IPv6 packets ip6-input
+// accepted, before ip6-lookup, by receiving interface (dp/filter's
+// ip6-filter runs on it); packets the router makes or answers do not
+// take it.
+var ArcUnicast = dp.DefineArc("ip6-unicast", "ip6-lookup", false)
+
 // stageNDInput is nd-input (package dp/nd), which ip6-input hands
 // Neighbor Discovery messages to.
 var stageNDInput = dp.Ref("nd-input", new(dp.Stage))
@@ -318,7 +324,9 @@ type lookupState struct {
 // ip6Lookup finds each packet's route.
 //
 // ip6-lookup: one Snapshot6 lookup per packet, for the whole batch first
-// (fib.Snapshot6.LookupBatch), then a switch on the adjacency kind.
+// (fib.Snapshot6.LookupBatch), then a switch on the adjacency kind; an
+// ECMP group's route is first replaced by the member the packet's flow
+// hash picks (dp.ResolveECMP).
 //   - A transit packet with a link-local source or destination that is not
 //     for the router gets Destination Unreachable code 2, beyond scope
 //     (RFC 4291 §2.5.6, RFC 4443 §3.1), whatever its route.
@@ -338,6 +346,9 @@ func ip6Lookup(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			st.dsts[i] = recs.At(x).Dst
 		}
 		cfg.FIB6.LookupBatch(st.dsts[:n], st.nhs[:n])
+		if len(cfg.ECMP) != 0 { // routes with several next hops: each packet's flow picks one
+			dp.ResolveECMP(cfg, in, st.nhs[:n])
+		}
 	} else {
 		clear(st.nhs[:n])
 	}

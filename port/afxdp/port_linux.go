@@ -200,9 +200,12 @@ func (p *Port) openQueue(q int, size, fillFrames uint32, tryZC bool) (s *queue, 
 		return nil, false, "", fmt.Errorf("AF_XDP socket: %w", err)
 	}
 	s = &queue{fd: fd, maxHeld: fillFrames, txBudget: defaultTxBudget}
+	// Close the queue made here, not the result: an error return sets
+	// the result s to nil before this runs.
+	made := s
 	defer func() {
 		if err != nil {
-			s.close()
+			made.close()
 		}
 	}()
 	region := p.arena.Region()

@@ -386,3 +386,15 @@ func TestKernelDropCauses(t *testing.T) {
 		t.Fatalf("10 frames with no fill buffer: %+v", st)
 	}
 }
+
+// TestMoreQueuesThanDevice: asking for more queues than a device has (two
+// workers on a one-queue veth) opens the queues it has instead of
+// panicking while cleaning up the socket that failed to bind.
+func TestMoreQueuesThanDevice(t *testing.T) {
+	newLab(t)
+	a := newArena(t, 4096)
+	p := openPort(t, a, Options{Queues: 2})
+	if n := p.Queues(); n != 1 {
+		t.Fatalf("Queues() = %d on a one-queue veth, want 1", n)
+	}
+}

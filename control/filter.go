@@ -1,0 +1,363 @@
+package control
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/edrop/blocklist"
+	"github.com/softnet/softnet/dp/filter"
+	"github.com/softnet/softnet/dp/filter/pf"
+)
+
+// FilterConfig is the stateful filter (dp/filter): its rules (package
+// pf), the default policy, named tables, the state limit per worker and
+// the timeouts of the state classes.
+type FilterConfig struct {
+	Default  pf.Action
+	Rules    []pf.Rule
+	Tables   []FilterTable
+	Limit    int // states per worker; 0: DefaultStateLimit
+	Timeouts filter.Timeouts
+}
+
+// FilterTable is a named table: the addresses and prefixes in File
+// (plain or gzip, one a line) and in Addrs.
+type FilterTable struct {
+	Name  string
+	File  string
+	Addrs []netip.Prefix
+}
+
+// DefaultStateLimit is the states per worker when the config gives none.
+const DefaultStateLimit = 65536
+
+// DefaultTimeouts are pf's defaults for the state classes.
+var DefaultTimeouts = filter.Timeouts{
+	TCPOpening:     int64(30 * time.Second),
+	TCPEstablished: int64(24 * time.Hour),
+	TCPClosing:     int64(900 * time.Second),
+	TCPClosed:      int64(90 * time.Second),
+	UDP:            int64(60 * time.Second),
+	ICMP:           int64(20 * time.Second),
+	Other:          int64(60 * time.Second),
+}
+
+type filterState struct {
+	mu   sync.Mutex // one change at a time; table loads run outside Router.mu
+	cfg  FilterConfig
+	hold *filter.Holder
+}
+
+// SetFilter compiles c and makes it the filter in force. The first call
+// turns the filter on (ip4-filter and ip6-filter on every interface);
+// later ones (softnet reload) swap the rules atomically and keep every
+// worker's states.
+func (r *Router) SetFilter(c FilterConfig) error {
+	fs := &r.filt
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	tables := map[string]*blocklist.Table{}
+	for _, t := range c.Tables {
+		var e blocklist.Entries
+		if t.File != "" {
+			var err error
+			if e, err = blocklist.Load(t.File); err != nil {
+				return fmt.Errorf("filter table <%s>: %v", t.Name, err)
+			}
+		}
+		for _, p := range t.Addrs {
+			e.Add(p)
+		}
+		tables[t.Name] = blocklist.Build(e)
+	}
+	if c.Limit <= 0 {
+		c.Limit = DefaultStateLimit
+	}
+	to := c.Timeouts
+	def := DefaultTimeouts
+	for _, p := range []struct{ v, d *int64 }{{&to.TCPOpening, &def.TCPOpening}, {&to.TCPEstablished, &def.TCPEstablished},
+		{&to.TCPClosing, &def.TCPClosing}, {&to.TCPClosed, &def.TCPClosed}, {&to.UDP, &def.UDP}, {&to.ICMP, &def.ICMP}, {&to.Other, &def.Other}} {
+		if *p.v <= 0 {
+			*p.v = *p.d
+		}
+	}
+	c.Timeouts = to
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rs, err := filter.Compile(c.Rules, c.Default, to, func(name string) (int, bool) {
+		i := r.ifaceIndexLocked(name)
+		return i, i >= 0
+	}, tables, filter.MaxWorkers)
+	if err != nil {
+		return fmt.Errorf("filter: %v", err)
+	}
+	if fs.hold == nil {
+		fs.hold = filter.NewHolder(c.Limit)
+		r.dirty = true
+	}
+	fs.hold.SetLimit(c.Limit)
+	fs.hold.SetRules(rs)
+	fs.cfg = c
+	if r.dirty {
+		r.publish()
+	}
+	return nil
+}
+
+// FilterOn reports whether a filter was set (SetFilter).
+func (r *Router) FilterOn() bool { return r.filterHolder() != nil }
+
+// filterFeatures adds the filter's nodes to the published interfaces'
+// features when a filter is on. Caller holds mu (publish).
+func (r *Router) filterFeatures(ifaces []dp.Iface) any {
+	h := r.filt.hold
+	if h == nil {
+		return nil
+	}
+	for i := range ifaces {
+		f := make([]string, 0, len(ifaces[i].Features)+2)
+		f = append(f, ifaces[i].Features...)
+		ifaces[i].Features = append(f, filter.Node4, filter.Node6)
+	}
+	return h
+}
+
+// RuleInfo is a rule with its counters (show rules).
+type RuleInfo struct {
+	Number  int    `json:"number"` // 1-based; 0: the default policy
+	Rule    string `json:"rule"`
+	Packets uint64 `json:"packets"` // first packets of flows it decided
+	States  uint64 `json:"states"`  // states it made
+}
+
+// FilterRules returns the rules in force with their counters summed over
+// the workers, the default policy last; nil when there is no filter.
+func (r *Router) FilterRules() []RuleInfo {
+	h := r.filterHolder()
+	if h == nil {
+		return nil
+	}
+	rs := h.Rules()
+	st := rs.Stats()
+	out := make([]RuleInfo, 0, len(rs.Rules)+1)
+	for i, ru := range rs.Rules {
+		out = append(out, RuleInfo{Number: i + 1, Rule: ru.Text, Packets: st[i].Packets, States: st[i].States})
+	}
+	out = append(out, RuleInfo{Number: 0, Rule: "default " + rs.Default.String(), Packets: st[len(rs.Rules)].Packets, States: st[len(rs.Rules)].States})
+	return out
+}
+
+func (r *Router) filterHolder() *filter.Holder {
+	r.filt.mu.Lock()
+	defer r.filt.mu.Unlock()
+	return r.filt.hold
+}
+
+// FilterStats are the state tables' counters summed over the workers.
+type FilterStats struct {
+	States  int    `json:"states"`
+	Limit   int    `json:"limit"` // per worker
+	Inserts uint64 `json:"inserts"`
+	Expired uint64 `json:"expired"`
+	Flushed uint64 `json:"flushed"`
+	Refused uint64 `json:"refused"` // at the limit
+}
+
+// FilterStats sums the workers' table counters; ok false without a filter.
+func (r *Router) FilterStats() (FilterStats, bool) {
+	h := r.filterHolder()
+	if h == nil {
+		return FilterStats{}, false
+	}
+	var s FilterStats
+	s.Limit = h.Limit()
+	for i := 0; i < filter.MaxWorkers; i++ {
+		t := h.Stats(i)
+		s.States += t.States
+		s.Inserts += t.Inserts
+		s.Expired += t.Expired
+		s.Flushed += t.Flushed
+		s.Refused += t.Refused
+	}
+	return s, true
+}
+
+// StateInfo is one state (show states).
+type StateInfo struct {
+	Worker   int       `json:"worker"`
+	Proto    string    `json:"proto"`
+	Src      string    `json:"src"` // the side that opened the flow, addr:port
+	Dst      string    `json:"dst"`
+	State    string    `json:"state"` // TCP: the peers' states; UDP, ICMP: SINGLE or MULTIPLE
+	Rule     int       `json:"rule"`  // the rule that made it (1-based), 0: the default policy
+	Iface    string    `json:"iface"` // where its first packet came in
+	AgeS     int64     `json:"age_s"`
+	ExpiresS int64     `json:"expires_s"`
+	Packets  [2]uint64 `json:"packets"` // from src, from dst
+}
+
+// StateFilter selects states: by address (either side), port (either
+// side) and protocol; zero values match all.
+type StateFilter struct {
+	Addr  netip.Addr
+	Port  uint16
+	Proto uint8
+}
+
+func (f StateFilter) match(s *filter.State) bool {
+	if f.Proto != 0 && s.K.Proto != f.Proto {
+		return false
+	}
+	if f.Port != 0 && s.K.PA != f.Port && s.K.PB != f.Port {
+		return false
+	}
+	if f.Addr.IsValid() {
+		a := f.Addr.Unmap().As16()
+		if f.Addr.Is4() {
+			a = netip.AddrFrom4(f.Addr.As4()).As16()
+			a[10], a[11] = 0xff, 0xff
+		}
+		if s.K.A != a && s.K.B != a {
+			return false
+		}
+	}
+	return true
+}
+
+// filterTimeout bounds the wait for the workers to serve a request.
+const filterTimeout = 3 * time.Second
+
+// FilterStates returns the states matching f, at most max (0: all), from
+// every worker (each copies its own table when woken).
+func (r *Router) FilterStates(f StateFilter, max int) ([]StateInfo, error) {
+	h := r.filterHolder()
+	if h == nil {
+		return nil, fmt.Errorf("no filter: add a filter section to the config (softnet reload)")
+	}
+	var out []StateInfo
+	now := filter.Now()
+	err := r.filterRequest(h, func() *filter.Request {
+		return &filter.Request{Match: f.match, Max: max}
+	}, func(w int, q *filter.Request) {
+		for i := range q.Out {
+			if max > 0 && len(out) >= max {
+				return
+			}
+			out = append(out, r.stateInfo(w, &q.Out[i], now))
+		}
+	})
+	return out, err
+}
+
+// FlushStates removes the states matching f from every worker's table and
+// returns how many.
+func (r *Router) FlushStates(f StateFilter) (int, error) {
+	h := r.filterHolder()
+	if h == nil {
+		return 0, fmt.Errorf("no filter: add a filter section to the config (softnet reload)")
+	}
+	n := 0
+	var match func(*filter.State) bool
+	if f != (StateFilter{}) {
+		match = f.match
+	}
+	err := r.filterRequest(h, func() *filter.Request {
+		return &filter.Request{Flush: true, Match: match}
+	}, func(_ int, q *filter.Request) { n += q.N })
+	return n, err
+}
+
+// filterRequest posts a request to every worker, wakes each with an
+// InjectWake message, and hands each answer to done.
+func (r *Router) filterRequest(h *filter.Holder, mk func() *filter.Request, done func(w int, q *filter.Request)) error {
+	r.mu.Lock()
+	ws := append([]*dp.Worker(nil), r.workers...)
+	type posted struct {
+		w    int
+		slot int
+		q    *filter.Request
+	}
+	var ps []posted
+	for _, w := range ws {
+		q := mk()
+		q.Done = make(chan struct{})
+		slot := filter.SlotOf(w.ID)
+		if !h.Post(slot, q) {
+			r.mu.Unlock()
+			return fmt.Errorf("worker %d is busy with another state request: try again", w.ID)
+		}
+		ps = append(ps, posted{w.ID, slot, q})
+		r.send(outMsg{w: w, kind: filter.InjectWake, frame: make([]byte, 14)})
+	}
+	r.mu.Unlock()
+	deadline := time.After(filterTimeout)
+	for _, p := range ps {
+		select {
+		case <-p.q.Done:
+			done(p.w, p.q)
+		case <-deadline:
+			for _, p := range ps {
+				h.Cancel(p.slot, p.q)
+			}
+			return fmt.Errorf("worker %d did not answer within %v (is it running?)", p.w, filterTimeout)
+		}
+	}
+	return nil
+}
+
+func (r *Router) stateInfo(w int, s *filter.State, now int64) StateInfo {
+	ks, kd := s.K.A, s.K.B
+	ps, pd := s.K.PA, s.K.PB
+	src, dst := 0, 1
+	if s.Init == 1 {
+		ks, kd, ps, pd = kd, ks, pd, ps
+		src, dst = 1, 0
+	}
+	addr := func(a [16]byte) netip.Addr {
+		x := netip.AddrFrom16(a)
+		if s.K.Fam == 4 {
+			x = x.Unmap()
+		}
+		return x
+	}
+	si := StateInfo{Worker: w, Rule: int(s.Rule) + 1,
+		AgeS: (now - s.Created) / int64(time.Second), ExpiresS: (s.Expire - now) / int64(time.Second),
+		Packets: [2]uint64{s.Pkts[src], s.Pkts[dst]}}
+	r.mu.Lock()
+	if int(s.Iface) < len(r.ifaces) {
+		si.Iface = r.ifaces[s.Iface].Name
+	}
+	r.mu.Unlock()
+	switch s.K.Proto {
+	case pf.ProtoTCP:
+		si.Proto = "tcp"
+		a, b := s.Peer[src].State, s.Peer[dst].State
+		si.State = filter.TCPStateNames[min(int(a), len(filter.TCPStateNames)-1)] + ":" + filter.TCPStateNames[min(int(b), len(filter.TCPStateNames)-1)]
+	case pf.ProtoUDP:
+		si.Proto = "udp"
+	case pf.ProtoICMP:
+		si.Proto = "icmp"
+	case pf.ProtoICMPv6:
+		si.Proto = "ipv6-icmp"
+	default:
+		si.Proto = fmt.Sprint(s.K.Proto)
+	}
+	if s.K.Proto != pf.ProtoTCP {
+		names := []string{"NO_TRAFFIC", "SINGLE", "MULTIPLE"}
+		si.State = names[min(int(s.Peer[src].State), 2)] + ":" + names[min(int(s.Peer[dst].State), 2)]
+	}
+	hp := func(a netip.Addr, p uint16) string {
+		if s.K.Proto == pf.ProtoTCP || s.K.Proto == pf.ProtoUDP {
+			return netip.AddrPortFrom(a, p).String()
+		}
+		return a.String()
+	}
+	si.Src, si.Dst = hp(addr(ks), ps), hp(addr(kd), pd)
+	if si.Rule == 0 && s.Rule >= 0 {
+		si.Rule = int(s.Rule) + 1
+	}
+	return si
+}

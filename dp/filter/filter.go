@@ -1,0 +1,557 @@
+// Package filter is the stateful packet filter: the feature nodes
+// ip4-filter (on the ip4-unicast arc) and ip6-filter (on ip6-unicast),
+// after ip4-input/ip6-input and before the lookup, on every interface
+// (VLAN sub-interfaces and BVIs included) once the config has a filter.
+//
+// Rules (package pf: pf.conf in spirit) are compiled into a Ruleset that
+// the control plane swaps into the Holder atomically (dp.Config.Filter);
+// they are evaluated only for the first packet of a flow, twice as pf
+// does: as the packet comes in on its receiving interface (rules with
+// in, or no direction) and, when it is routed on, as it goes out of its
+// egress interface (out, or no direction), which the node finds with one
+// FIB lookup. The last matching rule decides, or the first quick one;
+// the default policy when none matches. A pass rule that keeps state
+// (the default) makes a state; the flow's later packets, both
+// directions, hit it and skip the rules.
+//
+// States live in one Table per worker (Holder.Table, by worker ID):
+// preallocated, open addressing, keyed by the 5-tuple normalised so both
+// directions find the same entry. Both directions of a flow reach the
+// same worker on every backend (package rss's symmetric Toeplitz hash,
+// and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
+// a table is its worker's alone: no lock. Ageing is cheap: the clock is
+// read once per vector, an expired state found by a lookup is removed
+// then, and each vector sweeps a bounded run of slots (sweepPerVector).
+// TCP is tracked as pf does (pf_tcp_track_full: sequence windows with
+// window scaling; a segment outside the window, or an RST whose sequence
+// number is not the expected one, is dropped), UDP and other protocols
+// with pseudo-states, ICMP queries by identifier; an ICMP error passes
+// when the packet it quotes belongs to a state.
+//
+// Drop reasons: blocked (a block rule or the default policy), no-state
+// (a TCP segment other than a SYN with no state, under a default block),
+// out-of-window, state-limit (the worker's table is full), short (a
+// transport header cut short). Per-rule counters (packets decided, states
+// made) are per worker, summed on read. Packets the router itself sends
+// (ICMP errors, echo replies) are not filtered.
+//
+// Non-first fragments carry no ports: they match only rules without
+// ports, flags or ICMP types (there is no reassembly).
+package filter
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/filter/pf"
+	"github.com/softnet/softnet/dp/ip4"
+	"github.com/softnet/softnet/dp/ip6"
+	"github.com/softnet/softnet/pkt"
+)
+
+// sweepPerVector is how many table slots each vector's sweep looks at.
+const sweepPerVector = 64
+
+// epoch anchors the monotonic clock of the tables.
+var epoch = time.Now()
+
+// skew is added to the clock (Advance).
+var skew atomic.Int64
+
+// Now is the tables' clock: monotonic ns.
+func Now() int64 { return int64(time.Since(epoch)) + skew.Load() }
+
+// Advance moves the tables' clock forward by d, in every process's
+// tables: for tests of the timeouts, which need not wait them out.
+func Advance(d time.Duration) { skew.Add(int64(d)) }
+
+// MaxWorkers bounds the workers a Holder has tables for (config's).
+const MaxWorkers = 64
+
+// Holder is the filter's shared part, the same in every Config: the
+// Ruleset in force (swapped atomically), the state limit per worker, and
+// each worker's state table, which the worker makes itself at its first
+// vector (one allocation of the whole table, then none) and remakes,
+// keeping its states, when the limit changes.
+type Holder struct {
+	rules  atomic.Pointer[Ruleset]
+	limit  atomic.Int64
+	tables [MaxWorkers]atomic.Pointer[Table]
+	reqs   [MaxWorkers]atomic.Pointer[Request]
+}
+
+// NewHolder makes a Holder whose tables take at most limit states each.
+func NewHolder(limit int) *Holder {
+	h := &Holder{}
+	h.limit.Store(int64(max(limit, 1)))
+	return h
+}
+
+// SetLimit changes the state limit per worker (each worker remakes its
+// table at its next vector, keeping as many states as fit).
+func (h *Holder) SetLimit(limit int) { h.limit.Store(int64(max(limit, 1))) }
+
+// Limit is the state limit per worker.
+func (h *Holder) Limit() int { return int(h.limit.Load()) }
+
+// Table returns worker slot i's table (nil until its worker made it).
+// Its counters may be read on any goroutine; its states only through
+// a Request.
+func (h *Holder) Table(i int) *Table { return h.tables[i%MaxWorkers].Load() }
+
+// table returns worker slot i's table, made or remade for the limit.
+func (h *Holder) table(i int) *Table {
+	t := h.tables[i].Load()
+	lim := int(h.limit.Load())
+	if t != nil && t.limit == lim {
+		return t
+	}
+	nt := NewTable(lim)
+	if t != nil {
+		nt.stats = tableStats{}
+		nt.stats.inserts.Store(t.stats.inserts.Load())
+		nt.stats.expired.Store(t.stats.expired.Load())
+		nt.stats.flushed.Store(t.stats.flushed.Load())
+		nt.stats.limited.Store(t.stats.limited.Load())
+		for j := range t.slots {
+			if s := &t.slots[j]; s.used && nt.n < nt.limit {
+				if ns := nt.Insert(&s.K); ns != nil {
+					*ns = *s
+				}
+			}
+		}
+		nt.stats.inserts.Store(t.stats.inserts.Load())
+	}
+	h.tables[i].Store(nt)
+	return nt
+}
+
+// Rules is the Ruleset in force (nil: the filter passes everything).
+func (h *Holder) Rules() *Ruleset { return h.rules.Load() }
+
+// SetRules makes rs the Ruleset in force; the states stay.
+func (h *Holder) SetRules(rs *Ruleset) { h.rules.Store(rs) }
+
+// tableStats are a table's counters (written by its worker only).
+type tableStats struct {
+	inserts, expired, flushed, limited, live atomic.Uint64
+}
+
+// TableStats is a table's counters as read.
+type TableStats struct {
+	States, Limit                      int
+	Inserts, Expired, Flushed, Refused uint64
+}
+
+// Stats reads worker slot i's table counters (any goroutine).
+func (h *Holder) Stats(i int) TableStats {
+	t := h.Table(i)
+	if t == nil {
+		return TableStats{Limit: h.Limit()}
+	}
+	return TableStats{States: int(t.stats.live.Load()), Limit: t.limit, Inserts: t.stats.inserts.Load(),
+		Expired: t.stats.expired.Load(), Flushed: t.stats.flushed.Load(), Refused: t.stats.limited.Load()}
+}
+
+// Request is a control-plane request a worker serves on its next vector
+// or wake-up (InjectWake): flush its table, or copy its states out.
+type Request struct {
+	Flush bool
+	Match func(*State) bool // nil: every state
+	Max   int               // most states to copy (0: all)
+	Out   []State           // filled by the worker
+	N     int               // states flushed
+	Done  chan struct{}
+}
+
+// Post hands r to worker slot i; the caller then wakes the worker (an
+// InjectWake message) and waits on r.Done. false: a request is pending.
+func (h *Holder) Post(i int, r *Request) bool {
+	return h.reqs[i].CompareAndSwap(nil, r)
+}
+
+// Cancel withdraws r from worker i if it has not been served.
+func (h *Holder) Cancel(i int, r *Request) bool {
+	return h.reqs[i].CompareAndSwap(r, nil)
+}
+
+// serve serves worker slot i's pending request, if any.
+func (h *Holder) serve(i int, now int64) {
+	r := h.reqs[i].Load()
+	if r == nil || !h.reqs[i].CompareAndSwap(r, nil) {
+		return
+	}
+	t := h.table(i)
+	if r.Flush {
+		if r.Match == nil {
+			r.N = t.Flush()
+		} else {
+			for j := uint64(0); j <= t.mask; {
+				s := &t.slots[j]
+				if s.used && r.Match(s) {
+					t.del(j)
+					r.N++
+					t.stats.flushed.Store(t.stats.flushed.Load() + 1)
+					continue
+				}
+				j++
+			}
+		}
+	} else {
+		t.Each(now, func(s *State) {
+			if (r.Max == 0 || len(r.Out) < r.Max) && (r.Match == nil || r.Match(s)) {
+				r.Out = append(r.Out, *s)
+			}
+		})
+	}
+	t.stats.live.Store(uint64(t.n))
+	close(r.Done)
+}
+
+// Stages and reasons of the two nodes.
+var (
+	Stage4, Stage6 dp.Stage
+	reasons4       reasons
+	reasons6       reasons
+)
+
+type reasons struct {
+	Blocked, NoState, OutOfWindow, StateLimit, Short dp.Reason
+}
+
+func reasonDefs(r *reasons) []dp.ReasonDef {
+	return []dp.ReasonDef{
+		{Reason: &r.Blocked, Name: "blocked", Desc: "blocked by a filter rule or the default policy (softnet show rules: which rule)"},
+		{Reason: &r.NoState, Name: "no-state", Desc: "TCP segment other than a SYN with no state (the flow was not opened through the filter, or its state expired)"},
+		{Reason: &r.OutOfWindow, Name: "out-of-window", Desc: "TCP segment or RST outside the state's sequence window (pf's check)"},
+		{Reason: &r.StateLimit, Name: "state-limit", Desc: "the worker's state table is full (raise filter.limit)"},
+		{Reason: &r.Short, Name: "short", Desc: "transport header cut short"},
+	}
+}
+
+// Node names (Iface.Features).
+const (
+	Node4 = "ip4-filter"
+	Node6 = "ip6-filter"
+)
+
+// InjectWake is the message kind that wakes a worker to serve a Request.
+const InjectWake dp.MsgKind = 32
+
+var _ = dp.Register(dp.Node{
+	Name:       Node4,
+	Stage:      &Stage4,
+	Arc:        ip4.ArcUnicast,
+	Run:        func(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) { run(w, cfg, in, Stage4, &reasons4) },
+	Next:       []string{"drop"},
+	Reasons:    reasonDefs(&reasons4),
+	State:      newWState,
+	Trace:      dp.NodeTrace{Record: record, Note: note, NoteDrops: true},
+	Inject:     injectWake,
+	InjectKind: InjectWake,
+})
+
+var _ = dp.Register(dp.Node{
+	Name:    Node6,
+	Stage:   &Stage6,
+	Arc:     ip6.ArcUnicast,
+	Run:     func(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) { run(w, cfg, in, Stage6, &reasons6) },
+	Next:    []string{"drop"},
+	Reasons: reasonDefs(&reasons6),
+	State:   newWState,
+	Trace:   dp.NodeTrace{Record: record, Note: note, NoteDrops: true},
+})
+
+type wstate struct {
+	f, q Flow // traces' scratch, and the ICMP quote's
+	k    Key
+	// The vector's flows, keys, the sides their senders are on, their
+	// transport offsets and key hashes (run's first pass), and the sum of
+	// the loads that fetched their home slots (kept, so not optimised
+	// away).
+	flows  [pkt.BatchSize]Flow
+	keys   [pkt.BatchSize]Key
+	sides  [pkt.BatchSize]uint8
+	l4s    [pkt.BatchSize]int32
+	hashes [pkt.BatchSize]uint64
+	touch  uint64
+}
+
+func newWState(*dp.Worker) any { return new(wstate) }
+
+// SlotOf is the table slot of worker ID id.
+func SlotOf(id int) int { return id % MaxWorkers }
+
+func slotOf(w *dp.Worker, _ *Holder) int { return SlotOf(w.ID) }
+
+// injectWake serves the worker's pending request and frees the buffer.
+func injectWake(w *dp.Worker, _ *dp.Msg, b *pkt.Buf) {
+	w.Pool().Put(b)
+	if h, ok := w.Config().Filter.(*Holder); ok && h != nil {
+		h.serve(slotOf(w, h), Now())
+	}
+}
+
+func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reasons) {
+	h, _ := cfg.Filter.(*Holder)
+	var set *Ruleset
+	if h != nil {
+		set = h.rules.Load()
+	}
+	if set == nil {
+		for _, x := range in.B[:in.N] {
+			w.Next(stage, pkt.At(x))
+		}
+		in.N = 0
+		return
+	}
+	st := w.State(stage).(*wstate)
+	slot := slotOf(w, h)
+	t := h.table(slot)
+	now := Now()
+	h.serve(slot, now)
+	t.Sweep(sweepPerVector, now)
+	// First pass: parse every packet and load its home slot, so that the
+	// vector's cache misses on a large table overlap (independent loads)
+	// instead of costing one after the other in the second pass.
+	for i, x := range in.B[:in.N] {
+		f := &st.flows[i]
+		st.l4s[i] = int32(parse(pkt.At(x).L3Bytes(), f))
+		st.hashes[i] = 0
+		if f.Short {
+			continue
+		}
+		st.sides[i] = uint8(f.key(&st.keys[i]))
+		st.hashes[i] = st.keys[i].hash()
+	}
+	// A tight loop of independent loads: the CPU keeps many of them in
+	// flight at once (as fib's LookupBatch does).
+	touch := st.touch
+	for _, hh := range st.hashes[:in.N] {
+		touch += uint64(t.slots[hh&t.mask].Expire)
+	}
+	st.touch = touch
+	for i, x := range in.B[:in.N] {
+		b := pkt.At(x)
+		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
+			w.Drop(b, r)
+			continue
+		}
+		w.Next(stage, b)
+	}
+	in.N = 0
+	t.stats.live.Store(uint64(t.n))
+}
+
+// Verdict kinds recorded in traces (RawStep.K).
+const (
+	vState uint8 = iota + 1
+	vRule
+	vICMPState
+)
+
+// decide returns the drop reason for b, or ReasonNone to pass it.
+func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, slot int, now int64, rs *reasons) dp.Reason {
+	f := &st.flows[i]
+	if f.Short {
+		return rs.Short
+	}
+	ip := b.L3Bytes()
+	l4 := int(st.l4s[i])
+	side := int(st.sides[i])
+	key := &st.keys[i]
+	if s := t.findHash(key, st.hashes[i], now); s != nil {
+		to := &set.Timeouts
+		switch {
+		case f.Proto == pf.ProtoTCP && !f.Frag:
+			if !tcpTrack(s, side, &f.Seg) {
+				return rs.OutOfWindow
+			}
+			s.Expire = now + tcpTimeout(s, to)
+		default:
+			p := &s.Peer[side]
+			p.State = PseudoSingle
+			if s.Peer[1-side].State != PseudoNone {
+				p.State, s.Peer[1-side].State = PseudoMultiple, PseudoMultiple
+			}
+			s.Expire = now + otherTimeout(f.Proto, to)
+		}
+		s.Pkts[side]++
+		return dp.ReasonNone
+	}
+	if f.ICMPErr {
+		// An ICMP error about a packet of a state passes (pf matches it
+		// to the quoted packet's state); else the rules decide.
+		q := &st.q
+		if quoted(ip, l4, q) {
+			var k Key
+			q.key(&k)
+			if t.peek(&k, now) != nil {
+				return dp.ReasonNone
+			}
+		}
+	}
+	inI, inAct, inKeep := set.eval(f, pf.In, int(b.InPort))
+	outI, outAct, outKeep := -1, pf.Pass, false
+	if inAct == pf.Pass {
+		if o := egress(cfg, f); o >= 0 {
+			outI, outAct, outKeep = set.eval(f, pf.Out, o)
+		}
+	}
+	if inAct == pf.Block || outAct == pf.Block {
+		i := inI
+		if inAct != pf.Block {
+			i = outI
+		}
+		set.count(slot, inI)
+		if outI >= 0 {
+			set.count(slot, outI)
+		}
+		if i < 0 && f.Proto == pf.ProtoTCP && !f.Frag && f.Seg.Flags&(fSYN|fRST) != fSYN {
+			return rs.NoState
+		}
+		return rs.Blocked
+	}
+	set.count(slot, inI)
+	if outI >= 0 {
+		set.count(slot, outI)
+	}
+	if !(inKeep || outKeep) {
+		return dp.ReasonNone
+	}
+	s := t.Insert(key)
+	if s == nil {
+		return rs.StateLimit
+	}
+	s.Init, s.Iface, s.Created = uint8(side), b.InPort, now
+	s.Rule = int32(inI)
+	if !inKeep {
+		s.Rule = int32(outI)
+	}
+	to := &set.Timeouts
+	if f.Proto == pf.ProtoTCP && !f.Frag {
+		tcpStart(s, side, &f.Seg)
+		s.Expire = now + tcpTimeout(s, to)
+	} else {
+		s.Peer[side].State = PseudoSingle
+		s.Expire = now + otherTimeout(f.Proto, to)
+	}
+	s.Pkts[side] = 1
+	set.countState(slot, int(s.Rule))
+	return dp.ReasonNone
+}
+
+func otherTimeout(proto uint8, to *Timeouts) int64 {
+	switch proto {
+	case pf.ProtoUDP:
+		return to.UDP
+	case pf.ProtoICMP, pf.ProtoICMPv6:
+		return to.ICMP
+	}
+	return to.Other
+}
+
+// egress returns the interface f would be routed out of, -1 when it is
+// for the router itself or has no route.
+func egress(cfg *dp.Config, f *Flow) int {
+	var nh uint16
+	if f.Fam == 4 {
+		if cfg.FIB == nil {
+			return -1
+		}
+		nh = cfg.FIB.Lookup(uint32(f.Dst[12])<<24 | uint32(f.Dst[13])<<16 | uint32(f.Dst[14])<<8 | uint32(f.Dst[15]))
+	} else {
+		if cfg.FIB6 == nil {
+			return -1
+		}
+		nh = cfg.FIB6.Lookup(f.Dst)
+	}
+	if int(nh) >= len(cfg.Adj) {
+		return -1
+	}
+	switch a := &cfg.Adj[nh]; a.Kind {
+	case dp.AdjForward, dp.AdjIncomplete, dp.AdjGlean, dp.AdjUnreachable:
+		return int(a.Iface)
+	}
+	return -1
+}
+
+// record notes, for a traced packet, what the filter will decide: K the
+// verdict kind (vState: a state; vRule: the rules), A and B the rules
+// decided in and out (index+1; 0: the default policy or none).
+func record(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, rst *dp.RawStep) {
+	h, _ := cfg.Filter.(*Holder)
+	if h == nil {
+		return
+	}
+	set := h.rules.Load()
+	if set == nil {
+		return
+	}
+	st := w.State(rst.Stage).(*wstate)
+	t := h.Table(slotOf(w, h)) // nil before the worker's first vector: no state
+	f := &st.f
+	if parse(b.L3Bytes(), f); f.Short {
+		return
+	}
+	f.key(&st.k)
+	now := Now()
+	if t != nil && t.peek(&st.k, now) != nil {
+		rst.K = vState
+		return
+	}
+	rst.K = vRule
+	inI, inAct, _ := set.eval(f, pf.In, int(b.InPort))
+	rst.A = uint16(inI + 1)
+	if inAct == pf.Pass {
+		if o := egress(cfg, f); o >= 0 {
+			outI, _, _ := set.eval(f, pf.Out, o)
+			rst.B = uint16(outI + 1)
+			rst.C = 1
+		}
+	}
+}
+
+func note(cfg *dp.Config, st, nx *dp.RawStep, _ bool) string {
+	h, _ := cfg.Filter.(*Holder)
+	var set *Ruleset
+	if h != nil {
+		set = h.rules.Load()
+	}
+	switch st.K {
+	case vState:
+		return "matched a state"
+	case vRule:
+		s := "in: " + ruleName(set, int(st.A)-1)
+		if st.C != 0 {
+			s += "; out: " + ruleName(set, int(st.B)-1)
+		}
+		return s
+	}
+	return ""
+}
+
+func ruleName(set *Ruleset, i int) string {
+	if set == nil {
+		return "no rules"
+	}
+	if i < 0 || i >= len(set.Rules) {
+		return "default policy " + set.Default.String()
+	}
+	return "rule " + itoa(i+1) + " (" + set.Rules[i].Text + ")"
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b [20]byte
+	n := len(b)
+	for i > 0 {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+	}
+	return string(b[n:])
+}

@@ -1,0 +1,311 @@
+package filter_test
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/dp/dptest"
+	"github.com/softnet/softnet/dp/filter"
+	"github.com/softnet/softnet/dp/filter/pf"
+	_ "github.com/softnet/softnet/dp/nodes"
+	"github.com/softnet/softnet/dp/tracefmt"
+	"github.com/softnet/softnet/hdr"
+)
+
+var server = netip.MustParseAddr("198.18.0.9") // routed out if1
+
+func rules(t testing.TB, def pf.Action, lines ...string) control.FilterConfig {
+	t.Helper()
+	c := control.FilterConfig{Default: def}
+	for _, l := range lines {
+		r, err := pf.Parse(l)
+		if err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		c.Rules = append(c.Rules, r)
+	}
+	return c
+}
+
+func tcp(sport, dport uint16, seq, ack uint32, flags uint8, n int) []byte {
+	b := make([]byte, 20+n)
+	binary.BigEndian.PutUint16(b[0:], sport)
+	binary.BigEndian.PutUint16(b[2:], dport)
+	binary.BigEndian.PutUint32(b[4:], seq)
+	binary.BigEndian.PutUint32(b[8:], ack)
+	b[12] = 5 << 4
+	b[13] = flags
+	binary.BigEndian.PutUint16(b[14:], 65535)
+	return b
+}
+
+// fromA is a frame host A sends to server; fromB the server's answer
+// (arriving on if1).
+func fromA(proto uint8, payload []byte) []byte {
+	return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, server, proto, 64, false, payload)
+}
+func fromB(proto uint8, payload []byte) []byte {
+	return dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, server, dptest.HostA, proto, 64, false, payload)
+}
+
+func drops(l *dptest.Lab, name string) uint64 {
+	c := l.Counters()
+	for r := dp.Reason(1); r < dp.NumReasons; r++ {
+		if r.String() == name {
+			return c.Drops[r]
+		}
+	}
+	l.T.Fatalf("no reason %s", name)
+	return 0
+}
+
+// expect sends f on interface in and checks whether it came out of out.
+func expect(t *testing.T, l *dptest.Lab, in, out int, f []byte, pass bool, what string) {
+	t.Helper()
+	l.Out(out)
+	l.Send(in, f)
+	got := len(l.Out(out))
+	if (got == 1) != pass {
+		t.Fatalf("%s: forwarded %d frames, want pass=%v", what, got, pass)
+	}
+}
+
+const (
+	syn = pf.SYN
+	ack = pf.ACK
+	rst = pf.RST
+)
+
+// TestStatefulTCP: with a default block, a SYN that a pass rule allows
+// makes a state, and the connection passes both ways; a SYN to another
+// port is blocked; a segment with no state and an RST outside the window
+// are dropped under their own reasons; the rule's counters count.
+func TestStatefulTCP(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto tcp to any port 80")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1000, 0, syn, 0)), true, "SYN to port 80")
+	expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(80, 40000, 5000, 1001, syn|ack, 0)), true, "SYN-ACK back")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1001, 5001, ack, 100)), true, "data A to server")
+	expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(80, 40000, 5001, 1101, ack, 100)), true, "data back")
+	expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(80, 40000, 5101+3_000_000, 1101, rst, 0)), false, "out-of-window RST")
+	if n := drops(l, "ip4-filter/out-of-window"); n != 1 {
+		t.Fatalf("out-of-window drops %d", n)
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1101, 5101, ack, 10)), true, "the connection lives on after the refused RST")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40001, 81, 1, 0, syn, 0)), false, "SYN to port 81")
+	if n := drops(l, "ip4-filter/blocked"); n != 1 {
+		t.Fatalf("blocked drops %d", n)
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40002, 80, 1, 1, ack, 10)), false, "ACK without a state")
+	if n := drops(l, "ip4-filter/no-state"); n != 1 {
+		t.Fatalf("no-state drops %d", n)
+	}
+	expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(80, 40000, 5101, 1111, rst, 0)), true, "RST at the expected sequence number")
+	rs := l.Router.FilterRules()
+	if len(rs) != 3 || rs[1].States != 1 || rs[1].Packets != 1 || rs[2].Packets != 2 {
+		t.Fatalf("rule counters %+v", rs)
+	}
+}
+
+// TestUDPReplyWhileStateLives: a UDP reply passes while the state the
+// request made lives, not after its timeout; flushing removes states;
+// an ICMP error about a passed flow reaches its sender.
+func TestUDPReplyWhileStateLives(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	c := rules(t, pf.Block, "pass out", "pass in on if0 proto {tcp, udp} to any port 53") // flags S/SA, implied for TCP, leave UDP alone
+	c.Timeouts.UDP = int64(30 * time.Second)
+	if err := l.Router.SetFilter(c); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, l, 1, 0, fromB(hdr.ProtoUDP, dptest.UDP(53, 3333, 10)), false, "reply before any request")
+	expect(t, l, 0, 1, fromA(hdr.ProtoUDP, dptest.UDP(3333, 53, 10)), true, "request")
+	expect(t, l, 1, 0, fromB(hdr.ProtoUDP, dptest.UDP(53, 3333, 10)), true, "reply")
+	// An ICMP port unreachable from the server about the request.
+	quote := append(fromA(hdr.ProtoUDP, dptest.UDP(3333, 53, 10))[14:14+28:14+28], []byte{}...)
+	icmp := append([]byte{3, 3, 0, 0, 0, 0, 0, 0}, quote...)
+	binary.BigEndian.PutUint16(icmp[2:], hdr.Checksum(icmp, 0))
+	expect(t, l, 1, 0, fromB(hdr.ProtoICMP, icmp), true, "ICMP error about the flow")
+	var states []control.StateInfo
+	var err error
+	polling(l, func() { states, err = l.Router.FilterStates(control.StateFilter{}, 0) })
+	if err != nil || len(states) != 1 || states[0].Src != "10.0.1.2:3333" || states[0].Proto != "udp" || states[0].State != "MULTIPLE:MULTIPLE" {
+		t.Fatalf("states %+v %v", states, err)
+	}
+	filter.Advance(31 * time.Second)
+	expect(t, l, 1, 0, fromB(hdr.ProtoUDP, dptest.UDP(53, 3333, 10)), false, "reply after the state expired")
+	expect(t, l, 0, 1, fromA(hdr.ProtoUDP, dptest.UDP(3333, 53, 10)), true, "request again")
+	var n int
+	polling(l, func() { n, err = l.Router.FlushStates(control.StateFilter{}) })
+	if err != nil || n != 1 {
+		t.Fatalf("flushed %d %v", n, err)
+	}
+	expect(t, l, 1, 0, fromB(hdr.ProtoUDP, dptest.UDP(53, 3333, 10)), false, "reply after a flush")
+}
+
+// TestReloadKeepsStates: new rules (which would block the flow's first
+// packet) leave an existing state alone; a new flow gets the new rules.
+func TestReloadKeepsStates(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	if err := l.Router.SetFilter(rules(t, pf.Pass, "block in on if1", "pass in on if0")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 22, 1000, 0, syn, 0)), true, "SYN")
+	if err := l.Router.SetFilter(rules(t, pf.Pass, "block in on if1", "pass in on if0", "block in on if0 proto tcp to any port 22")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(22, 40000, 5000, 1001, syn|ack, 0)), true, "SYN-ACK after the reload")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 22, 1001, 5001, ack, 0)), true, "ACK after the reload")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40001, 22, 1000, 0, syn, 0)), false, "a new SYN after the reload")
+}
+
+// TestStateLimit: the worker's table holds its limit; the next new flow
+// is dropped as state-limit.
+func TestStateLimit(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	c := rules(t, pf.Pass, "pass proto udp")
+	c.Limit = 3
+	if err := l.Router.SetFilter(c); err != nil {
+		t.Fatal(err)
+	}
+	for p := uint16(1); p <= 4; p++ {
+		expect(t, l, 0, 1, fromA(hdr.ProtoUDP, dptest.UDP(p, 53, 1)), p <= 3, "flow")
+	}
+	if n := drops(l, "ip4-filter/state-limit"); n != 1 {
+		t.Fatalf("state-limit drops %d", n)
+	}
+	st, _ := l.Router.FilterStats()
+	if st.States != 3 || st.Refused != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestIPv6AndVLAN: the filter runs on IPv6 (ip6-filter) and on VLAN
+// sub-interfaces (on if0.100 in a rule).
+func TestIPv6AndVLAN(t *testing.T) {
+	l := dptest.New(t, dptest.Options{VLANs: true})
+	if err := l.Router.SetFilter(rules(t, pf.Pass, "block in on if0.100 proto udp", "block in inet6 proto udp to any port 9")); err != nil {
+		t.Fatal(err)
+	}
+	f := dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.SubHost[0], server, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 1))
+	expect(t, l, 0, 1, dptest.Tag(f, 0x8100, 100), false, "UDP on if0.100")
+	expect(t, l, 0, 1, fromA(hdr.ProtoUDP, dptest.UDP(1, 2, 1)), true, "UDP on if0")
+	v6 := make([]byte, 14+40+8)
+	copy(v6, dptest.R0MAC[:])
+	copy(v6[6:], dptest.HostAMAC[:])
+	binary.BigEndian.PutUint16(v6[12:], 0x86dd)
+	ip := v6[14:]
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:], 8)
+	ip[6], ip[7] = hdr.ProtoUDP, 64
+	s, d := netip.MustParseAddr("2001:db8:1::2").As16(), netip.MustParseAddr("2001:db8:2::2").As16()
+	copy(ip[8:], s[:])
+	copy(ip[24:], d[:])
+	binary.BigEndian.PutUint16(ip[40+2:], 9)
+	l.Send(0, v6)
+	if n := drops(l, "ip6-filter/blocked"); n != 1 {
+		t.Fatalf("ip6-filter/blocked %d", n)
+	}
+}
+
+// polling runs fn while the lab's worker polls (as a running worker
+// would serve a state request).
+func polling(l *dptest.Lab, fn func()) {
+	done := make(chan struct{})
+	go func() { fn(); close(done) }()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+			l.Worker.Poll()
+		}
+	}
+}
+
+// TestFilterZeroAlloc: the filter node allocates nothing per packet,
+// for packets of a state and for new states: a run through the lab
+// allocates what the same run without a filter does (the in-memory
+// queue's frames), no more.
+func TestFilterZeroAlloc(t *testing.T) {
+	base := allocs(t, false)
+	if a := allocs(t, true); a > base {
+		t.Fatalf("%v allocations per run with the filter, %v without", a, base)
+	}
+}
+
+func allocs(t *testing.T, on bool) float64 {
+	l := dptest.New(t, dptest.Options{})
+	if on {
+		if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Send(0, fromA(hdr.ProtoUDP, dptest.UDP(1, 53, 10))) // the table is made here
+	l.Out(1)
+	port := uint16(100)
+	frames := make([][]byte, 64)
+	for i := range frames {
+		frames[i] = fromA(hdr.ProtoUDP, dptest.UDP(1, 53, 10))
+	}
+	fresh := make([][]byte, 1000)
+	for i := range fresh {
+		fresh[i] = fromA(hdr.ProtoUDP, dptest.UDP(port+uint16(i), 53, 10))
+	}
+	k := 0
+	a := testing.AllocsPerRun(200, func() {
+		l.Ports[0].Push(frames...)
+		l.Ports[0].Push(fresh[k%len(fresh)])
+		k++
+		for l.Worker.Poll() > 0 {
+		}
+		l.Ports[1].Take()
+	})
+	if st, _ := l.Router.FilterStats(); on && st.States < 100 {
+		t.Fatalf("states %d: the new flows made none", st.States)
+	}
+	return a
+}
+
+// TestTraceNamesRule: a trace says which rule decided a packet of a new
+// flow (in and out), and that a later packet matched a state.
+func TestTraceNamesRule(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	tr := tracefmt.NewTracer([]*dp.Worker{l.Worker})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp to any port 53")); err != nil {
+		t.Fatal(err)
+	}
+	notes := func(f []byte, in int) string {
+		t.Helper()
+		if err := tr.Start(1); err != nil {
+			t.Fatal(err)
+		}
+		l.Send(in, f)
+		ps := tr.Stop()
+		if len(ps) != 1 {
+			t.Fatalf("%d packets traced", len(ps))
+		}
+		var s []string
+		for _, st := range ps[0].Steps {
+			if st.Stage == filter.Node4 {
+				s = append(s, st.Note)
+			}
+		}
+		return strings.Join(s, "|")
+	}
+	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 53, 1)), 0); n != "in: rule 2 (pass in on if0 proto udp to any port 53); out: rule 1 (pass out)" {
+		t.Errorf("first packet: %q", n)
+	}
+	if n := notes(fromB(hdr.ProtoUDP, dptest.UDP(53, 9, 1)), 1); n != "matched a state" {
+		t.Errorf("reply: %q", n)
+	}
+	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 54, 1)), 0); n != "dropped: blocked (in: default policy block)" {
+		t.Errorf("blocked: %q", n)
+	}
+}

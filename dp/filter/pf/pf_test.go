@@ -1,0 +1,124 @@
+package pf
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseRules(t *testing.T) {
+	r, err := Parse("pass in on lan0 inet proto tcp from 10.0.0.0/8 to any port {22, 80, 8000:8080}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Action != Pass || r.Dir != In || r.Iface != "lan0" || r.Family != 4 || len(r.Protos) != 1 || r.Protos[0] != ProtoTCP {
+		t.Fatalf("head: %+v", r)
+	}
+	if len(r.Src.Prefixes) != 1 || r.Src.Prefixes[0] != netip.MustParsePrefix("10.0.0.0/8") || !r.Dst.Any {
+		t.Fatalf("hosts: %+v %+v", r.Src, r.Dst)
+	}
+	if want := []PortRange{{22, 22}, {80, 80}, {8000, 8080}}; len(r.Dst.Ports) != 3 || r.Dst.Ports[2] != want[2] || r.Dst.Ports[0] != want[0] {
+		t.Fatalf("ports %v", r.Dst.Ports)
+	}
+	if !r.KeepState || r.Flags != SYN || r.FlagsMask != SYN|ACK {
+		t.Fatalf("a TCP pass rule keeps state with flags S/SA by default: %+v", r)
+	}
+	r, err = Parse("block in quick on ! wan0.100 from ! <bogons> to any")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Action != Block || !r.Quick || !r.IfaceNot || r.Iface != "wan0.100" || !r.Src.Not || r.Src.Table != "bogons" || r.KeepState {
+		t.Fatalf("%+v", r)
+	}
+	r, err = Parse("pass proto udp to 2001:db8::1 port 53 no state")
+	if err != nil || r.KeepState || r.Dst.Prefixes[0] != netip.MustParsePrefix("2001:db8::1/128") {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = Parse("pass proto icmp icmp-type echoreq code 0")
+	if err != nil || r.ICMPType != 8 || r.ICMPCode != 0 || r.Family != 4 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = Parse("pass proto tcp all flags any")
+	if err != nil || r.FlagsMask != 0 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = Parse("block out proto tcp flags S/SAFR # comment")
+	if err != nil || r.Dir != Out || r.Flags != SYN || r.FlagsMask != SYN|ACK|FIN|RST {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, c := range []struct{ rule, col, msg string }{
+		{"allow in", "^", "starts with pass or block"},
+		{"pass in on", "          ^", "interface name"},
+		{"pass proto xyz", "           ^", "not a protocol"},
+		{"pass from 10.0.0.1/8", "          ^", "host bits set"},
+		{"pass inet from 2001:db8::1", "               ^", "not of the rule's family"},
+		{"pass proto tcp to any port 99999", "                           ^", "not a port"},
+		{"pass to any port 22", "^", "ports only apply to TCP and UDP"},
+		{"pass proto tcp flags X/SA", "                     ^", "flags wants"},
+		{"block proto tcp keep state", "                ^", "keep state on a block rule"},
+		{"pass from {10.0.0.1, 10.0.0.2", "          ^", "no closing }"},
+		{"pass to any from any", "            ^", "out of order"},
+		{"pass icmp-type 8", "     ^", "needs proto icmp"},
+		{"pass from <bad", "          ^", "no closing >"},
+	} {
+		_, err := Parse(c.rule)
+		var pe *Error
+		if !errors.As(err, &pe) {
+			t.Errorf("%q: want an *Error, got %v", c.rule, err)
+			continue
+		}
+		if !strings.Contains(pe.Msg, c.msg) || pe.Col != len(c.col)-1 {
+			t.Errorf("%q: got column %d %q, want column %d and %q", c.rule, pe.Col, pe.Msg, len(c.col)-1, c.msg)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"pass in on lan0 inet proto tcp from 10.0.0.0/8 to any port {22, 80, 8000:8080}",
+		"block in quick on ! wan0 from ! <bogons> to any",
+		"pass proto icmp icmp-type echoreq code 0",
+		"pass inet6 proto ipv6-icmp icmp6-type 128",
+		"block out proto tcp flags S/SAFR no state",
+		"pass from {1.2.3.4, 2001:db8::/32} to !10.0.0.0/8",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := Parse(s)
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Col < 0 || pe.Col > len(s) {
+				t.Fatalf("%q: error %v has no column within the rule", s, err)
+			}
+			return
+		}
+		if r.Flags&^r.FlagsMask != 0 {
+			t.Fatalf("%q: flags %x outside mask %x", s, r.Flags, r.FlagsMask)
+		}
+		for _, h := range []Host{r.Src, r.Dst} {
+			for _, p := range h.Ports {
+				if p.Lo > p.Hi {
+					t.Fatalf("%q: range %v", s, p)
+				}
+			}
+			for _, p := range h.Prefixes {
+				if !p.IsValid() || p.Masked() != p {
+					t.Fatalf("%q: prefix %v", s, p)
+				}
+			}
+		}
+		if r.Action == Block && r.KeepState {
+			t.Fatalf("%q: block with keep state", s)
+		}
+		// A parsed rule parses again the same from its text.
+		r2, err := Parse(r.Text)
+		if err != nil || r2.Action != r.Action || r2.Iface != r.Iface || len(r2.Protos) != len(r.Protos) {
+			t.Fatalf("%q: reparse %+v %v", s, r2, err)
+		}
+	})
+}

@@ -1,0 +1,286 @@
+package filter
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/softnet/softnet/dp/edrop/blocklist"
+	"github.com/softnet/softnet/dp/filter/pf"
+)
+
+// Ruleset is the rules in force, compiled, immutable once made (a reload
+// makes a new one; the states, which live in the Holder's tables, stay).
+type Ruleset struct {
+	Rules   []pf.Rule // as parsed, for show rules and traces
+	Default pf.Action
+	// Timeouts of the state classes.
+	Timeouts Timeouts
+	rules    []crule
+	hasOut   bool // some rule matches out: the first packet of a flow needs its egress interface
+	// counters: per worker slot, per rule (index len(rules): the default
+	// policy), packets decided and states made; a slot is written only by
+	// its worker (a load and a store: no locked instruction).
+	slots int
+	cnt   []ruleCount
+}
+
+type ruleCount struct {
+	pkts, states atomic.Uint64
+}
+
+// Table is a named table of addresses and prefixes (rules' <name>).
+type NamedTable struct {
+	Name  string
+	Table *blocklist.Table
+}
+
+type chost struct {
+	any, not bool
+	v4       []p4
+	v6       []p6
+	table    *blocklist.Table
+	ports    []pf.PortRange
+}
+
+type p4 struct{ a, m uint32 }
+type p6 struct{ hi, lo, mhi, mlo uint64 }
+
+type crule struct {
+	action   pf.Action
+	dir      pf.Dir
+	quick    bool
+	keep     bool
+	iface    int // -1: any
+	ifaceNot bool
+	fam      uint8
+	protoAny bool
+	protos   [4]uint64 // bitmap
+	src, dst chost
+	flags    uint8
+	mask     uint8
+	icmpType int16
+	icmpCode int16
+}
+
+// Compile makes a Ruleset. iface resolves an interface name to its index
+// (false: unknown); tables are the named tables the rules may use;
+// workers is the number of counter slots (one per worker).
+func Compile(rules []pf.Rule, def pf.Action, to Timeouts, iface func(string) (int, bool), tables map[string]*blocklist.Table, workers int) (*Ruleset, error) {
+	rs := &Ruleset{Rules: rules, Default: def, Timeouts: to, slots: max(workers, 1)}
+	for i, r := range rules {
+		c := crule{action: r.Action, dir: r.Dir, quick: r.Quick, keep: r.KeepState, iface: -1, ifaceNot: r.IfaceNot,
+			fam: r.Family, protoAny: len(r.Protos) == 0, flags: r.Flags, mask: r.FlagsMask, icmpType: r.ICMPType, icmpCode: r.ICMPCode}
+		if r.Iface != "" {
+			x, ok := iface(r.Iface)
+			if !ok {
+				return nil, fmt.Errorf("rule %d (%s): no interface %q", i+1, r.Text, r.Iface)
+			}
+			c.iface = x
+		}
+		for _, p := range r.Protos {
+			c.protos[p>>6] |= 1 << (p & 63)
+		}
+		var err error
+		if c.src, err = compileHost(r.Src, tables); err != nil {
+			return nil, fmt.Errorf("rule %d (%s): %v", i+1, r.Text, err)
+		}
+		if c.dst, err = compileHost(r.Dst, tables); err != nil {
+			return nil, fmt.Errorf("rule %d (%s): %v", i+1, r.Text, err)
+		}
+		if r.Dir == pf.Out {
+			rs.hasOut = true
+		}
+		if r.Dir == pf.Both && r.Iface != "" {
+			rs.hasOut = true
+		}
+		rs.rules = append(rs.rules, c)
+	}
+	rs.cnt = make([]ruleCount, rs.slots*(len(rules)+1))
+	return rs, nil
+}
+
+func compileHost(h pf.Host, tables map[string]*blocklist.Table) (chost, error) {
+	c := chost{any: h.Any, not: h.Not, ports: h.Ports}
+	if h.Table != "" {
+		t, ok := tables[h.Table]
+		if !ok {
+			return c, fmt.Errorf("no table <%s>: define it under filter.tables", h.Table)
+		}
+		c.table = t
+	}
+	for _, p := range h.Prefixes {
+		a := p.Addr()
+		if a.Is4() {
+			m := ^uint32(0)
+			if p.Bits() < 32 {
+				m = ^(^uint32(0) >> p.Bits())
+			}
+			if p.Bits() == 0 {
+				m = 0
+			}
+			b := a.As4()
+			c.v4 = append(c.v4, p4{binary.BigEndian.Uint32(b[:]) & m, m})
+			continue
+		}
+		b := a.As16()
+		hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+		mhi, mlo := mask64(p.Bits()), mask64(p.Bits()-64)
+		c.v6 = append(c.v6, p6{hi & mhi, lo & mlo, mhi, mlo})
+	}
+	return c, nil
+}
+
+func mask64(n int) uint64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n >= 64:
+		return ^uint64(0)
+	}
+	return ^(^uint64(0) >> n)
+}
+
+// addrIn reports whether address a (16 bytes, IPv4-mapped for IPv4) is
+// in h's addresses (before negation).
+func (h *chost) addrIn(a *[16]byte, fam uint8) bool {
+	if h.any {
+		return true
+	}
+	in := false
+	if fam == 4 {
+		v := binary.BigEndian.Uint32(a[12:])
+		for _, p := range h.v4 {
+			if v&p.m == p.a {
+				in = true
+				break
+			}
+		}
+		if !in && h.table != nil {
+			in = h.table.Lookup4(v)
+		}
+	} else {
+		hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+		for _, p := range h.v6 {
+			if hi&p.mhi == p.hi && lo&p.mlo == p.lo {
+				in = true
+				break
+			}
+		}
+		if !in && h.table != nil {
+			in = h.table.Lookup6(hi, lo)
+		}
+	}
+	return in != h.not
+}
+
+func portIn(rs []pf.PortRange, p uint16) bool {
+	for _, r := range rs {
+		if p >= r.Lo && p <= r.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// match reports whether rule c matches f evaluated in direction dir on
+// interface ifc.
+func (c *crule) match(f *Flow, dir pf.Dir, ifc int) bool {
+	if c.dir != pf.Both && c.dir != dir {
+		return false
+	}
+	if c.iface >= 0 && (c.iface == ifc) == c.ifaceNot {
+		return false
+	}
+	if c.fam != 0 && c.fam != f.Fam {
+		return false
+	}
+	if !c.protoAny && c.protos[f.Proto>>6]&(1<<(f.Proto&63)) == 0 {
+		return false
+	}
+	if !c.src.addrIn(&f.Src, f.Fam) || !c.dst.addrIn(&f.Dst, f.Fam) {
+		return false
+	}
+	if len(c.src.ports) > 0 || len(c.dst.ports) > 0 {
+		if f.Frag || f.Proto != pf.ProtoTCP && f.Proto != pf.ProtoUDP {
+			return false
+		}
+		if len(c.src.ports) > 0 && !portIn(c.src.ports, f.SPort) || len(c.dst.ports) > 0 && !portIn(c.dst.ports, f.DPort) {
+			return false
+		}
+	}
+	// Flags apply to TCP only (a rule for {tcp, udp} matches UDP
+	// whatever its flags say, as pf's expansion of the rule does).
+	if c.mask != 0 && f.Proto == pf.ProtoTCP && (f.Frag || f.Seg.Flags&c.mask != c.flags) {
+		return false
+	}
+	if c.icmpType >= 0 && (f.Frag || int16(f.ICMPType) != c.icmpType || c.icmpCode >= 0 && int16(f.ICMPCode) != c.icmpCode) {
+		return false
+	}
+	return true
+}
+
+// eval runs the rules for f in direction dir on interface ifc: the last
+// matching rule decides, or the first quick one; -1 is the default
+// policy.
+func (rs *Ruleset) eval(f *Flow, dir pf.Dir, ifc int) (int, pf.Action, bool) {
+	idx, act, keep := -1, rs.Default, false
+	for i := range rs.rules {
+		c := &rs.rules[i]
+		if !c.match(f, dir, ifc) {
+			continue
+		}
+		idx, act, keep = i, c.action, c.keep
+		if c.quick {
+			break
+		}
+	}
+	return idx, act, keep
+}
+
+// count adds a packet decided to rule i's counter (i -1: the default
+// policy) in slot; countState a state made.
+func (rs *Ruleset) count(slot, i int) {
+	c := rs.counter(slot, i)
+	c.pkts.Store(c.pkts.Load() + 1)
+}
+
+func (rs *Ruleset) countState(slot, i int) {
+	c := rs.counter(slot, i)
+	c.states.Store(c.states.Load() + 1)
+}
+
+func (rs *Ruleset) counter(slot, i int) *ruleCount {
+	if i < 0 || i >= len(rs.rules) {
+		i = len(rs.rules)
+	}
+	return &rs.cnt[(slot%rs.slots)*(len(rs.rules)+1)+i]
+}
+
+// RuleStats is a rule's counters summed over the workers.
+type RuleStats struct {
+	Packets, States uint64
+}
+
+// Stats returns each rule's counters, then the default policy's.
+func (rs *Ruleset) Stats() []RuleStats {
+	n := len(rs.rules) + 1
+	out := make([]RuleStats, n)
+	for s := 0; s < rs.slots; s++ {
+		for i := 0; i < n; i++ {
+			c := &rs.cnt[s*n+i]
+			out[i].Packets += c.pkts.Load()
+			out[i].States += c.states.Load()
+		}
+	}
+	return out
+}
+
+// Prefix6 helpers for callers that show addresses.
+func addrOf(a [16]byte, fam uint8) netip.Addr {
+	if fam == 4 {
+		return netip.AddrFrom16(a).Unmap()
+	}
+	return netip.AddrFrom16(a)
+}

@@ -1,0 +1,317 @@
+package linuxcp
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/softnet/softnet/internal/netns"
+)
+
+// DefaultRcvBuf is the notification socket's receive buffer (SO_RCVBUFFORCE):
+// room for a burst of some 200,000 route notifications.
+const DefaultRcvBuf = 64 << 20
+
+// nlSource is a Source on rtnetlink sockets in one network namespace.
+type nlSource struct {
+	ns     string
+	fd     int
+	buf    []byte
+	closed atomic.Bool
+}
+
+// Open subscribes to the route and link notifications of network
+// namespace ns ("" for softnet's own) with a receive buffer of rcvbuf
+// bytes (SO_RCVBUFFORCE, which root may set beyond net.core.rmem_max;
+// SO_RCVBUF if that is refused). Dumps use a socket of their own in ns.
+func Open(ns string, rcvbuf int) (Source, error) {
+	if rcvbuf <= 0 {
+		rcvbuf = DefaultRcvBuf
+	}
+	s := &nlSource{ns: ns, fd: -1, buf: make([]byte, 1<<20)}
+	err := s.in(func() error {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink socket: %w", err)
+		}
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf); err != nil {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf); err != nil {
+				unix.Close(fd)
+				return fmt.Errorf("netlink receive buffer of %d bytes: %w", rcvbuf, err)
+			}
+		}
+		// Wake up now and then to see Close.
+		tv := unix.NsecToTimeval((200 * time.Millisecond).Nanoseconds())
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("netlink socket timeout: %w", err)
+		}
+		sa := &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: unix.RTMGRP_LINK | unix.RTMGRP_IPV4_ROUTE | unix.RTMGRP_IPV6_ROUTE}
+		if err := unix.Bind(fd, sa); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("netlink bind: %w", err)
+		}
+		s.fd = fd
+		return nil
+	})
+	if err != nil {
+		if ns != "" {
+			return nil, fmt.Errorf("linux_cp namespace %q: %w", ns, err)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// in runs f in the source's namespace.
+func (s *nlSource) in(f func() error) error {
+	if s.ns == "" {
+		return f()
+	}
+	return netns.Do(s.ns, f)
+}
+
+func (s *nlSource) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	return nil // the reader closes the socket when it sees closed
+}
+
+func (s *nlSource) Read() ([]Event, error) {
+	for {
+		if s.closed.Load() {
+			if s.fd >= 0 {
+				unix.Close(s.fd)
+				s.fd = -1
+			}
+			return nil, ErrClosed
+		}
+		n, _, err := unix.Recvfrom(s.fd, s.buf, 0)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			return nil, nil // the receive timeout: the caller sees Close
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.ENOBUFS):
+			s.drain()
+			return nil, ErrOverflow
+		case err != nil:
+			return nil, err
+		}
+		msgs, err := syscall.ParseNetlinkMessage(s.buf[:n])
+		if err != nil {
+			return nil, fmt.Errorf("netlink message: %w", err)
+		}
+		var evs []Event
+		for i := range msgs {
+			if e, ok := parse(&msgs[i]); ok {
+				evs = append(evs, e)
+			}
+		}
+		if len(evs) > 0 {
+			return evs, nil
+		}
+	}
+}
+
+// drain discards what the socket holds after an overflow: notifications
+// from before a gap, which the resync's dump supersedes. What is read
+// afterwards is a contiguous run of notifications newer than the drain,
+// safe to apply on top of the dump.
+func (s *nlSource) drain() {
+	for {
+		_, _, err := unix.Recvfrom(s.fd, s.buf, unix.MSG_DONTWAIT)
+		if err != nil && !errors.Is(err, unix.ENOBUFS) && !errors.Is(err, unix.EINTR) {
+			return // EAGAIN: empty
+		}
+	}
+}
+
+func (s *nlSource) Dump() (links []Link, routes []Route, err error) {
+	err = s.in(func() error {
+		b, err := syscall.NetlinkRIB(unix.RTM_GETLINK, unix.AF_UNSPEC)
+		if err != nil {
+			return fmt.Errorf("netlink link dump: %w", err)
+		}
+		msgs, err := syscall.ParseNetlinkMessage(b)
+		if err != nil {
+			return fmt.Errorf("netlink link dump: %w", err)
+		}
+		for i := range msgs {
+			if e, ok := parse(&msgs[i]); ok && e.Kind == LinkSet {
+				links = append(links, e.Link)
+			}
+		}
+		for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
+			b, err := syscall.NetlinkRIB(unix.RTM_GETROUTE, fam)
+			if err != nil {
+				return fmt.Errorf("netlink route dump: %w", err)
+			}
+			msgs, err := syscall.ParseNetlinkMessage(b)
+			if err != nil {
+				return fmt.Errorf("netlink route dump: %w", err)
+			}
+			for i := range msgs {
+				if e, ok := parse(&msgs[i]); ok && e.Kind == RouteAdd {
+					routes = append(routes, e.Route)
+				}
+			}
+		}
+		return nil
+	})
+	return links, routes, err
+}
+
+// parse reads one link or route message; ok is false for others and for
+// routes softnet does not mirror (local, broadcast, multicast, cloned).
+func parse(m *syscall.NetlinkMessage) (Event, bool) {
+	switch m.Header.Type {
+	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+		if len(m.Data) < unix.SizeofIfInfomsg {
+			return Event{}, false
+		}
+		ifi := (*unix.IfInfomsg)(ptr(m.Data))
+		l := Link{Index: int(ifi.Index), Up: ifi.Flags&unix.IFF_UP != 0 && ifi.Flags&unix.IFF_RUNNING != 0}
+		attrs, err := syscall.ParseNetlinkRouteAttr(m)
+		if err != nil {
+			return Event{}, false
+		}
+		for _, a := range attrs {
+			if a.Attr.Type == unix.IFLA_IFNAME {
+				l.Name = cstr(a.Value)
+			}
+		}
+		if m.Header.Type == unix.RTM_DELLINK {
+			return Event{Kind: LinkDel, Link: l}, true
+		}
+		return Event{Kind: LinkSet, Link: l}, true
+	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
+		return parseRoute(m)
+	}
+	return Event{}, false
+}
+
+func parseRoute(m *syscall.NetlinkMessage) (Event, bool) {
+	if len(m.Data) < unix.SizeofRtMsg {
+		return Event{}, false
+	}
+	rt := (*unix.RtMsg)(ptr(m.Data))
+	if rt.Flags&unix.RTM_F_CLONED != 0 {
+		return Event{}, false
+	}
+	r := Route{Table: int(rt.Table), Proto: int(rt.Protocol)}
+	switch rt.Type {
+	case unix.RTN_UNICAST:
+	case unix.RTN_BLACKHOLE, unix.RTN_UNREACHABLE, unix.RTN_PROHIBIT:
+		r.Blackhole = true
+	default:
+		return Event{}, false
+	}
+	attrs, err := syscall.ParseNetlinkRouteAttr(m)
+	if err != nil {
+		return Event{}, false
+	}
+	var dst netip.Addr
+	var single Hop
+	single.Weight = 1
+	for _, a := range attrs {
+		switch a.Attr.Type {
+		case unix.RTA_DST:
+			dst, _ = netip.AddrFromSlice(a.Value)
+		case unix.RTA_TABLE:
+			if len(a.Value) >= 4 {
+				r.Table = int(binary.NativeEndian.Uint32(a.Value))
+			}
+		case unix.RTA_PRIORITY:
+			if len(a.Value) >= 4 {
+				r.Metric = int(binary.NativeEndian.Uint32(a.Value))
+			}
+		case unix.RTA_OIF:
+			if len(a.Value) >= 4 {
+				single.Link = int(binary.NativeEndian.Uint32(a.Value))
+			}
+		case unix.RTA_GATEWAY:
+			single.Via, _ = netip.AddrFromSlice(a.Value)
+		case unix.RTA_MULTIPATH:
+			r.Hops = parseMultipath(a.Value)
+		}
+	}
+	if !dst.IsValid() {
+		switch rt.Family {
+		case unix.AF_INET:
+			dst = netip.IPv4Unspecified()
+		case unix.AF_INET6:
+			dst = netip.IPv6Unspecified()
+		default:
+			return Event{}, false
+		}
+	}
+	r.Prefix = netip.PrefixFrom(dst.Unmap(), int(rt.Dst_len)).Masked()
+	if !r.Prefix.IsValid() {
+		return Event{}, false
+	}
+	if r.Hops == nil && !r.Blackhole {
+		single.Dead = rt.Flags&(unix.RTNH_F_DEAD|unix.RTNH_F_LINKDOWN) != 0
+		r.Hops = []Hop{single}
+	}
+	if m.Header.Type == unix.RTM_DELROUTE {
+		return Event{Kind: RouteDel, Route: r}, true
+	}
+	r.Append = rt.Family == unix.AF_INET6 && m.Header.Flags&unix.NLM_F_APPEND != 0
+	return Event{Kind: RouteAdd, Route: r}, true
+}
+
+// parseMultipath reads RTA_MULTIPATH: rtnexthop records, each with its
+// attributes (RTA_GATEWAY).
+func parseMultipath(b []byte) []Hop {
+	var hs []Hop
+	for len(b) >= unix.SizeofRtNexthop {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l < unix.SizeofRtNexthop || l > len(b) {
+			break
+		}
+		flags, hops := b[2], b[3]
+		h := Hop{Link: int(int32(binary.NativeEndian.Uint32(b[4:]))), Weight: int(hops) + 1,
+			Dead: flags&(unix.RTNH_F_DEAD|unix.RTNH_F_LINKDOWN) != 0}
+		for a := b[unix.SizeofRtNexthop:l]; len(a) >= 4; {
+			al := int(binary.NativeEndian.Uint16(a))
+			if al < 4 || al > len(a) {
+				break
+			}
+			if binary.NativeEndian.Uint16(a[2:]) == unix.RTA_GATEWAY {
+				h.Via, _ = netip.AddrFromSlice(a[4:al])
+			}
+			al = (al + 3) &^ 3
+			if al > len(a) {
+				break
+			}
+			a = a[al:]
+		}
+		hs = append(hs, h)
+		if l = (l + 3) &^ 3; l > len(b) {
+			break
+		}
+		b = b[l:]
+	}
+	return hs
+}
+
+func cstr(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+// ptr is the start of a message's payload, which the kernel aligns (4 bytes).
+func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
