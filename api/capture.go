@@ -59,6 +59,10 @@ type CaptureEvent struct {
 	End      string `json:"end,omitempty"`     // end: count, timeout
 }
 
+// MaxCaptures is how many POST /v1/capture streams may run at once:
+// each capture holds a ring per worker (up to 64 MiB each).
+const MaxCaptures = 64
+
 // capturePoll is how often a capture drains its rings.
 const capturePoll = 5 * time.Millisecond
 
@@ -85,6 +89,12 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeoutCause(ctx, d, errCaptureTimeout)
 		defer cancel()
 	}
+	if s.captures.Add(1) > MaxCaptures {
+		s.captures.Add(-1)
+		Error(w, http.StatusServiceUnavailable, fmt.Errorf("%d captures are running, at most %d may run at once: end one (its softnet capture) and retry", MaxCaptures, MaxCaptures))
+		return
+	}
+	defer s.captures.Add(-1)
 	ctl := s.src.Control()
 	spec, err := ctl.ResolveCapture(control.CaptureRequest{Interface: req.Interface, Rx: req.Rx, Tx: req.Tx, Drop: req.Drop,
 		Reason: req.Reason, Filter: req.Filter, Snap: req.Snaplen, RingBytes: req.Buffer})

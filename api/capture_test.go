@@ -118,3 +118,90 @@ func TestCapture(t *testing.T) {
 		t.Fatalf("idle capture: last event %+v after %v", last, time.Since(t0))
 	}
 }
+
+// TestCaptureClientGone: a capture with neither count nor timeout whose
+// client goes away (its context cancelled mid-stream) is removed from the
+// router, and its handler returns.
+func TestCaptureClientGone(t *testing.T) {
+	r, _, c, _ := start(t, configText("", "", 1000))
+	for round := range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- c.Capture(ctx, api.CaptureRequest{Interface: "lan0"}, func(ev *api.CaptureEvent) error {
+				cancel() // gone after the first event
+				return nil
+			})
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: the client did not return", round)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for r.Control().Captures() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: %d captures still installed 30 s after the client went away", round, r.Control().Captures())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}
+}
+
+// TestCaptureLimit: at most api.MaxCaptures captures stream at once
+// (each holds a ring per worker, up to 64 MiB): one more is refused (503,
+// saying so) and installs nothing; once one ends, another starts.
+func TestCaptureLimit(t *testing.T) {
+	r, _, c, _ := start(t, configText("", "", 1000))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const n = api.MaxCaptures
+	cancels := make([]context.CancelFunc, n)
+	done := make(chan error, n)
+	for i := range n {
+		cctx, cc := context.WithCancel(ctx)
+		cancels[i] = cc
+		started := make(chan struct{})
+		go func() {
+			once := false
+			done <- c.Capture(cctx, api.CaptureRequest{Interface: "lan0", Buffer: 4096}, func(*api.CaptureEvent) error {
+				if !once {
+					once = true
+					close(started)
+				}
+				return nil
+			})
+		}()
+		select {
+		case <-started:
+		case err := <-done:
+			t.Fatalf("capture %d: %v", i, err)
+		case <-ctx.Done():
+			t.Fatalf("capture %d did not start", i)
+		}
+	}
+	var ae *api.APIError
+	err := c.Capture(ctx, api.CaptureRequest{Interface: "lan0", Buffer: 4096}, func(*api.CaptureEvent) error { return nil })
+	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("capture %d: %v, want 503 saying at most %d", n+1, err, n)
+	}
+	if got := r.Control().Captures(); got != n {
+		t.Fatalf("%d captures installed, want %d", got, n)
+	}
+	cancels[0]()
+	<-done
+	for {
+		err := c.Capture(ctx, api.CaptureRequest{Interface: "lan0", Timeout: "10ms"}, func(*api.CaptureEvent) error { return nil })
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || ctx.Err() != nil {
+			t.Fatalf("after one ended: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, cc := range cancels {
+		cc()
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,6 +77,8 @@ type Server struct {
 	socket  string
 	metrics net.Addr
 	once    sync.Once
+
+	captures atomic.Int32 // POST /v1/capture streams running (capture.go)
 }
 
 // New returns a server for src with its endpoints registered, not yet

@@ -286,6 +286,9 @@ func (r *Router) setUpYield(idx int, yields bool) {
 	if up := r.admin[idx] && r.link[idx]; up != r.ifaces[idx].Up {
 		r.ifaces[idx].Up = up
 		if up {
+			if r.ifaces[idx].RA {
+				r.raSoon(r.o.Now())
+			}
 			r.unpark(yields)
 		} else {
 			r.ifaces[idx].Downs++ // a bridge forgets the MACs learned on it

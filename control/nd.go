@@ -26,8 +26,8 @@ func (r *Router) solicit(w *dp.Worker, k neigh.Key, to *[6]byte) {
 	r.stats.NDSolicits++
 }
 
-// handleND answers and learns from a Neighbor Solicitation or
-// Advertisement nd-input checked and punted (RFC 4861 §7.2.3-§7.2.5).
+// handleND answers and learns from a Neighbor Solicitation,
+// Advertisement or Router Solicitation nd-input checked and punted (RFC 4861 §7.2.3-§7.2.5).
 // Caller holds mu.
 //
 //   - NS (nd-input passes only those for the interface's addresses): the
@@ -35,6 +35,9 @@ func (r *Router) solicit(w *dp.Worker, k neigh.Key, to *[6]byte) {
 //     creates or updates its entry as Stale (a new MAC), and the router
 //     answers with an NA (nd.Advert: R, S and O flags, Target
 //     Link-Layer Address), sent as is on the interface.
+//   - RS (punted only where RA is on): its Source Link-Layer Address
+//     is learnt as an NS's (RFC 4861 §6.2.6), and the router answers
+//     with a Router Advertisement, at most one every 3 s.
 //   - NA: only an existing entry is updated (no entry is created from an
 //     advertisement): an Incomplete (or Failed) one takes the MAC, as
 //     Reachable if the NA is solicited, else Stale, and its queued packets
@@ -53,6 +56,9 @@ func (r *Router) ndMessage(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) 
 	ifc := r.ifaces[m.Iface]
 	switch p.Type {
 	case hdr.ICMPv6RouterSolicit:
+		// RFC 4861 §6.2.6: the sender's Source Link-Layer Address (not
+		// from ::) creates or updates its entry, as an NS's does.
+		r.ndLearnSolicitor(w, m, p, now)
 		// nd-input punts it only where RA is on. RFC 4861 §6.2.6: to
 		// all nodes, at most one every MinDelayBetweenRAs per interface.
 		if !ifc.RA || now.Sub(r.raAnswer[int(m.Iface)]) < minDelayBetweenRAs {
@@ -65,13 +71,7 @@ func (r *Router) ndMessage(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) 
 		r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectTx, iface: m.Iface, frame: nd.RouterAdvert(&ifc)})
 		r.stats.RAs++
 	case hdr.ICMPv6NeighborSolicit:
-		if !p.Src.IsUnspecified() && p.HasLinkAddr {
-			k := neigh.Key{Iface: int(m.Iface), Addr: p.Src}
-			e := r.neigh.Get(k)
-			if e == nil || e.MAC != p.LinkAddr || e.State == neigh.Incomplete || e.State == neigh.Failed {
-				r.ndLearn(w, k, p.LinkAddr, neigh.Stale, true, now)
-			}
-		}
+		r.ndLearnSolicitor(w, m, p, now)
 		r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectTx, iface: m.Iface, frame: nd.Advert(&ifc, p)})
 		r.stats.NDAdverts++
 	case hdr.ICMPv6NeighborAdvert:
@@ -112,13 +112,29 @@ func (r *Router) ndMessage(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) 
 	}
 }
 
+// ndLearnSolicitor learns from a Neighbor or Router Solicitation's
+// Source Link-Layer Address (RFC 4861 §7.2.3, §6.2.6): none from ::; a
+// new entry, a new MAC, or an unresolved entry becomes Stale at it.
+func (r *Router) ndLearnSolicitor(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) {
+	if p.Src.IsUnspecified() || !p.HasLinkAddr {
+		return
+	}
+	k := neigh.Key{Iface: int(m.Iface), Addr: p.Src}
+	e := r.neigh.Get(k)
+	if e == nil || e.MAC != p.LinkAddr || e.State == neigh.Incomplete || e.State == neigh.Failed {
+		r.ndLearn(w, k, p.LinkAddr, neigh.Stale, true, now)
+	}
+}
+
 // ndLearn records that neighbour k is at mac in state st, republishes its
 // adjacency if that changed and sends the packets that waited for it.
 func (r *Router) ndLearn(w *dp.Worker, k neigh.Key, mac [6]byte, st neigh.State, create bool, now time.Time) {
 	var oldMAC [6]byte
 	resolved := false
 	if before := r.neigh.Get(k); before != nil {
-		oldMAC, resolved = before.MAC, before.State != neigh.Incomplete && before.State != neigh.Failed
+		// Only a resolved dynamic entry can move: Confirm never
+		// changes a Static one.
+		oldMAC, resolved = before.MAC, before.State != neigh.Incomplete && before.State != neigh.Failed && before.State != neigh.Static
 	}
 	e, changed, pending := r.neigh.Confirm(k, mac, st, create, now)
 	if e == nil {
@@ -183,4 +199,16 @@ func (r *Router) periodicRAs(now time.Time) bool {
 	}
 	r.raNext = now.Add(d)
 	return true
+}
+
+// raSoon starts the initial advertisements again (RFC 4861 §6.2.4) when
+// an interface that sends them comes up: the next round at most
+// minDelayBetweenRAs from now (never closer to the previous one), then
+// maxInitialAdvertisements rounds at most maxInitialRAInterval apart.
+// Caller holds mu.
+func (r *Router) raSoon(now time.Time) {
+	r.raSent = 0
+	if at := now.Add(minDelayBetweenRAs); !r.raNext.IsZero() && r.raNext.After(at) {
+		r.raNext = at
+	}
 }

@@ -62,7 +62,7 @@ greater/less, tcp[13] & 2 != 0, and/or/not); an error points at its column.
 It ends after -c packets, after --timeout, or on Ctrl-C, and prints to
 standard error how many packets it captured and how many the router's
 capture rings dropped (a slow reader loses packets; it never slows the
-router). Several captures may run at once. A capture costs the workers one
+router). Up to 64 captures may run at once. A capture costs the workers one
 table index per packet at the points it taps; none costs nothing.`,
 		Example: `  softnet capture -i wan0 icmp
   softnet capture -i wan0 -w - 'tcp port 80' | tcpdump -nr -

@@ -18,7 +18,7 @@ type Packet struct {
 	Src, Dst netip.Addr
 	Target   netip.Addr
 	Flags    uint8 // an NA's R, S and O flags (dp/nd.FlagRouter, ...)
-	// LinkAddr is the Source (NS) or Target (NA) Link-Layer Address
+	// LinkAddr is the Source (NS, RS) or Target (NA) Link-Layer Address
 	// option; HasLinkAddr says whether there was one.
 	LinkAddr    [6]byte
 	HasLinkAddr bool
@@ -31,8 +31,14 @@ func Parse(frame []byte) (Packet, bool) {
 	if len(frame) >= hdr.EthernetLen+hdr.IPv6Len+8 && frame[hdr.EthernetLen+6] == hdr.ProtoICMPv6 &&
 		frame[hdr.EthernetLen+hdr.IPv6Len] == hdr.ICMPv6RouterSolicit {
 		ip := frame[hdr.EthernetLen:]
-		return Packet{Type: hdr.ICMPv6RouterSolicit, SrcMAC: [6]byte(frame[6:12]), Src: netip.AddrFrom16([16]byte(ip[8:24])),
-			Dst: netip.AddrFrom16([16]byte(ip[24:40]))}, true
+		m := ip[hdr.IPv6Len:]
+		if pl := int(binary.BigEndian.Uint16(ip[4:6])); pl < len(m) && pl >= 8 {
+			m = m[:pl] // Ethernet padding
+		}
+		p := Packet{Type: hdr.ICMPv6RouterSolicit, SrcMAC: [6]byte(frame[6:12]), Src: netip.AddrFrom16([16]byte(ip[8:24])),
+			Dst: netip.AddrFrom16([16]byte(ip[24:40]))}
+		p.LinkAddr, p.HasLinkAddr = dpnd.Option(m[8:], dpnd.OptSourceLL)
+		return p, true
 	}
 	if len(frame) < hdr.EthernetLen+hdr.IPv6Len+24 {
 		return Packet{}, false
