@@ -190,8 +190,8 @@ var errCaptureTimeout = errors.New("capture timeout")
 // of the config (captures:), with packets written and ring drops.
 type CaptureStatus = control.CaptureStatus
 
-// captures is GET /v1/captures.
-func (s *Server) captures(w http.ResponseWriter, _ *http.Request) {
+// flightCaptures is GET /v1/captures.
+func (s *Server) flightCaptures(w http.ResponseWriter, _ *http.Request) {
 	out := s.src.Control().Flight().Status()
 	if out == nil {
 		out = []CaptureStatus{}
