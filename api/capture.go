@@ -186,6 +186,24 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 
 var errCaptureTimeout = errors.New("capture timeout")
 
+// CaptureStatus is one entry of GET /v1/captures: an always-on capture
+// of the config (captures:), with packets written and ring drops.
+type CaptureStatus = control.CaptureStatus
+
+// flightCaptures is GET /v1/captures.
+func (s *Server) flightCaptures(w http.ResponseWriter, _ *http.Request) {
+	out := s.src.Control().Flight().Status()
+	if out == nil {
+		out = []CaptureStatus{}
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+// Captures is GET /v1/captures.
+func (c *Client) Captures(ctx context.Context) (out []CaptureStatus, err error) {
+	return out, c.get(ctx, "/v1/captures", &out)
+}
+
 // Capture is POST /v1/capture: it calls fn with each event the router
 // streams (packets, stats, and the end) until the end, an error of fn,
 // or ctx ends.

@@ -104,6 +104,7 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("GET /v1/config", s.runningConfig)
 	s.Handle("GET /v1/trace", s.trace)
 	s.Handle("POST /v1/capture", s.capture)                  // capture.go
+	s.Handle("GET /v1/captures", s.flightCaptures)           // capture.go
 	s.Handle("GET /v1/vlans", s.vlans)                       // l2.go
 	s.Handle("POST /v1/vlans", s.vlanAdd)                    // l2.go
 	s.Handle("DELETE /v1/vlans", s.vlanDel)                  // l2.go

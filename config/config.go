@@ -96,6 +96,8 @@ type Config struct {
 	// into softnet (package linuxcp).
 	LinuxCP *LinuxCP
 	Filter  *Filter // nil: no filter
+	// Captures are the always-on captures to rotating files.
+	Captures []Capture
 
 	pos map[string]Pos // field path -> position of its value
 }
@@ -394,6 +396,7 @@ func parse(file string, data []byte) (*Config, error) {
 	p.top(doc.Content[0])
 	p.validate()
 	p.validateFilter()
+	p.captures()
 	sortErrors(p.found)
 	return p.cfg, p.err()
 }
@@ -742,7 +745,7 @@ func (p *parser) mac(n *yaml.Node, field string) [6]byte {
 	return out
 }
 
-var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "linux_cp", "filter"}
+var topFields = []string{"workers", "poll_mode", "poll_window", "interfaces", "routes", "route_files", "neighbors", "bridges", "blocklists", "icmp", "api", "linux_cp", "filter", "captures"}
 
 func (p *parser) top(n *yaml.Node) {
 	c := p.cfg
@@ -802,6 +805,10 @@ func (p *parser) top(n *yaml.Node) {
 		case "blocklists":
 			p.list(v, key, "- {name: flood, file: flood.txt.gz, match: src}", func(_ int, f string, v *yaml.Node) {
 				c.Blocklists = append(c.Blocklists, p.blocklist(v, f))
+			})
+		case "captures":
+			p.list(v, key, "- {name: wan, interface: wan0, path: wan.pcapng}", func(_ int, f string, v *yaml.Node) {
+				c.Captures = append(c.Captures, p.capture(v, f))
 			})
 		case "icmp":
 			p.fields(v, key, "{rate: 1000, burst: 100}", []string{"rate", "burst"}, func(k string, v *yaml.Node) {

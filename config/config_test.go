@@ -108,7 +108,7 @@ func TestParseErrors(t *testing.T) {
 		want           []string
 	}{
 		{"unknown top field", "workers: 1", "wrokers: 1", []string{
-			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, poll_mode, poll_window, interfaces, routes, route_files, neighbors, bridges, blocklists, icmp, api, linux_cp, filter`}},
+			`t.yaml:1:1: unknown field "wrokers": did you mean "workers"? known fields are workers, poll_mode, poll_window, interfaces, routes, route_files, neighbors, bridges, blocklists, icmp, api, linux_cp, filter, captures`}},
 		{"bad poll mode", "workers: 1", "workers: 1\npoll_mode: busy", []string{
 			`t.yaml:2:12: poll_mode: "busy" is not a poll mode: choose interrupt, adaptive, polling`}},
 		{"bad poll window", "workers: 1", "workers: 1\npoll_mode: adaptive\npoll_window: 5", []string{

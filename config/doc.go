@@ -113,12 +113,29 @@
 // a port: ...); a rule naming an interface or a table the config does not
 // have is reported at its line; softnet check reads the tables' files.
 //
+//	captures:                     # always-on captures to rotating files (a flight recorder)
+//	  - name: wan                 # unique; softnet show captures names it
+//	    interface: wan0           # optional: a config interface; default every interface
+//	    point: rx                 # optional: rx | tx | drop; default rx and tx (as softnet capture)
+//	    reason: ip4-lookup/blackhole # optional, with point: drop: one reason (as show errors names it)
+//	    filter: icmp or arp       # optional: tcpdump's language; an error points at its column
+//	    snaplen: 128              # optional: bytes kept of each packet, 0..65535 (0: whole packets)
+//	    path: /var/log/softnet/wan.pcapng # without max_size: this file; with it: wan.pcapng.0, .1, ...
+//	    max_size: 10MB            # optional: start the next file past this size (B, KB, MB, GB, KiB,
+//	                              # MiB, GiB; at least 4KiB); the oldest beyond max_files is deleted
+//	    max_files: 5              # optional, with max_size: files kept, 1..10000 (default 5)
+//	    format: pcapng            # optional: pcapng (default) | pcap
+//
+// Captures start with softnet run; a reload adds, removes and changes them
+// (an unchanged capture keeps writing its file); stopping softnet run
+// (SIGINT, SIGTERM) ends them with their files complete.
+//
 // Check (softnet check) reads every blocklist file: a line that is not an
 // address or prefix is an error at the entry's file line naming the list
 // file's line; CheckConfig leaves that to a reload, which parses only the
 // lists whose file changed (ReadBlocklist hashes it).
 //
-// Relative paths (rx, tx, route file and blocklist paths) are relative to the directory
+// Relative paths (rx, tx, route file, blocklist and capture paths) are relative to the directory
 // of the config file, so a config and its data move together. IPv6
 // interface addresses, neighbours and routes are taken
 // (internal/rules.Family): a route's next hop is of its prefix's family

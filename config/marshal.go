@@ -112,6 +112,18 @@ func (c *Config) Marshal() ([]byte, error) {
 		Tables   []tableY   `yaml:"tables,omitempty"`
 		Rules    []string   `yaml:"rules"`
 	}
+	type captureY struct {
+		Name      string `yaml:"name"`
+		Interface string `yaml:"interface,omitempty"`
+		Point     string `yaml:"point,omitempty"`
+		Reason    string `yaml:"reason,omitempty"`
+		Filter    string `yaml:"filter,omitempty"`
+		Snaplen   int    `yaml:"snaplen,omitempty"`
+		Path      string `yaml:"path"`
+		MaxSize   int64  `yaml:"max_size,omitempty"`
+		MaxFiles  int    `yaml:"max_files,omitempty"`
+		Format    string `yaml:"format,omitempty"`
+	}
 	type fileY struct {
 		Workers    int          `yaml:"workers"`
 		PollMode   string       `yaml:"poll_mode"`
@@ -126,6 +138,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		API        *apiY        `yaml:"api,omitempty"`
 		LinuxCP    *linuxCPY    `yaml:"linux_cp,omitempty"`
 		Filter     *filterY     `yaml:"filter,omitempty"`
+		Captures   []captureY   `yaml:"captures,omitempty"`
 	}
 	f := fileY{Workers: c.Workers, PollMode: c.PollMode, ICMP: icmpY{c.ICMP.Rate, c.ICMP.Burst}}
 	if c.PollWindow != 0 {
@@ -170,6 +183,14 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	for _, b := range c.Blocklists {
 		f.Blocklists = append(f.Blocklists, blocklistY{b.Name, abs(b.File), b.Match, b.Interfaces})
+	}
+	for _, cp := range c.Captures {
+		y := captureY{Name: cp.Name, Interface: cp.Interface, Point: cp.Point, Reason: cp.Reason, Filter: cp.Filter,
+			Snaplen: cp.Snaplen, Path: abs(cp.Path), Format: cp.Format}
+		if cp.MaxSize > 0 {
+			y.MaxSize, y.MaxFiles = cp.MaxSize, cp.MaxFiles
+		}
+		f.Captures = append(f.Captures, y)
 	}
 	if c.API != (API{}) {
 		f.API = &apiY{c.API.Socket, c.API.Group, c.API.Metrics}

@@ -67,6 +67,8 @@ filter:
   rules:
     - pass out
     - pass in on lan0.100 inet proto tcp from <t1> to ! 10.9.0.0/16 port {22, 80:90} flags S/SA keep state
+captures:
+  - {name: lan, interface: lan0, point: drop, reason: ip4-lookup/blackhole, filter: icmp, snaplen: 128, path: /data/lan.pcapng, max_size: 10MB, max_files: 3, format: pcap}
 `
 
 // TestMarshalEveryField: a config with every field set comes back the same

@@ -79,6 +79,7 @@ type Router struct {
 	// compiled filters, shared by expression.
 	captures []*dp.Capture
 	progs    map[string]*pcapfilter.Program
+	flight   Flight // the config's always-on captures (flight.go)
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time

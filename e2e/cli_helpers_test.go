@@ -58,6 +58,7 @@ var cliCovered = map[string]string{
 	"lab":             "TestCLIVeth",
 	"config save":     "TestCLIConfigSave",
 	"show linuxcp":    "TestLinuxCP",
+	"show captures":   "TestCLIFlight",
 	"capture":         "TestCLICapture",
 }
 

@@ -70,9 +70,10 @@ func onLowThread(f func()) {
 // Reload re-reads the router's config file (or file, if not ""), checks
 // it exactly as softnet check does, and applies the difference to the
 // running router in one published snapshot: routes, route files,
-// neighbours, interface addresses, MTU, admin state and the ICMP rate;
-// then the blocklists whose file (its bytes), match or interfaces changed
-// are swapped in (the others are not parsed again).
+// neighbours, interface addresses, MTU, admin state, the ICMP rate and
+// the always-on captures (added, removed, changed; an unchanged one goes
+// on writing its file); then the blocklists whose file (its bytes), match
+// or interfaces changed are swapped in (the others are not parsed again).
 // A config with errors, or one that changes what only a restart can
 // (interfaces added, removed, renamed or reordered, a backend, device,
 // MAC or pcap setting, the workers, the api section), is rejected with
@@ -206,6 +207,11 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		return nil, lerrs
 	}
 	warn := r.runtimeLost(old, cfg, d.Routes)
+	// The captures first: one that cannot start (its file) leaves the
+	// router as it was.
+	if err := applyCaptures(r.ctl, cfg); err != nil {
+		return nil, err
+	}
 	ch, err := r.ctl.Reconfigure(d)
 	if err != nil {
 		return nil, config.Errors{{File: file, Msg: fmt.Sprintf("not applied, the running config stays: %v", err)}}

@@ -285,6 +285,11 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.ctl.AttachWorkers(r.workers)
+	// The always-on captures (captures:) are installed before the first
+	// packet: their files hold the router's traffic from the start.
+	if err := applyCaptures(r.ctl, cfg); err != nil {
+		return nil, err
+	}
 	r.tracer = tracefmt.NewTracer(r.workers)
 	if lc := cfg.LinuxCP; lc != nil {
 		if r.mirror, err = startMirror(r.ctl, lc, o.Logger); err != nil {
@@ -304,6 +309,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			for _, s := range r.workers[:i] {
 				s.Stop()
 			}
+			r.ctl.Flight().Stop()
 			close(r.stop)
 			<-r.cpDone
 			r.wg2.Wait()
@@ -417,6 +423,9 @@ func (r *Router) Stop() error {
 		for _, w := range r.workers {
 			w.Stop()
 		}
+		// The workers add nothing more: the captures write what their
+		// rings hold and close their files, complete.
+		r.ctl.Flight().Stop()
 		close(r.stop)
 		<-r.cpDone
 		r.wg2.Wait()

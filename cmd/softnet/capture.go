@@ -19,6 +19,7 @@ import (
 
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/internal/capfile"
 )
 
 // dropAll is --drop given without a reason.
@@ -117,11 +118,11 @@ table index per packet at the points it taps; none costs nothing.`,
 				}
 				bw := bufio.NewWriter(out)
 				defer bw.Flush()
-				if format == "pcap" {
-					sink = &pcapSink{w: bw, snap: snap}
-				} else {
-					sink = &pcapngSink{w: bw, snap: snap, ids: map[string]uint32{}}
+				w, err := capfile.New(format, bw, snap)
+				if err != nil {
+					return err
 				}
+				sink = &fileSink{w: w}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -214,158 +215,16 @@ func (s *textSink) packet(ev *api.CaptureEvent) error {
 
 func (s *textSink) flush() error { return nil }
 
-// pcapSink writes a pcap file (microsecond time stamps, Ethernet).
-type pcapSink struct {
-	w       *bufio.Writer
-	snap    int
-	started bool
-}
+// fileSink writes pcapng or pcap (package capfile).
+type fileSink struct{ w capfile.Writer }
 
-func (s *pcapSink) header() error {
-	s.started = true
-	h := make([]byte, 24)
-	binary.LittleEndian.PutUint32(h[0:], 0xa1b2c3d4)
-	binary.LittleEndian.PutUint16(h[4:], 2)
-	binary.LittleEndian.PutUint16(h[6:], 4)
-	binary.LittleEndian.PutUint32(h[16:], snapOr(s.snap))
-	binary.LittleEndian.PutUint32(h[20:], 1) // LINKTYPE_ETHERNET
-	_, err := s.w.Write(h)
-	return err
-}
-
-func (s *pcapSink) packet(ev *api.CaptureEvent) error {
-	if !s.started {
-		if err := s.header(); err != nil {
-			return err
-		}
-	}
-	h := make([]byte, 16)
-	binary.LittleEndian.PutUint32(h[0:], uint32(ev.Time/1e9))
-	binary.LittleEndian.PutUint32(h[4:], uint32(ev.Time%1e9/1e3))
-	binary.LittleEndian.PutUint32(h[8:], uint32(len(ev.Data)))
-	binary.LittleEndian.PutUint32(h[12:], uint32(ev.Len))
-	if _, err := s.w.Write(h); err != nil {
-		return err
-	}
-	_, err := s.w.Write(ev.Data)
-	return err
+func (s *fileSink) packet(ev *api.CaptureEvent) error {
+	return s.w.WritePacket(&capfile.Packet{Time: ev.Time, Interface: ev.Interface, Point: ev.Point, Reason: ev.Reason,
+		Worker: ev.Worker, Len: ev.Len, Data: ev.Data})
 }
 
 // flush writes the header of an empty capture too, so the file is valid.
-func (s *pcapSink) flush() error {
-	if !s.started {
-		if err := s.header(); err != nil {
-			return err
-		}
-	}
-	return s.w.Flush()
-}
-
-func snapOr(snap int) uint32 {
-	if snap == 0 {
-		return 65535
-	}
-	return uint32(snap)
-}
-
-// pcapngSink writes pcapng: a section header, an interface description
-// block per interface as it first appears (if_name, nanosecond time
-// stamps), and an enhanced packet block per packet with its direction
-// (epb_flags) and a comment naming the capture point, the drop reason
-// and the worker.
-type pcapngSink struct {
-	w       *bufio.Writer
-	snap    int
-	started bool
-	ids     map[string]uint32
-}
-
-// option appends a pcapng option (code, length, value padded to 4).
-func option(b []byte, code uint16, v []byte) []byte {
-	b = binary.LittleEndian.AppendUint16(b, code)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
-	b = append(b, v...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-// block writes a pcapng block of type typ with body.
-func (s *pcapngSink) block(typ uint32, body []byte) error {
-	n := uint32(12 + len(body))
-	b := binary.LittleEndian.AppendUint32(nil, typ)
-	b = binary.LittleEndian.AppendUint32(b, n)
-	b = append(b, body...)
-	b = binary.LittleEndian.AppendUint32(b, n)
-	_, err := s.w.Write(b)
-	return err
-}
-
-func (s *pcapngSink) start() error {
-	if s.started {
-		return nil
-	}
-	s.started = true
-	body := binary.LittleEndian.AppendUint32(nil, 0x1A2B3C4D)
-	body = binary.LittleEndian.AppendUint16(body, 1)
-	body = binary.LittleEndian.AppendUint16(body, 0)
-	body = binary.LittleEndian.AppendUint64(body, 0xffffffffffffffff) // section length unknown
-	body = option(body, 4, []byte("softnet capture"))                 // shb_userappl
-	body = option(body, 0, nil)
-	return s.block(0x0A0D0D0A, body)
-}
-
-func (s *pcapngSink) packet(ev *api.CaptureEvent) error {
-	if err := s.start(); err != nil {
-		return err
-	}
-	id, ok := s.ids[ev.Interface]
-	if !ok {
-		id = uint32(len(s.ids))
-		s.ids[ev.Interface] = id
-		body := binary.LittleEndian.AppendUint16(nil, 1) // LINKTYPE_ETHERNET
-		body = binary.LittleEndian.AppendUint16(body, 0)
-		body = binary.LittleEndian.AppendUint32(body, snapOr(s.snap))
-		body = option(body, 2, []byte(ev.Interface)) // if_name
-		body = option(body, 9, []byte{9})            // if_tsresol: nanoseconds
-		body = option(body, 0, nil)
-		if err := s.block(1, body); err != nil {
-			return err
-		}
-	}
-	body := binary.LittleEndian.AppendUint32(nil, id)
-	body = binary.LittleEndian.AppendUint32(body, uint32(uint64(ev.Time)>>32))
-	body = binary.LittleEndian.AppendUint32(body, uint32(ev.Time))
-	body = binary.LittleEndian.AppendUint32(body, uint32(len(ev.Data)))
-	body = binary.LittleEndian.AppendUint32(body, uint32(ev.Len))
-	body = append(body, ev.Data...)
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	var flags uint32
-	switch ev.Point {
-	case "rx", "drop":
-		flags = 1 // inbound
-	case "tx":
-		flags = 2 // outbound
-	}
-	body = option(body, 2, binary.LittleEndian.AppendUint32(nil, flags)) // epb_flags
-	comment := fmt.Sprintf("%s %s worker %d", ev.Interface, ev.Point, ev.Worker)
-	if ev.Reason != "" {
-		comment = fmt.Sprintf("%s drop %s worker %d", ev.Interface, ev.Reason, ev.Worker)
-	}
-	body = option(body, 1, []byte(comment)) // opt_comment
-	body = option(body, 0, nil)
-	return s.block(6, body)
-}
-
-func (s *pcapngSink) flush() error {
-	if err := s.start(); err != nil {
-		return err
-	}
-	return s.w.Flush()
-}
+func (s *fileSink) flush() error { return s.w.Flush() }
 
 // describeFrame is a one-line summary of an Ethernet frame, after
 // tcpdump -n's: VLAN tags, ARP, IPv4 and IPv6 with ICMP, TCP and UDP.

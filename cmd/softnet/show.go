@@ -61,7 +61,7 @@ func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 
 func showCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show",
-		Short: "Show a running router's interfaces, routes, neighbours, runtime or errors",
+		Short: "Show a running router's interfaces, routes, neighbours, runtime, errors or captures",
 		Long: `show asks the router that softnet run started (over its API socket, --api)
 and prints what it sees now as a table, or JSON with --json.`,
 		Example: `  softnet show interfaces
@@ -229,6 +229,31 @@ show interfaces do not include its VLANs').`,
 						orDash(strings.Join(v.Addresses, ",")), v.RxPackets, v.RxBytes, v.TxPackets, v.TxBytes)
 				}
 				tw.Flush()
+			}, err
+		})
+	sub("captures", "Always-on captures of the config: file, packets written, ring drops",
+		`For each capture of the config's captures section (softnet run writes them to
+rotating files, like a flight recorder): its interface (- for every one), its
+capture point, its filter, the file it writes now, the files it has opened
+since it started, the packets written, and the ring drops (packets its
+filter took that found the workers' capture ring full: the writer fell
+behind; the router never waits for it). A write error is shown below the
+table. softnet capture is the one-off capture.`,
+		"  softnet show captures\n  softnet show captures --json", cobra.NoArgs,
+		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
+			cs, err := c.Captures(ctx)
+			return cs, func() {
+				tw := table(w)
+				fmt.Fprintln(tw, "NAME	INTERFACE	POINT	FILTER	FILE	FILES	PACKETS WRITTEN	RING DROPS")
+				for _, c := range cs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", c.Name, orDash(c.Interface), c.Point, orDash(c.Filter), c.File, c.Files, c.Packets, c.RingDrops)
+				}
+				tw.Flush()
+				for _, c := range cs {
+					if c.Error != "" {
+						fmt.Fprintf(w, "%s last error: %s\n", c.Name, c.Error)
+					}
+				}
 			}, err
 		})
 	sub("bridge [NAME]", "Bridges: members, routed interface and the learned MACs",

@@ -254,7 +254,7 @@ func TestUnknownSubcommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"show", "foo"}, `unknown command "foo" for "softnet show": give one of bridge, errors, interfaces, linuxcp, neighbors, routes, rules, runtime, states, vlans`},
+		{[]string{"show", "foo"}, `unknown command "foo" for "softnet show": give one of bridge, captures, errors, interfaces, linuxcp, neighbors, routes, rules, runtime, states, vlans`},
 		{[]string{"vlan", "foo"}, `unknown command "foo" for "softnet vlan": give one of add, del`},
 		{[]string{"route", "foo", "bar"}, `unknown command "foo" for "softnet route": give one of add, del`},
 		{[]string{"neighbor", "list"}, `unknown command "list" for "softnet neighbor": give one of add, del`},
