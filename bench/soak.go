@@ -89,6 +89,11 @@ type SoakBounds struct {
 // full-table build at most one replace chunk (control's replaceChunk
 // routes, a few milliseconds) at a time: api_p99_ms at most 1 s leaves
 // room for a loaded machine, not for waiting out a build (seconds).
+// minP99Calls: api_p99_ms is judged against its bound only over at least
+// this many answers (the 10 s soak of e2e's TestSoakScenario makes about
+// 160: its "p99" is its second slowest answer).
+const minP99Calls = 500
+
 var DefaultSoakBounds = SoakBounds{HeapBytes: 16 << 20, HeapFrac: 0.10, Goroutines: 8, FDs: 4, Adjacencies: 8, Buffers: 512, APIP99Ms: 1000}
 
 // SoakResult is what softnet bench --scenario soak prints.
@@ -496,7 +501,10 @@ func (r *SoakResult) check() {
 			*v = append(*v, fmt.Sprintf("%s grew from %d to %d, bound +%d", x.name, x.start, x.end, x.lim))
 		}
 	}
-	if b.APIP99Ms > 0 && r.APIP99Ms > b.APIP99Ms {
+	// A p99 of a few hundred answers is one of its two or three slowest
+	// (one reload's wait): judged from minP99Calls answers on (CI's 60 s
+	// soak makes about 950), reported always.
+	if b.APIP99Ms > 0 && r.APICalls >= minP99Calls && r.APIP99Ms > b.APIP99Ms {
 		*v = append(*v, fmt.Sprintf("api_p99_ms %.1f above the bound %.0f: API answers waited for reloads", r.APIP99Ms, b.APIP99Ms))
 	}
 	if r.FDsStart < 0 || r.FDsEnd < 0 {

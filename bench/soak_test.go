@@ -14,7 +14,7 @@ func TestSoakCheck(t *testing.T) {
 	good := func() *SoakResult {
 		return &SoakResult{OfferedUnchanged: 100, ForwardedUnchanged: 100, HeapStart: 100 << 20, HeapEnd: 100 << 20,
 			GoroutinesStart: 10, GoroutinesEnd: 10, FDsStart: 20, FDsEnd: 20, AdjStart: 16, AdjEnd: 16, BuffersStart: 0, BuffersEnd: 0,
-			Bounds: DefaultSoakBounds}
+			APICalls: minP99Calls, Bounds: DefaultSoakBounds}
 	}
 	r := good()
 	r.HeapEnd = r.HeapStart + r.HeapStart/10 + DefaultSoakBounds.HeapBytes // at the bound
@@ -45,6 +45,11 @@ func TestSoakCheck(t *testing.T) {
 		if r.Pass || len(r.Violations) != 1 || !strings.Contains(r.Violations[0], c.name) {
 			t.Errorf("%s: pass %v, violations %q, want one naming %q", c.name, r.Pass, r.Violations, c.name)
 		}
+	} // Over fewer answers the p99 is reported, not judged.
+	r = good()
+	r.APICalls, r.APIP99Ms = minP99Calls-1, DefaultSoakBounds.APIP99Ms+1
+	if r.check(); !r.Pass {
+		t.Errorf("api_p99_ms over %d answers judged: %q", r.APICalls, r.Violations)
 	}
 }
 
