@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 
+	"github.com/softnet/softnet/hdr"
 	"github.com/softnet/softnet/pkt"
 )
 
@@ -200,4 +201,25 @@ func (b *Bell) Ring() {
 	case b.c <- struct{}{}:
 	default:
 	}
+}
+
+// PuntResolve hands b, a packet waiting for the neighbour addr on iface,
+// to the control plane (ip4-arp and ip6-nd): it copies the packet with
+// its 14-byte link-header slot and metadata into the punt ring, counts it
+// and frees b. It returns false, keeping b, when the ring is full.
+func (w *Worker) PuntResolve(b *pkt.Buf, iface uint16, addr [16]byte) bool {
+	m := w.Punt().Reserve()
+	if m == nil {
+		return false
+	}
+	m.Kind, m.Iface, m.Addr = PuntResolve, iface, addr
+	raw := b.Raw()
+	l3off := int(b.Off) + int(b.L3)
+	m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
+	PutMeta(m, b)
+	w.Punt().Commit()
+	w.Stats().Punts++
+	w.Stats().Resolves++
+	w.Pool().Put(b)
+	return true
 }

@@ -477,25 +477,13 @@ func ip4ARP(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			w.Drop(b, ResolveLoop)
 			continue
 		}
-		m := w.Punt().Reserve()
-		if m == nil {
-			w.Drop(b, PuntQueueFull)
-			continue
-		}
-		m.Kind, m.Iface = dp.PuntResolve, adj.Iface
+		addr := adj.Addr // the gateway or host, IPv4-mapped
 		if adj.Kind == dp.AdjGlean {
-			m.SetAddr4(hdr.IPv4(b.L3Bytes()).Dst())
-		} else {
-			m.Addr = adj.Addr // the gateway or host, IPv4-mapped
+			addr = dp.Mapped4(hdr.IPv4(b.L3Bytes()).Dst())
 		}
-		raw := b.Raw()
-		l3off := int(b.Off) + int(b.L3)
-		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
-		dp.PutMeta(m, b)
-		w.Punt().Commit()
-		w.Stats().Punts++
-		w.Stats().Resolves++
-		w.Pool().Put(b)
+		if !w.PuntResolve(b, adj.Iface, addr) {
+			w.Drop(b, PuntQueueFull)
+		}
 	}
 	in.N = 0
 }

@@ -502,25 +502,13 @@ func ip6ND(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			w.Drop(b, ResolveLoop)
 			continue
 		}
-		m := w.Punt().Reserve()
-		if m == nil {
-			w.Drop(b, PuntQueueFull)
-			continue
-		}
-		m.Kind, m.Iface = dp.PuntResolve, adj.Iface
+		addr := adj.Addr
 		if adj.Kind == dp.AdjGlean {
-			m.Addr = b.Dst
-		} else {
-			m.Addr = adj.Addr
+			addr = b.Dst
 		}
-		raw := b.Raw()
-		l3off := int(b.Off) + int(b.L3)
-		m.SetFrame(raw[l3off-hdr.EthernetLen : int(b.Off)+int(b.Len)])
-		dp.PutMeta(m, b)
-		w.Punt().Commit()
-		w.Stats().Punts++
-		w.Stats().Resolves++
-		w.Pool().Put(b)
+		if !w.PuntResolve(b, adj.Iface, addr) {
+			w.Drop(b, PuntQueueFull)
+		}
 	}
 	in.N = 0
 }
