@@ -50,7 +50,11 @@
 // workers do: the covering route. SetLinkUp and SetInterfaceUp let go of
 // the lock every parkChunk routes they move (as a replace does), so a
 // full table through a flapping link does not hold the API and the
-// service loop for seconds.
+// service loop for seconds. The pass over the table is made only when a
+// route other than the interface's own goes through it (a reference left
+// on one of its adjacencies, routesThrough): a VLAN or bridge member
+// without one, and DeleteVLAN, which refuses a VLAN with one, cost what
+// is on the interface, not the table.
 //
 // Interface addresses (IfaceConfig.Addrs, dp.Iface.Addrs) and neighbours
 // (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type. An IPv6
