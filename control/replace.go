@@ -531,23 +531,9 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 		if pause() {
 			return fail(errStale)
 		}
-		p := k.prefix()
-		old, had := r.rget(p)
-		if own, nk, isHost, ok := r.ownRoute(p); ok {
-			if !had || old != own {
-				if err := r.setRoute(p, own); err != nil {
-					return fail(fmt.Errorf("replace routes: restore %w", err))
-				}
-			}
-			if isHost {
-				hosts = append(hosts, hostUndo{nk, r.host[nk]})
-				r.host[nk] = true
-			}
-		} else if had {
-			if err := r.rdel(p); err != nil {
-				return fail(fmt.Errorf("replace routes: remove %v: %w", p, err))
-			}
-			r.unref(old)
+		old, had, err := r.unconfigure(k.prefix(), &hosts)
+		if err != nil {
+			return fail(err)
 		}
 		undo = append(undo, undoStep{k, old, had})
 		delete(r.static.m, k)
@@ -556,22 +542,9 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 		if pause() {
 			return fail(errStale)
 		}
-		old, had := r.rget(p)
-		if own, nk, isHost, ok := r.ownRoute(p); ok {
-			if !had || old != own {
-				if err := r.setRoute(p, own); err != nil {
-					return fail(fmt.Errorf("replace routes: restore %w", err))
-				}
-			}
-			if isHost {
-				hosts = append(hosts, hostUndo{nk, r.host[nk]})
-				r.host[nk] = true
-			}
-		} else if had {
-			if err := r.rdel(p); err != nil {
-				return fail(fmt.Errorf("replace routes: remove %v: %w", p, err))
-			}
-			r.unref(old)
+		old, had, err := r.unconfigure(p, &hosts)
+		if err != nil {
+			return fail(err)
 		}
 		undo6 = append(undo6, undoStep6{p, old, had})
 		delete(r.static.m6, p)
@@ -632,6 +605,32 @@ func (r *Router) rollback(undo []undoStep, hosts []hostUndo, newKeys, gone []rou
 	for _, k := range gone {
 		r.static.m[k] = 0
 	}
+}
+
+// unconfigure takes the configured route to p (masked) out of the FIB for
+// a replace: the prefix goes back to the router's own route to it, if it
+// has one (recorded in hosts if it is a neighbour's host route), else it
+// is deleted. It returns what p's next hop was (old, had) for the undo.
+// Caller holds mu.
+func (r *Router) unconfigure(p netip.Prefix, hosts *[]hostUndo) (old uint16, had bool, err error) {
+	old, had = r.rget(p)
+	if own, nk, isHost, ok := r.ownRoute(p); ok {
+		if !had || old != own {
+			if err := r.setRoute(p, own); err != nil {
+				return old, had, fmt.Errorf("replace routes: restore %w", err)
+			}
+		}
+		if isHost {
+			*hosts = append(*hosts, hostUndo{nk, r.host[nk]})
+			r.host[nk] = true
+		}
+	} else if had {
+		if err := r.rdel(p); err != nil {
+			return old, had, fmt.Errorf("replace routes: remove %v: %w", p, err)
+		}
+		r.unref(old)
+	}
+	return old, had, nil
 }
 
 // rollback6 is rollback for the IPv6 routes: the FIB changes in undo
