@@ -209,11 +209,12 @@ func ip6Input() [2][]frame {
 	g.add(0, "UDP to 2001:db8:1::1 port 9: port unreachable from 2001:db8:1::1", g.udp6(a, dptest.R0v6, 64, 9, 20))
 	g.add(0, "UDP to 2001:db8:2::1 port 9: port unreachable from 2001:db8:2::1, the address it was sent to (RFC 4443 §2.2 a)", g.udp6(a, dptest.R1v6, 64, 9, 20))
 	g.add(0, "UDP to if0's link-local address from HostA's link-local one: port unreachable from that address", g.udp6(hostALL, r0LL, 64, 9, 20))
-	g.add(0, "TCP-less upper layer 253 to 2001:db8:1::1: Parameter Problem code 1 pointing at the IPv6 Next Header (6)",
+	g.add(0, "unknown upper layer 253 to 2001:db8:1::1: Parameter Problem code 1 pointing at the IPv6 Next Header (6)",
 		g.ip6(a, dptest.R0v6, 64, 253, payload(8)))
 	g.add(0, "Destination Unreachable (an ICMPv6 error) to HostB6 with hop limit 1: no error about an error",
 		g.ip6(a, dptest.HostB6, 1, layers.IPProtocolICMPv6, l4(a.addr, dptest.HostB6,
-			&layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeDestinationUnreachable, 0)}, payload(44))))
+			&layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(layers.ICMPv6TypeDestinationUnreachable, 0)},
+			gopacket.Payload(append(make([]byte, 4), g.udp6(hostB6, dptest.HostA6, 64, 9, 8)[hdr.EthernetLen:]...)))))
 	g.add(0, "UDP to 2001:db8:2::50 (on if1, unresolved): held while the router solicits it, sent once HostB's NA arrives",
 		g.udp6(a, netip.MustParseAddr("2001:db8:2::50"), 64, 9, 24))
 	g.add(0, "UDP from a multicast source MAC (L2 hygiene): dropped, multicast-source",
