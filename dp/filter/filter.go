@@ -10,7 +10,9 @@
 // in, or no direction) and, when it is routed on, as it goes out of its
 // egress interface (out, or no direction), which the node finds with one
 // FIB lookup. The last matching rule decides, or the first quick one;
-// the default policy when none matches. A pass rule that keeps state
+// the default policy when none matches. Only the rules that can match
+// the packet's family, direction and protocol are checked (an index the
+// Ruleset compiles). A pass rule that keeps state
 // (the default) makes a state; the flow's later packets, both
 // directions, hit it and skip the rules.
 //
