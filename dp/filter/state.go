@@ -172,6 +172,15 @@ func (k *Key) hash() uint64 {
 	return mum(a^p^hashSeed[2], b^m)
 }
 
+// eq reports whether k and o are the same key, in word compares (the
+// struct's == calls memequal for its 38 bytes).
+func (k *Key) eq(o *Key) bool {
+	le := binary.LittleEndian
+	return le.Uint64(k.A[8:]) == le.Uint64(o.A[8:]) && le.Uint64(k.B[8:]) == le.Uint64(o.B[8:]) &&
+		le.Uint64(k.A[:8]) == le.Uint64(o.A[:8]) && le.Uint64(k.B[:8]) == le.Uint64(o.B[:8]) &&
+		k.PA == o.PA && k.PB == o.PB && k.Proto == o.Proto && k.Fam == o.Fam
+}
+
 // sigOf is the signature of hash h in a bucket (never 0: 0 is empty).
 func sigOf(h uint64) uint32 { return uint32(h>>32) | 1 }
 
@@ -187,7 +196,7 @@ func (t *Table) locate(k *Key, h uint64) (b uint64, j int, ok bool) {
 	for range t.buckets {
 		bk := &t.buckets[b]
 		for j := range bk.sig {
-			if bk.sig[j] == sig && t.entries[bk.idx[j]].K == *k {
+			if bk.sig[j] == sig && t.entries[bk.idx[j]].K.eq(k) {
 				return b, j, true
 			}
 		}
@@ -255,7 +264,7 @@ func (t *Table) LookupBatch(hs []uint64, hints []Hint, touch *uint64) {
 // walk of the bucket; otherwise the full lookup decides.
 func (t *Table) FindHint(k *Key, h uint64, hint Hint, now int64) *State {
 	if hint >= 0 {
-		if s := &t.entries[hint]; s.used && s.K == *k && s.Expire >= now {
+		if s := &t.entries[hint]; s.used && s.K.eq(k) && s.Expire >= now {
 			return s
 		}
 	}

@@ -228,3 +228,31 @@ func BenchmarkStateHit(b *testing.B) {
 		})
 	}
 }
+
+// TestKeyEq: eq is the struct's ==, byte for byte.
+func TestKeyEq(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := 0; i < 20000; i++ {
+		var a Key
+		a.A[rng.IntN(16)], a.B[rng.IntN(16)] = byte(rng.Uint32()), byte(rng.Uint32())
+		a.PA, a.PB, a.Proto, a.Fam = uint16(rng.IntN(3)), uint16(rng.IntN(3)), uint8(rng.IntN(2)), uint8(rng.IntN(2))
+		b := a
+		switch rng.IntN(7) {
+		case 0:
+			b.A[rng.IntN(16)] ^= 1 << rng.IntN(8)
+		case 1:
+			b.B[rng.IntN(16)] ^= 1 << rng.IntN(8)
+		case 2:
+			b.PA ^= 1 << rng.IntN(16)
+		case 3:
+			b.PB ^= 1 << rng.IntN(16)
+		case 4:
+			b.Proto ^= 1 << rng.IntN(8)
+		case 5:
+			b.Fam ^= 1 << rng.IntN(8)
+		}
+		if a.eq(&b) != (a == b) {
+			t.Fatalf("%v eq %v: %v, == says %v", a, b, a.eq(&b), a == b)
+		}
+	}
+}
