@@ -322,6 +322,15 @@ func (rs *Ruleset) eval(f *Flow, dir pf.Dir, ifc int) (int, pf.Action, bool) {
 	return idx, act, keep
 }
 
+// ShareCounters makes rs count in old's rule counters, when old has the
+// same rules (a table changed under them): the counters go on across the
+// swap, and a worker still counting in old counts in the same place.
+func (rs *Ruleset) ShareCounters(old *Ruleset) {
+	if old != nil && len(old.cnt) == len(rs.cnt) && old.slots == rs.slots && len(old.rules) == len(rs.rules) {
+		rs.cnt = old.cnt
+	}
+}
+
 // count adds a packet decided to rule i's counter (i -1: the default
 // policy) in slot; countState a state made.
 func (rs *Ruleset) count(slot, i int) {
