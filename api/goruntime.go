@@ -7,7 +7,7 @@ import (
 )
 
 // goRuntimeSamples are the runtime/metrics GoRuntime reads.
-var goRuntimeSamples = []string{"/sched/latencies:seconds", "/sched/pauses/total/gc:seconds", "/gc/cycles/total:gc-cycles"}
+var goRuntimeSamples = []string{"/sched/latencies:seconds", "/sched/pauses/total/gc:seconds", "/gc/cycles/total:gc-cycles", "/gc/gogc:percent"}
 
 // readGoRuntime reads the Go runtime's figures (see GoRuntime).
 func readGoRuntime() GoRuntime {
@@ -28,6 +28,9 @@ func readGoRuntime() GoRuntime {
 	}
 	if s[2].Value.Kind() == metrics.KindUint64 {
 		g.GCCycles = s[2].Value.Uint64()
+	}
+	if s[3].Value.Kind() == metrics.KindUint64 {
+		g.GCPercent = int(s[3].Value.Uint64())
 	}
 	return g
 }

@@ -146,7 +146,8 @@ type Runtime struct {
 // /sched/latencies:seconds; a worker waking from poll(2) waits this long
 // for a P), its p99 and maximum; the stop-the-world pauses of the
 // collector (/sched/pauses/total/gc:seconds), p99 and maximum; and the
-// collections (/gc/cycles/total:gc-cycles). The p99 and maximum are
+// collections (/gc/cycles/total:gc-cycles) and the collector's target
+// (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given). The p99 and maximum are
 // bucket bounds of the runtime's histograms (within about 10 %).
 type GoRuntime struct {
 	GOMAXPROCS        int     `json:"gomaxprocs"`
@@ -155,6 +156,7 @@ type GoRuntime struct {
 	GCPauseP99Ms      float64 `json:"gc_pause_p99_ms"`
 	GCPauseMaxMs      float64 `json:"gc_pause_max_ms"`
 	GCCycles          uint64  `json:"gc_cycles"`
+	GCPercent         int     `json:"gc_percent"`
 }
 
 // StageRuntime is one stage's counters (VPP's show runtime): calls

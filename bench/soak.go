@@ -166,8 +166,9 @@ type SoakResult struct {
 	// softnet's Go runtime at the end (GET /v1/runtime's go, since
 	// start): GOMAXPROCS, the runnable-to-running latency's p99 and
 	// maximum, the collector's stop-the-world pauses' p99 and maximum,
-	// and its cycles during the run.
+	// its cycles during the run, and its target (GOGC).
 	GOMAXPROCS        int      `json:"gomaxprocs"`
+	GCPercent         int      `json:"gc_percent"`
 	SchedLatencyP99Ms float64  `json:"sched_latency_p99_ms"`
 	SchedLatencyMaxMs float64  `json:"sched_latency_max_ms"`
 	GCPauseP99Ms      float64  `json:"gc_pause_p99_ms"`
@@ -1022,6 +1023,7 @@ func (r *SoakResult) soakRuntime(rt0, rt1 api.Runtime) {
 	g := rt1.Go
 	r.GOMAXPROCS, r.SchedLatencyP99Ms, r.SchedLatencyMaxMs = g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs
 	r.GCPauseP99Ms, r.GCPauseMaxMs, r.GCCycles = g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles-rt0.Go.GCCycles
+	r.GCPercent = g.GCPercent
 }
 
 // Print writes the soak's result as a short table.
@@ -1041,8 +1043,8 @@ func (r *SoakResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "control API     %d answers (%d by the prober), p50 %.2f ms, p99 %.2f ms (bound %.0f), max %.2f ms\n", r.APICalls, r.ProbeCalls, r.APIP50Ms, r.APIP99Ms, b.APIP99Ms, r.APIMaxMs)
 	fmt.Fprintf(w, "reloads         p99 %.0f ms, max %.0f ms; slowest full-table replace %.0f ms\n", r.ReloadP99Ms, r.ReloadMaxMs, r.FullReplaceMs)
 	fmt.Fprintf(w, "poll gaps       max %.0f ms, %d over 100 ms\n", r.PollGapMaxMs, r.PollGaps)
-	fmt.Fprintf(w, "go runtime      gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles\n",
-		r.GOMAXPROCS, r.SchedLatencyP99Ms, r.SchedLatencyMaxMs, r.GCPauseP99Ms, r.GCPauseMaxMs, r.GCCycles)
+	fmt.Fprintf(w, "go runtime      gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles, GOGC %d\n",
+		r.GOMAXPROCS, r.SchedLatencyP99Ms, r.SchedLatencyMaxMs, r.GCPauseP99Ms, r.GCPauseMaxMs, r.GCCycles, r.GCPercent)
 	fmt.Fprintf(w, "errors logged   %d\n", r.ErrorsLogged)
 	keys := make([]string, 0, len(r.Churn))
 	for k := range r.Churn {

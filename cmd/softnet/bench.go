@@ -246,7 +246,8 @@ worker since softnet started, not counting its sleeps waiting for frames:
 one longer than ra's ring lasts, 1.6 s on AF_PACKET, drops frames) and
 poll_gaps (gaps over 100 ms in the run) say whether a worker stalled, and
 gomaxprocs, sched_latency_p99_ms/_max_ms, gc_pause_p99_ms/_max_ms and
-gc_cycles (softnet's Go runtime, GET /v1/runtime) why. Needs root.
+gc_cycles and gc_percent (softnet's Go runtime, GET /v1/runtime) why.
+Needs root.
 
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Example: `  softnet bench

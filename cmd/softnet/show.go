@@ -311,8 +311,8 @@ gap longer than the receive ring lasts loses frames) and the gaps over
 100 ms; then the workers' poll mode (config poll_mode: adaptive with its
 window, interrupt or polling); last the Go runtime's GOMAXPROCS, the p99
 and maximum latency of a goroutine from runnable to running, of the
-collector's stop-the-world pauses, and its cycles. Counts are since the
-router started.`,
+collector's stop-the-world pauses, its cycles and its target (GOGC: 400
+unless GOGC is set). Counts are since the router started.`,
 		"  softnet show runtime", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			rt, err := c.Runtime(ctx)
@@ -337,8 +337,8 @@ router started.`,
 				}
 				fmt.Fprintln(w)
 				g := rt.Go
-				fmt.Fprintf(w, "go: gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles\n",
-					g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs, g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles)
+				fmt.Fprintf(w, "go: gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles, GOGC %d\n",
+					g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs, g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles, g.GCPercent)
 			}, err
 		})
 	var all bool
