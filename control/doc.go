@@ -62,10 +62,11 @@
 // IPv6 FIB (fib.Table6, published as dp.Config.FIB6), a static IPv6
 // neighbour its /128 host route, and AddRoute an IPv6 prefix via an IPv6
 // gateway; the adjacencies are shared by both families (an IPv6
-// neighbour's rewrite ends with 0x86DD). Not yet for IPv6: Neighbor
-// Discovery (a next hop needs a static neighbour), parking routes while
-// their interface is down (they stay in the FIB; interface-output drops
-// what goes out of a down interface), ReplaceRoutes and route files.
+// neighbour's rewrite ends with 0x86DD). Neighbor Discovery (nd.go)
+// resolves IPv6 next hops, IPv6 routes are parked while their interface
+// is down as IPv4 ones are (down.go), and ReplaceRoutes (and Reconfigure,
+// softnet reload) replaces the configured routes of both families
+// together, in one snapshot.
 //
 // Kernel routes (kernel.go) are a third kind, mirrored from a Linux
 // routing table by package linuxcp through ApplyKernel, one snapshot per

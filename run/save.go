@@ -18,8 +18,8 @@ type Saved struct {
 	// router has now.
 	YAML string `json:"yaml"`
 	// Warnings name what the file cannot say the way the router runs it
-	// (a route of a route file deleted or changed at run time, an IPv6
-	// route: config files cannot hold them yet).
+	// (a route of a route file, IPv4 or IPv6, deleted or changed at run
+	// time).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
@@ -117,6 +117,9 @@ func (r *Router) RunningConfig() (*Saved, error) {
 	}
 	seen := make(map[netip.Prefix]bool, len(fromFile))
 	for i, p := range d.Routes {
+		if p.Addr().Is6() {
+			break // the IPv6 routes come last: st.Routes6 below
+		}
 		via := d.Via(i)
 		if f, ok := fromFile[p]; ok {
 			seen[p] = true
