@@ -32,6 +32,34 @@ type Route struct {
 	// Append: an IPv6 RTM_NEWROUTE with NLM_F_APPEND, adding Hops to the
 	// route's next hops rather than replacing them.
 	Append bool
+	// NH is the nexthop object the route uses (RTA_NH_ID; 0: none): its
+	// next hops are the object's (Nexthop), whatever Hops says (the
+	// kernel's expansion of it in nexthop_compat_mode, or nothing).
+	NH uint32
+}
+
+// Nexthop is a kernel nexthop object (ip nexthop, RTM_NEWNEXTHOP): one
+// next hop, a blackhole, or a group of other objects.
+type Nexthop struct {
+	ID        uint32
+	Link      int        // kernel interface index (not for a group or a blackhole)
+	Via       netip.Addr // gateway; invalid: on-link
+	Blackhole bool
+	Dead      bool            // RTNH_F_DEAD or RTNH_F_LINKDOWN
+	Group     []NexthopMember // a group's members; nil: not a group
+}
+
+// NexthopMember is one member of a nexthop group: another object's id
+// and its weight (1..).
+type NexthopMember struct {
+	ID     uint32
+	Weight int
+}
+
+// NexthopDumper is a Source that also dumps the kernel's nexthop objects
+// (RTM_GETNEXTHOP); the mirror's resync asks it before the routes.
+type NexthopDumper interface {
+	DumpNexthops() ([]Nexthop, error)
 }
 
 // key is a kernel route's identity in its table.
@@ -56,13 +84,16 @@ const (
 	RouteDel
 	LinkSet
 	LinkDel
+	NexthopSet // RTM_NEWNEXTHOP: an object added or replaced
+	NexthopDel // RTM_DELNEXTHOP
 )
 
 // Event is one netlink notification.
 type Event struct {
-	Kind  EventKind
-	Route Route
-	Link  Link
+	Kind    EventKind
+	Route   Route
+	Link    Link
+	Nexthop Nexthop
 }
 
 // Source is where the mirror reads the kernel's state: a netlink socket
@@ -145,6 +176,7 @@ type Mirror struct {
 
 	// The applier's own (no lock: one goroutine).
 	links  map[int]Link
+	nhs    map[uint32]Nexthop                   // the kernel's nexthop objects
 	routes map[key]Route                        // the kernel's routes of the mirrored tables
 	have   map[netip.Prefix]control.KernelRoute // what softnet was given
 
@@ -165,6 +197,7 @@ func New(src Source, r Router, o Options) *Mirror {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		links:  map[int]Link{},
+		nhs:    map[uint32]Nexthop{},
 		routes: map[key]Route{},
 		have:   map[netip.Prefix]control.KernelRoute{},
 	}
@@ -272,9 +305,22 @@ func (m *Mirror) applier() {
 // softnet has or the kernel has is compared, and only those that differ
 // are changed: routes that did not change are not touched.
 func (m *Mirror) resync() error {
+	// Nexthop objects before the routes that use them: one made between
+	// the two dumps comes as a notification, applied after.
+	var nhs []Nexthop
+	if d, ok := m.src.(NexthopDumper); ok {
+		var err error
+		if nhs, err = d.DumpNexthops(); err != nil {
+			return err
+		}
+	}
 	links, routes, err := m.src.Dump()
 	if err != nil {
 		return err
+	}
+	m.nhs = map[uint32]Nexthop{}
+	for _, nh := range nhs {
+		m.nhs[nh.ID] = nh
 	}
 	m.links = map[int]Link{}
 	for _, l := range links {
@@ -353,16 +399,92 @@ func (m *Mirror) apply(evs []Event) {
 			// Next hops on the link come or go at once, whatever the
 			// kernel says of its routes (it does not always tell).
 			for k, r := range m.routes {
-				for _, h := range r.Hops {
+				for _, h := range m.hops(r) {
 					if h.Link == e.Link.Index {
 						touched[k.p] = true
 						break
 					}
 				}
 			}
+			// A link that goes down takes its nexthop objects with it
+			// (the kernel deletes them, and the routes that use them,
+			// without a notification); a daemon adds them again.
+			if e.Kind == LinkDel || !e.Link.Up {
+				for id, nh := range m.nhs {
+					if nh.Group == nil && !nh.Blackhole && nh.Link == e.Link.Index {
+						m.delNexthop(id, touched)
+					}
+				}
+			}
+		case NexthopSet:
+			m.nhs[e.Nexthop.ID] = e.Nexthop
+			m.touchNexthop(e.Nexthop.ID, touched)
+		case NexthopDel:
+			m.delNexthop(e.Nexthop.ID, touched)
 		}
 	}
 	m.sync(touched)
+}
+
+// touchNexthop marks the routes that use nexthop object id, directly or
+// through a group.
+func (m *Mirror) touchNexthop(id uint32, touched map[netip.Prefix]bool) {
+	for k, r := range m.routes {
+		if r.NH == 0 {
+			continue
+		}
+		if r.NH == id || slices.ContainsFunc(m.nhs[r.NH].Group, func(g NexthopMember) bool { return g.ID == id }) {
+			touched[k.p] = true
+		}
+	}
+}
+
+// delNexthop deletes nexthop object id as the kernel does: the routes
+// that use it are deleted, it leaves the groups it is in, and a group
+// left empty is deleted in turn.
+func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
+	if _, ok := m.nhs[id]; !ok {
+		return
+	}
+	m.touchNexthop(id, touched)
+	delete(m.nhs, id)
+	for k, r := range m.routes {
+		if r.NH == id {
+			delete(m.routes, k)
+		}
+	}
+	for gid, g := range m.nhs {
+		if !slices.ContainsFunc(g.Group, func(x NexthopMember) bool { return x.ID == id }) {
+			continue
+		}
+		g.Group = slices.DeleteFunc(slices.Clone(g.Group), func(x NexthopMember) bool { return x.ID == id })
+		m.nhs[gid] = g
+		if len(g.Group) == 0 {
+			m.delNexthop(gid, touched)
+		}
+	}
+}
+
+// hops are route r's next hops: its nexthop object's when it uses one
+// the mirror knows, else those of the route's message.
+func (m *Mirror) hops(r Route) []Hop {
+	nh, ok := m.nhs[r.NH]
+	if r.NH == 0 || !ok {
+		return r.Hops
+	}
+	if nh.Group == nil {
+		if nh.Blackhole {
+			return nil
+		}
+		return []Hop{{Link: nh.Link, Via: nh.Via, Weight: 1, Dead: nh.Dead}}
+	}
+	hs := make([]Hop, 0, len(nh.Group))
+	for _, g := range nh.Group {
+		if x, ok := m.nhs[g.ID]; ok && x.Group == nil && !x.Blackhole {
+			hs = append(hs, Hop{Link: x.Link, Via: x.Via, Weight: g.Weight, Dead: x.Dead})
+		}
+	}
+	return hs
 }
 
 // withoutHops returns hs less the next hops in del (same link and gateway).
@@ -440,10 +562,10 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 // left is not mirrored (ok false).
 func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 	kr := control.KernelRoute{Prefix: r.Prefix.Masked(), Proto: ProtoName(r.Proto)}
-	if r.Blackhole {
+	if nh, ok := m.nhs[r.NH]; r.Blackhole || (r.NH != 0 && ok && nh.Blackhole) {
 		return kr, true
 	}
-	for _, h := range r.Hops {
+	for _, h := range m.hops(r) {
 		l, ok := m.links[h.Link]
 		if !ok || !l.Up || h.Dead {
 			continue
