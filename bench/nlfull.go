@@ -213,6 +213,8 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 		res.InstallS = time.Since(t0).Seconds()
 		res.KernelRefused, res.KernelError = len(w.refused), w.firstErr
 		want -= len(w.refused)
+		res.Routes = want
+		logf("%s: the kernel took %d routes in %.2f s; waiting for softnet", ScenarioNetlink, want, res.InstallS)
 		deadline := t0.Add(o.Timeout)
 		for {
 			st, err := c.LinuxCP(ctx)
@@ -226,6 +228,7 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 			}
 			if time.Now().After(deadline) {
 				res.ConvergeS = time.Since(t0).Seconds()
+				res.LinuxCP = st
 				return fmt.Errorf("netlink-full-table: softnet's FIB not the kernel's %v after the burst's first message (linux_cp %+v, %v; want %d routes)", o.Timeout, st, err, want)
 			}
 			time.Sleep(50 * time.Millisecond)

@@ -167,7 +167,7 @@ type Mirror struct {
 	o   Options
 
 	mu       sync.Mutex // the queue, between reader and applier
-	queue    []Event
+	queue    [][]Event // what each Read returned, in order (not copied into one slice)
 	overflow bool
 	wake     chan struct{}
 	done     chan struct{}
@@ -178,6 +178,7 @@ type Mirror struct {
 	links  map[int]Link
 	nhs    map[uint32]Nexthop                   // the kernel's nexthop objects
 	routes map[key]Route                        // the kernel's routes of the mirrored tables
+	keys   map[netip.Prefix][]key               // routes' keys by prefix (tables, metrics)
 	have   map[netip.Prefix]control.KernelRoute // what softnet was given
 
 	statsMu sync.Mutex
@@ -199,6 +200,7 @@ func New(src Source, r Router, o Options) *Mirror {
 		links:  map[int]Link{},
 		nhs:    map[uint32]Nexthop{},
 		routes: map[key]Route{},
+		keys:   map[netip.Prefix][]key{},
 		have:   map[netip.Prefix]control.KernelRoute{},
 	}
 }
@@ -247,9 +249,9 @@ func (m *Mirror) reader() {
 		m.mu.Lock()
 		if err == ErrOverflow {
 			// What is queued is superseded by the dump the applier makes.
-			m.queue, m.overflow = m.queue[:0], true
-		} else if err == nil {
-			m.queue = append(m.queue, evs...)
+			m.queue, m.overflow = nil, true
+		} else if err == nil && len(evs) > 0 {
+			m.queue = append(m.queue, evs)
 		}
 		m.mu.Unlock()
 		if err != nil && err != ErrOverflow {
@@ -273,6 +275,7 @@ func (m *Mirror) reader() {
 // applier applies the queue in batches; after an overflow it resyncs.
 func (m *Mirror) applier() {
 	defer m.wg.Done()
+	var batch []Event // reused
 	for {
 		select {
 		case <-m.done:
@@ -280,22 +283,35 @@ func (m *Mirror) applier() {
 		case <-m.wake:
 		}
 		for {
+			// The whole queue at once (the reader starts a new one), applied
+			// MaxBatch at a time: the queue is not copied down after each
+			// batch. Events taken before an overflow that comes meanwhile
+			// are applied, and the resync after them supersedes them.
 			m.mu.Lock()
 			over := m.overflow
 			m.overflow = false
-			n := min(len(m.queue), m.o.MaxBatch)
-			batch := slices.Clone(m.queue[:n])
-			m.queue = append(m.queue[:0], m.queue[n:]...)
+			queue := m.queue
+			m.queue = nil
 			m.mu.Unlock()
 			if over {
 				if err := m.resync(); err != nil {
 					m.setErr("resync: " + err.Error())
 				}
 			}
-			if len(batch) == 0 {
+			if len(queue) == 0 {
 				break
 			}
-			m.apply(batch)
+			for len(queue) > 0 {
+				batch = batch[:0]
+				for len(queue) > 0 && len(batch) < m.o.MaxBatch {
+					n := min(len(queue[0]), m.o.MaxBatch-len(batch))
+					batch = append(batch, queue[0][:n]...)
+					if queue[0] = queue[0][n:]; len(queue[0]) == 0 {
+						queue = queue[1:]
+					}
+				}
+				m.apply(batch)
+			}
 		}
 	}
 }
@@ -326,10 +342,10 @@ func (m *Mirror) resync() error {
 	for _, l := range links {
 		m.links[l.Index] = l
 	}
-	m.routes = map[key]Route{}
+	m.routes, m.keys = map[key]Route{}, map[netip.Prefix][]key{}
 	for _, r := range routes {
 		if m.wanted(r) {
-			m.routes[key{r.Prefix, r.Table, r.Metric}] = r
+			m.setRoute(key{r.Prefix, r.Table, r.Metric}, r)
 		}
 	}
 	touched := map[netip.Prefix]bool{}
@@ -370,7 +386,7 @@ func (m *Mirror) apply(evs []Event) {
 			if old, ok := m.routes[k]; ok && r.Append {
 				r.Hops = append(slices.Clone(old.Hops), r.Hops...)
 			}
-			m.routes[k] = r
+			m.setRoute(k, r)
 			touched[k.p] = true
 		case RouteDel:
 			k := key{e.Route.Prefix, e.Route.Table, e.Route.Metric}
@@ -383,7 +399,7 @@ func (m *Mirror) apply(evs []Event) {
 				old.Hops = rest
 				m.routes[k] = old
 			} else {
-				delete(m.routes, k)
+				m.delRoute(k)
 			}
 			touched[k.p] = true
 		case LinkSet, LinkDel:
@@ -426,6 +442,28 @@ func (m *Mirror) apply(evs []Event) {
 	m.sync(touched)
 }
 
+// setRoute sets the kernel route of key k.
+func (m *Mirror) setRoute(k key, r Route) {
+	if _, ok := m.routes[k]; !ok {
+		m.keys[k.p] = append(m.keys[k.p], k)
+	}
+	m.routes[k] = r
+}
+
+// delRoute deletes the kernel route of key k.
+func (m *Mirror) delRoute(k key) {
+	if _, ok := m.routes[k]; !ok {
+		return
+	}
+	delete(m.routes, k)
+	ks := slices.DeleteFunc(m.keys[k.p], func(x key) bool { return x == k })
+	if len(ks) == 0 {
+		delete(m.keys, k.p)
+	} else {
+		m.keys[k.p] = ks
+	}
+}
+
 // touchNexthop marks the routes that use nexthop object id, directly or
 // through a group.
 func (m *Mirror) touchNexthop(id uint32, touched map[netip.Prefix]bool) {
@@ -450,7 +488,7 @@ func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
 	delete(m.nhs, id)
 	for k, r := range m.routes {
 		if r.NH == id {
-			delete(m.routes, k)
+			m.delRoute(k)
 		}
 	}
 	for gid, g := range m.nhs {
@@ -504,19 +542,18 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 	if len(touched) == 0 {
 		return
 	}
-	best := map[netip.Prefix]Route{}
-	for k, r := range m.routes {
-		if !touched[k.p] {
-			continue
-		}
-		if b, ok := best[k.p]; !ok || r.Metric < b.Metric || (r.Metric == b.Metric && r.Table < b.Table) {
-			best[k.p] = r
-		}
-	}
 	var set []control.KernelRoute
 	var del []netip.Prefix
 	for p := range touched {
-		r, ok := best[p]
+		// The best of the prefix's routes (tables, metrics): found
+		// through its keys, not by a walk of every route.
+		var r Route
+		ok := false
+		for _, k := range m.keys[p] {
+			if x := m.routes[k]; !ok || x.Metric < r.Metric || (x.Metric == r.Metric && x.Table < r.Table) {
+				r, ok = x, true
+			}
+		}
 		var kr control.KernelRoute
 		if ok {
 			kr, ok = m.convert(r)
