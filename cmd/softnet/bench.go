@@ -205,9 +205,9 @@ into the router namespace's kernel in one burst, many RTM_NEWROUTE messages to
 a sendmsg (not one ip route per route), while the same flood runs until
 softnet's FIB equals the kernel's (mpps_during). One JSON line:
 
-  {"scenario": "netlink-full-table", "routes": 1061935, "routes_v4": ...,
-   "routes_v6": ..., "install_s": 6.1, "converge_s": 8.4, "converged": true,
-   "mpps_before": 0.61, "mpps_during": 0.58, "during_ratio": 0.95, ...}
+  {"scenario": "netlink-full-table", "routes": ..., "routes_v4": ...,
+   "routes_v6": ..., "install_s": ..., "converge_s": ..., "converged": true,
+   "mpps_before": ..., "mpps_during": ..., "during_ratio": ..., ...}
 
 install_s is the burst into the kernel; converge_s is from the burst's first
 message to softnet's FIB equal to the kernel's: linux_cp's route count and the
