@@ -167,7 +167,7 @@ type Mirror struct {
 	o   Options
 
 	mu       sync.Mutex // the queue, between reader and applier
-	queue    [][]Event // what each Read returned, in order (not copied into one slice)
+	queue    [][]Event  // what each Read returned, in order (not copied into one slice)
 	overflow bool
 	wake     chan struct{}
 	done     chan struct{}
