@@ -704,6 +704,7 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 	if out.PollMode == config.PollAdaptive {
 		out.PollWindowUs = float64(cmp.Or(cfg.PollWindow, dp.DefaultPollWindow)) / float64(time.Microsecond)
 	}
+	out.Go = readGoRuntime()
 	JSON(w, http.StatusOK, out)
 }
 

@@ -80,6 +80,13 @@ type Scalars struct {
 	Fragmented  uint64 `json:"fragmented"`
 	FloodCopies uint64 `json:"flood_copies"`
 	InjectedTx  uint64 `json:"injected_tx"`
+
+	// Poll gaps (see gap.go): the longest time between two polls since
+	// the worker started, in ns, not counting its sleeps waiting for
+	// frames (a maximum: summed over workers it means nothing), and the
+	// gaps longer than PollGapLong.
+	PollGapMaxNs uint64 `json:"poll_gap_max_ns"`
+	PollGaps     uint64 `json:"poll_gaps" worker:"Gaps longer than 100 ms between two polls of the worker's receive queues (not counting sleeps waiting for frames): its ring filled meanwhile."`
 }
 
 // Scalar indexes Scalars as an array.

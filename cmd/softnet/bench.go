@@ -273,7 +273,13 @@ calls beside the churn every 100 ms (status, interfaces, metrics, a route
 lookup, a route add and delete), some of which come while a reload
 builds; api_max_ms_by_kind has the slowest of each kind. ra_rx_packets and
 rb_tx_packets (softnet's counts on the flow's way in and out) say where a
-lost packet went. Needs root.
+lost packet went; poll_gap_max_ms (the longest time between two polls of a
+worker since softnet started, not counting its sleeps waiting for frames:
+one longer than ra's ring lasts, 1.6 s on AF_PACKET, drops frames) and
+poll_gaps (gaps over 100 ms in the run) say whether a worker stalled, and
+gomaxprocs, sched_latency_p99_ms/_max_ms, gc_pause_p99_ms/_max_ms and
+gc_cycles and gc_percent (softnet's Go runtime, GET /v1/runtime) why.
+Needs root.
 
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Example: `  softnet bench
