@@ -2,8 +2,9 @@
 // into softnet (as VPP's linux-cp does): routing daemons (FRR, BIRD) and
 // ip route keep the control plane in Linux, and softnet forwards along
 // their routes. It follows routes (IPv4 and IPv6, multipath with weights)
-// and the link state of the namespace's interfaces through rtnetlink
-// (RTMGRP_LINK, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE), and applies them to
+// the nexthop objects they use (ip nexthop), and the link state of the
+// namespace's interfaces through rtnetlink (RTMGRP_LINK,
+// RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE, RTNLGRP_NEXTHOP), and applies them to
 // a control.Router with ApplyKernel: a kernel interface maps to the
 // softnet interface of the same name, the mirrored namespace's interfaces
 // having softnet's names and addresses.
@@ -23,7 +24,8 @@
 //
 // At Start, and whenever the socket overflowed (recvmsg returned
 // ENOBUFS: notifications were lost), the applier dumps the namespace's
-// links and routes (RTM_GETLINK, RTM_GETROUTE on a socket of its own),
+// links, nexthop objects and routes (RTM_GETLINK, RTM_GETNEXTHOP,
+// RTM_GETROUTE on a socket of its own),
 // replaces its view of the kernel with the dump, and compares every
 // prefix the kernel has (mark) and every prefix softnet was given
 // (sweep): a route that is the same in both is not touched, one that
@@ -57,11 +59,23 @@
 // next hops is an ECMP group in softnet (control.NextHop weights:
 // rtnh_hops + 1).
 //
+// # Nexthop objects
+//
+// A route with RTA_NH_ID (FRR 8+'s default, ip route ... nhid N) takes
+// its next hops from nexthop object N (RTM_NEWNEXTHOP, dumped with
+// RTM_GETNEXTHOP before the routes at each resync): one next hop, a
+// blackhole, or a group of objects with weights. The mirror keeps the
+// objects and does not rely on the kernel's expansion of them in route
+// messages (net.ipv4.nexthop_compat_mode, which a daemon may turn off):
+// a replaced object moves every route on it and every group holding it;
+// a deleted one leaves its groups (a group left empty goes too) and takes
+// its routes; and a link that goes down takes its objects and their
+// routes, as the kernel does without a notification (they do not come
+// back with the link: a daemon adds them again).
+//
 // Not yet: neighbours and addresses (softnet resolves its next hops with
-// its own ARP; the addresses are softnet's config), host interfaces (the
-// TAPs through which daemons would speak on softnet's ports), and
-// nexthop objects (RTA_NH_ID routes, ip nexthop): FRR 8+ uses them unless
-// told not to (zebra: "no zebra nexthop kernel enable").
+// its own ARP; the addresses are softnet's config) and host interfaces
+// (the TAPs through which daemons would speak on softnet's ports).
 //
 // Hot path: no. Concurrency: a Mirror runs two goroutines of its own;
 // Stats is safe to call from any goroutine. Close stops both; the routes
