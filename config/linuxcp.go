@@ -130,6 +130,9 @@ func (p *parser) validateLinuxCP() {
 		}
 		n := h.HostName()
 		if other, dup := names[n]; dup {
+			if _, ok := p.cfg.pos[h.Field+".name"]; ok {
+				f = h.Field + ".name"
+			}
 			p.add(p.cfg.pos[f], f, "host interface name %q is already %s's: give one of them another name ({interface: %s, name: ...})", n, other, h.Interface)
 			continue
 		}
