@@ -269,7 +269,7 @@ protocol bgp b { local 10.0.2.1 as 65001; neighbor 10.0.2.2 as 65002; ipv4 { imp
 		st, err := c.LinuxCP(ctx)
 		return err == nil && len(k) == got && st.Routes == got, fmt.Sprintf("GoBGP announces %d, H's kernel has %d of BIRD's routes, softnet mirrors %d (%v)", got, len(k), st.Routes, err)
 	})
-	t.Logf("%d prefixes from GoBGP in B: in H's kernel (BIRD) and mirrored by softnet %.1f s after the session came up", got, time.Since(start).Seconds())
+	t.Logf("%d prefixes from GoBGP in B: in H's kernel (BIRD) and mirrored by softnet %.1f s after the daemons started", got, time.Since(start).Seconds())
 	var sample []netip.Prefix
 	for p := range k {
 		if sample = append(sample, p); len(sample) == 3 {

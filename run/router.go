@@ -67,6 +67,7 @@ type Router struct {
 	tracer  *tracefmt.Tracer
 	routes  int             // static routes plus route-file prefixes installed
 	mirror  *linuxcp.Mirror // linux_cp: the kernel routes' mirror, or nil
+
 	hostifs *linuxcp.HostIfs // linux_cp's host interfaces (TAPs), or nil
 	hostIdx []int            // their softnet interface indices
 
