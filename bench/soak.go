@@ -269,27 +269,33 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 		return name, os.WriteFile(name, []byte(s), 0o644)
 	}
 
-	cctx, cancel := context.WithTimeout(ctx, o.Duration+soakFullWait+30*time.Second)
-	defer cancel()
+	// The warm-up has a deadline of its own: at load average 20 its two
+	// full-table reloads and the flap took long enough that the soak's
+	// last call (the status at the end) ran out of a deadline shared with
+	// it, and a 90 s soak reported nothing.
+	wctx, wcancel := context.WithTimeout(ctx, 3*soakFullWait)
+	defer wcancel()
 	// Warm up: one full-table replace and back, so the start figures are
 	// those of a router that has reloaded: what the first reloads leave
 	// allocated for good counts as the start, not as growth.
 	logf("soak: warm-up: a full-table replace and back")
 	if warm, err := variant(soakGW2, false); err != nil {
 		return res, err
-	} else if _, err := c.Reload(cctx, warm); err != nil {
+	} else if _, err := c.Reload(wctx, warm); err != nil {
 		return res, fmt.Errorf("soak: warm-up reload of %s: %w", warm, err)
 	}
-	if _, err := c.Reload(cctx, sn.Config); err != nil {
+	if _, err := c.Reload(wctx, sn.Config); err != nil {
 		return res, fmt.Errorf("soak: warm-up reload of %s: %w", sn.Config, err)
 	}
 	// And a flap of rc: parking the full table and putting it back leaves
 	// the parked-route map at its size (a Go map does not shrink) and
 	// moves FIB chunks between the heap and the FIB's arena, for good.
 	logf("soak: warm-up: a flap of %s", soakDev)
-	if err := warmFlap(cctx, t, c); err != nil {
+	if err := warmFlap(wctx, t, c); err != nil {
 		return res, err
 	}
+	cctx, cancel := context.WithTimeout(ctx, o.Duration+soakFullWait+30*time.Second)
+	defer cancel()
 	st, err := c.StatusGC(cctx)
 	if err != nil {
 		return res, fmt.Errorf("soak: status at start: %w", err)

@@ -33,14 +33,6 @@ func (r *Router) handleARP(w *dp.Worker, m *dp.Msg, now time.Time) {
 	for _, ad := range r.ifaces[m.Iface].Addrs {
 		ours = ours || ad.Prefix().Addr() == a.Target
 	}
-	// Read the old state before Learn: Learn updates the entry in place.
-	// Only a resolved dynamic entry can move: an Incomplete or Failed
-	// one has no MAC yet, and Learn never changes a Static one.
-	var oldMAC [6]byte
-	resolved := false
-	if before := r.neigh.Get(k); before != nil {
-		oldMAC, resolved = before.MAC, before.State == neigh.Reachable || before.State == neigh.Stale
-	}
 	if mac[0]&1 != 0 || mac == [6]byte{} { // RFC 1812 §3.3.2 (arp-input checks too)
 		return
 	}
@@ -48,7 +40,24 @@ func (r *Router) handleARP(w *dp.Worker, m *dp.Msg, now time.Time) {
 	// one is made only from a request aimed at us (Linux's arp_accept=0),
 	// so unsolicited replies cannot fill the table.
 	create := ours && a.Op == hdr.ARPRequest
-	e, changed, pending := r.neigh.Learn(k, mac, create, now)
+	r.learned(w, k, mac, func() (*neigh.Entry, bool, [][]byte) { return r.neigh.Learn(k, mac, create, now) })
+}
+
+// learned applies learn, an update of neighbour k's entry to mac
+// (neigh.Table.Learn for ARP, Confirm for Neighbor Discovery), and what
+// follows from it: a move of a resolved dynamic entry to another MAC is
+// counted, the neighbour's adjacency republished if the entry changed,
+// and the packets that waited for it sent. Caller holds mu.
+func (r *Router) learned(w *dp.Worker, k neigh.Key, mac [6]byte, learn func() (*neigh.Entry, bool, [][]byte)) {
+	// Read the old state before learn: it updates the entry in place.
+	// Only a resolved dynamic entry can move: an Incomplete or Failed
+	// one has no MAC yet, and learn never changes a Static one.
+	var oldMAC [6]byte
+	resolved := false
+	if before := r.neigh.Get(k); before != nil {
+		oldMAC, resolved = before.MAC, before.State != neigh.Incomplete && before.State != neigh.Failed && before.State != neigh.Static
+	}
+	e, changed, pending := learn()
 	if e == nil {
 		return
 	}

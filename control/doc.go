@@ -50,7 +50,11 @@
 // workers do: the covering route. SetLinkUp and SetInterfaceUp let go of
 // the lock every parkChunk routes they move (as a replace does), so a
 // full table through a flapping link does not hold the API and the
-// service loop for seconds.
+// service loop for seconds. The pass over the table is made only when a
+// route other than the interface's own goes through it (a reference left
+// on one of its adjacencies, routesThrough): a VLAN or bridge member
+// without one, and DeleteVLAN, which refuses a VLAN with one, cost what
+// is on the interface, not the table.
 //
 // Interface addresses (IfaceConfig.Addrs, dp.Iface.Addrs) and neighbours
 // (neigh.Key, dp.Adj.Addr) are IPv4 or IPv6 alike in every type. An IPv6
@@ -58,10 +62,11 @@
 // IPv6 FIB (fib.Table6, published as dp.Config.FIB6), a static IPv6
 // neighbour its /128 host route, and AddRoute an IPv6 prefix via an IPv6
 // gateway; the adjacencies are shared by both families (an IPv6
-// neighbour's rewrite ends with 0x86DD). Not yet for IPv6: Neighbor
-// Discovery (a next hop needs a static neighbour), parking routes while
-// their interface is down (they stay in the FIB; interface-output drops
-// what goes out of a down interface), ReplaceRoutes and route files.
+// neighbour's rewrite ends with 0x86DD). Neighbor Discovery (nd.go)
+// resolves IPv6 next hops, IPv6 routes are parked while their interface
+// is down as IPv4 ones are (down.go), and ReplaceRoutes (and Reconfigure,
+// softnet reload) replaces the configured routes of both families
+// together, in one snapshot.
 //
 // Kernel routes (kernel.go) are a third kind, mirrored from a Linux
 // routing table by package linuxcp through ApplyKernel, one snapshot per

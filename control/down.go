@@ -137,6 +137,7 @@ func (r *Router) rdel(p netip.Prefix) error {
 // packets are counted as iface-down as before parking. Caller holds mu.
 func (r *Router) park(idx int, yields bool) {
 	move := func(p netip.Prefix) {
+		r.parkLooks++
 		get := r.fib.Get
 		if p.Addr().Is6() {
 			get = r.fib6.Get
@@ -148,17 +149,9 @@ func (r *Router) park(idx int, yields bool) {
 	on := func(i int) bool { // i is idx or one of its sub-interfaces
 		return i == idx || i < len(r.ifaces) && r.ifaces[i].TagLen != 0 && int(r.ifaces[i].Parent) == idx
 	}
-	// A configured route goes out of idx only through a neighbour's
-	// adjacency on it or a connected subnet's (glean): an interface with
-	// neither (a bridge member, a VLAN without addresses) has none, and
-	// the pass over every configured route (the full table) is skipped.
-	some := false
-	for k := range r.nbrAdj {
-		some = some || on(k.Iface)
-	}
-	for i := range r.ifaces {
-		some = some || on(i) && len(r.ifaces[i].Addrs) > 0
-	}
+	// The passes over every configured and kernel route (the full
+	// table) are made only if one of them may go out of idx.
+	some := r.routesThrough(on)
 	n := 0
 	for k := range r.static.m {
 		if !some {
@@ -179,6 +172,9 @@ func (r *Router) park(idx int, yields bool) {
 		}
 	}
 	for p, k := range r.kern {
+		if !some {
+			break
+		}
 		if k.installed {
 			move(p)
 		}
@@ -199,6 +195,52 @@ func (r *Router) park(idx int, yields bool) {
 		}
 	}
 	r.dirty = true
+}
+
+// routesThrough reports whether a configured or kernel route may go out
+// of an interface that on selects: whether one of their neighbour
+// adjacencies is referenced by more than its neighbour's host route, or
+// one of their glean adjacencies by more than the interface's connected
+// subnets. A route that is not the router's own holds a reference on the
+// adjacency it goes through (directly, or through an ECMP group, which
+// holds one on each member), so when none is left over no such route
+// goes out of them: a VLAN with addresses and neighbours but no route
+// through them (one being deleted: DeleteVLAN refuses one with routes) is
+// taken down in proportion to what is on it, not to the table. It may
+// answer true when no route moves (a route through an ECMP group is not
+// parked), never false when one would. Caller holds mu.
+func (r *Router) routesThrough(on func(int) bool) bool {
+	for k, a := range r.nbrAdj {
+		if !on(k.Iface) {
+			continue
+		}
+		own := 0
+		if r.hostInstalled(k) {
+			own = 1
+		}
+		if r.adj.Refs(a) > own {
+			return true
+		}
+	}
+	for i := range r.ifaces {
+		if !on(i) || i >= len(r.glean) || r.glean[i] == 0 {
+			continue
+		}
+		own := 0
+		for _, ad := range r.ifaces[i].Addrs {
+			p := ifacePrefix(ad)
+			if p.Bits() >= p.Addr().BitLen() {
+				continue
+			}
+			if a, ok := r.rget(p.Masked()); ok && a == r.glean[i] {
+				own++
+			}
+		}
+		if r.adj.Refs(r.glean[i]) > own {
+			return true
+		}
+	}
+	return false
 }
 
 // unpark puts the parked routes whose interface is up again back into

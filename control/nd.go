@@ -130,28 +130,7 @@ func (r *Router) ndLearnSolicitor(w *dp.Worker, m *dp.Msg, p nd.Packet, now time
 // ndLearn records that neighbour k is at mac in state st, republishes its
 // adjacency if that changed and sends the packets that waited for it.
 func (r *Router) ndLearn(w *dp.Worker, k neigh.Key, mac [6]byte, st neigh.State, create bool, now time.Time) {
-	var oldMAC [6]byte
-	resolved := false
-	if before := r.neigh.Get(k); before != nil {
-		// Only a resolved dynamic entry can move: Confirm never
-		// changes a Static one.
-		oldMAC, resolved = before.MAC, before.State != neigh.Incomplete && before.State != neigh.Failed && before.State != neigh.Static
-	}
-	e, changed, pending := r.neigh.Confirm(k, mac, st, create, now)
-	if e == nil {
-		return
-	}
-	if resolved && oldMAC != mac {
-		r.stats.NeighborMoves++
-	}
-	if changed {
-		if _, err := r.ensureNeighbor(k); err != nil {
-			r.dropNeighbor(k, err)
-			r.stats.Drops[DropNeighborGone] += uint64(len(pending))
-			return
-		}
-	}
-	r.queueResolved(w, k, pending)
+	r.learned(w, k, mac, func() (*neigh.Entry, bool, [][]byte) { return r.neigh.Confirm(k, mac, st, create, now) })
 }
 
 // Router Advertisement timing (RFC 4861 §6.2.4, §6.2.6, §10).

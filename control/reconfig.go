@@ -314,8 +314,8 @@ func (r *Router) checkDesired(d Desired, yields bool) error {
 		if yields && i%replaceChunk == replaceChunk-1 {
 			r.yield(r.ifaceGen) // nothing changed yet: no lock held across a full table's checks
 		}
-		if !p.IsValid() || !p.Addr().Is4() {
-			return fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
+		if err := routePrefix(p); err != nil {
+			return fmt.Errorf("routes[%d] %w", i, err)
 		}
 		if err := own.Check(p.Masked()); err != nil {
 			return fmt.Errorf("routes[%d] %v: %w", i, p, err)
@@ -323,6 +323,9 @@ func (r *Router) checkDesired(d Desired, yields bool) error {
 		g := d.Via(i)
 		if !g.IsValid() || gws[g] {
 			continue
+		}
+		if err := sameFamily(p, g); err != nil {
+			return fmt.Errorf("routes[%d] %w", i, err)
 		}
 		if _, err := rules.NextHop(ifs, g); err != nil {
 			return fmt.Errorf("routes[%d] %v: via %w", i, p, err)

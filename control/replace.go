@@ -40,19 +40,19 @@ func (k routeKey) prefix() netip.Prefix {
 // to 0), marks every prefix it lists, and then removes the prefixes left
 // with another mark. That finds the removed
 // routes in one pass over the set, without building a second set of the
-// new table.
+// new table. m6 holds the configured IPv6 routes (masked), marked alike.
 type statics struct {
 	m    map[routeKey]uint32
 	mark uint32
-	m6   map[netip.Prefix]bool // the configured IPv6 routes (no replace for them yet)
+	m6   map[netip.Prefix]uint32
 }
 
 func (s *statics) add(p netip.Prefix) {
 	if p.Addr().Is6() {
 		if s.m6 == nil {
-			s.m6 = map[netip.Prefix]bool{}
+			s.m6 = map[netip.Prefix]uint32{}
 		}
-		s.m6[p] = true
+		s.m6[p] = 0
 		return
 	}
 	if s.m == nil {
@@ -72,7 +72,8 @@ func (s *statics) remove(p netip.Prefix) {
 // has reports whether p (masked) is a configured route, of either family.
 func (s *statics) has(p netip.Prefix) bool {
 	if p.Addr().Is6() {
-		return s.m6[p]
+		_, ok := s.m6[p]
+		return ok
 	}
 	_, ok := s.m[keyOf(p)]
 	return ok
@@ -139,6 +140,13 @@ type undoStep struct {
 	had bool
 }
 
+// undoStep6 is undoStep for an IPv6 prefix.
+type undoStep6 struct {
+	p   netip.Prefix
+	old uint16
+	had bool
+}
+
 // hostUndo records that restoring a neighbour's host route set host[nk],
 // and what host[nk] was before.
 type hostUndo struct {
@@ -160,8 +168,13 @@ type hostUndo struct {
 // (configured before, not in ps). A prefix listed twice takes its last
 // gateway. gw is called once per entry, in order, before anything changes.
 //
-// Everything is checked first: a prefix that is not IPv4 or is one of the
-// router's own (see AddRoute), or a gateway that package rules refuses
+// ps holds IPv4 and IPv6 prefixes alike, each through a gateway of its
+// own family: the configured routes of both families are replaced, in
+// one snapshot.
+//
+// Everything is checked first: a prefix that is not a route prefix or is
+// one of the router's own (see AddRoute), a gateway of the other family,
+// or a gateway that package rules refuses
 // (not another host on a connected subnet), makes it return an error
 // naming the first bad entry and its index, with nothing changed and
 // nothing published. Running out of adjacencies or tbl8 groups midway is
@@ -312,14 +325,15 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 		set bool
 	}
 	var gws []neigh.Key
+	byGW6 := make(map[netip.Addr]uint16)
 	ifs := r.ruleIfaces()
 	own := rules.NewOwn(ifs)
 	for i, p := range ps {
 		if pause() {
 			return 0, 0, 0, errStale
 		}
-		if !p.IsValid() || !p.Addr().Is4() {
-			return 0, 0, 0, fmt.Errorf("routes[%d] %v: only IPv4 routes are supported", i, p)
+		if err := routePrefix(p); err != nil {
+			return 0, 0, 0, fmt.Errorf("routes[%d] %w", i, err)
 		}
 		if err := own.Check(p.Masked()); err != nil {
 			return 0, 0, 0, fmt.Errorf("routes[%d] %v: %w", i, p, err)
@@ -329,8 +343,25 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 			target[i] = r.drop
 			continue
 		}
-		if !g.Is4() {
-			return 0, 0, 0, fmt.Errorf("routes[%d] %v: via %v is not an IPv4 address: write the next hop as A.B.C.D", i, p, g)
+		if err := sameFamily(p, g); err != nil {
+			return 0, 0, 0, fmt.Errorf("routes[%d] %w", i, err)
+		}
+		if g.Is6() {
+			a, ok := byGW6[g]
+			if !ok {
+				ifc, err := rules.NextHop(ifs, g)
+				if err != nil {
+					return 0, 0, 0, fmt.Errorf("routes[%d] %v: via %w", i, p, err)
+				}
+				if len(gws) >= fresh {
+					return 0, 0, 0, fmt.Errorf("routes[%d] %v: more than %d gateways: the adjacency table cannot hold them", i, p, fresh)
+				}
+				a = fresh | uint16(len(gws))
+				gws = append(gws, neigh.Key{Iface: ifc, Addr: g})
+				byGW6[g] = a
+			}
+			target[i] = a
+			continue
 		}
 		v := u32(g)
 		if c := &cache[v&63]; c.set && c.gw == v {
@@ -406,10 +437,13 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 	// backwards so that the last entry of a prefix listed twice is the one
 	// seen first, and the others are skipped.
 	undo := make([]undoStep, 0, len(ps)/8)
+	var undo6 []undoStep6
 	var hosts []hostUndo
 	var newKeys, gone []routeKey
+	var newKeys6, gone6 []netip.Prefix
 	fail := func(err error) (int, int, int, error) {
 		r.rollback(undo, hosts, newKeys, gone)
+		r.rollback6(undo6, newKeys6, gone6)
 		unpin()
 		r.dirty = dirty || r.dirtyMeanwhile // a change made meanwhile is still to publish
 		return 0, 0, 0, err
@@ -422,6 +456,9 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 	if r.static.m == nil {
 		r.static.m = make(map[routeKey]uint32, len(ps))
 	}
+	if r.static.m6 == nil {
+		r.static.m6 = make(map[netip.Prefix]uint32)
+	}
 	var ops []int32
 	repeats := 0
 	for i := len(ps) - 1; i >= 0; i-- {
@@ -429,6 +466,26 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 			return fail(errStale)
 		}
 		p := ps[i]
+		if p.Addr().Is6() {
+			q := p.Masked()
+			m, was := r.static.m6[q]
+			switch {
+			case was && m == mark:
+				repeats++
+			case !was:
+				r.static.m6[q] = mark
+				newKeys6 = append(newKeys6, q)
+				ops = append(ops, int32(i))
+				added++
+			default:
+				r.static.m6[q] = mark
+				if cur, ok := r.rget(q); !ok || cur != target[i] {
+					ops = append(ops, int32(i))
+					changed++
+				}
+			}
+			continue
+		}
 		k := keyOf(p)
 		m, was := r.static.m[k]
 		switch {
@@ -449,13 +506,21 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 	}
 	// The set holds unlisted prefixes only if it is larger than the number
 	// of distinct prefixes listed: skip the pass when it is not.
-	if len(r.static.m) > len(ps)-repeats {
+	if len(r.static.m)+len(r.static.m6) > len(ps)-repeats {
 		for k, m := range r.static.m { // a pass over the full table: it pauses too
 			if pause() {
 				return fail(errStale)
 			}
 			if m != mark {
 				gone = append(gone, k)
+			}
+		}
+		for p, m := range r.static.m6 {
+			if pause() {
+				return fail(errStale)
+			}
+			if m != mark {
+				gone6 = append(gone6, p)
 			}
 		}
 	}
@@ -466,26 +531,23 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 		if pause() {
 			return fail(errStale)
 		}
-		p := k.prefix()
-		old, had := r.rget(p)
-		if own, nk, isHost, ok := r.ownRoute(p); ok {
-			if !had || old != own {
-				if err := r.setRoute(p, own); err != nil {
-					return fail(fmt.Errorf("replace routes: restore %w", err))
-				}
-			}
-			if isHost {
-				hosts = append(hosts, hostUndo{nk, r.host[nk]})
-				r.host[nk] = true
-			}
-		} else if had {
-			if err := r.rdel(p); err != nil {
-				return fail(fmt.Errorf("replace routes: remove %v: %w", p, err))
-			}
-			r.unref(old)
+		old, had, err := r.unconfigure(k.prefix(), &hosts)
+		if err != nil {
+			return fail(err)
 		}
 		undo = append(undo, undoStep{k, old, had})
 		delete(r.static.m, k)
+	}
+	for _, p := range gone6 {
+		if pause() {
+			return fail(errStale)
+		}
+		old, had, err := r.unconfigure(p, &hosts)
+		if err != nil {
+			return fail(err)
+		}
+		undo6 = append(undo6, undoStep6{p, old, had})
+		delete(r.static.m6, p)
 	}
 	for j := len(ops) - 1; j >= 0; j-- { // in the order of ps
 		if pause() {
@@ -497,12 +559,16 @@ func (r *Router) replaceOnce(ps []netip.Prefix, gw func(i int) netip.Addr, yield
 		if err := r.setRoute(p, target[i]); err != nil {
 			return fail(fmt.Errorf("routes[%d]: %w", i, err))
 		}
-		undo = append(undo, undoStep{keyOf(p), old, had})
+		if p.Addr().Is6() {
+			undo6 = append(undo6, undoStep6{p, old, had})
+		} else {
+			undo = append(undo, undoStep{keyOf(p), old, had})
+		}
 	}
-	removed = len(gone)
+	removed = len(gone) + len(gone6)
 	unpin()
 
-	if len(undo) > 0 || len(newGW) > 0 {
+	if len(undo) > 0 || len(undo6) > 0 || len(newGW) > 0 {
 		r.dirty = true
 	}
 	return added, changed, removed, nil
@@ -539,6 +605,71 @@ func (r *Router) rollback(undo []undoStep, hosts []hostUndo, newKeys, gone []rou
 	for _, k := range gone {
 		r.static.m[k] = 0
 	}
+}
+
+// unconfigure takes the configured route to p (masked) out of the FIB for
+// a replace: the prefix goes back to the router's own route to it, if it
+// has one (recorded in hosts if it is a neighbour's host route), else it
+// is deleted. It returns what p's next hop was (old, had) for the undo.
+// Caller holds mu.
+func (r *Router) unconfigure(p netip.Prefix, hosts *[]hostUndo) (old uint16, had bool, err error) {
+	old, had = r.rget(p)
+	if own, nk, isHost, ok := r.ownRoute(p); ok {
+		if !had || old != own {
+			if err := r.setRoute(p, own); err != nil {
+				return old, had, fmt.Errorf("replace routes: restore %w", err)
+			}
+		}
+		if isHost {
+			*hosts = append(*hosts, hostUndo{nk, r.host[nk]})
+			r.host[nk] = true
+		}
+	} else if had {
+		if err := r.rdel(p); err != nil {
+			return old, had, fmt.Errorf("replace routes: remove %v: %w", p, err)
+		}
+		r.unref(old)
+	}
+	return old, had, nil
+}
+
+// rollback6 is rollback for the IPv6 routes: the FIB changes in undo
+// (newest first) and the configured set's additions and removals.
+func (r *Router) rollback6(undo []undoStep6, newKeys, gone []netip.Prefix) {
+	for i := len(undo) - 1; i >= 0; i-- {
+		u := undo[i]
+		cur, ok := r.rget(u.p)
+		switch {
+		case u.had && (!ok || cur != u.old):
+			_ = r.setRoute(u.p, u.old)
+		case !u.had && ok:
+			_ = r.rdel(u.p)
+			r.unref(cur)
+		}
+	}
+	for _, p := range newKeys {
+		delete(r.static.m6, p)
+	}
+	for _, p := range gone {
+		r.static.m6[p] = 0
+	}
+}
+
+// routePrefix checks that p can be a route: a valid IPv4 or IPv6 prefix
+// (not IPv4-mapped, no zone).
+func routePrefix(p netip.Prefix) error {
+	if !p.IsValid() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
+		return fmt.Errorf("%v: not a route prefix: write an IPv4 prefix (A.B.C.D/N) or an IPv6 one (2001:db8::/32)", p)
+	}
+	return nil
+}
+
+// sameFamily checks that gateway g is of p's address family.
+func sameFamily(p netip.Prefix, g netip.Addr) error {
+	if g.Is4() != p.Addr().Is4() {
+		return fmt.Errorf("%v: next hop %v is of the other address family: an IPv4 route needs an IPv4 next hop, an IPv6 route an IPv6 one", p, g)
+	}
+	return nil
 }
 
 // ownRoute returns the adjacency of the router's own route to exactly p,
@@ -626,6 +757,9 @@ func (r *Router) MarkConfigured() {
 	for k := range r.static.m {
 		r.static.m[k] = r.static.mark
 	}
+	for p := range r.static.m6 {
+		r.static.m6[p] = r.static.mark
+	}
 }
 
 // RuntimeRoutes returns the configured routes added by AddRoute or
@@ -647,6 +781,11 @@ func (r *Router) RuntimeRoutes() []netip.Prefix {
 		}
 		if n++; n%replaceChunk == 0 {
 			r.letGo()
+		}
+	}
+	for p, m := range r.static.m6 { // few: no pause
+		if m == 0 {
+			out = append(out, p)
 		}
 	}
 	return out

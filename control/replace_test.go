@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -219,15 +220,21 @@ func TestReplaceRoutesBadEntryChangesNothing(t *testing.T) {
 		{"gateway off-link", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.MustParsePrefix("192.0.2.128/25")), append(g, netip.MustParseAddr("192.168.1.1"))
 		}, "routes[3] 192.0.2.128/25: via 192.168.1.1 is on no interface's subnet"},
-		{"IPv6 prefix", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
-			return append(ps, netip.MustParsePrefix("2001:db8::/32")), append(g, netip.Addr{})
-		}, "routes[3] 2001:db8::/32: only IPv4"},
+		{"IPv6 prefix via IPv4", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
+			return append(ps, netip.MustParsePrefix("2001:db8::/32")), append(g, dptest.HostB)
+		}, "routes[3] 2001:db8::/32: next hop 10.0.2.2 is of the other address family"},
 		{"IPv6 gateway", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.MustParsePrefix("192.0.2.128/25")), append(g, netip.MustParseAddr("fe80::1"))
-		}, "routes[3] 192.0.2.128/25: via fe80::1 is not an IPv4 address"},
+		}, "routes[3] 192.0.2.128/25: next hop fe80::1 is of the other address family"},
+		{"IPv6 gateway off-link", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
+			return append(ps, netip.MustParsePrefix("2001:db8::/32")), append(g, netip.MustParseAddr("2001:db8:9::1"))
+		}, "routes[3] 2001:db8::/32: via 2001:db8:9::1"},
+		{"IPv4-mapped prefix", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
+			return append(ps, netip.MustParsePrefix("::ffff:192.0.2.0/120")), append(g, netip.Addr{})
+		}, "routes[3] ::ffff:192.0.2.0/120: not a route prefix"},
 		{"invalid prefix", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			return append(ps, netip.Prefix{}), append(g, dptest.HostB)
-		}, "routes[3] invalid Prefix: only IPv4"},
+		}, "routes[3] invalid Prefix: not a route prefix"},
 		{"first of two bad", func(ps []netip.Prefix, g []netip.Addr) ([]netip.Prefix, []netip.Addr) {
 			ps = append(ps, netip.MustParsePrefix("192.0.2.128/25"), netip.MustParsePrefix("2001:db8::/32"))
 			return ps, append(g, netip.MustParseAddr("10.3.0.1"), netip.Addr{})
@@ -464,5 +471,86 @@ func TestReplaceRoutesAdjacencyFull(t *testing.T) {
 	cfg = r.Config().Load()
 	if a := cfg.Adj[cfg.FIB.Lookup(u32(netip.MustParseAddr("100.1.2.3")))]; a.Kind != dp.AdjIncomplete || a.IP() != netip.MustParseAddr("10.128.1.4") {
 		t.Errorf("100.1.2.3: adjacency %+v, want gateway 10.128.1.4", a)
+	}
+}
+
+// TestReplaceRoutesIPv6 (issue 12 c): a replace takes IPv6 routes as it
+// takes IPv4 ones, in the same call and the same snapshot: IPv6
+// prefixes added, changed (another gateway, with no adjacency yet) and
+// removed (the configured ones it does not list), blackholes, and the
+// router's own IPv6 routes left alone; an IPv6 entry that fails its
+// checks changes nothing of either family.
+func TestReplaceRoutesIPv6(t *testing.T) {
+	l := dptest.New(t, dptest.Options{IPv6: true})
+	r := l.Router
+	if err := r.AddRoute(netip.MustParsePrefix("2001:db8:300::/48"), dptest.HostB6); err != nil {
+		t.Fatal(err)
+	}
+	r.Publish()
+	lookup6 := func(a string) dp.Adj {
+		cfg := r.Config().Load()
+		return cfg.Adj[cfg.FIB6.Lookup(netip.MustParseAddr(a).As16())]
+	}
+	before := r.Stats().Publishes
+	gw2 := netip.MustParseAddr("2001:db8:2::3")
+	ps := []netip.Prefix{
+		netip.MustParsePrefix("198.18.0.0/15"),     // IPv4, unchanged
+		netip.MustParsePrefix("2001:db8:100::/40"), // changed: via gw2
+		netip.MustParsePrefix("2001:db8:200::/40"), // added
+		netip.MustParsePrefix("2001:db8:400::/48"), // added, a blackhole
+		// 2001:db8:300::/48 removed
+	}
+	gws := []netip.Addr{dptest.HostB, gw2, dptest.HostB6, {}}
+	a, c, d, err := r.ReplaceRoutes(ps, func(i int) netip.Addr { return gws[i] })
+	if err != nil {
+		t.Fatalf("ReplaceRoutes with IPv6 routes: %v", err)
+	}
+	if a != 2 || c != 1 || d != 1 {
+		t.Errorf("added, changed, removed = %d, %d, %d; want 2, 1, 1", a, c, d)
+	}
+	if n := r.Stats().Publishes - before; n != 1 {
+		t.Errorf("%d snapshots published, want 1", n)
+	}
+	if ad := lookup6("2001:db8:100::5"); ad.IP() != gw2 || ad.Kind != dp.AdjIncomplete {
+		t.Errorf("2001:db8:100::5: %v via %v, want incomplete via %v", ad.Kind, ad.IP(), gw2)
+	}
+	if ad := lookup6("2001:db8:200::5"); ad.IP() != dptest.HostB6 || ad.Kind != dp.AdjForward {
+		t.Errorf("2001:db8:200::5: %v via %v, want forward via %v", ad.Kind, ad.IP(), dptest.HostB6)
+	}
+	if ad := lookup6("2001:db8:400::5"); ad.Kind != dp.AdjDrop {
+		t.Errorf("2001:db8:400::5: %v, want a blackhole", ad.Kind)
+	}
+	if ad := lookup6("2001:db8:300::5"); ad.Kind != dp.AdjNone {
+		t.Errorf("2001:db8:300::5: %v, want no route (removed)", ad.Kind)
+	}
+	if ad := lookup6(dptest.R0v6.String()); ad.Kind != dp.AdjLocal {
+		t.Errorf("the router's own %v: %v, want local", dptest.R0v6, ad.Kind)
+	}
+	if r.StaticRoutes() != 4 || !r.Static(netip.MustParsePrefix("2001:db8:200::/40")) || r.Static(netip.MustParsePrefix("2001:db8:300::/48")) {
+		t.Errorf("configured routes: %d, want the 4 listed", r.StaticRoutes())
+	}
+	if rt := r.RuntimeRoutes(); len(rt) != 0 {
+		t.Errorf("RuntimeRoutes after a replace: %v, want none", rt)
+	}
+	// A bad IPv6 entry: nothing changes, of either family.
+	cfg := r.Config().Load()
+	bad := append(slices.Clone(ps[:1]), netip.MustParsePrefix("2001:db8:500::/48"), netip.MustParsePrefix(dptest.R0v6.String()+"/128"))
+	badGW := []netip.Addr{dptest.HostA, dptest.HostB6, dptest.HostB6}
+	if _, _, _, err := r.ReplaceRoutes(bad, func(i int) netip.Addr { return badGW[i] }); err == nil || !strings.Contains(err.Error(), "routes[2] 2001:db8:1::1/128") {
+		t.Errorf("a replace with the router's own /128: %v, want refused at routes[2]", err)
+	}
+	r.Publish()
+	if r.Config().Load() != cfg || r.StaticRoutes() != 4 {
+		t.Error("a failed replace changed the router")
+	}
+	// Running gives both families back, as Reconfigure takes them.
+	run := r.Running()
+	var got []string
+	for i, p := range run.Routes {
+		got = append(got, p.String()+" via "+run.Via(i).String())
+	}
+	want := []string{"198.18.0.0/15 via 10.0.2.2", "2001:db8:100::/40 via 2001:db8:2::3", "2001:db8:200::/40 via 2001:db8:2::2", "2001:db8:400::/48 via invalid IP"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Running().Routes %q, want %q", got, want)
 	}
 }

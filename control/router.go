@@ -69,6 +69,7 @@ type Router struct {
 	freed     []freedIface             // VLAN indices deleted at run time, waiting to be reused (vlan.go)
 	parked    map[routeKey]uint16      // routes through a down interface, out of the FIB (down.go)
 	parked6   map[netip.Prefix]uint16  // the same for IPv6 routes, out of the IPv6 FIB
+	parkLooks uint64                   // routes park has looked at (tests: what taking an interface down costs)
 	bl        blocklistState           // the early-drop stage's blocklists (blocklist.go)
 	kern      map[netip.Prefix]*kroute // kernel routes mirrored from Linux (kernel.go)
 	groups    map[string]*group        // ECMP groups by members and weights (kernel.go)

@@ -8,10 +8,10 @@ import (
 // Running returns the router's configurable state now, as Reconfigure
 // takes it: each interface's MTU, addresses and admin state (a VLAN
 // deleted at run time has none), every static neighbour, the ICMP rate,
-// and the configured IPv4 routes (config, route files and the API's
-// alike, not the router's own), sorted, with their gateways (Via;
-// invalid: a blackhole). The IPv6 ones are in RunningState. It waits for
-// a route replace under way (ReplaceRoutes, Reconfigure).
+// and the configured routes (config, route files and the API's alike,
+// not the router's own), the IPv4 ones sorted then the IPv6 ones sorted,
+// with their gateways (Via; invalid: a blackhole). It waits for a route
+// replace under way (ReplaceRoutes, Reconfigure).
 func (r *Router) Running() Desired {
 	return r.RunningState().Desired
 }
@@ -19,8 +19,8 @@ func (r *Router) Running() Desired {
 // RunningState is what softnet config save writes, taken at one moment
 // (under one lock), so that its parts agree on the interface indices.
 type RunningState struct {
-	Desired                // the IPv4 routes (Reconfigure takes no IPv6 ones)
-	Routes6 []netip.Prefix // the configured IPv6 routes, sorted
+	Desired                // the routes of both families, IPv4 first
+	Routes6 []netip.Prefix // the configured IPv6 routes, sorted (also at the end of Desired.Routes)
 	Via6    []netip.Addr   // Routes6[i]'s gateway; invalid: a blackhole
 	Names   []string       // each interface's name, by index ("" : deleted)
 	VLANs   []VLANInfo     // the VLAN sub-interfaces (not deleted), in index order, without counters
@@ -65,7 +65,6 @@ func (r *Router) RunningState() RunningState {
 		d.Routes[i] = p
 		vias[i] = via(p)
 	}
-	d.Via = func(i int) netip.Addr { return vias[i] }
 	for p := range r.static.m6 {
 		s.Routes6 = append(s.Routes6, p)
 	}
@@ -78,5 +77,8 @@ func (r *Router) RunningState() RunningState {
 	for _, p := range s.Routes6 {
 		s.Via6 = append(s.Via6, via(p))
 	}
+	d.Routes = append(d.Routes, s.Routes6...)
+	vias = append(vias, s.Via6...)
+	d.Via = func(i int) netip.Addr { return vias[i] }
 	return s
 }

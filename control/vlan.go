@@ -205,9 +205,11 @@ func (r *Router) vlanList() []VLANInfo {
 // and local routes, and its neighbours. It is refused, changing nothing,
 // if name is not a VLAN sub-interface, is a bridge member, or carries
 // routes other than its own (a configured route through one of its
-// neighbours: delete the route first). The index stays taken, so the
-// interface's counters are never confused with a later one's; the name
-// and the tags are free again.
+// neighbours: delete the route first). It costs what is on the VLAN, not
+// the table: taking it down skips the pass over the configured routes,
+// none of which goes through it (routesThrough). The name and the tags
+// are free again at once, the index once every worker has polled past
+// the delete (see freedIface).
 func (r *Router) DeleteVLAN(name string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

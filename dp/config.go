@@ -106,8 +106,8 @@ type Iface struct {
 	MTU  int // IP MTU (bytes of IP datagram)
 	// Addr4 is the primary IPv4 address (the first IPv4 one of Addrs), the
 	// source of ICMP errors ip4-local sends; 0 if none. Addr6 is the
-	// primary IPv6 address (the first IPv6 one of Addrs), the source of
-	// ICMPv6 errors (issue 12's ip6 nodes); all zero if none. Both are
+	// primary IPv6 address (the first IPv6 one of Addrs), the usual
+	// source of ICMPv6 errors (dp/ip6 errorSource); all zero if none. Both are
 	// copies of Addrs the nodes read without walking it.
 	Addr4 uint32
 	Addr6 [16]byte

@@ -152,8 +152,9 @@
 // an adjacency's rewrite ends with its own EtherType (0x0800 or 0x86DD).
 // The ip4 nodes read what they need as a uint32 without a conversion per
 // packet: Iface.Addr4 (the ICMP error source), IfaceAddr.Addr4 and
-// Adj.Addr4; Iface.Addr6 is the ICMPv6 error source of the ip6 nodes
-// (dp/ip6), which look up Config.FIB6, the IPv6 FIB.
+// Adj.Addr4; Iface.Addr6 is the usual ICMPv6 error source of the ip6
+// nodes (dp/ip6, which picks another as RFC 4443 §2.2 asks: see its
+// doc), which look up Config.FIB6, the IPv6 FIB.
 //
 // # Ownership
 //

@@ -178,6 +178,20 @@ func FuzzPipeline(f *testing.F) {
 					if ip.TotalLen() > mtu[i]-tags {
 						t.Fatalf("out%d frame %d: %d bytes exceed the MTU %d (with %d tag bytes): %s", i, j, ip.TotalLen(), mtu[i]-tags, tags, describe(fr))
 					}
+				case hdr.EtherTypeIPv6:
+					// Every interface has a link-local address (derived
+					// from its MAC), which Neighbor Discovery and echo
+					// requests reach even in this IPv4 lab.
+					ip := fr[hdr.EthernetLen:]
+					if len(ip) < hdr.IPv6Len || ip[0]>>4 != 6 || hdr.IPv6Len+int(binary.BigEndian.Uint16(ip[4:])) != len(ip) {
+						t.Fatalf("out%d frame %d: invalid IPv6 header or payload length: %s", i, j, describe(fr))
+					}
+					if ip[7] == 0 {
+						t.Fatalf("out%d frame %d: sent with hop limit 0: %s", i, j, describe(fr))
+					}
+					if len(ip) > mtu[i]-tags {
+						t.Fatalf("out%d frame %d: %d bytes exceed the MTU %d (with %d tag bytes): %s", i, j, len(ip), mtu[i]-tags, tags, describe(fr))
+					}
 				case hdr.EtherTypeARP:
 					// Only arp-input answers (the control plane only asks).
 					// Answers to RFC 5227 probes (target IP 0) are not

@@ -172,6 +172,14 @@ func runGolden(t *testing.T, dir string, opts dptest.Options, notes [2][]string)
 		mtu[1] = opts.MTU1
 	}
 	checkRFC(t, in, out, mtu)
+	var own6 [2][]netip.Addr
+	if opts.IPv6 {
+		own6[0] = []netip.Addr{dptest.R0v6}
+		if !opts.LinkLocalOnly1 {
+			own6[1] = []netip.Addr{dptest.R1v6}
+		}
+	}
+	checkRFC6(t, in, out, mtu, own6)
 	counters := countersText(l)
 	summary := summaryText(in, out, notes)
 
@@ -509,6 +517,44 @@ func describeL3(l gopacket.Layer) string {
 			s += fmt.Sprintf(" [quote %d bytes: %s]", len(l.Payload), strings.Join(in, " | "))
 		}
 		return s
+	case *layers.IPv6:
+		s := fmt.Sprintf("IPv6 %v > %v hlim %d flow %#x len %d", l.SrcIP, l.DstIP, l.HopLimit, l.FlowLabel, l.Length)
+		if l.NextHeader != layers.IPProtocolUDP && l.NextHeader != layers.IPProtocolTCP && l.NextHeader != layers.IPProtocolICMPv6 {
+			s += fmt.Sprintf(" next %d", l.NextHeader)
+		}
+		return s
+	case *layers.ICMPv6:
+		s := fmt.Sprintf("ICMPv6 %v", l.TypeCode)
+		if t := l.TypeCode.Type(); t < 128 && len(l.Payload) >= 4 {
+			if rest := binary.BigEndian.Uint32(l.Payload); t == layers.ICMPv6TypePacketTooBig {
+				s += fmt.Sprintf(" mtu %d", rest)
+			} else if t == layers.ICMPv6TypeParameterProblem {
+				s += fmt.Sprintf(" pointer %d", rest)
+			}
+			q := gopacket.NewPacket(l.Payload[4:], layers.LayerTypeIPv6, gopacket.Default)
+			var in []string
+			for _, ql := range q.Layers() {
+				in = append(in, describeL3(ql))
+			}
+			s += fmt.Sprintf(" [quote %d bytes: %s]", len(l.Payload)-4, strings.Join(in, " | "))
+		}
+		return s
+	case *layers.ICMPv6Echo:
+		return fmt.Sprintf("id %d seq %d", l.Identifier, l.SeqNumber)
+	case *layers.ICMPv6NeighborSolicitation:
+		return fmt.Sprintf("NS target %v%s", l.TargetAddress, ndOpts(l.Options))
+	case *layers.ICMPv6NeighborAdvertisement:
+		var fl string
+		for k, c := range "RSO" {
+			if l.Flags&(0x80>>k) != 0 {
+				fl += string(c)
+			}
+		}
+		return fmt.Sprintf("NA target %v flags %q%s", l.TargetAddress, fl, ndOpts(l.Options))
+	case *layers.ICMPv6RouterSolicitation:
+		return "RS" + ndOpts(l.Options)
+	case *layers.ICMPv6RouterAdvertisement:
+		return fmt.Sprintf("RA hlim %d flags %#02x lifetime %d reachable %d retrans %d%s", l.HopLimit, l.Flags, l.RouterLifetime, l.ReachableTime, l.RetransTimer, ndOpts(l.Options))
 	case *gopacket.Payload:
 		return fmt.Sprintf("payload %d", len(*l))
 	case *gopacket.DecodeFailure:
@@ -516,6 +562,29 @@ func describeL3(l gopacket.Layer) string {
 	default:
 		return l.LayerType().String()
 	}
+}
+
+// ndOpts describes Neighbor Discovery options.
+func ndOpts(os layers.ICMPv6Options) string {
+	var s string
+	for _, o := range os {
+		switch o.Type {
+		case layers.ICMPv6OptSourceAddress, layers.ICMPv6OptTargetAddress:
+			s += fmt.Sprintf(" %v %v", o.Type, net.HardwareAddr(o.Data))
+		case layers.ICMPv6OptPrefixInfo:
+			if len(o.Data) >= 30 {
+				s += fmt.Sprintf(" prefix %v/%d flags %#02x valid %d preferred %d", net.IP(o.Data[14:30]), o.Data[0], o.Data[1],
+					binary.BigEndian.Uint32(o.Data[2:]), binary.BigEndian.Uint32(o.Data[6:]))
+			}
+		case layers.ICMPv6OptMTU:
+			if len(o.Data) >= 6 {
+				s += fmt.Sprintf(" mtu %d", binary.BigEndian.Uint32(o.Data[2:]))
+			}
+		default:
+			s += fmt.Sprintf(" %v", o.Type)
+		}
+	}
+	return s
 }
 
 // ---- Input generation ----
@@ -878,6 +947,8 @@ func checkRFC(t *testing.T, in, out [2][][]byte, mtu [2]int) {
 				checkARPOut(t, where, f, routerMAC[i], routerIP[i])
 				continue
 			case hdr.EtherTypeIPv4:
+			case hdr.EtherTypeIPv6:
+				continue // checkRFC6
 			default:
 				t.Errorf("%s: unexpected EtherType", where)
 				continue

@@ -161,17 +161,14 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if errs := deletedRefs(cfg, r.ctl); len(errs) > 0 {
 		return nil, errs
 	}
+	// The routes of both families, replaced together in one snapshot.
 	var vias []netip.Addr
-	var routes6 []config.Route // applied after Reconfigure (applyRoutes6)
 	for _, rt := range cfg.Routes {
-		if rt.Prefix.Addr().Is6() {
-			routes6 = append(routes6, rt)
-			continue
-		}
 		d.Routes = append(d.Routes, rt.Prefix)
 		vias = append(vias, rt.Via)
 	}
-	// Route files: one gateway each, looked up by index range.
+	// Route files: one gateway each (via, and via6 for their IPv6
+	// prefixes), looked up by index range.
 	type span struct {
 		end int
 		via netip.Addr
@@ -180,9 +177,8 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	for i, rf := range cfg.RouteFiles {
 		d.Routes = append(d.Routes, tables[i].Prefixes...)
 		spans = append(spans, span{len(d.Routes), rf.Via})
-		for _, p := range tables[i].Prefixes6 { // with via6
-			routes6 = append(routes6, config.Route{Prefix: p, Via: rf.Via6, Field: rf.Field})
-		}
+		d.Routes = append(d.Routes, tables[i].Prefixes6...)
+		spans = append(spans, span{len(d.Routes), rf.Via6})
 	}
 	nstatic := len(vias)
 	d.Via = func(i int) netip.Addr {
@@ -216,11 +212,6 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	if err != nil {
 		return nil, config.Errors{{File: file, Msg: fmt.Sprintf("not applied, the running config stays: %v", err)}}
 	}
-	w6, err := r.applyRoutes6(old, cfg, routes6, &ch)
-	if err != nil {
-		return nil, err
-	}
-	warn = append(warn, w6...)
 	bl, err := r.ctl.SetConfigBlocklists(lists)
 	if err != nil {
 		return nil, config.Errors{cfg.Errorf("blocklists", "the rest of the config is applied, but not its blocklists: %v", err)}
@@ -237,66 +228,9 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 		ifc.cfg = &cfg.Interfaces[cfg.Interface(ifc.cfg.Name)]
 		ifc.mtu = mtus[i]
 	}
-	r.routes = len(d.Routes) + len(routes6)
+	r.routes = len(d.Routes)
 	r.mu.Unlock()
 	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Blocklists: bl, Warnings: warn}, nil
-}
-
-// applyRoutes6 makes the router's configured IPv6 routes cfg's (routes6:
-// its routes and its route files' IPv6 prefixes, via6): control.Reconfigure
-// replaces the IPv4 routes only, so the IPv6 ones are deleted here one by
-// one and added or changed (another next hop) with one AddRoutes, after
-// it; an IPv6 route added at run time that cfg does not have is deleted,
-// as an IPv4 one is, with a warning. The counts go into ch.
-func (r *Router) applyRoutes6(old, cfg *config.Config, routes6 []config.Route, ch *control.Changes) ([]string, error) {
-	st := r.ctl.RunningState()
-	running := make(map[netip.Prefix]netip.Addr, len(st.Routes6))
-	for i, p := range st.Routes6 {
-		running[p] = st.Via6[i]
-	}
-	want := make(map[netip.Prefix]bool, len(routes6))
-	for _, rt := range routes6 {
-		want[rt.Prefix.Masked()] = true
-	}
-	// A route of an old route file with via6 is not a run-time one.
-	oldFiles6 := slices.ContainsFunc(old.RouteFiles, func(rf config.RouteFile) bool { return rf.Via6.IsValid() })
-	var warn []string
-	for _, p := range st.Routes6 {
-		if want[p] {
-			continue
-		}
-		if err := r.ctl.DeleteRoute(p); err != nil {
-			return warn, config.Errors{{File: cfg.File, Msg: fmt.Sprintf("IPv6 route %v not removed: %v", p, err)}}
-		}
-		ch.RoutesRemoved++
-		if !oldFiles6 && !slices.ContainsFunc(old.Routes, func(rt config.Route) bool { return rt.Prefix.Masked() == p }) {
-			warn = append(warn, fmt.Sprintf("route %v removed: it was added at run time and is not in %s: add it there to keep it across reloads", p, cfg.File))
-		}
-	}
-	var add []config.Route
-	for _, rt := range routes6 {
-		p := rt.Prefix.Masked()
-		via, had := running[p]
-		if had && via == rt.Via {
-			continue
-		}
-		add = append(add, rt)
-		running[p] = rt.Via // a prefix listed twice: the last one wins, counted once
-		if had {
-			ch.RoutesChanged++
-		} else {
-			ch.RoutesAdded++
-		}
-	}
-	ps := make([]netip.Prefix, len(add))
-	for i, rt := range add {
-		ps[i] = rt.Prefix.Masked()
-	}
-	last := 0 // AddRoutes asks for each gateway just before adding its route
-	if err := r.ctl.AddRoutes(ps, func(i int) netip.Addr { last = i; return add[i].Via }); err != nil {
-		return warn, config.Errors{cfg.Errorf(add[last].Field, "%v", err)}
-	}
-	return warn, nil
 }
 
 // runtimeLost lists what a reload to cfg takes away that was added at run

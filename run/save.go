@@ -117,6 +117,9 @@ func (r *Router) RunningConfig() (*Saved, error) {
 	}
 	seen := make(map[netip.Prefix]bool, len(fromFile))
 	for i, p := range d.Routes {
+		if p.Addr().Is6() {
+			break // the IPv6 routes come last: st.Routes6 below
+		}
 		via := d.Via(i)
 		if f, ok := fromFile[p]; ok {
 			seen[p] = true

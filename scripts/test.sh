@@ -37,6 +37,16 @@ fi
 step "go vet"
 go vet ./...
 
+step "go mod tidy"
+# Both modules' go.mod and go.sum must be what go mod tidy writes: a
+# missing line fails a later step (bench/peers did once) or a user's build.
+for m in . bench/peers; do
+	if ! (cd "$m" && go mod tidy -diff); then
+		echo "go mod tidy: $m/go.mod or go.sum is not tidy: run (cd $m && go mod tidy) and commit the result"
+		exit 1
+	fi
+done
+
 step "go test"
 # The end-to-end tests run alone, after the others: they measure real
 # traffic through namespaces, and the other packages' tests running at the

@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,5 +108,150 @@ func TestIPv6Shown(t *testing.T) {
 	}
 	if ifs, err = c.Interfaces(ctx); err != nil || !slices.Equal(ifs[0].Addresses, []string{"10.0.1.1/24", "2001:db8:1::1/64"}) {
 		t.Errorf("GET /v1/interfaces after reload: %v %+v", err, ifs)
+	}
+}
+
+// reloadIPv6Config is the config of TestReloadIPv6Routes: %s is the
+// routes' section, %s the route file's via6.
+const reloadIPv6Config = `workers: 1
+interfaces:
+  - name: lan0
+    backend: mem
+    mac: 02:52:00:00:00:01
+    addresses: [10.0.1.1/24, 2001:db8:1::1/64]
+  - name: wan0
+    backend: mem
+    mac: 02:52:00:00:00:02
+    addresses: [10.0.2.1/24, 2001:db8:2::1/64]
+route_files:
+  - {path: table.txt, via: 10.0.2.2, via6: %s}
+routes:
+%s`
+
+// TestReloadIPv6Routes (issue 12 c) runs the real binary (this test
+// binary, re-executed as softnet run, and again as softnet reload) with
+// IPv6 routes in its config and in a route file (via6), changes them
+// in the file and reloads: the IPv6 routes are replaced as the IPv4
+// ones are, by one route replace (control.ReplaceRoutes through
+// Reconfigure) published as one snapshot, not deleted and added one by
+// one after it in snapshots of their own.
+func TestReloadIPv6Routes(t *testing.T) {
+	if os.Getenv("SOFTNET_TEST_MAIN") == "1" {
+		os.Args = append([]string{"softnet"}, strings.Fields(os.Getenv("SOFTNET_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	dir := t.TempDir()
+	file, sock := filepath.Join(dir, "r.yaml"), filepath.Join(dir, "sn.sock")
+	write := func(via6, routes string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(fmt.Sprintf(reloadIPv6Config, via6, routes)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "table.txt"), []byte("198.51.100.0/24\n2001:db8:f00::/40\n2001:db8:f01::/48\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("2001:db8:2::2", `  - {prefix: 192.0.2.0/24, via: 10.0.2.2}
+  - {prefix: 2001:db8:100::/40, via: 2001:db8:2::2}
+  - {prefix: 2001:db8:300::/48, via: 2001:db8:2::2}
+  - {prefix: 2001:db8:500::/48, blackhole: true}
+`)
+	bin := func(args string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReloadIPv6Routes$")
+		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+args)
+		return cmd
+	}
+	cmd := bin("run -c " + file + " --api " + sock)
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}()
+	ctx := context.Background()
+	c := api.NewClient(sock)
+	waitFor(t, done, func() bool { _, err := c.Status(ctx); return err == nil }, "the API to answer")
+	route := func(q string) string {
+		t.Helper()
+		m, err := c.Route(ctx, q)
+		if err != nil {
+			t.Fatalf("route %s: %v", q, err)
+		}
+		if !m.Found {
+			return "none"
+		}
+		return m.Prefix + " " + m.Kind + " " + m.Via
+	}
+	for q, want := range map[string]string{
+		"2001:db8:100::5": "2001:db8:100::/40 incomplete 2001:db8:2::2",
+		"2001:db8:300::5": "2001:db8:300::/48 incomplete 2001:db8:2::2",
+		"2001:db8:f01::5": "2001:db8:f01::/48 incomplete 2001:db8:2::2",
+		"2001:db8:500::5": "2001:db8:500::/48 blackhole ",
+	} {
+		if got := route(q); got != want {
+			t.Errorf("at start, route %s: %q, want %q", q, got, want)
+		}
+	}
+	publishes := func() int {
+		t.Helper()
+		b, err := c.Metrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "softnet_control_publishes_total "); ok {
+				n, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return int(n)
+			}
+		}
+		t.Fatalf("no softnet_control_publishes_total in /metrics:\n%s", b)
+		return 0
+	}
+
+	// Every IPv6 route changes: another next hop (the config's and the
+	// route file's), one removed, one added; and an IPv4 one.
+	write("2001:db8:2::3", `  - {prefix: 192.0.2.0/24, via: 10.0.2.3}
+  - {prefix: 2001:db8:100::/40, via: 2001:db8:2::3}
+  - {prefix: 2001:db8:200::/40, via: 2001:db8:2::2}
+  - {prefix: 2001:db8:500::/48, blackhole: true}
+`)
+	before := publishes()
+	rl := bin("reload --api " + sock)
+	out, err := rl.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "reloaded") {
+		t.Fatalf("softnet reload: %v\n%s", err, out)
+	}
+	for q, want := range map[string]string{
+		"2001:db8:100::5": "2001:db8:100::/40 incomplete 2001:db8:2::3",
+		"2001:db8:200::5": "2001:db8:200::/40 incomplete 2001:db8:2::2",
+		"2001:db8:300::5": "none",
+		"2001:db8:f00::5": "2001:db8:f00::/40 incomplete 2001:db8:2::3",
+		"2001:db8:f01::5": "2001:db8:f01::/48 incomplete 2001:db8:2::3",
+		"2001:db8:500::5": "2001:db8:500::/48 blackhole ",
+		"192.0.2.5":       "192.0.2.0/24 incomplete 10.0.2.3",
+	} {
+		if got := route(q); got != want {
+			t.Errorf("after the reload, route %s: %q, want %q", q, got, want)
+		}
+	}
+	// One snapshot for the whole reload. A change left pending by it
+	// would be published by the service loop within milliseconds: give
+	// it a second to show.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if n := publishes() - before; n > 1 {
+			t.Fatalf("the reload published %d snapshots, want 1 (the IPv6 routes applied apart from the rest)", n)
+		}
+	}
+	if n := publishes() - before; n != 1 {
+		t.Errorf("the reload published %d snapshots, want 1", n)
 	}
 }

@@ -49,7 +49,31 @@ type Options struct {
 	// VLANs adds the VLAN sub-interfaces (see the Sub* variables) with a
 	// static neighbour each.
 	VLANs bool
+	// IPv6 adds the IPv6 lab (see R0v6): an IPv6 address on if0 and,
+	// unless LinkLocalOnly1, on if1, static neighbours HostA6 and HostB6,
+	// and a route Remote6 via HostB6.
+	IPv6 bool
+	// LinkLocalOnly1 (with IPv6): if1 has no IPv6 address of its own,
+	// only the link-local one derived from its MAC; HostB6 and Remote6
+	// are then not configured.
+	LinkLocalOnly1 bool
+	// RA (with IPv6): if0 sends Router Advertisements.
+	RA bool
 }
+
+// The IPv6 lab Options.IPv6 adds:
+//
+//	host A 2001:db8:1::2 (HostAMAC) --- if0 2001:db8:1::1/64, fe80::52:ff:fe00:1 (derived)
+//	host B 2001:db8:2::2 (HostBMAC) --- if1 2001:db8:2::1/64, fe80::52:ff:fe00:2 (derived)
+//
+// with a route 2001:db8:100::/40 via 2001:db8:2::2.
+var (
+	R0v6    = netip.MustParseAddr("2001:db8:1::1")
+	R1v6    = netip.MustParseAddr("2001:db8:2::1")
+	HostA6  = netip.MustParseAddr("2001:db8:1::2")
+	HostB6  = netip.MustParseAddr("2001:db8:2::2")
+	Remote6 = netip.MustParsePrefix("2001:db8:100::/40")
+)
 
 // The VLAN sub-interfaces Options.VLANs adds, after if0 and if1:
 //
@@ -96,8 +120,17 @@ func New(t testing.TB, o Options) *Lab {
 			t.Fatal(err)
 		}
 	}
-	must(l.Router.AddInterface(control.IfaceConfig{Name: "if0", MAC: R0MAC, Addrs: []netip.Prefix{netip.PrefixFrom(R0, 24)}}))
-	must(l.Router.AddInterface(control.IfaceConfig{Name: "if1", MAC: R1MAC, MTU: o.MTU1, Addrs: []netip.Prefix{netip.PrefixFrom(R1, 24)}}))
+	addrs0 := []netip.Prefix{netip.PrefixFrom(R0, 24)}
+	addrs1 := []netip.Prefix{netip.PrefixFrom(R1, 24)}
+	v6b := o.IPv6 && !o.LinkLocalOnly1
+	if o.IPv6 {
+		addrs0 = append(addrs0, netip.PrefixFrom(R0v6, 64))
+	}
+	if v6b {
+		addrs1 = append(addrs1, netip.PrefixFrom(R1v6, 64))
+	}
+	must(l.Router.AddInterface(control.IfaceConfig{Name: "if0", MAC: R0MAC, Addrs: addrs0, RA: o.IPv6 && o.RA}))
+	must(l.Router.AddInterface(control.IfaceConfig{Name: "if1", MAC: R1MAC, MTU: o.MTU1, Addrs: addrs1}))
 	if !o.NoStatic {
 		if err := l.Router.AddNeighbor(0, HostA, HostAMAC); err != nil {
 			t.Fatal(err)
@@ -105,9 +138,24 @@ func New(t testing.TB, o Options) *Lab {
 		if err := l.Router.AddNeighbor(1, HostB, HostBMAC); err != nil {
 			t.Fatal(err)
 		}
+		if o.IPv6 {
+			if err := l.Router.AddNeighbor(0, HostA6, HostAMAC); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if v6b {
+			if err := l.Router.AddNeighbor(1, HostB6, HostBMAC); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if err := l.Router.AddRoute(Remote, HostB); err != nil {
 		t.Fatal(err)
+	}
+	if v6b {
+		if err := l.Router.AddRoute(Remote6, HostB6); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.VLANs {
 		for i, c := range SubCfg {

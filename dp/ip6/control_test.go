@@ -56,8 +56,10 @@ func TestIP6ThroughControl(t *testing.T) {
 	want[hdr.EthernetLen+7]--
 	check(t, l, f, []out{{1, want}}, 0)
 
-	f = frame(t, hostA, r1, layers.IPProtocolUDP, 64, udp(10)) // if1's address, from if0
-	check(t, l, f, []out{{0, icmpErr(t, macA, mac0, r0, hostA, 1, 4, 0, l3of(f))}}, 0)
+	// if1's address, from if0: the error comes from the address the
+	// packet was sent to (RFC 4443 §2.2 a), not from if0's.
+	f = frame(t, hostA, r1, layers.IPProtocolUDP, 64, udp(10))
+	check(t, l, f, []out{{0, icmpErr(t, macA, mac0, r1, hostA, 1, 4, 0, l3of(f))}}, 0)
 
 	// On the connected subnet but no neighbour: held for Neighbor
 	// Discovery (TestNDResolve), nothing sent nor dropped yet.

@@ -41,7 +41,9 @@
 //     anywhere but first, Parameter Problem code 1 pointing at the Next
 //     Header field naming it; Hop-by-Hop options by their two action bits
 //     (skip; discard; discard and Parameter Problem code 2 pointing at the
-//     option; the same unless the destination is multicast); a first
+//     option; the same unless the destination is multicast), also those
+//     of a packet to a multicast group the router is a member of (all
+//     nodes, all routers, solicited-node) before it is dropped; a first
 //     fragment without the whole chain through the upper-layer header,
 //     Parameter Problem code 3 (RFC 7112).
 //   - ip6-lookup: a transit packet with a link-local source or
@@ -72,9 +74,15 @@
 //     router sent, an unspecified, loopback or multicast source, or a
 //     multicast destination (network or link layer) except Packet Too Big
 //     and Parameter Problem code 2; rate-limited per worker; quotes as
-//     much as fits in 1280 bytes; source: the primary IPv6 address
-//     (dp.Iface.Addr6) of the interface the error leaves by; checksum
-//     over the pseudo-header.
+//     much as fits in 1280 bytes; checksum over the pseudo-header.
+//     Source (RFC 4443 §2.2): the router's address the offending packet
+//     was sent to (a global one, or the receiving interface's
+//     link-local one); else the first global IPv6 address of the
+//     interface the error leaves by; else, to a link-local destination,
+//     that interface's link-local address (so an interface with no IPv6
+//     address configured still answers its link's hosts); else the first
+//     global address of another interface; else none, and the error is
+//     dropped (no-source-address).
 //
 // # Drop reasons
 //

@@ -117,6 +117,20 @@ func isLoopback(a []byte) bool {
 
 func isMulticast(a []byte) bool { return a[0] == 0xff }
 
+// joined reports whether multicast address a is a group the router is a
+// member of on every interface: all nodes (ff02::1), all routers
+// (ff02::2) or a solicited-node group (ff02::1:ff00:0/104, RFC 4291
+// §2.7.1).
+func joined(a []byte) bool {
+	if a[1] != 0x02 || a[2]|a[3]|a[4]|a[5]|a[6]|a[7]|a[8]|a[9]|a[10] != 0 {
+		return false
+	}
+	if a[11] == 1 && a[12] == 0xff {
+		return true
+	}
+	return a[11]|a[12]|a[13]|a[14] == 0 && (a[15] == 1 || a[15] == 2)
+}
+
 // isLinkLocal reports fe80::/10.
 func isLinkLocal(a []byte) bool { return a[0] == 0xfe && a[1]&0xc0 == 0x80 }
 
@@ -136,7 +150,9 @@ func isExt(p uint8) bool {
 //     payload length above the bytes received; trims Ethernet padding.
 //   - Drops unspecified, loopback and multicast sources, unspecified and
 //     loopback destinations, and multicast destinations (no multicast
-//     routing; Neighbor Discovery comes in a later slice).
+//     routing; Neighbor Discovery goes to nd-input first), after
+//     processing the Hop-by-Hop options of those to a group the router
+//     is a member of (joined).
 //   - Walks the extension header chain (at most hdr.MaxExtHeaders): a
 //     Hop-by-Hop header anywhere but first gets Parameter Problem code 1
 //     pointing at the Next Header field that names it; Hop-by-Hop options
@@ -187,6 +203,15 @@ func ip6Input(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			continue
 		}
 		if isMulticast(dst) {
+			// Not routed (no multicast routing); but the router is a
+			// member of the group and on the packet's path, so its
+			// Hop-by-Hop options are examined (RFC 8200 §4): an
+			// unrecognised option with action 10 gets Parameter
+			// Problem code 2 even though the destination is multicast
+			// (RFC 4443 §2.4 e.3), one with 11 is discarded silently.
+			if l3[6] == hdr.ProtoHopByHop && joined(dst) && !walk(w, b, l3) {
+				continue
+			}
 			// Link-scoped multicast (ff02::/16: OSPFv3's ff02::5 and
 			// ::6, MLD, RIPng) is the host interface's, if the
 			// interface has one; other groups are not routed.

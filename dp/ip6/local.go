@@ -49,7 +49,7 @@ var _ = dp.Register(dp.Node{
 		{Reason: &ICMPAboutBadSource, Name: "about-bad-source", Desc: "no ICMPv6 error to an unspecified, loopback or multicast source (RFC 4443 §2.4 e.5, e.6)"},
 		{Reason: &ICMPAboutLocal, Name: "about-local", Desc: "no ICMPv6 error about a packet the router originated"},
 		{Reason: &ICMPRateLimited, Name: "rate-limited", Desc: "ICMPv6 error suppressed by the per-worker token bucket (RFC 4443 §2.4 f)"},
-		{Reason: &ICMPNoSource, Name: "no-source-address", Desc: "the interface has no IPv6 address to send the error from (add one to its addresses in the config and run softnet reload)"},
+		{Reason: &ICMPNoSource, Name: "no-source-address", Desc: "no source for an error to a global address: the interface it leaves by has only its link-local address and no other interface has a global IPv6 address (add one to its addresses in the config and run softnet reload)"},
 		{Reason: &ICMPNoRoom, Name: "no-headroom", Desc: "no headroom to build the error in place"},
 	},
 	Trace: traceICMP6Error,
@@ -271,9 +271,11 @@ const icmpQuoteMax = minMTU - hdr.IPv6Len - hdr.ICMPv6Len
 //     per worker, as icmp4-error. Each suppression has its own reason.
 //   - Built in place: the new IPv6 and ICMPv6 headers go into the 48
 //     bytes in front of the offending header and the quote is cut so the
-//     error fits 1280 bytes. The source is the primary IPv6 address
-//     (Iface.Addr6) of the interface the error leaves by; the checksum
-//     covers the pseudo-header.
+//     error fits 1280 bytes. The source is chosen by errorSource (RFC
+//     4443 §2.2): the router's address the packet was sent to, else a
+//     global address of the interface the error leaves by, else its
+//     link-local address (to a link-local destination) or another
+//     interface's global address; the checksum covers the pseudo-header.
 //   - Next: ip6-lookup (routed to the source); interface-output for a
 //     link-local source, sent straight back to the sender's MAC; drop.
 func icmp6Error(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
@@ -320,10 +322,7 @@ func icmp6Error(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 				out = int(a.Iface)
 			}
 		}
-		var from [16]byte
-		if out < len(cfg.Ifaces) {
-			from = cfg.Ifaces[out].Addr6
-		}
+		from := errorSource(cfg, int(b.InPort), ip, out, local)
 		if isUnspecified(from[:]) {
 			w.Drop(b, ICMPNoSource)
 			continue
@@ -368,6 +367,65 @@ func icmp6Error(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		w.To(StageLookup, b)
 	}
 	in.N = 0
+}
+
+// errorSource picks the source address of an ICMPv6 error about ip,
+// received on interface in, that leaves by interface out (RFC 4443 §2.2,
+// with RFC 6724's scope rule):
+//  1. ip was sent to a unicast address of the router (a global one, or
+//     the receiving interface's link-local one): that address (§2.2 a).
+//  2. Else the first global (not link-local) IPv6 address of out.
+//  3. Else, to a link-local destination (the error stays on the link):
+//     out's link-local address (Iface.LinkLocal), which every interface
+//     has, so an interface with no IPv6 address configured still reports
+//     errors to its link's hosts.
+//  4. Else (a global destination, and out has only its link-local
+//     address, which must not leave the link): the first global IPv6
+//     address of the router's other interfaces, in interface order.
+//  5. None: the zero address (icmp6-error drops the error,
+//     no-source-address).
+//
+// Error path only (rate-limited): one FIB lookup and a walk of the
+// interfaces' addresses, no allocation.
+func errorSource(cfg *dp.Config, in int, ip []byte, out int, toLinkLocal bool) [16]byte {
+	dst := [16]byte(ip[24:40])
+	if !isMulticast(dst[:]) && !isUnspecified(dst[:]) {
+		if isLinkLocal(dst[:]) {
+			if in < len(cfg.Ifaces) && dst == cfg.Ifaces[in].LinkLocal {
+				return dst
+			}
+		} else if cfg.FIB6 != nil && cfg.Adj[cfg.FIB6.Lookup(dst)].Kind == dp.AdjLocal {
+			return dst
+		}
+	}
+	if out >= len(cfg.Ifaces) {
+		return [16]byte{}
+	}
+	if a, ok := globalAddr(&cfg.Ifaces[out]); ok {
+		return a
+	}
+	if toLinkLocal {
+		return cfg.Ifaces[out].LinkLocal
+	}
+	for i := range cfg.Ifaces {
+		if a, ok := globalAddr(&cfg.Ifaces[i]); ok {
+			return a
+		}
+	}
+	return [16]byte{}
+}
+
+// globalAddr returns ifc's first IPv6 address that is not link-local.
+func globalAddr(ifc *dp.Iface) ([16]byte, bool) {
+	if a := ifc.Addr6; !isUnspecified(a[:]) && !isLinkLocal(a[:]) {
+		return a, true // the usual case: the primary address
+	}
+	for _, a := range ifc.Addrs {
+		if !a.Is4() && !isLinkLocal(a.Addr[:]) {
+			return a.Addr, true
+		}
+	}
+	return [16]byte{}, false
 }
 
 // icmpState is icmp6-error's per-worker state: the token bucket (RFC 4443
