@@ -251,6 +251,12 @@ type LinuxCP struct {
 	// multicast); 0: the defaults (dp.DefaultHostRate, 10000, and
 	// dp.DefaultHostBurst, 2000).
 	PuntRate, PuntBurst int
+	// ArpND says who answers ARP requests and Neighbor Solicitations for
+	// the addresses of interfaces with a host interface: "softnet" (the
+	// default, "" too: the kernel gets copies of the replies to its own
+	// requests) or "linux" (the kernel behind the TAP answers; softnet
+	// still learns from them and resolves its own next hops).
+	ArpND string
 }
 
 // HostInterface is one of linux_cp's host_interfaces: softnet interface

@@ -10,7 +10,7 @@ import (
 	"github.com/softnet/softnet/linuxcp"
 )
 
-var linuxCPFields = []string{"namespace", "interfaces", "tables", "protocols", "rcvbuf", "host_interfaces", "punt_rate", "punt_burst"}
+var linuxCPFields = []string{"namespace", "interfaces", "tables", "protocols", "rcvbuf", "host_interfaces", "punt_rate", "punt_burst", "arp_nd"}
 
 var hostIfFields = []string{"interface", "name"}
 
@@ -93,6 +93,11 @@ func (p *parser) linuxCP(n *yaml.Node, field string) *LinuxCP {
 			lc.PuntRate = int(p.integer(v, f, "10000", 1, 1<<31-1))
 		case "punt_burst":
 			lc.PuntBurst = int(p.integer(v, f, "2000", 1, 1<<31-1))
+		case "arp_nd":
+			lc.ArpND = p.str(v, f, "linux")
+			if lc.ArpND != "" && lc.ArpND != "softnet" && lc.ArpND != "linux" {
+				p.add(at(v), f, "%q: write softnet (softnet answers ARP and Neighbor Solicitations, the default) or linux (the kernel behind the host interfaces does)", lc.ArpND)
+			}
 		}
 	})
 	return lc

@@ -54,7 +54,7 @@ func TestLinuxCPErrors(t *testing.T) {
 		{"[bgp, ospf, 17]", "[bgp, ospff]", `t.yaml:12:20: linux_cp.protocols[1]: "ospff" is not a route protocol: write a name (bgp, ospf, isis, rip, babel, zebra, bird, kernel, boot, static, dhcp, ra) or a number 0..255 (as in ip route's proto)`},
 		{"namespace: router", "namespace: a/b", `t.yaml:9:14: linux_cp.namespace: "a/b" is not a network namespace name: use 1..32 letters, digits, '-', '_' and '.' (as ip netns add NAME)`},
 		{"rcvbuf: 1048576", "rcvbuf: 10", `t.yaml:13:11: linux_cp.rcvbuf: 10 is out of range: use 4096..2147483647`},
-		{"  rcvbuf: 1048576", "  rcvbuff: 1048576", `t.yaml:13:3: linux_cp: unknown field "rcvbuff": did you mean "rcvbuf"? known fields are namespace, interfaces, tables, protocols, rcvbuf, host_interfaces, punt_rate, punt_burst`},
+		{"  rcvbuf: 1048576", "  rcvbuff: 1048576", `t.yaml:13:3: linux_cp: unknown field "rcvbuff": did you mean "rcvbuf"? known fields are namespace, interfaces, tables, protocols, rcvbuf, host_interfaces, punt_rate, punt_burst, arp_nd`},
 	} {
 		src := strings.Replace(linuxCPBase, tc.old, tc.new, 1)
 		_, err := Parse("t.yaml", []byte(src))
@@ -91,6 +91,7 @@ linux_cp:
   host_interfaces: [wan0, {interface: wan1, name: host-wan1}, wan1.100]
   punt_rate: 500
   punt_burst: 50
+  arp_nd: linux
 `
 
 // TestHostInterfacesParse: linux_cp's host_interfaces (a name, or an
@@ -103,7 +104,7 @@ func TestHostInterfacesParse(t *testing.T) {
 	}
 	want := []HostInterface{{Interface: "wan0", Field: "linux_cp.host_interfaces[0]"}, {Interface: "wan1", Name: "host-wan1", Field: "linux_cp.host_interfaces[1]"}, {Interface: "wan1.100", Field: "linux_cp.host_interfaces[2]"}}
 	lc := c.LinuxCP
-	if lc == nil || !slices.Equal(lc.HostInterfaces, want) || lc.PuntRate != 500 || lc.PuntBurst != 50 {
+	if lc == nil || !slices.Equal(lc.HostInterfaces, want) || lc.PuntRate != 500 || lc.PuntBurst != 50 || lc.ArpND != "linux" {
 		t.Fatalf("linux_cp %+v", lc)
 	}
 	if n := lc.HostInterfaces[1].HostName(); n != "host-wan1" {
@@ -117,7 +118,7 @@ func TestHostInterfacesParse(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if lc2 := c2.LinuxCP; lc2 == nil || !slices.Equal(lc2.HostInterfaces, want) || lc2.PuntRate != 500 || lc2.PuntBurst != 50 {
+	if lc2 := c2.LinuxCP; lc2 == nil || !slices.Equal(lc2.HostInterfaces, want) || lc2.PuntRate != 500 || lc2.PuntBurst != 50 || lc2.ArpND != "linux" {
 		t.Fatalf("after save: %+v\n%s", lc2, out)
 	}
 }
@@ -132,6 +133,7 @@ func TestHostInterfacesErrors(t *testing.T) {
 		{"name: host-wan1}", "name: wan0}", `t.yaml:11:51: linux_cp.host_interfaces[1].name: host interface name "wan0" is already linux_cp.host_interfaces[0]'s: give one of them another name ({interface: wan1, name: ...})`},
 		{"{interface: wan1, name: host-wan1}", "{name: host-wan1}", `t.yaml:11:27: linux_cp.host_interfaces[1]: a host interface needs its softnet interface: {interface: wan1, name: host-wan1}`},
 		{"{interface: wan1, name: host-wan1}", "{interface: wan1, nmae: x}", `t.yaml:11:45: linux_cp.host_interfaces[1]: unknown field "nmae": did you mean "name"? known fields are interface, name`},
+		{"arp_nd: linux", "arp_nd: kernel", `t.yaml:14:11: linux_cp.arp_nd: "kernel": write softnet (softnet answers ARP and Neighbor Solicitations, the default) or linux (the kernel behind the host interfaces does)`},
 		{"punt_rate: 500", "punt_rate: 0", `t.yaml:12:14: linux_cp.punt_rate: 0 is out of range: use 1..2147483647`},
 	} {
 		src := strings.Replace(hostIfBase, tc.old, tc.new, 1)

@@ -93,6 +93,7 @@ func (c *Config) Marshal() ([]byte, error) {
 		HostIfs    []any    `yaml:"host_interfaces,omitempty,flow"`
 		PuntRate   int      `yaml:"punt_rate,omitempty"`
 		PuntBurst  int      `yaml:"punt_burst,omitempty"`
+		ArpND      string   `yaml:"arp_nd,omitempty"`
 	}
 	type tableY struct {
 		Name      string   `yaml:"name"`
@@ -200,7 +201,7 @@ func (c *Config) Marshal() ([]byte, error) {
 	}
 	if lc := c.LinuxCP; lc != nil {
 		f.LinuxCP = &linuxCPY{Namespace: lc.Namespace, Interfaces: lc.Interfaces, Tables: lc.Tables, Protocols: lc.Protocols, RcvBuf: lc.RcvBuf,
-			PuntRate: lc.PuntRate, PuntBurst: lc.PuntBurst}
+			PuntRate: lc.PuntRate, PuntBurst: lc.PuntBurst, ArpND: lc.ArpND}
 		for _, h := range lc.HostInterfaces {
 			if h.Name == "" {
 				f.LinuxCP.HostIfs = append(f.LinuxCP.HostIfs, h.Interface)

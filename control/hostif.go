@@ -60,6 +60,24 @@ func (r *Router) SetHostPunt(rate, burst int) {
 	r.dirty = true
 }
 
+// SetHostNeighbors says whether Linux behind the host interfaces owns
+// ARP and Neighbor Discovery for their addresses (linux_cp arp_nd:
+// linux): ARP requests and Neighbor Solicitations for the router's
+// addresses on an interface with a host interface go to the kernel,
+// which answers; softnet still learns from them and resolves its own
+// next hops. False (the default): softnet answers, and the kernel gets
+// copies of the replies only.
+func (r *Router) SetHostNeighbors(linux bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hostNeigh = linux
+	r.dirty = true
+}
+
+// hostOwnsNeigh reports whether Linux answers ARP and ND on interface i.
+// Caller holds mu.
+func (r *Router) hostOwnsNeigh(i int) bool { return r.hostNeigh && r.hasHost(i) }
+
 // hasHost reports whether interface i has a host interface. Caller holds
 // mu.
 func (r *Router) hasHost(i int) bool {
@@ -80,11 +98,12 @@ func (r *Router) toHost(i int, frame []byte) {
 // arpToHost copies an ARP reply addressed to the router (a punted ARP,
 // the ARP packet at offset 14 of m's frame) to the host interface, with a
 // fresh untagged Ethernet header: the kernel learns the neighbours it
-// asked for itself. Requests are answered by the data plane, not Linux.
+// asked for itself. Requests are answered by the data plane, unless Linux
+// owns ARP (SetHostNeighbors): then they are copied too.
 // Caller holds mu.
 func (r *Router) arpToHost(m *dp.Msg, a arp.Packet) {
 	i := int(m.Iface)
-	if !r.hasHost(i) || a.Op != hdr.ARPReply || r.hostSink == nil {
+	if !r.hasHost(i) || a.Op != hdr.ARPReply && !r.hostOwnsNeigh(i) || r.hostSink == nil {
 		return
 	}
 	f := m.Frame()
@@ -100,7 +119,8 @@ func (r *Router) arpToHost(m *dp.Msg, a arp.Packet) {
 	r.toHost(i, buf[:])
 }
 
-// ndToHost copies a Neighbor Advertisement addressed to the router (a
+// ndToHost copies a Neighbor Advertisement addressed to the router, or
+// with SetHostNeighbors a Neighbor Solicitation (a
 // punted ND message, the IPv6 header at offset 14 of m's frame) to the
 // host interface, with a fresh untagged Ethernet header (the source MAC
 // the advertisement's target link-layer address, else zero). Caller
@@ -118,6 +138,11 @@ func (r *Router) ndToHost(m *dp.Msg, linkAddr [6]byte) {
 	copy(buf, f)
 	ifc := &r.ifaces[i]
 	copy(buf[0:6], ifc.MAC[:])
+	if dst := buf[hdr.EthernetLen+24 : hdr.EthernetLen+40]; dst[0] == 0xff {
+		// To a group (a solicitation): its multicast MAC (RFC 2464 §7).
+		buf[0], buf[1] = 0x33, 0x33
+		copy(buf[2:6], dst[12:16])
+	}
 	copy(buf[6:12], linkAddr[:])
 	buf[12], buf[13] = 0x86, 0xdd
 	r.toHost(i, buf)

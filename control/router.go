@@ -81,6 +81,7 @@ type Router struct {
 	hostIf              []bool
 	hostSink            HostSink
 	hostRate, hostBurst int
+	hostNeigh           bool // Linux answers ARP requests and NS (SetHostNeighbors)
 
 	// Packet capture (capture.go): the running captures, and their
 	// compiled filters, shared by expression.
@@ -155,6 +156,7 @@ func (r *Router) publish() {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
 		ifaces[i].Host = r.hasHost(i)
+		ifaces[i].HostNeigh = r.hostOwnsNeigh(i)
 	}
 	adjs := r.adj.Snapshot()
 	cfg := &dp.Config{

@@ -128,6 +128,13 @@ type Iface struct {
 	// protocols, ICMP other than echo, link-local multicast) to
 	// host-punt instead of dropping it or answering it with an error.
 	Host bool
+	// HostNeigh: Linux behind the host interface answers ARP requests
+	// and Neighbor Solicitations for the interface's addresses (linux_cp
+	// arp_nd: linux): arp-input punts a request for learning but does
+	// not answer it (the control plane copies it to the host interface,
+	// and does not answer Neighbor Solicitations either). ARP probes
+	// (RFC 5227) are still answered here.
+	HostNeigh bool
 	// Addrs are the interface's addresses, IPv4 and IPv6, with their
 	// prefix lengths (see IfaceAddr, SetAddrs).
 	Addrs []IfaceAddr

@@ -292,3 +292,29 @@ protocol bgp b { local 10.0.2.1 as 65001; neighbor 10.0.2.2 as 65002; ipv4 { imp
 	st, _ := c.LinuxCP(ctx)
 	t.Logf("show linuxcp: routes %d, host interfaces %+v", st.Routes, st.HostInterfaces)
 }
+
+// TestHostIfLinuxARP (issue 15, host interfaces, arp_nd: linux): Linux
+// behind the host interfaces owns ARP: softnet passes A's ARP request for
+// 10.0.1.1 to H's kernel, which answers through the TAP (softnet does
+// not), and learns A from it; ping (answered by softnet once A has
+// resolved) and forwarding to B work.
+func TestHostIfLinuxARP(t *testing.T) {
+	need(t)
+	tp := newHostIfTopo(t)
+	_, c := startHostIfRouter(t, tp, "  arp_nd: linux\n") // waits for A's ping of 10.0.1.1
+	ctx := context.Background()
+	poll(t, 10*time.Second, "H's kernel to learn A from its ARP request", func() (bool, string) {
+		out, _ := netns.IP(ctx, "-n", tp.H, "neigh", "show", "10.0.1.2")
+		return strings.Contains(out, "lladdr"), out
+	})
+	if p := ping(t, tp.A, "10.0.2.2", 3); p.Received == 0 {
+		t.Errorf("A cannot ping B through softnet:\n%s", p.Output)
+	}
+	st, err := c.LinuxCP(ctx)
+	if err != nil || len(st.HostInterfaces) == 0 || st.HostInterfaces[0].ToKernel == 0 || st.HostInterfaces[0].ToPort == 0 {
+		t.Errorf("show linuxcp: %+v (%v): want ARP through wan0's host interface both ways", st.HostInterfaces, err)
+	}
+	out, _ := netns.IP(ctx, "-n", tp.A, "neigh", "show", "10.0.1.1")
+	t.Logf("A's neighbour 10.0.1.1 (answered by H's kernel): %s; H's neighbour 10.0.1.2: %s", strings.TrimSpace(out),
+		strings.TrimSpace(func() string { o, _ := netns.IP(ctx, "-n", tp.H, "neigh", "show", "10.0.1.2"); return o }()))
+}

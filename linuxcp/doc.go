@@ -79,7 +79,10 @@
 // it has the same MAC), rate-limited per worker and class and counted;
 // and copies of the ARP replies and Neighbor Advertisements addressed to
 // the router, so that the kernel resolves its own neighbours (softnet
-// keeps answering ARP and Neighbor Solicitations itself). The control
+// keeps answering ARP and Neighbor Solicitations itself, unless linux_cp's
+// arp_nd is linux: then those for the host interfaces' addresses go to
+// the TAP instead, and the kernel answers; control's SetHostNeighbors,
+// dp.Iface.HostNeigh). The control
 // plane writes them to the TAP (HostIfs.Write: one non-blocking write,
 // on its service loop, off the workers). A reader goroutine per TAP
 // hands each frame the kernel sends on it to control's SendHostFrame,
@@ -89,8 +92,7 @@
 // Not yet: neighbours and addresses (softnet resolves its next hops with
 // its own ARP; the addresses are softnet's config, which the host
 // interfaces copy: an address added in the namespace is not softnet's),
-// letting Linux own ARP and ND (softnet answers them; the kernel gets
-// copies of the replies), and nexthop objects (RTA_NH_ID routes, ip
+// and nexthop objects (RTA_NH_ID routes, ip
 // nexthop): FRR 8+ uses them unless told not to (zebra: "no zebra nexthop
 // kernel enable").
 //

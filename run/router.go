@@ -709,6 +709,7 @@ func (r *Router) openHostIfs(cfg *config.Config, lc *config.LinuxCP) error {
 	}
 	r.hostifs = h
 	r.ctl.SetHostPunt(lc.PuntRate, lc.PuntBurst)
+	r.ctl.SetHostNeighbors(lc.ArpND == "linux")
 	r.ctl.SetHostSink(h.Write)
 	for _, i := range r.hostIdx {
 		if err := r.ctl.SetHostInterface(i, true); err != nil {

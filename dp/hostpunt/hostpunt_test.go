@@ -153,3 +153,26 @@ func TestHostPuntRateLimit(t *testing.T) {
 }
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// TestHostOwnsARP: with Linux owning ARP (control's SetHostNeighbors,
+// linux_cp arp_nd: linux), an ARP request for an address of an interface
+// with a host interface goes to the host interface and softnet does not
+// answer it (it still learns the sender); on if1, which has none, softnet
+// answers as before.
+func TestHostOwnsARP(t *testing.T) {
+	l, got := hostLab(t, 0, 0)
+	l.Router.SetHostNeighbors(true)
+	l.Router.Publish()
+	l.Send(0, dptest.ARPFrame(1, dptest.Broadcast, dptest.HostAMAC, dptest.HostA, [6]byte{}, dptest.R0))
+	if out := l.Out(0); len(out) != 0 {
+		t.Errorf("softnet answered an ARP request Linux owns: % x", out)
+	}
+	if len(*got) != 1 || (*got)[0].iface != 0 || (*got)[0].frame[21] != 1 || !bytes.Equal((*got)[0].frame[0:6], dptest.R0MAC[:]) {
+		t.Fatalf("host frames %v, want the ARP request for interface 0", *got)
+	}
+	*got = nil
+	l.Send(1, dptest.ARPFrame(1, dptest.Broadcast, dptest.HostBMAC, dptest.HostB, [6]byte{}, dptest.R1))
+	if out := l.Out(1); len(out) != 1 || len(*got) != 0 {
+		t.Errorf("if1 (no host interface): %d replies, %d host frames; want 1 and 0", len(out), len(*got))
+	}
+}

@@ -101,3 +101,44 @@ func TestHostPunt6(t *testing.T) {
 		t.Errorf("echo request: %d host frames, %d replies; want 0 and 1", len(got), len(out))
 	}
 }
+
+// TestHostOwnsND: with Linux owning ND (SetHostNeighbors), a Neighbor
+// Solicitation for the router's address goes to the host interface, to
+// the solicited-node group's MAC, and softnet sends no advertisement.
+func TestHostOwnsND(t *testing.T) {
+	mac0, macA := [6]byte{0x02, 0x52, 0, 0, 0, 1}, [6]byte{0x02, 0xaa, 0, 0, 0, 2}
+	r0, hostA := netip.MustParseAddr("2001:db8:1::1"), netip.MustParseAddr("2001:db8:1::2")
+	r := control.New(control.Options{})
+	if _, err := r.AddInterface(control.IfaceConfig{Name: "if0", MAC: mac0, Addrs: []netip.Prefix{netip.PrefixFrom(r0, 64)}}); err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	r.SetHostSink(func(i int, f []byte) { got = append(got, bytes.Clone(f)) })
+	if err := r.SetHostInterface(0, true); err != nil {
+		t.Fatal(err)
+	}
+	r.SetHostNeighbors(true)
+	r.Publish()
+	q := mem.NewQueue("if0")
+	w := dp.NewWorker(0, r.Config(), []port.Port{q}, []dp.RxQueue{{Iface: 0}}, dp.Options{PoolSize: 256})
+	r.AttachWorkers([]*dp.Worker{w})
+	ns := make([]byte, 32)
+	ns[0] = hdr.ICMPv6NeighborSolicit
+	ta := r0.As16()
+	copy(ns[8:24], ta[:])
+	ns[24], ns[25] = 1, 1 // source link-layer address
+	copy(ns[26:32], macA[:])
+	snm := netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 11: 1, 12: 0xff, 13: ta[13], 14: ta[14], 15: ta[15]})
+	q.Push(ip6Frame([6]byte{0x33, 0x33, 0xff, ta[13], ta[14], ta[15]}, macA, hostA, snm, hdr.ProtoICMPv6, 255, ns))
+	for range 10 {
+		w.Poll()
+		r.Service()
+	}
+	if out := q.Take(); len(out) != 0 {
+		t.Errorf("softnet answered a solicitation Linux owns: % x", out)
+	}
+	want := [6]byte{0x33, 0x33, 0xff, ta[13], ta[14], ta[15]}
+	if len(got) != 1 || !bytes.Equal(got[0][0:6], want[:]) || !bytes.Equal(got[0][6:12], macA[:]) || got[0][hdr.EthernetLen+hdr.IPv6Len] != hdr.ICMPv6NeighborSolicit {
+		t.Fatalf("host frames % x, want the solicitation to %x", got, want)
+	}
+}
