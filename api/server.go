@@ -103,18 +103,20 @@ func New(src Source, log *slog.Logger) *Server {
 	s.Handle("POST /v1/reload", s.reload)
 	s.Handle("GET /v1/config", s.runningConfig)
 	s.Handle("GET /v1/trace", s.trace)
-	s.Handle("POST /v1/capture", s.capture)                  // capture.go
-	s.Handle("GET /v1/captures", s.flightCaptures)           // capture.go
-	s.Handle("GET /v1/vlans", s.vlans)                       // l2.go
-	s.Handle("POST /v1/vlans", s.vlanAdd)                    // l2.go
-	s.Handle("DELETE /v1/vlans", s.vlanDel)                  // l2.go
-	s.Handle("GET /v1/blocklists", s.blocklists)             // blocklist.go
-	s.Handle("GET /v1/filter/rules", s.filterRules)          // filter.go
-	s.Handle("GET /v1/filter/states", s.filterStates)        // filter.go
-	s.Handle("POST /v1/filter/states/flush", s.filterFlush)  // filter.go
-	s.Handle("POST /v1/blocklists", s.blocklistLoad)         // blocklist.go
-	s.Handle("POST /v1/blocklists/entries", s.blocklistEdit) // blocklist.go
-	s.Handle("GET /v1/bridges", s.bridges)                   // l2.go
+	s.Handle("POST /v1/capture", s.capture)                       // capture.go
+	s.Handle("GET /v1/captures", s.flightCaptures)                // capture.go
+	s.Handle("GET /v1/vlans", s.vlans)                            // l2.go
+	s.Handle("POST /v1/vlans", s.vlanAdd)                         // l2.go
+	s.Handle("DELETE /v1/vlans", s.vlanDel)                       // l2.go
+	s.Handle("GET /v1/blocklists", s.blocklists)                  // blocklist.go
+	s.Handle("GET /v1/filter/rules", s.filterRules)               // filter.go
+	s.Handle("GET /v1/filter/states", s.filterStates)             // filter.go
+	s.Handle("POST /v1/filter/states/flush", s.filterFlush)       // filter.go
+	s.Handle("GET /v1/filter/tables", s.filterTables)             // filtertable.go
+	s.Handle("POST /v1/filter/tables/entries", s.filterTableEdit) // filtertable.go
+	s.Handle("POST /v1/blocklists", s.blocklistLoad)              // blocklist.go
+	s.Handle("POST /v1/blocklists/entries", s.blocklistEdit)      // blocklist.go
+	s.Handle("GET /v1/bridges", s.bridges)                        // l2.go
 	s.Handle("GET /v1/linuxcp", s.linuxCP)
 	s.mux.Handle("GET /metrics", s.MetricsHandler())
 	s.mux.Handle("/", fallback(s.methods))

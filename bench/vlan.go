@@ -112,7 +112,7 @@ func knownScenario(s string) error {
 		ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094:
 		return nil
 	}
-	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, taps, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094, ScenarioFilter)
+	return fmt.Errorf("unknown scenario %q: choose %s, rss, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, taps, filter-setup, veth, overload or veth-overload (softnet bench --help)", s, ScenarioForward, ScenarioVLAN, ScenarioVLAN1, ScenarioVLAN4094, ScenarioBridge, ScenarioForward6, ScenarioEarlyDrop, ScenarioTaps0, ScenarioTaps1, ScenarioTaps4094, ScenarioFilter)
 }
 
 // newScenario builds scenario s's topology on prefixes.

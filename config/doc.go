@@ -102,7 +102,7 @@
 //	                              # optional, seconds per state class (these are the defaults)
 //	  tables:                     # named tables for rules' <name>: a file (plain or gzip, one
 //	    - {name: bogons, file: bogons.txt}  # address or prefix a line, '#' comments) and/or addresses
-//	    - {name: lan, addresses: [10.0.1.0/24, 2001:db8::/32]}
+//	    - {name: lan, addresses: [10.0.1.0/24, 2001:db8::/32]}  # softnet table add|del changes one until a reload
 //	  rules:                      # one rule a line, pf.conf in spirit; the last match decides unless quick
 //	    - pass out                # a pass rule keeps state (TCP: flags S/SA) unless it says no state
 //	    - pass in on lan0 proto {tcp, udp} from <lan> to any port {22, 8000:8080}

@@ -3,6 +3,7 @@ package control
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,9 +47,10 @@ var DefaultTimeouts = filter.Timeouts{
 }
 
 type filterState struct {
-	mu   sync.Mutex // one change at a time; table loads run outside Router.mu
-	cfg  FilterConfig
-	hold *filter.Holder
+	mu     sync.Mutex // one change at a time; table loads run outside Router.mu
+	cfg    FilterConfig
+	hold   *filter.Holder
+	tables map[string]*blocklist.Table // the named tables in force (FilterTableChange changes them)
 }
 
 // SetFilter compiles c and makes it the filter in force. The first call
@@ -87,12 +89,9 @@ func (r *Router) SetFilter(c FilterConfig) error {
 	c.Timeouts = to
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rs, err := filter.Compile(c.Rules, c.Default, to, func(name string) (int, bool) {
-		i := r.ifaceIndexLocked(name)
-		return i, i >= 0
-	}, tables, filter.MaxWorkers)
+	rs, err := r.compileFilterLocked(&c, tables)
 	if err != nil {
-		return fmt.Errorf("filter: %v", err)
+		return err
 	}
 	if fs.hold == nil {
 		fs.hold = filter.NewHolder(c.Limit)
@@ -101,10 +100,145 @@ func (r *Router) SetFilter(c FilterConfig) error {
 	fs.hold.SetLimit(c.Limit)
 	fs.hold.SetRules(rs)
 	fs.cfg = c
+	fs.tables = tables
 	if r.dirty {
 		r.publish()
 	}
 	return nil
+}
+
+// compileFilterLocked compiles c's rules over tables. Caller holds mu.
+func (r *Router) compileFilterLocked(c *FilterConfig, tables map[string]*blocklist.Table) (*filter.Ruleset, error) {
+	rs, err := filter.Compile(c.Rules, c.Default, c.Timeouts, func(name string) (int, bool) {
+		i := r.ifaceIndexLocked(name)
+		return i, i >= 0
+	}, tables, filter.MaxWorkers)
+	if err != nil {
+		return nil, fmt.Errorf("filter: %v", err)
+	}
+	return rs, nil
+}
+
+// FilterTableInfo describes a named table of the filter (softnet table
+// show).
+type FilterTableInfo struct {
+	Name    string `json:"name"`
+	File    string `json:"file,omitempty"` // where the config loads it from
+	Entries int    `json:"entries"`
+	IPv4    int    `json:"ipv4"`
+	IPv6    int    `json:"ipv6"`
+	Bytes   int    `json:"bytes"`
+}
+
+// FilterTables describes the filter's named tables in config order (nil:
+// no filter).
+func (r *Router) FilterTables() []FilterTableInfo {
+	fs := &r.filt
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	var out []FilterTableInfo
+	for _, c := range fs.cfg.Tables {
+		if t := fs.tables[c.Name]; t != nil {
+			out = append(out, FilterTableInfo{Name: c.Name, File: c.File, Entries: t.Len(), IPv4: t.Len4(), IPv6: t.Len6(), Bytes: t.Bytes()})
+		}
+	}
+	return out
+}
+
+// FilterTableEntries returns the entries of table name, at most max (0:
+// all), as text.
+func (r *Router) FilterTableEntries(name string, max int) ([]string, error) {
+	fs := &r.filt
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	t := fs.tables[name]
+	if t == nil {
+		return nil, fmt.Errorf("no filter table <%s>%s", name, fs.tableNames())
+	}
+	var out []string
+	for _, p := range t.Prefixes() {
+		if max > 0 && len(out) == max {
+			break
+		}
+		if p.Bits() == p.Addr().BitLen() {
+			out = append(out, p.Addr().String())
+		} else {
+			out = append(out, p.String())
+		}
+	}
+	return out, nil
+}
+
+func (fs *filterState) tableNames() string {
+	if len(fs.cfg.Tables) == 0 {
+		return " (the filter has none: define them under filter.tables)"
+	}
+	s := "; the tables are:"
+	for _, t := range fs.cfg.Tables {
+		s += " " + t.Name
+	}
+	return s
+}
+
+// FilterTableChange adds (del false) or deletes the addresses and
+// prefixes entries to or from the filter's table name, which the config
+// defines, and swaps in the rules compiled over the new table: one
+// atomic swap, the workers never wait, the states and the rules'
+// counters stay. A reload (softnet reload) loads the tables from the
+// config again, as pf does.
+func (r *Router) FilterTableChange(name string, entries []string, del bool) (FilterTableInfo, error) {
+	fs := &r.filt
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.hold == nil {
+		return FilterTableInfo{}, fmt.Errorf("no filter: add a filter section with tables to the config (softnet reload)")
+	}
+	old := fs.tables[name]
+	if old == nil {
+		return FilterTableInfo{}, fmt.Errorf("no filter table <%s>%s", name, fs.tableNames())
+	}
+	e := old.Entries()
+	var rm blocklist.Entries
+	for _, s := range entries {
+		p, err := blocklist.ParseEntry(s)
+		if err != nil {
+			return FilterTableInfo{}, fmt.Errorf("table <%s>: %v", name, err)
+		}
+		if !del {
+			e.Add(p)
+			continue
+		}
+		if !old.Contains(p) {
+			return FilterTableInfo{}, fmt.Errorf("table <%s>: %s is not an entry of it (delete entries as listed: softnet table show %s --entries 0)", name, s, name)
+		}
+		rm.Add(p)
+	}
+	if del {
+		e.V4 = slices.DeleteFunc(e.V4, func(k uint64) bool { return slices.Contains(rm.V4, k) })
+		e.V6 = slices.DeleteFunc(e.V6, func(k blocklist.Prefix6) bool { return slices.Contains(rm.V6, k) })
+	}
+	t := blocklist.Build(e)
+	tables := make(map[string]*blocklist.Table, len(fs.tables))
+	for k, v := range fs.tables {
+		tables[k] = v
+	}
+	tables[name] = t
+	r.mu.Lock()
+	rs, err := r.compileFilterLocked(&fs.cfg, tables)
+	r.mu.Unlock()
+	if err != nil {
+		return FilterTableInfo{}, err
+	}
+	rs.ShareCounters(fs.hold.Rules())
+	fs.hold.SetRules(rs)
+	fs.tables = tables
+	var file string
+	for _, c := range fs.cfg.Tables {
+		if c.Name == name {
+			file = c.File
+		}
+	}
+	return FilterTableInfo{Name: name, File: file, Entries: t.Len(), IPv4: t.Len4(), IPv6: t.Len6(), Bytes: t.Bytes()}, nil
 }
 
 // FilterOn reports whether a filter was set (SetFilter).

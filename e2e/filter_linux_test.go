@@ -21,6 +21,9 @@ func init() {
 	cliCovered["show rules"] = "TestFilterVeth"
 	cliCovered["show states"] = "TestFilterVeth"
 	cliCovered["states flush"] = "TestFilterVeth"
+	cliCovered["table add"] = "TestFilterTableVeth"
+	cliCovered["table del"] = "TestFilterTableVeth"
+	cliCovered["table show"] = "TestFilterTableVeth"
 }
 
 // inNS runs f with its sockets made in namespace ns.
@@ -363,4 +366,106 @@ func twoQueues(t *testing.T, h1, r, h2 string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestFilterTableVeth changes examples/veth-filter.yaml's table <lan>
+// (the rule pass in on lan0 ... from <lan> to port 5201) with the real
+// binary while a connection through it echoes: softnet table del takes
+// h1's prefix out, and a new connection from h1 is dropped while the
+// established one goes on echoing (its state decides, and the swap
+// stalls no worker); softnet table add puts h1 back and a new connection
+// passes; table show lists the entries; mistakes are refused with what
+// to do.
+func TestFilterTableVeth(t *testing.T) {
+	need(t)
+	h1, rns, h2 := vethRouterTopo(t)
+	dir := copyExample(t, "veth-filter.yaml")
+	r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if p := ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
+			break
+		}
+		r.mustAlive(t, "start")
+		if time.Now().After(deadline) {
+			t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
+		}
+	}
+	var l net.Listener
+	inNS(t, h2, func() (err error) {
+		l, err = net.Listen("tcp4", "10.0.2.2:5201")
+		return err
+	})
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	dial := func() (net.Conn, error) {
+		var c net.Conn
+		err := netns.Do(h1, func() (err error) {
+			c, err = net.DialTimeout("tcp4", "10.0.2.2:5201", 2*time.Second)
+			return err
+		})
+		return c, err
+	}
+	conn, err := dial()
+	if err != nil {
+		t.Fatalf("TCP h1 → h2:5201 with h1 in <lan>: %v", err)
+	}
+	defer conn.Close()
+	echo := func(what string) {
+		t.Helper()
+		msg := []byte(strings.Repeat("y", 500))
+		conn.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatalf("echo %s: %v", what, err)
+		}
+		if _, err := io.ReadFull(conn, msg); err != nil {
+			t.Fatalf("echo %s through the established connection: %v", what, err)
+		}
+	}
+	echo("before any change")
+
+	out := r.ok(t, "table", "show")
+	if !strings.Contains(out, "lan") || !strings.Contains(out, "NAME") {
+		t.Errorf("table show:\n%s", out)
+	}
+	if out := r.ok(t, "table", "del", "lan", "10.0.1.0/24"); !strings.Contains(out, "table <lan>: 0 entries") {
+		t.Errorf("table del lan 10.0.1.0/24: %q", out)
+	}
+	echo("after h1 left <lan>")
+	if c, err := dial(); err == nil {
+		c.Close()
+		t.Errorf("TCP h1 → h2:5201 after table del: connected, want the SYN dropped (h1 no longer in <lan>)")
+	}
+	if out := r.ok(t, "table", "add", "lan", "10.0.1.2", "2001:db8:1::/48"); !strings.Contains(out, "table <lan>: 2 entries") {
+		t.Errorf("table add lan 10.0.1.2 2001:db8:1::/48: %q", out)
+	}
+	c2, err := dial()
+	if err != nil {
+		t.Errorf("TCP h1 → h2:5201 after table add lan 10.0.1.2: %v", err)
+	} else {
+		c2.Close()
+	}
+	echo("after h1 came back")
+	out = r.ok(t, "table", "show", "lan", "--entries", "0")
+	if !strings.Contains(out, "\n  10.0.1.2\n") || !strings.Contains(out, "2001:db8:1::/48") {
+		t.Errorf("table show lan --entries 0:\n%s", out)
+	}
+	r.fails(t, []string{"table", "add", "nosuch", "10.0.0.1"}, "no filter table <nosuch>", "lan")
+	r.fails(t, []string{"table", "del", "lan", "10.9.9.9"}, "not an entry")
+	r.fails(t, []string{"table", "add", "lan", "not-an-address"}, "table <lan>")
+	var fr api.FilterRules
+	if r.json(t, &fr, "show", "rules") && (len(fr.Rules) < 2 || fr.Rules[1].States < 2) {
+		t.Errorf("show rules after the table changes: rule 2 made %+v states, want its counters kept across the swaps (2 or more)", fr.Rules)
+	}
+	checkAllRan(t, "TestFilterTableVeth")
 }

@@ -1,7 +1,8 @@
 // Package fib is softnet's forwarding tables, IPv4 (Table, Snapshot) and IPv6
 // (Table6, Snapshot6): longest-prefix match from a destination address to a
-// next-hop index, sized for full Internet tables. The IPv6 table is not yet
-// used by the data plane or the control plane (issue 12).
+// next-hop index, sized for full Internet tables. The control plane owns
+// one of each (package control) and the data plane reads their snapshots
+// (ip4-lookup, ip6-lookup).
 //
 // # What it owns
 //
@@ -146,7 +147,40 @@
 //     count) pairs, each level as two passes (headers, then entries), and
 //     the node array on huge pages (no TLB effect: the misses are cache
 //     misses).
-//     Closing the gap needs fewer levels for the /48s, not a cheaper step.
+//   - Fewer levels for the /48s, tried and measured slower, so not kept
+//     (issue 12 item 5): a node index, a hash table from every /32 and /40
+//     block that has a node to that node's offset (29,984 keys, buckets of
+//     4 slots in one 64-byte cache line, 1 MiB, pages copied on write as
+//     the root chunks are), probed for the /40 block then the /32 block
+//     after the /16 node's entry, so that a /48 costs one probe and one
+//     compressed step instead of three steps (and /40s the same). Correct
+//     against bart, and the probe missed 1.06 lines on average, but
+//     LookupBatch took 46–108 ns against this trie's 34–78 ns in the same
+//     interleaved runs, and 292–720 ms against 145–710 ms per 2^20 lookups
+//     in alternating ones; with both probes branch-free (so the misses of a
+//     batch overlap) 52–69 ns against 21–31 ns. Lookup was no better
+//     (within the noise in four runs, 47–72 ns against 36–61 ns in the
+//     two with branch-free probes), nor did huge pages for the index
+//     help. perf put the time on the loads of the node reached through
+//     the index: the index only
+//     replaces the /24 and /32 steps, whose nodes (7,224 and 10,906, about
+//     1 MiB) stay mostly in cache, by probes into a colder 1 MiB, while the
+//     /40 node (19,078 of them) is a miss either way. Aligning nodes so that
+//     a header and its first 6 entries share a cache line (most nodes hold
+//     at most 6 runs) changed nothing measurable either. So what a /48
+//     costs here is cache lines that miss, not levels: the next candidates
+//     are layouts with fewer cold lines per lookup (a /40 node of 2 or 3
+//     runs folded into its parent's entry, which needs 64-bit entries; or
+//     the index's bucket holding the /40 node's header), measured on a
+//     quiet machine.
+//   - BenchmarkLookup6CPU (Linux) times Lookup, LookupBatch, bart and the
+//     IPv4 LookupBatch in thread CPU time, interleaved round by round, for
+//     when the machine is too busy for wall-clock figures. Three runs of
+//     -benchtime 6x at load 11–17: LookupBatch 23.6–35.1 ns, Lookup
+//     46–75 ns, bart 175–293 ns (LookupBatch 5.0–10.3x bart, Lookup
+//     2.3–5.3x), IPv4 LookupBatch 8.2–9.6 ns (IPv6 2.6–4.3x IPv4). Issue
+//     12's targets (at most 15 ns a lookup, at least 4x bart;
+//     ip6-forward at least 0.9x ip4-forward) are not met.
 //   - Loading the 160,147 IPv6 prefixes of the full table and publishing
 //     them (LoadIPv6 + Snapshot, BenchmarkLoad6FullTable): 0.2–1.3 s.
 //   - One route change and Snapshot on the full table (BenchmarkUpdate6):

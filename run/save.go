@@ -18,8 +18,8 @@ type Saved struct {
 	// router has now.
 	YAML string `json:"yaml"`
 	// Warnings name what the file cannot say the way the router runs it
-	// (a route of a route file deleted or changed at run time, an IPv6
-	// route: config files cannot hold them yet).
+	// (a route of a route file, IPv4 or IPv6, deleted or changed at run
+	// time).
 	Warnings []string `json:"warnings,omitempty"`
 }
 

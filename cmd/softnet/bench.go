@@ -102,7 +102,13 @@ IPv6/UDP frames through the full IPv6 table (static IPv6 neighbours: no
 Neighbor Discovery yet). --scenario early-drop floods one worker with frames
 whose sources are all in a 6,000,000-host blocklist on in0 (softnet blocklist):
 mpps counts the frames early-drop dropped; the JSON adds blocklist_entries and
-load_s (the list's parse and build). --scenario taps measures vlan-4094's
+load_s (the list's parse and build). --scenario filter-setup measures how many
+states one worker makes a second: ip4-filter's topology and 1,000 rules, every
+frame the first packet of a new UDP flow (65,536 flows a cycle, the worker's
+table flushed between cycles, untimed), checked in and out against the rules,
+inserted and forwarded; the JSON has states_per_s, ns_per_state, states,
+cycles, refused (first packets the table refused: 0) and allocs_per_packet
+(0: no allocation per new state). It runs alone. --scenario taps measures vlan-4094's
 forwarding with no packet capture (taps-0), one capture on in0.1 (taps-1) and
 one on every VLAN sub-interface (taps-4094), each capture with a filter that
 matches none of the traffic ("tcp port 22"), as a list does (--rounds,
@@ -287,7 +293,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if repeat < 1 || repeat > bench.MaxRepeat {
 				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
 			}
-			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak") {
+			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak" || scenario == bench.ScenarioFilterSetup) {
 				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario %s", scenario)
 			}
 			if backend != "afpacket" && backend != "afxdp" {
@@ -427,10 +433,22 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				return nil
 			}
+			if scenario == bench.ScenarioFilterSetup {
+				r, err := bench.RunFilterSetup(bench.Options{Duration: duration, PacketSize: size, Progress: prog})
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return jsonEncoder(cmd.OutOrStdout()).Encode(r)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "filter-setup (one worker, %d rules, %d new flows a cycle, %d cycles): %.0f states/s (%.1f ns per new flow, forwarding included); refused %d; allocs per packet %.2f\n",
+					r.FilterRules, r.Flows, r.Cycles, r.StatesPerS, r.NsPerState, r.Refused, r.AllocsPerPacket)
+				return nil
+			}
 			if strings.Contains(scenario, ",") {
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
-					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" || n == "soak" {
+					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" || n == "soak" || n == bench.ScenarioFilterSetup {
 						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094, bridge, ip6-forward, ip4-filter, early-drop", scenario, n)
 					}
 					names = append(names, strings.TrimSpace(n))
@@ -473,7 +491,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), filter-setup (new states a second on one worker, each first packet checked against the 1000 rules), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")
 	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
 	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more per CPU second)")
@@ -567,6 +585,8 @@ func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration
 			one = "the overload scenario runs one worker"
 		case scenario == "veth" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak":
 			one = "the " + scenario + " scenario runs one softnet worker"
+		case scenario == bench.ScenarioFilterSetup:
+			one = "the filter-setup scenario measures one worker"
 		}
 		if one != "" {
 			return fmt.Errorf("--workers: %s; drop --workers", one)

@@ -49,6 +49,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(captureCmd())
 	root.AddCommand(vlanCmd())
 	root.AddCommand(blocklistCmd())
+	root.AddCommand(tableCmd())
 	root.AddCommand(statesCmd())
 	for _, c := range root.Commands() {
 		groupArgs(c)

@@ -10,18 +10,24 @@
 // in, or no direction) and, when it is routed on, as it goes out of its
 // egress interface (out, or no direction), which the node finds with one
 // FIB lookup. The last matching rule decides, or the first quick one;
-// the default policy when none matches. A pass rule that keeps state
+// the default policy when none matches. Only the rules that can match
+// the packet's family, direction and protocol are checked (an index the
+// Ruleset compiles). A pass rule that keeps state
 // (the default) makes a state; the flow's later packets, both
 // directions, hit it and skip the rules.
 //
 // States live in one Table per worker (Holder.Table, by worker ID):
-// preallocated, open addressing, keyed by the 5-tuple normalised so both
-// directions find the same entry. Both directions of a flow reach the
+// preallocated 128-byte entries on a free list, indexed by cache-line
+// buckets of 32-bit signatures and entry indices, keyed by the 5-tuple
+// normalised so both directions find the same entry. A vector's lookups
+// are done in passes (hash every packet and read its bucket, then read
+// the entries whose signature matches, then decide), so their cache
+// misses overlap instead of following one another. Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is
 // read once per vector, an expired state found by a lookup is removed
-// then, and each vector sweeps a bounded run of slots (sweepPerVector).
+// then, and each vector sweeps a bounded run of entries (sweepPerVector).
 // TCP is tracked as pf does (pf_tcp_track_full: sequence windows with
 // window scaling; a segment outside the window, or an RST whose sequence
 // number is not the expected one, is dropped), UDP and other protocols
@@ -50,7 +56,7 @@ import (
 	"github.com/softnet/softnet/pkt"
 )
 
-// sweepPerVector is how many table slots each vector's sweep looks at.
+// sweepPerVector is how many table entries each vector's sweep looks at.
 const sweepPerVector = 64
 
 // epoch anchors the monotonic clock of the tables.
@@ -114,8 +120,8 @@ func (h *Holder) table(i int) *Table {
 		nt.stats.expired.Store(t.stats.expired.Load())
 		nt.stats.flushed.Store(t.stats.flushed.Load())
 		nt.stats.limited.Store(t.stats.limited.Load())
-		for j := range t.slots {
-			if s := &t.slots[j]; s.used && nt.n < nt.limit {
+		for j := range t.entries {
+			if s := &t.entries[j]; s.used && nt.n < nt.limit {
 				if ns := nt.Insert(&s.K); ns != nil {
 					*ns = *s
 				}
@@ -187,15 +193,12 @@ func (h *Holder) serve(i int, now int64) {
 		if r.Match == nil {
 			r.N = t.Flush()
 		} else {
-			for j := uint64(0); j <= t.mask; {
-				s := &t.slots[j]
-				if s.used && r.Match(s) {
-					t.del(j)
+			for j := range t.entries {
+				if s := &t.entries[j]; s.used && r.Match(s) {
+					t.delEntry(uint32(j))
 					r.N++
 					t.stats.flushed.Store(t.stats.flushed.Load() + 1)
-					continue
 				}
-				j++
 			}
 		}
 	} else {
@@ -267,14 +270,15 @@ type wstate struct {
 	f, q Flow // traces' scratch, and the ICMP quote's
 	k    Key
 	// The vector's flows, keys, the sides their senders are on, their
-	// transport offsets and key hashes (run's first pass), and the sum of
-	// the loads that fetched their home slots (kept, so not optimised
-	// away).
+	// transport offsets and key hashes (run's first pass), the hints of
+	// Table.LookupBatch, and the sum of the loads that fetched their
+	// buckets and entries (kept, so not optimised away).
 	flows  [pkt.BatchSize]Flow
 	keys   [pkt.BatchSize]Key
 	sides  [pkt.BatchSize]uint8
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
+	hints  [pkt.BatchSize]Hint
 	touch  uint64
 }
 
@@ -312,9 +316,12 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	now := Now()
 	h.serve(slot, now)
 	t.Sweep(sweepPerVector, now)
-	// First pass: parse every packet and load its home slot, so that the
-	// vector's cache misses on a large table overlap (independent loads)
-	// instead of costing one after the other in the second pass.
+	// First pass: parse every packet and hash its key; then the table
+	// reads every home bucket and every matching entry in tight loops of
+	// independent loads, so that the vector's cache misses on a large
+	// table overlap (the CPU keeps many in flight at once, as fib's
+	// LookupBatch does) instead of costing one after the other in the
+	// decisions.
 	for i, x := range in.B[:in.N] {
 		f := &st.flows[i]
 		st.l4s[i] = int32(parse(pkt.At(x).L3Bytes(), f))
@@ -325,13 +332,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		st.sides[i] = uint8(f.key(&st.keys[i]))
 		st.hashes[i] = st.keys[i].hash()
 	}
-	// A tight loop of independent loads: the CPU keeps many of them in
-	// flight at once (as fib's LookupBatch does).
-	touch := st.touch
-	for _, hh := range st.hashes[:in.N] {
-		touch += uint64(t.slots[hh&t.mask].Expire)
-	}
-	st.touch = touch
+	t.LookupBatch(st.hashes[:in.N], st.hints[:in.N], &st.touch)
 	for i, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
@@ -361,7 +362,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 	l4 := int(st.l4s[i])
 	side := int(st.sides[i])
 	key := &st.keys[i]
-	if s := t.findHash(key, st.hashes[i], now); s != nil {
+	if s := t.FindHint(key, st.hashes[i], st.hints[i], now); s != nil {
 		to := &set.Timeouts
 		switch {
 		case f.Proto == pf.ProtoTCP && !f.Frag:

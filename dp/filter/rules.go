@@ -19,6 +19,14 @@ type Ruleset struct {
 	Timeouts Timeouts
 	rules    []crule
 	hasOut   bool // some rule matches out: the first packet of a flow needs its egress interface
+	// The rules that can match, in order, per family (IPv4, IPv6),
+	// direction (in, out) and protocol class (classOf: one class per
+	// protocol some rule names, class 0 for the rest): eval scans only
+	// those, so a UDP flow's first packet does not walk a thousand TCP
+	// rules. The last match (or first quick one) is the same as over all
+	// the rules, as no rule left out can match.
+	classOf [256]uint8
+	cand    [2][2][][]int32
 	// counters: per worker slot, per rule (index len(rules): the default
 	// policy), packets decided and states made; a slot is written only by
 	// its worker (a load and a store: no locked instruction).
@@ -98,7 +106,69 @@ func Compile(rules []pf.Rule, def pf.Action, to Timeouts, iface func(string) (in
 		rs.rules = append(rs.rules, c)
 	}
 	rs.cnt = make([]ruleCount, rs.slots*(len(rules)+1))
+	rs.index()
 	return rs, nil
+}
+
+// index fills classOf and cand from the compiled rules.
+func (rs *Ruleset) index() {
+	var protos []int // protocol of each class from 1
+	for i := range rs.rules {
+		c := &rs.rules[i]
+		if c.protoAny {
+			continue
+		}
+		for p := 0; p < 256; p++ {
+			if c.protos[p>>6]&(1<<(p&63)) != 0 && rs.classOf[p] == 0 && len(protos) < 255 {
+				protos = append(protos, p)
+				rs.classOf[p] = uint8(len(protos))
+			}
+		}
+	}
+	for fi, fam := range [2]uint8{4, 6} {
+		for di, dir := range [2]pf.Dir{pf.In, pf.Out} {
+			lists := make([][]int32, len(protos)+1)
+			for cl := range lists {
+				for i := range rs.rules {
+					c := &rs.rules[i]
+					if c.fam != 0 && c.fam != fam || c.dir != pf.Both && c.dir != dir {
+						continue
+					}
+					// Class 0 holds the protocols no rule names: only
+					// rules for any protocol can match them.
+					if c.protoAny || cl > 0 && c.protos[protos[cl-1]>>6]&(1<<(protos[cl-1]&63)) != 0 {
+						lists[cl] = append(lists[cl], int32(i))
+					}
+				}
+			}
+			rs.cand[fi][di] = lists
+		}
+	}
+}
+
+// candidates returns the rules that can match f in direction dir, in
+// order (nil: check them all).
+func (rs *Ruleset) candidates(f *Flow, dir pf.Dir) ([]int32, bool) {
+	fi, di := 0, 0
+	switch f.Fam {
+	case 4:
+	case 6:
+		fi = 1
+	default:
+		return nil, false
+	}
+	switch dir {
+	case pf.In:
+	case pf.Out:
+		di = 1
+	default:
+		return nil, false
+	}
+	l := rs.cand[fi][di]
+	if l == nil {
+		return nil, false
+	}
+	return l[rs.classOf[f.Proto]], true
 }
 
 func compileHost(h pf.Host, tables map[string]*blocklist.Table) (chost, error) {
@@ -226,6 +296,19 @@ func (c *crule) match(f *Flow, dir pf.Dir, ifc int) bool {
 // policy.
 func (rs *Ruleset) eval(f *Flow, dir pf.Dir, ifc int) (int, pf.Action, bool) {
 	idx, act, keep := -1, rs.Default, false
+	if cand, ok := rs.candidates(f, dir); ok {
+		for _, i := range cand {
+			c := &rs.rules[i]
+			if !c.match(f, dir, ifc) {
+				continue
+			}
+			idx, act, keep = int(i), c.action, c.keep
+			if c.quick {
+				break
+			}
+		}
+		return idx, act, keep
+	}
 	for i := range rs.rules {
 		c := &rs.rules[i]
 		if !c.match(f, dir, ifc) {
@@ -237,6 +320,15 @@ func (rs *Ruleset) eval(f *Flow, dir pf.Dir, ifc int) (int, pf.Action, bool) {
 		}
 	}
 	return idx, act, keep
+}
+
+// ShareCounters makes rs count in old's rule counters, when old has the
+// same rules (a table changed under them): the counters go on across the
+// swap, and a worker still counting in old counts in the same place.
+func (rs *Ruleset) ShareCounters(old *Ruleset) {
+	if old != nil && len(old.cnt) == len(rs.cnt) && old.slots == rs.slots && len(old.rules) == len(rs.rules) {
+		rs.cnt = old.cnt
+	}
 }
 
 // count adds a packet decided to rule i's counter (i -1: the default

@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/binary"
 	"math/bits"
+	"math/rand/v2"
 	"unsafe"
 )
 
@@ -56,17 +57,22 @@ type Peer struct {
 
 const wsValid = 0x80
 
-// State is one entry of a worker's state table.
+// State is one entry of a worker's state table: 128 bytes, aligned on
+// 128 in the table's entry array, the fields a packet of the flow reads
+// and writes first (the key, the expiry, the peers and the counters, the
+// first two cache lines' worth), the ones only the control plane reads
+// (when, which rule, which interface) last.
 type State struct {
 	K       Key
-	used    bool
 	Init    uint8 // the side (0: A, 1: B) that sent the first packet
-	Rule    int32 // the rule that made the state (its index), -1: the default policy
-	Iface   uint16
+	used    bool
 	Expire  int64 // monotonic ns (see now)
-	Created int64
 	Peer    [2]Peer
 	Pkts    [2]uint64 // packets from side A, B
+	Created int64
+	Rule    int32 // the rule that made the state (its index), -1: the default policy
+	Iface   uint16
+	_       [16]byte // to 128 bytes: an entry never straddles a third cache line
 }
 
 // Timeouts per state class, in ns.
@@ -74,16 +80,40 @@ type Timeouts struct {
 	TCPOpening, TCPEstablished, TCPClosing, TCPClosed, UDP, ICMP, Other int64
 }
 
-// Table is one worker's state table: open addressing with linear probing
-// in a preallocated array (a power of two at least twice the limit),
-// deleted entries closed up by backward shift, so a lookup stops at the
-// first empty slot. Only its worker touches it.
+// bucketSlots is how many states a bucket indexes.
+const bucketSlots = 7
+
+// bucket is one cache line of the table's index: a short signature of
+// each state's hash (0: the slot is empty) and the state's entry index.
+// over counts the states whose home bucket is this one or one before it
+// but which sit in a later bucket (this one was full when they came): a
+// lookup goes on to the next bucket only while it is not 0.
+type bucket struct {
+	sig  [bucketSlots]uint32
+	over uint32
+	idx  [bucketSlots]uint32
+	_    uint32
+}
+
+// Table is one worker's state table: a preallocated array of entries
+// (State) taken from and given back to a free list (so the live states
+// sit close together at the front: fewer pages, fewer cache misses), and
+// an index of cache-line buckets, a power of two of them (at least one
+// per four states of the limit, seven slots each: at most 4/7 full),
+// holding a 32-bit signature and the entry index of each state. A lookup
+// reads the key's home bucket, compares signatures, and reads only the
+// entry whose signature matches; a full bucket overflows into the next
+// one (linear probing by bucket, with the bucket's over count telling a
+// lookup to go on). LookupBatch does the lookups of a whole vector in
+// passes so that their cache misses overlap. Only its worker touches it.
 type Table struct {
-	slots []State
-	mask  uint64
-	n     int
-	limit int
-	sweep uint64 // next slot the per-vector sweep looks at
+	buckets []bucket
+	bmask   uint64
+	entries []State
+	free    []uint32 // free entry indices, a stack
+	n       int
+	limit   int
+	sweep   uint64 // next entry the per-vector sweep looks at
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -96,67 +126,161 @@ func NewTable(limit int) *Table {
 	if limit < 1 {
 		limit = 1
 	}
-	size := 1 << bits.Len(uint(2*limit-1))
-	if size < 16 {
-		size = 16
+	nb := 1 << bits.Len(uint((limit+3)/4-1))
+	if nb < 2 {
+		nb = 2
 	}
-	t := &Table{slots: make([]State, size), mask: uint64(size - 1), limit: limit}
-	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.slots[0])), uintptr(size)*unsafe.Sizeof(State{})))
+	t := &Table{buckets: make([]bucket, nb), bmask: uint64(nb - 1), entries: make([]State, limit),
+		free: make([]uint32, limit), limit: limit}
+	t.resetFree()
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.buckets[0])), uintptr(nb)*unsafe.Sizeof(bucket{})))
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.entries[0])), uintptr(limit)*unsafe.Sizeof(State{})))
 	return t
+}
+
+// resetFree puts every entry on the free list, the first one on top.
+func (t *Table) resetFree() {
+	t.free = t.free[:t.limit]
+	for i := range t.free {
+		t.free[i] = uint32(t.limit - 1 - i)
+	}
 }
 
 // Len is the number of states, Limit the most it takes.
 func (t *Table) Len() int   { return t.n }
 func (t *Table) Limit() int { return t.limit }
 
+// hashSeed keys the table's hash, drawn once per process, so that no one
+// outside can pick flows that share a bucket.
+var hashSeed = [3]uint64{rand.Uint64() | 1, rand.Uint64() | 1, rand.Uint64() | 1}
+
+// mum is the folded 128-bit product of x and y: every bit of either
+// input reaches every bit of the result (wyhash's mixer).
+func mum(x, y uint64) uint64 {
+	hi, lo := bits.Mul64(x, y)
+	return hi ^ lo
+}
+
+// hash is k's hash: its bucket from the low bits, its signature from the
+// high ones. Every bit of the key reaches both (IPv4 flows differ mostly
+// in the last bytes of their addresses and in their ports).
 func (k *Key) hash() uint64 {
 	const m = 0x9E3779B97F4A7C15
-	h := binary.LittleEndian.Uint64(k.A[:8])*m ^ binary.LittleEndian.Uint64(k.A[8:])
-	h = (h^binary.LittleEndian.Uint64(k.B[:8]))*m ^ binary.LittleEndian.Uint64(k.B[8:])
-	h = (h ^ (uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40)) * m
-	return h ^ h>>29
+	a := mum(binary.LittleEndian.Uint64(k.A[:8])^hashSeed[0], binary.LittleEndian.Uint64(k.A[8:])^m)
+	b := mum(binary.LittleEndian.Uint64(k.B[:8])^hashSeed[1], binary.LittleEndian.Uint64(k.B[8:])^m)
+	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
+	return mum(a^p^hashSeed[2], b^m)
 }
+
+// eq reports whether k and o are the same key, in word compares (the
+// struct's == calls memequal for its 38 bytes).
+func (k *Key) eq(o *Key) bool {
+	le := binary.LittleEndian
+	return le.Uint64(k.A[8:]) == le.Uint64(o.A[8:]) && le.Uint64(k.B[8:]) == le.Uint64(o.B[8:]) &&
+		le.Uint64(k.A[:8]) == le.Uint64(o.A[:8]) && le.Uint64(k.B[:8]) == le.Uint64(o.B[:8]) &&
+		k.PA == o.PA && k.PB == o.PB && k.Proto == o.Proto && k.Fam == o.Fam
+}
+
+// sigOf is the signature of hash h in a bucket (never 0: 0 is empty).
+func sigOf(h uint64) uint32 { return uint32(h>>32) | 1 }
 
 // Find returns k's state, or nil. An expired state is removed and not
 // returned (lazy expiry).
 func (t *Table) Find(k *Key, now int64) *State { return t.findHash(k, k.hash(), now) }
 
+// locate returns the bucket and slot of k's state (hash h), ok false when
+// it has none.
+func (t *Table) locate(k *Key, h uint64) (b uint64, j int, ok bool) {
+	sig := sigOf(h)
+	b = h & t.bmask
+	for range t.buckets {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == sig && t.entries[bk.idx[j]].K.eq(k) {
+				return b, j, true
+			}
+		}
+		if bk.over == 0 {
+			break
+		}
+		b = (b + 1) & t.bmask
+	}
+	return 0, 0, false
+}
+
 // findHash is Find with k's hash given.
 func (t *Table) findHash(k *Key, h uint64, now int64) *State {
-	i := h & t.mask
-	for {
-		s := &t.slots[i]
-		if !s.used {
-			return nil
-		}
-		if s.K == *k {
-			if s.Expire < now {
-				t.stats.expired.Store(t.stats.expired.Load() + 1)
-				t.del(i)
-				return nil
+	b, j, ok := t.locate(k, h)
+	if !ok {
+		return nil
+	}
+	s := &t.entries[t.buckets[b].idx[j]]
+	if s.Expire < now {
+		t.stats.expired.Store(t.stats.expired.Load() + 1)
+		t.del(b, j)
+		return nil
+	}
+	return s
+}
+
+// Hint is what LookupBatch found for a key: the entry its signature
+// matched (-1: none). A hint is only a guess (another key may share the
+// signature, and the vector's earlier packets may insert or remove
+// states): FindHint checks it.
+type Hint int32
+
+// LookupBatch is the first part of the lookups of a vector of n keys of
+// hashes hs: it reads every key's home bucket, then every matching
+// entry, each pass a loop of independent loads, so the cache misses of
+// the vector overlap (memory-level parallelism: a miss per packet taken
+// one after the other is what a large table costs otherwise), and writes
+// each key's hint. touch is a sink for the loaded values (kept by the
+// caller so the loads are not optimised away).
+func (t *Table) LookupBatch(hs []uint64, hints []Hint, touch *uint64) {
+	acc := *touch
+	// Pass 1: the home buckets (one cache line each).
+	for _, h := range hs {
+		acc += uint64(t.buckets[h&t.bmask].sig[0])
+	}
+	// Pass 2: the signatures, then the matching entries' two cache lines.
+	for i, h := range hs {
+		bk := &t.buckets[h&t.bmask]
+		sig := sigOf(h)
+		hints[i] = -1
+		for j := range bk.sig {
+			if bk.sig[j] == sig {
+				e := &t.entries[bk.idx[j]]
+				acc += uint64(e.Expire) + e.Pkts[0]
+				hints[i] = Hint(bk.idx[j])
+				break
 			}
+		}
+	}
+	*touch = acc
+}
+
+// FindHint is findHash helped by LookupBatch's hint: when the hinted
+// entry holds k and is alive, it is the state, found without another
+// walk of the bucket; otherwise the full lookup decides.
+func (t *Table) FindHint(k *Key, h uint64, hint Hint, now int64) *State {
+	if hint >= 0 {
+		if s := &t.entries[hint]; s.used && s.K.eq(k) && s.Expire >= now {
 			return s
 		}
-		i = (i + 1) & t.mask
 	}
+	return t.findHash(k, h, now)
 }
 
 // peek is Find without removing an expired state (traces).
 func (t *Table) peek(k *Key, now int64) *State {
-	i := k.hash() & t.mask
-	for {
-		s := &t.slots[i]
-		if !s.used {
-			return nil
-		}
-		if s.K == *k {
-			if s.Expire < now {
-				return nil
-			}
-			return s
-		}
-		i = (i + 1) & t.mask
+	b, j, ok := t.locate(k, k.hash())
+	if !ok {
+		return nil
 	}
+	if s := &t.entries[t.buckets[b].idx[j]]; s.Expire >= now {
+		return s
+	}
+	return nil
 }
 
 // Insert adds a state for k (which must not be in the table) and returns
@@ -166,57 +290,82 @@ func (t *Table) Insert(k *Key) *State {
 		t.stats.limited.Store(t.stats.limited.Load() + 1)
 		return nil
 	}
-	i := k.hash() & t.mask
-	for t.slots[i].used {
-		i = (i + 1) & t.mask
-	}
-	s := &t.slots[i]
-	*s = State{K: *k, used: true}
-	t.n++
-	t.stats.inserts.Store(t.stats.inserts.Load() + 1)
-	return s
-}
-
-// del empties slot i and shifts the entries of its probe run back so no
-// lookup stops early.
-func (t *Table) del(i uint64) {
-	t.n--
-	j := i
+	h := k.hash()
+	b := h & t.bmask
 	for {
-		j = (j + 1) & t.mask
-		s := &t.slots[j]
-		if !s.used {
-			break
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == 0 {
+				e := t.free[len(t.free)-1]
+				t.free = t.free[:len(t.free)-1]
+				bk.sig[j], bk.idx[j] = sigOf(h), e
+				s := &t.entries[e]
+				*s = State{K: *k, used: true}
+				t.n++
+				t.stats.inserts.Store(t.stats.inserts.Load() + 1)
+				return s
+			}
 		}
-		h := s.K.hash() & t.mask
-		// s may move to i if its home h is not cyclically within (i, j].
-		if (j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j)) {
-			t.slots[i] = *s
-			i = j
-		}
+		// Full (there is room further on: the buckets hold 7/4 of the
+		// limit): pass it, and say so for the lookups.
+		bk.over++
+		b = (b + 1) & t.bmask
 	}
-	t.slots[i] = State{}
 }
 
-// Sweep looks at up to n slots from where the last sweep stopped and
+// del removes the state in bucket b's slot j: its entry goes back to the
+// free list, and the buckets its insertion passed count one fewer.
+func (t *Table) del(b uint64, j int) {
+	bk := &t.buckets[b]
+	e := bk.idx[j]
+	s := &t.entries[e]
+	for x := s.K.hash() & t.bmask; x != b; x = (x + 1) & t.bmask {
+		t.buckets[x].over--
+	}
+	bk.sig[j], bk.idx[j] = 0, 0
+	*s = State{}
+	t.free = append(t.free, e)
+	t.n--
+}
+
+// delEntry removes the state in entry e.
+func (t *Table) delEntry(e uint32) {
+	s := &t.entries[e]
+	h := s.K.hash()
+	b := h & t.bmask
+	sig := sigOf(h)
+	for range t.buckets {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == sig && bk.idx[j] == e {
+				t.del(b, j)
+				return
+			}
+		}
+		b = (b + 1) & t.bmask
+	}
+	panic("filter: a live state missing from its table's index")
+}
+
+// Sweep looks at up to n entries from where the last sweep stopped and
 // removes the expired states: the bounded ageing done once per vector.
 func (t *Table) Sweep(n int, now int64) {
 	for ; n > 0; n-- {
-		i := t.sweep & t.mask
-		s := &t.slots[i]
-		if s.used && s.Expire < now {
-			t.stats.expired.Store(t.stats.expired.Load() + 1)
-			t.del(i) // an entry may have moved into i: look at it again
-			continue
-		}
+		e := uint32(t.sweep % uint64(t.limit))
 		t.sweep++
+		if s := &t.entries[e]; s.used && s.Expire < now {
+			t.stats.expired.Store(t.stats.expired.Load() + 1)
+			t.delEntry(e)
+		}
 	}
 }
 
 // Flush removes every state and returns how many there were.
 func (t *Table) Flush() int {
 	n := t.n
-	clear(t.slots)
+	clear(t.buckets)
+	clear(t.entries)
+	t.resetFree()
 	t.n = 0
 	t.stats.flushed.Store(t.stats.flushed.Load() + uint64(n))
 	return n
@@ -224,8 +373,8 @@ func (t *Table) Flush() int {
 
 // Each calls fn with every live state.
 func (t *Table) Each(now int64, fn func(*State)) {
-	for i := range t.slots {
-		if s := &t.slots[i]; s.used && s.Expire >= now {
+	for i := range t.entries {
+		if s := &t.entries[i]; s.used && s.Expire >= now {
 			fn(s)
 		}
 	}
