@@ -837,5 +837,15 @@ func (s *Server) linuxCP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctl := s.src.Control()
 	in, sh := ctl.KernelRoutes()
-	JSON(w, http.StatusOK, LinuxCP{Stats: st, Installed: in, Shadowed: sh})
+	out := LinuxCP{Stats: st, Installed: in, Shadowed: sh}
+	if h, is := s.src.(HostIfSource); is {
+		out.HostInterfaces = h.HostInterfaces()
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+// HostIfSource is what a Source with linux_cp host interfaces adds
+// (*run.Router implements it).
+type HostIfSource interface {
+	HostInterfaces() []linuxcp.HostIfStats
 }

@@ -281,4 +281,7 @@ type LinuxCP struct {
 	linuxcp.Stats
 	Installed int `json:"installed"`
 	Shadowed  int `json:"shadowed"`
+	// HostInterfaces are linux_cp's host interfaces (TAPs) with their
+	// counters; none without host_interfaces.
+	HostInterfaces []linuxcp.HostIfStats `json:"host_interfaces,omitempty"`
 }

@@ -130,6 +130,10 @@ type Options struct {
 	// mirrored (each must be a softnet interface of the same name);
 	// empty: every kernel interface that softnet has.
 	Interfaces []string
+	// Names maps a kernel interface name to the softnet interface it
+	// stands for when the two differ (a host interface given a name of
+	// its own, linux_cp's host_interfaces); others keep their name.
+	Names map[string]string
 	// Tables are the kernel routing tables mirrored; empty: main (254).
 	Tables []int
 	// Protocols are the route protocols mirrored (RTPROT_* numbers);
@@ -607,10 +611,14 @@ func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 		if !ok || !l.Up || h.Dead {
 			continue
 		}
-		if len(m.o.Interfaces) > 0 && !slices.Contains(m.o.Interfaces, l.Name) {
+		name := l.Name
+		if n, ok := m.o.Names[name]; ok {
+			name = n // a host interface with a name of its own
+		}
+		if len(m.o.Interfaces) > 0 && !slices.Contains(m.o.Interfaces, name) {
 			continue
 		}
-		i := m.r.InterfaceIndex(l.Name)
+		i := m.r.InterfaceIndex(name)
 		if i < 0 {
 			continue
 		}

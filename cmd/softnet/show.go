@@ -187,7 +187,11 @@ holds (installed) and those it does not (shadowed: the kernel's routes to
 softnet's own prefixes, such as its connected subnets, or to a configured
 route's), netlink notifications read, batches applied (one snapshot each),
 ENOBUFS overflows and the full resyncs they caused, route changes applied
-and refused, and the last error.`,
+and refused, and the last error; then each host interface (linux_cp's
+host_interfaces: the TAP through which the namespace's kernel speaks on
+softnet's port) with its carrier (softnet's interface up), the frames
+written to it (punted), the frames the kernel sent out of the port, and
+the frames lost.`,
 		"  softnet show linuxcp\n  softnet show linuxcp --json", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			s, err := c.LinuxCP(ctx)
@@ -205,6 +209,13 @@ and refused, and the last error.`,
 				fmt.Fprintf(tw, "refused\t%d\n", s.Refused)
 				if s.LastError != "" {
 					fmt.Fprintf(tw, "last error\t%s\n", s.LastError)
+				}
+				for _, h := range s.HostInterfaces {
+					fmt.Fprintf(tw, "host interface %s\tcarrier %s, to kernel %d, to port %d, dropped %d", h.Name, yesNo(h.Up), h.ToKernel, h.ToPort, h.Dropped)
+					if h.LastError != "" {
+						fmt.Fprintf(tw, " (%s)", h.LastError)
+					}
+					fmt.Fprintln(tw)
 				}
 				tw.Flush()
 			}, err
