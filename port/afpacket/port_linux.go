@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,9 +75,15 @@ type Port struct {
 	q   []queue
 	ctl int // index of the ARP-only control queue, -1 for none
 
-	mac     atomic.Uint64 // 6 bytes, big-endian in the low 48 bits
-	mtu     atomic.Int64
-	closed  atomic.Bool
+	mac    atomic.Uint64 // 6 bytes, big-endian in the low 48 bits
+	mtu    atomic.Int64
+	closed atomic.Bool
+	// netns is the network namespace of the thread that opened the port
+	// (/proc/thread-self/ns/net, -1 if it could not be read): reopens run
+	// aside (see reopen) on a thread that joins it first. aside counts
+	// them; Close waits for them.
+	netns   int
+	aside   sync.WaitGroup
 	lastErr atomic.Pointer[string]
 	// noCarrier is the last carrier reading (linkUp false: the device is
 	// up but its link is not, `ip link` says NO-CARRIER), by Stats or
@@ -120,8 +127,13 @@ type queue struct {
 	slots      int    // V2: slots in the ring
 	down       bool
 	retryAt    time.Duration
-	carrierAt  time.Duration // next carrier read allowed (see carrierEvery)
-	idle       uint32
+	// opening: a reopen runs on a goroutine of its own (reopen), which
+	// leaves what it made in pending for the owner to install.
+	opening   bool
+	tries     uint64 // reopen attempts begun (tests)
+	pending   atomic.Pointer[opened]
+	carrierAt time.Duration // next carrier read allowed (see carrierEvery)
+	idle      uint32
 
 	// V2 copy path: a frame longer than a slot arrives truncated in its
 	// slot, flagged TP_STATUS_COPY, and whole in the socket's receive
@@ -214,6 +226,10 @@ func Open(dev string, o Options) (*Port, error) {
 		txPerBlock: tb / TxFrameSize,
 		fanoutBase: uint16(os.Getpid()*31 + int(fanoutSeq.Add(1))*0x9e37),
 		q:          make([]queue, o.Queues),
+		netns:      -1,
+	}
+	if fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		p.netns = fd
 	}
 	if o.ControlQueue {
 		p.q = make([]queue, o.Queues+1)
@@ -354,15 +370,23 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 // the workers stopped using the port.
 func (p *Port) Close() error {
 	p.closed.Store(true)
+	p.aside.Wait() // reopens in progress: their results are released below
 	p.closeStackDrop()
 	for i := range p.q {
 		q := &p.q[i]
 		if q.p == nil {
 			continue
 		}
-		q.teardown()
+		q.teardown(false)
+		if o := q.pending.Swap(nil); o != nil { // a reopen finished, not installed
+			o.release()
+		}
 		q.down = true
 		q.up.Store(false)
+	}
+	if p.netns >= 0 {
+		_ = unix.Close(p.netns)
+		p.netns = -1
 	}
 	return nil
 }
@@ -986,11 +1010,12 @@ loop:
 	return int(sent)
 }
 
-// fail takes the queue down after a socket error: it closes the sockets
-// and unmaps the rings (on the owning goroutine, the only one that touches
-// them) and schedules a reopen.
+// fail takes the queue down after a socket error: it takes the sockets and
+// rings away from the queue (on the owning goroutine, the only one that
+// touches them), closes and unmaps them aside (teardown), and schedules a
+// reopen.
 func (q *queue) fail(what string, err error) {
-	q.teardown()
+	q.teardown(true)
 	q.down = true
 	q.up.Store(false)
 	add(&q.c.errors, 1)
@@ -999,69 +1024,162 @@ func (q *queue) fail(what string, err error) {
 }
 
 // reopen re-creates a down queue's sockets and rings if the last attempt
-// is retryEvery old, and reports whether the queue is up.
+// is retryEvery old, and reports whether the queue is up. The sockets are
+// made on a goroutine of its own (openAside), never on the worker's
+// thread: making a ring (PACKET_RX_RING) and closing a socket wait for an
+// RCU grace period (synchronize_net), which on a busy machine took
+// seconds, while the worker's other ports' rings overflowed (the soak's
+// lost_unchanged, docs/faults.md). The owner installs the result at its
+// next call after it is ready.
 func (q *queue) reopen() bool {
 	if q.p.closed.Load() {
 		return false
+	}
+	if q.opening {
+		o := q.pending.Swap(nil)
+		if o == nil {
+			return false // still opening
+		}
+		q.opening = false
+		if o.err == nil {
+			q.install(o)
+			q.down = false
+			q.idle = 0
+			q.up.Store(true)
+			add(&q.c.reopens, 1)
+			return true
+		}
+		q.p.setErr(o.err) // and the next attempt at retryAt, set when this one began
 	}
 	now := mono()
 	if now < q.retryAt {
 		return false
 	}
 	q.retryAt = now + retryEvery
-	if err := q.open(); err != nil {
-		q.p.setErr(err)
-		return false
-	}
-	if !q.p.o.NoOffloadChange {
-		_ = setOffloads(q.p.name, []uint32{unix.ETHTOOL_SGRO}, true) // a new device starts with its defaults
-	}
-	if q.p.drop != nil {
-		if err := q.p.attachStackDrop(); err != nil { // a re-created device has none
-			q.p.setErr(err)
-		}
-	}
-	q.down = false
-	q.idle = 0
-	q.up.Store(true)
-	add(&q.c.reopens, 1)
-	return true
+	q.opening = true
+	q.tries++
+	q.p.aside.Add(1)
+	go func() {
+		defer q.p.aside.Done()
+		q.openAside()
+	}()
+	return false
 }
 
-// teardown closes the queue's sockets and unmaps its rings, first taking
-// the RX socket away from Stats and folding in its last kernel counters.
-func (q *queue) teardown() {
+// openAside makes the queue's sockets and rings (build) on the calling
+// goroutine, not the owner's, and leaves them (or the error) in pending.
+// Close waits for it and releases what it left.
+func (q *queue) openAside() {
+	if openAsideHook != nil {
+		openAsideHook()
+	}
+	// In the port's namespace, on a thread of its own that ends with this
+	// goroutine (never unlocked: the runtime then ends the thread, so no
+	// other goroutine runs in a namespace it did not ask for).
+	runtime.LockOSThread()
+	var o *opened
+	err := q.joinNetns()
+	if err == nil {
+		o, err = q.build()
+	}
+	if err != nil {
+		o = &opened{err: err}
+	} else {
+		if !q.p.o.NoOffloadChange {
+			_ = setOffloads(q.p.name, []uint32{unix.ETHTOOL_SGRO}, true) // a new device starts with its defaults
+		}
+		if q.p.drop != nil {
+			if err := q.p.attachStackDrop(); err != nil { // a re-created device has none
+				q.p.setErr(err)
+			}
+		}
+	}
+	q.pending.Store(o)
+}
+
+// joinNetns moves the calling (locked) thread into the port's network
+// namespace.
+func (q *queue) joinNetns() error {
+	if q.p.netns < 0 {
+		return nil
+	}
+	if err := unix.Setns(q.p.netns, unix.CLONE_NEWNET); err != nil {
+		return explain(q.p.name, "setns into the port's network namespace", err)
+	}
+	return nil
+}
+
+// openAsideHook, when not nil, runs at the start of each openAside (tests:
+// a reopen that takes as long as the test wants).
+var openAsideHook func()
+
+// opened is what build made for a queue: its sockets and rings, or the
+// error that stopped it (then nothing is open).
+type opened struct {
+	rxFd, txFd    int
+	rx, tx        []byte
+	blocks, bsize int
+	vnet          bool
+	err           error
+}
+
+// release unmaps o's rings and closes its sockets.
+func (o *opened) release() {
+	if o.rx != nil {
+		_ = unix.Munmap(o.rx)
+	}
+	if o.tx != nil {
+		_ = unix.Munmap(o.tx)
+	}
+	if o.rxFd >= 0 {
+		_ = unix.Close(o.rxFd)
+	}
+	if o.txFd >= 0 {
+		_ = unix.Close(o.txFd)
+	}
+}
+
+// teardown takes the queue's sockets and rings away from it, first
+// taking the RX socket away from Stats and folding in its last kernel
+// counters, and closes and unmaps them: on a goroutine of its own if aside
+// (a worker's failing queue: closing a packet socket waits for RCU grace
+// periods, see reopen), else before it returns (Close).
+func (q *queue) teardown(aside bool) {
 	q.waitFd.Store(-1)
 	q.mu.Lock()
 	q.readStatsLocked()
 	q.statFd = -1
 	q.mu.Unlock()
-	if q.rx != nil {
-		_ = unix.Munmap(q.rx)
-		q.rx = nil
-	}
-	if q.tx != nil {
-		_ = unix.Munmap(q.tx)
-		q.tx = nil
-	}
-	if q.rxFd >= 0 {
-		_ = unix.Close(q.rxFd)
-		q.rxFd = -1
-	}
-	if q.txFd >= 0 {
-		_ = unix.Close(q.txFd)
-		q.txFd = -1
-	}
+	o := &opened{rxFd: q.rxFd, txFd: q.txFd, rx: q.rx, tx: q.tx}
+	q.rx, q.tx, q.rxFd, q.txFd = nil, nil, -1, -1
 	q.cur, q.left, q.off, q.bigN = 0, 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
+	if aside {
+		go o.release()
+	} else {
+		o.release()
+	}
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// open creates the queue's two sockets and rings on the device as it is
+// open creates the queue's two sockets and rings (build) and installs
+// them (install).
+func (q *queue) open() error {
+	o, err := q.build()
+	if err != nil {
+		return err
+	}
+	q.install(o)
+	return nil
+}
+
+// build creates a queue's two sockets and rings on the device as it is
 // now (looked up by name: after a delete and re-create it has a new
-// index). On error it leaves nothing open.
-func (q *queue) open() (err error) {
+// index), touching nothing of the queue's but the port's atomics (MAC,
+// MTU, carrier): it may run on another goroutine than the owner's. On
+// error it leaves nothing open.
+func (q *queue) build() (o *opened, err error) {
 	p := q.p
 	name := p.name
 	var rxFd, txFd = -1, -1
@@ -1085,17 +1203,17 @@ func (q *queue) open() (err error) {
 	// Protocol 0: the socket receives nothing until it is bound with
 	// ETH_P_ALL, after the ring exists.
 	if rxFd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
-		return explain(name, "AF_PACKET socket", err)
+		return nil, explain(name, "AF_PACKET socket", err)
 	}
 	d, err := lookup(rxFd, name)
 	if err != nil {
-		return explain(name, "lookup", err)
+		return nil, explain(name, "lookup", err)
 	}
 	p.mac.Store(uint64(d.mac[0])<<40 | uint64(d.mac[1])<<32 | uint64(d.mac[2])<<24 |
 		uint64(d.mac[3])<<16 | uint64(d.mac[4])<<8 | uint64(d.mac[5]))
 	p.mtu.Store(int64(d.mtu))
 	if d.flags&unix.IFF_UP == 0 {
-		return fmt.Errorf("afpacket: %s: %w: ip link set dev %s up (the port comes up by itself)", name, errDown, name)
+		return nil, fmt.Errorf("afpacket: %s: %w: ip link set dev %s up (the port comes up by itself)", name, errDown, name)
 	}
 	if on, err := linkUp(rxFd, name); err == nil {
 		p.noCarrier.Store(!on)
@@ -1104,19 +1222,19 @@ func (q *queue) open() (err error) {
 	// RX: a TPACKET_V2 slot ring or a TPACKET_V3 block ring (doc.go, Rings).
 	if p.v2 {
 		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
-			return explain(name, "PACKET_VERSION v2", err)
+			return nil, explain(name, "PACKET_VERSION v2", err)
 		}
 		// A frame longer than a slot also goes whole to the receive
 		// queue (TP_STATUS_COPY in its slot), which must hold a few 64 KiB
 		// super-packets.
 		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_COPY_THRESH, 1); err != nil {
-			return explain(name, "PACKET_COPY_THRESH", err)
+			return nil, explain(name, "PACKET_COPY_THRESH", err)
 		}
 		if err = unix.SetsockoptInt(rxFd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rxCopyRcvbuf); err != nil {
 			_ = unix.SetsockoptInt(rxFd, unix.SOL_SOCKET, unix.SO_RCVBUF, rxCopyRcvbuf)
 		}
 	} else if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return explain(name, "PACKET_VERSION v3", err)
+		return nil, explain(name, "PACKET_VERSION v3", err)
 	}
 	// Not on every kernel (4.20+); the sll_pkttype check in recv covers
 	// the others.
@@ -1149,13 +1267,13 @@ func (q *queue) open() (err error) {
 		req2 := unix.TpacketReq{Block_size: req.Block_size, Block_nr: req.Block_nr, Frame_size: rxV2FrameSize,
 			Frame_nr: uint32(bsize / rxV2FrameSize * blocks)}
 		if err = unix.SetsockoptTpacketReq(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req2); err != nil {
-			return explain(name, "PACKET_RX_RING", err)
+			return nil, explain(name, "PACKET_RX_RING", err)
 		}
 	} else if err = unix.SetsockoptTpacketReq3(rxFd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return explain(name, "PACKET_RX_RING", err)
+		return nil, explain(name, "PACKET_RX_RING", err)
 	}
 	if rx, err = unix.Mmap(rxFd, 0, bsize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
-		return explain(name, "mmap rx ring", err)
+		return nil, explain(name, "mmap rx ring", err)
 	}
 	if p.ctl >= 0 {
 		// ARP goes to the control queue only. Both sockets are bound to
@@ -1166,16 +1284,16 @@ func (q *queue) open() (err error) {
 			prog = &onlyARP
 		}
 		if err = unix.SetsockoptSockFprog(rxFd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, prog); err != nil {
-			return explain(name, "SO_ATTACH_FILTER (ARP to the control queue only)", err)
+			return nil, explain(name, "SO_ATTACH_FILTER (ARP to the control queue only)", err)
 		}
 	}
 	if err = unix.Bind(rxFd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: d.index}); err != nil {
-		return explain(name, "bind", err)
+		return nil, explain(name, "bind", err)
 	}
 	if p.o.Promisc {
 		mr := unix.PacketMreq{Ifindex: int32(d.index), Type: unix.PACKET_MR_PROMISC}
 		if err = unix.SetsockoptPacketMreq(rxFd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
-			return explain(name, "promiscuous mode", err)
+			return nil, explain(name, "promiscuous mode", err)
 		}
 	}
 	if p.dataQueues() > 1 && !ctl {
@@ -1185,17 +1303,17 @@ func (q *queue) open() (err error) {
 		id := int(p.fanoutBase + uint16(d.index)*0x2f1)
 		arg := id | (unix.PACKET_FANOUT_HASH|unix.PACKET_FANOUT_FLAG_DEFRAG)<<16
 		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_FANOUT, arg); err != nil {
-			return explain(name, "PACKET_FANOUT", err)
+			return nil, explain(name, "PACKET_FANOUT", err)
 		}
 	}
 
 	// TX: its own socket, bound with protocol 0 so it receives nothing,
 	// with a TPACKET_V2 slot ring (TxRing) or without (TxSendmmsg).
 	if txFd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
-		return explain(name, "AF_PACKET socket", err)
+		return nil, explain(name, "AF_PACKET socket", err)
 	}
 	if err = unix.SetsockoptInt(txFd, unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1); err != nil {
-		return explain(name, "PACKET_QDISC_BYPASS", err)
+		return nil, explain(name, "PACKET_QDISC_BYPASS", err)
 	}
 	if p.mmsg {
 		// Each message is charged to the send buffer until its skb is
@@ -1206,14 +1324,21 @@ func (q *queue) open() (err error) {
 			_ = unix.SetsockoptInt(txFd, unix.SOL_SOCKET, unix.SO_SNDBUF, sb)
 		}
 		if err = unix.Bind(txFd, &unix.SockaddrLinklayer{Ifindex: d.index}); err != nil {
-			return explain(name, "bind tx", err)
+			return nil, explain(name, "bind tx", err)
 		}
 	} else if tx, err = q.openTxRing(txFd, d.index); err != nil {
-		return err
+		return nil, err
 	}
 
-	q.rxFd, q.txFd, q.rx, q.tx = rxFd, txFd, rx, tx
-	q.blocks, q.bsize, q.vnet = blocks, bsize, vnet
+	return &opened{rxFd: rxFd, txFd: txFd, rx: rx, tx: tx, blocks: blocks, bsize: bsize, vnet: vnet}, nil
+}
+
+// install gives q the sockets and rings build made. On the owner's
+// goroutine.
+func (q *queue) install(o *opened) {
+	rxFd, blocks, bsize := o.rxFd, o.blocks, o.bsize
+	q.rxFd, q.txFd, q.rx, q.tx = o.rxFd, o.txFd, o.rx, o.tx
+	q.blocks, q.bsize, q.vnet = blocks, bsize, o.vnet
 	q.perBlock, q.slots = bsize/rxV2FrameSize, bsize/rxV2FrameSize*blocks
 	q.cur, q.left, q.off, q.bigN = 0, 0, 0, 0
 	q.txOff, q.txSlot, q.txBlk = 0, 0, 0
@@ -1229,7 +1354,6 @@ func (q *queue) open() (err error) {
 	q.statFd = rxFd
 	q.mu.Unlock()
 	q.waitFd.Store(int32(rxFd))
-	return nil
 }
 
 // noARP and onlyARP are classic BPF programs for the data queues and the
