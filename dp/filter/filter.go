@@ -278,6 +278,7 @@ type wstate struct {
 	sides  [pkt.BatchSize]uint8
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
+	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4's key only)
 	hints  [pkt.BatchSize]Hint
 	touch  uint64
 }
@@ -323,8 +324,17 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// LookupBatch does) instead of costing one after the other in the
 	// decisions.
 	for i, x := range in.B[:in.N] {
+		ip := pkt.At(x).L3Bytes()
+		if side, ok := fastKey4(ip, &st.keys[i]); ok {
+			// The common case: the key without a full parse (decide
+			// parses the packet when it needs more).
+			st.sides[i], st.parsed[i] = uint8(side), false
+			st.hashes[i] = st.keys[i].hash()
+			continue
+		}
 		f := &st.flows[i]
-		st.l4s[i] = int32(parse(pkt.At(x).L3Bytes(), f))
+		st.parsed[i] = true
+		st.l4s[i] = int32(parse(ip, f))
 		st.hashes[i] = 0
 		if f.Short {
 			continue
@@ -355,17 +365,16 @@ const (
 // decide returns the drop reason for b, or ReasonNone to pass it.
 func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, slot int, now int64, rs *reasons) dp.Reason {
 	f := &st.flows[i]
-	if f.Short {
+	parsed := st.parsed[i] // f is filled (else only the key: fastKey4)
+	if parsed && f.Short {
 		return rs.Short
 	}
-	ip := b.L3Bytes()
-	l4 := int(st.l4s[i])
 	side := int(st.sides[i])
 	key := &st.keys[i]
 	if s := t.FindHint(key, st.hashes[i], st.hints[i], now); s != nil {
 		to := &set.Timeouts
 		switch {
-		case f.Proto == pf.ProtoTCP && !f.Frag:
+		case parsed && f.Proto == pf.ProtoTCP && !f.Frag:
 			if !tcpTrack(s, side, &f.Seg) {
 				return rs.OutOfWindow
 			}
@@ -376,11 +385,16 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 			if s.Peer[1-side].State != PseudoNone {
 				p.State, s.Peer[1-side].State = PseudoMultiple, PseudoMultiple
 			}
-			s.Expire = now + otherTimeout(f.Proto, to)
+			s.Expire = now + otherTimeout(key.Proto, to)
 		}
 		s.Pkts[side]++
 		return dp.ReasonNone
 	}
+	ip := b.L3Bytes()
+	if !parsed {
+		st.l4s[i] = int32(parse(ip, f))
+	}
+	l4 := int(st.l4s[i])
 	if f.ICMPErr {
 		// An ICMP error about a packet of a state passes (pf matches it
 		// to the quoted packet's state); else the rules decide.

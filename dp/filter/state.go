@@ -166,9 +166,16 @@ func mum(x, y uint64) uint64 {
 // in the last bytes of their addresses and in their ports).
 func (k *Key) hash() uint64 {
 	const m = 0x9E3779B97F4A7C15
+	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
+	if k.Fam == 4 {
+		// An IPv4 key's addresses fit one word (the rest of A and B is
+		// the mapping's constant prefix): two products instead of three.
+		le := binary.LittleEndian
+		x := uint64(le.Uint32(k.A[12:])) | uint64(le.Uint32(k.B[12:]))<<32
+		return mum(mum(x^hashSeed[0], p^hashSeed[1])^hashSeed[2], m)
+	}
 	a := mum(binary.LittleEndian.Uint64(k.A[:8])^hashSeed[0], binary.LittleEndian.Uint64(k.A[8:])^m)
 	b := mum(binary.LittleEndian.Uint64(k.B[:8])^hashSeed[1], binary.LittleEndian.Uint64(k.B[8:])^m)
-	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
 	return mum(a^p^hashSeed[2], b^m)
 }
 
