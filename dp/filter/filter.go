@@ -380,10 +380,15 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 			}
 			s.Expire = now + tcpTimeout(s, to)
 		default:
-			p := &s.Peer[side]
-			p.State = PseudoSingle
-			if s.Peer[1-side].State != PseudoNone {
-				p.State, s.Peer[1-side].State = PseudoMultiple, PseudoMultiple
+			// The pseudo-states change only at a side's first packet
+			// (the counters, in the entry's first cache line, tell):
+			// later ones leave the peers' line alone.
+			if s.Pkts[side] == 0 {
+				p := &s.Peer[side]
+				p.State = PseudoSingle
+				if s.Peer[1-side].State != PseudoNone {
+					p.State, s.Peer[1-side].State = PseudoMultiple, PseudoMultiple
+				}
 			}
 			s.Expire = now + otherTimeout(key.Proto, to)
 		}

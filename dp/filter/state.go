@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
+
+	"github.com/softnet/softnet/dp/filter/pf"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -58,17 +60,18 @@ type Peer struct {
 const wsValid = 0x80
 
 // State is one entry of a worker's state table: 128 bytes, aligned on
-// 128 in the table's entry array, the fields a packet of the flow reads
-// and writes first (the key, the expiry, the peers and the counters, the
-// first two cache lines' worth), the ones only the control plane reads
-// (when, which rule, which interface) last.
+// 128 in the table's entry array. A packet of a UDP or other pseudo-state
+// flow reads and writes its first cache line only (the key, the expiry,
+// the counters); TCP's sequence windows (the peers) come next, and the
+// fields only the control plane reads (when, which rule, which
+// interface) last.
 type State struct {
 	K       Key
 	Init    uint8 // the side (0: A, 1: B) that sent the first packet
 	used    bool
-	Expire  int64 // monotonic ns (see now)
-	Peer    [2]Peer
+	Expire  int64     // monotonic ns (see now)
 	Pkts    [2]uint64 // packets from side A, B
+	Peer    [2]Peer
 	Created int64
 	Rule    int32 // the rule that made the state (its index), -1: the default policy
 	Iface   uint16
@@ -256,8 +259,13 @@ func (t *Table) LookupBatch(hs []uint64, hints []Hint, touch *uint64) {
 		hints[i] = -1
 		for j := range bk.sig {
 			if bk.sig[j] == sig {
+				// The entry's first line; a TCP state's second
+				// (its sequence windows) too.
 				e := &t.entries[bk.idx[j]]
-				acc += uint64(e.Expire) + e.Pkts[0]
+				acc += uint64(e.Expire)
+				if e.K.Proto == pf.ProtoTCP {
+					acc += uint64(e.Peer[0].SeqLo)
+				}
 				hints[i] = Hint(bk.idx[j])
 				break
 			}

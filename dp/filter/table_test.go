@@ -10,6 +10,7 @@ import (
 
 // TestTableLayout: an entry is two cache lines' worth (128 bytes) with the
 // fields a packet touches (key, expiry, peers, counters) in its first 96,
+// those a UDP packet touches (key, expiry, counters) in its first 64,
 // a bucket one cache line, and the table for the bench's 200,000-state
 // limit takes less than half the 64 MiB the open-addressed array of
 // 128-byte slots at twice the limit took, its live states packed at the
@@ -21,6 +22,18 @@ func TestTableLayout(t *testing.T) {
 	var s State
 	if end := unsafe.Offsetof(s.Pkts) + unsafe.Sizeof(s.Pkts); end > 96 {
 		t.Errorf("the hot fields end at byte %d, want within the first 96", end)
+	}
+	if end := unsafe.Offsetof(s.Peer) + unsafe.Sizeof(s.Peer); end > 96 {
+		t.Errorf("the peers end at byte %d, want within the first 96", end)
+	}
+	for _, f := range []struct {
+		name     string
+		off, len uintptr
+	}{{"K", unsafe.Offsetof(s.K), unsafe.Sizeof(s.K)}, {"used", unsafe.Offsetof(s.used), 1},
+		{"Expire", unsafe.Offsetof(s.Expire), 8}, {"Pkts", unsafe.Offsetof(s.Pkts), unsafe.Sizeof(s.Pkts)}} {
+		if f.off+f.len > 64 {
+			t.Errorf("%s ends at byte %d: a UDP state hit would read a second cache line", f.name, f.off+f.len)
+		}
 	}
 	if n := unsafe.Sizeof(bucket{}); n != 64 {
 		t.Errorf("bucket is %d bytes, want 64 (a cache line)", n)
