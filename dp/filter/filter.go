@@ -22,7 +22,11 @@
 // normalised so both directions find the same entry. A vector's lookups
 // are done in passes (hash every packet and read its bucket, then read
 // the entries whose signature matches, then decide), so their cache
-// misses overlap instead of following one another. Both directions of a flow reach the
+// misses overlap instead of following one another. The common packet, an
+// unfragmented IPv4 UDP datagram without options, is keyed straight from
+// its header and parsed in full only when it has no state; a UDP state
+// hit reads and writes one cache line of its entry (key, expiry,
+// counters). Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is

@@ -252,7 +252,8 @@ func (t *Table) LookupBatch(hs []uint64, hints []Hint, touch *uint64) {
 	for _, h := range hs {
 		acc += uint64(t.buckets[h&t.bmask].sig[0])
 	}
-	// Pass 2: the signatures, then the matching entries' two cache lines.
+	// Pass 2: the signatures, then the matching entries' first cache
+	// line (the only one a UDP state hit touches).
 	for i, h := range hs {
 		bk := &t.buckets[h&t.bmask]
 		sig := sigOf(h)
