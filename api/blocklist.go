@@ -37,19 +37,10 @@ type BlocklistEdit struct {
 }
 
 func (s *Server) blocklists(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("name")
-	max := 0
-	if v := r.URL.Query().Get("entries"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			Error(w, http.StatusBadRequest, fmt.Errorf("entries=%q: give the number of entries to list (0: all)", v))
-			return
-		}
-		max = n
-		if name == "" {
-			Error(w, http.StatusBadRequest, fmt.Errorf("entries= needs name=: the list whose entries to show"))
-			return
-		}
+	name, max, err := entriesQuery(r, "list")
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
 	}
 	out := []Blocklist{}
 	found := false
@@ -138,4 +129,22 @@ func (c *Client) LoadBlocklist(ctx context.Context, req BlocklistLoad) (out Bloc
 func (c *Client) EditBlocklist(ctx context.Context, req BlocklistEdit) (out Blocklist, err error) {
 	err = c.Do(ctx, http.MethodPost, "/v1/blocklists/entries", req, &out)
 	return
+}
+
+// entriesQuery reads the name= and entries= parameters of a listing
+// (blocklists, filter tables): entries=N (0: all) lists the entries of
+// the one named, what being the kind of object named in the error.
+func entriesQuery(r *http.Request, what string) (name string, max int, err error) {
+	name = r.URL.Query().Get("name")
+	if v := r.URL.Query().Get("entries"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return "", 0, fmt.Errorf("entries=%q: give the number of entries to list (0: all)", v)
+		}
+		if name == "" {
+			return "", 0, fmt.Errorf("entries= needs name=: the %s whose entries to show", what)
+		}
+		max = n
+	}
+	return name, max, nil
 }

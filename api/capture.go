@@ -50,9 +50,13 @@ type CaptureEvent struct {
 	Interface string `json:"interface,omitempty"`
 	Point     string `json:"point,omitempty"`  // rx, tx or drop
 	Reason    string `json:"reason,omitempty"` // drop: node/reason
-	Worker    int    `json:"worker"`
-	Len       int    `json:"len,omitempty"` // on the wire
-	Data      []byte `json:"data,omitempty"`
+	// Rule: a drop by the stateful filter (blocked, no-state): the rule
+	// that blocked it, "rule N (TEXT)" as softnet show rules numbers
+	// them, or "default policy block".
+	Rule   string `json:"rule,omitempty"`
+	Worker int    `json:"worker"`
+	Len    int    `json:"len,omitempty"` // on the wire
+	Data   []byte `json:"data,omitempty"`
 	// stats, end
 	Captured uint64 `json:"captured,omitempty"`
 	Dropped  uint64 `json:"dropped,omitempty"` // by the workers' full rings
@@ -142,6 +146,7 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 				Worker: rec.Worker, Len: rec.WireLen, Data: rec.Data}
 			if rec.Point == dp.CapDrop {
 				ev.Reason = rec.Reason.String()
+				ev.Rule = ctl.DropRule(rec.Reason, rec.Detail)
 			}
 			werr = enc.Encode(&ev)
 			captured++

@@ -25,19 +25,10 @@ type FilterTableEdit struct {
 }
 
 func (s *Server) filterTables(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("name")
-	max := 0
-	if v := r.URL.Query().Get("entries"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			Error(w, http.StatusBadRequest, fmt.Errorf("entries=%q: give the number of entries to list (0: all)", v))
-			return
-		}
-		max = n
-		if name == "" {
-			Error(w, http.StatusBadRequest, fmt.Errorf("entries= needs name=: the table whose entries to show"))
-			return
-		}
+	name, max, err := entriesQuery(r, "table")
+	if err != nil {
+		Error(w, http.StatusBadRequest, err)
+		return
 	}
 	out := []FilterTable{}
 	found := false

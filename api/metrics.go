@@ -31,6 +31,7 @@ type Collector struct {
 	arpRequests, publishes, cpDrops    *prometheus.Desc
 	ndSolicits, ndAdverts, ras         *prometheus.Desc
 	adjacencies, buffersInUse          *prometheus.Desc
+	pollGapMax                         *prometheus.Desc
 }
 
 // NewCollector returns a Collector of src's counters.
@@ -75,6 +76,7 @@ func NewCollector(src Source) *Collector {
 		cpDrops:       d("control_queue_drops_total", "Packets the control plane dropped while they waited for ARP: the sum of drops_total{stage=\"arp-queue\"}."),
 		adjacencies:   d("adjacencies", "Adjacencies in use (next hops, neighbours, the router's own)."),
 		buffersInUse:  d("buffers_in_use", "Packet buffers in use, over all the workers' pools."),
+		pollGapMax:    d("worker_poll_gap_max_seconds", "The longest time between two polls of the worker's receive queues since start, not counting its sleeps waiting for frames.", "worker"),
 	}
 }
 
@@ -139,7 +141,7 @@ func workerRuntime(id int, c *dp.Counters) WorkerRuntime {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPackets, c.rxBytes, c.txPackets, c.txBytes, c.ifqDrops, c.portDrops, c.portCounters, c.up,
 		c.calls, c.packets, c.sampledNanos, c.sampledPkts, c.drops, c.icmpErrors, c.echoReplies,
-		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.fStates, c.fInserts, c.fExpired, c.fRefused, c.fRulePkts, c.fRuleStates, c.arpRequests, c.ndSolicits, c.ndAdverts, c.ras, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse} {
+		c.fibRoutes, c.staticRoutes, c.neighbors, c.blDrops, c.blEntries, c.fStates, c.fInserts, c.fExpired, c.fRefused, c.fRulePkts, c.fRuleStates, c.arpRequests, c.ndSolicits, c.ndAdverts, c.ras, c.publishes, c.cpDrops, c.adjacencies, c.buffersInUse, c.pollGapMax} {
 		ch <- d
 	}
 	for _, m := range c.workerScalars {
@@ -197,6 +199,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, m := range c.workerScalars {
 			counter(m.d, w.Get(m.k), id)
 		}
+		gauge(c.pollGapMax, float64(w.PollGapMaxNs)/1e9, id)
 	}
 	ctl := c.src.Control()
 	gauge(c.fibRoutes, float64(ctl.Routes()))

@@ -704,6 +704,7 @@ func (s *Server) runtime(w http.ResponseWriter, _ *http.Request) {
 	if out.PollMode == config.PollAdaptive {
 		out.PollWindowUs = float64(cmp.Or(cfg.PollWindow, dp.DefaultPollWindow)) / float64(time.Microsecond)
 	}
+	out.Go = readGoRuntime()
 	JSON(w, http.StatusOK, out)
 }
 
@@ -836,5 +837,15 @@ func (s *Server) linuxCP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctl := s.src.Control()
 	in, sh := ctl.KernelRoutes()
-	JSON(w, http.StatusOK, LinuxCP{Stats: st, Installed: in, Shadowed: sh})
+	out := LinuxCP{Stats: st, Installed: in, Shadowed: sh}
+	if h, is := s.src.(HostIfSource); is {
+		out.HostInterfaces = h.HostInterfaces()
+	}
+	JSON(w, http.StatusOK, out)
+}
+
+// HostIfSource is what a Source with linux_cp host interfaces adds
+// (*run.Router implements it).
+type HostIfSource interface {
+	HostInterfaces() []linuxcp.HostIfStats
 }

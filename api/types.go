@@ -136,6 +136,27 @@ type Runtime struct {
 	// window (poll_window, or its default), 0 in the other modes.
 	PollMode     string  `json:"poll_mode"`
 	PollWindowUs float64 `json:"poll_window_us"`
+	// Go is the Go runtime's scheduling and collection figures, since
+	// start (runtime/metrics).
+	Go GoRuntime `json:"go"`
+}
+
+// GoRuntime is the Go runtime's view since start: GOMAXPROCS; the
+// latency from runnable to running of goroutines (runtime/metrics
+// /sched/latencies:seconds; a worker waking from poll(2) waits this long
+// for a P), its p99 and maximum; the stop-the-world pauses of the
+// collector (/sched/pauses/total/gc:seconds), p99 and maximum; and the
+// collections (/gc/cycles/total:gc-cycles) and the collector's target
+// (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given). The p99 and maximum are
+// bucket bounds of the runtime's histograms (within about 10 %).
+type GoRuntime struct {
+	GOMAXPROCS        int     `json:"gomaxprocs"`
+	SchedLatencyP99Ms float64 `json:"sched_latency_p99_ms"`
+	SchedLatencyMaxMs float64 `json:"sched_latency_max_ms"`
+	GCPauseP99Ms      float64 `json:"gc_pause_p99_ms"`
+	GCPauseMaxMs      float64 `json:"gc_pause_max_ms"`
+	GCCycles          uint64  `json:"gc_cycles"`
+	GCPercent         int     `json:"gc_percent"`
 }
 
 // StageRuntime is one stage's counters (VPP's show runtime): calls
@@ -153,7 +174,9 @@ type StageRuntime struct {
 // queues, busy polls (receives that filled a whole batch: at the budget),
 // batches (receives that got packets), livelocks (busy polls while the
 // ring kept filling), punts to the control plane and punts lost to a full
-// ring.
+// ring; and its poll gaps: the longest time between two polls since start
+// and the gaps longer than 100 ms, not counting its sleeps waiting for
+// frames (a gap longer than the receive ring lasts loses frames).
 type WorkerRuntime struct {
 	ID        int    `json:"id"`
 	Polls     uint64 `json:"polls"`
@@ -166,6 +189,10 @@ type WorkerRuntime struct {
 	// worker owning their flow (software RSS, for ports with fewer queues
 	// than workers).
 	Spread uint64 `json:"spread"`
+	// PollGapMaxNs is the longest gap between two polls, in ns;
+	// PollGaps the gaps longer than 100 ms (dp.PollGapLong).
+	PollGapMaxNs uint64 `json:"poll_gap_max_ns"`
+	PollGaps     uint64 `json:"poll_gaps"`
 }
 
 // Errors is GET /v1/errors: every drop reason with its count (the data
@@ -254,4 +281,7 @@ type LinuxCP struct {
 	linuxcp.Stats
 	Installed int `json:"installed"`
 	Shadowed  int `json:"shadowed"`
+	// HostInterfaces are linux_cp's host interfaces (TAPs) with their
+	// counters; none without host_interfaces.
+	HostInterfaces []linuxcp.HostIfStats `json:"host_interfaces,omitempty"`
 }

@@ -54,6 +54,13 @@
 //     the router's heap, goroutines, descriptors, adjacencies and buffers
 //     at the end against the start, each within a stated bound
 //     (DefaultSoakBounds). docs/faults.md has what each fault may cost.
+//   - netlink-full-table (root, RunNetlink): the same topology, softnet
+//     with linux_cp mirroring the router namespace's main table; the
+//     embedded table (IPv4 and IPv6) goes into that namespace's kernel in
+//     one burst of RTM_NEWROUTE messages, many to a sendmsg, while a flood
+//     runs (lab.Topology.RunFloodWhile), until softnet's FIB equals the
+//     kernel's (counts, a sample compared prefix by prefix, the kernel's
+//     dump): converge_s, and the forwarding rate before and during.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

@@ -156,8 +156,26 @@ type SoakResult struct {
 	// kind: which churn the losses, if any, came with (the link faults,
 	// every 3 s beside it, are not told apart).
 	RingDropsDuring map[string]uint64 `json:"ring_drops_during"`
-	ErrorsLogged    int               `json:"errors_logged"` // level=ERROR lines in softnet's log
-	ErrorLines      []string          `json:"error_lines,omitempty"`
+	// The workers' poll gaps (GET /v1/runtime): the longest time between
+	// two polls of a worker since softnet started (the warm-up
+	// included), not counting its sleeps waiting for frames, and the gaps
+	// over 100 ms during the run. A gap longer than ra's ring lasts (1.6
+	// s at 5000 a second on AF_PACKET) drops frames at the ring.
+	PollGapMaxMs float64 `json:"poll_gap_max_ms"`
+	PollGaps     uint64  `json:"poll_gaps"`
+	// softnet's Go runtime at the end (GET /v1/runtime's go, since
+	// start): GOMAXPROCS, the runnable-to-running latency's p99 and
+	// maximum, the collector's stop-the-world pauses' p99 and maximum,
+	// its cycles during the run, and its target (GOGC).
+	GOMAXPROCS        int      `json:"gomaxprocs"`
+	GCPercent         int      `json:"gc_percent"`
+	SchedLatencyP99Ms float64  `json:"sched_latency_p99_ms"`
+	SchedLatencyMaxMs float64  `json:"sched_latency_max_ms"`
+	GCPauseP99Ms      float64  `json:"gc_pause_p99_ms"`
+	GCPauseMaxMs      float64  `json:"gc_pause_max_ms"`
+	GCCycles          uint64   `json:"gc_cycles"`
+	ErrorsLogged      int      `json:"errors_logged"` // level=ERROR lines in softnet's log
+	ErrorLines        []string `json:"error_lines,omitempty"`
 	// Churn counts the operations done, by kind; ChurnFailures those that
 	// failed (each is a defect: the soak asks only what must succeed),
 	// with the first few in Failures.
@@ -303,6 +321,10 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	res.StaticRoutes = st.Static
 	res.HeapStart, res.GoroutinesStart, res.FDsStart = st.HeapLiveBytes, st.Goroutines, st.OpenFDs
 	res.AdjStart, res.AdjMax, res.BuffersStart, res.Buffers = st.Adjacencies, st.AdjacenciesMax, st.BuffersInUse, st.Buffers
+	rt0, err := c.Runtime(cctx)
+	if err != nil {
+		return res, fmt.Errorf("soak: runtime at start: %w", err)
+	}
 	if m, err := c.Route(cctx, lab.FloodDst.String()); err != nil || m.Via != lab.Sink.String() {
 		return res, fmt.Errorf("soak: the unchanged flow's route %s is %+v (%v), want via %s", lab.FloodDst, m, err, lab.Sink)
 	}
@@ -452,6 +474,11 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 	}
 	res.HeapEnd, res.GoroutinesEnd, res.FDsEnd = st.HeapLiveBytes, st.Goroutines, st.OpenFDs
 	res.AdjEnd, res.BuffersEnd = st.Adjacencies, st.BuffersInUse
+	if rt1, err := c.Runtime(cctx); err != nil {
+		return res, fmt.Errorf("soak: runtime at the end: %w", err)
+	} else {
+		res.soakRuntime(rt0, rt1)
+	}
 	res.APICalls = len(d.lat)
 	slices.Sort(d.lat)
 	if len(d.lat) > 0 {
@@ -983,6 +1010,22 @@ func (f *flowCounter) close() {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
+// soakRuntime fills the poll gaps and the Go runtime's figures from GET
+// /v1/runtime at the start (rt0) and the end (rt1).
+func (r *SoakResult) soakRuntime(rt0, rt1 api.Runtime) {
+	for i, w := range rt1.Workers {
+		r.PollGapMaxMs = max(r.PollGapMaxMs, float64(w.PollGapMaxNs)/1e6)
+		r.PollGaps += w.PollGaps
+		if i < len(rt0.Workers) {
+			r.PollGaps -= rt0.Workers[i].PollGaps
+		}
+	}
+	g := rt1.Go
+	r.GOMAXPROCS, r.SchedLatencyP99Ms, r.SchedLatencyMaxMs = g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs
+	r.GCPauseP99Ms, r.GCPauseMaxMs, r.GCCycles = g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles-rt0.Go.GCCycles
+	r.GCPercent = g.GCPercent
+}
+
 // Print writes the soak's result as a short table.
 func (r *SoakResult) Print(w io.Writer) {
 	verdict := "PASS"
@@ -999,6 +1042,9 @@ func (r *SoakResult) Print(w io.Writer) {
 	fmt.Fprintf(w, "buffers in use  %d -> %d of %d (bound +%d)\n", r.BuffersStart, r.BuffersEnd, r.Buffers, b.Buffers)
 	fmt.Fprintf(w, "control API     %d answers (%d by the prober), p50 %.2f ms, p99 %.2f ms (bound %.0f), max %.2f ms\n", r.APICalls, r.ProbeCalls, r.APIP50Ms, r.APIP99Ms, b.APIP99Ms, r.APIMaxMs)
 	fmt.Fprintf(w, "reloads         p99 %.0f ms, max %.0f ms; slowest full-table replace %.0f ms\n", r.ReloadP99Ms, r.ReloadMaxMs, r.FullReplaceMs)
+	fmt.Fprintf(w, "poll gaps       max %.0f ms, %d over 100 ms\n", r.PollGapMaxMs, r.PollGaps)
+	fmt.Fprintf(w, "go runtime      gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles, GOGC %d\n",
+		r.GOMAXPROCS, r.SchedLatencyP99Ms, r.SchedLatencyMaxMs, r.GCPauseP99Ms, r.GCPauseMaxMs, r.GCCycles, r.GCPercent)
 	fmt.Fprintf(w, "errors logged   %d\n", r.ErrorsLogged)
 	keys := make([]string, 0, len(r.Churn))
 	for k := range r.Churn {

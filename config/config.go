@@ -241,6 +241,38 @@ type LinuxCP struct {
 	// RcvBuf is the netlink receive buffer in bytes; 0: linuxcp's
 	// default (64 MiB).
 	RcvBuf int
+	// HostInterfaces are the softnet interfaces (VLAN sub-interfaces
+	// included) that get a host interface: a TAP in Namespace with the
+	// interface's MAC, MTU and addresses, through which the kernel and
+	// its daemons speak on softnet's port (linuxcp.HostIf).
+	HostInterfaces []HostInterface
+	// PuntRate and PuntBurst are the host punt rate limit, packets per
+	// second and burst per worker and per class (TCP, UDP, ICMP, other,
+	// multicast); 0: the defaults (dp.DefaultHostRate, 10000, and
+	// dp.DefaultHostBurst, 2000).
+	PuntRate, PuntBurst int
+	// ArpND says who answers ARP requests and Neighbor Solicitations for
+	// the addresses of interfaces with a host interface: "softnet" (the
+	// default, "" too: the kernel gets copies of the replies to its own
+	// requests) or "linux" (the kernel behind the TAP answers; softnet
+	// still learns from them and resolves its own next hops).
+	ArpND string
+}
+
+// HostInterface is one of linux_cp's host_interfaces: softnet interface
+// Interface, whose TAP is called Name in the namespace (Interface's name
+// if empty). Field is its place in the file (linux_cp.host_interfaces[i]).
+type HostInterface struct {
+	Interface, Name string
+	Field           string
+}
+
+// HostName is the TAP's name: Name, else the interface's.
+func (h HostInterface) HostName() string {
+	if h.Name != "" {
+		return h.Name
+	}
+	return h.Interface
 }
 
 // DefaultSocket is the control API's socket when the config and the

@@ -117,7 +117,8 @@
 //	  - name: wan                 # unique; softnet show captures names it
 //	    interface: wan0           # optional: a config interface; default every interface
 //	    point: rx                 # optional: rx | tx | drop; default rx and tx (as softnet capture)
-//	    reason: ip4-lookup/blackhole # optional, with point: drop: one reason (as show errors names it)
+//	    reason: ip4-lookup/blackhole # optional, with point: drop: one reason (as show errors names it);
+//	                              # blocked: the filter's blocks, a pflog (comments name the rule)
 //	    filter: icmp or arp       # optional: tcpdump's language; an error points at its column
 //	    snaplen: 128              # optional: bytes kept of each packet, 0..65535 (0: whole packets)
 //	    path: /var/log/softnet/wan.pcapng # without max_size: this file; with it: wan.pcapng.0, .1, ...

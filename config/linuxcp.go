@@ -10,7 +10,9 @@ import (
 	"github.com/softnet/softnet/linuxcp"
 )
 
-var linuxCPFields = []string{"namespace", "interfaces", "tables", "protocols", "rcvbuf"}
+var linuxCPFields = []string{"namespace", "interfaces", "tables", "protocols", "rcvbuf", "host_interfaces", "punt_rate", "punt_burst", "arp_nd"}
+
+var hostIfFields = []string{"interface", "name"}
 
 // linuxCP parses the linux_cp section. Its interfaces are checked
 // against the config's in validateLinuxCP.
@@ -64,6 +66,38 @@ func (p *parser) linuxCP(n *yaml.Node, field string) *LinuxCP {
 			})
 		case "rcvbuf":
 			lc.RcvBuf = int(p.integer(v, f, "67108864", 4096, 1<<31-1))
+		case "host_interfaces":
+			p.list(v, f, "[wan0, {interface: wan1, name: host-wan1}]", func(_ int, g string, v *yaml.Node) {
+				h := HostInterface{Field: g}
+				if v.Kind == yaml.ScalarNode {
+					h.Interface = p.str(v, g, "wan0")
+				} else {
+					p.fields(v, g, "{interface: wan1, name: host-wan1}", hostIfFields, func(key string, v *yaml.Node) {
+						switch key {
+						case "interface":
+							h.Interface = p.str(v, join(g, key), "wan1")
+						case "name":
+							h.Name = p.str(v, join(g, key), "host-wan1")
+							if h.Name != "" && (len(h.Name) > 15 || strings.ContainsAny(h.Name, "/: \t\n%") || h.Name == "." || h.Name == "..") {
+								p.add(at(v), join(g, key), "%q is not a Linux interface name: 1..15 bytes, no '/', ':', '%%' or spaces", h.Name)
+							}
+						}
+					})
+					if h.Interface == "" && !p.bad[g] {
+						p.add(at(v), g, "a host interface needs its softnet interface: {interface: wan1, name: host-wan1}")
+					}
+				}
+				lc.HostInterfaces = append(lc.HostInterfaces, h)
+			})
+		case "punt_rate":
+			lc.PuntRate = int(p.integer(v, f, "10000", 1, 1<<31-1))
+		case "punt_burst":
+			lc.PuntBurst = int(p.integer(v, f, "2000", 1, 1<<31-1))
+		case "arp_nd":
+			lc.ArpND = p.str(v, f, "linux")
+			if lc.ArpND != "" && lc.ArpND != "softnet" && lc.ArpND != "linux" {
+				p.add(at(v), f, "%q: write softnet (softnet answers ARP and Neighbor Solicitations, the default) or linux (the kernel behind the host interfaces does)", lc.ArpND)
+			}
 		}
 	})
 	return lc
@@ -80,6 +114,34 @@ func (p *parser) validateLinuxCP() {
 		if name != "" && p.cfg.Interface(name) < 0 {
 			p.add(p.cfg.pos[f], f, "no interface %q in this config: linux_cp mirrors routes through softnet's interfaces (%s)", name, p.cfg.nameList())
 		}
+	}
+	names := map[string]string{} // TAP name -> its field
+	for _, h := range lc.HostInterfaces {
+		if h.Interface == "" {
+			continue
+		}
+		f := h.Field
+		if _, ok := p.cfg.pos[f+".interface"]; ok {
+			f += ".interface"
+		}
+		i := p.cfg.Interface(h.Interface)
+		if i < 0 {
+			p.add(p.cfg.pos[f], f, "no interface %q in this config: a host interface stands for one of softnet's interfaces (%s)", h.Interface, p.cfg.nameList())
+			continue
+		}
+		if p.cfg.Interfaces[i].Bridge != "" {
+			p.add(p.cfg.pos[f], f, "interface %q is a bridge's routed interface: host interfaces stand for ports and VLAN sub-interfaces", h.Interface)
+			continue
+		}
+		n := h.HostName()
+		if other, dup := names[n]; dup {
+			if _, ok := p.cfg.pos[h.Field+".name"]; ok {
+				f = h.Field + ".name"
+			}
+			p.add(p.cfg.pos[f], f, "host interface name %q is already %s's: give one of them another name ({interface: %s, name: ...})", n, other, h.Interface)
+			continue
+		}
+		names[n] = h.Field
 	}
 }
 

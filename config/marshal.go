@@ -90,6 +90,10 @@ func (c *Config) Marshal() ([]byte, error) {
 		Tables     []int    `yaml:"tables,omitempty,flow"`
 		Protocols  []int    `yaml:"protocols,omitempty,flow"`
 		RcvBuf     int      `yaml:"rcvbuf,omitempty"`
+		HostIfs    []any    `yaml:"host_interfaces,omitempty,flow"`
+		PuntRate   int      `yaml:"punt_rate,omitempty"`
+		PuntBurst  int      `yaml:"punt_burst,omitempty"`
+		ArpND      string   `yaml:"arp_nd,omitempty"`
 	}
 	type tableY struct {
 		Name      string   `yaml:"name"`
@@ -196,7 +200,15 @@ func (c *Config) Marshal() ([]byte, error) {
 		f.API = &apiY{c.API.Socket, c.API.Group, c.API.Metrics}
 	}
 	if lc := c.LinuxCP; lc != nil {
-		f.LinuxCP = &linuxCPY{lc.Namespace, lc.Interfaces, lc.Tables, lc.Protocols, lc.RcvBuf}
+		f.LinuxCP = &linuxCPY{Namespace: lc.Namespace, Interfaces: lc.Interfaces, Tables: lc.Tables, Protocols: lc.Protocols, RcvBuf: lc.RcvBuf,
+			PuntRate: lc.PuntRate, PuntBurst: lc.PuntBurst, ArpND: lc.ArpND}
+		for _, h := range lc.HostInterfaces {
+			if h.Name == "" {
+				f.LinuxCP.HostIfs = append(f.LinuxCP.HostIfs, h.Interface)
+			} else {
+				f.LinuxCP.HostIfs = append(f.LinuxCP.HostIfs, map[string]string{"interface": h.Interface, "name": h.Name})
+			}
+		}
 	}
 	if fl := c.Filter; fl != nil {
 		fy := &filterY{Default: fl.Default.String(), Limit: fl.Limit, Rules: []string{}}

@@ -26,6 +26,7 @@ func (r *Router) handleARP(w *dp.Worker, m *dp.Msg, now time.Time) {
 	if !ok {
 		return
 	}
+	r.arpToHost(m, a)
 	mac := a.SenderMAC
 	k := neigh.Key{Iface: int(m.Iface), Addr: a.Sender}
 	ours := false

@@ -57,6 +57,13 @@ type Stats struct {
 	InjectFull    uint64 // messages lost because a worker's inject ring was full (packets and ARP requests)
 	Publishes     uint64
 	NeighborMoves uint64 // a neighbour's MAC changed
+	// Host interfaces (linux_cp): frames handed to them (punted, and
+	// copies of ARP replies and Neighbor Advertisements), frames they
+	// sent out of softnet's ports, and frames for or from an interface
+	// with no host interface (a late punt after one was removed).
+	HostRx    uint64
+	HostTx    uint64
+	HostDrops uint64
 	// NeighborErrors counts neighbours that could not be installed (no
 	// adjacency index or host route left); LastError says why.
 	NeighborErrors uint64

@@ -284,6 +284,19 @@ func (r *Router) FilterRules() []RuleInfo {
 	return out
 }
 
+// DropRule names the filter rule that made a captured drop with reason
+// reason and detail (dp.CapRecord's): "rule N (TEXT)" or "default
+// policy block" for the filter's blocked and no-state drops, from the
+// rules in force now; "" for other drops or without a filter.
+func (r *Router) DropRule(reason dp.Reason, detail uint32) string {
+	h := r.filterHolder()
+	if h == nil {
+		return ""
+	}
+	s, _ := h.DropRule(reason, detail)
+	return s
+}
+
 func (r *Router) filterHolder() *filter.Holder {
 	r.filt.mu.Lock()
 	defer r.filt.mu.Unlock()

@@ -241,6 +241,7 @@ func (f *Flight) drain(run *flightRun) {
 			Worker: rec.Worker, Len: rec.WireLen, Data: rec.Data}
 		if rec.Point == dp.CapDrop {
 			p.Reason = rec.Reason.String()
+			p.Rule = f.r.DropRule(rec.Reason, rec.Detail)
 		}
 		if err := run.file.WritePacket(&p); err != nil {
 			run.setErr(err)

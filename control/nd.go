@@ -72,9 +72,14 @@ func (r *Router) ndMessage(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) 
 		r.stats.RAs++
 	case hdr.ICMPv6NeighborSolicit:
 		r.ndLearnSolicitor(w, m, p, now)
+		if r.hostOwnsNeigh(int(m.Iface)) {
+			r.ndToHost(m, p.LinkAddr) // the kernel behind the host interface answers
+			return
+		}
 		r.outbox = append(r.outbox, outMsg{w: w, kind: dp.InjectTx, iface: m.Iface, frame: nd.Advert(&ifc, p)})
 		r.stats.NDAdverts++
 	case hdr.ICMPv6NeighborAdvert:
+		r.ndToHost(m, p.LinkAddr)
 		k := neigh.Key{Iface: int(m.Iface), Addr: p.Target}
 		e := r.neigh.Get(k)
 		if e == nil || e.State == neigh.Static {

@@ -76,6 +76,13 @@ type Router struct {
 	groupOf   map[uint16]*group        // ECMP groups by adjacency
 	filt      filterState              // the stateful filter (filter.go)
 
+	// Host interfaces (hostif.go): per interface index whether it has
+	// one, where their frames go, and the punt rate limit.
+	hostIf              []bool
+	hostSink            HostSink
+	hostRate, hostBurst int
+	hostNeigh           bool // Linux answers ARP requests and NS (SetHostNeighbors)
+
 	// Packet capture (capture.go): the running captures, and their
 	// compiled filters, shared by expression.
 	captures []*dp.Capture
@@ -148,6 +155,8 @@ func (r *Router) publish() {
 	for i := range ifaces {
 		ifaces[i].Addrs = slices.Clone(ifaces[i].Addrs)
 		ifaces[i].LinkLocal = dp.LinkLocalOf(&ifaces[i])
+		ifaces[i].Host = r.hasHost(i)
+		ifaces[i].HostNeigh = r.hostOwnsNeigh(i)
 	}
 	adjs := r.adj.Snapshot()
 	cfg := &dp.Config{
@@ -160,6 +169,8 @@ func (r *Router) publish() {
 		Bridges:   slices.Clone(r.bridges),
 		ICMPRate:  r.o.ICMPRate,
 		ICMPBurst: r.o.ICMPBurst,
+		HostRate:  r.hostRate,
+		HostBurst: r.hostBurst,
 		EarlyDrop: &r.bl.hold,
 		Filter:    r.filterFeatures(ifaces),
 	}

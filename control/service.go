@@ -223,6 +223,8 @@ func (r *Router) handlePunt(w *dp.Worker, m *dp.Msg, now time.Time) {
 		r.handleResolve(w, m, now)
 	case dp.PuntND:
 		r.handleND(w, m, now)
+	case dp.PuntHost:
+		r.toHost(int(m.Iface), m.Frame())
 	}
 }
 

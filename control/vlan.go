@@ -247,6 +247,9 @@ func (r *Router) DeleteVLAN(name string) error {
 	}
 	ifc = &r.ifaces[i]
 	ifc.Deleted, ifc.Name, ifc.Addr4, ifc.Addr6 = true, "", 0, [16]byte{}
+	if i < len(r.hostIf) {
+		r.hostIf[i] = false // a later VLAN given this index has no host interface
+	}
 	r.setVLANEntry(i)
 	r.dirty = true
 	r.publish()

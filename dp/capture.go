@@ -28,11 +28,15 @@ import (
 // per drop vector. With captures, a packet pays one table index at each
 // point that has taps: Rx and Tx by interface (a VLAN sub-interface's
 // index is found through its port's VLANTable, as ethernet-input does),
-// Drop by reason; then, for each capture in that entry, the capture's
-// filter (pcapfilter.Program.Run) and, if it accepts, one copy of up to
-// the snap length into the capture's ring for this worker. The work is
-// the same whether one interface or 4,094 have a tap. Nothing allocates,
-// locks, or calls through an interface.
+// Drop by reason; then the frame's class (pcapfilter.Classify: its
+// tags, EtherType and IP protocol, a few byte loads, once per packet)
+// and, for each capture in that entry, the capture's filter: skipped
+// when its table says the class never matches (Program.Never, one
+// index: "tcp port 22" on UDP), else run (Program.Run); if it accepts,
+// one copy of up to the snap length into the capture's ring for this
+// worker. The work is the same whether one interface or 4,094 have a
+// tap, and a filter that cannot match a packet's class costs next to
+// nothing. Nothing allocates, locks, or calls through an interface.
 //
 // Rings. Each capture has one single-producer single-consumer byte ring
 // per worker (CapRing). A record that does not fit is not written and
@@ -229,11 +233,15 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 // CapRecord is one captured packet as Drain hands it over. Data is only
 // valid during the callback.
 type CapRecord struct {
-	Time    int64 // UnixNano
-	Worker  int
-	Iface   int
-	Point   CapPoint
-	Reason  Reason // drop: why
+	Time   int64 // UnixNano
+	Worker int
+	Iface  int
+	Point  CapPoint
+	Reason Reason // drop: why
+	// Detail: drop, the dropping node's detail (pkt.Buf.Aux): for the
+	// filter's blocked and no-state, the blocking rule's number (0: the
+	// default policy; filter.Holder.DropRule names it).
+	Detail  uint32
 	WireLen int
 	Data    []byte
 }
@@ -259,8 +267,9 @@ func (c *Capture) Drops() uint64 {
 }
 
 // CapRing is a lossy single-producer (the worker) single-consumer (the
-// control plane) byte ring of records: a 32-byte header and the packet's
-// bytes, 8-byte aligned; a record that would cross the end is preceded
+// control plane) byte ring of records: a 32-byte header (record and
+// captured lengths, wire length, interface, point, reason, detail, time)
+// and the packet's bytes, 8-byte aligned; a record that would cross the end is preceded
 // by a skip record.
 type CapRing struct {
 	_     [64]byte
@@ -279,7 +288,7 @@ const (
 
 // put writes one record; false (and a drop counted) when it does not fit.
 // Worker side.
-func (r *CapRing) put(now int64, iface uint16, pt CapPoint, reason uint16, wire int, data []byte) bool {
+func (r *CapRing) put(now int64, iface uint16, pt CapPoint, reason uint16, detail uint32, wire int, data []byte) bool {
 	size := uint64(len(r.buf))
 	h := r.head.Load() // ours: a plain load in effect
 	t := r.tail.Load()
@@ -307,6 +316,7 @@ func (r *CapRing) put(now int64, iface uint16, pt CapPoint, reason uint16, wire 
 	binary.LittleEndian.PutUint16(hd[12:], iface)
 	hd[14] = byte(pt)
 	binary.LittleEndian.PutUint16(hd[16:], reason)
+	binary.LittleEndian.PutUint32(hd[20:], detail)
 	binary.LittleEndian.PutUint64(hd[24:], uint64(now))
 	copy(r.buf[off+capHdr:], data)
 	r.head.Store(h + rec)
@@ -329,8 +339,9 @@ func (r *CapRing) drain(w int, fn func(*CapRecord)) int {
 			cr = CapRecord{
 				Time: int64(binary.LittleEndian.Uint64(hd[24:])), Worker: w,
 				Iface: int(binary.LittleEndian.Uint16(hd[12:])), Point: CapPoint(hd[14]),
-				Reason: Reason(binary.LittleEndian.Uint16(hd[16:])), WireLen: int(binary.LittleEndian.Uint32(hd[8:])),
-				Data: r.buf[off+capHdr : off+capHdr+uint64(capLen)],
+				Reason: Reason(binary.LittleEndian.Uint16(hd[16:])), Detail: binary.LittleEndian.Uint32(hd[20:]),
+				WireLen: int(binary.LittleEndian.Uint32(hd[8:])),
+				Data:    r.buf[off+capHdr : off+capHdr+uint64(capLen)],
 			}
 			fn(&cr)
 			n++
@@ -345,18 +356,23 @@ func (r *CapRing) drain(w int, fn func(*CapRecord)) int {
 
 // tap offers b, seen at point pt on interface iface, to the captures
 // of l.
-func (w *Worker) tap(l *tapList, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16) {
+func (w *Worker) tap(l *tapList, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16, detail uint32) {
 	f := b.Bytes()
-	w.tapOne(l.first, f, iface, pt, reason)
+	cls := pcapfilter.Classify(f)
+	w.tapOne(l.first, f, cls, iface, pt, reason, detail)
 	for _, r := range l.more {
-		w.tapOne(r, f, iface, pt, reason)
+		w.tapOne(r, f, cls, iface, pt, reason, detail)
 	}
 }
 
-// tapOne offers frame f to one capture: its filter, then its ring.
-func (w *Worker) tapOne(r tapRef, f []byte, iface uint16, pt CapPoint, reason uint16) {
+// tapOne offers frame f, of filter class cls, to one capture: its
+// filter (skipped when the class alone says it rejects), then its ring.
+func (w *Worker) tapOne(r tapRef, f []byte, cls uint8, iface uint16, pt CapPoint, reason uint16, detail uint32) {
 	n := uint32(len(f))
 	if r.f != nil {
+		if r.f.Never(cls) {
+			return
+		}
 		if n = min(n, r.f.Run(f, len(f))); n == 0 {
 			return
 		}
@@ -372,7 +388,7 @@ func (w *Worker) tapOne(r tapRef, f []byte, iface uint16, pt CapPoint, reason ui
 	if w.capNow == 0 {
 		w.capNow = time.Now().UnixNano()
 	}
-	c.rings[w.ID].put(w.capNow, iface, pt, reason, len(f), f[:n])
+	c.rings[w.ID].put(w.capNow, iface, pt, reason, detail, len(f), f[:n])
 }
 
 // tapRx offers the batch just received on port p to the rx taps.
@@ -391,7 +407,7 @@ func (w *Worker) tapRx(t *Taps, p int, in *pkt.Batch, cfg *Config) {
 			i = tapVLANIface(vt, p, b.Bytes())
 		}
 		if i < len(t.rx) && t.rx[i].first.c != nil {
-			w.tap(&t.rx[i], b, uint16(i), CapRx, 0)
+			w.tap(&t.rx[i], b, uint16(i), CapRx, 0, 0)
 		}
 	}
 }
@@ -426,7 +442,7 @@ func (w *Worker) tapTx(t *Taps, v *pkt.Batch) {
 	for _, x := range v.B[:v.N] {
 		b := recs.At(x)
 		if o := int(b.OutPort); o < len(t.tx) && t.tx[o].first.c != nil {
-			w.tap(&t.tx[o], b, b.OutPort, CapTx, 0)
+			w.tap(&t.tx[o], b, b.OutPort, CapTx, 0, 0)
 		}
 	}
 }
@@ -438,7 +454,7 @@ func (w *Worker) tapDrop(t *Taps, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := recs.At(x)
 		if r := int(b.Reason); r < len(t.drop) && t.drop[r].first.c != nil {
-			w.tap(&t.drop[r], b, b.InPort, CapDrop, b.Reason)
+			w.tap(&t.drop[r], b, b.InPort, CapDrop, b.Reason, b.Aux)
 		}
 	}
 }

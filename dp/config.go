@@ -121,6 +121,20 @@ type Iface struct {
 	// (control.IfaceConfig.RA); nd-input punts Router Solicitations
 	// received on it, and drops them as ignored otherwise.
 	RA bool
+	// Host: the interface has a host interface (linux_cp's TAP in a
+	// Linux namespace, control.Router.SetHostInterface): ip4-local,
+	// ip6-local, ip4-input and ip6-input hand traffic to the router's
+	// addresses that softnet does not answer itself (TCP, UDP, other
+	// protocols, ICMP other than echo, link-local multicast) to
+	// host-punt instead of dropping it or answering it with an error.
+	Host bool
+	// HostNeigh: Linux behind the host interface answers ARP requests
+	// and Neighbor Solicitations for the interface's addresses (linux_cp
+	// arp_nd: linux): arp-input punts a request for learning but does
+	// not answer it (the control plane copies it to the host interface,
+	// and does not answer Neighbor Solicitations either). ARP probes
+	// (RFC 5227) are still answered here.
+	HostNeigh bool
 	// Addrs are the interface's addresses, IPv4 and IPv6, with their
 	// prefix lengths (see IfaceAddr, SetAddrs).
 	Addrs []IfaceAddr
@@ -258,6 +272,13 @@ type Config struct {
 	ICMPRate  int
 	ICMPBurst int
 
+	// Host punt rate limit per worker and per class (host-punt, package
+	// dp/hostpunt): a token bucket refilled at HostRate packets per
+	// second up to HostBurst. Zero: the defaults (DefaultHostRate,
+	// DefaultHostBurst).
+	HostRate  int
+	HostBurst int
+
 	// EarlyDrop is the early-drop stage's blocklists (an *edrop.Holder,
 	// made by the control plane and the same in every snapshot: its lists
 	// are swapped atomically inside it). Nil: no blocklists.
@@ -274,6 +295,13 @@ type Config struct {
 	// capture runs.
 	Taps *Taps
 }
+
+// DefaultHostRate and DefaultHostBurst are the host punt rate limit of
+// a Config that sets none (see Config.HostRate): per worker and class.
+const (
+	DefaultHostRate  = 10000
+	DefaultHostBurst = 2000
+)
 
 // Bridge is one bridge domain of a Config: a learning switch across its
 // member interfaces (ports or VLAN sub-interfaces), with an optional

@@ -80,6 +80,29 @@ type Scalars struct {
 	Fragmented  uint64 `json:"fragmented"`
 	FloodCopies uint64 `json:"flood_copies"`
 	InjectedTx  uint64 `json:"injected_tx"`
+
+	// Poll gaps (see gap.go): the longest time between two polls since
+	// the worker started, in ns, not counting its sleeps waiting for
+	// frames (a maximum: summed over workers it means nothing), and the
+	// gaps longer than PollGapLong.
+	PollGapMaxNs uint64 `json:"poll_gap_max_ns"`
+	PollGaps     uint64 `json:"poll_gaps" worker:"Gaps longer than 100 ms between two polls of the worker's receive queues (not counting sleeps waiting for frames): its ring filled meanwhile."`
+
+	// Packets host-punt copied to the control plane for a host interface
+	// (linux_cp), by class: TCP, UDP, ICMP other than echo, other
+	// protocols (OSPF, VRRP, ...), link-local multicast. Like
+	// ARPConsumed, the data plane's part of them ends there.
+	HostPuntTCP       uint64 `json:"host_punt_tcp" worker:"Packets punted to a host interface (linux_cp): TCP."`
+	HostPuntUDP       uint64 `json:"host_punt_udp" worker:"Packets punted to a host interface (linux_cp): UDP."`
+	HostPuntICMP      uint64 `json:"host_punt_icmp" worker:"Packets punted to a host interface (linux_cp): ICMP other than echo."`
+	HostPuntOther     uint64 `json:"host_punt_other" worker:"Packets punted to a host interface (linux_cp): other protocols (OSPF, VRRP, ...)."`
+	HostPuntMulticast uint64 `json:"host_punt_multicast" worker:"Packets punted to a host interface (linux_cp): link-local multicast."`
+}
+
+// HostPunts is the packets host-punt handed to the control plane, all
+// classes together.
+func (s *Scalars) HostPunts() uint64 {
+	return s.HostPuntTCP + s.HostPuntUDP + s.HostPuntICMP + s.HostPuntOther + s.HostPuntMulticast
 }
 
 // Scalar indexes Scalars as an array.

@@ -78,12 +78,13 @@
 //	ethernet-input   (dp/ethernet) -> l2-bridge, arp-input, ip4-input, drop
 //	l2-bridge        (dp/l2)       -> interface-output, arp-input, ip4-input, ip6-input (BVI), drop
 //	arp-input        (dp/arp)      -> interface-output (replies), drop (learning punted)
-//	ip4-input        (dp/ip4)      -> ip4-lookup, drop
+//	ip4-input        (dp/ip4)      -> ip4-lookup, host-punt, drop
 //	ip4-lookup       (dp/ip4)      -> ip4-local, ip4-rewrite, icmp4-error, drop
-//	ip4-local        (dp/ip4)      -> icmp4-error, drop; <- ip4-lookup (echo replies)
+//	ip4-local        (dp/ip4)      -> icmp4-error, host-punt, drop; <- ip4-lookup (echo replies)
 //	ip4-rewrite      (dp/ip4)      -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
 //	ip4-arp          (dp/ip4)      -> (control plane), drop
 //	ip4-frag         (dp/ip4)      -> interface-output, drop
+//	host-punt        (dp/hostpunt) -> (control plane: linux_cp's host interfaces), drop
 //	interface-output (dp)          -> (port), drop; <- l2-bridge (BVI); pads frames to MinFrame (60)
 //	icmp4-error      (dp/ip4)      -> drop; <- ip4-lookup
 //	drop             (dp)          -> (pool)

@@ -212,7 +212,9 @@ func (w *Worker) pending() bool {
 // nap sleeps idleNap (see idleNap), publishing the counters every
 // idleTimeout of napping, as a sleep in poll(2) does on its timeout.
 func (w *Worker) nap() {
+	t0 := gapNow()
 	nanosleep(idleNap)
+	w.excuse(time.Duration(gapNow()-t0), idleNap)
 	if now := time.Now(); now.Sub(w.napPub) >= idleTimeout {
 		w.napPub = now
 		w.c.publish(&w.pub, true)

@@ -87,7 +87,9 @@ func (w *Worker) sleep() {
 		return
 	}
 	w.nSleeps.Add(1)
+	t0 := gapNow()
 	n, _ := unix.Poll(fds, timeout)
+	w.excuse(time.Duration(gapNow()-t0), time.Duration(timeout)*time.Millisecond)
 	w.wk.state.Store(awake)
 	if n > 0 && fds[0].Revents != 0 {
 		drainFD(fd, &w.efdBuf)

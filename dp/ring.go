@@ -30,6 +30,11 @@ const (
 	// InjectLookup6: an IPv6 packet that waited for Neighbor Discovery,
 	// to route again from ip6-lookup (InjectLookup's IPv6 twin).
 	InjectLookup6
+	// PuntHost: a frame for the host interface (linux_cp's TAP) of Iface,
+	// as received but untagged (a VLAN sub-interface's tags taken out):
+	// traffic to the router's addresses that softnet does not answer
+	// itself (host-punt, package dp/hostpunt).
+	PuntHost
 )
 
 // Msg is one packet copied between a worker and the control plane. Copying

@@ -134,6 +134,9 @@ type Worker struct {
 	napPub  time.Time
 	nSleeps atomic.Uint64
 	idleTO  time.Duration
+	// Poll gaps (see gap.go): when the last poll started (ns since
+	// gapEpoch, 0: none yet) and the sleep since then not counted.
+	gapLast, gapExcused int64
 	// The poll mode and the adaptive window (Options.PollMode,
 	// PollWindow).
 	mode   PollMode
@@ -549,6 +552,7 @@ func (w *Worker) Run() {
 	idle, sleepy := 0, false
 	var idleSince time.Time
 	for !w.stop.Load() {
+		w.pollGap(gapNow())
 		if w.Poll() > 0 {
 			idle, sleepy = 0, false
 			continue

@@ -242,6 +242,20 @@ func (t *Topology) RunFlood(ctx context.Context, dur time.Duration, size, cpu in
 // full rate). trafgen paces with gaps it calibrates, so the rate it
 // reaches is approximate: Flood.SentMpps is what it really offered.
 func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu int, pps float64) (Flood, error) {
+	return t.runTrafgen(ctx, dur, size, cpu, pps, nil)
+}
+
+// RunFloodWhile is RunFlood measured while f runs instead of for a fixed
+// time: the window starts once trafgen sends (half a second after its
+// start, and once host A's veth has sent a frame), f runs, and the window
+// ends when f returns. An error from f
+// stops the flood and is returned.
+func (t *Topology) RunFloodWhile(ctx context.Context, size, cpu int, f func() error) (Flood, error) {
+	return t.runTrafgen(ctx, 0, size, cpu, 0, f)
+}
+
+// runTrafgen is RunFloodAt, the window being f's run when f is not nil.
+func (t *Topology) runTrafgen(ctx context.Context, dur time.Duration, size, cpu int, pps float64, while func() error) (Flood, error) {
 	if size < 42 {
 		size = 42
 	}
@@ -268,7 +282,7 @@ func (t *Topology) RunFloodAt(ctx context.Context, dur time.Duration, size, cpu 
 	}
 	var out bytes.Buffer
 	cmd := netns.Command(tctx, t.A, "taskset", args...)
-	f, err := t.floodWindow(ctx, dur, size, cpu, func() (<-chan error, error) {
+	f, err := t.floodWindow(ctx, dur, size, cpu, while, func() (<-chan error, error) {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("trafgen: %w", err)
@@ -300,8 +314,10 @@ func (f *Flood) setSenderCPU(d time.Duration) {
 // reported on the channel it returns): the totals from before the start
 // until 300 ms after stop, the rates over a window of dur from half a
 // second after the start. early turns an end before stop into the error
-// to return.
-func (t *Topology) floodWindow(ctx context.Context, dur time.Duration, size, cpu int, start func() (<-chan error, error), stop func(), early func(error) error) (Flood, error) {
+// to return. A while that is not nil is the window instead of dur: it
+// runs from the window's start, which ends when it returns (its error
+// stops the flood and is returned).
+func (t *Topology) floodWindow(ctx context.Context, dur time.Duration, size, cpu int, while func() error, start func() (<-chan error, error), stop func(), early func(error) error) (Flood, error) {
 	type snap struct{ a, ra, rb, b netns.Stats }
 	read := func() (s snap, err error) {
 		for _, x := range []struct {
@@ -340,6 +356,20 @@ func (t *Topology) floodWindow(ctx context.Context, dur time.Duration, size, cpu
 	if err := wait(500 * time.Millisecond); err != nil {
 		return Flood{}, err
 	}
+	// With while, the window waits for the sender to send (a loaded
+	// machine can take seconds to start it), up to 10 s.
+	for i := 0; while != nil && i < 100; i++ {
+		s, err := netns.LinkStats(ctx, t.A, DevA)
+		if err != nil {
+			return Flood{}, err
+		}
+		if s.TxPackets+s.TxDropped > before.a.TxPackets+before.a.TxDropped {
+			break
+		}
+		if err := wait(100 * time.Millisecond); err != nil {
+			return Flood{}, err
+		}
+	}
 	// Each reading takes a few ms (four ip(8) runs): time it at its middle.
 	stamp := func(to *snap) (time.Time, error) {
 		t0 := time.Now()
@@ -351,7 +381,13 @@ func (t *Topology) floodWindow(ctx context.Context, dur time.Duration, size, cpu
 	if err != nil {
 		return Flood{}, err
 	}
-	if err := wait(dur); err != nil {
+	if while != nil {
+		if err := while(); err != nil {
+			stop()
+			<-exited
+			return Flood{}, err
+		}
+	} else if err := wait(dur); err != nil {
 		return Flood{}, err
 	}
 	t1, err := stamp(&w1)

@@ -276,7 +276,7 @@ func (t *Topology) RunXDPFlood(ctx context.Context, dur time.Duration, size, cpu
 	defer func() {
 		g.Stop()
 	}()
-	f, err := t.floodWindow(ctx, dur, size, cpu, func() (<-chan error, error) {
+	f, err := t.floodWindow(ctx, dur, size, cpu, nil, func() (<-chan error, error) {
 		go func() {
 			n, err := g.Send(ctx, 0, cpu)
 			sent = n

@@ -2,8 +2,9 @@
 // into softnet (as VPP's linux-cp does): routing daemons (FRR, BIRD) and
 // ip route keep the control plane in Linux, and softnet forwards along
 // their routes. It follows routes (IPv4 and IPv6, multipath with weights)
-// and the link state of the namespace's interfaces through rtnetlink
-// (RTMGRP_LINK, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE), and applies them to
+// the nexthop objects they use (ip nexthop), and the link state of the
+// namespace's interfaces through rtnetlink (RTMGRP_LINK,
+// RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE, RTNLGRP_NEXTHOP), and applies them to
 // a control.Router with ApplyKernel: a kernel interface maps to the
 // softnet interface of the same name, the mirrored namespace's interfaces
 // having softnet's names and addresses.
@@ -23,7 +24,8 @@
 //
 // At Start, and whenever the socket overflowed (recvmsg returned
 // ENOBUFS: notifications were lost), the applier dumps the namespace's
-// links and routes (RTM_GETLINK, RTM_GETROUTE on a socket of its own),
+// links, nexthop objects and routes (RTM_GETLINK, RTM_GETNEXTHOP,
+// RTM_GETROUTE on a socket of its own),
 // replaces its view of the kernel with the dump, and compares every
 // prefix the kernel has (mark) and every prefix softnet was given
 // (sweep): a route that is the same in both is not touched, one that
@@ -57,13 +59,59 @@
 // next hops is an ECMP group in softnet (control.NextHop weights:
 // rtnh_hops + 1).
 //
+// # Nexthop objects
+//
+// A route with RTA_NH_ID (FRR 8+'s default, ip route ... nhid N) takes
+// its next hops from nexthop object N (RTM_NEWNEXTHOP, dumped with
+// RTM_GETNEXTHOP before the routes at each resync): one next hop, a
+// blackhole, or a group of objects with weights. The mirror keeps the
+// objects and does not rely on the kernel's expansion of them in route
+// messages (net.ipv4.nexthop_compat_mode, which a daemon may turn off):
+// a replaced object moves every route on it and every group holding it;
+// a deleted one leaves its groups (a group left empty goes too) and takes
+// its routes; and a link that goes down takes its objects and their
+// routes, as the kernel does without a notification (they do not come
+// back with the link: a daemon adds them again).
+//
+// # Host interfaces
+//
+// As VPP's "lcp create": for each softnet interface of linux_cp's
+// host_interfaces (VLAN sub-interfaces included), OpenHostIfs makes a TAP
+// in the namespace (the interface's name, or the one the config gives:
+// Options.Names maps it back for the mirror) with the interface's MAC,
+// MTU and addresses (IPv4 and IPv6, the latter without duplicate address
+// detection), administratively up, with carrier (TUNSETCARRIER) only
+// while softnet's interface is up (HostIfs.SetUp, from run's link
+// watcher), so the daemons see the link as softnet's port is. The routing
+// daemons bind to these: BIRD's or FRR's BGP, OSPF and BFD speak through
+// softnet's ports even on AF_XDP, where the namespace's kernel sees none
+// of the port's frames.
+//
+// What reaches the TAP: what the data plane does not answer itself, for
+// the router's addresses, received on an interface with a host interface
+// (package dp/hostpunt: TCP, UDP, ICMP other than echo, other protocols
+// such as OSPF, fragments, link-scoped multicast such as 224.0.0.5 and
+// ff02::5; IPv6 to the link-local address too, which the TAP shares since
+// it has the same MAC), rate-limited per worker and class and counted;
+// and copies of the ARP replies and Neighbor Advertisements addressed to
+// the router, so that the kernel resolves its own neighbours (softnet
+// keeps answering ARP and Neighbor Solicitations itself, unless linux_cp's
+// arp_nd is linux: then those for the host interfaces' addresses go to
+// the TAP instead, and the kernel answers; control's SetHostNeighbors,
+// dp.Iface.HostNeigh). The control
+// plane writes them to the TAP (HostIfs.Write: one non-blocking write,
+// on its service loop, off the workers). A reader goroutine per TAP
+// hands each frame the kernel sends on it to control's SendHostFrame,
+// which sends it out of softnet's interface as it is (a VLAN
+// sub-interface's tags added) through a worker's inject ring.
+//
 // Not yet: neighbours and addresses (softnet resolves its next hops with
-// its own ARP; the addresses are softnet's config), host interfaces (the
-// TAPs through which daemons would speak on softnet's ports), and
-// nexthop objects (RTA_NH_ID routes, ip nexthop): FRR 8+ uses them unless
-// told not to (zebra: "no zebra nexthop kernel enable").
+// its own ARP; the addresses are softnet's config, which the host
+// interfaces copy: an address added in the namespace is not softnet's).
 //
 // Hot path: no. Concurrency: a Mirror runs two goroutines of its own;
 // Stats is safe to call from any goroutine. Close stops both; the routes
-// it installed stay in the router.
+// it installed stay in the router. HostIfs runs a reader goroutine per
+// TAP; Write, SetUp and Stats are safe from any goroutine; Close deletes
+// the TAPs and stops the readers.
 package linuxcp

@@ -32,6 +32,34 @@ type Route struct {
 	// Append: an IPv6 RTM_NEWROUTE with NLM_F_APPEND, adding Hops to the
 	// route's next hops rather than replacing them.
 	Append bool
+	// NH is the nexthop object the route uses (RTA_NH_ID; 0: none): its
+	// next hops are the object's (Nexthop), whatever Hops says (the
+	// kernel's expansion of it in nexthop_compat_mode, or nothing).
+	NH uint32
+}
+
+// Nexthop is a kernel nexthop object (ip nexthop, RTM_NEWNEXTHOP): one
+// next hop, a blackhole, or a group of other objects.
+type Nexthop struct {
+	ID        uint32
+	Link      int        // kernel interface index (not for a group or a blackhole)
+	Via       netip.Addr // gateway; invalid: on-link
+	Blackhole bool
+	Dead      bool            // RTNH_F_DEAD or RTNH_F_LINKDOWN
+	Group     []NexthopMember // a group's members; nil: not a group
+}
+
+// NexthopMember is one member of a nexthop group: another object's id
+// and its weight (1..).
+type NexthopMember struct {
+	ID     uint32
+	Weight int
+}
+
+// NexthopDumper is a Source that also dumps the kernel's nexthop objects
+// (RTM_GETNEXTHOP); the mirror's resync asks it before the routes.
+type NexthopDumper interface {
+	DumpNexthops() ([]Nexthop, error)
 }
 
 // key is a kernel route's identity in its table.
@@ -56,13 +84,16 @@ const (
 	RouteDel
 	LinkSet
 	LinkDel
+	NexthopSet // RTM_NEWNEXTHOP: an object added or replaced
+	NexthopDel // RTM_DELNEXTHOP
 )
 
 // Event is one netlink notification.
 type Event struct {
-	Kind  EventKind
-	Route Route
-	Link  Link
+	Kind    EventKind
+	Route   Route
+	Link    Link
+	Nexthop Nexthop
 }
 
 // Source is where the mirror reads the kernel's state: a netlink socket
@@ -99,6 +130,10 @@ type Options struct {
 	// mirrored (each must be a softnet interface of the same name);
 	// empty: every kernel interface that softnet has.
 	Interfaces []string
+	// Names maps a kernel interface name to the softnet interface it
+	// stands for when the two differ (a host interface given a name of
+	// its own, linux_cp's host_interfaces); others keep their name.
+	Names map[string]string
 	// Tables are the kernel routing tables mirrored; empty: main (254).
 	Tables []int
 	// Protocols are the route protocols mirrored (RTPROT_* numbers);
@@ -136,7 +171,7 @@ type Mirror struct {
 	o   Options
 
 	mu       sync.Mutex // the queue, between reader and applier
-	queue    []Event
+	queue    [][]Event  // what each Read returned, in order (not copied into one slice)
 	overflow bool
 	wake     chan struct{}
 	done     chan struct{}
@@ -145,7 +180,9 @@ type Mirror struct {
 
 	// The applier's own (no lock: one goroutine).
 	links  map[int]Link
+	nhs    map[uint32]Nexthop                   // the kernel's nexthop objects
 	routes map[key]Route                        // the kernel's routes of the mirrored tables
+	keys   map[netip.Prefix][]key               // routes' keys by prefix (tables, metrics)
 	have   map[netip.Prefix]control.KernelRoute // what softnet was given
 
 	statsMu sync.Mutex
@@ -165,7 +202,9 @@ func New(src Source, r Router, o Options) *Mirror {
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 		links:  map[int]Link{},
+		nhs:    map[uint32]Nexthop{},
 		routes: map[key]Route{},
+		keys:   map[netip.Prefix][]key{},
 		have:   map[netip.Prefix]control.KernelRoute{},
 	}
 }
@@ -214,9 +253,9 @@ func (m *Mirror) reader() {
 		m.mu.Lock()
 		if err == ErrOverflow {
 			// What is queued is superseded by the dump the applier makes.
-			m.queue, m.overflow = m.queue[:0], true
-		} else if err == nil {
-			m.queue = append(m.queue, evs...)
+			m.queue, m.overflow = nil, true
+		} else if err == nil && len(evs) > 0 {
+			m.queue = append(m.queue, evs)
 		}
 		m.mu.Unlock()
 		if err != nil && err != ErrOverflow {
@@ -240,6 +279,7 @@ func (m *Mirror) reader() {
 // applier applies the queue in batches; after an overflow it resyncs.
 func (m *Mirror) applier() {
 	defer m.wg.Done()
+	var batch []Event // reused
 	for {
 		select {
 		case <-m.done:
@@ -247,22 +287,35 @@ func (m *Mirror) applier() {
 		case <-m.wake:
 		}
 		for {
+			// The whole queue at once (the reader starts a new one), applied
+			// MaxBatch at a time: the queue is not copied down after each
+			// batch. Events taken before an overflow that comes meanwhile
+			// are applied, and the resync after them supersedes them.
 			m.mu.Lock()
 			over := m.overflow
 			m.overflow = false
-			n := min(len(m.queue), m.o.MaxBatch)
-			batch := slices.Clone(m.queue[:n])
-			m.queue = append(m.queue[:0], m.queue[n:]...)
+			queue := m.queue
+			m.queue = nil
 			m.mu.Unlock()
 			if over {
 				if err := m.resync(); err != nil {
 					m.setErr("resync: " + err.Error())
 				}
 			}
-			if len(batch) == 0 {
+			if len(queue) == 0 {
 				break
 			}
-			m.apply(batch)
+			for len(queue) > 0 {
+				batch = batch[:0]
+				for len(queue) > 0 && len(batch) < m.o.MaxBatch {
+					n := min(len(queue[0]), m.o.MaxBatch-len(batch))
+					batch = append(batch, queue[0][:n]...)
+					if queue[0] = queue[0][n:]; len(queue[0]) == 0 {
+						queue = queue[1:]
+					}
+				}
+				m.apply(batch)
+			}
 		}
 	}
 }
@@ -272,18 +325,31 @@ func (m *Mirror) applier() {
 // softnet has or the kernel has is compared, and only those that differ
 // are changed: routes that did not change are not touched.
 func (m *Mirror) resync() error {
+	// Nexthop objects before the routes that use them: one made between
+	// the two dumps comes as a notification, applied after.
+	var nhs []Nexthop
+	if d, ok := m.src.(NexthopDumper); ok {
+		var err error
+		if nhs, err = d.DumpNexthops(); err != nil {
+			return err
+		}
+	}
 	links, routes, err := m.src.Dump()
 	if err != nil {
 		return err
+	}
+	m.nhs = map[uint32]Nexthop{}
+	for _, nh := range nhs {
+		m.nhs[nh.ID] = nh
 	}
 	m.links = map[int]Link{}
 	for _, l := range links {
 		m.links[l.Index] = l
 	}
-	m.routes = map[key]Route{}
+	m.routes, m.keys = map[key]Route{}, map[netip.Prefix][]key{}
 	for _, r := range routes {
 		if m.wanted(r) {
-			m.routes[key{r.Prefix, r.Table, r.Metric}] = r
+			m.setRoute(key{r.Prefix, r.Table, r.Metric}, r)
 		}
 	}
 	touched := map[netip.Prefix]bool{}
@@ -324,7 +390,7 @@ func (m *Mirror) apply(evs []Event) {
 			if old, ok := m.routes[k]; ok && r.Append {
 				r.Hops = append(slices.Clone(old.Hops), r.Hops...)
 			}
-			m.routes[k] = r
+			m.setRoute(k, r)
 			touched[k.p] = true
 		case RouteDel:
 			k := key{e.Route.Prefix, e.Route.Table, e.Route.Metric}
@@ -337,7 +403,7 @@ func (m *Mirror) apply(evs []Event) {
 				old.Hops = rest
 				m.routes[k] = old
 			} else {
-				delete(m.routes, k)
+				m.delRoute(k)
 			}
 			touched[k.p] = true
 		case LinkSet, LinkDel:
@@ -353,16 +419,114 @@ func (m *Mirror) apply(evs []Event) {
 			// Next hops on the link come or go at once, whatever the
 			// kernel says of its routes (it does not always tell).
 			for k, r := range m.routes {
-				for _, h := range r.Hops {
+				for _, h := range m.hops(r) {
 					if h.Link == e.Link.Index {
 						touched[k.p] = true
 						break
 					}
 				}
 			}
+			// A link that goes down takes its nexthop objects with it
+			// (the kernel deletes them, and the routes that use them,
+			// without a notification); a daemon adds them again.
+			if e.Kind == LinkDel || !e.Link.Up {
+				for id, nh := range m.nhs {
+					if nh.Group == nil && !nh.Blackhole && nh.Link == e.Link.Index {
+						m.delNexthop(id, touched)
+					}
+				}
+			}
+		case NexthopSet:
+			m.nhs[e.Nexthop.ID] = e.Nexthop
+			m.touchNexthop(e.Nexthop.ID, touched)
+		case NexthopDel:
+			m.delNexthop(e.Nexthop.ID, touched)
 		}
 	}
 	m.sync(touched)
+}
+
+// setRoute sets the kernel route of key k.
+func (m *Mirror) setRoute(k key, r Route) {
+	if _, ok := m.routes[k]; !ok {
+		m.keys[k.p] = append(m.keys[k.p], k)
+	}
+	m.routes[k] = r
+}
+
+// delRoute deletes the kernel route of key k.
+func (m *Mirror) delRoute(k key) {
+	if _, ok := m.routes[k]; !ok {
+		return
+	}
+	delete(m.routes, k)
+	ks := slices.DeleteFunc(m.keys[k.p], func(x key) bool { return x == k })
+	if len(ks) == 0 {
+		delete(m.keys, k.p)
+	} else {
+		m.keys[k.p] = ks
+	}
+}
+
+// touchNexthop marks the routes that use nexthop object id, directly or
+// through a group.
+func (m *Mirror) touchNexthop(id uint32, touched map[netip.Prefix]bool) {
+	for k, r := range m.routes {
+		if r.NH == 0 {
+			continue
+		}
+		if r.NH == id || slices.ContainsFunc(m.nhs[r.NH].Group, func(g NexthopMember) bool { return g.ID == id }) {
+			touched[k.p] = true
+		}
+	}
+}
+
+// delNexthop deletes nexthop object id as the kernel does: the routes
+// that use it are deleted, it leaves the groups it is in, and a group
+// left empty is deleted in turn.
+func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
+	if _, ok := m.nhs[id]; !ok {
+		return
+	}
+	m.touchNexthop(id, touched)
+	delete(m.nhs, id)
+	for k, r := range m.routes {
+		if r.NH == id {
+			m.delRoute(k)
+		}
+	}
+	for gid, g := range m.nhs {
+		if !slices.ContainsFunc(g.Group, func(x NexthopMember) bool { return x.ID == id }) {
+			continue
+		}
+		g.Group = slices.DeleteFunc(slices.Clone(g.Group), func(x NexthopMember) bool { return x.ID == id })
+		m.nhs[gid] = g
+		if len(g.Group) == 0 {
+			m.delNexthop(gid, touched)
+		}
+	}
+}
+
+// hops are route r's next hops: its nexthop object's when it uses one
+// the mirror knows, else those of the route's message.
+func (m *Mirror) hops(r Route) []Hop {
+	nh, ok := m.nhs[r.NH]
+	if r.NH == 0 || !ok {
+		return r.Hops
+	}
+	if nh.Group == nil {
+		if nh.Blackhole {
+			return nil
+		}
+		return []Hop{{Link: nh.Link, Via: nh.Via, Weight: 1, Dead: nh.Dead}}
+	}
+	hs := make([]Hop, 0, len(nh.Group))
+	for _, g := range nh.Group {
+		if x, ok := m.nhs[g.ID]; ok && x.Group == nil && !x.Blackhole {
+			hs = append(hs, Hop{Link: x.Link, Via: x.Via, Weight: g.Weight, Dead: x.Dead})
+		}
+	}
+	return hs
 }
 
 // withoutHops returns hs less the next hops in del (same link and gateway).
@@ -382,19 +546,18 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 	if len(touched) == 0 {
 		return
 	}
-	best := map[netip.Prefix]Route{}
-	for k, r := range m.routes {
-		if !touched[k.p] {
-			continue
-		}
-		if b, ok := best[k.p]; !ok || r.Metric < b.Metric || (r.Metric == b.Metric && r.Table < b.Table) {
-			best[k.p] = r
-		}
-	}
 	var set []control.KernelRoute
 	var del []netip.Prefix
 	for p := range touched {
-		r, ok := best[p]
+		// The best of the prefix's routes (tables, metrics): found
+		// through its keys, not by a walk of every route.
+		var r Route
+		ok := false
+		for _, k := range m.keys[p] {
+			if x := m.routes[k]; !ok || x.Metric < r.Metric || (x.Metric == r.Metric && x.Table < r.Table) {
+				r, ok = x, true
+			}
+		}
 		var kr control.KernelRoute
 		if ok {
 			kr, ok = m.convert(r)
@@ -440,18 +603,22 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 // left is not mirrored (ok false).
 func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 	kr := control.KernelRoute{Prefix: r.Prefix.Masked(), Proto: ProtoName(r.Proto)}
-	if r.Blackhole {
+	if nh, ok := m.nhs[r.NH]; r.Blackhole || (r.NH != 0 && ok && nh.Blackhole) {
 		return kr, true
 	}
-	for _, h := range r.Hops {
+	for _, h := range m.hops(r) {
 		l, ok := m.links[h.Link]
 		if !ok || !l.Up || h.Dead {
 			continue
 		}
-		if len(m.o.Interfaces) > 0 && !slices.Contains(m.o.Interfaces, l.Name) {
+		name := l.Name
+		if n, ok := m.o.Names[name]; ok {
+			name = n // a host interface with a name of its own
+		}
+		if len(m.o.Interfaces) > 0 && !slices.Contains(m.o.Interfaces, name) {
 			continue
 		}
-		i := m.r.InterfaceIndex(l.Name)
+		i := m.r.InterfaceIndex(name)
 		if i < 0 {
 			continue
 		}

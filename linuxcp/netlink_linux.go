@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -58,6 +59,10 @@ func Open(ns string, rcvbuf int) (Source, error) {
 			unix.Close(fd)
 			return fmt.Errorf("netlink bind: %w", err)
 		}
+		// Nexthop objects (group 32: beyond the bind mask's 32 bits).
+		// A kernel without them (before 5.3) refuses; routes then carry
+		// no RTA_NH_ID either.
+		unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, unix.RTNLGRP_NEXTHOP)
 		s.fd = fd
 		return nil
 	})
@@ -170,10 +175,139 @@ func (s *nlSource) Dump() (links []Link, routes []Route, err error) {
 	return links, routes, err
 }
 
-// parse reads one link or route message; ok is false for others and for
-// routes softnet does not mirror (local, broadcast, multicast, cloned).
+// DumpNexthops returns the kernel's nexthop objects (RTM_GETNEXTHOP); none
+// on a kernel without them.
+func (s *nlSource) DumpNexthops() (nhs []Nexthop, err error) {
+	err = s.in(func() error {
+		msgs, err := dumpRaw(unix.RTM_GETNEXTHOP, make([]byte, sizeofNhmsg))
+		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("netlink nexthop dump: %w", err)
+		}
+		for i := range msgs {
+			if e, ok := parse(&msgs[i]); ok && e.Kind == NexthopSet {
+				nhs = append(nhs, e.Nexthop)
+			}
+		}
+		return nil
+	})
+	return nhs, err
+}
+
+// dumpRaw sends a dump request of type typ with payload (the family
+// header) on a socket of its own and returns the answers. (syscall's
+// NetlinkRIB sends a 1-byte rtgenmsg, which the nexthop dump refuses.)
+func dumpRaw(typ uint16, payload []byte) ([]syscall.NetlinkMessage, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, err
+	}
+	req := make([]byte, unix.NLMSG_HDRLEN+len(payload))
+	binary.NativeEndian.PutUint32(req, uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], typ)
+	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	binary.NativeEndian.PutUint32(req[8:], 1)
+	copy(req[unix.NLMSG_HDRLEN:], payload)
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, err
+	}
+	var out []syscall.NetlinkMessage
+	buf := make([]byte, 1<<20)
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			switch m.Header.Type {
+			case unix.NLMSG_DONE:
+				return out, nil
+			case unix.NLMSG_ERROR:
+				if len(m.Data) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
+						return nil, unix.Errno(-e)
+					}
+				}
+			default:
+				m.Data = slices.Clone(m.Data)
+				out = append(out, m)
+			}
+		}
+	}
+}
+
+// sizeofNhmsg is struct nhmsg: family, scope, protocol, reserved, flags.
+const sizeofNhmsg = 8
+
+// rtaNHID is RTA_NH_ID: a route's nexthop object.
+const rtaNHID = 30
+
+// parseNexthop reads RTM_NEWNEXTHOP and RTM_DELNEXTHOP.
+func parseNexthop(m *syscall.NetlinkMessage) (Event, bool) {
+	if len(m.Data) < sizeofNhmsg {
+		return Event{}, false
+	}
+	flags := binary.NativeEndian.Uint32(m.Data[4:])
+	nh := Nexthop{Dead: flags&(unix.RTNH_F_DEAD|unix.RTNH_F_LINKDOWN) != 0}
+	for a := m.Data[sizeofNhmsg:]; len(a) >= 4; {
+		al := int(binary.NativeEndian.Uint16(a))
+		if al < 4 || al > len(a) {
+			break
+		}
+		v := a[4:al]
+		switch binary.NativeEndian.Uint16(a[2:]) & 0x3fff { // NLA_TYPE_MASK
+		case unix.NHA_ID:
+			if len(v) >= 4 {
+				nh.ID = binary.NativeEndian.Uint32(v)
+			}
+		case unix.NHA_OIF:
+			if len(v) >= 4 {
+				nh.Link = int(binary.NativeEndian.Uint32(v))
+			}
+		case unix.NHA_GATEWAY:
+			nh.Via, _ = netip.AddrFromSlice(v)
+		case unix.NHA_BLACKHOLE:
+			nh.Blackhole = true
+		case unix.NHA_GROUP:
+			// struct nexthop_grp: id, weight - 1 (low byte), its high
+			// byte (wide weights), reserved.
+			nh.Group = []NexthopMember{}
+			for g := v; len(g) >= 8; g = g[8:] {
+				nh.Group = append(nh.Group, NexthopMember{ID: binary.NativeEndian.Uint32(g), Weight: int(g[4]) | int(g[5])<<8 + 1})
+			}
+		}
+		a = a[min((al+3)&^3, len(a)):]
+	}
+	if nh.ID == 0 {
+		return Event{}, false
+	}
+	nh.Via = nh.Via.Unmap()
+	if m.Header.Type == unix.RTM_DELNEXTHOP {
+		return Event{Kind: NexthopDel, Nexthop: nh}, true
+	}
+	return Event{Kind: NexthopSet, Nexthop: nh}, true
+}
+
+// parse reads one link, route or nexthop message; ok is false for others
+// and for routes softnet does not mirror (local, broadcast, multicast,
+// cloned).
 func parse(m *syscall.NetlinkMessage) (Event, bool) {
 	switch m.Header.Type {
+	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
+		return parseNexthop(m)
 	case unix.RTM_NEWLINK, unix.RTM_DELLINK:
 		if len(m.Data) < unix.SizeofIfInfomsg {
 			return Event{}, false
@@ -242,6 +376,10 @@ func parseRoute(m *syscall.NetlinkMessage) (Event, bool) {
 			single.Via, _ = netip.AddrFromSlice(a.Value)
 		case unix.RTA_MULTIPATH:
 			r.Hops = parseMultipath(a.Value)
+		case rtaNHID:
+			if len(a.Value) >= 4 {
+				r.NH = binary.NativeEndian.Uint32(a.Value)
+			}
 		}
 	}
 	if !dst.IsValid() {
@@ -258,7 +396,7 @@ func parseRoute(m *syscall.NetlinkMessage) (Event, bool) {
 	if !r.Prefix.IsValid() {
 		return Event{}, false
 	}
-	if r.Hops == nil && !r.Blackhole {
+	if r.Hops == nil && !r.Blackhole && (r.NH == 0 || single.Link != 0) {
 		single.Dead = rt.Flags&(unix.RTNH_F_DEAD|unix.RTNH_F_LINKDOWN) != 0
 		r.Hops = []Hop{single}
 	}

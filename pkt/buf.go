@@ -73,7 +73,10 @@ type Meta struct {
 	// Trace marks a traced packet: its record's index in its batch's
 	// records plus one; 0 when the packet is not traced (see dp.Tracer).
 	Trace uint16
-	Aux   uint32 // next-hop MTU for "fragmentation needed"
+	// Aux: the next-hop MTU for "fragmentation needed"; on a drop, the
+	// dropping node's detail (dp/filter: the blocking rule's number, 0
+	// for the default policy), which a drop capture records.
+	Aux uint32
 	// Dst is the destination address noted by the L3 input stage for the
 	// lookup, in network byte order: an IPv6 address, or an IPv4 address
 	// as ::ffff:a.b.c.d (Dst4, SetDst4).

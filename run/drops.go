@@ -127,7 +127,7 @@ func Account(st []IfaceStatus, c *dp.Counters, cs control.Stats) Accounting {
 		Received:  c.Drops[ethernet.RSSRingFull],
 		Generated: c.InjectedTx + c.FloodCopies + c.Fragments - min(c.Fragmented, c.Fragments),
 		Dropped:   TotalDrops(Drops(st, c, cs)),
-		Consumed:  c.ARPConsumed,
+		Consumed:  c.ARPConsumed + c.HostPunts(),
 		Held:      cs.Held,
 	}
 	for _, s := range st {

@@ -68,6 +68,9 @@ type Router struct {
 	routes  int             // static routes plus route-file prefixes installed
 	mirror  *linuxcp.Mirror // linux_cp: the kernel routes' mirror, or nil
 
+	hostifs *linuxcp.HostIfs // linux_cp's host interfaces (TAPs), or nil
+	hostIdx []int            // their softnet interface indices
+
 	stop     chan struct{}
 	cpDone   chan struct{}
 	wg2      sync.WaitGroup // link watcher
@@ -291,6 +294,16 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		return nil, err
 	}
 	r.tracer = tracefmt.NewTracer(r.workers)
+	if lc := cfg.LinuxCP; lc != nil && len(lc.HostInterfaces) > 0 {
+		if err := r.openHostIfs(cfg, lc); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				r.hostifs.Close()
+			}
+		}()
+	}
 	if lc := cfg.LinuxCP; lc != nil {
 		if r.mirror, err = startMirror(r.ctl, lc, o.Logger); err != nil {
 			return nil, config.Errors{cfg.Errorf("linux_cp", "%v", err)}
@@ -394,6 +407,7 @@ func (r *Router) watchLinks() {
 		if changed {
 			r.ctl.Publish()
 		}
+		r.syncHostIfs()
 	}
 }
 
@@ -429,6 +443,9 @@ func (r *Router) Stop() error {
 		close(r.stop)
 		<-r.cpDone
 		r.wg2.Wait()
+		if r.hostifs != nil {
+			r.hostifs.Close()
+		}
 		r.stopErr = r.closePorts()
 		if err := r.arena.Close(); r.stopErr == nil {
 			r.stopErr = err
@@ -639,6 +656,14 @@ func startMirror(ctl *control.Router, lc *config.LinuxCP, log *slog.Logger) (*li
 		return nil, err
 	}
 	o := linuxcp.Options{Interfaces: lc.Interfaces, Tables: lc.Tables, Protocols: lc.Protocols}
+	for _, h := range lc.HostInterfaces {
+		if h.Name != "" && h.Name != h.Interface {
+			if o.Names == nil {
+				o.Names = map[string]string{}
+			}
+			o.Names[h.Name] = h.Interface
+		}
+	}
 	if log != nil {
 		o.Log = func(format string, args ...any) { log.Warn(fmt.Sprintf(format, args...)) }
 	}
@@ -647,6 +672,75 @@ func startMirror(ctl *control.Router, lc *config.LinuxCP, log *slog.Logger) (*li
 		return nil, fmt.Errorf("linux_cp: %w", err)
 	}
 	return m, nil
+}
+
+// openHostIfs creates linux_cp's host interfaces: for each, a TAP in the
+// namespace with its interface's MAC, MTU and addresses; the control
+// plane punts to it (and the data plane, dp.Iface.Host), and sends what
+// it reads out of the interface. Carrier follows the interface
+// (watchLinks, syncHostIfs).
+func (r *Router) openHostIfs(cfg *config.Config, lc *config.LinuxCP) error {
+	var hs []linuxcp.HostIf
+	for _, h := range lc.HostInterfaces {
+		i := r.ctl.InterfaceIndex(h.Interface)
+		ci := cfg.Interface(h.Interface)
+		if i < 0 || ci < 0 {
+			return config.Errors{cfg.Errorf(h.Field, "no interface %q for a host interface", h.Interface)}
+		}
+		ic := &cfg.Interfaces[ci]
+		port := ic
+		if ic.IsVLAN() {
+			if pi := cfg.Interface(ic.Parent); pi >= 0 {
+				port = &cfg.Interfaces[pi]
+			}
+		}
+		var mac [6]byte
+		for _, ifc := range r.ifaces {
+			if ifc.cfg.Name == port.Name {
+				mac = ifc.mac
+			}
+		}
+		hs = append(hs, linuxcp.HostIf{Name: h.HostName(), Iface: i, MAC: mac, MTU: r.ctl.InterfaceMTU(i), Addrs: ic.Addresses})
+		r.hostIdx = append(r.hostIdx, i)
+	}
+	h, err := linuxcp.OpenHostIfs(lc.Namespace, hs, r.ctl.SendHostFrame)
+	if err != nil {
+		return config.Errors{cfg.Errorf("linux_cp.host_interfaces", "%v", err)}
+	}
+	r.hostifs = h
+	r.ctl.SetHostPunt(lc.PuntRate, lc.PuntBurst)
+	r.ctl.SetHostNeighbors(lc.ArpND == "linux")
+	r.ctl.SetHostSink(h.Write)
+	for _, i := range r.hostIdx {
+		if err := r.ctl.SetHostInterface(i, true); err != nil {
+			h.Close()
+			return err
+		}
+	}
+	r.ctl.Publish()
+	r.syncHostIfs()
+	return nil
+}
+
+// syncHostIfs gives each host interface carrier while its softnet
+// interface is up (link and administrative state, a VLAN's parent's
+// included), as the published config says.
+func (r *Router) syncHostIfs() {
+	if r.hostifs == nil {
+		return
+	}
+	c := r.ctl.Config().Load()
+	for _, i := range r.hostIdx {
+		r.hostifs.SetUp(i, i < len(c.Ifaces) && c.Ifaces[i].Up)
+	}
+}
+
+// HostInterfaces returns linux_cp's host interfaces' counters (nil: none).
+func (r *Router) HostInterfaces() []linuxcp.HostIfStats {
+	if r.hostifs == nil {
+		return nil
+	}
+	return r.hostifs.Stats()
 }
 
 // LinuxCP returns the linux_cp mirror's counters; ok is false when the

@@ -45,6 +45,7 @@ func benchCmd() *cobra.Command {
 		rtPrio     int
 		proberCPU  int
 		pollModes  string
+		nlRoutes   int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -201,6 +202,31 @@ beside the same Linux runs; every softnet line carries "poll_mode" and
 % of one CPU, from /proc/PID/stat): what each mode costs.
 Needs root.
 
+--scenario netlink-full-table measures linux_cp (routes from Linux) on the
+veth topology: softnet (one worker, AF_PACKET, on CPU 1) mirrors the router
+namespace's main table (protocol bgp); trafgen (CPU 0) floods 64-byte UDP
+through it for --duration (mpps_before), then the full table of the embedded
+file (IPv4 and IPv6, about 1,062,000 routes, next hops on host B's link) goes
+into the router namespace's kernel in one burst, many RTM_NEWROUTE messages to
+a sendmsg (not one ip route per route), while the same flood runs until
+softnet's FIB equals the kernel's (mpps_during). One JSON line:
+
+  {"scenario": "netlink-full-table", "routes": ..., "routes_v4": ...,
+   "routes_v6": ..., "install_s": ..., "converge_s": ..., "converged": true,
+   "mpps_before": ..., "mpps_during": ..., "during_ratio": ..., ...}
+
+install_s is the burst into the kernel; converge_s is from the burst's first
+message to softnet's FIB equal to the kernel's: linux_cp's route count and the
+FIB's kernel routes both equal to the routes the kernel took, then about 1000
+prefixes spread over the table looked up one by one (prefix, next hop,
+protocol; sample_mismatch) and the kernel's own count after a dump
+(kernel_routes). The targets: converge_s ≤ 10, during_ratio ≥ 0.9. linux_cp
+has linux_cp's counters (events, batches, overflows, resyncs); loadavg_start
+and loadavg_end the machine's load, which moves every figure. --routes N
+installs only N prefixes of the table (IPv4 and IPv6 in its proportion).
+softnet bench exits 1 when softnet did not converge, after printing the
+result. Needs root.
+
 --repeat N runs each worker count N times in a row; the figures printed are
 the median run's, and the JSON adds "repeats_mpps" (every run's Mpps).
 
@@ -247,7 +273,13 @@ calls beside the churn every 100 ms (status, interfaces, metrics, a route
 lookup, a route add and delete), some of which come while a reload
 builds; api_max_ms_by_kind has the slowest of each kind. ra_rx_packets and
 rb_tx_packets (softnet's counts on the flow's way in and out) say where a
-lost packet went. Needs root.
+lost packet went; poll_gap_max_ms (the longest time between two polls of a
+worker since softnet started, not counting its sleeps waiting for frames:
+one longer than ra's ring lasts, 1.6 s on AF_PACKET, drops frames) and
+poll_gaps (gaps over 100 ms in the run) say whether a worker stalled, and
+gomaxprocs, sched_latency_p99_ms/_max_ms, gc_pause_p99_ms/_max_ms and
+gc_cycles and gc_percent (softnet's Go runtime, GET /v1/runtime) why.
+Needs root.
 
 The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		Example: `  softnet bench
@@ -293,7 +325,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if repeat < 1 || repeat > bench.MaxRepeat {
 				return fmt.Errorf("--repeat %d: give a number of runs from 1 to %d", repeat, bench.MaxRepeat)
 			}
-			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak" || scenario == bench.ScenarioFilterSetup) {
+			if (plotFile != "" || repeat != 1 || peersFile != "") && (scenario == "veth" || scenario == "overload" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak" || scenario == bench.ScenarioFilterSetup || scenario == bench.ScenarioNetlink) {
 				return fmt.Errorf("--plot, --repeat and --peers apply to the ip4-forward and rss scenarios; drop them for --scenario %s", scenario)
 			}
 			if backend != "afpacket" && backend != "afxdp" {
@@ -358,6 +390,36 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				if !rep.Pass {
 					return fmt.Errorf("soak failed: %s", strings.Join(rep.Violations, "; "))
+				}
+				return nil
+			}
+			if cmd.Flags().Changed("routes") && scenario != bench.ScenarioNetlink {
+				return fmt.Errorf("--routes applies to --scenario %s; drop it", bench.ScenarioNetlink)
+			}
+			if scenario == bench.ScenarioNetlink {
+				if size != 64 {
+					return fmt.Errorf("--size %d: the %s scenario floods 64-byte frames; drop --size", size, scenario)
+				}
+				if nlRoutes < 0 {
+					return fmt.Errorf("--routes %d: give a positive number of routes, or 0 for the whole table", nlRoutes)
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				rep, err := bench.RunNetlink(ctx, bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, Progress: prog})
+				if rep != nil && (err == nil || rep.Routes > 0) {
+					if asJSON {
+						if jerr := jsonEncoder(cmd.OutOrStdout()).Encode(rep); jerr != nil {
+							return jerr
+						}
+					} else {
+						rep.Print(cmd.OutOrStdout())
+					}
+				}
+				if err != nil {
+					return err
+				}
+				if !rep.Converged {
+					return fmt.Errorf("%s: softnet's FIB is not the kernel's: %s", scenario, rep.Mismatch)
 				}
 				return nil
 			}
@@ -448,7 +510,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if strings.Contains(scenario, ",") {
 				var names []string
 				for _, n := range strings.Split(scenario, ",") {
-					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" || n == "soak" || n == bench.ScenarioFilterSetup {
+					if n = strings.TrimSpace(n); n == "veth" || n == "overload" || n == "veth-overload" || n == "rss" || n == "latency" || n == "soak" || n == bench.ScenarioFilterSetup || n == bench.ScenarioNetlink {
 						return fmt.Errorf("--scenario %s: %s runs alone; list only ip4-forward, ip4-forward-vlan, vlan-1, vlan-4094, bridge, ip6-forward, ip4-filter, early-drop", scenario, n)
 					}
 					names = append(names, strings.TrimSpace(n))
@@ -491,7 +553,8 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), filter-setup (new states a second on one worker, each first packet checked against the 1000 rules), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root)")
+	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), filter-setup (new states a second on one worker, each first packet checked against the 1000 rules), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root), netlink-full-table (the full table into the kernel in one burst, mirrored by linux_cp: convergence time, forwarding before and during; root)")
+	f.IntVar(&nlRoutes, "routes", 0, "with --scenario netlink-full-table: install only this many prefixes of the table (0: all of it)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")
 	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
 	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more per CPU second)")
@@ -583,7 +646,7 @@ func checkBenchFlags(cmd *cobra.Command, scenario string, duration time.Duration
 			one = "a list of scenarios runs one worker each"
 		case scenario == "overload":
 			one = "the overload scenario runs one worker"
-		case scenario == "veth" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak":
+		case scenario == "veth" || scenario == "veth-overload" || scenario == "latency" || scenario == "soak" || scenario == bench.ScenarioNetlink:
 			one = "the " + scenario + " scenario runs one softnet worker"
 		case scenario == bench.ScenarioFilterSetup:
 			one = "the filter-setup scenario measures one worker"

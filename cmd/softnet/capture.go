@@ -51,7 +51,10 @@ tagged for a VLAN sub-interface is the sub-interface's), --tx (what the
 router gives the port), --drop (what the drop node frees, with its reason;
 --drop REASON only that reason, as softnet show errors names it, node/reason
 or reason; --drop=REASON cannot be read as the expression). Neither: --rx
-and --tx. -i limits it to one interface (a port
+and --tx. A packet the stateful filter dropped (--drop blocked, --drop
+no-state: pflog's view) also names the rule that blocked it, "rule N (TEXT)"
+as softnet show rules numbers them or "default policy block", after its
+reason in the line and in its pcapng comment. -i limits it to one interface (a port
 or a VLAN sub-interface; with --drop, the interface the packet came in on);
 without it, every interface.
 
@@ -67,6 +70,7 @@ table index per packet at the points it taps; none costs nothing.`,
 		Example: `  softnet capture -i wan0 icmp
   softnet capture -i wan0 -w - 'tcp port 80' | tcpdump -nr -
   softnet capture --drop ip4-lookup/blackhole -c 10
+  softnet capture --drop blocked -w blocked.pcapng
   softnet capture -i eth0.100 --rx -s 128 -w vlan100.pcapng --timeout 1m`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			q := api.CaptureRequest{Interface: iface, Rx: rx, Tx: tx, Count: count, Snaplen: snap, Buffer: buffer}
@@ -209,6 +213,9 @@ func (s *textSink) packet(ev *api.CaptureEvent) error {
 	if ev.Reason != "" {
 		where += " " + ev.Reason
 	}
+	if ev.Rule != "" {
+		where += " by " + ev.Rule
+	}
 	_, err := fmt.Fprintf(s.w, "%s %s %s\n", t.Format("15:04:05.000000"), where, describeFrame(ev.Data, ev.Len))
 	return err
 }
@@ -219,7 +226,7 @@ func (s *textSink) flush() error { return nil }
 type fileSink struct{ w capfile.Writer }
 
 func (s *fileSink) packet(ev *api.CaptureEvent) error {
-	return s.w.WritePacket(&capfile.Packet{Time: ev.Time, Interface: ev.Interface, Point: ev.Point, Reason: ev.Reason,
+	return s.w.WritePacket(&capfile.Packet{Time: ev.Time, Interface: ev.Interface, Point: ev.Point, Reason: ev.Reason, Rule: ev.Rule,
 		Worker: ev.Worker, Len: ev.Len, Data: ev.Data})
 }
 

@@ -152,6 +152,7 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 		return nil
 	}
 	t0 := time.Now()
+	tuneGC()
 	// The same checks as softnet check, route files loaded once.
 	cfg, tables, err := config.Check(file)
 	if err != nil {

@@ -187,7 +187,11 @@ holds (installed) and those it does not (shadowed: the kernel's routes to
 softnet's own prefixes, such as its connected subnets, or to a configured
 route's), netlink notifications read, batches applied (one snapshot each),
 ENOBUFS overflows and the full resyncs they caused, route changes applied
-and refused, and the last error.`,
+and refused, and the last error; then each host interface (linux_cp's
+host_interfaces: the TAP through which the namespace's kernel speaks on
+softnet's port) with its carrier (softnet's interface up), the frames
+written to it (punted), the frames the kernel sent out of the port, and
+the frames lost.`,
 		"  softnet show linuxcp\n  softnet show linuxcp --json", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			s, err := c.LinuxCP(ctx)
@@ -205,6 +209,13 @@ and refused, and the last error.`,
 				fmt.Fprintf(tw, "refused\t%d\n", s.Refused)
 				if s.LastError != "" {
 					fmt.Fprintf(tw, "last error\t%s\n", s.LastError)
+				}
+				for _, h := range s.HostInterfaces {
+					fmt.Fprintf(tw, "host interface %s\tcarrier %s, to kernel %d, to port %d, dropped %d", h.Name, yesNo(h.Up), h.ToKernel, h.ToPort, h.Dropped)
+					if h.LastError != "" {
+						fmt.Fprintf(tw, " (%s)", h.LastError)
+					}
+					fmt.Fprintln(tw)
 				}
 				tw.Flush()
 			}, err
@@ -305,9 +316,14 @@ time, or learned on a member that went down since, are not listed.`,
 the packets, packets per call, and the time per packet measured on every
 16th poll; then each worker's polls, busy polls (receives that filled a
 whole batch: at the budget), batches (receives that got packets), livelocks
-(busy polls while the ring kept filling) and punts to the control plane;
-last the workers' poll mode (config poll_mode: adaptive with its window,
-interrupt or polling). Counts are since the router started.`,
+(busy polls while the ring kept filling), punts to the control plane, the
+longest gap between two polls (not counting sleeps waiting for frames: a
+gap longer than the receive ring lasts loses frames) and the gaps over
+100 ms; then the workers' poll mode (config poll_mode: adaptive with its
+window, interrupt or polling); last the Go runtime's GOMAXPROCS, the p99
+and maximum latency of a goroutine from runnable to running, of the
+collector's stop-the-world pauses, its cycles and its target (GOGC: 400
+unless GOGC is set). Counts are since the router started.`,
 		"  softnet show runtime", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			rt, err := c.Runtime(ctx)
@@ -320,9 +336,10 @@ interrupt or polling). Counts are since the router started.`,
 				tw.Flush()
 				fmt.Fprintln(w)
 				tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-				fmt.Fprintln(tw, "WORKER\tPOLLS\tBUSY POLLS\tBATCHES\tLIVELOCKS\tPUNTS\tPUNT FULL\tSPREAD\t")
+				fmt.Fprintln(tw, "WORKER\tPOLLS\tBUSY POLLS\tBATCHES\tLIVELOCKS\tPUNTS\tPUNT FULL\tSPREAD\tMAX GAP\tGAPS>100ms\t")
 				for _, x := range rt.Workers {
-					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", x.ID, x.Polls, x.BusyPolls, x.Batches, x.Livelocks, x.Punts, x.PuntFull, x.Spread)
+					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%v\t%d\t\n", x.ID, x.Polls, x.BusyPolls, x.Batches, x.Livelocks, x.Punts, x.PuntFull, x.Spread,
+						time.Duration(x.PollGapMaxNs).Round(time.Microsecond), x.PollGaps)
 				}
 				tw.Flush()
 				fmt.Fprintf(w, "\npoll mode: %s", rt.PollMode)
@@ -330,6 +347,9 @@ interrupt or polling). Counts are since the router started.`,
 					fmt.Fprintf(w, " (window %v)", time.Duration(rt.PollWindowUs*float64(time.Microsecond)))
 				}
 				fmt.Fprintln(w)
+				g := rt.Go
+				fmt.Fprintf(w, "go: gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles, GOGC %d\n",
+					g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs, g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles, g.GCPercent)
 			}, err
 		})
 	var all bool

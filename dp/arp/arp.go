@@ -40,6 +40,10 @@ var _ = dp.Register(dp.Node{
 //     known neighbour on that interface with a different MAC (RFC 826's
 //     merge: the sender's entry is updated whoever the target is) are
 //     copied to the control plane (PuntARP) to learn the sender's MAC.
+//   - On an interface whose host interface's Linux owns ARP
+//     (dp.Iface.HostNeigh, linux_cp arp_nd: linux) a request is punted
+//     and consumed, not answered: the control plane copies it to the
+//     host interface, whose kernel answers.
 //   - Next: interface-output (replies), drop (malformed, not for us, bad
 //     sender); other buffers return to the pool after the punt.
 func arpInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
@@ -100,7 +104,7 @@ func arpInput(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 				c.PuntFull++
 			}
 		}
-		if !ours || a.Op() != hdr.ARPRequest {
+		if !ours || a.Op() != hdr.ARPRequest || ifc.HostNeigh && !probe {
 			c.ARPConsumed++
 			pool.Put(b) // consumed: learning is the control plane's
 			continue

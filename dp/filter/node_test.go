@@ -310,6 +310,67 @@ func TestTraceNamesRule(t *testing.T) {
 	}
 }
 
+// TestDropCaptureNamesRule: a drop capture of the filter's reasons (the
+// pflog of issue 14) records, with each blocked packet, the rule that
+// blocked it, which the control plane names as softnet show rules
+// numbers them (or the default policy); other drops name no rule.
+func TestDropCaptureNamesRule(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto tcp to any port 80",
+		"block in quick on if0 proto udp to any port 9999")); err != nil {
+		t.Fatal(err)
+	}
+	var specs []dp.CaptureSpec
+	for _, q := range []control.CaptureRequest{{Drop: true, Reason: "blocked"}, {Drop: true, Reason: "ip4-filter/no-state"}, {Drop: true, Reason: "ip4-input/bad-ihl"}} {
+		s, err := l.Router.ResolveCapture(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, s)
+	}
+	cs, err := l.Router.StartCaptures(specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked9999 := fromA(hdr.ProtoUDP, dptest.UDP(5000, 9999, 4))
+	blocked53 := fromA(hdr.ProtoUDP, dptest.UDP(5000, 53, 4))
+	expect(t, l, 0, 1, blocked9999, false, "UDP to 9999")
+	expect(t, l, 0, 1, blocked53, false, "UDP to 53")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1000, 0, syn, 0)), true, "SYN to port 80")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40002, 81, 1, 1, ack, 10)), false, "ACK without a state")
+	badIHL := append([]byte(nil), blocked9999...)
+	badIHL[14] = 0x44 // IHL 4: dropped by ip4-input, before the filter
+	l.Send(0, badIHL)
+
+	type rec struct {
+		reason, rule string
+		data         []byte
+	}
+	drain := func(c *dp.Capture) []rec {
+		var out []rec
+		c.Drain(func(r *dp.CapRecord) {
+			out = append(out, rec{r.Reason.String(), l.Router.DropRule(r.Reason, r.Detail), append([]byte(nil), r.Data...)})
+		})
+		return out
+	}
+	got := drain(cs[0])
+	if len(got) != 2 || string(got[0].data) != string(blocked9999) || string(got[1].data) != string(blocked53) {
+		t.Fatalf("drop capture of blocked: %d records %+v, want the two blocked UDP frames", len(got), got)
+	}
+	if got[0].reason != "ip4-filter/blocked" || got[0].rule != "rule 3 (block in quick on if0 proto udp to any port 9999)" {
+		t.Errorf("UDP to 9999: %q %q, want ip4-filter/blocked by rule 3 (block in quick on if0 proto udp to any port 9999)", got[0].reason, got[0].rule)
+	}
+	if got[1].rule != "default policy block" {
+		t.Errorf("UDP to 53: rule %q, want the default policy block", got[1].rule)
+	}
+	if got := drain(cs[1]); len(got) != 1 || got[0].reason != "ip4-filter/no-state" || got[0].rule != "default policy block" {
+		t.Errorf("drop capture of no-state: %+v, want the ACK by the default policy block", got)
+	}
+	if got := drain(cs[2]); len(got) != 1 || got[0].rule != "" {
+		t.Errorf("drop capture of bad-ihl: %+v, want one record naming no rule", got)
+	}
+}
+
 // TestStateMadeInTheVector: a vector whose first packets open flows and
 // whose later packets belong to them (no rule passes those) passes them
 // all, and a vector of many flows' packets finds every state: the batch

@@ -9,9 +9,9 @@
 //
 // # Nodes and edges (Back edges marked <-)
 //
-//	ip4-input   -> ip4-lookup, drop          (ip4-unicast features between them)
+//	ip4-input   -> ip4-lookup, host-punt, drop (ip4-unicast features between them)
 //	ip4-lookup  -> ip4-local, ip4-rewrite, icmp4-error, drop
-//	ip4-local   -> icmp4-error, drop; <- ip4-lookup (echo replies)
+//	ip4-local   -> icmp4-error, host-punt, drop; <- ip4-lookup (echo replies)
 //	ip4-rewrite -> interface-output, ip4-arp, ip4-frag, icmp4-error, drop
 //	ip4-arp     -> (control plane: dp.PuntResolve), drop
 //	ip4-frag    -> interface-output, drop
@@ -19,6 +19,14 @@
 //
 // ip4-lookup also takes the control plane's InjectLookup messages
 // (dp.Node.Inject): packets given back after their next hop resolved.
+//
+// On an interface with a host interface (dp.Iface.Host, linux_cp),
+// ip4-local hands TCP, UDP, ICMP other than echo, other protocols (OSPF's
+// 89) and fragments to the router's addresses to host-punt (dp/hostpunt)
+// instead of dropping them or answering with an ICMP error, and
+// ip4-input hands it link-local multicast (224.0.0.0/24: OSPF's
+// 224.0.0.5 and .6) instead of dropping it: the kernel behind the TAP
+// answers.
 //
 // Per-worker node state (dp.Node.State): ip4-lookup's scratch arrays for
 // the batched FIB lookup, icmp4-error's token bucket (RFC 1812 §4.3.2.8)

@@ -29,7 +29,7 @@ var _ = dp.Register(dp.Node{
 	Name:  "ip4-input",
 	Stage: &StageInput,
 	Run:   ip4Input,
-	Next:  []string{"ip4-lookup", "drop"},
+	Next:  []string{"ip4-lookup", "host-punt", "drop"},
 	Reasons: []dp.ReasonDef{ // RFC 1812 §5.2.2, §5.3.7
 		{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv4 header (RFC 1812 §5.2.2)"},
 		{Reason: &BadVersion, Name: "bad-version", Desc: "IP version is not 4"},
@@ -171,6 +171,14 @@ func ip4Input(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			in.B[k] = x
 			k++
 		case classMulticast:
+			// Link-local multicast (224.0.0.0/24: OSPF's 224.0.0.5 and
+			// .6, VRRP, RIPv2) is the host interface's, if the
+			// interface has one; other groups are not routed.
+			if dst>>8 == 0xe00000 && int(b.InPort) < len(cfg.Ifaces) && cfg.Ifaces[b.InPort].Host {
+				b.Aux = hostMulticast
+				w.To(*stageHostPunt, b)
+				continue
+			}
 			w.Drop(b, Multicast)
 		case classReserved:
 			if dst == 0xffffffff {

@@ -24,7 +24,7 @@ var _ = dp.Register(dp.Node{
 	Name:  "ip4-local",
 	Stage: &StageLocal,
 	Run:   ip4Local,
-	Next:  []string{"icmp4-error", "drop"},
+	Next:  []string{"icmp4-error", "host-punt", "drop"},
 	Back:  []string{"ip4-lookup"},
 	Reasons: []dp.ReasonDef{
 		{Reason: &LocalFragment, Name: "fragment", Desc: "fragment addressed to the router: no reassembly"},
@@ -63,11 +63,23 @@ var _ = dp.Register(dp.Node{
 //   - Other ICMP: consumed (counted). UDP: ICMP port unreachable. TCP:
 //     dropped (no TCP service yet). Other protocols: ICMP protocol
 //     unreachable. Fragments: dropped (no reassembly).
-//   - Next: ip4-lookup, icmp4-error, drop.
+//   - Received on an interface with a host interface (dp.Iface.Host,
+//     linux_cp): TCP, UDP, other ICMP and other protocols (OSPF's 89)
+//     go to host-punt instead, for the kernel and its daemons to answer;
+//     so do fragments (the kernel reassembles). Echo requests are still
+//     answered here.
+//   - Next: ip4-lookup, icmp4-error, host-punt, drop.
 func ip4Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		ip := hdr.IPv4(b.L3Bytes())
+		if int(b.InPort) < len(cfg.Ifaces) && cfg.Ifaces[b.InPort].Host && b.Flags&pkt.FlagLocal == 0 {
+			if cl, ok := hostClass(ip); ok {
+				b.Aux = cl
+				w.To(*stageHostPunt, b)
+				continue
+			}
+		}
 		if ip.MF() || ip.FragOffset() != 0 {
 			w.Drop(b, LocalFragment)
 			continue
@@ -105,6 +117,45 @@ func ip4Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		}
 	}
 	in.N = 0
+}
+
+// stageHostPunt is host-punt (package dp/hostpunt), which ip4-local and
+// ip4-input hand what a host interface's kernel answers.
+var stageHostPunt = dp.Ref("host-punt", new(dp.Stage))
+
+// Host punt classes (dp/hostpunt.Class, which this package does not
+// import: its nodes name others by Ref only).
+const (
+	hostTCP uint32 = iota
+	hostUDP
+	hostICMP
+	hostOther
+	hostMulticast
+)
+
+// hostClass says whether ip, to one of the router's addresses, goes to
+// the host interface, and as what class: everything but an echo request
+// (which ip4-local answers) and a truncated or corrupt ICMP message.
+func hostClass(ip hdr.IPv4) (uint32, bool) {
+	switch ip.Protocol() {
+	case hdr.ProtoTCP:
+		return hostTCP, true
+	case hdr.ProtoUDP:
+		return hostUDP, true
+	case hdr.ProtoICMP:
+		if ip.MF() || ip.FragOffset() != 0 {
+			return hostICMP, true
+		}
+		p := ip.Payload()
+		if len(p) < hdr.ICMPv4Len || hdr.Checksum(p, 0) != 0 {
+			return 0, false
+		}
+		if c := hdr.ICMPv4(p); c.Type() == hdr.ICMPv4Echo && c.Code() == 0 {
+			return 0, false
+		}
+		return hostICMP, true
+	}
+	return hostOther, true
 }
 
 // icmp sends b to icmp4-error, which turns it into the given error.

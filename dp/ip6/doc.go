@@ -11,9 +11,9 @@
 //
 // # Nodes and edges (Back edges marked <-)
 //
-//	ip6-input   -> ip6-lookup, nd-input, icmp6-error, drop
+//	ip6-input   -> ip6-lookup, nd-input, icmp6-error, host-punt, drop
 //	ip6-lookup  -> ip6-local, ip6-rewrite, icmp6-error, drop
-//	ip6-local   -> nd-input, icmp6-error, interface-output, drop; <- ip6-lookup (echo replies)
+//	ip6-local   -> nd-input, icmp6-error, host-punt, interface-output, drop; <- ip6-lookup (echo replies)
 //	ip6-rewrite -> interface-output, ip6-nd, icmp6-error, drop
 //	ip6-nd      -> (control plane: dp.PuntResolve), drop
 //	icmp6-error -> interface-output, drop; <- ip6-lookup
@@ -65,7 +65,11 @@
 //     Parameter Problem code 0 pointing at its type (no type is
 //     implemented; type 0 is deprecated, RFC 5095); UDP, port
 //     unreachable; Neighbor Discovery to a global address of the router,
-//     nd-input; an unknown upper layer, Parameter Problem code 1.
+//     nd-input; an unknown upper layer, Parameter Problem code 1. On an
+//     interface with a host interface (dp.Iface.Host, linux_cp) TCP,
+//     UDP, other ICMPv6, other upper layers and fragments go to
+//     host-punt (dp/hostpunt) instead, as do link-scoped multicast
+//     packets (ff02::/16, other than Neighbor Discovery) in ip6-input.
 //   - icmp6-error: never about an ICMPv6 error or Redirect, a packet the
 //     router sent, an unspecified, loopback or multicast source, or a
 //     multicast destination (network or link layer) except Packet Too Big

@@ -33,7 +33,7 @@ var _ = dp.Register(dp.Node{
 	Name:  "ip6-input",
 	Stage: &StageInput,
 	Run:   ip6Input,
-	Next:  []string{"ip6-lookup", "nd-input", "icmp6-error", "drop"},
+	Next:  []string{"ip6-lookup", "nd-input", "icmp6-error", "host-punt", "drop"},
 	Reasons: []dp.ReasonDef{ // RFC 8200 §3, §4; RFC 4291 §2.5
 		{Reason: &TooShort, Name: "too-short", Desc: "shorter than an IPv6 header (40 bytes)"},
 		{Reason: &BadVersion, Name: "bad-version", Desc: "IP version is not 6"},
@@ -210,6 +210,14 @@ func ip6Input(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			// Problem code 2 even though the destination is multicast
 			// (RFC 4443 §2.4 e.3), one with 11 is discarded silently.
 			if l3[6] == hdr.ProtoHopByHop && joined(dst) && !walk(w, b, l3) {
+				continue
+			}
+			// Link-scoped multicast (ff02::/16: OSPFv3's ff02::5 and
+			// ::6, MLD, RIPng) is the host interface's, if the
+			// interface has one; other groups are not routed.
+			if dst[1]&0x0f == 2 && int(b.InPort) < len(cfg.Ifaces) && cfg.Ifaces[b.InPort].Host {
+				b.Aux = hostMulticast
+				w.To(*stageHostPunt, b)
 				continue
 			}
 			w.Drop(b, Multicast)

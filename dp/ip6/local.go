@@ -23,7 +23,7 @@ var _ = dp.Register(dp.Node{
 	Name:  "ip6-local",
 	Stage: &StageLocal,
 	Run:   ip6Local,
-	Next:  []string{"nd-input", "icmp6-error", "interface-output", "drop"},
+	Next:  []string{"nd-input", "icmp6-error", "host-punt", "interface-output", "drop"},
 	Back:  []string{"ip6-lookup"},
 	Reasons: []dp.ReasonDef{
 		{Reason: &LocalFragment, Name: "fragment", Desc: "fragment addressed to the router: no reassembly"},
@@ -63,6 +63,45 @@ const (
 	ppIncompleteHdrs = 3
 )
 
+// stageHostPunt is host-punt (package dp/hostpunt), which ip6-local and
+// ip6-input hand what a host interface's kernel answers.
+var stageHostPunt = dp.Ref("host-punt", new(dp.Stage))
+
+// Host punt classes (dp/hostpunt.Class, named by Ref only).
+const (
+	hostTCP uint32 = iota
+	hostUDP
+	hostICMP
+	hostOther
+	hostMulticast
+)
+
+// hostClass says whether the upper layer proto at ip[off:], to one of
+// the router's addresses, goes to the host interface, and as what class:
+// everything but an echo request, Neighbor Discovery (which the router
+// answers) and a truncated or corrupt ICMPv6 message.
+func hostClass(proto uint8, ip []byte, off int) (uint32, bool) {
+	switch proto {
+	case hdr.ProtoTCP:
+		return hostTCP, true
+	case hdr.ProtoUDP:
+		return hostUDP, true
+	case hdr.ProtoNoNext:
+		return 0, false
+	case hdr.ProtoICMPv6:
+		p := ip[off:]
+		if len(p) < hdr.ICMPv6Len || hdr.Checksum(p, hdr.PseudoSumIPv6(ip[8:24], ip[24:40], hdr.ProtoICMPv6, uint32(len(p)))) != 0 {
+			return 0, false
+		}
+		c := hdr.ICMPv6(p)
+		if c.Type()-hdr.ICMPv6RouterSolicit < 5 || c.Type() == hdr.ICMPv6EchoRequest && c.Code() == 0 {
+			return 0, false
+		}
+		return hostICMP, true
+	}
+	return hostOther, true
+}
+
 // icmp sends b to icmp6-error, which turns it into the given error (aux:
 // the MTU of Packet Too Big, the pointer of Parameter Problem).
 func icmp(w *dp.Worker, b *pkt.Buf, typ, code uint8, aux uint32) {
@@ -88,16 +127,27 @@ func paramProblem(w *dp.Worker, b *pkt.Buf, code uint8, ptr uint32) {
 //     Other ICMPv6: consumed (counted). UDP: Destination Unreachable code
 //     4 (port). TCP: dropped. Another upper layer: Parameter Problem code 1
 //     pointing at the Next Header field that names it.
-//   - Next: ip6-lookup, nd-input, icmp6-error, interface-output, drop.
+//   - Received on an interface with a host interface (dp.Iface.Host,
+//     linux_cp): TCP, UDP, ICMPv6 other than echo request and Neighbor
+//     Discovery, other upper layers (OSPFv3's 89) and fragments go to
+//     host-punt instead, for the kernel and its daemons to answer.
+//   - Next: ip6-lookup, nd-input, icmp6-error, host-punt, interface-output, drop.
 func ip6Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		ip := b.L3Bytes()
 		proto, prev, off := ip[6], 6, hdr.IPv6Len
 		ok := true
+		host := int(b.InPort) < len(cfg.Ifaces) && cfg.Ifaces[b.InPort].Host && b.Flags&pkt.FlagLocal == 0
 		for n := 0; ok && isExt(proto) && n < hdr.MaxExtHeaders; n++ {
 			switch proto {
 			case hdr.ProtoFragment:
+				if host {
+					b.Aux = hostOther // the kernel reassembles
+					w.To(*stageHostPunt, b)
+					ok = false
+					continue
+				}
 				w.Drop(b, LocalFragment)
 				ok = false
 				continue
@@ -117,6 +167,13 @@ func ip6Local(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		}
 		if !ok {
 			continue
+		}
+		if host {
+			if cl, ok := hostClass(proto, ip, off); ok {
+				b.Aux = cl
+				w.To(*stageHostPunt, b)
+				continue
+			}
 		}
 		switch proto {
 		case hdr.ProtoICMPv6:

@@ -17,6 +17,7 @@ import (
 	_ "github.com/softnet/softnet/dp/edrop"    // early-drop (device-input feature)
 	_ "github.com/softnet/softnet/dp/ethernet" // ethernet-input (with the VLAN demux)
 	_ "github.com/softnet/softnet/dp/filter"   // ip4-filter, ip6-filter (ip4-unicast, ip6-unicast features)
+	_ "github.com/softnet/softnet/dp/hostpunt" // host-punt (linux_cp host interfaces)
 	_ "github.com/softnet/softnet/dp/ip4"      // ip4-input, ip4-lookup, ip4-local, ip4-rewrite, ip4-arp, ip4-frag, icmp4-error
 	_ "github.com/softnet/softnet/dp/ip6"      // ip6-input, ip6-lookup, ip6-local, ip6-rewrite, ip6-nd, icmp6-error
 	_ "github.com/softnet/softnet/dp/l2"       // l2-bridge

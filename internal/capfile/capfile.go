@@ -5,7 +5,10 @@
 // pcapng carries an interface description block per interface as it
 // first appears (if_name, nanosecond time stamps) and an enhanced packet
 // block per packet with its direction (epb_flags) and a comment naming
-// the interface, the capture point, the drop reason and the worker; pcap
+// the interface, the capture point, the drop reason and the worker, and
+// for a packet the stateful filter blocked, the rule that blocked it
+// ("lan0 drop ip4-filter/blocked worker 0, rule 2 (block in proto udp to
+// port 9999)", pflog's idea); pcap
 // has microsecond time stamps and Ethernet frames only.
 //
 // Hot path: no. The control plane writes what it drained from the
@@ -25,6 +28,7 @@ type Packet struct {
 	Interface string
 	Point     string // rx, tx or drop
 	Reason    string // drop: node/reason
+	Rule      string // drop by the filter: "rule N (TEXT)" or "default policy block"
 	Worker    int
 	Len       int    // on the wire
 	Data      []byte // the bytes kept (up to the snap length)
@@ -198,6 +202,9 @@ func (s *pcapng) WritePacket(p *Packet) error {
 	comment := fmt.Sprintf("%s %s worker %d", p.Interface, p.Point, p.Worker)
 	if p.Reason != "" {
 		comment = fmt.Sprintf("%s drop %s worker %d", p.Interface, p.Reason, p.Worker)
+		if p.Rule != "" {
+			comment += ", " + p.Rule
+		}
 	}
 	body = option(body, 1, []byte(comment)) // opt_comment
 	body = option(body, 0, nil)
@@ -215,5 +222,5 @@ func (s *pcapng) Flush() error {
 // MaxRecord is the most bytes WritePacket adds to a file for p, in
 // either format (with an interface block that may come first).
 func MaxRecord(p *Packet) int64 {
-	return int64(len(p.Data)+len(p.Interface)+len(p.Reason)) + 160
+	return int64(len(p.Data)+len(p.Interface)+len(p.Reason)+len(p.Rule)) + 160
 }

@@ -6,10 +6,30 @@
 // sees. The programs are for Ethernet frames (DLT_EN10MB) and are also
 // valid kernel socket filters (Program.Raw, SO_ATTACH_FILTER).
 //
-// Hot path: Program.Run only. It allocates nothing, takes no lock and
-// makes no interface call; a Program is immutable after NewProgram and
-// any number of workers may run it at once. Compile allocates and is for
-// the control plane.
+// Hot path: Classify, Program.Never and Program.Run. They allocate
+// nothing, take no lock and make no interface call; a Program is
+// immutable after NewProgram and any number of workers may run it at
+// once. Compile and NewProgram allocate and are for the control plane.
+//
+// # Pre-classification
+//
+// A tap's filter usually rejects what it sees ("tcp port 22" on a link
+// of UDP), and a tap on each of 4,094 VLANs would run its filter on
+// every packet. So NewProgram also runs the program once per frame class
+// (Classify: the VLAN layout, up to two tags, TPID 0x8100, 0x88a8 or
+// 0x9100 outside; the EtherType, IPv4, IPv6 or ARP; the IPv4 protocol or
+// IPv6 next header among ICMP, IGMP, TCP, UDP, IPv6-Frag, GRE, ESP,
+// ICMPv6, SCTP and hop-by-hop; whether an IPv4 fragment offset is 0),
+// in an abstract interpreter that knows those bytes and nothing else of
+// the frame (known-bit masks, both ways at undecided branches), and keeps
+// a table of the classes on which no path can return other than 0.
+// Program.Never(Classify(frame)) is that table's answer: when true, Run
+// would reject the frame, and a worker need not run it (a few byte loads
+// and a table index instead of the program). It is sound, not complete:
+// false says nothing. TestNeverSound checks it over every oracle
+// expression and corpus frame and over mutants of the frames that keep
+// their class (every byte the class does not fix randomized, some cut
+// short, any wire length); FuzzNever over random programs and frames.
 //
 // # Grammar
 //
@@ -78,8 +98,8 @@
 //	expression: column 16: expected a port number after "port", got "foo"
 //
 // FuzzCompile (no panic; accepted expressions validate and agree with
-// x/net/bpf's VM) and FuzzRun (random programs and frames: Run agrees
-// with x/net/bpf's VM) run in scripts/test.sh's fuzz step.
+// x/net/bpf's VM), FuzzRun (random programs and frames: Run agrees
+// with x/net/bpf's VM) and FuzzNever run in scripts/test.sh's fuzz step.
 //
 // # Differences from tcpdump
 //

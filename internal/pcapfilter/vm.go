@@ -74,6 +74,9 @@ type insn struct {
 // workers: Run keeps its registers on the stack.
 type Program struct {
 	ins []insn
+	// never[c]: the program rejects every frame of class c (Never);
+	// 256 entries so that indexing by a uint8 needs no bounds check.
+	never [256]bool
 }
 
 // Validate checks a classic BPF program the way the kernel's
@@ -179,6 +182,7 @@ func NewProgram(raw []bpf.RawInstruction) (*Program, error) {
 	for i, r := range raw {
 		p.ins[i] = insn{op: r.Op, jt: r.Jt, jf: r.Jf, k: r.K}
 	}
+	p.computeNever()
 	return p, nil
 }
 
