@@ -20,8 +20,8 @@
 // preallocated 128-byte entries on a free list, indexed by cache-line
 // buckets of 32-bit signatures and entry indices, keyed by the 5-tuple
 // normalised so both directions find the same entry. A vector's lookups
-// are done in passes (hash every packet and read its bucket, then read
-// the entries whose signature matches, then decide), so their cache
+// are done in passes (hash every packet and prefetch its bucket, then
+// prefetch the entries whose signature matches, then decide), so their cache
 // misses overlap instead of following one another. The common packet, an
 // unfragmented IPv4 UDP datagram without options, is keyed straight from
 // its header and parsed in full only when it has no state; a UDP state
@@ -275,8 +275,7 @@ type wstate struct {
 	k    Key
 	// The vector's flows, keys, the sides their senders are on, their
 	// transport offsets and key hashes (run's first pass), the hints of
-	// Table.LookupBatch, and the sum of the loads that fetched their
-	// buckets and entries (kept, so not optimised away).
+	// Table.LookupBatch.
 	flows  [pkt.BatchSize]Flow
 	keys   [pkt.BatchSize]Key
 	sides  [pkt.BatchSize]uint8
@@ -284,7 +283,6 @@ type wstate struct {
 	hashes [pkt.BatchSize]uint64
 	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4's key only)
 	hints  [pkt.BatchSize]Hint
-	touch  uint64
 }
 
 func newWState(*dp.Worker) any { return new(wstate) }
@@ -321,12 +319,11 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	now := Now()
 	h.serve(slot, now)
 	t.Sweep(sweepPerVector, now)
-	// First pass: parse every packet and hash its key; then the table
-	// reads every home bucket and every matching entry in tight loops of
-	// independent loads, so that the vector's cache misses on a large
-	// table overlap (the CPU keeps many in flight at once, as fib's
-	// LookupBatch does) instead of costing one after the other in the
-	// decisions.
+	// First pass: key every packet and hash its key; then the table
+	// prefetches every home bucket and every matching entry in tight
+	// loops, so that the vector's cache misses on a large table overlap
+	// (the CPU keeps many in flight at once) instead of costing one
+	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
 		ip := pkt.At(x).L3Bytes()
 		if side, ok := fastKey4(ip, &st.keys[i]); ok {
@@ -346,7 +343,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		st.sides[i] = uint8(f.key(&st.keys[i]))
 		st.hashes[i] = st.keys[i].hash()
 	}
-	t.LookupBatch(st.hashes[:in.N], st.hints[:in.N], &st.touch)
+	t.LookupBatch(st.hashes[:in.N], st.hints[:in.N])
 	for i, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {

@@ -5,8 +5,6 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
-
-	"github.com/softnet/softnet/dp/filter/pf"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -240,39 +238,34 @@ func (t *Table) findHash(k *Key, h uint64, now int64) *State {
 type Hint int32
 
 // LookupBatch is the first part of the lookups of a vector of n keys of
-// hashes hs: it reads every key's home bucket, then every matching
-// entry, each pass a loop of independent loads, so the cache misses of
-// the vector overlap (memory-level parallelism: a miss per packet taken
-// one after the other is what a large table costs otherwise), and writes
-// each key's hint. touch is a sink for the loaded values (kept by the
-// caller so the loads are not optimised away).
-func (t *Table) LookupBatch(hs []uint64, hints []Hint, touch *uint64) {
-	acc := *touch
+// hashes hs: it prefetches every key's home bucket, then reads the
+// buckets' signatures and prefetches every matching entry (its two cache
+// lines), and writes each key's hint. Prefetches do not wait for their
+// lines, so the vector's cache misses overlap far more than loads let
+// them (a load that misses holds up the instructions behind it; a miss
+// per packet taken one after the other is what a large table costs
+// otherwise): by the time decide reads an entry it is in the cache.
+func (t *Table) LookupBatch(hs []uint64, hints []Hint) {
 	// Pass 1: the home buckets (one cache line each).
 	for _, h := range hs {
-		acc += uint64(t.buckets[h&t.bmask].sig[0])
+		prefetch(uintptr(unsafe.Pointer(&t.buckets[h&t.bmask])))
 	}
-	// Pass 2: the signatures, then the matching entries' first cache
-	// line (the only one a UDP state hit touches).
+	// Pass 2: the signatures, then the matching entries: the first line
+	// (key, expiry, counters) and the second (a TCP state's windows).
 	for i, h := range hs {
 		bk := &t.buckets[h&t.bmask]
 		sig := sigOf(h)
 		hints[i] = -1
 		for j := range bk.sig {
 			if bk.sig[j] == sig {
-				// The entry's first line; a TCP state's second
-				// (its sequence windows) too.
-				e := &t.entries[bk.idx[j]]
-				acc += uint64(e.Expire)
-				if e.K.Proto == pf.ProtoTCP {
-					acc += uint64(e.Peer[0].SeqLo)
-				}
+				e := uintptr(unsafe.Pointer(&t.entries[bk.idx[j]]))
+				prefetch(e)
+				prefetch(e + 64)
 				hints[i] = Hint(bk.idx[j])
 				break
 			}
 		}
 	}
-	*touch = acc
 }
 
 // FindHint is findHash helped by LookupBatch's hint: when the hinted

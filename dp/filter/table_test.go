@@ -74,7 +74,6 @@ func TestLookupBatchRandom(t *testing.T) {
 	var keys [64]Key
 	var hs [64]uint64
 	var hints [64]Hint
-	var touch uint64
 	for round := 0; round < 5000; round++ {
 		n := 1 + rng.IntN(len(keys))
 		for i := range keys[:n] {
@@ -83,7 +82,7 @@ func TestLookupBatchRandom(t *testing.T) {
 			keys[i].B[15] = byte(rng.IntN(20))
 			hs[i] = keys[i].hash()
 		}
-		tb.LookupBatch(hs[:n], hints[:n], &touch)
+		tb.LookupBatch(hs[:n], hints[:n])
 		for i := range keys[:n] {
 			k := &keys[i]
 			exp, live := ref[*k]
@@ -216,7 +215,6 @@ func BenchmarkStateHit(b *testing.B) {
 			var ks [256]Key
 			var hs [256]uint64
 			var hints [256]Hint
-			var touch uint64
 			var per []float64 // ns per packet of each vector: the median
 			// ignores the vectors during which the thread lost its CPU
 			b.ResetTimer()
@@ -228,7 +226,7 @@ func BenchmarkStateHit(b *testing.B) {
 					j++
 					hs[x] = ks[x].hash()
 				}
-				tb.LookupBatch(hs[:], hints[:], &touch)
+				tb.LookupBatch(hs[:], hints[:])
 				for x := range ks {
 					s := tb.FindHint(&ks[x], hs[x], hints[x], 1)
 					s.Expire = 1 << 62
