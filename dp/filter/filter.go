@@ -20,9 +20,13 @@
 // preallocated 128-byte entries on a free list, indexed by cache-line
 // buckets of 32-bit signatures and entry indices, keyed by the 5-tuple
 // normalised so both directions find the same entry. A vector's lookups
-// are done in passes (hash every packet and read its bucket, then read
-// the entries whose signature matches, then decide), so their cache
-// misses overlap instead of following one another. Both directions of a flow reach the
+// are done in passes (hash every packet and prefetch its bucket, then
+// prefetch the entries whose signature matches, then decide), so their cache
+// misses overlap instead of following one another. The common packet, an
+// unfragmented IPv4 UDP datagram without options, is keyed straight from
+// its header and parsed in full only when it has no state; a UDP state
+// hit reads and writes one cache line of its entry (key, expiry,
+// counters). Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is
@@ -271,15 +275,14 @@ type wstate struct {
 	k    Key
 	// The vector's flows, keys, the sides their senders are on, their
 	// transport offsets and key hashes (run's first pass), the hints of
-	// Table.LookupBatch, and the sum of the loads that fetched their
-	// buckets and entries (kept, so not optimised away).
+	// Table.LookupBatch.
 	flows  [pkt.BatchSize]Flow
 	keys   [pkt.BatchSize]Key
 	sides  [pkt.BatchSize]uint8
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
+	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4's key only)
 	hints  [pkt.BatchSize]Hint
-	touch  uint64
 }
 
 func newWState(*dp.Worker) any { return new(wstate) }
@@ -316,15 +319,23 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	now := Now()
 	h.serve(slot, now)
 	t.Sweep(sweepPerVector, now)
-	// First pass: parse every packet and hash its key; then the table
-	// reads every home bucket and every matching entry in tight loops of
-	// independent loads, so that the vector's cache misses on a large
-	// table overlap (the CPU keeps many in flight at once, as fib's
-	// LookupBatch does) instead of costing one after the other in the
-	// decisions.
+	// First pass: key every packet and hash its key; then the table
+	// prefetches every home bucket and every matching entry in tight
+	// loops, so that the vector's cache misses on a large table overlap
+	// (the CPU keeps many in flight at once) instead of costing one
+	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
+		ip := pkt.At(x).L3Bytes()
+		if side, ok := fastKey4(ip, &st.keys[i]); ok {
+			// The common case: the key without a full parse (decide
+			// parses the packet when it needs more).
+			st.sides[i], st.parsed[i] = uint8(side), false
+			st.hashes[i] = st.keys[i].hash()
+			continue
+		}
 		f := &st.flows[i]
-		st.l4s[i] = int32(parse(pkt.At(x).L3Bytes(), f))
+		st.parsed[i] = true
+		st.l4s[i] = int32(parse(ip, f))
 		st.hashes[i] = 0
 		if f.Short {
 			continue
@@ -332,7 +343,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		st.sides[i] = uint8(f.key(&st.keys[i]))
 		st.hashes[i] = st.keys[i].hash()
 	}
-	t.LookupBatch(st.hashes[:in.N], st.hints[:in.N], &st.touch)
+	t.LookupBatch(st.hashes[:in.N], st.hints[:in.N])
 	for i, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
@@ -355,32 +366,41 @@ const (
 // decide returns the drop reason for b, or ReasonNone to pass it.
 func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, slot int, now int64, rs *reasons) dp.Reason {
 	f := &st.flows[i]
-	if f.Short {
+	parsed := st.parsed[i] // f is filled (else only the key: fastKey4)
+	if parsed && f.Short {
 		return rs.Short
 	}
-	ip := b.L3Bytes()
-	l4 := int(st.l4s[i])
 	side := int(st.sides[i])
 	key := &st.keys[i]
 	if s := t.FindHint(key, st.hashes[i], st.hints[i], now); s != nil {
 		to := &set.Timeouts
 		switch {
-		case f.Proto == pf.ProtoTCP && !f.Frag:
+		case parsed && f.Proto == pf.ProtoTCP && !f.Frag:
 			if !tcpTrack(s, side, &f.Seg) {
 				return rs.OutOfWindow
 			}
 			s.Expire = now + tcpTimeout(s, to)
 		default:
-			p := &s.Peer[side]
-			p.State = PseudoSingle
-			if s.Peer[1-side].State != PseudoNone {
-				p.State, s.Peer[1-side].State = PseudoMultiple, PseudoMultiple
+			// The pseudo-states change only at a side's first packet
+			// (the counters, in the entry's first cache line, tell):
+			// later ones leave the peers' line alone.
+			if s.Pkts[side] == 0 {
+				p := &s.Peer[side]
+				p.State = PseudoSingle
+				if s.Peer[1-side].State != PseudoNone {
+					p.State, s.Peer[1-side].State = PseudoMultiple, PseudoMultiple
+				}
 			}
-			s.Expire = now + otherTimeout(f.Proto, to)
+			s.Expire = now + otherTimeout(key.Proto, to)
 		}
 		s.Pkts[side]++
 		return dp.ReasonNone
 	}
+	ip := b.L3Bytes()
+	if !parsed {
+		st.l4s[i] = int32(parse(ip, f))
+	}
+	l4 := int(st.l4s[i])
 	if f.ICMPErr {
 		// An ICMP error about a packet of a state passes (pf matches it
 		// to the quoted packet's state); else the rules decide.

@@ -256,3 +256,29 @@ func quoted(ip []byte, l4 int, q *Flow) bool {
 	}
 	return true
 }
+
+// fastKey4 is parse and key in one for the common packet, an unfragmented
+// IPv4 UDP datagram without IP options: it writes k straight from the
+// header (ip4-input has checked it) and returns the sender's side, ok
+// false for any other packet (parse then reads it). The key and side are
+// the ones parse and Flow.key give; decide parses the packet in full only
+// when it needs more than the key (no state, or not UDP).
+func fastKey4(ip []byte, k *Key) (side int, ok bool) {
+	if len(ip) < 28 || ip[0] != 0x45 || ip[9] != pf.ProtoUDP || binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 {
+		return 0, false
+	}
+	src, dst := binary.BigEndian.Uint32(ip[12:16]), binary.BigEndian.Uint32(ip[16:20])
+	sport, dport := binary.BigEndian.Uint16(ip[20:22]), binary.BigEndian.Uint16(ip[22:24])
+	if src > dst || (src == dst && sport > dport) {
+		src, dst, sport, dport, side = dst, src, dport, sport, 1
+	}
+	// An IPv4-mapped address: ten zero bytes, two 0xff, the address.
+	const mapped = 0xffff << 32
+	le := binary.LittleEndian
+	le.PutUint64(k.A[:8], 0)
+	binary.BigEndian.PutUint64(k.A[8:], mapped|uint64(src))
+	le.PutUint64(k.B[:8], 0)
+	binary.BigEndian.PutUint64(k.B[8:], mapped|uint64(dst))
+	k.PA, k.PB, k.Proto, k.Fam = sport, dport, pf.ProtoUDP, 4
+	return side, true
+}

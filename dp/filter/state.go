@@ -58,17 +58,18 @@ type Peer struct {
 const wsValid = 0x80
 
 // State is one entry of a worker's state table: 128 bytes, aligned on
-// 128 in the table's entry array, the fields a packet of the flow reads
-// and writes first (the key, the expiry, the peers and the counters, the
-// first two cache lines' worth), the ones only the control plane reads
-// (when, which rule, which interface) last.
+// 128 in the table's entry array. A packet of a UDP or other pseudo-state
+// flow reads and writes its first cache line only (the key, the expiry,
+// the counters); TCP's sequence windows (the peers) come next, and the
+// fields only the control plane reads (when, which rule, which
+// interface) last.
 type State struct {
 	K       Key
 	Init    uint8 // the side (0: A, 1: B) that sent the first packet
 	used    bool
-	Expire  int64 // monotonic ns (see now)
-	Peer    [2]Peer
+	Expire  int64     // monotonic ns (see now)
 	Pkts    [2]uint64 // packets from side A, B
+	Peer    [2]Peer
 	Created int64
 	Rule    int32 // the rule that made the state (its index), -1: the default policy
 	Iface   uint16
@@ -166,9 +167,16 @@ func mum(x, y uint64) uint64 {
 // in the last bytes of their addresses and in their ports).
 func (k *Key) hash() uint64 {
 	const m = 0x9E3779B97F4A7C15
+	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
+	if k.Fam == 4 {
+		// An IPv4 key's addresses fit one word (the rest of A and B is
+		// the mapping's constant prefix): two products instead of three.
+		le := binary.LittleEndian
+		x := uint64(le.Uint32(k.A[12:])) | uint64(le.Uint32(k.B[12:]))<<32
+		return mum(mum(x^hashSeed[0], p^hashSeed[1])^hashSeed[2], m)
+	}
 	a := mum(binary.LittleEndian.Uint64(k.A[:8])^hashSeed[0], binary.LittleEndian.Uint64(k.A[8:])^m)
 	b := mum(binary.LittleEndian.Uint64(k.B[:8])^hashSeed[1], binary.LittleEndian.Uint64(k.B[8:])^m)
-	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
 	return mum(a^p^hashSeed[2], b^m)
 }
 
@@ -230,33 +238,34 @@ func (t *Table) findHash(k *Key, h uint64, now int64) *State {
 type Hint int32
 
 // LookupBatch is the first part of the lookups of a vector of n keys of
-// hashes hs: it reads every key's home bucket, then every matching
-// entry, each pass a loop of independent loads, so the cache misses of
-// the vector overlap (memory-level parallelism: a miss per packet taken
-// one after the other is what a large table costs otherwise), and writes
-// each key's hint. touch is a sink for the loaded values (kept by the
-// caller so the loads are not optimised away).
-func (t *Table) LookupBatch(hs []uint64, hints []Hint, touch *uint64) {
-	acc := *touch
+// hashes hs: it prefetches every key's home bucket, then reads the
+// buckets' signatures and prefetches every matching entry (its two cache
+// lines), and writes each key's hint. Prefetches do not wait for their
+// lines, so the vector's cache misses overlap far more than loads let
+// them (a load that misses holds up the instructions behind it; a miss
+// per packet taken one after the other is what a large table costs
+// otherwise): by the time decide reads an entry it is in the cache.
+func (t *Table) LookupBatch(hs []uint64, hints []Hint) {
 	// Pass 1: the home buckets (one cache line each).
 	for _, h := range hs {
-		acc += uint64(t.buckets[h&t.bmask].sig[0])
+		prefetch(uintptr(unsafe.Pointer(&t.buckets[h&t.bmask])))
 	}
-	// Pass 2: the signatures, then the matching entries' two cache lines.
+	// Pass 2: the signatures, then the matching entries: the first line
+	// (key, expiry, counters) and the second (a TCP state's windows).
 	for i, h := range hs {
 		bk := &t.buckets[h&t.bmask]
 		sig := sigOf(h)
 		hints[i] = -1
 		for j := range bk.sig {
 			if bk.sig[j] == sig {
-				e := &t.entries[bk.idx[j]]
-				acc += uint64(e.Expire) + e.Pkts[0]
+				e := uintptr(unsafe.Pointer(&t.entries[bk.idx[j]]))
+				prefetch(e)
+				prefetch(e + 64)
 				hints[i] = Hint(bk.idx[j])
 				break
 			}
 		}
 	}
-	*touch = acc
 }
 
 // FindHint is findHash helped by LookupBatch's hint: when the hinted
