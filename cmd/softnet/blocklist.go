@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -59,41 +60,22 @@ port when none is named. The file is read by the router, on its host.`,
 	load.Flags().StringVar(&req.Match, "match", "", "match the source (src, default) or destination (dst) address")
 	load.Flags().StringSliceVar(&req.Interfaces, "interface", nil, "a port the list applies to (repeat; default every port)")
 	cmd.AddCommand(load)
-	edit := func(op, short string) *cobra.Command {
-		return &cobra.Command{
-			Use:   op + " NAME ADDRESS|PREFIX...",
-			Short: short,
-			Args:  cobra.MinimumNArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx, cancel := callCtx(cmd)
-				defer cancel()
-				b, err := client().EditBlocklist(ctx, api.BlocklistEdit{Name: args[0], Op: op, Entries: args[1:]})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "blocklist %s: %d entries\n", b.Name, b.Entries)
-				return nil
-			},
+	cmd.AddCommand(listEditCmds("blocklist", func(ctx context.Context, op, name string, entries []string) (string, error) {
+		b, err := client().EditBlocklist(ctx, api.BlocklistEdit{Name: name, Op: op, Entries: entries})
+		if err != nil {
+			return "", err
 		}
-	}
-	cmd.AddCommand(edit("add", "Add addresses or prefixes to a blocklist"))
-	cmd.AddCommand(edit("del", "Delete addresses or prefixes from a blocklist"))
+		return fmt.Sprintf("blocklist %s: %d entries", b.Name, b.Entries), nil
+	})...)
 	var entries int
 	show := &cobra.Command{
 		Use:   "show [NAME] [--entries N]",
 		Short: "Show the blocklists, their sizes and drops (with NAME and --entries, its entries)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			n := -1
-			if cmd.Flags().Changed("entries") {
-				if name == "" {
-					return fmt.Errorf("--entries needs a list NAME: softnet blocklist show NAME --entries %d", entries)
-				}
-				n = entries
+			name, n, err := listShowArgs(cmd, args, entries, "list", "softnet blocklist show NAME")
+			if err != nil {
+				return err
 			}
 			ctx, cancel := callCtx(cmd)
 			defer cancel()

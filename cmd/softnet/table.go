@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -25,41 +26,22 @@ softnet reload, which loads the tables from the config again.`,
   softnet table show lan --entries 20`,
 	}
 	client := apiFlag(cmd)
-	edit := func(op, short string) *cobra.Command {
-		return &cobra.Command{
-			Use:   op + " NAME ADDRESS|PREFIX...",
-			Short: short,
-			Args:  cobra.MinimumNArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx, cancel := callCtx(cmd)
-				defer cancel()
-				t, err := client().EditFilterTable(ctx, api.FilterTableEdit{Name: args[0], Op: op, Entries: args[1:]})
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "table <%s>: %d entries\n", t.Name, t.Entries)
-				return nil
-			},
+	cmd.AddCommand(listEditCmds("filter table", func(ctx context.Context, op, name string, entries []string) (string, error) {
+		t, err := client().EditFilterTable(ctx, api.FilterTableEdit{Name: name, Op: op, Entries: entries})
+		if err != nil {
+			return "", err
 		}
-	}
-	cmd.AddCommand(edit("add", "Add addresses or prefixes to a filter table"))
-	cmd.AddCommand(edit("del", "Delete addresses or prefixes from a filter table"))
+		return fmt.Sprintf("table <%s>: %d entries", t.Name, t.Entries), nil
+	})...)
 	var entries int
 	show := &cobra.Command{
 		Use:   "show [NAME] [--entries N]",
 		Short: "Show the filter's tables and their sizes (with NAME and --entries, its entries)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			n := -1
-			if cmd.Flags().Changed("entries") {
-				if name == "" {
-					return fmt.Errorf("--entries needs a table NAME: softnet table show NAME --entries %d", entries)
-				}
-				n = entries
+			name, n, err := listShowArgs(cmd, args, entries, "table", "softnet table show NAME")
+			if err != nil {
+				return err
 			}
 			ctx, cancel := callCtx(cmd)
 			defer cancel()
