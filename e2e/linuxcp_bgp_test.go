@@ -167,11 +167,29 @@ func kernelBird(t *testing.T, r string) map[netip.Prefix]int {
 func inject(t *testing.T, ns, nh, mrt string, n int) int {
 	t.Helper()
 	have := 0
+	count := func() int {
+		out := nsOut(t, ns, "gobgp", "global", "rib", "summary")
+		c := 0
+		if i := strings.Index(out, "Destination:"); i >= 0 {
+			fmt.Sscanf(out[i:], "Destination: %d", &c)
+		}
+		return c
+	}
 	for range 2 {
 		nsOut(t, ns, "gobgp", "mrt", "inject", "global", "--nexthop", nh, mrt)
-		out := nsOut(t, ns, "gobgp", "global", "rib", "summary")
-		if _, err := fmt.Sscanf(out[strings.Index(out, "Destination:"):], "Destination: %d", &have); err == nil && have >= n {
-			break
+		// gobgp mrt inject may return before gobgpd has taken every path
+		// (a CI run read 450 of 1,000 right after it): wait until the RIB
+		// has them all or stops growing for 2 s.
+		last, since := -1, time.Now()
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if have = count(); have >= n {
+				return have
+			}
+			if have != last {
+				last, since = have, time.Now()
+			} else if time.Since(since) > 2*time.Second {
+				break
+			}
 		}
 	}
 	return have
