@@ -52,15 +52,7 @@ func TestCLICapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startCLIRouter(t, dir, "capture.yaml", rns)
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if p := ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
-			break
-		}
-		r.mustAlive(t, "start")
-		if time.Now().After(deadline) {
-			t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
-		}
-	}
+	r.waitForwards(t, h1, "10.0.2.2")
 
 	// during runs a capture command in the background and, until it
 	// exits, traffic (one ping at a time from ns to each of dsts; with

@@ -263,6 +263,22 @@ func (r *cliRouter) wait(d time.Duration) bool {
 func (r *cliRouter) Stdout() string { b, _ := os.ReadFile(r.stdout); return string(b) }
 func (r *cliRouter) Stderr() string { b, _ := os.ReadFile(r.stderr); return string(b) }
 
+// waitForwards waits (15 s at most) for a ping from namespace ns to addr
+// to come back through the router, failing the test if the router exits
+// or the time runs out.
+func (r *cliRouter) waitForwards(t *testing.T, ns, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if p := ping(t, ns, addr, 1); p.Received == 1 {
+			return
+		}
+		r.mustAlive(t, "start")
+		if time.Now().After(deadline) {
+			t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
+		}
+	}
+}
+
 // mustAlive fails the test now if the router exited, with why.
 func (r *cliRouter) mustAlive(t *testing.T, after string) {
 	t.Helper()

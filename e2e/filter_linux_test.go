@@ -48,15 +48,7 @@ func TestFilterVeth(t *testing.T) {
 	h1, rns, h2 := vethRouterTopo(t)
 	dir := copyExample(t, "veth-filter.yaml")
 	r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if p := ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
-			break
-		}
-		r.mustAlive(t, "start")
-		if time.Now().After(deadline) {
-			t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
-		}
-	}
+	r.waitForwards(t, h1, "10.0.2.2")
 	if p := ping(t, h2, "10.0.1.2", 2, "-W", "1"); p.Received != 0 {
 		t.Errorf("ping h2 → h1 (wan side, no rule): %d replies, want 0\n%s", p.Received, p.Output)
 	}
@@ -272,15 +264,7 @@ func TestFilterWorkersSymmetric(t *testing.T) {
 				}
 			}
 			r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
-			for deadline := time.Now().Add(15 * time.Second); ; {
-				if p := ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
-					break
-				}
-				r.mustAlive(t, "start")
-				if time.Now().After(deadline) {
-					t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
-				}
-			}
+			r.waitForwards(t, h1, "10.0.2.2")
 			var l net.Listener
 			inNS(t, h2, func() (err error) {
 				l, err = net.Listen("tcp4", "10.0.2.2:5201")
@@ -381,15 +365,7 @@ func TestFilterTableVeth(t *testing.T) {
 	h1, rns, h2 := vethRouterTopo(t)
 	dir := copyExample(t, "veth-filter.yaml")
 	r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if p := ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
-			break
-		}
-		r.mustAlive(t, "start")
-		if time.Now().After(deadline) {
-			t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
-		}
-	}
+	r.waitForwards(t, h1, "10.0.2.2")
 	var l net.Listener
 	inNS(t, h2, func() (err error) {
 		l, err = net.Listen("tcp4", "10.0.2.2:5201")

@@ -36,15 +36,7 @@ func TestFilterDropCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		if p := ping(t, h1, "10.0.2.2", 1); p.Received == 1 {
-			break
-		}
-		r.mustAlive(t, "start")
-		if time.Now().After(deadline) {
-			t.Fatalf("no ping through softnet 15 s after start:\n%s", r.Stderr())
-		}
-	}
+	r.waitForwards(t, h1, "10.0.2.2")
 	var u *net.UDPConn
 	inNS(t, h1, func() (err error) {
 		u, err = net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(10, 0, 2, 2), Port: 7007})
