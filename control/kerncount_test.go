@@ -1,0 +1,60 @@
+package control_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/softnet/softnet/control"
+)
+
+// TestKernelRoutesCountsWithoutTheLock: KernelRoutes (the API's GET
+// /v1/linuxcp, polled every 50 ms while linux_cp applies a full table)
+// answers while the router's lock is held, as during a batch of 65,536
+// routes, and its counts follow adds, shadowing, replacing and deletes. It
+// walked every kernel route under the lock: with a million routes that
+// was a quarter of softnet's CPU during the burst, and the batch waited
+// for it.
+func TestKernelRoutesCountsWithoutTheLock(t *testing.T) {
+	r := kernelRouter(t)
+	var set []control.KernelRoute
+	for i := range 1000 {
+		set = append(set, control.KernelRoute{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 32), Proto: "bgp",
+			NextHops: []control.NextHop{{Iface: 0, Via: kgwA}}})
+	}
+	set = append(set, control.KernelRoute{Prefix: netip.MustParsePrefix("10.0.2.0/24"), Proto: "kernel", NextHops: []control.NextHop{{Iface: 1}}}) // shadowed
+	r.ApplyKernel(set, nil)
+	check := func(wantIn, wantSh int) {
+		t.Helper()
+		unlock := r.LockForTest()
+		done := make(chan [2]int, 1)
+		go func() { in, sh := r.KernelRoutes(); done <- [2]int{in, sh} }()
+		select {
+		case got := <-done:
+			unlock()
+			if got != [2]int{wantIn, wantSh} {
+				t.Fatalf("KernelRoutes %d installed, %d shadowed; want %d, %d", got[0], got[1], wantIn, wantSh)
+			}
+		case <-time.After(10 * time.Second):
+			unlock()
+			<-done
+			t.Fatal("KernelRoutes waited for the router's lock (held by a batch)")
+		}
+	}
+	check(1000, 1)
+	// Replaced (changed next hop), then the same again: counted once.
+	r.ApplyKernel(set[:10:10], nil)
+	r.ApplyKernel([]control.KernelRoute{{Prefix: set[0].Prefix, Proto: "ospf", NextHops: []control.NextHop{{Iface: 1, Via: kgwB}}}}, nil)
+	check(1000, 1)
+	// A configured route takes a prefix over: shadowed now.
+	if err := r.AddRoute(set[1].Prefix, kgwB); err != nil {
+		t.Fatal(err)
+	}
+	r.ApplyKernel(set[1:2], nil)
+	check(999, 2)
+	r.ApplyKernel(nil, []netip.Prefix{set[1].Prefix, set[2].Prefix, set[len(set)-1].Prefix})
+	check(998, 0)
+	// A refused route (next hop on no subnet) is not counted.
+	r.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: netip.MustParseAddr("10.9.9.9")}}}}, nil)
+	check(998, 0)
+}
