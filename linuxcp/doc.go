@@ -14,7 +14,11 @@
 // A reader goroutine reads the notification socket (its receive buffer
 // set with SO_RCVBUFFORCE, DefaultRcvBuf: 64 MiB) and appends what it
 // reads to a queue; it never waits on the router, so a router busy with a
-// large batch does not make the kernel drop notifications. An applier
+// large batch does not make the kernel drop notifications. Each
+// notification is a datagram of its own: the reader takes up to 256 with
+// one recvmmsg and parses route messages in place (no allocation but a
+// route's next hops); dumps are parsed as they are read, not gathered
+// into one buffer first. An applier
 // goroutine takes the whole queue (at most Options.MaxBatch events) and
 // applies it as one batch: one ApplyKernel call, one published snapshot,
 // however many routes changed. Within a batch only the last state of each
