@@ -58,3 +58,36 @@ func TestKernelRoutesCountsWithoutTheLock(t *testing.T) {
 	r.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: netip.MustParseAddr("10.9.9.9")}}}}, nil)
 	check(998, 0)
 }
+
+// TestApplyKernelAllocsPerRoute: a batch of new kernel routes through one
+// gateway costs a few allocations a route (the FIB's, the map's growth),
+// not a copy of the interfaces' addresses for each route's gateway check.
+func TestApplyKernelAllocsPerRoute(t *testing.T) {
+	r := kernelRouter(t)
+	for _, a := range []string{"10.0.3.1/24", "10.0.4.1/24", "10.0.5.1/24", "10.0.6.1/24"} {
+		if _, err := r.AddInterface(control.IfaceConfig{Name: "lan" + a[5:6], MAC: [6]byte{2, 0, 0, 0, 1, a[5]}, Addrs: []netip.Prefix{netip.MustParsePrefix(a)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 20000
+	batch := func(base byte) []control.KernelRoute {
+		set := make([]control.KernelRoute, n)
+		hops := []control.NextHop{{Iface: 0, Via: kgwA}}
+		for i := range set {
+			set[i] = control.KernelRoute{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{base, byte(i >> 8), byte(i), 0}), 24), Proto: "bgp", NextHops: hops}
+		}
+		return set
+	}
+	sets := [][]control.KernelRoute{batch(100), batch(101), batch(102)}
+	k := 0
+	a := testing.AllocsPerRun(2, func() {
+		if res := r.ApplyKernel(sets[k], nil); res.Added != n {
+			t.Fatalf("ApplyKernel: %+v", res)
+		}
+		k++
+	}) / n
+	t.Logf("%.2f allocations a route", a)
+	if a > 1 {
+		t.Errorf("%.2f allocations a kernel route, want at most 1", a)
+	}
+}

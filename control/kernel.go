@@ -105,6 +105,15 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 	defer r.mu.Unlock()
 	var res KernelResult
 	own := rules.NewOwn(r.ruleIfaces())
+	// The interfaces do not change meanwhile: each gateway's is looked up
+	// once a batch, not once a route (as AddRoutes does).
+	if r.ifaceMemo == nil {
+		r.ifaceMemo = map[netip.Addr]int{}
+		defer func() { r.ifaceMemo = nil }()
+	}
+	if r.kern == nil {
+		r.kern = make(map[netip.Prefix]kroute, len(set))
+	}
 	for _, p := range del {
 		if err := r.deleteKernel(p.Masked()); err != nil {
 			res.Errors = append(res.Errors, err.Error())
