@@ -12,7 +12,7 @@
 // # Reader, queue, applier
 //
 // A reader goroutine reads the notification socket (its receive buffer
-// set with SO_RCVBUFFORCE, DefaultRcvBuf: 64 MiB) and appends what it
+// set with SO_RCVBUFFORCE, DefaultRcvBuf: 256 MiB) and appends what it
 // reads to a queue; it never waits on the router, so a router busy with a
 // large batch does not make the kernel drop notifications. Each
 // notification is a datagram of its own: the reader takes up to 256 with

@@ -17,8 +17,14 @@ import (
 )
 
 // DefaultRcvBuf is the notification socket's receive buffer (SO_RCVBUFFORCE):
-// room for a burst of some 200,000 route notifications.
-const DefaultRcvBuf = 64 << 20
+// 256 MiB, which the kernel doubles to 512 MiB of room, and charges 832
+// bytes for an IPv4 route notification, 1280 for an IPv6 one (measured on
+// Linux 6.x): room for some 600,000 notifications that softnet has not
+// read yet, well over half a full table's burst. The memory is the
+// kernel's, taken only while notifications wait. 64 MiB (some 160,000)
+// overflowed in the netlink-full-table burst on a loaded machine, and the
+// resync of a million routes that follows costs more than the burst.
+const DefaultRcvBuf = 256 << 20
 
 // nlSource is a Source on rtnetlink sockets in one network namespace.
 type nlSource struct {

@@ -80,3 +80,24 @@ func TestParseRouteAllocs(t *testing.T) {
 		t.Errorf("%v allocations to parse a route, want at most 1 (its next hop)", a)
 	}
 }
+
+// TestOpenRcvBufHoldsBurst: the notification socket's receive buffer, as
+// the kernel set it, holds over half a full table's IPv4 route
+// notifications (832 bytes each as the kernel counts them) unread: 64 MiB
+// held some 160,000 and overflowed in the netlink-full-table burst, and
+// the resync that follows an overflow costs more than the burst.
+func TestOpenRcvBufHoldsBurst(t *testing.T) {
+	ns := kernelNS(t)
+	src, err := Open(ns, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	got, err := unix.GetsockoptInt(src.(*nlSource).fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got / 832; n < 500000 {
+		t.Errorf("receive buffer %d bytes: room for %d IPv4 route notifications, want at least 500,000", got, n)
+	}
+}
