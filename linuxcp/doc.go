@@ -113,7 +113,8 @@
 // its own ARP; the addresses are softnet's config, which the host
 // interfaces copy: an address added in the namespace is not softnet's).
 //
-// Hot path: no. Concurrency: a Mirror runs two goroutines of its own;
+// Hot path: no. Concurrency: a Mirror runs two goroutines of its own
+// (package run gives the Go runtime a P for them beside the workers');
 // Stats is safe to call from any goroutine. Close stops both; the routes
 // it installed stay in the router. HostIfs runs a reader goroutine per
 // TAP; Write, SetUp and Stats are safe from any goroutine; Close deletes
