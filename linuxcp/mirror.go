@@ -189,6 +189,12 @@ type Mirror struct {
 	touched map[netip.Prefix]bool
 	set     []control.KernelRoute
 	del     []netip.Prefix
+	hopBuf  []control.NextHop
+	ifIndex map[string]int // a batch's InterfaceIndex answers (the router's lock once a name, not once a route)
+	// oneHop are the next hop lists of one next hop given to softnet,
+	// shared by the routes through it (bounded: cleared when it grows
+	// past oneHopMax).
+	oneHop map[control.NextHop][]control.NextHop
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -211,6 +217,8 @@ func New(src Source, r Router, o Options) *Mirror {
 		routes:  map[netip.Prefix]prefixRoutes{},
 		have:    map[netip.Prefix]control.KernelRoute{},
 		touched: map[netip.Prefix]bool{},
+		ifIndex: map[string]int{},
+		oneHop:  map[control.NextHop][]control.NextHop{},
 	}
 }
 
@@ -371,6 +379,10 @@ func (m *Mirror) resync() error {
 	m.count(func(s *Stats) { s.Resyncs++; s.Synced = true })
 	return nil
 }
+
+// oneHopMax bounds Mirror.oneHop: next hops (gateways) are few, even
+// with a full table.
+const oneHopMax = 4096
 
 // scratch returns the touched map of a batch, empty: the last batch's,
 // cleared, unless it grew beyond a batch (a resync, a link with a full
@@ -623,6 +635,10 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 		return
 	}
 	set, del := m.set[:0], m.del[:0]
+	clear(m.ifIndex)
+	if len(m.oneHop) > oneHopMax {
+		clear(m.oneHop)
+	}
 	defer func() {
 		clear(set) // their next hops, for the collector
 		m.set, m.del = set[:0], del[:0]
@@ -684,6 +700,7 @@ func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 	if nh, ok := m.nhs[r.NH]; r.Blackhole || (r.NH != 0 && ok && nh.Blackhole) {
 		return kr, true
 	}
+	hs := m.hopBuf[:0]
 	for _, h := range m.hops(r) {
 		l, ok := m.links[h.Link]
 		if !ok || !l.Up || h.Dead {
@@ -696,13 +713,34 @@ func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 		if len(m.o.Interfaces) > 0 && !slices.Contains(m.o.Interfaces, name) {
 			continue
 		}
-		i := m.r.InterfaceIndex(name)
+		i, ok := m.ifIndex[name]
+		if !ok {
+			i = m.r.InterfaceIndex(name)
+			m.ifIndex[name] = i
+		}
 		if i < 0 {
 			continue
 		}
-		kr.NextHops = append(kr.NextHops, control.NextHop{Iface: i, Via: h.Via, Weight: max(h.Weight, 1)})
+		hs = append(hs, control.NextHop{Iface: i, Via: h.Via, Weight: max(h.Weight, 1)})
 	}
-	return kr, len(kr.NextHops) > 0
+	m.hopBuf = hs[:0]
+	switch len(hs) {
+	case 0:
+		return kr, false
+	case 1:
+		// Shared by every route through the same next hop (nobody
+		// writes to a route's next hops): a full table's routes mostly
+		// have a handful of next hops among them.
+		one, ok := m.oneHop[hs[0]]
+		if !ok {
+			one = []control.NextHop{hs[0]}
+			m.oneHop[hs[0]] = one
+		}
+		kr.NextHops = one
+	default:
+		kr.NextHops = slices.Clone(hs)
+	}
+	return kr, true
 }
 
 // ProtoName names a route protocol (RTPROT_*, iproute2's
