@@ -40,6 +40,7 @@ func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
 		return fmt.Errorf("neighbor %v on %s: no such neighbour (softnet show neighbors lists them)", a, r.ifaces[iface].Name)
 	}
 	r.removeNeighbor(k)
+	r.restoreKernelNeighbor(k) // a static one deleted: the kernel's, if it has one, takes its place
 	return nil
 }
 
@@ -220,6 +221,8 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	if err != nil {
 		return ch, err
 	}
+	// The addresses the kernel added (linux_cp) stay beside the config's.
+	d.Ifaces = r.withKernelAddrs(d.Ifaces)
 
 	old := r.desiredNow()
 	dirty := r.dirty
@@ -473,6 +476,7 @@ func (r *Router) setNeighbors(want []StaticNeighbor) (added, gone int, err error
 			k := e.Key
 			r.forget(k)
 			r.removeNeighbor(k)
+			r.restoreKernelNeighbor(k)
 			gone++
 		}
 	}
