@@ -104,9 +104,13 @@ func (r *Router) setKernelNeighbor(ifs []rules.Iface, k neigh.Key, n KernelNeigh
 // neighbour entry, unless a static one is there. Caller holds mu.
 func (r *Router) installKernelNeighbor(k neigh.Key) (shadowed bool, err error) {
 	n := r.kneigh[k]
-	if e := r.neigh.Get(k); e != nil && e.State == neigh.Kernel && e.MAC == n.MAC && e.KernelState == n.State {
+	e := r.neigh.Get(k)
+	if e != nil && e.State == neigh.Kernel && e.MAC == n.MAC && e.KernelState == n.State {
 		return false, nil // unchanged
 	}
+	// Only a new entry or another MAC changes the data plane (a state
+	// change of the kernel's, reachable to stale, is not published).
+	moved := e == nil || e.State != neigh.Kernel || e.MAC != n.MAC
 	pending, static, err := r.neigh.SetKernel(k, n.MAC, n.State, r.o.Now())
 	if err != nil {
 		return false, fmt.Errorf("%v: %w", k.Addr, err)
@@ -120,7 +124,9 @@ func (r *Router) installKernelNeighbor(k neigh.Key) (shadowed bool, err error) {
 		return false, err
 	}
 	r.queueResolved(nil, k, pending)
-	r.dirty = true
+	if moved {
+		r.dirty = true
+	}
 	return false, nil
 }
 

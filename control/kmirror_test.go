@@ -41,6 +41,16 @@ func TestKernelNeighborForwardsWithoutARP(t *testing.T) {
 	l.Send(0, udpFrom(remoteDst, 2))
 	wantForwarded(t, one(t, l, 1, "after the ARP reply"), macNew, dptest.R1MAC, remoteDst, 2)
 
+	// The kernel's state changes, not its MAC: nothing to publish.
+	pubs = l.Router.Stats().Publishes
+	res = l.Router.ApplyKernelNeighbors([]control.KernelNeighbor{{Iface: 1, Addr: dptest.HostB, MAC: macNew, State: "stale"}}, nil)
+	if res.Changed != 1 || l.Router.Stats().Publishes != pubs {
+		t.Fatalf("state change: %+v, %d publishes, want 1 changed and none", res, l.Router.Stats().Publishes-pubs)
+	}
+	if e := neighbor(l, 1, dptest.HostB); e == nil || e.KernelState != "stale" {
+		t.Fatalf("after the state change: %+v", e)
+	}
+
 	// The kernel deletes it: softnet resolves the next hop itself.
 	res = l.Router.ApplyKernelNeighbors(nil, []neigh.Key{{Iface: 1, Addr: dptest.HostB}})
 	if res.Deleted != 1 {
@@ -166,4 +176,28 @@ func TestKernelAddrs(t *testing.T) {
 	if m, ok := r.Lookup(netip.MustParseAddr("10.0.1.1")); !ok || m.Origin != "local" {
 		t.Errorf("the configured 10.0.1.1 after the kernel's delete: %+v", m)
 	}
+}
+
+// TestKernelNeighborGoneLinuxARP: with arp_nd linux (Linux answers ARP
+// for the router's addresses behind a host interface), a next hop whose
+// kernel neighbour goes is resolved by softnet itself, the packet held
+// meanwhile, as for one it never knew.
+func TestKernelNeighborGoneLinuxARP(t *testing.T) {
+	l := newLab(t, true, false)
+	if err := l.Router.SetHostInterface(1, true); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.SetHostNeighbors(true)
+	l.Router.SetHostSink(func(int, []byte) {})
+	l.Router.ApplyKernelNeighbors([]control.KernelNeighbor{{Iface: 1, Addr: dptest.HostB, MAC: macNew, State: "reachable"}}, nil)
+	l.Send(0, udpFrom(remoteDst, 1))
+	wantForwarded(t, one(t, l, 1, "through the kernel's neighbour"), macNew, dptest.R1MAC, remoteDst, 1)
+	l.Router.ApplyKernelNeighbors(nil, []neigh.Key{{Iface: 1, Addr: dptest.HostB}})
+	l.Send(0, udpFrom(remoteDst, 2))
+	wantARPRequest(t, one(t, l, 1, "after the kernel's delete"), dptest.Broadcast, dptest.HostB)
+	if e := neighbor(l, 1, dptest.HostB); e == nil || e.State != neigh.Incomplete {
+		t.Fatalf("entry after the kernel's delete: %+v, want softnet's own, incomplete", e)
+	}
+	l.Send(1, replyFromHostB(dptest.HostBMAC))
+	wantForwarded(t, one(t, l, 1, "held packet"), dptest.HostBMAC, dptest.R1MAC, remoteDst, 2)
 }
