@@ -31,9 +31,12 @@ type Neigh struct {
 
 // usable reports whether the kernel forwards to n without resolving it:
 // a MAC and a state that has one (reachable, stale, delay, probe,
-// permanent, noarp). Incomplete and failed ones are not.
+// permanent, noarp). Incomplete and failed ones are not, nor those with
+// a MAC that is not a host's (a noarp entry of a broadcast address has
+// ff:ff:ff:ff:ff:ff, one of a loopback zeros).
 func (n Neigh) usable() bool {
-	return n.HasMAC && n.State&(nudReachable|nudStale|nudDelay|nudProbe|nudPermanent|nudNoARP) != 0
+	return n.HasMAC && n.MAC[0]&1 == 0 && n.MAC != [6]byte{} &&
+		n.State&(nudReachable|nudStale|nudDelay|nudProbe|nudPermanent|nudNoARP) != 0
 }
 
 // NUDName names a kernel neighbour state as ip neigh does (lower case).

@@ -93,6 +93,8 @@ func TestMirrorNeighborsAndAddrs(t *testing.T) {
 		{Link: 3, Addr: netip.MustParseAddr("10.0.2.4"), State: nudIncomplete},
 		{Link: 2, Addr: netip.MustParseAddr("fe80::2"), MAC: macA, HasMAC: true, State: nudReachable},
 		{Link: 9, Addr: netip.MustParseAddr("192.168.9.1"), MAC: macB, HasMAC: true, State: nudReachable},
+		{Link: 3, Addr: netip.MustParseAddr("10.0.2.255"), MAC: [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, HasMAC: true, State: nudNoARP},
+		{Link: 3, Addr: netip.MustParseAddr("10.0.2.5"), HasMAC: true, State: nudNoARP},
 	}
 	k4 := netip.MustParsePrefix("10.0.5.1/24")
 	f.addrs = []Addr{
