@@ -70,7 +70,8 @@ func TestKernelNeighborForwardsWithoutARP(t *testing.T) {
 
 // TestKernelNeighborPrecedence: the kernel's entry replaces a learned one;
 // a static one wins over the kernel's (which is remembered, shadowed) and,
-// deleted, gives the address back to the kernel's.
+// deleted, gives the address back to the kernel's; deleting the kernel's
+// with softnet neighbor del removes it.
 func TestKernelNeighborPrecedence(t *testing.T) {
 	l := newLab(t, true, false)
 	learnHostB(t, l)
@@ -111,6 +112,15 @@ func TestKernelNeighborPrecedence(t *testing.T) {
 	}
 	l.Send(0, udpFrom(remoteDst, 3))
 	wantForwarded(t, one(t, l, 1, "kernel's back"), macNew, dptest.R1MAC, remoteDst, 3)
+
+	// softnet neighbor del of the kernel's: gone (until the kernel's
+	// next notification of it).
+	if err := l.Router.DeleteNeighbor(1, dptest.HostB); err != nil {
+		t.Fatal(err)
+	}
+	if e := neighbor(l, 1, dptest.HostB); e != nil {
+		t.Fatalf("the kernel's entry after softnet neighbor del: %+v", e)
+	}
 
 	// A kernel neighbour off the interface's subnets is refused.
 	res := l.Router.ApplyKernelNeighbors([]control.KernelNeighbor{{Iface: 1, Addr: netip.MustParseAddr("10.9.9.9"), MAC: macNew, State: "reachable"}}, nil)

@@ -36,11 +36,19 @@ func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}
 	k := neigh.Key{Iface: iface, Addr: a}
-	if !r.forget(k) {
+	e := r.neigh.Get(k)
+	if e == nil {
 		return fmt.Errorf("neighbor %v on %s: no such neighbour (softnet show neighbors lists them)", a, r.ifaces[iface].Name)
 	}
+	st := e.State
+	r.forget(k)
 	r.removeNeighbor(k)
-	r.restoreKernelNeighbor(k) // a static one deleted: the kernel's, if it has one, takes its place
+	switch st {
+	case neigh.Static: // the kernel's, if it has one, takes its place
+		r.restoreKernelNeighbor(k)
+	case neigh.Kernel: // gone until the kernel's next notification of it
+		delete(r.kneigh, k)
+	}
 	return nil
 }
 
