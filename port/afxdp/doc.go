@@ -200,14 +200,27 @@
 // A device deleted under the port (TestDeleteRecreate): the kernel unbinds
 // its XDP sockets and sets ENETDOWN on them; a queue notices at its next
 // send (ENXIO) or, receiving only, at the SO_ERROR read Recv makes every
-// 128 empty polls. The queue then goes down: its socket is closed and
-// every buffer the kernel held is given back to the pool (each queue keeps
-// a bit per arena buffer on its fill and RX rings, and one on its TX and
-// completion rings, set and cleared as buffers go to the kernel and come
-// back), WaitFD is -1, Send frees its frames (Stats.TxDown), and Recv and
-// Send try to reopen it every 200 ms (LastError says why not yet). When
-// a device of that name is back, the program is attached to it again (a
-// new ifindex) and the queue gets a new socket; Stats.Reopens counts it.
+// 128 empty polls. The queue then goes down: WaitFD is -1, Send frees its
+// frames (Stats.TxDown), and its socket is closed; once it is, every
+// buffer the kernel held is given back to the pool, at the queue's next
+// Recv or Send (each queue keeps a bit per arena buffer on its fill and
+// RX rings, and one on its TX and completion rings, set and cleared as
+// buffers go to the kernel and come back). Then Recv and Send try to
+// reopen it every 200 ms (LastError says why not yet). When a device of
+// that name is back, the program is attached to it again (a new ifindex)
+// and the queue gets a new socket; Stats.Reopens counts it.
+// The old socket is closed, and the new one made, on goroutines of their
+// own, never on the worker's thread: closing an XDP socket (xsk_release)
+// and binding one wait for RCU grace periods, which took up to seconds
+// on a busy machine while the worker's other ports went unpolled (as for
+// afpacket, docs/faults.md). A reopen runs on a thread that joins the
+// network namespace Open was called in, and leaves the new socket for the
+// queue's owner, which installs it at its next Recv or Send; the buffers
+// go back to the owner's pool only after the close is done, so the kernel
+// never writes a buffer the worker has again (TestReopenAside holds the
+// close and then the reopen as long as it likes: Recv and Send return
+// meanwhile, the buffers come back once each, after the close). Close
+// waits for a close or reopen in progress.
 // A queue's receive and transmit sides must run on one goroutine (the
 // router's: worker i receives queue i and sends on queue i), since a
 // reopen replaces both. A reopen reads the device's MAC and MTU again
