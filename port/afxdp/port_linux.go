@@ -97,7 +97,8 @@ type queue struct {
 	reopens, txDown     uint64
 	held                uint32 // buffers the kernel has on the fill and RX rings
 	maxHeld             uint32
-	scratch             [pkt.BatchSize]uint32
+	scratch             [pkt.BatchSize]uint32 // refill's (RX side)
+	done                [pkt.BatchSize]uint32 // complete's (TX side)
 	rxPackets, rxBytes  uint64
 	txPackets, txBytes  uint64
 	txRingFull, txKicks uint64
@@ -654,7 +655,8 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	p.refill(s, pool)
 	if n == 0 && s.fill.needWakeup() {
 		// The driver waits for a syscall to take the new fill entries.
-		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		// Raw, as Send's kick (see there): it never blocks.
+		_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		if gone(e) {
 			p.fail(s, pool, "rx wakeup", e)
 			return 0
@@ -726,13 +728,22 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	// call moves the kernel's consumer index on, until it took the whole
 	// batch; a call that moves nothing (the device busy or down) ends it:
 	// the entries go at the next Send's kick.
+	//
+	// The kick is a raw syscall: it never blocks (MSG_DONTWAIT), but in
+	// copy mode it transmits the batch, an skb per frame, and runs the
+	// receiver's softirq on the way: 50-100 µs for 256 frames on veth.
+	// Through the runtime's Syscall, sysmon took the worker's P from any
+	// syscall longer than 20 µs when the process had no idle P (softnet
+	// pinned to one CPU: GOMAXPROCS 1), so every batch woke sysmon, woke a
+	// thread to take the P, and had the worker get it back, on the
+	// worker's CPU (TestSendKeepsP; doc.go, Where the time goes).
 	for k := uint32(0); k <= sent/s.txBudget+1 && s.tx.needWakeup(); k++ {
 		before := atomic.LoadUint32(s.tx.consumer)
 		if before == s.tx.prod {
 			break
 		}
 		s.txKicks++
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		if gone(e) {
 			p.fail(s, pool, "tx", e)
 			return int(sent)
@@ -745,18 +756,21 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	return int(sent)
 }
 
-// complete returns the buffers the kernel finished sending to pool.
+// complete returns the buffers the kernel finished sending to pool, a
+// batch of completion entries at a time (one PutN each).
 func (p *Port) complete(s *queue, pool *pkt.Pool) {
 	for {
 		idx, n := s.comp.peek(pkt.BatchSize)
 		if n == 0 {
 			return
 		}
-		for i := range n {
-			k := uint32(*s.comp.addr(idx + i) / p.chunk)
+		xs := s.done[:n]
+		for i := range xs {
+			k := uint32(*s.comp.addr(idx + uint32(i)) / p.chunk)
 			s.txOwn[k>>6] &^= 1 << (k & 63)
-			pool.PutIndex(p.first + k)
+			xs[i] = p.first + k
 		}
 		s.comp.release(n)
+		pool.PutN(xs)
 	}
 }
