@@ -1,17 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"math"
-	"path/filepath"
 	"runtime/debug"
 	"testing"
-	"time"
-
-	"github.com/softnet/softnet/api"
-	"github.com/softnet/softnet/run"
 )
 
 // TestRunRaisesGCPercent (issue 16, the soak's lost packets): softnet run
@@ -27,29 +20,11 @@ func TestRunRaisesGCPercent(t *testing.T) {
 	defer debug.SetGCPercent(old)
 	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
 	defer debug.SetMemoryLimit(oldLimit)
-	sock := filepath.Join(t.TempDir(), "softnet.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan error)
-	go func() {
-		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&stderr, nil)), &stdout, &stderr, "../../examples/two-port-mem.yaml", 0, run.Options{}, serveOpts{socketSet: true, socket: sock})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	c := api.NewClient(sock)
-	var rt api.Runtime
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if rt, err = c.Runtime(ctx); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("router not up: %v\n%s", err, stderr.String())
-		}
+	ctx := context.Background()
+	c, _, _ := startRouter(t, "../../examples/two-port-mem.yaml")
+	rt, err := c.Runtime(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if rt.Go.GCPercent != gcPercent {
 		t.Errorf("gc_percent %d, want %d (softnet run's target when GOGC is not set)", rt.Go.GCPercent, gcPercent)
