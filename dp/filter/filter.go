@@ -307,10 +307,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		set = h.rules.Load()
 	}
 	if set == nil {
-		for _, x := range in.B[:in.N] {
-			w.Next(stage, pkt.At(x))
-		}
-		in.N = 0
+		w.PassNext(stage, in.N)
 		return
 	}
 	st := w.State(stage).(*wstate)
@@ -343,16 +340,21 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		st.sides[i] = uint8(f.key(&st.keys[i]))
 		st.hashes[i] = st.keys[i].hash()
 	}
-	t.LookupBatch(st.hashes[:in.N], st.hints[:in.N])
+	t.LookupBatch(st.hashes[:in.N], st.keys[:in.N], st.hints[:in.N])
+	// Decide, compacting the vector to the packets that pass, and hand
+	// them on in one pass (a vector swap when they all go to the same
+	// next node, as a vector from one interface does).
+	k := 0
 	for i, x := range in.B[:in.N] {
 		b := pkt.At(x)
 		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
 			w.Drop(b, r)
 			continue
 		}
-		w.Next(stage, b)
+		in.B[k] = x
+		k++
 	}
-	in.N = 0
+	w.PassNext(stage, k)
 	t.stats.live.Store(uint64(t.n))
 }
 

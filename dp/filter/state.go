@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
+
+	"github.com/softnet/softnet/dp/filter/pf"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -239,19 +241,24 @@ type Hint int32
 
 // LookupBatch is the first part of the lookups of a vector of n keys of
 // hashes hs: it prefetches every key's home bucket, then reads the
-// buckets' signatures and prefetches every matching entry (its two cache
-// lines), and writes each key's hint. Prefetches do not wait for their
-// lines, so the vector's cache misses overlap far more than loads let
-// them (a load that misses holds up the instructions behind it; a miss
-// per packet taken one after the other is what a large table costs
-// otherwise): by the time decide reads an entry it is in the cache.
-func (t *Table) LookupBatch(hs []uint64, hints []Hint) {
+// buckets' signatures and prefetches every matching entry, and writes
+// each key's hint. Prefetches do not wait for their lines, so the
+// vector's cache misses overlap far more than loads let them (a load
+// that misses holds up the instructions behind it; a miss per packet
+// taken one after the other is what a large table costs otherwise): by
+// the time decide reads an entry it is in the cache. Only a TCP key's
+// entry has its second cache line (the sequence windows) prefetched: a
+// UDP or other state hit reads and writes the first line alone, and a
+// line fetched for nothing evicts one another stage needs (the FIB's,
+// the packets').
+func (t *Table) LookupBatch(hs []uint64, keys []Key, hints []Hint) {
 	// Pass 1: the home buckets (one cache line each).
 	for _, h := range hs {
 		prefetch(uintptr(unsafe.Pointer(&t.buckets[h&t.bmask])))
 	}
 	// Pass 2: the signatures, then the matching entries: the first line
-	// (key, expiry, counters) and the second (a TCP state's windows).
+	// (key, expiry, counters) and, for TCP, the second (the windows).
+	keys = keys[:len(hs)]
 	for i, h := range hs {
 		bk := &t.buckets[h&t.bmask]
 		sig := sigOf(h)
@@ -260,7 +267,9 @@ func (t *Table) LookupBatch(hs []uint64, hints []Hint) {
 			if bk.sig[j] == sig {
 				e := uintptr(unsafe.Pointer(&t.entries[bk.idx[j]]))
 				prefetch(e)
-				prefetch(e + 64)
+				if keys[i].Proto == pf.ProtoTCP {
+					prefetch(e + 64)
+				}
 				hints[i] = Hint(bk.idx[j])
 				break
 			}
