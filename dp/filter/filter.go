@@ -323,9 +323,9 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
 		ip := pkt.At(x).L3Bytes()
-		if side, ok := fastKey4(ip, &st.keys[i]); ok {
-			// The common case: the key without a full parse (decide
-			// parses the packet when it needs more).
+		if side, ok := fastKey4(ip, &st.keys[i], &st.flows[i].Seg); ok {
+			// The common case: the key (and a TCP segment) without a
+			// full parse (decide parses the packet when it needs more).
 			st.sides[i], st.parsed[i] = uint8(side), false
 			st.hashes[i] = st.keys[i].hash()
 			continue
@@ -368,7 +368,7 @@ const (
 // decide returns the drop reason for b, or ReasonNone to pass it.
 func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, slot int, now int64, rs *reasons) dp.Reason {
 	f := &st.flows[i]
-	parsed := st.parsed[i] // f is filled (else only the key: fastKey4)
+	parsed := st.parsed[i] // f is filled (else only the key and, for TCP, f.Seg: fastKey4)
 	if parsed && f.Short {
 		return rs.Short
 	}
@@ -377,7 +377,9 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 	if s := t.FindHint(key, st.hashes[i], st.hints[i], now); s != nil {
 		to := &set.Timeouts
 		switch {
-		case parsed && f.Proto == pf.ProtoTCP && !f.Frag:
+		case key.Proto == pf.ProtoTCP && (!parsed || !f.Frag):
+			// A TCP segment (not a later fragment): its segment is in
+			// f.Seg, from parse or fastKey4.
 			if !tcpTrack(s, side, &f.Seg) {
 				return rs.OutOfWindow
 			}
