@@ -202,7 +202,7 @@ func TestDispatchOrder(t *testing.T) {
 	for _, s := range dp.Stages() {
 		names = append(names, s.String())
 	}
-	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input ip4-filter test-filter ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag icmp4-error ip6-input ip6-filter ip6-lookup ip6-local nd-input host-punt ip6-rewrite ip6-nd icmp6-error test-tx interface-output drop"
+	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input ip4-filter test-filter test-pass test-after ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag icmp4-error ip6-input ip6-filter ip6-lookup ip6-local nd-input host-punt ip6-rewrite ip6-nd icmp6-error test-tx interface-output drop"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("dispatch order\n got %s\nwant %s", got, want)
 	}
