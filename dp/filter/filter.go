@@ -31,7 +31,8 @@
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is
 // read once per vector, an expired state found by a lookup is removed
-// then, and each vector sweeps a bounded run of entries (sweepPerVector).
+// then, and each vector sweeps a bounded run of entries (the table's
+// limit a second: sweepDue).
 // TCP is tracked as pf does (pf_tcp_track_full: sequence windows with
 // window scaling; a segment outside the window, or an RST whose sequence
 // number is not the expected one, is dropped), UDP and other protocols
@@ -60,8 +61,17 @@ import (
 	"github.com/softnet/softnet/pkt"
 )
 
-// sweepPerVector is how many table entries each vector's sweep looks at.
-const sweepPerVector = 64
+// The per-vector sweep looks at the table's entries at a rate of its
+// limit per sweepPeriod of clock time (the whole table about once a
+// second, whatever the load: timeouts are seconds), at most sweepMax in
+// one vector. At a full load of 256-packet vectors that is a few entries
+// a vector (a fixed 64 a vector read a cache line for every fourth
+// packet, evicting lines the other stages need), at a light load up to
+// sweepMax.
+const (
+	sweepPeriod = int64(time.Second)
+	sweepMax    = 256
+)
 
 // epoch anchors the monotonic clock of the tables.
 var epoch = time.Now()
@@ -315,7 +325,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	t := h.table(slot)
 	now := Now()
 	h.serve(slot, now)
-	t.Sweep(sweepPerVector, now)
+	t.Sweep(t.sweepDue(now), now)
 	// First pass: key every packet and hash its key; then the table
 	// prefetches every home bucket and every matching entry in tight
 	// loops, so that the vector's cache misses on a large table overlap

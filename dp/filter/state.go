@@ -117,6 +117,7 @@ type Table struct {
 	n       int
 	limit   int
 	sweep   uint64 // next entry the per-vector sweep looks at
+	swept   int64  // the clock the sweeps are due from (sweepDue)
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -363,6 +364,24 @@ func (t *Table) delEntry(e uint32) {
 		b = (b + 1) & t.bmask
 	}
 	panic("filter: a live state missing from its table's index")
+}
+
+// sweepDue returns how many entries the sweep of a vector at clock now
+// looks at: the limit per sweepPeriod of clock since the sweeps are due
+// from, at most sweepMax; the fraction of an entry not due yet carries
+// over to the next vector.
+func (t *Table) sweepDue(now int64) int {
+	d := now - t.swept
+	if d <= 0 {
+		return 0
+	}
+	if d >= sweepPeriod || uint64(d)*uint64(t.limit) >= sweepMax*uint64(sweepPeriod) {
+		t.swept = now
+		return min(sweepMax, t.limit)
+	}
+	n := int(uint64(d) * uint64(t.limit) / uint64(sweepPeriod))
+	t.swept += int64(uint64(n) * uint64(sweepPeriod) / uint64(t.limit))
+	return n
 }
 
 // Sweep looks at up to n entries from where the last sweep stopped and
