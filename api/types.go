@@ -147,7 +147,9 @@ type Runtime struct {
 // for a P), its p99 and maximum; the stop-the-world pauses of the
 // collector (/sched/pauses/total/gc:seconds), p99 and maximum; and the
 // collections (/gc/cycles/total:gc-cycles) and the collector's target
-// (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given). The p99 and maximum are
+// (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given), and
+// the soft memory limit (/gc/gomemlimit:bytes, 0 for none: softnet run sets
+// half the memory of the machine or its cgroup unless GOMEMLIMIT is given). The p99 and maximum are
 // bucket bounds of the runtime's histograms (within about 10 %).
 type GoRuntime struct {
 	GOMAXPROCS        int     `json:"gomaxprocs"`
@@ -157,6 +159,7 @@ type GoRuntime struct {
 	GCPauseMaxMs      float64 `json:"gc_pause_max_ms"`
 	GCCycles          uint64  `json:"gc_cycles"`
 	GCPercent         int     `json:"gc_percent"`
+	MemoryLimitBytes  uint64  `json:"memory_limit_bytes"`
 }
 
 // StageRuntime is one stage's counters (VPP's show runtime): calls

@@ -348,8 +348,8 @@ unless GOGC is set). Counts are since the router started.`,
 				}
 				fmt.Fprintln(w)
 				g := rt.Go
-				fmt.Fprintf(w, "go: gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles, GOGC %d\n",
-					g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs, g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles, g.GCPercent)
+				fmt.Fprintf(w, "go: gomaxprocs %d, runnable-to-running p99 %.3g ms max %.3g ms, GC pauses p99 %.3g ms max %.3g ms, %d GC cycles, GOGC %d, memory limit %s\n",
+					g.GOMAXPROCS, g.SchedLatencyP99Ms, g.SchedLatencyMaxMs, g.GCPauseP99Ms, g.GCPauseMaxMs, g.GCCycles, g.GCPercent, memLimitText(g.MemoryLimitBytes))
 			}, err
 		})
 	var all bool
