@@ -420,14 +420,18 @@ func parse(m *syscall.NetlinkMessage) (Event, bool) {
 		}
 		ifi := (*unix.IfInfomsg)(ptr(m.Data))
 		l := Link{Index: int(ifi.Index), Up: ifi.Flags&unix.IFF_UP != 0 && ifi.Flags&unix.IFF_RUNNING != 0}
-		attrs, err := syscall.ParseNetlinkRouteAttr(m)
-		if err != nil {
-			return Event{}, false
-		}
-		for _, a := range attrs {
-			if a.Attr.Type == unix.IFLA_IFNAME {
-				l.Name = cstr(a.Value)
+		// The attributes read in place with bounds checks:
+		// syscall.ParseNetlinkRouteAttr panics on a last attribute whose
+		// length is not a multiple of 4 at the end of the message.
+		for a := m.Data[unix.SizeofIfInfomsg:]; len(a) >= unix.SizeofRtAttr; {
+			al := int(binary.NativeEndian.Uint16(a))
+			if al < unix.SizeofRtAttr || al > len(a) {
+				break
 			}
+			if binary.NativeEndian.Uint16(a[2:]) == unix.IFLA_IFNAME {
+				l.Name = cstr(a[unix.SizeofRtAttr:al])
+			}
+			a = a[min((al+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1), len(a)):]
 		}
 		if m.Header.Type == unix.RTM_DELLINK {
 			return Event{Kind: LinkDel, Link: l}, true
