@@ -19,7 +19,10 @@ import (
 // kernel's notifications change it or take it away. Precedence: a static
 // neighbour (config, softnet neighbor add) wins over the kernel's (which
 // is remembered, and takes its place if the static one is deleted); the
-// kernel's wins over a learned one, which it replaces. When the kernel's
+// kernel's wins over a learned one, which it replaces. A kernel
+// neighbour's entry lives only while its address is on a subnet of its
+// interface (fitKernelNeighbors: a kernel address deleted, or a reload,
+// takes it away; the subnet back brings it back). When the kernel's
 // goes (deleted, failed, incomplete), softnet resolves the address itself
 // again on the next packet to it, whatever linux_cp's arp_nd (with arp_nd
 // linux, softnet still resolves its own next hops).
@@ -86,9 +89,6 @@ func (r *Router) setKernelNeighbor(ifs []rules.Iface, k neigh.Key, n KernelNeigh
 	if k.Iface < 0 || k.Iface >= len(r.ifaces) || r.ifaces[k.Iface].Deleted {
 		return false, fmt.Errorf("%v: on interface %d, which softnet does not have", k.Addr, k.Iface)
 	}
-	if err := rules.Neighbor(ifs, k.Iface, k.Addr); err != nil {
-		return false, fmt.Errorf("%v: %w", k.Addr, err)
-	}
 	if err := rules.MAC(n.MAC); err != nil {
 		return false, fmt.Errorf("%v: %w", k.Addr, err)
 	}
@@ -96,8 +96,45 @@ func (r *Router) setKernelNeighbor(ifs []rules.Iface, k neigh.Key, n KernelNeigh
 		r.kneigh = map[neigh.Key]KernelNeighbor{}
 	}
 	n.Iface, n.Addr = k.Iface, k.Addr
+	// Remembered even off the interface's subnets: the kernel has it,
+	// and fitKernelNeighbors installs it when its subnet comes back.
 	r.kneigh[k] = n
+	if err := rules.Neighbor(ifs, k.Iface, k.Addr); err != nil {
+		return false, fmt.Errorf("%v: %w", k.Addr, err)
+	}
 	return r.installKernelNeighbor(k)
+}
+
+// fitKernelNeighbors makes the entries of the remembered kernel
+// neighbours of interface i follow its subnets after its addresses
+// changed (a kernel address deleted or added, a reload): one no longer
+// on a subnet of i goes (entry and host route: it does not outlive its
+// subnet), one on a subnet again is installed (a static entry still
+// wins). Caller holds mu.
+func (r *Router) fitKernelNeighbors(i int) {
+	if len(r.kneigh) == 0 {
+		return
+	}
+	ifs := r.ruleIfaces()
+	for k := range r.kneigh {
+		if k.Iface != i {
+			continue
+		}
+		e := r.neigh.Get(k)
+		if rules.Neighbor(ifs, i, k.Addr) != nil || r.ifaces[i].Deleted {
+			if e != nil && e.State == neigh.Kernel {
+				r.forget(k)
+				r.removeNeighbor(k)
+				r.dirty = true
+			}
+			continue
+		}
+		if e == nil || (e.State != neigh.Static && e.State != neigh.Kernel) {
+			if _, err := r.installKernelNeighbor(k); err != nil {
+				r.lastErr = "kernel neighbor " + err.Error()
+			}
+		}
+	}
 }
 
 // installKernelNeighbor makes the remembered kernel neighbour k the
@@ -150,6 +187,9 @@ func (r *Router) deleteKernelNeighbor(k neigh.Key) bool {
 func (r *Router) restoreKernelNeighbor(k neigh.Key) {
 	if _, ok := r.kneigh[k]; !ok || r.neigh.Get(k) != nil {
 		return
+	}
+	if rules.Neighbor(r.ruleIfaces(), k.Iface, k.Addr) != nil {
+		return // its subnet is gone: back with it (fitKernelNeighbors)
 	}
 	if _, err := r.installKernelNeighbor(k); err != nil {
 		r.lastErr = "kernel neighbor " + err.Error()
@@ -237,6 +277,7 @@ func (r *Router) ApplyKernelAddrs(want map[int][]netip.Prefix) KernelResult {
 			continue
 		}
 		r.kaddrs[i] = kern
+		r.fitKernelNeighbors(i)
 	}
 	if len(res.Errors) > 0 {
 		r.lastErr = "kernel address " + res.Errors[len(res.Errors)-1]

@@ -211,3 +211,59 @@ func TestKernelNeighborGoneLinuxARP(t *testing.T) {
 	l.Send(1, replyFromHostB(dptest.HostBMAC))
 	wantForwarded(t, one(t, l, 1, "held packet"), dptest.HostBMAC, dptest.R1MAC, remoteDst, 2)
 }
+
+// TestKernelNeighborLeavesWithItsSubnet: a kernel neighbour on a
+// subnet of a kernel address goes (entry and host route) when the
+// kernel deletes the address, instead of outliving its subnet and
+// forwarding to it out an interface that no longer has the subnet;
+// when the address comes back, the neighbour the kernel still has is
+// back too. The same for a configured address a reload removes.
+func TestKernelNeighborLeavesWithItsSubnet(t *testing.T) {
+	r := kernelRouter(t)
+	cfg0 := netip.MustParsePrefix("10.0.1.1/24")
+	k4 := netip.MustParsePrefix("10.0.5.1/24")
+	nb := netip.MustParseAddr("10.0.5.2")
+	has := func(a netip.Addr) bool {
+		for _, e := range r.Neighbors() {
+			if e.Iface == 0 && e.Addr == a {
+				return true
+			}
+		}
+		return false
+	}
+	if res := r.ApplyKernelAddrs(map[int][]netip.Prefix{0: {cfg0, k4}}); res.Added != 1 || len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernelAddrs: %+v", res)
+	}
+	if res := r.ApplyKernelNeighbors([]control.KernelNeighbor{{Iface: 0, Addr: nb, MAC: macNew, State: "reachable"}}, nil); res.Added != 1 {
+		t.Fatalf("ApplyKernelNeighbors: %+v", res)
+	}
+	if m, ok := r.Lookup(nb); !ok || m.Origin != "neighbor" || !has(nb) {
+		t.Fatalf("Lookup %v: %+v %v, want the neighbour's host route", nb, m, ok)
+	}
+	r.ApplyKernelAddrs(map[int][]netip.Prefix{0: {cfg0}})
+	if m, ok := r.Lookup(nb); ok || has(nb) {
+		t.Fatalf("after the kernel deleted %v: Lookup %v gives %+v (entry %v), want no route and no entry", k4, nb, m, has(nb))
+	}
+	r.ApplyKernelAddrs(map[int][]netip.Prefix{0: {cfg0, k4}})
+	if m, ok := r.Lookup(nb); !ok || m.Origin != "neighbor" || !has(nb) {
+		t.Fatalf("after %v came back: Lookup %v: %+v %v, want the kernel's neighbour back", k4, nb, m, ok)
+	}
+
+	// A kernel neighbour on a configured subnet that a reload removes.
+	nb1 := netip.MustParseAddr("10.0.1.9")
+	r.ApplyKernelNeighbors([]control.KernelNeighbor{{Iface: 0, Addr: nb1, MAC: macNew, State: "reachable"}}, nil)
+	if !has(nb1) {
+		t.Fatalf("no entry for kernel neighbour %v", nb1)
+	}
+	st := r.RunningState()
+	st.Desired.Ifaces[0].Addrs = []netip.Prefix{netip.MustParsePrefix("10.0.7.1/24")}
+	if _, err := r.Reconfigure(st.Desired); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := r.Lookup(nb1); ok || has(nb1) {
+		t.Fatalf("after a reload removed 10.0.1.0/24: Lookup %v gives %+v (entry %v), want no route and no entry", nb1, m, has(nb1))
+	}
+	if m, ok := r.Lookup(nb); !ok || m.Origin != "neighbor" {
+		t.Fatalf("kernel neighbour %v on the kernel's subnet after the reload: %+v %v", nb, m, ok)
+	}
+}

@@ -242,6 +242,9 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 				r.setIface(i, s)
 			}
 		}
+		for i := range old.Ifaces {
+			r.fitKernelNeighbors(i)
+		}
 		r.setNeighbors(old.Neighbors)
 		r.o.ICMPRate, r.o.ICMPBurst = old.ICMPRate, old.ICMPBurst
 		// A change made while the replace let go of the lock (or
@@ -267,6 +270,9 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		if c {
 			ch.Interfaces++
 		}
+	}
+	for i := range d.Ifaces {
+		r.fitKernelNeighbors(i) // the kernel's neighbours follow the subnets
 	}
 	ch.NeighborsAdded, ch.NeighborsGone, err = r.setNeighbors(d.Neighbors)
 	if err != nil {
