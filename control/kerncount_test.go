@@ -87,6 +87,12 @@ func TestApplyKernelAllocsPerRoute(t *testing.T) {
 		k++
 	}) / n
 	t.Logf("%.2f allocations a route", a)
+	if raceEnabled {
+		// The race detector's instrumentation adds two a route
+		// (measured: 2.03 with -race, 0.02 without): the bound is a
+		// normal build's.
+		return
+	}
 	if a > 1 {
 		t.Errorf("%.2f allocations a kernel route, want at most 1", a)
 	}
