@@ -267,3 +267,54 @@ func TestKernelNeighborLeavesWithItsSubnet(t *testing.T) {
 		t.Fatalf("kernel neighbour %v on the kernel's subnet after the reload: %+v %v", nb, m, ok)
 	}
 }
+
+// TestKernelStateGoesWithItsVLAN: the kernel addresses and neighbours of
+// a VLAN sub-interface deleted at run time go with it, and are not
+// given to a new VLAN that reuses its index: a reload does not put the
+// old VLAN's kernel address on the new one, KernelAddrs does not list
+// it, and the kernel adding that subnet to the new VLAN does not bring
+// back the old VLAN's neighbour.
+func TestKernelStateGoesWithItsVLAN(t *testing.T) {
+	r := kernelRouter(t)
+	own := netip.MustParsePrefix("10.0.100.1/24")
+	k4 := netip.MustParsePrefix("10.0.200.1/24")
+	nb := netip.MustParseAddr("10.0.200.5")
+	i, err := r.AddInterface(control.IfaceConfig{Name: "v100", Parent: "wan0", VLAN: 100, Addrs: []netip.Prefix{own}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.ApplyKernelAddrs(map[int][]netip.Prefix{i: {own, k4}}); res.Added != 1 || len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernelAddrs: %+v", res)
+	}
+	if res := r.ApplyKernelNeighbors([]control.KernelNeighbor{{Iface: i, Addr: nb, MAC: macNew, State: "reachable"}}, nil); res.Added != 1 {
+		t.Fatalf("ApplyKernelNeighbors: %+v", res)
+	}
+	r.Publish()
+	if err := r.DeleteVLAN("v100"); err != nil {
+		t.Fatal(err)
+	}
+	j, err := r.AddInterface(control.IfaceConfig{Name: "v300", Parent: "wan0", VLAN: 300, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.30.1/24")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j != i {
+		t.Fatalf("the new VLAN has index %d, not the deleted one's %d: the test needs the reuse", j, i)
+	}
+	if ka := r.KernelAddrs(); len(ka[j]) != 0 {
+		t.Fatalf("KernelAddrs of the new VLAN %v, want none (the deleted VLAN's)", ka[j])
+	}
+	if _, err := r.Reconfigure(r.RunningState().Desired); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range r.Interfaces()[j].Addrs {
+		if a.Prefix() == k4 {
+			t.Fatalf("a reload gave the deleted VLAN's kernel address %v to the new VLAN: %v", k4, r.Interfaces()[j].Addrs)
+		}
+	}
+	r.ApplyKernelAddrs(map[int][]netip.Prefix{j: {netip.MustParsePrefix("10.0.30.1/24"), k4}})
+	for _, e := range r.Neighbors() {
+		if e.Addr == nb {
+			t.Fatalf("the deleted VLAN's kernel neighbour %v is on the new VLAN: %+v", nb, e)
+		}
+	}
+}

@@ -242,6 +242,14 @@ func (r *Router) DeleteVLAN(name string) error {
 			r.removeNeighbor(e.Key)
 		}
 	}
+	// The kernel's neighbours and addresses of it (linux_cp) go with it:
+	// a VLAN given its index later is another interface.
+	for k := range r.kneigh {
+		if k.Iface == i {
+			delete(r.kneigh, k)
+		}
+	}
+	delete(r.kaddrs, i)
 	if _, err := r.setIface(i, IfaceState{MTU: ifc.MTU, Down: true}); err != nil {
 		return fmt.Errorf("vlan %s: %w", name, err)
 	}
