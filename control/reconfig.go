@@ -2,6 +2,7 @@ package control
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -230,6 +231,9 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		return ch, err
 	}
 	// The addresses the kernel added (linux_cp) stay beside the config's.
+	// withKernelAddrs drops from kaddrs those the new config clashes
+	// with: undo puts them back with the interfaces' old addresses.
+	oldKaddrs := maps.Clone(r.kaddrs)
 	d.Ifaces = r.withKernelAddrs(d.Ifaces)
 
 	old := r.desiredNow()
@@ -240,6 +244,12 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 		for i, s := range old.Ifaces {
 			if !r.ifaces[i].Deleted { // a VLAN deleted meanwhile stays deleted
 				r.setIface(i, s)
+			}
+		}
+		r.kaddrs = oldKaddrs
+		for i := range r.kaddrs {
+			if i >= len(r.ifaces) || r.ifaces[i].Deleted {
+				delete(r.kaddrs, i) // a VLAN deleted meanwhile: its went with it
 			}
 		}
 		for i := range old.Ifaces {

@@ -2,6 +2,7 @@ package control
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,5 +308,37 @@ func TestVLANRoutesParkedWithTheirPort(t *testing.T) {
 	}
 	if r.Routes() != before {
 		t.Errorf("%d routes after the port came back, %d while it was down", r.Routes(), before)
+	}
+}
+
+// TestReconfigureFailedKeepsKernelAddrs: a Reconfigure that drops a
+// kernel address (linux_cp) because the new config puts its subnet on
+// another interface, and then fails (its replace: a gateway's VLAN
+// deleted meanwhile), puts the address back as the kernel's, not as a
+// configured one: config save still leaves it out, and the kernel's
+// delete still removes it.
+func TestReconfigureFailedKeepsKernelAddrs(t *testing.T) {
+	r, _ := vlanReconfigRouter(t)
+	cfg0, k4 := netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("10.0.7.1/24")
+	if res := r.ApplyKernelAddrs(map[int][]netip.Prefix{0: {cfg0, k4}}); res.Added != 1 || len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernelAddrs: %+v", res)
+	}
+	d := r.desiredNow()
+	d.Ifaces[0].Addrs = []netip.Prefix{cfg0} // the config's
+	d.Ifaces[1].Addrs = append(slices.Clone(d.Ifaces[1].Addrs), netip.MustParsePrefix("10.0.7.2/24"))
+	d.Routes, d.Via = bigTable(50000), func(int) netip.Addr { return netip.MustParseAddr("10.0.100.2") }
+	err := pausedReconfigure(t, r, d, 4, func() {
+		if err := r.DeleteVLAN("v100"); err != nil { // the replace fails
+			t.Error(err)
+		}
+	})
+	if err == nil {
+		t.Fatal("Reconfigure through a gateway on a VLAN deleted meanwhile succeeded")
+	}
+	if ka := r.KernelAddrs(); !slices.Contains(ka[0], k4) {
+		t.Errorf("kernel addresses after the failed Reconfigure %v, want %v on interface 0 still the kernel's", ka, k4)
+	}
+	if st := r.RunningState(); slices.Contains(st.Desired.Ifaces[0].Addrs, k4) {
+		t.Errorf("config save after the failed Reconfigure writes the kernel's %v: %v", k4, st.Desired.Ifaces[0].Addrs)
 	}
 }
