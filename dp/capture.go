@@ -145,12 +145,46 @@ func NewCapture(spec CaptureSpec, workers int) (*Capture, error) {
 // Taps is the published index of the running captures (Config.Taps).
 // BuildTaps makes it; it is read-only once published.
 type Taps struct {
-	rx     []tapList // per interface
-	rxPort []uint8   // per port: tapOwn (taps on the port), tapVLAN (on its sub-interfaces)
-	tx     []tapList // per interface
-	txPort []bool    // per port: taps on it or its sub-interfaces
-	drop   []tapList // per reason
+	rx   tapIndex
+	tx   tapIndex
+	drop []tapList // per reason
 }
+
+// tapIndex is one point's (rx or tx) taps by interface, and what a
+// packet checks before it touches them: its port's classes (a bit per
+// filter class that some tap on the port or its sub-interfaces may
+// accept), then its interface's bit in its class's row. A packet of a
+// class no filter there can accept ("tcp port 22" on UDP) stops at the
+// first, one bit in 32 bytes of the port; the rows, a bit per interface
+// (512 bytes for 4,094 VLANs), keep it off the interface's tapList (40
+// bytes of 4,095: a cache miss) unless a tap there may take it. A
+// packet thus costs the same whether one interface or all have a tap.
+type tapIndex struct {
+	l    []tapList // per interface
+	port []tapPort // per port
+	// may[c]: bit i set when a capture at interface i has no filter or
+	// one that may accept class c (!Program.Never(c)); nil: none. Rows
+	// equal in content share their array.
+	may [256][]uint64
+}
+
+// tapPort is what a port's packets check first.
+type tapPort struct {
+	classes [4]uint64 // bit c: may[c] has a bit of one of the port's interfaces
+	on      bool      // a tap on the port or one of its sub-interfaces
+	vlan    bool      // one on a sub-interface: find a frame's through the VLANTable
+}
+
+// maybe reports whether a tap at interface i may accept a frame of
+// class cls (false: no tap there would).
+func (x *tapIndex) maybe(cls uint8, i int) bool {
+	row := x.may[cls]
+	return i>>6 < len(row) && row[i>>6]&(1<<(i&63)) != 0
+}
+
+// at reports whether port p has taps at this point (one test per
+// vector).
+func (x *tapIndex) at(p int) bool { return p < len(x.port) && x.port[p].on }
 
 // tapList is the captures of one table entry, the first inline so that
 // a packet at an entry with one tap loads the entry, the filter (shared
@@ -174,10 +208,55 @@ func (l *tapList) add(c *Capture) {
 	l.more = append(l.more, r)
 }
 
-const (
-	tapOwn  = 1
-	tapVLAN = 2
-)
+// mayAccept reports whether a capture of l has no filter or one that
+// may accept class cls.
+func (l *tapList) mayAccept(cls uint8) bool {
+	if l.first.c == nil {
+		return false
+	}
+	if l.first.f == nil || !l.first.f.Never(cls) {
+		return true
+	}
+	for _, r := range l.more {
+		if r.f == nil || !r.f.Never(cls) {
+			return true
+		}
+	}
+	return false
+}
+
+// index fills x's ports and class rows from its lists, for cfg.
+func (x *tapIndex) index(cfg *Config) {
+	n := len(x.l)
+	words := (n + 63) >> 6
+	rows := map[string][]uint64{}
+	row := make([]uint64, words)
+	key := make([]byte, 8*words)
+	for c := range pcapfilter.NumClasses {
+		clear(row)
+		set := false
+		for i := range x.l {
+			if x.l[i].mayAccept(uint8(c)) {
+				row[i>>6] |= 1 << (i & 63)
+				p := &x.port[cfg.PortOf(i)]
+				p.classes[c>>6] |= 1 << (c & 63)
+				set = true
+			}
+		}
+		if !set {
+			continue
+		}
+		for w, v := range row {
+			binary.LittleEndian.PutUint64(key[8*w:], v)
+		}
+		r, ok := rows[string(key)]
+		if !ok {
+			r = append([]uint64(nil), row...)
+			rows[string(key)] = r
+		}
+		x.may[c] = r
+	}
+}
 
 // BuildTaps indexes captures for cfg's interfaces; nil when there is
 // none. The control plane calls it on each publish while captures run.
@@ -186,8 +265,8 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 		return nil
 	}
 	n := len(cfg.Ifaces)
-	t := &Taps{rx: make([]tapList, n), rxPort: make([]uint8, n), tx: make([]tapList, n), txPort: make([]bool, n),
-		drop: make([]tapList, NumReasons)}
+	t := &Taps{rx: tapIndex{l: make([]tapList, n), port: make([]tapPort, n)},
+		tx: tapIndex{l: make([]tapList, n), port: make([]tapPort, n)}, drop: make([]tapList, NumReasons)}
 	for _, c := range caps {
 		ifs := c.Spec.Ifaces
 		if c.ifAny {
@@ -202,16 +281,13 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 			}
 			p := cfg.PortOf(i)
 			if c.Spec.Rx {
-				t.rx[i].add(c)
-				if p == i {
-					t.rxPort[p] |= tapOwn
-				} else {
-					t.rxPort[p] |= tapVLAN
-				}
+				t.rx.l[i].add(c)
+				t.rx.port[p].on = true
+				t.rx.port[p].vlan = t.rx.port[p].vlan || p != i
 			}
 			if c.Spec.Tx {
-				t.tx[i].add(c)
-				t.txPort[p] = true
+				t.tx.l[i].add(c)
+				t.tx.port[p].on = true
 			}
 		}
 		if c.Spec.Drop {
@@ -227,6 +303,8 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 			}
 		}
 	}
+	t.rx.index(cfg)
+	t.tx.index(cfg)
 	return t
 }
 
@@ -354,11 +432,10 @@ func (r *CapRing) drain(w int, fn func(*CapRecord)) int {
 
 // Worker side.
 
-// tap offers b, seen at point pt on interface iface, to the captures
-// of l.
-func (w *Worker) tap(l *tapList, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16, detail uint32) {
-	f := b.Bytes()
-	cls := pcapfilter.Classify(f)
+// tap offers frame f, of filter class cls, seen at point pt on
+// interface iface, to the captures of l.
+func (w *Worker) tap(l *tapList, f []byte, cls uint8, iface uint16, pt CapPoint, reason uint16, detail uint32) {
+	w.tapVisits++
 	w.tapOne(l.first, f, cls, iface, pt, reason, detail)
 	for _, r := range l.more {
 		w.tapOne(r, f, cls, iface, pt, reason, detail)
@@ -391,23 +468,35 @@ func (w *Worker) tapOne(r tapRef, f []byte, cls uint8, iface uint16, pt CapPoint
 	c.rings[w.ID].put(w.capNow, iface, pt, reason, detail, len(f), f[:n])
 }
 
-// tapRx offers the batch just received on port p to the rx taps.
+// tapRx offers the batch just received on port p to the rx taps. Per
+// packet: its class, the port's bit for it (most packets stop there
+// when the filters cannot match their class), then its interface (a
+// VLAN sub-interface's through the VLANTable) and that interface's bit
+// in the class's row, and only then the interface's captures.
 func (w *Worker) tapRx(t *Taps, p int, in *pkt.Batch, cfg *Config) {
 	w.capNow = 0
-	vlan := t.rxPort[p]&tapVLAN != 0
+	x := &t.rx
+	if p >= len(x.port) {
+		return
+	}
+	tp := &x.port[p]
 	var vt *VLANTable
-	if vlan && p < len(cfg.VLANs) {
+	if tp.vlan && p < len(cfg.VLANs) {
 		vt = cfg.VLANs[p]
 	}
 	recs := pkt.Records()
-	for _, x := range in.B[:in.N] {
-		b := recs.At(x)
+	for _, id := range in.B[:in.N] {
+		f := recs.At(id).Bytes()
+		cls := pcapfilter.Classify(f)
+		if tp.classes[cls>>6]&(1<<(cls&63)) == 0 {
+			continue
+		}
 		i := p
 		if vt != nil {
-			i = tapVLANIface(vt, p, b.Bytes())
+			i = tapVLANIface(vt, p, f)
 		}
-		if i < len(t.rx) && t.rx[i].first.c != nil {
-			w.tap(&t.rx[i], b, uint16(i), CapRx, 0, 0)
+		if x.maybe(cls, i) && i < len(x.l) {
+			w.tap(&x.l[i], f, cls, uint16(i), CapRx, 0, 0)
 		}
 	}
 }
@@ -435,14 +524,25 @@ func tapVLANIface(vt *VLANTable, p int, f []byte) int {
 	return int(e &^ (VLANDown | VLANBridged))
 }
 
-// tapTx offers the vector t, about to be sent on port p, to the tx taps.
-func (w *Worker) tapTx(t *Taps, v *pkt.Batch) {
+// tapTx offers the vector v, about to be sent on port p, to the tx
+// taps: as tapRx, by the port's classes, then the class's row.
+func (w *Worker) tapTx(t *Taps, p int, v *pkt.Batch) {
 	w.capNow = 0
+	x := &t.tx
+	if p >= len(x.port) {
+		return
+	}
+	tp := &x.port[p]
 	recs := pkt.Records()
-	for _, x := range v.B[:v.N] {
-		b := recs.At(x)
-		if o := int(b.OutPort); o < len(t.tx) && t.tx[o].first.c != nil {
-			w.tap(&t.tx[o], b, b.OutPort, CapTx, 0, 0)
+	for _, id := range v.B[:v.N] {
+		b := recs.At(id)
+		f := b.Bytes()
+		cls := pcapfilter.Classify(f)
+		if tp.classes[cls>>6]&(1<<(cls&63)) == 0 {
+			continue
+		}
+		if o := int(b.OutPort); x.maybe(cls, o) && o < len(x.l) {
+			w.tap(&x.l[o], f, cls, b.OutPort, CapTx, 0, 0)
 		}
 	}
 }
@@ -454,7 +554,8 @@ func (w *Worker) tapDrop(t *Taps, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := recs.At(x)
 		if r := int(b.Reason); r < len(t.drop) && t.drop[r].first.c != nil {
-			w.tap(&t.drop[r], b, b.InPort, CapDrop, b.Reason, b.Aux)
+			f := b.Bytes()
+			w.tap(&t.drop[r], f, pcapfilter.Classify(f), b.InPort, CapDrop, b.Reason, b.Aux)
 		}
 	}
 }
