@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -208,53 +209,91 @@ func (l *tapList) add(c *Capture) {
 	l.more = append(l.more, r)
 }
 
-// mayAccept reports whether a capture of l has no filter or one that
-// may accept class cls.
-func (l *tapList) mayAccept(cls uint8) bool {
-	if l.first.c == nil {
-		return false
-	}
-	if l.first.f == nil || !l.first.f.Never(cls) {
-		return true
-	}
-	for _, r := range l.more {
-		if r.f == nil || !r.f.Never(cls) {
-			return true
-		}
-	}
-	return false
-}
-
-// index fills x's ports and class rows from its lists, for cfg.
+// index fills x's ports and class rows from its lists, for cfg: an
+// interface's classes are those that some filter of its list may
+// accept (every class for a capture with no filter), computed once per
+// filter.
 func (x *tapIndex) index(cfg *Config) {
-	n := len(x.l)
-	words := (n + 63) >> 6
-	rows := map[string][]uint64{}
-	row := make([]uint64, words)
-	key := make([]byte, 8*words)
+	words := (len(x.l) + 63) >> 6
+	var all [4]uint64
 	for c := range pcapfilter.NumClasses {
-		clear(row)
-		set := false
-		for i := range x.l {
-			if x.l[i].mayAccept(uint8(c)) {
-				row[i>>6] |= 1 << (i & 63)
-				p := &x.port[cfg.PortOf(i)]
-				p.classes[c>>6] |= 1 << (c & 63)
-				set = true
-			}
+		all[c>>6] |= 1 << (c & 63)
+	}
+	masks := map[*pcapfilter.Program][4]uint64{}
+	classes := func(f *pcapfilter.Program) [4]uint64 {
+		if f == nil {
+			return all
 		}
-		if !set {
+		m, ok := masks[f]
+		if !ok {
+			for c := range pcapfilter.NumClasses {
+				if !f.Never(uint8(c)) {
+					m[c>>6] |= 1 << (c & 63)
+				}
+			}
+			masks[f] = m
+		}
+		return m
+	}
+	// The interfaces of each distinct class set, then a row per class.
+	var sets [][4]uint64
+	var ifs [][]uint64
+	for i := range x.l {
+		l := &x.l[i]
+		if l.first.c == nil {
 			continue
 		}
-		for w, v := range row {
-			binary.LittleEndian.PutUint64(key[8*w:], v)
+		m := classes(l.first.f)
+		for _, r := range l.more {
+			o := classes(r.f)
+			for k := range m {
+				m[k] |= o[k]
+			}
 		}
-		r, ok := rows[string(key)]
-		if !ok {
-			r = append([]uint64(nil), row...)
+		p := &x.port[cfg.PortOf(i)]
+		for k := range m {
+			p.classes[k] |= m[k]
+		}
+		j := len(sets) - 1
+		for j >= 0 && sets[j] != m {
+			j--
+		}
+		if j < 0 {
+			sets = append(sets, m)
+			ifs = append(ifs, make([]uint64, words))
+			j = len(sets) - 1
+		}
+		ifs[j][i>>6] |= 1 << (i & 63)
+	}
+	for j, m := range sets {
+		for k, v := range m {
+			for ; v != 0; v &= v - 1 {
+				c := k<<6 | bits.TrailingZeros64(v)
+				if x.may[c] == nil {
+					x.may[c] = make([]uint64, words)
+				}
+				for w, b := range ifs[j] {
+					x.may[c][w] |= b
+				}
+			}
+		}
+	}
+	// Rows equal in content share one array (a filter's classes all
+	// have the same interfaces).
+	rows := map[string][]uint64{}
+	key := make([]byte, 8*words)
+	for c, r := range x.may {
+		if r == nil {
+			continue
+		}
+		for k, v := range r {
+			binary.LittleEndian.PutUint64(key[8*k:], v)
+		}
+		if s, ok := rows[string(key)]; ok {
+			x.may[c] = s
+		} else {
 			rows[string(key)] = r
 		}
-		x.may[c] = r
 	}
 }
 
