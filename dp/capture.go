@@ -26,18 +26,23 @@ import (
 // Cost. Taps live in the published Config (Config.Taps, a *Taps: one
 // publish per capture start or stop). With no capture, a worker pays one
 // pointer load and compare per received batch, per transmitted vector and
-// per drop vector. With captures, a packet pays one table index at each
-// point that has taps: Rx and Tx by interface (a VLAN sub-interface's
-// index is found through its port's VLANTable, as ethernet-input does),
-// Drop by reason; then the frame's class (pcapfilter.Classify: its
-// tags, EtherType and IP protocol, a few byte loads, once per packet)
-// and, for each capture in that entry, the capture's filter: skipped
-// when its table says the class never matches (Program.Never, one
-// index: "tcp port 22" on UDP), else run (Program.Run); if it accepts,
-// one copy of up to the snap length into the capture's ring for this
-// worker. The work is the same whether one interface or 4,094 have a
-// tap, and a filter that cannot match a packet's class costs next to
-// nothing. Nothing allocates, locks, or calls through an interface.
+// per drop vector, and a port whose interfaces have no tap at that point
+// one more test per vector. On a port with taps, a received or sent
+// packet pays its class (pcapfilter.Classify: its tags, EtherType and IP
+// protocol, a few byte loads) and one bit of the port's 32 bytes of
+// classes, those that some filter on the port or its sub-interfaces may
+// accept (Program.Never says the others cannot): "tcp port 22" on UDP
+// stops there. Else its interface (a VLAN sub-interface's through its
+// port's VLANTable, as ethernet-input finds it; tx: the packet's
+// OutPort) and its bit in the class's row (a bit per interface: 512
+// bytes for 4,094 VLANs), and only with that bit set the interface's
+// captures (tapList): each capture's filter, skipped when it never
+// matches the class, else run (Program.Run), and if it accepts one copy
+// of up to the snap length into the capture's ring for this worker.
+// Drop taps are indexed by reason, then go the same way. The work is the
+// same whether one interface or 4,094 have a tap (TestTapCostFlat), and
+// a filter that cannot match a packet's class costs its class and one
+// bit. Nothing allocates, locks, or calls through an interface.
 //
 // Rings. Each capture has one single-producer single-consumer byte ring
 // per worker (CapRing). A record that does not fit is not written and
