@@ -7,7 +7,7 @@ import (
 )
 
 // goRuntimeSamples are the runtime/metrics GoRuntime reads.
-var goRuntimeSamples = []string{"/sched/latencies:seconds", "/sched/pauses/total/gc:seconds", "/gc/cycles/total:gc-cycles", "/gc/gogc:percent"}
+var goRuntimeSamples = []string{"/sched/latencies:seconds", "/sched/pauses/total/gc:seconds", "/gc/cycles/total:gc-cycles", "/gc/gogc:percent", "/gc/gomemlimit:bytes"}
 
 // readGoRuntime reads the Go runtime's figures (see GoRuntime).
 func readGoRuntime() GoRuntime {
@@ -31,6 +31,11 @@ func readGoRuntime() GoRuntime {
 	}
 	if s[3].Value.Kind() == metrics.KindUint64 {
 		g.GCPercent = int(s[3].Value.Uint64())
+	}
+	if s[4].Value.Kind() == metrics.KindUint64 {
+		if l := s[4].Value.Uint64(); l < math.MaxInt64 {
+			g.MemoryLimitBytes = l
+		}
 	}
 	return g
 }

@@ -116,8 +116,12 @@ type Neighbor struct {
 	Interface string  `json:"interface"`
 	Address   string  `json:"address"`
 	MAC       string  `json:"mac,omitempty"` // empty while incomplete
-	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static; IPv6 also delay, probe
+	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static; IPv6 also delay, probe; a kernel one's the kernel's (permanent, noarp, reachable, ...)
 	AgeS      float64 `json:"age_s"`         // since the last confirmation or state change
+	// Source says where it came from: learned (ARP, Neighbor
+	// Discovery), static (config, softnet neighbor add) or kernel
+	// (mirrored from Linux by linux_cp, ip neigh).
+	Source string `json:"source"`
 }
 
 // NeighborRequest is POST /v1/neighbors and DELETE /v1/neighbors.
@@ -147,7 +151,9 @@ type Runtime struct {
 // for a P), its p99 and maximum; the stop-the-world pauses of the
 // collector (/sched/pauses/total/gc:seconds), p99 and maximum; and the
 // collections (/gc/cycles/total:gc-cycles) and the collector's target
-// (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given). The p99 and maximum are
+// (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given), and
+// the soft memory limit (/gc/gomemlimit:bytes, 0 for none: softnet run sets
+// half the memory of the machine or its cgroup unless GOMEMLIMIT is given). The p99 and maximum are
 // bucket bounds of the runtime's histograms (within about 10 %).
 type GoRuntime struct {
 	GOMAXPROCS        int     `json:"gomaxprocs"`
@@ -157,6 +163,7 @@ type GoRuntime struct {
 	GCPauseMaxMs      float64 `json:"gc_pause_max_ms"`
 	GCCycles          uint64  `json:"gc_cycles"`
 	GCPercent         int     `json:"gc_percent"`
+	MemoryLimitBytes  uint64  `json:"memory_limit_bytes"`
 }
 
 // StageRuntime is one stage's counters (VPP's show runtime): calls

@@ -161,7 +161,9 @@ func (a *Arena) Lookup(addr uint64) (b *Buf, off int, ok bool) {
 // index names no buffer (At(0) faults if dereferenced).
 const (
 	recsPerPage = 4096 / RecordSize
-	maxRecords  = 1 << 26 // 64 Mi buffers; 4 GiB of address space reserved, none committed
+	// 64 Mi buffers on 64-bit (4 GiB of address space reserved, none
+	// committed); 4 Mi (256 MiB) where the address space is 32 bits.
+	maxRecords = 1 << (22 + 4*(^uintptr(0)>>63))
 )
 
 var (

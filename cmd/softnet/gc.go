@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 )
 
 // gcPercent is the garbage collector's target (GOGC) softnet sets unless
@@ -20,10 +23,86 @@ import (
 // a fraction as many pauses. The live heap is what it was.
 const gcPercent = 400
 
-// tuneGC sets the collector's target to gcPercent unless GOGC is set (the
-// operator's choice wins).
+// tuneGC sets the collector's target to gcPercent unless GOGC is set, and
+// a soft memory limit of memLimitShare of the memory the process may use
+// unless GOMEMLIMIT is set (the operator's choice wins).
 func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if limit := defaultMemLimit(); limit > 0 {
+			debug.SetMemoryLimit(limit)
+		}
+	}
+}
+
+// memLimitShare is the share of the memory available to softnet (the
+// machine's, or its cgroup's limit if lower) that the heap may reach
+// before the collector works harder to stay below it. GOGC 400 lets the
+// heap grow to five times what is live (a full table: about 200 MB live,
+// so up to about 1 GB) between collections; on a small box that is the
+// difference between a reload and the OOM killer. It is a soft limit: a
+// live heap above it is not refused, it is collected more often.
+const memLimitShare = 0.5
+
+// defaultMemLimit is memLimitShare of min(MemTotal, the cgroup v2
+// memory.max of the process), or 0 if neither can be read.
+func defaultMemLimit() int64 {
+	avail := memTotal()
+	if c := cgroupMemMax(); c > 0 && (avail == 0 || c < avail) {
+		avail = c
+	}
+	return int64(float64(avail) * memLimitShare)
+}
+
+// memTotal reads MemTotal from /proc/meminfo, in bytes.
+func memTotal() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// cgroupMemMax reads the cgroup v2 memory.max of this process, in bytes;
+// 0 if there is none ("max") or it cannot be read.
+func cgroupMemMax() int64 {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if path, ok := strings.CutPrefix(line, "0::"); ok {
+			v, err := os.ReadFile("/sys/fs/cgroup" + path + "/memory.max")
+			if err != nil {
+				return 0
+			}
+			n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// memLimitText is a memory limit for show runtime: "none" or MiB.
+func memLimitText(b uint64) string {
+	if b == 0 {
+		return "none"
+	}
+	return strconv.FormatUint(b>>20, 10) + " MiB"
 }

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
-	"path/filepath"
+	"math"
 	"runtime/debug"
 	"testing"
-	"time"
-
-	"github.com/softnet/softnet/api"
-	"github.com/softnet/softnet/run"
 )
 
 // TestRunRaisesGCPercent (issue 16, the soak's lost packets): softnet run
@@ -21,36 +15,50 @@ import (
 // gaps and the runtime's latencies.
 func TestRunRaisesGCPercent(t *testing.T) {
 	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
 	old := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(old)
-	sock := filepath.Join(t.TempDir(), "softnet.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan error)
-	go func() {
-		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&stderr, nil)), &stdout, &stderr, "../../examples/two-port-mem.yaml", 0, run.Options{}, serveOpts{socketSet: true, socket: sock})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	c := api.NewClient(sock)
-	var rt api.Runtime
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if rt, err = c.Runtime(ctx); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("router not up: %v\n%s", err, stderr.String())
-		}
+	oldLimit := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(oldLimit)
+	ctx := context.Background()
+	c, _, _ := startRouter(t, "../../examples/two-port-mem.yaml")
+	rt, err := c.Runtime(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if rt.Go.GCPercent != gcPercent {
 		t.Errorf("gc_percent %d, want %d (softnet run's target when GOGC is not set)", rt.Go.GCPercent, gcPercent)
 	}
+	// The soft memory limit: half of what the machine (or the cgroup)
+	// has, so the heap GOGC 400 allows cannot take the whole box.
+	if want := defaultMemLimit(); want <= 0 || rt.Go.MemoryLimitBytes != uint64(want) {
+		t.Errorf("memory_limit_bytes %d, want %d (half of MemTotal %d or the cgroup's %d)", rt.Go.MemoryLimitBytes, want, memTotal(), cgroupMemMax())
+	}
 	if rt.Go.GOMAXPROCS < 1 || len(rt.Workers) != 1 {
 		t.Errorf("go %+v, workers %+v", rt.Go, rt.Workers)
 	}
+}
+
+// TestTuneGCKeepsOperatorsLimit: with GOGC and GOMEMLIMIT in the
+// environment, tuneGC leaves the collector as the operator set it.
+func TestTuneGCKeepsOperatorsLimit(t *testing.T) {
+	t.Setenv("GOGC", "150")
+	t.Setenv("GOMEMLIMIT", "3GiB")
+	oldPct := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(oldPct)
+	oldLimit := debug.SetMemoryLimit(3 << 30)
+	defer debug.SetMemoryLimit(oldLimit)
+	tuneGC()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("GOGC %d after tuneGC, want the operator's 150", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 3<<30 {
+		t.Errorf("memory limit %d after tuneGC, want the operator's %d", got, 3<<30)
+	}
+	t.Setenv("GOMEMLIMIT", "")
+	tuneGC()
+	if got, want := debug.SetMemoryLimit(-1), defaultMemLimit(); got != want || want <= 0 {
+		t.Errorf("memory limit %d after tuneGC without GOMEMLIMIT, want %d", got, want)
+	}
+	t.Logf("default memory limit here: %d MiB (MemTotal %d MiB, cgroup memory.max %d)", defaultMemLimit()>>20, memTotal()>>20, cgroupMemMax())
 }

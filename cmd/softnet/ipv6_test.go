@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/api"
-	"github.com/softnet/softnet/run"
 )
 
 const ipv6Config = `workers: 1
@@ -47,29 +44,11 @@ func TestIPv6Shown(t *testing.T) {
 	if out, stderr, err := runCheck(t, "-c", file); err != nil || !strings.HasSuffix(out, "v6.yaml: ok (2 interfaces, 0 routes, 2 neighbors, 1 worker)\n") {
 		t.Fatalf("softnet check with IPv6 on: %v\n%s%s", err, out, stderr)
 	}
-	sock := filepath.Join(t.TempDir(), "softnet.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, logs bytes.Buffer
-	done := make(chan error)
-	go func() {
-		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&logs, nil)), &stdout, &logs, file, 0, run.Options{}, serveOpts{socketSet: true, socket: sock})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	c := api.NewClient(sock)
-	var ifs []api.Interface
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if ifs, err = c.Interfaces(ctx); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("router not up: %v\n%s", err, logs.String())
-		}
+	ctx := context.Background()
+	c, sock, _ := startRouter(t, file)
+	ifs, err := c.Interfaces(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if want := []string{"10.0.1.1/24", "2001:db8:1::1/64"}; !slices.Equal(ifs[0].Addresses, want) {
 		t.Errorf("GET /v1/interfaces: lan0 addresses %q, want %q", ifs[0].Addresses, want)

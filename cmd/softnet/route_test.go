@@ -1,16 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/softnet/softnet/api"
-	"github.com/softnet/softnet/run"
 )
 
 // TestCLIOwnRoutes (issue 17, defect 3) runs the issue's sequences with
@@ -20,29 +13,8 @@ import (
 // be blackholed and given back; reload reports what it changed and the
 // routes are the file's again.
 func TestCLIOwnRoutes(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "softnet.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan error)
-	go func() {
-		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&stderr, nil)), &stdout, &stderr, "../../examples/two-port-mem.yaml", 0, run.Options{}, serveOpts{socketSet: true, socket: sock})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	c := api.NewClient(sock)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if _, err := c.Status(ctx); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("router not up:\n%s", stderr.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ctx := context.Background()
+	c, sock, _ := startRouter(t, "../../examples/two-port-mem.yaml")
 	a := "--api=" + sock
 	// The routes are read through the API (what show routes prints).
 	show := func(q string) string {

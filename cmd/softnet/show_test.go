@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/logs"
-	"github.com/softnet/softnet/run"
 )
 
 // cli runs softnet with args and returns its stdout, stderr and error.
@@ -34,23 +32,8 @@ func cli(t *testing.T, args ...string) (string, string, error) {
 // TestCLI runs examples/two-port-mem.yaml with its API on a socket and
 // drives it with the show, route, neighbor and reload commands.
 func TestCLI(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "softnet.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
-	done := make(chan error)
-	go func() {
-		done <- runRouter(ctx, slog.New(slog.NewTextHandler(&stderr, nil)), &stdout, &stderr, "../../examples/two-port-mem.yaml", 0, run.Options{}, serveOpts{socketSet: true, socket: sock})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		if _, err := os.Stat(sock); !os.IsNotExist(err) {
-			t.Errorf("socket left behind: %v", err)
-		}
-	}()
-	c := api.NewClient(sock)
+	ctx := context.Background()
+	c, sock, stderr := startRouter(t, "../../examples/two-port-mem.yaml")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ifs, err := c.Interfaces(ctx)

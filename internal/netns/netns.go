@@ -42,7 +42,7 @@ func Command(ctx context.Context, ns, name string, args ...string) *exec.Cmd {
 	} else {
 		cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, name}, args...)...)
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procAttr()
 	// On cancellation, ask politely first: tools print their statistics on
 	// SIGINT (ping, iperf3, trafgen, softnet). The whole group gets it:
 	// trafgen sends from forked children.

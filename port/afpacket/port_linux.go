@@ -967,7 +967,7 @@ loop:
 		switch errno {
 		case 0:
 			for _, io := range q.iov[start : start+int(r)] {
-				bytes += io.Len
+				bytes += uint64(io.Len)
 			}
 			sent += uint64(r)
 			start += int(r)
@@ -1301,7 +1301,7 @@ func (q *queue) build() (o *opened, err error) {
 		// re-created device (reopening one by one on their own workers)
 		// meet in a fresh group rather than the old device's.
 		id := int(p.fanoutBase + uint16(d.index)*0x2f1)
-		arg := id | (unix.PACKET_FANOUT_HASH|unix.PACKET_FANOUT_FLAG_DEFRAG)<<16
+		arg := int(uint32(id) | uint32(unix.PACKET_FANOUT_HASH|unix.PACKET_FANOUT_FLAG_DEFRAG)<<16)
 		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_FANOUT, arg); err != nil {
 			return nil, explain(name, "PACKET_FANOUT", err)
 		}

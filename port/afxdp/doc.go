@@ -152,7 +152,10 @@
 // that sendto's softirq 16); runtime.Gosched on the locked worker thread
 // 38 (dp/worker.go's idle back-off: handoffp, startm and stoplockedm, two
 // futex wake-ups per yield; runtime.futex alone 20 % of the process's
-// samples). AF_PACKET: sendmmsg 39, Gosched 47, futex 21.
+// samples). AF_PACKET: sendmmsg 39, Gosched 47, futex 21. (That was
+// with trafgen as the source and the old Gosched back-off; the profile
+// with the XDP generator is under "The worker's CPU with the XDP
+// generator" below.)
 //
 // So, against the questions asked: ra runs the redirect program in
 // native mode (veth's NAPI path, no generic XDP), nothing is needed on
@@ -185,10 +188,65 @@
 // the kernel having it in rx_dropped and in rx_fill_ring_empty_descs; no
 // longer.)
 //
-// The largest cost left that softnet owns is the worker's idle back-off
-// in dp/ (outside this package): a yield on a locked thread costs two
-// thread switches, and at these rates the worker yields between most
-// batches.
+// # The worker's CPU with the XDP generator
+//
+// With softnet's XDP generator as the source (several Mpps into ra; a
+// quiet run at 09:16 on 7 December: kernel 3.66 Mpps, softnet 2.27,
+// ratio 0.62, ~440 ns of the worker's CPU a frame), ra's kernel drops
+// are all fill ring empty (rx_ring_full 0): the RX side gets back only
+// the buffers the worker has forwarded, so the worker's CPU is the bound.
+// perf record -C 1 -g (cpu-clock, 999 Hz, 3.5 s inside the softnet flood
+// of softnet bench --scenario veth --backend afxdp), the router process's
+// samples on its CPU, by what the stack shows (two runs, load 14-16
+// from other sessions: the router had 24-29 % of cpu 1):
+//
+//	the TX kick, sendto of each batch (copy mode)    74-76
+//	  b0's receive in that sendto's softirq          35-37  (process_backlog,
+//	      ip_rcv dropping frames for a MAC b0 does not own, kfree_skb,
+//	      xsk_destruct_skb writing the completion ring; __dev_direct_xmit
+//	      re-enables bottom halves after each frame, so net_rx_action
+//	      runs once per frame)
+//	  veth_xmit                                      11-12
+//	  skb allocation (sock_alloc_send_pskb)          9-10
+//	  the copy into the skb (skb_store_bits)         7-8
+//	  the rest (syscall, __xsk_generic_xmit)         10-11
+//	routing (dp's graph: ethernet, ip4 lookup, rewrite)  11
+//	this package's Recv, refill, Send and complete   6-7.5
+//	Go runtime: sysmon 4, the rest 1.5-2.6
+//	idle (poll(2) in dp's interrupt mode)            1.4-2.9
+//
+// Cut here: the kick is a raw syscall (it never blocks), so the worker
+// keeps its P through the 50-100 µs a batch's sendto takes. Through the
+// runtime's Syscall, sysmon took the P from any syscall longer than
+// 20 µs when the process had no idle P, which is the bench's case
+// (softnet pinned to one CPU: GOMAXPROCS 1): a thread woken to take the
+// P at each batch and the worker getting it back after, on the worker's
+// CPU (TestSendKeepsP counts the context switches: 198-420 in 400
+// sendto calls before, 10-44 after). A cost of it: with GOMAXPROCS 1 the
+// control plane now runs between the worker's batches only when the
+// worker sleeps or sysmon preempts it (every 10 ms). complete returns a
+// batch of completions to the pool at once. The TX budget is already a
+// whole batch per sendto (XDP_MAX_TX_SKB_BUDGET; 210-240 frames a kick
+// in these runs) and copy mode never asks for a fill ring wake-up. Ratio
+// before: 0.46 and 0.60 (kernel 1.37 and 0.53 Mpps, softnet 0.64 and
+// 0.32); after: 0.80 and 0.73 (kernel 0.51 and 0.77, softnet 0.40 and
+// 0.56), 09:26-09:41 UTC, generator limit 1.6 to 6.9 Mpps between runs:
+// the load moved the figures more than the change could, so they show
+// no more than that it did no harm; the profile's shares barely moved
+// (sysmon still 4 %: something else keeps it at its 20 µs cadence; the
+// worker's idle poll(2) in dp, a syscall of the runtime's kind, is a
+// candidate, not checked).
+//
+// Is 1.5x reachable in copy mode on veth on this 2-vCPU VM? No. The
+// kernel's copy-mode transmit and b0's receive are three quarters of the
+// worker's CPU: with everything softnet owns (routing, this package,
+// the runtime, idling) free, the worker would forward at most 4/3 of
+// its rate, about 3.0 Mpps against the quiet run's 2.27, a ratio of
+// about 0.83 against Linux's 3.66. Reaching 1.5x needs a transmit
+// without an skb per frame (a zero-copy driver; veth has none), or the
+// receiver's work off the worker's CPU (veth runs b0's receive in the
+// softirq of softnet's sendto, where Linux forwarding runs it on the
+// source's CPU along with everything else), or a third CPU.
 //
 // # Link state
 //
@@ -200,14 +258,27 @@
 // A device deleted under the port (TestDeleteRecreate): the kernel unbinds
 // its XDP sockets and sets ENETDOWN on them; a queue notices at its next
 // send (ENXIO) or, receiving only, at the SO_ERROR read Recv makes every
-// 128 empty polls. The queue then goes down: its socket is closed and
-// every buffer the kernel held is given back to the pool (each queue keeps
-// a bit per arena buffer on its fill and RX rings, and one on its TX and
-// completion rings, set and cleared as buffers go to the kernel and come
-// back), WaitFD is -1, Send frees its frames (Stats.TxDown), and Recv and
-// Send try to reopen it every 200 ms (LastError says why not yet). When
-// a device of that name is back, the program is attached to it again (a
-// new ifindex) and the queue gets a new socket; Stats.Reopens counts it.
+// 128 empty polls. The queue then goes down: WaitFD is -1, Send frees its
+// frames (Stats.TxDown), and its socket is closed; once it is, every
+// buffer the kernel held is given back to the pool, at the queue's next
+// Recv or Send (each queue keeps a bit per arena buffer on its fill and
+// RX rings, and one on its TX and completion rings, set and cleared as
+// buffers go to the kernel and come back). Then Recv and Send try to
+// reopen it every 200 ms (LastError says why not yet). When a device of
+// that name is back, the program is attached to it again (a new ifindex)
+// and the queue gets a new socket; Stats.Reopens counts it.
+// The old socket is closed, and the new one made, on goroutines of their
+// own, never on the worker's thread: closing an XDP socket (xsk_release)
+// and binding one wait for RCU grace periods, which took up to seconds
+// on a busy machine while the worker's other ports went unpolled (as for
+// afpacket, docs/faults.md). A reopen runs on a thread that joins the
+// network namespace Open was called in, and leaves the new socket for the
+// queue's owner, which installs it at its next Recv or Send; the buffers
+// go back to the owner's pool only after the close is done, so the kernel
+// never writes a buffer the worker has again (TestReopenAside holds the
+// close and then the reopen as long as it likes: Recv and Send return
+// meanwhile, the buffers come back once each, after the close). Close
+// waits for a close or reopen in progress.
 // A queue's receive and transmit sides must run on one goroutine (the
 // router's: worker i receives queue i and sends on queue i), since a
 // reopen replaces both. A reopen reads the device's MAC and MTU again

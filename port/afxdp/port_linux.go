@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,8 +36,22 @@ type Port struct {
 
 	// For reopening queues after the device was deleted and re-created:
 	// mu guards prog and ifindex (a reopen may re-attach the program) and
-	// every queue's fd against Stats. Never taken on the data path.
-	mu         sync.Mutex
+	// every queue's fd against Stats. Never taken on the data path, and
+	// held only for a few loads and stores (never across a syscall that
+	// may wait, so a worker taking it in fail or install does not wait).
+	mu sync.Mutex
+	// attachMu serializes the reopens that run aside (openAside: one per
+	// down queue), which may attach the program again; it guards prog
+	// and ifindex for them (written under both it and mu).
+	attachMu sync.Mutex
+	// netns is the network namespace of the thread that opened the port
+	// (/proc/thread-self/ns/net, -1 if it could not be read): a reopen
+	// runs aside on a thread that joins it first. aside counts the
+	// goroutines closing or reopening a queue's socket; Close waits for
+	// them.
+	netns      int
+	aside      sync.WaitGroup
+	closed     atomic.Bool
 	nq         int    // queues asked for (the program's XSKMAP size)
 	mode       string // Options.Mode
 	ring       uint32
@@ -82,7 +97,8 @@ type queue struct {
 	reopens, txDown     uint64
 	held                uint32 // buffers the kernel has on the fill and RX rings
 	maxHeld             uint32
-	scratch             [pkt.BatchSize]uint32
+	scratch             [pkt.BatchSize]uint32 // refill's (RX side)
+	done                [pkt.BatchSize]uint32 // complete's (TX side)
 	rxPackets, rxBytes  uint64
 	txPackets, txBytes  uint64
 	txRingFull, txKicks uint64
@@ -91,7 +107,18 @@ type queue struct {
 	// XDP_MAX_TX_SKB_BUDGET (Linux 6.17).
 	txBudget           uint32
 	foreign, fillEmpty uint64
-	_                  [64]byte // keep queues' hot fields on separate cache lines
+	// A down queue's old socket is closed, and its new one made, on
+	// goroutines of their own (fail, reopen), never on the worker's
+	// thread: closing an XDP socket and binding one wait for RCU grace
+	// periods. closing: the old socket is being closed (closedAside is
+	// set when it is), its buffers still in fillOwn and txOwn; opening:
+	// a reopen runs, and leaves its result in pending. tries counts the
+	// reopens begun (tests).
+	closing, opening bool
+	closedAside      atomic.Bool
+	pending          atomic.Pointer[opened]
+	tries            uint64
+	_                [64]byte // keep queues' hot fields on separate cache lines
 }
 
 // Open binds one XDP socket per queue of dev (Options.Queues, at most the
@@ -125,7 +152,11 @@ func Open(dev string, o Options) (_ *Port, err error) {
 		return nil, fmt.Errorf("afxdp: device %s: %w (create it, or check the name with ip link)", dev, err)
 	}
 	p := &Port{dev: dev, ifindex: ifc.Index, arena: o.Arena, first: o.Arena.First(),
-		n: uint32(o.Arena.Len()), chunk: uint64(o.Arena.Chunk()), mode: o.Mode, ring: uint32(ring), fillFrames: uint32(fillFrames)}
+		n: uint32(o.Arena.Len()), chunk: uint64(o.Arena.Chunk()), mode: o.Mode, ring: uint32(ring), fillFrames: uint32(fillFrames),
+		netns: -1}
+	if fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+		p.netns = fd
+	}
 	if err := p.setDevice(ifc); err != nil {
 		return nil, err
 	}
@@ -286,27 +317,61 @@ func (p *Port) Close() error {
 		p.log.Info("afxdp port closed", "device", p.dev, "rx_packets", st.RxPackets, "tx_packets", st.TxPackets, "tx_kicks", st.TxKicks,
 			"kernel_drops", st.KernelDrops, "rx_ring_full", st.RxRingFull, "fill_ring_empty", st.FillRingEmpty, "rx_dropped", st.RxDropped)
 	}
+	p.closed.Store(true)
+	p.aside.Wait() // closes and reopens in progress: their results are released below
 	if p.prog != nil {
 		p.prog.close()
 		p.prog = nil
 	}
 	for _, s := range p.qs {
 		s.close()
+		if o := s.pending.Swap(nil); o != nil && o.s != nil { // a reopen finished, not installed
+			o.s.close()
+		}
 	}
 	p.qs = nil
+	if p.netns >= 0 {
+		_ = unix.Close(p.netns)
+		p.netns = -1
+	}
 	return nil
 }
 
 // fail takes queue s down after its socket failed (the device was
-// deleted): it closes the socket, gives every buffer the kernel held back
-// to pool (the kernel no longer touches them), and schedules a reopen. On
-// the queue's goroutine.
+// deleted): it takes the socket and its rings away from the queue and
+// closes them on a goroutine of its own (closing an XDP socket waits for
+// an RCU grace period, which took up to seconds on a busy machine while
+// the worker's other ports went unpolled), and schedules a reopen. The
+// buffers the kernel held go back to pool once the socket is closed
+// (giveBack, at the queue's next Recv or Send after that): only then is
+// the kernel sure to be done with them. On the queue's goroutine.
 func (p *Port) fail(s *queue, pool *pkt.Pool, what string, err error) {
+	s.waitFd.Store(-1)
 	p.mu.Lock()
-	s.close()
+	old := &queue{fd: s.fd, fill: s.fill, comp: s.comp, rx: s.rx, tx: s.tx}
+	s.fd, s.fill, s.comp, s.rx, s.tx = -1, ring{}, ring{}, ring{}, ring{}
 	s.down = true // under mu for Stats; read without it only on this goroutine
 	p.mu.Unlock()
-	s.waitFd.Store(-1)
+	s.closing = true
+	s.closedAside.Store(false)
+	p.aside.Add(1)
+	go func() {
+		defer p.aside.Done()
+		if asideHook != nil {
+			asideHook("close")
+		}
+		old.close()
+		s.closedAside.Store(true)
+	}()
+	s.retryAt = mono() + retryEvery
+	msg := fmt.Sprintf("afxdp: device %s: %s: %v (the device went away; the port reopens it when it is back)", p.dev, what, err)
+	p.lastErr.Store(&msg)
+}
+
+// giveBack returns every buffer the kernel held on s's rings to pool (the
+// socket is closed: the kernel no longer touches them). On the queue's
+// goroutine.
+func (p *Port) giveBack(s *queue, pool *pkt.Pool) {
 	for _, own := range [][]uint64{s.fillOwn, s.txOwn} {
 		for w, word := range own {
 			for word != 0 {
@@ -318,59 +383,122 @@ func (p *Port) fail(s *queue, pool *pkt.Pool, what string, err error) {
 		}
 	}
 	s.held = 0
-	s.retryAt = mono() + retryEvery
-	msg := fmt.Sprintf("afxdp: device %s: %s: %v (the device went away; the port reopens it when it is back)", p.dev, what, err)
-	p.lastErr.Store(&msg)
 }
 
-// reopen re-creates down queue qi's socket if the last attempt is
-// retryEvery old, attaching the program again first if the device is a
-// new one (deleted and re-created: a new ifindex), and reports whether
-// the queue is up.
-func (p *Port) reopen(qi int) bool {
+// asideHook, when not nil, runs at the start of each close ("close") and
+// reopen ("open") that runs aside (tests: one that takes as long as the
+// test wants).
+var asideHook func(what string)
+
+// opened is what openAside made for a queue: a socket with its rings
+// (s), or the error that stopped it (then nothing is open).
+type opened struct {
+	s   *queue
+	err error
+}
+
+// reopen goes on with down queue qi, on its goroutine, and reports
+// whether it is up: once its old socket is closed (fail) it gives the
+// buffers the kernel held back to pool; every retryEvery it starts a
+// reopen (openAside) on a goroutine of its own, never on the worker's
+// thread (binding an XDP socket, attaching the program and closing the
+// old one wait for RCU grace periods); at its first call after a reopen
+// left a new socket, it installs it.
+func (p *Port) reopen(qi int, pool *pkt.Pool) bool {
 	s := p.qs[qi]
+	if s.closing {
+		if !s.closedAside.Load() {
+			return false // the old socket is still being closed
+		}
+		s.closing = false
+		p.giveBack(s, pool)
+	}
+	if s.opening {
+		o := s.pending.Swap(nil)
+		if o == nil {
+			return false // still opening
+		}
+		s.opening = false
+		if o.err == nil {
+			ns := o.s
+			p.mu.Lock()
+			s.fd, s.fill, s.comp, s.rx, s.tx, s.txBudget = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx, ns.txBudget
+			s.down, s.idle = false, 0
+			s.reopens++
+			p.mu.Unlock()
+			s.waitFd.Store(int32(s.fd))
+			return true
+		}
+		msg := o.err.Error() // and the next attempt at retryAt, set when this one began
+		p.lastErr.Store(&msg)
+	}
+	if p.closed.Load() {
+		return false
+	}
 	now := mono()
 	if now < s.retryAt {
 		return false
 	}
 	s.retryAt = now + retryEvery
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	setErr := func(err error) bool {
-		msg := err.Error()
-		p.lastErr.Store(&msg)
-		return false
+	s.opening = true
+	s.tries++
+	p.aside.Add(1)
+	go func() {
+		defer p.aside.Done()
+		s.pending.Store(p.openAside(qi))
+	}()
+	return false
+}
+
+// openAside makes a new socket for queue qi on the device as it is now,
+// attaching the program again first if the device is a new one (deleted
+// and re-created: a new ifindex). It runs on a goroutine of its own, on
+// a thread that joins the port's network namespace and ends with it
+// (never unlocked: the runtime then ends the thread, so no other
+// goroutine runs in a namespace it did not ask for), and touches nothing
+// of the queue's: the owner installs the result (reopen).
+func (p *Port) openAside(qi int) *opened {
+	if asideHook != nil {
+		asideHook("open")
+	}
+	fail := func(err error) *opened { return &opened{err: err} }
+	runtime.LockOSThread()
+	if p.netns >= 0 {
+		if err := unix.Setns(p.netns, unix.CLONE_NEWNET); err != nil {
+			return fail(fmt.Errorf("afxdp: device %s: setns into the port's network namespace: %w", p.dev, err))
+		}
 	}
 	ifc, err := net.InterfaceByName(p.dev)
 	if err != nil {
-		return setErr(fmt.Errorf("afxdp: device %s is gone (deleted): the port reopens it when a device of that name is back (%v)", p.dev, err))
+		return fail(fmt.Errorf("afxdp: device %s is gone (deleted): the port reopens it when a device of that name is back (%v)", p.dev, err))
 	}
 	if err := p.setDevice(ifc); err != nil {
-		return setErr(fmt.Errorf("%w (the queue stays down until it is lowered)", err))
+		return fail(fmt.Errorf("%w (the queue stays down until it is lowered)", err))
 	}
+	p.attachMu.Lock()
+	defer p.attachMu.Unlock()
 	if ifc.Index != p.ifindex || p.prog == nil {
 		np, err := attach(p.dev, ifc.Index, p.nq, p.mode)
 		if err != nil {
-			return setErr(fmt.Errorf("afxdp: device %s is back: %w", p.dev, err))
+			return fail(fmt.Errorf("afxdp: device %s is back: %w", p.dev, err))
 		}
-		if p.prog != nil {
-			p.prog.close()
-		}
+		p.mu.Lock()
+		old := p.prog
 		p.prog, p.ifindex = np, ifc.Index
+		p.mu.Unlock()
+		if old != nil {
+			old.close()
+		}
 	}
 	ns, _, _, err := p.openQueue(qi, p.ring, p.fillFrames, p.zeroCopy)
 	if err != nil {
-		return setErr(fmt.Errorf("afxdp: device %s queue %d: %w", p.dev, qi, err))
+		return fail(fmt.Errorf("afxdp: device %s queue %d: %w", p.dev, qi, err))
 	}
 	if err := p.prog.setSocket(qi, ns.fd); err != nil {
 		ns.close()
-		return setErr(fmt.Errorf("afxdp: device %s: %w", p.dev, err))
+		return fail(fmt.Errorf("afxdp: device %s: %w", p.dev, err))
 	}
-	s.fd, s.fill, s.comp, s.rx, s.tx, s.txBudget = ns.fd, ns.fill, ns.comp, ns.rx, ns.tx, ns.txBudget
-	s.down, s.idle = false, 0
-	s.reopens++
-	s.waitFd.Store(int32(s.fd))
-	return true
+	return &opened{s: ns}
 }
 
 // sockErr reads and clears the socket's pending error (SO_ERROR).
@@ -503,7 +631,7 @@ func (p *Port) refill(s *queue, pool *pkt.Pool) {
 // tops the fill ring up from pool.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s := p.qs[queue]
-	if s.down && !p.reopen(queue) {
+	if s.down && !p.reopen(queue, pool) {
 		return 0
 	}
 	idx, n := s.rx.peek(uint32(v.Room()))
@@ -527,7 +655,8 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	p.refill(s, pool)
 	if n == 0 && s.fill.needWakeup() {
 		// The driver waits for a syscall to take the new fill entries.
-		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		// Raw, as Send's kick (see there): it never blocks.
+		_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		if gone(e) {
 			p.fail(s, pool, "rx wakeup", e)
 			return 0
@@ -555,7 +684,7 @@ func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 // to pool at once, unsent.
 func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	s := p.qs[queue]
-	if s.down && !p.reopen(queue) {
+	if s.down && !p.reopen(queue, pool) {
 		s.txDown += uint64(v.N)
 		pool.PutBatch(v)
 		return 0
@@ -599,13 +728,22 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	// call moves the kernel's consumer index on, until it took the whole
 	// batch; a call that moves nothing (the device busy or down) ends it:
 	// the entries go at the next Send's kick.
+	//
+	// The kick is a raw syscall: it never blocks (MSG_DONTWAIT), but in
+	// copy mode it transmits the batch, an skb per frame, and runs the
+	// receiver's softirq on the way: 50-100 µs for 256 frames on veth.
+	// Through the runtime's Syscall, sysmon took the worker's P from any
+	// syscall longer than 20 µs when the process had no idle P (softnet
+	// pinned to one CPU: GOMAXPROCS 1), so every batch woke sysmon, woke a
+	// thread to take the P, and had the worker get it back, on the
+	// worker's CPU (TestSendKeepsP; doc.go, Where the time goes).
 	for k := uint32(0); k <= sent/s.txBudget+1 && s.tx.needWakeup(); k++ {
 		before := atomic.LoadUint32(s.tx.consumer)
 		if before == s.tx.prod {
 			break
 		}
 		s.txKicks++
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
 		if gone(e) {
 			p.fail(s, pool, "tx", e)
 			return int(sent)
@@ -618,18 +756,21 @@ func (p *Port) Send(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	return int(sent)
 }
 
-// complete returns the buffers the kernel finished sending to pool.
+// complete returns the buffers the kernel finished sending to pool, a
+// batch of completion entries at a time (one PutN each).
 func (p *Port) complete(s *queue, pool *pkt.Pool) {
 	for {
 		idx, n := s.comp.peek(pkt.BatchSize)
 		if n == 0 {
 			return
 		}
-		for i := range n {
-			k := uint32(*s.comp.addr(idx + i) / p.chunk)
+		xs := s.done[:n]
+		for i := range xs {
+			k := uint32(*s.comp.addr(idx + uint32(i)) / p.chunk)
 			s.txOwn[k>>6] &^= 1 << (k & 63)
-			pool.PutIndex(p.first + k)
+			xs[i] = p.first + k
 		}
 		s.comp.release(n)
+		pool.PutN(xs)
 	}
 }
