@@ -67,7 +67,7 @@ func NewCollector(src Source) *Collector {
 		fRulePkts:     d("filter_rule_packets_total", "First packets of flows each rule decided (rule 0: the default policy).", "rule"),
 		fRuleStates:   d("filter_rule_states_total", "States each rule made.", "rule"),
 		staticRoutes:  d("fib_static_routes", "Configured routes (config, route files, route add)."),
-		neighbors:     d("neighbors", "Neighbour entries, by state.", "state"),
+		neighbors:     d("neighbors", "Neighbour entries, by state (kernel: mirrored from Linux by linux_cp).", "state"),
 		arpRequests:   d("control_arp_requests_total", "ARP requests the control plane sent."),
 		ndSolicits:    d("control_nd_solicitations_total", "IPv6 Neighbor Solicitations the control plane sent (resolution and probes)."),
 		ndAdverts:     d("control_nd_advertisements_total", "IPv6 Neighbor Advertisements the control plane sent (answers for the router's addresses)."),
@@ -219,7 +219,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(c.staticRoutes, float64(ctl.StaticRoutes()))
-	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0, "delay": 0, "probe": 0}
+	states := map[string]float64{"incomplete": 0, "reachable": 0, "stale": 0, "failed": 0, "static": 0, "delay": 0, "probe": 0, "kernel": 0}
 	for _, e := range ctl.Neighbors() {
 		states[e.State.String()]++
 	}

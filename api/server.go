@@ -615,7 +615,11 @@ func (s *Server) neighbors(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
 	out := []Neighbor{}
 	for _, e := range ctl.Neighbors() {
-		n := Neighbor{Interface: s.ifaceName(e.Iface), Address: e.Addr.String(), State: e.State.String(), AgeS: now.Sub(e.Updated).Seconds()}
+		n := Neighbor{Interface: s.ifaceName(e.Iface), Address: e.Addr.String(), State: e.State.String(), AgeS: now.Sub(e.Updated).Seconds(),
+			Source: e.Source()}
+		if e.KernelState != "" {
+			n.State = e.KernelState // the kernel's state, as ip neigh says it
+		}
 		if e.MAC != [6]byte{} {
 			n.MAC = net.HardwareAddr(e.MAC[:]).String()
 		}

@@ -116,8 +116,12 @@ type Neighbor struct {
 	Interface string  `json:"interface"`
 	Address   string  `json:"address"`
 	MAC       string  `json:"mac,omitempty"` // empty while incomplete
-	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static; IPv6 also delay, probe
+	State     string  `json:"state"`         // incomplete, reachable, stale, failed, static; IPv6 also delay, probe; a kernel one's the kernel's (permanent, noarp, reachable, ...)
 	AgeS      float64 `json:"age_s"`         // since the last confirmation or state change
+	// Source says where it came from: learned (ARP, Neighbor
+	// Discovery), static (config, softnet neighbor add) or kernel
+	// (mirrored from Linux by linux_cp, ip neigh).
+	Source string `json:"source"`
 }
 
 // NeighborRequest is POST /v1/neighbors and DELETE /v1/neighbors.

@@ -55,7 +55,7 @@ func (r *Router) learned(w *dp.Worker, k neigh.Key, mac [6]byte, learn func() (*
 	var oldMAC [6]byte
 	resolved := false
 	if before := r.neigh.Get(k); before != nil {
-		oldMAC, resolved = before.MAC, before.State != neigh.Incomplete && before.State != neigh.Failed && before.State != neigh.Static
+		oldMAC, resolved = before.MAC, before.State != neigh.Incomplete && before.State != neigh.Failed && before.State != neigh.Static && before.State != neigh.Kernel
 	}
 	e, changed, pending := learn()
 	if e == nil {

@@ -74,6 +74,11 @@
 // which Lookup reports as Match.Origin with the other kinds' (static,
 // local, connected, neighbor). A kernel route never replaces the
 // router's own routes or a configured one (it is remembered, shadowed).
+// Kernel neighbours and addresses (kmirror.go: ApplyKernelNeighbors,
+// ApplyKernelAddrs) are mirrored too: a kernel neighbour is an entry of
+// state neigh.Kernel (a static one wins over it, it wins over a learned
+// one; softnet does not age it), a kernel address is added to its
+// interface beside the configured ones, which the kernel never removes.
 // A route with several next hops points at an ECMP group: an AdjGroup
 // adjacency shared by the routes with the same next hops and weights,
 // holding a reference on each member adjacency; publish writes each

@@ -82,7 +82,7 @@ func (r *Router) ndMessage(w *dp.Worker, m *dp.Msg, p nd.Packet, now time.Time) 
 		r.ndToHost(m, p.LinkAddr)
 		k := neigh.Key{Iface: int(m.Iface), Addr: p.Target}
 		e := r.neigh.Get(k)
-		if e == nil || e.State == neigh.Static {
+		if e == nil || e.State == neigh.Static || e.State == neigh.Kernel {
 			return
 		}
 		solicited, override := p.Flags&0x40 != 0, p.Flags&0x20 != 0

@@ -54,7 +54,8 @@ func (r *Router) addNeighbor(iface int, a netip.Addr, mac [6]byte) error {
 // did, so the MACs learned on it may be wrong when it comes back (a
 // re-created veth, a replaced host). Routes through a flushed neighbour
 // keep their adjacency, now incomplete, so the next packet re-resolves
-// it; static neighbours (config, `neighbor add`) stay. Packets waiting
+// it; static neighbours (config, `neighbor add`) and kernel ones
+// (linux_cp: the kernel flushes its own and says so) stay. Packets waiting
 // for resolution are dropped (arp-queue/neighbor-deleted). It returns how many
 // entries went; call Publish (or let Run) to publish.
 func (r *Router) FlushNeighbors(idx int) int {
@@ -69,7 +70,7 @@ func (r *Router) FlushNeighbors(idx int) int {
 		if i != idx && (i >= len(r.ifaces) || r.ifaces[i].TagLen == 0 || int(r.ifaces[i].Parent) != idx) {
 			continue
 		}
-		if e.State == neigh.Static {
+		if e.State == neigh.Static || e.State == neigh.Kernel { // the kernel flushes its own and says so
 			continue
 		}
 		r.stats.Drops[DropNeighborGone] += uint64(len(e.Pending))
@@ -145,7 +146,7 @@ func (r *Router) refreshAdj(k neigh.Key) {
 		TagLen: ifc.TagLen}
 	if e := r.neigh.Get(k); e != nil {
 		switch e.State {
-		case neigh.Reachable, neigh.Stale, neigh.Static, neigh.Delay, neigh.Probing:
+		case neigh.Reachable, neigh.Stale, neigh.Static, neigh.Delay, neigh.Probing, neigh.Kernel:
 			adj.Kind = dp.AdjForward
 			adj.SetL2(e.MAC, ifc.MAC, ifc.TagBytes(), etherType(k.Addr))
 		case neigh.Failed:
@@ -268,7 +269,7 @@ func (r *Router) handleResolve(w *dp.Worker, m *dp.Msg, now time.Time) {
 	}
 	if !queued {
 		switch e.State {
-		case neigh.Reachable, neigh.Stale, neigh.Static, neigh.Delay, neigh.Probing:
+		case neigh.Reachable, neigh.Stale, neigh.Static, neigh.Delay, neigh.Probing, neigh.Kernel:
 			// Resolved, yet the packet was routed to resolution: its
 			// host route is missing (deleted by hand, or it could not
 			// be installed). Put it back and route the packet again;

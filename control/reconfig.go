@@ -36,10 +36,19 @@ func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
 		return fmt.Errorf("neighbor %v: no interface %d", a, iface)
 	}
 	k := neigh.Key{Iface: iface, Addr: a}
-	if !r.forget(k) {
+	e := r.neigh.Get(k)
+	if e == nil {
 		return fmt.Errorf("neighbor %v on %s: no such neighbour (softnet show neighbors lists them)", a, r.ifaces[iface].Name)
 	}
+	st := e.State
+	r.forget(k)
 	r.removeNeighbor(k)
+	switch st {
+	case neigh.Static: // the kernel's, if it has one, takes its place
+		r.restoreKernelNeighbor(k)
+	case neigh.Kernel: // gone until the kernel's next notification of it
+		delete(r.kneigh, k)
+	}
 	return nil
 }
 
@@ -220,6 +229,8 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 	if err != nil {
 		return ch, err
 	}
+	// The addresses the kernel added (linux_cp) stay beside the config's.
+	d.Ifaces = r.withKernelAddrs(d.Ifaces)
 
 	old := r.desiredNow()
 	dirty := r.dirty
@@ -473,6 +484,7 @@ func (r *Router) setNeighbors(want []StaticNeighbor) (added, gone int, err error
 			k := e.Key
 			r.forget(k)
 			r.removeNeighbor(k)
+			r.restoreKernelNeighbor(k)
 			gone++
 		}
 	}

@@ -76,6 +76,12 @@ type Router struct {
 	groupOf   map[uint16]*group        // ECMP groups by adjacency
 	filt      filterState              // the stateful filter (filter.go)
 
+	// Neighbours and addresses mirrored from Linux (kmirror.go): the
+	// kernel's neighbours, installed or shadowed by a static one; per
+	// interface the addresses the kernel added.
+	kneigh map[neigh.Key]KernelNeighbor
+	kaddrs map[int][]netip.Prefix
+
 	// Host interfaces (hostif.go): per interface index whether it has
 	// one, where their frames go, and the punt rate limit.
 	hostIf              []bool

@@ -36,6 +36,7 @@ func (r *Router) RunningState() RunningState {
 	defer r.mu.Unlock()
 	s := RunningState{Desired: r.desiredNow(), VLANs: r.vlanList()}
 	d := &s.Desired
+	r.withoutKernelAddrs(d) // the kernel's (linux_cp), not the config's
 	for i := range r.ifaces {
 		n := r.ifaces[i].Name
 		if r.ifaces[i].Deleted {

@@ -2,10 +2,12 @@
 // into softnet (as VPP's linux-cp does): routing daemons (FRR, BIRD) and
 // ip route keep the control plane in Linux, and softnet forwards along
 // their routes. It follows routes (IPv4 and IPv6, multipath with weights)
-// the nexthop objects they use (ip nexthop), and the link state of the
-// namespace's interfaces through rtnetlink (RTMGRP_LINK,
-// RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE, RTNLGRP_NEXTHOP), and applies them to
-// a control.Router with ApplyKernel: a kernel interface maps to the
+// the nexthop objects they use (ip nexthop), the link state of the
+// namespace's interfaces, and their neighbours and addresses through
+// rtnetlink (RTMGRP_LINK, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_ROUTE,
+// RTNLGRP_NEXTHOP, RTNLGRP_NEIGH, RTNLGRP_IPV4_IFADDR,
+// RTNLGRP_IPV6_IFADDR), and applies them to a control.Router with
+// ApplyKernel (ApplyKernelNeighbors, ApplyKernelAddrs): a kernel interface maps to the
 // softnet interface of the same name, the mirrored namespace's interfaces
 // having softnet's names and addresses.
 //
@@ -24,8 +26,9 @@
 //
 // At Start, and whenever the socket overflowed (recvmsg returned
 // ENOBUFS: notifications were lost), the applier dumps the namespace's
-// links, nexthop objects and routes (RTM_GETLINK, RTM_GETNEXTHOP,
-// RTM_GETROUTE on a socket of its own),
+// links, nexthop objects, routes, neighbours and addresses (RTM_GETLINK,
+// RTM_GETNEXTHOP, RTM_GETROUTE, RTM_GETNEIGH, RTM_GETADDR on a socket of
+// its own),
 // replaces its view of the kernel with the dump, and compares every
 // prefix the kernel has (mark) and every prefix softnet was given
 // (sweep): a route that is the same in both is not touched, one that
@@ -116,10 +119,11 @@
 // through the TAPs, was back to a FIB equal to the kernel's in 20.8 s
 // and 44.5 s. GoBGP sends a table as ~38,000 frames a session (76,655
 // to host-wan1 for the table twice): during the restart ~1,800 a second
-// a session, 3,700 for both, under the punt rate limit. Bulk TCP to a host interface's address (iperf3 from a
-// neighbour to H, every segment punted) runs at 0.12-0.13 Gbit/s: that
-// is the per-class punt rate limit (dp.DefaultHostRate, 10,000 packets a
-// second per worker, ~10,700 TCP segments a second were punted); with
+// a session, 3,700 for both, under the punt rate limit. Bulk TCP to a
+// host interface's address (iperf3 from a neighbour to H, every segment
+// punted) runs at 0.12-0.13 Gbit/s: that is the per-class punt rate
+// limit (dp.DefaultHostRate, 10,000 packets a second per worker, ~10,700
+// TCP segments a second were punted); with
 // the limit lifted (punt_rate: 10000000) 0.36-0.45 Gbit/s, 30,000-40,000
 // frames a second through the control plane's lock, one copy each and
 // the TAP. So the frames keep the lock and the copy: the rate limit
@@ -128,9 +132,40 @@
 // packing) at line rate needs 35 s at the default; raise punt_rate for
 // that.
 //
-// Not yet: neighbours and addresses (softnet resolves its next hops with
-// its own ARP; the addresses are softnet's config, which the host
-// interfaces copy: an address added in the namespace is not softnet's).
+// # Neighbours and addresses
+//
+// The neighbours (IPv4 ARP and IPv6 ND entries, RTM_NEWNEIGH and
+// RTM_DELNEIGH) and addresses (RTM_NEWADDR, RTM_DELADDR) of the mirrored
+// interfaces (those a route may go through: Options.Interfaces, Names)
+// are followed in the same batches as the routes: each batch gives
+// softnet its address changes first (ApplyKernelAddrs: a connected route
+// of a new address is then the router's own, the kernel's copy of it
+// shadowed), then its routes, then its neighbour changes
+// (ApplyKernelNeighbors: a neighbour must be on a subnet of its
+// interface); one snapshot each, none per notification. A resync
+// compares them as it does the routes: only what differs is changed.
+// IPv6 link-local and multicast neighbours and addresses are not
+// mirrored (softnet has its own link-local address).
+//
+// A neighbour with a MAC in a usable state (permanent, noarp, reachable,
+// stale, delay, probe) is a control.KernelNeighbor: softnet's entry for
+// the address (neigh.Kernel, show neighbors' source kernel) through
+// which it forwards without resolving the next hop; failed, incomplete or
+// deleted, it is taken away, and softnet resolves the address itself
+// again (whatever arp_nd: with linux, Linux answers for the router's
+// addresses, softnet still resolves its own next hops). A static
+// neighbour (config, softnet neighbor add) wins over the kernel's, the
+// kernel's over a learned one (control's doc, kmirror.go).
+//
+// An address of a mirrored interface is the softnet interface's, beside
+// its configured ones (local delivery, connected route, ARP and ND
+// answers); deleted in the kernel, it goes. Configured addresses are
+// never removed by the kernel: a host interface is created with them, and
+// an ip addr del of one changes nothing in softnet. There is no feedback
+// loop with the host interfaces: they copy softnet's configured addresses
+// once, when they are created (which the mirror then sees as addresses
+// softnet has), and nothing copies an address from softnet to the kernel
+// afterwards.
 //
 // Hot path: no. Concurrency: a Mirror runs two goroutines of its own;
 // Stats is safe to call from any goroutine. Close stops both; the routes

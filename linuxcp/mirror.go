@@ -86,6 +86,10 @@ const (
 	LinkDel
 	NexthopSet // RTM_NEWNEXTHOP: an object added or replaced
 	NexthopDel // RTM_DELNEXTHOP
+	NeighSet   // RTM_NEWNEIGH: a neighbour added or changed (any state)
+	NeighDel   // RTM_DELNEIGH
+	AddrSet    // RTM_NEWADDR
+	AddrDel    // RTM_DELADDR
 )
 
 // Event is one netlink notification.
@@ -94,6 +98,8 @@ type Event struct {
 	Route   Route
 	Link    Link
 	Nexthop Nexthop
+	Neigh   Neigh // NeighSet, NeighDel
+	Addr    Addr  // AddrSet, AddrDel
 }
 
 // Source is where the mirror reads the kernel's state: a netlink socket
@@ -156,7 +162,13 @@ type Stats struct {
 	Added     uint64 `json:"added"`     // route changes applied: added, changed, deleted
 	Changed   uint64 `json:"changed"`
 	Deleted   uint64 `json:"deleted"`
-	Refused   uint64 `json:"refused"` // routes softnet refused (LastError says why)
+	Refused   uint64 `json:"refused"` // routes, neighbours and addresses softnet refused (LastError says why)
+	// Neighbors are the kernel's neighbours mirrored now (usable, on
+	// mirrored interfaces); Addresses the kernel's addresses of the
+	// mirrored interfaces (softnet's configured ones among them: the
+	// kernel has those too).
+	Neighbors int `json:"neighbors"`
+	Addresses int `json:"addresses"`
 	// Synced is true once the first dump is applied.
 	Synced    bool   `json:"synced"`
 	LastError string `json:"last_error,omitempty"`
@@ -184,6 +196,7 @@ type Mirror struct {
 	routes map[key]Route                        // the kernel's routes of the mirrored tables
 	keys   map[netip.Prefix][]key               // routes' keys by prefix (tables, metrics)
 	have   map[netip.Prefix]control.KernelRoute // what softnet was given
+	ns     nstate                               // neighbours and addresses (neigh.go)
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -206,6 +219,8 @@ func New(src Source, r Router, o Options) *Mirror {
 		routes: map[key]Route{},
 		keys:   map[netip.Prefix][]key{},
 		have:   map[netip.Prefix]control.KernelRoute{},
+		ns: nstate{neighs: map[nkey]Neigh{}, haveN: map[nkey]control.KernelNeighbor{}, addrs: map[Addr]bool{},
+			haveA: map[int][]netip.Prefix{}, touchN: map[nkey]bool{}},
 	}
 }
 
@@ -338,6 +353,15 @@ func (m *Mirror) resync() error {
 	if err != nil {
 		return err
 	}
+	// Neighbours and addresses after the links they are on.
+	var neighs []Neigh
+	var addrs []Addr
+	nd, dumpNeighs := m.src.(NeighDumper)
+	if dumpNeighs {
+		if neighs, addrs, err = nd.DumpNeighbors(); err != nil {
+			return err
+		}
+	}
 	m.nhs = map[uint32]Nexthop{}
 	for _, nh := range nhs {
 		m.nhs[nh.ID] = nh
@@ -359,7 +383,12 @@ func (m *Mirror) resync() error {
 	for k := range m.routes { // mark
 		touched[k.p] = true
 	}
+	if dumpNeighs {
+		m.resetNeighs(neighs, addrs)
+	}
+	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
 	m.sync(touched)
+	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 	m.count(func(s *Stats) { s.Resyncs++; s.Synced = true })
 	return nil
 }
@@ -416,6 +445,7 @@ func (m *Mirror) apply(evs []Event) {
 			if had && e.Kind == LinkSet && old.Up == e.Link.Up && old.Name == e.Link.Name {
 				continue
 			}
+			m.noteLink(e.Link.Index)
 			// Next hops on the link come or go at once, whatever the
 			// kernel says of its routes (it does not always tell).
 			for k, r := range m.routes {
@@ -441,9 +471,13 @@ func (m *Mirror) apply(evs []Event) {
 			m.touchNexthop(e.Nexthop.ID, touched)
 		case NexthopDel:
 			m.delNexthop(e.Nexthop.ID, touched)
+		case NeighSet, NeighDel, AddrSet, AddrDel:
+			m.noteNeigh(e)
 		}
 	}
+	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
 	m.sync(touched)
+	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 }
 
 // setRoute sets the kernel route of key k.

@@ -63,6 +63,13 @@ func Open(ns string, rcvbuf int) (Source, error) {
 		// A kernel without them (before 5.3) refuses; routes then carry
 		// no RTA_NH_ID either.
 		unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, unix.RTNLGRP_NEXTHOP)
+		// Neighbours and addresses (neigh.go).
+		for _, g := range []int{unix.RTNLGRP_NEIGH, unix.RTNLGRP_IPV4_IFADDR, unix.RTNLGRP_IPV6_IFADDR} {
+			if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, g); err != nil {
+				unix.Close(fd)
+				return fmt.Errorf("netlink neighbour and address notifications (group %d): %w", g, err)
+			}
+		}
 		s.fd = fd
 		return nil
 	})
@@ -329,6 +336,10 @@ func parse(m *syscall.NetlinkMessage) (Event, bool) {
 		return Event{Kind: LinkSet, Link: l}, true
 	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
 		return parseRoute(m)
+	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
+		return parseNeigh(m)
+	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+		return parseAddr(m)
 	}
 	return Event{}, false
 }
@@ -453,3 +464,110 @@ func cstr(b []byte) string {
 
 // ptr is the start of a message's payload, which the kernel aligns (4 bytes).
 func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
+
+// DumpNeighbors returns the kernel's neighbours (RTM_GETNEIGH) and
+// addresses (RTM_GETADDR), IPv4 and IPv6.
+func (s *nlSource) DumpNeighbors() (ns []Neigh, as []Addr, err error) {
+	err = s.in(func() error {
+		msgs, err := dumpRaw(unix.RTM_GETNEIGH, make([]byte, sizeofNdmsg))
+		if err != nil {
+			return fmt.Errorf("netlink neighbour dump: %w", err)
+		}
+		for i := range msgs {
+			if e, ok := parse(&msgs[i]); ok && e.Kind == NeighSet {
+				ns = append(ns, e.Neigh)
+			}
+		}
+		msgs, err = dumpRaw(unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
+		if err != nil {
+			return fmt.Errorf("netlink address dump: %w", err)
+		}
+		for i := range msgs {
+			if e, ok := parse(&msgs[i]); ok && e.Kind == AddrSet {
+				as = append(as, e.Addr)
+			}
+		}
+		return nil
+	})
+	return ns, as, err
+}
+
+// sizeofNdmsg is struct ndmsg: family, 3 bytes of padding, ifindex,
+// state (u16), flags, type.
+const sizeofNdmsg = 12
+
+// ntfProxy is NTF_PROXY: a proxy ARP entry, not a neighbour.
+const ntfProxy = 0x08
+
+// parseNeigh reads RTM_NEWNEIGH and RTM_DELNEIGH of IPv4 and IPv6
+// neighbours (not proxy entries, nor bridge FDB ones).
+func parseNeigh(m *syscall.NetlinkMessage) (Event, bool) {
+	d := m.Data
+	if len(d) < sizeofNdmsg || (d[0] != unix.AF_INET && d[0] != unix.AF_INET6) || d[10]&ntfProxy != 0 {
+		return Event{}, false
+	}
+	n := Neigh{Link: int(int32(binary.NativeEndian.Uint32(d[4:]))), State: binary.NativeEndian.Uint16(d[8:])}
+	for a := d[sizeofNdmsg:]; len(a) >= 4; {
+		al := int(binary.NativeEndian.Uint16(a))
+		if al < 4 || al > len(a) {
+			break
+		}
+		v := a[4:al]
+		switch binary.NativeEndian.Uint16(a[2:]) & 0x3fff {
+		case unix.NDA_DST:
+			n.Addr, _ = netip.AddrFromSlice(v)
+		case unix.NDA_LLADDR:
+			if len(v) == 6 {
+				copy(n.MAC[:], v)
+				n.HasMAC = true
+			}
+		}
+		a = a[min((al+3)&^3, len(a)):]
+	}
+	n.Addr = n.Addr.Unmap()
+	if !n.Addr.IsValid() {
+		return Event{}, false
+	}
+	if m.Header.Type == unix.RTM_DELNEIGH {
+		return Event{Kind: NeighDel, Neigh: n}, true
+	}
+	return Event{Kind: NeighSet, Neigh: n}, true
+}
+
+// parseAddr reads RTM_NEWADDR and RTM_DELADDR of IPv4 and IPv6
+// addresses: IFA_LOCAL (the address itself; IFA_ADDRESS is a
+// point-to-point link's peer), else IFA_ADDRESS.
+func parseAddr(m *syscall.NetlinkMessage) (Event, bool) {
+	d := m.Data
+	if len(d) < unix.SizeofIfAddrmsg || (d[0] != unix.AF_INET && d[0] != unix.AF_INET6) {
+		return Event{}, false
+	}
+	bits := int(d[1])
+	var local, addr netip.Addr
+	for a := d[unix.SizeofIfAddrmsg:]; len(a) >= 4; {
+		al := int(binary.NativeEndian.Uint16(a))
+		if al < 4 || al > len(a) {
+			break
+		}
+		v := a[4:al]
+		switch binary.NativeEndian.Uint16(a[2:]) & 0x3fff {
+		case unix.IFA_LOCAL:
+			local, _ = netip.AddrFromSlice(v)
+		case unix.IFA_ADDRESS:
+			addr, _ = netip.AddrFromSlice(v)
+		}
+		a = a[min((al+3)&^3, len(a)):]
+	}
+	if local.IsValid() {
+		addr = local
+	}
+	p := netip.PrefixFrom(addr.Unmap(), bits)
+	if !p.IsValid() {
+		return Event{}, false
+	}
+	e := Addr{Link: int(binary.NativeEndian.Uint32(d[4:])), Prefix: p}
+	if m.Header.Type == unix.RTM_DELADDR {
+		return Event{Kind: AddrDel, Addr: e}, true
+	}
+	return Event{Kind: AddrSet, Addr: e}, true
+}

@@ -5,6 +5,10 @@
 // bounded queue of packets waiting for each neighbour to resolve. Its keys
 // carry IPv4 and IPv6 addresses alike (netip.Addr); the control plane
 // sends ARP requests or Neighbor Solicitations by the key's family.
+// Besides the learned entries and the static ones (configured), an entry
+// may be a Linux kernel's (state Kernel, SetKernel: mirrored by package
+// linuxcp): it never ages, learning does not change it, and a static one
+// replaces it.
 //
 // Hot path: no. The table belongs to the control plane's goroutine and is
 // not safe for concurrent use. The data plane never reads it: the control

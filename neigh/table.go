@@ -32,9 +32,16 @@ const (
 	// once, as before.
 	Delay
 	Probing // "probe"
+	// Kernel: mirrored from a Linux kernel's neighbour table (package
+	// linuxcp, ip neigh): the kernel resolves and ages it and says when
+	// it changes or goes (Entry.KernelState is the kernel's NUD state).
+	// It never ages here, and ARP and Neighbor Discovery do not change
+	// it (like Static); a Static entry replaces it (SetKernel does not
+	// replace a Static one).
+	Kernel
 )
 
-var stateNames = [...]string{"incomplete", "reachable", "stale", "failed", "static", "delay", "probe"}
+var stateNames = [...]string{"incomplete", "reachable", "stale", "failed", "static", "delay", "probe", "kernel"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -61,6 +68,22 @@ type Entry struct {
 	Sent    time.Time // when the last request was sent
 	Pending [][]byte  // packets waiting for resolution, oldest first
 	Dropped uint64    // packets dropped because the queue was full
+	// KernelState is a Kernel entry's state in the kernel (permanent,
+	// noarp, reachable, stale, delay, probe); empty for others.
+	KernelState string
+}
+
+// Source says where an entry came from: static (configured), kernel
+// (mirrored from Linux, State Kernel) or learned (ARP, Neighbor
+// Discovery).
+func (e *Entry) Source() string {
+	switch e.State {
+	case Static:
+		return "static"
+	case Kernel:
+		return "kernel"
+	}
+	return "learned"
 }
 
 // Options are the table's timers and limits (zero means the default).
@@ -161,8 +184,36 @@ func (t *Table) AddStatic(k Key, mac [6]byte, now time.Time) (pending [][]byte, 
 		t.entries[k] = e
 	}
 	pending, e.Pending = e.Pending, nil
-	e.MAC, e.State, e.Updated, e.Probes = mac, Static, now, 0
+	e.MAC, e.State, e.Updated, e.Probes, e.KernelState = mac, Static, now, 0, ""
 	return pending, nil
+}
+
+// SetKernel adds or replaces a Kernel entry (a neighbour of a mirrored
+// Linux kernel, in the kernel's state kstate) unless k is Static: then
+// it changes nothing and static is true (configured entries win). A
+// learned entry becomes the kernel's; the packets that waited for it are
+// returned for sending.
+func (t *Table) SetKernel(k Key, mac [6]byte, kstate string, now time.Time) (pending [][]byte, static bool, err error) {
+	if e := t.entries[k]; e != nil && e.State == Static {
+		return nil, true, nil
+	}
+	if !k.Addr.IsValid() || k.Addr.Is4In6() {
+		return nil, false, fmt.Errorf("neighbor %v: not an IPv4 or IPv6 address", k.Addr)
+	}
+	e := t.entries[k]
+	if e == nil {
+		if len(t.entries) >= t.o.MaxEntries {
+			return nil, false, fmt.Errorf("neighbor table full (%d entries): remove entries or raise the limit", t.o.MaxEntries)
+		}
+		e = &Entry{Key: k}
+		t.entries[k] = e
+	}
+	if e.State != Kernel || e.MAC != mac || e.KernelState != kstate {
+		e.Updated = now
+	}
+	pending, e.Pending = e.Pending, nil
+	e.MAC, e.State, e.Probes, e.KernelState = mac, Kernel, 0, kstate
+	return pending, false, nil
 }
 
 // Delete removes an entry and reports whether it existed.
@@ -196,7 +247,7 @@ func (t *Table) Confirm(k Key, mac [6]byte, st State, create bool, now time.Time
 		t.entries[k] = e
 		changed = true
 	}
-	if e.State == Static {
+	if e.State == Static || e.State == Kernel {
 		return e, false, nil
 	}
 	if e.MAC != mac || e.State == Incomplete || e.State == Failed {

@@ -633,3 +633,41 @@ func TestIPv6States(t *testing.T) {
 		t.Errorf("after the confirmation: %+v", e)
 	}
 }
+
+// TestKernelEntries: SetKernel makes a Kernel entry of a learned one
+// (handing back its queued packets) but not of a static one; learning
+// does not change a Kernel entry, ageing leaves it alone, and AddStatic
+// replaces it.
+func TestKernelEntries(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tb := neigh.New(neigh.Options{})
+	k := neigh.Key{Iface: 1, Addr: netip.MustParseAddr("10.0.2.2")}
+	kmac, lmac := [6]byte{2, 0, 0, 0, 0, 0x0b}, [6]byte{2, 0, 0, 0, 0, 1}
+	tb.Queue(k, []byte{1, 2, 3}, now)
+	pending, static, err := tb.SetKernel(k, kmac, "permanent", now)
+	if err != nil || static || len(pending) != 1 {
+		t.Fatalf("SetKernel over an incomplete entry: %d pending, static %v, %v", len(pending), static, err)
+	}
+	e := tb.Get(k)
+	if e.State != neigh.Kernel || e.MAC != kmac || e.KernelState != "permanent" || e.Source() != "kernel" {
+		t.Fatalf("kernel entry %+v", e)
+	}
+	if _, changed, _ := tb.Learn(k, lmac, true, now); changed || tb.Get(k).MAC != kmac {
+		t.Fatalf("Learn changed a kernel entry: %+v", tb.Get(k))
+	}
+	if acts := tb.Age(now.Add(time.Hour)); len(acts) != 0 || tb.Get(k) == nil {
+		t.Fatalf("Age acted on a kernel entry: %+v", acts)
+	}
+	if _, timed := tb.Next(); timed {
+		t.Fatal("a kernel entry has a timer")
+	}
+	if _, err := tb.AddStatic(k, lmac, now); err != nil {
+		t.Fatal(err)
+	}
+	if e := tb.Get(k); e.State != neigh.Static || e.KernelState != "" || e.Source() != "static" {
+		t.Fatalf("static over kernel: %+v", e)
+	}
+	if _, static, _ := tb.SetKernel(k, kmac, "reachable", now); !static || tb.Get(k).MAC != lmac {
+		t.Fatalf("SetKernel replaced a static entry: %+v", tb.Get(k))
+	}
+}

@@ -187,7 +187,8 @@ holds (installed) and those it does not (shadowed: the kernel's routes to
 softnet's own prefixes, such as its connected subnets, or to a configured
 route's), netlink notifications read, batches applied (one snapshot each),
 ENOBUFS overflows and the full resyncs they caused, route changes applied
-and refused, and the last error; then each host interface (linux_cp's
+and refused (routes, neighbours, addresses), the kernel's neighbours and
+addresses mirrored now, and the last error; then each host interface (linux_cp's
 host_interfaces: the TAP through which the namespace's kernel speaks on
 softnet's port) with its carrier (softnet's interface up), the frames
 written to it (punted), the frames the kernel sent out of the port, and
@@ -206,6 +207,8 @@ the frames lost.`,
 				fmt.Fprintf(tw, "overflows (ENOBUFS)\t%d\n", s.Overflows)
 				fmt.Fprintf(tw, "resyncs\t%d\n", s.Resyncs)
 				fmt.Fprintf(tw, "added/changed/deleted\t%d/%d/%d\n", s.Added, s.Changed, s.Deleted)
+				fmt.Fprintf(tw, "kernel neighbours\t%d\n", s.Neighbors)
+				fmt.Fprintf(tw, "kernel addresses (config's included)\t%d\n", s.Addresses)
 				fmt.Fprintf(tw, "refused\t%d\n", s.Refused)
 				if s.LastError != "" {
 					fmt.Fprintf(tw, "last error\t%s\n", s.LastError)
@@ -298,15 +301,20 @@ time, or learned on a member that went down since, are not listed.`,
 				}
 			}, err
 		})
-	sub("neighbors", "The neighbour (ARP) table", "Every neighbour entry: interface, address, MAC, state and age.",
+	sub("neighbors", "The neighbour (ARP) table", `Every neighbour entry: interface, address, MAC, state, age and source:
+where it came from, learned (ARP, Neighbor Discovery), static (the config's
+neighbors, softnet neighbor add) or kernel (mirrored by linux_cp from the
+namespace's neighbour table, ip neigh: its state is the kernel's, such as
+permanent or reachable). A static entry wins over the kernel's, the
+kernel's over a learned one.`,
 		"  softnet show neighbors", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			ns, err := c.Neighbors(ctx)
 			return ns, func() {
 				tw := table(w)
-				fmt.Fprintln(tw, "INTERFACE\tADDRESS\tMAC\tSTATE\tAGE")
+				fmt.Fprintln(tw, "INTERFACE\tADDRESS\tMAC\tSTATE\tAGE\tSOURCE")
 				for _, n := range ns {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Interface, n.Address, orDash(n.MAC), n.State, time.Duration(n.AgeS*float64(time.Second)).Round(time.Second))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Interface, n.Address, orDash(n.MAC), n.State, time.Duration(n.AgeS*float64(time.Second)).Round(time.Second), n.Source)
 				}
 				tw.Flush()
 			}, err
