@@ -14,9 +14,16 @@
 // # Reader, queue, applier
 //
 // A reader goroutine reads the notification socket (its receive buffer
-// set with SO_RCVBUFFORCE, DefaultRcvBuf: 64 MiB) and appends what it
+// set with SO_RCVBUFFORCE, DefaultRcvBuf: 256 MiB) and appends what it
 // reads to a queue; it never waits on the router, so a router busy with a
-// large batch does not make the kernel drop notifications. An applier
+// large batch does not make the kernel drop notifications. Each
+// notification is a datagram of its own: the reader takes up to 256 with
+// one recvmmsg and parses route messages in place (no allocation but a
+// route's next hops); dumps are parsed as they are read, not gathered
+// into one buffer first. Measured (BenchmarkMirrorBurst: 300,000 routes of
+// the full table into a namespace's kernel in one burst, mirrored into a
+// control.Router, on a loaded 2-core VM): the applier 4.4 µs of CPU a
+// route, the router's ApplyKernel a third of it, the reader 0.7 µs. An applier
 // goroutine takes the whole queue (at most Options.MaxBatch events) and
 // applies it as one batch: one ApplyKernel call, one published snapshot,
 // however many routes changed. Within a batch only the last state of each
@@ -167,7 +174,8 @@
 // softnet has), and nothing copies an address from softnet to the kernel
 // afterwards.
 //
-// Hot path: no. Concurrency: a Mirror runs two goroutines of its own;
+// Hot path: no. Concurrency: a Mirror runs two goroutines of its own
+// (package run gives the Go runtime a P for them beside the workers');
 // Stats is safe to call from any goroutine. Close stops both; the routes
 // it installed stay in the router. HostIfs runs a reader goroutine per
 // TAP; Write, SetUp and Stats are safe from any goroutine; Close deletes
