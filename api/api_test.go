@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -682,8 +683,10 @@ feed:
 	if bh.Fate != "drop" || !strings.Contains(bh.Reason, "blackhole") {
 		t.Errorf("blackholed packet: fate %q reason %q", bh.Fate, bh.Reason)
 	}
-	// Two traces at once with nothing arriving: one is refused (409), the
-	// other ends at its timeout with nothing, reported, not an error.
+	// Two traces at once with nothing more sent: one is refused (409), the
+	// other ends at its timeout, reported, not an error. (On a loaded
+	// machine the feed above may still have packets on their way when
+	// they start, so the one that times out may have seen some.)
 	two := make(chan result, 2)
 	for range 2 {
 		go func() {
@@ -698,7 +701,7 @@ feed:
 		switch {
 		case errors.As(x.err, &ae) && ae.Status == http.StatusConflict:
 			busy++
-		case x.err == nil && !x.res.Complete && len(x.res.Packets) == 0 && x.res.Error == "0 of 3 packets seen in 1s (timeout)":
+		case x.err == nil && !x.res.Complete && len(x.res.Packets) < 3 && x.res.Error == fmt.Sprintf("%d of 3 packets seen in 1s (timeout)", len(x.res.Packets)):
 			idle++
 		default:
 			t.Errorf("concurrent trace: %+v, %v", x.res, x.err)

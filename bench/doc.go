@@ -60,7 +60,9 @@
 //     one burst of RTM_NEWROUTE messages, many to a sendmsg, while a flood
 //     runs (lab.Topology.RunFloodWhile), until softnet's FIB equals the
 //     kernel's (counts, a sample compared prefix by prefix, the kernel's
-//     dump): converge_s, and the forwarding rate before and during.
+//     dump): converge_s, and the forwarding rate before and during;
+//     install_s, the kernel's own insertion, and lag_s, converge_s less
+//     install_s.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

@@ -239,7 +239,7 @@ type LinuxCP struct {
 	// empty: all.
 	Protocols []int
 	// RcvBuf is the netlink receive buffer in bytes; 0: linuxcp's
-	// default (64 MiB).
+	// default (256 MiB).
 	RcvBuf int
 	// HostInterfaces are the softnet interfaces (VLAN sub-interfaces
 	// included) that get a host interface: a TAP in Namespace with the

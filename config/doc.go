@@ -104,6 +104,7 @@
 //	    - {name: bogons, file: bogons.txt}  # address or prefix a line, '#' comments) and/or addresses
 //	    - {name: lan, addresses: [10.0.1.0/24, 2001:db8::/32]}  # softnet table add|del changes one until a reload
 //	  rules:                      # one rule a line, pf.conf in spirit; the last match decides unless quick
+//	                              # (a reload keeps the counters of the rules it leaves unchanged)
 //	    - pass out                # a pass rule keeps state (TCP: flags S/SA) unless it says no state
 //	    - pass in on lan0 proto {tcp, udp} from <lan> to any port {22, 8000:8080}
 //	    - block in quick on wan0.100 inet6 from ! 2001:db8::/32

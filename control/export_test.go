@@ -32,3 +32,10 @@ func (r *Router) SetReplaceHookForTest(f func()) {
 	defer r.mu.Unlock()
 	r.replaceHook = f
 }
+
+// LockForTest takes the router's lock (as a long batch holds it) and
+// returns the function that lets it go.
+func (r *Router) LockForTest() (unlock func()) {
+	r.mu.Lock()
+	return r.mu.Unlock
+}

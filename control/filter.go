@@ -56,7 +56,8 @@ type filterState struct {
 // SetFilter compiles c and makes it the filter in force. The first call
 // turns the filter on (ip4-filter and ip6-filter on every interface);
 // later ones (softnet reload) swap the rules atomically and keep every
-// worker's states.
+// worker's states, and the counters of the rules that did not change
+// (matched by their parsed text, not their number: Ruleset.ShareCounters).
 func (r *Router) SetFilter(c FilterConfig) error {
 	fs := &r.filt
 	fs.mu.Lock()
@@ -98,6 +99,7 @@ func (r *Router) SetFilter(c FilterConfig) error {
 		r.dirty = true
 	}
 	fs.hold.SetLimit(c.Limit)
+	rs.ShareCounters(fs.hold.Rules()) // the rules a reload left unchanged keep their counters
 	fs.hold.SetRules(rs)
 	fs.cfg = c
 	fs.tables = tables

@@ -42,6 +42,10 @@ func (k KernelRoute) Equal(o KernelRoute) bool {
 	if k.Prefix != o.Prefix || k.Proto != o.Proto || len(k.NextHops) != len(o.NextHops) {
 		return false
 	}
+	if len(k.NextHops) <= 1 { // most routes: compared without copies (a resync compares a million)
+		return len(k.NextHops) == 0 || (k.NextHops[0].Iface == o.NextHops[0].Iface && k.NextHops[0].Via == o.NextHops[0].Via &&
+			max(k.NextHops[0].Weight, 1) == max(o.NextHops[0].Weight, 1))
+	}
 	a, b := sortedHops(k.NextHops), sortedHops(o.NextHops)
 	return slices.Equal(a, b)
 }
@@ -105,6 +109,15 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 	defer r.mu.Unlock()
 	var res KernelResult
 	own := rules.NewOwn(r.ruleIfaces())
+	// The interfaces do not change meanwhile: each gateway's is looked up
+	// once a batch, not once a route (as AddRoutes does).
+	if r.ifaceMemo == nil {
+		r.ifaceMemo = map[netip.Addr]int{}
+		defer func() { r.ifaceMemo = nil }()
+	}
+	if r.kern == nil {
+		r.kern = make(map[netip.Prefix]kroute, len(set))
+	}
 	for _, p := range del {
 		if err := r.deleteKernel(p.Masked()); err != nil {
 			res.Errors = append(res.Errors, err.Error())
@@ -113,7 +126,7 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		res.Deleted++
 	}
 	for _, kr := range set {
-		existed := r.kern[kr.Prefix.Masked()] != nil
+		_, existed := r.kern[kr.Prefix.Masked()]
 		shadowed, err := r.setKernel(own, kr)
 		switch {
 		case err != nil:
@@ -149,15 +162,12 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (shadowed bool, err e
 		}
 	}
 	if own.Check(p) != nil || r.static.has(p) {
-		if old := r.kern[p]; old != nil && old.installed {
+		if old, ok := r.kern[p]; ok && old.installed {
 			if err := r.deleteKernel(p); err != nil {
 				return false, err
 			}
 		}
-		if r.kern == nil {
-			r.kern = map[netip.Prefix]*kroute{}
-		}
-		r.kern[p] = &kroute{proto: kr.Proto}
+		r.setKern(p, kroute{proto: kr.Proto})
 		return true, nil
 	}
 	a, err := r.kernelAdj(p, kr.NextHops)
@@ -170,18 +180,43 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (shadowed bool, err e
 	defer r.unref(a)
 	if cur, ok := r.rget(p); !ok || cur != a {
 		if err := r.setRoute(p, a); err != nil {
-			if old := r.kern[p]; old == nil || !old.installed {
-				delete(r.kern, p)
+			if old, ok := r.kern[p]; ok && !old.installed {
+				r.dropKern(p)
 			}
 			return false, err
 		}
 	}
-	if r.kern == nil {
-		r.kern = map[netip.Prefix]*kroute{}
-	}
-	r.kern[p] = &kroute{proto: kr.Proto, adj: a, installed: true}
+	r.setKern(p, kroute{proto: kr.Proto, adj: a, installed: true})
 	r.dirty = true
 	return false, nil
+}
+
+// setKern sets kern[p] to k, keeping kernCount. Caller holds mu.
+func (r *Router) setKern(p netip.Prefix, k kroute) {
+	if r.kern == nil {
+		r.kern = map[netip.Prefix]kroute{}
+	}
+	if old, ok := r.kern[p]; ok {
+		r.kernCount[kernSlot(old)].Add(-1)
+	}
+	r.kern[p] = k
+	r.kernCount[kernSlot(k)].Add(1)
+}
+
+// dropKern deletes kern[p], keeping kernCount. Caller holds mu.
+func (r *Router) dropKern(p netip.Prefix) {
+	if old, ok := r.kern[p]; ok {
+		delete(r.kern, p)
+		r.kernCount[kernSlot(old)].Add(-1)
+	}
+}
+
+// kernSlot is k's counter in kernCount: 0 installed, 1 shadowed.
+func kernSlot(k kroute) int {
+	if k.installed {
+		return 0
+	}
+	return 1
 }
 
 // kernelAdj returns the adjacency for next hops hs (unreferenced: the
@@ -275,11 +310,11 @@ func (r *Router) freeGroup(a uint16) bool {
 
 // deleteKernel removes kernel route p. Caller holds mu.
 func (r *Router) deleteKernel(p netip.Prefix) error {
-	kr := r.kern[p]
-	if kr == nil {
+	kr, ok := r.kern[p]
+	if !ok {
 		return fmt.Errorf("%v: %w", p, ErrNoRoute)
 	}
-	delete(r.kern, p)
+	r.dropKern(p)
 	if !kr.installed || r.static.has(p) { // a configured route took it over meanwhile
 		return nil
 	}
@@ -307,17 +342,12 @@ func (r *Router) deleteKernel(p netip.Prefix) error {
 }
 
 // KernelRoutes returns the number of kernel routes installed and shadowed.
+// It does not take the router's lock (counters kept as routes change): the
+// API's GET /v1/linuxcp, polled while linux_cp applies a full table, neither
+// waits for a batch nor walks a million routes under the lock the batch
+// needs.
 func (r *Router) KernelRoutes() (installed, shadowed int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, k := range r.kern {
-		if k.installed {
-			installed++
-		} else {
-			shadowed++
-		}
-	}
-	return installed, shadowed
+	return int(r.kernCount[0].Load()), int(r.kernCount[1].Load())
 }
 
 // ecmpBuckets fills the Group and GroupN of every group adjacency of adjs
@@ -415,7 +445,7 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 	if r.static.has(p) {
 		return "static"
 	}
-	if k := r.kern[p]; k != nil && k.installed {
+	if k, ok := r.kern[p]; ok && k.installed {
 		if k.proto == "" {
 			return "kernel"
 		}
@@ -433,6 +463,6 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 // kernInstalled reports whether p is an installed kernel route. Caller
 // holds mu.
 func (r *Router) kernInstalled(p netip.Prefix) bool {
-	k := r.kern[p]
-	return k != nil && k.installed
+	k, ok := r.kern[p]
+	return ok && k.installed
 }

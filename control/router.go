@@ -66,15 +66,18 @@ type Router struct {
 	stats     Stats
 	lastErr   string
 	rr        int
-	freed     []freedIface             // VLAN indices deleted at run time, waiting to be reused (vlan.go)
-	parked    map[routeKey]uint16      // routes through a down interface, out of the FIB (down.go)
-	parked6   map[netip.Prefix]uint16  // the same for IPv6 routes, out of the IPv6 FIB
-	parkLooks uint64                   // routes park has looked at (tests: what taking an interface down costs)
-	bl        blocklistState           // the early-drop stage's blocklists (blocklist.go)
-	kern      map[netip.Prefix]*kroute // kernel routes mirrored from Linux (kernel.go)
-	groups    map[string]*group        // ECMP groups by members and weights (kernel.go)
-	groupOf   map[uint16]*group        // ECMP groups by adjacency
-	filt      filterState              // the stateful filter (filter.go)
+	freed     []freedIface            // VLAN indices deleted at run time, waiting to be reused (vlan.go)
+	parked    map[routeKey]uint16     // routes through a down interface, out of the FIB (down.go)
+	parked6   map[netip.Prefix]uint16 // the same for IPv6 routes, out of the IPv6 FIB
+	parkLooks uint64                  // routes park has looked at (tests: what taking an interface down costs)
+	bl        blocklistState          // the early-drop stage's blocklists (blocklist.go)
+	kern      map[netip.Prefix]kroute // kernel routes mirrored from Linux (kernel.go)
+	// kernCount is kern's installed and shadowed routes, kept as kern
+	// changes (setKern, dropKern), read without mu (KernelRoutes).
+	kernCount [2]atomic.Int64
+	groups    map[string]*group // ECMP groups by members and weights (kernel.go)
+	groupOf   map[uint16]*group // ECMP groups by adjacency
+	filt      filterState       // the stateful filter (filter.go)
 
 	// Neighbours and addresses mirrored from Linux (kmirror.go): the
 	// kernel's neighbours, installed or shadowed by a static one; per

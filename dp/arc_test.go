@@ -202,7 +202,7 @@ func TestDispatchOrder(t *testing.T) {
 	for _, s := range dp.Stages() {
 		names = append(names, s.String())
 	}
-	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input ip4-filter test-filter ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag icmp4-error ip6-input ip6-filter ip6-lookup ip6-local nd-input host-punt ip6-rewrite ip6-nd icmp6-error test-tx interface-output drop"
+	want := "early-drop test-rx ethernet-input l2-bridge arp-input ip4-input ip4-filter test-filter test-pass test-after ip4-lookup ip4-local ip4-rewrite ip4-arp ip4-frag icmp4-error ip6-input ip6-filter ip6-lookup ip6-local nd-input host-punt ip6-rewrite ip6-nd icmp6-error test-tx interface-output drop"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("dispatch order\n got %s\nwant %s", got, want)
 	}
@@ -255,5 +255,64 @@ func TestFeatureArcTrace(t *testing.T) {
 	}
 	if p := pkts[1]; p.Fate != tracefmt.FateDrop || p.Reason != "test-filter/port-9" {
 		t.Errorf("packet 2: fate %s %s, want drop test-filter/port-9", p.Fate, p.Reason)
+	}
+}
+
+// Test-only feature nodes on ip4-unicast for PassNext: test-pass hands
+// on the packets it keeps (all but UDP to port 9) with one PassNext per
+// vector; test-after counts what reaches it.
+var stageTestPass, stageTestAfter Stage
+
+var _ = dp.Register(dp.Node{
+	Name:  "test-pass",
+	Stage: &stageTestPass,
+	Arc:   ip4.ArcUnicast,
+	Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
+		k := 0
+		for _, x := range in.B[:in.N] {
+			b := pkt.At(x)
+			ip := hdr.IPv4(b.L3Bytes())
+			if ip.Protocol() == hdr.ProtoUDP && len(ip) >= ip.HeaderLen()+4 && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
+				w.Drop(b, testFilterPort9)
+				continue
+			}
+			in.B[k] = x
+			k++
+		}
+		w.PassNext(stageTestPass, k)
+	},
+	Next: []string{"drop"},
+})
+
+var _ = dp.Register(countNode("test-after", &stageTestAfter, ip4.ArcUnicast))
+
+// TestPassNext: a feature node that hands on its kept packets with
+// PassNext sends them to the next feature of their interface (if0: a
+// second feature) or to the arc's end (if1: the lookup, forwarded), as
+// Next per packet does; the packets it dropped go nowhere else.
+func TestPassNext(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	fromA := func(port uint16) []byte {
+		return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 64, false, dptest.UDP(1000, port, 20))
+	}
+	fromB := func(port uint16) []byte {
+		return dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, dptest.HostB, dptest.HostA, hdr.ProtoUDP, 64, false, dptest.UDP(1000, port, 20))
+	}
+	if err := l.Router.SetFeatures(0, []string{"test-pass", "test-after"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Router.SetFeatures(1, []string{"test-pass"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	l.Send(0, fromA(7), fromA(9), fromA(8), fromA(9), fromA(6))
+	c := l.Counters()
+	if c.Packets[stageTestPass] != 5 || c.Packets[stageTestAfter] != 3 || c.Drops[testFilterPort9] != 2 || len(l.Out(1)) != 3 {
+		t.Errorf("if0: test-pass saw %d, test-after %d, dropped %d, sent %d; want 5, 3, 2, 3", c.Packets[stageTestPass], c.Packets[stageTestAfter], c.Drops[testFilterPort9], len(l.Out(1)))
+	}
+	l.Send(1, fromB(7), fromB(9), fromB(8))
+	c = l.Counters()
+	if c.Packets[stageTestPass] != 8 || c.Packets[stageTestAfter] != 3 || c.Drops[testFilterPort9] != 3 || len(l.Out(0)) != 2 {
+		t.Errorf("if1: test-pass saw %d in all, test-after %d, dropped %d, sent %d; want 8, 3, 3, 2", c.Packets[stageTestPass], c.Packets[stageTestAfter], c.Drops[testFilterPort9], len(l.Out(0)))
 	}
 }

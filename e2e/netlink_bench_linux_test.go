@@ -45,6 +45,9 @@ func TestNetlinkFullTableScenario(t *testing.T) {
 	if !(r.InstallS > 0 && r.ConvergeS >= r.InstallS) {
 		t.Errorf("install_s %v, converge_s %v: want the burst timed and the convergence after it", r.InstallS, r.ConvergeS)
 	}
+	if d := r.LagS - (r.ConvergeS - r.InstallS); r.LagS < 0 || d > 1e-6 || d < -1e-6 {
+		t.Errorf("lag_s %v: want converge_s %v less install_s %v", r.LagS, r.ConvergeS, r.InstallS)
+	}
 	if r.MppsBefore <= 0 || r.MppsDuring <= 0 || r.DuringRatio <= 0 || r.SentMppsDuring <= 0 {
 		t.Errorf("mpps_before %v, mpps_during %v (offered %v), ratio %v: want both floods forwarded", r.MppsBefore, r.MppsDuring, r.SentMppsDuring, r.DuringRatio)
 	}

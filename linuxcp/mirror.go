@@ -193,10 +193,21 @@ type Mirror struct {
 	// The applier's own (no lock: one goroutine).
 	links  map[int]Link
 	nhs    map[uint32]Nexthop                   // the kernel's nexthop objects
-	routes map[key]Route                        // the kernel's routes of the mirrored tables
-	keys   map[netip.Prefix][]key               // routes' keys by prefix (tables, metrics)
+	routes map[netip.Prefix]prefixRoutes        // the kernel's routes of the mirrored tables, by prefix
 	have   map[netip.Prefix]control.KernelRoute // what softnet was given
 	ns     nstate                               // neighbours and addresses (neigh.go)
+	// A batch's scratch, kept from one batch to the next (a full table's
+	// burst is some twenty batches of 65,536: their maps and slices are
+	// not grown anew each time).
+	touched map[netip.Prefix]bool
+	set     []control.KernelRoute
+	del     []netip.Prefix
+	hopBuf  []control.NextHop
+	ifIndex map[string]int // a batch's InterfaceIndex answers (the router's lock once a name, not once a route)
+	// oneHop are the next hop lists of one next hop given to softnet,
+	// shared by the routes through it (bounded: cleared when it grows
+	// past oneHopMax).
+	oneHop map[control.NextHop][]control.NextHop
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -212,13 +223,15 @@ func New(src Source, r Router, o Options) *Mirror {
 	}
 	return &Mirror{
 		src: src, r: r, o: o,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		links:  map[int]Link{},
-		nhs:    map[uint32]Nexthop{},
-		routes: map[key]Route{},
-		keys:   map[netip.Prefix][]key{},
-		have:   map[netip.Prefix]control.KernelRoute{},
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		links:   map[int]Link{},
+		nhs:     map[uint32]Nexthop{},
+		routes:  map[netip.Prefix]prefixRoutes{},
+		have:    map[netip.Prefix]control.KernelRoute{},
+		touched: map[netip.Prefix]bool{},
+		ifIndex: map[string]int{},
+		oneHop:  map[control.NextHop][]control.NextHop{},
 		ns: nstate{neighs: map[nkey]Neigh{}, haveN: map[nkey]control.KernelNeighbor{}, addrs: map[Addr]bool{},
 			haveA: map[int][]netip.Prefix{}, touchN: map[nkey]bool{}},
 	}
@@ -370,18 +383,21 @@ func (m *Mirror) resync() error {
 	for _, l := range links {
 		m.links[l.Index] = l
 	}
-	m.routes, m.keys = map[key]Route{}, map[netip.Prefix][]key{}
+	m.routes = make(map[netip.Prefix]prefixRoutes, len(routes))
 	for _, r := range routes {
 		if m.wanted(r) {
 			m.setRoute(key{r.Prefix, r.Table, r.Metric}, r)
 		}
 	}
-	touched := map[netip.Prefix]bool{}
+	if len(m.have) == 0 {
+		m.have = make(map[netip.Prefix]control.KernelRoute, len(m.routes))
+	}
+	touched := m.scratch()
 	for p := range m.have { // sweep: what softnet has and the kernel no longer does
 		touched[p] = true
 	}
-	for k := range m.routes { // mark
-		touched[k.p] = true
+	for p := range m.routes { // mark
+		touched[p] = true
 	}
 	if dumpNeighs {
 		m.resetNeighs(neighs, addrs)
@@ -391,6 +407,22 @@ func (m *Mirror) resync() error {
 	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 	m.count(func(s *Stats) { s.Resyncs++; s.Synced = true })
 	return nil
+}
+
+// oneHopMax bounds Mirror.oneHop: next hops (gateways) are few, even
+// with a full table.
+const oneHopMax = 4096
+
+// scratch returns the touched map of a batch, empty: the last batch's,
+// cleared, unless it grew beyond a batch (a resync, a link with a full
+// table through it), whose clearing would cost more than a new map.
+func (m *Mirror) scratch() map[netip.Prefix]bool {
+	if len(m.touched) > m.o.MaxBatch {
+		m.touched = map[netip.Prefix]bool{}
+	} else {
+		clear(m.touched)
+	}
+	return m.touched
 }
 
 // wanted reports whether route r is of a mirrored table and protocol.
@@ -407,7 +439,7 @@ func (m *Mirror) wanted(r Route) bool {
 
 // apply applies a batch of notifications as one change to softnet.
 func (m *Mirror) apply(evs []Event) {
-	touched := map[netip.Prefix]bool{}
+	touched := m.scratch()
 	for _, e := range evs {
 		switch e.Kind {
 		case RouteAdd:
@@ -416,21 +448,21 @@ func (m *Mirror) apply(evs []Event) {
 			}
 			k := key{e.Route.Prefix, e.Route.Table, e.Route.Metric}
 			r := e.Route
-			if old, ok := m.routes[k]; ok && r.Append {
+			if old, ok := m.route(k); ok && r.Append {
 				r.Hops = append(slices.Clone(old.Hops), r.Hops...)
 			}
 			m.setRoute(k, r)
 			touched[k.p] = true
 		case RouteDel:
 			k := key{e.Route.Prefix, e.Route.Table, e.Route.Metric}
-			old, ok := m.routes[k]
+			old, ok := m.route(k)
 			if !ok {
 				continue
 			}
 			// An IPv6 multipath route loses one next hop at a time.
 			if rest := withoutHops(old.Hops, e.Route.Hops); len(rest) > 0 && len(e.Route.Hops) > 0 && len(rest) < len(old.Hops) {
 				old.Hops = rest
-				m.routes[k] = old
+				m.setRoute(k, old)
 			} else {
 				m.delRoute(k)
 			}
@@ -448,12 +480,11 @@ func (m *Mirror) apply(evs []Event) {
 			m.noteLink(e.Link.Index)
 			// Next hops on the link come or go at once, whatever the
 			// kernel says of its routes (it does not always tell).
-			for k, r := range m.routes {
-				for _, h := range m.hops(r) {
-					if h.Link == e.Link.Index {
-						touched[k.p] = true
-						break
-					}
+			for p, e2 := range m.routes {
+				if e2.any(func(r Route) bool {
+					return slices.ContainsFunc(m.hops(r), func(h Hop) bool { return h.Link == e.Link.Index })
+				}) {
+					touched[p] = true
 				}
 			}
 			// A link that goes down takes its nexthop objects with it
@@ -480,37 +511,85 @@ func (m *Mirror) apply(evs []Event) {
 	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 }
 
-// setRoute sets the kernel route of key k.
-func (m *Mirror) setRoute(k key, r Route) {
-	if _, ok := m.routes[k]; !ok {
-		m.keys[k.p] = append(m.keys[k.p], k)
+// prefixRoutes are the kernel's routes to one prefix (of its tables,
+// with its metrics): one, the common case, stored in place, and the
+// others.
+type prefixRoutes struct {
+	one  Route
+	more []Route
+}
+
+// any reports whether f is true of one of the routes.
+func (e prefixRoutes) any(f func(Route) bool) bool {
+	return f(e.one) || slices.ContainsFunc(e.more, f)
+}
+
+func keyOf(r Route) key { return key{r.Prefix, r.Table, r.Metric} }
+
+// route returns the kernel route of key k.
+func (m *Mirror) route(k key) (Route, bool) {
+	e, ok := m.routes[k.p]
+	if !ok {
+		return Route{}, false
 	}
-	m.routes[k] = r
+	if keyOf(e.one) == k {
+		return e.one, true
+	}
+	if i := slices.IndexFunc(e.more, func(r Route) bool { return keyOf(r) == k }); i >= 0 {
+		return e.more[i], true
+	}
+	return Route{}, false
+}
+
+// setRoute sets the kernel route of key k (r's own).
+func (m *Mirror) setRoute(k key, r Route) {
+	e, ok := m.routes[k.p]
+	switch {
+	case !ok || keyOf(e.one) == k:
+		e.one = r
+	default:
+		if i := slices.IndexFunc(e.more, func(x Route) bool { return keyOf(x) == k }); i >= 0 {
+			e.more[i] = r
+		} else {
+			e.more = append(e.more, r)
+		}
+	}
+	m.routes[k.p] = e
 }
 
 // delRoute deletes the kernel route of key k.
 func (m *Mirror) delRoute(k key) {
-	if _, ok := m.routes[k]; !ok {
+	e, ok := m.routes[k.p]
+	if !ok {
 		return
 	}
-	delete(m.routes, k)
-	ks := slices.DeleteFunc(m.keys[k.p], func(x key) bool { return x == k })
-	if len(ks) == 0 {
-		delete(m.keys, k.p)
+	if keyOf(e.one) == k {
+		if len(e.more) == 0 {
+			delete(m.routes, k.p)
+			return
+		}
+		e.one, e.more = e.more[0], slices.Clone(e.more[1:])
 	} else {
-		m.keys[k.p] = ks
+		i := slices.IndexFunc(e.more, func(x Route) bool { return keyOf(x) == k })
+		if i < 0 {
+			return
+		}
+		e.more = slices.Delete(slices.Clone(e.more), i, i+1)
 	}
+	if len(e.more) == 0 {
+		e.more = nil
+	}
+	m.routes[k.p] = e
 }
 
 // touchNexthop marks the routes that use nexthop object id, directly or
 // through a group.
 func (m *Mirror) touchNexthop(id uint32, touched map[netip.Prefix]bool) {
-	for k, r := range m.routes {
-		if r.NH == 0 {
-			continue
-		}
-		if r.NH == id || slices.ContainsFunc(m.nhs[r.NH].Group, func(g NexthopMember) bool { return g.ID == id }) {
-			touched[k.p] = true
+	for p, e := range m.routes {
+		if e.any(func(r Route) bool {
+			return r.NH != 0 && (r.NH == id || slices.ContainsFunc(m.nhs[r.NH].Group, func(g NexthopMember) bool { return g.ID == id }))
+		}) {
+			touched[p] = true
 		}
 	}
 }
@@ -524,10 +603,19 @@ func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
 	}
 	m.touchNexthop(id, touched)
 	delete(m.nhs, id)
-	for k, r := range m.routes {
-		if r.NH == id {
-			m.delRoute(k)
+	var gone []key
+	for _, e := range m.routes {
+		if e.one.NH == id {
+			gone = append(gone, keyOf(e.one))
 		}
+		for _, r := range e.more {
+			if r.NH == id {
+				gone = append(gone, keyOf(r))
+			}
+		}
+	}
+	for _, k := range gone {
+		m.delRoute(k)
 	}
 	for gid, g := range m.nhs {
 		if !slices.ContainsFunc(g.Group, func(x NexthopMember) bool { return x.ID == id }) {
@@ -580,16 +668,22 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 	if len(touched) == 0 {
 		return
 	}
-	var set []control.KernelRoute
-	var del []netip.Prefix
+	set, del := m.set[:0], m.del[:0]
+	clear(m.ifIndex)
+	if len(m.oneHop) > oneHopMax {
+		clear(m.oneHop)
+	}
+	defer func() {
+		clear(set) // their next hops, for the collector
+		m.set, m.del = set[:0], del[:0]
+	}()
 	for p := range touched {
-		// The best of the prefix's routes (tables, metrics): found
-		// through its keys, not by a walk of every route.
-		var r Route
-		ok := false
-		for _, k := range m.keys[p] {
-			if x := m.routes[k]; !ok || x.Metric < r.Metric || (x.Metric == r.Metric && x.Table < r.Table) {
-				r, ok = x, true
+		// The best of the prefix's routes (tables, metrics).
+		e, ok := m.routes[p]
+		r := e.one
+		for _, x := range e.more {
+			if x.Metric < r.Metric || (x.Metric == r.Metric && x.Table < r.Table) {
+				r = x
 			}
 		}
 		var kr control.KernelRoute
@@ -640,6 +734,7 @@ func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 	if nh, ok := m.nhs[r.NH]; r.Blackhole || (r.NH != 0 && ok && nh.Blackhole) {
 		return kr, true
 	}
+	hs := m.hopBuf[:0]
 	for _, h := range m.hops(r) {
 		l, ok := m.links[h.Link]
 		if !ok || !l.Up || h.Dead {
@@ -652,13 +747,34 @@ func (m *Mirror) convert(r Route) (control.KernelRoute, bool) {
 		if len(m.o.Interfaces) > 0 && !slices.Contains(m.o.Interfaces, name) {
 			continue
 		}
-		i := m.r.InterfaceIndex(name)
+		i, ok := m.ifIndex[name]
+		if !ok {
+			i = m.r.InterfaceIndex(name)
+			m.ifIndex[name] = i
+		}
 		if i < 0 {
 			continue
 		}
-		kr.NextHops = append(kr.NextHops, control.NextHop{Iface: i, Via: h.Via, Weight: max(h.Weight, 1)})
+		hs = append(hs, control.NextHop{Iface: i, Via: h.Via, Weight: max(h.Weight, 1)})
 	}
-	return kr, len(kr.NextHops) > 0
+	m.hopBuf = hs[:0]
+	switch len(hs) {
+	case 0:
+		return kr, false
+	case 1:
+		// Shared by every route through the same next hop (nobody
+		// writes to a route's next hops): a full table's routes mostly
+		// have a handful of next hops among them.
+		one, ok := m.oneHop[hs[0]]
+		if !ok {
+			one = []control.NextHop{hs[0]}
+			m.oneHop[hs[0]] = one
+		}
+		kr.NextHops = one
+	default:
+		kr.NextHops = slices.Clone(hs)
+	}
+	return kr, true
 }
 
 // ProtoName names a route protocol (RTPROT_*, iproute2's

@@ -17,16 +17,38 @@ import (
 )
 
 // DefaultRcvBuf is the notification socket's receive buffer (SO_RCVBUFFORCE):
-// room for a burst of some 200,000 route notifications.
-const DefaultRcvBuf = 64 << 20
+// 256 MiB, which the kernel doubles to 512 MiB of room, and charges 832
+// bytes for an IPv4 route notification, 1280 for an IPv6 one (measured on
+// Linux 6.x): room for some 600,000 notifications that softnet has not
+// read yet, well over half a full table's burst. The memory is the
+// kernel's, taken only while notifications wait. 64 MiB (some 160,000)
+// overflowed in the netlink-full-table burst on a loaded machine, and the
+// resync of a million routes that follows costs more than the burst.
+const DefaultRcvBuf = 256 << 20
 
 // nlSource is a Source on rtnetlink sockets in one network namespace.
 type nlSource struct {
 	ns     string
 	fd     int
-	buf    []byte
+	buf    []byte // drain's
 	closed atomic.Bool
+
+	// The reader's recvmmsg: a notification is a datagram of its own (the
+	// kernel queues one skb per route change), so a burst of a million
+	// route changes is a million datagrams; one system call takes up to
+	// recvBatch of them.
+	bufs []byte // recvBatch buffers of recvBufLen bytes
+	iovs []unix.Iovec
+	hdrs []unix.Mmsghdr
 }
+
+// recvBatch is the most notifications one recvmmsg takes; recvBufLen the
+// room for each (a link notification with its statistics is a few KiB, a
+// route notification some 100 bytes).
+const (
+	recvBatch  = 256
+	recvBufLen = 32 << 10
+)
 
 // Open subscribes to the route and link notifications of network
 // namespace ns ("" for softnet's own) with a receive buffer of rcvbuf
@@ -36,7 +58,14 @@ func Open(ns string, rcvbuf int) (Source, error) {
 	if rcvbuf <= 0 {
 		rcvbuf = DefaultRcvBuf
 	}
-	s := &nlSource{ns: ns, fd: -1, buf: make([]byte, 1<<20)}
+	s := &nlSource{ns: ns, fd: -1, buf: make([]byte, 1<<20),
+		bufs: make([]byte, recvBatch*recvBufLen), iovs: make([]unix.Iovec, recvBatch), hdrs: make([]unix.Mmsghdr, recvBatch)}
+	for i := range s.hdrs {
+		s.iovs[i].Base = &s.bufs[i*recvBufLen]
+		s.iovs[i].SetLen(recvBufLen)
+		s.hdrs[i].Hdr.Iov = &s.iovs[i]
+		s.hdrs[i].Hdr.SetIovlen(1)
+	}
 	err := s.in(func() error {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 		if err != nil {
@@ -106,7 +135,7 @@ func (s *nlSource) Read() ([]Event, error) {
 			}
 			return nil, ErrClosed
 		}
-		n, _, err := unix.Recvfrom(s.fd, s.buf, 0)
+		n, err := s.recvmmsg()
 		switch {
 		case errors.Is(err, unix.EAGAIN):
 			return nil, nil // the receive timeout: the caller sees Close
@@ -118,20 +147,43 @@ func (s *nlSource) Read() ([]Event, error) {
 		case err != nil:
 			return nil, err
 		}
-		msgs, err := syscall.ParseNetlinkMessage(s.buf[:n])
-		if err != nil {
-			return nil, fmt.Errorf("netlink message: %w", err)
-		}
 		var evs []Event
-		for i := range msgs {
-			if e, ok := parse(&msgs[i]); ok {
-				evs = append(evs, e)
+		for i := range n {
+			b := s.bufs[i*recvBufLen:][:min(int(s.hdrs[i].Len), recvBufLen)]
+			for len(b) >= unix.NLMSG_HDRLEN {
+				h := (*unix.NlMsghdr)(ptr(b))
+				l := int(h.Len)
+				if l < unix.NLMSG_HDRLEN || l > len(b) {
+					break
+				}
+				m := syscall.NetlinkMessage{Header: syscall.NlMsghdr(*h), Data: b[unix.NLMSG_HDRLEN:l]}
+				if e, ok := parse(&m); ok {
+					if evs == nil {
+						evs = make([]Event, 0, n)
+					}
+					evs = append(evs, e)
+				}
+				b = b[min((l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1), len(b)):]
 			}
 		}
 		if len(evs) > 0 {
 			return evs, nil
 		}
 	}
+}
+
+// recvmmsg reads up to recvBatch notifications: it waits for the first
+// (up to the socket's receive timeout), then takes what else is queued
+// without waiting (MSG_WAITFORONE).
+func (s *nlSource) recvmmsg() (int, error) {
+	for i := range s.hdrs {
+		s.hdrs[i].Len = 0
+	}
+	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.hdrs[0])), uintptr(len(s.hdrs)), unix.MSG_WAITFORONE, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // drain discards what the socket holds after an overflow: notifications
@@ -149,37 +201,84 @@ func (s *nlSource) drain() {
 
 func (s *nlSource) Dump() (links []Link, routes []Route, err error) {
 	err = s.in(func() error {
-		b, err := syscall.NetlinkRIB(unix.RTM_GETLINK, unix.AF_UNSPEC)
-		if err != nil {
-			return fmt.Errorf("netlink link dump: %w", err)
-		}
-		msgs, err := syscall.ParseNetlinkMessage(b)
-		if err != nil {
-			return fmt.Errorf("netlink link dump: %w", err)
-		}
-		for i := range msgs {
-			if e, ok := parse(&msgs[i]); ok && e.Kind == LinkSet {
+		err := dumpEach(unix.RTM_GETLINK, make([]byte, unix.SizeofIfInfomsg), func(m *syscall.NetlinkMessage) {
+			if e, ok := parse(m); ok && e.Kind == LinkSet {
 				links = append(links, e.Link)
 			}
+		})
+		if err != nil {
+			return fmt.Errorf("netlink link dump: %w", err)
 		}
-		for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-			b, err := syscall.NetlinkRIB(unix.RTM_GETROUTE, fam)
-			if err != nil {
-				return fmt.Errorf("netlink route dump: %w", err)
-			}
-			msgs, err := syscall.ParseNetlinkMessage(b)
-			if err != nil {
-				return fmt.Errorf("netlink route dump: %w", err)
-			}
-			for i := range msgs {
-				if e, ok := parse(&msgs[i]); ok && e.Kind == RouteAdd {
+		for _, fam := range []byte{unix.AF_INET, unix.AF_INET6} {
+			req := make([]byte, unix.SizeofRtMsg)
+			req[0] = fam
+			err := dumpEach(unix.RTM_GETROUTE, req, func(m *syscall.NetlinkMessage) {
+				if e, ok := parse(m); ok && e.Kind == RouteAdd {
 					routes = append(routes, e.Route)
 				}
+			})
+			if err != nil {
+				return fmt.Errorf("netlink route dump: %w", err)
 			}
 		}
 		return nil
 	})
 	return links, routes, err
+}
+
+// dumpEach sends a dump request of type typ with payload (the family
+// header) on a socket of its own and hands each answer to fn as it is
+// read, in place (fn must not keep m.Data): a full table's dump is not
+// gathered into one buffer first.
+func dumpEach(typ uint16, payload []byte, fn func(m *syscall.NetlinkMessage)) error {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return err
+	}
+	req := make([]byte, unix.NLMSG_HDRLEN+len(payload))
+	binary.NativeEndian.PutUint32(req, uint32(len(req)))
+	binary.NativeEndian.PutUint16(req[4:], typ)
+	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	binary.NativeEndian.PutUint32(req[8:], 1)
+	copy(req[unix.NLMSG_HDRLEN:], payload)
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return err
+	}
+	buf := make([]byte, 1<<20)
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
+			h := (*unix.NlMsghdr)(ptr(b))
+			l := int(h.Len)
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				break
+			}
+			m := syscall.NetlinkMessage{Header: syscall.NlMsghdr(*h), Data: b[unix.NLMSG_HDRLEN:l]}
+			switch h.Type {
+			case unix.NLMSG_DONE:
+				return nil
+			case unix.NLMSG_ERROR:
+				if len(m.Data) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
+						return unix.Errno(-e)
+					}
+				}
+			default:
+				fn(&m)
+			}
+			b = b[min((l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1), len(b)):]
+		}
+	}
 }
 
 // DumpNexthops returns the kernel's nexthop objects (RTM_GETNEXTHOP); none
@@ -360,38 +459,42 @@ func parseRoute(m *syscall.NetlinkMessage) (Event, bool) {
 	default:
 		return Event{}, false
 	}
-	attrs, err := syscall.ParseNetlinkRouteAttr(m)
-	if err != nil {
-		return Event{}, false
-	}
 	var dst netip.Addr
 	var single Hop
 	single.Weight = 1
-	for _, a := range attrs {
-		switch a.Attr.Type {
+	// The attributes read in place: no allocation for a route with one
+	// next hop but its Hops.
+	for a := m.Data[unix.SizeofRtMsg:]; len(a) >= unix.SizeofRtAttr; {
+		al := int(binary.NativeEndian.Uint16(a))
+		if al < unix.SizeofRtAttr || al > len(a) {
+			break
+		}
+		v := a[unix.SizeofRtAttr:al]
+		switch binary.NativeEndian.Uint16(a[2:]) {
 		case unix.RTA_DST:
-			dst, _ = netip.AddrFromSlice(a.Value)
+			dst, _ = netip.AddrFromSlice(v)
 		case unix.RTA_TABLE:
-			if len(a.Value) >= 4 {
-				r.Table = int(binary.NativeEndian.Uint32(a.Value))
+			if len(v) >= 4 {
+				r.Table = int(binary.NativeEndian.Uint32(v))
 			}
 		case unix.RTA_PRIORITY:
-			if len(a.Value) >= 4 {
-				r.Metric = int(binary.NativeEndian.Uint32(a.Value))
+			if len(v) >= 4 {
+				r.Metric = int(binary.NativeEndian.Uint32(v))
 			}
 		case unix.RTA_OIF:
-			if len(a.Value) >= 4 {
-				single.Link = int(binary.NativeEndian.Uint32(a.Value))
+			if len(v) >= 4 {
+				single.Link = int(binary.NativeEndian.Uint32(v))
 			}
 		case unix.RTA_GATEWAY:
-			single.Via, _ = netip.AddrFromSlice(a.Value)
+			single.Via, _ = netip.AddrFromSlice(v)
 		case unix.RTA_MULTIPATH:
-			r.Hops = parseMultipath(a.Value)
+			r.Hops = parseMultipath(v)
 		case rtaNHID:
-			if len(a.Value) >= 4 {
-				r.NH = binary.NativeEndian.Uint32(a.Value)
+			if len(v) >= 4 {
+				r.NH = binary.NativeEndian.Uint32(v)
 			}
 		}
+		a = a[min((al+unix.RTA_ALIGNTO-1)&^(unix.RTA_ALIGNTO-1), len(a)):]
 	}
 	if !dst.IsValid() {
 		switch rt.Family {

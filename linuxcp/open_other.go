@@ -5,7 +5,7 @@ package linuxcp
 import "errors"
 
 // DefaultRcvBuf is the notification socket's receive buffer.
-const DefaultRcvBuf = 64 << 20
+const DefaultRcvBuf = 256 << 20
 
 // Open needs Linux's rtnetlink.
 func Open(ns string, rcvbuf int) (Source, error) {

@@ -212,11 +212,14 @@ a sendmsg (not one ip route per route), while the same flood runs until
 softnet's FIB equals the kernel's (mpps_during). One JSON line:
 
   {"scenario": "netlink-full-table", "routes": ..., "routes_v4": ...,
-   "routes_v6": ..., "install_s": ..., "converge_s": ..., "converged": true,
+   "routes_v6": ..., "install_s": ..., "converge_s": ..., "lag_s": ...,
+   "converged": true,
    "mpps_before": ..., "mpps_during": ..., "during_ratio": ..., ...}
 
-install_s is the burst into the kernel; converge_s is from the burst's first
-message to softnet's FIB equal to the kernel's: linux_cp's route count and the
+install_s is the burst into the kernel (the kernel's own insertion, which
+bounds converge_s from below); lag_s is converge_s less install_s: how long
+softnet took after the kernel had the last route. converge_s is from the
+burst's first message to softnet's FIB equal to the kernel's: linux_cp's route count and the
 FIB's kernel routes both equal to the routes the kernel took, then about 1000
 prefixes spread over the table looked up one by one (prefix, next hop,
 protocol; sample_mismatch) and the kernel's own count after a dump

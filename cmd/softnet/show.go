@@ -415,7 +415,9 @@ reasons that counted (--all: every one); --json lists every one.`,
 		`The filter's rules in force (the config's filter section, in order: the last
 rule that matches the first packet of a flow decides, or the first quick one;
 the default policy when none does), each with the first packets of flows it
-decided and the states it made, summed over the workers; and the state
+decided and the states it made, summed over the workers (softnet reload keeps
+the counters of the rules it leaves unchanged, matched by their text, not
+their number; a new or changed rule starts at 0); and the state
 tables: states now (all workers), the limit per worker, states made, expired
 or flushed, and new flows refused at the limit.`,
 		"  softnet show rules\n  softnet show rules --json", cobra.NoArgs,

@@ -114,6 +114,38 @@ func TestStatefulTCP(t *testing.T) {
 	}
 }
 
+// TestTCPFastPathTracked: the segments of an established connection
+// without SYN, FIN or RST, which run keys from their fixed offsets
+// (fastKey4) without a full parse, are still tracked: data beyond the
+// window the other side allows and an ACK of data never sent are dropped
+// as out-of-window, in-window data passes both ways and advances the
+// window, and a FIN (the parsed path) closes.
+func TestTCPFastPathTracked(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto tcp to any port 80")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1000, 0, syn, 0)), true, "SYN")
+	expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(80, 40000, 5000, 1001, syn|ack, 0)), true, "SYN-ACK")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1001, 5001, ack, 0)), true, "ACK")
+	for i := uint32(0); i < 3; i++ {
+		expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1001+100*i, 5001, ack, 100)), true, "data to the server")
+		expect(t, l, 1, 0, fromB(hdr.ProtoTCP, tcp(80, 40000, 5001+50*i, 1101+100*i, ack, 50)), true, "data back")
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1301+10_000_000, 5151, ack, 100)), false, "data 10 MB past the window")
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1301, 5151+500_000, ack, 0)), false, "ACK of data never sent")
+	if n := drops(l, "ip4-filter/out-of-window"); n != 2 {
+		t.Fatalf("out-of-window drops %d, want 2", n)
+	}
+	expect(t, l, 0, 1, fromA(hdr.ProtoTCP, tcp(40000, 80, 1301, 5151, ack|pf.FIN, 0)), true, "FIN")
+	var states []control.StateInfo
+	var err error
+	polling(l, func() { states, err = l.Router.FilterStates(control.StateFilter{}, 0) })
+	if err != nil || len(states) != 1 || !strings.HasPrefix(states[0].State, "CLOSING:") || states[0].Packets != [2]uint64{6, 4} {
+		t.Fatalf("states %+v (%v), want one CLOSING:... with packets [6 4]", states, err)
+	}
+}
+
 // TestUDPReplyWhileStateLives: a UDP reply passes while the state the
 // request made lives, not after its timeout; flushing removes states;
 // an ICMP error about a passed flow reaches its sender.

@@ -27,11 +27,13 @@ type Ruleset struct {
 	// the rules, as no rule left out can match.
 	classOf [256]uint8
 	cand    [2][2][][]int32
-	// counters: per worker slot, per rule (index len(rules): the default
-	// policy), packets decided and states made; a slot is written only by
-	// its worker (a load and a store: no locked instruction).
+	// counters: per rule (index len(rules): the default policy), per
+	// worker slot, packets decided and states made; a slot is written
+	// only by its worker (a load and a store: no locked instruction). A
+	// rule's slots are its own allocation, so that a later Ruleset in
+	// which the rule is unchanged can count in them (ShareCounters).
 	slots int
-	cnt   []ruleCount
+	cnt   [][]ruleCount
 }
 
 type ruleCount struct {
@@ -105,7 +107,10 @@ func Compile(rules []pf.Rule, def pf.Action, to Timeouts, iface func(string) (in
 		}
 		rs.rules = append(rs.rules, c)
 	}
-	rs.cnt = make([]ruleCount, rs.slots*(len(rules)+1))
+	rs.cnt = make([][]ruleCount, len(rules)+1)
+	for i := range rs.cnt {
+		rs.cnt[i] = make([]ruleCount, rs.slots)
+	}
 	rs.index()
 	return rs, nil
 }
@@ -322,13 +327,42 @@ func (rs *Ruleset) eval(f *Flow, dir pf.Dir, ifc int) (int, pf.Action, bool) {
 	return idx, act, keep
 }
 
-// ShareCounters makes rs count in old's rule counters, when old has the
-// same rules (a table changed under them): the counters go on across the
-// swap, and a worker still counting in old counts in the same place.
+// ShareCounters makes every rule of rs that old has too, unchanged,
+// count in old's counters for it: its packets and states go on across
+// the swap (a reload, or a table changed under the rules), and a worker
+// still counting in old counts in the same place. Rules are matched by
+// their parsed form (ruleKey: the text as the parser reads it, so
+// spacing does not matter), not by number: a rule moved by rules added
+// or removed before it keeps its counters; a changed or new rule starts
+// at 0. Identical rules pair up in order. The default policy keeps its
+// counters while it stays the same action.
 func (rs *Ruleset) ShareCounters(old *Ruleset) {
-	if old != nil && len(old.cnt) == len(rs.cnt) && old.slots == rs.slots && len(old.rules) == len(rs.rules) {
-		rs.cnt = old.cnt
+	if old == nil || old.slots != rs.slots {
+		return
 	}
+	byKey := make(map[string][]int, len(old.Rules))
+	for j := range old.Rules {
+		k := ruleKey(&old.Rules[j])
+		byKey[k] = append(byKey[k], j)
+	}
+	for i := range rs.Rules {
+		k := ruleKey(&rs.Rules[i])
+		if js := byKey[k]; len(js) > 0 {
+			rs.cnt[i] = old.cnt[js[0]]
+			byKey[k] = js[1:]
+		}
+	}
+	if old.Default == rs.Default {
+		rs.cnt[len(rs.rules)] = old.cnt[len(old.rules)]
+	}
+}
+
+// ruleKey is r's identity across reloads: its parsed fields, without the
+// text as written.
+func ruleKey(r *pf.Rule) string {
+	c := *r
+	c.Text = ""
+	return fmt.Sprintf("%+v", c)
 }
 
 // count adds a packet decided to rule i's counter (i -1: the default
@@ -347,7 +381,7 @@ func (rs *Ruleset) counter(slot, i int) *ruleCount {
 	if i < 0 || i >= len(rs.rules) {
 		i = len(rs.rules)
 	}
-	return &rs.cnt[(slot%rs.slots)*(len(rs.rules)+1)+i]
+	return &rs.cnt[i][slot%rs.slots]
 }
 
 // RuleStats is a rule's counters summed over the workers.
@@ -361,7 +395,7 @@ func (rs *Ruleset) Stats() []RuleStats {
 	out := make([]RuleStats, n)
 	for s := 0; s < rs.slots; s++ {
 		for i := 0; i < n; i++ {
-			c := &rs.cnt[s*n+i]
+			c := &rs.cnt[i][s]
 			out[i].Packets += c.pkts.Load()
 			out[i].States += c.states.Load()
 		}

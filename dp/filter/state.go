@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
+
+	"github.com/softnet/softnet/dp/filter/pf"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -115,6 +117,7 @@ type Table struct {
 	n       int
 	limit   int
 	sweep   uint64 // next entry the per-vector sweep looks at
+	swept   int64  // the clock the sweeps are due from (sweepDue)
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -239,19 +242,24 @@ type Hint int32
 
 // LookupBatch is the first part of the lookups of a vector of n keys of
 // hashes hs: it prefetches every key's home bucket, then reads the
-// buckets' signatures and prefetches every matching entry (its two cache
-// lines), and writes each key's hint. Prefetches do not wait for their
-// lines, so the vector's cache misses overlap far more than loads let
-// them (a load that misses holds up the instructions behind it; a miss
-// per packet taken one after the other is what a large table costs
-// otherwise): by the time decide reads an entry it is in the cache.
-func (t *Table) LookupBatch(hs []uint64, hints []Hint) {
+// buckets' signatures and prefetches every matching entry, and writes
+// each key's hint. Prefetches do not wait for their lines, so the
+// vector's cache misses overlap far more than loads let them (a load
+// that misses holds up the instructions behind it; a miss per packet
+// taken one after the other is what a large table costs otherwise): by
+// the time decide reads an entry it is in the cache. Only a TCP key's
+// entry has its second cache line (the sequence windows) prefetched: a
+// UDP or other state hit reads and writes the first line alone, and a
+// line fetched for nothing evicts one another stage needs (the FIB's,
+// the packets').
+func (t *Table) LookupBatch(hs []uint64, keys []Key, hints []Hint) {
 	// Pass 1: the home buckets (one cache line each).
 	for _, h := range hs {
 		prefetch(uintptr(unsafe.Pointer(&t.buckets[h&t.bmask])))
 	}
 	// Pass 2: the signatures, then the matching entries: the first line
-	// (key, expiry, counters) and the second (a TCP state's windows).
+	// (key, expiry, counters) and, for TCP, the second (the windows).
+	keys = keys[:len(hs)]
 	for i, h := range hs {
 		bk := &t.buckets[h&t.bmask]
 		sig := sigOf(h)
@@ -260,7 +268,9 @@ func (t *Table) LookupBatch(hs []uint64, hints []Hint) {
 			if bk.sig[j] == sig {
 				e := uintptr(unsafe.Pointer(&t.entries[bk.idx[j]]))
 				prefetch(e)
-				prefetch(e + 64)
+				if keys[i].Proto == pf.ProtoTCP {
+					prefetch(e + 64)
+				}
 				hints[i] = Hint(bk.idx[j])
 				break
 			}
@@ -354,6 +364,24 @@ func (t *Table) delEntry(e uint32) {
 		b = (b + 1) & t.bmask
 	}
 	panic("filter: a live state missing from its table's index")
+}
+
+// sweepDue returns how many entries the sweep of a vector at clock now
+// looks at: the limit per sweepPeriod of clock since the sweeps are due
+// from, at most sweepMax; the fraction of an entry not due yet carries
+// over to the next vector.
+func (t *Table) sweepDue(now int64) int {
+	d := now - t.swept
+	if d <= 0 {
+		return 0
+	}
+	if d >= sweepPeriod || uint64(d)*uint64(t.limit) >= sweepMax*uint64(sweepPeriod) {
+		t.swept = now
+		return min(sweepMax, t.limit)
+	}
+	n := int(uint64(d) * uint64(t.limit) / uint64(sweepPeriod))
+	t.swept += int64(uint64(n) * uint64(sweepPeriod) / uint64(t.limit))
+	return n
 }
 
 // Sweep looks at up to n entries from where the last sweep stopped and

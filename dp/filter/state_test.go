@@ -184,3 +184,47 @@ func TestKeySymmetric(t *testing.T) {
 		t.Fatalf("keys %v %v sides %d %d", a, b, sa, sb)
 	}
 }
+
+// TestSweepDue: the per-vector sweep looks at the table's limit of
+// entries per second of clock, whatever the vectors' rate (a vector every
+// millisecond or every 25 µs), at most sweepMax in one vector; after a
+// long gap one vector sweeps sweepMax; every entry is looked at within
+// about a second, so expired states go without a lookup.
+func TestSweepDue(t *testing.T) {
+	for _, c := range []struct {
+		limit int
+		step  int64
+	}{{1000, 1_000_000}, {100_000, 25_000}, {200_000, 1_000}, {16, 7_000_000}} {
+		tb := NewTable(c.limit)
+		now := int64(5e9)
+		if n := tb.sweepDue(now); n != min(sweepMax, c.limit) {
+			t.Errorf("limit %d: first sweep %d entries, want %d", c.limit, n, min(sweepMax, c.limit))
+		}
+		total := 0
+		for end := now + 10*sweepPeriod; now < end; {
+			now += c.step
+			n := tb.sweepDue(now)
+			if n > sweepMax {
+				t.Fatalf("limit %d: %d entries in one vector", c.limit, n)
+			}
+			total += n
+		}
+		if want := 10 * c.limit; total < want-2 || total > want+2 {
+			t.Errorf("limit %d, a vector every %d ns: %d entries swept in 10 s, want %d", c.limit, c.step, total, want)
+		}
+	}
+	// The sweep at run's rate removes an expired state without a lookup.
+	tb := NewTable(1000)
+	var k Key
+	k.Proto, k.Fam = 17, 4
+	tb.Insert(&k).Expire = 10
+	now := int64(1e9)
+	tb.sweepDue(now)
+	for i := 0; i < 1100 && tb.Len() > 0; i++ {
+		now += 1_000_000
+		tb.Sweep(tb.sweepDue(now), now)
+	}
+	if tb.Len() != 0 || tb.stats.expired.Load() != 1 {
+		t.Fatalf("after 1.1 s of sweeps: %d states, %d expired; want 0, 1", tb.Len(), tb.stats.expired.Load())
+	}
+}

@@ -82,7 +82,7 @@ func TestLookupBatchRandom(t *testing.T) {
 			keys[i].B[15] = byte(rng.IntN(20))
 			hs[i] = keys[i].hash()
 		}
-		tb.LookupBatch(hs[:n], hints[:n])
+		tb.LookupBatch(hs[:n], keys[:n], hints[:n])
 		for i := range keys[:n] {
 			k := &keys[i]
 			exp, live := ref[*k]
@@ -226,7 +226,7 @@ func BenchmarkStateHit(b *testing.B) {
 					j++
 					hs[x] = ks[x].hash()
 				}
-				tb.LookupBatch(hs[:], hints[:])
+				tb.LookupBatch(hs[:], ks[:], hints[:])
 				for x := range ks {
 					s := tb.FindHint(&ks[x], hs[x], hints[x], 1)
 					s.Expire = 1 << 62

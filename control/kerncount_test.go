@@ -1,0 +1,115 @@
+package control_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/softnet/softnet/control"
+)
+
+// TestKernelRoutesCountsWithoutTheLock: KernelRoutes (the API's GET
+// /v1/linuxcp, polled every 50 ms while linux_cp applies a full table)
+// answers while the router's lock is held, as during a batch of 65,536
+// routes, and its counts follow adds, shadowing, replacing and deletes. It
+// walked every kernel route under the lock: with a million routes that
+// was a quarter of softnet's CPU during the burst, and the batch waited
+// for it.
+func TestKernelRoutesCountsWithoutTheLock(t *testing.T) {
+	r := kernelRouter(t)
+	var set []control.KernelRoute
+	for i := range 1000 {
+		set = append(set, control.KernelRoute{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 32), Proto: "bgp",
+			NextHops: []control.NextHop{{Iface: 0, Via: kgwA}}})
+	}
+	set = append(set, control.KernelRoute{Prefix: netip.MustParsePrefix("10.0.2.0/24"), Proto: "kernel", NextHops: []control.NextHop{{Iface: 1}}}) // shadowed
+	r.ApplyKernel(set, nil)
+	check := func(wantIn, wantSh int) {
+		t.Helper()
+		unlock := r.LockForTest()
+		done := make(chan [2]int, 1)
+		go func() { in, sh := r.KernelRoutes(); done <- [2]int{in, sh} }()
+		select {
+		case got := <-done:
+			unlock()
+			if got != [2]int{wantIn, wantSh} {
+				t.Fatalf("KernelRoutes %d installed, %d shadowed; want %d, %d", got[0], got[1], wantIn, wantSh)
+			}
+		case <-time.After(10 * time.Second):
+			unlock()
+			<-done
+			t.Fatal("KernelRoutes waited for the router's lock (held by a batch)")
+		}
+	}
+	check(1000, 1)
+	// Replaced (changed next hop), then the same again: counted once.
+	r.ApplyKernel(set[:10:10], nil)
+	r.ApplyKernel([]control.KernelRoute{{Prefix: set[0].Prefix, Proto: "ospf", NextHops: []control.NextHop{{Iface: 1, Via: kgwB}}}}, nil)
+	check(1000, 1)
+	// A configured route takes a prefix over: shadowed now.
+	if err := r.AddRoute(set[1].Prefix, kgwB); err != nil {
+		t.Fatal(err)
+	}
+	r.ApplyKernel(set[1:2], nil)
+	check(999, 2)
+	r.ApplyKernel(nil, []netip.Prefix{set[1].Prefix, set[2].Prefix, set[len(set)-1].Prefix})
+	check(998, 0)
+	// A refused route (next hop on no subnet) is not counted.
+	r.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("192.0.2.0/24"), Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: netip.MustParseAddr("10.9.9.9")}}}}, nil)
+	check(998, 0)
+}
+
+// TestApplyKernelAllocsPerRoute: a batch of new kernel routes through one
+// gateway costs a few allocations a route (the FIB's, the map's growth),
+// not a copy of the interfaces' addresses for each route's gateway check.
+func TestApplyKernelAllocsPerRoute(t *testing.T) {
+	r := kernelRouter(t)
+	for _, a := range []string{"10.0.3.1/24", "10.0.4.1/24", "10.0.5.1/24", "10.0.6.1/24"} {
+		if _, err := r.AddInterface(control.IfaceConfig{Name: "lan" + a[5:6], MAC: [6]byte{2, 0, 0, 0, 1, a[5]}, Addrs: []netip.Prefix{netip.MustParsePrefix(a)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 20000
+	batch := func(base byte) []control.KernelRoute {
+		set := make([]control.KernelRoute, n)
+		hops := []control.NextHop{{Iface: 0, Via: kgwA}}
+		for i := range set {
+			set[i] = control.KernelRoute{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{base, byte(i >> 8), byte(i), 0}), 24), Proto: "bgp", NextHops: hops}
+		}
+		return set
+	}
+	sets := [][]control.KernelRoute{batch(100), batch(101), batch(102)}
+	k := 0
+	a := testing.AllocsPerRun(2, func() {
+		if res := r.ApplyKernel(sets[k], nil); res.Added != n {
+			t.Fatalf("ApplyKernel: %+v", res)
+		}
+		k++
+	}) / n
+	t.Logf("%.2f allocations a route", a)
+	if a > 1 {
+		t.Errorf("%.2f allocations a kernel route, want at most 1", a)
+	}
+}
+
+// TestKernelRouteEqualNoAllocs: comparing two routes of one next hop (a
+// resync compares every route of a full table) copies nothing; routes
+// with several compare in any order.
+func TestKernelRouteEqualNoAllocs(t *testing.T) {
+	p := netip.MustParsePrefix("198.51.100.0/24")
+	a := control.KernelRoute{Prefix: p, Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: kgwB}}}
+	b := control.KernelRoute{Prefix: p, Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: kgwB, Weight: 1}}}
+	if !a.Equal(b) || a.Equal(control.KernelRoute{Prefix: p, Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: kgwA}}}) ||
+		a.Equal(control.KernelRoute{Prefix: p, Proto: "bgp", NextHops: []control.NextHop{{Iface: 1, Via: kgwB, Weight: 2}}}) ||
+		a.Equal(control.KernelRoute{Prefix: p, Proto: "bgp"}) || !(control.KernelRoute{Prefix: p}).Equal(control.KernelRoute{Prefix: p}) {
+		t.Fatal("Equal: wrong answer for one next hop")
+	}
+	m1 := control.KernelRoute{Prefix: p, NextHops: []control.NextHop{{Iface: 0, Via: kgwA}, {Iface: 1, Via: kgwB, Weight: 3}}}
+	m2 := control.KernelRoute{Prefix: p, NextHops: []control.NextHop{{Iface: 1, Via: kgwB, Weight: 3}, {Iface: 0, Via: kgwA}}}
+	if !m1.Equal(m2) {
+		t.Fatal("Equal: multipath in another order differs")
+	}
+	if n := testing.AllocsPerRun(100, func() { a.Equal(b) }); n != 0 {
+		t.Errorf("%v allocations to compare routes of one next hop, want 0", n)
+	}
+}
