@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -25,18 +26,23 @@ import (
 // Cost. Taps live in the published Config (Config.Taps, a *Taps: one
 // publish per capture start or stop). With no capture, a worker pays one
 // pointer load and compare per received batch, per transmitted vector and
-// per drop vector. With captures, a packet pays one table index at each
-// point that has taps: Rx and Tx by interface (a VLAN sub-interface's
-// index is found through its port's VLANTable, as ethernet-input does),
-// Drop by reason; then the frame's class (pcapfilter.Classify: its
-// tags, EtherType and IP protocol, a few byte loads, once per packet)
-// and, for each capture in that entry, the capture's filter: skipped
-// when its table says the class never matches (Program.Never, one
-// index: "tcp port 22" on UDP), else run (Program.Run); if it accepts,
-// one copy of up to the snap length into the capture's ring for this
-// worker. The work is the same whether one interface or 4,094 have a
-// tap, and a filter that cannot match a packet's class costs next to
-// nothing. Nothing allocates, locks, or calls through an interface.
+// per drop vector, and a port whose interfaces have no tap at that point
+// one more test per vector. On a port with taps, a received or sent
+// packet pays its class (pcapfilter.Classify: its tags, EtherType and IP
+// protocol, a few byte loads) and one bit of the port's 32 bytes of
+// classes, those that some filter on the port or its sub-interfaces may
+// accept (Program.Never says the others cannot): "tcp port 22" on UDP
+// stops there. Else its interface (a VLAN sub-interface's through its
+// port's VLANTable, as ethernet-input finds it; tx: the packet's
+// OutPort) and its bit in the class's row (a bit per interface: 512
+// bytes for 4,094 VLANs), and only with that bit set the interface's
+// captures (tapList): each capture's filter, skipped when it never
+// matches the class, else run (Program.Run), and if it accepts one copy
+// of up to the snap length into the capture's ring for this worker.
+// Drop taps are indexed by reason, then go the same way. The work is the
+// same whether one interface or 4,094 have a tap (TestTapCostFlat), and
+// a filter that cannot match a packet's class costs its class and one
+// bit. Nothing allocates, locks, or calls through an interface.
 //
 // Rings. Each capture has one single-producer single-consumer byte ring
 // per worker (CapRing). A record that does not fit is not written and
@@ -145,12 +151,46 @@ func NewCapture(spec CaptureSpec, workers int) (*Capture, error) {
 // Taps is the published index of the running captures (Config.Taps).
 // BuildTaps makes it; it is read-only once published.
 type Taps struct {
-	rx     []tapList // per interface
-	rxPort []uint8   // per port: tapOwn (taps on the port), tapVLAN (on its sub-interfaces)
-	tx     []tapList // per interface
-	txPort []bool    // per port: taps on it or its sub-interfaces
-	drop   []tapList // per reason
+	rx   tapIndex
+	tx   tapIndex
+	drop []tapList // per reason
 }
+
+// tapIndex is one point's (rx or tx) taps by interface, and what a
+// packet checks before it touches them: its port's classes (a bit per
+// filter class that some tap on the port or its sub-interfaces may
+// accept), then its interface's bit in its class's row. A packet of a
+// class no filter there can accept ("tcp port 22" on UDP) stops at the
+// first, one bit in 32 bytes of the port; the rows, a bit per interface
+// (512 bytes for 4,094 VLANs), keep it off the interface's tapList (40
+// bytes of 4,095: a cache miss) unless a tap there may take it. A
+// packet thus costs the same whether one interface or all have a tap.
+type tapIndex struct {
+	l    []tapList // per interface
+	port []tapPort // per port
+	// may[c]: bit i set when a capture at interface i has no filter or
+	// one that may accept class c (!Program.Never(c)); nil: none. Rows
+	// equal in content share their array.
+	may [256][]uint64
+}
+
+// tapPort is what a port's packets check first.
+type tapPort struct {
+	classes [4]uint64 // bit c: may[c] has a bit of one of the port's interfaces
+	on      bool      // a tap on the port or one of its sub-interfaces
+	vlan    bool      // one on a sub-interface: find a frame's through the VLANTable
+}
+
+// maybe reports whether a tap at interface i may accept a frame of
+// class cls (false: no tap there would).
+func (x *tapIndex) maybe(cls uint8, i int) bool {
+	row := x.may[cls]
+	return i>>6 < len(row) && row[i>>6]&(1<<(i&63)) != 0
+}
+
+// at reports whether port p has taps at this point (one test per
+// vector).
+func (x *tapIndex) at(p int) bool { return p < len(x.port) && x.port[p].on }
 
 // tapList is the captures of one table entry, the first inline so that
 // a packet at an entry with one tap loads the entry, the filter (shared
@@ -174,10 +214,93 @@ func (l *tapList) add(c *Capture) {
 	l.more = append(l.more, r)
 }
 
-const (
-	tapOwn  = 1
-	tapVLAN = 2
-)
+// index fills x's ports and class rows from its lists, for cfg: an
+// interface's classes are those that some filter of its list may
+// accept (every class for a capture with no filter), computed once per
+// filter.
+func (x *tapIndex) index(cfg *Config) {
+	words := (len(x.l) + 63) >> 6
+	var all [4]uint64
+	for c := range pcapfilter.NumClasses {
+		all[c>>6] |= 1 << (c & 63)
+	}
+	masks := map[*pcapfilter.Program][4]uint64{}
+	classes := func(f *pcapfilter.Program) [4]uint64 {
+		if f == nil {
+			return all
+		}
+		m, ok := masks[f]
+		if !ok {
+			for c := range pcapfilter.NumClasses {
+				if !f.Never(uint8(c)) {
+					m[c>>6] |= 1 << (c & 63)
+				}
+			}
+			masks[f] = m
+		}
+		return m
+	}
+	// The interfaces of each distinct class set, then a row per class.
+	var sets [][4]uint64
+	var ifs [][]uint64
+	for i := range x.l {
+		l := &x.l[i]
+		if l.first.c == nil {
+			continue
+		}
+		m := classes(l.first.f)
+		for _, r := range l.more {
+			o := classes(r.f)
+			for k := range m {
+				m[k] |= o[k]
+			}
+		}
+		p := &x.port[cfg.PortOf(i)]
+		for k := range m {
+			p.classes[k] |= m[k]
+		}
+		j := len(sets) - 1
+		for j >= 0 && sets[j] != m {
+			j--
+		}
+		if j < 0 {
+			sets = append(sets, m)
+			ifs = append(ifs, make([]uint64, words))
+			j = len(sets) - 1
+		}
+		ifs[j][i>>6] |= 1 << (i & 63)
+	}
+	for j, m := range sets {
+		for k, v := range m {
+			for ; v != 0; v &= v - 1 {
+				c := k<<6 | bits.TrailingZeros64(v)
+				if x.may[c] == nil {
+					x.may[c] = make([]uint64, words)
+				}
+				for w, b := range ifs[j] {
+					x.may[c][w] |= b
+				}
+			}
+		}
+	}
+	// Rows equal in content share one array (a filter's classes all
+	// have the same interfaces).
+	rows := map[string][]uint64{}
+	key := make([]byte, 8*words)
+	for c, r := range x.may {
+		if r == nil {
+			continue
+		}
+		for k, v := range r {
+			binary.LittleEndian.PutUint64(key[8*k:], v)
+		}
+		if s, ok := rows[string(key)]; ok {
+			x.may[c] = s
+		} else {
+			rows[string(key)] = r
+		}
+	}
+}
 
 // BuildTaps indexes captures for cfg's interfaces; nil when there is
 // none. The control plane calls it on each publish while captures run.
@@ -186,8 +309,8 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 		return nil
 	}
 	n := len(cfg.Ifaces)
-	t := &Taps{rx: make([]tapList, n), rxPort: make([]uint8, n), tx: make([]tapList, n), txPort: make([]bool, n),
-		drop: make([]tapList, NumReasons)}
+	t := &Taps{rx: tapIndex{l: make([]tapList, n), port: make([]tapPort, n)},
+		tx: tapIndex{l: make([]tapList, n), port: make([]tapPort, n)}, drop: make([]tapList, NumReasons)}
 	for _, c := range caps {
 		ifs := c.Spec.Ifaces
 		if c.ifAny {
@@ -202,16 +325,13 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 			}
 			p := cfg.PortOf(i)
 			if c.Spec.Rx {
-				t.rx[i].add(c)
-				if p == i {
-					t.rxPort[p] |= tapOwn
-				} else {
-					t.rxPort[p] |= tapVLAN
-				}
+				t.rx.l[i].add(c)
+				t.rx.port[p].on = true
+				t.rx.port[p].vlan = t.rx.port[p].vlan || p != i
 			}
 			if c.Spec.Tx {
-				t.tx[i].add(c)
-				t.txPort[p] = true
+				t.tx.l[i].add(c)
+				t.tx.port[p].on = true
 			}
 		}
 		if c.Spec.Drop {
@@ -227,6 +347,8 @@ func BuildTaps(cfg *Config, caps []*Capture) *Taps {
 			}
 		}
 	}
+	t.rx.index(cfg)
+	t.tx.index(cfg)
 	return t
 }
 
@@ -354,11 +476,10 @@ func (r *CapRing) drain(w int, fn func(*CapRecord)) int {
 
 // Worker side.
 
-// tap offers b, seen at point pt on interface iface, to the captures
-// of l.
-func (w *Worker) tap(l *tapList, b *pkt.Buf, iface uint16, pt CapPoint, reason uint16, detail uint32) {
-	f := b.Bytes()
-	cls := pcapfilter.Classify(f)
+// tap offers frame f, of filter class cls, seen at point pt on
+// interface iface, to the captures of l.
+func (w *Worker) tap(l *tapList, f []byte, cls uint8, iface uint16, pt CapPoint, reason uint16, detail uint32) {
+	w.tapVisits++
 	w.tapOne(l.first, f, cls, iface, pt, reason, detail)
 	for _, r := range l.more {
 		w.tapOne(r, f, cls, iface, pt, reason, detail)
@@ -391,23 +512,46 @@ func (w *Worker) tapOne(r tapRef, f []byte, cls uint8, iface uint16, pt CapPoint
 	c.rings[w.ID].put(w.capNow, iface, pt, reason, detail, len(f), f[:n])
 }
 
-// tapRx offers the batch just received on port p to the rx taps.
+// tapRx offers the batch just received on port p to the rx taps. Per
+// packet: its class, the port's bit for it (most packets stop there
+// when the filters cannot match their class), then its interface (a
+// VLAN sub-interface's through the VLANTable) and that interface's bit
+// in the class's row, and only then the interface's captures.
 func (w *Worker) tapRx(t *Taps, p int, in *pkt.Batch, cfg *Config) {
 	w.capNow = 0
-	vlan := t.rxPort[p]&tapVLAN != 0
+	x := &t.rx
+	if p >= len(x.port) {
+		return
+	}
+	tp := &x.port[p]
 	var vt *VLANTable
-	if vlan && p < len(cfg.VLANs) {
+	if tp.vlan && p < len(cfg.VLANs) {
 		vt = cfg.VLANs[p]
 	}
 	recs := pkt.Records()
-	for _, x := range in.B[:in.N] {
-		b := recs.At(x)
+	for _, id := range in.B[:in.N] {
+		f := recs.At(id).Bytes()
+		var cls uint8
+		// pcapfilter.Classify, with its common frames (IPv4, untagged
+		// or under one 0x8100 tag) here: no call for them, so the loop
+		// keeps its registers (a call per packet spilled them).
+		switch {
+		case len(f) >= 38 && f[12] == 0x81 && f[13] == 0 && f[16] == 0x08 && f[17] == 0:
+			cls = pcapfilter.IPv4Class(true, f[27], f[24]&0x1f|f[25] != 0)
+		case len(f) >= 34 && f[12] == 0x08 && f[13] == 0:
+			cls = pcapfilter.IPv4Class(false, f[23], f[20]&0x1f|f[21] != 0)
+		default:
+			cls = pcapfilter.Classify(f)
+		}
+		if tp.classes[cls>>6]&(1<<(cls&63)) == 0 {
+			continue
+		}
 		i := p
 		if vt != nil {
-			i = tapVLANIface(vt, p, b.Bytes())
+			i = tapVLANIface(vt, p, f)
 		}
-		if i < len(t.rx) && t.rx[i].first.c != nil {
-			w.tap(&t.rx[i], b, uint16(i), CapRx, 0, 0)
+		if x.maybe(cls, i) && i < len(x.l) {
+			w.tap(&x.l[i], f, cls, uint16(i), CapRx, 0, 0)
 		}
 	}
 }
@@ -435,14 +579,34 @@ func tapVLANIface(vt *VLANTable, p int, f []byte) int {
 	return int(e &^ (VLANDown | VLANBridged))
 }
 
-// tapTx offers the vector t, about to be sent on port p, to the tx taps.
-func (w *Worker) tapTx(t *Taps, v *pkt.Batch) {
+// tapTx offers the vector v, about to be sent on port p, to the tx
+// taps: as tapRx, by the port's classes, then the class's row.
+func (w *Worker) tapTx(t *Taps, p int, v *pkt.Batch) {
 	w.capNow = 0
+	x := &t.tx
+	if p >= len(x.port) {
+		return
+	}
+	tp := &x.port[p]
 	recs := pkt.Records()
-	for _, x := range v.B[:v.N] {
-		b := recs.At(x)
-		if o := int(b.OutPort); o < len(t.tx) && t.tx[o].first.c != nil {
-			w.tap(&t.tx[o], b, b.OutPort, CapTx, 0, 0)
+	for _, id := range v.B[:v.N] {
+		b := recs.At(id)
+		f := b.Bytes()
+		var cls uint8
+		// As tapRx's.
+		switch {
+		case len(f) >= 38 && f[12] == 0x81 && f[13] == 0 && f[16] == 0x08 && f[17] == 0:
+			cls = pcapfilter.IPv4Class(true, f[27], f[24]&0x1f|f[25] != 0)
+		case len(f) >= 34 && f[12] == 0x08 && f[13] == 0:
+			cls = pcapfilter.IPv4Class(false, f[23], f[20]&0x1f|f[21] != 0)
+		default:
+			cls = pcapfilter.Classify(f)
+		}
+		if tp.classes[cls>>6]&(1<<(cls&63)) == 0 {
+			continue
+		}
+		if o := int(b.OutPort); x.maybe(cls, o) && o < len(x.l) {
+			w.tap(&x.l[o], f, cls, b.OutPort, CapTx, 0, 0)
 		}
 	}
 }
@@ -454,7 +618,8 @@ func (w *Worker) tapDrop(t *Taps, in *pkt.Batch) {
 	for _, x := range in.B[:in.N] {
 		b := recs.At(x)
 		if r := int(b.Reason); r < len(t.drop) && t.drop[r].first.c != nil {
-			w.tap(&t.drop[r], b, b.InPort, CapDrop, b.Reason, b.Aux)
+			f := b.Bytes()
+			w.tap(&t.drop[r], f, pcapfilter.Classify(f), b.InPort, CapDrop, b.Reason, b.Aux)
 		}
 	}
 }

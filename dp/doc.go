@@ -213,9 +213,12 @@
 // on each publish while one runs): rx and tx by interface, a VLAN
 // sub-interface's rx found through its port's VLANTable, drop by reason.
 // With no capture a worker tests one pointer per vector at each point;
-// with captures a packet pays one table index at a tapped point whether
-// one interface or 4,094 have a tap, then the filter of each capture in
-// that entry (pcapfilter.Program.Run) and, on a match, one copy of up to
+// on a port with taps a packet pays its filter class and one bit of the
+// port's classes that some filter there may accept (pcapfilter's
+// Program.Never: "tcp port 22" on UDP stops there), else its
+// interface's bit in the class's row, whether one interface or 4,094
+// have a tap; only then the filter of each capture at its interface
+// (pcapfilter.Program.Run) and, on a match, one copy of up to
 // the snap length into the capture's single-producer ring for this
 // worker (CapRing), which the control plane drains (Capture.Drain). A
 // full ring drops the record and counts it: forwarding never waits.

@@ -28,3 +28,7 @@ func SetGeneralPath(w *Worker, on bool) { w.general = on }
 // SetPollMode sets w's poll mode and adaptive window (Options.PollMode,
 // PollWindow; call it before Start).
 func SetPollMode(w *Worker, m PollMode, window time.Duration) { w.mode, w.window = m, window }
+
+// TapVisits is how many times w offered a packet to a tap entry (a
+// tapList: one interface's or drop reason's captures).
+func TapVisits(w *Worker) uint64 { return w.tapVisits }

@@ -220,8 +220,8 @@ func (w *Worker) send(p int, t *pkt.Batch) {
 			w.txOut[i] = recs.At(x).OutPort
 		}
 	}
-	if tp := w.taps; tp != nil && p < len(tp.txPort) && tp.txPort[p] {
-		w.tapTx(tp, t)
+	if tp := w.taps; tp != nil && tp.tx.at(p) {
+		w.tapTx(tp, p, t)
 	}
 	sent := w.ports[p].Send(w.txq[p], t, w.pool)
 	switch {

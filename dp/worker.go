@@ -102,9 +102,11 @@ type Worker struct {
 
 	// Packet capture (see capture.go): the taps of the Config this poll
 	// loaded (nil: no capture), and the time stamp of the vector being
-	// tapped (0: not taken yet).
-	taps   *Taps
-	capNow int64
+	// tapped (0: not taken yet); tapVisits counts the tap entries
+	// (tapList) packets were offered to, for tests (TapVisits).
+	taps      *Taps
+	capNow    int64
+	tapVisits uint64
 
 	// Pinning (see Run): asked for in Options, the outcome set by Run
 	// before it closes ready.
@@ -358,7 +360,7 @@ func (w *Worker) Poll() int {
 		}
 		total += n
 		w.c.Batches++
-		if t := w.taps; t != nil && q.Iface < len(t.rxPort) && t.rxPort[q.Iface] != 0 {
+		if t := w.taps; t != nil && t.rx.at(q.Iface) {
 			w.tapRx(t, q.Iface, in, cfg)
 		}
 		if n == pkt.BatchSize {
@@ -474,7 +476,7 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	clear(v.B[:v.N])
 	v.N = 0
 	w.rxIf = uint16(iface)
-	if t := w.taps; t != nil && iface < len(t.rxPort) && t.rxPort[iface] != 0 {
+	if t := w.taps; t != nil && t.rx.at(iface) {
 		w.tapRx(t, iface, in, cfg)
 	}
 	if w.tr != nil && w.traceLoad() {

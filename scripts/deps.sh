@@ -7,8 +7,8 @@
 # end-to-end tests (go test ./e2e) use iproute2 (ip), iputils-ping (ping),
 # iperf3, netsniff-ng (trafgen), tcpdump, ethtool and traceroute (traceroute -6
 # in TestIPv6; the modern traceroute package, not inetutils-traceroute).
-# The linux_cp end-to-end test (TestLinuxCPBGP) runs BIRD (bird2) in the
-# router's namespace and GoBGP (gobgpd) in a neighbour's.
+# The linux_cp end-to-end test (TestHostIfBGP) runs BIRD (bird2) in the
+# host interfaces' namespace and GoBGP (gobgpd) in two neighbours'.
 set -euo pipefail
 
 need=()

@@ -126,6 +126,24 @@ func Classify(f []byte) uint8 {
 // (see Classify): a worker may then skip Run.
 func (p *Program) Never(c uint8) bool { return p.never[c] }
 
+// IPv4Class is Classify's class for an IPv4 frame, untagged (tagged
+// false: the IPv4 header at byte 14) or under one 0x8100 tag (true: at
+// byte 18), of IP protocol proto, a later fragment or not (fragment
+// offset not 0). It is small enough to inline, for a caller's own fast
+// path of those frames (Classify does not inline); the caller must
+// have checked the EtherType(s) and that the frame holds the IPv4
+// header (at least 34 or 38 bytes).
+func IPv4Class(tagged bool, proto uint8, later bool) uint8 {
+	c := subIPv4 + 2*int(protoIndex[proto])
+	if tagged {
+		c += perLayout
+	}
+	if later {
+		c++
+	}
+	return uint8(c)
+}
+
 // tnum is a 32-bit value with unknown bits: m has a 1 for each unknown
 // bit, v the known bits (v&m == 0). The operations are the Linux
 // verifier's (kernel/bpf/tnum.c).

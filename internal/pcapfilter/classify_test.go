@@ -198,3 +198,33 @@ func FuzzNever(f *testing.F) {
 		}
 	})
 }
+
+// TestIPv4Class: IPv4Class gives Classify's class for IPv4 frames,
+// untagged and under one 0x8100 tag, of every protocol, first and
+// later fragments.
+func TestIPv4Class(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for _, tagged := range []bool{false, true} {
+		for proto := range 256 {
+			for _, later := range []bool{false, true} {
+				f := make([]byte, 64)
+				rng.Read(f)
+				l3 := 14
+				if tagged {
+					f[12], f[13] = 0x81, 0
+					l3 = 18
+				}
+				f[l3-2], f[l3-1] = 0x08, 0
+				f[l3+9] = byte(proto)
+				f[l3+6] &^= 0x1f
+				f[l3+7] = 0
+				if later {
+					f[l3+7] = byte(1 + rng.Intn(255))
+				}
+				if c, g := IPv4Class(tagged, byte(proto), later), Classify(f); c != g {
+					t.Fatalf("tagged %v, protocol %d, later fragment %v: IPv4Class %d, Classify %d", tagged, proto, later, c, g)
+				}
+			}
+		}
+	}
+}
