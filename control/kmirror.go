@@ -106,22 +106,24 @@ func (r *Router) setKernelNeighbor(ifs []rules.Iface, k neigh.Key, n KernelNeigh
 }
 
 // fitKernelNeighbors makes the entries of the remembered kernel
-// neighbours of interface i follow its subnets after its addresses
-// changed (a kernel address deleted or added, a reload): one no longer
-// on a subnet of i goes (entry and host route: it does not outlive its
-// subnet), one on a subnet again is installed (a static entry still
-// wins). Caller holds mu.
-func (r *Router) fitKernelNeighbors(i int) {
+// neighbours of interface only (-1: of every interface) follow its
+// subnets after its addresses changed (a kernel address deleted or
+// added, a reload): one no longer on a subnet of its interface goes
+// (entry and host route: it does not outlive its subnet), one on a
+// subnet again is installed (a static entry still wins). Caller holds
+// mu.
+func (r *Router) fitKernelNeighbors(only int) {
 	if len(r.kneigh) == 0 {
 		return
 	}
 	ifs := r.ruleIfaces()
 	for k := range r.kneigh {
-		if k.Iface != i {
+		i := k.Iface
+		if only >= 0 && i != only {
 			continue
 		}
 		e := r.neigh.Get(k)
-		if rules.Neighbor(ifs, i, k.Addr) != nil || r.ifaces[i].Deleted {
+		if i < 0 || i >= len(r.ifaces) || r.ifaces[i].Deleted || rules.Neighbor(ifs, i, k.Addr) != nil {
 			if e != nil && e.State == neigh.Kernel {
 				r.forget(k)
 				r.removeNeighbor(k)

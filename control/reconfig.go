@@ -252,9 +252,7 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 				delete(r.kaddrs, i) // a VLAN deleted meanwhile: its went with it
 			}
 		}
-		for i := range old.Ifaces {
-			r.fitKernelNeighbors(i)
-		}
+		r.fitKernelNeighbors(-1)
 		r.setNeighbors(old.Neighbors)
 		r.o.ICMPRate, r.o.ICMPBurst = old.ICMPRate, old.ICMPBurst
 		// A change made while the replace let go of the lock (or
@@ -281,9 +279,7 @@ func (r *Router) Reconfigure(d Desired) (ch Changes, err error) {
 			ch.Interfaces++
 		}
 	}
-	for i := range d.Ifaces {
-		r.fitKernelNeighbors(i) // the kernel's neighbours follow the subnets
-	}
+	r.fitKernelNeighbors(-1) // the kernel's neighbours follow the subnets
 	ch.NeighborsAdded, ch.NeighborsGone, err = r.setNeighbors(d.Neighbors)
 	if err != nil {
 		undo()
