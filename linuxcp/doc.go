@@ -151,8 +151,9 @@
 // (ApplyKernelNeighbors: a neighbour must be on a subnet of its
 // interface); one snapshot each, none per notification. A resync
 // compares them as it does the routes: only what differs is changed.
-// IPv6 link-local and multicast neighbours and addresses are not
-// mirrored (softnet has its own link-local address).
+// Link-local (IPv6 fe80::/10: softnet has its own link-local address;
+// IPv4 169.254.0.0/16) and multicast neighbours and addresses are not
+// mirrored (mirroredAddr).
 //
 // A neighbour with a MAC in a usable state (permanent, noarp, reachable,
 // stale, delay, probe) is a control.KernelNeighbor: softnet's entry for
