@@ -32,7 +32,9 @@
 // # Mark and sweep
 //
 // At Start, and whenever the socket overflowed (recvmsg returned
-// ENOBUFS: notifications were lost), the applier dumps the namespace's
+// ENOBUFS: notifications were lost) or a notification was longer than the
+// reader's 32 KiB buffer (MSG_TRUNC: what it said was lost), the applier
+// dumps the namespace's
 // links, nexthop objects, routes, neighbours and addresses (RTM_GETLINK,
 // RTM_GETNEXTHOP, RTM_GETROUTE, RTM_GETNEIGH, RTM_GETADDR on a socket of
 // its own),

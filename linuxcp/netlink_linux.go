@@ -44,11 +44,12 @@ type nlSource struct {
 
 // recvBatch is the most notifications one recvmmsg takes; recvBufLen the
 // room for each (a link notification with its statistics is a few KiB, a
-// route notification some 100 bytes).
-const (
-	recvBatch  = 256
-	recvBufLen = 32 << 10
-)
+// route notification some 100 bytes). A notification longer than that is
+// truncated by the kernel (MSG_TRUNC): Read reports it as lost, as it
+// does an overflow, and the mirror resyncs.
+const recvBatch = 256
+
+var recvBufLen = 32 << 10 // a variable for tests
 
 // Open subscribes to the route and link notifications of network
 // namespace ns ("" for softnet's own) with a receive buffer of rcvbuf
@@ -147,6 +148,15 @@ func (s *nlSource) Read() ([]Event, error) {
 		case err != nil:
 			return nil, err
 		}
+		for i := range n {
+			if s.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+				// A notification was cut short: what it said is lost, as
+				// in an overflow, and the resync's dump supersedes it and
+				// everything queued before it.
+				s.drain()
+				return nil, ErrOverflow
+			}
+		}
 		var evs []Event
 		for i := range n {
 			b := s.bufs[i*recvBufLen:][:min(int(s.hdrs[i].Len), recvBufLen)]
@@ -178,6 +188,7 @@ func (s *nlSource) Read() ([]Event, error) {
 func (s *nlSource) recvmmsg() (int, error) {
 	for i := range s.hdrs {
 		s.hdrs[i].Len = 0
+		s.hdrs[i].Hdr.Flags = 0
 	}
 	n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.hdrs[0])), uintptr(len(s.hdrs)), unix.MSG_WAITFORONE, 0, 0)
 	if e != 0 {

@@ -101,3 +101,30 @@ func TestOpenRcvBufHoldsBurst(t *testing.T) {
 		t.Errorf("receive buffer %d bytes: room for %d IPv4 route notifications, want at least 500,000", got, n)
 	}
 }
+
+// TestNetlinkTruncatedIsLost: a notification longer than the reader's
+// buffer is cut short by the kernel (MSG_TRUNC); Read reports it as lost
+// (ErrOverflow), so the mirror resyncs, instead of dropping what it said
+// without a word. Here the buffers are 512 bytes and a link notification
+// (with its statistics) is longer.
+func TestNetlinkTruncatedIsLost(t *testing.T) {
+	ns := kernelNS(t)
+	old := recvBufLen
+	recvBufLen = 512
+	defer func() { recvBufLen = old }()
+	src, err := Open(ns, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ipns(t, ns, "link", "add", "trunc0", "type", "veth", "peer", "name", "trunc1")
+	for reads := 0; ; reads++ {
+		evs, err := src.Read()
+		if err == ErrOverflow {
+			break
+		}
+		if err != nil || reads > 100 {
+			t.Fatalf("read %d: %v, %d events: want ErrOverflow for the truncated link notification", reads, err, len(evs))
+		}
+	}
+}
