@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -46,8 +47,8 @@ func tuneGC() {
 // live heap above it is not refused, it is collected more often.
 const memLimitShare = 0.5
 
-// defaultMemLimit is memLimitShare of min(MemTotal, the cgroup v2
-// memory.max of the process), or 0 if neither can be read.
+// defaultMemLimit is memLimitShare of min(MemTotal, the lowest cgroup v2
+// memory.max above the process), or 0 if neither can be read.
 func defaultMemLimit() int64 {
 	avail := memTotal()
 	if c := cgroupMemMax(); c > 0 && (avail == 0 || c < avail) {
@@ -76,27 +77,39 @@ func memTotal() int64 {
 	return 0
 }
 
-// cgroupMemMax reads the cgroup v2 memory.max of this process, in bytes;
-// 0 if there is none ("max") or it cannot be read.
+// cgroupMemMax is the lowest cgroup v2 memory.max on the path from this
+// process's cgroup up to the root (a systemd slice may set the limit
+// above the service), in bytes; 0 if none is set ("max") or it cannot be
+// read.
 func cgroupMemMax() int64 {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if path, ok := strings.CutPrefix(line, "0::"); ok {
-			v, err := os.ReadFile("/sys/fs/cgroup" + path + "/memory.max")
-			if err != nil {
-				return 0
-			}
-			n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return n
+		path, ok := strings.CutPrefix(line, "0::")
+		if !ok {
+			continue
 		}
+		return lowestMemMax("/sys/fs/cgroup", path)
 	}
 	return 0
+}
+
+// lowestMemMax is the lowest memory.max of cgroup path (below root) and
+// its ancestors; 0 if none has a number there.
+func lowestMemMax(root, path string) int64 {
+	var low int64
+	for p := filepath.Clean("/" + path); ; p = filepath.Dir(p) {
+		if v, err := os.ReadFile(filepath.Join(root, p, "memory.max")); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64); err == nil && n > 0 && (low == 0 || n < low) {
+				low = n
+			}
+		}
+		if p == "/" {
+			return low
+		}
+	}
 }
 
 // memLimitText is a memory limit for show runtime: "none" or MiB.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 )
@@ -61,4 +63,35 @@ func TestTuneGCKeepsOperatorsLimit(t *testing.T) {
 		t.Errorf("memory limit %d after tuneGC without GOMEMLIMIT, want %d", got, want)
 	}
 	t.Logf("default memory limit here: %d MiB (MemTotal %d MiB, cgroup memory.max %d)", defaultMemLimit()>>20, memTotal()>>20, cgroupMemMax())
+}
+
+// TestLowestMemMax: the limit is the lowest memory.max on the way from
+// the process's cgroup up to the root, a parent slice's included; "max"
+// and unreadable levels do not count.
+func TestLowestMemMax(t *testing.T) {
+	root := t.TempDir()
+	set := func(dir, v string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if v != "" {
+			if err := os.WriteFile(filepath.Join(root, dir, "memory.max"), []byte(v+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	set("system.slice", "2147483648")
+	set("system.slice/softnet.service", "max")
+	set("system.slice/softnet.service/sub", "")
+	if got := lowestMemMax(root, "/system.slice/softnet.service/sub"); got != 2<<30 {
+		t.Errorf("lowestMemMax under a 2 GiB slice: %d, want %d", got, 2<<30)
+	}
+	set("system.slice/softnet.service", "1073741824")
+	if got := lowestMemMax(root, "/system.slice/softnet.service/sub"); got != 1<<30 {
+		t.Errorf("lowestMemMax with the service at 1 GiB: %d, want %d", got, 1<<30)
+	}
+	if got := lowestMemMax(root, "/user.slice"); got != 0 {
+		t.Errorf("lowestMemMax with no limit: %d, want 0", got)
+	}
 }
