@@ -47,7 +47,7 @@ func (r *Router) deleteNeighbor(iface int, a netip.Addr) error {
 	switch st {
 	case neigh.Static: // the kernel's, if it has one, takes its place
 		r.restoreKernelNeighbor(k)
-	case neigh.Kernel: // gone until the kernel's next notification of it
+	case neigh.Kernel: // gone until the kernel's next notification of it or the next resync
 		delete(r.kneigh, k)
 	}
 	return nil

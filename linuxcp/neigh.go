@@ -99,6 +99,12 @@ type nstate struct {
 	// This batch's changes.
 	touchN     map[nkey]bool
 	addrsDirty bool
+	// resend: the batch is a resync's, so every usable neighbour is given
+	// to softnet again, changed or not: softnet's entry may be gone
+	// meanwhile (softnet neighbor del of a kernel entry, or one it refused
+	// while its subnet was missing), and setting an unchanged one is a
+	// no-op there (nothing published).
+	resend bool
 }
 
 // mirroredAddr reports whether a is a neighbour or an address the
@@ -149,7 +155,8 @@ func (m *Mirror) noteLink(index int) {
 
 // resetNeighs replaces the view of the kernel's neighbours and addresses
 // with a dump (resync): every one the kernel has or softnet was given is
-// compared at the next syncNeighs.
+// compared at the next syncNeighs, and every usable one given to softnet
+// again (resend).
 func (m *Mirror) resetNeighs(ns []Neigh, as []Addr) {
 	n := &m.ns
 	n.neighs, n.addrs = map[nkey]Neigh{}, map[Addr]bool{}
@@ -170,6 +177,7 @@ func (m *Mirror) resetNeighs(ns []Neigh, as []Addr) {
 		n.touchN[k] = true
 	}
 	n.addrsDirty = true
+	n.resend = true
 }
 
 // softnetIface is the softnet interface kernel link index stands for, or
@@ -254,6 +262,7 @@ func (m *Mirror) syncAddrs() {
 func (m *Mirror) syncNeighs() {
 	n := &m.ns
 	nr, ok := m.r.(NeighRouter)
+	defer func() { n.resend = false }()
 	if !ok || len(n.touchN) == 0 {
 		clear(n.touchN)
 		return
@@ -270,7 +279,7 @@ func (m *Mirror) syncNeighs() {
 		}
 		old, had := n.haveN[k]
 		switch {
-		case wanted && had && old == want:
+		case wanted && had && old == want && !n.resend:
 		case wanted:
 			if had && old.Iface != want.Iface {
 				del = append(del, neigh.Key{Iface: old.Iface, Addr: old.Addr})
