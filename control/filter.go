@@ -341,7 +341,7 @@ type StateInfo struct {
 	Src      string    `json:"src"` // the side that opened the flow, addr:port
 	Dst      string    `json:"dst"`
 	State    string    `json:"state"` // TCP: the peers' states; UDP, ICMP: SINGLE or MULTIPLE
-	Rule     int       `json:"rule"`  // the rule that made it (1-based), 0: the default policy
+	Rule     int       `json:"rule"`  // the rule that made it (1-based, in the rules in force now), 0: the default policy, -1: a rule a reload removed or changed
 	Iface    string    `json:"iface"` // where its first packet came in
 	AgeS     int64     `json:"age_s"`
 	ExpiresS int64     `json:"expires_s"`
@@ -388,6 +388,7 @@ func (r *Router) FilterStates(f StateFilter, max int) ([]StateInfo, error) {
 	}
 	var out []StateInfo
 	now := filter.Now()
+	rs := h.Rules()
 	err := r.filterRequest(h, func() *filter.Request {
 		return &filter.Request{Match: f.match, Max: max}
 	}, func(w int, q *filter.Request) {
@@ -395,7 +396,7 @@ func (r *Router) FilterStates(f StateFilter, max int) ([]StateInfo, error) {
 			if max > 0 && len(out) >= max {
 				return
 			}
-			out = append(out, r.stateInfo(w, &q.Out[i], now))
+			out = append(out, r.stateInfo(w, rs, &q.Out[i], now))
 		}
 	})
 	return out, err
@@ -457,7 +458,7 @@ func (r *Router) filterRequest(h *filter.Holder, mk func() *filter.Request, done
 	return nil
 }
 
-func (r *Router) stateInfo(w int, s *filter.State, now int64) StateInfo {
+func (r *Router) stateInfo(w int, rs *filter.Ruleset, s *filter.State, now int64) StateInfo {
 	ks, kd := s.K.A, s.K.B
 	ps, pd := s.K.PA, s.K.PB
 	src, dst := 0, 1
@@ -472,7 +473,7 @@ func (r *Router) stateInfo(w int, s *filter.State, now int64) StateInfo {
 		}
 		return x
 	}
-	si := StateInfo{Worker: w, Rule: int(s.Rule) + 1,
+	si := StateInfo{Worker: w, Rule: rs.RuleNumber(s.Rule),
 		AgeS: (now - s.Created) / int64(time.Second), ExpiresS: (s.Expire - now) / int64(time.Second),
 		Packets: [2]uint64{s.Pkts[src], s.Pkts[dst]}}
 	r.mu.Lock()
@@ -505,8 +506,5 @@ func (r *Router) stateInfo(w int, s *filter.State, now int64) StateInfo {
 		return a.String()
 	}
 	si.Src, si.Dst = hp(addr(ks), ps), hp(addr(kd), pd)
-	if si.Rule == 0 && s.Rule >= 0 {
-		si.Rule = int(s.Rule) + 1
-	}
 	return si
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -138,6 +140,29 @@ func TestReloadKeepsRuleCounters(t *testing.T) {
 	if got := counters(); got != want {
 		t.Errorf("rule counters after the reload:\n%swant (unchanged rules keep theirs, the new and changed ones start at 0):\n%s", got, want)
 	}
+	// The states name their rule as the rules in force number it: the
+	// flows to .2 were made by the rule now 2 (3 before the reload); the
+	// rule that made those to .1 is gone (-1).
+	rulesOf := func() string {
+		t.Helper()
+		ss, err := c.FilterStates(ctx, api.StateQuery{}, 0)
+		if err != nil {
+			t.Fatalf("show states: %v", err)
+		}
+		n := map[string]int{}
+		for _, st := range ss {
+			n[fmt.Sprintf("%s rule %d", strings.Split(st.Dst, ":")[0], st.Rule)]++
+		}
+		keys := slices.Sorted(maps.Keys(n))
+		var b strings.Builder
+		for _, k := range keys {
+			fmt.Fprintf(&b, "%d to %s\n", n[k], k)
+		}
+		return b.String()
+	}
+	if got, want := rulesOf(), "5 to 198.18.0.1 rule -1\n3 to 198.18.0.2 rule 2\n"; got != want {
+		t.Errorf("states after the reload:\n%swant:\n%s", got, want)
+	}
 
 	// Rules removed: those left keep theirs.
 	write("pass out")
@@ -146,5 +171,8 @@ func TestReloadKeepsRuleCounters(t *testing.T) {
 	}
 	if got, want := counters(), "1 8 0 pass out\n0 2 0 default block\n"; got != want {
 		t.Errorf("rule counters after the second reload:\n%swant:\n%s", got, want)
+	}
+	if got, want := rulesOf(), "5 to 198.18.0.1 rule -1\n3 to 198.18.0.2 rule -1\n"; got != want {
+		t.Errorf("states after the second reload:\n%swant:\n%s", got, want)
 	}
 }

@@ -493,10 +493,11 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 		return rs.StateLimit
 	}
 	s.Init, s.Iface, s.Created = uint8(side), b.InPort, now
-	s.Rule = int32(inI)
+	made := inI
 	if !inKeep {
-		s.Rule = int32(outI)
+		made = outI
 	}
+	s.Rule = set.ruleID(made)
 	to := &set.Timeouts
 	if f.Proto == pf.ProtoTCP && !f.Frag {
 		tcpStart(s, side, &f.Seg)
@@ -506,7 +507,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 		s.Expire = now + otherTimeout(f.Proto, to)
 	}
 	s.Pkts[side] = 1
-	set.countState(slot, int(s.Rule))
+	set.countState(slot, made)
 	return dp.ReasonNone
 }
 

@@ -34,7 +34,16 @@ type Ruleset struct {
 	// which the rule is unchanged can count in them (ShareCounters).
 	slots int
 	cnt   [][]ruleCount
+	// ids: each rule's identity, which a state records (State.Rule)
+	// instead of the rule's index, so that show states names the right
+	// rule after a reload moved it; ShareCounters gives an unchanged rule
+	// its identity in old. byID maps them back to indices.
+	ids  []int32
+	byID map[int32]int
 }
+
+// ruleIDs hands out rule identities (control plane only: Compile).
+var ruleIDs atomic.Int32
 
 type ruleCount struct {
 	pkts, states atomic.Uint64
@@ -111,8 +120,41 @@ func Compile(rules []pf.Rule, def pf.Action, to Timeouts, iface func(string) (in
 	for i := range rs.cnt {
 		rs.cnt[i] = make([]ruleCount, rs.slots)
 	}
+	rs.ids = make([]int32, len(rules))
+	for i := range rs.ids {
+		rs.ids[i] = ruleIDs.Add(1)
+	}
+	rs.indexIDs()
 	rs.index()
 	return rs, nil
+}
+
+func (rs *Ruleset) indexIDs() {
+	rs.byID = make(map[int32]int, len(rs.ids))
+	for i, id := range rs.ids {
+		rs.byID[id] = i
+	}
+}
+
+// ruleID is the identity of rule i (-1, the default policy: -1).
+func (rs *Ruleset) ruleID(i int) int32 {
+	if i < 0 || i >= len(rs.ids) {
+		return -1
+	}
+	return rs.ids[i]
+}
+
+// RuleNumber is the 1-based number in rs of the rule a state recorded
+// (State.Rule): 0 for the default policy, -1 if rs no longer has that
+// rule (a reload removed or changed it).
+func (rs *Ruleset) RuleNumber(id int32) int {
+	if id < 0 {
+		return 0
+	}
+	if i, ok := rs.byID[id]; ok {
+		return i + 1
+	}
+	return -1
 }
 
 // index fills classOf and cand from the compiled rules.
@@ -335,11 +377,13 @@ func (rs *Ruleset) eval(f *Flow, dir pf.Dir, ifc int) (int, pf.Action, bool) {
 // spacing does not matter), not by number: a rule moved by rules added
 // or removed before it keeps its counters; a changed or new rule starts
 // at 0. Identical rules pair up in order. The default policy keeps its
-// counters while it stays the same action.
+// counters while it stays the same action. A matched rule keeps its
+// identity too (RuleNumber), whatever the counters.
 func (rs *Ruleset) ShareCounters(old *Ruleset) {
-	if old == nil || old.slots != rs.slots {
+	if old == nil {
 		return
 	}
+	counters := old.slots == rs.slots
 	byKey := make(map[string][]int, len(old.Rules))
 	for j := range old.Rules {
 		k := ruleKey(&old.Rules[j])
@@ -348,11 +392,15 @@ func (rs *Ruleset) ShareCounters(old *Ruleset) {
 	for i := range rs.Rules {
 		k := ruleKey(&rs.Rules[i])
 		if js := byKey[k]; len(js) > 0 {
-			rs.cnt[i] = old.cnt[js[0]]
+			if counters {
+				rs.cnt[i] = old.cnt[js[0]]
+			}
+			rs.ids[i] = old.ids[js[0]]
 			byKey[k] = js[1:]
 		}
 	}
-	if old.Default == rs.Default {
+	rs.indexIDs()
+	if counters && old.Default == rs.Default {
 		rs.cnt[len(rs.rules)] = old.cnt[len(old.rules)]
 	}
 }

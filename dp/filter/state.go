@@ -73,7 +73,7 @@ type State struct {
 	Pkts    [2]uint64 // packets from side A, B
 	Peer    [2]Peer
 	Created int64
-	Rule    int32 // the rule that made the state (its index), -1: the default policy
+	Rule    int32 // the rule that made the state (its identity: Ruleset.RuleNumber), -1: the default policy
 	Iface   uint16
 	_       [16]byte // to 128 bytes: an entry never straddles a third cache line
 }
