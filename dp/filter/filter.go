@@ -475,7 +475,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 		if outI >= 0 {
 			set.count(slot, outI)
 		}
-		b.Aux = uint32(i + 1) // the deciding rule's number (0: the default policy), for drop captures
+		b.Aux = uint32(set.ruleID(i) + 1) // the deciding rule's identity + 1 (0: the default policy), for drop captures
 		if i < 0 && f.Proto == pf.ProtoTCP && !f.Frag && f.Seg.Flags&(fSYN|fRST) != fSYN {
 			return rs.NoState
 		}
@@ -602,15 +602,25 @@ func note(cfg *dp.Config, st, nx *dp.RawStep, _ bool) string {
 }
 
 // DropRule names the rule that made a drop with reason r whose detail
-// (pkt.Buf.Aux, a drop capture's CapRecord.Detail) is d: "rule N (TEXT)"
-// or "default policy block", as traces do, for the filter's blocked and
-// no-state drops, from the rules in force now (a reload in between may
-// have changed them); ok false for other reasons.
+// (pkt.Buf.Aux, a drop capture's CapRecord.Detail: the rule's identity
+// + 1) is d: "rule N (TEXT)" or "default policy block", as traces do,
+// for the filter's blocked and no-state drops, numbered as in the rules
+// in force now (a reload in between may have moved the rule: the
+// number is its new one; "a rule a reload removed or changed" if it is
+// gone); ok false for other reasons.
 func (h *Holder) DropRule(r dp.Reason, d uint32) (rule string, ok bool) {
 	if r == dp.ReasonNone || (r != reasons4.Blocked && r != reasons4.NoState && r != reasons6.Blocked && r != reasons6.NoState) {
 		return "", false
 	}
-	return ruleName(h.Rules(), int(d)-1), true
+	set := h.Rules()
+	if set == nil {
+		return ruleName(set, -1), true
+	}
+	n := set.RuleNumber(int32(d) - 1)
+	if n < 0 {
+		return "a rule a reload removed or changed", true
+	}
+	return ruleName(set, n-1), true
 }
 
 func ruleName(set *Ruleset, i int) string {

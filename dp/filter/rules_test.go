@@ -86,3 +86,39 @@ func TestRuleIndex(t *testing.T) {
 		t.Fatalf("a UDP flow's first packet is checked against %d rules in and %d out, want 1 and 1", len(in), len(out))
 	}
 }
+
+// TestRuleIdentityAcrossReload: a state or a drop records its rule's
+// identity, so after a reload that moves the rule it is named by its new
+// number, and by "removed or changed" once a reload drops it; the
+// default policy stays the default policy.
+func TestRuleIdentityAcrossReload(t *testing.T) {
+	a := compileTest(t, []string{"block in proto udp", "block in proto tcp"})
+	tcp := a.ruleID(1)
+	h := &Holder{}
+	h.SetRules(a)
+	drop := func(id int32) string {
+		s, ok := h.DropRule(reasons4.Blocked, uint32(id+1))
+		if !ok {
+			t.Fatalf("DropRule(blocked): not the filter's")
+		}
+		return s
+	}
+	if got := drop(tcp); got != "rule 2 (block in proto tcp)" || a.RuleNumber(tcp) != 2 {
+		t.Errorf("before the reload: %q, number %d", got, a.RuleNumber(tcp))
+	}
+	b := compileTest(t, []string{"pass in proto icmp", "block in proto udp", "block in proto tcp"})
+	b.ShareCounters(a)
+	h.SetRules(b)
+	if got := drop(tcp); got != "rule 3 (block in proto tcp)" || b.RuleNumber(tcp) != 3 {
+		t.Errorf("after a rule was added before it: %q, number %d", got, b.RuleNumber(tcp))
+	}
+	c := compileTest(t, []string{"block in proto udp"})
+	c.ShareCounters(b)
+	h.SetRules(c)
+	if got := drop(tcp); got != "a rule a reload removed or changed" || c.RuleNumber(tcp) != -1 {
+		t.Errorf("after it was removed: %q, number %d", got, c.RuleNumber(tcp))
+	}
+	if got := drop(-1); got != "default policy block" || c.RuleNumber(-1) != 0 {
+		t.Errorf("default policy: %q, number %d", got, c.RuleNumber(-1))
+	}
+}
