@@ -78,6 +78,21 @@ type KernelResult struct {
 	Errors []string
 }
 
+// count records what setting one route (or neighbour) did: refused
+// (err), shadowed, changed (it existed) or added.
+func (res *KernelResult) count(existed, shadowed bool, err error) {
+	switch {
+	case err != nil:
+		res.Errors = append(res.Errors, err.Error())
+	case shadowed:
+		res.Shadowed++
+	case existed:
+		res.Changed++
+	default:
+		res.Added++
+	}
+}
+
 // kroute is an installed (or shadowed) kernel route. Caller holds mu.
 type kroute struct {
 	proto     string
@@ -128,16 +143,7 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 	for _, kr := range set {
 		_, existed := r.kern[kr.Prefix.Masked()]
 		shadowed, err := r.setKernel(own, kr)
-		switch {
-		case err != nil:
-			res.Errors = append(res.Errors, err.Error())
-		case shadowed:
-			res.Shadowed++
-		case existed:
-			res.Changed++
-		default:
-			res.Added++
-		}
+		res.count(existed, shadowed, err)
 	}
 	if len(res.Errors) > 0 {
 		r.lastErr = "kernel route " + res.Errors[len(res.Errors)-1]

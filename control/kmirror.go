@@ -64,16 +64,7 @@ func (r *Router) ApplyKernelNeighbors(set []KernelNeighbor, del []neigh.Key) Ker
 			existed = true
 		}
 		shadowed, err := r.setKernelNeighbor(ifs, k, n)
-		switch {
-		case err != nil:
-			res.Errors = append(res.Errors, err.Error())
-		case shadowed:
-			res.Shadowed++
-		case existed:
-			res.Changed++
-		default:
-			res.Added++
-		}
+		res.count(existed, shadowed, err)
 	}
 	if len(res.Errors) > 0 {
 		r.lastErr = "kernel neighbor " + res.Errors[len(res.Errors)-1]
