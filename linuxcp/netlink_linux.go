@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -240,7 +239,8 @@ func (s *nlSource) Dump() (links []Link, routes []Route, err error) {
 // dumpEach sends a dump request of type typ with payload (the family
 // header) on a socket of its own and hands each answer to fn as it is
 // read, in place (fn must not keep m.Data): a full table's dump is not
-// gathered into one buffer first.
+// gathered into one buffer first. (syscall's NetlinkRIB sends a 1-byte
+// rtgenmsg, which the nexthop dump refuses.)
 func dumpEach(typ uint16, payload []byte, fn func(m *syscall.NetlinkMessage)) error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
@@ -296,74 +296,21 @@ func dumpEach(typ uint16, payload []byte, fn func(m *syscall.NetlinkMessage)) er
 // on a kernel without them.
 func (s *nlSource) DumpNexthops() (nhs []Nexthop, err error) {
 	err = s.in(func() error {
-		msgs, err := dumpRaw(unix.RTM_GETNEXTHOP, make([]byte, sizeofNhmsg))
+		err := dumpEach(unix.RTM_GETNEXTHOP, make([]byte, sizeofNhmsg), func(m *syscall.NetlinkMessage) {
+			if e, ok := parse(m); ok && e.Kind == NexthopSet {
+				nhs = append(nhs, e.Nexthop)
+			}
+		})
 		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EINVAL) {
+			nhs = nil
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("netlink nexthop dump: %w", err)
 		}
-		for i := range msgs {
-			if e, ok := parse(&msgs[i]); ok && e.Kind == NexthopSet {
-				nhs = append(nhs, e.Nexthop)
-			}
-		}
 		return nil
 	})
 	return nhs, err
-}
-
-// dumpRaw sends a dump request of type typ with payload (the family
-// header) on a socket of its own and returns the answers. (syscall's
-// NetlinkRIB sends a 1-byte rtgenmsg, which the nexthop dump refuses.)
-func dumpRaw(typ uint16, payload []byte) ([]syscall.NetlinkMessage, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, err
-	}
-	req := make([]byte, unix.NLMSG_HDRLEN+len(payload))
-	binary.NativeEndian.PutUint32(req, uint32(len(req)))
-	binary.NativeEndian.PutUint16(req[4:], typ)
-	binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	binary.NativeEndian.PutUint32(req[8:], 1)
-	copy(req[unix.NLMSG_HDRLEN:], payload)
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, err
-	}
-	var out []syscall.NetlinkMessage
-	buf := make([]byte, 1<<20)
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range msgs {
-			switch m.Header.Type {
-			case unix.NLMSG_DONE:
-				return out, nil
-			case unix.NLMSG_ERROR:
-				if len(m.Data) >= 4 {
-					if e := int32(binary.NativeEndian.Uint32(m.Data)); e != 0 {
-						return nil, unix.Errno(-e)
-					}
-				}
-			default:
-				m.Data = slices.Clone(m.Data)
-				out = append(out, m)
-			}
-		}
-	}
 }
 
 // sizeofNhmsg is struct nhmsg: family, scope, protocol, reserved, flags.
@@ -587,23 +534,21 @@ func ptr(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
 // addresses (RTM_GETADDR), IPv4 and IPv6.
 func (s *nlSource) DumpNeighbors() (ns []Neigh, as []Addr, err error) {
 	err = s.in(func() error {
-		msgs, err := dumpRaw(unix.RTM_GETNEIGH, make([]byte, sizeofNdmsg))
+		err := dumpEach(unix.RTM_GETNEIGH, make([]byte, sizeofNdmsg), func(m *syscall.NetlinkMessage) {
+			if e, ok := parse(m); ok && e.Kind == NeighSet {
+				ns = append(ns, e.Neigh)
+			}
+		})
 		if err != nil {
 			return fmt.Errorf("netlink neighbour dump: %w", err)
 		}
-		for i := range msgs {
-			if e, ok := parse(&msgs[i]); ok && e.Kind == NeighSet {
-				ns = append(ns, e.Neigh)
-			}
-		}
-		msgs, err = dumpRaw(unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg))
-		if err != nil {
-			return fmt.Errorf("netlink address dump: %w", err)
-		}
-		for i := range msgs {
-			if e, ok := parse(&msgs[i]); ok && e.Kind == AddrSet {
+		err = dumpEach(unix.RTM_GETADDR, make([]byte, unix.SizeofIfAddrmsg), func(m *syscall.NetlinkMessage) {
+			if e, ok := parse(m); ok && e.Kind == AddrSet {
 				as = append(as, e.Addr)
 			}
+		})
+		if err != nil {
+			return fmt.Errorf("netlink address dump: %w", err)
 		}
 		return nil
 	})
