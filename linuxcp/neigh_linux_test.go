@@ -5,7 +5,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/neigh"
 )
 
@@ -17,15 +16,7 @@ import (
 // is mirrored from the dump at start.
 func TestMirrorRealKernelNeighborsAndAddrs(t *testing.T) {
 	ns := kernelNS(t)
-	r := control.New(control.Options{})
-	for _, c := range []control.IfaceConfig{
-		{Name: "wan0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}},
-		{Name: "wan1", MAC: [6]byte{2, 0, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
-	} {
-		if _, err := r.AddInterface(c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := kernelRouter(t)
 	src, err := Open(ns, 0)
 	if err != nil {
 		t.Fatal(err)

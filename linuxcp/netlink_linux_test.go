@@ -42,6 +42,23 @@ func kernelNS(t *testing.T) string {
 	return ns
 }
 
+// kernelRouter is a router with kernelNS's two interfaces, wan0
+// (10.0.1.1/24 and more, if given) and wan1 (10.0.2.1/24), for a mirror
+// of that namespace.
+func kernelRouter(t *testing.T, more0 ...netip.Prefix) *control.Router {
+	t.Helper()
+	r := control.New(control.Options{})
+	for _, c := range []control.IfaceConfig{
+		{Name: "wan0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: append([]netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}, more0...)},
+		{Name: "wan1", MAC: [6]byte{2, 0, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
+	} {
+		if _, err := r.AddInterface(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
 func ipns(t *testing.T, ns string, args ...string) {
 	t.Helper()
 	if out, err := netns.IP(context.Background(), append([]string{"-n", ns}, args...)...); err != nil {
@@ -133,15 +150,7 @@ func TestNetlinkOverflow(t *testing.T) {
 // burst of ip -batch changes) ends in a router equal to the kernel.
 func TestMirrorRealKernel(t *testing.T) {
 	ns := kernelNS(t)
-	r := control.New(control.Options{})
-	for _, c := range []control.IfaceConfig{
-		{Name: "wan0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}},
-		{Name: "wan1", MAC: [6]byte{2, 0, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
-	} {
-		if _, err := r.AddInterface(c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := kernelRouter(t)
 	src, err := Open(ns, 8192)
 	if err != nil {
 		t.Fatal(err)

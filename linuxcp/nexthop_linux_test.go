@@ -29,15 +29,7 @@ func TestMirrorNexthopObjects(t *testing.T) {
 	ipns(t, ns, "nexthop", "add", "id", "1", "via", "10.0.1.2", "dev", "wan0")
 	ipns(t, ns, "route", "add", "198.18.1.0/24", "nhid", "1", "proto", "bgp")
 
-	r := control.New(control.Options{})
-	for _, c := range []control.IfaceConfig{
-		{Name: "wan0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24"), netip.MustParsePrefix("2001:db8:1::1/64")}},
-		{Name: "wan1", MAC: [6]byte{2, 0, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
-	} {
-		if _, err := r.AddInterface(c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := kernelRouter(t, netip.MustParsePrefix("2001:db8:1::1/64"))
 	src, err := Open(ns, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -117,15 +109,7 @@ func TestMirrorNexthopObjects(t *testing.T) {
 	ipns(t, ns, "nexthop", "add", "id", "8", "via", "10.0.1.2", "dev", "wan0")
 	ipns(t, ns, "nexthop", "add", "id", "11", "group", "7/8")
 	ipns(t, ns, "route", "add", "198.18.5.0/24", "nhid", "11", "proto", "bgp")
-	r2 := control.New(control.Options{})
-	for _, c := range []control.IfaceConfig{
-		{Name: "wan0", MAC: [6]byte{2, 0, 0, 0, 0, 1}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.1.1/24")}},
-		{Name: "wan1", MAC: [6]byte{2, 0, 0, 0, 0, 2}, Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24")}},
-	} {
-		if _, err := r2.AddInterface(c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r2 := kernelRouter(t)
 	src2, err := Open(ns, 0)
 	if err != nil {
 		t.Fatal(err)
