@@ -3,7 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,22 +81,11 @@ func waitRoute(t *testing.T, c *api.Client, q, what string, ok func(api.RouteMat
 // 198.18.2.(1+i%200): n flows.
 func udpFlows(t *testing.T, a string, n int) {
 	t.Helper()
-	err := netns.Do(a, func() error {
-		for i := range n {
-			src := &net.UDPAddr{IP: net.IPv4(10, 0, 1, 2), Port: 20000 + i}
-			dst := &net.UDPAddr{IP: net.IPv4(198, 18, 2, byte(1+i%200)), Port: 9}
-			c, err := net.DialUDP("udp4", src, dst)
-			if err != nil {
-				return err
-			}
-			c.Write([]byte("softnet ecmp"))
-			c.Close()
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	dsts := make([]netip.Prefix, 200) // 198.18.2.1 to .200, a flow each
+	for k := range dsts {
+		dsts[k] = netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 2, byte(k)}), 32)
 	}
+	udpFlowsTo(t, a, dsts, n)
 }
 
 // TestLinuxCP (issue 15): softnet, running in namespace R with linux_cp,
