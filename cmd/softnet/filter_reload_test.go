@@ -48,11 +48,6 @@ filter:
 // re-executed as softnet run and softnet reload); the traffic is ten UDP
 // flows replayed once from a pcap, so the counters are exact.
 func TestReloadKeepsRuleCounters(t *testing.T) {
-	if os.Getenv("SOFTNET_TEST_MAIN") == "1" {
-		os.Args = append([]string{"softnet"}, strings.Fields(os.Getenv("SOFTNET_TEST_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
 	dir := t.TempDir()
 	file, sock := filepath.Join(dir, "r.yaml"), filepath.Join(dir, "sn.sock")
 	write := func(rules ...string) {
@@ -82,9 +77,8 @@ func TestReloadKeepsRuleCounters(t *testing.T) {
 		"pass in on lan0 proto udp to 198.18.0.1",
 		"pass in on lan0 proto udp to 198.18.0.2")
 	bin := func(args string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestReloadKeepsRuleCounters$")
+		cmd := softnetCmd(args)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+args)
 		return cmd
 	}
 	cmd := bin("run -c " + file + " --api " + sock)

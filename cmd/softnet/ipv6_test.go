@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -115,11 +114,6 @@ routes:
 // Reconfigure) published as one snapshot, not deleted and added one by
 // one after it in snapshots of their own.
 func TestReloadIPv6Routes(t *testing.T) {
-	if os.Getenv("SOFTNET_TEST_MAIN") == "1" {
-		os.Args = append([]string{"softnet"}, strings.Fields(os.Getenv("SOFTNET_TEST_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
 	dir := t.TempDir()
 	file, sock := filepath.Join(dir, "r.yaml"), filepath.Join(dir, "sn.sock")
 	write := func(via6, routes string) {
@@ -136,11 +130,7 @@ func TestReloadIPv6Routes(t *testing.T) {
   - {prefix: 2001:db8:300::/48, via: 2001:db8:2::2}
   - {prefix: 2001:db8:500::/48, blackhole: true}
 `)
-	bin := func(args string) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestReloadIPv6Routes$")
-		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+args)
-		return cmd
-	}
+	bin := softnetCmd
 	cmd := bin("run -c " + file + " --api " + sock)
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = io.Discard, stderr

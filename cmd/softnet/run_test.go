@@ -113,11 +113,6 @@ func TestCheckOK(t *testing.T) {
 // TestMainExitCodes runs the binary's main (this test binary, re-executed)
 // and checks its exit codes: 0 for a good config, 1 for a bad one.
 func TestMainExitCodes(t *testing.T) {
-	if os.Getenv("SOFTNET_TEST_MAIN") == "1" {
-		os.Args = append([]string{"softnet"}, strings.Fields(os.Getenv("SOFTNET_TEST_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
 	type exitCase struct {
 		args string
 		code int
@@ -136,8 +131,7 @@ func TestMainExitCodes(t *testing.T) {
 		cases = append(cases, exitCase{"run -c ../../examples/two-port-mem.yaml --duration 100ms --rt-priority 5 --api off", 0, "drops: none"})
 	}
 	for _, tc := range cases {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestMainExitCodes$")
-		cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS="+tc.args)
+		cmd := softnetCmd(tc.args)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		var ee *exec.ExitError
@@ -369,11 +363,6 @@ func (s *syncBuffer) String() string {
 // stops it cleanly: exit 0, the final counters printed, the API socket
 // removed (issue 17, defect 9: SIGHUP killed the router).
 func TestRunSignals(t *testing.T) {
-	if os.Getenv("SOFTNET_TEST_MAIN") == "1" {
-		os.Args = append([]string{"softnet"}, strings.Fields(os.Getenv("SOFTNET_TEST_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
 	dir := t.TempDir()
 	src, err := os.ReadFile("../../examples/operate-mem.yaml")
 	if err != nil {
@@ -393,8 +382,7 @@ func TestRunSignals(t *testing.T) {
 	if err := os.WriteFile(file, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRunSignals$")
-	cmd.Env = append(os.Environ(), "SOFTNET_TEST_MAIN=1", "SOFTNET_TEST_ARGS=run -c "+file+" --api "+sock)
+	cmd := softnetCmd("run -c " + file + " --api " + sock)
 	var stdout bytes.Buffer
 	stderr := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
