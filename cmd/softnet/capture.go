@@ -60,7 +60,8 @@ without it, every interface.
 
 EXPRESSION is a filter in tcpdump's language (pcap-filter(7): host, net,
 port, portrange, src/dst, ether, ip, ip6, arp, tcp, udp, icmp, vlan, proto,
-greater/less, tcp[13] & 2 != 0, and/or/not); an error points at its column.
+greater/less, tcp[13] & 2 != 0, and/or/not; parentheses, not and unary minus
+nest at most 100 levels deep); an error points at its column.
 
 It ends after -c packets, after --timeout, or on Ctrl-C, and prints to
 standard error how many packets it captured and how many the router's

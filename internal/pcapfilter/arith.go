@@ -229,6 +229,13 @@ func (p *parser) arith(level int) (*anode, error) {
 
 func (p *parser) unary() (*anode, error) {
 	t := p.peek()
+	if t.kind == tOp && (t.s == "-" || t.s == "(") {
+		err := p.enter(t)
+		defer p.leave()
+		if err != nil {
+			return nil, err
+		}
+	}
 	if t.kind == tOp && t.s == "-" {
 		p.next()
 		x, err := p.unary()

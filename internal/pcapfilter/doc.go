@@ -54,6 +54,11 @@
 //	op        = | ^ & << >> + - * / %   (loosest to tightest, C-like)
 //	relop     = = == != < <= > >=
 //
+// Parentheses, "not" ("!") and unary minus nest at most MaxNesting (100)
+// levels deep: the parser recurses on each, and deeper is an error at the
+// column of the level too many (a hostile expression cannot overflow the
+// stack of the process that compiles it).
+//
 // Values: IPv4 addresses (partial ones as libpcap: "host 10.1" is
 // 10.1.0.0/16, "net 10" is 10.0.0.0/8, "host 10" is 0.0.0.10), networks
 // as A.B.C.D/len or "A.B.C.D mask M", IPv6 addresses and prefixes, MAC

@@ -112,7 +112,28 @@ type parser struct {
 	offLinktype, offLinkpl uint32
 	depth                  int // scratch memory words in use
 	far                    *SyntaxError
+	nesting                int // open "(", "not", "!" and unary "-" (enter)
 }
+
+// MaxNesting bounds how deep parentheses, "not" ("!") and unary minus
+// nest in an expression. Each level is a recursive call of the parser: a
+// hostile expression of a million "(" would overflow the goroutine's stack
+// (a fatal error that takes the process down, not a panic), and a few
+// thousand levels cost seconds of backtracking. tcpdump users never come
+// near it.
+const MaxNesting = 100
+
+// enter counts one more level of nesting at token t, refused beyond
+// MaxNesting; leave undoes it (defer p.leave() after a successful enter).
+func (p *parser) enter(t token) error {
+	p.nesting++
+	if p.nesting > MaxNesting {
+		return p.errAt(t, "nested more than %d levels deep (parentheses, not, unary minus): simplify the expression", MaxNesting)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.nesting-- }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
 func (p *parser) peekN(n int) token {
@@ -231,6 +252,13 @@ func (p *parser) startsID() bool {
 
 // id: not id | "(" id {and|or id} ")" | value, with the qualifiers q.
 func (p *parser) id(q quals) (*cond, error) {
+	if p.isNot() || p.isOp("(") {
+		err := p.enter(p.peek())
+		defer p.leave()
+		if err != nil {
+			return nil, err
+		}
+	}
 	if p.isNot() {
 		p.next()
 		c, err := p.id(q)
@@ -269,6 +297,11 @@ func (p *parser) id(q quals) (*cond, error) {
 
 func (p *parser) term() (*cond, quals, error) {
 	if p.isNot() {
+		err := p.enter(p.peek())
+		defer p.leave()
+		if err != nil {
+			return nil, quals{}, err
+		}
 		p.next()
 		c, q, err := p.term()
 		if err != nil {
@@ -322,6 +355,10 @@ func (p *parser) rterm() (*cond, quals, error) {
 		}
 	}
 	if p.isOp("(") {
+		if err := p.enter(t); err != nil {
+			return nil, quals{}, err
+		}
+		defer p.leave()
 		p.next()
 		c, q, err := p.expr()
 		if err != nil {

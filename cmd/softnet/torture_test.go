@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/softnet/softnet/api"
+)
+
+// realRouter is softnet run (this test binary re-executed as the real
+// command, main and exit code included) on a copy of
+// examples/operate-mem.yaml, with its API on a socket of the test's.
+type realRouter struct {
+	dir, sock string
+	cmd       *exec.Cmd
+	done      chan error
+	stdout    bytes.Buffer
+	stderr    *syncBuffer
+	c         *api.Client
+}
+
+// startRealRouter starts it and waits until its API answers; the test's
+// end stops it with SIGTERM and checks that it exits 0.
+func startRealRouter(t *testing.T) *realRouter {
+	t.Helper()
+	r := &realRouter{dir: t.TempDir(), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	src, err := os.ReadFile("../../examples/operate-mem.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcap, err := os.ReadFile("../../examples/testdata/udp.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(r.dir, "testdata"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, "testdata", "udp.pcap"), pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(r.dir, "r.yaml")
+	r.sock = filepath.Join(r.dir, "sn.sock")
+	if err := os.WriteFile(file, bytes.Replace(src, []byte("rate: 30000"), []byte("rate: 1000"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.cmd = softnetCmd("run -c " + file + " --api " + r.sock)
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		r.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("softnet run: %v\nstderr:\n%.4000s", err, r.stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			r.cmd.Process.Kill()
+			t.Errorf("softnet run did not stop on SIGTERM")
+		}
+	})
+	r.c = api.NewClient(r.sock)
+	waitFor(t, r.done, func() bool { _, err := r.c.Status(context.Background()); return err == nil }, "the API to answer")
+	return r
+}
+
+// alive fails the test if the router has stopped (a crash).
+func (r *realRouter) alive(t *testing.T, after string) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		t.Fatalf("softnet run died after %s: %v\nstderr:\n%.4000s", after, err, r.stderr.String())
+	default:
+	}
+	if _, err := r.c.Status(context.Background()); err != nil {
+		t.Fatalf("API not answering after %s: %v", after, err)
+	}
+}
+
+// post sends body to path on the router's socket and returns the status
+// and at most 1 MiB of the answer.
+func (r *realRouter) post(t *testing.T, path string, body []byte) (int, string) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", r.sock)
+	}}, Timeout: 60 * time.Second}
+	resp, err := hc.Post("http://softnet"+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b)
+}
+
+// TestCaptureDeepFilterKeepsRouter: a capture filter of a million "("
+// (one API request) overflowed the stack of the router's compiler, a
+// fatal error that killed softnet run; softnet check died the same way on
+// a config capture's filter. Now both refuse it with the nesting limit.
+func TestCaptureDeepFilterKeepsRouter(t *testing.T) {
+	r := startRealRouter(t)
+	body, _ := json.Marshal(api.CaptureRequest{Filter: strings.Repeat("(", 1_000_000), Count: 1})
+	code, out := r.post(t, "/v1/capture", body)
+	r.alive(t, "a capture filter of a million (")
+	if code != http.StatusBadRequest || !strings.Contains(out, "nested more than 100 levels deep") {
+		t.Errorf("POST /v1/capture: %d %.300s", code, out)
+	}
+
+	// softnet check on a config whose capture filter nests too deep.
+	cfg := filepath.Join(t.TempDir(), "deep.yaml")
+	y := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\ncaptures:\n  - {name: c, path: /tmp/c.pcapng, filter: '" +
+		strings.Repeat("(", 200_000) + "udp" + strings.Repeat(")", 200_000) + "'}\n"
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := softnetCmd("check -c " + cfg).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(got), "nested more than 100 levels deep") {
+		t.Errorf("softnet check: %v\n%.1000s", err, got)
+	}
+}
