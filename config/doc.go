@@ -88,6 +88,7 @@
 //	blocklists:                   # the early-drop stage's lists (dp/edrop)
 //	  - name: attackers           # letters, digits, - _ . (unique)
 //	    file: attackers.txt.gz    # one IPv4/IPv6 address or prefix a line, '#' comments, plain or gzip
+//	                              # (lines of at most 4096 bytes, at most 1 GiB of text decompressed)
 //	    match: src                # src (default): drop frames from the list's addresses; dst: to them
 //	    interfaces: [wan0]        # optional: port interfaces of this config (not VLANs); default every port
 //	icmp: {rate: 1000, burst: 100} # ICMP errors per second and burst, per worker

@@ -333,9 +333,12 @@ func (c *Config) ReadBlocklist(i int) (data []byte, sum [32]byte, err *Error) {
 	if st, serr := fh.Stat(); serr == nil && !st.Mode().IsRegular() {
 		return nil, sum, c.Errorf(f, "%s is not a regular file (%v): give a list of addresses and prefixes, one a line", path, st.Mode().Type())
 	}
-	data, rerr := io.ReadAll(fh)
+	data, rerr := io.ReadAll(io.LimitReader(fh, blocklist.MaxText+1))
 	if rerr != nil {
 		return nil, sum, c.Errorf(f, "cannot read %s: %v", path, pathErr(rerr))
+	}
+	if len(data) > blocklist.MaxText {
+		return nil, sum, c.Errorf(f, "%s: more than %d GiB: a list holds at most that; split it, or check that it is a list file", path, blocklist.MaxText>>30)
 	}
 	return data, sha256.Sum256(data), nil
 }

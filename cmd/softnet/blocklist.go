@@ -20,7 +20,9 @@ first node a received frame reaches on the interfaces with a list, which drops
 it if its IPv4 or IPv6 source (--match src, the default) or destination
 (--match dst) address is in the list, before any other parsing (VLAN tags are
 skipped). A list holds millions of addresses and prefixes (a list file has one
-a line, '#' comments, plain or gzip); a load, add or del builds a new table
+a line, '#' comments, plain or gzip; lines of at most 4096 bytes and at most
+1 GiB of text once decompressed, else the load is refused and nothing
+changes); a load, add or del builds a new table
 and swaps it in atomically: the workers never wait and no packet of another
 flow is lost. Each list counts its drops (softnet blocklist show; show errors
 counts them all under early-drop/blocklisted).

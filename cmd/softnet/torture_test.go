@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -132,5 +133,35 @@ func TestCaptureDeepFilterKeepsRouter(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(got), "nested more than 100 levels deep") {
 		t.Errorf("softnet check: %v\n%.1000s", err, got)
+	}
+}
+
+// TestBlocklistLoadBomb: softnet blocklist load of a 16 KB gzip file
+// (16 MiB of zero bytes, one line) made the router decompress it whole
+// and answer with the line quoted whole (64 MiB of \x00, a 194 KB file took
+// it to 9 GB and the CLI timed out). Now the load is refused at the first
+// long line with a short error, nothing is loaded and the router runs on.
+func TestBlocklistLoadBomb(t *testing.T) {
+	r := startRealRouter(t)
+	var buf bytes.Buffer
+	z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	z.Write(make([]byte, 16<<20))
+	z.Close()
+	bomb := filepath.Join(r.dir, "bomb.txt.gz")
+	if err := os.WriteFile(bomb, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := softnetCmd("blocklist load zb " + bomb + " --api " + r.sock)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || stderr.Len() > 500 ||
+		!strings.Contains(stderr.String(), bomb+":1: a line longer than 4096 bytes") {
+		t.Errorf("softnet blocklist load of a gzip bomb: %v, %d bytes on stderr: %.500s", err, stderr.Len(), stderr.String())
+	}
+	r.alive(t, "a gzip bomb")
+	if bs, err := r.c.Blocklists(context.Background(), "", -1); err != nil || len(bs) != 0 {
+		t.Errorf("blocklists after the refused load: %+v %v", bs, err)
 	}
 }

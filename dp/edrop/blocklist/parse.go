@@ -1,8 +1,10 @@
 package blocklist
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -10,29 +12,51 @@ import (
 	"strings"
 )
 
+// MaxText bounds a list file's text, after gzip decompression: a gzip
+// bomb (a few hundred KB that expand to gigabytes) is refused once it has
+// given this much, instead of taking the router's memory. MaxLine bounds
+// a line: an address or prefix with a comment is far shorter, and a
+// binary or zero-filled file is refused at its first long line.
+const (
+	MaxText = 1 << 30
+	MaxLine = 4096
+)
+
+// maxText is MaxText; tests lower it.
+var maxText int64 = MaxText
+
 // Parse reads a list file's text: one IPv4 or IPv6 address or prefix a
 // line, '#' starting a comment, blank lines ignored; gzip-compressed text
 // is recognised by its magic bytes. name prefixes errors (name:line: ...).
-// It adds the entries to e.
+// It adds the entries to e. The text is read as a stream: at most MaxText
+// bytes (decompressed) of lines of at most MaxLine bytes.
 func Parse(name string, data []byte, e *Entries) error {
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
+	return parse(name, bytes.NewReader(data), e)
+}
+
+func parse(name string, r io.Reader, e *Entries) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	zipped := false
+	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return fmt.Errorf("%s: bad gzip data: %v (give a plain text or gzip file)", name, err)
 		}
-		data, err = io.ReadAll(zr)
-		if err != nil {
-			return fmt.Errorf("%s: bad gzip data: %v (give a plain text or gzip file)", name, err)
-		}
+		defer zr.Close()
+		r, zipped = zr, true
+	} else {
+		r = br
 	}
-	s := string(data) // one copy; lines are substrings of it
-	for ln := 1; len(s) > 0; ln++ {
-		line := s
-		if i := strings.IndexByte(s, '\n'); i >= 0 {
-			line, s = s[:i], s[i+1:]
-		} else {
-			s = ""
+	lr := &io.LimitedReader{R: r, N: maxText + 1}
+	rd := &errReader{r: lr}
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 0, MaxLine), MaxLine)
+	ln := 1
+	for ; sc.Scan(); ln++ {
+		if lr.N == 0 || rd.err != nil {
+			break // the last line may be cut short: not an entry
 		}
+		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
 		}
@@ -46,7 +70,54 @@ func Parse(name string, data []byte, e *Entries) error {
 		}
 		e.Add(p)
 	}
+	err := sc.Err()
+	if err == nil {
+		err = rd.err
+	}
+	switch {
+	case lr.N == 0:
+		return fmt.Errorf("%s: more than %s of text (after gzip decompression): a list holds at most that; split it, or check that it is a list file", name, sizeText(maxText))
+	case errors.Is(err, bufio.ErrTooLong):
+		return fmt.Errorf("%s:%d: a line longer than %d bytes: not an address or prefix (give a text file with one address or prefix a line, plain or gzip)", name, ln, MaxLine)
+	case err != nil && zipped:
+		return fmt.Errorf("%s: bad gzip data: %v (give a plain text or gzip file)", name, err)
+	case err != nil:
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	return nil
+}
+
+// errReader remembers the first error of r but io.EOF: bufio.Scanner
+// hands the text before an error out as a last line.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// clip quotes s for an error, at most its first 64 bytes.
+func clip(s string) string {
+	if len(s) <= 64 {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("%q...", s[:64])
 }
 
 // ParseEntry parses one address (a host) or prefix.
@@ -54,27 +125,33 @@ func ParseEntry(s string) (netip.Prefix, error) {
 	if strings.IndexByte(s, '/') >= 0 {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 or IPv6 prefix (want e.g. 192.0.2.0/24 or 2001:db8::/32)", s)
+			return netip.Prefix{}, fmt.Errorf("%s is not an IPv4 or IPv6 prefix (want e.g. 192.0.2.0/24 or 2001:db8::/32)", clip(s))
 		}
 		if p.Addr().Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("%q: zones are not allowed in a blocklist", s)
+			return netip.Prefix{}, fmt.Errorf("%s: zones are not allowed in a blocklist", clip(s))
 		}
 		return p, nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IPv4 or IPv6 address (want e.g. 192.0.2.1 or 2001:db8::1, or a prefix)", s)
+		return netip.Prefix{}, fmt.Errorf("%s is not an IPv4 or IPv6 address (want e.g. 192.0.2.1 or 2001:db8::1, or a prefix)", clip(s))
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// Load reads and parses the list file at path (plain or gzip).
+// Load reads and parses the list file at path (plain or gzip), as a
+// stream (Parse's limits).
 func Load(path string) (Entries, error) {
 	var e Entries
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return e, fmt.Errorf("blocklist file: %v", err)
 	}
-	err = Parse(path, data, &e)
+	defer f.Close()
+	err = parse(path, f, &e)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = fmt.Errorf("blocklist file: %v", pe)
+	}
 	return e, err
 }
