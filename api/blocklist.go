@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
+	"github.com/softnet/softnet/config"
 	"github.com/softnet/softnet/control"
 )
 
@@ -73,6 +75,10 @@ func (s *Server) blocklistLoad(w http.ResponseWriter, r *http.Request) {
 		Error(w, bodyStatus(err), err)
 		return
 	}
+	if req.Name != "" && !config.ValidName(req.Name) {
+		Error(w, http.StatusBadRequest, fmt.Errorf("blocklist %q: a name is 1..32 letters, digits, '-', '_' and '.' (as in the config), e.g. attackers", req.Name))
+		return
+	}
 	info, err := s.src.Control().LoadBlocklist(control.BlocklistConfig{Name: req.Name, File: req.File, Match: req.Match, Interfaces: req.Interfaces})
 	if err != nil {
 		Error(w, http.StatusBadRequest, err)
@@ -109,7 +115,7 @@ func (c *Client) Blocklists(ctx context.Context, name string, entries int) (out 
 	q := "/v1/blocklists"
 	sep := "?"
 	if name != "" {
-		q += "?name=" + name
+		q += "?name=" + url.QueryEscape(name)
 		sep = "&"
 	}
 	if entries >= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/softnet/softnet/control"
@@ -83,7 +84,7 @@ func (c *Client) FilterTables(ctx context.Context, name string, entries int) (ou
 	q := "/v1/filter/tables"
 	sep := "?"
 	if name != "" {
-		q += "?name=" + name
+		q += "?name=" + url.QueryEscape(name)
 		sep = "&"
 	}
 	if entries >= 0 {

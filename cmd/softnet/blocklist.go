@@ -28,7 +28,8 @@ flow is lost. Each list counts its drops (softnet blocklist show; show errors
 counts them all under early-drop/blocklisted).
 
 A list applies to the ports named with --interface (repeat it), or to every
-port when none is named. The file is read by the router, on its host.`,
+port when none is named. The file is read by the router, on its host. A
+list's NAME is 1..32 letters, digits, '-', '_' and '.', as in the config.`,
 		Example: `  softnet blocklist load attackers /etc/softnet/attackers.txt.gz --interface eth0
   softnet blocklist load bogons-dst bogons.txt --match dst
   softnet blocklist add attackers 192.0.2.7 2001:db8:bad::/48

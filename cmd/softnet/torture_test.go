@@ -165,3 +165,33 @@ func TestBlocklistLoadBomb(t *testing.T) {
 		t.Errorf("blocklists after the refused load: %+v %v", bs, err)
 	}
 }
+
+// TestBlocklistNames: a run-time blocklist's name is a config name (1..32
+// letters, digits, '-', '_', '.'). softnet blocklist load took any name:
+// "a&entries=5" or "x y" loaded, then softnet blocklist show could not
+// name them (the query was not escaped: "no blocklist \"a\"", or "400 Bad
+// Request: 400 Bad Request"), and no config could hold them.
+func TestBlocklistNames(t *testing.T) {
+	r := startRealRouter(t)
+	list := filepath.Join(r.dir, "l.txt")
+	if err := os.WriteFile(list, []byte("192.0.2.7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ args, want string }{
+		{"blocklist load a&entries=5 " + list, `softnet: blocklist "a&entries=5": a name is 1..32 letters, digits, '-', '_' and '.' (as in the config), e.g. attackers`},
+		{"blocklist load " + strings.Repeat("n", 33) + " " + list, "a name is 1..32 letters"},
+		{"blocklist show x&entries=1", `softnet: no blocklist "x&entries=1"`},
+	} {
+		out, err := softnetCmd(tc.args + " --api " + r.sock).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("softnet %s: %v\n%s\nwant %s", tc.args, err, out, tc.want)
+		}
+	}
+	if bs, err := r.c.Blocklists(context.Background(), "", -1); err != nil || len(bs) != 0 {
+		t.Errorf("blocklists after refused loads: %+v %v", bs, err)
+	}
+	if out, err := softnetCmd("blocklist load a-1.b_2 " + list + " --api " + r.sock).CombinedOutput(); err != nil {
+		t.Errorf("a valid name: %v\n%s", err, out)
+	}
+}
