@@ -80,7 +80,8 @@
 //	routes:                       # not an interface's own prefix (see above); IPv4 or IPv6
 //	  - {prefix: 198.18.0.0/15, via: 192.0.2.2}    # via: another host on a connected subnet
 //	  - {prefix: 203.0.113.0/24, blackhole: true}
-//	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip; as routes: no host bits),
+//	route_files:                  # a file of CIDR prefixes, one per line (plain or gzip; as routes: no host bits;
+//	                              # at most 16777216 prefixes a file),
 //	  - {path: embedded:full-table, via: 192.0.2.2, via6: 2001:db8::2}  # IPv4 prefixes via, IPv6 via6;
 //	                              # embedded:full-table is the full table in the binary
 //	neighbors:                    # static ARP entries

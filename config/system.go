@@ -170,6 +170,12 @@ func readable(path string) error {
 
 // Table is the prefixes of one route file: its IPv4 ones, and its IPv6
 // ones if the route file has via6.
+// MaxRouteFilePrefixes bounds the prefixes of one route file (IPv6 ones
+// skipped without via6 count too): each costs memory while the file is
+// loaded, and a gzip of a few hundred KB can repeat a line millions of
+// times.
+const MaxRouteFilePrefixes = 1 << 24
+
 type Table struct {
 	Prefixes  []netip.Prefix
 	Prefixes6 []netip.Prefix // loaded only with via6
@@ -284,7 +290,11 @@ func (c *Config) LoadRouteFilesCached(tc *TableCache) ([]Table, error) {
 			continue
 		}
 		var t Table
+		n := 0
 		err := fib.ReadPrefixesFunc(rd, func(_ int, p netip.Prefix) error {
+			if n++; n > MaxRouteFilePrefixes {
+				return fmt.Errorf("more than %d prefixes: a route file holds at most that (as many as IPv4 has /24s; the full Internet table is about 1 M): split it, or check that it is a route file", MaxRouteFilePrefixes)
+			}
 			if !p.Addr().Is4() && !r.Via6.IsValid() {
 				t.Skipped++
 				return nil

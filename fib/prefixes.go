@@ -54,6 +54,9 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 		}
 		p, err := netip.ParsePrefix(string(line))
 		if err != nil {
+			if len(line) > 64 { // quote its start only (netip's error quotes all of it)
+				return fmt.Errorf("fib: line %d: %q... (%d bytes) is not a CIDR prefix: want one prefix per line such as 192.0.2.0/24 or 2001:db8::/32", n, line[:64], len(line))
+			}
 			return fmt.Errorf("fib: line %d: %q is not a CIDR prefix: want one prefix per line such as 192.0.2.0/24 or 2001:db8::/32 (%v)", n, line, err)
 		}
 		if err := fn(n, p); err != nil {

@@ -195,3 +195,45 @@ func TestBlocklistNames(t *testing.T) {
 		t.Errorf("a valid name: %v\n%s", err, out)
 	}
 }
+
+// TestRouteFileBomb: a route file of 170 KB (gzip of 16,777,217 times
+// "1.0.0.0/8") made softnet check (and run, and reload) hold every line
+// as a prefix: 1.7 GB, and a 6 MB file would take 30 GB. A route file now
+// holds at most config.MaxRouteFilePrefixes prefixes (as many as IPv4 has
+// /24s); a binary line is quoted 64 bytes at most.
+func TestRouteFileBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("16 M lines: not in -short")
+	}
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	z, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	line := bytes.Repeat([]byte("1.0.0.0/8\n"), 1<<16)
+	for i := 0; i < (1<<24)/(1<<16); i++ {
+		z.Write(line)
+	}
+	z.Write([]byte("2.0.0.0/8\n"))
+	z.Close()
+	if err := os.WriteFile(filepath.Join(dir, "bomb.gz"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := append(bytes.Repeat([]byte{0xfe, 'x', 0, 0x81}, 10000), '\n')
+	if err := os.WriteFile(filepath.Join(dir, "bin.txt"), bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"bomb.gz", "bomb.gz: fib: line 16777217: more than 16777216 prefixes: a route file holds at most that"},
+		{"bin.txt", `bin.txt: fib: line 1: "\xfex\x00\x81`},
+	} {
+		cfg := filepath.Join(dir, "r.yaml")
+		y := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\nroute_files:\n  - {path: " + tc.file + ", via: 10.0.2.2}\n"
+		if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := softnetCmd("check -c " + cfg).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) || len(out) > 1000 {
+			t.Errorf("softnet check with route file %s: %v, %d bytes:\n%.1000s\nwant %s", tc.file, err, len(out), out, tc.want)
+		}
+	}
+}
