@@ -115,8 +115,7 @@ func (r *Router) BlocklistChange(name string, entries []string, del bool) (Block
 			}
 			rm.Add(p)
 		}
-		e.V4 = slices.DeleteFunc(e.V4, func(k uint64) bool { return slices.Contains(rm.V4, k) })
-		e.V6 = slices.DeleteFunc(e.V6, func(k blocklist.Prefix6) bool { return slices.Contains(rm.V6, k) })
+		e.Remove(rm)
 	}
 	t := blocklist.Build(e)
 	return r.swapBlocklist(old.cfg, t, time.Since(start), old)

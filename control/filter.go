@@ -3,7 +3,6 @@ package control
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -216,8 +215,7 @@ func (r *Router) FilterTableChange(name string, entries []string, del bool) (Fil
 		rm.Add(p)
 	}
 	if del {
-		e.V4 = slices.DeleteFunc(e.V4, func(k uint64) bool { return slices.Contains(rm.V4, k) })
-		e.V6 = slices.DeleteFunc(e.V6, func(k blocklist.Prefix6) bool { return slices.Contains(rm.V6, k) })
+		e.Remove(rm)
 	}
 	t := blocklist.Build(e)
 	tables := make(map[string]*blocklist.Table, len(fs.tables))

@@ -84,3 +84,22 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// TestEntriesRemove: Remove deletes every copy of each entry of rm and
+// keeps the rest in order, both families.
+func TestEntriesRemove(t *testing.T) {
+	var e, rm Entries
+	for _, s := range []string{"192.0.2.1", "192.0.2.2", "10.0.0.0/8", "192.0.2.1", "2001:db8::/32", "2001:db8::1"} {
+		p, _ := ParseEntry(s)
+		e.Add(p)
+	}
+	for _, s := range []string{"192.0.2.1", "2001:db8::/32"} {
+		p, _ := ParseEntry(s)
+		rm.Add(p)
+	}
+	e.Remove(rm)
+	got := Build(e).Prefixes()
+	if len(e.V4) != 2 || len(e.V6) != 1 || len(got) != 3 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.2/32" || got[2].String() != "2001:db8::1/128" {
+		t.Errorf("after Remove: %v %v: %v", e.V4, e.V6, got)
+	}
+}

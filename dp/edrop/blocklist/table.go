@@ -109,6 +109,26 @@ func (e *Entries) Add(p netip.Prefix) {
 	e.V6 = append(e.V6, key6(p))
 }
 
+// Remove deletes from e every entry of rm (as Add stored them), in time
+// linear in both: a del of 60,000 entries from a 3,000,000-entry list
+// looked each one up in rm (minutes of CPU under the list's lock).
+func (e *Entries) Remove(rm Entries) {
+	if len(rm.V4) > 0 {
+		del := make(map[uint64]struct{}, len(rm.V4))
+		for _, k := range rm.V4 {
+			del[k] = struct{}{}
+		}
+		e.V4 = slices.DeleteFunc(e.V4, func(k uint64) bool { _, ok := del[k]; return ok })
+	}
+	if len(rm.V6) > 0 {
+		del := make(map[Prefix6]struct{}, len(rm.V6))
+		for _, k := range rm.V6 {
+			del[k] = struct{}{}
+		}
+		e.V6 = slices.DeleteFunc(e.V6, func(k Prefix6) bool { _, ok := del[k]; return ok })
+	}
+}
+
 func norm(p netip.Prefix) netip.Prefix {
 	a := p.Addr()
 	if a.Is4In6() && p.Bits() >= 96 {
