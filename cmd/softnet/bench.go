@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -235,7 +236,8 @@ the median run's, and the JSON adds "repeats_mpps" (every run's Mpps).
 
 --plot FILE.png draws Mpps per scenario and worker count as a bar chart:
 the bar at the mean of the runs, whiskers from the lowest to the highest,
-the value over each bar, and the date, host and CPU count in the title.
+the value over each bar, and the date, host and CPU count in the title
+(a FILE that cannot be written is refused before anything is measured).
 With --plot, --repeat defaults to 3 so the chart has error bars; give
 --repeat 1 for one run per bar (no whiskers). --peers FILE.json adds bars
 for the peers: the output of bench/peers --json, one object or several
@@ -348,6 +350,13 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			}
 			if peersFile != "" && plotFile == "" {
 				return errors.New("--peers adds bars to the chart: give --plot FILE.png too")
+			}
+			if plotFile != "" {
+				// Before measuring: a chart that cannot be written failed
+				// only after the runs, and their results were not printed.
+				if err := checkPlotFile(plotFile); err != nil {
+					return err
+				}
 			}
 			var peers []benchplot.Bar
 			if peersFile != "" {
@@ -866,4 +875,19 @@ func printOverload(w io.Writer, rep *bench.OverloadReport) {
 	if rep.Plateau > 0 {
 		fmt.Fprintf(w, "\nplateau %.3f (forwarded at 2× / at 1×; ≥ 0.95 is flat)\n", rep.Plateau)
 	}
+}
+
+// checkPlotFile says whether --plot FILE can be written: not a directory,
+// in a directory where a file can be created (what benchplot.Save does).
+func checkPlotFile(name string) error {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("--plot %s: is a directory: give a file name such as %s", name, filepath.Join(name, "bench.png"))
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".plot-*.png")
+	if err != nil {
+		return fmt.Errorf("--plot %s: cannot write there (%v): create the directory or choose another file", name, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
 }

@@ -276,3 +276,25 @@ func TestBlocklistDelMany(t *testing.T) {
 	}
 	t.Logf("del of %d entries from %d: %v", len(entries), n, time.Since(start))
 }
+
+// TestBenchPlotPathFirst: softnet bench --plot into a missing directory, or
+// onto a directory, measured for the whole run and then failed to write
+// the chart, printing no result: the run was lost. Now it is refused
+// before anything is measured, saying why.
+func TestBenchPlotPathFirst(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ plot, want string }{
+		{filepath.Join(dir, "missing", "x.png"), "/missing/x.png: cannot write there ("},
+		{dir, ": is a directory: give a file name such as " + filepath.Join(dir, "bench.png")},
+	} {
+		cmd := softnetCmd("bench --workers 1 --repeat 1 --duration 2s --plot " + tc.plot)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("softnet bench --plot %s: %v\n%s\nwant %s", tc.plot, err, out, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("files left in %s: %v", dir, entries)
+	}
+}
