@@ -41,7 +41,8 @@ packets it sees at a capture point into the capture's ring, and prints them
 one line per packet as tcpdump does, or writes them as pcapng (--format
 pcapng, the default: interface names, direction, and the worker and drop
 reason as packet comments) or pcap (--format pcap) to a file (-w FILE) or
-to standard output (-w -), so that
+to standard output (-w -; FILE is replaced only once the router has taken
+the capture: one it refuses leaves FILE as it was), so that
 
   softnet capture -i wan0 -w - | tcpdump -r -
   softnet capture -i wan0 -w - | wireshark -k -i -
@@ -107,6 +108,7 @@ table index per packet at the points it taps; none costs nothing.`,
 
 			var out io.Writer
 			var sink packetSink
+			var of *outFile // -w FILE
 			switch write {
 			case "":
 				sink = &textSink{w: cmd.OutOrStdout()}
@@ -114,15 +116,19 @@ table index per packet at the points it taps; none costs nothing.`,
 				if write == "-" {
 					out = cmd.OutOrStdout()
 				} else {
-					f, err := os.Create(write)
-					if err != nil {
+					var err error
+					if of, err = openOutFile(write); err != nil {
 						return fmt.Errorf("-w %s: %v", write, err)
 					}
-					defer f.Close()
-					out = f
+					defer of.close()
+					out = of
 				}
 				bw := bufio.NewWriter(out)
-				defer bw.Flush()
+				defer func() {
+					if of == nil || of.accepted {
+						bw.Flush()
+					}
+				}()
 				w, err := capfile.New(format, bw, snap)
 				if err != nil {
 					return err
@@ -134,6 +140,9 @@ table index per packet at the points it taps; none costs nothing.`,
 			var captured, dropped uint64
 			ended := ""
 			err := client().Capture(ctx, q, func(ev *api.CaptureEvent) error {
+				if of != nil {
+					of.accepted = true // the router took the capture: FILE may be replaced
+				}
 				switch ev.Type {
 				case "packet":
 					captured++
@@ -149,8 +158,10 @@ table index per packet at the points it taps; none costs nothing.`,
 				}
 				return nil
 			})
-			if ferr := sink.flush(); err == nil && ferr != nil {
-				err = ferr
+			if of == nil || of.accepted {
+				if ferr := sink.flush(); err == nil && ferr != nil {
+					err = ferr
+				}
 			}
 			var ae *api.APIError
 			switch {
@@ -224,6 +235,49 @@ func (s *textSink) packet(ev *api.CaptureEvent) error {
 func (s *textSink) flush() error { return nil }
 
 // fileSink writes pcapng or pcap (package capfile).
+// outFile is -w FILE: opened before the router is asked (a path that
+// cannot be written fails first) but not truncated until the router has
+// taken the capture (accepted, its first event): a capture it refuses
+// (no such interface, a filter error, no router) leaves an existing FILE
+// as it was, and removes the one it created.
+type outFile struct {
+	f         *os.File
+	created   bool
+	accepted  bool
+	truncated bool
+}
+
+func openOutFile(name string) (*outFile, error) {
+	_, err := os.Stat(name)
+	created := errors.Is(err, os.ErrNotExist)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, err
+	}
+	o := &outFile{f: f, created: created}
+	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
+		o.truncated = true // /dev/null, a FIFO: nothing to truncate
+	}
+	return o, nil
+}
+
+func (o *outFile) Write(p []byte) (int, error) {
+	if !o.truncated {
+		if err := o.f.Truncate(0); err != nil {
+			return 0, err
+		}
+		o.truncated = true
+	}
+	return o.f.Write(p)
+}
+
+func (o *outFile) close() {
+	o.f.Close()
+	if !o.accepted && o.created {
+		os.Remove(o.f.Name())
+	}
+}
+
 type fileSink struct{ w capfile.Writer }
 
 func (s *fileSink) packet(ev *api.CaptureEvent) error {

@@ -298,3 +298,47 @@ func TestBenchPlotPathFirst(t *testing.T) {
 		t.Errorf("files left in %s: %v", dir, entries)
 	}
 }
+
+// TestCaptureRefusedKeepsFile: softnet capture -w FILE truncated FILE
+// before asking the router, so a capture it refused (an unknown
+// interface, a filter error, no router at all) replaced a previous
+// capture with an empty one. Now FILE is replaced only once the router
+// took the capture; a file the refused capture created is removed.
+func TestCaptureRefusedKeepsFile(t *testing.T) {
+	r := startRealRouter(t)
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.pcapng")
+	for _, tc := range []struct{ args, want string }{
+		{"-i nope", `no interface "nope"`},
+		{"port (((", "expected a value after"},
+		{"--api " + filepath.Join(dir, "none.sock"), "no softnet router listening"},
+	} {
+		if err := os.WriteFile(old, []byte("yesterday's capture"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := "capture -c 1 -w " + old + " " + tc.args
+		if !strings.Contains(tc.args, "--api") {
+			args += " --api " + r.sock
+		}
+		out, err := softnetCmd(args).CombinedOutput()
+		if b, _ := os.ReadFile(old); err == nil || !strings.Contains(string(out), tc.want) || string(b) != "yesterday's capture" {
+			t.Errorf("softnet %s: %v\n%s\nfile now %q", args, err, out, b)
+		}
+		fresh := filepath.Join(dir, "new.pcapng")
+		softnetCmd(strings.Replace(args, old, fresh, 1)).Run()
+		if _, err := os.Stat(fresh); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("softnet %s left %s: %v", args, fresh, err)
+		}
+	}
+	// A capture the router takes replaces the file.
+	args := "capture -c 2 --timeout 20s -w " + old + " --api " + r.sock
+	if out, err := softnetCmd(args).CombinedOutput(); err != nil || !strings.Contains(string(out), "2 packets captured") {
+		t.Fatalf("softnet %s: %v\n%s", args, err, out)
+	}
+	if b, _ := os.ReadFile(old); len(b) < 100 || !bytes.HasPrefix(b, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		t.Errorf("captured file: %d bytes %.8q", len(b), b)
+	}
+	if out, err := softnetCmd("capture -c 1 --timeout 20s -w /dev/null --api " + r.sock).CombinedOutput(); err != nil {
+		t.Errorf("-w /dev/null: %v\n%s", err, out)
+	}
+}
