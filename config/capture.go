@@ -169,7 +169,9 @@ func (p *parser) captures() {
 		}
 		if _, set := c.pos[f+".path"]; !set {
 			p.add(c.pos[f], f+".path", "missing: a capture needs a file to write, e.g. path: /var/log/softnet/%s.pcapng", orWord(cp.Name, "wan"))
-		} else if cp.Path != "" {
+		} else if cp.Path == "" {
+			p.add(c.pos[f+".path"], f+".path", "empty: a capture needs a file to write, e.g. path: /var/log/softnet/%s.pcapng", orWord(cp.Name, "wan"))
+		} else {
 			abs := c.Path(cp.Path)
 			if first, dup := paths[abs]; dup {
 				p.add(c.pos[f+".path"], f+".path", "%q is already the file of %s (line %d): give each capture its own file", cp.Path, first, c.pos[first+".path"].Line)

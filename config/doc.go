@@ -125,6 +125,7 @@
 //	    filter: icmp or arp       # optional: tcpdump's language; an error points at its column
 //	    snaplen: 128              # optional: bytes kept of each packet, 0..65535 (0: whole packets)
 //	    path: /var/log/softnet/wan.pcapng # without max_size: this file; with it: wan.pcapng.0, .1, ...
+//	                              # (not empty; its directory must exist: softnet check says so)
 //	    max_size: 10MB            # optional: start the next file past this size (B, KB, MB, GB, KiB,
 //	                              # MiB, GiB; at least 4KiB); the oldest beyond max_files is deleted
 //	    max_files: 5              # optional, with max_size: files kept, 1..10000 (default 5)

@@ -101,6 +101,18 @@ func (c *Config) CheckSystem() error {
 			e.add(c.pos[b.Field+".file"], b.Field+".file", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(b.File), err)
 		}
 	}
+	for _, cp := range c.Captures {
+		if cp.Path == "" {
+			continue
+		}
+		path := c.Path(cp.Path)
+		dir := filepath.Dir(path)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			e.add(c.pos[cp.Field+".path"], cp.Field+".path", "directory %s does not exist: create it or fix the path (paths are relative to the config file's directory)", dir)
+		} else if st, err := os.Stat(path); err == nil && st.IsDir() && cp.MaxSize == 0 {
+			e.add(c.pos[cp.Field+".path"], cp.Field+".path", "%s is a directory: give a file in it, e.g. %s", path, filepath.Join(path, orWord(cp.Name, "wan")+".pcapng"))
+		}
+	}
 	if c.API.Group != "" {
 		if _, err := LookupGroup(c.API.Group); err != nil {
 			e.add(c.pos["api.group"], "api.group", "%v", err)

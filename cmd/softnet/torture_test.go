@@ -342,3 +342,33 @@ func TestCaptureRefusedKeepsFile(t *testing.T) {
 		t.Errorf("-w /dev/null: %v\n%s", err, out)
 	}
 }
+
+// TestCheckCapturePaths: softnet check said "ok" to a capture whose file
+// softnet run then could not open (its directory missing) and to path:
+// "" (run then wrote a file named ".0" in its working directory); run's
+// errors are check's (run --help). Now check names them.
+func TestCheckCapturePaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ capture, want string }{
+		{`{name: c, path: ` + filepath.Join(dir, "missing", "c.pcapng") + `}`, "captures[0].path: directory " + filepath.Join(dir, "missing") + " does not exist: create it or fix the path"},
+		{`{name: c, path: "", max_size: 10MB}`, `captures[0].path: empty: a capture needs a file to write, e.g. path: /var/log/softnet/c.pcapng`},
+		{`{name: c, path: ` + dir + `}`, "captures[0].path: " + dir + " is a directory: give a file in it, e.g. " + filepath.Join(dir, "c.pcapng")},
+	} {
+		cfg := filepath.Join(dir, "r.yaml")
+		y := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\ncaptures:\n  - " + tc.capture + "\napi: {socket: off}\n"
+		if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, cmd := range []string{"check -c " + cfg, "run --duration 1s -c " + cfg} {
+			out, err := softnetCmd(cmd).CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+				t.Errorf("softnet %s with capture %s: %v\n%s\nwant %s", cmd, tc.capture, err, out, tc.want)
+			}
+		}
+	}
+	if _, err := os.Stat(".0"); !errors.Is(err, os.ErrNotExist) {
+		os.Remove(".0")
+		t.Errorf("a capture file .0 in the working directory: %v", err)
+	}
+}
