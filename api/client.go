@@ -96,7 +96,29 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 }
 
 // dialError says how to fix a call that reached no router.
+// MaxSocketPath is the longest path a Unix socket can have (sun_path
+// less its terminating NUL).
+const MaxSocketPath = 107
+
+// SocketPathError says what is wrong with path as a socket's: empty, or
+// longer than MaxSocketPath.
+func SocketPathError(path string) error {
+	switch {
+	case path == "":
+		return errors.New("no API socket given: pass --api PATH or set SOFTNET_API")
+	case len(path) > MaxSocketPath:
+		return fmt.Errorf("%s is %d bytes long: a Unix socket path holds at most %d: choose a shorter one with --api PATH", path, len(path), MaxSocketPath)
+	}
+	return nil
+}
+
 func (c *Client) dialError(err error) error {
+	if perr := SocketPathError(c.Socket); perr != nil {
+		return perr
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("the router on %s closed the connection without an answer: is it stopping? (softnet run logs why)", c.Socket)
+	}
 	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("no softnet router listening on %s: start one with softnet run -c FILE, or pass --api", c.Socket)
 	}

@@ -288,6 +288,9 @@ func listenUnix(path, group string) (net.Listener, error) {
 			return nil, fmt.Errorf("api: %w", err)
 		}
 	}
+	if err := SocketPathError(path); err != nil {
+		return nil, fmt.Errorf("api: %v", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("api: cannot create the socket's directory: %v (choose another path with --api PATH)", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -370,5 +371,48 @@ func TestCheckCapturePaths(t *testing.T) {
 	if _, err := os.Stat(".0"); !errors.Is(err, os.ErrNotExist) {
 		os.Remove(".0")
 		t.Errorf("a capture file .0 in the working directory: %v", err)
+	}
+}
+
+// TestAPISocketErrors: what the CLI and softnet run said about sockets
+// they could not use did not say what was wrong: a path over the 107
+// bytes a Unix socket path holds ("bind: invalid argument", after run had
+// created its directory; "connect: invalid argument"), --api= ("dial unix:
+// missing address"), a router that closed the connection without an
+// answer (`Get "http://softnet/v1/interfaces": EOF`).
+func TestAPISocketErrors(t *testing.T) {
+	dir := t.TempDir()
+	long := filepath.Join(dir, strings.Repeat("d", 60), strings.Repeat("s", 60)+".sock")
+	want := "is " + strconv.Itoa(len(long)) + " bytes long: a Unix socket path holds at most 107"
+	closer := filepath.Join(dir, "closer.sock")
+	l, err := net.Listen("unix", closer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 4096))
+			c.Close()
+		}
+	}()
+	for _, tc := range []struct{ args, want string }{
+		{"run -c ../../examples/two-port-mem.yaml --duration 1s --api " + long, "softnet: api: " + long + " " + want},
+		{"show interfaces --api " + long, "softnet: " + long + " " + want},
+		{"show interfaces --api=", "softnet: no API socket given: pass --api PATH or set SOFTNET_API"},
+		{"show interfaces --api " + closer, "softnet: the router on " + closer + " closed the connection without an answer: is it stopping? (softnet run logs why)"},
+	} {
+		out, err := softnetCmd(tc.args).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("softnet %s: %v\n%s\nwant %s", tc.args, err, out, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(long)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("softnet run created %s for a socket it cannot have: %v", filepath.Dir(long), err)
 	}
 }
