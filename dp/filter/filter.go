@@ -16,31 +16,28 @@
 // (the default) makes a state; the flow's later packets, both
 // directions, hit it and skip the rules.
 //
-// States live in one Table per worker (Holder.Table, by worker ID): an
-// open-addressed array of 64-byte slots (linear probing by slot), each
-// state's hot part (a compact key: an IPv4 flow's addresses, ports and
-// protocol whole, an IPv6 flow's folded and checked against its full key;
-// the expiry, the counters, both TCP peers' windows) in its home slot or
-// the next free one after it, and the cold part (the full key, when, by
-// which rule, on which interface) in a parallel array that only new
-// states, IPv6 lookups and the control plane touch. Keys are normalised
-// so both directions find the same state. A vector's lookups are done in
-// passes (hash every packet, prefetch every home slot, then decide), so
-// their cache misses overlap instead of following one another. The common
-// packets, unfragmented IPv4 without options, UDP or TCP without SYN, FIN
-// or RST (an established connection's data and ACKs), are keyed straight
-// from their headers' fixed offsets (fastKey4; for TCP also the sequence
-// and ACK numbers, window and payload length that the window check reads)
-// and parsed in full only when they have no state; a state hit reads and
-// writes one cache line, its slot (unless its home was taken by another
-// and it sits further on). The packets that pass go on to the next node in one vector pass
+// States live in one Table per worker (Holder.Table, by worker ID):
+// preallocated 128-byte entries on a free list, indexed by cache-line
+// buckets of 32-bit signatures and entry indices, keyed by the 5-tuple
+// normalised so both directions find the same entry. A vector's lookups
+// are done in passes (hash every packet and prefetch its bucket, then
+// prefetch the entries whose signature matches, then decide), so their cache
+// misses overlap instead of following one another. The common packets,
+// unfragmented IPv4 without options, UDP or TCP without SYN, FIN or RST
+// (an established connection's data and ACKs), are keyed straight from
+// their headers' fixed offsets (fastKey4; for TCP also the sequence and
+// ACK numbers, window and payload length that the window check reads)
+// and parsed in full only when they have no state; a UDP state hit reads
+// and writes one cache line of its entry (key, expiry, counters), a TCP
+// one two (the windows are in the second, prefetched for TCP keys
+// only). The packets that pass go on to the next node in one vector pass
 // (dp.Worker.PassNext), not a call each. Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is
 // read once per vector, an expired state found by a lookup is removed
-// then, and each vector sweeps a bounded run of slots (the table's
-// slots a second: sweepDue).
+// then, and each vector sweeps a bounded run of entries (the table's
+// limit a second: sweepDue).
 // TCP is tracked as pf does (pf_tcp_track_full: sequence windows with
 // window scaling; a segment outside the window, or an RST whose sequence
 // number is not the expected one, is dropped), UDP and other protocols
@@ -169,10 +166,10 @@ func (h *Holder) table(i int) *Table {
 		nt.stats.expired.Store(t.stats.expired.Load())
 		nt.stats.flushed.Store(t.stats.flushed.Load())
 		nt.stats.limited.Store(t.stats.limited.Load())
-		for j := range t.slots {
-			if t.slots[j].tag != tagEmpty && nt.n < nt.limit {
-				if x := nt.insert(&t.cold[j].K, t.cold[j].K.hash()); x >= 0 {
-					nt.slots[x], nt.cold[x] = t.slots[j], t.cold[j]
+		for j := range t.entries {
+			if s := &t.entries[j]; s.used && nt.n < nt.limit {
+				if ns := nt.Insert(&s.K); ns != nil {
+					*ns = *s
 				}
 			}
 		}
@@ -242,18 +239,12 @@ func (h *Holder) serve(i int, now int64) {
 		if r.Match == nil {
 			r.N = t.Flush()
 		} else {
-			var v State
-			for j := 0; j < len(t.slots); {
-				if t.slots[j].tag != tagEmpty {
-					if t.view(j, &v); r.Match(&v) {
-						// A later state may shift into slot j: look again.
-						t.del(uint64(j))
-						r.N++
-						t.stats.flushed.Store(t.stats.flushed.Load() + 1)
-						continue
-					}
+			for j := range t.entries {
+				if s := &t.entries[j]; s.used && r.Match(s) {
+					t.delEntry(uint32(j))
+					r.N++
+					t.stats.flushed.Store(t.stats.flushed.Load() + 1)
 				}
-				j++
 			}
 		}
 	} else {
@@ -325,13 +316,15 @@ type wstate struct {
 	f, q Flow // traces' scratch, and the ICMP quote's
 	k    Key
 	// The vector's flows, keys, the sides their senders are on, their
-	// transport offsets and key hashes (run's first pass).
+	// transport offsets and key hashes (run's first pass), the hints of
+	// Table.LookupBatch.
 	flows  [pkt.BatchSize]Flow
 	keys   [pkt.BatchSize]Key
 	sides  [pkt.BatchSize]uint8
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
 	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4's key only)
+	hints  [pkt.BatchSize]Hint
 }
 
 func newWState(*dp.Worker) any { return new(wstate) }
@@ -366,7 +359,8 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	h.serve(slot, now)
 	t.Sweep(t.sweepDue(now), now)
 	// First pass: key every packet and hash its key; then the table
-	// prefetches every home slot in a tight loop, so that the vector's cache misses on a large table overlap
+	// prefetches every home bucket and every matching entry in tight
+	// loops, so that the vector's cache misses on a large table overlap
 	// (the CPU keeps many in flight at once) instead of costing one
 	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
@@ -388,7 +382,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		st.sides[i] = uint8(f.key(&st.keys[i]))
 		st.hashes[i] = st.keys[i].hash()
 	}
-	t.LookupBatch(st.hashes[:in.N], st.keys[:in.N])
+	t.LookupBatch(st.hashes[:in.N], st.keys[:in.N], st.hints[:in.N])
 	// Decide, compacting the vector to the packets that pass, and hand
 	// them on in one pass (a vector swap when they all go to the same
 	// next node, as a vector from one interface does).
@@ -422,7 +416,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 	}
 	side := int(st.sides[i])
 	key := &st.keys[i]
-	if s := t.findHash(key, st.hashes[i], now); s != nil {
+	if s := t.FindHint(key, st.hashes[i], st.hints[i], now); s != nil {
 		to := &set.Timeouts
 		switch {
 		case key.Proto == pf.ProtoTCP && (!parsed || !f.Frag):
@@ -434,7 +428,8 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 			s.Expire = now + tcpTimeout(s, to)
 		default:
 			// The pseudo-states change only at a side's first packet
-			// (the counters tell).
+			// (the counters, in the entry's first cache line, tell):
+			// later ones leave the peers' line alone.
 			if s.Pkts[side] == 0 {
 				p := &s.Peer[side]
 				p.State = PseudoSingle
@@ -493,17 +488,16 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 	if !(inKeep || outKeep) {
 		return dp.ReasonNone
 	}
-	x := t.insert(key, st.hashes[i])
-	if x < 0 {
+	s := t.Insert(key)
+	if s == nil {
 		return rs.StateLimit
 	}
-	s, c := &t.slots[x], &t.cold[x]
-	s.Init, c.Iface, c.Created = uint8(side), b.InPort, now
+	s.Init, s.Iface, s.Created = uint8(side), b.InPort, now
 	made := inI
 	if !inKeep {
 		made = outI
 	}
-	c.Rule = set.ruleID(made)
+	s.Rule = set.ruleID(made)
 	to := &set.Timeouts
 	if f.Proto == pf.ProtoTCP && !f.Frag {
 		tcpStart(s, side, &f.Seg)

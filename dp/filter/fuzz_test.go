@@ -50,7 +50,7 @@ func FuzzFlow(f *testing.F) {
 			t.Fatalf("keys differ by direction: %v %v", a, b)
 		}
 		if fl.Proto == pf.ProtoTCP && !fl.Frag {
-			s := &slot{}
+			s := &State{}
 			tcpStart(s, 0, &fl.Seg)
 			tcpTrack(s, 1, &fl.Seg)
 			tcpTrack(s, 0, &fl.Seg)

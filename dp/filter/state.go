@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"unsafe"
+
+	"github.com/softnet/softnet/dp/filter/pf"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -46,30 +48,34 @@ const (
 // Peer is one side's tracking: for TCP the sequence window as pf keeps it
 // (seqlo: the highest sequence number sent; seqhi: the highest the other
 // side's window allows; maxwin: the largest window seen; wscale: the
-// window scale, with wsValid when the SYN carried the option). 12 bytes:
-// both peers fit a state's slot beside its key, expiry and counters.
+// window scale, with wsValid when the SYN carried the option).
 type Peer struct {
 	SeqLo, SeqHi uint32
 	MaxWin       uint16
 	WScale       uint8
 	State        uint8
+	Seen         bool
 }
 
 const wsValid = 0x80
 
-// State is a state as the control plane sees it (show states, states
-// flush, a table remade for a new limit): the hot part a packet reads and
-// writes (its slot) and the cold part (when, which rule, which
-// interface, the full key) put together.
+// State is one entry of a worker's state table: 128 bytes, aligned on
+// 128 in the table's entry array. A packet of a UDP or other pseudo-state
+// flow reads and writes its first cache line only (the key, the expiry,
+// the counters); TCP's sequence windows (the peers) come next, and the
+// fields only the control plane reads (when, which rule, which
+// interface) last.
 type State struct {
 	K       Key
-	Init    uint8     // the side (0: A, 1: B) that sent the first packet
-	Expire  int64     // monotonic ns (see Now)
+	Init    uint8 // the side (0: A, 1: B) that sent the first packet
+	used    bool
+	Expire  int64     // monotonic ns (see now)
 	Pkts    [2]uint64 // packets from side A, B
 	Peer    [2]Peer
 	Created int64
 	Rule    int32 // the rule that made the state (its identity: Ruleset.RuleNumber), -1: the default policy
 	Iface   uint16
+	_       [16]byte // to 128 bytes: an entry never straddles a third cache line
 }
 
 // Timeouts per state class, in ns.
@@ -77,61 +83,41 @@ type Timeouts struct {
 	TCPOpening, TCPEstablished, TCPClosing, TCPClosed, UDP, ICMP, Other int64
 }
 
-// Slot tags (slot.tag).
-const (
-	tagEmpty = 0
-	tagIPv4  = 1 // the compact key is the whole key (an IPv4-mapped one)
-	tagWide  = 2 // the compact key is a fold: the cold part's full key tells
-)
+// bucketSlots is how many states a bucket indexes.
+const bucketSlots = 7
 
-// slot is the hot part of a state, one cache line (64 bytes, aligned on
-// 64 in the table's slot array): everything a packet of an established
-// flow reads and writes. The key is compact: an IPv4 flow's addresses,
-// ports and protocol whole (12 + 1 bytes, the key itself); an IPv6
-// flow's addresses folded into the same 8 bytes, its full key checked in
-// the cold part (a second line for IPv6 hits only).
-type slot struct {
-	k0     uint64 // IPv4: A's last 4 bytes | B's << 32 (little endian); IPv6: a fold of A and B
-	k1     uint32 // PA | PB << 16
-	proto  uint8
-	tag    uint8 // tagEmpty, tagIPv4, tagWide
-	Init   uint8 // the side (0: A, 1: B) that sent the first packet
-	seen   uint8 // TCP: bit side set once that side has sent a segment
-	Expire int64 // monotonic ns (see Now)
-	Pkts   [2]uint64
-	Peer   [2]Peer
+// bucket is one cache line of the table's index: a short signature of
+// each state's hash (0: the slot is empty) and the state's entry index.
+// over counts the states whose home bucket is this one or one before it
+// but which sit in a later bucket (this one was full when they came): a
+// lookup goes on to the next bucket only while it is not 0.
+type bucket struct {
+	sig  [bucketSlots]uint32
+	over uint32
+	idx  [bucketSlots]uint32
+	_    uint32
 }
 
-// cold is the part of a state only slow paths read: the full key (an
-// IPv6 state's lookups too), when it was made, by which rule, on which
-// interface. The table's cold array is parallel to its slots (state i's
-// cold part is cold[i]), so it needs no index of its own.
-type cold struct {
-	K       Key
-	Created int64
-	Rule    int32
-	Iface   uint16
-}
-
-// Table is one worker's state table: an open-addressed array of 64-byte
-// slots, a power of two of them (at least 4/3 of the limit: at most 3/4
-// full), each state in its home slot (its key's hash) or, when that is
-// taken, the next free one after it (linear probing by slot; a deletion
-// shifts the states behind it back, so there are no tombstones and a
-// lookup stops at the first empty slot). A state hit reads and writes
-// one cache line, its slot, which the vector's first pass prefetched
-// (LookupBatch); the cold parts sit in a parallel array that only the
-// slow paths touch (a new state, an IPv6 key's check, show states). Only
-// its worker touches it.
+// Table is one worker's state table: a preallocated array of entries
+// (State) taken from and given back to a free list (so the live states
+// sit close together at the front: fewer pages, fewer cache misses), and
+// an index of cache-line buckets, a power of two of them (at least one
+// per four states of the limit, seven slots each: at most 4/7 full),
+// holding a 32-bit signature and the entry index of each state. A lookup
+// reads the key's home bucket, compares signatures, and reads only the
+// entry whose signature matches; a full bucket overflows into the next
+// one (linear probing by bucket, with the bucket's over count telling a
+// lookup to go on). LookupBatch does the lookups of a whole vector in
+// passes so that their cache misses overlap. Only its worker touches it.
 type Table struct {
-	slots []slot
-	cold  []cold
-	mask  uint64
-	n     int
-	limit int
-	sweep uint64 // next slot the per-vector sweep looks at
-	swept int64  // the clock of the last sweepDue
-	carry uint64 // the slots due but not swept yet, times sweepPeriod
+	buckets []bucket
+	bmask   uint64
+	entries []State
+	free    []uint32 // free entry indices, a stack
+	n       int
+	limit   int
+	sweep   uint64 // next entry the per-vector sweep looks at
+	swept   int64  // the clock the sweeps are due from (sweepDue)
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -139,22 +125,29 @@ type Table struct {
 	stats tableStats
 }
 
-// slotsFor is the number of slots of a table for limit states: a power
-// of two, at least 4/3 of the limit (and more than it: a probe always
-// finds a free slot).
-func slotsFor(limit int) int {
-	return max(2, 1<<bits.Len(uint(limit+(limit+2)/3-1)))
-}
-
 // NewTable makes a table for at most limit states.
 func NewTable(limit int) *Table {
 	if limit < 1 {
 		limit = 1
 	}
-	ns := slotsFor(limit)
-	t := &Table{mask: uint64(ns - 1), limit: limit}
-	t.slots, t.cold = hugeSlice[slot](t, ns), hugeSlice[cold](t, ns)
+	nb := 1 << bits.Len(uint((limit+3)/4-1))
+	if nb < 2 {
+		nb = 2
+	}
+	t := &Table{buckets: make([]bucket, nb), bmask: uint64(nb - 1), entries: make([]State, limit),
+		free: make([]uint32, limit), limit: limit}
+	t.resetFree()
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.buckets[0])), uintptr(nb)*unsafe.Sizeof(bucket{})))
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.entries[0])), uintptr(limit)*unsafe.Sizeof(State{})))
 	return t
+}
+
+// resetFree puts every entry on the free list, the first one on top.
+func (t *Table) resetFree() {
+	t.free = t.free[:t.limit]
+	for i := range t.free {
+		t.free[i] = uint32(t.limit - 1 - i)
+	}
 }
 
 // Len is the number of states, Limit the most it takes.
@@ -162,7 +155,7 @@ func (t *Table) Len() int   { return t.n }
 func (t *Table) Limit() int { return t.limit }
 
 // hashSeed keys the table's hash, drawn once per process, so that no one
-// outside can pick flows that share a home slot.
+// outside can pick flows that share a bucket.
 var hashSeed = [3]uint64{rand.Uint64() | 1, rand.Uint64() | 1, rand.Uint64() | 1}
 
 // mum is the folded 128-bit product of x and y: every bit of either
@@ -172,43 +165,22 @@ func mum(x, y uint64) uint64 {
 	return hi ^ lo
 }
 
-const hashMul = 0x9E3779B97F4A7C15
-
-// hash4 is an IPv4 key's hash from its addresses' word x (A's last 4
-// bytes | B's << 32, little endian) and p (ports, protocol, family).
-func hash4(x, p uint64) uint64 {
-	return mum(mum(x^hashSeed[0], p^hashSeed[1])^hashSeed[2], hashMul)
-}
-
-// hash is k's hash: its home slot from the low bits. Every bit of the
-// key reaches it (IPv4 flows differ mostly in the last bytes of their
-// addresses and in their ports).
+// hash is k's hash: its bucket from the low bits, its signature from the
+// high ones. Every bit of the key reaches both (IPv4 flows differ mostly
+// in the last bytes of their addresses and in their ports).
 func (k *Key) hash() uint64 {
+	const m = 0x9E3779B97F4A7C15
 	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
 	if k.Fam == 4 {
 		// An IPv4 key's addresses fit one word (the rest of A and B is
 		// the mapping's constant prefix): two products instead of three.
 		le := binary.LittleEndian
-		return hash4(uint64(le.Uint32(k.A[12:]))|uint64(le.Uint32(k.B[12:]))<<32, p)
+		x := uint64(le.Uint32(k.A[12:])) | uint64(le.Uint32(k.B[12:]))<<32
+		return mum(mum(x^hashSeed[0], p^hashSeed[1])^hashSeed[2], m)
 	}
-	a := mum(binary.LittleEndian.Uint64(k.A[:8])^hashSeed[0], binary.LittleEndian.Uint64(k.A[8:])^hashMul)
-	b := mum(binary.LittleEndian.Uint64(k.B[:8])^hashSeed[1], binary.LittleEndian.Uint64(k.B[8:])^hashMul)
-	return mum(a^p^hashSeed[2], b^hashMul)
-}
-
-// mapped4 is bytes 8 to 11 of an IPv4-mapped address, little endian.
-const mapped4 = 0xffff0000
-
-// compact returns k's compact form as a slot holds it (k0, k1, tag).
-func (k *Key) compact() (k0 uint64, k1 uint32, tag uint8) {
-	le := binary.LittleEndian
-	k1 = uint32(k.PA) | uint32(k.PB)<<16
-	if k.Fam == 4 && le.Uint64(k.A[:8])|le.Uint64(k.B[:8]) == 0 && le.Uint32(k.A[8:]) == mapped4 && le.Uint32(k.B[8:]) == mapped4 {
-		return uint64(le.Uint32(k.A[12:])) | uint64(le.Uint32(k.B[12:]))<<32, k1, tagIPv4
-	}
-	a := le.Uint64(k.A[:8]) ^ le.Uint64(k.A[8:])
-	b := le.Uint64(k.B[:8]) ^ le.Uint64(k.B[8:])
-	return a ^ bits.RotateLeft64(b, 32) ^ uint64(k.Fam), k1, tagWide
+	a := mum(binary.LittleEndian.Uint64(k.A[:8])^hashSeed[0], binary.LittleEndian.Uint64(k.A[8:])^m)
+	b := mum(binary.LittleEndian.Uint64(k.B[:8])^hashSeed[1], binary.LittleEndian.Uint64(k.B[8:])^m)
+	return mum(a^p^hashSeed[2], b^m)
 }
 
 // eq reports whether k and o are the same key, in word compares (the
@@ -220,180 +192,217 @@ func (k *Key) eq(o *Key) bool {
 		k.PA == o.PA && k.PB == o.PB && k.Proto == o.Proto && k.Fam == o.Fam
 }
 
-// home is the home slot of the state in slot i: from the slot alone for
-// an IPv4 state, from the cold part's key for others.
-func (t *Table) home(i uint64) uint64 {
-	s := &t.slots[i]
-	if s.tag == tagIPv4 {
-		return hash4(s.k0, uint64(s.k1)|uint64(s.proto)<<32|4<<40) & t.mask
-	}
-	return t.cold[i].K.hash() & t.mask
-}
-
-// locate returns the slot of k's state (hash h), -1 when it has none: a
-// walk from the home slot to the state or the first empty slot.
-func (t *Table) locate(k *Key, h uint64) int {
-	k0, k1, tag := k.compact()
-	proto := k.Proto
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		if s.k0 == k0 && s.k1 == k1 && s.proto == proto && s.tag == tag && (tag == tagIPv4 || t.cold[i].K.eq(k)) {
-			return int(i)
-		}
-		if s.tag == tagEmpty {
-			return -1
-		}
-	}
-}
+// sigOf is the signature of hash h in a bucket (never 0: 0 is empty).
+func sigOf(h uint64) uint32 { return uint32(h>>32) | 1 }
 
 // Find returns k's state, or nil. An expired state is removed and not
 // returned (lazy expiry).
-func (t *Table) Find(k *Key, now int64) *slot { return t.findHash(k, k.hash(), now) }
+func (t *Table) Find(k *Key, now int64) *State { return t.findHash(k, k.hash(), now) }
+
+// locate returns the bucket and slot of k's state (hash h), ok false when
+// it has none.
+func (t *Table) locate(k *Key, h uint64) (b uint64, j int, ok bool) {
+	sig := sigOf(h)
+	b = h & t.bmask
+	for range t.buckets {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == sig && t.entries[bk.idx[j]].K.eq(k) {
+				return b, j, true
+			}
+		}
+		if bk.over == 0 {
+			break
+		}
+		b = (b + 1) & t.bmask
+	}
+	return 0, 0, false
+}
 
 // findHash is Find with k's hash given.
-func (t *Table) findHash(k *Key, h uint64, now int64) *slot {
-	i := t.locate(k, h)
-	if i < 0 {
+func (t *Table) findHash(k *Key, h uint64, now int64) *State {
+	b, j, ok := t.locate(k, h)
+	if !ok {
 		return nil
 	}
-	s := &t.slots[i]
+	s := &t.entries[t.buckets[b].idx[j]]
 	if s.Expire < now {
 		t.stats.expired.Store(t.stats.expired.Load() + 1)
-		t.del(uint64(i))
+		t.del(b, j)
 		return nil
 	}
 	return s
 }
 
-// LookupBatch is the first part of the lookups of a vector of keys of
-// hashes hs: it prefetches every key's home slot (and, for a key whose
-// slot holds only a fold of it, an IPv6 one, the home's cold part), in a
-// tight loop. Prefetches do not wait for their lines, so the vector's
-// cache misses overlap far more than loads let them (a load that misses
-// holds up the instructions behind it; a miss per packet taken one after
-// the other is what a large table costs otherwise): by the time decide
-// reads a slot it is in the cache. A hit is one line, the slot, unless
-// the home was taken and the state sits further on.
-func (t *Table) LookupBatch(hs []uint64, keys []Key) {
+// Hint is what LookupBatch found for a key: the entry its signature
+// matched (-1: none). A hint is only a guess (another key may share the
+// signature, and the vector's earlier packets may insert or remove
+// states): FindHint checks it.
+type Hint int32
+
+// LookupBatch is the first part of the lookups of a vector of n keys of
+// hashes hs: it prefetches every key's home bucket, then reads the
+// buckets' signatures and prefetches every matching entry, and writes
+// each key's hint. Prefetches do not wait for their lines, so the
+// vector's cache misses overlap far more than loads let them (a load
+// that misses holds up the instructions behind it; a miss per packet
+// taken one after the other is what a large table costs otherwise): by
+// the time decide reads an entry it is in the cache. Only a TCP key's
+// entry has its second cache line (the sequence windows) prefetched: a
+// UDP or other state hit reads and writes the first line alone, and a
+// line fetched for nothing evicts one another stage needs (the FIB's,
+// the packets').
+func (t *Table) LookupBatch(hs []uint64, keys []Key, hints []Hint) {
+	// Pass 1: the home buckets (one cache line each).
+	for _, h := range hs {
+		prefetch(uintptr(unsafe.Pointer(&t.buckets[h&t.bmask])))
+	}
+	// Pass 2: the signatures, then the matching entries: the first line
+	// (key, expiry, counters) and, for TCP, the second (the windows).
 	keys = keys[:len(hs)]
 	for i, h := range hs {
-		j := h & t.mask
-		prefetch(uintptr(unsafe.Pointer(&t.slots[j])))
-		if keys[i].Fam != 4 {
-			prefetch(uintptr(unsafe.Pointer(&t.cold[j])))
+		bk := &t.buckets[h&t.bmask]
+		sig := sigOf(h)
+		hints[i] = -1
+		for j := range bk.sig {
+			if bk.sig[j] == sig {
+				e := uintptr(unsafe.Pointer(&t.entries[bk.idx[j]]))
+				prefetch(e)
+				if keys[i].Proto == pf.ProtoTCP {
+					prefetch(e + 64)
+				}
+				hints[i] = Hint(bk.idx[j])
+				break
+			}
 		}
 	}
 }
 
+// FindHint is findHash helped by LookupBatch's hint: when the hinted
+// entry holds k and is alive, it is the state, found without another
+// walk of the bucket; otherwise the full lookup decides.
+func (t *Table) FindHint(k *Key, h uint64, hint Hint, now int64) *State {
+	if hint >= 0 {
+		if s := &t.entries[hint]; s.used && s.K.eq(k) && s.Expire >= now {
+			return s
+		}
+	}
+	return t.findHash(k, h, now)
+}
+
 // peek is Find without removing an expired state (traces).
-func (t *Table) peek(k *Key, now int64) *slot {
-	i := t.locate(k, k.hash())
-	if i < 0 {
+func (t *Table) peek(k *Key, now int64) *State {
+	b, j, ok := t.locate(k, k.hash())
+	if !ok {
 		return nil
 	}
-	if s := &t.slots[i]; s.Expire >= now {
+	if s := &t.entries[t.buckets[b].idx[j]]; s.Expire >= now {
 		return s
 	}
 	return nil
 }
 
 // Insert adds a state for k (which must not be in the table) and returns
-// its slot zeroed but for its key, or nil when the table holds its limit.
-func (t *Table) Insert(k *Key) *slot {
-	i := t.insert(k, k.hash())
-	if i < 0 {
-		return nil
-	}
-	return &t.slots[i]
-}
-
-// insert is Insert with k's hash given, returning the state's slot
-// number (its cold part's too), -1 at the limit.
-func (t *Table) insert(k *Key, h uint64) int {
+// it zeroed but for its key, or nil when the table holds its limit.
+func (t *Table) Insert(k *Key) *State {
 	if t.n >= t.limit {
 		t.stats.limited.Store(t.stats.limited.Load() + 1)
-		return -1
+		return nil
 	}
-	i := h & t.mask
-	for t.slots[i].tag != tagEmpty {
-		i = (i + 1) & t.mask
+	h := k.hash()
+	b := h & t.bmask
+	for {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == 0 {
+				e := t.free[len(t.free)-1]
+				t.free = t.free[:len(t.free)-1]
+				bk.sig[j], bk.idx[j] = sigOf(h), e
+				s := &t.entries[e]
+				*s = State{K: *k, used: true}
+				t.n++
+				t.stats.inserts.Store(t.stats.inserts.Load() + 1)
+				return s
+			}
+		}
+		// Full (there is room further on: the buckets hold 7/4 of the
+		// limit): pass it, and say so for the lookups.
+		bk.over++
+		b = (b + 1) & t.bmask
 	}
-	k0, k1, tag := k.compact()
-	t.slots[i] = slot{k0: k0, k1: k1, proto: k.Proto, tag: tag}
-	t.cold[i] = cold{K: *k}
-	t.n++
-	t.stats.inserts.Store(t.stats.inserts.Load() + 1)
-	return int(i)
 }
 
-// del removes the state in slot i and shifts back the states after it
-// whose walk from their home would pass the hole (Knuth's algorithm R:
-// every state stays reachable from its home without tombstones).
-func (t *Table) del(i uint64) {
-	for j := (i + 1) & t.mask; t.slots[j].tag != tagEmpty; j = (j + 1) & t.mask {
-		// The state in j may move to i unless its home lies cyclically
-		// in (i, j].
-		if h := t.home(j); (j-h)&t.mask >= (j-i)&t.mask {
-			t.slots[i], t.cold[i] = t.slots[j], t.cold[j]
-			i = j
-		}
+// del removes the state in bucket b's slot j: its entry goes back to the
+// free list, and the buckets its insertion passed count one fewer.
+func (t *Table) del(b uint64, j int) {
+	bk := &t.buckets[b]
+	e := bk.idx[j]
+	s := &t.entries[e]
+	for x := s.K.hash() & t.bmask; x != b; x = (x + 1) & t.bmask {
+		t.buckets[x].over--
 	}
-	t.slots[i], t.cold[i] = slot{}, cold{}
+	bk.sig[j], bk.idx[j] = 0, 0
+	*s = State{}
+	t.free = append(t.free, e)
 	t.n--
 }
 
-// view puts together the state in slot i.
-func (t *Table) view(i int, v *State) {
-	s, c := &t.slots[i], &t.cold[i]
-	*v = State{K: c.K, Init: s.Init, Expire: s.Expire, Pkts: s.Pkts,
-		Peer: s.Peer, Created: c.Created, Rule: c.Rule, Iface: c.Iface}
+// delEntry removes the state in entry e.
+func (t *Table) delEntry(e uint32) {
+	s := &t.entries[e]
+	h := s.K.hash()
+	b := h & t.bmask
+	sig := sigOf(h)
+	for range t.buckets {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == sig && bk.idx[j] == e {
+				t.del(b, j)
+				return
+			}
+		}
+		b = (b + 1) & t.bmask
+	}
+	panic("filter: a live state missing from its table's index")
 }
 
-// sweepDue returns how many slots the sweep of a vector at clock now
-// looks at: the table's slots per sweepPeriod of clock since the last
-// vector, at most sweepMax; the fraction of a slot not due yet carries
+// sweepDue returns how many entries the sweep of a vector at clock now
+// looks at: the limit per sweepPeriod of clock since the sweeps are due
+// from, at most sweepMax; the fraction of an entry not due yet carries
 // over to the next vector.
 func (t *Table) sweepDue(now int64) int {
 	d := now - t.swept
 	if d <= 0 {
 		return 0
 	}
-	t.swept = now
-	ns := uint64(len(t.slots))
-	if d >= sweepPeriod {
-		t.carry = 0
-		return min(sweepMax, int(ns))
+	if d >= sweepPeriod || uint64(d)*uint64(t.limit) >= sweepMax*uint64(sweepPeriod) {
+		t.swept = now
+		return min(sweepMax, t.limit)
 	}
-	x := uint64(d)*ns + t.carry
-	n := x / uint64(sweepPeriod)
-	if n >= sweepMax {
-		t.carry = 0
-		return sweepMax
-	}
-	t.carry = x - n*uint64(sweepPeriod)
-	return int(n)
+	n := int(uint64(d) * uint64(t.limit) / uint64(sweepPeriod))
+	t.swept += int64(uint64(n) * uint64(sweepPeriod) / uint64(t.limit))
+	return n
 }
 
-// Sweep looks at up to n slots from where the last sweep stopped and
+// Sweep looks at up to n entries from where the last sweep stopped and
 // removes the expired states: the bounded ageing done once per vector.
-// A removal may shift a later state into the slot: it is looked at next.
 func (t *Table) Sweep(n int, now int64) {
 	for ; n > 0; n-- {
-		i := t.sweep & t.mask
-		if s := &t.slots[i]; s.tag != tagEmpty && s.Expire < now {
-			t.stats.expired.Store(t.stats.expired.Load() + 1)
-			t.del(i)
-			continue
-		}
+		e := uint32(t.sweep % uint64(t.limit))
 		t.sweep++
+		if s := &t.entries[e]; s.used && s.Expire < now {
+			t.stats.expired.Store(t.stats.expired.Load() + 1)
+			t.delEntry(e)
+		}
 	}
 }
 
 // Flush removes every state and returns how many there were.
 func (t *Table) Flush() int {
 	n := t.n
-	clear(t.slots)
-	clear(t.cold)
+	clear(t.buckets)
+	clear(t.entries)
+	t.resetFree()
 	t.n = 0
 	t.stats.flushed.Store(t.stats.flushed.Load() + uint64(n))
 	return n
@@ -401,11 +410,9 @@ func (t *Table) Flush() int {
 
 // Each calls fn with every live state.
 func (t *Table) Each(now int64, fn func(*State)) {
-	var v State
-	for i := range t.slots {
-		if s := &t.slots[i]; s.tag != tagEmpty && s.Expire >= now {
-			t.view(i, &v)
-			fn(&v)
+	for i := range t.entries {
+		if s := &t.entries[i]; s.used && s.Expire >= now {
+			fn(s)
 		}
 	}
 }
@@ -437,7 +444,7 @@ const (
 
 // tcpStart initialises a new state's initiator side from its first
 // segment, as pf_create_state does.
-func tcpStart(s *slot, side int, g *Segment) {
+func tcpStart(s *State, side int, g *Segment) {
 	src, dst := &s.Peer[side], &s.Peer[1-side]
 	src.SeqLo = g.Seq
 	src.SeqHi = g.Seq + g.Len + 1
@@ -449,7 +456,7 @@ func tcpStart(s *slot, side int, g *Segment) {
 		src.WScale = uint8(g.WScale) | wsValid
 	}
 	src.State = TCPSynSent
-	s.seen |= 1 << side
+	src.Seen = true
 	dst.SeqHi, dst.MaxWin, dst.State = 1, 1, TCPClosed
 }
 
@@ -457,7 +464,7 @@ func tcpStart(s *slot, side int, g *Segment) {
 // advances them and the peers' states, as pf_tcp_track_full does. It
 // returns false for a segment out of the window (or an RST whose
 // sequence number is not the one expected): drop it.
-func tcpTrack(s *slot, side int, g *Segment) bool {
+func tcpTrack(s *State, side int, g *Segment) bool {
 	src, dst := &s.Peer[side], &s.Peer[1-side]
 	seq, ack, win := g.Seq, g.Ack, uint32(g.Win)
 	var sws, dws uint8
@@ -465,9 +472,9 @@ func tcpTrack(s *slot, side int, g *Segment) bool {
 		sws, dws = src.WScale&0xf, dst.WScale&0xf
 	}
 	end := seq + g.Len
-	if s.seen&(1<<side) == 0 {
+	if !src.Seen {
 		// This side's first segment (the SYN-ACK).
-		s.seen |= 1 << side
+		src.Seen = true
 		if g.Flags&fSYN != 0 {
 			end++
 			if g.WScale >= 0 {
@@ -564,7 +571,7 @@ func tcpStates(src, dst *Peer, fl uint8) {
 }
 
 // tcpTimeout is the timeout of a TCP state's class (pf's choice).
-func tcpTimeout(s *slot, to *Timeouts) int64 {
+func tcpTimeout(s *State, to *Timeouts) int64 {
 	a, b := s.Peer[0].State, s.Peer[1].State
 	switch {
 	case a >= TCPFinWait2 && b >= TCPFinWait2:

@@ -14,7 +14,7 @@ func seg(seq, ack uint32, fl uint8, win uint16, n uint32) *Segment {
 // and RSTs with an unexpected sequence number are refused.
 func TestTCPTrack(t *testing.T) {
 	to := &Timeouts{TCPOpening: 1, TCPEstablished: 2, TCPClosing: 3, TCPClosed: 4}
-	s := &slot{}
+	s := &State{}
 	const c, sv = 0, 1 // client side 0, server side 1
 	tcpStart(s, c, seg(1000, 0, fSYN, 65535, 0))
 	if tcpTimeout(s, to) != 1 {
@@ -69,7 +69,7 @@ func TestTCPTrack(t *testing.T) {
 
 // TestTCPRST: an RST at the expected sequence number ends the state.
 func TestTCPRST(t *testing.T) {
-	s := &slot{}
+	s := &State{}
 	tcpStart(s, 1, seg(7, 0, fSYN, 1000, 0))
 	if !tcpTrack(s, 0, seg(900, 8, fSYN|fACK, 1000, 0)) || !tcpTrack(s, 1, seg(8, 901, fACK, 1000, 0)) {
 		t.Fatal("handshake refused")
@@ -86,7 +86,7 @@ func TestTCPRST(t *testing.T) {
 // scaled window passes; without it, the same data is beyond the window.
 func TestWindowScale(t *testing.T) {
 	for _, scaled := range []bool{true, false} {
-		s := &slot{}
+		s := &State{}
 		ws := int8(-1)
 		if scaled {
 			ws = 7
@@ -185,10 +185,10 @@ func TestKeySymmetric(t *testing.T) {
 	}
 }
 
-// TestSweepDue: the per-vector sweep looks at the table's slots per
-// second of clock, whatever the vectors' rate (a vector every
+// TestSweepDue: the per-vector sweep looks at the table's limit of
+// entries per second of clock, whatever the vectors' rate (a vector every
 // millisecond or every 25 µs), at most sweepMax in one vector; after a
-// long gap one vector sweeps sweepMax; every slot is looked at within
+// long gap one vector sweeps sweepMax; every entry is looked at within
 // about a second, so expired states go without a lookup.
 func TestSweepDue(t *testing.T) {
 	for _, c := range []struct {
@@ -196,10 +196,9 @@ func TestSweepDue(t *testing.T) {
 		step  int64
 	}{{1000, 1_000_000}, {100_000, 25_000}, {200_000, 1_000}, {16, 7_000_000}} {
 		tb := NewTable(c.limit)
-		ns := len(tb.slots)
 		now := int64(5e9)
-		if n := tb.sweepDue(now); n != min(sweepMax, ns) {
-			t.Errorf("limit %d: first sweep %d slots, want %d", c.limit, n, min(sweepMax, ns))
+		if n := tb.sweepDue(now); n != min(sweepMax, c.limit) {
+			t.Errorf("limit %d: first sweep %d entries, want %d", c.limit, n, min(sweepMax, c.limit))
 		}
 		total := 0
 		for end := now + 10*sweepPeriod; now < end; {
@@ -210,7 +209,7 @@ func TestSweepDue(t *testing.T) {
 			}
 			total += n
 		}
-		if want := 10 * ns; total < want-2 || total > want+2 {
+		if want := 10 * c.limit; total < want-2 || total > want+2 {
 			t.Errorf("limit %d, a vector every %d ns: %d entries swept in 10 s, want %d", c.limit, c.step, total, want)
 		}
 	}
@@ -221,7 +220,7 @@ func TestSweepDue(t *testing.T) {
 	tb.Insert(&k).Expire = 10
 	now := int64(1e9)
 	tb.sweepDue(now)
-	for i := 0; i < 1100 && tb.Len() > 0; i++ { // 1.1 s
+	for i := 0; i < 1100 && tb.Len() > 0; i++ {
 		now += 1_000_000
 		tb.Sweep(tb.sweepDue(now), now)
 	}
