@@ -171,22 +171,36 @@ func (c *Client) FlushStates(ctx context.Context, q StateQuery) (out FlushResult
 }
 
 // ParseStateQuery reads the CLI's state filter words: an address, a port
-// number, or a protocol name, in any order.
+// number, or a protocol name, in any order, each at most once.
 func ParseStateQuery(words []string) (StateQuery, error) {
 	var q StateQuery
+	// A kind given twice is refused, not overridden: a flush of
+	// "10.0.1.2 10.0.1.3" would remove every state of 10.0.1.3.
+	second := func(w, kind, first string) error {
+		return fmt.Errorf("%q: a second %s (after %s): give at most one address, one port and one protocol", w, kind, first)
+	}
 	for _, w := range words {
 		switch {
 		case w == "tcp" || w == "udp" || w == "icmp" || w == "ipv6-icmp" || w == "icmp6":
+			if q.Proto != "" {
+				return q, second(w, "protocol", q.Proto)
+			}
 			q.Proto = w
 		case strings.ContainsAny(w, ".:"):
 			if _, err := netip.ParseAddr(w); err != nil {
-				return q, fmt.Errorf("%q is not an address", w)
+				return q, fmt.Errorf("%q is not an address: give one address of either side, e.g. 10.0.1.2 (prefixes are not matched)", w)
+			}
+			if q.Addr != "" {
+				return q, second(w, "address", q.Addr)
 			}
 			q.Addr = w
 		default:
 			n, err := strconv.Atoi(w)
 			if err != nil || n < 1 || n > 65535 {
 				return q, fmt.Errorf("%q: a filter word is an address, a port (1..65535) or tcp, udp, icmp, ipv6-icmp", w)
+			}
+			if q.Port != 0 {
+				return q, second(w, "port", strconv.Itoa(q.Port))
 			}
 			q.Port = n
 		}

@@ -14,7 +14,7 @@ func statesCmd() *cobra.Command {
 		Short: "Flush the stateful filter's states of a running router",
 		Long: `states flush removes states from every worker's state table: all of them, or
 those that match the filter words (an address of either side, a port of either
-side, a protocol). A flow whose state is gone must pass the rules again: a TCP
+side, a protocol; each at most once). A flow whose state is gone must pass the rules again: a TCP
 connection's next segment (not a SYN) is then dropped under a default block
 (ip4-filter/no-state). softnet show states lists them; softnet show rules
 counts them.`,

@@ -416,3 +416,23 @@ func TestAPISocketErrors(t *testing.T) {
 		t.Errorf("softnet run created %s for a socket it cannot have: %v", filepath.Dir(long), err)
 	}
 }
+
+// TestStateWordsOnce: softnet states flush (and show states) took the
+// last of two addresses, ports or protocols and dropped the other without
+// a word: "states flush 10.0.1.2 10.0.1.3" flushed every state of
+// 10.0.1.3, "tcp 22 udp" those of UDP. Each kind is given once.
+func TestStateWordsOnce(t *testing.T) {
+	r := startRealRouter(t)
+	for _, tc := range []struct{ args, want string }{
+		{"states flush 10.0.1.2 10.0.1.3", `softnet: "10.0.1.3": a second address (after 10.0.1.2): give at most one address, one port and one protocol`},
+		{"states flush tcp 22 udp", `softnet: "udp": a second protocol (after tcp): give at most one address, one port and one protocol`},
+		{"show states 22 53", `softnet: "53": a second port (after 22): give at most one address, one port and one protocol`},
+		{"states flush 10.0.0.0/8", `softnet: "10.0.0.0/8" is not an address: give one address of either side, e.g. 10.0.1.2 (prefixes are not matched)`},
+	} {
+		out, err := softnetCmd(tc.args + " --api " + r.sock).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("softnet %s: %v\n%s\nwant %s", tc.args, err, out, tc.want)
+		}
+	}
+}
