@@ -31,7 +31,8 @@ type Saved struct {
 // runs now), every static neighbour, and every configured route (IPv4 and
 // IPv6) that its route files do not already give with the same next hop
 // (via, via6) (so routes added through the API are in, those deleted are
-// out). Paths are written
+// out), and every blocklist as it runs (those loaded at run time too).
+// Paths are written
 // absolute. The router's state is read at one moment. It waits for a
 // reload in progress.
 func (r *Router) RunningConfig() (*Saved, error) {
@@ -162,6 +163,15 @@ func (r *Router) RunningConfig() (*Saved, error) {
 			}
 			warn = append(warn, fmt.Sprintf("route %v was deleted at run time, but route file %s still has it: delete it from the route file to leave it out",
 				p, cfg.RouteFiles[fromFile[p]].Path))
+		}
+	}
+	// The blocklists as they run: the config's and those loaded at run
+	// time (softnet blocklist load), in load order, each with its file,
+	// match and interfaces.
+	if bls := r.ctl.Blocklists(); len(bls) > 0 {
+		out.Blocklists = nil
+		for _, b := range bls {
+			out.Blocklists = append(out.Blocklists, config.Blocklist{Name: b.Name, File: b.File, Match: b.Match, Interfaces: slices.Clone(b.Interfaces)})
 		}
 	}
 	y, err := out.Marshal()

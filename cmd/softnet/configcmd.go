@@ -19,13 +19,15 @@ func configCmd() *cobra.Command {
 	var client func() *api.Client
 	save := &cobra.Command{
 		Use:   "save FILE|-",
-		Short: "Save the running state (routes, neighbours, interfaces, VLANs, bridges) as a config file",
+		Short: "Save the running state (routes, neighbours, interfaces, VLANs, bridges, blocklists) as a config file",
 		Long: `config save asks the running router (over its API socket, --api) for its
 running state as a config file and writes it to FILE (replacing it at once:
 a temporary file renamed over it), or to stdout with "-". It is the config
 the router runs with the changes made at run time: routes and static
 neighbours added or deleted with softnet route and softnet neighbor, VLAN
-sub-interfaces added or deleted with softnet vlan, and the interfaces'
+sub-interfaces added or deleted with softnet vlan, blocklists loaded with
+softnet blocklist load (file, match and interfaces; entries added or
+deleted at run time are not written: the file is), and the interfaces'
 addresses and admin state as they are now. softnet check accepts it, and
 softnet run -c FILE starts the same router; softnet reload -c FILE keeps
 the run-time routes and neighbours (unless VLANs were added or deleted at

@@ -436,3 +436,31 @@ func TestStateWordsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigSaveKeepsBlocklists: softnet config save wrote the config's
+// blocklists only: a list loaded at run time (softnet blocklist load) was
+// left out without a word, so softnet run -c on the saved file dropped
+// nothing of what the router had been dropping. Now the saved file has it,
+// with its file, match and interfaces, as it runs.
+func TestConfigSaveKeepsBlocklists(t *testing.T) {
+	r := startRealRouter(t)
+	list := filepath.Join(r.dir, "l.txt")
+	if err := os.WriteFile(list, []byte("192.0.2.7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := softnetCmd("blocklist load extra " + list + " --match dst --interface wan0 --api " + r.sock).CombinedOutput(); err != nil {
+		t.Fatalf("blocklist load: %v\n%s", err, out)
+	}
+	saved := filepath.Join(r.dir, "saved.yaml")
+	if out, err := softnetCmd("config save " + saved + " --api " + r.sock).CombinedOutput(); err != nil {
+		t.Fatalf("config save: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(saved)
+	if !strings.Contains(string(b), "blocklists:") || !strings.Contains(string(b), "name: extra") || !strings.Contains(string(b), "file: "+list) ||
+		!strings.Contains(string(b), "match: dst") || !strings.Contains(string(b), "wan0") {
+		t.Errorf("saved config without the run-time blocklist:\n%s", b)
+	}
+	if out, err := softnetCmd("check -c " + saved).CombinedOutput(); err != nil {
+		t.Errorf("softnet check of the saved file: %v\n%s", err, out)
+	}
+}
