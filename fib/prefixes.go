@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -43,7 +44,8 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := sc.Bytes()
 		if i := bytes.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
@@ -63,7 +65,9 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 			return fmt.Errorf("fib: line %d: %w", n, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return fmt.Errorf("fib: line %d: a line longer than 1 MiB: not a prefix (give one CIDR prefix a line, plain or gzip)", n)
+	} else if err != nil {
 		return fmt.Errorf("fib: reading prefixes: %w", err)
 	}
 	return nil

@@ -464,3 +464,24 @@ func TestConfigSaveKeepsBlocklists(t *testing.T) {
 		t.Errorf("softnet check of the saved file: %v\n%s", err, out)
 	}
 }
+
+// TestRouteFileLongLine: a route file with a line over 1 MiB (a binary
+// file, a file of zeros) made softnet check say "fib: reading prefixes:
+// bufio.Scanner: token too long": neither where nor what to do.
+func TestRouteFileLongLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "zeros"), append([]byte("192.0.2.0/24\n"), make([]byte, 2<<20)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "r.yaml")
+	y := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\nroute_files:\n  - {path: zeros, via: 10.0.2.2}\n"
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := softnetCmd("check -c " + cfg).CombinedOutput()
+	want := "zeros: fib: line 2: a line longer than 1 MiB: not a prefix (give one CIDR prefix a line, plain or gzip)"
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
+		t.Errorf("softnet check: %v\n%.1000s\nwant %s", err, out, want)
+	}
+}
