@@ -859,6 +859,9 @@ func (p *parser) top(n *yaml.Node) {
 				switch k {
 				case "socket":
 					c.API.Socket = p.str(v, f, "/run/softnet/softnet.sock")
+					if len(c.API.Socket) > 107 { // sun_path less its NUL (api.MaxSocketPath)
+						p.add(at(v), f, "%q is %d bytes long: a Unix socket path holds at most 107: choose a shorter one", c.API.Socket, len(c.API.Socket))
+					}
 				case "group":
 					c.API.Group = p.str(v, f, "softnet")
 				case "metrics":

@@ -94,7 +94,7 @@
 //	    interfaces: [wan0]        # optional: port interfaces of this config (not VLANs); default every port
 //	icmp: {rate: 1000, burst: 100} # ICMP errors per second and burst, per worker
 //	api:                          # the control API of softnet run (docs/api.md)
-//	  socket: /run/softnet/softnet.sock  # default; off: none (--api overrides)
+//	  socket: /run/softnet/softnet.sock  # default; off: none (--api overrides); at most 107 bytes
 //	  group: softnet              # optional: the socket is 0660 for this group (else 0600)
 //	  metrics: 127.0.0.1:9977     # optional: Prometheus /metrics on TCP too (--metrics overrides)
 //	filter:                       # optional: the stateful packet filter (dp/filter; rules: dp/filter/pf)

@@ -485,3 +485,21 @@ func TestRouteFileLongLine(t *testing.T) {
 		t.Errorf("softnet check: %v\n%.1000s\nwant %s", err, out, want)
 	}
 }
+
+// TestCheckLongSocket: softnet check said ok to api.socket longer than a
+// Unix socket path holds, which softnet run then could not listen on.
+func TestCheckLongSocket(t *testing.T) {
+	dir := t.TempDir()
+	sock := "/run/" + strings.Repeat("s", 110) + ".sock"
+	cfg := filepath.Join(dir, "r.yaml")
+	y := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\napi: {socket: " + sock + "}\n"
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := softnetCmd("check -c " + cfg).CombinedOutput()
+	want := "api.socket: \"" + sock + "\" is 120 bytes long: a Unix socket path holds at most 107: choose a shorter one"
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
+		t.Errorf("softnet check: %v\n%s\nwant %s", err, out, want)
+	}
+}
