@@ -43,7 +43,7 @@ func TestApplyAllocsPerRoute(t *testing.T) {
 		m.apply(batches[k])
 		k++
 	}) / n
-	if got := len(m.have); got != 3*n {
+	if got := m.v.given; got != 3*n {
 		t.Fatalf("%d routes given to softnet, want %d", got, 3*n)
 	}
 	t.Logf("%.2f allocations a route", a)
