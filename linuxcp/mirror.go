@@ -696,12 +696,12 @@ func (m *Mirror) sync() {
 			kr, ok = m.convert(r)
 		}
 		switch {
-		case ok && x.given && x.give.Equal(kr):
+		case ok && x.gave(kr):
 			// unchanged: not touched
 		case ok:
 			set, setIdx = append(set, kr), append(setIdx, i)
 		case x.given:
-			del, delIdx = append(del, x.give.Prefix), append(delIdx, i)
+			del, delIdx = append(del, x.p.Masked()), append(delIdx, i)
 		}
 	}
 	if len(set) == 0 && len(del) == 0 {
@@ -713,11 +713,11 @@ func (m *Mirror) sync() {
 		if !x.given {
 			m.v.given++
 		}
-		x.give, x.given = set[j], true
+		x.proto, x.hops, x.given = set[j].Proto, set[j].NextHops, true
 	}
 	for _, i := range delIdx {
 		x := m.v.at(i)
-		x.give, x.given = control.KernelRoute{}, false
+		x.proto, x.hops, x.given = "", nil, false
 		m.v.given--
 	}
 	for _, e := range res.Errors {

@@ -34,9 +34,12 @@ func pkeyOf(p netip.Prefix) pkey {
 
 // pent is the mirror's state of one prefix.
 type pent struct {
-	p     netip.Prefix
-	pr    prefixRoutes        // the kernel's routes to p (kern)
-	give  control.KernelRoute // what softnet was given for p (given)
+	p  netip.Prefix
+	pr prefixRoutes // the kernel's routes to p (kern)
+	// What softnet was given for p (given): the route's protocol and
+	// next hops.
+	proto string
+	hops  []control.NextHop
 	kern  bool
 	given bool
 	live  bool   // in use (else on the free list)
@@ -126,6 +129,11 @@ func (v *view) release(i int32) {
 }
 
 // each calls f for every entry with kernel routes.
+// gave reports whether softnet was given route kr for e's prefix.
+func (e *pent) gave(kr control.KernelRoute) bool {
+	return e.given && control.KernelRoute{Prefix: kr.Prefix, Proto: e.proto, NextHops: e.hops}.Equal(kr)
+}
+
 func (v *view) each(f func(i int32, e *pent)) {
 	for i := range v.n {
 		if e := v.at(i); e.kern {
