@@ -228,7 +228,7 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 	r.adj.Ref(a)
 	defer r.unref(a)
 	if cur, ok := r.rget(p); !ok || cur != a {
-		if err := r.setRoute(p, a); err != nil {
+		if err := r.setRouteFrom(p, a, cur, ok); err != nil {
 			if old, ok := r.kern[kkeyOf(p)]; ok && !old.installed {
 				r.dropKern(p)
 			}
