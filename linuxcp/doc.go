@@ -25,7 +25,9 @@
 // goroutine takes the whole queue (at most Options.MaxBatch events) and
 // applies it as one batch: one ApplyKernel call, one published snapshot,
 // however many routes changed. Within a batch only the last state of each
-// prefix counts.
+// prefix counts. The batch is the slices the reader queued, not a copy,
+// and they go back to the reader once applied (Recycler), to be read into
+// again.
 //
 // The applier's view of a prefix (the kernel's routes to it, what softnet
 // was given) is one entry of a chunked slab, found through one map from a

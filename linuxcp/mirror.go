@@ -118,6 +118,14 @@ type Source interface {
 	Close() error
 }
 
+// Recycler is a Source that takes back the slices its Read returned once
+// the mirror has applied them, to read into again: a full table's burst
+// is then not a million events allocated, written, copied into a batch
+// and collected.
+type Recycler interface {
+	Recycle([]Event)
+}
+
 // ErrOverflow is Source.Read's error when notifications were lost.
 var ErrOverflow = fmt.Errorf("netlink: notifications lost (ENOBUFS): resync")
 
@@ -307,7 +315,8 @@ func (m *Mirror) reader() {
 // applier applies the queue in batches; after an overflow it resyncs.
 func (m *Mirror) applier() {
 	defer m.wg.Done()
-	var batch []Event // reused
+	var batch, taken [][]Event // reused
+	rec, _ := m.src.(Recycler)
 	for {
 		select {
 		case <-m.done:
@@ -333,17 +342,27 @@ func (m *Mirror) applier() {
 			if len(queue) == 0 {
 				break
 			}
+			// A batch is the queued slices themselves (not copied into
+			// one), the last one cut at MaxBatch events.
+			taken = append(taken[:0], queue...)
 			for len(queue) > 0 {
 				batch = batch[:0]
-				for len(queue) > 0 && len(batch) < m.o.MaxBatch {
-					n := min(len(queue[0]), m.o.MaxBatch-len(batch))
-					batch = append(batch, queue[0][:n]...)
+				for k := 0; len(queue) > 0 && k < m.o.MaxBatch; {
+					n := min(len(queue[0]), m.o.MaxBatch-k)
+					batch, k = append(batch, queue[0][:n]), k+n
 					if queue[0] = queue[0][n:]; len(queue[0]) == 0 {
 						queue = queue[1:]
 					}
 				}
-				m.apply(batch)
+				m.apply(batch...)
 			}
+			if rec != nil {
+				for _, evs := range taken {
+					rec.Recycle(evs)
+				}
+			}
+			clear(taken)
+			clear(batch)
 		}
 	}
 }
@@ -425,10 +444,23 @@ func (m *Mirror) wanted(r Route) bool {
 	return !a.IsLinkLocalUnicast() && !a.IsMulticast()
 }
 
-// apply applies a batch of notifications as one change to softnet.
-func (m *Mirror) apply(evs []Event) {
+// apply applies a batch of notifications (parts, in order) as one change
+// to softnet.
+func (m *Mirror) apply(parts ...[]Event) {
 	m.v.begin()
-	for _, e := range evs {
+	for _, evs := range parts {
+		m.note(evs)
+	}
+	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
+	m.sync()
+	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
+}
+
+// note takes notifications into the mirror's view of the kernel, the
+// prefixes they change touched.
+func (m *Mirror) note(evs []Event) {
+	for i := range evs {
+		e := &evs[i]
 		switch e.Kind {
 		case RouteAdd:
 			if !m.wanted(e.Route) {
@@ -493,12 +525,9 @@ func (m *Mirror) apply(evs []Event) {
 		case NexthopDel:
 			m.delNexthop(e.Nexthop.ID)
 		case NeighSet, NeighDel, AddrSet, AddrDel:
-			m.noteNeigh(e)
+			m.noteNeigh(*e)
 		}
 	}
-	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
-	m.sync()
-	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 }
 
 // prefixRoutes are the kernel's routes to one prefix (of its tables,

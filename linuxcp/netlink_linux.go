@@ -40,6 +40,9 @@ type nlSource struct {
 	iovs []unix.Iovec
 	hdrs []unix.Mmsghdr
 	hops hopCache // the reader's: routes through the same next hop share its Hops
+	// free are event slices of recvBatch the applier is done with
+	// (Recycle), for Read to fill again.
+	free chan []Event
 }
 
 // recvBatch is the most notifications one recvmmsg takes; recvBufLen the
@@ -60,7 +63,8 @@ func Open(ns string, rcvbuf int) (Source, error) {
 		rcvbuf = DefaultRcvBuf
 	}
 	s := &nlSource{ns: ns, fd: -1, buf: make([]byte, 1<<20),
-		bufs: make([]byte, recvBatch*recvBufLen), iovs: make([]unix.Iovec, recvBatch), hdrs: make([]unix.Mmsghdr, recvBatch), hops: hopCache{}}
+		bufs: make([]byte, recvBatch*recvBufLen), iovs: make([]unix.Iovec, recvBatch), hdrs: make([]unix.Mmsghdr, recvBatch), hops: hopCache{},
+		free: make(chan []Event, recvFree)}
 	for i := range s.hdrs {
 		s.iovs[i].Base = &s.bufs[i*recvBufLen]
 		s.iovs[i].SetLen(recvBufLen)
@@ -169,7 +173,7 @@ func (s *nlSource) Read() ([]Event, error) {
 				m := syscall.NetlinkMessage{Header: syscall.NlMsghdr(*h), Data: b[unix.NLMSG_HDRLEN:l]}
 				if e, ok := parseWith(&m, s.hops); ok {
 					if evs == nil {
-						evs = make([]Event, 0, n)
+						evs = s.events(n)
 					}
 					evs = append(evs, e)
 				}
@@ -179,6 +183,41 @@ func (s *nlSource) Read() ([]Event, error) {
 		if len(evs) > 0 {
 			return evs, nil
 		}
+	}
+}
+
+// recvFree bounds nlSource.free: enough for the queue of a burst that
+// the applier keeps up with (16 slices, 4096 events), not a burst's whole
+// queue when it falls behind (those slices are collected).
+const recvFree = 16
+
+// events returns an empty slice for n events: one the applier gave back,
+// or a new one (of recvBatch when n is not small, so that it can be given
+// back and hold any read).
+func (s *nlSource) events(n int) []Event {
+	select {
+	case evs := <-s.free:
+		if cap(evs) >= n {
+			return evs[:0]
+		}
+	default:
+	}
+	if n < 16 {
+		return make([]Event, 0, n)
+	}
+	return make([]Event, 0, recvBatch)
+}
+
+// Recycle takes back a slice Read returned, the applier done with it
+// (Recycler). What its events still point at (next hop lists, names) is
+// held until it is read into again.
+func (s *nlSource) Recycle(evs []Event) {
+	if cap(evs) < recvBatch {
+		return
+	}
+	select {
+	case s.free <- evs[:0]:
+	default:
 	}
 }
 

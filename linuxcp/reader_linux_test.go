@@ -140,3 +140,24 @@ func TestNetlinkTruncatedIsLost(t *testing.T) {
 		}
 	}
 }
+
+// TestReadReusesRecycled: a slice the applier gives back (Recycle) is the
+// next one Read fills; a small one is not kept.
+func TestReadReusesRecycled(t *testing.T) {
+	s := &nlSource{free: make(chan []Event, recvFree)}
+	a := append(s.events(recvBatch), Event{Kind: RouteAdd})
+	s.Recycle(a)
+	b := s.events(200)
+	if len(b) != 0 || cap(b) < 200 || &b[:1][0] != &a[0] {
+		t.Fatalf("events after Recycle: len %d cap %d, not the recycled slice", len(b), cap(b))
+	}
+	s.Recycle(make([]Event, 0, 3))
+	select {
+	case <-s.free:
+		t.Fatal("a small slice was kept")
+	default:
+	}
+	if c := s.events(3); cap(c) != 3 {
+		t.Fatalf("events(3): cap %d, want a slice of 3", cap(c))
+	}
+}
