@@ -96,11 +96,29 @@
 // by depth, hand entries to the covering route, recycle a node once no longer
 // route remains in it). What it publishes is smaller: the /16 nodes as 256 entries,
 // every other node compressed, poptrie-style, as a 256-bit bitmap of where
-// runs of equal entries start, the bit counts before each 32-bit word, and
-// one entry per run. A step is then a bitmap word, a popcount and an entry.
-// Compression was chosen by measuring: the same trie with 256 entries per
-// node takes 37.9 MiB on the full table and looked up 4x slower than
-// compressed (2.8 MiB) in the same run.
+// runs of equal entries start and one entry per run. The bitmap is 4 groups
+// of 3 words, one per 64 entries: the group's 64 bits and the offset in the
+// node array of the entry before its first run, so that a step is one
+// group (12 bytes), a popcount and an entry. Compression was chosen by
+// measuring: the same trie with 256 entries per node takes 37.9 MiB on the
+// full table and looked up 4x slower than compressed (2.8 MiB) in the same
+// run.
+//
+// LookupBatch walks up to 64 addresses level by level, over the list of
+// those not yet at a next hop, in two passes per compressed level: one
+// reads each address's group and computes where its entry is, the other
+// reads the entries, drops the addresses that reached a next hop and
+// computes the next level's group; each software-prefetches (PREFETCHT0)
+// what the other reads next. A load that misses holds up retirement, so
+// with loads only a few addresses' misses overlap before the reorder
+// buffer fills; prefetches do not, so all of a level's do. On amd64 the
+// two passes (and the prefetches) are assembly with POPCNT
+// (prefetch6_amd64.s); elsewhere, or without POPCNT, the same passes in Go
+// with no prefetch. Node array words are read through unsafe.Pointer with
+// no bounds check: every offset an entry holds is where Table6.emit wrote
+// that node in the same array (children first; the array is append-only),
+// and a step stays inside the node (see entry6); the differential and fuzz
+// tests compare both passes' answers, assembly and Go, with bart.
 //
 // Copy-on-write: the published root is 256 chunks of 256 entries held by
 // pointer, copied on their first write after a publication, as Table's
