@@ -27,3 +27,8 @@ func entries6asm(p unsafe.Pointer, idx []uint32, live []uint8, col *byte)
 //
 //go:noescape
 func keep6asm(p unsafe.Pointer, e *[batch6]uint32, live []uint8, idx *[batch6]uint32, col *byte) int
+
+// root6asm is root6 for the n addresses at as.
+//
+//go:noescape
+func root6asm(p unsafe.Pointer, root *[256]*rootChunk, as *[16]byte, n int, e *[batch6]uint32, live *[batch6]uint8, idx *[batch6]uint32) int

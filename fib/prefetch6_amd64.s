@@ -94,3 +94,46 @@ kloop:
 kdone:
 	MOVQ R10, ret+56(FP)
 	RET
+
+// func root6asm(p unsafe.Pointer, root *[256]*rootChunk, as *[16]byte, n int, e *[batch6]uint32, live *[batch6]uint8, idx *[batch6]uint32) int
+//
+// For each i < n: x = root[as[i][0]][as[i][1]]; e[i] = x; live[m] = i;
+// idx[m] = x&index6 + as[i][2] (in a /16 node), or 0 if x is a next hop;
+// prefetch word idx[m]; m += x>>31.
+TEXT ·root6asm(SB), NOSPLIT, $0-64
+	MOVQ p+0(FP), AX
+	MOVQ root+8(FP), BX
+	MOVQ as+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ e+32(FP), DI
+	MOVQ live+40(FP), R8
+	MOVQ idx+48(FP), R9
+	XORQ R10, R10            // i
+	XORQ R11, R11            // m
+	TESTQ CX, CX
+	JEQ rdone
+rloop:
+	MOVBLZX (SI), DX
+	MOVQ (BX)(DX*8), DX      // the chunk
+	MOVBLZX 1(SI), R12
+	MOVL (DX)(R12*4), R12    // x
+	MOVL R12, (DI)(R10*4)
+	MOVB R10, (R8)(R11*1)
+	MOVBLZX 2(SI), R13
+	MOVL R12, DX
+	ANDL $0x7fffffff, DX
+	ADDL DX, R13
+	MOVL R12, DX
+	SARL $31, DX
+	ANDL DX, R13
+	MOVL R13, (R9)(R11*4)
+	PREFETCHT0 (AX)(R13*4)
+	SHRL $31, R12
+	ADDQ R12, R11
+	ADDQ $16, SI
+	INCQ R10
+	CMPQ R10, CX
+	JNE rloop
+rdone:
+	MOVQ R11, ret+56(FP)
+	RET

@@ -15,3 +15,7 @@ func entries6asm(unsafe.Pointer, []uint32, []uint8, *byte) { panic("fib: no asse
 func keep6asm(unsafe.Pointer, *[batch6]uint32, []uint8, *[batch6]uint32, *byte) int {
 	panic("fib: no assembly")
 }
+
+func root6asm(unsafe.Pointer, *[256]*rootChunk, *[16]byte, int, *[batch6]uint32, *[batch6]uint8, *[batch6]uint32) int {
+	panic("fib: no assembly")
+}

@@ -94,8 +94,8 @@ const batch6 = 64
 // next hop and computes the next level's group index. Each prefetches what
 // the other reads next: a load that misses holds up the instructions after
 // it, so only a few addresses' misses would overlap, while a prefetch does
-// not, so all of the level's do. On amd64 the two are assembly (with
-// POPCNT; the Go versions otherwise).
+// not, so all of the level's do. On amd64 these and the root pass are
+// assembly (with POPCNT; the Go versions otherwise).
 func (s *Snapshot6) LookupBatch(addrs [][16]byte, out []uint16) {
 	out = out[:len(addrs)]
 	p := unsafe.Pointer(unsafe.SliceData(s.nodes))
@@ -105,17 +105,13 @@ func (s *Snapshot6) LookupBatch(addrs [][16]byte, out []uint16) {
 	for len(addrs) > 0 {
 		n := min(len(addrs), batch6)
 		as, e := addrs[:n], es[:n]
-		m := 0
-		for i := range as {
-			a := &as[i]
-			x := s.root[a[0]][a[1]]
-			e[i] = x
-			live[m] = uint8(i)
-			idx[m] = x&index6 + uint32(a[2]) // in a /16 node: uncompressed
-			m += int(x >> 31)
+		var m int
+		if asm6 {
+			m = root6asm(p, &s.root, &as[0], n, &es, &live, &idx)
+		} else {
+			m = s.root6(p, as, &es, &live, &idx)
 		}
 		if m > 0 {
-			prefetch6(p, idx[:m])
 			if asm6 {
 				m = keep6asm(p, &es, live[:m], &idx, &as[0][3])
 			} else {
@@ -138,6 +134,24 @@ func (s *Snapshot6) LookupBatch(addrs [][16]byte, out []uint16) {
 		}
 		addrs, out = addrs[n:], out[n:]
 	}
+}
+
+// root6 is LookupBatch's root pass: it sets e[i] to the root entry of
+// as[i], lists in live those that point at a /16 node, sets idx to the
+// index of their entry there, prefetches those, and returns how many it
+// listed. root6asm is the same in assembly.
+func (s *Snapshot6) root6(p unsafe.Pointer, as [][16]byte, e *[batch6]uint32, live *[batch6]uint8, idx *[batch6]uint32) int {
+	m := 0
+	for i := range as {
+		a := &as[i]
+		x := s.root[a[0]][a[1]]
+		e[i] = x
+		live[m] = uint8(i)
+		idx[m] = (x&index6 + uint32(a[2])) & -(x >> 31) // a /16 node: uncompressed
+		m += int(x >> 31)
+	}
+	prefetch6(p, idx[:m])
+	return m
 }
 
 // entries6 replaces idx[k], the index of the bitmap group that address
