@@ -147,8 +147,11 @@
 //     run in turn three times: in CPU time LookupBatch 13.7–18.3 ns (before:
 //     30.4–79.5 ns), Lookup 65–122 ns (74–182 ns), bart 312–618 ns, the
 //     IPv4 LookupBatch 9.0–11.3 ns: LookupBatch 22–34x bart and 1.5–1.6x
-//     IPv4 (before: 3.3–7x IPv4). Wall clock at that load is mostly other
-//     processes: LookupBatch 56–62 ns against bart's 308–1210 ns. Over 256
+//     IPv4 (before: 3.3–7x IPv4); with the root pass in assembly too,
+//     14.5–15.3 ns against IPv4's 9.3–10.0 ns (before: 37.8–44.3 ns).
+//     Wall clock at that load is mostly other processes: LookupBatch
+//     15.3–62 ns against bart's 308–1210 ns (15.3 ns and 26x bart in the
+//     best run; before: 101–221 ns, 7–27x). Over 256
 //     destinations whose nodes sit in L1 it costs ~8 ns (the Go steps
 //     with the same prefetches 10.5 ns, the earlier LookupBatch ~24 ns);
 //     with 256 other cache lines touched between batches of 256, as the
@@ -157,8 +160,8 @@
 //     mostly stop at the root or the /16 node.
 //   - softnet bench --scenario ip4-forward,ip6-forward at that load (other
 //     processes using 0.7–1.5 of the 2 CPUs, so Mpps moved 2x run to run):
-//     ip6-lookup 41–107 ns a packet against ip4-lookup's 24–39 ns in the
-//     same runs (before: 79–105 ns against 17–43 ns), ip6-forward
+//     ip6-lookup 41–107 ns a packet against ip4-lookup's 23–51 ns in the
+//     same runs (before: 66–105 ns against 17–43 ns), ip6-forward
 //     0.44–0.79x ip4-forward (before 0.37–0.62x). Issue 12's targets (at
 //     most 15 ns a lookup, at least 4x bart: met in CPU time, not
 //     measurable in wall clock at this load; ip6-forward at least 0.9x
