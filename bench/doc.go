@@ -62,7 +62,12 @@
 //     kernel's (counts, a sample compared prefix by prefix, the kernel's
 //     dump): converge_s, and the forwarding rate before and during;
 //     install_s, the kernel's own insertion, and lag_s, converge_s less
-//     install_s.
+//     install_s. The whole softnet process runs on CPU 1 (taskset);
+//     NetlinkOptions.SplitCPUs (--split-cpus) gives it every CPU, its
+//     worker pinned to CPU 1 and its control plane kept on CPU 0 with
+//     trafgen (softnet run --control-cpus 1), which on a 2-CPU machine
+//     starves the applier (300,000 routes: lag_s 12.7 s against 0.2 s).
+//     The result's cpus says where each thing ran.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

@@ -171,12 +171,12 @@ func (r *Router) park(idx int, yields bool) {
 			r.letGo()
 		}
 	}
-	for p, k := range r.kern {
+	for kk, k := range r.kern {
 		if !some {
 			break
 		}
 		if k.installed {
-			move(p)
+			move(kk.prefix())
 		}
 	}
 	for k := range r.host {

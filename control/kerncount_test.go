@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -118,4 +119,49 @@ func TestKernelRouteEqualNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { a.Equal(b) }); n != 0 {
 		t.Errorf("%v allocations to compare routes of one next hop, want 0", n)
 	}
+}
+
+// TestKernelRoutesPointerFree: the router's table of kernel routes (a
+// million entries with a full table) holds no pointer, so the garbage
+// collector never scans it, in small slots: a compact key, the protocol
+// an index. It was keyed by netip.Prefix with the protocol's string in
+// each entry, 56-byte slots the collector scanned, grown a million times
+// over in a full table's burst.
+func TestKernelRoutesPointerFree(t *testing.T) {
+	f, ok := reflect.TypeFor[control.Router]().FieldByName("kern")
+	if !ok || f.Type.Kind() != reflect.Map {
+		t.Fatalf("control.Router has no map kern (%v)", f.Type)
+	}
+	if hasPointers(f.Type.Key()) || hasPointers(f.Type.Elem()) {
+		t.Errorf("Router.kern is %v: it holds pointers, which the GC scans", f.Type)
+	}
+	if s := f.Type.Key().Size() + f.Type.Elem().Size(); s > 24 {
+		t.Errorf("Router.kern is %v: %d bytes a key and value, want at most 24", f.Type, s)
+	}
+	// What show routes says of them is still their protocol's name.
+	r := kernelRouter(t)
+	p4, p6 := netip.MustParsePrefix("198.18.0.0/24"), netip.MustParsePrefix("2001:db8:99::/48")
+	r.ApplyKernel([]control.KernelRoute{{Prefix: p4, Proto: "bgp", NextHops: []control.NextHop{{Iface: 0, Via: kgwA}}},
+		{Prefix: p6, Proto: "ospf"}}, nil)
+	for p, want := range map[netip.Prefix]string{p4: "bgp", p6: "ospf"} {
+		if m, ok := r.Lookup(p.Addr().Next()); !ok || m.Origin != want {
+			t.Errorf("route %v: origin %q (found %v), want %q", p, m.Origin, ok, want)
+		}
+	}
+}
+
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.String, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -94,10 +94,51 @@ func (res *KernelResult) count(existed, shadowed bool, err error) {
 }
 
 // kroute is an installed (or shadowed) kernel route. Caller holds mu.
+// Router.kern holds no pointer (the garbage collector does not scan a
+// million of them) in 24-byte slots: the prefix as a kkey, the protocol
+// an index in Router.protos.
 type kroute struct {
-	proto     string
+	proto     uint16 // Router.protos[proto]
 	adj       uint16 // its adjacency (0 while shadowed)
 	installed bool
+}
+
+// kkey is a prefix as a key of Router.kern: the address in 16 bytes
+// (IPv4 mapped), the prefix length, 4 or 6.
+type kkey [18]byte
+
+func kkeyOf(p netip.Prefix) kkey {
+	var k kkey
+	a := p.Addr().As16()
+	copy(k[:16], a[:])
+	k[16] = byte(p.Bits())
+	k[17] = 6
+	if p.Addr().Is4() {
+		k[17] = 4
+	}
+	return k
+}
+
+func (k kkey) prefix() netip.Prefix {
+	if k[17] == 4 {
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte(k[12:16])), int(k[16]))
+	}
+	return netip.PrefixFrom(netip.AddrFrom16([16]byte(k[:16])), int(k[16]))
+}
+
+// protoIndex interns a kernel route's protocol name in r.protos (a
+// handful: bgp, ospf, kernel, ...). Caller holds mu.
+func (r *Router) protoIndex(s string) uint16 {
+	if i := int(r.lastProto); i < len(r.protos) && r.protos[i] == s {
+		return r.lastProto
+	}
+	i := slices.Index(r.protos, s)
+	if i < 0 {
+		i = len(r.protos)
+		r.protos = append(r.protos, s)
+	}
+	r.lastProto = uint16(i)
+	return r.lastProto
 }
 
 // group is an ECMP group: an AdjGroup adjacency whose members are other
@@ -131,7 +172,7 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		defer func() { r.ifaceMemo = nil }()
 	}
 	if r.kern == nil {
-		r.kern = make(map[netip.Prefix]kroute, len(set))
+		r.kern = make(map[kkey]kroute, len(set))
 	}
 	for _, p := range del {
 		if err := r.deleteKernel(p.Masked()); err != nil {
@@ -141,8 +182,7 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		res.Deleted++
 	}
 	for _, kr := range set {
-		_, existed := r.kern[kr.Prefix.Masked()]
-		shadowed, err := r.setKernel(own, kr)
+		existed, shadowed, err := r.setKernel(own, kr)
 		res.count(existed, shadowed, err)
 	}
 	if len(res.Errors) > 0 {
@@ -152,67 +192,75 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 	return res
 }
 
-// setKernel installs kernel route kr. Caller holds mu.
-func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (shadowed bool, err error) {
+// setKernel installs kernel route kr; existed: p had a kernel route.
+// Caller holds mu.
+func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bool, err error) {
 	p := kr.Prefix
 	if !p.IsValid() || p.Addr().Is4In6() || p.Addr().Zone() != "" {
-		return false, fmt.Errorf("%v: not a route prefix", p)
+		return false, false, fmt.Errorf("%v: not a route prefix", p)
 	}
 	p = p.Masked()
 	for _, h := range kr.NextHops {
 		if h.Via.IsValid() && h.Via.Is4() != p.Addr().Is4() {
-			return false, fmt.Errorf("%v: next hop %v is of the other address family (IPv4 routes via IPv6 gateways are not supported)", p, h.Via)
+			return false, false, fmt.Errorf("%v: next hop %v is of the other address family (IPv4 routes via IPv6 gateways are not supported)", p, h.Via)
 		}
 		if h.Iface < 0 || h.Iface >= len(r.ifaces) || r.ifaces[h.Iface].Deleted {
-			return false, fmt.Errorf("%v: next hop on interface %d, which softnet does not have", p, h.Iface)
+			return false, false, fmt.Errorf("%v: next hop on interface %d, which softnet does not have", p, h.Iface)
 		}
 	}
+	proto := r.protoIndex(kr.Proto)
 	if own.Check(p) != nil || r.static.has(p) {
-		if old, ok := r.kern[p]; ok && old.installed {
+		old, existed := r.kern[kkeyOf(p)]
+		if existed && old.installed {
 			if err := r.deleteKernel(p); err != nil {
-				return false, err
+				return existed, false, err
 			}
 		}
-		r.setKern(p, kroute{proto: kr.Proto})
-		return true, nil
+		r.setKern(p, kroute{proto: proto})
+		return existed, true, nil
 	}
 	a, err := r.kernelAdj(p, kr.NextHops)
 	if err != nil {
-		return false, fmt.Errorf("%v: %w", p, err)
+		return false, false, fmt.Errorf("%v: %w", p, err)
 	}
 	// Reference the new adjacency before setRoute drops the old one, so
 	// a group or neighbour both share is not freed in between.
 	r.adj.Ref(a)
 	defer r.unref(a)
 	if cur, ok := r.rget(p); !ok || cur != a {
-		if err := r.setRoute(p, a); err != nil {
-			if old, ok := r.kern[p]; ok && !old.installed {
+		if err := r.setRouteFrom(p, a, cur, ok); err != nil {
+			if old, ok := r.kern[kkeyOf(p)]; ok && !old.installed {
 				r.dropKern(p)
 			}
-			return false, err
+			return false, false, err
 		}
 	}
-	r.setKern(p, kroute{proto: kr.Proto, adj: a, installed: true})
+	existed = r.setKern(p, kroute{proto: proto, adj: a, installed: true})
 	r.dirty = true
-	return false, nil
+	return existed, false, nil
 }
 
-// setKern sets kern[p] to k, keeping kernCount. Caller holds mu.
-func (r *Router) setKern(p netip.Prefix, k kroute) {
+// setKern sets kern[p] to k, keeping kernCount, and reports whether p
+// had an entry. Caller holds mu.
+func (r *Router) setKern(p netip.Prefix, k kroute) (existed bool) {
 	if r.kern == nil {
-		r.kern = map[netip.Prefix]kroute{}
+		r.kern = map[kkey]kroute{}
 	}
-	if old, ok := r.kern[p]; ok {
+	kk := kkeyOf(p)
+	old, existed := r.kern[kk]
+	if existed {
 		r.kernCount[kernSlot(old)].Add(-1)
 	}
-	r.kern[p] = k
+	r.kern[kk] = k
 	r.kernCount[kernSlot(k)].Add(1)
+	return existed
 }
 
 // dropKern deletes kern[p], keeping kernCount. Caller holds mu.
 func (r *Router) dropKern(p netip.Prefix) {
-	if old, ok := r.kern[p]; ok {
-		delete(r.kern, p)
+	kk := kkeyOf(p)
+	if old, ok := r.kern[kk]; ok {
+		delete(r.kern, kk)
 		r.kernCount[kernSlot(old)].Add(-1)
 	}
 }
@@ -316,7 +364,7 @@ func (r *Router) freeGroup(a uint16) bool {
 
 // deleteKernel removes kernel route p. Caller holds mu.
 func (r *Router) deleteKernel(p netip.Prefix) error {
-	kr, ok := r.kern[p]
+	kr, ok := r.kern[kkeyOf(p)]
 	if !ok {
 		return fmt.Errorf("%v: %w", p, ErrNoRoute)
 	}
@@ -451,11 +499,11 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 	if r.static.has(p) {
 		return "static"
 	}
-	if k, ok := r.kern[p]; ok && k.installed {
-		if k.proto == "" {
+	if k, ok := r.kern[kkeyOf(p)]; ok && k.installed {
+		if r.protos[k.proto] == "" {
 			return "kernel"
 		}
-		return k.proto
+		return r.protos[k.proto]
 	}
 	switch r.adj.Get(a).Kind {
 	case dp.AdjLocal:
@@ -469,6 +517,6 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 // kernInstalled reports whether p is an installed kernel route. Caller
 // holds mu.
 func (r *Router) kernInstalled(p netip.Prefix) bool {
-	k, ok := r.kern[p]
+	k, ok := r.kern[kkeyOf(p)]
 	return ok && k.installed
 }

@@ -15,6 +15,12 @@ var ErrNoRoute = errors.New("no such route")
 // setRoute points p at adjacency a, keeping reference counts.
 func (r *Router) setRoute(p netip.Prefix, a uint16) error {
 	old, had := r.rget(p)
+	return r.setRouteFrom(p, a, old, had)
+}
+
+// setRouteFrom is setRoute for a caller that has looked p up already:
+// old, had are rget(p)'s answer.
+func (r *Router) setRouteFrom(p netip.Prefix, a, old uint16, had bool) error {
 	if err := r.radd(p, a); err != nil {
 		return fmt.Errorf("route %v: %w", p, err)
 	}

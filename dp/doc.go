@@ -20,6 +20,9 @@
 // stages and out of the ports. Run polls on a locked OS thread with an
 // idle back-off, pinned to one CPU when Options.Pin asks (Start reports a
 // CPU the process may not use; AllowedCPUs lists those it may).
+// KeepOnCPUs confines every other thread of the process (and those the Go
+// runtime starts later) to other CPUs, the workers' threads (ThreadID)
+// keeping theirs: package run's ControlCPUs, softnet run --control-cpus.
 //
 // # Idling
 //

@@ -5,6 +5,8 @@ package dp
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -77,3 +79,66 @@ func realTime(prio int) (restore func() bool, err error) {
 
 // threadID is the kernel's ID of the calling thread.
 func threadID() int { return unix.Gettid() }
+
+// KeepOnCPUs confines every thread of the process but those in keep (the
+// workers' threads, ThreadID) to cpus: the Go runtime's threads, and so
+// the goroutines of the control plane, linux_cp's reader and applier, the
+// API and the garbage collector, stay off the CPUs the pinned workers
+// have, as VPP's main thread keeps to its main core. A thread the runtime
+// starts later inherits the mask of the thread that starts it: one of
+// these, or the runtime's template thread (a locked worker thread never
+// starts one itself), which is one of these too. It makes passes over
+// /proc/self/task until one finds no thread it had not seen. It returns
+// the number of threads it moved.
+func KeepOnCPUs(cpus []int, keep []int) (int, error) {
+	var set unix.CPUSet
+	for _, c := range cpus {
+		if c < 0 || c >= len(set)*64 {
+			return 0, fmt.Errorf("control-plane CPUs %s: CPU %d out of range", cpuList(cpus), c)
+		}
+		set.Set(c)
+	}
+	if set.Count() == 0 {
+		return 0, fmt.Errorf("control-plane CPUs: none given")
+	}
+	seen := map[int]bool{}
+	for _, t := range keep {
+		seen[t] = true
+	}
+	moved := 0
+	for pass := 0; pass < 10; pass++ {
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return moved, fmt.Errorf("control-plane CPUs: listing the process's threads: %w", err)
+		}
+		fresh := false
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil || seen[tid] {
+				continue
+			}
+			seen[tid], fresh = true, true
+			if err := unix.SchedSetaffinity(tid, &set); err != nil {
+				if errors.Is(err, unix.ESRCH) { // ended meanwhile
+					continue
+				}
+				return moved, fmt.Errorf("control-plane CPUs %s: thread %d: %w", cpuList(cpus), tid, err)
+			}
+			moved++
+		}
+		if !fresh {
+			return moved, nil
+		}
+	}
+	return moved, nil
+}
+
+// ThreadCPUs returns the CPUs thread tid may run on (nil if the kernel
+// would not say).
+func ThreadCPUs(tid int) []int {
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(tid, &set); err != nil {
+		return nil
+	}
+	return cpusOf(&set)
+}

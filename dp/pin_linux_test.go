@@ -1,10 +1,15 @@
 package dp_test
 
 import (
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -121,4 +126,86 @@ func TestRealTime(t *testing.T) {
 			t.Fatalf("RTPriority %d: Start said %v, want a refusal naming 1 to 99", prio, err)
 		}
 	}
+}
+
+// threadsOf lists the process's threads.
+func threadsOf(t *testing.T) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tids []int
+	for _, e := range ents {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids
+}
+
+// TestKeepOnCPUs: with a worker pinned to the last CPU the process may
+// use, KeepOnCPUs puts every other thread on the other CPUs, the worker's
+// thread staying on its own; and threads the runtime starts afterwards
+// (goroutines blocked in system calls on locked threads: the runtime
+// starts new ones for the rest) are on the other CPUs too.
+func TestKeepOnCPUs(t *testing.T) {
+	allowed := dp.AllowedCPUs()
+	testenv.Need(t, len(allowed) >= 2, "the process may use one CPU: keeping the control plane off a worker's needs two")
+	wcpu, ctl := allowed[len(allowed)-1], allowed[:len(allowed)-1]
+	w := idleWorker(dp.Options{Pin: true, CPU: wcpu})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	defer dp.KeepOnCPUs(allowed, []int{w.ThreadID()}) // the other tests get the process's mask back
+	n, err := dp.KeepOnCPUs(ctl, []int{w.ThreadID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("KeepOnCPUs moved no thread")
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, tid := range threadsOf(t) {
+			want := ctl
+			if tid == w.ThreadID() {
+				want = []int{wcpu}
+			}
+			if got := dp.ThreadCPUs(tid); got != nil && !slices.Equal(got, want) {
+				t.Errorf("%s: thread %d (worker %d) has CPUs %v, want %v", when, tid, w.ThreadID(), got, want)
+			}
+		}
+	}
+	check("after KeepOnCPUs")
+	before := len(threadsOf(t))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ts := unix.Timespec{Nsec: 2e6}
+				unix.Nanosleep(&ts, nil)
+			}
+		}()
+	}
+	for end := time.Now().Add(10 * time.Second); len(threadsOf(t)) < before+4 && time.Now().Before(end); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := len(threadsOf(t)); got < before+4 {
+		t.Fatalf("%d threads, %d before: the runtime started no new ones", got, before)
+	}
+	check("threads started afterwards")
+	close(stop)
+	wg.Wait()
 }

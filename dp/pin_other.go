@@ -26,3 +26,11 @@ func realTime(prio int) (func() bool, error) {
 }
 
 func threadID() int { return 0 }
+
+// KeepOnCPUs needs Linux.
+func KeepOnCPUs(cpus []int, keep []int) (int, error) {
+	return 0, errors.New("keeping the control plane on CPUs of its own needs Linux; leave it off")
+}
+
+// ThreadCPUs needs Linux: nil.
+func ThreadCPUs(tid int) []int { return nil }

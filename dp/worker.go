@@ -492,6 +492,10 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.c.publish(&w.pub, true)
 }
 
+// ThreadID is the kernel's ID of the worker's thread (after Start; 0
+// before, and off Linux).
+func (w *Worker) ThreadID() int { return w.tid }
+
 // Start runs Run on a new goroutine and returns once its thread is
 // locked and, if Options.Pin and RTPriority asked for it, pinned and
 // real-time. If either failed (a CPU the process may not use, no

@@ -118,6 +118,14 @@ type Source interface {
 	Close() error
 }
 
+// Recycler is a Source that takes back the slices its Read returned once
+// the mirror has applied them, to read into again: a full table's burst
+// is then not a million events allocated, written, copied into a batch
+// and collected.
+type Recycler interface {
+	Recycle([]Event)
+}
+
 // ErrOverflow is Source.Read's error when notifications were lost.
 var ErrOverflow = fmt.Errorf("netlink: notifications lost (ENOBUFS): resync")
 
@@ -191,17 +199,19 @@ type Mirror struct {
 	closed   atomic.Bool
 
 	// The applier's own (no lock: one goroutine).
-	links  map[int]Link
-	nhs    map[uint32]Nexthop                   // the kernel's nexthop objects
-	routes map[netip.Prefix]prefixRoutes        // the kernel's routes of the mirrored tables, by prefix
-	have   map[netip.Prefix]control.KernelRoute // what softnet was given
-	ns     nstate                               // neighbours and addresses (neigh.go)
+	links map[int]Link
+	nhs   map[uint32]Nexthop // the kernel's nexthop objects
+	// v holds, by prefix, the kernel's routes of the mirrored tables and
+	// what softnet was given (view.go), and the batch's touched prefixes.
+	v  view
+	ns nstate // neighbours and addresses (neigh.go)
 	// A batch's scratch, kept from one batch to the next (a full table's
-	// burst is some twenty batches of 65,536: their maps and slices are
-	// not grown anew each time).
-	touched map[netip.Prefix]bool
+	// burst is some twenty batches of 65,536: their slices are not grown
+	// anew each time). setIdx and delIdx are the entries of set and del.
 	set     []control.KernelRoute
 	del     []netip.Prefix
+	setIdx  []int32
+	delIdx  []int32
 	hopBuf  []control.NextHop
 	ifIndex map[string]int // a batch's InterfaceIndex answers (the router's lock once a name, not once a route)
 	// oneHop are the next hop lists of one next hop given to softnet,
@@ -227,9 +237,7 @@ func New(src Source, r Router, o Options) *Mirror {
 		done:    make(chan struct{}),
 		links:   map[int]Link{},
 		nhs:     map[uint32]Nexthop{},
-		routes:  map[netip.Prefix]prefixRoutes{},
-		have:    map[netip.Prefix]control.KernelRoute{},
-		touched: map[netip.Prefix]bool{},
+		v:       newView(),
 		ifIndex: map[string]int{},
 		oneHop:  map[control.NextHop][]control.NextHop{},
 		ns: nstate{neighs: map[nkey]Neigh{}, haveN: map[nkey]control.KernelNeighbor{}, addrs: map[Addr]bool{},
@@ -307,7 +315,8 @@ func (m *Mirror) reader() {
 // applier applies the queue in batches; after an overflow it resyncs.
 func (m *Mirror) applier() {
 	defer m.wg.Done()
-	var batch []Event // reused
+	var batch, taken [][]Event // reused
+	rec, _ := m.src.(Recycler)
 	for {
 		select {
 		case <-m.done:
@@ -333,17 +342,27 @@ func (m *Mirror) applier() {
 			if len(queue) == 0 {
 				break
 			}
+			// A batch is the queued slices themselves (not copied into
+			// one), the last one cut at MaxBatch events.
+			taken = append(taken[:0], queue...)
 			for len(queue) > 0 {
 				batch = batch[:0]
-				for len(queue) > 0 && len(batch) < m.o.MaxBatch {
-					n := min(len(queue[0]), m.o.MaxBatch-len(batch))
-					batch = append(batch, queue[0][:n]...)
+				for k := 0; len(queue) > 0 && k < m.o.MaxBatch; {
+					n := min(len(queue[0]), m.o.MaxBatch-k)
+					batch, k = append(batch, queue[0][:n]), k+n
 					if queue[0] = queue[0][n:]; len(queue[0]) == 0 {
 						queue = queue[1:]
 					}
 				}
-				m.apply(batch)
+				m.apply(batch...)
 			}
+			if rec != nil {
+				for _, evs := range taken {
+					rec.Recycle(evs)
+				}
+			}
+			clear(taken)
+			clear(batch)
 		}
 	}
 }
@@ -383,27 +402,27 @@ func (m *Mirror) resync() error {
 	for _, l := range links {
 		m.links[l.Index] = l
 	}
-	m.routes = make(map[netip.Prefix]prefixRoutes, len(routes))
+	m.v.begin()
+	for i := range m.v.n { // the dump replaces the view of the kernel
+		if e := m.v.at(i); e.kern {
+			e.pr, e.kern = prefixRoutes{}, false
+		}
+	}
 	for _, r := range routes {
 		if m.wanted(r) {
 			m.setRoute(key{r.Prefix, r.Table, r.Metric}, r)
 		}
 	}
-	if len(m.have) == 0 {
-		m.have = make(map[netip.Prefix]control.KernelRoute, len(m.routes))
-	}
-	touched := m.scratch()
-	for p := range m.have { // sweep: what softnet has and the kernel no longer does
-		touched[p] = true
-	}
-	for p := range m.routes { // mark
-		touched[p] = true
+	for i := range m.v.n { // mark (what the kernel has) and sweep (what softnet has)
+		if m.v.at(i).live {
+			m.v.touch(i)
+		}
 	}
 	if dumpNeighs {
 		m.resetNeighs(neighs, addrs)
 	}
 	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
-	m.sync(touched)
+	m.sync()
 	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 	m.count(func(s *Stats) { s.Resyncs++; s.Synced = true })
 	return nil
@@ -412,18 +431,6 @@ func (m *Mirror) resync() error {
 // oneHopMax bounds Mirror.oneHop: next hops (gateways) are few, even
 // with a full table.
 const oneHopMax = 4096
-
-// scratch returns the touched map of a batch, empty: the last batch's,
-// cleared, unless it grew beyond a batch (a resync, a link with a full
-// table through it), whose clearing would cost more than a new map.
-func (m *Mirror) scratch() map[netip.Prefix]bool {
-	if len(m.touched) > m.o.MaxBatch {
-		m.touched = map[netip.Prefix]bool{}
-	} else {
-		clear(m.touched)
-	}
-	return m.touched
-}
 
 // wanted reports whether route r is of a mirrored table and protocol.
 func (m *Mirror) wanted(r Route) bool {
@@ -437,10 +444,23 @@ func (m *Mirror) wanted(r Route) bool {
 	return !a.IsLinkLocalUnicast() && !a.IsMulticast()
 }
 
-// apply applies a batch of notifications as one change to softnet.
-func (m *Mirror) apply(evs []Event) {
-	touched := m.scratch()
-	for _, e := range evs {
+// apply applies a batch of notifications (parts, in order) as one change
+// to softnet.
+func (m *Mirror) apply(parts ...[]Event) {
+	m.v.begin()
+	for _, evs := range parts {
+		m.note(evs)
+	}
+	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
+	m.sync()
+	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
+}
+
+// note takes notifications into the mirror's view of the kernel, the
+// prefixes they change touched.
+func (m *Mirror) note(evs []Event) {
+	for i := range evs {
+		e := &evs[i]
 		switch e.Kind {
 		case RouteAdd:
 			if !m.wanted(e.Route) {
@@ -448,11 +468,12 @@ func (m *Mirror) apply(evs []Event) {
 			}
 			k := key{e.Route.Prefix, e.Route.Table, e.Route.Metric}
 			r := e.Route
-			if old, ok := m.route(k); ok && r.Append {
-				r.Hops = append(slices.Clone(old.Hops), r.Hops...)
+			if r.Append {
+				if old, ok := m.route(k); ok {
+					r.Hops = append(slices.Clone(old.Hops), r.Hops...)
+				}
 			}
-			m.setRoute(k, r)
-			touched[k.p] = true
+			m.v.touch(m.setRoute(k, r))
 		case RouteDel:
 			k := key{e.Route.Prefix, e.Route.Table, e.Route.Metric}
 			old, ok := m.route(k)
@@ -460,13 +481,14 @@ func (m *Mirror) apply(evs []Event) {
 				continue
 			}
 			// An IPv6 multipath route loses one next hop at a time.
+			var i int32
 			if rest := withoutHops(old.Hops, e.Route.Hops); len(rest) > 0 && len(e.Route.Hops) > 0 && len(rest) < len(old.Hops) {
 				old.Hops = rest
-				m.setRoute(k, old)
+				i = m.setRoute(k, old)
 			} else {
-				m.delRoute(k)
+				i = m.delRoute(k)
 			}
-			touched[k.p] = true
+			m.v.touch(i)
 		case LinkSet, LinkDel:
 			old, had := m.links[e.Link.Index]
 			if e.Kind == LinkDel {
@@ -480,35 +502,32 @@ func (m *Mirror) apply(evs []Event) {
 			m.noteLink(e.Link.Index)
 			// Next hops on the link come or go at once, whatever the
 			// kernel says of its routes (it does not always tell).
-			for p, e2 := range m.routes {
-				if e2.any(func(r Route) bool {
+			m.v.each(func(i int32, e2 *pent) {
+				if e2.pr.any(func(r Route) bool {
 					return slices.ContainsFunc(m.hops(r), func(h Hop) bool { return h.Link == e.Link.Index })
 				}) {
-					touched[p] = true
+					m.v.touch(i)
 				}
-			}
+			})
 			// A link that goes down takes its nexthop objects with it
 			// (the kernel deletes them, and the routes that use them,
 			// without a notification); a daemon adds them again.
 			if e.Kind == LinkDel || !e.Link.Up {
 				for id, nh := range m.nhs {
 					if nh.Group == nil && !nh.Blackhole && nh.Link == e.Link.Index {
-						m.delNexthop(id, touched)
+						m.delNexthop(id)
 					}
 				}
 			}
 		case NexthopSet:
 			m.nhs[e.Nexthop.ID] = e.Nexthop
-			m.touchNexthop(e.Nexthop.ID, touched)
+			m.touchNexthop(e.Nexthop.ID)
 		case NexthopDel:
-			m.delNexthop(e.Nexthop.ID, touched)
+			m.delNexthop(e.Nexthop.ID)
 		case NeighSet, NeighDel, AddrSet, AddrDel:
-			m.noteNeigh(e)
+			m.noteNeigh(*e)
 		}
 	}
-	m.syncAddrs() // before the routes: a connected route of a new address is shadowed, not installed
-	m.sync(touched)
-	m.syncNeighs() // after them: a neighbour must be on a subnet of its interface
 }
 
 // prefixRoutes are the kernel's routes to one prefix (of its tables,
@@ -528,10 +547,11 @@ func keyOf(r Route) key { return key{r.Prefix, r.Table, r.Metric} }
 
 // route returns the kernel route of key k.
 func (m *Mirror) route(k key) (Route, bool) {
-	e, ok := m.routes[k.p]
-	if !ok {
+	_, x := m.v.find(k.p)
+	if x == nil || !x.kern {
 		return Route{}, false
 	}
+	e := x.pr
 	if keyOf(e.one) == k {
 		return e.one, true
 	}
@@ -541,9 +561,11 @@ func (m *Mirror) route(k key) (Route, bool) {
 	return Route{}, false
 }
 
-// setRoute sets the kernel route of key k (r's own).
-func (m *Mirror) setRoute(k key, r Route) {
-	e, ok := m.routes[k.p]
+// setRoute sets the kernel route of key k (r's own) and returns the
+// prefix's entry.
+func (m *Mirror) setRoute(k key, r Route) int32 {
+	i, x := m.v.get(k.p)
+	e, ok := x.pr, x.kern
 	switch {
 	case !ok || keyOf(e.one) == k:
 		e.one = r
@@ -554,57 +576,63 @@ func (m *Mirror) setRoute(k key, r Route) {
 			e.more = append(e.more, r)
 		}
 	}
-	m.routes[k.p] = e
+	x.pr, x.kern = e, true
+	return i
 }
 
-// delRoute deletes the kernel route of key k.
-func (m *Mirror) delRoute(k key) {
-	e, ok := m.routes[k.p]
-	if !ok {
-		return
+// delRoute deletes the kernel route of key k and returns the prefix's
+// entry (-1: none). The entry stays until sync (softnet may have the
+// route yet).
+func (m *Mirror) delRoute(k key) int32 {
+	i, x := m.v.find(k.p)
+	if x == nil || !x.kern {
+		return -1
 	}
+	e := x.pr
 	if keyOf(e.one) == k {
 		if len(e.more) == 0 {
-			delete(m.routes, k.p)
-			return
+			x.pr, x.kern = prefixRoutes{}, false
+			return i
 		}
 		e.one, e.more = e.more[0], slices.Clone(e.more[1:])
 	} else {
-		i := slices.IndexFunc(e.more, func(x Route) bool { return keyOf(x) == k })
-		if i < 0 {
-			return
+		j := slices.IndexFunc(e.more, func(x Route) bool { return keyOf(x) == k })
+		if j < 0 {
+			return i
 		}
-		e.more = slices.Delete(slices.Clone(e.more), i, i+1)
+		e.more = slices.Delete(slices.Clone(e.more), j, j+1)
 	}
 	if len(e.more) == 0 {
 		e.more = nil
 	}
-	m.routes[k.p] = e
+	x.pr = e
+	return i
 }
 
 // touchNexthop marks the routes that use nexthop object id, directly or
 // through a group.
-func (m *Mirror) touchNexthop(id uint32, touched map[netip.Prefix]bool) {
-	for p, e := range m.routes {
-		if e.any(func(r Route) bool {
+func (m *Mirror) touchNexthop(id uint32) {
+	m.v.each(func(i int32, e *pent) {
+		if e.pr.any(func(r Route) bool {
 			return r.NH != 0 && (r.NH == id || slices.ContainsFunc(m.nhs[r.NH].Group, func(g NexthopMember) bool { return g.ID == id }))
 		}) {
-			touched[p] = true
+			m.v.touch(i)
 		}
-	}
+	})
 }
 
 // delNexthop deletes nexthop object id as the kernel does: the routes
 // that use it are deleted, it leaves the groups it is in, and a group
 // left empty is deleted in turn.
-func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
+func (m *Mirror) delNexthop(id uint32) {
 	if _, ok := m.nhs[id]; !ok {
 		return
 	}
-	m.touchNexthop(id, touched)
+	m.touchNexthop(id)
 	delete(m.nhs, id)
 	var gone []key
-	for _, e := range m.routes {
+	m.v.each(func(_ int32, x *pent) {
+		e := x.pr
 		if e.one.NH == id {
 			gone = append(gone, keyOf(e.one))
 		}
@@ -613,7 +641,7 @@ func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
 				gone = append(gone, keyOf(r))
 			}
 		}
-	}
+	})
 	for _, k := range gone {
 		m.delRoute(k)
 	}
@@ -624,7 +652,7 @@ func (m *Mirror) delNexthop(id uint32, touched map[netip.Prefix]bool) {
 		g.Group = slices.DeleteFunc(slices.Clone(g.Group), func(x NexthopMember) bool { return x.ID == id })
 		m.nhs[gid] = g
 		if len(g.Group) == 0 {
-			m.delNexthop(gid, touched)
+			m.delNexthop(gid)
 		}
 	}
 }
@@ -664,51 +692,62 @@ func withoutHops(hs, del []Hop) []Hop {
 
 // sync makes softnet's routes to the touched prefixes what the kernel's
 // are, in one ApplyKernel (one snapshot).
-func (m *Mirror) sync(touched map[netip.Prefix]bool) {
+func (m *Mirror) sync() {
+	touched := m.v.tl
 	if len(touched) == 0 {
 		return
 	}
-	set, del := m.set[:0], m.del[:0]
+	set, del, setIdx, delIdx := m.set[:0], m.del[:0], m.setIdx[:0], m.delIdx[:0]
 	clear(m.ifIndex)
 	if len(m.oneHop) > oneHopMax {
 		clear(m.oneHop)
 	}
 	defer func() {
 		clear(set) // their next hops, for the collector
-		m.set, m.del = set[:0], del[:0]
+		m.set, m.del, m.setIdx, m.delIdx = set[:0], del[:0], setIdx[:0], delIdx[:0]
+		for _, i := range touched { // entries left with nothing go
+			m.v.release(i)
+		}
+		m.v.tl = touched[:0]
 	}()
-	for p := range touched {
+	for _, i := range touched {
+		x := m.v.at(i)
 		// The best of the prefix's routes (tables, metrics).
-		e, ok := m.routes[p]
+		e, ok := x.pr, x.kern
 		r := e.one
-		for _, x := range e.more {
-			if x.Metric < r.Metric || (x.Metric == r.Metric && x.Table < r.Table) {
-				r = x
+		for _, y := range e.more {
+			if y.Metric < r.Metric || (y.Metric == r.Metric && y.Table < r.Table) {
+				r = y
 			}
 		}
 		var kr control.KernelRoute
 		if ok {
 			kr, ok = m.convert(r)
 		}
-		old, had := m.have[p]
 		switch {
-		case ok && had && old.Equal(kr):
+		case ok && x.gave(kr):
 			// unchanged: not touched
 		case ok:
-			set = append(set, kr)
-		case had:
-			del = append(del, p)
+			set, setIdx = append(set, kr), append(setIdx, i)
+		case x.given:
+			del, delIdx = append(del, x.p.Masked()), append(delIdx, i)
 		}
 	}
 	if len(set) == 0 && len(del) == 0 {
 		return
 	}
 	res := m.r.ApplyKernel(set, del)
-	for _, kr := range set {
-		m.have[kr.Prefix] = kr
+	for j, i := range setIdx {
+		x := m.v.at(i)
+		if !x.given {
+			m.v.given++
+		}
+		x.proto, x.hops, x.given = set[j].Proto, set[j].NextHops, true
 	}
-	for _, p := range del {
-		delete(m.have, p)
+	for _, i := range delIdx {
+		x := m.v.at(i)
+		x.proto, x.hops, x.given = "", nil, false
+		m.v.given--
 	}
 	for _, e := range res.Errors {
 		m.logf("linux_cp: route %s refused", e)
@@ -719,7 +758,7 @@ func (m *Mirror) sync(touched map[netip.Prefix]bool) {
 		s.Changed += uint64(res.Changed)
 		s.Deleted += uint64(res.Deleted)
 		s.Refused += uint64(len(res.Errors))
-		s.Routes = len(m.have)
+		s.Routes = m.v.given
 		if len(res.Errors) > 0 {
 			s.LastError = "route " + res.Errors[len(res.Errors)-1]
 		}

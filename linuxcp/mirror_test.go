@@ -280,3 +280,66 @@ func TestMirrorLinkDownDropsNextHop(t *testing.T) {
 		t.Fatalf("wan1 up: %v not back", pfx(2))
 	}
 }
+
+// recycleFake is a fakeSource that takes back what it read (Recycler).
+type recycleFake struct {
+	*fakeSource
+	back chan []Event
+}
+
+func (f recycleFake) Recycle(evs []Event) { f.back <- evs }
+
+// TestMirrorRecyclesReads: the applier applies the slices the source
+// read as they are (not copied into one batch), a batch cut at MaxBatch
+// inside a slice, the last state of a prefix winning across slices; and
+// gives every slice back to a Recycler once applied, to be read into
+// again. It copied every event (296 bytes) into a batch, and the reader
+// allocated a new slice for each read: a million events in a full
+// table's burst, written, copied and collected.
+func TestMirrorRecyclesReads(t *testing.T) {
+	f := recycleFake{newFake(), make(chan []Event, 10)}
+	f.links = []Link{{Index: 2, Name: "wan0", Up: true}, {Index: 3, Name: "wan1", Up: true}}
+	r := &fakeRouter{routes: map[netip.Prefix]control.KernelRoute{}}
+	m := New(f, r, Options{MaxBatch: 7})
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	var reads [][]Event
+	for j := range 3 {
+		var evs []Event
+		for i := range 10 {
+			evs = append(evs, Event{Kind: RouteAdd, Route: bgp(pfx(j*10+i), Hop{Link: 2, Via: gwA})})
+		}
+		if j == 2 { // prefix 3 again, through wan1 now; prefix 4 deleted
+			evs = append(evs, Event{Kind: RouteAdd, Route: bgp(pfx(3), Hop{Link: 3, Via: gwB})},
+				Event{Kind: RouteDel, Route: bgp(pfx(4), Hop{Link: 2, Via: gwA})})
+		}
+		reads = append(reads, evs)
+		f.ch <- fakeRead{evs: evs}
+	}
+	for range reads {
+		select {
+		case evs := <-f.back:
+			if !slices.ContainsFunc(reads, func(x []Event) bool { return &x[0] == &evs[:1][0] }) {
+				t.Fatalf("recycled a slice (%d events) that was not read", len(evs))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the applier did not give the reads back")
+		}
+	}
+	waitFor(t, "the routes", func() bool { return m.Stats().Routes == 29 })
+	if k, _ := r.get(pfx(3)); len(k.NextHops) != 1 || k.NextHops[0].Iface != 1 {
+		t.Fatalf("prefix 3: %+v, want its last state (via wan1)", k)
+	}
+	if _, ok := r.get(pfx(4)); ok {
+		t.Fatal("prefix 4 was deleted, yet installed")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, c := range r.calls {
+		if len(c.set)+len(c.del) > 7 {
+			t.Errorf("ApplyKernel call %d: %d routes, want at most MaxBatch (7)", i, len(c.set)+len(c.del))
+		}
+	}
+}

@@ -39,6 +39,10 @@ type nlSource struct {
 	bufs []byte // recvBatch buffers of recvBufLen bytes
 	iovs []unix.Iovec
 	hdrs []unix.Mmsghdr
+	hops hopCache // the reader's: routes through the same next hop share its Hops
+	// free are event slices of recvBatch the applier is done with
+	// (Recycle), for Read to fill again.
+	free chan []Event
 }
 
 // recvBatch is the most notifications one recvmmsg takes; recvBufLen the
@@ -59,7 +63,8 @@ func Open(ns string, rcvbuf int) (Source, error) {
 		rcvbuf = DefaultRcvBuf
 	}
 	s := &nlSource{ns: ns, fd: -1, buf: make([]byte, 1<<20),
-		bufs: make([]byte, recvBatch*recvBufLen), iovs: make([]unix.Iovec, recvBatch), hdrs: make([]unix.Mmsghdr, recvBatch)}
+		bufs: make([]byte, recvBatch*recvBufLen), iovs: make([]unix.Iovec, recvBatch), hdrs: make([]unix.Mmsghdr, recvBatch), hops: hopCache{},
+		free: make(chan []Event, recvFree)}
 	for i := range s.hdrs {
 		s.iovs[i].Base = &s.bufs[i*recvBufLen]
 		s.iovs[i].SetLen(recvBufLen)
@@ -166,9 +171,9 @@ func (s *nlSource) Read() ([]Event, error) {
 					break
 				}
 				m := syscall.NetlinkMessage{Header: syscall.NlMsghdr(*h), Data: b[unix.NLMSG_HDRLEN:l]}
-				if e, ok := parse(&m); ok {
+				if e, ok := parseWith(&m, s.hops); ok {
 					if evs == nil {
-						evs = make([]Event, 0, n)
+						evs = s.events(n)
 					}
 					evs = append(evs, e)
 				}
@@ -178,6 +183,41 @@ func (s *nlSource) Read() ([]Event, error) {
 		if len(evs) > 0 {
 			return evs, nil
 		}
+	}
+}
+
+// recvFree bounds nlSource.free: enough for the queue of a burst that
+// the applier keeps up with (16 slices, 4096 events), not a burst's whole
+// queue when it falls behind (those slices are collected).
+const recvFree = 16
+
+// events returns an empty slice for n events: one the applier gave back,
+// or a new one (of recvBatch when n is not small, so that it can be given
+// back and hold any read).
+func (s *nlSource) events(n int) []Event {
+	select {
+	case evs := <-s.free:
+		if cap(evs) >= n {
+			return evs[:0]
+		}
+	default:
+	}
+	if n < 16 {
+		return make([]Event, 0, n)
+	}
+	return make([]Event, 0, recvBatch)
+}
+
+// Recycle takes back a slice Read returned, the applier done with it
+// (Recycler). What its events still point at (next hop lists, names) is
+// held until it is read into again.
+func (s *nlSource) Recycle(evs []Event) {
+	if cap(evs) < recvBatch {
+		return
+	}
+	select {
+	case s.free <- evs[:0]:
+	default:
 	}
 }
 
@@ -219,11 +259,12 @@ func (s *nlSource) Dump() (links []Link, routes []Route, err error) {
 		if err != nil {
 			return fmt.Errorf("netlink link dump: %w", err)
 		}
+		hc := hopCache{} // the dump's own (the reader's is its goroutine's)
 		for _, fam := range []byte{unix.AF_INET, unix.AF_INET6} {
 			req := make([]byte, unix.SizeofRtMsg)
 			req[0] = fam
 			err := dumpEach(unix.RTM_GETROUTE, req, func(m *syscall.NetlinkMessage) {
-				if e, ok := parse(m); ok && e.Kind == RouteAdd {
+				if e, ok := parseWith(m, hc); ok && e.Kind == RouteAdd {
 					routes = append(routes, e.Route)
 				}
 			})
@@ -368,7 +409,34 @@ func parseNexthop(m *syscall.NetlinkMessage) (Event, bool) {
 // parse reads one link, route or nexthop message; ok is false for others
 // and for routes softnet does not mirror (local, broadcast, multicast,
 // cloned).
-func parse(m *syscall.NetlinkMessage) (Event, bool) {
+// hopCache holds the one-next-hop lists parsed routes share (nobody
+// writes to a Route's Hops): a full table's routes have a handful of next
+// hops among them, and a route then costs no allocation to parse. It is
+// cleared when it grows past hopCacheMax.
+type hopCache map[Hop][]Hop
+
+const hopCacheMax = 4096
+
+// one returns the shared list of next hop h alone.
+func (c hopCache) one(h Hop) []Hop {
+	if c == nil {
+		return []Hop{h}
+	}
+	hs, ok := c[h]
+	if !ok {
+		if len(c) >= hopCacheMax {
+			clear(c)
+		}
+		hs = []Hop{h}
+		c[h] = hs
+	}
+	return hs
+}
+
+func parse(m *syscall.NetlinkMessage) (Event, bool) { return parseWith(m, nil) }
+
+// parseWith is parse with a cache of one-next-hop lists (nil: none).
+func parseWith(m *syscall.NetlinkMessage, hc hopCache) (Event, bool) {
 	switch m.Header.Type {
 	case unix.RTM_NEWNEXTHOP, unix.RTM_DELNEXTHOP:
 		return parseNexthop(m)
@@ -396,7 +464,7 @@ func parse(m *syscall.NetlinkMessage) (Event, bool) {
 		}
 		return Event{Kind: LinkSet, Link: l}, true
 	case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
-		return parseRoute(m)
+		return parseRoute(m, hc)
 	case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
 		return parseNeigh(m)
 	case unix.RTM_NEWADDR, unix.RTM_DELADDR:
@@ -405,7 +473,7 @@ func parse(m *syscall.NetlinkMessage) (Event, bool) {
 	return Event{}, false
 }
 
-func parseRoute(m *syscall.NetlinkMessage) (Event, bool) {
+func parseRoute(m *syscall.NetlinkMessage, hc hopCache) (Event, bool) {
 	if len(m.Data) < unix.SizeofRtMsg {
 		return Event{}, false
 	}
@@ -474,7 +542,7 @@ func parseRoute(m *syscall.NetlinkMessage) (Event, bool) {
 	}
 	if r.Hops == nil && !r.Blackhole && (r.NH == 0 || single.Link != 0) {
 		single.Dead = rt.Flags&(unix.RTNH_F_DEAD|unix.RTNH_F_LINKDOWN) != 0
-		r.Hops = []Hop{single}
+		r.Hops = hc.one(single)
 	}
 	if m.Header.Type == unix.RTM_DELROUTE {
 		return Event{Kind: RouteDel, Route: r}, true

@@ -79,6 +79,18 @@ func TestParseRouteAllocs(t *testing.T) {
 	if a := testing.AllocsPerRun(100, func() { parse(&m) }); a > 1 {
 		t.Errorf("%v allocations to parse a route, want at most 1 (its next hop)", a)
 	}
+	// The reader's parse shares one next hop list among the routes through
+	// it: no allocation a route (there was one, its Hops, a million in a
+	// full table's burst, each kept in the mirror's view).
+	hc := hopCache{}
+	e1, _ := parseWith(&m, hc)
+	if a := testing.AllocsPerRun(100, func() { parseWith(&m, hc) }); a != 0 {
+		t.Errorf("%v allocations to parse a route through a known next hop, want 0", a)
+	}
+	e2, _ := parseWith(&m, hc)
+	if len(e2.Route.Hops) != 1 || e2.Route.Hops[0] != want.Hops[0] || &e1.Route.Hops[0] != &e2.Route.Hops[0] {
+		t.Errorf("parseWith: hops %+v (%p, %p), want %+v shared", e2.Route.Hops, &e1.Route.Hops[0], &e2.Route.Hops[0], want.Hops)
+	}
 }
 
 // TestOpenRcvBufHoldsBurst: the notification socket's receive buffer, as
@@ -126,5 +138,26 @@ func TestNetlinkTruncatedIsLost(t *testing.T) {
 		if err != nil || reads > 100 {
 			t.Fatalf("read %d: %v, %d events: want ErrOverflow for the truncated link notification", reads, err, len(evs))
 		}
+	}
+}
+
+// TestReadReusesRecycled: a slice the applier gives back (Recycle) is the
+// next one Read fills; a small one is not kept.
+func TestReadReusesRecycled(t *testing.T) {
+	s := &nlSource{free: make(chan []Event, recvFree)}
+	a := append(s.events(recvBatch), Event{Kind: RouteAdd})
+	s.Recycle(a)
+	b := s.events(200)
+	if len(b) != 0 || cap(b) < 200 || &b[:1][0] != &a[0] {
+		t.Fatalf("events after Recycle: len %d cap %d, not the recycled slice", len(b), cap(b))
+	}
+	s.Recycle(make([]Event, 0, 3))
+	select {
+	case <-s.free:
+		t.Fatal("a small slice was kept")
+	default:
+	}
+	if c := s.events(3); cap(c) != 3 {
+		t.Fatalf("events(3): cap %d, want a slice of 3", cap(c))
 	}
 }

@@ -44,6 +44,13 @@ type Options struct {
 	// Pin pins worker i to the i-th CPU the process may use (wrapping
 	// around), so each worker keeps a core and its caches.
 	Pin bool
+	// ControlCPUs, when positive, keeps the first ControlCPUs of the CPUs
+	// the process may use for the control plane (every thread but the
+	// workers': linux_cp's reader and applier, the API, the Go runtime's
+	// and the collector's), as VPP's main core, and pins the workers
+	// round-robin to the others (Pin implied): a full table's burst then
+	// takes no CPU from a worker. It must leave a CPU for the workers.
+	ControlCPUs int
 	// SoftwareRSS spreads the packets of ports with fewer queues than
 	// workers over all workers by flow (dp.Spread). Off by default: the
 	// hand-off costs cache-line transfers between cores that a cheap
@@ -270,6 +277,14 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		}
 	}
 	cpus := dp.AllowedCPUs()
+	var ctlCPUs []int
+	if o.ControlCPUs > 0 {
+		if o.ControlCPUs >= len(cpus) {
+			return nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)
+		}
+		ctlCPUs, cpus = cpus[:o.ControlCPUs], cpus[o.ControlCPUs:]
+		o.Pin = true
+	}
 	mode, err := dp.ParsePollMode(cmp.Or(cfg.PollMode, config.DefaultPollMode))
 	if err != nil {
 		return nil, config.Errors{cfg.Errorf("poll_mode", "%v", err)}
@@ -329,6 +344,17 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			<-r.cpDone
 			r.wg2.Wait()
 			return nil, fmt.Errorf("worker %d: %w", i, err)
+		}
+	}
+	if len(ctlCPUs) > 0 {
+		// The workers are pinned: every other thread, and those the
+		// runtime starts later, to the control plane's CPUs.
+		var keep []int
+		for _, w := range r.workers {
+			keep = append(keep, w.ThreadID())
+		}
+		if _, err := dp.KeepOnCPUs(ctlCPUs, keep); err != nil && o.Logger != nil {
+			o.Logger.Warn("the control plane shares the workers' CPUs", "err", err)
 		}
 	}
 	return r, nil

@@ -46,6 +46,7 @@ func benchCmd() *cobra.Command {
 		proberCPU  int
 		pollModes  string
 		nlRoutes   int
+		nlSplit    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -203,8 +204,10 @@ beside the same Linux runs; every softnet line carries "poll_mode" and
 Needs root.
 
 --scenario netlink-full-table measures linux_cp (routes from Linux) on the
-veth topology: softnet (one worker, AF_PACKET, on CPU 1) mirrors the router
-namespace's main table (protocol bgp); trafgen (CPU 0) floods 64-byte UDP
+veth topology: softnet (one worker, AF_PACKET, the whole process on CPU 1;
+with --split-cpus the worker pinned to CPU 1 and the control plane, linux_cp's
+reader and applier among it, on CPU 0: softnet run --control-cpus 1) mirrors the
+router namespace's main table (protocol bgp); trafgen (CPU 0) floods 64-byte UDP
 through it for --duration (mpps_before), then the full table of the embedded
 file (IPv4 and IPv6, about 1,062,000 routes, next hops on host B's link) goes
 into the router namespace's kernel in one burst, many RTM_NEWROUTE messages to
@@ -399,6 +402,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if cmd.Flags().Changed("routes") && scenario != bench.ScenarioNetlink {
 				return fmt.Errorf("--routes applies to --scenario %s; drop it", bench.ScenarioNetlink)
 			}
+			if cmd.Flags().Changed("split-cpus") && scenario != bench.ScenarioNetlink {
+				return fmt.Errorf("--split-cpus applies to --scenario %s; drop it", bench.ScenarioNetlink)
+			}
 			if scenario == bench.ScenarioNetlink {
 				if size != 64 {
 					return fmt.Errorf("--size %d: the %s scenario floods 64-byte frames; drop --size", size, scenario)
@@ -408,7 +414,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				rep, err := bench.RunNetlink(ctx, bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, Progress: prog})
+				rep, err := bench.RunNetlink(ctx, bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, SplitCPUs: nlSplit, Progress: prog})
 				if rep != nil && (err == nil || rep.Routes > 0) {
 					if asJSON {
 						if jerr := jsonEncoder(cmd.OutOrStdout()).Encode(rep); jerr != nil {
@@ -558,6 +564,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), filter-setup (new states a second on one worker, each first packet checked against the 1000 rules), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root), netlink-full-table (the full table into the kernel in one burst, mirrored by linux_cp: convergence time, forwarding before and during; root)")
 	f.IntVar(&nlRoutes, "routes", 0, "with --scenario netlink-full-table: install only this many prefixes of the table (0: all of it)")
+	f.BoolVar(&nlSplit, "split-cpus", false, "with --scenario netlink-full-table: let softnet use every CPU, its worker pinned to CPU 1 and its control plane (linux_cp's reader and applier) kept on CPU 0 with trafgen (softnet run --control-cpus 1); default: the whole softnet process on CPU 1")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")
 	f.BoolVar(&stackDrop, "stack-drop", false, "with --scenario veth --backend afpacket: softnet's interfaces get stack_drop: true (a tc ingress drop, so the router namespace's stack skips the frames softnet took)")
 	f.StringVar(&source, "source", "best", "with --scenario veth: what sends the floods, trafgen, xdp (softnet's XDP generator, BPF_PROG_RUN live frames) or best (measure both generators' limits, use the one that pushes more per CPU second)")

@@ -37,6 +37,7 @@ func runCmd() *cobra.Command {
 		file      string
 		duration  time.Duration
 		pin       bool
+		ctlCPUs   int
 		swRSS     bool
 		rtPrio    int
 		so        serveOpts
@@ -99,13 +100,14 @@ Formats and examples: examples/*.yaml.`,
 			}
 			so.socketSet = cmd.Flags().Changed("api")
 			so.metricsSet = cmd.Flags().Changed("metrics")
-			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, SoftwareRSS: swRSS, RTPriority: rtPrio}, so)
+			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, ControlCPUs: ctlCPUs, SoftwareRSS: swRSS, RTPriority: rtPrio}, so)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "the config file (YAML)")
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
 	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
+	f.IntVar(&ctlCPUs, "control-cpus", 0, "keep the first N CPUs softnet may use for its control plane (linux_cp's reader and applier, the API, the Go runtime: every thread but the workers'), as VPP's main core, and pin the workers to the others (implies --pin); must leave a CPU for the workers; 0 = off")
 	f.IntVar(&rtPrio, "rt-priority", 0, "run the workers' threads in SCHED_FIFO at this priority (1-99; root): a frame that wakes an idle worker runs it at once, not after the CPU's other threads (tail latency on a loaded machine); a busy worker then holds its CPU against normal threads, so combine with --pin and keep other work off those CPUs; 0 = normal scheduling")
 	f.BoolVar(&swRSS, "software-rss", false, "spread single-queue ports (pcap, mem) over all workers by flow (symmetric Toeplitz hash, lock-free hand-off); off: such a port is polled by worker 0 alone")
 	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")

@@ -126,6 +126,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"run -c ../../examples/two-port-mem.yaml --duration 100ms --api off", 0, "drops: none"},
 		{"run -c ../../examples/two-port-mem.yaml --duration -1s --api off", 1, "softnet: --duration -1s: must be positive"},
 		{"run -c ../../examples/two-port-mem.yaml --rt-priority 100 --api off", 1, "softnet: --rt-priority 100: give a SCHED_FIFO priority from 1 to 99"},
+		{"run -c ../../examples/two-port-mem.yaml --control-cpus 4096 --api off", 1, "which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)"},
 	}
 	if os.Geteuid() == 0 { // SCHED_FIFO needs CAP_SYS_NICE
 		cases = append(cases, exitCase{"run -c ../../examples/two-port-mem.yaml --duration 100ms --rt-priority 5 --api off", 0, "drops: none"})
