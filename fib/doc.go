@@ -96,11 +96,30 @@
 // by depth, hand entries to the covering route, recycle a node once no longer
 // route remains in it). What it publishes is smaller: the /16 nodes as 256 entries,
 // every other node compressed, poptrie-style, as a 256-bit bitmap of where
-// runs of equal entries start, the bit counts before each 32-bit word, and
-// one entry per run. A step is then a bitmap word, a popcount and an entry.
-// Compression was chosen by measuring: the same trie with 256 entries per
-// node takes 37.9 MiB on the full table and looked up 4x slower than
-// compressed (2.8 MiB) in the same run.
+// runs of equal entries start and one entry per run. The bitmap is 4 groups
+// of 3 words, one per 64 entries: the group's 64 bits and the offset in the
+// node array of the entry before its first run, so that a step is one
+// group (12 bytes), a popcount and an entry. Compression was chosen by
+// measuring: the same trie with 256 entries per node takes 37.9 MiB on the
+// full table and looked up 4x slower than compressed (2.8 MiB) in the same
+// run.
+//
+// LookupBatch walks up to 64 addresses level by level, over the list of
+// those not yet at a next hop, in two passes per compressed level: one
+// reads each address's group and computes where its entry is, the other
+// reads the entries, drops the addresses that reached a next hop and
+// computes the next level's group; each software-prefetches (PREFETCHT0)
+// what the other reads next. A load that misses holds up retirement, so
+// with loads only a few addresses' misses overlap before the reorder
+// buffer fills; prefetches do not, so all of a level's do. On amd64 the
+// two passes, the root pass before them and the prefetches are assembly
+// with POPCNT (prefetch6_amd64.s; the root pass in assembly measured 4–7%
+// faster than in Go); elsewhere, or without POPCNT, the same passes in Go
+// with no prefetch. Node array words are read through unsafe.Pointer with
+// no bounds check: every offset an entry holds is where Table6.emit wrote
+// that node in the same array (children first; the array is append-only),
+// and a step stays inside the node (see entry6); the differential and fuzz
+// tests compare both passes' answers, assembly and Go, with bart.
 //
 // Copy-on-write: the published root is 256 chunks of 256 entries held by
 // pointer, copied on their first write after a publication, as Table's
@@ -117,38 +136,51 @@
 // EPYC VM shared with seven other busy builds: figures moved 3-5x from run to
 // run, so they are ranges, and only figures from one run compare:
 //
-//   - Memory: 2.8 MiB for a snapshot of the full IPv6 table (root chunks and
-//     node array), 38,155 nodes; the control side adds 1.25 KiB per node
-//     (about 48 MiB) and the route map. 0 allocations per lookup.
+//   - Memory: 3.5 MiB for a snapshot of the full IPv6 table (root chunks and
+//     node array with its append slack; 2.8 MiB with the 10-word headers
+//     of bitmap words and byte counts this layout replaced), 38,155 nodes;
+//     the control side adds 1.25 KiB per node (about 48 MiB) and the route
+//     map. 0 allocations per lookup.
 //   - Lookup of destinations drawn from the table's prefixes
-//     (BenchmarkLookup6FullTable): Lookup 55–95 ns in CPU time (best wall
-//     clock 63 ns), LookupBatch 29–57 ns (best 28 ns), bart 214–320 ns
-//     (best 222 ns): in each run Lookup was 2.3–6x bart and LookupBatch
-//     3.7–10x. The IPv4 table in the same runs: 7–10 ns in CPU time, so an
-//     IPv6 lookup of a /48 (a root entry, the /16 node, then 3 compressed
-//     steps, each two dependent reads) is still several IPv4 lookups.
+//     (BenchmarkLookup6FullTable, BenchmarkLookup6CPU), December 2026, at
+//     load 7–9 on the 2 cores, the commit before this layout and this one
+//     run in turn three times: in CPU time LookupBatch 13.7–18.3 ns (before:
+//     30.4–79.5 ns), Lookup 65–122 ns (74–182 ns), bart 312–618 ns, the
+//     IPv4 LookupBatch 9.0–11.3 ns: LookupBatch 22–34x bart and 1.5–1.6x
+//     IPv4 (before: 3.3–7x IPv4); with the root pass in assembly too,
+//     14.5–15.3 ns against IPv4's 9.3–10.0 ns (before: 37.8–44.3 ns).
+//     Wall clock at that load is mostly other processes: LookupBatch
+//     15.3–62 ns against bart's 308–1210 ns (15.3 ns and 26x bart in the
+//     best run; before: 101–221 ns, 7–27x). Over 256
+//     destinations whose nodes sit in L1 it costs ~8 ns (the Go steps
+//     with the same prefetches 10.5 ns, the earlier LookupBatch ~24 ns);
+//     with 256 other cache lines touched between batches of 256, as the
+//     rest of a poll does, 26–43 ns against the IPv4 table's 20–26 ns.
 //     Uniformly random destinations in 2000::/3 (BenchmarkLookup6Random)
-//     mostly stop at the root or the /16 node: 2–12 ns, bart 8–35 ns.
-//   - Why ip6-forward runs at ~0.4x ip4-forward (softnet bench, issue 12):
-//     its destinations are drawn as ip4-forward's are (a random prefix of
-//     the table, random host bits) and ip6-lookup does use LookupBatch, so
-//     the difference is the trie. 64% of those destinations end at /48, 21%
-//     at /40, 15% at /32: a root entry, the /16 node, then three compressed
-//     steps of two dependent reads each, where IPv4 reads one tbl24 entry.
-//     LookupBatch over 256 destinations whose nodes all sit in L1 still
-//     costs ~24 ns a lookup (instructions, not misses; IPv4: 7–10 ns); over
-//     65,536 it costs 33–57 ns, and with 256 or 1024 other cache lines
-//     touched between batches, as the rest of a poll does, 52–83 and
-//     84–125 ns (the table is 2.8 MiB: more than L2, so in the pipeline
-//     each step's reads come from L3 or memory). ip6-lookup took ~3.3x
-//     ip4-lookup's CPU time in a profile of both polled in turn. Tried and
-//     measured no faster, so not kept: steps with no branch on whether an
-//     address is done (a sink node and masks), 8-byte aligned (bitmap word,
-//     count) pairs, each level as two passes (headers, then entries), and
-//     the node array on huge pages (no TLB effect: the misses are cache
-//     misses).
-//   - Fewer levels for the /48s, tried and measured slower, so not kept
-//     (issue 12 item 5): a node index, a hash table from every /32 and /40
+//     mostly stop at the root or the /16 node.
+//   - softnet bench --scenario ip4-forward,ip6-forward at that load (other
+//     processes using 0.7–1.5 of the 2 CPUs, so Mpps moved 2x run to run):
+//     ip6-lookup 41–107 ns a packet against ip4-lookup's 23–51 ns in the
+//     same runs (before: 66–105 ns against 17–43 ns), ip6-forward
+//     0.44–0.79x ip4-forward (before 0.37–0.62x). Issue 12's targets (at
+//     most 15 ns a lookup, at least 4x bart: met in CPU time, not
+//     measurable in wall clock at this load; ip6-forward at least 0.9x
+//     ip4-forward: not shown) want a quiet machine to check. What is left
+//     is cache misses: a /48 still reads a /16-node entry and three
+//     (group, entry) pairs, where IPv4 reads one tbl24 entry.
+//   - Tried with the prefetching LookupBatch and not kept (no difference
+//     beyond the noise): batches of 128 or 256 addresses instead of 64,
+//     a separate prefetch of the entry's line only (the group's line and
+//     the next one are prefetched together instead, 7–10% faster with
+//     other lines touched between batches), and a Lookup with four
+//     branch-free steps through a sink node. Before the prefetching
+//     LookupBatch, these were measured no faster and not kept: steps with
+//     no branch on whether an address is done (a sink node and masks),
+//     8-byte aligned (bitmap word, count) pairs, each level as two passes
+//     of loads (headers, then entries), and the node array on huge pages
+//     (no TLB effect: the misses are cache misses).
+//   - Fewer levels for the /48s, tried (before the prefetching LookupBatch)
+//     and measured slower, so not kept (issue 12 item 5): a node index, a hash table from every /32 and /40
 //     block that has a node to that node's offset (29,984 keys, buckets of
 //     4 slots in one 64-byte cache line, 1 MiB, pages copied on write as
 //     the root chunks are), probed for the /40 block then the /32 block
@@ -175,18 +207,17 @@
 //     quiet machine.
 //   - BenchmarkLookup6CPU (Linux) times Lookup, LookupBatch, bart and the
 //     IPv4 LookupBatch in thread CPU time, interleaved round by round, for
-//     when the machine is too busy for wall-clock figures. Three runs of
-//     -benchtime 6x at load 11–17: LookupBatch 23.6–35.1 ns, Lookup
-//     46–75 ns, bart 175–293 ns (LookupBatch 5.0–10.3x bart, Lookup
-//     2.3–5.3x), IPv4 LookupBatch 8.2–9.6 ns (IPv6 2.6–4.3x IPv4). Issue
-//     12's targets (at most 15 ns a lookup, at least 4x bart;
-//     ip6-forward at least 0.9x ip4-forward) are not met.
+//     when the machine is too busy for wall-clock figures (the figures
+//     above).
 //   - Loading the 160,147 IPv6 prefixes of the full table and publishing
 //     them (LoadIPv6 + Snapshot, BenchmarkLoad6FullTable): 0.2–1.3 s.
 //   - One route change and Snapshot on the full table (BenchmarkUpdate6):
 //     a /48, ~50 µs (its node and its 3 ancestors appended, one root chunk
 //     copied, compaction amortized); a /32 with 279 longer prefixes below
-//     (2a02:26f0::/32), ~1 ms; a /16, ~12 ms: like Table, a short prefix repaints
+//     (2a02:26f0::/32), ~1 ms; a /16, ~12 ms (the same, within the noise,
+//     with the 12-word headers: at load 6–7, /48 170–200 µs against
+//     100–250 µs before, /32 0.9 ms against 0.4–1.2 ms, /16 6–12 ms
+//     against 8–19 ms, 3–11% more bytes allocated): like Table, a short prefix repaints
 //     every entry it covers that holds no longer route, so every node below
 //     it is re-emitted.
 //   - Limits: 2^31-1 nodes (Add returns ErrNoNode) and 2^31 words (8 GiB)

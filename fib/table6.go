@@ -321,8 +321,8 @@ func (t *Table6) compact() {
 
 // emit appends node g to the node array, node indices replaced by the
 // children's offsets: as is for a /16 node, else compressed (a bitmap of
-// where runs of equal entries start, the bit counts before each bitmap word,
-// and one entry per run).
+// where runs of equal entries start, the offset of the entries of each
+// bitmap word, and one entry per run: see snapshot6.go).
 func (t *Table6) emit(g uint32) {
 	if t.off[g] != noOff {
 		t.live -= int(t.size[g])
@@ -341,24 +341,27 @@ func (t *Table6) emit(g uint32) {
 		return
 	}
 	t.flat = append(t.flat, make([]uint32, cnodeEntries)...)
-	var bm [8]uint32
+	var bm [4]uint64
 	var prev uint32
 	for j, e := range t.nodes[g] {
 		if e&ext6 != 0 {
 			e = ext6 | t.off[e&index6]
 		}
 		if j == 0 || e != prev {
-			bm[j>>5] |= 1 << (j & 31)
+			bm[j>>6] |= 1 << (j & 63)
 			t.flat = append(t.flat, e)
 			prev = e
 		}
 	}
+	// Group w's offset: the entry before the first run that starts in
+	// it (bit 0 is always set, so group 0's is never read itself).
 	h := t.flat[start : start+cnodeEntries]
-	copy(h[cnodeBits:], bm[:])
-	c := uint32(0)
+	c := uint32(start + cnodeEntries - 1)
 	for w, x := range bm {
-		h[cnodeCounts+w/4] |= c << (w % 4 * 8)
-		c += uint32(bits.OnesCount32(x))
+		h[w*cnodeGroup] = uint32(x)
+		h[w*cnodeGroup+1] = uint32(x >> 32)
+		h[w*cnodeGroup+2] = c
+		c += uint32(bits.OnesCount64(x))
 	}
 	if len(t.flat) > index6 {
 		panic("fib: IPv6 node array beyond 2^31 words")
