@@ -3,8 +3,8 @@ package dp_test
 // The differential test of the stages' fast loops: the same frames run
 // through two identical routers, one as built and one with its fast loops
 // turned off (dp.SetGeneralPath: etherFast, etherVLANFast, ip4InputFast,
-// lookupFast, rewriteFast, interface-output's one-interface shortcut and
-// l2-bridge's last source and destination),
+// lookupFast, rewriteFast, ip6-lookup's lookupFast, interface-output's
+// one-interface shortcut and l2-bridge's last source and destination),
 // must come out the same: the frames each port sends, in order and byte
 // for byte, and every counter (drops by reason, per stage, per
 // interface, ICMP, punts, bridge). A fast loop is an optimisation of the
@@ -34,6 +34,7 @@ const (
 	diffVLANs              // the dptest lab with its VLAN sub-interfaces
 	diffBridge             // the bridge lab (bridge_test.go) instead
 	diffDown               // with diffVLANs: if0.100 administratively down
+	diffIPv6               // the dptest lab with its IPv6 addresses, neighbours and route
 )
 
 // diffMaxBridgeFrames bounds the frames of a bridge-lab input: a bridge
@@ -58,12 +59,20 @@ func newDiffLab(t *testing.T, kind int, general bool) *diffLab {
 		l := newBridgeLabCP(t, control.BridgeConfig{}, false, control.Options{ICMPRate: 1 << 20, ICMPBurst: 1 << 20})
 		d = &diffLab{r: l.r, w: l.w, ports: l.ports[:]}
 	} else {
-		o := dptest.Options{VLANs: kind&diffVLANs != 0, ICMPRate: 1 << 20, Burst: 1 << 20}
+		o := dptest.Options{VLANs: kind&diffVLANs != 0, IPv6: kind&diffIPv6 != 0, ICMPRate: 1 << 20, Burst: 1 << 20}
 		if kind&diffMTU576 != 0 {
 			o.MTU1 = 576
 		}
 		l := dptest.New(t, o)
 		d = &diffLab{r: l.Router, w: l.Worker, ports: l.Ports[:]}
+		if kind&diffIPv6 != 0 {
+			// A route that covers fe80::/10, so link-local destinations
+			// reach ip6-lookup's rules with a forward route.
+			if err := l.Router.AddRoute(netip.MustParsePrefix("8000::/1"), dptest.HostB6); err != nil {
+				t.Fatal(err)
+			}
+			l.Router.Publish()
+		}
 		if kind&(diffVLANs|diffDown) == diffVLANs|diffDown {
 			if err := l.Router.SetInterfaceUp(sub100, false); err != nil {
 				t.Fatal(err)
@@ -299,6 +308,42 @@ func diffCases() []diffCase {
 			cs = append(cs, diffCase{fmt.Sprintf("runs-of-%d-kind-%d", run, kind), kind, [][][]byte{batch, {batch[0], batch[3]}}})
 		}
 	}
+	// The same for IPv6 (ip6-lookup's lookupFast): what it takes
+	// (forward, glean) mixed with what it stops at, each rule of the
+	// general loop (Hop Limit, link-local source or destination, the
+	// receiving interface's link-local address, link-layer multicast,
+	// local, no route).
+	udp6 := func(dstMAC [6]byte, src, dst string, hops uint8) []byte {
+		f := ip6UDPFrame(dstMAC, dptest.HostAMAC, netip.MustParseAddr(src), netip.MustParseAddr(dst))
+		f[hdr.EthernetLen+7] = hops
+		return f
+	}
+	a6 := dptest.HostA6.String()
+	kinds6 := [][]byte{
+		udp6(dptest.R0MAC, a6, "2001:db8:100::5", 9),                    // routed via HostB6: fast
+		udp6(dptest.R0MAC, a6, "2001:db8:2::2", 9),                      // connected, resolved: fast
+		udp6(dptest.R0MAC, a6, "2001:db8:100::5", 1),                    // Hop Limit exceeded
+		udp6(dptest.R0MAC, "fe80::9", "2001:db8:100::5", 9),             // link-local source
+		udp6(dptest.R0MAC, a6, "fe80::77", 9),                           // link-local destination
+		udp6(dptest.R0MAC, a6, "fe80::52:ff:fe00:1", 9),                 // if0's link-local: local
+		udp6([6]byte{0x33, 0x33, 0, 0, 0, 1}, a6, "2001:db8:100::5", 9), // link-layer multicast
+		udp6(dptest.R0MAC, a6, dptest.R0v6.String(), 9),                 // local: port unreachable
+		udp6(dptest.R0MAC, a6, "2001:db9::1", 9),                        // no route
+		udp6(dptest.R0MAC, a6, "2001:db8:100::6", 2),                    // fast, Hop Limit 2
+		udp6(dptest.R0MAC, a6, "2001:db8:2::99", 9),                     // glean: fast, then ND
+	}
+	for run := 1; run <= 5; run++ {
+		var batch [][]byte
+		for i := 0; len(batch) < 256; i++ {
+			for range run {
+				batch = append(batch, kinds6[i%len(kinds6)])
+			}
+		}
+		batch = batch[:256]
+		for _, kind := range []int{diffIPv6, diffIPv6 | diffMTU576} {
+			cs = append(cs, diffCase{fmt.Sprintf("ip6-runs-of-%d-kind-%d", run, kind), kind, [][][]byte{batch, {batch[0], batch[3]}}})
+		}
+	}
 	// A whole vector for a down sub-interface (interface-output's
 	// one-interface shortcut must check it is up), then one for an up one.
 	toDown := dptest.Tag(dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, h200, h100, hdr.ProtoUDP, 9, false, dptest.UDP(1, 2, 8)), 0x8100, 200)
@@ -363,7 +408,7 @@ func TestFastPathDifferential(t *testing.T) {
 }
 
 // diffFuzzInput encodes a fuzz input for FuzzFastPath: byte 0 the lab
-// kind (diffMTU576 | diffVLANs | diffBridge | diffDown), byte 1 the number of frames,
+// kind (diffMTU576 | diffVLANs | diffBridge | diffDown | diffIPv6), byte 1 the number of frames,
 // each frame a 2-byte big-endian header — bit 15 and bit 14 the port's
 // low and high bit, the low 11 bits the length — then its bytes. Inputs
 // of FuzzPipeline (bit 14 clear) read the same.
@@ -386,7 +431,7 @@ func parseDiffFuzz(data []byte) (kind int, frames [][][]byte) {
 	if len(data) < 2 {
 		return 0, frames
 	}
-	kind, n := int(data[0]&15), int(data[1])
+	kind, n := int(data[0]&31), int(data[1])
 	if kind&diffVLANs == 0 {
 		kind &^= diffDown
 	}
@@ -414,7 +459,7 @@ func parseDiffFuzz(data []byte) (kind int, frames [][][]byte) {
 // input: their MAC tables are state.
 type diffPairs struct {
 	mu    sync.Mutex
-	pairs [16]*diffPair
+	pairs [32]*diffPair
 }
 
 var fuzzPairs diffPairs
