@@ -126,8 +126,8 @@
 // in dp, control, api or cmd changes.
 //
 // The common cases run in fast loops without calls (etherFast,
-// etherVLANFast, ip4InputFast, lookupFast, rewriteFast, and ip6-lookup's
-// lookupFast) that stop at the
+// etherVLANFast, ip4InputFast, lookupFast, rewriteFast, ip6InputFast and
+// ip6-lookup's lookupFast) that stop at the
 // first packet needing the general path; they must behave exactly as the
 // general path does, which the differential test checks (fastpath_test.go:
 // the same frames through a worker with and without them give the same

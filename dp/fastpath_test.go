@@ -3,7 +3,7 @@ package dp_test
 // The differential test of the stages' fast loops: the same frames run
 // through two identical routers, one as built and one with its fast loops
 // turned off (dp.SetGeneralPath: etherFast, etherVLANFast, ip4InputFast,
-// lookupFast, rewriteFast, ip6-lookup's lookupFast, interface-output's
+// lookupFast, rewriteFast, ip6InputFast, ip6-lookup's lookupFast, interface-output's
 // one-interface shortcut and l2-bridge's last source and destination),
 // must come out the same: the frames each port sends, in order and byte
 // for byte, and every counter (drops by reason, per stage, per
@@ -332,6 +332,30 @@ func diffCases() []diffCase {
 		udp6(dptest.R0MAC, a6, "2001:db8:100::6", 2),                    // fast, Hop Limit 2
 		udp6(dptest.R0MAC, a6, "2001:db8:2::99", 9),                     // glean: fast, then ND
 	}
+	// And ip6-input's ip6InputFast: what it stops at.
+	set := func(f []byte, off int, v ...byte) []byte {
+		f = append([]byte(nil), f...)
+		copy(f[hdr.EthernetLen+off:], v)
+		return f
+	}
+	fwd := kinds6[0]
+	kinds6 = append(kinds6,
+		append(append([]byte(nil), fwd...), make([]byte, 7)...), // Ethernet padding: fast, trimmed
+		set(fwd, 6, hdr.ProtoHopByHop),                          // extension header (a bad one)
+		set(fwd, 6, hdr.ProtoICMPv6, 0, 128),                    // ICMPv6
+		set(fwd, 5, 9),                                          // payload length past the frame
+		set(fwd, 0, 0x40),                                       // version 4
+		udp6(dptest.R0MAC, "::", "2001:db8:100::5", 9),          // unspecified source
+		udp6(dptest.R0MAC, "ff02::1", "2001:db8:100::5", 9),     // multicast source
+		udp6(dptest.R0MAC, "::1", "2001:db8:100::5", 9),         // loopback source
+		udp6(dptest.R0MAC, a6, "::1", 9),                        // loopback destination
+		udp6(dptest.R0MAC, a6, "ff05::1", 9),                    // multicast destination
+		udp6(dptest.R0MAC, a6, "::", 9),                         // unspecified destination
+		udp6(dptest.R0MAC, "1::1", "2001:db8:100::5", 9),        // source 1::1: fast
+		udp6(dptest.R0MAC, a6, "fe00::1", 9),                    // destination fe00::1: fast
+		set(set(udp6(dptest.R0MAC, "fe80::9", "fe80::52:ff:fe00:1", 255), 6, hdr.ProtoICMPv6), 40, 135), // NS (a bad one): nd-input
+		fwd[:hdr.EthernetLen+30], // too short
+	)
 	for run := 1; run <= 5; run++ {
 		var batch [][]byte
 		for i := 0; len(batch) < 256; i++ {

@@ -79,8 +79,8 @@ type Worker struct {
 	sample bool // time the stages of this poll
 
 	// general turns off the stages' fast loops (etherFast,
-	// etherVLANFast, ip4InputFast, lookupFast, rewriteFast, ip6-lookup's
-	// lookupFast),
+	// etherVLANFast, ip4InputFast, lookupFast, rewriteFast, ip6InputFast and
+	// ip6-lookup's lookupFast),
 	// interface-output's one-interface shortcut and l2-bridge's memory
 	// of the last source learned and destination looked up, so every
 	// packet takes the general path. Tests only (see export_test.go): the differential
