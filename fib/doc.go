@@ -180,6 +180,18 @@
 //     stage figures are steadier). Not tried for lack of time: fewer cold
 //     lines per /48 (a node with one or two runs folded into its parent's
 //     entry, a node's entries on its group header's line).
+//   - Both together, quiet (no other work on the VM, load average 0.2–1.1;
+//     the host itself slower than in the morning: ip4-forward 19–21 Mpps
+//     against 31–35), December 7 13:40: BenchmarkLookup6FullTable -count 3
+//     wall clock LookupBatch (impl=softnet-batch) 10.8 ns, Lookup
+//     (impl=softnet) 38.8–40.1 ns, bart 145.6–177.9 ns (LookupBatch
+//     13–16x bart, Lookup 3.7–4.6x); BenchmarkLookup6CPU LookupBatch
+//     15.3 ns, Lookup 64.6, bart 374.1, IPv4 LookupBatch 10.5. softnet
+//     bench --scenario ip4-forward,ip6-forward, four runs: ratio 0.894,
+//     0.955, 0.959, 0.947, interleaved 0.946, 0.923, 0.945, 0.941
+//     (ip6-lookup 21.6–22.9 ns a packet, ip4-lookup 15.2–17.5; ip6-input
+//     5.3–5.5, ip4-input 6.9–7.6). At 13:12, faster host, before the fast
+//     loops: 0.79 and 0.77, interleaved 0.87.
 //   - Tried with the prefetching LookupBatch and not kept (no difference
 //     beyond the noise): batches of 128 or 256 addresses instead of 64,
 //     a separate prefetch of the entry's line only (the group's line and
