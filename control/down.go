@@ -176,7 +176,7 @@ func (r *Router) park(idx int, yields bool) {
 			break
 		}
 		if k.installed {
-			move(kk.prefix())
+			move(kk.Prefix())
 		}
 	}
 	for k := range r.host {

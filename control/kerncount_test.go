@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/internal/testenv"
 )
 
 // TestKernelRoutesCountsWithoutTheLock: KernelRoutes (the API's GET
@@ -132,7 +133,7 @@ func TestKernelRoutesPointerFree(t *testing.T) {
 	if !ok || f.Type.Kind() != reflect.Map {
 		t.Fatalf("control.Router has no map kern (%v)", f.Type)
 	}
-	if hasPointers(f.Type.Key()) || hasPointers(f.Type.Elem()) {
+	if testenv.HasPointers(f.Type.Key()) || testenv.HasPointers(f.Type.Elem()) {
 		t.Errorf("Router.kern is %v: it holds pointers, which the GC scans", f.Type)
 	}
 	if s := f.Type.Key().Size() + f.Type.Elem().Size(); s > 24 {
@@ -148,20 +149,4 @@ func TestKernelRoutesPointerFree(t *testing.T) {
 			t.Errorf("route %v: origin %q (found %v), want %q", p, m.Origin, ok, want)
 		}
 	}
-}
-
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.String, reflect.UnsafePointer:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/internal/rules"
 	"github.com/softnet/softnet/neigh"
 )
@@ -103,28 +104,11 @@ type kroute struct {
 	installed bool
 }
 
-// kkey is a prefix as a key of Router.kern: the address in 16 bytes
-// (IPv4 mapped), the prefix length, 4 or 6.
-type kkey [18]byte
+// kkey is a prefix as a key of Router.kern (pointer-free: see
+// fib.PrefixKey).
+type kkey = fib.PrefixKey
 
-func kkeyOf(p netip.Prefix) kkey {
-	var k kkey
-	a := p.Addr().As16()
-	copy(k[:16], a[:])
-	k[16] = byte(p.Bits())
-	k[17] = 6
-	if p.Addr().Is4() {
-		k[17] = 4
-	}
-	return k
-}
-
-func (k kkey) prefix() netip.Prefix {
-	if k[17] == 4 {
-		return netip.PrefixFrom(netip.AddrFrom4([4]byte(k[12:16])), int(k[16]))
-	}
-	return netip.PrefixFrom(netip.AddrFrom16([16]byte(k[:16])), int(k[16]))
-}
+func kkeyOf(p netip.Prefix) kkey { return fib.KeyOf(p) }
 
 // protoIndex interns a kernel route's protocol name in r.protos (a
 // handful: bgp, ospf, kernel, ...). Caller holds mu.

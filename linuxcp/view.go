@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/fib"
 )
 
 // The mirror's view of each prefix (the kernel's routes to it, and what
@@ -16,21 +17,10 @@ import (
 // and a third for the batch's prefixes). A batch's prefixes are a list
 // of indexes, an entry stamped with the batch not listed twice.
 
-// pkey is a prefix as a map key: the address in 16 bytes (IPv4 mapped),
-// the prefix length, and 4 for an IPv4 prefix (6 for IPv6).
-type pkey [18]byte
+// pkey is a prefix as a map key (pointer-free: see fib.PrefixKey).
+type pkey = fib.PrefixKey
 
-func pkeyOf(p netip.Prefix) pkey {
-	var k pkey
-	a := p.Addr().As16()
-	copy(k[:16], a[:])
-	k[16] = byte(p.Bits())
-	k[17] = 6
-	if p.Addr().Is4() {
-		k[17] = 4
-	}
-	return k
-}
+func pkeyOf(p netip.Prefix) pkey { return fib.KeyOf(p) }
 
 // pent is the mirror's state of one prefix.
 type pent struct {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/softnet/softnet/internal/testenv"
 )
 
 // TestArenaLayouts checks every layout the router and an AF_XDP UMEM use:
@@ -134,32 +136,16 @@ func TestArenaIndicesGlobal(t *testing.T) {
 // not pointers, so storing a buffer into a vector runs no GC write barrier
 // and the GC does not scan vectors or free lists.
 func TestVectorsHoldNoPointers(t *testing.T) {
-	if hasPointers(reflect.TypeFor[Batch]()) {
+	if testenv.HasPointers(reflect.TypeFor[Batch]()) {
 		t.Error("pkt.Batch has pointer fields: every vector store runs a write barrier")
 	}
 	f, _ := reflect.TypeFor[Pool]().FieldByName("free")
-	if hasPointers(f.Type.Elem()) {
+	if testenv.HasPointers(f.Type.Elem()) {
 		t.Errorf("Pool.free holds %v: the GC scans free lists", f.Type.Elem())
 	}
-	if hasPointers(reflect.TypeFor[Meta]()) {
+	if testenv.HasPointers(reflect.TypeFor[Meta]()) {
 		t.Error("pkt.Meta has pointer fields")
 	}
-}
-
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.String, reflect.UnsafePointer:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // TestArenaOffHeap: a 64 MiB arena does not grow the Go heap, so the GC

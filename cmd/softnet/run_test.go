@@ -365,24 +365,9 @@ func (s *syncBuffer) String() string {
 // removed (issue 17, defect 9: SIGHUP killed the router).
 func TestRunSignals(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/operate-mem.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcap, err := os.ReadFile("../../examples/testdata/udp.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "testdata"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "testdata", "udp.pcap"), pcap, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	file, sock := filepath.Join(dir, "r.yaml"), filepath.Join(dir, "sn.sock")
-	if err := os.WriteFile(file, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	var src []byte
+	file := operateMemConfig(t, dir, func(b []byte) []byte { src = b; return b })
+	sock := filepath.Join(dir, "sn.sock")
 	cmd := softnetCmd("run -c " + file + " --api " + sock)
 	var stdout bytes.Buffer
 	stderr := &syncBuffer{}

@@ -39,25 +39,10 @@ type realRouter struct {
 func startRealRouter(t *testing.T) *realRouter {
 	t.Helper()
 	r := &realRouter{dir: t.TempDir(), stderr: &syncBuffer{}, done: make(chan error, 1)}
-	src, err := os.ReadFile("../../examples/operate-mem.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pcap, err := os.ReadFile("../../examples/testdata/udp.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(r.dir, "testdata"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(r.dir, "testdata", "udp.pcap"), pcap, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(r.dir, "r.yaml")
+	file := operateMemConfig(t, r.dir, func(src []byte) []byte {
+		return bytes.Replace(src, []byte("rate: 30000"), []byte("rate: 1000"), 1)
+	})
 	r.sock = filepath.Join(r.dir, "sn.sock")
-	if err := os.WriteFile(file, bytes.Replace(src, []byte("rate: 30000"), []byte("rate: 1000"), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	r.cmd = softnetCmd("run -c " + file + " --api " + r.sock)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, r.stderr
 	if err := r.cmd.Start(); err != nil {
@@ -502,4 +487,30 @@ func TestCheckLongSocket(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), want) {
 		t.Errorf("softnet check: %v\n%s\nwant %s", err, out, want)
 	}
+}
+
+// operateMemConfig writes examples/operate-mem.yaml, changed by edit, to
+// dir/r.yaml with the pcap it reads (testdata/udp.pcap) beside it, and
+// returns the config's path.
+func operateMemConfig(t *testing.T, dir string, edit func([]byte) []byte) string {
+	t.Helper()
+	src, err := os.ReadFile("../../examples/operate-mem.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcap, err := os.ReadFile("../../examples/testdata/udp.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "testdata"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "testdata", "udp.pcap"), pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "r.yaml")
+	if err := os.WriteFile(file, edit(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

@@ -11,6 +11,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"reflect"
 	"testing"
 )
 
@@ -49,4 +50,23 @@ func TUN(t testing.TB) {
 	t.Helper()
 	_, err := os.Stat("/dev/net/tun")
 	Need(t, err == nil, "needs /dev/net/tun (modprobe tun)")
+}
+
+// HasPointers reports whether a value of type t holds a pointer the
+// garbage collector would scan (pointers, slices, maps, channels,
+// functions, interfaces, strings), directly or in an array or struct.
+func HasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.String, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && HasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if HasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
