@@ -191,7 +191,11 @@
 //     0.955, 0.959, 0.947, interleaved 0.946, 0.923, 0.945, 0.941
 //     (ip6-lookup 21.6–22.9 ns a packet, ip4-lookup 15.2–17.5; ip6-input
 //     5.3–5.5, ip4-input 6.9–7.6). At 13:12, faster host, before the fast
-//     loops: 0.79 and 0.77, interleaved 0.87.
+//     loops: 0.79 and 0.77, interleaved 0.87. At 14:10, the host fast
+//     again (ip4-forward rounds 30.7–36.6 Mpps), two runs: ratio (best
+//     rounds) 0.895 and 0.856, interleaved 0.944 and 0.942 (ip6-lookup
+//     12.5–12.7 ns a packet, ip4-lookup 7.1–7.3; ip6-input 4.0, ip4-input
+//     4.9–5.0).
 //   - Tried with the prefetching LookupBatch and not kept (no difference
 //     beyond the noise): batches of 128 or 256 addresses instead of 64,
 //     a separate prefetch of the entry's line only (the group's line and
