@@ -34,16 +34,17 @@ type realRouter struct {
 	c         *api.Client
 }
 
-// startRealRouter starts it and waits until its API answers; the test's
-// end stops it with SIGTERM and checks that it exits 0.
-func startRealRouter(t *testing.T) *realRouter {
+// startRealRouter starts it (with flags added to softnet run's) and waits
+// until its API answers; the test's end stops it with SIGTERM and checks
+// that it exits 0.
+func startRealRouter(t *testing.T, flags ...string) *realRouter {
 	t.Helper()
 	r := &realRouter{dir: t.TempDir(), stderr: &syncBuffer{}, done: make(chan error, 1)}
 	file := operateMemConfig(t, r.dir, func(src []byte) []byte {
 		return bytes.Replace(src, []byte("rate: 30000"), []byte("rate: 1000"), 1)
 	})
 	r.sock = filepath.Join(r.dir, "sn.sock")
-	r.cmd = softnetCmd("run -c " + file + " --api " + r.sock)
+	r.cmd = softnetCmd(strings.Join(append([]string{"run -c " + file + " --api " + r.sock}, flags...), " "))
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, r.stderr
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
