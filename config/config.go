@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -327,23 +328,32 @@ func pathErr(err error) error {
 // not). It returns the config and its route tables when there is no
 // error.
 func Check(path string) (*Config, []Table, error) {
-	return check(path, true, nil)
+	return check(context.Background(), path, true, nil)
+}
+
+// CheckContext is Check, given up when ctx ends: reading the route files
+// (a full table takes a second or more) stops within a few milliseconds,
+// and the error is then ctx's (context.Canceled or DeadlineExceeded), not
+// an Errors. softnet run uses it so that a signal during start-up stops it
+// at once.
+func CheckContext(ctx context.Context, path string) (*Config, []Table, error) {
+	return check(ctx, path, true, nil)
 }
 
 // CheckConfig is Check without parsing the blocklist files (their
 // readability is checked): a reload reads them itself and parses only
 // those that changed.
 func CheckConfig(path string) (*Config, []Table, error) {
-	return check(path, false, nil)
+	return check(context.Background(), path, false, nil)
 }
 
 // CheckCached is CheckConfig, taking the route files that did not change
 // from tc (see TableCache) instead of reading them again; nil: none.
 func CheckCached(path string, tc *TableCache) (*Config, []Table, error) {
-	return check(path, false, tc)
+	return check(context.Background(), path, false, tc)
 }
 
-func check(path string, lists bool, tc *TableCache) (*Config, []Table, error) {
+func check(ctx context.Context, path string, lists bool, tc *TableCache) (*Config, []Table, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read the config: %v", pathErr(err))}}
@@ -358,7 +368,10 @@ func check(path string, lists bool, tc *TableCache) (*Config, []Table, error) {
 		if err := c.CheckSystem(); err != nil {
 			all = append(all, err.(Errors)...)
 		} else if perr == nil {
-			tables, err = c.LoadRouteFilesCached(tc)
+			tables, err = c.loadRouteFiles(ctx, tc)
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
 			if err != nil {
 				all = append(all, err.(Errors)...)
 			}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"hash/maphash"
@@ -260,6 +261,16 @@ func (tc *TableCache) fileSum(fh *os.File) (uint64, error) {
 // route files that did not change since tc last saw them, and keeping in
 // tc the ones it read (see TableCache).
 func (c *Config) LoadRouteFilesCached(tc *TableCache) ([]Table, error) {
+	return c.loadRouteFiles(context.Background(), tc)
+}
+
+// cancelEvery is how many prefixes loadRouteFiles reads between two looks
+// at its context: about a millisecond's worth.
+const cancelEvery = 1 << 12
+
+// loadRouteFiles is LoadRouteFilesCached, given up when ctx ends (the
+// error is then ctx.Err()).
+func (c *Config) loadRouteFiles(ctx context.Context, tc *TableCache) ([]Table, error) {
 	e := errs{file: c.File}
 	own := rules.NewOwn(c.ruleIfaces())
 	var addrs []netip.Prefix
@@ -304,7 +315,10 @@ func (c *Config) LoadRouteFilesCached(tc *TableCache) ([]Table, error) {
 		var t Table
 		n := 0
 		err := fib.ReadPrefixesFunc(rd, func(_ int, p netip.Prefix) error {
-			if n++; n > MaxRouteFilePrefixes {
+			if n++; n%cancelEvery == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if n > MaxRouteFilePrefixes {
 				return fmt.Errorf("more than %d prefixes: a route file holds at most that (as many as IPv4 has /24s; the full Internet table is about 1 M): split it, or check that it is a route file", MaxRouteFilePrefixes)
 			}
 			if !p.Addr().Is4() && !r.Via6.IsValid() {
@@ -324,6 +338,9 @@ func (c *Config) LoadRouteFilesCached(tc *TableCache) ([]Table, error) {
 			}
 			return nil
 		})
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
 		if err != nil {
 			e.add(c.pos[f], f, "%s: %v", c.Path(r.Path), err)
 			continue

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,7 +108,28 @@ const defaultPoolSize = 4096
 // Start builds and starts the router cfg describes. See the package doc.
 // Errors about the config (a missing device, an unreadable file, a next
 // hop the control plane rejects) are config.Errors pointing at its lines.
-func Start(cfg *config.Config, o Options) (_ *Router, err error) {
+func Start(cfg *config.Config, o Options) (*Router, error) {
+	return StartContext(context.Background(), cfg, o)
+}
+
+// routeChunk is how many route-file prefixes StartContext installs between
+// two looks at its context: a few milliseconds' worth.
+const routeChunk = 1 << 14
+
+// StartContext is Start, given up when ctx ends before the router runs
+// (loading a full table takes seconds): it then closes what it opened and
+// returns an error wrapping ctx.Err(), within a few milliseconds. Once the
+// workers start, ctx no longer matters: stop the router with Stop.
+func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router, err error) {
+	interrupted := func() error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("start-up interrupted: %w", ctx.Err())
+		}
+		return nil
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 	if err := cfg.CheckSystem(); err != nil {
 		return nil, err
 	}
@@ -148,6 +170,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		ic := &cfg.Interfaces[i]
 		if ic.IsVLAN() || ic.Bridge != "" {
 			continue // added after the ports: see below
+		}
+		if err := interrupted(); err != nil {
+			return nil, err
 		}
 		op, err := open(cfg, ic, queues, openEnv{arena: r.arena, log: log})
 		if err != nil {
@@ -221,17 +246,27 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 		r.routes++
 	}
 	for i, rf := range cfg.RouteFiles {
+		// In chunks, to stop soon on a signal (ctx).
 		ps := tables[i].Prefixes
-		if err := r.ctl.AddRoutes(ps, func(int) netip.Addr { return rf.Via }); err != nil {
-			return nil, config.Errors{cfg.Errorf(rf.Field, "%v", err)}
+		for c := range slices.Chunk(ps, routeChunk) {
+			if err := interrupted(); err != nil {
+				return nil, err
+			}
+			if err := r.ctl.AddRoutes(c, func(int) netip.Addr { return rf.Via }); err != nil {
+				return nil, config.Errors{cfg.Errorf(rf.Field, "%v", err)}
+			}
 		}
 		r.routes += len(ps)
-		if ps6 := tables[i].Prefixes6; len(ps6) > 0 {
-			if err := r.ctl.AddRoutes(ps6, func(int) netip.Addr { return rf.Via6 }); err != nil {
+		ps6 := tables[i].Prefixes6
+		for c := range slices.Chunk(ps6, routeChunk) {
+			if err := interrupted(); err != nil {
+				return nil, err
+			}
+			if err := r.ctl.AddRoutes(c, func(int) netip.Addr { return rf.Via6 }); err != nil {
 				return nil, config.Errors{cfg.Errorf(rf.Field, "via6: %v", err)}
 			}
-			r.routes += len(ps6)
 		}
+		r.routes += len(ps6)
 	}
 	for _, nb := range cfg.Neighbors {
 		if err := r.ctl.AddNeighbor(r.ctl.InterfaceIndex(nb.Interface), nb.Address, nb.MAC); err != nil {
@@ -250,8 +285,14 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	if err := r.applyFilter(cfg, false); err != nil {
 		return nil, err
 	}
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 	r.ctl.MarkConfigured() // routes added later are the API's (reload warns of them)
 	r.ctl.Publish()
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 
 	// Queue q of a port goes to worker q mod workers: one queue per worker
 	// for multi-queue ports. With Options.SoftwareRSS, a port with fewer

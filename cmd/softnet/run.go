@@ -50,7 +50,8 @@ func runCmd() *cobra.Command {
 		Long: `run starts the router described by a config file: it opens a port per
 interface (afpacket, afxdp, tap, pcap or mem), installs the addresses, routes,
 route files and static neighbours, and forwards with the configured number
-of workers until SIGINT or SIGTERM (or --duration); SIGHUP reloads the
+of workers until SIGINT or SIGTERM (or --duration; one during start-up,
+while a full table loads, stops it at once, exit 0); SIGHUP reloads the
 config file as softnet reload does (the outcome is logged; a file with
 errors changes nothing). It logs to stderr (a
 start-up summary, then interfaces going down or up and I/O errors, never
@@ -150,18 +151,32 @@ func (so serveOpts) resolve(cfg *config.Config) (socket, metrics string) {
 // after it started), serving its API as so says, then stops it and prints
 // its counters to out.
 func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file string, d time.Duration, o run.Options, so serveOpts) error {
-	if ctx.Err() != nil {
+	t0 := time.Now()
+	// A signal during start-up (a full table takes seconds to load) stops
+	// it within milliseconds: what was opened is closed, nothing is
+	// served, and run exits 0 as after a signal once running.
+	interrupted := func() error {
+		log.Info("start-up interrupted: stopped before the router ran", "reason", "signal", "after", time.Since(t0).Round(time.Millisecond))
 		return nil
 	}
-	t0 := time.Now()
+	if ctx.Err() != nil {
+		return interrupted()
+	}
+	log.Info("starting", "config", file)
 	tuneGC()
 	// The same checks as softnet check, route files loaded once.
-	cfg, tables, err := config.Check(file)
+	cfg, tables, err := config.CheckContext(ctx, file)
+	if ctx.Err() != nil {
+		return interrupted()
+	}
 	if err != nil {
 		return reportConfig(errw, file, err)
 	}
 	o.Logger, o.Tables = log, tables
-	r, err := run.Start(cfg, o)
+	r, err := run.StartContext(ctx, cfg, o)
+	if err != nil && ctx.Err() != nil {
+		return interrupted()
+	}
 	if err != nil {
 		return reportConfig(errw, file, err)
 	}

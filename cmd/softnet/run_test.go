@@ -483,3 +483,57 @@ func TestPrintCountersICMP(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
+
+// TestRunSignalDuringStartup: SIGTERM while softnet run loads the full
+// table (examples/full-table.yaml, seconds of start-up) stops it at once:
+// exit 0, a log line saying start-up was interrupted, the router never
+// started, no API socket left behind, no counters printed. It logs how long
+// the stop took after the signal (it waited for the whole load before).
+func TestRunSignalDuringStartup(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/full-table.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "full.yaml")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		sock := filepath.Join(dir, "sn.sock")
+		cmd := softnetCmd("run -c " + file + " --api " + sock)
+		var stdout bytes.Buffer
+		stderr := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = &stdout, stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		defer cmd.Process.Kill()
+		waitFor(t, done, func() bool { return strings.Contains(stderr.String(), "msg=starting") }, "the start-up's first log line")
+		t0 := time.Now()
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("exit after %v during start-up: %v\nstderr:\n%s", sig, err, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("softnet run did not stop on %v", sig)
+		}
+		t.Logf("%v during start-up: exited %v after the signal", sig, time.Since(t0).Round(time.Millisecond))
+		log := stderr.String()
+		if !strings.Contains(log, `msg="start-up interrupted: stopped before the router ran" reason=signal`) || strings.Contains(log, "softnet started") {
+			t.Errorf("%v during start-up: want the start-up interrupted before the router started; log:\n%s", sig, log)
+		}
+		if stdout.Len() != 0 {
+			t.Errorf("%v during start-up: counters of a router that never ran:\n%s", sig, stdout.String())
+		}
+		if _, err := os.Stat(sock); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%v during start-up: API socket left behind: %v", sig, err)
+		}
+	}
+}
