@@ -60,8 +60,12 @@ type CaptureEvent struct {
 	// stats, end
 	Captured uint64 `json:"captured,omitempty"`
 	Dropped  uint64 `json:"dropped,omitempty"` // by the workers' full rings
-	End      string `json:"end,omitempty"`     // end: count, timeout
+	End      string `json:"end,omitempty"`     // end: count, timeout, or EndDeleted (Interface names it)
 }
+
+// EndDeleted is a capture's end when its interface, a VLAN sub-interface,
+// was deleted while it ran: the end event's Interface names it.
+const EndDeleted = "interface-deleted"
 
 // MaxCaptures is how many POST /v1/capture streams may run at once:
 // each capture holds a ring per worker (up to 64 MiB each).
@@ -156,7 +160,7 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(capturePoll)
 	defer tick.Stop()
 	var lastStats time.Time // the first poll sends stats: the client knows the capture is installed
-	end := ""
+	end, deleted := "", ""
 	for end == "" && werr == nil {
 		select {
 		case <-ctx.Done():
@@ -165,6 +169,11 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 			}
 			end = "timeout"
 		case <-tick.C:
+		}
+		if end == "" {
+			if name, gone := ctl.CaptureGone(c); gone {
+				end, deleted = EndDeleted, name // the workers feed it no more: take what they left
+			}
 		}
 		if end != "" {
 			stop() // the workers add nothing more; take what they left
@@ -185,7 +194,7 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stop()
-	_ = enc.Encode(&CaptureEvent{Type: "end", Captured: captured, Dropped: c.Drops(), End: end})
+	_ = enc.Encode(&CaptureEvent{Type: "end", Interface: deleted, Captured: captured, Dropped: c.Drops(), End: end})
 	flush()
 }
 

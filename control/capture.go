@@ -152,7 +152,17 @@ func (r *Router) StopCaptures(cs ...*dp.Capture) error {
 	defer r.mu.Unlock()
 	before := len(r.captures)
 	r.captures = slices.DeleteFunc(r.captures, func(c *dp.Capture) bool { return slices.Contains(cs, c) })
+	ended := false
+	for _, c := range cs {
+		if _, ok := r.gone[c]; ok {
+			delete(r.gone, c)
+			ended = true
+		}
+	}
 	if len(r.captures) == before {
+		if ended {
+			return nil // already out: its interface was deleted
+		}
 		return ErrNoCapture
 	}
 	if len(r.captures) == 0 {
@@ -167,4 +177,31 @@ func (r *Router) Captures() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.captures)
+}
+
+// CaptureGone reports whether capture c ended because its interface, a
+// VLAN sub-interface, was deleted (DeleteVLAN), and that interface's name.
+// The workers feed it no more: its ring holds what they captured before.
+func (r *Router) CaptureGone(c *dp.Capture) (iface string, gone bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	iface, gone = r.gone[c]
+	return iface, gone
+}
+
+// endCaptures removes the captures of interface i alone, being deleted as
+// name: its index may go to another VLAN later, whose packets are not
+// theirs (CaptureGone tells their readers). The caller publishes. Caller
+// holds mu.
+func (r *Router) endCaptures(i int, name string) {
+	r.captures = slices.DeleteFunc(r.captures, func(c *dp.Capture) bool {
+		if len(c.Spec.Ifaces) != 1 || c.Spec.Ifaces[0] != i {
+			return false
+		}
+		if r.gone == nil {
+			r.gone = map[*dp.Capture]string{}
+		}
+		r.gone[c] = name
+		return true
+	})
 }

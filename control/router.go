@@ -98,7 +98,11 @@ type Router struct {
 	// compiled filters, shared by expression.
 	captures []*dp.Capture
 	progs    map[string]*pcapfilter.Program
-	flight   Flight // the config's always-on captures (flight.go)
+	// gone: captures on a VLAN sub-interface that DeleteVLAN deleted,
+	// removed then (its index may go to another VLAN), by the
+	// interface's name, until StopCaptures (see CaptureGone).
+	gone   map[*dp.Capture]string
+	flight Flight // the config's always-on captures (flight.go)
 
 	// A full-table replace lets go of mu between chunks (replace.go).
 	replaceMu      sync.Mutex // one replace (ReplaceRoutes, Reconfigure) at a time

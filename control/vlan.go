@@ -254,6 +254,7 @@ func (r *Router) DeleteVLAN(name string) error {
 		return fmt.Errorf("vlan %s: %w", name, err)
 	}
 	ifc = &r.ifaces[i]
+	r.endCaptures(i, ifc.Name)
 	ifc.Deleted, ifc.Name, ifc.Addr4, ifc.Addr6 = true, "", 0, [16]byte{}
 	if i < len(r.hostIf) {
 		r.hostIf[i] = false // a later VLAN given this index has no host interface

@@ -67,7 +67,9 @@ nest at most 100 levels deep); an error points at its column.
 It ends after -c packets, after --timeout, or on Ctrl-C, and prints to
 standard error how many packets it captured and how many the router's
 capture rings dropped (a slow reader loses packets; it never slows the
-router). Up to 64 captures may run at once. A capture costs the workers one
+router). A capture on a VLAN sub-interface that is deleted while it runs
+ends too, with an error saying so (exit 1; what it captured is written in
+full). Up to 64 captures may run at once. A capture costs the workers one
 table index per packet at the points it taps; none costs nothing.`,
 		Example: `  softnet capture -i wan0 icmp
   softnet capture -i wan0 -w - 'tcp port 80' | tcpdump -nr -
@@ -138,7 +140,7 @@ table index per packet at the points it taps; none costs nothing.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			var captured, dropped uint64
-			ended := ""
+			ended, deleted := "", ""
 			err := client().Capture(ctx, q, func(ev *api.CaptureEvent) error {
 				if of != nil {
 					of.accepted = true // the router took the capture: FILE may be replaced
@@ -152,7 +154,7 @@ table index per packet at the points it taps; none costs nothing.`,
 				case "stats", "end":
 					dropped = ev.Dropped
 					if ev.Type == "end" {
-						ended = ev.End
+						ended, deleted = ev.End, ev.Interface
 					}
 					return sink.flush()
 				}
@@ -175,6 +177,9 @@ table index per packet at the points it taps; none costs nothing.`,
 				return fmt.Errorf("capture: the router ended the capture early (%d packets captured): is it stopping?", captured)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d packets captured\n%d packets dropped by the router's capture rings\n", captured, dropped)
+			if ended == api.EndDeleted {
+				return fmt.Errorf("capture: interface %s was deleted while the capture ran: it ended after %d packets (those are written in full)", deleted, captured)
+			}
 			return nil
 		},
 	}
