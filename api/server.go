@@ -553,6 +553,11 @@ func (s *Server) ifaceIndex(name string) (int, error) {
 
 func parsePrefix(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
+	if err == nil {
+		if err := rules.Mapped(s, p); err != nil {
+			return p, fmt.Errorf("prefix %w", err)
+		}
+	}
 	if err != nil || rules.Family(p.Addr()) != nil {
 		return p, fmt.Errorf("prefix %q is not an IPv4 or IPv6 prefix (write A.B.C.D/N, e.g. 198.51.100.0/24, or 2001:db8::/32)", s)
 	}

@@ -754,6 +754,12 @@ func (p *parser) prefix(n *yaml.Node, field string, canonical bool) netip.Prefix
 		return netip.Prefix{}
 	}
 	q, err := netip.ParsePrefix(s)
+	if err == nil && canonical { // a route's (an address keeps its host bits: see ifaceAddr)
+		if err := rules.Mapped(s, q); err != nil {
+			p.add(at(n), field, "%v", err)
+			return netip.Prefix{}
+		}
+	}
 	if err != nil || !q.Addr().Is4() {
 		if a, err := netip.ParseAddr(s); err == nil && a.Is4() {
 			p.add(at(n), field, "%q has no prefix length (%s)", s, prefixHelp)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -69,4 +71,35 @@ func TestCLIOwnRoutes(t *testing.T) {
 	if got := show("10.0.1.1"); got != wantLocal {
 		t.Errorf("10.0.1.1 after the reload: %q, want %q", got, wantLocal)
 	}
+}
+
+// TestRouteMappedPrefix: `route add ::ffff:A.B.C.D/N` said the prefix was
+// "not an IPv4 or IPv6 prefix", which it is, in a form softnet does not
+// route. Now route add and del, and a config's route (softnet check), say
+// it is an IPv4-mapped IPv6 prefix and give the IPv4 prefix to write.
+// Real binary.
+func TestRouteMappedPrefix(t *testing.T) {
+	r := startRealRouter(t)
+	for _, tc := range []struct{ args, want string }{
+		{"route add ::ffff:198.51.100.0/120 via 10.0.2.2", `prefix "::ffff:198.51.100.0/120" is an IPv4-mapped IPv6 prefix: softnet routes IPv4 as IPv4: write 198.51.100.0/24`},
+		{"route add ::ffff:198.51.100.7/120 blackhole", `write 198.51.100.0/24`},
+		{"route del ::ffff:198.51.100.0/120", `is an IPv4-mapped IPv6 prefix: softnet routes IPv4 as IPv4: write 198.51.100.0/24`},
+		{"route add ::ffff:198.51.100.0/24 via 10.0.2.2", `"::ffff:198.51.100.0/24" is an IPv4-mapped IPv6 address with a /24 length: write an IPv4 prefix as A.B.C.D/N (such as 198.51.100.0/24)`},
+	} {
+		out, err := softnetCmd(tc.args + " --api " + r.sock).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("softnet %s: %v\n%s\nwant %s", tc.args, err, out, tc.want)
+		}
+	}
+	// A config route: softnet check says the same.
+	file := filepath.Join(r.dir, "mapped.yaml")
+	src := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\nroutes:\n  - {prefix: \"::ffff:198.51.100.0/120\", via: 10.0.2.2}\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := softnetCmd("check -c " + file).CombinedOutput()
+	if want := `routes[0].prefix: "::ffff:198.51.100.0/120" is an IPv4-mapped IPv6 prefix: softnet routes IPv4 as IPv4: write 198.51.100.0/24`; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("softnet check: %v\n%s\nwant %s", err, out, want)
+	}
+	r.alive(t, "mapped prefixes")
 }

@@ -171,6 +171,20 @@ func MAC(mac [6]byte) error {
 	return nil
 }
 
+// Mapped refuses p, written s, if it is an IPv4-mapped IPv6 prefix
+// (::ffff:A.B.C.D/N): softnet routes IPv4 as IPv4, so the message gives the
+// IPv4 prefix to write instead (N - 96 bits, host bits cleared), or, for a
+// length below /96, how to write one.
+func Mapped(s string, p netip.Prefix) error {
+	if !p.Addr().Is4In6() {
+		return nil
+	}
+	if p.Bits() >= 96 {
+		return fmt.Errorf("%q is an IPv4-mapped IPv6 prefix: softnet routes IPv4 as IPv4: write %v", s, netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96).Masked())
+	}
+	return fmt.Errorf("%q is an IPv4-mapped IPv6 address with a /%d length: write an IPv4 prefix as A.B.C.D/N (such as %v/24), an IPv6 one as 2001:db8::/32", s, p.Bits(), p.Addr().Unmap())
+}
+
 // Canonical checks that a route's prefix has no host bits set (s is the
 // prefix as written, for the message).
 func Canonical(s string, p netip.Prefix) error {
