@@ -101,6 +101,9 @@ type Config struct {
 	Captures []Capture
 
 	pos map[string]Pos // field path -> position of its value
+	// masked: by a blocklist's or filter table's Field, its file's lines
+	// taken masked (Notes); set by LoadBlocklists and CheckSystem.
+	masked map[string]string
 }
 
 // Interface is one entry of interfaces.
@@ -170,6 +173,41 @@ type Blocklist struct {
 	Match      string // "src" or "dst" ("" as parsed: src)
 	Interfaces []string
 	Field      string
+}
+
+// setMasked notes what the load of the file of the list or table at
+// field took masked ("": nothing).
+func (c *Config) setMasked(field, note string) {
+	if note == "" {
+		delete(c.masked, field)
+		return
+	}
+	if c.masked == nil {
+		c.masked = map[string]string{}
+	}
+	c.masked[field] = note
+}
+
+// Notes are what the checks noticed that is not an error: lines of list
+// files (blocklists, filter tables) with host bits set (10.1.2.3/8),
+// taken masked (10.0.0.0/8), with their count and the first quoted.
+// softnet check prints them and softnet run logs them. An entry typed in
+// the config itself (a filter table's addresses) is refused instead.
+func (c *Config) Notes() []string {
+	var out []string
+	for _, b := range c.Blocklists {
+		if m := c.masked[b.Field]; m != "" {
+			out = append(out, fmt.Sprintf("%s: blocklist %s: %s", b.Field, b.Name, m))
+		}
+	}
+	if c.Filter != nil {
+		for _, t := range c.Filter.Tables {
+			if m := c.masked[t.Field]; m != "" {
+				out = append(out, fmt.Sprintf("%s: filter table <%s>: %s", t.Field, t.Name, m))
+			}
+		}
+	}
+	return out
 }
 
 // IsVLAN reports whether ic is a VLAN sub-interface (it has a parent).

@@ -84,7 +84,7 @@ func (p *parser) filter(n *yaml.Node, field string) *Filter {
 							if !ok {
 								return
 							}
-							e, err := blocklist.ParseEntry(s)
+							e, err := blocklist.CheckEntry(s) // typed by hand: no host bits
 							if err != nil {
 								p.add(at(v), af, "%v", err)
 								return
@@ -172,8 +172,11 @@ func (c *Config) checkFilterTables(e *errs) {
 		if t.File == "" {
 			continue
 		}
-		if _, err := blocklist.Load(c.Path(t.File)); err != nil {
+		l, err := blocklist.Load(c.Path(t.File))
+		if err != nil {
 			e.add(c.pos[t.Field+".file"], t.Field+".file", "%v (one address or prefix a line, plain or gzip; paths are relative to the config file's directory)", err)
+			continue
 		}
+		c.setMasked(t.Field, l.MaskedNote())
 	}
 }

@@ -404,6 +404,7 @@ func (c *Config) LoadBlocklists() ([]blocklist.Entries, error) {
 		data, _, err := c.ReadBlocklist(i)
 		if err == nil {
 			out[i], err = c.ParseBlocklist(i, data)
+			c.setMasked(c.Blocklists[i].Field, out[i].MaskedNote())
 		}
 		if err != nil {
 			errs = append(errs, err)

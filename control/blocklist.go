@@ -34,6 +34,11 @@ type BlocklistInfo struct {
 	Bytes      int      `json:"bytes"`  // memory of its lookup tables
 	Drops      uint64   `json:"drops"`  // frames it dropped, all workers
 	LoadS      float64  `json:"load_s"` // seconds its last load or change took (parse and build)
+	// Masked: how many lines of the file the list was last loaded from
+	// had host bits set (10.1.2.3/8), taken masked (10.0.0.0/8);
+	// FirstMasked quotes the first, "FILE:LINE: 10.1.2.3/8 as 10.0.0.0/8".
+	Masked      int    `json:"masked,omitempty"`
+	FirstMasked string `json:"first_masked,omitempty"`
 }
 
 type blocklistState struct {
@@ -51,6 +56,9 @@ type blEntry struct {
 	// from a file whose bytes hash to sum.
 	fromConfig bool
 	sum        [32]byte
+	// masked, firstMasked: the last file load's (BlocklistInfo).
+	masked      int
+	firstMasked string
 }
 
 // LoadBlocklist loads (or reloads) blocklist c.Name from c.File and swaps
@@ -79,7 +87,12 @@ func (r *Router) LoadBlocklist(c BlocklistConfig) (BlocklistInfo, error) {
 		return BlocklistInfo{}, fmt.Errorf("blocklist %s: %v", c.Name, err)
 	}
 	t := blocklist.Build(e)
-	return r.swapBlocklist(c, t, time.Since(start), nil)
+	if _, err := r.swapBlocklist(c, t, time.Since(start), nil); err != nil {
+		return BlocklistInfo{}, err
+	}
+	l := bs.find(c.Name)
+	l.masked, l.firstMasked = e.Masked, e.FirstMasked
+	return l.info(), nil
 }
 
 // BlocklistChange adds (del false) or deletes the addresses and prefixes
@@ -97,7 +110,7 @@ func (r *Router) BlocklistChange(name string, entries []string, del bool) (Block
 	e := old.table.Entries()
 	if !del {
 		for _, s := range entries {
-			p, err := blocklist.ParseEntry(s)
+			p, err := blocklist.CheckEntry(s)
 			if err != nil {
 				return BlocklistInfo{}, fmt.Errorf("blocklist %s: %v", name, err)
 			}
@@ -106,7 +119,7 @@ func (r *Router) BlocklistChange(name string, entries []string, del bool) (Block
 	} else {
 		var rm blocklist.Entries
 		for _, s := range entries {
-			p, err := blocklist.ParseEntry(s)
+			p, err := blocklist.CheckEntry(s)
 			if err != nil {
 				return BlocklistInfo{}, fmt.Errorf("blocklist %s: %v", name, err)
 			}
@@ -160,7 +173,7 @@ func (r *Router) BlocklistEntries(name string, max int) ([]string, error) {
 func (l *blEntry) info() BlocklistInfo {
 	return BlocklistInfo{Name: l.cfg.Name, File: l.cfg.File, Match: l.cfg.Match, Interfaces: l.cfg.Interfaces,
 		Entries: l.table.Len(), IPv4: l.table.Len4(), IPv6: l.table.Len6(), Bytes: l.table.Bytes(),
-		Drops: l.hits.Total(), LoadS: l.loadS}
+		Drops: l.hits.Total(), LoadS: l.loadS, Masked: l.masked, FirstMasked: l.firstMasked}
 }
 
 func (bs *blocklistState) find(name string) *blEntry {
@@ -223,6 +236,10 @@ type ConfigBlocklist struct {
 	Sum   [32]byte         // SHA-256 of the file's bytes
 	Table *blocklist.Table // nil: unchanged (BlocklistCurrent), keep the table in force
 	Took  time.Duration    // to parse and build Table
+	// Masked, FirstMasked: the file's lines with host bits set, taken
+	// masked (blocklist.Entries).
+	Masked      int
+	FirstMasked string
 }
 
 // BlocklistCurrent reports whether blocklist c is in force as the config
@@ -282,7 +299,8 @@ func (r *Router) SetConfigBlocklists(lists []ConfigBlocklist) ([]string, error) 
 			out = append(out, fmt.Sprintf("blocklist %s: unchanged", c.Name))
 			continue
 		}
-		ne := &blEntry{cfg: c.BlocklistConfig, table: c.Table, hits: new(edrop.Counters), loadS: c.Took.Seconds(), fromConfig: true, sum: c.Sum}
+		ne := &blEntry{cfg: c.BlocklistConfig, table: c.Table, hits: new(edrop.Counters), loadS: c.Took.Seconds(), fromConfig: true, sum: c.Sum,
+			masked: c.Masked, firstMasked: c.FirstMasked}
 		what := "loaded"
 		if i := slices.IndexFunc(next, func(l *blEntry) bool { return l.cfg.Name == c.Name }); i >= 0 {
 			ne.hits = next[i].hits
@@ -291,7 +309,11 @@ func (r *Router) SetConfigBlocklists(lists []ConfigBlocklist) ([]string, error) 
 		} else {
 			next = append(next, ne)
 		}
-		out = append(out, fmt.Sprintf("blocklist %s: %s (%d entries from %s in %.2f s)", c.Name, what, c.Table.Len(), c.File, c.Took.Seconds()))
+		msg := fmt.Sprintf("blocklist %s: %s (%d entries from %s in %.2f s)", c.Name, what, c.Table.Len(), c.File, c.Took.Seconds())
+		if n := (blocklist.Entries{Masked: c.Masked, FirstMasked: c.FirstMasked}).MaskedNote(); n != "" {
+			msg += "; " + n
+		}
+		out = append(out, msg)
 	}
 	r.installBlocklists(next)
 	return out, nil
@@ -306,6 +328,7 @@ func (r *Router) swapBlocklist(c BlocklistConfig, t *blocklist.Table, took time.
 	ne := &blEntry{cfg: c, table: t, hits: new(edrop.Counters), loadS: took.Seconds()}
 	if old != nil {
 		ne.fromConfig, ne.sum = old.fromConfig, old.sum
+		ne.masked, ne.firstMasked = old.masked, old.firstMasked
 	}
 	lists := slices.Clone(bs.lists)
 	replaced := false

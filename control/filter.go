@@ -201,7 +201,7 @@ func (r *Router) FilterTableChange(name string, entries []string, del bool) (Fil
 	e := old.Entries()
 	var rm blocklist.Entries
 	for _, s := range entries {
-		p, err := blocklist.ParseEntry(s)
+		p, err := blocklist.CheckEntry(s)
 		if err != nil {
 			return FilterTableInfo{}, fmt.Errorf("table <%s>: %v", name, err)
 		}

@@ -32,6 +32,7 @@ func configBlocklists(cfg *config.Config, ctl *control.Router) ([]control.Config
 				continue
 			}
 			data = nil
+			c.Masked, c.FirstMasked = e.Masked, e.FirstMasked
 			c.Table = blocklist.Build(e)
 			c.Took = time.Since(start)
 		}

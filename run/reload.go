@@ -21,7 +21,9 @@ type ReloadResult struct {
 	Changes control.Changes `json:"changes"`
 	// Blocklists says what the reload did to each blocklist of the
 	// config: loaded, reloaded (its file, match or interfaces changed),
-	// unchanged (not parsed again) or removed.
+	// unchanged (not parsed again) or removed; a list or filter table
+	// whose file had lines with host bits set says how many it took
+	// masked and quotes the first (config.Notes).
 	Blocklists []string `json:"blocklists,omitempty"`
 	// Warnings name the routes and static neighbours added at run time
 	// (the API) that the reload removed because the file does not have
@@ -230,6 +232,7 @@ func (r *Router) Reload(file string) (*ReloadResult, error) {
 	}
 	r.routes = len(d.Routes)
 	r.mu.Unlock()
+	bl = append(bl, cfg.Notes()...) // the filter tables' (the blocklists' are in bl)
 	return &ReloadResult{File: file, Summary: cfg.Summary(tables), Changes: ch, Blocklists: bl, Warnings: warn}, nil
 }
 

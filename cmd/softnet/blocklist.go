@@ -27,6 +27,11 @@ and swaps it in atomically: the workers never wait and no packet of another
 flow is lost. Each list counts its drops (softnet blocklist show; show errors
 counts them all under early-drop/blocklisted).
 
+A prefix with host bits set (10.1.2.3/8) is taken masked (10.0.0.0/8) from
+a file, whose load then says how many lines were and quotes the first
+(FILE:LINE); typed with add or del it is refused with the masked form to
+write, as route add refuses it.
+
 A list applies to the ports named with --interface (repeat it), or to every
 port when none is named. The file is read by the router, on its host. A
 list's NAME is 1..32 letters, digits, '-', '_' and '.', as in the config.`,
@@ -57,6 +62,9 @@ list's NAME is 1..32 letters, digits, '-', '_' and '.', as in the config.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "blocklist %s: %d entries (%d IPv4, %d IPv6) loaded in %.2fs\n", b.Name, b.Entries, b.IPv4, b.IPv6, b.LoadS)
+			if b.Masked > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "blocklist %s: %d lines with host bits set taken masked (the first: %s)\n", b.Name, b.Masked, b.FirstMasked)
+			}
 			return nil
 		},
 	}

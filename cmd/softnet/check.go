@@ -38,6 +38,9 @@ The format is in examples/*.yaml and go doc github.com/softnet/softnet/config.`,
 				return reportConfig(cmd.ErrOrStderr(), file, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s)\n", file, cfg.Summary(tables))
+			for _, n := range cfg.Notes() {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: note: %s\n", file, n)
+			}
 			return nil
 		},
 	}

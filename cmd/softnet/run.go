@@ -172,6 +172,9 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 	if err != nil {
 		return reportConfig(errw, file, err)
 	}
+	for _, n := range cfg.Notes() { // as softnet check prints them
+		log.Warn("list file", "config", file, "note", n)
+	}
 	o.Logger, o.Tables = log, tables
 	r, err := run.StartContext(ctx, cfg, o)
 	if err != nil && ctx.Err() != nil {

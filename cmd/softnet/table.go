@@ -19,7 +19,9 @@ rules match addresses against, defined under filter.tables in the config
 rules over it and swaps them in atomically: the workers never wait, the states
 and the rules' counters stay, and flows already passed keep passing (their
 state decides, not the rules). Like pfctl -t NAME -T add, a change lasts until
-softnet reload, which loads the tables from the config again.`,
+softnet reload, which loads the tables from the config again. A prefix with
+host bits set (10.1.2.3/8) is refused with the masked form to write (a table's
+file takes such lines masked: softnet check and reload say how many).`,
 		Example: `  softnet table add lan 10.0.3.0/24 2001:db8:3::/48
   softnet table del lan 10.0.3.0/24
   softnet table show

@@ -68,6 +68,11 @@ func parse(name string, r io.Reader, e *Entries) error {
 		if err != nil {
 			return fmt.Errorf("%s:%d: %v", name, ln, err)
 		}
+		if hostBits(p) {
+			if e.Masked++; e.Masked == 1 {
+				e.FirstMasked = fmt.Sprintf("%s:%d: %s as %v", name, ln, clip(line), norm(p))
+			}
+		}
 		e.Add(p)
 	}
 	err := sc.Err()
@@ -137,6 +142,31 @@ func ParseEntry(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%s is not an IPv4 or IPv6 address (want e.g. 192.0.2.1 or 2001:db8::1, or a prefix)", clip(s))
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// hostBits reports whether p has bits set past its length (an
+// IPv4-mapped prefix's as the IPv4 prefix it stands for).
+func hostBits(p netip.Prefix) bool {
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked() != p
+}
+
+// CheckEntry is ParseEntry for an entry typed by hand (softnet blocklist
+// add/del, a filter table's add/del or its addresses in the config): a
+// prefix with host bits set (10.1.2.3/8) is refused with the masked form
+// to write, as a route's is, rather than taken as 10.0.0.0/8 unseen. A
+// list file's lines are taken masked instead (Parse counts them).
+func CheckEntry(s string) (netip.Prefix, error) {
+	p, err := ParseEntry(s)
+	if err != nil {
+		return p, err
+	}
+	if hostBits(p) {
+		return netip.Prefix{}, fmt.Errorf("%s has host bits set: write %v (or the address alone, %v, for that host)", clip(s), norm(p), norm(netip.PrefixFrom(p.Addr(), p.Addr().BitLen())).Addr())
+	}
+	return p, nil
 }
 
 // Load reads and parses the list file at path (plain or gzip), as a

@@ -97,6 +97,26 @@ func (t *Table) Bytes() int {
 type Entries struct {
 	V4 []uint64 // addr<<8 | bits, any order, duplicates allowed
 	V6 []Prefix6
+	// Masked counts the prefixes Parse read with host bits set
+	// (10.1.2.3/8), taken masked (10.0.0.0/8), as a list file of millions
+	// of lines is taken; FirstMasked quotes the first, "FILE:LINE:
+	// 10.1.2.3/8 as 10.0.0.0/8". An entry typed by hand is refused
+	// instead (CheckEntry).
+	Masked      int
+	FirstMasked string
+}
+
+// MaskedNote says how many entries the file's load masked and quotes the
+// first; "" when none.
+func (e Entries) MaskedNote() string {
+	if e.Masked == 0 {
+		return ""
+	}
+	n := "entries"
+	if e.Masked == 1 {
+		n = "entry"
+	}
+	return fmt.Sprintf("%d %s with host bits set taken masked (the first: %s)", e.Masked, n, e.FirstMasked)
 }
 
 // Add adds p, masked (an IPv4-mapped IPv6 prefix is IPv4).
