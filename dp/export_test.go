@@ -32,3 +32,11 @@ func SetPollMode(w *Worker, m PollMode, window time.Duration) { w.mode, w.window
 // TapVisits is how many times w offered a packet to a tap entry (a
 // tapList: one interface's or drop reason's captures).
 func TapVisits(w *Worker) uint64 { return w.tapVisits }
+
+// SetKeepPasses sets KeepOnCPUs' and ReleaseCPUs' limit of passes over the
+// threads and returns the old one.
+func SetKeepPasses(n int) int {
+	old := keepPasses
+	keepPasses = n
+	return old
+}

@@ -29,3 +29,7 @@ func cpuList(cpus []int) string {
 	}
 	return b.String()
 }
+
+// keepPasses bounds KeepOnCPUs' and ReleaseCPUs' passes over the threads
+// (tests lower it).
+var keepPasses = 10

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +51,31 @@ func pinThread(cpu int) (restore func() bool, err error) {
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		return nil, fmt.Errorf("pin to CPU %d: %w", cpu, err)
 	}
-	return func() bool { return unix.SchedSetaffinity(0, &old) == nil }, nil
+	return func() bool {
+		// Back among the control plane's threads: to its CPUs while
+		// KeepOnCPUs is in force, not onto the workers'.
+		back := old
+		if set, ok := controlSet(); ok {
+			back = set
+		}
+		return unix.SchedSetaffinity(0, &back) == nil
+	}, nil
+}
+
+// kept is what KeepOnCPUs put in force: the control plane's CPUs, and the
+// mask the process had before (ReleaseCPUs puts it back).
+var kept struct {
+	mu   sync.Mutex
+	on   bool
+	set  unix.CPUSet
+	orig unix.CPUSet
+}
+
+// controlSet returns the control plane's CPUs while KeepOnCPUs is in force.
+func controlSet() (unix.CPUSet, bool) {
+	kept.mu.Lock()
+	defer kept.mu.Unlock()
+	return kept.set, kept.on
 }
 
 // realTime puts the calling thread, which must be locked to its
@@ -88,8 +113,11 @@ func threadID() int { return unix.Gettid() }
 // starts later inherits the mask of the thread that starts it: one of
 // these, or the runtime's template thread (a locked worker thread never
 // starts one itself), which is one of these too. It makes passes over
-// /proc/self/task until one finds no thread it had not seen. It returns
-// the number of threads it moved.
+// /proc/self/task until one finds no thread it had not seen, at most 10:
+// if every one found new threads, it returns an error (a thread started
+// after the last may run on the workers' CPUs). It returns the number of
+// threads it moved. A worker thread that stops goes back to cpus, not to
+// the process's mask, while the restriction lasts; ReleaseCPUs ends it.
 func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 	var set unix.CPUSet
 	for _, c := range cpus {
@@ -101,12 +129,22 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 	if set.Count() == 0 {
 		return 0, fmt.Errorf("control-plane CPUs: none given")
 	}
+	kept.mu.Lock()
+	if !kept.on {
+		// The calling thread, a control thread, has the process's mask.
+		if err := unix.SchedGetaffinity(0, &kept.orig); err != nil {
+			kept.mu.Unlock()
+			return 0, fmt.Errorf("control-plane CPUs %s: reading the process's CPUs: %w", cpuList(cpus), err)
+		}
+	}
+	kept.on, kept.set = true, set
+	kept.mu.Unlock()
 	seen := map[int]bool{}
 	for _, t := range keep {
 		seen[t] = true
 	}
 	moved := 0
-	for pass := 0; pass < 10; pass++ {
+	for pass := 0; pass < keepPasses; pass++ {
 		ents, err := os.ReadDir("/proc/self/task")
 		if err != nil {
 			return moved, fmt.Errorf("control-plane CPUs: listing the process's threads: %w", err)
@@ -130,7 +168,53 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 			return moved, nil
 		}
 	}
-	return moved, nil
+	return moved, fmt.Errorf("control-plane CPUs %s: %d passes over the process's threads each found new ones (%d moved): a thread started since may run on the workers' CPUs", cpuList(cpus), keepPasses, moved)
+}
+
+// ReleaseCPUs ends what KeepOnCPUs put in force: every thread on the
+// control plane's CPUs gets the process's mask from before back (a
+// worker's pinned thread keeps its CPU), so that a router started again
+// in the process finds all its CPUs (AllowedCPUs). Without KeepOnCPUs in
+// force it does nothing.
+func ReleaseCPUs() error {
+	kept.mu.Lock()
+	if !kept.on {
+		kept.mu.Unlock()
+		return nil
+	}
+	kept.on = false
+	set, orig := kept.set, kept.orig
+	kept.mu.Unlock()
+	if set == orig {
+		return nil // kept on every CPU: nothing moved
+	}
+	// Passes until one finds no thread still on the control set (one
+	// started meanwhile inherits it from its creator).
+	for pass := 0; pass < keepPasses; pass++ {
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return fmt.Errorf("releasing the control-plane CPUs: listing the process's threads: %w", err)
+		}
+		found := false
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			var cur unix.CPUSet
+			if unix.SchedGetaffinity(tid, &cur) != nil || cur != set {
+				continue // ended, or not one KeepOnCPUs moved
+			}
+			found = true
+			if err := unix.SchedSetaffinity(tid, &orig); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("releasing the control-plane CPUs: thread %d: %w", tid, err)
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	return fmt.Errorf("releasing the control-plane CPUs: %d passes over the process's threads each found one still on them", keepPasses)
 }
 
 // ThreadCPUs returns the CPUs thread tid may run on (nil if the kernel

@@ -158,7 +158,7 @@ func TestKeepOnCPUs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	defer dp.KeepOnCPUs(allowed, []int{w.ThreadID()}) // the other tests get the process's mask back
+	defer dp.ReleaseCPUs() // the other tests get the process's mask back
 	n, err := dp.KeepOnCPUs(ctl, []int{w.ThreadID()})
 	if err != nil {
 		t.Fatal(err)
@@ -208,4 +208,56 @@ func TestKeepOnCPUs(t *testing.T) {
 	check("threads started afterwards")
 	close(stop)
 	wg.Wait()
+}
+
+// TestKeepOnCPUsStop: a worker that stops while KeepOnCPUs is in force
+// gives its thread back to the control plane's CPUs (it got the whole
+// process's mask back, and the runtime then ran control-plane goroutines
+// on it there); ReleaseCPUs gives every thread the process's mask again,
+// so a router started afterwards in the process finds all its CPUs.
+func TestKeepOnCPUsStop(t *testing.T) {
+	allowed := dp.AllowedCPUs()
+	testenv.Need(t, len(allowed) >= 2, "the process may use one CPU: keeping the control plane off a worker's needs two")
+	wcpu, ctl := allowed[len(allowed)-1], allowed[:len(allowed)-1]
+	w := idleWorker(dp.Options{Pin: true, CPU: wcpu})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tid := w.ThreadID()
+	if _, err := dp.KeepOnCPUs(ctl, []int{tid}); err != nil {
+		w.Stop()
+		t.Fatal(err)
+	}
+	w.Stop()
+	if got := dp.ThreadCPUs(tid); got != nil && !slices.Equal(got, ctl) {
+		t.Errorf("the stopped worker's thread %d has CPUs %v, want the control plane's %v", tid, got, ctl)
+	}
+	if err := dp.ReleaseCPUs(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tid := range threadsOf(t) {
+		if got := dp.ThreadCPUs(tid); got != nil && !slices.Equal(got, allowed) {
+			t.Errorf("after ReleaseCPUs: thread %d has CPUs %v, want the process's %v", tid, got, allowed)
+		}
+	}
+	if got := dp.AllowedCPUs(); !slices.Equal(got, allowed) {
+		t.Errorf("AllowedCPUs after ReleaseCPUs: %v, want %v", got, allowed)
+	}
+	if err := dp.ReleaseCPUs(); err != nil {
+		t.Errorf("ReleaseCPUs again: %v", err)
+	}
+}
+
+// TestKeepOnCPUsPasses: when every pass over the threads finds new ones
+// (here: one pass allowed, which always finds them), KeepOnCPUs says so
+// instead of returning nil.
+func TestKeepOnCPUsPasses(t *testing.T) {
+	allowed := dp.AllowedCPUs()
+	testenv.Need(t, len(allowed) >= 2, "the process may use one CPU")
+	defer dp.SetKeepPasses(dp.SetKeepPasses(1))
+	defer dp.ReleaseCPUs()
+	n, err := dp.KeepOnCPUs(allowed[:1], nil)
+	if err == nil || !strings.Contains(err.Error(), "1 passes over the process's threads each found new ones") || n == 0 {
+		t.Errorf("KeepOnCPUs with one pass: %d moved, %v; want an error saying new threads kept appearing", n, err)
+	}
 }

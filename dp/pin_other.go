@@ -32,5 +32,8 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 	return 0, errors.New("keeping the control plane on CPUs of its own needs Linux; leave it off")
 }
 
+// ReleaseCPUs: KeepOnCPUs needs Linux, nothing to release.
+func ReleaseCPUs() error { return nil }
+
 // ThreadCPUs needs Linux: nil.
 func ThreadCPUs(tid int) []int { return nil }

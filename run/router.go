@@ -50,7 +50,9 @@ type Options struct {
 	// workers': linux_cp's reader and applier, the API, the Go runtime's
 	// and the collector's), as VPP's main core, and pins the workers
 	// round-robin to the others (Pin implied): a full table's burst then
-	// takes no CPU from a worker. It must leave a CPU for the workers.
+	// takes no CPU from a worker. It must leave a CPU for the workers. If
+	// the threads cannot be kept there, Start fails (nothing left
+	// running); Stop gives the threads the process's CPUs back.
 	ControlCPUs int
 	// SoftwareRSS spreads the packets of ports with fewer queues than
 	// workers over all workers by flow (dp.Spread). Off by default: the
@@ -85,6 +87,7 @@ type Router struct {
 	wg2      sync.WaitGroup // link watcher
 	stopOnce sync.Once
 	stopErr  error
+	keptCPUs bool // ControlCPUs: dp.KeepOnCPUs in force, released by Stop
 
 	// mu guards cfg and each iface's cfg and mtu, which Reload replaces;
 	// reloadMu serialises reloads.
@@ -373,29 +376,40 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 	}()
 	r.wg2.Add(1)
 	go r.watchLinks()
+	// Nothing half-started: halt stops the workers already running, the
+	// mirror and the control plane; the deferred rollback closes the ports.
+	halt := func(started []*dp.Worker) {
+		for _, s := range started {
+			s.Stop()
+		}
+		if r.mirror != nil {
+			r.mirror.Close()
+		}
+		r.ctl.Flight().Stop()
+		close(r.stop)
+		<-r.cpDone
+		r.wg2.Wait()
+	}
 	for i, w := range r.workers {
 		if err := w.Start(); err != nil {
-			// Nothing half-started: stop the workers already running and
-			// the control plane; the deferred rollback closes the ports.
-			for _, s := range r.workers[:i] {
-				s.Stop()
-			}
-			r.ctl.Flight().Stop()
-			close(r.stop)
-			<-r.cpDone
-			r.wg2.Wait()
+			halt(r.workers[:i])
 			return nil, fmt.Errorf("worker %d: %w", i, err)
 		}
 	}
 	if len(ctlCPUs) > 0 {
 		// The workers are pinned: every other thread, and those the
-		// runtime starts later, to the control plane's CPUs.
+		// runtime starts later, to the control plane's CPUs, until Stop.
 		var keep []int
 		for _, w := range r.workers {
 			keep = append(keep, w.ThreadID())
 		}
-		if _, err := dp.KeepOnCPUs(ctlCPUs, keep); err != nil && o.Logger != nil {
-			o.Logger.Warn("the control plane shares the workers' CPUs", "err", err)
+		r.keptCPUs = true
+		if _, err := keepOnCPUs(ctlCPUs, keep); err != nil {
+			// Asked for and not in force: an error, not a warning a
+			// caller without a Logger never sees.
+			halt(r.workers)
+			_ = dp.ReleaseCPUs()
+			return nil, fmt.Errorf("control CPUs %v: %w; run without --control-cpus, or find what starts threads without end", ctlCPUs, err)
 		}
 	}
 	return r, nil
@@ -518,6 +532,13 @@ func (r *Router) Stop() error {
 		r.stopErr = r.closePorts()
 		if err := r.arena.Close(); r.stopErr == nil {
 			r.stopErr = err
+		}
+		if r.keptCPUs {
+			// The process's threads get their CPUs back: a router started
+			// again in this process finds them all.
+			if err := dp.ReleaseCPUs(); r.stopErr == nil {
+				r.stopErr = err
+			}
 		}
 	})
 	return r.stopErr
@@ -717,6 +738,9 @@ func (r *Router) Status() []IfaceStatus {
 	}
 	return out
 }
+
+// keepOnCPUs is dp.KeepOnCPUs; tests make it fail.
+var keepOnCPUs = dp.KeepOnCPUs
 
 // mirrorProcs makes room in the Go runtime for linux_cp's reader and
 // applier beside the workers: GOMAXPROCS at least workers + 1. A softnet
