@@ -364,8 +364,8 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 			}
 		}()
 	}
+	workerProcs(len(r.workers))
 	if lc := cfg.LinuxCP; lc != nil {
-		mirrorProcs(len(r.workers))
 		if r.mirror, err = startMirror(r.ctl, lc, o.Logger); err != nil {
 			return nil, config.Errors{cfg.Errorf("linux_cp", "%v", err)}
 		}
@@ -742,15 +742,21 @@ func (r *Router) Status() []IfaceStatus {
 // keepOnCPUs is dp.KeepOnCPUs; tests make it fail.
 var keepOnCPUs = dp.KeepOnCPUs
 
-// mirrorProcs makes room in the Go runtime for linux_cp's reader and
-// applier beside the workers: GOMAXPROCS at least workers + 1. A softnet
-// pinned to one CPU (taskset) gets GOMAXPROCS 1, and then a worker that
-// wakes from poll(2) waits for the one P while the applier holds it (up
-// to the runtime's 10 ms time slice, then again): in the full table's
-// burst softnet lost 22% of what it was offered, and the applier ran in
-// slices. With a P each, the kernel shares the CPU between their threads
-// as it sees them runnable.
-func mirrorProcs(workers int) {
+// workerProcs makes room in the Go runtime for the control plane beside
+// the workers: GOMAXPROCS at least workers + 1. Each worker is a locked
+// thread that holds a P while it forwards; a softnet pinned to one CPU
+// (taskset) gets GOMAXPROCS 1, and then a worker that wakes from poll(2)
+// waits for the one P while control-plane work holds it (up to the
+// runtime's 10 ms time slice, then again), and that work runs in slices
+// between the workers' batches. With linux_cp's applier in a full table's
+// burst softnet lost 22% of what it was offered (1.3% with a P of its
+// own); every config has such work: a reload building a full table (its
+// thread's lower nice value does nothing for a P), a route replace, a
+// blocklist load of millions of lines, ARP and the API, captures'
+// draining. With a P each, the kernel shares the CPUs between their
+// threads as it sees them runnable. It never lowers GOMAXPROCS, and the
+// value outlives the router (a higher one costs nothing when idle).
+func workerProcs(workers int) {
 	if n := workers + 1; runtime.GOMAXPROCS(0) < n {
 		runtime.GOMAXPROCS(n)
 	}

@@ -29,3 +29,29 @@ func TestLinuxCPGivesTheWorkersAProc(t *testing.T) {
 		t.Errorf("GOMAXPROCS %d with one worker and linux_cp, want at least 2", n)
 	}
 }
+
+// TestWorkersGetAProcEveryConfig: every config, not only linux_cp's, has
+// control-plane work that holds a P (a reload building a full table, a
+// blocklist load, the API): started in a runtime of one P, with two
+// workers, softnet raises GOMAXPROCS to three; it never lowers it.
+func TestWorkersGetAProcEveryConfig(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(twoPort, 2, "mem", "mem"))
+	r, err := Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	if n := runtime.GOMAXPROCS(0); n != 3 {
+		t.Errorf("GOMAXPROCS %d with two workers, want 3", n)
+	}
+	runtime.GOMAXPROCS(8)
+	r, err = Start(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	if n := runtime.GOMAXPROCS(0); n != 8 {
+		t.Errorf("GOMAXPROCS %d after a start with 8, want 8 (never lowered)", n)
+	}
+}
