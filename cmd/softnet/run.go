@@ -172,6 +172,7 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 	if err != nil {
 		return reportConfig(errw, file, err)
 	}
+	log.Debug("config checked: installing", "config", file, "after", time.Since(t0).Round(time.Millisecond))
 	for _, n := range cfg.Notes() { // as softnet check prints them
 		log.Warn("list file", "config", file, "note", n)
 	}

@@ -499,9 +499,17 @@ func TestRunSignalDuringStartup(t *testing.T) {
 	if err := os.WriteFile(file, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+	for _, tc := range []struct {
+		sig   syscall.Signal
+		after string // the log line to send it after
+	}{
+		{syscall.SIGTERM, "msg=starting"},                     // reading the table (config.CheckContext)
+		{syscall.SIGINT, "msg=starting"},                      //
+		{syscall.SIGTERM, `msg="config checked: installing"`}, // installing it (run.StartContext)
+	} {
+		sig := tc.sig
 		sock := filepath.Join(dir, "sn.sock")
-		cmd := softnetCmd("run -c " + file + " --api " + sock)
+		cmd := softnetCmd("run -c " + file + " --api " + sock + " --log-level debug")
 		var stdout bytes.Buffer
 		stderr := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = &stdout, stderr
@@ -511,7 +519,7 @@ func TestRunSignalDuringStartup(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		defer cmd.Process.Kill()
-		waitFor(t, done, func() bool { return strings.Contains(stderr.String(), "msg=starting") }, "the start-up's first log line")
+		waitFor(t, done, func() bool { return strings.Contains(stderr.String(), tc.after) }, tc.after)
 		t0 := time.Now()
 		if err := cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)
@@ -524,7 +532,7 @@ func TestRunSignalDuringStartup(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("softnet run did not stop on %v", sig)
 		}
-		t.Logf("%v during start-up: exited %v after the signal", sig, time.Since(t0).Round(time.Millisecond))
+		t.Logf("%v after %s: exited %v after the signal", sig, tc.after, time.Since(t0).Round(time.Millisecond))
 		log := stderr.String()
 		if !strings.Contains(log, `msg="start-up interrupted: stopped before the router ran" reason=signal`) || strings.Contains(log, "softnet started") {
 			t.Errorf("%v during start-up: want the start-up interrupted before the router started; log:\n%s", sig, log)
