@@ -153,12 +153,14 @@ func (r *Router) StopCaptures(cs ...*dp.Capture) error {
 	before := len(r.captures)
 	r.captures = slices.DeleteFunc(r.captures, func(c *dp.Capture) bool { return slices.Contains(cs, c) })
 	ended := false
+	r.goneMu.Lock()
 	for _, c := range cs {
 		if _, ok := r.gone[c]; ok {
 			delete(r.gone, c)
 			ended = true
 		}
 	}
+	r.goneMu.Unlock()
 	if len(r.captures) == before {
 		if ended {
 			return nil // already out: its interface was deleted
@@ -183,8 +185,8 @@ func (r *Router) Captures() int {
 // VLAN sub-interface, was deleted (DeleteVLAN), and that interface's name.
 // The workers feed it no more: its ring holds what they captured before.
 func (r *Router) CaptureGone(c *dp.Capture) (iface string, gone bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.goneMu.Lock()
+	defer r.goneMu.Unlock()
 	iface, gone = r.gone[c]
 	return iface, gone
 }
@@ -194,6 +196,8 @@ func (r *Router) CaptureGone(c *dp.Capture) (iface string, gone bool) {
 // theirs (CaptureGone tells their readers). The caller publishes. Caller
 // holds mu.
 func (r *Router) endCaptures(i int, name string) {
+	r.goneMu.Lock()
+	defer r.goneMu.Unlock()
 	r.captures = slices.DeleteFunc(r.captures, func(c *dp.Capture) bool {
 		if len(c.Spec.Ifaces) != 1 || c.Spec.Ifaces[0] != i {
 			return false

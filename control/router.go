@@ -100,7 +100,10 @@ type Router struct {
 	progs    map[string]*pcapfilter.Program
 	// gone: captures on a VLAN sub-interface that DeleteVLAN deleted,
 	// removed then (its index may go to another VLAN), by the
-	// interface's name, until StopCaptures (see CaptureGone).
+	// interface's name, until StopCaptures (see CaptureGone). Under
+	// goneMu (with mu too when written): a capture's stream asks every
+	// 5 ms and should not wait for mu behind a long route change.
+	goneMu sync.Mutex
 	gone   map[*dp.Capture]string
 	flight Flight // the config's always-on captures (flight.go)
 
