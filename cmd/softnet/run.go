@@ -153,7 +153,7 @@ func (so serveOpts) resolve(cfg *config.Config) (socket, metrics string) {
 func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file string, d time.Duration, o run.Options, so serveOpts) error {
 	t0 := time.Now()
 	// A signal during start-up (a full table takes seconds to load) stops
-	// it within milliseconds: what was opened is closed, nothing is
+	// it within a fraction of a second: what was opened is closed, nothing is
 	// served, and run exits 0 as after a signal once running.
 	interrupted := func() error {
 		log.Info("start-up interrupted: stopped before the router ran", "reason", "signal", "after", time.Since(t0).Round(time.Millisecond))
