@@ -123,8 +123,8 @@ const routeChunk = 1 << 14
 // (loading a full table takes seconds): it then closes what it opened and
 // returns an error wrapping ctx.Err(), within a chunk of routes' time
 // (routeChunk; 69 ms at most over the full table's start-up, 8 of 10
-// under 25). Once the
-// workers start, ctx no longer matters: stop the router with Stop.
+// under 25). Once the workers start, ctx no longer matters: stop the
+// router with Stop.
 func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router, err error) {
 	interrupted := func() error {
 		if ctx.Err() != nil {
