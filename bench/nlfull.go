@@ -100,6 +100,27 @@ type NetlinkResult struct {
 	SentMppsDuring float64 `json:"sent_mpps_during"`
 	LossPctBefore  float64 `json:"loss_pct_before"`
 	LossPctDuring  float64 `json:"loss_pct_during"`
+	// CPUBefore and CPUDuring are where the CPU time went during the
+	// flood before the burst and from the burst's first message to the
+	// convergence (see NetlinkCPU): the worker, softnet's other threads,
+	// trafgen, the route writer (the kernel's insertion), the softirqs,
+	// the rest of the machine.
+	CPUBefore NetlinkCPU `json:"cpu_before"`
+	CPUDuring NetlinkCPU `json:"cpu_during"`
+	// WorkerNice is the nice value of softnet's worker thread (softnet
+	// run --worker-nice).
+	WorkerNice int `json:"worker_nice"`
+	// GCCyclesDuring and GCCPUSDuring are softnet's garbage collections
+	// and the collector's CPU seconds in the same window (GET
+	// /v1/runtime's gc_cycles and gc_cpu_s).
+	GCCyclesDuring uint64  `json:"gc_cycles_during"`
+	GCCPUSDuring   float64 `json:"gc_cpu_s_during"`
+	// IfqDropsBefore and IfqDropsDuring are the frames softnet's
+	// receive ring on host A's side dropped (the worker not keeping up)
+	// in the two windows: the rest of the loss is upstream (trafgen
+	// offering less) or downstream.
+	IfqDropsBefore uint64 `json:"ifq_drops_before"`
+	IfqDropsDuring uint64 `json:"ifq_drops_during"`
 	// LinuxCP is softnet's mirror at the end: events read, batches
 	// (one snapshot each), overflows (ENOBUFS) and resyncs.
 	LinuxCP api.LinuxCP `json:"linux_cp"`
@@ -206,13 +227,30 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	}
 
 	logf("%s: softnet forwarding before the burst, trafgen on cpu %d, %v", ScenarioNetlink, tcpu, o.Duration)
+	ifq := func() uint64 { // softnet's ring drops on host A's side
+		ifs, err := c.Interfaces(ctx)
+		if err != nil {
+			return 0
+		}
+		for _, i := range ifs {
+			if i.Name == lab.DevRA {
+				return i.IfqDrops
+			}
+		}
+		return 0
+	}
+	var worker int
 	before, err := t.RunFloodWhile(ctx, 64, tcpu, func() error {
+		s0, q0 := takeCPUSnap(sn.Pid()), ifq()
 		select {
 		case <-time.After(o.Duration):
-			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		s1 := takeCPUSnap(sn.Pid())
+		worker = busiest(s0, s1)
+		res.CPUBefore, res.IfqDropsBefore = cpuBetween(s0, s1, worker), ifq()-q0
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -229,7 +267,17 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	logf("%s: %d routes (%d IPv4, %d IPv6) into the kernel of %s in one burst, softnet mirroring, the flood running", ScenarioNetlink, want, len(v4), len(v6), t.R)
 	var t0 time.Time
 	during, err := t.RunFloodWhile(ctx, 64, tcpu, func() error {
+		rt0, _ := c.Runtime(ctx)
+		q0 := ifq()
+		s0 := takeCPUSnap(sn.Pid())
 		t0 = time.Now()
+		defer func() { // the window's CPU, collections and ring drops
+			s1 := takeCPUSnap(sn.Pid())
+			res.CPUDuring, res.IfqDropsDuring = cpuBetween(s0, s1, worker), ifq()-q0
+			if rt1, err := c.Runtime(ctx); err == nil {
+				res.GCCyclesDuring, res.GCCPUSDuring = rt1.Go.GCCycles-rt0.Go.GCCycles, rt1.Go.GCCPUSeconds-rt0.Go.GCCPUSeconds
+			}
+		}()
 		if err := w.send(msgs); err != nil {
 			return err
 		}
@@ -308,8 +356,29 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	if res.LinuxCP, err = c.LinuxCP(ctx); err != nil {
 		return res, err
 	}
+	res.WorkerNice = threadNice(sn.Pid(), worker)
 	res.LoadAvgEnd = loadAvg()
 	return res, nil
+}
+
+// threadNice is the nice value of thread tid of process pid (field 19
+// of its stat; 0 if unreadable).
+func threadNice(pid, tid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) <= 19-3 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[19-3])
+	return n
 }
 
 // nlTable is the table of the burst: the embedded full table's IPv4 and
@@ -366,6 +435,14 @@ func (r *NetlinkResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "mismatch     %s\n", r.Mismatch)
 	}
 	fmt.Fprintf(w, "forwarding   before %.3f Mpps (offered %.3f), during %.3f Mpps (offered %.3f): %.2fx\n", r.MppsBefore, r.SentMppsBefore, r.MppsDuring, r.SentMppsDuring, r.DuringRatio)
+	for _, x := range []struct {
+		name string
+		c    NetlinkCPU
+	}{{"cpu before", r.CPUBefore}, {"cpu during", r.CPUDuring}} {
+		fmt.Fprintf(w, "%-12s %.2f s: softnet worker %.2f, softnet other %.2f, trafgen %.2f, writer %.2f, softirq %.2f, other %.2f, idle %.2f (CPU seconds)\n",
+			x.name, x.c.WallS, x.c.SoftnetWorker, x.c.SoftnetOther, x.c.Trafgen, x.c.Writer, x.c.Softirq, x.c.Other, x.c.Idle)
+	}
+	fmt.Fprintf(w, "softnet      worker nice %d; during the burst %d GC cycles, %.2f s GC CPU; ring drops %d before, %d during\n", r.WorkerNice, r.GCCyclesDuring, r.GCCPUSDuring, r.IfqDropsBefore, r.IfqDropsDuring)
 	fmt.Fprintf(w, "linux_cp     %d events, %d batches, %d overflows (ENOBUFS), %d resyncs\n", r.LinuxCP.Events, r.LinuxCP.Batches, r.LinuxCP.Overflows, r.LinuxCP.Resyncs)
 	fmt.Fprintf(w, "load         %.1f at the start, %.1f at the end (1-minute load average, %d CPUs)\n", r.LoadAvgStart, r.LoadAvgEnd, r.NumCPU)
 }

@@ -62,7 +62,22 @@ type Options struct {
 	// a frame runs at once instead of after the CPU's other threads, the
 	// tail latency on a loaded machine. 0: the normal scheduling class.
 	RTPriority int
+	// WorkerNice, when not 0, is the nice value of every worker's thread
+	// (dp.Options.Nice): negative, the kernel gives a worker its CPU
+	// before the control plane's threads (linux_cp's reader and applier
+	// during a full table's burst), which take what it leaves. softnet run
+	// sets DefaultWorkerNice unless --worker-nice says otherwise. When
+	// the kernel refuses it (not root) the workers run at nice 0 and the
+	// Logger is told, unless WorkerNiceRequired: then Start fails.
+	WorkerNice         int
+	WorkerNiceRequired bool
 }
+
+// DefaultWorkerNice is softnet run's nice value of the workers' threads
+// (--worker-nice): nice -10 weighs about 9 times nice 0 in the kernel's
+// scheduler, so a busy worker keeps about 90 % of a CPU it shares with
+// busy control-plane threads, and they keep the rest.
+const DefaultWorkerNice = -10
 
 // Router is a running router: its control plane, ports and workers.
 type Router struct {
@@ -291,6 +306,7 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}
 	for w := range workers {
 		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize), RTPriority: o.RTPriority, TxQueue: make([]int, len(r.ports)),
+			Nice: o.WorkerNice, NiceBestEffort: !o.WorkerNiceRequired,
 			PollMode: mode, PollWindow: cfg.PollWindow}
 		for j := range do.TxQueue {
 			do.TxQueue[j] = w
@@ -344,6 +360,9 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 			<-r.cpDone
 			r.wg2.Wait()
 			return nil, fmt.Errorf("worker %d: %w", i, err)
+		}
+		if err := w.NiceErr(); err != nil && o.Logger != nil {
+			o.Logger.Warn("the worker runs at nice 0, level with the control plane", "worker", i, "err", err)
 		}
 	}
 	if len(ctlCPUs) > 0 {
