@@ -54,6 +54,14 @@ type NetlinkOptions struct {
 	// trafgen, which never sleeps: a 300,000-route run took 12.7 s after
 	// the kernel's insertion (lag_s) against 0.2 s, and forwarded no more.
 	SplitCPUs bool
+	// PinWorker lets softnet use every CPU, its worker pinned to CPU 1
+	// (softnet run --worker-cpus 1) at its nice value (--worker-nice, -10
+	// unless the binary says otherwise) and its other threads, linux_cp's
+	// reader and applier among them, free to run on either CPU, below the
+	// worker on CPU 1. It is a machine where the data plane has a core
+	// and the control plane takes what is left anywhere, as the routing
+	// daemon does (the route writer is unpinned in every layout).
+	PinWorker bool
 	Progress  io.Writer
 }
 
@@ -171,6 +179,13 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	case runtime.NumCPU() < 2:
 		scpu = -1
 		res.CPUs["softnet"] = "not pinned (one CPU)"
+	case o.SplitCPUs && o.PinWorker:
+		return nil, errors.New("netlink-full-table: SplitCPUs and PinWorker are two layouts; choose one")
+	case o.PinWorker:
+		// The worker on a CPU of its own, above the control plane there;
+		// the control plane free to take what is left on either CPU.
+
+		res.CPUs["softnet_control"] = "any CPU: linux_cp's reader and applier, the API, the Go runtime's threads"
 	case !o.SplitCPUs:
 		res.CPUs["softnet"] = fmt.Sprintf("cpu %d: the softnet process, its worker and linux_cp's reader and applier", scpu)
 	default:

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,14 @@ type Options struct {
 	// round-robin to the others (Pin implied): a full table's burst then
 	// takes no CPU from a worker. It must leave a CPU for the workers.
 	ControlCPUs int
+	// WorkerCPUs, when not empty, pins worker i to WorkerCPUs[i mod
+	// len] (Pin implied) and leaves every other thread on every CPU the
+	// process may use, as VPP's corelist-workers without a main core: the
+	// workers keep their cores, and the control plane (linux_cp's reader
+	// and applier during a full table's burst) takes what is left on any
+	// CPU, below the workers where it shares theirs (WorkerNice). Each
+	// must be a CPU the process may use; not with ControlCPUs.
+	WorkerCPUs []int
 	// SoftwareRSS spreads the packets of ports with fewer queues than
 	// workers over all workers by flow (dp.Spread). Off by default: the
 	// hand-off costs cache-line transfers between cores that a cheap
@@ -293,6 +302,17 @@ func Start(cfg *config.Config, o Options) (_ *Router, err error) {
 	}
 	cpus := dp.AllowedCPUs()
 	var ctlCPUs []int
+	if len(o.WorkerCPUs) > 0 {
+		if o.ControlCPUs > 0 {
+			return nil, fmt.Errorf("worker CPUs %v and %d control CPUs: two ways to place the workers; give one", o.WorkerCPUs, o.ControlCPUs)
+		}
+		for _, c := range o.WorkerCPUs {
+			if !slices.Contains(cpus, c) {
+				return nil, fmt.Errorf("worker CPU %d: not a CPU this process may use (%v); pick among those (see taskset)", c, cpus)
+			}
+		}
+		cpus, o.Pin = o.WorkerCPUs, true
+	}
 	if o.ControlCPUs > 0 {
 		if o.ControlCPUs >= len(cpus) {
 			return nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)

@@ -48,6 +48,7 @@ func benchCmd() *cobra.Command {
 		pollModes  string
 		nlRoutes   int
 		nlSplit    bool
+		nlPin      bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -414,6 +415,12 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if cmd.Flags().Changed("split-cpus") && scenario != bench.ScenarioNetlink {
 				return fmt.Errorf("--split-cpus applies to --scenario %s; drop it", bench.ScenarioNetlink)
 			}
+			if cmd.Flags().Changed("pin-worker") && scenario != bench.ScenarioNetlink {
+				return fmt.Errorf("--pin-worker applies to --scenario %s; drop it", bench.ScenarioNetlink)
+			}
+			if nlSplit && nlPin {
+				return fmt.Errorf("--split-cpus and --pin-worker are two CPU layouts for --scenario %s; give one", bench.ScenarioNetlink)
+			}
 			if scenario == bench.ScenarioNetlink {
 				if size != 64 {
 					return fmt.Errorf("--size %d: the %s scenario floods 64-byte frames; drop --size", size, scenario)
@@ -423,7 +430,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				rep, err := bench.RunNetlink(ctx, bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, SplitCPUs: nlSplit, Progress: prog})
+				rep, err := bench.RunNetlink(ctx, bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, SplitCPUs: nlSplit, PinWorker: nlPin, Progress: prog})
 				if rep != nil && (err == nil || rep.Routes > 0) {
 					if asJSON {
 						if jerr := jsonEncoder(cmd.OutOrStdout()).Encode(rep); jerr != nil {
@@ -572,6 +579,7 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), filter-setup (new states a second on one worker, each first packet checked against the 1000 rules), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root), netlink-full-table (the full table into the kernel in one burst, mirrored by linux_cp: convergence time, forwarding before and during; root)")
+	f.BoolVar(&nlPin, "pin-worker", false, "with --scenario netlink-full-table: let softnet use every CPU, its worker pinned to CPU 1 (softnet run --worker-cpus 1) above its other threads (--worker-nice), which run on either CPU; default: the whole softnet process on CPU 1, trafgen on CPU 0")
 	f.IntVar(&nlRoutes, "routes", 0, "with --scenario netlink-full-table: install only this many prefixes of the table (0: all of it)")
 	f.BoolVar(&nlSplit, "split-cpus", false, "with --scenario netlink-full-table: let softnet use every CPU, its worker pinned to CPU 1 and its control plane (linux_cp's reader and applier) kept on CPU 0 with trafgen (softnet run --control-cpus 1); default: the whole softnet process on CPU 1")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")
