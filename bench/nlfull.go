@@ -184,7 +184,10 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	case o.PinWorker:
 		// The worker on a CPU of its own, above the control plane there;
 		// the control plane free to take what is left on either CPU.
-
+		scpu = -1
+		snArgs = []string{"--worker-cpus", "1"}
+		res.CPUs["softnet"] = "every CPU (not taskset)"
+		res.CPUs["softnet_worker"] = "cpu 1 (pinned, softnet run --worker-cpus 1), at its nice value (worker_nice) above the rest"
 		res.CPUs["softnet_control"] = "any CPU: linux_cp's reader and applier, the API, the Go runtime's threads"
 	case !o.SplitCPUs:
 		res.CPUs["softnet"] = fmt.Sprintf("cpu %d: the softnet process, its worker and linux_cp's reader and applier", scpu)
