@@ -67,6 +67,8 @@ func TestBenchFlagValues(t *testing.T) {
 		{[]string{"--scenario", "soak", "--backend", "dpdk"}, `--backend "dpdk": choose afpacket or afxdp`},
 		{[]string{"--scenario", "veth", "--routes", "1000"}, "--routes applies to --scenario netlink-full-table; drop it"},
 		{[]string{"--scenario", "veth", "--split-cpus"}, "--split-cpus applies to --scenario netlink-full-table; drop it"},
+		{[]string{"--scenario", "veth", "--pin-worker"}, "--pin-worker applies to --scenario netlink-full-table; drop it"},
+		{[]string{"--scenario", "netlink-full-table", "--split-cpus", "--pin-worker"}, "--split-cpus and --pin-worker are two CPU layouts for --scenario netlink-full-table; give one"},
 		{[]string{"--scenario", "netlink-full-table", "--routes", "-1"}, "--routes -1: give a positive number of routes, or 0 for the whole table"},
 		{[]string{"--scenario", "netlink-full-table", "--size", "100"}, "--size 100: the netlink-full-table scenario floods 64-byte frames; drop --size"},
 		{[]string{"--scenario", "netlink-full-table", "--workers", "1"}, "--workers: the netlink-full-table scenario runs one softnet worker; drop --workers"},
