@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -444,7 +445,7 @@ func loadAvg() float64 {
 
 // Print writes the result as a few lines.
 func (r *NetlinkResult) Print(w io.Writer) {
-	fmt.Fprintf(w, "scenario     %s (veth topology, softnet with linux_cp on cpu 1, trafgen on cpu 0)\n", r.Scenario)
+	fmt.Fprintf(w, "scenario     %s (veth topology, trafgen on cpu 0; softnet: %s)\n", r.Scenario, cmp.Or(r.CPUs["softnet_worker"], r.CPUs["softnet"]))
 	fmt.Fprintf(w, "routes       %d (%d IPv4, %d IPv6); the kernel refused %d %s\n", r.Routes, r.RoutesV4, r.RoutesV6, r.KernelRefused, r.KernelError)
 	fmt.Fprintf(w, "burst        %.2f s into the kernel (batched RTM_NEWROUTE)\n", r.InstallS)
 	fmt.Fprintf(w, "converge     %.2f s from the first message to softnet's FIB equal to the kernel's, %.2f s after the kernel had them all (converged %v; sample %d, %d wrong; kernel %d routes)\n",

@@ -230,7 +230,20 @@ prefixes spread over the table looked up one by one (prefix, next hop,
 protocol; sample_mismatch) and the kernel's own count after a dump
 (kernel_routes). The targets: converge_s ≤ 10, during_ratio ≥ 0.9. linux_cp
 has linux_cp's counters (events, batches, overflows, resyncs); loadavg_start
-and loadavg_end the machine's load, which moves every figure. --routes N
+and loadavg_end the machine's load, which moves every figure. cpu_before and
+cpu_during say where the CPU time went in the flood before the burst and from
+its first message to the convergence, in CPU seconds (/proc): softnet_worker
+(the worker's thread), softnet_other (softnet's other threads: linux_cp's
+reader and applier, the collector, the API), trafgen, writer (the bench
+process: the kernel's insertion of the routes in its sendmsg calls), softirq
+(charged to the threads above, not a party), other (the rest of the machine)
+and idle; worker_nice is the worker thread's nice value (softnet run
+--worker-nice), gc_cycles_during and gc_cpu_s_during softnet's collections in
+the burst, ifq_drops_before and ifq_drops_during the frames softnet's receive
+ring dropped (the worker not keeping up; the rest of the loss is trafgen
+offering less). --pin-worker lets softnet use both CPUs, its worker pinned to
+CPU 1 above its other threads, which run on either CPU (softnet run
+--worker-cpus 1), trafgen on CPU 0. --routes N
 installs only N prefixes of the table (IPv4 and IPv6 in its proportion).
 softnet bench exits 1 when softnet did not converge, after printing the
 result. Needs root.
