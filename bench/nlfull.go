@@ -63,7 +63,15 @@ type NetlinkOptions struct {
 	// and the control plane takes what is left anywhere, as the routing
 	// daemon does (the route writer is unpinned in every layout).
 	PinWorker bool
-	Progress  io.Writer
+	// RateMpps, when positive, floods at that fixed offered load in
+	// both windows (trafgen --rate) instead of trafgen's full rate: a
+	// variant beside the default that shows what share of a load below
+	// the machine's capacity softnet keeps forwarding during the burst.
+	RateMpps float64
+	// WorkerNice, when not nil, is given to softnet run as --worker-nice
+	// (nil: the binary's default).
+	WorkerNice *int
+	Progress   io.Writer
 }
 
 // NetlinkResult is the netlink-full-table scenario's one JSON line.
@@ -98,6 +106,9 @@ type NetlinkResult struct {
 	SampleChecked  int     `json:"sample_checked"`
 	SampleMismatch int     `json:"sample_mismatch"`
 	Mismatch       string  `json:"mismatch,omitempty"` // the first one
+	// RateMpps is the fixed offered load of both floods
+	// (NetlinkOptions.RateMpps); 0: trafgen's full rate, the default.
+	RateMpps float64 `json:"rate_mpps,omitempty"`
 	// MppsBefore is softnet's forwarding (64-byte UDP, trafgen, veth
 	// topology, as --scenario veth) for Duration before the burst;
 	// MppsDuring the same flood from the burst's first message to the
@@ -202,6 +213,10 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 		res.CPUs["softnet_control"] = "cpu 0: linux_cp's reader and applier, the API, the Go runtime's threads (--control-cpus 1)"
 		scpu = -1
 	}
+	if o.WorkerNice != nil {
+		snArgs = append(snArgs, "--worker-nice", strconv.Itoa(*o.WorkerNice))
+	}
+	res.RateMpps = o.RateMpps
 	t, err := freshLab(ctx)
 	if err != nil {
 		return nil, err
@@ -259,7 +274,7 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 		return 0
 	}
 	var worker int
-	before, err := t.RunFloodWhile(ctx, 64, tcpu, func() error {
+	before, err := t.RunFloodAtWhile(ctx, 64, tcpu, o.RateMpps*1e6, func() error {
 		s0, q0 := takeCPUSnap(sn.Pid()), ifq()
 		select {
 		case <-time.After(o.Duration):
@@ -285,7 +300,7 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	want := len(v4) + len(v6)
 	logf("%s: %d routes (%d IPv4, %d IPv6) into the kernel of %s in one burst, softnet mirroring, the flood running", ScenarioNetlink, want, len(v4), len(v6), t.R)
 	var t0 time.Time
-	during, err := t.RunFloodWhile(ctx, 64, tcpu, func() error {
+	during, err := t.RunFloodAtWhile(ctx, 64, tcpu, o.RateMpps*1e6, func() error {
 		rt0, _ := c.Runtime(ctx)
 		q0 := ifq()
 		s0 := takeCPUSnap(sn.Pid())
