@@ -7,7 +7,7 @@ import (
 )
 
 // goRuntimeSamples are the runtime/metrics GoRuntime reads.
-var goRuntimeSamples = []string{"/sched/latencies:seconds", "/sched/pauses/total/gc:seconds", "/gc/cycles/total:gc-cycles", "/gc/gogc:percent", "/gc/gomemlimit:bytes"}
+var goRuntimeSamples = []string{"/sched/latencies:seconds", "/sched/pauses/total/gc:seconds", "/gc/cycles/total:gc-cycles", "/gc/gogc:percent", "/gc/gomemlimit:bytes", "/cpu/classes/gc/total:cpu-seconds"}
 
 // readGoRuntime reads the Go runtime's figures (see GoRuntime).
 func readGoRuntime() GoRuntime {
@@ -36,6 +36,9 @@ func readGoRuntime() GoRuntime {
 		if l := s[4].Value.Uint64(); l < math.MaxInt64 {
 			g.MemoryLimitBytes = l
 		}
+	}
+	if s[5].Value.Kind() == metrics.KindFloat64 {
+		g.GCCPUSeconds = s[5].Value.Float64()
 	}
 	return g
 }

@@ -153,7 +153,9 @@ type Runtime struct {
 // collections (/gc/cycles/total:gc-cycles) and the collector's target
 // (/gc/gogc:percent: GOGC; softnet run sets 400 unless GOGC is given), and
 // the soft memory limit (/gc/gomemlimit:bytes, 0 for none: softnet run sets
-// half the memory of the machine or its cgroup unless GOMEMLIMIT is given). The p99 and maximum are
+// half the memory of the machine or its cgroup unless GOMEMLIMIT is given), and
+// the CPU time the collector used (/cpu/classes/gc/total:cpu-seconds, an
+// estimate the runtime keeps: its mark workers' and assists' time). The p99 and maximum are
 // bucket bounds of the runtime's histograms (within about 10 %).
 type GoRuntime struct {
 	GOMAXPROCS        int     `json:"gomaxprocs"`
@@ -164,6 +166,7 @@ type GoRuntime struct {
 	GCCycles          uint64  `json:"gc_cycles"`
 	GCPercent         int     `json:"gc_percent"`
 	MemoryLimitBytes  uint64  `json:"memory_limit_bytes"`
+	GCCPUSeconds      float64 `json:"gc_cpu_s"`
 }
 
 // StageRuntime is one stage's counters (VPP's show runtime): calls

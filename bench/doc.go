@@ -66,8 +66,13 @@
 //     NetlinkOptions.SplitCPUs (--split-cpus) gives it every CPU, its
 //     worker pinned to CPU 1 and its control plane kept on CPU 0 with
 //     trafgen (softnet run --control-cpus 1), which on a 2-CPU machine
-//     starves the applier (300,000 routes: lag_s 12.7 s against 0.2 s).
-//     The result's cpus says where each thing ran.
+//     starves the applier (300,000 routes: lag_s 12.7 s against 0.2 s);
+//     NetlinkOptions.PinWorker (--pin-worker) pins the worker to CPU 1
+//     above softnet's other threads, which may run on either CPU
+//     (softnet run --worker-cpus 1). The result's cpus says where each
+//     thing ran, and its cpu_before and cpu_during (NetlinkCPU) where the
+//     CPU time went: the worker, softnet's other threads, trafgen, the
+//     route writer (the kernel's insertion), the rest of the machine.
 //
 // Options.Repeat runs each worker count several times; the Result is the
 // median run's, with every run's Mpps in RepeatsMpps. Package bench/plot

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -54,7 +55,23 @@ type NetlinkOptions struct {
 	// trafgen, which never sleeps: a 300,000-route run took 12.7 s after
 	// the kernel's insertion (lag_s) against 0.2 s, and forwarded no more.
 	SplitCPUs bool
-	Progress  io.Writer
+	// PinWorker lets softnet use every CPU, its worker pinned to CPU 1
+	// (softnet run --worker-cpus 1) at its nice value (--worker-nice, -10
+	// unless the binary says otherwise) and its other threads, linux_cp's
+	// reader and applier among them, free to run on either CPU, below the
+	// worker on CPU 1. It is a machine where the data plane has a core
+	// and the control plane takes what is left anywhere, as the routing
+	// daemon does (the route writer is unpinned in every layout).
+	PinWorker bool
+	// RateMpps, when positive, floods at that fixed offered load in
+	// both windows (trafgen --rate) instead of trafgen's full rate: a
+	// variant beside the default that shows what share of a load below
+	// the machine's capacity softnet keeps forwarding during the burst.
+	RateMpps float64
+	// WorkerNice, when not nil, is given to softnet run as --worker-nice
+	// (nil: the binary's default).
+	WorkerNice *int
+	Progress   io.Writer
 }
 
 // NetlinkResult is the netlink-full-table scenario's one JSON line.
@@ -89,6 +106,9 @@ type NetlinkResult struct {
 	SampleChecked  int     `json:"sample_checked"`
 	SampleMismatch int     `json:"sample_mismatch"`
 	Mismatch       string  `json:"mismatch,omitempty"` // the first one
+	// RateMpps is the fixed offered load of both floods
+	// (NetlinkOptions.RateMpps); 0: trafgen's full rate, the default.
+	RateMpps float64 `json:"rate_mpps,omitempty"`
 	// MppsBefore is softnet's forwarding (64-byte UDP, trafgen, veth
 	// topology, as --scenario veth) for Duration before the burst;
 	// MppsDuring the same flood from the burst's first message to the
@@ -100,6 +120,27 @@ type NetlinkResult struct {
 	SentMppsDuring float64 `json:"sent_mpps_during"`
 	LossPctBefore  float64 `json:"loss_pct_before"`
 	LossPctDuring  float64 `json:"loss_pct_during"`
+	// CPUBefore and CPUDuring are where the CPU time went during the
+	// flood before the burst and from the burst's first message to the
+	// convergence (see NetlinkCPU): the worker, softnet's other threads,
+	// trafgen, the route writer (the kernel's insertion), the softirqs,
+	// the rest of the machine.
+	CPUBefore NetlinkCPU `json:"cpu_before"`
+	CPUDuring NetlinkCPU `json:"cpu_during"`
+	// WorkerNice is the nice value of softnet's worker thread (softnet
+	// run --worker-nice).
+	WorkerNice int `json:"worker_nice"`
+	// GCCyclesDuring and GCCPUSDuring are softnet's garbage collections
+	// and the collector's CPU seconds in the same window (GET
+	// /v1/runtime's gc_cycles and gc_cpu_s).
+	GCCyclesDuring uint64  `json:"gc_cycles_during"`
+	GCCPUSDuring   float64 `json:"gc_cpu_s_during"`
+	// IfqDropsBefore and IfqDropsDuring are the frames softnet's
+	// receive ring on host A's side dropped (the worker not keeping up)
+	// in the two windows: the rest of the loss is upstream (trafgen
+	// offering less) or downstream.
+	IfqDropsBefore uint64 `json:"ifq_drops_before"`
+	IfqDropsDuring uint64 `json:"ifq_drops_during"`
 	// LinuxCP is softnet's mirror at the end: events read, batches
 	// (one snapshot each), overflows (ENOBUFS) and resyncs.
 	LinuxCP api.LinuxCP `json:"linux_cp"`
@@ -150,6 +191,16 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	case runtime.NumCPU() < 2:
 		scpu = -1
 		res.CPUs["softnet"] = "not pinned (one CPU)"
+	case o.SplitCPUs && o.PinWorker:
+		return nil, errors.New("netlink-full-table: SplitCPUs and PinWorker are two layouts; choose one")
+	case o.PinWorker:
+		// The worker on a CPU of its own, above the control plane there;
+		// the control plane free to take what is left on either CPU.
+		scpu = -1
+		snArgs = []string{"--worker-cpus", "1"}
+		res.CPUs["softnet"] = "every CPU (not taskset)"
+		res.CPUs["softnet_worker"] = "cpu 1 (pinned, softnet run --worker-cpus 1), at its nice value (worker_nice) above the rest"
+		res.CPUs["softnet_control"] = "any CPU: linux_cp's reader and applier, the API, the Go runtime's threads"
 	case !o.SplitCPUs:
 		res.CPUs["softnet"] = fmt.Sprintf("cpu %d: the softnet process, its worker and linux_cp's reader and applier", scpu)
 	default:
@@ -162,6 +213,10 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 		res.CPUs["softnet_control"] = "cpu 0: linux_cp's reader and applier, the API, the Go runtime's threads (--control-cpus 1)"
 		scpu = -1
 	}
+	if o.WorkerNice != nil {
+		snArgs = append(snArgs, "--worker-nice", strconv.Itoa(*o.WorkerNice))
+	}
+	res.RateMpps = o.RateMpps
 	t, err := freshLab(ctx)
 	if err != nil {
 		return nil, err
@@ -206,13 +261,30 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	}
 
 	logf("%s: softnet forwarding before the burst, trafgen on cpu %d, %v", ScenarioNetlink, tcpu, o.Duration)
-	before, err := t.RunFloodWhile(ctx, 64, tcpu, func() error {
+	ifq := func() uint64 { // softnet's ring drops on host A's side
+		ifs, err := c.Interfaces(ctx)
+		if err != nil {
+			return 0
+		}
+		for _, i := range ifs {
+			if i.Name == lab.DevRA {
+				return i.IfqDrops
+			}
+		}
+		return 0
+	}
+	var worker int
+	before, err := t.RunFloodAtWhile(ctx, 64, tcpu, o.RateMpps*1e6, func() error {
+		s0, q0 := takeCPUSnap(sn.Pid()), ifq()
 		select {
 		case <-time.After(o.Duration):
-			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		s1 := takeCPUSnap(sn.Pid())
+		worker = busiest(s0, s1)
+		res.CPUBefore, res.IfqDropsBefore = cpuBetween(s0, s1, worker), ifq()-q0
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -228,8 +300,18 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	want := len(v4) + len(v6)
 	logf("%s: %d routes (%d IPv4, %d IPv6) into the kernel of %s in one burst, softnet mirroring, the flood running", ScenarioNetlink, want, len(v4), len(v6), t.R)
 	var t0 time.Time
-	during, err := t.RunFloodWhile(ctx, 64, tcpu, func() error {
+	during, err := t.RunFloodAtWhile(ctx, 64, tcpu, o.RateMpps*1e6, func() error {
+		rt0, _ := c.Runtime(ctx)
+		q0 := ifq()
+		s0 := takeCPUSnap(sn.Pid())
 		t0 = time.Now()
+		defer func() { // the window's CPU, collections and ring drops
+			s1 := takeCPUSnap(sn.Pid())
+			res.CPUDuring, res.IfqDropsDuring = cpuBetween(s0, s1, worker), ifq()-q0
+			if rt1, err := c.Runtime(ctx); err == nil {
+				res.GCCyclesDuring, res.GCCPUSDuring = rt1.Go.GCCycles-rt0.Go.GCCycles, rt1.Go.GCCPUSeconds-rt0.Go.GCCPUSeconds
+			}
+		}()
 		if err := w.send(msgs); err != nil {
 			return err
 		}
@@ -308,8 +390,29 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	if res.LinuxCP, err = c.LinuxCP(ctx); err != nil {
 		return res, err
 	}
+	res.WorkerNice = threadNice(sn.Pid(), worker)
 	res.LoadAvgEnd = loadAvg()
 	return res, nil
+}
+
+// threadNice is the nice value of thread tid of process pid (field 19
+// of its stat; 0 if unreadable).
+func threadNice(pid, tid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 > len(s) {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) <= 19-3 {
+		return 0
+	}
+	n, _ := strconv.Atoi(f[19-3])
+	return n
 }
 
 // nlTable is the table of the burst: the embedded full table's IPv4 and
@@ -357,7 +460,7 @@ func loadAvg() float64 {
 
 // Print writes the result as a few lines.
 func (r *NetlinkResult) Print(w io.Writer) {
-	fmt.Fprintf(w, "scenario     %s (veth topology, softnet with linux_cp on cpu 1, trafgen on cpu 0)\n", r.Scenario)
+	fmt.Fprintf(w, "scenario     %s (veth topology, trafgen on cpu 0; softnet: %s)\n", r.Scenario, cmp.Or(r.CPUs["softnet_worker"], r.CPUs["softnet"]))
 	fmt.Fprintf(w, "routes       %d (%d IPv4, %d IPv6); the kernel refused %d %s\n", r.Routes, r.RoutesV4, r.RoutesV6, r.KernelRefused, r.KernelError)
 	fmt.Fprintf(w, "burst        %.2f s into the kernel (batched RTM_NEWROUTE)\n", r.InstallS)
 	fmt.Fprintf(w, "converge     %.2f s from the first message to softnet's FIB equal to the kernel's, %.2f s after the kernel had them all (converged %v; sample %d, %d wrong; kernel %d routes)\n",
@@ -366,6 +469,14 @@ func (r *NetlinkResult) Print(w io.Writer) {
 		fmt.Fprintf(w, "mismatch     %s\n", r.Mismatch)
 	}
 	fmt.Fprintf(w, "forwarding   before %.3f Mpps (offered %.3f), during %.3f Mpps (offered %.3f): %.2fx\n", r.MppsBefore, r.SentMppsBefore, r.MppsDuring, r.SentMppsDuring, r.DuringRatio)
+	for _, x := range []struct {
+		name string
+		c    NetlinkCPU
+	}{{"cpu before", r.CPUBefore}, {"cpu during", r.CPUDuring}} {
+		fmt.Fprintf(w, "%-12s %.2f s: softnet worker %.2f, softnet other %.2f, trafgen %.2f, writer %.2f, softirq %.2f, other %.2f, idle %.2f (CPU seconds)\n",
+			x.name, x.c.WallS, x.c.SoftnetWorker, x.c.SoftnetOther, x.c.Trafgen, x.c.Writer, x.c.Softirq, x.c.Other, x.c.Idle)
+	}
+	fmt.Fprintf(w, "softnet      worker nice %d; during the burst %d GC cycles, %.2f s GC CPU; ring drops %d before, %d during\n", r.WorkerNice, r.GCCyclesDuring, r.GCCPUSDuring, r.IfqDropsBefore, r.IfqDropsDuring)
 	fmt.Fprintf(w, "linux_cp     %d events, %d batches, %d overflows (ENOBUFS), %d resyncs\n", r.LinuxCP.Events, r.LinuxCP.Batches, r.LinuxCP.Overflows, r.LinuxCP.Resyncs)
 	fmt.Fprintf(w, "load         %.1f at the start, %.1f at the end (1-minute load average, %d CPUs)\n", r.LoadAvgStart, r.LoadAvgEnd, r.NumCPU)
 }

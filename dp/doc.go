@@ -23,6 +23,10 @@
 // KeepOnCPUs confines every other thread of the process (and those the Go
 // runtime starts later) to other CPUs, the workers' threads (ThreadID)
 // keeping theirs: package run's ControlCPUs, softnet run --control-cpus.
+// Options.Nice sets the worker thread's nice value (softnet run
+// --worker-nice, -10 by default): the kernel then gives the worker its
+// CPU before the process's threads at nice 0, the control plane's burst
+// of work (a full table from linux_cp) taking what it leaves.
 //
 // # Idling
 //

@@ -102,6 +102,28 @@ func realTime(prio int) (restore func() bool, err error) {
 	}, nil
 }
 
+// setNice sets the calling thread's nice value (it must be locked to its
+// goroutine) to nice. restore puts the old value back and reports
+// whether it could.
+func setNice(nice int) (restore func() bool, err error) {
+	if nice < -20 || nice > 19 {
+		return nil, fmt.Errorf("worker nice %d: give -20 to 19 (negative: before the control plane), or 0 to leave it", nice)
+	}
+	tid := unix.Gettid()
+	p, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		return nil, fmt.Errorf("worker nice %d: reading the thread's nice value: %w", nice, err)
+	}
+	old := 20 - p // the raw system call returns 20 - nice
+	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("worker nice %d: %w: a nice value below %d needs root (CAP_SYS_NICE) or a RLIMIT_NICE that allows it; run as root or leave the worker at nice 0", nice, err, old)
+		}
+		return nil, fmt.Errorf("worker nice %d: %w", nice, err)
+	}
+	return func() bool { return unix.Setpriority(unix.PRIO_PROCESS, tid, old) == nil }, nil
+}
+
 // threadID is the kernel's ID of the calling thread.
 func threadID() int { return unix.Gettid() }
 

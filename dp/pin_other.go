@@ -25,6 +25,10 @@ func realTime(prio int) (func() bool, error) {
 	return nil, errors.New("a real-time worker needs Linux; leave the worker at normal priority")
 }
 
+func setNice(nice int) (func() bool, error) {
+	return nil, errors.New("a worker's nice value needs Linux; leave it at 0")
+}
+
 func threadID() int { return 0 }
 
 // KeepOnCPUs needs Linux.

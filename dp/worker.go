@@ -114,7 +114,10 @@ type Worker struct {
 	pin    bool
 	cpu    int
 	rtPrio int
-	pinErr error // pinning's, RTPriority's or TxQueue's failure
+	nice   int
+	niceBE bool
+	niceEr error // Nice refused with NiceBestEffort (NiceErr)
+	pinErr error // pinning's, RTPriority's, Nice's or TxQueue's failure
 	tid    int   // the kernel's ID of Run's thread
 	ready  chan struct{}
 
@@ -179,6 +182,21 @@ type Options struct {
 	// control plane does not need. 0 leaves the thread in the normal class.
 	RTPriority int
 
+	// Nice, when not 0, makes Run set its thread's nice value to it
+	// (-20 to 19; a value below the thread's own needs CAP_SYS_NICE or
+	// RLIMIT_NICE): with a negative one the kernel gives the worker its
+	// CPU before the process's other threads at nice 0 (linux_cp's reader
+	// and applier, the API, the collector), so a burst of control-plane
+	// work on the worker's CPU takes what the worker leaves, not half of
+	// it. An idle worker sleeps, so it takes nothing from them then.
+	// Unlike RTPriority it stays in the normal class: a busy worker does
+	// not shut the others out (nice -10 weighs about 9 times nice 0).
+	// Start reports a refusal unless NiceBestEffort; see NiceErr.
+	Nice int
+	// NiceBestEffort lets the worker run at its old nice value when the
+	// kernel refuses Nice (not root): NiceErr says why.
+	NiceBestEffort bool
+
 	// TxQueue is the transmit queue the worker sends on, per port
 	// (indexed like the ports given to NewWorker); nil: queue ID (the
 	// worker's ID) on every port, one queue per worker, as softnet run
@@ -225,6 +243,8 @@ func NewWorker(id int, cfg *atomic.Pointer[Config], ports []port.Port, rxq []RxQ
 		pin:    o.Pin,
 		cpu:    o.CPU,
 		rtPrio: o.RTPriority,
+		nice:   o.Nice,
+		niceBE: o.NiceBestEffort,
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
 
@@ -493,6 +513,11 @@ func (w *Worker) Process(iface int, v *pkt.Batch) {
 	w.c.publish(&w.pub, true)
 }
 
+// NiceErr is why the kernel refused Options.Nice when NiceBestEffort
+// let the worker run at its old nice value (after Start; nil if it was
+// set or not asked for).
+func (w *Worker) NiceErr() error { return w.niceEr }
+
 // ThreadID is the kernel's ID of the worker's thread (after Start; 0
 // before, and off Linux).
 func (w *Worker) ThreadID() int { return w.tid }
@@ -533,6 +558,18 @@ func (w *Worker) Run() {
 			w.pinErr = err
 		} else {
 			restore = unpin
+		}
+	}
+	if w.pinErr == nil && w.nice != 0 {
+		if unNice, err := setNice(w.nice); err != nil {
+			if w.niceBE {
+				w.niceEr = err
+			} else {
+				w.pinErr = err
+			}
+		} else {
+			unpin := restore
+			restore = func() bool { return unNice() && unpin() }
 		}
 	}
 	if w.pinErr == nil && w.rtPrio != 0 {

@@ -254,6 +254,12 @@ func (t *Topology) RunFloodWhile(ctx context.Context, size, cpu int, f func() er
 	return t.runTrafgen(ctx, 0, size, cpu, 0, f)
 }
 
+// RunFloodAtWhile is RunFloodWhile at pps frames per second (trafgen
+// --rate, approximate as RunFloodAt's; 0: full rate).
+func (t *Topology) RunFloodAtWhile(ctx context.Context, size, cpu int, pps float64, f func() error) (Flood, error) {
+	return t.runTrafgen(ctx, 0, size, cpu, pps, f)
+}
+
 // runTrafgen is RunFloodAt, the window being f's run when f is not nil.
 func (t *Topology) runTrafgen(ctx context.Context, dur time.Duration, size, cpu int, pps float64, while func() error) (Flood, error) {
 	if size < 42 {

@@ -54,6 +54,14 @@ type Options struct {
 	// the threads cannot be kept there, Start fails (nothing left
 	// running); Stop gives the threads the process's CPUs back.
 	ControlCPUs int
+	// WorkerCPUs, when not empty, pins worker i to WorkerCPUs[i mod
+	// len] (Pin implied) and leaves every other thread on every CPU the
+	// process may use, as VPP's corelist-workers without a main core: the
+	// workers keep their cores, and the control plane (linux_cp's reader
+	// and applier during a full table's burst) takes what is left on any
+	// CPU, below the workers where it shares theirs (WorkerNice). Each
+	// must be a CPU the process may use; not with ControlCPUs.
+	WorkerCPUs []int
 	// SoftwareRSS spreads the packets of ports with fewer queues than
 	// workers over all workers by flow (dp.Spread). Off by default: the
 	// hand-off costs cache-line transfers between cores that a cheap
@@ -65,7 +73,22 @@ type Options struct {
 	// a frame runs at once instead of after the CPU's other threads, the
 	// tail latency on a loaded machine. 0: the normal scheduling class.
 	RTPriority int
+	// WorkerNice, when not 0, is the nice value of every worker's thread
+	// (dp.Options.Nice): negative, the kernel gives a worker its CPU
+	// before the control plane's threads (linux_cp's reader and applier
+	// during a full table's burst), which take what it leaves. softnet run
+	// sets DefaultWorkerNice unless --worker-nice says otherwise. When
+	// the kernel refuses it (not root) the workers run at nice 0 and the
+	// Logger is told, unless WorkerNiceRequired: then Start fails.
+	WorkerNice         int
+	WorkerNiceRequired bool
 }
+
+// DefaultWorkerNice is softnet run's nice value of the workers' threads
+// (--worker-nice): nice -10 weighs about 9 times nice 0 in the kernel's
+// scheduler, so a busy worker keeps about 90 % of a CPU it shares with
+// busy control-plane threads, and they keep the rest.
+const DefaultWorkerNice = -10
 
 // Router is a running router: its control plane, ports and workers.
 type Router struct {
@@ -324,6 +347,17 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 	}
 	cpus := dp.AllowedCPUs()
 	var ctlCPUs []int
+	if len(o.WorkerCPUs) > 0 {
+		if o.ControlCPUs > 0 {
+			return nil, fmt.Errorf("worker CPUs %v and %d control CPUs: two ways to place the workers; give one", o.WorkerCPUs, o.ControlCPUs)
+		}
+		for _, c := range o.WorkerCPUs {
+			if !slices.Contains(cpus, c) {
+				return nil, fmt.Errorf("worker CPU %d: not a CPU this process may use (%v); pick among those (see taskset)", c, cpus)
+			}
+		}
+		cpus, o.Pin = o.WorkerCPUs, true
+	}
 	if o.ControlCPUs > 0 {
 		if o.ControlCPUs >= len(cpus) {
 			return nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)
@@ -337,6 +371,7 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 	}
 	for w := range workers {
 		do := dp.Options{Pool: pkt.NewPoolIn(r.arena, w*poolSize, poolSize), RTPriority: o.RTPriority, TxQueue: make([]int, len(r.ports)),
+			Nice: o.WorkerNice, NiceBestEffort: !o.WorkerNiceRequired,
 			PollMode: mode, PollWindow: cfg.PollWindow}
 		for j := range do.TxQueue {
 			do.TxQueue[j] = w
@@ -396,6 +431,9 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		if err := w.Start(); err != nil {
 			halt(r.workers[:i])
 			return nil, fmt.Errorf("worker %d: %w", i, err)
+		}
+		if err := w.NiceErr(); err != nil && o.Logger != nil {
+			o.Logger.Warn("the worker runs at nice 0, level with the control plane", "worker", i, "err", err)
 		}
 	}
 	if len(ctlCPUs) > 0 {

@@ -48,6 +48,9 @@ func benchCmd() *cobra.Command {
 		pollModes  string
 		nlRoutes   int
 		nlSplit    bool
+		nlPin      bool
+		nlRate     float64
+		nlNice     int
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -229,7 +232,24 @@ prefixes spread over the table looked up one by one (prefix, next hop,
 protocol; sample_mismatch) and the kernel's own count after a dump
 (kernel_routes). The targets: converge_s ≤ 10, during_ratio ≥ 0.9. linux_cp
 has linux_cp's counters (events, batches, overflows, resyncs); loadavg_start
-and loadavg_end the machine's load, which moves every figure. --routes N
+and loadavg_end the machine's load, which moves every figure. cpu_before and
+cpu_during say where the CPU time went in the flood before the burst and from
+its first message to the convergence, in CPU seconds (/proc): softnet_worker
+(the worker's thread), softnet_other (softnet's other threads: linux_cp's
+reader and applier, the collector, the API), trafgen, writer (the bench
+process: the kernel's insertion of the routes in its sendmsg calls), softirq
+(charged to the threads above, not a party), other (the rest of the machine)
+and idle; worker_nice is the worker thread's nice value (softnet run
+--worker-nice), gc_cycles_during and gc_cpu_s_during softnet's collections in
+the burst, ifq_drops_before and ifq_drops_during the frames softnet's receive
+ring dropped (the worker not keeping up; the rest of the loss is trafgen
+offering less). --pin-worker lets softnet use both CPUs, its worker pinned to
+CPU 1 above its other threads, which run on either CPU (softnet run
+--worker-cpus 1), trafgen on CPU 0. --rate-mpps R floods at a fixed offered
+load of R Mpps in both windows instead of trafgen's full rate (rate_mpps in
+the JSON; during_ratio is then the share of that load forwarded during the
+burst against before), a variant beside the default, not instead of it;
+--worker-nice N runs softnet with --worker-nice N. --routes N
 installs only N prefixes of the table (IPv4 and IPv6 in its proportion).
 softnet bench exits 1 when softnet did not converge, after printing the
 result. Needs root.
@@ -414,6 +434,23 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 			if cmd.Flags().Changed("split-cpus") && scenario != bench.ScenarioNetlink {
 				return fmt.Errorf("--split-cpus applies to --scenario %s; drop it", bench.ScenarioNetlink)
 			}
+			if cmd.Flags().Changed("pin-worker") && scenario != bench.ScenarioNetlink {
+				return fmt.Errorf("--pin-worker applies to --scenario %s; drop it", bench.ScenarioNetlink)
+			}
+			for _, fl := range []string{"rate-mpps", "worker-nice"} {
+				if cmd.Flags().Changed(fl) && scenario != bench.ScenarioNetlink {
+					return fmt.Errorf("--%s applies to --scenario %s; drop it", fl, bench.ScenarioNetlink)
+				}
+			}
+			if nlRate < 0 {
+				return fmt.Errorf("--rate-mpps %g: give a positive offered load in Mpps, or leave it out for trafgen's full rate", nlRate)
+			}
+			if nlNice < -20 || nlNice > 19 {
+				return fmt.Errorf("--worker-nice %d: give a nice value from -20 to 19", nlNice)
+			}
+			if nlSplit && nlPin {
+				return fmt.Errorf("--split-cpus and --pin-worker are two CPU layouts for --scenario %s; give one", bench.ScenarioNetlink)
+			}
 			if scenario == bench.ScenarioNetlink {
 				if size != 64 {
 					return fmt.Errorf("--size %d: the %s scenario floods 64-byte frames; drop --size", size, scenario)
@@ -423,7 +460,11 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				rep, err := bench.RunNetlink(ctx, bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, SplitCPUs: nlSplit, Progress: prog})
+				no := bench.NetlinkOptions{Binary: bench.VethBinary(), Duration: duration, Routes: nlRoutes, SplitCPUs: nlSplit, PinWorker: nlPin, RateMpps: nlRate, Progress: prog}
+				if cmd.Flags().Changed("worker-nice") {
+					no.WorkerNice = &nlNice
+				}
+				rep, err := bench.RunNetlink(ctx, no)
 				if rep != nil && (err == nil || rep.Routes > 0) {
 					if asJSON {
 						if jerr := jsonEncoder(cmd.OutOrStdout()).Encode(rep); jerr != nil {
@@ -572,6 +613,9 @@ The same workload through gVisor's netstack: cd bench/peers && go run . --json`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&scenario, "scenario", "ip4-forward", "scenario to run: ip4-forward (in-memory ports), ip4-forward-vlan, vlan-1, vlan-4094 (VLAN sub-interfaces), bridge (a learning bridge), ip4-filter (ip4-forward through the stateful filter: 1000 rules, 100,000 states; a comma-separated list runs several and prints their ratios), filter-setup (new states a second on one worker, each first packet checked against the 1000 rules), veth (Linux vs softnet between network namespaces; root), rss (one input queue spread over the workers by software RSS), overload (0.5×, 1×, 2× capacity into a fixed-rate ring; 64-byte frames), veth-overload (1× and 2× capacity on veth; root), latency (round-trip times through Linux and softnet on veth, light and under a flood; root), soak (churn and faults for --duration with a flow that must lose nothing, leak checks; root), netlink-full-table (the full table into the kernel in one burst, mirrored by linux_cp: convergence time, forwarding before and during; root)")
+	f.BoolVar(&nlPin, "pin-worker", false, "with --scenario netlink-full-table: let softnet use every CPU, its worker pinned to CPU 1 (softnet run --worker-cpus 1) above its other threads (--worker-nice), which run on either CPU; default: the whole softnet process on CPU 1, trafgen on CPU 0")
+	f.Float64Var(&nlRate, "rate-mpps", 0, "with --scenario netlink-full-table: flood at this fixed offered load (Mpps, trafgen --rate) before and during the burst instead of trafgen's full rate (a variant: the JSON's rate_mpps says so)")
+	f.IntVar(&nlNice, "worker-nice", 0, "with --scenario netlink-full-table: run softnet with --worker-nice N (default: softnet run's own, -10)")
 	f.IntVar(&nlRoutes, "routes", 0, "with --scenario netlink-full-table: install only this many prefixes of the table (0: all of it)")
 	f.BoolVar(&nlSplit, "split-cpus", false, "with --scenario netlink-full-table: let softnet use every CPU, its worker pinned to CPU 1 and its control plane (linux_cp's reader and applier) kept on CPU 0 with trafgen (softnet run --control-cpus 1); default: the whole softnet process on CPU 1")
 	f.DurationVar(&duration, "duration", 5*time.Second, "how long to measure (a positive duration; per run, round or load; 3s for latency, 1m for soak)")

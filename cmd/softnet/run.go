@@ -40,6 +40,8 @@ func runCmd() *cobra.Command {
 		ctlCPUs   int
 		swRSS     bool
 		rtPrio    int
+		wNice     int
+		wCPUs     []int
 		so        serveOpts
 		logLevel  string
 		logFormat string
@@ -86,6 +88,9 @@ Formats and examples: examples/*.yaml.`,
 			if rtPrio < 0 || rtPrio > 99 {
 				return fmt.Errorf("--rt-priority %d: give a SCHED_FIFO priority from 1 to 99, or 0 (the default) for normal scheduling", rtPrio)
 			}
+			if wNice < -20 || wNice > 19 {
+				return fmt.Errorf("--worker-nice %d: give a nice value from -20 to 19 (negative: the workers before the control plane), or 0 to leave the workers at the control plane's priority", wNice)
+			}
 			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer cancel()
 			// SIGHUP reloads the config, as routing daemons do; taken
@@ -101,7 +106,8 @@ Formats and examples: examples/*.yaml.`,
 			}
 			so.socketSet = cmd.Flags().Changed("api")
 			so.metricsSet = cmd.Flags().Changed("metrics")
-			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, ControlCPUs: ctlCPUs, SoftwareRSS: swRSS, RTPriority: rtPrio}, so)
+			return runRouter(ctx, log, cmd.OutOrStdout(), cmd.ErrOrStderr(), file, duration, run.Options{Pin: pin, ControlCPUs: ctlCPUs, SoftwareRSS: swRSS, RTPriority: rtPrio,
+				WorkerNice: wNice, WorkerCPUs: wCPUs, WorkerNiceRequired: cmd.Flags().Changed("worker-nice")}, so)
 		},
 	}
 	f := cmd.Flags()
@@ -109,7 +115,9 @@ Formats and examples: examples/*.yaml.`,
 	f.DurationVar(&duration, "duration", 0, "stop by itself after this long (e.g. 10s); 0 = until SIGINT/SIGTERM")
 	f.BoolVar(&pin, "pin", false, "pin worker i to the i-th CPU softnet may use (see taskset)")
 	f.IntVar(&ctlCPUs, "control-cpus", 0, "keep the first N CPUs softnet may use for its control plane (linux_cp's reader and applier, the API, the Go runtime: every thread but the workers'), as VPP's main core, and pin the workers to the others (implies --pin); must leave a CPU for the workers; 0 = off")
+	f.IntSliceVar(&wCPUs, "worker-cpus", nil, "pin worker i to the i-th of these CPUs (e.g. 1 or 2,3; implies --pin) and leave every other thread (linux_cp's reader and applier, the API, the Go runtime) free on every CPU softnet may use, below the workers on theirs (--worker-nice): the workers keep their cores, the control plane takes what is left anywhere; not with --control-cpus")
 	f.IntVar(&rtPrio, "rt-priority", 0, "run the workers' threads in SCHED_FIFO at this priority (1-99; root): a frame that wakes an idle worker runs it at once, not after the CPU's other threads (tail latency on a loaded machine); a busy worker then holds its CPU against normal threads, so combine with --pin and keep other work off those CPUs; 0 = normal scheduling")
+	f.IntVar(&wNice, "worker-nice", run.DefaultWorkerNice, "the nice value of the workers' threads (-20 to 19): negative, the kernel gives a worker its CPU before softnet's other threads (linux_cp's reader and applier, the API, the collector), which take what it leaves, so a full table's burst does not halve forwarding; an idle worker sleeps and takes nothing; 0 = the control plane's priority. Needs root (CAP_SYS_NICE): without it the default gives way with a warning, a value given here is an error")
 	f.BoolVar(&swRSS, "software-rss", false, "spread single-queue ports (pcap, mem) over all workers by flow (symmetric Toeplitz hash, lock-free hand-off); off: such a port is polled by worker 0 alone")
 	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")
 	f.StringVar(&so.metrics, "metrics", "", "also serve Prometheus /metrics on this TCP address, e.g. 127.0.0.1:9977 (default: the config's api.metrics)")

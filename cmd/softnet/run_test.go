@@ -127,6 +127,10 @@ func TestMainExitCodes(t *testing.T) {
 		{"run -c ../../examples/two-port-mem.yaml --duration -1s --api off", 1, "softnet: --duration -1s: must be positive"},
 		{"run -c ../../examples/two-port-mem.yaml --rt-priority 100 --api off", 1, "softnet: --rt-priority 100: give a SCHED_FIFO priority from 1 to 99"},
 		{"run -c ../../examples/two-port-mem.yaml --control-cpus 4096 --api off", 1, "which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)"},
+		{"run -c ../../examples/two-port-mem.yaml --worker-nice 20 --api off", 1, "softnet: --worker-nice 20: give a nice value from -20 to 19"},
+		{"run -c ../../examples/two-port-mem.yaml --worker-cpus 4096 --api off", 1, "worker CPU 4096: not a CPU this process may use"},
+		{"run -c ../../examples/two-port-mem.yaml --worker-cpus 0 --control-cpus 1 --api off", 1, "two ways to place the workers; give one"},
+		{"run -c ../../examples/two-port-mem.yaml --duration 100ms --worker-nice 0 --api off", 0, "drops: none"},
 	}
 	if os.Geteuid() == 0 { // SCHED_FIFO needs CAP_SYS_NICE
 		cases = append(cases, exitCase{"run -c ../../examples/two-port-mem.yaml --duration 100ms --rt-priority 5 --api off", 0, "drops: none"})
