@@ -96,6 +96,7 @@
 package filter
 
 import (
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -190,6 +191,17 @@ func (h *Holder) table(i int) *Table {
 	}
 	h.tables[i].Store(nt)
 	return nt
+}
+
+// ShuffleFree makes worker slot i's table if it has none and shuffles its
+// free list (seeded by seed), so the states made next take entries in
+// random order, as flows that come and go leave them, rather than in
+// order. For benchmarks; call it on the worker's goroutine, or before
+// the worker runs.
+func (h *Holder) ShuffleFree(i int, seed uint64) {
+	t := h.table(i % MaxWorkers)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rng.Shuffle(len(t.free), func(a, b int) { t.free[a], t.free[b] = t.free[b], t.free[a] })
 }
 
 // Rules is the Ruleset in force (nil: the filter passes everything).
