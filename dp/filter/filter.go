@@ -390,11 +390,11 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
 		ip := pkt.At(x).L3Bytes()
-		if side, ok := fastKey4(ip, &st.keys[i], &st.flows[i].Seg); ok {
+		if side, h, ok := fastKey4(ip, &st.keys[i], &st.flows[i].Seg); ok {
 			// The common case: the key (and a TCP segment) without a
 			// full parse (decide parses the packet when it needs more).
 			st.sides[i], st.parsed[i] = uint8(side), false
-			st.hashes[i] = st.keys[i].hash()
+			st.hashes[i] = h
 			continue
 		}
 		f := &st.flows[i]

@@ -170,17 +170,27 @@ func mum(x, y uint64) uint64 {
 // in the last bytes of their addresses and in their ports).
 func (k *Key) hash() uint64 {
 	const m = 0x9E3779B97F4A7C15
-	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
 	if k.Fam == 4 {
 		// An IPv4 key's addresses fit one word (the rest of A and B is
 		// the mapping's constant prefix): two products instead of three.
-		le := binary.LittleEndian
-		x := uint64(le.Uint32(k.A[12:])) | uint64(le.Uint32(k.B[12:]))<<32
-		return mum(mum(x^hashSeed[0], p^hashSeed[1])^hashSeed[2], m)
+		be := binary.BigEndian
+		return hash4(be.Uint32(k.A[12:]), be.Uint32(k.B[12:]), k.PA, k.PB, k.Proto)
 	}
+	p := uint64(k.PA) | uint64(k.PB)<<16 | uint64(k.Proto)<<32 | uint64(k.Fam)<<40
 	a := mum(binary.LittleEndian.Uint64(k.A[:8])^hashSeed[0], binary.LittleEndian.Uint64(k.A[8:])^m)
 	b := mum(binary.LittleEndian.Uint64(k.B[:8])^hashSeed[1], binary.LittleEndian.Uint64(k.B[8:])^m)
 	return mum(a^p^hashSeed[2], b^m)
+}
+
+// hash4 is the hash of the IPv4 key of addresses a, b (side A's first),
+// ports pa, pb and protocol proto, from the values themselves: fastKey4
+// hashes the key it has in registers (reading back the key it has just
+// stored, field by field, into wider loads stalls the store forwarding).
+func hash4(a, b uint32, pa, pb uint16, proto uint8) uint64 {
+	const m = 0x9E3779B97F4A7C15
+	x := uint64(a)<<32 | uint64(b)
+	p := uint64(pa) | uint64(pb)<<16 | uint64(proto)<<32 | 4<<40
+	return mum(mum(x^hashSeed[0], p^hashSeed[1])^hashSeed[2], m)
 }
 
 // eq reports whether k and o are the same key, in word compares (the
@@ -253,26 +263,36 @@ type Hint int32
 // line fetched for nothing evicts one another stage needs (the FIB's,
 // the packets').
 func (t *Table) LookupBatch(hs []uint64, keys []Key, hints []Hint) {
-	// Pass 1: the home buckets (one cache line each).
-	for _, h := range hs {
-		prefetch(uintptr(unsafe.Pointer(&t.buckets[h&t.bmask])))
+	if len(hs) == 0 {
+		return
 	}
+	// Pass 1: the home buckets (one cache line each), in one call.
+	prefetchLines(uintptr(unsafe.Pointer(&t.buckets[0])), 6, t.bmask, hs)
 	// Pass 2: the signatures, then the matching entries: the first line
-	// (key, expiry, counters) and, for TCP, the second (the windows).
+	// (key, expiry, counters), in one call, and, for TCP, the second
+	// (the windows).
 	keys = keys[:len(hs)]
+	hints = hints[:len(hs)]
+	tcp := false
 	for i, h := range hs {
 		bk := &t.buckets[h&t.bmask]
 		sig := sigOf(h)
-		hints[i] = -1
+		hint := Hint(-1)
 		for j := range bk.sig {
 			if bk.sig[j] == sig {
-				e := uintptr(unsafe.Pointer(&t.entries[bk.idx[j]]))
-				prefetch(e)
-				if keys[i].Proto == pf.ProtoTCP {
-					prefetch(e + 64)
-				}
-				hints[i] = Hint(bk.idx[j])
+				hint = Hint(bk.idx[j])
 				break
+			}
+		}
+		hints[i] = hint
+		tcp = tcp || keys[i].Proto == pf.ProtoTCP
+	}
+	base := uintptr(unsafe.Pointer(&t.entries[0]))
+	prefetchHints(base, 7, hints)
+	if tcp {
+		for i, h := range hints {
+			if h >= 0 && keys[i].Proto == pf.ProtoTCP {
+				prefetch(base + uintptr(h)<<7 + 64)
 			}
 		}
 	}
