@@ -18,7 +18,7 @@
 //
 // States live in one Table per worker (Holder.Table, by worker ID):
 // preallocated 128-byte entries on a free list, indexed by cache-line
-// buckets of 32-bit signatures and entry indices, keyed by the 5-tuple
+// buckets of ten 16-bit signatures and entry indices, keyed by the 5-tuple
 // normalised so both directions find the same entry. A vector's lookups
 // are done in passes (hash every packet and prefetch its bucket, then
 // prefetch the entries whose signature matches, then decide), so their cache
