@@ -411,8 +411,24 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// Decide, compacting the vector to the packets that pass, and hand
 	// them on in one pass (a vector swap when they all go to the same
 	// next node, as a vector from one interface does).
+	//
+	// A UDP packet of an established pseudo-state (its side heard from
+	// before: the peers' pseudo-states stay as they are) found where
+	// LookupBatch hinted, the common hit, is passed here without a call
+	// of decide: its entry's expiry and counter are all it changes.
 	k := 0
+	udpTimeout := set.Timeouts.UDP
 	for i, x := range in.B[:in.N] {
+		if h := st.hints[i]; h >= 0 && !st.parsed[i] && st.keys[i].Proto == pf.ProtoUDP {
+			s, side := &t.entries[h], st.sides[i]&1
+			if s.used && s.Expire >= now && s.Pkts[side] != 0 && s.K.eq(&st.keys[i]) {
+				s.Expire = now + udpTimeout
+				s.Pkts[side]++
+				in.B[k] = x
+				k++
+				continue
+			}
+		}
 		b := pkt.At(x)
 		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
 			w.Drop(b, r)
