@@ -19,7 +19,7 @@ lines_loop:
 	MOVQ (SI), BX
 	ANDQ DX, BX
 	SHLQ CX, BX
-	PREFETCHNTA (AX)(BX*1)
+	PREFETCHT0 (AX)(BX*1)
 	ADDQ $8, SI
 	DECQ DI
 	JNE lines_loop
@@ -39,7 +39,7 @@ hints_loop:
 	TESTQ BX, BX
 	JS hints_next
 	SHLQ CX, BX
-	PREFETCHNTA (AX)(BX*1)
+	PREFETCHT0 (AX)(BX*1)
 hints_next:
 	ADDQ $4, SI
 	DECQ DI
