@@ -93,6 +93,36 @@
 // 0.44 and 0.43: no clear difference either way. Fewer distinct lines
 // per hit alone does not pay; a smaller working set (an index that stays
 // in L2, or states smaller than a line) might.
+//
+// December 7, 15:20 to 16:10 (branch filt5), on a loaded host without
+// hardware counters (perf stat: cycles and cache misses not supported;
+// perf record on cpu-clock). Split with bench's BenchmarkFilter (the
+// ip4-filter stage's sampled ns/pkt): 1,000 states (all in the cache,
+// compute alone) cost the stage 31 and 38 ns, 100,000 42 and 44,
+// 100,000 in shuffled entries 49 and 49: most of the stage was compute,
+// not memory. After the changes below, alternated in the same minutes:
+// 21 and 21, 40 and 37, 38 and 37 (the whole pipeline's median poll,
+// ns/pkt: 57.5 and 57.3 to 47.0 and 46.3; 81.7 and 83.4 to 75.9 and
+// 76.6; shuffled 88.1 and 87.1 to 78.2 and 77.0). softnet bench
+// --scenario ip4-forward,ip4-filter, main and this alternated four
+// times: interleaved ratio 0.480 (disturbed: a fuzzer ran beside it),
+// 0.472, 0.499, 0.474 against 0.512, 0.511, 0.512, 0.490; the stage 71.0
+// (disturbed), 39.7, 54.3, 40.8 ns against 34.4, 33.0, 37.0, 34.3. The
+// memory part is now about 17 ns of the stage's 38, the compute 21. The profile of the 1,000 case put 10% of all samples in
+// Key.hash, 59% of them on one load: hash read back the key fastKey4
+// had just stored field by field in wider loads, which stalls the
+// store forwarding; fastKey4 now hashes the values it holds in
+// registers (hash4). A prefetch call per line (assembly is not
+// inlined) became one call per vector and pass (prefetchLines,
+// prefetchHints), and run passes the common hit, a UDP packet of an
+// established pseudo-state at its hinted entry, without calling decide.
+// The index's buckets hold ten 16-bit signatures (2 MiB for the bench's
+// 200,000 limit instead of 4): no clear difference on its own in that
+// run's noise. Prefetching with PREFETCHNTA, to spare the other stages'
+// L2 lines, did not pay (in history as cb1fdd9, reverted by 7094b90).
+// The compute left is spread thin: hash4's two dependent products,
+// fastKey4's branches and stores of the 38-byte key, the loops of the
+// passes, PassNext.
 package filter
 
 import (
