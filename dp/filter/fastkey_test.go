@@ -59,7 +59,7 @@ func TestFastKey4(t *testing.T) {
 
 		var k Key
 		var g Segment
-		side, ok := fastKey4(ip, &k, &g)
+		side, h, ok := fastKey4(ip, &k, &g)
 		var f Flow
 		parse(ip, &f)
 		doff := int(l4[12]>>4) * 4
@@ -80,8 +80,8 @@ func TestFastKey4(t *testing.T) {
 		if k != wk || side != ws {
 			t.Fatalf("fastKey4(% x) = %+v side %d, parse and key give %+v side %d", ip, k, side, wk, ws)
 		}
-		if k.hash() != wk.hash() {
-			t.Fatalf("equal keys, different hashes")
+		if k.hash() != wk.hash() || h != wk.hash() {
+			t.Fatalf("fastKey4(% x) hash %#x, key's %#x, parse's key's %#x", ip, h, k.hash(), wk.hash())
 		}
 		if k.Proto == 6 {
 			tcp++
@@ -98,12 +98,12 @@ func TestFastKey4(t *testing.T) {
 	}
 	var k Key
 	var g Segment
-	if _, ok := fastKey4(make([]byte, 60), &k, &g); ok {
+	if _, _, ok := fastKey4(make([]byte, 60), &k, &g); ok {
 		t.Errorf("fastKey4 took a packet that is not IPv4")
 	}
 	six := make([]byte, 60)
 	six[0] = 0x60
-	if _, ok := fastKey4(six, &k, &g); ok {
+	if _, _, ok := fastKey4(six, &k, &g); ok {
 		t.Errorf("fastKey4 took an IPv6 packet")
 	}
 }

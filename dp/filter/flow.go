@@ -265,28 +265,29 @@ func quoted(ip []byte, l4 int, q *Flow) bool {
 // for TCP the segment g that tcpTrack reads (sequence and ACK numbers,
 // window, flags, payload length), and returns the sender's side; ok false
 // for any other packet (parse then reads it). The key, side and segment
-// are the ones parse and Flow.key give; decide parses the packet in full
+// are the ones parse and Flow.key give, h the key's hash (Key.hash,
+// from the values in registers); decide parses the packet in full
 // only when it needs more (no state).
-func fastKey4(ip []byte, k *Key, g *Segment) (side int, ok bool) {
+func fastKey4(ip []byte, k *Key, g *Segment) (side int, h uint64, ok bool) {
 	if len(ip) < 28 || ip[0] != 0x45 || binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	proto := ip[9]
 	switch proto {
 	case pf.ProtoUDP:
 	case pf.ProtoTCP:
 		if len(ip) < 40 || ip[33]&(fSYN|fFIN|fRST) != 0 {
-			return 0, false
+			return 0, 0, false
 		}
 		doff := int(ip[32]>>4) * 4
 		if doff < 20 || 20+doff > len(ip) {
-			return 0, false
+			return 0, 0, false
 		}
 		g.Seq, g.Ack = binary.BigEndian.Uint32(ip[24:28]), binary.BigEndian.Uint32(ip[28:32])
 		g.Flags, g.Win = ip[33], binary.BigEndian.Uint16(ip[34:36])
 		g.Len, g.WScale = uint32(len(ip)-20-doff), -1
 	default:
-		return 0, false
+		return 0, 0, false
 	}
 	src, dst := binary.BigEndian.Uint32(ip[12:16]), binary.BigEndian.Uint32(ip[16:20])
 	sport, dport := binary.BigEndian.Uint16(ip[20:22]), binary.BigEndian.Uint16(ip[22:24])
@@ -301,5 +302,5 @@ func fastKey4(ip []byte, k *Key, g *Segment) (side int, ok bool) {
 	le.PutUint64(k.B[:8], 0)
 	binary.BigEndian.PutUint64(k.B[8:], mapped|uint64(dst))
 	k.PA, k.PB, k.Proto, k.Fam = sport, dport, proto, 4
-	return side, true
+	return side, hash4(src, dst, sport, dport, proto), true
 }

@@ -2,4 +2,6 @@
 
 package filter
 
-func prefetch(uintptr) {}
+func prefetch(uintptr)                              {}
+func prefetchLines(uintptr, uint, uint64, []uint64) {}
+func prefetchHints(uintptr, uint, []Hint)           {}

@@ -147,7 +147,7 @@ func TestLookupBatchRandom(t *testing.T) {
 		t.Fatalf("%d states, %d free entries after every state expired", tb.Len(), len(tb.free))
 	}
 	for b := range tb.buckets {
-		if bk := &tb.buckets[b]; bk.over != 0 || bk.sig != [bucketSlots]uint32{} {
+		if bk := &tb.buckets[b]; bk.over != 0 || bk.sig != [bucketSlots]uint16{} {
 			t.Fatalf("bucket %d not empty (over %d) with no state", b, bk.over)
 		}
 	}
@@ -169,7 +169,7 @@ func TestHashSpreads(t *testing.T) {
 		{"ports", func(k *Key, i int) { k.PA = uint16(i) }},
 	} {
 		seen := map[uint64]bool{}
-		sigs := map[uint32]bool{}
+		sigs := map[uint16]bool{}
 		for i := 0; i < 65536; i++ {
 			k := Key{Proto: 17, Fam: 4, PA: 4500, PB: 4500}
 			k.A[10], k.A[11], k.B[10], k.B[11] = 0xff, 0xff, 0xff, 0xff
@@ -180,8 +180,9 @@ func TestHashSpreads(t *testing.T) {
 			seen[h&(buckets-1)] = true
 			sigs[sigOf(h)] = true
 		}
-		// 65,536 random keys in 16,384 buckets fill about 98% of them.
-		if len(seen) < buckets*9/10 || len(sigs) < 65536*99/100 {
+		// 65,536 random keys in 16,384 buckets fill about 98% of them,
+		// and take about 86% of the 32,768 signatures.
+		if len(seen) < buckets*9/10 || len(sigs) < 32768*8/10 {
 			t.Errorf("%s: 65,536 flows in %d of %d buckets, %d signatures", c.name, len(seen), buckets, len(sigs))
 		}
 	}
