@@ -155,9 +155,6 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		r.ifaceMemo = map[netip.Addr]int{}
 		defer func() { r.ifaceMemo = nil }()
 	}
-	if r.kern == nil {
-		r.kern = make(map[kkey]kroute, len(set))
-	}
 	for _, p := range del {
 		if err := r.deleteKernel(p.Masked()); err != nil {
 			res.Errors = append(res.Errors, err.Error())
@@ -194,7 +191,7 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 	}
 	proto := r.protoIndex(kr.Proto)
 	if own.Check(p) != nil || r.static.has(p) {
-		old, existed := r.kern[kkeyOf(p)]
+		old, existed := r.kern.Get(kkeyOf(p))
 		if existed && old.installed {
 			if err := r.deleteKernel(p); err != nil {
 				return existed, false, err
@@ -213,7 +210,7 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 	defer r.unref(a)
 	if cur, ok := r.rget(p); !ok || cur != a {
 		if err := r.setRouteFrom(p, a, cur, ok); err != nil {
-			if old, ok := r.kern[kkeyOf(p)]; ok && !old.installed {
+			if old, ok := r.kern.Get(kkeyOf(p)); ok && !old.installed {
 				r.dropKern(p)
 			}
 			return false, false, err
@@ -227,24 +224,18 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 // setKern sets kern[p] to k, keeping kernCount, and reports whether p
 // had an entry. Caller holds mu.
 func (r *Router) setKern(p netip.Prefix, k kroute) (existed bool) {
-	if r.kern == nil {
-		r.kern = map[kkey]kroute{}
-	}
-	kk := kkeyOf(p)
-	old, existed := r.kern[kk]
+	v, existed := r.kern.Upsert(kkeyOf(p))
 	if existed {
-		r.kernCount[kernSlot(old)].Add(-1)
+		r.kernCount[kernSlot(*v)].Add(-1)
 	}
-	r.kern[kk] = k
+	*v = k
 	r.kernCount[kernSlot(k)].Add(1)
 	return existed
 }
 
 // dropKern deletes kern[p], keeping kernCount. Caller holds mu.
 func (r *Router) dropKern(p netip.Prefix) {
-	kk := kkeyOf(p)
-	if old, ok := r.kern[kk]; ok {
-		delete(r.kern, kk)
+	if old, ok := r.kern.Delete(kkeyOf(p)); ok {
 		r.kernCount[kernSlot(old)].Add(-1)
 	}
 }
@@ -348,7 +339,7 @@ func (r *Router) freeGroup(a uint16) bool {
 
 // deleteKernel removes kernel route p. Caller holds mu.
 func (r *Router) deleteKernel(p netip.Prefix) error {
-	kr, ok := r.kern[kkeyOf(p)]
+	kr, ok := r.kern.Get(kkeyOf(p))
 	if !ok {
 		return fmt.Errorf("%v: %w", p, ErrNoRoute)
 	}
@@ -483,7 +474,7 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 	if r.static.has(p) {
 		return "static"
 	}
-	if k, ok := r.kern[kkeyOf(p)]; ok && k.installed {
+	if k, ok := r.kern.Get(kkeyOf(p)); ok && k.installed {
 		if r.protos[k.proto] == "" {
 			return "kernel"
 		}
@@ -501,6 +492,6 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 // kernInstalled reports whether p is an installed kernel route. Caller
 // holds mu.
 func (r *Router) kernInstalled(p netip.Prefix) bool {
-	k, ok := r.kern[kkeyOf(p)]
+	k, ok := r.kern.Get(kkeyOf(p))
 	return ok && k.installed
 }

@@ -42,7 +42,7 @@ const chunkBits = 12
 
 // view is the mirror's per-prefix state.
 type view struct {
-	idx    map[pkey]int32
+	idx    fib.PrefixMap[int32]
 	chunks [][]pent
 	n      int32   // entries made (live or free)
 	free   []int32 // entries to reuse
@@ -51,13 +51,13 @@ type view struct {
 	tl     []int32 // the current batch's touched entries
 }
 
-func newView() view { return view{idx: map[pkey]int32{}} }
+func newView() view { return view{} }
 
 func (v *view) at(i int32) *pent { return &v.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
 // find returns p's entry, if it has one.
 func (v *view) find(p netip.Prefix) (int32, *pent) {
-	i, ok := v.idx[pkeyOf(p)]
+	i, ok := v.idx.Get(pkeyOf(p))
 	if !ok {
 		return -1, nil
 	}
@@ -66,9 +66,9 @@ func (v *view) find(p netip.Prefix) (int32, *pent) {
 
 // get returns p's entry, made if new.
 func (v *view) get(p netip.Prefix) (int32, *pent) {
-	k := pkeyOf(p)
-	if i, ok := v.idx[k]; ok {
-		return i, v.at(i)
+	slot, ok := v.idx.Upsert(pkeyOf(p))
+	if ok {
+		return *slot, v.at(*slot)
 	}
 	var i int32
 	if n := len(v.free); n > 0 {
@@ -80,7 +80,7 @@ func (v *view) get(p netip.Prefix) (int32, *pent) {
 		i = v.n
 		v.n++
 	}
-	v.idx[k] = i
+	*slot = i
 	e := v.at(i)
 	*e = pent{p: p, live: true}
 	return i, e
@@ -113,7 +113,7 @@ func (v *view) release(i int32) {
 	if !e.live || e.kern || e.given {
 		return
 	}
-	delete(v.idx, pkeyOf(e.p))
+	v.idx.Delete(pkeyOf(e.p))
 	*e = pent{stamp: e.stamp}
 	v.free = append(v.free, i)
 }
