@@ -162,7 +162,10 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		}
 		res.Deleted++
 	}
-	for _, kr := range set {
+	for i, kr := range set {
+		if j := i + fib.PrefetchAhead; j < len(set) {
+			r.kern.Prefetch(kkeyOf(set[j].Prefix.Masked()))
+		}
 		existed, shadowed, err := r.setKernel(own, kr)
 		res.count(existed, shadowed, err)
 	}
