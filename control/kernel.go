@@ -164,17 +164,7 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 	}
 	for i, kr := range set {
 		if j := i + fib.PrefetchAhead; j < len(set) {
-			// Ask for the lines setKernel reads first (the kernel
-			// route, the FIB's route and entry) a few routes ahead: a
-			// full table's prefixes are random, each a DRAM miss, and
-			// their misses overlap.
-			q := set[j].Prefix.Masked()
-			r.kern.Prefetch(kkeyOf(q))
-			if q.Addr().Is4() {
-				r.fib.Prefetch(q)
-			} else {
-				r.fib6.Prefetch(q)
-			}
+			r.kern.Prefetch(kkeyOf(set[j].Prefix.Masked()))
 		}
 		existed, shadowed, err := r.setKernel(own, kr)
 		res.count(existed, shadowed, err)

@@ -1,11 +1,9 @@
 package fib
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
-	"unsafe"
 
 	"github.com/softnet/softnet/internal/hugepage"
 )
@@ -22,12 +20,11 @@ import (
 type Table struct {
 	tbl24    [chunkCount]*chunk
 	tbl8     []*group
-	depth24  []uint8           // 1<<24 entries; meaningful only where tbl24 holds no group
-	depth8   [][256]uint8      // per group
-	free     []uint16          // recycled group indices
-	groups   int               // groups in use
-	routes   PrefixMap[uint16] // every route's next hop (see PrefixMap)
-	counts   [33]int           // routes of each length
+	depth24  []uint8      // 1<<24 entries; meaningful only where tbl24 holds no group
+	depth8   [][256]uint8 // per group
+	free     []uint16     // recycled group indices
+	groups   int          // groups in use
+	routes   [33]map[uint32]uint16
 	nroutes  int
 	chunkGen [chunkCount]uint64 // chunk c is owned (writable) iff chunkGen[c] == gen
 	groupGen []uint64           // likewise per group
@@ -55,6 +52,9 @@ func NewTable() *Table {
 	t := &Table{depth24: make([]uint8, 1<<24), gen: 1}
 	for i := range t.tbl24 {
 		t.tbl24[i] = &zeroChunk
+	}
+	for i := range t.routes {
+		t.routes[i] = make(map[uint32]uint16)
 	}
 	return t
 }
@@ -109,12 +109,10 @@ func (t *Table) Add(p netip.Prefix, nh uint16) error {
 		}
 		t.paint8(e&indexMask, addr&0xff, 1<<(32-bits), 0, depth, nh, depth)
 	}
-	v, ok := t.routes.Upsert(key4(addr, bits))
-	if !ok {
+	if _, ok := t.routes[bits][addr]; !ok {
 		t.nroutes++
-		t.counts[bits]++
 	}
-	*v = nh
+	t.routes[bits][addr] = nh
 	t.snap = nil
 	return nil
 }
@@ -126,21 +124,18 @@ func (t *Table) Delete(p netip.Prefix) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := t.routes.Delete(key4(addr, bits)); !ok {
+	if _, ok := t.routes[bits][addr]; !ok {
 		return fmt.Errorf("fib: delete %v: no such route", p.Masked())
 	}
+	delete(t.routes[bits], addr)
 	t.nroutes--
-	t.counts[bits]--
 	t.snap = nil
 
 	// The covering route inherits the entries.
 	var cnh uint16
 	var cdepth uint8
 	for l := bits - 1; l >= 0; l-- {
-		if t.counts[l] == 0 {
-			continue
-		}
-		if nh, ok := t.routes.Get(key4(addr&mask(l), l)); ok {
+		if nh, ok := t.routes[l][addr&mask(l)]; ok {
 			cnh, cdepth = nh, uint8(l+1)
 			break
 		}
@@ -174,31 +169,8 @@ func (t *Table) Get(p netip.Prefix) (nh uint16, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	return t.routes.Get(key4(addr, bits))
-}
-
-// Prefetch asks for the cache lines Get, Add or Delete of p will read
-// first (its route's slot, its tbl24 entry), without waiting for them: a
-// caller about to change a batch of routes one after another prefetches
-// a few ahead (PrefetchAhead), so that their misses overlap.
-func (t *Table) Prefetch(p netip.Prefix) {
-	addr, bits, err := key(p)
-	if err != nil {
-		return
-	}
-	t.routes.Prefetch(key4(addr, bits))
-	i := addr >> 8
-	prefetch(unsafe.Pointer(&t.tbl24[i>>chunkBits][i&(chunkSize-1)]))
-	prefetch(unsafe.Pointer(&t.depth24[i]))
-}
-
-// key4 is the PrefixKey of addr/bits (KeyOf without building the prefix).
-func key4(addr uint32, bits int) PrefixKey {
-	var k PrefixKey
-	k[10], k[11] = 0xff, 0xff
-	binary.BigEndian.PutUint32(k[12:16], addr)
-	k[16], k[17] = byte(bits), 4
-	return k
+	nh, ok = t.routes[bits][addr]
+	return nh, ok
 }
 
 // Len returns the number of routes.
@@ -206,7 +178,11 @@ func (t *Table) Len() int { return t.nroutes }
 
 // Counts returns the number of routes of each prefix length.
 func (t *Table) Counts() [33]int {
-	return t.counts
+	var c [33]int
+	for i, m := range t.routes {
+		c[i] = len(m)
+	}
+	return c
 }
 
 // Groups returns the number of tbl8 groups in use.

@@ -20,17 +20,16 @@ import (
 // since the last snapshot (and their ancestors, whose entries point at them)
 // into the published node array.
 type Table6 struct {
-	root      *[rootLen]uint32  // next hop, or ext6 | node index
-	rootDepth *[rootLen]uint8   // meaningful only where root holds no node
-	nodes     []*[256]uint32    // nil slots are free
-	depth     []*[256]uint8     // per node
-	parent    []uint32          // per node: parent node, or noParent under the root
-	pslot     []uint32          // per node: its entry in the parent (or the root)
-	level     []uint8           // per node: 0 for a /16 block, 1 for a /24, … 13 for a /120
-	free      []uint32          // recycled node indices
-	nnodes    int               // nodes in use
-	routes    PrefixMap[uint16] // every route's next hop (see PrefixMap)
-	nroutes   int
+	root      *[rootLen]uint32 // next hop, or ext6 | node index
+	rootDepth *[rootLen]uint8  // meaningful only where root holds no node
+	nodes     []*[256]uint32   // nil slots are free
+	depth     []*[256]uint8    // per node
+	parent    []uint32         // per node: parent node, or noParent under the root
+	pslot     []uint32         // per node: its entry in the parent (or the root)
+	level     []uint8          // per node: 0 for a /16 block, 1 for a /24, … 13 for a /120
+	free      []uint32         // recycled node indices
+	nnodes    int              // nodes in use
+	routes    map[netip.Prefix]uint16
 	counts    [129]int
 
 	// What changed since the last snapshot.
@@ -72,6 +71,7 @@ func NewTable6() *Table6 {
 		root:      new([rootLen]uint32),
 		rootDepth: new([rootLen]uint8),
 		rootDirty: new([rootLen]bool),
+		routes:    make(map[netip.Prefix]uint16),
 		gen:       1,
 	}
 	for i := range t.proot {
@@ -138,12 +138,10 @@ func (t *Table6) Add(p netip.Prefix, nh uint16) error {
 		}
 		t.paintNode(g, uint32(a[d/8]), 1<<(d+8-bits), 0, depth, uint32(nh), depth)
 	}
-	v, ok := t.routes.Upsert(KeyOf(p))
-	if !ok {
+	if _, ok := t.routes[p]; !ok {
 		t.counts[bits]++
-		t.nroutes++
 	}
-	*v = nh
+	t.routes[p] = nh
 	t.snap = nil
 	return nil
 }
@@ -155,10 +153,10 @@ func (t *Table6) Delete(p netip.Prefix) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := t.routes.Delete(KeyOf(p)); !ok {
+	if _, ok := t.routes[p]; !ok {
 		return fmt.Errorf("fib: delete %v: no such route", p)
 	}
-	t.nroutes--
+	delete(t.routes, p)
 	bits := p.Bits()
 	t.counts[bits]--
 	t.snap = nil
@@ -171,7 +169,7 @@ func (t *Table6) Delete(p netip.Prefix) error {
 			continue
 		}
 		q, _ := p.Addr().Prefix(l)
-		if nh, ok := t.routes.Get(KeyOf(q)); ok {
+		if nh, ok := t.routes[q]; ok {
 			cnh, cdepth = uint32(nh), uint8(l+1)
 			break
 		}
@@ -229,19 +227,12 @@ func (t *Table6) Get(p netip.Prefix) (nh uint16, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	return t.routes.Get(KeyOf(p))
-}
-
-// Prefetch asks for the cache line of p's route slot (which Get, Add and
-// Delete read first) without waiting for it: see Table.Prefetch.
-func (t *Table6) Prefetch(p netip.Prefix) {
-	if p, _, err := key6(p); err == nil {
-		t.routes.Prefetch(KeyOf(p))
-	}
+	nh, ok = t.routes[p]
+	return nh, ok
 }
 
 // Len returns the number of routes.
-func (t *Table6) Len() int { return t.nroutes }
+func (t *Table6) Len() int { return len(t.routes) }
 
 // Counts returns the number of routes of each prefix length.
 func (t *Table6) Counts() [129]int { return t.counts }
@@ -300,7 +291,7 @@ func (t *Table6) Snapshot() *Snapshot6 {
 		t.rootDirty[i] = false
 	}
 	t.dirtyList, t.rootList = t.dirtyList[:0], t.rootList[:0]
-	t.snap = &Snapshot6{root: t.proot, nodes: t.flat, routes: t.nroutes, nnodes: t.nnodes, live: t.live}
+	t.snap = &Snapshot6{root: t.proot, nodes: t.flat, routes: len(t.routes), nnodes: t.nnodes, live: t.live}
 	t.gen++ // the root chunks are now shared with t.snap: copy before writing
 	return t.snap
 }
