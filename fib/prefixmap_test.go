@@ -88,3 +88,32 @@ func TestPrefixMapSlot(t *testing.T) {
 		t.Errorf("%v allocations to upsert, prefetch and get a present key, want 0", n)
 	}
 }
+
+// TestPrefixMapLarge grows a table past hugeSlots (its slots then a
+// mapping of their own, unmapped as it grows again) and checks every key.
+func TestPrefixMapLarge(t *testing.T) {
+	var m PrefixMap[int32]
+	const n = 300000
+	k := func(i int) PrefixKey {
+		return KeyOf(netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(i >> 16), byte(i >> 8), byte(i), 0}), 24+i%9))
+	}
+	for i := range n {
+		m.Set(k(i), int32(i))
+	}
+	if size := uintptr(len(m.slots)) * unsafe.Sizeof(m.slots[0]); size < hugeSlots || m.Len() != n {
+		t.Fatalf("%d keys in %d bytes of slots, want %d in at least %d", m.Len(), size, n, hugeSlots)
+	}
+	for i := range n {
+		if i%2 == 0 {
+			if v, ok := m.Delete(k(i)); !ok || v != int32(i) {
+				t.Fatalf("Delete key %d: %d, %v", i, v, ok)
+			}
+		}
+	}
+	for i := range n {
+		v, ok := m.Get(k(i))
+		if want := i%2 == 1; ok != want || (ok && v != int32(i)) {
+			t.Fatalf("key %d: %d, %v; want present %v", i, v, ok, want)
+		}
+	}
+}
