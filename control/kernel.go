@@ -95,9 +95,10 @@ func (res *KernelResult) count(existed, shadowed bool, err error) {
 }
 
 // kroute is an installed (or shadowed) kernel route. Caller holds mu.
-// Router.kern holds no pointer (the garbage collector does not scan a
-// million of them) in 24-byte slots: the prefix as a kkey, the protocol
-// an index in Router.protos.
+// Router.kern (a fib.PrefixMap: one probe to set a route, slots
+// prefetched a few routes ahead by ApplyKernel) holds no pointer (the
+// garbage collector does not scan a million of them) in 24-byte slots:
+// the prefix as a kkey, the protocol an index in Router.protos.
 type kroute struct {
 	proto     uint16 // Router.protos[proto]
 	adj       uint16 // its adjacency (0 while shadowed)

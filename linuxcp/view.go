@@ -9,13 +9,16 @@ import (
 
 // The mirror's view of each prefix (the kernel's routes to it, and what
 // softnet was given for it) is one entry in a chunked slab, found through
-// one map from a compact key (pkey) to the entry's index: a route costs
-// one map operation however many times a batch looks at the prefix, the
-// map holds no pointers (the garbage collector does not scan it) and its
-// slots are 24 bytes (a map keyed by netip.Prefix with the routes in it
-// moved 150-byte slots each time it grew, and there were two such maps
-// and a third for the batch's prefixes). A batch's prefixes are a list
-// of indexes, an entry stamped with the batch not listed twice.
+// one table from a compact key (pkey) to the entry's index, a
+// fib.PrefixMap: a route costs one probe however many times a batch
+// looks at the prefix (Upsert finds or inserts), note prefetches the
+// slots of the events ahead, the table holds no pointers (the garbage
+// collector does not scan it) and its slots are 24 bytes, on huge pages
+// once large (a map keyed by netip.Prefix with the routes in it moved
+// 150-byte slots each time it grew, and there were two such maps and a
+// third for the batch's prefixes; a Go map from pkey took a lookup, then
+// an assignment, for each new prefix). A batch's prefixes are a list of
+// indexes, an entry stamped with the batch not listed twice.
 
 // pkey is a prefix as a map key (pointer-free: see fib.PrefixKey).
 type pkey = fib.PrefixKey
