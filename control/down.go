@@ -171,7 +171,7 @@ func (r *Router) park(idx int, yields bool) {
 			r.letGo()
 		}
 	}
-	for kk, k := range r.kern {
+	for kk, k := range r.kern.All() {
 		if !some {
 			break
 		}

@@ -130,14 +130,18 @@ func TestKernelRouteEqualNoAllocs(t *testing.T) {
 // over in a full table's burst.
 func TestKernelRoutesPointerFree(t *testing.T) {
 	f, ok := reflect.TypeFor[control.Router]().FieldByName("kern")
-	if !ok || f.Type.Kind() != reflect.Map {
-		t.Fatalf("control.Router has no map kern (%v)", f.Type)
+	if !ok || f.Type.Kind() != reflect.Struct {
+		t.Fatalf("control.Router has no table kern (%v)", f.Type)
 	}
-	if testenv.HasPointers(f.Type.Key()) || testenv.HasPointers(f.Type.Elem()) {
-		t.Errorf("Router.kern is %v: it holds pointers, which the GC scans", f.Type)
+	sl, ok := f.Type.FieldByName("slots")
+	if !ok || sl.Type.Kind() != reflect.Slice {
+		t.Fatalf("Router.kern is %v, not a fib.PrefixMap with its slots", f.Type)
 	}
-	if s := f.Type.Key().Size() + f.Type.Elem().Size(); s > 24 {
-		t.Errorf("Router.kern is %v: %d bytes a key and value, want at most 24", f.Type, s)
+	if testenv.HasPointers(sl.Type.Elem()) {
+		t.Errorf("Router.kern's slots are %v: they hold pointers, which the GC scans", sl.Type.Elem())
+	}
+	if s := sl.Type.Elem().Size(); s > 24 {
+		t.Errorf("Router.kern's slots are %v: %d bytes a key and value, want at most 24", sl.Type.Elem(), s)
 	}
 	// What show routes says of them is still their protocol's name.
 	r := kernelRouter(t)

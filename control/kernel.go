@@ -95,9 +95,10 @@ func (res *KernelResult) count(existed, shadowed bool, err error) {
 }
 
 // kroute is an installed (or shadowed) kernel route. Caller holds mu.
-// Router.kern holds no pointer (the garbage collector does not scan a
-// million of them) in 24-byte slots: the prefix as a kkey, the protocol
-// an index in Router.protos.
+// Router.kern (a fib.PrefixMap: one probe to set a route, slots
+// prefetched a few routes ahead by ApplyKernel) holds no pointer (the
+// garbage collector does not scan a million of them) in 24-byte slots:
+// the prefix as a kkey, the protocol an index in Router.protos.
 type kroute struct {
 	proto     uint16 // Router.protos[proto]
 	adj       uint16 // its adjacency (0 while shadowed)
@@ -155,9 +156,6 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		r.ifaceMemo = map[netip.Addr]int{}
 		defer func() { r.ifaceMemo = nil }()
 	}
-	if r.kern == nil {
-		r.kern = make(map[kkey]kroute, len(set))
-	}
 	for _, p := range del {
 		if err := r.deleteKernel(p.Masked()); err != nil {
 			res.Errors = append(res.Errors, err.Error())
@@ -165,7 +163,10 @@ func (r *Router) ApplyKernel(set []KernelRoute, del []netip.Prefix) KernelResult
 		}
 		res.Deleted++
 	}
-	for _, kr := range set {
+	for i, kr := range set {
+		if j := i + fib.PrefetchAhead; j < len(set) {
+			r.kern.Prefetch(kkeyOf(set[j].Prefix.Masked()))
+		}
 		existed, shadowed, err := r.setKernel(own, kr)
 		res.count(existed, shadowed, err)
 	}
@@ -194,7 +195,7 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 	}
 	proto := r.protoIndex(kr.Proto)
 	if own.Check(p) != nil || r.static.has(p) {
-		old, existed := r.kern[kkeyOf(p)]
+		old, existed := r.kern.Get(kkeyOf(p))
 		if existed && old.installed {
 			if err := r.deleteKernel(p); err != nil {
 				return existed, false, err
@@ -213,7 +214,7 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 	defer r.unref(a)
 	if cur, ok := r.rget(p); !ok || cur != a {
 		if err := r.setRouteFrom(p, a, cur, ok); err != nil {
-			if old, ok := r.kern[kkeyOf(p)]; ok && !old.installed {
+			if old, ok := r.kern.Get(kkeyOf(p)); ok && !old.installed {
 				r.dropKern(p)
 			}
 			return false, false, err
@@ -227,24 +228,18 @@ func (r *Router) setKernel(own *rules.Own, kr KernelRoute) (existed, shadowed bo
 // setKern sets kern[p] to k, keeping kernCount, and reports whether p
 // had an entry. Caller holds mu.
 func (r *Router) setKern(p netip.Prefix, k kroute) (existed bool) {
-	if r.kern == nil {
-		r.kern = map[kkey]kroute{}
-	}
-	kk := kkeyOf(p)
-	old, existed := r.kern[kk]
+	v, existed := r.kern.Upsert(kkeyOf(p))
 	if existed {
-		r.kernCount[kernSlot(old)].Add(-1)
+		r.kernCount[kernSlot(*v)].Add(-1)
 	}
-	r.kern[kk] = k
+	*v = k
 	r.kernCount[kernSlot(k)].Add(1)
 	return existed
 }
 
 // dropKern deletes kern[p], keeping kernCount. Caller holds mu.
 func (r *Router) dropKern(p netip.Prefix) {
-	kk := kkeyOf(p)
-	if old, ok := r.kern[kk]; ok {
-		delete(r.kern, kk)
+	if old, ok := r.kern.Delete(kkeyOf(p)); ok {
 		r.kernCount[kernSlot(old)].Add(-1)
 	}
 }
@@ -348,7 +343,7 @@ func (r *Router) freeGroup(a uint16) bool {
 
 // deleteKernel removes kernel route p. Caller holds mu.
 func (r *Router) deleteKernel(p netip.Prefix) error {
-	kr, ok := r.kern[kkeyOf(p)]
+	kr, ok := r.kern.Get(kkeyOf(p))
 	if !ok {
 		return fmt.Errorf("%v: %w", p, ErrNoRoute)
 	}
@@ -483,7 +478,7 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 	if r.static.has(p) {
 		return "static"
 	}
-	if k, ok := r.kern[kkeyOf(p)]; ok && k.installed {
+	if k, ok := r.kern.Get(kkeyOf(p)); ok && k.installed {
 		if r.protos[k.proto] == "" {
 			return "kernel"
 		}
@@ -501,6 +496,6 @@ func (r *Router) origin(p netip.Prefix, a uint16) string {
 // kernInstalled reports whether p is an installed kernel route. Caller
 // holds mu.
 func (r *Router) kernInstalled(p netip.Prefix) bool {
-	k, ok := r.kern[kkeyOf(p)]
+	k, ok := r.kern.Get(kkeyOf(p))
 	return ok && k.installed
 }

@@ -71,7 +71,7 @@ type Router struct {
 	parked6   map[netip.Prefix]uint16 // the same for IPv6 routes, out of the IPv6 FIB
 	parkLooks uint64                  // routes park has looked at (tests: what taking an interface down costs)
 	bl        blocklistState          // the early-drop stage's blocklists (blocklist.go)
-	kern      map[kkey]kroute         // kernel routes mirrored from Linux (kernel.go)
+	kern      fib.PrefixMap[kroute]   // kernel routes mirrored from Linux (kernel.go)
 	protos    []string                // their protocols' names (kroute.proto)
 	lastProto uint16                  // the last protoIndex answer
 	// kernCount is kern's installed and shadowed routes, kept as kern

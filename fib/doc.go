@@ -11,6 +11,11 @@
 // 1..32767 number that the caller maps to an adjacency (package neigh). It
 // also reads prefix lists (ReadPrefixes) for tests, benchmarks and tools.
 //
+// It also has the control plane's table for a million prefixes, PrefixMap
+// (prefixmap.go: control's kernel routes and linux_cp's view of the
+// kernel use it): pointer-free, one probe to insert or find, prefetchable,
+// its slots on huge pages once large.
+//
 // # Hot path
 //
 // Only Snapshot.Lookup and Snapshot.LookupBatch (and their IPv6 twins, see

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/control"
+	"github.com/softnet/softnet/fib"
 )
 
 // Hop is one next hop of a kernel route, as netlink gives it.
@@ -460,6 +461,9 @@ func (m *Mirror) apply(parts ...[]Event) {
 // prefixes they change touched.
 func (m *Mirror) note(evs []Event) {
 	for i := range evs {
+		if j := i + fib.PrefetchAhead; j < len(evs) && (evs[j].Kind == RouteAdd || evs[j].Kind == RouteDel) {
+			m.v.idx.Prefetch(pkeyOf(evs[j].Route.Prefix))
+		}
 		e := &evs[i]
 		switch e.Kind {
 		case RouteAdd:

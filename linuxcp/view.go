@@ -9,13 +9,16 @@ import (
 
 // The mirror's view of each prefix (the kernel's routes to it, and what
 // softnet was given for it) is one entry in a chunked slab, found through
-// one map from a compact key (pkey) to the entry's index: a route costs
-// one map operation however many times a batch looks at the prefix, the
-// map holds no pointers (the garbage collector does not scan it) and its
-// slots are 24 bytes (a map keyed by netip.Prefix with the routes in it
-// moved 150-byte slots each time it grew, and there were two such maps
-// and a third for the batch's prefixes). A batch's prefixes are a list
-// of indexes, an entry stamped with the batch not listed twice.
+// one table from a compact key (pkey) to the entry's index, a
+// fib.PrefixMap: a route costs one probe however many times a batch
+// looks at the prefix (Upsert finds or inserts), note prefetches the
+// slots of the events ahead, the table holds no pointers (the garbage
+// collector does not scan it) and its slots are 24 bytes, on huge pages
+// once large (a map keyed by netip.Prefix with the routes in it moved
+// 150-byte slots each time it grew, and there were two such maps and a
+// third for the batch's prefixes; a Go map from pkey took a lookup, then
+// an assignment, for each new prefix). A batch's prefixes are a list of
+// indexes, an entry stamped with the batch not listed twice.
 
 // pkey is a prefix as a map key (pointer-free: see fib.PrefixKey).
 type pkey = fib.PrefixKey
@@ -42,7 +45,7 @@ const chunkBits = 12
 
 // view is the mirror's per-prefix state.
 type view struct {
-	idx    map[pkey]int32
+	idx    fib.PrefixMap[int32]
 	chunks [][]pent
 	n      int32   // entries made (live or free)
 	free   []int32 // entries to reuse
@@ -51,13 +54,13 @@ type view struct {
 	tl     []int32 // the current batch's touched entries
 }
 
-func newView() view { return view{idx: map[pkey]int32{}} }
+func newView() view { return view{} }
 
 func (v *view) at(i int32) *pent { return &v.chunks[i>>chunkBits][i&(1<<chunkBits-1)] }
 
 // find returns p's entry, if it has one.
 func (v *view) find(p netip.Prefix) (int32, *pent) {
-	i, ok := v.idx[pkeyOf(p)]
+	i, ok := v.idx.Get(pkeyOf(p))
 	if !ok {
 		return -1, nil
 	}
@@ -66,9 +69,9 @@ func (v *view) find(p netip.Prefix) (int32, *pent) {
 
 // get returns p's entry, made if new.
 func (v *view) get(p netip.Prefix) (int32, *pent) {
-	k := pkeyOf(p)
-	if i, ok := v.idx[k]; ok {
-		return i, v.at(i)
+	slot, ok := v.idx.Upsert(pkeyOf(p))
+	if ok {
+		return *slot, v.at(*slot)
 	}
 	var i int32
 	if n := len(v.free); n > 0 {
@@ -80,7 +83,7 @@ func (v *view) get(p netip.Prefix) (int32, *pent) {
 		i = v.n
 		v.n++
 	}
-	v.idx[k] = i
+	*slot = i
 	e := v.at(i)
 	*e = pent{p: p, live: true}
 	return i, e
@@ -113,7 +116,7 @@ func (v *view) release(i int32) {
 	if !e.live || e.kern || e.given {
 		return
 	}
-	delete(v.idx, pkeyOf(e.p))
+	v.idx.Delete(pkeyOf(e.p))
 	*e = pent{stamp: e.stamp}
 	v.free = append(v.free, i)
 }
