@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/dp/filter"
@@ -34,10 +35,13 @@ const fuzzStateLimit = 8
 //
 //	0x00-0x7f  a frame: bit 6 the interface (if0, if1), bits 0-5 and the
 //	           next byte its length (14 bits; a truncated last frame keeps
-//	           the bytes there are), then the frame
+//	           the bytes there are), then the frame (its IPv4 header
+//	           checksum is set: fixSum)
 //	0x80-0xbf  run the router on the frames queued, then move the
 //	           filter's clock on by (op&0x3f) x 5 s (0: run only)
-//	0xc0-0xff  run, then reload the rules with fuzzRuleSets[op&3]
+//	0xc0-0xff  run, then reload the rules with fuzzRuleSets[op&3] and
+//	           a state limit of 8>>(op>>2&3) (the worker remakes its
+//	           table at its next vector, keeping the states that fit)
 //
 // The router runs at the end of the input too.
 const (
@@ -146,6 +150,9 @@ func fuzzSeeds() []fuzzOps {
 	o = o.frame(1, back)
 	o = append(o, opReload|1)
 	o = o.frame(1, back)
+	o = append(o, opReload|1<<2) // limit 4
+	o = o.frame(0, dptest.Tag(v, 0x8100, 100))
+	o = append(o, opReload)
 	seeds = append(seeds, o)
 
 	// More flows than the limit, in one vector and then after the clock
@@ -182,15 +189,34 @@ func FuzzFilter(f *testing.F) {
 	for _, a := range dptest.SubAddr {
 		own[a] = true
 	}
+	cfg := rules(f, pf.Block, fuzzRuleSets[0]...)
+	cfg.Limit = fuzzStateLimit
+	cfg.Timeouts = filter.Timeouts{TCPOpening: int64(30 * time.Second), TCPEstablished: int64(600 * time.Second),
+		TCPClosing: int64(90 * time.Second), TCPClosed: int64(20 * time.Second), UDP: int64(60 * time.Second),
+		ICMP: int64(20 * time.Second), Other: int64(60 * time.Second)}
+	// One lab is kept between inputs (building one costs more than
+	// running an input: its FIB's tables), as FuzzPipeline keeps its
+	// own: only while the control plane has nothing from earlier inputs
+	// (no punt, no injected message), and with its rules reset and its
+	// states flushed before each input.
+	var kept *dptest.Lab
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l := dptest.New(t, dptest.Options{IPv6: true, VLANs: true})
-		cfg := rules(t, pf.Block, fuzzRuleSets[0]...)
-		cfg.Limit = fuzzStateLimit
-		cfg.Timeouts = filter.Timeouts{TCPOpening: int64(30 * time.Second), TCPEstablished: int64(600 * time.Second),
-			TCPClosing: int64(90 * time.Second), TCPClosed: int64(20 * time.Second), UDP: int64(60 * time.Second),
-			ICMP: int64(20 * time.Second), Other: int64(60 * time.Second)}
+		l := kept
+		kept = nil
+		if l == nil {
+			l = dptest.New(t, dptest.Options{IPv6: true, VLANs: true})
+		}
+		l.T = t
 		if err := l.Router.SetFilter(cfg); err != nil {
 			t.Fatal(err)
+		}
+		if h := l.Router.Config().Load().Filter.(*filter.Holder); h.Table(0) != nil {
+			var err error
+			polling(l, func() { _, err = l.Router.FlushStates(control.StateFilter{}) })
+			l.Run()
+			if err != nil || h.Table(0).Len() != 0 {
+				t.Fatalf("flushing the states of the last input: %v, %d left", err, h.Table(0).Len())
+			}
 		}
 		before := l.Counters()
 		sent := [2]int{}
@@ -227,7 +253,7 @@ func FuzzFilter(f *testing.F) {
 				n := min(int(op&0x3f)<<8|int(data[p]), len(data)-p-1)
 				p++
 				i := int(op>>6) & 1
-				l.Ports[i].Push(data[p : p+n])
+				l.Ports[i].Push(fixSum(slices.Clone(data[p : p+n])))
 				p += n
 				sent[i]++
 				frames++
@@ -237,7 +263,7 @@ func FuzzFilter(f *testing.F) {
 			default:
 				run()
 				c := rules(t, pf.Block, fuzzRuleSets[op&3]...)
-				c.Limit, c.Timeouts = cfg.Limit, cfg.Timeouts
+				c.Limit, c.Timeouts = fuzzStateLimit>>(op>>2&3), cfg.Timeouts // 8, 4, 2 or 1: the worker remakes its table
 				if err := l.Router.SetFilter(c); err != nil {
 					t.Fatal(err)
 				}
@@ -245,7 +271,32 @@ func FuzzFilter(f *testing.F) {
 		}
 		run()
 		checkAccounting(t, l, before, sent, outs)
+		if c := l.Counters(); c.Punts == before.Punts && c.PuntFull == before.PuntFull && c.Injected == before.Injected && l.Worker.Punt().Len() == 0 {
+			kept = l
+		}
 	})
+}
+
+// fixSum sets the header checksum of fr's IPv4 header, if it has one
+// (after up to two VLAN tags), so that the fuzzer's changes to the
+// addresses and the other fields reach the filter rather than end at
+// ip4-input's checksum check (FuzzPipeline covers that).
+func fixSum(fr []byte) []byte {
+	e := 12
+	for range 2 {
+		if len(fr) >= e+6 && (binary.BigEndian.Uint16(fr[e:]) == hdr.EtherTypeVLAN || binary.BigEndian.Uint16(fr[e:]) == hdr.EtherTypeQinQ) {
+			e += 4
+		}
+	}
+	if len(fr) < e+2+hdr.IPv4MinLen || binary.BigEndian.Uint16(fr[e:]) != hdr.EtherTypeIPv4 {
+		return fr
+	}
+	ip := hdr.IPv4(fr[e+2:])
+	if ihl := int(ip[0]&0xf) * 4; ihl >= hdr.IPv4MinLen && ihl <= len(ip) {
+		ip.SetChecksum(0)
+		ip.SetChecksum(hdr.Checksum(ip[:ihl], 0))
+	}
+	return fr
 }
 
 // checkForwarded checks frame fr, sent out of port i: an IP packet not
