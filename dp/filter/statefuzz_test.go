@@ -95,9 +95,9 @@ func frag(f []byte, off uint16, mf bool) []byte {
 
 // fuzzSeeds are real flows: a TCP connection (handshake, data both ways,
 // FINs both ways), a UDP request and reply, an ICMP echo, an ICMP error
-// about the passed UDP flow, fragments, an IPv6 flow, a VLAN flow, and
-// more flows than the state limit with the clock moved on past their
-// timeouts.
+// about the passed UDP flow (and about it after its state expired:
+// blocked), fragments, an IPv6 flow, a VLAN flow, and more flows than
+// the state limit with the clock moved on past their timeouts.
 func fuzzSeeds() []fuzzOps {
 	var seeds []fuzzOps
 	var o fuzzOps
@@ -128,6 +128,7 @@ func fuzzSeeds() []fuzzOps {
 	binary.BigEndian.PutUint16(echoReply[2:], hdr.Checksum(echoReply, 0))
 	o = o.frame(1, fromB(hdr.ProtoICMP, echoReply)).advance(65 * time.Second)
 	o = o.frame(1, fromB(hdr.ProtoUDP, dptest.UDP(53, 3333, 10))) // after the timeout: blocked
+	o = o.frame(1, fromB(hdr.ProtoICMP, icmpErr))                 // the error about it too
 	seeds = append(seeds, o)
 
 	// Fragments of a UDP datagram, both ways.
