@@ -58,6 +58,18 @@
 // keeps the counters of every rule left unchanged, matched by its parsed
 // form, not its number (Ruleset.ShareCounters).
 //
+// Fuzzers: FuzzFlow (parse, the ICMP quote, the rules and TCP tracking on
+// one packet) and FuzzFilter, which drives the nodes and a table of 8
+// states through a router (dptest's lab, IPv4, IPv6 and VLANs) with
+// sequences of frames both ways, moves of the clock and reloads (rules,
+// and limits that make the worker remake its table), seeded with real
+// flows, and checks after each run the table's consistency (count, free
+// list, index, overflow counts, every state found from both directions:
+// CheckTable in export_test.go), that every packet forwarded has a live
+// state of its own flow or is an ICMP error quoting one, and that no
+// buffer leaks. Run it with go test -run '^$' -fuzz '^FuzzFilter$'
+// -fuzztime 60s ./dp/filter.
+//
 // Cost (softnet bench --scenario ip4-forward,ip4-filter: 1,000 rules,
 // 100,000 established UDP states, random flows; README "Stateful
 // filter" has the history). A state hit is memory-bound: with the keys
