@@ -104,7 +104,8 @@ func realTime(prio int) (restore func() bool, err error) {
 
 // setNice sets the calling thread's nice value (it must be locked to its
 // goroutine) to nice. restore puts the old value back and reports
-// whether it could.
+// whether it could. A refusal is a *NiceError with the nice value the
+// thread keeps.
 func setNice(nice int) (restore func() bool, err error) {
 	if nice < -20 || nice > 19 {
 		return nil, fmt.Errorf("worker nice %d: give -20 to 19 (negative: before the control plane), or 0 to leave it", nice)
@@ -116,10 +117,7 @@ func setNice(nice int) (restore func() bool, err error) {
 	}
 	old := 20 - p // the raw system call returns 20 - nice
 	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("worker nice %d: %w: a nice value below %d needs root (CAP_SYS_NICE) or a RLIMIT_NICE that allows it; run as root or leave the worker at nice 0", nice, err, old)
-		}
-		return nil, fmt.Errorf("worker nice %d: %w", nice, err)
+		return nil, &NiceError{Want: nice, Have: old, Err: err}
 	}
 	return func() bool { return unix.Setpriority(unix.PRIO_PROCESS, tid, old) == nil }, nil
 }

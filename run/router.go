@@ -78,8 +78,10 @@ type Options struct {
 	// before the control plane's threads (linux_cp's reader and applier
 	// during a full table's burst), which take what it leaves. softnet run
 	// sets DefaultWorkerNice unless --worker-nice says otherwise. When
-	// the kernel refuses it (not root) the workers run at nice 0 and the
-	// Logger is told, unless WorkerNiceRequired: then Start fails.
+	// the kernel refuses it (not root, for a value below the process's
+	// nice) the workers keep the process's nice value and the Logger is
+	// told once (not off Linux, where no nice value can be set), unless
+	// WorkerNiceRequired: then Start fails.
 	WorkerNice         int
 	WorkerNiceRequired bool
 }
@@ -427,14 +429,26 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		<-r.cpDone
 		r.wg2.Wait()
 	}
+	var niceErr *dp.NiceError // the first worker's refused nice, NiceBestEffort
+	refused := 0
 	for i, w := range r.workers {
 		if err := w.Start(); err != nil {
 			halt(r.workers[:i])
+			var ne *dp.NiceError
+			if errors.As(err, &ne) {
+				return nil, fmt.Errorf("worker %d: %w; run as root, or without --worker-nice (or with --worker-nice 0) to leave the workers at nice %d", i, err, ne.Have)
+			}
 			return nil, fmt.Errorf("worker %d: %w", i, err)
 		}
-		if err := w.NiceErr(); err != nil && o.Logger != nil {
-			o.Logger.Warn("the worker runs at nice 0, level with the control plane", "worker", i, "err", err)
+		if errors.As(w.NiceErr(), &niceErr) {
+			refused++
 		}
+	}
+	// One line for all workers, and none off Linux where the nice value
+	// was not asked for (the default) and cannot be set anyway.
+	if niceErr != nil && o.Logger != nil && !errors.Is(niceErr, errors.ErrUnsupported) {
+		o.Logger.Warn(fmt.Sprintf("the workers run at nice %d, the process's, level with the control plane: run as root for nice %d, or pass --worker-nice 0 to leave them there without this warning", niceErr.Have, niceErr.Want),
+			"workers", refused, "err", niceErr)
 	}
 	if len(ctlCPUs) > 0 {
 		// The workers are pinned: every other thread, and those the

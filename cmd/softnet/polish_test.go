@@ -2,10 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/softnet/softnet/internal/testenv"
 )
 
 // TestRouteFileMapped: a route file's ::ffff:5.6.7.0/120 passed softnet
@@ -56,5 +59,52 @@ func runMustExit(t *testing.T, args string) ([]byte, error) {
 		<-done
 		t.Errorf("softnet %s: still running after a minute, want it refused at start", args)
 		return []byte(out.String()), nil
+	}
+}
+
+// TestRunWorkerNiceRefused: softnet run without CAP_SYS_NICE (root with
+// it dropped from the bounding set, as setpriv does) under nice -n 5 logs
+// one warning for its 2 workers, not one each, with the nice value they
+// really run at (5, not 0) and --worker-nice 0 to silence it; a
+// --worker-nice -10 given is an error that names the same way out. Real
+// binary.
+func TestRunWorkerNiceRefused(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		if testenv.CI() {
+			t.Fatalf("setpriv (util-linux) is needed to drop CAP_SYS_NICE: %v", err)
+		}
+		t.Skipf("setpriv: %v", err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "r.yaml")
+	y := "workers: 2\ninterfaces:\n  - {name: lan0, backend: mem, addresses: [10.0.1.1/24]}\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\n"
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unprivileged := func(args string) *exec.Cmd {
+		cmd := softnetCmd(args)
+		cmd.Path = setpriv
+		cmd.Args = []string{"setpriv", "--bounding-set", "-sys_nice", "nice", "-n", "5", os.Args[0]}
+		return cmd
+	}
+	cmd := unprivileged("run -c " + cfg + " --api off --duration 1s")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("softnet run without CAP_SYS_NICE: %v\n%s", err, out)
+	}
+	warn := `the workers run at nice 5, the process's, level with the control plane: run as root for nice -10, or pass --worker-nice 0 to leave them there without this warning`
+	if n := strings.Count(string(out), warn); n != 1 || !strings.Contains(string(out), "workers=2") {
+		t.Errorf("softnet run without CAP_SYS_NICE: the warning %d times, want once for workers=2; output:\n%s", n, out)
+	}
+	if strings.Contains(string(out), "at nice 0") {
+		t.Errorf("softnet run under nice 5: says nice 0:\n%s", out)
+	}
+	out, err = unprivileged("run -c " + cfg + " --api off --duration 1s --worker-nice -10").CombinedOutput()
+	if want := "run as root, or without --worker-nice (or with --worker-nice 0) to leave the workers at nice 5"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("softnet run --worker-nice -10 without CAP_SYS_NICE: %v\n%s\nwant %s", err, out, want)
+	}
+	if out, err := unprivileged("run -c " + cfg + " --api off --duration 1s --worker-nice 0").CombinedOutput(); err != nil || strings.Contains(string(out), "nice") {
+		t.Errorf("softnet run --worker-nice 0 without CAP_SYS_NICE: %v, want no word of nice:\n%s", err, out)
 	}
 }

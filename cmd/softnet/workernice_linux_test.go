@@ -85,8 +85,8 @@ func TestRunWorkerNice(t *testing.T) {
 		if want != 0 && len(at) != 1 {
 			t.Errorf("softnet run %v: threads %v at nice %d, want the worker's alone", tc.flags, at, want)
 		}
-		if !root && tc.want < 0 && !strings.Contains(r.stderr.String(), "the worker runs at nice 0") {
-			t.Errorf("softnet run %v as a user: no warning that the worker runs at nice 0; stderr:\n%s", tc.flags, r.stderr.String())
+		if !root && tc.want < 0 && !strings.Contains(r.stderr.String(), "the workers run at nice 0") {
+			t.Errorf("softnet run %v as a user: no warning that the workers run at nice 0; stderr:\n%s", tc.flags, r.stderr.String())
 		}
 		r.alive(t, fmt.Sprint("--worker-nice ", tc.flags))
 	}
