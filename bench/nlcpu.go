@@ -33,6 +33,10 @@ type NetlinkCPU struct {
 	// deliveries), not a party of its own: the kernel charges it to the
 	// thread it interrupted (trafgen's sends carry its frames into
 	// softnet's ring, the worker's into host B) or to ksoftirqd (Other).
+	// That holds on a kernel without CONFIG_IRQ_TIME_ACCOUNTING (the lab
+	// machine's 6.18 has it off); with it the kernel keeps softirq time
+	// out of every thread's utime+stime, so the parties shrink by it and
+	// Other, the rest of the busy time, takes it.
 	Softirq float64 `json:"softirq"`
 	// Other is the rest of the busy time: other processes (on a shared
 	// machine, other people's), kernel threads.
