@@ -144,6 +144,44 @@ func Start(cfg *config.Config, o Options) (*Router, error) {
 	return StartContext(context.Background(), cfg, o)
 }
 
+// CheckOptions refuses options that cannot work whatever the config:
+// WorkerCPUs with ControlCPUs, a worker CPU the process may not use,
+// ControlCPUs that leave no CPU for the workers, a WorkerNice out of
+// -20..19. StartContext checks them before any work; softnet run calls
+// it before it reads the config, so that a mistaken flag is refused at
+// once, not after a full table has loaded.
+func CheckOptions(o Options) error {
+	_, _, err := placement(o)
+	return err
+}
+
+// placement returns the CPUs the workers take in turn (when pinned) and
+// the control plane's (ControlCPUs), or why o cannot be placed.
+func placement(o Options) (cpus, ctlCPUs []int, err error) {
+	if o.WorkerNice < -20 || o.WorkerNice > 19 {
+		return nil, nil, fmt.Errorf("worker nice %d: give -20 to 19 (negative: before the control plane), or 0 to leave it", o.WorkerNice)
+	}
+	cpus = dp.AllowedCPUs()
+	if len(o.WorkerCPUs) > 0 {
+		if o.ControlCPUs > 0 {
+			return nil, nil, fmt.Errorf("worker CPUs %v and %d control CPUs: two ways to place the workers; give one", o.WorkerCPUs, o.ControlCPUs)
+		}
+		for _, c := range o.WorkerCPUs {
+			if !slices.Contains(cpus, c) {
+				return nil, nil, fmt.Errorf("worker CPU %d: not a CPU this process may use (%v); pick among those (see taskset)", c, cpus)
+			}
+		}
+		cpus = o.WorkerCPUs
+	}
+	if o.ControlCPUs > 0 {
+		if o.ControlCPUs >= len(cpus) {
+			return nil, nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)
+		}
+		ctlCPUs, cpus = cpus[:o.ControlCPUs], cpus[o.ControlCPUs:]
+	}
+	return cpus, ctlCPUs, nil
+}
+
 // routeChunk is how many route-file prefixes StartContext installs between
 // two looks at its context: about 20 ms' worth.
 const routeChunk = 1 << 14
@@ -162,6 +200,11 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		return nil
 	}
 	if err := interrupted(); err != nil {
+		return nil, err
+	}
+	// The options first: a mistaken flag costs no table load.
+	cpus, ctlCPUs, err := placement(o)
+	if err != nil {
 		return nil, err
 	}
 	if err := cfg.CheckSystem(); err != nil {
@@ -351,24 +394,7 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 				ifc.cfg.Name, describe(ifc.cfg), tq.TxQueues(), workers, tq.TxQueues())}
 		}
 	}
-	cpus := dp.AllowedCPUs()
-	var ctlCPUs []int
-	if len(o.WorkerCPUs) > 0 {
-		if o.ControlCPUs > 0 {
-			return nil, fmt.Errorf("worker CPUs %v and %d control CPUs: two ways to place the workers; give one", o.WorkerCPUs, o.ControlCPUs)
-		}
-		for _, c := range o.WorkerCPUs {
-			if !slices.Contains(cpus, c) {
-				return nil, fmt.Errorf("worker CPU %d: not a CPU this process may use (%v); pick among those (see taskset)", c, cpus)
-			}
-		}
-		cpus, o.Pin = o.WorkerCPUs, true
-	}
-	if o.ControlCPUs > 0 {
-		if o.ControlCPUs >= len(cpus) {
-			return nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)
-		}
-		ctlCPUs, cpus = cpus[:o.ControlCPUs], cpus[o.ControlCPUs:]
+	if len(o.WorkerCPUs) > 0 || o.ControlCPUs > 0 {
 		o.Pin = true
 	}
 	mode, err := dp.ParsePollMode(cmp.Or(cfg.PollMode, config.DefaultPollMode))

@@ -125,3 +125,31 @@ func TestRunWorkerNiceHelp(t *testing.T) {
 		t.Errorf("softnet run --help: still says --worker-nice needs root whatever the value:\n%s", out)
 	}
 }
+
+// TestRunBadPlacementAtOnce: --worker-cpus with --control-cpus, or a
+// worker CPU the process may not use, was refused only after the ports
+// opened and the full table installed. Now softnet run refuses them
+// before it reads the config: no "starting" line, no table. Real binary.
+func TestRunBadPlacementAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/full-table.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "full.yaml")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for flags, want := range map[string]string{
+		"--worker-cpus 0 --control-cpus 1": "worker CPUs [0] and 1 control CPUs: two ways to place the workers; give one",
+		"--worker-cpus 4095":               "worker CPU 4095: not a CPU this process may use",
+	} {
+		out, err := runMustExit(t, "run -c "+file+" --api off --log-level debug "+flags)
+		if err == nil || !strings.Contains(string(out), want) {
+			t.Errorf("run %s: %v\n%s\nwant %s", flags, err, out, want)
+		}
+		if strings.Contains(string(out), "msg=starting") || strings.Contains(string(out), "config checked") {
+			t.Errorf("run %s: refused after reading the config, want before:\n%s", flags, out)
+		}
+	}
+}

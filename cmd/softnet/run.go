@@ -170,6 +170,11 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 	if ctx.Err() != nil {
 		return interrupted()
 	}
+	// The flags first: a mistaken one is refused at once, not after the
+	// config's tables load (run.StartContext checks them again).
+	if err := run.CheckOptions(o); err != nil {
+		return err
+	}
 	log.Info("starting", "config", file)
 	tuneGC()
 	// The same checks as softnet check, route files loaded once.
