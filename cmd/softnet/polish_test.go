@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,28 @@ func TestRunBadPlacementAtOnce(t *testing.T) {
 		}
 		if strings.Contains(string(out), "msg=starting") || strings.Contains(string(out), "config checked") {
 			t.Errorf("run %s: refused after reading the config, want before:\n%s", flags, out)
+		}
+	}
+}
+
+// TestCheckFilterTableBadAddressOnly: a filter table whose one address is
+// refused (host bits) got a second error, "has neither file nor
+// addresses". Now softnet check says the first alone; a table with
+// neither still gets the second. Real binary.
+func TestCheckFilterTableBadAddressOnly(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "r.yaml")
+	base := "interfaces:\n  - {name: lan0, backend: mem, addresses: [10.0.1.1/24]}\nfilter:\n  default: pass\n  tables:\n    - {name: lan%s}\n  rules:\n    - pass in from <lan>\n"
+	for _, tc := range []struct{ table, want, not string }{
+		{", addresses: [10.0.3.3/24]", `"10.0.3.3/24" has host bits set: write 10.0.3.0/24`, "neither file nor addresses"},
+		{"", `table "lan" has neither file nor addresses: give one`, "host bits"},
+	} {
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(base, tc.table)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := softnetCmd("check -c " + cfg).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) || strings.Contains(string(out), tc.not) {
+			t.Errorf("check of table {name: lan%s}: %v\n%s\nwant %q and not %q", tc.table, err, out, tc.want, tc.not)
 		}
 	}
 }
