@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/softnet/softnet/internal/procstat"
 )
 
 // NetlinkCPU is where the machine's CPU time went over a window of the
@@ -90,32 +92,16 @@ func takeCPUSnap(softnet int) cpuSnap {
 // gone).
 func taskTicks(pid int) map[int]int64 {
 	out := map[int]int64{}
-	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
-	ents, err := os.ReadDir(dir)
+	tids, err := procstat.Tasks(pid)
 	if err != nil {
 		return out
 	}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+	for _, tid := range tids {
+		st, err := procstat.Thread(pid, tid)
 		if err != nil {
 			continue // ended meanwhile
 		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 > len(s) {
-			continue
-		}
-		f := strings.Fields(s[i+2:]) // from field 3, state
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[14-3], 10, 64)
-		k, _ := strconv.ParseInt(f[15-3], 10, 64)
-		out[tid] = u + k
+		out[tid] = st.UTime + st.STime
 	}
 	return out
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/internal/netns"
+	"github.com/softnet/softnet/internal/procstat"
 	"github.com/softnet/softnet/lab"
 )
 
@@ -393,21 +394,11 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 // threadNice is the nice value of thread tid of process pid (field 19
 // of its stat; 0 if unreadable).
 func threadNice(pid, tid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	st, err := procstat.Thread(pid, tid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 > len(s) {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) <= 19-3 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[19-3])
-	return n
+	return st.Nice
 }
 
 // nlTable is the table of the burst: the embedded full table's IPv4 and
