@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/internal/testenv"
 )
 
@@ -174,5 +177,47 @@ func TestCheckFilterTableBadAddressOnly(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), tc.want) || strings.Contains(string(out), tc.not) {
 			t.Errorf("check of table {name: lan%s}: %v\n%s\nwant %q and not %q", tc.table, err, out, tc.want, tc.not)
 		}
+	}
+}
+
+// TestShowCapturesVLANDeleted: a config capture (captures:) on a VLAN
+// sub-interface deleted at run time was ended silently while softnet show
+// captures went on listing it as running. Now it says it ended and why.
+// Real binary.
+func TestShowCapturesVLANDeleted(t *testing.T) {
+	dir := t.TempDir()
+	cfg, sock := filepath.Join(dir, "r.yaml"), filepath.Join(dir, "sn.sock")
+	y := "interfaces:\n  - {name: wan0, backend: mem, addresses: [10.0.2.1/24]}\n  - {name: wan0.7, parent: wan0, vlan: 7, addresses: [10.0.7.1/24]}\ncaptures:\n  - {name: c7, interface: wan0.7, path: " + filepath.Join(dir, "c7.pcapng") + "}\n"
+	if err := os.WriteFile(cfg, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := softnetCmd("run -c " + cfg + " --api " + sock)
+	stderr := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = &syncBuffer{}, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}()
+	c := api.NewClient(sock)
+	waitFor(t, done, func() bool { _, err := c.Status(context.Background()); return err == nil }, "the API to answer")
+	cli := func(args string) string {
+		out, err := softnetCmd(args + " --api " + sock).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := cli("show captures"); !strings.Contains(out, "c7") || strings.Contains(out, "ended") {
+		t.Errorf("show captures before vlan del:\n%s", out)
+	}
+	cli("vlan del wan0.7")
+	want := "c7 ended: its interface wan0.7 was deleted (vlan del): nothing more is captured; the file keeps what was"
+	if out := cli("show captures"); !strings.Contains(out, want) {
+		t.Errorf("show captures after vlan del:\n%s\nwant %s", out, want)
 	}
 }
