@@ -190,7 +190,9 @@ const routeChunk = 1 << 14
 // (loading a full table takes seconds): it then closes what it opened and
 // returns an error wrapping ctx.Err(), within a chunk of routes' time
 // (routeChunk; 69 ms at most over the full table's start-up, 8 of 10
-// under 25). Once the workers start, ctx no longer matters: stop the
+// under 25). The blocklists' and filter tables' files are parsed whole:
+// ctx is looked at before the blocklists and before the filter, not
+// within a file. Once the workers start, ctx no longer matters: stop the
 // router with Stop.
 func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router, err error) {
 	interrupted := func() error {
@@ -350,6 +352,12 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}
+	// The list files are parsed whole: a stop is seen between the route
+	// files and the blocklists, and between the blocklists and the filter's
+	// tables, not within one file.
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 	if len(cfg.Blocklists) > 0 {
 		lists, errs := configBlocklists(cfg, r.ctl)
 		if len(errs) > 0 {
@@ -358,6 +366,9 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		if _, err := r.ctl.SetConfigBlocklists(lists); err != nil {
 			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
 		}
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
 	}
 	if err := r.applyFilter(cfg, false); err != nil {
 		return nil, err
