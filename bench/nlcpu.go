@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/softnet/softnet/internal/procstat"
 )
 
 // NetlinkCPU is where the machine's CPU time went over a window of the
@@ -33,6 +35,10 @@ type NetlinkCPU struct {
 	// deliveries), not a party of its own: the kernel charges it to the
 	// thread it interrupted (trafgen's sends carry its frames into
 	// softnet's ring, the worker's into host B) or to ksoftirqd (Other).
+	// That holds on a kernel without CONFIG_IRQ_TIME_ACCOUNTING (the lab
+	// machine's 6.18 has it off); with it the kernel keeps softirq time
+	// out of every thread's utime+stime, so the parties shrink by it and
+	// Other, the rest of the busy time, takes it.
 	Softirq float64 `json:"softirq"`
 	// Other is the rest of the busy time: other processes (on a shared
 	// machine, other people's), kernel threads.
@@ -86,32 +92,16 @@ func takeCPUSnap(softnet int) cpuSnap {
 // gone).
 func taskTicks(pid int) map[int]int64 {
 	out := map[int]int64{}
-	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
-	ents, err := os.ReadDir(dir)
+	tids, err := procstat.Tasks(pid)
 	if err != nil {
 		return out
 	}
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+	for _, tid := range tids {
+		st, err := procstat.Thread(pid, tid)
 		if err != nil {
 			continue // ended meanwhile
 		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 > len(s) {
-			continue
-		}
-		f := strings.Fields(s[i+2:]) // from field 3, state
-		if len(f) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(f[14-3], 10, 64)
-		k, _ := strconv.ParseInt(f[15-3], 10, 64)
-		out[tid] = u + k
+		out[tid] = st.UTime + st.STime
 	}
 	return out
 }

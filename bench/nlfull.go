@@ -21,6 +21,7 @@ import (
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/internal/netns"
+	"github.com/softnet/softnet/internal/procstat"
 	"github.com/softnet/softnet/lab"
 )
 
@@ -132,13 +133,14 @@ type NetlinkResult struct {
 	WorkerNice int `json:"worker_nice"`
 	// GCCyclesDuring and GCCPUSDuring are softnet's garbage collections
 	// and the collector's CPU seconds in the same window (GET
-	// /v1/runtime's gc_cycles and gc_cpu_s).
+	// /v1/runtime's gc_cycles and gc_cpu_s); 0 when either reading failed.
 	GCCyclesDuring uint64  `json:"gc_cycles_during"`
 	GCCPUSDuring   float64 `json:"gc_cpu_s_during"`
 	// IfqDropsBefore and IfqDropsDuring are the frames softnet's
 	// receive ring on host A's side dropped (the worker not keeping up)
 	// in the two windows: the rest of the loss is upstream (trafgen
-	// offering less) or downstream.
+	// offering less) or downstream. 0 when either reading of the API
+	// failed.
 	IfqDropsBefore uint64 `json:"ifq_drops_before"`
 	IfqDropsDuring uint64 `json:"ifq_drops_during"`
 	// LinuxCP is softnet's mirror at the end: events read, batches
@@ -261,21 +263,11 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	}
 
 	logf("%s: softnet forwarding before the burst, trafgen on cpu %d, %v", ScenarioNetlink, tcpu, o.Duration)
-	ifq := func() uint64 { // softnet's ring drops on host A's side
-		ifs, err := c.Interfaces(ctx)
-		if err != nil {
-			return 0
-		}
-		for _, i := range ifs {
-			if i.Name == lab.DevRA {
-				return i.IfqDrops
-			}
-		}
-		return 0
-	}
+	ifq := func() (uint64, bool) { return ifqDrops(ctx, c, lab.DevRA) } // softnet's ring drops on host A's side
 	var worker int
 	before, err := t.RunFloodAtWhile(ctx, 64, tcpu, o.RateMpps*1e6, func() error {
-		s0, q0 := takeCPUSnap(sn.Pid()), ifq()
+		s0 := takeCPUSnap(sn.Pid())
+		q0, q0ok := ifq()
 		select {
 		case <-time.After(o.Duration):
 		case <-ctx.Done():
@@ -283,7 +275,8 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 		}
 		s1 := takeCPUSnap(sn.Pid())
 		worker = busiest(s0, s1)
-		res.CPUBefore, res.IfqDropsBefore = cpuBetween(s0, s1, worker), ifq()-q0
+		q1, q1ok := ifq()
+		res.CPUBefore, res.IfqDropsBefore = cpuBetween(s0, s1, worker), grew(q0, q0ok, q1, q1ok)
 		return nil
 	})
 	if err != nil {
@@ -301,14 +294,17 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 	logf("%s: %d routes (%d IPv4, %d IPv6) into the kernel of %s in one burst, softnet mirroring, the flood running", ScenarioNetlink, want, len(v4), len(v6), t.R)
 	var t0 time.Time
 	during, err := t.RunFloodAtWhile(ctx, 64, tcpu, o.RateMpps*1e6, func() error {
-		rt0, _ := c.Runtime(ctx)
-		q0 := ifq()
+		rt0, rt0err := c.Runtime(ctx)
+		q0, q0ok := ifq()
 		s0 := takeCPUSnap(sn.Pid())
 		t0 = time.Now()
 		defer func() { // the window's CPU, collections and ring drops
 			s1 := takeCPUSnap(sn.Pid())
-			res.CPUDuring, res.IfqDropsDuring = cpuBetween(s0, s1, worker), ifq()-q0
-			if rt1, err := c.Runtime(ctx); err == nil {
+			q1, q1ok := ifq()
+			res.CPUDuring, res.IfqDropsDuring = cpuBetween(s0, s1, worker), grew(q0, q0ok, q1, q1ok)
+			// Both readings or none: with rt0 missing the difference would be
+			// softnet's collections since its start.
+			if rt1, err := c.Runtime(ctx); err == nil && rt0err == nil {
 				res.GCCyclesDuring, res.GCCPUSDuring = rt1.Go.GCCycles-rt0.Go.GCCycles, rt1.Go.GCCPUSeconds-rt0.Go.GCCPUSeconds
 			}
 		}()
@@ -398,21 +394,11 @@ func RunNetlink(ctx context.Context, o NetlinkOptions) (res *NetlinkResult, err 
 // threadNice is the nice value of thread tid of process pid (field 19
 // of its stat; 0 if unreadable).
 func threadNice(pid, tid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	st, err := procstat.Thread(pid, tid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 > len(s) {
-		return 0
-	}
-	f := strings.Fields(s[i+2:])
-	if len(f) <= 19-3 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[19-3])
-	return n
+	return st.Nice
 }
 
 // nlTable is the table of the burst: the embedded full table's IPv4 and

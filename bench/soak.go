@@ -397,7 +397,7 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 			break
 		}
 		el := time.Since(start)
-		before := d.ringDrops(cctx)
+		before, bok := d.ringDrops(cctx)
 		kind := ""
 		switch {
 		case el >= nextFull:
@@ -406,7 +406,8 @@ func RunSoak(ctx context.Context, o SoakOptions) (res *SoakResult, err error) {
 		default:
 			kind = d.random(cctx)
 		}
-		if n := d.ringDrops(cctx) - before; n > 0 {
+		after, aok := d.ringDrops(cctx)
+		if n := grew(before, bok, after, aok); n > 0 {
 			res.RingDropsDuring[kind] += n
 		}
 		res.ChurnOps++
@@ -801,19 +802,36 @@ func (d *churner) probe(ctx context.Context, stop <-chan struct{}) probeLog {
 	}
 }
 
-// ringDrops is ra's kernel ring drops as the API reports them (0 if it
-// cannot tell).
-func (d *churner) ringDrops(ctx context.Context) uint64 {
-	ifs, err := d.c.Interfaces(ctx)
+// ringDrops is ra's kernel ring drops as the API reports them; ok is
+// false when it cannot tell (ifqDrops).
+func (d *churner) ringDrops(ctx context.Context) (uint64, bool) {
+	return ifqDrops(ctx, d.c, lab.DevRA)
+}
+
+// ifqDrops is the kernel ring drops of softnet's interface name as its
+// API (c) reports them; ok is false when the API did not answer or has
+// no such interface: a caller then leaves its figure 0, rather than
+// subtract from or a 0 that is no reading (a uint64 wraps to ~1.8e19).
+func ifqDrops(ctx context.Context, c *api.Client, name string) (n uint64, ok bool) {
+	ifs, err := c.Interfaces(ctx)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	for _, i := range ifs {
-		if i.Name == lab.DevRA {
-			return i.IfqDrops
+		if i.Name == name {
+			return i.IfqDrops, true
 		}
 	}
-	return 0
+	return 0, false
+}
+
+// grew is b-a of two readings of a counter, 0 unless both were read
+// (aok, bok) and it did not go back (a restart).
+func grew(a uint64, aok bool, b uint64, bok bool) uint64 {
+	if !aok || !bok || b < a {
+		return 0
+	}
+	return b - a
 }
 
 // random does one of the light operations.

@@ -413,6 +413,9 @@ func check(ctx context.Context, path string, lists bool, tc *TableCache) (*Confi
 			if err != nil {
 				all = append(all, err.(Errors)...)
 			}
+			if lists && ctx.Err() != nil { // between the route files and the lists
+				return nil, nil, ctx.Err()
+			}
 			if lists {
 				if _, err := c.LoadBlocklists(); err != nil {
 					all = append(all, err.(Errors)...)

@@ -39,6 +39,9 @@ type FilterTable struct {
 	File      string
 	Addresses []netip.Prefix
 	Field     string
+	// badAddresses: some of its addresses were refused (reported), so an
+	// empty Addresses is no second mistake.
+	badAddresses bool
 }
 
 var filterFields = []string{"default", "limit", "timeouts", "tables", "rules"}
@@ -82,11 +85,13 @@ func (p *parser) filter(n *yaml.Node, field string) *Filter {
 						p.list(v, kf, "[10.0.0.0/8, 2001:db8::/32]", func(_ int, af string, v *yaml.Node) {
 							s, ok := p.scalar(v, af, "10.0.0.0/8")
 							if !ok {
+								t.badAddresses = true
 								return
 							}
 							e, err := blocklist.CheckEntry(s) // typed by hand: no host bits
 							if err != nil {
 								p.add(at(v), af, "%v", err)
+								t.badAddresses = true
 								return
 							}
 							t.Addresses = append(t.Addresses, e)
@@ -145,7 +150,7 @@ func (p *parser) validateFilter() {
 			p.add(c.pos[t.Field+".name"], t.Field+".name", "table %q defined twice: keep one", t.Name)
 		}
 		tables[t.Name] = true
-		if t.File == "" && len(t.Addresses) == 0 {
+		if t.File == "" && len(t.Addresses) == 0 && !t.badAddresses { // else its addresses' errors say it
 			p.add(c.pos[t.Field], t.Field, "table %q has neither file nor addresses: give one", t.Name)
 		}
 	}

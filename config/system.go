@@ -199,7 +199,8 @@ type Table struct {
 // file, a line that is not a prefix) point at the route file's entry.
 // Its IPv4 prefixes, and its IPv6 ones if it has via6 (else they are
 // counted in Skipped), follow the rules of config routes (package rules): no
-// host bits set, and not one of the router's own prefixes (an interface
+// host bits set, no IPv4-mapped ::ffff: prefix (refused with the IPv4 one to
+// write, with or without via6), and not one of the router's own prefixes (an interface
 // address, a connected subnet, a subnet's network or broadcast address);
 // the first line that breaks them is reported with its number.
 func (c *Config) LoadRouteFiles() ([]Table, error) {
@@ -320,6 +321,12 @@ func (c *Config) loadRouteFiles(ctx context.Context, tc *TableCache) ([]Table, e
 			}
 			if n > MaxRouteFilePrefixes {
 				return fmt.Errorf("more than %d prefixes: a route file holds at most that (as many as IPv4 has /24s; the full Internet table is about 1 M): split it, or check that it is a route file", MaxRouteFilePrefixes)
+			}
+			// A mapped ::ffff:A.B.C.D/N is IPv4 written as IPv6: refused
+			// here (with the IPv4 prefix to write), as in routes: and
+			// the API, before the skip of IPv6 lines without via6.
+			if err := rules.Mapped(p.String(), p); err != nil {
+				return err
 			}
 			if !p.Addr().Is4() && !r.Via6.IsValid() {
 				t.Skipped++

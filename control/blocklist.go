@@ -236,7 +236,7 @@ type ConfigBlocklist struct {
 	Sum   [32]byte         // SHA-256 of the file's bytes
 	Table *blocklist.Table // nil: unchanged (BlocklistCurrent), keep the table in force
 	Took  time.Duration    // to parse and build Table
-	// Masked, FirstMasked: the file's lines with host bits set, taken
+	// Masked, FirstMasked: the file's entries with host bits set, taken
 	// masked (blocklist.Entries).
 	Masked      int
 	FirstMasked string

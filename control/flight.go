@@ -72,6 +72,11 @@ type CaptureStatus struct {
 	Packets   uint64 `json:"packets_written"` // since it started
 	RingDrops uint64 `json:"ring_drops"`      // packets its rings had no room for
 	Error     string `json:"error,omitempty"` // the last write error
+	// Ended says why the capture no longer captures although the config
+	// still has it: its interface, a VLAN sub-interface, was deleted at
+	// run time (Router.CaptureGone). Its file keeps what it wrote; a
+	// reload without the capture, or with it changed, closes it.
+	Ended string `json:"ended,omitempty"`
 }
 
 // Flight is the router's always-on captures.
@@ -193,6 +198,9 @@ func (f *Flight) Status() []CaptureStatus {
 		run.mu.Unlock()
 		if st.Point == "" {
 			st.Point = "rx+tx"
+		}
+		if iface, gone := f.r.CaptureGone(run.c); gone {
+			st.Ended = fmt.Sprintf("its interface %s was deleted (vlan del): nothing more is captured; the file keeps what was", iface)
 		}
 		out = append(out, st)
 	}

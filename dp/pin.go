@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// cpuList formats CPUs in increasing order as the kernel's cpulist does
-// ("0-3,6").
-func cpuList(cpus []int) string {
+// CPUList formats CPUs in increasing order as the kernel's cpulist does
+// ("0-3,6"); "none" for no CPU.
+func CPUList(cpus []int) string {
 	var b strings.Builder
 	for i := 0; i < len(cpus); {
 		j := i

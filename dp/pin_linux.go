@@ -44,7 +44,7 @@ func pinThread(cpu int) (restore func() bool, err error) {
 		return nil, fmt.Errorf("pin to CPU %d: reading the allowed CPUs: %w", cpu, err)
 	}
 	if cpu < 0 || cpu >= len(old)*64 || !old.IsSet(cpu) {
-		return nil, fmt.Errorf("pin to CPU %d: not a CPU this process may run on (allowed: %s); pick one of those or leave the worker unpinned", cpu, cpuList(cpusOf(&old)))
+		return nil, fmt.Errorf("pin to CPU %d: not a CPU this process may run on (allowed: %s); pick one of those or leave the worker unpinned", cpu, CPUList(cpusOf(&old)))
 	}
 	var set unix.CPUSet
 	set.Set(cpu)
@@ -104,7 +104,8 @@ func realTime(prio int) (restore func() bool, err error) {
 
 // setNice sets the calling thread's nice value (it must be locked to its
 // goroutine) to nice. restore puts the old value back and reports
-// whether it could.
+// whether it could. A refusal is a *NiceError with the nice value the
+// thread keeps.
 func setNice(nice int) (restore func() bool, err error) {
 	if nice < -20 || nice > 19 {
 		return nil, fmt.Errorf("worker nice %d: give -20 to 19 (negative: before the control plane), or 0 to leave it", nice)
@@ -116,10 +117,7 @@ func setNice(nice int) (restore func() bool, err error) {
 	}
 	old := 20 - p // the raw system call returns 20 - nice
 	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, fmt.Errorf("worker nice %d: %w: a nice value below %d needs root (CAP_SYS_NICE) or a RLIMIT_NICE that allows it; run as root or leave the worker at nice 0", nice, err, old)
-		}
-		return nil, fmt.Errorf("worker nice %d: %w", nice, err)
+		return nil, &NiceError{Want: nice, Have: old, Err: err}
 	}
 	return func() bool { return unix.Setpriority(unix.PRIO_PROCESS, tid, old) == nil }, nil
 }
@@ -144,7 +142,7 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 	var set unix.CPUSet
 	for _, c := range cpus {
 		if c < 0 || c >= len(set)*64 {
-			return 0, fmt.Errorf("control-plane CPUs %s: CPU %d out of range", cpuList(cpus), c)
+			return 0, fmt.Errorf("control-plane CPUs %s: CPU %d out of range", CPUList(cpus), c)
 		}
 		set.Set(c)
 	}
@@ -156,7 +154,7 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 		// The calling thread, a control thread, has the process's mask.
 		if err := unix.SchedGetaffinity(0, &kept.orig); err != nil {
 			kept.mu.Unlock()
-			return 0, fmt.Errorf("control-plane CPUs %s: reading the process's CPUs: %w", cpuList(cpus), err)
+			return 0, fmt.Errorf("control-plane CPUs %s: reading the process's CPUs: %w", CPUList(cpus), err)
 		}
 	}
 	kept.on, kept.set = true, set
@@ -182,7 +180,7 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 				if errors.Is(err, unix.ESRCH) { // ended meanwhile
 					continue
 				}
-				return moved, fmt.Errorf("control-plane CPUs %s: thread %d: %w", cpuList(cpus), tid, err)
+				return moved, fmt.Errorf("control-plane CPUs %s: thread %d: %w", CPUList(cpus), tid, err)
 			}
 			moved++
 		}
@@ -190,7 +188,7 @@ func KeepOnCPUs(cpus []int, keep []int) (int, error) {
 			return moved, nil
 		}
 	}
-	return moved, fmt.Errorf("control-plane CPUs %s: %d passes over the process's threads each found new ones (%d moved): a thread started since may run on the workers' CPUs", cpuList(cpus), keepPasses, moved)
+	return moved, fmt.Errorf("control-plane CPUs %s: %d passes over the process's threads each found new ones (%d moved): a thread started since may run on the workers' CPUs", CPUList(cpus), keepPasses, moved)
 }
 
 // ReleaseCPUs ends what KeepOnCPUs put in force: every thread on the

@@ -25,8 +25,10 @@ func realTime(prio int) (func() bool, error) {
 	return nil, errors.New("a real-time worker needs Linux; leave the worker at normal priority")
 }
 
+// setNice: a thread's nice value needs Linux. The *NiceError wraps
+// errors.ErrUnsupported (its Have is 0: not read).
 func setNice(nice int) (func() bool, error) {
-	return nil, errors.New("a worker's nice value needs Linux; leave it at 0")
+	return nil, &NiceError{Want: nice, Err: errors.ErrUnsupported}
 }
 
 func threadID() int { return 0 }

@@ -8,26 +8,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/softnet/softnet/internal/procstat"
 )
 
 // threadNices returns the nice value of each of the process's threads
 // (/proc/self/task/*/stat, field 19), by thread id.
 func threadNices(t *testing.T) map[string]int {
 	t.Helper()
-	ents, err := os.ReadDir("/proc/self/task")
+	tids, err := procstat.Tasks(0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]int{}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc/self/task", e.Name(), "stat"))
-		if err != nil {
-			continue // ended meanwhile
-		}
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // field 3 on
-		if n, err := strconv.Atoi(f[19-3]); err == nil {
-			out[e.Name()] = n
+	for _, tid := range tids {
+		if st, err := procstat.Thread(0, tid); err == nil { // else ended meanwhile
+			out[strconv.Itoa(tid)] = st.Nice
 		}
 	}
 	return out

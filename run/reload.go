@@ -22,7 +22,7 @@ type ReloadResult struct {
 	// Blocklists says what the reload did to each blocklist of the
 	// config: loaded, reloaded (its file, match or interfaces changed),
 	// unchanged (not parsed again) or removed; a list or filter table
-	// whose file had lines with host bits set says how many it took
+	// whose file had entries with host bits set says how many it took
 	// masked and quotes the first (config.Notes).
 	Blocklists []string `json:"blocklists,omitempty"`
 	// Warnings name the routes and static neighbours added at run time

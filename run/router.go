@@ -77,9 +77,15 @@ type Options struct {
 	// (dp.Options.Nice): negative, the kernel gives a worker its CPU
 	// before the control plane's threads (linux_cp's reader and applier
 	// during a full table's burst), which take what it leaves. softnet run
-	// sets DefaultWorkerNice unless --worker-nice says otherwise. When
-	// the kernel refuses it (not root) the workers run at nice 0 and the
-	// Logger is told, unless WorkerNiceRequired: then Start fails.
+	// sets DefaultWorkerNice unless --worker-nice says otherwise. A value
+	// below the current nice needs root (CAP_SYS_NICE). The trade-off: a
+	// busy worker at -10 leaves the control plane about 10 % of its CPU,
+	// so a full table's burst converged slower (median 13.6 s against
+	// 11.8 s at 0) and the flood lost 1.8 % during it, not 35 % (README,
+	// netlink-full-table). When the kernel refuses it (not root, for a
+	// value below the process's nice) the workers keep the process's nice value and the Logger is
+	// told once (not off Linux, where no nice value can be set), unless
+	// WorkerNiceRequired: then Start fails.
 	WorkerNice         int
 	WorkerNiceRequired bool
 }
@@ -138,6 +144,44 @@ func Start(cfg *config.Config, o Options) (*Router, error) {
 	return StartContext(context.Background(), cfg, o)
 }
 
+// CheckOptions refuses options that cannot work whatever the config:
+// WorkerCPUs with ControlCPUs, a worker CPU the process may not use,
+// ControlCPUs that leave no CPU for the workers, a WorkerNice out of
+// -20..19. StartContext checks them before any work; softnet run calls
+// it before it reads the config, so that a mistaken flag is refused at
+// once, not after a full table has loaded.
+func CheckOptions(o Options) error {
+	_, _, err := placement(o)
+	return err
+}
+
+// placement returns the CPUs the workers take in turn (when pinned) and
+// the control plane's (ControlCPUs), or why o cannot be placed.
+func placement(o Options) (cpus, ctlCPUs []int, err error) {
+	if o.WorkerNice < -20 || o.WorkerNice > 19 {
+		return nil, nil, fmt.Errorf("worker nice %d: give -20 to 19 (negative: before the control plane), or 0 to leave it", o.WorkerNice)
+	}
+	cpus = dp.AllowedCPUs()
+	if len(o.WorkerCPUs) > 0 {
+		if o.ControlCPUs > 0 {
+			return nil, nil, fmt.Errorf("worker CPUs %v and %d control CPUs: two ways to place the workers; give one", o.WorkerCPUs, o.ControlCPUs)
+		}
+		for _, c := range o.WorkerCPUs {
+			if !slices.Contains(cpus, c) {
+				return nil, nil, fmt.Errorf("worker CPU %d: not a CPU this process may use (%v); pick among those (see taskset)", c, cpus)
+			}
+		}
+		cpus = o.WorkerCPUs
+	}
+	if o.ControlCPUs > 0 {
+		if o.ControlCPUs >= len(cpus) {
+			return nil, nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)
+		}
+		ctlCPUs, cpus = cpus[:o.ControlCPUs], cpus[o.ControlCPUs:]
+	}
+	return cpus, ctlCPUs, nil
+}
+
 // routeChunk is how many route-file prefixes StartContext installs between
 // two looks at its context: about 20 ms' worth.
 const routeChunk = 1 << 14
@@ -146,7 +190,9 @@ const routeChunk = 1 << 14
 // (loading a full table takes seconds): it then closes what it opened and
 // returns an error wrapping ctx.Err(), within a chunk of routes' time
 // (routeChunk; 69 ms at most over the full table's start-up, 8 of 10
-// under 25). Once the workers start, ctx no longer matters: stop the
+// under 25). The blocklists' and filter tables' files are parsed whole:
+// ctx is looked at before the blocklists and before the filter, not
+// within a file. Once the workers start, ctx no longer matters: stop the
 // router with Stop.
 func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router, err error) {
 	interrupted := func() error {
@@ -156,6 +202,11 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		return nil
 	}
 	if err := interrupted(); err != nil {
+		return nil, err
+	}
+	// The options first: a mistaken flag costs no table load.
+	cpus, ctlCPUs, err := placement(o)
+	if err != nil {
 		return nil, err
 	}
 	if err := cfg.CheckSystem(); err != nil {
@@ -301,6 +352,12 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 			return nil, config.Errors{cfg.Errorf(nb.Field, "%v", err)}
 		}
 	}
+	// The list files are parsed whole: a stop is seen between the route
+	// files and the blocklists, and between the blocklists and the filter's
+	// tables, not within one file.
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 	if len(cfg.Blocklists) > 0 {
 		lists, errs := configBlocklists(cfg, r.ctl)
 		if len(errs) > 0 {
@@ -309,6 +366,9 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		if _, err := r.ctl.SetConfigBlocklists(lists); err != nil {
 			return nil, config.Errors{cfg.Errorf("blocklists", "%v", err)}
 		}
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
 	}
 	if err := r.applyFilter(cfg, false); err != nil {
 		return nil, err
@@ -345,24 +405,7 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 				ifc.cfg.Name, describe(ifc.cfg), tq.TxQueues(), workers, tq.TxQueues())}
 		}
 	}
-	cpus := dp.AllowedCPUs()
-	var ctlCPUs []int
-	if len(o.WorkerCPUs) > 0 {
-		if o.ControlCPUs > 0 {
-			return nil, fmt.Errorf("worker CPUs %v and %d control CPUs: two ways to place the workers; give one", o.WorkerCPUs, o.ControlCPUs)
-		}
-		for _, c := range o.WorkerCPUs {
-			if !slices.Contains(cpus, c) {
-				return nil, fmt.Errorf("worker CPU %d: not a CPU this process may use (%v); pick among those (see taskset)", c, cpus)
-			}
-		}
-		cpus, o.Pin = o.WorkerCPUs, true
-	}
-	if o.ControlCPUs > 0 {
-		if o.ControlCPUs >= len(cpus) {
-			return nil, fmt.Errorf("control CPUs %d: the process may use %d CPUs (%v), which leaves none for the workers; give fewer, or let softnet use more CPUs (taskset)", o.ControlCPUs, len(cpus), cpus)
-		}
-		ctlCPUs, cpus = cpus[:o.ControlCPUs], cpus[o.ControlCPUs:]
+	if len(o.WorkerCPUs) > 0 || o.ControlCPUs > 0 {
 		o.Pin = true
 	}
 	mode, err := dp.ParsePollMode(cmp.Or(cfg.PollMode, config.DefaultPollMode))
@@ -427,14 +470,26 @@ func StartContext(ctx context.Context, cfg *config.Config, o Options) (_ *Router
 		<-r.cpDone
 		r.wg2.Wait()
 	}
+	var niceErr *dp.NiceError // the first worker's refused nice, NiceBestEffort
+	refused := 0
 	for i, w := range r.workers {
 		if err := w.Start(); err != nil {
 			halt(r.workers[:i])
+			var ne *dp.NiceError
+			if errors.As(err, &ne) {
+				return nil, fmt.Errorf("worker %d: %w; run as root, or without --worker-nice (or with --worker-nice 0) to leave the workers at nice %d", i, err, ne.Have)
+			}
 			return nil, fmt.Errorf("worker %d: %w", i, err)
 		}
-		if err := w.NiceErr(); err != nil && o.Logger != nil {
-			o.Logger.Warn("the worker runs at nice 0, level with the control plane", "worker", i, "err", err)
+		if errors.As(w.NiceErr(), &niceErr) {
+			refused++
 		}
+	}
+	// One line for all workers, and none off Linux where the nice value
+	// was not asked for (the default) and cannot be set anyway.
+	if niceErr != nil && o.Logger != nil && !errors.Is(niceErr, errors.ErrUnsupported) {
+		o.Logger.Warn(fmt.Sprintf("the workers run at nice %d, the process's, level with the control plane: run as root for nice %d, or pass --worker-nice 0 to leave them there without this warning", niceErr.Have, niceErr.Want),
+			"workers", refused, "err", niceErr)
 	}
 	if len(ctlCPUs) > 0 {
 		// The workers are pinned: every other thread, and those the

@@ -238,7 +238,8 @@ its first message to the convergence, in CPU seconds (/proc): softnet_worker
 (the worker's thread), softnet_other (softnet's other threads: linux_cp's
 reader and applier, the collector, the API), trafgen, writer (the bench
 process: the kernel's insertion of the routes in its sendmsg calls), softirq
-(charged to the threads above, not a party), other (the rest of the machine)
+(charged to the threads above, not a party, on a kernel without
+CONFIG_IRQ_TIME_ACCOUNTING; with it softirq time is in other instead), other (the rest of the machine)
 and idle; worker_nice is the worker thread's nice value (softnet run
 --worker-nice), gc_cycles_during and gc_cpu_s_during softnet's collections in
 the burst, ifq_drops_before and ifq_drops_during the frames softnet's receive

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/dp/edrop/blocklist"
 )
 
 func blocklistCmd() *cobra.Command {
@@ -63,7 +64,9 @@ list's NAME is 1..32 letters, digits, '-', '_' and '.', as in the config.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "blocklist %s: %d entries (%d IPv4, %d IPv6) loaded in %.2fs\n", b.Name, b.Entries, b.IPv4, b.IPv6, b.LoadS)
 			if b.Masked > 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "blocklist %s: %d lines with host bits set taken masked (the first: %s)\n", b.Name, b.Masked, b.FirstMasked)
+				// The words of check, run and reload (blocklist.Entries.MaskedNote).
+				note := blocklist.Entries{Masked: b.Masked, FirstMasked: b.FirstMasked}.MaskedNote()
+				fmt.Fprintf(cmd.OutOrStdout(), "blocklist %s: %s\n", b.Name, note)
 			}
 			return nil
 		},

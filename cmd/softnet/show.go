@@ -252,7 +252,9 @@ capture point, its filter, the file it writes now, the files it has opened
 since it started, the packets written, and the ring drops (packets its
 filter took that found the workers' capture ring full: the writer fell
 behind; the router never waits for it). A write error is shown below the
-table. softnet capture is the one-off capture.`,
+table, and so is a capture that ended because its interface, a VLAN
+sub-interface, was deleted (softnet vlan del). softnet capture is the
+one-off capture.`,
 		"  softnet show captures\n  softnet show captures --json", cobra.NoArgs,
 		func(ctx context.Context, c *api.Client, w io.Writer, _ []string) (any, func(), error) {
 			cs, err := c.Captures(ctx)
@@ -266,6 +268,9 @@ table. softnet capture is the one-off capture.`,
 				for _, c := range cs {
 					if c.Error != "" {
 						fmt.Fprintf(w, "%s last error: %s\n", c.Name, c.Error)
+					}
+					if c.Ended != "" {
+						fmt.Fprintf(w, "%s ended: %s\n", c.Name, c.Ended)
 					}
 				}
 			}, err

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/internal/procstat"
 	"github.com/softnet/softnet/internal/testenv"
 	"github.com/softnet/softnet/run"
 )
@@ -30,18 +31,16 @@ func softnetThreads(t *testing.T, pid int) []softnetThread {
 	}
 	var out []softnetThread
 	for _, d := range dirs {
-		st, err1 := os.ReadFile(filepath.Join(d, "stat"))
+		tid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		st, err1 := procstat.Thread(pid, tid)
 		status, err2 := os.ReadFile(filepath.Join(d, "status"))
 		if err1 != nil || err2 != nil {
 			continue // the thread ended
 		}
-		s := string(st)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // from field 3
-		nice, err := strconv.Atoi(f[19-3])
-		if err != nil {
-			t.Fatalf("%s/stat: nice %q: %v", d, f[19-3], err)
-		}
-		th := softnetThread{tid: filepath.Base(d), nice: nice}
+		th := softnetThread{tid: filepath.Base(d), nice: st.Nice}
 		for _, l := range strings.Split(string(status), "\n") {
 			if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
 				th.allowed = strings.TrimSpace(v)
@@ -85,8 +84,8 @@ func TestRunWorkerNice(t *testing.T) {
 		if want != 0 && len(at) != 1 {
 			t.Errorf("softnet run %v: threads %v at nice %d, want the worker's alone", tc.flags, at, want)
 		}
-		if !root && tc.want < 0 && !strings.Contains(r.stderr.String(), "the worker runs at nice 0") {
-			t.Errorf("softnet run %v as a user: no warning that the worker runs at nice 0; stderr:\n%s", tc.flags, r.stderr.String())
+		if !root && tc.want < 0 && !strings.Contains(r.stderr.String(), "the workers run at nice 0") {
+			t.Errorf("softnet run %v as a user: no warning that the workers run at nice 0; stderr:\n%s", tc.flags, r.stderr.String())
 		}
 		r.alive(t, fmt.Sprint("--worker-nice ", tc.flags))
 	}
@@ -105,7 +104,7 @@ func TestRunWorkerCPUs(t *testing.T) {
 	}
 	worker := fmt.Sprint(cpus[1])
 	all := dp.ThreadCPUs(0)
-	allList := cpuListOf(all)
+	allList := dp.CPUList(all)
 	r := startRealRouter(t, "--worker-cpus", worker)
 	pinned := 0
 	for _, th := range softnetThreads(t, r.cmd.Process.Pid) {
@@ -127,25 +126,4 @@ func TestRunWorkerCPUs(t *testing.T) {
 		t.Errorf("%d threads on CPU %s alone, want the worker's", pinned, worker)
 	}
 	r.alive(t, "--worker-cpus "+worker)
-}
-
-// cpuListOf formats CPUs as the kernel's Cpus_allowed_list does ("0-3,6").
-func cpuListOf(cpus []int) string {
-	var b strings.Builder
-	for i := 0; i < len(cpus); {
-		j := i
-		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(cpus[i]))
-		if j > i {
-			b.WriteByte('-')
-			b.WriteString(strconv.Itoa(cpus[j]))
-		}
-		i = j + 1
-	}
-	return b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+
+	"github.com/softnet/softnet/internal/rules"
 )
 
 // MaxText bounds a list file's text, after gzip decompression: a gzip
@@ -67,6 +69,12 @@ func parse(name string, r io.Reader, e *Entries) error {
 		p, err := ParseEntry(line)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %v", name, ln, err)
+		}
+		// ::ffff:A.B.C.D/N of /96 or longer is the IPv4 prefix it maps
+		// (taken as that); a shorter one maps no IPv4 prefix and, masked,
+		// would be a wide IPv6 one (::/64): refused, as routes refuse it.
+		if p.Addr().Is4In6() && p.Bits() < 96 {
+			return fmt.Errorf("%s:%d: %v", name, ln, rules.Mapped(line, p))
 		}
 		if hostBits(p) {
 			if e.Masked++; e.Masked == 1 {
@@ -156,12 +164,19 @@ func hostBits(p netip.Prefix) bool {
 // CheckEntry is ParseEntry for an entry typed by hand (softnet blocklist
 // add/del, a filter table's add/del or its addresses in the config): a
 // prefix with host bits set (10.1.2.3/8) is refused with the masked form
-// to write, as a route's is, rather than taken as 10.0.0.0/8 unseen. A
-// list file's lines are taken masked instead (Parse counts them).
+// to write, as a route's is, rather than taken as 10.0.0.0/8 unseen, and
+// an IPv4-mapped one (::ffff:10.0.0.0/104) with the IPv4 prefix to write
+// (rules.Mapped). A list file's lines are taken masked instead (Parse
+// counts them), a mapped line of /96 or longer as its IPv4 prefix; one
+// shorter than /96 is refused (FILE:LINE), as routes refuse it.
 func CheckEntry(s string) (netip.Prefix, error) {
 	p, err := ParseEntry(s)
 	if err != nil {
 		return p, err
+	}
+	// Typed by hand: the IPv4 form, as a route's (rules.Mapped).
+	if err := rules.Mapped(s, p); err != nil {
+		return netip.Prefix{}, err
 	}
 	if hostBits(p) {
 		return netip.Prefix{}, fmt.Errorf("%s has host bits set: write %v (or the address alone, %v, for that host)", clip(s), norm(p), norm(netip.PrefixFrom(p.Addr(), p.Addr().BitLen())).Addr())
