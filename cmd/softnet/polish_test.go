@@ -136,14 +136,7 @@ func TestRunWorkerNiceHelp(t *testing.T) {
 // before it reads the config: no "starting" line, no table. Real binary.
 func TestRunBadPlacementAtOnce(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/full-table.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "full.yaml")
-	if err := os.WriteFile(file, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := fullTableConfig(t, dir)
 	for flags, want := range map[string]string{
 		"--worker-cpus 0 --control-cpus 1": "worker CPUs [0] and 1 control CPUs: two ways to place the workers; give one",
 		"--worker-cpus 4095":               "worker CPU 4095: not a CPU this process may use",

@@ -495,14 +495,7 @@ func TestPrintCountersICMP(t *testing.T) {
 // the stop took after the signal (it waited for the whole load before).
 func TestRunSignalDuringStartup(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../examples/full-table.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "full.yaml")
-	if err := os.WriteFile(file, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := fullTableConfig(t, dir)
 	for _, tc := range []struct {
 		sig   syscall.Signal
 		after string // the log line to send it after
@@ -548,4 +541,19 @@ func TestRunSignalDuringStartup(t *testing.T) {
 			t.Errorf("%v during start-up: API socket left behind: %v", sig, err)
 		}
 	}
+}
+
+// fullTableConfig copies examples/full-table.yaml (a full table: seconds
+// of start-up) into dir and returns the copy's path.
+func fullTableConfig(t *testing.T, dir string) string {
+	t.Helper()
+	src, err := os.ReadFile("../../examples/full-table.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "full.yaml")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
