@@ -5,10 +5,12 @@ import (
 	"iter"
 	"math/bits"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"unsafe"
 
 	"github.com/softnet/softnet/internal/hugepage"
+	"github.com/softnet/softnet/internal/ptrfree"
 )
 
 // PrefixMap is a hash table from PrefixKey to V for the control plane's
@@ -30,7 +32,8 @@ import (
 //     (Prefetch), so the misses of a batch overlap.
 //
 // V should hold no pointer: the table is then never scanned by the
-// garbage collector. The hash is seeded per table (random), so prefixes a
+// garbage collector, and a large one lives outside the Go heap (a V with
+// pointers keeps its slots on the heap: see grow). The hash is seeded per table (random), so prefixes a
 // peer chose cannot be made to collide. Deleting shifts the following
 // slots of the run back (no tombstones). Not safe for concurrent use.
 type PrefixMap[V any] struct {
@@ -217,7 +220,9 @@ func (m *PrefixMap[V]) grow() {
 	}
 	oldMem := m.mem
 	m.mem = nil
-	if size := uintptr(n) * unsafe.Sizeof(pslot[V]{}); size >= hugeSlots {
+	// Off the heap only without pointers: the collector does not scan a
+	// mapping, so a pointer kept there would not keep its target alive.
+	if size := uintptr(n) * unsafe.Sizeof(pslot[V]{}); size >= hugeSlots && !ptrfree.HasPointers(reflect.TypeFor[V]()) {
 		s, free := hugepage.AllocFree[pslot[V]](n)
 		m.slots = s
 		if free != nil {

@@ -3,6 +3,7 @@ package fib
 import (
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"testing"
 	"unsafe"
 )
@@ -114,6 +115,34 @@ func TestPrefixMapLarge(t *testing.T) {
 		v, ok := m.Get(k(i))
 		if want := i%2 == 1; ok != want || (ok && v != int32(i)) {
 			t.Fatalf("key %d: %d, %v; want present %v", i, v, ok, want)
+		}
+	}
+}
+
+// TestPrefixMapPointersStayOnHeap: a table whose values hold pointers
+// keeps its slots on the Go heap however large it grows (the collector
+// does not scan a mapping of its own, so the pointers' targets would be
+// freed), and its values survive a collection.
+func TestPrefixMapPointersStayOnHeap(t *testing.T) {
+	var m PrefixMap[*int]
+	const n = 200000
+	k := func(i int) PrefixKey {
+		return KeyOf(netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(i >> 16), byte(i >> 8), byte(i), 0}), 24))
+	}
+	for i := range n {
+		v := i
+		m.Set(k(i), &v)
+	}
+	if size := uintptr(len(m.slots)) * unsafe.Sizeof(m.slots[0]); size < hugeSlots {
+		t.Fatalf("%d bytes of slots, want at least %d for the test to mean anything", size, hugeSlots)
+	}
+	if m.mem != nil {
+		t.Fatal("a table of pointers was given memory outside the Go heap")
+	}
+	runtime.GC()
+	for i := range n {
+		if v, ok := m.Get(k(i)); !ok || *v != i {
+			t.Fatalf("key %d: %v, %v", i, v, ok)
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"reflect"
 	"testing"
+
+	"github.com/softnet/softnet/internal/ptrfree"
 )
 
 // CI reports whether the tests run under CI (CI=true).
@@ -53,20 +55,5 @@ func TUN(t testing.TB) {
 }
 
 // HasPointers reports whether a value of type t holds a pointer the
-// garbage collector would scan (pointers, slices, maps, channels,
-// functions, interfaces, strings), directly or in an array or struct.
-func HasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.String, reflect.UnsafePointer:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && HasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if HasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
-}
+// garbage collector would scan (ptrfree.HasPointers).
+func HasPointers(t reflect.Type) bool { return ptrfree.HasPointers(t) }
