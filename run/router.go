@@ -80,9 +80,9 @@ type Options struct {
 	// sets DefaultWorkerNice unless --worker-nice says otherwise. A value
 	// below the current nice needs root (CAP_SYS_NICE). The trade-off: a
 	// busy worker at -10 leaves the control plane about 10 % of its CPU,
-	// so a full table's burst converged slower (median 13.6 s against
-	// 11.8 s at 0) and the flood lost 1.8 % during it, not 35 % (README,
-	// netlink-full-table). When the kernel refuses it (not root, for a
+	// so a full table's burst converged about twice as slowly (quiet
+	// host: 20.7-24.2 s against 9.0-11.0 s at 0) and the flood lost 0.5-2
+	// % during it, not 38-47 % (README, netlink-full-table). When the kernel refuses it (not root, for a
 	// value below the process's nice) the workers keep the process's nice value and the Logger is
 	// told once (not off Linux, where no nice value can be set), unless
 	// WorkerNiceRequired: then Start fails.
