@@ -473,7 +473,7 @@ func (r *Router) stateInfo(w int, rs *filter.Ruleset, s *filter.State, now int64
 	}
 	si := StateInfo{Worker: w, Rule: rs.RuleNumber(s.Rule),
 		AgeS: (now - s.Created) / int64(time.Second), ExpiresS: (s.Expire - now) / int64(time.Second),
-		Packets: [2]uint64{s.Pkts[src], s.Pkts[dst]}}
+		Packets: [2]uint64{s.Packets(src), s.Packets(dst)}}
 	r.mu.Lock()
 	if int(s.Iface) < len(r.ifaces) {
 		si.Iface = r.ifaces[s.Iface].Name

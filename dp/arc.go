@@ -91,6 +91,9 @@ type arcState struct {
 	first [MaxArcs][]Stage
 	// next[s][i]: the node after feature s for interface i's packets.
 	next [MaxStages][]Stage
+	// last[s]: feature s is the last on its arc for every interface
+	// that runs it (its packets all go on to the arc's end node).
+	last [MaxStages]bool
 }
 
 // syncArcs compiles cfg's feature lists (allocates only when cfg changed
@@ -139,7 +142,26 @@ func (w *Worker) syncArcs(cfg *Config) {
 			st.next[s][i] = end
 		}
 	}
+	for s, t := range st.next {
+		if t == nil {
+			continue
+		}
+		end := graph.arcEnd[graph.arc[s]]
+		st.last[s] = true
+		for _, nx := range t {
+			if nx != end {
+				st.last[s] = false
+				break
+			}
+		}
+	}
 }
+
+// LastFeature reports whether feature node s is the last feature of its
+// arc for every interface (what PassNext does with its packets is hand
+// them to the arc's end node), so that s may send the packets it has
+// done the end node's work for past it. Read it once per vector.
+func (w *Worker) LastFeature(s Stage) bool { return w.arcs.last[s] }
 
 // arcIface is the interface b is keyed by on arc a.
 func (w *Worker) arcIface(a Arc, b *pkt.Buf) int {
@@ -153,11 +175,37 @@ func (w *Worker) arcIface(a Arc, b *pkt.Buf) int {
 }
 
 // arcSplit sends the first k packets of stage s's vector, bound for the
-// end node of arc a, each to its interface's first node on a.
+// end node of arc a, each to its interface's first node on a: the whole
+// vector in one move when they all go to the same node, as a vector from
+// one interface does (a call per packet cost the ip4-filter scenario
+// about 4% of its time), else one by one.
 func (w *Worker) arcSplit(a Arc, s Stage, k int) {
 	in := w.frames[s]
 	first := w.arcs.first[a]
 	end := graph.arcEnd[a]
+	if k == 0 {
+		in.N = 0
+		return
+	}
+	nx0 := end
+	if i := w.arcIface(a, pkt.At(in.B[0])); i < len(first) {
+		nx0 = first[i]
+	}
+	same := true
+	for _, x := range in.B[1:k] {
+		nx := end
+		if i := w.arcIface(a, pkt.At(x)); i < len(first) {
+			nx = first[i]
+		}
+		if nx != nx0 {
+			same = false
+			break
+		}
+	}
+	if same {
+		w.move(s, nx0, k)
+		return
+	}
 	for _, x := range in.B[:k] {
 		b := pkt.At(x)
 		nx := end

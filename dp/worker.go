@@ -711,6 +711,12 @@ func (w *Worker) pass(s, next Stage, k int) {
 		w.arcSplit(a, s, k)
 		return
 	}
+	w.move(s, next, k)
+}
+
+// move is pass once the node is known: next takes s's vector (a swap
+// when its own is empty) or has the packets appended.
+func (w *Worker) move(s, next Stage, k int) {
 	in, nx := w.frames[s], w.frames[next]
 	if nx.N == 0 {
 		in.N = k
@@ -733,6 +739,19 @@ func (w *Worker) pass(s, next Stage, k int) {
 // To appends b to node s's input vector: how a node hands one packet to
 // its next node (see to). It inlines.
 func (w *Worker) To(s Stage, b *pkt.Buf) { w.to(s, b) }
+
+// ToAll appends the packets xs (buffer indices) to node s's input
+// vector, as To does for each: one copy for the lot.
+func (w *Worker) ToAll(s Stage, xs []uint32) {
+	f := w.frames[s]
+	if f.N+len(xs) > pkt.BatchSize {
+		for _, x := range xs {
+			w.to(s, pkt.At(x))
+		}
+		return
+	}
+	f.N += copy(f.B[f.N:], xs)
+}
 
 // Pass hands the first k packets of node s's input vector, compacted in
 // place, to node next (see pass): a swap of two vectors when next's is

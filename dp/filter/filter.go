@@ -230,6 +230,8 @@ func (h *Holder) table(i int) *Table {
 			}
 		}
 		nt.stats.inserts.Store(t.stats.inserts.Load())
+		// The states keep their route caches: the generation goes on.
+		nt.rcfg, nt.rgen = t.rcfg, t.rgen
 	}
 	h.tables[i].Store(nt)
 	return nt
@@ -360,7 +362,7 @@ var _ = dp.Register(dp.Node{
 	Stage:      &Stage4,
 	Arc:        ip4.ArcUnicast,
 	Run:        func(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) { run(w, cfg, in, Stage4, &reasons4) },
-	Next:       []string{"drop"},
+	Next:       []string{"ip4-rewrite", "drop"},
 	Reasons:    reasonDefs(&reasons4),
 	State:      newWState,
 	Trace:      dp.NodeTrace{Record: record, Note: note, NoteDrops: true},
@@ -392,6 +394,11 @@ type wstate struct {
 	hashes [pkt.BatchSize]uint64
 	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4's key only)
 	hints  [pkt.BatchSize]Hint
+	// rest: the packets for ip4-lookup when the others go straight to
+	// ip4-rewrite (the route cache); hit: the state decide passed a
+	// packet by (nil: none, an ICMP error or a rule without state).
+	rest [pkt.BatchSize]uint32
+	hit  *State
 }
 
 func newWState(*dp.Worker) any { return new(wstate) }
@@ -458,29 +465,88 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// before: the peers' pseudo-states stay as they are) found where
 	// LookupBatch hinted, the common hit, is passed here without a call
 	// of decide: its entry's expiry and counter are all it changes.
-	k := 0
+	// The route cache (State.rnh): when this node is the last feature
+	// of ip4-unicast (its packets go on to ip4-lookup), an IPv4 packet
+	// that hits its state takes the next hop its state cached for its
+	// side and goes straight to ip4-rewrite, if ip4-lookup would have
+	// sent it there (see routed); the others go on to ip4-lookup. Not on
+	// the general path (tests of the nodes' general loops).
+	route := stage == Stage4 && cfg.FIB != nil && !w.General() && w.LastFeature(stage)
+	var gen uint16
+	if route {
+		gen = t.routeGen(cfg)
+	}
+	k, m := 0, 0 // packets for ip4-rewrite (route) compacted in in.B, and for the next node in st.rest
 	udpTimeout := set.Timeouts.UDP
+	recs := pkt.Records()
 	for i, x := range in.B[:in.N] {
+		b := recs.At(x)
+		var s *State
+		side := int(st.sides[i] & 1)
 		if h := st.hints[i]; h >= 0 && !st.parsed[i] && st.keys[i].Proto == pf.ProtoUDP {
-			s, side := &t.entries[h], st.sides[i]&1
-			if s.used && s.Expire >= now && s.Pkts[side] != 0 && s.K.eq(&st.keys[i]) {
-				s.Expire = now + udpTimeout
-				s.Pkts[side]++
-				in.B[k] = x
-				k++
-				continue
+			e := &t.entries[h]
+			if e.used && e.Expire >= now && e.pkts[side] != 0 && e.K.eq(&st.keys[i]) {
+				e.Expire = now + udpTimeout
+				e.count(side)
+				s = e
 			}
 		}
-		b := pkt.At(x)
-		if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
-			w.Drop(b, r)
+		if s == nil {
+			st.hit = nil
+			if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
+				w.Drop(b, r)
+				continue
+			}
+			s = st.hit
+		}
+		if route && s != nil && routed(cfg, s, side, gen, b) {
+			in.B[k] = x
+			k++
+			continue
+		}
+		if route {
+			st.rest[m] = x
+			m++
 			continue
 		}
 		in.B[k] = x
 		k++
 	}
-	w.PassNext(stage, k)
+	if route {
+		w.Pass(stage, ip4.StageRewrite, k)
+		w.ToAll(ip4.StageLookup, st.rest[:m])
+	} else {
+		w.PassNext(stage, k)
+	}
 	t.stats.live.Store(uint64(t.n))
+}
+
+// routed sets b.NH to the next hop state s cached for its side's
+// packets, looking it up (and caching it) when the cache is not of
+// route generation gen, and reports whether ip4-lookup would send b to
+// ip4-rewrite with it, as its lookupFast does: a forward, incomplete or
+// glean adjacency, a transit packet (not the router's own), not received
+// as link-layer broadcast, TTL above 1. false: b goes to ip4-lookup,
+// which decides (and counts) as for any packet.
+func routed(cfg *dp.Config, s *State, side int, gen uint16, b *pkt.Buf) bool {
+	if s.rgen[side] != gen {
+		nh := cfg.FIB.Lookup(b.Dst4())
+		if int(nh) < len(cfg.Adj) && cfg.Adj[nh].Kind == dp.AdjGroup {
+			nh = dp.PickECMP(cfg, &cfg.Adj[nh], b.L3Bytes())
+		}
+		s.rnh[side], s.rgen[side] = nh, gen
+	}
+	nh := s.rnh[side]
+	if int(nh) >= len(cfg.Adj) {
+		return false
+	}
+	kind := cfg.Adj[nh].Kind
+	if (kind != dp.AdjForward && kind != dp.AdjIncomplete && kind != dp.AdjGlean) ||
+		b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) != 0 || b.L3Head()[8] <= 1 {
+		return false
+	}
+	b.NH = nh
+	return true
 }
 
 // Verdict kinds recorded in traces (RawStep.K).
@@ -513,7 +579,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 			// The pseudo-states change only at a side's first packet
 			// (the counters, in the entry's first cache line, tell):
 			// later ones leave the peers' line alone.
-			if s.Pkts[side] == 0 {
+			if s.Packets(side) == 0 {
 				p := &s.Peer[side]
 				p.State = PseudoSingle
 				if s.Peer[1-side].State != PseudoNone {
@@ -522,7 +588,8 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 			}
 			s.Expire = now + otherTimeout(key.Proto, to)
 		}
-		s.Pkts[side]++
+		s.count(side)
+		st.hit = s
 		return dp.ReasonNone
 	}
 	ip := b.L3Bytes()
@@ -589,8 +656,9 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 		s.Peer[side].State = PseudoSingle
 		s.Expire = now + otherTimeout(f.Proto, to)
 	}
-	s.Pkts[side] = 1
+	s.count(side)
 	set.countState(slot, made)
+	st.hit = s
 	return dp.ReasonNone
 }
 

@@ -3,6 +3,7 @@ package filter_test
 import (
 	"encoding/binary"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/softnet/softnet/dp/dptest"
 	"github.com/softnet/softnet/dp/filter"
 	"github.com/softnet/softnet/dp/filter/pf"
+	"github.com/softnet/softnet/dp/ip4"
 	_ "github.com/softnet/softnet/dp/nodes"
 	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
@@ -426,5 +428,114 @@ func TestStateMadeInTheVector(t *testing.T) {
 	l.Send(0, later...)
 	if got := len(l.Out(1)); got != 100 {
 		t.Fatalf("%d of 100 ACKs of known flows passed in a vector of their own", got)
+	}
+}
+
+// TestRouteCache: a state hit takes the next hop its state cached and
+// skips ip4-lookup (its packet count stays), yet follows every routing
+// change at once: a more specific route, its removal, an ECMP group
+// (each flow keeps the member ip4-lookup would pick) and a member's link
+// going down; and a packet ip4-lookup would not send to ip4-rewrite (TTL
+// 1) still gets ip4-lookup's answer.
+func TestRouteCache(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp")); err != nil {
+		t.Fatal(err)
+	}
+	lookups := func() uint64 { return l.Counters().Packets[ip4.StageLookup] }
+	dst := server
+	send := func(sport uint16, ttl uint8, what string) (out0, out1 [][]byte) {
+		t.Helper()
+		l.Send(0, dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, dst, hdr.ProtoUDP, ttl, false, dptest.UDP(sport, 53, 10)))
+		return l.Out(0), l.Out(1)
+	}
+	one := func(out [][]byte, mac [6]byte, what string) {
+		t.Helper()
+		if len(out) != 1 || [6]byte(out[0][:6]) != mac || out[0][14+8] != 63 {
+			t.Fatalf("%s: %d frames out, want 1 to %x with TTL 63", what, len(out), mac)
+		}
+	}
+	_, o1 := send(1000, 64, "first packet")
+	one(o1, dptest.HostBMAC, "first packet")
+	n := lookups()
+	for i := range 3 {
+		_, o1 = send(1000, 64, "state hit")
+		one(o1, dptest.HostBMAC, "state hit "+strconv.Itoa(i))
+	}
+	// The first hit looked its route up in the filter and cached it:
+	// no hit reached ip4-lookup.
+	if d := lookups() - n; d != 0 {
+		t.Fatalf("%d state hits went through ip4-lookup, want 0 (the route cache)", d)
+	}
+	// A more specific route, back out of if0 to host A.
+	more := netip.MustParsePrefix("198.18.0.0/24")
+	if err := l.Router.AddRoute(more, dptest.HostA); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	o0, o1 := send(1000, 64, "after a more specific route")
+	if len(o1) != 0 {
+		t.Fatalf("after a more specific route: %d frames still out of if1", len(o1))
+	}
+	one(o0, dptest.HostAMAC, "after a more specific route")
+	if err := l.Router.DeleteRoute(more); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	_, o1 = send(1000, 64, "after its removal")
+	one(o1, dptest.HostBMAC, "after its removal")
+	// TTL 1: time exceeded back to host A, as without a filter.
+	o0, o1 = send(1000, 1, "TTL 1")
+	if len(o1) != 0 || len(o0) != 1 || o0[0][14+9] != hdr.ProtoICMP || o0[0][14+20] != hdr.ICMPv4TimeExceeded {
+		t.Fatalf("TTL 1 on a state: %d frames out of if1, %d out of if0 (want one ICMP time exceeded)", len(o1), len(o0))
+	}
+	// An ECMP group, members on if0 (host A) and if1 (host B): every
+	// flow keeps one member (the first packet's, chosen by ip4-lookup,
+	// as later ones are by the cache), both are used; then if1 goes down
+	// and every flow goes to host A at once.
+	dst = netip.MustParseAddr("203.0.113.9")
+	res := l.Router.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Proto: "bgp", NextHops: []control.NextHop{
+		{Iface: 0, Via: dptest.HostA}, {Iface: 1, Via: dptest.HostB},
+	}}}, nil)
+	if len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernel: %+v", res)
+	}
+	l.Router.Publish()
+	first := map[uint16][6]byte{}
+	for round := range 3 {
+		for p := uint16(2000); p < 2200; p++ {
+			o0, o1 := send(p, 64, "ecmp")
+			out := append(o0, o1...)
+			if len(out) != 1 {
+				t.Fatalf("ecmp flow %d: %d frames out", p, len(out))
+			}
+			m := [6]byte(out[0][:6])
+			if round == 0 {
+				first[p] = m
+			} else if m != first[p] {
+				t.Fatalf("ecmp flow %d went to %x, then to %x (round %d)", p, first[p], m, round)
+			}
+		}
+	}
+	a, b := 0, 0
+	for _, m := range first {
+		if m == dptest.HostAMAC {
+			a++
+		} else if m == dptest.HostBMAC {
+			b++
+		}
+	}
+	if a == 0 || b == 0 || a+b != 200 {
+		t.Fatalf("ecmp: %d flows to host A, %d to host B: want both used", a, b)
+	}
+	if err := l.Router.SetLinkUp(1, false); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	for p := uint16(2000); p < 2200; p++ {
+		o0, o1 := send(p, 64, "ecmp, if1 down")
+		if len(o1) != 0 || len(o0) != 1 || [6]byte(o0[0][:6]) != dptest.HostAMAC {
+			t.Fatalf("ecmp flow %d with if1 down: %d out of if0, %d out of if1, want all to host A", p, len(o0), len(o1))
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
+	"github.com/softnet/softnet/dp"
 	"github.com/softnet/softnet/dp/filter/pf"
 )
 
@@ -62,20 +63,43 @@ const wsValid = 0x80
 // State is one entry of a worker's state table: 128 bytes, aligned on
 // 128 in the table's entry array. A packet of a UDP or other pseudo-state
 // flow reads and writes its first cache line only (the key, the expiry,
-// the counters); TCP's sequence windows (the peers) come next, and the
-// fields only the control plane reads (when, which rule, which
-// interface) last.
+// the counters' low words, the route cache); TCP's sequence windows (the
+// peers) come next, and the fields only the control plane reads (when,
+// which rule, which interface, the counters' high words) last.
+//
+// The route cache (rnh, rgen: per side, the next hop ip4-lookup would
+// give the side's packets, valid while rgen is the table's route
+// generation, see Table.routeGen) lets an IPv4 packet that hits its
+// state skip ip4-lookup: its FIB lookup is done once per flow and
+// direction and routing change, not once per packet.
 type State struct {
 	K       Key
 	Init    uint8 // the side (0: A, 1: B) that sent the first packet
 	used    bool
 	Expire  int64     // monotonic ns (see now)
-	Pkts    [2]uint64 // packets from side A, B
+	pkts    [2]uint32 // packets from side A, B: the low words (Packets)
+	rgen    [2]uint16 // route generation of rnh[side] (0: none)
+	rnh     [2]uint16 // side's next hop (adjacency index), see above
 	Peer    [2]Peer
 	Created int64
 	Rule    int32 // the rule that made the state (its identity: Ruleset.RuleNumber), -1: the default policy
 	Iface   uint16
-	_       [16]byte // to 128 bytes: an entry never straddles a third cache line
+	pktsHi  [2]uint32 // the counters' high words
+	_       [8]byte   // to 128 bytes: an entry never straddles a third cache line
+}
+
+// Packets is how many packets side (0: A, 1: B) sent.
+func (s *State) Packets(side int) uint64 {
+	return uint64(s.pktsHi[side&1])<<32 | uint64(s.pkts[side&1])
+}
+
+// count counts a packet from side (0 or 1): the low word, and the high
+// one when the low one wraps (every 2^32 packets: the second cache line
+// is written that rarely).
+func (s *State) count(side int) {
+	if s.pkts[side]++; s.pkts[side] == 0 {
+		s.pktsHi[side]++
+	}
 }
 
 // Timeouts per state class, in ns.
@@ -119,6 +143,12 @@ type Table struct {
 	limit   int
 	sweep   uint64 // next entry the per-vector sweep looks at
 	swept   int64  // the clock the sweeps are due from (sweepDue)
+
+	// The route cache's generation (State.rgen, see routeGen): the
+	// snapshot the worker routed its last vector by, and its number
+	// (from 1: a state's 0 is never valid).
+	rcfg *dp.Config
+	rgen uint16
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -418,6 +448,36 @@ func (t *Table) Sweep(n int, now int64) {
 			t.delEntry(e)
 		}
 	}
+}
+
+// routeGen returns the route generation of snapshot cfg: the last
+// vector's while cfg routes as its snapshot did (the same FIB,
+// adjacencies and ECMP groups: a published snapshot is never modified),
+// else the next one, which makes every state's cached next hops stale.
+// When the 16-bit generation wraps, every state's cache is cleared (once
+// per 65,535 routing changes the worker sees), so an old number never
+// comes back valid.
+func (t *Table) routeGen(cfg *dp.Config) uint16 {
+	if cfg == t.rcfg {
+		return t.rgen
+	}
+	o := t.rcfg
+	t.rcfg = cfg
+	if o != nil && o.FIB == cfg.FIB && sameSlice(o.Adj, cfg.Adj) && sameSlice(o.ECMP, cfg.ECMP) && t.rgen != 0 {
+		return t.rgen
+	}
+	if t.rgen++; t.rgen == 0 {
+		for i := range t.entries {
+			t.entries[i].rgen = [2]uint16{}
+		}
+		t.rgen = 1
+	}
+	return t.rgen
+}
+
+// sameSlice reports whether a and b are the same slice (array and length).
+func sameSlice[E any](a, b []E) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // Flush removes every state and returns how many there were.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/softnet/softnet/dp"
 )
 
 // TestTableLayout: an entry is two cache lines' worth (128 bytes) with the
@@ -20,8 +22,8 @@ func TestTableLayout(t *testing.T) {
 		t.Errorf("State is %d bytes, want 128", n)
 	}
 	var s State
-	if end := unsafe.Offsetof(s.Pkts) + unsafe.Sizeof(s.Pkts); end > 96 {
-		t.Errorf("the hot fields end at byte %d, want within the first 96", end)
+	if end := unsafe.Offsetof(s.rnh) + unsafe.Sizeof(s.rnh); end > 64 {
+		t.Errorf("the hot fields end at byte %d, want within the first 64", end)
 	}
 	if end := unsafe.Offsetof(s.Peer) + unsafe.Sizeof(s.Peer); end > 96 {
 		t.Errorf("the peers end at byte %d, want within the first 96", end)
@@ -30,7 +32,8 @@ func TestTableLayout(t *testing.T) {
 		name     string
 		off, len uintptr
 	}{{"K", unsafe.Offsetof(s.K), unsafe.Sizeof(s.K)}, {"used", unsafe.Offsetof(s.used), 1},
-		{"Expire", unsafe.Offsetof(s.Expire), 8}, {"Pkts", unsafe.Offsetof(s.Pkts), unsafe.Sizeof(s.Pkts)}} {
+		{"Expire", unsafe.Offsetof(s.Expire), 8}, {"pkts", unsafe.Offsetof(s.pkts), unsafe.Sizeof(s.pkts)},
+		{"rgen", unsafe.Offsetof(s.rgen), unsafe.Sizeof(s.rgen)}, {"rnh", unsafe.Offsetof(s.rnh), unsafe.Sizeof(s.rnh)}} {
 		if f.off+f.len > 64 {
 			t.Errorf("%s ends at byte %d: a UDP state hit would read a second cache line", f.name, f.off+f.len)
 		}
@@ -231,7 +234,7 @@ func BenchmarkStateHit(b *testing.B) {
 				for x := range ks {
 					s := tb.FindHint(&ks[x], hs[x], hints[x], 1)
 					s.Expire = 1 << 62
-					s.Pkts[0]++
+					s.count(0)
 				}
 				per = append(per, float64(time.Since(t0))/256)
 			}
@@ -266,5 +269,34 @@ func TestKeyEq(t *testing.T) {
 		if a.eq(&b) != (a == b) {
 			t.Fatalf("%v eq %v: %v, == says %v", a, b, a.eq(&b), a == b)
 		}
+	}
+}
+
+// TestRouteGen: the route generation stays while the snapshot routes as
+// before (a publish that changed something else), moves on a new FIB,
+// adjacencies or ECMP groups, and when it wraps clears every state's
+// cached generation so that no old number comes back valid.
+func TestRouteGen(t *testing.T) {
+	tb := NewTable(16)
+	adj := make([]dp.Adj, 4)
+	c1 := &dp.Config{Adj: adj}
+	g1 := tb.routeGen(c1)
+	if g1 == 0 {
+		t.Fatal("generation 0: a state's empty cache would be valid")
+	}
+	if g := tb.routeGen(&dp.Config{Adj: adj, ICMPRate: 5}); g != g1 {
+		t.Fatalf("a snapshot with the same routing: generation %d, want %d", g, g1)
+	}
+	if g := tb.routeGen(&dp.Config{Adj: make([]dp.Adj, 4)}); g == g1 {
+		t.Fatalf("new adjacencies kept generation %d", g)
+	}
+	if g := tb.routeGen(&dp.Config{Adj: adj[:3]}); g == g1+1 {
+		t.Fatalf("shorter adjacencies kept generation %d", g)
+	}
+	s := tb.Insert(&Key{PA: 1, Fam: 4})
+	s.rgen = [2]uint16{tb.rgen, 7}
+	tb.rgen = 0xffff
+	if g := tb.routeGen(c1); g != 1 || s.rgen != [2]uint16{} {
+		t.Fatalf("after the wrap: generation %d, a state's %v; want 1 and none", g, s.rgen)
 	}
 }
