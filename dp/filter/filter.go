@@ -388,7 +388,9 @@ type wstate struct {
 	// transport offsets and key hashes (run's first pass), the hints of
 	// Table.LookupBatch.
 	flows  [pkt.BatchSize]Flow
-	keys   [pkt.BatchSize]Key
+	keys   [pkt.BatchSize]Key  // the Key: parsed packets' (fastKey4w's made only for decide)
+	k4     [pkt.BatchSize]key4 // fastKey4w's key words (parsed false)
+	tcp    [pkt.BatchSize]bool // a TCP key (LookupBatch prefetches its windows)
 	sides  [pkt.BatchSize]uint8
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
@@ -439,24 +441,28 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
 		ip := pkt.At(x).L3Bytes()
-		if side, h, ok := fastKey4(ip, &st.keys[i], &st.flows[i].Seg); ok {
-			// The common case: the key (and a TCP segment) without a
-			// full parse (decide parses the packet when it needs more).
+		if side, h, ok := fastKey4w(ip, &st.k4[i], &st.flows[i].Seg); ok {
+			// The common case: the key's words (and a TCP segment)
+			// without a full parse (decide parses the packet, and
+			// makes the Key, when it needs more).
 			st.sides[i], st.parsed[i] = uint8(side), false
 			st.hashes[i] = h
+			st.tcp[i] = uint8(st.k4[i].p>>32) == pf.ProtoTCP
 			continue
 		}
 		f := &st.flows[i]
 		st.parsed[i] = true
 		st.l4s[i] = int32(parse(ip, f))
 		st.hashes[i] = 0
+		st.tcp[i] = false
 		if f.Short {
 			continue
 		}
 		st.sides[i] = uint8(f.key(&st.keys[i]))
 		st.hashes[i] = st.keys[i].hash()
+		st.tcp[i] = f.Proto == pf.ProtoTCP
 	}
-	t.LookupBatch(st.hashes[:in.N], st.keys[:in.N], st.hints[:in.N])
+	t.LookupBatch(st.hashes[:in.N], st.tcp[:in.N], st.hints[:in.N])
 	// Decide, compacting the vector to the packets that pass, and hand
 	// them on in one pass (a vector swap when they all go to the same
 	// next node, as a vector from one interface does).
@@ -483,9 +489,9 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		b := recs.At(x)
 		var s *State
 		side := int(st.sides[i] & 1)
-		if h := st.hints[i]; h >= 0 && !st.parsed[i] && st.keys[i].Proto == pf.ProtoUDP {
+		if h := st.hints[i]; h >= 0 && !st.parsed[i] && !st.tcp[i] {
 			e := &t.entries[h]
-			if e.used && e.Expire >= now && e.pkts[side] != 0 && e.K.eq(&st.keys[i]) {
+			if e.used && e.Expire >= now && e.pkts[side] != 0 && eq4(e, &st.k4[i]) {
 				e.Expire = now + udpTimeout
 				e.count(side)
 				s = e
@@ -493,6 +499,9 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		}
 		if s == nil {
 			st.hit = nil
+			if !st.parsed[i] {
+				st.k4[i].key(&st.keys[i])
+			}
 			if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
 				w.Drop(b, r)
 				continue

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/softnet/softnet/dp/filter/pf"
 )
@@ -267,8 +268,37 @@ func quoted(ip []byte, l4 int, q *Flow) bool {
 // for any other packet (parse then reads it). The key, side and segment
 // are the ones parse and Flow.key give, h the key's hash (Key.hash,
 // from the values in registers); decide parses the packet in full
-// only when it needs more (no state).
+// only when it needs more (no state). run uses fastKey4w, which writes
+// the key's three words only.
 func fastKey4(ip []byte, k *Key, g *Segment) (side int, h uint64, ok bool) {
+	var w key4
+	side, h, ok = fastKey4w(ip, &w, g)
+	if ok {
+		w.key(k)
+	}
+	return side, h, ok
+}
+
+// key4 is an IPv4 Key in the three words of it that can differ, as they
+// lie in memory in a State (see eq4): side A's and side B's address
+// IPv4-mapped (bytes 8 to 15 of Key.A and Key.B), and the ports,
+// protocol and family (bytes 32 to 37). Bytes 0 to 7 of both addresses
+// are zero in every IPv4 key.
+type key4 struct{ a, b, p uint64 }
+
+// key writes the Key that w is.
+func (w *key4) key(k *Key) {
+	le := binary.LittleEndian
+	le.PutUint64(k.A[:8], 0)
+	le.PutUint64(k.A[8:], w.a)
+	le.PutUint64(k.B[:8], 0)
+	le.PutUint64(k.B[8:], w.b)
+	k.PA, k.PB, k.Proto, k.Fam = uint16(w.p), uint16(w.p>>16), uint8(w.p>>32), uint8(w.p>>40)
+}
+
+// fastKey4w is fastKey4 writing the key's words (key4) instead of the
+// 38-byte Key: three stores, and eq4 compares them to a state's key.
+func fastKey4w(ip []byte, w *key4, g *Segment) (side int, h uint64, ok bool) {
 	if len(ip) < 28 || ip[0] != 0x45 || binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 {
 		return 0, 0, false
 	}
@@ -294,13 +324,11 @@ func fastKey4(ip []byte, k *Key, g *Segment) (side int, h uint64, ok bool) {
 	if src > dst || (src == dst && sport > dport) {
 		src, dst, sport, dport, side = dst, src, dport, sport, 1
 	}
-	// An IPv4-mapped address: ten zero bytes, two 0xff, the address.
+	// An IPv4-mapped address: ten zero bytes, two 0xff, the address; its
+	// last eight bytes, read as a little-endian word.
 	const mapped = 0xffff << 32
-	le := binary.LittleEndian
-	le.PutUint64(k.A[:8], 0)
-	binary.BigEndian.PutUint64(k.A[8:], mapped|uint64(src))
-	le.PutUint64(k.B[:8], 0)
-	binary.BigEndian.PutUint64(k.B[8:], mapped|uint64(dst))
-	k.PA, k.PB, k.Proto, k.Fam = sport, dport, proto, 4
+	w.a = bits.ReverseBytes64(mapped | uint64(src))
+	w.b = bits.ReverseBytes64(mapped | uint64(dst))
+	w.p = uint64(sport) | uint64(dport)<<16 | uint64(proto)<<32 | 4<<40
 	return side, hash4(src, dst, sport, dport, proto), true
 }

@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/softnet/softnet/dp"
-	"github.com/softnet/softnet/dp/filter/pf"
 )
 
 // Key is a flow's 5-tuple normalised so that both directions give the
@@ -295,40 +294,66 @@ type Hint int32
 // UDP or other state hit reads and writes the first line alone, and a
 // line fetched for nothing evicts one another stage needs (the FIB's,
 // the packets').
-func (t *Table) LookupBatch(hs []uint64, keys []Key, hints []Hint) {
+func (t *Table) LookupBatch(hs []uint64, tcp []bool, hints []Hint) {
 	if len(hs) == 0 {
 		return
 	}
 	// Pass 1: the home buckets (one cache line each), in one call.
 	prefetchLines(uintptr(unsafe.Pointer(&t.buckets[0])), 6, t.bmask, hs)
 	// Pass 2: the signatures, then the matching entries: the first line
-	// (key, expiry, counters), in one call, and, for TCP, the second
-	// (the windows).
-	keys = keys[:len(hs)]
+	// (key, expiry, counters, route cache), in one call, and, for TCP,
+	// the second (the windows).
 	hints = hints[:len(hs)]
-	tcp := false
+	tcp = tcp[:len(hs)]
+	anyTCP := false
 	for i, h := range hs {
-		bk := &t.buckets[h&t.bmask]
-		sig := sigOf(h)
-		hint := Hint(-1)
-		for j := range bk.sig {
-			if bk.sig[j] == sig {
-				hint = Hint(bk.idx[j])
-				break
-			}
-		}
-		hints[i] = hint
-		tcp = tcp || keys[i].Proto == pf.ProtoTCP
+		hints[i] = bucketHint(&t.buckets[h&t.bmask], sigOf(h))
+		anyTCP = anyTCP || tcp[i]
 	}
 	base := uintptr(unsafe.Pointer(&t.entries[0]))
 	prefetchHints(base, 7, hints)
-	if tcp {
+	if anyTCP {
 		for i, h := range hints {
-			if h >= 0 && keys[i].Proto == pf.ProtoTCP {
+			if h >= 0 && tcp[i] {
 				prefetch(base + uintptr(h)<<7 + 64)
 			}
 		}
 	}
+}
+
+// bucketHint returns the entry of the first slot of bk whose signature
+// is sig, -1 if none: the ten 16-bit signatures compared four at a time
+// in 64-bit words (the lowest lane whose XOR is zero is exact: a borrow
+// only runs upward, to lanes above it), not in a loop of ten.
+func bucketHint(bk *bucket, sig uint16) Hint {
+	const lo, hi = 0x0001000100010001, 0x8000800080008000
+	rep := uint64(sig) * lo
+	p := unsafe.Pointer(bk)
+	x := *(*uint64)(p) ^ rep
+	if m := (x - lo) &^ x & hi; m != 0 {
+		return Hint(bk.idx[bits.TrailingZeros64(m)>>4])
+	}
+	x = *(*uint64)(unsafe.Add(p, 8)) ^ rep
+	if m := (x - lo) &^ x & hi; m != 0 {
+		return Hint(bk.idx[4+bits.TrailingZeros64(m)>>4])
+	}
+	// Slots 8 and 9; the word's upper half is the over count, never a
+	// match.
+	x = (*(*uint64)(unsafe.Add(p, 16)) ^ rep) | 0xffffffff_00000000
+	if m := (x - lo) &^ x & hi; m != 0 {
+		return Hint(bk.idx[8+bits.TrailingZeros64(m)>>4])
+	}
+	return -1
+}
+
+// eq4 reports whether s holds the IPv4 key w (key4): its two address
+// words and its ports, protocol and family (the family 4 in w.p: an IPv6
+// state never matches, and an IPv4 one has zeros in the addresses'
+// first eight bytes), in three word compares.
+func eq4(s *State, w *key4) bool {
+	p := unsafe.Pointer(s)
+	return *(*uint64)(unsafe.Add(p, 8)) == w.a && *(*uint64)(unsafe.Add(p, 24)) == w.b &&
+		*(*uint64)(unsafe.Add(p, 32))&0xffff_ffff_ffff == w.p
 }
 
 // FindHint is findHash helped by LookupBatch's hint: when the hinted
@@ -441,7 +466,10 @@ func (t *Table) sweepDue(now int64) int {
 // removes the expired states: the bounded ageing done once per vector.
 func (t *Table) Sweep(n int, now int64) {
 	for ; n > 0; n-- {
-		e := uint32(t.sweep % uint64(t.limit))
+		if t.sweep >= uint64(t.limit) {
+			t.sweep = 0 // not a modulo: a division per entry
+		}
+		e := uint32(t.sweep)
 		t.sweep++
 		if s := &t.entries[e]; s.used && s.Expire < now {
 			t.stats.expired.Store(t.stats.expired.Load() + 1)

@@ -38,6 +38,15 @@ func TestTableLayout(t *testing.T) {
 			t.Errorf("%s ends at byte %d: a UDP state hit would read a second cache line", f.name, f.off+f.len)
 		}
 	}
+	var bk bucket
+	if unsafe.Offsetof(bk.over) != 20 || unsafe.Offsetof(bk.idx) != 24 {
+		t.Errorf("bucket: over at %d, idx at %d; bucketHint reads the signatures and over as three words", unsafe.Offsetof(bk.over), unsafe.Offsetof(bk.idx))
+	}
+	// eq4 reads a state's key as words at these offsets.
+	if unsafe.Offsetof(s.K) != 0 || unsafe.Offsetof(s.K.B) != 16 || unsafe.Offsetof(s.K.PA) != 32 || unsafe.Offsetof(s.K.PB) != 34 ||
+		unsafe.Offsetof(s.K.Proto) != 36 || unsafe.Offsetof(s.K.Fam) != 37 {
+		t.Errorf("Key's layout moved: eq4 reads the words at 8, 24 and 32")
+	}
 	if n := unsafe.Sizeof(bucket{}); n != 64 {
 		t.Errorf("bucket is %d bytes, want 64 (a cache line)", n)
 	}
@@ -85,7 +94,7 @@ func TestLookupBatchRandom(t *testing.T) {
 			keys[i].B[15] = byte(rng.IntN(20))
 			hs[i] = keys[i].hash()
 		}
-		tb.LookupBatch(hs[:n], keys[:n], hints[:n])
+		tb.LookupBatch(hs[:n], make([]bool, n), hints[:n])
 		for i := range keys[:n] {
 			k := &keys[i]
 			exp, live := ref[*k]
@@ -219,6 +228,7 @@ func BenchmarkStateHit(b *testing.B) {
 			var ks [256]Key
 			var hs [256]uint64
 			var hints [256]Hint
+			var tcp [256]bool
 			var per []float64 // ns per packet of each vector: the median
 			// ignores the vectors during which the thread lost its CPU
 			b.ResetTimer()
@@ -230,7 +240,7 @@ func BenchmarkStateHit(b *testing.B) {
 					j++
 					hs[x] = ks[x].hash()
 				}
-				tb.LookupBatch(hs[:], ks[:], hints[:])
+				tb.LookupBatch(hs[:], tcp[:], hints[:])
 				for x := range ks {
 					s := tb.FindHint(&ks[x], hs[x], hints[x], 1)
 					s.Expire = 1 << 62
@@ -298,5 +308,72 @@ func TestRouteGen(t *testing.T) {
 	tb.rgen = 0xffff
 	if g := tb.routeGen(c1); g != 1 || s.rgen != [2]uint16{} {
 		t.Fatalf("after the wrap: generation %d, a state's %v; want 1 and none", g, s.rgen)
+	}
+}
+
+// TestBucketHint: the signature match in words (bucketHint) finds the
+// first slot whose signature is the one looked for, as a loop over the
+// ten would, in buckets of random and repeated signatures, empty slots,
+// and over counts whose halves look like signatures.
+func TestBucketHint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 200_000; n++ {
+		var bk bucket
+		for j := range bk.sig {
+			bk.sig[j] = uint16(rng.IntN(6)) // 0 (empty) to 5: repeats
+			if rng.IntN(4) == 0 {
+				bk.sig[j] = uint16(rng.Uint32())
+			}
+			bk.idx[j] = rng.Uint32() >> 1
+		}
+		bk.over = uint32(rng.IntN(6)) | uint32(rng.IntN(6))<<16
+		sig := uint16(1 + rng.IntN(5))
+		if rng.IntN(4) == 0 {
+			sig = uint16(rng.Uint32()) | 1
+		}
+		want := Hint(-1)
+		for j := range bk.sig {
+			if bk.sig[j] == sig {
+				want = Hint(bk.idx[j])
+				break
+			}
+		}
+		if got := bucketHint(&bk, sig); got != want {
+			t.Fatalf("bucket %+v, signature %d: hint %d, want %d", bk, sig, got, want)
+		}
+	}
+}
+
+// TestEq4: eq4 (a state's key against an IPv4 key's words) agrees with
+// comparing the whole Key, for IPv4 and IPv6 states whose fields differ
+// from the words in one place or none.
+func TestEq4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n < 100_000; n++ {
+		w := key4{a: rng.Uint64()&0xffffffff_0000ffff | 0xffff0000, b: rng.Uint64()&0xffffffff_0000ffff | 0xffff0000,
+			p: uint64(rng.IntN(3)) | uint64(rng.IntN(3))<<16 | uint64([]uint8{6, 17}[rng.IntN(2)])<<32 | 4<<40}
+		var s State
+		w.key(&s.K)
+		s.Init, s.used = 1, true
+		switch rng.IntN(7) {
+		case 1:
+			s.K.A[8+rng.IntN(8)]++
+		case 2:
+			s.K.B[8+rng.IntN(8)]++
+		case 3:
+			s.K.PA++
+		case 4:
+			s.K.PB++
+		case 5:
+			s.K.Proto = 1
+		case 6:
+			s.K.Fam = 6
+			s.K.A[rng.IntN(8)] = 0x20
+		}
+		var k Key
+		w.key(&k)
+		if got, want := eq4(&s, &w), s.K == k; got != want {
+			t.Fatalf("eq4(%+v, %+v) = %v, want %v", s.K, w, got, want)
+		}
 	}
 }
