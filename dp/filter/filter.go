@@ -485,6 +485,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	k, m := 0, 0 // packets for ip4-rewrite (route) compacted in in.B, and for the next node in st.rest
 	udpTimeout := set.Timeouts.UDP
 	recs := pkt.Records()
+	adjs := cfg.Adj
 	for i, x := range in.B[:in.N] {
 		b := recs.At(x)
 		var s *State
@@ -508,10 +509,27 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			}
 			s = st.hit
 		}
-		if route && s != nil && routed(cfg, s, side, gen, b) {
-			in.B[k] = x
-			k++
-			continue
+		if route && s != nil {
+			// The next hop the state cached for this side (looked
+			// up and cached when it is not of this generation), if
+			// ip4-lookup would send the packet to ip4-rewrite with
+			// it, as its lookupFast does: a forward, incomplete or
+			// glean adjacency, a transit packet (not the router's
+			// own), not received as link-layer broadcast, TTL above
+			// 1. Else ip4-lookup decides (and counts) as for any
+			// packet.
+			if s.rgen[side] != gen {
+				cacheRoute(cfg, s, side, gen, b)
+			}
+			if nh := s.rnh[side]; int(nh) < len(adjs) {
+				if kind := adjs[nh].Kind; (kind == dp.AdjForward || kind == dp.AdjIncomplete || kind == dp.AdjGlean) &&
+					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 && b.L3Head()[8] > 1 {
+					b.NH = nh
+					in.B[k] = x
+					k++
+					continue
+				}
+			}
 		}
 		if route {
 			st.rest[m] = x
@@ -530,32 +548,15 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	t.stats.live.Store(uint64(t.n))
 }
 
-// routed sets b.NH to the next hop state s cached for its side's
-// packets, looking it up (and caching it) when the cache is not of
-// route generation gen, and reports whether ip4-lookup would send b to
-// ip4-rewrite with it, as its lookupFast does: a forward, incomplete or
-// glean adjacency, a transit packet (not the router's own), not received
-// as link-layer broadcast, TTL above 1. false: b goes to ip4-lookup,
-// which decides (and counts) as for any packet.
-func routed(cfg *dp.Config, s *State, side int, gen uint16, b *pkt.Buf) bool {
-	if s.rgen[side] != gen {
-		nh := cfg.FIB.Lookup(b.Dst4())
-		if int(nh) < len(cfg.Adj) && cfg.Adj[nh].Kind == dp.AdjGroup {
-			nh = dp.PickECMP(cfg, &cfg.Adj[nh], b.L3Bytes())
-		}
-		s.rnh[side], s.rgen[side] = nh, gen
+// cacheRoute looks up the next hop of b, a packet of state s from side,
+// as ip4-lookup does (the FIB, then the ECMP group's member for its
+// flow), and caches it in s for route generation gen.
+func cacheRoute(cfg *dp.Config, s *State, side int, gen uint16, b *pkt.Buf) {
+	nh := cfg.FIB.Lookup(b.Dst4())
+	if int(nh) < len(cfg.Adj) && cfg.Adj[nh].Kind == dp.AdjGroup {
+		nh = dp.PickECMP(cfg, &cfg.Adj[nh], b.L3Bytes())
 	}
-	nh := s.rnh[side]
-	if int(nh) >= len(cfg.Adj) {
-		return false
-	}
-	kind := cfg.Adj[nh].Kind
-	if (kind != dp.AdjForward && kind != dp.AdjIncomplete && kind != dp.AdjGlean) ||
-		b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) != 0 || b.L3Head()[8] <= 1 {
-		return false
-	}
-	b.NH = nh
-	return true
+	s.rnh[side], s.rgen[side] = nh, gen
 }
 
 // Verdict kinds recorded in traces (RawStep.K).
