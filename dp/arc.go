@@ -94,6 +94,11 @@ type arcState struct {
 	// last[s]: feature s is the last on its arc for every interface
 	// that runs it (its packets all go on to the arc's end node).
 	last [MaxStages]bool
+	// same[a]: every interface's first node on arc a, when sameOK[a]:
+	// it is the same for all (a feature enabled everywhere, as the
+	// filter is), so arcSplit need not look at each packet's.
+	same   [MaxArcs]Stage
+	sameOK [MaxArcs]bool
 }
 
 // syncArcs compiles cfg's feature lists (allocates only when cfg changed
@@ -105,6 +110,8 @@ func (w *Worker) syncArcs(cfg *Config) {
 	st.at = [MaxStages]Arc{}
 	st.first = [MaxArcs][]Stage{}
 	st.next = [MaxStages][]Stage{}
+	st.last = [MaxStages]bool{}
+	st.sameOK = [MaxArcs]bool{}
 	for i := range cfg.Ifaces {
 		for _, name := range cfg.Ifaces[i].Features {
 			s, ok := graph.byName[name]
@@ -131,15 +138,33 @@ func (w *Worker) syncArcs(cfg *Config) {
 				st.first[a][i] = s
 			} else {
 				t := st.first[a][i]
+				dup := t == s
 				for st.next[t][i] != end {
 					t = st.next[t][i]
+					dup = dup || t == s
 				}
-				if t == s {
-					continue // listed twice
+				if dup {
+					// Listed twice (the control plane appends the
+					// filter's nodes to a list that may name them
+					// already): the first place counts. Linking it
+					// again would loop the list.
+					continue
 				}
 				st.next[t][i] = s
 			}
 			st.next[s][i] = end
+		}
+	}
+	for a, f := range st.first {
+		if len(f) == 0 {
+			continue
+		}
+		st.same[a], st.sameOK[a] = f[0], true
+		for _, s := range f {
+			if s != f[0] {
+				st.sameOK[a] = false
+				break
+			}
 		}
 	}
 	for s, t := range st.next {
@@ -185,6 +210,10 @@ func (w *Worker) arcSplit(a Arc, s Stage, k int) {
 	end := graph.arcEnd[a]
 	if k == 0 {
 		in.N = 0
+		return
+	}
+	if w.arcs.sameOK[a] {
+		w.move(s, w.arcs.same[a], k)
 		return
 	}
 	nx0 := end

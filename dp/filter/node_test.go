@@ -17,6 +17,7 @@ import (
 	_ "github.com/softnet/softnet/dp/nodes"
 	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
+	"github.com/softnet/softnet/pkt"
 )
 
 var server = netip.MustParseAddr("198.18.0.9") // routed out if1
@@ -537,5 +538,66 @@ func TestRouteCache(t *testing.T) {
 		if len(o1) != 0 || len(o0) != 1 || [6]byte(o0[0][:6]) != dptest.HostAMAC {
 			t.Fatalf("ecmp flow %d with if1 down: %d out of if0, %d out of if1, want all to host A", p, len(o0), len(o1))
 		}
+	}
+}
+
+// A test-only feature node on ip4-unicast that drops UDP to port 9.
+var (
+	stageAfter Stage
+	afterPort9 dp.Reason
+)
+
+type Stage = dp.Stage
+
+var _ = dp.Register(dp.Node{
+	Name:  "test-after-filter",
+	Stage: &stageAfter,
+	Arc:   ip4.ArcUnicast,
+	Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
+		for _, x := range in.B[:in.N] {
+			b := pkt.At(x)
+			ip := hdr.IPv4(b.L3Bytes())
+			if ip.Protocol() == hdr.ProtoUDP && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
+				w.Drop(b, afterPort9)
+				continue
+			}
+			w.Next(stageAfter, b)
+		}
+		in.N = 0
+	},
+	Next:    []string{"drop"},
+	Reasons: []dp.ReasonDef{{Reason: &afterPort9, Name: "port-9", Desc: "UDP to the discard port"}},
+})
+
+// TestRouteCacheNotLast: when another feature comes after the filter on
+// an interface, a state hit does not skip it (nor ip4-lookup): the
+// route cache is for a filter that is the arc's last feature.
+func TestRouteCacheNotLast(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Router.SetFeatures(0, []string{filter.Node4, "test-after-filter"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	f := func(port uint16) []byte {
+		return dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, server, hdr.ProtoUDP, 64, false, dptest.UDP(1000, port, 10))
+	}
+	expect(t, l, 0, 1, f(53), true, "a flow to port 53")
+	expect(t, l, 0, 1, f(53), true, "its state hit")
+	expect(t, l, 0, 1, f(9), false, "a flow to port 9 (the feature after the filter drops it)")
+	if err := l.Router.SetFeatures(0, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	expect(t, l, 0, 1, f(9), true, "port 9 once the feature is gone (a new state)")
+	if err := l.Router.SetFeatures(0, []string{filter.Node4, "test-after-filter"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	expect(t, l, 0, 1, f(9), false, "port 9's state hit with the feature back after the filter")
+	if n := drops(l, "test-after-filter/port-9"); n != 2 {
+		t.Fatalf("the feature after the filter dropped %d, want 2", n)
 	}
 }
