@@ -319,6 +319,20 @@ func fastKey4w(ip []byte, w *key4, g *Segment) (side int, h uint64, ok bool) {
 	default:
 		return 0, 0, false
 	}
+	side, h = words4(ip, proto, w)
+	return side, h, true
+}
+
+// udp4 reports whether ip is a UDP datagram fastKey4w takes: the common
+// case, which run keys with words4 without calling fastKey4w.
+func udp4(ip []byte) bool {
+	return len(ip) >= 28 && ip[0] == 0x45 && ip[9] == pf.ProtoUDP && binary.BigEndian.Uint16(ip[6:8])&0x1fff == 0
+}
+
+// words4 writes the key words of the IPv4 packet ip (no options, its
+// ports at 20 and 22) of protocol proto and returns its sender's side
+// and its hash.
+func words4(ip []byte, proto uint8, w *key4) (side int, h uint64) {
 	src, dst := binary.BigEndian.Uint32(ip[12:16]), binary.BigEndian.Uint32(ip[16:20])
 	sport, dport := binary.BigEndian.Uint16(ip[20:22]), binary.BigEndian.Uint16(ip[22:24])
 	if src > dst || (src == dst && sport > dport) {
@@ -330,5 +344,5 @@ func fastKey4w(ip []byte, w *key4, g *Segment) (side int, h uint64, ok bool) {
 	w.a = bits.ReverseBytes64(mapped | uint64(src))
 	w.b = bits.ReverseBytes64(mapped | uint64(dst))
 	w.p = uint64(sport) | uint64(dport)<<16 | uint64(proto)<<32 | 4<<40
-	return side, hash4(src, dst, sport, dport, proto), true
+	return side, hash4(src, dst, sport, dport, proto)
 }
