@@ -70,71 +70,38 @@
 // buffer leaks. Run it with go test -run '^$' -fuzz '^FuzzFilter$'
 // -fuzztime 60s ./dp/filter.
 //
+// The route cache. When ip4-filter is the last feature of ip4-unicast
+// (it is unless an interface lists a feature after it), an IPv4 packet
+// that hits its state does not go on to ip4-lookup: each state keeps,
+// per side, the next hop ip4-lookup gives that side's packets (the FIB,
+// then the ECMP group's member for the flow) and the route generation it
+// is valid for; the table's generation moves whenever a snapshot with
+// another FIB, adjacencies or ECMP groups comes (Table.routeGen), so a
+// routing change takes effect at the next packet as it does without the
+// filter. The packet goes straight to ip4-rewrite when ip4-lookup would
+// have sent it there (a forward, incomplete or glean adjacency, a
+// transit packet not received as link-layer broadcast, TTL above 1);
+// every other packet goes to ip4-lookup as before. The first packet of
+// a flow, which makes the state, fills the cache with the filter's own
+// FIB lookup and goes the same way; so do packets whose cache is of an
+// older generation. So these packets do not count in ip4-lookup's
+// (show runtime), and traces of them show ip4-filter then ip4-rewrite.
+// Packets that pass without a state (a rule with no state, an ICMP error
+// quoting one) and IPv6 take ip4-lookup/ip6-lookup as always.
+//
 // Cost (softnet bench --scenario ip4-forward,ip4-filter: 1,000 rules,
 // 100,000 established UDP states, random flows; README "Stateful
-// filter" has the history). A state hit is memory-bound: with the keys
-// in the cache, a vector's lookups cost about 24 ns a packet with
-// 100,000 states and 13 with 1,000; of the 24, about 11 are the bucket
-// index's own cache miss (the hit with the entry's place known and
-// prefetched costs 13). Prefetching matters (without it 75 to 85), a
-// pipelined prefetch distance of 8 to 32 instead of the two passes does
-// not (within 4%). The other stages slow down beside the filter, ip4-
-// lookup most (7.0 ns to 12.8 in the quiet run of 09:13, December 7):
-// not because the ip4-filter scenario's generator cycles through 100,000
-// frames rather than ip4-forward's 65,536 (ip4-forward with 100,000
-// interleaved with 65,536: within 2%), but because each packet's state
-// hit brings two or three lines from a 17 MB working set (4 MB of
-// buckets for the bench's 200,000 limit, 12.8 MB of entries) into L2
-// (1 MB here) and L3, evicting the FIB's lines and the packets' that the
-// lookup and the input nodes would have found there. Fewer lines per
-// packet is what helps: the fixed per-vector sweep of 64 entries (a line
-// per four packets) became the limit a second (sweepDue), and a UDP hit
-// no longer prefetches the entry's second line. A table without the
-// separate index was tried and measured (December 7, 12:20 to 12:45, in
-// history as d56045b, reverted by 467360a): 64-byte home slots
-// (compact key, expiry, counters, both TCP windows: one line a hit, 6.4
-// MB of lines for 100,000 states against the index's 4 MB plus 6.4 MB
-// of entries' first lines) with the rest in a parallel array, 60 MiB for
-// the 200,000 limit against 30. It lost: interleaved ratio 0.42 to 0.45
-// against this table's 0.47 to 0.50, alternated. The bench makes its
-// states in the order its generator then sends them, so this table's
-// entries, taken from the free list in order, are read in address order
-// (streamed by the hardware prefetcher; only the 4 MB of buckets are
-// random, and they stay in L3); with the free list shuffled, as flows in
-// real traffic come, this table gave 0.41 and 0.45 against the slots'
-// 0.44 and 0.43: no clear difference either way. Fewer distinct lines
-// per hit alone does not pay; a smaller working set (an index that stays
-// in L2, or states smaller than a line) might.
-//
-// December 7, 15:20 to 16:10 (branch filt5), on a loaded host without
-// hardware counters (perf stat: cycles and cache misses not supported;
-// perf record on cpu-clock). Split with bench's BenchmarkFilter (the
-// ip4-filter stage's sampled ns/pkt): 1,000 states (all in the cache,
-// compute alone) cost the stage 31 and 38 ns, 100,000 42 and 44,
-// 100,000 in shuffled entries 49 and 49: most of the stage was compute,
-// not memory. After the changes below, alternated in the same minutes:
-// 21 and 21, 40 and 37, 38 and 37 (the whole pipeline's median poll,
-// ns/pkt: 57.5 and 57.3 to 47.0 and 46.3; 81.7 and 83.4 to 75.9 and
-// 76.6; shuffled 88.1 and 87.1 to 78.2 and 77.0). softnet bench
-// --scenario ip4-forward,ip4-filter, main and this alternated four
-// times: interleaved ratio 0.480 (disturbed: a fuzzer ran beside it),
-// 0.472, 0.499, 0.474 against 0.512, 0.511, 0.512, 0.490; the stage 71.0
-// (disturbed), 39.7, 54.3, 40.8 ns against 34.4, 33.0, 37.0, 34.3. The
-// memory part is now about 17 ns of the stage's 38, the compute 21. The profile of the 1,000 case put 10% of all samples in
-// Key.hash, 59% of them on one load: hash read back the key fastKey4
-// had just stored field by field in wider loads, which stalls the
-// store forwarding; fastKey4 now hashes the values it holds in
-// registers (hash4). A prefetch call per line (assembly is not
-// inlined) became one call per vector and pass (prefetchLines,
-// prefetchHints), and run passes the common hit, a UDP packet of an
-// established pseudo-state at its hinted entry, without calling decide.
-// The index's buckets hold ten 16-bit signatures (2 MiB for the bench's
-// 200,000 limit instead of 4): no clear difference on its own in that
-// run's noise. Prefetching with PREFETCHNTA, to spare the other stages'
-// L2 lines, did not pay (in history as cb1fdd9, reverted by 7094b90).
-// The compute left is spread thin: hash4's two dependent products,
-// fastKey4's branches and stores of the 38-byte key, the loops of the
-// passes, PassNext.
+// filter" has the current figures, docs/history-filter.md every run and
+// what was tried and reverted). A state hit costs the stage about 17 ns
+// a packet with 1,000 states (compute: the key's words from the header,
+// hash4's two products, the signature match, the entry check, the route
+// cache check) and 26 to 28 with 100,000 (the bucket line and the
+// entry's first line come from L3), where ip4-lookup costs forwarding
+// about 7: the filtered path with the route cache runs at 0.64 to 0.65
+// of plain forwarding's rate, 0.73 to 0.76 interleaved (December 7,
+// 18:46-18:48; 0.41 to 0.43 and 0.49 to 0.50 before). The IPv4 UDP hit,
+// the common packet, is keyed in run's first loop by hand (words4's
+// body) and decided without calling decide.
 package filter
 
 import (

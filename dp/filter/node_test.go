@@ -316,6 +316,7 @@ func TestTraceNamesRule(t *testing.T) {
 	if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp to any port 53")); err != nil {
 		t.Fatal(err)
 	}
+	var path string // the last traced packet's nodes
 	notes := func(f []byte, in int) string {
 		t.Helper()
 		if err := tr.Start(1); err != nil {
@@ -326,19 +327,30 @@ func TestTraceNamesRule(t *testing.T) {
 		if len(ps) != 1 {
 			t.Fatalf("%d packets traced", len(ps))
 		}
-		var s []string
+		var s, nodes []string
 		for _, st := range ps[0].Steps {
+			nodes = append(nodes, st.Stage)
 			if st.Stage == filter.Node4 {
 				s = append(s, st.Note)
 			}
 		}
+		path = strings.Join(nodes, " ")
 		return strings.Join(s, "|")
 	}
 	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 53, 1)), 0); n != "in: rule 2 (pass in on if0 proto udp to any port 53); out: rule 1 (pass out)" {
 		t.Errorf("first packet: %q", n)
 	}
+	// A packet that passes by a state (this one made it) takes its
+	// next hop from the state's route cache: its trace shows it skip
+	// ip4-lookup, as it does.
+	if !strings.Contains(path, "ip4-filter ip4-rewrite") || strings.Contains(path, "ip4-lookup") {
+		t.Errorf("first packet's path %q, want ip4-filter then ip4-rewrite (the route cache)", path)
+	}
 	if n := notes(fromB(hdr.ProtoUDP, dptest.UDP(53, 9, 1)), 1); n != "matched a state" {
 		t.Errorf("reply: %q", n)
+	}
+	if !strings.Contains(path, "ip4-filter ip4-rewrite") || strings.Contains(path, "ip4-lookup") {
+		t.Errorf("reply's path %q, want ip4-filter then ip4-rewrite (the route cache)", path)
 	}
 	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 54, 1)), 0); n != "dropped: blocked (in: default policy block)" {
 		t.Errorf("blocked: %q", n)
