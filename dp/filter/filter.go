@@ -28,10 +28,11 @@
 // their headers' fixed offsets (fastKey4; for TCP also the sequence and
 // ACK numbers, window and payload length that the window check reads)
 // and parsed in full only when they have no state; a UDP state hit reads
-// and writes one cache line of its entry (key, expiry, counters), a TCP
-// one two (the windows are in the second, prefetched for TCP keys
-// only). The packets that pass go on to the next node in one vector pass
-// (dp.Worker.PassNext), not a call each. Both directions of a flow reach the
+// and writes one cache line of its entry (key, expiry, counters, route
+// cache), a TCP one two (the windows are in the second, prefetched for
+// TCP keys only). The packets that pass go on in one vector pass, not a
+// call each: to ip4-rewrite those the route cache (below) routed, to the
+// next node of the arc the others (dp.Worker.Pass, ToAll, PassNext). Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is
@@ -106,6 +107,7 @@ package filter
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"sync/atomic"
@@ -463,8 +465,8 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// of ip4-unicast (its packets go on to ip4-lookup), an IPv4 packet
 	// that hits its state takes the next hop its state cached for its
 	// side and goes straight to ip4-rewrite, if ip4-lookup would have
-	// sent it there (see routed); the others go on to ip4-lookup. Not on
-	// the general path (tests of the nodes' general loops).
+	// sent it there (the checks below); the others go on to ip4-lookup.
+	// Not on the general path (tests of the nodes' general loops).
 	route := stage == Stage4 && cfg.FIB != nil && !w.General() && w.LastFeature(stage)
 	var gen uint16
 	if route {
@@ -504,14 +506,15 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			// it, as its lookupFast does: a forward, incomplete or
 			// glean adjacency, a transit packet (not the router's
 			// own), not received as link-layer broadcast, TTL above
-			// 1. Else ip4-lookup decides (and counts) as for any
-			// packet.
-			if s.rgen[side] != gen {
+			// 1, not a fragment. Else ip4-lookup decides (and
+			// counts) as for any packet.
+			if s.rgen[side] != gen && !frag(b) {
 				cacheRoute(cfg, s, side, gen, b)
 			}
 			if nh := s.rnh[side]; int(nh) < len(adjs) {
+				h := b.L3Head()
 				if kind := adjs[nh].Kind; (kind == dp.AdjForward || kind == dp.AdjIncomplete || kind == dp.AdjGlean) &&
-					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 && b.L3Head()[8] > 1 {
+					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 && h[8] > 1 && h[6]&0x3f|h[7] == 0 {
 					b.NH = nh
 					in.B[k] = x
 					k++
@@ -534,6 +537,14 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		w.PassNext(stage, k)
 	}
 	t.stats.live.Store(uint64(t.n))
+}
+
+// frag reports whether b is a fragment (more fragments, or an offset):
+// ECMP hashes a fragment without its ports (it may have none), so a
+// fragment's next hop may not be its flow's; fragments go to ip4-lookup.
+func frag(b *pkt.Buf) bool {
+	h := b.L3Head()
+	return h[6]&0x3f|h[7] != 0
 }
 
 // cacheRoute looks up the next hop of b, a packet of state s from side,
@@ -714,6 +725,9 @@ func record(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, rst *dp.RawStep) {
 		return
 	}
 	f.key(&st.k)
+	if f.Fam == 4 {
+		rst.C = b.Dst4() // for the route cache's note
+	}
 	now := Now()
 	if t != nil && t.peek(&st.k, now) != nil {
 		rst.K = vState
@@ -726,7 +740,7 @@ func record(w *dp.Worker, cfg *dp.Config, b *pkt.Buf, rst *dp.RawStep) {
 		if o := egress(cfg, f); o >= 0 {
 			outI, _, _ := set.eval(f, pf.Out, o)
 			rst.B = uint16(outI + 1)
-			rst.C = 1
+			rst.D = 1
 		}
 	}
 }
@@ -737,15 +751,22 @@ func note(cfg *dp.Config, st, nx *dp.RawStep, _ bool) string {
 	if h != nil {
 		set = h.rules.Load()
 	}
+	// A packet the route cache sent to ip4-rewrite: what ip4-lookup's
+	// step would have said of its route.
+	route := ""
+	if nx != nil && nx.Stage == ip4.StageRewrite && cfg != nil {
+		route = fmt.Sprintf("; route %s (cached in the state): adjacency %d, %s via %s",
+			dp.IP4String(st.C), nx.A, dp.AdjKindName(nx.K), dp.IfaceName(cfg, int(nx.B)))
+	}
 	switch st.K {
 	case vState:
-		return "matched a state"
+		return "matched a state" + route
 	case vRule:
 		s := "in: " + ruleName(set, int(st.A)-1)
-		if st.C != 0 {
+		if st.D != 0 {
 			s += "; out: " + ruleName(set, int(st.B)-1)
 		}
-		return s
+		return s + route
 	}
 	return ""
 }

@@ -3,6 +3,7 @@ package filter_test
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -337,7 +338,7 @@ func TestTraceNamesRule(t *testing.T) {
 		path = strings.Join(nodes, " ")
 		return strings.Join(s, "|")
 	}
-	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 53, 1)), 0); n != "in: rule 2 (pass in on if0 proto udp to any port 53); out: rule 1 (pass out)" {
+	if n := notes(fromA(hdr.ProtoUDP, dptest.UDP(9, 53, 1)), 0); n != "in: rule 2 (pass in on if0 proto udp to any port 53); out: rule 1 (pass out); route 198.18.0.9 (cached in the state): adjacency 8, forward via if1" {
 		t.Errorf("first packet: %q", n)
 	}
 	// A packet that passes by a state (this one made it) takes its
@@ -346,7 +347,7 @@ func TestTraceNamesRule(t *testing.T) {
 	if !strings.Contains(path, "ip4-filter ip4-rewrite") || strings.Contains(path, "ip4-lookup") {
 		t.Errorf("first packet's path %q, want ip4-filter then ip4-rewrite (the route cache)", path)
 	}
-	if n := notes(fromB(hdr.ProtoUDP, dptest.UDP(53, 9, 1)), 1); n != "matched a state" {
+	if n := notes(fromB(hdr.ProtoUDP, dptest.UDP(53, 9, 1)), 1); n != "matched a state; route 10.0.1.2 (cached in the state): adjacency 7, forward via if0" {
 		t.Errorf("reply: %q", n)
 	}
 	if !strings.Contains(path, "ip4-filter ip4-rewrite") || strings.Contains(path, "ip4-lookup") {
@@ -497,6 +498,26 @@ func TestRouteCache(t *testing.T) {
 	l.Router.Publish()
 	_, o1 = send(1000, 64, "after its removal")
 	one(o1, dptest.HostBMAC, "after its removal")
+	// A new state limit: the worker remakes its table, the states keep
+	// their caches and the generation goes on; a routing change after
+	// it still takes effect.
+	c := rules(t, pf.Block, "pass out", "pass in on if0 proto udp")
+	c.Limit = 1024
+	if err := l.Router.SetFilter(c); err != nil {
+		t.Fatal(err)
+	}
+	_, o1 = send(1000, 64, "after a new limit")
+	one(o1, dptest.HostBMAC, "after a new limit")
+	if err := l.Router.AddRoute(more, dptest.HostA); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	o0, _ = send(1000, 64, "a more specific route after the remake")
+	one(o0, dptest.HostAMAC, "a more specific route after the remake")
+	if err := l.Router.DeleteRoute(more); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
 	// TTL 1: time exceeded back to host A, as without a filter.
 	o0, o1 = send(1000, 1, "TTL 1")
 	if len(o1) != 0 || len(o0) != 1 || o0[0][14+9] != hdr.ProtoICMP || o0[0][14+20] != hdr.ICMPv4TimeExceeded {
@@ -540,6 +561,47 @@ func TestRouteCache(t *testing.T) {
 	}
 	if a == 0 || b == 0 || a+b != 200 {
 		t.Fatalf("ecmp: %d flows to host A, %d to host B: want both used", a, b)
+	}
+	// Each flow's packets go where they go without a filter, its first
+	// fragments too (ECMP hashes a fragment without its ports: the
+	// route cache must not give it its flow's member).
+	plain := dptest.New(t, dptest.Options{})
+	if res := plain.Router.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Proto: "bgp", NextHops: []control.NextHop{
+		{Iface: 0, Via: dptest.HostA}, {Iface: 1, Via: dptest.HostB},
+	}}}, nil); len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernel: %+v", res)
+	}
+	plain.Router.Publish()
+	for p := uint16(2000); p < 2200; p++ {
+		whole := dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, dst, hdr.ProtoUDP, 64, false, dptest.UDP(p, 53, 10))
+		first := slices.Clone(whole)
+		hdr.IPv4(first[14:]).SetFlagsFrag(false, true, 0)
+		ip := hdr.IPv4(first[14:])
+		ip.SetChecksum(ip.ComputeChecksum())
+		for _, f := range [][]byte{whole, first} {
+			l.Send(0, f)
+			plain.Send(0, f)
+			got, want := append(l.Out(0), l.Out(1)...), append(plain.Out(0), plain.Out(1)...)
+			if len(got) != 1 || len(want) != 1 || [6]byte(got[0][:6]) != [6]byte(want[0][:6]) {
+				t.Fatalf("flow %d, fragment %v: out to %x with the filter, to %x without", p, f[14+6]&0x20 != 0, got, want)
+			}
+		}
+	}
+	// A state's route becomes a blackhole: ip4-lookup drops its packets.
+	if res := l.Router.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Proto: "bgp"}}, nil); len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernel: %+v", res)
+	}
+	l.Router.Publish()
+	bh := drops(l, "ip4-lookup/blackhole")
+	o0, o1 = send(2000, 64, "blackholed")
+	if len(o0)+len(o1) != 0 || drops(l, "ip4-lookup/blackhole") != bh+1 {
+		t.Fatalf("a state whose route became a blackhole: %d frames out, blackhole drops %d -> %d", len(o0)+len(o1), bh, drops(l, "ip4-lookup/blackhole"))
+	}
+	// Back to the group; then if1 goes down.
+	if res := l.Router.ApplyKernel([]control.KernelRoute{{Prefix: netip.MustParsePrefix("203.0.113.0/24"), Proto: "bgp", NextHops: []control.NextHop{
+		{Iface: 0, Via: dptest.HostA}, {Iface: 1, Via: dptest.HostB},
+	}}}, nil); len(res.Errors) != 0 {
+		t.Fatalf("ApplyKernel: %+v", res)
 	}
 	if err := l.Router.SetLinkUp(1, false); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"unsafe"
 
 	"github.com/softnet/softnet/dp"
@@ -324,36 +325,46 @@ func (t *Table) LookupBatch(hs []uint64, tcp []bool, hints []Hint) {
 // bucketHint returns the entry of the first slot of bk whose signature
 // is sig, -1 if none: the ten 16-bit signatures compared four at a time
 // in 64-bit words (the lowest lane whose XOR is zero is exact: a borrow
-// only runs upward, to lanes above it), not in a loop of ten.
+// only runs upward, to lanes above it), not in a loop of ten. The words
+// are read little-endian, so lane j is signature j on any machine (on a
+// big-endian one with its bytes swapped, as sig is swapped to match).
 func bucketHint(bk *bucket, sig uint16) Hint {
 	const lo, hi = 0x0001000100010001, 0x8000800080008000
+	if bigEndian {
+		sig = bits.ReverseBytes16(sig)
+	}
 	rep := uint64(sig) * lo
-	p := unsafe.Pointer(bk)
-	x := *(*uint64)(p) ^ rep
+	b := (*[64]byte)(unsafe.Pointer(bk))
+	le := binary.LittleEndian
+	x := le.Uint64(b[0:8]) ^ rep
 	if m := (x - lo) &^ x & hi; m != 0 {
 		return Hint(bk.idx[bits.TrailingZeros64(m)>>4])
 	}
-	x = *(*uint64)(unsafe.Add(p, 8)) ^ rep
+	x = le.Uint64(b[8:16]) ^ rep
 	if m := (x - lo) &^ x & hi; m != 0 {
 		return Hint(bk.idx[4+bits.TrailingZeros64(m)>>4])
 	}
 	// Slots 8 and 9; the word's upper half is the over count, never a
 	// match.
-	x = (*(*uint64)(unsafe.Add(p, 16)) ^ rep) | 0xffffffff_00000000
+	x = (le.Uint64(b[16:24]) ^ rep) | 0xffffffff_00000000
 	if m := (x - lo) &^ x & hi; m != 0 {
 		return Hint(bk.idx[8+bits.TrailingZeros64(m)>>4])
 	}
 	return -1
 }
 
+// bigEndian is true on a big-endian machine (bucketHint).
+var bigEndian = binary.NativeEndian.Uint16([]byte{0, 1}) == 1
+
 // eq4 reports whether s holds the IPv4 key w (key4): its two address
 // words and its ports, protocol and family (the family 4 in w.p: an IPv6
 // state never matches, and an IPv4 one has zeros in the addresses'
-// first eight bytes), in three word compares.
+// first eight bytes), in three word compares. key4's words are the key's
+// bytes read little-endian, on any machine.
 func eq4(s *State, w *key4) bool {
-	p := unsafe.Pointer(s)
-	return *(*uint64)(unsafe.Add(p, 8)) == w.a && *(*uint64)(unsafe.Add(p, 24)) == w.b &&
-		*(*uint64)(unsafe.Add(p, 32))&0xffff_ffff_ffff == w.p
+	b := (*[40]byte)(unsafe.Pointer(&s.K)) // the Key's 38 bytes, then Init and used
+	le := binary.LittleEndian
+	return le.Uint64(b[8:16]) == w.a && le.Uint64(b[24:32]) == w.b && le.Uint64(b[32:40])&0xffff_ffff_ffff == w.p
 }
 
 // FindHint is findHash helped by LookupBatch's hint: when the hinted
@@ -479,19 +490,20 @@ func (t *Table) Sweep(n int, now int64) {
 }
 
 // routeGen returns the route generation of snapshot cfg: the last
-// vector's while cfg routes as its snapshot did (the same FIB,
-// adjacencies and ECMP groups: a published snapshot is never modified),
-// else the next one, which makes every state's cached next hops stale.
-// When the 16-bit generation wraps, every state's cache is cleared (once
-// per 65,535 routing changes the worker sees), so an old number never
-// comes back valid.
+// vector's while cfg routes as its snapshot did (sameRouting), else the
+// next one, which makes every state's cached next hops stale. When the
+// 16-bit generation wraps, every state's cache is cleared (one pass over
+// the entries, once per 65,535 routing changes the worker sees: about 5
+// ms for a million entries), so an old number never comes back valid.
+// The table keeps the last snapshot (and so its FIB) alive until a
+// vector with another comes.
 func (t *Table) routeGen(cfg *dp.Config) uint16 {
 	if cfg == t.rcfg {
 		return t.rgen
 	}
 	o := t.rcfg
 	t.rcfg = cfg
-	if o != nil && o.FIB == cfg.FIB && sameSlice(o.Adj, cfg.Adj) && sameSlice(o.ECMP, cfg.ECMP) && t.rgen != 0 {
+	if o != nil && t.rgen != 0 && sameRouting(o, cfg) {
 		return t.rgen
 	}
 	if t.rgen++; t.rgen == 0 {
@@ -503,9 +515,28 @@ func (t *Table) routeGen(cfg *dp.Config) uint16 {
 	return t.rgen
 }
 
-// sameSlice reports whether a and b are the same slice (array and length).
-func sameSlice[E any](a, b []E) bool {
-	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+// sameRouting reports whether snapshots o and c give every IPv4 packet
+// the next hop ip4-lookup gives it, as far as a cached next hop goes:
+// the same FIB (a snapshot is never modified: another route is another
+// FIB), the same ECMP buckets, and the same groups (which adjacencies
+// are groups, and where their buckets are). The rest of an adjacency
+// (its kind otherwise, its header, its interface) is read per packet,
+// not cached; the control plane publishes a copy of the adjacencies with
+// every snapshot, so they are compared, not their identity. An index
+// past the shorter list is in neither's FIB nor buckets (the same FIB and
+// buckets refer to the same indices).
+func sameRouting(o, c *dp.Config) bool {
+	if o.FIB != c.FIB || !slices.Equal(o.ECMP, c.ECMP) {
+		return false
+	}
+	n := min(len(o.Adj), len(c.Adj))
+	for i := range n {
+		a, b := &o.Adj[i], &c.Adj[i]
+		if (a.Kind == dp.AdjGroup) != (b.Kind == dp.AdjGroup) || a.Group != b.Group || a.GroupN != b.GroupN {
+			return false
+		}
+	}
+	return true
 }
 
 // Flush removes every state and returns how many there were.

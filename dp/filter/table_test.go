@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/softnet/softnet/dp"
+	"github.com/softnet/softnet/fib"
 )
 
 // TestTableLayout: an entry is two cache lines' worth (128 bytes) with the
@@ -282,26 +283,42 @@ func TestKeyEq(t *testing.T) {
 	}
 }
 
-// TestRouteGen: the route generation stays while the snapshot routes as
-// before (a publish that changed something else), moves on a new FIB,
-// adjacencies or ECMP groups, and when it wraps clears every state's
-// cached generation so that no old number comes back valid.
+// TestRouteGen: the route generation stays while a snapshot routes as
+// the last one did (another snapshot with a copy of the adjacencies, as
+// the control plane publishes, kinds and headers changed, one more
+// adjacency), moves on another FIB, other ECMP buckets, or a group
+// changed, and when it wraps clears every state's cached generation so
+// that no old number comes back valid.
 func TestRouteGen(t *testing.T) {
 	tb := NewTable(16)
-	adj := make([]dp.Adj, 4)
-	c1 := &dp.Config{Adj: adj}
+	fib1, fib2 := &fib.Snapshot{}, &fib.Snapshot{}
+	adj := []dp.Adj{{}, {Kind: dp.AdjForward, Iface: 1}, {Kind: dp.AdjGroup, Group: 0, GroupN: 2}, {Kind: dp.AdjIncomplete}}
+	ecmp := []uint16{1, 3}
+	c1 := &dp.Config{FIB: fib1, Adj: adj, ECMP: ecmp}
 	g1 := tb.routeGen(c1)
 	if g1 == 0 {
 		t.Fatal("generation 0: a state's empty cache would be valid")
 	}
-	if g := tb.routeGen(&dp.Config{Adj: adj, ICMPRate: 5}); g != g1 {
-		t.Fatalf("a snapshot with the same routing: generation %d, want %d", g, g1)
+	same := slices.Clone(adj)
+	same[1].Iface, same[1].L2[20] = 2, 9
+	same[3].Kind = dp.AdjForward
+	same = append(same, dp.Adj{Kind: dp.AdjForward})
+	if g := tb.routeGen(&dp.Config{FIB: fib1, Adj: same, ECMP: slices.Clone(ecmp), ICMPRate: 5}); g != g1 {
+		t.Fatalf("a snapshot that routes the same: generation %d, want %d", g, g1)
 	}
-	if g := tb.routeGen(&dp.Config{Adj: make([]dp.Adj, 4)}); g == g1 {
-		t.Fatalf("new adjacencies kept generation %d", g)
-	}
-	if g := tb.routeGen(&dp.Config{Adj: adj[:3]}); g == g1+1 {
-		t.Fatalf("shorter adjacencies kept generation %d", g)
+	for _, c := range []struct {
+		what string
+		cfg  *dp.Config
+	}{
+		{"another FIB", &dp.Config{FIB: fib2, Adj: adj, ECMP: ecmp}},
+		{"other ECMP buckets", &dp.Config{FIB: fib2, Adj: adj, ECMP: []uint16{1, 1}}},
+		{"a group moved", &dp.Config{FIB: fib2, Adj: []dp.Adj{{}, adj[1], {Kind: dp.AdjGroup, Group: 1, GroupN: 1}, adj[3]}, ECMP: []uint16{1, 1}}},
+		{"a group no more", &dp.Config{FIB: fib2, Adj: []dp.Adj{{}, adj[1], {Kind: dp.AdjForward, Group: 1, GroupN: 1}, adj[3]}, ECMP: []uint16{1, 1}}},
+	} {
+		before := tb.rgen
+		if g := tb.routeGen(c.cfg); g == before {
+			t.Fatalf("%s kept generation %d", c.what, g)
+		}
 	}
 	s := tb.Insert(&Key{PA: 1, Fam: 4})
 	s.rgen = [2]uint16{tb.rgen, 7}
