@@ -98,9 +98,9 @@
 // hash4's two products, the signature match, the entry check, the route
 // cache check) and 26 to 28 with 100,000 (the bucket line and the
 // entry's first line come from L3), where ip4-lookup costs forwarding
-// about 7: the filtered path with the route cache runs at 0.64 to 0.65
-// of plain forwarding's rate, 0.73 to 0.76 interleaved (December 7,
-// 18:46-18:48; 0.41 to 0.43 and 0.49 to 0.50 before). The IPv4 UDP hit,
+// about 7: the filtered path with the route cache runs at 0.62 to 0.65
+// of plain forwarding's rate, 0.73 to 0.77 interleaved (December 7,
+// 18:46-19:02; 0.41 to 0.45 and 0.49 to 0.53 before). The IPv4 UDP hit,
 // the common packet, is keyed in run's first loop by hand (words4's
 // body) and decided without calling decide.
 package filter
