@@ -107,3 +107,14 @@ func TestFastKey4(t *testing.T) {
 		t.Errorf("fastKey4 took an IPv6 packet")
 	}
 }
+
+// fastKey4 is fastKey4w with the Key made from the words (what the
+// tests compare with parse and Flow.key).
+func fastKey4(ip []byte, k *Key, g *Segment) (side int, h uint64, ok bool) {
+	var w key4
+	side, h, ok = fastKey4w(ip, &w, g)
+	if ok {
+		w.key(k)
+	}
+	return side, h, ok
+}

@@ -25,7 +25,7 @@
 // misses overlap instead of following one another. The common packets,
 // unfragmented IPv4 without options, UDP or TCP without SYN, FIN or RST
 // (an established connection's data and ACKs), are keyed straight from
-// their headers' fixed offsets (fastKey4; for TCP also the sequence and
+// their headers' fixed offsets (fastKey4w; for TCP also the sequence and
 // ACK numbers, window and payload length that the window check reads)
 // and parsed in full only when they have no state; a UDP state hit reads
 // and writes one cache line of its entry (key, expiry, counters, route
@@ -365,7 +365,7 @@ type wstate struct {
 	sides  [pkt.BatchSize]uint8
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
-	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4's key only)
+	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4w's key words only)
 	hints  [pkt.BatchSize]Hint
 	// rest: the packets for ip4-lookup when the others go straight to
 	// ip4-rewrite (the route cache); hit: the state decide passed a
@@ -499,7 +499,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			}
 			s = st.hit
 		}
-		if route && s != nil {
+		if route && s != nil && !frag(b) {
 			// The next hop the state cached for this side (looked
 			// up and cached when it is not of this generation), if
 			// ip4-lookup would send the packet to ip4-rewrite with
@@ -508,13 +508,12 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			// own), not received as link-layer broadcast, TTL above
 			// 1, not a fragment. Else ip4-lookup decides (and
 			// counts) as for any packet.
-			if s.rgen[side] != gen && !frag(b) {
+			if s.rgen[side] != gen {
 				cacheRoute(cfg, s, side, gen, b)
 			}
 			if nh := s.rnh[side]; int(nh) < len(adjs) {
-				h := b.L3Head()
 				if kind := adjs[nh].Kind; (kind == dp.AdjForward || kind == dp.AdjIncomplete || kind == dp.AdjGlean) &&
-					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 && h[8] > 1 && h[6]&0x3f|h[7] == 0 {
+					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 && b.L3Head()[8] > 1 {
 					b.NH = nh
 					in.B[k] = x
 					k++
@@ -568,7 +567,7 @@ const (
 // decide returns the drop reason for b, or ReasonNone to pass it.
 func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, slot int, now int64, rs *reasons) dp.Reason {
 	f := &st.flows[i]
-	parsed := st.parsed[i] // f is filled (else only the key and, for TCP, f.Seg: fastKey4)
+	parsed := st.parsed[i] // f is filled (else only the key and, for TCP, f.Seg: fastKey4w)
 	if parsed && f.Short {
 		return rs.Short
 	}
@@ -579,7 +578,7 @@ func decide(cfg *dp.Config, set *Ruleset, t *Table, st *wstate, b *pkt.Buf, i, s
 		switch {
 		case key.Proto == pf.ProtoTCP && (!parsed || !f.Frag):
 			// A TCP segment (not a later fragment): its segment is in
-			// f.Seg, from parse or fastKey4.
+			// f.Seg, from parse or fastKey4w.
 			if !tcpTrack(s, side, &f.Seg) {
 				return rs.OutOfWindow
 			}

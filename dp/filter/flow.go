@@ -258,27 +258,6 @@ func quoted(ip []byte, l4 int, q *Flow) bool {
 	return true
 }
 
-// fastKey4 is parse and key in one for the common packets, unfragmented
-// IPv4 without IP options: a UDP datagram, or a TCP segment without SYN,
-// FIN or RST (an established connection's data and ACKs; those flags are
-// rare and a SYN's options need reading). It writes k straight from the
-// header at its fixed offsets (ip4-input has checked the header), and
-// for TCP the segment g that tcpTrack reads (sequence and ACK numbers,
-// window, flags, payload length), and returns the sender's side; ok false
-// for any other packet (parse then reads it). The key, side and segment
-// are the ones parse and Flow.key give, h the key's hash (Key.hash,
-// from the values in registers); decide parses the packet in full
-// only when it needs more (no state). run uses fastKey4w, which writes
-// the key's three words only.
-func fastKey4(ip []byte, k *Key, g *Segment) (side int, h uint64, ok bool) {
-	var w key4
-	side, h, ok = fastKey4w(ip, &w, g)
-	if ok {
-		w.key(k)
-	}
-	return side, h, ok
-}
-
 // key4 is an IPv4 Key in the three words of it that can differ, as they
 // lie in memory in a State (see eq4): side A's and side B's address
 // IPv4-mapped (bytes 8 to 15 of Key.A and Key.B), and the ports,
@@ -296,8 +275,18 @@ func (w *key4) key(k *Key) {
 	k.PA, k.PB, k.Proto, k.Fam = uint16(w.p), uint16(w.p>>16), uint8(w.p>>32), uint8(w.p>>40)
 }
 
-// fastKey4w is fastKey4 writing the key's words (key4) instead of the
-// 38-byte Key: three stores, and eq4 compares them to a state's key.
+// fastKey4w is parse and key in one for the common packets, unfragmented
+// IPv4 without IP options: a UDP datagram, or a TCP segment without SYN,
+// FIN or RST (an established connection's data and ACKs; those flags are
+// rare and a SYN's options need reading). It writes the key's words w
+// (key4: three stores, which eq4 compares to a state's key) straight from
+// the header at its fixed offsets (ip4-input has checked the header), and
+// for TCP the segment g that tcpTrack reads (sequence and ACK numbers,
+// window, flags, payload length), and returns the sender's side; ok false
+// for any other packet (parse then reads it). The key (w.key), side and
+// segment are the ones parse and Flow.key give, h the key's hash
+// (Key.hash, from the values in registers); decide parses the packet in
+// full, and makes the Key, only when it needs more (no state).
 func fastKey4w(ip []byte, w *key4, g *Segment) (side int, h uint64, ok bool) {
 	if len(ip) < 28 || ip[0] != 0x45 || binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 {
 		return 0, 0, false

@@ -214,7 +214,7 @@ func (k *Key) hash() uint64 {
 }
 
 // hash4 is the hash of the IPv4 key of addresses a, b (side A's first),
-// ports pa, pb and protocol proto, from the values themselves: fastKey4
+// ports pa, pb and protocol proto, from the values themselves: fastKey4w
 // hashes the key it has in registers (reading back the key it has just
 // stored, field by field, into wider loads stalls the store forwarding).
 func hash4(a, b uint32, pa, pb uint16, proto uint8) uint64 {
