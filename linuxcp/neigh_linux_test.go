@@ -71,6 +71,9 @@ func TestMirrorRealKernelNeighborsAndAddrs(t *testing.T) {
 	if !slices.Equal(got, []netip.Prefix{netip.MustParsePrefix("10.0.2.1/24"), netip.MustParsePrefix("10.0.8.1/24")}) {
 		t.Fatalf("wan1's addresses %v, want the configured one kept and the kernel's", got)
 	}
+	// The router publishes the addresses before the mirror counts them
+	// (the count waits for the router's answer): wait for the count.
+	waitFor(t, "3 kernel addresses counted", func() bool { return m.Stats().Addresses == 3 })
 	if s := m.Stats(); s.Refused != 0 || s.Addresses != 3 {
 		t.Fatalf("stats %+v, want 3 kernel addresses (10.0.1.1, 2001:db8:1::1, 10.0.8.1) and nothing refused", s)
 	}
