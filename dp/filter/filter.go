@@ -366,6 +366,10 @@ type wstate struct {
 	l4s    [pkt.BatchSize]int32
 	hashes [pkt.BatchSize]uint64
 	parsed [pkt.BatchSize]bool // flows[i] filled (false: fastKey4w's key words only)
+	// routable: an IPv4 packet the route cache may route (not a
+	// fragment, TTL above 1: see routable), read in the first pass
+	// with the key so that the decisions do not read the header again.
+	routable [pkt.BatchSize]bool
 	hints  [pkt.BatchSize]Hint
 	// rest: the packets for ip4-lookup when the others go straight to
 	// ip4-rewrite (the route cache); hit: the state decide passed a
@@ -418,10 +422,15 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			be := binary.BigEndian
 			src, dst := be.Uint32(ip[12:16]), be.Uint32(ip[16:20])
 			sport, dport := be.Uint16(ip[20:22]), be.Uint16(ip[22:24])
+			// Side A is the lower (address, port): min and max, not a
+			// branch (one the sides of random flows mispredict).
+			ka, kb := uint64(src)<<16|uint64(sport), uint64(dst)<<16|uint64(dport)
 			side := uint8(0)
-			if src > dst || (src == dst && sport > dport) {
-				src, dst, sport, dport, side = dst, src, dport, sport, 1
+			if ka > kb {
+				side = 1
 			}
+			lo, hi := min(ka, kb), max(ka, kb)
+			src, dst, sport, dport = uint32(lo>>16), uint32(hi>>16), uint16(lo), uint16(hi)
 			const mapped = 0xffff << 32
 			w := &st.k4[i]
 			w.a = bits.ReverseBytes64(mapped | uint64(src))
@@ -429,6 +438,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			w.p = uint64(sport) | uint64(dport)<<16 | uint64(pf.ProtoUDP)<<32 | 4<<40
 			st.hashes[i] = hash4(src, dst, sport, dport, pf.ProtoUDP)
 			st.sides[i], st.parsed[i], st.tcp[i] = side, false, false
+			st.routable[i] = routable(ip)
 			continue
 		}
 		if side, h, ok := fastKey4w(ip, &st.k4[i], &st.flows[i].Seg); ok {
@@ -436,12 +446,14 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			// without a full parse (decide parses the packet, and
 			// makes the Key, when it needs more).
 			st.sides[i], st.parsed[i] = uint8(side), false
+			st.routable[i] = routable(ip)
 			st.hashes[i] = h
 			st.tcp[i] = uint8(st.k4[i].p>>32) == pf.ProtoTCP
 			continue
 		}
 		f := &st.flows[i]
 		st.parsed[i] = true
+		st.routable[i] = len(ip) >= 20 && routable(ip)
 		st.l4s[i] = int32(parse(ip, f))
 		st.hashes[i] = 0
 		st.tcp[i] = false
@@ -499,21 +511,21 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 			}
 			s = st.hit
 		}
-		if route && s != nil && !frag(b) {
+		if route && s != nil && st.routable[i] {
 			// The next hop the state cached for this side (looked
 			// up and cached when it is not of this generation), if
 			// ip4-lookup would send the packet to ip4-rewrite with
 			// it, as its lookupFast does: a forward, incomplete or
 			// glean adjacency, a transit packet (not the router's
 			// own), not received as link-layer broadcast, TTL above
-			// 1, not a fragment. Else ip4-lookup decides (and
-			// counts) as for any packet.
+			// 1 and not a fragment (routable). Else ip4-lookup
+			// decides (and counts) as for any packet.
 			if s.rgen[side] != gen {
 				cacheRoute(cfg, s, side, gen, b)
 			}
 			if nh := s.rnh[side]; int(nh) < len(adjs) {
 				if kind := adjs[nh].Kind; (kind == dp.AdjForward || kind == dp.AdjIncomplete || kind == dp.AdjGlean) &&
-					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 && b.L3Head()[8] > 1 {
+					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 {
 					b.NH = nh
 					in.B[k] = x
 					k++
@@ -538,12 +550,14 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	t.stats.live.Store(uint64(t.n))
 }
 
-// frag reports whether b is a fragment (more fragments, or an offset):
-// ECMP hashes a fragment without its ports (it may have none), so a
-// fragment's next hop may not be its flow's; fragments go to ip4-lookup.
-func frag(b *pkt.Buf) bool {
-	h := b.L3Head()
-	return h[6]&0x3f|h[7] != 0
+// routable reports whether the route cache may route the IPv4 packet ip
+// (its header's first 20 bytes at least): TTL above 1 (else ip4-lookup
+// sends it to ICMP time exceeded), not a fragment (more fragments, or an
+// offset: ECMP hashes a fragment without its ports, it may have none, so
+// a fragment's next hop may not be its flow's; fragments go to
+// ip4-lookup).
+func routable(ip []byte) bool {
+	return ip[6]&0x3f|ip[7] == 0 && ip[8] > 1
 }
 
 // cacheRoute looks up the next hop of b, a packet of state s from side,
