@@ -196,6 +196,10 @@ func TestEndpoints(t *testing.T) {
 	}
 	lan.Push(udpTo(netip.MustParseAddr("192.0.2.5")))
 	waitFor(t, "the frame to the new route", func() bool { return len(wan.Take()) == 1 })
+	// The worker publishes its counters after it sends, on its next empty
+	// poll: the runtime's stage count below needs that publish (wan0's tx
+	// count is stored after the stages' counts).
+	waitFor(t, "the frame to the new route counted", func() bool { return r.Counters().TxPackets[1] == 6 })
 	if m, _ := c.Route(ctx, "192.0.2.5"); m.Prefix != "192.0.2.0/24" {
 		t.Errorf("after add: %+v", m)
 	}
