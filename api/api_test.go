@@ -132,6 +132,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// afterChange returns once r's worker handles what lan0 receives with the
+// snapshot published before the call: a worker loads its snapshot once a
+// poll, before it receives, so a frame pushed just after a change may be
+// handled by a poll that began before it (under load, a worker preempted
+// between the two). A probe both snapshots forward is pushed and waited
+// for out of wan0: the poll that received it is over, and the next began
+// after the change. It takes what wan0 sent.
+func afterChange(t *testing.T, r *run.Router) {
+	t.Helper()
+	lan, wan := r.Port("lan0").(*mem.Queue), r.Port("wan0").(*mem.Queue)
+	lan.Push(udpTo(netip.MustParseAddr("198.19.255.254")))
+	waitFor(t, "the probe after a change forwarded", func() bool { return len(wan.Take()) > 0 })
+}
+
 func TestEndpoints(t *testing.T) {
 	r, _, c, _ := start(t, configText("  - {prefix: 203.0.113.0/24, blackhole: true}", "", 1000))
 	ctx := context.Background()
@@ -194,12 +208,13 @@ func TestEndpoints(t *testing.T) {
 	if err := c.AddRoute(ctx, api.RouteRequest{Prefix: "192.0.2.0/24", Via: "10.0.2.2"}); err != nil {
 		t.Fatal(err)
 	}
+	afterChange(t, r) // the 7th frame
 	lan.Push(udpTo(netip.MustParseAddr("192.0.2.5")))
 	waitFor(t, "the frame to the new route", func() bool { return len(wan.Take()) == 1 })
 	// The worker publishes its counters after it sends, on its next empty
 	// poll: the runtime's stage count below needs that publish (wan0's tx
 	// count is stored after the stages' counts).
-	waitFor(t, "the frame to the new route counted", func() bool { return r.Counters().TxPackets[1] == 6 })
+	waitFor(t, "the frame to the new route counted", func() bool { return r.Counters().TxPackets[1] == 7 })
 	if m, _ := c.Route(ctx, "192.0.2.5"); m.Prefix != "192.0.2.0/24" {
 		t.Errorf("after add: %+v", m)
 	}
@@ -246,7 +261,7 @@ func TestEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	eth := slices.IndexFunc(rt.Stages, func(s api.StageRuntime) bool { return s.Name == "ethernet-input" }) // after early-drop, a device-input feature
-	if len(rt.Stages) != int(dp.NumStages) || eth < 0 || rt.Stages[eth].Packets != 7 || len(rt.Workers) != 1 || rt.Workers[0].Polls == 0 {
+	if len(rt.Stages) != int(dp.NumStages) || eth < 0 || rt.Stages[eth].Packets != 8 || len(rt.Workers) != 1 || rt.Workers[0].Polls == 0 {
 		t.Errorf("runtime %+v", rt)
 	}
 	if rt.PollMode != "interrupt" || rt.PollWindowUs != 0 {
@@ -739,6 +754,7 @@ func TestVLANAddDelete(t *testing.T) {
 	if err := c.AddVLAN(ctx, api.VLANRequest{Name: "bad", Parent: "lan0", VLAN: 101, Addresses: []string{"10.0.300.1/24"}}); !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
 		t.Errorf("a bad address: %v", err)
 	}
+	afterChange(t, r)
 	// A tagged ARP request for 10.0.100.1 from 10.0.100.2.
 	arp := dptest.ARPFrame(1, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, hostA, netip.MustParseAddr("10.0.100.2"), [6]byte{}, netip.MustParseAddr("10.0.100.1"))
 	tagged := append(append(append([]byte{}, arp[:12]...), 0x81, 0x00, 0x00, 100), arp[12:]...)
@@ -762,6 +778,7 @@ func TestVLANAddDelete(t *testing.T) {
 	if err := c.DeleteVLAN(ctx, "v100"); !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
 		t.Errorf("deleting twice: %v", err)
 	}
+	afterChange(t, r)
 	before := r.Counters().Drops[ethernet.VLANUnknown]
 	lan.Push(tagged)
 	waitFor(t, "the request dropped as vlan-unknown", func() bool { return r.Counters().Drops[ethernet.VLANUnknown] == before+1 })
