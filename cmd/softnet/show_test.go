@@ -34,7 +34,7 @@ func cli(t *testing.T, args ...string) (string, string, error) {
 func TestCLI(t *testing.T) {
 	ctx := context.Background()
 	c, sock, stderr := startRouter(t, "../../examples/two-port-mem.yaml")
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ifs, err := c.Interfaces(ctx)
 		if err == nil && ifs[1].TxPackets == 3 {
