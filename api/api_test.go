@@ -306,7 +306,12 @@ func TestMetrics(t *testing.T) {
 	lan.Push(udpTo(netip.MustParseAddr("127.0.0.1"))) // martian destination
 	var out int
 	waitFor(t, "4 frames out", func() bool { out += len(wan.Take()); return out == 4 })
-	waitFor(t, "counters published", func() bool { c := r.Counters(); return c.TotalDrops() == 1 && c.TxPackets[1] == 4 })
+	// Tx bytes too: a worker stores them last when it publishes, after
+	// the tx packets this waits for.
+	waitFor(t, "counters published", func() bool {
+		c := r.Counters()
+		return c.TotalDrops() == 1 && c.TxPackets[1] == 4 && c.TxBytes[1] == 4*60
+	})
 	body, err := c.Metrics(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,8 @@ func TestCLI(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ifs, err := c.Interfaces(ctx)
-		if err == nil && ifs[1].TxPackets == 3 {
+		// Tx bytes too: a worker stores them last when it publishes.
+		if err == nil && ifs[1].TxPackets == 3 && ifs[1].TxBytes == 180 {
 			break
 		}
 		if time.Now().After(deadline) {
