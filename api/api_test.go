@@ -643,7 +643,8 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("198.18.%d.1: %d sent, %d delivered", i, pushed[i], delivered[i])
 		}
 	}
-	waitFor(t, "counters published", func() bool { return r.Counters().RxPackets[0] == total })
+	// Tx too: a worker publishes its counters field by field, tx after rx.
+	waitFor(t, "counters published", func() bool { c := r.Counters(); return c.RxPackets[0] == total && c.TxPackets[1] == total })
 	if cnt := r.Counters(); cnt.TotalDrops() != 0 || cnt.TxPackets[1] != total {
 		t.Errorf("%d sent, %d out, drops %v", total, cnt.TxPackets[1], cnt.Drops)
 	}
