@@ -32,16 +32,16 @@ func iface(t *testing.T, c *api.Client, name string) api.Interface {
 	return api.Interface{}
 }
 
-// waitLink polls the API until name's link is want, for up to 5 s.
+// waitLink polls the API until name's link is want, for up to 10 s.
 func waitLink(t *testing.T, c *api.Client, name, want string) api.Interface {
 	t.Helper()
 	var i api.Interface
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if i = iface(t, c, name); i.Link == want {
 			return i
 		}
 	}
-	t.Fatalf("interface %s: link %q after 5 s, want %q: %+v", name, i.Link, want, i)
+	t.Fatalf("interface %s: link %q after 10 s, want %q: %+v", name, i.Link, want, i)
 	return i
 }
 
