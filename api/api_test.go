@@ -132,6 +132,20 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// afterChange returns once r's worker handles what lan0 receives with the
+// snapshot published before the call: a worker loads its snapshot once a
+// poll, before it receives, so a frame pushed just after a change may be
+// handled by a poll that began before it (under load, a worker preempted
+// between the two). A probe both snapshots forward is pushed and waited
+// for out of wan0: the poll that received it is over, and the next began
+// after the change. It takes what wan0 sent.
+func afterChange(t *testing.T, r *run.Router) {
+	t.Helper()
+	lan, wan := r.Port("lan0").(*mem.Queue), r.Port("wan0").(*mem.Queue)
+	lan.Push(udpTo(netip.MustParseAddr("198.19.255.254")))
+	waitFor(t, "the probe after a change forwarded", func() bool { return len(wan.Take()) > 0 })
+}
+
 func TestEndpoints(t *testing.T) {
 	r, _, c, _ := start(t, configText("  - {prefix: 203.0.113.0/24, blackhole: true}", "", 1000))
 	ctx := context.Background()
@@ -194,8 +208,13 @@ func TestEndpoints(t *testing.T) {
 	if err := c.AddRoute(ctx, api.RouteRequest{Prefix: "192.0.2.0/24", Via: "10.0.2.2"}); err != nil {
 		t.Fatal(err)
 	}
+	afterChange(t, r) // the 7th frame
 	lan.Push(udpTo(netip.MustParseAddr("192.0.2.5")))
 	waitFor(t, "the frame to the new route", func() bool { return len(wan.Take()) == 1 })
+	// The worker publishes its counters after it sends, on its next empty
+	// poll: the runtime's stage count below needs that publish (wan0's tx
+	// count is stored after the stages' counts).
+	waitFor(t, "the frame to the new route counted", func() bool { return r.Counters().TxPackets[1] == 7 })
 	if m, _ := c.Route(ctx, "192.0.2.5"); m.Prefix != "192.0.2.0/24" {
 		t.Errorf("after add: %+v", m)
 	}
@@ -242,7 +261,7 @@ func TestEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	eth := slices.IndexFunc(rt.Stages, func(s api.StageRuntime) bool { return s.Name == "ethernet-input" }) // after early-drop, a device-input feature
-	if len(rt.Stages) != int(dp.NumStages) || eth < 0 || rt.Stages[eth].Packets != 7 || len(rt.Workers) != 1 || rt.Workers[0].Polls == 0 {
+	if len(rt.Stages) != int(dp.NumStages) || eth < 0 || rt.Stages[eth].Packets != 8 || len(rt.Workers) != 1 || rt.Workers[0].Polls == 0 {
 		t.Errorf("runtime %+v", rt)
 	}
 	if rt.PollMode != "interrupt" || rt.PollWindowUs != 0 {
@@ -287,7 +306,12 @@ func TestMetrics(t *testing.T) {
 	lan.Push(udpTo(netip.MustParseAddr("127.0.0.1"))) // martian destination
 	var out int
 	waitFor(t, "4 frames out", func() bool { out += len(wan.Take()); return out == 4 })
-	waitFor(t, "counters published", func() bool { c := r.Counters(); return c.TotalDrops() == 1 && c.TxPackets[1] == 4 })
+	// Tx bytes too: a worker stores them last when it publishes, after
+	// the tx packets this waits for.
+	waitFor(t, "counters published", func() bool {
+		c := r.Counters()
+		return c.TotalDrops() == 1 && c.TxPackets[1] == 4 && c.TxBytes[1] == 4*60
+	})
 	body, err := c.Metrics(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -619,7 +643,8 @@ func TestReloadUnderLoad(t *testing.T) {
 			t.Errorf("198.18.%d.1: %d sent, %d delivered", i, pushed[i], delivered[i])
 		}
 	}
-	waitFor(t, "counters published", func() bool { return r.Counters().RxPackets[0] == total })
+	// Tx too: a worker publishes its counters field by field, tx after rx.
+	waitFor(t, "counters published", func() bool { c := r.Counters(); return c.RxPackets[0] == total && c.TxPackets[1] == total })
 	if cnt := r.Counters(); cnt.TotalDrops() != 0 || cnt.TxPackets[1] != total {
 		t.Errorf("%d sent, %d out, drops %v", total, cnt.TxPackets[1], cnt.Drops)
 	}
@@ -735,6 +760,7 @@ func TestVLANAddDelete(t *testing.T) {
 	if err := c.AddVLAN(ctx, api.VLANRequest{Name: "bad", Parent: "lan0", VLAN: 101, Addresses: []string{"10.0.300.1/24"}}); !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
 		t.Errorf("a bad address: %v", err)
 	}
+	afterChange(t, r)
 	// A tagged ARP request for 10.0.100.1 from 10.0.100.2.
 	arp := dptest.ARPFrame(1, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, hostA, netip.MustParseAddr("10.0.100.2"), [6]byte{}, netip.MustParseAddr("10.0.100.1"))
 	tagged := append(append(append([]byte{}, arp[:12]...), 0x81, 0x00, 0x00, 100), arp[12:]...)
@@ -758,6 +784,7 @@ func TestVLANAddDelete(t *testing.T) {
 	if err := c.DeleteVLAN(ctx, "v100"); !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity {
 		t.Errorf("deleting twice: %v", err)
 	}
+	afterChange(t, r)
 	before := r.Counters().Drops[ethernet.VLANUnknown]
 	lan.Push(tagged)
 	waitFor(t, "the request dropped as vlan-unknown", func() bool { return r.Counters().Drops[ethernet.VLANUnknown] == before+1 })

@@ -50,8 +50,10 @@ func TestCapture(t *testing.T) {
 	fwd := udpTo(netip.MustParseAddr("198.18.0.7"))
 	bh := udpTo(netip.MustParseAddr("203.0.113.9"))
 	var fr, dr result
+	var pushed uint64
 	for fr.evs == nil || dr.evs == nil {
 		lan.Push(fwd, bh)
+		pushed += 2
 		select {
 		case fr = <-fwdDone:
 		case dr = <-dropDone:
@@ -108,7 +110,10 @@ func TestCapture(t *testing.T) {
 			t.Errorf("%+v: %v, want 400 with %q", tc.q, err, tc.want)
 		}
 	}
-	// Nothing arrives: the timeout ends it, with nothing captured.
+	// Nothing arrives: the timeout ends it, with nothing captured. The
+	// feed above may still have frames on their way (a loaded machine):
+	// every one received and counted first, so none reaches this capture.
+	waitFor(t, "the feed's frames received and counted", func() bool { return r.Counters().RxPackets[0] == pushed })
 	var last api.CaptureEvent
 	t0 := time.Now()
 	if err := c.Capture(ctx, api.CaptureRequest{Interface: "wan0", Timeout: "300ms"}, func(ev *api.CaptureEvent) error { last = *ev; return nil }); err != nil {

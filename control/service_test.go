@@ -65,13 +65,13 @@ func newLoopLab(t *testing.T, no neigh.Options) *loopLab {
 	return l
 }
 
-// waitInject polls (5 s at most) until the control plane injected
+// waitInject polls (10 s at most) until the control plane injected
 // something, then runs it through the worker.
 func (l *loopLab) waitInject(what string) {
 	l.t.Helper()
-	for end := time.Now().Add(5 * time.Second); l.w.Inject().Len() == 0; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(10 * time.Second); l.w.Inject().Len() == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
-			l.t.Fatalf("%s: nothing injected in 5 s (the service loop did not serve the punt)", what)
+			l.t.Fatalf("%s: nothing injected in 10 s (the service loop did not serve the punt)", what)
 		}
 	}
 	l.w.Poll()
@@ -242,9 +242,9 @@ func TestServiceLoopPublishesAPIChange(t *testing.T) {
 	if err := l.r.AddRoute(netip.MustParsePrefix("203.0.113.0/24"), dptest.HostB); err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(5 * time.Second); l.r.Config().Load() == before; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(10 * time.Second); l.r.Config().Load() == before; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
-			t.Fatal("AddRoute not published in 5 s: the API call did not wake the service loop")
+			t.Fatal("AddRoute not published in 10 s: the API call did not wake the service loop")
 		}
 	}
 	if w := l.r.WakesForTest() - w0; w > 1 {

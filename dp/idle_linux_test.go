@@ -158,7 +158,7 @@ func TestIdleStopWakes(t *testing.T) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Stop did not wake the sleeping worker")
 	}
 }

@@ -242,12 +242,12 @@ func TestCLIVeth(t *testing.T) {
 		link := func(want string) {
 			t.Helper()
 			var got api.Interface
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 				if got = r.ifaces(t)["wan0"]; got.Link == want {
 					return
 				}
 			}
-			t.Errorf("wan0 link %q 5 s after the change, want %q: %+v", got.Link, want, got)
+			t.Errorf("wan0 link %q 10 s after the change, want %q: %+v", got.Link, want, got)
 		}
 		if _, err := netns.IP(ctx, "-n", h2, "link", "set", "veth-h2", "down"); err != nil {
 			t.Fatal(err)
@@ -288,12 +288,12 @@ func TestCLIVeth(t *testing.T) {
 				}
 			}
 			var got int
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 				if got = r.ifaces(t)["lan0"].MTU; got == mtu {
 					return
 				}
 			}
-			t.Errorf("lan0's MTU is %d 5 s after veth-r0's became %d", got, mtu)
+			t.Errorf("lan0's MTU is %d 10 s after veth-r0's became %d", got, mtu)
 		}
 		setMTU(1800)
 		defer setMTU(1500)

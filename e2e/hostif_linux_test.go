@@ -339,7 +339,7 @@ protocol bgp c { local 10.0.3.1 as 65001; neighbor 10.0.3.2 as 65003; ipv4 { imp
 	}
 	const flows = 400
 	udpFlowsTo(t, tp.A, sample, 50) // the first ones wait for ARP
-	time.Sleep(500 * time.Millisecond)
+	waitResolved(t, c, "10.0.2.2", "10.0.3.2")
 	b0, c0 := iface(t, c, "wan1").TxPackets, iface(t, c, "wan2").TxPackets
 	udpFlowsTo(t, tp.A, sample, flows)
 	var db, dc uint64

@@ -32,16 +32,16 @@ func iface(t *testing.T, c *api.Client, name string) api.Interface {
 	return api.Interface{}
 }
 
-// waitLink polls the API until name's link is want, for up to 5 s.
+// waitLink polls the API until name's link is want, for up to 10 s.
 func waitLink(t *testing.T, c *api.Client, name, want string) api.Interface {
 	t.Helper()
 	var i api.Interface
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if i = iface(t, c, name); i.Link == want {
 			return i
 		}
 	}
-	t.Fatalf("interface %s: link %q after 5 s, want %q: %+v", name, i.Link, want, i)
+	t.Fatalf("interface %s: link %q after 10 s, want %q: %+v", name, i.Link, want, i)
 	return i
 }
 
@@ -257,11 +257,12 @@ func sendARP(t *testing.T, topo *lab.Topology, op uint16, sha string, sip, tip n
 }
 
 // waitBMAC polls the API until softnet's entry for B has mac, for up to
-// 2 s (the control plane learns within milliseconds; no ageing involved).
+// 10 s (the control plane learns within milliseconds, unless the machine
+// is loaded; no ageing involved: entries stay reachable for 30 s).
 func waitBMAC(t *testing.T, c *api.Client, mac, what string) {
 	t.Helper()
 	var n *api.Neighbor
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if n = bNeighbor(t, c); n != nil && n.MAC == mac {
 			return
 		}

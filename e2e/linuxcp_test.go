@@ -77,6 +77,35 @@ func waitRoute(t *testing.T, c *api.Client, q, what string, ok func(api.RouteMat
 	return m
 }
 
+// waitResolved polls show neighbors (20 s at most) until softnet has a MAC
+// for each of addrs: a flow to a next hop still waiting for ARP is held
+// (4 packets at most, the rest dropped), so flows counted out of its
+// interface must start after that, not after a fixed pause.
+func waitResolved(t *testing.T, c *api.Client, addrs ...string) {
+	t.Helper()
+	var ns []api.Neighbor
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ns, err = c.Neighbors(context.Background()); err != nil {
+			continue
+		}
+		left := 0
+		for _, a := range addrs {
+			ok := false
+			for _, n := range ns {
+				ok = ok || n.Address == a && n.MAC != "" && n.State != "failed"
+			}
+			if !ok {
+				left++
+			}
+		}
+		if left == 0 {
+			return
+		}
+	}
+	t.Fatalf("softnet has no MAC for all of %v after 20 s: neighbours %+v (%v)", addrs, ns, err)
+}
+
 // udpFlows sends one UDP datagram per source port from host A to
 // 198.18.2.(1+i%200): n flows.
 func udpFlows(t *testing.T, a string, n int) {
@@ -143,7 +172,7 @@ linux_cp:
 	}
 	// Resolve both next hops first (the first packets wait for ARP).
 	udpFlows(t, tp.A, 50)
-	time.Sleep(500 * time.Millisecond)
+	waitResolved(t, c, "10.0.2.2", "10.0.3.2")
 	b0, c0 := iface(t, c, "wan1").TxPackets, iface(t, c, "wan2").TxPackets
 	const flows = 400
 	udpFlows(t, tp.A, flows)

@@ -370,7 +370,7 @@ func TestBridge(t *testing.T) {
 	if err := sb.send(frame(x, y, 10)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sa.recv(2*time.Second, is(10)); err != nil {
+	if _, err := sa.recv(10*time.Second, is(10)); err != nil {
 		t.Fatalf("the answer did not reach host A: %v", err)
 	}
 	// The BVI answers ARP and ping from host B's side of the bridge.
@@ -379,7 +379,7 @@ func TestBridge(t *testing.T) {
 	if err := sb.send(dptest.Tag(dptest.ARPFrame(hdr.ARPRequest, dptest.Broadcast, y, bh, [6]byte{}, netip.MustParseAddr("10.13.0.1")), hdr.EtherTypeVLAN, 300)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := sb.recv(2*time.Second, func(g []byte) bool {
+	got, err := sb.recv(10*time.Second, func(g []byte) bool {
 		tags, u := tagWords(g)
 		return sameTags(tags, hdr.EtherTypeVLAN, 300) && be.BigEndian.Uint16(u[12:]) == hdr.EtherTypeARP && hdr.ARP(u[hdr.EthernetLen:]).Op() == hdr.ARPReply
 	})
@@ -393,7 +393,7 @@ func TestBridge(t *testing.T) {
 	if err := sb.send(echo); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sb.recv(2*time.Second, func(g []byte) bool {
+	if _, err := sb.recv(10*time.Second, func(g []byte) bool {
 		tags, u := tagWords(g)
 		return sameTags(tags, hdr.EtherTypeVLAN, 300) && isIPv4(u, netip.MustParseAddr("10.13.0.1"), bh, hdr.ProtoICMP)
 	}); err != nil {

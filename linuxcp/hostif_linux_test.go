@@ -66,6 +66,9 @@ func TestHostIfs(t *testing.T) {
 		select {
 		case r := <-got:
 			if len(r) >= 42 && bytes.Equal(r[0:6], peer[:]) && bytes.Equal(r[6:12], mac[:]) && r[12] == 0x08 && r[13] == 0x06 && r[21] == 2 {
+				// The reader counts a frame (ToPort) after send returns,
+				// and send handed it here: wait for the count.
+				waitFor(t, "the reply counted in to_port", func() bool { st := h.Stats(); return len(st) == 1 && st[0].ToPort != 0 })
 				st := h.Stats()
 				if len(st) != 1 || st[0].ToKernel != 1 || st[0].ToPort == 0 || !st[0].Up {
 					t.Errorf("stats %+v", st)

@@ -234,6 +234,9 @@ func TestMirrorResyncMarkAndSweep(t *testing.T) {
 	f.set(bgp(pfx(500), Hop{Link: 3, Via: gwB}))
 	f.ch <- fakeRead{err: ErrOverflow}
 	waitFor(t, "the resync", func() bool { return r.ncalls() >= 2 })
+	// The resync is counted after its ApplyKernel returns (the call is
+	// recorded first): wait for the count before reading the stats.
+	waitFor(t, "the resync counted", func() bool { return m.Stats().Resyncs == 2 })
 	c := r.last()
 	if !slices.Equal(c.del, []netip.Prefix{pfx(10)}) {
 		t.Fatalf("resync deleted %v, want only %v", c.del, pfx(10))

@@ -189,6 +189,9 @@ func TestMirrorNeighborsAndAddrs(t *testing.T) {
 	if !slices.Equal(got, []neigh.Key{{Iface: 1, Addr: gwB}, {Iface: 1, Addr: v6}}) {
 		t.Fatalf("wan1 deleted: neighbours deleted %v, want both of wan1's", got)
 	}
+	// The mirror counts its neighbours after ApplyKernelNeighbors returns
+	// (the call is recorded first): wait for the count.
+	waitFor(t, "no neighbours counted", func() bool { return m.Stats().Neighbors == 0 })
 	if s := m.Stats(); s.Neighbors != 0 {
 		t.Fatalf("stats %+v, want no neighbours left", s)
 	}

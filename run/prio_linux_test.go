@@ -94,7 +94,7 @@ func TestReloadRunsBelowWorkers(t *testing.T) {
 		t.Errorf("threads at other priorities during the reload: %v", other[:min(len(other), 5)])
 	}
 	var left []string
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		left = left[:0]
 		for tid, nice := range threadNices(t) {
 			if nice == reloadNice {

@@ -90,10 +90,11 @@ func checkForwarded(t *testing.T, in, out [][]byte) {
 	}
 }
 
-// waitFor polls cond for up to 5 s.
+// waitFor polls cond for up to 10 s (run's tests also run under -race on
+// a loaded CI machine).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -104,7 +105,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // noLeak fails if goroutines started after n0 was taken are still running.
 func noLeak(t *testing.T, n0 int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine() > n0 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)

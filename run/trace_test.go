@@ -123,7 +123,7 @@ func TestTraceStop(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "0 of 5 packets") || !strings.Contains(err.Error(), "router is stopped") {
 			t.Errorf("trace across Stop: %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Stop did not end the trace")
 	}
 }

@@ -196,7 +196,7 @@ func TestRunCancelled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop")
 	}
 	if !strings.Contains(stderr.String(), "reason=signal") || !strings.Contains(stdout.String(), "drops: none") {

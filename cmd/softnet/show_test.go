@@ -34,10 +34,11 @@ func cli(t *testing.T, args ...string) (string, string, error) {
 func TestCLI(t *testing.T) {
 	ctx := context.Background()
 	c, sock, stderr := startRouter(t, "../../examples/two-port-mem.yaml")
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ifs, err := c.Interfaces(ctx)
-		if err == nil && ifs[1].TxPackets == 3 {
+		// Tx bytes too: a worker stores them last when it publishes.
+		if err == nil && ifs[1].TxPackets == 3 && ifs[1].TxBytes == 180 {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -61,7 +61,12 @@ func fwdAdj(iface, mtu uint16, dst, src [6]byte, addr netip.Addr) dp.Adj {
 
 func newLab(t *testing.T, burst int) *lab {
 	t.Helper()
-	cfg := labConfig(t, burst)
+	return newLabCfg(t, labConfig(t, burst))
+}
+
+// newLabCfg is newLab with cfg.
+func newLabCfg(t *testing.T, cfg *dp.Config) *lab {
+	t.Helper()
 	var p atomic.Pointer[dp.Config]
 	p.Store(cfg)
 	l := &lab{t: t, ports: [2]*mem.Queue{mem.NewQueue("if0"), mem.NewQueue("if1")}}
@@ -394,8 +399,14 @@ func TestIP6(t *testing.T) {
 }
 
 // TestIP6RateLimited: ICMPv6 errors share the per-worker token bucket.
+// The bucket refills on the real clock: at one token a second (not the
+// lab's 1000, a token a millisecond, which a loaded machine or the race
+// detector took between two of the five sends), a third error needs the
+// sends to take a second.
 func TestIP6RateLimited(t *testing.T) {
-	l := newLab(t, 2)
+	cfg := labConfig(t, 2)
+	cfg.ICMPRate = 1
+	l := newLabCfg(t, cfg)
 	f := frame(t, hostA, remote, layers.IPProtocolUDP, 1, udp(18))
 	sent := 0
 	for range 5 {

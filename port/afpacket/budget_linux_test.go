@@ -29,7 +29,7 @@ func TestRecvBudgetDropped(t *testing.T) {
 		big = append(big, frame(p.MAC(), typRx, i, pool.MaxFrame()+1))
 	}
 	l.peerSend(big...)
-	for end := time.Now().Add(5 * time.Second); p.Backlog(0) < n; time.Sleep(time.Millisecond) {
+	for end := time.Now().Add(10 * time.Second); p.Backlog(0) < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("the ring holds %d of the %d frames sent", p.Backlog(0), n)
 		}
@@ -41,7 +41,7 @@ func TestRecvBudgetDropped(t *testing.T) {
 	if s := p.Stats(); s.RxOversize == 0 || s.RxOversize > pkt.BatchSize {
 		t.Fatalf("one Recv dropped %d frames, want 1..%d (its budget)", s.RxOversize, pkt.BatchSize)
 	}
-	for end := time.Now().Add(5 * time.Second); p.Stats().RxOversize < n && time.Now().Before(end); {
+	for end := time.Now().Add(10 * time.Second); p.Stats().RxOversize < n && time.Now().Before(end); {
 		p.Recv(0, &v, pool)
 	}
 	if s := p.Stats(); s.RxOversize != n || pool.Free() != pool.Size() {
@@ -59,7 +59,7 @@ func TestMTUFollowed(t *testing.T) {
 	}
 	for _, mtu := range []int{9000, 1400} {
 		run(t, "ip", "-n", l.nsA, "link", "set", l.devA, "mtu", strconv.Itoa(mtu))
-		for end := time.Now().Add(5 * time.Second); p.MTU() != mtu && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		for end := time.Now().Add(10 * time.Second); p.MTU() != mtu && time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			p.Stats()
 		}
 		if p.MTU() != mtu {

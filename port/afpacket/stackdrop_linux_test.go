@@ -34,7 +34,7 @@ func TestStackDrop(t *testing.T) {
 	if ping() {
 		t.Error("with StackDrop the stack in A still answers ping on vA")
 	}
-	if got := recvFrames(p, 0, pool, 1, 0x0806, 5*time.Second); len(got) == 0 {
+	if got := recvFrames(p, 0, pool, 1, 0x0806, 10*time.Second); len(got) == 0 {
 		t.Errorf("with StackDrop the port received none of B's ARP requests: %+v", p.Stats())
 	}
 	p.Close()

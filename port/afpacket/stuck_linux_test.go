@@ -65,7 +65,7 @@ func TestStuckV2Reopens(t *testing.T) {
 		pool.PutBatch(&v)
 	}
 	l.peerSend(frame(p.MAC(), typRx, 8, 100))
-	if got := recvFrames(p, 0, pool, 1, typRx, 2*time.Second); len(got) != 1 {
+	if got := recvFrames(p, 0, pool, 1, typRx, 10*time.Second); len(got) != 1 {
 		t.Fatalf("no frame after the reopen")
 	}
 	if s := p.Stats(); !s.Up || s.Reopens != 1 {

@@ -215,7 +215,7 @@ func TestVLANPartialCsum(t *testing.T) {
 		}
 	})
 	segs := (tcpPayload + mss - 1) / mss
-	got := recvFrames(p, 0, pool, 1+segs, 0x8100, 3*time.Second)
+	got := recvFrames(p, 0, pool, 1+segs, 0x8100, 10*time.Second)
 	var udps, tcps, tcpBytes int
 	for _, f := range got {
 		if len(f) < l4+8 || binary.BigEndian.Uint16(f[14:])&0xfff != 100 || binary.BigEndian.Uint16(f[16:]) != 0x0800 {

@@ -65,9 +65,9 @@ func testWaitFD(t *testing.T, ring string) {
 		l.peerSend(frame(p.MAC(), typRx, seq, 64))
 		// Stray frames may wake the poll first (allowed); every wake-up
 		// is followed by one Recv, until ours is in.
-		for end := time.Now().Add(5 * time.Second); ; {
+		for end := time.Now().Add(10 * time.Second); ; {
 			if !pollIn(t, fd, time.Until(end)) {
-				t.Fatalf("%s: WaitFD %d not readable within 5 s of a frame (stats %+v)", stage, fd, p.Stats())
+				t.Fatalf("%s: WaitFD %d not readable within 10 s of a frame (stats %+v)", stage, fd, p.Stats())
 			}
 			p.Recv(0, &v, pool)
 			found := slices.ContainsFunc(v.B[:v.N], func(x uint32) bool {
@@ -86,7 +86,7 @@ func testWaitFD(t *testing.T, ring string) {
 	// Delete the veth: the queue goes down, WaitFD is -1 (the worker
 	// keeps calling Recv, which reopens it).
 	run(t, "ip", "-n", l.nsB, "link", "del", l.devB)
-	for end := time.Now().Add(3 * time.Second); p.Stats().Up && time.Now().Before(end); {
+	for end := time.Now().Add(10 * time.Second); p.Stats().Up && time.Now().Before(end); {
 		p.Recv(0, &v, pool)
 		pool.PutBatch(&v)
 		time.Sleep(100 * time.Microsecond)
@@ -98,7 +98,7 @@ func testWaitFD(t *testing.T, ring string) {
 		t.Fatalf("WaitFD %d on a queue that is down", fd)
 	}
 	l.makeVeth()
-	for end := time.Now().Add(3 * time.Second); p.Stats().Reopens == 0 && time.Now().Before(end); {
+	for end := time.Now().Add(30 * time.Second); p.Stats().Reopens == 0 && time.Now().Before(end); {
 		p.Recv(0, &v, pool)
 		pool.PutBatch(&v)
 		time.Sleep(10 * time.Millisecond)

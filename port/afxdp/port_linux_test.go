@@ -101,7 +101,7 @@ func TestRings(t *testing.T) {
 		if sent := p.Send(0, &v, pool); sent != 1 || v.N != 0 {
 			t.Fatalf("Send: sent %d, batch left with %d", sent, v.N)
 		}
-		g := l.peerRecv(time.Now().Add(5 * time.Second))
+		g := l.peerRecv(time.Now().Add(10 * time.Second))
 		if !bytes.Equal(g, f) {
 			t.Fatalf("TX frame %d: peer got %d bytes, want %d (% x...)", i, len(g), len(f), f[:18])
 		}
@@ -129,7 +129,7 @@ func TestForwardNoAllocs(t *testing.T) {
 	fwd := 0
 	allocs := testing.AllocsPerRun(200, func() {
 		l.peerSend(t, f)
-		end := time.Now().Add(5 * time.Second)
+		end := time.Now().Add(10 * time.Second)
 		for v.N == 0 && time.Now().Before(end) {
 			p.Recv(0, &v, pool)
 		}
@@ -238,7 +238,7 @@ func testDeleteRecreate(t *testing.T, sends bool) {
 	if p.Send(0, &v, pool) != 1 {
 		t.Fatalf("send after the reopen: %+v", p.Stats())
 	}
-	if g := l.peerRecv(time.Now().Add(5 * time.Second)); !bytes.Equal(g, f) {
+	if g := l.peerRecv(time.Now().Add(10 * time.Second)); !bytes.Equal(g, f) {
 		t.Fatalf("peer got %d bytes after the reopen, want the %d sent", len(g), len(f))
 	}
 }
@@ -343,7 +343,7 @@ func TestTxBudget(t *testing.T) {
 		t.Errorf("%d sendto calls for a batch of %d, want %d (budget %d)", kicks, pkt.BatchSize, wantKicks, want)
 	}
 	got := 0
-	end := time.Now().Add(5 * time.Second)
+	end := time.Now().Add(10 * time.Second)
 	for got < pkt.BatchSize && time.Now().Before(end) {
 		if f := l.peerRecv(end); len(f) >= 14 && f[12] == typTest>>8 && f[13] == typTest&0xff {
 			got++
@@ -380,7 +380,7 @@ func TestKernelDropCauses(t *testing.T) {
 		l.peerSend(t, frame(p.MAC(), i, 64))
 	}
 	var st Stats
-	end := time.Now().Add(5 * time.Second)
+	end := time.Now().Add(10 * time.Second)
 	for st.FillRingEmpty < 10 && time.Now().Before(end) {
 		time.Sleep(10 * time.Millisecond)
 		st = p.Stats()

@@ -46,7 +46,7 @@ func TestRecvBudgetDropped(t *testing.T) {
 	if e := p.Stats().Errors; e == 0 || e > pkt.BatchSize {
 		t.Fatalf("one Recv dropped %d frames, want 1..%d (its budget)", e, pkt.BatchSize)
 	}
-	for end := time.Now().Add(5 * time.Second); p.Stats().Errors < n && time.Now().Before(end); {
+	for end := time.Now().Add(10 * time.Second); p.Stats().Errors < n && time.Now().Before(end); {
 		p.Recv(0, &v, pool)
 		pool.PutBatch(&v)
 	}

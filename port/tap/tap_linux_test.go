@@ -179,11 +179,11 @@ func send(t *testing.T, p *Port, queue int, pool *pkt.Pool, frames ...[]byte) in
 	return n
 }
 
-// await polls the queues for up to two seconds until match has seen a
+// await polls the queues for up to ten seconds until match has seen a
 // frame it wants, and returns the queue it came on (-1: none).
 func await(p *Port, queues []int, pool *pkt.Pool, match func([]byte) bool) int {
 	var v pkt.Batch
-	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
 		for _, q := range queues {
 			p.Recv(q, &v, pool)
 			found := false
@@ -340,7 +340,7 @@ func TestMultiQueue(t *testing.T) {
 	rsts := map[uint16]int{} // port -> queue
 	perQueue := [2]int{}
 	var v pkt.Batch
-	for end := time.Now().Add(2 * time.Second); time.Now().Before(end) && len(rsts) < 16; {
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && len(rsts) < 16; {
 		for q := range 2 {
 			p.Recv(q, &v, pool)
 			for _, x := range v.B[:v.N] {
@@ -426,7 +426,7 @@ func TestRecvSeesLinkDown(t *testing.T) {
 	pool := pkt.NewPool(64)
 	run(t, "ip", "-n", ns, "link", "set", "sntap0", "down")
 	var v pkt.Batch
-	for end := time.Now().Add(time.Second); time.Now().Before(end) && p.Stats().Up; {
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && p.Stats().Up; {
 		p.Recv(0, &v, pool)
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -434,7 +434,7 @@ func TestRecvSeesLinkDown(t *testing.T) {
 		t.Fatal("an idle Recv did not notice the link went down")
 	}
 	run(t, "ip", "-n", ns, "link", "set", "sntap0", "up")
-	for end := time.Now().Add(time.Second); time.Now().Before(end) && !p.Stats().Up; {
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && !p.Stats().Up; {
 		p.Recv(0, &v, pool)
 		time.Sleep(5 * time.Millisecond)
 	}

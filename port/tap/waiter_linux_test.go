@@ -54,9 +54,9 @@ func TestWaitFD(t *testing.T) {
 		if send(t, p, 0, pool, arpRequest(kernelIP)) != 1 {
 			t.Fatalf("%s: ARP request not sent: %+v", stage, p.Stats())
 		}
-		for end := time.Now().Add(5 * time.Second); ; {
+		for end := time.Now().Add(10 * time.Second); ; {
 			if !pollIn(t, fd, time.Until(end)) {
-				t.Fatalf("%s: WaitFD %d not readable within 5 s of the ARP request (stats %+v)", stage, fd, p.Stats())
+				t.Fatalf("%s: WaitFD %d not readable within 10 s of the ARP request (stats %+v)", stage, fd, p.Stats())
 			}
 			p.Recv(0, &v, pool)
 			found := slices.ContainsFunc(v.B[:v.N], func(x uint32) bool { return isARPReply(pkt.At(x).Bytes(), mac) })
@@ -69,7 +69,7 @@ func TestWaitFD(t *testing.T) {
 	wake("open")
 
 	run(t, "ip", "-n", ns, "link", "del", "sntap0")
-	for end := time.Now().Add(3 * time.Second); p.Stats().Up && time.Now().Before(end); {
+	for end := time.Now().Add(10 * time.Second); p.Stats().Up && time.Now().Before(end); {
 		p.Recv(0, &v, pool)
 		pool.PutBatch(&v)
 		send(t, p, 0, pool, arpRequest(kernelIP))
@@ -81,7 +81,7 @@ func TestWaitFD(t *testing.T) {
 	if fd := p.WaitFD(0); fd != -1 {
 		t.Fatalf("WaitFD %d while the device is deleted", fd)
 	}
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end) && (p.Stats().Reattaches == 0 || !p.Stats().Up); {
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && (p.Stats().Reattaches == 0 || !p.Stats().Up); {
 		p.Recv(0, &v, pool)
 		pool.PutBatch(&v)
 		time.Sleep(10 * time.Millisecond)
