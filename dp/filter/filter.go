@@ -370,7 +370,7 @@ type wstate struct {
 	// fragment, TTL above 1: see routable), read in the first pass
 	// with the key so that the decisions do not read the header again.
 	routable [pkt.BatchSize]bool
-	hints  [pkt.BatchSize]Hint
+	hints    [pkt.BatchSize]Hint
 	// rest: the packets for ip4-lookup when the others go straight to
 	// ip4-rewrite (the route cache); hit: the state decide passed a
 	// packet by (nil: none, an ICMP error or a rule without state).
