@@ -472,7 +472,10 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// A UDP packet of an established pseudo-state (its side heard from
 	// before: the peers' pseudo-states stay as they are) found where
 	// LookupBatch hinted, the common hit, is passed here without a call
-	// of decide: its entry's expiry and counter are all it changes.
+	// of decide: its entry's expiry and counter are all it changes. So is
+	// a TCP segment fastKey4w keyed (no SYN, FIN or RST) found where
+	// hinted, tracked here as decide would (tcpTrack, the expiry of its
+	// connection's state, the counter).
 	// The route cache (State.rnh): when this node is the last feature
 	// of ip4-unicast (its packets go on to ip4-lookup), an IPv4 packet
 	// that hits its state takes the next hop its state cached for its
@@ -492,10 +495,24 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		b := recs.At(x)
 		var s *State
 		side := int(st.sides[i] & 1)
-		if h := st.hints[i]; h >= 0 && !st.parsed[i] && !st.tcp[i] {
+		if h := st.hints[i]; h >= 0 && !st.parsed[i] {
 			e := &t.entries[h]
-			if e.used && e.Expire >= now && e.pkts[side] != 0 && eq4(e, &st.k4[i]) {
-				e.Expire = now + udpTimeout
+			if !st.tcp[i] {
+				if e.used && e.Expire >= now && e.pkts[side] != 0 && eq4(e, &st.k4[i]) {
+					e.Expire = now + udpTimeout
+					e.count(side)
+					s = e
+				}
+			} else if e.used && e.Expire >= now && eq4(e, &st.k4[i]) {
+				// A segment of an established connection (fastKey4w's:
+				// no SYN, FIN or RST, its segment in flows[i].Seg)
+				// found where hinted: decide's state hit, without the
+				// call (nor the Key it would make and compare).
+				if !tcpTrack(e, side, &st.flows[i].Seg) {
+					w.Drop(b, rs.OutOfWindow)
+					continue
+				}
+				e.Expire = now + tcpTimeout(e, &set.Timeouts)
 				e.count(side)
 				s = e
 			}
