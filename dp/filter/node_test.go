@@ -2,6 +2,7 @@ package filter_test
 
 import (
 	"encoding/binary"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -673,5 +674,109 @@ func TestRouteCacheNotLast(t *testing.T) {
 	expect(t, l, 0, 1, f(9), false, "port 9's state hit with the feature back after the filter")
 	if n := drops(l, "test-after-filter/port-9"); n != 2 {
 		t.Fatalf("the feature after the filter dropped %d, want 2", n)
+	}
+}
+
+// withOptions returns frame f (Ethernet, IPv4 without options) with a
+// 4-byte IPv4 option (three NOPs and an end of list) after its header:
+// run keys such a packet by a full parse and decides it by decide, never
+// by its fast paths.
+func withOptions(f []byte) []byte {
+	g := slices.Concat(f[:14+20], []byte{1, 1, 1, 0}, f[14+20:])
+	ip := hdr.IPv4(g[14:])
+	ip[0] = 0x46
+	ip.SetTotalLen(len(g) - 14)
+	ip.SetChecksum(0)
+	ip.SetChecksum(hdr.Checksum(ip[:24], 0))
+	return g
+}
+
+// TestTCPFastPathSameAsDecide: established segments tracked in run's
+// decision loop (the TCP hit without decide) pass, drop and move their
+// state exactly as decide does: the same random conversation (in-window
+// and out-of-window data and ACKs both ways, retransmissions, after a
+// handshake) sent to two routers, one's packets plain, the other's with
+// an IP option (decided by decide), passes and drops the same packets and
+// leaves the same state.
+func TestTCPFastPathSameAsDecide(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var labs [2]*dptest.Lab
+		for j := range labs {
+			labs[j] = dptest.New(t, dptest.Options{})
+			if err := labs[j].Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto tcp to any port 80")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		type seg struct {
+			fromA    bool
+			seq, ack uint32
+			n        int
+		}
+		segs := []seg{{true, 1000, 0, 0}, {false, 5000, 1001, 0}, {true, 1001, 5001, 0}} // SYN, SYN-ACK, ACK below
+		nextA, nextB := uint32(1001), uint32(5001)
+		for range 60 {
+			s := seg{fromA: rng.IntN(2) == 0, n: rng.IntN(3) * 500}
+			if s.fromA {
+				s.seq, s.ack = nextA, nextB
+			} else {
+				s.seq, s.ack = nextB, nextA
+			}
+			switch rng.IntN(6) {
+			case 0: // a retransmission
+				s.seq -= uint32(rng.IntN(1000))
+			case 1: // far beyond the window
+				s.seq += uint32(1 + rng.IntN(1<<30))
+			case 2: // an ACK of data never sent
+				s.ack += uint32(1 + rng.IntN(1<<30))
+			}
+			segs = append(segs, s)
+			if d := int32(s.seq + uint32(s.n) - nextA); s.fromA && d > 0 && d < 1<<20 {
+				nextA = s.seq + uint32(s.n)
+			}
+			if d := int32(s.seq + uint32(s.n) - nextB); !s.fromA && d > 0 && d < 1<<20 {
+				nextB = s.seq + uint32(s.n)
+			}
+		}
+		for i, s := range segs {
+			flags := uint8(ack)
+			switch i {
+			case 0:
+				flags = syn
+			case 1:
+				flags = syn | ack
+			}
+			var f []byte
+			in, out := 0, 1
+			if s.fromA {
+				f = fromA(hdr.ProtoTCP, tcp(40000, 80, s.seq, s.ack, flags, s.n))
+			} else {
+				f = fromB(hdr.ProtoTCP, tcp(80, 40000, s.seq, s.ack, flags, s.n))
+				in, out = 1, 0
+			}
+			var got [2]int
+			for j, l := range labs {
+				g := f
+				if j == 1 {
+					g = withOptions(f)
+				}
+				l.Out(out)
+				l.Send(in, g)
+				got[j] = len(l.Out(out))
+			}
+			if got[0] != got[1] {
+				t.Fatalf("seed %d, segment %d %+v: plain forwarded %d, with an option (decide) %d", seed, i, s, got[0], got[1])
+			}
+		}
+		var st [2][]control.StateInfo
+		for j, l := range labs {
+			polling(l, func() { st[j], _ = l.Router.FilterStates(control.StateFilter{}, 0) })
+			if n := drops(l, "ip4-filter/out-of-window"); j == 1 && n != drops(labs[0], "ip4-filter/out-of-window") {
+				t.Fatalf("seed %d: out-of-window drops %d plain, %d with an option", seed, drops(labs[0], "ip4-filter/out-of-window"), n)
+			}
+		}
+		if len(st[0]) != 1 || len(st[1]) != 1 || st[0][0].State != st[1][0].State || st[0][0].Packets != st[1][0].Packets {
+			t.Fatalf("seed %d: states plain %+v, with an option %+v", seed, st[0], st[1])
+		}
 	}
 }
