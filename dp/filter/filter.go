@@ -27,10 +27,12 @@
 // (an established connection's data and ACKs), are keyed straight from
 // their headers' fixed offsets (fastKey4w; for TCP also the sequence and
 // ACK numbers, window and payload length that the window check reads)
-// and parsed in full only when they have no state; a UDP state hit reads
-// and writes one cache line of its entry (key, expiry, counters, route
-// cache), a TCP one two (the windows are in the second, prefetched for
-// TCP keys only). The packets that pass go on in one vector pass, not a
+// and parsed in full only when they have no state; their state hits are
+// made in the decision loop itself, without a call of decide (a UDP one
+// updates the expiry and counter, a TCP one also runs the window check).
+// A UDP state hit reads and writes one cache line of its entry (key,
+// expiry, counters, route cache), a TCP one two (the windows are in the
+// second, prefetched for TCP keys only). The packets that pass go on in one vector pass, not a
 // call each: to ip4-rewrite those the route cache (below) routed, to the
 // next node of the arc the others (dp.Worker.Pass, ToAll, PassNext). Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
