@@ -32,9 +32,10 @@
 // updates the expiry and counter, a TCP one also runs the window check).
 // A UDP state hit reads and writes one cache line of its entry (key,
 // expiry, counters, route cache), a TCP one two (the windows are in the
-// second, prefetched for TCP keys only). The packets that pass go on in one vector pass, not a
-// call each: to ip4-rewrite those the route cache (below) routed, to the
-// next node of the arc the others (dp.Worker.Pass, ToAll, PassNext). Both directions of a flow reach the
+// second, prefetched for TCP keys only). The packets that pass go on in
+// one vector pass, not a call each: to ip4-rewrite those the route cache
+// (below) routed, to the next node of the arc the others
+// (dp.Worker.Pass, ToAll, PassNext). Both directions of a flow reach the
 // same worker on every backend (package rss's symmetric Toeplitz hash,
 // and PACKET_FANOUT_HASH on AF_PACKET, whose flow hash is symmetric), so
 // a table is its worker's alone: no lock. Ageing is cheap: the clock is
@@ -98,13 +99,14 @@
 // what was tried and reverted). A state hit costs the stage about 17 ns
 // a packet with 1,000 states (compute: the key's words from the header,
 // hash4's two products, the signature match, the entry check, the route
-// cache check) and 26 to 28 with 100,000 (the bucket line and the
-// entry's first line come from L3), where ip4-lookup costs forwarding
-// about 7: the filtered path with the route cache runs at 0.62 to 0.65
-// of plain forwarding's rate, 0.73 to 0.77 interleaved (December 7,
-// 18:46-19:02; 0.41 to 0.45 and 0.49 to 0.53 before). The IPv4 UDP hit,
-// the common packet, is keyed in run's first loop by hand (words4's
-// body) and decided without calling decide.
+// cache check) and 23 to 24 with 100,000 (the bucket line and the
+// entry's first line come from L3: with that many states the stage waits
+// on its cache misses, not on its instructions), where ip4-lookup costs
+// forwarding 7 to 11: the filtered path with the route cache runs at a
+// median 0.69 of plain forwarding's rate, 0.77 interleaved (December 7,
+// 21:09-21:13). The IPv4 UDP hit, the common packet, is keyed in run's
+// first loop by hand (words4's body); UDP and TCP hits are decided
+// without calling decide.
 package filter
 
 import (

@@ -267,9 +267,9 @@ func polling(l *dptest.Lab, fn func()) {
 }
 
 // TestFilterZeroAlloc: the filter node allocates nothing per packet,
-// for packets of a state and for new states: a run through the lab
-// allocates what the same run without a filter does (the in-memory
-// queue's frames), no more.
+// for packets of a state (UDP and TCP) and for new states: a run
+// through the lab allocates what the same run without a filter does (the
+// in-memory queue's frames), no more.
 func TestFilterZeroAlloc(t *testing.T) {
 	base := allocs(t, false)
 	if a := allocs(t, true); a > base {
@@ -280,16 +280,26 @@ func TestFilterZeroAlloc(t *testing.T) {
 func allocs(t *testing.T, on bool) float64 {
 	l := dptest.New(t, dptest.Options{})
 	if on {
-		if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp")); err != nil {
+		if err := l.Router.SetFilter(rules(t, pf.Block, "pass out", "pass in on if0 proto udp", "pass in on if0 proto tcp")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	l.Send(0, fromA(hdr.ProtoUDP, dptest.UDP(1, 53, 10))) // the table is made here
-	l.Out(1)
+	// An established TCP connection: its segments are state hits too.
+	l.Send(0, fromA(hdr.ProtoTCP, tcp(40000, 80, 1000, 0, syn, 0)))
+	l.Send(1, fromB(hdr.ProtoTCP, tcp(80, 40000, 5000, 1001, syn|ack, 0)))
+	l.Send(0, fromA(hdr.ProtoTCP, tcp(40000, 80, 1001, 5001, ack, 0)))
+	l.Out(0)
+	if got := len(l.Out(1)); got != 3 {
+		t.Fatalf("%d of the UDP datagram and the TCP handshake's 2 segments from A forwarded", got)
+	}
 	port := uint16(100)
 	frames := make([][]byte, 64)
 	for i := range frames {
 		frames[i] = fromA(hdr.ProtoUDP, dptest.UDP(1, 53, 10))
+		if i%2 == 1 {
+			frames[i] = fromA(hdr.ProtoTCP, tcp(40000, 80, 1001, 5001, ack, 100))
+		}
 	}
 	fresh := make([][]byte, 1000)
 	for i := range fresh {
@@ -304,6 +314,10 @@ func allocs(t *testing.T, on bool) float64 {
 		}
 		l.Ports[1].Take()
 	})
+	if c := l.Counters(); c.TotalDrops() != 0 {
+		d := c.TotalDrops()
+		t.Fatalf("%d packets dropped: the runs measured must pass (UDP and TCP state hits, new UDP states)", d)
+	}
 	if st, _ := l.Router.FilterStats(); on && st.States < 100 {
 		t.Fatalf("states %d: the new flows made none", st.States)
 	}
@@ -695,9 +709,9 @@ func withOptions(f []byte) []byte {
 // decision loop (the TCP hit without decide) pass, drop and move their
 // state exactly as decide does: the same random conversation (in-window
 // and out-of-window data and ACKs both ways, retransmissions, after a
-// handshake) sent to two routers, one's packets plain, the other's with
-// an IP option (decided by decide), passes and drops the same packets and
-// leaves the same state.
+// handshake, a second apart) sent to two routers, one's packets plain,
+// the other's with an IP option (decided by decide), passes and drops the
+// same packets and leaves the same state.
 func TestTCPFastPathSameAsDecide(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
@@ -713,8 +727,11 @@ func TestTCPFastPathSameAsDecide(t *testing.T) {
 			seq, ack uint32
 			n        int
 		}
-		segs := []seg{{true, 1000, 0, 0}, {false, 5000, 1001, 0}, {true, 1001, 5001, 0}} // SYN, SYN-ACK, ACK below
-		nextA, nextB := uint32(1001), uint32(5001)
+		// The sides' sequence numbers far apart (a segment tracked
+		// against the other side's window is out of it), B's wrapping.
+		const isnB = 4_294_000_000
+		segs := []seg{{true, 1000, 0, 0}, {false, isnB, 1001, 0}, {true, 1001, isnB + 1, 0}} // SYN, SYN-ACK, ACK below
+		nextA, nextB := uint32(1001), uint32(isnB+1)
 		for range 60 {
 			s := seg{fromA: rng.IntN(2) == 0, n: rng.IntN(3) * 500}
 			if s.fromA {
@@ -764,6 +781,9 @@ func TestTCPFastPathSameAsDecide(t *testing.T) {
 				l.Send(in, g)
 				got[j] = len(l.Out(out))
 			}
+			// A second between segments: a hit that left the state's
+			// expiry alone lets it expire while the connection opens.
+			filter.Advance(time.Second)
 			if got[0] != got[1] {
 				t.Fatalf("seed %d, segment %d %+v: plain forwarded %d, with an option (decide) %d", seed, i, s, got[0], got[1])
 			}
