@@ -1,6 +1,7 @@
 package dp_test
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,7 +66,8 @@ func TestPollGapCountsStalls(t *testing.T) {
 // TestPollGapNotSleeps: the time a worker sleeps in poll(2) waiting for
 // frames, up to the sleep's timeout, is not a gap: a worker idle for
 // 500 ms (its timeout an hour) then woken by a frame records a gap far
-// shorter than its sleep, and none over 100 ms.
+// shorter than its sleep, and none over 100 ms (in one of three tries:
+// see below).
 func TestPollGapNotSleeps(t *testing.T) {
 	l := sleepingLab(t, dptest.Options{})
 	frame := dptest.IPv4Frame(dptest.R0MAC, dptest.HostAMAC, dptest.HostA, remoteHost, hdr.ProtoUDP, 64, false, dptest.UDP(1000, 53, 20))
@@ -78,15 +80,23 @@ func TestPollGapNotSleeps(t *testing.T) {
 	l.Ports[0].Push(frame)
 	waitFor(t, "the first frame was not forwarded", func() bool { return len(l.Out(1)) > 0 })
 	waitAsleep(t, l.Worker, n)
-	c0 := l.Counters()
-	time.Sleep(500 * time.Millisecond)
-	n = dp.Sleeps(l.Worker)
-	l.Ports[0].Push(frame)
-	waitFor(t, "the frame was not forwarded", func() bool { return len(l.Out(1)) > 0 })
-	waitAsleep(t, l.Worker, n)
-	c := l.Counters()
-	if c.PollGaps != c0.PollGaps || time.Duration(c.PollGapMaxNs) >= 500*time.Millisecond && c.PollGapMaxNs != c0.PollGapMaxNs {
-		t.Fatalf("poll_gaps %d (%d before), poll_gap_max_ns %v (%v before) after an idle sleep of 500 ms: the sleep counted as a gap",
-			c.PollGaps, c0.PollGaps, time.Duration(c.PollGapMaxNs), time.Duration(c0.PollGapMaxNs))
+	// Up to three tries: a loaded machine may stall the woken worker
+	// itself for over PollGapLong (a real gap, by chance); a sleep
+	// counted as a gap is counted every time.
+	var msg string
+	for try := 0; try < 3; try++ {
+		c0 := l.Counters()
+		time.Sleep(500 * time.Millisecond)
+		n = dp.Sleeps(l.Worker)
+		l.Ports[0].Push(frame)
+		waitFor(t, "the frame was not forwarded", func() bool { return len(l.Out(1)) > 0 })
+		waitAsleep(t, l.Worker, n)
+		c := l.Counters()
+		if c.PollGaps == c0.PollGaps && (time.Duration(c.PollGapMaxNs) < 500*time.Millisecond || c.PollGapMaxNs == c0.PollGapMaxNs) {
+			return
+		}
+		msg += fmt.Sprintf("\ntry %d: poll_gaps %d (%d before), poll_gap_max_ns %v (%v before)",
+			try+1, c.PollGaps, c0.PollGaps, time.Duration(c.PollGapMaxNs), time.Duration(c0.PollGapMaxNs))
 	}
+	t.Fatalf("after an idle sleep of 500 ms, three times, the sleep counted as a gap:%s", msg)
 }
