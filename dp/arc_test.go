@@ -14,35 +14,9 @@ import (
 
 // A test-only feature node on ip4-unicast: it drops UDP to port 9 under
 // its own reason and hands everything else on.
-var (
-	stageTestFilter Stage
-	testFilterPort9 dp.Reason
-)
+var testFilter = dptest.RegisterPort9Feature("test-filter", "filtered")
 
 type Stage = dp.Stage
-
-var _ = dp.Register(dp.Node{
-	Name:  "test-filter",
-	Stage: &stageTestFilter,
-	Arc:   ip4.ArcUnicast,
-	Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
-		for _, x := range in.B[:in.N] {
-			b := pkt.At(x)
-			ip := hdr.IPv4(b.L3Bytes())
-			if ip.Protocol() == hdr.ProtoUDP && len(ip) >= ip.HeaderLen()+4 && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
-				w.Drop(b, testFilterPort9)
-				continue
-			}
-			w.Next(stageTestFilter, b)
-		}
-		in.N = 0
-	},
-	Next:    []string{"drop"},
-	Reasons: []dp.ReasonDef{{Reason: &testFilterPort9, Name: "port-9", Desc: "UDP to the discard port"}},
-	Trace: dp.NodeTrace{Note: func(*dp.Config, *dp.RawStep, *dp.RawStep, bool) string {
-		return "filtered"
-	}},
-})
 
 // Test-only counting nodes on the other two arcs.
 var stageTestRx, stageTestTx Stage
@@ -79,8 +53,8 @@ func TestFeatureArcs(t *testing.T) {
 	l.Send(0, fromA, fromA)
 	l.Send(1, fromB)
 	c := l.Counters()
-	if c.Packets[stageTestRx] != 2 || c.Packets[stageTestFilter] != 2 || c.Drops[testFilterPort9] != 2 {
-		t.Errorf("if0: test-rx saw %d, test-filter %d (dropped %d), want 2, 2, 2", c.Packets[stageTestRx], c.Packets[stageTestFilter], c.Drops[testFilterPort9])
+	if c.Packets[stageTestRx] != 2 || c.Packets[testFilter.Stage] != 2 || c.Drops[testFilter.Port9] != 2 {
+		t.Errorf("if0: test-rx saw %d, test-filter %d (dropped %d), want 2, 2, 2", c.Packets[stageTestRx], c.Packets[testFilter.Stage], c.Drops[testFilter.Port9])
 	}
 	if c.Packets[stageTestTx] != 0 || len(l.Out(0)) != 1 {
 		t.Errorf("if1 -> if0: test-tx saw %d, want 0 (if0 has none on interface-output), and the packet sent", c.Packets[stageTestTx])
@@ -109,8 +83,8 @@ func TestFeatureArc(t *testing.T) {
 	}
 	// Off: nothing runs through it.
 	l.Send(0, fromA(9))
-	if c := l.Counters(); c.Packets[stageTestFilter] != 0 || len(l.Out(1)) != 1 {
-		t.Fatalf("feature off: test-filter saw %d packets, want 0 and the packet forwarded", c.Packets[stageTestFilter])
+	if c := l.Counters(); c.Packets[testFilter.Stage] != 0 || len(l.Out(1)) != 1 {
+		t.Fatalf("feature off: test-filter saw %d packets, want 0 and the packet forwarded", c.Packets[testFilter.Stage])
 	}
 	publishes := l.Router.Stats().Publishes
 	if err := l.Router.SetFeatures(0, []string{"test-filter"}); err != nil {
@@ -123,8 +97,8 @@ func TestFeatureArc(t *testing.T) {
 	l.Send(0, fromA(53), fromA(9), fromA(54))
 	l.Send(1, fromB(9))
 	c := l.Counters()
-	if c.Packets[stageTestFilter] != 3 || c.Drops[testFilterPort9] != 1 {
-		t.Errorf("feature on if0: test-filter saw %d packets and dropped %d, want 3 and 1", c.Packets[stageTestFilter], c.Drops[testFilterPort9])
+	if c.Packets[testFilter.Stage] != 3 || c.Drops[testFilter.Port9] != 1 {
+		t.Errorf("feature on if0: test-filter saw %d packets and dropped %d, want 3 and 1", c.Packets[testFilter.Stage], c.Drops[testFilter.Port9])
 	}
 	if out := l.Out(1); len(out) != 2 {
 		t.Errorf("if0 -> if1: %d forwarded, want 2 (port 9 filtered)", len(out))
@@ -132,7 +106,7 @@ func TestFeatureArc(t *testing.T) {
 	if out := l.Out(0); len(out) != 1 {
 		t.Errorf("if1 -> if0: %d forwarded, want 1 (if1 has no features)", len(out))
 	}
-	if r := testFilterPort9; r.String() != "test-filter/port-9" || r.Desc() != "UDP to the discard port" {
+	if r := testFilter.Port9; r.String() != "test-filter/port-9" || r.Desc() != "UDP to the discard port" {
 		t.Errorf("reason %q %q", r.String(), r.Desc())
 	}
 	// Off again: one more publish.
@@ -141,8 +115,8 @@ func TestFeatureArc(t *testing.T) {
 	}
 	l.Router.Publish()
 	l.Send(0, fromA(9))
-	if c := l.Counters(); c.Packets[stageTestFilter] != 3 || len(l.Out(1)) != 1 {
-		t.Errorf("feature disabled: test-filter saw %d packets, want still 3, and the packet forwarded", c.Packets[stageTestFilter])
+	if c := l.Counters(); c.Packets[testFilter.Stage] != 3 || len(l.Out(1)) != 1 {
+		t.Errorf("feature disabled: test-filter saw %d packets, want still 3, and the packet forwarded", c.Packets[testFilter.Stage])
 	}
 	if err := l.Router.SetFeatures(0, []string{"no-such-feature"}); err == nil || !strings.Contains(err.Error(), "no-such-feature is not a registered feature node") || !strings.Contains(err.Error(), "test-filter (ip4-unicast)") {
 		t.Errorf("unknown feature: %v", err)
@@ -273,7 +247,7 @@ var _ = dp.Register(dp.Node{
 			b := pkt.At(x)
 			ip := hdr.IPv4(b.L3Bytes())
 			if ip.Protocol() == hdr.ProtoUDP && len(ip) >= ip.HeaderLen()+4 && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
-				w.Drop(b, testFilterPort9)
+				w.Drop(b, testFilter.Port9)
 				continue
 			}
 			in.B[k] = x
@@ -307,12 +281,12 @@ func TestPassNext(t *testing.T) {
 	l.Router.Publish()
 	l.Send(0, fromA(7), fromA(9), fromA(8), fromA(9), fromA(6))
 	c := l.Counters()
-	if c.Packets[stageTestPass] != 5 || c.Packets[stageTestAfter] != 3 || c.Drops[testFilterPort9] != 2 || len(l.Out(1)) != 3 {
-		t.Errorf("if0: test-pass saw %d, test-after %d, dropped %d, sent %d; want 5, 3, 2, 3", c.Packets[stageTestPass], c.Packets[stageTestAfter], c.Drops[testFilterPort9], len(l.Out(1)))
+	if c.Packets[stageTestPass] != 5 || c.Packets[stageTestAfter] != 3 || c.Drops[testFilter.Port9] != 2 || len(l.Out(1)) != 3 {
+		t.Errorf("if0: test-pass saw %d, test-after %d, dropped %d, sent %d; want 5, 3, 2, 3", c.Packets[stageTestPass], c.Packets[stageTestAfter], c.Drops[testFilter.Port9], len(l.Out(1)))
 	}
 	l.Send(1, fromB(7), fromB(9), fromB(8))
 	c = l.Counters()
-	if c.Packets[stageTestPass] != 8 || c.Packets[stageTestAfter] != 3 || c.Drops[testFilterPort9] != 3 || len(l.Out(0)) != 2 {
-		t.Errorf("if1: test-pass saw %d in all, test-after %d, dropped %d, sent %d; want 8, 3, 3, 2", c.Packets[stageTestPass], c.Packets[stageTestAfter], c.Drops[testFilterPort9], len(l.Out(0)))
+	if c.Packets[stageTestPass] != 8 || c.Packets[stageTestAfter] != 3 || c.Drops[testFilter.Port9] != 3 || len(l.Out(0)) != 2 {
+		t.Errorf("if1: test-pass saw %d in all, test-after %d, dropped %d, sent %d; want 8, 3, 3, 2", c.Packets[stageTestPass], c.Packets[stageTestAfter], c.Drops[testFilter.Port9], len(l.Out(0)))
 	}
 }

@@ -19,7 +19,6 @@ import (
 	_ "github.com/softnet/softnet/dp/nodes"
 	"github.com/softnet/softnet/dp/tracefmt"
 	"github.com/softnet/softnet/hdr"
-	"github.com/softnet/softnet/pkt"
 )
 
 var server = netip.MustParseAddr("198.18.0.9") // routed out if1
@@ -631,32 +630,7 @@ func TestRouteCache(t *testing.T) {
 }
 
 // A test-only feature node on ip4-unicast that drops UDP to port 9.
-var (
-	stageAfter Stage
-	afterPort9 dp.Reason
-)
-
-type Stage = dp.Stage
-
-var _ = dp.Register(dp.Node{
-	Name:  "test-after-filter",
-	Stage: &stageAfter,
-	Arc:   ip4.ArcUnicast,
-	Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
-		for _, x := range in.B[:in.N] {
-			b := pkt.At(x)
-			ip := hdr.IPv4(b.L3Bytes())
-			if ip.Protocol() == hdr.ProtoUDP && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
-				w.Drop(b, afterPort9)
-				continue
-			}
-			w.Next(stageAfter, b)
-		}
-		in.N = 0
-	},
-	Next:    []string{"drop"},
-	Reasons: []dp.ReasonDef{{Reason: &afterPort9, Name: "port-9", Desc: "UDP to the discard port"}},
-})
+var after = dptest.RegisterPort9Feature("test-after-filter", "")
 
 // TestRouteCacheNotLast: when another feature comes after the filter on
 // an interface, a state hit does not skip it (nor ip4-lookup): the
