@@ -147,8 +147,9 @@ type Table struct {
 	// The route cache's generation (State.rgen, see routeGen): the
 	// snapshot the worker routed its last vector by, and its number
 	// (from 1: a state's 0 is never valid).
-	rcfg *dp.Config
-	rgen uint16
+	rcfg   *dp.Config
+	rgen   uint16
+	rclear int // the next entry whose route cache a new generation clears (routeGen)
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -491,10 +492,14 @@ func (t *Table) Sweep(n int, now int64) {
 
 // routeGen returns the route generation of snapshot cfg: the last
 // vector's while cfg routes as its snapshot did (sameRouting), else the
-// next one, which makes every state's cached next hops stale. When the
-// 16-bit generation wraps, every state's cache is cleared (one pass over
-// the entries, once per 65,535 routing changes the worker sees: about 5
-// ms for a million entries), so an old number never comes back valid.
+// next one, which makes every state's cached next hops stale. The
+// generation has 16 bits: so that an old number never comes back valid
+// when it wraps, each new generation clears the route caches of the next
+// few entries round the table (routeAgeGens), and every state's cache is
+// cleared at least once every routeAgeGens generations, far from the
+// 65,535 after which a number comes back. The work is spread: a new
+// generation clears limit/8192 entries (25 for 200,000 states), where a
+// clear of every entry at the wrap stalled one vector for milliseconds.
 // The table keeps the last snapshot (and so its FIB) alive until a
 // vector with another comes.
 func (t *Table) routeGen(cfg *dp.Config) uint16 {
@@ -507,13 +512,25 @@ func (t *Table) routeGen(cfg *dp.Config) uint16 {
 		return t.rgen
 	}
 	if t.rgen++; t.rgen == 0 {
-		for i := range t.entries {
-			t.entries[i].rgen = [2]uint16{}
+		t.rgen = 1 // a state's 0 is never valid
+	}
+	// Every cache is stale now: clearing some costs no lookup that the
+	// new generation would not have made anyway.
+	for n := (len(t.entries) + routeAgeGens - 1) / routeAgeGens; n > 0; n-- {
+		if t.rclear >= len(t.entries) {
+			t.rclear = 0
 		}
-		t.rgen = 1
+		t.entries[t.rclear].rgen = [2]uint16{}
+		t.rclear++
 	}
 	return t.rgen
 }
+
+// routeAgeGens is how many route generations a full round of routeGen's
+// clearing takes: a cached generation is at most that old (twice that
+// across a resize of the table, whose new cursor starts again at its
+// first entry), a quarter of the 65,535 a number takes to come back.
+const routeAgeGens = 8192
 
 // sameRouting reports whether snapshots o and c give every IPv4 packet
 // the next hop ip4-lookup gives it, as far as a cached next hop goes:

@@ -287,8 +287,7 @@ func TestKeyEq(t *testing.T) {
 // the last one did (another snapshot with a copy of the adjacencies, as
 // the control plane publishes, kinds and headers changed, one more
 // adjacency), moves on another FIB, other ECMP buckets, or a group
-// changed, and when it wraps clears every state's cached generation so
-// that no old number comes back valid.
+// changed (TestRouteGenWrap: when it wraps).
 func TestRouteGen(t *testing.T) {
 	tb := NewTable(16)
 	fib1, fib2 := &fib.Snapshot{}, &fib.Snapshot{}
@@ -320,11 +319,67 @@ func TestRouteGen(t *testing.T) {
 			t.Fatalf("%s kept generation %d", c.what, g)
 		}
 	}
-	s := tb.Insert(&Key{PA: 1, Fam: 4})
-	s.rgen = [2]uint16{tb.rgen, 7}
-	tb.rgen = 0xffff
-	if g := tb.routeGen(c1); g != 1 || s.rgen != [2]uint16{} {
-		t.Fatalf("after the wrap: generation %d, a state's %v; want 1 and none", g, s.rgen)
+}
+
+// countCached is how many of tb's entries cache a route for side A.
+func countCached(tb *Table) int {
+	n := 0
+	for j := range tb.entries {
+		if tb.entries[j].rgen[0] != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRouteGenWrap: when the 16-bit route generation comes back to a
+// number after 65,535 changes of routing, no state still holds that
+// number from the first time (its cached next hop would be taken as
+// valid), and no change clears more than its share of the table
+// (limit/routeAgeGens entries, at least one): a clear of every entry at
+// the wrap stalled the worker's vector for milliseconds with a large
+// table.
+func TestRouteGenWrap(t *testing.T) {
+	for _, limit := range []int{16, 100_000} {
+		tb := NewTable(limit)
+		cfgs := [2]*dp.Config{{FIB: &fib.Snapshot{}}, {FIB: &fib.Snapshot{}}}
+		tb.routeGen(cfgs[0])
+		step := (limit + routeAgeGens - 1) / routeAgeGens
+		// Every entry caches the generation of the moment, some of
+		// them again at each change (a state refreshed by traffic).
+		for i := range tb.entries {
+			tb.entries[i].rgen = [2]uint16{tb.rgen, tb.rgen}
+		}
+		first := tb.rgen
+		for i := 1; i <= 65535; i++ {
+			before := tb.rgen
+			check := i%4099 == 1 || before == 0xffff
+			cached := 0
+			if check {
+				cached = countCached(tb)
+			}
+			g := tb.routeGen(cfgs[i&1])
+			if g == 0 || g == before {
+				t.Fatalf("limit %d, change %d: generation %d after %d", limit, i, g, before)
+			}
+			if check {
+				if cleared := cached - countCached(tb); cleared > step {
+					t.Fatalf("limit %d, change %d (generation %d to %d): %d caches cleared at once, want at most %d", limit, i, before, g, cleared, step)
+				}
+			}
+			if i < 65535 {
+				// A state refreshed now and then holds a recent one.
+				tb.entries[(i*7919)%limit].rgen[0] = g
+			}
+		}
+		if tb.rgen != first {
+			t.Fatalf("limit %d: generation %d after 65,535 changes, want %d again", limit, tb.rgen, first)
+		}
+		for j := range tb.entries {
+			if r := tb.entries[j].rgen; r[0] == first || r[1] == first {
+				t.Fatalf("limit %d: entry %d holds generation %d, %v, from 65,535 changes ago (or a refresh older than a round): taken as valid", limit, j, first, r)
+			}
+		}
 	}
 }
 
