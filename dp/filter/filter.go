@@ -16,13 +16,12 @@
 // (the default) makes a state; the flow's later packets, both
 // directions, hit it and skip the rules.
 //
-// States live in one Table per worker (Holder.Table, by worker ID):
-// preallocated 128-byte entries on a free list, indexed by cache-line
-// buckets of ten 16-bit signatures and entry indices, keyed by the 5-tuple
-// normalised so both directions find the same entry. A vector's lookups
-// are done in passes (hash every packet and prefetch its bucket, then
-// prefetch the entries whose signature matches, then decide), so their cache
-// misses overlap instead of following one another. The common packets,
+// States live in one Table per worker (Holder.Table, by worker ID): an
+// open-addressed array of 128-byte slots (linear probing from the key's
+// hash, backward-shift deletion), keyed by the 5-tuple normalised so both
+// directions find the same state. A vector's lookups are done in passes
+// (hash every packet and prefetch its home slot, then decide), so their
+// cache misses overlap instead of following one another. The common packets,
 // unfragmented IPv4 without options, UDP or TCP without SYN, FIN or RST
 // (an established connection's data and ACKs), are keyed straight from
 // their headers' fixed offsets (fastKey4w; for TCP also the sequence and
@@ -67,8 +66,9 @@
 // states through a router (dptest's lab, IPv4, IPv6 and VLANs) with
 // sequences of frames both ways, moves of the clock and reloads (rules,
 // and limits that make the worker remake its table), seeded with real
-// flows, and checks after each run the table's consistency (count, free
-// list, index, overflow counts, every state found from both directions:
+// flows, and checks after each run the table's consistency (count, every
+// state reachable from its home slot, no key twice, every state found from
+// both directions:
 // CheckTable in export_test.go), that every packet forwarded has a live
 // state of its own flow or is an ICMP error quoting one, and that no
 // buffer leaks. Run it with go test -run '^$' -fuzz '^FuzzFilter$'
