@@ -33,11 +33,15 @@ const (
 // and runs every flow's first packet once through worker 0, whose table
 // the measured worker 0 inherits.
 func NewFilter(prefixes []netip.Prefix, size int) (*Forward, error) {
-	return newFilter(prefixes, size, FilterStates)
+	return newFilter(prefixes, size, FilterStates, false)
 }
 
-// newFilter is NewFilter with n flows (and states).
-func newFilter(prefixes []netip.Prefix, size, n int) (*Forward, error) {
+// newFilter is NewFilter with n flows (and states); shuffled: the
+// worker's free list of state entries shuffled before the warm-up, so
+// the states sit in the table's entries in random order (as flows that
+// come and go leave them) rather than in the order the generator sends
+// them.
+func newFilter(prefixes []netip.Prefix, size, n int, shuffled bool) (*Forward, error) {
 	frames := Frames(prefixes, n, size)
 	f, err := NewForward(prefixes, frames, 1)
 	if err != nil {
@@ -51,6 +55,13 @@ func newFilter(prefixes []netip.Prefix, size, n int) (*Forward, error) {
 		return nil, err
 	}
 	w := f.Workers[0]
+	if shuffled {
+		h, _ := w.Config().Filter.(*filter.Holder)
+		if h == nil {
+			return nil, fmt.Errorf("ip4-filter: the worker has no filter")
+		}
+		h.ShuffleFree(filter.SlotOf(w.ID), 7)
+	}
 	for i := 0; i < len(frames)+4096; {
 		i += w.Poll()
 	}

@@ -12,8 +12,8 @@ import (
 // BenchmarkFilter polls the ip4-filter worker (1,000 rules, every packet
 // a state hit) on the benchmark goroutine, with 1,000 and 100,000 flows
 // (states): the compute of a hit (its state in the cache) against the
-// scenario's memory-bound one (the states sit at their keys' hashes:
-// in random order). ns/pkt is the whole pipeline's, filter-ns/pkt the
+// scenario's memory-bound one; "shuffled" takes the states' entries in
+// random order. ns/pkt is the whole pipeline's, filter-ns/pkt the
 // ip4-filter stage's (sampled polls), median-ns/pkt the whole poll's
 // of the median poll (a poll that lost the CPU does not count).
 func BenchmarkFilter(b *testing.B) {
@@ -21,9 +21,16 @@ func BenchmarkFilter(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, n := range []int{1000, FilterStates} {
-		b.Run(fmt.Sprintf("states=%d", n), func(b *testing.B) {
-			f, err := newFilter(ps, 64, n)
+	for _, c := range []struct {
+		n        int
+		shuffled bool
+	}{{1000, false}, {FilterStates, false}, {FilterStates, true}} {
+		name := fmt.Sprintf("states=%d", c.n)
+		if c.shuffled {
+			name += "/shuffled"
+		}
+		b.Run(name, func(b *testing.B) {
+			f, err := newFilter(ps, 64, c.n, c.shuffled)
 			if err != nil {
 				b.Fatal(err)
 			}

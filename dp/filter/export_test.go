@@ -3,48 +3,70 @@ package filter
 import "fmt"
 
 // CheckTable checks the invariants of t that hold whatever packets came
-// (FuzzFilter): its slots are a power of two, more than its limit; its
-// count is its used slots and at most its limit; an unused slot is all
-// zeros; every used slot is reachable from its key's home slot without
-// an empty slot in between (else a lookup stops short of it); no key is
-// in two slots; every state's key is normalised and its lookup, from
-// either direction of the flow, finds that slot.
+// (FuzzFilter): its count is its live entries and at most its limit; the
+// free list holds exactly the other entries, once each; every index slot
+// points to a live entry whose key's hash gives the slot's signature,
+// every live entry is indexed exactly once, and each bucket's over count
+// is the number of states that passed it; every live state's key is
+// normalised and its lookup, from either direction of the flow, finds
+// that entry.
 func CheckTable(t *Table) error {
-	ns := len(t.entries)
-	if ns&(ns-1) != 0 || ns <= t.limit || t.mask != uint64(ns-1) {
-		return fmt.Errorf("%d slots (mask %#x) for limit %d: not a power of two above the limit", ns, t.mask, t.limit)
-	}
 	if t.n < 0 || t.n > t.limit {
 		return fmt.Errorf("count %d outside 0..limit %d", t.n, t.limit)
 	}
-	used := 0
-	keys := map[Key]int{}
-	for j := range t.entries {
-		s := &t.entries[j]
-		if !s.used {
-			if *s != (State{}) {
-				return fmt.Errorf("slot %d: unused but not zeroed (%+v)", j, *s)
+	live := 0
+	for e := range t.entries {
+		if t.entries[e].used {
+			live++
+		}
+	}
+	if live != t.n {
+		return fmt.Errorf("count %d, live entries %d", t.n, live)
+	}
+	if len(t.free)+t.n != t.limit {
+		return fmt.Errorf("%d free and %d live entries, limit %d", len(t.free), t.n, t.limit)
+	}
+	onFree := make([]bool, t.limit)
+	for _, e := range t.free {
+		if int(e) >= t.limit || onFree[e] || t.entries[e].used {
+			return fmt.Errorf("free list entry %d: out of range, twice or live", e)
+		}
+		onFree[e] = true
+	}
+	indexed := make([]int, t.limit)
+	over := make([]uint32, len(t.buckets))
+	for b := range t.buckets {
+		bk := &t.buckets[b]
+		for j, sig := range bk.sig {
+			if sig == 0 {
+				continue
 			}
-			continue
-		}
-		used++
-		if o, dup := keys[s.K]; dup {
-			return fmt.Errorf("key %+v in slots %d and %d", s.K, o, j)
-		}
-		keys[s.K] = j
-		for x := s.K.hash() & t.mask; x != uint64(j); x = (x + 1) & t.mask {
-			if !t.entries[x].used {
-				return fmt.Errorf("slot %d (%+v): empty slot %d between it and its home %d", j, s.K, x, s.K.hash()&t.mask)
+			e := bk.idx[j]
+			if int(e) >= t.limit || !t.entries[e].used {
+				return fmt.Errorf("bucket %d slot %d: entry %d not live", b, j, e)
+			}
+			indexed[e]++
+			h := t.entries[e].K.hash()
+			if sigOf(h) != sig {
+				return fmt.Errorf("bucket %d slot %d: signature %#x, the key's %#x", b, j, sig, sigOf(h))
+			}
+			for x := h & t.bmask; x != uint64(b); x = (x + 1) & t.bmask {
+				over[x]++
 			}
 		}
 	}
-	if used != t.n {
-		return fmt.Errorf("count %d, used slots %d", t.n, used)
+	for b := range t.buckets {
+		if over[b] != t.buckets[b].over {
+			return fmt.Errorf("bucket %d: over %d, %d states passed it", b, t.buckets[b].over, over[b])
+		}
 	}
-	for j := range t.entries {
-		s := &t.entries[j]
+	for e := range t.entries {
+		s := &t.entries[e]
 		if !s.used {
 			continue
+		}
+		if indexed[e] != 1 {
+			return fmt.Errorf("state %d (%+v) indexed %d times", e, s.K, indexed[e])
 		}
 		k := s.K
 		f := Flow{Fam: k.Fam, Proto: k.Proto, Src: k.A, SPort: k.PA, Dst: k.B, DPort: k.PB}
@@ -55,10 +77,11 @@ func CheckTable(t *Table) error {
 			var k2 Key
 			f.key(&k2)
 			if k2 != k {
-				return fmt.Errorf("slot %d: key %+v, from direction %d %+v", j, k, dir, k2)
+				return fmt.Errorf("state %d: key %+v, from direction %d %+v", e, k, dir, k2)
 			}
-			if x, ok := t.locate(&k2, k2.hash()); !ok || x != uint64(j) {
-				return fmt.Errorf("slot %d (%+v): not found from direction %d", j, k, dir)
+			b, j, ok := t.locate(&k2, k2.hash())
+			if !ok || t.buckets[b].idx[j] != uint32(e) {
+				return fmt.Errorf("state %d (%+v): not found from direction %d", e, k, dir)
 			}
 		}
 	}

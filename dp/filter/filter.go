@@ -16,12 +16,13 @@
 // (the default) makes a state; the flow's later packets, both
 // directions, hit it and skip the rules.
 //
-// States live in one Table per worker (Holder.Table, by worker ID): an
-// open-addressed array of 128-byte slots (linear probing from the key's
-// hash, backward-shift deletion), keyed by the 5-tuple normalised so both
-// directions find the same state. A vector's lookups are done in passes
-// (hash every packet and prefetch its home slot, then decide), so their
-// cache misses overlap instead of following one another. The common packets,
+// States live in one Table per worker (Holder.Table, by worker ID):
+// preallocated 128-byte entries on a free list, indexed by cache-line
+// buckets of ten 16-bit signatures and entry indices, keyed by the 5-tuple
+// normalised so both directions find the same entry. A vector's lookups
+// are done in passes (hash every packet and prefetch its bucket, then
+// prefetch the entries whose signature matches, then decide), so their cache
+// misses overlap instead of following one another. The common packets,
 // unfragmented IPv4 without options, UDP or TCP without SYN, FIN or RST
 // (an established connection's data and ACKs), are keyed straight from
 // their headers' fixed offsets (fastKey4w; for TCP also the sequence and
@@ -66,9 +67,8 @@
 // states through a router (dptest's lab, IPv4, IPv6 and VLANs) with
 // sequences of frames both ways, moves of the clock and reloads (rules,
 // and limits that make the worker remake its table), seeded with real
-// flows, and checks after each run the table's consistency (count, every
-// state reachable from its home slot, no key twice, every state found from
-// both directions:
+// flows, and checks after each run the table's consistency (count, free
+// list, index, overflow counts, every state found from both directions:
 // CheckTable in export_test.go), that every packet forwarded has a live
 // state of its own flow or is an ICMP error quoting one, and that no
 // buffer leaks. Run it with go test -run '^$' -fuzz '^FuzzFilter$'
@@ -113,6 +113,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -134,12 +135,6 @@ const (
 	sweepPeriod = int64(time.Second)
 	sweepMax    = 256
 )
-
-// hitProbes is how many slots from a key's home run's state hit looks
-// at before it leaves the key to decide (a state farther on, or none):
-// at most two thirds full, a table holds nearly every state within the
-// first four slots from its home.
-const hitProbes = 4
 
 // epoch anchors the monotonic clock of the tables.
 var epoch = time.Now()
@@ -217,6 +212,17 @@ func (h *Holder) table(i int) *Table {
 	return nt
 }
 
+// ShuffleFree makes worker slot i's table if it has none and shuffles its
+// free list (seeded by seed), so the states made next take entries in
+// random order, as flows that come and go leave them, rather than in
+// order. For benchmarks; call it on the worker's goroutine, or before
+// the worker runs.
+func (h *Holder) ShuffleFree(i int, seed uint64) {
+	t := h.table(i % MaxWorkers)
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	rng.Shuffle(len(t.free), func(a, b int) { t.free[a], t.free[b] = t.free[b], t.free[a] })
+}
+
 // Rules is the Ruleset in force (nil: the filter passes everything).
 func (h *Holder) Rules() *Ruleset { return h.rules.Load() }
 
@@ -277,9 +283,13 @@ func (h *Holder) serve(i int, now int64) {
 		if r.Match == nil {
 			r.N = t.Flush()
 		} else {
-			n := t.deleteIf(r.Match)
-			r.N += n
-			t.stats.flushed.Store(t.stats.flushed.Load() + uint64(n))
+			for j := range t.entries {
+				if s := &t.entries[j]; s.used && r.Match(s) {
+					t.delEntry(uint32(j))
+					r.N++
+					t.stats.flushed.Store(t.stats.flushed.Load() + 1)
+				}
+			}
 		}
 	} else {
 		t.Each(now, func(s *State) {
@@ -404,10 +414,10 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	h.serve(slot, now)
 	t.Sweep(t.sweepDue(now), now)
 	// First pass: key every packet and hash its key; then the table
-	// prefetches every key's home slot in a tight loop, so that the
-	// vector's cache misses on a large table overlap (the CPU keeps many
-	// in flight at once) instead of costing one after the other in the
-	// decisions.
+	// prefetches every home bucket and every matching entry in tight
+	// loops, so that the vector's cache misses on a large table overlap
+	// (the CPU keeps many in flight at once) instead of costing one
+	// after the other in the decisions.
 	for i, x := range in.B[:in.N] {
 		ip := pkt.At(x).L3Bytes()
 		if udp4(ip) {
@@ -464,13 +474,12 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	// next node, as a vector from one interface does).
 	//
 	// A UDP packet of an established pseudo-state (its side heard from
-	// before: the peers' pseudo-states stay as they are) whose state is
-	// in one of the first hitProbes slots from its home (LookupBatch's
-	// hint), the common hit, is passed here without a call of decide:
-	// its state's expiry and counter are all it changes. So is a TCP
-	// segment fastKey4w keyed (no SYN, FIN or RST) found there, tracked
-	// here as decide would (tcpTrack, the expiry of its connection's
-	// state, the counter).
+	// before: the peers' pseudo-states stay as they are) found where
+	// LookupBatch hinted, the common hit, is passed here without a call
+	// of decide: its entry's expiry and counter are all it changes. So is
+	// a TCP segment fastKey4w keyed (no SYN, FIN or RST) found where
+	// hinted, tracked here as decide would (tcpTrack, the expiry of its
+	// connection's state, the counter).
 	// The route cache (State.rnh): when this node is the last feature
 	// of ip4-unicast (its packets go on to ip4-lookup), an IPv4 packet
 	// that hits its state takes the next hop its state cached for its
@@ -490,32 +499,18 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 		b := recs.At(x)
 		var s *State
 		side := int(st.sides[i] & 1)
-		if !st.parsed[i] {
-			// The slots from the home one on, up to hitProbes of them
-			// or an empty one (eq4 never matches an empty slot): e, the
-			// key's state, or nil (decide walks on).
-			j := uint64(st.hints[i])
-			e := &t.entries[j&t.mask]
-			for p := 1; !eq4(e, &st.k4[i]); p++ {
-				if !e.used || p == hitProbes {
-					e = nil
-					break
-				}
-				j++
-				e = &t.entries[j&t.mask]
-			}
-			switch {
-			case e == nil || e.Expire < now:
-			case !st.tcp[i]:
-				if e.pkts[side] != 0 {
+		if h := st.hints[i]; h >= 0 && !st.parsed[i] {
+			e := &t.entries[h]
+			if !st.tcp[i] {
+				if e.used && e.Expire >= now && e.pkts[side] != 0 && eq4(e, &st.k4[i]) {
 					e.Expire = now + udpTimeout
 					e.count(side)
 					s = e
 				}
-			default:
+			} else if e.used && e.Expire >= now && eq4(e, &st.k4[i]) {
 				// A segment of an established connection (fastKey4w's:
 				// no SYN, FIN or RST, its segment in flows[i].Seg)
-				// found near its home: decide's state hit, without the
+				// found where hinted: decide's state hit, without the
 				// call (nor the Key it would make and compare).
 				if !tcpTrack(e, side, &st.flows[i].Seg) {
 					w.Drop(b, rs.OutOfWindow)

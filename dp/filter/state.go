@@ -60,10 +60,8 @@ type Peer struct {
 
 const wsValid = 0x80
 
-// State is one slot of a worker's state table: 128 bytes, aligned on
-// 128 in the table's slot array (an empty slot is all zeros; a
-// deletion may move a state to another slot, so a pointer to one is
-// valid until the table's next deletion). A packet of a UDP or other pseudo-state
+// State is one entry of a worker's state table: 128 bytes, aligned on
+// 128 in the table's entry array. A packet of a UDP or other pseudo-state
 // flow reads and writes its first cache line only (the key, the expiry,
 // the counters' low words, the route cache); TCP's sequence windows (the
 // peers) come next, and the fields only the control plane reads (when,
@@ -109,37 +107,49 @@ type Timeouts struct {
 	TCPOpening, TCPEstablished, TCPClosing, TCPClosed, UDP, ICMP, Other int64
 }
 
-// Table is one worker's state table: open addressing over its entries.
-// The entries (State) are the hash table itself, a power of two of
-// 128-byte slots, at least one and a half times the limit (so at most
-// two thirds full), huge-page advised. A key's home slot is its hash's
-// low bits; its state sits there or, when that slot was taken, in the
-// first free slot after it (linear probing, wrapping at the end): a
-// lookup compares keys from the home slot on and stops at the first
-// empty slot. A state hit reads one cache line (the entry's first: the
-// key, the expiry, the counters, the route cache), a TCP one two. A
-// deletion shifts back the states after the freed slot that may take
-// it (Knuth's algorithm R), so no slot is marked deleted and a lookup
-// never walks past one: states move, so a slot number kept across a
-// deletion is a guess that the key compare checks. LookupBatch
-// prefetches a vector's home slots in one pass so that their cache
-// misses overlap. Only its worker touches it.
+// bucketSlots is how many states a bucket indexes.
+const bucketSlots = 10
+
+// bucket is one cache line of the table's index: a 16-bit signature of
+// each state's hash (0: the slot is empty) and the state's entry index.
+// over counts the states whose home bucket is this one or one before it
+// but which sit in a later bucket (this one was full when they came): a
+// lookup goes on to the next bucket only while it is not 0.
+type bucket struct {
+	sig  [bucketSlots]uint16
+	over uint32
+	idx  [bucketSlots]uint32
+}
+
+// Table is one worker's state table: a preallocated array of entries
+// (State) taken from and given back to a free list (so the live states
+// sit close together at the front: fewer pages, fewer cache misses), and
+// an index of cache-line buckets, a power of two of them (at least one
+// per seven states of the limit, ten slots each: at most 7/10 full),
+// holding a 16-bit signature and the entry index of each state (the
+// index is half the size that 32-bit signatures and seven slots made
+// it: 2 MiB for 200,000 states, a smaller working set beside the FIB's). A lookup
+// reads the key's home bucket, compares signatures, and reads only the
+// entry whose signature matches; a full bucket overflows into the next
+// one (linear probing by bucket, with the bucket's over count telling a
+// lookup to go on). LookupBatch does the lookups of a whole vector in
+// passes so that their cache misses overlap. Only its worker touches it.
 type Table struct {
-	entries []State // the slots: len is a power of two, above the limit
-	mask    uint64  // len(entries)-1
+	buckets []bucket
+	bmask   uint64
+	entries []State
+	free    []uint32 // free entry indices, a stack
 	n       int
 	limit   int
-	sweep   uint64 // next slot the per-vector sweep looks at
-	swept   int64  // the clock of the last sweepDue
-	// sweepAcc: the sweep's slots not due yet, times sweepPeriod.
-	sweepAcc uint64
+	sweep   uint64 // next entry the per-vector sweep looks at
+	swept   int64  // the clock the sweeps are due from (sweepDue)
 
 	// The route cache's generation (State.rgen, see routeGen): the
 	// snapshot the worker routed its last vector by, and its number
 	// (from 1: a state's 0 is never valid).
 	rcfg   *dp.Config
 	rgen   uint16
-	rclear int // the next slot whose route cache a new generation clears (routeGen)
+	rclear int // the next entry whose route cache a new generation clears (routeGen)
 
 	// Counters of this worker (written by it, read on other goroutines:
 	// see Holder.Stats): states inserted, removed on expiry, flushed,
@@ -147,22 +157,29 @@ type Table struct {
 	stats tableStats
 }
 
-// tableSlots is the number of slots of a table for limit states: the
-// power of two at least one and a half times the limit (131,072 slots,
-// 16 MiB, for the default 65,536; 524,288, 64 MiB, for 200,000).
-func tableSlots(limit int) int {
-	return 1 << bits.Len(uint(limit+(limit+1)/2-1))
-}
-
 // NewTable makes a table for at most limit states.
 func NewTable(limit int) *Table {
 	if limit < 1 {
 		limit = 1
 	}
-	ns := tableSlots(limit)
-	t := &Table{entries: make([]State, ns), mask: uint64(ns - 1), limit: limit}
-	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.entries[0])), uintptr(ns)*unsafe.Sizeof(State{})))
+	nb := 1 << bits.Len(uint((limit+6)/7-1))
+	if nb < 2 {
+		nb = 2
+	}
+	t := &Table{buckets: make([]bucket, nb), bmask: uint64(nb - 1), entries: make([]State, limit),
+		free: make([]uint32, limit), limit: limit}
+	t.resetFree()
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.buckets[0])), uintptr(nb)*unsafe.Sizeof(bucket{})))
+	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.entries[0])), uintptr(limit)*unsafe.Sizeof(State{})))
 	return t
+}
+
+// resetFree puts every entry on the free list, the first one on top.
+func (t *Table) resetFree() {
+	t.free = t.free[:t.limit]
+	for i := range t.free {
+		t.free[i] = uint32(t.limit - 1 - i)
+	}
 }
 
 // Len is the number of states, Limit the most it takes.
@@ -170,7 +187,7 @@ func (t *Table) Len() int   { return t.n }
 func (t *Table) Limit() int { return t.limit }
 
 // hashSeed keys the table's hash, drawn once per process, so that no one
-// outside can pick flows that share a home slot.
+// outside can pick flows that share a bucket.
 var hashSeed = [3]uint64{rand.Uint64() | 1, rand.Uint64() | 1, rand.Uint64() | 1}
 
 // mum is the folded 128-bit product of x and y: every bit of either
@@ -180,9 +197,9 @@ func mum(x, y uint64) uint64 {
 	return hi ^ lo
 }
 
-// hash is k's hash: its home slot from the low bits. Every bit of the
-// key reaches every bit of the hash (IPv4 flows differ mostly in the
-// last bytes of their addresses and in their ports).
+// hash is k's hash: its bucket from the low bits, its signature from the
+// high ones. Every bit of the key reaches both (IPv4 flows differ mostly
+// in the last bytes of their addresses and in their ports).
 func (k *Key) hash() uint64 {
 	const m = 0x9E3779B97F4A7C15
 	if k.Fam == 4 {
@@ -217,218 +234,259 @@ func (k *Key) eq(o *Key) bool {
 		k.PA == o.PA && k.PB == o.PB && k.Proto == o.Proto && k.Fam == o.Fam
 }
 
+// sigOf is the signature of hash h in a bucket (never 0: 0 is empty),
+// from bits the bucket's number does not use. Another key's signature
+// matches one slot in 2^15: the entry it points to is read for nothing.
+func sigOf(h uint64) uint16 { return uint16(h>>48) | 1 }
+
 // Find returns k's state, or nil. An expired state is removed and not
 // returned (lazy expiry).
 func (t *Table) Find(k *Key, now int64) *State { return t.findHash(k, k.hash(), now) }
 
-// locate returns the slot of k's state (hash h), ok false when it has
-// none: the slots from its home on, up to the first empty one (there is
-// always one: the table has more slots than its limit).
-func (t *Table) locate(k *Key, h uint64) (j uint64, ok bool) {
-	for j = h & t.mask; ; j = (j + 1) & t.mask {
-		s := &t.entries[j]
-		if !s.used {
-			return 0, false
+// locate returns the bucket and slot of k's state (hash h), ok false when
+// it has none.
+func (t *Table) locate(k *Key, h uint64) (b uint64, j int, ok bool) {
+	sig := sigOf(h)
+	b = h & t.bmask
+	for range t.buckets {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == sig && t.entries[bk.idx[j]].K.eq(k) {
+				return b, j, true
+			}
 		}
-		if s.K.eq(k) {
-			return j, true
+		if bk.over == 0 {
+			break
 		}
+		b = (b + 1) & t.bmask
 	}
+	return 0, 0, false
 }
 
 // findHash is Find with k's hash given.
 func (t *Table) findHash(k *Key, h uint64, now int64) *State {
-	j, ok := t.locate(k, h)
+	b, j, ok := t.locate(k, h)
 	if !ok {
 		return nil
 	}
-	s := &t.entries[j]
+	s := &t.entries[t.buckets[b].idx[j]]
 	if s.Expire < now {
 		t.stats.expired.Store(t.stats.expired.Load() + 1)
-		t.del(j)
+		t.del(b, j)
 		return nil
 	}
 	return s
 }
 
-// Hint is what LookupBatch gives a key: its home slot, where a lookup
-// starts (the state may be there, in a slot after it, or nowhere).
+// Hint is what LookupBatch found for a key: the entry its signature
+// matched (-1: none). A hint is only a guess (another key may share the
+// signature, and the vector's earlier packets may insert or remove
+// states): FindHint checks it.
 type Hint int32
 
 // LookupBatch is the first part of the lookups of a vector of n keys of
-// hashes hs: it prefetches every key's home slot, its first cache line
-// (the key, the expiry, the counters, the route cache) in one call and,
-// for a TCP key, its second (the windows), and writes each key's hint,
-// the home slot. Prefetches do not wait for their lines, so the
+// hashes hs: it prefetches every key's home bucket, then reads the
+// buckets' signatures and prefetches every matching entry, and writes
+// each key's hint. Prefetches do not wait for their lines, so the
 // vector's cache misses overlap far more than loads let them (a load
 // that misses holds up the instructions behind it; a miss per packet
 // taken one after the other is what a large table costs otherwise): by
-// the time the decisions read a state it is in the cache. A UDP or
-// other state hit reads and writes the first line alone, and a line
-// fetched for nothing evicts one another stage needs (the FIB's, the
-// packets').
+// the time decide reads an entry it is in the cache. Only a TCP key's
+// entry has its second cache line (the sequence windows) prefetched: a
+// UDP or other state hit reads and writes the first line alone, and a
+// line fetched for nothing evicts one another stage needs (the FIB's,
+// the packets').
 func (t *Table) LookupBatch(hs []uint64, tcp []bool, hints []Hint) {
 	if len(hs) == 0 {
 		return
 	}
-	base := uintptr(unsafe.Pointer(&t.entries[0]))
-	prefetchLines(base, 7, t.mask, hs)
+	// Pass 1: the home buckets (one cache line each), in one call.
+	prefetchLines(uintptr(unsafe.Pointer(&t.buckets[0])), 6, t.bmask, hs)
+	// Pass 2: the signatures, then the matching entries: the first line
+	// (key, expiry, counters, route cache), in one call, and, for TCP,
+	// the second (the windows).
 	hints = hints[:len(hs)]
 	tcp = tcp[:len(hs)]
+	anyTCP := false
 	for i, h := range hs {
-		j := h & t.mask
-		hints[i] = Hint(j)
-		if tcp[i] {
-			prefetch(base + uintptr(j)<<7 + 64)
+		hints[i] = bucketHint(&t.buckets[h&t.bmask], sigOf(h))
+		anyTCP = anyTCP || tcp[i]
+	}
+	base := uintptr(unsafe.Pointer(&t.entries[0]))
+	prefetchHints(base, 7, hints)
+	if anyTCP {
+		for i, h := range hints {
+			if h >= 0 && tcp[i] {
+				prefetch(base + uintptr(h)<<7 + 64)
+			}
 		}
 	}
 }
 
+// bucketHint returns the entry of the first slot of bk whose signature
+// is sig, -1 if none: the ten 16-bit signatures compared four at a time
+// in 64-bit words (the lowest lane whose XOR is zero is exact: a borrow
+// only runs upward, to lanes above it), not in a loop of ten. The words
+// are read little-endian, so lane j is signature j on any machine (on a
+// big-endian one with its bytes swapped, as sig is swapped to match).
+func bucketHint(bk *bucket, sig uint16) Hint {
+	const lo, hi = 0x0001000100010001, 0x8000800080008000
+	if bigEndian {
+		sig = bits.ReverseBytes16(sig)
+	}
+	rep := uint64(sig) * lo
+	b := (*[64]byte)(unsafe.Pointer(bk))
+	le := binary.LittleEndian
+	x := le.Uint64(b[0:8]) ^ rep
+	if m := (x - lo) &^ x & hi; m != 0 {
+		return Hint(bk.idx[bits.TrailingZeros64(m)>>4])
+	}
+	x = le.Uint64(b[8:16]) ^ rep
+	if m := (x - lo) &^ x & hi; m != 0 {
+		return Hint(bk.idx[4+bits.TrailingZeros64(m)>>4])
+	}
+	// Slots 8 and 9; the word's upper half is the over count, never a
+	// match.
+	x = (le.Uint64(b[16:24]) ^ rep) | 0xffffffff_00000000
+	if m := (x - lo) &^ x & hi; m != 0 {
+		return Hint(bk.idx[8+bits.TrailingZeros64(m)>>4])
+	}
+	return -1
+}
+
+// bigEndian is true on a big-endian machine (bucketHint).
+var bigEndian = binary.NativeEndian.Uint16([]byte{0, 1}) == 1
+
 // eq4 reports whether s holds the IPv4 key w (key4): its two address
 // words and its ports, protocol and family (the family 4 in w.p: an IPv6
-// state never matches, an empty slot, all zeros, neither, and an IPv4
-// one has zeros in the addresses' first eight bytes), in three word
-// compares. key4's words are the key's bytes read little-endian, on any
-// machine.
+// state never matches, and an IPv4 one has zeros in the addresses'
+// first eight bytes), in three word compares. key4's words are the key's
+// bytes read little-endian, on any machine.
 func eq4(s *State, w *key4) bool {
 	b := (*[40]byte)(unsafe.Pointer(&s.K)) // the Key's 38 bytes, then Init and used
 	le := binary.LittleEndian
 	return le.Uint64(b[8:16]) == w.a && le.Uint64(b[24:32]) == w.b && le.Uint64(b[32:40])&0xffff_ffff_ffff == w.p
 }
 
-// FindHint is findHash with LookupBatch's hint (the home slot of hash
-// h, whose line it prefetched): the walk starts there.
+// FindHint is findHash helped by LookupBatch's hint: when the hinted
+// entry holds k and is alive, it is the state, found without another
+// walk of the bucket; otherwise the full lookup decides.
 func (t *Table) FindHint(k *Key, h uint64, hint Hint, now int64) *State {
+	if hint >= 0 {
+		if s := &t.entries[hint]; s.used && s.K.eq(k) && s.Expire >= now {
+			return s
+		}
+	}
 	return t.findHash(k, h, now)
 }
 
 // peek is Find without removing an expired state (traces).
 func (t *Table) peek(k *Key, now int64) *State {
-	j, ok := t.locate(k, k.hash())
+	b, j, ok := t.locate(k, k.hash())
 	if !ok {
 		return nil
 	}
-	if s := &t.entries[j]; s.Expire >= now {
+	if s := &t.entries[t.buckets[b].idx[j]]; s.Expire >= now {
 		return s
 	}
 	return nil
 }
 
 // Insert adds a state for k (which must not be in the table) and returns
-// it zeroed but for its key, or nil when the table holds its limit: the
-// first empty slot from k's home on.
+// it zeroed but for its key, or nil when the table holds its limit.
 func (t *Table) Insert(k *Key) *State {
 	if t.n >= t.limit {
 		t.stats.limited.Store(t.stats.limited.Load() + 1)
 		return nil
 	}
-	j := k.hash() & t.mask
-	for t.entries[j].used {
-		j = (j + 1) & t.mask
+	h := k.hash()
+	b := h & t.bmask
+	for {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == 0 {
+				e := t.free[len(t.free)-1]
+				t.free = t.free[:len(t.free)-1]
+				bk.sig[j], bk.idx[j] = sigOf(h), e
+				s := &t.entries[e]
+				*s = State{K: *k, used: true}
+				t.n++
+				t.stats.inserts.Store(t.stats.inserts.Load() + 1)
+				return s
+			}
+		}
+		// Full (there is room further on: the buckets hold 10/7 of the
+		// limit): pass it, and say so for the lookups.
+		bk.over++
+		b = (b + 1) & t.bmask
 	}
-	s := &t.entries[j]
-	*s = State{K: *k, used: true}
-	t.n++
-	t.stats.inserts.Store(t.stats.inserts.Load() + 1)
-	return s
 }
 
-// del removes the state in slot i, then fills the hole from the states
-// after it up to the next empty slot (Knuth's algorithm R): a state at
-// slot j whose home is not in (i, j] (cyclically) moves back to the
-// hole, and its slot is the hole now. So every state stays reachable
-// from its home without an empty slot in between, with no mark of
-// deletion. A state moved from at or past the route cache's clearing
-// cursor (rclear) to before it has its route cache cleared: a round of
-// the cursor would pass it by (routeGen).
-func (t *Table) del(i uint64) {
-	m := t.mask
-	for j := (i + 1) & m; ; j = (j + 1) & m {
-		s := &t.entries[j]
-		if !s.used {
-			break
-		}
-		if home := s.K.hash() & m; (j-home)&m >= (j-i)&m {
-			d := &t.entries[i]
-			*d = *s
-			if c := uint64(t.rclear); i < c && j >= c {
-				d.rgen = [2]uint16{}
-			}
-			i = j
-		}
+// del removes the state in bucket b's slot j: its entry goes back to the
+// free list, and the buckets its insertion passed count one fewer.
+func (t *Table) del(b uint64, j int) {
+	bk := &t.buckets[b]
+	e := bk.idx[j]
+	s := &t.entries[e]
+	for x := s.K.hash() & t.bmask; x != b; x = (x + 1) & t.bmask {
+		t.buckets[x].over--
 	}
-	t.entries[i] = State{}
+	bk.sig[j], bk.idx[j] = 0, 0
+	*s = State{}
+	t.free = append(t.free, e)
 	t.n--
 }
 
-// deleteIf removes every state for which fn is true and returns how many
-// it removed: one walk of the slots that starts after an empty slot (no
-// run of states wraps past its start, so a state moved back by a
-// deletion is never moved behind the walk) and looks again at the slot
-// it just emptied (a later state may have moved into it).
-func (t *Table) deleteIf(fn func(*State) bool) int {
-	if t.n == 0 {
-		return 0
-	}
-	m := t.mask
-	start := uint64(0)
-	for t.entries[start].used {
-		start++
-	}
-	n := 0
-	for x := uint64(1); x <= m; {
-		j := (start + x) & m
-		if s := &t.entries[j]; s.used && fn(s) {
-			t.del(j)
-			n++
-			continue
+// delEntry removes the state in entry e.
+func (t *Table) delEntry(e uint32) {
+	s := &t.entries[e]
+	h := s.K.hash()
+	b := h & t.bmask
+	sig := sigOf(h)
+	for range t.buckets {
+		bk := &t.buckets[b]
+		for j := range bk.sig {
+			if bk.sig[j] == sig && bk.idx[j] == e {
+				t.del(b, j)
+				return
+			}
 		}
-		x++
+		b = (b + 1) & t.bmask
 	}
-	return n
+	panic("filter: a live state missing from its table's index")
 }
 
-// sweepDue returns how many slots the sweep of a vector at clock now
-// looks at: the table's slots per sweepPeriod of clock since the last
-// vector, at most sweepMax (a longer gap's backlog is dropped); the
-// fraction of a slot not due yet carries over to the next vector
-// (sweepAcc).
+// sweepDue returns how many entries the sweep of a vector at clock now
+// looks at: the limit per sweepPeriod of clock since the sweeps are due
+// from, at most sweepMax; the fraction of an entry not due yet carries
+// over to the next vector.
 func (t *Table) sweepDue(now int64) int {
 	d := now - t.swept
 	if d <= 0 {
 		return 0
 	}
-	t.swept = now
-	size := uint64(len(t.entries))
-	if d >= sweepPeriod {
-		t.sweepAcc = 0
-		return min(sweepMax, int(size))
+	if d >= sweepPeriod || uint64(d)*uint64(t.limit) >= sweepMax*uint64(sweepPeriod) {
+		t.swept = now
+		return min(sweepMax, t.limit)
 	}
-	t.sweepAcc += uint64(d) * size
-	n := t.sweepAcc / uint64(sweepPeriod)
-	if n >= sweepMax {
-		t.sweepAcc = 0
-		return sweepMax
-	}
-	t.sweepAcc -= n * uint64(sweepPeriod)
-	return int(n)
+	n := int(uint64(d) * uint64(t.limit) / uint64(sweepPeriod))
+	t.swept += int64(uint64(n) * uint64(sweepPeriod) / uint64(t.limit))
+	return n
 }
 
-// Sweep looks at up to n slots from where the last sweep stopped and
+// Sweep looks at up to n entries from where the last sweep stopped and
 // removes the expired states: the bounded ageing done once per vector.
-// After a removal it looks at the same slot again (a later state may
-// have moved into it). A state moved back behind the cursor by another
-// removal (a lookup's) waits for the next round; the lookups never
-// return an expired state meanwhile.
 func (t *Table) Sweep(n int, now int64) {
 	for ; n > 0; n-- {
-		j := t.sweep & t.mask
-		if s := &t.entries[j]; s.used && s.Expire < now {
-			t.stats.expired.Store(t.stats.expired.Load() + 1)
-			t.del(j)
-			continue
+		if t.sweep >= uint64(t.limit) {
+			t.sweep = 0 // not a modulo: a division per entry
 		}
-		t.sweep = j + 1
+		e := uint32(t.sweep)
+		t.sweep++
+		if s := &t.entries[e]; s.used && s.Expire < now {
+			t.stats.expired.Store(t.stats.expired.Load() + 1)
+			t.delEntry(e)
+		}
 	}
 }
 
@@ -437,14 +495,11 @@ func (t *Table) Sweep(n int, now int64) {
 // next one, which makes every state's cached next hops stale. The
 // generation has 16 bits: so that an old number never comes back valid
 // when it wraps, each new generation clears the route caches of the next
-// few slots round the table (routeAgeGens), and every state's cache is
+// few entries round the table (routeAgeGens), and every state's cache is
 // cleared at least once every routeAgeGens generations, far from the
-// 65,535 after which a number comes back. A state that a deletion moves
-// back across the cursor, from a slot not cleared yet in this round to
-// one already cleared, has its cache cleared as it moves (Table.del), so
-// no state misses a round. The work is spread: a new generation clears
-// slots/8192 slots (64 for the 524,288 slots of 200,000 states), where
-// a clear of every slot at the wrap stalled one vector for milliseconds.
+// 65,535 after which a number comes back. The work is spread: a new
+// generation clears limit/8192 entries (25 for 200,000 states), where a
+// clear of every entry at the wrap stalled one vector for milliseconds.
 // The table keeps the last snapshot (and so its FIB) alive until a
 // vector with another comes.
 func (t *Table) routeGen(cfg *dp.Config) uint16 {
@@ -474,7 +529,7 @@ func (t *Table) routeGen(cfg *dp.Config) uint16 {
 // routeAgeGens is how many route generations a full round of routeGen's
 // clearing takes: a cached generation is at most that old (twice that
 // across a resize of the table, whose new cursor starts again at its
-// first slot), a quarter of the 65,535 a number takes to come back.
+// first entry), a quarter of the 65,535 a number takes to come back.
 const routeAgeGens = 8192
 
 // sameRouting reports whether snapshots o and c give every IPv4 packet
@@ -504,7 +559,9 @@ func sameRouting(o, c *dp.Config) bool {
 // Flush removes every state and returns how many there were.
 func (t *Table) Flush() int {
 	n := t.n
+	clear(t.buckets)
 	clear(t.entries)
+	t.resetFree()
 	t.n = 0
 	t.stats.flushed.Store(t.stats.flushed.Load() + uint64(n))
 	return n

@@ -12,12 +12,13 @@ import (
 	"github.com/softnet/softnet/fib"
 )
 
-// TestTableLayout: a state is two cache lines' worth (128 bytes) with
-// the fields a packet touches (key, expiry, peers, counters) in its first
-// 96, those a UDP packet touches (key, expiry, counters, route cache) in
-// its first 64; the slots are a power of two at least one and a half
-// times the limit (16 MiB for the default 65,536 states, 64 MiB for the
-// bench's 200,000), aligned on 128 bytes.
+// TestTableLayout: an entry is two cache lines' worth (128 bytes) with the
+// fields a packet touches (key, expiry, peers, counters) in its first 96,
+// those a UDP packet touches (key, expiry, counters) in its first 64,
+// a bucket one cache line, and the table for the bench's 200,000-state
+// limit takes less than half the 64 MiB the open-addressed array of
+// 128-byte slots at twice the limit took, its live states packed at the
+// front of the entries (a third of the pages to touch for 100,000 states).
 func TestTableLayout(t *testing.T) {
 	if n := unsafe.Sizeof(State{}); n != 128 {
 		t.Errorf("State is %d bytes, want 128", n)
@@ -39,37 +40,46 @@ func TestTableLayout(t *testing.T) {
 			t.Errorf("%s ends at byte %d: a UDP state hit would read a second cache line", f.name, f.off+f.len)
 		}
 	}
+	var bk bucket
+	if unsafe.Offsetof(bk.over) != 20 || unsafe.Offsetof(bk.idx) != 24 {
+		t.Errorf("bucket: over at %d, idx at %d; bucketHint reads the signatures and over as three words", unsafe.Offsetof(bk.over), unsafe.Offsetof(bk.idx))
+	}
 	// eq4 reads a state's key as words at these offsets.
 	if unsafe.Offsetof(s.K) != 0 || unsafe.Offsetof(s.K.B) != 16 || unsafe.Offsetof(s.K.PA) != 32 || unsafe.Offsetof(s.K.PB) != 34 ||
 		unsafe.Offsetof(s.K.Proto) != 36 || unsafe.Offsetof(s.K.Fam) != 37 {
 		t.Errorf("Key's layout moved: eq4 reads the words at 8, 24 and 32")
 	}
-	for _, c := range []struct{ limit, slots int }{{1, 2}, {8, 16}, {65_536, 1 << 17}, {200_000, 1 << 19}, {1 << 24, 1 << 25}} {
-		if n := tableSlots(c.limit); n != c.slots {
-			t.Errorf("limit %d: %d slots, want %d", c.limit, n, c.slots)
-		}
-	}
-	for _, limit := range []int{1, 2, 3, 5, 1000, 65_536, 200_000} {
-		n := tableSlots(limit)
-		if n&(n-1) != 0 || 2*n < 3*limit || n < 2 {
-			t.Errorf("limit %d: %d slots, want a power of two at least 1.5 times the limit", limit, n)
-		}
+	if n := unsafe.Sizeof(bucket{}); n != 64 {
+		t.Errorf("bucket is %d bytes, want 64 (a cache line)", n)
 	}
 	tb := NewTable(200_000)
-	if size := uintptr(len(tb.entries)) * unsafe.Sizeof(State{}); size != 64<<20 {
-		t.Errorf("table for 200,000 states takes %d MiB, want 64", size>>20)
+	size := uintptr(len(tb.buckets))*unsafe.Sizeof(bucket{}) + uintptr(len(tb.entries))*unsafe.Sizeof(State{}) + uintptr(cap(tb.free))*4
+	if size > 32<<20 {
+		t.Errorf("table for 200,000 states takes %d MiB, want at most 32", size>>20)
 	}
 	if p := uintptr(unsafe.Pointer(&tb.entries[0])); p%128 != 0 {
-		t.Errorf("slots at %#x: not aligned on 128 bytes", p)
+		t.Errorf("entries at %#x: not aligned on 128 bytes", p)
+	}
+	for i := 0; i < 100_000; i++ {
+		var k Key
+		k.A[12], k.A[13], k.A[14], k.A[15] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+		k.Proto, k.Fam = 17, 4
+		if tb.Insert(&k) == nil {
+			t.Fatalf("insert %d refused", i)
+		}
+	}
+	for i := 100_000; i < len(tb.entries); i++ {
+		if tb.entries[i].used {
+			t.Fatalf("entry %d used with 100,000 states: the live states are not packed at the front", i)
+		}
 	}
 }
 
 // TestLookupBatchRandom: vectors of lookups through LookupBatch's hints
 // then FindHint, with inserts and lazy expiry in the middle of a vector
-// (states moved by a removal, or inserted after their batch's
-// prefetch), agree with a map; and
-// states that share a home slot are found past it, across the table's
-// end, and after some of them are removed.
+// (a hint stale by then: the entry freed, or reused by another key, or a
+// key inserted after its batch read the bucket), agree with a map; and
+// a full bucket overflows into the next and is found there.
 func TestLookupBatchRandom(t *testing.T) {
 	tb := NewTable(300)
 	ref := map[Key]int64{}
@@ -115,36 +125,27 @@ func TestLookupBatchRandom(t *testing.T) {
 		now += int64(rng.IntN(3))
 		tb.Sweep(8, now)
 	}
-	// One home: keys that share a home slot (near the end of a tiny
-	// table, so that their run wraps round to its first slots) are
-	// found past it, and still found when the others are removed.
-	tb = NewTable(20) // 32 slots
-	home := tb.mask - 2
+	// Overflow: more keys than one bucket holds, all with one home.
+	tb = NewTable(64)
 	var same []Key
-	for i := 0; len(same) < 12; i++ {
-		k := normKey(Key{Proto: 6, Fam: 4, PA: uint16(i)})
-		if k.hash()&tb.mask == home {
+	for i := 0; len(same) < 3*bucketSlots; i++ {
+		k := Key{Proto: 6, Fam: 4, PA: uint16(i)}
+		if k.hash()&tb.bmask == 0 {
 			same = append(same, k)
 			if tb.Insert(&k) == nil {
 				t.Fatal("insert refused")
 			}
 		}
 	}
-	if !tb.entries[0].used {
-		t.Fatal("the run of one home did not wrap round")
-	}
 	for i := range same {
 		if tb.Find(&same[i], 0) == nil {
-			t.Fatalf("key %d of %d with one home slot not found", i, len(same))
+			t.Fatalf("key %d of %d with one home bucket not found", i, len(same))
 		}
 	}
 	for i := 0; i < len(same); i += 2 {
 		tb.Find(&same[i], 0).Expire = -1
 		if tb.Find(&same[i], 0) != nil { // expired: removed
 			t.Fatalf("key %d still found after it expired", i)
-		}
-		if err := CheckTable(tb); err != nil {
-			t.Fatalf("after removing key %d: %v", i, err)
 		}
 	}
 	for i := range same {
@@ -155,23 +156,24 @@ func TestLookupBatchRandom(t *testing.T) {
 	for i := 1; i < len(same); i += 2 {
 		tb.Find(&same[i], 0).Expire = -1
 	}
-	tb.Sweep(2*len(tb.entries), 0) // a removal looks at its slot again
-	if tb.Len() != 0 {
-		t.Fatalf("%d states after every state expired", tb.Len())
+	tb.Sweep(tb.Limit(), 0)
+	if tb.Len() != 0 || len(tb.free) != tb.Limit() {
+		t.Fatalf("%d states, %d free entries after every state expired", tb.Len(), len(tb.free))
 	}
-	for j := range tb.entries {
-		if tb.entries[j] != (State{}) {
-			t.Fatalf("slot %d not empty with no state", j)
+	for b := range tb.buckets {
+		if bk := &tb.buckets[b]; bk.over != 0 || bk.sig != [bucketSlots]uint16{} {
+			t.Fatalf("bucket %d not empty (over %d) with no state", b, bk.over)
 		}
 	}
 }
 
 // TestHashSpreads: flows that differ only in the last two bytes of an
-// IPv4 source (a /16 of clients, fixed ports: IPsec NAT-T, a flood) get
-// as many home slots as random keys would, not one, and as short walks:
-// the old hash never let those bytes reach the low bits, so 65,536 such
-// flows shared one home slot and a lookup walked all of them.
+// IPv4 source (a /16 of clients, fixed ports: IPsec NAT-T, a flood) fall
+// into as many buckets as random keys would, not into one: the old hash
+// never let those bytes reach the low bits, so 65,536 such flows shared
+// one home slot and a lookup walked all of them.
 func TestHashSpreads(t *testing.T) {
+	const buckets = 1 << 14
 	for _, c := range []struct {
 		name string
 		set  func(k *Key, i int)
@@ -180,35 +182,22 @@ func TestHashSpreads(t *testing.T) {
 		{"destination /16", func(k *Key, i int) { k.B[14], k.B[15] = byte(i>>8), byte(i) }},
 		{"ports", func(k *Key, i int) { k.PA = uint16(i) }},
 	} {
-		tb := NewTable(65536) // 131,072 slots
-		homes := map[uint64]bool{}
+		seen := map[uint64]bool{}
+		sigs := map[uint16]bool{}
 		for i := 0; i < 65536; i++ {
 			k := Key{Proto: 17, Fam: 4, PA: 4500, PB: 4500}
 			k.A[10], k.A[11], k.B[10], k.B[11] = 0xff, 0xff, 0xff, 0xff
 			k.A[12], k.A[13] = 10, 1
 			k.B[12], k.B[13], k.B[14], k.B[15] = 192, 0, 2, 1
 			c.set(&k, i)
-			homes[k.hash()&tb.mask] = true
-			if tb.Insert(&k) == nil {
-				t.Fatalf("%s: insert %d refused", c.name, i)
-			}
+			h := k.hash()
+			seen[h&(buckets-1)] = true
+			sigs[sigOf(h)] = true
 		}
-		// How many slots a lookup of each state reads: 65,536 random
-		// keys in 131,072 slots take about 51,600 homes (1-e^-0.5 of
-		// the slots) and read 1.5 slots a lookup on average (linear
-		// probing half full), some tens at most.
-		total, most := 0, 0
-		for j := range tb.entries {
-			if s := &tb.entries[j]; s.used {
-				n := int((uint64(j)-s.K.hash())&tb.mask) + 1
-				total += n
-				most = max(most, n)
-			}
-		}
-		mean := float64(total) / 65536
-		t.Logf("%s: %d homes, %.3f slots a lookup on average, %d at most", c.name, len(homes), mean, most)
-		if len(homes) < 51_600*9/10 || mean > 1.7 || most > 100 {
-			t.Errorf("%s: 65,536 flows in %d home slots of %d, %.3f slots a lookup on average, %d at most", c.name, len(homes), len(tb.entries), mean, most)
+		// 65,536 random keys in 16,384 buckets fill about 98% of them,
+		// and take about 86% of the 32,768 signatures.
+		if len(seen) < buckets*9/10 || len(sigs) < 32768*8/10 {
+			t.Errorf("%s: 65,536 flows in %d of %d buckets, %d signatures", c.name, len(seen), buckets, len(sigs))
 		}
 	}
 }
@@ -220,7 +209,7 @@ func TestHashSpreads(t *testing.T) {
 // vector during which the thread lost its CPU does not count). Three
 // variants side by side: N, the Key path (Key.hash, FindHint); words-N,
 // the node's hit (hash4 of the key in registers, LookupBatch, eq4 on the
-// key's words from the home slot on, as run does for a UDP hit); oneline-N, benchOneLine's
+// key's words, as run does for a UDP hit); oneline-N, benchOneLine's
 // prototype, the least a hit can do.
 func BenchmarkStateHit(b *testing.B) {
 	for _, n := range []int{1000, 100_000} {
@@ -278,20 +267,12 @@ func BenchmarkStateHit(b *testing.B) {
 				tb.LookupBatch(hs[:], tcp[:], hints[:])
 				hits := 0
 				for x := range ws {
-					j := uint64(hints[x])
-					e := &tb.entries[j&tb.mask]
-					for p := 1; !eq4(e, &ws[x]); p++ {
-						if !e.used || p == hitProbes {
-							e = nil
-							break
+					if h := hints[x]; h >= 0 {
+						if e := &tb.entries[h]; e.used && e.Expire >= 1 && eq4(e, &ws[x]) {
+							e.Expire = 1 << 62
+							e.count(0)
+							hits++
 						}
-						j++
-						e = &tb.entries[j&tb.mask]
-					}
-					if e != nil && e.Expire >= 1 {
-						e.Expire = 1 << 62
-						e.count(0)
-						hits++
 					}
 				}
 				return hits
@@ -303,9 +284,9 @@ func BenchmarkStateHit(b *testing.B) {
 
 // benchVectors runs vector(j) (j: the number of packets before it) until
 // b.N packets, and reports the median vector's time a packet. It fails
-// if a vector found fewer than 250 of its 256 packets' states (the
-// node's hit misses now and then: a state more than hitProbes slots from
-// its home, which run leaves to decide).
+// if a vector found fewer than 250 of its 256 packets' states (a hint
+// misses now and then: another key's signature first in the bucket, one
+// in about 10,000, which run leaves to decide).
 func benchVectors(b *testing.B, vector func(j int) int) {
 	var per []float64
 	b.ResetTimer()
@@ -459,7 +440,7 @@ func countCached(tb *Table) int {
 // number after 65,535 changes of routing, no state still holds that
 // number from the first time (its cached next hop would be taken as
 // valid), and no change clears more than its share of the table
-// (slots/routeAgeGens slots, at least one): a clear of every entry at
+// (limit/routeAgeGens entries, at least one): a clear of every entry at
 // the wrap stalled the worker's vector for milliseconds with a large
 // table.
 func TestRouteGenWrap(t *testing.T) {
@@ -467,7 +448,7 @@ func TestRouteGenWrap(t *testing.T) {
 		tb := NewTable(limit)
 		cfgs := [2]*dp.Config{{FIB: &fib.Snapshot{}}, {FIB: &fib.Snapshot{}}}
 		tb.routeGen(cfgs[0])
-		step := (len(tb.entries) + routeAgeGens - 1) / routeAgeGens
+		step := (limit + routeAgeGens - 1) / routeAgeGens
 		// Every entry caches the generation of the moment, some of
 		// them again at each change (a state refreshed by traffic).
 		for i := range tb.entries {
@@ -502,6 +483,39 @@ func TestRouteGenWrap(t *testing.T) {
 			if r := tb.entries[j].rgen; r[0] == first || r[1] == first {
 				t.Fatalf("limit %d: entry %d holds generation %d, %v, from 65,535 changes ago (or a refresh older than a round): taken as valid", limit, j, first, r)
 			}
+		}
+	}
+}
+
+// TestBucketHint: the signature match in words (bucketHint) finds the
+// first slot whose signature is the one looked for, as a loop over the
+// ten would, in buckets of random and repeated signatures, empty slots,
+// and over counts whose halves look like signatures.
+func TestBucketHint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n < 200_000; n++ {
+		var bk bucket
+		for j := range bk.sig {
+			bk.sig[j] = uint16(rng.IntN(6)) // 0 (empty) to 5: repeats
+			if rng.IntN(4) == 0 {
+				bk.sig[j] = uint16(rng.Uint32())
+			}
+			bk.idx[j] = rng.Uint32() >> 1
+		}
+		bk.over = uint32(rng.IntN(6)) | uint32(rng.IntN(6))<<16
+		sig := uint16(1 + rng.IntN(5))
+		if rng.IntN(4) == 0 {
+			sig = uint16(rng.Uint32()) | 1
+		}
+		want := Hint(-1)
+		for j := range bk.sig {
+			if bk.sig[j] == sig {
+				want = Hint(bk.idx[j])
+				break
+			}
+		}
+		if got := bucketHint(&bk, sig); got != want {
+			t.Fatalf("bucket %+v, signature %d: hint %d, want %d", bk, sig, got, want)
 		}
 	}
 }
