@@ -326,8 +326,9 @@ func benchOneLine(b *testing.B, words []key4, seq []int32) {
 	type key struct{ k0, k1 uint64 }
 	keys := make([]key, len(words))
 	for i, w := range words {
-		k := key{w.a, w.p} // w.b's low word and w.a's are the same mapped prefix
-		k.k0 = w.a>>32 | w.b>>32<<32
+		// The addresses are the words' high halves (the low ones hold the
+		// IPv4-mapped prefix, the same for every key).
+		k := key{k0: w.a>>32 | w.b>>32<<32, k1: w.p}
 		keys[i] = k
 		j := hash(k.k0, k.k1)
 		for slots[j].k1 != 0 { // w.p is never 0: 0 is an empty slot
