@@ -201,11 +201,17 @@ func (h *Holder) table(i int) *Table {
 			if s := &t.entries[j]; s.used && nt.n < nt.limit {
 				if ns := nt.Insert(&s.K); ns != nil {
 					*ns = *s
+					ns.rgen = [2]uint16{} // see below
 				}
 			}
 		}
 		nt.stats.inserts.Store(t.stats.inserts.Load())
-		// The states keep their route caches: the generation goes on.
+		// The generation goes on, but the states' route caches are not
+		// kept: routeGen's clearing round starts again at the new
+		// table's first entry, so a cache copied in might not be cleared
+		// within the round it counts on (tables remade again and again
+		// would leave the last entries' never cleared). Each state looks
+		// its next hop up again at its next packet.
 		nt.rcfg, nt.rgen = t.rcfg, t.rgen
 	}
 	h.tables[i].Store(nt)

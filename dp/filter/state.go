@@ -527,9 +527,9 @@ func (t *Table) routeGen(cfg *dp.Config) uint16 {
 }
 
 // routeAgeGens is how many route generations a full round of routeGen's
-// clearing takes: a cached generation is at most that old (twice that
-// across a resize of the table, whose new cursor starts again at its
-// first entry), a quarter of the 65,535 a number takes to come back.
+// clearing takes: a cached generation is at most that old, an eighth of
+// the 65,535 a number takes to come back (a table remade for a new limit
+// starts with every cache cleared: Holder.table).
 const routeAgeGens = 8192
 
 // sameRouting reports whether snapshots o and c give every IPv4 packet

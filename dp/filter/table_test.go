@@ -210,14 +210,16 @@ func TestHashSpreads(t *testing.T) {
 // variants side by side: N, the Key path (Key.hash, FindHint); words-N,
 // the node's hit (hash4 of the key in registers, LookupBatch, eq4 on the
 // key's words, as run does for a UDP hit); oneline-N, benchOneLine's
-// prototype, the least a hit can do.
+// prototype, the least a hit can do. Each reads its packets' keys in
+// order from a stream of 65,536 laid out for it (read in order, the
+// stream is prefetched by the hardware, as a packet's header is in the
+// cache when the filter's node reads it): what differs is the table.
 func BenchmarkStateHit(b *testing.B) {
 	for _, n := range []int{1000, 100_000} {
 		tb := NewTable(200_000)
 		rng := rand.New(rand.NewPCG(5, 6))
 		keys := make([]Key, n)
-		words := make([]key4, n)
-		addrs := make([][2]uint32, n) // side A's and B's address, for hash4
+		words := make([]wordKey, n)
 		for i := range keys {
 			k := &keys[i]
 			k.Proto, k.Fam, k.PA, k.PB = 17, 4, uint16(1024+rng.IntN(60000)), 9
@@ -229,46 +231,49 @@ func BenchmarkStateHit(b *testing.B) {
 				s.Expire = 1 << 62
 			}
 			le := binary.LittleEndian
-			words[i] = key4{a: le.Uint64(k.A[8:]), b: le.Uint64(k.B[8:]), p: uint64(k.PA) | uint64(k.PB)<<16 | 17<<32 | 4<<40}
-			addrs[i] = [2]uint32{binary.BigEndian.Uint32(k.A[12:]), v}
+			words[i] = wordKey{w: key4{a: le.Uint64(k.A[8:]), b: le.Uint64(k.B[8:]), p: uint64(k.PA) | uint64(k.PB)<<16 | 17<<32 | 4<<40},
+				a: binary.BigEndian.Uint32(k.A[12:]), b: v}
 		}
-		seq := make([]int32, 65536)
-		for i := range seq {
-			seq[i] = int32(rng.IntN(n))
+		const streamLen = 65536
+		keyStream := make([]Key, streamLen)
+		wordStream := make([]wordKey, streamLen)
+		for i := range streamLen {
+			f := rng.IntN(n)
+			keyStream[i], wordStream[i] = keys[f], words[f]
 		}
 		var hs [256]uint64
 		var hints [256]Hint
 		var tcp [256]bool
 		b.Run(itoa(n), func(b *testing.B) {
-			var ks [256]Key
 			benchVectors(b, func(j int) int {
+				ks := keyStream[j%streamLen:][:256]
 				for x := range ks {
-					ks[x] = keys[seq[(j+x)&65535]]
 					hs[x] = ks[x].hash()
 				}
 				tb.LookupBatch(hs[:], tcp[:], hints[:])
+				hits := 0
 				for x := range ks {
-					s := tb.FindHint(&ks[x], hs[x], hints[x], 1)
-					s.Expire = 1 << 62
-					s.count(0)
+					if s := tb.FindHint(&ks[x], hs[x], hints[x], 1); s != nil {
+						s.Expire = 1 << 62
+						s.count(0)
+						hits++
+					}
 				}
-				return len(ks)
+				return hits
 			})
 		})
 		b.Run("words-"+itoa(n), func(b *testing.B) {
-			var ws [256]key4
 			benchVectors(b, func(j int) int {
+				ws := wordStream[j%streamLen:][:256]
 				for x := range ws {
-					i := seq[(j+x)&65535]
-					w := words[i]
-					ws[x] = w
-					hs[x] = hash4(addrs[i][0], addrs[i][1], uint16(w.p), uint16(w.p>>16), 17)
+					w := &ws[x]
+					hs[x] = hash4(w.a, w.b, uint16(w.w.p), uint16(w.w.p>>16), 17)
 				}
 				tb.LookupBatch(hs[:], tcp[:], hints[:])
 				hits := 0
 				for x := range ws {
 					if h := hints[x]; h >= 0 {
-						if e := &tb.entries[h]; e.used && e.Expire >= 1 && eq4(e, &ws[x]) {
+						if e := &tb.entries[h]; e.used && e.Expire >= 1 && eq4(e, &ws[x].w) {
 							e.Expire = 1 << 62
 							e.count(0)
 							hits++
@@ -278,12 +283,19 @@ func BenchmarkStateHit(b *testing.B) {
 				return hits
 			})
 		})
-		b.Run("oneline-"+itoa(n), func(b *testing.B) { benchOneLine(b, words, seq) })
+		b.Run("oneline-"+itoa(n), func(b *testing.B) { benchOneLine(b, words, wordStream) })
 	}
 }
 
-// benchVectors runs vector(j) (j: the number of packets before it) until
-// b.N packets, and reports the median vector's time a packet. It fails
+// wordKey is a flow's IPv4 key as the node holds it (key4's words) and
+// its two addresses as hash4 takes them.
+type wordKey struct {
+	w    key4
+	a, b uint32
+}
+
+// benchVectors runs vector(j) (j: the number of packets before it, a
+// multiple of 256) until b.N packets, and reports the median vector's time a packet. It fails
 // if a vector found fewer than 250 of its 256 packets' states (a hint
 // misses now and then: another key's signature first in the bucket, one
 // in about 10,000, which run leaves to decide).
@@ -311,36 +323,36 @@ type oneLine struct {
 }
 
 // benchOneLine is BenchmarkStateHit's lower bound on this machine: the
-// same vectors of the flows words (in the order seq), in a prototype table
-// of the least a hit can do: the IPv4 key in two words hashed with one
+// same flows words, sent in the order of stream, in a prototype table of
+// the least a hit can do: the IPv4 key in two words hashed with one
 // product, one 64-byte line a state at its hash in 2^18 slots (linear
 // probing), the expiry and a counter written, one loop with no prefetch
 // (its loads overlap by themselves); no TCP, no IPv6, no route cache, no
 // ageing, no deletion. It is not the filter: it is the figure a leaner
 // table could approach (docs/history-filter.md, 2026-12-07 23:00-23:40).
-func benchOneLine(b *testing.B, words []key4, seq []int32) {
+func benchOneLine(b *testing.B, words, stream []wordKey) {
 	const nslots = 1 << 18
 	slots := make([]oneLine, nslots)
 	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&slots[0])), nslots*int(unsafe.Sizeof(oneLine{}))))
 	hash := func(k0, k1 uint64) uint64 { return mum(k0^hashSeed[0], k1^hashSeed[1]) & (nslots - 1) }
 	type key struct{ k0, k1 uint64 }
-	keys := make([]key, len(words))
-	for i, w := range words {
-		// The addresses are the words' high halves (the low ones hold the
-		// IPv4-mapped prefix, the same for every key).
-		k := key{k0: w.a>>32 | w.b>>32<<32, k1: w.p}
-		keys[i] = k
+	// The addresses are the key words' high halves (the low ones hold the
+	// IPv4-mapped prefix, the same for every key).
+	keyOf := func(w *wordKey) key { return key{k0: w.w.a>>32 | w.w.b>>32<<32, k1: w.w.p} }
+	for i := range words {
+		k := keyOf(&words[i])
 		j := hash(k.k0, k.k1)
 		for slots[j].k1 != 0 { // w.p is never 0: 0 is an empty slot
 			j = (j + 1) & (nslots - 1)
 		}
 		slots[j] = oneLine{k0: k.k0, k1: k.k1, exp: 1 << 62}
 	}
-	var vk [256]key
+	keys := make([]key, len(stream))
+	for i := range stream {
+		keys[i] = keyOf(&stream[i])
+	}
 	benchVectors(b, func(j int) int {
-		for x := range vk {
-			vk[x] = keys[seq[(j+x)&65535]]
-		}
+		vk := keys[j%len(keys):][:256]
 		hits := 0
 		for x := range vk {
 			k := &vk[x]
@@ -456,6 +468,7 @@ func TestRouteGenWrap(t *testing.T) {
 			tb.entries[i].rgen = [2]uint16{tb.rgen, tb.rgen}
 		}
 		first := tb.rgen
+		setAt := make([]int, limit) // the change at which each entry's cache was set
 		for i := 1; i <= 65535; i++ {
 			before := tb.rgen
 			check := i%4099 == 1 || before == 0xffff
@@ -471,10 +484,18 @@ func TestRouteGenWrap(t *testing.T) {
 				if cleared := cached - countCached(tb); cleared > step {
 					t.Fatalf("limit %d, change %d (generation %d to %d): %d caches cleared at once, want at most %d", limit, i, before, g, cleared, step)
 				}
+				// A cache still set is less than a round old.
+				for j := range tb.entries {
+					if tb.entries[j].rgen != [2]uint16{} && i-setAt[j] >= routeAgeGens {
+						t.Fatalf("limit %d, change %d: entry %d holds %v, cached at change %d: %d changes ago, want fewer than %d", limit, i, j, tb.entries[j].rgen, setAt[j], i-setAt[j], routeAgeGens)
+					}
+				}
 			}
 			if i < 65535 {
 				// A state refreshed now and then holds a recent one.
-				tb.entries[(i*7919)%limit].rgen[0] = g
+				j := (i * 7919) % limit
+				tb.entries[j].rgen = [2]uint16{g, g}
+				setAt[j] = i
 			}
 		}
 		if tb.rgen != first {
@@ -482,9 +503,43 @@ func TestRouteGenWrap(t *testing.T) {
 		}
 		for j := range tb.entries {
 			if r := tb.entries[j].rgen; r[0] == first || r[1] == first {
-				t.Fatalf("limit %d: entry %d holds generation %d, %v, from 65,535 changes ago (or a refresh older than a round): taken as valid", limit, j, first, r)
+				t.Fatalf("limit %d: entry %d holds generation %d, %v, from 65,535 changes ago: taken as valid", limit, j, first, r)
 			}
 		}
+	}
+}
+
+// TestRouteCacheResize: a table remade for a new limit keeps its states
+// and the route generation, but not their cached next hops: its clearing
+// round starts again at its first entry, and tables remade one after
+// another would otherwise leave the last entries' caches never cleared.
+func TestRouteCacheResize(t *testing.T) {
+	h := NewHolder(64)
+	tb := h.table(0)
+	cfgs := [2]*dp.Config{{FIB: &fib.Snapshot{}}, {FIB: &fib.Snapshot{}}}
+	for i := range 3 {
+		tb.routeGen(cfgs[i&1])
+	}
+	for i := range 10 {
+		s := tb.Insert(&Key{PA: uint16(i + 1), Fam: 4})
+		s.Expire, s.rgen, s.rnh = 1<<62, [2]uint16{tb.rgen, tb.rgen}, [2]uint16{5, 6}
+	}
+	for limit := 65; limit < 70; limit++ {
+		h.SetLimit(limit)
+		nt := h.table(0)
+		if nt == tb || nt.Limit() != limit {
+			t.Fatalf("limit %d: the table was not remade", limit)
+		}
+		if nt.Len() != 10 || nt.rgen != tb.rgen || nt.rcfg != tb.rcfg {
+			t.Fatalf("limit %d: %d states, generation %d (of %v); want 10 and %d (of %v)", limit, nt.Len(), nt.rgen, nt.rcfg, tb.rgen, tb.rcfg)
+		}
+		for i := range 10 {
+			s := nt.Find(&Key{PA: uint16(i + 1), Fam: 4}, 1)
+			if s == nil || s.rgen != [2]uint16{} {
+				t.Fatalf("limit %d: state %d is %v; want it kept with no cached route", limit, i+1, s)
+			}
+		}
+		tb = nt
 	}
 }
 
