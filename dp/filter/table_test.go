@@ -329,7 +329,7 @@ type oneLine struct {
 // probing), the expiry and a counter written, one loop with no prefetch
 // (its loads overlap by themselves); no TCP, no IPv6, no route cache, no
 // ageing, no deletion. It is not the filter: it is the figure a leaner
-// table could approach (docs/history-filter.md, 2026-12-07 23:00-23:40).
+// table could approach (docs/history-filter.md, 2026-12-07 23:00-00:27).
 func benchOneLine(b *testing.B, words, stream []wordKey) {
 	const nslots = 1 << 18
 	slots := make([]oneLine, nslots)
