@@ -244,9 +244,7 @@ var _ = dp.Register(dp.Node{
 	Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
 		k := 0
 		for _, x := range in.B[:in.N] {
-			b := pkt.At(x)
-			ip := hdr.IPv4(b.L3Bytes())
-			if ip.Protocol() == hdr.ProtoUDP && len(ip) >= ip.HeaderLen()+4 && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
+			if b := pkt.At(x); dptest.ToPort9(b) {
 				w.Drop(b, testFilter.Port9)
 				continue
 			}

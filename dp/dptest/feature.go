@@ -27,8 +27,7 @@ func RegisterPort9Feature(name, note string) *Port9Feature {
 		Run: func(w *dp.Worker, _ *dp.Config, in *pkt.Batch) {
 			for _, x := range in.B[:in.N] {
 				b := pkt.At(x)
-				ip := hdr.IPv4(b.L3Bytes())
-				if ip.Protocol() == hdr.ProtoUDP && len(ip) >= ip.HeaderLen()+4 && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9 {
+				if ToPort9(b) {
 					w.Drop(b, f.Port9)
 					continue
 				}
@@ -44,4 +43,11 @@ func RegisterPort9Feature(name, note string) *Port9Feature {
 	}
 	dp.Register(n)
 	return f
+}
+
+// ToPort9 reports whether b is an IPv4 UDP datagram to port 9 (the
+// discard port), the packets Port9Feature drops.
+func ToPort9(b *pkt.Buf) bool {
+	ip := hdr.IPv4(b.L3Bytes())
+	return ip.Protocol() == hdr.ProtoUDP && len(ip) >= ip.HeaderLen()+4 && ip[ip.HeaderLen()+2] == 0 && ip[ip.HeaderLen()+3] == 9
 }
