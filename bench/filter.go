@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"os"
 	"runtime"
 	"time"
 
@@ -34,7 +33,7 @@ const (
 // and runs every flow's first packet once through worker 0, whose table
 // the measured worker 0 inherits.
 func NewFilter(prefixes []netip.Prefix, size int) (*Forward, error) {
-	return newFilter(prefixes, size, benchStates(), false)
+	return newFilter(prefixes, size, FilterStates, false)
 }
 
 // newFilter is NewFilter with n flows (and states); shuffled: the
@@ -52,7 +51,7 @@ func newFilter(prefixes []netip.Prefix, size, n int, shuffled bool) (*Forward, e
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Router.SetFilter(control.FilterConfig{Default: pf.Block, Rules: rules, Limit: benchLimit()}); err != nil {
+	if err := f.Router.SetFilter(control.FilterConfig{Default: pf.Block, Rules: rules, Limit: 2 * FilterStates}); err != nil {
 		return nil, err
 	}
 	w := f.Workers[0]
@@ -229,26 +228,4 @@ func RunFilterSetup(o Options) (*FilterSetupResult, error) {
 		res.AllocsPerPacket = float64(m1.Mallocs-m0.Mallocs) / float64(n)
 	}()
 	return res, nil
-}
-
-func benchLimit() int {
-	n := 0
-	for _, c := range os.Getenv("SOFTNET_LIMIT") {
-		n = n*10 + int(c-'0')
-	}
-	if n <= 0 {
-		return 2 * FilterStates
-	}
-	return n
-}
-
-func benchStates() int {
-	n := 0
-	for _, c := range os.Getenv("SOFTNET_STATES") {
-		n = n*10 + int(c-'0')
-	}
-	if n <= 0 {
-		return FilterStates
-	}
-	return n
 }

@@ -418,50 +418,80 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	t := h.table(slot)
 	now := Now()
 	h.serve(slot, now)
-	if floorExp == 4 && t.n >= expMin {
-		expPass(w, cfg, in, stage)
-		return
-	}
 	t.Sweep(t.sweepDue(now), now)
-	if floorExp == 5 && t.n >= expMin {
-		expPass(w, cfg, in, stage)
-		return
-	}
-	if floorOn && stage == Stage4 && cfg.FIB != nil && !w.General() && w.LastFeature(stage) {
-		runFloor(w, cfg, in, stage, rs, set, st, t, slot, now, t.routeGen(cfg))
-		t.stats.live.Store(uint64(t.n))
-		return
-	}
 	// First pass: key every packet and hash its key; then the table
 	// prefetches every home bucket and every matching entry in tight
 	// loops, so that the vector's cache misses on a large table overlap
 	// (the CPU keeps many in flight at once) instead of costing one
 	// after the other in the decisions.
-	if (floorExp == 6 || floorExp == 7) && t.n >= expMin {
-		var sum uint64
-		for i, x := range in.B[:in.N] {
-			ip := pkt.At(x).L3Bytes()
-			if udp4(ip) {
-				be := binary.BigEndian
-				src, dst := be.Uint32(ip[12:16]), be.Uint32(ip[16:20])
-				sport, dport := be.Uint16(ip[20:22]), be.Uint16(ip[22:24])
-				if floorExp == 7 {
-					st.hashes[i] = hash4(src, dst, sport, dport, pf.ProtoUDP)
-				} else {
-					sum += uint64(src) + uint64(dst) + uint64(sport) + uint64(dport)
-				}
+	for i, x := range in.B[:in.N] {
+		ip := pkt.At(x).L3Bytes()
+		if udp4(ip) {
+			// The commonest case, fastKey4w's UDP datagram, by hand
+			// (words4 inlined: a call per packet costs this loop).
+			be := binary.BigEndian
+			src, dst := be.Uint32(ip[12:16]), be.Uint32(ip[16:20])
+			sport, dport := be.Uint16(ip[20:22]), be.Uint16(ip[22:24])
+			// Side A is the lower (address, port): min and max, not a
+			// branch (one the sides of random flows mispredict).
+			ka, kb := uint64(src)<<16|uint64(sport), uint64(dst)<<16|uint64(dport)
+			side := uint8(0)
+			if ka > kb {
+				side = 1
 			}
+			lo, hi := min(ka, kb), max(ka, kb)
+			src, dst, sport, dport = uint32(lo>>16), uint32(hi>>16), uint16(lo), uint16(hi)
+			const mapped = 0xffff << 32
+			w := &st.k4[i]
+			w.a = bits.ReverseBytes64(mapped | uint64(src))
+			w.b = bits.ReverseBytes64(mapped | uint64(dst))
+			w.p = uint64(sport) | uint64(dport)<<16 | uint64(pf.ProtoUDP)<<32 | 4<<40
+			st.hashes[i] = hash4(src, dst, sport, dport, pf.ProtoUDP)
+			st.sides[i], st.parsed[i], st.tcp[i] = side, false, false
+			st.routable[i] = routable(ip)
+			continue
 		}
-		expSink += sum
-		if floorExp == 7 && expLookup {
-			for i := range in.N {
-				st.tcp[i] = false
-			}
-			t.LookupBatch(st.hashes[:in.N], st.tcp[:in.N], st.hints[:in.N])
+		if side, h, ok := fastKey4w(ip, &st.k4[i], &st.flows[i].Seg); ok {
+			// The common case: the key's words (and a TCP segment)
+			// without a full parse (decide parses the packet, and
+			// makes the Key, when it needs more).
+			st.sides[i], st.parsed[i] = uint8(side), false
+			st.routable[i] = routable(ip)
+			st.hashes[i] = h
+			st.tcp[i] = uint8(st.k4[i].p>>32) == pf.ProtoTCP
+			continue
 		}
-		expPass(w, cfg, in, stage)
-		return
+		f := &st.flows[i]
+		st.parsed[i] = true
+		st.routable[i] = len(ip) >= 20 && routable(ip)
+		st.l4s[i] = int32(parse(ip, f))
+		st.hashes[i] = 0
+		st.tcp[i] = false
+		if f.Short {
+			continue
+		}
+		st.sides[i] = uint8(f.key(&st.keys[i]))
+		st.hashes[i] = st.keys[i].hash()
+		st.tcp[i] = f.Proto == pf.ProtoTCP
 	}
+	t.LookupBatch(st.hashes[:in.N], st.tcp[:in.N], st.hints[:in.N])
+	// Decide, compacting the vector to the packets that pass, and hand
+	// them on in one pass (a vector swap when they all go to the same
+	// next node, as a vector from one interface does).
+	//
+	// A UDP packet of an established pseudo-state (its side heard from
+	// before: the peers' pseudo-states stay as they are) found where
+	// LookupBatch hinted, the common hit, is passed here without a call
+	// of decide: its entry's expiry and counter are all it changes. So is
+	// a TCP segment fastKey4w keyed (no SYN, FIN or RST) found where
+	// hinted, tracked here as decide would (tcpTrack, the expiry of its
+	// connection's state, the counter).
+	// The route cache (State.rnh): when this node is the last feature
+	// of ip4-unicast (its packets go on to ip4-lookup), an IPv4 packet
+	// that hits its state takes the next hop its state cached for its
+	// side and goes straight to ip4-rewrite, if ip4-lookup would have
+	// sent it there (the checks below); the others go on to ip4-lookup.
+	// Not on the general path (tests of the nodes' general loops).
 	route := stage == Stage4 && cfg.FIB != nil && !w.General() && w.LastFeature(stage)
 	var gen uint16
 	if route {
@@ -471,153 +501,72 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch, stage dp.Stage, rs *reason
 	udpTimeout := set.Timeouts.UDP
 	recs := pkt.Records()
 	adjs := cfg.Adj
-	for lo := 0; lo < in.N; lo += floorChunk {
-		hi := min(lo+floorChunk, in.N)
-		for i := lo; i < hi; i++ {
-			x := in.B[i]
-			ip := pkt.At(x).L3Bytes()
-			if udp4(ip) {
-				// The commonest case, fastKey4w's UDP datagram, by hand
-				// (words4 inlined: a call per packet costs this loop).
-				be := binary.BigEndian
-				src, dst := be.Uint32(ip[12:16]), be.Uint32(ip[16:20])
-				sport, dport := be.Uint16(ip[20:22]), be.Uint16(ip[22:24])
-				// Side A is the lower (address, port): min and max, not a
-				// branch (one the sides of random flows mispredict).
-				ka, kb := uint64(src)<<16|uint64(sport), uint64(dst)<<16|uint64(dport)
-				side := uint8(0)
-				if ka > kb {
-					side = 1
-				}
-				lo, hi := min(ka, kb), max(ka, kb)
-				src, dst, sport, dport = uint32(lo>>16), uint32(hi>>16), uint16(lo), uint16(hi)
-				const mapped = 0xffff << 32
-				w := &st.k4[i]
-				w.a = bits.ReverseBytes64(mapped | uint64(src))
-				w.b = bits.ReverseBytes64(mapped | uint64(dst))
-				w.p = uint64(sport) | uint64(dport)<<16 | uint64(pf.ProtoUDP)<<32 | 4<<40
-				st.hashes[i] = hash4(src, dst, sport, dport, pf.ProtoUDP)
-				st.sides[i], st.parsed[i], st.tcp[i] = side, false, false
-				st.routable[i] = routable(ip)
-				continue
-			}
-			if side, h, ok := fastKey4w(ip, &st.k4[i], &st.flows[i].Seg); ok {
-				// The common case: the key's words (and a TCP segment)
-				// without a full parse (decide parses the packet, and
-				// makes the Key, when it needs more).
-				st.sides[i], st.parsed[i] = uint8(side), false
-				st.routable[i] = routable(ip)
-				st.hashes[i] = h
-				st.tcp[i] = uint8(st.k4[i].p>>32) == pf.ProtoTCP
-				continue
-			}
-			f := &st.flows[i]
-			st.parsed[i] = true
-			st.routable[i] = len(ip) >= 20 && routable(ip)
-			st.l4s[i] = int32(parse(ip, f))
-			st.hashes[i] = 0
-			st.tcp[i] = false
-			if f.Short {
-				continue
-			}
-			st.sides[i] = uint8(f.key(&st.keys[i]))
-			st.hashes[i] = st.keys[i].hash()
-			st.tcp[i] = f.Proto == pf.ProtoTCP
-		}
-		if floorExp == 3 && t.n >= expMin {
-			expPass(w, cfg, in, stage)
-			return
-		}
-		t.LookupBatch(st.hashes[lo:hi], st.tcp[lo:hi], st.hints[lo:hi])
-		if floorExp == 2 && t.n >= expMin {
-			expPass(w, cfg, in, stage)
-			return
-		}
-		// Decide, compacting the vector to the packets that pass, and hand
-		// them on in one pass (a vector swap when they all go to the same
-		// next node, as a vector from one interface does).
-		//
-		// A UDP packet of an established pseudo-state (its side heard from
-		// before: the peers' pseudo-states stay as they are) found where
-		// LookupBatch hinted, the common hit, is passed here without a call
-		// of decide: its entry's expiry and counter are all it changes. So is
-		// a TCP segment fastKey4w keyed (no SYN, FIN or RST) found where
-		// hinted, tracked here as decide would (tcpTrack, the expiry of its
-		// connection's state, the counter).
-		// The route cache (State.rnh): when this node is the last feature
-		// of ip4-unicast (its packets go on to ip4-lookup), an IPv4 packet
-		// that hits its state takes the next hop its state cached for its
-		// side and goes straight to ip4-rewrite, if ip4-lookup would have
-		// sent it there (the checks below); the others go on to ip4-lookup.
-		// Not on the general path (tests of the nodes' general loops).
-		for i := lo; i < hi; i++ {
-			x := in.B[i]
-			b := recs.At(x)
-			var s *State
-			side := int(st.sides[i] & 1)
-			if h := st.hints[i]; h >= 0 && !st.parsed[i] {
-				e := &t.entries[h]
-				if !st.tcp[i] {
-					if e.used && e.Expire >= now && e.pkts[side] != 0 && eq4(e, &st.k4[i]) {
-						e.Expire = now + udpTimeout
-						e.count(side)
-						s = e
-					}
-				} else if e.used && e.Expire >= now && eq4(e, &st.k4[i]) {
-					// A segment of an established connection (fastKey4w's:
-					// no SYN, FIN or RST, its segment in flows[i].Seg)
-					// found where hinted: decide's state hit, without the
-					// call (nor the Key it would make and compare).
-					if !tcpTrack(e, side, &st.flows[i].Seg) {
-						w.Drop(b, rs.OutOfWindow)
-						continue
-					}
-					e.Expire = now + tcpTimeout(e, &set.Timeouts)
+	for i, x := range in.B[:in.N] {
+		b := recs.At(x)
+		var s *State
+		side := int(st.sides[i] & 1)
+		if h := st.hints[i]; h >= 0 && !st.parsed[i] {
+			e := &t.entries[h]
+			if !st.tcp[i] {
+				if e.used && e.Expire >= now && e.pkts[side] != 0 && eq4(e, &st.k4[i]) {
+					e.Expire = now + udpTimeout
 					e.count(side)
 					s = e
 				}
-			}
-			if s == nil {
-				st.hit = nil
-				if !st.parsed[i] {
-					st.k4[i].key(&st.keys[i])
-				}
-				if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
-					w.Drop(b, r)
+			} else if e.used && e.Expire >= now && eq4(e, &st.k4[i]) {
+				// A segment of an established connection (fastKey4w's:
+				// no SYN, FIN or RST, its segment in flows[i].Seg)
+				// found where hinted: decide's state hit, without the
+				// call (nor the Key it would make and compare).
+				if !tcpTrack(e, side, &st.flows[i].Seg) {
+					w.Drop(b, rs.OutOfWindow)
 					continue
 				}
-				s = st.hit
+				e.Expire = now + tcpTimeout(e, &set.Timeouts)
+				e.count(side)
+				s = e
 			}
-			if route && s != nil && st.routable[i] {
-				// The next hop the state cached for this side (looked
-				// up and cached when it is not of this generation), if
-				// ip4-lookup would send the packet to ip4-rewrite with
-				// it, as its lookupFast does: a forward, incomplete or
-				// glean adjacency, a transit packet (not the router's
-				// own), not received as link-layer broadcast, TTL above
-				// 1 and not a fragment (routable). Else ip4-lookup
-				// decides (and counts) as for any packet.
-				if s.rgen[side] != gen {
-					cacheRoute(cfg, s, side, gen, b)
-				}
-				if nh := s.rnh[side]; int(nh) < len(adjs) {
-					if kind := adjs[nh].Kind; (kind == dp.AdjForward || kind == dp.AdjIncomplete || kind == dp.AdjGlean) &&
-						b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 {
-						b.NH = nh
-						in.B[k] = x
-						k++
-						continue
-					}
-				}
+		}
+		if s == nil {
+			st.hit = nil
+			if !st.parsed[i] {
+				st.k4[i].key(&st.keys[i])
 			}
-			if route {
-				st.rest[m] = x
-				m++
+			if r := decide(cfg, set, t, st, b, i, slot, now, rs); r != dp.ReasonNone {
+				w.Drop(b, r)
 				continue
 			}
-			in.B[k] = x
-			k++
+			s = st.hit
 		}
+		if route && s != nil && st.routable[i] {
+			// The next hop the state cached for this side (looked
+			// up and cached when it is not of this generation), if
+			// ip4-lookup would send the packet to ip4-rewrite with
+			// it, as its lookupFast does: a forward, incomplete or
+			// glean adjacency, a transit packet (not the router's
+			// own), not received as link-layer broadcast, TTL above
+			// 1 and not a fragment (routable). Else ip4-lookup
+			// decides (and counts) as for any packet.
+			if s.rgen[side] != gen {
+				cacheRoute(cfg, s, side, gen, b)
+			}
+			if nh := s.rnh[side]; int(nh) < len(adjs) {
+				if kind := adjs[nh].Kind; (kind == dp.AdjForward || kind == dp.AdjIncomplete || kind == dp.AdjGlean) &&
+					b.Flags&(pkt.FlagLocal|pkt.FlagL2Multicast) == 0 {
+					b.NH = nh
+					in.B[k] = x
+					k++
+					continue
+				}
+			}
+		}
+		if route {
+			st.rest[m] = x
+			m++
+			continue
+		}
+		in.B[k] = x
+		k++
 	}
 	if route {
 		w.Pass(stage, ip4.StageRewrite, k)

@@ -166,13 +166,7 @@ func NewTable(limit int) *Table {
 	if nb < 2 {
 		nb = 2
 	}
-	bks := make([]bucket, nb)
-	if alignBuckets {
-		raw := make([]bucket, nb+(2<<20)/64)
-		off := (uintptr(2<<20) - uintptr(unsafe.Pointer(&raw[0]))&(2<<20-1)) & (2<<20 - 1) / 64
-		bks = raw[off : off+uintptr(nb)]
-	}
-	t := &Table{buckets: bks, bmask: uint64(nb - 1), entries: make([]State, limit),
+	t := &Table{buckets: make([]bucket, nb), bmask: uint64(nb - 1), entries: make([]State, limit),
 		free: make([]uint32, limit), limit: limit}
 	t.resetFree()
 	adviseHuge(unsafe.Slice((*byte)(unsafe.Pointer(&t.buckets[0])), uintptr(nb)*unsafe.Sizeof(bucket{})))
