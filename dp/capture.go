@@ -611,6 +611,15 @@ func (w *Worker) tapTx(t *Taps, p int, v *pkt.Batch) {
 	}
 }
 
+// DropTapped reports whether a capture of drops under reason r is armed
+// in this poll: a node that frees the buffers it drops without the drop
+// node (early-drop, a vector at a time) sends them through Drop while it
+// is, so that the capture sees them. Read it once per vector.
+func (w *Worker) DropTapped(r Reason) bool {
+	t := w.taps
+	return t != nil && int(r) < len(t.drop) && t.drop[r].first.c != nil
+}
+
 // tapDrop offers the drop vector to the drop taps.
 func (w *Worker) tapDrop(t *Taps, in *pkt.Batch) {
 	w.capNow = 0

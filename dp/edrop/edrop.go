@@ -7,8 +7,10 @@
 // is dropped a vector at a time: the IPv4 addresses of the vector are
 // looked up together (Table.Lookup4Batch: their cache misses overlap),
 // and the dropped buffers go back to the pool in one call, counted once
-// per vector, without a visit to the drop node (a traced packet still
-// takes it, so that its trace says why it was dropped).
+// per vector (as drops, and as received on the port: ethernet-input,
+// which counts the others, never sees them), without a visit to the drop
+// node (a traced packet still takes it, so that its trace says why it was
+// dropped, and every one does while a capture of these drops is armed).
 //
 // The lists (Set) are immutable: the control plane builds a new Set and
 // swaps it into the Holder (dp.Config.EarlyDrop) atomically; a worker
@@ -231,6 +233,10 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	var hits [MaxPerIface]uint32
 	var gone [pkt.BatchSize]uint32 // dropped buffers, freed together
 	d := 0
+	// A capture of these drops (softnet capture --drop) sees them only
+	// through the drop node: while one is armed they all go there.
+	tapped := w.DropTapped(Blocked)
+	var rxn, rxb uint64 // the dropped frames, received on the port
 	for i, x := range in.B[:n] {
 		v := verd[i]
 		if v == 0 {
@@ -238,7 +244,10 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 			continue
 		}
 		hits[v-1]++
-		if b := pkt.At(x); b.Trace != 0 {
+		b := pkt.At(x)
+		rxn++
+		rxb += uint64(b.Len)
+		if tapped || b.Trace != 0 {
 			w.Drop(b, Blocked)
 			continue
 		}
@@ -246,6 +255,15 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		d++
 	}
 	in.N = 0
+	// ethernet-input counts what it receives, drops included; the frames
+	// dropped here never reach it, so they are counted received here
+	// (else show interfaces' RX and show errors' balance leave them out).
+	if st := w.Stats(); rxn != 0 {
+		if ifc := int(w.RxIface()); ifc < len(st.RxPackets) && ifc < len(st.RxBytes) {
+			st.RxPackets[ifc] += rxn
+			st.RxBytes[ifc] += rxb
+		}
+	}
 	if d > 0 {
 		w.Stats().Drops[Blocked] += uint64(d)
 		w.Pool().PutN(gone[:d])

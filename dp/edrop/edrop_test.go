@@ -1,6 +1,7 @@
 package edrop_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"os"
@@ -294,6 +295,11 @@ func TestBulkDrop(t *testing.T) {
 	if c.Packets[dp.StageDrop] != 0 {
 		t.Errorf("the drop node saw %d packets: early-drop's drops should be freed in bulk", c.Packets[dp.StageDrop])
 	}
+	// Received counts every frame, the dropped ones too (ethernet-input
+	// counts the others): show interfaces' RX and show errors' balance.
+	if c.RxPackets[0] != 4 || c.RxBytes[0] != uint64(4*len(bad)) {
+		t.Errorf("port 0 received %d packets, %d bytes; want 4, %d", c.RxPackets[0], c.RxBytes[0], 4*len(bad))
+	}
 	if out := l.Out(1); len(out) != 1 {
 		t.Errorf("forwarded %d frames, want 1", len(out))
 	}
@@ -322,5 +328,47 @@ func TestBulkDrop(t *testing.T) {
 	}
 	if c := l.Counters(); c.Drops[edrop.Blocked] != 4 {
 		t.Errorf("dropped %d in all, want 4", c.Drops[edrop.Blocked])
+	}
+}
+
+// TestDropCapture: a capture of early-drop's drops (softnet capture
+// --drop blocklisted) sees each one, with its reason and port; the drops
+// are counted as without it, and none is captured once it stops.
+func TestDropCapture(t *testing.T) {
+	l := dptest.New(t, dptest.Options{})
+	load(t, l, control.BlocklistConfig{Name: "bad", File: listFile(t, "10.0.1.66")})
+	bad := udpFrom(netip.MustParseAddr("10.0.1.66"), remote)
+	for _, q := range []control.CaptureRequest{{Drop: true, Reason: "blocklisted"}, {Drop: true}} {
+		spec, err := l.Router.ResolveCapture(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := l.Router.StartCaptures(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := blocked(l)
+		l.Send(0, bad, udpFrom(dptest.HostA, remote), bad)
+		var got []dp.CapRecord
+		cs[0].Drain(func(r *dp.CapRecord) { x := *r; x.Data = bytes.Clone(r.Data); got = append(got, x) })
+		if len(got) != 2 {
+			t.Fatalf("capture %+v: %d records, want the 2 blocked frames", q, len(got))
+		}
+		for _, r := range got {
+			if r.Point != dp.CapDrop || r.Reason != edrop.Blocked || r.Iface != 0 || !bytes.Equal(r.Data, bad) {
+				t.Errorf("capture %+v: record %+v, want the blocked frame as dropped by early-drop/blocklisted on port 0", q, r)
+			}
+		}
+		if d := blocked(l) - before; d != 2 {
+			t.Errorf("capture %+v: %d counted dropped, want 2", q, d)
+		}
+		if err := l.Router.StopCaptures(cs...); err != nil {
+			t.Fatal(err)
+		}
+		l.Send(0, bad)
+		n := cs[0].Drain(func(*dp.CapRecord) {})
+		if n != 0 {
+			t.Errorf("capture %+v: %d records after it stopped", q, n)
+		}
 	}
 }
