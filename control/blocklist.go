@@ -208,13 +208,19 @@ func (r *Router) checkBlocklist(c *BlocklistConfig) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, n := range c.Interfaces {
+	// The config's checks (config.validate's blocklists), so that what is
+	// loaded at run time is what softnet config save can write back.
+	for j, n := range c.Interfaces {
 		i := r.ifaceIndexLocked(n)
-		if i < 0 {
+		switch {
+		case i < 0:
 			return fmt.Errorf("blocklist %s: no interface %q: name a port interface", c.Name, n)
-		}
-		if r.ifaces[i].TagLen != 0 {
+		case r.ifaces[i].TagLen != 0:
 			return fmt.Errorf("blocklist %s: interface %s is a VLAN sub-interface: early drop runs per port, name its parent %s", c.Name, n, r.ifaces[r.ifaces[i].Parent].Name)
+		case r.bviOf(i) != nil:
+			return fmt.Errorf("blocklist %s: interface %s is a bridge's routed interface, which has no port: name the bridge's member ports", c.Name, n)
+		case slices.Contains(c.Interfaces[:j], n):
+			return fmt.Errorf("blocklist %s: interface %s is listed twice: keep one", c.Name, n)
 		}
 	}
 	return nil

@@ -372,3 +372,41 @@ func TestDropCapture(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRefuses: a list's interfaces are checked as the config checks
+// them (so that softnet config save can write back what was loaded at
+// run time): a port, not a VLAN sub-interface nor a bridge's routed
+// interface, each once. A refused load changes nothing.
+func TestLoadRefuses(t *testing.T) {
+	l := dptest.New(t, dptest.Options{VLANs: true})
+	for _, c := range []control.IfaceConfig{{Name: "if0.300", Parent: "if0", VLAN: 300}, {Name: "if1.300", Parent: "if1", VLAN: 300}} {
+		if _, err := l.Router.AddInterface(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Router.AddBridge(control.BridgeConfig{Name: "br0", Members: []string{"if0.300", "if1.300"},
+		BVI: control.IfaceConfig{Name: "irb0", MAC: [6]byte{2, 0, 0, 0, 0, 9}}}); err != nil {
+		t.Fatal(err)
+	}
+	l.Router.Publish()
+	file := listFile(t, "10.0.1.66")
+	for _, c := range []struct {
+		ifaces []string
+		want   string
+	}{
+		{[]string{"if0", "if0"}, "blocklist a: interface if0 is listed twice: keep one"},
+		{[]string{"if1", "if0", "if1"}, "blocklist a: interface if1 is listed twice: keep one"},
+		{[]string{"nope"}, `blocklist a: no interface "nope": name a port interface`},
+		{[]string{"if0.10.20"}, "blocklist a: interface if0.10.20 is a VLAN sub-interface: early drop runs per port, name its parent if0"},
+		{[]string{"irb0"}, "blocklist a: interface irb0 is a bridge's routed interface, which has no port: name the bridge's member ports"},
+	} {
+		_, err := l.Router.LoadBlocklist(control.BlocklistConfig{Name: "a", File: file, Interfaces: c.ifaces})
+		if err == nil || err.Error() != c.want {
+			t.Errorf("load on %q: %v, want %s", c.ifaces, err, c.want)
+		}
+	}
+	if bl := l.Router.Blocklists(); len(bl) != 0 {
+		t.Errorf("refused loads left %d lists: %+v", len(bl), bl)
+	}
+	load(t, l, control.BlocklistConfig{Name: "a", File: file, Interfaces: []string{"if1", "if0"}})
+}
