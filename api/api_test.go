@@ -848,6 +848,13 @@ func TestRequestChecks(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, `query parameter \"match\" given 2 times`) && !strings.Contains(body, `query parameter "match" given 2 times`) {
 		t.Errorf("repeated query parameter: %d %s", code, body)
 	}
+	code, _, body = rawDo(t, sock, "", "GET", "/v1/routes?match=", nil)
+	if code != http.StatusBadRequest || !strings.Contains(body, "match: empty: give an address or prefix") {
+		t.Errorf("an empty match: %d %s", code, body)
+	}
+	if _, err := api.NewClient(sock).Route(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "match: empty") {
+		t.Errorf("Route(\"\"): %v, want the empty match refused", err)
+	}
 	code, _, body = rawDo(t, sock, "", "DELETE", "/v1/routes?prefix=192.0.2.0/24&prefix=198.18.0.0/15", nil)
 	if code != http.StatusBadRequest {
 		t.Errorf("repeated prefix on DELETE: %d %s", code, body)

@@ -476,6 +476,12 @@ var kindNames = map[dp.AdjKind]string{
 func (s *Server) routes(w http.ResponseWriter, r *http.Request) {
 	ctl := s.src.Control()
 	q := r.URL.Query().Get("match")
+	if q == "" && r.URL.Query().Has("match") {
+		// An empty match is a mistake, not a request for the summary
+		// (whose JSON the client would read as a match).
+		Error(w, http.StatusBadRequest, fmt.Errorf(`match: empty: give an address or prefix (match=198.18.0.1, match=8.8.8.0/24), or leave match out for the route counts`))
+		return
+	}
 	if q == "" {
 		counts := ctl.RouteCounts()
 		sum := RouteSummary{Static: ctl.StaticRoutes(), ByLength: []LengthCount{}}

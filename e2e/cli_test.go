@@ -143,6 +143,8 @@ func TestCLIMem(t *testing.T) {
 			t.Errorf("show routes 8.8.8.8: %q", out)
 		}
 		r.fails(t, []string{"show", "routes", "not-an-address"}, "not-an-address")
+		r.fails(t, []string{"show", "routes", ""}, "match: empty: give an address or prefix")
+		r.fails(t, []string{"show", "routes", "", "--json"}, "match: empty: give an address or prefix")
 	})
 
 	t.Run("show-neighbors", func(t *testing.T) {
