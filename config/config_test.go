@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,6 +316,29 @@ route_files:
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Errorf("got:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+	// A pcap file to replay that is not one: what softnet run refuses.
+	notPcap := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notPcap, []byte("192.0.2.1 is not a pcap file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pcapng := filepath.Join(dir, "ng.pcapng")
+	if err := os.WriteFile(pcapng, []byte{0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1c, 0, 0, 0}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c2 := *c
+	c2.Interfaces = slices.Clone(c.Interfaces)
+	c2.Interfaces[1].TX = ""
+	c2.Interfaces[0].Backend, c2.Interfaces[2].Backend = Mem, Mem
+	c2.RouteFiles = nil
+	for _, x := range []struct{ rx, want string }{
+		{"notes.txt", `:3:34: interfaces[1].rx: pcapfile: ` + notPcap + `: not a pcap file (magic 3139322e): rx replays a classic pcap file of Ethernet frames (tcpdump -w writes one)`},
+		{"ng.pcapng", `:3:34: interfaces[1].rx: pcapfile: ` + pcapng + `: not a pcap file (magic a0d0d0a): it is pcapng, which is not supported; convert it with 'editcap -F pcap': rx replays a classic pcap file of Ethernet frames (tcpdump -w writes one)`},
+	} {
+		c2.Interfaces[1].RX = x.rx
+		if err := c2.CheckSystem(); err == nil || err.Error() != file+x.want {
+			t.Errorf("rx %s: got\n%v\nwant\n%s", x.rx, err, file+x.want)
+		}
 	}
 	c.RouteFiles = c.RouteFiles[:1]
 	tables, err := c.LoadRouteFiles()

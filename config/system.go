@@ -19,12 +19,13 @@ import (
 	"github.com/softnet/softnet/dp/edrop/blocklist"
 	"github.com/softnet/softnet/fib"
 	"github.com/softnet/softnet/internal/rules"
+	"github.com/softnet/softnet/port/pcapfile"
 )
 
 // CheckSystem checks what a config needs from this host: afpacket
 // devices exist, with an MTU at least the config's (IfaceMTU), also for
 // their VLAN sub-interfaces (the tags on top), pcap files to replay exist
-// and the directories of pcap files to write do, route files exist, and
+// and begin with a classic pcap header of Ethernet frames, and the directories of pcap files to write do, route files exist, and
 // the API's group exists. These are the checks softnet run and reload
 // apply too. The error, if any, is an Errors pointing at the config's
 // lines. TAP devices need not exist: the tap backend creates them.
@@ -59,6 +60,8 @@ func (c *Config) CheckSystem() error {
 			if ic.RX != "" {
 				if err := readable(c.Path(ic.RX)); err != nil {
 					e.add(c.pos[f+".rx"], f+".rx", "cannot read %s: %v (paths are relative to the config file's directory)", c.Path(ic.RX), err)
+				} else if err := pcapHeader(c.Path(ic.RX)); err != nil {
+					e.add(c.pos[f+".rx"], f+".rx", "%v: rx replays a classic pcap file of Ethernet frames (tcpdump -w writes one)", err)
 				}
 			}
 			if ic.TX != "" {
@@ -163,6 +166,22 @@ func trim(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// pcapHeader checks the file header of the pcap file at path as the pcap
+// backend does when it opens it (softnet run would fail on it).
+func pcapHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return pathErr(err)
+	}
+	defer f.Close()
+	var b [24]byte
+	n, err := io.ReadFull(f, b[:])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return pathErr(err)
+	}
+	return pcapfile.Header(b[:n], path)
 }
 
 func readable(path string) error {

@@ -38,6 +38,21 @@ func TestCLIMem(t *testing.T) {
 		if res.Code == 0 || !regexp.MustCompile(`(?m)^\S*bad\.yaml:\d+:\d+: `).MatchString(res.Err) || !strings.Contains(res.Err, "errors") {
 			t.Errorf("check -c examples/bad.yaml: want exit 1 and file:line:col errors, got %s", res)
 		}
+		// A replay file that is not a pcap file: check says so, as run would.
+		y, err := os.ReadFile(filepath.Join(dir, "operate-mem.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("192.0.2.1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "notpcap.yaml"), []byte(strings.Replace(string(y), "rx: testdata/udp.pcap", "rx: notes.txt", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res = softnet(t, dir, "", time.Minute, "check", "-c", "notpcap.yaml")
+		if res.Code == 0 || !regexp.MustCompile(`(?m)^notpcap\.yaml:\d+:\d+: interfaces\[0\]\.rx: pcapfile: \S*notes\.txt: not a pcap file \(magic 3139322e\)`).MatchString(res.Err) {
+			t.Errorf("check -c notpcap.yaml (rx: a text file): want exit 1 and the rx line's error, got %s", res)
+		}
 	})
 
 	t.Run("completion", func(t *testing.T) {

@@ -20,7 +20,8 @@ YAML syntax, unknown or duplicate fields, bad addresses, prefixes and MACs,
 next hops that are not another host on a connected subnet, routes (also in
 route files) to the router's own prefixes or with host bits set, neighbours
 on unknown interfaces or off their subnets, and what the host must provide
-(afpacket devices with an MTU at least the config's, pcap files to replay,
+(afpacket devices with an MTU at least the config's, pcap files to replay
+(their file headers),
 route files, which it also reads, the api group). These are the checks
 softnet run, reload and the control API apply. Each error names the file,
 line and column and the field, and says what to do:

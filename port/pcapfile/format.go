@@ -32,9 +32,17 @@ type rec struct {
 	n   int // captured length
 }
 
-// index parses a whole classic pcap file and returns the location of every
-// frame in it. name is used in errors only.
-func index(data []byte, name string) ([]rec, error) {
+// Header checks that data begins with a classic pcap file header of
+// Ethernet frames (what the pcap backend replays), as the backend does when
+// it opens the file: softnet check reads a file's first bytes with it. name
+// is used in errors only.
+func Header(data []byte, name string) error {
+	_, err := header(data, name)
+	return err
+}
+
+// header checks data's file header and returns its byte order.
+func header(data []byte, name string) (binary.ByteOrder, error) {
 	if len(data) < 4 {
 		return nil, fmt.Errorf("pcapfile: %s: not a pcap file (%d bytes, shorter than a pcap header)", name, len(data))
 	}
@@ -58,6 +66,16 @@ func index(data []byte, name string) ([]rec, error) {
 	if lt := bo.Uint32(data[20:]); lt&0xffff != linkEthernet {
 		// The upper 16 bits may carry FCS information (pcap-savefile(5)).
 		return nil, fmt.Errorf("pcapfile: %s: link type %d is not Ethernet (1)", name, lt&0xffff)
+	}
+	return bo, nil
+}
+
+// index parses a whole classic pcap file and returns the location of every
+// frame in it. name is used in errors only.
+func index(data []byte, name string) ([]rec, error) {
+	bo, err := header(data, name)
+	if err != nil {
+		return nil, err
 	}
 	var recs []rec
 	for off := fileHeaderLen; off < len(data); {
