@@ -32,20 +32,28 @@ func ReadPrefixes(r io.Reader) ([]netip.Prefix, error) {
 // the read and is returned as "fib: line N: " and its text.
 func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	zipped := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return fmt.Errorf("fib: reading prefixes: bad gzip header: %w", err)
 		}
 		defer zr.Close()
-		r = zr
+		r, zipped = zr, true
 	} else {
 		r = br
 	}
-	sc := bufio.NewScanner(r)
+	// A read error (a truncated gzip stream) may come with the start of a
+	// line the scanner then hands out: the error is what to report, not
+	// that line (which is not a prefix).
+	rd := &errReader{r: r}
+	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 1
 	for ; sc.Scan(); n++ {
+		if rd.err != nil {
+			break
+		}
 		line := sc.Bytes()
 		if i := bytes.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
@@ -65,12 +73,33 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 			return fmt.Errorf("fib: line %d: %w", n, err)
 		}
 	}
-	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+	err := sc.Err()
+	if err == nil {
+		err = rd.err
+	}
+	switch {
+	case errors.Is(err, bufio.ErrTooLong):
 		return fmt.Errorf("fib: line %d: a line longer than 1 MiB: not a prefix (give one CIDR prefix a line, plain or gzip)", n)
-	} else if err != nil {
+	case err != nil && zipped:
+		return fmt.Errorf("fib: reading prefixes: bad gzip data after line %d: %w (the file is truncated or corrupt)", n-1, err)
+	case err != nil:
 		return fmt.Errorf("fib: reading prefixes: %w", err)
 	}
 	return nil
+}
+
+// errReader keeps the first error other than io.EOF its reader returns.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *errReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // NextHopOf assigns a deterministic next hop in 1..n to a prefix, for tests

@@ -3,6 +3,7 @@ package fib
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"hash/fnv"
 	"net/netip"
 	"slices"
@@ -72,6 +73,19 @@ func TestReadPrefixesErrors(t *testing.T) {
 	}
 	if _, err := ReadPrefixes(bytes.NewReader(gz(t, prefixText)[:20])); err == nil {
 		t.Error("truncated gzip: no error")
+	}
+	// A gzip file cut anywhere in a long list is reported as cut, never as
+	// a bad prefix (the cut line's start).
+	var long strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&long, "%d.%d.%d.0/24\n", 1+i>>16&0xff, i>>8&0xff, i&0xff)
+	}
+	z := gz(t, long.String())
+	for _, cut := range []int{len(z) / 3, len(z) / 2, len(z) - 9, len(z) - 1} {
+		_, err := ReadPrefixes(bytes.NewReader(z[:cut]))
+		if err == nil || !strings.Contains(err.Error(), "bad gzip data after line") || !strings.Contains(err.Error(), "truncated or corrupt") {
+			t.Errorf("gzip cut at %d of %d bytes: %v, want bad gzip data", cut, len(z), err)
+		}
 	}
 }
 
