@@ -158,8 +158,13 @@ func TestCLIMem(t *testing.T) {
 			t.Errorf("show routes 8.8.8.8: %q", out)
 		}
 		r.fails(t, []string{"show", "routes", "not-an-address"}, "not-an-address")
-		r.fails(t, []string{"show", "routes", ""}, "match: empty: give an address or prefix")
-		r.fails(t, []string{"show", "routes", "", "--json"}, "match: empty: give an address or prefix")
+		// An empty argument is refused before the API is asked (its
+		// empty match would be 400 too: TestAPI).
+		r.fails(t, []string{"show", "routes", ""}, "show routes: argument 1 is empty: give it a value (softnet show routes --help)")
+		r.fails(t, []string{"show", "routes", "", "--json"}, "show routes: argument 1 is empty")
+		r.fails(t, []string{"blocklist", "load", "a", ""}, "blocklist load: argument 2 (FILE) is empty: give it a value (softnet blocklist load --help)")
+		r.fails(t, []string{"blocklist", "add", "", "192.0.2.1"}, "blocklist add: argument 1 (NAME) is empty")
+		r.fails(t, []string{"vlan", "del", ""}, "vlan del: argument 1 (NAME) is empty")
 	})
 
 	t.Run("show-neighbors", func(t *testing.T) {

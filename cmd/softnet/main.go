@@ -52,9 +52,40 @@ func newRoot() *cobra.Command {
 	root.AddCommand(tableCmd())
 	root.AddCommand(statesCmd())
 	for _, c := range root.Commands() {
+		noEmptyArgs(c)
 		groupArgs(c)
 	}
 	return root
+}
+
+// noEmptyArgs makes every command under c refuse an empty argument
+// (softnet blocklist load NAME "" would read the current directory,
+// softnet vlan del "" ask the API for no VLAN), naming the argument from
+// the command's usage. capture's EXPRESSION may be empty, as tcpdump's.
+func noEmptyArgs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		noEmptyArgs(sub)
+	}
+	if !c.Runnable() || c.Name() == "capture" {
+		return
+	}
+	orig := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		for i, a := range args {
+			if strings.TrimSpace(a) != "" {
+				continue
+			}
+			what := fmt.Sprintf("argument %d", i+1)
+			if f := strings.Fields(cmd.Use); i+1 < len(f) && !strings.HasPrefix(f[i+1], "[") {
+				what += " (" + f[i+1] + ")"
+			}
+			return fmt.Errorf("%s: %s is empty: give it a value (%s --help)", strings.TrimPrefix(cmd.CommandPath(), "softnet "), what, cmd.CommandPath())
+		}
+		if orig != nil {
+			return orig(cmd, args)
+		}
+		return nil
+	}
 }
 
 // groupArgs makes every command group under c (a command with
