@@ -17,6 +17,8 @@
 //
 //	HOST  = any | [!] ADDR | [!] ADDR/LEN | [!] <TABLE> | [!] {ADDR[/LEN], ...}
 //	PORTS = N | N:M | {N, N:M, ...}    (names: ssh, http, https, domain, ntp, ...)
+//	      | < N | <= N | > N | >= N | != N | N >< M | N <> M   (pf's comparisons;
+//	        >< is the ports between N and M, <> those outside N:M)
 //	PROTO = tcp | udp | icmp | ipv6-icmp (icmp6) | a number 0..255
 //	F, M  = letters of F S R P A U E W (FIN SYN RST PSH ACK URG ECE CWR)
 //
@@ -136,7 +138,13 @@ func lex(s string) ([]token, *Error) {
 			return out, nil
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			i++
-		case c == '{' || c == '}' || c == ',' || c == '!':
+		case portOp(s[i:]) != "":
+			// pf's port operators: != < <= > >= >< <> (a <TABLE> starts
+			// with a letter after its <).
+			op := portOp(s[i:])
+			out = append(out, token{op, i})
+			i += len(op)
+		case c == '{' || c == '}' || c == ',' || c == '!' || c == '>':
 			out = append(out, token{s[i : i+1], i})
 			i++
 		case c == '<':
@@ -150,7 +158,7 @@ func lex(s string) ([]token, *Error) {
 			return nil, &Error{i, "quoted strings are not part of this rule language"}
 		default:
 			j := i
-			for j < len(s) && !strings.ContainsRune(" \t\r\n{},!<#", rune(s[j])) {
+			for j < len(s) && !strings.ContainsRune(" \t\r\n{},!<>#", rune(s[j])) {
 				j++
 			}
 			out = append(out, token{s[i:j], i})
@@ -433,7 +441,7 @@ func (p *parser) host(h *Host, fam uint8) *Error {
 			p.next()
 			h.Not = true
 		}
-		if t := p.peek(); strings.HasPrefix(t, "<") {
+		if t := p.peek(); strings.HasPrefix(t, "<") && !isPortOp(t) {
 			tok := p.next()
 			name := t[1 : len(t)-1]
 			if !ifaceName(name) {
@@ -458,18 +466,124 @@ func (p *parser) host(h *Host, fam uint8) *Error {
 	}
 	if p.peek() == "port" {
 		p.next()
-		if _, err := p.list(func(t token) *Error {
-			r, ok := portRange(t.s)
-			if !ok {
-				return p.errf(t.col, "%q is not a port: write a number 0..65535, a range LO:HI or a name (ssh, http, https, domain, ntp, smtp)", t.s)
-			}
-			h.Ports = append(h.Ports, r)
-			return nil
-		}); err != nil {
-			return err
-		}
+		return p.ports(h)
 	}
 	return nil
+}
+
+const notPort = "%q is not a port: write a number 0..65535, a range LO:HI, a comparison (< N, <= N, > N, >= N, != N, LO >< HI, LO <> HI) or a name (ssh, http, https, domain, ntp, smtp)"
+
+// ports parses what follows port: a port, a range, a list of them, or
+// one of pf's comparisons, each made the inclusive ranges it means:
+// < N, <= N, > N, >= N, != N (N a port), LO >< HI (the ports between,
+// not LO nor HI) and LO <> HI (the ports outside LO..HI).
+func (p *parser) ports(h *Host) *Error {
+	if op := p.peek(); isPortOp(op) {
+		opTok := p.next()
+		t := p.next()
+		n, ok := port(t.s)
+		if !ok {
+			return p.errf(t.col, notPort, t.s)
+		}
+		var rs []PortRange
+		switch op {
+		case "<":
+			if n > 0 {
+				rs = []PortRange{{0, n - 1}}
+			}
+		case "<=":
+			rs = []PortRange{{0, n}}
+		case ">":
+			if n < 65535 {
+				rs = []PortRange{{n + 1, 65535}}
+			}
+		case ">=":
+			rs = []PortRange{{n, 65535}}
+		case "!=":
+			if n > 0 {
+				rs = append(rs, PortRange{0, n - 1})
+			}
+			if n < 65535 {
+				rs = append(rs, PortRange{n + 1, 65535})
+			}
+		default: // >< and <> go between two ports
+			return p.errf(opTok.col, "%s goes between two ports: LO %s HI", op, op)
+		}
+		if len(rs) == 0 {
+			return p.errf(opTok.col, "port %s %s matches no port", op, t.s)
+		}
+		h.Ports = append(h.Ports, rs...)
+		return nil
+	}
+	n, err := p.list(func(t token) *Error {
+		r, ok := portRange(t.s)
+		if !ok {
+			if isPortOp(t.s) {
+				return p.errf(t.col, "%s inside a list: write the list's ports and ranges (LO:HI), or the comparison alone (port %s N)", t.s, t.s)
+			}
+			return p.errf(t.col, notPort, t.s)
+		}
+		h.Ports = append(h.Ports, r)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if op := p.peek(); (op == "><" || op == "<>") && n == 1 && len(h.Ports) == 1 && h.Ports[0].Lo == h.Ports[0].Hi {
+		opTok := p.next()
+		lo := h.Ports[0].Lo
+		t := p.next()
+		hi, ok := port(t.s)
+		if !ok {
+			return p.errf(t.col, notPort, t.s)
+		}
+		if hi < lo {
+			return p.errf(opTok.col, "port %d %s %d: the second port is below the first", lo, op, hi)
+		}
+		var rs []PortRange
+		if op == "><" {
+			if hi-lo >= 2 {
+				rs = []PortRange{{lo + 1, hi - 1}}
+			}
+		} else {
+			if lo > 0 {
+				rs = append(rs, PortRange{0, lo - 1})
+			}
+			if hi < 65535 {
+				rs = append(rs, PortRange{hi + 1, 65535})
+			}
+		}
+		if len(rs) == 0 {
+			return p.errf(opTok.col, "port %d %s %d matches no port", lo, op, hi)
+		}
+		h.Ports = append(h.Ports[:0], rs...)
+	} else if isPortOp(op) {
+		return p.errf(p.col(), "%s after a port: write LO >< HI or LO <> HI between two single ports, or the comparison first (port %s N)", op, op)
+	}
+	return nil
+}
+
+// portOp returns the port operator s starts with ("" if none): != <= >=
+// >< <> always, < and > when a space or a digit follows (<name> is a
+// table).
+func portOp(s string) string {
+	for _, op := range []string{"!=", "<=", ">=", "><", "<>"} {
+		if strings.HasPrefix(s, op) {
+			return op
+		}
+	}
+	if len(s) > 0 && (s[0] == '<' || s[0] == '>') && (len(s) == 1 || s[1] == ' ' || s[1] == '\t' || s[1] >= '0' && s[1] <= '9') {
+		return s[:1]
+	}
+	return ""
+}
+
+func isPortOp(s string) bool {
+	switch s {
+	case "!=", "<", "<=", ">", ">=", "><", "<>":
+		return true
+	}
+	return false
 }
 
 func prefix(s string) (netip.Prefix, error) {

@@ -3,6 +3,7 @@ package pf
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,40 @@ func TestParseRules(t *testing.T) {
 	}
 }
 
+// TestPortOps: pf's port comparisons are the inclusive ranges they mean;
+// a table after ! or < is still a table.
+func TestPortOps(t *testing.T) {
+	for _, c := range []struct {
+		ports string
+		want  []PortRange
+	}{
+		{"< 1024", []PortRange{{0, 1023}}},
+		{"<1024", []PortRange{{0, 1023}}},
+		{"<= 1024", []PortRange{{0, 1024}}},
+		{"> 1023", []PortRange{{1024, 65535}}},
+		{">= 1024", []PortRange{{1024, 65535}}},
+		{"!= 80", []PortRange{{0, 79}, {81, 65535}}},
+		{"!= 0", []PortRange{{1, 65535}}},
+		{"!= 65535", []PortRange{{0, 65534}}},
+		{"< https", []PortRange{{0, 442}}},
+		{"1000 >< 2000", []PortRange{{1001, 1999}}},
+		{"1000><1002", []PortRange{{1001, 1001}}},
+		{"1000 <> 2000", []PortRange{{0, 999}, {2001, 65535}}},
+		{"0 <> 10", []PortRange{{11, 65535}}},
+		{"1000:2000", []PortRange{{1000, 2000}}},
+		{"{22, 8000:8080}", []PortRange{{22, 22}, {8000, 8080}}},
+	} {
+		r, err := Parse("pass in proto tcp from any port " + c.ports + " to ! <lan> port > 1023")
+		if err != nil {
+			t.Errorf("port %s: %v", c.ports, err)
+			continue
+		}
+		if !slices.Equal(r.Src.Ports, c.want) || !slices.Equal(r.Dst.Ports, []PortRange{{1024, 65535}}) || r.Dst.Table != "lan" || !r.Dst.Not {
+			t.Errorf("port %s: src ports %v, dst %+v; want %v and not <lan> port 1024:65535", c.ports, r.Src.Ports, r.Dst, c.want)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, c := range []struct{ rule, col, msg string }{
 		{"allow in", "^", "starts with pass or block"},
@@ -64,6 +99,17 @@ func TestParseErrors(t *testing.T) {
 		{"pass to any from any", "            ^", "out of order"},
 		{"pass icmp-type 8", "     ^", "needs proto icmp"},
 		{"pass from <bad", "          ^", "no closing >"},
+		{"pass proto tcp to any port < 0", "                           ^", "port < 0 matches no port"},
+		{"pass proto tcp to any port > 65535", "                           ^", "port > 65535 matches no port"},
+		{"pass proto tcp to any port 5 >< 6", "                             ^", "port 5 >< 6 matches no port"},
+		{"pass proto tcp to any port 0 <> 65535", "                             ^", "port 0 <> 65535 matches no port"},
+		{"pass proto tcp to any port 9 >< 2", "                             ^", "the second port is below the first"},
+		{"pass proto tcp to any port >< 2", "                           ^", ">< goes between two ports"},
+		{"pass proto tcp to any port {< 1024, 80}", "                            ^", "< inside a list"},
+		{"pass proto tcp to any port 80 > 90", "                              ^", "> after a port"},
+		{"pass proto tcp to any port {1, 2} >< 9", "                                  ^", ">< after a port"},
+		{"pass proto tcp to any port < x", "                             ^", `"x" is not a port`},
+		{"pass from < to any", "          ^", `"<" is not an address`},
 	} {
 		_, err := Parse(c.rule)
 		var pe *Error
