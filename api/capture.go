@@ -249,7 +249,7 @@ func (c *Client) Stream(ctx context.Context, method, path string, body any, fn f
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.send(req)
+	resp, err := c.send(req, false) // a stream (capture) changes nothing that outlives it
 	if err != nil {
 		return err
 	}

@@ -46,9 +46,19 @@ type NoAnswerError struct {
 	Midway bool
 	// ByWait: the Client's Wait ended it, not its By.
 	ByWait bool
+	// Change: the call asked for a change (POST, DELETE), which the
+	// router may still make once it reads the request.
+	Change bool
 }
 
 func (e *NoAnswerError) Error() string {
+	if e.Change && !e.Midway {
+		return e.text() + "; it may still make the change once it answers"
+	}
+	return e.text()
+}
+
+func (e *NoAnswerError) text() string {
 	switch {
 	case e.Midway && !e.ByWait:
 		return fmt.Sprintf("the router at %s did not finish its answer within %v (is it stopped, or busy loading a table?)", e.Socket, e.Within)
@@ -67,6 +77,7 @@ type watchdog struct {
 	c      *Client
 	cancel context.CancelCauseFunc
 	start  time.Time
+	change bool // NoAnswerError.Change
 	mu     sync.Mutex
 	timer  *time.Timer
 }
@@ -84,7 +95,7 @@ func (w *watchdog) arm(midway bool) {
 	if lim <= 0 {
 		return
 	}
-	e := &NoAnswerError{Socket: w.c.Socket, Within: lim, Midway: midway, ByWait: byWait}
+	e := &NoAnswerError{Socket: w.c.Socket, Within: lim, Midway: midway, ByWait: byWait, Change: w.change}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.timer = time.AfterFunc(lim, func() {
@@ -141,7 +152,8 @@ func (b *watchedBody) Close() error {
 
 // send sends req and returns the answer, its body read under the
 // Client's Wait and By. A call that reached no router is dialError's.
-func (c *Client) send(req *http.Request) (*http.Response, error) {
+// change: req asks for a change (NoAnswerError.Change).
+func (c *Client) send(req *http.Request, change bool) (*http.Response, error) {
 	if c.Wait <= 0 && c.By.IsZero() {
 		resp, err := c.hc.Do(req)
 		if err != nil {
@@ -150,7 +162,7 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	ctx, cancel := context.WithCancelCause(req.Context())
-	wd := &watchdog{c: c, cancel: cancel, start: time.Now()}
+	wd := &watchdog{c: c, cancel: cancel, start: time.Now(), change: change}
 	wd.arm(false)
 	resp, err := c.hc.Do(req.WithContext(ctx))
 	wd.disarm()
@@ -213,7 +225,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.send(req)
+	resp, err := c.send(req, method != http.MethodGet && method != http.MethodHead)
 	if err != nil {
 		return err
 	}

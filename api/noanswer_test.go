@@ -81,6 +81,11 @@ func TestNoAnswer(t *testing.T) {
 		t.Errorf("Wait: %v (%#v)", err, na)
 	}
 
+	err = c.AddRoute(ctx, api.RouteRequest{Prefix: "198.51.100.0/24", Blackhole: true})
+	if !errors.As(err, &na) || !na.Change || !strings.HasSuffix(err.Error(), "; it may still make the change once it answers") {
+		t.Errorf("a change: %v", err)
+	}
+
 	c = api.NewClient(silent)
 	c.By = time.Now().Add(1200 * time.Millisecond)
 	t0 = time.Now()
