@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/softnet/softnet/control"
@@ -116,14 +117,18 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := cs[0]
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			_ = ctl.StopCaptures(c)
-		}
-	}
+	var once sync.Once
+	stop := func() { once.Do(func() { _ = ctl.StopCaptures(c) }) }
 	defer stop()
+	// The timeout stops the workers feeding the capture even while the
+	// loop below waits for a slow reader (a blocked flush): what it
+	// captures and the drops it reports end at the timeout, not when the
+	// reader catches up.
+	defer context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), errCaptureTimeout) {
+			stop()
+		}
+	})()
 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
@@ -244,9 +249,9 @@ func (c *Client) Stream(ctx context.Context, method, path string, body any, fn f
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req, false) // a stream (capture) changes nothing that outlives it
 	if err != nil {
-		return c.dialError(err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -265,6 +270,10 @@ func (c *Client) Stream(ctx context.Context, method, path string, body any, fn f
 		}
 	}
 	if err := sc.Err(); err != nil {
+		var na *NoAnswerError
+		if errors.As(err, &na) {
+			return na
+		}
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}

@@ -210,3 +210,51 @@ func TestCaptureLimit(t *testing.T) {
 		cc()
 	}
 }
+
+// TestCaptureTimeoutSlowReader: a capture's --timeout ends it in the
+// router at the timeout even when its reader is slow (softnet capture
+// --timeout 3s -w - | a pipe that stalls): it captured on, and counted
+// ring drops, until the reader caught up.
+func TestCaptureTimeoutSlowReader(t *testing.T) {
+	r, _, c, _ := start(t, configText("", "", 1000))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	lan := r.Port("lan0").(*mem.Queue)
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	var last api.CaptureEvent
+	go func() {
+		first := true
+		done <- c.Capture(ctx, api.CaptureRequest{Interface: "lan0", Rx: true, Timeout: "500ms"}, func(ev *api.CaptureEvent) error {
+			if first {
+				first = false
+				close(started)
+				<-release // the reader stalls: the router's writes fill the socket
+			}
+			last = *ev
+			return nil
+		})
+	}()
+	<-started
+	t0 := time.Now()
+	frame := udpTo(netip.MustParseAddr("198.18.0.7"))
+	batch := make([][]byte, 200)
+	for i := range batch {
+		batch[i] = frame
+	}
+	for time.Since(t0) < 400*time.Millisecond {
+		lan.Push(batch...)
+		time.Sleep(2 * time.Millisecond)
+	}
+	waitFor(t, "the capture to end in the router at its timeout while its reader stalls", func() bool { return r.Control().Captures() == 0 })
+	if el := time.Since(t0); el > 3*time.Second {
+		t.Errorf("the capture ended in the router %v after it started, want about 500ms", el)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if last.Type != "end" || last.End != "timeout" {
+		t.Fatalf("last event %+v, want the end by timeout", last)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -19,7 +20,162 @@ import (
 // Client calls a running router's API over its Unix socket.
 type Client struct {
 	Socket string
-	hc     *http.Client
+	// Wait bounds each wait for the router: for its answer to begin, and
+	// then for each part of it (a long answer, or a capture's stream, may
+	// take longer in all as long as it keeps coming). A call that waits
+	// longer fails with a *NoAnswerError. 0: no bound but the context's.
+	Wait time.Duration
+	// By, if not zero, is when the whole answer must have come: a call
+	// still waiting for the router then (or, once past it, for more than
+	// a second) fails with a *NoAnswerError. Time the caller spends
+	// between reads (writing what it read) does not count against it.
+	By time.Time
+	hc *http.Client
+}
+
+// NoAnswerError is a call that waited for the router longer than the
+// Client's Wait or past its By: a router that is stopped (SIGSTOP, a
+// debugger) or busy (its control plane held by a long load) accepts the
+// connection but does not answer.
+type NoAnswerError struct {
+	Socket string
+	// Within: how long the call waited (for the answer to begin, or for
+	// more of it when Midway).
+	Within time.Duration
+	// Midway: the answer had begun, then stopped coming.
+	Midway bool
+	// ByWait: the Client's Wait ended it, not its By.
+	ByWait bool
+	// Change: the call asked for a change (POST, DELETE), which the
+	// router may still make once it reads the request.
+	Change bool
+}
+
+func (e *NoAnswerError) Error() string {
+	if e.Change && !e.Midway {
+		return e.text() + "; it may still make the change once it answers"
+	}
+	return e.text()
+}
+
+func (e *NoAnswerError) text() string {
+	switch {
+	case e.Midway && !e.ByWait:
+		return fmt.Sprintf("the router at %s did not finish its answer within %v (is it stopped, or busy loading a table?)", e.Socket, e.Within)
+	case e.Midway:
+		return fmt.Sprintf("the router at %s stopped answering: nothing came for %v (is it stopped, or busy loading a table?)", e.Socket, e.Within)
+	}
+	return fmt.Sprintf("the router at %s did not answer within %v (is it stopped, or busy loading a table?)", e.Socket, e.Within)
+}
+
+// pastBy is how long a wait that starts after a Client's By may last:
+// what the router sent while the caller was busy is read at once.
+const pastBy = time.Second
+
+// watchdog cancels a call whose wait for the router lasts too long.
+type watchdog struct {
+	c      *Client
+	cancel context.CancelCauseFunc
+	start  time.Time
+	change bool // NoAnswerError.Change
+	mu     sync.Mutex
+	timer  *time.Timer
+}
+
+// arm starts timing one wait for the router (midway: for more of an
+// answer that has begun); disarm ends it.
+func (w *watchdog) arm(midway bool) {
+	lim, byWait := w.c.Wait, true
+	if !w.c.By.IsZero() {
+		left := max(time.Until(w.c.By), pastBy)
+		if lim <= 0 || left < lim {
+			lim, byWait = left, false
+		}
+	}
+	if lim <= 0 {
+		return
+	}
+	e := &NoAnswerError{Socket: w.c.Socket, Within: lim, Midway: midway, ByWait: byWait, Change: w.change}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timer = time.AfterFunc(lim, func() {
+		if !byWait {
+			e.Within = roundWait(time.Since(w.start))
+		}
+		w.cancel(e)
+	})
+}
+
+func (w *watchdog) disarm() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+}
+
+// roundWait rounds d for a message: whole seconds from 2 s on.
+func roundWait(d time.Duration) time.Duration {
+	if d >= 2*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+// watchedBody is an answer's body read under the watchdog.
+type watchedBody struct {
+	io.ReadCloser
+	ctx  context.Context
+	wd   *watchdog
+	done context.CancelCauseFunc
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	b.wd.arm(true)
+	n, err := b.ReadCloser.Read(p)
+	b.wd.disarm()
+	if err != nil && err != io.EOF {
+		var na *NoAnswerError
+		if errors.As(context.Cause(b.ctx), &na) {
+			err = na
+		}
+	}
+	return n, err
+}
+
+func (b *watchedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.done(nil)
+	return err
+}
+
+// send sends req and returns the answer, its body read under the
+// Client's Wait and By. A call that reached no router is dialError's.
+// change: req asks for a change (NoAnswerError.Change).
+func (c *Client) send(req *http.Request, change bool) (*http.Response, error) {
+	if c.Wait <= 0 && c.By.IsZero() {
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			return nil, c.dialError(err)
+		}
+		return resp, nil
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	wd := &watchdog{c: c, cancel: cancel, start: time.Now(), change: change}
+	wd.arm(false)
+	resp, err := c.hc.Do(req.WithContext(ctx))
+	wd.disarm()
+	if err != nil {
+		defer cancel(nil)
+		var na *NoAnswerError
+		if errors.As(context.Cause(ctx), &na) {
+			return nil, na
+		}
+		return nil, c.dialError(err)
+	}
+	resp.Body = &watchedBody{ReadCloser: resp.Body, ctx: ctx, wd: wd, done: cancel}
+	return resp, nil
 }
 
 // NewClient returns a client of the router listening on socket.
@@ -69,9 +225,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req, method != http.MethodGet && method != http.MethodHead)
 	if err != nil {
-		return c.dialError(err)
+		return err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

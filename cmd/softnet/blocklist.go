@@ -43,7 +43,7 @@ list's NAME is 1..32 letters, digits, '-', '_' and '.', as in the config.`,
   softnet blocklist show
   softnet blocklist show attackers --entries 20`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, longWait)
 	var req api.BlocklistLoad
 	load := &cobra.Command{
 		Use:   "load NAME FILE [--match src|dst] [--interface PORT]...",

@@ -67,7 +67,11 @@ nest at most 100 levels deep); an error points at its column.
 It ends after -c packets, after --timeout, or on Ctrl-C, and prints to
 standard error how many packets it captured and how many the router's
 capture rings dropped (a slow reader loses packets; it never slows the
-router). A capture on a VLAN sub-interface that is deleted while it runs
+router). A router that does not answer (stopped, or busy loading a table)
+fails the capture with a message saying so (exit 1): one that has not
+ended it 5s after --timeout, or that sends nothing for 30s (a running
+capture hears from it every half second); Ctrl-C before the router took
+the capture says so too (exit 1). A capture on a VLAN sub-interface that is deleted while it runs
 ends too, with an error saying so (exit 1; what it captured is written in
 full). Up to 64 captures may run at once. A capture costs the workers one
 table index per packet at the points it taps; none costs nothing.`,
@@ -141,7 +145,18 @@ table index per packet at the points it taps; none costs nothing.`,
 			defer stop()
 			var captured, dropped uint64
 			ended, deleted := "", ""
-			err := client().Capture(ctx, q, func(ev *api.CaptureEvent) error {
+			started := false // the router took the capture (its first event)
+			c := client()
+			// The router sends stats every half second while the capture
+			// runs, and ends it at --timeout: one silent for longer than
+			// defaultWait, or that has not ended it answerGrace after
+			// --timeout, is stopped or busy (api.NoAnswerError).
+			c.Wait = defaultWait
+			if timeout > 0 {
+				c.By = time.Now().Add(timeout + answerGrace)
+			}
+			err := c.Capture(ctx, q, func(ev *api.CaptureEvent) error {
+				started = true
 				if of != nil {
 					of.accepted = true // the router took the capture: FILE may be replaced
 				}
@@ -166,9 +181,17 @@ table index per packet at the points it taps; none costs nothing.`,
 				}
 			}
 			var ae *api.APIError
+			var na *api.NoAnswerError
 			switch {
 			case errors.As(err, &ae):
 				return filterError(ae, q.Filter)
+			case errors.As(err, &na) && !started:
+				return fmt.Errorf("capture: %v: nothing captured", na)
+			case errors.As(err, &na):
+				return fmt.Errorf("capture: %v: it ended after %d packets (those are written in full)", na, captured)
+			case ctx.Err() != nil && !started:
+				// Ctrl-C before the router took the capture: nothing ran.
+				return fmt.Errorf("capture: interrupted before the router at %s answered: nothing captured (is it stopped, or busy loading a table?)", c.Socket)
 			case err != nil && ctx.Err() == nil && errors.Is(err, io.ErrUnexpectedEOF):
 				return fmt.Errorf("capture: the router closed the connection after %d packets (is it stopping?)", captured)
 			case err != nil && ctx.Err() == nil:
@@ -195,7 +218,7 @@ table index per packet at the points it taps; none costs nothing.`,
 	f.StringVar(&format, "format", "pcapng", "file format with -w: pcapng or pcap")
 	f.DurationVar(&timeout, "timeout", 0, "stop after this long, such as 30s (0: on Ctrl-C or -c)")
 	f.IntVar(&buffer, "buffer", 0, "bytes of each worker's capture ring (4096 to 67108864; 0: 1 MiB)")
-	client = apiFlag(cmd)
+	client = apiFlag(cmd, 0)
 	return cmd
 }
 

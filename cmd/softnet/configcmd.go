@@ -68,7 +68,7 @@ in full, it is left as it was.`,
 			return nil
 		},
 	}
-	client = apiFlag(save)
+	client = apiFlag(save, longWait)
 	cmd.AddCommand(save)
 	return cmd
 }

@@ -3,11 +3,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/softnet/softnet/api"
 )
 
 func main() {
@@ -23,7 +26,7 @@ func main() {
 		}
 	}
 	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "softnet:", err)
+		fmt.Fprintln(os.Stderr, "softnet:", errorText(err))
 		os.Exit(1)
 	}
 }
@@ -113,4 +116,14 @@ func groupArgs(c *cobra.Command) {
 		return fmt.Errorf("unknown command %q for %q: give one of %s (softnet %s --help lists them)",
 			args[0], cmd.CommandPath(), strings.Join(names, ", "), strings.TrimPrefix(cmd.CommandPath(), "softnet "))
 	}
+}
+
+// errorText is what softnet prints of err: a call that waited its --wait
+// for the router says how to wait longer.
+func errorText(err error) string {
+	var na *api.NoAnswerError
+	if errors.As(err, &na) && na.ByWait {
+		return err.Error() + "; give --wait (such as --wait 5m, 0: no limit) to wait longer"
+	}
+	return err.Error()
 }

@@ -21,14 +21,45 @@ import (
 	"github.com/softnet/softnet/config"
 )
 
-// apiFlag adds --api to cmd and returns a function that makes the client.
-func apiFlag(cmd *cobra.Command) func() *api.Client {
+// How long a command waits for the router (--wait; api.Client.Wait: for
+// its answer to begin, then for each part of it). A stopped router (kill
+// -STOP, a debugger) accepts the connection and never answers; a busy one
+// answers late: the soaks (docs/faults.md) measured single answers of up
+// to 15 s on a starved machine while a reload held the control plane's
+// lock. The bound is twice that, so such answers still come, and a
+// stopped router is reported in half a minute instead of hanging.
+const defaultWait = 30 * time.Second
+
+// longWait is --wait's default for the commands that load tables
+// (reload, blocklist, table, config save): a reload of a full table took
+// 9-15 s there, and a blocklist or filter table file may hold 1 GiB of
+// text (millions of entries at a few million a second, far slower on a
+// loaded machine). They are still bounded: a stopped router is reported.
+const longWait = 10 * time.Minute
+
+// answerGrace is how long trace and capture --timeout wait for the
+// router's answer after their timeout: the router ends them at the
+// timeout and answers at once.
+const answerGrace = 5 * time.Second
+
+// apiFlag adds --api to cmd and, with wait > 0, --wait (default wait),
+// and returns a function that makes the client. With wait 0 (trace,
+// capture) the command bounds its calls itself.
+func apiFlag(cmd *cobra.Command, wait time.Duration) func() *api.Client {
 	def := config.DefaultSocket
 	if s := os.Getenv("SOFTNET_API"); s != "" {
 		def = s
 	}
 	path := cmd.PersistentFlags().String("api", def, "the running router's API socket (or set SOFTNET_API)")
-	return func() *api.Client { return api.NewClient(*path) }
+	w := new(time.Duration)
+	if wait > 0 {
+		w = cmd.PersistentFlags().Duration("wait", wait, "how long to wait for the router's answer, such as 1m (0: no limit)")
+	}
+	return func() *api.Client {
+		c := api.NewClient(*path)
+		c.Wait = max(*w, 0)
+		return c
+	}
 }
 
 // jsonFlag adds --json to cmd.
@@ -51,9 +82,11 @@ func jsonEncoder(w io.Writer) *json.Encoder {
 	return enc
 }
 
-// ctx is the context of one CLI call.
+// callCtx is the context of one CLI call. It has no deadline: the
+// client's Wait (--wait) bounds how long the call waits for the router,
+// and fails with a message that says so (api.NoAnswerError).
 func callCtx(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(cmd.Context(), 2*time.Minute)
+	return context.WithCancel(cmd.Context())
 }
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
@@ -69,7 +102,7 @@ and prints what it sees now as a table, or JSON with --json.`,
   softnet show runtime --json
   softnet show errors --api /tmp/softnet.sock`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, defaultWait)
 	asJSON := jsonFlag(cmd)
 	aliases := map[string][]string{"neighbors": {"neighbours"}, "interfaces": {"interface"}}
 	sub := func(use, short, long, example string, args cobra.PositionalArgs, fn func(ctx context.Context, c *api.Client, w io.Writer, args []string) (any, func(), error)) {
@@ -511,7 +544,7 @@ routes back to what the file says too.`,
   softnet route add 2001:db8::/32 via 2001:db8:2::2
   softnet route del 198.51.100.0/24`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, defaultWait)
 	cmd.AddCommand(&cobra.Command{
 		Use:     "add PREFIX via GATEWAY | add PREFIX blackhole",
 		Short:   "Add or replace the route to PREFIX",
@@ -565,7 +598,7 @@ back to what the file says.`,
 		Example: `  softnet neighbor add 10.0.2.3 02:bb:00:00:00:03 dev wan0
   softnet neighbor del 10.0.2.3 dev wan0`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, defaultWait)
 	cmd.AddCommand(&cobra.Command{
 		Use:     "add ADDRESS MAC dev INTERFACE",
 		Short:   "Add or replace a static neighbour",
@@ -663,6 +696,6 @@ pcap setting, workers, the api section) are rejected and say so.`,
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "", "the config file to apply (default: the one the router runs)")
-	client = apiFlag(cmd)
+	client = apiFlag(cmd, longWait)
 	return cmd
 }

@@ -22,7 +22,7 @@ counts them.`,
   softnet states flush 10.0.1.2
   softnet states flush 53 udp`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, defaultWait)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "flush [ADDRESS] [PORT] [tcp|udp|icmp|ipv6-icmp]",
 		Short: "Remove states (all, or those matching the words)",

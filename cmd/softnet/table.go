@@ -27,7 +27,7 @@ file takes such lines masked: softnet check and reload say how many).`,
   softnet table show
   softnet table show lan --entries 20`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, longWait)
 	cmd.AddCommand(listEditCmds("filter table", func(ctx context.Context, op, name string, entries []string) (string, error) {
 		t, err := client().EditFilterTable(ctx, api.FilterTableEdit{Name: name, Op: op, Entries: entries})
 		if err != nil {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -31,7 +31,9 @@ the control plane (ARP), answered by the router, replaced by an ICMP error,
 or fragmented.
 
 It waits up to --timeout for the packets; if fewer arrive, it prints those
-and says so ("trace: 3 of 5 packets seen in 10s (timeout)", exit status 1). Packets the control plane injects back after ARP resolution,
+and says so ("trace: 3 of 5 packets seen in 10s (timeout)", exit status 1).
+A router that has not answered 5s after --timeout (stopped, or busy loading
+a table) fails the trace with a message saying so (exit status 1). Packets the control plane injects back after ARP resolution,
 and fragments the router makes, are not traced. One trace runs at a time.
 A trace costs the workers nothing until it is armed.`,
 		Example: "  softnet trace 5\n  softnet trace 100 --timeout 1m --json",
@@ -47,11 +49,16 @@ A trace costs the workers nothing until it is armed.`,
 			if timeout > 5*time.Minute {
 				return fmt.Errorf("--timeout %v: at most 5m", timeout)
 			}
-			// The router ends the trace at the timeout: give the answer
-			// time to arrive after it.
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout+30*time.Second)
-			defer cancel()
-			res, err := client().Trace(ctx, n, timeout)
+			// The router ends the trace at the timeout and answers: one
+			// that has not answered answerGrace after it is stopped or
+			// busy, and the CLI says so rather than waiting on.
+			c := client()
+			c.By = time.Now().Add(timeout + answerGrace)
+			res, err := c.Trace(cmd.Context(), n, timeout)
+			var na *api.NoAnswerError
+			if errors.As(err, &na) {
+				return fmt.Errorf("trace: %v", na)
+			}
 			if err != nil {
 				return err
 			}
@@ -69,7 +76,7 @@ A trace costs the workers nothing until it is armed.`,
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "how long to wait for the packets (at most 5m)")
-	client = apiFlag(cmd)
+	client = apiFlag(cmd, 0)
 	asJSON = jsonFlag(cmd)
 	return cmd
 }

@@ -26,7 +26,7 @@ deleted) here as they are. softnet show vlans lists them.`,
   softnet vlan add c7 --parent eth0 --outer-vlan 20 --vlan 7 --tpid 0x88a8
   softnet vlan del v100`,
 	}
-	client := apiFlag(cmd)
+	client := apiFlag(cmd, defaultWait)
 	var req api.VLANRequest
 	add := &cobra.Command{
 		Use:   "add NAME --parent IFACE --vlan VID [--outer-vlan VID --tpid 0x88a8] [--address A/N]... [--mtu N] [--down]",
