@@ -55,6 +55,18 @@ func TestCLIMem(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown", func(t *testing.T) {
+		for _, args := range [][]string{{""}, {"help", "nope"}, {"nope"}} {
+			res := softnet(t, dir, "", time.Minute, args...)
+			if res.Code != 1 || !strings.Contains(res.Err, "softnet --help lists") && !strings.Contains(res.Err, "unknown command") {
+				t.Errorf("softnet %q: want exit 1 and an error naming softnet --help, got %s", args, res)
+			}
+		}
+		if res := softnet(t, dir, "", time.Minute, "help", "show", "routes"); res.Code != 0 || !strings.Contains(res.Out, "the longest") {
+			t.Errorf("softnet help show routes: want exit 0 and its help, got %s", clip(res.String(), 500))
+		}
+	})
+
 	t.Run("completion", func(t *testing.T) {
 		for sh, want := range map[string]string{"bash": "softnet", "zsh": "#compdef softnet", "fish": "complete -c softnet"} {
 			res := softnet(t, dir, "", time.Minute, "completion", sh)

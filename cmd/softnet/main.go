@@ -25,6 +25,11 @@ func main() {
 			groupArgs(c)
 		}
 	}
+	if len(os.Args) > 1 && strings.TrimSpace(os.Args[1]) == "" {
+		// cobra takes softnet "" for softnet alone (the help, exit 0).
+		fmt.Fprintln(os.Stderr, `softnet: unknown command "": softnet --help lists the commands`)
+		os.Exit(1)
+	}
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "softnet:", errorText(err))
 		os.Exit(1)
@@ -58,6 +63,19 @@ func newRoot() *cobra.Command {
 		noEmptyArgs(c)
 		groupArgs(c)
 	}
+	// softnet help NOPE fails (exit 1); cobra's help prints the help and
+	// exits 0.
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, rest, err := root.Find(args)
+			if err != nil || c == nil || len(rest) > 0 {
+				return fmt.Errorf("no help topic %q: softnet --help lists the commands", strings.Join(args, " "))
+			}
+			return c.Help()
+		},
+	})
 	return root
 }
 

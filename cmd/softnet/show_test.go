@@ -250,6 +250,12 @@ func TestUnknownSubcommand(t *testing.T) {
 			t.Errorf("softnet %v: %v (stdout %d bytes), want an error with %q", tc.args, err, len(out), tc.want)
 		}
 	}
+	// help of an unknown topic fails too (cobra's printed the help, exit 0).
+	for args, want := range map[string]string{"help foo": `no help topic "foo": softnet --help lists the commands`, "help show foo": `no help topic "show foo"`} {
+		if _, _, err := cli(t, strings.Fields(args)...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("softnet %s: %v, want an error with %q", args, err, want)
+		}
+	}
 	// The aliases reach the command (and so fail for want of a router).
 	for _, args := range [][]string{{"show", "neighbours"}, {"show", "interface"}, {"show", "neighbors"}, {"show", "interfaces"}} {
 		_, _, err := cli(t, append(args, "--api", sock)...)
