@@ -527,6 +527,16 @@ func TestBadReload(t *testing.T) {
 		!strings.Contains(ae.Details[1], "interface wan0: backend changed from mem to pcap: needs a restart") {
 		t.Errorf("restart-needing reload: %v", err)
 	}
+	// One interface more (a VLAN sub-interface, as softnet config save
+	// writes one added with softnet vlan add): the message counts the
+	// config the router started from, not the interfaces it runs.
+	more := filepath.Join(dir, "more.yaml")
+	src = strings.Replace(configText("", "", 1000), "    addresses: [10.0.2.1/24]\n", "    addresses: [10.0.2.1/24]\n  - {name: wan0.7, parent: wan0, vlan: 7, addresses: [10.7.0.1/24]}\n", 1)
+	os.WriteFile(more, []byte(src), 0o644)
+	_, err = c.Reload(context.Background(), more)
+	if !errors.As(err, &ae) || len(ae.Details) != 1 || !strings.Contains(ae.Details[0], "interfaces: 3 interfaces, the config the router started from has 2 (VLAN sub-interfaces added with softnet vlan add are not in it, and a reload keeps them)") {
+		t.Errorf("a reload with one interface more: %v", err)
+	}
 	if _, err := c.Reload(context.Background(), filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "cannot read the config") {
 		t.Errorf("missing file: %v", err)
 	}

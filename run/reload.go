@@ -285,7 +285,7 @@ func restartNeeded(old, cfg *config.Config) error {
 		errs = append(errs, cfg.Errorf("api", "the api section changed: %s", how))
 	}
 	if len(old.Interfaces) != len(cfg.Interfaces) {
-		errs = append(errs, cfg.Errorf("interfaces", "%d interfaces, the running router has %d: adding or removing interfaces %s", len(cfg.Interfaces), len(old.Interfaces), how))
+		errs = append(errs, cfg.Errorf("interfaces", "%d interfaces, the config the router started from has %d (VLAN sub-interfaces added with softnet vlan add are not in it, and a reload keeps them): adding or removing interfaces in the file %s", len(cfg.Interfaces), len(old.Interfaces), how))
 		return errs
 	}
 	for i := range cfg.Interfaces {
