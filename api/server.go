@@ -590,7 +590,11 @@ func (s *Server) routeAdd(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusBadRequest, fmt.Errorf("route %v: give a gateway (via) or blackhole, not both", p))
 		return
 	case !req.Blackhole:
-		if via, err = netip.ParseAddr(req.Via); err != nil || rules.Family(via) != nil || via.Is4() != p.Addr().Is4() {
+		if via, err = netip.ParseAddr(req.Via); err == nil && via.Is6() && via.WithZone("").IsLinkLocalUnicast() {
+			Error(w, http.StatusBadRequest, fmt.Errorf("route %v: gateway %s: %v", p, req.Via, rules.ErrLinkLocalNextHop))
+			return
+		}
+		if err != nil || rules.Family(via) != nil || via.Is4() != p.Addr().Is4() {
 			Error(w, http.StatusBadRequest, fmt.Errorf("route %v: gateway %q is not an address of the prefix's family (write via A.B.C.D for an IPv4 route, via 2001:db8::1 for an IPv6 one, or blackhole)", p, req.Via))
 			return
 		}

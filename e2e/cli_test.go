@@ -352,6 +352,9 @@ func TestCLIMem(t *testing.T) {
 	// Defect 11: the API refuses what the config refuses.
 	t.Run("api-validation", func(t *testing.T) {
 		r.fails(t, []string{"route", "add", "192.0.2.0/24", "via", "10.0.2.1"}, "10.0.2.1")
+		for _, gw := range []string{"fe80::1", "fe80::1%wan0"} {
+			r.fails(t, []string{"route", "add", "2001:db8:9::/48", "via", gw}, "gateway "+gw+": a link-local address (fe80::/10) is not supported as a static route's next hop")
+		}
 		r.fails(t, []string{"neighbor", "add", "10.0.2.9", "00:00:00:00:00:00", "dev", "wan0"}, "00:00:00:00:00:00")
 		if m := r.route(t, "192.0.2.1"); m.Found {
 			t.Errorf("a refused route is in the FIB: %+v", m)

@@ -17,6 +17,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -122,12 +123,20 @@ func SubnetList(ifs []Iface) string {
 	return strings.Join(s, ", ")
 }
 
+// ErrLinkLocalNextHop is a route's next hop in fe80::/10: a link-local
+// address names a neighbour only with its interface, which a route does
+// not give.
+var ErrLinkLocalNextHop = errors.New("a link-local address (fe80::/10) is not supported as a static route's next hop: give the neighbour's global address, on the subnet of an interface")
+
 // NextHop checks a route's next hop: an address on the subnet of an
 // interface, of the route's family (an IPv6 route needs an IPv6 next
 // hop), and another host there: not one of the router's own addresses,
 // nor a subnet's network or broadcast address. It returns the index of
 // the interface the next hop is on.
 func NextHop(ifs []Iface, via netip.Addr) (int, error) {
+	if via.Is6() && via.WithZone("").IsLinkLocalUnicast() {
+		return -1, fmt.Errorf("next hop %v: %w", via, ErrLinkLocalNextHop)
+	}
 	if err := Family(via); err != nil {
 		return -1, fmt.Errorf("next hop %w", err)
 	}

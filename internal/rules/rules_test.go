@@ -29,6 +29,8 @@ func TestNextHop(t *testing.T) {
 		{"192.0.2.2", -1, "192.0.2.2 is on no interface's subnet (lan0 10.0.1.0/24, p2p0 10.9.0.0/31, lo0 192.0.2.1/32): add an address on its subnet"},
 		{"2001:db8::1", -1, "2001:db8::1 is on no interface's subnet"},
 		{"::ffff:10.0.1.2", -1, "next hop ::ffff:10.0.1.2 is an IPv4-mapped IPv6 address"},
+		{"fe80::1", -1, "next hop fe80::1: a link-local address (fe80::/10) is not supported as a static route's next hop: give the neighbour's global address"},
+		{"fe80::1%lan0", -1, "next hop fe80::1%lan0: a link-local address (fe80::/10) is not supported"},
 	} {
 		i, err := NextHop(ifs, netip.MustParseAddr(c.via))
 		if c.want == "" {
