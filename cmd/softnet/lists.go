@@ -48,6 +48,9 @@ func listShowArgs(cmd *cobra.Command, args []string, entries int, what, example 
 		if name == "" {
 			return "", 0, fmt.Errorf("--entries needs a %s NAME: %s --entries %d", what, example, entries)
 		}
+		if entries < 0 {
+			return "", 0, fmt.Errorf("--entries %d: give how many entries to list, at most (0: all)", entries)
+		}
 		n = entries
 	}
 	return name, n, nil

@@ -19,3 +19,14 @@ func TestListEntriesNeedName(t *testing.T) {
 		}
 	}
 }
+
+// TestListEntriesNegative: a negative --entries is refused before the
+// router is asked (it listed nothing, as if the list were empty).
+func TestListEntriesNegative(t *testing.T) {
+	for _, c := range []string{"blocklist", "table"} {
+		_, _, err := cli(t, c, "show", "a", "--entries", "-5", "--api", "/nonexistent/softnet.sock")
+		if want := "--entries -5: give how many entries to list, at most (0: all)"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("softnet %s show a --entries -5: %v, want %q", c, err, want)
+		}
+	}
+}

@@ -51,7 +51,7 @@ deleted) here as they are. softnet show vlans lists them.`,
 	f.IntVar(&req.VLAN, "vlan", 0, "the 802.1Q VLAN ID (the inner one for QinQ), 1..4094")
 	f.IntVar(&req.OuterVLAN, "outer-vlan", 0, "QinQ: the outer (service) VLAN ID")
 	f.StringVar(&req.TPID, "tpid", "", "QinQ: the outer tag's TPID, 0x88a8 (default), 0x8100 or 0x9100")
-	f.StringSliceVar(&req.Addresses, "address", nil, "an IPv4 address with its prefix length (repeat for more)")
+	f.StringSliceVar(&req.Addresses, "address", nil, "an IPv4 or IPv6 address with its prefix length, e.g. 10.0.100.1/24 or 2001:db8:100::1/64 (repeat for more)")
 	f.IntVar(&req.MTU, "mtu", 0, "IPv4 MTU (default and maximum: the parent's less the tag bytes)")
 	f.BoolVar(&req.Down, "down", false, "create it administratively down")
 	cmd.AddCommand(add)
