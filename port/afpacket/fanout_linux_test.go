@@ -71,12 +71,24 @@ func pollUntil(p *Port, pool *pkt.Pool, queues []int, d time.Duration, cond func
 	}
 }
 
+// fanoutCases are the ports the fanout order tests open: run opens its
+// AF_PACKET ports with a control queue (ARP only, not in the group).
+var fanoutCases = []struct {
+	name string
+	Options
+}{
+	{"queues=2", Options{Queues: 2}},
+	{"queues=4", Options{Queues: 4}},
+	{"queues=2+control", Options{Queues: 2, ControlQueue: true}},
+}
+
 // fanoutLab opens a port of n queues on a lab's veth and learns which
 // queue each of its flows arrives on. same checks the flows arrive there
 // still.
-func fanoutLab(t *testing.T, n int) (l *lab, p *Port, pool *pkt.Pool, all []int, same func(what string)) {
+func fanoutLab(t *testing.T, o Options) (l *lab, p *Port, pool *pkt.Pool, all []int, same func(what string)) {
 	l = newLab(t)
-	p = openPort(t, l.devA, Options{Queues: n})
+	p = openPort(t, l.devA, o)
+	n := p.dataQueues()
 	pool = pkt.NewPool(4096)
 	const flows, per = 32, 4
 	before := flowQueues(t, l, p, pool, flows, per)
@@ -118,9 +130,10 @@ func fanoutLab(t *testing.T, n int) (l *lab, p *Port, pool *pkt.Pool, all []int,
 // group as it reopened, so the members came in reverse and every flow
 // moved.
 func TestFanoutOrderAfterReopen(t *testing.T) {
-	for _, n := range []int{2, 4} {
-		t.Run(fmt.Sprintf("queues=%d", n), func(t *testing.T) {
-			l, p, pool, all, same := fanoutLab(t, n)
+	for _, o := range fanoutCases {
+		t.Run(o.name, func(t *testing.T) {
+			l, p, pool, all, same := fanoutLab(t, o.Options)
+			n := len(all)
 			for round := 0; round < 3; round++ {
 				run(t, "ip", "-n", l.nsB, "link", "del", l.devB)
 				if !pollUntil(p, pool, all, 30*time.Second, func() bool {
@@ -155,9 +168,9 @@ func TestFanoutOrderAfterReopen(t *testing.T) {
 // new socket joined the group again as its last member, taking the place
 // of the last queue, which had taken the failed one's place.
 func TestFanoutOrderLoneReopen(t *testing.T) {
-	for _, n := range []int{2, 4} {
-		t.Run(fmt.Sprintf("queues=%d", n), func(t *testing.T) {
-			_, p, pool, all, same := fanoutLab(t, n)
+	for _, o := range fanoutCases {
+		t.Run(o.name, func(t *testing.T) {
+			_, p, pool, all, same := fanoutLab(t, o.Options)
 			for round := 0; round < 3; round++ {
 				p.q[0].fail("test", fmt.Errorf("a lone failure"))
 				if !pollUntil(p, pool, all, 30*time.Second, func() bool { return p.Stats().Up }) {
