@@ -15,6 +15,7 @@ import (
 	"github.com/softnet/softnet/api"
 	"github.com/softnet/softnet/control"
 	"github.com/softnet/softnet/internal/netns"
+	"github.com/softnet/softnet/lab"
 )
 
 func init() {
@@ -324,6 +325,83 @@ func TestFilterWorkersSymmetric(t *testing.T) {
 				c.Close()
 			}
 		})
+	}
+}
+
+// TestFilterWorkersDeviceRecreated (the audit's bug): softnet with
+// workers: 2 and a filter on AF_PACKET forwards h1's pings to h2; then
+// the wan veth (veth-r1/veth-h2) is deleted and re-created, five times,
+// and after each the pings must pass again. A filter's state lives on
+// the worker that made it, so the reply must reach the worker its request
+// did: queue i of every port must be member i of its fanout group. The
+// wan port's queues reopen on their own workers when the device is back;
+// before the fix each joined the new group as it reopened, so about every
+// other re-creation the wan's members came in the other order, and every
+// reply reached the other worker and was dropped ("blocked (in: default
+// policy block)"): 0 of 10 pings.
+func TestFilterWorkersDeviceRecreated(t *testing.T) {
+	need(t)
+	ctx := context.Background()
+	h1, rns, h2 := vethRouterTopo(t)
+	dir := copyExample(t, "veth-filter.yaml")
+	cfg := filepath.Join(dir, "veth-filter.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "workers: 1", "workers: 2", 1)
+	if s == string(b) || strings.Count(s, "backend: afpacket") != 2 {
+		t.Fatalf("examples/veth-filter.yaml no longer has workers: 1 and two afpacket interfaces:\n%s", b)
+	}
+	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
+	r.waitForwards(t, h1, "10.0.2.2")
+	if p := ping(t, h1, "10.0.2.2", 10, "-W", "1"); p.Received != 10 {
+		t.Fatalf("before any re-creation: %d of 10 pings h1 → h2 answered\n%s", p.Received, p.Output)
+	}
+	c := api.NewClient(r.Sock)
+	for i := 1; i <= 5; i++ {
+		if _, err := netns.IP(ctx, "-n", rns, "link", "del", "veth-r1"); err != nil {
+			t.Fatal(err)
+		}
+		waitLink(t, c, "wan0", "down")
+		if err := netns.AddVeth(ctx, netns.End{NS: rns, Name: "veth-r1"}, netns.End{NS: h2, Name: "veth-h2", MAC: macH2}, 1500); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range [][]string{
+			{"-n", h2, "addr", "add", "10.0.2.2/24", "dev", "veth-h2"},
+			{"-n", h2, "route", "add", "default", "via", "10.0.2.1"},
+		} {
+			if _, err := netns.IP(ctx, a...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitLink(t, c, "wan0", "up")
+		// The first reply may wait for ARP on the new device; then all
+		// must pass.
+		var p lab.Ping
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+			if p = ping(t, h1, "10.0.2.2", 1, "-W", "1"); p.Received == 1 {
+				break
+			}
+			r.mustAlive(t, "the wan veth was re-created")
+		}
+		if p.Received == 1 {
+			p = ping(t, h1, "10.0.2.2", 10, "-W", "1")
+		}
+		if p.Received != 10 {
+			nonzero := map[string]uint64{}
+			for k, n := range drops(t, c) {
+				if n != 0 {
+					nonzero[k] = n
+				}
+			}
+			t.Fatalf("re-creation %d: %d of 10 pings h1 → h2 answered (with 2 workers and a filter: the replies reached another worker than the requests?)\n%s\nsoftnet drops: %v",
+				i, p.Received, p.Output, nonzero)
+		}
+		t.Logf("re-creation %d: 10 of 10 pings answered", i)
 	}
 }
 

@@ -231,8 +231,14 @@
 // (FANOUT_HASH | FLAG_DEFRAG): the kernel's flow hash, symmetric in
 // addresses and ports, keeps each flow (both directions) on one queue, and
 // fragments are reassembled for hashing so a datagram's fragments stay
-// together. The group id is derived from the ifindex so that a re-created
-// device gets a fresh group.
+// together. The kernel numbers a group's members in join order (hash % n
+// picks one), so data queue i must be member i on every port for both
+// directions of a flow to reach the same worker: Open joins them in queue
+// order, and after a reopen (a re-created device, or one queue's socket
+// error) every data queue joins a fresh group, again in queue order, once
+// all of them have their new sockets (fanout_linux.go). A queue still in
+// the old group notices at its next Recv (one atomic load per call) and
+// reopens to join.
 //
 // # Offloads
 //

@@ -90,6 +90,18 @@ type Port struct {
 	// by a queue; Send frees its batch into TxNoCarrier while it is set.
 	noCarrier atomic.Bool
 	drop      *stackDrop // Options.StackDrop; nil when off
+
+	// The fanout group (more than one data queue; see fanout_linux.go):
+	// data queue i must be member i of the group, in every port, so both
+	// directions of a flow reach the same worker. fanRound counts the
+	// groups begun; a data queue whose socket is in an older one leaves
+	// it (Recv) and joins the new one. fanReady holds the sockets built
+	// for round fanRound, not yet joined, by data queue (fanN of them):
+	// the round joins them in queue order once every data queue's is in.
+	fanRound atomic.Uint32
+	fanMu    sync.Mutex
+	fanReady []*opened
+	fanN     int
 }
 
 // counters are one queue's statistics: written only by the goroutine that
@@ -127,6 +139,11 @@ type queue struct {
 	slots      int    // V2: slots in the ring
 	down       bool
 	retryAt    time.Duration
+	// fan: a data queue of a port with several (its RX socket is in the
+	// fanout group, member index = queue index); round: the fanRound
+	// whose group it joined.
+	fan   bool
+	round uint32
 	// opening: a reopen runs on a goroutine of its own (reopen), which
 	// leaves what it made in pending for the owner to install.
 	opening   bool
@@ -243,9 +260,14 @@ func Open(dev string, o Options) (*Port, error) {
 			return nil, err
 		}
 	}
+	fanned := p.dataQueues() > 1
+	if fanned {
+		p.fanReady = make([]*opened, p.dataQueues())
+	}
 	for i := range p.q {
 		q := &p.q[i]
 		q.p, q.rxFd, q.txFd, q.statFd = p, -1, -1, -1
+		q.fan = fanned && i < p.dataQueues()
 		q.waitFd.Store(-1)
 		if p.v2 {
 			q.big = make([]byte, rxCopyBuf)
@@ -261,7 +283,8 @@ func Open(dev string, o Options) (*Port, error) {
 				q.mm[j].Hdr.SetIovlen(1)
 			}
 		}
-		if err := q.open(); err != nil {
+		o, err := q.build()
+		if err != nil {
 			if errors.Is(err, errDown) {
 				q.down = true // the first Recv or Send retries
 				p.setErr(err)
@@ -270,7 +293,18 @@ func Open(dev string, o Options) (*Port, error) {
 			p.Close()
 			return nil, err
 		}
+		if q.fan {
+			p.fanReady[i] = o // joined below, in queue order
+			continue
+		}
+		q.install(o)
 		q.up.Store(true)
+	}
+	if fanned {
+		if err := p.openFanout(); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
 	if o.StackDrop {
 		p.drop = &stackDrop{}
@@ -321,6 +355,9 @@ func (p *Port) setErr(err error) {
 // (oversize, bad, our own) included, so its work per call is bounded.
 func (p *Port) Recv(queue int, v *pkt.Batch, pool *pkt.Pool) int {
 	q := &p.q[queue]
+	if q.fan && !q.down && q.round != p.fanRound.Load() {
+		q.regroup() // another data queue began a new fanout group
+	}
 	if q.down && !q.reopen() {
 		return 0
 	}
@@ -384,6 +421,15 @@ func (p *Port) Close() error {
 		q.down = true
 		q.up.Store(false)
 	}
+	p.fanMu.Lock()
+	for i, o := range p.fanReady { // built for a fanout round that never completed
+		if o != nil {
+			o.release()
+			p.fanReady[i] = nil
+		}
+	}
+	p.fanN = 0
+	p.fanMu.Unlock()
 	if p.netns >= 0 {
 		_ = unix.Close(p.netns)
 		p.netns = -1
@@ -1043,6 +1089,7 @@ func (q *queue) reopen() bool {
 		q.opening = false
 		if o.err == nil {
 			q.install(o)
+			q.round = o.round
 			q.down = false
 			q.idle = 0
 			q.up.Store(true)
@@ -1071,7 +1118,7 @@ func (q *queue) reopen() bool {
 // Close waits for it and releases what it left.
 func (q *queue) openAside() {
 	if openAsideHook != nil {
-		openAsideHook()
+		openAsideHook(q)
 	}
 	// In the port's namespace, on a thread of its own that ends with this
 	// goroutine (never unlocked: the runtime then ends the thread, so no
@@ -1093,6 +1140,10 @@ func (q *queue) openAside() {
 				q.p.setErr(err)
 			}
 		}
+		if q.fan {
+			q.p.fanSubmit(q, o) // pending once every data queue's is in
+			return
+		}
 	}
 	q.pending.Store(o)
 }
@@ -1111,7 +1162,7 @@ func (q *queue) joinNetns() error {
 
 // openAsideHook, when not nil, runs at the start of each openAside (tests:
 // a reopen that takes as long as the test wants).
-var openAsideHook func()
+var openAsideHook func(q *queue)
 
 // opened is what build made for a queue: its sockets and rings, or the
 // error that stopped it (then nothing is open).
@@ -1120,6 +1171,7 @@ type opened struct {
 	rx, tx        []byte
 	blocks, bsize int
 	vnet          bool
+	round         uint32 // the fanout round whose group rxFd joined
 	err           error
 }
 
@@ -1162,17 +1214,6 @@ func (q *queue) teardown(aside bool) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-// open creates the queue's two sockets and rings (build) and installs
-// them (install).
-func (q *queue) open() error {
-	o, err := q.build()
-	if err != nil {
-		return err
-	}
-	q.install(o)
-	return nil
-}
 
 // build creates a queue's two sockets and rings on the device as it is
 // now (looked up by name: after a delete and re-create it has a new
@@ -1275,7 +1316,15 @@ func (q *queue) build() (o *opened, err error) {
 	if rx, err = unix.Mmap(rxFd, 0, bsize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
 		return nil, explain(name, "mmap rx ring", err)
 	}
-	if p.ctl >= 0 {
+	if q.fan {
+		// Nothing until it joins the fanout group with the other data
+		// queues' sockets (fanJoin), which may be a while (they are
+		// built one by one): bound outside the group it would get every
+		// frame, which another queue's socket may get too.
+		if err = unix.SetsockoptSockFprog(rxFd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &dropAll); err != nil {
+			return nil, explain(name, "SO_ATTACH_FILTER (nothing before the fanout join)", err)
+		}
+	} else if p.ctl >= 0 {
 		// ARP goes to the control queue only. Both sockets are bound to
 		// ETH_P_ALL, so a tagged frame keeps its tag (tp_vlan_tci; a
 		// socket bound to ETH_P_ARP would get it untagged).
@@ -1294,16 +1343,6 @@ func (q *queue) build() (o *opened, err error) {
 		mr := unix.PacketMreq{Ifindex: int32(d.index), Type: unix.PACKET_MR_PROMISC}
 		if err = unix.SetsockoptPacketMreq(rxFd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mr); err != nil {
 			return nil, explain(name, "promiscuous mode", err)
-		}
-	}
-	if p.dataQueues() > 1 && !ctl {
-		// The group id depends on the ifindex, so the queues of a
-		// re-created device (reopening one by one on their own workers)
-		// meet in a fresh group rather than the old device's.
-		id := int(p.fanoutBase + uint16(d.index)*0x2f1)
-		arg := int(uint32(id) | uint32(unix.PACKET_FANOUT_HASH|unix.PACKET_FANOUT_FLAG_DEFRAG)<<16)
-		if err = unix.SetsockoptInt(rxFd, unix.SOL_PACKET, unix.PACKET_FANOUT, arg); err != nil {
-			return nil, explain(name, "PACKET_FANOUT", err)
 		}
 	}
 

@@ -36,7 +36,7 @@ func TestReopenAside(t *testing.T) {
 	entered, release := make(chan struct{}, 8), make(chan struct{})
 	var once sync.Once
 	let := func() { once.Do(func() { close(release) }) }
-	openAsideHook = func() { entered <- struct{}{}; <-release }
+	openAsideHook = func(*queue) { entered <- struct{}{}; <-release }
 	t.Cleanup(func() { let(); openAsideHook = nil }) // before the port's Close, which waits for the reopen
 	q := &p.q[0]
 	for t0 := time.Now(); q.tries == 0 || len(entered) == 0; time.Sleep(time.Millisecond) {
