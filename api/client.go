@@ -96,14 +96,14 @@ func (w *watchdog) arm(midway bool) {
 		return
 	}
 	e := &NoAnswerError{Socket: w.c.Socket, Within: lim, Midway: midway, ByWait: byWait, Change: w.change}
+	if !byWait {
+		// The call's whole allowance (from its start to By), not the time
+		// measured when the timer fires (later on a loaded machine).
+		e.Within = roundWait(max(w.c.By.Sub(w.start), lim))
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.timer = time.AfterFunc(lim, func() {
-		if !byWait {
-			e.Within = roundWait(time.Since(w.start))
-		}
-		w.cancel(e)
-	})
+	w.timer = time.AfterFunc(lim, func() { w.cancel(e) })
 }
 
 func (w *watchdog) disarm() {

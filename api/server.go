@@ -590,7 +590,7 @@ func (s *Server) routeAdd(w http.ResponseWriter, r *http.Request) {
 		Error(w, http.StatusBadRequest, fmt.Errorf("route %v: give a gateway (via) or blackhole, not both", p))
 		return
 	case !req.Blackhole:
-		if via, err = netip.ParseAddr(req.Via); err == nil && via.Is6() && via.WithZone("").IsLinkLocalUnicast() {
+		if via, err = netip.ParseAddr(req.Via); err == nil && via.Is6() && !via.Is4In6() && via.WithZone("").IsLinkLocalUnicast() {
 			Error(w, http.StatusBadRequest, fmt.Errorf("route %v: gateway %s: %v", p, req.Via, rules.ErrLinkLocalNextHop))
 			return
 		}

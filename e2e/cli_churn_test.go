@@ -122,7 +122,7 @@ func TestCLIChurn(t *testing.T) {
 	check("the loop")
 	// A blocklist of one of the traffic's destinations: early-drop drops
 	// a third of it before ethernet-input, and those frames must count as
-	// received (the balances below, live and final).
+	// received (the final balance below).
 	list := filepath.Join(d, "churn-list.txt")
 	if err := os.WriteFile(list, []byte("198.18.0.2\n"), 0o644); err != nil {
 		t.Fatal(err)

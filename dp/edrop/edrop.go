@@ -248,6 +248,7 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 		rxn++
 		rxb += uint64(b.Len)
 		if tapped || b.Trace != 0 {
+			b.InPort = w.RxIface() // ethernet-input, which sets it, comes later
 			w.Drop(b, Blocked)
 			continue
 		}
@@ -257,7 +258,9 @@ func run(w *dp.Worker, cfg *dp.Config, in *pkt.Batch) {
 	in.N = 0
 	// ethernet-input counts what it receives, drops included; the frames
 	// dropped here never reach it, so they are counted received here
-	// (else show interfaces' RX and show errors' balance leave them out).
+	// (else show interfaces' RX and show errors' balance leave them out),
+	// on the port: a tagged frame is not looked up to count it on its
+	// VLAN sub-interface, as ethernet-input counts the frames it passes.
 	if st := w.Stats(); rxn != 0 {
 		if ifc := int(w.RxIface()); ifc < len(st.RxPackets) && ifc < len(st.RxBytes) {
 			st.RxPackets[ifc] += rxn

@@ -348,19 +348,25 @@ func TestDropCapture(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := blocked(l)
+		bad1 := dptest.IPv4Frame(dptest.R1MAC, dptest.HostBMAC, netip.MustParseAddr("10.0.1.66"), dptest.HostA, hdr.ProtoUDP, 64, false, dptest.UDP(1, 2, 20))
 		l.Send(0, bad, udpFrom(dptest.HostA, remote), bad)
+		l.Send(1, bad1)
 		var got []dp.CapRecord
 		cs[0].Drain(func(r *dp.CapRecord) { x := *r; x.Data = bytes.Clone(r.Data); got = append(got, x) })
-		if len(got) != 2 {
-			t.Fatalf("capture %+v: %d records, want the 2 blocked frames", q, len(got))
+		if len(got) != 3 {
+			t.Fatalf("capture %+v: %d records, want the 3 blocked frames", q, len(got))
 		}
-		for _, r := range got {
-			if r.Point != dp.CapDrop || r.Reason != edrop.Blocked || r.Iface != 0 || !bytes.Equal(r.Data, bad) {
-				t.Errorf("capture %+v: record %+v, want the blocked frame as dropped by early-drop/blocklisted on port 0", q, r)
+		for i, r := range got {
+			port, frame := 0, bad
+			if i == 2 {
+				port, frame = 1, bad1
+			}
+			if r.Point != dp.CapDrop || r.Reason != edrop.Blocked || r.Iface != port || !bytes.Equal(r.Data, frame) {
+				t.Errorf("capture %+v: record %d %+v, want the blocked frame as dropped by early-drop/blocklisted on port %d", q, i, r, port)
 			}
 		}
-		if d := blocked(l) - before; d != 2 {
-			t.Errorf("capture %+v: %d counted dropped, want 2", q, d)
+		if d := blocked(l) - before; d != 3 {
+			t.Errorf("capture %+v: %d counted dropped, want 3", q, d)
 		}
 		if err := l.Router.StopCaptures(cs...); err != nil {
 			t.Fatal(err)

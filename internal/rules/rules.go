@@ -134,7 +134,7 @@ var ErrLinkLocalNextHop = errors.New("a link-local address (fe80::/10) is not su
 // nor a subnet's network or broadcast address. It returns the index of
 // the interface the next hop is on.
 func NextHop(ifs []Iface, via netip.Addr) (int, error) {
-	if via.Is6() && via.WithZone("").IsLinkLocalUnicast() {
+	if via.Is6() && !via.Is4In6() && via.WithZone("").IsLinkLocalUnicast() {
 		return -1, fmt.Errorf("next hop %v: %w", via, ErrLinkLocalNextHop)
 	}
 	if err := Family(via); err != nil {

@@ -31,6 +31,7 @@ func TestNextHop(t *testing.T) {
 		{"::ffff:10.0.1.2", -1, "next hop ::ffff:10.0.1.2 is an IPv4-mapped IPv6 address"},
 		{"fe80::1", -1, "next hop fe80::1: a link-local address (fe80::/10) is not supported as a static route's next hop: give the neighbour's global address"},
 		{"fe80::1%lan0", -1, "next hop fe80::1%lan0: a link-local address (fe80::/10) is not supported"},
+		{"::ffff:169.254.1.1", -1, "next hop ::ffff:169.254.1.1 is an IPv4-mapped IPv6 address"},
 	} {
 		i, err := NextHop(ifs, netip.MustParseAddr(c.via))
 		if c.want == "" {

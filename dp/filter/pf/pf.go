@@ -138,6 +138,12 @@ func lex(s string) ([]token, *Error) {
 			return out, nil
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
 			i++
+		case c == '<' && tableTok(s[i:]) > 0:
+			// <TABLE> (before the operators: a name may start with a
+			// digit, <6to4>).
+			j := tableTok(s[i:])
+			out = append(out, token{s[i : i+j], i})
+			i += j
 		case portOp(s[i:]) != "":
 			// pf's port operators: != < <= > >= >< <> (a <TABLE> starts
 			// with a letter after its <).
@@ -561,6 +567,21 @@ func (p *parser) ports(h *Host) *Error {
 		return p.errf(p.col(), "%s after a port: write LO >< HI or LO <> HI between two single ports, or the comparison first (port %s N)", op, op)
 	}
 	return nil
+}
+
+// tableTok returns the length of the <TABLE> token s starts with (a
+// name of letters, digits, - _ . between < and >), 0 if none.
+func tableTok(s string) int {
+	j := strings.IndexByte(s, '>')
+	if j < 2 {
+		return 0
+	}
+	for _, r := range s[1:j] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return 0
+		}
+	}
+	return j + 1
 }
 
 // portOp returns the port operator s starts with ("" if none): != <= >=

@@ -51,8 +51,15 @@ func TestParseRules(t *testing.T) {
 }
 
 // TestPortOps: pf's port comparisons are the inclusive ranges they mean;
-// a table after ! or < is still a table.
+// a table after ! or < is still a table, its name starting with a digit
+// too.
 func TestPortOps(t *testing.T) {
+	for _, rule := range []string{"block in from <6to4> to any", "block in from ! <10nets> to any", "block in proto tcp from !<10nets> to any port <1024"} {
+		r, err := Parse(rule)
+		if err != nil || r.Src.Table == "" || !strings.HasPrefix(r.Src.Table, "6") && !strings.HasPrefix(r.Src.Table, "10") {
+			t.Errorf("%q: %+v %v, want the table", rule, r.Src, err)
+		}
+	}
 	for _, c := range []struct {
 		ports string
 		want  []PortRange
