@@ -508,6 +508,31 @@ var ifaceRowRE = regexp.MustCompile(`(?m)^\s*([a-z][a-z0-9._-]*)\s+(\d+)\s+(\d+)
 
 // copyExample copies examples/NAME (and examples/testdata) into a new
 // temporary directory and returns the directory.
+// editExample copies examples/name as copyExample does and rewrites the
+// copy with each replacement (old, new pairs, each of which must change the
+// file: an example that no longer holds old fails the test rather than
+// running unchanged). It returns the copy's directory.
+func editExample(t *testing.T, name string, oldNew ...string) string {
+	t.Helper()
+	dir := copyExample(t, name)
+	cfg := filepath.Join(dir, name)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		if !strings.Contains(s, oldNew[i]) {
+			t.Fatalf("examples/%s no longer has %q:\n%s", name, oldNew[i], b)
+		}
+		s = strings.ReplaceAll(s, oldNew[i], oldNew[i+1])
+	}
+	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func copyExample(t *testing.T, name string) string {
 	t.Helper()
 	// The socket path must stay under 108 bytes: a short directory.

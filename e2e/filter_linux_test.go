@@ -249,15 +249,7 @@ func TestFilterWorkersSymmetric(t *testing.T) {
 	for _, backend := range []string{"afpacket", "afxdp"} {
 		t.Run(backend, func(t *testing.T) {
 			h1, rns, h2 := vethRouterTopo(t)
-			dir := copyExample(t, "veth-filter.yaml")
-			cfg := filepath.Join(dir, "veth-filter.yaml")
-			b, err := os.ReadFile(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := strings.Replace(string(b), "workers: 1", "workers: 2", 1)
-			s = strings.ReplaceAll(s, "backend: afpacket", "backend: "+backend)
-			os.WriteFile(cfg, []byte(s), 0o644)
+			dir := editExample(t, "veth-filter.yaml", "workers: 1", "workers: 2", "backend: afpacket", "backend: "+backend)
 			if backend == "afxdp" {
 				twoQueues(t, h1, rns, h2)
 				for _, c := range []struct{ ns, dev string }{{h1, "veth-h1"}, {rns, "veth-r0"}, {rns, "veth-r1"}, {h2, "veth-h2"}} {
@@ -343,18 +335,9 @@ func TestFilterWorkersDeviceRecreated(t *testing.T) {
 	need(t)
 	ctx := context.Background()
 	h1, rns, h2 := vethRouterTopo(t)
-	dir := copyExample(t, "veth-filter.yaml")
-	cfg := filepath.Join(dir, "veth-filter.yaml")
-	b, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), "workers: 1", "workers: 2", 1)
-	if s == string(b) || strings.Count(s, "backend: afpacket") != 2 {
-		t.Fatalf("examples/veth-filter.yaml no longer has workers: 1 and two afpacket interfaces:\n%s", b)
-	}
-	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
+	dir := editExample(t, "veth-filter.yaml", "workers: 1", "workers: 2")
+	if b, err := os.ReadFile(filepath.Join(dir, "veth-filter.yaml")); err != nil || strings.Count(string(b), "backend: afpacket") != 2 {
+		t.Fatalf("examples/veth-filter.yaml no longer has two afpacket interfaces (%v):\n%s", err, b)
 	}
 	r := startCLIRouter(t, dir, "veth-filter.yaml", rns)
 	r.waitForwards(t, h1, "10.0.2.2")

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+
+	"github.com/softnet/softnet/internal/readerr"
 )
 
 // ReadPrefixes reads one CIDR prefix per line, gzip-compressed or plain (it
@@ -46,12 +48,12 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 	// A read error (a truncated gzip stream) may come with the start of a
 	// line the scanner then hands out: the error is what to report, not
 	// that line (which is not a prefix).
-	rd := &errReader{r: r}
+	rd := &readerr.Reader{R: r}
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	n := 1
 	for ; sc.Scan(); n++ {
-		if rd.err != nil {
+		if rd.Err != nil {
 			break
 		}
 		line := sc.Bytes()
@@ -75,7 +77,7 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 	}
 	err := sc.Err()
 	if err == nil {
-		err = rd.err
+		err = rd.Err
 	}
 	switch {
 	case errors.Is(err, bufio.ErrTooLong):
@@ -86,20 +88,6 @@ func ReadPrefixesFunc(r io.Reader, fn func(line int, p netip.Prefix) error) erro
 		return fmt.Errorf("fib: reading prefixes: %w", err)
 	}
 	return nil
-}
-
-// errReader keeps the first error other than io.EOF its reader returns.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (r *errReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF && r.err == nil {
-		r.err = err
-	}
-	return n, err
 }
 
 // NextHopOf assigns a deterministic next hop in 1..n to a prefix, for tests

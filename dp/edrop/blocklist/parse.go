@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/softnet/softnet/internal/readerr"
 	"github.com/softnet/softnet/internal/rules"
 )
 
@@ -50,12 +51,12 @@ func parse(name string, r io.Reader, e *Entries) error {
 		r = br
 	}
 	lr := &io.LimitedReader{R: r, N: maxText + 1}
-	rd := &errReader{r: lr}
+	rd := &readerr.Reader{R: lr}
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 0, MaxLine), MaxLine)
 	ln := 1
 	for ; sc.Scan(); ln++ {
-		if lr.N == 0 || rd.err != nil {
+		if lr.N == 0 || rd.Err != nil {
 			break // the last line may be cut short: not an entry
 		}
 		line := sc.Text()
@@ -85,7 +86,7 @@ func parse(name string, r io.Reader, e *Entries) error {
 	}
 	err := sc.Err()
 	if err == nil {
-		err = rd.err
+		err = rd.Err
 	}
 	switch {
 	case lr.N == 0:
@@ -98,21 +99,6 @@ func parse(name string, r io.Reader, e *Entries) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
-}
-
-// errReader remembers the first error of r but io.EOF: bufio.Scanner
-// hands the text before an error out as a last line.
-type errReader struct {
-	r   io.Reader
-	err error
-}
-
-func (r *errReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF && r.err == nil {
-		r.err = err
-	}
-	return n, err
 }
 
 func sizeText(n int64) string {
