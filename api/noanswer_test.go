@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/internal/testenv"
 )
 
 // fakeRouter listens on a socket in a temporary directory and hands each
@@ -20,24 +21,25 @@ import (
 // queues connections nobody takes).
 func fakeRouter(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
+	if serve == nil {
+		return testenv.SilentSocket(t, t.TempDir())
+	}
 	sock := filepath.Join(t.TempDir(), "api.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	if serve != nil {
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				t.Cleanup(func() { c.Close() })
-				go serve(c)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
 			}
-		}()
-	}
+			t.Cleanup(func() { c.Close() })
+			go serve(c)
+		}
+	}()
 	return sock
 }
 

@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"net"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/softnet/softnet/internal/testenv"
 )
 
 // TestCLINoAnswer runs the real binary against a router that does not
@@ -56,12 +56,7 @@ func TestCLINoAnswer(t *testing.T) {
 
 	t.Run("silent-socket", func(t *testing.T) {
 		dir := t.TempDir()
-		sock := filepath.Join(dir, "sn.sock")
-		l, err := net.Listen("unix", sock) // accepts (the kernel queues), never answers
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
+		sock := testenv.SilentSocket(t, dir)
 		for _, c := range cases(sock) {
 			check(t, dir, sock, c)
 		}

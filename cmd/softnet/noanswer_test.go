@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,21 +11,8 @@ import (
 	"time"
 
 	"github.com/softnet/softnet/api"
+	"github.com/softnet/softnet/internal/testenv"
 )
-
-// silentSocket is an API socket that accepts connections (the kernel
-// queues them) and never answers: a router stopped with kill -STOP, or
-// one too busy to answer.
-func silentSocket(t *testing.T) string {
-	t.Helper()
-	sock := filepath.Join(t.TempDir(), "sn.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return sock
-}
 
 // noAnswerCase is a command run against a router that does not answer:
 // it must fail (exit 1) within [min, max] and print want, and nothing raw.
@@ -82,7 +68,7 @@ func runNoAnswer(t *testing.T, c noAnswerCase) {
 // "http://softnet/v1/interfaces": context deadline exceeded`; trace 1
 // --timeout 2s took 32 s). Real command line.
 func TestNoAnswer(t *testing.T) {
-	sock := silentSocket(t)
+	sock := testenv.SilentSocket(t, t.TempDir())
 	tail := " (is it stopped, or busy loading a table?)"
 	hint := "; give --wait (such as --wait 5m, 0: no limit) to wait longer\n"
 	waited := func(d string) string {
@@ -129,7 +115,7 @@ func TestNoAnswer(t *testing.T) {
 // took says so and fails, instead of "0 packets captured" and exit 0
 // (which stays the answer to Ctrl-C on a capture that ran, as tcpdump).
 func TestCaptureInterruptedNoAnswer(t *testing.T) {
-	sock := silentSocket(t)
+	sock := testenv.SilentSocket(t, t.TempDir())
 	cmd := softnetCmd("capture -c 1 --api " + sock)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

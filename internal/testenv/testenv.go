@@ -9,8 +9,10 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -57,3 +59,18 @@ func TUN(t testing.TB) {
 // HasPointers reports whether a value of type t holds a pointer the
 // garbage collector would scan (ptrfree.HasPointers).
 func HasPointers(t reflect.Type) bool { return ptrfree.HasPointers(t) }
+
+// SilentSocket listens on the Unix socket dir/sn.sock and never accepts:
+// the kernel queues each connection and nothing answers, as with a router
+// stopped by kill -STOP or too busy to answer. The listener closes when
+// the test ends. It returns the socket's path.
+func SilentSocket(t testing.TB, dir string) string {
+	t.Helper()
+	sock := filepath.Join(dir, "sn.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return sock
+}
